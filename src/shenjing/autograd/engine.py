@@ -1,0 +1,113 @@
+"""Back-propagation: walk the recorded graph from a tensor back to its leaves.
+
+The walk is iterative (never recursive), so a chain of 100,000 ops or a 10,000-step recurrence
+needs no deep Python stack. Ops are visited in decreasing ``generation`` (the depth at which
+they were recorded, as in Chainer): every consumer of a value has a higher generation than its
+producer, so by the time an op is visited, the gradients of all its outputs have arrived and
+been summed. Gradients accumulate: a tensor used twice, or a sub-tree shared by two parents,
+gets the sum of both contributions.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any
+
+from .function import Function, unbroadcast
+from .grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to read values it already freed). "
+    "Pass retain_graph=True to the first backward() if you need to call it again."
+)
+
+
+def _accumulate(old: Any, new: Any) -> Any:
+    # Never add in place: the same array may have been handed to several inputs (add's backward).
+    return new if old is None else old + new
+
+
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() called on a tensor that does not require grad: none of the tensors it "
+            "was computed from has requires_grad=True (or it was computed under no_grad())."
+        )
+    xp = root.xp
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
+                "pass grad= with the same shape (or reduce with .sum() / .mean() first)."
+            )
+        grad = xp.ones_like(root.data)
+    else:
+        grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        if grad.shape != root.shape:
+            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {root.shape}")
+
+    with no_grad():
+        if root._creator is None:
+            _to_leaf(root, grad)
+            return
+        pending: dict[Function, list[Any]] = {}
+        _deliver(root, grad, pending)
+        heap: list[tuple[int, int, Function]] = [(-root._creator.generation, 0, root._creator)]
+        count = 1
+        while heap:
+            fn = heapq.heappop(heap)[2]
+            if fn.inputs is None:
+                raise RuntimeError(_FREED)
+            grads_out = pending.pop(fn)
+            if fn.hooks:
+                for i, hooks in fn.hooks.items():
+                    for hook in hooks:
+                        grads_out[i] = _run_hook(hook, grads_out[i])
+            # An op with several outputs gets None for an output that nobody used.
+            grads_in = fn.backward(*grads_out)
+            if not isinstance(grads_in, tuple):
+                grads_in = (grads_in,)
+            for t, g, need in zip(fn.inputs, grads_in, fn.needs_input_grad):
+                if not need or g is None:
+                    continue
+                g = unbroadcast(g, t.shape)
+                creator = t._creator
+                if creator is None:
+                    _to_leaf(t, g)
+                    continue
+                if creator not in pending:
+                    heapq.heappush(heap, (-creator.generation, count, creator))
+                    count += 1
+                _deliver(t, g, pending)
+            if not retain_graph:
+                fn.inputs = None
+                fn.saved = None
+
+
+def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
+    slot = pending.setdefault(t._creator, [None] * t._creator.n_outputs)
+    slot[t._output_index] = _accumulate(slot[t._output_index], g)
+
+
+def _to_leaf(t: Tensor, g: Any) -> None:
+    from .tensor import Tensor
+
+    for hook in t._hooks or ():
+        g = _run_hook(hook, g)
+    if t.grad is None:
+        t.grad = Tensor._wrap(g)
+    else:
+        t.grad = Tensor._wrap(t.grad.data + g)
+
+
+def _run_hook(hook: Any, g: Any) -> Any:
+    from .tensor import Tensor
+
+    out = hook(Tensor._wrap(g))
+    return g if out is None else (out.data if isinstance(out, Tensor) else out)

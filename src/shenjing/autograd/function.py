@@ -1,0 +1,74 @@
+"""``Function``: one differentiable op, its forward and its backward in one class.
+
+A subclass computes ``forward`` on raw arrays (``xp`` is NumPy or CuPy) and keeps what its
+``backward`` needs with :meth:`save_for_backward`; ``backward`` gets the gradient of each output
+and returns one gradient per input (``None`` where an input needs none). Gradients may keep the
+broadcast shape of the forward: the engine sums them back to each input's shape in one place
+(:func:`unbroadcast`), so no op undoes broadcasting by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .grad_mode import is_grad_enabled
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Attributes set by :meth:`apply` before ``forward`` runs:
+        needs_input_grad: one bool per input; an op may skip saving or computing what no one needs.
+    Attributes kept only when the op is recorded in a graph:
+        inputs: the input Tensors (the graph's edges); generation: the op's depth, which orders
+        the backward walk.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "saved", "generation", "n_outputs", "hooks")
+
+    def forward(self, *arrays: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, *grad_outs: Any) -> Any:
+        raise NotImplementedError
+
+    def save_for_backward(self, *values: Any) -> None:
+        self.saved = values
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
+        """Run the op on Tensors ``inputs`` (keyword arguments are plain options) and record it."""
+        from .tensor import Tensor
+
+        fn = cls()
+        record = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        fn.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else (False,) * len(
+            inputs
+        )
+        fn.saved = ()
+        out = fn.forward(*[t.data for t in inputs], **kwargs)
+        multi = isinstance(out, tuple)
+        outs = tuple(Tensor._wrap(o) for o in out) if multi else (Tensor._wrap(out),)
+        if record:
+            fn.inputs = inputs
+            fn.generation = max(t._generation for t in inputs)
+            fn.n_outputs = len(outs)
+            fn.hooks = None
+            for i, t in enumerate(outs):
+                t.requires_grad = True
+                t._creator = fn
+                t._output_index = i
+                t._generation = fn.generation + 1
+        return outs if multi else outs[0]
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)

@@ -1,0 +1,235 @@
+"""``Tensor``: an array that remembers how it was computed, so gradients can flow back.
+
+The arithmetic operators, reductions and shape methods (``+``, ``@``, ``.sum()``,
+``.reshape()``...) are attached by :mod:`shenjing.functional` when it loads: this module never
+imports the ops, so imports point down only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from . import engine
+from .grad_mode import is_grad_enabled
+
+
+class Tensor:
+    """A multi-dimensional array with automatic differentiation.
+
+    Floating data is stored as float32 unless ``dtype`` says otherwise (float64 is allowed, and
+    used by gradient checks); integer and boolean data keep their type (labels, indices, masks).
+
+    Args:
+        data: array-like (NumPy/CuPy array, nested lists, scalar, another Tensor).
+        dtype: the dtype to store; default float32 for floating data.
+        requires_grad: whether backward() should compute a gradient for this tensor.
+
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> w.grad
+    Tensor([2. 4.])
+    """
+
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
+    __hash__ = object.__hash__  # == is elementwise, but tensors can still be dict keys
+
+    def __init__(
+        self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        xp = backend.get_xp(data)
+        if dtype is not None:
+            arr = xp.asarray(data, dtype=dtype)
+        else:
+            arr = xp.asarray(data)
+            if arr.dtype.kind == "f" and arr.dtype != backend.DEFAULT_FLOAT:
+                arr = arr.astype(backend.DEFAULT_FLOAT)
+        self.data = arr
+        self.grad: Tensor | None = None
+        self.name = name
+        self._creator = None
+        self._output_index = 0
+        self._generation = 0
+        self._hooks: list[Callable[[Tensor], Any]] | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr: Any) -> Tensor:
+        """A Tensor around an op's output array, without conversion or copy."""
+        t = Tensor.__new__(Tensor)
+        t.data = arr
+        t.grad = None
+        t.name = None
+        t._creator = None
+        t._output_index = 0
+        t._generation = 0
+        t._hooks = None
+        t.requires_grad = False
+        return t
+
+    # -- array facts -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) that holds this tensor's data."""
+        return backend.get_xp(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (not by a recorded op); their ``grad`` is kept."""
+        return self._creator is None
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied, on the CPU)."""
+        return backend.asnumpy(self.data)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy in ``dtype`` (not differentiable; use ``F.cast`` inside a graph)."""
+        return Tensor._wrap(self.data.astype(dtype))
+
+    # -- autograd ----------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating tensors only) and return self."""
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self.dtype}")
+        if not requires_grad and self._creator is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory)."""
+        return Tensor._wrap(self.data)
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Compute gradients of this tensor with respect to every leaf that requires grad.
+
+        Args:
+            grad: d(something)/d(self); omitted for a one-element tensor (it is then 1).
+            retain_graph: keep the graph so backward can run through it again.
+        """
+        engine.backward(self, grad, retain_graph)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._creator is None:
+            hooks = self._hooks = self._hooks or []
+        else:
+            table = self._creator.hooks = self._creator.hooks or {}
+            hooks = table.setdefault(self._output_index, [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        if self._creator is None:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(g: Tensor) -> None:
+            t = ref()
+            if t is not None:
+                t.grad = g if t.grad is None else Tensor._wrap(t.grad.data + g.data)
+
+        self.register_hook(keep)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- in place (only where no graph can be corrupted) -------------------------------------
+    def _inplace(self, other: Any, op: Callable[[Any, Any], Any]) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        grad_involved = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        if is_grad_enabled() and grad_involved:
+            raise RuntimeError(
+                "in-place operation on a tensor that takes part in autograd; write x = x + y, "
+                "or update parameters inside `with no_grad():`"
+            )
+        op(self.data, other_data)
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, lambda a, b: a.__iadd__(b))
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, lambda a, b: a.__isub__(b))
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, lambda a, b: a.__imul__(b))
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, lambda a, b: a.__itruediv__(b))
+
+    # -- Python protocol ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=" ", prefix="Tensor(")
+        extra = ""
+        if self.dtype != backend.DEFAULT_FLOAT and self.dtype.kind == "f":
+            extra += f", dtype={self.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Make a Tensor (PyTorch's spelling): ``shenjing.tensor([1., 2.], requires_grad=True)``."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)

@@ -1,0 +1,72 @@
+"""Every differentiable op, imported as ``F`` (``import shenjing.functional as F``).
+
+Each op is a ``Function`` subclass (forward and backward in one class) with a small wrapper
+function here; see the modules for the derivatives.
+"""
+
+from . import tensor_methods as _tensor_methods
+from .activation import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from .dropout import dropout
+from .elementwise import (
+    abs,
+    add,
+    cast,
+    clip,
+    div,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    not_equal,
+    pow,
+    sqrt,
+    sub,
+    where,
+)
+from .linalg import linear, matmul
+from .loss import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    huber,
+    mean_absolute_error,
+    mean_squared_error,
+    sparse_categorical_crossentropy,
+)
+from .reduction import logsumexp, max, mean, min, std, sum, var
+from .shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flip,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+)
+
+_tensor_methods.install()
+
+__all__ = [n for n in dir() if not n.startswith("_")]

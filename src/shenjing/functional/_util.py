@@ -1,0 +1,40 @@
+"""Helpers shared by the op modules: turning operands into Tensors, normalizing axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Tensor
+
+
+def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor; plain numbers and arrays next to a floating tensor take its dtype
+    (so ``x * 2.0`` stays float32 and never promotes to float64)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and like.dtype.kind == "f":
+        return Tensor(value, dtype=like.dtype)
+    return Tensor(value)
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a sequence; negative allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """Give a reduction's gradient back its reduced axes (as size 1) so it broadcasts."""
+    if keepdims or not axes:
+        return g
+    shape = list(g.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return g.reshape(shape)

@@ -1,0 +1,238 @@
+"""Activation functions: sigmoid, tanh, relu, leaky_relu, elu, selu, gelu, softplus, silu,
+softmax, log_softmax. Each keeps what its derivative needs (usually its output) and is written
+so that no input, however large, overflows."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+def _sigmoid(x):
+    """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow."""
+    xp = get_xp(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class _Sigmoid(Function):
+    """y = 1 / (1 + e**-x);  dy/dx = y (1 - y) <= 1/4 (why deep sigmoid nets' gradients vanish)."""
+
+    def forward(self, x):
+        y = _sigmoid(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return g * y * (1 - y)
+
+
+class _Tanh(Function):
+    """y = tanh(x);  dy/dx = 1 - y**2."""
+
+    def forward(self, x):
+        y = get_xp(x).tanh(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return g * (1 - y * y)
+
+
+class _ReLU(Function):
+    """y = max(0, x);  dy/dx = 1 for x > 0, else 0 (0 at the kink, as torch)."""
+
+    def forward(self, x):
+        y = get_xp(x).maximum(x, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        return g * (self.saved[0] > 0)
+
+
+class _LeakyReLU(Function):
+    """y = x for x > 0, else slope * x;  dy/dx = 1 or slope."""
+
+    def forward(self, x, slope=0.2):
+        positive = x > 0
+        self.save_for_backward(positive, slope)
+        return get_xp(x).where(positive, x, x * x.dtype.type(slope))
+
+    def backward(self, g):
+        positive, slope = self.saved
+        return get_xp(g).where(positive, g, g * g.dtype.type(slope))
+
+
+class _ELU(Function):
+    """y = scale * (x for x > 0, else alpha (e**x - 1));  dy/dx = scale or y + scale * alpha.
+    (scale = 1 is ELU; SELU uses fixed alpha and scale.)"""
+
+    def forward(self, x, alpha=1.0, scale=1.0):
+        xp = get_xp(x)
+        t = x.dtype.type
+        positive = x > 0
+        y = xp.where(positive, x, t(alpha) * xp.expm1(xp.minimum(x, 0))) * t(scale)
+        self.save_for_backward(positive, y, t(alpha * scale), t(scale))
+        return y
+
+    def backward(self, g):
+        positive, y, alpha_scale, scale = self.saved
+        return g * get_xp(g).where(positive, scale, y + alpha_scale)
+
+
+def _erf(x):
+    """The error function (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7): NumPy has none,
+    and SciPy is not a dependency."""
+    xp = get_xp(x)
+    s = xp.sign(x)
+    a = xp.abs(x)
+    t = 1 / (1 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    return s * (1 - poly * xp.exp(-a * a))
+
+
+class _GELU(Function):
+    """y = x Phi(x) (Phi the normal CDF);  dy/dx = Phi(x) + x phi(x).
+    With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
+
+    def forward(self, x, approximate=False):
+        xp = get_xp(x)
+        t = x.dtype.type
+        if approximate:
+            inner = t(math.sqrt(2 / math.pi)) * (x + t(0.044715) * x * x * x)
+            th = xp.tanh(inner)
+            cdf = t(0.5) * (1 + th)
+            pdf_term = t(0.5) * (1 - th * th) * t(math.sqrt(2 / math.pi)) * (
+                1 + t(3 * 0.044715) * x * x)
+            dydx = cdf + x * pdf_term
+        else:
+            cdf = t(0.5) * (1 + _erf(x * t(1 / math.sqrt(2))))
+            dydx = cdf + x * xp.exp(t(-0.5) * x * x) * t(1 / math.sqrt(2 * math.pi))
+        self.save_for_backward(dydx.astype(x.dtype))
+        return (x * cdf).astype(x.dtype)
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class _Softplus(Function):
+    """y = ln(1 + e**x), computed as max(x, 0) + ln(1 + e**-|x|);  dy/dx = sigmoid(x)."""
+
+    def forward(self, x):
+        xp = get_xp(x)
+        self.save_for_backward(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):
+        return g * _sigmoid(self.saved[0])
+
+
+class _SiLU(Function):
+    """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s)."""
+
+    def forward(self, x):
+        s = _sigmoid(x)
+        self.save_for_backward(x, s)
+        return x * s
+
+    def backward(self, g):
+        x, s = self.saved
+        return g * (s + x * s * (1 - s))
+
+
+class _Softmax(Function):
+    """y = e**x / sum(e**x) along an axis;  gx = y (g - sum(g y)). Shifted by the max."""
+
+    def forward(self, x, axis=-1):
+        xp = get_xp(x)
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        y = e / e.sum(axis=axis, keepdims=True)
+        self.save_for_backward(y, axis)
+        return y
+
+    def backward(self, g):
+        y, axis = self.saved
+        return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
+
+class _LogSoftmax(Function):
+    """y = x - logsumexp(x) along an axis;  gx = g - softmax(x) sum(g)."""
+
+    def forward(self, x, axis=-1):
+        xp = get_xp(x)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.save_for_backward(y, axis)
+        return y
+
+    def backward(self, g):
+        y, axis = self.saved
+        return g - get_xp(g).exp(y) * g.sum(axis=axis, keepdims=True)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e**-x), in (0, 1); no overflow for any x.
+
+    >>> F.sigmoid(shenjing.tensor([-1.0, 0.0, 1.0]))
+    Tensor([0.26894143 0.5        0.7310586 ])
+    """
+    return _Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, in (-1, 1)."""
+    return _Tanh.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """Rectified linear unit max(0, x)."""
+    return _ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
+    """x for x > 0, else negative_slope * x (Keras's default slope 0.2; torch's is 0.01)."""
+    return _LeakyReLU.apply(x, slope=negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x for x > 0, else alpha (e**x - 1)."""
+    return _ELU.apply(x, alpha=alpha)
+
+
+def selu(x: Tensor) -> Tensor:
+    """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
+    return _ELU.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+def gelu(x: Tensor, approximate: bool = False) -> Tensor:
+    """Gaussian error linear unit x Phi(x) (exact by default, tanh approximation on request)."""
+    return _GELU.apply(x, approximate=approximate)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """ln(1 + e**x), a smooth ReLU; no overflow for any x."""
+    return _Softplus.apply(x)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return _SiLU.apply(x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Normalized exponentials along ``axis``; stable for logits of any size."""
+    return _Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) computed directly (no log of a rounded-to-zero probability)."""
+    return _LogSoftmax.apply(x, axis=axis)

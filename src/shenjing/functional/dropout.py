@@ -1,0 +1,41 @@
+"""Inverted dropout: zero a random fraction of the inputs during training and scale the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import default_generator, get_xp
+
+
+class _Dropout(Function):
+    """y = x * m / (1 - rate) with m ~ Bernoulli(1 - rate);  dy/dx = m / (1 - rate), the same
+    saved mask."""
+
+    def forward(self, x, rate=0.5, generator=None):
+        keep = generator.random(x.shape, dtype=np.float32) >= rate
+        scale = get_xp(x).asarray(1.0 / (1.0 - rate), dtype=x.dtype)
+        mask = keep * scale
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+def dropout(
+    x: Tensor, rate: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Zero each element with probability ``rate`` and scale survivors by 1 / (1 - rate), so the
+    expected value is unchanged and inference needs no rescaling (inverted dropout).
+
+    Args:
+        rate: the fraction dropped, in [0, 1).
+        training: when False (inference), x is returned unchanged.
+        generator: the random stream; the shared one (seeded by ``set_random_seed``) if None.
+    """
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    if not training or rate == 0.0:
+        return x
+    return _Dropout.apply(x, rate=rate, generator=generator or default_generator())

@@ -1,0 +1,311 @@
+"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt, abs, maximum, minimum,
+clip, where, cast, and the (non-differentiable) comparisons.
+
+Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
+sums them to each input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from ._util import as_tensor
+
+
+class _Add(Function):
+    """y = a + b;  dy/da = dy/db = 1."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class _Sub(Function):
+    """y = a - b;  dy/da = 1, dy/db = -1."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class _Mul(Function):
+    """y = a * b;  dy/da = b, dy/db = a."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a if self.needs_input_grad[1] else None,
+                               b if self.needs_input_grad[0] else None)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+class _Div(Function):
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
+
+    def forward(self, a, b):
+        y = a / b
+        self.save_for_backward(b, y)
+        return y
+
+    def backward(self, g):
+        b, y = self.saved
+        ga = g / b
+        gb = -ga * y if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class _Neg(Function):
+    """y = -x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+
+
+class _Pow(Function):
+    """y = a ** b;  dy/da = b a**(b-1), dy/db = y ln a."""
+
+    def forward(self, a, b):
+        y = get_xp(a).power(a, b)
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, g):
+        a, b, y = self.saved
+        xp = get_xp(a)
+        ga = g * b * xp.power(a, b - 1) if self.needs_input_grad[0] else None
+        gb = g * y * xp.log(a) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class _Exp(Function):
+    """y = e**x;  dy/dx = y."""
+
+    def forward(self, x):
+        y = get_xp(x).exp(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class _Log(Function):
+    """y = ln x;  dy/dx = 1/x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_xp(x).log(x)
+
+    def backward(self, g):
+        return g / self.saved[0]
+
+
+class _Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 y)."""
+
+    def forward(self, x):
+        y = get_xp(x).sqrt(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        return g / (2 * self.saved[0])
+
+
+class _Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at 0, as torch)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_xp(x).abs(x)
+
+    def backward(self, g):
+        return g * get_xp(g).sign(self.saved[0])
+
+
+class _Maximum(Function):
+    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties (as torch)."""
+
+    sign = 1
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        xp = get_xp(a)
+        return xp.maximum(a, b) if self.sign > 0 else xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        xp = get_xp(g)
+        wins_a = (a > b) if self.sign > 0 else (a < b)
+        share_a = xp.where(a == b, 0.5, wins_a).astype(g.dtype)
+        return g * share_a, g * (1 - share_a)
+
+
+class _Minimum(_Maximum):
+    """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties."""
+
+    sign = -1
+
+
+class _Clip(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0 (as torch.clamp)."""
+
+    def forward(self, x, lo=None, hi=None):
+        xp = get_xp(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        self.save_for_backward(inside)
+        return xp.clip(x, lo, hi)
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class _Where(Function):
+    """y = a where cond else b;  the gradient flows to whichever input was chosen."""
+
+    def forward(self, a, b, cond=None):
+        self.save_for_backward(cond)
+        return get_xp(a).where(cond, a, b)
+
+    def backward(self, g):
+        (cond,) = self.saved
+        zero = g.dtype.type(0)
+        xp = get_xp(g)
+        ga = xp.where(cond, g, zero) if self.needs_input_grad[0] else None
+        gb = xp.where(cond, zero, g) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class _Cast(Function):
+    """y = x as another dtype;  the gradient is cast back."""
+
+    def forward(self, x, dtype=None):
+        self.save_for_backward(x.dtype)
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.saved[0])
+
+
+def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    if isinstance(a, Tensor):
+        return cls.apply(a, as_tensor(b, like=a))
+    b = as_tensor(b)
+    return cls.apply(as_tensor(a, like=b), b)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b, broadcasting."""
+    return _binary(_Add, a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b, broadcasting."""
+    return _binary(_Sub, a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b, broadcasting."""
+    return _binary(_Mul, a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b, broadcasting."""
+    return _binary(_Div, a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return _Neg.apply(x)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow / Tensor.__pow__
+    """a ** b, broadcasting; differentiable in both (the exponent's gradient needs a > 0)."""
+    return _binary(_Pow, a, b)
+
+
+def exp(x: Tensor) -> Tensor:
+    """e ** x."""
+    return _Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm."""
+    return _Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root."""
+    return _Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    """|x|; the gradient at 0 is 0."""
+    return _Abs.apply(x)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Element-wise maximum; ties share the gradient evenly."""
+    return _binary(_Maximum, a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Element-wise minimum; ties share the gradient evenly."""
+    return _binary(_Minimum, a, b)
+
+
+def clip(x: Tensor, min_value: float | None = None, max_value: float | None = None) -> Tensor:
+    """Clamp x to [min_value, max_value] (either may be None)."""
+    if min_value is None and max_value is None:
+        raise ValueError("clip() needs min_value or max_value")
+    return _Clip.apply(x, lo=min_value, hi=max_value)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (broadcasting); not differentiable in the
+    condition."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    if isinstance(a, Tensor):
+        b = as_tensor(b, like=a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, like=b)
+    return _Where.apply(a, b, cond=get_xp(a.data).asarray(cond, dtype=bool))
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    """x converted to ``dtype``, differentiably (the gradient is cast back)."""
+    if x.dtype == dtype:
+        return x
+    return _Cast.apply(x, dtype=dtype)
+
+
+def _compare(op: str):
+    def compare(a: Any, b: Any) -> Tensor:
+        a_data = a.data if isinstance(a, Tensor) else a
+        b_data = b.data if isinstance(b, Tensor) else b
+        return Tensor._wrap(getattr(get_xp(a_data, b_data).asarray(a_data), op)(b_data))
+
+    compare.__name__ = op.strip("_")
+    compare.__doc__ = f"Element-wise ``{op.strip('_')}`` comparison (a boolean tensor, no gradient)."
+    return compare
+
+
+equal, not_equal = _compare("__eq__"), _compare("__ne__")
+less, less_equal = _compare("__lt__"), _compare("__le__")
+greater, greater_equal = _compare("__gt__"), _compare("__ge__")

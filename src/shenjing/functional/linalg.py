@@ -1,0 +1,85 @@
+"""Matrix products: ``matmul`` (NumPy's semantics, batched and 1-D) and the fused ``linear``."""
+
+from __future__ import annotations
+
+from ..autograd import Function, Tensor
+
+
+class _MatMul(Function):
+    """y = a @ b;  ga = g @ b^T, gb = a^T @ g. A 1-D operand is treated as a row (a) or a column
+    (b) vector and the added axis is removed again, as in ``numpy.matmul``; leading batch axes
+    broadcast and the engine sums their gradients."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a if self.needs_input_grad[1] else None,
+                               b if self.needs_input_grad[0] else None, a.ndim, b.ndim)
+        return a @ b
+
+    def backward(self, g):
+        a, b, a_ndim, b_ndim = self.saved
+        if a_ndim == 1:
+            g = g[..., None, :]
+        if b_ndim == 1:
+            g = g[..., None]
+        ga = gb = None
+        if b is not None:
+            b2 = b[:, None] if b_ndim == 1 else b
+            ga = g @ b2.swapaxes(-1, -2)
+            if a_ndim == 1:
+                ga = ga[..., 0, :]
+        if a is not None:
+            a2 = a[None, :] if a_ndim == 1 else a
+            gb = a2.swapaxes(-1, -2) @ g
+            if b_ndim == 1:
+                gb = gb[..., 0]
+        return ga, gb
+
+
+class _Linear(Function):
+    """y = x @ W + b with W shaped (in, out) (Keras's kernel layout), fused so the layer costs
+    one GEMM forward and two backward, with no intermediate tensors.
+
+    gx = g @ W^T,  gW = x^T @ g,  gb = sum of g over the batch. Inputs with more than two axes
+    (..., in) are folded into one batch axis for the GEMMs.
+    """
+
+    def forward(self, x, w, b=None):
+        x2 = x.reshape(-1, x.shape[-1])
+        self.save_for_backward(x2 if self.needs_input_grad[1] else None,
+                               w if self.needs_input_grad[0] else None, x.shape)
+        y = x2 @ w
+        if b is not None:
+            y += b
+        return y.reshape(*x.shape[:-1], w.shape[1])
+
+    def backward(self, g):
+        x2, w, x_shape = self.saved
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ w.T).reshape(x_shape) if w is not None else None
+        gw = x2.T @ g2 if x2 is not None else None
+        if len(self.needs_input_grad) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if self.needs_input_grad[2] else None)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules (1-D vectors, broadcast batch axes)."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul() does not take scalars; use * instead")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    return _MatMul.apply(a, b)
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """Fully connected layer ``x @ w + b``; ``w`` is (in_features, out_features).
+
+    >>> y = F.linear(x, kernel, bias)   # x (batch, in) -> y (batch, out)
+    """
+    if w.ndim != 2 or x.shape[-1] != w.shape[0]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match kernel of shape "
+                         f"{w.shape} (expected last input axis {w.shape[0] if w.ndim else '?'})")
+    if b is not None and b.shape != (w.shape[1],):
+        raise ValueError(f"linear: bias of shape {b.shape}, expected ({w.shape[1]},)")
+    return _Linear.apply(x, w) if b is None else _Linear.apply(x, w, b)

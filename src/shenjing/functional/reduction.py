@@ -1,0 +1,129 @@
+"""Reductions over any axes, with ``keepdims``: sum, mean, max, min, var, std, logsumexp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from ._util import expand_reduced, normalize_axes
+from .elementwise import sqrt
+
+
+class _Sum(Function):
+    """y = sum of x over axes;  dy/dx = 1, broadcast back over the summed axes."""
+
+    def forward(self, x, axes=(), keepdims=False):
+        self.save_for_backward(x.shape, axes, keepdims)
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        shape, axes, keepdims = self.saved
+        return get_xp(g).broadcast_to(expand_reduced(g, axes, keepdims), shape)
+
+
+class _Mean(Function):
+    """y = mean of x over axes;  dy/dx = 1/n."""
+
+    def forward(self, x, axes=(), keepdims=False):
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        self.save_for_backward(x.shape, axes, keepdims, n)
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        shape, axes, keepdims, n = self.saved
+        g = expand_reduced(g, axes, keepdims) * g.dtype.type(1.0 / n)
+        return get_xp(g).broadcast_to(g, shape)
+
+
+class _Max(Function):
+    """y = max of x over axes;  the gradient goes to the maximal entries, split evenly on ties
+    (as torch.amax)."""
+
+    def forward(self, x, axes=(), keepdims=False, take_min=False):
+        y = x.min(axis=axes, keepdims=True) if take_min else x.max(axis=axes, keepdims=True)
+        self.save_for_backward(x, y, axes, keepdims)
+        return y if keepdims else y.squeeze(axis=axes)
+
+    def backward(self, g):
+        x, y, axes, keepdims = self.saved
+        hit = (x == y).astype(g.dtype)
+        hit /= hit.sum(axis=axes, keepdims=True)
+        return hit * expand_reduced(g, axes, keepdims)
+
+
+class _Var(Function):
+    """y = sum((x - mean)**2) / (n - ddof);  dy/dx = 2 (x - mean) / (n - ddof)."""
+
+    def forward(self, x, axes=(), keepdims=False, ddof=0):
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        if n - ddof <= 0:
+            raise ValueError(f"var/std over {n} elements with ddof={ddof} is undefined")
+        diff = x - x.mean(axis=axes, keepdims=True)
+        self.save_for_backward(diff, axes, keepdims, n - ddof)
+        return (diff * diff).sum(axis=axes, keepdims=keepdims) / x.dtype.type(n - ddof)
+
+    def backward(self, g):
+        diff, axes, keepdims, dof = self.saved
+        return expand_reduced(g, axes, keepdims) * diff * g.dtype.type(2.0 / dof)
+
+
+class _LogSumExp(Function):
+    """y = log(sum(exp(x)));  dy/dx = exp(x - y) (the softmax). Shifted by the max, so logits
+    of 1e4 do not overflow."""
+
+    def forward(self, x, axes=(), keepdims=False):
+        xp = get_xp(x)
+        m = x.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        self.save_for_backward(x, y, axes, keepdims)
+        return y if keepdims else y.squeeze(axis=axes)
+
+    def backward(self, g):
+        x, y, axes, keepdims = self.saved
+        return expand_reduced(g, axes, keepdims) * get_xp(x).exp(x - y)
+
+
+def _reduce(cls: type[Function], x: Tensor, axis: Any, keepdims: bool, **kw: Any) -> Tensor:
+    return cls.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims, **kw)
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (None: all axes)."""
+    return _reduce(_Sum, x, axis, keepdims)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis`` (None: all axes)."""
+    return _reduce(_Mean, x, axis, keepdims)
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; ties share the gradient evenly."""
+    return _reduce(_Max, x, axis, keepdims)
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; ties share the gradient evenly."""
+    return _reduce(_Max, x, axis, keepdims, take_min=True)
+
+
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis``. ``ddof=0`` is the population variance (NumPy, Keras);
+    ``ddof=1`` the unbiased one (torch.var's default)."""
+    return _reduce(_Var, x, axis, keepdims, ddof=ddof)
+
+
+def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Standard deviation, sqrt(var(x, axis, keepdims, ddof))."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, computed without overflow."""
+    return _reduce(_LogSumExp, x, axis, keepdims)

@@ -1,0 +1,218 @@
+"""Shape ops: reshape, transpose/permute, squeeze, expand_dims, broadcast_to, concatenate, stack,
+split, pad, flip, and indexing (slices, integer arrays, boolean masks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from ._util import normalize_axes
+
+
+class _Reshape(Function):
+    """y = x viewed with another shape;  the gradient is reshaped back."""
+
+    def forward(self, x, shape=()):
+        self.save_for_backward(x.shape)
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.saved[0])
+
+
+class _Transpose(Function):
+    """y = x with its axes permuted;  the gradient is permuted back by the inverse order."""
+
+    def forward(self, x, axes=None):
+        self.save_for_backward(axes)
+        return x.transpose(axes)
+
+    def backward(self, g):
+        (axes,) = self.saved
+        if axes is None:
+            return g.transpose()
+        inverse = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inverse[a] = i
+        return g.transpose(inverse)
+
+
+class _BroadcastTo(Function):
+    """y = x broadcast to a shape;  the engine sums the gradient back to x's shape."""
+
+    def forward(self, x, shape=()):
+        return get_xp(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        return g
+
+
+class _Concatenate(Function):
+    """y = the inputs joined along an axis;  the gradient is cut back into the same pieces."""
+
+    def forward(self, *xs, axis=0):
+        self.save_for_backward(axis, [x.shape[axis] for x in xs])
+        return get_xp(*xs).concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        axis, sizes = self.saved
+        out, start = [], 0
+        index = [slice(None)] * g.ndim
+        for size, need in zip(sizes, self.needs_input_grad):
+            index[axis] = slice(start, start + size)
+            out.append(g[tuple(index)] if need else None)
+            start += size
+        return tuple(out)
+
+
+class _Pad(Function):
+    """y = x with a constant border;  the gradient is the interior of g."""
+
+    def forward(self, x, pad_width=(), value=0.0):
+        self.save_for_backward(pad_width, x.shape)
+        return get_xp(x).pad(x, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        pad_width, shape = self.saved
+        return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, shape))]
+
+
+class _Flip(Function):
+    """y = x reversed along axes;  the gradient is reversed back."""
+
+    def forward(self, x, axes=()):
+        self.save_for_backward(axes)
+        return get_xp(x).flip(x, axis=axes)
+
+    def backward(self, g):
+        return get_xp(g).flip(g, axis=self.saved[0])
+
+
+class _GetItem(Function):
+    """y = x[index];  the gradient is scattered back into zeros. Repeated integer indices
+    accumulate (``add.at``); slices and boolean masks never repeat, so they assign."""
+
+    def forward(self, x, index=None):
+        self.save_for_backward(x.shape, index)
+        return x[index]
+
+    def backward(self, g):
+        shape, index = self.saved
+        xp = get_xp(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        if _repeats_possible(index):
+            xp.add.at(gx, index, g)
+        else:
+            gx[index] = g
+        return gx
+
+
+def _repeats_possible(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(
+        hasattr(i, "dtype") and i.dtype.kind in "iu" or isinstance(i, list) for i in items
+    )
+
+
+def reshape(x: Tensor, shape: Sequence[int] | int) -> Tensor:
+    """x with a new shape (one entry may be -1)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return x if shape == x.shape else _Reshape.apply(x, shape=shape)
+
+
+def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``."""
+    return _Transpose.apply(x, axes=None if axes is None else tuple(a % x.ndim for a in axes))
+
+
+def permute(x: Tensor, *axes: int) -> Tensor:
+    """PyTorch's spelling of :func:`transpose` with an explicit order."""
+    if len(axes) == 1 and not isinstance(axes[0], int):
+        axes = tuple(axes[0])
+    return transpose(x, axes)
+
+
+def squeeze(x: Tensor, axis: Any = None) -> Tensor:
+    """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1)."""
+    axes = [i for i, n in enumerate(x.shape) if n == 1] if axis is None else normalize_axes(
+        axis, x.ndim
+    )
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"cannot squeeze axis {a} of size {x.shape[a]} (shape {x.shape})")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
+    """Insert axes of size 1 at ``axis`` (positions in the result)."""
+    axes = normalize_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return reshape(x, shape)
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """x broadcast to ``shape`` (a read-only view)."""
+    return x if tuple(shape) == x.shape else _BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if not tensors:
+        raise ValueError("concatenate() needs at least one tensor")
+    return _Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    if not tensors:
+        raise ValueError("stack() needs at least one tensor")
+    axis = axis % (tensors[0].ndim + 1)
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Cut x along ``axis``: into N equal parts, or at the given indices (``numpy.split``)."""
+    axis %= x.ndim
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if n % indices_or_sections:
+            raise ValueError(f"axis {axis} of size {n} does not split into "
+                             f"{indices_or_sections} equal parts")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    head = (slice(None),) * axis
+    return [getitem(x, (*head, slice(lo, hi))) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def pad(x: Tensor, pad_width: Any, constant_values: float = 0.0) -> Tensor:
+    """Pad with a constant; ``pad_width`` as in ``numpy.pad`` ((before, after) per axis)."""
+    xp = get_xp(x.data)
+    widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (x.ndim, 2))
+    widths = tuple((int(lo), int(hi)) for lo, hi in widths.tolist())
+    return _Pad.apply(x, pad_width=widths, value=constant_values)
+
+
+def flip(x: Tensor, axis: Any = None) -> Tensor:
+    """Reverse the order of elements along ``axis`` (None: all axes)."""
+    return _Flip.apply(x, axes=normalize_axes(axis, x.ndim))
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """x[index] with slices, integers, integer arrays or boolean masks (differentiable)."""
+    return _GetItem.apply(x, index=_raw_index(index))
+
+
+def _raw_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_raw_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return get_xp().asarray(index)
+    return index

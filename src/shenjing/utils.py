@@ -1,0 +1,53 @@
+"""Utilities: seeding, BLAS threads, one-hot labels."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random source shenjing uses (its own streams, Python's ``random``, and NumPy's
+    legacy global state), so that two runs of the same program give the same numbers.
+
+    Each object that draws random numbers gets its own Generator derived from this seed.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    backend.seed(int(seed))
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in the BLAS library behind NumPy's matrix products."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"number of threads must be a positive integer, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    global _limiter
+    _limiter = threadpool_limits(limits=n, user_api="blas")
+
+
+_limiter: Any = None
+
+
+def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
+    """One-hot encode integer labels (shape (N,) or (N, 1)) into (N, num_classes) (Keras)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.dtype.kind not in "iu":
+        if not np.all(y == np.round(y)):
+            raise ValueError("to_categorical: labels must be integers")
+        y = y.astype(np.int64)
+    n = int(y.max()) + 1 if num_classes is None else num_classes
+    if y.size and (y.min() < 0 or y.max() >= n):
+        raise ValueError(f"to_categorical: labels must lie in [0, {n}), got {y.min()}..{y.max()}")
+    out = np.zeros((*y.shape, n), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
