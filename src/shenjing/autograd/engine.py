@@ -11,13 +11,11 @@ gets the sum of both contributions.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .function import Function, unbroadcast
 from .grad_mode import no_grad
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
+from .tensor import Tensor
 
 _FREED = (
     "Trying to backward through the graph a second time (or to read values it already freed). "
@@ -32,8 +30,6 @@ def _accumulate(old: Any, new: Any) -> Any:
 
 def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad: none of the tensors it "
@@ -57,6 +53,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             _to_leaf(root, grad)
             return
         pending: dict[Function, list[Any]] = {}
+        # A leaf's contributions are summed first, so that its hooks see its whole gradient once.
+        leaf_grads: dict[int, tuple[Tensor, Any]] = {}
         _deliver(root, grad, pending)
         heap: list[tuple[int, int, Function]] = [(-root._creator.generation, 0, root._creator)]
         count = 1
@@ -79,7 +77,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 g = unbroadcast(g, t.shape)
                 creator = t._creator
                 if creator is None:
-                    _to_leaf(t, g)
+                    old = leaf_grads.get(id(t), (t, None))[1]
+                    leaf_grads[id(t)] = (t, _accumulate(old, g))
                     continue
                 if creator not in pending:
                     heapq.heappush(heap, (-creator.generation, count, creator))
@@ -88,6 +87,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if not retain_graph:
                 fn.inputs = None
                 fn.saved = None
+        for t, g in leaf_grads.values():
+            _to_leaf(t, g)
 
 
 def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
@@ -96,18 +97,17 @@ def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
 
 
 def _to_leaf(t: Tensor, g: Any) -> None:
-    from .tensor import Tensor
-
     for hook in t._hooks or ():
         g = _run_hook(hook, g)
+    # astype copies: g may be shared with another leaf (add hands the same array to both of its
+    # inputs) or with the caller, and .grad must be safe to modify in place (clipping, zeroing).
+    # It also gives .grad the leaf's dtype when an op promoted (float32 leaf * float64 tensor).
     if t.grad is None:
-        t.grad = Tensor._wrap(g)
+        t.grad = Tensor._wrap(g.astype(t.dtype))
     else:
-        t.grad = Tensor._wrap(t.grad.data + g)
+        t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
 
 
 def _run_hook(hook: Any, g: Any) -> Any:
-    from .tensor import Tensor
-
     out = hook(Tensor._wrap(g))
     return g if out is None else (out.data if isinstance(out, Tensor) else out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .grad_mode import is_grad_enabled
+from .tensor import Tensor
 
 
 class Function:
@@ -38,8 +39,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run the op on Tensors ``inputs`` (keyword arguments are plain options) and record it."""
-        from .tensor import Tensor
-
         fn = cls()
         record = is_grad_enabled() and any(t.requires_grad for t in inputs)
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else (False,) * len(
@@ -48,7 +47,8 @@ class Function:
         fn.saved = ()
         out = fn.forward(*[t.data for t in inputs], **kwargs)
         multi = isinstance(out, tuple)
-        outs = tuple(Tensor._wrap(o) for o in out) if multi else (Tensor._wrap(out),)
+        wrap = Tensor._wrap
+        outs = tuple(wrap(o) for o in out) if multi else (wrap(out),)
         if record:
             fn.inputs = inputs
             fn.generation = max(t._generation for t in inputs)

@@ -24,6 +24,10 @@ class _GradMode:
 
     mode = True
 
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        return self(fn) if fn is not None else self  # bare @no_grad works as @no_grad()
+
     def __enter__(self) -> None:
         self._prev = is_grad_enabled()
         set_grad_enabled(self.mode)

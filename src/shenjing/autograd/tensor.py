@@ -7,13 +7,13 @@ imports the ops, so imports point down only.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import backend
-from . import engine
 from .grad_mode import is_grad_enabled
 
 
@@ -22,6 +22,7 @@ class Tensor:
 
     Floating data is stored as float32 unless ``dtype`` says otherwise (float64 is allowed, and
     used by gradient checks); integer and boolean data keep their type (labels, indices, masks).
+    The data is copied, as ``torch.tensor`` does.
 
     Args:
         data: array-like (NumPy/CuPy array, nested lists, scalar, another Tensor).
@@ -43,13 +44,13 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         xp = backend.get_xp(data)
-        if dtype is not None:
-            arr = xp.asarray(data, dtype=dtype)
-        else:
-            arr = xp.asarray(data)
-            if arr.dtype.kind == "f" and arr.dtype != backend.DEFAULT_FLOAT:
-                arr = arr.astype(backend.DEFAULT_FLOAT)
-        self.data = arr
+        if dtype is None:
+            dtype = data.dtype if hasattr(data, "dtype") else xp.asarray(data).dtype
+            if xp.dtype(dtype).kind == "f":
+                dtype = backend.DEFAULT_FLOAT
+        # Always a copy (as torch.tensor): updating a parameter in place must never change
+        # the caller's array behind their back.
+        self.data = xp.array(data, dtype=dtype, copy=True)
         self.grad: Tensor | None = None
         self.name = name
         self._creator = None
@@ -139,7 +140,9 @@ class Tensor:
             grad: d(something)/d(self); omitted for a one-element tensor (it is then 1).
             retain_graph: keep the graph so backward can run through it again.
         """
-        engine.backward(self, grad, retain_graph)
+        from .engine import backward  # the engine imports Tensor; import it when first needed
+
+        backward(self, grad, retain_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -152,20 +155,25 @@ class Tensor:
             table = self._creator.hooks = self._creator.hooks or {}
             hooks = table.setdefault(self._output_index, [])
         hooks.append(hook)
-        return lambda: hooks.remove(hook)
+
+        def remove() -> None:  # removing twice is harmless, as with torch's handle.remove()
+            if hook in hooks:
+                hooks.remove(hook)
+
+        return remove
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
-        if self._creator is None:
-            return
-        import weakref
-
+        if self._creator is None or getattr(self, "_retains_grad", False):
+            return  # a leaf keeps its grad anyway; a second call must not add the grad twice
+        self._retains_grad = True
         ref = weakref.ref(self)
 
         def keep(g: Tensor) -> None:
             t = ref()
             if t is not None:
-                t.grad = g if t.grad is None else Tensor._wrap(t.grad.data + g.data)
+                # a copy, as for leaves: g may be shared with other tensors (see engine._to_leaf)
+                t.grad = Tensor._wrap(g.data.copy() if t.grad is None else t.grad.data + g.data)
 
         self.register_hook(keep)
 

@@ -17,10 +17,11 @@ class _MatMul(Function):
 
     def backward(self, g):
         a, b, a_ndim, b_ndim = self.saved
-        if a_ndim == 1:
-            g = g[..., None, :]
+        # Column axis first: for a dot product (both 1-D) g is 0-d and becomes (1, 1).
         if b_ndim == 1:
             g = g[..., None]
+        if a_ndim == 1:
+            g = g[..., None, :]
         ga = gb = None
         if b is not None:
             b2 = b[:, None] if b_ndim == 1 else b

@@ -35,6 +35,8 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
 def _pair(name: str, y_true: Any, y_pred: Tensor) -> tuple[Tensor, Tensor]:
     y_pred = as_tensor(y_pred)
     y_true = as_tensor(y_true, like=y_pred)
+    if y_true.dtype != y_pred.dtype and y_pred.dtype.kind == "f":
+        y_true = E.cast(y_true, y_pred.dtype)  # an int or float64 target must not promote
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import expand_reduced, normalize_axes
@@ -80,7 +82,8 @@ class _LogSumExp(Function):
         xp = get_xp(x)
         m = x.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # a slice of only -inf gives log(0) = -inf, as torch
+            y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.save_for_backward(x, y, axes, keepdims)
         return y if keepdims else y.squeeze(axis=axes)
 

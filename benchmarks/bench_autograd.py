@@ -1,0 +1,151 @@
+"""MLP training step, shenjing vs PyTorch, and the cost of ``import``.
+
+The job: an MLP 784-256-256-10 (ReLU), batch 128, softmax cross-entropy, plain SGD written out
+here (``p -= lr * p.grad`` under no_grad), on synthetic MNIST-shaped data. Each framework runs in
+its own subprocess (so memory and threads don't mix), with the same BLAS thread count,
+alternating A B A B; we print the medians and the ratio shenjing / PyTorch. Import time is the
+median of fresh-interpreter ``import shenjing`` / ``import torch``.
+
+FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.5 MFLOP, backward twice
+that minus the first layer's input gradient: about 188 MFLOP in all, nearly all in six GEMMs.
+
+    python benchmarks/bench_autograd.py [--repeats 3] [--steps 300] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BATCH, SIZES, LR = 128, (784, 256, 256, 10), 0.01
+
+
+def _data(n_batches: int = 16):
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((n_batches, BATCH, SIZES[0])).astype(np.float32)
+    ys = rng.integers(0, SIZES[-1], size=(n_batches, BATCH))
+    return xs, ys
+
+
+def _init_weights():
+    rng = np.random.default_rng(1)
+    out = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        out.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
+        out.append(np.zeros(fan_out, dtype=np.float32))
+    return out
+
+
+def shenjing_step_fn(threads: int):
+    import shenjing as sj
+    from shenjing import F
+
+    sj.utils.set_num_threads(threads)
+    params = [sj.tensor(w, requires_grad=True) for w in _init_weights()]
+    w1, b1, w2, b2, w3, b3 = params
+
+    def step(x, y):
+        h = F.relu(F.linear(sj.tensor(x), w1, b1))
+        h = F.relu(F.linear(h, w2, b2))
+        loss = F.sparse_categorical_crossentropy(y, F.linear(h, w3, b3), from_logits=True)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with sj.no_grad():
+            for p in params:
+                p -= LR * p.grad
+        return loss
+
+    return step
+
+
+def torch_step_fn(threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, requires_grad=True)
+              for w in _init_weights()]
+    w1, b1, w2, b2, w3, b3 = params
+    f = torch.nn.functional
+
+    def step(x, y):
+        h = torch.relu(f.linear(torch.from_numpy(x), w1, b1))
+        h = torch.relu(f.linear(h, w2, b2))
+        loss = f.cross_entropy(f.linear(h, w3, b3), torch.from_numpy(y))
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+        return loss
+
+    return step
+
+
+def worker(framework: str, steps: int, threads: int) -> None:
+    make = shenjing_step_fn if framework == "shenjing" else torch_step_fn
+    step = make(threads)
+    xs, ys = _data()
+    for i in range(20):  # warm-up: allocator, BLAS threads, caches
+        step(xs[i % len(xs)], ys[i % len(ys)])
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(xs[i % len(xs)], ys[i % len(ys)])
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"samples_per_s": steps * BATCH / dt, "peak_rss_mib": peak}))
+
+
+def import_time(module: str, repeats: int) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout) for _ in range(repeats)]
+    return statistics.median(times)
+
+
+def run_worker(framework: str, steps: int, threads: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", framework, "--steps", str(steps),
+                          "--threads", str(threads)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--worker", choices=["shenjing", "torch"])
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.steps, args.threads)
+        return
+    results: dict[str, list[dict]] = {"shenjing": [], "torch": []}
+    for r in range(args.repeats):
+        for fw in ("shenjing", "torch"):  # alternate A B A B
+            res = run_worker(fw, args.steps, args.threads)
+            results[fw].append(res)
+            print(f"run {r + 1} {fw:8s} {res['samples_per_s']:9.0f} samples/s  "
+                  f"peak {res['peak_rss_mib']:.0f} MiB", flush=True)
+    med = {fw: statistics.median(r["samples_per_s"] for r in rs) for fw, rs in results.items()}
+    mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
+    imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
+    print(f"\nMLP 784-256-256-10, batch {BATCH}, SGD, {args.threads} threads, "
+          f"medians of {args.repeats}:")
+    for fw in ("shenjing", "torch"):
+        print(f"  {fw:8s} {med[fw]:9.0f} samples/s   peak RSS {mem[fw]:5.0f} MiB   "
+              f"import {imp[fw]:.3f} s")
+    print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x throughput, "
+          f"{mem['shenjing'] / mem['torch']:.2f}x memory")
+
+
+if __name__ == "__main__":
+    main()

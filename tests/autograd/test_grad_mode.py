@@ -1,0 +1,248 @@
+"""no_grad / enable_grad (context managers and decorators), is_grad_enabled, and the in-place
+operators that are allowed only where no graph can be corrupted."""
+
+from __future__ import annotations
+
+import operator
+import threading
+
+import numpy as np
+import pytest
+
+from shenjing import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from shenjing.autograd import set_grad_enabled
+
+
+def _leaf():
+    return Tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+
+def _assert_recorded(y):
+    assert y.requires_grad
+    assert not y.is_leaf
+
+
+def _assert_not_recorded(y):
+    assert y.requires_grad is False
+    assert y.is_leaf  # no creator: nothing was recorded
+
+
+def test_is_grad_enabled_default_true():
+    assert is_grad_enabled()
+    _assert_recorded(_leaf() * 2)
+
+
+def test_no_grad_context_records_nothing():
+    x = _leaf()
+    with no_grad():
+        assert not is_grad_enabled()
+        y = (x * 2 + 1).sum()
+        z = x[1:] @ x[1:]
+    assert is_grad_enabled()
+    _assert_not_recorded(y)
+    _assert_not_recorded(z)
+    assert x.requires_grad  # the leaf itself is untouched
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_restores_mode_after_exception():
+    with pytest.raises(KeyError):
+        with no_grad():
+            raise KeyError("boom")
+    assert is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad_records():
+    x = _leaf()
+    with no_grad():
+        with enable_grad():
+            assert is_grad_enabled()
+            y = (x * x).sum()
+        assert not is_grad_enabled()
+    _assert_recorded(y)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_grad_mode_nested_restores_each_level():
+    states = []
+    with no_grad():
+        states.append(is_grad_enabled())
+        with no_grad():
+            states.append(is_grad_enabled())
+            with enable_grad():
+                states.append(is_grad_enabled())
+                with no_grad():
+                    states.append(is_grad_enabled())
+                states.append(is_grad_enabled())
+            states.append(is_grad_enabled())
+        states.append(is_grad_enabled())
+    states.append(is_grad_enabled())
+    assert states == [False, False, True, False, True, False, False, True]
+
+
+def test_no_grad_decorator_records_nothing():
+    @no_grad()
+    def predict(x):
+        """Doc."""
+        assert not is_grad_enabled()
+        return x * 2
+
+    y = predict(_leaf())
+    _assert_not_recorded(y)
+    assert is_grad_enabled()
+    assert predict.__name__ == "predict" and predict.__doc__ == "Doc."
+
+
+def test_enable_grad_decorator_records_under_no_grad():
+    @enable_grad()
+    def forward(x):
+        return x * 2
+
+    with no_grad():
+        y = forward(_leaf())
+        assert not is_grad_enabled()
+    _assert_recorded(y)
+
+
+def test_no_grad_decorator_reentrant():
+    @no_grad()
+    def depth(n):
+        assert not is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(5) == 5
+    assert is_grad_enabled()
+
+
+def test_set_grad_enabled_switches_mode():
+    try:
+        set_grad_enabled(False)
+        _assert_not_recorded(_leaf() * 2)
+    finally:
+        set_grad_enabled(True)
+    _assert_recorded(_leaf() * 2)
+
+
+def test_grad_mode_is_per_thread():
+    seen = []
+    with no_grad():
+        thread = threading.Thread(target=lambda: seen.append(is_grad_enabled()))
+        thread.start()
+        thread.join()
+    assert seen == [True]
+
+
+def test_no_grad_backward_still_works_on_recorded_graph():
+    x = _leaf()
+    y = (x * x).sum()
+    with no_grad():
+        y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+class _AddProbe(Function):
+    """y = a + b; remembers the needs_input_grad that apply gave it."""
+
+    seen: list[tuple[bool, ...]] = []
+
+    def forward(self, a, b):
+        _AddProbe.seen.append(self.needs_input_grad)
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+@pytest.mark.parametrize(
+    "mode, expected", [(enable_grad, (True, False)), (no_grad, (False, False))]
+)
+def test_function_apply_needs_input_grad_follows_mode(mode, expected):
+    _AddProbe.seen = []
+    with mode():
+        y = _AddProbe.apply(_leaf(), Tensor([1.0, 1.0, 1.0]))
+    assert _AddProbe.seen == [expected]
+    assert y.requires_grad is expected[0]
+
+
+# -- in-place operators -------------------------------------------------------------------------
+INPLACE = {
+    "iadd": (operator.iadd, np.add),
+    "isub": (operator.isub, np.subtract),
+    "imul": (operator.imul, np.multiply),
+    "itruediv": (operator.itruediv, np.divide),
+}
+
+
+@pytest.mark.parametrize("ops", INPLACE.values(), ids=INPLACE.keys())
+def test_inplace_under_no_grad_updates_leaf(ops):
+    inplace, reference = ops
+    w = _leaf()
+    data = w.data
+    other = Tensor([0.5, 2.0, 4.0])
+    with no_grad():
+        out = inplace(w, other)
+    assert out is w
+    assert w.data is data  # really in place: references to the array see the update
+    np.testing.assert_allclose(w.numpy(), reference([1.0, 2.0, 3.0], [0.5, 2.0, 4.0]))
+    assert w.requires_grad and w.is_leaf
+
+
+def test_inplace_sgd_step_under_no_grad():
+    # Fit y = 3x by hand-written gradient descent: the idiom `w -= lr * w.grad` under no_grad.
+    x = np.linspace(-1.0, 1.0, 8, dtype=np.float32)
+    w = Tensor([0.0], requires_grad=True)
+    lr = 0.5
+    for _ in range(30):
+        loss = ((w * x - 3 * x) ** 2).mean()
+        w.grad = None
+        loss.backward()
+        g = w.grad.numpy().copy()
+        before = w.numpy().copy()
+        with no_grad():
+            w -= lr * w.grad
+        np.testing.assert_allclose(w.numpy(), before - lr * g, rtol=1e-6)
+    np.testing.assert_allclose(w.numpy(), [3.0], atol=1e-3)
+    assert w.requires_grad and w.is_leaf and w.dtype == np.float32
+
+
+@pytest.mark.parametrize("ops", INPLACE.values(), ids=INPLACE.keys())
+@pytest.mark.parametrize("who", ["self", "other", "intermediate"])
+def test_inplace_with_grad_recording_raises(ops, who):
+    inplace, _ = ops
+    w = _leaf()
+    target, other = {
+        "self": (w, 2.0),
+        "other": (Tensor([1.0, 1.0, 1.0]), w),
+        "intermediate": (w * 2, 2.0),
+    }[who]
+    before = target.numpy().copy()
+    with pytest.raises(RuntimeError, match="no_grad"):
+        inplace(target, other)
+    np.testing.assert_array_equal(target.numpy(), before)  # nothing was modified
+
+
+@pytest.mark.parametrize("ops", INPLACE.values(), ids=INPLACE.keys())
+def test_inplace_without_autograd_tensors_allowed(ops):
+    inplace, reference = ops
+    t = Tensor([1.0, 2.0, 3.0])
+    inplace(t, 2.0)
+    np.testing.assert_allclose(t.numpy(), reference([1.0, 2.0, 3.0], 2.0))
+
+
+@pytest.mark.parametrize(
+    "loss, expected",
+    [
+        (lambda w: w.sum(), [0.5, 0.5, 0.5]),  # sum's gradient is a broadcast (read-only) view
+        (lambda w: w.mean(), [0.5 / 3] * 3),
+        (lambda w: (w * w).sum(), [1.0, 2.0, 3.0]),
+    ],
+    ids=["sum", "mean", "square"],
+)
+def test_inplace_on_grad_is_allowed(loss, expected):
+    # .grad never requires grad, so it can be scaled or zeroed in place (gradient clipping).
+    w = _leaf()
+    loss(w).backward()
+    w.grad *= 0.5
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-6)

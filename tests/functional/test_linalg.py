@@ -1,0 +1,88 @@
+"""Matrix products: matmul (NumPy's rules: batched, broadcast, 1-D) and the fused linear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import assert_same_as_torch, normal, torch
+from shenjing import F
+
+MATMUL_SHAPES = [
+    ((3, 4), (4, 5)),
+    ((2, 3, 4), (4, 5)),  # batch on the left only: b's gradient sums over the batch
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (3, 4, 2)),  # batch axes broadcast against each other
+    ((4,), (4, 5)),  # vector @ matrix
+    ((3, 4), (4,)),  # matrix @ vector
+    ((4,), (4,)),  # dot product: a 0-d result
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+]
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+def test_matmul_gradcheck(shapes, rng):
+    assert shenjing.gradcheck(F.matmul, *[normal(rng, s) for s in shapes])
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+def test_matmul_matches_torch(shapes, rng):
+    assert_same_as_torch(lambda a, b: a @ b, [normal(rng, s) for s in shapes])
+
+
+def test_matmul_with_a_constant_operand(rng):
+    w = normal(rng, (4, 2))
+    assert_same_as_torch(lambda x: x @ w, [normal(rng, (3, 4))],
+                         lambda t: t @ torch.from_numpy(w.astype(np.float32)))
+    x = shenjing.tensor(normal(rng, (3, 4)), requires_grad=True)
+    (w.T @ x.T).sum().backward()  # ndarray @ Tensor uses Tensor.__rmatmul__
+    np.testing.assert_allclose(x.grad.numpy(), np.tile(w.sum(axis=1), (3, 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((), (3,)), ((3, 4), (3, 4)), ((4,), (3,))], ids=str)
+def test_matmul_misaligned_raises(a_shape, b_shape):
+    with pytest.raises(ValueError, match="matmul"):
+        F.matmul(shenjing.tensor(np.zeros(a_shape)), shenjing.tensor(np.zeros(b_shape)))
+
+
+# (x shape, use a bias): the kernel is (in, out) = (x.shape[-1], 3), as Keras's Dense.
+LINEAR_CASES = [((5, 4), True), ((5, 4), False), ((2, 5, 4), True), ((4,), True)]
+
+
+def _linear_inputs(x_shape, bias, rng):
+    inputs = [normal(rng, x_shape), normal(rng, (x_shape[-1], 3))]
+    return inputs + [normal(rng, (3,))] if bias else inputs
+
+
+@pytest.mark.parametrize("x_shape, bias", LINEAR_CASES, ids=str)
+def test_linear_gradcheck(x_shape, bias, rng):
+    assert shenjing.gradcheck(F.linear, *_linear_inputs(x_shape, bias, rng))
+
+
+@pytest.mark.parametrize("x_shape, bias", LINEAR_CASES, ids=str)
+def test_linear_matches_torch(x_shape, bias, rng):
+    # torch's linear takes the weight as (out, in), hence the transpose.
+    assert_same_as_torch(F.linear, _linear_inputs(x_shape, bias, rng),
+                         lambda x, w, b=None: torch.nn.functional.linear(x, w.T, b))
+
+
+def test_linear_gradient_of_kernel_only(rng):
+    x, w, b = _linear_inputs((5, 4), True, rng)
+    kernel = shenjing.tensor(w, requires_grad=True)
+    F.linear(shenjing.tensor(x), kernel, shenjing.tensor(b)).sum().backward()
+    np.testing.assert_allclose(kernel.grad.numpy(), np.tile(x.sum(axis=0)[:, None], (1, 3)),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, b_shape, message", [
+    ((5, 4), (3, 4), None, "does not match kernel"),
+    ((5, 4), (4,), None, "does not match kernel"),
+    ((5, 4), (4, 3), (4,), "bias of shape"),
+], ids=["transposed_kernel", "1d_kernel", "bias"])
+def test_linear_mismatched_shapes_raise(x_shape, w_shape, b_shape, message):
+    x, w = shenjing.tensor(np.zeros(x_shape)), shenjing.tensor(np.zeros(w_shape))
+    b = None if b_shape is None else shenjing.tensor(np.zeros(b_shape))
+    with pytest.raises(ValueError, match=message):
+        F.linear(x, w, b)

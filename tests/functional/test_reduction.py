@@ -1,0 +1,134 @@
+"""Reductions over any axes, with keepdims: sum, mean, max, min, var, std, logsumexp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import assert_same_as_torch, distinct, normal, torch
+from shenjing import F
+
+
+def _dims(axis, ndim):
+    """torch's `dim` for a NumPy `axis` (torch's amax/var want every axis spelled out)."""
+    return tuple(range(ndim)) if axis is None else axis
+
+
+# name: (shenjing op, torch op taking (t, dim, keepdim), sampler). max/min get distinct values
+# (no ties); torch.var/std default to ddof=1, so the correction is passed explicitly.
+REDUCTIONS = {
+    "sum": (F.sum, lambda t, d, k: t.sum(dim=d, keepdim=k), normal),
+    "mean": (F.mean, lambda t, d, k: t.mean(dim=d, keepdim=k), normal),
+    "max": (F.max, lambda t, d, k: torch.amax(t, dim=d, keepdim=k), distinct),
+    "min": (F.min, lambda t, d, k: torch.amin(t, dim=d, keepdim=k), distinct),
+    "var": (F.var, lambda t, d, k: torch.var(t, dim=d, keepdim=k, correction=0), normal),
+    "var_ddof1": (lambda x, axis, keepdims: F.var(x, axis, keepdims, ddof=1),
+                  lambda t, d, k: torch.var(t, dim=d, keepdim=k, correction=1), normal),
+    "std": (F.std, lambda t, d, k: torch.std(t, dim=d, keepdim=k, correction=0), normal),
+    "std_ddof1": (lambda x, axis, keepdims: F.std(x, axis, keepdims, ddof=1),
+                  lambda t, d, k: torch.std(t, dim=d, keepdim=k, correction=1), normal),
+    "logsumexp": (F.logsumexp, lambda t, d, k: torch.logsumexp(t, dim=d, keepdim=k), normal),
+}
+
+SHAPE = (2, 3, 4)
+AXES = [None, 0, -1, (0, 2), (-2, -1), (0, 1, 2)]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reduction_gradcheck(name, axis, keepdims, rng):
+    op, _, sample = REDUCTIONS[name]
+    assert shenjing.gradcheck(lambda x: op(x, axis, keepdims), sample(rng, SHAPE))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reduction_matches_torch(name, axis, keepdims, rng):
+    op, torch_op, sample = REDUCTIONS[name]
+    assert_same_as_torch(
+        lambda x: op(x, axis, keepdims),
+        [sample(rng, SHAPE)],
+        lambda t: torch_op(t, _dims(axis, len(SHAPE)), keepdims),
+    )
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "std"])
+def test_reduction_forward_matches_numpy(name, axis, keepdims, rng):
+    x = distinct(rng, SHAPE).astype(np.float32)
+    y = REDUCTIONS[name][0](shenjing.tensor(x), axis, keepdims)
+    expected = getattr(np, name)(x, axis=axis, keepdims=keepdims)
+    assert y.dtype == np.float32
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "logsumexp"])
+def test_reduction_of_scalar_is_identity_like(name):
+    x = shenjing.tensor(1.5, requires_grad=True)
+    y = REDUCTIONS[name][0](x, None, False)
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_reduction_tensor_methods_match_functions(rng):
+    x = shenjing.tensor(normal(rng, SHAPE))
+    for name in ["sum", "mean", "max", "min", "var", "std", "logsumexp"]:
+        np.testing.assert_array_equal(getattr(x, name)(axis=1).numpy(),
+                                      getattr(F, name)(x, axis=1).numpy())
+
+
+# -- ties, stability, errors -----------------------------------------------------------------------
+
+TIES = {
+    # name: (op, torch op, input with ties, expected gradient of .sum() over axis 1). Like
+    # torch.amax / amin, ties share the gradient evenly (torch.max(dim) gives it to one index).
+    "max": (F.max, lambda t: torch.amax(t, dim=1), [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]],
+            [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]]),
+    "min": (F.min, lambda t: torch.amin(t, dim=1), [[1.0, 1.0, 3.0], [2.0, 2.0, 2.0]],
+            [[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]]),
+}
+
+
+@pytest.mark.parametrize("name", TIES)
+def test_max_ties_split_evenly(name):
+    op, _, tied, expected = TIES[name]
+    x = shenjing.tensor(tied, requires_grad=True)
+    op(x, axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", TIES)
+def test_max_ties_match_torch_amax(name):
+    op, torch_op, tied, _ = TIES[name]
+    assert_same_as_torch(lambda x: op(x, axis=1), [np.array(tied)], torch_op)
+
+
+def test_logsumexp_is_stable_for_large_logits():
+    x = np.array([[1e4, 1e4 - 1.0, -1e4], [-1e4, -1e4, -1e4]])
+    assert_same_as_torch(lambda t: F.logsumexp(t, axis=1),
+                         [x], lambda t: torch.logsumexp(t, dim=1))
+    y = F.logsumexp(shenjing.tensor(x), axis=1).numpy()
+    np.testing.assert_allclose(y, [1e4 + np.log1p(np.exp(-1.0)), -1e4 + np.log(3.0)], rtol=1e-6)
+
+
+def test_logsumexp_of_all_minus_inf_is_minus_inf():
+    y = F.logsumexp(shenjing.tensor([-np.inf, -np.inf]))
+    assert y.item() == -np.inf
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_with_too_few_elements_raises(name):
+    with pytest.raises(ValueError, match="ddof"):
+        getattr(F, name)(shenjing.tensor([1.0, 2.0]), ddof=2)
+
+
+@pytest.mark.parametrize("axis", [3, -4, (0, 3)], ids=str)
+def test_reduction_axis_out_of_range_raises(axis):
+    with pytest.raises(ValueError, match="out of range"):
+        F.sum(shenjing.tensor(np.zeros(SHAPE)), axis=axis)

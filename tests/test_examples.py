@@ -1,0 +1,81 @@
+"""The examples in examples/ do what the article's lessons say (sections 1.2, 2 and 3).
+
+Each example is imported by path (examples/ is not a package) and its functions are checked;
+each is also run once as a script, the way a reader runs it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# What the article prints for x = np.array([-1, 0, 1]) (section 2), in NumPy's own spacing.
+ARTICLE_OUTPUT = [
+    "Sigmoid函数的输出: [0.26894142 0.5        0.73105858]",
+    "ReLU函数的输出: [0 0 1]",
+    "Tanh函数的输出: [-0.76159416  0.          0.76159416]",
+]
+
+
+def load_example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_activations_print_the_articles_lines(capsys):
+    load_example("activations").main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ARTICLE_OUTPUT
+    assert lines[-1].endswith("成立: True")  # the printed check of sigma' = sigma (1 - sigma)
+
+
+def test_activations_sigmoid_derivative_identity():
+    """sigma'(x) = sigma(x) (1 - sigma(x)) (section 2.1), via autograd, on and beyond [-1, 0, 1]."""
+    activations = load_example("activations")
+    for x in (activations.ARTICLE_X, np.linspace(-8.0, 8.0, 33)):
+        grad, identity = activations.sigmoid_derivative(x)
+        np.testing.assert_allclose(grad, identity, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("gate", ["AND", "OR"])
+def test_perceptron_learns_separable_gates(gate):
+    perceptron = load_example("perceptron")
+    X, y = perceptron.INPUTS, perceptron.GATES[gate]
+    w, b, epoch = perceptron.train_perceptron(X, y, epochs=20)
+    assert epoch is not None
+    np.testing.assert_array_equal(perceptron.predict(X, w, b), y)
+
+
+def test_perceptron_cannot_learn_xor():
+    """No line separates XOR, so every epoch makes a mistake and some point stays wrong."""
+    perceptron = load_example("perceptron")
+    X, y = perceptron.INPUTS, perceptron.GATES["XOR"]
+    w, b, epoch = perceptron.train_perceptron(X, y, epochs=100)
+    assert epoch is None
+    assert np.any(perceptron.predict(X, w, b) != y)
+
+
+def test_xor_mlp_learns_xor():
+    accuracy, loss, predictions = load_example("xor_mlp").train_xor(epochs=500, seed=0)
+    assert accuracy == 1.0
+    assert loss < 0.05
+    assert predictions.shape == (4, 1)
+
+
+@pytest.mark.parametrize("name", ["activations", "perceptron", "xor_mlp"])
+def test_example_runs_as_a_script(name):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,152 @@
+"""The package as users meet it: a light import, the public names, and shenjing.utils."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import shenjing
+from shenjing import utils
+
+# Optional extras, the test-only oracle, and runtime dependencies that only some features need:
+# `import shenjing` must import none of them (it stays fast and works without the extras).
+NOT_IMPORTED_EAGERLY = [
+    "torch",
+    "matplotlib",
+    "PIL",
+    "sklearn",
+    "scipy",
+    "cupy",
+    "mpi4py",
+    "onnx",
+    "onnxruntime",
+    "pytest",
+    "hypothesis",
+    "tqdm",
+    "safetensors",
+    "threadpoolctl",
+]
+
+
+def _run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (nothing imported by this test session leaks in)."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_import_is_light():
+    out = _run_python(
+        f"""
+        import json, sys
+        import shenjing
+        print(json.dumps(sorted(m for m in {NOT_IMPORTED_EAGERLY!r} if m in sys.modules)))
+        """
+    )
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck"],
+)
+def test_public_name_exists(name):
+    assert callable(getattr(shenjing, name))
+    assert name in shenjing.__all__
+
+
+def test_F_is_functional():
+    import shenjing.functional
+
+    assert shenjing.F is shenjing.functional
+
+
+def test_tensor_factory_makes_tensor():
+    t = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    assert isinstance(t, shenjing.Tensor) and t.requires_grad
+
+
+def test_pytest_turns_warnings_into_errors(pytestconfig):
+    assert "error" in pytestconfig.getini("filterwarnings")
+    with pytest.raises(RuntimeWarning):
+        np.log(np.zeros(1))
+
+
+# -- shenjing.utils -----------------------------------------------------------------------------
+def _dropout_mask(seed: int) -> np.ndarray:
+    utils.set_random_seed(seed)
+    x = shenjing.Tensor(np.ones((8, 16)))
+    return shenjing.F.dropout(x, rate=0.5).numpy()
+
+
+def test_set_random_seed_makes_dropout_reproducible():
+    first, again, other = _dropout_mask(7), _dropout_mask(7), _dropout_mask(8)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert set(np.unique(first)) == {0.0, 2.0}
+
+
+def test_set_random_seed_seeds_numpy_and_random():
+    import random
+
+    utils.set_random_seed(3)
+    a = (random.random(), np.random.rand())
+    utils.set_random_seed(3)
+    assert (random.random(), np.random.rand()) == a
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "1"])
+def test_set_random_seed_rejects_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed"):
+        utils.set_random_seed(seed)
+
+
+def test_set_num_threads_limits_blas():
+    # In a subprocess, so that the limit does not slow down the rest of the test session.
+    out = _run_python(
+        """
+        import json
+        import shenjing
+        from threadpoolctl import threadpool_info
+        shenjing.utils.set_num_threads(1)
+        print(json.dumps([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]))
+        """
+    )
+    threads = json.loads(out)
+    assert threads and all(n == 1 for n in threads)
+
+
+@pytest.mark.parametrize("n", [0, -2, 1.5, "2"])
+def test_set_num_threads_rejects_non_positive(n):
+    with pytest.raises(ValueError, match="thread"):
+        utils.set_num_threads(n)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [[0, 2, 1, 2], np.array([[0], [2], [1], [2]]), np.array([0.0, 2.0, 1.0, 2.0])],
+    ids=["N", "N_by_1", "float_labels"],
+)
+def test_to_categorical_one_hot(labels):
+    out = utils.to_categorical(labels)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.eye(3, dtype=np.float32)[[0, 2, 1, 2]])
+
+
+def test_to_categorical_num_classes_and_errors():
+    assert utils.to_categorical([1, 0], num_classes=4).shape == (2, 4)
+    with pytest.raises(ValueError, match="0, 2"):
+        utils.to_categorical([0, 2], num_classes=2)
+    with pytest.raises(ValueError, match="integers"):
+        utils.to_categorical([0.5, 1.0])
