@@ -18,6 +18,7 @@ from .activation import (
     softplus,
     tanh,
 )
+from .conv import conv2d
 from .dropout import dropout
 from .elementwise import (
     abs,
@@ -42,6 +43,7 @@ from .elementwise import (
     sub,
     where,
 )
+from .embedding import embedding
 from .linalg import linear, matmul
 from .loss import (
     binary_crossentropy,
@@ -51,6 +53,8 @@ from .loss import (
     mean_squared_error,
     sparse_categorical_crossentropy,
 )
+from .normalization import batch_norm, layer_norm
+from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from .reduction import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     broadcast_to,

@@ -1,0 +1,189 @@
+"""2-D convolution, channels-last (NHWC) with Keras's kernel layout (kh, kw, in, out).
+
+The forward is im2col + one GEMM: a strided *view* of the padded input has shape
+(N, Ho, Wo, kh, kw, C) without copying anything; reshaping it to (N*Ho*Wo, kh*kw*C) makes the one
+copy (the "columns"), and ``cols @ W`` with W reshaped to (kh*kw*C, F) is the whole convolution.
+The backward is two more GEMMs and col2im: the column gradient is added back into the padded
+input gradient one kernel offset at a time (kh*kw strided-slice ``+=``), never with
+``np.add.at``, whose unbuffered element-by-element scatter is far slower.
+
+Padding follows TensorFlow exactly (see :func:`conv_output_size`), including 'same' with an odd
+amount of padding, where the extra row/column goes at the bottom/right.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+
+
+def pair(value: Any, name: str) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints) as a pair of positive ints."""
+    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   and v >= 1 for v in values):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def conv_output_size(size: int, window: int, stride: int, dilation: int,
+                     padding: str) -> tuple[int, int, int]:
+    """Output length and (before, after) padding of one spatial axis, as TensorFlow computes them.
+
+    'valid': out = ceil((size - (window - 1) * dilation) / stride), no padding.
+    'same':  out = ceil(size / stride); total padding = max((out - 1) * stride + effective
+             window - size, 0), split with the odd pixel after (bottom/right).
+    """
+    span = (window - 1) * dilation + 1  # the effective (dilated) window
+    if padding == "valid":
+        return (size - span) // stride + 1 if size >= span else 0, 0, 0
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + span - size, 0)
+        return out, total // 2, total - total // 2
+    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+
+
+def pad_hw(x: Any, pads: tuple[int, int, int, int], value: float = 0.0) -> Any:
+    """``x`` (N, H, W, C) with (top, bottom, left, right) rows/columns of ``value`` around it;
+    ``x`` itself (no copy) when there is nothing to pad."""
+    top, bottom, left, right = pads
+    if not any(pads):
+        return x
+    xp = get_xp(x)
+    n, h, w, c = x.shape
+    out = xp.empty((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+    # Fill only the border, then copy x once into the middle.
+    out[:, :top] = value
+    out[:, top + h:] = value
+    out[:, top:top + h, :left] = value
+    out[:, top:top + h, left + w:] = value
+    out[:, top:top + h, left:left + w] = x
+    return out
+
+
+def window_slices(offset: tuple[int, int], out_hw: tuple[int, int], strides: tuple[int, int],
+                  dilation: tuple[int, int] = (1, 1)) -> tuple[slice, slice]:
+    """The (rows, columns) strided slices of the padded input that kernel offset (i, j) meets,
+    one element per output pixel."""
+    (i, j), (ho, wo), (sh, sw), (dh, dw) = offset, out_hw, strides, dilation
+    return (slice(i * dh, i * dh + (ho - 1) * sh + 1, sh),
+            slice(j * dw, j * dw + (wo - 1) * sw + 1, sw))
+
+
+def _strided_view(a: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    """A read-only view of ``a`` with the given shape and byte strides (NumPy or CuPy)."""
+    xp = get_xp(a)
+    if xp is np:
+        return as_strided(a, shape=shape, strides=strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+
+
+def sum_rows(a: Any) -> Any:
+    """``a.sum(axis=0)`` of a 2-D array as a vector-matrix product: BLAS's GEMV is about 4x
+    faster than NumPy's axis-0 reduction of a C-contiguous (rows, channels) array (measured on
+    (57600, 32) float32: 0.29 ms vs 1.2 ms)."""
+    return get_xp(a).ones(a.shape[0], dtype=a.dtype) @ a
+
+
+class _Conv2D(Function):
+    """y[n, p, q, f] = sum_{i, j, c} xpad[n, p*sh + i*dh, q*sw + j*dw, c] W[i, j, c, f] + b[f].
+
+    As matrices, with cols = im2col(xpad) of shape (N*Ho*Wo, kh*kw*C): y = cols @ W2 + b, so
+    gW2 = cols^T @ g,  gb = sum of g over N, Ho, Wo,  gcols = g @ W2^T, and gx = col2im(gcols)
+    (each column entry added back where it was read from) with the padding cropped off.
+    """
+
+    def forward(self, x, w, b=None, strides=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0),
+                out_hw=(1, 1)):
+        n, _, _, c = x.shape
+        kh, kw, _, f = w.shape
+        ho, wo = out_hw
+        xpad = pad_hw(x, pads)
+        s_n, s_h, s_w, s_c = xpad.strides
+        # (N, Ho, Wo, kh, kw, C) view: output pixel (p, q) and kernel offset (i, j) read
+        # xpad[p*sh + i*dh, q*sw + j*dw]. No copy until the reshape below.
+        view = _strided_view(xpad, (n, ho, wo, kh, kw, c),
+                             (s_n, s_h * strides[0], s_w * strides[1], s_h * dilation[0],
+                              s_w * dilation[1], s_c))
+        cols = view.reshape(n * ho * wo, kh * kw * c)
+        w2 = w.reshape(kh * kw * c, f)
+        y = cols @ w2
+        if b is not None:
+            y += b
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        # The columns are kept only for gW (not needed when the kernel is frozen); W only for gx
+        # (not needed for the first layer, whose input needs no gradient).
+        self.save_for_backward(cols if need_w else None, w2 if need_x else None,
+                               x.shape, xpad.shape, w.shape, strides, dilation, pads, out_hw)
+        return y.reshape(n, ho, wo, f)
+
+    def backward(self, g):
+        cols, w2, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved
+        kh, kw, c, f = w_shape
+        g2 = g.reshape(-1, f)
+        gw = (cols.T @ g2).reshape(w_shape) if cols is not None else None
+        gx = None
+        if w2 is not None:
+            xp = get_xp(g)
+            n, ho, wo = g.shape[:3]
+            gcols = (g2 @ w2.T).reshape(n, ho, wo, kh, kw, c)
+            gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
+            for i in range(kh):  # col2im: a loop over kernel offsets only
+                for j in range(kw):
+                    rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
+                    gxpad[:, rows, cols_] += gcols[:, :, :, i, j]
+            top, _, left, _ = pads
+            gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+        if len(self.needs_input_grad) == 2:
+            return gx, gw
+        gb = sum_rows(g2) if self.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = (1, 1),
+           padding: str = "valid", dilation_rate: Any = (1, 1)) -> Tensor:
+    """2-D convolution (cross-correlation, as in Keras and torch) of NHWC images.
+
+    Args:
+        x: images, shape (batch, height, width, channels).
+        kernel: shape (kernel_h, kernel_w, channels, filters) (Keras's layout).
+        bias: shape (filters,), or None.
+        strides: an int or (stride_h, stride_w).
+        padding: 'valid' (no padding) or 'same' (output = ceil(input / stride), TensorFlow's
+            padding, the odd pixel at the bottom/right).
+        dilation_rate: an int or (dilation_h, dilation_w); the kernel taps are this far apart.
+
+    Returns:
+        Shape (batch, out_h, out_w, filters), in x's dtype.
+
+    >>> y = F.conv2d(x, kernel, bias, padding="same")   # (8, 32, 32, 3) -> (8, 32, 32, 16)
+    """
+    strides_ = pair(strides, "strides")
+    dilation = pair(dilation_rate, "dilation_rate")
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: expected input of shape (batch, height, width, channels), "
+                         f"got shape {x.shape}")
+    if kernel.ndim != 4:
+        raise ValueError(f"conv2d: expected kernel of shape (kernel_h, kernel_w, in_channels, "
+                         f"filters), got shape {kernel.shape}")
+    kh, kw, c, f = kernel.shape
+    if x.shape[3] != c:
+        raise ValueError(f"conv2d: kernel {kernel.shape} expects {c} input channels, "
+                         f"got input of shape {x.shape} with {x.shape[3]} channels")
+    if bias is not None and bias.shape != (f,):
+        raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({f},)")
+    ho, top, bottom = conv_output_size(x.shape[1], kh, strides_[0], dilation[0], padding)
+    wo, left, right = conv_output_size(x.shape[2], kw, strides_[1], dilation[1], padding)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv2d: input of shape {x.shape} is too small for a {kh}x{kw} kernel "
+                         f"with dilation {dilation} and padding {padding!r} (output size "
+                         f"{ho}x{wo}; expected at least 1x1)")
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return _Conv2D.apply(*inputs, strides=strides_, dilation=dilation,
+                         pads=(top, bottom, left, right), out_hw=(ho, wo))

@@ -1,0 +1,244 @@
+"""Batch normalization and layer normalization, each one fused Function with its backward.
+
+Both normalize x to xhat = (x - mean) / sqrt(var + eps) and return gamma * xhat + beta. Batch
+norm takes the statistics over every axis but the last (channels-last), per channel; layer norm
+over the given axes, per sample. Variances are biased (divided by M, not M - 1), as in Keras
+and torch.
+
+The backward of a normalization whose statistics depend on x (batch norm in training, layer
+norm) is, over the M elements that share one mean and variance, with gh = g * gamma:
+
+    gx = inv_std / M * (M * gh - sum(gh) - xhat * sum(gh * xhat))
+
+(the derivative through xhat directly, through the mean, and through the variance). Computing it
+in one pass over saved xhat is both faster and more accurate than differentiating the
+composition of mean, subtract, square, ... op by op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from ._util import normalize_axes
+from .conv import sum_rows
+
+
+def _affine(xhat: Any, gamma: Any, beta: Any) -> Any:
+    """gamma * xhat + beta in one new array (never xhat itself, which backward keeps)."""
+    if gamma is not None:
+        y = xhat * gamma
+        if beta is not None:
+            y += beta
+        return y
+    return xhat + beta if beta is not None else xhat.copy()
+
+
+class _BatchNorm(Function):
+    """Training: y = gamma * xhat + beta with xhat = (x - mean_B) * inv_std, inv_std =
+    1 / sqrt(var_B + eps), the statistics of the batch (biased variance) per channel; over the
+    M = x.size / C elements of a channel:
+        gx = gamma * inv_std / M * (M g - sum(g) - xhat sum(g xhat)),
+        ggamma = sum(g xhat),  gbeta = sum(g).
+    Inference: the moving statistics are constants, so y = x * scale + shift with scale =
+    gamma * inv_std, and gx = g * scale.
+
+    Both are computed as xc * scale (+ beta) with xc = x - mean, and xc is what backward keeps
+    (xhat = xc * inv_std is folded into per-channel coefficients), which saves a full pass over
+    the activations. In training the moving statistics (raw arrays, not inputs) are updated in
+    place with Keras's rule moving = moving * momentum + batch * (1 - momentum).
+    """
+
+    def forward(self, x, *affine, has_gamma=True, has_beta=True, moving=(None, None),
+                training=True, momentum=0.99, epsilon=1e-3):
+        xp = get_xp(x)
+        gamma = affine[0] if has_gamma else None
+        beta = affine[-1] if has_beta else None
+        x2 = x.reshape(-1, x.shape[-1])
+        m = x2.shape[0]
+        moving_mean, moving_var = moving
+        eps = x.dtype.type(epsilon)
+        if training:
+            mean = sum_rows(x2) / x.dtype.type(m)
+            xc = x2 - mean
+            var = xp.einsum("ij,ij->j", xc, xc) / x.dtype.type(m)  # no squared temporary
+            inv_std = 1.0 / xp.sqrt(var + eps)
+            # Keras's rule, with the biased batch variance (torch's running_var would use the
+            # unbiased one, var * M / (M - 1)).
+            keep = 1.0 - momentum
+            for stat, batch in ((moving_mean, mean), (moving_var, var)):
+                if stat is not None:
+                    stat *= momentum
+                    stat += (keep * batch).astype(stat.dtype, copy=False)
+            scale = inv_std * gamma if gamma is not None else inv_std
+            y = xc * scale
+            if beta is not None:
+                y += beta
+        else:
+            mean = moving_mean.astype(x.dtype, copy=False)
+            inv_std = 1.0 / xp.sqrt(moving_var.astype(x.dtype, copy=False) + eps)
+            scale = inv_std * gamma if gamma is not None else inv_std
+            shift = -mean * scale if beta is None else beta - mean * scale
+            y = x2 * scale
+            y += shift
+            xc = None
+        needs = self.needs_input_grad
+        if any(needs):
+            # xc is needed for gx in training and for ggamma; inference recomputes it from x
+            # only when ggamma is wanted (fine-tuning gamma of a frozen-statistics layer).
+            keep_x = not training and has_gamma and needs[1]
+            self.save_for_backward(xc, x2 if keep_x else None, mean, inv_std, scale, training,
+                                   has_gamma, has_beta)
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        xc, x2, mean, inv_std, scale, training, has_gamma, has_beta = self.saved
+        shape = g.shape
+        g2 = g.reshape(-1, shape[-1])
+        needs = self.needs_input_grad
+        want_gamma = has_gamma and needs[1]
+        gbeta = sum_rows(g2) if training and needs[0] or has_beta and needs[-1] else None
+        ggamma = None
+        if training and needs[0] or want_gamma:
+            if xc is None:
+                xc = x2 - mean
+            ggamma = get_xp(g).einsum("ij,ij->j", g2, xc) * inv_std  # sum(g * xhat)
+        gx = None
+        if needs[0]:
+            if training:
+                m = g2.shape[0]
+                # gx = scale * (g - sum(g) / M - xhat * sum(g xhat) / M), xhat = xc * inv_std
+                # (in place after the first product: one new array, not three)
+                gx = xc * (inv_std * ggamma / -m)
+                gx += g2
+                gx -= gbeta / m
+                gx *= scale
+            else:
+                gx = g2 * scale
+            gx = gx.reshape(shape)
+        grads = [gx]
+        if has_gamma:
+            grads.append(ggamma if want_gamma else None)
+        if has_beta:
+            grads.append(gbeta if needs[-1] else None)
+        return tuple(grads)
+
+
+def batch_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None,
+               moving_mean: Tensor | None, moving_variance: Tensor | None, training: bool,
+               momentum: float = 0.99, epsilon: float = 1e-3) -> Tensor:
+    """Batch normalization over every axis but the last (channels-last: (N, C), (N, H, W, C)...).
+
+    In training, normalizes with the batch's mean and biased variance and updates
+    ``moving_mean`` / ``moving_variance`` in place: moving = moving * momentum + batch *
+    (1 - momentum) (Keras's rule, with the biased variance; torch's ``momentum`` is 1 - Keras's
+    and its running variance uses the unbiased batch variance). In inference, normalizes with
+    the moving statistics.
+
+    Args:
+        x: shape (..., channels).
+        gamma: scale, shape (channels,), or None (``scale=False``).
+        beta: offset, shape (channels,), or None (``center=False``).
+        moving_mean, moving_variance: non-trainable tensors of shape (channels,); needed for
+            inference; in training they are updated in place when given.
+        training: batch statistics (True) or moving statistics (False).
+        momentum: Keras's momentum of the moving averages (0.99).
+        epsilon: added to the variance (Keras's default 1e-3).
+
+    Returns:
+        gamma * (x - mean) / sqrt(var + epsilon) + beta, with x's shape.
+
+    >>> y = F.batch_norm(x, gamma, beta, moving_mean, moving_var, training=True)
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (batch, ..., channels), got "
+                         f"shape {x.shape}")
+    c = x.shape[-1]
+    named = {"gamma": gamma, "beta": beta, "moving_mean": moving_mean,
+             "moving_variance": moving_variance}
+    for name, t in named.items():
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} of shape {t.shape}, expected ({c},) for input "
+                             f"of shape {x.shape}")
+    if not training and (moving_mean is None or moving_variance is None):
+        raise ValueError("batch_norm: inference (training=False) needs moving_mean and "
+                         "moving_variance")
+    affine = tuple(t for t in (gamma, beta) if t is not None)
+    moving = (None if moving_mean is None else moving_mean.data,
+              None if moving_variance is None else moving_variance.data)
+    return _BatchNorm.apply(x, *affine, has_gamma=gamma is not None, has_beta=beta is not None,
+                            moving=moving, training=bool(training), momentum=float(momentum),
+                            epsilon=float(epsilon))
+
+
+class _LayerNorm(Function):
+    """y = gamma * xhat + beta, xhat = (x - mean) * inv_std over ``axes`` per sample; with
+    gh = g * gamma and M the number of elements normalized together:
+        gx = inv_std / M * (M gh - sum(gh) - xhat sum(gh xhat))   (sums over ``axes``),
+        ggamma = sum(g xhat),  gbeta = sum(g)   (sums over the other axes).
+    """
+
+    def forward(self, x, *affine, axes=(-1,), has_gamma=True, has_beta=True, epsilon=1e-3):
+        xp = get_xp(x)
+        gamma = affine[0] if has_gamma else None
+        beta = affine[-1] if has_beta else None
+        bshape = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - mean
+        var = (xhat * xhat).mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + x.dtype.type(epsilon))
+        xhat *= inv_std
+        gamma_b = None if gamma is None else gamma.reshape(bshape)
+        y = _affine(xhat, gamma_b, None if beta is None else beta.reshape(bshape))
+        if any(self.needs_input_grad):
+            self.save_for_backward(xhat, inv_std, gamma_b, axes)
+        return y
+
+    def backward(self, g):
+        xhat, inv_std, gamma_b, axes = self.saved
+        needs = self.needs_input_grad
+        others = tuple(a for a in range(g.ndim) if a not in axes)
+        grads = []
+        if needs[0]:
+            gh = g * gamma_b if gamma_b is not None else g
+            m = xhat.size // inv_std.size
+            gx = xhat * ((gh * xhat).sum(axis=axes, keepdims=True) / -m)
+            gx += gh
+            gx -= gh.sum(axis=axes, keepdims=True) / m
+            gx *= inv_std
+            grads.append(gx)
+        else:
+            grads.append(None)
+        if gamma_b is not None:
+            grads.append((g * xhat).sum(axis=others) if needs[1] else None)
+        if len(needs) > len(grads):
+            grads.append(g.sum(axis=others) if needs[-1] else None)
+        return tuple(grads)
+
+
+def layer_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, axis: Any = -1,
+               epsilon: float = 1e-3) -> Tensor:
+    """Layer normalization: normalize each sample over ``axis`` (Keras's LayerNormalization).
+
+    Args:
+        x: any shape.
+        gamma: scale with the shape of the normalized axes (``x.shape[axis]``), or None.
+        beta: offset, the same shape, or None.
+        axis: an int or a tuple of ints, the axes normalized together.
+        epsilon: added to the variance (Keras's default 1e-3; torch's is 1e-5).
+
+    Returns:
+        gamma * (x - mean) / sqrt(var + epsilon) + beta, with x's shape.
+
+    >>> y = F.layer_norm(x, gamma, beta)   # x (batch, features), gamma (features,)
+    """
+    axes = normalize_axes(axis, x.ndim)
+    expected = tuple(x.shape[a] for a in axes)
+    for name, t in (("gamma", gamma), ("beta", beta)):
+        if t is not None and t.shape != expected:
+            raise ValueError(f"layer_norm: {name} of shape {t.shape}, expected {expected} for "
+                             f"input of shape {x.shape} normalized over axes {axes}")
+    affine = tuple(t for t in (gamma, beta) if t is not None)
+    return _LayerNorm.apply(x, *affine, axes=axes, has_gamma=gamma is not None,
+                            has_beta=beta is not None, epsilon=float(epsilon))

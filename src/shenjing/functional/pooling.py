@@ -1,0 +1,220 @@
+"""2-D max and average pooling of NHWC images, and their global versions.
+
+Both loop over the ph*pw offsets of the pooling window (never over samples, pixels or channels):
+offset (i, j) of every window at once is one strided slice of the (padded) input. The backward
+adds the gradient back through the same slices with ``+=``, which also handles overlapping
+windows (stride < pool size) correctly. Output sizes and 'same' padding are TensorFlow's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from .conv import conv_output_size, pad_hw, pair, window_slices
+from .reduction import max as _reduce_max
+from .reduction import mean as _reduce_mean
+
+
+class _MaxPool2D(Function):
+    """y = max over each window of x (padding is -inf, so it never wins).
+
+    dy/dx = 1 at the window's maximum and 0 elsewhere. On ties the whole gradient goes to ONE
+    element, the first maximum in row-major window order (as torch's max_pool2d), not split:
+    the forward remembers which offset won (``arg``), and it changes only on a strictly larger
+    value.
+    """
+
+    def forward(self, x, pool=(2, 2), strides=(2, 2), pads=(0, 0, 0, 0), out_hw=(1, 1)):
+        xp = get_xp(x)
+        xpad = pad_hw(x, pads, value=-np.inf)
+        ph, pw = pool
+        track = any(self.needs_input_grad)  # the winners are needed only for a backward
+        y = arg = larger = candidate = None
+        for k in range(ph * pw):
+            window = xpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
+            if y is None:
+                y = window.copy()
+                if track:
+                    arg = xp.zeros(y.shape, dtype=np.uint8 if ph * pw < 256 else np.int32)
+                    larger = xp.empty(y.shape, dtype=bool)
+                    candidate = xp.empty_like(arg)
+                continue
+            if track:
+                # arg = k where the window is strictly larger. k grows with the loop, so this is
+                # max(arg, larger * k): two cheap integer passes, 10x faster than a masked
+                # copyto/where, which NumPy runs element by element.
+                xp.greater(window, y, out=larger)
+                xp.multiply(larger, arg.dtype.type(k), out=candidate)
+                xp.maximum(arg, candidate, out=arg)
+            xp.maximum(y, window, out=y)
+        if track:
+            self.save_for_backward(arg, x.shape, xpad.shape, pool, strides, pads, out_hw)
+        return y
+
+    def backward(self, g):
+        arg, x_shape, xpad_shape, pool, strides, pads, out_hw = self.saved
+        xp = get_xp(g)
+        gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
+        hit = xp.empty(g.shape, dtype=bool)
+        ph, pw = pool
+        overlapping = strides[0] < ph or strides[1] < pw
+        routed = xp.empty_like(g) if overlapping else None
+        for k in range(ph * pw):
+            xp.equal(arg, k, out=hit)
+            target = gxpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
+            if overlapping:
+                xp.multiply(g, hit, out=routed)
+                target += routed
+            else:  # every input cell is in at most one window: write, don't add
+                xp.multiply(g, hit, out=target)
+        top, _, left, _ = pads
+        return gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+
+
+class _AvgPool2D(Function):
+    """y = mean over each window of x, counting only real (unpadded) elements, as Keras/TF (torch's
+    count_include_pad=False).
+
+    dy/dx = 1 / count(window) for every element of the window, summed over the windows that
+    contain it.
+    """
+
+    def forward(self, x, pool=(2, 2), strides=(2, 2), pads=(0, 0, 0, 0), out_hw=(1, 1)):
+        xpad = pad_hw(x, pads)
+        ph, pw = pool
+        y = None
+        for k in range(ph * pw):
+            window = xpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
+            if y is None:
+                y = window.copy()
+            else:
+                y += window
+        inv_count = _inverse_counts(get_xp(x), x.shape, pool, strides, pads, out_hw, x.dtype)
+        y *= inv_count
+        self.save_for_backward(inv_count, x.shape, xpad.shape, pool, strides, pads, out_hw)
+        return y
+
+    def backward(self, g):
+        inv_count, x_shape, xpad_shape, pool, strides, pads, out_hw = self.saved
+        xp = get_xp(g)
+        gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
+        share = g * inv_count
+        ph, pw = pool
+        overlapping = strides[0] < ph or strides[1] < pw
+        for k in range(ph * pw):
+            target = gxpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
+            if overlapping:
+                target += share
+            else:  # every input cell is in at most one window: write, don't add
+                target[...] = share
+        top, _, left, _ = pads
+        return gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+
+
+def _inverse_counts(xp, x_shape, pool, strides, pads, out_hw, dtype):
+    """1 / (number of unpadded elements) of each window, shaped (1, Ho, Wo, 1), or a plain scalar
+    when no window touches the padding."""
+    if not any(pads):
+        return dtype.type(1.0 / (pool[0] * pool[1]))
+    counts = []
+    for axis in range(2):  # rows, then columns: the count is a product of the two
+        start = xp.arange(out_hw[axis]) * strides[axis] - pads[2 * axis]
+        taps = start[:, None] + xp.arange(pool[axis])[None, :]
+        counts.append(((taps >= 0) & (taps < x_shape[1 + axis])).sum(axis=1))
+    return (1.0 / xp.multiply.outer(counts[0], counts[1])).astype(dtype)[None, :, :, None]
+
+
+def _pool(cls: type[Function], name: str, x: Tensor, pool_size: Any, strides: Any,
+          padding: str) -> Tensor:
+    pool = pair(pool_size, "pool_size")
+    strides_ = pool if strides is None else pair(strides, "strides")
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected input of shape (batch, height, width, channels), "
+                         f"got shape {x.shape}")
+    ho, top, bottom = conv_output_size(x.shape[1], pool[0], strides_[0], 1, padding)
+    wo, left, right = conv_output_size(x.shape[2], pool[1], strides_[1], 1, padding)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{name}: input of shape {x.shape} is too small for pool_size {pool} "
+                         f"with padding {padding!r} (output size {ho}x{wo}; expected at least "
+                         "1x1)")
+    return cls.apply(x, pool=pool, strides=strides_, pads=(top, bottom, left, right),
+                     out_hw=(ho, wo))
+
+
+def max_pool2d(x: Tensor, pool_size: Any = (2, 2), strides: Any = None,
+               padding: str = "valid") -> Tensor:
+    """Max pooling of NHWC images (Keras's MaxPooling2D).
+
+    Args:
+        x: shape (batch, height, width, channels).
+        pool_size: an int or (pool_h, pool_w).
+        strides: an int or a pair; None means pool_size (non-overlapping windows).
+        padding: 'valid' or 'same' (TensorFlow's padding; padded cells never win).
+
+    Returns:
+        Shape (batch, out_h, out_w, channels). The gradient of a window goes to its first
+        maximum in row-major order.
+
+    >>> y = F.max_pool2d(x)   # (8, 32, 32, 16) -> (8, 16, 16, 16)
+    """
+    return _pool(_MaxPool2D, "max_pool2d", x, pool_size, strides, padding)
+
+
+def avg_pool2d(x: Tensor, pool_size: Any = (2, 2), strides: Any = None,
+               padding: str = "valid") -> Tensor:
+    """Average pooling of NHWC images (Keras's AveragePooling2D).
+
+    Args:
+        x: shape (batch, height, width, channels).
+        pool_size: an int or (pool_h, pool_w).
+        strides: an int or a pair; None means pool_size.
+        padding: 'valid' or 'same'; with 'same', windows that overlap the padding average only
+            their real elements (as Keras/TF; torch's ``count_include_pad=False``).
+
+    Returns:
+        Shape (batch, out_h, out_w, channels).
+
+    >>> y = F.avg_pool2d(x, 3, strides=1, padding="same")   # (8, 32, 32, 16) -> same shape
+    """
+    return _pool(_AvgPool2D, "avg_pool2d", x, pool_size, strides, padding)
+
+
+def global_avg_pool2d(x: Tensor, keepdims: bool = False) -> Tensor:
+    """Mean over height and width of NHWC images (Keras's GlobalAveragePooling2D).
+
+    Args:
+        x: shape (batch, height, width, channels).
+        keepdims: keep the pooled axes with size 1 (Keras's ``keepdims``).
+
+    Returns:
+        Shape (batch, channels), or (batch, 1, 1, channels) with ``keepdims``.
+
+    >>> y = F.global_avg_pool2d(x)   # (8, 7, 7, 64) -> (8, 64)
+    """
+    if x.ndim != 4:
+        raise ValueError(f"global_avg_pool2d: expected input of shape (batch, height, width, "
+                         f"channels), got shape {x.shape}")
+    return _reduce_mean(x, axis=(1, 2), keepdims=keepdims)
+
+
+def global_max_pool2d(x: Tensor, keepdims: bool = False) -> Tensor:
+    """Maximum over height and width of NHWC images (Keras's GlobalMaxPooling2D).
+
+    Args:
+        x: shape (batch, height, width, channels).
+        keepdims: keep the pooled axes with size 1 (Keras's ``keepdims``).
+
+    Returns:
+        Shape (batch, channels), or (batch, 1, 1, channels) with ``keepdims``. Ties share the
+        gradient evenly (``F.max``'s rule), unlike max_pool2d, which gives it to one element.
+
+    >>> y = F.global_max_pool2d(x)   # (8, 7, 7, 64) -> (8, 64)
+    """
+    if x.ndim != 4:
+        raise ValueError(f"global_max_pool2d: expected input of shape (batch, height, width, "
+                         f"channels), got shape {x.shape}")
+    return _reduce_max(x, axis=(1, 2), keepdims=keepdims)

@@ -1,0 +1,48 @@
+"""embedding: lookup, the gradient of repeated ids, parity with torch, and bad ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import assert_same_as_torch, require_torch
+from shenjing import F, Tensor
+
+IDS = [np.array([3]), np.array([1, 4, 1, 0, 1]), np.array([[2, 2], [0, 5], [5, 2]])]
+
+
+@pytest.mark.parametrize("ids", IDS, ids=lambda a: str(a.tolist()))
+def test_embedding_gradcheck(ids, rng):
+    assert shenjing.gradcheck(lambda t: F.embedding(ids, t), rng.standard_normal((6, 3)))
+
+
+@pytest.mark.parametrize("ids", IDS, ids=lambda a: str(a.tolist()))
+def test_embedding_matches_torch(ids, rng):
+    th = require_torch()
+    assert_same_as_torch(lambda t: F.embedding(ids, t), [rng.standard_normal((6, 4))],
+                         lambda t: th.nn.functional.embedding(th.from_numpy(ids), t))
+
+
+def test_embedding_repeated_ids_sum_their_gradients(rng):
+    table = Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    ids = Tensor(np.array([[1, 1], [3, 1]]))  # a Tensor of ids works as well as an array
+    y = F.embedding(ids, table)
+    assert y.shape == (2, 2, 2)
+    np.testing.assert_array_equal(y.numpy()[1, 0], table.numpy()[3])
+    y.backward(np.ones(y.shape, np.float32))
+    np.testing.assert_array_equal(table.grad.numpy(), [[0, 0], [3, 3], [0, 0], [1, 1]])
+    assert table.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [[0, 6], [-1, 2]])
+def test_embedding_rejects_ids_outside_the_vocabulary(bad):
+    with pytest.raises(IndexError, match=r"\[0, 6\) for a vocabulary of size 6"):
+        F.embedding(np.array(bad), Tensor(np.zeros((6, 2))))
+
+
+def test_embedding_rejects_float_ids_and_bad_tables():
+    with pytest.raises(TypeError, match="ids must be integers"):
+        F.embedding(np.array([1.0]), Tensor(np.zeros((6, 2))))
+    with pytest.raises(ValueError, match=r"table of shape \(vocabulary, dim\)"):
+        F.embedding(np.array([1]), Tensor(np.zeros(6)))
