@@ -1,0 +1,71 @@
+"""Optimizers: the update rules that turn gradients into new weights.
+
+Every optimizer works both ways::
+
+    opt = shenjing.optimizers.Adam(learning_rate=1e-3, params=model.trainable_weights)
+    opt.zero_grad(); loss.backward(); opt.step()          # PyTorch style
+
+    opt = shenjing.optimizers.get("adam")                  # Keras style (compile)
+    opt.apply_gradients(zip(grads, model.trainable_weights))
+
+Arguments, defaults and formulas are Keras 3's; ``docs/optimizers.md`` lists where PyTorch's
+differ. Learning-rate schedules live in :mod:`shenjing.optimizers.schedules`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import schedules
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+_BY_NAME: dict[str, Any] = {  # lower-case name -> class
+    "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+}
+
+
+def get(identifier: Any) -> Optimizer:
+    """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
+    ``'adagrad'``; any case, with Keras's defaults), a config dict (``{"class_name": "Adam",
+    "config": {...}}``), or an Optimizer instance (returned as is).
+
+    >>> get("Adam").learning_rate
+    0.001
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {identifier!r}; known: {sorted(_BY_NAME)}")
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {identifier['class_name']!r}; "
+                             f"known: {sorted(_BY_NAME)}")
+        return cls.from_config(identifier.get("config", {}))
+    raise ValueError(f"cannot interpret {identifier!r} as an optimizer: give a name "
+                     f"({sorted(_BY_NAME)}), a config dict or an Optimizer instance")
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}``, which :func:`get` turns back into an optimizer."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "schedules",
+    "serialize",
+]

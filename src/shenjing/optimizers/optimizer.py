@@ -1,0 +1,397 @@
+"""``Optimizer``: the loop over parameters that every update rule shares.
+
+The base class owns everything but the math: the list of parameters (given up front, by
+``build``, or met later in ``apply_gradients``), the lazily made per-parameter state, the
+iteration count, the learning rate (a float or a schedule of the step), gradient clipping,
+Keras 3's decoupled weight decay, and ``state_dict`` / ``load_state_dict``. A subclass writes
+two methods::
+
+    def init_state(self, p):                 # the state of one parameter, made on its 1st update
+        return {"momentum": p.xp.zeros_like(p.data)}
+
+    def update(self, p, g, state, lr):       # in place on p.data; g is a raw array
+        ...
+
+One step, for the parameters that have a gradient (Keras 3's order):
+
+1. clip the gradients (``clipnorm``, ``global_clipnorm`` or ``clipvalue``);
+2. decay the weights: ``p -= p * weight_decay * lr`` (decoupled, Loshchilov & Hutter);
+3. ``update`` each parameter with ``lr = schedule(iterations)`` (or the float);
+4. ``iterations += 1``.
+
+All of it runs under ``no_grad()`` on ``p.data`` in place. Hyper-parameters enter the array
+arithmetic as Python floats, which NumPy treats as "weak" scalars, so float32 weights and
+state stay float32 (and float64 ones, for gradient checks, stay float64).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor, no_grad
+from . import schedules
+
+Array = Any  # a NumPy (or CuPy) array
+
+
+class Optimizer:
+    """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``,
+    ``Adagrad``.
+
+    Args:
+        learning_rate: a float, or a callable of the step number (a schedule from
+            :mod:`shenjing.optimizers.schedules`), evaluated at ``iterations`` before each update.
+        weight_decay: if set, every updated weight is first shrunk by
+            ``p -= p * weight_decay * lr`` (decoupled from the gradient, as in Keras 3 and
+            ``torch.optim.AdamW``; not the L2 term that ``torch.optim.SGD(weight_decay=)`` adds
+            to the gradient).
+        clipnorm: if set, each gradient is rescaled on its own so that its L2 norm is at most
+            ``clipnorm`` (Keras's meaning; note that ``torch.nn.utils.clip_grad_norm_`` clips the
+            global norm instead, which is ``global_clipnorm`` here).
+        clipvalue: if set, each gradient element is clipped to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: if set, all gradients are rescaled together, by one factor, so that the
+            norm of all of them concatenated is at most ``global_clipnorm``.
+            At most one of ``clipnorm``, ``clipvalue`` and ``global_clipnorm`` may be set
+            (Keras 3). A non-finite norm gives NaN gradients, as in Keras.
+        name: a name for the optimizer (kept in the config).
+        params: the Tensors (usually ``Parameter``) to optimize, PyTorch style. They may also
+            be given later by :meth:`build` or met in :meth:`apply_gradients`.
+
+    PyTorch style::
+
+        opt = Adam(learning_rate=1e-3, params=model.trainable_weights)
+        opt.zero_grad(); loss.backward(); opt.step()
+
+    Keras style::
+
+        opt.apply_gradients(zip(grads, model.trainable_weights))
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | Callable[[int], float],
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        *,
+        params: Iterable[Tensor] | None = None,
+    ) -> None:
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        given = [k for k, v in clips.items() if v is not None]
+        if len(given) > 1:
+            raise ValueError(
+                "only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, got "
+                + ", ".join(f"{k}={clips[k]}" for k in given)
+                + ". clipnorm clips each gradient by its own norm; global_clipnorm clips all "
+                "gradients together by their joint norm."
+            )
+        for key in given:
+            _check_number(key, clips[key], positive=True)
+        if weight_decay is not None:
+            _check_number("weight_decay", weight_decay)
+        self.name = name or type(self).__name__.lower()
+        # Python floats: weak scalars for NumPy (no promotion) and plain data for the config
+        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
+        self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
+        self.iterations = 0
+        self._learning_rate: float | Callable[[int], float] = _check_learning_rate(learning_rate)
+        self._params: list[Tensor] = []
+        self._index: dict[int, int] = {}  # id(param) -> position in self._params
+        self._state: dict[int, dict[str, Array]] = {}  # position -> state, made lazily
+        self._pending: dict[int, dict[str, Array]] = {}  # loaded for parameters not given yet
+        self._no_decay_ids: set[int] = set()
+        self._no_decay_pattern: re.Pattern[str] | None = None
+        self._scratch: dict[tuple, Array] = {}  # reusable temporaries, by shape and dtype
+        if params is not None:
+            self.build(params)
+
+    # -- what a subclass writes ------------------------------------------------------------------
+    def init_state(self, p: Tensor) -> dict[str, Array]:
+        """The state of parameter ``p`` (arrays like ``p.data``), made before its first update."""
+        return {}
+
+    def update(self, p: Tensor, g: Array, state: dict[str, Array], lr: float) -> None:
+        """Update ``p.data`` in place from its (clipped) gradient ``g`` and its ``state``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update()")
+
+    def _hyper_config(self) -> dict[str, Any]:
+        """The subclass's own hyper-parameters, for ``get_config``."""
+        return {}
+
+    # -- parameters --------------------------------------------------------------------------
+    @property
+    def params(self) -> list[Tensor]:
+        """The parameters this optimizer updates, in the order of their state indices."""
+        return list(self._params)
+
+    def build(self, params: Iterable[Tensor]) -> None:
+        """Register ``params`` (Keras's ``optimizer.build(model.trainable_weights)``).
+
+        Parameters already known keep their place; new ones are appended. State is still made
+        lazily, at each parameter's first update. Calling ``build`` again is harmless.
+        """
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors (e.g. [w, b]), not one Tensor")
+        for p in params:
+            self._add_param(p)
+
+    def _add_param(self, p: Any) -> int:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"an optimizer updates Tensors (Parameters); got {type(p).__name__}")
+        if id(p) not in self._index:
+            self._index[id(p)] = len(self._params)
+            self._params.append(p)
+        return self._index[id(p)]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``p.grad = None``, PyTorch's set_to_none)."""
+        for p in self._params:
+            p.grad = None
+
+    def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """Exempt some weights from ``weight_decay`` (Keras): those in ``var_list``, and those
+        whose ``name`` contains one of ``var_names`` (e.g. ``["bias"]``)."""
+        self._no_decay_ids = {id(p) for p in var_list or ()}
+        names = [re.escape(n) for n in var_names or ()]
+        self._no_decay_pattern = re.compile("|".join(names)) if names else None
+
+    def _decays(self, p: Tensor) -> bool:
+        if id(p) in self._no_decay_ids:
+            return False
+        pattern, name = self._no_decay_pattern, getattr(p, "name", None)
+        return not (pattern is not None and name is not None and pattern.search(name))
+
+    # -- learning rate -----------------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate the next update uses (a schedule is evaluated at ``iterations``).
+
+        Settable with a float (e.g. by ``ReduceLROnPlateau``) or a new schedule; setting a float
+        on an optimizer built with a schedule is a TypeError, as in Keras.
+        """
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value: float | Callable[[int], float]) -> None:
+        value = _check_learning_rate(value)
+        if callable(self._learning_rate) and not callable(value):
+            raise TypeError(
+                f"this optimizer's learning rate is the schedule {self._learning_rate!r}, so it "
+                "cannot be set to a number; create the optimizer with a float learning_rate "
+                "to make it settable, or set a new schedule")
+        self._learning_rate = value
+
+    # -- updating ----------------------------------------------------------------------------
+    def step(self) -> None:
+        """Update every parameter that has a gradient (``p.grad`` not None), PyTorch style.
+
+        A step in which no parameter has a gradient changes nothing, not even ``iterations``.
+        """
+        pairs = [(p.grad.data, p) for p in self._params if p.grad is not None]
+        self._apply(pairs)
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> int:
+        """Keras style: apply ``(gradient, parameter)`` pairs; gradients may be arrays or
+        Tensors, or None (skipped). Parameters not seen before are added (and get state).
+
+        Returns:
+            ``iterations`` after the update.
+        """
+        pairs = []
+        for g, p in grads_and_vars:
+            self._add_param(p)
+            if g is not None:
+                pairs.append((g.data if isinstance(g, Tensor) else g, p))
+        self._apply(pairs)
+        return self.iterations
+
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Tensor] | None = None
+              ) -> None:
+        """Keras 3's ``apply(grads, trainable_variables)``: the gradients, one per parameter in
+        the order of ``trainable_variables`` (default: the parameters given so far)."""
+        grads = list(grads)
+        params = self._params if trainable_variables is None else list(trainable_variables)
+        if len(grads) != len(params):
+            raise ValueError(f"got {len(grads)} gradients for {len(params)} parameters")
+        self.apply_gradients(zip(grads, params, strict=True))
+
+    def _apply(self, pairs: list[tuple[Any, Tensor]]) -> None:
+        if not pairs:
+            return
+        params = [p for _, p in pairs]
+        with no_grad():
+            grads = [self._as_grad(g, p) for g, p in pairs]
+            grads = self._clip(grads)
+            lr = self.learning_rate
+            for p, g in zip(params, grads, strict=True):
+                if self.weight_decay and self._decays(p):
+                    p.data -= p.data * (self.weight_decay * lr)
+                self.update(p, g, self._state_of(p), lr)
+        self.iterations += 1
+
+    @staticmethod
+    def _as_grad(g: Any, p: Tensor) -> Array:
+        xp = p.xp
+        g = xp.asarray(g)
+        if g.shape != p.shape:
+            raise ValueError(f"gradient of shape {g.shape} for parameter "
+                             f"{getattr(p, 'name', None)!r} of shape {p.shape}")
+        return g if g.dtype == p.dtype else g.astype(p.dtype)
+
+    def scratch(self, like: Array) -> Array:
+        """A temporary array shaped like ``like``, reused across steps: an update written with
+        ``out=`` into it allocates nothing (a fresh megabyte-sized temporary per operation costs
+        more than the arithmetic)."""
+        key = (like.shape, like.dtype.str)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = backend.get_xp(like).empty_like(like)
+        return buf
+
+    def _state_of(self, p: Tensor) -> dict[str, Array]:
+        i = self._add_param(p)
+        state = self._state.get(i)
+        if state is None:
+            # state loaded before the parameter was known is checked and adopted now
+            loaded = self._pending.pop(i, None)
+            state = self.init_state(p) if loaded is None else self._adopt_state(i, p, loaded)
+            self._state[i] = state
+        return state
+
+    # -- clipping ----------------------------------------------------------------------------
+    def _clip(self, grads: list[Array]) -> list[Array]:
+        if self.clipnorm is not None:
+            return [_scale(g, self.clipnorm, _norm([g])) for g in grads]
+        if self.global_clipnorm is not None:
+            norm = _norm(grads)
+            return [_scale(g, self.global_clipnorm, norm) for g in grads]
+        if self.clipvalue is not None:
+            v = float(self.clipvalue)
+            return [backend.get_xp(g).clip(g, -v, v) for g in grads]
+        return grads
+
+    # -- saving ------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as plain data (a schedule becomes a dict)."""
+        return self._config(strict=True)
+
+    def _config(self, strict: bool) -> dict[str, Any]:
+        lr: Any = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif callable(lr):
+            if strict:
+                raise TypeError(
+                    f"the learning rate {lr!r} cannot be saved: use a schedule from "
+                    "shenjing.optimizers.schedules, or subclass LearningRateSchedule")
+            lr = None
+        return {"name": self.name, "learning_rate": lr, **self._hyper_config(),
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Optimizer:
+        """The optimizer that ``get_config`` described (without state or parameters)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"],
+                                                            custom_objects)
+        return cls(**config)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume training, as plain data: ``class_name``,
+        ``iterations``, ``state`` (parameter index -> {name: NumPy array}, copies) and
+        ``config``. Parameter indices follow :attr:`params`."""
+        return {
+            "class_name": type(self).__name__,
+            "iterations": self.iterations,
+            "state": {i: {k: backend.asnumpy(a).copy() for k, a in s.items()}
+                      for i, s in sorted({**self._pending, **self._state}.items())},
+            "config": self._config(strict=False),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore ``state_dict()``'s output: iterations, per-parameter state and learning
+        rate (which callbacks may have changed). Other hyper-parameters come from this
+        optimizer's constructor. Parameters must be given in the same order as when it was
+        saved; state for parameters not known yet is kept until they are (lazy build)."""
+        if state_dict.get("class_name") != type(self).__name__:
+            raise ValueError(f"cannot load the state of a {state_dict.get('class_name')} into "
+                             f"a {type(self).__name__}")
+        state, pending = {}, {}
+        for key, s in state_dict["state"].items():
+            i = int(key)  # JSON turns the int keys into strings
+            s = {k: np.array(backend.asnumpy(a)) for k, a in s.items()}
+            if i < len(self._params):
+                state[i] = self._adopt_state(i, self._params[i], s)
+            else:
+                pending[i] = s
+        lr = state_dict.get("config", {}).get("learning_rate")
+        if isinstance(lr, dict):
+            self._learning_rate = schedules.deserialize(lr)
+        elif lr is not None:
+            self._learning_rate = _check_learning_rate(lr)
+        self.iterations = int(state_dict["iterations"])
+        self._state, self._pending = state, pending
+
+    def _adopt_state(self, i: int, p: Tensor, state: dict[str, Array]) -> dict[str, Array]:
+        expected = self.init_state(p)
+        if set(expected) != set(state):
+            raise ValueError(f"saved state of parameter {i} has {sorted(state)}, "
+                             f"{type(self).__name__} expects {sorted(expected)}")
+        for k, a in state.items():
+            if a.shape != expected[k].shape:
+                raise ValueError(f"saved {k!r} of parameter {i} has shape {a.shape}, the "
+                                 f"parameter {getattr(p, 'name', None)!r} has {p.shape}")
+            expected[k][...] = p.xp.asarray(a)  # into a fresh array of the right device/dtype
+        return expected
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self._learning_rate!r}, " \
+               f"params={len(self._params)}, iterations={self.iterations})"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _norm(arrays: list[Array]) -> float:
+    """The L2 norm of all ``arrays`` together, as a Python float (each array's sum of squares
+    is one BLAS dot product in its own dtype; the sum over arrays is in float64)."""
+    total = 0.0
+    for a in arrays:
+        flat = a.reshape(-1)
+        total += float(backend.get_xp(a).dot(flat, flat))
+    return math.sqrt(total)
+
+
+def _scale(g: Array, clip: float, norm: float) -> Array:
+    """``g * clip / max(norm, clip)``: unchanged when ``norm <= clip``; NaN if norm is not
+    finite (as Keras: a broken gradient must not pass as a small one)."""
+    if not math.isfinite(norm):
+        return g * math.nan
+    return g if norm <= clip else g * (float(clip) / norm)
+
+
+def _check_number(name: str, value: Any, positive: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if not ok or not value >= 0 or (positive and value == 0):
+        kind = "a positive" if positive else "a non-negative"
+        raise ValueError(f"`{name}` must be {kind} number, got {value!r}")
+
+
+def _check_learning_rate(lr: Any) -> float | Callable[[int], float]:
+    if callable(lr):
+        return lr
+    _check_number("learning_rate", lr)
+    return float(lr)

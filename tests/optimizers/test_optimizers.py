@@ -1,0 +1,594 @@
+"""Optimizers: trajectories against torch.optim, Keras 3's formulas by hand, clipping, weight
+decay, the base-class contract (lazy state, iterations, schedules) and state_dict round trips.
+
+Where Keras 3's formulas and torch's differ, the parity cases convert (see docs/optimizers.md):
+Adam's and RMSprop's epsilons sit in different places, so both sides get an epsilon too small to
+matter (1e-12; the data keep every gradient far above it), and the placement itself is checked
+against Keras's closed form with the default epsilon; torch's RMSprop calls rho ``alpha``;
+Adagrad's initial accumulator is passed explicitly; Keras's decoupled weight decay is compared
+with ``torch.optim.AdamW`` or, for the other optimizers, with torch's update preceded by
+``p *= 1 - lr * weight_decay`` written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import shenjing
+import shenjing.functional as F
+from oracle import ATOL, RTOL, require_torch
+from shenjing.layers import Parameter
+from shenjing.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get, schedules
+
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad]
+STEPS = 10
+TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
+
+
+# -- the tiny network both frameworks train -----------------------------------------------------
+def _problem() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    rng = np.random.default_rng(42)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = rng.standard_normal((16, 3)).astype(np.float32)
+    shapes = [(4, 8), (8,), (8, 3), (3,)]
+    weights = [(0.5 * rng.standard_normal(s)).astype(np.float32) for s in shapes]
+    return x, y, weights
+
+
+def _loss(params: list[Any], x: Any, y: Any, linear: Callable, tanh: Callable) -> Any:
+    w1, b1, w2, b2 = params
+    d = linear(tanh(linear(x, w1, b1)), w2, b2) - y
+    return (d * d).mean()
+
+
+def _train_ours(make: Callable[[list[Parameter]], Optimizer], steps: int = STEPS
+                ) -> list[list[np.ndarray]]:
+    x, y, weights = _problem()
+    names = ["kernel", "bias", "kernel", "bias"]
+    params = [Parameter(w.copy(), name=n) for w, n in zip(weights, names, strict=True)]
+    opt = make(params)
+    xt, yt = shenjing.Tensor(x), shenjing.Tensor(y)
+    trajectory = []
+    for _ in range(steps):
+        opt.zero_grad()
+        _loss(params, xt, yt, F.linear, F.tanh).backward()
+        opt.step()
+        trajectory.append([p.numpy().copy() for p in params])
+    assert opt.iterations == steps
+    return trajectory
+
+
+def _train_torch(make: Callable[[Any, list[Any]], Any], decoupled_decay: float = 0.0,
+                 lr: float = 0.0) -> list[list[np.ndarray]]:
+    torch = require_torch()
+    x, y, weights = _problem()
+    params = [torch.tensor(w.copy(), requires_grad=True) for w in weights]
+    opt = make(torch, params)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    trajectory = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        _loss(params, xt, yt, lambda a, w, b: a @ w + b, torch.tanh).backward()
+        if decoupled_decay:  # Keras 3's decay, before the update, by hand
+            with torch.no_grad():
+                for p in params:
+                    p.mul_(1 - lr * decoupled_decay)
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in params])
+    return trajectory
+
+
+# (ours, torch's, decay applied by hand on the torch side, lr)
+PARITY = {
+    "sgd": (lambda p: SGD(learning_rate=0.1, params=p),
+            lambda t, p: t.optim.SGD(p, lr=0.1), 0.0, 0.1),
+    "sgd_momentum": (lambda p: SGD(learning_rate=0.1, momentum=0.9, params=p),
+                     lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9), 0.0, 0.1),
+    "sgd_nesterov": (lambda p: SGD(learning_rate=0.1, momentum=0.9, nesterov=True, params=p),
+                     lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), 0.0, 0.1),
+    "sgd_weight_decay": (
+        lambda p: SGD(learning_rate=0.1, momentum=0.5, weight_decay=0.2, params=p),
+        lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.5), 0.2, 0.1),
+    "adam": (lambda p: Adam(learning_rate=0.01, epsilon=TINY, params=p),
+             lambda t, p: t.optim.Adam(p, lr=0.01, eps=TINY), 0.0, 0.01),
+    "adam_betas": (
+        lambda p: Adam(learning_rate=0.02, beta_1=0.8, beta_2=0.99, epsilon=TINY, params=p),
+        lambda t, p: t.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=TINY), 0.0, 0.02),
+    "adam_amsgrad": (lambda p: Adam(learning_rate=0.01, epsilon=TINY, amsgrad=True, params=p),
+                     lambda t, p: t.optim.Adam(p, lr=0.01, eps=TINY, amsgrad=True), 0.0, 0.01),
+    "adamw": (lambda p: AdamW(learning_rate=0.01, weight_decay=0.1, epsilon=TINY, params=p),
+              lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=TINY), 0.0, 0.01),
+    "adamw_amsgrad": (
+        lambda p: AdamW(learning_rate=0.01, weight_decay=0.1, epsilon=TINY, amsgrad=True,
+                        params=p),
+        lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=TINY, amsgrad=True),
+        0.0, 0.01),
+    "rmsprop": (lambda p: RMSprop(learning_rate=0.01, rho=0.9, epsilon=TINY, params=p),
+                lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=TINY), 0.0, 0.01),
+    "rmsprop_momentum": (
+        lambda p: RMSprop(learning_rate=0.01, momentum=0.9, epsilon=TINY, params=p),
+        lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.9, eps=TINY), 0.0, 0.01),
+    "rmsprop_centered": (
+        lambda p: RMSprop(learning_rate=0.01, rho=0.8, centered=True, epsilon=TINY, params=p),
+        lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.8, centered=True, eps=TINY), 0.0, 0.01),
+    "rmsprop_centered_momentum_decay": (
+        lambda p: RMSprop(learning_rate=0.01, momentum=0.5, centered=True, epsilon=TINY,
+                          weight_decay=0.3, params=p),
+        lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True,
+                                     eps=TINY), 0.3, 0.01),
+    "adagrad": (lambda p: Adagrad(learning_rate=0.1, initial_accumulator_value=0.1, params=p),
+                lambda t, p: t.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1),
+                0.0, 0.1),
+    "adagrad_weight_decay": (
+        lambda p: Adagrad(learning_rate=0.1, weight_decay=0.1, params=p),
+        lambda t, p: t.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1), 0.1, 0.1),
+}
+
+
+@pytest.mark.parametrize("case", list(PARITY))
+def test_optimizer_trajectory_matches_torch(case: str) -> None:
+    ours_fn, torch_fn, decay, lr = PARITY[case]
+    theirs = _train_torch(torch_fn, decoupled_decay=decay, lr=lr)
+    ours = _train_ours(ours_fn)
+    for step, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        for k, (pa, pb) in enumerate(zip(a, b, strict=True)):
+            assert pa.dtype == np.float32
+            np.testing.assert_allclose(pa, pb, atol=ATOL, rtol=RTOL,
+                                       err_msg=f"{case}: parameter {k} after step {step + 1}")
+    # and the run really moved the weights
+    assert not np.allclose(ours[-1][0], _problem()[2][0])
+
+
+def test_sgd_schedule_matches_torch_with_lr_set_each_step() -> None:
+    require_torch()
+    sched = schedules.ExponentialDecay(0.2, decay_steps=3, decay_rate=0.5)
+    ours = _train_ours(lambda p: SGD(learning_rate=sched, params=p))
+
+    class Scheduled:  # torch.optim.SGD with the learning rate set from the schedule each step
+        def __init__(self, t: Any, p: list[Any]) -> None:
+            self.opt, self.k = t.optim.SGD(p, lr=0.2), 0
+
+        def zero_grad(self) -> None:
+            self.opt.zero_grad()
+
+        def step(self) -> None:
+            self.opt.param_groups[0]["lr"] = sched(self.k)
+            self.opt.step()
+            self.k += 1
+
+    theirs = _train_torch(lambda t, p: Scheduled(t, p))
+    for a, b in zip(ours, theirs, strict=True):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_allclose(pa, pb, atol=ATOL, rtol=RTOL)
+
+
+# -- Keras 3's formulas by hand, where the default epsilon matters ----------------------------
+G = 1e-6  # a gradient small enough that where epsilon goes changes the step
+
+
+def _adam_step(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7) -> float:
+    m, v = (1 - b1) * G, (1 - b2) * G * G
+    alpha = lr * math.sqrt(1 - b2) / (1 - b1)
+    return alpha * m / (math.sqrt(v) + eps)  # eps on sqrt(v), not on the corrected sqrt(v_hat)
+
+
+HAND = {  # optimizer, expected first step (p0 - p1) for gradient G
+    "sgd": (SGD(learning_rate=0.1), 0.1 * G),
+    "adam": (Adam(learning_rate=0.1), _adam_step(0.1)),
+    "rmsprop": (RMSprop(learning_rate=0.1), 0.1 * G / math.sqrt(0.1 * G * G + 1e-7)),
+    "rmsprop_centered": (RMSprop(learning_rate=0.1, centered=True),
+                         0.1 * G / math.sqrt(0.1 * G * G - (0.1 * G) ** 2 + 1e-7)),
+    "adagrad": (Adagrad(learning_rate=0.1), 0.1 * G / math.sqrt(0.1 + G * G + 1e-7)),
+}
+
+
+@pytest.mark.parametrize("case", list(HAND))
+def test_optimizer_first_step_is_keras_formula(case: str) -> None:
+    opt, expected = HAND[case]
+    p = Parameter(np.zeros(3, np.float32))
+    opt.apply_gradients([(np.full(3, G, np.float32), p)])
+    np.testing.assert_allclose(-p.numpy(), np.full(3, expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_velocity_by_hand(nesterov: bool) -> None:
+    lr, mu, grads = 0.1, 0.9, [1.0, 2.0, -1.0]
+    p = Parameter(np.zeros(1, np.float32))
+    opt = SGD(learning_rate=lr, momentum=mu, nesterov=nesterov, params=[p])
+    v = w = 0.0
+    for g in grads:
+        opt.apply_gradients([(np.array([g], np.float32), p)])
+        v = mu * v - lr * g
+        w += mu * v - lr * g if nesterov else v
+        np.testing.assert_allclose(p.numpy(), [w], rtol=1e-6)
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["momentum"], [v], rtol=1e-6)
+
+
+def test_adam_amsgrad_keeps_max_velocity() -> None:
+    p = Parameter(np.zeros(1, np.float32))
+    opt = Adam(learning_rate=0.1, amsgrad=True, params=[p])
+    opt.apply_gradients([(np.array([3.0], np.float32), p)])
+    opt.apply_gradients([(np.array([0.0], np.float32), p)])
+    state = opt.state_dict()["state"][0]
+    np.testing.assert_allclose(state["velocity"], [0.999 * 0.001 * 9], rtol=1e-6)
+    np.testing.assert_allclose(state["velocity_hat"], [0.001 * 9], rtol=1e-6)
+
+
+# -- gradient clipping ----------------------------------------------------------------------
+def _clipped(**clip: float) -> list[np.ndarray]:
+    """The gradients the update saw: SGD(lr=1) from zero weights moves them by -g."""
+    a, b = Parameter(np.zeros(2, np.float32)), Parameter(np.zeros(2, np.float32))
+    SGD(learning_rate=1.0, **clip).apply_gradients(
+        [(np.array([3.0, 4.0], np.float32), a), (np.array([0.3, 0.4], np.float32), b)])
+    return [-a.numpy(), -b.numpy()]
+
+
+@pytest.mark.parametrize("clip, expected", [
+    ({"clipnorm": 1.0}, [[0.6, 0.8], [0.3, 0.4]]),  # each by its own norm: 5 -> 1, 0.5 stays
+    ({"global_clipnorm": 1.0}, [[3 / 5.0249378, 4 / 5.0249378],  # all by sqrt(25 + 0.25)
+                                [0.3 / 5.0249378, 0.4 / 5.0249378]]),
+    ({"global_clipnorm": 10.0}, [[3.0, 4.0], [0.3, 0.4]]),  # under the limit: unchanged
+    ({"clipvalue": 0.35}, [[0.35, 0.35], [0.3, 0.35]]),
+    ({}, [[3.0, 4.0], [0.3, 0.4]]),
+])
+def test_clipping_by_hand(clip: dict[str, float], expected: list[list[float]]) -> None:
+    for got, want in zip(_clipped(**clip), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("clip", [
+    {"clipnorm": 1.0, "global_clipnorm": 1.0},
+    {"clipnorm": 1.0, "clipvalue": 1.0},
+    {"clipvalue": 1.0, "global_clipnorm": 1.0},
+])
+def test_clipping_two_kinds_raises(clip: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="only one of"):
+        Adam(**clip)
+
+
+def test_clipping_leaves_grad_untouched() -> None:
+    p = Parameter(np.zeros(2, np.float32))
+    p.grad = shenjing.Tensor(np.array([3.0, 4.0], np.float32))
+    SGD(learning_rate=1.0, clipnorm=1.0, params=[p]).step()
+    np.testing.assert_array_equal(p.grad.numpy(), [3.0, 4.0])
+    np.testing.assert_allclose(p.numpy(), [-0.6, -0.8], rtol=1e-6)
+
+
+def test_clipping_nonfinite_norm_gives_nan() -> None:
+    p = Parameter(np.zeros(2, np.float32))
+    SGD(global_clipnorm=1.0).apply_gradients([(np.array([np.inf, 1.0], np.float32), p)])
+    assert np.isnan(p.numpy()).all()
+
+
+# -- weight decay ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", ALL)
+def test_weight_decay_is_decoupled(cls: type[Optimizer]) -> None:
+    """With a zero gradient every update rule is a no-op, so only the decay acts."""
+    p0 = np.array([1.0, -2.0, 3.0], np.float32)
+    p = Parameter(p0.copy())
+    opt = cls(learning_rate=0.1, weight_decay=0.5, params=[p])
+    for _ in range(3):
+        p.grad = shenjing.Tensor(np.zeros(3, np.float32))
+        opt.step()
+    np.testing.assert_allclose(p.numpy(), p0 * (1 - 0.5 * 0.1) ** 3, rtol=1e-6)
+
+
+def test_weight_decay_uses_scheduled_lr_and_exclusions() -> None:
+    sched = schedules.PiecewiseConstantDecay([0], [0.1, 0.2])
+    kernel = Parameter(np.ones(2, np.float32), name="kernel")
+    bias = Parameter(np.ones(2, np.float32), name="bias")
+    opt = SGD(learning_rate=sched, weight_decay=1.0, params=[kernel, bias])
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    for _ in range(2):
+        for p in (kernel, bias):
+            p.grad = shenjing.Tensor(np.zeros(2, np.float32))
+        opt.step()
+    np.testing.assert_allclose(kernel.numpy(), [0.9 * 0.8] * 2, rtol=1e-6)
+    np.testing.assert_array_equal(bias.numpy(), [1.0, 1.0])
+
+
+def test_adamw_is_adam_with_default_decay() -> None:
+    assert AdamW().weight_decay == 0.004 and Adam().weight_decay is None
+    a = _train_ours(lambda p: AdamW(learning_rate=0.01, params=p), steps=3)
+    b = _train_ours(lambda p: Adam(learning_rate=0.01, weight_decay=0.004, params=p), steps=3)
+    for pa, pb in zip(a[-1], b[-1], strict=True):
+        np.testing.assert_array_equal(pa, pb)
+
+
+# -- the base class's contract -------------------------------------------------------------
+def test_zero_grad_sets_none() -> None:
+    p = Parameter(np.ones(2, np.float32))
+    p.grad = shenjing.Tensor(np.ones(2, np.float32))
+    opt = SGD(params=[p])
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_step_skips_params_without_grad() -> None:
+    a, b = Parameter(np.ones(2, np.float32)), Parameter(np.ones(2, np.float32))
+    opt = Adam(learning_rate=0.1, params=[a, b])
+    a.grad = shenjing.Tensor(np.ones(2, np.float32))
+    opt.step()
+    assert opt.iterations == 1
+    np.testing.assert_array_equal(b.numpy(), [1.0, 1.0])
+    assert list(opt.state_dict()["state"]) == [0]  # no state made for b
+    opt.zero_grad()
+    opt.step()  # nothing has a gradient: nothing happens
+    assert opt.iterations == 1
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_keeps_dtype_in_place(cls: type[Optimizer], dtype: Any) -> None:
+    kwargs = {"momentum": 0.9} if cls in (SGD, RMSprop) else {}
+    p = Parameter(np.ones((2, 3), dtype), dtype=dtype)
+    data = p.data
+    opt = cls(learning_rate=0.1, weight_decay=0.01, params=[p], **kwargs)
+    for _ in range(2):
+        loss = (p * p).sum()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert p.data is data and p.dtype == dtype and p.is_leaf and p.requires_grad
+    for arr in opt.state_dict()["state"][0].values():
+        assert arr.dtype == dtype
+    assert not np.array_equal(p.numpy(), np.ones((2, 3)))
+
+
+def test_apply_gradients_builds_lazily() -> None:
+    a, b = Parameter(np.zeros(2, np.float32)), Parameter(np.zeros(3, np.float32))
+    opt = SGD(learning_rate=1.0, momentum=0.5)
+    opt.build([a])
+    opt.build([a])  # twice is harmless
+    it = opt.apply_gradients([(np.ones(2, np.float32), a)])
+    assert it == 1 and opt.params == [a]
+    # a parameter met later is appended and gets state; grads may be Tensors, lists or None
+    opt.apply_gradients([(shenjing.Tensor([1.0, 1.0]), a), ([2.0, 2.0, 2.0], b)])
+    assert opt.params == [a, b] and opt.iterations == 2
+    np.testing.assert_allclose(a.numpy(), [-2.5, -2.5])  # v = -1, then 0.5 * -1 - 1
+    np.testing.assert_allclose(b.numpy(), [-2.0] * 3)
+    assert b.dtype == np.float32
+    opt.apply_gradients([(None, a), (np.ones(3, np.float32), b)])
+    np.testing.assert_allclose(a.numpy(), [-2.5, -2.5])
+    opt.apply([np.zeros(2, np.float32), np.zeros(3, np.float32)])
+    assert opt.iterations == 4
+
+
+def _built_later(make: Callable[[], Optimizer]) -> Callable[[list[Parameter]], Optimizer]:
+    """Keras's way: make the optimizer first, ``build`` it on the weights later."""
+    def build(params: list[Parameter]) -> Optimizer:
+        opt = make()
+        opt.build(params)
+        return opt
+
+    return build
+
+
+def test_build_then_step_pytorch_and_keras_ways_agree() -> None:
+    ours = _train_ours(lambda p: Adam(learning_rate=0.01, params=p), steps=3)
+    later = _train_ours(_built_later(lambda: Adam(learning_rate=0.01)), steps=3)
+    for pa, pb in zip(ours[-1], later[-1], strict=True):
+        np.testing.assert_array_equal(pa, pb)
+
+
+@pytest.mark.parametrize("bad, error", [
+    (lambda: SGD(params=Parameter(np.zeros(2))), TypeError),
+    (lambda: SGD(params=[np.zeros(2)]), TypeError),
+    (lambda: SGD(learning_rate=-0.1), ValueError),
+    (lambda: SGD(learning_rate="fast"), ValueError),
+    (lambda: SGD(momentum=1.5), ValueError),
+    (lambda: SGD(clipnorm=0.0), ValueError),
+    (lambda: AdamW(weight_decay=None), ValueError),
+    (lambda: Adam(weight_decay=-1.0), ValueError),
+    (lambda: Adam(not_an_argument=1), TypeError),
+])
+def test_optimizer_bad_arguments_raise(bad: Callable[[], Any], error: type) -> None:
+    with pytest.raises(error):
+        bad()
+
+
+def test_gradient_shape_mismatch_names_parameter() -> None:
+    p = Parameter(np.zeros((2, 3), np.float32), name="kernel")
+    with pytest.raises(ValueError, match="kernel"):
+        SGD().apply_gradients([(np.zeros(3, np.float32), p)])
+
+
+# -- learning rate and schedules ------------------------------------------------------------
+def test_schedule_is_evaluated_at_iterations() -> None:
+    sched = schedules.PiecewiseConstantDecay([0, 1], [1.0, 0.5, 0.25])
+    p = Parameter(np.zeros(1, np.float32))
+    opt = SGD(learning_rate=sched, params=[p])
+    seen = []
+    for _ in range(3):
+        seen.append(opt.learning_rate)
+        opt.apply_gradients([(np.ones(1, np.float32), p)])
+    assert seen == [1.0, 0.5, 0.25]
+    np.testing.assert_allclose(p.numpy(), [-1.75])
+
+
+def test_learning_rate_setter() -> None:
+    p = Parameter(np.zeros(1, np.float32))
+    opt = SGD(learning_rate=0.1, params=[p])
+    opt.learning_rate = 0.5  # what ReduceLROnPlateau does
+    opt.apply_gradients([(np.ones(1, np.float32), p)])
+    np.testing.assert_allclose(p.numpy(), [-0.5])
+    assert isinstance(opt.learning_rate, float)
+    opt.learning_rate = schedules.ExponentialDecay(1.0, 1, 0.5)
+    assert opt.learning_rate == 0.5  # evaluated at iterations == 1
+    with pytest.raises(TypeError, match="schedule"):
+        opt.learning_rate = 0.1
+
+
+# -- saving and resuming --------------------------------------------------------------------
+RESUMABLE = {
+    "sgd_nesterov": lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+    "adam_amsgrad_decay": lambda: Adam(learning_rate=0.01, amsgrad=True, weight_decay=0.1),
+    "adamw_cosine": lambda: AdamW(learning_rate=schedules.CosineDecay(
+        0.0, 8, warmup_target=0.02, warmup_steps=3), global_clipnorm=1.0),
+    "rmsprop_centered_momentum": lambda: RMSprop(learning_rate=0.01, momentum=0.9,
+                                                 centered=True, clipnorm=0.5),
+    "adagrad": lambda: Adagrad(learning_rate=0.1, clipvalue=0.1),
+}
+
+
+def _as_saved(sd: dict[str, Any]) -> dict[str, Any]:
+    """What a safetensors + JSON save and load gives back: string keys, fresh arrays."""
+    text = json.dumps({k: v for k, v in sd.items() if k != "state"})
+    return {**json.loads(text),
+            "state": {str(i): {k: np.array(a) for k, a in s.items()}
+                      for i, s in sd["state"].items()}}
+
+
+@pytest.mark.parametrize("case", list(RESUMABLE))
+@pytest.mark.parametrize("lazy", [False, True])
+def test_load_state_dict_resumes_bit_identical(case: str, lazy: bool) -> None:
+    make = RESUMABLE[case]
+    straight = _train_ours(_built_later(make))[-1]
+
+    x, y, weights = _problem()
+    xt, yt = shenjing.Tensor(x), shenjing.Tensor(y)
+    params = [Parameter(w.copy()) for w in weights]
+    opt = make()
+    opt.build(params)
+    for _ in range(4):
+        opt.zero_grad()
+        _loss(params, xt, yt, F.linear, F.tanh).backward()
+        opt.step()
+    saved, saved_weights = _as_saved(opt.state_dict()), [p.numpy().copy() for p in params]
+
+    params = [Parameter(w) for w in saved_weights]
+    opt = make()
+    if lazy:  # state loaded before the parameters are known (Keras's lazy build)
+        opt.load_state_dict(saved)
+        opt.build(params)
+    else:
+        opt.build(params)
+        opt.load_state_dict(saved)
+    assert opt.iterations == 4
+    for _ in range(STEPS - 4):
+        opt.zero_grad()
+        _loss(params, xt, yt, F.linear, F.tanh).backward()
+        opt.step()
+    for a, b in zip(params, straight, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+def _is_plain(x: Any) -> bool:
+    if isinstance(x, dict):
+        return all(isinstance(k, (str, int)) and _is_plain(v) for k, v in x.items())
+    if isinstance(x, (list, tuple)):
+        return all(_is_plain(v) for v in x)
+    return x is None or isinstance(x, (bool, int, float, str, np.ndarray))
+
+
+@pytest.mark.parametrize("case", list(RESUMABLE))
+def test_state_dict_is_plain_data_and_a_copy(case: str) -> None:
+    p = Parameter(np.ones(3, np.float32))
+    opt = RESUMABLE[case]()
+    opt.apply_gradients([(np.ones(3, np.float32), p)])
+    sd = opt.state_dict()
+    assert _is_plain(sd) and sd["iterations"] == 1 and sd["class_name"] == type(opt).__name__
+    json.dumps(sd["config"])
+    before = {k: a.copy() for k, a in sd["state"][0].items()}
+    opt.apply_gradients([(np.ones(3, np.float32), p)])
+    for k, a in sd["state"][0].items():
+        np.testing.assert_array_equal(a, before[k])
+
+
+def test_load_state_dict_restores_set_learning_rate() -> None:
+    opt = SGD(learning_rate=0.1)
+    opt.learning_rate = 0.01
+    fresh = SGD(learning_rate=0.1)
+    fresh.load_state_dict(_as_saved(opt.state_dict()))
+    assert fresh.learning_rate == 0.01
+
+
+def test_load_state_dict_mismatch_raises() -> None:
+    p = Parameter(np.ones(3, np.float32))
+    opt = Adam(params=[p])
+    opt.apply_gradients([(np.ones(3, np.float32), p)])
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="Adam"):
+        SGD().load_state_dict(sd)
+    with pytest.raises(ValueError, match="shape"):
+        Adam(params=[Parameter(np.ones(4, np.float32))]).load_state_dict(sd)
+    with pytest.raises(ValueError, match="velocity_hat"):
+        Adam(amsgrad=True, params=[Parameter(np.ones(3, np.float32))]).load_state_dict(sd)
+
+
+def test_state_dict_with_plain_callable_lr() -> None:
+    opt = SGD(learning_rate=lambda step: 0.1 / (step + 1))
+    assert opt.state_dict()["config"]["learning_rate"] is None
+    with pytest.raises(TypeError, match="cannot be saved"):
+        opt.get_config()
+
+
+@pytest.mark.parametrize("opt", [
+    SGD(learning_rate=0.05, momentum=0.9, nesterov=True, clipvalue=0.5, name="mine"),
+    Adam(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.9), amsgrad=True, clipnorm=1.0),
+    AdamW(weight_decay=0.1, beta_1=0.8, global_clipnorm=2.0),
+    RMSprop(rho=0.8, momentum=0.1, centered=True, weight_decay=0.01),
+    Adagrad(initial_accumulator_value=0.0, epsilon=1e-6),
+], ids=lambda o: type(o).__name__)
+def test_get_config_round_trips(opt: Optimizer) -> None:
+    config = opt.get_config()
+    again = type(opt).from_config(json.loads(json.dumps(config)))
+    assert type(again) is type(opt) and again.get_config() == config
+    assert get(shenjing.optimizers.serialize(opt)).get_config() == config
+
+
+# -- get --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, cls", [("sgd", SGD), ("Adam", Adam), ("ADAMW", AdamW),
+                                       ("RMSprop", RMSprop), ("adagrad", Adagrad)])
+def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
+    opt = get(name)
+    assert type(opt) is cls and opt.get_config() == cls().get_config()
+
+
+def test_get_passes_instances_and_rejects_unknown() -> None:
+    opt = Adam()
+    assert get(opt) is opt
+    with pytest.raises(ValueError, match="adagrad.*rmsprop"):
+        get("adamax")
+    with pytest.raises(ValueError):
+        get(42)
+
+
+def test_keras_defaults() -> None:
+    assert Adam().get_config() == {
+        "name": "adam", "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+        "epsilon": 1e-7, "amsgrad": False, "weight_decay": None, "clipnorm": None,
+        "clipvalue": None, "global_clipnorm": None}
+    assert (SGD().learning_rate, SGD().momentum, SGD().nesterov) == (0.01, 0.0, False)
+    r = RMSprop()
+    assert (r.learning_rate, r.rho, r.momentum, r.epsilon, r.centered) == (
+        0.001, 0.9, 0.0, 1e-7, False)
+    a = Adagrad()
+    assert (a.learning_rate, a.initial_accumulator_value, a.epsilon) == (0.001, 0.1, 1e-7)
+    assert (AdamW().learning_rate, AdamW().weight_decay) == (0.001, 0.004)
+
+
+# -- gradient descent is SGD with the whole set as one batch ---------------------------------
+@pytest.mark.parametrize("batch_size", [64, 8])
+def test_sgd_converges_on_convex_quadratic(batch_size: int) -> None:
+    """Least squares, noise-free: full-batch (GD) and mini-batch SGD both reach w*."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    w_star = np.array([1.5, -2.0, 0.5], np.float32)
+    y = x @ w_star
+    w = Parameter(np.zeros(3, np.float32))
+    opt = SGD(learning_rate=0.1, params=[w])
+    for _ in range(150):  # epochs
+        for i in range(0, 64, batch_size):
+            xb, yb = shenjing.Tensor(x[i:i + batch_size]), shenjing.Tensor(y[i:i + batch_size])
+            opt.zero_grad()
+            d = (xb @ w) - yb
+            (d * d).mean().backward()
+            opt.step()
+    np.testing.assert_allclose(w.numpy(), w_star, atol=1e-4)

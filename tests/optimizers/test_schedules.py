@@ -1,0 +1,121 @@
+"""Learning-rate schedules: values at chosen steps against the closed forms and against the
+behaviour Keras documents (staircase, boundaries belong to the interval on their left, linear
+warm-up then cosine decay), configs, and errors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from shenjing.optimizers import schedules
+from shenjing.optimizers.schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    LearningRateSchedule,
+    PiecewiseConstantDecay,
+)
+
+
+@pytest.mark.parametrize("step", [0, 1, 5, 10, 15, 99, 1000])
+@pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_decay_closed_form(step: int, staircase: bool) -> None:
+    s = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=staircase)
+    exponent = step // 10 if staircase else step / 10
+    assert s(step) == pytest.approx(0.1 * 0.5**exponent, rel=1e-12)
+
+
+def test_exponential_decay_staircase_is_constant_between_drops() -> None:
+    s = ExponentialDecay(1.0, decay_steps=4, decay_rate=0.1, staircase=True)
+    assert [s(k) for k in range(9)] == pytest.approx([1.0] * 4 + [0.1] * 4 + [0.01])
+
+
+def test_piecewise_constant_keras_example() -> None:
+    # Keras's docstring: 1.0 for the first 100001 steps, 0.5 for the next 10000, then 0.1
+    s = PiecewiseConstantDecay([100000, 110000], [1.0, 0.5, 0.1])
+    assert [s(0), s(100000), s(100001), s(110000), s(110001), s(10**7)] == [
+        1.0, 1.0, 0.5, 0.5, 0.1, 0.1]
+
+
+@pytest.mark.parametrize("step", [0, 1, 25, 50, 99, 100, 150])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_cosine_decay_closed_form(step: int, alpha: float) -> None:
+    s = CosineDecay(0.2, decay_steps=100, alpha=alpha)
+    t = min(step, 100) / 100
+    assert s(step) == pytest.approx(0.2 * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t))
+                                           + alpha), rel=1e-12, abs=1e-15)
+
+
+def test_cosine_decay_endpoints() -> None:
+    s = CosineDecay(0.2, decay_steps=100, alpha=0.1)
+    assert s(0) == pytest.approx(0.2)
+    assert s(50) == pytest.approx(0.2 * (0.9 * 0.5 + 0.1))
+    assert s(100) == s(10_000) == pytest.approx(0.02)  # clamped at alpha * initial
+
+
+@pytest.mark.parametrize("step, expected", [
+    (0, 0.0), (250, 0.025), (500, 0.05), (999, 0.0999),  # linear warm-up 0 -> 0.1
+    (1000, 0.1),                                          # decay starts at the target
+    (1500, 0.05),                                         # half way down the cosine
+    (2000, 0.0), (5000, 0.0),                             # and stays at alpha * target
+])
+def test_cosine_decay_warmup_keras_example(step: int, expected: float) -> None:
+    # Keras's docstring example: from 0 up to 0.1 in 1000 steps, then cosine over 1000 steps
+    s = CosineDecay(0.0, decay_steps=1000, warmup_target=0.1, warmup_steps=1000)
+    assert s(step) == pytest.approx(expected, abs=1e-12)
+
+
+def test_cosine_decay_warmup_from_nonzero_with_alpha() -> None:
+    s = CosineDecay(0.01, decay_steps=10, alpha=0.5, warmup_target=0.03, warmup_steps=4)
+    assert s(2) == pytest.approx(0.01 + 0.02 * 2 / 4)
+    assert s(4 + 5) == pytest.approx(0.03 * (0.5 * 0.5 + 0.5))
+    assert s(100) == pytest.approx(0.015)
+
+
+@pytest.mark.parametrize("schedule", [
+    ExponentialDecay(0.1, 10, 0.96, staircase=True),
+    PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
+    CosineDecay(0.0, 100, alpha=0.1, warmup_target=0.1, warmup_steps=5),
+], ids=lambda s: type(s).__name__)
+def test_schedule_config_round_trips(schedule: LearningRateSchedule) -> None:
+    again = type(schedule).from_config(schedule.get_config())
+    assert again.get_config() == schedule.get_config()
+    rebuilt = schedules.deserialize(schedules.serialize(schedule))
+    assert type(rebuilt) is type(schedule)
+    assert [rebuilt(k) for k in range(0, 40, 3)] == [schedule(k) for k in range(0, 40, 3)]
+    assert type(schedule).__name__ in repr(schedule)
+
+
+def test_schedule_values_are_python_floats() -> None:
+    for s in (ExponentialDecay(0.1, 10, 0.5), PiecewiseConstantDecay([1], [1, 2]),
+              CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=2)):
+        assert all(type(s(k)) is float for k in range(15))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ExponentialDecay(0.1, decay_steps=0, decay_rate=0.5),
+    lambda: CosineDecay(0.1, decay_steps=-1),
+    lambda: PiecewiseConstantDecay([10, 20], [0.1, 0.01]),
+    lambda: PiecewiseConstantDecay([20, 10], [0.1, 0.01, 0.001]),
+])
+def test_schedule_bad_arguments_raise(make: Any) -> None:
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_deserialize_unknown_and_custom() -> None:
+    class Halving(LearningRateSchedule):
+        def __init__(self, initial_learning_rate: float) -> None:
+            self.initial_learning_rate = initial_learning_rate
+
+        def __call__(self, step: int) -> float:
+            return self.initial_learning_rate / 2**step
+
+        def get_config(self) -> dict[str, Any]:
+            return {"initial_learning_rate": self.initial_learning_rate}
+
+    config = schedules.serialize(Halving(1.0))
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'Halving'"):
+        schedules.deserialize(config)
+    assert schedules.deserialize(config, custom_objects={"Halving": Halving})(3) == 0.125
