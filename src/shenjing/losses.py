@@ -1,0 +1,458 @@
+"""Loss objects, Keras style: ``loss = SparseCategoricalCrossentropy(from_logits=True)``, then
+``loss(y_true, y_pred, sample_weight=None)`` gives a scalar Tensor to call ``backward()`` on.
+
+Each class wraps a per-sample function of the same name in snake case (``mean_squared_error``,
+``binary_crossentropy``...), which returns one loss per sample (the mean over the last axis, as
+Keras does) and is built on the ops in :mod:`shenjing.functional.loss`. The object then weights
+and reduces those values:
+
+- ``'sum_over_batch_size'`` (default, Keras 3): ``sum(w * loss) / loss.size``. The divisor is the
+  number of per-sample values, not the sum of the weights, as in Keras.
+- ``'sum'``: ``sum(w * loss)``;  ``'none'``: the weighted per-sample values.
+
+Targets may be NumPy arrays or Tensors; they never receive a gradient. As in Keras, a target that
+differs from the prediction only by a trailing axis of size 1 ((N,) against (N, 1)) is reshaped
+to the prediction's shape; any other mismatch is an error, never a silent broadcast.
+
+>>> loss_fn = shenjing.losses.get("sparse_categorical_crossentropy")
+>>> loss = loss_fn(labels, probabilities)
+>>> loss.backward()
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from .autograd import Tensor
+from .backend import DEFAULT_FLOAT, get_xp
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+_REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
+
+
+# -- helpers shared with shenjing.metrics ----------------------------------------------------------
+def _raw(x: Any) -> Any:
+    """The array behind ``x`` (a Tensor's ``.data``; anything else via ``xp.asarray``)."""
+    return x.data if isinstance(x, Tensor) else get_xp(x).asarray(x)
+
+
+def _snake(name: str) -> str:
+    """'TopKCategoricalAccuracy' -> 'top_k_categorical_accuracy' (Keras's default names)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _target_shape(true_shape: tuple[int, ...], pred_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Keras's squeeze-or-expand rule: shapes that differ only by a trailing axis of size 1 are
+    made equal (to the prediction's); every other shape is left as it is."""
+    if true_shape + (1,) == pred_shape or true_shape == pred_shape + (1,):
+        return pred_shape
+    return true_shape
+
+
+def _sparse_labels(y_true: Any, pred_shape: tuple[int, ...], who: str) -> Any:
+    """Integer labels shaped ``pred_shape[:-1]``, from labels shaped that or that plus (1,)."""
+    labels = _raw(y_true)
+    if labels.shape == pred_shape[:-1] + (1,):
+        labels = labels.reshape(pred_shape[:-1])
+    if labels.shape != pred_shape[:-1]:
+        raise ValueError(f"{who}: labels of shape {labels.shape} do not match predictions of shape "
+                         f"{pred_shape} (expected {pred_shape[:-1]} or {pred_shape[:-1] + (1,)})")
+    return labels
+
+
+def _weights(sample_weight: Any, shape: tuple[int, ...], who: str) -> Any:
+    """``sample_weight`` as an array that broadcasts to ``shape``: (N, 1) weights against (N,)
+    values lose their last axis, and per-sample weights against (N, T) values gain trailing
+    axes (so one weight covers a sample's time steps)."""
+    w = _raw(sample_weight)
+    if w.shape == shape + (1,):
+        w = w.reshape(shape)
+    if 0 < w.ndim < len(shape):
+        w = w.reshape(w.shape + (1,) * (len(shape) - w.ndim))
+    try:
+        broadcast = np.broadcast_shapes(w.shape, shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != shape:
+        raise ValueError(f"{who}: sample_weight of shape {_raw(sample_weight).shape} does not fit "
+                         f"per-sample values of shape {shape}")
+    return w
+
+
+# -- per-sample functions (Keras's loss functions) -------------------------------------------------
+def _as_pred(y_pred: Any) -> Tensor:
+    """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph)."""
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(y_pred)
+    return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(DEFAULT_FLOAT)
+
+
+def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
+    """``y_pred`` as a floating Tensor, ``y_true`` as a constant Tensor of its dtype and shape."""
+    y_pred = _as_pred(y_pred)
+    target = _raw(y_true)
+    target = target.reshape(_target_shape(target.shape, y_pred.shape))
+    return Tensor(target, dtype=y_pred.dtype), y_pred
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean((y_pred - y_true)**2, axis=-1)`` (element-wise for 1-D inputs).
+
+    Args:
+        y_true: targets, shaped like ``y_pred`` (or differing by a trailing axis of size 1).
+        y_pred: predictions.
+
+    Returns:
+        One loss per sample: ``y_pred.shape[:-1]``, or ``y_pred.shape`` for 1-D predictions.
+
+    >>> mean_squared_error(np.array([[0.0, 1.0]]), Tensor([[1.0, 1.0]]))
+    Tensor([0.5])
+    """
+    return F.mean_squared_error(*_prepare(y_true, y_pred), reduction="none")
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(|y_pred - y_true|, axis=-1)``; shapes as :func:`mean_squared_error`."""
+    return F.mean_absolute_error(*_prepare(y_true, y_pred), reduction="none")
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
+    """Per-sample Huber loss: ``0.5 d**2`` where ``|d| <= delta``, else ``delta (|d| - delta / 2)``,
+    averaged over the last axis; shapes as :func:`mean_squared_error`."""
+    return F.huber(*_prepare(y_true, y_pred), delta=delta, reduction="none")
+
+
+def binary_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
+    """Per-sample binary cross-entropy, averaged over the last axis.
+
+    Args:
+        y_true: targets in [0, 1], shaped like ``y_pred``.
+        y_pred: probabilities, or logits when ``from_logits``.
+        from_logits: use the fused, overflow-free form on logits.
+        label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2`` (Keras).
+
+    Returns:
+        One loss per sample, shaped as for :func:`mean_squared_error`.
+    """
+    t, p = _prepare(y_true, y_pred)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return F.binary_crossentropy(t, p, from_logits=from_logits, reduction="none")
+
+
+def categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Per-sample ``-sum(t log p, axis)`` for one-hot (or soft) targets.
+
+    Args:
+        y_true: one-hot or soft targets, shaped like ``y_pred``.
+        y_pred: probabilities (renormalized and clipped to [1e-7, 1 - 1e-7] as Keras does), or
+            logits when ``from_logits``.
+        from_logits: use the fused softmax form on logits.
+        label_smoothing: mix targets with the uniform distribution: ``t (1 - s) + s / K`` over
+            ``K`` classes (Keras; also torch's ``cross_entropy(label_smoothing=s)``).
+        axis: the class axis.
+
+    Returns:
+        One loss per sample: ``y_pred``'s shape without ``axis``.
+    """
+    return F.categorical_crossentropy(*_prepare(y_true, y_pred), from_logits=from_logits,
+                                      label_smoothing=label_smoothing, axis=axis, reduction="none")
+
+
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+    """Per-sample cross-entropy against integer class labels.
+
+    Args:
+        y_true: class ids shaped ``y_pred.shape[:-1]``, or that plus a trailing 1 (Keras's
+            CIFAR-10 labels are (N, 1)).
+        y_pred: (..., classes) probabilities, or logits when ``from_logits``.
+        from_logits: use the fused softmax form on logits.
+
+    Returns:
+        One loss per sample, shaped ``y_pred.shape[:-1]`` (e.g. (batch, time) for sequences).
+    """
+    y_pred = _as_pred(y_pred)
+    labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy")
+    flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, y_pred.shape[-1])
+    per = F.sparse_categorical_crossentropy(labels.reshape(-1), flat, from_logits=from_logits,
+                                            reduction="none")
+    return per if y_pred.ndim == 2 else per.reshape(y_pred.shape[:-1])
+
+
+mse = mean_squared_error
+mae = mean_absolute_error
+
+
+# -- loss objects ----------------------------------------------------------------------------------
+class Loss:
+    """Base class: ``__call__`` computes per-sample losses with :meth:`call`, then applies
+    ``sample_weight`` and the reduction. Subclasses implement ``call(y_true, y_pred)``.
+
+    Args:
+        name: a name for logs and configs.
+        reduction: ``'sum_over_batch_size'`` (``'mean'`` is an alias), ``'sum'`` or ``'none'``.
+    """
+
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
+        reduction = _REDUCTION_ALIASES.get(reduction, reduction)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``)."""
+        values = self.call(y_true, y_pred)
+        if sample_weight is not None:
+            w = _weights(sample_weight, values.shape, self.name)
+            values = values * Tensor(w, dtype=values.dtype)
+        if self.reduction == "none":
+            return values
+        total = values.sum()
+        if self.reduction == "sum" or values.size <= 1:
+            return total
+        return total * (1.0 / values.size)  # an empty batch gives 0, as Keras's divide_no_nan
+
+    def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """Per-sample losses."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _FunctionWrapper:
+    """Mixin for :class:`LossFunctionWrapper` and ``metrics.MeanMetricWrapper``: a per-sample
+    function ``fn`` and its keyword arguments, kept as plain attributes (``loss.from_logits``)
+    that are read at each call, and saved in the config (``fn`` by name, where ``__init__``
+    takes one; ``_functions`` resolves the name when loading)."""
+
+    _functions: dict[str, Callable[..., Any]] = {}
+
+    def _set_function(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        self.fn = fn
+        self._fn_args = tuple(kwargs)
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+    def _fn_kwargs(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._fn_args}
+
+    def _with_function(self, config: dict[str, Any]) -> dict[str, Any]:
+        config = {**config, **self._fn_kwargs()}
+        if "fn" in inspect.signature(type(self).__init__).parameters:
+            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
+        return config
+
+    @classmethod
+    def _resolve_function(cls, config: dict[str, Any]) -> dict[str, Any]:
+        fn = config.get("fn")
+        if isinstance(fn, str):
+            if fn not in cls._functions:
+                raise ValueError(f"unknown function {fn!r} in config; known: "
+                                 f"{', '.join(sorted(cls._functions))}")
+            config = {**config, "fn": cls._functions[fn]}
+        return config
+
+
+class LossFunctionWrapper(_FunctionWrapper, Loss):
+    """A :class:`Loss` around a per-sample function ``fn(y_true, y_pred, **kwargs)``.
+
+    >>> loss = LossFunctionWrapper(huber, delta=2.0)
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
+        self._set_function(fn, kwargs)
+
+    def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        return self.fn(y_true, y_pred, **self._fn_kwargs())
+
+    def get_config(self) -> dict[str, Any]:
+        return self._with_function(super().get_config())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        return cls(**cls._resolve_function(config))
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """Mean of squared errors; see :func:`mean_squared_error`."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str = "mean_squared_error") -> None:
+        super().__init__(mean_squared_error, reduction=reduction, name=name)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """Mean of absolute errors; see :func:`mean_absolute_error`."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str = "mean_absolute_error") -> None:
+        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+
+
+class Huber(LossFunctionWrapper):
+    """Huber loss, quadratic within ``delta`` of the target, linear beyond; see :func:`huber`."""
+
+    def __init__(self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size",
+                 name: str = "huber_loss") -> None:
+        super().__init__(huber, reduction=reduction, name=name, delta=delta)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Binary cross-entropy for 0/1 targets; see :func:`binary_crossentropy`.
+
+    >>> BinaryCrossentropy(from_logits=True)(np.array([[1.0]]), Tensor([[0.0]]))  # ln 2
+    Tensor(0.6931472)
+    """
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 reduction: str | None = "sum_over_batch_size",
+                 name: str = "binary_crossentropy") -> None:
+        super().__init__(binary_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for one-hot or soft targets; see :func:`categorical_crossentropy`."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_crossentropy") -> None:
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for integer labels, (N,) or (N, 1); see
+    :func:`sparse_categorical_crossentropy`.
+
+    >>> loss_fn = SparseCategoricalCrossentropy(from_logits=True)
+    >>> loss_fn(np.array([0, 1]), Tensor([[2.0, 0.0], [0.0, 2.0]]))
+    Tensor(0.12692805)
+    """
+
+    def __init__(self, from_logits: bool = False, reduction: str | None = "sum_over_batch_size",
+                 name: str = "sparse_categorical_crossentropy") -> None:
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits)
+
+
+# -- lookup ----------------------------------------------------------------------------------------
+_CLASSES: tuple[type[LossFunctionWrapper], ...] = (
+    MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+)
+# per-sample functions (ours and the functional ops) -> the class that wraps them
+_FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
+    **dict.fromkeys((mean_squared_error, F.mean_squared_error), MeanSquaredError),
+    **dict.fromkeys((mean_absolute_error, F.mean_absolute_error), MeanAbsoluteError),
+    **dict.fromkeys((huber, F.huber), Huber),
+    **dict.fromkeys((binary_crossentropy, F.binary_crossentropy), BinaryCrossentropy),
+    **dict.fromkeys((categorical_crossentropy, F.categorical_crossentropy),
+                    CategoricalCrossentropy),
+    **dict.fromkeys((sparse_categorical_crossentropy, F.sparse_categorical_crossentropy),
+                    SparseCategoricalCrossentropy),
+}
+_FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__ == __name__}
+LossFunctionWrapper._functions = _FUNCTIONS
+_ALIASES = {"mse": MeanSquaredError, "mae": MeanAbsoluteError, "bce": BinaryCrossentropy,
+            "huber_loss": Huber}
+
+
+def _key(name: str) -> str:
+    """'MeanSquaredError', 'mean_squared_error' and 'MEAN_SQUARED_ERROR' all give one key."""
+    return name.replace("_", "").lower()
+
+
+_BY_KEY: dict[str, type[Loss]] = {
+    **{_key(cls.__name__): cls for cls in _CLASSES},
+    **{_key(a): cls for a, cls in _ALIASES.items()},
+}
+KNOWN_NAMES = sorted({*_FUNCTIONS, *_ALIASES})
+
+
+def get(identifier: Any) -> Loss | None:
+    """Resolve a loss identifier to a :class:`Loss` object.
+
+    Args:
+        identifier: a name (``'mse'``, ``'mean_squared_error'``, ``'MeanSquaredError'``,
+            ``'sparse_categorical_crossentropy'``...; case-insensitive), a ``Loss`` instance
+            (returned as is) or class, a ``{'class_name', 'config'}`` dict, a function
+            ``fn(y_true, y_pred)`` returning per-sample losses (wrapped in
+            :class:`LossFunctionWrapper`), or None.
+
+    Returns:
+        A Loss, or None for None.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+
+    >>> get("categorical_crossentropy")
+    CategoricalCrossentropy(name='categorical_crossentropy', ...)
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name", "")
+        cls = LossFunctionWrapper if name == "LossFunctionWrapper" else _lookup(name)
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        cls = _FUNCTION_CLASSES.get(identifier)
+        return cls() if cls is not None else LossFunctionWrapper(identifier)
+    raise ValueError(f"cannot interpret {identifier!r} as a loss")
+
+
+def _lookup(name: str) -> type[Loss]:
+    cls = _BY_KEY.get(_key(name))
+    if cls is None:
+        raise ValueError(f"unknown loss {name!r}; known losses: {', '.join(KNOWN_NAMES)} "
+                         "(or their CamelCase class names)")
+    return cls
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """``{'class_name', 'config'}`` for a loss, JSON-ready; :func:`get` reads it back."""
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+__all__ = [
+    "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "Loss", "LossFunctionWrapper",
+    "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy",
+    "binary_crossentropy", "categorical_crossentropy", "get", "huber", "mae",
+    "mean_absolute_error", "mean_squared_error", "mse", "serialize",
+    "sparse_categorical_crossentropy",
+]

@@ -1,0 +1,492 @@
+"""Streaming metrics, Keras style: ``update_state(y_true, y_pred, sample_weight=None)`` once per
+batch, ``result()`` for the value so far (a Python float), ``reset_state()`` between epochs.
+
+Metrics read raw arrays (a Tensor's ``.data``) and record no graph. They accumulate in float64,
+so a long epoch of float32 batches loses nothing, and streaming over batches gives the same
+value as one call on all the data. Sparse labels may be shaped (N,) or (N, 1).
+
+``get('accuracy', loss=..., output_shape=...)`` picks the accuracy the loss implies, as
+``compile(metrics=['accuracy'])`` does in Keras.
+
+>>> m = SparseCategoricalAccuracy()
+>>> m.update_state(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]))
+>>> m.result()
+0.5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import losses
+from .autograd import Tensor
+from .backend import asnumpy
+from .losses import _FunctionWrapper, _key, _snake, _sparse_labels, _target_shape, _weights
+
+
+def _np(x: Any) -> np.ndarray:
+    """``x`` (Tensor, NumPy/CuPy array, list) as a NumPy array, outside any graph."""
+    return asnumpy(x.data if isinstance(x, Tensor) else x)
+
+
+def _pair(y_true: Any, y_pred: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and predictions of one shape (a trailing axis of size 1 may differ, as Keras)."""
+    t, p = _np(y_true), _np(y_pred)
+    t = t.reshape(_target_shape(t.shape, p.shape))
+    if t.shape != p.shape:
+        raise ValueError(f"{who}: y_true has shape {t.shape} but y_pred has shape {p.shape}")
+    return t, p
+
+
+def _class_ids(labels: np.ndarray, n_classes: int, who: str) -> np.ndarray:
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise ValueError(f"{who}: labels must be integer class ids")
+    labels = labels.astype(np.intp)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{who}: labels must lie in [0, {n_classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    return labels
+
+
+def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int, who: str) -> np.ndarray:
+    """1.0 where fewer than ``k`` classes score strictly higher than the label (so ties at the
+    boundary count as hits, like TensorFlow's ``in_top_k``)."""
+    labels = _class_ids(labels, scores.shape[-1], who)
+    own = np.take_along_axis(scores, labels[..., None], axis=-1)
+    return ((scores > own).sum(axis=-1) < k).astype(np.float64)
+
+
+# -- per-sample metric functions (NumPy in, NumPy out) ---------------------------------------------
+def accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1.0 where ``y_pred`` equals ``y_true`` exactly, element-wise."""
+    t, p = _pair(y_true, y_pred, "accuracy")
+    return (t == p).astype(np.float64)
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
+    """1.0 where ``y_pred > threshold`` agrees with the 0/1 target, element-wise. For a model
+    that outputs logits, use ``threshold=0.0``."""
+    t, p = _pair(y_true, y_pred, "binary_accuracy")
+    return (t == (p > threshold).astype(t.dtype)).astype(np.float64)
+
+
+def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1.0 per sample where the arg-max of ``y_pred`` is the arg-max of the one-hot target."""
+    t, p = _pair(y_true, y_pred, "categorical_accuracy")
+    return (t.argmax(axis=-1) == p.argmax(axis=-1)).astype(np.float64)
+
+
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
+    """1.0 per sample where the arg-max of ``y_pred`` (probabilities or logits) is the label."""
+    p = _np(y_pred)
+    labels = _sparse_labels(_np(y_true), p.shape, "sparse_categorical_accuracy")
+    return (labels == p.argmax(axis=-1)).astype(np.float64)
+
+
+def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> np.ndarray:
+    """1.0 per sample where the one-hot target's class is among the ``k`` top scores."""
+    t, p = _pair(y_true, y_pred, "top_k_categorical_accuracy")
+    return _in_top_k(t.argmax(axis=-1), p, k, "top_k_categorical_accuracy")
+
+
+def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> np.ndarray:
+    """1.0 per sample where the label is among the ``k`` top scores of ``y_pred``."""
+    p = _np(y_pred)
+    labels = _sparse_labels(_np(y_true), p.shape, "sparse_top_k_categorical_accuracy")
+    return _in_top_k(labels, p, k, "sparse_top_k_categorical_accuracy")
+
+
+def _per_sample(x: np.ndarray) -> np.ndarray:
+    return x.mean(axis=-1) if x.ndim > 1 else x
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample mean of squared errors over the last axis, in float64."""
+    t, p = _pair(y_true, y_pred, "mean_squared_error")
+    return _per_sample(np.square(p.astype(np.float64) - t))
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample mean of absolute errors over the last axis, in float64."""
+    t, p = _pair(y_true, y_pred, "mean_absolute_error")
+    return _per_sample(np.abs(p.astype(np.float64) - t))
+
+
+mse = mean_squared_error
+mae = mean_absolute_error
+acc = accuracy
+
+
+# -- metric objects --------------------------------------------------------------------------------
+class Metric:
+    """Base class: state that ``update_state`` accumulates and ``result`` reads.
+
+    Subclasses set their configuration before calling ``super().__init__`` (which resets the
+    state) and implement ``update_state``, ``result`` and ``reset_state``.
+
+    Args:
+        name: the key of the metric in training logs.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or _snake(type(self).__name__)
+        self.reset_state()
+
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def result(self) -> Any:
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``update_state(*args, **kwargs)``, then ``result()`` (Keras)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, result={self.result()!r})"
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values given to ``update_state``.
+
+    Values of shape (N, ...) are first averaged over their non-batch axes, so each counts as one
+    sample (Keras); a weight of shape (N,) or (N, 1) then weights whole samples.
+
+    >>> m = Mean()
+    >>> m.update_state([1.0, 2.0, 3.0], sample_weight=[1.0, 1.0, 0.0])
+    >>> m.result()
+    1.5
+    """
+
+    def __init__(self, name: str = "mean") -> None:
+        super().__init__(name)
+
+    def reset_state(self) -> None:
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        v = _np(values).astype(np.float64)
+        if sample_weight is None:
+            self.count += v.shape[0] if v.ndim else 1
+        else:
+            w = _np(sample_weight).astype(np.float64)
+            if v.shape == w.shape + (1,):
+                v = v.reshape(w.shape)
+            elif w.shape == v.shape + (1,):
+                w = w.reshape(v.shape)
+            if v.ndim > w.ndim:  # average what the weights do not cover
+                v = v.mean(axis=tuple(range(w.ndim, v.ndim)))
+            w = np.broadcast_to(w, v.shape)
+            v = v * w
+            self.count += float(w.mean(axis=tuple(range(1, w.ndim))).sum() if w.ndim > 1
+                                else w.sum())
+        self.total += float(_per_sample_mean(v).sum())
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0  # 0 before any data, as Keras
+
+
+def _per_sample_mean(v: np.ndarray) -> np.ndarray:
+    return v.mean(axis=tuple(range(1, v.ndim))) if v.ndim > 1 else v
+
+
+class MeanMetricWrapper(_FunctionWrapper, Mean):
+    """The mean of a per-sample function ``fn(y_true, y_pred, **kwargs)`` over all samples seen.
+
+    ``fn`` gets NumPy arrays; it may return an array or a Tensor (a loss function works).
+
+    >>> m = MeanMetricWrapper(binary_accuracy, threshold=0.0)   # for a model that outputs logits
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+        self._set_function(fn, kwargs)
+        super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"))
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        values = self.fn(_np(y_true), _np(y_pred), **self._fn_kwargs())
+        super().update_state(values, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return self._with_function(super().get_config())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**cls._resolve_function(config))
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often predictions equal targets exactly; see :func:`accuracy`."""
+
+    def __init__(self, name: str = "accuracy") -> None:
+        super().__init__(accuracy, name=name)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often ``y_pred > threshold`` matches 0/1 targets; see :func:`binary_accuracy`."""
+
+    def __init__(self, threshold: float = 0.5, name: str = "binary_accuracy") -> None:
+        super().__init__(binary_accuracy, name=name, threshold=threshold)
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often the arg-max matches one-hot targets; see :func:`categorical_accuracy`."""
+
+    def __init__(self, name: str = "categorical_accuracy") -> None:
+        super().__init__(categorical_accuracy, name=name)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often the arg-max matches integer labels; see :func:`sparse_categorical_accuracy`."""
+
+    def __init__(self, name: str = "sparse_categorical_accuracy") -> None:
+        super().__init__(sparse_categorical_accuracy, name=name)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often a one-hot target is among the top ``k``; see
+    :func:`top_k_categorical_accuracy`."""
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy") -> None:
+        super().__init__(top_k_categorical_accuracy, name=name, k=k)
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often an integer label is among the top ``k``; see
+    :func:`sparse_top_k_categorical_accuracy`."""
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy") -> None:
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, k=k)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean squared error over all samples seen; see :func:`mean_squared_error`."""
+
+    def __init__(self, name: str = "mean_squared_error") -> None:
+        super().__init__(mean_squared_error, name=name)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean absolute error over all samples seen; see :func:`mean_absolute_error`."""
+
+    def __init__(self, name: str = "mean_absolute_error") -> None:
+        super().__init__(mean_absolute_error, name=name)
+
+
+class _Confusion(Metric):
+    """Weighted true-positive, false-positive and false-negative counts of binary predictions
+    ``y_pred > threshold``, for one or several thresholds. Every element counts (Keras)."""
+
+    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str | None = None):
+        if np.ndim(thresholds) > 1:
+            raise ValueError(f"thresholds must be a number or a list, got {thresholds!r}")
+        self.thresholds = float(thresholds) if np.ndim(thresholds) == 0 else [
+            float(t) for t in thresholds]  # type: ignore[union-attr]
+        super().__init__(name)
+
+    def reset_state(self) -> None:
+        n = np.size(self.thresholds)
+        self.true_positives = np.zeros(n)
+        self.false_positives = np.zeros(n)
+        self.false_negatives = np.zeros(n)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        actual = t.reshape(-1).astype(bool)
+        predicted = p.reshape(1, -1) > np.reshape(self.thresholds, (-1, 1))  # (thresholds, M)
+        w = (np.ones(p.size) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), p.shape, self.name), p.shape).reshape(-1))
+        w = w.astype(np.float64)
+        self.true_positives += (predicted & actual) @ w
+        self.false_positives += (predicted & ~actual) @ w
+        self.false_negatives += (~predicted & actual) @ w
+
+    def _ratio(self, other: np.ndarray) -> float | list[float]:
+        """tp / (tp + other), 0 where nothing was counted (Keras's divide_no_nan)."""
+        denominator = self.true_positives + other
+        r = np.divide(self.true_positives, denominator, out=np.zeros_like(denominator),
+                      where=denominator > 0)
+        return float(r[0]) if np.ndim(self.thresholds) == 0 else r.tolist()
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.thresholds}
+
+
+class Precision(_Confusion):
+    """tp / (tp + fp) of binary predictions ``y_pred > thresholds`` against 0/1 targets; a list
+    of thresholds gives a list of results.
+
+    >>> Precision()(np.array([0, 1, 1]), np.array([0.9, 0.8, 0.1]))
+    0.5
+    """
+
+    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str = "precision"):
+        super().__init__(thresholds, name)
+
+    def result(self) -> float | list[float]:
+        return self._ratio(self.false_positives)
+
+
+class Recall(_Confusion):
+    """tp / (tp + fn) of binary predictions ``y_pred > thresholds`` against 0/1 targets; a list
+    of thresholds gives a list of results."""
+
+    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str = "recall"):
+        super().__init__(thresholds, name)
+
+    def result(self) -> float | list[float]:
+        return self._ratio(self.false_negatives)
+
+
+class _InferredAccuracy(Metric):
+    """'accuracy' whose kind (binary, categorical, sparse) is chosen from the shapes of the
+    first batch, when :func:`get` could not tell from the loss and the output shape."""
+
+    def __init__(self, name: str = "accuracy") -> None:
+        self.metric: Metric | None = None
+        super().__init__(name)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        if self.metric is None:
+            kind = _kind_from_shapes(np.shape(_np(y_pred)), np.shape(_np(y_true)))
+            self.metric = _ACCURACIES[kind](name=self.name)
+        self.metric.update_state(y_true, y_pred, sample_weight)
+
+    def result(self) -> float:
+        return self.metric.result() if self.metric is not None else 0.0
+
+    def reset_state(self) -> None:
+        if self.metric is not None:
+            self.metric.reset_state()
+
+
+# -- lookup ----------------------------------------------------------------------------------------
+_ACCURACIES: dict[str, type[Metric]] = {
+    "binary": BinaryAccuracy, "categorical": CategoricalAccuracy,
+    "sparse": SparseCategoricalAccuracy,
+}
+_LOSS_KINDS = {
+    losses.binary_crossentropy: "binary", losses.categorical_crossentropy: "categorical",
+    losses.sparse_categorical_crossentropy: "sparse",
+}
+_CLASSES: tuple[type[Metric], ...] = (
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+    Precision, Recall, Mean, MeanMetricWrapper,
+)
+_FUNCTIONS = {fn.__name__: fn for fn in (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
+    mean_absolute_error)}
+MeanMetricWrapper._functions = _FUNCTIONS
+_BY_KEY: dict[str, type[Metric]] = {
+    **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
+    "mse": MeanSquaredError, "mae": MeanAbsoluteError,
+}
+KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall",
+                      *(n for n in _FUNCTIONS if n != "accuracy")})
+
+
+def _loss_kind(loss: Any) -> str | None:
+    """'binary', 'categorical' or 'sparse' for a cross-entropy loss (any spelling), else None."""
+    try:
+        fn = getattr(losses.get(loss), "fn", None)
+    except (ValueError, TypeError):
+        return None
+    return _LOSS_KINDS.get(fn) if fn is not None else None
+
+
+def _kind_from_shapes(pred_shape: Sequence[Any] | None,
+                      true_shape: Sequence[Any] | None) -> str | None:
+    """Keras's rule: one output per sample is binary; labels with a trailing 1 or one axis fewer
+    than many-class outputs are sparse; otherwise categorical. None when it cannot tell yet."""
+    if pred_shape is None:
+        return None
+    if len(pred_shape) <= 1 or pred_shape[-1] == 1:
+        return "binary"
+    if true_shape is None:
+        return None
+    if len(true_shape) < len(pred_shape) or tuple(true_shape)[-1:] == (1,):
+        return "sparse"
+    return "categorical"
+
+
+def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = None,
+        target_shape: Sequence[Any] | None = None) -> Metric | None:
+    """Resolve a metric identifier to a :class:`Metric`, as ``compile(metrics=[...])`` does.
+
+    ``'accuracy'`` (or ``'acc'``) becomes the accuracy the loss implies: sparse categorical
+    cross-entropy gives :class:`SparseCategoricalAccuracy`, categorical cross-entropy
+    :class:`CategoricalAccuracy`, binary cross-entropy :class:`BinaryAccuracy`. Otherwise the
+    shapes decide: one output per sample is binary; labels with a trailing axis of size 1, or
+    with fewer axes than the outputs, are sparse; labels shaped like the outputs are
+    categorical. When the shapes are not known yet, the choice is made at the first
+    ``update_state``.
+
+    Args:
+        identifier: a name (``'accuracy'``, ``'mse'``, ``'mae'``, ``'precision'``, ``'recall'``,
+            ``'sparse_categorical_accuracy'``, ``'top_k_categorical_accuracy'``...;
+            case-insensitive, CamelCase class names too), a ``Metric`` instance or class, a
+            ``{'class_name', 'config'}`` dict, a per-sample function (wrapped in
+            :class:`MeanMetricWrapper`), or None.
+        loss: the compiled loss (a name, function or Loss object), used for ``'accuracy'``.
+        output_shape: the shape of the model's predictions (the batch axis may be None).
+        target_shape: the shape of the targets, if known.
+
+    Returns:
+        A Metric named as the string given (Keras's log keys), or None for None.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+
+    >>> get("accuracy", loss="sparse_categorical_crossentropy")
+    SparseCategoricalAccuracy(name='accuracy', result=0.0)
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = next((c for c in _CLASSES if c.__name__ == name), None)
+        if cls is None:
+            raise ValueError(f"unknown metric class {name!r}; known: "
+                             f"{', '.join(c.__name__ for c in _CLASSES)}")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            kind = _loss_kind(loss) or _kind_from_shapes(output_shape, target_shape)
+            return _InferredAccuracy(identifier) if kind is None else _ACCURACIES[kind](
+                name=identifier)
+        cls = _BY_KEY.get(_key(identifier))
+        if cls is None:
+            raise ValueError(f"unknown metric {identifier!r}; known metrics: "
+                             f"{', '.join(KNOWN_NAMES)} (or their CamelCase class names)")
+        return cls(name=identifier)
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"cannot interpret {identifier!r} as a metric")
+
+
+__all__ = [
+    "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
+    "MeanMetricWrapper", "MeanSquaredError", "Metric", "Precision", "Recall",
+    "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
+    "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mean_absolute_error",
+    "mean_squared_error", "mse", "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
+]

@@ -1,0 +1,284 @@
+"""Streaming metrics (shenjing.metrics): against scikit-learn on random data, streaming equals
+one-shot, reset_state, sparse label shapes, configs, and get() with 'accuracy' per loss."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import shenjing
+from shenjing import Tensor, losses, metrics
+
+try:  # the reference for most tests here; resolution and error tests run without it
+    import sklearn.metrics as sk
+except ImportError:
+    sk = None
+
+
+@pytest.fixture
+def sklearn():
+    """Skip the test when scikit-learn is missing."""
+    return pytest.importorskip("sklearn.metrics")
+
+N, C = 60, 5
+BATCHES = [0, 7, 20, 21, 45, 60]  # uneven batches, one of a single sample
+
+
+def _probs(rng, n=N, c=C):
+    e = np.exp(rng.standard_normal((n, c)) * 2)
+    return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def _labels(rng):
+    return rng.integers(0, C, N)
+
+
+def _stream(metric, y_true, y_pred, sample_weight=None):
+    """Feed the data batch by batch; return the result."""
+    for a, b in zip(BATCHES[:-1], BATCHES[1:], strict=True):
+        w = None if sample_weight is None else sample_weight[a:b]
+        metric.update_state(y_true[a:b], y_pred[a:b], sample_weight=w)
+    return metric.result()
+
+
+# each case: (metric, rng -> (y_true, y_pred), sklearn reference of (y_true, y_pred, weights))
+def _binary_data(rng):
+    return rng.integers(0, 2, N), rng.uniform(0, 1, N).astype(np.float32)
+
+
+def _onehot_data(rng):
+    return np.eye(C)[_labels(rng)], _probs(rng)
+
+
+CASES = {
+    "accuracy": (metrics.Accuracy, lambda rng: (_labels(rng), _labels(rng)),
+                 lambda t, p, w: sk.accuracy_score(t, p, sample_weight=w)),
+    "binary_accuracy": (metrics.BinaryAccuracy, _binary_data,
+                        lambda t, p, w: sk.accuracy_score(t, p > 0.5, sample_weight=w)),
+    "binary_accuracy_threshold": (
+        lambda: metrics.BinaryAccuracy(threshold=0.3), _binary_data,
+        lambda t, p, w: sk.accuracy_score(t, p > 0.3, sample_weight=w)),
+    "binary_accuracy_n1_outputs": (  # a Dense(1, 'sigmoid') model against (N,) targets
+        metrics.BinaryAccuracy, lambda rng: (lambda t, p: (t, p[:, None]))(*_binary_data(rng)),
+        lambda t, p, w: sk.accuracy_score(t, p[:, 0] > 0.5, sample_weight=w)),
+    "categorical_accuracy": (
+        metrics.CategoricalAccuracy, _onehot_data,
+        lambda t, p, w: sk.accuracy_score(t.argmax(-1), p.argmax(-1), sample_weight=w)),
+    "sparse_categorical_accuracy": (
+        metrics.SparseCategoricalAccuracy, lambda rng: (_labels(rng), _probs(rng)),
+        lambda t, p, w: sk.accuracy_score(t, p.argmax(-1), sample_weight=w)),
+    "sparse_categorical_accuracy_n1": (
+        metrics.SparseCategoricalAccuracy, lambda rng: (_labels(rng)[:, None], _probs(rng)),
+        lambda t, p, w: sk.accuracy_score(t[:, 0], p.argmax(-1), sample_weight=w)),
+    "top_k": (
+        lambda: metrics.TopKCategoricalAccuracy(k=2), _onehot_data,
+        lambda t, p, w: sk.top_k_accuracy_score(t.argmax(-1), p, k=2, labels=range(C),
+                                                sample_weight=w)),
+    "sparse_top_k": (
+        lambda: metrics.SparseTopKCategoricalAccuracy(k=3),
+        lambda rng: (_labels(rng)[:, None], _probs(rng)),
+        lambda t, p, w: sk.top_k_accuracy_score(t[:, 0], p, k=3, labels=range(C),
+                                                sample_weight=w)),
+    "precision": (metrics.Precision, _binary_data,
+                  lambda t, p, w: sk.precision_score(t, p > 0.5, sample_weight=w,
+                                                     zero_division=0)),
+    "precision_n1_outputs": (
+        metrics.Precision, lambda rng: (lambda t, p: (t, p[:, None]))(*_binary_data(rng)),
+        lambda t, p, w: sk.precision_score(t, p[:, 0] > 0.5, sample_weight=w, zero_division=0)),
+    "recall": (lambda: metrics.Recall(thresholds=0.7), _binary_data,
+               lambda t, p, w: sk.recall_score(t, p > 0.7, sample_weight=w, zero_division=0)),
+    "mse": (metrics.MeanSquaredError,
+            lambda rng: (rng.standard_normal((N, 3)), rng.standard_normal((N, 3))),
+            lambda t, p, w: sk.mean_squared_error(t, p, sample_weight=w)),
+    "mae": (metrics.MeanAbsoluteError,
+            lambda rng: (rng.standard_normal((N, 3)), rng.standard_normal((N, 3))),
+            lambda t, p, w: sk.mean_absolute_error(t, p, sample_weight=w)),
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_metric_matches_sklearn_one_shot_and_streaming(case, weighted, rng, sklearn):
+    make, data, reference = CASES[case]
+    y_true, y_pred = data(rng)
+    w = rng.uniform(0, 2, N) if weighted else None
+    expected = reference(y_true, y_pred, w)
+
+    one_shot = make()
+    one_shot.update_state(y_true, y_pred, sample_weight=w)
+    streamed = _stream(make(), y_true, y_pred, w)
+    assert type(one_shot.result()) is float and type(streamed) is float
+    np.testing.assert_allclose(one_shot.result(), expected, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(streamed, expected, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_reset_state_starts_over(case, rng, sklearn):
+    make, data, reference = CASES[case]
+    metric = make()
+    metric.update_state(*data(rng))
+    metric.reset_state()
+    assert metric.result() == 0.0
+    y_true, y_pred = data(rng)
+    metric.update_state(y_true, y_pred)
+    np.testing.assert_allclose(metric.result(), reference(y_true, y_pred, None), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_config_round_trips_through_json(case):
+    metric = CASES[case][0]()
+    config = json.loads(json.dumps(metric.get_config()))
+    again = metrics.get({"class_name": type(metric).__name__, "config": config})
+    assert type(again) is type(metric) and again.get_config() == metric.get_config()
+
+
+def test_tensors_are_read_without_recording(rng, sklearn):
+    logits = Tensor(rng.standard_normal((N, C)), requires_grad=True)
+    labels = _labels(rng)
+    m = metrics.SparseCategoricalAccuracy()
+    m.update_state(Tensor(labels), logits)
+    assert m.result() == sk.accuracy_score(labels, logits.numpy().argmax(-1))
+    assert logits.grad is None
+
+
+def test_logits_and_probabilities_give_the_same_accuracy(rng):
+    logits = rng.standard_normal((N, C)) * 3
+    labels = _labels(rng)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    assert metrics.SparseCategoricalAccuracy()(labels, logits) == (
+        metrics.SparseCategoricalAccuracy()(labels, probs))
+
+
+def test_accumulates_in_float64():
+    m = metrics.Mean()
+    for _ in range(100):
+        m.update_state(np.full(1000, 0.1, np.float32))
+    assert m.total == pytest.approx(100 * 1000 * float(np.float32(0.1)), rel=1e-12)
+    assert isinstance(m.result(), float)
+
+
+def test_mean_weights_whole_samples_as_keras():
+    """Values (N, T) are averaged per sample; (N,) or (N, 1) weights then weight samples."""
+    values = np.array([[1.0, 3.0], [5.0, 7.0]])
+    for w in ([1.0, 3.0], [[1.0], [3.0]]):
+        m = metrics.Mean()
+        m.update_state(values, sample_weight=np.array(w))
+        assert m.result() == (2.0 * 1 + 6.0 * 3) / 4
+    m = metrics.Mean()
+    m.update_state(values)
+    m.update_state(9.0)
+    assert (m.total, m.count) == (17.0, 3.0)
+
+
+def test_precision_recall_with_several_thresholds(rng, sklearn):
+    y_true, y_pred = _binary_data(rng)
+    thresholds = [0.2, 0.5, 0.8]
+    p, r = metrics.Precision(thresholds), metrics.Recall(thresholds)
+    _stream(p, y_true, y_pred)
+    _stream(r, y_true, y_pred)
+    np.testing.assert_allclose(p.result(), [sk.precision_score(y_true, y_pred > t)
+                                            for t in thresholds])
+    np.testing.assert_allclose(r.result(), [sk.recall_score(y_true, y_pred > t)
+                                            for t in thresholds])
+
+
+def test_precision_is_zero_without_positive_predictions():
+    assert metrics.Precision()(np.array([1, 0]), np.array([0.1, 0.2])) == 0.0
+
+
+def test_top_k_counts_ties_at_the_boundary_as_hits():
+    scores = np.array([[0.5, 0.2, 0.2, 0.1]])
+    assert metrics.SparseTopKCategoricalAccuracy(k=2)(np.array([2]), scores) == 1.0
+    assert metrics.SparseTopKCategoricalAccuracy(k=1)(np.array([2]), scores) == 0.0
+
+
+def test_bad_inputs_raise_clear_errors(rng):
+    with pytest.raises(ValueError, match="labels must lie in"):
+        metrics.SparseTopKCategoricalAccuracy()(np.array([C]), _probs(rng, 1))
+    with pytest.raises(ValueError, match="labels of shape"):
+        metrics.SparseCategoricalAccuracy()(np.zeros(3), _probs(rng, 4))
+    with pytest.raises(ValueError, match="shape"):
+        metrics.CategoricalAccuracy()(np.zeros((4, 3)), _probs(rng, 4))
+
+
+# -- get() -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("loss, expected", [
+    ("sparse_categorical_crossentropy", metrics.SparseCategoricalAccuracy),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), metrics.SparseCategoricalAccuracy),
+    (losses.sparse_categorical_crossentropy, metrics.SparseCategoricalAccuracy),
+    ("categorical_crossentropy", metrics.CategoricalAccuracy),
+    (losses.CategoricalCrossentropy, metrics.CategoricalAccuracy),
+    ("CategoricalCrossentropy", metrics.CategoricalAccuracy),
+    ("binary_crossentropy", metrics.BinaryAccuracy),
+    ("bce", metrics.BinaryAccuracy),
+    (losses.BinaryCrossentropy(from_logits=True), metrics.BinaryAccuracy),
+])
+@pytest.mark.parametrize("name", ["accuracy", "acc"])
+def test_get_accuracy_follows_the_loss(loss, expected, name):
+    m = metrics.get(name, loss=loss, output_shape=(None, 10))
+    assert type(m) is expected and m.name == name
+
+
+@pytest.mark.parametrize("output_shape, target_shape, expected", [
+    ((None, 1), None, metrics.BinaryAccuracy),
+    ((None,), None, metrics.BinaryAccuracy),
+    ((None, 10), (None,), metrics.SparseCategoricalAccuracy),
+    ((None, 10), (None, 1), metrics.SparseCategoricalAccuracy),
+    ((None, 10), (None, 10), metrics.CategoricalAccuracy),
+])
+def test_get_accuracy_from_shapes(output_shape, target_shape, expected):
+    m = metrics.get("accuracy", loss="mse", output_shape=output_shape, target_shape=target_shape)
+    assert type(m) is expected
+
+
+@pytest.mark.parametrize("labels_of", [lambda y: y, lambda y: y[:, None], lambda y: np.eye(C)[y]],
+                         ids=["sparse", "sparse_n1", "onehot"])
+def test_get_accuracy_decided_at_first_batch(labels_of, rng, sklearn):
+    labels, probs = _labels(rng), _probs(rng)
+    m = metrics.get("accuracy", output_shape=(None, C))
+    assert m.result() == 0.0
+    assert _stream(m, labels_of(labels), probs) == sk.accuracy_score(labels, probs.argmax(-1))
+    m.reset_state()
+    assert m.result() == 0.0 and m.name == "accuracy"
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("mse", metrics.MeanSquaredError), ("mean_squared_error", metrics.MeanSquaredError),
+    ("MeanSquaredError", metrics.MeanSquaredError), ("mae", metrics.MeanAbsoluteError),
+    ("mean_absolute_error", metrics.MeanAbsoluteError),
+    ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
+    ("sparse_top_k_categorical_accuracy", metrics.SparseTopKCategoricalAccuracy),
+    ("precision", metrics.Precision), ("Recall", metrics.Recall),
+    ("binary_accuracy", metrics.BinaryAccuracy), ("categorical_accuracy",
+                                                  metrics.CategoricalAccuracy),
+    ("sparse_categorical_accuracy", metrics.SparseCategoricalAccuracy),
+    ("SPARSE_CATEGORICAL_ACCURACY", metrics.SparseCategoricalAccuracy),
+])
+def test_get_resolves_names_and_keeps_them_as_log_keys(name, cls):
+    m = metrics.get(name)
+    assert type(m) is cls and m.name == name
+
+
+def test_get_resolves_objects_classes_and_callables(rng):
+    m = metrics.Precision(0.3)
+    assert metrics.get(m) is m and metrics.get(None) is None
+    assert type(metrics.get(metrics.Recall)) is metrics.Recall
+    wrapped = metrics.get(metrics.binary_accuracy)
+    assert isinstance(wrapped, metrics.MeanMetricWrapper) and wrapped.name == "binary_accuracy"
+    # a loss function works as a metric: its Tensor output is read as an array
+    y_true, y_pred = rng.standard_normal((N, 3)), rng.standard_normal((N, 3))
+    as_metric = metrics.get(losses.huber)
+    assert _stream(as_metric, y_true, y_pred) == pytest.approx(
+        losses.Huber()(y_true, y_pred).item(), rel=1e-5)
+
+
+def test_get_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="known metrics: .*sparse_categorical_accuracy"):
+        metrics.get("f1_macro")
+
+
+def test_public_module():
+    assert shenjing.metrics is metrics
+    assert all(hasattr(metrics, name) for name in metrics.__all__)
