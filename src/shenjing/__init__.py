@@ -1,27 +1,39 @@
 """shenjing (神经, "neural"): a deep-learning framework from first principles.
 
-A PyTorch-style autograd (``Tensor``, ``backward()``, ``no_grad()``) over NumPy, every
-differentiable op in ``shenjing.functional`` (imported as ``F``), and gradient checks that
-compare each op with finite differences.
+Two APIs over one object model: a Keras-style one (``Sequential``, ``layers.Dense``,
+``compile``/``fit``) for what users touch, and a PyTorch-style autograd underneath (``Tensor``,
+``loss.backward()``, ``no_grad()``, ``optimizer.step()``). ``shenjing.keras`` is the package
+itself, so Keras code runs with ``import shenjing as tf``.
 """
 
-from . import backend, functional, utils
+import sys as _sys
+
+from . import (
+    activations,
+    backend,
+    callbacks,
+    functional,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .diagnostics import gradcheck
+from .layers import Input
+from .models import Model, Sequential, load_model
 
 F = functional
+keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works
 __version__ = "0.1.0"
 
 __all__ = [
-    "F",
-    "Function",
-    "Tensor",
-    "backend",
-    "enable_grad",
-    "functional",
-    "gradcheck",
-    "is_grad_enabled",
-    "no_grad",
-    "tensor",
-    "utils",
+    "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "backend",
+    "callbacks", "enable_grad", "functional", "gradcheck", "initializers", "is_grad_enabled",
+    "keras", "layers", "load_model", "losses", "metrics", "models", "no_grad", "optimizers",
+    "regularizers", "tensor", "utils",
 ]

@@ -44,7 +44,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             )
         grad = xp.ones_like(root.data)
     else:
-        grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        # a copy: the caller keeps their array, and it may reach a leaf's .grad unchanged
+        grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if grad.shape != root.shape:
             raise ValueError(f"backward(): grad has shape {grad.shape}, expected {root.shape}")
 
@@ -87,8 +88,9 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if not retain_graph:
                 fn.inputs = None
                 fn.saved = None
+        stored: set[int] = set()
         for t, g in leaf_grads.values():
-            _to_leaf(t, g)
+            _to_leaf(t, g, stored)
 
 
 def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
@@ -96,16 +98,22 @@ def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
     slot[t._output_index] = _accumulate(slot[t._output_index], g)
 
 
-def _to_leaf(t: Tensor, g: Any) -> None:
+def _to_leaf(t: Tensor, g: Any, stored: set[int] | None = None) -> None:
     for hook in t._hooks or ():
         g = _run_hook(hook, g)
-    # astype copies: g may be shared with another leaf (add hands the same array to both of its
-    # inputs) or with the caller, and .grad must be safe to modify in place (clipping, zeroing).
-    # It also gives .grad the leaf's dtype when an op promoted (float32 leaf * float64 tensor).
-    if t.grad is None:
-        t.grad = Tensor._wrap(g.astype(t.dtype))
-    else:
+    if t.grad is not None:
         t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
+        return
+    # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing): copy
+    # g if it may be shared (add hands one array to both inputs; a view shares its base; the
+    # caller may hold it) or has another dtype (an op promoted). Fresh GEMM outputs, the
+    # common case, are kept as they are: copying every weight gradient costs a memory pass.
+    shared = g.base is not None or not g.flags.writeable or (stored is None or id(g) in stored)
+    if shared or g.dtype != t.dtype:
+        g = g.astype(t.dtype)
+    if stored is not None:
+        stored.add(id(g))
+    t.grad = Tensor._wrap(g)
 
 
 def _run_hook(hook: Any, g: Any) -> Any:

@@ -1,0 +1,263 @@
+"""Saving and loading models: one zip file holding a JSON config, safetensors weights and the
+optimizer state. Never pickle: loading rebuilds layers through a closed registry of shenjing's
+own classes and never imports or runs anything named in the file. Every write goes to a
+temporary file that is renamed over the target only when complete, so a crash mid-save leaves
+the previous file intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+import zlib
+from typing import Any
+
+import numpy as np
+
+FORMAT = "shenjing.model"
+VERSION = 1
+CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.weights.safetensors", "optimizer.safetensors"
+
+
+class CorruptFileError(ValueError):
+    """The file is not a shenjing file, or it is truncated or damaged."""
+
+
+def _registry() -> dict[str, type]:
+    from .. import layers, models
+
+    classes = {name: getattr(layers, name) for name in layers.__all__}
+    classes.update({"Model": models.Model, "Sequential": models.Sequential})
+    # concrete layers only: not the Layer base, nor the helpers layers exports (Parameter...)
+    return {k: v for k, v in classes.items()
+            if isinstance(v, type) and issubclass(v, layers.Layer) and v is not layers.Layer}
+
+
+def deserialize_layer(config: dict[str, Any]) -> Any:
+    """Rebuild a layer from ``{'class_name': ..., 'config': ...}``, known classes only."""
+    registry = _registry()
+    name = config.get("class_name")
+    if name not in registry:
+        raise ValueError(f"unknown layer class {name!r} in the saved config; shenjing loads only "
+                         "its own layer classes (a custom layer must be rebuilt in code and its "
+                         "weights loaded with load_weights)")
+    return registry[name].from_config(dict(config.get("config", {})))
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0o600); give it the mode a plain open() would: the
+        # old file's when overwriting, else 0o666 less the umask
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path)
+                 else 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _weight_names(model: Any) -> list[str]:
+    """'0003/layer_name/weight_name' for each weight, in ``model.weights`` order: the index
+    keeps the order; the names are for people reading the file."""
+    owner: dict[int, str] = {}
+
+    def walk(layer: Any, prefix: str) -> None:
+        for p in layer._params.values():
+            owner.setdefault(id(p), f"{prefix}{layer.name}/{p.name}")
+        for child in layer._sublayers():
+            walk(child, f"{prefix}{layer.name}/" if layer is not model else "")
+
+    walk(model, "")
+    return [f"{i:04d}/{owner.get(id(p), p.name)}" for i, p in enumerate(model.weights)]
+
+
+def _weights_bytes(model: Any) -> bytes:
+    from safetensors.numpy import save
+
+    arrays = {k: np.ascontiguousarray(p.numpy()) for k, p in zip(_weight_names(model),
+                                                                  model.weights)}
+    return save(arrays, metadata={"format": FORMAT})
+
+
+def _read_safetensors(data: bytes, what: str) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load
+
+    try:
+        return load(data)
+    except Exception as e:  # safetensors raises its own error types for damaged headers
+        raise CorruptFileError(f"{what} is corrupt or truncated: {e}") from None
+
+
+def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> None:
+    weights = model.weights
+    keys = sorted(arrays)
+    if len(keys) != len(weights):
+        raise ValueError(f"{what} holds {len(keys)} weights but the model has {len(weights)}")
+    for key, p in zip(keys, weights):
+        if arrays[key].shape != p.shape:
+            raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, the model's "
+                             f"{p.name!r} has shape {p.shape}")
+    for key, p in zip(keys, weights):
+        p.assign(arrays[key].astype(p.dtype, copy=False))
+
+
+def _flatten_state(tree: Any, arrays: dict[str, np.ndarray], prefix: str = "") -> Any:
+    """Split nested state into JSON and arrays: each array is replaced by {'__array__': key}."""
+    if isinstance(tree, dict):
+        return {str(k): _flatten_state(v, arrays, f"{prefix}{k}/") for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_flatten_state(v, arrays, f"{prefix}{i}/") for i, v in enumerate(tree)]
+    if isinstance(tree, np.ndarray):
+        key = prefix.rstrip("/")
+        arrays[key] = np.ascontiguousarray(tree)
+        return {"__array__": key}
+    if isinstance(tree, np.generic):
+        return tree.item()
+    return tree
+
+
+def _unflatten_state(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return arrays[tree["__array__"]]
+        return {k: _unflatten_state(v, arrays) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_unflatten_state(v, arrays) for v in tree]
+    return tree
+
+
+def _serialize_object(obj: Any) -> Any:
+    if obj is None or isinstance(obj, str):
+        return obj
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def save_model(model: Any, path: str) -> None:
+    """Write ``model`` (config, weights, compile settings, optimizer state) to one zip file."""
+    from safetensors.numpy import save
+
+    if not model.built:
+        raise ValueError("the model has no weights yet: build it (call it on data, or give the "
+                         "first layer input_shape=) before saving")
+    config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                              "model": {"class_name": type(model).__name__,
+                                        "config": model.get_config()}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(WEIGHTS, _weights_bytes(model))
+        if model.optimizer is not None:
+            arrays: dict[str, np.ndarray] = {}
+            config["compile"] = {
+                "optimizer": _serialize_object(model.optimizer),
+                "optimizer_state": _flatten_state(model.optimizer.state_dict(), arrays),
+                "loss": _serialize_object(model.loss),
+                "metrics": [m if isinstance(m, str) else _serialize_object(m)
+                            for m in model._metric_ids],
+            }
+            z.writestr(OPTIMIZER, save(arrays) if arrays else b"")
+        z.writestr(CONFIG, json.dumps(config, indent=1))
+    atomic_write(path, buf.getvalue())
+
+
+def _open_zip(path: str) -> zipfile.ZipFile:
+    """The archive, read into memory and checked member by member (CRC); CorruptFileError if
+    it is damaged. Read first, so that an error reading the disk is not called corruption."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no model file at {path}")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        bad = z.testzip()
+    # A damaged archive fails in many ways: a bad structure (BadZipFile, EOFError), damaged
+    # compressed data (zlib.error), offsets out of range (ValueError), flags or methods that
+    # it never used (RuntimeError: "encrypted", NotImplementedError: compression method).
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError,
+            NotImplementedError):
+        raise CorruptFileError(f"{path} is not a shenjing model file, or it is truncated or "
+                               "damaged (not a readable zip archive)") from None
+    if bad is not None or CONFIG not in z.namelist() or WEIGHTS not in z.namelist():
+        raise CorruptFileError(f"{path} is damaged or is not a shenjing model file "
+                               f"(missing or corrupt member {bad or CONFIG})")
+    return z
+
+
+def _resolve(module: Any, spec: Any) -> Any:
+    """An optimizer, loss or metric from its saved ``{'class_name', 'config'}``, through the
+    module's own ``get``, which knows only shenjing's classes (ValueError for any other)."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ValueError(f"unknown object {spec!r} in the saved file")
+    return module.get(spec)
+
+
+def load_model(path: str, compile: bool = True) -> Any:
+    """Rebuild a model saved by ``Model.save``: architecture, weights, and (with ``compile``)
+    its optimizer, loss, metrics and optimizer state, so ``fit(initial_epoch=k)`` continues."""
+    from .. import losses, metrics, optimizers
+
+    with _open_zip(os.fspath(path)) as z:
+        try:
+            config = json.loads(z.read(CONFIG))
+        except ValueError:
+            raise CorruptFileError(f"{path}: the config is not valid JSON") from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT \
+                or not isinstance(config.get("model"), dict):
+            raise CorruptFileError(f"{path} is not a shenjing model file")
+        model = deserialize_layer(config["model"])
+        _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
+        comp = config.get("compile")
+        if compile and comp is not None:
+            model.compile(optimizer=_resolve(optimizers, comp["optimizer"]),
+                          loss=_resolve(losses, comp["loss"]),
+                          metrics=[_resolve(metrics, m) for m in comp["metrics"]])
+            if OPTIMIZER not in z.namelist():
+                raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
+                                       f"{OPTIMIZER}")
+            raw = z.read(OPTIMIZER)
+            arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
+            model.optimizer.build(model.trainable_weights)
+            model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays))
+    return model
+
+
+def save_weights(model: Any, path: str) -> None:
+    """Write the model's weights (a safetensors file), atomically."""
+    atomic_write(path, _weights_bytes(model))
+
+
+def load_weights(model: Any, path: str) -> None:
+    """Read weights from a ``save_weights`` file or a ``save`` zip into ``model`` (same
+    architecture: the count, order and shapes must match)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no weights file at {path}")
+    if zipfile.is_zipfile(path):
+        with _open_zip(path) as z:
+            data = z.read(WEIGHTS)
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    _assign_weights(model, _read_safetensors(data, path), path)

@@ -1,0 +1,27 @@
+"""Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
+``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
+
+from .conv import Conv2D
+from .core import Activation, Dense, Dropout, Flatten, Perceptron, Reshape
+from .embedding import Embedding, Masking
+from .input_layer import Input, SymbolicTensor
+from .layer import InputSpec, Layer
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .normalization import BatchNormalization, LayerNormalization
+from .parameter import Parameter
+from .pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
+
+Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
+
+__all__ = [
+    "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
+    "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input", "InputSpec", "Layer",
+    "LayerNormalization", "Masking", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum",
+    "Multiply", "Parameter", "Perceptron", "Reshape", "Subtract", "SymbolicTensor",
+]

@@ -1,0 +1,145 @@
+"""Core layers: Dense, Activation, Flatten, Reshape, Dropout, and the Perceptron."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import activations
+from .. import functional as F
+from ..autograd import Tensor, no_grad
+from ..backend import new_generator
+from .layer import InputSpec, Layer
+
+
+class Dense(Layer):
+    """A fully connected layer: ``activation(x @ kernel + bias)`` (the article's h = f(Wx + b)).
+
+    Args:
+        units: the number of output features (neurons).
+        activation: a name ('relu', 'sigmoid', ...) or a callable; None is linear.
+        use_bias: whether to add a bias.
+        kernel_initializer, bias_initializer: Keras defaults 'glorot_uniform' and 'zeros'.
+        kernel_regularizer, bias_regularizer: penalties added to the loss.
+
+    Input shape: (batch, ..., input_dim). Output shape: (batch, ..., units).
+    """
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        self.units, self.use_bias = units, use_bias
+        self.activation = activations.get(activation)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape: tuple) -> None:
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(f"Layer '{self.name}' (Dense) needs inputs of shape (batch, ..., "
+                             f"features) with known features, got {input_shape}")
+        n_in = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: n_in})
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(F.linear(x, self.kernel, self.bias))
+
+
+class Activation(Layer):
+    """Applies an activation function by name or callable."""
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(x)
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.reshape(x, (x.shape[0], int(math.prod(x.shape[1:]))))
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        per_sample = int(math.prod(x.shape[1:]))
+        known = int(math.prod(n for n in self.target_shape if n != -1))
+        if (-1 not in self.target_shape and known != per_sample) or per_sample % known:
+            raise ValueError(f"Layer '{self.name}' (Reshape) cannot reshape samples of shape "
+                             f"{x.shape[1:]} ({per_sample} values) to {self.target_shape}")
+        return F.reshape(x, (x.shape[0], *self.target_shape))
+
+
+class Dropout(Layer):
+    """Inverted dropout: during training, zero a ``rate`` fraction of the inputs and scale the
+    rest by 1 / (1 - rate); at inference, the identity. Each layer has its own seeded stream."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        self.rate, self.seed = rate, seed
+        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        return F.dropout(x, self.rate, training=training, generator=self._generator)
+
+
+class Perceptron(Layer):
+    """Rosenblatt's perceptron (the article's section 1.2): ``step(x @ kernel + bias)`` with
+    outputs in {0, 1}, trained not by gradients (the step has none) but by the perceptron rule
+    ``w += lr * (target - output) * x`` in :meth:`update`.
+
+    Args:
+        units: the number of perceptrons (one per output).
+    """
+
+    def __init__(self, units: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape: tuple) -> None:
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), "zeros",
+                                      trainable=False)
+        self.bias = self.add_weight("bias", (self.units,), "zeros", trainable=False)
+        self.input_spec = InputSpec(ndim=2, axes={-1: input_shape[-1]})
+
+    def call(self, x: Tensor) -> Tensor:
+        with no_grad():
+            return F.cast(F.linear(x, self.kernel, self.bias) > 0, self.dtype)
+
+    def update(self, x: Any, y: Any, learning_rate: float = 1.0) -> int:
+        """One pass of the perceptron rule over the samples, one at a time (online, as in
+        Rosenblatt's algorithm). Returns the number of samples it misclassified."""
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype).reshape(len(x), -1)
+        if not self.built:
+            self(x[:1])
+        errors = 0
+        for xi, yi in zip(x, y):
+            out = (xi @ self.kernel.data + self.bias.data > 0).astype(self.dtype)
+            delta = yi - out
+            if delta.any():
+                errors += 1
+                self.kernel.data += learning_rate * np.outer(xi, delta)
+                self.bias.data += learning_rate * delta
+        return errors

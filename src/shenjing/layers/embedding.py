@@ -1,0 +1,60 @@
+"""Embedding (integer ids -> learned vectors) and Masking (padding steps -> a mask)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import functional as F
+from ..autograd import Tensor
+from .layer import Layer
+
+
+class Embedding(Layer):
+    """Look up a learned ``output_dim`` vector for each integer id in [0, input_dim).
+
+    Args:
+        input_dim: the vocabulary size.
+        output_dim: the size of each vector.
+        embeddings_initializer: Keras's default 'uniform' (-0.05, 0.05).
+        mask_zero: id 0 is padding: the output carries a mask (ids != 0) that recurrent layers
+            later in the model honour.
+
+    Input shape: (batch, ...) integers. Output shape: (batch, ..., output_dim).
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, mask_zero: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer = embeddings_regularizer
+
+    def build(self, input_shape: Any) -> None:
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer)
+
+    def call(self, ids: Tensor) -> Tensor:
+        if ids.dtype.kind == "f":  # float ids (Input's default dtype, x arrays) as Keras casts
+            ids = ids.data.astype("int64")
+        return F.embedding(ids, self.embeddings)
+
+    def compute_mask(self, inputs: Tensor, mask: Any = None) -> Any:
+        return (inputs.data != 0) if self.mask_zero else None
+
+
+class Masking(Layer):
+    """Mark time steps whose features all equal ``mask_value`` as padding (a mask for later
+    layers) and zero them."""
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def compute_mask(self, inputs: Tensor, mask: Any = None) -> Any:
+        return (inputs.data != self.mask_value).any(axis=-1)
+
+    def call(self, x: Tensor) -> Tensor:
+        keep = (x.data != self.mask_value).any(axis=-1, keepdims=True)
+        return x * keep.astype(x.dtype)

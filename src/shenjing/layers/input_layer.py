@@ -1,0 +1,77 @@
+"""Symbolic inputs for the functional API: ``x = Input((32, 32, 3)); y = Dense(10)(x)``.
+
+A ``SymbolicTensor`` is a shape and a record of which layer made it from which inputs. Calling a
+layer on one builds the layer and finds the output shape by running it once on small zeros (no
+shape rules to write per layer); ``Model(inputs, outputs)`` replays the recorded graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import no_grad
+
+
+class SymbolicTensor:
+    """A placeholder with a shape (batch axis None) and the layer call that produced it."""
+
+    def __init__(self, shape: tuple[int | None, ...], dtype: Any = "float32",
+                 layer: Any = None, inputs: Any = None, args: tuple = (),
+                 kwargs: dict | None = None, name: str | None = None) -> None:
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.layer, self.inputs, self.args, self.kwargs = layer, inputs, args, kwargs or {}
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype.name}>"
+
+
+def Input(shape: tuple[int | None, ...] | None = None, batch_size: int | None = None,
+          dtype: Any = "float32", name: str | None = None,
+          batch_shape: tuple[int | None, ...] | None = None) -> SymbolicTensor:  # noqa: N802
+    """A symbolic model input of ``shape`` per sample (Keras's ``keras.Input``).
+
+    >>> x = Input((784,)); y = Dense(10)(x); model = Model(x, y)
+    """
+    if batch_shape is None:
+        if shape is None:
+            raise ValueError("Input() needs shape= (the shape of one sample)")
+        batch_shape = (batch_size, *tuple(shape))
+    return SymbolicTensor(batch_shape, dtype=dtype, name=name)
+
+
+# The sizes given to unknown axes in the two trial runs: the batch axis small (it only costs
+# time), the others (time, height, width) large and far apart, so that a 3x3 'valid' convolution
+# fits and strides or pooling (down to a factor of 21) still give two different output sizes.
+_BATCH_FILLS, _AXIS_FILLS = (2, 3), (32, 53)
+
+
+def _dummy(t: SymbolicTensor, trial: int) -> np.ndarray:
+    shape = [n if n is not None else (_BATCH_FILLS if axis == 0 else _AXIS_FILLS)[trial]
+             for axis, n in enumerate(t.shape)]
+    return np.zeros(shape, dtype=t.dtype)
+
+
+def _map(fn, inputs: Any) -> Any:
+    return [fn(x) for x in inputs] if isinstance(inputs, (list, tuple)) else fn(inputs)
+
+
+def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
+    """Record ``layer(inputs)`` and infer its output shape by running it on zeros twice, with
+    unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes whose size changes
+    are unknown in the output too."""
+    kwargs.pop("training", None)
+    with no_grad():
+        outs = [layer(_map(lambda t, k=k: _dummy(t, k), inputs), *args, training=False, **kwargs)
+                for k in (0, 1)]
+    a, b = (o.shape for o in outs)
+    shape = tuple(None if n != m else n for n, m in zip(a, b))
+    return SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,
+                          kwargs=kwargs)

@@ -1,0 +1,329 @@
+"""``Layer``: Keras's contract (``__init__`` stores config, ``build`` makes weights on the first
+call, ``call`` computes) over shenjing's autograd. Layers hold no gradient code.
+
+Parameters and child layers are tracked by assignment (``self.kernel = self.add_weight(...)``,
+``self.dense = Dense(8)``), and the ``__init__`` arguments are recorded once by the base class,
+so ``get_config`` needs no per-layer list.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import activations
+from ..autograd import Tensor
+from . import initializers, regularizers
+from .parameter import Parameter
+
+_name_counts: dict[str, int] = {}
+
+
+def _unique_name(prefix: str) -> str:
+    n = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def _snake(name: str) -> str:
+    """'MaxPooling2D' -> 'max_pooling2d' (Keras's default layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def _call_accepts(cls: type, arg: str) -> bool:
+    params = inspect.signature(cls.call).parameters
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+class InputSpec:
+    """What a built layer accepts: a number of axes and fixed sizes for some of them."""
+
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None,
+                 axes: dict[int, int] | None = None) -> None:
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, axes or {}
+
+    def check(self, layer: Layer, shape: tuple[int, ...]) -> None:
+        def fail(expected: str) -> None:
+            raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) expected input "
+                             f"{expected}, got input of shape {shape}")
+
+        if self.ndim is not None and len(shape) != self.ndim:
+            fail(f"with {self.ndim} axes")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            fail(f"with at least {self.min_ndim} axes")
+        for axis, size in self.axes.items():
+            if size is not None and shape[axis] is not None and shape[axis] != size:
+                fail(f"with size {size} on axis {axis}")
+
+
+class Layer:
+    """Base class of every layer.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: a unique name (default: the class name in snake_case, numbered).
+        dtype: the weights' dtype (default float32).
+        input_shape: the shape of one sample (without the batch axis), to build eagerly as the
+            first layer of a ``Sequential`` (Keras's convention).
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        obj = super().__new__(cls)
+        object.__setattr__(obj, "_init_args", (args, kwargs))
+        return obj
+
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                 input_shape: tuple[int, ...] | None = None, input_dim: int | None = None,
+                 **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s): "
+                            f"{', '.join(sorted(kwargs))}")
+        set_ = object.__setattr__
+        set_(self, "_params", {})
+        set_(self, "_layers", {})
+        set_(self, "_trainable", bool(trainable))
+        set_(self, "_forward_hooks", [])
+        self.name = name or _unique_name(_snake(type(self).__name__))
+        self.dtype = np.dtype(dtype or "float32")
+        self.built = False
+        self.input_spec: InputSpec | None = None
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self.batch_input_shape = None if input_shape is None else (None, *tuple(input_shape))
+
+    # -- tracking ----------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            if not any(v is value for v in self._params.values()):
+                self._params[name] = value
+            if not hasattr(value, "_declared_trainable"):  # unfreezing must not make it trainable
+                value._declared_trainable = value.requires_grad
+            if not self._trainable:
+                value.trainable = False
+        elif isinstance(value, Layer) or isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, Layer) for v in value):
+            self._layers[name] = value
+            if not self._trainable:  # a frozen parent freezes the children it is given
+                for child in value if isinstance(value, (list, tuple)) else (value,):
+                    child.trainable = False
+        elif value is None:
+            self._params.pop(name, None)
+            self._layers.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def _sublayers(self) -> Iterator[Layer]:
+        for v in self._layers.values():
+            yield from (v if isinstance(v, (list, tuple)) else (v,))
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Child layers, in the order they were assigned."""
+        return list(self._sublayers())
+
+    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any = "glorot_uniform",
+                   trainable: bool = True, regularizer: Any = None,
+                   dtype: Any = None) -> Parameter:
+        """Create a weight, track it, and return it (assign it to an attribute to use it)."""
+        init = initializers.get(initializer)
+        value = init(tuple(shape), dtype or self.dtype)
+        p = Parameter(value, trainable=trainable and self._trainable, name=name,
+                      regularizer=regularizers.get(regularizer), dtype=dtype or self.dtype)
+        p._declared_trainable = trainable
+        self._params[name] = p
+        return p
+
+    @property
+    def weights(self) -> list[Parameter]:
+        """Every weight of this layer and its children, trainable first (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    def _all_weights(self) -> list[Parameter]:
+        seen: dict[int, Parameter] = {}
+        for p in self._params.values():
+            seen.setdefault(id(p), p)
+        for layer in self._sublayers():
+            for p in layer._all_weights():
+                seen.setdefault(id(p), p)
+        return list(seen.values())
+
+    @property
+    def trainable_weights(self) -> list[Parameter]:
+        return [p for p in self._all_weights() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        return [p for p in self._all_weights() if not p.requires_grad]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze the layer and all its children. Weights created as
+        non-trainable (batch norm statistics) stay non-trainable."""
+        object.__setattr__(self, "_trainable", bool(value))
+        for p in self._params.values():
+            if getattr(p, "_declared_trainable", True):
+                p.requires_grad_(bool(value))
+                p.grad = None
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        return int(sum(p.size for p in self.weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights' values, in ``weights`` order."""
+        return [p.numpy().copy() for p in self.weights]
+
+    def set_weights(self, values: list[Any]) -> None:
+        """Assign values (same order and shapes as ``get_weights``)."""
+        weights = self.weights
+        if len(values) != len(weights):
+            raise ValueError(f"Layer '{self.name}' has {len(weights)} weights, "
+                             f"got {len(values)} values")
+        for p, v in zip(weights, values):
+            p.assign(np.asarray(v, dtype=p.dtype))
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Regularization penalties of this layer's and its children's weights (differentiable)."""
+        return [p.regularizer(p) for p in self._all_weights()
+                if p.regularizer is not None and p.requires_grad]
+
+    # -- calling -----------------------------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Create the weights, knowing the input shape (batch axis first, as None)."""
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the output (by default, the input's mask passes through)."""
+        return mask
+
+    def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
+                 mask: Any = None, **kwargs: Any) -> Any:
+        from .input_layer import SymbolicTensor, symbolic_call
+
+        if any(isinstance(t, SymbolicTensor) for t in _flatten(inputs)):
+            return symbolic_call(self, inputs, *args, **kwargs)
+        inputs = _to_tensors(inputs, self.dtype)
+        self._maybe_build(inputs)
+        if mask is None:
+            mask = _mask_of(inputs)
+        cls = type(self)
+        if _call_accepts(cls, "training"):
+            kwargs["training"] = bool(training)
+        if mask is not None and _call_accepts(cls, "mask"):
+            kwargs["mask"] = mask
+        outputs = self.call(inputs, *args, **kwargs)
+        out_mask = self.compute_mask(inputs, mask)
+        if out_mask is not None and isinstance(outputs, Tensor):
+            outputs._keras_mask = out_mask
+        for hook in self._forward_hooks:
+            hook(self, inputs, outputs)
+        return outputs
+
+    def _maybe_build(self, inputs: Any) -> None:
+        if not self.built:
+            self._check_input_spec(inputs)  # a spec set in __init__ (Dense: at least 2 axes)
+            self.build(_shape_of(inputs))
+            self.built = True
+        self._check_input_spec(inputs)
+
+    def _check_input_spec(self, inputs: Any) -> None:
+        # The actual shape (batch size included), so the error shows what the caller passed.
+        if self.input_spec is not None and isinstance(inputs, Tensor):
+            self.input_spec.check(self, tuple(inputs.shape))
+
+    def register_forward_hook(self, hook: Callable[[Layer, Any, Any], None]) -> Callable[[], None]:
+        """Call ``hook(layer, inputs, outputs)`` after every forward pass (for diagnostics).
+        Returns a function that removes the hook."""
+        self._forward_hooks.append(hook)
+        return lambda: self._forward_hooks.remove(hook)
+
+    # -- config ------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (as given, JSON-friendly), plus name and trainable."""
+        args, kwargs = self._init_args
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
+        bound.pop("self", None)
+        config: dict[str, Any] = {}
+        for key, value in bound.items():
+            param = inspect.signature(type(self).__init__).parameters[key]
+            if param.kind is param.VAR_KEYWORD:
+                config.update({k: _serialize(v) for k, v in value.items()})
+            elif param.kind is param.VAR_POSITIONAL:
+                raise TypeError(f"{type(self).__name__}: *args cannot be serialized")
+            else:
+                config[key] = _serialize(value)
+        config["name"] = self.name
+        config["trainable"] = self.trainable
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def serialize_layer(layer: Layer) -> dict[str, Any]:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _serialize(value: Any) -> Any:
+    if isinstance(value, Layer):
+        return serialize_layer(value)
+    if isinstance(value, initializers.Initializer):
+        return initializers.serialize(value)
+    if isinstance(value, regularizers.L1L2):
+        return regularizers.serialize(value)
+    if isinstance(value, (list, tuple)):
+        return [_serialize(v) for v in value]
+    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if callable(value):
+        return activations.serialize(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _flatten(inputs: Any) -> list[Any]:
+    return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+
+
+def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:
+    if isinstance(inputs, (list, tuple)):
+        return [_to_tensors(x, dtype) for x in inputs]
+    if isinstance(inputs, Tensor):
+        return inputs
+    arr = np.asarray(inputs)
+    # Floating inputs are cast to the layer's dtype (Keras): x / 255.0 costs no float64 step.
+    # No copy otherwise: layers never write into their inputs.
+    return Tensor._wrap(arr.astype(dtype, copy=False) if arr.dtype.kind == "f" else arr)
+
+
+def _shape_of(inputs: Any) -> Any:
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    return (None, *inputs.shape[1:])
+
+
+def _mask_of(inputs: Any) -> Any:
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(x, "_keras_mask", None) for x in inputs]
+        return None if all(m is None for m in masks) else masks
+    return getattr(inputs, "_keras_mask", None)

@@ -1,0 +1,101 @@
+"""The functional API's graph: the layer calls recorded by symbolic tensors, in an order that
+can be replayed, and its JSON form for saving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..layers.input_layer import SymbolicTensor
+from ..layers.layer import Layer, serialize_layer
+
+
+def _as_list(x: Any) -> list[Any]:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class Graph:
+    """The nodes (symbolic tensors made by layer calls) between ``inputs`` and ``outputs``,
+    topologically ordered (iteratively, so deep models need no recursion)."""
+
+    def __init__(self, inputs: Any, outputs: Any) -> None:
+        self.inputs = _as_list(inputs)
+        self.outputs = _as_list(outputs)
+        self.single_input = not isinstance(inputs, (list, tuple))
+        self.single_output = not isinstance(outputs, (list, tuple))
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"Model(inputs, outputs) takes symbolic tensors from Input() and "
+                                f"layer calls, got {type(t).__name__}")
+        self.nodes = self._order()
+        layers: dict[int, Layer] = {}
+        for node in self.nodes:
+            layers.setdefault(id(node.layer), node.layer)
+        self.layers = list(layers.values())
+
+    def _order(self) -> list[SymbolicTensor]:
+        input_ids = {id(t) for t in self.inputs}
+        order: list[SymbolicTensor] = []
+        done: set[int] = set(input_ids)
+        stack = [(t, False) for t in reversed(self.outputs)]
+        while stack:
+            t, expanded = stack.pop()
+            if id(t) in done:
+                continue
+            if t.layer is None:
+                raise ValueError(f"output depends on an Input not passed to Model(): {t}")
+            if expanded:
+                done.add(id(t))
+                order.append(t)
+                continue
+            stack.append((t, True))
+            stack.extend((p, False) for p in _as_list(t.inputs) if id(p) not in done)
+        return order
+
+    def run(self, inputs: Any, training: bool) -> Any:
+        given = _as_list(inputs)
+        if len(given) != len(self.inputs):
+            raise ValueError(f"the model expects {len(self.inputs)} input(s), got {len(given)}")
+        values = {id(s): x for s, x in zip(self.inputs, given)}
+        for node in self.nodes:
+            args = [values[id(p)] for p in _as_list(node.inputs)]
+            x = args if isinstance(node.inputs, (list, tuple)) else args[0]
+            values[id(node)] = node.layer(x, *node.args, training=training, **node.kwargs)
+        outs = [values[id(t)] for t in self.outputs]
+        return outs[0] if self.single_output else outs
+
+    def get_config(self) -> dict[str, Any]:
+        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        refs = {id(t): ["input", i] for i, t in enumerate(self.inputs)}
+        refs.update({id(n): ["node", i] for i, n in enumerate(self.nodes)})
+
+        def ref(x: Any) -> Any:
+            return [refs[id(t)] for t in x] if isinstance(x, (list, tuple)) else refs[id(x)]
+
+        return {
+            "layers": [serialize_layer(layer) for layer in self.layers],
+            "inputs": [{"shape": list(t.shape), "dtype": t.dtype.name, "name": t.name}
+                       for t in self.inputs],
+            "nodes": [{"layer": index[id(n.layer)], "inputs": ref(n.inputs),
+                       "kwargs": n.kwargs} for n in self.nodes],
+            "outputs": ref(self.outputs if not self.single_output else self.outputs[0]),
+            "single_input": self.single_input,
+        }
+
+    @staticmethod
+    def from_config(config: dict[str, Any], deserialize: Any) -> tuple[Any, Any]:
+        """Rebuild the symbolic inputs and outputs by calling fresh layers again."""
+        from ..layers.input_layer import Input
+
+        layers = [deserialize(c) for c in config["layers"]]
+        inputs = [Input(batch_shape=tuple(i["shape"]), dtype=i["dtype"], name=i["name"])
+                  for i in config["inputs"]]
+        made: list[Any] = []
+
+        def get(r: Any) -> Any:
+            if r and isinstance(r[0], list):
+                return [get(x) for x in r]
+            return inputs[r[1]] if r[0] == "input" else made[r[1]]
+
+        for node in config["nodes"]:
+            made.append(layers[node["layer"]](get(node["inputs"]), **node["kwargs"]))
+        return (inputs[0] if config["single_input"] else inputs), get(config["outputs"])

@@ -1,0 +1,82 @@
+"""``Sequential``: a plain stack of layers, each feeding the next (the article's CNN listing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..layers.input_layer import Input, SymbolicTensor
+from ..layers.layer import Layer, serialize_layer
+from .model import Model
+
+
+class Sequential(Model):
+    """A model whose layers run one after another.
+
+    Args:
+        layers: the layers in order (an ``Input(shape)`` may come first); more can be added with
+            :meth:`add`. When the first layer knows its input (``input_shape=`` or an Input), the
+            model is built at once, so ``summary()`` works before any data is seen.
+
+    >>> model = Sequential([Dense(64, activation="relu", input_shape=(784,)), Dense(10)])
+    """
+
+    def __init__(self, layers: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stack: list[Layer] = []
+        self._input: SymbolicTensor | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Any) -> None:
+        """Append a layer (or, first of all, an ``Input``)."""
+        if isinstance(layer, SymbolicTensor):
+            if self.stack or self._input is not None:
+                raise ValueError("an Input can only be the first element of a Sequential model")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add() takes layers, got {type(layer).__name__}")
+        self.stack = [*self.stack, layer]
+        first_shape = self._input.shape if self._input is not None else \
+            self.stack[0].batch_input_shape
+        self.built = False
+        if first_shape is not None:
+            self.build(first_shape)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self.stack)
+
+    def build(self, input_shape: Any) -> None:
+        """Create every layer's weights by passing a symbolic input through the stack, which
+        also records each layer's output shape for ``summary``."""
+        x = Input(batch_shape=tuple(input_shape),
+                  dtype=self._input.dtype if self._input is not None else "float32")
+        self.output_shapes = []
+        for layer in self.stack:
+            x = layer(x)
+            self.output_shapes.append(x.shape)
+        self.built = True
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "layers": [serialize_layer(layer) for layer in self.stack]}
+        if self._input is not None:
+            config["input"] = {"shape": list(self._input.shape), "dtype": self._input.dtype.name}
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        from ..io.saving import deserialize_layer
+
+        layers: list[Any] = []
+        if "input" in config:
+            layers.append(Input(batch_shape=tuple(config["input"]["shape"]),
+                                dtype=config["input"]["dtype"]))
+        layers += [deserialize_layer(c) for c in config["layers"]]
+        return cls(layers, name=config.get("name"), trainable=config.get("trainable", True))

@@ -1,0 +1,32 @@
+"""The text of ``Model.summary()``: a table of layers, output shapes and parameter counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _shape(shape: Any) -> str:
+    return "?" if shape is None else "(" + ", ".join("None" if n is None else str(n)
+                                                     for n in shape) + ")"
+
+
+def summary_lines(model: Any) -> list[str]:
+    shapes: dict[int, Any] = {}
+    if getattr(model, "graph", None) is not None:
+        for node in model.graph.nodes:
+            shapes[id(node.layer)] = node.shape
+    elif hasattr(model, "output_shapes"):
+        shapes = {id(layer): s for layer, s in zip(model.layers, model.output_shapes)}
+    rows = [(f"{layer.name} ({type(layer).__name__})", _shape(shapes.get(id(layer))),
+             f"{layer.count_params():,}") for layer in model.layers]
+    header = ("Layer (type)", "Output Shape", "Param #")
+    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(3)]
+    line = "".join(h.ljust(w) for h, w in zip(header, widths))
+    rule = "=" * len(line)
+    total = model.count_params()
+    trainable = sum(p.size for p in model.trainable_weights)
+    out = [f'Model: "{model.name}"', rule, line, rule]
+    out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    out += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}", rule]
+    return out

@@ -1,0 +1,107 @@
+"""Conv2D against torch.nn.Conv2d: NHWC <-> NCHW, kernel (kh, kw, in, out) -> (out, in, kh, kw),
+'valid' and 'same' (TensorFlow's padding, made explicit for torch), strides and dilation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from layer_contract import assert_layer_matches_torch
+from oracle import require_torch
+
+from shenjing import layers as L
+
+# Looser than the default 1e-5: each output sums kh*kw*C products, which our im2col GEMM and
+# torch's convolution add in different orders (float32 rounding grows with the sum's length).
+CONV_ATOL, CONV_RTOL = 1e-4, 1e-4
+
+
+def _tf_same_pads(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's 'same' padding of one axis: the odd pixel goes after (bottom/right)."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _kernel_to_torch(kernel: np.ndarray) -> np.ndarray:
+    return kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+
+
+# (x shape NHWC, filters, kernel_size, strides, padding, dilation)
+CONFIGS = [
+    ((2, 7, 7, 3), 4, (3, 3), (1, 1), "valid", (1, 1)),
+    ((2, 8, 7, 3), 4, (3, 3), (2, 2), "valid", (1, 1)),
+    ((2, 7, 7, 3), 4, (3, 3), (1, 1), "same", (1, 1)),
+    ((2, 7, 8, 2), 3, (3, 3), (2, 2), "same", (1, 1)),   # asymmetric padding (odd pixel after)
+    ((1, 6, 6, 2), 3, (2, 2), (1, 1), "same", (1, 1)),   # even kernel: pads (0, 1)
+    ((2, 9, 8, 2), 3, (3, 2), (2, 1), "same", (1, 1)),   # non-square kernel and strides
+    ((2, 9, 9, 2), 3, (3, 3), (1, 1), "valid", (2, 2)),  # dilation 2
+    ((1, 8, 8, 2), 2, (3, 3), (1, 1), "same", (2, 2)),
+    ((2, 5, 5, 1), 1, (1, 1), (1, 1), "valid", (1, 1)),  # 1x1
+]
+
+
+@pytest.mark.parametrize("x_shape, filters, kernel_size, strides, padding, dilation", CONFIGS,
+                         ids=[f"{c[0]}-k{c[2]}-s{c[3]}-{c[4]}-d{c[5]}" for c in CONFIGS])
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_conv2d_matches_torch(rng, x_shape, filters, kernel_size, strides, padding, dilation,
+                              use_bias):
+    torch = require_torch()
+    layer = L.Conv2D(filters, kernel_size, strides=strides, padding=padding,
+                     dilation_rate=dilation, use_bias=use_bias, bias_initializer="random_normal")
+    conv = torch.nn.Conv2d(x_shape[-1], filters, kernel_size, stride=strides, padding=0,
+                           dilation=dilation, bias=use_bias)
+    if padding == "same":
+        top, bottom = _tf_same_pads(x_shape[1], kernel_size[0], strides[0], dilation[0])
+        left, right = _tf_same_pads(x_shape[2], kernel_size[1], strides[1], dilation[1])
+    else:
+        top = bottom = left = right = 0
+
+    def torch_forward(x):
+        x = torch.nn.functional.pad(x.permute(0, 3, 1, 2), (left, right, top, bottom))
+        return conv(x).permute(0, 2, 3, 1)
+
+    def pairs():
+        out = [(layer.kernel, conv.weight, _kernel_to_torch)]
+        if use_bias:
+            out.append((layer.bias, conv.bias, lambda b: b))
+        return out
+
+    assert_layer_matches_torch(layer, torch_forward, rng.standard_normal(x_shape), pairs,
+                               atol=CONV_ATOL, rtol=CONV_RTOL)
+
+
+@pytest.mark.parametrize("size, k, stride, padding, expected", [
+    (7, 3, 1, "valid", 5), (7, 3, 2, "valid", 3), (8, 3, 2, "valid", 3),
+    (7, 3, 1, "same", 7), (7, 3, 2, "same", 4), (8, 3, 2, "same", 4), (7, 1, 3, "same", 3),
+])
+def test_conv2d_output_size_is_keras(size, k, stride, padding, expected):
+    y = L.Conv2D(2, k, strides=stride, padding=padding)(np.zeros((1, size, size, 1)))
+    assert y.shape == (1, expected, expected, 2)
+
+
+def test_conv2d_applies_its_activation(rng):
+    x = rng.standard_normal((1, 5, 5, 2)).astype(np.float32)
+    linear = L.Conv2D(3, 3)
+    relu = L.Conv2D(3, 3, activation="relu")
+    y = linear(x)
+    relu(x)
+    relu.set_weights(linear.get_weights())
+    np.testing.assert_array_equal(relu(x).numpy(), np.maximum(y.numpy(), 0))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"filters": 0, "kernel_size": 3}, "filters"),
+    ({"filters": 2, "kernel_size": (3, 3, 3)}, "kernel_size"),
+    ({"filters": 2, "kernel_size": 3, "strides": 0}, "strides"),
+    ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
+])
+def test_conv2d_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        L.Conv2D(**kwargs)
+
+
+def test_conv2d_accepts_uppercase_padding_and_int_sizes():
+    layer = L.Conv2D(2, 3, strides=2, padding="SAME")
+    assert (layer.kernel_size, layer.strides, layer.padding) == ((3, 3), (2, 2), "same")

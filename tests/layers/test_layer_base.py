@@ -1,0 +1,439 @@
+"""The Layer base class: lazy build, Keras default names, tracking of weights and child layers by
+assignment, freezing, configs, shape errors, forward hooks, Keras defaults, activations by name,
+and the shapes that symbolic ``Input`` tensors infer."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import shenjing
+from shenjing import Tensor, activations, initializers
+from shenjing import layers as L
+from shenjing.layers import layer as layer_module
+
+
+@pytest.fixture
+def fresh_names(monkeypatch):
+    """Default names count from zero, as in a new Keras session."""
+    monkeypatch.setattr(layer_module, "_name_counts", {})
+
+
+# -- build ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, x_shape, shapes", [
+    (lambda: L.Dense(3), (2, 4), {"kernel": (4, 3), "bias": (3,)}),
+    (lambda: L.Dense(3), (2, 6, 5), {"kernel": (5, 3), "bias": (3,)}),
+    (lambda: L.Conv2D(8, (3, 2)), (1, 5, 5, 3), {"kernel": (3, 2, 3, 8), "bias": (8,)}),
+    (lambda: L.BatchNormalization(), (4, 6, 6, 3), {"gamma": (3,), "beta": (3,),
+                                                     "moving_mean": (3,),
+                                                     "moving_variance": (3,)}),
+    (lambda: L.LayerNormalization(axis=(1, 2)), (2, 3, 4), {"gamma": (3, 4), "beta": (3, 4)}),
+    (lambda: L.Embedding(7, 5), (2, 3), {"embeddings": (7, 5)}),
+])
+def test_build_on_first_call_creates_weights_of_the_right_shapes(make, x_shape, shapes):
+    layer = make()
+    assert not layer.built and layer.weights == []
+    x = np.zeros(x_shape, dtype=np.int64 if isinstance(layer, L.Embedding) else np.float32)
+    layer(x)
+    assert layer.built
+    assert {p.name: p.shape for p in layer.weights} == shapes
+    for name, shape in shapes.items():
+        assert getattr(layer, name).shape == shape
+
+
+def test_build_happens_once():
+    layer = L.Dense(3)
+    layer(np.ones((2, 4)))
+    kernel = layer.kernel
+    layer(np.ones((5, 4)))
+    assert layer.kernel is kernel and len(layer.weights) == 2
+
+
+def test_input_shape_argument_is_kept_for_an_eager_build():
+    layer = L.Dense(3, input_shape=(4,))
+    assert layer.batch_input_shape == (None, 4)
+    assert L.Dense(3, input_dim=6).batch_input_shape == (None, 6)
+
+
+# -- names ---------------------------------------------------------------------------------------
+def test_default_names_are_keras_names(fresh_names):
+    names = [L.Dense(2).name, L.Dense(2).name, L.Conv2D(2, 3).name, L.MaxPooling2D().name,
+             L.MaxPool2D().name, L.AveragePooling2D().name, L.GlobalAveragePooling2D().name,
+             L.BatchNormalization().name, L.LayerNormalization().name, L.Embedding(3, 2).name,
+             L.Dropout(0.1).name, L.Conv2D(2, 3).name, L.Dense(2).name]
+    assert names == ["dense", "dense_1", "conv2d", "max_pooling2d", "max_pooling2d_1",
+                     "average_pooling2d", "global_average_pooling2d", "batch_normalization",
+                     "layer_normalization", "embedding", "dropout", "conv2d_1", "dense_2"]
+
+
+def test_explicit_name_is_kept(fresh_names):
+    assert L.Dense(2, name="head").name == "head"
+    assert L.Dense(2).name == "dense"
+
+
+def test_unknown_constructor_argument_raises():
+    with pytest.raises(TypeError, match="unitz"):
+        L.Dense(2, unitz=3)
+
+
+# -- tracking ------------------------------------------------------------------------------------
+class _Block(L.Layer):
+    """Two Dense children, a batch norm child, and a Parameter assigned directly."""
+
+    def __init__(self, hidden: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+        self.first = L.Dense(hidden, activation="relu")
+        self.norm = L.BatchNormalization()
+        self.second = L.Dense(2)
+        self.scale = L.Parameter(np.full(2, 0.5, np.float32), name="scale")
+
+    def call(self, x, training=False):
+        return self.second(self.norm(self.first(x), training=training)) * self.scale
+
+
+def test_child_layers_and_parameters_are_tracked_by_assignment():
+    block = _Block()
+    assert block.layers == [block.first, block.norm, block.second]
+    assert block.weights == [block.scale]  # the children are not built yet
+    block(np.ones((3, 4)))
+    names = sorted(p.name for p in block.weights)
+    assert names == sorted(["scale", "kernel", "bias", "gamma", "beta", "moving_mean",
+                            "moving_variance", "kernel", "bias"])
+    assert len(block.trainable_weights) == 7
+    assert {p.name for p in block.non_trainable_weights} == {"moving_mean", "moving_variance"}
+    assert block.weights == block.trainable_weights + block.non_trainable_weights
+    assert block.count_params() == 2 + (4 * 5 + 5) + 4 * 5 + (5 * 2 + 2)
+
+
+def test_training_a_custom_layer_reaches_every_trainable_weight():
+    block = _Block()
+    y = block(np.random.default_rng(0).standard_normal((6, 4)), training=True)
+    (y * y).sum().backward()
+    assert all(p.grad is not None for p in block.trainable_weights)
+    assert all(p.grad is None for p in block.non_trainable_weights)
+
+
+def test_assigning_none_untracks():
+    block = _Block()
+    block.second = None
+    block.scale = None
+    assert block.layers == [block.first, block.norm] and block.weights == []
+
+
+def test_a_weight_is_counted_once_however_it_is_reached():
+    shared = L.Dense(2)
+
+    class Twice(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.a, self.b = shared, shared
+
+        def call(self, x):
+            return self.b(self.a(x))
+
+    twice = Twice()
+    twice(np.ones((1, 2)))
+    assert len(twice.weights) == 2
+
+
+# -- freezing ------------------------------------------------------------------------------------
+def test_trainable_false_freezes_and_true_unfreezes():
+    layer = L.Dense(3)
+    x = Tensor(np.ones((2, 4), np.float32), requires_grad=True)
+    layer(x).sum().backward()
+    layer.trainable = False
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
+    assert not any(p.requires_grad for p in layer.weights)
+    assert all(p.grad is None for p in layer.weights)
+    x.grad = None
+    layer(x).sum().backward()
+    assert x.grad is not None  # gradients still flow through a frozen layer
+    assert all(p.grad is None for p in layer.weights)
+    layer.trainable = True
+    assert len(layer.trainable_weights) == 2 and all(p.requires_grad for p in layer.weights)
+
+
+def test_unfreezing_keeps_batch_norm_statistics_non_trainable():
+    block = _Block()
+    block(np.ones((3, 4)))
+    block.trainable = False
+    assert block.trainable_weights == [] and len(block.non_trainable_weights) == 9
+    assert not block.first.trainable and not block.norm.trainable
+    block.trainable = True
+    assert {p.name for p in block.non_trainable_weights} == {"moving_mean", "moving_variance"}
+    assert len(block.trainable_weights) == 7
+
+
+def test_frozen_constructor_argument_freezes_children_and_later_weights():
+    block = _Block(trainable=False)
+    block(np.ones((3, 4)))
+    assert block.trainable_weights == [] and len(block.non_trainable_weights) == 9
+    dense = L.Dense(2, trainable=False)
+    dense(np.ones((1, 3)))
+    assert dense.trainable_weights == []
+
+
+def test_a_list_of_child_layers_is_tracked_and_frozen_with_its_parent():
+    class Stack(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = [L.Dense(3), L.Dense(2)]
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    stack = Stack(trainable=False)
+    stack(np.ones((1, 4)))
+    assert stack.layers == stack.blocks
+    assert stack.trainable_weights == [] and len(stack.non_trainable_weights) == 4
+    stack.trainable = True
+    assert len(stack.trainable_weights) == 4
+
+
+def test_unfreezing_keeps_a_non_trainable_parameter_non_trainable():
+    class Counter(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.count = L.Parameter(np.zeros(()), trainable=False, name="count")
+            self.weight = L.Parameter(np.ones(()), name="weight")
+
+        def call(self, x):
+            return x * self.weight
+
+    layer = Counter()
+    layer.trainable = False
+    layer.trainable = True
+    assert [p.name for p in layer.trainable_weights] == ["weight"]
+    assert [p.name for p in layer.non_trainable_weights] == ["count"]
+
+
+def test_frozen_batch_norm_runs_in_inference_mode():
+    bn = L.BatchNormalization(trainable=False)
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32) + 5
+    y = bn(x, training=True)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), np.zeros(3))
+    np.testing.assert_allclose(y.numpy(), x / np.sqrt(1 + 1e-3), rtol=1e-6)
+
+
+# -- config --------------------------------------------------------------------------------------
+def test_config_records_the_constructor_arguments():
+    dense = L.Dense(3, activation=shenjing.F.relu,
+                    kernel_initializer=initializers.GlorotUniform(seed=2),
+                    kernel_regularizer=shenjing.regularizers.L2(0.1), input_shape=(4,),
+                    name="d")
+    config = dense.get_config()
+    assert config == {
+        "units": 3, "activation": "relu",
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": 2}},
+        "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.1}},
+        "input_shape": [4], "name": "d", "trainable": True,
+    }
+    json.dumps(config)
+
+
+def test_config_of_a_custom_layer_round_trips():
+    block = _Block(hidden=7, name="block", trainable=False)
+    config = block.get_config()
+    assert config == {"hidden": 7, "name": "block", "trainable": False}
+    clone = _Block.from_config(json.loads(json.dumps(config)))
+    assert clone.hidden == 7 and not clone.trainable and clone.get_config() == config
+
+
+def test_config_of_a_custom_activation_cannot_be_saved():
+    with pytest.raises(ValueError, match="cannot be serialized"):
+        L.Activation(lambda t: t * 2).get_config()
+
+
+def test_set_weights_checks_the_count_and_shapes():
+    layer = L.Dense(3)
+    layer(np.ones((1, 4)))
+    with pytest.raises(ValueError, match="2 weights, got 1"):
+        layer.set_weights([np.zeros((4, 3))])
+    with pytest.raises(ValueError, match="shape"):
+        layer.set_weights([np.zeros((3, 4)), np.zeros(3)])
+
+
+# -- shape errors --------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, build_shape, bad_shape, expected", [
+    (lambda: L.Dense(3, name="d4"), (2, 4), (2, 5), "size 4"),
+    (lambda: L.Dense(3, name="d4"), None, (3,), "at least 2 axes"),
+    (lambda: L.Dense(3, name="d4"), (2, 4), (4,), "at least 2 axes"),
+    (lambda: L.Conv2D(2, 3, name="c3"), (1, 5, 5, 3), (1, 5, 5, 1), "size 3"),
+    (lambda: L.Conv2D(2, 3, name="c3"), None, (5, 5, 3), "4 axes"),
+    (lambda: L.MaxPooling2D(name="p"), (1, 4, 4, 1), (4, 4, 1), "4 axes"),
+    (lambda: L.BatchNormalization(name="bn"), (4, 3), (4, 2), "size 3"),
+    (lambda: L.LayerNormalization(name="ln"), (2, 4), (2, 5), "size 4"),
+    (lambda: L.Perceptron(name="pc"), (2, 3), (2, 2), "size 3"),
+])
+def test_shape_error_names_layer_expected_and_actual_shape(make, build_shape, bad_shape,
+                                                           expected):
+    layer = make()
+    if build_shape is not None:
+        layer(np.ones(build_shape))
+    with pytest.raises(ValueError) as info:
+        layer(np.ones(bad_shape))
+    message = str(info.value)
+    assert f"'{layer.name}'" in message and type(layer).__name__ in message
+    assert expected in message
+    assert str(bad_shape) in message
+
+
+# -- forward hooks -------------------------------------------------------------------------------
+def test_forward_hooks_see_each_output_and_the_remover_removes():
+    stack = [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dense(2)]
+    seen = []
+    removers = [layer.register_forward_hook(
+        lambda layer, inputs, outputs: seen.append((layer.name, inputs, outputs)))
+        for layer in stack]
+    x = Tensor(np.ones((3, 5), np.float32))
+    outputs = []
+    for layer in stack:
+        x = layer(x)
+        outputs.append(x)
+    assert [name for name, _, _ in seen] == [layer.name for layer in stack]
+    assert all(out is expected for (_, _, out), expected in zip(seen, outputs))
+    assert seen[1][1] is outputs[0]  # the hook sees the inputs too
+    removers[1]()
+    seen.clear()
+    for layer in stack:
+        x = layer(outputs[0] if layer is stack[1] else np.ones((3, 5 if layer is stack[0] else 4)))
+    assert [name for name, _, _ in seen] == [stack[0].name, stack[2].name]
+
+
+# -- Keras defaults ------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, x_shape, fan_in, fan_out", [
+    (lambda: L.Dense(300), (1, 200), 200, 300),
+    (lambda: L.Conv2D(32, 3), (1, 5, 5, 16), 9 * 16, 9 * 32),
+])
+def test_kernels_default_to_glorot_uniform_and_biases_to_zeros(make, x_shape, fan_in, fan_out):
+    layer = make()
+    layer(np.zeros(x_shape, np.float32))
+    limit = math.sqrt(6 / (fan_in + fan_out))
+    kernel = layer.kernel.numpy()
+    assert np.abs(kernel).max() <= limit
+    assert np.abs(kernel).max() > 0.95 * limit
+    assert abs(kernel.mean()) < 0.05 * limit
+    np.testing.assert_allclose(kernel.std(), limit / math.sqrt(3), rtol=0.05)
+    np.testing.assert_array_equal(layer.bias.numpy(), 0.0)
+
+
+def test_batch_norm_defaults_are_keras_defaults():
+    bn = L.BatchNormalization()
+    assert (bn.momentum, bn.epsilon) == (0.99, 1e-3)
+    x = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32) * 2 + 1
+    bn(x, training=True)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), 0.99 + 0.01 * x.var(0), rtol=1e-5)
+    np.testing.assert_array_equal(bn.gamma.numpy(), 1.0)
+    np.testing.assert_array_equal(bn.beta.numpy(), 0.0)
+
+
+def test_layer_norm_default_epsilon_is_keras_epsilon():
+    ln = L.LayerNormalization()
+    assert ln.epsilon == 1e-3
+    x = np.array([[0.0, 0.02, 0.04, 0.06]], np.float32)  # variance 5e-4: epsilon matters
+    expected = (x - x.mean()) / np.sqrt(x.var() + 1e-3)
+    np.testing.assert_allclose(ln(x).numpy(), expected, rtol=1e-5)
+
+
+def test_embedding_defaults_to_uniform_within_five_hundredths():
+    emb = L.Embedding(1000, 64)
+    emb(np.zeros((1, 1), np.int64))
+    table = emb.embeddings.numpy()
+    assert np.abs(table).max() <= 0.05 and np.abs(table).max() > 0.049
+    np.testing.assert_allclose(table.std(), 0.1 / math.sqrt(12), rtol=0.02)
+
+
+# -- activations by name -------------------------------------------------------------------------
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+_REFERENCE = {
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "tanh": np.tanh,
+    "softmax": _softmax,
+    "log_softmax": lambda x: np.log(_softmax(x)),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "selu": lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(x)),
+    "gelu": lambda x: x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))),
+    "softplus": lambda x: np.log1p(np.exp(x)),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),  # Keras's slope 0.2
+    "linear": lambda x: x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_REFERENCE))
+def test_activation_by_name_computes_the_named_function(name):
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32) * 2
+    expected = _REFERENCE[name](x.astype(np.float64))
+    np.testing.assert_allclose(L.Activation(name)(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(L.Activation(name.upper())(x).numpy(), expected, rtol=1e-5,
+                               atol=1e-6)
+    assert L.Dense(2, activation=name).activation is activations.get(name)
+
+
+def test_activation_none_is_linear():
+    assert L.Dense(2).activation is activations.linear
+
+
+@pytest.mark.parametrize("make", [lambda: L.Activation("relux"),
+                                  lambda: L.Dense(2, activation="nope"),
+                                  lambda: L.Conv2D(2, 3, activation="nope")])
+def test_unknown_activation_name_raises(make):
+    with pytest.raises(ValueError, match="unknown activation"):
+        make()
+
+
+# -- symbolic inputs -----------------------------------------------------------------------------
+@pytest.mark.parametrize("input_shape, make, expected", [
+    ((8,), lambda: L.Dense(4), (None, 4)),
+    ((None, 5), lambda: L.Dense(3), (None, None, 3)),
+    ((None,), lambda: L.Embedding(10, 4), (None, None, 4)),
+    ((12, 12, 3), lambda: L.Conv2D(8, 3, strides=2, padding="same"), (None, 6, 6, 8)),
+    ((None, None, 3), lambda: L.Conv2D(8, 3), (None, None, None, 8)),
+    ((6, 6, 2), lambda: L.MaxPooling2D(), (None, 3, 3, 2)),
+    ((None, None, 2), lambda: L.MaxPooling2D(), (None, None, None, 2)),
+    ((None, None, 2), lambda: L.Conv2D(4, 2, strides=2), (None, None, None, 4)),
+    ((4, 5), lambda: L.Flatten(), (None, 20)),
+    ((None, 5), lambda: L.LayerNormalization(), (None, None, 5)),
+])
+def test_symbolic_input_infers_the_output_shape(input_shape, make, expected):
+    x = shenjing.Input(input_shape)
+    assert x.shape == (None, *input_shape)
+    layer = make()
+    y = layer(x)
+    assert isinstance(y, L.SymbolicTensor)
+    assert y.shape == expected
+    assert y.layer is layer and y.inputs is x and layer.built
+
+
+def test_symbolic_dense_builds_for_the_input_features():
+    dense = L.Dense(4)
+    y = L.Dense(2)(dense(shenjing.Input((8,))))
+    assert dense.kernel.shape == (8, 4) and y.shape == (None, 2)
+
+
+def test_symbolic_call_leaves_batch_norm_statistics_alone():
+    bn = L.BatchNormalization()
+    bn(shenjing.Input((3,)))
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), 0.0)
+    np.testing.assert_array_equal(bn.moving_variance.numpy(), 1.0)
+
+
+def test_symbolic_merge_infers_the_output_shape():
+    a, b = shenjing.Input((None, 3)), shenjing.Input((None, 5))
+    assert L.Concatenate()([a, b]).shape == (None, None, 8)
+    assert L.Add()([a, a]).shape == (None, None, 3)

@@ -1,0 +1,81 @@
+"""The layer contract (output shape, weight counts, JSON config round trip, one training step
+changes the trainable weights) on every layer that ``shenjing.layers`` exports."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from layer_contract import run_layer_test
+
+from shenjing import layers as L
+
+_rng = np.random.default_rng(0)
+
+
+def _x(*shape: int) -> np.ndarray:
+    return _rng.standard_normal(shape).astype(np.float32)
+
+
+_IDS = np.array([[1, 2, 0, 4, 9], [3, 3, 0, 0, 0]])
+_PADDED = _x(2, 4, 3)
+_PADDED[0, 2:] = 0.0
+
+# (id, layer factory, input, output shape, trainable, non-trainable[, moving weights change])
+CASES = [
+    ("dense", lambda: L.Dense(3), _x(2, 4), (2, 3), 2, 0),
+    ("dense_relu_no_bias", lambda: L.Dense(3, activation="relu", use_bias=False),
+     _x(4, 4), (4, 3), 1, 0),
+    ("dense_3d", lambda: L.Dense(3, kernel_regularizer="l2"), _x(2, 5, 4), (2, 5, 3), 2, 0),
+    ("activation", lambda: L.Activation("tanh"), _x(2, 4), (2, 4), 0, 0),
+    ("flatten", lambda: L.Flatten(), _x(2, 3, 4), (2, 12), 0, 0),
+    ("reshape", lambda: L.Reshape((4, 3)), _x(2, 12), (2, 4, 3), 0, 0),
+    ("reshape_minus_one", lambda: L.Reshape((-1, 2)), _x(2, 12), (2, 6, 2), 0, 0),
+    ("dropout", lambda: L.Dropout(0.5, seed=1), _x(2, 4), (2, 4), 0, 0),
+    ("perceptron", lambda: L.Perceptron(2), _x(4, 3), (4, 2), 0, 2),
+    ("conv2d", lambda: L.Conv2D(4, 3), _x(2, 7, 7, 3), (2, 5, 5, 4), 2, 0),
+    ("conv2d_same_strided", lambda: L.Conv2D(4, (3, 2), strides=2, padding="same"),
+     _x(2, 7, 6, 3), (2, 4, 3, 4), 2, 0),
+    ("conv2d_dilated", lambda: L.Conv2D(2, 3, dilation_rate=2, activation="relu"),
+     _x(2, 8, 8, 1), (2, 4, 4, 2), 2, 0),
+    ("max_pooling2d", lambda: L.MaxPooling2D(), _x(2, 6, 6, 3), (2, 3, 3, 3), 0, 0),
+    ("average_pooling2d_same", lambda: L.AveragePooling2D(3, strides=2, padding="same"),
+     _x(2, 7, 7, 2), (2, 4, 4, 2), 0, 0),
+    ("global_average_pooling2d", lambda: L.GlobalAveragePooling2D(), _x(2, 5, 5, 3), (2, 3),
+     0, 0),
+    ("global_max_pooling2d_keepdims", lambda: L.GlobalMaxPooling2D(keepdims=True),
+     _x(2, 5, 5, 3), (2, 1, 1, 3), 0, 0),
+    ("batch_normalization", lambda: L.BatchNormalization(), _x(8, 3), (8, 3), 2, 2, True),
+    ("batch_normalization_images", lambda: L.BatchNormalization(momentum=0.9),
+     _x(4, 3, 3, 2), (4, 3, 3, 2), 2, 2, True),
+    ("batch_normalization_no_center", lambda: L.BatchNormalization(center=False), _x(8, 3),
+     (8, 3), 1, 2, True),
+    ("layer_normalization", lambda: L.LayerNormalization(), _x(2, 5), (2, 5), 2, 0),
+    ("layer_normalization_two_axes", lambda: L.LayerNormalization(axis=[1, 2]),
+     _x(2, 3, 4), (2, 3, 4), 2, 0),
+    ("embedding", lambda: L.Embedding(10, 4), _IDS, (2, 5, 4), 1, 0),
+    ("embedding_mask_zero", lambda: L.Embedding(10, 4, mask_zero=True), _IDS, (2, 5, 4), 1, 0),
+    ("masking", lambda: L.Masking(), _PADDED, (2, 4, 3), 0, 0),
+    ("add", lambda: L.Add(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("subtract", lambda: L.Subtract(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("multiply", lambda: L.Multiply(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("average", lambda: L.Average(), [_x(2, 3), _x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("maximum", lambda: L.Maximum(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("minimum", lambda: L.Minimum(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
+    ("concatenate", lambda: L.Concatenate(axis=1), [_x(2, 3), _x(2, 4)], (2, 7), 0, 0),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_layer_contract_holds(case):
+    _, make, data, out_shape, n_trainable, n_non_trainable, *moving = case
+    run_layer_test(make(), data, out_shape, n_trainable, n_non_trainable,
+                   moving_weights_change=bool(moving and moving[0]))
+
+
+def test_layer_contract_covers_every_exported_layer():
+    exported = {cls for cls in vars(L).values()
+                if inspect.isclass(cls) and issubclass(cls, L.Layer) and cls is not L.Layer}
+    tested = {type(c[1]()) for c in CASES}
+    assert exported - tested == set()

@@ -1,0 +1,137 @@
+"""Merge layers: values and gradients against NumPy for 2 and 3 inputs, shape errors, and how
+they combine the inputs' masks."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from oracle import distinct
+
+from shenjing import Tensor
+from shenjing import layers as L
+
+
+def _fold(fn):
+    return lambda xs: functools.reduce(fn, xs)
+
+
+def _arg_grads(pick):
+    """Gradients of an elementwise max/min: the upstream goes to the winning input."""
+    def grads(xs, g):
+        winner = pick(np.stack(xs), axis=0)
+        return [g * (winner == i) for i in range(len(xs))]
+    return grads
+
+
+def _product_grads(xs, g):
+    return [g * np.prod([x for j, x in enumerate(xs) if j != i], axis=0) for i in range(len(xs))]
+
+
+# name -> (layer factory, value, gradients (given inputs and upstream), numbers of inputs)
+MERGES = {
+    "add": (L.Add, _fold(np.add), lambda xs, g: [g] * len(xs), (2, 3)),
+    "subtract": (L.Subtract, lambda xs: xs[0] - xs[1], lambda xs, g: [g, -g], (2,)),
+    "multiply": (L.Multiply, _fold(np.multiply), _product_grads, (2, 3)),
+    "average": (L.Average, lambda xs: sum(xs) / len(xs), lambda xs, g: [g / len(xs)] * len(xs),
+                (2, 3)),
+    "maximum": (L.Maximum, _fold(np.maximum), _arg_grads(np.argmax), (2, 3)),
+    "minimum": (L.Minimum, _fold(np.minimum), _arg_grads(np.argmin), (2, 3)),
+}
+CASES = [(name, n) for name, spec in MERGES.items() for n in spec[3]]
+
+
+@pytest.mark.parametrize("name, n_inputs", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_merge_values_and_gradients(rng, name, n_inputs):
+    make, value, grads, _ = MERGES[name]
+    # distinct values: no ties for maximum/minimum
+    arrays = list(distinct(rng, (n_inputs, 3, 4)).astype(np.float32))
+    inputs = [Tensor(a, requires_grad=True) for a in arrays]
+    y = make()(inputs)
+    np.testing.assert_allclose(y.numpy(), value(arrays), rtol=1e-6, atol=1e-7)
+    upstream = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(upstream)
+    for k, (t, expected) in enumerate(zip(inputs, grads(arrays, upstream))):
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-6, atol=1e-7,
+                                   err_msg=f"gradient of input {k}")
+
+
+@pytest.mark.parametrize("axis", [-1, 1, 0])
+def test_concatenate_values_and_gradients(rng, axis):
+    shapes = {-1: [(2, 3, 2), (2, 3, 4)], 1: [(2, 1, 4), (2, 3, 4)], 0: [(1, 3, 4), (2, 3, 4)]}
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes[axis]]
+    inputs = [Tensor(a, requires_grad=True) for a in arrays]
+    y = L.Concatenate(axis=axis)(inputs)
+    np.testing.assert_array_equal(y.numpy(), np.concatenate(arrays, axis=axis))
+    upstream = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(upstream)
+    split = np.split(upstream, [arrays[0].shape[axis]], axis=axis)
+    for t, expected in zip(inputs, split):
+        np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("make", [L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum,
+                                  L.Minimum])
+def test_merge_shape_mismatch_names_layer_and_shapes(make):
+    layer = make(name="merge")
+    with pytest.raises(ValueError, match=r"'merge'.*\(None, 3\).*\(None, 4\)"):
+        layer([np.ones((2, 3)), np.ones((2, 4))])
+
+
+@pytest.mark.parametrize("make", [L.Add, L.Multiply, L.Maximum])
+def test_merge_checks_shapes_at_every_call(make):
+    layer = make()
+    layer([np.ones((2, 3)), np.ones((2, 3))])
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 1\)"):
+        layer([np.ones((2, 3)), np.ones((2, 1))])  # would broadcast silently
+    with pytest.raises(ValueError, match="one shape"):
+        layer([np.ones((2, 3)), np.ones((1, 3))])
+
+
+def test_concatenate_shape_mismatch_raises():
+    layer = L.Concatenate(name="cat")
+    with pytest.raises(ValueError, match=r"'cat'.*axis -1"):
+        layer([np.ones((2, 3, 2)), np.ones((2, 4, 2))])
+    with pytest.raises(ValueError, match="axis"):
+        L.Concatenate()([np.ones((2, 3)), np.ones((3, 4))])  # batch sizes differ
+
+
+@pytest.mark.parametrize("inputs", [[np.ones((2, 3))], np.ones((2, 3))], ids=["one", "tensor"])
+def test_merge_needs_a_list_of_at_least_two_inputs(inputs):
+    with pytest.raises(ValueError, match="at least 2 inputs"):
+        L.Add()(inputs)
+
+
+def test_subtract_needs_exactly_two_inputs():
+    with pytest.raises(ValueError, match="exactly 2"):
+        L.Subtract()([np.ones((1, 2))] * 3)
+
+
+def test_merge_layers_combine_masks():
+    ids_a = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    ids_b = np.array([[1, 2, 3, 0], [3, 4, 0, 0]])
+    emb = L.Embedding(5, 2, mask_zero=True)
+    a, b = emb(ids_a), emb(ids_b)
+    plain = Tensor(np.ones((2, 4, 2), np.float32))
+    for make in (L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum):
+        np.testing.assert_array_equal(make()([a, b])._keras_mask, (ids_a != 0) & (ids_b != 0))
+        np.testing.assert_array_equal(make()([plain, b])._keras_mask, ids_b != 0)
+    assert getattr(L.Add()([plain, plain]), "_keras_mask", None) is None
+
+
+def test_concatenate_combines_masks_as_keras():
+    ids_a = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    ids_b = np.array([[1, 0, 3], [0, 4, 0]])
+    emb = L.Embedding(5, 2, mask_zero=True)
+    a, b = emb(ids_a), emb(ids_b)
+    # along time: the masks are joined
+    np.testing.assert_array_equal(L.Concatenate(axis=1)([a, b])._keras_mask,
+                                  np.concatenate([ids_a, ids_b], axis=1) != 0)
+    # along features: a step is kept if any input keeps it; an unmasked input keeps all
+    c = emb(ids_b[:, :1].repeat(4, axis=1))
+    np.testing.assert_array_equal(L.Concatenate()([a, c])._keras_mask,
+                                  (ids_a != 0) | (ids_b[:, :1] != 0))
+    plain = Tensor(np.ones((2, 4, 3), np.float32))
+    assert L.Concatenate()([a, plain])._keras_mask.all()
+    assert getattr(L.Concatenate()([plain, plain]), "_keras_mask", None) is None

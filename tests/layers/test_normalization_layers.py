@@ -1,0 +1,135 @@
+"""BatchNormalization (training: batch statistics and Keras's moving-average update; inference:
+the moving statistics) and LayerNormalization against torch, with converted hyper-parameters:
+torch's momentum is 1 - Keras's, and its running variance uses the unbiased batch variance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from layer_contract import assert_layer_matches_torch
+from oracle import require_torch
+
+from shenjing import layers as L
+
+
+def _torch_batch_norm(torch, channels, ndim, momentum, epsilon):
+    """A torch BN module for channels-last input of ``ndim`` axes, and its NHWC forward."""
+    if ndim == 2:
+        module = torch.nn.BatchNorm1d(channels, eps=epsilon, momentum=1 - momentum)
+        return module, module
+    module = torch.nn.BatchNorm2d(channels, eps=epsilon, momentum=1 - momentum)
+    return module, lambda x: module(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+def _random_state(rng, c):
+    """gamma, beta, moving_mean, moving_variance (Keras's weights order)."""
+    return [rng.uniform(0.5, 1.5, c), rng.standard_normal(c), rng.standard_normal(c),
+            rng.uniform(0.5, 2.0, c)]
+
+
+@pytest.mark.parametrize("x_shape", [(16, 3), (4, 5, 5, 2), (2, 3, 1, 4)])
+@pytest.mark.parametrize("momentum", [0.99, 0.9])
+def test_batch_norm_training_matches_torch(rng, x_shape, momentum):
+    torch = require_torch()
+    c, m = x_shape[-1], int(np.prod(x_shape[:-1]))
+    layer = L.BatchNormalization(momentum=momentum)
+    module, forward = _torch_batch_norm(torch, c, len(x_shape), momentum, 1e-3)
+    module.train()
+    layer(np.zeros((1, *x_shape[1:]), np.float32))
+    state = _random_state(rng, c)
+    layer.set_weights(state)
+    with torch.no_grad():
+        module.running_mean.copy_(torch.from_numpy(state[2]))
+        module.running_var.copy_(torch.from_numpy(state[3]))
+
+    x = rng.standard_normal(x_shape) * 2 + 1
+    assert_layer_matches_torch(layer, forward, x, lambda: [
+        (layer.gamma, module.weight, lambda a: a), (layer.beta, module.bias, lambda a: a)],
+        training=True)
+
+    # The moving statistics after one step: the mean updates alike; torch adds the unbiased
+    # batch variance, Keras the biased one, so undo torch's M / (M - 1).
+    np.testing.assert_allclose(layer.moving_mean.numpy(), module.running_mean.numpy(),
+                               atol=1e-6, rtol=1e-5)
+    decayed = momentum * state[3]
+    torch_var = module.running_var.numpy()
+    np.testing.assert_allclose(layer.moving_variance.numpy(),
+                               decayed + (torch_var - decayed) * (m - 1) / m, atol=1e-6,
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("x_shape", [(6, 3), (2, 4, 4, 3)])
+def test_batch_norm_inference_matches_torch_eval(rng, x_shape):
+    torch = require_torch()
+    c = x_shape[-1]
+    layer = L.BatchNormalization()
+    module, forward = _torch_batch_norm(torch, c, len(x_shape), 0.99, 1e-3)
+    module.eval()
+    layer(np.zeros((1, *x_shape[1:]), np.float32))
+    state = _random_state(rng, c)
+    layer.set_weights(state)
+    with torch.no_grad():
+        module.running_mean.copy_(torch.from_numpy(state[2]))
+        module.running_var.copy_(torch.from_numpy(state[3]))
+    assert_layer_matches_torch(layer, forward, rng.standard_normal(x_shape), lambda: [
+        (layer.gamma, module.weight, lambda a: a), (layer.beta, module.bias, lambda a: a)])
+    # inference leaves the moving statistics alone
+    np.testing.assert_array_equal(layer.moving_mean.numpy(), state[2].astype(np.float32))
+    np.testing.assert_array_equal(layer.moving_variance.numpy(), state[3].astype(np.float32))
+
+
+def test_batch_norm_inference_uses_the_moving_statistics(rng):
+    layer = L.BatchNormalization(epsilon=0.0)
+    x = rng.standard_normal((5, 2)).astype(np.float32)
+    layer(x)
+    layer.set_weights([np.array([2.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, -1.0]),
+                       np.array([4.0, 0.25])])
+    expected = np.stack([2 * (x[:, 0] - 1) / 2, (x[:, 1] + 1) / 0.5 + 1], axis=1)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), expected, rtol=1e-5)
+
+
+def test_batch_norm_training_normalizes_with_batch_statistics(rng):
+    layer = L.BatchNormalization()
+    x = rng.standard_normal((64, 3)).astype(np.float32) * 3 + 2
+    y = layer(x, training=True).numpy()
+    np.testing.assert_allclose(y.mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(y.var(0), x.var(0) / (x.var(0) + 1e-3), rtol=1e-4)
+
+
+def test_batch_norm_moving_statistics_converge_to_the_data(rng):
+    layer = L.BatchNormalization(momentum=0.5)
+    for _ in range(30):
+        layer(rng.standard_normal((256, 2)) * [1.0, 3.0] + [4.0, -2.0], training=True)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), [4.0, -2.0], atol=0.4)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), [1.0, 9.0], rtol=0.2)
+
+
+def test_batch_norm_rejects_channels_first():
+    with pytest.raises(ValueError, match="channels-last"):
+        L.BatchNormalization(axis=1)
+
+
+# -- LayerNormalization --------------------------------------------------------------------------
+@pytest.mark.parametrize("x_shape, axis", [((4, 6), -1), ((2, 3, 5), -1), ((2, 3, 4), (1, 2)),
+                                           ((2, 3, 4, 2), [-3, -2, -1])])
+def test_layer_norm_matches_torch(rng, x_shape, axis):
+    torch = require_torch()
+    layer = L.LayerNormalization(axis=axis, gamma_initializer="random_normal",
+                                 beta_initializer="random_normal")
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    normalized = tuple(x_shape[a] for a in axes)
+    module = torch.nn.LayerNorm(normalized, eps=1e-3)
+    assert_layer_matches_torch(layer, module, rng.standard_normal(x_shape) * 3 + 1, lambda: [
+        (layer.gamma, module.weight, lambda a: a), (layer.beta, module.bias, lambda a: a)])
+
+
+@pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
+def test_layer_norm_without_center_or_scale(rng, center, scale):
+    layer = L.LayerNormalization(center=center, scale=scale)
+    xn = rng.standard_normal((3, 4)).astype(np.float32)
+    y = layer(xn)
+    assert len(layer.weights) == center + scale
+    np.testing.assert_allclose(
+        y.numpy(), (xn - xn.mean(-1, keepdims=True)) / np.sqrt(xn.var(-1, keepdims=True) + 1e-3),
+        rtol=1e-5, atol=1e-6)

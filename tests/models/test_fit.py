@@ -1,0 +1,422 @@
+"""``Model.fit``: its arguments (batch_size, epochs, verbose, validation_split/data, shuffle,
+class_weight, initial_epoch), reproducibility under ``set_random_seed``, stopping on a
+non-finite loss, and real small classification tasks from scikit-learn."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import callbacks, layers, losses, optimizers
+from shenjing.layers import Dense
+
+LOGITS_LOSS = losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _data(n: int = 48, features: int = 4, classes: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    return x, rng.integers(0, classes, n)
+
+
+def _mlp(features: int = 4, classes: int = 3, dropout: float = 0.0) -> sj.Sequential:
+    stack = [sj.Input((features,)), Dense(8, activation="relu")]
+    stack += [layers.Dropout(dropout)] if dropout else []
+    return sj.Sequential([*stack, Dense(classes)])
+
+
+class Recorder(layers.Layer):
+    """The identity, keeping a copy of each batch it sees, by training flag."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen: dict[bool, list[np.ndarray]] = {True: [], False: []}
+
+    def call(self, x, training=False):
+        self.seen[training].append(x.numpy().copy())
+        return x
+
+
+def _recording_model(features: int = 1):
+    recorder = Recorder()
+    model = sj.Sequential([sj.Input((features,)), recorder, Dense(1)])
+    recorder.seen = {True: [], False: []}  # forget the symbolic build
+    return model, recorder
+
+
+def _frozen_zero_model(features: int = 1) -> sj.Sequential:
+    """Predicts 0 for every sample and never learns: its losses show which rows it was given."""
+    model = sj.Sequential([sj.Input((features,)), Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(learning_rate=0.0), "mse")
+    return model
+
+
+# -- the History, epochs and batches ---------------------------------------------------------
+def test_fit_returns_history_per_epoch():
+    x, y = _data()
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, verbose=0, validation_data=(x[:12], y[:12]))
+    assert history is model.history
+    assert history.epoch == [0, 1, 2]
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in history.history.values())
+    # the last epoch's validation is an evaluate() of the trained model
+    logs = model.evaluate(x[:12], y[:12], verbose=0, return_dict=True)
+    assert history.history["val_loss"][-1] == pytest.approx(logs["loss"], rel=1e-6)
+    assert history.history["val_accuracy"][-1] == logs["accuracy"]
+
+
+@pytest.mark.parametrize("batch_size, steps", [("default", 2), (None, 2), (16, 4), (50, 1),
+                                               (7, 8)])
+def test_batch_size_sets_the_steps_per_epoch(batch_size, steps):
+    x, y = _data(50)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    sizes: list[int] = []
+    model.layers[0].register_forward_hook(lambda layer, i, o: sizes.append(len(i.data)))
+    kwargs = {} if batch_size == "default" else {"batch_size": batch_size}  # 32, as None
+    model.fit(x, y, epochs=2, verbose=0, **kwargs)
+    assert model.optimizer.iterations == 2 * steps
+    assert sum(sizes) == 100 and len(sizes) == 2 * steps
+
+
+def test_batch_size_none_means_32_and_nonsense_is_refused():
+    x, y = _data(40)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    assert model.evaluate(x, y, batch_size=None, verbose=0) == pytest.approx(
+        model.evaluate(x, y, batch_size=32, verbose=0))
+    np.testing.assert_array_equal(model.predict(x, batch_size=None), model.predict(x))
+    for bad in (0, -1, 2.5, "32"):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            model.fit(x, y, batch_size=bad, verbose=0)
+        with pytest.raises(ValueError, match="batch_size"):
+            model.evaluate(x, y, batch_size=bad, verbose=0)
+        with pytest.raises(ValueError, match="batch_size"):
+            model.predict(x, batch_size=bad)
+
+
+def test_shuffle_false_keeps_order_and_shuffle_true_permutes_each_epoch():
+    x = np.arange(20, dtype=np.float32).reshape(20, 1)
+    y = np.zeros((20, 1))
+    model, recorder = _recording_model()
+    model.compile("sgd", "mse")
+    model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0)
+    seen = np.concatenate(recorder.seen[True])[:, 0]
+    np.testing.assert_array_equal(seen, np.tile(np.arange(20), 2))
+
+    recorder.seen[True].clear()
+    model.fit(x, y, batch_size=6, epochs=2, shuffle=True, verbose=0)
+    epochs = np.concatenate(recorder.seen[True])[:, 0].reshape(2, 20)
+    for order in epochs:
+        assert sorted(order) == list(range(20)) and list(order) != list(range(20))
+    assert list(epochs[0]) != list(epochs[1])
+
+
+def test_shuffle_keeps_x_and_y_together():
+    """y = 2 x exactly; a model that can fit it reaches ~0 loss only if pairs stay paired."""
+    x = np.linspace(-1, 1, 40, dtype=np.float32).reshape(40, 1)
+    model = sj.Sequential([sj.Input((1,)), Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.3), "mse")
+    model.fit(x, 2 * x, batch_size=8, epochs=40, shuffle=True, verbose=0)
+    assert model.evaluate(x, 2 * x, verbose=0) < 1e-4
+
+
+# -- validation ------------------------------------------------------------------------------
+def test_validation_split_is_a_seeded_shuffle_not_the_last_rows():
+    """Rows sorted by class: Keras's 'last 25%' would validate on class 3 alone."""
+    x = np.arange(40, dtype=np.float32).reshape(40, 1)
+    y = np.repeat(np.arange(4.0), 10).reshape(40, 1)
+    model, recorder = _recording_model()
+    model.compile(optimizers.SGD(learning_rate=0.0), "mse")
+    sj.utils.set_random_seed(5)
+    model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
+    (train,), (val,) = recorder.seen[True], recorder.seen[False]
+    train_rows, val_rows = train[:, 0].astype(int), val[:, 0].astype(int)
+    assert len(val_rows) == 10 and len(train_rows) == 30
+    assert sorted([*train_rows, *val_rows]) == list(range(40))  # a partition of the rows
+    assert len(set(y[val_rows, 0])) > 1  # not one class
+    assert sorted(val_rows) != list(range(30, 40))
+
+    # the same seed gives the same split; another seed another one
+    for seed, same in ((5, True), (6, False)):
+        recorder.seen = {True: [], False: []}
+        sj.utils.set_random_seed(seed)
+        model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False,
+                  verbose=0)
+        assert (sorted(recorder.seen[False][0][:, 0].astype(int)) == sorted(val_rows)) == same
+
+
+def test_validation_split_loss_is_measured_on_the_held_out_rows():
+    x = np.zeros((40, 1), np.float32)
+    y = np.repeat(np.arange(4.0), 10).reshape(40, 1)  # the zero model's loss is mean(y**2)
+    model = _frozen_zero_model()
+    history = model.fit(x, y, batch_size=40, epochs=1, validation_split=0.5, verbose=0)
+    train_loss, val_loss = history.history["loss"][0], history.history["val_loss"][0]
+    assert train_loss + val_loss == pytest.approx(2 * np.mean(y**2))
+    assert val_loss != pytest.approx(np.mean(y[20:] ** 2))  # not the last half
+
+
+def test_validation_split_must_leave_both_sets():
+    x, y = _data(10)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    for split in (1.0, 1.5, 0.01):
+        with pytest.raises(ValueError, match="validation_split"):
+            model.fit(x, y, validation_split=split, verbose=0)
+
+
+def test_validation_data_with_sample_weights():
+    x = np.zeros((4, 1), np.float32)
+    y = np.array([[1.0], [1.0], [2.0], [2.0]])
+    model = _frozen_zero_model()
+    history = model.fit(x, y, epochs=1, verbose=0,
+                        validation_data=(x, y, np.array([1.0, 1.0, 0.0, 0.0])))
+    assert history.history["val_loss"] == [pytest.approx(0.5)]  # (1 + 1 + 0 + 0) / 4
+
+
+def test_mismatched_lengths_are_an_error():
+    x, y = _data(10)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    with pytest.raises(ValueError, match="10 samples but y has 9"):
+        model.fit(x, y[:9], verbose=0)
+
+
+# -- class weights, initial epoch ---------------------------------------------------------------
+def test_class_weight_weights_each_sample_by_its_class():
+    x = np.zeros((8, 1), np.float32)
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1.0]).reshape(8, 1)  # loss of the zero model: y**2
+    model = _frozen_zero_model()
+    plain = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history["loss"][0]
+    weighted = model.fit(x, y, batch_size=8, epochs=1, verbose=0,
+                         class_weight={0: 1.0, 1: 3.0}).history["loss"][0]
+    assert plain == pytest.approx(2 / 8) and weighted == pytest.approx(6 / 8)
+
+
+def test_class_weight_changes_what_is_learned():
+    """Heavily weighted, the rare class wins more of the predictions."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 2)).astype(np.float32)
+    y = (x[:, 0] + 0.8 * rng.standard_normal(60) > 0.9).astype(int)  # ~20% ones, noisy
+    predicted_ones = []
+    for class_weight in (None, {0: 1.0, 1: 10.0}):
+        sj.utils.set_random_seed(0)
+        model = _mlp(features=2, classes=2)
+        model.compile(optimizers.Adam(learning_rate=0.05), LOGITS_LOSS)
+        model.fit(x, y, epochs=30, verbose=0, class_weight=class_weight)
+        predicted_ones.append(int(model.predict(x).argmax(1).sum()))
+    assert predicted_ones[1] > predicted_ones[0] + 5
+
+
+def test_initial_epoch_resumes_the_epoch_count():
+    x, y = _data(20)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    seen: list[int] = []
+    history = model.fit(x, y, batch_size=10, epochs=5, initial_epoch=3, verbose=0,
+                        callbacks=[callbacks.LambdaCallback(
+                            on_epoch_begin=lambda epoch, logs: seen.append(epoch))])
+    assert seen == history.epoch == [3, 4]
+    assert model.optimizer.iterations == 4
+
+
+# -- progress output ----------------------------------------------------------------------------
+def test_verbose_0_prints_nothing(capsys):
+    x, y = _data(20)
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.2)
+    model.evaluate(x, y, verbose=0)
+    model.predict(x)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    x, y = _data(20)
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=2, validation_split=0.2)
+    model.evaluate(x, y, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    pattern = (r"Epoch {}/2 - [\d.]+s - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - "
+               r"val_accuracy: [\d.]+")
+    assert len(lines) == 3
+    assert re.fullmatch(pattern.format(1), lines[0]) and re.fullmatch(pattern.format(2), lines[1])
+    assert re.fullmatch(r"Evaluate - [\d.]+s - loss: [\d.]+ - accuracy: [\d.]+", lines[2])
+
+
+def test_verbose_1_shows_a_progress_bar(capsys):
+    x, y = _data(40)
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    model.fit(x, y, epochs=2, batch_size=10, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "4/4" in out and "loss: " in out and "accuracy: " in out
+
+
+# -- reproducibility ---------------------------------------------------------------------------
+def _seeded_run(seed: int):
+    sj.utils.set_random_seed(seed)
+    x, y = _data(60, seed=1)
+    model = _mlp(dropout=0.3)
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=8, epochs=3, shuffle=True, validation_split=0.2,
+                        verbose=0)
+    return model.get_weights(), history.history
+
+
+def test_set_random_seed_makes_fit_bitwise_reproducible():
+    weights_a, history_a = _seeded_run(7)
+    weights_b, history_b = _seeded_run(7)
+    assert history_a == history_b
+    for a, b in zip(weights_a, weights_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+    weights_c, _ = _seeded_run(8)
+    assert not np.array_equal(weights_a[0], weights_c[0])
+
+
+# -- a non-finite loss stops training ---------------------------------------------------------
+def _weights_at_each_step(model) -> tuple[list[list[np.ndarray]], callbacks.Callback]:
+    snapshots: list[list[np.ndarray]] = []
+    cb = callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: snapshots.append(model.get_weights()))
+    return snapshots, cb
+
+
+def test_huge_learning_rate_stops_training_with_a_message(capsys):
+    x, y = _data(40)
+    model = _mlp()
+    model.compile(optimizers.SGD(learning_rate=1e30), LOGITS_LOSS)
+    snapshots, cb = _weights_at_each_step(model)
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point here
+        history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0,
+                            callbacks=[cb])
+    message = capsys.readouterr().out
+    assert re.search(r"loss became (nan|inf) at epoch 1, step 2; training stopped", message)
+    assert "lower learning rate" in message and "clipping" in message
+    assert model.stop_training
+    assert history.epoch == [0]  # no second epoch
+    assert not np.isfinite(history.history["loss"][0])  # the epoch logs the loss it ended on
+    assert model.optimizer.iterations == 1  # the non-finite step was not applied
+    assert len(snapshots) == 2
+    for now, before_bad_step in zip(model.get_weights(), snapshots[-1], strict=True):
+        assert np.all(np.isfinite(now))
+        np.testing.assert_array_equal(now, before_bad_step)
+
+
+def test_nan_in_the_data_stops_training_before_it_reaches_the_weights(capsys):
+    x, y = _data(40)
+    x[19, 2] = np.nan  # in the third batch of 8
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    snapshots, cb = _weights_at_each_step(model)
+    stop = callbacks.TerminateOnNaN()
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[cb, stop])
+    message = capsys.readouterr().out
+    assert "loss became nan at epoch 1, step 3" in message and "checking the inputs" in message
+    assert stop.stopped_at == (0, 2)  # the user's TerminateOnNaN is used, not a second one
+    assert model.optimizer.iterations == 2
+    for now, before_bad_step in zip(model.get_weights(), snapshots[-1], strict=True):
+        np.testing.assert_array_equal(now, before_bad_step)
+    # the model still works on clean data
+    assert np.all(np.isfinite(model.predict(np.delete(x, 19, axis=0))))
+
+
+class PoisonAfter(layers.Layer):
+    """The identity, until its n-th training call: from then on it outputs NaN in training."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n, self.calls = n, 0
+
+    def call(self, x, training=False):
+        self.calls += bool(training)
+        return x * float("nan") if training and self.calls >= self.n else x
+
+
+def test_nan_stop_mid_run_still_validates_and_callbacks_see_val_loss(tmp_path, capsys):
+    """EarlyStopping and ModelCheckpoint monitoring val_loss get it for the stopped epoch too
+    (no 'not in the logs' warning, which this suite would turn into an error); the History
+    records the non-finite loss; the best weights are restored."""
+    x, y = _data(40)
+    xv, yv = _data(16, seed=1)
+    model = sj.Sequential([sj.Input((4,)), Dense(8, activation="relu"), PoisonAfter(8),
+                           Dense(3)])
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    stop = callbacks.EarlyStopping(patience=5, restore_best_weights=True)
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "best.safetensors", save_best_only=True,
+                                           save_weights_only=True)
+    snapshots: list[list[np.ndarray]] = []
+    record = callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append(model.get_weights()))
+    history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0,
+                        validation_data=(xv, yv), callbacks=[record, stop, checkpoint])
+    assert "loss became nan at epoch 2, step 3" in capsys.readouterr().out
+    assert history.epoch == [0, 1]
+    assert np.isfinite(history.history["loss"][0]) and np.isnan(history.history["loss"][1])
+    val_loss = history.history["val_loss"]
+    assert len(val_loss) == 2 and np.all(np.isfinite(val_loss))
+    assert len(history.history["accuracy"]) == len(history.history["val_accuracy"]) == 2
+    best = int(np.argmin(val_loss))
+    for now, then in zip(model.get_weights(), snapshots[best], strict=True):
+        np.testing.assert_array_equal(now, then)
+    model.set_weights(snapshots[-1])
+    model.load_weights(tmp_path / "best.safetensors")
+    for now, then in zip(model.get_weights(), snapshots[best], strict=True):
+        np.testing.assert_array_equal(now, then)
+
+
+def test_nan_message_names_epoch_step_and_remedies():
+    message = callbacks.nan_message(epoch=2, step=4, loss=float("nan"))
+    assert "epoch 3, step 5" in message
+    for remedy in ("learning rate", "clip", "NaN/inf", "normaliz", "from_logits"):
+        assert remedy in message
+
+
+# -- real data ---------------------------------------------------------------------------------
+def _split_standardized(x, y, seed=0):
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=seed,
+                                                        stratify=y)
+    scaler = StandardScaler().fit(x_train)
+    return scaler.transform(x_train), scaler.transform(x_test), y_train, y_test
+
+
+def test_digits_reach_95_percent_test_accuracy():
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+
+    x_train, x_test, y_train, y_test = _split_standardized(*load_digits(return_X_y=True))
+    model = sj.Sequential([sj.Input((64,)), Dense(64, activation="relu"), layers.Dropout(0.1),
+                           Dense(10)])
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=12, validation_split=0.1, verbose=0)
+    assert history.history["val_accuracy"][-1] >= 0.9
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy >= 0.95
+    assert np.mean(model.predict(x_test).argmax(1) == y_test) == pytest.approx(accuracy)
+
+
+def test_breast_cancer_logistic_unit_matches_scikit_learn():
+    """One sigmoid unit trained by fit is logistic regression: >= 95%, like scikit-learn's."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    x_train, x_test, y_train, y_test = _split_standardized(*load_breast_cancer(return_X_y=True))
+    model = sj.Sequential([sj.Input((30,)), Dense(1, activation="sigmoid")])
+    model.compile(optimizers.Adam(learning_rate=0.01), "binary_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x_train, y_train.reshape(-1, 1), epochs=30, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(x_test, y_test.reshape(-1, 1), verbose=0)
+    reference = LogisticRegression().fit(x_train, y_train).score(x_test, y_test)
+    assert accuracy >= 0.95 and accuracy >= reference - 0.01

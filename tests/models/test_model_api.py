@@ -1,0 +1,432 @@
+"""The three ways to make a model (Sequential, subclassed, functional) and the Keras-style API on
+them: compile, evaluate, predict, train/test_on_batch, summary, count_params, training mode, and
+the PyTorch-style loop underneath."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import functional as F
+from shenjing import layers, losses, metrics, optimizers
+from shenjing.layers import Dense
+
+LOGITS_LOSS = losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _data(n: int = 48, features: int = 4, classes: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    return x, rng.integers(0, classes, n)
+
+
+def _mlp(features: int = 4, classes: int = 3) -> sj.Sequential:
+    return sj.Sequential([sj.Input((features,)), Dense(8, activation="relu"), Dense(classes)])
+
+
+class Probe(layers.Layer):
+    """The identity, recording the training flag and the grad mode of each call."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls: list[tuple[bool, bool]] = []
+
+    def call(self, x, training=False):
+        self.calls.append((training, sj.is_grad_enabled()))
+        return x
+
+
+def _summary(model) -> list[str]:
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    return lines
+
+
+def _rows(lines: list[str]) -> list[tuple[str, str, int]]:
+    """(layer type, output shape, parameter count) of each layer row of a summary."""
+    rows = []
+    for line in lines:
+        m = re.match(r"^\S+ \((\w+)\)\s+(\(.*?\)|\?)\s+([\d,]+)\s*$", line)
+        if m:
+            rows.append((m[1], m[2], int(m[3].replace(",", ""))))
+    return rows
+
+
+# -- three ways to make a model ----------------------------------------------------------------
+def test_sequential_from_list_and_from_add_are_the_same_model():
+    listed = _mlp()
+    added = sj.Sequential()
+    added.add(sj.Input((4,)))
+    added.add(Dense(8, activation="relu"))
+    added.add(Dense(3))
+    assert listed.built and added.built
+    assert listed.count_params() == added.count_params() == 4 * 8 + 8 + 8 * 3 + 3
+    added.set_weights(listed.get_weights())
+    x, _ = _data()
+    np.testing.assert_array_equal(listed.predict(x), added.predict(x))
+
+
+def test_sequential_input_only_first_and_only_layers():
+    model = sj.Sequential([Dense(2)])
+    with pytest.raises(ValueError, match="first"):
+        model.add(sj.Input((3,)))
+    with pytest.raises(TypeError, match="layers"):
+        model.add("dense")
+
+
+def test_sequential_without_input_builds_on_first_data():
+    model = sj.Sequential([Dense(5, activation="relu"), Dense(2)])
+    assert not model.built and model.count_params() == 0
+    model.compile("sgd", "mse")
+    x = np.ones((6, 3), np.float32)
+    model.fit(x, np.zeros((6, 2)), epochs=1, verbose=0)
+    assert model.built and model.count_params() == 3 * 5 + 5 + 5 * 2 + 2
+
+
+def test_input_shape_on_the_first_layer_builds_at_once():
+    model = sj.Sequential([Dense(4, input_shape=(3,)), Dense(1)])
+    assert model.built
+    assert [r[1] for r in _rows(_summary(model))] == ["(None, 4)", "(None, 1)"]
+
+
+class TwoLayerNet(sj.Model):
+    def __init__(self, classes: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = Dense(16, activation="relu")
+        self.drop = layers.Dropout(0.25)
+        self.out = Dense(classes)
+
+    def call(self, x, training=False):
+        return self.out(self.drop(self.hidden(x), training=training))
+
+
+def test_subclassed_model_trains_and_counts_its_layers():
+    x, y = _data()
+    model = TwoLayerNet()
+    model.compile(optimizers.Adam(learning_rate=0.02), LOGITS_LOSS, metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    assert model.count_params() == 4 * 16 + 16 + 16 * 3 + 3
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout", "Dense"]
+    assert [r[2] for r in _rows(_summary(model))] == [80, 0, 51]
+
+
+def test_functional_residual_block_computes_x_plus_f_x():
+    inputs = sj.Input((4,))
+    h = Dense(6, activation="relu")(inputs)
+    f = Dense(6)(h)
+    merged = layers.Add()([h, f])
+    outputs = Dense(2)(merged)
+    model = sj.Model(inputs, outputs)
+    d1, d2, add, d3 = model.layers
+    assert isinstance(add, layers.Add)
+
+    x, _ = _data(10)
+    relu = np.maximum(x @ d1.kernel.numpy() + d1.bias.numpy(), 0)
+    expected = (relu + relu @ d2.kernel.numpy() + d2.bias.numpy()) @ d3.kernel.numpy() \
+        + d3.bias.numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+
+    rows = _rows(_summary(model))
+    assert rows == [("Dense", "(None, 6)", 30), ("Dense", "(None, 6)", 42),
+                    ("Add", "(None, 6)", 0), ("Dense", "(None, 2)", 14)]
+    # both paths of the residual get gradients
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    before = model.get_weights()
+    model.train_on_batch(x, np.ones((10, 2)))
+    after = model.get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_functional_two_inputs_with_concatenate():
+    a, b = sj.Input((4,), name="a"), sj.Input((2,), name="b")
+    joined = layers.Concatenate()([Dense(3)(a), b])
+    model = sj.Model([a, b], Dense(1)(joined))
+    dense_a, concat, head = model.layers
+    rng = np.random.default_rng(1)
+    xa, xb = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
+    ha = xa @ dense_a.kernel.numpy() + dense_a.bias.numpy()
+    expected = np.concatenate([ha, xb], axis=1) @ head.kernel.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(model.predict([xa, xb]), expected, rtol=1e-5, atol=1e-5)
+    assert ("Concatenate", "(None, 5)", 0) in _rows(_summary(model))
+
+    target = xa[:, :1] - 2 * xb[:, 1:]
+    model.compile(optimizers.Adam(learning_rate=0.05), "mse")
+    history = model.fit([xa, xb], target, epochs=40, batch_size=10, verbose=0,
+                        validation_split=0.25)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    assert "val_loss" in history.history
+    with pytest.raises(ValueError, match="2 input"):
+        model.predict(xa)
+
+
+# -- compile ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("as_objects", [False, True])
+def test_compile_takes_strings_or_objects(as_objects):
+    model = _mlp()
+    if as_objects:
+        model.compile(optimizer=optimizers.RMSprop(learning_rate=0.01),
+                      loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=[metrics.SparseCategoricalAccuracy(name="acc")])
+        keys = {"loss", "acc"}
+    else:
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        keys = {"loss", "accuracy"}
+    assert isinstance(model.optimizer, optimizers.RMSprop)
+    assert isinstance(model.loss, losses.SparseCategoricalCrossentropy)
+    x, y = _data()
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    assert set(history.history) == keys | {"val_" + k for k in keys}
+
+
+def test_compile_rejects_unknown_names_and_arguments():
+    model = _mlp()
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        model.compile(optimizer="adamax_typo", loss="mse")
+    with pytest.raises(ValueError, match="unknown loss"):
+        model.compile(optimizer="sgd", loss="squared_hinge_typo")
+    with pytest.raises(TypeError, match="lossweights"):
+        model.compile(optimizer="sgd", loss="mse", lossweights=[1.0])
+
+
+def test_fit_and_evaluate_before_compile_say_so():
+    model = _mlp()
+    x, y = _data(8)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.evaluate(x, y, verbose=0)
+
+
+# -- the double softmax ----------------------------------------------------------------------
+@pytest.mark.parametrize("loss", [losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  losses.CategoricalCrossentropy(from_logits=True)])
+def test_softmax_output_with_from_logits_warns_at_compile(loss):
+    model = sj.Sequential([sj.Input((4,)), Dense(3, activation="softmax")])
+    with pytest.warns(UserWarning, match=r"from_logits=True, so softmax is applied twice") as w:
+        model.compile(optimizer="adam", loss=loss)
+    assert w[0].filename == __file__  # it points at the user's compile() line
+
+
+def test_functional_softmax_activation_layer_also_warns():
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, layers.Activation("softmax")(Dense(3)(inputs)))
+    with pytest.warns(UserWarning, match="from_logits"):
+        model.compile(optimizer="adam", loss=LOGITS_LOSS)
+
+
+@pytest.mark.parametrize("last_activation, from_logits", [("softmax", False), (None, True)])
+def test_no_softmax_warning_when_consistent(last_activation, from_logits):
+    model = sj.Sequential([sj.Input((4,)), Dense(3, activation=last_activation)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.compile("adam", losses.SparseCategoricalCrossentropy(from_logits=from_logits))
+
+
+# -- evaluate, predict, train_on_batch, test_on_batch ----------------------------------------
+def test_evaluate_returns_float_list_or_dict():
+    x, y = _data()
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS)
+    loss = model.evaluate(x, y, verbose=0)
+    assert isinstance(loss, float)
+
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    loss2, acc = model.evaluate(x, y, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs == {"loss": loss2, "accuracy": acc}
+    assert loss2 == pytest.approx(loss, rel=1e-6)
+    logits = model.predict(x)
+    assert acc == pytest.approx(np.mean(logits.argmax(1) == y))
+
+
+def test_evaluate_averages_over_samples_not_batches():
+    """Batches of 32 and 16 out of 48 samples: the result is the mean over all 48."""
+    x, y = _data(48)
+    model = _mlp()
+    model.compile("adam", LOGITS_LOSS)
+    whole = model.test_on_batch(x, y)
+    assert model.evaluate(x, y, batch_size=32, verbose=0) == pytest.approx(whole, rel=1e-5)
+    assert model.evaluate(x, y, batch_size=7, verbose=0) == pytest.approx(whole, rel=1e-5)
+
+
+def test_predict_concatenates_batches_in_order():
+    x, _ = _data(50)
+    model = _mlp()
+    full = model.predict(x, batch_size=64)
+    assert full.shape == (50, 3) and full.dtype == np.float32
+    np.testing.assert_allclose(model.predict(x, batch_size=7), full, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(model.predict_on_batch(x), full)
+    np.testing.assert_array_equal(model(x).numpy(), full)
+
+
+def test_train_on_batch_steps_and_test_on_batch_does_not():
+    x, y = _data(16)
+    model = _mlp()
+    model.compile(optimizers.SGD(learning_rate=0.1), LOGITS_LOSS, metrics=["accuracy"])
+    before = model.get_weights()
+    loss, acc = model.test_on_batch(x, y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    assert model.optimizer.iterations == 0
+    train_loss, _ = model.train_on_batch(x, y)
+    assert train_loss == pytest.approx(loss, rel=1e-6)  # the loss before the step
+    assert model.optimizer.iterations == 1
+    after = model.get_weights()
+    assert not any(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert model.test_on_batch(x, y, return_dict=True)["loss"] < loss
+
+
+def test_train_on_batch_class_weight():
+    x, y = np.zeros((4, 4), np.float32), np.array([0, 0, 1, 1])
+    model = sj.Sequential([sj.Input((4,)), Dense(2, kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(learning_rate=0.0), LOGITS_LOSS)
+    # uniform logits: every sample's loss is log 2; weights 1, 1, 3, 3 over 4 samples -> 2 log 2
+    loss = model.train_on_batch(x, y, class_weight={0: 1.0, 1: 3.0})
+    assert loss == pytest.approx(2 * np.log(2), rel=1e-6)
+
+
+# -- summary and count_params -------------------------------------------------------------------
+def test_summary_lists_shapes_counts_and_totals():
+    model = sj.Sequential([sj.Input((5,)), Dense(4), layers.BatchNormalization(),
+                           layers.Dropout(0.5), Dense(2)], name="tiny")
+    lines = _summary(model)
+    assert lines[0] == 'Model: "tiny"'
+    assert _rows(lines) == [("Dense", "(None, 4)", 24), ("BatchNormalization", "(None, 4)", 16),
+                            ("Dropout", "(None, 4)", 0), ("Dense", "(None, 2)", 10)]
+    assert "Total params: 50" in lines
+    assert "Trainable params: 42" in lines  # BN's moving mean and variance are not trainable
+    assert "Non-trainable params: 8" in lines
+    assert model.count_params() == 50
+    assert sum(p.size for p in model.trainable_weights) == 42
+
+
+def test_summary_prints_to_stdout_by_default(capsys):
+    _mlp().summary()
+    out = capsys.readouterr().out
+    assert "Output Shape" in out and "Total params: 67" in out
+
+
+# -- training mode, no_grad, dtypes ------------------------------------------------------------
+def test_fit_trains_in_training_mode_evaluate_and_predict_infer_without_grad():
+    probe = Probe()
+    model = sj.Sequential([sj.Input((4,)), Dense(3), probe])
+    model.compile("sgd", LOGITS_LOSS)
+    x, y = _data(20)
+    probe.calls.clear()  # building the model called it symbolically
+    model.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    assert probe.calls == [(True, True)] * 2
+    probe.calls.clear()
+    model.fit(x, y, batch_size=10, epochs=1, verbose=0, validation_data=(x, y))
+    assert probe.calls == [(True, True)] * 2 + [(False, False)] * 2
+    for run in (lambda: model.evaluate(x, y, batch_size=10, verbose=0),
+                lambda: model.predict(x, batch_size=10), lambda: model.test_on_batch(x, y),
+                lambda: model.predict_on_batch(x)):
+        probe.calls.clear()
+        run()
+        assert probe.calls and all(c == (False, False) for c in probe.calls)
+
+
+def test_batchnorm_statistics_move_in_fit_only():
+    model = sj.Sequential([sj.Input((4,)), layers.BatchNormalization(), Dense(3)])
+    bn = model.layers[0]
+    model.compile("adam", LOGITS_LOSS)
+    x, y = _data(32)
+    x = 3.0 * x + 5.0
+    stats = [bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy()]
+    model.evaluate(x, y, verbose=0)
+    model.predict(x)
+    model.test_on_batch(x, y)
+    assert np.array_equal(bn.moving_mean.numpy(), stats[0])
+    assert np.array_equal(bn.moving_variance.numpy(), stats[1])
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert np.all(bn.moving_mean.numpy() > stats[0] + 0.1)  # towards the data's mean of 5
+    assert np.all(bn.moving_variance.numpy() > stats[1])  # towards the data's variance of 9
+
+
+def test_predict_is_deterministic_with_dropout():
+    model = sj.Sequential([sj.Input((4,)), Dense(32, activation="relu"), layers.Dropout(0.5),
+                           Dense(3)])
+    d1, _, d2 = model.layers
+    x, _ = _data(20)
+    first = model.predict(x)
+    np.testing.assert_array_equal(first, model.predict(x))
+    hidden = np.maximum(x @ d1.kernel.numpy() + d1.bias.numpy(), 0)  # dropout is the identity
+    np.testing.assert_allclose(first, hidden @ d2.kernel.numpy() + d2.bias.numpy(), rtol=1e-5,
+                               atol=1e-6)
+    trained = model(x, training=True).numpy()
+    assert not np.allclose(trained, first)  # but in training mode it drops
+
+
+def test_float64_inputs_are_cast_to_float32():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 6, 6, 1), dtype=np.uint8)
+    x = images / 255.0
+    assert x.dtype == np.float64
+    model = sj.Sequential([sj.Input((6, 6, 1)), layers.Conv2D(2, 3, activation="relu"),
+                           layers.Flatten(), Dense(3)])
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    model.fit(x, rng.integers(0, 3, (16, 1)), epochs=1, verbose=0)
+    assert all(w.dtype == np.float32 for w in model.get_weights())
+    assert model.predict(x).dtype == np.float32
+    assert model(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("label_shape", ["(N,)", "(N, 1)"])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.uint8])
+def test_sparse_labels_shaped_n_or_n1_train_the_same(label_shape, label_dtype):
+    x, y = _data(24)
+    labels = y.astype(label_dtype)
+    if label_shape == "(N, 1)":
+        labels = labels.reshape(-1, 1)
+    sj.utils.set_random_seed(3)
+    model = _mlp()
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    history = model.fit(x, labels, batch_size=8, epochs=3, verbose=0, validation_split=0.25)
+    sj.utils.set_random_seed(3)
+    reference = _mlp()
+    reference.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    expected = reference.fit(x, y, batch_size=8, epochs=3, verbose=0, validation_split=0.25)
+    assert history.history == expected.history
+    for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- the PyTorch-style loop ---------------------------------------------------------------------
+def test_pytorch_style_training_loop():
+    x, y = _data(64)
+    model = _mlp()
+    opt = optimizers.Adam(learning_rate=1e-3, params=model.trainable_weights)
+    first = None
+    for _ in range(100):
+        loss = F.sparse_categorical_crossentropy(y, model(x, training=True), from_logits=True)
+        opt.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None for p in model.trainable_weights)
+        opt.step()
+        first = float(loss.data) if first is None else first
+    assert opt.iterations == 100
+    assert float(loss.data) < 0.9 * first
+    # the Keras loop sees the weights the PyTorch loop trained
+    model.compile(opt, LOGITS_LOSS)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(
+        float(F.sparse_categorical_crossentropy(y, model(x), from_logits=True).data), rel=1e-5)
+
+
+def test_pytorch_style_loop_on_subclassed_model():
+    x, y = _data(32)
+    model = TwoLayerNet()
+    model(x[:1])  # build, so that trainable_weights exist
+    opt = optimizers.SGD(learning_rate=0.1, momentum=0.9, params=model.trainable_weights)
+    losses_seen = []
+    for _ in range(20):
+        loss = LOGITS_LOSS(y, model(x, training=True))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses_seen.append(float(loss.data))
+    assert losses_seen[-1] < losses_seen[0]
