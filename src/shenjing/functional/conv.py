@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ._util import sum_rows
 
 
 def pair(value: Any, name: str) -> tuple[int, int]:
@@ -82,13 +83,6 @@ def _strided_view(a: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> A
     if xp is np:
         return as_strided(a, shape=shape, strides=strides, writeable=False)
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
-
-
-def sum_rows(a: Any) -> Any:
-    """``a.sum(axis=0)`` of a 2-D array as a vector-matrix product: BLAS's GEMV is about 4x
-    faster than NumPy's axis-0 reduction of a C-contiguous (rows, channels) array (measured on
-    (57600, 32) float32: 0.29 ms vs 1.2 ms)."""
-    return get_xp(a).ones(a.shape[0], dtype=a.dtype) @ a
 
 
 class _Conv2D(Function):

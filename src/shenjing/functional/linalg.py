@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
+from ._util import sum_rows
 
 
 class _MatMul(Function):
@@ -60,7 +61,7 @@ class _Linear(Function):
         gw = x2.T @ g2 if x2 is not None else None
         if len(self.needs_input_grad) == 2:
             return gx, gw
-        return gx, gw, (g2.sum(axis=0) if self.needs_input_grad[2] else None)
+        return gx, gw, (sum_rows(g2) if self.needs_input_grad[2] else None)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

@@ -143,9 +143,10 @@ def categorical_crossentropy(
 
 
 class _SparseSoftmaxCrossEntropy(Function):
-    """l = -log_softmax(x)[label];  dl/dx = softmax(x) - onehot(label)."""
+    """l = -log_softmax(x)[label];  dl/dx = softmax(x) - onehot(label). With ``mean`` the
+    batch mean is taken here too, saving a node and a broadcast in the training hot path."""
 
-    def forward(self, x, labels=None):
+    def forward(self, x, labels=None, mean=False):
         xp = get_xp(x)
         shifted = x - x.max(axis=-1, keepdims=True)
         e = xp.exp(shifted)
@@ -153,13 +154,14 @@ class _SparseSoftmaxCrossEntropy(Function):
         rows = xp.arange(x.shape[0])
         loss = xp.log(s[:, 0]) - shifted[rows, labels]
         if self.needs_input_grad[0]:
-            self.save_for_backward(e / s, rows, labels)
-        return loss
+            self.save_for_backward(e / s, rows, labels, mean)
+        return xp.asarray(loss.mean()) if mean else loss
 
     def backward(self, g):
-        p, rows, labels = self.saved
-        gx = p * g[:, None]
-        gx[rows, labels] -= g
+        p, rows, labels, mean = self.saved
+        g = g / p.dtype.type(len(rows)) if mean else g[:, None]
+        gx = p * g
+        gx[rows, labels] -= g if mean else g[:, 0]
         return gx
 
 
@@ -196,6 +198,8 @@ def sparse_categorical_crossentropy(
     raw = y_true.data if isinstance(y_true, Tensor) else y_true
     labels = _check_labels(raw, *y_pred.shape)
     if from_logits:
+        if reduction == "mean" and len(labels):
+            return _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels, mean=True)
         per = _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels)
     else:
         rows = get_xp(labels).arange(y_pred.shape[0])

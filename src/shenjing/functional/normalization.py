@@ -21,8 +21,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import normalize_axes
-from .conv import sum_rows
+from ._util import normalize_axes, sum_rows
 
 
 def _affine(xhat: Any, gamma: Any, beta: Any) -> Any:
