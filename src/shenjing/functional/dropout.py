@@ -23,9 +23,8 @@ class _Dropout(Function):
         return g * self.saved[0]
 
 
-def dropout(
-    x: Tensor, rate: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
-) -> Tensor:
+def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
+            generator: np.random.Generator | None = None) -> Tensor:
     """Zero each element with probability ``rate`` and scale survivors by 1 / (1 - rate), so the
     expected value is unchanged and inference needs no rescaling (inverted dropout).
 

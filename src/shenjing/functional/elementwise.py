@@ -302,7 +302,7 @@ def _compare(op: str):
         return Tensor._wrap(getattr(get_xp(a_data, b_data).asarray(a_data), op)(b_data))
 
     compare.__name__ = op.strip("_")
-    compare.__doc__ = f"Element-wise ``{op.strip('_')}`` comparison (a boolean tensor, no gradient)."
+    compare.__doc__ = f"Element-wise ``{op.strip('_')}`` (a boolean tensor, no gradient)."
     return compare
 
 

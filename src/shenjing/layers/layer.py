@@ -36,7 +36,7 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _call_accepts(cls: type, arg: str) -> bool:
     params = inspect.signature(cls.call).parameters
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
