@@ -12,6 +12,8 @@ from . import (
     activations,
     backend,
     callbacks,
+    data,
+    datasets,
     functional,
     initializers,
     layers,
@@ -33,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "backend",
-    "callbacks", "enable_grad", "functional", "gradcheck", "initializers", "is_grad_enabled",
-    "keras", "layers", "load_model", "losses", "metrics", "models", "no_grad", "optimizers",
-    "regularizers", "tensor", "utils",
+    "callbacks", "data", "datasets", "enable_grad", "functional", "gradcheck", "initializers",
+    "is_grad_enabled", "keras", "layers", "load_model", "losses", "metrics", "models", "no_grad",
+    "optimizers", "regularizers", "tensor", "utils",
 ]

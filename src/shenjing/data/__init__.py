@@ -1,0 +1,13 @@
+"""Data structures and helpers for feeding models: parsed trees and vocabularies; batching
+(``DataLoader``), scalers and splits, and image folders (Pillow imported only when used)."""
+
+from ..utils import to_categorical
+from .image_folder import image_dataset_from_directory
+from .loader import DataLoader
+from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
+from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
+
+__all__ = [
+    "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeSyntaxError", "Vocabulary",
+    "image_dataset_from_directory", "parse_tree", "to_categorical", "train_test_split",
+]
