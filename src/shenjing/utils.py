@@ -1,4 +1,5 @@
-"""Utilities: seeding, BLAS threads, one-hot labels."""
+"""Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
+``image_dataset_from_directory``."""
 
 from __future__ import annotations
 
@@ -51,3 +52,7 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     out = np.zeros((*y.shape, n), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out
+
+
+# At the end: shenjing.data imports to_categorical from here, so it must be defined first.
+from .data.image_folder import image_dataset_from_directory  # noqa: E402, F401 (as keras.utils)

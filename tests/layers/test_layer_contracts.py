@@ -64,6 +64,12 @@ CASES = [
     ("maximum", lambda: L.Maximum(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
     ("minimum", lambda: L.Minimum(), [_x(2, 3), _x(2, 3)], (2, 3), 0, 0),
     ("concatenate", lambda: L.Concatenate(axis=1), [_x(2, 3), _x(2, 4)], (2, 7), 0, 0),
+    ("normalization", lambda: L.Normalization(mean=[0.5, 1.0, 2.0], variance=[1.0, 4.0, 0.25]),
+     _x(4, 3), (4, 3), 0, 2),
+    ("rescaling", lambda: L.Rescaling(1 / 255, offset=-0.5), _x(2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
+    ("random_flip", lambda: L.RandomFlip(seed=1), _x(2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
+    ("random_crop_padded", lambda: L.RandomCrop(3, 2, seed=1, padding=1), _x(2, 4, 4, 3),
+     (2, 3, 2, 3), 0, 0),
 ]
 
 

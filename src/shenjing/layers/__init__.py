@@ -15,6 +15,7 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 
@@ -23,5 +24,6 @@ __all__ = [
     "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten",
     "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input", "InputSpec", "Layer",
     "LayerNormalization", "Masking", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum",
-    "Multiply", "Parameter", "Perceptron", "Reshape", "Subtract", "SymbolicTensor",
+    "Multiply", "Normalization", "Parameter", "Perceptron", "RandomCrop", "RandomFlip",
+    "Rescaling", "Reshape", "Subtract", "SymbolicTensor",
 ]

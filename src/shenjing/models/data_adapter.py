@@ -1,5 +1,7 @@
 """Turning ``fit``/``evaluate``/``predict`` arguments into batches: arrays (or lists of arrays
-for multi-input models) sliced into minibatches, the seeded validation split, class weights."""
+for multi-input models) become a ``DataLoader``; a DataLoader, or any re-iterable of
+``(x, y[, sample_weight])`` batches, is used as it is. Also the seeded validation split and class
+weights."""
 
 from __future__ import annotations
 
@@ -8,37 +10,68 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import Tensor
+from ..data.loader import (  # noqa: F401 - re-exported for Model
+    DataLoader,
+    as_arrays,
+    check_lengths,
+    num_samples,
+    take,
+    unpack_batch,
+)
 
-def _as_arrays(x: Any) -> Any:
-    if x is None:
+
+def is_batch_source(x: Any) -> bool:
+    """Whether ``x`` yields batches itself (a DataLoader, or any iterable of (x, y[, sw])
+    batches) rather than being the data (an array, a list of arrays, a Tensor)."""
+    if isinstance(x, DataLoader):
+        return True
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict, Tensor, str, bytes)) \
+            or hasattr(x, "__array__"):
+        return False
+    return hasattr(x, "__iter__")
+
+
+def as_loader(x: Any, y: Any = None, sw: Any = None, batch_size: int = 32,
+              shuffle: bool = False, rng: np.random.Generator | None = None) -> Any:
+    """The batches of ``x``: ``x`` itself if it is a batch source (y and sample_weight then come
+    from its batches), else a DataLoader over the arrays."""
+    if is_batch_source(x):
+        for name, value in (("y", y), ("sample_weight", sw)):
+            if value is not None:
+                raise ValueError(f"{name} must not be given when x is a {type(x).__name__}: "
+                                 "its batches carry (x, y[, sample_weight])")
+        return x
+    x, y, sw = as_arrays(x), as_arrays(y), as_arrays(sw)
+    check_lengths(x, y, sw)
+    return DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, sample_weight=sw)
+
+
+def steps_of(data: Any) -> int | None:
+    """Batches per pass, or None when ``data`` does not know (a generator)."""
+    try:
+        return len(data)
+    except TypeError:
         return None
-    if isinstance(x, (list, tuple)):
-        return [np.asarray(getattr(a, "data", a)) for a in x]
-    return np.asarray(getattr(x, "data", x))
 
 
-def num_samples(x: Any) -> int:
-    return len(x[0]) if isinstance(x, list) else len(x)
+def first_rows(data: Any) -> Any:
+    """One row of the inputs, to build a model before training, when known without drawing a
+    batch (a DataLoader without map_fn); else None, and the first batch builds it."""
+    if isinstance(data, DataLoader) and data.map_fn is None and data.num_samples:
+        return take(data.x, slice(0, 1))
+    return None
 
 
-def take(x: Any, idx: Any) -> Any:
-    """Rows ``idx`` of an array or of each array in a list."""
-    if x is None:
-        return None
-    if isinstance(x, list):
-        return [a[idx] for a in x]
-    return x[idx]
-
-
-def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
-    n = num_samples(x)
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None and num_samples(value) != n:
-            raise ValueError(f"x has {n} samples but {name} has {num_samples(value)}; "
-                             "they must have the same number of rows")
-    if isinstance(x, list) and any(len(a) != n for a in x):
-        raise ValueError(f"the model's inputs have different numbers of samples: "
-                         f"{[len(a) for a in x]}")
+def iterate(data: Any, class_weight: dict[int, float] | None = None
+            ) -> Iterator[tuple[Any, Any, Any]]:
+    """(x, y, sample_weight) for each batch of ``data``, with class weights applied."""
+    for batch in data:
+        x, y, sw = unpack_batch(batch)
+        if class_weight is not None:
+            weights = class_sample_weights(y, class_weight)
+            sw = weights if sw is None else sw * weights
+        yield x, y, sw
 
 
 def validation_split(x: Any, y: Any, sw: Any, split: float,
@@ -76,21 +109,12 @@ def batch_size_or_default(batch_size: Any) -> int:
     return int(batch_size)
 
 
-def batches(x: Any, y: Any = None, sw: Any = None, batch_size: int = 32, shuffle: bool = False,
-            rng: np.random.Generator | None = None) -> Iterator[tuple[Any, Any, Any]]:
-    """Minibatches of (x, y, sample_weight), in order or shuffled; the last may be smaller."""
-    n = num_samples(x)
-    if batch_size is None or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    order = rng.permutation(n) if shuffle else None
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
-        yield take(x, idx), take(y, idx), take(sw, idx)
-
-
-def unpack(data: Any) -> tuple[Any, Any, Any]:
-    """(x, y[, sample_weight]) from a tuple as Keras accepts for validation_data."""
+def validation_loader(data: Any, batch_size: int) -> Any:
+    """The batches of ``validation_data``: a tuple (x, y[, sample_weight]) as Keras accepts,
+    or a batch source."""
+    if is_batch_source(data):
+        return data
     if not isinstance(data, tuple) or len(data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight)")
-    return _as_arrays(data[0]), _as_arrays(data[1]), _as_arrays(data[2] if len(data) == 3
-                                                                 else None)
+        raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight), or "
+                         "a DataLoader")
+    return as_loader(*data, batch_size=batch_size)

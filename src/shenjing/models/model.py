@@ -140,10 +140,14 @@ class Model(Layer):
         for m in self.compiled_metrics:
             m.reset_state()
 
-    def _ensure_ready(self, x: Any) -> None:
+    def _ensure_ready(self, x: Any = None) -> None:
+        """Check that the model is compiled; build it on one row of ``x`` (None: not yet, the
+        first batch will) and give its weights to the optimizer."""
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled: call compile() before fit()")
         if not self.built:
+            if x is None:
+                return
             self(da.take(x, slice(0, 1)))
         self.optimizer.build(self.trainable_weights)
 
@@ -161,21 +165,27 @@ class Model(Layer):
         """
         from ..callbacks import CallbackList, TerminateOnNaN
 
-        x, y, sw = da._as_arrays(x), da._as_arrays(y), da._as_arrays(sample_weight)
-        da.check_lengths(x, y, sw)
         batch_size = da.batch_size_or_default(batch_size)
         rng = backend.new_generator()
-        if class_weight is not None:
-            weights = da.class_sample_weights(y, class_weight)
-            sw = weights if sw is None else sw * weights
-        val = None
-        if validation_data is not None:
-            val = da.unpack(validation_data)
-        elif validation_split:
-            (x, y, sw), val = da.validation_split(x, y, sw, validation_split, rng)
-        self._ensure_ready(x)
+        if da.is_batch_source(x):
+            if validation_split:
+                raise ValueError("validation_split is not supported when x is a DataLoader or "
+                                 "an iterable of batches (it cannot be split): pass "
+                                 "validation_data=(x_val, y_val) or another DataLoader")
+            train = da.as_loader(x, y, sample_weight)
+        else:
+            x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+            da.check_lengths(x, y, sw)
+            if validation_data is None and validation_split:
+                (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split,
+                                                                  rng)
+            train = da.DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng,
+                                  sample_weight=sw)
+        val = None if validation_data is None else da.validation_loader(
+            validation_data, validation_batch_size or batch_size)
+        self._ensure_ready(da.first_rows(train))
         verbose = 1 if verbose == "auto" else int(verbose)
-        steps = math.ceil(da.num_samples(x) / batch_size)
+        steps = da.steps_of(train)
         user_callbacks = list(callbacks or [])
         if not any(isinstance(c, TerminateOnNaN) for c in user_callbacks):
             user_callbacks.append(TerminateOnNaN())
@@ -188,8 +198,10 @@ class Model(Layer):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             logs = {}
-            total, count = 0.0, 0
-            for step, (xb, yb, swb) in enumerate(da.batches(x, y, sw, batch_size, shuffle, rng)):
+            total, count, step = 0.0, 0, -1
+            for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight)):
+                if not self.built:
+                    self._ensure_ready(xb)
                 cbs.on_train_batch_begin(step)
                 loss = self.train_step(xb, yb, swb)
                 if not math.isfinite(loss):
@@ -204,10 +216,15 @@ class Model(Layer):
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if step < 0:
+                raise ValueError(f"the training data yielded no batches in epoch {epoch + 1}"
+                                 + (": an iterator (a generator) is used up after one pass; "
+                                    "pass a DataLoader or another re-iterable object"
+                                    if epoch > initial_epoch else ""))
             # Validate even when training stops mid-epoch (Keras does): the weights are the last
             # good ones, and EarlyStopping or ModelCheckpoint monitoring val_ values need them.
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(*val, validation_batch_size or batch_size)
+                val_logs = self._evaluate_batches(val)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -216,11 +233,10 @@ class Model(Layer):
         self.history = cbs.history
         return self.history
 
-    def _evaluate_arrays(self, x: Any, y: Any, sw: Any, batch_size: int,
-                         cbs: Any = None) -> dict[str, float]:
+    def _evaluate_batches(self, data: Any, cbs: Any = None) -> dict[str, float]:
         self._reset_metrics()
         total, n = 0.0, 0
-        for step, (xb, yb, swb) in enumerate(da.batches(x, y, sw, batch_size)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(data)):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             k = da.num_samples(xb)
@@ -233,30 +249,28 @@ class Model(Layer):
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
                  verbose: Any = "auto", sample_weight: Any = None, return_dict: bool = False,
                  callbacks: Any = None) -> Any:
-        """Loss and metrics on (x, y) in inference mode: a float (no metrics), a list
-        [loss, metric...], or a dict with ``return_dict=True``."""
+        """Loss and metrics on (x, y), or on a DataLoader's batches, in inference mode: a float
+        (no metrics), a list [loss, metric...], or a dict with ``return_dict=True``."""
         from ..callbacks import CallbackList
 
-        x, y, sw = da._as_arrays(x), da._as_arrays(y), da._as_arrays(sample_weight)
-        da.check_lengths(x, y, sw)
-        batch_size = da.batch_size_or_default(batch_size)
+        data = da.as_loader(x, y, sample_weight, da.batch_size_or_default(batch_size))
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
         verbose = 1 if verbose == "auto" else int(verbose)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=1,
-                           steps=math.ceil(da.num_samples(x) / batch_size))
+                           verbose=verbose, epochs=1, steps=da.steps_of(data))
         cbs.on_test_begin()
-        logs = self._evaluate_arrays(x, y, sw, batch_size, cbs)
+        logs = self._evaluate_batches(data, cbs)
         cbs.on_test_end(logs)
         return logs if return_dict else _flat(logs)
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> Any:
-        """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
-        x, batch_size = da._as_arrays(x), da.batch_size_or_default(batch_size)
+        """Outputs for ``x`` (arrays, or a DataLoader whose labels are ignored) in inference
+        mode, as NumPy arrays, batch by batch."""
+        data = da.as_loader(x, batch_size=da.batch_size_or_default(batch_size))
         outs = []
         with no_grad():
-            for xb, _, _ in da.batches(x, batch_size=batch_size):
+            for xb, _, _ in da.iterate(data):
                 out = self(xb, training=False)
                 outs.append([o.numpy() for o in out] if isinstance(out, list) else out.numpy())
         if outs and isinstance(outs[0], list):
@@ -267,7 +281,7 @@ class Model(Layer):
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
-        x, y, sw = da._as_arrays(x), da._as_arrays(y), da._as_arrays(sample_weight)
+        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
         if class_weight is not None:
             weights = da.class_sample_weights(y, class_weight)
             sw = weights if sw is None else sw * weights
@@ -280,13 +294,13 @@ class Model(Layer):
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch in inference mode."""
         self._reset_metrics()
-        logs = self._logs(self.test_step(da._as_arrays(x), da._as_arrays(y),
-                                         da._as_arrays(sample_weight)))
+        logs = self._logs(self.test_step(da.as_arrays(x), da.as_arrays(y),
+                                         da.as_arrays(sample_weight)))
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         with no_grad():
-            return self(da._as_arrays(x), training=False).numpy()
+            return self(da.as_arrays(x), training=False).numpy()
 
     # -- inspection and saving ---------------------------------------------------------------
     def summary(self, print_fn: Any = print) -> None:

@@ -1,0 +1,161 @@
+"""Batching: ``DataLoader`` cuts arrays (or lists of arrays, for multi-input models) into
+minibatches, shuffled afresh each epoch from a seeded stream, with an optional ``map_fn`` for
+augmentation. ``Model.fit``, ``evaluate`` and ``predict`` accept one (or any re-iterable that
+yields ``(x, y[, sample_weight])`` batches) beside arrays, and turn arrays into one themselves.
+
+The batch protocol is Keras's: a *tuple* is ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``;
+anything else (an array, a *list* of arrays for a multi-input model) is ``x`` alone.
+
+>>> loader = DataLoader(x_train, y_train, batch_size=64, shuffle=True, seed=0)
+>>> model.fit(loader, epochs=5, validation_data=DataLoader(x_val, y_val, batch_size=256))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+
+
+def as_arrays(x: Any) -> Any:
+    """``x`` as a NumPy array, or a list of arrays for a list or tuple (multi-input); Tensors
+    give their data. None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(getattr(a, "data", a)) for a in x]
+    return np.asarray(getattr(x, "data", x))
+
+
+def num_samples(x: Any) -> int:
+    """The number of rows of an array, or of the first array of a list."""
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def take(x: Any, idx: Any) -> Any:
+    """Rows ``idx`` of an array or of each array in a list."""
+    if x is None:
+        return None
+    if isinstance(x, list):
+        return [a[idx] for a in x]
+    return x[idx]
+
+
+def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
+    """ValueError unless x (each of its arrays), y and sample_weight have the same rows."""
+    n = num_samples(x)
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None and num_samples(value) != n:
+            raise ValueError(f"x has {n} samples but {name} has {num_samples(value)}; "
+                             "they must have the same number of rows")
+    if isinstance(x, list) and any(len(a) != n for a in x):
+        raise ValueError(f"the model's inputs have different numbers of samples: "
+                         f"{[len(a) for a in x]}")
+
+
+def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from one batch (Keras's ``unpack_x_y_sample_weight``): a tuple
+    of 1 to 3 items is (x[, y[, sample_weight]]); anything else is x alone."""
+    if isinstance(batch, tuple):
+        if not 1 <= len(batch) <= 3:
+            raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a "
+                             f"tuple of {len(batch)} items")
+        batch = batch + (None,) * (3 - len(batch))
+        return as_arrays(batch[0]), as_arrays(batch[1]), as_arrays(batch[2])
+    return as_arrays(batch), None, None
+
+
+class DataLoader:
+    """Minibatches of ``x`` (and ``y``, ``sample_weight``), in order or shuffled each epoch.
+
+    Args:
+        x: an array (samples first), or a list of arrays for a multi-input model.
+        y: the targets (an array, or a list of arrays), or None.
+        batch_size: samples per batch; the last may be smaller (see ``drop_last``). None yields
+            single samples, unbatched (Keras's ``batch_size=None`` for image datasets).
+        shuffle: draw a new permutation at the start of each pass.
+        drop_last: leave out the last, incomplete batch.
+        seed: an int, a ``numpy.random.Generator``, or None for a stream spawned from
+            ``shenjing.utils.set_random_seed``'s root (reproducible after seeding). Each pass
+            draws the next permutation from it: epochs differ, runs repeat.
+        map_fn: ``map_fn(x_batch, y_batch) -> (x_batch, y_batch)`` applied to each batch after
+            slicing (augmentation, decoding, casting). Sample weights pass through unchanged.
+        sample_weight: one weight per sample, or None.
+
+    Iterating yields ``(x, y)`` (or ``(x, y, sample_weight)`` when weights are given), or ``x``
+    alone when ``y`` is None. ``len(loader)`` is the number of batches per pass.
+
+    >>> loader = DataLoader(np.arange(10.0)[:, None], np.arange(10), batch_size=4)
+    >>> [xb.shape[0] for xb, yb in loader]
+    [4, 4, 2]
+    """
+
+    def __init__(self, x: Any, y: Any = None, batch_size: int | None = 32,
+                 shuffle: bool = False, drop_last: bool = False,
+                 seed: int | np.random.Generator | None = None,
+                 map_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+                 sample_weight: Any = None) -> None:
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+                batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got "
+                             f"{batch_size!r}")
+        if map_fn is not None and not callable(map_fn):
+            raise TypeError(f"map_fn must be callable, got {type(map_fn).__name__}")
+        if x is None:
+            raise ValueError("DataLoader needs x (an array, or a list of arrays)")
+        self.x, self.y, self.sample_weight = as_arrays(x), as_arrays(y), as_arrays(sample_weight)
+        check_lengths(self.x, self.y, self.sample_weight)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle, self.drop_last, self.map_fn = bool(shuffle), bool(drop_last), map_fn
+        # default_rng returns a Generator given one, so fit can share its stream with the split
+        self._rng = backend.new_generator() if seed is None else np.random.default_rng(seed)
+
+    @property
+    def num_samples(self) -> int:
+        return num_samples(self.x)
+
+    def __len__(self) -> int:
+        if self.batch_size is None:
+            return self.num_samples
+        whole, rest = divmod(self.num_samples, self.batch_size)
+        return whole + (1 if rest and not self.drop_last else 0)
+
+    def as_arrays(self) -> tuple[Any, ...]:
+        """The data as given: ``(x, y)``, or ``(x, y, sample_weight)`` when weights were given
+        (no shuffling, no ``map_fn``)."""
+        if self.sample_weight is None:
+            return self.x, self.y
+        return self.x, self.y, self.sample_weight
+
+    def __iter__(self) -> Iterator[Any]:
+        n = self.num_samples
+        order = self._rng.permutation(n) if self.shuffle else None
+        if self.batch_size is None:
+            indices: Any = order if order is not None else range(n)
+        else:
+            stop = n - n % self.batch_size if self.drop_last else n
+            starts = range(0, stop, self.batch_size)
+            indices = (slice(s, s + self.batch_size) if order is None
+                       else order[s:s + self.batch_size] for s in starts)
+        for idx in indices:
+            yield self._batch(idx)
+
+    def _batch(self, idx: Any) -> Any:
+        xb, yb, swb = take(self.x, idx), take(self.y, idx), take(self.sample_weight, idx)
+        if self.map_fn is not None:
+            out = self.map_fn(xb, yb)
+            if not isinstance(out, tuple) or len(out) != 2:
+                raise TypeError("map_fn(x_batch, y_batch) must return a tuple (x_batch, "
+                                f"y_batch), got {type(out).__name__}")
+            xb, yb = out
+        if yb is None and self.y is None:
+            return xb
+        return (xb, yb) if swb is None else (xb, yb, swb)
+
+    def __repr__(self) -> str:
+        return (f"<DataLoader samples={self.num_samples} batch_size={self.batch_size} "
+                f"batches={len(self)} shuffle={self.shuffle}>")
+

@@ -1,0 +1,244 @@
+"""``DataLoader``: batching, seeded per-epoch shuffles, map_fn, multi-input and sample weights;
+and ``Model.fit`` / ``evaluate`` / ``predict`` taking a loader (or any re-iterable of batches)
+with the same results as the arrays it holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import layers, losses, optimizers
+from shenjing.data import DataLoader
+from shenjing.layers import Dense
+
+LOGITS_LOSS = losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _data(n: int = 40, features: int = 4, classes: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, features)).astype(np.float32), rng.integers(0, classes, n)
+
+
+def _model(seed: int = 3) -> sj.Sequential:
+    sj.utils.set_random_seed(seed)
+    model = sj.Sequential([sj.Input((4,)), Dense(8, activation="relu"), Dense(3)])
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS, metrics=["accuracy"])
+    return model
+
+
+# -- the loader --------------------------------------------------------------------------------
+@pytest.mark.parametrize("n, batch, drop_last, sizes", [
+    (10, 4, False, [4, 4, 2]), (10, 4, True, [4, 4]), (8, 4, True, [4, 4]), (3, 8, False, [3]),
+    (3, 8, True, [])])
+def test_loader_batch_sizes_and_len(n, batch, drop_last, sizes):
+    x = np.arange(n, dtype=np.float32)[:, None]
+    loader = DataLoader(x, np.arange(n), batch_size=batch, drop_last=drop_last)
+    assert len(loader) == len(sizes)
+    assert [len(xb) for xb, _ in loader] == sizes
+
+
+def test_loader_keeps_order_without_shuffle_and_yields_views():
+    x, y = _data(10)
+    batches = list(DataLoader(x, y, batch_size=4))
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y)
+    assert np.shares_memory(batches[0][0], x)  # slices, not copies
+
+
+def test_shuffle_is_a_new_permutation_each_epoch_and_keeps_pairs():
+    x = np.arange(30, dtype=np.float32)[:, None]
+    loader = DataLoader(x, 2 * np.arange(30), batch_size=7, shuffle=True, seed=1)
+    epochs = []
+    for _ in range(3):
+        xs, ys = zip(*loader)
+        order = np.concatenate(xs)[:, 0]
+        np.testing.assert_array_equal(np.concatenate(ys), 2 * order)
+        assert sorted(order) == list(range(30)) and list(order) != list(range(30))
+        epochs.append(order)
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+
+
+def _orders(loader, epochs=2):
+    return [np.concatenate([xb for xb, _ in loader])[:, 0] for _ in range(epochs)]
+
+
+def test_shuffle_is_reproducible_by_seed_and_by_set_random_seed():
+    x, y = np.arange(20, dtype=np.float32)[:, None], np.zeros(20)
+    np.testing.assert_array_equal(_orders(DataLoader(x, y, 4, shuffle=True, seed=5)),
+                                  _orders(DataLoader(x, y, 4, shuffle=True, seed=5)))
+    assert not np.array_equal(_orders(DataLoader(x, y, 4, shuffle=True, seed=5)),
+                              _orders(DataLoader(x, y, 4, shuffle=True, seed=6)))
+    sj.utils.set_random_seed(11)
+    first = _orders(DataLoader(x, y, 4, shuffle=True))
+    sj.utils.set_random_seed(11)
+    np.testing.assert_array_equal(_orders(DataLoader(x, y, 4, shuffle=True)), first)
+
+
+def test_multi_input_sample_weight_and_x_only_batches():
+    a, b = np.arange(6.0)[:, None], np.arange(6.0, 12.0)[:, None]
+    y, w = np.arange(6), np.linspace(0, 1, 6)
+    (xb, yb, wb), _ = DataLoader([a, b], y, batch_size=3, sample_weight=w)
+    assert isinstance(xb, list) and len(xb) == 2
+    np.testing.assert_array_equal(xb[1], b[:3])
+    np.testing.assert_array_equal(wb, w[:3])
+    only_x = list(DataLoader(a, batch_size=4))
+    assert isinstance(only_x[0], np.ndarray) and only_x[0].shape == (4, 1)
+
+
+def test_map_fn_transforms_each_batch():
+    x, y = np.ones((5, 2), np.float32), np.arange(5)
+    loader = DataLoader(x, y, batch_size=2, map_fn=lambda xb, yb: (xb * 3, yb + 10))
+    xs, ys = zip(*loader)
+    np.testing.assert_array_equal(np.concatenate(xs), 3 * x)
+    np.testing.assert_array_equal(np.concatenate(ys), y + 10)
+    np.testing.assert_array_equal(loader.x, x)  # the data are not changed
+    with pytest.raises(TypeError, match="map_fn"):
+        list(DataLoader(x, y, map_fn=lambda xb, yb: xb))
+
+
+def test_arrays_access_and_unbatched_samples():
+    x, y = _data(5)
+    loader = DataLoader(x, y, batch_size=None)
+    assert loader.x is not None and loader.as_arrays()[0] is loader.x
+    np.testing.assert_array_equal(loader.as_arrays()[1], y)
+    assert len(DataLoader(x, y, sample_weight=np.ones(5)).as_arrays()) == 3
+    first = next(iter(loader))
+    assert len(loader) == 5 and first[0].shape == (4,)
+
+
+def test_loader_argument_errors():
+    x, y = _data(5)
+    with pytest.raises(ValueError, match="5 samples but y has 4"):
+        DataLoader(x, y[:4])
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            DataLoader(x, y, batch_size=bad)
+
+
+# -- Model.fit / evaluate / predict with a loader ----------------------------------------------
+def test_fit_evaluate_predict_with_a_loader_equal_arrays():
+    x, y = _data(40)
+    xv, yv = _data(16, seed=1)
+    by_arrays = _model()
+    h1 = by_arrays.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                       validation_data=(xv, yv))
+    by_loader = _model()
+    h2 = by_loader.fit(DataLoader(x, y, batch_size=8), epochs=3, verbose=0,
+                       validation_data=DataLoader(xv, yv, batch_size=5))
+    assert h1.history.keys() == h2.history.keys()
+    for key in h1.history:
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=1e-6, atol=1e-7)
+    for a, b in zip(by_arrays.get_weights(), by_loader.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(by_loader.evaluate(DataLoader(xv, yv, batch_size=3), verbose=0),
+                               by_arrays.evaluate(xv, yv, verbose=0), rtol=1e-6)
+    np.testing.assert_array_equal(by_loader.predict(DataLoader(xv, batch_size=32)),
+                                  by_arrays.predict(xv, batch_size=32))
+    # predict ignores the labels of (x, y) batches; other batch sizes differ by rounding only
+    np.testing.assert_allclose(by_loader.predict(DataLoader(xv, yv, batch_size=7)),
+                               by_arrays.predict(xv), rtol=1e-6, atol=1e-7)
+
+
+def test_fit_with_a_shuffled_seeded_loader_is_reproducible():
+    x, y = _data(40)
+    runs = []
+    for _ in range(2):
+        model = _model()
+        model.fit(DataLoader(x, y, batch_size=8, shuffle=True, seed=4), epochs=2, verbose=0)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sample_and_class_weights_from_a_loader():
+    x = np.zeros((8, 1), np.float32)
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1.0]).reshape(8, 1)  # loss of the zero model: y**2
+    model = sj.Sequential([sj.Input((1,)), Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(learning_rate=0.0), "mse")
+    weighted = model.fit(DataLoader(x, y, batch_size=3), epochs=1, verbose=0,
+                         class_weight={0: 1.0, 1: 3.0}).history["loss"][0]
+    by_arrays = model.fit(x, y, batch_size=3, epochs=1, verbose=0, shuffle=False,
+                          class_weight={0: 1.0, 1: 3.0})
+    assert weighted == by_arrays.history["loss"][0] == pytest.approx((0 + 0 + 3) / 3)
+    w = np.array([1, 1, 1, 1, 1, 1, 0, 0.0])
+    assert model.evaluate(DataLoader(x, y, batch_size=8, sample_weight=w), verbose=0) == 0.0
+
+
+class Batches:
+    """A minimal re-iterable of (x, y) batches: not a DataLoader, not arrays."""
+
+    def __init__(self, x, y, size):
+        self.x, self.y, self.size = x, y, size
+
+    def __iter__(self):
+        for s in range(0, len(self.x), self.size):
+            yield self.x[s:s + self.size], self.y[s:s + self.size]
+
+
+def _unbuilt_model() -> sj.Sequential:
+    sj.utils.set_random_seed(3)
+    model = sj.Sequential([Dense(8, activation="relu"), Dense(3)])  # no input shape
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS)
+    return model
+
+
+def test_any_re_iterable_of_batches_works_and_builds_the_model():
+    x, y = _data(24)
+    model = _unbuilt_model()
+    history = model.fit(Batches(x, y, 8), epochs=3, verbose=0)  # no len(): steps unknown
+    assert len(history.history["loss"]) == 3 and model.built
+    reference = _unbuilt_model()
+    reference.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert model.predict(Batches(x, y, 5)).shape == (24, 3)
+
+
+def test_model_builds_from_the_first_mapped_batch():
+    """map_fn may change the shape (a crop), so the model is built on a batch, not on x."""
+    x, y = np.ones((12, 6), np.float32), np.zeros(12, dtype=int)
+    model = sj.Sequential([Dense(3)])
+    model.compile("sgd", LOGITS_LOSS)
+    model.fit(DataLoader(x, y, batch_size=4, map_fn=lambda xb, yb: (xb[:, :4], yb)), verbose=0)
+    assert model.layers[0].kernel.shape == (4, 3)
+
+
+def test_a_generator_serves_one_epoch_then_says_what_is_wrong():
+    x, y = _data(16)
+    model = _model()
+    gen = ((x[s:s + 8], y[s:s + 8]) for s in range(0, 16, 8))
+    with pytest.raises(ValueError, match="no batches in epoch 2"):
+        model.fit(gen, epochs=2, verbose=0)
+    gen = (x[s:s + 8] for s in range(0, 16, 8))
+    assert model.predict(gen).shape == (16, 3)
+
+
+def test_loader_argument_conflicts_are_clear_errors():
+    x, y = _data(16)
+    model = _model()
+    loader = DataLoader(x, y, batch_size=8)
+    with pytest.raises(ValueError, match="validation_split.*validation_data"):
+        model.fit(loader, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="y must not be given"):
+        model.fit(loader, y, verbose=0)
+    with pytest.raises(ValueError, match="sample_weight must not be given"):
+        model.evaluate(loader, sample_weight=np.ones(16), verbose=0)
+    with pytest.raises(ValueError, match="tuple of 4"):
+        model.fit(iter([(x, y, y, y)]), verbose=0)
+
+
+def test_multi_input_model_with_a_loader():
+    a, b = sj.Input((4,), name="a"), sj.Input((2,), name="b")
+    model = sj.Model([a, b], Dense(1)(layers.Concatenate()([Dense(3)(a), b])))
+    model.compile(optimizers.SGD(learning_rate=0.05), "mse")
+    rng = np.random.default_rng(1)
+    xa, xb = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
+    target = xa[:, :1] - xb[:, 1:]
+    start = model.get_weights()
+    h_loader = model.fit(DataLoader([xa, xb], target, batch_size=5), epochs=2, verbose=0)
+    from_loader = model.predict(DataLoader([xa, xb], batch_size=6))
+    model.set_weights(start)
+    h_arrays = model.fit([xa, xb], target, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h_loader.history["loss"], h_arrays.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(from_loader, model.predict([xa, xb]), rtol=1e-6, atol=1e-7)
