@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from oracle import ATOL, RTOL, require_torch
 
 import shenjing
+from oracle import ATOL, RTOL, require_torch
 from shenjing import Tensor
 from shenjing.layers import Layer, Parameter
 

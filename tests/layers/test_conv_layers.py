@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 from layer_contract import assert_layer_matches_torch
-from oracle import require_torch
 
+from oracle import require_torch
 from shenjing import layers as L
 
 # Looser than the default 1e-5: each output sums kh*kw*C products, which our im2col GEMM and

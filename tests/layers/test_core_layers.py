@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from layer_contract import assert_layer_matches_torch
-from oracle import require_torch
 
 import shenjing
+from oracle import require_torch
 from shenjing import Tensor
 from shenjing import layers as L
 

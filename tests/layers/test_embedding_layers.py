@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracle import require_torch
 
 import shenjing
+from oracle import require_torch
 from shenjing import Tensor
 from shenjing import layers as L
 

@@ -7,8 +7,8 @@ import functools
 
 import numpy as np
 import pytest
-from oracle import distinct
 
+from oracle import distinct
 from shenjing import Tensor
 from shenjing import layers as L
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from layer_contract import assert_layer_matches_torch
-from oracle import require_torch
 
+from oracle import require_torch
 from shenjing import layers as L
 
 

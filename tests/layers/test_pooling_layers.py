@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 from layer_contract import assert_layer_matches_torch
-from oracle import distinct, require_torch
 
+from oracle import distinct, require_torch
 from shenjing import Tensor
 from shenjing import layers as L
 
