@@ -1,0 +1,313 @@
+"""The ``shenjing`` command as a user meets it: ``shenjing train`` at its defaults reaches 97% on
+the built-in digits and writes its run folder; evaluate, predict and info work; help is clear;
+and every mistake ends in one line on stderr with exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing.cli import MIN_VALID_SIZE, build_model, main
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_FILES = {"history.csv", "curves.png", "model.shenjing", "summary.txt", "metrics.json"}
+
+
+def run_main(argv: list[str]) -> tuple[int, str]:
+    """``main(argv)`` in-process, with its stdout captured (for module-scoped fixtures)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory) -> tuple[Path, str]:
+    """``shenjing train`` at its defaults (the adapted CNN on the digits), run once."""
+    out = tmp_path_factory.mktemp("digits-cnn")
+    code, stdout = run_main(["train", "--out", str(out)])
+    assert code == 0, stdout
+    return out, stdout
+
+
+# -- train -----------------------------------------------------------------------------------------
+def test_train_defaults_reach_97_percent_on_digits(digits_run):
+    out, _ = digits_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.97, metrics
+    assert metrics["data"] == "digits" and metrics["model"] == "cnn" and metrics["seed"] == 0
+    assert metrics["epochs"] == 20 and metrics["test_samples"] == 359
+    assert metrics["shenjing_version"] == sj.__version__
+    assert metrics["test_loss"] > 0 and metrics["seconds"] > 0
+
+
+def test_train_writes_the_run_folder(digits_run):
+    out, stdout = digits_run
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    with open(out / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 20
+    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = (out / "summary.txt").read_text()
+    assert "Conv2D" in summary and "(None, 2, 2, 64)" in summary  # 8 -> 4 -> 2 with 'same'
+    # one line per epoch (stdout is not a terminal, so verbose=2), then the result
+    assert sum(line.startswith("Epoch ") for line in stdout.splitlines()) == 20
+    assert "test accuracy 0.9" in stdout and str(out) in stdout
+
+
+def test_saved_model_gives_the_reported_metrics(digits_run):
+    out, _ = digits_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    model = sj.models.load_model(str(out / "model.shenjing"))
+    (_, _), (x_test, y_test) = sj.datasets.digits.load_data()
+    loss, accuracy = model.evaluate(x_test[..., None], y_test, verbose=0)  # raw 0..16 pixels
+    assert accuracy == pytest.approx(metrics["test_accuracy"])
+    assert loss == pytest.approx(metrics["test_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("shape, padding, flat", [
+    ((8, 8, 1), "same", 2 * 2 * 64),       # the digits: 8 -> 4 -> 2
+    ((28, 28, 1), "valid", 3 * 3 * 64),    # MNIST: the listing as written
+    ((32, 32, 3), "valid", 4 * 4 * 64),    # CIFAR-10: the article's own input
+])
+def test_cnn_is_adapted_to_the_image_size(shape, padding, flat):
+    model = build_model("cnn", shape, 10, 255.0)
+    convs = [layer for layer in model.layers if isinstance(layer, sj.layers.Conv2D)]
+    assert [c.filters for c in convs] == [32, 64, 64]
+    assert {c.padding for c in convs} == {padding}
+    assert isinstance(model.layers[0], sj.layers.Rescaling)
+    assert model.output_shapes[-3] == (None, flat)
+    last = model.layers[-1]
+    assert last.units == 10 and last.activation is not sj.F.softmax  # logits
+    assert (min(shape[:2]) >= MIN_VALID_SIZE) == (padding == "valid")
+
+
+def test_train_mlp_then_continue_from_the_model_file(tmp_path):
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert run_main(["train", "--model", "mlp", "--epochs", "2", "--out", str(first),
+                     "--verbose", "0"])[0] == 0
+    assert run_main(["train", "--model", str(first / "model.shenjing"), "--epochs", "1",
+                     "--out", str(again), "--verbose", "0"])[0] == 0
+    metrics = json.loads((again / "metrics.json").read_text())
+    assert metrics["model"] == "model" and metrics["epochs"] == 1
+    model = sj.models.load_model(str(again / "model.shenjing"))
+    steps = -(-1438 // 32)
+    assert model.optimizer.iterations == 3 * steps  # Adam's state carried on, not restarted
+
+
+def test_train_skips_the_plot_without_matplotlib(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib... -> ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert main(["train", "--model", "mlp", "--epochs", "1", "--out", str(tmp_path),
+                 "--verbose", "0"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "matplotlib" in line]
+    assert lines == ["curves.png skipped: matplotlib is not installed "
+                     "(pip install 'shenjing[plot]')"]
+    assert {p.name for p in tmp_path.iterdir()} == RUN_FILES - {"curves.png"}
+
+
+def _write_image_folder(root: Path, count: int, offset: int = 0) -> None:
+    """Digits as PNG files in class folders (root/<digit>/<i>.png), 32x32 RGB."""
+    from PIL import Image
+
+    (x, y), _ = sj.datasets.digits.load_data()
+    for i in range(offset, offset + count):
+        folder = root / str(int(y[i]))
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.repeat((x[i] * 15).astype(np.uint8), 4, axis=0).repeat(4, axis=1)
+        Image.fromarray(pixels).convert("RGB").save(folder / f"{i}.png")
+
+
+def test_train_and_evaluate_on_an_image_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
+    _write_image_folder(tmp_path / "photos", 60)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "photos"), "--image-size", "16",
+                 "--epochs", "2", "--out", str(out), "--verbose", "0"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"] == "photos" and metrics["input_shape"] == [16, 16, 3]
+    assert metrics["train_samples"] + metrics["test_samples"] == 60
+    assert metrics["test_samples"] == 12  # 20% held out
+    assert main(["evaluate", str(out / "model.shenjing"), "--data",
+                 str(tmp_path / "photos")]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert "(12 test images)" in line
+    assert f"accuracy: {metrics['test_accuracy']:.4f}" in line
+
+
+def test_train_on_a_zip_with_train_and_test_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
+    _write_image_folder(tmp_path / "d" / "train", 40)
+    _write_image_folder(tmp_path / "d" / "test", 20, offset=40)
+    archive = tmp_path / "digits.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((tmp_path / "d").rglob("*.png")):
+            zf.write(path, path.relative_to(tmp_path / "d").as_posix())
+    out = tmp_path / "run"
+    code, _ = run_main(["train", "--data", str(archive), "--image-size", "8", "--color-mode",
+                        "grayscale", "--epochs", "1", "--out", str(out), "--verbose", "0"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["train_samples"], metrics["test_samples"]) == (40, 20)
+    assert metrics["input_shape"] == [8, 8, 1]
+
+
+# -- evaluate, predict, info -----------------------------------------------------------------------
+def test_evaluate_prints_loss_and_accuracy(digits_run, capsys):
+    out, _ = digits_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert main(["evaluate", str(out), "--data", "digits"]) == 0  # the run folder will do
+    line = capsys.readouterr().out.strip()
+    assert "digits (359 test images)" in line
+    assert f"loss: {metrics['test_loss']:.4f}" in line
+    assert f"accuracy: {metrics['test_accuracy']:.4f}" in line
+
+
+def test_predict_images_and_npy_arrays(digits_run, tmp_path, capsys):
+    from PIL import Image
+
+    out, _ = digits_run
+    model_path = str(out / "model.shenjing")
+    model = sj.models.load_model(model_path)
+    (_, _), (x_test, y_test) = sj.datasets.digits.load_data()
+    expected = model.predict(x_test[:4, ..., None]).argmax(axis=1)
+    np.save(tmp_path / "batch.npy", x_test[:3])        # (3, 8, 8): raw pixels, no channel axis
+    np.save(tmp_path / "one.npy", x_test[3])           # (8, 8): a single image
+    # An image file of x_test[0], 4x larger: pixels 0..16 as 0..255; resized back to 8x8
+    pixels = np.round(x_test[0].astype(np.float64) * 255 / 16).astype(np.uint8)
+    Image.fromarray(pixels.repeat(4, axis=0).repeat(4, axis=1)).save(tmp_path / "digit.png")
+    assert main(["predict", model_path, str(tmp_path / "batch.npy"), str(tmp_path / "one.npy"),
+                 str(tmp_path / "digit.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5
+    classes = [int(line.split("class ")[1].split()[0]) for line in lines]
+    probabilities = [float(line.split("probability ")[1]) for line in lines]
+    assert classes == [*expected.tolist(), int(expected[0])]
+    assert all(0.1 <= p <= 1.0 for p in probabilities)
+    assert lines[0].startswith(f"{tmp_path / 'batch.npy'}[0]")
+
+
+def test_info_reports_versions_blas_and_extras(capsys):
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert f"shenjing {sj.__version__}" in text
+    assert f"NumPy {np.__version__}" in text
+    assert "Python 3." in text and "BLAS:" in text and "threads" in text
+    assert "matplotlib" in text and "Pillow" in text
+
+
+# -- help and errors -------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, wanted", [
+    (["--help"], ["train", "evaluate", "predict", "info", "examples:"]),
+    (["train", "--help"], ["--epochs", "--batch-size", "--optimizer", "--lr", "--seed", "--out",
+                           "--verbose", "--data", "padding='same'", "8 -> 4 -> 2",
+                           "from_logits=True", "examples:"]),
+    (["evaluate", "--help"], ["MODEL", "--data", "examples:"]),
+    (["predict", "--help"], ["MODEL", "FILE", ".npy", "examples:"]),
+    (["info", "--help"], ["BLAS", "extras"]),
+])
+def test_help_is_clear(argv, wanted, capsys):
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: shenjing")
+    for word in wanted:
+        assert word in text, word
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["train", "--epochs", "0"], "argument --epochs: expected a positive integer"),
+    (["train", "--epochs", "ten"], "argument --epochs: expected a positive integer"),
+    (["train", "--lr", "-1"], "argument --lr: expected a positive number"),
+    (["train", "--optimizer", "nadam"], "argument --optimizer: invalid choice"),
+    (["train", "--model", "resnet"], "argument --model: expected mlp, cnn or a saved"),
+    (["train", "--data", "imagenet"], "unknown data set 'imagenet'"),
+    (["train", "--data", "no/such/folder"], "no such folder or zip file: no/such/folder"),
+    (["train", "--model", "missing.shenjing"], "no such model file: missing.shenjing"),
+    (["evaluate", "missing.shenjing"], "no such model file: missing.shenjing"),
+    (["predict", "missing.shenjing", "x.png"], "no such model file: missing.shenjing"),
+])
+def test_mistakes_give_one_line_and_status_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("shenjing: error: "), captured.err
+    assert message in lines[0]
+
+
+def test_missing_and_corrupt_files_give_one_line(digits_run, tmp_path, monkeypatch, capsys):
+    out, _ = digits_run
+    monkeypatch.setenv("SHENJING_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("SHENJING_OFFLINE", "1")  # never download in a test
+    corrupt = tmp_path / "corrupt.shenjing"
+    corrupt.write_bytes(b"not a model")
+    (tmp_path / "notes.txt").write_text("hello")
+    cases = [
+        (["train", "--data", "mnist", "--out", str(tmp_path / "r")], "mnist"),
+        (["evaluate", str(corrupt)], "cannot load the model"),
+        (["predict", str(out / "model.shenjing"), str(tmp_path / "none.png")], "no such file"),
+        (["predict", str(out / "model.shenjing"), str(tmp_path / "notes.txt")],
+         "give images"),
+        (["predict", str(out / "model.shenjing"), str(corrupt.with_suffix(".png"))],
+         "no such file"),
+    ]
+    for argv, message in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("shenjing: error: "), err
+        assert message.lower() in err.lower(), err
+
+
+def test_unreadable_inputs_to_predict(digits_run, tmp_path, capsys):
+    out, _ = digits_run
+    (tmp_path / "fake.png").write_bytes(b"not an image")
+    np.save(tmp_path / "wrong.npy", np.zeros((2, 5, 5)))
+    for path, message in (("fake.png", "not an image"), ("wrong.npy", "shape 2x5x5")):
+        assert main(["predict", str(out / "model.shenjing"), str(tmp_path / path)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_python_dash_m_shenjing_in_a_subprocess(tmp_path):
+    """What a user's shell sees: `python -m shenjing` (the same main as the `shenjing` script)."""
+    ok = subprocess.run([sys.executable, "-m", "shenjing", "--help"], capture_output=True,
+                        text=True, timeout=120, check=False)
+    assert ok.returncode == 0 and ok.stdout.startswith("usage: shenjing")
+    bad = subprocess.run([sys.executable, "-m", "shenjing", "train", "--data", "nosuch"],
+                         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("shenjing: error: unknown data set 'nosuch'")
+    assert "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+def test_the_shenjing_script_is_declared():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the project supports 3.10
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert config["project"]["scripts"] == {"shenjing": "shenjing.cli:main"}
+    extras = config["project"]["optional-dependencies"]
+    assert any(r.startswith("matplotlib") for r in extras["plot"])
+    assert any(r.startswith("matplotlib") for r in extras["test"])
+
+
+def test_import_shenjing_does_not_import_the_cli():
+    code = ("import sys, shenjing; "
+            "print(sorted(m for m in ('shenjing.cli', 'matplotlib', 'PIL') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
