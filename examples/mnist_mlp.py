@@ -8,10 +8,6 @@ Prints the test accuracy of each seed and their mean (recorded in benchmarks/RES
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import shenjing as tf
 
 
@@ -35,20 +31,7 @@ def run(seed: int, epochs: int, verbose: int) -> float:
     return accuracy
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--verbose", type=int, default=2)
-    args = ap.parse_args()
-    accs = []
-    for seed in args.seeds:
-        t0 = time.perf_counter()
-        accs.append(run(seed, args.epochs, args.verbose))
-        print(f"seed {seed}: test accuracy {accs[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
-              flush=True)
-    print(f"mean test accuracy over {len(accs)} seeds: {statistics.mean(accs):.4f}")
-
-
 if __name__ == "__main__":
-    main()
+    import _seeds
+
+    _seeds.main(run, __doc__.splitlines()[0], epochs=20)

@@ -1,0 +1,29 @@
+"""The shared driver of the accuracy examples: train once per seed, print each test accuracy
+and the mean (the figure recorded in benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import shenjing as tf
+
+
+def main(run: Callable[[int, int, int], float], description: str, epochs: int) -> None:
+    """Parse --epochs/--seeds/--verbose/--threads and call ``run(seed, epochs, verbose)``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--epochs", type=int, default=epochs)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--verbose", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    args = ap.parse_args()
+    tf.utils.set_num_threads(args.threads)
+    accs = []
+    for seed in args.seeds:
+        t0 = time.perf_counter()
+        accs.append(run(seed, args.epochs, args.verbose))
+        print(f"seed {seed}: test accuracy {accs[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
+              flush=True)
+    print(f"mean test accuracy over {len(accs)} seeds: {statistics.mean(accs):.4f}")
