@@ -11,9 +11,7 @@ import sys as _sys
 from . import (
     activations,
     backend,
-    callbacks,
     data,
-    datasets,
     functional,
     initializers,
     layers,
@@ -28,6 +26,16 @@ from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, t
 from .diagnostics import gradcheck
 from .layers import Input
 from .models import Model, Sequential, load_model
+
+
+def __getattr__(name: str):
+    # Loaded on first use, to keep `import shenjing` fast: data set readers and callbacks.
+    if name in ("callbacks", "datasets"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 F = functional
 keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works

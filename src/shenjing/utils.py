@@ -54,5 +54,9 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     return out
 
 
-# At the end: shenjing.data imports to_categorical from here, so it must be defined first.
-from .data.image_folder import image_dataset_from_directory  # noqa: E402, F401 (as keras.utils)
+def image_dataset_from_directory(*args: Any, **kwargs: Any) -> Any:
+    """Keras's ``keras.utils.image_dataset_from_directory``: see
+    :func:`shenjing.data.image_folder.image_dataset_from_directory` (loaded on first use)."""
+    from .data.image_folder import image_dataset_from_directory as load
+
+    return load(*args, **kwargs)

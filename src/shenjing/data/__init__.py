@@ -2,10 +2,20 @@
 (``DataLoader``), scalers and splits, and image folders (Pillow imported only when used)."""
 
 from ..utils import to_categorical
-from .image_folder import image_dataset_from_directory
 from .loader import DataLoader
 from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
+
+
+
+def __getattr__(name: str):
+    # image folders need zipfile, threads and Pillow: load them on first use, not at import
+    if name == "image_dataset_from_directory":
+        from .image_folder import image_dataset_from_directory
+
+        return image_dataset_from_directory
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeSyntaxError", "Vocabulary",
