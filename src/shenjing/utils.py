@@ -54,9 +54,10 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     return out
 
 
-def image_dataset_from_directory(*args: Any, **kwargs: Any) -> Any:
-    """Keras's ``keras.utils.image_dataset_from_directory``: see
-    :func:`shenjing.data.image_folder.image_dataset_from_directory` (loaded on first use)."""
-    from .data.image_folder import image_dataset_from_directory as load
+def __getattr__(name: str) -> Any:
+    # keras.utils.image_dataset_from_directory, loaded on first use (zipfile, threads, Pillow)
+    if name == "image_dataset_from_directory":
+        from .data.image_folder import image_dataset_from_directory
 
-    return load(*args, **kwargs)
+        return image_dataset_from_directory
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

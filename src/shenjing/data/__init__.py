@@ -7,7 +7,6 @@ from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
 
 
-
 def __getattr__(name: str):
     # image folders need zipfile, threads and Pillow: load them on first use, not at import
     if name == "image_dataset_from_directory":
