@@ -8,11 +8,12 @@ Prints the test accuracy of each seed and their mean (recorded in benchmarks/RES
 
 from __future__ import annotations
 
+import _seeds  # examples/_seeds.py, beside this file
+
 import shenjing as tf
 
 
-def run(seed: int, epochs: int, verbose: int) -> float:
-    tf.utils.set_random_seed(seed)
+def run(epochs: int, verbose: int) -> float:
     (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
     x_train = x_train.reshape(60000, 784).astype("float32") / 255
     x_test = x_test.reshape(10000, 784).astype("float32") / 255
@@ -25,13 +26,8 @@ def run(seed: int, epochs: int, verbose: int) -> float:
     ])
     model.compile(loss="sparse_categorical_crossentropy", optimizer=tf.keras.optimizers.RMSprop(),
                   metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=verbose,
-              validation_data=(x_test, y_test))
-    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    return accuracy
+    return _seeds.fit_and_score(model, (x_train, y_train), (x_test, y_test), epochs, verbose)
 
 
 if __name__ == "__main__":
-    import _seeds
-
     _seeds.main(run, __doc__.splitlines()[0], epochs=20)

@@ -58,21 +58,13 @@ class _MaxPool2D(Function):
     def backward(self, g):
         arg, x_shape, xpad_shape, pool, strides, pads, out_hw = self.saved
         xp = get_xp(g)
-        gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
         hit = xp.empty(g.shape, dtype=bool)
-        ph, pw = pool
-        overlapping = strides[0] < ph or strides[1] < pw
-        routed = xp.empty_like(g) if overlapping else None
-        for k in range(ph * pw):
+
+        def winner_grad(k, out):  # g where offset k won the window, else 0
             xp.equal(arg, k, out=hit)
-            target = gxpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
-            if overlapping:
-                xp.multiply(g, hit, out=routed)
-                target += routed
-            else:  # every input cell is in at most one window: write, don't add
-                xp.multiply(g, hit, out=target)
-        top, _, left, _ = pads
-        return gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+            xp.multiply(g, hit, out=out)
+
+        return _route_back(winner_grad, g, x_shape, xpad_shape, pool, strides, pads, out_hw)
 
 
 class _AvgPool2D(Function):
@@ -100,19 +92,29 @@ class _AvgPool2D(Function):
 
     def backward(self, g):
         inv_count, x_shape, xpad_shape, pool, strides, pads, out_hw = self.saved
-        xp = get_xp(g)
-        gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
         share = g * inv_count
-        ph, pw = pool
-        overlapping = strides[0] < ph or strides[1] < pw
-        for k in range(ph * pw):
-            target = gxpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
-            if overlapping:
-                target += share
-            else:  # every input cell is in at most one window: write, don't add
-                target[...] = share
-        top, _, left, _ = pads
-        return gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+        return _route_back(lambda k, out: get_xp(g).copyto(out, share), g, x_shape, xpad_shape,
+                           pool, strides, pads, out_hw)
+
+
+def _route_back(fill, g, x_shape, xpad_shape, pool, strides, pads, out_hw):
+    """The backward of reading x through the window-offset slices: ``fill(k, out)`` writes offset
+    k's gradient into ``out``, which lands in k's slice of zeros of the padded shape — written in
+    place when windows cannot overlap (each input cell is in one window at most), else added —
+    and the padding is cropped off."""
+    xp = get_xp(g)
+    gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
+    ph, pw = pool
+    routed = xp.empty_like(g) if strides[0] < ph or strides[1] < pw else None
+    for k in range(ph * pw):
+        target = gxpad[(slice(None), *window_slices(divmod(k, pw), out_hw, strides))]
+        if routed is None:
+            fill(k, target)
+        else:
+            fill(k, routed)
+            target += routed
+    top, _, left, _ = pads
+    return gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
 
 
 def _inverse_counts(xp, x_shape, pool, strides, pads, out_hw, dtype):

@@ -19,6 +19,7 @@ import numpy as np
 from .. import activations
 from ..autograd import Tensor
 from . import initializers, regularizers
+from .input_layer import SymbolicTensor, symbolic_call
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
@@ -213,8 +214,6 @@ class Layer:
 
     def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
                  mask: Any = None, **kwargs: Any) -> Any:
-        from .input_layer import SymbolicTensor, symbolic_call
-
         if any(isinstance(t, SymbolicTensor) for t in _flatten(inputs)):
             return symbolic_call(self, inputs, *args, **kwargs)
         inputs = _to_tensors(inputs, self.dtype)
