@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .functional._util import class_ids
 
 
 def set_random_seed(seed: int) -> None:
@@ -39,16 +40,7 @@ _limiter: Any = None
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
     """One-hot encode integer labels (shape (N,) or (N, 1)) into (N, num_classes) (Keras)."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.dtype.kind not in "iu":
-        if not np.all(y == np.round(y)):
-            raise ValueError("to_categorical: labels must be integers")
-        y = y.astype(np.int64)
-    n = int(y.max()) + 1 if num_classes is None else num_classes
-    if y.size and (y.min() < 0 or y.max() >= n):
-        raise ValueError(f"to_categorical: labels must lie in [0, {n}), got {y.min()}..{y.max()}")
+    y, n = class_ids(np.asarray(y), num_classes, "to_categorical")
     out = np.zeros((*y.shape, n), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out

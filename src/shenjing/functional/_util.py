@@ -46,3 +46,24 @@ def sum_rows(a: Any) -> Any:
     faster than NumPy's axis-0 reduction of a C-contiguous (rows, channels) array (measured on
     (57600, 32) float32: 0.29 ms vs 1.2 ms)."""
     return get_xp(a).ones(a.shape[0], dtype=a.dtype) @ a
+
+
+def class_ids(labels: Any, num_classes: int | None = None,
+              name: str = "labels") -> tuple[Any, int]:
+    """Integer class ids from labels shaped (N,) or (N, 1) (Keras's CIFAR-10 layout), checked to
+    be whole numbers in [0, num_classes) (inferred as max + 1 when None); returns (ids, classes).
+    ``name`` starts the error messages."""
+    xp = get_xp(labels)
+    ids = xp.asarray(labels)
+    if ids.ndim == 2 and ids.shape[1] == 1:
+        ids = ids[:, 0]
+    if ids.dtype.kind not in "iu":
+        if not xp.all(ids == xp.round(ids)):
+            raise ValueError(f"{name}: labels must be integers (integer class ids), got "
+                             "fractional values")
+        ids = ids.astype(xp.int64)
+    n = (int(ids.max()) + 1 if ids.size else 0) if num_classes is None else num_classes
+    if ids.size and (ids.min() < 0 or ids.max() >= n):
+        raise ValueError(f"{name}: labels must lie in [0, {n}), got values from {ids.min()} to "
+                         f"{ids.max()}")
+    return ids, n

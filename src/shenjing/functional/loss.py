@@ -17,7 +17,7 @@ from ..backend import get_xp
 from . import activation as A
 from . import elementwise as E
 from . import reduction as R
-from ._util import as_tensor
+from ._util import as_tensor, class_ids
 
 EPSILON = 1e-7  # Keras's clip for probabilities before taking logs
 
@@ -166,22 +166,12 @@ class _SparseSoftmaxCrossEntropy(Function):
 
 
 def _check_labels(labels: Any, n_samples: int, n_classes: int) -> Any:
-    xp = get_xp(labels)
-    labels = xp.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]  # Keras's CIFAR-10 labels come as (N, 1)
-    if labels.shape != (n_samples,):
-        raise ValueError(f"sparse_categorical_crossentropy: labels of shape {labels.shape} do "
-                         f"not match {n_samples} predictions (expected ({n_samples},) or "
-                         f"({n_samples}, 1))")
-    if labels.dtype.kind == "f":
-        if not xp.all(labels == xp.round(labels)):
-            raise ValueError("sparse_categorical_crossentropy: labels must be integer class ids")
-        labels = labels.astype(xp.int64)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"sparse_categorical_crossentropy: labels must lie in [0, {n_classes}), "
-                         f"got values from {labels.min()} to {labels.max()}")
-    return labels
+    ids, _ = class_ids(labels, n_classes, "sparse_categorical_crossentropy")
+    if ids.shape != (n_samples,):
+        raise ValueError(f"sparse_categorical_crossentropy: labels of shape "
+                         f"{get_xp(labels).shape(labels)} do not match {n_samples} predictions "
+                         f"(expected ({n_samples},) or ({n_samples}, 1))")
+    return ids
 
 
 def sparse_categorical_crossentropy(

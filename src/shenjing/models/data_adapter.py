@@ -68,10 +68,7 @@ def iterate(data: Any, class_weight: dict[int, float] | None = None
     """(x, y, sample_weight) for each batch of ``data``, with class weights applied."""
     for batch in data:
         x, y, sw = unpack_batch(batch)
-        if class_weight is not None:
-            weights = class_sample_weights(y, class_weight)
-            sw = weights if sw is None else sw * weights
-        yield x, y, sw
+        yield x, y, with_class_weights(y, sw, class_weight)
 
 
 def validation_split(x: Any, y: Any, sw: Any, split: float,
@@ -88,6 +85,14 @@ def validation_split(x: Any, y: Any, sw: Any, split: float,
     val, train = order[:n_val], order[n_val:]
     return ((take(x, train), take(y, train), take(sw, train)),
             (take(x, val), take(y, val), take(sw, val)))
+
+
+def with_class_weights(y: Any, sw: Any, class_weight: dict[int, float] | None) -> Any:
+    """``sw`` times each sample's class weight (``sw`` itself without class weights)."""
+    if class_weight is None:
+        return sw
+    weights = class_sample_weights(y, class_weight)
+    return weights if sw is None else sw * weights
 
 
 def class_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:

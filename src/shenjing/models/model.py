@@ -281,10 +281,8 @@ class Model(Layer):
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
-        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
-        if class_weight is not None:
-            weights = da.class_sample_weights(y, class_weight)
-            sw = weights if sw is None else sw * weights
+        x, y = da.as_arrays(x), da.as_arrays(y)
+        sw = da.with_class_weights(y, da.as_arrays(sample_weight), class_weight)
         self._ensure_ready(x)
         self._reset_metrics()
         logs = self._logs(self.train_step(x, y, sw))
