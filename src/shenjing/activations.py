@@ -58,3 +58,9 @@ def serialize(fn: Callable[[Tensor], Tensor]) -> str:
         if f is fn:
             return name
     raise ValueError(f"activation {fn!r} is not a registered one and cannot be serialized")
+
+
+def fused_name(activation: Callable[[Tensor], Tensor]) -> str | None:
+    """The name under which a fused op (``F.linear``, ``F.conv2d``) applies ``activation``
+    itself, or None when the layer must apply it as a separate op afterwards."""
+    return "relu" if activation is F.relu else None

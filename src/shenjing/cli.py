@@ -318,7 +318,7 @@ def _finite(v: float) -> float | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import __version__, utils
+    from . import __version__, parallel, utils
     from .callbacks import CSVLogger
 
     utils.set_random_seed(args.seed)
@@ -372,7 +372,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "learning_rate": float(optimizer.learning_rate),
         "train_samples": len(x_train), "test_samples": len(x_test),
         "input_shape": list(data.image_shape), "class_names": data.class_names,
-        "blas_threads": args.threads or None,
+        "threads": args.threads or parallel.threads(),
     }
     with open(out / "metrics.json", "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
@@ -703,27 +703,29 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None = "digits"
 
 
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="BLAS threads for the matrix products (default: 1; 0 keeps the BLAS "
-                        "library's own choice, one per core). One thread is about as fast as "
-                        "two for these small layers, and it never stalls when other programs "
-                        "keep the cores busy, which makes a spinning multi-threaded BLAS "
-                        "many times slower; try more for large models on an idle machine")
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="cores to use: shenjing splits each dense, convolution and pooling op "
+                        "over N threads (BLAS runs one thread per call). Default 0: every core "
+                        "this process may use")
 
 
 @contextlib.contextmanager
-def _blas_threads(n: int | None) -> Iterator[None]:
-    """Limit the BLAS threads while a command runs, then restore them (nothing is changed for
-    the rest of a process that calls ``main``)."""
+def _threads(n: int | None) -> Iterator[None]:
+    """Use ``n`` threads while a command runs, then restore the previous count (nothing is
+    changed for the rest of a process that calls ``main``)."""
     if not n:
         yield
         return
     if n < 0:
         raise CLIError(f"--threads must be 0 or more, got {n}")
-    from threadpoolctl import threadpool_limits
+    from . import parallel
 
-    with threadpool_limits(limits=n, user_api="blas"):
+    before = parallel.threads()
+    parallel.set_threads(n)
+    try:
         yield
+    finally:
+        parallel.set_threads(before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -811,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         model = getattr(args, "model", None)
         if model and os.path.isfile(os.path.join(model, "model.shenjing")):
             args.model = os.path.join(model, "model.shenjing")  # a run folder names its model
-        with _blas_threads(getattr(args, "threads", None)):
+        with _threads(getattr(args, "threads", None)):
             return int(args.func(args))
     except SystemExit as e:  # --help and --version print and exit 0
         return e.code if isinstance(e.code, int) else 0

@@ -86,3 +86,39 @@ def test_linear_mismatched_shapes_raise(x_shape, w_shape, b_shape, message):
     b = None if b_shape is None else shenjing.tensor(np.zeros(b_shape))
     with pytest.raises(ValueError, match=message):
         F.linear(x, w, b)
+
+
+FUSED = {
+    "linear": (F.linear, [(5, 4), (4, 3), (3,)]),
+    "conv2d": (lambda x, k, b, **kw: F.conv2d(x, k, b, padding="same", **kw),
+               [(2, 5, 4, 3), (3, 3, 3, 2), (2,)]),
+}
+
+
+@pytest.mark.parametrize("op", FUSED)
+def test_fused_relu_gradcheck(op, rng):
+    fn, shapes = FUSED[op]
+    inputs = [normal(rng, s) for s in shapes]
+    assert shenjing.gradcheck(lambda *t: fn(*t, activation="relu"), *inputs)
+
+
+@pytest.mark.parametrize("op", FUSED)
+def test_fused_relu_is_relu_after_the_op(op, rng):
+    fn, shapes = FUSED[op]
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    results = []
+    for fused in (True, False):
+        tensors = [shenjing.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(*tensors, activation="relu") if fused else F.relu(fn(*tensors))
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
+    assert (results[0][0] == 0).any() and (results[0][0] > 0).any()  # both sides of the kink
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("op", FUSED)
+def test_fused_activation_other_than_relu_is_refused(op, rng):
+    fn, shapes = FUSED[op]
+    with pytest.raises(ValueError, match="fused activation must be None or 'relu'.*'tanh'"):
+        fn(*[shenjing.tensor(rng.standard_normal(s)) for s in shapes], activation="tanh")

@@ -67,3 +67,26 @@ def class_ids(labels: Any, num_classes: int | None = None,
         raise ValueError(f"{name}: labels must lie in [0, {n}), got values from {ids.min()} to "
                          f"{ids.max()}")
     return ids, n
+
+
+FUSED_ACTIVATIONS = (None, "relu")
+
+
+def check_fused_activation(activation: Any, op: str) -> None:
+    """A fused op takes ``activation`` None or 'relu' (the others stay separate ops)."""
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(f"{op}: fused activation must be None or 'relu', got {activation!r}; "
+                         "apply other activations as their own op")
+
+
+def activate_in_place(y: Any, activation: str | None) -> Any:
+    """The fused activation of an op's fresh output, written over it (no second array)."""
+    if activation == "relu":
+        get_xp(y).maximum(y, 0, out=y)
+    return y
+
+
+def activation_grad(g: Any, y: Any, activation: str | None) -> Any:
+    """Gradient before the fused activation from the one after it: relu' is (y > 0), read from
+    the output itself, so nothing else is kept."""
+    return g * (y > 0) if activation == "relu" else g

@@ -1,11 +1,16 @@
 """2-D convolution, channels-last (NHWC) with Keras's kernel layout (kh, kw, in, out).
 
 The forward is im2col + one GEMM: a strided *view* of the padded input has shape
-(N, Ho, Wo, kh, kw, C) without copying anything; reshaping it to (N*Ho*Wo, kh*kw*C) makes the one
+(N, Ho, Wo, kh, kw, C) without copying anything; copying it as (N*Ho*Wo, kh*kw*C) makes the one
 copy (the "columns"), and ``cols @ W`` with W reshaped to (kh*kw*C, F) is the whole convolution.
 The backward is two more GEMMs and col2im: the column gradient is added back into the padded
 input gradient one kernel offset at a time (kh*kw strided-slice ``+=``), never with
-``np.add.at``, whose unbuffered element-by-element scatter is far slower.
+``np.add.at``, whose unbuffered element-by-element scatter is far slower. A fused ReLU is
+applied in place on the output, and its mask is read back from it.
+
+Both directions run per slice of the batch on the intra-op threads (:mod:`shenjing.parallel`):
+each core copies, multiplies, adds the bias and activates its own images (and in the backward
+masks, multiplies and scatters them, returning partial sums of gW and gb).
 
 Padding follows TensorFlow exactly (see :func:`conv_output_size`), including 'same' with an odd
 amount of padding, where the extra row/column goes at the bottom/right.
@@ -18,9 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import sum_rows
+from ._util import activate_in_place, activation_grad, check_fused_activation, sum_rows
 
 
 def pair(value: Any, name: str) -> tuple[int, int]:
@@ -94,54 +100,83 @@ class _Conv2D(Function):
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0),
-                out_hw=(1, 1)):
+                out_hw=(1, 1), activation=None):
+        xp = get_xp(x)
         n, _, _, c = x.shape
         kh, kw, _, f = w.shape
         ho, wo = out_hw
         xpad = pad_hw(x, pads)
         s_n, s_h, s_w, s_c = xpad.strides
         # (N, Ho, Wo, kh, kw, C) view: output pixel (p, q) and kernel offset (i, j) read
-        # xpad[p*sh + i*dh, q*sw + j*dw]. No copy until the reshape below.
+        # xpad[p*sh + i*dh, q*sw + j*dw]. Nothing is copied until a slice's columns are made.
         view = _strided_view(xpad, (n, ho, wo, kh, kw, c),
                              (s_n, s_h * strides[0], s_w * strides[1], s_h * dilation[0],
                               s_w * dilation[1], s_c))
-        cols = view.reshape(n * ho * wo, kh * kw * c)
-        w2 = w.reshape(kh * kw * c, f)
-        y = cols @ w2
-        if b is not None:
-            y += b
+        k = kh * kw * c
+        w2 = w.reshape(k, f)
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
-        # The columns are kept only for gW (not needed when the kernel is frozen); W only for gx
-        # (not needed for the first layer, whose input needs no gradient).
+        # The columns are kept only for gW (not when the kernel is frozen or nothing is
+        # recorded: then each slice's are dropped after its GEMM); W only for gx (not needed for
+        # the first layer, whose input needs no gradient).
+        cols = xp.empty((n, ho, wo, kh, kw, c), dtype=x.dtype) if need_w else None
+        y = xp.empty((n, ho, wo, f), dtype=x.dtype)
+
+        def part(start, stop):  # im2col (the one copy), GEMM, bias, activation of a slice
+            batch = slice(start, stop)
+            part_cols = (cols[batch] if cols is not None
+                         else xp.empty((stop - start, *view.shape[1:]), dtype=x.dtype))
+            part_cols[...] = view[batch]
+            out = y[batch].reshape(-1, f)
+            xp.matmul(part_cols.reshape(-1, k), w2, out=out)
+            if b is not None:
+                out += b
+            activate_in_place(out, activation)
+
+        parallel.over_batch(part, n, n * ho * wo * k, xp is np)
         self.save_for_backward(cols if need_w else None, w2 if need_x else None,
-                               x.shape, xpad.shape, w.shape, strides, dilation, pads, out_hw)
-        return y.reshape(n, ho, wo, f)
+                               x.shape, xpad.shape, w.shape, strides, dilation, pads, out_hw,
+                               y if activation else None, activation)
+        return y
 
     def backward(self, g):
-        cols, w2, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved
+        (cols, w2, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw, y,
+         activation) = self.saved
+        xp = get_xp(g)
         kh, kw, c, f = w_shape
-        g2 = g.reshape(-1, f)
-        gw = (cols.T @ g2).reshape(w_shape) if cols is not None else None
+        n = g.shape[0]
+        need_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        gxpad = xp.empty(xpad_shape, dtype=g.dtype) if w2 is not None else None
+
+        def part(start, stop):  # mask, gW and gb partial sums, gcols GEMM and col2im of a slice
+            batch = slice(start, stop)
+            g2 = g[batch].reshape(-1, f)
+            if activation is not None:
+                g2 = activation_grad(g2, y[batch].reshape(-1, f), activation)
+            gw = cols[batch].reshape(len(g2), -1).T @ g2 if cols is not None else None
+            gb = sum_rows(g2) if need_b else None
+            if gxpad is not None:
+                gcols = (g2 @ w2.T).reshape(stop - start, *g.shape[1:3], kh, kw, c)
+                target = gxpad[batch]
+                target[...] = 0
+                for i in range(kh):  # col2im: a loop over kernel offsets only
+                    for j in range(kw):
+                        rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
+                        target[:, rows, cols_] += gcols[:, :, :, i, j]
+            return gw, gb
+
+        partials = parallel.over_batch(part, n, g.size * kh * kw, xp is np)
+        gw, gb = (parallel.summed([p[i] for p in partials]) for i in range(2))
+        gw = gw.reshape(w_shape) if gw is not None else None
         gx = None
-        if w2 is not None:
-            xp = get_xp(g)
-            n, ho, wo = g.shape[:3]
-            gcols = (g2 @ w2.T).reshape(n, ho, wo, kh, kw, c)
-            gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
-            for i in range(kh):  # col2im: a loop over kernel offsets only
-                for j in range(kw):
-                    rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
-                    gxpad[:, rows, cols_] += gcols[:, :, :, i, j]
+        if gxpad is not None:
             top, _, left, _ = pads
             gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
-        if len(self.needs_input_grad) == 2:
-            return gx, gw
-        gb = sum_rows(g2) if self.needs_input_grad[2] else None
-        return gx, gw, gb
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
 
 def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = (1, 1),
-           padding: str = "valid", dilation_rate: Any = (1, 1)) -> Tensor:
+           padding: str = "valid", dilation_rate: Any = (1, 1),
+           activation: str | None = None) -> Tensor:
     """2-D convolution (cross-correlation, as in Keras and torch) of NHWC images.
 
     Args:
@@ -152,6 +187,8 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
         padding: 'valid' (no padding) or 'same' (output = ceil(input / stride), TensorFlow's
             padding, the odd pixel at the bottom/right).
         dilation_rate: an int or (dilation_h, dilation_w); the kernel taps are this far apart.
+        activation: None, or 'relu' fused into the op (applied in place on the output; its
+            backward masks the gradient with output > 0): one array and one pass fewer each way.
 
     Returns:
         Shape (batch, out_h, out_w, filters), in x's dtype.
@@ -178,6 +215,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
         raise ValueError(f"conv2d: input of shape {x.shape} is too small for a {kh}x{kw} kernel "
                          f"with dilation {dilation} and padding {padding!r} (output size "
                          f"{ho}x{wo}; expected at least 1x1)")
+    check_fused_activation(activation, "conv2d")
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
     return _Conv2D.apply(*inputs, strides=strides_, dilation=dilation,
-                         pads=(top, bottom, left, right), out_hw=(ho, wo))
+                         pads=(top, bottom, left, right), out_hw=(ho, wo), activation=activation)

@@ -70,6 +70,7 @@ class Conv2D(Layer):
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, x: Tensor) -> Tensor:
+        fused = activations.fused_name(self.activation)
         y = F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                     dilation_rate=self.dilation_rate)
-        return self.activation(y)
+                     dilation_rate=self.dilation_rate, activation=fused)
+        return y if fused else self.activation(y)

@@ -52,7 +52,9 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: n_in})
 
     def call(self, x: Tensor) -> Tensor:
-        return self.activation(F.linear(x, self.kernel, self.bias))
+        fused = activations.fused_name(self.activation)
+        y = F.linear(x, self.kernel, self.bias, activation=fused)
+        return y if fused else self.activation(y)
 
 
 class Activation(Layer):
