@@ -69,6 +69,12 @@ CASES = {
     "linear relu": (lambda x, w, b: F.linear(x, w, b, activation="relu"), [(9, 6), (6, 5), (5,)]),
     "max_pool2d": (lambda x: F.max_pool2d(x, 3, strides=2, padding="same"), [(5, 7, 6, 2)]),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(6, 6, 6, 3)]),
+    "relu": (F.relu, [(7, 3, 2)]),
+    "batch_norm training": (lambda x, g, b: F.batch_norm(x, g, b, None, None, training=True),
+                            [(5, 4, 3, 6), (6,), (6,)]),
+    "batch_norm inference": (lambda x, g, b: F.batch_norm(
+        x, g, b, sj.tensor(np.full(6, 0.5, np.float32)), sj.tensor(np.full(6, 2.0, np.float32)),
+        training=False), [(5, 4, 3, 6), (6,), (6,)]),
 }
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 
@@ -47,15 +50,25 @@ class _Tanh(Function):
 
 
 class _ReLU(Function):
-    """y = max(0, x);  dy/dx = 1 for x > 0, else 0 (0 at the kink, as torch)."""
+    """y = max(0, x);  dy/dx = 1 for x > 0, else 0 (0 at the kink, as torch). Big arrays are
+    split over the intra-op threads (after a batch norm, ReLU is a full pass of its own)."""
 
     def forward(self, x):
-        y = get_xp(x).maximum(x, 0)
+        xp = get_xp(x)
+        x1 = x.reshape(-1)
+        y = xp.empty_like(x1)
+        parallel.over_batch(lambda a, b: xp.maximum(x1[a:b], 0, out=y[a:b]), x1.size, x1.size,
+                            xp is np)
         self.save_for_backward(y)
-        return y
+        return y.reshape(x.shape)
 
     def backward(self, g):
-        return g * (self.saved[0] > 0)
+        xp, y = get_xp(g), self.saved[0]
+        g1 = g.reshape(-1)
+        gx = xp.empty(g1.shape, dtype=xp.result_type(g1, y))
+        parallel.over_batch(lambda a, b: xp.multiply(g1[a:b], y[a:b] > 0, out=gx[a:b]),
+                            g1.size, 2 * g1.size, xp is np)
+        return gx.reshape(g.shape)
 
 
 class _LeakyReLU(Function):

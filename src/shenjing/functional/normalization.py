@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import normalize_axes, sum_rows
@@ -58,10 +61,20 @@ class _BatchNorm(Function):
         m = x2.shape[0]
         moving_mean, moving_var = moving
         eps = x.dtype.type(epsilon)
+        split = xp is np
         if training:
-            mean = sum_rows(x2) / x.dtype.type(m)
-            xc = x2 - mean
-            var = xp.einsum("ij,ij->j", xc, xc) / x.dtype.type(m)  # no squared temporary
+            # Three passes, each split over rows on the intra-op threads: the sums (-> mean),
+            # xc = x - mean with its squares' sums (-> var), then y = xc * scale + beta.
+            mean = parallel.summed(parallel.over_batch(
+                lambda a, b: sum_rows(x2[a:b]), m, x2.size, split)) / x.dtype.type(m)
+            xc = xp.empty_like(x2)
+
+            def center(a, b):
+                xp.subtract(x2[a:b], mean, out=xc[a:b])
+                return xp.einsum("ij,ij->j", xc[a:b], xc[a:b])  # no squared temporary
+
+            var = parallel.summed(parallel.over_batch(center, m, 2 * x2.size, split))
+            var /= x.dtype.type(m)
             inv_std = 1.0 / xp.sqrt(var + eps)
             # Keras's rule, with the biased batch variance (torch's running_var would use the
             # unbiased one, var * M / (M - 1)).
@@ -71,17 +84,21 @@ class _BatchNorm(Function):
                     stat *= momentum
                     stat += (keep * batch).astype(stat.dtype, copy=False)
             scale = inv_std * gamma if gamma is not None else inv_std
-            y = xc * scale
-            if beta is not None:
-                y += beta
+            source, shift = xc, beta
         else:
             mean = moving_mean.astype(x.dtype, copy=False)
             inv_std = 1.0 / xp.sqrt(moving_var.astype(x.dtype, copy=False) + eps)
             scale = inv_std * gamma if gamma is not None else inv_std
-            shift = -mean * scale if beta is None else beta - mean * scale
-            y = x2 * scale
-            y += shift
+            source, shift = x2, (-mean * scale if beta is None else beta - mean * scale)
             xc = None
+        y = xp.empty_like(x2)
+
+        def affine(a, b):
+            xp.multiply(source[a:b], scale, out=y[a:b])
+            if shift is not None:
+                y[a:b] += shift
+
+        parallel.over_batch(affine, m, 2 * x2.size, split)
         needs = self.needs_input_grad
         if any(needs):
             # xc is needed for gx in training and for ggamma; inference recomputes it from x
@@ -97,24 +114,39 @@ class _BatchNorm(Function):
         g2 = g.reshape(-1, shape[-1])
         needs = self.needs_input_grad
         want_gamma = has_gamma and needs[1]
-        gbeta = sum_rows(g2) if training and needs[0] or has_beta and needs[-1] else None
-        ggamma = None
-        if training and needs[0] or want_gamma:
-            if xc is None:
-                xc = x2 - mean
-            ggamma = get_xp(g).einsum("ij,ij->j", g2, xc) * inv_std  # sum(g * xhat)
+        xp = get_xp(g)
+        m = g2.shape[0]
+        split = xp is np
+        want_beta = training and needs[0] or has_beta and needs[-1]
+        want_ggamma = training and needs[0] or want_gamma
+        if want_ggamma and xc is None:
+            xc = x2 - mean
+
+        def sums(a, b):  # per-channel sum(g) and sum(g * xc) of a slice of rows
+            return (sum_rows(g2[a:b]) if want_beta else None,
+                    xp.einsum("ij,ij->j", g2[a:b], xc[a:b]) if want_ggamma else None)
+
+        partials = parallel.over_batch(sums, m, 2 * g2.size, split)
+        gbeta, ggamma = (parallel.summed([p[i] for p in partials]) for i in range(2))
+        if ggamma is not None:
+            ggamma *= inv_std  # sum(g * xhat)
         gx = None
         if needs[0]:
-            if training:
-                m = g2.shape[0]
-                # gx = scale * (g - sum(g) / M - xhat * sum(g xhat) / M), xhat = xc * inv_std
-                # (in place after the first product: one new array, not three)
-                gx = xc * (inv_std * ggamma / -m)
-                gx += g2
-                gx -= gbeta / m
-                gx *= scale
-            else:
-                gx = g2 * scale
+            gx = xp.empty_like(g2)
+            coef = inv_std * ggamma / -m if training else None
+
+            def grad_x(a, b):
+                out = gx[a:b]
+                if training:
+                    # gx = scale * (g - sum(g) / M - xhat * sum(g xhat) / M), xhat = xc * inv_std
+                    xp.multiply(xc[a:b], coef, out=out)
+                    out += g2[a:b]
+                    out -= gbeta / m
+                    out *= scale
+                else:
+                    xp.multiply(g2[a:b], scale, out=out)
+
+            parallel.over_batch(grad_x, m, 3 * g2.size, split)
             gx = gx.reshape(shape)
         grads = [gx]
         if has_gamma:
