@@ -70,7 +70,17 @@ CASES = [
     ("random_flip", lambda: L.RandomFlip(seed=1), _x(2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
     ("random_crop_padded", lambda: L.RandomCrop(3, 2, seed=1, padding=1), _x(2, 4, 4, 3),
      (2, 3, 2, 3), 0, 0),
+    ("simple_rnn", lambda: L.SimpleRNN(3, activation="relu"), _x(2, 4, 3), (2, 3), 3, 0),
+    ("lstm_sequences", lambda: L.LSTM(3, return_sequences=True, dropout=0.2, seed=1),
+     _x(2, 4, 3), (2, 4, 3), 3, 0),
+    ("gru_backwards", lambda: L.GRU(3, go_backwards=True, use_bias=False), _x(2, 4, 3), (2, 3),
+     2, 0),
+    ("bidirectional", lambda: L.Bidirectional(L.GRU(2, return_sequences=True)), _x(2, 4, 3),
+     (2, 4, 4), 6, 0),
 ]
+
+# Cells are called as cell(inputs, states); test_recurrent_layers.py checks them step by step.
+CELLS = {L.SimpleRNNCell, L.LSTMCell, L.GRUCell}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -84,4 +94,4 @@ def test_layer_contract_covers_every_exported_layer():
     exported = {cls for cls in vars(L).values()
                 if inspect.isclass(cls) and issubclass(cls, L.Layer) and cls is not L.Layer}
     tested = {type(c[1]()) for c in CASES}
-    assert exported - tested == set()
+    assert exported - tested - CELLS == set()

@@ -16,14 +16,16 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
+from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
-    "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten",
-    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input", "InputSpec", "Layer",
-    "LayerNormalization", "Masking", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum",
-    "Multiply", "Normalization", "Parameter", "Perceptron", "RandomCrop", "RandomFlip",
-    "Rescaling", "Reshape", "Subtract", "SymbolicTensor",
+    "Bidirectional", "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding",
+    "Flatten", "GRU", "GRUCell", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input",
+    "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization", "Masking", "MaxPool2D",
+    "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
+    "RandomCrop", "RandomFlip", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
+    "Subtract", "SymbolicTensor",
 ]

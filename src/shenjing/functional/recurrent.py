@@ -1,0 +1,360 @@
+"""Whole-sequence recurrent kernels: SimpleRNN, LSTM and GRU, with hand-written BPTT.
+
+Each is one Function over the whole sequence, so a 5,000-step sequence is one graph node (no
+recursion, nothing recorded per step). Keras's layouts: inputs (batch, time, features), kernel
+(features, gates * units), recurrent kernel (units, gates * units), gate order i, f, c, o (LSTM)
+and z, r, h (GRU, ``reset_after=True``: bias (2, 3 * units), the recurrent bias inside the reset
+product, as cuDNN and torch).
+
+Forward: the input projection of all time steps is ONE GEMM (time-major, so each step's slice is
+contiguous); each step adds one GEMM h @ U and the gate arithmetic, written into preallocated
+per-step buffers. Backward walks the steps in reverse, producing the pre-activation gradients dZ
+of every step; then the weight gradients are again one GEMM each over all steps
+(dW = X^T dZ, dU = H_prev^T dZ, dX = dZ W^T).
+
+Masks (batch, time) of booleans mark real steps: at a padded step the state is carried over
+unchanged and the sequence output is zero, so the final state is the one at each sequence's
+true end, wherever the padding is (left or right). ``reverse=True`` runs the sequence from its
+end (Keras's ``go_backwards``); the outputs stay in processing order, as Keras returns them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from ._util import sum_rows
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+
+
+def _act(z: Any, name: str) -> Any:
+    """``name`` applied to ``z`` in place (sigmoid as 0.5 (1 + tanh(z / 2)): no overflow)."""
+    xp = get_xp(z)
+    if name == "tanh":
+        xp.tanh(z, out=z)
+    elif name == "sigmoid":
+        z *= 0.5
+        xp.tanh(z, out=z)
+        z += 1
+        z *= 0.5
+    elif name == "relu":
+        xp.maximum(z, 0, out=z)
+    return z
+
+
+def _act_grad(y: Any, name: str) -> Any:
+    """The activation's derivative, from its output ``y``."""
+    if name == "tanh":
+        return 1 - y * y
+    if name == "sigmoid":
+        return y * (1 - y)
+    if name == "relu":
+        return (y > 0).astype(y.dtype)
+    return get_xp(y).ones_like(y)
+
+
+class _Recurrence(Function):
+    """The loop shared by the three cells: inputs (x, W, U, [b], h0, [c0]) as Tensors; options
+    ``mask`` (batch, time) bools or None, ``reverse``, ``rec_mask`` (batch, units) recurrent
+    dropout multipliers or None, ``activation``, ``recurrent_activation``.
+
+    Outputs: (sequence (batch, time, units), final h, [final c]).
+
+    A subclass gives ``gates`` (how many units-wide blocks the kernels hold), ``n_states``, and
+    ``step`` / ``step_back`` for one time step over preallocated per-step buffers.
+    """
+
+    gates = 1
+    n_states = 1
+
+    def forward(self, x, w, u, *rest, has_bias=True, mask=None, reverse=False, rec_mask=None,
+                activation="tanh", recurrent_activation="sigmoid"):
+        xp = get_xp(x)
+        b = rest[0] if has_bias else None
+        states0 = rest[1:] if has_bias else rest
+        n, t_len, d = x.shape
+        units = u.shape[0]
+        order = slice(None, None, -1) if reverse else slice(None)
+        xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
+        xw = (xt.reshape(-1, d) @ w).reshape(t_len, n, -1)
+        in_bias = self.input_bias(b)
+        if in_bias is not None:
+            xw += in_bias
+        mt = None
+        if mask is not None:
+            mt = xp.ascontiguousarray(mask.T[order])[:, :, None]  # (time, batch, 1)
+        hs = xp.empty((t_len + 1, n, units), dtype=x.dtype)  # hs[0] = h0, hs[t + 1] = h_t
+        hs[0] = states0[0]
+        cache = self.new_cache(t_len, n, units, x.dtype, states0)
+        for t in range(t_len):
+            h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
+            self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
+            if mt is not None:  # padded step: carry the state over
+                self.carry(t, mt[t], hs, cache)
+        seq = hs[1:] if mt is None else xp.where(mt, hs[1:], 0)
+        self.save_for_backward(xt, w, u, hs, mt, cache, rec_mask, reverse, activation,
+                               recurrent_activation, has_bias, len(states0))
+        out = xp.ascontiguousarray(seq.transpose(1, 0, 2))
+        return (out, hs[-1].copy(), *self.final_states(cache))
+
+    def backward(self, g_seq, g_h, *g_states):
+        (xt, w, u, hs, mt, cache, rec_mask, reverse, activation, recurrent_activation,
+         has_bias, n_init) = self.saved
+        xp = get_xp(xt)
+        t_len, n, _ = xt.shape
+        units = u.shape[0]
+        order = slice(None, None, -1) if reverse else slice(None)
+        gs = None
+        if g_seq is not None:
+            gs = xp.ascontiguousarray(g_seq.transpose(1, 0, 2))  # outputs: processing order
+            if mt is not None:
+                gs = gs * mt
+        dh = g_h.copy() if g_h is not None else xp.zeros((n, units), dtype=xt.dtype)
+        dstates = self.final_state_grads(xp, g_states, n, units, xt.dtype)
+        dzx, dzh = self.new_grad_buffers(xp, t_len, n, units, xt.dtype)
+        for t in range(t_len - 1, -1, -1):
+            if gs is not None:
+                dh += gs[t]
+            m = mt[t] if mt is not None else None
+            dh_new = dh if m is None else dh * m
+            dh_direct = self.step_back(t, dh_new, dstates, m, hs, cache, dzx, dzh, u,
+                                       activation, recurrent_activation)
+            back = dzh[t] @ u.T
+            if rec_mask is not None:
+                back *= rec_mask
+            back += dh_direct
+            if m is not None:  # a padded step passed the gradient straight through
+                back += dh * ~m
+            dh = back
+        dzx2 = dzx.reshape(t_len * n, -1)
+        dzh2 = dzh.reshape(t_len * n, -1)
+        h_prev = hs[:-1].reshape(t_len * n, units)
+        if rec_mask is not None:
+            h_prev = (hs[:-1] * rec_mask).reshape(t_len * n, units)
+        needs = self.needs_input_grad
+        gx = None
+        if needs[0]:
+            gxt = (dzx2 @ w.T).reshape(t_len, n, -1)[order]
+            gx = xp.ascontiguousarray(gxt.transpose(1, 0, 2))
+        gw = xt.reshape(t_len * n, -1).T @ dzx2 if needs[1] else None
+        gu = h_prev.T @ dzh2 if needs[2] else None
+        grads = [gx, gw, gu]
+        if has_bias:
+            grads.append(self.bias_grad(dzx2, dzh2) if needs[3] else None)
+        init_grads = [dh, *dstates][:n_init]
+        return (*grads, *init_grads)
+
+    # Subclass hooks (defaults: SimpleRNN-like, one state, input bias = b).
+    def input_bias(self, b):
+        return b
+
+    def bias_grad(self, dzx2, dzh2):
+        return sum_rows(dzx2)
+
+    def new_cache(self, t_len, n, units, dtype, states0):
+        return None
+
+    def final_states(self, cache):
+        return ()
+
+    def final_state_grads(self, xp, g_states, n, units, dtype):
+        return []
+
+    def new_grad_buffers(self, xp, t_len, n, units, dtype):
+        dz = xp.empty((t_len, n, self.gates * units), dtype=dtype)
+        return dz, dz
+
+    def carry(self, t, m, hs, cache):
+        hs[t + 1] = get_xp(hs).where(m, hs[t + 1], hs[t])
+
+
+class _SimpleRNN(_Recurrence):
+    """h_t = act(x_t W + h_{t-1} U + b);  dz_t = dh_t * act'(h_t)."""
+
+    def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
+        h = hs[t + 1]
+        get_xp(h).matmul(h_prev, u, out=h)
+        h += xw_t
+        _act(h, activation)
+
+    def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
+                  recurrent_activation):
+        get_xp(dh_new).multiply(dh_new, _act_grad(hs[t + 1], activation), out=dzx[t])
+        return 0
+
+
+class _LSTM(_Recurrence):
+    """Gates z = x_t W + h_{t-1} U + b split as i, f, g, o (Keras's i, f, c, o):
+    i, f, o = sigma(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t).
+    Kept per step: the four gate activations, c_t and act(c_t)."""
+
+    gates, n_states = 4, 2
+
+    def new_cache(self, t_len, n, units, dtype, states0):
+        xp = get_xp(states0[0])
+        cs = xp.empty((t_len + 1, n, units), dtype=dtype)
+        cs[0] = states0[1]
+        return {"z": xp.empty((t_len, n, 4 * units), dtype=dtype), "c": cs,
+                "tc": xp.empty((t_len, n, units), dtype=dtype)}
+
+    def final_states(self, cache):
+        return (cache["c"][-1].copy(),)
+
+    def final_state_grads(self, xp, g_states, n, units, dtype):
+        g_c = g_states[0] if g_states else None
+        return [g_c.copy() if g_c is not None else xp.zeros((n, units), dtype=dtype)]
+
+    def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
+        xp = get_xp(xw_t)
+        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
+        k = u.shape[0]
+        xp.matmul(h_prev, u, out=z)
+        z += xw_t
+        _act(z[:, :2 * k], recurrent_activation)
+        _act(z[:, 2 * k:3 * k], activation)
+        _act(z[:, 3 * k:], recurrent_activation)
+        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        xp.multiply(f, c[t], out=c[t + 1])
+        c[t + 1] += i * g
+        tc[...] = c[t + 1]
+        _act(tc, activation)
+        xp.multiply(o, tc, out=hs[t + 1])
+
+    def carry(self, t, m, hs, cache):
+        xp = get_xp(hs)
+        hs[t + 1] = xp.where(m, hs[t + 1], hs[t])
+        cache["c"][t + 1] = xp.where(m, cache["c"][t + 1], cache["c"][t])
+
+    def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
+                  recurrent_activation):
+        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
+        k = u.shape[0]
+        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        dc_in = dstates[0]
+        dc = dc_in if m is None else dc_in * m
+        dc = dc + dh_new * o * _act_grad(tc, activation)
+        dz = dzx[t]
+        dz[:, :k] = dc * g * _act_grad(i, recurrent_activation)
+        dz[:, k:2 * k] = dc * c[t] * _act_grad(f, recurrent_activation)
+        dz[:, 2 * k:3 * k] = dc * i * _act_grad(g, activation)
+        dz[:, 3 * k:] = dh_new * tc * _act_grad(o, recurrent_activation)
+        dc_prev = dc * f
+        if m is not None:
+            dc_prev += dc_in * ~m
+        dstates[0] = dc_prev
+        return 0
+
+
+class _GRU(_Recurrence):
+    """Keras's GRU with reset_after=True (torch's and cuDNN's form), gates z, r, h:
+    a = x_t W + b_in, q = h_{t-1} U + b_rec, z = sigma(a_z + q_z), r = sigma(a_r + q_r),
+    hh = act(a_h + r * q_h), h_t = z h_{t-1} + (1 - z) hh.
+    Kept per step: z, r, hh and q_h. The input and recurrent pre-activation gradients differ
+    only in the candidate block (da_h vs r * da_h), so both are stored."""
+
+    gates = 3
+
+    def input_bias(self, b):
+        return None if b is None else b[0]
+
+    def bias_grad(self, dzx2, dzh2):
+        return get_xp(dzx2).stack([sum_rows(dzx2), sum_rows(dzh2)])
+
+    def new_cache(self, t_len, n, units, dtype, states0):
+        xp = get_xp(states0[0])
+        return {"zr": xp.empty((t_len, n, 2 * units), dtype=dtype),
+                "hh": xp.empty((t_len, n, units), dtype=dtype),
+                "qh": xp.empty((t_len, n, units), dtype=dtype)}
+
+    def new_grad_buffers(self, xp, t_len, n, units, dtype):
+        return (xp.empty((t_len, n, 3 * units), dtype=dtype),
+                xp.empty((t_len, n, 3 * units), dtype=dtype))
+
+    def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
+        xp = get_xp(xw_t)
+        k = u.shape[0]
+        q = h_prev @ u
+        if b is not None:
+            q += b[1]
+        zr, hh, qh = cache["zr"][t], cache["hh"][t], cache["qh"][t]
+        xp.add(xw_t[:, :2 * k], q[:, :2 * k], out=zr)
+        _act(zr, recurrent_activation)
+        qh[...] = q[:, 2 * k:]
+        xp.multiply(zr[:, k:], qh, out=hh)
+        hh += xw_t[:, 2 * k:]
+        _act(hh, activation)
+        zg = zr[:, :k]
+        h = hs[t + 1]
+        xp.subtract(hs[t], hh, out=h)  # h = hh + z (h_prev - hh)
+        h *= zg
+        h += hh
+
+    def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
+                  recurrent_activation):
+        k = u.shape[0]
+        zr, hh, qh = cache["zr"][t], cache["hh"][t], cache["qh"][t]
+        zg, r = zr[:, :k], zr[:, k:]
+        da_h = dh_new * (1 - zg) * _act_grad(hh, activation)
+        dx, dq = dzx[t], dzh[t]
+        dx[:, :k] = dh_new * (hs[t] - hh) * _act_grad(zg, recurrent_activation)
+        dx[:, k:2 * k] = da_h * qh * _act_grad(r, recurrent_activation)
+        dx[:, 2 * k:] = da_h
+        dq[:, :2 * k] = dx[:, :2 * k]
+        dq[:, 2 * k:] = da_h * r
+        return dh_new * zg
+
+
+_KERNELS = {"simple_rnn": _SimpleRNN, "lstm": _LSTM, "gru": _GRU}
+
+
+def recurrence(cell: str, x: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
+               bias: Tensor | None, initial_states: list[Tensor], mask: Any = None,
+               reverse: bool = False, recurrent_mask: Any = None, activation: str = "tanh",
+               recurrent_activation: str = "sigmoid") -> tuple[Tensor, ...]:
+    """Run a whole sequence through ``cell`` ('simple_rnn', 'lstm' or 'gru').
+
+    Args:
+        x: (batch, time, features).
+        kernel: (features, gates * units); recurrent_kernel: (units, gates * units); bias:
+            (gates * units,), for 'gru' (2, 3 * units) (input and recurrent biases), or None.
+        initial_states: [h0] or, for 'lstm', [h0, c0], each (batch, units).
+        mask: (batch, time) booleans, True at real steps, or None.
+        reverse: process from the last step to the first (outputs in processing order).
+        recurrent_mask: (batch, units) multipliers of h_{t-1} before the recurrent GEMM at every
+            step (recurrent dropout), or None.
+        activation, recurrent_activation: one of tanh, sigmoid, relu, linear.
+
+    Returns:
+        (outputs (batch, time, units), final h, [final c]): zero outputs at masked steps, the
+        final states taken at each sequence's last real step.
+    """
+    cls = _KERNELS[cell]
+    for name, act in (("activation", activation), ("recurrent_activation", recurrent_activation)):
+        if act not in ACTIVATIONS:
+            raise ValueError(f"{cell}: fused kernels support {name} in {ACTIVATIONS}, got "
+                             f"{act!r}")
+    if x.ndim != 3:
+        raise ValueError(f"{cell}: expected inputs (batch, time, features), got shape {x.shape}")
+    units = recurrent_kernel.shape[0]
+    width = cls.gates * units
+    if kernel.shape != (x.shape[-1], width) or recurrent_kernel.shape != (units, width):
+        raise ValueError(f"{cell}: kernel {kernel.shape} and recurrent kernel "
+                         f"{recurrent_kernel.shape} do not fit inputs with {x.shape[-1]} "
+                         f"features and {units} units (expected ({x.shape[-1]}, {width}) and "
+                         f"({units}, {width}))")
+    if len(initial_states) != cls.n_states or any(
+            s.shape != (x.shape[0], units) for s in initial_states):
+        raise ValueError(f"{cell}: expected {cls.n_states} initial state(s) of shape "
+                         f"({x.shape[0]}, {units}), got "
+                         f"{[tuple(s.shape) for s in initial_states]}")
+    if mask is not None:
+        mask = get_xp(x.data).asarray(mask, dtype=bool)
+        if mask.shape != x.shape[:2]:
+            raise ValueError(f"{cell}: mask of shape {mask.shape} does not match inputs "
+                             f"{x.shape} (expected {x.shape[:2]})")
+    inputs = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else [])
+    return cls.apply(*inputs, *initial_states, has_bias=bias is not None, mask=mask,
+                     reverse=reverse, rec_mask=recurrent_mask, activation=activation,
+                     recurrent_activation=recurrent_activation)

@@ -1,0 +1,333 @@
+"""Recurrent layers (Keras's SimpleRNN, LSTM, GRU, Bidirectional) and their cells.
+
+A cell (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``) owns the weights and computes one step with
+autograd ops, for hand-written loops: ``h, states = cell(x_t, states)``. The layers wrap a cell
+and run the whole sequence through the fused kernel of ``F.recurrence`` (one GEMM for the input
+projection of every step, hand-written BPTT, one graph node for the whole sequence), honouring
+masks from ``Embedding(mask_zero=True)`` or ``Masking``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..backend import new_generator
+from .layer import InputSpec, Layer
+
+_ACTIVATION_NAMES = {None: "linear", "linear": "linear", "tanh": "tanh", "sigmoid": "sigmoid",
+                     "relu": "relu"}
+
+
+def _activation_name(value: Any, what: str) -> str:
+    if value not in _ACTIVATION_NAMES:
+        raise ValueError(f"{what} must be one of {sorted(k for k in _ACTIVATION_NAMES if k)} "
+                         f"(the fused recurrent kernels implement these), got {value!r}")
+    return _ACTIVATION_NAMES[value]
+
+
+def _apply(name: str, x: Tensor) -> Tensor:
+    return {"tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu}.get(name, lambda t: t)(x)
+
+
+class _Cell(Layer):
+    """Weights and one step of a recurrent cell; ``gates`` blocks of ``units`` per kernel."""
+
+    gates = 1
+    cell_name = "simple_rnn"
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = _activation_name(activation, "activation")
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units]
+
+    def build(self, input_shape: tuple) -> None:
+        width = self.gates * self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
+                                                self.recurrent_initializer,
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = (self.add_weight("bias", self.bias_shape(), self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+        h = states[0] if isinstance(states, (list, tuple)) else states
+        h = _apply(self.activation, F.linear(inputs, self.kernel, self.bias)
+                   + h @ self.recurrent_kernel)
+        return h, [h]
+
+
+class SimpleRNNCell(_Cell):
+    """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias) (Elman's RNN)."""
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory (Hochreiter & Schmidhuber), Keras's gate order i, f, c, o:
+    c_t = f c_{t-1} + i g,  h_t = o activation(c_t), with i, f, o = recurrent_activation(...)
+    and g = activation(...). ``unit_forget_bias`` starts the forget gate's bias at 1."""
+
+    gates = 4
+    cell_name = "lstm"
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, activation, **kwargs)
+        self.recurrent_activation = _activation_name(recurrent_activation,
+                                                     "recurrent_activation")
+        self.unit_forget_bias = unit_forget_bias
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units, self.units]
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        if self.bias is not None and self.unit_forget_bias:
+            self.bias.data[self.units:2 * self.units] = 1.0
+
+    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+        h, c = states
+        z = F.linear(inputs, self.kernel, self.bias) + h @ self.recurrent_kernel
+        i, f, g, o = F.split(z, 4, axis=-1)
+        act, rec = self.activation, self.recurrent_activation
+        c = _apply(rec, f) * c + _apply(rec, i) * _apply(act, g)
+        h = _apply(rec, o) * _apply(act, c)
+        return h, [h, c]
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit (Cho et al.), Keras's gate order z, r, h with ``reset_after=True``
+    (the form of cuDNN and torch; bias (2, 3 * units): input and recurrent biases):
+    h_t = z h_{t-1} + (1 - z) activation(x W_h + b_h + r (h_{t-1} U_h + b'_h))."""
+
+    gates = 3
+    cell_name = "gru"
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, activation, **kwargs)
+        if not reset_after:
+            raise ValueError("GRU: only reset_after=True (Keras's default, as torch and cuDNN) "
+                             "is implemented")
+        self.recurrent_activation = _activation_name(recurrent_activation,
+                                                     "recurrent_activation")
+        self.reset_after = reset_after
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units)
+
+    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+        h = states[0] if isinstance(states, (list, tuple)) else states
+        a = inputs @ self.kernel
+        q = h @ self.recurrent_kernel
+        if self.bias is not None:
+            a, q = a + self.bias[0], q + self.bias[1]
+        a_z, a_r, a_h = F.split(a, 3, axis=-1)
+        q_z, q_r, q_h = F.split(q, 3, axis=-1)
+        rec = self.recurrent_activation
+        z, r = _apply(rec, a_z + q_z), _apply(rec, a_r + q_r)
+        hh = _apply(self.activation, a_h + r * q_h)
+        h = z * h + (1 - z) * hh
+        return h, [h]
+
+
+class _RNN(Layer):
+    """A recurrent layer: its cell run over whole sequences by the fused kernel.
+
+    Args (Keras's): the cell's arguments, and
+        dropout: fraction of the inputs dropped in training (one mask per sequence, the same at
+            every step); recurrent_dropout: the same for h_{t-1} before the recurrent kernel.
+        return_sequences: output every step (batch, time, units) instead of the last.
+        return_state: also return the final states ([output, h] or [output, h, c]).
+        go_backwards: process each sequence from its end (outputs in that order, as Keras).
+        seed: the dropout masks' random stream.
+
+    Call: ``layer(x, mask=None, initial_state=None, training=False)``; x is (batch, time,
+    features); ``mask`` (batch, time) booleans (True at real steps) usually arrives from an
+    ``Embedding(mask_zero=True)`` or ``Masking`` layer before it.
+    """
+
+    cell_class: type[_Cell] = SimpleRNNCell
+
+    def __init__(self, units: int, *, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, seed: int | None = None, **cell_kwargs: Any) -> None:
+        layer_kwargs = {k: cell_kwargs.pop(k) for k in ("name", "trainable", "dtype",
+                                                         "input_shape", "batch_input_shape")
+                        if k in cell_kwargs}
+        super().__init__(**layer_kwargs)
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
+        self.cell = self.cell_class(units, **cell_kwargs)
+        self.units = self.cell.units
+        self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards, self.seed = go_backwards, seed
+        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+        self.input_spec = InputSpec(ndim=3)
+
+    def build(self, input_shape: tuple) -> None:
+        self.cell.build(input_shape)
+        self.cell.built = True
+        self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
+
+    def call(self, x: Tensor, training: bool = False, mask: Any = None,
+             initial_state: Any = None) -> Any:
+        cell = self.cell
+        n = x.shape[0]
+        xp = x.xp
+        if initial_state is None:
+            states = [Tensor(xp.zeros((n, size), dtype=x.dtype)) for size in cell.state_size]
+        else:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
+                initial_state]
+            states = [s if isinstance(s, Tensor) else Tensor(s, dtype=x.dtype) for s in states]
+        rec_mask = None
+        if training and self.dropout:
+            keep = self._generator.random((n, 1, x.shape[-1])) >= self.dropout
+            x = x * Tensor(keep.astype(x.dtype) / (1 - self.dropout))
+        if training and self.recurrent_dropout:
+            keep = self._generator.random((n, self.units)) >= self.recurrent_dropout
+            rec_mask = keep.astype(x.dtype) / x.dtype.type(1 - self.recurrent_dropout)
+        if mask is not None:
+            mask = mask.data if isinstance(mask, Tensor) else mask
+        outputs = F.recurrence(cell.cell_name, x, cell.kernel, cell.recurrent_kernel, cell.bias,
+                               states, mask=mask, reverse=self.go_backwards,
+                               recurrent_mask=rec_mask, activation=cell.activation,
+                               recurrent_activation=getattr(cell, "recurrent_activation",
+                                                            "sigmoid"))
+        seq, *final = outputs
+        out = seq if self.return_sequences else final[0]
+        return [out, *final] if self.return_state else out
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None or not self.return_sequences or self.return_state:
+            return None
+        return mask[:, ::-1] if self.go_backwards else mask
+
+
+class SimpleRNN(_RNN):
+    """A fully connected RNN whose output is fed back (Elman): see :class:`SimpleRNNCell`."""
+
+    cell_class = SimpleRNNCell
+
+
+class LSTM(_RNN):
+    """Long short-term memory layer: see :class:`LSTMCell` (Keras defaults: tanh, sigmoid,
+    orthogonal recurrent kernel, unit_forget_bias=True)."""
+
+    cell_class = LSTMCell
+
+
+class GRU(_RNN):
+    """Gated recurrent unit layer, ``reset_after=True``: see :class:`GRUCell`."""
+
+    cell_class = GRUCell
+
+
+def reverse_within_lengths(mask: Any, n: int, t_len: int) -> Any:
+    """For each sequence, the time index that mirrors every real step within the real steps
+    (the k-th real step <-> the k-th from last), padded steps staying in place: the
+    permutation that reverses each sequence within its true length. An involution."""
+    idx = np.tile(np.arange(t_len), (n, 1))
+    if mask is None:
+        return idx[:, ::-1].copy()
+    mask = np.asarray(mask, dtype=bool)
+    for row, m in zip(idx, mask):  # one vectorized pass per sequence
+        real = np.flatnonzero(m)
+        row[real] = real[::-1]
+    return idx
+
+
+class Bidirectional(Layer):
+    """Run a recurrent layer forwards and a copy of it backwards over each sequence and merge
+    the two outputs. With a mask, the backward copy reads each sequence reversed within its
+    true length (padding stays where it is), and its sequence outputs are put back in time
+    order, so step t of both halves describes the same input step.
+
+    Args:
+        layer: a SimpleRNN, LSTM or GRU.
+        merge_mode: 'concat' (default), 'sum', 'mul', 'ave', or None (a list of both).
+        backward_layer: the backward layer (default: a copy of ``layer`` with fresh weights).
+    """
+
+    _MERGES = ("concat", "sum", "mul", "ave", None)
+
+    def __init__(self, layer: _RNN, merge_mode: str | None = "concat",
+                 backward_layer: _RNN | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(layer, dict):  # from a saved config
+            from ..io.saving import deserialize_layer
+
+            layer = deserialize_layer(layer)
+            backward_layer = backward_layer and deserialize_layer(backward_layer)
+        if not isinstance(layer, _RNN):
+            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got "
+                             f"{type(layer).__name__}")
+        if merge_mode not in self._MERGES:
+            raise ValueError(f"merge_mode must be one of {self._MERGES}, got {merge_mode!r}")
+        self.forward_layer = layer
+        if backward_layer is None:
+            config = layer.get_config()
+            config["name"] = "backward_" + layer.name
+            backward_layer = type(layer).from_config(config)
+        self.backward_layer = backward_layer
+        self.merge_mode = merge_mode
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Any:
+        n, t_len = x.shape[:2]
+        mask_data = mask.data if isinstance(mask, Tensor) else mask
+        fwd = self.forward_layer(x, training=training, mask=mask_data)
+        idx = reverse_within_lengths(mask_data, n, t_len)
+        rows = np.arange(n)[:, None]
+        bwd = self.backward_layer(x[rows, idx], training=training, mask=mask_data)
+        f_out, f_states = (fwd[0], fwd[1:]) if self.forward_layer.return_state else (fwd, [])
+        b_out, b_states = (bwd[0], bwd[1:]) if self.backward_layer.return_state else (bwd, [])
+        if self.backward_layer.return_sequences:
+            b_out = b_out[rows, idx]
+        if self.merge_mode is None:
+            merged = [f_out, b_out]
+        elif self.merge_mode == "concat":
+            merged = F.concatenate([f_out, b_out], axis=-1)
+        elif self.merge_mode == "sum":
+            merged = f_out + b_out
+        elif self.merge_mode == "mul":
+            merged = f_out * b_out
+        else:
+            merged = (f_out + b_out) * 0.5
+        if self.forward_layer.return_state:
+            head = merged if isinstance(merged, list) else [merged]
+            return [*head, *f_states, *b_states]
+        return merged
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None or not self.forward_layer.return_sequences or self.merge_mode is None:
+            return None
+        return None if self.forward_layer.return_state else mask
