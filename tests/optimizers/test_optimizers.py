@@ -260,6 +260,15 @@ def test_clipping_leaves_grad_untouched() -> None:
     np.testing.assert_allclose(p.numpy(), [-0.6, -0.8], rtol=1e-6)
 
 
+@pytest.mark.parametrize("option", ["clipnorm", "global_clipnorm"])
+def test_clipping_a_huge_finite_gradient(option: str) -> None:
+    """Squares of 3e19 overflow float32, but the gradient is finite: it is clipped, not NaN."""
+    p = Parameter(np.zeros(2, np.float32))
+    SGD(learning_rate=0.1, **{option: 1.0}).apply_gradients(
+        [(np.array([3e19, 4e19], np.float32), p)])
+    np.testing.assert_allclose(p.numpy(), [-0.06, -0.08], rtol=1e-6)
+
+
 def test_clipping_nonfinite_norm_gives_nan() -> None:
     p = Parameter(np.zeros(2, np.float32))
     SGD(global_clipnorm=1.0).apply_gradients([(np.array([np.inf, 1.0], np.float32), p)])

@@ -367,11 +367,20 @@ class Optimizer:
 # -- helpers ---------------------------------------------------------------------------------
 def _norm(arrays: list[Array]) -> float:
     """The L2 norm of all ``arrays`` together, as a Python float (each array's sum of squares
-    is one BLAS dot product in its own dtype; the sum over arrays is in float64)."""
+    is one BLAS dot product in its own dtype; the sum over arrays is in float64). A float32 sum
+    of squares overflows for finite gradients above ~1.8e19 (exactly the exploding ones that
+    clipping is for): such an array is summed again in float64, so only a gradient that holds
+    inf or NaN gives an infinite norm."""
     total = 0.0
     for a in arrays:
+        xp = backend.get_xp(a)
         flat = a.reshape(-1)
-        total += float(backend.get_xp(a).dot(flat, flat))
+        with np.errstate(over="ignore"):  # an overflow is caught and redone just below
+            squares = float(xp.dot(flat, flat))
+        if not math.isfinite(squares) and bool(xp.isfinite(flat).all()):
+            wide = flat.astype(xp.float64)
+            squares = float(wide @ wide)
+        total += squares
     return math.sqrt(total)
 
 
