@@ -20,12 +20,15 @@ import numpy as np
 import shenjing
 from oracle import ATOL, RTOL, require_torch
 from shenjing import Tensor
+from shenjing.data import TreeBatch
 from shenjing.layers import Layer, Parameter
 
 
 def _as_tensors(data: Any, requires_grad: bool = False) -> Any:
     if isinstance(data, (list, tuple)):
         return [_as_tensors(d, requires_grad) for d in data]
+    if isinstance(data, TreeBatch):  # the recursive networks' input, used as it is
+        return data
     arr = np.asarray(data)
     floating = arr.dtype.kind == "f"
     return Tensor(arr.astype(np.float32) if floating else arr,

@@ -10,6 +10,7 @@ import pytest
 from layer_contract import run_layer_test
 
 from shenjing import layers as L
+from shenjing.data import TreeBatch, Vocabulary, parse_tree
 
 _rng = np.random.default_rng(0)
 
@@ -19,6 +20,8 @@ def _x(*shape: int) -> np.ndarray:
 
 
 _IDS = np.array([[1, 2, 0, 4, 9], [3, 3, 0, 0, 0]])
+_TREES = [parse_tree("(3 (2 It) (4 (2 is) (3 good)))"), parse_tree("(1 (1 bad) (2 film))")]
+_TREE_BATCH = TreeBatch.from_trees(_TREES, Vocabulary.from_trees(_TREES))  # 8 nodes, 7 words
 _PADDED = _x(2, 4, 3)
 _PADDED[0, 2:] = 0.0
 
@@ -77,6 +80,11 @@ CASES = [
      2, 0),
     ("bidirectional", lambda: L.Bidirectional(L.GRU(2, return_sequences=True)), _x(2, 4, 3),
      (2, 4, 4), 6, 0),
+    ("recursive_nn", lambda: L.RecursiveNN(7, 3, 5), _TREE_BATCH, (8, 5), 5, 0),
+    ("rntn", lambda: L.RNTN(7, 3, 5), _TREE_BATCH, (8, 5), 6, 0),
+    ("tree_lstm", lambda: L.TreeLSTM(7, 3, 5, embedding_dim=2), _TREE_BATCH, (8, 5), 7, 0),
+    ("tree_lstm_child_sum", lambda: L.TreeLSTM(7, 3, 5, variant="child_sum"), _TREE_BATCH,
+     (8, 5), 9, 0),
 ]
 
 # Cells are called as cell(inputs, states); test_recurrent_layers.py checks them step by step.

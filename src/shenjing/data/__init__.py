@@ -5,6 +5,7 @@ from ..utils import to_categorical
 from .loader import DataLoader
 from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
+from .tree_batch import TreeBatch, binarize
 
 
 def __getattr__(name: str):
@@ -17,6 +18,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeSyntaxError", "Vocabulary",
-    "image_dataset_from_directory", "parse_tree", "to_categorical", "train_test_split",
+    "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeBatch", "TreeSyntaxError",
+    "Vocabulary", "binarize", "image_dataset_from_directory", "parse_tree", "to_categorical",
+    "train_test_split",
 ]

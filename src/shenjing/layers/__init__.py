@@ -17,6 +17,7 @@ from .pooling import (
 )
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from .recursive import RNTN, RecursiveNN, TreeLSTM
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 
@@ -26,6 +27,7 @@ __all__ = [
     "Flatten", "GRU", "GRUCell", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input",
     "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization", "Masking", "MaxPool2D",
     "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
-    "RandomCrop", "RandomFlip", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
+    "RNTN", "RandomCrop", "RandomFlip", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN",
+    "SimpleRNNCell", "TreeLSTM",
     "Subtract", "SymbolicTensor",
 ]

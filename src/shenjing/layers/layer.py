@@ -307,7 +307,7 @@ def _flatten(inputs: Any) -> list[Any]:
 def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:
     if isinstance(inputs, (list, tuple)):
         return [_to_tensors(x, dtype) for x in inputs]
-    if isinstance(inputs, Tensor):
+    if isinstance(inputs, Tensor) or _is_structure(inputs):
         return inputs
     arr = np.asarray(inputs)
     # Floating inputs are cast to the layer's dtype (Keras): x / 255.0 costs no float64 step.
@@ -315,9 +315,17 @@ def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:
     return Tensor._wrap(arr.astype(dtype, copy=False) if arr.dtype.kind == "f" else arr)
 
 
+def _is_structure(inputs: Any) -> bool:
+    """An input that is not array-like (a TreeBatch): passed to ``call`` as it is."""
+    return not (hasattr(inputs, "__array__") or hasattr(inputs, "__len__")
+                or isinstance(inputs, (int, float, complex, np.generic)))
+
+
 def _shape_of(inputs: Any) -> Any:
     if isinstance(inputs, (list, tuple)):
         return [_shape_of(x) for x in inputs]
+    if _is_structure(inputs):
+        return None
     return (None, *inputs.shape[1:])
 
 
