@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import sum_rows
@@ -76,6 +78,7 @@ class _Recurrence(Function):
         states0 = rest[1:] if has_bias else rest
         n, t_len, d = x.shape
         units = u.shape[0]
+        w, u, b = self.to_internal(w, u, b)
         order = slice(None, None, -1) if reverse else slice(None)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
         xw = (xt.reshape(-1, d) @ w).reshape(t_len, n, -1)
@@ -124,7 +127,8 @@ class _Recurrence(Function):
             back = dzh[t] @ u.T
             if rec_mask is not None:
                 back *= rec_mask
-            back += dh_direct
+            if dh_direct is not None:
+                back += dh_direct
             if m is not None:  # a padded step passed the gradient straight through
                 back += dh * ~m
             dh = back
@@ -140,13 +144,18 @@ class _Recurrence(Function):
             gx = xp.ascontiguousarray(gxt.transpose(1, 0, 2))
         gw = xt.reshape(t_len * n, -1).T @ dzx2 if needs[1] else None
         gu = h_prev.T @ dzh2 if needs[2] else None
-        grads = [gx, gw, gu]
-        if has_bias:
-            grads.append(self.bias_grad(dzx2, dzh2) if needs[3] else None)
+        gb = self.bias_grad(dzx2, dzh2) if has_bias and needs[3] else None
+        grads = [gx, *self.from_internal(gw, gu, gb)][:4 if has_bias else 3]
         init_grads = [dh, *dstates][:n_init]
         return (*grads, *init_grads)
 
-    # Subclass hooks (defaults: SimpleRNN-like, one state, input bias = b).
+    # Subclass hooks (defaults: SimpleRNN-like, one state, input bias = b, Keras's layout).
+    def to_internal(self, w, u, b):
+        return w, u, b
+
+    def from_internal(self, gw, gu, gb):
+        return gw, gu, gb
+
     def input_bias(self, b):
         return b
 
@@ -182,15 +191,34 @@ class _SimpleRNN(_Recurrence):
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
         get_xp(dh_new).multiply(dh_new, _act_grad(hs[t + 1], activation), out=dzx[t])
-        return 0
+        return None
 
 
 class _LSTM(_Recurrence):
     """Gates z = x_t W + h_{t-1} U + b split as i, f, g, o (Keras's i, f, c, o):
     i, f, o = sigma(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t).
-    Kept per step: the four gate activations, c_t and act(c_t)."""
+
+    Inside, the gate blocks are reordered to (i, f, o, g), so the three sigmoid gates are one
+    contiguous block (one activation pass per step, not two); the weights are permuted on the
+    way in and their gradients back on the way out. Kept per step: the gate activations, c_t
+    and act(c_t)."""
 
     gates, n_states = 4, 2
+    _ORDER = (0, 1, 3, 2)  # Keras's blocks (i, f, c, o) -> (i, f, o, g)
+
+    def _permute(self, a, order):
+        if a is None:
+            return None
+        blocks = get_xp(a).split(a, 4, axis=-1)
+        return get_xp(a).concatenate([blocks[j] for j in order], axis=-1)
+
+    def to_internal(self, w, u, b):
+        return (self._permute(w, self._ORDER), self._permute(u, self._ORDER),
+                self._permute(b, self._ORDER))
+
+    def from_internal(self, gw, gu, gb):
+        back = tuple(int(j) for j in np.argsort(self._ORDER))
+        return self._permute(gw, back), self._permute(gu, back), self._permute(gb, back)
 
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
@@ -212,10 +240,9 @@ class _LSTM(_Recurrence):
         k = u.shape[0]
         xp.matmul(h_prev, u, out=z)
         z += xw_t
-        _act(z[:, :2 * k], recurrent_activation)
-        _act(z[:, 2 * k:3 * k], activation)
-        _act(z[:, 3 * k:], recurrent_activation)
-        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        _act(z[:, :3 * k], recurrent_activation)
+        _act(z[:, 3 * k:], activation)
+        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         xp.multiply(f, c[t], out=c[t + 1])
         c[t + 1] += i * g
         tc[...] = c[t + 1]
@@ -229,22 +256,26 @@ class _LSTM(_Recurrence):
 
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
+        xp = get_xp(dh_new)
         z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
         k = u.shape[0]
-        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         dc_in = dstates[0]
-        dc = dc_in if m is None else dc_in * m
-        dc = dc + dh_new * o * _act_grad(tc, activation)
+        dc = dh_new * o
+        dc *= _act_grad(tc, activation)
+        dc += dc_in if m is None else dc_in * m
         dz = dzx[t]
-        dz[:, :k] = dc * g * _act_grad(i, recurrent_activation)
-        dz[:, k:2 * k] = dc * c[t] * _act_grad(f, recurrent_activation)
-        dz[:, 2 * k:3 * k] = dc * i * _act_grad(g, activation)
-        dz[:, 3 * k:] = dh_new * tc * _act_grad(o, recurrent_activation)
-        dc_prev = dc * f
+        xp.multiply(dc, g, out=dz[:, :k])
+        xp.multiply(dc, c[t], out=dz[:, k:2 * k])
+        xp.multiply(dh_new, tc, out=dz[:, 2 * k:3 * k])
+        dz[:, :3 * k] *= _act_grad(z[:, :3 * k], recurrent_activation)
+        xp.multiply(dc, i, out=dz[:, 3 * k:])
+        dz[:, 3 * k:] *= _act_grad(g, activation)
+        dc *= f
         if m is not None:
-            dc_prev += dc_in * ~m
-        dstates[0] = dc_prev
-        return 0
+            dc += dc_in * ~m
+        dstates[0] = dc
+        return None
 
 
 class _GRU(_Recurrence):
@@ -295,14 +326,18 @@ class _GRU(_Recurrence):
                   recurrent_activation):
         k = u.shape[0]
         zr, hh, qh = cache["zr"][t], cache["hh"][t], cache["qh"][t]
+        xp = get_xp(dh_new)
         zg, r = zr[:, :k], zr[:, k:]
-        da_h = dh_new * (1 - zg) * _act_grad(hh, activation)
         dx, dq = dzx[t], dzh[t]
-        dx[:, :k] = dh_new * (hs[t] - hh) * _act_grad(zg, recurrent_activation)
-        dx[:, k:2 * k] = da_h * qh * _act_grad(r, recurrent_activation)
-        dx[:, 2 * k:] = da_h
+        da_h = dx[:, 2 * k:]
+        xp.multiply(dh_new, 1 - zg, out=da_h)
+        da_h *= _act_grad(hh, activation)
+        xp.subtract(hs[t], hh, out=dx[:, :k])
+        dx[:, :k] *= dh_new
+        xp.multiply(da_h, qh, out=dx[:, k:2 * k])
+        dx[:, :2 * k] *= _act_grad(zr, recurrent_activation)  # both sigmoid gates at once
         dq[:, :2 * k] = dx[:, :2 * k]
-        dq[:, 2 * k:] = da_h * r
+        xp.multiply(da_h, r, out=dq[:, 2 * k:])
         return dh_new * zg
 
 
