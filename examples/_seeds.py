@@ -4,6 +4,7 @@ and the mean (the figure recorded in benchmarks/RESULTS.md)."""
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -21,14 +22,18 @@ def fit_and_score(model: tf.Model, train: tuple, test: tuple, epochs: int, verbo
 
 
 def main(run: Callable[[int, int], float], description: str, epochs: int) -> None:
-    """Parse --epochs/--seeds/--verbose/--threads; for each seed, seed everything and call
-    ``run(epochs, verbose)``, which returns the test accuracy."""
+    """Parse --epochs/--seeds/--verbose/--threads/--data; for each seed, seed everything and
+    call ``run(epochs, verbose)``, which returns the test accuracy."""
     ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data", help="the data folder (default $SHENJING_DATA, else "
+                    "~/.shenjing/datasets)")
     ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--verbose", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    ap.add_argument("--threads", type=int, default=2, help="intra-op threads")
     args = ap.parse_args()
+    if args.data:
+        os.environ["SHENJING_DATA"] = args.data
     tf.utils.set_num_threads(args.threads)
     accs = []
     for seed in args.seeds:

@@ -34,3 +34,12 @@ def _seed() -> None:
 def rng() -> np.random.Generator:
     """A private Generator for a test's input data."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread (the examples' --threads 1), restored afterwards for other tests."""
+    before = shenjing.parallel.threads()
+    shenjing.utils.set_num_threads(1)
+    yield
+    shenjing.utils.set_num_threads(before)

@@ -26,6 +26,8 @@ ARTICLE_OUTPUT = [
 
 
 def load_example(name: str) -> ModuleType:
+    if str(EXAMPLES) not in sys.path:  # examples import their shared helpers (_seeds.py)
+        sys.path.append(str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

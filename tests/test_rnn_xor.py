@@ -6,35 +6,21 @@ The example is imported by path (examples/ is not a package), as in test_example
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import shenjing as sj
+from test_examples import EXAMPLES, load_example
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "rnn_xor.py"
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def rnn_xor():
-    spec = importlib.util.spec_from_file_location("examples_rnn_xor", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread (the example's --threads 1), restored afterwards for other tests."""
-    before = sj.parallel.threads()
-    sj.utils.set_num_threads(1)
-    yield
-    sj.utils.set_num_threads(before)
+    return load_example("rnn_xor")
 
 
 def test_labels_are_the_running_xor(rnn_xor):
@@ -86,7 +72,7 @@ def test_a_contracting_recurrent_kernel_does_not_explode(rnn_xor):
 
 def test_runs_as_a_script():
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--epochs", "1", "--units", "8"],
+        [sys.executable, str(EXAMPLES / "rnn_xor.py"), "--epochs", "1", "--units", "8"],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 0, result.stderr
