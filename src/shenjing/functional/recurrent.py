@@ -282,7 +282,7 @@ class _GRU(_Recurrence):
     """Keras's GRU with reset_after=True (torch's and cuDNN's form), gates z, r, h:
     a = x_t W + b_in, q = h_{t-1} U + b_rec, z = sigma(a_z + q_z), r = sigma(a_r + q_r),
     hh = act(a_h + r * q_h), h_t = z h_{t-1} + (1 - z) hh.
-    Kept per step: z, r, hh and q_h. The input and recurrent pre-activation gradients differ
+    Kept per step: z, r, q_h and hh. The input and recurrent pre-activation gradients differ
     only in the candidate block (da_h vs r * da_h), so both are stored."""
 
     gates = 3
@@ -295,9 +295,9 @@ class _GRU(_Recurrence):
 
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
-        return {"zr": xp.empty((t_len, n, 2 * units), dtype=dtype),
-                "hh": xp.empty((t_len, n, units), dtype=dtype),
-                "qh": xp.empty((t_len, n, units), dtype=dtype)}
+        # per step: q = h U + b_rec, its z and r blocks then overwritten by the gates z and r
+        return {"q": xp.empty((t_len, n, 3 * units), dtype=dtype),
+                "hh": xp.empty((t_len, n, units), dtype=dtype)}
 
     def new_grad_buffers(self, xp, t_len, n, units, dtype):
         return (xp.empty((t_len, n, 3 * units), dtype=dtype),
@@ -306,13 +306,13 @@ class _GRU(_Recurrence):
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
         k = u.shape[0]
-        q = h_prev @ u
+        q, hh = cache["q"][t], cache["hh"][t]
+        xp.matmul(h_prev, u, out=q)
         if b is not None:
             q += b[1]
-        zr, hh, qh = cache["zr"][t], cache["hh"][t], cache["qh"][t]
-        xp.add(xw_t[:, :2 * k], q[:, :2 * k], out=zr)
+        zr, qh = q[:, :2 * k], q[:, 2 * k:]
+        zr += xw_t[:, :2 * k]
         _act(zr, recurrent_activation)
-        qh[...] = q[:, 2 * k:]
         xp.multiply(zr[:, k:], qh, out=hh)
         hh += xw_t[:, 2 * k:]
         _act(hh, activation)
@@ -325,7 +325,8 @@ class _GRU(_Recurrence):
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
         k = u.shape[0]
-        zr, hh, qh = cache["zr"][t], cache["hh"][t], cache["qh"][t]
+        q, hh = cache["q"][t], cache["hh"][t]
+        zr, qh = q[:, :2 * k], q[:, 2 * k:]
         xp = get_xp(dh_new)
         zg, r = zr[:, :k], zr[:, k:]
         dx, dq = dzx[t], dzh[t]
