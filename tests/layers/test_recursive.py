@@ -88,3 +88,8 @@ def test_article_toy_shared_node_gradient():
     _, per_parent = toy.gradient(model, toy.root_loss, copies, row)
     np.testing.assert_allclose(shared, per_parent, rtol=1e-10)
     assert (dag.num_nodes, copies.num_nodes) == (4, 5)
+
+
+def test_a_tree_model_names_its_input():
+    with pytest.raises(TypeError, match="takes a shenjing.data.TreeBatch"):
+        sj.layers.RecursiveNN(5, 4, 2)(np.zeros((3, 4), np.float32))

@@ -61,6 +61,10 @@ class _TreeNetwork(Layer):
 
     def node_states(self, batch: Any) -> Tensor:
         """(1 + nodes, width): row 0 the zero state, row i node i's state."""
+        if not all(hasattr(batch, a) for a in ("words", "levels", "labels", "roots")):
+            raise TypeError(f"{type(self).__name__} takes a shenjing.data.TreeBatch "
+                            "(TreeBatch.from_trees(trees, vocab)), got "
+                            f"{type(batch).__name__}")
         if self.max_arity is not None and any(k.shape[1] > self.max_arity for k in batch.levels):
             raise ValueError(f"{type(self).__name__} composes at most {self.max_arity} children "
                              "per node: binarize the trees (shenjing.data.binarize)")
