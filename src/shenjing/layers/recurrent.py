@@ -16,17 +16,17 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
+from ..functional.recurrent import ACTIVATIONS
 from .layer import InputSpec, Layer
-
-_ACTIVATION_NAMES = {None: "linear", "linear": "linear", "tanh": "tanh", "sigmoid": "sigmoid",
-                     "relu": "relu"}
 
 
 def _activation_name(value: Any, what: str) -> str:
-    if value not in _ACTIVATION_NAMES:
-        raise ValueError(f"{what} must be one of {sorted(k for k in _ACTIVATION_NAMES if k)} "
-                         f"(the fused recurrent kernels implement these), got {value!r}")
-    return _ACTIVATION_NAMES[value]
+    """The name the fused kernels know (None is 'linear'), or a clear error."""
+    name = "linear" if value is None else value
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{what} must be one of {list(ACTIVATIONS)} (the fused recurrent "
+                         f"kernels implement these), got {value!r}")
+    return name
 
 
 def _apply(name: str, x: Tensor) -> Tensor:
