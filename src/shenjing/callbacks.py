@@ -661,3 +661,12 @@ class LambdaCallback(Callback):
         for name, fn in given.items():
             if fn is not None:
                 setattr(self, name, fn)  # an instance attribute shadows the no-op method
+
+
+def __getattr__(name: str) -> Any:
+    # GradientMonitor lives with the other diagnostics; Keras users look for callbacks here.
+    if name in ("GradientMonitor", "GradientWarning"):
+        from .diagnostics import monitor
+
+        return getattr(monitor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -273,9 +273,9 @@ class Optimizer:
     # -- clipping ----------------------------------------------------------------------------
     def _clip(self, grads: list[Array]) -> list[Array]:
         if self.clipnorm is not None:
-            return [_scale(g, self.clipnorm, _norm([g])) for g in grads]
+            return [_scale(g, self.clipnorm, global_norm([g])) for g in grads]
         if self.global_clipnorm is not None:
-            norm = _norm(grads)
+            norm = global_norm(grads)
             return [_scale(g, self.global_clipnorm, norm) for g in grads]
         if self.clipvalue is not None:
             v = float(self.clipvalue)
@@ -365,7 +365,7 @@ class Optimizer:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _norm(arrays: list[Array]) -> float:
+def global_norm(arrays: list[Array]) -> float:
     """The L2 norm of all ``arrays`` together, as a Python float (each array's sum of squares
     is one BLAS dot product in its own dtype; the sum over arrays is in float64). A float32 sum
     of squares overflows for finite gradients above ~1.8e19 (exactly the exploding ones that
