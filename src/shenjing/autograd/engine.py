@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from . import anomaly
 from .function import Function, unbroadcast
 from .grad_mode import no_grad
 from .tensor import Tensor
@@ -69,9 +70,16 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                     for hook in hooks:
                         grads_out[i] = _run_hook(hook, grads_out[i])
             # An op with several outputs gets None for an output that nobody used.
-            grads_in = fn.backward(*grads_out)
+            try:
+                grads_in = fn.backward(*grads_out)
+            except Exception as err:
+                if anomaly.enabled:
+                    anomaly.note_backward_error(err, fn)
+                raise
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
+            if anomaly.enabled:
+                anomaly.check_backward(fn, grads_out, grads_in)
             for t, g, need in zip(fn.inputs, grads_in, fn.needs_input_grad):
                 if not need or g is None:
                     continue

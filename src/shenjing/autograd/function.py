@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import anomaly
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
@@ -22,10 +23,11 @@ class Function:
         needs_input_grad: one bool per input; an op may skip saving or computing what no one needs.
     Attributes kept only when the op is recorded in a graph:
         inputs: the input Tensors (the graph's edges); generation: the op's depth, which orders
-        the backward walk.
+        the backward walk; trace: where user code called it, kept only in anomaly mode.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved", "generation", "n_outputs", "hooks")
+    __slots__ = ("inputs", "needs_input_grad", "saved", "generation", "n_outputs", "hooks",
+                 "trace")
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -49,6 +51,8 @@ class Function:
         multi = isinstance(out, tuple)
         wrap = Tensor._wrap
         outs = tuple(wrap(o) for o in out) if multi else (wrap(out),)
+        if anomaly.enabled:
+            anomaly.check_forward(fn, inputs, outs, record)
         if record:
             fn.inputs = inputs
             fn.generation = max(t._generation for t in inputs)
