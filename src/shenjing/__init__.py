@@ -12,6 +12,7 @@ from . import (
     activations,
     backend,
     data,
+    debug,
     functional,
     initializers,
     layers,
@@ -29,8 +30,8 @@ from .models import Model, Sequential, load_model
 
 
 def __getattr__(name: str):
-    # Loaded on first use, to keep `import shenjing` fast: data set readers and callbacks.
-    if name in ("callbacks", "datasets"):
+    # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots.
+    if name in ("callbacks", "datasets", "plot"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -43,7 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "backend",
-    "callbacks", "data", "datasets", "enable_grad", "functional", "gradcheck", "initializers",
-    "is_grad_enabled", "keras", "layers", "load_model", "losses", "metrics", "models", "no_grad",
-    "optimizers", "regularizers", "tensor", "utils",
+    "callbacks", "data", "datasets", "debug", "enable_grad", "functional", "gradcheck",
+    "initializers", "is_grad_enabled", "keras", "layers", "load_model", "losses", "metrics",
+    "models", "no_grad", "optimizers", "plot", "regularizers", "tensor", "utils",
 ]
