@@ -28,6 +28,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import labs
+
 PROG = "shenjing"
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
@@ -288,28 +290,15 @@ def _run_dir(out: str | None, data: str, model: str) -> Path:
 
 
 def plot_curves(history: dict[str, list[float]], path: Path) -> bool:
-    """Loss and accuracy, train and validation, per epoch, to ``path`` (PNG). False, and one
-    printed line, when matplotlib is not installed."""
+    """``shenjing.plot.learning_curves`` (loss and accuracy, train and validation, per epoch) to
+    ``path`` (PNG). False, and one printed line, when matplotlib is not installed."""
+    from .plot import learning_curves
+
     try:
-        from matplotlib.figure import Figure  # the object API: no pyplot, no global backend
-        from matplotlib.ticker import MaxNLocator
+        learning_curves(history, path)
     except ImportError:
         print(f"{path.name} skipped: matplotlib is not installed (pip install 'shenjing[plot]')")
         return False
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    for ax, key in zip(fig.subplots(1, 2), ("loss", "accuracy")):
-        for name, style in ((key, "-o"), ("val_" + key, "--s")):
-            if history.get(name):
-                values = history[name]
-                label = "validation (test set)" if name.startswith("val_") else "train"
-                ax.plot(range(1, len(values) + 1), values, style, markersize=3, label=label)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(key)
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.savefig(path, dpi=100)
     return True
 
 
@@ -526,6 +515,19 @@ EXTRAS = (  # (distribution, import name, what it gives)
     ("cupy", "cupy", "gpu (later)"),
     ("mpi4py", "mpi4py", "mpi (later)"),
 )
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    names = labs.NAMES if args.name == "all" else (args.name,)
+    for name in names:
+        single = args.out and args.name != "all"
+        out = Path(args.out) if single else Path(args.out or "labs") / name
+        t0 = time.perf_counter()
+        report = labs.run(name, out, quick=args.quick, seed=args.seed)
+        print(f"{name}: the claim {'held' if report.held else 'did NOT hold'} "
+              f"({time.perf_counter() - t0:.0f} s). {report.verdict}\n  report: "
+              f"{out / 'report.md'}")
+    return 0
 
 
 def _dist_version(dist: str, module: str) -> str | None:
@@ -795,6 +797,24 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("files", metavar="FILE", nargs="+",
                          help="image files (.png, .jpg, ...) or .npy arrays")
     predict.set_defaults(func=cmd_predict)
+
+    lab = sub.add_parser("lab", formatter_class=fmt,
+                         help="run one of the article's experiments and write its report",
+                         description=(
+                             "Run an experiment that shows one of the article's claims on "
+                             "real data (under 2 minutes on 2 cores) and write report.md "
+                             "(the claim, the measured numbers, whether it held) and PNG "
+                             "plots."))
+    lab.add_argument("name", choices=(*labs.NAMES, "all"), metavar="NAME",
+                     help=f"one of: {', '.join(labs.NAMES)}, or all")
+    lab.add_argument("--out", metavar="DIR", default=None,
+                     help="the report folder (default: labs/NAME)")
+    lab.add_argument("--quick", action="store_true",
+                     help="a tiny version, in seconds (what the tests run)")
+    lab.add_argument("--seed", type=_seed, default=0, metavar="N",
+                     help="seeds weights and shuffling (default: %(default)s)")
+    _add_threads_option(lab)
+    lab.set_defaults(func=cmd_lab)
 
     info = sub.add_parser("info", formatter_class=fmt,
                           help="versions, BLAS and threads, optional extras",

@@ -1,0 +1,26 @@
+"""Lab `activations`: the article's values, sigma' <= 0.25, and the report on disk."""
+
+import pytest
+
+from shenjing import labs
+from shenjing.cli import main
+
+
+def test_values_and_derivative_bounds(tmp_path):
+    report = labs.run("activations", tmp_path, quick=True)
+    assert report.held
+    assert report.numbers["sigmoid_max_derivative"] == pytest.approx(0.25, abs=1e-6)
+    assert report.numbers["tanh_max_derivative"] == pytest.approx(1.0, abs=1e-6)
+    assert report.numbers["relu_derivative_at_5"] == 1.0
+    assert report.numbers["tanh_derivative_at_5"] < 1e-3  # saturation
+    text = (tmp_path / "report.md").read_text()
+    assert "the claim held" in text and "0.26894142" in text
+    assert (tmp_path / "activations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_command_line_and_unknown_lab(tmp_path, capsys):
+    assert main(["lab", "activations", "--quick", "--out", str(tmp_path / "a")]) == 0
+    assert "activations: the claim held" in capsys.readouterr().out
+    assert (tmp_path / "a" / "report.md").exists()
+    with pytest.raises(ValueError, match="unknown lab 'nope'"):
+        labs.run("nope")
