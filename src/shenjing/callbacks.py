@@ -67,7 +67,8 @@ def nan_message(epoch: int, step: int, loss: float) -> str:
             "Try: a lower learning rate; clipping gradients (e.g. the optimizer's "
             "global_clipnorm=1.0); checking the inputs and targets for NaN/inf; normalizing "
             "the inputs (StandardScaler, BatchNormalization); and avoiding log(0) by giving the "
-            "loss raw logits with from_logits=True instead of probabilities.")
+            "loss raw logits with from_logits=True instead of probabilities. To find the op "
+            "that made the first NaN/inf, train under shenjing.debug.detect_anomaly().")
 
 
 class Callback:
