@@ -31,19 +31,23 @@ from ._util import sum_rows
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 
 
-def _act(z: Any, name: str) -> Any:
-    """``name`` applied to ``z`` in place (sigmoid as 0.5 (1 + tanh(z / 2)): no overflow)."""
+def _act(z: Any, name: str, out: Any = None) -> Any:
+    """``name`` applied to ``z``, into ``out`` (default: in place). Sigmoid is computed as
+    0.5 (1 + tanh(z / 2)): no overflow."""
     xp = get_xp(z)
+    out = z if out is None else out
     if name == "tanh":
-        xp.tanh(z, out=z)
+        xp.tanh(z, out=out)
     elif name == "sigmoid":
-        z *= 0.5
-        xp.tanh(z, out=z)
-        z += 1
-        z *= 0.5
+        xp.multiply(z, 0.5, out=out)
+        xp.tanh(out, out=out)
+        out += 1
+        out *= 0.5
     elif name == "relu":
-        xp.maximum(z, 0, out=z)
-    return z
+        xp.maximum(z, 0, out=out)
+    elif out is not z:
+        out[...] = z
+    return out
 
 
 def _act_grad(y: Any, name: str) -> Any:
@@ -79,10 +83,11 @@ class _Recurrence(Function):
         n, t_len, d = x.shape
         units = u.shape[0]
         w, u, b = self.to_internal(w, u, b)
+        wf, uf, bf = self.forward_weights(w, u, b, activation, recurrent_activation)
         order = slice(None, None, -1) if reverse else slice(None)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
-        xw = (xt.reshape(-1, d) @ w).reshape(t_len, n, -1)
-        in_bias = self.input_bias(b)
+        xw = (xt.reshape(-1, d) @ wf).reshape(t_len, n, -1)
+        in_bias = self.input_bias(bf)
         if in_bias is not None:
             xw += in_bias
         mt = None
@@ -93,7 +98,7 @@ class _Recurrence(Function):
         cache = self.new_cache(t_len, n, units, x.dtype, states0)
         for t in range(t_len):
             h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
-            self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
+            self.step(t, xw[t], h_prev, uf, bf, hs, cache, activation, recurrent_activation)
             if mt is not None:  # padded step: carry the state over
                 self.carry(t, mt[t], hs, cache)
         seq = hs[1:] if mt is None else xp.where(mt, hs[1:], 0)
@@ -117,6 +122,7 @@ class _Recurrence(Function):
         dh = g_h.copy() if g_h is not None else xp.zeros((n, units), dtype=xt.dtype)
         dstates = self.final_state_grads(xp, g_states, n, units, xt.dtype)
         dzx, dzh = self.new_grad_buffers(xp, t_len, n, units, xt.dtype)
+        self.prepare_backward(hs, cache, activation, recurrent_activation)
         for t in range(t_len - 1, -1, -1):
             if gs is not None:
                 dh += gs[t]
@@ -156,6 +162,14 @@ class _Recurrence(Function):
     def from_internal(self, gw, gu, gb):
         return gw, gu, gb
 
+    def forward_weights(self, w, u, b, activation, recurrent_activation):
+        """The weights the forward steps use (the backward always uses the internal ones)."""
+        return w, u, b
+
+    def prepare_backward(self, hs, cache, activation, recurrent_activation):
+        """Whole-sequence work before the backward steps (a few large passes instead of many
+        small per-step ones)."""
+
     def input_bias(self, b):
         return b
 
@@ -194,17 +208,27 @@ class _SimpleRNN(_Recurrence):
         return None
 
 
+def _folds(activation: str, recurrent_activation: str) -> bool:
+    """The default LSTM activations, for which sigmoid's halving can live in the weights."""
+    return activation == "tanh" and recurrent_activation == "sigmoid"
+
+
 class _LSTM(_Recurrence):
     """Gates z = x_t W + h_{t-1} U + b split as i, f, g, o (Keras's i, f, c, o):
     i, f, o = sigma(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t).
 
-    Inside, the gate blocks are reordered to (i, f, o, g), so the three sigmoid gates are one
-    contiguous block (one activation pass per step, not two); the weights are permuted on the
-    way in and their gradients back on the way out. Kept per step: the gate activations, c_t
-    and act(c_t)."""
+    Inside, the gate blocks are reordered to (o, i, f, g): the sigmoid gates are one contiguous
+    block, and so are the gates whose gradient is dc_t times a factor (i, f, g); the weights are
+    permuted on the way in and their gradients back on the way out. With the default
+    activations, sigmoid's halving, sigma(z) = (1 + tanh(z / 2)) / 2, is folded into the forward
+    weights (their sigmoid columns scaled by 0.5), so one tanh over the whole gate block and two
+    passes give all four gates. The backward's per-step factors (o act'(c_t), and each gate's
+    derivative times what multiplies it) are computed for the whole sequence in a few large
+    passes, leaving five element-wise calls and one GEMM per step.
+    Kept per step: the gates, c_t and act(c_t)."""
 
     gates, n_states = 4, 2
-    _ORDER = (0, 1, 3, 2)  # Keras's blocks (i, f, c, o) -> (i, f, o, g)
+    _ORDER = (3, 0, 1, 2)  # Keras's blocks (i, f, c, o) -> (o, i, f, g)
 
     def _permute(self, a, order):
         if a is None:
@@ -220,12 +244,27 @@ class _LSTM(_Recurrence):
         back = tuple(int(j) for j in np.argsort(self._ORDER))
         return self._permute(gw, back), self._permute(gu, back), self._permute(gb, back)
 
+    def forward_weights(self, w, u, b, activation, recurrent_activation):
+        if not _folds(activation, recurrent_activation):
+            return w, u, b
+        k = u.shape[0]
+
+        def halved(a):
+            if a is None:
+                return None
+            a = a.copy()
+            a[..., :3 * k] *= 0.5
+            return a
+
+        return halved(w), halved(u), halved(b)
+
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
         cs = xp.empty((t_len + 1, n, units), dtype=dtype)
         cs[0] = states0[1]
         return {"z": xp.empty((t_len, n, 4 * units), dtype=dtype), "c": cs,
-                "tc": xp.empty((t_len, n, units), dtype=dtype)}
+                "tc": xp.empty((t_len, n, units), dtype=dtype),
+                "ig": xp.empty((n, units), dtype=dtype)}
 
     def final_states(self, cache):
         return (cache["c"][-1].copy(),)
@@ -236,17 +275,23 @@ class _LSTM(_Recurrence):
 
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
-        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
+        z, c, tc, ig = cache["z"][t], cache["c"], cache["tc"][t], cache["ig"]
         k = u.shape[0]
         xp.matmul(h_prev, u, out=z)
         z += xw_t
-        _act(z[:, :3 * k], recurrent_activation)
-        _act(z[:, 3 * k:], activation)
-        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        if _folds(activation, recurrent_activation):
+            xp.tanh(z, out=z)
+            sig = z[:, :3 * k]
+            sig += 1
+            sig *= 0.5
+        else:
+            _act(z[:, :3 * k], recurrent_activation)
+            _act(z[:, 3 * k:], activation)
+        o, i, f, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         xp.multiply(f, c[t], out=c[t + 1])
-        c[t + 1] += i * g
-        tc[...] = c[t + 1]
-        _act(tc, activation)
+        xp.multiply(i, g, out=ig)
+        c[t + 1] += ig
+        _act(c[t + 1], activation, out=tc)
         xp.multiply(o, tc, out=hs[t + 1])
 
     def carry(self, t, m, hs, cache):
@@ -254,23 +299,35 @@ class _LSTM(_Recurrence):
         hs[t + 1] = xp.where(m, hs[t + 1], hs[t])
         cache["c"][t + 1] = xp.where(m, cache["c"][t + 1], cache["c"][t])
 
+    def prepare_backward(self, hs, cache, activation, recurrent_activation):
+        # dc_t = dh_t * [o act'(tc)] + dc_{t+1} f_{t+1};  dz = [dh_t * tc o', dc_t * g i',
+        # dc_t * c_{t-1} f', dc_t * i act'(g)]: the bracketed factors, for every step at once.
+        z, c, tc = cache["z"], cache["c"], cache["tc"]
+        xp = get_xp(z)
+        k = tc.shape[-1]
+        o, i, g = z[..., :k], z[..., k:2 * k], z[..., 3 * k:]
+        d = _act_grad(z[..., :3 * k], recurrent_activation)
+        factors = xp.empty_like(z)
+        xp.multiply(d[..., :k], tc, out=factors[..., :k])
+        xp.multiply(d[..., k:2 * k], g, out=factors[..., k:2 * k])
+        xp.multiply(d[..., 2 * k:], c[:-1], out=factors[..., 2 * k:3 * k])
+        xp.multiply(_act_grad(g, activation), i, out=factors[..., 3 * k:])
+        dc_factor = _act_grad(tc, activation)
+        dc_factor *= o
+        cache["factors"], cache["dc_factor"] = factors, dc_factor
+
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
         xp = get_xp(dh_new)
-        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
-        k = u.shape[0]
-        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        factors, f = cache["factors"][t], cache["z"][t][:, 2 * u.shape[0]:3 * u.shape[0]]
+        n, k = dh_new.shape
         dc_in = dstates[0]
-        dc = dh_new * o
-        dc *= _act_grad(tc, activation)
+        dc = dh_new * cache["dc_factor"][t]
         dc += dc_in if m is None else dc_in * m
         dz = dzx[t]
-        xp.multiply(dc, g, out=dz[:, :k])
-        xp.multiply(dc, c[t], out=dz[:, k:2 * k])
-        xp.multiply(dh_new, tc, out=dz[:, 2 * k:3 * k])
-        dz[:, :3 * k] *= _act_grad(z[:, :3 * k], recurrent_activation)
-        xp.multiply(dc, i, out=dz[:, 3 * k:])
-        dz[:, 3 * k:] *= _act_grad(g, activation)
+        xp.multiply(dh_new, factors[:, :k], out=dz[:, :k])
+        xp.multiply(dc[:, None, :], factors[:, k:].reshape(n, 3, k),
+                    out=dz[:, k:].reshape(n, 3, k))
         dc *= f
         if m is not None:
             dc += dc_in * ~m
