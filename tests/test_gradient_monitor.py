@@ -161,3 +161,16 @@ def test_bad_arguments_are_named(kwargs):
     name = next(iter(kwargs))
     with pytest.raises(ValueError, match=name):
         GradientMonitor(**kwargs)
+
+
+def test_a_layer_vanishing_because_its_relus_died_is_told_so():
+    x, y = _data()
+    sj.utils.set_random_seed(0)
+    dead = L.Dense(8, activation="relu", bias_initializer=sj.initializers.Constant(-100.0))
+    model = sj.Sequential([L.Input((16,)), L.Dense(8), dead, L.Dense(4)])
+    model.compile("sgd", sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    mon = GradientMonitor()
+    with pytest.warns(GradientWarning):
+        model.fit(x, y, epochs=1, batch_size=64, verbose=0, callbacks=[mon])
+    said = next(m for m in mon.messages if f"'{dead.name}'" in m)
+    assert "100% of its ReLU units are dead" in said and "leaky_relu" in said

@@ -27,6 +27,8 @@ METRICS = ("grad_norm", "grad_ratio", "saturated", "dead")
 _VANISHING_FIX = ("ReLU (or LeakyReLU) activations with He initialization, "
                   "BatchNormalization, residual connections, or LSTM/GRU in place of a "
                   "SimpleRNN")
+_DEAD_FIX = ("a lower learning rate, LeakyReLU (activation='leaky_relu'), He initialization "
+             "or gradient clipping (global_clipnorm=1.0)")
 _EXPLODING_FIX = ("gradient clipping (the optimizer's global_clipnorm=1.0), a lower learning "
                   "rate, smaller initial weights (Glorot/He), or BatchNormalization")
 
@@ -165,10 +167,22 @@ class GradientMonitor(Callback):
     # -- per epoch ------------------------------------------------------------------------
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         values: dict[str, float] = {}
+        for name, (kind, saturated, active) in self._acts.items():
+            if kind == "relu":
+                values[f"dead/{name}"] = 1.0 - float(np.mean(active))
+            else:
+                values[f"saturated/{name}"] = float(np.mean(saturated))
         for name, norms in self._norms.items():
             values[f"grad_norm/{name}"] = g = float(np.mean(norms))
             values[f"grad_ratio/{name}"] = float(np.mean(self._ratios[name]))
-            if g < self.vanishing:
+            dead = values.get(f"dead/{name}", 0.0)
+            if g < self.vanishing and dead >= 0.5:
+                self._warn(name, "vanishing",
+                           f"layer '{name}' gradient norm {g:.3g} is below {self.vanishing:g} "
+                           f"at epoch {epoch + 1}: {dead:.0%} of its ReLU units are dead (zero "
+                           f"for every sample), and no gradient passes a dead unit. Try "
+                           f"{_DEAD_FIX}.")
+            elif g < self.vanishing:
                 self._warn(name, "vanishing",
                            f"layer '{name}' gradient norm {g:.3g} is below {self.vanishing:g} "
                            f"at epoch {epoch + 1}: gradients vanish before they reach it, so "
@@ -177,11 +191,6 @@ class GradientMonitor(Callback):
                 self._warn(name, "exploding",
                            f"layer '{name}' gradient norm {g:.3g} is above {self.exploding:g} "
                            f"at epoch {epoch + 1}: gradients explode. Try {_EXPLODING_FIX}.")
-        for name, (kind, saturated, active) in self._acts.items():
-            if kind == "relu":
-                values[f"dead/{name}"] = 1.0 - float(np.mean(active))
-            else:
-                values[f"saturated/{name}"] = float(np.mean(saturated))
         history = getattr(self.model, "history", None)
         for key, v in values.items():
             self.history.setdefault(key, []).append(v)
