@@ -340,7 +340,9 @@ class _GRU(_Recurrence):
     a = x_t W + b_in, q = h_{t-1} U + b_rec, z = sigma(a_z + q_z), r = sigma(a_r + q_r),
     hh = act(a_h + r * q_h), h_t = z h_{t-1} + (1 - z) hh.
     Kept per step: z, r, q_h and hh. The input and recurrent pre-activation gradients differ
-    only in the candidate block (da_h vs r * da_h), so both are stored."""
+    only in the candidate block (da_h vs r * da_h), so both are stored. The backward's
+    per-step factors are computed for the whole sequence first, leaving four element-wise calls
+    and one GEMM per step."""
 
     gates = 3
 
@@ -379,24 +381,35 @@ class _GRU(_Recurrence):
         h *= zg
         h += hh
 
+    def prepare_backward(self, hs, cache, activation, recurrent_activation):
+        # dx = dh_t * [(h_{t-1} - hh) z', (1 - z) act'(hh) q_h r', (1 - z) act'(hh)] and the
+        # recurrent candidate block dq_h = dh_t * (1 - z) act'(hh) r: the bracketed factors,
+        # for every step at once.
+        q, hh = cache["q"], cache["hh"]
+        xp = get_xp(q)
+        k = hh.shape[-1]
+        zr, qh = q[..., :2 * k], q[..., 2 * k:]
+        d = _act_grad(zr, recurrent_activation)
+        factors = xp.empty_like(q)
+        f_z, f_r, f_h = factors[..., :k], factors[..., k:2 * k], factors[..., 2 * k:]
+        xp.subtract(1, zr[..., :k], out=f_h)
+        f_h *= _act_grad(hh, activation)
+        xp.subtract(hs[:-1], hh, out=f_z)
+        f_z *= d[..., :k]
+        xp.multiply(f_h, qh, out=f_r)
+        f_r *= d[..., k:]
+        cache["factors"], cache["candidate"] = factors, f_h * zr[..., k:]
+
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
-        k = u.shape[0]
-        q, hh = cache["q"][t], cache["hh"][t]
-        zr, qh = q[:, :2 * k], q[:, 2 * k:]
         xp = get_xp(dh_new)
-        zg, r = zr[:, :k], zr[:, k:]
+        n, k = dh_new.shape
         dx, dq = dzx[t], dzh[t]
-        da_h = dx[:, 2 * k:]
-        xp.multiply(dh_new, 1 - zg, out=da_h)
-        da_h *= _act_grad(hh, activation)
-        xp.subtract(hs[t], hh, out=dx[:, :k])
-        dx[:, :k] *= dh_new
-        xp.multiply(da_h, qh, out=dx[:, k:2 * k])
-        dx[:, :2 * k] *= _act_grad(zr, recurrent_activation)  # both sigmoid gates at once
+        xp.multiply(dh_new[:, None, :], cache["factors"][t].reshape(n, 3, k),
+                    out=dx.reshape(n, 3, k))
         dq[:, :2 * k] = dx[:, :2 * k]
-        xp.multiply(da_h, r, out=dq[:, 2 * k:])
-        return dh_new * zg
+        xp.multiply(dh_new, cache["candidate"][t], out=dq[:, 2 * k:])
+        return dh_new * cache["q"][t][:, :k]
 
 
 _KERNELS = {"simple_rnn": _SimpleRNN, "lstm": _LSTM, "gru": _GRU}
