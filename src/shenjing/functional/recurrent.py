@@ -95,6 +95,7 @@ class _Recurrence(Function):
             mt = xp.ascontiguousarray(mask.T[order])[:, :, None]  # (time, batch, 1)
         hs = xp.empty((t_len + 1, n, units), dtype=x.dtype)  # hs[0] = h0, hs[t + 1] = h_t
         hs[0] = states0[0]
+        self.for_backward = any(self.needs_input_grad)  # steps then keep backward's factors
         cache = self.new_cache(t_len, n, units, x.dtype, states0)
         for t in range(t_len):
             h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
@@ -122,7 +123,6 @@ class _Recurrence(Function):
         dh = g_h.copy() if g_h is not None else xp.zeros((n, units), dtype=xt.dtype)
         dstates = self.final_state_grads(xp, g_states, n, units, xt.dtype)
         dzx, dzh = self.new_grad_buffers(xp, t_len, n, units, xt.dtype)
-        self.prepare_backward(hs, cache, activation, recurrent_activation)
         for t in range(t_len - 1, -1, -1):
             if gs is not None:
                 dh += gs[t]
@@ -165,10 +165,6 @@ class _Recurrence(Function):
     def forward_weights(self, w, u, b, activation, recurrent_activation):
         """The weights the forward steps use (the backward always uses the internal ones)."""
         return w, u, b
-
-    def prepare_backward(self, hs, cache, activation, recurrent_activation):
-        """Whole-sequence work before the backward steps (a few large passes instead of many
-        small per-step ones)."""
 
     def input_bias(self, b):
         return b
@@ -222,10 +218,14 @@ class _LSTM(_Recurrence):
     permuted on the way in and their gradients back on the way out. With the default
     activations, sigmoid's halving, sigma(z) = (1 + tanh(z / 2)) / 2, is folded into the forward
     weights (their sigmoid columns scaled by 0.5), so one tanh over the whole gate block and two
-    passes give all four gates. The backward's per-step factors (o act'(c_t), and each gate's
-    derivative times what multiplies it) are computed for the whole sequence in a few large
-    passes, leaving five element-wise calls and one GEMM per step.
-    Kept per step: the gates, c_t and act(c_t)."""
+    passes give all four gates.
+
+    When a backward will follow, each forward step also turns its gates, while they are in
+    cache, into the factors the backward step multiplies by:
+    dc_t = dh_t * [o act'(c_t)] + dc_{t+1} f_{t+1} and
+    dz = [dh_t * (act(c_t) o'), dc_t * (g i'), dc_t * (c_{t-1} f'), dc_t * (i g')],
+    so a backward step is five element-wise calls and one GEMM. Kept per step: those factors
+    (in place of the gates), f, o act'(c_t) and c_t."""
 
     gates, n_states = 4, 2
     _ORDER = (3, 0, 1, 2)  # Keras's blocks (i, f, c, o) -> (o, i, f, g)
@@ -262,9 +262,11 @@ class _LSTM(_Recurrence):
         xp = get_xp(states0[0])
         cs = xp.empty((t_len + 1, n, units), dtype=dtype)
         cs[0] = states0[1]
-        return {"z": xp.empty((t_len, n, 4 * units), dtype=dtype), "c": cs,
-                "tc": xp.empty((t_len, n, units), dtype=dtype),
-                "ig": xp.empty((n, units), dtype=dtype)}
+        kept = t_len if self.for_backward else 0  # else the one z below is reused each step
+        return {"z": xp.empty((max(kept, 1), n, 4 * units), dtype=dtype), "c": cs,
+                "tc": xp.empty((n, units), dtype=dtype), "ig": xp.empty((n, units), dtype=dtype),
+                "f": xp.empty((kept, n, units), dtype=dtype),
+                "dc_factor": xp.empty((kept, n, units), dtype=dtype)}
 
     def final_states(self, cache):
         return (cache["c"][-1].copy(),)
@@ -275,7 +277,8 @@ class _LSTM(_Recurrence):
 
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
-        z, c, tc, ig = cache["z"][t], cache["c"], cache["tc"][t], cache["ig"]
+        j = t if self.for_backward else 0
+        z, c, tc, ig = cache["z"][j], cache["c"], cache["tc"], cache["ig"]
         k = u.shape[0]
         xp.matmul(h_prev, u, out=z)
         z += xw_t
@@ -293,33 +296,25 @@ class _LSTM(_Recurrence):
         c[t + 1] += ig
         _act(c[t + 1], activation, out=tc)
         xp.multiply(o, tc, out=hs[t + 1])
+        if self.for_backward:
+            d = _act_grad(z[:, :3 * k], recurrent_activation)
+            xp.multiply(_act_grad(g, activation), i, out=ig)  # ig is free again: i g'
+            xp.multiply(_act_grad(tc, activation), o, out=cache["dc_factor"][t])
+            cache["f"][t] = f
+            xp.multiply(d[:, :k], tc, out=o)
+            xp.multiply(d[:, k:2 * k], g, out=i)
+            xp.multiply(d[:, 2 * k:], c[t], out=f)
+            g[...] = ig
 
     def carry(self, t, m, hs, cache):
         xp = get_xp(hs)
         hs[t + 1] = xp.where(m, hs[t + 1], hs[t])
         cache["c"][t + 1] = xp.where(m, cache["c"][t + 1], cache["c"][t])
 
-    def prepare_backward(self, hs, cache, activation, recurrent_activation):
-        # dc_t = dh_t * [o act'(tc)] + dc_{t+1} f_{t+1};  dz = [dh_t * tc o', dc_t * g i',
-        # dc_t * c_{t-1} f', dc_t * i act'(g)]: the bracketed factors, for every step at once.
-        z, c, tc = cache["z"], cache["c"], cache["tc"]
-        xp = get_xp(z)
-        k = tc.shape[-1]
-        o, i, g = z[..., :k], z[..., k:2 * k], z[..., 3 * k:]
-        d = _act_grad(z[..., :3 * k], recurrent_activation)
-        factors = xp.empty_like(z)
-        xp.multiply(d[..., :k], tc, out=factors[..., :k])
-        xp.multiply(d[..., k:2 * k], g, out=factors[..., k:2 * k])
-        xp.multiply(d[..., 2 * k:], c[:-1], out=factors[..., 2 * k:3 * k])
-        xp.multiply(_act_grad(g, activation), i, out=factors[..., 3 * k:])
-        dc_factor = _act_grad(tc, activation)
-        dc_factor *= o
-        cache["factors"], cache["dc_factor"] = factors, dc_factor
-
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
         xp = get_xp(dh_new)
-        factors, f = cache["factors"][t], cache["z"][t][:, 2 * u.shape[0]:3 * u.shape[0]]
+        factors = cache["z"][t]
         n, k = dh_new.shape
         dc_in = dstates[0]
         dc = dh_new * cache["dc_factor"][t]
@@ -328,7 +323,7 @@ class _LSTM(_Recurrence):
         xp.multiply(dh_new, factors[:, :k], out=dz[:, :k])
         xp.multiply(dc[:, None, :], factors[:, k:].reshape(n, 3, k),
                     out=dz[:, k:].reshape(n, 3, k))
-        dc *= f
+        dc *= cache["f"][t]
         if m is not None:
             dc += dc_in * ~m
         dstates[0] = dc
@@ -339,10 +334,12 @@ class _GRU(_Recurrence):
     """Keras's GRU with reset_after=True (torch's and cuDNN's form), gates z, r, h:
     a = x_t W + b_in, q = h_{t-1} U + b_rec, z = sigma(a_z + q_z), r = sigma(a_r + q_r),
     hh = act(a_h + r * q_h), h_t = z h_{t-1} + (1 - z) hh.
-    Kept per step: z, r, q_h and hh. The input and recurrent pre-activation gradients differ
-    only in the candidate block (da_h vs r * da_h), so both are stored. The backward's
-    per-step factors are computed for the whole sequence first, leaving four element-wise calls
-    and one GEMM per step."""
+
+    When a backward will follow, each forward step keeps, computed while its values are in
+    cache, the factors of dh_t in the input pre-activation gradients
+    dx = dh_t * [(h_{t-1} - hh) z', (1 - z) act'(hh) q_h r', (1 - z) act'(hh)], those of the
+    recurrent ones (the same but the candidate block, (1 - z) act'(hh) r), and z for the direct
+    path dh_{t-1} += dh_t z: a backward step is four element-wise calls and one GEMM."""
 
     gates = 3
 
@@ -354,9 +351,12 @@ class _GRU(_Recurrence):
 
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
-        # per step: q = h U + b_rec, its z and r blocks then overwritten by the gates z and r
-        return {"q": xp.empty((t_len, n, 3 * units), dtype=dtype),
-                "hh": xp.empty((t_len, n, units), dtype=dtype)}
+        kept = t_len if self.for_backward else 0
+        return {"q": xp.empty((n, 3 * units), dtype=dtype),  # h U + b_rec, then z and r
+                "hh": xp.empty((n, units), dtype=dtype),
+                "factors": xp.empty((kept, n, 3 * units), dtype=dtype),
+                "candidate": xp.empty((kept, n, units), dtype=dtype),
+                "z": xp.empty((kept, n, units), dtype=dtype)}
 
     def new_grad_buffers(self, xp, t_len, n, units, dtype):
         return (xp.empty((t_len, n, 3 * units), dtype=dtype),
@@ -365,40 +365,33 @@ class _GRU(_Recurrence):
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
         k = u.shape[0]
-        q, hh = cache["q"][t], cache["hh"][t]
+        q, hh = cache["q"], cache["hh"]
         xp.matmul(h_prev, u, out=q)
         if b is not None:
             q += b[1]
         zr, qh = q[:, :2 * k], q[:, 2 * k:]
         zr += xw_t[:, :2 * k]
         _act(zr, recurrent_activation)
-        xp.multiply(zr[:, k:], qh, out=hh)
+        zg, r = zr[:, :k], zr[:, k:]
+        xp.multiply(r, qh, out=hh)
         hh += xw_t[:, 2 * k:]
         _act(hh, activation)
-        zg = zr[:, :k]
         h = hs[t + 1]
         xp.subtract(hs[t], hh, out=h)  # h = hh + z (h_prev - hh)
         h *= zg
         h += hh
-
-    def prepare_backward(self, hs, cache, activation, recurrent_activation):
-        # dx = dh_t * [(h_{t-1} - hh) z', (1 - z) act'(hh) q_h r', (1 - z) act'(hh)] and the
-        # recurrent candidate block dq_h = dh_t * (1 - z) act'(hh) r: the bracketed factors,
-        # for every step at once.
-        q, hh = cache["q"], cache["hh"]
-        xp = get_xp(q)
-        k = hh.shape[-1]
-        zr, qh = q[..., :2 * k], q[..., 2 * k:]
-        d = _act_grad(zr, recurrent_activation)
-        factors = xp.empty_like(q)
-        f_z, f_r, f_h = factors[..., :k], factors[..., k:2 * k], factors[..., 2 * k:]
-        xp.subtract(1, zr[..., :k], out=f_h)
-        f_h *= _act_grad(hh, activation)
-        xp.subtract(hs[:-1], hh, out=f_z)
-        f_z *= d[..., :k]
-        xp.multiply(f_h, qh, out=f_r)
-        f_r *= d[..., k:]
-        cache["factors"], cache["candidate"] = factors, f_h * zr[..., k:]
+        if self.for_backward:
+            factors = cache["factors"][t]
+            f_z, f_r, f_h = factors[:, :k], factors[:, k:2 * k], factors[:, 2 * k:]
+            d = _act_grad(zr, recurrent_activation)
+            xp.subtract(1, zg, out=f_h)
+            f_h *= _act_grad(hh, activation)
+            xp.subtract(hs[t], hh, out=f_z)
+            f_z *= d[:, :k]
+            xp.multiply(f_h, qh, out=f_r)
+            f_r *= d[:, k:]
+            xp.multiply(f_h, r, out=cache["candidate"][t])
+            cache["z"][t] = zg
 
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
@@ -409,7 +402,7 @@ class _GRU(_Recurrence):
                     out=dx.reshape(n, 3, k))
         dq[:, :2 * k] = dx[:, :2 * k]
         xp.multiply(dh_new, cache["candidate"][t], out=dq[:, 2 * k:])
-        return dh_new * cache["q"][t][:, :k]
+        return dh_new * cache["z"][t]
 
 
 _KERNELS = {"simple_rnn": _SimpleRNN, "lstm": _LSTM, "gru": _GRU}
