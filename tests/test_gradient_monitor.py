@@ -174,3 +174,15 @@ def test_a_layer_vanishing_because_its_relus_died_is_told_so():
         model.fit(x, y, epochs=1, batch_size=64, verbose=0, callbacks=[mon])
     said = next(m for m in mon.messages if f"'{dead.name}'" in m)
     assert "100% of its ReLU units are dead" in said and "leaky_relu" in said
+
+
+def test_a_relu_layer_is_watched_like_a_fused_one():
+    x, y = _data()
+    sj.utils.set_random_seed(0)
+    relu = L.ReLU()
+    model = sj.Sequential([L.Input((16,)), L.Dense(8, bias_initializer=sj.initializers.Constant(
+        np.r_[np.full(4, -100.0), np.zeros(4)].astype("float32"))), relu, L.Dense(4)])
+    model.compile("sgd", sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, epochs=1, batch_size=64, verbose=0,
+                        callbacks=[GradientMonitor()])
+    assert history.history[f"dead/{relu.name}"] == [0.5]

@@ -167,3 +167,25 @@ def test_perceptron_has_no_gradient_and_no_trainable_weights():
     assert not y.requires_grad
     p.trainable = True
     assert p.trainable_weights == []
+
+
+# -- ReLU, LeakyReLU layers ----------------------------------------------------------------------
+@pytest.mark.parametrize("make, torch_fn", [
+    (lambda: L.ReLU(), lambda th, t: th.relu(t)),
+    (lambda: L.LeakyReLU(), lambda th, t: th.nn.functional.leaky_relu(t, 0.3)),
+    (lambda: L.LeakyReLU(negative_slope=0.05),
+     lambda th, t: th.nn.functional.leaky_relu(t, 0.05)),
+])
+def test_relu_layers_match_torch(rng, make, torch_fn):
+    th = require_torch()
+    assert_layer_matches_torch(make(), lambda t: torch_fn(th, t),
+                               rng.standard_normal((4, 6)), lambda: [])
+
+
+def test_leaky_relu_layer_round_trips_its_slope_and_rejects_a_negative_one():
+    layer = L.LeakyReLU(negative_slope=0.1)
+    again = L.LeakyReLU.from_config(layer.get_config())
+    x = np.array([[-2.0, 3.0]], np.float32)
+    np.testing.assert_allclose(again(x).numpy(), [[-0.2, 3.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="negative_slope"):
+        L.LeakyReLU(negative_slope=-1)

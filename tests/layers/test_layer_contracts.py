@@ -32,6 +32,8 @@ CASES = [
      _x(4, 4), (4, 3), 1, 0),
     ("dense_3d", lambda: L.Dense(3, kernel_regularizer="l2"), _x(2, 5, 4), (2, 5, 3), 2, 0),
     ("activation", lambda: L.Activation("tanh"), _x(2, 4), (2, 4), 0, 0),
+    ("relu", lambda: L.ReLU(), _x(2, 4), (2, 4), 0, 0),
+    ("leaky_relu", lambda: L.LeakyReLU(0.1), _x(2, 4), (2, 4), 0, 0),
     ("flatten", lambda: L.Flatten(), _x(2, 3, 4), (2, 12), 0, 0),
     ("reshape", lambda: L.Reshape((4, 3)), _x(2, 12), (2, 4, 3), 0, 0),
     ("reshape_minus_one", lambda: L.Reshape((-1, 2)), _x(2, 12), (2, 6, 2), 0, 0),

@@ -2,7 +2,7 @@
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
 from .conv import Conv2D
-from .core import Activation, Dense, Dropout, Flatten, Perceptron, Reshape
+from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, Perceptron, ReLU, Reshape
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
 from .layer import InputSpec, Layer
@@ -25,9 +25,10 @@ __all__ = [
     "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
     "Bidirectional", "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding",
     "Flatten", "GRU", "GRUCell", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input",
-    "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization", "Masking", "MaxPool2D",
+    "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
+    "MaxPool2D",
     "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
-    "RNTN", "RandomCrop", "RandomFlip", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN",
+    "RNTN", "ReLU", "RandomCrop", "RandomFlip", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN",
     "SimpleRNNCell", "TreeLSTM",
     "Subtract", "SymbolicTensor",
 ]

@@ -68,6 +68,32 @@ class Activation(Layer):
         return self.activation(x)
 
 
+class ReLU(Layer):
+    """max(0, x) as a layer (Keras's ``layers.ReLU()``); ``GradientMonitor`` counts its dead
+    units as it does a ``Dense(..., activation='relu')``'s."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = F.relu
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class LeakyReLU(Layer):
+    """x for x > 0, else ``negative_slope * x`` (Keras's layer default 0.3): a unit whose
+    input is negative still passes a gradient, so it cannot die as a ReLU can."""
+
+    def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not negative_slope >= 0:
+            raise ValueError(f"LeakyReLU: negative_slope must be >= 0, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
 
