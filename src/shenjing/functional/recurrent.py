@@ -31,23 +31,19 @@ from ._util import sum_rows
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 
 
-def _act(z: Any, name: str, out: Any = None) -> Any:
-    """``name`` applied to ``z``, into ``out`` (default: in place). Sigmoid is computed as
-    0.5 (1 + tanh(z / 2)): no overflow."""
+def _act(z: Any, name: str) -> Any:
+    """``name`` applied to ``z`` in place (sigmoid as 0.5 (1 + tanh(z / 2)): no overflow)."""
     xp = get_xp(z)
-    out = z if out is None else out
     if name == "tanh":
-        xp.tanh(z, out=out)
+        xp.tanh(z, out=z)
     elif name == "sigmoid":
-        xp.multiply(z, 0.5, out=out)
-        xp.tanh(out, out=out)
-        out += 1
-        out *= 0.5
+        z *= 0.5
+        xp.tanh(z, out=z)
+        z += 1
+        z *= 0.5
     elif name == "relu":
-        xp.maximum(z, 0, out=out)
-    elif out is not z:
-        out[...] = z
-    return out
+        xp.maximum(z, 0, out=z)
+    return z
 
 
 def _act_grad(y: Any, name: str) -> Any:
@@ -83,11 +79,10 @@ class _Recurrence(Function):
         n, t_len, d = x.shape
         units = u.shape[0]
         w, u, b = self.to_internal(w, u, b)
-        wf, uf, bf = self.forward_weights(w, u, b, activation, recurrent_activation)
         order = slice(None, None, -1) if reverse else slice(None)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
-        xw = (xt.reshape(-1, d) @ wf).reshape(t_len, n, -1)
-        in_bias = self.input_bias(bf)
+        xw = (xt.reshape(-1, d) @ w).reshape(t_len, n, -1)
+        in_bias = self.input_bias(b)
         if in_bias is not None:
             xw += in_bias
         mt = None
@@ -95,11 +90,10 @@ class _Recurrence(Function):
             mt = xp.ascontiguousarray(mask.T[order])[:, :, None]  # (time, batch, 1)
         hs = xp.empty((t_len + 1, n, units), dtype=x.dtype)  # hs[0] = h0, hs[t + 1] = h_t
         hs[0] = states0[0]
-        self.for_backward = any(self.needs_input_grad)  # steps then keep backward's factors
         cache = self.new_cache(t_len, n, units, x.dtype, states0)
         for t in range(t_len):
             h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
-            self.step(t, xw[t], h_prev, uf, bf, hs, cache, activation, recurrent_activation)
+            self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
             if mt is not None:  # padded step: carry the state over
                 self.carry(t, mt[t], hs, cache)
         seq = hs[1:] if mt is None else xp.where(mt, hs[1:], 0)
@@ -162,10 +156,6 @@ class _Recurrence(Function):
     def from_internal(self, gw, gu, gb):
         return gw, gu, gb
 
-    def forward_weights(self, w, u, b, activation, recurrent_activation):
-        """The weights the forward steps use (the backward always uses the internal ones)."""
-        return w, u, b
-
     def input_bias(self, b):
         return b
 
@@ -204,31 +194,17 @@ class _SimpleRNN(_Recurrence):
         return None
 
 
-def _folds(activation: str, recurrent_activation: str) -> bool:
-    """The default LSTM activations, for which sigmoid's halving can live in the weights."""
-    return activation == "tanh" and recurrent_activation == "sigmoid"
-
-
 class _LSTM(_Recurrence):
     """Gates z = x_t W + h_{t-1} U + b split as i, f, g, o (Keras's i, f, c, o):
     i, f, o = sigma(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t).
 
-    Inside, the gate blocks are reordered to (o, i, f, g): the sigmoid gates are one contiguous
-    block, and so are the gates whose gradient is dc_t times a factor (i, f, g); the weights are
-    permuted on the way in and their gradients back on the way out. With the default
-    activations, sigmoid's halving, sigma(z) = (1 + tanh(z / 2)) / 2, is folded into the forward
-    weights (their sigmoid columns scaled by 0.5), so one tanh over the whole gate block and two
-    passes give all four gates.
-
-    When a backward will follow, each forward step also turns its gates, while they are in
-    cache, into the factors the backward step multiplies by:
-    dc_t = dh_t * [o act'(c_t)] + dc_{t+1} f_{t+1} and
-    dz = [dh_t * (act(c_t) o'), dc_t * (g i'), dc_t * (c_{t-1} f'), dc_t * (i g')],
-    so a backward step is five element-wise calls and one GEMM. Kept per step: those factors
-    (in place of the gates), f, o act'(c_t) and c_t."""
+    Inside, the gate blocks are reordered to (i, f, o, g), so the three sigmoid gates are one
+    contiguous block (one activation pass per step, not two); the weights are permuted on the
+    way in and their gradients back on the way out. Kept per step: the gate activations, c_t
+    and act(c_t)."""
 
     gates, n_states = 4, 2
-    _ORDER = (3, 0, 1, 2)  # Keras's blocks (i, f, c, o) -> (o, i, f, g)
+    _ORDER = (0, 1, 3, 2)  # Keras's blocks (i, f, c, o) -> (i, f, o, g)
 
     def _permute(self, a, order):
         if a is None:
@@ -244,29 +220,12 @@ class _LSTM(_Recurrence):
         back = tuple(int(j) for j in np.argsort(self._ORDER))
         return self._permute(gw, back), self._permute(gu, back), self._permute(gb, back)
 
-    def forward_weights(self, w, u, b, activation, recurrent_activation):
-        if not _folds(activation, recurrent_activation):
-            return w, u, b
-        k = u.shape[0]
-
-        def halved(a):
-            if a is None:
-                return None
-            a = a.copy()
-            a[..., :3 * k] *= 0.5
-            return a
-
-        return halved(w), halved(u), halved(b)
-
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
         cs = xp.empty((t_len + 1, n, units), dtype=dtype)
         cs[0] = states0[1]
-        kept = t_len if self.for_backward else 0  # else the one z below is reused each step
-        return {"z": xp.empty((max(kept, 1), n, 4 * units), dtype=dtype), "c": cs,
-                "tc": xp.empty((n, units), dtype=dtype), "ig": xp.empty((n, units), dtype=dtype),
-                "f": xp.empty((kept, n, units), dtype=dtype),
-                "dc_factor": xp.empty((kept, n, units), dtype=dtype)}
+        return {"z": xp.empty((t_len, n, 4 * units), dtype=dtype), "c": cs,
+                "tc": xp.empty((t_len, n, units), dtype=dtype)}
 
     def final_states(self, cache):
         return (cache["c"][-1].copy(),)
@@ -277,34 +236,18 @@ class _LSTM(_Recurrence):
 
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
-        j = t if self.for_backward else 0
-        z, c, tc, ig = cache["z"][j], cache["c"], cache["tc"], cache["ig"]
+        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
         k = u.shape[0]
         xp.matmul(h_prev, u, out=z)
         z += xw_t
-        if _folds(activation, recurrent_activation):
-            xp.tanh(z, out=z)
-            sig = z[:, :3 * k]
-            sig += 1
-            sig *= 0.5
-        else:
-            _act(z[:, :3 * k], recurrent_activation)
-            _act(z[:, 3 * k:], activation)
-        o, i, f, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        _act(z[:, :3 * k], recurrent_activation)
+        _act(z[:, 3 * k:], activation)
+        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         xp.multiply(f, c[t], out=c[t + 1])
-        xp.multiply(i, g, out=ig)
-        c[t + 1] += ig
-        _act(c[t + 1], activation, out=tc)
+        c[t + 1] += i * g
+        tc[...] = c[t + 1]
+        _act(tc, activation)
         xp.multiply(o, tc, out=hs[t + 1])
-        if self.for_backward:
-            d = _act_grad(z[:, :3 * k], recurrent_activation)
-            xp.multiply(_act_grad(g, activation), i, out=ig)  # ig is free again: i g'
-            xp.multiply(_act_grad(tc, activation), o, out=cache["dc_factor"][t])
-            cache["f"][t] = f
-            xp.multiply(d[:, :k], tc, out=o)
-            xp.multiply(d[:, k:2 * k], g, out=i)
-            xp.multiply(d[:, 2 * k:], c[t], out=f)
-            g[...] = ig
 
     def carry(self, t, m, hs, cache):
         xp = get_xp(hs)
@@ -314,16 +257,21 @@ class _LSTM(_Recurrence):
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
         xp = get_xp(dh_new)
-        factors = cache["z"][t]
-        n, k = dh_new.shape
+        z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
+        k = u.shape[0]
+        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         dc_in = dstates[0]
-        dc = dh_new * cache["dc_factor"][t]
+        dc = dh_new * o
+        dc *= _act_grad(tc, activation)
         dc += dc_in if m is None else dc_in * m
         dz = dzx[t]
-        xp.multiply(dh_new, factors[:, :k], out=dz[:, :k])
-        xp.multiply(dc[:, None, :], factors[:, k:].reshape(n, 3, k),
-                    out=dz[:, k:].reshape(n, 3, k))
-        dc *= cache["f"][t]
+        xp.multiply(dc, g, out=dz[:, :k])
+        xp.multiply(dc, c[t], out=dz[:, k:2 * k])
+        xp.multiply(dh_new, tc, out=dz[:, 2 * k:3 * k])
+        dz[:, :3 * k] *= _act_grad(z[:, :3 * k], recurrent_activation)
+        xp.multiply(dc, i, out=dz[:, 3 * k:])
+        dz[:, 3 * k:] *= _act_grad(g, activation)
+        dc *= f
         if m is not None:
             dc += dc_in * ~m
         dstates[0] = dc
@@ -334,12 +282,8 @@ class _GRU(_Recurrence):
     """Keras's GRU with reset_after=True (torch's and cuDNN's form), gates z, r, h:
     a = x_t W + b_in, q = h_{t-1} U + b_rec, z = sigma(a_z + q_z), r = sigma(a_r + q_r),
     hh = act(a_h + r * q_h), h_t = z h_{t-1} + (1 - z) hh.
-
-    When a backward will follow, each forward step keeps, computed while its values are in
-    cache, the factors of dh_t in the input pre-activation gradients
-    dx = dh_t * [(h_{t-1} - hh) z', (1 - z) act'(hh) q_h r', (1 - z) act'(hh)], those of the
-    recurrent ones (the same but the candidate block, (1 - z) act'(hh) r), and z for the direct
-    path dh_{t-1} += dh_t z: a backward step is four element-wise calls and one GEMM."""
+    Kept per step: z, r, q_h and hh. The input and recurrent pre-activation gradients differ
+    only in the candidate block (da_h vs r * da_h), so both are stored."""
 
     gates = 3
 
@@ -351,12 +295,9 @@ class _GRU(_Recurrence):
 
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
-        kept = t_len if self.for_backward else 0
-        return {"q": xp.empty((n, 3 * units), dtype=dtype),  # h U + b_rec, then z and r
-                "hh": xp.empty((n, units), dtype=dtype),
-                "factors": xp.empty((kept, n, 3 * units), dtype=dtype),
-                "candidate": xp.empty((kept, n, units), dtype=dtype),
-                "z": xp.empty((kept, n, units), dtype=dtype)}
+        # per step: q = h U + b_rec, its z and r blocks then overwritten by the gates z and r
+        return {"q": xp.empty((t_len, n, 3 * units), dtype=dtype),
+                "hh": xp.empty((t_len, n, units), dtype=dtype)}
 
     def new_grad_buffers(self, xp, t_len, n, units, dtype):
         return (xp.empty((t_len, n, 3 * units), dtype=dtype),
@@ -365,44 +306,40 @@ class _GRU(_Recurrence):
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
         k = u.shape[0]
-        q, hh = cache["q"], cache["hh"]
+        q, hh = cache["q"][t], cache["hh"][t]
         xp.matmul(h_prev, u, out=q)
         if b is not None:
             q += b[1]
         zr, qh = q[:, :2 * k], q[:, 2 * k:]
         zr += xw_t[:, :2 * k]
         _act(zr, recurrent_activation)
-        zg, r = zr[:, :k], zr[:, k:]
-        xp.multiply(r, qh, out=hh)
+        xp.multiply(zr[:, k:], qh, out=hh)
         hh += xw_t[:, 2 * k:]
         _act(hh, activation)
+        zg = zr[:, :k]
         h = hs[t + 1]
         xp.subtract(hs[t], hh, out=h)  # h = hh + z (h_prev - hh)
         h *= zg
         h += hh
-        if self.for_backward:
-            factors = cache["factors"][t]
-            f_z, f_r, f_h = factors[:, :k], factors[:, k:2 * k], factors[:, 2 * k:]
-            d = _act_grad(zr, recurrent_activation)
-            xp.subtract(1, zg, out=f_h)
-            f_h *= _act_grad(hh, activation)
-            xp.subtract(hs[t], hh, out=f_z)
-            f_z *= d[:, :k]
-            xp.multiply(f_h, qh, out=f_r)
-            f_r *= d[:, k:]
-            xp.multiply(f_h, r, out=cache["candidate"][t])
-            cache["z"][t] = zg
 
     def step_back(self, t, dh_new, dstates, m, hs, cache, dzx, dzh, u, activation,
                   recurrent_activation):
+        k = u.shape[0]
+        q, hh = cache["q"][t], cache["hh"][t]
+        zr, qh = q[:, :2 * k], q[:, 2 * k:]
         xp = get_xp(dh_new)
-        n, k = dh_new.shape
+        zg, r = zr[:, :k], zr[:, k:]
         dx, dq = dzx[t], dzh[t]
-        xp.multiply(dh_new[:, None, :], cache["factors"][t].reshape(n, 3, k),
-                    out=dx.reshape(n, 3, k))
+        da_h = dx[:, 2 * k:]
+        xp.multiply(dh_new, 1 - zg, out=da_h)
+        da_h *= _act_grad(hh, activation)
+        xp.subtract(hs[t], hh, out=dx[:, :k])
+        dx[:, :k] *= dh_new
+        xp.multiply(da_h, qh, out=dx[:, k:2 * k])
+        dx[:, :2 * k] *= _act_grad(zr, recurrent_activation)  # both sigmoid gates at once
         dq[:, :2 * k] = dx[:, :2 * k]
-        xp.multiply(dh_new, cache["candidate"][t], out=dq[:, 2 * k:])
-        return dh_new * cache["z"][t]
+        xp.multiply(da_h, r, out=dq[:, 2 * k:])
+        return dh_new * zg
 
 
 _KERNELS = {"simple_rnn": _SimpleRNN, "lstm": _LSTM, "gru": _GRU}
