@@ -93,3 +93,17 @@ def test_article_toy_shared_node_gradient():
 def test_a_tree_model_names_its_input():
     with pytest.raises(TypeError, match="takes a shenjing.data.TreeBatch"):
         sj.layers.RecursiveNN(5, 4, 2)(np.zeros((3, 4), np.float32))
+
+
+def test_recursive_nn_starts_as_the_mean_of_the_children():
+    sj.utils.set_random_seed(0)
+    model = sj.layers.RecursiveNN(5, 6, 2)
+    model.build(None)
+    w = model.kernel.numpy()
+    np.testing.assert_allclose(w, np.vstack([np.eye(6), np.eye(6)]) / 2, atol=0.01)
+    assert np.abs(w - np.vstack([np.eye(6), np.eye(6)]) / 2).max() > 0  # with noise
+    glorot = sj.layers.RecursiveNN(5, 6, 2, composition_initializer="glorot_uniform")
+    glorot.build(None)
+    again = sj.layers.RecursiveNN.from_config(glorot.get_config())
+    assert again.composition_initializer == "glorot_uniform"
+    assert np.abs(np.diag(glorot.kernel.numpy()[:6]) - 0.5).max() > 0.05
