@@ -30,7 +30,7 @@ from shenjing.data.tree_batch import batches
 MODELS = {"recursive_nn": sj.layers.RecursiveNN, "rntn": sj.layers.RNTN,
           "tree_lstm": sj.layers.TreeLSTM}
 # (units, AdaGrad learning rate, weight decay) per model, chosen on SST's dev split
-# (benchmarks/RESULTS.md); the RNTN's are the paper's size, not yet tuned here.
+# (benchmarks/RESULTS.md); the RNTN's are the paper's size with the RecursiveNN's rate, untuned.
 DEFAULTS = {"tree_lstm": (150, 0.2, 1e-4), "recursive_nn": (50, 0.1, 1e-3),
             "rntn": (30, 0.1, 1e-3)}
 
