@@ -24,3 +24,14 @@ def test_command_line_and_unknown_lab(tmp_path, capsys):
     assert (tmp_path / "a" / "report.md").exists()
     with pytest.raises(ValueError, match="unknown lab 'nope'"):
         labs.run("nope")
+
+
+def test_without_matplotlib_the_report_still_has_its_numbers(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    report = labs.run("activations", tmp_path, quick=True)
+    text = (tmp_path / "report.md").read_text()
+    assert report.held and "plots skipped" in text and "shenjing[plot]" in text
+    assert not (tmp_path / "activations.png").exists()

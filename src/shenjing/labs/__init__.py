@@ -37,11 +37,3 @@ def run(name: str, out: str | os.PathLike[str] | None = None, quick: bool = Fals
     if out is not None:
         report.write(out)
     return report
-
-
-def figures(make) -> tuple[dict, list[str]]:
-    """``make()`` -> {file name: Figure}, or ({}, a note) when matplotlib is missing."""
-    try:
-        return make(), []
-    except ImportError as e:
-        return {}, [f"plots skipped: {e}"]

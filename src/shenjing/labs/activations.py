@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import functional as F
 from .. import tensor
-from . import figures
 from .report import Report
 
 ARTICLE = {  # the article's printed outputs for the inputs [-1, 0, 1]
@@ -56,8 +55,10 @@ def run(quick: bool = False, seed: int = 0) -> Report:
                f"at {numbers['tanh_max_derivative']:.4f} but is "
                f"{numbers['tanh_derivative_at_5']:.2g} at x = 5 (saturation); ReLU' is exactly 1 "
                "for every positive input, so it passes gradients undiminished.")
-    figs, notes = figures(lambda: {"activations.png": plot.activation_functions(
-        ("sigmoid", "tanh", "relu"))})
+
+    def make() -> dict:
+        return {"activations.png": plot.activation_functions(("sigmoid", "tanh", "relu"))}
+
     return Report(
         name="activations", title="sigmoid, tanh and ReLU and their derivatives",
         claim=("Sigmoid maps into (0, 1) with sigma' = sigma (1 - sigma), tanh into (-1, 1), "
@@ -66,4 +67,4 @@ def run(quick: bool = False, seed: int = 0) -> Report:
         held=held, verdict=verdict, numbers=numbers, table=rows,
         setup=(f"Values at the article's inputs [-1, 0, 1]; derivatives by autograd "
                f"(backward of the sum) on {grid.size} points of [-8, 8]."),
-        figures=figs, notes=notes)
+        figures=make)

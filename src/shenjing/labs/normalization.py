@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import optimizers
 from ..data import MinMaxScaler, StandardScaler
-from . import figures
 from ._training import scores, train
 from .report import Report
 
@@ -102,7 +101,6 @@ def run(quick: bool = False, seed: int = 0) -> Report:
              "title": "test accuracy", "xlabel": "epoch", "ylabel": "accuracy"}],
             columns=2)}
 
-    figs, notes = figures(make)
     return Report(
         name="normalization", title="raw, min-max and z-score inputs, and batch normalization",
         claim=("Normalizing the inputs (min-max scaling or z-scores) and batch normalization "
@@ -113,4 +111,4 @@ def run(quick: bool = False, seed: int = 0) -> Report:
                f"(ReLU), softmax cross-entropy, SGD (learning rate {LEARNING_RATE}), batches of "
                f"{BATCH}, {epochs} epochs, the same initial weights (seed {seed}) for every "
                f"variant. Batch norm uses momentum {BN_MOMENTUM} for its moving statistics."),
-        figures=figs, notes=notes)
+        figures=make)

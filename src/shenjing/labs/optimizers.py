@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 from .. import optimizers
-from . import figures
 from ._training import Curve, digits, mlp, scores, train
 from .report import Report
 
@@ -82,7 +81,6 @@ def run(quick: bool = False, seed: int = 0) -> Report:
             {**loss, "series": by_time, "title": "loss against time",
              "xlabel": "seconds of training"}], columns=2)}
 
-    figs, notes = figures(make)
     return Report(
         name="optimizers", title="gradient descent, SGD, momentum and Adam",
         claim=("Full-batch gradient descent is slow: each update needs a pass over all the "
@@ -96,7 +94,7 @@ def run(quick: bool = False, seed: int = 0) -> Report:
                f"defaults); mini-batches of {BATCH}. The loss is measured on the whole "
                "training set after each epoch; the seconds count only the training batches, "
                f"on {parallel.threads()} thread(s). Test accuracy on {len(test[1])} images."),
-        figures=figs,
+        figures=make,
         notes=["GD's exact gradient would tolerate a larger step than SGD's noisy one, but "
                "each step would still cost a pass over all the data; the three share one "
-               "learning rate so that only the batch differs.", *notes])
+               "learning rate so that only the batch differs."])

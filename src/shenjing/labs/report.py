@@ -4,6 +4,7 @@ written as ``report.md`` plus PNG files in one folder."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,10 @@ class Report:
         numbers: the decisive measurements by name (what the tests read).
         table: rows of results, the first row the header.
         setup: data, model, training and timing, in a sentence or two.
-        figures: ``{file name: matplotlib Figure}`` (empty without matplotlib).
-        notes: anything else the reader should know (e.g. plots skipped).
+        figures: a function making the plots, ``{file name: matplotlib Figure}``; ``write``
+            calls it, so nothing is drawn unless the report is written (and without
+            matplotlib the report says the plots were skipped).
+        notes: anything else the reader should know.
     """
 
     name: str
@@ -40,10 +43,11 @@ class Report:
     numbers: dict[str, float]
     table: list[list[Any]]
     setup: str
-    figures: dict[str, Any] = field(default_factory=dict)
+    figures: Callable[[], dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
 
-    def markdown(self) -> str:
+    def markdown(self, figures: Iterable[str] = (), notes: Iterable[str] = ()) -> str:
+        """The report as Markdown, showing the ``figures`` (file names) and extra ``notes``."""
         lines = [f"# Lab `{self.name}`: {self.title}", "",
                  f"**Claim.** {self.claim}", "",
                  f"**Result: the claim {'held' if self.held else 'did NOT hold'}.** "
@@ -55,19 +59,24 @@ class Report:
             lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
             lines.append("")
         lines += [f"**Set-up.** {self.setup}", ""]
-        lines += [f"![{name}]({name})" for name in self.figures]
-        lines += [f"- {note}" for note in self.notes]
+        lines += [f"![{name}]({name})" for name in figures]
+        lines += [f"- {note}" for note in (*self.notes, *notes)]
         return "\n".join(lines).rstrip() + "\n"
 
     def write(self, folder: str | os.PathLike[str]) -> Path:
-        """Write ``report.md`` and the figures (atomically) into ``folder``; returns the
-        report's path."""
+        """Draw the figures and write them and ``report.md`` (atomically) into ``folder``;
+        returns the report's path."""
         from ..io.saving import atomic_write
         from ..plot import save
 
         folder = Path(folder)
-        for name, fig in self.figures.items():
+        try:
+            figures = self.figures() if self.figures is not None else {}
+            skipped = []
+        except ImportError as e:  # matplotlib missing: the numbers still stand
+            figures, skipped = {}, [f"plots skipped: {e}"]
+        for name, fig in figures.items():
             save(fig, folder / name)
         path = folder / "report.md"
-        atomic_write(str(path), self.markdown().encode())
+        atomic_write(str(path), self.markdown(figures, skipped).encode())
         return path
