@@ -283,6 +283,11 @@ def _run_dir(out: str | None, data: str, model: str) -> Path:
         path, k = Path("runs") / stem, 2
         while path.exists():
             path, k = Path("runs") / f"{stem}-{k}", k + 1
+    return _out_folder(path)
+
+
+def _out_folder(path: Path) -> Path:
+    """``path`` made a folder (with its parents), or a one-line error if a file is there."""
     if path.exists() and not path.is_dir():
         raise CLIError(f"--out {path} exists and is not a folder")
     path.mkdir(parents=True, exist_ok=True)
@@ -521,7 +526,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     names = labs.NAMES if args.name == "all" else (args.name,)
     for name in names:
         single = args.out and args.name != "all"
-        out = Path(args.out) if single else Path(args.out or "labs") / name
+        out = _out_folder(Path(args.out) if single else Path(args.out or "labs") / name)
         t0 = time.perf_counter()
         report = labs.run(name, out, quick=args.quick, seed=args.seed)
         print(f"{name}: the claim {'held' if report.held else 'did NOT hold'} "

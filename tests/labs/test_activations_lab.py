@@ -35,3 +35,9 @@ def test_without_matplotlib_the_report_still_has_its_numbers(tmp_path, monkeypat
     text = (tmp_path / "report.md").read_text()
     assert report.held and "plots skipped" in text and "shenjing[plot]" in text
     assert not (tmp_path / "activations.png").exists()
+
+
+def test_an_out_path_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert main(["lab", "activations", "--quick", "--out", str(tmp_path / "taken")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
