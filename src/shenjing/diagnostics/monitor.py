@@ -108,10 +108,10 @@ class GradientMonitor(Callback):
 
     # -- set-up ---------------------------------------------------------------------------
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self._layers = _leaf_layers(self.model)
-        self._weighted = [layer for layer in self._layers if layer.trainable_weights]
+        layers = _leaf_layers(self.model)
+        self._weighted = [layer for layer in layers if layer.trainable_weights]
         self._warned: set[tuple[str, str]] = set()
-        for layer in self._layers:
+        for layer in layers:
             kind = _activation(layer)
             if kind is not None:
                 self._removers.append(layer.register_forward_hook(self._hook(kind)))
@@ -126,12 +126,13 @@ class GradientMonitor(Callback):
             if not self._watching:
                 return
             y = getattr(outputs, "data", outputs)
-            stats = self._acts.setdefault(layer.name, [kind, [], None])
-            if kind == "relu":
+            if kind == "relu":  # per unit: was it ever active this epoch?
                 active = (y > 0).reshape(-1, y.shape[-1]).any(axis=0)
-                stats[2] = active if stats[2] is None else stats[2] | active
+                seen = self._active.get(layer.name)
+                self._active[layer.name] = active if seen is None else seen | active
             else:
-                stats[1].append(_saturated(y, kind, self.saturation))
+                self._saturated.setdefault(layer.name, []).append(
+                    _saturated(y, kind, self.saturation))
         return record
 
     # -- per batch ------------------------------------------------------------------------
@@ -139,7 +140,8 @@ class GradientMonitor(Callback):
         self._epoch = epoch
         self._norms: dict[str, list[float]] = {}
         self._ratios: dict[str, list[float]] = {}
-        self._acts: dict[str, list[Any]] = {}
+        self._active: dict[str, Any] = {}
+        self._saturated: dict[str, list[float]] = {}
 
     def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         self._watching = batch % self.every == 0
@@ -167,11 +169,10 @@ class GradientMonitor(Callback):
     # -- per epoch ------------------------------------------------------------------------
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         values: dict[str, float] = {}
-        for name, (kind, saturated, active) in self._acts.items():
-            if kind == "relu":
-                values[f"dead/{name}"] = 1.0 - float(np.mean(active))
-            else:
-                values[f"saturated/{name}"] = float(np.mean(saturated))
+        for name, active in self._active.items():
+            values[f"dead/{name}"] = 1.0 - float(np.mean(active))
+        for name, fractions in self._saturated.items():
+            values[f"saturated/{name}"] = float(np.mean(fractions))
         for name, norms in self._norms.items():
             values[f"grad_norm/{name}"] = g = float(np.mean(norms))
             values[f"grad_ratio/{name}"] = float(np.mean(self._ratios[name]))
