@@ -90,6 +90,8 @@ def test_orthogonal_is_orthogonal_times_gain(shape, gain):
     m = q.reshape(-1, shape[-1])
     small = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
     np.testing.assert_allclose(small, gain**2 * np.eye(len(small)), atol=1e-10)
+    # C order (NumPy's QR returns Fortran order): optimizer state is made zeros_like the weight
+    assert q.flags.c_contiguous
 
 
 def test_orthogonal_needs_a_matrix():

@@ -44,7 +44,9 @@ class Initializer:
         seed = getattr(self, "seed", None)
         rng = np.random.default_rng(seed) if seed is not None else (
             backend.new_generator() if self.random else None)
-        return np.asarray(self.sample(shape, rng), dtype=dtype or backend.DEFAULT_FLOAT)
+        # C order always (QR gives Fortran order): an optimizer's state is made zeros_like its
+        # weight, and every in-place update pass mixing the two orders runs several times slower
+        return np.ascontiguousarray(self.sample(shape, rng), dtype=dtype or backend.DEFAULT_FLOAT)
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
