@@ -46,7 +46,7 @@ class Initializer:
             backend.new_generator() if self.random else None)
         # C order always (QR gives Fortran order): an optimizer's state is made zeros_like its
         # weight, and every in-place update pass mixing the two orders runs several times slower
-        return np.ascontiguousarray(self.sample(shape, rng), dtype=dtype or backend.DEFAULT_FLOAT)
+        return np.asarray(self.sample(shape, rng), dtype=dtype or backend.DEFAULT_FLOAT, order="C")
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
