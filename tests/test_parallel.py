@@ -54,6 +54,12 @@ def test_summed_adds_partials():
     np.testing.assert_array_equal(parallel.summed([np.ones(3), 2 * np.ones(3)]), 3 * np.ones(3))
 
 
+def test_split_matmuls_equal_one_call(split_everything, rng):
+    a, b, c = (rng.standard_normal(s).astype(np.float32) for s in ((10, 4), (4, 6), (10, 6)))
+    np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-6)
+    np.testing.assert_allclose(parallel.matmul_tn(a, c), a.T @ c, rtol=1e-5, atol=1e-6)
+
+
 def _grads(fn, *arrays):
     tensors = [sj.tensor(a, requires_grad=True) for a in arrays]
     out = fn(*tensors)

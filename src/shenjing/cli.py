@@ -549,7 +549,7 @@ def _dist_version(dist: str, module: str) -> str | None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import __version__, backend, parallel
+    from . import __version__, backend, native, parallel
 
     print(f"shenjing {__version__} ({Path(__file__).resolve().parent})")
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) on "
@@ -571,8 +571,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     for p in blas or []:
         print(f"BLAS: {p.get('internal_api')} {p.get('version')}, {p.get('num_threads')} threads"
               f" ({p.get('threading_layer', 'n/a')} threading, {p.get('filepath')})")
-    print(f"intra-op threads: {parallel.threads()} (convolution, pooling and batch norm split "
-          "over the batch; BLAS then runs one thread per call)")
+    print(f"intra-op threads: {parallel.threads()} (convolution, pooling, batch norm and the "
+          "recurrent loops split over the batch; BLAS then runs one thread per call)")
+    print(f"C kernels (LSTM and GRU cells): {native.status()}")
     print("extras and optional packages:")
     for dist, module, what in EXTRAS:
         version = _dist_version(dist, module)

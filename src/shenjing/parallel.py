@@ -22,6 +22,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 # Work is counted in element passes (about 1 ns each); a hand-off to a thread costs ~50 us.
 MIN_WORK = 1 << 17
 
@@ -87,6 +89,35 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
     futures = [_pool.submit(fn, bounds[k], bounds[k + 1]) for k in range(1, parts)]
     first = fn(bounds[0], bounds[1])
     return [first] + [f.result() for f in futures]
+
+
+def matmul(a: Any, b: Any, bias: Any = None) -> Any:
+    """``a @ b (+ bias)`` (2-D ``a``); once ops split themselves, ``a``'s rows are spread over
+    the threads (BLAS then runs one thread per call, so one call would use one core), each
+    adding the bias to its rows while they are in cache."""
+
+    def rows(start, stop):
+        np.matmul(a[start:stop], b, out=out[start:stop])
+        if bias is not None:
+            out[start:stop] += bias
+
+    if not (_splitting and type(a) is np.ndarray):
+        out = a @ b
+        if bias is not None:
+            out += bias
+        return out
+    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
+    over_batch(rows, len(a), gemm_work(len(a), a.shape[1], b.shape[1]))
+    return out
+
+
+def matmul_tn(a: Any, b: Any) -> Any:
+    """``a.T @ b`` for two arrays with the same (many) rows, such as a weight gradient over a
+    batch; spread over the threads as in :func:`matmul`, the slices' products summed."""
+    if not (_splitting and type(a) is np.ndarray):
+        return a.T @ b
+    return summed(over_batch(lambda start, stop: a[start:stop].T @ b[start:stop], len(a),
+                             gemm_work(a.shape[1], len(a), b.shape[1])))
 
 
 def summed(partials: list[Any]) -> Any:

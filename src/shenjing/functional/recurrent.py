@@ -24,11 +24,27 @@ from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import sum_rows
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+
+
+def _native_cells(arrays: tuple, activation: str, recurrent_activation: str) -> Any:
+    """The C kernels (:mod:`shenjing.native`) where they apply: float32 NumPy arrays and Keras's
+    default activations (tanh, sigmoid); else None, and the NumPy path runs."""
+    if (activation, recurrent_activation) != ("tanh", "sigmoid") or any(
+            type(a) is not np.ndarray or a.dtype != np.float32 for a in arrays):
+        return None
+    from .. import native
+
+    return native.kernels()
+
+
+def _address(a: Any) -> int | None:
+    return None if a is None else a.ctypes.data
 
 
 def _act(z: Any, name: str) -> Any:
@@ -70,6 +86,7 @@ class _Recurrence(Function):
 
     gates = 1
     n_states = 1
+    native = None  # the name of this cell's whole-sequence C kernels ('lstm', 'gru'), if any
 
     def forward(self, x, w, u, *rest, has_bias=True, mask=None, reverse=False, rec_mask=None,
                 activation="tanh", recurrent_activation="sigmoid"):
@@ -78,46 +95,57 @@ class _Recurrence(Function):
         states0 = rest[1:] if has_bias else rest
         n, t_len, d = x.shape
         units = u.shape[0]
-        w, u, b = self.to_internal(w, u, b)
+        cells = _native_cells((x, w, u, *rest), activation, recurrent_activation) if (
+            self.native) else None
         order = slice(None, None, -1) if reverse else slice(None)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
-        xw = (xt.reshape(-1, d) @ w).reshape(t_len, n, -1)
-        in_bias = self.input_bias(b)
-        if in_bias is not None:
-            xw += in_bias
+        xw = parallel.matmul(xt.reshape(-1, d), w, self.input_bias(b)).reshape(t_len, n, -1)
         mt = None
         if mask is not None:
             mt = xp.ascontiguousarray(mask.T[order])[:, :, None]  # (time, batch, 1)
         hs = xp.empty((t_len + 1, n, units), dtype=x.dtype)  # hs[0] = h0, hs[t + 1] = h_t
         hs[0] = states0[0]
         cache = self.new_cache(t_len, n, units, x.dtype, states0)
-        for t in range(t_len):
+        if cells is not None:
+            rec_mask = None if rec_mask is None else np.ascontiguousarray(rec_mask, np.float32)
+            self.run_native(getattr(cells, f"sj_{self.native}_forward_seq"), t_len, n, units,
+                            (np.ascontiguousarray(u), xw, *self.native_bias(b, units), mt,
+                             rec_mask), (hs, *cache.values()))
+        for t in range(t_len) if cells is None else ():
             h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
             self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
             if mt is not None:  # padded step: carry the state over
                 self.carry(t, mt[t], hs, cache)
         seq = hs[1:] if mt is None else xp.where(mt, hs[1:], 0)
         self.save_for_backward(xt, w, u, hs, mt, cache, rec_mask, reverse, activation,
-                               recurrent_activation, has_bias, len(states0))
+                               recurrent_activation, has_bias, len(states0), cells)
         out = xp.ascontiguousarray(seq.transpose(1, 0, 2))
         return (out, hs[-1].copy(), *self.final_states(cache))
 
     def backward(self, g_seq, g_h, *g_states):
         (xt, w, u, hs, mt, cache, rec_mask, reverse, activation, recurrent_activation,
-         has_bias, n_init) = self.saved
+         has_bias, n_init, cells) = self.saved
         xp = get_xp(xt)
         t_len, n, _ = xt.shape
         units = u.shape[0]
         order = slice(None, None, -1) if reverse else slice(None)
         gs = None
         if g_seq is not None:
-            gs = xp.ascontiguousarray(g_seq.transpose(1, 0, 2))  # outputs: processing order
+            # outputs in processing order
+            gs = xp.ascontiguousarray(g_seq.transpose(1, 0, 2), dtype=xt.dtype)
             if mt is not None:
                 gs = gs * mt
-        dh = g_h.copy() if g_h is not None else xp.zeros((n, units), dtype=xt.dtype)
+        # owned, C-ordered and of the sequence's dtype: updated in place, read by the C kernels
+        dh = (xp.array(g_h, dtype=xt.dtype, order="C") if g_h is not None
+              else xp.zeros((n, units), dtype=xt.dtype))
         dstates = self.final_state_grads(xp, g_states, n, units, xt.dtype)
         dzx, dzh = self.new_grad_buffers(xp, t_len, n, units, xt.dtype)
-        for t in range(t_len - 1, -1, -1):
+        if cells is not None:  # U^T C-ordered: dz @ U^T runs ~15% faster than on U's view
+            self.run_native(getattr(cells, f"sj_{self.native}_backward_seq"), t_len, n, units,
+                            (np.ascontiguousarray(u.T), gs, mt, rec_mask),
+                            (*self.native_saved(hs, cache), dzx,
+                             *([] if dzh is dzx else [dzh]), dh, *dstates))
+        for t in range(t_len - 1, -1, -1) if cells is None else ():
             if gs is not None:
                 dh += gs[t]
             m = mt[t] if mt is not None else None
@@ -140,22 +168,37 @@ class _Recurrence(Function):
         needs = self.needs_input_grad
         gx = None
         if needs[0]:
-            gxt = (dzx2 @ w.T).reshape(t_len, n, -1)[order]
+            gxt = parallel.matmul(dzx2, w.T).reshape(t_len, n, -1)[order]
             gx = xp.ascontiguousarray(gxt.transpose(1, 0, 2))
-        gw = xt.reshape(t_len * n, -1).T @ dzx2 if needs[1] else None
-        gu = h_prev.T @ dzh2 if needs[2] else None
+        gw = parallel.matmul_tn(xt.reshape(t_len * n, -1), dzx2) if needs[1] else None
+        gu = parallel.matmul_tn(h_prev, dzh2) if needs[2] else None
         gb = self.bias_grad(dzx2, dzh2) if has_bias and needs[3] else None
-        grads = [gx, *self.from_internal(gw, gu, gb)][:4 if has_bias else 3]
+        grads = [gx, gw, gu, gb][:4 if has_bias else 3]
         init_grads = [dh, *dstates][:n_init]
         return (*grads, *init_grads)
 
-    # Subclass hooks (defaults: SimpleRNN-like, one state, input bias = b, Keras's layout).
-    def to_internal(self, w, u, b):
-        return w, u, b
+    def run_native(self, kernel, t_len, n, units, inputs, outputs):
+        """One C call per thread, each on its share of the batch for the whole sequence (the C
+        loop holds no GIL: the shares really run at once). The kernels take (time, batch, row
+        start, rows, units), the input arrays, a scratch area, the output arrays."""
+        pointers = [_address(a) for a in inputs], [_address(a) for a in outputs]
 
-    def from_internal(self, gw, gu, gb):
-        return gw, gu, gb
+        def rows(start, stop):
+            scratch = np.empty(3 * (stop - start) * units, np.float32)
+            kernel(t_len, n, start, stop - start, units, *pointers[0], scratch.ctypes.data,
+                   *pointers[1])
 
+        parallel.over_batch(rows, n, t_len * parallel.gemm_work(n, units, self.gates * units))
+
+    def native_bias(self, b, units):
+        """The bias arrays the C forward reads besides x W + b (the GRU's recurrent bias)."""
+        return ()
+
+    def native_saved(self, hs, cache):
+        """The forward's buffers that the C backward reads."""
+        return tuple(cache.values())
+
+    # Subclass hooks (defaults: SimpleRNN-like, one state, input bias = b).
     def input_bias(self, b):
         return b
 
@@ -195,30 +238,12 @@ class _SimpleRNN(_Recurrence):
 
 
 class _LSTM(_Recurrence):
-    """Gates z = x_t W + h_{t-1} U + b split as i, f, g, o (Keras's i, f, c, o):
+    """Gates z = x_t W + h_{t-1} U + b split as Keras's i, f, c, o (here i, f, g, o):
     i, f, o = sigma(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t).
-
-    Inside, the gate blocks are reordered to (i, f, o, g), so the three sigmoid gates are one
-    contiguous block (one activation pass per step, not two); the weights are permuted on the
-    way in and their gradients back on the way out. Kept per step: the gate activations, c_t
-    and act(c_t)."""
+    Kept per step: the gate activations, c_t and act(c_t)."""
 
     gates, n_states = 4, 2
-    _ORDER = (0, 1, 3, 2)  # Keras's blocks (i, f, c, o) -> (i, f, o, g)
-
-    def _permute(self, a, order):
-        if a is None:
-            return None
-        blocks = get_xp(a).split(a, 4, axis=-1)
-        return get_xp(a).concatenate([blocks[j] for j in order], axis=-1)
-
-    def to_internal(self, w, u, b):
-        return (self._permute(w, self._ORDER), self._permute(u, self._ORDER),
-                self._permute(b, self._ORDER))
-
-    def from_internal(self, gw, gu, gb):
-        back = tuple(int(j) for j in np.argsort(self._ORDER))
-        return self._permute(gw, back), self._permute(gu, back), self._permute(gb, back)
+    native = "lstm"
 
     def new_cache(self, t_len, n, units, dtype, states0):
         xp = get_xp(states0[0])
@@ -231,8 +256,9 @@ class _LSTM(_Recurrence):
         return (cache["c"][-1].copy(),)
 
     def final_state_grads(self, xp, g_states, n, units, dtype):
-        g_c = g_states[0] if g_states else None
-        return [g_c.copy() if g_c is not None else xp.zeros((n, units), dtype=dtype)]
+        g_c = g_states[0] if g_states else None  # owned and C-ordered: updated in place
+        return [xp.array(g_c, dtype=dtype, order="C") if g_c is not None
+                else xp.zeros((n, units), dtype=dtype)]
 
     def step(self, t, xw_t, h_prev, u, b, hs, cache, activation, recurrent_activation):
         xp = get_xp(xw_t)
@@ -240,9 +266,10 @@ class _LSTM(_Recurrence):
         k = u.shape[0]
         xp.matmul(h_prev, u, out=z)
         z += xw_t
-        _act(z[:, :3 * k], recurrent_activation)
-        _act(z[:, 3 * k:], activation)
-        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        _act(z[:, :2 * k], recurrent_activation)
+        _act(z[:, 2 * k:3 * k], activation)
+        _act(z[:, 3 * k:], recurrent_activation)
+        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         xp.multiply(f, c[t], out=c[t + 1])
         c[t + 1] += i * g
         tc[...] = c[t + 1]
@@ -259,7 +286,7 @@ class _LSTM(_Recurrence):
         xp = get_xp(dh_new)
         z, c, tc = cache["z"][t], cache["c"], cache["tc"][t]
         k = u.shape[0]
-        i, f, o, g = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
+        i, f, g, o = z[:, :k], z[:, k:2 * k], z[:, 2 * k:3 * k], z[:, 3 * k:]
         dc_in = dstates[0]
         dc = dh_new * o
         dc *= _act_grad(tc, activation)
@@ -267,10 +294,11 @@ class _LSTM(_Recurrence):
         dz = dzx[t]
         xp.multiply(dc, g, out=dz[:, :k])
         xp.multiply(dc, c[t], out=dz[:, k:2 * k])
-        xp.multiply(dh_new, tc, out=dz[:, 2 * k:3 * k])
-        dz[:, :3 * k] *= _act_grad(z[:, :3 * k], recurrent_activation)
-        xp.multiply(dc, i, out=dz[:, 3 * k:])
-        dz[:, 3 * k:] *= _act_grad(g, activation)
+        dz[:, :2 * k] *= _act_grad(z[:, :2 * k], recurrent_activation)
+        xp.multiply(dc, i, out=dz[:, 2 * k:3 * k])
+        dz[:, 2 * k:3 * k] *= _act_grad(g, activation)
+        xp.multiply(dh_new, tc, out=dz[:, 3 * k:])
+        dz[:, 3 * k:] *= _act_grad(o, recurrent_activation)
         dc *= f
         if m is not None:
             dc += dc_in * ~m
@@ -286,6 +314,13 @@ class _GRU(_Recurrence):
     only in the candidate block (da_h vs r * da_h), so both are stored."""
 
     gates = 3
+    native = "gru"
+
+    def native_bias(self, b, units):
+        return (np.zeros(3 * units, np.float32) if b is None else np.ascontiguousarray(b[1]),)
+
+    def native_saved(self, hs, cache):
+        return (hs, *cache.values())
 
     def input_bias(self, b):
         return None if b is None else b[0]

@@ -1,0 +1,168 @@
+"""The C kernels (shenjing.native): the same values as the NumPy paths, and a clean fallback.
+
+The recurrent ops' gradients are checked against finite differences (float64, NumPy path) and
+PyTorch (float32, C path where a compiler exists) in functional/test_recurrent.py; here the two
+float32 paths are compared with each other on every option the C loops handle, with the batch
+split unevenly over threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shenjing
+from shenjing import F, native, parallel
+
+N, T, D, H = 7, 9, 5, 16
+
+
+@pytest.fixture
+def cells():
+    lib = native.kernels()
+    if lib is None:
+        if os.environ.get("SHENJING_REQUIRE_NATIVE") == "1":
+            pytest.fail(f"SHENJING_REQUIRE_NATIVE=1 but the C kernels are {native.status()}")
+        pytest.skip(native.status())
+    return lib
+
+
+@pytest.fixture
+def split_rows(monkeypatch):
+    """Three threads and no minimum size: the C loops and the weight-gradient GEMMs run on
+    uneven shares of the batch (set as splitting already, so BLAS's threads stay as they are)."""
+    monkeypatch.setattr(parallel, "_threads", 3)
+    monkeypatch.setattr(parallel, "_pool", None)
+    monkeypatch.setattr(parallel, "_splitting", True)
+    monkeypatch.setattr(parallel, "MIN_WORK", 1)
+    yield
+    if parallel._pool is not None:
+        parallel._pool.shutdown(wait=True)
+
+
+def _inputs(cell, rng, scale):
+    g = 4 if cell == "lstm" else 3
+    arrays = [rng.standard_normal((N, T, D)), rng.standard_normal((D, g * H)) * scale,
+              rng.standard_normal((H, g * H)) * scale,
+              rng.standard_normal((2, 3 * H) if cell == "gru" else (g * H,)) * scale]
+    arrays += [rng.standard_normal((N, H)) for _ in range(2 if cell == "lstm" else 1)]
+    return [a.astype(np.float32) for a in arrays]
+
+
+def _mask(left):
+    mask = np.ones((N, T), bool)
+    lengths = [T, 3, 1, T - 1, 5, T, 2]
+    for row, n in enumerate(lengths):
+        if left:
+            mask[row, :T - n] = False
+        else:
+            mask[row, n:] = False
+    return mask
+
+
+OPTIONS = {
+    "plain": {},
+    "right-padded": {"mask": _mask(left=False)},
+    "left-padded, reversed": {"mask": _mask(left=True), "reverse": True},
+    "recurrent dropout": {"recurrent_mask": ((np.arange(N * H).reshape(N, H) % 3 > 0) * 1.5)
+                          .astype(np.float32)},
+    "no bias": {"bias": None},
+}
+
+
+def _run(cell, arrays, options, seq_weight):
+    """Outputs and every gradient of a loss that reads the sequence, final h and final c."""
+    options = dict(options)
+    inputs = [shenjing.tensor(a, dtype=a.dtype, requires_grad=True) for a in arrays]
+    x, w, u, b, *states = inputs
+    bias = options.pop("bias", b)
+    out = F.recurrence(cell, x, w, u, bias, states, **options)
+    loss = (out[0] * out[0]).sum() * seq_weight + (out[1] * out[1]).sum()
+    if cell == "lstm":
+        loss = loss + out[2].sum() * 0.3
+    loss.backward()
+    grads = [t.grad.numpy() if t.grad is not None else None for t in inputs]
+    return [o.numpy() for o in out], grads
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("seq_weight", [0.5, 0.0], ids=["sequence used", "last state only"])
+def test_c_loops_match_the_numpy_path(cells, split_rows, cell, option, seq_weight, rng):
+    arrays = _inputs(cell, rng, scale=0.5)
+    fast = _run(cell, arrays, OPTIONS[option], seq_weight)
+    with native.disabled():
+        assert native.kernels() is None
+        slow = _run(cell, arrays, OPTIONS[option], seq_weight)
+    for a, b in zip(fast[0] + fast[1], slow[0] + slow[1]):
+        if b is None:
+            assert a is None
+            continue
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_c_activations_hold_in_saturation(cells, cell, rng):
+    """Weights 20x larger drive the gates far into saturation (pre-activations of +-100):
+    our exp's clamping must neither overflow nor lose the tails. Element by element float32
+    is ill-conditioned there (1 - tanh^2 near 0 loses digits), so both float32 paths are
+    measured against float64, as whole arrays: both are off by up to ~2e-4 in the gradients
+    here. (Our sigmoid and tanh are within 3 ulp of the exact values, NumPy's within 1.)"""
+    arrays = _inputs(cell, rng, scale=10.0)
+    fast = _run(cell, arrays, {}, 0.5)
+    with native.disabled():
+        slow = _run(cell, arrays, {}, 0.5)
+        exact = _run(cell, [a.astype(np.float64) for a in arrays], {}, 0.5)
+    for a, b, e in zip(fast[0] + fast[1], slow[0] + slow[1], exact[0] + exact[1]):
+        assert np.all(np.isfinite(a))
+        error_c, error_numpy = (np.linalg.norm(r - e) / np.linalg.norm(e) for r in (a, b))
+        assert error_c <= 3 * error_numpy + 1e-5, (error_c, error_numpy)
+
+
+def test_float64_and_other_activations_take_the_numpy_path(cells, rng):
+    from shenjing.functional.recurrent import _native_cells
+
+    f32 = [a for a in _inputs("lstm", rng, 0.5)]
+    assert _native_cells(tuple(f32), "tanh", "sigmoid") is cells
+    assert _native_cells(tuple(a.astype(np.float64) for a in f32), "tanh", "sigmoid") is None
+    assert _native_cells(tuple(f32), "relu", "sigmoid") is None
+    assert _native_cells(tuple(f32), "tanh", "hard_sigmoid") is None
+
+
+def _python(code: str, **env: str) -> dict:
+    """Run ``code`` in a fresh interpreter (the kernels load once per process)."""
+    full_env = {**os.environ, **env}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full_env, timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+TRAIN = """
+import json, numpy as np, shenjing as sj
+from shenjing import native
+sj.utils.set_random_seed(0)
+m = sj.Sequential([sj.layers.LSTM(8), sj.layers.Dense(2)])
+m.compile('adam', 'sparse_categorical_crossentropy')
+x = np.random.default_rng(0).standard_normal((16, 6, 3)).astype('float32')
+h = m.fit(x, np.arange(16) % 2, epochs=2, verbose=0)
+print(json.dumps({"status": native.status(), "loss": h.history["loss"][-1]}))
+"""
+
+
+def test_without_a_compiler_training_falls_back_to_numpy(cells, tmp_path):
+    with_c = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
+    assert with_c["status"].startswith("loaded from " + str(tmp_path / "a"))
+    assert len(list((tmp_path / "a").glob("cells-*.so"))) == 1  # compiled into the cache
+    again = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))  # loaded from the cache
+    assert again["status"] == with_c["status"]
+    broken = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "b"), CC="false")
+    assert broken["status"].startswith("unavailable") and "NumPy" in broken["status"]
+    off = _python(TRAIN, SHENJING_NATIVE="0")
+    assert off["status"].startswith("off")
+    for other in (broken, off):
+        np.testing.assert_allclose(other["loss"], with_c["loss"], rtol=1e-4)
