@@ -1,11 +1,14 @@
-/* Fused recurrent cells: the element-wise part of one LSTM or GRU time step in one pass.
+/* LSTM and GRU over whole sequences: the time loop, the recurrent GEMM, fused cells.
  *
  * NumPy runs each step of a cell (add, sigmoid, tanh, products) as its own call and its own
- * pass over (batch, units) blocks: about twenty per time step. Here each loop reads the step's
- * inputs once and writes its outputs once. The GEMMs (h @ U, dz @ U^T) stay in NumPy's BLAS.
- * shenjing/native/__init__.py compiles this file on first use; recurrent.py calls it through
- * ctypes. Layouts are the ones recurrent.py keeps (all C-contiguous float32, row r of a
- * (batch, gates * units) block holds the gates side by side):
+ * pass over (batch, units) blocks: about twenty per time step, each with Python in between.
+ * Here one C call runs every time step of a share of the batch: the GEMM h @ U (or dz @ U^T)
+ * through the same cblas_sgemm NumPy uses, then the cell in one loop that reads the step's
+ * inputs once and writes its outputs once. No Python runs inside, so the GIL is free and the
+ * intra-op threads run their shares at once. The weight gradients (one GEMM each over all
+ * steps) stay in recurrent.py. shenjing/native/__init__.py compiles this file on first use;
+ * recurrent.py calls it through ctypes. Layouts are the ones recurrent.py keeps (all
+ * C-contiguous float32, row r of a (batch, gates * units) block holds the gates side by side):
  *   LSTM gates (i, f, g, o) (Keras's i, f, c, o); GRU gates (z, r, h).
  * Activations are Keras's defaults: sigmoid for the gates, tanh for the candidate and the
  * cell; other activations take the NumPy path.
@@ -58,8 +61,8 @@ static inline f32 sj_tanh(f32 x) {
  * Out: z overwritten by the gate activations (i, f, g, o), c = f c_prev + i g, tc = tanh(c),
  * h = o tc. */
 static void cell_lstm_forward(int64_t n, int64_t k, f32 *restrict z, const f32 *restrict xw,
-                     const f32 *restrict c_prev, f32 *restrict c, f32 *restrict tc,
-                     f32 *restrict h) {
+                              const f32 *restrict c_prev, f32 *restrict c, f32 *restrict tc,
+                              f32 *restrict h) {
     for (int64_t row = 0; row < n; row++) {
         f32 *zr = z + row * 4 * k;
         const f32 *xr = xw + row * 4 * k, *cp = c_prev + row * k;
@@ -87,8 +90,9 @@ static void cell_lstm_forward(int64_t n, int64_t k, f32 *restrict z, const f32 *
  * Out: dz (batch, 4k), the pre-activation gradients; dc, overwritten by the gradient of
  * c_{t-1} (at a padded step the incoming dc passes straight through). */
 static void cell_lstm_backward(int64_t n, int64_t k, const f32 *restrict dh, f32 *restrict dc,
-                      const uint8_t *restrict mask, const f32 *restrict z,
-                      const f32 *restrict c_prev, const f32 *restrict tc, f32 *restrict dz) {
+                               const uint8_t *restrict mask, const f32 *restrict z,
+                               const f32 *restrict c_prev, const f32 *restrict tc,
+                               f32 *restrict dz) {
     for (int64_t row = 0; row < n; row++) {
         const f32 m = mask ? (f32)mask[row] : 1.0f;
         const f32 *zr = z + row * 4 * k, *dhr = dh + row * k, *cp = c_prev + row * k;
@@ -111,8 +115,8 @@ static void cell_lstm_backward(int64_t n, int64_t k, const f32 *restrict dh, f32
  * b_rec (3k), h_prev. Out: q overwritten by (z, r, q_h + b_rec_h), hh = tanh(xw_h + r q_h),
  * h = hh + z (h_prev - hh). */
 static void cell_gru_forward(int64_t n, int64_t k, f32 *restrict q, const f32 *restrict xw,
-                    const f32 *restrict b_rec, const f32 *restrict h_prev, f32 *restrict hh,
-                    f32 *restrict h) {
+                             const f32 *restrict b_rec, const f32 *restrict h_prev,
+                             f32 *restrict hh, f32 *restrict h) {
     for (int64_t row = 0; row < n; row++) {
         f32 *qr = q + row * 3 * k;
         const f32 *xr = xw + row * 3 * k, *hp = h_prev + row * k;
@@ -136,8 +140,8 @@ static void cell_gru_forward(int64_t n, int64_t k, f32 *restrict q, const f32 *r
  * recurrent-side ones (they differ in the candidate block: da_h against r da_h), and
  * dh_direct = dh z, the part of the gradient of h_{t-1} that skips the GEMM. */
 static void cell_gru_backward(int64_t n, int64_t k, const f32 *restrict dh, const f32 *restrict q,
-                     const f32 *restrict hh, const f32 *restrict h_prev, f32 *restrict dx,
-                     f32 *restrict dq, f32 *restrict dh_direct) {
+                              const f32 *restrict hh, const f32 *restrict h_prev, f32 *restrict dx,
+                              f32 *restrict dq, f32 *restrict dh_direct) {
     for (int64_t row = 0; row < n; row++) {
         const f32 *qr = q + row * 3 * k, *hhr = hh + row * k, *hp = h_prev + row * k;
         const f32 *dhr = dh + row * k;
