@@ -157,7 +157,7 @@ print(json.dumps({"status": native.status(), "loss": h.history["loss"][-1]}))
 def test_without_a_compiler_training_falls_back_to_numpy(cells, tmp_path):
     with_c = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
     assert with_c["status"].startswith("loaded from " + str(tmp_path / "a"))
-    assert len(list((tmp_path / "a").glob("cells-*.so"))) == 1  # compiled into the cache
+    assert len(list((tmp_path / "a").glob("kernels-*.so"))) == 1  # compiled into the cache
     again = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))  # loaded from the cache
     assert again["status"] == with_c["status"]
     broken = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "b"), CC="false")
@@ -166,3 +166,26 @@ def test_without_a_compiler_training_falls_back_to_numpy(cells, tmp_path):
     assert off["status"].startswith("off")
     for other in (broken, off):
         np.testing.assert_allclose(other["loss"], with_c["loss"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_c_adam_matches_the_numpy_path(cells, amsgrad, rng):
+    from shenjing.optimizers import Adam
+
+    start = rng.standard_normal((33, 17)).astype(np.float32)
+    grads = [rng.standard_normal((33, 17)).astype(np.float32) * s for s in (1.0, 0.01, 3.0, 0.0)]
+
+    def trajectory():
+        p = shenjing.tensor(start.copy(), requires_grad=True)
+        opt = Adam(learning_rate=0.01, amsgrad=amsgrad, params=[p])
+        for g in grads:
+            p.grad = shenjing.tensor(g)
+            opt.step()
+        return p.numpy(), opt.state_dict()["state"][0]
+
+    fast = trajectory()
+    with native.disabled():
+        slow = trajectory()
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-6, atol=1e-7)
+    for name in slow[1]:
+        np.testing.assert_allclose(fast[1][name], slow[1][name], rtol=1e-6, atol=1e-12)

@@ -573,7 +573,7 @@ def cmd_info(args: argparse.Namespace) -> int:
               f" ({p.get('threading_layer', 'n/a')} threading, {p.get('filepath')})")
     print(f"intra-op threads: {parallel.threads()} (convolution, pooling, batch norm and the "
           "recurrent loops split over the batch; BLAS then runs one thread per call)")
-    print(f"C kernels (LSTM and GRU cells): {native.status()}")
+    print(f"C kernels (LSTM, GRU, Adam): {native.status()}")
     print("extras and optional packages:")
     for dist, module, what in EXTRAS:
         version = _dist_version(dist, module)

@@ -10,9 +10,10 @@ threads are best (a hand-off to a sleeping thread costs ~50 us here).
 
 So the work decides, once per process: BLAS threads each product (``set_num_threads`` sets
 how many) until the first op that splits itself over the batch (``conv2d`` and pooling of a
-real batch, the C loops of LSTM and GRU, via :func:`over_batch`). From then on BLAS runs one thread per call and the big
-ops, ``linear`` included, split over the threads. NumPy releases the GIL inside its loops and
-BLAS calls, so the slices really run at once. Jobs too small to repay a hand-off (under
+real batch, the C loops of LSTM and GRU, via :func:`over_batch`). From then on BLAS runs one
+thread per call and the big ops, ``linear`` included, split over the threads. NumPy releases
+the GIL inside its loops and BLAS calls (and C kernels hold none), so the slices really run at
+once. Jobs too small to repay a hand-off (under
 :data:`MIN_WORK` per thread) and CuPy arrays run inline, in one call.
 """
 

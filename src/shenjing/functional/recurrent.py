@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import parallel
+from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import sum_rows
@@ -33,14 +33,11 @@ ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 
 
 def _native_cells(arrays: tuple, activation: str, recurrent_activation: str) -> Any:
-    """The C kernels (:mod:`shenjing.native`) where they apply: float32 NumPy arrays and Keras's
-    default activations (tanh, sigmoid); else None, and the NumPy path runs."""
-    if (activation, recurrent_activation) != ("tanh", "sigmoid") or any(
-            type(a) is not np.ndarray or a.dtype != np.float32 for a in arrays):
+    """The C kernels (:mod:`shenjing.native`) where they apply: float32 NumPy arrays (copied to
+    C order where needed) and Keras's default activations (tanh, sigmoid); else None."""
+    if (activation, recurrent_activation) != ("tanh", "sigmoid"):
         return None
-    from .. import native
-
-    return native.kernels()
+    return native.kernels_for(*arrays, contiguous=False)
 
 
 def _address(a: Any) -> int | None:

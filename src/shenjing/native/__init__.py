@@ -3,10 +3,11 @@
 NumPy gives every element-wise step its own call and its own pass over memory. For most ops that
 is fine; a recurrent cell, though, is ~20 such steps on small (batch, units) blocks per time step,
 and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 units: 86 us per
-forward step in NumPy, 21 us as one C loop). ``cells.c`` holds those loops, readable next to this
-file. As tinygrad does, we compile it on the user's machine (``cc -O3 -march=native``), once:
-the library is cached in ``$SHENJING_CACHE`` (default ``~/.cache/shenjing``) under a name that
-hashes the source, the flags, the compiler and the CPU, and loaded with ctypes.
+forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
+next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``.
+As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
+library is cached in ``$SHENJING_CACHE`` (default ``~/.cache/shenjing``) under a name that
+hashes the sources, the flags, the compiler and the CPU, and loaded with ctypes.
 
 Nothing depends on it: without a C compiler, on other platforms, for float64 or for other
 activations, every op takes its NumPy path, which computes the same values (the tests check both).
@@ -17,18 +18,17 @@ prints it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-_SOURCE = Path(__file__).with_name("cells.c")
+import numpy as np
+
+# What compiling needs (hashlib, subprocess, ctypes, ...) is imported in _load, on first use:
+# importing this module costs nothing, so the ops that may use it import it at their top.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SOURCES = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".c"))
 _FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-shared", "-fPIC"]
 # Tried in order until the compiler accepts one (the vector width is x86's: AVX-512 where the
 # CPU has it, ~5% faster LSTM loops than the default 256 bits).
@@ -47,6 +47,15 @@ def kernels() -> Any:
     if _lib is None and _status == "not loaded yet":
         _load()
     return _lib
+
+
+def kernels_for(*arrays: Any, contiguous: bool = True) -> Any:
+    """:func:`kernels` if every array is a float32 NumPy array (and C-contiguous, unless the
+    caller copies them), which is all the C code reads; else None."""
+    if all(type(a) is np.ndarray and a.dtype == np.float32
+           and (a.flags.c_contiguous or not contiguous) for a in arrays):
+        return kernels()
+    return None
 
 
 def status() -> str:
@@ -68,15 +77,17 @@ def disabled() -> Iterator[None]:
         _enabled = before
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     if os.environ.get("SHENJING_CACHE"):
-        return Path(os.environ["SHENJING_CACHE"])
+        return os.environ["SHENJING_CACHE"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "shenjing"
+    return os.path.join(base, "shenjing")
 
 
 def _cpu_id() -> str:
     """What -march=native depends on: the CPU's feature flags where Linux lists them."""
+    import platform
+
     try:
         with open("/proc/cpuinfo") as f:
             flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
@@ -85,15 +96,18 @@ def _cpu_id() -> str:
     return platform.machine() + flags
 
 
-def _compile(cc: str, out: Path) -> None:
-    """Compile cells.c into ``out``, atomically (a temporary file, then a rename), so that two
+def _compile(cc: str, out: str) -> None:
+    """Compile the C files into ``out``, atomically (a temporary file, then a rename), so that two
     processes compiling at once each leave a whole library."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
+    import subprocess
+    import tempfile
+
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(out))
     os.close(fd)
     try:
         for extra in _TUNINGS:
-            cmd = [cc, *_FLAGS, *extra, "-o", tmp, str(_SOURCE)]
+            cmd = [cc, *_FLAGS, *extra, "-o", tmp, *_SOURCES]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
             if done.returncode == 0:
                 os.replace(tmp, out)
@@ -105,6 +119,11 @@ def _compile(cc: str, out: Path) -> None:
 
 
 def _load() -> None:
+    import ctypes
+    import hashlib
+    import shutil
+    import subprocess
+
     global _lib, _status
     with _lock:
         if _lib is not None or _status != "not loaded yet":
@@ -114,14 +133,14 @@ def _load() -> None:
             _status = "unavailable: no C compiler (cc or $CC) found; using the NumPy paths"
             return
         try:
-            key = hashlib.sha256(_SOURCE.read_bytes() + " ".join(
-                [cc, *_FLAGS, str(_TUNINGS), _cpu_id()]).encode()).hexdigest()[:16]
-            path = _cache_dir() / f"cells-{key}.so"
-            if not path.exists():
+            digest = hashlib.sha256(" ".join([cc, *_FLAGS, str(_TUNINGS), _cpu_id()]).encode())
+            for source in _SOURCES:
+                with open(source, "rb") as f:
+                    digest.update(f.read())
+            path = os.path.join(_cache_dir(), f"kernels-{digest.hexdigest()[:16]}.so")
+            if not os.path.exists(path):
                 _compile(cc, path)
-            import ctypes
-
-            lib = ctypes.CDLL(str(path))
+            lib = ctypes.CDLL(path)
             _declare(lib, ctypes)
         except (OSError, RuntimeError, subprocess.SubprocessError) as err:
             _status = f"unavailable: {err}; using the NumPy paths"
@@ -130,13 +149,16 @@ def _load() -> None:
 
 
 def _declare(lib: Any, ctypes: Any) -> None:
-    """Argument types (five sizes, then one pointer per array), and NumPy's sgemm handed in."""
+    """Argument types (the recurrent loops: five sizes, then one pointer per array), and
+    NumPy's sgemm handed in."""
     pointers = {"sj_lstm_forward_seq": 9, "sj_lstm_backward_seq": 11, "sj_gru_forward_seq": 9,
                 "sj_gru_backward_seq": 11}
     for name, count in pointers.items():
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_int64] * 5 + [ctypes.c_void_p] * count
         fn.restype = None
+    lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 4
+    lib.sj_adam.restype = None
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None
     lib.sj_set_sgemm(*_numpy_sgemm(ctypes))

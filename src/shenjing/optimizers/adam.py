@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import native
 from ..autograd import Tensor
 from .optimizer import Array, Optimizer
 
@@ -56,6 +57,14 @@ class Adam(Optimizer):
         xp = p.xp
         t = self.iterations + 1
         m, v = state["momentum"], state["velocity"]
+        alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        v_hat = state.get("velocity_hat")
+        kernels = native.kernels_for(p.data, g, m, v, *([] if v_hat is None else [v_hat]))
+        if kernels is not None:  # the same formulas below, in one pass (native/adam.c)
+            kernels.sj_adam(p.data.size, p.data.ctypes.data, g.ctypes.data, m.ctypes.data,
+                            v.ctypes.data, None if v_hat is None else v_hat.ctypes.data, alpha,
+                            1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon)
+            return
         tmp = self.scratch(g)  # every step below writes in place: no temporaries
         xp.subtract(g, m, out=tmp)
         tmp *= 1.0 - self.beta_1
@@ -67,7 +76,6 @@ class Adam(Optimizer):
         if self.amsgrad:
             xp.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
             v = state["velocity_hat"]
-        alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         xp.sqrt(v, out=tmp)
         tmp += self.epsilon
         xp.divide(m, tmp, out=tmp)
