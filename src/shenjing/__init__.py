@@ -23,7 +23,7 @@ from . import (
     regularizers,
     utils,
 )
-from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .diagnostics import gradcheck
 from .layers import Input
 from .models import Model, Sequential, load_model
@@ -43,8 +43,8 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 __version__ = "0.1.0"
 
 __all__ = [
-    "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "backend",
-    "callbacks", "data", "datasets", "debug", "enable_grad", "functional", "gradcheck",
+    "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "as_tensor",
+    "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "functional", "gradcheck",
     "initializers", "is_grad_enabled", "keras", "layers", "load_model", "losses", "metrics",
     "models", "no_grad", "optimizers", "plot", "regularizers", "tensor", "utils",
 ]

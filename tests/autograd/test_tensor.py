@@ -73,6 +73,20 @@ def test_tensor_factory_matches_class():
     assert t.dtype == np.float32
 
 
+def test_as_tensor_shares_memory_only_when_the_dtype_fits():
+    batch = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = shenjing.as_tensor(batch)
+    assert t.data is batch and not t.requires_grad  # no copy: what the batch loop wants
+    batch[0, 0] = 7.0
+    assert t.numpy()[0, 0] == 7.0
+    assert shenjing.as_tensor(t) is t
+    wide = np.ones(3)  # float64 becomes the default float32: a copy, as tensor() does
+    assert shenjing.as_tensor(wide).dtype == np.float32
+    assert shenjing.as_tensor(wide, dtype="float64").data is wide
+    assert shenjing.as_tensor([1, 2]).dtype == np.int64
+    assert shenjing.as_tensor(t, dtype="float64").dtype == np.float64
+
+
 def test_tensor_numpy_returns_array():
     x = _data()
     out = Tensor(x).numpy()

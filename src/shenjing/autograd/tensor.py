@@ -241,3 +241,22 @@ class Tensor:
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Make a Tensor (PyTorch's spelling): ``shenjing.tensor([1., 2.], requires_grad=True)``."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """A Tensor over ``data`` without a copy when it already is an array of the dtype the
+    Tensor would get (PyTorch's ``as_tensor``, and what ``torch.from_numpy`` is used for:
+    feeding a batch without copying it each step); otherwise a copy, as :func:`tensor`.
+    The Tensor and the array then share memory: changing one changes the other.
+
+    >>> x = shenjing.as_tensor(batch)   # batch: a float32 array
+    """
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    xp = backend.get_xp(data)
+    if isinstance(data, xp.ndarray):
+        want = np.dtype(dtype) if dtype is not None else (
+            backend.DEFAULT_FLOAT if data.dtype.kind == "f" else data.dtype)
+        if data.dtype == want:
+            return Tensor._wrap(data)
+    return Tensor(data, dtype=dtype)
