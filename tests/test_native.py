@@ -71,6 +71,8 @@ OPTIONS = {
     "left-padded, reversed": {"mask": _mask(left=True), "reverse": True},
     "recurrent dropout": {"recurrent_mask": ((np.arange(N * H).reshape(N, H) % 3 > 0) * 1.5)
                           .astype(np.float32)},
+    "one dropout mask for the batch": {"recurrent_mask": np.linspace(0, 2, H, dtype=np.float32)
+                                       [None, :]},
     "no bias": {"bias": None},
 }
 

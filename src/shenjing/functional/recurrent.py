@@ -103,16 +103,18 @@ class _Recurrence(Function):
         hs = xp.empty((t_len + 1, n, units), dtype=x.dtype)  # hs[0] = h0, hs[t + 1] = h_t
         hs[0] = states0[0]
         cache = self.new_cache(t_len, n, units, x.dtype, states0)
-        if cells is not None:
-            rec_mask = None if rec_mask is None else np.ascontiguousarray(rec_mask, np.float32)
+        if cells is not None:  # the C loop reads a whole (batch, units) mask
+            if rec_mask is not None:
+                rec_mask = np.ascontiguousarray(np.broadcast_to(rec_mask, (n, units)), np.float32)
             self.run_native(getattr(cells, f"sj_{self.native}_forward_seq"), t_len, n, units,
                             (np.ascontiguousarray(u), xw, *self.native_bias(b, units), mt,
                              rec_mask), (hs, *cache.values()))
-        for t in range(t_len) if cells is None else ():
-            h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
-            self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
-            if mt is not None:  # padded step: carry the state over
-                self.carry(t, mt[t], hs, cache)
+        else:
+            for t in range(t_len):
+                h_prev = hs[t] if rec_mask is None else hs[t] * rec_mask
+                self.step(t, xw[t], h_prev, u, b, hs, cache, activation, recurrent_activation)
+                if mt is not None:  # padded step: carry the state over
+                    self.carry(t, mt[t], hs, cache)
         seq = hs[1:] if mt is None else xp.where(mt, hs[1:], 0)
         self.save_for_backward(xt, w, u, hs, mt, cache, rec_mask, reverse, activation,
                                recurrent_activation, has_bias, len(states0), cells)
@@ -127,8 +129,7 @@ class _Recurrence(Function):
         units = u.shape[0]
         order = slice(None, None, -1) if reverse else slice(None)
         gs = None
-        if g_seq is not None:
-            # outputs in processing order
+        if g_seq is not None:  # time-major, in processing order
             gs = xp.ascontiguousarray(g_seq.transpose(1, 0, 2), dtype=xt.dtype)
             if mt is not None:
                 gs = gs * mt
@@ -142,21 +143,22 @@ class _Recurrence(Function):
                             (np.ascontiguousarray(u.T), gs, mt, rec_mask),
                             (*self.native_saved(hs, cache), dzx,
                              *([] if dzh is dzx else [dzh]), dh, *dstates))
-        for t in range(t_len - 1, -1, -1) if cells is None else ():
-            if gs is not None:
-                dh += gs[t]
-            m = mt[t] if mt is not None else None
-            dh_new = dh if m is None else dh * m
-            dh_direct = self.step_back(t, dh_new, dstates, m, hs, cache, dzx, dzh, u,
-                                       activation, recurrent_activation)
-            back = dzh[t] @ u.T
-            if rec_mask is not None:
-                back *= rec_mask
-            if dh_direct is not None:
-                back += dh_direct
-            if m is not None:  # a padded step passed the gradient straight through
-                back += dh * ~m
-            dh = back
+        else:
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t]
+                m = mt[t] if mt is not None else None
+                dh_new = dh if m is None else dh * m
+                dh_direct = self.step_back(t, dh_new, dstates, m, hs, cache, dzx, dzh, u,
+                                           activation, recurrent_activation)
+                back = dzh[t] @ u.T
+                if rec_mask is not None:
+                    back *= rec_mask
+                if dh_direct is not None:
+                    back += dh_direct
+                if m is not None:  # a padded step passed the gradient straight through
+                    back += dh * ~m
+                dh = back
         dzx2 = dzx.reshape(t_len * n, -1)
         dzh2 = dzh.reshape(t_len * n, -1)
         h_prev = hs[:-1].reshape(t_len * n, units)
