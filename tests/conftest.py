@@ -43,3 +43,18 @@ def one_thread():
     shenjing.utils.set_num_threads(1)
     yield
     shenjing.utils.set_num_threads(before)
+
+
+@pytest.fixture
+def split_everything(monkeypatch: pytest.MonkeyPatch):
+    """Three threads (so slices are uneven) and no minimum size: every op that can split over
+    the batch does (set as splitting already, so BLAS's own threads stay as they are)."""
+    from shenjing import parallel
+
+    monkeypatch.setattr(parallel, "_threads", 3)
+    monkeypatch.setattr(parallel, "_pool", None)
+    monkeypatch.setattr(parallel, "_splitting", True)
+    monkeypatch.setattr(parallel, "MIN_WORK", 1)
+    yield
+    if parallel._pool is not None:
+        parallel._pool.shutdown(wait=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from shenjing import F, native, parallel
+from shenjing import F, native
 
 N, T, D, H = 7, 9, 5, 16
 
@@ -30,19 +30,6 @@ def cells():
             pytest.fail(f"SHENJING_REQUIRE_NATIVE=1 but the C kernels are {native.status()}")
         pytest.skip(native.status())
     return lib
-
-
-@pytest.fixture
-def split_rows(monkeypatch):
-    """Three threads and no minimum size: the C loops and the weight-gradient GEMMs run on
-    uneven shares of the batch (set as splitting already, so BLAS's threads stay as they are)."""
-    monkeypatch.setattr(parallel, "_threads", 3)
-    monkeypatch.setattr(parallel, "_pool", None)
-    monkeypatch.setattr(parallel, "_splitting", True)
-    monkeypatch.setattr(parallel, "MIN_WORK", 1)
-    yield
-    if parallel._pool is not None:
-        parallel._pool.shutdown(wait=True)
 
 
 def _inputs(cell, rng, scale):
@@ -95,7 +82,7 @@ def _run(cell, arrays, options, seq_weight):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("seq_weight", [0.5, 0.0], ids=["sequence used", "last state only"])
-def test_c_loops_match_the_numpy_path(cells, split_rows, cell, option, seq_weight, rng):
+def test_c_loops_match_the_numpy_path(cells, split_everything, cell, option, seq_weight, rng):
     arrays = _inputs(cell, rng, scale=0.5)
     fast = _run(cell, arrays, OPTIONS[option], seq_weight)
     with native.disabled():

@@ -14,18 +14,6 @@ import shenjing as sj
 from shenjing import F, parallel
 
 
-@pytest.fixture
-def split_everything(monkeypatch):
-    """Three threads (so slices are uneven) and no minimum size: every op splits."""
-    monkeypatch.setattr(parallel, "_threads", 3)
-    monkeypatch.setattr(parallel, "_pool", None)
-    monkeypatch.setattr(parallel, "_splitting", True)
-    monkeypatch.setattr(parallel, "MIN_WORK", 1)
-    yield
-    if parallel._pool is not None:
-        parallel._pool.shutdown(wait=True)
-
-
 def test_over_batch_covers_the_batch_in_order(split_everything):
     seen = []
 
