@@ -205,6 +205,7 @@ def test_info_reports_versions_blas_and_extras(capsys):
     assert f"NumPy {np.__version__}" in text
     assert "Python 3." in text and "BLAS:" in text and "threads" in text
     assert "matplotlib" in text and "Pillow" in text
+    assert f"C kernels (LSTM, GRU, Adam): {sj.native.status()}" in text
 
 
 # -- help and errors -------------------------------------------------------------------------------
