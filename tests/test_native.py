@@ -8,6 +8,7 @@ split unevenly over threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -178,3 +179,50 @@ def test_c_adam_matches_the_numpy_path(cells, amsgrad, rng):
     np.testing.assert_allclose(fast[0], slow[0], rtol=1e-6, atol=1e-7)
     for name in slow[1]:
         np.testing.assert_allclose(fast[1][name], slow[1][name], rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("op", ["linear", "conv2d"])
+def test_c_bias_relu_passes_match_the_numpy_path(cells, op, activation, rng):
+    """The passes around linear's and conv2d's GEMMs (bias, fused ReLU, their gradients; the
+    bias gradient summed over a 4x9x9 = 324-row column for the convolution)."""
+    if op == "linear":
+        shapes, fn = [(33, 7), (7, 12), (12,)], F.linear
+    else:
+        shapes = [(4, 9, 9, 3), (3, 3, 3, 5), (5,)]
+        def fn(x, k, b, activation):  # noqa: E306
+            return F.conv2d(x, k, b, padding="same", activation=activation)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    def run():
+        inputs = [shenjing.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*inputs, activation=activation)
+        weights = np.linspace(-1, 1, out.size, dtype=np.float32).reshape(out.shape)
+        (out * shenjing.tensor(weights)).sum().backward()
+        return [out.numpy()] + [t.grad.numpy() for t in inputs]
+
+    fast = run()
+    with native.disabled():
+        slow = run()
+    # the bias gradient is a sum of up to 324 terms of size <= 1: NumPy's float32 GEMV rounds
+    # to ~2e-5 of the exact value there, our double accumulator to float32's last digit
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=5e-5)
+
+
+def test_c_relu_keeps_nan(cells):
+    """A NaN must stay NaN through the fused ReLU and its gradient, as in NumPy, so that
+    TerminateOnNaN and detect_anomaly still see it."""
+    from shenjing.functional._util import activation_bias_grads, add_bias_activate
+
+    results = []
+    for path in ("c", "numpy"):
+        with native.disabled() if path == "numpy" else contextlib.nullcontext():
+            y = np.array([[1.0, -1.0, 0.0]], np.float32)
+            add_bias_activate(y, np.array([0.0, 0.0, np.nan], np.float32), "relu")
+            g = np.array([[np.nan, np.nan, 1.0]], np.float32)  # NaN at y > 0 and at y = 0
+            results.append((y, *activation_bias_grads(g, y, "relu", True)))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)  # equal NaN positions included
+    assert np.isnan(results[0][0][0, 2]) and results[0][0][0, 1] == 0.0
+    assert np.isnan(results[0][1][0, :2]).all()  # NaN * 0 is NaN: a masked NaN survives too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import native
 from ..autograd import Tensor
 from ..backend import get_xp
 
@@ -90,3 +91,36 @@ def activation_grad(g: Any, y: Any, activation: str | None) -> Any:
     """Gradient before the fused activation from the one after it: relu' is (y > 0), read from
     the output itself, so nothing else is kept."""
     return g * (y > 0) if activation == "relu" else g
+
+
+def add_bias_activate(out: Any, b: Any, activation: str | None) -> None:
+    """``out += b`` (b may be None), then the fused activation, in place on a 2-D GEMM output:
+    one C pass where the kernels apply (native/bias_relu.c), else NumPy's two."""
+    kernels = native.kernels_for(out, *(() if b is None else (b,)))
+    if kernels is not None:
+        kernels.sj_bias_relu(out.shape[0], out.shape[1], out.ctypes.data,
+                             None if b is None else b.ctypes.data, activation == "relu")
+        return
+    if b is not None:
+        out += b
+    activate_in_place(out, activation)
+
+
+def activation_bias_grads(g: Any, y: Any, activation: str | None, need_b: bool
+                          ) -> tuple[Any, Any]:
+    """From the 2-D gradient ``g`` after a fused activation (output ``y``): the gradient before
+    it, and the bias gradient (its column sums) when ``need_b``, else None. One C pass where
+    the kernels apply, else NumPy's mask, product and GEMV."""
+    relu = activation == "relu"
+    kernels = native.kernels_for(g, *((y,) if relu else ()))
+    if kernels is not None and (relu or need_b):
+        xp = get_xp(g)
+        gs = xp.empty_like(g) if relu else g
+        gb = xp.empty(g.shape[1], dtype=g.dtype) if need_b else None
+        if kernels.sj_relu_bias_grad(g.shape[0], g.shape[1], g.ctypes.data,
+                                     y.ctypes.data if relu else None,
+                                     gs.ctypes.data if relu else None,
+                                     None if gb is None else gb.ctypes.data) == 0:
+            return gs, gb
+    gs = activation_grad(g, y, activation)
+    return gs, sum_rows(gs) if need_b else None

@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import activate_in_place, activation_grad, check_fused_activation, sum_rows
+from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
 def pair(value: Any, name: str) -> tuple[int, int]:
@@ -128,9 +128,7 @@ class _Conv2D(Function):
             part_cols[...] = view[batch]
             out = y[batch].reshape(-1, f)
             xp.matmul(part_cols.reshape(-1, k), w2, out=out)
-            if b is not None:
-                out += b
-            activate_in_place(out, activation)
+            add_bias_activate(out, b, activation)
 
         parallel.over_batch(part, n, n * ho * wo * k, xp is np)
         self.save_for_backward(cols if need_w else None, w2 if need_x else None,
@@ -149,11 +147,10 @@ class _Conv2D(Function):
 
         def part(start, stop):  # mask, gW and gb partial sums, gcols GEMM and col2im of a slice
             batch = slice(start, stop)
-            g2 = g[batch].reshape(-1, f)
-            if activation is not None:
-                g2 = activation_grad(g2, y[batch].reshape(-1, f), activation)
+            g2, gb = activation_bias_grads(
+                g[batch].reshape(-1, f), y[batch].reshape(-1, f) if y is not None else None,
+                activation, need_b)
             gw = cols[batch].reshape(len(g2), -1).T @ g2 if cols is not None else None
-            gb = sum_rows(g2) if need_b else None
             if gxpad is not None:
                 gcols = (g2 @ w2.T).reshape(stop - start, *g.shape[1:3], kh, kw, c)
                 target = gxpad[batch]

@@ -7,7 +7,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import activate_in_place, activation_grad, check_fused_activation, sum_rows
+from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
 class _MatMul(Function):
@@ -59,9 +59,7 @@ class _Linear(Function):
         def rows(start, stop):  # one thread's rows: GEMM, bias and activation in place
             out = y[start:stop]
             xp.matmul(x2[start:stop], w, out=out)
-            if b is not None:
-                out += b
-            activate_in_place(out, activation)
+            add_bias_activate(out, b, activation)
 
         # GEMM-bound: BLAS's own threads serve it best until other ops split themselves.
         split = xp is np and parallel.splitting()
@@ -80,12 +78,12 @@ class _Linear(Function):
         gx = xp.empty((m, x_shape[-1]), dtype=g.dtype) if w is not None else None
 
         def rows(start, stop):  # one thread's rows: gx rows, partial sums of gW and gb
-            gs = activation_grad(g2[start:stop], y[start:stop] if y is not None else None,
-                                 activation)
+            gs, gb = activation_bias_grads(g2[start:stop],
+                                           y[start:stop] if y is not None else None,
+                                           activation, need_b)
             if gx is not None:
                 xp.matmul(gs, w.T, out=gx[start:stop])
-            return (x2[start:stop].T @ gs if x2 is not None else None,
-                    sum_rows(gs) if need_b else None)
+            return x2[start:stop].T @ gs if x2 is not None else None, gb
 
         partials = parallel.over_batch(rows, m, 2 * parallel.gemm_work(m, x_shape[-1], n),
                                        xp is np and parallel.splitting())

@@ -1,0 +1,54 @@
+/* The passes around a layer's GEMM (linear and conv2d): bias and fused ReLU, forward and back.
+ *
+ * NumPy spends two passes on y += b then max(y, 0), and three on the way back (the mask y > 0,
+ * the product with g, the bias gradient as a GEMV); here each is one pass. An MLP step of
+ * batch 128 spends ~0.23 ms of its ~1.4 ms there in NumPy. */
+#include <stdint.h>
+#include <stdlib.h>
+
+/* y (m, n) += b (n, or NULL), then y = max(y, 0) if relu (a NaN stays NaN, as in NumPy, so
+ * that it is caught downstream). */
+void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict b, int relu) {
+    for (int64_t i = 0; i < m; i++) {
+        float *row = y + i * n;
+        if (b)
+            for (int64_t j = 0; j < n; j++)
+                row[j] += b[j];
+        if (relu)
+            for (int64_t j = 0; j < n; j++)
+                row[j] = row[j] < 0.0f ? 0.0f : row[j];
+    }
+}
+
+/* The gradients before a fused ReLU and of the bias, from g (m, n): gs = g * (y > 0), a
+ * product as in NumPy, so a NaN in g survives (y and gs NULL: no ReLU, gs is g itself); gb (n, or NULL) = the column sums of gs, added in
+ * double so that long columns (a convolution's batch x pixels) lose nothing. Returns -1 if
+ * the accumulator could not be allocated, else 0. */
+int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float *restrict y,
+                      float *restrict gs, float *restrict gb) {
+    double *sums = NULL;
+    if (gb) {
+        sums = calloc((size_t)n, sizeof(double));
+        if (!sums)
+            return -1;
+    }
+    for (int64_t i = 0; i < m; i++) {
+        const float *gr = g + i * n;
+        if (y) {
+            const float *yr = y + i * n;
+            float *sr = gs + i * n;
+            for (int64_t j = 0; j < n; j++)
+                sr[j] = gr[j] * (float)(yr[j] > 0.0f);
+            gr = sr;
+        }
+        if (sums)
+            for (int64_t j = 0; j < n; j++)
+                sums[j] += gr[j];
+    }
+    if (sums) {
+        for (int64_t j = 0; j < n; j++)
+            gb[j] = (float)sums[j];
+        free(sums);
+    }
+    return 0;
+}
