@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -144,12 +145,15 @@ print(json.dumps({"status": native.status(), "loss": h.history["loss"][-1]}))
 """
 
 
-def test_without_a_compiler_training_falls_back_to_numpy(cells, tmp_path):
+def test_the_cache_and_the_fallback_to_numpy(cells, tmp_path):
     with_c = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
     assert with_c["status"].startswith("loaded from " + str(tmp_path / "a"))
     assert len(list((tmp_path / "a").glob("kernels-*.so"))) == 1  # compiled into the cache
     again = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))  # loaded from the cache
     assert again["status"] == with_c["status"]
+    (tmp_path / "file").write_text("not a folder")
+    unwritable = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "file" / "cache"))
+    assert unwritable["status"].startswith("loaded from " + tempfile.gettempdir())
     broken = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "b"), CC="false")
     assert broken["status"].startswith("unavailable") and "NumPy" in broken["status"]
     off = _python(TRAIN, SHENJING_NATIVE="0")

@@ -138,9 +138,17 @@ def _load() -> None:
             for source in _SOURCES:
                 with open(source, "rb") as f:
                     digest.update(f.read())
-            path = os.path.join(_cache_dir(), f"kernels-{digest.hexdigest()[:16]}.so")
+            name = f"kernels-{digest.hexdigest()[:16]}.so"
+            path = os.path.join(_cache_dir(), name)
             if not os.path.exists(path):
-                _compile(cc, path)
+                try:
+                    _compile(cc, path)
+                except OSError:  # a read-only home, say: the temporary folder will do
+                    import tempfile
+
+                    path = os.path.join(tempfile.gettempdir(), "shenjing", name)
+                    if not os.path.exists(path):
+                        _compile(cc, path)
             lib = ctypes.CDLL(path)
             _declare(lib, ctypes)
         except (OSError, RuntimeError, subprocess.SubprocessError) as err:
