@@ -45,6 +45,8 @@ def test_summed_adds_partials():
 def test_split_matmuls_equal_one_call(split_everything, rng):
     a, b, c = (rng.standard_normal(s).astype(np.float32) for s in ((10, 4), (4, 6), (10, 6)))
     np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-6)
+    plus_one = parallel.matmul(a, b, lambda block: np.add(block, 1, out=block))
+    np.testing.assert_allclose(plus_one, a @ b + 1, rtol=1e-6)
     np.testing.assert_allclose(parallel.matmul_tn(a, c), a.T @ c, rtol=1e-5, atol=1e-6)
 
 

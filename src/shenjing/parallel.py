@@ -92,23 +92,21 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
     return [first] + [f.result() for f in futures]
 
 
-def matmul(a: Any, b: Any, bias: Any = None) -> Any:
-    """``a @ b (+ bias)`` (2-D ``a``); once ops split themselves, ``a``'s rows are spread over
-    the threads (BLAS then runs one thread per call, so one call would use one core), each
-    adding the bias to its rows while they are in cache."""
+def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
+    """``a @ b`` (2-D ``a``), then ``epilogue(block)`` in place on each block of output rows
+    while it is in cache (a layer's bias and activation). Once ops split themselves, ``a``'s
+    rows are spread over the threads (BLAS then runs one thread per call, so one call would
+    use one core); before that, and for CuPy arrays, it is one product and one epilogue."""
+    split = _splitting and type(a) is np.ndarray
+    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b)) if split else a @ b
 
     def rows(start, stop):
-        np.matmul(a[start:stop], b, out=out[start:stop])
-        if bias is not None:
-            out[start:stop] += bias
+        if split:
+            np.matmul(a[start:stop], b, out=out[start:stop])
+        if epilogue is not None:
+            epilogue(out[start:stop])
 
-    if not (_splitting and type(a) is np.ndarray):
-        out = a @ b
-        if bias is not None:
-            out += bias
-        return out
-    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
-    over_batch(rows, len(a), gemm_work(len(a), a.shape[1], b.shape[1]))
+    over_batch(rows, len(a), gemm_work(len(a), a.shape[1], b.shape[1]), split)
     return out
 
 

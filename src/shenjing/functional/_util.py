@@ -80,22 +80,10 @@ def check_fused_activation(activation: Any, op: str) -> None:
                          "apply other activations as their own op")
 
 
-def activate_in_place(y: Any, activation: str | None) -> Any:
-    """The fused activation of an op's fresh output, written over it (no second array)."""
-    if activation == "relu":
-        get_xp(y).maximum(y, 0, out=y)
-    return y
-
-
-def activation_grad(g: Any, y: Any, activation: str | None) -> Any:
-    """Gradient before the fused activation from the one after it: relu' is (y > 0), read from
-    the output itself, so nothing else is kept."""
-    return g * (y > 0) if activation == "relu" else g
-
-
 def add_bias_activate(out: Any, b: Any, activation: str | None) -> None:
-    """``out += b`` (b may be None), then the fused activation, in place on a 2-D GEMM output:
-    one C pass where the kernels apply (native/bias_relu.c), else NumPy's two."""
+    """``out += b`` (b may be None), then the fused activation, in place on a 2-D GEMM output
+    (no second array): one C pass where the kernels apply (native/bias_relu.c), else NumPy's
+    two."""
     kernels = native.kernels_for(out, *(() if b is None else (b,)))
     if kernels is not None:
         kernels.sj_bias_relu(out.shape[0], out.shape[1], out.ctypes.data,
@@ -103,14 +91,16 @@ def add_bias_activate(out: Any, b: Any, activation: str | None) -> None:
         return
     if b is not None:
         out += b
-    activate_in_place(out, activation)
+    if activation == "relu":
+        get_xp(out).maximum(out, 0, out=out)
 
 
 def activation_bias_grads(g: Any, y: Any, activation: str | None, need_b: bool
                           ) -> tuple[Any, Any]:
     """From the 2-D gradient ``g`` after a fused activation (output ``y``): the gradient before
-    it, and the bias gradient (its column sums) when ``need_b``, else None. One C pass where
-    the kernels apply, else NumPy's mask, product and GEMV."""
+    it (relu' is y > 0, read from the output itself, so nothing else is kept), and the bias
+    gradient (its column sums) when ``need_b``, else None. One C pass where the kernels apply,
+    else NumPy's mask, product and GEMV."""
     relu = activation == "relu"
     kernels = native.kernels_for(g, *((y,) if relu else ()))
     if kernels is not None and (relu or need_b):
@@ -122,5 +112,5 @@ def activation_bias_grads(g: Any, y: Any, activation: str | None, need_b: bool
                                      gs.ctypes.data if relu else None,
                                      None if gb is None else gb.ctypes.data) == 0:
             return gs, gb
-    gs = activation_grad(g, y, activation)
+    gs = g * (y > 0) if relu else g
     return gs, sum_rows(gs) if need_b else None

@@ -51,19 +51,10 @@ class _Linear(Function):
     """
 
     def forward(self, x, w, b=None, activation=None):
-        xp = get_xp(x)
         x2 = x.reshape(-1, x.shape[-1])
-        m, (k, n) = len(x2), w.shape
-        y = xp.empty((m, n), dtype=xp.result_type(x2, w))
-
-        def rows(start, stop):  # one thread's rows: GEMM, bias and activation in place
-            out = y[start:stop]
-            xp.matmul(x2[start:stop], w, out=out)
-            add_bias_activate(out, b, activation)
-
+        n = w.shape[1]
         # GEMM-bound: BLAS's own threads serve it best until other ops split themselves.
-        split = xp is np and parallel.splitting()
-        parallel.over_batch(rows, m, parallel.gemm_work(m, k, n), split)
+        y = parallel.matmul(x2, w, lambda out: add_bias_activate(out, b, activation))
         self.save_for_backward(x2 if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None, x.shape,
                                y if activation else None, activation)

@@ -27,7 +27,7 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import sum_rows
+from ._util import add_bias_activate, sum_rows
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 
@@ -96,7 +96,9 @@ class _Recurrence(Function):
             self.native) else None
         order = slice(None, None, -1) if reverse else slice(None)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2)[order])  # time-major, processing order
-        xw = parallel.matmul(xt.reshape(-1, d), w, self.input_bias(b)).reshape(t_len, n, -1)
+        in_bias = self.input_bias(b)
+        xw = parallel.matmul(xt.reshape(-1, d), w, None if in_bias is None else (
+            lambda out: add_bias_activate(out, in_bias, None))).reshape(t_len, n, -1)
         mt = None
         if mask is not None:
             mt = xp.ascontiguousarray(mask.T[order])[:, :, None]  # (time, batch, 1)

@@ -180,7 +180,6 @@ def _declare(lib: Any, ctypes: Any) -> None:
 def _numpy_sgemm(ctypes: Any) -> tuple[int, int]:
     """The address of cblas_sgemm in the BLAS NumPy loaded (so the recurrent GEMMs run exactly
     as NumPy's would), and whether it takes 64-bit integers (NumPy's own OpenBLAS does)."""
-    import numpy  # noqa: F401  (loads the BLAS, so threadpoolctl finds it)
     from threadpoolctl import threadpool_info
 
     names = (("scipy_cblas_sgemm64_", 1), ("cblas_sgemm64_", 1), ("scipy_cblas_sgemm", 0),
