@@ -26,6 +26,12 @@ def digits() -> tuple[Split, Split]:
             (x_test.reshape(len(x_test), -1).astype(np.float32) / 16, y_test))
 
 
+def describe_digits(train: Split, test: Split) -> str:
+    """How a report's setup names the data :func:`digits` gave."""
+    return (f"Digits ({len(train[1])} training images, 64 pixels scaled to [0, 1]; "
+            f"{len(test[1])} test images).")
+
+
 def mlp(widths: tuple[int, ...], classes: int, dropout: float = 0.0,
         kernel_regularizer: Any = None) -> Any:
     """ReLU hidden layers of ``widths`` (each followed by Dropout when ``dropout``) and a

@@ -15,7 +15,7 @@ import numpy as np
 from .. import Sequential, layers, optimizers
 from ..callbacks import Callback
 from ._monitoring import monitored
-from ._training import digits
+from ._training import describe_digits, digits
 from .report import Report
 
 WIDTH, DEPTH, BATCH, CLIPNORM = 32, 4, 32, 1.0
@@ -111,8 +111,7 @@ def run(quick: bool = False, seed: int = 0) -> Report:
                "for every sample, so they output 0 and get no gradient, for good. LeakyReLU's "
                "small negative slope keeps a gradient flowing and the network keeps learning."),
         held=held, verdict=verdict, numbers=numbers, table=rows,
-        setup=(f"Digits ({len(train[1])} training images, 64 pixels scaled to [0, 1]; "
-               f"{len(test[1])} test images). MLP of {DEPTH} hidden layers of {WIDTH} units "
+        setup=(f"{describe_digits(train, test)} MLP of {DEPTH} hidden layers of {WIDTH} units "
                f"(He normal initialization) and 10 logits, softmax cross-entropy; SGD without "
                f"momentum, global_clipnorm={CLIPNORM:g} (an update is at most as long as the "
                f"learning rate, so no run diverges), batches of {BATCH}, {epochs} epochs, the "

@@ -14,7 +14,7 @@ import numpy as np
 from .. import Sequential, layers, optimizers
 from ..callbacks import Callback
 from ._monitoring import monitored
-from ._training import digits
+from ._training import describe_digits, digits
 from .report import Report
 
 DEPTH, WIDTH, BATCH, LEARNING_RATE, MOMENTUM = 20, 64, 32, 0.01, 0.9
@@ -134,8 +134,7 @@ def run(quick: bool = False, seed: int = 0) -> Report:
                "way back, so the first layers barely learn; ReLU with He initialization, and "
                "batch normalization, keep it flowing and the deep network trains."),
         held=held, verdict=verdict, numbers=numbers, table=rows,
-        setup=(f"Digits ({len(train[1])} training images, 64 pixels scaled to [0, 1]; "
-               f"{len(test[1])} test images). MLP of {DEPTH} hidden layers of {WIDTH} units "
+        setup=(f"{describe_digits(train, test)} MLP of {DEPTH} hidden layers of {WIDTH} units "
                f"and 10 logits, softmax cross-entropy; SGD (learning rate {LEARNING_RATE}, "
                f"momentum {MOMENTUM}), batches of {BATCH}, {epochs} epochs, the same seed "
                f"({seed}) for every variant. Gradient norms (kernel and bias of a layer) by "
