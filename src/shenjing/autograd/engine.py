@@ -60,8 +60,9 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         _deliver(root, grad, pending)
         heap: list[tuple[int, int, Function]] = [(-root._creator.generation, 0, root._creator)]
         count = 1
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            fn = heapq.heappop(heap)[2]
+            fn = pop(heap)[2]
             if fn.inputs is None:
                 raise RuntimeError(_FREED)
             grads_out = pending.pop(fn)
@@ -83,16 +84,21 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             for t, g, need in zip(fn.inputs, grads_in, fn.needs_input_grad):
                 if not need or g is None:
                     continue
-                g = unbroadcast(g, t.shape)
+                if g.shape != t.data.shape:
+                    g = unbroadcast(g, t.data.shape)
                 creator = t._creator
                 if creator is None:
                     old = leaf_grads.get(id(t), (t, None))[1]
                     leaf_grads[id(t)] = (t, _accumulate(old, g))
                     continue
-                if creator not in pending:
-                    heapq.heappush(heap, (-creator.generation, count, creator))
+                # _deliver, inlined: this loop runs once per edge of the graph
+                slot = pending.get(creator)
+                if slot is None:
+                    slot = pending[creator] = [None] * creator.n_outputs
+                    push(heap, (-creator.generation, count, creator))
                     count += 1
-                _deliver(t, g, pending)
+                i = t._output_index
+                slot[i] = _accumulate(slot[i], g)
             if not retain_graph:
                 fn.inputs = None
                 fn.saved = None

@@ -42,27 +42,37 @@ class Function:
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run the op on Tensors ``inputs`` (keyword arguments are plain options) and record it."""
         fn = cls()
-        record = is_grad_enabled() and any(t.requires_grad for t in inputs)
-        fn.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else (False,) * len(
-            inputs
-        )
+        # Plain loops, not generator expressions: this runs for every op, and on small tensors
+        # its bookkeeping costs as much as the arithmetic.
+        record = False
+        if is_grad_enabled():
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
+            (False,) * len(inputs))
         fn.saved = ()
         out = fn.forward(*[t.data for t in inputs], **kwargs)
         multi = isinstance(out, tuple)
         wrap = Tensor._wrap
-        outs = tuple(wrap(o) for o in out) if multi else (wrap(out),)
+        outs = tuple([wrap(o) for o in out]) if multi else (wrap(out),)
         if anomaly.enabled:
             anomaly.check_forward(fn, inputs, outs, record)
         if record:
             fn.inputs = inputs
-            fn.generation = max(t._generation for t in inputs)
+            generation = 0
+            for t in inputs:
+                if t._generation > generation:
+                    generation = t._generation
+            fn.generation = generation
             fn.n_outputs = len(outs)
             fn.hooks = None
             for i, t in enumerate(outs):
                 t.requires_grad = True
                 t._creator = fn
                 t._output_index = i
-                t._generation = fn.generation + 1
+                t._generation = generation + 1
         return outs if multi else outs[0]
 
 
