@@ -11,12 +11,15 @@ import io
 import json
 import os
 import stat
-import tempfile
-import zipfile
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+# zipfile and tempfile (with pathlib, shutil, bz2, lzma behind them: ~8 ms) are imported where
+# a file is written or read, not with ``import shenjing``.
+if TYPE_CHECKING:
+    import zipfile
 
 FORMAT = "shenjing.model"
 VERSION = 1
@@ -60,6 +63,8 @@ def atomic_write(path: str, data: bytes) -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as f:
@@ -163,6 +168,8 @@ def save_model(model: Any, path: str) -> None:
     config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
                               "model": {"class_name": type(model).__name__,
                                         "config": model.get_config()}}
+    import zipfile
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(WEIGHTS, _weights_bytes(model))
@@ -185,6 +192,8 @@ def _open_zip(path: str) -> zipfile.ZipFile:
     it is damaged. Read first, so that an error reading the disk is not called corruption."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path}")
+    import zipfile
+
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -254,6 +263,8 @@ def load_weights(model: Any, path: str) -> None:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no weights file at {path}")
+    import zipfile
+
     if zipfile.is_zipfile(path):
         with _open_zip(path) as z:
             data = z.read(WEIGHTS)
