@@ -246,3 +246,37 @@ def test_inplace_on_grad_is_allowed(loss, expected):
     loss(w).backward()
     w.grad *= 0.5
     np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("ops", INPLACE.values(), ids=INPLACE.keys())
+@pytest.mark.parametrize("who", ["constant", "leaf under no_grad", "detached view"])
+def test_inplace_change_after_forward_is_caught_at_backward(ops, who):
+    # PyTorch's rule: an op whose input changed in place after it ran cannot be differentiated
+    # (w * x would get the gradient of the new x: 13 instead of 3 in the audit's example).
+    inplace, _ = ops
+    w = _leaf()
+    x = Tensor([3.0, 4.0, 5.0])
+    y = (w * x).sum()
+    if who == "constant":
+        inplace(x, 2.0)
+    elif who == "leaf under no_grad":
+        with no_grad():
+            inplace(w, 2.0)
+    else:
+        inplace(x.detach(), 2.0)  # same memory as x
+    with pytest.raises(RuntimeError, match="Mul used in the forward pass was modified in place"):
+        y.backward()
+    assert w.grad is None
+
+
+def test_inplace_change_before_forward_or_after_backward_is_fine():
+    w = _leaf()
+    x = Tensor([3.0, 4.0, 5.0])
+    x += 1.0  # before the op: the graph sees the new values
+    y = (w * x).sum()
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [4.0, 5.0, 6.0])
+    with no_grad():
+        w -= 0.1 * w.grad  # after backward: the usual SGD step
+    (w * x).sum().backward()  # a new graph records the new version
+    np.testing.assert_allclose(w.grad.numpy(), [8.0, 10.0, 12.0])

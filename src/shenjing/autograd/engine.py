@@ -66,6 +66,9 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if fn.inputs is None:
                 raise RuntimeError(_FREED)
             grads_out = pending.pop(fn)
+            for t, version in zip(fn.inputs, fn.versions):
+                if t._version[0] != version:
+                    raise RuntimeError(_modified(fn, t))
             if fn.hooks:
                 for i, hooks in fn.hooks.items():
                     for hook in hooks:
@@ -105,6 +108,12 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         stored: set[int] = set()
         for t, g in leaf_grads.values():
             _to_leaf(t, g, stored)
+
+
+def _modified(fn: Function, t: Tensor) -> str:
+    return (f"a tensor of shape {t.shape} that {type(fn).__name__.lstrip('_')} used in the "
+            "forward pass was modified in place afterwards, so its gradient would be wrong; "
+            "compute with a copy (x = x + y), or change it after backward()")
 
 
 def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:

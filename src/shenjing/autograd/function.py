@@ -22,12 +22,13 @@ class Function:
     Attributes set by :meth:`apply` before ``forward`` runs:
         needs_input_grad: one bool per input; an op may skip saving or computing what no one needs.
     Attributes kept only when the op is recorded in a graph:
-        inputs: the input Tensors (the graph's edges); generation: the op's depth, which orders
+        inputs: the input Tensors (the graph's edges); versions: their in-place counters when
+        the op ran (backward checks them); generation: the op's depth, which orders
         the backward walk; trace: where user code called it, kept only in anomaly mode.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved", "generation", "n_outputs", "hooks",
-                 "trace")
+    __slots__ = ("inputs", "versions", "needs_input_grad", "saved", "generation", "n_outputs",
+                 "hooks", "trace")
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -61,6 +62,7 @@ class Function:
             anomaly.check_forward(fn, inputs, outs, record)
         if record:
             fn.inputs = inputs
+            fn.versions = [t._version[0] for t in inputs]
             generation = 0
             for t in inputs:
                 if t._generation > generation:

@@ -57,13 +57,15 @@ class Tensor:
         self._output_index = 0
         self._generation = 0
         self._hooks: list[Callable[[Tensor], Any]] | None = None
+        self._version = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, arr: Any) -> Tensor:
-        """A Tensor around an op's output array, without conversion or copy."""
+    def _wrap(cls, arr: Any, version: list[int] | None = None) -> Tensor:
+        """A Tensor around an op's output array, without conversion or copy; ``version``: the
+        in-place counter of another tensor over the same memory (see :meth:`detach`)."""
         t = Tensor.__new__(Tensor)
         t.data = arr
         t.grad = None
@@ -72,6 +74,7 @@ class Tensor:
         t._output_index = 0
         t._generation = 0
         t._hooks = None
+        t._version = [0] if version is None else version
         t.requires_grad = False
         return t
 
@@ -130,8 +133,8 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory)."""
-        return Tensor._wrap(self.data)
+        """The same data, cut from the graph (shares memory, and so the in-place counter)."""
+        return Tensor._wrap(self.data, self._version)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute gradients of this tensor with respect to every leaf that requires grad.
@@ -181,6 +184,9 @@ class Tensor:
         self.grad = None
 
     # -- in place (only where no graph can be corrupted) -------------------------------------
+    # Each in-place change bumps ``_version`` (a one-element list, shared with detach()'d
+    # tensors over the same memory). Ops record their inputs' versions, and backward refuses
+    # to run an op whose input changed since (as PyTorch does): its gradient would be wrong.
     def _inplace(self, other: Any, op: Callable[[Any, Any], Any]) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
         grad_involved = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
@@ -190,6 +196,7 @@ class Tensor:
                 "or update parameters inside `with no_grad():`"
             )
         op(self.data, other_data)
+        self._version[0] += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
