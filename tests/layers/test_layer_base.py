@@ -437,3 +437,34 @@ def test_symbolic_merge_infers_the_output_shape():
     a, b = shenjing.Input((None, 3)), shenjing.Input((None, 5))
     assert L.Concatenate()([a, b]).shape == (None, None, 8)
     assert L.Add()([a, a]).shape == (None, None, 3)
+
+
+@pytest.mark.parametrize("make, shape, x", [
+    (lambda: L.Dense(3), (None, 5), np.ones((2, 5), np.float32)),
+    (lambda: L.LSTM(4), (None, 3, 5), np.ones((2, 3, 5), np.float32)),
+    (lambda: L.BatchNormalization(), (None, 5), np.ones((2, 5), np.float32)),
+    (lambda: L.Embedding(10, 4), (None, 3), np.array([[1, 2, 3]])),
+    (lambda: L.Conv2D(2, 3), (None, 6, 6, 1), np.ones((1, 6, 6, 1), np.float32)),
+], ids=["Dense", "LSTM", "BatchNormalization", "Embedding", "Conv2D"])
+def test_explicit_build_marks_built_and_keeps_assigned_weights(make, shape, x):
+    # Keras: layer.build(shape); layer.set_weights(w); layer(x) uses w (no second build).
+    layer = make()
+    layer.build(shape)
+    assert layer.built
+    rng = np.random.default_rng(0)
+    # positive, so that a batch norm's moving variance is a variance
+    values = [rng.uniform(0.1, 1.0, w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(values)
+    layer(x)
+    for got, want in zip(layer.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_explicit_build_then_call_computes_with_assigned_weights():
+    layer = L.Dense(3)
+    layer.build((None, 5))
+    w = np.arange(15, dtype=np.float32).reshape(5, 3) / 10
+    b = np.array([1.0, -1.0, 0.5], np.float32)
+    layer.set_weights([w, b])
+    x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(2, 5)
+    np.testing.assert_allclose(layer(x).numpy(), x @ w + b, rtol=1e-6)

@@ -64,6 +64,15 @@ class InputSpec:
                 fail(f"with size {size} on axis {axis}")
 
 
+def _marks_built(build: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(build)
+    def wrapper(self: Layer, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        self.built = True
+
+    return wrapper
+
+
 class Layer:
     """Base class of every layer.
 
@@ -74,6 +83,13 @@ class Layer:
         input_shape: the shape of one sample (without the batch axis), to build eagerly as the
             first layer of a ``Sequential`` (Keras's convention).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # As in Keras, a layer is built once its build() has run, called by __call__ or by the
+        # user (layer.build(shape) then set_weights(...) must not be undone by the first call).
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         obj = super().__new__(cls)
