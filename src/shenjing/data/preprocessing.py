@@ -221,8 +221,8 @@ def _stratified_test_rows(labels: np.ndarray, n_test: int,
 
 def train_test_split(*arrays: Any, test_size: float | int = 0.2, seed: int | None = 0,
                      stratify: Any = None, shuffle: bool = True) -> list[np.ndarray]:
-    """Split arrays (same number of rows) into training and test parts, as scikit-learn's
-    ``train_test_split``: ``[a_train, a_test, b_train, b_test, ...]``.
+    """Split arrays (same number of rows) into training and test parts in scikit-learn's
+    order, ``[a_train, a_test, b_train, b_test, ...]`` (its ``random_state`` is ``seed`` here).
 
     Args:
         *arrays: arrays with samples first.
