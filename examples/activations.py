@@ -8,6 +8,8 @@ Run: ``python examples/activations.py``
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 import shenjing as sj
@@ -56,4 +58,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options; --help prints what the script shows
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -14,6 +14,8 @@ alone, so they get the same vector: they can only share a label.)
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 import shenjing as sj
@@ -94,4 +96,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options; --help prints what the script shows
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

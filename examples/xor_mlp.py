@@ -10,6 +10,8 @@ Run: ``python examples/xor_mlp.py``
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 import shenjing as sj
@@ -81,4 +83,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options; --help prints what the script shows
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()
