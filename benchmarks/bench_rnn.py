@@ -10,7 +10,8 @@ model was built (the library itself differs: torch's import alone is ~250 MiB).
 FLOPs per sample (multiply-adds x 2): LSTM 2 * 50 * (32 + 128) * 512 = 8.2 MFLOP forward (GRU
 3/4 of it), a training step ~3x that; the recurrent GEMMs are small (64 x 128 x 512 per step).
 
-    python benchmarks/bench_rnn.py [--repeats 3] [--steps 20] [--threads 2]
+    python benchmarks/bench_rnn.py [--repeats 3] [--steps 20] [--threads 2] [--cell both]
+        [--length 50]
 """
 
 from __future__ import annotations
@@ -107,21 +108,22 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--worker", choices=["shenjing", "torch"])
-    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
-    ap.add_argument("--length", type=int, default=50)
+    ap.add_argument("--cell", choices=["lstm", "gru", "both"], default="both")
+    ap.add_argument("--length", type=int, default=50, help="sequence length of the speed runs "
+                    "(the memory runs use 500)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.cell, args.steps, args.threads, args.length)
         return
     frameworks = ("shenjing", "torch")
-    for cell in ("lstm", "gru"):
+    for cell in ("lstm", "gru") if args.cell == "both" else (args.cell,):
         runs: dict[str, list[dict]] = {fw: [] for fw in frameworks}
         for _ in range(args.repeats):
             for fw in frameworks:
-                runs[fw].append(run_worker(fw, cell, args.steps, args.threads, 50))
+                runs[fw].append(run_worker(fw, cell, args.steps, args.threads, args.length))
         med = {fw: statistics.median(r["train"] for r in rs) for fw, rs in runs.items()}
-        print(f"{cell.upper()}, sequence 50, batch {BATCH}, {args.threads} threads, medians of "
-              f"{args.repeats}: shenjing {med['shenjing']:.0f} samples/s, torch "
+        print(f"{cell.upper()}, sequence {args.length}, batch {BATCH}, {args.threads} threads, "
+              f"medians of {args.repeats}: shenjing {med['shenjing']:.0f} samples/s, torch "
               f"{med['torch']:.0f} samples/s, ratio {med['shenjing'] / med['torch']:.2f}x")
         mem = {fw: run_worker(fw, cell, 3, args.threads, 500) for fw in frameworks}
         s, t = mem["shenjing"], mem["torch"]
