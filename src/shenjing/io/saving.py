@@ -1,8 +1,8 @@
 """Saving and loading models: one zip file holding a JSON config, safetensors weights and the
 optimizer state. Never pickle: loading rebuilds layers through a closed registry of shenjing's
-own classes and never imports or runs anything named in the file. Every write goes to a
-temporary file that is renamed over the target only when complete, so a crash mid-save leaves
-the previous file intact.
+own classes (compile objects also through the caller's ``custom_objects``) and never imports or
+runs anything named in the file. Every write goes to a temporary file that is renamed over the
+target only when complete, so a crash mid-save leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 FORMAT = "shenjing.model"
 VERSION = 1
 CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.weights.safetensors", "optimizer.safetensors"
+RUN_MODEL = "model.shenjing"  # the model file in a run folder of ``shenjing train``
 
 
 class CorruptFileError(ValueError):
@@ -179,12 +180,20 @@ def save_model(model: Any, path: str) -> None:
                 "optimizer": _serialize_object(model.optimizer),
                 "optimizer_state": _flatten_state(model.optimizer.state_dict(), arrays),
                 "loss": _serialize_object(model.loss),
-                "metrics": [m if isinstance(m, str) else _serialize_object(m)
-                            for m in model._metric_ids],
+                "metrics": _metrics_config(model._metric_ids),
+                "weighted_metrics": _metrics_config(model._weighted_metric_ids),
             }
             z.writestr(OPTIMIZER, save(arrays) if arrays else b"")
         z.writestr(CONFIG, json.dumps(config, indent=1))
     atomic_write(path, buf.getvalue())
+
+
+def _metrics_config(ids: list[Any]) -> list[Any]:
+    """Compiled metrics as saved: names as they are, objects as configs (a plain function as
+    the MeanMetricWrapper compile makes of it)."""
+    from .. import metrics
+
+    return [m if isinstance(m, str) else _serialize_object(metrics.get(m)) for m in ids]
 
 
 def _open_zip(path: str) -> zipfile.ZipFile:
@@ -212,22 +221,61 @@ def _open_zip(path: str) -> zipfile.ZipFile:
     return z
 
 
-def _resolve(module: Any, spec: Any) -> Any:
-    """An optimizer, loss or metric from its saved ``{'class_name', 'config'}``, through the
-    module's own ``get``, which knows only shenjing's classes (ValueError for any other)."""
+def _resolve(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
+    """An optimizer, loss or metric from its saved ``{'class_name', 'config'}``: a class named
+    in ``custom_objects`` (through its ``from_config``), else the module's own ``get``, which
+    knows only shenjing's classes; a function saved by name (``'fn'``) is looked up in
+    ``custom_objects`` first."""
     if spec is None or isinstance(spec, str):
         return spec
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise ValueError(f"unknown object {spec!r} in the saved file")
-    return module.get(spec)
+    name, config = spec["class_name"], dict(spec.get("config") or {})
+    if name in custom_objects:
+        return custom_objects[name].from_config(config)
+    fn = config.get("fn")
+    if isinstance(fn, str) and fn in custom_objects:
+        config["fn"] = custom_objects[fn]
+    try:
+        return module.get({"class_name": name, "config": config})
+    except ValueError as e:
+        # the class is shenjing's (LossFunctionWrapper...): the unknown name is its function's
+        own = fn if isinstance(fn, str) and isinstance(getattr(module, name, None), type) \
+            else name
+        lambda_note = ". A lambda is saved as '<lambda>': define the function with def to " \
+            "save it under its name" if own == "<lambda>" else ""
+        raise ValueError(f"{e}. If {own!r} is your own function or class, pass load_model(..., "
+                         f"custom_objects={{{own!r}: ...}}); or pass compile=False to load the "
+                         f"model without its optimizer, loss and metrics{lambda_note}") from None
 
 
-def load_model(path: str, compile: bool = True) -> Any:
+def _model_file(path: str) -> str:
+    """``path``, or the model file in it when it is a run folder."""
+    if not os.path.isdir(path):
+        return path
+    if os.path.isfile(os.path.join(path, RUN_MODEL)):
+        return os.path.join(path, RUN_MODEL)
+    raise FileNotFoundError(f"{path} is a folder with no model file in it (a run folder of "
+                            f"'shenjing train' holds {RUN_MODEL})")
+
+
+def load_model(path: str, custom_objects: dict[str, Any] | None = None,
+               compile: bool = True) -> Any:
     """Rebuild a model saved by ``Model.save``: architecture, weights, and (with ``compile``)
-    its optimizer, loss, metrics and optimizer state, so ``fit(initial_epoch=k)`` continues."""
+    its optimizer, loss, metrics and optimizer state, so ``fit(initial_epoch=k)`` continues.
+
+    Args:
+        path: the file, or a run folder that holds one (``model.shenjing``).
+        custom_objects: your own loss or metric functions and loss, metric or optimizer
+            classes the model was compiled with, by the name they were saved under
+            (``{"my_loss": my_loss}``).
+        compile: False to skip the optimizer, loss and metrics (to predict, or compile anew).
+    """
     from .. import losses, metrics, optimizers
 
-    with _open_zip(os.fspath(path)) as z:
+    path = _model_file(os.fspath(path))
+    custom_objects = custom_objects or {}
+    with _open_zip(path) as z:
         try:
             config = json.loads(z.read(CONFIG))
         except ValueError:
@@ -239,9 +287,11 @@ def load_model(path: str, compile: bool = True) -> Any:
         _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
         comp = config.get("compile")
         if compile and comp is not None:
-            model.compile(optimizer=_resolve(optimizers, comp["optimizer"]),
-                          loss=_resolve(losses, comp["loss"]),
-                          metrics=[_resolve(metrics, m) for m in comp["metrics"]])
+            model.compile(optimizer=_resolve(optimizers, comp["optimizer"], custom_objects),
+                          loss=_resolve(losses, comp["loss"], custom_objects),
+                          metrics=[_resolve(metrics, m, custom_objects) for m in comp["metrics"]],
+                          weighted_metrics=[_resolve(metrics, m, custom_objects)
+                                            for m in comp.get("weighted_metrics", [])])
             if OPTIMIZER not in z.namelist():
                 raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
                                        f"{OPTIMIZER}")
@@ -259,8 +309,8 @@ def save_weights(model: Any, path: str) -> None:
 
 def load_weights(model: Any, path: str) -> None:
     """Read weights from a ``save_weights`` file or a ``save`` zip into ``model`` (same
-    architecture: the count, order and shapes must match)."""
-    path = os.fspath(path)
+    architecture: the count, order and shapes must match), or from a run folder's model."""
+    path = _model_file(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"no weights file at {path}")
     import zipfile

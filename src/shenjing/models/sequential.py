@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autograd import Tensor
 from ..layers.input_layer import Input, SymbolicTensor
 from ..layers.layer import Layer, serialize_layer
 from .model import Model
@@ -15,7 +16,9 @@ class Sequential(Model):
     Args:
         layers: the layers in order (an ``Input(shape)`` may come first); more can be added with
             :meth:`add`. When the first layer knows its input (``input_shape=`` or an Input), the
-            model is built at once, so ``summary()`` works before any data is seen.
+            model is built at once, so ``summary()`` works before any data is seen. Otherwise
+            it is built by the first data it is called on (or by ``build(input_shape)``), whose
+            shape (batch axis free) and dtype then become its Input, saved with the model.
 
     >>> model = Sequential([Dense(64, activation="relu", input_shape=(784,)), Dense(10)])
     """
@@ -37,21 +40,44 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add() takes layers, got {type(layer).__name__}")
         self.stack = [*self.stack, layer]
-        first_shape = self._input.shape if self._input is not None else \
-            self.stack[0].batch_input_shape
+        self._build_if_input_known()
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras's ``pop``)."""
+        if not self.stack:
+            raise IndexError(f"pop() from the Sequential model {self.name!r}, which has no layers")
+        *rest, layer = self.stack
+        self.stack = None  # untracks the old list: assigning an empty list would not
+        self.stack = rest
+        self._build_if_input_known()
+        return layer
+
+    def _build_if_input_known(self) -> None:
+        """Build (again) when the input shape is known: from an Input, the first layer's
+        ``input_shape=``, or the data the model was first called on."""
         self.built = False
-        if first_shape is not None:
-            self.build(first_shape)
+        if not self.stack:
+            return
+        shape = self._input.shape if self._input is not None else self.stack[0].batch_input_shape
+        if shape is not None:
+            self.build(shape)
 
     @property
     def layers(self) -> list[Layer]:
         return list(self.stack)
 
+    def _maybe_build(self, inputs: Any) -> None:
+        # Built by data: its dtype (integer ids for an Embedding) is known only here.
+        if not self.built and self._input is None and isinstance(inputs, Tensor):
+            self._input = Input(batch_shape=(None, *inputs.shape[1:]), dtype=inputs.dtype)
+        super()._maybe_build(inputs)
+
     def build(self, input_shape: Any) -> None:
         """Create every layer's weights by passing a symbolic input through the stack, which
         also records each layer's output shape for ``summary``."""
-        x = Input(batch_shape=tuple(input_shape),
-                  dtype=self._input.dtype if self._input is not None else "float32")
+        if self._input is None:
+            self._input = Input(batch_shape=(None, *tuple(input_shape)[1:]))
+        x = Input(batch_shape=tuple(input_shape), dtype=self._input.dtype)
         self.output_shapes = []
         for layer in self.stack:
             x = layer(x)

@@ -1,0 +1,220 @@
+"""Reloading what was saved: a Sequential built by its data loads; custom losses and metrics load through
+``custom_objects`` (or are skipped with ``compile=False``); ``load_model`` takes a run folder;
+``Sequential.pop``."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import layers, losses, optimizers
+from shenjing.io import saving
+from shenjing.layers import Dense
+from shenjing.models import Sequential, load_model
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((24, 4)).astype(np.float32)
+Y = RNG.standard_normal((24, 2)).astype(np.float32)
+IDS = RNG.integers(1, 10, (24, 5))
+IDS[::2, 3:] = 0  # padding that mask_zero=True must skip
+
+
+def _dense() -> Sequential:
+    return Sequential([Dense(3), Dense(2)])
+
+
+def _embedding_lstm() -> Sequential:
+    return Sequential([layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3), Dense(2)])
+
+
+def _saved_config(path) -> dict:
+    with zipfile.ZipFile(path) as z:
+        return json.loads(z.read(saving.CONFIG))
+
+
+def _assert_same_weights(a, b):
+    for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def _assert_same_optimizer_state(a, b):
+    assert a.iterations == b.iterations > 0
+    state_a, state_b = a.state_dict()["state"], b.state_dict()["state"]
+    assert state_a.keys() == state_b.keys() and state_a
+    for i, slots in state_a.items():
+        for key, value in slots.items():
+            np.testing.assert_array_equal(state_b[i][key], value)
+
+
+def twice_mse(y_true, y_pred):
+    return losses.mean_squared_error(y_true, y_pred) * 2.0
+
+
+def max_abs_error(y_true, y_pred):
+    return np.abs(np.asarray(y_pred) - y_true).max(axis=-1)
+
+
+# -- 1. a Sequential built by its data ----------------------------------------------------------
+@pytest.mark.parametrize("make, x, dtype", [(_dense, X, "float32"),
+                                            (_embedding_lstm, IDS, IDS.dtype.name)],
+                         ids=["dense", "embedding-lstm"])
+def test_sequential_built_by_fit_loads_and_trains_on(tmp_path, make, x, dtype):
+    model = make()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.shenjing")
+    # the input is recorded with a free batch axis and the data's dtype
+    assert _saved_config(tmp_path / "m.shenjing")["model"]["config"]["input"] == {
+        "shape": [None, *x.shape[1:]], "dtype": dtype}
+
+    loaded = load_model(tmp_path / "m.shenjing")
+    _assert_same_weights(model, loaded)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    _assert_same_optimizer_state(model.optimizer, loaded.optimizer)
+    # both go on with the same state, so one more epoch leaves the same weights
+    model.fit(x, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    _assert_same_weights(model, loaded)
+    assert loaded.optimizer.iterations == 2 * 3
+
+
+def test_sequential_built_by_a_call_or_build_loads_uncompiled(tmp_path):
+    called, built = _dense(), _dense()
+    called(X[:1])
+    built.build((7, 4))  # the batch size given to build is not kept
+    for model in (called, built):
+        model.save(tmp_path / "m.shenjing")
+        assert _saved_config(tmp_path / "m.shenjing")["model"]["config"]["input"]["shape"] == \
+            [None, 4]
+        loaded = load_model(tmp_path / "m.shenjing")
+        assert loaded.optimizer is None
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# -- 2. custom objects --------------------------------------------------------------------------
+def _compiled_with(loss, metrics=()):
+    model = Sequential([Dense(2, input_shape=(4,))])
+    model.compile(optimizers.Adam(learning_rate=0.01), loss, metrics=list(metrics))
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    return model
+
+
+def test_custom_loss_and_metric_functions_load_with_custom_objects(tmp_path):
+    model = _compiled_with(twice_mse, metrics=[max_abs_error])
+    model.save(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing",
+                        custom_objects={"twice_mse": twice_mse, "max_abs_error": max_abs_error})
+    assert loaded.loss.fn is twice_mse
+    _assert_same_optimizer_state(model.optimizer, loaded.optimizer)
+    logs = loaded.evaluate(X, Y, batch_size=24, verbose=0, return_dict=True)
+    assert logs == model.evaluate(X, Y, batch_size=24, verbose=0, return_dict=True)
+    pred = model.predict(X)
+    np.testing.assert_allclose(logs["loss"], 2 * np.mean((pred - Y) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(logs["max_abs_error"], np.abs(pred - Y).max(axis=-1).mean(),
+                               rtol=1e-5)
+
+
+def test_custom_loss_class_loads_with_custom_objects(tmp_path):
+    class ScaledMSE(losses.Loss):
+        def __init__(self, scale=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = scale
+
+        def call(self, y_true, y_pred):
+            return losses.mean_squared_error(y_true, y_pred) * self.scale
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale}
+
+    model = _compiled_with(ScaledMSE(scale=3.0))
+    model.save(tmp_path / "m.shenjing")
+    with pytest.raises(ValueError, match="'ScaledMSE'.*custom_objects=.*compile=False"):
+        load_model(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing", custom_objects={"ScaledMSE": ScaledMSE})
+    assert isinstance(loaded.loss, ScaledMSE) and loaded.loss.scale == 3.0
+    assert loaded.evaluate(X, Y, verbose=0) == model.evaluate(X, Y, verbose=0)
+
+
+def test_unknown_custom_loss_names_it_and_suggests_both_ways(tmp_path):
+    _compiled_with(twice_mse).save(tmp_path / "def.shenjing")
+    _compiled_with(lambda t, p: losses.mean_squared_error(t, p)).save(tmp_path / "lambda.shenjing")
+    with pytest.raises(ValueError, match=r"'twice_mse'.*custom_objects=\{'twice_mse': \.\.\.\}"
+                                         r".*compile=False"):
+        load_model(tmp_path / "def.shenjing")
+    with pytest.raises(ValueError, match="'<lambda>'.*compile=False.*define the function with def"):
+        load_model(tmp_path / "lambda.shenjing")
+
+
+def test_compile_false_skips_an_unknown_loss_and_keeps_the_weights(tmp_path):
+    model = _compiled_with(lambda t, p: losses.mean_squared_error(t, p))
+    model.save(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing", compile=False)
+    assert loaded.optimizer is None and loaded.loss is None
+    _assert_same_weights(model, loaded)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# -- 3. run folders -----------------------------------------------------------------------------
+def test_load_model_and_load_weights_take_a_run_folder(tmp_path):
+    model = _compiled_with("mse")
+    run = tmp_path / "runs" / "20240101-000000-digits-cnn"
+    model.save(run / "model.shenjing")
+    (run / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    loaded = load_model(run)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    _assert_same_optimizer_state(model.optimizer, loaded.optimizer)
+    other = Sequential([Dense(2, input_shape=(4,))])
+    other.load_weights(run)
+    _assert_same_weights(model, other)
+
+
+def test_folder_without_a_model_file_is_file_not_found(tmp_path):
+    (tmp_path / "other.shenjing").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path}.*no model file.*model.shenjing"):
+        load_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        _dense().load_weights(tmp_path)
+
+
+# -- 4. Sequential.pop --------------------------------------------------------------------------
+def test_pop_removes_the_last_layer_and_rebuilds():
+    first, second = Dense(8, activation="relu"), Dense(3)
+    model = Sequential([sj.Input((4,)), first, second])
+    assert model.pop() is second
+    assert model.layers == [first] and model.output_shapes == [(None, 8)]
+    assert [w.shape for w in model.weights] == [(4, 8), (8,)]
+    np.testing.assert_array_equal(model.predict(X), first(X).numpy())
+    model.add(Dense(2))
+    assert model.predict(X).shape == (24, 2) and len(model.weights) == 4
+
+
+def test_pop_on_a_model_built_by_data_and_until_empty():
+    model = _dense()
+    model(X[:1])
+    model.pop()
+    assert model.built and model.predict(X).shape == (24, 3)
+    model.pop()
+    assert model.layers == [] and model.weights == [] and not model.built
+    with pytest.raises(IndexError, match="no layers"):
+        model.pop()
+
+
+def test_weighted_metrics_survive_save_and_load(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = Sequential([layers.Dense(2, input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], weighted_metrics=["accuracy"])
+    sw = np.r_[np.ones(32), np.zeros(32)].astype(np.float32)
+    before = model.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing")
+    after = loaded.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert set(after) == {"loss", "accuracy", "weighted_accuracy"}
+    for k in before:
+        assert after[k] == pytest.approx(before[k], rel=1e-6)
