@@ -397,6 +397,11 @@ _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError,
 }
+# probability 0.5 is logit 0: what a thresholded metric named by a string uses on logits
+_LOGIT_THRESHOLDS: dict[type[Metric], dict[str, float]] = {
+    BinaryAccuracy: {"threshold": 0.0}, Precision: {"thresholds": 0.0},
+    Recall: {"thresholds": 0.0},
+}
 KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall",
                       *(n for n in _FUNCTIONS if n != "accuracy")})
 
@@ -408,6 +413,11 @@ def _loss_kind(loss: Any) -> str | None:
     except (ValueError, TypeError):
         return None
     return _LOSS_KINDS.get(fn) if fn is not None else None
+
+
+def _binary_from_logits(loss: Any) -> bool:
+    """Whether ``loss`` is binary cross-entropy on logits (``from_logits=True``)."""
+    return _loss_kind(loss) == "binary" and bool(getattr(losses.get(loss), "from_logits", False))
 
 
 def _kind_from_shapes(pred_shape: Sequence[Any] | None,
@@ -435,7 +445,9 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
     shapes decide: one output per sample is binary; labels with a trailing axis of size 1, or
     with fewer axes than the outputs, are sparse; labels shaped like the outputs are
     categorical. When the shapes are not known yet, the choice is made at the first
-    ``update_state``.
+    ``update_state``. When the loss is binary cross-entropy with ``from_logits=True``, the
+    thresholded metrics named by a string (binary accuracy, precision, recall) threshold the
+    logits at 0, which is probability 0.5.
 
     Args:
         identifier: a name (``'accuracy'``, ``'mse'``, ``'mae'``, ``'precision'``, ``'recall'``,
@@ -443,7 +455,8 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
             case-insensitive, CamelCase class names too), a ``Metric`` instance or class, a
             ``{'class_name', 'config'}`` dict, a per-sample function (wrapped in
             :class:`MeanMetricWrapper`), or None.
-        loss: the compiled loss (a name, function or Loss object), used for ``'accuracy'``.
+        loss: the compiled loss (a name, function or Loss object), used for ``'accuracy'``
+            and for thresholds on logits.
         output_shape: the shape of the model's predictions (the batch axis may be None).
         target_shape: the shape of the targets, if known.
 
@@ -470,13 +483,16 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
     if isinstance(identifier, str):
         if identifier.lower() in ("accuracy", "acc"):
             kind = _loss_kind(loss) or _kind_from_shapes(output_shape, target_shape)
-            return _InferredAccuracy(identifier) if kind is None else _ACCURACIES[kind](
-                name=identifier)
-        cls = _BY_KEY.get(_key(identifier))
-        if cls is None:
-            raise ValueError(f"unknown metric {identifier!r}; known metrics: "
-                             f"{', '.join(KNOWN_NAMES)} (or their CamelCase class names)")
-        return cls(name=identifier)
+            if kind is None:
+                return _InferredAccuracy(identifier)
+            cls = _ACCURACIES[kind]
+        else:
+            cls = _BY_KEY.get(_key(identifier))
+            if cls is None:
+                raise ValueError(f"unknown metric {identifier!r}; known metrics: "
+                                 f"{', '.join(KNOWN_NAMES)} (or their CamelCase class names)")
+        on_logits = _LOGIT_THRESHOLDS.get(cls, {}) if _binary_from_logits(loss) else {}
+        return cls(name=identifier, **on_logits)
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ValueError(f"cannot interpret {identifier!r} as a metric")

@@ -95,8 +95,9 @@ def test_the_article_cnn_listing_runs_with_import_shenjing_as_tf(capsys):
     assert "Total params: 122,570" in lines and "Trainable params: 122,570" in lines
     assert model.count_params() == 122_570
 
-    # fit showed its progress (verbose 'auto' = 1) with the validation logs; evaluate printed
-    # Keras's verbose=2 line; the listing's own prints follow
+    # fit showed its progress (verbose 'auto': one line per epoch when not on a terminal) with
+    # the validation logs; evaluate printed Keras's verbose=2 line; the listing's own prints
+    # follow
     history = model.history.history
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert "Epoch 1/1" in out and "val_accuracy" in out

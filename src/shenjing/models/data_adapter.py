@@ -43,8 +43,21 @@ def as_loader(x: Any, y: Any = None, sw: Any = None, batch_size: int = 32,
                                  "its batches carry (x, y[, sample_weight])")
         return x
     x, y, sw = as_arrays(x), as_arrays(y), as_arrays(sw)
+    check_numeric(x, y, sw)
     check_lengths(x, y, sw)
     return DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, sample_weight=sw)
+
+
+def check_numeric(x: Any, y: Any = None, sw: Any = None) -> None:
+    """TypeError naming the argument (x, y or sample_weight) whose array holds strings, which
+    no layer or loss can take."""
+    for name, value in (("x", x), ("y", y), ("sample_weight", sw)):
+        for a in value if isinstance(value, list) else [value]:
+            if a is not None and (a.dtype.kind in "US" or a.dtype.kind == "O" and a.size
+                                  and isinstance(a.flat[0], (str, bytes))):
+                raise TypeError(f"{name} holds strings (dtype {a.dtype}), but the model takes "
+                                "numbers: encode them first (string class labels as integer "
+                                "ids, e.g. np.unique(labels, return_inverse=True)[1])")
 
 
 def steps_of(data: Any) -> int | None:
@@ -59,6 +72,7 @@ def first_rows(data: Any) -> Any:
     """One row of the inputs, to build a model before training, when known without drawing a
     batch (a DataLoader without map_fn); else None, and the first batch builds it."""
     if isinstance(data, DataLoader) and data.map_fn is None and data.num_samples:
+        check_numeric(data.x)
         return take(data.x, slice(0, 1))
     return None
 
@@ -68,6 +82,7 @@ def iterate(data: Any, class_weight: dict[int, float] | None = None
     """(x, y, sample_weight) for each batch of ``data``, with class weights applied."""
     for batch in data:
         x, y, sw = unpack_batch(batch)
+        check_numeric(x, y, sw)
         yield x, y, with_class_weights(y, sw, class_weight)
 
 

@@ -11,6 +11,7 @@ inference mode under ``no_grad``. The PyTorch-style loop stays open: ``model(x, 
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -41,7 +42,9 @@ class Model(Layer):
         self.optimizer: Any = None
         self.loss: Any = None
         self.compiled_metrics: list[Any] = []
+        self.compiled_weighted_metrics: list[Any] = []
         self._metric_ids: list[Any] = []
+        self._weighted_metric_ids: list[Any] = []
         self.stop_training = False
         self.history: Any = None
         if inputs is not None or outputs is not None:
@@ -66,17 +69,28 @@ class Model(Layer):
 
     # -- compile -----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                **kwargs: Any) -> None:
-        """Choose the optimizer, the loss and the metrics (strings or objects, as Keras)."""
+                weighted_metrics: Any = None, **kwargs: Any) -> None:
+        """Choose the optimizer, the loss and the metrics (strings or objects, as Keras).
+
+        As in Keras, ``sample_weight`` and ``class_weight`` weight the loss and the
+        ``weighted_metrics``, never the plain ``metrics``. A weighted metric whose name is also a
+        plain metric's is logged as ``weighted_<name>``.
+        """
         from .. import losses, optimizers
 
         unknown = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution"}
         if unknown:
             raise TypeError(f"compile() got unexpected argument(s): {', '.join(sorted(unknown))}")
+        if isinstance(loss, (list, tuple)) or isinstance(loss, dict) and "class_name" not in loss:
+            raise ValueError(f"compile() got a {type(loss).__name__} of {len(loss)} losses: one "
+                             "loss per output needs a multi-output model, and training "
+                             "multi-output models is not supported yet; pass a single loss")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss) if loss is not None else None
         self._metric_ids = list(metrics or [])
-        self.compiled_metrics = []  # resolved at the first batch, when output shapes are known
+        self._weighted_metric_ids = list(weighted_metrics or [])
+        # resolved at the first batch, when output shapes are known
+        self.compiled_metrics, self.compiled_weighted_metrics = [], []
         self._warn_double_softmax()
 
     def _warn_double_softmax(self) -> None:
@@ -96,6 +110,9 @@ class Model(Layer):
         """The compiled loss plus every regularization penalty of the model's weights."""
         if self.loss is None:
             raise RuntimeError("the model has no loss: call compile(loss=...) before fit/evaluate")
+        if isinstance(y_pred, list):
+            raise ValueError(f"the model has {len(y_pred)} outputs, but training and evaluating "
+                             "multi-output models is not supported yet (predict works)")
         loss = self.loss(y, y_pred, sample_weight=sample_weight)
         for penalty in self.losses:
             loss = loss + penalty
@@ -123,21 +140,37 @@ class Model(Layer):
         return float(loss.data)
 
     def _update_metrics(self, y: Any, y_pred: Tensor, sample_weight: Any) -> None:
-        if len(self.compiled_metrics) != len(self._metric_ids):
-            from .. import metrics
-
-            self.compiled_metrics = [metrics.get(m, loss=self.loss, output_shape=y_pred.shape)
-                                     for m in self._metric_ids]
+        if (len(self.compiled_metrics), len(self.compiled_weighted_metrics)) != (
+                len(self._metric_ids), len(self._weighted_metric_ids)):
+            self._resolve_metrics(y_pred.shape)
         for m in self.compiled_metrics:
+            m.update_state(y, y_pred.data)
+        for m in self.compiled_weighted_metrics:
             m.update_state(y, y_pred.data, sample_weight=sample_weight)
+
+    def _resolve_metrics(self, output_shape: tuple[int, ...]) -> None:
+        from .. import metrics
+
+        def resolve(ids: list[Any]) -> list[Any]:
+            return [metrics.get(m, loss=self.loss, output_shape=output_shape) for m in ids]
+
+        self.compiled_metrics = resolve(self._metric_ids)
+        self.compiled_weighted_metrics = resolve(self._weighted_metric_ids)
+        plain_names = {m.name for m in self.compiled_metrics}
+        for m in self.compiled_weighted_metrics:
+            if m.name in plain_names:
+                m.name = "weighted_" + m.name
+
+    def _all_metrics(self) -> list[Any]:
+        return self.compiled_metrics + self.compiled_weighted_metrics
 
     def _logs(self, loss_mean: float, prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": loss_mean}
-        logs.update({prefix + m.name: m.result() for m in self.compiled_metrics})
+        logs.update({prefix + m.name: m.result() for m in self._all_metrics()})
         return logs
 
     def _reset_metrics(self) -> None:
-        for m in self.compiled_metrics:
+        for m in self._all_metrics():
             m.reset_state()
 
     def _ensure_ready(self, x: Any = None) -> None:
@@ -160,8 +193,9 @@ class Model(Layer):
             validation_freq: int = 1) -> Any:
         """Train for ``epochs`` passes over (x, y). Returns the History.
 
-        Args (Keras's): ``validation_split`` takes a seeded random fraction (not the last rows);
-        ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run.
+        Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
+        one line per epoch (2); ``validation_split`` takes a seeded random fraction (not the last
+        rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run.
         """
         from ..callbacks import CallbackList, TerminateOnNaN
 
@@ -175,6 +209,7 @@ class Model(Layer):
             train = da.as_loader(x, y, sample_weight)
         else:
             x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+            da.check_numeric(x, y, sw)
             da.check_lengths(x, y, sw)
             if validation_data is None and validation_split:
                 (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split,
@@ -184,7 +219,7 @@ class Model(Layer):
         val = None if validation_data is None else da.validation_loader(
             validation_data, validation_batch_size or batch_size)
         self._ensure_ready(da.first_rows(train))
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = _verbosity(verbose)
         steps = da.steps_of(train)
         user_callbacks = list(callbacks or [])
         if not any(isinstance(c, TerminateOnNaN) for c in user_callbacks):
@@ -224,7 +259,7 @@ class Model(Layer):
             # Validate even when training stops mid-epoch (Keras does): the weights are the last
             # good ones, and EarlyStopping or ModelCheckpoint monitoring val_ values need them.
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_batches(val)
+                val_logs = self._evaluate_batches(val, "validation_data")
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -233,7 +268,8 @@ class Model(Layer):
         self.history = cbs.history
         return self.history
 
-    def _evaluate_batches(self, data: Any, cbs: Any = None) -> dict[str, float]:
+    def _evaluate_batches(self, data: Any, source: str, cbs: Any = None) -> dict[str, float]:
+        """The loss and metrics over ``data``; ValueError naming ``source`` if it is empty."""
         self._reset_metrics()
         total, n = 0.0, 0
         for step, (xb, yb, swb) in enumerate(da.iterate(data)):
@@ -244,7 +280,9 @@ class Model(Layer):
             n += k
             if cbs is not None:
                 cbs.on_test_batch_end(step, self._logs(total / n))
-        return self._logs(total / max(n, 1))
+        if n == 0:
+            raise ValueError(f"{source} has no samples: there is nothing to evaluate")
+        return self._logs(total / n)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
                  verbose: Any = "auto", sample_weight: Any = None, return_dict: bool = False,
@@ -256,11 +294,11 @@ class Model(Layer):
         data = da.as_loader(x, y, sample_weight, da.batch_size_or_default(batch_size))
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = _verbosity(verbose)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=da.steps_of(data))
         cbs.on_test_begin()
-        logs = self._evaluate_batches(data, cbs)
+        logs = self._evaluate_batches(data, "the data given to evaluate()", cbs)
         cbs.on_test_end(logs)
         return logs if return_dict else _flat(logs)
 
@@ -273,7 +311,10 @@ class Model(Layer):
             for xb, _, _ in da.iterate(data):
                 out = self(xb, training=False)
                 outs.append([o.numpy() for o in out] if isinstance(out, list) else out.numpy())
-        if outs and isinstance(outs[0], list):
+        if not outs:
+            raise ValueError("the data given to predict() has no samples: there is nothing to "
+                             "predict")
+        if isinstance(outs[0], list):
             return [np.concatenate(parts) for parts in zip(*outs)]
         return np.concatenate(outs)
 
@@ -281,8 +322,9 @@ class Model(Layer):
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
-        x, y = da.as_arrays(x), da.as_arrays(y)
-        sw = da.with_class_weights(y, da.as_arrays(sample_weight), class_weight)
+        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+        da.check_numeric(x, y, sw)
+        sw = da.with_class_weights(y, sw, class_weight)
         self._ensure_ready(x)
         self._reset_metrics()
         logs = self._logs(self.train_step(x, y, sw))
@@ -291,14 +333,17 @@ class Model(Layer):
     def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch in inference mode."""
+        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+        da.check_numeric(x, y, sw)
         self._reset_metrics()
-        logs = self._logs(self.test_step(da.as_arrays(x), da.as_arrays(y),
-                                         da.as_arrays(sample_weight)))
+        logs = self._logs(self.test_step(x, y, sw))
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
+        x = da.as_arrays(x)
+        da.check_numeric(x)
         with no_grad():
-            return self(da.as_arrays(x), training=False).numpy()
+            return self(x, training=False).numpy()
 
     # -- inspection and saving ---------------------------------------------------------------
     def summary(self, print_fn: Any = print) -> None:
@@ -340,6 +385,14 @@ class Model(Layer):
         from ..io.saving import load_weights
 
         load_weights(self, filepath)
+
+
+def _verbosity(verbose: Any) -> int:
+    """0, 1 or 2; 'auto' is a progress bar (1) when stdout is a terminal, else one line per
+    epoch (2), so logs and captured output get no bar (as the CLI's --verbose default)."""
+    if verbose == "auto":
+        return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
+    return int(verbose)
 
 
 def _flat(logs: dict[str, float]) -> Any:

@@ -1,0 +1,163 @@
+"""``compile``/``fit``/``evaluate``/``predict`` contracts: thresholds on logits, empty data,
+unweighted ``metrics`` against ``weighted_metrics``, string data, lists of losses, and what
+``verbose='auto'`` prints when stdout is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import losses, metrics, optimizers
+from shenjing.data.loader import DataLoader
+from shenjing.layers import Dense
+
+
+def _identity_logit_model(loss, **compile_args) -> sj.Sequential:
+    """Outputs its one input feature unchanged (kernel 1, bias 0) and never learns, so the
+    logits are the inputs and every reported value can be computed from them with NumPy."""
+    model = sj.Sequential([sj.Input((1,)), Dense(1)])
+    model.set_weights([np.ones((1, 1), np.float32), np.zeros(1, np.float32)])
+    model.compile(optimizers.SGD(learning_rate=0.0), loss, **compile_args)
+    return model
+
+
+def _logit_data(n: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2.0, 2.0, (n, 1)).astype(np.float32)
+    return x, rng.integers(0, 2, (n, 1)).astype(np.float32)
+
+
+# -- 1. thresholded metrics on logits --------------------------------------------------------
+def test_string_binary_metrics_threshold_logits_at_zero():
+    x, y = _logit_data()
+    names = ["accuracy", "acc", "binary_accuracy", "precision", "recall"]
+    model = _identity_logit_model(losses.BinaryCrossentropy(from_logits=True), metrics=names)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+
+    predicted, actual = x[:, 0] > 0.0, y[:, 0] == 1
+    tp = np.sum(predicted & actual)
+    expected_accuracy = np.mean(predicted == actual)
+    assert expected_accuracy != np.mean((x[:, 0] > 0.5) == actual)  # the threshold matters here
+    for name in ("accuracy", "acc", "binary_accuracy"):
+        assert logs[name] == pytest.approx(expected_accuracy)
+    assert logs["precision"] == pytest.approx(tp / predicted.sum())
+    assert logs["recall"] == pytest.approx(tp / actual.sum())
+
+
+def test_string_binary_accuracy_on_probabilities_keeps_threshold_half():
+    p = np.array([[0.2], [0.4], [0.6], [0.9]])
+    y = np.array([[0.0], [1.0], [1.0], [1.0]])
+    for loss in ("binary_crossentropy", losses.BinaryCrossentropy()):
+        m = metrics.get("accuracy", loss=loss)
+        m.update_state(y, p)
+        assert m.result() == pytest.approx(0.75)  # 0.4 counts as class 0
+
+
+# -- 2. empty data ---------------------------------------------------------------------------
+def test_evaluate_and_predict_on_empty_data_raise():
+    x, y = _logit_data()
+    model = _identity_logit_model("mse")
+    with pytest.raises(ValueError, match=r"evaluate\(\) has no samples"):
+        model.evaluate(x[:0], y[:0], verbose=0)
+    with pytest.raises(ValueError, match=r"evaluate\(\) has no samples"):
+        model.evaluate(DataLoader(x[:0], y[:0]), verbose=0)
+    with pytest.raises(ValueError, match=r"predict\(\) has no samples"):
+        model.predict(x[:0])
+    with pytest.raises(ValueError, match="validation_data has no samples"):
+        model.fit(x, y, verbose=0, validation_data=(x[:0], y[:0]))
+
+
+# -- 3. metrics are unweighted, weighted_metrics are weighted --------------------------------
+def test_sample_weight_weights_the_loss_and_weighted_metrics_only():
+    x, y = _logit_data()
+    y[32:] = (x[32:] > 0.0)  # the second half is all right, the first half is not
+    model = _identity_logit_model(losses.BinaryCrossentropy(from_logits=True),
+                                  metrics=["accuracy"], weighted_metrics=["accuracy"])
+    w = np.array([1.0] * 32 + [0.0] * 32)
+    logs = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+
+    correct = (x[:, 0] > 0.0) == (y[:, 0] == 1)
+    assert correct[:32].mean() < correct.mean()  # so weighting shows
+    assert logs["accuracy"] == pytest.approx(correct.mean())
+    assert logs["weighted_accuracy"] == pytest.approx(correct[:32].mean())
+    z, t = x[:, 0].astype(np.float64), y[:, 0]
+    per_sample = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    assert logs["loss"] == pytest.approx(np.sum(w * per_sample) / 64, rel=1e-5)
+
+
+def test_class_weight_does_not_change_plain_metrics():
+    x, y = _logit_data()
+    class_weight = {0: 5.0, 1: 0.0}
+    correct = (x[:, 0] > 0.0) == (y[:, 0] == 1)
+    w = np.where(y[:, 0] == 1, 0.0, 5.0)
+    model = _identity_logit_model(losses.BinaryCrossentropy(from_logits=True),
+                                  metrics=["accuracy"], weighted_metrics=["binary_accuracy"])
+    history = model.fit(x, y, batch_size=16, verbose=0, class_weight=class_weight).history
+
+    assert history["accuracy"][0] == pytest.approx(correct.mean())
+    assert history["binary_accuracy"][0] == pytest.approx(np.sum(w * correct) / np.sum(w))
+    assert history["accuracy"][0] != pytest.approx(history["binary_accuracy"][0])
+
+
+# -- 4. strings ------------------------------------------------------------------------------
+def test_string_data_is_a_clear_type_error():
+    x, y = _logit_data(8)
+    labels = np.array(["cat", "dog"] * 4)
+    model = _identity_logit_model("mse")
+    with pytest.raises(TypeError, match=r"^y holds strings \(dtype <U3\)"):
+        model.fit(x, labels, verbose=0)
+    with pytest.raises(TypeError, match=r"^x holds strings \(dtype <U3\)"):
+        model.evaluate(labels[:, None], y, verbose=0)
+    with pytest.raises(TypeError, match=r"^x holds strings \(dtype object\)"):
+        model.predict(labels.astype(object)[:, None])
+    with pytest.raises(TypeError, match=r"^y holds strings"):
+        model.fit(DataLoader(x, labels), verbose=0)
+    with pytest.raises(TypeError, match=r"^x holds strings"):
+        model.fit(DataLoader(labels[:, None], y), verbose=0)
+
+
+# -- 5. one loss per output ------------------------------------------------------------------
+def _two_output_model() -> sj.Model:
+    inputs = sj.Input((4,))
+    hidden = Dense(8, activation="relu")(inputs)
+    return sj.Model(inputs, [Dense(3, name="cls")(hidden), Dense(1, name="reg")(hidden)])
+
+
+@pytest.mark.parametrize("loss", [[losses.SparseCategoricalCrossentropy(), "mse"],
+                                  {"cls": "sparse_categorical_crossentropy", "reg": "mse"}])
+def test_a_list_or_dict_of_losses_says_multi_output_training_is_unsupported(loss):
+    with pytest.raises(ValueError, match="needs a multi-output model.*not supported yet"):
+        _two_output_model().compile("adam", loss=loss)
+
+
+def test_fitting_a_multi_output_model_says_it_is_unsupported():
+    x = np.zeros((8, 4), np.float32)
+    model = _two_output_model()
+    model.compile("adam", loss="mse")
+    with pytest.raises(ValueError, match="has 2 outputs.*not supported yet"):
+        model.fit(x, [np.zeros((8, 3)), np.zeros((8, 1))], verbose=0)
+    assert [p.shape for p in model.predict(x)] == [(8, 3), (8, 1)]
+
+
+# -- 6. verbose='auto' -----------------------------------------------------------------------
+def test_verbose_auto_prints_lines_without_a_bar_when_not_a_terminal(capsys):
+    x, y = _logit_data(32)
+    model = _identity_logit_model("mse")
+    model.fit(x, y, epochs=2, batch_size=8)
+    model.evaluate(x, y)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2", "Evaluate"]
+    for bar_mark in ("\r", "%|", "█", "step/s", "s/step"):
+        assert bar_mark not in captured.out + captured.err
+
+
+def test_verbose_auto_draws_a_bar_on_a_terminal(capsys, monkeypatch):
+    x, y = _logit_data(32)
+    model = _identity_logit_model("mse")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    model.fit(x, y, epochs=1, batch_size=8)
+    assert "4/4" in capsys.readouterr().out  # tqdm's n/total
