@@ -1,6 +1,6 @@
-"""Reloading what was saved: a Sequential built by its data loads; custom losses and metrics load through
-``custom_objects`` (or are skipped with ``compile=False``); ``load_model`` takes a run folder;
-``Sequential.pop``."""
+"""Reloading what was saved: a Sequential built by its data loads; custom losses and
+metrics load through ``custom_objects`` (or are skipped with ``compile=False``); ``load_model``
+takes a run folder; ``Sequential.pop``; ``weighted_metrics`` survive."""
 
 from __future__ import annotations
 
