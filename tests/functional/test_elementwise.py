@@ -13,6 +13,7 @@ from oracle import (
     distinct,
     normal,
     positive,
+    require_torch,
     torch,
 )
 from shenjing import F
@@ -212,3 +213,38 @@ def test_kink_gradient_is_torchs(name):
 def test_kink_matches_torch(name):
     op, torch_op, inputs, _ = KINKS[name]
     assert_same_as_torch(op, [np.array(v) for v in inputs], torch_op)
+
+
+PROMOTION_CASES = {  # name: (a, b); int64 and bool meet float32/float64 tensors and Python numbers
+    "int / int": (np.array([1, 2, 3]), np.array([2, 2, 2])),
+    "int / number": (np.array([1, 2, 3]), 2),
+    "int + float number": (np.array([1, 2, 3]), 0.5),
+    "int * float32": (np.array([1, 2, 3]), np.array([0.5, 1.5, 2.5], np.float32)),
+    "float32 - int": (np.array([0.5, 1.5, 2.5], np.float32), np.array([1, 2, 3])),
+    "int * float64": (np.array([1, 2, 3]), np.array([0.5, 1.5, 2.5])),
+    "bool * float32": (np.array([True, False, True]), np.array([0.5, 1.5, 2.5], np.float32)),
+    "int ** float number": (np.array([1, 2, 3]), 0.5),
+    "int + int": (np.array([1, 2, 3]), np.array([4, 5, 6])),
+    "int * int number": (np.array([1, 2, 3]), 2),
+}
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
+@pytest.mark.parametrize("case", PROMOTION_CASES.values(), ids=PROMOTION_CASES.keys())
+def test_binary_ops_promote_dtypes_as_torch(case, op):
+    # PyTorch's rule (a float meeting integers keeps its own dtype; int / int is float32), not
+    # NumPy's (int64 with float32 is float64): checked against torch itself, values included.
+    import operator
+
+    fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+          "**": operator.pow}[op]
+    a, b = case
+    torch_ = require_torch()
+    try:
+        want = fn(torch_.from_numpy(a), torch_.from_numpy(b) if isinstance(b, np.ndarray) else b)
+    except RuntimeError:
+        pytest.skip(f"torch refuses {a.dtype} {op} {np.asarray(b).dtype}")
+    got = fn(shenjing.tensor(a, dtype=a.dtype),
+             shenjing.tensor(b, dtype=b.dtype) if isinstance(b, np.ndarray) else b)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

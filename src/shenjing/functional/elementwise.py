@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import as_tensor
@@ -204,9 +205,21 @@ class _Cast(Function):
 
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     if isinstance(a, Tensor):
-        return cls.apply(a, as_tensor(b, like=a))
-    b = as_tensor(b)
-    return cls.apply(as_tensor(a, like=b), b)
+        b = as_tensor(b, like=a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, like=b)
+    # PyTorch's promotion, not NumPy's: integers (or booleans) meeting a float take the float's
+    # dtype (int64 + float32 is float32, where NumPy gives float64), and integer / integer is
+    # the default float. Integer tensors never require grad, so the cast loses nothing.
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka != kb and "f" in (ka, kb):
+        dtype = a.data.dtype if ka == "f" else b.data.dtype
+        a, b = (t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype))
+                for t in (a, b))
+    elif cls is _Div and ka != "f":
+        a, b = (Tensor._wrap(t.data.astype(backend.DEFAULT_FLOAT)) for t in (a, b))
+    return cls.apply(a, b)
 
 
 def add(a: Any, b: Any) -> Tensor:
