@@ -402,3 +402,11 @@ def test_broadcast_add_grads_any_shapes(shapes):
     n = int(np.prod(shapes.result_shape))
     np.testing.assert_array_equal(a.grad.numpy(), np.full(a_shape, n / max(a.size, 1)))
     np.testing.assert_array_equal(b.grad.numpy(), np.full(b_shape, n / max(b.size, 1)))
+
+
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_function_apply_on_arrays_is_a_clear_type_error(grad_mode):
+    with shenjing.enable_grad() if grad_mode else shenjing.no_grad():
+        with pytest.raises(TypeError, match=r"_CountedSquare.apply\(\) takes Tensors .* ndarray"):
+            _CountedSquare.apply(np.ones(2))
+    np.testing.assert_allclose(_CountedSquare.apply(Tensor([3.0])).numpy(), [9.0])

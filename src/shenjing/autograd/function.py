@@ -46,15 +46,21 @@ class Function:
         # Plain loops, not generator expressions: this runs for every op, and on small tensors
         # its bookkeeping costs as much as the arithmetic.
         record = False
-        if is_grad_enabled():
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
+        try:
+            if is_grad_enabled():
+                for t in inputs:
+                    if t.requires_grad:
+                        record = True
+                        break
+            data = [t.data for t in inputs]
+        except AttributeError:
+            raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments (pass "
+                            "other values as keyword options), got "
+                            f"{', '.join(type(t).__name__ for t in inputs)}") from None
         fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
             (False,) * len(inputs))
         fn.saved = ()
-        out = fn.forward(*[t.data for t in inputs], **kwargs)
+        out = fn.forward(*data, **kwargs)
         multi = isinstance(out, tuple)
         wrap = Tensor._wrap
         outs = tuple([wrap(o) for o in out]) if multi else (wrap(out),)
