@@ -45,22 +45,18 @@ class Function:
         fn = cls()
         # Plain loops, not generator expressions: this runs for every op, and on small tensors
         # its bookkeeping costs as much as the arithmetic.
-        record = False
-        try:
-            if is_grad_enabled():
-                for t in inputs:
-                    if t.requires_grad:
-                        record = True
-                        break
-            data = [t.data for t in inputs]
-        except AttributeError:
-            raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments (pass "
-                            "other values as keyword options), got "
-                            f"{', '.join(type(t).__name__ for t in inputs)}") from None
+        grad_mode, record = is_grad_enabled(), False
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
+                                "(pass other values as keyword options), got "
+                                f"{', '.join(type(t).__name__ for t in inputs)}")
+            if grad_mode and t.requires_grad:
+                record = True
         fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
             (False,) * len(inputs))
         fn.saved = ()
-        out = fn.forward(*data, **kwargs)
+        out = fn.forward(*[t.data for t in inputs], **kwargs)
         multi = isinstance(out, tuple)
         wrap = Tensor._wrap
         outs = tuple([wrap(o) for o in out]) if multi else (wrap(out),)
