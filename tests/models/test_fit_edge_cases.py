@@ -1,5 +1,5 @@
 """``compile``/``fit``/``evaluate``/``predict`` contracts: thresholds on logits, empty data,
-unweighted ``metrics`` against ``weighted_metrics``, string data, lists of losses, and what
+unweighted ``metrics`` against ``weighted_metrics``, string data, and what
 ``verbose='auto'`` prints when stdout is not a terminal."""
 
 from __future__ import annotations
@@ -119,27 +119,7 @@ def test_string_data_is_a_clear_type_error():
         model.fit(DataLoader(labels[:, None], y), verbose=0)
 
 
-# -- 5. one loss per output ------------------------------------------------------------------
-def _two_output_model() -> sj.Model:
-    inputs = sj.Input((4,))
-    hidden = Dense(8, activation="relu")(inputs)
-    return sj.Model(inputs, [Dense(3, name="cls")(hidden), Dense(1, name="reg")(hidden)])
-
-
-@pytest.mark.parametrize("loss", [[losses.SparseCategoricalCrossentropy(), "mse"],
-                                  {"cls": "sparse_categorical_crossentropy", "reg": "mse"}])
-def test_a_list_or_dict_of_losses_says_multi_output_training_is_unsupported(loss):
-    with pytest.raises(ValueError, match="needs a multi-output model.*not supported yet"):
-        _two_output_model().compile("adam", loss=loss)
-
-
-def test_fitting_a_multi_output_model_says_it_is_unsupported():
-    x = np.zeros((8, 4), np.float32)
-    model = _two_output_model()
-    model.compile("adam", loss="mse")
-    with pytest.raises(ValueError, match="has 2 outputs.*not supported yet"):
-        model.fit(x, [np.zeros((8, 3)), np.zeros((8, 1))], verbose=0)
-    assert [p.shape for p in model.predict(x)] == [(8, 3), (8, 1)]
+# -- 5. one loss per output: see test_multi_output.py ----------------------------------------------
 
 
 # -- 6. verbose='auto' -----------------------------------------------------------------------

@@ -45,15 +45,18 @@ def take(x: Any, idx: Any) -> Any:
 
 
 def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
-    """ValueError unless x (each of its arrays), y and sample_weight have the same rows."""
+    """ValueError unless x, y and sample_weight have the same rows, each array of a list (a
+    model's several inputs, outputs or per-output weights) included."""
     n = num_samples(x)
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None and num_samples(value) != n:
-            raise ValueError(f"x has {n} samples but {name} has {num_samples(value)}; "
-                             "they must have the same number of rows")
     if isinstance(x, list) and any(len(a) != n for a in x):
         raise ValueError(f"the model's inputs have different numbers of samples: "
                          f"{[len(a) for a in x]}")
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        for i, a in enumerate(value if isinstance(value, list) else [value]):
+            if a is not None and len(a) != n:
+                where = f"{name}[{i}]" if isinstance(value, list) else name
+                raise ValueError(f"x has {n} samples but {where} has {len(a)}; they must have "
+                                 "the same number of rows")
 
 
 def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:

@@ -179,7 +179,9 @@ def save_model(model: Any, path: str) -> None:
             config["compile"] = {
                 "optimizer": _serialize_object(model.optimizer),
                 "optimizer_state": _flatten_state(model.optimizer.state_dict(), arrays),
-                "loss": _serialize_object(model.loss),
+                "loss": [_serialize_object(fn) for fn in model.loss]
+                if isinstance(model.loss, list) else _serialize_object(model.loss),
+                "loss_weights": model.loss_weights,
                 "metrics": _metrics_config(model._metric_ids),
                 "weighted_metrics": _metrics_config(model._weighted_metric_ids),
             }
@@ -188,11 +190,13 @@ def save_model(model: Any, path: str) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def _metrics_config(ids: list[Any]) -> list[Any]:
-    """Compiled metrics as saved: names as they are, objects as configs (a plain function as
-    the MeanMetricWrapper compile makes of it)."""
+def _metrics_config(ids: Any) -> Any:
+    """Compiled metrics as saved (a list, or a dict of lists by output name): names as they
+    are, objects as configs (a plain function as the MeanMetricWrapper compile makes of it)."""
     from .. import metrics
 
+    if isinstance(ids, dict):
+        return {name: _metrics_config(v) for name, v in ids.items()}
     return [m if isinstance(m, str) else _serialize_object(metrics.get(m)) for m in ids]
 
 
@@ -249,6 +253,16 @@ def _resolve(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
                          f"model without its optimizer, loss and metrics{lambda_note}") from None
 
 
+def _resolve_all(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
+    """``_resolve`` over what compile saved: one object, a list (one per output or metric), or
+    a dict of them by output name."""
+    if isinstance(spec, list):
+        return [_resolve_all(module, s, custom_objects) for s in spec]
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _resolve_all(module, v, custom_objects) for k, v in spec.items()}
+    return _resolve(module, spec, custom_objects)
+
+
 def _model_file(path: str) -> str:
     """``path``, or the model file in it when it is a run folder."""
     if not os.path.isdir(path):
@@ -288,10 +302,11 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
         comp = config.get("compile")
         if compile and comp is not None:
             model.compile(optimizer=_resolve(optimizers, comp["optimizer"], custom_objects),
-                          loss=_resolve(losses, comp["loss"], custom_objects),
-                          metrics=[_resolve(metrics, m, custom_objects) for m in comp["metrics"]],
-                          weighted_metrics=[_resolve(metrics, m, custom_objects)
-                                            for m in comp.get("weighted_metrics", [])])
+                          loss=_resolve_all(losses, comp["loss"], custom_objects),
+                          loss_weights=comp.get("loss_weights"),
+                          metrics=_resolve_all(metrics, comp["metrics"], custom_objects),
+                          weighted_metrics=_resolve_all(metrics, comp.get("weighted_metrics", []),
+                                                        custom_objects))
             if OPTIMIZER not in z.namelist():
                 raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
                                        f"{OPTIMIZER}")

@@ -1,7 +1,7 @@
 """Turning ``fit``/``evaluate``/``predict`` arguments into batches: arrays (or lists of arrays
-for multi-input models) become a ``DataLoader``; a DataLoader, or any re-iterable of
-``(x, y[, sample_weight])`` batches, is used as it is. Also the seeded validation split and class
-weights."""
+for multi-input or multi-output models) become a ``DataLoader``; a DataLoader, or any
+re-iterable of ``(x, y[, sample_weight])`` batches, is used as it is. Also the seeded validation
+split and class weights."""
 
 from __future__ import annotations
 
@@ -106,6 +106,9 @@ def with_class_weights(y: Any, sw: Any, class_weight: dict[int, float] | None) -
     """``sw`` times each sample's class weight (``sw`` itself without class weights)."""
     if class_weight is None:
         return sw
+    if isinstance(y, list):
+        raise ValueError(f"class_weight is not supported for a model with {len(y)} outputs "
+                         "(nor in Keras): weight the samples with sample_weight instead")
     weights = class_sample_weights(y, class_weight)
     return weights if sw is None else sw * weights
 

@@ -10,6 +10,7 @@ inference mode under ``no_grad``. The PyTorch-style loop stays open: ``model(x, 
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import warnings
@@ -41,10 +42,15 @@ class Model(Layer):
         self.graph: Graph | None = None
         self.optimizer: Any = None
         self.loss: Any = None
+        self.loss_weights: list[float] | None = None
         self.compiled_metrics: list[Any] = []
         self.compiled_weighted_metrics: list[Any] = []
-        self._metric_ids: list[Any] = []
-        self._weighted_metric_ids: list[Any] = []
+        self._metric_ids: Any = []
+        self._weighted_metric_ids: Any = []
+        self._loss_trackers: list[Any] = []
+        self._metric_outputs: list[int] = []
+        self._weighted_metric_outputs: list[int] = []
+        self._metrics_resolved = False
         self.stop_training = False
         self.history: Any = None
         if inputs is not None or outputs is not None:
@@ -61,42 +67,110 @@ class Model(Layer):
                                       "as Model(inputs, outputs)")
         return self.graph.run(inputs, training)
 
-    def _output_layer(self) -> Layer | None:
+    def _output_layers(self) -> list[Layer]:
         if self.graph is not None:
-            return self.graph.outputs[0].layer
-        layers = self.layers
-        return layers[-1] if layers else None
+            return [t.layer for t in self.graph.outputs]
+        return self.layers[-1:]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that make a functional model's outputs, in order: the keys
+        of per-output losses, metrics and targets and the prefixes of their logs ([] for other
+        models)."""
+        return [] if self.graph is None else [t.layer.name for t in self.graph.outputs]
+
+    @property
+    def _output_list(self) -> bool:
+        """Whether the model's outputs are a list (``Model(inputs, [a, b])``), trained with
+        one loss per output."""
+        return self.graph is not None and not self.graph.single_output
+
+    def _per_output(self, value: Any, what: str, optional: bool = False) -> list[Any]:
+        """``value`` given per output (a list in output order, or a dict keyed by output name)
+        as a list in output order; ValueError naming the outputs when it does not fit them.
+        With ``optional`` a dict may leave outputs out (None for them)."""
+        names = self.output_names
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            absent = [] if optional else [n for n in names if n not in value]
+            if unknown or absent:
+                problem = f"unknown output name(s) {unknown}" if unknown \
+                    else f"no entry for output(s) {absent}"
+                raise ValueError(f"{what} has {problem}; the model's outputs are {names}")
+            return [value.get(n) for n in names]
+        if isinstance(value, (list, tuple)) and len(value) == len(names):
+            return list(value)
+        got = type(value).__name__ + (f" of {len(value)}" if isinstance(value, (list, tuple))
+                                      else "")
+        raise ValueError(f"{what} must be a list with one entry per output, in output order, "
+                         f"or a dict keyed by output name; got a {got}, but the model's outputs "
+                         f"are {names}")
 
     # -- compile -----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                weighted_metrics: Any = None, **kwargs: Any) -> None:
+                weighted_metrics: Any = None, loss_weights: Any = None, **kwargs: Any) -> None:
         """Choose the optimizer, the loss and the metrics (strings or objects, as Keras).
 
         As in Keras, ``sample_weight`` and ``class_weight`` weight the loss and the
         ``weighted_metrics``, never the plain ``metrics``. A weighted metric whose name is also a
         plain metric's is logged as ``weighted_<name>``.
+
+        A model with a list of outputs takes ``loss`` as one loss for all outputs, a list (in
+        output order) or a dict keyed by ``output_names``; ``loss_weights`` (a list or dict)
+        weights them in the total. ``metrics`` as a list applies to every output, as a dict
+        ``{output_name: metric or list}`` to the outputs named. Logs then hold ``loss`` (the
+        total), ``<output>_loss`` (weighted, as Keras 3) and ``<output>_<metric>``.
         """
         from .. import losses, optimizers
+        from ..metrics import Mean
 
         unknown = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution"}
         if unknown:
             raise TypeError(f"compile() got unexpected argument(s): {', '.join(sorted(unknown))}")
-        if isinstance(loss, (list, tuple)) or isinstance(loss, dict) and "class_name" not in loss:
-            raise ValueError(f"compile() got a {type(loss).__name__} of {len(loss)} losses: one "
-                             "loss per output needs a multi-output model, and training "
-                             "multi-output models is not supported yet; pass a single loss")
+        per_output_loss = isinstance(loss, (list, tuple)) or isinstance(loss, dict) \
+            and "class_name" not in loss
+        if not self._output_list and (per_output_loss or loss_weights is not None):
+            got = "loss_weights" if loss_weights is not None \
+                else f"a {type(loss).__name__} of {len(loss)} losses"
+            raise ValueError(f"compile() got {got}, but the model has a single output: pass a "
+                             "single loss (one loss per output, and loss_weights, are for a "
+                             "functional Model(inputs, [outputs...]))")
         self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss) if loss is not None else None
-        self._metric_ids = list(metrics or [])
-        self._weighted_metric_ids = list(weighted_metrics or [])
+        if not self._output_list:
+            self.loss = losses.get(loss) if loss is not None else None
+            self._metric_ids = list(metrics or [])
+            self._weighted_metric_ids = list(weighted_metrics or [])
+        else:
+            n = len(self.output_names)
+            self.loss = None if loss is None else [losses.get(fn) for fn in (
+                self._per_output(loss, "loss") if per_output_loss else [loss] * n)]
+            self.loss_weights = None if loss_weights is None else [
+                float(w) for w in self._per_output(loss_weights, "loss_weights")]
+            self._metric_ids = self._metrics_by_output(metrics, "metrics")
+            self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
+                                                                "weighted_metrics")
+        self._loss_trackers = [Mean(f"{name}_loss")
+                               for name in self.output_names] if self._output_list else []
         # resolved at the first batch, when output shapes are known
         self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._metrics_resolved = False
         self._warn_double_softmax()
 
+    def _metrics_by_output(self, metrics: Any, what: str) -> dict[str, list[Any]]:
+        """``{output_name: [metric, ...]}`` from a list for every output or a dict by name."""
+        ids = self._per_output(metrics, what, optional=True) if isinstance(metrics, dict) \
+            else [metrics] * len(self.output_names)
+        return {name: list(m) if isinstance(m, (list, tuple)) else [] if m is None else [m]
+                for name, m in zip(self.output_names, ids)}
+
+    def _losses_by_output(self) -> list[Any]:
+        return self.loss if isinstance(self.loss, list) else [self.loss]
+
     def _warn_double_softmax(self) -> None:
-        last = self._output_layer()
-        if getattr(last, "activation", None) is F.softmax and getattr(self.loss, "from_logits",
-                                                                       False):
+        for last, loss in zip(self._output_layers(), self._losses_by_output()):
+            if getattr(last, "activation", None) is not F.softmax \
+                    or not getattr(loss, "from_logits", False):
+                continue
             warnings.warn(
                 f"The model's last layer '{last.name}' applies softmax, but the loss was "
                 "compiled with from_logits=True, so softmax is applied twice: the loss treats "
@@ -106,63 +180,113 @@ class Model(Layer):
                 UserWarning, stacklevel=3)
 
     # -- one step ----------------------------------------------------------------------------
-    def compute_loss(self, y: Any, y_pred: Tensor, sample_weight: Any = None) -> Tensor:
-        """The compiled loss plus every regularization penalty of the model's weights."""
+    def compute_loss(self, y: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The compiled loss (for a list of outputs, the weighted sum of theirs) plus every
+        regularization penalty of the model's weights."""
+        return self._total_loss(self._output_losses(*self._by_output(y, y_pred, sample_weight)))
+
+    def _by_output(self, y: Any, y_pred: Any, sample_weight: Any) -> tuple[list, list, list]:
+        """Targets, predictions and sample weights as lists in output order (one item each for
+        a single output); one sample_weight array serves every output."""
+        if not self._output_list:
+            if isinstance(y_pred, list):
+                raise ValueError(f"the model returned {len(y_pred)} outputs: training several "
+                                 "outputs needs a functional Model(inputs, [outputs...]), whose "
+                                 "outputs are named by their layers (predict works)")
+            return [y], [y_pred], [sample_weight]
+        sws = sample_weight if isinstance(sample_weight, (list, tuple, dict)) \
+            else [sample_weight] * len(y_pred)
+        return self._per_output(y, "y"), y_pred, self._per_output(sws, "sample_weight")
+
+    def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
+        """Each output's loss, times its loss weight, in output order."""
         if self.loss is None:
             raise RuntimeError("the model has no loss: call compile(loss=...) before fit/evaluate")
-        if isinstance(y_pred, list):
-            raise ValueError(f"the model has {len(y_pred)} outputs, but training and evaluating "
-                             "multi-output models is not supported yet (predict works)")
-        loss = self.loss(y, y_pred, sample_weight=sample_weight)
-        for penalty in self.losses:
-            loss = loss + penalty
+        parts = [fn(y, p, sample_weight=sw)
+                 for fn, y, p, sw in zip(self._losses_by_output(), ys, preds, sws)]
+        if self.loss_weights is None:
+            return parts
+        return [w * part for w, part in zip(self.loss_weights, parts)]
+
+    def _total_loss(self, parts: list[Tensor]) -> Tensor:
+        loss = parts[0]
+        for term in [*parts[1:], *self.losses]:
+            loss = loss + term
         return loss
+
+    def _step_loss(self, x: Any, y: Any, sample_weight: Any,
+                   training: bool) -> tuple[tuple, list[Tensor], Tensor]:
+        """Forward and loss: (targets, predictions, sample weights) by output, each output's
+        weighted loss, and the total."""
+        data = self._by_output(y, self(x, training=training), sample_weight)
+        parts = self._output_losses(*data)
+        return data, parts, self._total_loss(parts)
 
     def train_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         """Forward, loss, zero-grad, backward, step. Returns the loss; a non-finite loss is
         returned without updating the weights, so nothing is corrupted."""
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(y, y_pred, sample_weight)
+        data, parts, loss = self._step_loss(x, y, sample_weight, training=True)
         value = float(loss.data)
         if not math.isfinite(value):
             return value
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        self._update_metrics(y, y_pred, sample_weight)
+        self._update_metrics(data, parts, 1)
         return value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         with no_grad():
-            y_pred = self(x, training=False)
-            loss = self.compute_loss(y, y_pred, sample_weight)
-        self._update_metrics(y, y_pred, sample_weight)
+            data, parts, loss = self._step_loss(x, y, sample_weight, training=False)
+        self._update_metrics(data, parts, da.num_samples(x))
         return float(loss.data)
 
-    def _update_metrics(self, y: Any, y_pred: Tensor, sample_weight: Any) -> None:
-        if (len(self.compiled_metrics), len(self.compiled_weighted_metrics)) != (
-                len(self._metric_ids), len(self._weighted_metric_ids)):
-            self._resolve_metrics(y_pred.shape)
-        for m in self.compiled_metrics:
-            m.update_state(y, y_pred.data)
-        for m in self.compiled_weighted_metrics:
-            m.update_state(y, y_pred.data, sample_weight=sample_weight)
+    def _update_metrics(self, data: tuple[list, list, list], parts: list[Tensor],
+                        batch_weight: int) -> None:
+        """Update the per-output losses (weighted per batch in fit, per sample in evaluate, as
+        the loops average the total) and the metrics, each on its output."""
+        ys, preds, sws = data
+        for tracker, part in zip(self._loss_trackers, parts):
+            tracker.update_state(float(part.data), sample_weight=batch_weight)
+        if not self._metrics_resolved:
+            self._resolve_metrics(preds)
+        for i, m in zip(self._metric_outputs, self.compiled_metrics):
+            m.update_state(ys[i], preds[i].data)
+        for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):
+            m.update_state(ys[i], preds[i].data, sample_weight=sws[i])
 
-    def _resolve_metrics(self, output_shape: tuple[int, ...]) -> None:
+    def _resolve_metrics(self, preds: list[Tensor]) -> None:
+        """Metric objects for the compiled ids, output by output; for a list of outputs they
+        are named ``<output>_<metric>``."""
+        self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._metric_outputs, self._weighted_metric_outputs = [], []
+        for i, (loss, pred) in enumerate(zip(self._losses_by_output(), preds)):
+            plain = self._output_metrics(self._metric_ids, i, loss, pred.shape)
+            weighted = self._output_metrics(self._weighted_metric_ids, i, loss, pred.shape)
+            plain_names = {m.name for m in plain}
+            for m in weighted:
+                if m.name in plain_names:
+                    m.name = "weighted_" + m.name
+            if self._output_list:
+                for m in plain + weighted:
+                    m.name = f"{self.output_names[i]}_{m.name}"
+            self.compiled_metrics += plain
+            self.compiled_weighted_metrics += weighted
+            self._metric_outputs += [i] * len(plain)
+            self._weighted_metric_outputs += [i] * len(weighted)
+        self._metrics_resolved = True
+
+    def _output_metrics(self, ids: Any, i: int, loss: Any, output_shape: tuple) -> list[Any]:
+        """Output ``i``'s Metric objects from compiled ids (a list, or a dict by output name);
+        for a list of outputs copies, so that no two outputs share a metric's state."""
         from .. import metrics
 
-        def resolve(ids: list[Any]) -> list[Any]:
-            return [metrics.get(m, loss=self.loss, output_shape=output_shape) for m in ids]
-
-        self.compiled_metrics = resolve(self._metric_ids)
-        self.compiled_weighted_metrics = resolve(self._weighted_metric_ids)
-        plain_names = {m.name for m in self.compiled_metrics}
-        for m in self.compiled_weighted_metrics:
-            if m.name in plain_names:
-                m.name = "weighted_" + m.name
+        ids = ids[self.output_names[i]] if isinstance(ids, dict) else ids
+        return [metrics.get(copy.deepcopy(m) if self._output_list else m, loss=loss,
+                            output_shape=output_shape) for m in ids]
 
     def _all_metrics(self) -> list[Any]:
-        return self.compiled_metrics + self.compiled_weighted_metrics
+        return self._loss_trackers + self.compiled_metrics + self.compiled_weighted_metrics
 
     def _logs(self, loss_mean: float, prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": loss_mean}
@@ -172,6 +296,13 @@ class Model(Layer):
     def _reset_metrics(self) -> None:
         for m in self._all_metrics():
             m.reset_state()
+
+    def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
+        """(x, y, sample_weight) with a dict keyed by output name (in y or sample_weight) made
+        a list in output order, which the data pipeline batches."""
+        y, sample_weight = (self._per_output(v, name) if self._output_list and isinstance(v, dict)
+                            else v for name, v in (("y", y), ("sample_weight", sample_weight)))
+        return x, y, sample_weight
 
     def _ensure_ready(self, x: Any = None) -> None:
         """Check that the model is compiled; build it on one row of ``x`` (None: not yet, the
@@ -201,6 +332,9 @@ class Model(Layer):
 
         batch_size = da.batch_size_or_default(batch_size)
         rng = backend.new_generator()
+        x, y, sample_weight = self._ordered(x, y, sample_weight)
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+            validation_data = self._ordered(*validation_data)
         if da.is_batch_source(x):
             if validation_split:
                 raise ValueError("validation_split is not supported when x is a DataLoader or "
@@ -291,7 +425,8 @@ class Model(Layer):
         (no metrics), a list [loss, metric...], or a dict with ``return_dict=True``."""
         from ..callbacks import CallbackList
 
-        data = da.as_loader(x, y, sample_weight, da.batch_size_or_default(batch_size))
+        data = da.as_loader(*self._ordered(x, y, sample_weight),
+                            da.batch_size_or_default(batch_size))
         if self.loss is None:
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
         verbose = _verbosity(verbose)
@@ -309,8 +444,7 @@ class Model(Layer):
         outs = []
         with no_grad():
             for xb, _, _ in da.iterate(data):
-                out = self(xb, training=False)
-                outs.append([o.numpy() for o in out] if isinstance(out, list) else out.numpy())
+                outs.append(_numpy(self(xb, training=False)))
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
                              "predict")
@@ -322,7 +456,7 @@ class Model(Layer):
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
-        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw)
         sw = da.with_class_weights(y, sw, class_weight)
         self._ensure_ready(x)
@@ -333,7 +467,7 @@ class Model(Layer):
     def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch in inference mode."""
-        x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw)
         self._reset_metrics()
         logs = self._logs(self.test_step(x, y, sw))
@@ -343,7 +477,7 @@ class Model(Layer):
         x = da.as_arrays(x)
         da.check_numeric(x)
         with no_grad():
-            return self(x, training=False).numpy()
+            return _numpy(self(x, training=False))
 
     # -- inspection and saving ---------------------------------------------------------------
     def summary(self, print_fn: Any = print) -> None:
@@ -393,6 +527,11 @@ def _verbosity(verbose: Any) -> int:
     if verbose == "auto":
         return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
     return int(verbose)
+
+
+def _numpy(out: Any) -> Any:
+    """A model's output (a Tensor, or a list of them) as NumPy."""
+    return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
 
 
 def _flat(logs: dict[str, float]) -> Any:

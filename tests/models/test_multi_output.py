@@ -1,0 +1,216 @@
+"""Training a functional model with several outputs: one loss per output (a list or a dict by
+output name) weighted by ``loss_weights``, targets as a list or dict, per-output logs and metrics,
+misuse errors, and the save/load round trip. Values are checked against NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_saving import _rewrite
+
+import shenjing as sj
+from shenjing.layers import Dense
+
+WEIGHTS = [0.7, 0.3]
+
+
+def _model() -> sj.Model:
+    """A shared Dense trunk, a softmax head 'cls' (3 classes) and a regression head 'reg'."""
+    inputs = sj.Input((4,))
+    trunk = Dense(16, activation="relu")(inputs)
+    return sj.Model(inputs, [Dense(3, activation="softmax", name="cls")(trunk),
+                             Dense(1, name="reg")(trunk)])
+
+
+def _data(n: int = 64, seed: int = 0):
+    """A learnable toy problem: the class is the largest of the first three features; the
+    regression target is linear in the features."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    return x, x[:, :3].argmax(axis=1), (2 * x[:, 3:] - x[:, :1]).astype(np.float32)
+
+
+def _compiled(form: str = "dict", **kwargs) -> sj.Model:
+    model, adam = _model(), sj.optimizers.Adam(learning_rate=0.01)
+    if form == "dict":
+        model.compile(adam, loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+                      loss_weights={"cls": WEIGHTS[0], "reg": WEIGHTS[1]}, **kwargs)
+    else:
+        model.compile(adam, loss=["sparse_categorical_crossentropy", "mse"],
+                      loss_weights=WEIGHTS, **kwargs)
+    return model
+
+
+def _numpy_losses(model: sj.Model, x, labels, target, sample_weight=None):
+    """Sparse categorical cross-entropy and MSE of the model's predictions, by NumPy."""
+    probs, pred = model.predict(x, verbose=0)
+    w = np.ones(len(x)) if sample_weight is None else sample_weight
+    scce = np.sum(w * -np.log(probs[np.arange(len(x)), labels])) / len(x)
+    mse = np.sum(w * ((pred - target) ** 2)[:, 0]) / len(x)
+    return scce, mse
+
+
+def test_output_names_are_the_names_of_the_output_layers():
+    assert _model().output_names == ["cls", "reg"]
+
+
+@pytest.mark.parametrize("form", ["list", "dict"])
+def test_evaluate_gives_the_weighted_sum_and_each_weighted_output_loss(form):
+    x, labels, target = _data()
+    model = _compiled(form)
+    logs = model.evaluate(x, [labels, target], batch_size=len(x), verbose=0, return_dict=True)
+    scce, mse = _numpy_losses(model, x, labels, target)
+    assert list(logs) == ["loss", "cls_loss", "reg_loss"]
+    assert logs["loss"] == pytest.approx(WEIGHTS[0] * scce + WEIGHTS[1] * mse, rel=1e-5)
+    assert logs["cls_loss"] == pytest.approx(WEIGHTS[0] * scce, rel=1e-5)  # weighted: Keras 3
+    assert logs["reg_loss"] == pytest.approx(WEIGHTS[1] * mse, rel=1e-5)
+
+
+def test_one_sample_weight_array_weights_every_output():
+    x, labels, target = _data()
+    sw = np.linspace(0.0, 2.0, len(x)).astype(np.float32)
+    model = _compiled()
+    loss = model.evaluate(x, {"cls": labels, "reg": target}, sample_weight=sw,
+                          batch_size=len(x), verbose=0)[0]
+    scce, mse = _numpy_losses(model, x, labels, target, sw)
+    assert loss == pytest.approx(WEIGHTS[0] * scce + WEIGHTS[1] * mse, rel=1e-5)
+
+
+def test_list_and_dict_forms_give_identical_training_and_results():
+    x, labels, target = _data()
+    runs = []
+    for form, y in (("list", [labels, target]), ("dict", {"reg": target, "cls": labels})):
+        sj.utils.set_random_seed(3)
+        model = _compiled(form, metrics={"cls": "accuracy"})
+        history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        runs.append((history.history, model.evaluate(x, y, verbose=0, return_dict=True),
+                     model.train_on_batch(x, y, return_dict=True),
+                     model.test_on_batch(x, y, return_dict=True)))
+    assert runs[0] == runs[1]
+
+
+def test_fit_lowers_both_output_losses_with_shuffling_and_validation():
+    x, labels, target = _data(256)
+    model = _compiled(metrics={"cls": "accuracy"})
+    history = model.fit(x, [labels, target], epochs=20, batch_size=32, validation_split=0.25,
+                        verbose=0).history
+    assert set(history) == {"loss", "cls_loss", "reg_loss", "cls_accuracy", "val_loss",
+                            "val_cls_loss", "val_reg_loss", "val_cls_accuracy"}
+    for key in ("cls_loss", "reg_loss", "val_cls_loss", "val_reg_loss"):
+        assert history[key][-1] < 0.5 * history[key][0], key
+    assert history["val_cls_accuracy"][-1] > 0.8
+
+
+def test_accuracy_on_the_classification_head_matches_numpy():
+    x, labels, target = _data()
+    model = _compiled(metrics=["accuracy"], weighted_metrics={"reg": ["mae"]})
+    model.fit(x, [labels, target], epochs=3, verbose=0)
+    logs = model.evaluate(x, [labels, target], batch_size=len(x), verbose=0, return_dict=True)
+    probs, pred = model.predict(x, verbose=0)
+    # a list of metrics applies to every output; a dict to the outputs it names
+    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_accuracy",
+                          "reg_mae"]
+    assert logs["cls_accuracy"] == pytest.approx(np.mean(probs.argmax(axis=1) == labels))
+    assert logs["reg_mae"] == pytest.approx(np.mean(np.abs(pred - target)), rel=1e-5)
+
+
+def test_one_loss_applies_to_every_output():
+    x, _, target = _data()
+    model = _model()
+    model.compile("adam", loss="mse")
+    y = [np.eye(3, dtype=np.float32)[x[:, :3].argmax(axis=1)], target]
+    logs = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    probs, pred = model.predict(x, verbose=0)
+    assert logs["cls_loss"] == pytest.approx(np.mean((probs - y[0]) ** 2), rel=1e-5)
+    assert logs["loss"] == pytest.approx(logs["cls_loss"] + logs["reg_loss"], rel=1e-6)
+
+
+def test_a_dataloader_of_list_targets_trains():
+    x, labels, target = _data()
+    model = _compiled()
+    loader = sj.data.DataLoader(x, [labels, target], batch_size=16, shuffle=True, seed=0)
+    history = model.fit(loader, epochs=2, verbose=0).history
+    assert set(history) == {"loss", "cls_loss", "reg_loss"}
+
+
+@pytest.mark.parametrize("compile_kwargs, message", [
+    ({"loss": ["mse"]}, r"loss must be a list with one entry per output.*got a list of 1, but "
+                        r"the model's outputs are \['cls', 'reg'\]"),
+    ({"loss": {"cls": "mse", "regression": "mse"}},
+     r"loss has unknown output name\(s\) \['regression'\]; the model's outputs are "
+     r"\['cls', 'reg'\]"),
+    ({"loss": {"cls": "mse"}}, r"loss has no entry for output\(s\) \['reg'\]"),
+    ({"loss": "mse", "loss_weights": [1.0, 2.0, 3.0]}, r"loss_weights must be a list.*list of 3"),
+    ({"loss": "mse", "metrics": {"clss": "accuracy"}}, r"metrics has unknown output name"),
+])
+def test_per_output_arguments_that_do_not_fit_the_outputs_are_refused(compile_kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _model().compile("adam", **compile_kwargs)
+
+
+def test_targets_that_do_not_fit_the_outputs_are_refused():
+    x, labels, target = _data()
+    model = _compiled()
+    with pytest.raises(ValueError, match=r"^y must be a list.*got a ndarray.*\['cls', 'reg'\]"):
+        model.fit(x, labels, verbose=0)
+    with pytest.raises(ValueError, match=r"^y has unknown output name\(s\) \['rg'\]"):
+        model.evaluate(x, {"cls": labels, "rg": target}, verbose=0)
+    with pytest.raises(ValueError, match=r"x has 64 samples but y\[1\] has 63"):
+        model.fit(x, [labels, target[:-1]], verbose=0)
+
+
+def test_class_weight_is_refused_for_several_outputs():
+    x, labels, target = _data()
+    model = _compiled()
+    for train in (model.fit, model.train_on_batch):
+        with pytest.raises(ValueError, match="class_weight is not supported for a model with 2 "
+                                             "outputs"):
+            train(x, [labels, target], class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+
+
+def test_a_single_output_model_refuses_per_output_losses():
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(1, name="out")(inputs))
+    with pytest.raises(ValueError, match="got a list of 2 losses, but the model has a single "
+                                         "output"):
+        model.compile("adam", loss=["mse", "mse"])
+    with pytest.raises(ValueError, match="got loss_weights, but the model has a single output"):
+        model.compile("adam", loss="mse", loss_weights=[2.0])
+
+
+def test_a_single_output_model_logs_as_before():
+    x, labels, _ = _data()
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(3, name="out")(inputs))
+    model.compile("adam", sj.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    history = model.fit(x, labels, epochs=2, validation_split=0.25, verbose=0).history
+    assert list(history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert model.output_names == ["out"]
+
+
+def test_save_and_load_keep_per_output_losses_weights_and_metrics(tmp_path):
+    x, labels, target = _data()
+    model = _compiled(metrics={"cls": ["accuracy"]}, weighted_metrics={"reg": "mse"})
+    model.fit(x, [labels, target], epochs=2, verbose=0)
+    model.save(tmp_path / "m.shenjing")
+    loaded = sj.load_model(tmp_path / "m.shenjing")
+    assert loaded.loss_weights == WEIGHTS
+    assert [type(fn).__name__ for fn in loaded.loss] == ["SparseCategoricalCrossentropy",
+                                                         "MeanSquaredError"]
+    expected = model.evaluate(x, [labels, target], verbose=0, return_dict=True)
+    assert loaded.evaluate(x, [labels, target], verbose=0, return_dict=True) == expected
+    assert list(expected) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mse"]
+
+
+def test_a_file_saved_without_per_output_settings_still_loads(tmp_path):
+    x, labels, _ = _data()
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(3, name="out")(inputs))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, labels, verbose=0)
+    model.save(tmp_path / "m.shenjing")
+    old = _rewrite(tmp_path / "m.shenjing", edit=lambda c: c["compile"].pop("loss_weights"))
+    loaded = sj.load_model(old)
+    assert loaded.loss_weights is None
+    assert loaded.evaluate(x, labels, verbose=0) == model.evaluate(x, labels, verbose=0)
