@@ -250,3 +250,15 @@ def test_binary_ops_promote_dtypes_as_torch(case, op):
         return
     assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_pow_exponent_gradient_is_zero_where_the_base_is_zero_as_torch():
+    # dy/db = y ln a: at a = 0, y = 0 for b > 0, and torch takes 0 rather than 0 * -inf = NaN
+    torch_ = require_torch()
+    a, b = np.array([0.0, 0.0, 2.0], np.float32), np.array([2.0, 0.5, 1.0], np.float32)
+    tb = shenjing.tensor(b, requires_grad=True)
+    (shenjing.tensor(a) ** tb).sum().backward()
+    ref = torch_.tensor(b, requires_grad=True)
+    (torch_.tensor(a) ** ref).sum().backward()
+    np.testing.assert_allclose(tb.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(tb.grad.numpy(), [0.0, 0.0, 2 * np.log(2)], rtol=1e-6)

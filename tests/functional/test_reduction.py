@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from oracle import assert_same_as_torch, distinct, normal, torch
+from oracle import assert_same_as_torch, distinct, normal, require_torch, torch
 from shenjing import F
 
 
@@ -132,3 +132,16 @@ def test_var_with_too_few_elements_raises(name):
 def test_reduction_axis_out_of_range_raises(axis):
     with pytest.raises(ValueError, match="out of range"):
         F.sum(shenjing.tensor(np.zeros(SHAPE)), axis=axis)
+
+
+def test_std_gradient_is_zero_on_a_constant_slice_as_torch():
+    # sqrt's derivative at 0 would make it 0 / 0 = NaN and poison every weight upstream
+    torch_ = require_torch()
+    x = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]], np.float32)
+    for ddof in (0, 1):
+        t = shenjing.tensor(x, requires_grad=True)
+        F.std(t, axis=1, ddof=ddof).sum().backward()
+        ref = torch_.tensor(x, requires_grad=True)
+        ref.std(dim=1, correction=ddof).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), atol=1e-6)
+        assert np.all(t.grad.numpy()[0] == 0)

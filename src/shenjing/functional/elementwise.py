@@ -85,7 +85,8 @@ class _Pow(Function):
         a, b, y = self.saved
         xp = get_xp(a)
         ga = g * b * xp.power(a, b - 1) if self.needs_input_grad[0] else None
-        gb = g * y * xp.log(a) if self.needs_input_grad[1] else None
+        # dy/db = y ln a; at a = 0 (y = 0 for b > 0) torch takes 0, not 0 * -inf = NaN
+        gb = g * y * xp.log(xp.where(a == 0, 1, a)) if self.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -9,7 +9,6 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import expand_reduced, normalize_axes
-from .elementwise import sqrt
 
 
 class _Sum(Function):
@@ -70,8 +69,23 @@ class _Var(Function):
         return (diff * diff).sum(axis=axes, keepdims=keepdims) / x.dtype.type(n - ddof)
 
     def backward(self, g):
-        diff, axes, keepdims, dof = self.saved
+        diff, axes, keepdims, dof = self.saved[:4]
         return expand_reduced(g, axes, keepdims) * diff * g.dtype.type(2.0 / dof)
+
+
+class _Std(_Var):
+    """y = sqrt(var);  dy/dx = dvar/dx / (2 y), and 0 where y = 0 (a constant slice), as torch
+    has it, rather than 0 / 0: one constant feature must not make every gradient NaN."""
+
+    def forward(self, x, axes=(), keepdims=False, ddof=0):
+        y = get_xp(x).sqrt(super().forward(x, axes, keepdims, ddof))
+        self.saved += (y,)
+        return y
+
+    def backward(self, g):
+        xp, y = get_xp(g), self.saved[4]
+        positive = y > 0
+        return super().backward(xp.where(positive, g / (2 * xp.where(positive, y, 1)), 0))
 
 
 class _LogSumExp(Function):
@@ -123,8 +137,9 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
 
 
 def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Standard deviation, sqrt(var(x, axis, keepdims, ddof))."""
-    return sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation, sqrt(var(x, axis, keepdims, ddof)); its gradient is 0 on a
+    constant slice (torch's convention) instead of NaN."""
+    return _reduce(_Std, x, axis, keepdims, ddof=ddof)
 
 
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
