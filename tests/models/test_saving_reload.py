@@ -218,3 +218,21 @@ def test_weighted_metrics_survive_save_and_load(tmp_path):
     assert set(after) == {"loss", "accuracy", "weighted_accuracy"}
     for k in before:
         assert after[k] == pytest.approx(before[k], rel=1e-6)
+
+
+def test_scalar_weights_round_trip(tmp_path):
+    # Normalization(axis=None) holds 0-d mean and variance; they must stay 0-d in the file
+    rng = np.random.default_rng(0)
+    model = Sequential([sj.Input((3,)), layers.Normalization(axis=None), layers.Dense(1)])
+    model.layers[0].adapt(rng.uniform(0, 5, (10, 3)).astype(np.float32))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 1), np.float32), verbose=0)
+    assert [w.shape for w in model.weights][2:] == [(), ()]
+    model.save(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing")
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.save_weights(tmp_path / "w.safetensors")
+    loaded.load_weights(tmp_path / "w.safetensors")
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

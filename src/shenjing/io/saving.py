@@ -101,8 +101,9 @@ def _weight_names(model: Any) -> list[str]:
 def _weights_bytes(model: Any) -> bytes:
     from safetensors.numpy import save
 
-    arrays = {k: np.ascontiguousarray(p.numpy()) for k, p in zip(_weight_names(model),
-                                                                  model.weights)}
+    # asarray(order="C"), not ascontiguousarray, which would make a 0-d weight (1,)
+    arrays = {k: np.asarray(p.numpy(), order="C") for k, p in zip(_weight_names(model),
+                                                                   model.weights)}
     return save(arrays, metadata={"format": FORMAT})
 
 
@@ -136,7 +137,7 @@ def _flatten_state(tree: Any, arrays: dict[str, np.ndarray], prefix: str = "") -
         return [_flatten_state(v, arrays, f"{prefix}{i}/") for i, v in enumerate(tree)]
     if isinstance(tree, np.ndarray):
         key = prefix.rstrip("/")
-        arrays[key] = np.ascontiguousarray(tree)
+        arrays[key] = np.asarray(tree, order="C")
         return {"__array__": key}
     if isinstance(tree, np.generic):
         return tree.item()
