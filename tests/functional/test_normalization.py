@@ -106,6 +106,17 @@ def test_batch_norm_keras_moving_average_rule(rng):
     np.testing.assert_allclose(var.numpy(), 0.99 + 0.01 * x.var(axis=0), rtol=1e-5)
 
 
+def test_batch_norm_keeps_its_moving_statistics_from_a_non_finite_batch(rng):
+    # fit skips the step of a NaN loss; the moving statistics must survive that batch too
+    mean, var = Tensor(np.full(2, 0.5)), Tensor(np.full(2, 2.0))
+    x = rng.standard_normal((8, 2)).astype(np.float32)
+    x[3, 1] = np.nan
+    y = F.batch_norm(Tensor(x), None, None, mean, var, training=True)
+    assert np.isnan(y.numpy()[:, 1]).all()  # the batch itself is NaN, as in NumPy
+    np.testing.assert_array_equal(mean.numpy(), [0.5, 0.5])
+    np.testing.assert_array_equal(var.numpy(), [2.0, 2.0])
+
+
 def test_batch_norm_stays_float32_and_records_nothing_under_no_grad(rng):
     x = Tensor(rng.standard_normal((4, 3, 3, 2)).astype(np.float32), requires_grad=True)
     g, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.zeros(2), requires_grad=True)

@@ -78,9 +78,12 @@ class _BatchNorm(Function):
             inv_std = 1.0 / xp.sqrt(var + eps)
             # Keras's rule, with the biased batch variance (torch's running_var would use the
             # unbiased one, var * M / (M - 1)).
+            # Only from a finite batch: fit skips the update of a non-finite loss, and a NaN
+            # in the moving statistics would make every later prediction NaN.
             keep = 1.0 - momentum
+            finite = bool(xp.isfinite(mean).all() and xp.isfinite(var).all())
             for stat, batch in ((moving_mean, mean), (moving_var, var)):
-                if stat is not None:
+                if stat is not None and finite:
                     stat *= momentum
                     stat += (keep * batch).astype(stat.dtype, copy=False)
             scale = inv_std * gamma if gamma is not None else inv_std
