@@ -162,6 +162,29 @@ def test_the_cache_and_the_fallback_to_numpy(cells, tmp_path):
         np.testing.assert_allclose(other["loss"], with_c["loss"], rtol=1e-4)
 
 
+def test_a_library_others_may_write_or_without_our_symbols_is_not_loaded(cells, tmp_path):
+    first = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
+    (lib,) = (tmp_path / "a").glob("kernels-*.so")
+    lib.chmod(0o666)  # anyone could have replaced it: compiled anew in a private temp folder
+    refused = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
+    assert refused["status"].startswith("loaded from " + tempfile.gettempdir())
+    assert "shenjing-" in refused["status"]
+    lib.chmod(0o600)
+    with open(_loaded_libc_path(), "rb") as f:
+        lib.write_bytes(f.read())  # a real shared library, but not ours
+    foreign = _python(TRAIN, SHENJING_CACHE=str(tmp_path / "a"))
+    assert foreign["status"].startswith("unavailable") and "NumPy" in foreign["status"]
+    np.testing.assert_allclose(foreign["loss"], first["loss"], rtol=1e-4)
+
+
+def _loaded_libc_path() -> str:
+    """The C library this process has loaded (a shared object that lacks our symbols)."""
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs Linux's /proc to find a shared library")
+    with open("/proc/self/maps") as f:
+        return next(line.split()[-1] for line in f if "libc.so" in line or "libc-" in line)
+
+
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_c_adam_matches_the_numpy_path(cells, amsgrad, rng):
     from shenjing.optimizers import Adam

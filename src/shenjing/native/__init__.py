@@ -105,7 +105,6 @@ def _compile(cc: str, out: str) -> None:
     import subprocess
     import tempfile
 
-    os.makedirs(os.path.dirname(out), exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(out))
     os.close(fd)
     try:
@@ -119,6 +118,21 @@ def _compile(cc: str, out: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _compiled(cc: str, folder: str, name: str) -> str:
+    """The library ``name`` in ``folder``, compiled there first if missing. Only a folder and
+    file of our own that no one else may write is trusted (a shared temporary folder could
+    hold someone else's library under the name we look for); OSError otherwise."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, name)
+    if not os.path.exists(path):
+        _compile(cc, path)
+    for p in (folder, path):
+        st = os.stat(p)
+        if st.st_mode & 0o022 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            raise OSError(f"{p} may be written by other users; not loading a library from it")
+    return path
 
 
 def _load() -> None:
@@ -141,19 +155,17 @@ def _load() -> None:
                 with open(source, "rb") as f:
                     digest.update(f.read())
             name = f"kernels-{digest.hexdigest()[:16]}.so"
-            path = os.path.join(_cache_dir(), name)
-            if not os.path.exists(path):
-                try:
-                    _compile(cc, path)
-                except OSError:  # a read-only home, say: the temporary folder will do
-                    import tempfile
+            try:
+                path = _compiled(cc, _cache_dir(), name)
+            except OSError:  # a read-only home, say: a private temporary folder will do
+                import tempfile
 
-                    path = os.path.join(tempfile.gettempdir(), "shenjing", name)
-                    if not os.path.exists(path):
-                        _compile(cc, path)
+                uid = os.getuid() if hasattr(os, "getuid") else 0
+                path = _compiled(cc, os.path.join(tempfile.gettempdir(), f"shenjing-{uid}"), name)
             lib = ctypes.CDLL(path)
             _declare(lib, ctypes)
-        except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+        # AttributeError: a library without our symbols (not ours, or from another version)
+        except (OSError, RuntimeError, AttributeError, subprocess.SubprocessError) as err:
             _status = f"unavailable: {err}; using the NumPy paths"
             return
         _lib, _status = lib, f"loaded from {path}"
