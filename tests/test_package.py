@@ -127,7 +127,7 @@ def test_set_num_threads_limits_blas():
     assert threads and all(n == 1 for n in threads)
 
 
-@pytest.mark.parametrize("n", [0, -2, 1.5, "2"])
+@pytest.mark.parametrize("n", [0, -2, 1.5, "2", True, np.int64(0)])
 def test_set_num_threads_rejects_non_positive(n):
     with pytest.raises(ValueError, match="thread"):
         utils.set_num_threads(n)
@@ -150,3 +150,14 @@ def test_to_categorical_num_classes_and_errors():
         utils.to_categorical([0, 2], num_classes=2)
     with pytest.raises(ValueError, match="integers"):
         utils.to_categorical([0.5, 1.0])
+
+
+def test_set_num_threads_takes_numpy_integers():
+    from shenjing import parallel
+
+    before = parallel.threads()
+    try:
+        utils.set_num_threads(np.int64(1))
+        assert parallel.threads() == 1 and type(parallel.threads()) is int
+    finally:
+        utils.set_num_threads(before)

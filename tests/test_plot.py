@@ -108,6 +108,8 @@ def test_activation_functions_take_any_registered_name_but_softmax():
     np.testing.assert_allclose(dy, np.where(x > 0, 1.0, 0.2), atol=1e-6)  # Keras's slope 0.2
     with pytest.raises(ValueError, match="not element-wise"):
         plot.activation_functions(["softmax"])
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plot.activation_functions([])
 
 
 @pytest.mark.parametrize("draw, history", [

@@ -31,6 +31,8 @@ _NOT_ELEMENTWISE = ("softmax", "log_softmax")
 
 def _panels(count: int, width: float, height: float, columns: int = 3) -> tuple[Figure, list[Axes]]:
     """A figure of ``count`` panels of ``width`` x ``height`` inches, in rows of ``columns``."""
+    if count < 1:
+        raise ValueError("nothing to plot: give at least one item")
     try:
         from matplotlib.figure import Figure
     except ImportError as e:

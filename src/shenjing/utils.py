@@ -26,14 +26,17 @@ def set_random_seed(seed: int) -> None:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` cores: shenjing splits each heavy op (dense, conv, pooling) over ``n`` threads
-    itself and holds the BLAS behind NumPy at one thread per call (see :mod:`shenjing.parallel`
-    for why: 1.35x faster on the CIFAR CNN than letting BLAS thread each product)."""
-    if not isinstance(n, int) or n < 1:
+    """Use ``n`` cores: BLAS threads each matrix product over them until the first op that
+    splits itself over the batch (convolution, pooling, the recurrent loops); from then on
+    shenjing splits the heavy ops (dense included) over ``n`` threads itself and holds BLAS at
+    one thread per call (see :mod:`shenjing.parallel` for why: 1.35x faster on the CIFAR CNN).
+    Results may differ in the last bits with ``n`` and between the two modes (sums are split
+    differently), as with any multithreaded BLAS."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"number of threads must be a positive integer, got {n!r}")
     from . import parallel
 
-    parallel.set_threads(n)
+    parallel.set_threads(int(n))
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:

@@ -236,3 +236,10 @@ def test_scalar_weights_round_trip(tmp_path):
     loaded.load_weights(tmp_path / "w.safetensors")
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_saving_onto_a_folder_names_the_folder(tmp_path):
+    model = Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(IsADirectoryError, match=f"cannot write to {tmp_path}: it is a folder"):
+        model.save(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

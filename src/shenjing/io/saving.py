@@ -62,6 +62,9 @@ def _umask() -> int:
 def atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write to {path}: it is a folder (give a file name in "
+                                "it, e.g. model.shenjing)")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     import tempfile
