@@ -349,9 +349,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.summary(print_fn=lambda line: print(line, file=f))
 
     start = time.perf_counter()
-    history = model.fit(x_train, data.y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_data=(x_test, data.y_test), verbose=verbose,
-                        callbacks=[CSVLogger(out / "history.csv")])
+    with _stop_on_interrupt(model) as interrupted:
+        history = model.fit(x_train, data.y_train, epochs=args.epochs,
+                            batch_size=args.batch_size, validation_data=(x_test, data.y_test),
+                            verbose=verbose, callbacks=[CSVLogger(out / "history.csv")])
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, data.y_test, batch_size=args.batch_size,
                                               verbose=0)
@@ -367,6 +368,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "train_samples": len(x_train), "test_samples": len(x_test),
         "input_shape": list(data.image_shape), "class_names": data.class_names,
         "threads": args.threads or parallel.threads(),
+        "interrupted": interrupted[0],
     }
     with open(out / "metrics.json", "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
@@ -378,6 +380,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     print(f"wrote {out}{os.sep}: {', '.join(written)}")
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(model: Any) -> Iterator[list[bool]]:
+    """During ``fit``: the first Ctrl-C ends training after the current batch, so the run
+    folder is still written (the model as trained so far, metrics.json saying "interrupted");
+    a second one aborts. Yields a one-item list, set to True on interrupt."""
+    import signal
+    import threading
+
+    interrupted = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum: int, frame: Any) -> None:
+        interrupted[0] = model.stop_training = True
+        signal.signal(signal.SIGINT, previous)
+        print(f"\n{PROG} train: stopping after this batch (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- evaluate, predict -----------------------------------------------------------------------------

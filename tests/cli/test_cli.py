@@ -312,3 +312,30 @@ def test_import_shenjing_does_not_import_the_cli():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_ctrl_c_ends_training_and_still_writes_the_run_folder(tmp_path):
+    """The first Ctrl-C stops after the current batch: the model as trained so far is saved,
+    metrics.json says so; the exit status is 0."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "shenjing", "train", "--model", "mlp",
+                             "--epochs", "10000", "--out", str(out), "--verbose", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    history = out / "history.csv"
+    deadline = time.monotonic() + 120
+    while not (history.exists() and len(history.read_text().splitlines()) >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "stopping after this batch" in stderr
+    assert RUN_FILES <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and 2 <= metrics["epochs"] < 10000
+    assert 0.5 < metrics["test_accuracy"] <= 1.0  # the epochs that ran did train it
+    model = sj.models.load_model(out)  # and the saved file loads
+    assert model.count_params() > 0 and model.optimizer is not None
