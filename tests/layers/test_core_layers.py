@@ -116,10 +116,21 @@ def test_dropout_without_a_seed_follows_set_random_seed():
     np.testing.assert_array_equal(L.Dropout(0.5)(x, training=True).numpy(), first)
 
 
-@pytest.mark.parametrize("rate", [-0.1, 1.0])
+@pytest.mark.parametrize("rate", [-0.1, 1.5])
 def test_dropout_rejects_rates_outside_zero_one(rate):
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\]"):
         L.Dropout(rate)
+
+
+def test_dropout_rate_one_drops_everything_in_training(rng):
+    """Keras accepts rate 1: zeros (and a zero gradient) in training, the identity otherwise."""
+    x = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    layer = L.Dropout(1.0)
+    y = layer(x, training=True)
+    np.testing.assert_array_equal(y.numpy(), np.zeros((3, 4)))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+    assert layer(x) is x
 
 
 # -- Perceptron ----------------------------------------------------------------------------------

@@ -284,6 +284,83 @@ def test_shape_error_names_layer_expected_and_actual_shape(make, build_shape, ba
     assert str(bad_shape) in message
 
 
+# -- training mode -------------------------------------------------------------------------------
+class _Wrapper(L.Layer):
+    """Calls its child without passing ``training``: the child inherits the caller's mode."""
+
+    def __init__(self, inner, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x):
+        return self.inner(x)
+
+
+def _moving_stats(bn):
+    return bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy()
+
+
+def test_fit_trains_a_batch_norm_inside_a_custom_layer():
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32) * 2 + 1
+    bn = L.BatchNormalization(momentum=0.9)
+    model = shenjing.Sequential([L.Input((3,)), _Wrapper(bn)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros_like(x), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    mean, var = _moving_stats(bn)  # one step of moving = moving * m + batch * (1 - m)
+    np.testing.assert_allclose(mean, 0.1 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(0), rtol=1e-5)
+    model(x)
+    model.predict(x, verbose=0)
+    model(x, training=False)
+    for got, want in zip(_moving_stats(bn), (mean, var)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_dropout_inside_a_custom_layer_drops_in_fit_not_in_predict():
+    x = np.ones((16, 10), np.float32)
+    dropout = L.Dropout(0.5, seed=0)
+    seen = []
+    dropout.register_forward_hook(lambda layer, inputs, outputs: seen.append(outputs.numpy()))
+    model = shenjing.Sequential([L.Input((10,)), _Wrapper(dropout), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((16, 1)), batch_size=16, epochs=1, verbose=0)
+    assert set(np.unique(seen[-1])) == {0.0, 2.0}
+    model.predict(x, verbose=0)
+    np.testing.assert_array_equal(seen[-1], x)
+
+
+def test_an_explicit_training_value_wins_over_the_enclosing_one():
+    class Frozen(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.bn = L.BatchNormalization()
+            self.part = _Wrapper(self.bn)
+
+        def call(self, x):
+            return self.part(x, training=False)
+
+    frozen = Frozen()
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    frozen(x, training=True)
+    np.testing.assert_array_equal(frozen.bn.moving_mean.numpy(), np.zeros(3))
+    outer = _Wrapper(_Wrapper(frozen.bn))
+    outer(x, training=True)
+    np.testing.assert_allclose(frozen.bn.moving_mean.numpy(), 0.01 * x.mean(0), rtol=1e-5)
+
+
+def test_the_training_mode_is_restored_after_an_exception():
+    class Failing(L.Layer):
+        def call(self, x):
+            raise RuntimeError("boom")
+
+    bn = L.BatchNormalization()
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with pytest.raises(RuntimeError, match="boom"):
+        Failing()(x, training=True)
+    _Wrapper(bn)(x)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), np.zeros(3))
+
+
 # -- forward hooks -------------------------------------------------------------------------------
 def test_forward_hooks_see_each_output_and_the_remover_removes():
     stack = [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dense(2)]

@@ -124,6 +124,19 @@ def test_layer_norm_matches_torch(rng, x_shape, axis):
         (layer.gamma, module.weight, lambda a: a), (layer.beta, module.bias, lambda a: a)])
 
 
+@pytest.mark.parametrize("axis", [[2, 1], [-1, 1], (-1, -2)])
+def test_layer_norm_axes_in_any_order_match_numpy(rng, axis):
+    """Axes are made non-negative and sorted before gamma is built."""
+    layer = L.LayerNormalization(axis=axis, gamma_initializer="random_normal",
+                                 beta_initializer="random_normal")
+    x = (rng.standard_normal((2, 3, 4)) * 3 + 1).astype(np.float32)
+    y = layer(x).numpy()
+    assert layer.gamma.shape == layer.beta.shape == (3, 4)
+    mean, var = x.mean((1, 2), keepdims=True), x.var((1, 2), keepdims=True)
+    want = (x - mean) / np.sqrt(var + 1e-3) * layer.gamma.numpy() + layer.beta.numpy()
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
 def test_layer_norm_without_center_or_scale(rng, center, scale):
     layer = L.LayerNormalization(center=center, scale=scale)

@@ -119,12 +119,74 @@ def test_bidirectional_reverses_within_true_lengths(merge_mode, rng):
         real = row[row != 0][None]
         e = embed(real)
         f = fwd(e).numpy()[0]
-        b = bwd(e.numpy()[:, ::-1].copy()).numpy()[0][::-1]  # read backwards, back in order
+        b = bwd(e).numpy()[0][::-1]  # bwd reads backwards (go_backwards); back in time order
         expected = {"concat": [np.concatenate([f, b], -1)], "sum": [f + b], "mul": [f * b],
                     "ave": [(f + b) / 2], None: [f, b]}[merge_mode]
         for got, want in zip(outs, expected):
             np.testing.assert_allclose(got.numpy()[i, :len(real[0])], want, rtol=1e-5,
                                        atol=1e-6)
+
+
+def _bidirectional_by_hand(fwd, bwd, x, lengths):
+    """Bidirectional's outputs [f, b, *f_states, *b_states] computed per sequence: ``fwd`` on the
+    real steps, and ``bwd``'s weights run forwards (a go_backwards=False twin) on the real steps
+    reversed, its outputs put back in time order (zeros at padded steps)."""
+    twin = type(bwd)(bwd.units, return_sequences=True, return_state=True)
+    twin(x[:1, :1])
+    twin.set_weights(bwd.get_weights())
+    n, t_len = x.shape[:2]
+    f_seq, b_seq = np.zeros((2, n, t_len, fwd.units), np.float32)
+    f_states, b_states = [], []
+    for i, k in enumerate(lengths):
+        f_out, *f_st = fwd(x[i:i + 1, :k])
+        b_out, *b_st = twin(x[i:i + 1, :k][:, ::-1].copy())
+        f_seq[i, :k], b_seq[i, :k] = f_out.numpy()[0], b_out.numpy()[0][::-1]
+        f_states.append([s.numpy()[0] for s in f_st])
+        b_states.append([s.numpy()[0] for s in b_st])
+    return [f_seq, b_seq, *np.stack(f_states, 1), *np.stack(b_states, 1)]
+
+
+def _padded(rng, lengths, t_len=5, d=4):
+    """Right-padded sequences with the mask of their true lengths, as a Masking layer gives."""
+    x = rng.standard_normal((len(lengths), t_len, d)).astype(np.float32)
+    mask = np.arange(t_len) < np.array(lengths)[:, None]
+    return x * mask[..., None], mask
+
+
+def test_bidirectional_with_a_keras_backward_layer_matches_a_hand_computation(rng):
+    lengths = [3, 5, 1]
+    x, mask = _padded(rng, lengths)
+    fwd = L.LSTM(3, return_sequences=True, return_state=True)
+    bwd = L.LSTM(3, return_sequences=True, return_state=True, go_backwards=True)
+    bi = L.Bidirectional(fwd, merge_mode=None, backward_layer=bwd)
+    got = bi(x, mask=mask)
+    assert len(got) == 6  # f, b, h_f, c_f, h_b, c_b
+    for g, want in zip(got, _bidirectional_by_hand(fwd, bwd, x, lengths)):
+        np.testing.assert_allclose(g.numpy(), want, atol=1e-6)
+
+
+def test_bidirectional_default_backward_copy_equals_a_keras_backward_layer(rng):
+    lengths = [2, 5, 4]
+    x, mask = _padded(rng, lengths)
+    keras_style = L.Bidirectional(L.GRU(3, return_sequences=True),
+                                  backward_layer=L.GRU(3, return_sequences=True,
+                                                       go_backwards=True))
+    default = L.Bidirectional(L.GRU(3, return_sequences=True))
+    want = keras_style(x, mask=mask).numpy()
+    default(x, mask=mask)
+    default.set_weights(keras_style.get_weights())
+    assert default.backward_layer.go_backwards and not default.forward_layer.go_backwards
+    np.testing.assert_allclose(default(x, mask=mask).numpy(), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("backward, match", [
+    (lambda: L.LSTM(3), "go_backwards different"),
+    (lambda: L.LSTM(3, go_backwards=True, return_sequences=True), "same return_sequences"),
+    (lambda: L.LSTM(3, go_backwards=True, return_state=True), "same return_state"),
+])
+def test_bidirectional_rejects_a_mismatched_backward_layer(backward, match):
+    with pytest.raises(ValueError, match=match):
+        L.Bidirectional(L.LSTM(3), backward_layer=backward())
 
 
 def test_bidirectional_states_and_saving(tmp_path, rng):

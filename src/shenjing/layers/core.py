@@ -119,17 +119,22 @@ class Reshape(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: during training, zero a ``rate`` fraction of the inputs and scale the
-    rest by 1 / (1 - rate); at inference, the identity. Each layer has its own seeded stream."""
+    rest by 1 / (1 - rate) (rate 1 outputs zeros); at inference, the identity. Each layer has its
+    own seeded stream."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1], got {rate}")
         self.rate, self.seed = rate, seed
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        return F.dropout(x, self.rate, training=training, generator=self._generator)
+        if not training:
+            return x
+        if self.rate == 1.0:  # all dropped (F.dropout's scale 1 / (1 - rate) is undefined)
+            return F.where(False, x, 0.0)
+        return F.dropout(x, self.rate, generator=self._generator)
 
 
 class Perceptron(Layer):

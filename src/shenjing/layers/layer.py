@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from .input_layer import SymbolicTensor, symbolic_call
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
+_call_context = threading.local()  # .training: the mode of the enclosing __call__, if any
 
 
 def _unique_name(prefix: str) -> str:
@@ -236,12 +238,20 @@ class Layer:
         self._maybe_build(inputs)
         if mask is None:
             mask = _mask_of(inputs)
+        # As Keras: None inherits the enclosing call's mode (a layer calling its children
+        # directly), and means inference at the outermost call.
+        enclosing = getattr(_call_context, "training", False)
+        training = enclosing if training is None else bool(training)
         cls = type(self)
         if _call_accepts(cls, "training"):
-            kwargs["training"] = bool(training)
+            kwargs["training"] = training
         if mask is not None and _call_accepts(cls, "mask"):
             kwargs["mask"] = mask
-        outputs = self.call(inputs, *args, **kwargs)
+        _call_context.training = training
+        try:
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            _call_context.training = enclosing
         out_mask = self.compute_mask(inputs, mask)
         if out_mask is not None and isinstance(outputs, Tensor):
             outputs._keras_mask = out_mask

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional._util import normalize_axes
 from .layer import InputSpec, Layer
 
 
@@ -62,7 +63,7 @@ class LayerNormalization(Layer):
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
 
     def build(self, input_shape: tuple) -> None:
-        axes = (self.axis,) if isinstance(self.axis, int) else tuple(self.axis)
+        axes = normalize_axes(self.axis, len(input_shape))  # sorted, as F.layer_norm wants
         shape = tuple(input_shape[a] for a in axes)
         self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) if self.scale \
             else None

@@ -251,30 +251,18 @@ class GRU(_RNN):
     cell_class = GRUCell
 
 
-def reverse_within_lengths(mask: Any, n: int, t_len: int) -> Any:
-    """For each sequence, the time index that mirrors every real step within the real steps
-    (the k-th real step <-> the k-th from last), padded steps staying in place: the
-    permutation that reverses each sequence within its true length. An involution."""
-    idx = np.tile(np.arange(t_len), (n, 1))
-    if mask is None:
-        return idx[:, ::-1].copy()
-    mask = np.asarray(mask, dtype=bool)
-    for row, m in zip(idx, mask):  # one vectorized pass per sequence
-        real = np.flatnonzero(m)
-        row[real] = real[::-1]
-    return idx
-
-
 class Bidirectional(Layer):
-    """Run a recurrent layer forwards and a copy of it backwards over each sequence and merge
-    the two outputs. With a mask, the backward copy reads each sequence reversed within its
-    true length (padding stays where it is), and its sequence outputs are put back in time
-    order, so step t of both halves describes the same input step.
+    """Run a recurrent layer and another in the opposite direction (``go_backwards`` flipped)
+    over each sequence and merge the two outputs. The backward sequence outputs are put back in time
+    order, so step t of both halves describes the same input step; with a mask, the backward
+    half starts at each sequence's last real step.
 
     Args:
         layer: a SimpleRNN, LSTM or GRU.
         merge_mode: 'concat' (default), 'sum', 'mul', 'ave', or None (a list of both).
-        backward_layer: the backward layer (default: a copy of ``layer`` with fresh weights).
+        backward_layer: the backward layer, with ``go_backwards`` opposite to ``layer``'s and the
+            same ``return_sequences`` and ``return_state`` (default: a copy of ``layer`` with
+            fresh weights and ``go_backwards`` flipped, as Keras).
     """
 
     _MERGES = ("concat", "sum", "mul", "ave", None)
@@ -296,22 +284,21 @@ class Bidirectional(Layer):
         if backward_layer is None:
             config = layer.get_config()
             config["name"] = "backward_" + layer.name
+            config["go_backwards"] = not layer.go_backwards
             backward_layer = type(layer).from_config(config)
+        _check_backward_layer(layer, backward_layer)
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.input_spec = InputSpec(ndim=3)
 
     def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Any:
-        n, t_len = x.shape[:2]
         mask_data = mask.data if isinstance(mask, Tensor) else mask
         fwd = self.forward_layer(x, training=training, mask=mask_data)
-        idx = reverse_within_lengths(mask_data, n, t_len)
-        rows = np.arange(n)[:, None]
-        bwd = self.backward_layer(x[rows, idx], training=training, mask=mask_data)
+        bwd = self.backward_layer(x, training=training, mask=mask_data)
         f_out, f_states = (fwd[0], fwd[1:]) if self.forward_layer.return_state else (fwd, [])
         b_out, b_states = (bwd[0], bwd[1:]) if self.backward_layer.return_state else (bwd, [])
-        if self.backward_layer.return_sequences:
-            b_out = b_out[rows, idx]
+        if self.backward_layer.return_sequences:  # processing order back to time order
+            b_out = b_out[:, ::-1]
         if self.merge_mode is None:
             merged = [f_out, b_out]
         elif self.merge_mode == "concat":
@@ -331,3 +318,20 @@ class Bidirectional(Layer):
         if mask is None or not self.forward_layer.return_sequences or self.merge_mode is None:
             return None
         return None if self.forward_layer.return_state else mask
+
+
+def _check_backward_layer(forward: _RNN, backward: Any) -> None:
+    """Keras's rules for a given ``backward_layer``: a recurrent layer that runs the other way
+    and returns the same things."""
+    if not isinstance(backward, _RNN):
+        raise ValueError(f"Bidirectional: backward_layer must be a SimpleRNN, LSTM or GRU layer, "
+                         f"got {type(backward).__name__}")
+    if backward.go_backwards == forward.go_backwards:
+        raise ValueError(f"Bidirectional: backward_layer must have go_backwards different from "
+                         f"the forward layer's (both are {forward.go_backwards}); pass "
+                         f"backward_layer=...(go_backwards={not forward.go_backwards})")
+    for attr in ("return_sequences", "return_state"):
+        if getattr(backward, attr) != getattr(forward, attr):
+            raise ValueError(f"Bidirectional: backward_layer must have the same {attr} as the "
+                             f"forward layer ({getattr(forward, attr)}), got "
+                             f"{getattr(backward, attr)}")
