@@ -165,11 +165,27 @@ def test_early_stopping_baseline_never_reached_runs_patience_epochs():
     assert model.weights_epoch == 2 and stopper.best_epoch == 2
 
 
-def test_early_stopping_baseline_counts_even_while_improving():
-    # Improving, but never below the baseline: it still stops after `patience` epochs.
+def test_early_stopping_baseline_never_stops_an_improving_epoch():
+    # Keras 3: above the baseline every epoch counts towards patience, but an epoch that
+    # improves returns before the check.
+    stopper = EarlyStopping(patience=2, baseline=0.0)
+    history, _ = run([stopper], seq([10.0 - epoch for epoch in range(6)]))
+    assert history.epoch == list(range(6)) and stopper.stopped_epoch == 0
+    assert stopper.best_epoch == 5 and stopper.best == 5.0
+
+
+def test_early_stopping_baseline_counts_improving_epochs_towards_patience():
+    # Three improving epochs short of the baseline leave the count at 3, so the first flat
+    # epoch stops training (with the count reset by each improvement it would not).
     stopper = EarlyStopping(patience=2, baseline=0.1)
-    history, _ = run([stopper], seq([0.9, 0.8, 0.7, 0.6, 0.5]))
-    assert history.epoch == [0, 1] and stopper.best_epoch == 1
+    history, _ = run([stopper], seq([0.9, 0.8, 0.7, 0.7, 0.7]))
+    assert history.epoch == [0, 1, 2, 3] and stopper.best_epoch == 2
+
+
+def test_early_stopping_baseline_never_reached_by_a_flat_metric_stops_after_patience():
+    stopper = EarlyStopping(patience=3, baseline=0.5)
+    history, _ = run([stopper], seq([1.0] * 6))
+    assert history.epoch == [0, 1, 2] and stopper.stopped_epoch == 2 and stopper.best_epoch == 0
 
 
 def test_early_stopping_baseline_reached_resets_patience():
@@ -360,6 +376,28 @@ def test_learning_rate_scheduler_sets_the_rate_each_epoch():
     history, _ = run([scheduler, watch], seq([1.0] * 4), model=model)
     assert seen == [0.8, 0.4, 0.2, 0.1]
     assert history.history["learning_rate"] == seen
+
+
+def test_learning_rate_scheduler_takes_schedules_of_the_epoch_alone():
+    def halve(epoch, lr=None):  # two positional parameters: it gets the rate
+        return lr / 2
+
+    for schedule, expected in [(lambda epoch: 0.1 * (epoch + 1), [0.1, 0.2, 0.3]),
+                               (halve, [0.4, 0.2, 0.1]),
+                               (lambda *args: args[1] + args[0], [0.8, 1.8, 3.8])]:
+        history, _ = run([LearningRateScheduler(schedule)], seq([1.0] * 3),
+                         model=StubModel(learning_rate=0.8))
+        np.testing.assert_allclose(history.history["learning_rate"], expected)
+
+
+def test_learning_rate_scheduler_lets_errors_inside_the_schedule_through():
+    def broken(epoch):
+        return len(epoch)  # a TypeError of the schedule's own, not of its signature
+
+    with pytest.raises(TypeError, match="has no len"):
+        run([LearningRateScheduler(broken)], seq([1.0]))
+    with pytest.raises(TypeError, match="takes no positional argument"):
+        LearningRateScheduler(lambda: 0.1)
 
 
 def test_learning_rate_scheduler_bad_schedule():

@@ -268,6 +268,63 @@ def test_empty_batch_gives_zero():
     assert got.item() == 0.0
 
 
+
+# -- padding masks (y_pred._keras_mask) ------------------------------------------------------------
+T = 5
+MASK = np.arange(T) < np.array([5, 3, 1, 4, 2, 0])[:, None]  # (N, T), right-padded, one empty
+
+
+def _masked_pred(rng):
+    """Targets and predictions (N, T, C) whose prediction carries the mask MASK, as a layer
+    after Embedding(mask_zero=True) leaves it."""
+    y_pred = Tensor(rng.standard_normal((N, T, C)), requires_grad=True)
+    y_pred._keras_mask = MASK
+    return rng.standard_normal((N, T, C)), y_pred
+
+
+def test_mask_mean_is_over_unmasked_steps_and_sum_and_none_drop_masked_ones(rng):
+    y_true, y_pred = _masked_pred(rng)
+    per = np.mean((y_pred.numpy() - y_true) ** 2, axis=-1)  # (N, T)
+    w = rng.uniform(0, 2, N)
+    weighted = per * w[:, None]
+    for sample_weight, values in [(None, per), (w, weighted)]:
+        for reduction, expected in [("mean", values[MASK].sum() / MASK.sum()),
+                                    ("sum", values[MASK].sum()), ("none", values * MASK)]:
+            got = losses.MeanSquaredError(reduction=reduction)(y_true, y_pred, sample_weight)
+            np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+
+
+def test_mask_stops_the_gradient_of_padded_steps(rng):
+    y_true, y_pred = _masked_pred(rng)
+    losses.MeanAbsoluteError()(y_true, y_pred).backward()
+    assert np.all(y_pred.grad[~MASK] == 0) and np.all(y_pred.grad[MASK] != 0)
+
+
+def test_mask_applies_to_sparse_labels_and_wrapped_functions(rng):
+    labels = rng.integers(0, C, (N, T))
+    _, logits = _masked_pred(rng)
+    z = logits.numpy()
+    log_probs = z - z.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    per = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    got = losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    np.testing.assert_allclose(got.item(), per[MASK].mean(), rtol=1e-5)
+    y_true, y_pred = _masked_pred(rng)
+    cubed = losses.get(lambda t, p: ((p - Tensor(t)) ** 3).mean(axis=-1))(y_true, y_pred)
+    np.testing.assert_allclose(cubed.item(),
+                               np.mean((y_pred.numpy() - y_true) ** 3, -1)[MASK].mean(),
+                               rtol=1e-5)
+
+
+def test_all_masked_gives_zero_and_a_mask_that_does_not_fit_raises(rng):
+    y_true, y_pred = _masked_pred(rng)
+    y_pred._keras_mask = np.zeros((N, T), bool)
+    assert losses.MeanSquaredError()(y_true, y_pred).item() == 0.0
+    y_pred._keras_mask = np.ones((N, T + 1), bool)
+    with pytest.raises(ValueError, match=r"the mask of y_pred \(_keras_mask\) of shape"):
+        losses.MeanSquaredError()(y_true, y_pred)
+
+
 # -- functions, attributes, configs, get() ---------------------------------------------------------
 def test_function_aliases_return_per_sample_losses(rng):
     y_true, y_pred = _regression(rng)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import inspect
 import math
 import numbers
 import os
@@ -337,8 +338,10 @@ class EarlyStopping(_MonitorCallback):
         patience: epochs without improvement after which training stops.
         verbose: 1 prints when it stops and which epoch was best.
         mode: "min", "max", or "auto" (max for accuracy/auc/precision/recall-like names).
-        baseline: a value to reach; until an epoch beats it, improvements don't reset the
-            patience count, so training stops ``patience`` epochs in if none does.
+        baseline: a value to reach; an improvement that does not beat it leaves the patience
+            count running (Keras 3), so if none beats it, training stops at the first epoch
+            without improvement once ``patience`` epochs have passed. An epoch that improves
+            never stops training.
         restore_best_weights: at the end of training, however it ends, set the weights of the
             best epoch (among those monitored).
         start_from_epoch: epochs of warm-up that are not monitored.
@@ -374,7 +377,7 @@ class EarlyStopping(_MonitorCallback):
                 self.best_weights = copy.deepcopy(self.model.get_weights())
             if self.baseline is None or self._is_improvement(current, self.baseline):
                 self.wait = 0
-                return
+            return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
@@ -535,21 +538,26 @@ class ReduceLROnPlateau(_MonitorCallback):
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``.
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``, or to
+    ``schedule(epoch)`` for a function that takes one positional argument (Keras takes both).
 
     Args:
-        schedule: a function of the (zero-based) epoch and the current rate giving the new rate.
+        schedule: a function of the (zero-based) epoch, and of the current rate if it takes a
+            second positional argument, giving the new rate.
         verbose: 1 prints each new rate.
 
     >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)  # doctest: +SKIP
+    >>> LearningRateScheduler(lambda epoch: 0.1 * 0.5 ** epoch)  # doctest: +SKIP
     """
 
-    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
+        self._takes_lr = _positional_arity(schedule) >= 2
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        out = self.schedule(epoch, _get_lr(self.model))
+        args = (epoch, _get_lr(self.model)) if self._takes_lr else (epoch,)
+        out = self.schedule(*args)
         try:
             lr = float(out)
         except (TypeError, ValueError):
@@ -562,6 +570,19 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None:
             logs["learning_rate"] = _get_lr(self.model)
+
+
+def _positional_arity(schedule: Callable[..., float]) -> float:
+    """How many positional arguments ``schedule`` accepts (infinity with ``*args``); TypeError
+    if none, as it cannot take the epoch."""
+    params = inspect.signature(schedule).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return math.inf
+    n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    if n == 0:
+        raise TypeError(f"LearningRateScheduler: the schedule {schedule!r} takes no positional "
+                        "argument; it must take the epoch, or the epoch and the learning rate")
+    return n
 
 
 class CSVLogger(Callback):

@@ -10,6 +10,10 @@ and reduces those values:
   number of per-sample values, not the sum of the weights, as in Keras.
 - ``'sum'``: ``sum(w * loss)``;  ``'none'``: the weighted per-sample values.
 
+A padding mask carried by the prediction (``y_pred._keras_mask``, e.g. after
+``Embedding(mask_zero=True)``) multiplies the weights, so padded steps add nothing, and the mean
+divides by the number of unmasked values instead (Keras 3).
+
 Targets may be NumPy arrays or Tensors; they never receive a gradient. As in Keras, a target that
 differs from the prediction only by a trailing axis of size 1 ((N,) against (N, 1)) is reshaped
 to the prediction's shape; any other mismatch is an error, never a silent broadcast.
@@ -66,10 +70,11 @@ def _sparse_labels(y_true: Any, pred_shape: tuple[int, ...], who: str) -> Any:
     return labels
 
 
-def _weights(sample_weight: Any, shape: tuple[int, ...], who: str) -> Any:
-    """``sample_weight`` as an array that broadcasts to ``shape``: (N, 1) weights against (N,)
-    values lose their last axis, and per-sample weights against (N, T) values gain trailing
-    axes (so one weight covers a sample's time steps)."""
+def _weights(sample_weight: Any, shape: tuple[int, ...], who: str,
+             what: str = "sample_weight") -> Any:
+    """``sample_weight`` (or a mask, named by ``what`` in errors) as an array that broadcasts to
+    ``shape``: (N, 1) weights against (N,) values lose their last axis, and per-sample weights
+    against (N, T) values gain trailing axes (so one weight covers a sample's time steps)."""
     w = _raw(sample_weight)
     if w.shape == shape + (1,):
         w = w.reshape(shape)
@@ -80,9 +85,20 @@ def _weights(sample_weight: Any, shape: tuple[int, ...], who: str) -> Any:
     except ValueError:
         broadcast = None
     if broadcast != shape:
-        raise ValueError(f"{who}: sample_weight of shape {_raw(sample_weight).shape} does not fit "
+        raise ValueError(f"{who}: {what} of shape {_raw(sample_weight).shape} does not fit "
                          f"per-sample values of shape {shape}")
     return w
+
+
+def _mask_weights(mask: Any, shape: tuple[int, ...], who: str) -> Any:
+    """A padding mask (True where a step is real) as 0/1 weights of exactly ``shape``."""
+    try:
+        m = _weights(mask, shape, who, what="the mask of y_pred (_keras_mask)")
+    except ValueError as e:
+        raise ValueError(f"{e}; a custom layer between the masking layer and this output "
+                         "passed on a mask that its output's steps no longer match (override "
+                         "its compute_mask)") from None
+    return get_xp(m).broadcast_to(m, shape)
 
 
 # -- per-sample functions (Keras's loss functions) -------------------------------------------------
@@ -215,17 +231,27 @@ class Loss:
         self.reduction = reduction
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``)."""
+        """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``).
+
+        A mask that ``y_pred`` carries (``y_pred._keras_mask``, set by layers after
+        ``Embedding(mask_zero=True)`` or ``Masking``) weights padded entries 0, and the mean
+        divides by the number of real entries (Keras 3)."""
         values = self.call(y_true, y_pred)
-        if sample_weight is not None:
-            w = _weights(sample_weight, values.shape, self.name)
+        w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name)
+        count = values.size
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is not None:
+            mask = _mask_weights(mask, values.shape, self.name)
+            count = int(mask.sum())
+            w = mask if w is None else w * mask
+        if w is not None:
             values = values * Tensor(w, dtype=values.dtype)
         if self.reduction == "none":
             return values
         total = values.sum()
-        if self.reduction == "sum" or values.size <= 1:
+        if self.reduction == "sum" or count <= 1:
             return total
-        return total * (1.0 / values.size)  # an empty batch gives 0, as Keras's divide_no_nan
+        return total * (1.0 / count)  # no entries give 0, as Keras's divide_no_nan
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         """Per-sample losses."""

@@ -380,6 +380,101 @@ def test_nan_message_names_epoch_step_and_remedies():
         assert remedy in message
 
 
+# -- the epoch loss weighs batches by their size -----------------------------------------------
+def test_epoch_loss_with_a_partial_last_batch_equals_evaluate():
+    # 33 samples in batches of 32 and 1; with a learning rate of 0 the weights stay fixed, so
+    # fit's epoch loss is evaluate's (each batch weighted by its samples, as Keras 3).
+    x, y = _data(n=33)
+    model = _mlp()
+    model.compile(optimizers.SGD(learning_rate=0.0), LOGITS_LOSS)
+    history = model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    loss = model.evaluate(x, y, batch_size=32, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(loss, abs=1e-6)
+
+
+def test_per_output_epoch_losses_with_a_partial_last_batch_equal_evaluate():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((33, 4)).astype(np.float32)
+    labels, target = rng.integers(0, 3, 33), rng.standard_normal((33, 1)).astype(np.float32)
+    inputs = sj.Input((4,))
+    trunk = Dense(8, activation="relu")(inputs)
+    model = sj.Model(inputs, [Dense(3, name="cls")(trunk), Dense(1, name="reg")(trunk)])
+    model.compile(optimizers.SGD(learning_rate=0.0), loss=[LOGITS_LOSS, "mse"],
+                  loss_weights=[0.7, 0.3])
+    history = model.fit(x, [labels, target], batch_size=32, epochs=1, verbose=0)
+    logs = model.evaluate(x, [labels, target], batch_size=32, verbose=0, return_dict=True)
+    for key in ("loss", "cls_loss", "reg_loss"):
+        assert history.history[key][0] == pytest.approx(logs[key], abs=1e-6)
+
+
+# -- padding masks ------------------------------------------------------------------------------
+IDS = np.array([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0], [1, 1, 1, 1, 1], [2, 3, 4, 5, 0]])
+REAL = IDS != 0  # right-padded with id 0
+
+
+def _sequence_model(units: int, mask_zero: bool = True) -> sj.Sequential:
+    return sj.Sequential([layers.Embedding(6, 3, mask_zero=mask_zero),
+                          layers.LSTM(4, return_sequences=True), Dense(units)])
+
+
+@pytest.mark.parametrize("mask_zero", [True, False])
+def test_masked_regression_loss_is_the_mean_over_real_steps(mask_zero):
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((*IDS.shape, 1)).astype(np.float32)
+    w = np.array([1.0, 0.5, 2.0, 0.0])
+    model = _sequence_model(1, mask_zero)
+    model.compile("sgd", loss="mse", weighted_metrics=["mse"])
+    squared = (model.predict(IDS, verbose=0)[..., 0] - y[..., 0]) ** 2
+    real = REAL if mask_zero else np.ones_like(REAL)
+    assert model.evaluate(IDS, y, verbose=0)[0] == pytest.approx(squared[real].mean(), rel=1e-5)
+    loss, weighted_mse = model.evaluate(IDS, y, sample_weight=w, verbose=0)
+    weighted = squared * w[:, None]
+    assert loss == pytest.approx(weighted[real].sum() / real.sum(), rel=1e-5)
+    assert weighted_mse == pytest.approx(weighted[real].sum() / (real * w[:, None]).sum(),
+                                         rel=1e-5)
+
+
+def test_masked_accuracy_counts_only_real_steps():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, IDS.shape)
+    model = _sequence_model(3)
+    model.compile("sgd", loss=LOGITS_LOSS, metrics=["accuracy"])
+    loss, accuracy = model.evaluate(IDS, labels, verbose=0)
+    logits = model.predict(IDS, verbose=0)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    assert loss == pytest.approx(nll[REAL].mean(), rel=1e-5)
+    assert accuracy == pytest.approx(np.mean((logits.argmax(-1) == labels)[REAL]))
+
+
+def test_each_output_of_a_functional_model_is_masked():
+    inputs = sj.Input((IDS.shape[1],), dtype="int64")
+    steps = layers.LSTM(4, return_sequences=True)(layers.Embedding(6, 3, mask_zero=True)(inputs))
+    model = sj.Model(inputs, [Dense(1, name="a")(steps), Dense(2, name="b")(steps)])
+    model.compile("sgd", loss=["mse", "mae"])
+    ya, yb = np.ones((*IDS.shape, 1)), np.zeros((*IDS.shape, 2))
+    logs = model.evaluate(IDS, [ya, yb], verbose=0, return_dict=True)
+    pa, pb = model.predict(IDS, verbose=0)
+    assert logs["a_loss"] == pytest.approx(((pa - ya) ** 2)[REAL].mean(), rel=1e-5)
+    assert logs["b_loss"] == pytest.approx(np.abs(pb).mean(-1)[REAL].mean(), rel=1e-5)
+
+
+def test_targets_at_padded_steps_do_not_change_training():
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((*IDS.shape, 1)).astype(np.float32)
+    y_other = np.where(REAL[..., None], y, 100.0).astype(np.float32)
+    runs = []
+    for target in (y, y_other):
+        sj.utils.set_random_seed(0)
+        model = _sequence_model(1)
+        model.compile(optimizers.SGD(learning_rate=0.1), loss="mse")
+        history = model.fit(IDS, target, batch_size=2, epochs=2, verbose=0)
+        runs.append((history.history["loss"], model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
 # -- real data ---------------------------------------------------------------------------------
 def _split_standardized(x, y, seed=0):
     from sklearn.model_selection import train_test_split

@@ -232,7 +232,7 @@ class Model(Layer):
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        self._update_metrics(data, parts, 1)
+        self._update_metrics(data, parts, da.num_samples(x))
         return value
 
     def test_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
@@ -242,18 +242,19 @@ class Model(Layer):
         return float(loss.data)
 
     def _update_metrics(self, data: tuple[list, list, list], parts: list[Tensor],
-                        batch_weight: int) -> None:
-        """Update the per-output losses (weighted per batch in fit, per sample in evaluate, as
-        the loops average the total) and the metrics, each on its output."""
+                        batch_size: int) -> None:
+        """Update the per-output losses (each batch weighted by its size, as the loops weight
+        the total) and the metrics, each on its output. A padding mask that an output carries
+        weights its padded steps 0 in every metric (Keras 3)."""
         ys, preds, sws = data
         for tracker, part in zip(self._loss_trackers, parts):
-            tracker.update_state(float(part.data), sample_weight=batch_weight)
+            tracker.update_state(float(part.data), sample_weight=batch_size)
         if not self._metrics_resolved:
             self._resolve_metrics(preds)
         for i, m in zip(self._metric_outputs, self.compiled_metrics):
-            m.update_state(ys[i], preds[i].data)
+            m.update_state(ys[i], preds[i].data, sample_weight=_masked(None, preds[i]))
         for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):
-            m.update_state(ys[i], preds[i].data, sample_weight=sws[i])
+            m.update_state(ys[i], preds[i].data, sample_weight=_masked(sws[i], preds[i]))
 
     def _resolve_metrics(self, preds: list[Tensor]) -> None:
         """Metric objects for the compiled ids, output by output; for a list of outputs they
@@ -367,7 +368,7 @@ class Model(Layer):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             logs = {}
-            total, count, step = 0.0, 0, -1
+            total, n, step = 0.0, 0, -1
             for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight)):
                 if not self.built:
                     self._ensure_ready(xb)
@@ -380,8 +381,9 @@ class Model(Layer):
                     cbs.on_train_batch_end(step, logs)
                     self.stop_training = True
                     break
-                total, count = total + loss, count + 1
-                logs = self._logs(total / count)
+                k = da.num_samples(xb)  # batches weigh by their size, as in evaluate
+                total, n = total + loss * k, n + k
+                logs = self._logs(total / n)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -532,6 +534,18 @@ def _verbosity(verbose: Any) -> int:
 def _numpy(out: Any) -> Any:
     """A model's output (a Tensor, or a list of them) as NumPy."""
     return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
+
+
+def _masked(sample_weight: Any, pred: Tensor) -> Any:
+    """``sample_weight`` times the padding mask ``pred`` carries, if any (None: no weights)."""
+    from ..losses import _weights
+
+    mask = getattr(pred, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    if sample_weight is None:
+        return mask
+    return _weights(sample_weight, mask.shape, "sample_weight") * mask
 
 
 def _flat(logs: dict[str, float]) -> Any:
