@@ -69,6 +69,20 @@ def test_mask_passes_through_layers_that_keep_the_steps():
         np.testing.assert_array_equal(h._keras_mask, ids != 0)
 
 
+def test_mask_ends_at_a_layer_that_reshapes_the_steps_away():
+    # Keras: Flatten (like any layer without masking support) ends the mask, so a loss after
+    # it averages over every sample, unmasked
+    ids = np.array([[1, 2, 0, 0], [3, 1, 2, 0]])
+    y = np.array([[1.0], [0.0]], np.float32)
+    flat = L.Flatten()(L.Embedding(6, 3, mask_zero=True)(ids))
+    assert getattr(flat, "_keras_mask", None) is None
+    model = shenjing.Sequential([L.Embedding(6, 3, mask_zero=True), L.Flatten(), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(ids, y, epochs=1, verbose=0)
+    pred = model.predict(ids, verbose=0)
+    assert model.evaluate(ids, y, verbose=0) == pytest.approx(((pred - y) ** 2).mean(), rel=1e-6)
+
+
 def test_masking_computes_the_mask_and_zeroes_masked_steps(rng):
     x = rng.standard_normal((2, 4, 3)).astype(np.float32)
     x[0, 2:] = -1.0

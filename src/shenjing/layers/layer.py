@@ -253,7 +253,10 @@ class Layer:
         finally:
             _call_context.training = enclosing
         out_mask = self.compute_mask(inputs, mask)
-        if out_mask is not None and isinstance(outputs, Tensor):
+        # A mask describes the output's leading (batch, time) axes; a layer that reshapes them
+        # away (Flatten, pooling) ends it, as Keras's layers without masking support do.
+        if out_mask is not None and isinstance(outputs, Tensor) and (
+                outputs.shape[:out_mask.ndim] == out_mask.shape):
             outputs._keras_mask = out_mask
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
