@@ -35,6 +35,13 @@ def num_samples(x: Any) -> int:
     return len(x[0]) if isinstance(x, list) else len(x)
 
 
+def _copied(x: Any) -> Any:
+    """A copy of an array, or of each array in a list (None stays None)."""
+    if x is None:
+        return None
+    return [a.copy() for a in x] if isinstance(x, list) else x.copy()
+
+
 def take(x: Any, idx: Any) -> Any:
     """Rows ``idx`` of an array or of each array in a list."""
     if x is None:
@@ -149,6 +156,8 @@ class DataLoader:
     def _batch(self, idx: Any) -> Any:
         xb, yb, swb = take(self.x, idx), take(self.y, idx), take(self.sample_weight, idx)
         if self.map_fn is not None:
+            if not isinstance(idx, np.ndarray):  # a slice or a row is a view of the data set,
+                xb, yb = _copied(xb), _copied(yb)  # which a map_fn working in place would alter
             out = self.map_fn(xb, yb)
             if not isinstance(out, tuple) or len(out) != 2:
                 raise TypeError("map_fn(x_batch, y_batch) must return a tuple (x_batch, "
