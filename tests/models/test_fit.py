@@ -127,7 +127,7 @@ def test_shuffle_keeps_x_and_y_together():
 
 
 # -- validation ------------------------------------------------------------------------------
-def test_validation_split_is_a_seeded_shuffle_not_the_last_rows():
+def test_validation_split_is_a_seeded_shuffle_not_the_last_rows_and_stays_put():
     """Rows sorted by class: Keras's 'last 25%' would validate on class 3 alone."""
     x = np.arange(40, dtype=np.float32).reshape(40, 1)
     y = np.repeat(np.arange(4.0), 10).reshape(40, 1)
@@ -142,6 +142,11 @@ def test_validation_split_is_a_seeded_shuffle_not_the_last_rows():
     assert len(set(y[val_rows, 0])) > 1  # not one class
     assert sorted(val_rows) != list(range(30, 40))
 
+    # the same split at the next fit without re-seeding (the split draws nothing from the
+    # streams: a second fit must not validate on rows the first trained on)
+    recorder.seen = {True: [], False: []}
+    model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
+    assert sorted(recorder.seen[False][0][:, 0].astype(int)) == sorted(val_rows)
     # the same seed gives the same split; another seed another one
     for seed, same in ((5, True), (6, False)):
         recorder.seen = {True: [], False: []}

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor
 from ..data.loader import (  # noqa: F401 - re-exported for Model
     DataLoader,
@@ -86,14 +87,15 @@ def iterate(data: Any, class_weight: dict[int, float] | None = None
         yield x, y, with_class_weights(y, sw, class_weight)
 
 
-def validation_split(x: Any, y: Any, sw: Any, split: float,
-                     rng: np.random.Generator) -> tuple[tuple, tuple]:
-    """A seeded shuffled split: ``split`` of the samples for validation, the rest for training
-    (not Keras's last rows, which are often one class when data are sorted)."""
+def validation_split(x: Any, y: Any, sw: Any, split: float) -> tuple[tuple, tuple]:
+    """A shuffled split: ``split`` of the samples for validation, the rest for training (not
+    Keras's last rows, which are often one class when data are sorted). It depends on the
+    seed (``set_random_seed``) and the data's size only, so, like Keras's, it is the same at
+    every ``fit``: a second call never validates on rows the first one trained on."""
     if not 0.0 < split < 1.0:
         raise ValueError(f"validation_split must be in (0, 1), got {split}")
     n = num_samples(x)
-    order = rng.permutation(n)
+    order = backend.keyed_generator(n).permutation(n)
     n_val = int(round(n * split))
     if n_val == 0 or n_val == n:
         raise ValueError(f"validation_split={split} of {n} samples leaves an empty set")

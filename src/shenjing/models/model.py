@@ -326,7 +326,7 @@ class Model(Layer):
         """Train for ``epochs`` passes over (x, y). Returns the History.
 
         Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
-        one line per epoch (2); ``validation_split`` takes a seeded random fraction (not the last
+        one line per epoch (2); ``validation_split`` takes a fixed shuffled fraction (not the last
         rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run.
         """
         from ..callbacks import CallbackList, TerminateOnNaN
@@ -347,8 +347,7 @@ class Model(Layer):
             da.check_numeric(x, y, sw)
             da.check_lengths(x, y, sw)
             if validation_data is None and validation_split:
-                (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split,
-                                                                  rng)
+                (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split)
             train = da.DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng,
                                   sample_weight=sw)
         val = None if validation_data is None else da.validation_loader(
