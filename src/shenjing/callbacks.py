@@ -606,6 +606,7 @@ class CSVLogger(Callback):
         has_rows = (self.append and os.path.exists(self.filename)
                     and os.path.getsize(self.filename) > 0)
         self._write_header = not has_rows
+        os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)
         self._file = open(self.filename, "a" if self.append else "w", newline="",
                           encoding="utf-8")
         self.keys, self._writer = None, None

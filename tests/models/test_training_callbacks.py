@@ -154,3 +154,33 @@ def test_reduce_lr_on_plateau_then_early_stopping_on_real_data():
     best = min(history.history["val_loss"])
     assert model.evaluate(x_val, y_val, verbose=0)[0] == pytest.approx(best, rel=1e-6)
     assert model.evaluate(x_val, y_val, verbose=0, return_dict=True)["accuracy"] > 0.85
+
+
+def test_interrupted_fit_still_ends_the_callbacks(tmp_path):
+    # Ctrl-C in epoch 4: EarlyStopping restores the best epoch's weights, CSVLogger's file is
+    # closed with the finished epochs, history is kept, and the interrupt reaches the caller
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = sj.Sequential([sj.Input((3,)), Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.05), "mse")
+    snapshots = {}
+
+    class Interrupt(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots[epoch] = (logs["loss"], model.get_weights())
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    stop = callbacks.EarlyStopping(monitor="loss", patience=10, restore_best_weights=True)
+    log = callbacks.CSVLogger(tmp_path / "logs" / "log.csv")  # a folder still to be made
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=10, verbose=0, callbacks=[Interrupt(), stop, log])
+    best = min(snapshots, key=lambda e: snapshots[e][0])
+    for got, want in zip(model.get_weights(), snapshots[best][1]):
+        np.testing.assert_array_equal(got, want)
+    assert len(model.history.history["loss"]) == 3
+    assert len((tmp_path / "logs" / "log.csv").read_text().splitlines()) == 1 + 3
+    assert log._file is None or log._file.closed

@@ -10,6 +10,7 @@ inference mode under ``no_grad``. The PyTorch-style loop stays open: ``model(x, 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
@@ -363,45 +364,60 @@ class Model(Layer):
         self.stop_training = False
         cbs.on_train_begin()
         logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            self._reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            logs = {}
-            total, n, step = 0.0, 0, -1
-            for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight)):
-                if not self.built:
-                    self._ensure_ready(xb)
-                cbs.on_train_batch_begin(step)
-                loss = self.train_step(xb, yb, swb)
-                if not math.isfinite(loss):
-                    # The epoch logs the non-finite loss, as Keras does; TerminateOnNaN (always
-                    # present) reports the epoch, step and remedies.
-                    logs = self._logs(loss)
-                    cbs.on_train_batch_end(step, logs)
-                    self.stop_training = True
-                    break
-                k = da.num_samples(xb)  # batches weigh by their size, as in evaluate
-                total, n = total + loss * k, n + k
-                logs = self._logs(total / n)
-                cbs.on_train_batch_end(step, logs)
+        try:
+            for epoch in range(initial_epoch, epochs):
+                logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch)
+                # Validate even when training stops mid-epoch (Keras does): the weights are the
+                # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_batches(val, "validation_data")
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            if step < 0:
-                raise ValueError(f"the training data yielded no batches in epoch {epoch + 1}"
-                                 + (": an iterator (a generator) is used up after one pass; "
-                                    "pass a DataLoader or another re-iterable object"
-                                    if epoch > initial_epoch else ""))
-            # Validate even when training stops mid-epoch (Keras does): the weights are the last
-            # good ones, and EarlyStopping or ModelCheckpoint monitoring val_ values need them.
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_batches(val, "validation_data")
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        except BaseException:
+            # However training ends (Ctrl-C, an error in a callback or the data): callbacks
+            # close their files and EarlyStopping restores its best weights; the original
+            # error is what the caller sees.
+            with contextlib.suppress(Exception):
+                cbs.on_train_end(logs)
+            self.history = cbs.history
+            raise
         cbs.on_train_end(logs)
         self.history = cbs.history
         return self.history
+
+    def _fit_epoch(self, train: Any, class_weight: Any, cbs: Any, epoch: int,
+                   resumed: bool) -> dict[str, float]:
+        """One pass over ``train``; the epoch's logs (a loss averaged over samples)."""
+        self._reset_metrics()
+        cbs.on_epoch_begin(epoch)
+        logs: dict[str, float] = {}
+        total, n, step = 0.0, 0, -1
+        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight)):
+            if not self.built:
+                self._ensure_ready(xb)
+            cbs.on_train_batch_begin(step)
+            loss = self.train_step(xb, yb, swb)
+            if not math.isfinite(loss):
+                # The epoch logs the non-finite loss, as Keras does; TerminateOnNaN (always
+                # present) reports the epoch, step and remedies.
+                logs = self._logs(loss)
+                cbs.on_train_batch_end(step, logs)
+                self.stop_training = True
+                break
+            k = da.num_samples(xb)  # batches weigh by their size, as in evaluate
+            total, n = total + loss * k, n + k
+            logs = self._logs(total / n)
+            cbs.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        if step < 0:
+            raise ValueError(f"the training data yielded no batches in epoch {epoch + 1}"
+                             + (": an iterator (a generator) is used up after one pass; "
+                                "pass a DataLoader or another re-iterable object"
+                                if resumed else ""))
+        return logs
 
     def _evaluate_batches(self, data: Any, source: str, cbs: Any = None) -> dict[str, float]:
         """The loss and metrics over ``data``; ValueError naming ``source`` if it is empty."""
