@@ -152,3 +152,20 @@ def test_lines_draws_each_series_and_masks_log_scale():
     assert np.isnan(y[0]) and y[1] == 1e-9
     with pytest.raises(ValueError, match="at least one panel"):
         plot.lines([])
+
+
+def test_learning_curves_put_sparse_validation_at_its_epochs():
+    # fit(validation_freq=2) validates after epochs 2 and 4: the points go there, not at 1 and 2
+    x = np.random.default_rng(0).standard_normal((16, 2)).astype(np.float32)
+    model = shenjing.Sequential([shenjing.Input((2,)), shenjing.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(x, x[:, :1], epochs=5, validation_data=(x, x[:, :1]),
+                        validation_freq=2, verbose=0)
+    assert history.epochs_of["val_loss"] == [1, 3]
+    lines = {ln.get_label(): ln for ln in plot.learning_curves(history).axes[0].get_lines()}
+    np.testing.assert_array_equal(lines["train"].get_xdata(), [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(lines["validation"].get_xdata(), [2, 4])
+    # from a plain dict, every k-th epoch
+    logs = {"loss": [5, 4, 3, 2], "val_loss": [4.5, 2.5]}
+    line = plot.learning_curves(logs).axes[0].get_lines()[1]
+    np.testing.assert_array_equal(line.get_xdata(), [2, 4])

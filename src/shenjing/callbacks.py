@@ -193,14 +193,17 @@ class History(Callback):
     """Records the epoch logs; ``fit`` returns it.
 
     Attributes:
-        history: ``{"loss": [...], "val_loss": [...], ...}``, one entry per epoch.
+        history: ``{"loss": [...], "val_loss": [...], ...}``, one entry per epoch logged (with
+            ``validation_freq > 1`` the ``val_`` lists are shorter).
         epoch: the epochs run, e.g. ``[0, 1, 2]``.
+        epochs_of: ``{key: [epoch, ...]}``, the epoch of each entry of ``history[key]``.
         params: ``verbose``, ``epochs`` and ``steps`` of the run.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.history: dict[str, list[Any]] = {}
+        self.epochs_of: dict[str, list[int]] = {}
         self.epoch: list[int] = []
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
@@ -210,6 +213,7 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+            self.epochs_of.setdefault(key, []).append(epoch)
 
 
 class ProgbarLogger(Callback):

@@ -63,6 +63,17 @@ def _logs(history: History | Mapping[str, Sequence[float]]) -> dict[str, Sequenc
     return dict(getattr(history, "history", history))
 
 
+def _epochs(history: Any, key: str, logs: Mapping[str, Sequence[float]]) -> list[int]:
+    """The (1-based) epochs of ``logs[key]``: as a History recorded them, else every epoch, or
+    for validation every k-th (``validation_freq=k``) when it holds fewer entries."""
+    recorded = getattr(history, "epochs_of", {}).get(key)
+    if recorded is not None:
+        return [e + 1 for e in recorded]
+    n, n_train = len(logs[key]), len(logs.get(key.removeprefix("val_"), logs[key]))
+    every = max(n_train // n, 1)
+    return [every * (i + 1) for i in range(n)]
+
+
 def _per_layer(logs: Mapping[str, Sequence[float]], kind: str) -> dict[str, Sequence[float]]:
     """``{layer name: values}`` of the ``"<kind>/<layer name>"`` keys, in the history's order."""
     prefix = kind + "/"
@@ -93,7 +104,7 @@ def learning_curves(history: History | Mapping[str, Sequence[float]],
     for ax, metric in zip(axes, metrics):
         for key, style, label in ((metric, "-o", "train"), ("val_" + metric, "--s", "validation")):
             if key in logs:
-                ax.plot(range(1, len(logs[key]) + 1), logs[key], style, markersize=3, label=label)
+                ax.plot(_epochs(history, key, logs), logs[key], style, markersize=3, label=label)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
