@@ -105,7 +105,9 @@ def test_child_layers_and_parameters_are_tracked_by_assignment():
                             "moving_variance", "kernel", "bias"])
     assert len(block.trainable_weights) == 7
     assert {p.name for p in block.non_trainable_weights} == {"moving_mean", "moving_variance"}
-    assert block.weights == block.trainable_weights + block.non_trainable_weights
+    # layer by layer in creation order (Keras 3), whatever is trainable
+    in_order = [block.scale, *block.first.weights, *block.norm.weights, *block.second.weights]
+    assert [id(p) for p in block.weights] == [id(p) for p in in_order]
     assert block.count_params() == 2 + (4 * 5 + 5) + 4 * 5 + (5 * 2 + 2)
 
 
@@ -545,3 +547,26 @@ def test_explicit_build_then_call_computes_with_assigned_weights():
     layer.set_weights([w, b])
     x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(2, 5)
     np.testing.assert_allclose(layer(x).numpy(), x @ w + b, rtol=1e-6)
+
+
+def test_freezing_does_not_reorder_weights_or_break_weight_files(tmp_path):
+    # the audit's case: save_weights, freeze a layer of a fresh copy, load_weights
+    def make():
+        return shenjing.Sequential([shenjing.Input((3,)), L.Dense(3), L.BatchNormalization(),
+                                    L.Dense(3), L.Dense(2)])
+
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    model = make()
+    model.layers[1].set_weights([np.full(3, 0.5, np.float32), np.ones(3, np.float32) * 0.1,
+                                 np.full(3, 0.2, np.float32), np.full(3, 2.0, np.float32)])
+    before = [id(p) for p in model.weights]
+    model.layers[0].trainable = False
+    assert [id(p) for p in model.weights] == before
+    model.layers[0].trainable = True
+    model.save_weights(tmp_path / "w.safetensors")
+    copy = make()
+    copy.layers[0].trainable = False
+    copy.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))
+    for got, want in zip(copy.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)

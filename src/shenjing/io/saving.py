@@ -120,10 +120,16 @@ def _read_safetensors(data: bytes, what: str) -> dict[str, np.ndarray]:
 
 
 def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> None:
+    """Assign by name when the file's weights are the model's (a model that load_model
+    rebuilt, whatever order the file was written in), else in the file's order."""
     weights = model.weights
-    keys = sorted(arrays)
-    if len(keys) != len(weights):
-        raise ValueError(f"{what} holds {len(keys)} weights but the model has {len(weights)}")
+    if len(arrays) != len(weights):
+        raise ValueError(f"{what} holds {len(arrays)} weights but the model has {len(weights)}")
+    names = [k.split("/", 1)[1] for k in _weight_names(model)]
+    by_name = {k.split("/", 1)[-1]: k for k in arrays}
+    keys = [by_name[n] for n in names] if (
+        len(set(names)) == len(names) == len(by_name) and set(names) == set(by_name)) \
+        else sorted(arrays)
     for key, p in zip(keys, weights):
         if arrays[key].shape != p.shape:
             raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, the model's "

@@ -160,8 +160,10 @@ class Layer:
 
     @property
     def weights(self) -> list[Parameter]:
-        """Every weight of this layer and its children, trainable first (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight of this layer and its children, layer by layer in creation order (Keras
+        3's order). Freezing a layer does not move its weights: get_weights, set_weights and
+        weight files keep one order."""
+        return self._all_weights()
 
     def _all_weights(self) -> list[Parameter]:
         seen: dict[int, Parameter] = {}
