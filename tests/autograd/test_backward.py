@@ -410,3 +410,21 @@ def test_function_apply_on_arrays_is_a_clear_type_error(grad_mode):
         with pytest.raises(TypeError, match=r"_CountedSquare.apply\(\) takes Tensors .* ndarray"):
             _CountedSquare.apply(np.ones(2))
     np.testing.assert_allclose(_CountedSquare.apply(Tensor([3.0])).numpy(), [9.0])
+
+
+def test_gradcheck_takes_pytorchs_tuple_of_inputs():
+    a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    assert shenjing.gradcheck(lambda x, y: (x * y).sum(), (a, b))
+    with pytest.raises(shenjing.diagnostics.GradcheckError):
+        shenjing.gradcheck(_WrongSquare.apply, (a,))
+
+
+class _WrongSquare(Function):
+    """y = x**2 with a wrong gradient (3x), for gradcheck to catch."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x
+
+    def backward(self, g):
+        return 3 * self.saved[0] * g

@@ -356,3 +356,43 @@ def test_getitem_tensor_index(make_index, np_index):
     grad = np.zeros_like(_X45)
     np.add.at(grad, np_index, 1.0)
     np.testing.assert_array_equal(x.grad.numpy(), grad)
+
+
+def test_pytorch_habits_transpose_flatten_format_iter_squeeze():
+    x = shenjing.tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(x.transpose(1, 2).numpy(), x.numpy().swapaxes(1, 2))
+    np.testing.assert_array_equal(x.transpose(-1, 0).numpy(), x.numpy().swapaxes(-1, 0))
+    np.testing.assert_array_equal(x.transpose(2, 0, 1).numpy(), x.numpy().transpose(2, 0, 1))
+    m = shenjing.tensor(np.arange(6.0).reshape(2, 3))
+    assert m.transpose(0, 1).shape == m.transpose(1, 0).shape == m.T.shape == (3, 2)
+    assert x.flatten().shape == (24,) and x.flatten(1).shape == (2, 12)
+    assert x.flatten(0, 1).shape == (6, 4)
+    assert f"{shenjing.tensor(0.123456):.3f}" == "0.123" and f"{m}" == str(m)
+    rows = list(m)
+    assert len(rows) == 2 and np.array_equal(rows[1].numpy(), [3.0, 4.0, 5.0])
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(shenjing.tensor(1.0))
+    assert shenjing.tensor(1.0).squeeze(0).shape == ()
+    with pytest.raises(TypeError, match="item assignment .* F.where"):
+        m[0] = 5.0
+
+
+def test_register_hook_returns_a_handle_with_remove():
+    w = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    handle = w.register_hook(lambda g: g * 10)
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [20.0, 40.0])
+    handle.remove()
+    handle.remove()  # twice is harmless
+    w.grad = None
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+
+
+def test_mean_of_integers_is_float32_and_of_nothing_is_nan():
+    assert shenjing.tensor([1, 2, 4]).mean().dtype == np.float32
+    x = shenjing.tensor(np.zeros((0, 4), np.float32), requires_grad=True)
+    loss = x.mean()
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert x.grad.shape == (0, 4)

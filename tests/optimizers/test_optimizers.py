@@ -601,3 +601,21 @@ def test_sgd_converges_on_convex_quadratic(batch_size: int) -> None:
             (d * d).mean().backward()
             opt.step()
     np.testing.assert_allclose(w.numpy(), w_star, atol=1e-4)
+
+
+def test_a_step_invalidates_a_graph_recorded_before_it():
+    # PyTorch's rule: backward through a graph whose parameters the optimizer changed since
+    w = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD(learning_rate=0.1, params=[w])
+    y = (w * w).sum()
+    y.backward(retain_graph=True)
+    opt.step()
+    opt.zero_grad()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_pytorch_argument_order_gets_a_pointer_to_keras_order():
+    w = shenjing.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"params=\[\.\.\.\]"):
+        SGD([w])

@@ -8,7 +8,7 @@ imports the ops, so imports point down only.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -147,9 +147,9 @@ class Tensor:
 
         backward(self, grad, retain_graph)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
-        replaces the gradient. Returns a function that removes the hook."""
+        replaces the gradient. Returns a handle: ``handle.remove()`` (or ``handle()``)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self._creator is None:
@@ -158,12 +158,7 @@ class Tensor:
             table = self._creator.hooks = self._creator.hooks or {}
             hooks = table.setdefault(self._output_index, [])
         hooks.append(hook)
-
-        def remove() -> None:  # removing twice is harmless, as with torch's handle.remove()
-            if hook in hooks:
-                hooks.remove(hook)
-
-        return remove
+        return HookHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
@@ -217,6 +212,23 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The rows (differentiable, as ``x[i]``); a 0-d tensor has none (TypeError)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value; other tensors take no spec."""
+        if spec and self.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError("Tensor does not support item assignment (it would bypass autograd): "
+                        "build the new values with F.where(mask, new, x), or change x.data under "
+                        "no_grad() if no graph needs it")
+
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(
@@ -267,3 +279,16 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
         if data.dtype == want:
             return Tensor._wrap(data)
     return Tensor(data, dtype=dtype)
+
+
+class HookHandle:
+    """Removes a hook: ``handle.remove()`` as in PyTorch, or ``handle()``; twice is harmless."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    __call__ = remove

@@ -34,8 +34,9 @@ def gradcheck(
 
     Args:
         fn: takes Tensors (in the order given) and returns a Tensor.
-        inputs: arrays or Tensors; floating ones are checked (they are copied to float64),
-            others (labels, indices) are passed as they are.
+        inputs: arrays or Tensors (or one tuple of them, as PyTorch's gradcheck takes);
+            floating ones are checked (they are copied to float64), others (labels, indices)
+            are passed as they are.
         eps: the finite-difference step.
         atol, rtol: tolerances, as in ``numpy.allclose``.
         max_elements: inputs with more elements are checked along one random direction.
@@ -48,6 +49,9 @@ def gradcheck(
     True
     """
     rng = np.random.default_rng(seed)
+    if len(inputs) == 1 and isinstance(inputs[0], tuple) and all(
+            isinstance(a, (Tensor, np.ndarray)) for a in inputs[0]):
+        inputs = inputs[0]  # PyTorch's spelling, gradcheck(fn, (a, b))
     args = []
     for x in inputs:
         data = x.data if isinstance(x, Tensor) else np.asarray(x)

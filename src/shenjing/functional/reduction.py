@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import expand_reduced, normalize_axes
@@ -31,11 +32,16 @@ class _Mean(Function):
         for a in axes:
             n *= x.shape[a]
         self.save_for_backward(x.shape, axes, keepdims, n)
-        return x.mean(axis=axes, keepdims=keepdims)
+        # integers average to the default float (NumPy would give float64); an empty slice's
+        # mean is NaN, quietly, as in PyTorch
+        dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
+        if n == 0:
+            return get_xp(x).full(x.sum(axis=axes, keepdims=keepdims).shape, np.nan, dtype)
+        return x.mean(axis=axes, keepdims=keepdims, dtype=dtype)
 
     def backward(self, g):
         shape, axes, keepdims, n = self.saved
-        g = expand_reduced(g, axes, keepdims) * g.dtype.type(1.0 / n)
+        g = expand_reduced(g, axes, keepdims) * g.dtype.type(1.0 / n if n else 0.0)  # empty
         return get_xp(g).broadcast_to(g, shape)
 
 

@@ -139,6 +139,8 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
     axes = [i for i, n in enumerate(x.shape) if n == 1] if axis is None else normalize_axes(
         axis, x.ndim
     )
+    if x.ndim == 0:  # axis 0 or -1 of a 0-d tensor: nothing to drop (as NumPy and PyTorch)
+        return reshape(x, ())
     for a in axes:
         if x.shape[a] != 1:
             raise ValueError(f"cannot squeeze axis {a} of size {x.shape[a]} (shape {x.shape})")

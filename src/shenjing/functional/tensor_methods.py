@@ -21,6 +21,27 @@ def _swap(fn):
     return lambda self, other: fn(as_tensor(other, like=self), self)
 
 
+def _transpose(self: Tensor, *axes: Any) -> Tensor:
+    """``x.transpose()`` reverses the axes and ``x.transpose(order)`` permutes them (NumPy);
+    two axes, ``x.transpose(1, 2)``, are swapped (PyTorch's meaning; NumPy's differs only on a
+    2-D ``transpose(0, 1)``, an identity nobody writes)."""
+    if len(axes) == 2 and all(isinstance(a, int) for a in axes):
+        order = list(range(self.ndim))
+        i, j = (a % self.ndim for a in axes)
+        order[i], order[j] = order[j], order[i]
+        return S.transpose(self, order)
+    return S.transpose(self, _shape_args(axes) if axes else None)
+
+
+def _flatten(self: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge the axes ``start_axis`` .. ``end_axis`` into one (all of them by default, as
+    ``numpy.ravel``; ``x.flatten(1)`` keeps the batch axis, as PyTorch's)."""
+    if self.ndim == 0:
+        return S.reshape(self, (1,))
+    start, end = start_axis % self.ndim, end_axis % self.ndim
+    return S.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
+
+
 def _shape_args(args: tuple[Any, ...]) -> Any:
     return args[0] if len(args) == 1 and not isinstance(args[0], int) else args
 
@@ -43,10 +64,10 @@ def install() -> None:
         "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "logsumexp": R.logsumexp,
         "reshape": lambda self, *shape: S.reshape(self, _shape_args(shape)),
-        "transpose": lambda self, *axes: S.transpose(self, _shape_args(axes) if axes else None),
+        "transpose": _transpose,
         "permute": S.permute,
         "squeeze": S.squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
-        "flatten": lambda self: S.reshape(self, (-1,)),
+        "flatten": _flatten,
         "flip": S.flip, "pad": S.pad, "split": S.split, "matmul": L.matmul,
         "relu": A.relu, "sigmoid": A.sigmoid, "tanh": A.tanh,
         "softmax": A.softmax, "log_softmax": A.log_softmax,

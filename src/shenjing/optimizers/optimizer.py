@@ -84,6 +84,11 @@ class Optimizer:
         *,
         params: Iterable[Tensor] | None = None,
     ) -> None:
+        if isinstance(learning_rate, (list, tuple)) or hasattr(learning_rate, "__next__"):
+            raise TypeError(f"{type(self).__name__}'s first argument is the learning rate (Keras's "
+                            "order); pass the parameters as params=[...] (PyTorch's "
+                            f"SGD(params, lr) is {type(self).__name__}(learning_rate, "
+                            "params=params))")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         given = [k for k, v in clips.items() if v is not None]
         if len(given) > 1:
@@ -239,6 +244,7 @@ class Optimizer:
                 if self.weight_decay and self._decays(p):
                     p.data -= p.data * (self.weight_decay * lr)
                 self.update(p, g, self._state_of(p), lr)
+                p._version[0] += 1  # in place: a graph recorded before the step is stale
         self.iterations += 1
 
     @staticmethod
