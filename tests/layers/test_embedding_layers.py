@@ -116,3 +116,9 @@ def test_embedding_weights_table_is_uniform_by_default_and_trainable():
     assert isinstance(shenjing.initializers.get(layer.embeddings_initializer),
                       shenjing.initializers.RandomUniform)
 
+
+
+def test_keras2_input_length_is_ignored_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="input_length"):
+        layer = L.Embedding(10, 4, input_length=7)
+    assert layer(np.array([[1, 2, 3]])).shape == (1, 3, 4)

@@ -122,3 +122,12 @@ def test_get_none_and_errors():
         R.L1(-0.1)
     with pytest.raises(ValueError, match="cannot be saved"):
         R.serialize(lambda w: w.sum())
+
+
+def test_keras_lowercase_spellings_are_the_classes():
+    from shenjing import tensor
+
+    w = tensor(np.array([1.0, -2.0], np.float32))
+    assert R.l2(0.5)(w).item() == pytest.approx(0.5 * 5)
+    assert R.l1(0.5)(w).item() == pytest.approx(0.5 * 3)
+    assert R.l1_l2(l1=0.1, l2=0.2)(w).item() == pytest.approx(0.3 + 1.0)

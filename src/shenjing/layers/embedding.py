@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import functional as F
@@ -25,6 +26,10 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, mask_zero: bool = False,
                  **kwargs: Any) -> None:
+        if kwargs.pop("input_length", None) is not None:  # Keras 2's; Keras 3 warns, ignores
+            warnings.warn("Embedding's input_length is deprecated (Keras 3) and ignored: the "
+                          "sequence length comes from the data", DeprecationWarning,
+                          stacklevel=2)
         super().__init__(**kwargs)
         self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
         self.embeddings_initializer = embeddings_initializer
