@@ -1,4 +1,6 @@
-"""Activation functions by name, as Keras resolves ``Dense(64, activation='relu')``."""
+"""Activation functions as Keras has them: ``shenjing.activations.relu(x, max_value=6.0)`` on a
+Tensor or anything array-like (returning a Tensor), and by name, as Keras resolves
+``Dense(64, activation='relu')``."""
 
 from __future__ import annotations
 
@@ -6,19 +8,96 @@ from collections.abc import Callable
 from typing import Any
 
 from . import functional as F
-from .autograd import Tensor
+from .autograd import Tensor, as_tensor
+from .backend import DEFAULT_FLOAT
 
 
-def linear(x: Tensor) -> Tensor:
+def _tensor(x: Any) -> Tensor:
+    """``x`` as a Tensor (arrays and lists as float32, as Keras's floatx)."""
+    return x if isinstance(x, Tensor) else as_tensor(x, DEFAULT_FLOAT)
+
+
+def linear(x: Any) -> Tensor:
     """The identity (Keras's ``activation=None``)."""
-    return x
+    return _tensor(x)
 
 
-def swish(x: Tensor) -> Tensor:
+def sigmoid(x: Any) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e**-x)."""
+    return F.sigmoid(_tensor(x))
+
+
+def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent."""
+    return F.tanh(_tensor(x))
+
+
+def relu(x: Any, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> Tensor:
+    """Keras's relu: x above ``threshold`` (else 0), clipped to [0, max_value] when that is
+    given, minus negative_slope * (threshold - x) below ``threshold``; by default max(0, x)."""
+    x = _tensor(x)
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return F.relu(x)
+    y = F.where(x > threshold, x, 0.0)
+    if max_value is not None:
+        y = F.clip(y, 0.0, max_value)
+    if negative_slope != 0.0:
+        y = y - negative_slope * F.relu(threshold - x)
+    return y
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
+    """x for x > 0, else negative_slope * x."""
+    return F.leaky_relu(_tensor(x), negative_slope)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha (e**x - 1)."""
+    return F.elu(_tensor(x), alpha)
+
+
+def selu(x: Any) -> Tensor:
+    """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
+    return F.selu(_tensor(x))
+
+
+def gelu(x: Any, approximate: bool = False) -> Tensor:
+    """x Phi(x), exact or (``approximate=True``) by the tanh formula."""
+    return F.gelu(_tensor(x), approximate)
+
+
+def softplus(x: Any) -> Tensor:
+    """ln(1 + e**x)."""
+    return F.softplus(_tensor(x))
+
+
+def silu(x: Any) -> Tensor:
+    """x * sigmoid(x)."""
+    return F.silu(_tensor(x))
+
+
+def swish(x: Any) -> Tensor:
     """x * sigmoid(x) (the same function as silu)."""
-    return F.silu(x)
+    return F.silu(_tensor(x))
 
 
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """Normalized exponentials along ``axis``."""
+    return F.softmax(_tensor(x), axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed directly."""
+    return F.log_softmax(_tensor(x), axis)
+
+
+def exponential(x: Any) -> Tensor:
+    """e ** x."""
+    return F.exp(_tensor(x))
+
+
+# The op each name applies in layers: the function above, minus the array conversion.
 _REGISTRY: dict[str, Callable[[Tensor], Tensor]] = {
     "linear": linear,
     "sigmoid": F.sigmoid,
@@ -35,11 +114,20 @@ _REGISTRY: dict[str, Callable[[Tensor], Tensor]] = {
     "log_softmax": F.log_softmax,
     "exponential": F.exp,
 }
-globals().update({k: v for k, v in _REGISTRY.items() if k not in globals()})
+
+
+def name_of(fn: Any) -> str | None:
+    """The registered name of ``fn`` (a function of this module, or the op it applies), else
+    None."""
+    for name, op in _REGISTRY.items():
+        if fn is op or fn is globals()[name]:
+            return name
+    return None
 
 
 def get(identifier: Any) -> Callable[[Tensor], Tensor]:
-    """The activation for a name, a callable, or None (the identity)."""
+    """The activation for a name, a callable, or None (the identity). A function of this module
+    or ``F`` comes back as its op, so layers recognize it (fused relu, ...) as by its name."""
     if identifier is None:
         return linear
     if isinstance(identifier, str):
@@ -48,16 +136,17 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
             raise ValueError(f"unknown activation {identifier!r}; known: {', '.join(_REGISTRY)}")
         return _REGISTRY[key]
     if callable(identifier):
-        return identifier
+        name = name_of(identifier)
+        return identifier if name is None else _REGISTRY[name]
     raise TypeError(f"activation must be a name or a callable, got {identifier!r}")
 
 
 def serialize(fn: Callable[[Tensor], Tensor]) -> str:
     """The registered name of an activation (for configs); custom callables cannot be saved."""
-    for name, f in _REGISTRY.items():
-        if f is fn:
-            return name
-    raise ValueError(f"activation {fn!r} is not a registered one and cannot be serialized")
+    name = name_of(fn)
+    if name is None:
+        raise ValueError(f"activation {fn!r} is not a registered one and cannot be serialized")
+    return name
 
 
 def fused_name(activation: Callable[[Tensor], Tensor]) -> str | None:

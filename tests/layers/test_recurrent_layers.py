@@ -100,11 +100,67 @@ def test_dropout_only_in_training(rng):
     assert not np.allclose(c, a) and not np.allclose(c, d)
 
 
-def test_only_fused_activations_are_accepted():
-    with pytest.raises(ValueError, match="activation must be one of"):
-        L.LSTM(4, activation="softmax")
+def test_bad_activations_and_reset_after_are_rejected(rng):
+    with pytest.raises(ValueError, match="unknown activation 'tanhh'"):
+        L.LSTM(4, activation="tanhh")
+    with pytest.raises(TypeError, match="activation must be a name or a callable"):
+        L.GRU(4, recurrent_activation=3)
+    with pytest.raises(ValueError, match="recurrent_dropout needs activations"):
+        L.LSTM(4, activation="softmax", recurrent_dropout=0.5)(_x(rng), training=True)
     with pytest.raises(ValueError, match="reset_after=True"):
         L.GRU(4, reset_after=False)
+
+
+def _same_weights_outputs(reference, other, x, mask=None):
+    """Both layers' outputs on ``x`` once ``other`` has ``reference``'s weights, and the
+    gradients of their sums with respect to the kernels."""
+    reference(x)
+    other(x)
+    other.set_weights(reference.get_weights())
+    results = []
+    for layer in (reference, other):
+        outputs = layer(x, mask=mask)
+        sum(o.sum() for o in outputs).backward()
+        results.append([o.numpy() for o in outputs] + [layer.cell.kernel.grad,
+                                                       layer.cell.recurrent_kernel.grad])
+    return results
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_library_activation_functions_act_as_their_names(name, rng):
+    cls = LAYERS[name][0]
+    gated = {} if name == "SimpleRNN" else {"recurrent_activation": sj.activations.sigmoid}
+    by_name = cls(5, activation="relu", return_sequences=True, return_state=True)
+    by_function = cls(5, activation=sj.activations.relu, return_sequences=True,
+                      return_state=True, **gated)
+    expected, got = _same_weights_outputs(by_name, by_function, _x(rng))
+    for e, g in zip(expected, got):
+        np.testing.assert_array_equal(g, e)  # the same fused kernel
+    assert by_function.cell.activation == "relu"
+    config = by_function.get_config()
+    assert config["activation"] == "relu"
+    assert config.get("recurrent_activation", "sigmoid") == "sigmoid"
+    assert type(by_function).from_config(config).cell.activation == "relu"
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("name", LAYERS)
+def test_user_activation_runs_step_by_step_as_the_kernel(name, go_backwards, rng):
+    cls = LAYERS[name][0]
+    gated = {} if name == "SimpleRNN" else {
+        "recurrent_activation": lambda t: 1 / (1 + (-t).exp())}
+    fused = cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    custom = cls(5, activation=lambda t: sj.F.tanh(t), return_sequences=True, return_state=True,
+                 go_backwards=go_backwards, **gated)
+    mask = np.ones((4, 6), bool)
+    mask[0, 4:] = mask[1, :2] = False  # right and left padding
+    expected, got = _same_weights_outputs(fused, custom, _x(rng), mask)
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    padded = slice(0, 2) if go_backwards else slice(4, 6)  # outputs in processing order
+    np.testing.assert_array_equal(got[0][0, padded], 0.0)
+    with pytest.raises(ValueError, match="cannot be serialized"):
+        custom.get_config()
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])

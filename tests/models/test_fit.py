@@ -520,3 +520,102 @@ def test_breast_cancer_logistic_unit_matches_scikit_learn():
     _, accuracy = model.evaluate(x_test, y_test.reshape(-1, 1), verbose=0)
     reference = LogisticRegression().fit(x_train, y_train).score(x_test, y_test)
     assert accuracy >= 0.95 and accuracy >= reference - 0.01
+
+
+# -- steps_per_epoch, validation_steps, steps (Keras's) ------------------------------------------
+def _endless(drawn: list[int], features: int = 2, labels: bool = True):
+    """Batch i of an endless generator: x (4 rows) filled with i / 10 plus a ramp, y = the row
+    sum; appends i to ``drawn`` as it yields it."""
+    i = 0
+    while True:
+        drawn.append(i)
+        ramp = np.arange(4 * features, dtype=np.float32).reshape(4, features) / 8
+        x = ramp + np.float32(i / 10)
+        yield (x, x.sum(1, keepdims=True)) if labels else x
+        i += 1
+
+
+def _linear_model() -> sj.Sequential:
+    model = sj.Sequential([sj.Input((2,)), Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.01), "mse")
+    return model
+
+
+class _CountBatches(callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.train, self.test = 0, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train += 1
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test += 1
+
+
+def test_steps_per_epoch_continues_an_endless_generator(capsys):
+    drawn, count = [], _CountBatches()
+    history = _linear_model().fit(_endless(drawn), epochs=2, steps_per_epoch=3, verbose=2,
+                                  callbacks=[count])
+    assert drawn == [0, 1, 2, 3, 4, 5] and count.train == 6
+    assert count.params["steps"] == 3
+    assert history.epoch == [0, 1] and len(history.history["loss"]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"]
+
+
+def test_steps_per_epoch_on_a_short_generator_names_the_need():
+    short = (batch for batch, _ in zip(_endless([]), range(4)))
+    with pytest.raises(ValueError, match=r"epoch 3: .*used up; it must yield steps_per_epoch "
+                                         r"\* epochs batches"):
+        _linear_model().fit(short, epochs=3, steps_per_epoch=2, verbose=0)
+
+
+def test_steps_per_epoch_and_validation_steps_limit_arrays_and_generators():
+    x, y = _data(48)
+    model, count, drawn = _mlp(), _CountBatches(), []
+    model.compile("sgd", LOGITS_LOSS)
+    val = ((xb, np.zeros(4, np.int64)) for xb in _endless(drawn, features=4, labels=False))
+    history = model.fit(x, y, batch_size=8, epochs=3, steps_per_epoch=4,
+                        validation_data=val, validation_steps=2, verbose=0, callbacks=[count])
+    assert count.train == 12  # 4 of the 6 batches of each epoch
+    assert drawn == [0, 1, 2, 3, 4, 5]  # each validation continues the generator
+    assert len(history.history["val_loss"]) == 3
+
+
+def test_evaluate_steps_is_the_loss_of_those_batches():
+    model, drawn = _linear_model(), []
+    model.predict(np.zeros((1, 2), np.float32))
+    kernel, bias = (w.numpy() for w in model.weights)
+    batches = [batch for batch, _ in zip(_endless([]), range(2))]
+    expected = np.mean([np.mean((xb @ kernel + bias - yb) ** 2) for xb, yb in batches])
+    loss = model.evaluate(_endless(drawn), steps=2, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert drawn == [0, 1]
+
+
+def test_predict_steps_returns_those_batches_rows():
+    model, drawn = _linear_model(), []
+    out = model.predict(_endless(drawn, labels=False), steps=2)
+    kernel, bias = (w.numpy() for w in model.weights)
+    x = np.concatenate([xb for xb, _ in zip(_endless([], labels=False), range(2))])
+    assert out.shape == (8, 1) and drawn == [0, 1]
+    np.testing.assert_allclose(out, x @ kernel + bias, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_step_counts_must_be_positive_integers(bad):
+    x, y = _data(8)
+    model = _mlp()
+    model.compile("sgd", LOGITS_LOSS)
+    def refused(name):
+        return pytest.raises(ValueError,
+                             match=re.escape(f"{name} must be a positive integer, got {bad!r}"))
+
+    for name in ("steps_per_epoch", "validation_steps"):
+        with refused(name):
+            model.fit(x, y, verbose=0, validation_data=(x, y), **{name: bad})
+    with refused("steps"):
+        model.evaluate(x, y, steps=bad, verbose=0)
+    with refused("steps"):
+        model.predict(x, steps=bad)

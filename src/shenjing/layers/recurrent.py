@@ -4,7 +4,8 @@ A cell (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``) owns the weights and compu
 autograd ops, for hand-written loops: ``h, states = cell(x_t, states)``. The layers wrap a cell
 and run the whole sequence through the fused kernel of ``F.recurrence`` (one GEMM for the input
 projection of every step, hand-written BPTT, one graph node for the whole sequence), honouring
-masks from ``Embedding(mask_zero=True)`` or ``Masking``.
+masks from ``Embedding(mask_zero=True)`` or ``Masking``. Activations the kernels lack (any
+other name or callable) run the cell's autograd step at each time step instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import activations
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
@@ -20,17 +22,18 @@ from ..functional.recurrent import ACTIVATIONS
 from .layer import InputSpec, Layer
 
 
-def _activation_name(value: Any, what: str) -> str:
-    """The name the fused kernels know (None is 'linear'), or a clear error."""
-    name = "linear" if value is None else value
-    if name not in ACTIVATIONS:
-        raise ValueError(f"{what} must be one of {list(ACTIVATIONS)} (the fused recurrent "
-                         f"kernels implement these), got {value!r}")
-    return name
+def _activation(value: Any) -> Any:
+    """The activation's name (None is 'linear'; the library's functions, as
+    ``activations.tanh``, are named too), so the fused kernels run it when it is one of theirs;
+    else the user's callable, which the layer runs step by step."""
+    if value is None:
+        return "linear"
+    fn = activations.get(value)  # a clear error for an unknown name or what is no callable
+    return activations.name_of(fn) or fn
 
 
-def _apply(name: str, x: Tensor) -> Tensor:
-    return {"tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu}.get(name, lambda t: t)(x)
+def _apply(activation: Any, x: Tensor) -> Tensor:
+    return activations.get(activation)(x)
 
 
 class _Cell(Layer):
@@ -48,7 +51,7 @@ class _Cell(Layer):
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = _activation_name(activation, "activation")
+        self.activation = _activation(activation)
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
@@ -97,8 +100,7 @@ class LSTMCell(_Cell):
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
                  unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(units, activation, **kwargs)
-        self.recurrent_activation = _activation_name(recurrent_activation,
-                                                     "recurrent_activation")
+        self.recurrent_activation = _activation(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
 
     @property
@@ -134,8 +136,7 @@ class GRUCell(_Cell):
         if not reset_after:
             raise ValueError("GRU: only reset_after=True (Keras's default, as torch and cuDNN) "
                              "is implemented")
-        self.recurrent_activation = _activation_name(recurrent_activation,
-                                                     "recurrent_activation")
+        self.recurrent_activation = _activation(recurrent_activation)
         self.reset_after = reset_after
 
     def bias_shape(self) -> tuple[int, ...]:
@@ -216,13 +217,18 @@ class _RNN(Layer):
             keep = self._generator.random((n, self.units)) >= self.recurrent_dropout
             rec_mask = keep.astype(x.dtype) / x.dtype.type(1 - self.recurrent_dropout)
         if mask is not None:
-            mask = mask.data if isinstance(mask, Tensor) else mask
-        outputs = F.recurrence(cell.cell_name, x, cell.kernel, cell.recurrent_kernel, cell.bias,
-                               states, mask=mask, reverse=self.go_backwards,
-                               recurrent_mask=rec_mask, activation=cell.activation,
-                               recurrent_activation=getattr(cell, "recurrent_activation",
-                                                            "sigmoid"))
-        seq, *final = outputs
+            mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+        acts = (cell.activation, getattr(cell, "recurrent_activation", "sigmoid"))
+        if all(isinstance(a, str) and a in ACTIVATIONS for a in acts):
+            seq, *final = F.recurrence(cell.cell_name, x, cell.kernel, cell.recurrent_kernel,
+                                       cell.bias, states, mask=mask, reverse=self.go_backwards,
+                                       recurrent_mask=rec_mask, activation=acts[0],
+                                       recurrent_activation=acts[1])
+        elif rec_mask is not None:
+            raise ValueError(f"{self.name}: recurrent_dropout needs activations the fused "
+                             f"kernels implement ({', '.join(ACTIVATIONS)}), got {acts}")
+        else:
+            seq, *final = self._step_by_step(x, states, mask)
         out = seq if self.return_sequences else final[0]
         return [out, *final] if self.return_state else out
 
@@ -230,6 +236,21 @@ class _RNN(Layer):
         if mask is None or not self.return_sequences or self.return_state:
             return None
         return mask[:, ::-1] if self.go_backwards else mask
+
+    def _step_by_step(self, x: Tensor, states: list[Tensor], mask: Any) -> list[Tensor]:
+        """[sequence, *final states] as ``F.recurrence`` gives them, by the cell's autograd step
+        at each time step: for activations the fused kernels lack."""
+        steps = range(x.shape[1])
+        outputs = []
+        for t in reversed(steps) if self.go_backwards else steps:
+            h, new_states = self.cell(x[:, t], states)
+            if mask is not None:  # a padded step: zero output, the states carried over
+                real = mask[:, t:t + 1]
+                h = F.where(real, h, 0.0)
+                new_states = [F.where(real, s, old) for s, old in zip(new_states, states)]
+            outputs.append(h)
+            states = new_states
+        return [F.stack(outputs, axis=1), *states]
 
 
 class SimpleRNN(_RNN):

@@ -5,6 +5,7 @@ split and class weights."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,12 +62,14 @@ def check_numeric(x: Any, y: Any = None, sw: Any = None) -> None:
                                 "ids, e.g. np.unique(labels, return_inverse=True)[1])")
 
 
-def steps_of(data: Any) -> int | None:
-    """Batches per pass, or None when ``data`` does not know (a generator)."""
+def steps_of(data: Any, limit: int | None = None) -> int | None:
+    """Batches per pass, at most ``limit``; ``limit`` when ``data`` does not know (a
+    generator)."""
     try:
-        return len(data)
+        n = len(data)
     except TypeError:
-        return None
+        return limit
+    return n if limit is None else min(n, limit)
 
 
 def first_rows(data: Any) -> Any:
@@ -78,13 +81,26 @@ def first_rows(data: Any) -> Any:
     return None
 
 
-def iterate(data: Any, class_weight: dict[int, float] | None = None
+def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None
             ) -> Iterator[tuple[Any, Any, Any]]:
-    """(x, y, sample_weight) for each batch of ``data``, with class weights applied."""
-    for batch in data:
+    """(x, y, sample_weight) for each batch of ``data`` (the first ``steps`` if given), with
+    class weights applied."""
+    for batch in itertools.islice(data, steps):
         x, y, sw = unpack_batch(batch)
         check_numeric(x, y, sw)
         yield x, y, with_class_weights(y, sw, class_weight)
+
+
+def passes(data: Any) -> Iterator[Any]:
+    """The batches of ``data`` pass after pass, for ``steps_per_epoch`` (Keras's): each epoch
+    continues where the last one stopped. A one-pass iterator (a generator) ends when used up."""
+    while True:
+        drawn = 0
+        for batch in data:
+            drawn += 1
+            yield batch
+        if drawn == 0 or iter(data) is data:
+            return
 
 
 def validation_split(x: Any, y: Any, sw: Any, split: float) -> tuple[tuple, tuple]:
@@ -126,12 +142,20 @@ def class_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.nd
 
 def batch_size_or_default(batch_size: Any) -> int:
     """``batch_size`` checked; None means 32, as in Keras."""
-    if batch_size is None:
-        return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
+    return 32 if batch_size is None else positive_count(batch_size, "batch_size")
+
+
+def steps_or_none(steps: Any, name: str) -> int | None:
+    """A count of batches (``steps_per_epoch``, ``validation_steps``, ``steps``) checked; None
+    means all of them."""
+    return None if steps is None else positive_count(steps, name)
+
+
+def positive_count(value: Any, name: str) -> int:
+    """``value`` as an int; ValueError naming ``name`` unless it is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def validation_loader(data: Any, batch_size: int) -> Any:

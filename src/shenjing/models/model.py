@@ -322,17 +322,23 @@ class Model(Layer):
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: bool = True,
             class_weight: dict[int, float] | None = None, sample_weight: Any = None,
-            initial_epoch: int = 0, validation_batch_size: int | None = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
             validation_freq: int = 1) -> Any:
         """Train for ``epochs`` passes over (x, y). Returns the History.
 
         Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
         one line per epoch (2); ``validation_split`` takes a fixed shuffled fraction (not the last
-        rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run.
+        rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run;
+        ``steps_per_epoch`` makes an epoch that many batches, each epoch continuing where the
+        last stopped (so an endless generator can be trained on); ``validation_steps`` does
+        the same for each validation.
         """
         from ..callbacks import CallbackList, TerminateOnNaN
 
         batch_size = da.batch_size_or_default(batch_size)
+        steps_per_epoch = da.steps_or_none(steps_per_epoch, "steps_per_epoch")
+        validation_steps = da.steps_or_none(validation_steps, "validation_steps")
         rng = backend.new_generator()
         x, y, sample_weight = self._ordered(x, y, sample_weight)
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
@@ -355,7 +361,11 @@ class Model(Layer):
             validation_data, validation_batch_size or batch_size)
         self._ensure_ready(da.first_rows(train))
         verbose = _verbosity(verbose)
-        steps = da.steps_of(train)
+        steps = steps_per_epoch or da.steps_of(train)
+        if steps_per_epoch:
+            train = da.passes(train)
+        if val is not None and validation_steps:
+            val = da.passes(val)
         user_callbacks = list(callbacks or [])
         if not any(isinstance(c, TerminateOnNaN) for c in user_callbacks):
             user_callbacks.append(TerminateOnNaN())
@@ -366,11 +376,13 @@ class Model(Layer):
         logs: dict[str, float] = {}
         try:
             for epoch in range(initial_epoch, epochs):
-                logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch)
+                logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch,
+                                       steps_per_epoch)
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_batches(val, "validation_data")
+                    val_logs = self._evaluate_batches(val, "validation_data",
+                                                      steps=validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -388,13 +400,14 @@ class Model(Layer):
         return self.history
 
     def _fit_epoch(self, train: Any, class_weight: Any, cbs: Any, epoch: int,
-                   resumed: bool) -> dict[str, float]:
-        """One pass over ``train``; the epoch's logs (a loss averaged over samples)."""
+                   resumed: bool, steps: int | None) -> dict[str, float]:
+        """One pass over ``train`` (its next ``steps`` batches if given); the epoch's logs (a
+        loss averaged over samples)."""
         self._reset_metrics()
         cbs.on_epoch_begin(epoch)
         logs: dict[str, float] = {}
         total, n, step = 0.0, 0, -1
-        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps)):
             if not self.built:
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
@@ -413,17 +426,20 @@ class Model(Layer):
             if self.stop_training:
                 break
         if step < 0:
+            hint = ("it must yield steps_per_epoch * epochs batches" if steps else
+                    "pass a DataLoader or another re-iterable object, or steps_per_epoch")
             raise ValueError(f"the training data yielded no batches in epoch {epoch + 1}"
-                             + (": an iterator (a generator) is used up after one pass; "
-                                "pass a DataLoader or another re-iterable object"
+                             + (f": an iterator (a generator) is used up; {hint}"
                                 if resumed else ""))
         return logs
 
-    def _evaluate_batches(self, data: Any, source: str, cbs: Any = None) -> dict[str, float]:
-        """The loss and metrics over ``data``; ValueError naming ``source`` if it is empty."""
+    def _evaluate_batches(self, data: Any, source: str, cbs: Any = None,
+                          steps: int | None = None) -> dict[str, float]:
+        """The loss and metrics over ``data`` (its next ``steps`` batches if given);
+        ValueError naming ``source`` if it is empty."""
         self._reset_metrics()
         total, n = 0.0, 0
-        for step, (xb, yb, swb) in enumerate(da.iterate(data)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps)):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             k = da.num_samples(xb)
@@ -436,11 +452,14 @@ class Model(Layer):
         return self._logs(total / n)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
-                 verbose: Any = "auto", sample_weight: Any = None, return_dict: bool = False,
-                 callbacks: Any = None) -> Any:
-        """Loss and metrics on (x, y), or on a DataLoader's batches, in inference mode: a float
-        (no metrics), a list [loss, metric...], or a dict with ``return_dict=True``."""
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 return_dict: bool = False, callbacks: Any = None) -> Any:
+        """Loss and metrics on (x, y), or on a DataLoader's batches (the first ``steps`` if
+        given), in inference mode: a float (no metrics), a list [loss, metric...], or a dict
+        with ``return_dict=True``."""
         from ..callbacks import CallbackList
+
+        steps = da.steps_or_none(steps, "steps")
 
         data = da.as_loader(*self._ordered(x, y, sample_weight),
                             da.batch_size_or_default(batch_size))
@@ -448,19 +467,21 @@ class Model(Layer):
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
         verbose = _verbosity(verbose)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=1, steps=da.steps_of(data))
+                           verbose=verbose, epochs=1, steps=da.steps_of(data, steps))
         cbs.on_test_begin()
-        logs = self._evaluate_batches(data, "the data given to evaluate()", cbs)
+        logs = self._evaluate_batches(data, "the data given to evaluate()", cbs, steps)
         cbs.on_test_end(logs)
         return logs if return_dict else _flat(logs)
 
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> Any:
-        """Outputs for ``x`` (arrays, or a DataLoader whose labels are ignored) in inference
-        mode, as NumPy arrays, batch by batch."""
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0,
+                steps: int | None = None) -> Any:
+        """Outputs for ``x`` (arrays, or a DataLoader or generator whose labels are ignored; its
+        first ``steps`` batches if given) in inference mode, as NumPy arrays, batch by batch."""
+        steps = da.steps_or_none(steps, "steps")
         data = da.as_loader(x, batch_size=da.batch_size_or_default(batch_size))
         outs = []
         with no_grad():
-            for xb, _, _ in da.iterate(data):
+            for xb, _, _ in da.iterate(data, steps=steps):
                 outs.append(_numpy(self(xb, training=False)))
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
