@@ -311,6 +311,72 @@ def test_summary_prints_to_stdout_by_default(capsys):
     assert "Output Shape" in out and "Total params: 67" in out
 
 
+def test_summary_of_an_unbuilt_sequential_says_to_build_it():
+    model = sj.Sequential([Dense(5), Dense(2)])
+    with pytest.raises(ValueError, match="^This model has not yet been built. Build it by "
+                       "calling it on data, by fit, or give the first layer an input_shape$"):
+        model.summary()
+    model(np.ones((2, 3), np.float32))
+    assert _rows(_summary(model)) == [("Dense", "(None, 5)", 20), ("Dense", "(None, 2)", 12)]
+
+
+# -- get_layer, inputs and outputs, metrics_names ----------------------------------------------
+def test_get_layer_by_name_or_index():
+    model = sj.Sequential([sj.Input((4,)), Dense(8, name="hidden"), Dense(3, name="head")])
+    hidden, head = model.layers
+    assert model.get_layer("hidden") is hidden and model.get_layer(name="head") is head
+    assert model.get_layer(index=0) is hidden and model.get_layer(index=-1) is head
+    with pytest.raises(ValueError, match=re.escape("no layer named 'nope' in the model")) as err:
+        model.get_layer("nope")
+    assert "['hidden', 'head']" in str(err.value)
+    with pytest.raises(ValueError, match="get_layer\\(index=2\\) is out of range.* has 2 layers"):
+        model.get_layer(index=2)
+    for kwargs in ({}, {"name": "hidden", "index": 0}):
+        with pytest.raises(ValueError, match="a layer name or an index, not both or neither"):
+            model.get_layer(**kwargs)
+
+
+def test_functional_inputs_and_outputs_are_its_symbolic_tensors():
+    a, b = sj.Input((4,), name="a"), sj.Input((2,), name="b")
+    out1 = Dense(1, name="y1")(layers.Concatenate()([a, b]))
+    out2 = Dense(3, name="y2")(a)
+    model = sj.Model([a, b], [out1, out2])
+    assert len(model.inputs) == 2 and model.inputs[0] is a and model.inputs[1] is b
+    assert len(model.outputs) == 2 and model.outputs[0] is out1 and model.outputs[1] is out2
+    single = sj.Model(a, out2)
+    assert single.inputs[0] is a and single.outputs[0] is out2 and len(single.inputs) == 1
+
+
+def test_sequential_inputs_and_outputs_once_built():
+    model = sj.Sequential([Dense(5), Dense(2)], name="seq")
+    for attribute in ("inputs", "outputs"):
+        with pytest.raises(AttributeError, match="'seq' has not been built yet"):
+            getattr(model, attribute)
+    model(np.ones((2, 3), np.float32))
+    (inp,), (out,) = model.inputs, model.outputs
+    assert inp.shape == (None, 3) and out.shape == (None, 2)
+    assert out.layer is model.layers[-1] and out.inputs.inputs is inp
+    with pytest.raises(AttributeError, match="only a functional model or a built Sequential"):
+        _ = TwoLayerNet().inputs
+
+
+def test_metrics_names_follow_compile_and_the_first_batch():
+    x, y = _data()
+    model = _mlp()
+    assert model.metrics_names == []
+    model.compile("adam", LOGITS_LOSS, metrics=["accuracy"])
+    assert model.metrics_names == ["loss"]
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert model.metrics_names == list(logs) == ["loss", "accuracy"]
+
+    inputs = sj.Input((4,))
+    two = sj.Model(inputs, [Dense(3, name="cls")(inputs), Dense(1, name="reg")(inputs)])
+    two.compile("adam", [LOGITS_LOSS, "mse"], metrics={"cls": ["accuracy"], "reg": []})
+    assert two.metrics_names == ["loss", "cls_loss", "reg_loss"]
+    two.evaluate(x, [y, x[:, :1]], verbose=0)
+    assert two.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_accuracy"]
+
+
 # -- training mode, no_grad, dtypes ------------------------------------------------------------
 def test_fit_trains_in_training_mode_evaluate_and_predict_infer_without_grad():
     probe = Probe()

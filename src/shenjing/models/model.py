@@ -518,10 +518,56 @@ class Model(Layer):
             return _numpy(self(x, training=False))
 
     # -- inspection and saving ---------------------------------------------------------------
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or ``model.layers[index]``; ValueError if there is none,
+        or unless exactly one of the two is given."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer() takes a layer name or an index, not both or neither; "
+                             f"got name={name!r}, index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer(index={index}) is out of range: the model "
+                                 f"{self.name!r} has {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in the model {self.name!r}; its layers are "
+                         f"{[layer.name for layer in layers]}")
+
+    def _symbolic_io(self) -> tuple[list[Any], list[Any]]:
+        """The symbolic input and output tensors the model was built from."""
+        if self.graph is None:
+            raise AttributeError(f"the model {self.name!r} has no symbolic inputs or outputs: "
+                                 "only a functional model or a built Sequential has them")
+        return self.graph.inputs, self.graph.outputs
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The symbolic input tensors (``Input()``) of a functional model or a built Sequential."""
+        return list(self._symbolic_io()[0])
+
+    @property
+    def outputs(self) -> list[Any]:
+        """The symbolic output tensors of a functional model or a built Sequential."""
+        return list(self._symbolic_io()[1])
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of the values ``evaluate`` returns, in order: "loss", then the per-output
+        losses and the metrics (known from the first batch on; [] before compile)."""
+        if self.optimizer is None:
+            return []
+        return ["loss"] + [m.name for m in self._all_metrics()]
+
     def summary(self, print_fn: Any = print) -> None:
         """Print each layer's name, type, output shape and parameter count, and the totals."""
         from .summary import summary_lines
 
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build it by calling it on "
+                             "data, by fit, or give the first layer an input_shape")
         for line in summary_lines(self):
             print_fn(line)
 

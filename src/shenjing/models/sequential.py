@@ -77,12 +77,20 @@ class Sequential(Model):
         also records each layer's output shape for ``summary``."""
         if self._input is None:
             self._input = Input(batch_shape=(None, *tuple(input_shape)[1:]))
-        x = Input(batch_shape=tuple(input_shape), dtype=self._input.dtype)
+        x = start = Input(batch_shape=tuple(input_shape), dtype=self._input.dtype)
         self.output_shapes = []
         for layer in self.stack:
             x = layer(x)
             self.output_shapes.append(x.shape)
+        self._built_io = ([start], [x])
         self.built = True
+
+    def _symbolic_io(self) -> tuple[list[Any], list[Any]]:
+        if not self.built:
+            raise AttributeError(f"the Sequential model {self.name!r} has not been built yet, so "
+                                 "it has no inputs or outputs: build it by calling it on data, "
+                                 "by fit, or give the first layer an input_shape")
+        return self._built_io
 
     def call(self, x: Any, training: bool = False) -> Any:
         for layer in self.stack:
