@@ -107,3 +107,16 @@ def test_recursive_nn_starts_as_the_mean_of_the_children():
     again = sj.layers.RecursiveNN.from_config(glorot.get_config())
     assert again.composition_initializer == "glorot_uniform"
     assert np.abs(np.diag(glorot.kernel.numpy()[:6]) - 0.5).max() > 0.05
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_batch_of_unary_nodes_only_composes_with_a_zero_child(name):
+    # every node has one child, so the level is one column wide; a binary model must read the
+    # missing child as the zero state, as it does when a wider node shares the level
+    unary = parse_tree("(3 (2 good))")
+    vocab = Vocabulary(["good", "film"])
+    model = MODELS[name](len(vocab))
+    alone = model(TreeBatch.from_trees([unary], vocab)).numpy()
+    beside = TreeBatch.from_trees([unary, parse_tree("(1 (2 good) (3 film))")], vocab)
+    mixed = model(beside).numpy()
+    np.testing.assert_allclose(alone[-1], mixed[beside.roots[0] - 1], rtol=1e-5, atol=1e-6)

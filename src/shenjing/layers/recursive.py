@@ -72,6 +72,10 @@ class _TreeNetwork(Layer):
         zero = Tensor(np.zeros((1, leaves.shape[1]), dtype=leaves.dtype))
         states = F.concatenate([zero, leaves])
         for kids in batch.levels:
+            if self.max_arity is not None and kids.shape[1] < self.max_arity:
+                # a level of narrower nodes (only unary ones, say): the missing children are
+                # child 0, the zero state, as in a wider level
+                kids = np.pad(kids, ((0, 0), (0, self.max_arity - kids.shape[1])))
             states = F.concatenate([states, self.compose(states[kids])])
         return states
 
