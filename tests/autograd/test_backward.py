@@ -428,3 +428,13 @@ class _WrongSquare(Function):
 
     def backward(self, g):
         return 3 * self.saved[0] * g
+
+
+def test_a_tensor_stored_in_data_is_a_clear_error_at_the_next_op():
+    # PyTorch's old update idiom, w.data = w.data - lr * w.grad, makes .data a Tensor here
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    with shenjing.no_grad():
+        w.data = w.data - 0.1 * w.grad
+    with pytest.raises(TypeError, match=r"holds a Tensor in \.data .* w -= lr \* w\.grad"):
+        (w * w).sum()

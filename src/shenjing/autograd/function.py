@@ -51,6 +51,10 @@ class Function:
                 raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
                                 "(pass other values as keyword options), got "
                                 f"{', '.join(type(t).__name__ for t in inputs)}")
+            if isinstance(t.data, Tensor):  # PyTorch's `w.data = w.data - lr * w.grad` idiom
+                raise TypeError(f"a tensor of shape {t.data.shape} holds a Tensor in .data, "
+                                "which must be an array: update it in place under no_grad() "
+                                "(w -= lr * w.grad), or assign w.data = new.data")
             if grad_mode and t.requires_grad:
                 record = True
         fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
