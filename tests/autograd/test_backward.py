@@ -436,5 +436,5 @@ def test_a_tensor_stored_in_data_is_a_clear_error_at_the_next_op():
     (w * w).sum().backward()
     with shenjing.no_grad():
         w.data = w.data - 0.1 * w.grad
-    with pytest.raises(TypeError, match=r"holds a Tensor in \.data .* w -= lr \* w\.grad"):
+    with pytest.raises(TypeError, match=r"holds a Tensor in \.data.*w -= lr \* w\.grad"):
         (w * w).sum()
