@@ -105,3 +105,101 @@ def test_conv2d_rejects_bad_arguments(kwargs, match):
 def test_conv2d_accepts_uppercase_padding_and_int_sizes():
     layer = L.Conv2D(2, 3, strides=2, padding="SAME")
     assert (layer.kernel_size, layer.strides, layer.padding) == ((3, 3), (2, 2), "same")
+
+
+# Conv1D against torch.nn.functional.conv1d: (batch, steps, channels) <-> (batch, channels,
+# steps), kernel (k, in, out) -> (out, in, k); 'same' and 'causal' padding made explicit.
+# (x shape, filters, kernel_size, strides, padding, dilation)
+CONFIGS_1D = [
+    ((2, 9, 3), 4, 3, 1, "valid", 1),
+    ((2, 9, 3), 4, 3, 2, "valid", 1),
+    ((2, 9, 3), 4, 3, 1, "same", 1),
+    ((2, 8, 3), 4, 4, 2, "same", 1),     # even kernel, odd step after
+    ((2, 9, 3), 4, 3, 1, "causal", 1),
+    ((2, 9, 3), 4, 3, 2, "causal", 1),
+    ((2, 11, 2), 3, 3, 1, "valid", 2),
+    ((2, 11, 2), 3, 3, 1, "same", 2),
+    ((2, 11, 2), 3, 3, 1, "causal", 2),
+]
+
+
+@pytest.mark.parametrize("case", CONFIGS_1D, ids=[f"k{c[2]}-s{c[3]}-{c[4]}-d{c[5]}"
+                                                  for c in CONFIGS_1D])
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_conv1d_matches_torch(rng, case, use_bias):
+    torch = require_torch()
+    x_shape, filters, kernel_size, strides, padding, dilation = case
+    layer = L.Conv1D(filters, kernel_size, strides, padding, dilation, use_bias=use_bias,
+                     bias_initializer="random_normal")
+    weight = torch.zeros(filters, x_shape[-1], kernel_size, requires_grad=True)
+    bias = torch.zeros(filters, requires_grad=True) if use_bias else None
+    if padding == "same":
+        pads = _tf_same_pads(x_shape[1], kernel_size, strides, dilation)
+    elif padding == "causal":
+        pads = ((kernel_size - 1) * dilation, 0)
+    else:
+        pads = (0, 0)
+
+    def torch_forward(x):
+        x = torch.nn.functional.pad(x.permute(0, 2, 1), pads)
+        y = torch.nn.functional.conv1d(x, weight, bias, stride=strides, dilation=dilation)
+        return y.permute(0, 2, 1)
+
+    def pairs():
+        out = [(layer.kernel, weight, lambda k: k.transpose(2, 1, 0))]
+        if use_bias:
+            out.append((layer.bias, bias, lambda b: b))
+        return out
+
+    assert_layer_matches_torch(layer, torch_forward, rng.standard_normal(x_shape), pairs,
+                               atol=CONV_ATOL, rtol=CONV_RTOL)
+    assert layer.kernel.shape == (kernel_size, x_shape[-1], filters)
+
+
+def test_conv1d_causal_output_ignores_the_future(rng):
+    layer = L.Conv1D(2, 3, padding="causal", dilation_rate=2)
+    x = rng.standard_normal((1, 10, 2)).astype(np.float32)
+    y = layer(x).numpy()
+    x[:, 6:] = rng.standard_normal((1, 4, 2))
+    np.testing.assert_array_equal(layer(x).numpy()[:, :6], y[:, :6])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"filters": 0, "kernel_size": 3}, "filters"),
+    ({"filters": 2, "kernel_size": (3, 3)}, "kernel_size"),
+    ({"filters": 2, "kernel_size": 3, "strides": 0}, "strides"),
+    ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
+    ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, "channels_last"),
+])
+def test_conv1d_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        L.Conv1D(**kwargs)
+
+
+def test_conv2d_rejects_causal_padding_and_channels_first():
+    with pytest.raises(ValueError, match="padding"):
+        L.Conv2D(2, 3, padding="causal")
+    with pytest.raises(ValueError, match="channels_last"):
+        L.Conv2D(2, 3, data_format="channels_first")
+
+
+def test_conv1d_rejects_images():
+    with pytest.raises(ValueError, match="3 axes"):
+        L.Conv1D(2, 3)(np.zeros((1, 5, 5, 2), np.float32))
+
+
+def test_text_classifier_trains_and_round_trips(tmp_path, rng):
+    import shenjing as sj
+
+    ids = rng.integers(1, 20, size=(64, 12))
+    labels = (ids == 7).any(axis=1).astype(np.int64)  # does the sequence contain word 7?
+    model = sj.Sequential([L.Input((12,), dtype="int64"), L.Embedding(20, 8),
+                           L.Conv1D(8, 3, padding="causal", activation="relu"),
+                           L.GlobalMaxPooling1D(), L.Dense(2)])
+    model.compile(optimizer="adam", loss=sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(ids, labels, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "text.shenjing")
+    again = sj.models.load_model(tmp_path / "text.shenjing")
+    assert [type(layer).__name__ for layer in again.layers][1:3] == ["Conv1D", "GlobalMaxPooling1D"]
+    np.testing.assert_array_equal(again.predict(ids, verbose=0), model.predict(ids, verbose=0))

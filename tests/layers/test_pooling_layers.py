@@ -87,3 +87,68 @@ def test_global_pooling_reduces_height_and_width(rng, cls, reduce, keepdims):
         np.testing.assert_allclose(x.grad.numpy(), np.full(x.shape, 1 / 12), rtol=1e-6)
     else:
         np.testing.assert_array_equal(x.grad.numpy(), x.numpy() == expected.reshape(2, 1, 1, 5))
+
+
+def _numpy_pool1d(x, reduce, pool, stride, padding):
+    """NumPy's 1-D pool of (batch, steps, channels), TF's 'same' padding over real steps only."""
+    steps = x.shape[1]
+    if padding == "same":
+        before, _ = _tf_same_pads(steps, pool, stride)
+        starts = [t * stride - before for t in range(math.ceil(steps / stride))]
+    else:
+        starts = list(range(0, steps - pool + 1, stride))
+    return np.stack([reduce(x[:, max(s, 0):s + pool], axis=1) for s in starts], axis=1)
+
+
+@pytest.mark.parametrize("pool, strides, padding", [
+    (2, None, "valid"), (3, 2, "valid"), (2, None, "same"), (3, 2, "same"), (3, 1, "same"),
+])
+@pytest.mark.parametrize("cls, reduce", [(L.MaxPooling1D, np.max), (L.AveragePooling1D, np.mean)])
+def test_pooling1d_matches_numpy(rng, pool, strides, padding, cls, reduce):
+    x = distinct(rng, (2, 7, 3))
+    y = cls(pool, strides=strides, padding=padding)(x)
+    expected = _numpy_pool1d(x, reduce, pool, strides or pool, padding)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls, reduce", [(L.GlobalAveragePooling1D, np.mean),
+                                         (L.GlobalMaxPooling1D, np.max)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pooling1d_reduces_steps(rng, cls, reduce, keepdims):
+    x = Tensor(distinct(rng, (2, 5, 3)), requires_grad=True)
+    y = cls(keepdims=keepdims)(x)
+    np.testing.assert_allclose(y.numpy(), reduce(x.numpy(), axis=1, keepdims=keepdims),
+                               rtol=1e-6)
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+
+
+def test_global_average_pooling1d_averages_real_steps_only(rng):
+    ids = np.array([[4, 2, 7, 0, 0], [5, 0, 0, 0, 0], [1, 2, 3, 4, 5]])
+    embedding = L.Embedding(10, 3, mask_zero=True)
+    pooled = L.GlobalAveragePooling1D()(embedding(ids))
+    vectors = embedding(ids).numpy()
+    mask = (ids != 0)[..., None]
+    expected = (vectors * mask).sum(axis=1) / mask.sum(axis=1)
+    np.testing.assert_allclose(pooled.numpy(), expected, rtol=1e-6)
+    assert getattr(pooled, "_keras_mask", None) is None  # the mask ends here
+
+
+def test_masked_global_average_pooling1d_gradient_skips_padding(rng):
+    x = Tensor(distinct(rng, (2, 4, 3)), requires_grad=True)
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    L.GlobalAveragePooling1D()(x, mask=mask).sum().backward()
+    expected = mask[..., None] / mask.sum(axis=1)[:, None, None] * np.ones((1, 1, 3))
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+
+
+def test_pooling1d_defaults_and_bad_arguments():
+    layer = L.MaxPooling1D(3)
+    assert layer.pool_size == (3,) and layer.strides == (3,)
+    assert layer(np.zeros((1, 9, 2), np.float32)).shape == (1, 3, 2)
+    with pytest.raises(ValueError, match="pool_size"):
+        L.AveragePooling1D((2, 2))
+    with pytest.raises(ValueError, match="padding"):
+        L.MaxPooling1D(padding="causal")
+    with pytest.raises(ValueError, match="channels_last"):
+        L.GlobalMaxPooling1D(data_format="channels_first")

@@ -1,7 +1,7 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .conv import Conv2D
+from .conv import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, Perceptron, ReLU, Reshape
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
@@ -10,9 +10,13 @@ from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtra
 from .normalization import BatchNormalization, LayerNormalization
 from .parameter import Parameter
 from .pooling import (
+    AveragePooling1D,
     AveragePooling2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    MaxPooling1D,
     MaxPooling2D,
 )
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
@@ -20,14 +24,16 @@ from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, S
 from .recursive import RNTN, RecursiveNN, TreeLSTM
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
+Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 
 __all__ = [
-    "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
-    "Bidirectional", "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout", "Embedding",
-    "Flatten", "GRU", "GRUCell", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Input",
-    "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
-    "MaxPool2D",
-    "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
+    "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
+    "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
+    "Convolution1D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
+    "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "Input", "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization",
+    "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
+    "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
     "RNTN", "ReLU", "RandomCrop", "RandomFlip", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN",
     "SimpleRNNCell", "TreeLSTM",
     "Subtract", "SymbolicTensor",

@@ -1,4 +1,6 @@
-"""Convolution layers (channels-last, Keras's kernel layout (kh, kw, in, out))."""
+"""Convolution layers (channels-last, Keras's kernel layout (*kernel_size, in, out)).
+
+Conv1D runs the 2-D op on its sequences viewed as images of height 1."""
 
 from __future__ import annotations
 
@@ -10,21 +12,120 @@ from ..autograd import Tensor
 from .layer import InputSpec, Layer
 
 
+def _ints(value: Any, rank: int, what: str) -> tuple[int, ...]:
+    """``value`` (an int or ``rank`` ints) as a tuple of ``rank`` positive ints."""
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, int) and v > 0 for v in values):
+        kind = "an int" if rank == 1 else "a pair of them"
+        raise ValueError(f"{what} must be a positive int or {kind}, got {value!r}")
+    return values
+
+
 def _pair(value: Any, what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
-        raise ValueError(f"{what} must be a positive int or a pair of them, got {value!r}")
-    return pair
+    return _ints(value, 2, what)  # type: ignore[return-value]
 
 
-def _padding(value: str) -> str:
+def _padding(value: str, allowed: tuple[str, ...] = ("valid", "same")) -> str:
     value = value.lower()
-    if value not in ("valid", "same"):
-        raise ValueError(f"padding must be 'valid' or 'same', got {value!r}")
+    if value not in allowed:
+        raise ValueError(f"padding must be {' or '.join(map(repr, allowed))}, got {value!r}")
     return value
 
 
-class Conv2D(Layer):
+def _channels_last(data_format: str | None) -> None:
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+
+
+def as_image(x: Tensor) -> Tensor:
+    """A sequence (batch, steps, channels) as an image (batch, 1, steps, channels)."""
+    return F.expand_dims(x, 1)
+
+
+def as_sequence(y: Tensor) -> Tensor:
+    """The inverse of ``as_image``."""
+    return F.squeeze(y, 1)
+
+
+class _Conv(Layer):
+    """Keras's base convolution: config checks, the kernel and bias, the mask ends here."""
+
+    rank = 2
+    paddings: tuple[str, ...] = ("valid", "same")
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"{type(self).__name__} filters must be a positive integer, "
+                             f"got {filters!r}")
+        _channels_last(data_format)
+        self.filters = filters
+        self.kernel_size = _ints(kernel_size, self.rank, "kernel_size")
+        self.strides = _ints(strides, self.rank, "strides")
+        self.dilation_rate = _ints(dilation_rate, self.rank, "dilation_rate")
+        self.padding = _padding(padding, self.paddings)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def build(self, input_shape: tuple) -> None:
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects input of "
+                             f"shape {self.expected}, got {input_shape}")
+        channels = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.filters),
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # as Keras: a convolution does not support masking and ends the mask
+
+    def _conv2d(self, x: Tensor, kernel: Tensor, strides: Any, padding: str,
+                dilation: Any) -> Tensor:
+        fused = activations.fused_name(self.activation)
+        y = F.conv2d(x, kernel, self.bias, strides=strides, padding=padding,
+                     dilation_rate=dilation, activation=fused)
+        return y if fused else self.activation(y)
+
+
+class Conv1D(_Conv):
+    """1-D convolution: ``activation(conv1d(x, kernel) + bias)`` over sequences.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size, strides, dilation_rate: ints (or 1-tuples).
+        padding: 'valid', 'same' (output length ceil(steps / stride)) or 'causal' (left
+            padding of (kernel_size - 1) * dilation_rate steps: output t sees steps <= t).
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer: as in Dense. data_format: 'channels_last' only.
+
+    Input shape: (batch, steps, channels). Output shape: (batch, steps', filters).
+    Kernel shape: (kernel_size, channels, filters), as Keras.
+    """
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+    expected = "(batch, steps, channels)"
+
+    def call(self, x: Tensor) -> Tensor:
+        padding = self.padding
+        if padding == "causal":
+            x = F.pad(x, ((0, 0), ((self.kernel_size[0] - 1) * self.dilation_rate[0], 0), (0, 0)))
+            padding = "valid"
+        y = self._conv2d(as_image(x), F.expand_dims(self.kernel, 0), (1, *self.strides),
+                         padding, (1, *self.dilation_rate))
+        return as_sequence(y)
+
+
+class Conv2D(_Conv):
     """2-D convolution: ``activation(conv2d(x, kernel) + bias)`` over NHWC images.
 
     Args:
@@ -34,43 +135,12 @@ class Conv2D(Layer):
         padding: 'valid' (no padding) or 'same' (output size ceil(input / stride), as Keras).
         dilation_rate: an int or (dh, dw).
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer: as in Dense.
+        bias_regularizer: as in Dense. data_format: 'channels_last' only.
 
     Input shape: (batch, height, width, channels). Output shape: (batch, h', w', filters).
     """
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
-                 padding: str = "valid", dilation_rate: Any = (1, 1), activation: Any = None,
-                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Conv2D filters must be a positive integer, got {filters!r}")
-        self.filters = filters
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.strides = _pair(strides, "strides")
-        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
-        self.padding = _padding(padding)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-        self.input_spec = InputSpec(ndim=4)
-
-    def build(self, input_shape: tuple) -> None:
-        if len(input_shape) != 4:
-            raise ValueError(f"Layer '{self.name}' (Conv2D) expects images (batch, height, "
-                             f"width, channels), got input shape {input_shape}")
-        channels = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
-        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+    expected = "(batch, height, width, channels)"
 
     def call(self, x: Tensor) -> Tensor:
-        fused = activations.fused_name(self.activation)
-        y = F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                     dilation_rate=self.dilation_rate, activation=fused)
-        return y if fused else self.activation(y)
+        return self._conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate)
