@@ -5,6 +5,7 @@ Where Keras 3's formulas and torch's differ, the parity cases convert (see docs/
 Adam's and RMSprop's epsilons sit in different places, so both sides get an epsilon too small to
 matter (1e-12; the data keep every gradient far above it), and the placement itself is checked
 against Keras's closed form with the default epsilon; torch's RMSprop calls rho ``alpha``;
+Keras 3's Nadam schedule is torch's ``NAdam(momentum_decay=1.0)``;
 Adagrad's initial accumulator is passed explicitly; Keras's decoupled weight decay is compared
 with ``torch.optim.AdamW`` or, for the other optimizers, with torch's update preceded by
 ``p *= 1 - lr * weight_decay`` written by hand.
@@ -24,9 +25,20 @@ import shenjing
 import shenjing.functional as F
 from oracle import ATOL, RTOL, require_torch
 from shenjing.layers import Parameter
-from shenjing.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get, schedules
+from shenjing.optimizers import (
+    SGD,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Nadam,
+    Optimizer,
+    RMSprop,
+    get,
+    schedules,
+)
 
-ALL = [SGD, Adam, AdamW, RMSprop, Adagrad]
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam]
 STEPS = 10
 TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
 
@@ -128,7 +140,45 @@ PARITY = {
     "adagrad_weight_decay": (
         lambda p: Adagrad(learning_rate=0.1, weight_decay=0.1, params=p),
         lambda t, p: t.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1), 0.1, 0.1),
+    "adamax": (lambda p: Adamax(learning_rate=0.01, epsilon=TINY, params=p),
+               lambda t, p: t.optim.Adamax(p, lr=0.01, eps=TINY), 0.0, 0.01),
+    "adamax_weight_decay": (
+        lambda p: Adamax(learning_rate=0.02, beta_1=0.8, weight_decay=0.1, epsilon=TINY,
+                         params=p),
+        lambda t, p: t.optim.Adamax(p, lr=0.02, betas=(0.8, 0.999), eps=TINY), 0.1, 0.02),
+    "nadam": (lambda p: Nadam(learning_rate=0.01, epsilon=TINY, params=p),
+              lambda t, p: t.optim.NAdam(p, lr=0.01, eps=TINY, momentum_decay=1.0), 0.0, 0.01),
+    "nadam_weight_decay": (
+        lambda p: Nadam(learning_rate=0.02, beta_2=0.99, weight_decay=0.1, epsilon=TINY,
+                        params=p),
+        lambda t, p: t.optim.NAdam(p, lr=0.02, betas=(0.9, 0.99), eps=TINY,
+                                   momentum_decay=1.0), 0.1, 0.02),
 }
+
+
+@pytest.mark.parametrize("cls", [Adamax, Nadam])
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-9)])
+def test_random_steps_match_torch(cls: type[Optimizer], dtype: Any, tol: float) -> None:
+    """Five steps on random weights and gradients, the same epsilon on both sides (where it
+    goes differs for Adamax, by less than the tolerance for gradients of order 1)."""
+    torch = require_torch()
+    rng = np.random.default_rng(7)
+    p0 = rng.standard_normal((5, 4)).astype(dtype)
+    grads = [rng.standard_normal((5, 4)).astype(dtype) for _ in range(5)]
+    p = Parameter(p0.copy(), dtype=dtype)
+    opt = cls(learning_rate=0.05, epsilon=1e-8, params=[p])
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    if cls is Nadam:
+        topt = torch.optim.NAdam([tp], lr=0.05, eps=1e-8, momentum_decay=1.0)
+    else:
+        topt = torch.optim.Adamax([tp], lr=0.05, eps=1e-8)
+    for g in grads:
+        opt.apply_gradients([(g, p)])
+        tp.grad = torch.from_numpy(g.copy())
+        topt.step()
+        assert p.dtype == dtype
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=tol, atol=tol)
+    assert not np.allclose(p.numpy(), p0)
 
 
 @pytest.mark.parametrize("case", list(PARITY))
@@ -178,6 +228,12 @@ def _adam_step(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7)
     return alpha * m / (math.sqrt(v) + eps)  # eps on sqrt(v), not on the corrected sqrt(v_hat)
 
 
+def _nadam_step(lr: float, b1: float = 0.9, eps: float = 1e-7) -> float:
+    mu1, mu2 = b1 * (1 - 0.5 * 0.96), b1 * (1 - 0.5 * 0.96**2)  # Keras 3: 0.96 ** t
+    m_hat = mu2 * (1 - b1) * G / (1 - mu1 * mu2) + (1 - mu1) * G / (1 - mu1)
+    return lr * m_hat / (G + eps)  # sqrt(v_hat) = |G| at the first step
+
+
 HAND = {  # optimizer, expected first step (p0 - p1) for gradient G
     "sgd": (SGD(learning_rate=0.1), 0.1 * G),
     "adam": (Adam(learning_rate=0.1), _adam_step(0.1)),
@@ -185,6 +241,8 @@ HAND = {  # optimizer, expected first step (p0 - p1) for gradient G
     "rmsprop_centered": (RMSprop(learning_rate=0.1, centered=True),
                          0.1 * G / math.sqrt(0.1 * G * G - (0.1 * G) ** 2 + 1e-7)),
     "adagrad": (Adagrad(learning_rate=0.1), 0.1 * G / math.sqrt(0.1 + G * G + 1e-7)),
+    "adamax": (Adamax(learning_rate=0.1), 0.1 * G / (G + 1e-7)),  # eps outside the max
+    "nadam": (Nadam(learning_rate=0.1), _nadam_step(0.1)),
 }
 
 
@@ -443,6 +501,9 @@ RESUMABLE = {
     "rmsprop_centered_momentum": lambda: RMSprop(learning_rate=0.01, momentum=0.9,
                                                  centered=True, clipnorm=0.5),
     "adagrad": lambda: Adagrad(learning_rate=0.1, clipvalue=0.1),
+    "adamax_decay": lambda: Adamax(learning_rate=0.01, weight_decay=0.1, clipnorm=0.5),
+    "nadam_schedule": lambda: Nadam(learning_rate=schedules.ExponentialDecay(0.02, 3, 0.5),
+                                    weight_decay=0.1),
 }
 
 
@@ -544,6 +605,8 @@ def test_state_dict_with_plain_callable_lr() -> None:
     AdamW(weight_decay=0.1, beta_1=0.8, global_clipnorm=2.0),
     RMSprop(rho=0.8, momentum=0.1, centered=True, weight_decay=0.01),
     Adagrad(initial_accumulator_value=0.0, epsilon=1e-6),
+    Adamax(learning_rate=0.002, beta_2=0.99, epsilon=1e-6, clipvalue=0.5, name="amax"),
+    Nadam(learning_rate=schedules.CosineDecay(0.01, 100), beta_1=0.8, weight_decay=0.01),
 ], ids=lambda o: type(o).__name__)
 def test_get_config_round_trips(opt: Optimizer) -> None:
     config = opt.get_config()
@@ -554,7 +617,8 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
 
 # -- get --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, cls", [("sgd", SGD), ("Adam", Adam), ("ADAMW", AdamW),
-                                       ("RMSprop", RMSprop), ("adagrad", Adagrad)])
+                                       ("RMSprop", RMSprop), ("adagrad", Adagrad),
+                                       ("adamax", Adamax), ("Nadam", Nadam)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()
@@ -563,8 +627,8 @@ def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
 def test_get_passes_instances_and_rejects_unknown() -> None:
     opt = Adam()
     assert get(opt) is opt
-    with pytest.raises(ValueError, match="adagrad.*rmsprop"):
-        get("adamax")
+    with pytest.raises(ValueError, match="adagrad.*nadam.*rmsprop"):
+        get("adadelta")
     with pytest.raises(ValueError):
         get(42)
 
@@ -581,6 +645,26 @@ def test_keras_defaults() -> None:
     a = Adagrad()
     assert (a.learning_rate, a.initial_accumulator_value, a.epsilon) == (0.001, 0.1, 1e-7)
     assert (AdamW().learning_rate, AdamW().weight_decay) == (0.001, 0.004)
+    for cls in (Adamax, Nadam):
+        assert cls().get_config() == {
+            "name": cls.__name__.lower(), "learning_rate": 0.001, "beta_1": 0.9,
+            "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": None, "clipnorm": None,
+            "clipvalue": None, "global_clipnorm": None}
+
+
+@pytest.mark.parametrize("name", ["adamax", "nadam"])
+def test_compile_by_name_trains(name: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = shenjing.Sequential([shenjing.Input((3,)), shenjing.layers.Dense(1)])
+    model.compile(optimizer=name, loss="mse")
+    assert type(model.optimizer).__name__.lower() == name
+    before = model.evaluate(x, y, verbose=0)
+    losses = model.fit(x, y, batch_size=16, epochs=20, verbose=0).history["loss"]
+    assert model.optimizer.iterations == 80  # Keras's default learning rate: small steps
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False))
+    assert model.evaluate(x, y, verbose=0) < 0.95 * before
 
 
 # -- gradient descent is SGD with the whole set as one batch ---------------------------------

@@ -19,19 +19,22 @@ from typing import Any
 from . import schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+    "adamax": Adamax, "nadam": Nadam,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
-    ``'adagrad'``; any case, with Keras's defaults), a config dict (``{"class_name": "Adam",
-    "config": {...}}``), or an Optimizer instance (returned as is).
+    ``'adagrad'``, ``'adamax'``, ``'nadam'``; any case, with Keras's defaults), a config dict
+    (``{"class_name": "Adam", "config": {...}}``), or an Optimizer instance (returned as is).
 
     >>> get("Adam").learning_rate
     0.001
@@ -63,6 +66,8 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "get",

@@ -10,7 +10,37 @@ from ..autograd import Tensor
 from .optimizer import Array, Optimizer
 
 
-class Adam(Optimizer):
+def moving_average(xp: Any, avg: Array, x: Array, beta: float, tmp: Array) -> None:
+    """``avg = beta * avg + (1 - beta) * x`` in place, written ``avg += (1 - beta) (x - avg)``,
+    through the scratch array ``tmp`` (which may be ``x`` itself)."""
+    xp.subtract(x, avg, out=tmp)
+    tmp *= 1.0 - beta
+    avg += tmp
+
+
+def update_moments(xp: Any, g: Array, m: Array, v: Array, beta_1: float, beta_2: float,
+                   tmp: Array) -> None:
+    """Adam's two averages in place: ``m`` of the gradient, ``v`` of its square."""
+    moving_average(xp, m, g, beta_1, tmp)
+    xp.multiply(g, g, out=tmp)
+    moving_average(xp, v, tmp, beta_2, tmp)
+
+
+class _AdamLike(Optimizer):
+    """The hyper-parameters that Adam, Adamax and Nadam share (Keras's names and defaults)."""
+
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs: Any) -> None:
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        super().__init__(learning_rate, **kwargs)
+
+    def _hyper_config(self) -> dict[str, Any]:
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adam(_AdamLike):
     """Adam (Kingma & Ba, 2014), optionally AMSGrad (Reddi et al., 2018).
 
     Update at step ``t = iterations + 1`` (``m``, ``v`` start at 0)::
@@ -42,11 +72,8 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
         self.amsgrad = bool(amsgrad)
-        super().__init__(learning_rate, **kwargs)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
 
     def init_state(self, p: Tensor) -> dict[str, Array]:
         names = ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum",
@@ -66,13 +93,7 @@ class Adam(Optimizer):
                             1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon)
             return
         tmp = self.scratch(g)  # every step below writes in place: no temporaries
-        xp.subtract(g, m, out=tmp)
-        tmp *= 1.0 - self.beta_1
-        m += tmp  # m += (1 - beta_1) (g - m)
-        xp.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= 1.0 - self.beta_2
-        v += tmp  # v += (1 - beta_2) (g * g - v)
+        update_moments(xp, g, m, v, self.beta_1, self.beta_2, tmp)
         if self.amsgrad:
             xp.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
             v = state["velocity_hat"]
@@ -83,8 +104,7 @@ class Adam(Optimizer):
         p.data -= tmp  # p -= alpha m / (sqrt(v) + epsilon)
 
     def _hyper_config(self) -> dict[str, Any]:
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        return {**super()._hyper_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):

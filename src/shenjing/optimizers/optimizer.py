@@ -41,8 +41,8 @@ Array = Any  # a NumPy (or CuPy) array
 
 
 class Optimizer:
-    """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``,
-    ``Adagrad``.
+    """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
+    ``Nadam``, ``RMSprop``, ``Adagrad``.
 
     Args:
         learning_rate: a float, or a callable of the step number (a schedule from
