@@ -1,5 +1,5 @@
 """Streaming metrics (shenjing.metrics): against scikit-learn on random data, streaming equals
-one-shot, reset_state, sparse label shapes, configs, and get() with 'accuracy' per loss."""
+one-shot, reset_state, sparse label shapes, configs, AUC, and get() with 'accuracy' per loss."""
 
 from __future__ import annotations
 
@@ -188,6 +188,98 @@ def test_precision_is_zero_without_positive_predictions():
     assert metrics.Precision()(np.array([1, 0]), np.array([0.1, 0.2])) == 0.0
 
 
+# -- AUC -------------------------------------------------------------------------------------------
+def _scored_data(rng):
+    """0/1 labels and probabilities that rank positives higher, but not always."""
+    y_true = rng.integers(0, 2, N)
+    return y_true, 1.0 / (1.0 + np.exp(-(rng.standard_normal(N) + y_true)))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_auc_roc_matches_sklearn(weighted, rng, sklearn):
+    y_true, y_pred = _scored_data(rng)
+    w = rng.uniform(0, 2, N) if weighted else None
+    # pairs of scores between the same two thresholds count as ties: 1000 thresholds keep
+    # that error under 1e-3 here
+    auc = _stream(metrics.AUC(num_thresholds=1000), y_true, y_pred, w)
+    assert type(auc) is float
+    np.testing.assert_allclose(auc, sk.roc_auc_score(y_true, y_pred, sample_weight=w), atol=1e-3)
+    # scores at the middle of the intervals between thresholds i / 200 make no false ties
+    y_mid = (np.floor(y_pred * 200) + 0.5) / 200
+    np.testing.assert_allclose(_stream(metrics.AUC(num_thresholds=201), y_true, y_mid, w),
+                               sk.roc_auc_score(y_true, y_mid, sample_weight=w), atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_auc_pr_is_close_to_average_precision(weighted, rng, sklearn):
+    """Average precision is a step sum; the interpolated PR AUC (Keras's default) differs by
+    about 1 / positives at most, so 1e-2 here."""
+    y_true, y_pred = _scored_data(rng)
+    w = rng.uniform(0, 2, N) if weighted else None
+    auc = _stream(metrics.AUC(curve="PR"), y_true, y_pred, w)
+    np.testing.assert_allclose(
+        auc, sk.average_precision_score(y_true, y_pred, sample_weight=w), atol=1e-2)
+
+
+def test_auc_pr_interpolation_by_hand():
+    """Thresholds (-eps, 0.3, 0.7, 1 + eps) give (tp, predicted positives) = (2, 3), (1, 2),
+    (1, 1), (0, 0). Between the first two, precision follows tp = p - 1: the area is
+    (1 - ln 1.5) / 2; between the last two it is 1 / 2; between the middle two, 0."""
+    auc = metrics.AUC(curve="PR", thresholds=[0.7, 0.3])
+    auc.update_state(np.array([1, 0, 1]), np.array([0.9, 0.5, 0.1]))
+    assert auc.result() == pytest.approx(1 - np.log(1.5) / 2)
+
+
+def test_auc_summation_methods_bound_the_interpolation(rng):
+    y_true, y_pred = _scored_data(rng)
+    for curve in ("ROC", "PR"):
+        minoring, interpolated, majoring = (
+            metrics.AUC(curve=curve, summation_method=s)(y_true, y_pred)
+            for s in ("minoring", "interpolation", "majoring"))
+        assert minoring < interpolated < majoring
+
+
+def test_auc_from_logits_reset_and_config(rng, sklearn):
+    y_true, y_pred = _scored_data(rng)
+    logits = np.log(y_pred / (1 - y_pred))
+    auc = metrics.AUC(from_logits=True)
+    auc.update_state(y_true, rng.standard_normal(N))
+    auc.reset_state()
+    assert auc.result() == 0.0
+    assert auc(y_true, logits) == pytest.approx(metrics.AUC()(y_true, y_pred), abs=1e-12)
+
+    for made in (auc, metrics.AUC(curve="pr", thresholds=[0.5, 0.25], name="pr")):
+        config = json.loads(json.dumps(made.get_config()))
+        again = metrics.get({"class_name": "AUC", "config": config})
+        assert again.get_config() == made.get_config()
+        assert again.thresholds == made.thresholds
+    assert config["thresholds"] == [0.25, 0.5] and config["num_thresholds"] == 4
+
+
+def test_auc_bad_arguments_raise():
+    with pytest.raises(NotImplementedError, match="multi_label=False"):
+        metrics.AUC(multi_label=True)
+    with pytest.raises(ValueError, match="num_thresholds"):
+        metrics.AUC(num_thresholds=1)
+    with pytest.raises(ValueError, match="curve"):
+        metrics.AUC(curve="DET")
+
+
+@pytest.mark.parametrize("name", ["AUC", "auc"])
+def test_compiled_auc_reads_logits_of_a_binary_loss(name, rng):
+    """A Dense(1) that outputs its input, never trained: its logits are the inputs."""
+    x = rng.uniform(-3, 3, (64, 1)).astype(np.float32)
+    y = (x + rng.standard_normal((64, 1)) > 0).astype(np.float32)
+    model = shenjing.Sequential([shenjing.Input((1,)), shenjing.layers.Dense(1)])
+    model.set_weights([np.ones((1, 1), np.float32), np.zeros(1, np.float32)])
+    model.compile(shenjing.optimizers.SGD(learning_rate=0.0),
+                  losses.BinaryCrossentropy(from_logits=True), metrics=[name])
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = metrics.AUC(from_logits=True)(y, x)
+    assert history.history[name][0] == pytest.approx(expected, abs=1e-9)
+    assert metrics.get(name, loss="binary_crossentropy").from_logits is False
+
+
 def test_top_k_counts_ties_at_the_boundary_as_hits():
     scores = np.array([[0.5, 0.2, 0.2, 0.1]])
     assert metrics.SparseTopKCategoricalAccuracy(k=2)(np.array([2]), scores) == 1.0
@@ -250,7 +342,8 @@ def test_get_accuracy_decided_at_first_batch(labels_of, rng, sklearn):
     ("mean_absolute_error", metrics.MeanAbsoluteError),
     ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
     ("sparse_top_k_categorical_accuracy", metrics.SparseTopKCategoricalAccuracy),
-    ("precision", metrics.Precision), ("Recall", metrics.Recall),
+    ("precision", metrics.Precision), ("Recall", metrics.Recall), ("AUC", metrics.AUC),
+    ("auc", metrics.AUC),
     ("binary_accuracy", metrics.BinaryAccuracy), ("categorical_accuracy",
                                                   metrics.CategoricalAccuracy),
     ("sparse_categorical_accuracy", metrics.SparseCategoricalAccuracy),

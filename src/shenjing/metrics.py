@@ -26,6 +26,8 @@ from .autograd import Tensor
 from .backend import asnumpy
 from .losses import _FunctionWrapper, _key, _snake, _sparse_labels, _target_shape, _weights
 
+_EPSILON = 1e-7  # Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
+
 
 def _np(x: Any) -> np.ndarray:
     """``x`` (Tensor, NumPy/CuPy array, list) as a NumPy array, outside any graph."""
@@ -287,9 +289,14 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name=name)
 
 
+def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    return np.divide(a, b, out=np.zeros_like(b), where=b != 0)
+
+
 class _Confusion(Metric):
-    """Weighted true-positive, false-positive and false-negative counts of binary predictions
-    ``y_pred > threshold``, for one or several thresholds. Every element counts (Keras)."""
+    """Weighted true/false positive/negative counts of binary predictions ``y_pred > threshold``,
+    for one or several thresholds. Every element counts (Keras)."""
 
     def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str | None = None):
         if np.ndim(thresholds) > 1:
@@ -303,6 +310,7 @@ class _Confusion(Metric):
         self.true_positives = np.zeros(n)
         self.false_positives = np.zeros(n)
         self.false_negatives = np.zeros(n)
+        self.true_negatives = np.zeros(n)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p = _pair(y_true, y_pred, self.name)
@@ -314,12 +322,11 @@ class _Confusion(Metric):
         self.true_positives += (predicted & actual) @ w
         self.false_positives += (predicted & ~actual) @ w
         self.false_negatives += (~predicted & actual) @ w
+        self.true_negatives += (~predicted & ~actual) @ w
 
     def _ratio(self, other: np.ndarray) -> float | list[float]:
         """tp / (tp + other), 0 where nothing was counted (Keras's divide_no_nan)."""
-        denominator = self.true_positives + other
-        r = np.divide(self.true_positives, denominator, out=np.zeros_like(denominator),
-                      where=denominator > 0)
+        r = _divide_no_nan(self.true_positives, self.true_positives + other)
         return float(r[0]) if np.ndim(self.thresholds) == 0 else r.tolist()
 
     def get_config(self) -> dict[str, Any]:
@@ -350,6 +357,96 @@ class Recall(_Confusion):
 
     def result(self) -> float | list[float]:
         return self._ratio(self.false_negatives)
+
+
+class AUC(_Confusion):
+    """Area under the ROC or precision-recall curve, approximated from confusion counts at
+    ``num_thresholds`` thresholds (Keras). Predictions are probabilities (or logits with
+    ``from_logits=True``); labels and predictions are flattened, so every element counts.
+
+    Args:
+        num_thresholds: how many thresholds, evenly spaced over [0, 1]; the end ones are
+            -1e-7 and 1 + 1e-7 so that predictions of exactly 0 and 1 are counted.
+        curve: 'ROC' (true- against false-positive rate) or 'PR' (precision against recall).
+        summation_method: 'interpolation' (the trapezoid rule for ROC; for PR, Davis &
+            Goadrich's interpolation of precision between thresholds), 'minoring' or
+            'majoring' (left or right Riemann sums that under- or over-estimate).
+        name: the key in training logs.
+        thresholds: thresholds in (0, 1) to use instead of ``num_thresholds`` evenly spaced
+            ones; -1e-7 and 1 + 1e-7 are added.
+        multi_label: only False (one curve over all elements) is supported.
+        from_logits: whether ``y_pred`` are logits, put through a sigmoid first.
+
+    >>> AUC()(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.8]))
+    0.75
+    """
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
+                 summation_method: str = "interpolation", name: str = "auc",
+                 thresholds: Sequence[float] | None = None, multi_label: bool = False,
+                 from_logits: bool = False) -> None:
+        if curve.upper() not in ("ROC", "PR"):
+            raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
+        if summation_method.lower() not in ("interpolation", "minoring", "majoring"):
+            raise ValueError("summation_method must be 'interpolation', 'minoring' or "
+                             f"'majoring', got {summation_method!r}")
+        if multi_label:
+            raise NotImplementedError("AUC supports only multi_label=False: labels and "
+                                      "predictions are flattened into one curve")
+        if thresholds is not None:
+            inner = sorted(float(t) for t in thresholds)
+            num_thresholds = len(inner) + 2
+        elif num_thresholds > 1:
+            inner = [i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)]
+        else:
+            raise ValueError(f"num_thresholds must be an integer > 1, got {num_thresholds}")
+        self.num_thresholds = num_thresholds
+        self.curve = curve.upper()
+        self.summation_method = summation_method.lower()
+        self.multi_label = multi_label
+        self.from_logits = from_logits
+        self._given_thresholds = None if thresholds is None else inner
+        super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        p = _np(y_pred)
+        if self.from_logits:
+            p = 0.5 * (1.0 + np.tanh(0.5 * p.astype(np.float64)))  # sigmoid, without overflow
+        super().update_state(y_true, p, sample_weight)
+
+    def result(self) -> float:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr_auc()
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + self.true_negatives), recall
+        else:
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        pairs = np.stack([y[:-1], y[1:]])
+        heights = {"interpolation": pairs.mean(axis=0), "minoring": pairs.min(axis=0),
+                   "majoring": pairs.max(axis=0)}[self.summation_method]
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    def _interpolated_pr_auc(self) -> float:
+        """Davis & Goadrich (2006): between two thresholds, precision is interpolated along the
+        line that takes the true positives linearly with the predicted positives ``p``; its
+        integral over recall is ``slope * (dtp + intercept * log(p0 / p1)) / positives``."""
+        tp = self.true_positives
+        p = tp + self.false_positives
+        dtp = tp[:-1] - tp[1:]
+        slope = _divide_no_nan(dtp, p[:-1] - p[1:])
+        intercept = tp[1:] - slope * p[1:]
+        p_ratio = np.divide(p[:-1], p[1:], out=np.ones_like(p[1:]), where=p[1:] > 0)
+        area = _divide_no_nan(slope * (dtp + intercept * np.log(p_ratio)),
+                              tp[1:] + self.false_negatives[1:])
+        return float(area.sum())
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "curve": self.curve, "summation_method": self.summation_method,
+                "thresholds": self._given_thresholds, "multi_label": self.multi_label,
+                "from_logits": self.from_logits}
 
 
 class _InferredAccuracy(Metric):
@@ -386,7 +483,7 @@ _LOSS_KINDS = {
 _CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    Precision, Recall, Mean, MeanMetricWrapper,
+    Precision, Recall, AUC, Mean, MeanMetricWrapper,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -397,12 +494,12 @@ _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError,
 }
-# probability 0.5 is logit 0: what a thresholded metric named by a string uses on logits
-_LOGIT_THRESHOLDS: dict[type[Metric], dict[str, float]] = {
+# how a metric named by a string reads logits: probability 0.5 is logit 0; AUC takes a sigmoid
+_ON_LOGITS: dict[type[Metric], dict[str, Any]] = {
     BinaryAccuracy: {"threshold": 0.0}, Precision: {"thresholds": 0.0},
-    Recall: {"thresholds": 0.0},
+    Recall: {"thresholds": 0.0}, AUC: {"from_logits": True},
 }
-KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall",
+KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall", "auc",
                       *(n for n in _FUNCTIONS if n != "accuracy")})
 
 
@@ -447,10 +544,11 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
     categorical. When the shapes are not known yet, the choice is made at the first
     ``update_state``. When the loss is binary cross-entropy with ``from_logits=True``, the
     thresholded metrics named by a string (binary accuracy, precision, recall) threshold the
-    logits at 0, which is probability 0.5.
+    logits at 0, which is probability 0.5, and ``'auc'`` puts them through a sigmoid.
 
     Args:
         identifier: a name (``'accuracy'``, ``'mse'``, ``'mae'``, ``'precision'``, ``'recall'``,
+            ``'auc'``,
             ``'sparse_categorical_accuracy'``, ``'top_k_categorical_accuracy'``...;
             case-insensitive, CamelCase class names too), a ``Metric`` instance or class, a
             ``{'class_name', 'config'}`` dict, a per-sample function (wrapped in
@@ -491,7 +589,7 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
             if cls is None:
                 raise ValueError(f"unknown metric {identifier!r}; known metrics: "
                                  f"{', '.join(KNOWN_NAMES)} (or their CamelCase class names)")
-        on_logits = _LOGIT_THRESHOLDS.get(cls, {}) if _binary_from_logits(loss) else {}
+        on_logits = _ON_LOGITS.get(cls, {}) if _binary_from_logits(loss) else {}
         return cls(name=identifier, **on_logits)
     if callable(identifier):
         return MeanMetricWrapper(identifier)
@@ -499,7 +597,7 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
+    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
     "MeanMetricWrapper", "MeanSquaredError", "Metric", "Precision", "Recall",
     "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
     "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mean_absolute_error",
