@@ -29,13 +29,19 @@ from ..backend import get_xp
 from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
+def ints(value: Any, rank: int, name: str) -> tuple[int, ...]:
+    """``value`` (an int, or ``rank`` ints) as ``rank`` positive ints."""
+    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                      and v >= 1 for v in values):
+        several = " or a pair of positive ints" if rank == 2 else ""
+        raise ValueError(f"{name} must be a positive int{several}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
 def pair(value: Any, name: str) -> tuple[int, int]:
     """``value`` (an int or a pair of ints) as a pair of positive ints."""
-    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   and v >= 1 for v in values):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
-    return int(values[0]), int(values[1])
+    return ints(value, 2, name)  # type: ignore[return-value]
 
 
 def conv_output_size(size: int, window: int, stride: int, dilation: int,

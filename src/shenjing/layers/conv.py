@@ -9,20 +9,8 @@ from typing import Any
 from .. import activations
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional.conv import ints
 from .layer import InputSpec, Layer
-
-
-def _ints(value: Any, rank: int, what: str) -> tuple[int, ...]:
-    """``value`` (an int or ``rank`` ints) as a tuple of ``rank`` positive ints."""
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, int) and v > 0 for v in values):
-        kind = "an int" if rank == 1 else "a pair of them"
-        raise ValueError(f"{what} must be a positive int or {kind}, got {value!r}")
-    return values
-
-
-def _pair(value: Any, what: str) -> tuple[int, int]:
-    return _ints(value, 2, what)  # type: ignore[return-value]
 
 
 def _padding(value: str, allowed: tuple[str, ...] = ("valid", "same")) -> str:
@@ -64,9 +52,9 @@ class _Conv(Layer):
                              f"got {filters!r}")
         _channels_last(data_format)
         self.filters = filters
-        self.kernel_size = _ints(kernel_size, self.rank, "kernel_size")
-        self.strides = _ints(strides, self.rank, "strides")
-        self.dilation_rate = _ints(dilation_rate, self.rank, "dilation_rate")
+        self.kernel_size = ints(kernel_size, self.rank, "kernel_size")
+        self.strides = ints(strides, self.rank, "strides")
+        self.dilation_rate = ints(dilation_rate, self.rank, "dilation_rate")
         self.padding = _padding(padding, self.paddings)
         self.activation = activations.get(activation)
         self.use_bias = use_bias

@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor
-from .conv import _channels_last, _ints, _padding, as_image, as_sequence
+from ..functional.conv import ints
+from .conv import _channels_last, _padding, as_image, as_sequence
 from .layer import InputSpec, Layer
 
 
@@ -19,8 +20,8 @@ class _Pooling(Layer):
                  data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _channels_last(data_format)
-        self.pool_size = _ints(pool_size, self.rank, "pool_size")
-        self.strides = self.pool_size if strides is None else _ints(strides, self.rank, "strides")
+        self.pool_size = ints(pool_size, self.rank, "pool_size")
+        self.strides = self.pool_size if strides is None else ints(strides, self.rank, "strides")
         self.padding = _padding(padding)
 
     def build(self, input_shape: tuple) -> None:
