@@ -101,6 +101,17 @@ def _mask_weights(mask: Any, shape: tuple[int, ...], who: str) -> Any:
     return get_xp(m).broadcast_to(m, shape)
 
 
+def masked_weights(sample_weight: Any, y_pred: Any) -> Any:
+    """``sample_weight`` times the padding mask ``y_pred`` carries, if any (None: neither), at
+    the mask's shape: what compiled metrics weigh by, as the losses do."""
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    if sample_weight is None:
+        return mask
+    return _weights(sample_weight, mask.shape, "sample_weight") * mask
+
+
 # -- per-sample functions (Keras's loss functions) -------------------------------------------------
 def _as_pred(y_pred: Any) -> Tensor:
     """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph)."""

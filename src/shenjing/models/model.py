@@ -23,6 +23,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..layers.layer import Layer
+from ..losses import masked_weights
 from . import data_adapter as da
 from .graph import Graph
 
@@ -253,9 +254,9 @@ class Model(Layer):
         if not self._metrics_resolved:
             self._resolve_metrics(preds)
         for i, m in zip(self._metric_outputs, self.compiled_metrics):
-            m.update_state(ys[i], preds[i].data, sample_weight=_masked(None, preds[i]))
+            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(None, preds[i]))
         for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):
-            m.update_state(ys[i], preds[i].data, sample_weight=_masked(sws[i], preds[i]))
+            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(sws[i], preds[i]))
 
     def _resolve_metrics(self, preds: list[Tensor]) -> None:
         """Metric objects for the compiled ids, output by output; for a list of outputs they
@@ -616,18 +617,6 @@ def _verbosity(verbose: Any) -> int:
 def _numpy(out: Any) -> Any:
     """A model's output (a Tensor, or a list of them) as NumPy."""
     return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
-
-
-def _masked(sample_weight: Any, pred: Tensor) -> Any:
-    """``sample_weight`` times the padding mask ``pred`` carries, if any (None: no weights)."""
-    from ..losses import _weights
-
-    mask = getattr(pred, "_keras_mask", None)
-    if mask is None:
-        return sample_weight
-    if sample_weight is None:
-        return mask
-    return _weights(sample_weight, mask.shape, "sample_weight") * mask
 
 
 def _flat(logs: dict[str, float]) -> Any:
