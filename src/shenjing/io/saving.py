@@ -128,8 +128,7 @@ def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> Non
     names = [k.split("/", 1)[1] for k in _weight_names(model)]
     by_name = {k.split("/", 1)[-1]: k for k in arrays}
     keys = [by_name[n] for n in names] if (
-        len(set(names)) == len(names) == len(by_name) and set(names) == set(by_name)) \
-        else sorted(arrays)
+        len(set(names)) == len(names) and set(names) == set(by_name)) else sorted(arrays)
     for key, p in zip(keys, weights):
         if arrays[key].shape != p.shape:
             raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, the model's "

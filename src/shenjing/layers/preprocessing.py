@@ -115,7 +115,6 @@ class Normalization(Layer):
             xb = np.asarray(xb, dtype=np.float64)
             if not self.built:
                 self.build((None, *xb.shape[1:]))
-                self.built = True
             self._check_input_spec(Tensor._wrap(xb))
             if not np.isfinite(xb).all():
                 raise ValueError(f"Layer '{self.name}' (Normalization).adapt: the data contain "

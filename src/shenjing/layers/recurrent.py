@@ -195,7 +195,6 @@ class _RNN(Layer):
 
     def build(self, input_shape: tuple) -> None:
         self.cell.build(input_shape)
-        self.cell.built = True
         self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
 
     def call(self, x: Tensor, training: bool = False, mask: Any = None,

@@ -83,7 +83,6 @@ class Sequential(Model):
             x = layer(x)
             self.output_shapes.append(x.shape)
         self._built_io = ([start], [x])
-        self.built = True
 
     def _symbolic_io(self) -> tuple[list[Any], list[Any]]:
         if not self.built:
