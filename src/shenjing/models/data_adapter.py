@@ -45,7 +45,6 @@ def as_loader(x: Any, y: Any = None, sw: Any = None, batch_size: int = 32,
                                  "its batches carry (x, y[, sample_weight])")
         return x
     x, y, sw = as_arrays(x), as_arrays(y), as_arrays(sw)
-    check_numeric(x, y, sw)
     check_lengths(x, y, sw)
     return DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, sample_weight=sw)
 
@@ -84,7 +83,8 @@ def first_rows(data: Any) -> Any:
 def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None
             ) -> Iterator[tuple[Any, Any, Any]]:
     """(x, y, sample_weight) for each batch of ``data`` (the first ``steps`` if given), with
-    class weights applied."""
+    class weights applied. Every source passes here, so this is where string data are caught
+    (a few attribute reads per batch)."""
     for batch in itertools.islice(data, steps):
         x, y, sw = unpack_batch(batch)
         check_numeric(x, y, sw)

@@ -352,7 +352,6 @@ class Model(Layer):
             train = da.as_loader(x, y, sample_weight)
         else:
             x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
-            da.check_numeric(x, y, sw)
             da.check_lengths(x, y, sw)
             if validation_data is None and validation_split:
                 (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split)
