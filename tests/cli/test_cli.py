@@ -106,6 +106,15 @@ def test_train_mlp_then_continue_from_the_model_file(tmp_path):
     assert model.optimizer.iterations == 3 * steps  # Adam's state carried on, not restarted
 
 
+def test_train_offers_adadelta(tmp_path):
+    assert run_main(["train", "--model", "mlp", "--epochs", "1", "--optimizer", "adadelta",
+                     "--lr", "1.0", "--out", str(tmp_path), "--verbose", "0"])[0] == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["optimizer"] == "Adadelta" and metrics["learning_rate"] == 1.0
+    assert type(sj.models.load_model(str(tmp_path / "model.shenjing")).optimizer) is \
+        sj.optimizers.Adadelta
+
+
 def test_train_skips_the_plot_without_matplotlib(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib... -> ImportError
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
@@ -233,7 +242,7 @@ def test_help_is_clear(argv, wanted, capsys):
     (["train", "--epochs", "0"], "argument --epochs: expected a positive integer"),
     (["train", "--epochs", "ten"], "argument --epochs: expected a positive integer"),
     (["train", "--lr", "-1"], "argument --lr: expected a positive number"),
-    (["train", "--optimizer", "adadelta"], "argument --optimizer: invalid choice"),
+    (["train", "--optimizer", "ftrl"], "argument --optimizer: invalid choice"),
     (["train", "--model", "resnet"], "argument --model: expected mlp, cnn or a saved"),
     (["train", "--data", "imagenet"], "unknown data set 'imagenet'"),
     (["train", "--data", "no/such/folder"], "no such folder or zip file: no/such/folder"),

@@ -5,7 +5,8 @@ Where Keras 3's formulas and torch's differ, the parity cases convert (see docs/
 Adam's and RMSprop's epsilons sit in different places, so both sides get an epsilon too small to
 matter (1e-12; the data keep every gradient far above it), and the placement itself is checked
 against Keras's closed form with the default epsilon; torch's RMSprop calls rho ``alpha``;
-Keras 3's Nadam schedule is torch's ``NAdam(momentum_decay=1.0)``;
+Keras 3's Nadam schedule is torch's ``NAdam(momentum_decay=1.0)``; Adadelta's formula is
+torch's (epsilon under both roots), with Keras's defaults passed to torch;
 Adagrad's initial accumulator is passed explicitly; Keras's decoupled weight decay is compared
 with ``torch.optim.AdamW`` or, for the other optimizers, with torch's update preceded by
 ``p *= 1 - lr * weight_decay`` written by hand.
@@ -27,6 +28,7 @@ from oracle import ATOL, RTOL, require_torch
 from shenjing.layers import Parameter
 from shenjing.optimizers import (
     SGD,
+    Adadelta,
     Adagrad,
     Adam,
     Adamax,
@@ -38,7 +40,7 @@ from shenjing.optimizers import (
     schedules,
 )
 
-ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam]
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta]
 STEPS = 10
 TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
 
@@ -504,6 +506,8 @@ RESUMABLE = {
     "adamax_decay": lambda: Adamax(learning_rate=0.01, weight_decay=0.1, clipnorm=0.5),
     "nadam_schedule": lambda: Nadam(learning_rate=schedules.ExponentialDecay(0.02, 3, 0.5),
                                     weight_decay=0.1),
+    "adadelta_decay": lambda: Adadelta(learning_rate=1.0, rho=0.9, weight_decay=0.1,
+                                       clipvalue=0.5),
 }
 
 
@@ -607,6 +611,7 @@ def test_state_dict_with_plain_callable_lr() -> None:
     Adagrad(initial_accumulator_value=0.0, epsilon=1e-6),
     Adamax(learning_rate=0.002, beta_2=0.99, epsilon=1e-6, clipvalue=0.5, name="amax"),
     Nadam(learning_rate=schedules.CosineDecay(0.01, 100), beta_1=0.8, weight_decay=0.01),
+    Adadelta(learning_rate=1.0, rho=0.9, epsilon=1e-6, global_clipnorm=1.0, name="ada"),
 ], ids=lambda o: type(o).__name__)
 def test_get_config_round_trips(opt: Optimizer) -> None:
     config = opt.get_config()
@@ -618,7 +623,8 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
 # -- get --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, cls", [("sgd", SGD), ("Adam", Adam), ("ADAMW", AdamW),
                                        ("RMSprop", RMSprop), ("adagrad", Adagrad),
-                                       ("adamax", Adamax), ("Nadam", Nadam)])
+                                       ("adamax", Adamax), ("Nadam", Nadam),
+                                       ("AdaDelta", Adadelta)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()
@@ -627,8 +633,8 @@ def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
 def test_get_passes_instances_and_rejects_unknown() -> None:
     opt = Adam()
     assert get(opt) is opt
-    with pytest.raises(ValueError, match="adagrad.*nadam.*rmsprop"):
-        get("adadelta")
+    with pytest.raises(ValueError, match="adadelta.*adagrad.*nadam.*rmsprop"):
+        get("ftrl")
     with pytest.raises(ValueError):
         get(42)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import schedules
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -27,14 +28,15 @@ from .sgd import SGD
 
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-    "adamax": Adamax, "nadam": Nadam,
+    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
-    ``'adagrad'``, ``'adamax'``, ``'nadam'``; any case, with Keras's defaults), a config dict
-    (``{"class_name": "Adam", "config": {...}}``), or an Optimizer instance (returned as is).
+    ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``; any case, with Keras's
+    defaults), a config dict (``{"class_name": "Adam", "config": {...}}``), or an Optimizer
+    instance (returned as is).
 
     >>> get("Adam").learning_rate
     0.001
@@ -63,6 +65,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",

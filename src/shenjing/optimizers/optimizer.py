@@ -42,7 +42,7 @@ Array = Any  # a NumPy (or CuPy) array
 
 class Optimizer:
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
-    ``Nadam``, ``RMSprop``, ``Adagrad``.
+    ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``.
 
     Args:
         learning_rate: a float, or a callable of the step number (a schedule from
