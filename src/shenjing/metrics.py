@@ -294,9 +294,33 @@ def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(a, b, out=np.zeros_like(b), where=b != 0)
 
 
-class _Confusion(Metric):
-    """Weighted true/false positive/negative counts of binary predictions ``y_pred > threshold``,
-    for one or several thresholds. Every element counts (Keras)."""
+class _Counts(Metric):
+    """Weighted true/false positive/negative counts, one of each per row of the boolean
+    predictions that a subclass hands to :meth:`_count`."""
+
+    def _rows(self) -> int:
+        """How many counts of each kind (the state's length)."""
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        n = self._rows()
+        self.true_positives = np.zeros(n)
+        self.false_positives = np.zeros(n)
+        self.false_negatives = np.zeros(n)
+        self.true_negatives = np.zeros(n)
+
+    def _count(self, predicted: np.ndarray, actual: np.ndarray, w: np.ndarray) -> None:
+        """Add the counts of ``predicted`` (rows, M) against ``actual`` (M,) or (rows, M),
+        booleans, each of the M elements weighted by ``w`` (M,) float64."""
+        self.true_positives += (predicted & actual) @ w
+        self.false_positives += (predicted & ~actual) @ w
+        self.false_negatives += (~predicted & actual) @ w
+        self.true_negatives += (~predicted & ~actual) @ w
+
+
+class _Confusion(_Counts):
+    """Confusion counts of binary predictions ``y_pred > threshold``, for one or several
+    thresholds. Every element counts (Keras)."""
 
     def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str | None = None):
         if np.ndim(thresholds) > 1:
@@ -305,12 +329,8 @@ class _Confusion(Metric):
             float(t) for t in thresholds]  # type: ignore[union-attr]
         super().__init__(name)
 
-    def reset_state(self) -> None:
-        n = np.size(self.thresholds)
-        self.true_positives = np.zeros(n)
-        self.false_positives = np.zeros(n)
-        self.false_negatives = np.zeros(n)
-        self.true_negatives = np.zeros(n)
+    def _rows(self) -> int:
+        return int(np.size(self.thresholds))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p = _pair(y_true, y_pred, self.name)
@@ -318,11 +338,7 @@ class _Confusion(Metric):
         predicted = p.reshape(1, -1) > np.reshape(self.thresholds, (-1, 1))  # (thresholds, M)
         w = (np.ones(p.size) if sample_weight is None else np.broadcast_to(
             _weights(_np(sample_weight), p.shape, self.name), p.shape).reshape(-1))
-        w = w.astype(np.float64)
-        self.true_positives += (predicted & actual) @ w
-        self.false_positives += (predicted & ~actual) @ w
-        self.false_negatives += (~predicted & actual) @ w
-        self.true_negatives += (~predicted & ~actual) @ w
+        self._count(predicted, actual, w.astype(np.float64))
 
     def _ratio(self, other: np.ndarray) -> float | list[float]:
         """tp / (tp + other), 0 where nothing was counted (Keras's divide_no_nan)."""
@@ -449,6 +465,114 @@ class AUC(_Confusion):
                 "from_logits": self.from_logits}
 
 
+class FBetaScore(_Counts):
+    """The F-beta score of multi-class or multi-label predictions, per class or averaged:
+    ``(1 + beta**2) * precision * recall / (beta**2 * precision + recall)``, the harmonic mean
+    of precision and recall that counts recall ``beta`` times as much (Keras 3).
+
+    Targets are one-hot or multi-hot, shaped like the predictions (batch, classes). Counts are
+    kept per class; as Keras, each ratio adds 1e-7 to its denominator, so a class never
+    predicted nor present scores 0.
+
+    Args:
+        average: None (a list with each class's score), 'micro' (one score from the counts
+            summed over classes), 'macro' (the mean of the classes' scores) or 'weighted' (their
+            mean weighted by each class's (weighted) number of true instances).
+        beta: how many times recall counts as much as precision; > 0.
+        threshold: a prediction above it is positive; None (default) makes each sample's
+            largest prediction its one positive (unless it is 0).
+        name: the key in training logs.
+
+    >>> FBetaScore(beta=2.0, threshold=0.5)(np.array([[1, 0], [1, 1]]),
+    ...                                     np.array([[0.9, 0.2], [0.3, 0.8]]))
+    [0.5555555..., 0.9999998...]
+    """
+
+    _AVERAGES = (None, "micro", "macro", "weighted")
+
+    def __init__(self, average: str | None = None, beta: float = 1.0,
+                 threshold: float | None = None, name: str = "fbeta_score") -> None:
+        if average not in self._AVERAGES:
+            raise ValueError(f"{type(self).__name__}: average must be one of {self._AVERAGES}, "
+                             f"got {average!r}")
+        if not _is_number(beta) or not beta > 0:
+            raise ValueError(f"{type(self).__name__}: beta must be a number > 0, got {beta!r}")
+        if threshold is not None and not (_is_number(threshold) and 0 < threshold <= 1):
+            raise ValueError(f"{type(self).__name__}: threshold must be None or a number in "
+                             f"(0, 1], got {threshold!r}")
+        self.average, self.beta = average, float(beta)
+        self.threshold = None if threshold is None else float(threshold)
+        self._classes = 0  # known at the first update_state, kept by reset_state
+        super().__init__(name)
+
+    def _rows(self) -> int:
+        return self._classes
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        if p.ndim != 2:
+            raise ValueError(f"{self.name}: expects y_true and y_pred of shape (batch, classes), "
+                             f"got y_pred of shape {p.shape} (a binary model's (N,) outputs "
+                             "are (N, 1))")
+        if not self._classes:
+            self._classes = p.shape[1]
+            self.reset_state()
+        elif p.shape[1] != self._classes:
+            raise ValueError(f"{self.name}: y_pred has {p.shape[1]} classes, earlier batches "
+                             f"had {self._classes}")
+        if self.threshold is None:  # the arg-max is the one positive, unless it is 0
+            predicted = (p >= p.max(axis=-1, keepdims=True)) & (np.abs(p) > 1e-9)
+        else:
+            predicted = p > self.threshold
+        w = np.ones(len(p)) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), p.shape[:1], self.name), p.shape[:1])
+        self._count(predicted.T, t.T.astype(bool), w.astype(np.float64))
+
+    def result(self) -> float | list[float]:
+        if not self._classes:
+            return 0.0
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        precision = tp / (tp + fp + _EPSILON)
+        recall = tp / (tp + fn + _EPSILON)
+        b2 = self.beta ** 2
+        score = (1 + b2) * precision * recall / (b2 * precision + recall + _EPSILON)
+        if self.average is None:
+            return score.tolist()
+        if self.average == "weighted":
+            support = self.true_positives + self.false_negatives
+            return float(np.sum(score * support / (support.sum() + _EPSILON)))
+        return float(np.mean(score))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """The F1 score, ``2 * precision * recall / (precision + recall)``: :class:`FBetaScore`
+    with ``beta=1``.
+
+    >>> F1Score(average="macro", threshold=0.5)(np.array([[1, 0], [1, 1]]),
+    ...                                         np.array([[0.9, 0.2], [0.3, 0.8]]))
+    0.8333332...
+    """
+
+    def __init__(self, average: str | None = None, threshold: float | None = None,
+                 name: str = "f1_score") -> None:
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 class _InferredAccuracy(Metric):
     """'accuracy' whose kind (binary, categorical, sparse) is chosen from the shapes of the
     first batch, when :func:`get` could not tell from the loss and the output shape."""
@@ -483,7 +607,7 @@ _LOSS_KINDS = {
 _CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    Precision, Recall, AUC, Mean, MeanMetricWrapper,
+    Precision, Recall, AUC, FBetaScore, F1Score, Mean, MeanMetricWrapper,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -500,7 +624,7 @@ _ON_LOGITS: dict[type[Metric], dict[str, Any]] = {
     Recall: {"thresholds": 0.0}, AUC: {"from_logits": True},
 }
 KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall", "auc",
-                      *(n for n in _FUNCTIONS if n != "accuracy")})
+                      "f1_score", "fbeta_score", *(n for n in _FUNCTIONS if n != "accuracy")})
 
 
 def _loss_kind(loss: Any) -> str | None:
@@ -548,7 +672,7 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
     Args:
         identifier: a name (``'accuracy'``, ``'mse'``, ``'mae'``, ``'precision'``, ``'recall'``,
-            ``'auc'``,
+            ``'auc'``, ``'f1_score'``, ``'fbeta_score'``,
             ``'sparse_categorical_accuracy'``, ``'top_k_categorical_accuracy'``...;
             case-insensitive, CamelCase class names too), a ``Metric`` instance or class, a
             ``{'class_name', 'config'}`` dict, a per-sample function (wrapped in
@@ -597,7 +721,8 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
+    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "F1Score", "FBetaScore", "Mean",
+    "MeanAbsoluteError",
     "MeanMetricWrapper", "MeanSquaredError", "Metric", "Precision", "Recall",
     "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
     "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mean_absolute_error",
