@@ -7,6 +7,7 @@ imports the ops, so imports point down only.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -89,6 +90,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
+        """The number of elements: NumPy's ``size``, an int. PyTorch's ``x.size()`` is
+        ``x.shape`` here, and its ``x.size(0)`` is ``x.shape[0]``."""
         return int(self.data.size)
 
     @property
@@ -186,10 +189,11 @@ class Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
         grad_involved = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
         if is_grad_enabled() and grad_involved:
-            raise RuntimeError(
-                "in-place operation on a tensor that takes part in autograd; write x = x + y, "
-                "or update parameters inside `with no_grad():`"
-            )
+            what = ("a leaf tensor that requires grad (PyTorch refuses it too)"
+                    if self.requires_grad and self._creator is None
+                    else "a tensor that takes part in autograd")
+            raise RuntimeError(f"in-place operation on {what}; write x = x + y, or update "
+                               "parameters inside `with no_grad():`")
         op(self.data, other_data)
         self._version[0] += 1
         return self
@@ -205,6 +209,39 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(other, lambda a, b: a.__itruediv__(b))
+
+    # PyTorch's in-place methods, under the operators' rule: allowed under no_grad(), or when no
+    # tensor involved requires grad. (PyTorch also records in-place changes of intermediate
+    # tensors in the graph; here those raise, as `+=` does: write y = y + 1.)
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """In place ``self += alpha * other`` (PyTorch's ``add_``); returns self.
+
+        >>> with shenjing.no_grad():
+        ...     w.add_(w.grad, alpha=-0.1)   # an SGD step
+        """
+        return self._inplace(other, operator.iadd if alpha == 1 else _scaled(operator.iadd, alpha))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """In place ``self -= alpha * other`` (PyTorch's ``sub_``); returns self."""
+        return self._inplace(other, operator.isub if alpha == 1 else _scaled(operator.isub, alpha))
+
+    def mul_(self, other: Any) -> Tensor:
+        """In place ``self *= other`` (PyTorch's ``mul_``); returns self."""
+        return self._inplace(other, operator.imul)
+
+    def div_(self, other: Any) -> Tensor:
+        """In place ``self /= other`` (PyTorch's ``div_``); returns self."""
+        return self._inplace(other, operator.itruediv)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a 0-d tensor), in place;
+        returns self."""
+        return self._inplace(value, _fill)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place; returns self. ``p.grad.zero_()`` clears a gradient
+        (``p.grad = None`` does too, and frees it)."""
+        return self._inplace(0, _fill)
 
     # -- Python protocol ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -255,6 +292,14 @@ class Tensor:
         if self.requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
+
+
+def _scaled(op: Callable[[Any, Any], Any], alpha: Any) -> Callable[[Any, Any], Any]:
+    return lambda a, b: op(a, alpha * b)
+
+
+def _fill(a: Any, value: Any) -> None:
+    a.fill(value)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -1,0 +1,122 @@
+"""PyTorch's in-place methods on Tensor (``add_`` ... ``zero_``). Where one lambda can run on
+both frameworks it does, so the test reads as the torch code a user writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import require_torch
+from shenjing import Tensor, no_grad
+
+# -- in-place methods -------------------------------------------------------------------------
+# The same call on both frameworks, on tensors that take no part in autograd.
+INPLACE_CALLS = {
+    "add_": lambda t, o: t.add_(o),
+    "add_alpha": lambda t, o: t.add_(o, alpha=-0.5),
+    "add_scalar": lambda t, o: t.add_(2.0),
+    "sub_": lambda t, o: t.sub_(o),
+    "sub_alpha": lambda t, o: t.sub_(o, alpha=3),
+    "mul_": lambda t, o: t.mul_(o),
+    "mul_broadcast": lambda t, o: t.mul_(o[0]),
+    "div_": lambda t, o: t.div_(o),
+    "div_scalar": lambda t, o: t.div_(4.0),
+    "fill_": lambda t, o: t.fill_(1.5),
+    "zero_": lambda t, o: t.zero_(),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE_CALLS)
+def test_inplace_method_matches_torch(name, rng):
+    th = require_torch()
+    a = rng.uniform(0.5, 2.0, (2, 3)).astype(np.float32)
+    b = rng.uniform(0.5, 2.0, (2, 3)).astype(np.float32)
+    ours, other = Tensor(a), Tensor(b)
+    memory, version = ours.data, ours._version[0]
+    out = INPLACE_CALLS[name](ours, other)
+    theirs = th.from_numpy(a.copy())
+    INPLACE_CALLS[name](theirs, th.from_numpy(b))
+    assert out is ours and ours.data is memory  # really in place, and chainable as in torch
+    assert ours._version[0] == version + 1
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", INPLACE_CALLS)
+def test_inplace_method_on_leaf_requiring_grad_raises(name):
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+        INPLACE_CALLS[name](w, Tensor(np.ones((2, 3))))
+    np.testing.assert_array_equal(w.numpy(), np.ones((2, 3)))  # nothing was changed
+    assert w._version[0] == 0
+    th = require_torch()  # and torch refuses it too
+    with pytest.raises(RuntimeError, match="leaf"):
+        INPLACE_CALLS[name](th.ones(2, 3, requires_grad=True), th.ones(2, 3))
+
+
+@pytest.mark.parametrize("name", INPLACE_CALLS)
+def test_inplace_method_on_leaf_under_no_grad_is_allowed(name):
+    w = Tensor(np.full((2, 3), 2.0), requires_grad=True)
+    with no_grad():
+        INPLACE_CALLS[name](w, Tensor(np.ones((2, 3))))
+    assert w.requires_grad and w.is_leaf
+
+
+def test_inplace_method_on_intermediate_or_with_grad_operand_raises():
+    # Stricter than torch, which records these in the graph: as for `+=`, write y = y + 1.
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="takes part in autograd"):
+        (w * 2).add_(1.0)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        Tensor(np.ones(3)).mul_(w)
+
+
+def _changed_after_forward(make, change):
+    """A product's input changed in place after the product ran: its backward must refuse."""
+    w = make([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    x = make([3.0, 4.0, 5.0, 6.0])
+    y = (w * x).sum()
+    change(x)  # w's gradient would now be the new x, not the x the product saw
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+    return x
+
+
+@pytest.mark.parametrize("change", [lambda x: x.mul_(2.0)], ids=["mul_"])
+def test_inplace_change_after_forward_is_caught_at_backward(change):
+    x = _changed_after_forward(shenjing.tensor, change)
+    assert (x.numpy() != [3.0, 4.0, 5.0, 6.0]).all()
+    th = require_torch()
+    x = _changed_after_forward(th.tensor, change)
+    assert (x.numpy() != [3.0, 4.0, 5.0, 6.0]).all()
+
+
+def test_training_loop_with_inplace_methods_matches_torch(rng):
+    # The torch tutorial loop: p.grad.zero_(), then an SGD step with p.add_(grad, alpha=-lr)
+    # (and the momentum buffer's mul_/add_) under no_grad.
+    th = require_torch()
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 1)).astype(np.float32)
+    w0 = rng.standard_normal((3, 1)).astype(np.float32)
+
+    def train(make, grad_ctx):
+        w = make(w0.copy(), requires_grad=True)
+        b = make(np.zeros(1, np.float32), requires_grad=True)
+        velocity = make(np.zeros((3, 1), np.float32))
+        for _ in range(5):
+            loss = ((make(x) @ w + b - make(y)) ** 2).mean()
+            loss.backward()
+            with grad_ctx():
+                velocity.mul_(0.9).add_(w.grad)
+                w.sub_(velocity, alpha=0.1)
+                b.add_(b.grad, alpha=-0.1)
+            w.grad.zero_()
+            b.grad.zero_()
+        return w.detach().numpy(), b.detach().numpy(), w.grad.numpy()
+
+    ours = train(shenjing.tensor, no_grad)
+    theirs = train(th.tensor, th.no_grad)
+    for a, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-6)
+    assert not ours[2].any()  # zeroed
