@@ -1,5 +1,6 @@
-"""PyTorch's in-place methods on Tensor (``add_`` ... ``zero_``). Where one lambda can run on
-both frameworks it does, so the test reads as the torch code a user writes."""
+"""PyTorch's spellings on Tensor: ``dim=``/``keepdim=`` aliases and the in-place methods
+(``add_`` ... ``zero_``). Where one lambda can run on both frameworks it does, so the test reads as
+the torch code a user writes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,82 @@ import numpy as np
 import pytest
 
 import shenjing
-from oracle import require_torch
-from shenjing import Tensor, no_grad
+from oracle import assert_same_as_torch, distinct, normal, require_torch, torch
+from shenjing import F, Tensor, no_grad
+
+SHAPE = (2, 3, 4)
+
+
+# -- dim= / keepdim= --------------------------------------------------------------------------
+# name: (the call on shenjing, the call on torch, sampler); None: the same lambda runs on both.
+# max/min: torch's x.max(dim=) returns (values, indices); ours is NumPy's, the values (amax).
+# var/std: ours keep ddof=0 with dim=, torch's default correction is 1, so torch is told.
+DIM_CALLS = {
+    "sum": (lambda t: t.sum(dim=1), None, normal),
+    "sum_keepdim": (lambda t: t.sum(dim=(0, 2), keepdim=True), None, normal),
+    "mean": (lambda t: t.mean(dim=-1, keepdim=True), None, normal),
+    "F.mean": (lambda t: F.mean(t, dim=0), lambda t: torch.mean(t, dim=0), normal),
+    "max": (lambda t: t.max(dim=1, keepdim=True),
+            lambda t: t.max(dim=1, keepdim=True).values, distinct),
+    "min": (lambda t: t.min(dim=2), lambda t: t.min(dim=2).values, distinct),
+    "var": (lambda t: t.var(dim=1), lambda t: t.var(dim=1, correction=0), normal),
+    "std": (lambda t: t.std(dim=-1, keepdim=True),
+            lambda t: t.std(dim=-1, keepdim=True, correction=0), normal),
+    "var_ddof1": (lambda t: t.var(dim=1, ddof=1), lambda t: t.var(dim=1), normal),
+    "logsumexp": (lambda t: t.logsumexp(dim=1, keepdim=True), None, normal),
+    "softmax": (lambda t: t.softmax(dim=1), None, normal),
+    "F.softmax": (lambda t: F.softmax(t, dim=0), lambda t: torch.softmax(t, dim=0), normal),
+    "log_softmax": (lambda t: t.log_softmax(dim=-2), None, normal),
+    "F.log_softmax": (lambda t: F.log_softmax(t, dim=1),
+                      lambda t: torch.log_softmax(t, dim=1), normal),
+    "keepdim_only": (lambda t: t.sum(2, keepdim=True), None, normal),
+}
+
+
+@pytest.mark.parametrize("name", DIM_CALLS)
+def test_dim_keyword_matches_torch(name, rng):
+    ours, theirs, sample = DIM_CALLS[name]
+    assert_same_as_torch(ours, [sample(rng, SHAPE)], theirs)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("dim, keepdim", [(1, False), (-1, True), (None, False)])
+def test_argmax_dim_keyword_matches_torch(name, dim, keepdim, rng):
+    th = require_torch()
+    x = distinct(rng, SHAPE).astype(np.float32)
+    got = getattr(Tensor(x), name)(dim=dim, keepdim=keepdim)
+    expected = getattr(th.from_numpy(x), name)(dim=dim, keepdim=keepdim).numpy()
+    assert got.shape == expected.shape and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_squeeze_dim_keyword():
+    x = Tensor(np.ones((2, 1, 3)), requires_grad=True)
+    y = x.squeeze(dim=1)
+    assert y.shape == (2, 3)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 1, 3)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.sum(axis=1, dim=1),
+        lambda x: x.mean(0, dim=0),
+        lambda x: F.max(x, keepdims=True, keepdim=True),
+        lambda x: x.var(axis=0, dim=0),
+        lambda x: x.logsumexp(axis=(0, 1), dim=1),
+        lambda x: F.softmax(x, 0, dim=1),
+        lambda x: x.log_softmax(axis=0, dim=0),
+        lambda x: x.argmax(axis=1, dim=1),
+        lambda x: x.squeeze(0, dim=0),
+    ],
+)
+def test_dim_and_axis_together_is_a_type_error(call):
+    x = Tensor(np.ones((1, 3, 4)), requires_grad=True)
+    with pytest.raises(TypeError, match=r"both (axis=.* and dim=|keepdims=.* and keepdim=)"):
+        call(x)
+
 
 # -- in-place methods -------------------------------------------------------------------------
 # The same call on both frameworks, on tensors that take no part in autograd.

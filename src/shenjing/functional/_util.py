@@ -32,6 +32,26 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
+def torch_alias(value: Any, alias: Any, names: tuple[str, str], default: Any = None) -> Any:
+    """The value of a NumPy-named argument (``axis``, ``keepdims``) or of its PyTorch name
+    (``dim``, ``keepdim``), which the ops take as an alias whose default None means "not
+    passed". Giving both is a TypeError; an explicit value equal to the NumPy argument's default
+    (``keepdims=False``, ``axis=None``) cannot be told from no value, so it yields to the alias.
+    Callers test ``alias is not None`` first, so an op called without it pays nothing."""
+    if alias is None:
+        return value
+    if value != default:
+        raise TypeError(f"got both {names[0]}={value!r} and {names[1]}={alias!r} ({names[1]} is "
+                        f"PyTorch's name for {names[0]}); pass only one")
+    return alias
+
+
+def torch_dims(axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, Any]:
+    """``(axis, keepdims)`` of a reduction called with PyTorch's ``dim=`` or ``keepdim=``."""
+    return (torch_alias(axis, dim, ("axis", "dim")),
+            torch_alias(keepdims, keepdim, ("keepdims", "keepdim"), False))
+
+
 def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """Give a reduction's gradient back its reduced axes (as size 1) so it broadcasts."""
     if keepdims or not axes:

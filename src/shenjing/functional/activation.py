@@ -11,6 +11,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ._util import torch_alias
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -241,11 +242,17 @@ def silu(x: Tensor) -> Tensor:
     return _SiLU.apply(x)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Normalized exponentials along ``axis``; stable for logits of any size."""
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """Normalized exponentials along ``axis`` (``dim``, PyTorch's name, is an alias); stable for
+    logits of any size."""
+    if dim is not None:
+        axis = torch_alias(axis, dim, ("axis", "dim"), -1)
     return _Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) computed directly (no log of a rounded-to-zero probability)."""
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (or ``dim``) computed directly (no log of a
+    rounded-to-zero probability)."""
+    if dim is not None:
+        axis = torch_alias(axis, dim, ("axis", "dim"), -1)
     return _LogSoftmax.apply(x, axis=axis)

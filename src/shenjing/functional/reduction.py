@@ -1,4 +1,5 @@
-"""Reductions over any axes, with ``keepdims``: sum, mean, max, min, var, std, logsumexp."""
+"""Reductions over any axes, with ``keepdims``: sum, mean, max, min, var, std, logsumexp
+(PyTorch's ``dim=``/``keepdim=`` accepted as aliases)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import expand_reduced, normalize_axes
+from ._util import expand_reduced, normalize_axes, torch_dims
 
 
 class _Sum(Function):
@@ -112,42 +113,61 @@ class _LogSumExp(Function):
         return expand_reduced(g, axes, keepdims) * get_xp(x).exp(x - y)
 
 
-def _reduce(cls: type[Function], x: Tensor, axis: Any, keepdims: bool, **kw: Any) -> Tensor:
+def _reduce(cls: type[Function], x: Tensor, axis: Any, keepdims: bool, dim: Any, keepdim: Any,
+            **kw: Any) -> Tensor:
+    if dim is not None or keepdim is not None:  # PyTorch's names, resolved only when used
+        axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
     return cls.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims, **kw)
 
 
-def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (None: all axes)."""
-    return _reduce(_Sum, x, axis, keepdims)
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Sum over ``axis`` (None: all axes); ``dim``/``keepdim`` are PyTorch's names for
+    ``axis``/``keepdims``.
+
+    >>> F.sum(shenjing.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
+    Tensor([3. 7.])
+    """
+    return _reduce(_Sum, x, axis, keepdims, dim, keepdim)
 
 
-def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *,
+         dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """Arithmetic mean over ``axis`` (None: all axes)."""
-    return _reduce(_Mean, x, axis, keepdims)
+    return _reduce(_Mean, x, axis, keepdims, dim, keepdim)
 
 
-def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis``; ties share the gradient evenly."""
-    return _reduce(_Max, x, axis, keepdims)
+def max(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Maximum over ``axis``; ties share the gradient evenly. NumPy's meaning, also with
+    ``dim=``: only the values (``torch.amax``), where ``torch.max(x, dim)`` returns
+    ``(values, indices)``; take the indices from ``x.argmax(dim=...)``."""
+    return _reduce(_Max, x, axis, keepdims, dim, keepdim)
 
 
-def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; ties share the gradient evenly."""
-    return _reduce(_Max, x, axis, keepdims, take_min=True)
+def min(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Minimum over ``axis``; ties share the gradient evenly. Only the values, as :func:`max`
+    (``torch.amin``); the indices come from ``x.argmin(dim=...)``."""
+    return _reduce(_Max, x, axis, keepdims, dim, keepdim, take_min=True)
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis``. ``ddof=0`` is the population variance (NumPy, Keras);
-    ``ddof=1`` the unbiased one (torch.var's default)."""
-    return _reduce(_Var, x, axis, keepdims, ddof=ddof)
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Variance over ``axis``. ``ddof=0`` is the population variance (NumPy, Keras), also with
+    ``dim=``; ``ddof=1`` the unbiased one (torch.var's default: ``correction=1``)."""
+    return _reduce(_Var, x, axis, keepdims, dim, keepdim, ddof=ddof)
 
 
-def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Standard deviation, sqrt(var(x, axis, keepdims, ddof)); its gradient is 0 on a
-    constant slice (torch's convention) instead of NaN."""
-    return _reduce(_Std, x, axis, keepdims, ddof=ddof)
+def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Standard deviation, sqrt(var(x, axis, keepdims, ddof)) (``ddof=0`` by default, where
+    torch.std's is 1); its gradient is 0 on a constant slice (torch's convention) instead of
+    NaN."""
+    return _reduce(_Std, x, axis, keepdims, dim, keepdim, ddof=ddof)
 
 
-def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False, *,
+              dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """log(sum(exp(x))) over ``axis``, computed without overflow."""
-    return _reduce(_LogSumExp, x, axis, keepdims)
+    return _reduce(_LogSumExp, x, axis, keepdims, dim, keepdim)

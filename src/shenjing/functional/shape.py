@@ -8,7 +8,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import normalize_axes
+from ._util import normalize_axes, torch_alias
 
 
 class _Reshape(Function):
@@ -134,8 +134,11 @@ def permute(x: Tensor, *axes: int) -> Tensor:
     return transpose(x, axes)
 
 
-def squeeze(x: Tensor, axis: Any = None) -> Tensor:
-    """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1)."""
+def squeeze(x: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
+    """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1: NumPy's
+    rule, also with ``dim=``, PyTorch's name, where torch leaves a longer axis alone)."""
+    if dim is not None:
+        axis = torch_alias(axis, dim, ("axis", "dim"))
     axes = [i for i, n in enumerate(x.shape) if n == 1] if axis is None else normalize_axes(
         axis, x.ndim
     )

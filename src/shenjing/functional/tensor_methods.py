@@ -14,7 +14,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
-from ._util import as_tensor
+from ._util import as_tensor, torch_dims
 
 
 def _swap(fn):
@@ -46,6 +46,19 @@ def _shape_args(args: tuple[Any, ...]) -> Any:
     return args[0] if len(args) == 1 and not isinstance(args[0], int) else args
 
 
+def _arg(name: str) -> Any:
+    def arg(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
+        return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims))
+
+    arg.__name__ = name
+    arg.__doc__ = (f"Indices of the {name[3:]}ima along ``axis`` (None: of the flattened "
+                   "tensor), int64, no gradient; ``dim``/``keepdim`` are PyTorch's names.")
+    return arg
+
+
 def install() -> None:
     methods = {
         "__add__": E.add, "__radd__": _swap(E.add),
@@ -73,8 +86,7 @@ def install() -> None:
         "softmax": A.softmax, "log_softmax": A.log_softmax,
         "any": lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k)),
         "all": lambda self, *a, **k: Tensor._wrap(self.data.all(*a, **k)),
-        "argmax": lambda self, *a, **k: Tensor._wrap(self.data.argmax(*a, **k)),
-        "argmin": lambda self, *a, **k: Tensor._wrap(self.data.argmin(*a, **k)),
+        "argmax": _arg("argmax"), "argmin": _arg("argmin"),
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
