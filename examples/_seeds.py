@@ -24,13 +24,17 @@ def fit_and_score(model: tf.Model, train: tuple, test: tuple, epochs: int, verbo
 def main(run: Callable[[int, int], float], description: str, epochs: int) -> None:
     """Parse --epochs/--seeds/--verbose/--threads/--data; for each seed, seed everything and
     call ``run(epochs, verbose)``, which returns the test accuracy."""
-    ap = argparse.ArgumentParser(description=description)
+    ap = argparse.ArgumentParser(description=description,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="the data folder (default $SHENJING_DATA, else "
                     "~/.shenjing/datasets)")
-    ap.add_argument("--epochs", type=int, default=epochs)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--verbose", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2, help="intra-op threads")
+    ap.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                    help="one training run per seed (default: %(default)s)")
+    ap.add_argument("--verbose", type=int, default=2,
+                    help="0 silent, 1 a progress bar, 2 one line per epoch (default: %(default)s)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="intra-op threads (default: %(default)s)")
     args = ap.parse_args()
     if args.data:
         os.environ["SHENJING_DATA"] = args.data

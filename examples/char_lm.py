@@ -118,14 +118,22 @@ def sample(model: sj.Model, chars: list[str], prime: str, n: int, temperature: f
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=30)
-    ap.add_argument("--units", type=int, default=128)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--dropout", type=float, default=0.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--temperature", type=float, default=0.8)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=30,
+                    help="training time budget (default: %(default)s)")
+    ap.add_argument("--units", type=int, default=128,
+                    help="LSTM units per layer (default: %(default)s)")
+    ap.add_argument("--layers", type=int, default=2,
+                    help="stacked LSTM layers (default: %(default)s)")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="dropout between the layers (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="intra-op threads (default: %(default)s)")
+    ap.add_argument("--temperature", type=float, default=0.8,
+                    help="sampling temperature: lower is safer, higher is wilder "
+                    "(default: %(default)s)")
     ap.add_argument("--curve", help="write the curve to this CSV file")
     args = ap.parse_args()
     sj.utils.set_num_threads(args.threads)

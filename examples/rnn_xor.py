@@ -165,12 +165,14 @@ def explode_demo(steps: int = 5, length: int = 200, gain: float = 1.2,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--units", type=int, default=32, help="SimpleRNN units")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--units", type=int, default=32, help="SimpleRNN units (default: %(default)s)")
     ap.add_argument("--epochs", type=int, default=200,
-                    help="most epochs (stops earlier once the validation margin is reached)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="CPU threads")
+                    help="most epochs (stops earlier once the validation margin is reached) "
+                    "(default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads (default: %(default)s)")
     args = ap.parse_args()
     sj.utils.set_num_threads(args.threads)
     t0 = time.perf_counter()

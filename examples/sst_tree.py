@@ -93,15 +93,22 @@ def train(model_name: str, data: tuple, classes: int, epochs: int, units: int, s
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", choices=list(MODELS), default="tree_lstm")
-    ap.add_argument("--classes", type=int, choices=[2, 5], default=2)
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--units", type=int, help="state width (default: per model, DEFAULTS)")
+    per_model = "; ".join(f"{m} {u}, {lr}, {wd}" for m, (u, lr, wd) in DEFAULTS.items())
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"defaults per model (units, lr, weight decay): {per_model}")
+    ap.add_argument("--model", choices=list(MODELS), default="tree_lstm",
+                    help="default: %(default)s")
+    ap.add_argument("--classes", type=int, choices=[2, 5], default=2,
+                    help="2: binary (SST-2), 5: fine-grained (default: %(default)s)")
+    ap.add_argument("--epochs", type=int, default=10, help="default: %(default)s")
+    ap.add_argument("--units", type=int, help="state width (default: per model, below)")
     ap.add_argument("--lr", type=float, help="AdaGrad learning rate (default: per model)")
     ap.add_argument("--weight-decay", type=float, help="AdaGrad weight decay (default: per model)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                    help="one training run per seed (default: %(default)s)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="intra-op threads (default: %(default)s)")
     ap.add_argument("--data", help="data folder (default $SHENJING_DATA)")
     args = ap.parse_args()
     sj.utils.set_num_threads(args.threads)
