@@ -1,4 +1,4 @@
-# The article's Keras CNN listing (section 3, CIFAR-10), with only its import line changed.
+# The article's Keras CNN listing (section 4.1, CIFAR-10), with only its import line changed.
 # Run:  SHENJING_DATA=../shared/data python examples/cifar10_cnn.py
 # As written, the last layer applies softmax and the loss is told from_logits=True: shenjing
 # warns (as Keras does) and trains anyway; benchmarks/cifar10_side_by_side.py trains the
