@@ -1,6 +1,7 @@
-"""PyTorch's spellings on Tensor: ``dim=``/``keepdim=`` aliases and the in-place methods
-(``add_`` ... ``zero_``). Where one lambda can run on both frameworks it does, so the test reads as
-the torch code a user writes."""
+"""PyTorch's spellings on Tensor: ``dim=``/``keepdim=`` aliases, in-place methods (``add_`` ...
+``zero_``), ``view``, ``unsqueeze``, ``expand``, ``clone``, the casts and ``to``. Where one
+lambda can run on both frameworks it does, so the test reads as the torch code a user writes.
+(``reshape(*shape)`` and ``permute(*dims)`` were there before: tests/functional/test_shape.py.)"""
 
 from __future__ import annotations
 
@@ -158,8 +159,13 @@ def _changed_after_forward(make, change):
     return x
 
 
-@pytest.mark.parametrize("change", [lambda x: x.mul_(2.0)], ids=["mul_"])
+@pytest.mark.parametrize(
+    "change",
+    [lambda x: x.mul_(2.0), lambda x: x.view(2, 2).fill_(0.0), lambda x: x.unsqueeze(0).zero_()],
+    ids=["mul_", "view", "unsqueeze"],
+)
 def test_inplace_change_after_forward_is_caught_at_backward(change):
+    # through a view too: it shares x's memory and in-place counter, as torch's views do
     x = _changed_after_forward(shenjing.tensor, change)
     assert (x.numpy() != [3.0, 4.0, 5.0, 6.0]).all()
     th = require_torch()
@@ -195,3 +201,88 @@ def test_training_loop_with_inplace_methods_matches_torch(rng):
     for a, t in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-6)
     assert not ours[2].any()  # zeroed
+
+
+# -- view, unsqueeze, expand, clone -----------------------------------------------------------
+SHAPE_CALLS = {
+    "view": (lambda t: t.view(4, 6) * 2.0, None),
+    "view_tuple": (lambda t: t.view((6, -1)), None),
+    "view_flat": (lambda t: t.view(-1), None),
+    "unsqueeze": (lambda t: t.unsqueeze(1), None),
+    "unsqueeze_last": (lambda t: t.unsqueeze(-1) * t.unsqueeze(0).sum(), None),
+    "unsqueeze_dim": (lambda t: t.unsqueeze(dim=0), None),
+    "expand": (lambda t: t[:, :1].expand(2, 5, -1) * 1.0, None),
+    "expand_lead": (lambda t: t.expand(3, -1, -1, 4) * 1.0, None),
+    "expand_tuple": (lambda t: t[:1].expand((2, 3, 4)) * 1.0, None),
+    "clone": (lambda t: t.clone() * t, None),
+}
+
+
+@pytest.mark.parametrize("name", SHAPE_CALLS)
+def test_shape_method_matches_torch(name, rng):
+    ours, theirs = SHAPE_CALLS[name]
+    assert_same_as_torch(ours, [normal(rng, SHAPE)], theirs)
+
+
+def test_expand_rejects_minus_one_on_a_new_axis_and_too_few_sizes():
+    x = Tensor(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="new leading axis"):
+        x.expand(-1, 3, 4)
+    with pytest.raises(ValueError, match="1 sizes"):
+        x.expand(3)
+
+
+def test_clone_is_a_copy_in_the_graph():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    c = w.clone()
+    assert c.requires_grad and not c.is_leaf and c.data is not w.data
+    with no_grad():
+        c.add_(10.0)  # the copy's own memory: w and its counter are untouched
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
+    assert w._version[0] == 0
+    x = Tensor([1, 2])
+    assert x.clone().dtype == np.int64 and F.clone(x).data is not x.data
+
+
+# -- casts and to -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda t: (t.double() * 3.0).float(), None),
+        (lambda t: t.float(), None),  # already float32: itself, as torch
+        (lambda t: (t.to(np.float64) ** 2).to("float32"),
+         lambda t: (t.to(torch.float64) ** 2).to(torch.float32)),
+        (lambda t: t.to(dtype=np.float64).sum().to(t), lambda t: t.double().sum().to(t)),
+    ],
+    ids=["double-float", "float", "to-dtype", "to-tensor"],
+)
+def test_cast_methods_match_torch(ours, theirs, rng):
+    assert_same_as_torch(ours, [normal(rng, (3, 4))], theirs)
+
+
+@pytest.mark.parametrize("name, dtype", [("long", np.int64), ("int", np.int32),
+                                         ("bool", np.bool_)])
+def test_integer_casts_match_torch_and_carry_no_gradient(name, dtype):
+    values = np.array([-1.7, -0.2, 0.0, 0.6, 2.5], np.float32)
+    w = Tensor(values, requires_grad=True)
+    got = getattr(w, name)()
+    assert got.dtype == dtype and not got.requires_grad  # as torch: no gradient through ints
+    assert not F.cast(w, dtype).requires_grad
+    th = require_torch()
+    expected = getattr(th.tensor(values, requires_grad=True), name)()
+    assert not expected.requires_grad
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_same_dtype_casts_return_the_tensor_itself():
+    x = Tensor([1.0, 2.0])
+    d = Tensor([1.0], dtype=np.float64)
+    assert x.float() is x and x.to(np.float32) is x and x.to("cpu") is x and x.to(x) is x
+    assert d.double() is d and x.to(d).dtype == np.float64
+
+
+def test_to_a_device_other_than_cpu_is_refused():
+    with pytest.raises(ValueError, match="only device is 'cpu'"):
+        Tensor([1.0]).to("cuda")
+    with pytest.raises(ValueError, match="only device is 'cpu'"):
+        Tensor([1.0]).to("cuda:0", np.float64)

@@ -25,6 +25,7 @@ from .elementwise import (
     add,
     cast,
     clip,
+    clone,
     div,
     equal,
     exp,

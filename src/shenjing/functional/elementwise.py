@@ -1,5 +1,5 @@
 """Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt, abs, maximum, minimum,
-clip, where, cast, and the (non-differentiable) comparisons.
+clip, where, cast, clone, and the (non-differentiable) comparisons.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -194,14 +194,15 @@ class _Where(Function):
 
 
 class _Cast(Function):
-    """y = x as another dtype;  the gradient is cast back."""
+    """y = x as another dtype (a copy, also in the same dtype: that is clone);  the gradient is
+    cast back."""
 
     def forward(self, x, dtype=None):
         self.save_for_backward(x.dtype)
         return x.astype(dtype)
 
     def backward(self, g):
-        return g.astype(self.saved[0])
+        return g.astype(self.saved[0], copy=False)
 
 
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
@@ -303,10 +304,22 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
-    """x converted to ``dtype``, differentiably (the gradient is cast back)."""
+    """x converted to ``dtype``, differentiably to a floating dtype (the gradient is cast back);
+    integer and boolean results carry no gradient, as in PyTorch. x itself if it has the dtype."""
     if x.dtype == dtype:
         return x
+    if not backend.is_floating(dtype):
+        return Tensor._wrap(x.data.astype(dtype))
     return _Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of x that stays in the graph (PyTorch's ``clone``): the gradient passes through
+    unchanged, and changing the copy in place leaves x alone.
+
+    >>> y = F.clone(w)   # w requires grad; y does too, over its own memory
+    """
+    return _Cast.apply(x, dtype=x.dtype)
 
 
 def _compare(op: str):

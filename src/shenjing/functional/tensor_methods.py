@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 from . import activation as A
 from . import elementwise as E
@@ -46,6 +48,70 @@ def _shape_args(args: tuple[Any, ...]) -> Any:
     return args[0] if len(args) == 1 and not isinstance(args[0], int) else args
 
 
+def _reshape(self: Tensor, *shape: Any) -> Tensor:
+    """x with a new shape, given as sizes or one sequence (``x.reshape(2, -1)``)."""
+    return S.reshape(self, _shape_args(shape))
+
+
+# -- PyTorch's spellings ------------------------------------------------------------------------
+def _view(self: Tensor, *shape: Any) -> Tensor:
+    """PyTorch's ``view``: :meth:`reshape` (never an error on non-contiguous data: NumPy copies
+    then). A result over x's memory shares x's in-place counter, as torch's views do, so an
+    in-place change of either invalidates graphs that read the other."""
+    return _same_memory(S.reshape(self, _shape_args(shape)), self)
+
+
+def _unsqueeze(self: Tensor, dim: int) -> Tensor:
+    """PyTorch's ``unsqueeze``: a new axis of size 1 at ``dim`` (``expand_dims``), a view."""
+    return _same_memory(S.expand_dims(self, dim), self)
+
+
+def _same_memory(view: Tensor, base: Tensor) -> Tensor:
+    if view is not base and view.xp.may_share_memory(view.data, base.data):
+        view._version = base._version
+    return view
+
+
+def _expand(self: Tensor, *sizes: Any) -> Tensor:
+    """PyTorch's ``expand``: :func:`broadcast_to` where -1 keeps an axis's size
+    (``x.expand(4, -1, -1)``); new axes go in front. A read-only view."""
+    sizes = tuple(_shape_args(sizes))
+    new = len(sizes) - self.ndim
+    if new < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+    if -1 in sizes[:new]:
+        raise ValueError(f"expand: -1 is not allowed for a new leading axis (sizes {sizes})")
+    return S.broadcast_to(self, [self.shape[i - new] if n == -1 else n
+                                 for i, n in enumerate(sizes)])
+
+
+def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """PyTorch's ``to``: ``x.to(np.float64)``, ``x.to("float64")``, ``x.to(other)`` (other's
+    dtype), differentiable to a floating dtype (:func:`F.cast`); x itself when the dtype is
+    already right. The only device is ``"cpu"`` (shenjing computes with NumPy), so
+    ``x.to("cpu")`` returns x."""
+    for arg in (*args, device):
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu"):
+            if arg != "cpu" or self.xp is not np:
+                raise ValueError(f"to({arg!r}): shenjing's tensors live on the CPU, as NumPy "
+                                 "arrays; the only device is 'cpu'")
+        elif arg is not None:
+            dtype = arg
+    return self if dtype is None else E.cast(self, dtype)
+
+
+def _caster(dtype: Any, name: str) -> Any:
+    def cast(self: Tensor) -> Tensor:
+        return E.cast(self, dtype)
+
+    cast.__name__ = name
+    cast.__doc__ = (f"x as {np.dtype(dtype).name} (PyTorch's ``x.{name}()``), differentiable to "
+                    "a floating dtype; x itself if it already is.")
+    return cast
+
+
 def _arg(name: str) -> Any:
     def arg(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
@@ -76,7 +142,11 @@ def install() -> None:
         "cast": E.cast, "maximum": E.maximum, "minimum": E.minimum,
         "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "logsumexp": R.logsumexp,
-        "reshape": lambda self, *shape: S.reshape(self, _shape_args(shape)),
+        "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
+        "clone": E.clone, "to": _to,
+        "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
+        "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
+        "bool": _caster(np.bool_, "bool"),
         "transpose": _transpose,
         "permute": S.permute,
         "squeeze": S.squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
@@ -90,4 +160,6 @@ def install() -> None:
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
-    Tensor.T = property(lambda self: S.transpose(self))
+    Tensor.T = property(lambda self: S.transpose(self),
+                        doc="All axes reversed (NumPy's and PyTorch's ``T``); "
+                            "``x.transpose(-2, -1)`` swaps the last two.")
