@@ -1,4 +1,4 @@
-"""The ``shenjing`` command: ``train``, ``evaluate``, ``predict`` and ``info``.
+"""The ``shenjing`` command: ``train``, ``evaluate``, ``predict``, ``lab`` and ``info``.
 
 ``shenjing train`` with no arguments trains the article's CNN (chapter 4.1), adapted to 8x8
 images, on the UCI digits shipped inside the package and reports its test accuracy; every run

@@ -197,7 +197,7 @@ def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e**-x), in (0, 1); no overflow for any x.
 
     >>> F.sigmoid(shenjing.tensor([-1.0, 0.0, 1.0]))
-    Tensor([0.26894143 0.5        0.7310586 ])
+    Tensor([0.2689414 0.5       0.7310586])
     """
     return _Sigmoid.apply(x)
 

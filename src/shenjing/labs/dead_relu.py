@@ -1,5 +1,5 @@
 """Lab ``dead-relu``: a too-high learning rate kills ReLU units; LeakyReLU keeps them learning
-(article ch. 5).
+(article 2.2, whose "neuron death" this is).
 
 A ReLU unit whose input is negative for every sample outputs 0 and passes back a gradient of
 exactly 0, so nothing can revive it: it is dead. One large update can push a unit's weights and

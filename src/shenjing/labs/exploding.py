@@ -1,5 +1,5 @@
 """Lab ``exploding``: gradients explode in a recurrent net with large weights, and gradient
-clipping tames them (article ch. 5).
+clipping tames them (article 6.2).
 
 A SimpleRNN reads each digit's 8 rows as 8 time steps. Back-propagation through time multiplies
 the gradient by the recurrent kernel once per step; with weights of standard deviation 0.5 (64

@@ -1,5 +1,5 @@
 """Lab ``vanishing``: gradients vanish through 20 sigmoid layers and keep flowing through ReLU
-layers with He initialization, with or without batch normalization (article ch. 5).
+layers with He initialization, with or without batch normalization (article 6.2).
 
 Back-propagation multiplies the gradient by each layer's activation derivative and weights;
 sigma' is at most 0.25, so 20 sigmoid layers can shrink it by up to 0.25^20 ~ 1e-12 before it
