@@ -3,6 +3,7 @@ them one after another into one session), so the guide cannot drift from the API
 
 from __future__ import annotations
 
+import codeop
 import re
 from pathlib import Path
 
@@ -44,3 +45,22 @@ def test_guide_python_blocks_run_in_order(tmp_path, monkeypatch, capsys):
             except Exception as e:  # re-raised naming the block; the traceback stays chained
                 raise AssertionError(f"the ```python block at docs/guide.md line {line} "
                                      f"failed: {type(e).__name__}: {e}") from e
+
+
+def test_guide_python_blocks_paste_into_the_python_prompt():
+    """The guide says to paste its blocks into ``python``: the classic prompt (before 3.13) reads
+    a statement at a time and ends an indented block only at a blank line, so a loop followed
+    directly by a dedented line is a SyntaxError there. Fed line by line as that prompt does;
+    nothing is run."""
+    for start, source in python_blocks(GUIDE.read_text(encoding="utf-8")):
+        buffer: list[str] = []
+        for offset, line in enumerate(source.splitlines() + [""]):
+            buffer.append(line)
+            try:
+                code = codeop.compile_command("\n".join(buffer), "<stdin>", "single")
+            except SyntaxError as e:
+                raise AssertionError(f"docs/guide.md line {start + offset}: pasted into the python "
+                                     f"prompt, this line is a SyntaxError ({e.msg}); put a blank "
+                                     "line before it") from e
+            if code is not None:
+                buffer = []
