@@ -29,13 +29,16 @@ from ..backend import get_xp
 from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
-def ints(value: Any, rank: int, name: str) -> tuple[int, ...]:
-    """``value`` (an int, or ``rank`` ints) as ``rank`` positive ints."""
-    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+def ints(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """``value`` (an int, or ``rank`` ints) as ``rank`` ints of at least ``minimum``: 1
+    (positive: sizes and strides) or 0 (non-negative: paddings and croppings)."""
+    values = (value,) * rank if isinstance(value, (int, np.integer)) else (
+        tuple(value) if hasattr(value, "__iter__") else ())
     if len(values) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                      and v >= 1 for v in values):
-        several = " or a pair of positive ints" if rank == 2 else ""
-        raise ValueError(f"{name} must be a positive int{several}, got {value!r}")
+                                      and v >= minimum for v in values):
+        kind = "positive" if minimum else "non-negative"
+        several = f" or a pair of {kind} ints" if rank == 2 else ""
+        raise ValueError(f"{name} must be a {kind} int{several}, got {value!r}")
     return tuple(int(v) for v in values)
 
 

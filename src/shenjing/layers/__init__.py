@@ -22,6 +22,7 @@ from .pooling import (
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
@@ -29,12 +30,11 @@ Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
-    "Convolution1D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
-    "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+    "Convolution1D", "Convolution2D", "Cropping2D", "Dense", "Dropout", "Embedding", "Flatten",
+    "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "Input", "InputSpec", "LSTM", "LSTMCell", "Layer", "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
-    "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron",
-    "RNTN", "ReLU", "RandomCrop", "RandomFlip", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN",
-    "SimpleRNNCell", "TreeLSTM",
-    "Subtract", "SymbolicTensor",
+    "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
+    "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
+    "Subtract", "SymbolicTensor", "TreeLSTM", "UpSampling2D", "ZeroPadding2D",
 ]

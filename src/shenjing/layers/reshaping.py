@@ -1,0 +1,148 @@
+"""Image reshaping layers, channels-last: ZeroPadding2D, Cropping2D and UpSampling2D (Keras's
+``keras.layers`` names, arguments and defaults). They hold no weights and no gradient code: each
+is a few shape ops of ``shenjing.functional``, whose backward passes undo them (a pad's gradient
+is its interior, a crop's is padded back with zeros, a repeat's is summed over its copies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..functional.conv import ints
+from .conv import _channels_last
+from .layer import InputSpec, Layer
+
+
+def _sides(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's padding/cropping argument as ((top, bottom), (left, right)): an int for all four
+    sides, 2 ints (symmetric height, symmetric width), or 2 pairs."""
+    if isinstance(value, (int, np.integer)):
+        (n,) = ints(value, 1, name, minimum=0)
+        return (n, n), (n, n)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be an int, a tuple of 2 ints (height, width) or a tuple "
+                         f"of 2 pairs ((top, bottom), (left, right)), got {value!r}")
+    top_bottom, left_right = (ints(v, 2, f"{name}[{i}]", minimum=0) for i, v in enumerate(value))
+    return top_bottom, left_right  # type: ignore[return-value]
+
+
+class _Image(Layer):
+    """A weightless layer on (batch, height, width, channels) images; it ends a mask."""
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _channels_last(data_format)
+        self.input_spec = InputSpec(ndim=4)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # as Keras: these layers do not support masking
+
+
+class ZeroPadding2D(_Image):
+    """Add rows and columns of zeros around each image.
+
+    Args:
+        padding: an int (the same on all four sides), a tuple of 2 ints (symmetric height and
+            width padding) or a tuple of 2 pairs ``((top, bottom), (left, right))``; default 1.
+        data_format: 'channels_last' only.
+
+    Input shape: (batch, height, width, channels).
+    Output shape: (batch, top + height + bottom, left + width + right, channels).
+
+    >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 2, 2, 3))).shape
+    (1, 3, 6, 3)
+    """
+
+    def __init__(self, padding: Any = (1, 1), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.padding = _sides(padding, "padding")
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+
+class Cropping2D(_Image):
+    """Remove rows and columns at the borders of each image: the inverse of
+    :class:`ZeroPadding2D`, with ``cropping`` in the forms of its ``padding`` (default: nothing
+    removed) and ``data_format`` 'channels_last' only. At least one row and one column must
+    remain.
+
+    Input shape: (batch, height, width, channels).
+    Output shape: (batch, height - top - bottom, width - left - right, channels).
+    """
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.cropping = _sides(cropping, "cropping")
+
+    def call(self, x: Tensor) -> Tensor:
+        (top, bottom), (left, right) = self.cropping
+        h, w = x.shape[1:3]
+        if top + bottom >= h or left + right >= w:
+            raise ValueError(f"Layer '{self.name}' (Cropping2D) cannot crop "
+                             f"{self.cropping} from images of height {h} and width {w}: "
+                             "at least one row and one column must remain")
+        return x[:, top:h - bottom, left:w - right]
+
+
+class UpSampling2D(_Image):
+    """Enlarge each image by integer factors: every pixel repeated ``size`` times
+    ('nearest'), or interpolated linearly between pixel centres ('bilinear', as Keras's
+    image resize and ``torch.nn.functional.interpolate(mode='bilinear',
+    align_corners=False)``: the borders repeat the edge pixels).
+
+    Args:
+        size: an int or a pair (rows, columns) of positive ints; default (2, 2).
+        data_format: 'channels_last' only.
+        interpolation: 'nearest' (default) or 'bilinear'. Keras's 'bicubic', 'lanczos3' and
+            'lanczos5' are not implemented.
+
+    Input shape: (batch, height, width, channels).
+    Output shape: (batch, height * size[0], width * size[1], channels).
+    """
+
+    _METHODS = ("nearest", "bilinear")
+
+    def __init__(self, size: Any = (2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.size = ints(size, 2, "size")
+        method = interpolation.lower() if isinstance(interpolation, str) else interpolation
+        if method in ("bicubic", "lanczos3", "lanczos5"):
+            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
+                                      f"implemented; use one of {self._METHODS}")
+        if method not in self._METHODS:
+            raise ValueError(f"UpSampling2D: interpolation must be one of {self._METHODS}, got "
+                             f"{interpolation!r}")
+        self.interpolation = method
+
+    def call(self, x: Tensor) -> Tensor:
+        n, h, w, c = x.shape
+        sh, sw = self.size
+        if self.interpolation == "nearest":  # a broadcast view; its backward sums the copies
+            y = F.broadcast_to(F.reshape(x, (n, h, 1, w, 1, c)), (n, h, sh, w, sw, c))
+            return F.reshape(y, (n, h * sh, w * sw, c))
+        # bilinear is separable: one (out, in) interpolation matrix per axis, two matmuls
+        rows = F.matmul(_linear_weights(h, sh, x), F.reshape(x, (n, h, w * c)))
+        y = F.matmul(_linear_weights(w, sw, x), F.reshape(rows, (n * h * sh, w, c)))
+        return F.reshape(y, (n, h * sh, w * sw, c))
+
+
+def _linear_weights(n: int, scale: int, like: Tensor) -> Tensor:
+    """The (n * scale, n) matrix of linear interpolation with half-pixel centres: output i reads
+    the input at ``(i + 0.5) / scale - 0.5``, clamped to the first and last pixel."""
+    xp = like.xp
+    src = xp.maximum((xp.arange(n * scale) + 0.5) / scale - 0.5, 0.0)
+    lo = xp.floor(src).astype(np.intp)
+    hi = xp.minimum(lo + 1, n - 1)
+    frac = (src - lo).astype(like.dtype)
+    weights = xp.zeros((n * scale, n), dtype=like.dtype)
+    rows = xp.arange(n * scale)
+    weights[rows, lo] = 1 - frac
+    weights[rows, hi] += frac  # hi == lo at the last pixel: the two weights add up to 1
+    return Tensor(weights, dtype=like.dtype)
