@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..autograd import Function, Tensor
@@ -9,11 +11,11 @@ from ..backend import default_generator, get_xp
 
 
 class _Dropout(Function):
-    """y = x * m / (1 - rate) with m ~ Bernoulli(1 - rate);  dy/dx = m / (1 - rate), the same
-    saved mask."""
+    """y = x * m / (1 - rate) with m ~ Bernoulli(1 - rate), drawn at ``noise_shape`` and
+    broadcast over x;  dy/dx = m / (1 - rate), the same saved mask."""
 
-    def forward(self, x, rate=0.5, generator=None):
-        keep = generator.random(x.shape, dtype=np.float32) >= rate
+    def forward(self, x, rate=0.5, generator=None, noise_shape=None):
+        keep = generator.random(noise_shape or x.shape, dtype=np.float32) >= rate
         scale = get_xp(x).asarray(1.0 / (1.0 - rate), dtype=x.dtype)
         mask = keep * scale
         self.save_for_backward(mask)
@@ -24,7 +26,8 @@ class _Dropout(Function):
 
 
 def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
-            generator: np.random.Generator | None = None) -> Tensor:
+            generator: np.random.Generator | None = None,
+            noise_shape: Sequence[int | None] | None = None) -> Tensor:
     """Zero each element with probability ``rate`` and scale survivors by 1 / (1 - rate), so the
     expected value is unchanged and inference needs no rescaling (inverted dropout).
 
@@ -32,9 +35,20 @@ def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
         rate: the fraction dropped, in [0, 1).
         training: when False (inference), x is returned unchanged.
         generator: the random stream; the shared one (seeded by ``set_random_seed``) if None.
+        noise_shape: the shape of the random keep-mask, broadcast over x (Keras): 1 on an axis
+            shares one draw along it (``(batch, 1, 1, channels)`` drops whole feature maps of
+            NHWC images); None entries take x's size. Default: x's shape.
     """
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
     if not training or rate == 0.0:
         return x
-    return _Dropout.apply(x, rate=rate, generator=generator or default_generator())
+    if noise_shape is not None:
+        shape = tuple(noise_shape)
+        if len(shape) != x.ndim or any(d not in (None, 1, n) for d, n in zip(shape, x.shape)):
+            raise ValueError(f"dropout: noise_shape must have one entry per axis of x, each 1, "
+                             f"None or that axis's size; got {noise_shape} for x of shape "
+                             f"{x.shape}")
+        noise_shape = tuple(n if d is None else int(d) for d, n in zip(shape, x.shape))
+    return _Dropout.apply(x, rate=rate, generator=generator or default_generator(),
+                          noise_shape=noise_shape)

@@ -2,7 +2,18 @@
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
 from .conv import Conv1D, Conv2D
-from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, Perceptron, ReLU, Reshape
+from .core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Perceptron,
+    ReLU,
+    Reshape,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
 from .layer import InputSpec, Layer
@@ -36,5 +47,6 @@ __all__ = [
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
     "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
-    "Subtract", "SymbolicTensor", "TreeLSTM", "UpSampling2D", "ZeroPadding2D",
+    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TreeLSTM",
+    "UpSampling2D", "ZeroPadding2D",
 ]

@@ -1,4 +1,5 @@
-"""Core layers: Dense, Activation, Flatten, Reshape, Dropout, and the Perceptron."""
+"""Core layers: Dense, Activation, Flatten, Reshape, Dropout (and its spatial forms), and the
+Perceptron."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .. import activations
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..backend import new_generator
+from .conv import _channels_last
 from .layer import InputSpec, Layer
 
 
@@ -134,7 +136,56 @@ class Dropout(Layer):
             return x
         if self.rate == 1.0:  # all dropped (F.dropout's scale 1 / (1 - rate) is undefined)
             return F.where(False, x, 0.0)
-        return F.dropout(x, self.rate, generator=self._generator)
+        return F.dropout(x, self.rate, generator=self._generator,
+                         noise_shape=self._noise_shape(x))
+
+    def _noise_shape(self, x: Tensor) -> tuple[int, ...] | None:
+        """The shape of the random mask (None: one draw per element)."""
+        return None
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole channels of (batch, steps, channels) sequences: in training, each
+    channel of each sample is zeroed at every step with probability ``rate`` and the kept ones
+    are scaled by 1 / (1 - rate). Neighbouring steps are correlated, so dropping single values
+    regularizes little (Tompson et al., 2014). Seeded as :class:`Dropout`.
+
+    Args:
+        rate: the fraction of channels dropped, in [0, 1].
+        seed: seeds this layer's random stream (default: one from ``set_random_seed``'s root).
+
+    Input shape: (batch, steps, channels). Output shape: the same.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(rate, seed=seed, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def _noise_shape(self, x: Tensor) -> tuple[int, ...]:
+        return (x.shape[0], 1, x.shape[2])
+
+
+class SpatialDropout2D(Dropout):
+    """Dropout of whole feature maps of (batch, height, width, channels) images: in training,
+    each channel of each image is zeroed everywhere with probability ``rate`` and the kept ones
+    are scaled by 1 / (1 - rate). Seeded as :class:`Dropout`.
+
+    Args:
+        rate: the fraction of channels dropped, in [0, 1].
+        data_format: 'channels_last' only.
+        seed: seeds this layer's random stream (default: one from ``set_random_seed``'s root).
+
+    Input shape: (batch, height, width, channels). Output shape: the same.
+    """
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(rate, seed=seed, **kwargs)
+        _channels_last(data_format)
+        self.input_spec = InputSpec(ndim=4)
+
+    def _noise_shape(self, x: Tensor) -> tuple[int, ...]:
+        return (x.shape[0], 1, 1, x.shape[3])
 
 
 class Perceptron(Layer):
