@@ -34,6 +34,7 @@ from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .wrappers import TimeDistributed
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
@@ -47,6 +48,6 @@ __all__ = [
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
     "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
-    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TreeLSTM",
-    "UpSampling2D", "ZeroPadding2D",
+    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
+    "TreeLSTM", "UpSampling2D", "ZeroPadding2D",
 ]
