@@ -175,11 +175,13 @@ def build_model(kind: str, input_shape: tuple[int, ...], num_classes: int,
     from . import layers
     from .models import Sequential
 
+    def head() -> list[Any]:  # made after the layers before it, so the names run in order
+        return [layers.Dense(64, activation="relu"), layers.Dense(num_classes)]
+
     rescale = layers.Rescaling(1.0 / pixel_max, input_shape=input_shape)
-    head = [layers.Dense(64, activation="relu"), layers.Dense(num_classes)]
     if kind == "mlp":
         return Sequential([rescale, layers.Flatten(), layers.Dense(128, activation="relu"),
-                           *head])
+                           *head()])
     if len(input_shape) != 3:
         raise CLIError(f"the CNN needs images (height, width, channels), got shape {input_shape}")
     height, width = input_shape[:2]
@@ -195,7 +197,7 @@ def build_model(kind: str, input_shape: tuple[int, ...], num_classes: int,
         layers.MaxPooling2D((2, 2)),
         layers.Conv2D(64, (3, 3), activation="relu", padding=padding),
         layers.Flatten(),
-        *head,
+        *head(),
     ])
 
 

@@ -93,6 +93,16 @@ def test_cnn_is_adapted_to_the_image_size(shape, padding, flat):
     assert (min(shape[:2]) >= MIN_VALID_SIZE) == (padding == "valid")
 
 
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_layers_are_numbered_in_the_order_they_run(kind):
+    """summary.txt lists dense, dense_1, dense_2 top to bottom (the MLP's first Dense was
+    numbered after the head's two, which were made first)."""
+    model = build_model(kind, (8, 8, 1), 10, 16.0)
+    dense = [layer.name for layer in model.layers if isinstance(layer, sj.layers.Dense)]
+    numbers = [int(name.rpartition("_")[2]) if "_" in name else 0 for name in dense]
+    assert numbers == sorted(numbers), dense
+
+
 def test_train_mlp_then_continue_from_the_model_file(tmp_path):
     first, again = tmp_path / "first", tmp_path / "again"
     assert run_main(["train", "--model", "mlp", "--epochs", "2", "--out", str(first),
