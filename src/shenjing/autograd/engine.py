@@ -131,7 +131,9 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int] | None = None) -> None:
     # g if it may be shared (add hands one array to both inputs; a view shares its base; the
     # caller may hold it) or has another dtype (an op promoted). Fresh GEMM outputs, the
     # common case, are kept as they are: copying every weight gradient costs a memory pass.
-    shared = g.base is not None or not g.flags.writeable or (stored is None or id(g) in stored)
+    # (CuPy's flags have no 'writeable': its arrays always are)
+    shared = (g.base is not None or not getattr(g.flags, "writeable", True)
+              or stored is None or id(g) in stored)
     if shared or g.dtype != t.dtype:
         g = g.astype(t.dtype)
     if stored is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import native
 from ..autograd import Tensor
 from ..backend import get_xp
@@ -11,12 +13,16 @@ from ..backend import get_xp
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """``value`` as a Tensor; plain numbers and arrays next to a floating tensor take its dtype
-    (so ``x * 2.0`` stays float32 and never promotes to float64)."""
+    (so ``x * 2.0`` stays float32 and never promotes to float64) and its device (a CuPy
+    array's partner lands on the GPU)."""
     if isinstance(value, Tensor):
         return value
-    if like is not None and like.dtype.kind == "f":
-        return Tensor(value, dtype=like.dtype)
-    return Tensor(value)
+    if like is None:
+        return Tensor(value)
+    xp = get_xp(like.data)
+    if xp is not np:
+        value = xp.asarray(value)
+    return Tensor(value, dtype=like.dtype) if like.dtype.kind == "f" else Tensor(value)
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:

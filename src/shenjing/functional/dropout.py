@@ -15,8 +15,9 @@ class _Dropout(Function):
     broadcast over x;  dy/dx = m / (1 - rate), the same saved mask."""
 
     def forward(self, x, rate=0.5, generator=None, noise_shape=None):
-        keep = generator.random(noise_shape or x.shape, dtype=np.float32) >= rate
-        scale = get_xp(x).asarray(1.0 / (1.0 - rate), dtype=x.dtype)
+        xp = get_xp(x)  # the mask is drawn on the host: one seeded stream for every backend
+        keep = xp.asarray(generator.random(noise_shape or x.shape, dtype=np.float32) >= rate)
+        scale = xp.asarray(1.0 / (1.0 - rate), dtype=x.dtype)
         mask = keep * scale
         self.save_for_backward(mask)
         return x * mask

@@ -1,0 +1,157 @@
+"""Every op runs on CuPy arrays and agrees with NumPy (forward and backward).
+
+The ops are written once against ``xp`` (backend.get_xp): this checks that nothing in them
+assumes NumPy (a host array meeting a device one, a NumPy-only attribute). Skipped where CuPy
+or a GPU is missing, so the suite needs neither; run it on a GPU machine with
+``pytest tests/test_cupy.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import F
+from shenjing.backend import asnumpy, get_xp
+
+cp = pytest.importorskip("cupy")
+try:
+    _GPUS = cp.cuda.runtime.getDeviceCount()
+except Exception:  # CuPy installed, no driver or device
+    _GPUS = 0
+pytestmark = pytest.mark.skipif(not _GPUS, reason="no GPU for CuPy")
+
+
+def _r(*shape, positive=False):
+    a = np.random.default_rng(sum(shape) + len(shape)).standard_normal(shape).astype(np.float32)
+    return np.abs(a) + 0.5 if positive else a
+
+
+def _ints(t, values):
+    """``values`` as an integer array on the device of ``t``."""
+    return get_xp(t.data).asarray(values)
+
+
+CASES = {
+    "add": (F.add, [_r(4, 5), _r(5)]),
+    "sub": (F.sub, [_r(4, 5), _r(4, 1)]),
+    "mul": (F.mul, [_r(4, 5), _r(5)]),
+    "div": (F.div, [_r(4, 5), _r(5, positive=True)]),
+    "scalar_ops": (lambda x: 2.0 * x - 1 / (x * x + 1.0) + x ** 2, [_r(4, 3)]),
+    "neg": (F.neg, [_r(3)]),
+    "pow": (F.pow, [_r(4, positive=True), _r(4)]),
+    "exp": (F.exp, [_r(4)]),
+    "log": (F.log, [_r(4, positive=True)]),
+    "sqrt": (F.sqrt, [_r(4, positive=True)]),
+    "abs": (F.abs, [_r(4)]),
+    "maximum": (F.maximum, [_r(4, 5), _r(4, 5)]),
+    "minimum_scalar": (lambda x: F.minimum(x, 0.2), [_r(4, 5)]),
+    "clip": (lambda x: F.clip(x, -0.5, 0.5), [_r(10)]),
+    "where": (lambda a, b: F.where(a.data > 0, a, b), [_r(4, 5), _r(4, 5)]),
+    "sum": (lambda x: F.sum(x, axis=1), [_r(3, 4, 5)]),
+    "mean": (lambda x: F.mean(x, axis=(0, 2), keepdims=True), [_r(3, 4, 5)]),
+    "max": (lambda x: F.max(x, axis=1), [_r(3, 4)]),
+    "min": (lambda x: F.min(x), [_r(3, 4)]),
+    "var": (lambda x: F.var(x, axis=0), [_r(5, 3)]),
+    "std": (lambda x: F.std(x, axis=1), [_r(5, 3)]),
+    "logsumexp": (lambda x: F.logsumexp(x, axis=-1), [_r(5, 3)]),
+    "matmul": (F.matmul, [_r(2, 3, 4), _r(4, 5)]),
+    "matmul_1d": (F.matmul, [_r(4), _r(4, 5)]),
+    "linear": (F.linear, [_r(6, 4), _r(4, 3), _r(3)]),
+    "reshape": (lambda x: F.reshape(x, (6, 2)), [_r(3, 4)]),
+    "T": (lambda x: x.T, [_r(3, 4)]),
+    "permute": (lambda x: F.permute(x, (2, 0, 1)), [_r(2, 3, 4)]),
+    "squeeze": (lambda x: F.squeeze(x, 1), [_r(3, 1, 4)]),
+    "expand_dims": (lambda x: F.expand_dims(x, 0), [_r(3)]),
+    "broadcast_to": (lambda x: F.broadcast_to(x, (4, 3)), [_r(3)]),
+    "concatenate": (lambda a, b: F.concatenate([a, b], axis=1), [_r(2, 3), _r(2, 2)]),
+    "stack": (lambda a, b: F.stack([a, b]), [_r(2, 3), _r(2, 3)]),
+    "split": (lambda x: F.split(x, 2, axis=1), [_r(2, 4)]),
+    "pad": (lambda x: F.pad(x, ((1, 0), (0, 2))), [_r(2, 3)]),
+    "flip": (lambda x: F.flip(x, 0), [_r(3, 2)]),
+    "getitem_slice": (lambda x: x[1:, ::2], [_r(4, 5)]),
+    "getitem_ints": (lambda x: x[_ints(x, [0, 2, 2])], [_r(4, 5)]),
+    "getitem_mask": (lambda x: x[x.data > 0], [_r(4, 5)]),
+    "sigmoid": (F.sigmoid, [_r(5)]),
+    "tanh": (F.tanh, [_r(5)]),
+    "relu": (F.relu, [_r(5)]),
+    "leaky_relu": (F.leaky_relu, [_r(5)]),
+    "elu": (F.elu, [_r(5)]),
+    "selu": (F.selu, [_r(5)]),
+    "gelu": (F.gelu, [_r(5)]),
+    "softplus": (F.softplus, [_r(5)]),
+    "silu": (F.silu, [_r(5)]),
+    "softmax": (F.softmax, [_r(3, 5)]),
+    "log_softmax": (F.log_softmax, [_r(3, 5)]),
+    "mse": (lambda p, t: F.mean_squared_error(t, p), [_r(4, 3), _r(4, 3)]),
+    "mae": (lambda p, t: F.mean_absolute_error(t, p), [_r(4, 3), _r(4, 3)]),
+    "huber": (lambda p, t: F.huber(t, p), [_r(4, 3), _r(4, 3)]),
+    "bce_logits": (lambda p: F.binary_crossentropy((p.data > 0.3).astype(p.dtype), p,
+                                                   from_logits=True), [_r(6, 1)]),
+    "bce_probs": (lambda p: F.binary_crossentropy((p.data > 0.3).astype(p.dtype),
+                                                  F.sigmoid(p)), [_r(6, 1)]),
+    "cce_logits": (lambda p: F.categorical_crossentropy(F.softmax(p).data, p, from_logits=True),
+                   [_r(6, 4)]),
+    "scce_logits": (lambda p: F.sparse_categorical_crossentropy(_ints(p, [0, 1, 2, 3, 0, 1]), p,
+                                                                from_logits=True), [_r(6, 4)]),
+    "scce_probs": (lambda p: F.sparse_categorical_crossentropy(_ints(p, [0, 1, 2, 3, 0, 1]),
+                                                               F.softmax(p)), [_r(6, 4)]),
+    "conv2d": (lambda x, k, b: F.conv2d(x, k, b), [_r(2, 7, 7, 3), _r(3, 3, 3, 4), _r(4)]),
+    "conv2d_same_strided_relu": (lambda x, k, b: F.conv2d(x, k, b, strides=2, padding="same",
+                                                          activation="relu"),
+                                 [_r(2, 8, 8, 3), _r(3, 3, 3, 4), _r(4)]),
+    "max_pool2d": (F.max_pool2d, [_r(2, 6, 6, 3)]),
+    "avg_pool2d_same": (lambda x: F.avg_pool2d(x, 3, 2, "same"), [_r(2, 7, 7, 3)]),
+    "global_avg_pool2d": (F.global_avg_pool2d, [_r(2, 4, 4, 3)]),
+    "global_max_pool2d": (F.global_max_pool2d, [_r(2, 4, 4, 3)]),
+    "batch_norm": (lambda x, g, b: F.batch_norm(x, g, b, None, None, training=True),
+                   [_r(8, 3), _r(3), _r(3)]),
+    "layer_norm": (lambda x, g, b: F.layer_norm(x, g, b), [_r(4, 6), _r(6), _r(6)]),
+    "embedding": (lambda t: F.embedding(_ints(t, [[1, 2], [0, 1]]), t), [_r(4, 3)]),
+    "lstm": (lambda x, k, rk, b, h, c: F.recurrence("lstm", x, k, rk, b, [h, c]),
+             [_r(2, 5, 3), _r(3, 16), _r(4, 16), _r(16), _r(2, 4), _r(2, 4)]),
+    "gru": (lambda x, k, rk, b, h: F.recurrence("gru", x, k, rk, b, [h]),
+            [_r(2, 5, 3), _r(3, 12), _r(4, 12), _r(2, 12), _r(2, 4)]),
+    "simple_rnn": (lambda x, k, rk, b, h: F.recurrence("simple_rnn", x, k, rk, b, [h]),
+                   [_r(2, 5, 3), _r(3, 4), _r(4, 4), _r(4), _r(2, 4)]),
+    "dropout": (lambda x: F.dropout(x, 0.5, generator=np.random.default_rng(0)), [_r(6, 6)]),
+}
+
+
+def _run(fn, arrays, to_device):
+    """Outputs and input gradients of ``fn`` (host copies) and the modules of its outputs."""
+    inputs = [sj.Tensor(to_device(a), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    loss = sum((o * sj.Tensor(to_device(_r(*o.shape)))).sum() for o in outs)
+    loss.backward()
+    modules = {type(o.data).__module__.split(".")[0] for o in outs}
+    return [asnumpy(o.data) for o in outs] + [asnumpy(t.grad.data) for t in inputs], modules
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_on_cupy_matches_numpy(name):
+    fn, arrays = CASES[name]
+    expected, _ = _run(fn, arrays, np.asarray)
+    got, modules = _run(fn, arrays, cp.asarray)
+    assert modules == {"cupy"}, f"{name}: outputs left the GPU ({modules})"
+    assert len(got) == len(expected)
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adagrad", "Nadam", "Adamax"])
+def test_optimizer_steps_on_cupy_match_numpy(optimizer):
+    finals = []
+    for to_device in (np.asarray, cp.asarray):
+        w = sj.Tensor(to_device(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)),
+                      requires_grad=True)
+        opt = getattr(sj.keras.optimizers, optimizer)(learning_rate=0.1)
+        for _ in range(3):
+            w.grad = None
+            (w * w).sum().backward()
+            opt.apply_gradients([(w.grad, w)])
+        assert get_xp(w.data) is get_xp(to_device(np.zeros(1)))
+        finals.append(asnumpy(w.data))
+    np.testing.assert_allclose(finals[1], finals[0], rtol=1e-5, atol=1e-6)
