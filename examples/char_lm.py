@@ -127,7 +127,8 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2,
                     help="stacked LSTM layers (default: %(default)s)")
     ap.add_argument("--dropout", type=float, default=0.0,
-                    help="dropout between the layers (default: %(default)s)")
+                    help="dropout on each LSTM's inputs and on the last one's outputs "
+                    "(default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     ap.add_argument("--threads", type=int, default=2,
                     help="intra-op threads (default: %(default)s)")
