@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from shenjing import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from shenjing import F, Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from shenjing.autograd import set_grad_enabled
 
 
@@ -280,3 +280,37 @@ def test_inplace_change_before_forward_or_after_backward_is_fine():
         w -= 0.1 * w.grad  # after backward: the usual SGD step
     (w * x).sum().backward()  # a new graph records the new version
     np.testing.assert_allclose(w.grad.numpy(), [8.0, 10.0, 12.0])
+
+
+VIEWS = {
+    "reshape": lambda x: x.reshape(2, 2),
+    "slice": lambda x: x[1:3],
+    "T": lambda x: x.reshape(1, 4).T,
+    "transpose": lambda x: F.transpose(x.reshape(2, 2)),
+    "flip": lambda x: F.flip(x, 0),
+    "expand_dims": lambda x: F.expand_dims(x, 0),
+    "split": lambda x: F.split(x, 2)[1],
+}
+
+
+@pytest.mark.parametrize("view", VIEWS.values(), ids=VIEWS.keys())
+def test_inplace_change_through_a_view_is_caught_at_backward(view):
+    # a view shares the memory and so the in-place counter of its base, as in PyTorch: changing
+    # it changes the x that w * x saved (the gradient would be the new x, silently)
+    w = Tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    x = Tensor([3.0, 4.0, 5.0, 6.0])
+    y = (w * x).sum()
+    v = view(x)
+    v += 1.0
+    with pytest.raises(RuntimeError, match="Mul used in the forward pass was modified in place"):
+        y.backward()
+
+
+def test_inplace_change_of_a_copy_leaves_the_graph_alone():
+    w = Tensor([1.0, 1.0], requires_grad=True)
+    x = Tensor([3.0, 4.0])
+    y = (w * x).sum()
+    c = x[[0, 1]]  # integer indexing copies
+    c += 1.0
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 4.0])

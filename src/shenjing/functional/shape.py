@@ -116,15 +116,26 @@ def _repeats_possible(index: Any) -> bool:
     )
 
 
+def _view_of(out: Tensor, x: Tensor) -> Tensor:
+    """``out``, sharing x's in-place counter when it is a view of x's memory (as PyTorch's
+    views do): a change made in place through either then invalidates the graphs that read the
+    other, instead of silently giving them wrong gradients."""
+    data = out.data
+    if data.base is not None and get_xp(data).may_share_memory(data, x.data):
+        out._version = x._version
+    return out
+
+
 def reshape(x: Tensor, shape: Sequence[int] | int) -> Tensor:
     """x with a new shape (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return x if shape == x.shape else _Reshape.apply(x, shape=shape)
+    return x if shape == x.shape else _view_of(_Reshape.apply(x, shape=shape), x)
 
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``."""
-    return _Transpose.apply(x, axes=None if axes is None else tuple(a % x.ndim for a in axes))
+    axes = None if axes is None else tuple(a % x.ndim for a in axes)
+    return _view_of(_Transpose.apply(x, axes=axes), x)
 
 
 def permute(x: Tensor, *axes: int) -> Tensor:
@@ -161,7 +172,9 @@ def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     """x broadcast to ``shape`` (a read-only view)."""
-    return x if tuple(shape) == x.shape else _BroadcastTo.apply(x, shape=tuple(shape))
+    if tuple(shape) == x.shape:
+        return x
+    return _view_of(_BroadcastTo.apply(x, shape=tuple(shape)), x)
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -205,12 +218,12 @@ def pad(x: Tensor, pad_width: Any, constant_values: float = 0.0) -> Tensor:
 
 def flip(x: Tensor, axis: Any = None) -> Tensor:
     """Reverse the order of elements along ``axis`` (None: all axes)."""
-    return _Flip.apply(x, axes=normalize_axes(axis, x.ndim))
+    return _view_of(_Flip.apply(x, axes=normalize_axes(axis, x.ndim)), x)
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with slices, integers, integer arrays or boolean masks (differentiable)."""
-    return _GetItem.apply(x, index=_raw_index(index))
+    return _view_of(_GetItem.apply(x, index=_raw_index(index)), x)
 
 
 def _raw_index(index: Any) -> Any:

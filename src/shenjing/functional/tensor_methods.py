@@ -56,20 +56,13 @@ def _reshape(self: Tensor, *shape: Any) -> Tensor:
 # -- PyTorch's spellings ------------------------------------------------------------------------
 def _view(self: Tensor, *shape: Any) -> Tensor:
     """PyTorch's ``view``: :meth:`reshape` (never an error on non-contiguous data: NumPy copies
-    then). A result over x's memory shares x's in-place counter, as torch's views do, so an
-    in-place change of either invalidates graphs that read the other."""
-    return _same_memory(S.reshape(self, _shape_args(shape)), self)
+    then). Like every view op's result, it shares x's in-place counter over the same memory."""
+    return S.reshape(self, _shape_args(shape))
 
 
 def _unsqueeze(self: Tensor, dim: int) -> Tensor:
     """PyTorch's ``unsqueeze``: a new axis of size 1 at ``dim`` (``expand_dims``), a view."""
-    return _same_memory(S.expand_dims(self, dim), self)
-
-
-def _same_memory(view: Tensor, base: Tensor) -> Tensor:
-    if view is not base and view.xp.may_share_memory(view.data, base.data):
-        view._version = base._version
-    return view
+    return S.expand_dims(self, dim)
 
 
 def _expand(self: Tensor, *sizes: Any) -> Tensor:
