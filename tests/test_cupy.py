@@ -155,3 +155,39 @@ def test_optimizer_steps_on_cupy_match_numpy(optimizer):
         assert get_xp(w.data) is get_xp(to_device(np.zeros(1)))
         finals.append(asnumpy(w.data))
     np.testing.assert_allclose(finals[1], finals[0], rtol=1e-5, atol=1e-6)
+
+
+def test_to_cuda_and_back_is_differentiable():
+    w = sj.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    g = w.to("cuda")
+    assert g.device == "cuda:0" and isinstance(g.data, cp.ndarray)
+    assert g.to("cuda:0") is g and w.cuda().device == "cuda:0"
+    y = (g * g).sum().cpu()
+    assert y.device == "cpu"
+    y.backward()
+    assert isinstance(w.grad.data, np.ndarray)  # the gradient came back to w's device
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_mlp_trains_on_the_gpu_as_on_the_host():
+    # the same three SGD steps of a small MLP, on NumPy and on CuPy tensors
+    x, y = _r(16, 8), np.arange(16) % 3
+    finals = []
+    for device in ("cpu", "cuda"):
+        params = [sj.Tensor(a, requires_grad=True).to(device).detach().requires_grad_()
+                  for a in (_r(8, 6), np.zeros(6, np.float32), _r(6, 3), np.zeros(3, np.float32))]
+        w1, b1, w2, b2 = params
+        xs, ys = sj.Tensor(x).to(device), get_xp(w1.data).asarray(y)
+        for _ in range(3):
+            loss = F.sparse_categorical_crossentropy(
+                ys, F.linear(F.relu(F.linear(xs, w1, b1)), w2, b2), from_logits=True)
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with sj.no_grad():
+                for p in params:
+                    p -= 0.5 * p.grad
+        assert all(p.device == ("cpu" if device == "cpu" else "cuda:0") for p in params)
+        finals.append([asnumpy(p.data) for p in params] + [float(loss.item())])
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -26,8 +26,8 @@ _default_generator = np.random.default_rng(_root_seed.spawn(1)[0])
 
 def get_xp(*arrays: Any):
     """The array module for ``arrays``: ``cupy`` if any lives on a GPU, else ``numpy``."""
-    if "cupy" in sys.modules:
-        cupy = sys.modules["cupy"]
+    cupy = sys.modules.get("cupy")  # None also where an import of it was blocked
+    if cupy is not None:
         for a in arrays:
             if isinstance(a, cupy.ndarray):
                 return cupy

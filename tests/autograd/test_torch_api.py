@@ -5,6 +5,8 @@ lambda can run on both frameworks it does, so the test reads as the torch code a
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -281,8 +283,21 @@ def test_same_dtype_casts_return_the_tensor_itself():
     assert d.double() is d and x.to(d).dtype == np.float64
 
 
-def test_to_a_device_other_than_cpu_is_refused():
-    with pytest.raises(ValueError, match="only device is 'cpu'"):
+def test_device_of_a_host_tensor_is_cpu_and_moving_there_is_a_no_op():
+    x = Tensor([1.0, 2.0])
+    assert x.device == "cpu" and x.cpu() is x and x.to("cpu") is x
+    assert x.to("cpu", np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("device", ["mps", "tpu", "cuda:x", "cpu:1"])
+def test_unknown_device_is_refused_by_name(device):
+    with pytest.raises(ValueError, match=f"unknown device '{device}'"):
+        Tensor([1.0]).to(device)
+
+
+def test_moving_to_a_gpu_without_cupy_says_what_is_needed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # as if CuPy were not installed
+    with pytest.raises(RuntimeError, match="needs CuPy"):
         Tensor([1.0]).to("cuda")
-    with pytest.raises(ValueError, match="only device is 'cpu'"):
-        Tensor([1.0]).to("cuda:0", np.float64)
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        Tensor([1.0]).cuda()

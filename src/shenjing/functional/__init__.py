@@ -19,6 +19,7 @@ from .activation import (
     tanh,
 )
 from .conv import conv2d
+from .device import to_device
 from .dropout import dropout
 from .elementwise import (
     abs,

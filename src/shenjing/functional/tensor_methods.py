@@ -17,6 +17,7 @@ from . import linalg as L
 from . import reduction as R
 from . import shape as S
 from ._util import as_tensor, torch_dims
+from .device import device_name, to_device
 
 
 def _swap(fn):
@@ -79,20 +80,26 @@ def _expand(self: Tensor, *sizes: Any) -> Tensor:
 
 
 def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """PyTorch's ``to``: ``x.to(np.float64)``, ``x.to("float64")``, ``x.to(other)`` (other's
-    dtype), differentiable to a floating dtype (:func:`F.cast`); x itself when the dtype is
-    already right. The only device is ``"cpu"`` (shenjing computes with NumPy), so
-    ``x.to("cpu")`` returns x."""
-    for arg in (*args, device):
+    """PyTorch's ``to``: a dtype (``x.to(np.float64)``, ``x.to("float64")``, ``x.to(other)``
+    for other's dtype) and/or a device (``"cpu"``: NumPy, ``"cuda"`` / ``"cuda:N"``: CuPy), both
+    differentiable (:func:`F.cast`, :func:`F.to_device`); x itself when nothing changes."""
+    for arg in args:
         if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu"):
-            if arg != "cpu" or self.xp is not np:
-                raise ValueError(f"to({arg!r}): shenjing's tensors live on the CPU, as NumPy "
-                                 "arrays; the only device is 'cpu'")
-        elif arg is not None:
+            dtype, device = arg.dtype, device_name(arg)
+        elif isinstance(arg, str) and not _names_dtype(arg):
+            device = arg
+        else:
             dtype = arg
-    return self if dtype is None else E.cast(self, dtype)
+    out = self if device is None else to_device(self, device)
+    return out if dtype is None else E.cast(out, dtype)
+
+
+def _names_dtype(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _caster(dtype: Any, name: str) -> Any:
@@ -140,6 +147,8 @@ def install() -> None:
         "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
         "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
         "bool": _caster(np.bool_, "bool"),
+        "cpu": lambda self: to_device(self, "cpu"),
+        "cuda": lambda self, device=0: to_device(self, f"cuda:{device}"),
         "transpose": _transpose,
         "permute": S.permute,
         "squeeze": S.squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
@@ -153,6 +162,8 @@ def install() -> None:
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
+    Tensor.device = property(device_name, doc="Where the data lives: 'cpu' (NumPy) or "
+                                              "'cuda:N' (CuPy), as a string.")
     Tensor.T = property(lambda self: S.transpose(self),
                         doc="All axes reversed (NumPy's and PyTorch's ``T``); "
                             "``x.transpose(-2, -1)`` swaps the last two.")
