@@ -125,9 +125,10 @@ def test_float64_and_other_activations_take_the_numpy_path(cells, rng):
     assert _native_cells(tuple(f32), "tanh", "hard_sigmoid") is None
 
 
-def _python(code: str, **env: str) -> dict:
-    """Run ``code`` in a fresh interpreter (the kernels load once per process)."""
-    full_env = {**os.environ, **env}
+def _python(code: str, **env: str | None) -> dict:
+    """Run ``code`` in a fresh interpreter (the kernels load once per process), with ``env``
+    added to the environment (None: that variable removed)."""
+    full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=full_env, timeout=300, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -160,6 +161,12 @@ def test_the_cache_and_the_fallback_to_numpy(cells, tmp_path):
     assert off["status"].startswith("off")
     for other in (broken, off):
         np.testing.assert_allclose(other["loss"], with_c["loss"], rtol=1e-4)
+
+
+def test_kernels_go_to_the_one_cache_folder_by_default(cells, tmp_path):
+    # ~/.shenjing/cache, where the data sets' derived files go too (one place to clear)
+    status = _python(TRAIN, SHENJING_CACHE=None, HOME=str(tmp_path))["status"]
+    assert status.startswith("loaded from " + str(tmp_path / ".shenjing" / "cache"))
 
 
 def test_a_library_others_may_write_or_without_our_symbols_is_not_loaded(cells, tmp_path):

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .._cache import cache_dir
 from .loader import DataLoader
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's allow-list
@@ -171,11 +172,6 @@ def _open(directory: Any) -> _Folder | _Zip:
     raise FileNotFoundError(f"no folder or zip archive at {path}")
 
 
-def _cache_dir() -> str:
-    return os.environ.get("SHENJING_CACHE") or os.path.join(os.path.expanduser("~"),
-                                                            ".shenjing", "cache")
-
-
 def _load_cached(path: str, rels: list[str]) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -206,7 +202,7 @@ def _decode_all(source: _Folder | _Zip, rels: list[str], image_size: tuple[int, 
                 color_mode: str, interpolation: str) -> np.ndarray:
     key = hashlib.sha256(repr((_CACHE_VERSION, source.fingerprint(rels), tuple(image_size),
                                color_mode, interpolation)).encode()).hexdigest()[:32]
-    cache = os.path.join(_cache_dir(), f"images-{key}.npz")
+    cache = os.path.join(cache_dir(), f"images-{key}.npz")
     images = _load_cached(cache, rels)
     if images is not None:
         return images

@@ -45,14 +45,6 @@ def data_root(path: str | os.PathLike[str] | None = None) -> Path:
     return Path.home() / ".shenjing" / "datasets"
 
 
-def cache_dir() -> Path:
-    """The folder for derived files: ``$SHENJING_CACHE``, else ``~/.shenjing/cache``."""
-    env = os.environ.get("SHENJING_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".shenjing" / "cache"
-
-
 def is_offline() -> bool:
     """True when ``$SHENJING_OFFLINE`` asks loaders never to download."""
     return os.environ.get("SHENJING_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cache import cache_dir
 from . import _files
 from ._files import DatasetFormatError
 
@@ -288,7 +289,7 @@ def _parse_python_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray
 # -- the JPEG zip, decoded once and cached ---------------------------------------------------------
 def _load_jpeg_zip(path: Path) -> tuple[Split, Split]:
     key = _files.zip_fingerprint(path)
-    cache = _files.cache_dir() / f"cifar10-jpeg-v{_CACHE_VERSION}-{key[:32]}.npz"
+    cache = cache_dir() / f"cifar10-jpeg-v{_CACHE_VERSION}-{key[:32]}.npz"
     cached = _read_cache(cache)
     if cached is not None:
         return cached

@@ -7,7 +7,7 @@ forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will d
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs).
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
-library is cached in ``$SHENJING_CACHE`` (default ``~/.cache/shenjing``) under a name that
+library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
 hashes the sources, the flags, the compiler and the CPU, and loaded with ctypes.
 
 Nothing depends on it: without a C compiler, on other platforms, for float64 or for other
@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from .._cache import cache_dir
 
 # What compiling needs (hashlib, subprocess, ctypes, ...) is imported in _load, on first use:
 # importing this module costs nothing, so the ops that may use it import it at their top.
@@ -78,13 +80,6 @@ def disabled() -> Iterator[None]:
         yield
     finally:
         _enabled = before
-
-
-def _cache_dir() -> str:
-    if os.environ.get("SHENJING_CACHE"):
-        return os.environ["SHENJING_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "shenjing")
 
 
 def _cpu_id() -> str:
@@ -156,7 +151,7 @@ def _load() -> None:
                     digest.update(f.read())
             name = f"kernels-{digest.hexdigest()[:16]}.so"
             try:
-                path = _compiled(cc, _cache_dir(), name)
+                path = _compiled(cc, str(cache_dir()), name)
             except OSError:  # a read-only home, say: a private temporary folder will do
                 import tempfile
 
