@@ -548,7 +548,7 @@ EXTRAS = (  # (distribution, import name, what it gives)
     ("pytest", "pytest", "test"),
     ("hypothesis", "hypothesis", "test"),
     ("torch", "torch", "test oracle (optional)"),
-    ("cupy", "cupy", "gpu (later)"),
+    ("cupy", "cupy", "gpu: tensors and ops via x.to('cuda'); layers not yet"),
     ("mpi4py", "mpi4py", "mpi (later)"),
 )
 
