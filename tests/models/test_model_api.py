@@ -414,6 +414,37 @@ def test_batchnorm_statistics_move_in_fit_only():
     assert np.all(bn.moving_variance.numpy() > stats[1])  # towards the data's variance of 9
 
 
+def test_training_false_in_a_functional_call_keeps_the_base_in_inference(tmp_path):
+    # Keras's fine-tuning recipe: x = base(inputs, training=False) keeps the base's batch norm
+    # on its moving statistics while the whole model trains, also after saving and loading
+    base = sj.Sequential([sj.Input((4,)), layers.BatchNormalization(), Dense(8)])
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(3)(base(inputs, training=False)))
+    model.compile("adam", LOGITS_LOSS)
+    x, y = _data(32)
+    bn = base.layers[0]
+    stats = bn.moving_mean.numpy().copy()
+    model.fit(3.0 * x + 5.0, y, epochs=1, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), stats)
+    model.save(tmp_path / "m.shenjing")
+    loaded = sj.models.load_model(tmp_path / "m.shenjing")
+    loaded.compile("adam", LOGITS_LOSS)
+    inner_bn = next(layer for layer in loaded.layers if isinstance(layer, sj.Sequential)).layers[0]
+    loaded.fit(3.0 * x + 5.0, y, epochs=1, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(inner_bn.moving_mean.numpy(), stats)
+
+
+def test_training_true_in_a_functional_call_keeps_dropout_on_in_predict():
+    # Monte Carlo dropout: Dropout(rate)(x, training=True) samples at inference too
+    inputs = sj.Input((4,))
+    h = Dense(32, activation="relu")(inputs)
+    mc = sj.Model(inputs, Dense(3)(layers.Dropout(0.5)(h, training=True)))
+    plain = sj.Model(inputs, Dense(3)(layers.Dropout(0.5)(h)))
+    x, _ = _data(16)
+    assert not np.allclose(mc.predict(x, verbose=0), mc.predict(x, verbose=0))
+    np.testing.assert_array_equal(plain.predict(x, verbose=0), plain.predict(x, verbose=0))
+
+
 def test_predict_is_deterministic_with_dropout():
     model = sj.Sequential([sj.Input((4,)), Dense(32, activation="relu"), layers.Dropout(0.5),
                            Dense(3)])

@@ -66,11 +66,12 @@ def _map(fn, inputs: Any) -> Any:
 def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
     """Record ``layer(inputs)`` and infer its output shape by running it on zeros twice, with
     unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes whose size changes
-    are unknown in the output too."""
-    kwargs.pop("training", None)
+    are unknown in the output too. A ``training=`` given here stays in the node's kwargs: the
+    call then runs in that mode whatever the model's (Keras's ``base(x, training=False)``)."""
+    call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
     with no_grad():
-        outs = [layer(_map(lambda t, k=k: _dummy(t, k), inputs), *args, training=False, **kwargs)
-                for k in (0, 1)]
+        outs = [layer(_map(lambda t, k=k: _dummy(t, k), inputs), *args, training=False,
+                      **call_kwargs) for k in (0, 1)]
     a, b = (o.shape for o in outs)
     shape = tuple(None if n != m else n for n, m in zip(a, b))
     return SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,

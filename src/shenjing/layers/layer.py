@@ -235,6 +235,8 @@ class Layer:
     def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
                  mask: Any = None, **kwargs: Any) -> Any:
         if any(isinstance(t, SymbolicTensor) for t in _flatten(inputs)):
+            if training is not None:  # kept by the graph: this call always runs in that mode
+                kwargs["training"] = bool(training)
             return symbolic_call(self, inputs, *args, **kwargs)
         inputs = _to_tensors(inputs, self.dtype)
         self._maybe_build(inputs)

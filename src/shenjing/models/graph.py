@@ -59,7 +59,9 @@ class Graph:
         for node in self.nodes:
             args = [values[id(p)] for p in _as_list(node.inputs)]
             x = args if isinstance(node.inputs, (list, tuple)) else args[0]
-            values[id(node)] = node.layer(x, *node.args, training=training, **node.kwargs)
+            kwargs = node.kwargs if "training" in node.kwargs else {**node.kwargs,
+                                                                     "training": training}
+            values[id(node)] = node.layer(x, *node.args, **kwargs)
         outs = [values[id(t)] for t in self.outputs]
         return outs[0] if self.single_output else outs
 
