@@ -10,6 +10,7 @@ FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.5 MFLOP, bac
 that minus the first layer's input gradient: about 188 MFLOP in all, nearly all in six GEMMs.
 
     python benchmarks/bench_autograd.py [--repeats 3] [--steps 300] [--threads 2]
+    python benchmarks/bench_autograd.py --device cuda   # shenjing on CuPy vs PyTorch on CUDA
 """
 
 from __future__ import annotations
@@ -44,12 +45,12 @@ def _init_weights():
     return out
 
 
-def shenjing_step_fn(threads: int):
+def shenjing_step_fn(threads: int, device: str):
     import shenjing as sj
     from shenjing import F
 
     sj.utils.set_num_threads(threads)
-    params = [sj.tensor(w, requires_grad=True) for w in _init_weights()]
+    params = [sj.tensor(w).to(device).requires_grad_() for w in _init_weights()]
     w1, b1, w2, b2, w3, b3 = params
 
     def step(x, y):
@@ -67,19 +68,19 @@ def shenjing_step_fn(threads: int):
     return step
 
 
-def torch_step_fn(threads: int):
+def torch_step_fn(threads: int, device: str):
     import torch
 
     torch.set_num_threads(threads)
-    params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, requires_grad=True)
+    params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, device=device, requires_grad=True)
               for w in _init_weights()]
     w1, b1, w2, b2, w3, b3 = params
     f = torch.nn.functional
 
     def step(x, y):
-        h = torch.relu(f.linear(torch.from_numpy(x), w1, b1))
+        h = torch.relu(f.linear(torch.as_tensor(x), w1, b1))  # no copy
         h = torch.relu(f.linear(h, w2, b2))
-        loss = f.cross_entropy(f.linear(h, w3, b3), torch.from_numpy(y))
+        loss = f.cross_entropy(f.linear(h, w3, b3), torch.as_tensor(y))
         for p in params:
             p.grad = None
         loss.backward()
@@ -91,15 +92,31 @@ def torch_step_fn(threads: int):
     return step
 
 
-def worker(framework: str, steps: int, threads: int) -> None:
+def _on_device(framework: str, device: str):
+    """(move, wait): put the data where the framework computes; wait for the GPU to finish."""
+    if device == "cpu":
+        return (lambda a: a), (lambda: None)
+    if framework == "torch":
+        import torch
+
+        return (lambda a: torch.from_numpy(a).to(device)), torch.cuda.synchronize
+    import cupy
+
+    return cupy.asarray, cupy.cuda.Device().synchronize
+
+
+def worker(framework: str, steps: int, threads: int, device: str) -> None:
     make = shenjing_step_fn if framework == "shenjing" else torch_step_fn
-    step = make(threads)
-    xs, ys = _data()
+    step = make(threads, device)
+    move, wait = _on_device(framework, device)
+    xs, ys = (move(a) for a in _data())
     for i in range(20):  # warm-up: allocator, BLAS threads, caches
         step(xs[i % len(xs)], ys[i % len(ys)])
+    wait()
     t0 = time.perf_counter()
     for i in range(steps):
         step(xs[i % len(xs)], ys[i % len(ys)])
+    wait()
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"samples_per_s": steps * BATCH / dt, "peak_rss_mib": peak}))
@@ -112,9 +129,10 @@ def import_time(module: str, repeats: int) -> float:
     return statistics.median(times)
 
 
-def run_worker(framework: str, steps: int, threads: int) -> dict:
+def run_worker(framework: str, steps: int, threads: int, device: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", framework, "--steps", str(steps),
-                          "--threads", str(threads)], capture_output=True, text=True, check=True)
+                          "--threads", str(threads), "--device", device],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -123,22 +141,24 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu, or cuda (shenjing on CuPy arrays, PyTorch on CUDA)")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, args.steps, args.threads)
+        worker(args.worker, args.steps, args.threads, args.device)
         return
     results: dict[str, list[dict]] = {"shenjing": [], "torch": []}
     for r in range(args.repeats):
         for fw in ("shenjing", "torch"):  # alternate A B A B
-            res = run_worker(fw, args.steps, args.threads)
+            res = run_worker(fw, args.steps, args.threads, args.device)
             results[fw].append(res)
             print(f"run {r + 1} {fw:8s} {res['samples_per_s']:9.0f} samples/s  "
                   f"peak {res['peak_rss_mib']:.0f} MiB", flush=True)
     med = {fw: statistics.median(r["samples_per_s"] for r in rs) for fw, rs in results.items()}
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
-    print(f"\nMLP 784-256-256-10, batch {BATCH}, SGD, {args.threads} threads, "
+    print(f"\nMLP 784-256-256-10, batch {BATCH}, SGD, {args.device}, {args.threads} threads, "
           f"medians of {args.repeats}:")
     for fw in ("shenjing", "torch"):
         print(f"  {fw:8s} {med[fw]:9.0f} samples/s   peak RSS {mem[fw]:5.0f} MiB   "
