@@ -20,6 +20,7 @@ import numpy as np
 import shenjing
 from oracle import ATOL, RTOL, require_torch
 from shenjing import Tensor
+from shenjing._config import constructor_parameters
 from shenjing.data import TreeBatch
 from shenjing.layers import Layer, Parameter
 
@@ -73,10 +74,20 @@ def run_layer_test(
     return out
 
 
+def config_keys_expected(layer: Layer) -> set[str]:
+    """What a complete config holds (Keras 3): every constructor argument (also those a
+    recurrent layer passes to its cell) but an unused input shape, and name, trainable, dtype."""
+    owners = [type(layer), *([type(layer.cell)] if hasattr(layer, "cell") else [])]
+    keys = {p.name for cls in owners for p in constructor_parameters(cls)}
+    return keys - {"input_shape", "input_dim"} | {"name", "trainable", "dtype"}
+
+
 def _check_config_round_trip(layer: Layer, input_data: Any, out: Tensor) -> None:
     config = layer.get_config()
     text = json.dumps(config)  # JSON-serializable, nothing custom
     assert json.loads(text) == config, "get_config must be JSON-stable (lists, not tuples)"
+    missing = config_keys_expected(layer) - set(config)
+    assert not missing, f"get_config leaves out {sorted(missing)} (defaults belong in it)"
     clone = type(layer).from_config(json.loads(text))
     assert type(clone) is type(layer)
     assert clone.get_config() == config

@@ -231,10 +231,12 @@ def test_config_records_the_constructor_arguments():
                     name="d")
     config = dense.get_config()
     assert config == {
-        "units": 3, "activation": "relu",
+        "units": 3, "activation": "relu", "use_bias": True,
         "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": 2}},
+        "bias_initializer": "zeros",
         "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.1}},
-        "input_shape": [4], "name": "d", "trainable": True,
+        "bias_regularizer": None, "input_shape": [4], "name": "d", "trainable": True,
+        "dtype": "float32",
     }
     json.dumps(config)
 
@@ -242,7 +244,7 @@ def test_config_records_the_constructor_arguments():
 def test_config_of_a_custom_layer_round_trips():
     block = _Block(hidden=7, name="block", trainable=False)
     config = block.get_config()
-    assert config == {"hidden": 7, "name": "block", "trainable": False}
+    assert config == {"hidden": 7, "name": "block", "trainable": False, "dtype": "float32"}
     clone = _Block.from_config(json.loads(json.dumps(config)))
     assert clone.hidden == 7 and not clone.trainable and clone.get_config() == config
 

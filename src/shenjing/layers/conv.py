@@ -20,9 +20,11 @@ def _padding(value: str, allowed: tuple[str, ...] = ("valid", "same")) -> str:
     return value
 
 
-def _channels_last(data_format: str | None) -> None:
+def _channels_last(data_format: str | None) -> str:
+    """'channels_last', the one layout supported (None means it, as Keras's default)."""
     if data_format not in (None, "channels_last"):
         raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    return "channels_last"
 
 
 def as_image(x: Tensor) -> Tensor:
@@ -50,7 +52,7 @@ class _Conv(Layer):
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(f"{type(self).__name__} filters must be a positive integer, "
                              f"got {filters!r}")
-        _channels_last(data_format)
+        self.data_format = _channels_last(data_format)
         self.filters = filters
         self.kernel_size = ints(kernel_size, self.rank, "kernel_size")
         self.strides = ints(strides, self.rank, "strides")

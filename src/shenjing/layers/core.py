@@ -181,7 +181,7 @@ class SpatialDropout2D(Dropout):
     def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(rate, seed=seed, **kwargs)
-        _channels_last(data_format)
+        self.data_format = _channels_last(data_format)
         self.input_spec = InputSpec(ndim=4)
 
     def _noise_shape(self, x: Tensor) -> tuple[int, ...]:

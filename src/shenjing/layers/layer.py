@@ -3,7 +3,8 @@ call, ``call`` computes) over shenjing's autograd. Layers hold no gradient code.
 
 Parameters and child layers are tracked by assignment (``self.kernel = self.add_weight(...)``,
 ``self.dense = Dense(8)``), and the ``__init__`` arguments are recorded once by the base class,
-so ``get_config`` needs no per-layer list.
+so ``get_config`` needs no per-layer list: it lists every constructor argument, defaults
+included (Keras 3).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations
+from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
 from . import initializers, regularizers
 from .input_layer import SymbolicTensor, symbolic_call
@@ -285,26 +287,61 @@ class Layer:
         return lambda: self._forward_hooks.remove(hook)
 
     # -- config ------------------------------------------------------------------------------
+    # Arguments the config holds only when they were given: Keras keeps no input shape in a
+    # layer's config, but a Sequential's first layer given one needs it to build when loaded.
+    _config_if_given: tuple[str, ...] = ("input_shape", "input_dim")
+
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (as given, JSON-friendly), plus name and trainable."""
+        """Every constructor argument with the value in use, defaults included (Keras 3), as
+        JSON data, then ``name``, ``trainable`` and ``dtype``.
+
+        The arguments are those of ``__init__`` and of the base classes it passes ``**kwargs``
+        to. Each value is the instance's attribute of the same name where there is one (the
+        value the layer uses: ``activation='linear'`` for None, ``kernel_size=[3, 3]`` for 3),
+        else the argument as given, else its default. A layer whose ``__init__`` sends options
+        elsewhere (a recurrent layer's to its cell) adds them in its own ``get_config``.
+        """
         args, kwargs = self._init_args
-        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
-        bound.pop("self", None)
-        config: dict[str, Any] = {}
-        for key, value in bound.items():
-            param = inspect.signature(type(self).__init__).parameters[key]
+        given = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
+        given.pop("self", None)
+        for key, param in inspect.signature(type(self).__init__).parameters.items():
             if param.kind is param.VAR_KEYWORD:
-                config.update({k: _serialize(v) for k, v in value.items()})
-            elif param.kind is param.VAR_POSITIONAL:
+                given.update(given.pop(key, {}))
+            elif param.kind is param.VAR_POSITIONAL and given.pop(key, ()):
                 raise TypeError(f"{type(self).__name__}: *args cannot be serialized")
-            else:
-                config[key] = _serialize(value)
-        config["name"] = self.name
-        config["trainable"] = self.trainable
+        config: dict[str, Any] = {}
+        for param in constructor_parameters(type(self)):
+            key = param.name
+            if key in ("name", "trainable", "dtype") or (
+                    key in self._config_if_given and key not in given):
+                continue
+            value = self._config_value(key, given.get(key, param.default))
+            if value is not inspect.Parameter.empty:
+                config[key] = value
+        # given arguments that no signature names (a subclass's **kwargs it reads itself)
+        config.update({k: _serialize(v) for k, v in given.items()
+                       if k not in config and k not in ("name", "trainable", "dtype")})
+        config.update(name=self.name, trainable=self.trainable, dtype=self.dtype.name)
         return config
+
+    def _config_value(self, key: str, argument: Any) -> Any:
+        """The attribute ``key`` set in ``__init__``, serialized, where it is one (not a weight)
+        and serializes to JSON data; else ``argument`` serialized (whose error, if it cannot
+        be, is the one raised: a custom activation's)."""
+        value = self.__dict__.get(key, inspect.Parameter.empty)
+        if value is not inspect.Parameter.empty and not isinstance(value, Tensor):
+            try:
+                value = _serialize(value)
+            except ValueError:
+                value = inspect.Parameter.empty
+            if is_json_data(value):
+                return value
+        return argument if argument is inspect.Parameter.empty else _serialize(argument)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """The layer ``config`` describes; arguments it leaves out take their defaults, so a
+        config saved before get_config listed them all loads as it did."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -324,6 +361,8 @@ def _serialize(value: Any) -> Any:
         return regularizers.serialize(value)
     if isinstance(value, (list, tuple)):
         return [_serialize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _serialize(v) for k, v in value.items()}
     if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
         return np.dtype(value).name
     if callable(value):

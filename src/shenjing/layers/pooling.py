@@ -19,7 +19,7 @@ class _Pooling(Layer):
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _channels_last(data_format)
+        self.data_format = _channels_last(data_format)
         self.pool_size = ints(pool_size, self.rank, "pool_size")
         self.strides = self.pool_size if strides is None else ints(strides, self.rank, "strides")
         self.padding = _padding(padding)
@@ -69,7 +69,7 @@ class _GlobalPooling(Layer):
     def __init__(self, keepdims: bool = False, data_format: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _channels_last(data_format)
+        self.data_format = _channels_last(data_format)
         self.keepdims = keepdims
 
     def build(self, input_shape: tuple) -> None:

@@ -19,7 +19,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
 from ..functional.recurrent import ACTIVATIONS
-from .layer import InputSpec, Layer
+from .layer import InputSpec, Layer, serialize_layer
 
 
 def _activation(value: Any) -> Any:
@@ -193,6 +193,13 @@ class _RNN(Layer):
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
         self.input_spec = InputSpec(ndim=3)
 
+    def get_config(self) -> dict[str, Any]:
+        """Keras's flat config: the cell's options (activation, initializers, ...), which
+        ``__init__`` passes through to the cell, then the layer's own."""
+        cell = {k: v for k, v in self.cell.get_config().items()
+                if k not in ("name", "trainable", "dtype")}
+        return {**cell, **{k: v for k, v in super().get_config().items() if k not in cell}}
+
     def build(self, input_shape: tuple) -> None:
         self.cell.build(input_shape)
         self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
@@ -310,6 +317,12 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.input_spec = InputSpec(ndim=3)
+
+    def get_config(self) -> dict[str, Any]:
+        """As Keras 3: ``layer`` is the forward layer, ``backward_layer`` the one in use (a
+        copy of ``layer`` with go_backwards flipped, where none was given)."""
+        return {**super().get_config(), "layer": serialize_layer(self.forward_layer),
+                "backward_layer": serialize_layer(self.backward_layer)}
 
     def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Any:
         mask_data = mask.data if isinstance(mask, Tensor) else mask

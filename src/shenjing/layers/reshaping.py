@@ -34,7 +34,7 @@ class _Image(Layer):
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _channels_last(data_format)
+        self.data_format = _channels_last(data_format)
         self.input_spec = InputSpec(ndim=4)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:

@@ -39,6 +39,9 @@ class Model(Layer):
     >>> history = model.fit(x_train, y_train, epochs=5, validation_split=0.1)
     """
 
+    # a subclass's config (its own arguments) holds no empty inputs and outputs
+    _config_if_given = (*Layer._config_if_given, "inputs", "outputs")
+
     def __init__(self, inputs: Any = None, outputs: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.graph: Graph | None = None
@@ -574,7 +577,8 @@ class Model(Layer):
     def get_config(self) -> dict[str, Any]:
         if self.graph is None:
             return super().get_config()
-        return {"name": self.name, "trainable": self.trainable, **self.graph.get_config()}
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name,
+                **self.graph.get_config()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
@@ -583,8 +587,8 @@ class Model(Layer):
         if "nodes" not in config:
             return cls(**config)
         inputs, outputs = Graph.from_config(config, deserialize_layer)
-        return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable",
-                                                                                    True))
+        return cls(inputs, outputs, name=config.get("name"),
+                   trainable=config.get("trainable", True), dtype=config.get("dtype"))
 
     def save(self, filepath: str) -> None:
         """Write the architecture, the weights and the optimizer state to one file, atomically."""

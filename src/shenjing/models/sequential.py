@@ -98,6 +98,7 @@ class Sequential(Model):
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": self.dtype.name,
                                   "layers": [serialize_layer(layer) for layer in self.stack]}
         if self._input is not None:
             config["input"] = {"shape": list(self._input.shape), "dtype": self._input.dtype.name}
@@ -112,4 +113,5 @@ class Sequential(Model):
             layers.append(Input(batch_shape=tuple(config["input"]["shape"]),
                                 dtype=config["input"]["dtype"]))
         layers += [deserialize_layer(c) for c in config["layers"]]
-        return cls(layers, name=config.get("name"), trainable=config.get("trainable", True))
+        return cls(layers, name=config.get("name"), trainable=config.get("trainable", True),
+                   dtype=config.get("dtype"))
