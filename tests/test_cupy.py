@@ -191,3 +191,21 @@ def test_mlp_trains_on_the_gpu_as_on_the_host():
         finals.append([asnumpy(p.data) for p in params] + [float(loss.item())])
     for a, b in zip(*finals):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_factories_make_tensors_on_the_gpu():
+    # drawn on the host from the seeded stream, then moved: the same numbers on either device
+    sj.utils.set_random_seed(5)
+    host = [sj.randn(3, 2), sj.rand(4), sj.randint(0, 9, (5,))]
+    sj.utils.set_random_seed(5)
+    gpu = [sj.randn(3, 2, device="cuda"), sj.rand(4, device="cuda:0"),
+           sj.randint(0, 9, (5,), device="cuda")]
+    for h, g in zip(host, gpu, strict=True):
+        assert g.device == "cuda:0" and g.dtype == h.dtype
+        np.testing.assert_array_equal(asnumpy(g.data), h.numpy())
+    w = sj.zeros(2, 3, device="cuda", requires_grad=True)
+    assert w.device == "cuda:0" and w.is_leaf and w.requires_grad
+    like = [sj.ones_like(w), sj.full_like(w, 2.0), sj.zeros_like(w, device="cpu")]
+    assert [t.device for t in like] == ["cuda:0", "cuda:0", "cpu"]
+    assert sj.arange(4, device="cuda").device == sj.eye(2, device="cuda").device == "cuda:0"
+

@@ -59,7 +59,9 @@ def test_import_is_light():
 
 @pytest.mark.parametrize(
     "name",
-    ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck"],
+    ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",
+     "rand", "randn", "randint"],
 )
 def test_public_name_exists(name):
     assert callable(getattr(shenjing, name))

@@ -25,6 +25,20 @@ from . import (
 )
 from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .diagnostics import gradcheck
+from .factories import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .layers import Input
 from .models import Model, Sequential, load_model
 
@@ -43,8 +57,10 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 __version__ = "0.1.0"
 
 __all__ = [
-    "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "as_tensor",
-    "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "functional", "gradcheck",
-    "initializers", "is_grad_enabled", "keras", "layers", "load_model", "losses", "metrics",
-    "models", "no_grad", "optimizers", "plot", "regularizers", "tensor", "utils",
+    "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "arange",
+    "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
+    "full", "full_like", "functional", "gradcheck", "initializers", "is_grad_enabled", "keras",
+    "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
+    "ones_like", "optimizers", "plot", "rand", "randint", "randn", "regularizers", "tensor",
+    "utils", "zeros", "zeros_like",
 ]

@@ -58,6 +58,12 @@ def parse_device(device: Any) -> int | None:
                      "'cuda' / 'cuda:N' (CuPy)")
 
 
+def array_on(a: Any, device: Any) -> Any:
+    """Array ``a`` on ``device`` ("cpu", "cuda", "cuda:N"); ``a`` itself if it is there."""
+    gpu = parse_device(device)
+    return a if gpu == _gpu_of(a) else _move(a, gpu)
+
+
 def device_name(x: Tensor) -> str:
     """Where x's data lives: ``"cpu"`` or ``"cuda:N"``."""
     gpu = _gpu_of(x.data)
