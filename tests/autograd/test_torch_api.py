@@ -301,3 +301,52 @@ def test_moving_to_a_gpu_without_cupy_says_what_is_needed(monkeypatch):
         Tensor([1.0]).to("cuda")
     with pytest.raises(RuntimeError, match="needs CuPy"):
         Tensor([1.0]).cuda()
+
+
+# -- var/std: correction= and unbiased= ---------------------------------------------------------
+# The same lambda runs on both: these are torch's own keywords.
+CORRECTION_CALLS = {
+    "var_correction1": lambda t: t.var(dim=1, correction=1),
+    "var_correction0": lambda t: t.var(dim=(0, 2), correction=0, keepdim=True),
+    "var_correction2": lambda t: t.var(correction=2),
+    "var_unbiased": lambda t: t.var(dim=-1, unbiased=True),
+    "var_biased": lambda t: t.var(dim=0, unbiased=False),
+    "std_correction1": lambda t: t.std(dim=1, correction=1),
+    "std_unbiased": lambda t: t.std(dim=(1, 2), unbiased=True, keepdim=True),
+    "std_biased": lambda t: t.std(unbiased=False),
+    "F.var": lambda t: F.var(t, dim=2, correction=1) if isinstance(t, Tensor) else torch.var(
+        t, dim=2, correction=1),
+    "F.std": lambda t: F.std(t, dim=0, unbiased=True) if isinstance(t, Tensor) else torch.std(
+        t, dim=0, unbiased=True),
+}
+
+
+@pytest.mark.parametrize("name", CORRECTION_CALLS)
+def test_var_std_correction_matches_torch(name, rng):
+    assert_same_as_torch(CORRECTION_CALLS[name], [normal(rng, SHAPE)])
+
+
+@pytest.mark.parametrize("name", CORRECTION_CALLS)
+def test_var_std_correction_gradcheck(name, rng):
+    assert shenjing.gradcheck(CORRECTION_CALLS[name], normal(rng, SHAPE))
+
+
+def test_correction_is_ddof():
+    x = Tensor(np.arange(12.0).reshape(3, 4))
+    for op in (F.var, F.std):
+        np.testing.assert_array_equal(op(x, 1, correction=1).numpy(), op(x, 1, ddof=1).numpy())
+        np.testing.assert_array_equal(op(x, unbiased=False).numpy(), op(x).numpy())
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: x.var(ddof=1, correction=1), "both ddof=1 and correction=1"),
+        (lambda x: F.std(x, 0, False, 1, correction=0), "both ddof=1 and correction=0"),
+        (lambda x: x.std(correction=1, unbiased=True), "both correction=1 and unbiased=True"),
+        (lambda x: F.var(x, ddof=1, unbiased=False), "both ddof=1 and unbiased=False"),
+    ],
+)
+def test_ddof_with_correction_or_unbiased_is_a_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(Tensor(np.ones((3, 4))))

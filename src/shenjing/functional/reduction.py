@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import expand_reduced, normalize_axes, torch_dims
+from ._util import expand_reduced, normalize_axes, torch_alias, torch_dims
 
 
 class _Sum(Function):
@@ -153,18 +153,43 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
 
 
 def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
-        dim: Any = None, keepdim: bool | None = None) -> Tensor:
-    """Variance over ``axis``. ``ddof=0`` is the population variance (NumPy, Keras), also with
-    ``dim=``; ``ddof=1`` the unbiased one (torch.var's default: ``correction=1``)."""
+        dim: Any = None, keepdim: bool | None = None, correction: float | None = None,
+        unbiased: bool | None = None) -> Tensor:
+    """Variance over ``axis``: sum((x - mean)**2) / (n - ddof). ``ddof=0`` is the population
+    variance (NumPy, Keras), also with ``dim=``; torch's default is the unbiased one, which is
+    ``ddof=1`` here, or its own keywords ``correction=1`` (the same number as ``ddof``) and
+    ``unbiased=True`` (``False``: ddof 0). Give one of the three. NumPy's meaning also stays
+    for positional arguments: ``x.var(0, True)`` keeps dims (torch's old signature read
+    ``unbiased``).
+
+    >>> F.var(shenjing.tensor([1.0, 2.0, 3.0, 4.0]), correction=1)   # torch.var's default
+    Tensor(1.6666666)
+    """
+    if correction is not None or unbiased is not None:
+        ddof = _ddof(ddof, correction, unbiased)
     return _reduce(_Var, x, axis, keepdims, dim, keepdim, ddof=ddof)
 
 
 def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
-        dim: Any = None, keepdim: bool | None = None) -> Tensor:
-    """Standard deviation, sqrt(var(x, axis, keepdims, ddof)) (``ddof=0`` by default, where
-    torch.std's is 1); its gradient is 0 on a constant slice (torch's convention) instead of
-    NaN."""
+        dim: Any = None, keepdim: bool | None = None, correction: float | None = None,
+        unbiased: bool | None = None) -> Tensor:
+    """Standard deviation, sqrt of :func:`var` with the same arguments (``ddof=0`` by default,
+    where torch.std's correction is 1: pass ``correction=1`` or ``unbiased=True`` for
+    torch's); its gradient is 0 on a constant slice (torch's convention) instead of NaN."""
+    if correction is not None or unbiased is not None:
+        ddof = _ddof(ddof, correction, unbiased)
     return _reduce(_Std, x, axis, keepdims, dim, keepdim, ddof=ddof)
+
+
+def _ddof(ddof: Any, correction: Any, unbiased: Any) -> Any:
+    """``ddof`` from PyTorch's ``correction=`` or ``unbiased=`` (only one of the three)."""
+    if unbiased is None:
+        return torch_alias(ddof, correction, ("ddof", "correction"), 0)
+    if correction is not None or ddof != 0:
+        other = f"correction={correction!r}" if correction is not None else f"ddof={ddof!r}"
+        raise TypeError(f"got both {other} and unbiased={unbiased!r}; pass only one "
+                        "(unbiased=True is ddof=1)")
+    return int(bool(unbiased))
 
 
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False, *,
