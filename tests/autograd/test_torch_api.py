@@ -80,6 +80,8 @@ def test_squeeze_dim_keyword():
         lambda x: x.log_softmax(axis=0, dim=0),
         lambda x: x.argmax(axis=1, dim=1),
         lambda x: x.squeeze(0, dim=0),
+        lambda x: F.cat([x, x], axis=1, dim=1),
+        lambda x: F.stack([x, x], 1, dim=1),
     ],
 )
 def test_dim_and_axis_together_is_a_type_error(call):
@@ -350,3 +352,19 @@ def test_correction_is_ddof():
 def test_ddof_with_correction_or_unbiased_is_a_type_error(call, message):
     with pytest.raises(TypeError, match=message):
         call(Tensor(np.ones((3, 4))))
+
+
+# -- F.cat / F.stack with dim= ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda a, b: F.cat([a, b], dim=1), lambda a, b: torch.cat([a, b], dim=1)),
+        (lambda a, b: F.cat((a, b, a), dim=-1), lambda a, b: torch.cat((a, b, a), dim=-1)),
+        (lambda a, b: F.concatenate([a, b], dim=0), lambda a, b: torch.cat([a, b], dim=0)),
+        (lambda a, b: F.stack([a, b], dim=2), lambda a, b: torch.stack([a, b], dim=2)),
+        (lambda a, b: F.stack([b, a], dim=-1), lambda a, b: torch.stack([b, a], dim=-1)),
+    ],
+    ids=["cat", "cat_last", "concatenate", "stack", "stack_last"],
+)
+def test_cat_and_stack_dim_match_torch(ours, theirs, rng):
+    assert_same_as_torch(ours, [normal(rng, (2, 3, 4)), normal(rng, (2, 3, 4))], theirs)

@@ -61,6 +61,7 @@ from .recurrent import recurrence
 from .reduction import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     broadcast_to,
+    cat,
     concatenate,
     expand_dims,
     flip,

@@ -1,5 +1,5 @@
-"""Shape ops: reshape, transpose/permute, squeeze, expand_dims, broadcast_to, concatenate, stack,
-split, pad, flip, and indexing (slices, integer arrays, boolean masks)."""
+"""Shape ops: reshape, transpose/permute, squeeze, expand_dims, broadcast_to, concatenate (cat),
+stack, split, pad, flip, and indexing (slices, integer arrays, boolean masks)."""
 
 from __future__ import annotations
 
@@ -177,15 +177,25 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     return _view_of(_BroadcastTo.apply(x, shape=tuple(shape)), x)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``dim`` is PyTorch's name; ``F.cat`` is this op).
+
+    >>> F.cat([a, b], dim=1)   # torch.cat([a, b], dim=1)
+    """
+    if dim is not None:
+        axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("concatenate() needs at least one tensor")
     return _Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
+cat = concatenate  # PyTorch's name
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors of one shape along a new axis (``dim`` is PyTorch's name for ``axis``)."""
+    if dim is not None:
+        axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("stack() needs at least one tensor")
     axis = axis % (tensors[0].ndim + 1)
