@@ -209,3 +209,11 @@ def test_factories_make_tensors_on_the_gpu():
     assert [t.device for t in like] == ["cuda:0", "cuda:0", "cpu"]
     assert sj.arange(4, device="cuda").device == sj.eye(2, device="cuda").device == "cuda:0"
 
+
+def test_copy_between_devices():
+    g, h = sj.zeros(3, device="cuda"), sj.zeros(3)
+    g.copy_(sj.tensor([1.0, 2.0, 3.0]))  # host into device memory
+    h.copy_(g * 2.0)  # and back
+    assert g.device == "cuda:0" and h.device == "cpu"
+    np.testing.assert_array_equal(asnumpy(g.data), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(h.numpy(), [2.0, 4.0, 6.0])

@@ -1,7 +1,10 @@
 """PyTorch's spellings on Tensor: ``dim=``/``keepdim=`` aliases, in-place methods (``add_`` ...
-``zero_``), ``view``, ``unsqueeze``, ``expand``, ``clone``, the casts and ``to``. Where one
-lambda can run on both frameworks it does, so the test reads as the torch code a user writes.
-(``reshape(*shape)`` and ``permute(*dims)`` were there before: tests/functional/test_shape.py.)"""
+``zero_``, ``copy_``), ``detach_``, ``view``, ``unsqueeze``, ``expand``, the ``*_as`` forms,
+``t``, ``clone``, the casts and ``to``, the method forms of ops (``add(alpha=)``, ``clamp`` ...),
+var/std's ``correction=``/``unbiased=``, ``F.cat``/``F.stack`` with ``dim=``. Where one lambda
+can run on both frameworks it does, so the test reads as the torch code a user writes.
+(``reshape(*shape)`` and ``permute(*dims)`` were there before: tests/functional/test_shape.py;
+the factories ``shenjing.zeros`` ... are in tests/test_factories.py.)"""
 
 from __future__ import annotations
 
@@ -104,6 +107,8 @@ INPLACE_CALLS = {
     "div_scalar": lambda t, o: t.div_(4.0),
     "fill_": lambda t, o: t.fill_(1.5),
     "zero_": lambda t, o: t.zero_(),
+    "copy_": lambda t, o: t.copy_(o),
+    "copy_broadcast": lambda t, o: t.copy_(o[1]),
 }
 
 
@@ -305,6 +310,85 @@ def test_moving_to_a_gpu_without_cupy_says_what_is_needed(monkeypatch):
         Tensor([1.0]).cuda()
 
 
+# -- numel, dim, t, the *_as forms ------------------------------------------------------------
+def test_numel_and_dim_match_torch():
+    th = require_torch()
+    for shape in [(), (4,), (2, 3, 4), (0, 3)]:
+        ours, theirs = Tensor(np.ones(shape)), th.ones(shape)
+        assert ours.numel() == theirs.numel() and type(ours.numel()) is int
+        assert ours.dim() == theirs.dim() and type(ours.dim()) is int
+
+
+AS_CALLS = {
+    "t": (lambda a, b: a.t() * 2.0, (3, 4), (1,)),
+    "t_1d": (lambda a, b: a.t() * b, (4,), (4,)),
+    "t_t": (lambda a, b: a.t().t() @ b, (2, 3), (3, 2)),
+    "expand_as": (lambda a, b: a.expand_as(b) * b, (3, 1), (2, 3, 4)),
+    "view_as": (lambda a, b: a.view_as(b) * b, (2, 3, 4), (4, 6)),
+    "reshape_as": (lambda a, b: a.reshape_as(b) - b, (2, 6), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", AS_CALLS)
+def test_t_and_as_methods_match_torch(name, rng):
+    fn, shape_a, shape_b = AS_CALLS[name]
+    assert_same_as_torch(fn, [normal(rng, shape_a), normal(rng, shape_b)])
+
+
+def test_t_of_more_than_two_dims_is_an_error_as_in_torch():
+    with pytest.raises(ValueError, match=r"at most 2 dimensions.*transpose\(-2, -1\)"):
+        Tensor(np.ones((2, 3, 4))).t()
+    th = require_torch()
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        th.ones(2, 3, 4).t()
+
+
+def test_as_methods_refuse_shapes_that_do_not_fit():
+    x = Tensor(np.ones(3))
+    with pytest.raises(ValueError):
+        x.expand_as(Tensor(np.ones((2, 2))))
+    with pytest.raises(ValueError):
+        x.view_as(Tensor(np.ones((2, 2))))
+
+
+# -- method forms of the ops -------------------------------------------------------------------
+# The same lambda on both frameworks; clamp bounds sit at multiples of 0.4, which `distinct`
+# keeps every value at least 0.1 away from.
+OP_METHOD_CALLS = {
+    "add": (lambda a, b: a.add(b), normal),
+    "add_alpha": (lambda a, b: a.add(b, alpha=0.5), normal),
+    "add_alpha_broadcast": (lambda a, b: a.add(b[0], alpha=-2), normal),
+    "add_scalar_alpha": (lambda a, b: a.add(3.0, alpha=2) * b, normal),
+    "sub": (lambda a, b: a.sub(b), normal),
+    "sub_alpha": (lambda a, b: a.sub(b, alpha=3), normal),
+    "mul": (lambda a, b: a.mul(b), normal),
+    "mul_scalar": (lambda a, b: a.mul(2.5) + b, normal),
+    "div": (lambda a, b: a.div(b.abs() + 0.5), normal),
+    "neg": (lambda a, b: a.neg() * b, normal),
+    "pow": (lambda a, b: a.pow(2) + b.pow(3), normal),
+    "pow_tensor": (lambda a, b: (a.abs() + 0.5).pow(b), normal),
+    "clamp": (lambda a, b: a.clamp(min=-0.4, max=0.8) * b, distinct),
+    "clamp_positional": (lambda a, b: a.clamp(-0.8, 0.4) * b, distinct),
+    "clamp_only_max": (lambda a, b: a.clamp(max=0.0) * b, distinct),
+    "clamp_min": (lambda a, b: a.clamp_min(0.4) * b, distinct),
+    "clamp_max": (lambda a, b: a.clamp_max(-0.4) * b, distinct),
+}
+
+
+@pytest.mark.parametrize("name", OP_METHOD_CALLS)
+def test_op_method_matches_torch(name, rng):
+    fn, sample = OP_METHOD_CALLS[name]
+    assert_same_as_torch(fn, [sample(rng, (3, 4)), sample(rng, (3, 4))])
+
+
+def test_clamp_needs_a_bound_and_numbers_as_bounds():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="min_value or max_value"):
+        x.clamp()
+    with pytest.raises(TypeError, match=r"F.minimum\(F.maximum"):
+        x.clamp(min=Tensor(np.zeros(3)))
+
+
 # -- var/std: correction= and unbiased= ---------------------------------------------------------
 # The same lambda runs on both: these are torch's own keywords.
 CORRECTION_CALLS = {
@@ -368,3 +452,94 @@ def test_ddof_with_correction_or_unbiased_is_a_type_error(call, message):
 )
 def test_cat_and_stack_dim_match_torch(ours, theirs, rng):
     assert_same_as_torch(ours, [normal(rng, (2, 3, 4)), normal(rng, (2, 3, 4))], theirs)
+
+
+# -- copy_ and detach_ --------------------------------------------------------------------------
+def test_copy_casts_broadcasts_and_takes_arrays_as_torch():
+    th = require_torch()
+    ours, theirs = Tensor(np.zeros((2, 3), np.int64)), th.zeros(2, 3, dtype=th.int64)
+    src = np.array([1.7, -2.2, 3.9], np.float32)
+    ours.copy_(Tensor(src))
+    theirs.copy_(th.from_numpy(src))
+    assert ours.dtype == np.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # truncated, as torch
+    ours.copy_(np.full(3, 5.0))
+    np.testing.assert_array_equal(ours.numpy(), np.full((2, 3), 5))
+    with pytest.raises(ValueError):
+        ours.copy_(Tensor(np.ones(4)))
+
+
+def test_copy_into_a_saved_input_is_caught_at_backward():
+    _changed_after_forward(shenjing.tensor, lambda x: x.copy_(Tensor(np.zeros(4))))
+
+
+def test_copy_into_target_weights_under_no_grad():
+    online = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    target = Tensor(np.zeros(2), requires_grad=True)
+    with no_grad():
+        target.copy_(online)
+    np.testing.assert_array_equal(target.numpy(), [1.0, 2.0])
+    assert target.data is not online.data and target.is_leaf and target.requires_grad
+
+
+def _detach_earlier_consumer(make):
+    w = make([1.0, 2.0, 3.0], requires_grad=True)
+    y = w * 2
+    z = (y * 3).sum()  # recorded before the detach
+    out = y.detach_()
+    facts = (out is y, y.requires_grad, y.is_leaf)
+    later = (y * w).sum()  # recorded after: the gradient reaches w only through the product
+    later.backward()
+    z.backward()
+    return facts, w.grad.numpy(), y.grad
+
+
+def test_detach_in_place_matches_torch():
+    # the op recorded before the detach still reaches w (6 each); the one after sees y as a
+    # constant (its gradient for w is y = 2 w)
+    facts, w_grad, y_grad = _detach_earlier_consumer(shenjing.tensor)
+    assert facts == (True, False, True) and y_grad is None
+    np.testing.assert_array_equal(w_grad, [8.0, 10.0, 12.0])
+    th = require_torch()
+    t_facts, t_w_grad, t_y_grad = _detach_earlier_consumer(th.tensor)
+    assert t_facts == facts and t_y_grad is None
+    np.testing.assert_array_equal(w_grad, t_w_grad)
+
+
+def test_detached_tensor_cannot_backward_and_can_become_a_leaf_again():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    y = (w * 2).detach_()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.sum().backward()
+    y.requires_grad_(False)  # fine on a leaf, as torch
+    y.requires_grad_()
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [4.0, 8.0])
+    assert w.grad is None
+    w.detach_()  # a leaf: it stops requiring grad
+    assert not w.requires_grad and w.is_leaf
+
+
+def test_truncated_backprop_with_detach_in_place_matches_torch(rng):
+    # The torch idiom: run a chunk, backward, then h.detach_() so that the next chunk's graph
+    # stops at h.
+    th = require_torch()
+    w0 = rng.standard_normal((3, 3)).astype(np.float32) * 0.5
+    xs = rng.standard_normal((4, 2, 3)).astype(np.float32)
+
+    def run(make, tanh):
+        w = make(w0.copy(), requires_grad=True)
+        h = make(np.zeros((2, 3), np.float32))
+        grads = []
+        for chunk in (xs[:2], xs[2:]):
+            for x in chunk:
+                h = tanh(h @ w + make(x))
+            (h * h).sum().backward()
+            grads.append(w.grad.numpy().copy())
+            h.detach_()
+        return grads
+
+    ours = run(shenjing.tensor, F.tanh)
+    theirs = run(th.tensor, th.tanh)
+    for a, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-6)

@@ -94,6 +94,14 @@ class Tensor:
         ``x.shape`` here, and its ``x.size(0)`` is ``x.shape[0]``."""
         return int(self.data.size)
 
+    def numel(self) -> int:
+        """The number of elements (PyTorch's ``numel()``; ``x.size`` here)."""
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's ``dim()``; ``x.ndim``)."""
+        return self.data.ndim
+
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
@@ -105,8 +113,9 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        """True for tensors made by the user (not by a recorded op); their ``grad`` is kept."""
-        return self._creator is None
+        """True for tensors made by the user (not by a recorded op), whose ``grad`` is kept, and,
+        as in PyTorch, for every tensor that does not require grad (``detach_()``)."""
+        return self._creator is None or not self.requires_grad
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied, on the CPU)."""
@@ -130,14 +139,29 @@ class Tensor:
         """Set ``requires_grad`` in place (floating tensors only) and return self."""
         if requires_grad and not backend.is_floating(self.dtype):
             raise TypeError(f"only floating tensors can require gradients, got dtype {self.dtype}")
-        if not requires_grad and self._creator is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach() instead")
+        if not self.is_leaf:
+            if not requires_grad:
+                raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach() "
+                                   "instead")
+        elif requires_grad:
+            self._creator = None  # after detach_(): a leaf of its own from now on
         self.requires_grad = requires_grad
         return self
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, and so the in-place counter)."""
         return Tensor._wrap(self.data, self._version)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (PyTorch's ``detach_``: truncated
+        back-propagation through time, ``h.detach_()`` between chunks); returns self.
+
+        It no longer requires grad, so ops that use it from now on record nothing towards the
+        graph that made it. Ops already recorded on it still pass their gradient to that
+        graph, as in PyTorch: it keeps its creator, which only they follow.
+        """
+        self.requires_grad = False
+        return self
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute gradients of this tensor with respect to every leaf that requires grad.
@@ -238,6 +262,15 @@ class Tensor:
         returns self."""
         return self._inplace(value, _fill)
 
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (a tensor, array or number, broadcast to this shape and cast to this
+        dtype, from either device) into this tensor, in place; returns self.
+
+        >>> with shenjing.no_grad():
+        ...     target.copy_(online)   # a target network's weights
+        """
+        return self._inplace(src, _copy)
+
     def zero_(self) -> Tensor:
         """Set every element to 0, in place; returns self. ``p.grad.zero_()`` clears a gradient
         (``p.grad = None`` does too, and frees it)."""
@@ -300,6 +333,11 @@ def _scaled(op: Callable[[Any, Any], Any], alpha: Any) -> Callable[[Any, Any], A
 
 def _fill(a: Any, value: Any) -> None:
     a.fill(value)
+
+
+def _copy(a: Any, src: Any) -> None:
+    xp = backend.get_xp(a)
+    a[...] = backend.asnumpy(src) if xp is np else xp.asarray(src)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -79,6 +79,47 @@ def _expand(self: Tensor, *sizes: Any) -> Tensor:
                                  for i, n in enumerate(sizes)])
 
 
+def _t(self: Tensor) -> Tensor:
+    """PyTorch's ``t()``: a 2-D tensor transposed (0-D and 1-D ones as they are); more axes are
+    an error, as in torch (``transpose(-2, -1)`` or ``T`` for those)."""
+    if self.ndim > 2:
+        raise ValueError(f"t() expects a tensor with at most 2 dimensions, got shape "
+                         f"{self.shape}; use transpose(-2, -1) or .T")
+    return S.transpose(self)
+
+
+def _expand_as(self: Tensor, other: Tensor) -> Tensor:
+    """PyTorch's ``expand_as``: :meth:`expand` to ``other``'s shape."""
+    return _expand(self, other.shape)
+
+
+def _reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    """PyTorch's ``reshape_as`` and ``view_as``: :meth:`reshape` to ``other``'s shape."""
+    return S.reshape(self, other.shape)
+
+
+def _with_alpha(op: Any) -> Any:
+    def method(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+        if alpha != 1:
+            other = E.mul(as_tensor(other, like=self), alpha)
+        return op(self, other)
+
+    method.__name__ = op.__name__
+    method.__doc__ = (f"PyTorch's ``x.{op.__name__}(other, alpha=1)``: "
+                      f"``{op.__name__}(x, alpha * other)``, broadcasting, differentiable.")
+    return method
+
+
+def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """PyTorch's ``clamp`` (:func:`F.clip`; the gradient is 1 inside [min, max], 0 outside).
+    The bounds are numbers: for tensor bounds, which torch also differentiates, write
+    ``F.minimum(F.maximum(x, lo), hi)``."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        raise TypeError("clamp() takes numbers as bounds; for tensor bounds write "
+                        "F.minimum(F.maximum(x, lo), hi)")
+    return E.clip(self, min, max)
+
+
 def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """PyTorch's ``to``: a dtype (``x.to(np.float64)``, ``x.to("float64")``, ``x.to(other)``
     for other's dtype) and/or a device (``"cpu"``: NumPy, ``"cuda"`` / ``"cuda:N"``: CuPy), both
@@ -140,9 +181,14 @@ def install() -> None:
         "__getitem__": S.getitem,
         "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "abs": E.abs, "clip": E.clip,
         "cast": E.cast, "maximum": E.maximum, "minimum": E.minimum,
+        "add": _with_alpha(E.add), "sub": _with_alpha(E.sub), "mul": E.mul, "div": E.div,
+        "pow": E.pow, "neg": E.neg, "clamp": _clamp,
+        "clamp_min": lambda self, min: _clamp(self, min=min),
+        "clamp_max": lambda self, max: _clamp(self, max=max),
         "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "logsumexp": R.logsumexp,
         "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
+        "reshape_as": _reshape_as, "view_as": _reshape_as, "expand_as": _expand_as, "t": _t,
         "clone": E.clone, "to": _to,
         "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
         "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
