@@ -21,6 +21,9 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return Tensor(value)
     xp = get_xp(like.data)
     if xp is not np:
+        if isinstance(value, (bool, int, float)):  # filled on the GPU: no host-to-device copy
+            dtype = like.dtype if like.dtype.kind == "f" else Tensor(value).dtype
+            return Tensor._wrap(xp.full((), value, dtype=dtype))
         value = xp.asarray(value)
     return Tensor(value, dtype=like.dtype) if like.dtype.kind == "f" else Tensor(value)
 
@@ -90,7 +93,7 @@ def class_ids(labels: Any, num_classes: int | None = None,
                              "fractional values")
         ids = ids.astype(xp.int64)
     n = (int(ids.max()) + 1 if ids.size else 0) if num_classes is None else num_classes
-    if ids.size and (ids.min() < 0 or ids.max() >= n):
+    if ids.size and bool((ids.min() < 0) | (ids.max() >= n)):  # one GPU sync, not two
         raise ValueError(f"{name}: labels must lie in [0, {n}), got values from {ids.min()} to "
                          f"{ids.max()}")
     return ids, n
