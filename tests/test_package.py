@@ -163,3 +163,22 @@ def test_set_num_threads_takes_numpy_integers():
         assert parallel.threads() == 1 and type(parallel.threads()) is int
     finally:
         utils.set_num_threads(before)
+
+
+# -- shenjing.keras as an importable module -----------------------------------------------------
+def test_keras_submodules_import_as_the_modules_themselves():
+    # Keras code ports by its import line: `from tensorflow.keras import layers` and
+    # `from keras.layers import Dense` become these; each must be the one module, not a copy.
+    out = _run_python(
+        """
+        import shenjing
+        from shenjing.keras import layers, callbacks, utils
+        from shenjing.keras.layers import Dense
+        import shenjing.keras.optimizers.schedules as schedules
+        import shenjing.callbacks, shenjing.optimizers.schedules
+        print(layers is shenjing.layers, callbacks is shenjing.callbacks,
+              utils is shenjing.utils, Dense is shenjing.layers.Dense,
+              schedules is shenjing.optimizers.schedules, shenjing.keras is shenjing)
+        """
+    )
+    assert out.split() == ["True"] * 6

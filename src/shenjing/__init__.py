@@ -6,6 +6,9 @@ Two APIs over one object model: a Keras-style one (``Sequential``, ``layers.Dens
 itself, so Keras code runs with ``import shenjing as tf``.
 """
 
+import importlib as _importlib
+import importlib.abc as _importlib_abc
+import importlib.util as _importlib_util
 import sys as _sys
 
 from . import (
@@ -19,6 +22,7 @@ from . import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     utils,
@@ -54,6 +58,31 @@ def __getattr__(name: str):
 
 F = functional
 keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works
+
+
+class _KerasAlias(_importlib_abc.MetaPathFinder, _importlib_abc.Loader):
+    """Import ``shenjing.keras.X`` as the module ``shenjing.X`` itself (never a second copy),
+    so ``from tensorflow.keras import layers`` ports as ``from shenjing.keras import layers``
+    and ``from keras.layers import Dense`` as ``from shenjing.keras.layers import Dense``."""
+
+    prefix = __name__ + ".keras."
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None):
+        if fullname.startswith(self.prefix):
+            return _importlib_util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):  # the real module; importlib keeps its own __name__, __spec__
+        return _importlib.import_module(f"{__name__}.{spec.name[len(self.prefix):]}")
+
+    def exec_module(self, module) -> None:  # already executed under its own name
+        pass
+
+
+_sys.modules[f"{__name__}.keras"] = keras
+if not any(isinstance(f, _KerasAlias) for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _KerasAlias())  # before the path finder, which would load a copy
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -61,6 +90,6 @@ __all__ = [
     "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
     "full", "full_like", "functional", "gradcheck", "initializers", "is_grad_enabled", "keras",
     "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
-    "ones_like", "optimizers", "plot", "rand", "randint", "randn", "regularizers", "tensor",
+    "ones_like", "ops", "optimizers", "plot", "rand", "randint", "randn", "regularizers", "tensor",
     "utils", "zeros", "zeros_like",
 ]

@@ -1,0 +1,275 @@
+"""``keras.ops``: the NumPy-like and neural-network ops that Keras 3 code writes in custom
+layers, losses and metrics (``ops.matmul(inputs, self.w) + self.b``), over ``shenjing.functional``.
+
+Each op takes Tensors, arrays, lists or numbers and returns a Tensor, differentiable where the
+op is: floating arrays become float32 Tensors (Keras's floatx), integers keep their dtype. This
+is the core of Keras's namespace (the ops its guides and examples use), not all of it; a name
+missing here raises AttributeError with what to use instead.
+
+>>> from shenjing import ops
+>>> ops.mean(ops.square(ops.ones((2, 3)) - 0.5), axis=-1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from .autograd import Tensor, as_tensor
+from .backend import DEFAULT_FLOAT, asnumpy
+
+
+def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """``x`` as a Tensor: a Tensor passes through (cast if ``dtype`` differs); floating arrays
+    become float32 unless ``dtype`` says otherwise."""
+    if isinstance(x, Tensor):
+        return x if dtype is None or x.dtype == np.dtype(dtype) else F.cast(x, dtype)
+    return as_tensor(x, dtype)
+
+
+def convert_to_numpy(x: Any) -> np.ndarray:
+    """``x`` as a NumPy array (outside any graph)."""
+    return asnumpy(x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+_t = convert_to_tensor
+
+
+def _pair(a: Any, b: Any) -> tuple[Any, Any]:
+    """The operands of a binary op, the first a Tensor when neither is (numbers and arrays
+    meeting a Tensor take its dtype in the functional wrappers)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a, b
+    return _t(a), b
+
+
+# -- creation ----------------------------------------------------------------------------------
+def zeros(shape: Any, dtype: Any = None) -> Tensor:
+    return Tensor(np.zeros(shape, dtype or DEFAULT_FLOAT))
+
+
+def ones(shape: Any, dtype: Any = None) -> Tensor:
+    return Tensor(np.ones(shape, dtype or DEFAULT_FLOAT))
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+    return Tensor(np.full(shape, fill_value, dtype or DEFAULT_FLOAT))
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Tensor:
+    return Tensor(np.zeros(np.shape(convert_to_numpy(x)), dtype or _t(x).dtype))
+
+
+def ones_like(x: Any, dtype: Any = None) -> Tensor:
+    return Tensor(np.ones(np.shape(convert_to_numpy(x)), dtype or _t(x).dtype))
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Tensor:
+    return Tensor(np.arange(start, stop, step, dtype=dtype))
+
+
+def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:
+    return Tensor(np.eye(n, m, k, dtype=dtype or DEFAULT_FLOAT))
+
+
+def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
+    """Integer ids (any shape) as one-hot vectors along a new ``axis`` (no gradient)."""
+    ids = convert_to_numpy(x).astype(np.int64)
+    out = (ids[..., None] == np.arange(num_classes)).astype(dtype or DEFAULT_FLOAT)
+    return Tensor(np.moveaxis(out, -1, axis))
+
+
+# -- element-wise ------------------------------------------------------------------------------
+def add(x1: Any, x2: Any) -> Tensor:
+    return F.add(*_pair(x1, x2))
+
+
+def subtract(x1: Any, x2: Any) -> Tensor:
+    return F.sub(*_pair(x1, x2))
+
+
+def multiply(x1: Any, x2: Any) -> Tensor:
+    return F.mul(*_pair(x1, x2))
+
+
+def divide(x1: Any, x2: Any) -> Tensor:
+    return F.div(*_pair(x1, x2))
+
+
+def power(x1: Any, x2: Any) -> Tensor:
+    return F.pow(*_pair(x1, x2))
+
+
+def maximum(x1: Any, x2: Any) -> Tensor:
+    return F.maximum(*_pair(x1, x2))
+
+
+def minimum(x1: Any, x2: Any) -> Tensor:
+    return F.minimum(*_pair(x1, x2))
+
+
+def negative(x: Any) -> Tensor:
+    return F.neg(_t(x))
+
+
+def square(x: Any) -> Tensor:
+    x = _t(x)
+    return x * x
+
+
+def sqrt(x: Any) -> Tensor:
+    return F.sqrt(_t(x))
+
+
+def exp(x: Any) -> Tensor:
+    return F.exp(_t(x))
+
+
+def log(x: Any) -> Tensor:
+    return F.log(_t(x))
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001 - Keras's name
+    return F.abs(_t(x))
+
+
+def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
+    return F.clip(_t(x), x_min, x_max)
+
+
+def where(condition: Any, x1: Any, x2: Any) -> Tensor:
+    return F.where(_t(condition), *_pair(x1, x2))
+
+
+def cast(x: Any, dtype: Any) -> Tensor:
+    return F.cast(_t(x), dtype)
+
+
+def equal(x1: Any, x2: Any) -> Tensor:
+    return F.equal(*_pair(x1, x2))
+
+
+def not_equal(x1: Any, x2: Any) -> Tensor:
+    return F.not_equal(*_pair(x1, x2))
+
+
+def greater(x1: Any, x2: Any) -> Tensor:
+    return F.greater(*_pair(x1, x2))
+
+
+def greater_equal(x1: Any, x2: Any) -> Tensor:
+    return F.greater_equal(*_pair(x1, x2))
+
+
+def less(x1: Any, x2: Any) -> Tensor:
+    return F.less(*_pair(x1, x2))
+
+
+def less_equal(x1: Any, x2: Any) -> Tensor:
+    return F.less_equal(*_pair(x1, x2))
+
+
+# -- reductions --------------------------------------------------------------------------------
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return F.sum(_t(x), axis=axis, keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return F.mean(_t(x), axis=axis, keepdims=keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return F.max(_t(x), axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return F.min(_t(x), axis=axis, keepdims=keepdims)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return F.var(_t(x), axis=axis, keepdims=keepdims)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return F.std(_t(x), axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return F.logsumexp(_t(x), axis=axis, keepdims=keepdims)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    return Tensor(np.argmax(convert_to_numpy(x), axis=axis, keepdims=keepdims))
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    return Tensor(np.argmin(convert_to_numpy(x), axis=axis, keepdims=keepdims))
+
+
+# -- shapes ------------------------------------------------------------------------------------
+def shape(x: Any) -> tuple[int, ...]:
+    """The shape as a tuple of ints (Keras's ``ops.shape``)."""
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def reshape(x: Any, newshape: Sequence[int] | int) -> Tensor:
+    return F.reshape(_t(x), newshape)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    return F.transpose(_t(x), axes)
+
+
+def expand_dims(x: Any, axis: int) -> Tensor:
+    return F.expand_dims(_t(x), axis)
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    return F.squeeze(_t(x), axis)
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
+    return F.concatenate([_t(x) for x in xs], axis=axis)
+
+
+def stack(x: Sequence[Any], axis: int = 0) -> Tensor:
+    return F.stack([_t(v) for v in x], axis=axis)
+
+
+def matmul(x1: Any, x2: Any) -> Tensor:
+    return F.matmul(_t(x1), _t(x2))
+
+
+# -- neural-network ops ------------------------------------------------------------------------
+def relu(x: Any) -> Tensor:
+    return F.relu(_t(x))
+
+
+def sigmoid(x: Any) -> Tensor:
+    return F.sigmoid(_t(x))
+
+
+def tanh(x: Any) -> Tensor:
+    return F.tanh(_t(x))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    return F.softmax(_t(x), axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    return F.log_softmax(_t(x), axis=axis)
+
+
+def __getattr__(name: str) -> Any:
+    raise AttributeError(
+        f"shenjing.ops has no {name!r}: it holds the core of keras.ops ({', '.join(__all__)}); "
+        "for others, use Tensor methods and operators, or shenjing.functional")
+
+
+__all__ = sorted(n for n, v in list(globals().items())
+                 if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
+                 == __name__)
