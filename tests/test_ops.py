@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import shenjing
+from oracle import assert_same_as_torch, require_torch
 from shenjing import ops
-from tests.oracle import assert_same_as_torch, require_torch
 
 X = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.5]], np.float32)
 

@@ -572,3 +572,57 @@ def test_freezing_does_not_reorder_weights_or_break_weight_files(tmp_path):
     np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))
     for got, want in zip(copy.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(got, want)
+
+
+# -- add_weight as Keras 3 has it, and the Keras Variable updates --------------------------------
+class _KerasLinear(L.Layer):
+    """The Linear layer of Keras 3's subclassing guide, verbatim but for its import."""
+
+    def __init__(self, units=32):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal",
+                                 trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return inputs @ self.w + self.b
+
+
+def test_add_weight_takes_keras_3_arguments_and_names_itself():
+    layer = _KerasLinear(4)
+    x = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
+    y = layer(x)
+    assert layer.weights == [layer.w, layer.b] and [p.name for p in layer.weights] == [
+        "variable", "variable_1"]
+    np.testing.assert_allclose(y.numpy(), x @ layer.w.numpy(), rtol=1e-6)
+    assert layer.w.std() < 0.2 and np.all(layer.b.numpy() == 0)  # random_normal: stddev 0.05
+    # positional order is Keras 3's: shape, initializer, dtype, trainable
+    p = layer.add_weight((2,), "ones", "float64", False, name="extra")
+    assert (p.shape, p.dtype, p.trainable, p.numpy().tolist()) == ((2,), np.float64, False,
+                                                                   [1.0, 1.0])
+    default = layer.add_weight()  # shape () and glorot_uniform, as Keras
+    assert default.shape == () and default.name == "variable_2"
+    assert layer.add_weight(dtype="int32").numpy() == 0  # integers start at zeros
+    with pytest.raises(NotImplementedError, match="constraint"):
+        layer.add_weight((2,), constraint=lambda w: w)
+
+
+def test_assign_add_and_assign_sub_update_in_place():
+    # ComputeSum of Keras's guide: a non-trainable running total
+    total = L.Layer().add_weight(shape=(2,), initializer="zeros", trainable=False)
+    assert total.assign_add(np.ones((2,), np.float32)) is total
+    total.assign_add(Tensor(np.array([1.0, 3.0], np.float32)))
+    total.assign_sub(0.5)
+    np.testing.assert_array_equal(total.numpy(), [1.5, 3.5])
+    np.testing.assert_array_equal(total.value.numpy(), [1.5, 3.5])
+    with pytest.raises(ValueError, match=r"shape \(3,\).*\(2,\)"):
+        total.assign_add(np.ones(3))
+
+
+def test_a_repeated_weight_name_keeps_both_weights():
+    layer = L.Layer()
+    first, second = (layer.add_weight((2,), "ones", name="scale") for _ in range(2))
+    assert layer.weights == [first, second] and first.name == second.name == "scale"

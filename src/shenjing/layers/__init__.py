@@ -17,7 +17,22 @@ from .core import (
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
 from .layer import InputSpec, Layer
-from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .merge import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization, LayerNormalization
 from .parameter import Parameter
 from .pooling import (
@@ -49,5 +64,6 @@ __all__ = [
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
     "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
     "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
-    "TreeLSTM", "UpSampling2D", "ZeroPadding2D",
+    "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
+    "minimum", "multiply", "subtract",
 ]

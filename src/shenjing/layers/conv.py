@@ -69,10 +69,12 @@ class _Conv(Layer):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects input of "
                              f"shape {self.expected}, got {input_shape}")
         channels = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.kernel = self.add_weight((*self.kernel_size, channels, self.filters),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, name="kernel")
+        self.bias = self.add_weight((self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:

@@ -47,10 +47,11 @@ class Dense(Layer):
             raise ValueError(f"Layer '{self.name}' (Dense) needs inputs of shape (batch, ..., "
                              f"features) with known features, got {input_shape}")
         n_in = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.kernel = self.add_weight((n_in, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, name="kernel")
+        self.bias = self.add_weight((self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    name="bias") if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: n_in})
 
     def call(self, x: Tensor) -> Tensor:
@@ -202,9 +203,9 @@ class Perceptron(Layer):
         self.units = units
 
     def build(self, input_shape: tuple) -> None:
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), "zeros",
-                                      trainable=False)
-        self.bias = self.add_weight("bias", (self.units,), "zeros", trainable=False)
+        self.kernel = self.add_weight((input_shape[-1], self.units), "zeros",
+                                      trainable=False, name="kernel")
+        self.bias = self.add_weight((self.units,), "zeros", trainable=False, name="bias")
         self.input_spec = InputSpec(ndim=2, axes={-1: input_shape[-1]})
 
     def call(self, x: Tensor) -> Tensor:

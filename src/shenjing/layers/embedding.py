@@ -36,9 +36,10 @@ class Embedding(Layer):
         self.embeddings_regularizer = embeddings_regularizer
 
     def build(self, input_shape: Any) -> None:
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer)
+                                          regularizer=self.embeddings_regularizer,
+                                          name="embeddings")
 
     def call(self, ids: Tensor) -> Tensor:
         if ids.dtype.kind == "f":  # float ids (Input's default dtype, x arrays) as Keras casts

@@ -148,16 +148,36 @@ class Layer:
         """Child layers, in the order they were assigned."""
         return list(self._sublayers())
 
-    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any = "glorot_uniform",
-                   trainable: bool = True, regularizer: Any = None,
-                   dtype: Any = None) -> Parameter:
-        """Create a weight, track it, and return it (assign it to an attribute to use it)."""
+    def add_weight(self, shape: tuple[int, ...] | None = None, initializer: Any = None,
+                   dtype: Any = None, trainable: bool = True, regularizer: Any = None,
+                   constraint: Any = None, name: str | None = None, autocast: bool = True,
+                   aggregation: str = "none") -> Parameter:
+        """Create a weight, track it, and return it (assign it to an attribute to use it).
+
+        Keras 3's signature: ``shape`` () by default, ``initializer`` 'glorot_uniform' for a
+        floating weight and 'zeros' otherwise, ``name`` 'variable' (numbered within the layer)
+        unless given; a non-floating weight (a counter) is never trainable. ``autocast`` and
+        ``aggregation`` are accepted for Keras code and change nothing here (no mixed
+        precision, no distribution strategies); constraints are not supported.
+        """
+        if constraint is not None:
+            raise NotImplementedError(f"Layer '{self.name}': add_weight(constraint=...) is not "
+                                      "supported; clip or project the weight after each step "
+                                      "in a callback instead")
+        dtype = np.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        trainable = trainable and dtype.kind == "f"  # a counter has no gradient
+        key, n = name or "variable", 0
+        while key in self._params:  # a repeated name must not untrack the earlier weight
+            n += 1
+            key = f"{name or 'variable'}_{n}"
         init = initializers.get(initializer)
-        value = init(tuple(shape), dtype or self.dtype)
-        p = Parameter(value, trainable=trainable and self._trainable, name=name,
-                      regularizer=regularizers.get(regularizer), dtype=dtype or self.dtype)
+        value = init(() if shape is None else tuple(shape), dtype)
+        p = Parameter(value, trainable=trainable and self._trainable, name=name or key,
+                      regularizer=regularizers.get(regularizer), dtype=dtype)
         p._declared_trainable = trainable
-        self._params[name] = p
+        self._params[key] = p
         return p
 
     @property

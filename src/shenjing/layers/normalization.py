@@ -40,10 +40,11 @@ class BatchNormalization(Layer):
     def build(self, input_shape: tuple) -> None:
         c = input_shape[-1]
         g_init, b_init, mm_init, mv_init = self.initializers
-        self.gamma = self.add_weight("gamma", (c,), g_init) if self.scale else None
-        self.beta = self.add_weight("beta", (c,), b_init) if self.center else None
-        self.moving_mean = self.add_weight("moving_mean", (c,), mm_init, trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", (c,), mv_init, trainable=False)
+        self.gamma = self.add_weight((c,), g_init, name="gamma") if self.scale else None
+        self.beta = self.add_weight((c,), b_init, name="beta") if self.center else None
+        self.moving_mean = self.add_weight((c,), mm_init, trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight((c,), mv_init, trainable=False,
+                                               name="moving_variance")
         self.input_spec = InputSpec(min_ndim=2, axes={-1: c})
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
@@ -65,9 +66,10 @@ class LayerNormalization(Layer):
     def build(self, input_shape: tuple) -> None:
         axes = normalize_axes(self.axis, len(input_shape))  # sorted, as F.layer_norm wants
         shape = tuple(input_shape[a] for a in axes)
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) if self.scale \
+        self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma") if self.scale \
             else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer) if self.center else None
+        self.beta = self.add_weight(shape, self.beta_initializer, name="beta") if self.center \
+            else None
         self.input_spec = InputSpec(ndim=len(input_shape), axes=dict(zip(axes, shape)))
 
     def call(self, x: Tensor) -> Tensor:

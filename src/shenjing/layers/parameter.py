@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 
 
@@ -34,13 +36,40 @@ class Parameter(Tensor):
         if not value:
             self.grad = None
 
-    def assign(self, value: Any) -> None:
-        """Overwrite the value in place (shape must match), as Keras's ``Variable.assign``."""
+    def assign(self, value: Any) -> Parameter:
+        """Overwrite the value in place (shape must match), as Keras's ``Variable.assign``;
+        returns the parameter."""
         value = value.data if isinstance(value, Tensor) else value
         if tuple(getattr(value, "shape", ())) != self.shape:
             raise ValueError(f"cannot assign a value of shape {getattr(value, 'shape', ())} to "
                              f"parameter {self.name!r} of shape {self.shape}")
         self.data[...] = value
+        return self
+
+    def assign_add(self, delta: Any) -> Parameter:
+        """Add ``delta`` in place (Keras's ``Variable.assign_add``), e.g. a metric's count or a
+        running sum; its shape must broadcast to the parameter's. Returns the parameter."""
+        return self._update_in_place(delta, 1)
+
+    def assign_sub(self, delta: Any) -> Parameter:
+        """Subtract ``delta`` in place (Keras's ``Variable.assign_sub``). Returns the parameter."""
+        return self._update_in_place(delta, -1)
+
+    def _update_in_place(self, delta: Any, sign: int) -> Parameter:
+        delta = delta.data if isinstance(delta, Tensor) else delta
+        if np.broadcast_shapes(np.shape(delta), self.shape) != self.shape:
+            raise ValueError(f"cannot add a value of shape {np.shape(delta)} to parameter "
+                             f"{self.name!r} of shape {self.shape}")
+        if sign > 0:
+            self.data += delta
+        else:
+            self.data -= delta
+        return self
+
+    @property
+    def value(self) -> Tensor:
+        """The current value as a Tensor outside any graph (Keras's ``Variable.value``)."""
+        return Tensor._wrap(self.data)
 
     def __repr__(self) -> str:
         return f"Parameter(name={self.name!r}, shape={self.shape}, trainable={self.trainable})"

@@ -83,8 +83,8 @@ class Normalization(Layer):
             raise ValueError(f"Layer '{self.name}' (Normalization) needs known sizes on axes "
                              f"{self._kept}, got input shape {tuple(input_shape)}")
         self._broadcast = tuple(input_shape[a] if a in self._kept else 1 for a in range(ndim))
-        self.mean = self.add_weight("mean", shape, "zeros", trainable=False)
-        self.variance = self.add_weight("variance", shape, "ones", trainable=False)
+        self.mean = self.add_weight(shape, "zeros", trainable=False, name="mean")
+        self.variance = self.add_weight(shape, "ones", trainable=False, name="variance")
         if self.input_mean is not None:
             if (self.input_variance < 0).any():
                 raise ValueError(f"Layer '{self.name}' (Normalization): variance must be "

@@ -66,13 +66,14 @@ class _Cell(Layer):
 
     def build(self, input_shape: tuple) -> None:
         width = self.gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
+        self.kernel = self.add_weight((input_shape[-1], width), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, name="kernel")
+        self.recurrent_kernel = self.add_weight((self.units, width),
                                                 self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
-        self.bias = (self.add_weight("bias", self.bias_shape(), self.bias_initializer,
-                                     regularizer=self.bias_regularizer)
+                                                regularizer=self.recurrent_regularizer,
+                                                name="recurrent_kernel")
+        self.bias = (self.add_weight(self.bias_shape(), self.bias_initializer,
+                                     regularizer=self.bias_regularizer, name="bias")
                      if self.use_bias else None)
 
     def bias_shape(self) -> tuple[int, ...]:

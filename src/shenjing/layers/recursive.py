@@ -42,12 +42,12 @@ class _TreeNetwork(Layer):
         self.kernel_initializer = kernel_initializer
 
     def build(self, input_shape: Any) -> None:
-        self.embeddings = self.add_weight("embeddings", (self.vocab_size, self.embedding_dim),
-                                          self.embeddings_initializer)
+        self.embeddings = self.add_weight((self.vocab_size, self.embedding_dim),
+                                          self.embeddings_initializer, name="embeddings")
         self.build_composition()
-        self.classifier = self.add_weight("classifier", (self.units, self.num_classes),
-                                          self.kernel_initializer)
-        self.classifier_bias = self.add_weight("classifier_bias", (self.num_classes,), "zeros")
+        self.classifier = self.add_weight((self.units, self.num_classes),
+                                          self.kernel_initializer, name="classifier")
+        self.classifier_bias = self.add_weight((self.num_classes,), "zeros", name="classifier_bias")
 
     def build_composition(self) -> None:
         raise NotImplementedError
@@ -117,9 +117,9 @@ class RecursiveNN(_TreeNetwork):
             raise ValueError("RecursiveNN: words and nodes share one space (embedding_dim must "
                              "equal units)")
         init = self.composition_initializer
-        self.kernel = self.add_weight("kernel", (2 * self.units, self.units),
-                                      _ChildMean() if init == "child_mean" else init)
-        self.bias = self.add_weight("bias", (self.units,), "zeros")
+        self.kernel = self.add_weight((2 * self.units, self.units),
+                                      _ChildMean() if init == "child_mean" else init, name="kernel")
+        self.bias = self.add_weight((self.units,), "zeros", name="bias")
 
     def compose(self, children: Tensor) -> Tensor:
         pairs = children.reshape(children.shape[0], -1)
@@ -135,8 +135,8 @@ class RNTN(RecursiveNN):
         super().build_composition()
         d = self.units
         scale = 1.0 / (4 * d)  # small: the network starts close to the RecursiveNN
-        self.tensor = self.add_weight("tensor", (2 * d, 2 * d, d),
-                                      initializers.RandomUniform(-scale, scale))
+        self.tensor = self.add_weight((2 * d, 2 * d, d),
+                                      initializers.RandomUniform(-scale, scale), name="tensor")
 
     def compose(self, children: Tensor) -> Tensor:
         n, d = children.shape[0], self.units
@@ -170,16 +170,16 @@ class TreeLSTM(_TreeNetwork):
 
     def build_composition(self) -> None:
         d, init = self.units, self.kernel_initializer
-        self.leaf_kernel = self.add_weight("leaf_kernel", (self.embedding_dim, 3 * d), init)
-        self.leaf_bias = self.add_weight("leaf_bias", (3 * d,), "zeros")
+        self.leaf_kernel = self.add_weight((self.embedding_dim, 3 * d), init, name="leaf_kernel")
+        self.leaf_bias = self.add_weight((3 * d,), "zeros", name="leaf_bias")
         if self.variant == "binary":  # i, o, u, f_left, f_right from [h_left; h_right]
-            self.kernel = self.add_weight("kernel", (2 * d, 5 * d), init)
-            self.bias = self.add_weight("bias", (5 * d,), "zeros")
+            self.kernel = self.add_weight((2 * d, 5 * d), init, name="kernel")
+            self.bias = self.add_weight((5 * d,), "zeros", name="bias")
         else:  # i, o, u from the children's summed h; one forget gate per child
-            self.kernel = self.add_weight("kernel", (d, 3 * d), init)
-            self.bias = self.add_weight("bias", (3 * d,), "zeros")
-            self.forget_kernel = self.add_weight("forget_kernel", (d, d), init)
-            self.forget_bias = self.add_weight("forget_bias", (d,), "ones")
+            self.kernel = self.add_weight((d, 3 * d), init, name="kernel")
+            self.bias = self.add_weight((3 * d,), "zeros", name="bias")
+            self.forget_kernel = self.add_weight((d, d), init, name="forget_kernel")
+            self.forget_bias = self.add_weight((d,), "ones", name="forget_bias")
 
     def _cell(self, iou: Tensor, carried: Tensor | None) -> Tensor:
         i, o, u = F.split(iou, 3, axis=-1)
