@@ -135,3 +135,17 @@ def test_concatenate_combines_masks_as_keras():
     plain = Tensor(np.ones((2, 4, 3), np.float32))
     assert L.Concatenate()([a, plain])._keras_mask.all()
     assert getattr(L.Concatenate()([plain, plain]), "_keras_mask", None) is None
+
+
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "average", "maximum", "minimum",
+                                  "concatenate"])
+def test_functional_form_is_the_layer_called_on_the_list(rng, name):
+    # Keras's residual idiom: layers.add([x, block_output]); layers.concatenate([a, b, c])
+    arrays = list(distinct(rng, (2, 3, 4)).astype(np.float32))
+    make = L.Concatenate if name == "concatenate" else MERGES[name][0]
+    y = getattr(L, name)(arrays, name=f"my_{name}")
+    np.testing.assert_allclose(y.numpy(), make()(arrays).numpy(), rtol=1e-6)
+    symbolic = getattr(L, name)([L.Input((4,)), L.Input((4,))])
+    assert symbolic.shape == ((None, 8) if name == "concatenate" else (None, 4))
+    assert type(symbolic.layer) is make
+    assert np.array_equal(L.concatenate(arrays, axis=0).numpy(), np.concatenate(arrays, axis=0))

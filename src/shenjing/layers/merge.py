@@ -108,3 +108,39 @@ class Concatenate(_Merge):
         full = [np.ones(x.shape, bool) if m is None else
                 np.broadcast_to(np.asarray(m)[..., None], x.shape) for x, m in zip(inputs, mask)]
         return np.concatenate(full, axis=self.axis).any(axis=-1)
+
+
+# Keras's functional forms: ``layers.add([x, y])`` is ``Add()([x, y])``.
+def add(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Add(**kwargs)(inputs)``: the element-wise sum of the inputs."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Subtract(**kwargs)(inputs)``: inputs[0] - inputs[1]."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Multiply(**kwargs)(inputs)``: the element-wise product of the inputs."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Average(**kwargs)(inputs)``: the element-wise mean of the inputs."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Maximum(**kwargs)(inputs)``: the element-wise maximum of the inputs."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Minimum(**kwargs)(inputs)``: the element-wise minimum of the inputs."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
+    """``Concatenate(axis, **kwargs)(inputs)``: the inputs joined along ``axis``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
