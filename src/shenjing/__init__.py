@@ -49,7 +49,7 @@ from .models import Model, Sequential, load_model
 
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots.
-    if name in ("callbacks", "datasets", "plot"):
+    if name in ("callbacks", "datasets", "plot", "random"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -90,6 +90,7 @@ __all__ = [
     "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
     "full", "full_like", "functional", "gradcheck", "initializers", "is_grad_enabled", "keras",
     "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
-    "ones_like", "ops", "optimizers", "plot", "rand", "randint", "randn", "regularizers", "tensor",
+    "ones_like", "ops", "optimizers", "plot", "rand", "randint", "randn", "random",
+    "regularizers", "tensor",
     "utils", "zeros", "zeros_like",
 ]
