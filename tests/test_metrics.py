@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from shenjing import Tensor, losses, metrics
+from shenjing import Tensor, losses, metrics, ops
 
 try:  # the reference for most tests here; resolution and error tests run without it
     import sklearn.metrics as sk
@@ -375,3 +375,72 @@ def test_get_unknown_name_lists_the_known_ones():
 def test_public_module():
     assert shenjing.metrics is metrics
     assert all(hasattr(metrics, name) for name in metrics.__all__)
+
+
+# -- Keras 3 style custom metrics ---------------------------------------------------------------
+class CategoricalTruePositives(metrics.Metric):
+    """The custom metric of Keras 3's training guide, verbatim but for its imports."""
+
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+        values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
+        values = ops.cast(values, "float32")
+        if sample_weight is not None:
+            sample_weight = ops.cast(sample_weight, "float32")
+            values = ops.multiply(values, sample_weight)
+        self.true_positives.assign_add(ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0.0)
+
+
+class MeanOfTwo(metrics.Metric):
+    """State in two variables, reset by the base class's reset_state."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.total = self.add_weight(name="total")
+        self.count = self.add_variable(shape=(), dtype="float64", name="count")
+
+    def update_state(self, values, sample_weight=None):
+        self.total.assign_add(ops.sum(values))
+        self.count.assign_add(float(np.size(values)))
+
+    def result(self):
+        return self.total / self.count
+
+
+def test_keras_style_metric_counts_and_resets():
+    m = CategoricalTruePositives()
+    y_pred = np.eye(3, dtype=np.float32)[[0, 2, 1, 1]]
+    m.update_state(np.array([[0], [2], [0], [1]]), y_pred)  # labels as columns: 3 hits
+    m.update_state(np.array([[1]]), y_pred[:1], sample_weight=np.array([[2.0]]))  # a miss
+    assert float(m.result()) == 3.0 and m.name == "categorical_true_positives"
+    m.reset_state()
+    assert float(m.result()) == 0.0
+    two = MeanOfTwo(name="m")
+    two.update_state(np.array([1.0, 2.0, 6.0]))
+    assert float(two(np.array([3.0]))) == 3.0 and two.variables == [two.total, two.count]
+    assert two.count.dtype == np.float64 and not two.total.trainable
+    two.reset_state()  # the base class zeros every variable
+    assert float(two.total) == 0.0 and float(two.count) == 0.0
+
+
+def test_keras_style_metric_is_logged_as_a_number_in_fit():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)[:, None]
+    model = shenjing.Sequential([shenjing.Input((4,)), shenjing.layers.Dense(2, "softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=[CategoricalTruePositives()])
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    hits = history.history["categorical_true_positives"]
+    assert all(type(h) is float for h in hits)
+    expected = float((model.predict(x).argmax(1) == y[:, 0]).sum())
+    assert model.evaluate(x, y, verbose=0)[1] == expected  # reset before evaluating, then counted

@@ -126,16 +126,49 @@ acc = accuracy
 class Metric:
     """Base class: state that ``update_state`` accumulates and ``result`` reads.
 
-    Subclasses set their configuration before calling ``super().__init__`` (which resets the
-    state) and implement ``update_state``, ``result`` and ``reset_state``.
+    Write one as in Keras 3: call ``super().__init__(name=name, **kwargs)``, then make the
+    state with ``self.add_variable(shape, initializer='zeros', name=...)`` (or ``add_weight``),
+    update it in ``update_state`` with ``assign``/``assign_add``, and read it in ``result``
+    (a number, an array or a variable); the default ``reset_state`` sets every variable back to
+    zeros. Metrics may also keep plain attributes as state and write their own
+    ``reset_state``, as shenjing's built-in ones do.
 
     Args:
+        dtype: the dtype of the variables made by ``add_variable`` (default float32).
         name: the key of the metric in training logs.
     """
 
-    def __init__(self, name: str | None = None) -> None:
+    _resets_at_init = False  # built-in metrics whose reset_state makes their plain state
+
+    def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         self.name = name or _snake(type(self).__name__)
-        self.reset_state()
+        self.dtype = np.dtype(dtype or "float32")
+        self._variables: list[Any] = []
+        if self._resets_at_init:
+            self.reset_state()
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> Any:
+        """A non-trainable state variable (Keras's ``Metric.add_variable``), reset to zeros by
+        the default ``reset_state``. ``aggregation`` is accepted and changes nothing here."""
+        from .layers import initializers
+        from .layers.parameter import Parameter
+
+        dtype = np.dtype(dtype or self.dtype)
+        value = initializers.get(initializer)(tuple(shape), dtype)
+        variable = Parameter(value, trainable=False, name=name or "variable", dtype=dtype)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, shape: Any = (), initializer: Any = None, dtype: Any = None,
+                   name: str | None = None) -> Any:
+        """``add_variable`` under its other Keras name (zeros by default)."""
+        return self.add_variable(shape, initializer or "zeros", dtype, name=name)
+
+    @property
+    def variables(self) -> list[Any]:
+        """The variables made by ``add_variable``, in creation order."""
+        return list(self._variables)
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -144,7 +177,9 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        """Set every variable made by ``add_variable`` to zeros (Keras 3)."""
+        for v in self._variables:
+            v.assign(np.zeros(v.shape, v.dtype))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``update_state(*args, **kwargs)``, then ``result()`` (Keras)."""
@@ -174,8 +209,10 @@ class Mean(Metric):
     1.5
     """
 
+    _resets_at_init = True
+
     def __init__(self, name: str = "mean") -> None:
-        super().__init__(name)
+        super().__init__(name=name)
 
     def reset_state(self) -> None:
         self.total = 0.0
@@ -298,6 +335,8 @@ class _Counts(Metric):
     """Weighted true/false positive/negative counts, one of each per row of the boolean
     predictions that a subclass hands to :meth:`_count`."""
 
+    _resets_at_init = True
+
     def _rows(self) -> int:
         """How many counts of each kind (the state's length)."""
         raise NotImplementedError
@@ -327,7 +366,7 @@ class _Confusion(_Counts):
             raise ValueError(f"thresholds must be a number or a list, got {thresholds!r}")
         self.thresholds = float(thresholds) if np.ndim(thresholds) == 0 else [
             float(t) for t in thresholds]  # type: ignore[union-attr]
-        super().__init__(name)
+        super().__init__(name=name)
 
     def _rows(self) -> int:
         return int(np.size(self.thresholds))
@@ -503,7 +542,7 @@ class FBetaScore(_Counts):
         self.average, self.beta = average, float(beta)
         self.threshold = None if threshold is None else float(threshold)
         self._classes = 0  # known at the first update_state, kept by reset_state
-        super().__init__(name)
+        super().__init__(name=name)
 
     def _rows(self) -> int:
         return self._classes
@@ -579,7 +618,7 @@ class _InferredAccuracy(Metric):
 
     def __init__(self, name: str = "accuracy") -> None:
         self.metric: Metric | None = None
-        super().__init__(name)
+        super().__init__(name=name)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         if self.metric is None:

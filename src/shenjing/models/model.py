@@ -296,7 +296,7 @@ class Model(Layer):
 
     def _logs(self, loss_mean: float, prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": loss_mean}
-        logs.update({prefix + m.name: m.result() for m in self._all_metrics()})
+        logs.update({prefix + m.name: _log_value(m.result()) for m in self._all_metrics()})
         return logs
 
     def _reset_metrics(self) -> None:
@@ -615,6 +615,15 @@ def _verbosity(verbose: Any) -> int:
     if verbose == "auto":
         return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
     return int(verbose)
+
+
+def _log_value(value: Any) -> Any:
+    """A metric's result as logs hold it: a Python number (a list for several values), also
+    when a Keras-style metric returns its variable or a Tensor."""
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+        return array.item() if array.size == 1 else array.tolist()
+    return value
 
 
 def _numpy(out: Any) -> Any:
