@@ -626,3 +626,45 @@ def test_a_repeated_weight_name_keeps_both_weights():
     layer = L.Layer()
     first, second = (layer.add_weight((2,), "ones", name="scale") for _ in range(2))
     assert layer.weights == [first, second] and first.name == second.name == "scale"
+
+
+# -- add_loss ------------------------------------------------------------------------------------
+class _ActivityPenalty(L.Layer):
+    """Keras's guide: rate * mean(inputs) added as a loss, the inputs passed through."""
+
+    def __init__(self, rate=1e-2, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * inputs.mean())
+        return inputs
+
+
+class _Outer(L.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.penalty = _ActivityPenalty(0.5)
+        self.dense = L.Dense(2, kernel_regularizer="l2")
+
+    def call(self, x):
+        return self.penalty(self.dense(self.penalty(x)))
+
+
+def test_add_loss_holds_the_last_forward_pass_of_the_outermost_call():
+    layer = _Outer()
+    assert layer.losses == []
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    y = layer(x)
+    added, l2 = layer.losses[:2], layer.losses[2:]
+    np.testing.assert_allclose([float(a) for a in added], [0.5 * x.mean(), 0.5 * y.numpy().mean()],
+                               rtol=1e-6)  # the penalty layer called twice: two losses
+    np.testing.assert_allclose(float(l2[0]), 0.01 * np.sum(layer.dense.kernel.numpy() ** 2),
+                               rtol=1e-6)
+    layer(x)
+    assert len(layer.losses) == 3  # started afresh, not accumulated over calls
+    inner = _ActivityPenalty()
+    inner(L.Input((2,)))
+    assert inner.losses == []  # a symbolic call's trial runs add nothing
+    (layer.losses[0] + layer.losses[1]).backward()  # differentiable, through the Dense
+    assert layer.dense.kernel.grad is not None

@@ -619,3 +619,55 @@ def test_step_counts_must_be_positive_integers(bad):
         model.evaluate(x, y, steps=bad, verbose=0)
     with refused("steps"):
         model.predict(x, steps=bad)
+
+
+# -- losses added by layers (add_loss) ------------------------------------------------------------
+class _MeanPenalty(sj.layers.Layer):
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * inputs.mean())
+        return inputs
+
+
+@pytest.mark.parametrize("compiled_loss", [None, "mse"])
+def test_a_loss_added_by_a_layer_is_trained_on(compiled_loss):
+    # one SGD step on loss = [mse(y, out)] + rate * mean(out), out = x W + b: by hand
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)).astype(np.float32), rng.standard_normal((8, 2))
+    inputs = sj.Input((3,))
+    dense = sj.layers.Dense(2)
+    model = sj.Model(inputs, _MeanPenalty(0.3)(dense(inputs)))
+    model.compile(sj.optimizers.SGD(learning_rate=0.1), loss=compiled_loss)
+    w, b = dense.kernel.numpy().copy(), dense.bias.numpy().copy()
+    out = x @ w + b
+    g_out = np.full_like(out, 0.3 / out.size)
+    if compiled_loss:
+        g_out += 2 * (out - y) / out.size
+    logged = model.train_on_batch(x, y)
+    expected = 0.3 * out.mean() + (np.mean((out - y) ** 2) if compiled_loss else 0.0)
+    np.testing.assert_allclose(logged, expected, rtol=1e-5)
+    np.testing.assert_allclose(dense.kernel.numpy(), w - 0.1 * x.T @ g_out, rtol=1e-5,
+                               atol=1e-7)
+    np.testing.assert_allclose(dense.bias.numpy(), b - 0.1 * g_out.sum(0), rtol=1e-5, atol=1e-7)
+    evaluated = model.evaluate(x, y, verbose=0)
+    assert np.isfinite(evaluated) and len(model.losses) == 1
+
+
+def test_compile_without_a_loss_needs_one_added_by_a_layer():
+    model = sj.Sequential([sj.Input((3,)), sj.layers.Dense(2)])
+    model.compile("sgd")
+    with pytest.raises(RuntimeError, match="no loss: call compile\\(loss=...\\).*add_loss"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+
+
+def test_a_model_without_weights_trains_on_its_added_loss():
+    # Keras's guide: Input -> an add_loss layer, compiled with and without a loss
+    inputs = sj.Input((3,))
+    model = sj.Model(inputs, _MeanPenalty(1e-2)(inputs))
+    model.compile(optimizer="adam")
+    x = np.random.default_rng(1).random((2, 3))
+    history = model.fit(x, x, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [1e-2 * x.mean()], rtol=1e-5)

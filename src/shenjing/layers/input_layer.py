@@ -72,6 +72,7 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     with no_grad():
         outs = [layer(_map(lambda t, k=k: _dummy(t, k), inputs), *args, training=False,
                       **call_kwargs) for k in (0, 1)]
+    layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
     a, b = (o.shape for o in outs)
     shape = tuple(None if n != m else n for n, m in zip(a, b))
     return SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,

@@ -26,7 +26,8 @@ from .input_layer import SymbolicTensor, symbolic_call
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
-_call_context = threading.local()  # .training: the mode of the enclosing __call__, if any
+# .training: the mode of the enclosing __call__, if any; .depth: how many calls enclose this one
+_call_context = threading.local()
 
 
 def _unique_name(prefix: str) -> str:
@@ -111,6 +112,7 @@ class Layer:
         set_(self, "_layers", {})
         set_(self, "_trainable", bool(trainable))
         set_(self, "_forward_hooks", [])
+        set_(self, "_added_losses", [])
         self.name = name or _unique_name(_snake(type(self).__name__))
         self.dtype = np.dtype(dtype or "float32")
         self.built = False
@@ -237,11 +239,35 @@ class Layer:
         for p, v in zip(weights, values):
             p.assign(np.asarray(v, dtype=p.dtype))
 
+    def add_loss(self, loss: Any) -> None:
+        """Add a loss computed in ``call`` (an activity penalty, a VAE's KL term) to the
+        model's loss (Keras's ``add_loss``). It counts for the forward pass that made it: a
+        layer called from outside any other layer's call starts its layers' lists afresh."""
+        self._added_losses.append(loss if isinstance(loss, Tensor) else Tensor(loss))
+
+    def _layer_tree(self) -> Iterator[Layer]:
+        """This layer and every layer below it, each once."""
+        seen: set[int] = set()
+        stack: list[Layer] = [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                yield layer
+                stack.extend(reversed(list(layer._sublayers())))
+
+    def _clear_added_losses(self) -> None:
+        for layer in self._layer_tree():
+            layer._added_losses.clear()
+
     @property
     def losses(self) -> list[Tensor]:
-        """Regularization penalties of this layer's and its children's weights (differentiable)."""
-        return [p.regularizer(p) for p in self._all_weights()
-                if p.regularizer is not None and p.requires_grad]
+        """The losses that this layer and the layers in it added in their last forward pass
+        (``add_loss``), then the regularization penalties of their weights; all
+        differentiable, all added to the loss in ``fit``."""
+        added = [loss for layer in self._layer_tree() for loss in layer._added_losses]
+        return added + [p.regularizer(p) for p in self._all_weights()
+                        if p.regularizer is not None and p.requires_grad]
 
     # -- calling -----------------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:
@@ -273,11 +299,14 @@ class Layer:
             kwargs["training"] = training
         if mask is not None and _call_accepts(cls, "mask"):
             kwargs["mask"] = mask
-        _call_context.training = training
+        depth = getattr(_call_context, "depth", 0)
+        if depth == 0:  # an outermost call: the losses added now are this pass's (Keras)
+            self._clear_added_losses()
+        _call_context.training, _call_context.depth = training, depth + 1
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
-            _call_context.training = enclosing
+            _call_context.training, _call_context.depth = enclosing, depth
         out_mask = self.compute_mask(inputs, mask)
         # A mask describes the output's leading (batch, time) axes; a layer that reshapes them
         # away (Flatten, pooling) ends it, as Keras's layers without masking support do.

@@ -204,9 +204,13 @@ class Model(Layer):
         return self._per_output(y, "y"), y_pred, self._per_output(sws, "sample_weight")
 
     def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
-        """Each output's loss, times its loss weight, in output order."""
+        """Each output's loss, times its loss weight, in output order; none when the model
+        was compiled without a loss and its layers add their own (``add_loss``)."""
         if self.loss is None:
-            raise RuntimeError("the model has no loss: call compile(loss=...) before fit/evaluate")
+            if any(layer._added_losses for layer in self._layer_tree()):
+                return []
+            raise RuntimeError("the model has no loss: call compile(loss=...) before "
+                               "fit/evaluate, or add one in a layer's call with add_loss()")
         parts = [fn(y, p, sample_weight=sw)
                  for fn, y, p, sw in zip(self._losses_by_output(), ys, preds, sws)]
         if self.loss_weights is None:
@@ -214,8 +218,9 @@ class Model(Layer):
         return [w * part for w, part in zip(self.loss_weights, parts)]
 
     def _total_loss(self, parts: list[Tensor]) -> Tensor:
-        loss = parts[0]
-        for term in [*parts[1:], *self.losses]:
+        terms = [*parts, *self.losses]
+        loss = terms[0]
+        for term in terms[1:]:
             loss = loss + term
         return loss
 
@@ -234,9 +239,10 @@ class Model(Layer):
         value = float(loss.data)
         if not math.isfinite(value):
             return value
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        if loss.requires_grad or self.trainable_weights:  # a model without weights: no step
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
         self._update_metrics(data, parts, da.num_samples(x))
         return value
 
@@ -466,7 +472,7 @@ class Model(Layer):
 
         data = da.as_loader(*self._ordered(x, y, sample_weight),
                             da.batch_size_or_default(batch_size))
-        if self.loss is None:
+        if self.optimizer is None:
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
         verbose = _verbosity(verbose)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
