@@ -1,5 +1,5 @@
-"""Element-wise ops: add, sub, mul, div, neg, pow, exp, log, sqrt, abs, maximum, minimum, clip,
-where, cast. Each is gradchecked in float64 and compared with torch in float32."""
+"""Element-wise ops: add, sub, mul, div, neg, pow, exp, log, sqrt, sin, cos, abs, maximum,
+minimum, clip, where, cast. Each is gradchecked in float64 and compared with torch in float32."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ UNARY = {
     "exp": (F.exp, lambda x: x.exp(), normal),
     "log": (F.log, lambda x: x.log(), positive),
     "sqrt": (F.sqrt, lambda x: x.sqrt(), positive),
+    "sin": (F.sin, lambda x: x.sin(), normal),
+    "cos": (F.cos, lambda x: x.cos(), normal),
     "abs": (F.abs, lambda x: x.abs(), away_from_zero),
     # distinct() keeps every value at least 0.1 from a multiple of 0.4, so from both bounds.
     "clip": (lambda x: F.clip(x, -0.4, 0.8), lambda x: x.clamp(-0.4, 0.8), distinct),

@@ -1,5 +1,5 @@
-"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt, abs, maximum, minimum,
-clip, where, cast, clone, and the (non-differentiable) comparisons.
+"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt, sin, cos, abs, maximum,
+minimum, clip, where, cast, clone, and the (non-differentiable) comparisons.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -123,6 +123,28 @@ class _Sqrt(Function):
 
     def backward(self, g):
         return g / (2 * self.saved[0])
+
+
+class _Sin(Function):
+    """y = sin x;  dy/dx = cos x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_xp(x).sin(x)
+
+    def backward(self, g):
+        return g * get_xp(g).cos(self.saved[0])
+
+
+class _Cos(Function):
+    """y = cos x;  dy/dx = -sin x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_xp(x).cos(x)
+
+    def backward(self, g):
+        return -g * get_xp(g).sin(self.saved[0])
 
 
 class _Abs(Function):
@@ -267,6 +289,16 @@ def log(x: Tensor) -> Tensor:
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
     return _Sqrt.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    """Sine (radians)."""
+    return _Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """Cosine (radians)."""
+    return _Cos.apply(x)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
