@@ -11,6 +11,7 @@ gets the sum of both contributions.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import Any
 
 from . import anomaly
@@ -29,38 +30,34 @@ def _accumulate(old: Any, new: Any) -> Any:
     return new if old is None else old + new
 
 
-def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward() called on a tensor that does not require grad: none of the tensors it "
-            "was computed from has requires_grad=True (or it was computed under no_grad())."
-        )
-    xp = root.xp
-    if grad is None:
-        if root.size != 1:
-            raise RuntimeError(
-                f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
-                "pass grad= with the same shape (or reduce with .sum() / .mean() first)."
-            )
-        grad = xp.ones_like(root.data)
-    else:
-        # a copy: the caller keeps their array, and it may reach a leaf's .grad unchanged
-        grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {root.shape}")
+def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
+        targets: Sequence[Tensor] | None = None) -> dict[int, Any] | None:
+    """Back-propagate from ``roots`` (each seeded with its gradient in ``grads``; None: 1 for a
+    one-element root), what ``Tensor.backward`` and :mod:`.gradients` call.
 
+    Without ``targets``, every leaf's gradient is accumulated into its ``.grad``. With them
+    (``autograd.grad``), only ops that lead to a target run, no ``.grad`` is touched, and the
+    targets' gradients are returned by ``id``: leaves' directly, intermediates' through a
+    hook that the caller put on them.
+    """
+    seeds = [_seed(root, g) for root, g in zip(roots, grads)]
+    needed = None if targets is None else _ops_leading_to(roots, targets)
     with no_grad():
-        if root._creator is None:
-            _to_leaf(root, grad)
-            return
         pending: dict[Function, list[Any]] = {}
         # A leaf's contributions are summed first, so that its hooks see its whole gradient once.
         leaf_grads: dict[int, tuple[Tensor, Any]] = {}
-        _deliver(root, grad, pending)
-        heap: list[tuple[int, int, Function]] = [(-root._creator.generation, 0, root._creator)]
-        count = 1
+        heap: list[tuple[int, int, Function]] = []
+        count = 0
         pop, push = heapq.heappop, heapq.heappush
+        for root, grad in zip(roots, seeds):
+            if root._creator is None:
+                old = leaf_grads.get(id(root), (root, None))[1]
+                leaf_grads[id(root)] = (root, _accumulate(old, grad))
+                continue
+            if root._creator not in pending:
+                push(heap, (-root._creator.generation, count, root._creator))
+                count += 1
+            _deliver(root, grad, pending)
         while heap:
             fn = pop(heap)[2]
             if fn.inputs is None:
@@ -73,6 +70,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 for i, hooks in fn.hooks.items():
                     for hook in hooks:
                         grads_out[i] = _run_hook(hook, grads_out[i])
+            if needed is not None and fn not in needed:
+                continue  # grad(): nothing it asked for lies below; this op keeps its graph
             # An op with several outputs gets None for an output that nobody used.
             try:
                 grads_in = fn.backward(*grads_out)
@@ -105,9 +104,61 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if not retain_graph:
                 fn.inputs = None
                 fn.saved = None
+        if targets is not None:
+            wanted = {id(t) for t in targets}
+            found = {}
+            for key, (t, g) in leaf_grads.items():
+                if key in wanted:
+                    for hook in t._hooks or ():
+                        g = _run_hook(hook, g)
+                    found[key] = g
+            return found
         stored: set[int] = set()
         for t, g in leaf_grads.values():
             _to_leaf(t, g, stored)
+        return None
+
+
+def _seed(root: Tensor, grad: Any) -> Any:
+    """The gradient backward starts from at ``root``, checked (ones for a one-element root)."""
+    if not isinstance(root, Tensor) or not root.requires_grad:
+        raise RuntimeError(
+            "backward() called on a tensor that does not require grad: none of the tensors it "
+            "was computed from has requires_grad=True (or it was computed under no_grad())."
+        )
+    xp = root.xp
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
+                "pass gradient= with the same shape (or reduce with .sum() / .mean() first)."
+            )
+        return xp.ones_like(root.data)
+    # a copy: the caller keeps their array, and it may reach a leaf's .grad unchanged
+    grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): gradient has shape {grad.shape}, expected {root.shape}")
+    return grad
+
+
+def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]) -> set[Function]:
+    """The recorded ops below ``roots`` that have a target among their inputs or below them."""
+    seen: set[Function] = set()
+    stack = [r._creator for r in roots if r._creator is not None]
+    while stack:
+        fn = stack.pop()
+        if fn in seen or fn.inputs is None:
+            continue
+        seen.add(fn)
+        stack.extend(t._creator for t in fn.inputs if t._creator is not None)
+    wanted = {id(t) for t in targets}
+    needed: set[Function] = set()
+    for fn in sorted(seen, key=lambda f: f.generation):  # inputs' ops come first
+        for t, need in zip(fn.inputs, fn.needs_input_grad):
+            if need and (id(t) in wanted or t._creator in needed):
+                needed.add(fn)
+                break
+    return needed
 
 
 def _modified(fn: Function, t: Tensor) -> str:
@@ -126,7 +177,13 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int] | None = None) -> None:
         g = _run_hook(hook, g)
     if t.grad is not None:
         t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
-        return
+    else:
+        _store_first(t, g, stored)
+    for hook in getattr(t, "_post_accumulate_hooks", None) or ():
+        hook(t)
+
+
+def _store_first(t: Tensor, g: Any, stored: set[int] | None) -> None:
     # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing): copy
     # g if it may be shared (add hands one array to both inputs; a view shares its base; the
     # caller may hold it) or has another dtype (an op promoted). Fresh GEMM outputs, the

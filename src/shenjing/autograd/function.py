@@ -5,14 +5,23 @@ A subclass computes ``forward`` on raw arrays (``xp`` is NumPy or CuPy) and keep
 and returns one gradient per input (``None`` where an input needs none). Gradients may keep the
 broadcast shape of the forward: the engine sums them back to each input's shape in one place
 (:func:`unbroadcast`), so no op undoes broadcasting by hand.
+
+PyTorch's style works too, for code ported from torch: a subclass whose ``forward`` is a
+``@staticmethod`` taking ``ctx`` gets and returns Tensors, keeps values with
+``ctx.save_for_backward`` and reads them back from ``ctx.saved_tensors`` (see
+:class:`FunctionCtx`). It is detected once, when the class is defined, and given its own
+``apply``, so the built-in ops' :meth:`Function.apply` runs exactly as before.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+import numpy as np
+
 from . import anomaly
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor
 
 
@@ -30,6 +39,23 @@ class Function:
     __slots__ = ("inputs", "versions", "needs_input_grad", "saved", "generation", "n_outputs",
                  "hooks", "trace")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward"), staticmethod) or hasattr(
+                cls, "setup_context"):
+            # PyTorch's style: its own apply and graph node (named as torch names it)
+            cls.apply = classmethod(_apply_with_ctx)  # type: ignore[assignment]
+            cls._node_type = type(f"{cls.__name__}Backward", (_CtxNode,),
+                                  {"__slots__": (), "fn_cls": cls})
+            return
+        code = getattr(cls.__dict__.get("forward"), "__code__", None)
+        if code is not None and "ctx" in code.co_varnames[:min(2, code.co_argcount)]:
+            raise TypeError(
+                f"{cls.__name__}.forward(self, ctx, ...): a forward taking ctx is PyTorch's "
+                "style, which needs @staticmethod on forward and backward. Or write shenjing's "
+                "style: forward(self, *arrays) on raw arrays, self.save_for_backward(...), "
+                "backward(self, *grads) reading self.saved")
+
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
@@ -38,6 +64,10 @@ class Function:
 
     def save_for_backward(self, *values: Any) -> None:
         self.saved = values
+
+    def __repr__(self) -> str:  # what tensor.grad_fn shows: <MulBackward>, as torch's
+        name = type(self).__name__.lstrip("_")
+        return f"<{name if name.endswith('Backward') else name + 'Backward'}>"
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
@@ -84,6 +114,76 @@ class Function:
         return outs if multi else outs[0]
 
 
+class FunctionCtx:
+    """The ``ctx`` of a PyTorch-style Function: what its forward keeps for its backward.
+
+    ``ctx.save_for_backward(*tensors)`` / ``ctx.saved_tensors``; ``ctx.needs_input_grad`` (one
+    bool per argument of forward); ``ctx.mark_non_differentiable(*outputs)``;
+    ``ctx.set_materialize_grads(False)`` (backward then gets None, not zeros, for an output no
+    one used); any other attribute (``ctx.scale = 2``) is kept as set. It is freed with the
+    graph after backward, unless ``retain_graph=True``.
+    """
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple[Any, ...] = ()
+        self.materialize_grads = True
+        self._non_differentiable: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self.saved_tensors = tensors
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        self._non_differentiable = outputs
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        raise NotImplementedError(
+            "ctx.mark_dirty: a Function that changes its input in place is not supported; "
+            "return a new tensor (out = x.clone(); change out) instead")
+
+
+def _apply_with_ctx(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """``apply`` of a PyTorch-style Function: forward(ctx, *args) on Tensors, grad disabled."""
+    tensors = tuple([a for a in args if isinstance(a, Tensor)])
+    record = is_grad_enabled() and any(t.requires_grad for t in tensors)
+    ctx = FunctionCtx(tuple(record and isinstance(a, Tensor) and a.requires_grad for a in args))
+    with no_grad():
+        if hasattr(cls, "setup_context"):  # torch 2's split: forward(*args) has no ctx
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    multi = isinstance(out, tuple)
+    # New Tensors over the outputs' data: an output may be an input, or a tensor the caller
+    # holds, and only the node's own outputs may be given a creator.
+    outs = tuple([Tensor._wrap(o.data, o._version) if isinstance(o, Tensor) else o
+                  for o in (out if multi else (out,))])
+    node = cls._node_type()
+    if anomaly.enabled:
+        anomaly.check_forward(node, tensors, [o for o in outs if isinstance(o, Tensor)], record)
+    if record:
+        node.inputs = tensors
+        node.versions = [t._version[0] for t in tensors]
+        node.needs_input_grad = tuple([t.requires_grad for t in tensors])
+        node.saved = ctx  # the engine drops it with the graph
+        node.generation = max(t._generation for t in tensors)
+        node.n_outputs = len(outs)
+        node.hooks = None
+        ctx._arg_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx._outputs = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
+        fixed = [id(o.data) for o in ctx._non_differentiable if isinstance(o, Tensor)]
+        for i, t in enumerate(outs):
+            if (isinstance(t, Tensor) and t.dtype.kind in "fc" and id(t.data) not in fixed):
+                t.requires_grad = True
+                t._creator = node
+                t._output_index = i
+                t._generation = node.generation + 1
+    return outs if multi else outs[0]
+
+
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == shape:
@@ -94,3 +194,49 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     )
     grad = grad.sum(axis=axes, keepdims=True) if axes else grad
     return grad.reshape(shape)
+
+
+class _CtxNode(Function):
+    """The graph node of a PyTorch-style Function: calls its ``backward(ctx, *grads)`` on
+    Tensors and hands the engine the arrays of the Tensor arguments' gradients."""
+
+    __slots__ = ()
+    fn_cls: Any = None
+
+    def backward(self, *grads: Any) -> Any:
+        ctx, name = self.saved, self.fn_cls.__name__
+        grad_outs = []
+        for g, meta in zip(grads, ctx._outputs):
+            if g is None and meta is not None and ctx.materialize_grads:
+                g = self.inputs[0].xp.zeros(meta[0], meta[1])
+            grad_outs.append(None if g is None else Tensor._wrap(g))
+        result = self.fn_cls.backward(ctx, *grad_outs)
+        result = result if isinstance(result, tuple) else (result,)
+        n = len(ctx.needs_input_grad)
+        if len(result) < n or any(r is not None for r in result[n:]):
+            raise TypeError(f"{name}.backward returned {len(result)} gradients, expected {n}: "
+                            "one per argument of forward (None for those that need none)")
+        arrays = []
+        for k, i in enumerate(ctx._arg_positions):
+            r, shape = result[i], self.inputs[k].shape
+            if r is not None and not isinstance(r, Tensor):
+                raise TypeError(f"{name}.backward returned a {type(r).__name__} for argument {i}"
+                                "; return a Tensor (or None)")
+            if r is not None and _broadcast_shape(shape, r.shape) != r.shape:
+                raise ValueError(f"{name}.backward returned a gradient of shape {r.shape} for "
+                                 f"argument {i}, of shape {shape}")
+            arrays.append(None if r is None else r.data)
+        return tuple(arrays)
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
+
+
+def once_differentiable(fn: Any) -> Any:
+    """PyTorch's decorator for a backward that cannot itself be differentiated; every backward
+    here runs without recording, so it changes nothing (kept for ported code)."""
+    return fn

@@ -1,4 +1,5 @@
-"""Whether operations are recorded for back-propagation: ``no_grad`` and ``enable_grad``."""
+"""Whether operations are recorded for back-propagation: ``no_grad``, ``enable_grad``,
+``set_grad_enabled`` and ``inference_mode``, as in PyTorch."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)
 
 
-def set_grad_enabled(mode: bool) -> None:
+def _set_enabled(mode: bool) -> None:
     _state.enabled = bool(mode)
 
 
@@ -30,16 +31,22 @@ class _GradMode:
 
     def __enter__(self) -> None:
         self._prev = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        _set_enabled(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        set_grad_enabled(self._prev)
+        _set_enabled(self._prev)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            prev = is_grad_enabled()
+            _set_enabled(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _set_enabled(prev)
 
         return wrapper
 
@@ -58,3 +65,33 @@ class enable_grad(_GradMode):
     """Record again inside a ``no_grad`` block."""
 
     mode = True
+
+
+class inference_mode(_GradMode):
+    """PyTorch's ``inference_mode`` (``with``, ``@inference_mode()``, ``inference_mode(False)``):
+    here the same as ``no_grad``. torch also refuses tensors made in it in a later backward;
+    shenjing does not check that."""
+
+    mode = False
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # bare @inference_mode
+            return super().__new__(cls, mode)
+        self = super().__new__(cls)
+        self.mode = not mode
+        return self
+
+
+class set_grad_enabled:
+    """Turn recording on or off: at once when called (``set_grad_enabled(False)``), and back to
+    the previous mode at the end of a ``with set_grad_enabled(is_train):`` block."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = is_grad_enabled()
+        _set_enabled(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _set_enabled(self._prev)

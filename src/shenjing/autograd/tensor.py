@@ -117,6 +117,12 @@ class Tensor:
         as in PyTorch, for every tensor that does not require grad (``detach_()``)."""
         return self._creator is None or not self.requires_grad
 
+    @property
+    def grad_fn(self) -> Any:
+        """The op that made this tensor (PyTorch's name; its class is the op's), None for a leaf
+        or a tensor that does not require grad."""
+        return self._creator if self.requires_grad else None
+
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied, on the CPU)."""
         return backend.asnumpy(self.data)
@@ -163,16 +169,26 @@ class Tensor:
         self.requires_grad = False
         return self
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Compute gradients of this tensor with respect to every leaf that requires grad.
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Compute gradients of this tensor with respect to every leaf that requires grad, and
+        add them to the leaves' ``.grad``.
 
         Args:
-            grad: d(something)/d(self); omitted for a one-element tensor (it is then 1).
+            gradient: d(something)/d(self) (a Tensor, array or list), the vector of a
+                vector-Jacobian product; omitted for a one-element tensor (it is then 1).
             retain_graph: keep the graph so backward can run through it again.
+            create_graph: not supported (see :func:`shenjing.autograd.grad`).
+            inputs: accumulate only into these tensors' ``.grad`` (PyTorch's ``inputs=``).
         """
-        from .engine import backward  # the engine imports Tensor; import it when first needed
+        from .engine import run  # the engine imports Tensor; import it when first needed
 
-        backward(self, grad, retain_graph)
+        if create_graph or inputs is not None:
+            from .gradients import backward
+
+            backward(self, gradient, retain_graph, create_graph, inputs)
+            return
+        run([self], [gradient], bool(retain_graph))
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -201,6 +217,21 @@ class Tensor:
                 t.grad = Tensor._wrap(g.data.copy() if t.grad is None else t.grad.data + g.data)
 
         self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose ``retain_grad()`` was called."""
+        return self._creator is not None and getattr(self, "_retains_grad", False)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> HookHandle:
+        """Call ``hook(self)`` after backward has accumulated this leaf's ``.grad`` (PyTorch's;
+        an optimizer can step there, in the backward pass). Returns a handle."""
+        if not self.requires_grad or self._creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook needs a leaf tensor that "
+                               "requires grad")
+        hooks = self._post_accumulate_hooks = getattr(self, "_post_accumulate_hooks", None) or []
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
 
     def zero_grad(self) -> None:
         self.grad = None

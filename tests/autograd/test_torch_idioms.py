@@ -1,0 +1,113 @@
+"""PyTorch autograd idioms from its tutorials and "Autograd mechanics" note: ``grad_fn``,
+``retains_grad``, ``register_post_accumulate_grad_hook``, ``set_grad_enabled`` (as a function and
+as a context manager), ``inference_mode``, and torch's dtype names at package level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import require_torch
+
+
+def test_grad_fn_and_is_leaf_as_torch():
+    th = require_torch()
+    for lib in (shenjing, th):
+        x = lib.ones(5)
+        w = lib.randn(5, 3, requires_grad=True)
+        b = lib.randn(3, requires_grad=True)
+        z = x @ w + b
+        assert w.grad_fn is None and w.is_leaf
+        assert z.grad_fn is not None and not z.is_leaf
+        assert "AddBackward" in repr(z.grad_fn)
+        with lib.no_grad():
+            assert (x @ w).grad_fn is None
+        assert z.detach().grad_fn is None
+        z.detach_()
+        assert z.grad_fn is None and z.is_leaf
+
+
+def test_retains_grad_as_torch(rng):
+    th = require_torch()
+    x0 = rng.standard_normal(3).astype(np.float32)
+    results = []
+    for lib in (shenjing, th):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 3
+        assert not y.retains_grad and not x.retains_grad
+        y.retain_grad()
+        assert y.retains_grad and not x.retains_grad
+        (y * y).sum().backward()
+        results.append(y.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+def test_post_accumulate_grad_hook_as_torch(rng):
+    # the optimizer-in-backward idiom: step each parameter as soon as its grad is ready
+    th = require_torch()
+    w0, x0 = rng.standard_normal((2, 3, 3)).astype(np.float32)
+    finals = []
+    for lib in (shenjing, th):
+        w = lib.tensor(w0, requires_grad=True)
+        seen = []
+
+        def step(p, seen=seen, lib=lib):
+            seen.append(p.grad.numpy().copy())
+            with lib.no_grad():
+                p -= 0.1 * p.grad
+            p.grad = None
+
+        handle = w.register_post_accumulate_grad_hook(step)
+        for _ in range(3):
+            ((lib.tensor(x0) @ w).tanh() ** 2).sum().backward()
+        handle.remove()
+        ((lib.tensor(x0) @ w) ** 2).sum().backward()  # removed: the grad stays
+        assert len(seen) == 3 and w.grad is not None
+        finals.append(w.detach().numpy())
+    np.testing.assert_allclose(finals[0], finals[1], rtol=1e-5)
+    with pytest.raises(RuntimeError, match="leaf"):
+        (shenjing.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(print)
+
+
+@pytest.mark.parametrize("is_train", [True, False])
+def test_set_grad_enabled_as_context_and_function(is_train):
+    th = require_torch()
+    for lib in (shenjing, th):
+        x = lib.ones(2, requires_grad=True)
+        with lib.set_grad_enabled(is_train):
+            assert (x * 2).requires_grad is is_train
+        assert lib.is_grad_enabled()
+        lib.set_grad_enabled(False)
+        try:
+            assert not (x * 2).requires_grad
+        finally:
+            lib.set_grad_enabled(True)
+        assert (x * 2).requires_grad
+
+
+def test_inference_mode_as_torch():
+    th = require_torch()
+    for lib in (shenjing, th):
+        x = lib.ones(2, requires_grad=True)
+        with lib.inference_mode():
+            assert not (x * 2).requires_grad
+        with lib.inference_mode(False):
+            assert (x * 2).requires_grad
+
+        @lib.inference_mode()
+        def predict(t):
+            return t * 2
+
+        assert not predict(x).requires_grad
+        assert (x * 2).requires_grad
+
+
+@pytest.mark.parametrize("name", ["float", "float32", "float64", "double", "half", "float16",
+                                  "long", "int64", "int", "int32", "int8", "uint8", "bool"])
+def test_dtype_names_as_torch(name):
+    th = require_torch()
+    ours = shenjing.zeros(2, dtype=getattr(shenjing, name))
+    theirs = th.zeros(2, dtype=getattr(th, name))
+    assert ours.dtype == theirs.numpy().dtype
+    assert shenjing.ones(2).to(getattr(shenjing, name)).dtype == ours.dtype
