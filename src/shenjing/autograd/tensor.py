@@ -236,16 +236,21 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # -- in place (only where no graph can be corrupted) -------------------------------------
+    # -- in place --------------------------------------------------------------------------
     # Each in-place change bumps ``_version`` (a one-element list, shared with detach()'d
     # tensors over the same memory). Ops record their inputs' versions, and backward refuses
     # to run an op whose input changed since (as PyTorch does): its gradient would be wrong.
-    def _inplace(self, other: Any, op: Callable[[Any, Any], Any]) -> Tensor:
+    def _inplace(self, other: Any, op: Callable[[Any, Any], Any],
+                 recorded: Callable[[Tensor, Any], Tensor] | None = None) -> Tensor:
+        if isinstance(self.data, np.generic):  # a full reduction's NumPy scalar is immutable:
+            self.data = np.asarray(self.data)   # without this, `+=` would change nothing
         other_data = other.data if isinstance(other, Tensor) else other
         grad_involved = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
         if is_grad_enabled() and grad_involved:
-            what = ("a leaf tensor that requires grad (PyTorch refuses it too)"
-                    if self.requires_grad and self._creator is None
+            leaf = self.requires_grad and self._creator is None
+            if recorded is not None and not leaf and backend.is_floating(self.dtype):
+                return self._record_inplace(other, recorded)
+            what = ("a leaf tensor that requires grad (PyTorch refuses it too)" if leaf
                     else "a tensor that takes part in autograd")
             raise RuntimeError(f"in-place operation on {what}; write x = x + y, or update "
                                "parameters inside `with no_grad():`")
@@ -253,40 +258,77 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    def _record_inplace(self, other: Any, recorded: Callable[[Tensor, Any], Tensor]) -> Tensor:
+        """An arithmetic in-place op on a tensor in the graph (or one meeting a tensor that
+        requires grad), recorded as PyTorch records it: ``loss += criterion(out, y)``.
+
+        The op runs out of place on ``old``, a stand-in for this tensor's previous value that
+        keeps its place in the graph, and its result is written into this tensor's memory (or,
+        for a view of another array, replaces it: unlike torch, the base keeps its value), which
+        then stands for the op's output. The version bump makes any op that used the previous
+        value refuse to backward (here every such op, not only those whose backward reads it;
+        so ``x += f(x)`` fails at backward: write x = x + f(x)).
+        """
+        # Only mul's backward reads its first input (for the other's gradient), after this
+        # memory is overwritten: it gets a copy. add, sub and div's read none of it.
+        keep = recorded is _mul and isinstance(other, Tensor) and other.requires_grad
+        old = Tensor._wrap(self.data.copy() if keep else self.data)
+        old._creator, old._output_index = self._creator, self._output_index
+        old._generation, old.requires_grad = self._generation, self.requires_grad
+        new = recorded(old, other)
+        if new.shape != self.shape:
+            raise ValueError(f"in-place operation: the result's shape {new.shape} does not fit "
+                             f"the tensor's {self.shape}")
+        if getattr(self.data, "base", None) is None:
+            self.data[...] = new.data  # in place: detach()ed aliases and views see it, as torch's
+            self._version[0] += 1
+        else:  # a view (reshape, indexing): writing would change its base behind the graph's
+            # back, so it gets the new array (the base keeps its value) and a counter of its own
+            self.data, self._version = new.data, [self._version[0] + 1]
+        self._creator, self._output_index, self._generation = new._creator, 0, new._generation
+        self.requires_grad = True
+        return self
+
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, lambda a, b: a.__iadd__(b))
+        return self._inplace(other, operator.iadd, _add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, lambda a, b: a.__isub__(b))
+        return self._inplace(other, operator.isub, _sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, lambda a, b: a.__imul__(b))
+        return self._inplace(other, operator.imul, _mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, lambda a, b: a.__itruediv__(b))
+        return self._inplace(other, operator.itruediv, _div)
 
-    # PyTorch's in-place methods, under the operators' rule: allowed under no_grad(), or when no
-    # tensor involved requires grad. (PyTorch also records in-place changes of intermediate
-    # tensors in the graph; here those raise, as `+=` does: write y = y + 1.)
+    # PyTorch's in-place methods, under the operators' rule: plain under no_grad(), or when no
+    # tensor involved requires grad; recorded in the graph for an intermediate tensor (or a
+    # tensor that requires none meeting one that does); refused for a leaf that requires grad.
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In place ``self += alpha * other`` (PyTorch's ``add_``); returns self.
 
         >>> with shenjing.no_grad():
         ...     w.add_(w.grad, alpha=-0.1)   # an SGD step
         """
-        return self._inplace(other, operator.iadd if alpha == 1 else _scaled(operator.iadd, alpha))
+        if alpha == 1:
+            return self._inplace(other, operator.iadd, _add)
+        return self._inplace(other, _scaled(operator.iadd, alpha),
+                             lambda a, b: a.add(b, alpha=alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In place ``self -= alpha * other`` (PyTorch's ``sub_``); returns self."""
-        return self._inplace(other, operator.isub if alpha == 1 else _scaled(operator.isub, alpha))
+        if alpha == 1:
+            return self._inplace(other, operator.isub, _sub)
+        return self._inplace(other, _scaled(operator.isub, alpha),
+                             lambda a, b: a.sub(b, alpha=alpha))
 
     def mul_(self, other: Any) -> Tensor:
         """In place ``self *= other`` (PyTorch's ``mul_``); returns self."""
-        return self._inplace(other, operator.imul)
+        return self._inplace(other, operator.imul, _mul)
 
     def div_(self, other: Any) -> Tensor:
         """In place ``self /= other`` (PyTorch's ``div_``); returns self."""
-        return self._inplace(other, operator.itruediv)
+        return self._inplace(other, operator.itruediv, _div)
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value`` (a number or a 0-d tensor), in place;
@@ -356,6 +398,24 @@ class Tensor:
         if self.requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
+
+
+# The recorded (out-of-place, differentiable) forms of the in-place operators; the operators
+# themselves are bound to Tensor by the functional package.
+def _add(a: Tensor, b: Any) -> Tensor:
+    return a + b
+
+
+def _sub(a: Tensor, b: Any) -> Tensor:
+    return a - b
+
+
+def _mul(a: Tensor, b: Any) -> Tensor:
+    return a * b
+
+
+def _div(a: Tensor, b: Any) -> Tensor:
+    return a / b
 
 
 def _scaled(op: Callable[[Any, Any], Any], alpha: Any) -> Callable[[Any, Any], Any]:
