@@ -122,8 +122,8 @@ def test_functional_residual_block_computes_x_plus_f_x():
     merged = layers.Add()([h, f])
     outputs = Dense(2)(merged)
     model = sj.Model(inputs, outputs)
-    d1, d2, add, d3 = model.layers
-    assert isinstance(add, layers.Add)
+    input_layer, d1, d2, add, d3 = model.layers  # Keras 3: the InputLayer first
+    assert isinstance(add, layers.Add) and input_layer.output is inputs
 
     x, _ = _data(10)
     relu = np.maximum(x @ d1.kernel.numpy() + d1.bias.numpy(), 0)
@@ -132,8 +132,9 @@ def test_functional_residual_block_computes_x_plus_f_x():
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
 
     rows = _rows(_summary(model))
-    assert rows == [("Dense", "(None, 6)", 30), ("Dense", "(None, 6)", 42),
-                    ("Add", "(None, 6)", 0), ("Dense", "(None, 2)", 14)]
+    assert rows == [("InputLayer", "(None, 4)", 0), ("Dense", "(None, 6)", 30),
+                    ("Dense", "(None, 6)", 42), ("Add", "(None, 6)", 0),
+                    ("Dense", "(None, 2)", 14)]
     # both paths of the residual get gradients
     model.compile(optimizers.SGD(learning_rate=0.1), "mse")
     before = model.get_weights()
@@ -146,7 +147,8 @@ def test_functional_two_inputs_with_concatenate():
     a, b = sj.Input((4,), name="a"), sj.Input((2,), name="b")
     joined = layers.Concatenate()([Dense(3)(a), b])
     model = sj.Model([a, b], Dense(1)(joined))
-    dense_a, concat, head = model.layers
+    input_a, input_b, dense_a, concat, head = model.layers
+    assert (input_a.name, input_b.name) == ("a", "b")
     rng = np.random.default_rng(1)
     xa, xb = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
     ha = xa @ dense_a.kernel.numpy() + dense_a.bias.numpy()
@@ -527,3 +529,54 @@ def test_pytorch_style_loop_on_subclassed_model():
         opt.step()
         losses_seen.append(float(loss.data))
     assert losses_seen[-1] < losses_seen[0]
+
+
+# -- InputLayer, layer.input and layer.output (Keras 3) --------------------------------------------
+def test_functional_layers_list_the_input_layers_first_and_sequential_does_not():
+    title, tags = sj.Input((None,), dtype="int32", name="title"), sj.Input((3,), name="tags")
+    features = layers.concatenate([layers.GlobalAveragePooling1D()(layers.Embedding(9, 4)(title)),
+                                   tags])
+    model = sj.Model([title, tags], Dense(2, name="head")(features))
+    names = [layer.name for layer in model.layers]
+    assert names[:2] == ["title", "tags"] and names[-1] == "head"
+    first = model.layers[0]
+    assert type(first) is layers.InputLayer and first.output is title and first.input is title
+    assert model.get_layer("tags") is model.layers[1] and model.get_layer(index=0) is first
+    assert (first.dtype, first.count_params(), first.weights) == (np.int32, 0, [])
+    # the weights, and so weight files, are those of the computing layers only, in order
+    assert model.weights == [w for layer in model.layers[2:] for w in layer.weights]
+    seq = sj.Sequential([sj.Input((4,)), Dense(3)])
+    assert [type(layer) for layer in seq.layers] == [Dense]
+    unnamed = sj.Input((2,))
+    assert unnamed.name == unnamed.input_layer.name and unnamed.name.startswith("input_layer")
+
+
+def test_layer_outputs_extract_features_as_in_keras(tmp_path):
+    # the functional guide: Model(inputs=m.input, outputs=[layer.output for layer in m.layers])
+    inputs = sj.Input((4,), name="x")
+    h = Dense(5, activation="relu")(inputs)
+    model = sj.Model(inputs, Dense(2)(h))
+    features = sj.Model(inputs=model.input, outputs=[layer.output for layer in model.layers])
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    got = features.predict(x)
+    assert len(got) == 3
+    np.testing.assert_array_equal(got[0], x)  # the InputLayer's output is the input
+    np.testing.assert_allclose(got[1], model.layers[1](x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(got[2], model.predict(x), rtol=1e-6)
+    assert model.layers[2].input is h and model.output is model.outputs[0]
+    with pytest.raises(AttributeError, match="'never' has never been called on a symbolic"):
+        _ = Dense(2, name="never").output
+    model.save(tmp_path / "m.keras")
+    loaded = sj.models.load_model(tmp_path / "m.keras")
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert loaded.layers[0].name == "x"
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_sequential_from_a_functional_models_layers_skips_the_input_with_slicing():
+    # the Keras idiom model.layers[1:] that needs the InputLayer in front
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(2)(Dense(3, activation="tanh")(inputs)))
+    stacked = sj.Sequential([sj.Input((4,)), *model.layers[1:]])
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(stacked.predict(x), model.predict(x), rtol=1e-6)

@@ -1,5 +1,5 @@
-"""Core layers: Dense, Activation, Flatten, Reshape, Dropout (and its spatial forms), and the
-Perceptron."""
+"""Core layers: InputLayer, Dense, Activation, Flatten, Reshape, Dropout (and its spatial
+forms), and the Perceptron."""
 
 from __future__ import annotations
 
@@ -13,7 +13,43 @@ from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..backend import new_generator
 from .conv import _channels_last
+from .input_layer import SymbolicTensor
 from .layer import InputSpec, Layer
+
+
+class InputLayer(Layer):
+    """The layer behind ``Input()``: it holds the model's symbolic input (its ``output``) and
+    computes nothing. A functional model lists its InputLayers first in ``model.layers``, as
+    Keras 3 does (a Sequential model does not).
+
+    Args:
+        shape: the shape of one sample; or ``batch_shape``, with the batch axis (None: any).
+        batch_size: a fixed batch size, or None.
+        dtype: the input's dtype (default float32; integer ids for an Embedding).
+        name: the layer's name, which is also the input tensor's (the key of this input when a
+            model is given a dict of arrays).
+    """
+
+    def __init__(self, shape: tuple[int | None, ...] | None = None, batch_size: int | None = None,
+                 dtype: Any = None, batch_shape: tuple[int | None, ...] | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("Input() needs shape= (the shape of one sample)")
+            batch_shape = (batch_size, *tuple(shape))
+        self.batch_shape = tuple(batch_shape)
+        tensor = SymbolicTensor(self.batch_shape, dtype=self.dtype, name=self.name)
+        tensor.input_layer = self
+        object.__setattr__(self, "_first_node", tensor)
+        self.built = True
+
+    @property
+    def input(self) -> Any:
+        return self.output
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
 
 
 class Dense(Layer):

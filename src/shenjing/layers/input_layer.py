@@ -24,6 +24,7 @@ class SymbolicTensor:
         self.dtype = np.dtype(dtype)
         self.layer, self.inputs, self.args, self.kwargs = layer, inputs, args, kwargs or {}
         self.name = name
+        self.input_layer: Any = None  # the InputLayer of a tensor made by Input()
 
     @property
     def ndim(self) -> int:
@@ -36,15 +37,15 @@ class SymbolicTensor:
 def Input(shape: tuple[int | None, ...] | None = None, batch_size: int | None = None,
           dtype: Any = "float32", name: str | None = None,
           batch_shape: tuple[int | None, ...] | None = None) -> SymbolicTensor:  # noqa: N802
-    """A symbolic model input of ``shape`` per sample (Keras's ``keras.Input``).
+    """A symbolic model input of ``shape`` per sample (Keras's ``keras.Input``): the output of
+    a new ``InputLayer``, named ``name`` (by default 'input_layer', numbered), as is the tensor.
 
     >>> x = Input((784,)); y = Dense(10)(x); model = Model(x, y)
     """
-    if batch_shape is None:
-        if shape is None:
-            raise ValueError("Input() needs shape= (the shape of one sample)")
-        batch_shape = (batch_size, *tuple(shape))
-    return SymbolicTensor(batch_shape, dtype=dtype, name=name)
+    from .core import InputLayer
+
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                      name=name).output
 
 
 # The sizes given to unknown axes in the two trial runs: the batch axis small (it only costs
@@ -75,5 +76,8 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
     a, b = (o.shape for o in outs)
     shape = tuple(None if n != m else n for n, m in zip(a, b))
-    return SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,
-                          kwargs=kwargs)
+    out = SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,
+                         kwargs=kwargs)
+    if layer._first_node is None:  # Keras's layer.input and layer.output: the first call's
+        object.__setattr__(layer, "_first_node", out)
+    return out

@@ -113,6 +113,7 @@ class Layer:
         set_(self, "_trainable", bool(trainable))
         set_(self, "_forward_hooks", [])
         set_(self, "_added_losses", [])
+        set_(self, "_first_node", None)  # the first symbolic call's output (functional API)
         self.name = name or _unique_name(_snake(type(self).__name__))
         self.dtype = np.dtype(dtype or "float32")
         self.built = False
@@ -268,6 +269,24 @@ class Layer:
         added = [loss for layer in self._layer_tree() for loss in layer._added_losses]
         return added + [p.regularizer(p) for p in self._all_weights()
                         if p.regularizer is not None and p.requires_grad]
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input(s) of this layer's first call in the functional API (Keras)."""
+        return self._node("input").inputs
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of this layer's first call in the functional API (Keras):
+        ``Model(inputs=model.input, outputs=[layer.output for layer in model.layers])``
+        extracts features."""
+        return self._node("output")
+
+    def _node(self, what: str) -> Any:
+        if self._first_node is None:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic "
+                                 f"input (keras.Input), so it has no {what}")
+        return self._first_node
 
     # -- calling -----------------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:

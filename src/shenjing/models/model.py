@@ -72,6 +72,15 @@ class Model(Layer):
                                       "as Model(inputs, outputs)")
         return self.graph.run(inputs, training)
 
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers. A functional model lists its InputLayers first, then its
+        layers in the order they compute (Keras 3: ``model.layers[1:]`` skips the input)."""
+        layers = super().layers
+        if self.graph is None:
+            return layers
+        return [t.input_layer for t in self.graph.inputs if t.input_layer is not None] + layers
+
     def _output_layers(self) -> list[Layer]:
         if self.graph is not None:
             return [t.layer for t in self.graph.outputs]
@@ -82,7 +91,8 @@ class Model(Layer):
         """The names of the layers that make a functional model's outputs, in order: the keys
         of per-output losses, metrics and targets and the prefixes of their logs ([] for other
         models)."""
-        return [] if self.graph is None else [t.layer.name for t in self.graph.outputs]
+        return [] if self.graph is None else [t.layer.name if t.layer is not None else t.name
+                                              for t in self.graph.outputs]
 
     @property
     def _output_list(self) -> bool:
@@ -561,6 +571,18 @@ class Model(Layer):
     def outputs(self) -> list[Any]:
         """The symbolic output tensors of a functional model or a built Sequential."""
         return list(self._symbolic_io()[1])
+
+    @property
+    def input(self) -> Any:
+        """Keras's ``model.input``: the symbolic input, or the list of them."""
+        inputs = self.inputs
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self) -> Any:
+        """Keras's ``model.output``: the symbolic output, or the list of them."""
+        outputs = self.outputs
+        return outputs[0] if len(outputs) == 1 else outputs
 
     @property
     def metrics_names(self) -> list[str]:

@@ -13,6 +13,8 @@ def _shape(shape: Any) -> str:
 def summary_lines(model: Any) -> list[str]:
     shapes: dict[int, Any] = {}
     if getattr(model, "graph", None) is not None:
+        for t in model.graph.inputs:
+            shapes[id(t.input_layer)] = t.shape
         for node in model.graph.nodes:
             shapes[id(node.layer)] = node.shape
     elif hasattr(model, "output_shapes"):
