@@ -1,5 +1,5 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
-``image_dataset_from_directory``."""
+``image_dataset_from_directory``, ``pad_sequences`` and ``PyDataset``."""
 
 from __future__ import annotations
 
@@ -53,4 +53,13 @@ def __getattr__(name: str) -> Any:
         from .data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    # keras.utils.pad_sequences and PyDataset (Sequence, its Keras 2 name), from shenjing.data
+    if name == "pad_sequences":
+        from .data.sequence import pad_sequences
+
+        return pad_sequences
+    if name in ("PyDataset", "Sequence"):
+        from .data.loader import PyDataset
+
+        return PyDataset
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -229,13 +229,17 @@ def test_loader_argument_conflicts_are_clear_errors():
         model.fit(iter([(x, y, y, y)]), verbose=0)
 
 
-def test_multi_input_model_with_a_loader():
+def _two_input_model():
     a, b = sj.Input((4,), name="a"), sj.Input((2,), name="b")
     model = sj.Model([a, b], Dense(1)(layers.Concatenate()([Dense(3)(a), b])))
     model.compile(optimizers.SGD(learning_rate=0.05), "mse")
     rng = np.random.default_rng(1)
     xa, xb = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
-    target = xa[:, :1] - xb[:, 1:]
+    return model, xa, xb, xa[:, :1] - xb[:, 1:]
+
+
+def test_multi_input_model_with_a_loader():
+    model, xa, xb, target = _two_input_model()
     start = model.get_weights()
     h_loader = model.fit(DataLoader([xa, xb], target, batch_size=5), epochs=2, verbose=0)
     from_loader = model.predict(DataLoader([xa, xb], batch_size=6))
@@ -263,3 +267,98 @@ def test_map_fn_working_in_place_leaves_the_data_set_alone(batch_size):
                                       np.arange(10) + 100)
     np.testing.assert_array_equal(x.ravel(), np.arange(10))
     np.testing.assert_array_equal(y, np.arange(10))
+
+
+# -- Keras's batch sources: list batches (PyTorch DataLoader), PyDataset, dicts of inputs --------
+def test_a_list_batch_is_read_as_a_tuple_as_keras_does():
+    model, xa, xb, target = _two_input_model()
+    start = model.get_weights()
+    as_lists = model.fit(iter([[[xa, xb], target]]), verbose=0).history["loss"]
+    model.set_weights(start)
+    as_tuples = model.fit(iter([([xa, xb], target)]), verbose=0).history["loss"]
+    assert as_lists == as_tuples
+    # x alone, for a multi-input model: a DataLoader yields ([xa, xb],), never a bare list
+    (batch,) = list(DataLoader([xa, xb], batch_size=20))
+    assert isinstance(batch, tuple) and len(batch) == 1 and len(batch[0]) == 2
+    with pytest.raises(ValueError, match="list of 4 items.*one list: \\(\\[x1, x2, ...\\], y\\)"):
+        model.fit(iter([[xa, xb, target, target]]), verbose=0)
+
+
+def test_a_pytorch_dataloader_trains_as_the_same_batches_do():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((24, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
+    pairs = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    model = sj.Sequential([sj.Input((3,)), Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    start = model.get_weights()
+    loss = model.fit(torch.utils.data.DataLoader(pairs, batch_size=8), epochs=2, verbose=0)
+    model.set_weights(start)
+    same = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(loss.history["loss"], same.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(model.evaluate(torch.utils.data.DataLoader(pairs, batch_size=5),
+                                              verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+
+
+class _Batches(sj.utils.PyDataset):
+    """Keras's guide PyDataset, counting its epochs."""
+
+    def __init__(self, x, y, batch_size, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.ends, self.seen = 0, []
+
+    def __len__(self):
+        return int(np.ceil(len(self.x) / float(self.batch_size)))
+
+    def __getitem__(self, idx):
+        self.seen.append(idx)
+        return (self.x[idx * self.batch_size:(idx + 1) * self.batch_size],
+                self.y[idx * self.batch_size:(idx + 1) * self.batch_size])
+
+    def on_epoch_end(self):
+        self.ends += 1
+
+
+def test_a_pydataset_feeds_fit_evaluate_and_predict():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    model = sj.Sequential([sj.Input((3,)), Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.05), "mse")
+    start = model.get_weights()
+    data = _Batches(x, y, batch_size=8, workers=4)
+    history = model.fit(data, epochs=3, shuffle=False, verbose=0)
+    assert data.ends == 3 and data.seen == [0, 1, 2] * 3 and data.workers == 4
+    model.set_weights(start)
+    same = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], same.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(model.evaluate(data, verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+    np.testing.assert_allclose(model.predict(data), model.predict(x), rtol=1e-6)
+    data.seen = []
+    sj.utils.set_random_seed(0)
+    model.fit(data, epochs=4, verbose=0)  # shuffle=True: each epoch every batch, in a new order
+    epochs = [data.seen[i:i + 3] for i in range(0, 12, 3)]
+    assert all(sorted(e) == [0, 1, 2] for e in epochs) and len({tuple(e) for e in epochs}) > 1
+    assert sj.utils.Sequence is sj.utils.PyDataset
+
+
+def test_inputs_given_as_a_dict_by_input_name():
+    model, xa, xb, target = _two_input_model()
+    start = model.get_weights()
+    by_name = model.fit({"b": xb, "a": xa}, target, batch_size=5, shuffle=False, verbose=0)
+    model.set_weights(start)
+    by_list = model.fit([xa, xb], target, batch_size=5, shuffle=False, verbose=0)
+    assert by_name.history == by_list.history
+    np.testing.assert_array_equal(model.predict({"a": xa, "b": xb}), model.predict([xa, xb]))
+    np.testing.assert_array_equal(model({"a": xa, "b": xb}).numpy(), model([xa, xb]).numpy())
+    assert model.evaluate({"a": xa, "b": xb}, target, verbose=0) == model.evaluate(
+        [xa, xb], target, verbose=0)
+    with pytest.raises(ValueError, match=r"no entry for input\(s\) \['b'\]; the model's inputs "
+                                         r"are \['a', 'b'\]"):
+        model.fit({"a": xa}, target, verbose=0)
+    with pytest.raises(ValueError, match=r"unknown input name\(s\) \['c'\]"):
+        model.predict({"a": xa, "b": xb, "c": xb})

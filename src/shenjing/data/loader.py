@@ -3,8 +3,10 @@ minibatches, shuffled afresh each epoch from a seeded stream, with an optional `
 augmentation. ``Model.fit``, ``evaluate`` and ``predict`` accept one (or any re-iterable that
 yields ``(x, y[, sample_weight])`` batches) beside arrays, and turn arrays into one themselves.
 
-The batch protocol is Keras's: a *tuple* is ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``;
-anything else (an array, a *list* of arrays for a multi-input model) is ``x`` alone.
+The batch protocol is Keras's: a tuple or a list is ``(x,)``, ``(x, y)`` or
+``(x, y, sample_weight)`` (a PyTorch DataLoader yields ``[x, y]``); anything else (an array, a
+dict) is ``x`` alone. The inputs of a multi-input model are therefore a list inside the batch:
+``([x1, x2], y)``, or ``([x1, x2],)`` without targets, as a DataLoader yields them.
 
 >>> loader = DataLoader(x_train, y_train, batch_size=64, shuffle=True, seed=0)
 >>> model.fit(loader, epochs=5, validation_data=DataLoader(x_val, y_val, batch_size=256))
@@ -12,6 +14,7 @@ anything else (an array, a *list* of arrays for a multi-input model) is ``x`` al
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -68,12 +71,13 @@ def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
 
 def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     """``(x, y, sample_weight)`` from one batch (Keras's ``unpack_x_y_sample_weight``): a tuple
-    of 1 to 3 items is (x[, y[, sample_weight]]); anything else is x alone."""
-    if isinstance(batch, tuple):
+    or list of 1 to 3 items is (x[, y[, sample_weight]]); anything else is x alone."""
+    if isinstance(batch, (tuple, list)):
         if not 1 <= len(batch) <= 3:
             raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a "
-                             f"tuple of {len(batch)} items")
-        batch = batch + (None,) * (3 - len(batch))
+                             f"{type(batch).__name__} of {len(batch)} items (the inputs of a "
+                             "multi-input model go in one list: ([x1, x2, ...], y))")
+        batch = tuple(batch) + (None,) * (3 - len(batch))
         return as_arrays(batch[0]), as_arrays(batch[1]), as_arrays(batch[2])
     return as_arrays(batch), None, None
 
@@ -96,7 +100,8 @@ class DataLoader:
         sample_weight: one weight per sample, or None.
 
     Iterating yields ``(x, y)`` (or ``(x, y, sample_weight)`` when weights are given), or ``x``
-    alone when ``y`` is None. ``len(loader)`` is the number of batches per pass.
+    alone when ``y`` is None (``(x,)`` for a list of inputs, which alone would read as
+    ``(x, y)``). ``len(loader)`` is the number of batches per pass.
 
     >>> loader = DataLoader(np.arange(10.0)[:, None], np.arange(10), batch_size=4)
     >>> [xb.shape[0] for xb, yb in loader]
@@ -164,10 +169,72 @@ class DataLoader:
                                 f"y_batch), got {type(out).__name__}")
             xb, yb = out
         if yb is None and self.y is None:
-            return xb
+            return (xb,) if isinstance(xb, list) else xb  # a bare list would read as (x, y)
         return (xb, yb) if swb is None else (xb, yb, swb)
 
     def __repr__(self) -> str:
         return (f"<DataLoader samples={self.num_samples} batch_size={self.batch_size} "
                 f"batches={len(self)} shuffle={self.shuffle}>")
 
+
+
+class PyDataset:
+    """Keras's ``keras.utils.PyDataset`` (also ``keras.utils.Sequence``): subclass it with
+    ``__len__`` (the number of batches) and ``__getitem__(index)`` returning one whole batch,
+    ``x``, ``(x, y)`` or ``(x, y, sample_weight)``, and pass it to ``fit``, ``evaluate`` or
+    ``predict`` (no ``batch_size``: the batches are yours). ``on_epoch_end`` runs after each
+    pass; ``fit(shuffle=True)`` visits the batches in a new order each epoch, as Keras does.
+
+    Args:
+        workers, use_multiprocessing, max_queue_size: Keras's parallel loading options,
+            accepted and kept; batches are loaded in the training thread here.
+
+    >>> class Batches(PyDataset):
+    ...     def __len__(self): return 10
+    ...     def __getitem__(self, i): return x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32]
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
+                 max_queue_size: int = 10) -> None:
+        self.workers, self.use_multiprocessing = workers, use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index)")
+
+    @property
+    def num_batches(self) -> int | None:
+        """``len(self)``, or None for a dataset without an end (then give ``steps_per_epoch``)."""
+        return len(self) if hasattr(self, "__len__") else None  # type: ignore[arg-type]
+
+    def on_epoch_begin(self) -> None:
+        """Called before each pass."""
+
+    def on_epoch_end(self) -> None:
+        """Called after each complete pass (to reshuffle or augment the data between epochs)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.batches()
+
+    def batches(self, rng: np.random.Generator | None = None) -> Iterator[Any]:
+        """One pass: the batches in order, or in an order drawn from ``rng``."""
+        self.on_epoch_begin()
+        n = self.num_batches
+        order: Any = itertools.count() if n is None else (
+            range(n) if rng is None else rng.permutation(n))
+        for index in order:
+            yield self[int(index)]
+        self.on_epoch_end()
+
+
+class ShuffledBatches:
+    """A PyDataset's batches, in a new order at each pass (``fit(shuffle=True)``)."""
+
+    def __init__(self, dataset: PyDataset, rng: np.random.Generator) -> None:
+        self.dataset, self.rng = dataset, rng
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.dataset.batches(self.rng)

@@ -15,6 +15,8 @@ from .. import backend
 from ..autograd import Tensor
 from ..data.loader import (  # noqa: F401 - re-exported for Model
     DataLoader,
+    PyDataset,
+    ShuffledBatches,
     as_arrays,
     check_lengths,
     num_samples,

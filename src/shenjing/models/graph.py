@@ -51,7 +51,23 @@ class Graph:
             stack.extend((p, False) for p in _as_list(t.inputs) if id(p) not in done)
         return order
 
+    def by_input_name(self, inputs: dict[str, Any]) -> Any:
+        """Keras's dict of inputs keyed by the Input names, in input order (a list, or the one
+        value); ValueError naming the inputs when the keys are not theirs."""
+        names = [t.name for t in self.inputs]
+        unknown = [k for k in inputs if k not in names]
+        absent = [n for n in names if n not in inputs]
+        if unknown or absent:
+            problem = f"unknown input name(s) {unknown}" if unknown \
+                else f"no entry for input(s) {absent}"
+            raise ValueError(f"the dict of inputs has {problem}; the model's inputs are {names} "
+                             "(the names given to Input(name=...))")
+        values = [inputs[n] for n in names]
+        return values[0] if self.single_input else values
+
     def run(self, inputs: Any, training: bool) -> Any:
+        if isinstance(inputs, dict):
+            inputs = self.by_input_name(inputs)
         given = _as_list(inputs)
         if len(given) != len(self.inputs):
             raise ValueError(f"the model expects {len(self.inputs)} input(s), got {len(given)}")

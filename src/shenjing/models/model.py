@@ -66,6 +66,11 @@ class Model(Layer):
             self.built = True
 
     # -- forward -----------------------------------------------------------------------------
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(inputs, dict) and self.graph is not None:  # Keras: keyed by Input name
+            inputs = self.graph.by_input_name(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs: Any, training: bool = False) -> Any:
         if self.graph is None:
             raise NotImplementedError(f"{type(self).__name__} must define call(), or be built "
@@ -320,8 +325,10 @@ class Model(Layer):
             m.reset_state()
 
     def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
-        """(x, y, sample_weight) with a dict keyed by output name (in y or sample_weight) made
-        a list in output order, which the data pipeline batches."""
+        """(x, y, sample_weight) with a dict keyed by input name (x) or output name (y,
+        sample_weight) made a list in input or output order, which the data pipeline batches."""
+        if isinstance(x, dict) and self.graph is not None:
+            x = self.graph.by_input_name(x)
         y, sample_weight = (self._per_output(v, name) if self._output_list and isinstance(v, dict)
                             else v for name, v in (("y", y), ("sample_weight", sample_weight)))
         return x, y, sample_weight
@@ -369,6 +376,8 @@ class Model(Layer):
                                  "an iterable of batches (it cannot be split): pass "
                                  "validation_data=(x_val, y_val) or another DataLoader")
             train = da.as_loader(x, y, sample_weight)
+            if shuffle and isinstance(x, da.PyDataset) and x.num_batches is not None:
+                train = da.ShuffledBatches(x, rng)  # Keras visits its batches in a new order
         else:
             x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
             da.check_lengths(x, y, sw)
@@ -497,7 +506,7 @@ class Model(Layer):
         """Outputs for ``x`` (arrays, or a DataLoader or generator whose labels are ignored; its
         first ``steps`` batches if given) in inference mode, as NumPy arrays, batch by batch."""
         steps = da.steps_or_none(steps, "steps")
-        data = da.as_loader(x, batch_size=da.batch_size_or_default(batch_size))
+        data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
         outs = []
         with no_grad():
             for xb, _, _ in da.iterate(data, steps=steps):
@@ -531,7 +540,7 @@ class Model(Layer):
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
-        x = da.as_arrays(x)
+        x = da.as_arrays(self._ordered(x)[0])
         da.check_numeric(x)
         with no_grad():
             return _numpy(self(x, training=False))

@@ -1,0 +1,15 @@
+"""``keras.preprocessing``: ``sequence.pad_sequences`` and ``image_dataset_from_directory``
+under the names Keras code imports them by (they live in ``shenjing.data``)."""
+
+from . import sequence
+
+
+def __getattr__(name: str):
+    if name == "image_dataset_from_directory":  # Pillow and threads: loaded on first use
+        from ..data.image_folder import image_dataset_from_directory
+
+        return image_dataset_from_directory
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["image_dataset_from_directory", "sequence"]
