@@ -403,3 +403,18 @@ def test_get_unknown_name_lists_the_known_ones():
 def test_public_module():
     assert shenjing.losses is losses
     assert all(hasattr(losses, name) for name in losses.__all__)
+
+
+def test_mean_absolute_percentage_error_is_keras_formula_and_differentiates_as_torch(rng):
+    require_torch()
+    y_true = rng.standard_normal((4, 3)).astype(np.float32)
+    y_true[0, 0] = 0.0  # |y_true| floored at 1e-7, as Keras
+    y_pred = rng.standard_normal((4, 3)).astype(np.float32)
+    expected = 100 * np.mean(np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), 1e-7), -1)
+    np.testing.assert_allclose(losses.mean_absolute_percentage_error(y_true, y_pred).numpy(),
+                               expected, rtol=1e-5)
+    assert losses.get("mape").name == "mean_absolute_percentage_error"
+    safe = y_true + np.where(y_true >= 0, 0.5, -0.5).astype(np.float32)  # away from the floor
+    assert_same_as_torch(
+        lambda t, p: losses.MeanAbsolutePercentageError()(t, p), [safe, y_pred],
+        lambda t, p: 100 * ((t - p).abs() / t.abs()).mean(), wrt=[1])

@@ -444,3 +444,14 @@ def test_keras_style_metric_is_logged_as_a_number_in_fit():
     assert all(type(h) is float for h in hits)
     expected = float((model.predict(x).argmax(1) == y[:, 0]).sum())
     assert model.evaluate(x, y, verbose=0)[1] == expected  # reset before evaluating, then counted
+
+
+def test_mean_absolute_percentage_error_metric_is_keras_formula():
+    y_true = np.array([[1.0, -2.0], [0.0, 4.0]])
+    y_pred = np.array([[1.5, -1.0], [0.1, 5.0]])
+    m = metrics.get("mape")
+    assert type(m) is metrics.MeanAbsolutePercentageError and m.name == "mape"
+    m.update_state(y_true[:1], y_pred[:1])
+    m.update_state(y_true[1:], y_pred[1:], sample_weight=np.array([3.0]))
+    per_sample = 100 * np.mean(np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), 1e-7), -1)
+    assert m.result() == pytest.approx((per_sample[0] + 3 * per_sample[1]) / 4)

@@ -220,8 +220,17 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     return per if y_pred.ndim == 2 else per.reshape(y_pred.shape[:-1])
 
 
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)`` (Keras's;
+    element-wise for 1-D inputs); shapes as :func:`mean_squared_error`."""
+    t, p = _prepare(y_true, y_pred)
+    ratio = F.abs(t - p) / F.maximum(F.abs(t), 1e-7)
+    return 100.0 * (F.mean(ratio, axis=-1) if ratio.ndim > 1 else ratio)
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
+mape = mean_absolute_percentage_error
 
 
 # -- loss objects ----------------------------------------------------------------------------------
@@ -357,6 +366,14 @@ class MeanAbsoluteError(LossFunctionWrapper):
         super().__init__(mean_absolute_error, reduction=reduction, name=name)
 
 
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """Mean absolute percentage error; see :func:`mean_absolute_percentage_error`."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str = "mean_absolute_percentage_error") -> None:
+        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name)
+
+
 class Huber(LossFunctionWrapper):
     """Huber loss, quadratic within ``delta`` of the target, linear beyond; see :func:`huber`."""
 
@@ -406,13 +423,14 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
 # -- lookup ----------------------------------------------------------------------------------------
 _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
-    MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy,
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, Huber, BinaryCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
     **dict.fromkeys((mean_squared_error, F.mean_squared_error), MeanSquaredError),
     **dict.fromkeys((mean_absolute_error, F.mean_absolute_error), MeanAbsoluteError),
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
     **dict.fromkeys((huber, F.huber), Huber),
     **dict.fromkeys((binary_crossentropy, F.binary_crossentropy), BinaryCrossentropy),
     **dict.fromkeys((categorical_crossentropy, F.categorical_crossentropy),
@@ -422,7 +440,8 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__ == __name__}
 LossFunctionWrapper._functions = _FUNCTIONS
-_ALIASES = {"mse": MeanSquaredError, "mae": MeanAbsoluteError, "bce": BinaryCrossentropy,
+_ALIASES = {"mse": MeanSquaredError, "mae": MeanAbsoluteError,
+            "mape": MeanAbsolutePercentageError, "bce": BinaryCrossentropy,
             "huber_loss": Huber}
 
 
@@ -488,8 +507,8 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "Loss", "LossFunctionWrapper",
-    "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy",
-    "binary_crossentropy", "categorical_crossentropy", "get", "huber", "mae",
-    "mean_absolute_error", "mean_squared_error", "mse", "serialize",
-    "sparse_categorical_crossentropy",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
+    "SparseCategoricalCrossentropy", "binary_crossentropy", "categorical_crossentropy", "get",
+    "huber", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mse", "serialize", "sparse_categorical_crossentropy",
 ]

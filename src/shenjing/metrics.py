@@ -117,8 +117,17 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
     return _per_sample(np.abs(p.astype(np.float64) - t))
 
 
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))`` over the last axis,
+    in float64 (Keras's)."""
+    t, p = _pair(y_true, y_pred, "mean_absolute_percentage_error")
+    t = t.astype(np.float64)
+    return 100.0 * _per_sample(np.abs(t - p) / np.maximum(np.abs(t), _EPSILON))
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
+mape = mean_absolute_percentage_error
 acc = accuracy
 
 
@@ -324,6 +333,14 @@ class MeanAbsoluteError(MeanMetricWrapper):
 
     def __init__(self, name: str = "mean_absolute_error") -> None:
         super().__init__(mean_absolute_error, name=name)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """Mean absolute percentage error over all samples seen; see
+    :func:`mean_absolute_percentage_error`."""
+
+    def __init__(self, name: str = "mean_absolute_percentage_error") -> None:
+        super().__init__(mean_absolute_percentage_error, name=name)
 
 
 def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -646,23 +663,24 @@ _LOSS_KINDS = {
 _CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    Precision, Recall, AUC, FBetaScore, F1Score, Mean, MeanMetricWrapper,
+    MeanAbsolutePercentageError, Precision, Recall, AUC, FBetaScore, F1Score, Mean,
+    MeanMetricWrapper,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
-    mean_absolute_error)}
+    mean_absolute_error, mean_absolute_percentage_error)}
 MeanMetricWrapper._functions = _FUNCTIONS
 _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
-    "mse": MeanSquaredError, "mae": MeanAbsoluteError,
+    "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
 }
 # how a metric named by a string reads logits: probability 0.5 is logit 0; AUC takes a sigmoid
 _ON_LOGITS: dict[type[Metric], dict[str, Any]] = {
     BinaryAccuracy: {"threshold": 0.0}, Precision: {"thresholds": 0.0},
     Recall: {"thresholds": 0.0}, AUC: {"from_logits": True},
 }
-KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mean", "precision", "recall", "auc",
+KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mape", "mean", "precision", "recall", "auc",
                       "f1_score", "fbeta_score", *(n for n in _FUNCTIONS if n != "accuracy")})
 
 
@@ -761,10 +779,11 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 __all__ = [
     "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "F1Score", "FBetaScore", "Mean",
-    "MeanAbsoluteError",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "MeanMetricWrapper", "MeanSquaredError", "Metric", "Precision", "Recall",
     "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
-    "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mean_absolute_error",
-    "mean_squared_error", "mse", "sparse_categorical_accuracy",
+    "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mape",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error", "mse",
+    "sparse_categorical_accuracy",
     "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
 ]
