@@ -11,6 +11,8 @@ import importlib.abc as _importlib_abc
 import importlib.util as _importlib_util
 import sys as _sys
 
+import numpy as _np
+
 from . import (
     activations,
     backend,
@@ -27,7 +29,17 @@ from . import (
     regularizers,
     utils,
 )
-from .autograd import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .autograd import (
+    Function,
+    Tensor,
+    as_tensor,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
 from .diagnostics import gradcheck
 from .factories import (
     arange,
@@ -49,7 +61,7 @@ from .models import Model, Sequential, load_model
 
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots.
-    if name in ("callbacks", "datasets", "plot", "random"):
+    if name in ("callbacks", "datasets", "plot", "preprocessing", "random"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -88,9 +100,22 @@ __version__ = "0.1.0"
 __all__ = [
     "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "arange",
     "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
-    "full", "full_like", "functional", "gradcheck", "initializers", "is_grad_enabled", "keras",
+    "full", "full_like", "functional", "gradcheck", "inference_mode", "initializers",
+    "is_grad_enabled", "keras",
     "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
-    "ones_like", "ops", "optimizers", "plot", "rand", "randint", "randn", "random",
-    "regularizers", "tensor",
+    "ones_like", "ops", "optimizers", "plot", "preprocessing", "rand", "randint", "randn",
+    "random", "regularizers",
+    "set_grad_enabled", "tensor",
     "utils", "zeros", "zeros_like",
 ]
+
+# PyTorch's dtype names (dtype=shenjing.float, x.to(shenjing.long)), as NumPy's types; at the end
+# and left out of __all__ so that neither this module nor
+# `from shenjing import *` sees the builtins float, int and bool shadowed.
+float16 = half = _np.float16
+float32 = float = _np.float32  # noqa: A001
+float64 = double = _np.float64
+int8, uint8, int16, int32 = _np.int8, _np.uint8, _np.int16, _np.int32
+int64 = long = _np.int64
+int = _np.int32  # noqa: A001 - torch.int is int32
+bool = _np.bool_  # noqa: A001
