@@ -61,7 +61,7 @@ from .models import Model, Sequential, load_model
 
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots.
-    if name in ("callbacks", "datasets", "plot", "preprocessing", "random"):
+    if name in ("callbacks", "datasets", "plot", "preprocessing", "random", "saving"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -104,7 +104,7 @@ __all__ = [
     "is_grad_enabled", "keras",
     "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
     "ones_like", "ops", "optimizers", "plot", "preprocessing", "rand", "randint", "randn",
-    "random", "regularizers",
+    "random", "regularizers", "saving",
     "set_grad_enabled", "tensor",
     "utils", "zeros", "zeros_like",
 ]

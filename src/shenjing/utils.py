@@ -62,4 +62,8 @@ def __getattr__(name: str) -> Any:
         from .data.loader import PyDataset
 
         return PyDataset
+    if name in ("custom_object_scope", "get_custom_objects", "register_keras_serializable"):
+        from .io import saving
+
+        return getattr(saving, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

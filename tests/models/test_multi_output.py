@@ -214,3 +214,39 @@ def test_a_file_saved_without_per_output_settings_still_loads(tmp_path):
     loaded = sj.load_model(old)
     assert loaded.loss_weights is None
     assert loaded.evaluate(x, labels, verbose=0) == model.evaluate(x, labels, verbose=0)
+
+
+# -- outputs given as a dict (Keras 3) -------------------------------------------------------------
+def _dict_model() -> sj.Model:
+    """_model's heads as a dict keyed apart from the layer names, in unsorted order."""
+    inputs = sj.Input((4,))
+    trunk = Dense(16, activation="relu")(inputs)
+    return sj.Model(inputs, {"regression": Dense(1, name="reg")(trunk),
+                             "classes": Dense(3, activation="softmax", name="cls")(trunk)})
+
+
+def test_dict_outputs_train_and_predict_as_the_list_model_by_key(tmp_path):
+    x, labels, target = _data()
+    listed, keyed = _model(), _dict_model()
+    keyed.set_weights(listed.get_weights())
+    assert keyed.output_names == ["classes", "regression"]  # sorted keys: Keras's flat order
+    out = keyed.predict(x, verbose=0)
+    probs, pred = listed.predict(x, verbose=0)
+    assert set(out) == {"classes", "regression"}
+    np.testing.assert_array_equal(out["classes"], probs)
+    np.testing.assert_array_equal(out["regression"], pred)
+    listed.compile(sj.optimizers.SGD(0.1), loss=["sparse_categorical_crossentropy", "mse"],
+                   loss_weights=WEIGHTS)
+    keyed.compile(sj.optimizers.SGD(0.1),
+                  loss={"regression": "mse", "classes": "sparse_categorical_crossentropy"},
+                  loss_weights={"classes": WEIGHTS[0], "regression": WEIGHTS[1]})
+    h_list = listed.fit(x, [labels, target], epochs=2, shuffle=False, verbose=0).history
+    h_dict = keyed.fit(x, {"classes": labels, "regression": target}, epochs=2, shuffle=False,
+                       verbose=0).history
+    np.testing.assert_allclose(h_dict["loss"], h_list["loss"], rtol=1e-6)
+    np.testing.assert_allclose(h_dict["classes_loss"], h_list["cls_loss"], rtol=1e-6)
+    keyed.save(tmp_path / "keyed.keras")
+    loaded = sj.models.load_model(tmp_path / "keyed.keras")
+    assert loaded.output_names == ["classes", "regression"]
+    np.testing.assert_array_equal(loaded.predict(x)["regression"], keyed.predict(x)["regression"])
+    assert set(loaded(x[:2])) == {"classes", "regression"}

@@ -1,17 +1,21 @@
 """Saving and loading models: one zip file holding a JSON config, safetensors weights and the
 optimizer state. Never pickle: loading rebuilds layers through a closed registry of shenjing's
-own classes (compile objects also through the caller's ``custom_objects``) and never imports or
-runs anything named in the file. Every write goes to a temporary file that is renamed over the
-target only when complete, so a crash mid-save leaves the previous file intact.
+own classes and of the classes the caller's code names (``custom_objects``,
+``custom_object_scope``, ``register_keras_serializable``), and never imports or runs anything
+named in the file. Every write goes to a temporary file that is renamed over the target only
+when complete, so a crash mid-save leaves the previous file intact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import stat
+import threading
 import zlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,11 +35,45 @@ class CorruptFileError(ValueError):
     """The file is not a shenjing file, or it is truncated or damaged."""
 
 
+_REGISTERED: dict[str, Any] = {}  # register_keras_serializable: the user's own classes
+_scope = threading.local()  # .objects: the custom objects of the enclosing custom_object_scope
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None) -> Any:
+    """Decorator (Keras's): let ``load_model`` and ``from_config`` rebuild this class (a
+    custom layer or model) by the name its config is saved under, without custom_objects."""
+    def register(cls: Any) -> Any:
+        key = name or cls.__name__
+        _REGISTERED[key] = _REGISTERED[f"{package}>{key}"] = cls
+        return cls
+
+    return register
+
+
+def get_custom_objects() -> dict[str, Any]:
+    """The classes registered by ``register_keras_serializable`` (a live dict, as Keras's)."""
+    return _REGISTERED
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects: dict[str, Any] | None) -> Iterator[None]:
+    """Within it, loading and ``from_config`` also know these classes by name (Keras's
+    ``custom_object_scope``); scopes nest."""
+    outer = getattr(_scope, "objects", {})
+    _scope.objects = {**outer, **(custom_objects or {})}
+    try:
+        yield
+    finally:
+        _scope.objects = outer
+
+
 def _registry() -> dict[str, type]:
     from .. import layers, models
 
     classes = {name: getattr(layers, name) for name in layers.__all__}
     classes.update({"Model": models.Model, "Sequential": models.Sequential})
+    # the user's classes, named by their code (never by the file), may stand for built-in names
+    classes.update({**_REGISTERED, **getattr(_scope, "objects", {})})
     # concrete layers only: not the Layer base, nor the helpers layers exports (Parameter...)
     return {k: v for k, v in classes.items()
             if isinstance(v, type) and issubclass(v, layers.Layer) and v is not layers.Layer}
@@ -46,9 +84,11 @@ def deserialize_layer(config: dict[str, Any]) -> Any:
     registry = _registry()
     name = config.get("class_name")
     if name not in registry:
-        raise ValueError(f"unknown layer class {name!r} in the saved config; shenjing loads only "
-                         "its own layer classes (a custom layer must be rebuilt in code and its "
-                         "weights loaded with load_weights)")
+        raise ValueError(f"unknown layer class {name!r} in the saved config; shenjing loads its "
+                         f"own layer classes and those your code names: pass "
+                         f"custom_objects={{{name!r}: {name}}} to load_model or from_config, "
+                         "decorate the class with @register_keras_serializable(), or build the "
+                         "model in code and read its weights with load_weights")
     return registry[name].from_config(dict(config.get("config", {})))
 
 
@@ -289,9 +329,9 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
 
     Args:
         path: the file, or a run folder that holds one (``model.shenjing``).
-        custom_objects: your own loss or metric functions and loss, metric or optimizer
-            classes the model was compiled with, by the name they were saved under
-            (``{"my_loss": my_loss}``).
+        custom_objects: your own layer and model classes, and the loss or metric functions
+            and loss, metric or optimizer classes the model was compiled with, by the name they
+            were saved under (``{"CustomDense": CustomDense, "my_loss": my_loss}``).
         compile: False to skip the optimizer, loss and metrics (to predict, or compile anew).
     """
     from .. import losses, metrics, optimizers
@@ -306,7 +346,8 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
         if not isinstance(config, dict) or config.get("format") != FORMAT \
                 or not isinstance(config.get("model"), dict):
             raise CorruptFileError(f"{path} is not a shenjing model file")
-        model = deserialize_layer(config["model"])
+        with custom_object_scope(custom_objects):
+            model = deserialize_layer(config["model"])
         _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
         comp = config.get("compile")
         if compile and comp is not None:

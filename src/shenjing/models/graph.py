@@ -19,9 +19,13 @@ class Graph:
 
     def __init__(self, inputs: Any, outputs: Any) -> None:
         self.inputs = _as_list(inputs)
-        self.outputs = _as_list(outputs)
+        # a dict of outputs is flattened in the order of its sorted keys, as Keras's tree does
+        self.output_keys: list[str] | None = sorted(outputs) if isinstance(outputs, dict) \
+            else None
+        self.outputs = [outputs[k] for k in self.output_keys] if self.output_keys is not None \
+            else _as_list(outputs)
         self.single_input = not isinstance(inputs, (list, tuple))
-        self.single_output = not isinstance(outputs, (list, tuple))
+        self.single_output = not isinstance(outputs, (list, tuple, dict))
         for t in self.inputs + self.outputs:
             if not isinstance(t, SymbolicTensor):
                 raise TypeError(f"Model(inputs, outputs) takes symbolic tensors from Input() and "
@@ -79,6 +83,8 @@ class Graph:
                                                                      "training": training}
             values[id(node)] = node.layer(x, *node.args, **kwargs)
         outs = [values[id(t)] for t in self.outputs]
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outs))
         return outs[0] if self.single_output else outs
 
     def get_config(self) -> dict[str, Any]:
@@ -97,6 +103,7 @@ class Graph:
                        "kwargs": n.kwargs} for n in self.nodes],
             "outputs": ref(self.outputs if not self.single_output else self.outputs[0]),
             "single_input": self.single_input,
+            **({} if self.output_keys is None else {"output_keys": self.output_keys}),
         }
 
     @staticmethod
@@ -116,4 +123,7 @@ class Graph:
 
         for node in config["nodes"]:
             made.append(layers[node["layer"]](get(node["inputs"]), **node["kwargs"]))
-        return (inputs[0] if config["single_input"] else inputs), get(config["outputs"])
+        outputs = get(config["outputs"])
+        if "output_keys" in config:
+            outputs = dict(zip(config["output_keys"], outputs))
+        return (inputs[0] if config["single_input"] else inputs), outputs

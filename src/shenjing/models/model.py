@@ -93,16 +93,19 @@ class Model(Layer):
 
     @property
     def output_names(self) -> list[str]:
-        """The names of the layers that make a functional model's outputs, in order: the keys
-        of per-output losses, metrics and targets and the prefixes of their logs ([] for other
-        models)."""
-        return [] if self.graph is None else [t.layer.name if t.layer is not None else t.name
-                                              for t in self.graph.outputs]
+        """The names of a functional model's outputs, in order: the names of the layers that
+        make them, or the sorted keys of a dict of outputs (Keras's order). They key per-output
+        losses, metrics and targets and prefix their logs ([] for other models)."""
+        if self.graph is None:
+            return []
+        if self.graph.output_keys is not None:
+            return list(self.graph.output_keys)
+        return [t.layer.name if t.layer is not None else t.name for t in self.graph.outputs]
 
     @property
     def _output_list(self) -> bool:
-        """Whether the model's outputs are a list (``Model(inputs, [a, b])``), trained with
-        one loss per output."""
+        """Whether the model's outputs are a list or dict (``Model(inputs, [a, b])``), trained
+        with one loss per output."""
         return self.graph is not None and not self.graph.single_output
 
     def _per_output(self, value: Any, what: str, optional: bool = False) -> list[Any]:
@@ -214,6 +217,8 @@ class Model(Layer):
                                  "outputs needs a functional Model(inputs, [outputs...]), whose "
                                  "outputs are named by their layers (predict works)")
             return [y], [y_pred], [sample_weight]
+        if isinstance(y_pred, dict):
+            y_pred = [y_pred[name] for name in self.output_names]
         sws = sample_weight if isinstance(sample_weight, (list, tuple, dict)) \
             else [sample_weight] * len(y_pred)
         return self._per_output(y, "y"), y_pred, self._per_output(sws, "sample_weight")
@@ -514,6 +519,8 @@ class Model(Layer):
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
                              "predict")
+        if isinstance(outs[0], dict):
+            return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
         if isinstance(outs[0], list):
             return [np.concatenate(parts) for parts in zip(*outs)]
         return np.concatenate(outs)
@@ -618,12 +625,16 @@ class Model(Layer):
                 **self.graph.get_config()}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Model:
-        from ..io.saving import deserialize_layer
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+                    ) -> Model:
+        """The model ``config`` describes; ``custom_objects`` names your own layer classes in
+        it (``{"CustomDense": CustomDense}``), as Keras's."""
+        from ..io.saving import custom_object_scope, deserialize_layer
 
         if "nodes" not in config:
             return cls(**config)
-        inputs, outputs = Graph.from_config(config, deserialize_layer)
+        with custom_object_scope(custom_objects):
+            inputs, outputs = Graph.from_config(config, deserialize_layer)
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True), dtype=config.get("dtype"))
 
@@ -664,7 +675,9 @@ def _log_value(value: Any) -> Any:
 
 
 def _numpy(out: Any) -> Any:
-    """A model's output (a Tensor, or a list of them) as NumPy."""
+    """A model's output (a Tensor, or a list or dict of them) as NumPy."""
+    if isinstance(out, dict):
+        return {k: o.numpy() for k, o in out.items()}
     return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
 
 

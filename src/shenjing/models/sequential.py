@@ -105,13 +105,15 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
-        from ..io.saving import deserialize_layer
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+                    ) -> Sequential:
+        from ..io.saving import custom_object_scope, deserialize_layer
 
         layers: list[Any] = []
         if "input" in config:
             layers.append(Input(batch_shape=tuple(config["input"]["shape"]),
                                 dtype=config["input"]["dtype"]))
-        layers += [deserialize_layer(c) for c in config["layers"]]
+        with custom_object_scope(custom_objects):
+            layers += [deserialize_layer(c) for c in config["layers"]]
         return cls(layers, name=config.get("name"), trainable=config.get("trainable", True),
                    dtype=config.get("dtype"))
