@@ -580,3 +580,57 @@ def test_sequential_from_a_functional_models_layers_skips_the_input_with_slicing
     stacked = sj.Sequential([sj.Input((4,)), *model.layers[1:]])
     x = np.ones((2, 4), np.float32)
     np.testing.assert_allclose(stacked.predict(x), model.predict(x), rtol=1e-6)
+
+
+# -- symbolic tensors as further arguments of a layer call -----------------------------------------
+class LogisticEndpoint(layers.Layer):
+    """Keras's training guide: targets and logits in, a cross-entropy added, softmax out."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = sj.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, targets, logits, sample_weights=None):
+        self.add_loss(self.loss_fn(targets, logits, sample_weights))
+        return sj.ops.softmax(logits)
+
+
+def test_a_layer_called_on_two_symbolic_tensors_trains_on_its_added_loss(tmp_path):
+    inputs, targets = sj.Input((3,), name="inputs"), sj.Input((10,), name="targets")
+    dense = Dense(10)
+    model = sj.Model([inputs, targets], LogisticEndpoint(name="predictions")(targets,
+                                                                             dense(inputs)))
+    model.compile(optimizer="adam")  # no loss: the layer adds it
+    rng = np.random.default_rng(0)
+    data = {"inputs": rng.random((3, 3)), "targets": rng.random((3, 10))}
+    logits = data["inputs"] @ dense.kernel.numpy() + dense.bias.numpy()
+    bce = np.mean(np.maximum(logits, 0) - logits * data["targets"]
+                  + np.log1p(np.exp(-np.abs(logits))))
+    history = model.fit(data, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [bce], rtol=1e-5)
+    out = model.predict(data)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = sj.models.load_model(tmp_path / "m.keras",
+                                  custom_objects={"LogisticEndpoint": LogisticEndpoint})
+    np.testing.assert_allclose(loaded.predict(data), out, rtol=1e-6)
+
+
+def test_an_encoders_states_start_a_decoder_as_keras_seq2seq_does(tmp_path):
+    enc_in, dec_in = sj.Input((None, 3)), sj.Input((None, 2))
+    _, h, c = layers.LSTM(4, return_state=True)(enc_in)
+    decoder = layers.LSTM(4)
+    model = sj.Model([enc_in, dec_in], decoder(dec_in, initial_state=[h, c]))
+    rng = np.random.default_rng(0)
+    xe, xd = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 2))
+    _, he, ce = model.layers[2](xe)
+    np.testing.assert_allclose(model.predict([xe, xd]), decoder(xd, initial_state=[he, ce]).numpy(),
+                               rtol=1e-5)
+    assert model.predict([xe, xd]).shape == (2, 4)
+    encoder = model.layers[2]
+    assert encoder.output[1:] == [h, c] and [t.shape for t in encoder.output] == [(None, 4)] * 3
+    assert any("(LSTM)" in line and "[(None, 4), (None, 4), (None, 4)]" in line
+               for line in _summary(model))
+    model.save(tmp_path / "s2s.keras")
+    np.testing.assert_allclose(sj.models.load_model(tmp_path / "s2s.keras").predict([xe, xd]),
+                               model.predict([xe, xd]), rtol=1e-6)

@@ -15,7 +15,11 @@ from ..autograd import no_grad
 
 
 class SymbolicTensor:
-    """A placeholder with a shape (batch axis None) and the layer call that produced it."""
+    """A placeholder with a shape (batch axis None) and the layer call that produced it.
+
+    A call whose layer returns several tensors (an LSTM with ``return_state``) is one
+    SymbolicTensor holding the call, with ``children``; each output is a child, made by
+    taking item ``index`` of its ``source``'s value."""
 
     def __init__(self, shape: tuple[int | None, ...], dtype: Any = "float32",
                  layer: Any = None, inputs: Any = None, args: tuple = (),
@@ -25,6 +29,9 @@ class SymbolicTensor:
         self.layer, self.inputs, self.args, self.kwargs = layer, inputs, args, kwargs or {}
         self.name = name
         self.input_layer: Any = None  # the InputLayer of a tensor made by Input()
+        self.children: list[SymbolicTensor] | None = None  # a call with several outputs
+        self.source: SymbolicTensor | None = None  # for an output of such a call: the call
+        self.index = 0  # and which of its outputs
 
     @property
     def ndim(self) -> int:
@@ -60,24 +67,58 @@ def _dummy(t: SymbolicTensor, trial: int) -> np.ndarray:
     return np.zeros(shape, dtype=t.dtype)
 
 
-def _map(fn, inputs: Any) -> Any:
-    return [fn(x) for x in inputs] if isinstance(inputs, (list, tuple)) else fn(inputs)
+def symbolic_in(value: Any) -> list[SymbolicTensor]:
+    """The symbolic tensors in ``value``: itself, or those in its (nested) lists, tuples and
+    dicts, in order."""
+    if isinstance(value, SymbolicTensor):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(
+        value, (list, tuple)) else ()
+    return [t for item in items for t in symbolic_in(item)]
+
+
+def map_symbolic(value: Any, fn: Any) -> Any:
+    """``value`` with each symbolic tensor ``t`` in it replaced by ``fn(t)`` (tuples become
+    lists, as layers take them)."""
+    if isinstance(value, SymbolicTensor):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: map_symbolic(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_symbolic(v, fn) for v in value]
+    return value
 
 
 def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
-    """Record ``layer(inputs)`` and infer its output shape by running it on zeros twice, with
-    unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes whose size changes
-    are unknown in the output too. A ``training=`` given here stays in the node's kwargs: the
-    call then runs in that mode whatever the model's (Keras's ``base(x, training=False)``)."""
+    """Record ``layer(inputs, *args, **kwargs)`` and infer its output shape by running it on
+    zeros twice, with unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes
+    whose size changes are unknown in the output too. Symbolic tensors may also come as more
+    positional or keyword arguments (Keras's ``layer(targets, logits)``). A ``training=``
+    given here stays in the node's kwargs: the call then runs in that mode whatever the
+    model's (Keras's ``base(x, training=False)``)."""
     call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
     with no_grad():
-        outs = [layer(_map(lambda t, k=k: _dummy(t, k), inputs), *args, training=False,
-                      **call_kwargs) for k in (0, 1)]
+        outs = []
+        for k in (0, 1):
+            def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:
+                return _dummy(t, k)
+
+            outs.append(layer(map_symbolic(inputs, zeros), *map_symbolic(args, zeros),
+                              training=False, **map_symbolic(call_kwargs, zeros)))
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
-    a, b = (o.shape for o in outs)
-    shape = tuple(None if n != m else n for n, m in zip(a, b))
-    out = SymbolicTensor(shape, dtype=outs[0].dtype, layer=layer, inputs=inputs, args=args,
-                         kwargs=kwargs)
+
+    def shape(a: Any, b: Any) -> tuple[int | None, ...]:
+        return tuple(None if n != m else n for n, m in zip(a.shape, b.shape))
+
+    several = isinstance(outs[0], (list, tuple))
+    out = SymbolicTensor(() if several else shape(*outs), dtype=(outs[0][0] if several else
+                         outs[0]).dtype, layer=layer, inputs=inputs, args=args, kwargs=kwargs)
+    if several:
+        out.children = []
+        for i, (a, b) in enumerate(zip(*outs)):
+            child = SymbolicTensor(shape(a, b), dtype=a.dtype, name=f"{layer.name}_{i}")
+            child.source, child.index = out, i
+            out.children.append(child)
     if layer._first_node is None:  # Keras's layer.input and layer.output: the first call's
         object.__setattr__(layer, "_first_node", out)
-    return out
+    return list(out.children) if several else out

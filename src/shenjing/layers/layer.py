@@ -22,7 +22,7 @@ from .. import activations
 from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
 from . import initializers, regularizers
-from .input_layer import SymbolicTensor, symbolic_call
+from .input_layer import symbolic_call, symbolic_in
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
@@ -280,7 +280,8 @@ class Layer:
         """The symbolic output of this layer's first call in the functional API (Keras):
         ``Model(inputs=model.input, outputs=[layer.output for layer in model.layers])``
         extracts features."""
-        return self._node("output")
+        node = self._node("output")
+        return list(node.children) if node.children is not None else node
 
     def _node(self, what: str) -> Any:
         if self._first_node is None:
@@ -301,7 +302,7 @@ class Layer:
 
     def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
                  mask: Any = None, **kwargs: Any) -> Any:
-        if any(isinstance(t, SymbolicTensor) for t in _flatten(inputs)):
+        if symbolic_in((inputs, args, kwargs)):
             if training is not None:  # kept by the graph: this call always runs in that mode
                 kwargs["training"] = bool(training)
             return symbolic_call(self, inputs, *args, **kwargs)
@@ -389,7 +390,13 @@ class Layer:
         # given arguments that no signature names (a subclass's **kwargs it reads itself)
         config.update({k: _serialize(v) for k, v in given.items()
                        if k not in config and k not in ("name", "trainable", "dtype")})
-        config.update(name=self.name, trainable=self.trainable, dtype=self.dtype.name)
+        base = dict(name=self.name, trainable=self.trainable, dtype=self.dtype.name)
+        init = inspect.signature(type(self).__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in init.values()):
+            # Keras 3: an __init__ without **kwargs gets only the base keys it takes, so that
+            # from_config can call it (a custom layer's __init__(self, name=None))
+            base = {k: v for k, v in base.items() if k in init}
+        config.update(base)
         return config
 
     def _config_value(self, key: str, argument: Any) -> Any:
@@ -438,10 +445,6 @@ def _serialize(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _flatten(inputs: Any) -> list[Any]:
-    return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
 
 
 def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.input_layer import SymbolicTensor
+from ..layers.input_layer import SymbolicTensor, map_symbolic, symbolic_in
 from ..layers.layer import Layer, serialize_layer
+
+_TENSOR = "__tensor__"  # marks a tensor among a node's other arguments in a saved config
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -33,7 +35,8 @@ class Graph:
         self.nodes = self._order()
         layers: dict[int, Layer] = {}
         for node in self.nodes:
-            layers.setdefault(id(node.layer), node.layer)
+            if node.layer is not None:  # not an output taken from a call with several
+                layers.setdefault(id(node.layer), node.layer)
         self.layers = list(layers.values())
 
     def _order(self) -> list[SymbolicTensor]:
@@ -45,14 +48,16 @@ class Graph:
             t, expanded = stack.pop()
             if id(t) in done:
                 continue
-            if t.layer is None:
+            if t.layer is None and t.source is None:
                 raise ValueError(f"output depends on an Input not passed to Model(): {t}")
             if expanded:
                 done.add(id(t))
                 order.append(t)
                 continue
             stack.append((t, True))
-            stack.extend((p, False) for p in _as_list(t.inputs) if id(p) not in done)
+            needs = [t.source] if t.source is not None else symbolic_in((t.inputs, t.args,
+                                                                          t.kwargs))
+            stack.extend((p, False) for p in needs if id(p) not in done)
         return order
 
     def by_input_name(self, inputs: dict[str, Any]) -> Any:
@@ -76,12 +81,17 @@ class Graph:
         if len(given) != len(self.inputs):
             raise ValueError(f"the model expects {len(self.inputs)} input(s), got {len(given)}")
         values = {id(s): x for s, x in zip(self.inputs, given)}
+        def value(t: SymbolicTensor) -> Any:
+            return values[id(t)]
+
         for node in self.nodes:
-            args = [values[id(p)] for p in _as_list(node.inputs)]
-            x = args if isinstance(node.inputs, (list, tuple)) else args[0]
-            kwargs = node.kwargs if "training" in node.kwargs else {**node.kwargs,
-                                                                     "training": training}
-            values[id(node)] = node.layer(x, *node.args, **kwargs)
+            if node.source is not None:
+                values[id(node)] = values[id(node.source)][node.index]
+                continue
+            kwargs = map_symbolic(node.kwargs, value)
+            kwargs.setdefault("training", training)
+            values[id(node)] = node.layer(map_symbolic(node.inputs, value),
+                                          *map_symbolic(node.args, value), **kwargs)
         outs = [values[id(t)] for t in self.outputs]
         if self.output_keys is not None:
             return dict(zip(self.output_keys, outs))
@@ -95,12 +105,21 @@ class Graph:
         def ref(x: Any) -> Any:
             return [refs[id(t)] for t in x] if isinstance(x, (list, tuple)) else refs[id(x)]
 
+        def tagged(x: Any) -> Any:  # other arguments: tensors tagged, values as they are
+            return map_symbolic(x, lambda t: {_TENSOR: refs[id(t)]})
+
+        def node(n: SymbolicTensor) -> dict[str, Any]:
+            if n.source is not None:
+                return {"source": ref(n.source), "index": n.index}
+            config = {"layer": index[id(n.layer)], "inputs": ref(n.inputs),
+                      "kwargs": tagged(n.kwargs)}
+            return {**config, "args": tagged(n.args)} if n.args else config
+
         return {
             "layers": [serialize_layer(layer) for layer in self.layers],
             "inputs": [{"shape": list(t.shape), "dtype": t.dtype.name, "name": t.name}
                        for t in self.inputs],
-            "nodes": [{"layer": index[id(n.layer)], "inputs": ref(n.inputs),
-                       "kwargs": n.kwargs} for n in self.nodes],
+            "nodes": [node(n) for n in self.nodes],
             "outputs": ref(self.outputs if not self.single_output else self.outputs[0]),
             "single_input": self.single_input,
             **({} if self.output_keys is None else {"output_keys": self.output_keys}),
@@ -121,8 +140,18 @@ class Graph:
                 return [get(x) for x in r]
             return inputs[r[1]] if r[0] == "input" else made[r[1]]
 
+        def untagged(x: Any) -> Any:
+            if isinstance(x, dict):
+                return get(x[_TENSOR]) if set(x) == {_TENSOR} else {
+                    k: untagged(v) for k, v in x.items()}
+            return [untagged(v) for v in x] if isinstance(x, list) else x
+
         for node in config["nodes"]:
-            made.append(layers[node["layer"]](get(node["inputs"]), **node["kwargs"]))
+            if "source" in node:
+                made.append(get(node["source"])[node["index"]])
+                continue
+            made.append(layers[node["layer"]](get(node["inputs"]), *untagged(node.get("args", [])),
+                                              **untagged(node["kwargs"])))
         outputs = get(config["outputs"])
         if "output_keys" in config:
             outputs = dict(zip(config["output_keys"], outputs))

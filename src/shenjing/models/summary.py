@@ -6,6 +6,8 @@ from typing import Any
 
 
 def _shape(shape: Any) -> str:
+    if isinstance(shape, list):  # a layer with several outputs
+        return "[" + ", ".join(_shape(s) for s in shape) + "]"
     return "?" if shape is None else "(" + ", ".join("None" if n is None else str(n)
                                                      for n in shape) + ")"
 
@@ -16,7 +18,9 @@ def summary_lines(model: Any) -> list[str]:
         for t in model.graph.inputs:
             shapes[id(t.input_layer)] = t.shape
         for node in model.graph.nodes:
-            shapes[id(node.layer)] = node.shape
+            if node.layer is not None:
+                shapes[id(node.layer)] = node.shape if node.children is None else [
+                    c.shape for c in node.children]
     elif hasattr(model, "output_shapes"):
         shapes = {id(layer): s for layer, s in zip(model.layers, model.output_shapes)}
     rows = [(f"{layer.name} ({type(layer).__name__})", _shape(shapes.get(id(layer))),
