@@ -139,7 +139,8 @@ def test_a_dataloader_of_list_targets_trains():
     ({"loss": {"cls": "mse", "regression": "mse"}},
      r"loss has unknown output name\(s\) \['regression'\]; the model's outputs are "
      r"\['cls', 'reg'\]"),
-    ({"loss": {"cls": "mse"}}, r"loss has no entry for output\(s\) \['reg'\]"),
+    ({"loss": {"cls": "mse"}, "loss_weights": {"cls": 1.0, "rg": 2.0}},
+     r"loss_weights has unknown output name\(s\) \['rg'\]"),
     ({"loss": "mse", "loss_weights": [1.0, 2.0, 3.0]}, r"loss_weights must be a list.*list of 3"),
     ({"loss": "mse", "metrics": {"clss": "accuracy"}}, r"metrics has unknown output name"),
 ])
@@ -250,3 +251,25 @@ def test_dict_outputs_train_and_predict_as_the_list_model_by_key(tmp_path):
     assert loaded.output_names == ["classes", "regression"]
     np.testing.assert_array_equal(loaded.predict(x)["regression"], keyed.predict(x)["regression"])
     assert set(loaded(x[:2])) == {"classes", "regression"}
+
+
+@pytest.mark.parametrize("loss", [[None, "mse"], {"reg": "mse"}])
+def test_an_output_without_a_loss_is_for_prediction_only(loss, tmp_path):
+    # Keras: loss=[None, ...] or a dict that leaves an output out
+    x, labels, target = _data()
+    model, only_reg = _model(), _model()
+    only_reg.set_weights(model.get_weights())
+    model.compile(sj.optimizers.SGD(0.1), loss=loss, loss_weights={"reg": 2.0})
+    only_reg.compile(sj.optimizers.SGD(0.1), loss=["sparse_categorical_crossentropy", "mse"],
+                     loss_weights=[0.0, 2.0])
+    logs = model.evaluate(x, [labels, target], return_dict=True, verbose=0)
+    assert set(logs) == {"loss", "reg_loss"}
+    _, mse = _numpy_losses(model, x, labels, target)
+    np.testing.assert_allclose([logs["loss"], logs["reg_loss"]], [2 * mse, 2 * mse], rtol=1e-5)
+    h = model.fit(x, [labels, target], epochs=2, shuffle=False, verbose=0).history
+    h_zero = only_reg.fit(x, [labels, target], epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(h["loss"], h_zero["loss"], rtol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = sj.models.load_model(tmp_path / "m.keras")
+    assert loaded.evaluate(x, [labels, target], verbose=0) == pytest.approx(
+        model.evaluate(x, [labels, target], verbose=0))

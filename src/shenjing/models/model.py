@@ -165,15 +165,19 @@ class Model(Layer):
             self._weighted_metric_ids = list(weighted_metrics or [])
         else:
             n = len(self.output_names)
+            # as Keras: an output may have no loss (None in a list, left out of a dict)
             self.loss = None if loss is None else [losses.get(fn) for fn in (
-                self._per_output(loss, "loss") if per_output_loss else [loss] * n)]
+                self._per_output(loss, "loss", optional=True) if per_output_loss
+                else [loss] * n)]
             self.loss_weights = None if loss_weights is None else [
-                float(w) for w in self._per_output(loss_weights, "loss_weights")]
+                1.0 if w is None else float(w)
+                for w in self._per_output(loss_weights, "loss_weights", optional=True)]
             self._metric_ids = self._metrics_by_output(metrics, "metrics")
             self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
                                                                 "weighted_metrics")
-        self._loss_trackers = [Mean(f"{name}_loss")
-                               for name in self.output_names] if self._output_list else []
+        self._loss_trackers = [Mean(f"{name}_loss") for name, fn in zip(
+            self.output_names, self._losses_by_output()) if fn is not None] \
+            if self._output_list and self.loss is not None else []
         # resolved at the first batch, when output shapes are known
         self.compiled_metrics, self.compiled_weighted_metrics = [], []
         self._metrics_resolved = False
@@ -226,16 +230,15 @@ class Model(Layer):
     def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
         """Each output's loss, times its loss weight, in output order; none when the model
         was compiled without a loss and its layers add their own (``add_loss``)."""
-        if self.loss is None:
-            if any(layer._added_losses for layer in self._layer_tree()):
-                return []
+        parts = []
+        for i, (fn, y, p, sw) in enumerate(zip(self._losses_by_output(), ys, preds, sws)):
+            if fn is not None:  # an output without a loss is for prediction only
+                part = fn(y, p, sample_weight=sw)
+                parts.append(part if self.loss_weights is None else self.loss_weights[i] * part)
+        if not parts and not any(layer._added_losses for layer in self._layer_tree()):
             raise RuntimeError("the model has no loss: call compile(loss=...) before "
                                "fit/evaluate, or add one in a layer's call with add_loss()")
-        parts = [fn(y, p, sample_weight=sw)
-                 for fn, y, p, sw in zip(self._losses_by_output(), ys, preds, sws)]
-        if self.loss_weights is None:
-            return parts
-        return [w * part for w, part in zip(self.loss_weights, parts)]
+        return parts
 
     def _total_loss(self, parts: list[Tensor]) -> Tensor:
         terms = [*parts, *self.losses]
