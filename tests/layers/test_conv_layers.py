@@ -203,3 +203,119 @@ def test_text_classifier_trains_and_round_trips(tmp_path, rng):
     again = sj.models.load_model(tmp_path / "text.shenjing")
     assert [type(layer).__name__ for layer in again.layers][1:3] == ["Conv1D", "GlobalMaxPooling1D"]
     np.testing.assert_array_equal(again.predict(ids, verbose=0), model.predict(ids, verbose=0))
+
+
+# -- Conv2DTranspose ------------------------------------------------------------------------------
+def _keras_window(size, k, stride, padding, output_padding, dilation):
+    """(first row, rows) of the full transposed output that Keras keeps: Keras 3's own rule
+    (backend_utils: the JAX paddings, and the torch backend's crop of the full output)."""
+    k = (k - 1) * dilation + 1
+    if padding == "valid":
+        op = max(k, stride) - k if output_padding is None else output_padding
+        left = k - 1
+        rows = (size - 1) * stride + k + op
+    else:
+        pad_len = stride + k - 2 if output_padding is None \
+            else k + k % 2 - 2 + output_padding
+        left = min(pad_len // 2 + pad_len % 2, k - 1)
+        rows = size * stride if output_padding is None \
+            else (size - 1) * stride + k % 2 + output_padding
+    return (k - 1) - left, rows
+
+
+def _transposed_reference(x, kernel, bias, strides, padding, output_padding, dilation):
+    """The definition: each input pixel adds x * kernel to the output window at (i s, j s),
+    then Keras's window of that full output (zeros past its end), plus the bias."""
+    n, h, w, _ = x.shape
+    kh, kw, f, _ = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    full = np.zeros((n, (h - 1) * sh + (kh - 1) * dh + 1 + sh, (w - 1) * sw + (kw - 1) * dw + 1
+                     + sw, f))
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    full[:, i * sh + a * dh, j * sw + b * dw] += x[:, i, j] @ kernel[a, b].T
+    ops = output_padding or (None, None)
+    top, rows = _keras_window(h, kh, sh, padding, ops[0], dh)
+    left, cols = _keras_window(w, kw, sw, padding, ops[1], dw)
+    return full[:, top:top + rows, left:left + cols] + bias
+
+
+# (x shape NHWC, filters, kernel_size, strides, padding, output_padding, dilation)
+TRANSPOSED = [
+    ((2, 4, 4, 3), 4, (3, 3), (1, 1), "valid", None, (1, 1)),
+    ((2, 4, 5, 3), 4, (3, 3), (2, 2), "valid", None, (1, 1)),
+    ((2, 4, 4, 2), 3, (3, 3), (2, 2), "same", None, (1, 1)),   # odd total padding: cut at the end
+    ((2, 5, 4, 2), 3, (4, 4), (2, 2), "same", None, (1, 1)),
+    ((1, 3, 3, 2), 2, (2, 2), (3, 3), "valid", None, (1, 1)),  # strides above the kernel
+    ((1, 3, 3, 2), 2, (2, 2), (3, 3), "same", None, (1, 1)),
+    ((2, 4, 4, 2), 3, (3, 3), (2, 2), "valid", (1, 1), (1, 1)),
+    ((1, 4, 4, 2), 2, (3, 3), (2, 2), "same", (1, 1), (1, 1)),
+    ((2, 3, 4, 2), 2, (3, 2), (2, 1), "same", None, (1, 1)),   # non-square
+    ((1, 4, 4, 2), 2, (3, 3), (1, 1), "valid", None, (2, 2)),  # dilation 2
+    ((1, 4, 4, 2), 2, (3, 3), (1, 1), "same", None, (2, 2)),
+]
+
+
+@pytest.mark.parametrize("x_shape, filters, kernel_size, strides, padding, output_padding, "
+                         "dilation", TRANSPOSED, ids=[f"{c[0]}-k{c[2]}-s{c[3]}-{c[4]}-op{c[5]}"
+                                                      f"-d{c[6]}" for c in TRANSPOSED])
+def test_conv2d_transpose_is_keras_definition(rng, x_shape, filters, kernel_size, strides,
+                                              padding, output_padding, dilation):
+    layer = L.Conv2DTranspose(filters, kernel_size, strides=strides, padding=padding,
+                              output_padding=output_padding, dilation_rate=dilation,
+                              bias_initializer="random_normal")
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    y = layer(x).numpy()
+    assert layer.kernel.shape == (*kernel_size, filters, x_shape[-1])  # Keras's layout
+    expected = _transposed_reference(x.astype(np.float64), layer.kernel.numpy(),
+                                     layer.bias.numpy(), strides, padding, output_padding,
+                                     dilation)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    symbolic = L.Conv2DTranspose(filters, kernel_size, strides=strides, padding=padding,
+                                 output_padding=output_padding, dilation_rate=dilation)(
+        L.Input(x_shape[1:]))
+    assert symbolic.shape == (None, *y.shape[1:])
+
+
+@pytest.mark.parametrize("strides, padding", [((1, 1), "valid"), ((2, 2), "valid"),
+                                              ((2, 2), "same"), ((1, 2), "same")])
+def test_conv2d_transpose_matches_torch_values_and_gradients(rng, strides, padding):
+    torch = require_torch()
+    layer = L.Conv2DTranspose(3, 3, strides=strides, padding=padding,
+                              bias_initializer="random_normal")
+    conv = torch.nn.ConvTranspose2d(2, 3, 3, stride=strides)  # padding 0: the full output
+    x = rng.standard_normal((2, 4, 5, 2))
+    top, rows = _keras_window(4, 3, strides[0], padding, None, 1)
+    left, cols = _keras_window(5, 3, strides[1], padding, None, 1)
+
+    def torch_forward(x):  # Keras's torch backend: the full output, then its window
+        return conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)[:, top:top + rows,
+                                                                 left:left + cols]
+
+    # (kh, kw, out, in) -> torch's (in, out, kh, kw): the same transposition as Conv2D's
+    assert_layer_matches_torch(layer, torch_forward, x, lambda: [
+        (layer.kernel, conv.weight, _kernel_to_torch), (layer.bias, conv.bias, lambda b: b)],
+        atol=CONV_ATOL, rtol=CONV_RTOL)
+
+
+def test_conv2d_transpose_checks_its_arguments_and_trains_in_an_autoencoder(rng):
+    with pytest.raises(ValueError, match="output_padding \\(2, 2\\) must be smaller than the "
+                                         "strides \\(2, 2\\)"):
+        L.Conv2DTranspose(2, 3, strides=2, output_padding=2)
+    # the functional guide's decoder: Reshape, Conv2DTranspose and UpSampling2D back to 28x28
+    import shenjing as sj
+
+    inputs = sj.Input((16,))
+    x = L.Reshape((4, 4, 1))(inputs)
+    x = L.Conv2DTranspose(16, 3, activation="relu")(x)
+    x = L.Conv2DTranspose(32, 3, activation="relu")(x)
+    x = L.UpSampling2D(3)(x)
+    x = L.Conv2DTranspose(16, 3, activation="relu")(x)
+    decoder = sj.Model(inputs, L.Conv2DTranspose(1, 3, activation="relu")(x))
+    assert decoder.output.shape == (None, 28, 28, 1)
+    decoder.compile("adam", "mse")
+    data = rng.random((8, 16)).astype(np.float32)
+    history = decoder.fit(data, rng.random((8, 28, 28, 1)), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

@@ -30,6 +30,7 @@ _MAKE = {
                                kernel_initializer=initializers.HeNormal(seed=1),
                                kernel_regularizer=regularizers.L2(0.1)),
     L.Dense: lambda: L.Dense(3, activation="sigmoid", use_bias=False),
+    L.Conv2DTranspose: lambda: L.Conv2DTranspose(3, (3, 2), strides=2, output_padding=1),
     L.InputLayer: lambda: L.InputLayer(shape=(None, 3), dtype="int32", name="ids"),
     L.Dropout: lambda: L.Dropout(0.25, seed=3),
     L.SpatialDropout1D: lambda: L.SpatialDropout1D(0.25),

@@ -1,7 +1,7 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .conv import Conv1D, Conv2D
+from .conv import Conv1D, Conv2D, Conv2DTranspose
 from .core import (
     Activation,
     Dense,
@@ -53,12 +53,14 @@ from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .wrappers import TimeDistributed
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
+Convolution2DTranspose = Conv2DTranspose
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
-    "Convolution1D", "Convolution2D", "Cropping2D", "Dense", "Dropout", "Embedding", "Flatten",
+    "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
+    "Dense", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
     "LayerNormalization",

@@ -1,6 +1,7 @@
 """Convolution layers (channels-last, Keras's kernel layout (*kernel_size, in, out)).
 
-Conv1D runs the 2-D op on its sequences viewed as images of height 1."""
+Conv1D runs the 2-D op on its sequences viewed as images of height 1; Conv2DTranspose runs it
+on its input spread out by the strides, with the kernel flipped."""
 
 from __future__ import annotations
 
@@ -69,13 +70,15 @@ class _Conv(Layer):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects input of "
                              f"shape {self.expected}, got {input_shape}")
         channels = input_shape[-1]
-        self.kernel = self.add_weight((*self.kernel_size, channels, self.filters),
-                                      self.kernel_initializer,
+        self.kernel = self.add_weight(self._kernel_shape(channels), self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, name="kernel")
         self.bias = self.add_weight((self.filters,), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
                                     name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+
+    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
+        return (*self.kernel_size, channels, self.filters)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None  # as Keras: a convolution does not support masking and ends the mask
@@ -136,3 +139,79 @@ class Conv2D(_Conv):
 
     def call(self, x: Tensor) -> Tensor:
         return self._conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate)
+
+
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution (Keras's; the gradient of a Conv2D with respect to its input):
+    each input pixel adds ``kernel * x`` to a window of the output, windows ``strides`` apart,
+    so it upsamples (decoders, autoencoders, GANs).
+
+    Computed as a stride-1 convolution of the input spread out by the strides (zeros between
+    pixels) and padded by the kernel's reach, with the kernel flipped, then cut to Keras's
+    output size: 'valid' gives ``in * stride + max(kernel - stride, 0)``, 'same'
+    ``in * stride``, and ``output_padding`` ``(in - 1) * stride + kernel - 2 * pad +
+    output_padding`` (pad ``kernel // 2`` for 'same'); TensorFlow's alignment (the odd pixel of
+    'same' cut at the bottom/right).
+
+    Args:
+        filters: the number of output channels.
+        kernel_size, strides, dilation_rate: ints or pairs.
+        padding: 'valid' or 'same'.
+        output_padding: None, or an int or pair below the strides: extra rows/columns at the
+            bottom/right.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer: as in Conv2D. data_format: 'channels_last' only.
+
+    Input shape: (batch, height, width, channels). Output shape: (batch, h', w', filters).
+    Kernel shape: (kernel_h, kernel_w, filters, channels), as Keras.
+    """
+
+    expected = "(batch, height, width, channels)"
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         data_format=data_format, **kwargs)
+        self.output_padding = None if output_padding is None else ints(output_padding, 2,
+                                                                       "output_padding")
+        if self.output_padding is not None and any(
+                p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"Conv2DTranspose: output_padding {self.output_padding} must be "
+                             f"smaller than the strides {self.strides}")
+
+    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
+        return (*self.kernel_size, self.filters, channels)
+
+    def _window(self, size: int, axis: int) -> tuple[int, int]:
+        """(first row, rows) of the full transposed output that make Keras's output."""
+        k = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
+        s, same = self.strides[axis], self.padding == "same"
+        if self.output_padding is None:
+            length = size * s if same else size * s + max(k - s, 0)
+        else:
+            length = (size - 1) * s + k - 2 * (k // 2 if same else 0) + self.output_padding[axis]
+        # TensorFlow cuts what a 'same' Conv2D producing `size` pixels would have padded
+        return (max((size - 1) * s + k - length, 0) // 2 if same else 0), length
+
+    def call(self, x: Tensor) -> Tensor:
+        n, h, w, c = x.shape
+        (sh, sw), (dh, dw) = self.strides, self.dilation_rate
+        if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
+            x = F.pad(F.reshape(x, (n, h, 1, w, 1, c)),
+                      ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
+            x = F.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
+        kh, kw = ((k - 1) * d for k, d in zip(self.kernel_size, self.dilation_rate))
+        x = F.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
+        kernel = F.transpose(F.flip(self.kernel, (0, 1)), (0, 1, 3, 2))
+        y = F.conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
+        (top, rows), (left, cols) = self._window(h, 0), self._window(w, 1)
+        short_h, short_w = top + rows - y.shape[1], left + cols - y.shape[2]
+        if short_h > 0 or short_w > 0:  # strides above the kernel: rows no window reaches
+            y = F.pad(y, ((0, 0), (0, max(short_h, 0)), (0, max(short_w, 0)), (0, 0)))
+        y = y[:, top:top + rows, left:left + cols]
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
