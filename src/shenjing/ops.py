@@ -82,58 +82,52 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tens
     return Tensor(np.moveaxis(out, -1, axis))
 
 
-# -- element-wise ------------------------------------------------------------------------------
-def add(x1: Any, x2: Any) -> Tensor:
-    return F.add(*_pair(x1, x2))
+# -- element-wise and reductions: F's ops under Keras's names, taking any array-like ------------
+def _binary(fn: Any, name: str) -> Any:
+    def op(x1: Any, x2: Any) -> Tensor:
+        return fn(*_pair(x1, x2))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Element-wise ``{name}`` of two tensors, arrays or numbers (broadcast)."
+    return op
 
 
-def subtract(x1: Any, x2: Any) -> Tensor:
-    return F.sub(*_pair(x1, x2))
+def _unary(fn: Any, name: str) -> Any:
+    def op(x: Any) -> Tensor:
+        return fn(_t(x))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Element-wise ``{name}``."
+    return op
 
 
-def multiply(x1: Any, x2: Any) -> Tensor:
-    return F.mul(*_pair(x1, x2))
+def _reduction(fn: Any, name: str) -> Any:
+    def op(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return fn(_t(x), axis=axis, keepdims=keepdims)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{name}`` over ``axis`` (None: all axes)."
+    return op
 
 
-def divide(x1: Any, x2: Any) -> Tensor:
-    return F.div(*_pair(x1, x2))
-
-
-def power(x1: Any, x2: Any) -> Tensor:
-    return F.pow(*_pair(x1, x2))
-
-
-def maximum(x1: Any, x2: Any) -> Tensor:
-    return F.maximum(*_pair(x1, x2))
-
-
-def minimum(x1: Any, x2: Any) -> Tensor:
-    return F.minimum(*_pair(x1, x2))
-
-
-def negative(x: Any) -> Tensor:
-    return F.neg(_t(x))
+add, subtract, multiply, divide, power = (_binary(fn, name) for fn, name in (
+    (F.add, "add"), (F.sub, "subtract"), (F.mul, "multiply"), (F.div, "divide"),
+    (F.pow, "power")))
+maximum, minimum = _binary(F.maximum, "maximum"), _binary(F.minimum, "minimum")
+equal, not_equal, greater, greater_equal, less, less_equal = (
+    _binary(getattr(F, name), name) for name in (
+        "equal", "not_equal", "greater", "greater_equal", "less", "less_equal"))
+negative, sqrt, exp, log, abs = (_unary(fn, name) for fn, name in (  # noqa: A001
+    (F.neg, "negative"), (F.sqrt, "sqrt"), (F.exp, "exp"), (F.log, "log"), (F.abs, "abs")))
+relu, sigmoid, tanh = (_unary(getattr(F, name), name) for name in ("relu", "sigmoid", "tanh"))
+sum, mean, max, min, var, std, logsumexp = (  # noqa: A001 - Keras's names
+    _reduction(getattr(F, name), name) for name in (
+        "sum", "mean", "max", "min", "var", "std", "logsumexp"))
 
 
 def square(x: Any) -> Tensor:
     x = _t(x)
     return x * x
-
-
-def sqrt(x: Any) -> Tensor:
-    return F.sqrt(_t(x))
-
-
-def exp(x: Any) -> Tensor:
-    return F.exp(_t(x))
-
-
-def log(x: Any) -> Tensor:
-    return F.log(_t(x))
-
-
-def abs(x: Any) -> Tensor:  # noqa: A001 - Keras's name
-    return F.abs(_t(x))
 
 
 def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
@@ -146,59 +140,6 @@ def where(condition: Any, x1: Any, x2: Any) -> Tensor:
 
 def cast(x: Any, dtype: Any) -> Tensor:
     return F.cast(_t(x), dtype)
-
-
-def equal(x1: Any, x2: Any) -> Tensor:
-    return F.equal(*_pair(x1, x2))
-
-
-def not_equal(x1: Any, x2: Any) -> Tensor:
-    return F.not_equal(*_pair(x1, x2))
-
-
-def greater(x1: Any, x2: Any) -> Tensor:
-    return F.greater(*_pair(x1, x2))
-
-
-def greater_equal(x1: Any, x2: Any) -> Tensor:
-    return F.greater_equal(*_pair(x1, x2))
-
-
-def less(x1: Any, x2: Any) -> Tensor:
-    return F.less(*_pair(x1, x2))
-
-
-def less_equal(x1: Any, x2: Any) -> Tensor:
-    return F.less_equal(*_pair(x1, x2))
-
-
-# -- reductions --------------------------------------------------------------------------------
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return F.sum(_t(x), axis=axis, keepdims=keepdims)
-
-
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return F.mean(_t(x), axis=axis, keepdims=keepdims)
-
-
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return F.max(_t(x), axis=axis, keepdims=keepdims)
-
-
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return F.min(_t(x), axis=axis, keepdims=keepdims)
-
-
-def var(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return F.var(_t(x), axis=axis, keepdims=keepdims)
-
-
-def std(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return F.std(_t(x), axis=axis, keepdims=keepdims)
-
-
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return F.logsumexp(_t(x), axis=axis, keepdims=keepdims)
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
@@ -244,18 +185,6 @@ def matmul(x1: Any, x2: Any) -> Tensor:
 
 
 # -- neural-network ops ------------------------------------------------------------------------
-def relu(x: Any) -> Tensor:
-    return F.relu(_t(x))
-
-
-def sigmoid(x: Any) -> Tensor:
-    return F.sigmoid(_t(x))
-
-
-def tanh(x: Any) -> Tensor:
-    return F.tanh(_t(x))
-
-
 def softmax(x: Any, axis: int = -1) -> Tensor:
     return F.softmax(_t(x), axis=axis)
 

@@ -111,34 +111,19 @@ class Concatenate(_Merge):
 
 
 # Keras's functional forms: ``layers.add([x, y])`` is ``Add()([x, y])``.
-def add(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Add(**kwargs)(inputs)``: the element-wise sum of the inputs."""
-    return Add(**kwargs)(inputs)
+def _functional(cls: type[_Merge], name: str) -> Any:
+    def merge(inputs: list[Any], **kwargs: Any) -> Any:
+        return cls(**kwargs)(inputs)
+
+    merge.__name__ = merge.__qualname__ = name
+    merge.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``: {cls.__doc__ or name}"
+    return merge
 
 
-def subtract(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Subtract(**kwargs)(inputs)``: inputs[0] - inputs[1]."""
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Multiply(**kwargs)(inputs)``: the element-wise product of the inputs."""
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Average(**kwargs)(inputs)``: the element-wise mean of the inputs."""
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Maximum(**kwargs)(inputs)``: the element-wise maximum of the inputs."""
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs: list[Any], **kwargs: Any) -> Any:
-    """``Minimum(**kwargs)(inputs)``: the element-wise minimum of the inputs."""
-    return Minimum(**kwargs)(inputs)
+add, subtract, multiply = _functional(Add, "add"), _functional(Subtract, "subtract"), \
+    _functional(Multiply, "multiply")
+average, maximum, minimum = _functional(Average, "average"), _functional(Maximum, "maximum"), \
+    _functional(Minimum, "minimum")
 
 
 def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
