@@ -77,6 +77,15 @@ def symbolic_in(value: Any) -> list[SymbolicTensor]:
     return [t for item in items for t in symbolic_in(item)]
 
 
+def is_symbolic_call(inputs: Any, args: tuple, kwargs: dict[str, Any]) -> bool:
+    """Whether a layer call has a symbolic tensor among its arguments (the functional API). The
+    eager call's common case, one array or Tensor and nothing else, is answered without a walk:
+    ``Layer.__call__`` asks this on every call."""
+    if not args and not kwargs and not isinstance(inputs, (SymbolicTensor, list, tuple, dict)):
+        return False
+    return bool(symbolic_in((inputs, args, kwargs)))
+
+
 def map_symbolic(value: Any, fn: Any) -> Any:
     """``value`` with each symbolic tensor ``t`` in it replaced by ``fn(t)`` (tuples become
     lists, as layers take them)."""

@@ -22,12 +22,15 @@ from .. import activations
 from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
 from . import initializers, regularizers
-from .input_layer import symbolic_call, symbolic_in
+from .input_layer import is_symbolic_call, symbolic_call
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
 # .training: the mode of the enclosing __call__, if any; .depth: how many calls enclose this one
 _call_context = threading.local()
+# Whether any layer has called add_loss yet: until one does, a call clears no lists and
+# `losses` walks no layer tree, so models without added losses pay nothing for them.
+_losses_added = False
 
 
 def _unique_name(prefix: str) -> str:
@@ -244,6 +247,8 @@ class Layer:
         """Add a loss computed in ``call`` (an activity penalty, a VAE's KL term) to the
         model's loss (Keras's ``add_loss``). It counts for the forward pass that made it: a
         layer called from outside any other layer's call starts its layers' lists afresh."""
+        global _losses_added
+        _losses_added = True
         self._added_losses.append(loss if isinstance(loss, Tensor) else Tensor(loss))
 
     def _layer_tree(self) -> Iterator[Layer]:
@@ -266,7 +271,8 @@ class Layer:
         """The losses that this layer and the layers in it added in their last forward pass
         (``add_loss``), then the regularization penalties of their weights; all
         differentiable, all added to the loss in ``fit``."""
-        added = [loss for layer in self._layer_tree() for loss in layer._added_losses]
+        added = [loss for layer in self._layer_tree()
+                 for loss in layer._added_losses] if _losses_added else []
         return added + [p.regularizer(p) for p in self._all_weights()
                         if p.regularizer is not None and p.requires_grad]
 
@@ -302,7 +308,7 @@ class Layer:
 
     def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
                  mask: Any = None, **kwargs: Any) -> Any:
-        if symbolic_in((inputs, args, kwargs)):
+        if is_symbolic_call(inputs, args, kwargs):
             if training is not None:  # kept by the graph: this call always runs in that mode
                 kwargs["training"] = bool(training)
             return symbolic_call(self, inputs, *args, **kwargs)
@@ -320,7 +326,7 @@ class Layer:
         if mask is not None and _call_accepts(cls, "mask"):
             kwargs["mask"] = mask
         depth = getattr(_call_context, "depth", 0)
-        if depth == 0:  # an outermost call: the losses added now are this pass's (Keras)
+        if depth == 0 and _losses_added:  # an outermost call starts a pass (Keras)
             self._clear_added_losses()
         _call_context.training, _call_context.depth = training, depth + 1
         try:
