@@ -3,6 +3,9 @@ and ``autograd.functional.jacobian`` / ``vjp``, first order, each compared with 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -180,3 +183,13 @@ def test_vjp_matches_torch(rng):
     _close([out, g], [t_out, t_g])
     with pytest.raises(NotImplementedError, match="create_graph"):
         AF.hessian(lambda x: (x ** 3).sum(), shenjing.tensor(x0))
+
+
+def test_autograd_functional_is_an_attribute_after_import_shenjing():
+    # torch.autograd.functional.jacobian works after `import torch` alone; a fresh process,
+    # since this module's own import of shenjing.autograd.functional would hide the gap
+    code = ("import shenjing; "
+            "print(shenjing.autograd.functional.jacobian(lambda x: x * 2, shenjing.ones(2)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "[[2. 0.]" in result.stdout

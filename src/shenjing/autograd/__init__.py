@@ -2,6 +2,7 @@
 modes, and PyTorch's ``autograd.grad`` / ``autograd.backward`` (``autograd.functional`` holds
 ``jacobian`` and ``vjp``)."""
 
+from . import functional  # torch.autograd.functional: an attribute, as torch's
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .function import Function, FunctionCtx, once_differentiable, unbroadcast
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -16,6 +17,7 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "functional",
     "grad",
     "inference_mode",
     "is_anomaly_enabled",
