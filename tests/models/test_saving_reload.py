@@ -309,3 +309,19 @@ def test_a_registered_custom_layer_loads_without_custom_objects(tmp_path):
     finally:
         for key in ("Scale", "tests>Scale"):
             sj.saving.get_custom_objects().pop(key, None)
+
+
+def test_a_custom_layer_registered_under_another_name_loads(tmp_path):
+    # Keras's name= is the name the registry knows; the file names the class itself
+    @sj.saving.register_keras_serializable(package="tests", name="Doubler")
+    class Twice(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    try:
+        inputs = sj.Input((3,))
+        sj.Model(inputs, Twice()(inputs)).save(tmp_path / "m.keras")
+        assert type(load_model(tmp_path / "m.keras").layers[1]) is Twice
+    finally:
+        for key in ("Twice", "Doubler", "tests>Doubler"):
+            sj.saving.get_custom_objects().pop(key, None)

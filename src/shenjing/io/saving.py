@@ -41,10 +41,11 @@ _scope = threading.local()  # .objects: the custom objects of the enclosing cust
 
 def register_keras_serializable(package: str = "Custom", name: str | None = None) -> Any:
     """Decorator (Keras's): let ``load_model`` and ``from_config`` rebuild this class (a
-    custom layer or model) by the name its config is saved under, without custom_objects."""
+    custom layer or model) by the name its config is saved under, the class's own, without
+    custom_objects. ``package`` and ``name`` key it in ``get_custom_objects()`` as Keras's."""
     def register(cls: Any) -> Any:
         key = name or cls.__name__
-        _REGISTERED[key] = _REGISTERED[f"{package}>{key}"] = cls
+        _REGISTERED[key] = _REGISTERED[f"{package}>{key}"] = _REGISTERED[cls.__name__] = cls
         return cls
 
     return register
