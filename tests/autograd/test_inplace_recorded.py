@@ -82,6 +82,38 @@ def test_op_that_used_the_old_value_refuses_to_backward():
         c.backward()
 
 
+@pytest.mark.parametrize("name", ["iadd", "isub", "add_alpha", "sub_alpha"])
+def test_inplace_with_itself_matches_torch(name, rng):
+    # h += h: both operands are h's old value (torch accepts these: their backward reads none)
+    th = require_torch()
+    x0 = rng.standard_normal((2, 3)).astype(np.float32)
+    results = []
+    for lib in (shenjing, th):
+        x = lib.tensor(x0, requires_grad=True)
+        h = x.sin()
+        CALLS[name](h, h)
+        (h * h).sum().backward()
+        results.append((h.detach().numpy(), x.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_imul_and_idiv_with_itself_use_the_old_value():
+    # torch refuses these at backward (their backward reads the overwritten operand); here the
+    # old value is kept for it: h *= h is h**2, h /= h is 1
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h *= h
+    h.sum().backward()
+    np.testing.assert_allclose(h.numpy(), [9.0, 36.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])  # d(9 x**2)/dx
+    x.grad = None
+    h = x * 3
+    h /= h
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0])
+
+
 def test_inplace_on_a_full_reduction_result_changes_it(rng):
     # A 0-d result of a reduction is a NumPy scalar inside: `+=` used to leave it unchanged.
     th = require_torch()

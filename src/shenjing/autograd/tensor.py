@@ -267,14 +267,18 @@ class Tensor:
         for a view of another array, replaces it: unlike torch, the base keeps its value), which
         then stands for the op's output. The version bump makes any op that used the previous
         value refuse to backward (here every such op, not only those whose backward reads it;
-        so ``x += f(x)`` fails at backward: write x = x + f(x)).
+        so ``x += f(x)`` fails at backward: write x = x + f(x); ``x += x`` works).
         """
         # Only mul's backward reads its first input (for the other's gradient), after this
-        # memory is overwritten: it gets a copy. add, sub and div's read none of it.
-        keep = recorded is _mul and isinstance(other, Tensor) and other.requires_grad
+        # memory is overwritten: it gets a copy. add, sub and div's read none of it. In
+        # `x += x` both operands are the old value, which a backward may read as the second.
+        itself = other is self
+        keep = itself or recorded is _mul and isinstance(other, Tensor) and other.requires_grad
         old = Tensor._wrap(self.data.copy() if keep else self.data)
         old._creator, old._output_index = self._creator, self._output_index
         old._generation, old.requires_grad = self._generation, self.requires_grad
+        if itself:
+            other = old
         new = recorded(old, other)
         if new.shape != self.shape:
             raise ValueError(f"in-place operation: the result's shape {new.shape} does not fit "
