@@ -60,11 +60,10 @@ from .models import Model, Sequential, load_model
 
 
 def __getattr__(name: str):
-    # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots.
+    # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
+    # and Keras's preprocessing, random and saving modules.
     if name in ("callbacks", "datasets", "plot", "preprocessing", "random", "saving"):
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
