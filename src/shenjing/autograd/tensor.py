@@ -306,8 +306,9 @@ class Tensor:
         return self._inplace(other, operator.itruediv, _div)
 
     # PyTorch's in-place methods, under the operators' rule: plain under no_grad(), or when no
-    # tensor involved requires grad; recorded in the graph for an intermediate tensor (or a
-    # tensor that requires none meeting one that does); refused for a leaf that requires grad.
+    # tensor involved requires grad; refused for a leaf that requires grad. The arithmetic ones
+    # are recorded in the graph for an intermediate tensor (or a tensor that requires none
+    # meeting one that does); fill_, zero_ and copy_ refuse those too (torch records them).
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In place ``self += alpha * other`` (PyTorch's ``add_``); returns self.
 
