@@ -616,6 +616,21 @@ def test_a_layer_called_on_two_symbolic_tensors_trains_on_its_added_loss(tmp_pat
     np.testing.assert_allclose(loaded.predict(data), out, rtol=1e-6)
 
 
+def test_a_symbolic_mask_argument_is_kept_by_the_graph(tmp_path):
+    # Keras: layer(x, mask=m) in the functional API masks as the eager call does
+    x, m = sj.Input((4, 2)), sj.Input((4,), dtype="bool")
+    lstm = layers.LSTM(3)
+    model = sj.Model([x, m], lstm(x, mask=m))
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((2, 4, 2)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    expected = lstm(xs, mask=mask).numpy()
+    np.testing.assert_allclose(model.predict([xs, mask]), expected, rtol=1e-6)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(sj.models.load_model(tmp_path / "m.keras").predict([xs, mask]),
+                               expected, rtol=1e-6)
+
+
 def test_an_encoders_states_start_a_decoder_as_keras_seq2seq_does(tmp_path):
     enc_in, dec_in = sj.Input((None, 3)), sj.Input((None, 2))
     _, h, c = layers.LSTM(4, return_state=True)(enc_in)

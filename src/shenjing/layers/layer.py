@@ -22,7 +22,7 @@ from .. import activations
 from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
 from . import initializers, regularizers
-from .input_layer import is_symbolic_call, symbolic_call
+from .input_layer import is_symbolic_call, symbolic_call, symbolic_in
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
@@ -308,9 +308,11 @@ class Layer:
 
     def __call__(self, inputs: Any, *args: Any, training: bool | None = None,
                  mask: Any = None, **kwargs: Any) -> Any:
-        if is_symbolic_call(inputs, args, kwargs):
+        if is_symbolic_call(inputs, args, kwargs) or mask is not None and symbolic_in(mask):
             if training is not None:  # kept by the graph: this call always runs in that mode
                 kwargs["training"] = bool(training)
+            if mask is not None:  # a symbolic mask (Keras's layer(x, mask=m)) or an array
+                kwargs["mask"] = mask
             return symbolic_call(self, inputs, *args, **kwargs)
         inputs = _to_tensors(inputs, self.dtype)
         self._maybe_build(inputs)
