@@ -35,6 +35,7 @@ import numpy as np
 from . import functional as F
 from .autograd import Tensor
 from .backend import DEFAULT_FLOAT, get_xp
+from .functional.loss import EPSILON
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 _REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
@@ -121,11 +122,21 @@ def _as_pred(y_pred: Any) -> Tensor:
 
 
 def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
-    """``y_pred`` as a floating Tensor, ``y_true`` as a constant Tensor of its dtype and shape."""
+    """``y_pred`` as a floating Tensor, ``y_true`` as a constant Tensor of its dtype and shape
+    (a trailing axis of size 1 may differ, as Keras; any other mismatch raises)."""
     y_pred = _as_pred(y_pred)
     target = _raw(y_true)
     target = target.reshape(_target_shape(target.shape, y_pred.shape))
+    if target.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {target.shape} but y_pred has shape {y_pred.shape}; "
+                         "they must match (a trailing axis of size 1 may differ)")
     return Tensor(target, dtype=y_pred.dtype), y_pred
+
+
+def _mean_last(x: Tensor) -> Tensor:
+    """The mean over the last axis, one value per sample (1-D values are their own samples,
+    as for the functional losses)."""
+    return F.mean(x, axis=-1) if x.ndim > 1 else x
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -224,13 +235,107 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
     """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)`` (Keras's;
     element-wise for 1-D inputs); shapes as :func:`mean_squared_error`."""
     t, p = _prepare(y_true, y_pred)
-    ratio = F.abs(t - p) / F.maximum(F.abs(t), 1e-7)
-    return 100.0 * (F.mean(ratio, axis=-1) if ratio.ndim > 1 else ratio)
+    return 100.0 * _mean_last(F.abs(t - p) / F.maximum(F.abs(t), EPSILON))
+
+
+# Keras 3's other losses, composed of F's ops (autograd differentiates them). Each follows Keras's
+# formula, clipping and epsilon; per-sample means are over the last axis, sums too.
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean((log(max(p, 1e-7) + 1) - log(max(t, 1e-7) + 1))**2, axis=-1)``
+    (Keras's: values below 1e-7, negative ones too, count as 1e-7); shapes as
+    :func:`mean_squared_error`."""
+    t, p = _prepare(y_true, y_pred)
+    d = F.log(F.maximum(p, EPSILON) + 1.0) - F.log(F.maximum(t, EPSILON) + 1.0)
+    return _mean_last(d * d)
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample Kullback-Leibler divergence ``sum(t log(t / p), axis=-1)``, with both
+    distributions clipped to [1e-7, 1] first (Keras), so a zero of either adds nothing wrong.
+
+    Returns:
+        One value per sample, ``y_pred.shape[:-1]`` (a scalar for 1-D inputs).
+    """
+    t, p = _prepare(y_true, y_pred)
+    t, p = F.clip(t, EPSILON, 1.0), F.clip(p, EPSILON, 1.0)
+    return F.sum(t * F.log(t / p), axis=-1)
+
+
+def poisson(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample Poisson loss ``mean(p - t log(p + 1e-7), axis=-1)`` for predicted rates
+    ``p >= 0`` (Keras's; torch's ``poisson_nll_loss(log_input=False, eps=1e-7)`` up to its
+    Stirling term)."""
+    t, p = _prepare(y_true, y_pred)
+    return _mean_last(p - t * F.log(p + EPSILON))
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(log(cosh(p - t)), axis=-1)``, computed as ``x + softplus(-2x) - log 2``
+    (Keras's form, which cannot overflow); about ``x**2 / 2`` near 0, ``|x| - log 2`` far off."""
+    t, p = _prepare(y_true, y_pred)
+    x = p - t
+    return _mean_last(x + F.softplus(-2.0 * x) - float(np.log(2.0)))
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+    """Per-sample **negative** cosine similarity ``-sum(t / |t| * p / |p|, axis)`` (Keras's loss:
+    -1 for the same direction, so minimizing it aligns the vectors; the metric
+    :class:`shenjing.metrics.CosineSimilarity` reports it positive). Norms below 1e-7 count as
+    1e-7 (Keras), so a zero vector gives 0.
+
+    Returns:
+        ``y_pred``'s shape without ``axis``.
+    """
+    t, p = _prepare(y_true, y_pred)
+    return -F.sum(_l2_normalize(t, axis) * _l2_normalize(p, axis), axis=axis)
+
+
+def _l2_normalize(x: Tensor, axis: int) -> Tensor:
+    """``x / max(|x|, 1e-7)`` along ``axis`` (Keras's ``normalize``)."""
+    return x / F.sqrt(F.maximum(F.sum(x * x, axis=axis, keepdims=True), EPSILON * EPSILON))
+
+
+def _hinge_margins(y_true: Any, y_pred: Any) -> Tensor:
+    """``max(1 - t p, 0)``, with 0/1 labels first mapped to -1/1 (Keras: when every label of the
+    batch is 0 or 1; labels already -1/1 are kept)."""
+    t, p = _prepare(y_true, y_pred)
+    xp = get_xp(t.data)
+    if bool(xp.all((t.data == 0) | (t.data == 1))):
+        t = Tensor(2 * t.data - 1, dtype=t.dtype)
+    return F.relu(1.0 - t * p)
+
+
+def hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(max(1 - t p, 0), axis=-1)`` for labels -1/1 (0/1 are mapped to -1/1)
+    and raw scores ``p``; shapes as :func:`mean_squared_error`."""
+    return _mean_last(_hinge_margins(y_true, y_pred))
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(max(1 - t p, 0)**2, axis=-1)``; labels as :func:`hinge`."""
+    m = _hinge_margins(y_true, y_pred)
+    return _mean_last(m * m)
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``max(neg - pos + 1, 0)`` for one-hot targets, where ``pos = sum(t p)`` is the
+    true class's score and ``neg = max((1 - t) p)`` the best other one (Keras's, over the last
+    axis).
+
+    Returns:
+        One value per sample, ``y_pred.shape[:-1]``.
+    """
+    t, p = _prepare(y_true, y_pred)
+    pos = F.sum(t * p, axis=-1)
+    neg = F.max((1.0 - t) * p, axis=-1)
+    return F.relu(neg - pos + 1.0)
 
 
 mse = mean_squared_error
 mae = mean_absolute_error
 mape = mean_absolute_percentage_error
+msle = mean_squared_logarithmic_error
+kld = kl_divergence
 
 
 # -- loss objects ----------------------------------------------------------------------------------
@@ -350,28 +455,88 @@ class LossFunctionWrapper(_FunctionWrapper, Loss):
         return cls(**cls._resolve_function(config))
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class _OneFunction(LossFunctionWrapper):
+    """A loss of the per-sample function ``fn`` (a class attribute), which takes no options;
+    named as the function unless ``name`` is given."""
+
+    fn: Callable[..., Any]
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = None) -> None:
+        super().__init__(self.fn, reduction=reduction, name=name)
+
+
+class MeanSquaredError(_OneFunction):
     """Mean of squared errors; see :func:`mean_squared_error`."""
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str = "mean_squared_error") -> None:
-        super().__init__(mean_squared_error, reduction=reduction, name=name)
+    fn = staticmethod(mean_squared_error)
 
 
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(_OneFunction):
     """Mean of absolute errors; see :func:`mean_absolute_error`."""
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str = "mean_absolute_error") -> None:
-        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+    fn = staticmethod(mean_absolute_error)
 
 
-class MeanAbsolutePercentageError(LossFunctionWrapper):
+class MeanAbsolutePercentageError(_OneFunction):
     """Mean absolute percentage error; see :func:`mean_absolute_percentage_error`."""
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str = "mean_absolute_percentage_error") -> None:
-        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name)
+    fn = staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(_OneFunction):
+    """Mean squared logarithmic error; see :func:`mean_squared_logarithmic_error`."""
+
+    fn = staticmethod(mean_squared_logarithmic_error)
+
+
+class KLDivergence(_OneFunction):
+    """Kullback-Leibler divergence of ``y_pred`` from ``y_true``; see :func:`kl_divergence`.
+
+    >>> KLDivergence()(np.array([[0.5, 0.5]]), Tensor([[0.5, 0.5]]))
+    Tensor(0.)
+    """
+
+    fn = staticmethod(kl_divergence)
+
+
+class Poisson(_OneFunction):
+    """Poisson loss for predicted rates; see :func:`poisson`."""
+
+    fn = staticmethod(poisson)
+
+
+class LogCosh(_OneFunction):
+    """Logarithm of the hyperbolic cosine of the error; see :func:`log_cosh`."""
+
+    fn = staticmethod(log_cosh)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity along ``axis`` (Keras's sign: -1 is a perfect match); see
+    :func:`cosine_similarity`."""
+
+    def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "cosine_similarity") -> None:
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+
+
+class Hinge(_OneFunction):
+    """Hinge loss for -1/1 (or 0/1) labels and raw scores; see :func:`hinge`."""
+
+    fn = staticmethod(hinge)
+
+
+class SquaredHinge(_OneFunction):
+    """Squared hinge loss; see :func:`squared_hinge`."""
+
+    fn = staticmethod(squared_hinge)
+
+
+class CategoricalHinge(_OneFunction):
+    """Categorical hinge loss for one-hot targets; see :func:`categorical_hinge`."""
+
+    fn = staticmethod(categorical_hinge)
 
 
 class Huber(LossFunctionWrapper):
@@ -424,7 +589,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 # -- lookup ----------------------------------------------------------------------------------------
 _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, Huber, BinaryCrossentropy,
-    CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredLogarithmicError,
+    KLDivergence, Poisson, LogCosh, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
@@ -437,12 +603,16 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
                     CategoricalCrossentropy),
     **dict.fromkeys((sparse_categorical_crossentropy, F.sparse_categorical_crossentropy),
                     SparseCategoricalCrossentropy),
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, kl_divergence: KLDivergence,
+    poisson: Poisson, log_cosh: LogCosh, cosine_similarity: CosineSimilarity, hinge: Hinge,
+    squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__ == __name__}
 LossFunctionWrapper._functions = _FUNCTIONS
 _ALIASES = {"mse": MeanSquaredError, "mae": MeanAbsoluteError,
             "mape": MeanAbsolutePercentageError, "bce": BinaryCrossentropy,
-            "huber_loss": Huber}
+            "huber_loss": Huber, "msle": MeanSquaredLogarithmicError, "kld": KLDivergence,
+            "kullback_leibler_divergence": KLDivergence}
 
 
 def _key(name: str) -> str:
@@ -506,9 +676,13 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 
 __all__ = [
-    "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "Loss", "LossFunctionWrapper",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
+    "Hinge", "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper",
     "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
-    "SparseCategoricalCrossentropy", "binary_crossentropy", "categorical_crossentropy", "get",
-    "huber", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_error", "mse", "serialize", "sparse_categorical_crossentropy",
+    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge",
+    "binary_crossentropy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
+    "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh", "mae", "mape",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "mse", "msle", "poisson", "serialize",
+    "sparse_categorical_crossentropy", "squared_hinge",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import losses
-from .autograd import Tensor
+from .autograd import Tensor, no_grad
 from .backend import asnumpy
 from .losses import _FunctionWrapper, _key, _snake, _sparse_labels, _target_shape, _weights
 
@@ -125,9 +125,37 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
     return 100.0 * _per_sample(np.abs(t - p) / np.maximum(np.abs(t), _EPSILON))
 
 
+def _from_loss(fn: Callable[..., Any], sign: float = 1.0) -> Callable[..., np.ndarray]:
+    """The per-sample loss ``fn`` of :mod:`shenjing.losses` as a metric function (Keras's
+    metrics of these names are its loss functions): run on float64 values outside any graph,
+    times ``sign``."""
+
+    def metric(y_true: Any, y_pred: Any, **kwargs: Any) -> np.ndarray:
+        with no_grad():
+            values = fn(_np(y_true), Tensor(_np(y_pred), dtype=np.float64), **kwargs)
+        return sign * values.numpy()
+
+    metric.__name__ = metric.__qualname__ = fn.__name__
+    metric.__doc__ = (f"Per-sample ``{fn.__name__}`` in float64"
+                      f"{' with the sign flipped (Keras reports it positive)' if sign < 0 else ''}"
+                      f"; see :func:`shenjing.losses.{fn.__name__}`.")
+    return metric
+
+
+mean_squared_logarithmic_error = _from_loss(losses.mean_squared_logarithmic_error)
+kl_divergence = _from_loss(losses.kl_divergence)
+poisson = _from_loss(losses.poisson)
+log_cosh = _from_loss(losses.log_cosh)
+cosine_similarity = _from_loss(losses.cosine_similarity, sign=-1.0)  # 1: the same direction
+hinge = _from_loss(losses.hinge)
+squared_hinge = _from_loss(losses.squared_hinge)
+categorical_hinge = _from_loss(losses.categorical_hinge)
+
 mse = mean_squared_error
 mae = mean_absolute_error
 mape = mean_absolute_percentage_error
+msle = mean_squared_logarithmic_error
+kld = kl_divergence
 acc = accuracy
 
 
@@ -277,11 +305,21 @@ class MeanMetricWrapper(_FunctionWrapper, Mean):
         return cls(**cls._resolve_function(config))
 
 
-class Accuracy(MeanMetricWrapper):
+class _MeanOf(MeanMetricWrapper):
+    """The mean of the per-sample function ``fn`` (a class attribute), which takes no options;
+    named ``default_name`` unless ``name`` is given (by default the function's name)."""
+
+    fn: Callable[..., Any]
+    default_name: str | None = None
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(self.fn, name=name or self.default_name)
+
+
+class Accuracy(_MeanOf):
     """How often predictions equal targets exactly; see :func:`accuracy`."""
 
-    def __init__(self, name: str = "accuracy") -> None:
-        super().__init__(accuracy, name=name)
+    fn = staticmethod(accuracy)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -291,18 +329,16 @@ class BinaryAccuracy(MeanMetricWrapper):
         super().__init__(binary_accuracy, name=name, threshold=threshold)
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(_MeanOf):
     """How often the arg-max matches one-hot targets; see :func:`categorical_accuracy`."""
 
-    def __init__(self, name: str = "categorical_accuracy") -> None:
-        super().__init__(categorical_accuracy, name=name)
+    fn = staticmethod(categorical_accuracy)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(_MeanOf):
     """How often the arg-max matches integer labels; see :func:`sparse_categorical_accuracy`."""
 
-    def __init__(self, name: str = "sparse_categorical_accuracy") -> None:
-        super().__init__(sparse_categorical_accuracy, name=name)
+    fn = staticmethod(sparse_categorical_accuracy)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
@@ -321,26 +357,75 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, k=k)
 
 
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(_MeanOf):
     """Mean squared error over all samples seen; see :func:`mean_squared_error`."""
 
-    def __init__(self, name: str = "mean_squared_error") -> None:
-        super().__init__(mean_squared_error, name=name)
+    fn = staticmethod(mean_squared_error)
 
 
-class MeanAbsoluteError(MeanMetricWrapper):
+class MeanAbsoluteError(_MeanOf):
     """Mean absolute error over all samples seen; see :func:`mean_absolute_error`."""
 
-    def __init__(self, name: str = "mean_absolute_error") -> None:
-        super().__init__(mean_absolute_error, name=name)
+    fn = staticmethod(mean_absolute_error)
 
 
-class MeanAbsolutePercentageError(MeanMetricWrapper):
+class MeanAbsolutePercentageError(_MeanOf):
     """Mean absolute percentage error over all samples seen; see
     :func:`mean_absolute_percentage_error`."""
 
-    def __init__(self, name: str = "mean_absolute_percentage_error") -> None:
-        super().__init__(mean_absolute_percentage_error, name=name)
+    fn = staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(_MeanOf):
+    """Mean squared logarithmic error over all samples seen; see
+    :func:`shenjing.losses.mean_squared_logarithmic_error`."""
+
+    fn = staticmethod(mean_squared_logarithmic_error)
+
+
+class KLDivergence(_MeanOf):
+    """Mean Kullback-Leibler divergence; see :func:`shenjing.losses.kl_divergence`."""
+
+    fn = staticmethod(kl_divergence)
+
+
+class Poisson(_MeanOf):
+    """Mean Poisson loss; see :func:`shenjing.losses.poisson`."""
+
+    fn = staticmethod(poisson)
+
+
+class LogCoshError(_MeanOf):
+    """Mean log-cosh error; see :func:`shenjing.losses.log_cosh` (Keras names it 'logcosh')."""
+
+    fn = staticmethod(log_cosh)
+    default_name = "logcosh"
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """Mean cosine similarity along ``axis``, positive (1 for the same direction), unlike the
+    loss :class:`shenjing.losses.CosineSimilarity`, which is its negative (Keras)."""
+
+    def __init__(self, name: str = "cosine_similarity", axis: int = -1) -> None:
+        super().__init__(cosine_similarity, name=name, axis=axis)
+
+
+class Hinge(_MeanOf):
+    """Mean hinge loss; see :func:`shenjing.losses.hinge`."""
+
+    fn = staticmethod(hinge)
+
+
+class SquaredHinge(_MeanOf):
+    """Mean squared hinge loss; see :func:`shenjing.losses.squared_hinge`."""
+
+    fn = staticmethod(squared_hinge)
+
+
+class CategoricalHinge(_MeanOf):
+    """Mean categorical hinge loss; see :func:`shenjing.losses.categorical_hinge`."""
+
+    fn = staticmethod(categorical_hinge)
 
 
 def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -663,24 +748,30 @@ _LOSS_KINDS = {
 _CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    MeanAbsolutePercentageError, Precision, Recall, AUC, FBetaScore, F1Score, Mean,
-    MeanMetricWrapper,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, KLDivergence, Poisson,
+    LogCoshError, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge, Precision, Recall,
+    AUC, FBetaScore, F1Score, Mean, MeanMetricWrapper,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
-    mean_absolute_error, mean_absolute_percentage_error)}
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    kl_divergence, poisson, log_cosh, cosine_similarity, hinge, squared_hinge,
+    categorical_hinge)}
 MeanMetricWrapper._functions = _FUNCTIONS
 _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "kld": KLDivergence,
+    _key("kullback_leibler_divergence"): KLDivergence, "logcosh": LogCoshError,
 }
 # how a metric named by a string reads logits: probability 0.5 is logit 0; AUC takes a sigmoid
 _ON_LOGITS: dict[type[Metric], dict[str, Any]] = {
     BinaryAccuracy: {"threshold": 0.0}, Precision: {"thresholds": 0.0},
     Recall: {"thresholds": 0.0}, AUC: {"from_logits": True},
 }
-KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mape", "mean", "precision", "recall", "auc",
+KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mape", "msle", "kld", "logcosh",
+                      "mean", "precision", "recall", "auc",
                       "f1_score", "fbeta_score", *(n for n in _FUNCTIONS if n != "accuracy")})
 
 
@@ -778,12 +869,15 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "F1Score", "FBetaScore", "Mean",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "MeanMetricWrapper", "MeanSquaredError", "Metric", "Precision", "Recall",
-    "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
-    "accuracy", "binary_accuracy", "categorical_accuracy", "get", "mae", "mape",
-    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error", "mse",
-    "sparse_categorical_accuracy",
+    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "CategoricalHinge",
+    "CosineSimilarity", "F1Score", "FBetaScore", "Hinge", "KLDivergence", "LogCoshError", "Mean",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+    "MeanMetricWrapper", "MeanSquaredError", "Metric", "Poisson", "Precision", "Recall",
+    "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SquaredHinge",
+    "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "categorical_accuracy",
+    "categorical_hinge", "cosine_similarity", "get", "hinge", "kl_divergence", "kld", "log_cosh",
+    "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson",
+    "sparse_categorical_accuracy", "squared_hinge",
     "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
 ]
