@@ -50,11 +50,19 @@ from .elementwise import (
 from .embedding import embedding
 from .linalg import linear, matmul
 from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     binary_crossentropy,
     categorical_crossentropy,
+    cross_entropy,
     huber,
+    huber_loss,
+    l1_loss,
     mean_absolute_error,
     mean_squared_error,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
     sparse_categorical_crossentropy,
 )
 from .normalization import batch_norm, layer_norm

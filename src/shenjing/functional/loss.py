@@ -1,5 +1,7 @@
 """Losses, in Keras's argument order ``(y_true, y_pred)``: mean squared and absolute error, Huber,
-binary, categorical and sparse categorical cross-entropy.
+binary, categorical and sparse categorical cross-entropy; and PyTorch's, under torch's names and
+in its order ``(input, target)`` (``mse_loss``, ``cross_entropy``, ``nll_loss``...), built from
+the same terms and fused ops.
 
 Each returns the mean over all samples by default (``reduction='mean'``), or the sum, or one value
 per sample (``reduction='none'``). Shapes of prediction and target must match exactly (a
@@ -11,6 +13,8 @@ fused op with the short backward ``softmax - onehot``.
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
@@ -32,15 +36,19 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _pair(name: str, y_true: Any, y_pred: Tensor) -> tuple[Tensor, Tensor]:
+def _pair(name: str, y_true: Any, y_pred: Tensor,
+          names: tuple[str, str] = ("y_true", "y_pred")) -> tuple[Tensor, Tensor]:
+    """Target and prediction as Tensors of the prediction's dtype and exactly one shape
+    (``names`` are what the error calls them: torch's ops say ``target`` and ``input``)."""
     y_pred = as_tensor(y_pred)
     y_true = as_tensor(y_true, like=y_pred)
     if y_true.dtype != y_pred.dtype and y_pred.dtype.kind == "f":
         y_true = E.cast(y_true, y_pred.dtype)  # an int or float64 target must not promote
     if y_true.shape != y_pred.shape:
+        t, p = names
         raise ValueError(
-            f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "
-            "they must match (reshape one of them, e.g. y_true.reshape(y_pred.shape))"
+            f"{name}: {t} has shape {y_true.shape} but {p} has shape {y_pred.shape}; "
+            f"they must match (reshape one of them, e.g. {t}.reshape({p}.shape))"
         )
     return y_true, y_pred
 
@@ -50,25 +58,39 @@ def _per_sample(x: Tensor) -> Tensor:
     return R.mean(x, axis=-1) if x.ndim > 1 else x
 
 
+# Element-wise terms, shared by Keras's losses (which average them over the last axis per
+# sample) and torch's (which reduce them as they are).
+def _squared(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    d = y_pred - y_true
+    return d * d
+
+
+def _absolute(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    return E.abs(y_pred - y_true)
+
+
+def _huber(y_true: Tensor, y_pred: Tensor, delta: float) -> Tensor:
+    """0.5 d**2 where |d| <= delta, else delta (|d| - 0.5 delta): with q = min(|d|, delta) both
+    pieces are one expression, so no branch is computed twice."""
+    a = _absolute(y_true, y_pred)
+    q = E.minimum(a, delta)
+    return 0.5 * q * q + delta * (a - q)
+
+
 def mean_squared_error(y_true: Any, y_pred: Tensor, reduction: str = "mean") -> Tensor:
     """mean((y_pred - y_true)**2)."""
-    y_true, y_pred = _pair("mean_squared_error", y_true, y_pred)
-    d = y_pred - y_true
-    return _reduce(_per_sample(d * d), reduction)
+    return _reduce(_per_sample(_squared(*_pair("mean_squared_error", y_true, y_pred))), reduction)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Tensor, reduction: str = "mean") -> Tensor:
     """mean(|y_pred - y_true|)."""
-    y_true, y_pred = _pair("mean_absolute_error", y_true, y_pred)
-    return _reduce(_per_sample(E.abs(y_pred - y_true)), reduction)
+    return _reduce(_per_sample(_absolute(*_pair("mean_absolute_error", y_true, y_pred))),
+                   reduction)
 
 
 def huber(y_true: Any, y_pred: Tensor, delta: float = 1.0, reduction: str = "mean") -> Tensor:
     """0.5 d**2 where |d| <= delta, else delta (|d| - 0.5 delta), with d = y_pred - y_true."""
-    y_true, y_pred = _pair("huber", y_true, y_pred)
-    a = E.abs(y_pred - y_true)
-    q = E.minimum(a, delta)
-    return _reduce(_per_sample(0.5 * q * q + delta * (a - q)), reduction)
+    return _reduce(_per_sample(_huber(*_pair("huber", y_true, y_pred), delta)), reduction)
 
 
 class _BCEWithLogits(Function):
@@ -92,12 +114,15 @@ def binary_crossentropy(
     """-(t ln p + (1 - t) ln(1 - p)). From probabilities they are clipped to [1e-7, 1 - 1e-7]
     (Keras); from logits the stable fused form is used."""
     y_true, y_pred = _pair("binary_crossentropy", y_true, y_pred)
+    return _reduce(_per_sample(_binary(y_true, y_pred, from_logits)), reduction)
+
+
+def _binary(y_true: Tensor, y_pred: Tensor, from_logits: bool) -> Tensor:
+    """Element-wise binary cross-entropy (clipped probabilities, or the fused logits op)."""
     if from_logits:
-        per = _BCEWithLogits.apply(y_pred, y_true)
-    else:
-        p = E.clip(y_pred, EPSILON, 1 - EPSILON)
-        per = -(y_true * E.log(p) + (1 - y_true) * E.log(1 - p))
-    return _reduce(_per_sample(per), reduction)
+        return _BCEWithLogits.apply(y_pred, y_true)
+    p = E.clip(y_pred, EPSILON, 1 - EPSILON)
+    return -(y_true * E.log(p) + (1 - y_true) * E.log(1 - p))
 
 
 class _SoftmaxCrossEntropy(Function):
@@ -188,11 +213,223 @@ def sparse_categorical_crossentropy(
     raw = y_true.data if isinstance(y_true, Tensor) else y_true
     labels = _check_labels(raw, *y_pred.shape)
     if from_logits:
-        if reduction == "mean" and len(labels):
-            return _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels, mean=True)
-        per = _SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels)
+        return _sparse_from_logits(y_pred, labels, reduction)
+    rows = get_xp(labels).arange(y_pred.shape[0])
+    p = y_pred / R.sum(y_pred, axis=-1, keepdims=True)
+    return _reduce(-E.log(E.clip(p[rows, labels], EPSILON, 1 - EPSILON)), reduction)
+
+
+def _sparse_from_logits(logits: Tensor, labels: Any, reduction: str) -> Tensor:
+    """The fused op on (N, C) logits and checked labels; 'mean' is taken inside it."""
+    if reduction == "mean" and len(labels):
+        return _SparseSoftmaxCrossEntropy.apply(logits, labels=labels, mean=True)
+    return _reduce(_SparseSoftmaxCrossEntropy.apply(logits, labels=labels), reduction)
+
+
+# -- PyTorch's functional losses: torch's names, argument order (input, target) and reductions ---
+# Thin wrappers over the terms and fused ops above. Unlike the Keras forms, 'none' keeps every
+# element (no per-sample mean) and 'mean' averages all of them, as torch.nn.functional does.
+_TORCH_NAMES = ("target", "input")
+
+
+def _fitting(name: str, what: str, value: Any, like: Tensor) -> Tensor:
+    """``value`` as a Tensor of ``like``'s dtype that broadcasts to ``like``'s shape without
+    enlarging it (a weight never silently broadcasts the loss to a bigger shape)."""
+    value = as_tensor(value, like=like)
+    try:
+        fits = np.broadcast_shapes(value.shape, like.shape) == like.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{name}: {what} of shape {value.shape} does not broadcast to the "
+                         f"input's shape {like.shape}")
+    return value
+
+
+def _torch_reduce(name: str, values: Tensor, reduction: str, weight: Any = None) -> Tensor:
+    """``values`` times torch's element-wise ``weight``, then reduced over all elements."""
+    if weight is not None:
+        values = values * _fitting(name, "weight", weight, values)
+    return _reduce(values, reduction)
+
+
+def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.mse_loss``: ``(input - target)**2`` element-wise, then ``reduction``
+    (``'mean'`` over all elements, ``'sum'``, or ``'none'``: the input's shape).
+
+    >>> F.mse_loss(prediction, target)
+    """
+    target, input = _pair("mse_loss", target, input, _TORCH_NAMES)
+    return _reduce(_squared(target, input), reduction)
+
+
+def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.l1_loss``: ``|input - target|`` element-wise, then ``reduction``."""
+    target, input = _pair("l1_loss", target, input, _TORCH_NAMES)
+    return _reduce(_absolute(target, input), reduction)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """PyTorch's ``F.huber_loss``: ``0.5 d**2`` where ``|d| <= delta``, else
+    ``delta (|d| - delta / 2)``, element-wise, then ``reduction``."""
+    target, input = _pair("huber_loss", target, input, _TORCH_NAMES)
+    return _reduce(_huber(target, input, delta), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, *, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """PyTorch's ``F.smooth_l1_loss``: ``0.5 d**2 / beta`` where ``|d| < beta``, else
+    ``|d| - beta / 2``; that is ``huber_loss(delta=beta) / beta``, and the L1 loss for
+    ``beta=0``."""
+    target, input = _pair("smooth_l1_loss", target, input, _TORCH_NAMES)
+    if beta == 0:
+        return _reduce(_absolute(target, input), reduction)
+    return _reduce(_huber(target, input, beta) * (1.0 / beta), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, *,
+                         reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.binary_cross_entropy`` on probabilities, element-wise, times ``weight``
+    (broadcast to the input's shape), then ``reduction``.
+
+    Probabilities are clipped to [1e-7, 1 - 1e-7] as in Keras, so a certain mistake costs
+    ``-ln(1e-7) = 16.1`` where torch clamps the log at -100, and the gradient is 0 beyond the
+    clip; inside it the two agree.
+    """
+    target, input = _pair("binary_cross_entropy", target, input, _TORCH_NAMES)
+    return _torch_reduce("binary_cross_entropy", _binary(target, input, False), reduction,
+                         weight)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, *,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """PyTorch's ``F.binary_cross_entropy_with_logits``: the fused, overflow-free binary
+    cross-entropy on logits, times ``weight``, then ``reduction``. ``pos_weight`` (broadcast
+    along the last axis, one per class) scales the positive term:
+    ``(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)``.
+    """
+    name = "binary_cross_entropy_with_logits"
+    target, input = _pair(name, target, input, _TORCH_NAMES)
+    if pos_weight is None:
+        per = _BCEWithLogits.apply(input, target)
     else:
-        rows = get_xp(labels).arange(y_pred.shape[0])
-        p = y_pred / R.sum(y_pred, axis=-1, keepdims=True)
-        per = -E.log(E.clip(p[rows, labels], EPSILON, 1 - EPSILON))
-    return _reduce(per, reduction)
+        scale = 1.0 + (_fitting(name, "pos_weight", pos_weight, input) - 1.0) * target
+        per = (1.0 - target) * input + scale * A.softplus(-input)
+    return _torch_reduce(name, per, reduction, weight)
+
+
+def _is_probabilities(name: str, input: Tensor, target: Any, allowed: bool = True) -> bool:
+    """Whether the target holds probabilities (the input's shape) rather than class ids (the
+    input's shape without axis 1); any other shape raises."""
+    ids_shape = input.shape[:1] + input.shape[2:]
+    if allowed and target.shape == input.shape:
+        return True
+    if target.shape != ids_shape:
+        also = f", or probabilities of the input's shape {input.shape}" if allowed else ""
+        raise ValueError(f"{name}: target of shape {target.shape} does not match input of shape "
+                         f"{input.shape}: class ids need shape {ids_shape}{also}")
+    return False
+
+
+def _class_targets(name: str, input: Tensor, raw: Any, weight: Any, ignore_index: int,
+                   label_smoothing: float = 0.0) -> tuple[Tensor, float]:
+    """Class ids as dense per-class weights ``T`` shaped like the input (class axis 1):
+    ``w[c] ((1 - s) onehot + s / C)``, zero where the id is ``ignore_index``. Cross-entropy is
+    then ``-sum(T log_softmax(x), axis=1)`` (torch's weighted and smoothed form, expanded) and
+    the NLL ``-sum(T x, axis=1)``. Also returns torch's divisor for 'mean': the summed weights
+    of the counted targets."""
+    xp = get_xp(input.data)
+    n_classes = input.shape[1]
+    counted = raw != ignore_index
+    ids, _ = class_ids(xp.where(counted, raw, 0).reshape(-1), n_classes, name)
+    ids = ids.reshape(raw.shape)
+    w = xp.ones(n_classes, input.dtype) if weight is None else xp.asarray(
+        weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
+    if w.shape != (n_classes,):
+        raise ValueError(f"{name}: weight must hold one value per class, shape ({n_classes},), "
+                         f"got shape {w.shape}")
+    dense = xp.eye(n_classes, dtype=input.dtype)[ids]  # (N, d..., C)
+    if label_smoothing:
+        dense = dense * (1 - label_smoothing) + label_smoothing / n_classes
+    dense = dense * w * counted[..., None].astype(input.dtype)
+    return Tensor(xp.moveaxis(dense, -1, 1)), float((w[ids] * counted).sum())
+
+
+def _mean_over_weights(per: Tensor, divisor: float, reduction: str) -> Tensor:
+    """torch's reductions of a class-id loss: 'mean' divides by the summed weights of the
+    counted targets (NaN when nothing counts, as torch)."""
+    if reduction != "mean":
+        return _reduce(per, reduction)
+    return R.sum(per) * (1.0 / divisor if divisor else float("nan"))
+
+
+def _class_input(name: str, input: Any, target: Any) -> tuple[Tensor, Any, bool]:
+    """The logits or log-probabilities of a class loss and its target (a Tensor or an array),
+    an unbatched input (C,) made a batch of one as torch takes it; True when it was."""
+    input = as_tensor(input)
+    if not isinstance(target, Tensor):
+        target = get_xp(input.data).asarray(target)
+    if input.ndim == 1:
+        return input.reshape(1, -1), target[None], True
+    if input.ndim < 2:
+        raise ValueError(f"{name}: input must be (N, C), (N, C, d1, ...) or (C,), got shape "
+                         f"{input.shape}")
+    return input, target, False
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, *, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """PyTorch's ``F.cross_entropy``: softmax cross-entropy of logits shaped (N, C),
+    (N, C, d1, ...) or (C,) (the class axis is 1, as torch) against class ids shaped
+    (N, d1, ...) or class probabilities shaped as the input.
+
+    Args:
+        input: logits.
+        target: integer class ids, or probabilities (a floating target of the input's shape).
+        weight: one weight per class, shape (C,).
+        ignore_index: class ids equal to it add nothing to the loss or the 'mean' divisor.
+        reduction: ``'mean'`` (for class ids divided by the summed weights of the counted
+            targets, for probabilities by the number of positions), ``'sum'`` or ``'none'``
+            (one value per position: the input's shape without axis 1).
+        label_smoothing: targets mixed with the uniform distribution, ``(1 - s) t + s / C``.
+
+    >>> loss = F.cross_entropy(logits, labels)        # logits (N, C), labels (N,) int
+    """
+    input, target, unbatched = _class_input("cross_entropy", input, target)
+    if _is_probabilities("cross_entropy", input, target):
+        target, input = _pair("cross_entropy", target, input, _TORCH_NAMES)
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / input.shape[1]
+        if weight is not None:
+            target = target * as_tensor(weight, like=input).reshape(
+                (1, -1) + (1,) * (input.ndim - 2))
+        out = _reduce(_SoftmaxCrossEntropy.apply(input, target, axis=1), reduction)
+    else:
+        raw = target.data if isinstance(target, Tensor) else target
+        if (input.ndim == 2 and weight is None and not label_smoothing
+                and not (raw == ignore_index).any()):  # the training hot path: one fused op
+            labels, _ = class_ids(raw, input.shape[1], "cross_entropy")
+            out = _sparse_from_logits(input, labels, reduction)
+        else:
+            dense, divisor = _class_targets("cross_entropy", input, raw, weight, ignore_index,
+                                            label_smoothing)
+            out = _mean_over_weights(_SoftmaxCrossEntropy.apply(input, dense, axis=1), divisor,
+                                     reduction)
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, *, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.nll_loss``: ``-weight[t] input[n, t]`` for log-probabilities ``input``
+    shaped (N, C), (N, C, d1, ...) or (C,) and class ids ``t`` shaped (N, d1, ...);
+    ``ignore_index`` and the reductions as :func:`cross_entropy`.
+
+    >>> loss = F.nll_loss(F.log_softmax(logits, axis=1), labels)
+    """
+    input, target, unbatched = _class_input("nll_loss", input, target)
+    _is_probabilities("nll_loss", input, target, allowed=False)
+    raw = target.data if isinstance(target, Tensor) else target
+    dense, divisor = _class_targets("nll_loss", input, raw, weight, ignore_index)
+    picked = E.where(dense.data != 0, input, 0.0)  # a -inf log-probability elsewhere stays out
+    out = _mean_over_weights(-R.sum(picked * dense, axis=1), divisor, reduction)
+    return out.reshape(()) if unbatched and reduction == "none" else out
