@@ -177,7 +177,6 @@ class DataLoader:
                 f"batches={len(self)} shuffle={self.shuffle}>")
 
 
-
 class PyDataset:
     """Keras's ``keras.utils.PyDataset`` (also ``keras.utils.Sequence``): subclass it with
     ``__len__`` (the number of batches) and ``__getitem__(index)`` returning one whole batch,
