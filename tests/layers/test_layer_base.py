@@ -608,6 +608,9 @@ def test_add_weight_takes_keras_3_arguments_and_names_itself():
     assert layer.add_weight(dtype="int32").numpy() == 0  # integers start at zeros
     with pytest.raises(NotImplementedError, match="constraint"):
         layer.add_weight((2,), constraint=lambda w: w)
+    # Keras 2's order (name first) says what to write, not that (2,) is no initializer
+    with pytest.raises(TypeError, match="shape first.*name='kernel'"):
+        layer.add_weight("kernel", (2,))
 
 
 def test_assign_add_and_assign_sub_update_in_place():

@@ -166,6 +166,10 @@ class Layer:
         ``aggregation`` are accepted for Keras code and change nothing here (no mixed
         precision, no distribution strategies); constraints are not supported.
         """
+        if isinstance(shape, str):  # Keras 2's (and older shenjing's) order: name first
+            raise TypeError(f"Layer '{self.name}': add_weight takes the shape first (Keras 3's "
+                            f"order); pass the name by keyword: add_weight(shape, ..., "
+                            f"name={shape!r})")
         if constraint is not None:
             raise NotImplementedError(f"Layer '{self.name}': add_weight(constraint=...) is not "
                                       "supported; clip or project the weight after each step "
