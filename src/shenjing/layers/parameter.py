@@ -57,7 +57,11 @@ class Parameter(Tensor):
 
     def _update_in_place(self, delta: Any, sign: int) -> Parameter:
         delta = delta.data if isinstance(delta, Tensor) else delta
-        if np.broadcast_shapes(np.shape(delta), self.shape) != self.shape:
+        try:
+            fits = np.broadcast_shapes(np.shape(delta), self.shape) == self.shape
+        except ValueError:  # NumPy's message names neither the parameter nor the operation
+            fits = False
+        if not fits:
             raise ValueError(f"cannot add a value of shape {np.shape(delta)} to parameter "
                              f"{self.name!r} of shape {self.shape}")
         if sign > 0:
