@@ -172,30 +172,27 @@ def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:
     slot[t._output_index] = _accumulate(slot[t._output_index], g)
 
 
-def _to_leaf(t: Tensor, g: Any, stored: set[int] | None = None) -> None:
+def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
+    """Add ``g`` to leaf ``t``'s ``.grad`` (after its hooks), then run its post-accumulate
+    hooks. ``stored``: the ids of the arrays already given to a ``.grad`` in this backward."""
     for hook in t._hooks or ():
         g = _run_hook(hook, g)
     if t.grad is not None:
         t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
     else:
-        _store_first(t, g, stored)
-    for hook in getattr(t, "_post_accumulate_hooks", None) or ():
-        hook(t)
-
-
-def _store_first(t: Tensor, g: Any, stored: set[int] | None) -> None:
-    # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing): copy
-    # g if it may be shared (add hands one array to both inputs; a view shares its base; the
-    # caller may hold it) or has another dtype (an op promoted). Fresh GEMM outputs, the
-    # common case, are kept as they are: copying every weight gradient costs a memory pass.
-    # (CuPy's flags have no 'writeable': its arrays always are)
-    shared = (g.base is not None or not getattr(g.flags, "writeable", True)
-              or stored is None or id(g) in stored)
-    if shared or g.dtype != t.dtype:
-        g = g.astype(t.dtype)
-    if stored is not None:
+        # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing):
+        # copy g if it may be shared (add hands one array to both inputs; a view shares its
+        # base) or has another dtype (an op promoted). Fresh GEMM outputs, the common case,
+        # are kept as they are: copying every weight gradient costs a memory pass. (CuPy's
+        # flags have no 'writeable': its arrays always are.)
+        if (g.base is not None or not getattr(g.flags, "writeable", True) or id(g) in stored
+                or g.dtype != t.dtype):
+            g = g.astype(t.dtype)
         stored.add(id(g))
-    t.grad = Tensor._wrap(g)
+        t.grad = Tensor._wrap(g)
+    if t._post_accumulate_hooks:
+        for hook in t._post_accumulate_hooks:
+            hook(t)
 
 
 def _run_hook(hook: Any, g: Any) -> Any:

@@ -38,6 +38,9 @@ class Tensor:
 
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __hash__ = object.__hash__  # == is elementwise, but tensors can still be dict keys
+    # register_post_accumulate_grad_hook's list, set on the rare leaf that has one: the engine
+    # reads this for every leaf, and a class default spares each tensor the slot
+    _post_accumulate_hooks: list[Callable[[Tensor], None]] | None = None
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
@@ -229,7 +232,7 @@ class Tensor:
         if not self.requires_grad or self._creator is not None:
             raise RuntimeError("register_post_accumulate_grad_hook needs a leaf tensor that "
                                "requires grad")
-        hooks = self._post_accumulate_hooks = getattr(self, "_post_accumulate_hooks", None) or []
+        hooks = self._post_accumulate_hooks = self._post_accumulate_hooks or []
         hooks.append(hook)
         return HookHandle(hooks, hook)
 
