@@ -1,8 +1,10 @@
 """Symbolic inputs for the functional API: ``x = Input((32, 32, 3)); y = Dense(10)(x)``.
 
 A ``SymbolicTensor`` is a shape and a record of which layer made it from which inputs. Calling a
-layer on one builds the layer and finds the output shape by running it once on small zeros (no
-shape rules to write per layer); ``Model(inputs, outputs)`` replays the recorded graph.
+layer on one builds the layer and finds the output shape by running it twice on small zeros,
+with unknown sizes at two values (no shape rules to write per layer); ``Model(inputs, outputs)``
+replays the recorded graph. ``Input()`` is the output of an ``InputLayer`` (in ``core.py``, which
+may import ``Layer``: this module may not, since ``Layer`` imports it).
 """
 
 from __future__ import annotations
