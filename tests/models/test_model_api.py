@@ -582,6 +582,20 @@ def test_sequential_from_a_functional_models_layers_skips_the_input_with_slicing
     np.testing.assert_allclose(stacked.predict(x), model.predict(x), rtol=1e-6)
 
 
+def test_an_input_layer_first_in_a_sequential_is_its_input():
+    # Keras 3: Sequential([InputLayer(shape=...), ...]) and Sequential(functional.layers) take
+    # the InputLayer as the model's input, not as a layer of the stack
+    seq = sj.Sequential([layers.InputLayer(shape=(4,), dtype="float64"), Dense(3)])
+    assert [type(layer) for layer in seq.layers] == [Dense] and seq.built
+    assert seq.input.shape == (None, 4) and seq.input.dtype == np.float64
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, Dense(2)(Dense(3, activation="tanh")(inputs)))
+    stacked = sj.Sequential(model.layers)
+    assert stacked.layers == model.layers[1:]
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(stacked.predict(x), model.predict(x), rtol=1e-6)
+
+
 # -- symbolic tensors as further arguments of a layer call -----------------------------------------
 class LogisticEndpoint(layers.Layer):
     """Keras's training guide: targets and logits in, a cross-entropy added, softmax out."""

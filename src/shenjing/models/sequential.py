@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
+from ..layers.core import InputLayer
 from ..layers.input_layer import Input, SymbolicTensor
 from ..layers.layer import Layer, serialize_layer
 from .model import Model
@@ -14,11 +15,12 @@ class Sequential(Model):
     """A model whose layers run one after another.
 
     Args:
-        layers: the layers in order (an ``Input(shape)`` may come first); more can be added with
-            :meth:`add`. When the first layer knows its input (``input_shape=`` or an Input), the
-            model is built at once, so ``summary()`` works before any data is seen. Otherwise
-            it is built by the first data it is called on (or by ``build(input_shape)``), whose
-            shape (batch axis free) and dtype then become its Input, saved with the model.
+        layers: the layers in order (an ``Input(shape)`` or ``InputLayer`` may come first, as
+            the model's input); more can be added with :meth:`add`. When the first layer knows
+            its input (``input_shape=`` or an Input), the model is built at once, so
+            ``summary()`` works before any data is seen. Otherwise it is built by the first data
+            it is called on (or by ``build(input_shape)``), whose shape (batch axis free) and
+            dtype then become its Input, saved with the model.
 
     >>> model = Sequential([Dense(64, activation="relu", input_shape=(784,)), Dense(10)])
     """
@@ -31,7 +33,9 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer: Any) -> None:
-        """Append a layer (or, first of all, an ``Input``)."""
+        """Append a layer (or, first of all, an ``Input`` or an ``InputLayer``)."""
+        if isinstance(layer, InputLayer):  # Keras 3: the model's input, not one of its layers
+            layer = layer.output
         if isinstance(layer, SymbolicTensor):
             if self.stack or self._input is not None:
                 raise ValueError("an Input can only be the first element of a Sequential model")
