@@ -433,6 +433,37 @@ def test_keras_style_metric_counts_and_resets():
     assert float(two.total) == 0.0 and float(two.count) == 0.0
 
 
+class RunningMax(metrics.Metric):
+    """State in a plain attribute made by reset_state (as shenjing's own metrics keep it)."""
+
+    def __init__(self, name="running_max"):
+        super().__init__(name=name)
+
+    def reset_state(self):
+        self.best = -np.inf
+
+    def update_state(self, values, sample_weight=None):
+        self.best = max(self.best, float(np.max(values)))
+
+    def result(self):
+        return self.best
+
+
+def test_metric_with_plain_state_starts_reset_outside_fit():
+    m = RunningMax()
+    m.update_state(np.array([1.0, 5.0]))
+    m.update_state(np.array([3.0]))
+    assert m.result() == 5.0
+    m.reset_state()
+    assert m.result() == -np.inf
+
+
+@pytest.mark.parametrize("dtype", ["my_metric", "m", "U"])
+def test_metric_name_given_where_keras_3_takes_the_dtype_is_a_clear_error(dtype):
+    with pytest.raises(ValueError, match="Metric takes dtype first"):
+        metrics.Metric(dtype)
+
+
 def test_keras_style_metric_is_logged_as_a_number_in_fit():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 4)).astype(np.float32)

@@ -175,14 +175,24 @@ class Metric:
         name: the key of the metric in training logs.
     """
 
-    _resets_at_init = False  # built-in metrics whose reset_state makes their plain state
-
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         self.name = name or _snake(type(self).__name__)
-        self.dtype = np.dtype(dtype or "float32")
+        try:
+            self.dtype = np.dtype(dtype or "float32")
+        except TypeError:
+            self.dtype = None
+        if self.dtype is None or self.dtype.kind not in "fiu":
+            raise ValueError(f"{type(self).__name__}: dtype={dtype!r} is not a number type; "
+                             "Metric takes dtype first, as Keras 3's: give the name as name=")
         self._variables: list[Any] = []
-        if self._resets_at_init:
-            self.reset_state()
+        if type(self).reset_state is not Metric.reset_state:
+            # A metric that keeps plain attributes makes them in its reset_state: it starts
+            # reset. One whose reset_state assigns variables made after this __init__ (Keras 3's
+            # style) cannot be reset yet; its variables start at their initial values.
+            try:
+                self.reset_state()
+            except AttributeError:
+                pass
 
     def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "sum", name: str | None = None) -> Any:
@@ -245,8 +255,6 @@ class Mean(Metric):
     >>> m.result()
     1.5
     """
-
-    _resets_at_init = True
 
     def __init__(self, name: str = "mean") -> None:
         super().__init__(name=name)
@@ -436,8 +444,6 @@ def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class _Counts(Metric):
     """Weighted true/false positive/negative counts, one of each per row of the boolean
     predictions that a subclass hands to :meth:`_count`."""
-
-    _resets_at_init = True
 
     def _rows(self) -> int:
         """How many counts of each kind (the state's length)."""
