@@ -7,8 +7,7 @@ itself, so Keras code runs with ``import shenjing as tf``.
 """
 
 import importlib as _importlib
-import importlib.abc as _importlib_abc
-import importlib.util as _importlib_util
+import importlib.machinery as _machinery
 import sys as _sys
 
 import numpy as _np
@@ -24,7 +23,6 @@ from . import (
     losses,
     metrics,
     models,
-    ops,
     optimizers,
     regularizers,
     utils,
@@ -41,29 +39,20 @@ from .autograd import (
     tensor,
 )
 from .diagnostics import gradcheck
-from .factories import (
-    arange,
-    eye,
-    full,
-    full_like,
-    linspace,
-    ones,
-    ones_like,
-    rand,
-    randint,
-    randn,
-    zeros,
-    zeros_like,
-)
 from .layers import Input
 from .models import Model, Sequential, load_model
+
+_FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand",
+              "randint", "randn", "zeros", "zeros_like")
 
 
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
-    # and Keras's preprocessing, random and saving modules.
-    if name in ("callbacks", "datasets", "plot", "preprocessing", "random", "saving"):
+    # and Keras's ops, preprocessing, random and saving modules.
+    if name in ("callbacks", "datasets", "ops", "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
+    if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
+        return getattr(_importlib.import_module(".factories", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -71,16 +60,17 @@ F = functional
 keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works
 
 
-class _KerasAlias(_importlib_abc.MetaPathFinder, _importlib_abc.Loader):
+class _KerasAlias:
     """Import ``shenjing.keras.X`` as the module ``shenjing.X`` itself (never a second copy),
     so ``from tensorflow.keras import layers`` ports as ``from shenjing.keras import layers``
-    and ``from keras.layers import Dense`` as ``from shenjing.keras.layers import Dense``."""
+    and ``from keras.layers import Dense`` as ``from shenjing.keras.layers import Dense``.
+    A meta path finder and loader by their methods (importlib.abc would cost ~20 ms of import)."""
 
     prefix = __name__ + ".keras."
 
     def find_spec(self, fullname: str, path: object = None, target: object = None):
         if fullname.startswith(self.prefix):
-            return _importlib_util.spec_from_loader(fullname, self)
+            return _machinery.ModuleSpec(fullname, self)
         return None
 
     def create_module(self, spec):  # the real module; importlib keeps its own __name__, __spec__

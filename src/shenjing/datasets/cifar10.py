@@ -289,7 +289,7 @@ def _parse_python_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray
 # -- the JPEG zip, decoded once and cached ---------------------------------------------------------
 def _load_jpeg_zip(path: Path) -> tuple[Split, Split]:
     key = _files.zip_fingerprint(path)
-    cache = cache_dir() / f"cifar10-jpeg-v{_CACHE_VERSION}-{key[:32]}.npz"
+    cache = Path(cache_dir()) / f"cifar10-jpeg-v{_CACHE_VERSION}-{key[:32]}.npz"
     cached = _read_cache(cache)
     if cached is not None:
         return cached

@@ -151,7 +151,7 @@ def _load() -> None:
                     digest.update(f.read())
             name = f"kernels-{digest.hexdigest()[:16]}.so"
             try:
-                path = _compiled(cc, str(cache_dir()), name)
+                path = _compiled(cc, cache_dir(), name)
             except OSError:  # a read-only home, say: a private temporary folder will do
                 import tempfile
 
