@@ -111,3 +111,72 @@ def test_dtype_names_as_torch(name):
     theirs = th.zeros(2, dtype=getattr(th, name))
     assert ours.dtype == theirs.numpy().dtype
     assert shenjing.ones(2).to(getattr(shenjing, name)).dtype == ours.dtype
+
+
+# The decorator spellings torch allows: with and without parentheses for the context managers,
+# with the mode for set_grad_enabled (whose call switches the mode at once; as a decorator it
+# only applies inside each call) and inference_mode.
+DECORATORS = {
+    "no_grad": (lambda lib: lib.no_grad, False),
+    "no_grad()": (lambda lib: lib.no_grad(), False),
+    "enable_grad": (lambda lib: lib.enable_grad, True),
+    "enable_grad()": (lambda lib: lib.enable_grad(), True),
+    "inference_mode": (lambda lib: lib.inference_mode, False),
+    "inference_mode()": (lambda lib: lib.inference_mode(), False),
+    "inference_mode(False)": (lambda lib: lib.inference_mode(False), True),
+    "set_grad_enabled(False)": (lambda lib: lib.set_grad_enabled(False), False),
+    "set_grad_enabled(True)": (lambda lib: lib.set_grad_enabled(True), True),
+}
+
+
+@pytest.mark.parametrize("outside", [True, False], ids=["enabled", "disabled"])
+@pytest.mark.parametrize("name", DECORATORS)
+def test_grad_mode_decorators_as_torch(name, outside):
+    th = require_torch()
+    make, inside = DECORATORS[name]
+    for lib in (shenjing, th):
+        lib.set_grad_enabled(outside)
+        try:
+            @make(lib)
+            def forward(x, lib=lib):
+                return x * 2, lib.is_grad_enabled()
+
+            @make(lib)
+            def steps(x, lib=lib):  # a generator: the mode holds in its body, not between yields
+                for _ in range(2):
+                    got = yield lib.is_grad_enabled()
+                    assert got == "sent" and lib.is_grad_enabled() is inside
+
+            assert lib.is_grad_enabled() is outside  # decorating changed nothing
+            x = lib.ones(2, requires_grad=True)
+            y, mode = forward(x)
+            assert mode is inside and y.requires_grad is inside
+            assert lib.is_grad_enabled() is outside
+            gen = steps(x)
+            assert next(gen) is inside and lib.is_grad_enabled() is outside
+            assert gen.send("sent") is inside and lib.is_grad_enabled() is outside
+            with pytest.raises(StopIteration):
+                gen.send("sent")
+            assert lib.is_grad_enabled() is outside
+        finally:
+            lib.set_grad_enabled(True)
+
+
+def test_grad_mode_decorated_generator_takes_throw_and_close():
+    seen = []
+
+    @shenjing.no_grad()
+    def steps():
+        try:
+            yield 1
+        except KeyError:
+            seen.append(shenjing.is_grad_enabled())
+            yield 2
+        finally:
+            seen.append("closed")
+
+    gen = steps()
+    assert next(gen) == 1
+    assert gen.throw(KeyError("k")) == 2
+    gen.close()
+    assert seen == [False, "closed"] and shenjing.is_grad_enabled()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,8 @@ class _GradMode:
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -49,6 +52,34 @@ class _GradMode:
                 _set_enabled(prev)
 
         return wrapper
+
+
+def _generator(fn: Callable[..., Any], mode: bool) -> Callable[..., Any]:
+    """A decorated generator function (as torch's): the mode holds while the body runs, from
+    each resume to the next ``yield``, and not in the caller's code between them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        gen = fn(*args, **kwargs)
+        resume, value = gen.send, None
+        while True:
+            prev = is_grad_enabled()
+            _set_enabled(mode)
+            try:
+                item = resume(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _set_enabled(prev)
+            try:
+                resume, value = gen.send, (yield item)
+            except GeneratorExit:
+                gen.close()
+                raise
+            except BaseException as err:  # thrown in by the caller: pass it to the body
+                resume, value = gen.throw, err
+
+    return wrapper
 
 
 class no_grad(_GradMode):
@@ -82,16 +113,23 @@ class inference_mode(_GradMode):
         return self
 
 
-class set_grad_enabled:
-    """Turn recording on or off: at once when called (``set_grad_enabled(False)``), and back to
-    the previous mode at the end of a ``with set_grad_enabled(is_train):`` block."""
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: at once when called (``set_grad_enabled(False)``), back to
+    the previous mode at the end of a ``with set_grad_enabled(is_train):`` block, and, as a
+    decorator (``@set_grad_enabled(False)``), for each call of the function only (torch's
+    three uses: decorating undoes the call's own switch)."""
+
+    def __new__(cls, mode: bool) -> set_grad_enabled:
+        return object.__new__(cls)  # a mode, never a function to decorate (_GradMode's)
 
     def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
         self._prev = is_grad_enabled()
-        _set_enabled(mode)
+        _set_enabled(self.mode)
 
     def __enter__(self) -> None:
-        return None
+        _set_enabled(self.mode)  # the previous mode is the one before the call, kept above
 
-    def __exit__(self, *exc: object) -> None:
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         _set_enabled(self._prev)
+        return super().__call__(fn)
