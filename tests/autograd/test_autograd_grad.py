@@ -153,6 +153,27 @@ def test_backward_inputs_accumulates_into_an_intermediate(rng):
     _close([h.grad, x.grad], [t_h.grad, tx.grad])
 
 
+def test_backward_inputs_runs_post_accumulate_hooks_once_per_leaf(rng):
+    # the optimizer-in-backward idiom with backward(inputs=...): the hooks of the leaves that
+    # receive a gradient run once (a repeated input counts once), the others' do not
+    (a, b), (ta, tb) = _both(rng, (3,), (3,))
+    results = []
+    for x, w in ((a, b), (ta, tb)):
+        seen = []
+        for name, t in (("x", x), ("w", w)):
+            t.register_post_accumulate_grad_hook(
+                lambda p, name=name, seen=seen: seen.append((name, p.grad.numpy().copy())))
+        y = (x * w * 3).sum()
+        y.backward(inputs=[x, x], retain_graph=True)
+        y.backward(inputs=[w])
+        results.append((seen, x.grad, w.grad))
+    (ours, *our_grads), (theirs, *their_grads) = results
+    assert [n for n, _ in ours] == [n for n, _ in theirs] == ["x", "w"]
+    for (_, g), (_, tg) in zip(ours, theirs):
+        np.testing.assert_allclose(g, tg, rtol=1e-6)
+    _close(our_grads, their_grads)
+
+
 def test_jacobian_matches_torch(rng):
     th = require_torch()
     a = rng.random(2).astype(np.float32)

@@ -45,7 +45,8 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
             (None for a one-element tensor: 1).
         retain_graph: keep the graph for another backward.
         inputs: accumulate only into these tensors' ``.grad`` (leaves or intermediates) and run
-            only the ops that lead to them.
+            only the ops that lead to them; a leaf's post-accumulate hooks run after its
+            ``.grad`` is stored, as in a plain backward.
 
     >>> shenjing.autograd.backward([loss_a, loss_b])   # the same as (loss_a + loss_b).backward()
     """
@@ -56,11 +57,13 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
     if inputs is None:
         engine.run(outputs, seeds, bool(retain_graph))
         return
-    targets = _as_list(inputs)
+    targets = list({id(t): t for t in _as_list(inputs)}.values())  # a repeat counts once (torch)
     for t, g in zip(targets, _capture(outputs, seeds, targets, bool(retain_graph))):
         if g is not None:
             g = g.astype(t.dtype) if g.dtype != t.dtype else g.copy()
             t.grad = Tensor._wrap(g if t.grad is None else t.grad.data + g)
+            for hook in t._post_accumulate_hooks or ():  # as a plain backward's (engine._to_leaf)
+                hook(t)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
