@@ -1,5 +1,6 @@
 """In-place arithmetic on a tensor in the graph is recorded, as PyTorch records it
-(``loss += criterion(out, y)`` in a loop, ``h.add_(b)``, ``x.mul_(w)``); an op that used the
+(``loss += criterion(out, y)`` in a loop, ``h.add_(b)``, ``x.mul_(w)``), and so are the
+overwrites (``fill_``, ``zero_``, ``copy_``: a zero gradient to the old value); an op that used the
 value before the change refuses to backward; a leaf that requires grad still refuses the change."""
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ CALLS = {
     "sub_alpha": lambda t, o: t.sub_(o, alpha=2.0),
     "mul_": lambda t, o: t.mul_(o),
     "div_": lambda t, o: t.div_(o),
+    # overwrites: o gets the gradient (summed back to its shape), the old value a zero one
+    "copy_": lambda t, o: t.copy_(o),
+    "copy_cast": lambda t, o: t.copy_(o.double()),
+    "fill_tensor": lambda t, o: t.fill_(o[1]),
+}
+# overwrites by a constant: the old value's history gets a zero gradient, not None
+CONSTANT_OVERWRITES = {
+    "fill_": lambda t: t.fill_(1.5),
+    "zero_": lambda t: t.zero_(),
+    "copy_constant": lambda t: t.copy_(t.detach()[0] * 0 + 2),  # a row, broadcast
 }
 
 
@@ -51,6 +62,45 @@ def test_inplace_in_graph_matches_torch(name, where, rng):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", CONSTANT_OVERWRITES)
+def test_overwrite_by_a_constant_in_graph_matches_torch(name, rng):
+    th = require_torch()
+    x0 = rng.uniform(0.5, 1.5, (2, 3)).astype(np.float32)
+    results = []
+    for lib in (shenjing, th):
+        x = lib.tensor(x0, requires_grad=True)
+        h = x * 2
+        used = h.sin()  # read before the change: the change must not touch its backward
+        assert CONSTANT_OVERWRITES[name](h) is h
+        assert h.requires_grad and not h.is_leaf
+        (h * h + x).sum().backward(retain_graph=True)
+        results.append((h.detach().numpy().copy(), x.grad.numpy().copy()))
+        with pytest.raises(RuntimeError, match="modified"):
+            used.sum().backward()  # it saw the old value, which changed since
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_overwrite_of_a_buffer_by_a_tensor_that_requires_grad_as_torch(rng):
+    # a tensor that requires no grad takes src's history (torch's CopyBackwards); a leaf that
+    # requires grad refuses, and fill_ takes only a 0-d tensor, in both
+    th = require_torch()
+    w0 = rng.standard_normal(3).astype(np.float32)
+    results = []
+    for lib in (shenjing, th):
+        w = lib.tensor(w0, requires_grad=True)
+        buf = lib.zeros((2, 3))
+        buf.copy_(w)
+        assert buf.requires_grad and not buf.is_leaf
+        (buf * buf).sum().backward()
+        results.append(w.grad.numpy())
+        with pytest.raises(RuntimeError, match="leaf"):
+            w.copy_(buf.detach()[0])
+        with pytest.raises(RuntimeError, match="0-d|0-dimension"):
+            (w * 1).fill_(w)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
 
 
 def test_loss_accumulated_with_iadd_matches_torch(rng):

@@ -309,9 +309,8 @@ class Tensor:
         return self._inplace(other, operator.itruediv, _div)
 
     # PyTorch's in-place methods, under the operators' rule: plain under no_grad(), or when no
-    # tensor involved requires grad; refused for a leaf that requires grad. The arithmetic ones
-    # are recorded in the graph for an intermediate tensor (or a tensor that requires none
-    # meeting one that does); fill_, zero_ and copy_ refuse those too (torch records them).
+    # tensor involved requires grad; refused for a leaf that requires grad; recorded in the
+    # graph for an intermediate tensor (or a tensor that requires none meeting one that does).
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In place ``self += alpha * other`` (PyTorch's ``add_``); returns self.
 
@@ -340,22 +339,29 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value`` (a number or a 0-d tensor), in place;
-        returns self."""
-        return self._inplace(value, _fill)
+        returns self. In a graph, the old value gets a zero gradient and a tensor ``value``
+        the sum of the gradient (torch's FillBackward)."""
+        if getattr(value, "ndim", 0):
+            raise RuntimeError(f"fill_ takes a number or a 0-d tensor, got shape {value.shape}")
+        return self._inplace(value, _fill, _overwritten)
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (a tensor, array or number, broadcast to this shape and cast to this
         dtype, from either device) into this tensor, in place; returns self.
 
+        In a graph, ``src`` gets the gradient (summed back to its shape, cast to its dtype)
+        and the old value a zero one (torch's CopyBackwards).
+
         >>> with shenjing.no_grad():
         ...     target.copy_(online)   # a target network's weights
         """
-        return self._inplace(src, _copy)
+        return self._inplace(src, _copy, _overwritten)
 
     def zero_(self) -> Tensor:
         """Set every element to 0, in place; returns self. ``p.grad.zero_()`` clears a gradient
-        (``p.grad = None`` does too, and frees it)."""
-        return self._inplace(0, _fill)
+        (``p.grad = None`` does too, and frees it). In a graph, the old value gets a zero
+        gradient."""
+        return self._inplace(0, _fill, _overwritten)
 
     # -- Python protocol ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -428,6 +434,15 @@ def _div(a: Tensor, b: Any) -> Tensor:
 
 def _scaled(op: Callable[[Any, Any], Any], alpha: Any) -> Callable[[Any, Any], Any]:
     return lambda a, b: op(a, alpha * b)
+
+
+def _overwritten(old: Tensor, src: Any) -> Tensor:
+    """The recorded form of fill_, zero_ and copy_: ``src`` (in ``old``'s dtype and device,
+    broadcast) everywhere. A ``where`` that never picks ``old`` keeps it in the graph with a
+    zero gradient, as torch's; ``src``'s is summed back to its shape by the engine."""
+    if isinstance(src, Tensor):
+        src = src.to(old)  # differentiable: the gradient goes back to src's dtype and device
+    return old.where(False, src)
 
 
 def _fill(a: Any, value: Any) -> None:

@@ -191,6 +191,7 @@ def install() -> None:
         "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
         "reshape_as": _reshape_as, "view_as": _reshape_as, "expand_as": _expand_as, "t": _t,
         "clone": E.clone, "to": _to,
+        "where": lambda self, condition, other: E.where(condition, self, other),
         "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
         "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
         "bool": _caster(np.bool_, "bool"),
