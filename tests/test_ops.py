@@ -44,6 +44,32 @@ def test_lists_and_numbers_become_tensors():
     np.testing.assert_array_equal(ops.convert_to_numpy(ops.cast(X, "int32")), X.astype(np.int32))
 
 
+@pytest.mark.parametrize("name, args", [
+    ("zeros", ((2, 3),)), ("ones", (3,)), ("full", ((2,), 7)), ("zeros_like", ([1.0, 2.0],)),
+    ("ones_like", (X,)), ("arange", (0.0, 3.0)), ("eye", (2, 3, 1)),
+])
+def test_creation_dtypes_as_keras(name, args):
+    # floatx (float32) by default, even for an integer fill value (where torch's full gives
+    # int64); a dtype given is kept, float64 too (Keras's rule; it used to become float32)
+    fn = getattr(ops, name)
+    expected = getattr(np, name)(*args) if name != "zeros_like" else np.zeros(2)
+    out = fn(*args)
+    assert isinstance(out, shenjing.Tensor) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), expected)
+    for dtype in ("float64", "int32"):
+        out = fn(*args, dtype=dtype)
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(out.numpy(), expected.astype(dtype))
+
+
+def test_full_dtype_is_keras_in_ops_and_torch_at_package_level():
+    th = require_torch()
+    assert ops.full((2,), 7).dtype == np.float32
+    assert shenjing.full((2,), 7).dtype == th.full((2,), 7).numpy().dtype == np.int64
+    x = shenjing.ones(2, requires_grad=True)
+    assert not ops.zeros_like(x).requires_grad and ops.zeros_like([1, 2]).dtype == np.int64
+
+
 def test_one_hot_as_keras():
     out = ops.one_hot(np.array([2.0, 0.0, 1.0]), num_classes=4)
     np.testing.assert_array_equal(out.numpy(), np.eye(4, dtype=np.float32)[[2, 0, 1]])

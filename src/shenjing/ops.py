@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import factories
 from . import functional as F
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT, asnumpy
@@ -47,32 +48,37 @@ def _pair(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 # -- creation ----------------------------------------------------------------------------------
+# torch's factories (shenjing.zeros ...) under Keras's signatures: the shape as one argument,
+# dtype second. Where the dtype rules differ, Keras's win: full is floatx whatever the value
+# (torch infers int64 from an integer), *_like follow the Tensor x becomes (a list of floats is
+# float32). arange (Keras's int/float rule, no error for an empty range) and eye (with k) differ
+# more, and stay on NumPy.
 def zeros(shape: Any, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(shape, dtype or DEFAULT_FLOAT))
+    return factories.zeros(shape, dtype=dtype)
 
 
 def ones(shape: Any, dtype: Any = None) -> Tensor:
-    return Tensor(np.ones(shape, dtype or DEFAULT_FLOAT))
+    return factories.ones(shape, dtype=dtype)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Tensor:
-    return Tensor(np.full(shape, fill_value, dtype or DEFAULT_FLOAT))
+    return factories.full(shape, fill_value, dtype=dtype or DEFAULT_FLOAT)
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(np.shape(convert_to_numpy(x)), dtype or _t(x).dtype))
+    return factories.zeros_like(_t(x), dtype=dtype)
 
 
 def ones_like(x: Any, dtype: Any = None) -> Tensor:
-    return Tensor(np.ones(np.shape(convert_to_numpy(x)), dtype or _t(x).dtype))
+    return factories.ones_like(_t(x), dtype=dtype)
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Tensor:
-    return Tensor(np.arange(start, stop, step, dtype=dtype))
+    return as_tensor(np.arange(start, stop, step, dtype=dtype), dtype)
 
 
 def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:
-    return Tensor(np.eye(n, m, k, dtype=dtype or DEFAULT_FLOAT))
+    return as_tensor(np.eye(n, m, k, dtype=dtype or DEFAULT_FLOAT), dtype)
 
 
 def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
