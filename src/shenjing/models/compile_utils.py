@@ -1,0 +1,198 @@
+"""The per-output loss and metric bookkeeping of a compiled model (Keras 3's
+``compile_utils``): losses and metrics given per output (a list in output order or a dict keyed by
+output name), the total loss with its regularization penalties, metric objects resolved at the
+first batch, and the logs they make.
+
+A base of ``Trainer``, whose ``compile`` sets its state; it reads the model's ``output_names``,
+``_output_list``, ``_output_layers()``, ``_layer_tree()`` and ``losses``, and the optimizer.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..losses import masked_weights
+
+
+class CompiledLossesAndMetrics:
+    """Losses and metrics per output, as ``compile`` set them up."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loss: Any = None
+        self.loss_weights: list[float] | None = None
+        self.compiled_metrics: list[Any] = []
+        self.compiled_weighted_metrics: list[Any] = []
+        self._metric_ids: Any = []
+        self._weighted_metric_ids: Any = []
+        self._loss_trackers: list[Any] = []
+        self._metric_outputs: list[int] = []
+        self._weighted_metric_outputs: list[int] = []
+        self._metrics_resolved = False
+
+    # -- per output --------------------------------------------------------------------------
+    def _per_output(self, value: Any, what: str, optional: bool = False) -> list[Any]:
+        """``value`` given per output (a list in output order, or a dict keyed by output name)
+        as a list in output order; ValueError naming the outputs when it does not fit them.
+        With ``optional`` a dict may leave outputs out (None for them)."""
+        names = self.output_names
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            absent = [] if optional else [n for n in names if n not in value]
+            if unknown or absent:
+                problem = f"unknown output name(s) {unknown}" if unknown \
+                    else f"no entry for output(s) {absent}"
+                raise ValueError(f"{what} has {problem}; the model's outputs are {names}")
+            return [value.get(n) for n in names]
+        if isinstance(value, (list, tuple)) and len(value) == len(names):
+            return list(value)
+        got = type(value).__name__ + (f" of {len(value)}" if isinstance(value, (list, tuple))
+                                      else "")
+        raise ValueError(f"{what} must be a list with one entry per output, in output order, "
+                         f"or a dict keyed by output name; got a {got}, but the model's outputs "
+                         f"are {names}")
+
+    def _metrics_by_output(self, metrics: Any, what: str) -> dict[str, list[Any]]:
+        """``{output_name: [metric, ...]}`` from a list for every output or a dict by name."""
+        ids = self._per_output(metrics, what, optional=True) if isinstance(metrics, dict) \
+            else [metrics] * len(self.output_names)
+        return {name: list(m) if isinstance(m, (list, tuple)) else [] if m is None else [m]
+                for name, m in zip(self.output_names, ids)}
+
+    def _losses_by_output(self) -> list[Any]:
+        return self.loss if isinstance(self.loss, list) else [self.loss]
+
+    def _warn_double_softmax(self) -> None:
+        for last, loss in zip(self._output_layers(), self._losses_by_output()):
+            if getattr(last, "activation", None) is not F.softmax \
+                    or not getattr(loss, "from_logits", False):
+                continue
+            warnings.warn(
+                f"The model's last layer '{last.name}' applies softmax, but the loss was "
+                "compiled with from_logits=True, so softmax is applied twice: the loss treats "
+                "probabilities as logits, its gradients shrink and training slows and plateaus "
+                "lower. Remove activation='softmax' from the last layer (recommended: logits "
+                "out, apply softmax when predicting), or use from_logits=False.",
+                UserWarning, stacklevel=3)
+
+    # -- loss --------------------------------------------------------------------------------
+    def compute_loss(self, y: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The compiled loss (for a list of outputs, the weighted sum of theirs) plus every
+        regularization penalty of the model's weights."""
+        return self._total_loss(self._output_losses(*self._by_output(y, y_pred, sample_weight)))
+
+    def _by_output(self, y: Any, y_pred: Any, sample_weight: Any) -> tuple[list, list, list]:
+        """Targets, predictions and sample weights as lists in output order (one item each for
+        a single output); one sample_weight array serves every output."""
+        if not self._output_list:
+            if isinstance(y_pred, list):
+                raise ValueError(f"the model returned {len(y_pred)} outputs: training several "
+                                 "outputs needs a functional Model(inputs, [outputs...]), whose "
+                                 "outputs are named by their layers (predict works)")
+            return [y], [y_pred], [sample_weight]
+        if isinstance(y_pred, dict):
+            y_pred = [y_pred[name] for name in self.output_names]
+        sws = sample_weight if isinstance(sample_weight, (list, tuple, dict)) \
+            else [sample_weight] * len(y_pred)
+        return self._per_output(y, "y"), y_pred, self._per_output(sws, "sample_weight")
+
+    def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
+        """Each output's loss, times its loss weight, in output order; none when the model
+        was compiled without a loss and its layers add their own (``add_loss``)."""
+        parts = []
+        for i, (fn, y, p, sw) in enumerate(zip(self._losses_by_output(), ys, preds, sws)):
+            if fn is not None:  # an output without a loss is for prediction only
+                part = fn(y, p, sample_weight=sw)
+                parts.append(part if self.loss_weights is None else self.loss_weights[i] * part)
+        if not parts and not any(layer._added_losses for layer in self._layer_tree()):
+            raise RuntimeError("the model has no loss: call compile(loss=...) before "
+                               "fit/evaluate, or add one in a layer's call with add_loss()")
+        return parts
+
+    def _total_loss(self, parts: list[Tensor]) -> Tensor:
+        terms = [*parts, *self.losses]
+        loss = terms[0]
+        for term in terms[1:]:
+            loss = loss + term
+        return loss
+
+    # -- metrics -----------------------------------------------------------------------------
+    def _update_metrics(self, data: tuple[list, list, list], parts: list[Tensor],
+                        batch_size: int) -> None:
+        """Update the per-output losses (each batch weighted by its size, as the loops weight
+        the total) and the metrics, each on its output. A padding mask that an output carries
+        weights its padded steps 0 in every metric (Keras 3)."""
+        ys, preds, sws = data
+        for tracker, part in zip(self._loss_trackers, parts):
+            tracker.update_state(float(part.data), sample_weight=batch_size)
+        if not self._metrics_resolved:
+            self._resolve_metrics(preds)
+        for i, m in zip(self._metric_outputs, self.compiled_metrics):
+            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(None, preds[i]))
+        for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):
+            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(sws[i], preds[i]))
+
+    def _resolve_metrics(self, preds: list[Tensor]) -> None:
+        """Metric objects for the compiled ids, output by output; for a list of outputs they
+        are named ``<output>_<metric>``."""
+        self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._metric_outputs, self._weighted_metric_outputs = [], []
+        for i, (loss, pred) in enumerate(zip(self._losses_by_output(), preds)):
+            plain = self._output_metrics(self._metric_ids, i, loss, pred.shape)
+            weighted = self._output_metrics(self._weighted_metric_ids, i, loss, pred.shape)
+            plain_names = {m.name for m in plain}
+            for m in weighted:
+                if m.name in plain_names:
+                    m.name = "weighted_" + m.name
+            if self._output_list:
+                for m in plain + weighted:
+                    m.name = f"{self.output_names[i]}_{m.name}"
+            self.compiled_metrics += plain
+            self.compiled_weighted_metrics += weighted
+            self._metric_outputs += [i] * len(plain)
+            self._weighted_metric_outputs += [i] * len(weighted)
+        self._metrics_resolved = True
+
+    def _output_metrics(self, ids: Any, i: int, loss: Any, output_shape: tuple) -> list[Any]:
+        """Output ``i``'s Metric objects from compiled ids (a list, or a dict by output name);
+        for a list of outputs copies, so that no two outputs share a metric's state."""
+        from .. import metrics
+
+        ids = ids[self.output_names[i]] if isinstance(ids, dict) else ids
+        return [metrics.get(copy.deepcopy(m) if self._output_list else m, loss=loss,
+                            output_shape=output_shape) for m in ids]
+
+    def _all_metrics(self) -> list[Any]:
+        return self._loss_trackers + self.compiled_metrics + self.compiled_weighted_metrics
+
+    def _logs(self, loss_mean: float, prefix: str = "") -> dict[str, float]:
+        logs = {prefix + "loss": loss_mean}
+        logs.update({prefix + m.name: _log_value(m.result()) for m in self._all_metrics()})
+        return logs
+
+    def _reset_metrics(self) -> None:
+        for m in self._all_metrics():
+            m.reset_state()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of the values ``evaluate`` returns, in order: "loss", then the per-output
+        losses and the metrics (known from the first batch on; [] before compile)."""
+        if self.optimizer is None:
+            return []
+        return ["loss"] + [m.name for m in self._all_metrics()]
+
+
+def _log_value(value: Any) -> Any:
+    """A metric's result as logs hold it: a Python number (a list for several values), also
+    when a Keras-style metric returns its variable or a Tensor."""
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+        return array.item() if array.size == 1 else array.tolist()
+    return value

@@ -1,0 +1,359 @@
+"""``Trainer``: what makes a ``Model`` train (Keras 3's ``Trainer``, a base of ``Model``):
+``compile``, ``train_step``/``test_step``, and the ``fit``/``evaluate``/``predict`` loops.
+
+``fit`` owns the order of a training step — forward, loss (plus regularization penalties),
+zero-grad, backward, clip and step (both in the optimizer), learning-rate schedule — and sets the
+training flag that Dropout and BatchNormalization read; ``evaluate`` and ``predict`` run in
+inference mode under ``no_grad``. The PyTorch-style loop stays open: ``model(x, training=True)``,
+``loss.backward()``, ``optimizer.step()`` over ``model.trainable_weights``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor, no_grad
+from . import data_adapter as da
+from .compile_utils import CompiledLossesAndMetrics
+
+
+class Trainer(CompiledLossesAndMetrics):
+    """Compile, the training step and the loops; a base of ``Model``, which gives it the forward
+    pass (``self(x, training=...)``), the graph and the weights."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.optimizer: Any = None
+        self.stop_training = False
+        self.history: Any = None
+
+    # -- compile -----------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None, loss_weights: Any = None, **kwargs: Any) -> None:
+        """Choose the optimizer, the loss and the metrics (strings or objects, as Keras).
+
+        As in Keras, ``sample_weight`` and ``class_weight`` weight the loss and the
+        ``weighted_metrics``, never the plain ``metrics``. A weighted metric whose name is also a
+        plain metric's is logged as ``weighted_<name>``.
+
+        A model with a list of outputs takes ``loss`` as one loss for all outputs, a list (in
+        output order) or a dict keyed by ``output_names``; ``loss_weights`` (a list or dict)
+        weights them in the total. ``metrics`` as a list applies to every output, as a dict
+        ``{output_name: metric or list}`` to the outputs named. Logs then hold ``loss`` (the
+        total), ``<output>_loss`` (weighted, as Keras 3) and ``<output>_<metric>``.
+        """
+        from .. import losses, optimizers
+        from ..metrics import Mean
+
+        unknown = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution"}
+        if unknown:
+            raise TypeError(f"compile() got unexpected argument(s): {', '.join(sorted(unknown))}")
+        per_output_loss = isinstance(loss, (list, tuple)) or isinstance(loss, dict) \
+            and "class_name" not in loss
+        if not self._output_list and (per_output_loss or loss_weights is not None):
+            got = "loss_weights" if loss_weights is not None \
+                else f"a {type(loss).__name__} of {len(loss)} losses"
+            raise ValueError(f"compile() got {got}, but the model has a single output: pass a "
+                             "single loss (one loss per output, and loss_weights, are for a "
+                             "functional Model(inputs, [outputs...]))")
+        self.optimizer = optimizers.get(optimizer)
+        if not self._output_list:
+            self.loss = losses.get(loss) if loss is not None else None
+            self._metric_ids = list(metrics or [])
+            self._weighted_metric_ids = list(weighted_metrics or [])
+        else:
+            n = len(self.output_names)
+            # as Keras: an output may have no loss (None in a list, left out of a dict)
+            self.loss = None if loss is None else [losses.get(fn) for fn in (
+                self._per_output(loss, "loss", optional=True) if per_output_loss
+                else [loss] * n)]
+            self.loss_weights = None if loss_weights is None else [
+                1.0 if w is None else float(w)
+                for w in self._per_output(loss_weights, "loss_weights", optional=True)]
+            self._metric_ids = self._metrics_by_output(metrics, "metrics")
+            self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
+                                                                "weighted_metrics")
+        self._loss_trackers = [Mean(f"{name}_loss") for name, fn in zip(
+            self.output_names, self._losses_by_output()) if fn is not None] \
+            if self._output_list and self.loss is not None else []
+        # resolved at the first batch, when output shapes are known
+        self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._metrics_resolved = False
+        self._warn_double_softmax()
+
+    # -- one step ----------------------------------------------------------------------------
+    def _step_loss(self, x: Any, y: Any, sample_weight: Any,
+                   training: bool) -> tuple[tuple, list[Tensor], Tensor]:
+        """Forward and loss: (targets, predictions, sample weights) by output, each output's
+        weighted loss, and the total."""
+        data = self._by_output(y, self(x, training=training), sample_weight)
+        parts = self._output_losses(*data)
+        return data, parts, self._total_loss(parts)
+
+    def train_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+        """Forward, loss, zero-grad, backward, step. Returns the loss; a non-finite loss is
+        returned without updating the weights, so nothing is corrupted."""
+        data, parts, loss = self._step_loss(x, y, sample_weight, training=True)
+        value = float(loss.data)
+        if not math.isfinite(value):
+            return value
+        if loss.requires_grad or self.trainable_weights:  # a model without weights: no step
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        self._update_metrics(data, parts, da.num_samples(x))
+        return value
+
+    def test_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+        with no_grad():
+            data, parts, loss = self._step_loss(x, y, sample_weight, training=False)
+        self._update_metrics(data, parts, da.num_samples(x))
+        return float(loss.data)
+
+    def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
+        """(x, y, sample_weight) with a dict keyed by input name (x) or output name (y,
+        sample_weight) made a list in input or output order, which the data pipeline batches."""
+        if isinstance(x, dict) and self.graph is not None:
+            x = self.graph.by_input_name(x)
+        y, sample_weight = (self._per_output(v, name) if self._output_list and isinstance(v, dict)
+                            else v for name, v in (("y", y), ("sample_weight", sample_weight)))
+        return x, y, sample_weight
+
+    def _ensure_ready(self, x: Any = None) -> None:
+        """Check that the model is compiled; build it on one row of ``x`` (None: not yet, the
+        first batch will) and give its weights to the optimizer."""
+        if self.optimizer is None:
+            raise RuntimeError("the model is not compiled: call compile() before fit()")
+        if not self.built:
+            if x is None:
+                return
+            self(da.take(x, slice(0, 1)))
+        self.optimizer.build(self.trainable_weights)
+
+    # -- loops -------------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1,
+            verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> Any:
+        """Train for ``epochs`` passes over (x, y). Returns the History.
+
+        Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
+        one line per epoch (2); ``validation_split`` takes a fixed shuffled fraction (not the last
+        rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run;
+        ``steps_per_epoch`` makes an epoch that many batches, each epoch continuing where the
+        last stopped (so an endless generator can be trained on); ``validation_steps`` does
+        the same for each validation.
+        """
+        from ..callbacks import CallbackList, TerminateOnNaN
+
+        batch_size = da.batch_size_or_default(batch_size)
+        steps_per_epoch = da.steps_or_none(steps_per_epoch, "steps_per_epoch")
+        validation_steps = da.steps_or_none(validation_steps, "validation_steps")
+        rng = backend.new_generator()
+        x, y, sample_weight = self._ordered(x, y, sample_weight)
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+            validation_data = self._ordered(*validation_data)
+        if da.is_batch_source(x):
+            if validation_split:
+                raise ValueError("validation_split is not supported when x is a DataLoader or "
+                                 "an iterable of batches (it cannot be split): pass "
+                                 "validation_data=(x_val, y_val) or another DataLoader")
+            train = da.as_loader(x, y, sample_weight)
+            if shuffle and isinstance(x, da.PyDataset) and x.num_batches is not None:
+                train = da.ShuffledBatches(x, rng)  # Keras visits its batches in a new order
+        else:
+            x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+            da.check_lengths(x, y, sw)
+            if validation_data is None and validation_split:
+                (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split)
+            train = da.DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng,
+                                  sample_weight=sw)
+        val = None if validation_data is None else da.validation_loader(
+            validation_data, validation_batch_size or batch_size)
+        self._ensure_ready(da.first_rows(train))
+        verbose = _verbosity(verbose)
+        steps = steps_per_epoch or da.steps_of(train)
+        if steps_per_epoch:
+            train = da.passes(train)
+        if val is not None and validation_steps:
+            val = da.passes(val)
+        user_callbacks = list(callbacks or [])
+        if not any(isinstance(c, TerminateOnNaN) for c in user_callbacks):
+            user_callbacks.append(TerminateOnNaN())
+        cbs = CallbackList(user_callbacks, add_history=True, add_progbar=verbose != 0,
+                           model=self, verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs: dict[str, float] = {}
+        try:
+            for epoch in range(initial_epoch, epochs):
+                logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch,
+                                       steps_per_epoch)
+                # Validate even when training stops mid-epoch (Keras does): the weights are the
+                # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_batches(val, "validation_data",
+                                                      steps=validation_steps)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except BaseException:
+            # However training ends (Ctrl-C, an error in a callback or the data): callbacks
+            # close their files and EarlyStopping restores its best weights; the original
+            # error is what the caller sees.
+            with contextlib.suppress(Exception):
+                cbs.on_train_end(logs)
+            self.history = cbs.history
+            raise
+        cbs.on_train_end(logs)
+        self.history = cbs.history
+        return self.history
+
+    def _fit_epoch(self, train: Any, class_weight: Any, cbs: Any, epoch: int,
+                   resumed: bool, steps: int | None) -> dict[str, float]:
+        """One pass over ``train`` (its next ``steps`` batches if given); the epoch's logs (a
+        loss averaged over samples)."""
+        self._reset_metrics()
+        cbs.on_epoch_begin(epoch)
+        logs: dict[str, float] = {}
+        total, n, step = 0.0, 0, -1
+        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps)):
+            if not self.built:
+                self._ensure_ready(xb)
+            cbs.on_train_batch_begin(step)
+            loss = self.train_step(xb, yb, swb)
+            if not math.isfinite(loss):
+                # The epoch logs the non-finite loss, as Keras does; TerminateOnNaN (always
+                # present) reports the epoch, step and remedies.
+                logs = self._logs(loss)
+                cbs.on_train_batch_end(step, logs)
+                self.stop_training = True
+                break
+            k = da.num_samples(xb)  # batches weigh by their size, as in evaluate
+            total, n = total + loss * k, n + k
+            logs = self._logs(total / n)
+            cbs.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        if step < 0:
+            hint = ("it must yield steps_per_epoch * epochs batches" if steps else
+                    "pass a DataLoader or another re-iterable object, or steps_per_epoch")
+            raise ValueError(f"the training data yielded no batches in epoch {epoch + 1}"
+                             + (f": an iterator (a generator) is used up; {hint}"
+                                if resumed else ""))
+        return logs
+
+    def _evaluate_batches(self, data: Any, source: str, cbs: Any = None,
+                          steps: int | None = None) -> dict[str, float]:
+        """The loss and metrics over ``data`` (its next ``steps`` batches if given);
+        ValueError naming ``source`` if it is empty."""
+        self._reset_metrics()
+        total, n = 0.0, 0
+        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps)):
+            if cbs is not None:
+                cbs.on_test_batch_begin(step)
+            k = da.num_samples(xb)
+            total += self.test_step(xb, yb, swb) * k
+            n += k
+            if cbs is not None:
+                cbs.on_test_batch_end(step, self._logs(total / n))
+        if n == 0:
+            raise ValueError(f"{source} has no samples: there is nothing to evaluate")
+        return self._logs(total / n)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 return_dict: bool = False, callbacks: Any = None) -> Any:
+        """Loss and metrics on (x, y), or on a DataLoader's batches (the first ``steps`` if
+        given), in inference mode: a float (no metrics), a list [loss, metric...], or a dict
+        with ``return_dict=True``."""
+        from ..callbacks import CallbackList
+
+        steps = da.steps_or_none(steps, "steps")
+
+        data = da.as_loader(*self._ordered(x, y, sample_weight),
+                            da.batch_size_or_default(batch_size))
+        if self.optimizer is None:
+            raise RuntimeError("the model is not compiled: call compile() before evaluate()")
+        verbose = _verbosity(verbose)
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=1, steps=da.steps_of(data, steps))
+        cbs.on_test_begin()
+        logs = self._evaluate_batches(data, "the data given to evaluate()", cbs, steps)
+        cbs.on_test_end(logs)
+        return logs if return_dict else _flat(logs)
+
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0,
+                steps: int | None = None) -> Any:
+        """Outputs for ``x`` (arrays, or a DataLoader or generator whose labels are ignored; its
+        first ``steps`` batches if given) in inference mode, as NumPy arrays, batch by batch."""
+        steps = da.steps_or_none(steps, "steps")
+        data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
+        outs = []
+        with no_grad():
+            for xb, _, _ in da.iterate(data, steps=steps):
+                outs.append(_numpy(self(xb, training=False)))
+        if not outs:
+            raise ValueError("the data given to predict() has no samples: there is nothing to "
+                             "predict")
+        if isinstance(outs[0], dict):
+            return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+        if isinstance(outs[0], list):
+            return [np.concatenate(parts) for parts in zip(*outs)]
+        return np.concatenate(outs)
+
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> Any:
+        """One training step on one batch; returns the loss (and metrics)."""
+        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
+        da.check_numeric(x, y, sw)
+        sw = da.with_class_weights(y, sw, class_weight)
+        self._ensure_ready(x)
+        self._reset_metrics()
+        logs = self._logs(self.train_step(x, y, sw))
+        return logs if return_dict else _flat(logs)
+
+    def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """Loss (and metrics) on one batch in inference mode."""
+        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
+        da.check_numeric(x, y, sw)
+        self._reset_metrics()
+        logs = self._logs(self.test_step(x, y, sw))
+        return logs if return_dict else _flat(logs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        x = da.as_arrays(self._ordered(x)[0])
+        da.check_numeric(x)
+        with no_grad():
+            return _numpy(self(x, training=False))
+
+
+def _verbosity(verbose: Any) -> int:
+    """0, 1 or 2; 'auto' is a progress bar (1) when stdout is a terminal, else one line per
+    epoch (2), so logs and captured output get no bar (as the CLI's --verbose default)."""
+    if verbose == "auto":
+        return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
+    return int(verbose)
+
+def _numpy(out: Any) -> Any:
+    """A model's output (a Tensor, or a list or dict of them) as NumPy."""
+    if isinstance(out, dict):
+        return {k: o.numpy() for k, o in out.items()}
+    return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
+
+
+def _flat(logs: dict[str, float]) -> Any:
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
