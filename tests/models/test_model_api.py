@@ -307,6 +307,19 @@ def test_summary_lists_shapes_counts_and_totals():
     assert sum(p.size for p in model.trainable_weights) == 42
 
 
+def test_summary_labels_a_nested_functional_model_functional_as_keras():
+    inputs = sj.Input((3,))
+    inner = sj.Model(inputs, Dense(2)(inputs), name="inner")
+    outer_in = sj.Input((3,))
+    model = sj.Model(outer_in, Dense(1)(inner(outer_in)))
+    rows = _rows(_summary(model))
+    assert rows == [("InputLayer", "(None, 3)", 0), ("Functional", "(None, 2)", 8),
+                    ("Dense", "(None, 1)", 3)]
+    sub = sj.Sequential([sj.Input((3,)), Dense(2)])
+    model = sj.Model(outer_in, sub(outer_in))
+    assert _rows(_summary(model))[1][0] == "Sequential"
+
+
 def test_summary_prints_to_stdout_by_default(capsys):
     _mlp().summary()
     out = capsys.readouterr().out

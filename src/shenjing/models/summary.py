@@ -12,6 +12,14 @@ def _shape(shape: Any) -> str:
                                                      for n in shape) + ")"
 
 
+def _type_name(layer: Any) -> str:
+    """Keras's label of a layer's class; a ``Model(inputs, outputs)`` is Keras 3's
+    ``Functional`` (its class there), a model subclass keeps its own name."""
+    name = type(layer).__name__
+    return "Functional" if name == "Model" and getattr(layer, "graph", None) is not None \
+        else name
+
+
 def summary_lines(model: Any) -> list[str]:
     shapes: dict[int, Any] = {}
     if getattr(model, "graph", None) is not None:
@@ -23,7 +31,7 @@ def summary_lines(model: Any) -> list[str]:
                     c.shape for c in node.children]
     elif hasattr(model, "output_shapes"):
         shapes = {id(layer): s for layer, s in zip(model.layers, model.output_shapes)}
-    rows = [(f"{layer.name} ({type(layer).__name__})", _shape(shapes.get(id(layer))),
+    rows = [(f"{layer.name} ({_type_name(layer)})", _shape(shapes.get(id(layer))),
              f"{layer.count_params():,}") for layer in model.layers]
     header = ("Layer (type)", "Output Shape", "Param #")
     widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(3)]
