@@ -273,3 +273,28 @@ def test_an_output_without_a_loss_is_for_prediction_only(loss, tmp_path):
     loaded = sj.models.load_model(tmp_path / "m.keras")
     assert loaded.evaluate(x, [labels, target], verbose=0) == pytest.approx(
         model.evaluate(x, [labels, target], verbose=0))
+
+
+@pytest.mark.parametrize("loss", [[None, "mse"], {"reg": "mse"}])
+def test_targets_of_outputs_without_a_loss_may_be_left_out(loss):
+    # Keras 3: a dict of targets, a list of the targets with a loss, or the one array
+    x, labels, target = _data()
+    model = _model()
+    model.compile(sj.optimizers.SGD(0.1), loss=loss)
+    full = model.evaluate(x, [labels, target], return_dict=True, verbose=0)
+    _, mse = _numpy_losses(model, x, labels, target)
+    for y in ({"reg": target}, [target], target):
+        assert model.evaluate(x, y, return_dict=True, verbose=0) == pytest.approx(full)
+    assert full["loss"] == pytest.approx(mse, rel=1e-5)
+    h = model.fit(x, {"reg": target}, epochs=2, batch_size=16, verbose=0).history
+    assert h["loss"][1] < h["loss"][0]
+    with pytest.raises(ValueError, match=r"^y has no entry for output\(s\) \['reg'\]"):
+        model.evaluate(x, {"cls": labels}, verbose=0)
+
+
+def test_an_output_with_metrics_needs_its_target():
+    x, labels, target = _data()
+    model = _model()
+    model.compile("adam", loss={"reg": "mse"}, metrics={"cls": ["accuracy"]})
+    with pytest.raises(ValueError, match="^output 'cls' has metrics but no target"):
+        model.evaluate(x, {"reg": target}, verbose=0)

@@ -100,7 +100,30 @@ class CompiledLossesAndMetrics:
             y_pred = [y_pred[name] for name in self.output_names]
         sws = sample_weight if isinstance(sample_weight, (list, tuple, dict)) \
             else [sample_weight] * len(y_pred)
-        return self._per_output(y, "y"), y_pred, self._per_output(sws, "sample_weight")
+        return self._targets(y), y_pred, self._per_output(sws, "sample_weight")
+
+    def _targets(self, y: Any) -> list[Any]:
+        """Targets in output order. As in Keras 3, outputs without a loss may go without one:
+        a dict may leave them out, and a list (or the one array, when one output has a loss)
+        may hold only the targets of the outputs with a loss, in output order."""
+        with_loss = [i for i, fn in enumerate(self._losses_by_output()) if fn is not None]
+        n = len(self.output_names)
+        if isinstance(y, dict):
+            ys = self._per_output(y, "y", optional=True)
+            absent = [self.output_names[i] for i in with_loss if ys[i] is None]
+            if absent:
+                raise ValueError(f"y has no entry for output(s) {absent}, which have a loss; "
+                                 f"the model's outputs are {self.output_names}")
+            return ys
+        if len(with_loss) < n:
+            short = list(y) if isinstance(y, (list, tuple)) and len(y) == len(with_loss) \
+                else [y] if len(with_loss) == 1 and not isinstance(y, (list, tuple)) else None
+            if short is not None:
+                ys: list[Any] = [None] * n
+                for i, target in zip(with_loss, short):
+                    ys[i] = target
+                return ys
+        return self._per_output(y, "y")
 
     def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
         """Each output's loss, times its loss weight, in output order; none when the model
@@ -133,6 +156,10 @@ class CompiledLossesAndMetrics:
             tracker.update_state(float(part.data), sample_weight=batch_size)
         if not self._metrics_resolved:
             self._resolve_metrics(preds)
+        for i in {*self._metric_outputs, *self._weighted_metric_outputs}:
+            if ys[i] is None:
+                raise ValueError(f"output '{self.output_names[i]}' has metrics but no target: "
+                                 "give y an entry for it")
         for i, m in zip(self._metric_outputs, self.compiled_metrics):
             m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(None, preds[i]))
         for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):

@@ -121,8 +121,12 @@ class Trainer(CompiledLossesAndMetrics):
         sample_weight) made a list in input or output order, which the data pipeline batches."""
         if isinstance(x, dict) and self.graph is not None:
             x = self.graph.by_input_name(x)
-        y, sample_weight = (self._per_output(v, name) if self._output_list and isinstance(v, dict)
-                            else v for name, v in (("y", y), ("sample_weight", sample_weight)))
+        if self._output_list and isinstance(y, dict):
+            ys = self._targets(y)  # a dict may leave out outputs without a loss (Keras 3)
+            y = ys if all(t is not None for t in ys) else [
+                ys[i] for i, fn in enumerate(self._losses_by_output()) if fn is not None]
+        if self._output_list and isinstance(sample_weight, dict):
+            sample_weight = self._per_output(sample_weight, "sample_weight")
         return x, y, sample_weight
 
     def _ensure_ready(self, x: Any = None) -> None:
