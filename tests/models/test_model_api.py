@@ -676,3 +676,28 @@ def test_an_encoders_states_start_a_decoder_as_keras_seq2seq_does(tmp_path):
     model.save(tmp_path / "s2s.keras")
     np.testing.assert_allclose(sj.models.load_model(tmp_path / "s2s.keras").predict([xe, xd]),
                                model.predict([xe, xd]), rtol=1e-6)
+
+
+def test_a_dict_of_inputs_is_fed_by_its_keys_as_keras_3(tmp_path):
+    a, b = sj.Input((2,), name="in_a"), sj.Input((3,), name="in_b")
+    out = Dense(1)(layers.concatenate([a, b]))
+    model = sj.Model(inputs={"b": b, "a": a}, outputs=out)
+    listed = sj.Model([a, b], out)  # the same layers, fed positionally
+    rng = np.random.default_rng(0)
+    xa, xb = rng.standard_normal((8, 2)), rng.standard_normal((8, 3))
+    y = rng.standard_normal((8, 1)).astype(np.float32)
+    expected = listed.predict([xa, xb], verbose=0)
+    np.testing.assert_allclose(model.predict({"a": xa, "b": xb}, verbose=0), expected)
+    np.testing.assert_allclose(model({"a": xa, "b": xb}).numpy(), expected)
+    w, bias = (p.numpy() for p in model.layers[-1].weights)
+    np.testing.assert_allclose(expected, np.concatenate([xa, xb], 1) @ w + bias, rtol=1e-5)
+    model.compile("sgd", loss="mse")
+    losses = model.fit({"a": xa, "b": xb}, y, epochs=3, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match=r"no entry for input\(s\) \['b'\]; the model's inputs "
+                       r"are \['a', 'b'\]$"):
+        model.predict({"a": xa}, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = sj.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict({"a": xa, "b": xb}, verbose=0),
+                               model.predict({"a": xa, "b": xb}, verbose=0), rtol=1e-6)

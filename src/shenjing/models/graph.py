@@ -20,13 +20,16 @@ class Graph:
     topologically ordered (iteratively, so deep models need no recursion)."""
 
     def __init__(self, inputs: Any, outputs: Any) -> None:
-        self.inputs = _as_list(inputs)
+        # a dict of inputs (Keras 3) is fed a dict with its keys; kept in sorted key order
+        self.input_keys: list[str] | None = sorted(inputs) if isinstance(inputs, dict) else None
+        self.inputs = [inputs[k] for k in self.input_keys] if self.input_keys is not None \
+            else _as_list(inputs)
         # a dict of outputs is flattened in the order of its sorted keys, as Keras's tree does
         self.output_keys: list[str] | None = sorted(outputs) if isinstance(outputs, dict) \
             else None
         self.outputs = [outputs[k] for k in self.output_keys] if self.output_keys is not None \
             else _as_list(outputs)
-        self.single_input = not isinstance(inputs, (list, tuple))
+        self.single_input = not isinstance(inputs, (list, tuple, dict))
         self.single_output = not isinstance(outputs, (list, tuple, dict))
         for t in self.inputs + self.outputs:
             if not isinstance(t, SymbolicTensor):
@@ -61,16 +64,17 @@ class Graph:
         return order
 
     def by_input_name(self, inputs: dict[str, Any]) -> Any:
-        """Keras's dict of inputs keyed by the Input names, in input order (a list, or the one
-        value); ValueError naming the inputs when the keys are not theirs."""
-        names = [t.name for t in self.inputs]
+        """Keras's dict of inputs keyed by the Input names (or by the keys of a dict of inputs
+        given to ``Model``), in input order (a list, or the one value); ValueError naming the
+        inputs when the keys are not theirs."""
+        names = self.input_keys or [t.name for t in self.inputs]
         unknown = [k for k in inputs if k not in names]
         absent = [n for n in names if n not in inputs]
         if unknown or absent:
             problem = f"unknown input name(s) {unknown}" if unknown \
                 else f"no entry for input(s) {absent}"
-            raise ValueError(f"the dict of inputs has {problem}; the model's inputs are {names} "
-                             "(the names given to Input(name=...))")
+            raise ValueError(f"the dict of inputs has {problem}; the model's inputs are {names}"
+                             + ("" if self.input_keys else " (the names given to Input(name=...))"))
         values = [inputs[n] for n in names]
         return values[0] if self.single_input else values
 
@@ -122,6 +126,7 @@ class Graph:
             "nodes": [node(n) for n in self.nodes],
             "outputs": ref(self.outputs if not self.single_output else self.outputs[0]),
             "single_input": self.single_input,
+            **({} if self.input_keys is None else {"input_keys": self.input_keys}),
             **({} if self.output_keys is None else {"output_keys": self.output_keys}),
         }
 
@@ -155,4 +160,6 @@ class Graph:
         outputs = get(config["outputs"])
         if "output_keys" in config:
             outputs = dict(zip(config["output_keys"], outputs))
+        if "input_keys" in config:
+            return dict(zip(config["input_keys"], inputs)), outputs
         return (inputs[0] if config["single_input"] else inputs), outputs
