@@ -53,6 +53,10 @@ def __getattr__(name: str) -> Any:
         from .data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name == "timeseries_dataset_from_array":
+        from .data.timeseries import timeseries_dataset_from_array
+
+        return timeseries_dataset_from_array
     # keras.utils.pad_sequences and PyDataset (Sequence, its Keras 2 name), from shenjing.data
     if name == "pad_sequences":
         from .data.sequence import pad_sequences

@@ -1,0 +1,92 @@
+"""``keras.utils.timeseries_dataset_from_array``: sliding windows over a series, as batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .loader import PyDataset
+
+
+class TimeseriesDataset(PyDataset):
+    """Batches of windows ``data[p : p + sequence_length * sampling_rate : sampling_rate]``
+    (and ``targets[p]``) for the start positions ``p``, gathered when a batch is asked for, so
+    the windows are never all held in memory. Iterate it, or pass it to ``fit``."""
+
+    def __init__(self, data: np.ndarray, targets: np.ndarray | None, starts: np.ndarray,
+                 offsets: np.ndarray, batch_size: int | None) -> None:
+        super().__init__()
+        self.data, self.targets, self.starts, self.offsets = data, targets, starts, offsets
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        if self.batch_size is None:
+            return len(self.starts)
+        return -(-len(self.starts) // self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} of a dataset of {len(self)}")
+        if self.batch_size is None:  # unbatched: one window (and its target)
+            p = self.starts[index]
+            return self.data[p + self.offsets] if self.targets is None else (
+                self.data[p + self.offsets], self.targets[p])
+        p = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.data[p[:, None] + self.offsets]
+        return x if self.targets is None else (x, self.targets[p])
+
+
+def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
+                                  sequence_stride: int = 1, sampling_rate: int = 1,
+                                  batch_size: int | None = 128, shuffle: bool = False,
+                                  seed: int | None = None, start_index: int | None = None,
+                                  end_index: int | None = None) -> TimeseriesDataset:
+    """Sliding windows over ``data`` (Keras's arguments and order).
+
+    Window ``k`` starts at ``p = start_index + k * sequence_stride`` and holds
+    ``sequence_length`` rows taken every ``sampling_rate`` steps; its target is ``targets[p]``
+    (shift ``targets`` to forecast ahead). Only windows that end before ``end_index`` are made,
+    and no more than ``len(targets)``.
+
+    Args:
+        data: array of shape (timesteps, ...) (rows are time).
+        targets: array indexed like ``data``, or None for windows alone.
+        sequence_length, sequence_stride, sampling_rate: window size, step between window
+            starts, step between the rows of a window.
+        batch_size: windows per batch (None: single windows, unbatched).
+        shuffle, seed: shuffle the window order once (with ``seed``).
+        start_index, end_index: the rows used, ``data[start_index:end_index]``.
+
+    Returns:
+        A dataset of ``(windows, targets)`` batches, shapes (batch, sequence_length, ...) and
+        (batch, ...), or of windows alone.
+
+    >>> ds = timeseries_dataset_from_array(np.arange(100), np.arange(100)[10:], 10,
+    ...                                    sampling_rate=2, batch_size=4)
+    >>> x, y = ds[0]; x[0], y[0]     # (array([ 0,  2, ..., 18]), 10)
+    """
+    data = np.asarray(getattr(data, "data", data))
+    for name, value in (("sequence_length", sequence_length), ("sequence_stride", sequence_stride),
+                        ("sampling_rate", sampling_rate)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    start = 0 if start_index is None else start_index
+    end = len(data) if end_index is None else end_index
+    if not 0 <= start < len(data) or not start < end <= len(data):
+        raise ValueError(f"need 0 <= start_index < end_index <= len(data) = {len(data)}, got "
+                         f"start_index={start_index}, end_index={end_index}")
+    num = end - start - (sequence_length - 1) * sampling_rate
+    if targets is not None:
+        targets = np.asarray(getattr(targets, "data", targets))
+        num = min(num, len(targets))
+    if num <= 0:
+        raise ValueError(f"no window of {sequence_length} rows every {sampling_rate} fits in "
+                         f"rows {start}..{end} of data")
+    starts = start + np.arange(0, num, sequence_stride)
+    if shuffle:
+        np.random.default_rng(seed).shuffle(starts)
+    offsets = np.arange(sequence_length) * sampling_rate
+    return TimeseriesDataset(data, targets, starts, offsets, batch_size)

@@ -1,0 +1,52 @@
+"""keras.utils.timeseries_dataset_from_array: windows, targets, strides, bounds and fit,
+checked against the windows written out by hand (Keras's docstring examples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shenjing.keras import layers
+
+import shenjing as keras
+
+
+def test_windows_and_targets_follow_keras_docstring_example():
+    data = np.arange(100)
+    ds = keras.utils.timeseries_dataset_from_array(data, data[10:], sequence_length=10,
+                                                   sampling_rate=2, batch_size=4)
+    x, y = ds[0]
+    np.testing.assert_array_equal(x[0], np.arange(0, 20, 2))
+    np.testing.assert_array_equal(y, [10, 11, 12, 13])
+    windows = np.concatenate([b[0] for b in ds])
+    targets = np.concatenate([b[1] for b in ds])
+    assert len(windows) == 100 - 9 * 2 == len(ds.starts)  # 82 windows fit, 90 targets
+    np.testing.assert_array_equal(windows, [np.arange(p, p + 20, 2) for p in range(82)])
+    np.testing.assert_array_equal(targets, np.arange(10, 92))
+    assert len(ds) == 21
+
+
+def test_stride_bounds_and_no_targets():
+    data = np.arange(50, dtype=np.float32).reshape(25, 2)
+    ds = keras.utils.timeseries_dataset_from_array(data, None, 3, sequence_stride=4,
+                                                   batch_size=None, start_index=2, end_index=20)
+    windows = list(ds)
+    starts = list(range(2, 20 - 2, 4))  # the last window ends before row 20
+    assert len(windows) == len(starts)
+    for w, p in zip(windows, starts):
+        np.testing.assert_array_equal(w, data[p:p + 3])
+    shuffled = keras.utils.timeseries_dataset_from_array(data, None, 3, shuffle=True, seed=1,
+                                                         batch_size=100)
+    assert sorted(shuffled[0][:, 0, 0].tolist()) == data[:23, 0].tolist()
+    with pytest.raises(ValueError, match="no window of 30 rows"):
+        keras.utils.timeseries_dataset_from_array(data, None, 30)
+
+
+def test_fit_on_windows_with_an_lstm():
+    rng = np.random.default_rng(0)
+    series = rng.standard_normal((120, 3)).astype(np.float32)
+    ds = keras.utils.timeseries_dataset_from_array(series[:-5], series[5:, :1], 5,
+                                                   batch_size=16)
+    model = keras.Sequential([keras.Input((5, 3)), layers.LSTM(4), layers.Dense(1)])
+    model.compile("adam", loss="mse")
+    history = model.fit(ds, epochs=2, verbose=0).history
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
