@@ -149,6 +149,7 @@ RANDOM = {
     "rand": lambda: shenjing.rand(3, 4),
     "randn": lambda: shenjing.randn((3, 4)),
     "randint": lambda: shenjing.randint(-3, 3, (3, 4)),
+    "normal": lambda: shenjing.normal(0, 1, (3, 4)),
 }
 
 
@@ -185,6 +186,24 @@ def test_randint_argument_orders_as_torch():
         got, expected = call(shenjing), call(th)
         assert got.shape == tuple(expected.shape) and got.dtype == expected.numpy().dtype
     assert shenjing.randint(4, (2,), dtype=np.int32).dtype == np.int32
+
+
+def test_normal_argument_forms_as_torch():
+    th = require_torch()
+    calls = (lambda m: m.normal(0, 1, (3, 2)), lambda m: m.normal(0, 0.01, size=(4,)),
+             lambda m: m.normal(m.zeros(3, 2), m.ones(3, 2)), lambda m: m.normal(m.zeros(5), 2.0),
+             lambda m: m.normal(2.0, 0.01, size=(2, 1), requires_grad=True))
+    for call in calls:
+        got, expected = call(shenjing), call(th)
+        assert got.shape == tuple(expected.shape) and got.dtype == expected.detach().numpy().dtype
+        assert got.requires_grad == expected.requires_grad
+    n = shenjing.normal(3.0, 0.5, (200, 100)).numpy()
+    assert abs(n.mean() - 3.0) < 0.01 and abs(n.std() - 0.5) < 0.01
+    m = shenjing.normal(shenjing.tensor([-100.0, 100.0]), shenjing.tensor([0.0, 1.0])).numpy()
+    assert m[0] == -100.0 and abs(m[1] - 100.0) < 5
+    assert shenjing.normal(shenjing.zeros(2, dtype=np.float64), 1.0).dtype == np.float64
+    with pytest.raises(ValueError, match="std must be non-negative"):
+        shenjing.normal(0.0, -1.0, (2,))
 
 
 def test_random_factories_take_a_generator():

@@ -42,8 +42,8 @@ from .diagnostics import gradcheck
 from .layers import Input
 from .models import Model, Sequential, load_model
 
-_FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand",
-              "randint", "randn", "zeros", "zeros_like")
+_FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "normal", "ones", "ones_like",
+              "rand", "randint", "randn", "zeros", "zeros_like")
 
 
 def __getattr__(name: str):
@@ -91,7 +91,7 @@ __all__ = [
     "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
     "full", "full_like", "functional", "gradcheck", "inference_mode", "initializers",
     "is_grad_enabled", "keras",
-    "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "ones",
+    "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "normal", "ones",
     "ones_like", "ops", "optimizers", "plot", "preprocessing", "rand", "randint", "randn",
     "random", "regularizers", "saving",
     "set_grad_enabled", "tensor",

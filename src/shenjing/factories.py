@@ -167,6 +167,31 @@ def randn(*size: Any, generator: np.random.Generator | None = None, dtype: Any =
     return _floats("standard_normal", size, generator, dtype, requires_grad, device)
 
 
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
+           generator: np.random.Generator | None = None, dtype: Any = None,
+           requires_grad: bool = False, device: Any = None) -> Tensor:
+    """Samples of N(mean, std**2), torch's ``normal``: numbers ``mean`` and ``std`` with a
+    ``size``, or tensors (or arrays) of them without one, one sample per element of their
+    broadcast shape. float32 unless ``dtype=`` says otherwise (or a floating tensor ``mean`` or
+    ``std`` gives its dtype), from the seeded stream.
+
+    >>> X = shenjing.normal(0, 1, (1000, 2))
+    """
+    mean_, std_ = (backend.asnumpy(v.data) if isinstance(v, Tensor) else np.asarray(v, float)
+                   for v in (mean, std))
+    if dtype is None:
+        dtype = next((v.dtype for v in (mean, std)
+                      if isinstance(v, Tensor) and backend.is_floating(v.dtype)), None)
+    shape = np.broadcast_shapes(mean_.shape, std_.shape) if size is None else _size((size,))
+    if np.any(std_ < 0):
+        raise ValueError("normal: std must be non-negative")
+    z = _floats("standard_normal", (shape,), generator, dtype, False, None).data
+    data = z * std_ + mean_
+    if data.shape != z.shape:
+        raise ValueError(f"normal: mean {mean_.shape} and std {std_.shape} do not fit size {shape}")
+    return _made(data.astype(z.dtype, copy=False), requires_grad, device)
+
+
 def randint(low: int = 0, high: Any = None, size: Any = None, *,
             generator: np.random.Generator | None = None, dtype: Any = np.int64,
             requires_grad: bool = False, device: Any = None) -> Tensor:
