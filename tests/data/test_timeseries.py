@@ -23,6 +23,10 @@ def test_windows_and_targets_follow_keras_docstring_example():
     np.testing.assert_array_equal(windows, [np.arange(p, p + 20, 2) for p in range(82)])
     np.testing.assert_array_equal(targets, np.arange(10, 92))
     assert len(ds) == 21
+    (first,) = ds.take(1)
+    np.testing.assert_array_equal(first[0], x)
+    assert keras.preprocessing.timeseries_dataset_from_array is \
+        keras.utils.timeseries_dataset_from_array
 
 
 def test_stride_bounds_and_no_targets():

@@ -25,6 +25,11 @@ class TimeseriesDataset(PyDataset):
             return len(self.starts)
         return -(-len(self.starts) // self.batch_size)
 
+    def take(self, count: int) -> list[Any]:
+        """The first ``count`` batches (tf.data's ``take``, which the Keras examples use to look
+        at a batch)."""
+        return [self[i] for i in range(min(count, len(self)))]
+
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of a dataset of {len(self)}")

@@ -1,4 +1,5 @@
-"""``keras.preprocessing``: ``sequence.pad_sequences`` and ``image_dataset_from_directory``
+"""``keras.preprocessing``: ``sequence.pad_sequences``, ``image_dataset_from_directory`` and
+``timeseries_dataset_from_array``
 under the names Keras code imports them by (they live in ``shenjing.data``)."""
 
 from . import sequence
@@ -9,7 +10,11 @@ def __getattr__(name: str):
         from ..data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name == "timeseries_dataset_from_array":
+        from ..data.timeseries import timeseries_dataset_from_array
+
+        return timeseries_dataset_from_array
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["image_dataset_from_directory", "sequence"]
+__all__ = ["image_dataset_from_directory", "sequence", "timeseries_dataset_from_array"]
