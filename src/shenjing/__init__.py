@@ -44,6 +44,12 @@ from .models import Model, Sequential, load_model
 
 _FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "normal", "ones", "ones_like",
               "rand", "randint", "randn", "zeros", "zeros_like")
+# PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
+# in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
+_TORCH_FUNCTIONS = frozenset((
+    "abs", "argmax", "argmin", "cat", "clamp", "cos", "exp", "log", "log_softmax", "manual_seed",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "pow", "relu", "sigmoid", "sin",
+    "softmax", "sqrt", "stack", "sum", "tanh", "where"))
 
 
 def __getattr__(name: str):
@@ -53,6 +59,8 @@ def __getattr__(name: str):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)
+    if name in _TORCH_FUNCTIONS:
+        return getattr(_importlib.import_module("._torch_functions", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,0 +1,102 @@
+"""PyTorch's module-level math functions: ``shenjing.matmul(X, w)``, ``shenjing.max(X, a)``.
+
+Ported PyTorch code calls ``torch.exp(X)`` as often as ``X.exp()``; with ``import shenjing as
+torch`` these names resolve here (loaded on first use by ``shenjing.__getattr__``, so ``import
+shenjing`` stays as fast). Each is the op of :mod:`shenjing.functional` or the Tensor method of
+the same name, with torch's arguments (``dim``, ``keepdim``); only ``max``/``min`` and ``mm``
+differ from those, as torch's do:
+
+- ``max(x)`` is the largest element; ``max(x, other)`` with a tensor ``other`` the element-wise
+  maximum (``torch.maximum``); ``max(x, dim, keepdim=False)`` the pair ``(values, indices)``
+  (torch's ``return_types.max``), where the method ``x.max(dim)`` gives only the values.
+- ``mm(a, b)`` is ``matmul`` of two matrices, and refuses other ranks (torch's).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from . import functional as F
+from .autograd import Tensor
+from .utils import set_random_seed as manual_seed  # noqa: F401 - torch.manual_seed(0)
+
+# The same function under torch's name (arguments already torch's, dim/keepdim included).
+abs = F.abs  # noqa: A001
+cat = F.cat
+cos = F.cos
+exp = F.exp
+log = F.log
+log_softmax = F.log_softmax
+matmul = F.matmul
+maximum = F.maximum
+mean = F.mean
+minimum = F.minimum
+pow = F.pow  # noqa: A001
+relu = F.relu
+sigmoid = F.sigmoid
+sin = F.sin
+softmax = F.softmax
+sqrt = F.sqrt
+stack = F.stack
+sum = F.sum  # noqa: A001
+tanh = F.tanh
+where = F.where
+
+class ValuesIndices(NamedTuple):
+    """``max(x, dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extreme(name: str, pairwise: Any, x: Tensor, dim: Any, keepdim: bool, other: Any) -> Any:
+    if other is not None:
+        if dim is not None:
+            raise TypeError(f"{name}() takes a dim or another tensor, not both")
+        return pairwise(x, other)
+    if isinstance(dim, Tensor):  # torch.max(X, a): the element-wise maximum
+        return pairwise(x, dim)
+    if dim is None:
+        return getattr(x, name)()
+    return ValuesIndices(getattr(x, name)(dim=dim, keepdim=keepdim),
+                         getattr(x, f"arg{name}")(dim=dim, keepdim=keepdim))
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001, A002
+        other: Any = None) -> Any:
+    """torch.max: the largest element, ``(values, indices)`` along ``dim``, or the element-wise
+    maximum with a tensor.
+
+    >>> values, indices = shenjing.max(logits, 1)
+    """
+    return _extreme("max", F.maximum, input, dim, keepdim, other)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001, A002
+        other: Any = None) -> Any:
+    """torch.min: the smallest element, ``(values, indices)`` along ``dim``, or the element-wise
+    minimum with a tensor."""
+    return _extreme("min", F.minimum, input, dim, keepdim, other)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """torch.argmax: the index of the largest element (of the flattened tensor without ``dim``)."""
+    return input.argmax(dim=dim, keepdim=keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """torch.argmin: the index of the smallest element."""
+    return input.argmin(dim=dim, keepdim=keepdim)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001, A002
+    """torch.clamp: values limited to [min, max] (either bound may be None)."""
+    return input.clamp(min, max)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """torch.mm: the product of two matrices (2-D only; ``matmul`` broadcasts)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm() takes two matrices, got {input.ndim}-D and {mat2.ndim}-D "
+                           "tensors (matmul broadcasts batches)")
+    return F.matmul(input, mat2)
