@@ -544,3 +544,21 @@ def test_truncated_backprop_with_detach_in_place_matches_torch(rng):
     theirs = run(th.tensor, th.tanh)
     for a, t in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, t, rtol=1e-5, atol=1e-6)
+
+
+# -- type(dtype) --------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+def test_type_casts_as_torch(dtype, rng):
+    th = require_torch()
+    x = (normal(rng, (3, 4)) * 3).astype(np.float32)
+    got = Tensor(x).type(getattr(shenjing, dtype))
+    expected = th.tensor(x).type(getattr(th, dtype)).numpy()
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_type_of_the_same_dtype_is_the_tensor_and_keeps_the_graph():
+    x = shenjing.randn(3, requires_grad=True)
+    assert x.type(shenjing.float32) is x and x.type() == "float32"
+    x.type(shenjing.float64).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(3, np.float32))

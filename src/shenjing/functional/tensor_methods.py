@@ -153,6 +153,12 @@ def _caster(dtype: Any, name: str) -> Any:
     return cast
 
 
+def _type(self: Tensor, dtype: Any = None) -> Any:
+    """``x.type(dtype)``: x as ``dtype`` (PyTorch's spelling of a cast, ``y_hat.type(y.dtype)``);
+    without one, the name of x's dtype (torch gives its tensor type, 'torch.FloatTensor')."""
+    return self.dtype.name if dtype is None else E.cast(self, dtype)
+
+
 def _arg(name: str) -> Any:
     def arg(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
@@ -194,7 +200,7 @@ def install() -> None:
         "where": lambda self, condition, other: E.where(condition, self, other),
         "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
         "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
-        "bool": _caster(np.bool_, "bool"),
+        "bool": _caster(np.bool_, "bool"), "type": _type,
         "cpu": lambda self: to_device(self, "cpu"),
         "cuda": lambda self, device=0: to_device(self, f"cuda:{device}"),
         "transpose": _transpose,
