@@ -46,3 +46,21 @@ def test_embedding_rejects_float_ids_and_bad_tables():
         F.embedding(np.array([1.0]), Tensor(np.zeros((6, 2))))
     with pytest.raises(ValueError, match=r"table of shape \(vocabulary, dim\)"):
         F.embedding(np.array([1]), Tensor(np.zeros(6)))
+
+
+# -- one_hot ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, num_classes", [((4,), 5), ((2, 3), -1), ((0,), 3), ((), 4)])
+def test_one_hot_matches_torch(shape, num_classes, rng):
+    th = require_torch()
+    ids = rng.integers(0, 4, shape).astype(np.int64)
+    got = F.one_hot(Tensor(ids), num_classes)
+    expected = th.nn.functional.one_hot(th.tensor(ids), num_classes).numpy()
+    assert got.dtype == expected.dtype and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_one_hot_refuses_floats_and_ids_out_of_range():
+    with pytest.raises(TypeError, match="integer ids"):
+        F.one_hot(Tensor(np.zeros(2, np.float32)), 3)
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        F.one_hot(Tensor(np.array([0, 3])), 3)

@@ -47,7 +47,7 @@ from .elementwise import (
     sub,
     where,
 )
-from .embedding import embedding
+from .embedding import embedding, one_hot
 from .linalg import linear, matmul
 from .loss import (
     binary_cross_entropy,

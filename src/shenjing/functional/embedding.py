@@ -54,3 +54,21 @@ def embedding(ids: Any, table: Tensor) -> Tensor:
         raise IndexError(f"embedding: ids must lie in [0, {vocab}) for a vocabulary of size "
                          f"{vocab}, got ids from {int(ids_arr.min())} to {int(ids_arr.max())}")
     return _Embedding.apply(table, ids=ids_arr)
+
+
+def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
+    """Integer ids (any shape) as one-hot vectors along a new last axis, int64 and without a
+    gradient, as torch's ``F.one_hot``; ``num_classes=-1`` takes the largest id + 1.
+
+    >>> F.one_hot(shenjing.tensor([0, 2]), 3)   # [[1, 0, 0], [0, 0, 1]]
+    """
+    ids = x.data if isinstance(x, Tensor) else get_xp().asarray(x)
+    xp = get_xp(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot takes integer ids, got {ids.dtype} (cast with .long())")
+    if num_classes == -1:
+        num_classes = int(ids.max()) + 1 if ids.size else 0
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
+        raise ValueError(f"one_hot: ids must lie in [0, {num_classes}), got "
+                         f"{int(ids.min())}..{int(ids.max())}")
+    return Tensor._wrap((ids[..., None] == xp.arange(num_classes)).astype(xp.int64))
