@@ -381,11 +381,6 @@ class Tensor:
             return format(self.item(), spec)
         return format(str(self), spec)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise TypeError("Tensor does not support item assignment (it would bypass autograd): "
-                        "build the new values with F.where(mask, new, x), or change x.data under "
-                        "no_grad() if no graph needs it")
-
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(

@@ -109,6 +109,25 @@ class _GetItem(Function):
         return gx
 
 
+class _IndexPut(Function):
+    """y = x with y[index] = v;  gx = g with zeros at index (those values were overwritten),
+    gv = g[index] (``Function.apply`` sums it back to v's shape where v was broadcast)."""
+
+    def forward(self, x, v, index=None):
+        self.save_for_backward(index)
+        y = x.copy()
+        y[index] = v
+        return y
+
+    def backward(self, g):
+        (index,) = self.saved
+        gx = None
+        if self.needs_input_grad[0]:
+            gx = g.copy()
+            gx[index] = 0
+        return gx, g[index] if self.needs_input_grad[1] else None
+
+
 def _repeats_possible(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return any(
@@ -236,6 +255,17 @@ def flip(x: Tensor, axis: Any = None) -> Tensor:
 def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with slices, integers, integer arrays or boolean masks (differentiable)."""
     return _view_of(_GetItem.apply(x, index=_raw_index(index)), x)
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of x with ``x[index] = value``, differentiable to both: the recorded form of item
+    assignment on a tensor in the graph (``Y[i, j] = (X[i:i+h, j:j+w] * K).sum()``). ``value``
+    takes x's dtype and broadcasts to ``x[index]``'s shape."""
+    if isinstance(value, Tensor):
+        value = value.to(x)  # differentiable: the gradient goes back to value's dtype and device
+    else:
+        value = Tensor._wrap(get_xp(x.data).asarray(value, dtype=x.dtype))
+    return _IndexPut.apply(x, value, index=_raw_index(index))
 
 
 def _raw_index(index: Any) -> Any:

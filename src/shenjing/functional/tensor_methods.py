@@ -153,6 +153,20 @@ def _caster(dtype: Any, name: str) -> Any:
     return cast
 
 
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``x[index] = value``, as torch: under ``no_grad()``, or when no tensor involved requires
+    grad, a plain write into x's memory (views and ``detach()``ed aliases see it); on a tensor in
+    the graph, or with a value that requires grad, recorded as ``index_put`` (the gradient
+    reaches the value, and x's previous values except at ``index``); on a leaf that requires
+    grad, an error (torch's). Bumps the version counter, as the in-place methods."""
+    raw = S._raw_index(index)
+
+    def put(a: Any, v: Any) -> None:
+        a[raw] = v
+
+    self._inplace(value, put, lambda old, v: S.index_put(old, raw, v))
+
+
 def _type(self: Tensor, dtype: Any = None) -> Any:
     """``x.type(dtype)``: x as ``dtype`` (PyTorch's spelling of a cast, ``y_hat.type(y.dtype)``);
     without one, the name of x's dtype (torch gives its tensor type, 'torch.FloatTensor')."""
@@ -184,7 +198,7 @@ def install() -> None:
         "__neg__": E.neg, "__abs__": E.abs, "__pos__": lambda self: self,
         "__eq__": E.equal, "__ne__": E.not_equal, "__lt__": E.less,
         "__le__": E.less_equal, "__gt__": E.greater, "__ge__": E.greater_equal,
-        "__getitem__": S.getitem,
+        "__getitem__": S.getitem, "__setitem__": _setitem,
         "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos, "abs": E.abs,
         "clip": E.clip,
         "cast": E.cast, "maximum": E.maximum, "minimum": E.minimum,
