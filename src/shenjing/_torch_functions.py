@@ -42,6 +42,7 @@ sum = F.sum  # noqa: A001
 tanh = F.tanh
 where = F.where
 
+
 class ValuesIndices(NamedTuple):
     """``max(x, dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
 
