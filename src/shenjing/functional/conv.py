@@ -100,6 +100,16 @@ def _strided_view(a: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> A
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
+def window_view(xpad: Any, out_hw: tuple[int, int], kernel_hw: tuple[int, int],
+                strides: tuple[int, int], dilation: tuple[int, int]) -> Any:
+    """The (N, Ho, Wo, kh, kw, C) read-only view of the padded input ``xpad`` in which output
+    pixel (p, q) and kernel offset (i, j) read xpad[p*sh + i*dh, q*sw + j*dw]: im2col, uncopied."""
+    s_n, s_h, s_w, s_c = xpad.strides
+    return _strided_view(xpad, (xpad.shape[0], *out_hw, *kernel_hw, xpad.shape[3]),
+                         (s_n, s_h * strides[0], s_w * strides[1], s_h * dilation[0],
+                          s_w * dilation[1], s_c))
+
+
 class _Conv2D(Function):
     """y[n, p, q, f] = sum_{i, j, c} xpad[n, p*sh + i*dh, q*sw + j*dw, c] W[i, j, c, f] + b[f].
 
@@ -115,12 +125,8 @@ class _Conv2D(Function):
         kh, kw, _, f = w.shape
         ho, wo = out_hw
         xpad = pad_hw(x, pads)
-        s_n, s_h, s_w, s_c = xpad.strides
-        # (N, Ho, Wo, kh, kw, C) view: output pixel (p, q) and kernel offset (i, j) read
-        # xpad[p*sh + i*dh, q*sw + j*dw]. Nothing is copied until a slice's columns are made.
-        view = _strided_view(xpad, (n, ho, wo, kh, kw, c),
-                             (s_n, s_h * strides[0], s_w * strides[1], s_h * dilation[0],
-                              s_w * dilation[1], s_c))
+        # Nothing is copied until a slice's columns are made.
+        view = window_view(xpad, out_hw, (kh, kw), strides, dilation)
         k = kh * kw * c
         w2 = w.reshape(k, f)
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
@@ -201,27 +207,116 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
 
     >>> y = F.conv2d(x, kernel, bias, padding="same")   # (8, 32, 32, 3) -> (8, 32, 32, 16)
     """
+    geometry = _checked_geometry("conv2d", "filters", x, kernel, bias, kernel.shape[-1],
+                                 strides, padding, dilation_rate)
+    check_fused_activation(activation, "conv2d")
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return _Conv2D.apply(*inputs, **geometry, activation=activation)
+
+
+def _checked_geometry(op: str, last: str, x: Tensor, kernel: Tensor, bias: Tensor | None,
+                      out_channels: int, strides: Any, padding: str,
+                      dilation_rate: Any) -> dict[str, Any]:
+    """Shape checks shared by the 2-D convolutions, and their strides, dilation, TensorFlow
+    pads and output size as keyword arguments of the op."""
     strides_ = pair(strides, "strides")
     dilation = pair(dilation_rate, "dilation_rate")
     if x.ndim != 4:
-        raise ValueError(f"conv2d: expected input of shape (batch, height, width, channels), "
+        raise ValueError(f"{op}: expected input of shape (batch, height, width, channels), "
                          f"got shape {x.shape}")
     if kernel.ndim != 4:
-        raise ValueError(f"conv2d: expected kernel of shape (kernel_h, kernel_w, in_channels, "
-                         f"filters), got shape {kernel.shape}")
-    kh, kw, c, f = kernel.shape
+        raise ValueError(f"{op}: expected kernel of shape (kernel_h, kernel_w, in_channels, "
+                         f"{last}), got shape {kernel.shape}")
+    kh, kw, c, _ = kernel.shape
     if x.shape[3] != c:
-        raise ValueError(f"conv2d: kernel {kernel.shape} expects {c} input channels, "
+        raise ValueError(f"{op}: kernel {kernel.shape} expects {c} input channels, "
                          f"got input of shape {x.shape} with {x.shape[3]} channels")
-    if bias is not None and bias.shape != (f,):
-        raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({f},)")
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias of shape {bias.shape}, expected ({out_channels},)")
     ho, top, bottom = conv_output_size(x.shape[1], kh, strides_[0], dilation[0], padding)
     wo, left, right = conv_output_size(x.shape[2], kw, strides_[1], dilation[1], padding)
     if ho < 1 or wo < 1:
-        raise ValueError(f"conv2d: input of shape {x.shape} is too small for a {kh}x{kw} kernel "
+        raise ValueError(f"{op}: input of shape {x.shape} is too small for a {kh}x{kw} kernel "
                          f"with dilation {dilation} and padding {padding!r} (output size "
                          f"{ho}x{wo}; expected at least 1x1)")
-    check_fused_activation(activation, "conv2d")
+    return {"strides": strides_, "dilation": dilation, "pads": (top, bottom, left, right),
+            "out_hw": (ho, wo)}
+
+
+class _DepthwiseConv2D(Function):
+    """y[n, p, q, c*M + m] = sum_{i, j} xpad[n, p*sh + i*dh, q*sw + j*dw, c] W[i, j, c, m] + b.
+
+    Each channel is its own small convolution, so im2col is taken per channel, as
+    cols (C, N*Ho*Wo, kh*kw), and the whole op is one batched GEMM over the channels:
+    y_c = cols_c @ W_c with W_c (kh*kw, M). Backward: gW_c = cols_c^T @ g_c, gb = sum of g,
+    gcols_c = g_c @ W_c^T, and gx = col2im(gcols) as in :class:`_Conv2D`.
+    """
+
+    def forward(self, x, w, b=None, strides=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0),
+                out_hw=(1, 1)):
+        xp = get_xp(x)
+        n, _, _, c = x.shape
+        kh, kw, _, m = w.shape
+        ho, wo = out_hw
+        xpad = pad_hw(x, pads)
+        # the (C, N, Ho, Wo, kh, kw) view, copied once into the per-channel columns
+        view = window_view(xpad, out_hw, (kh, kw), strides, dilation).transpose(5, 0, 1, 2, 3, 4)
+        cols = xp.ascontiguousarray(view).reshape(c, n * ho * wo, kh * kw)
+        w3 = w.reshape(kh * kw, c, m).transpose(1, 0, 2)  # (C, kh*kw, M)
+        y = xp.matmul(cols, w3)  # (C, N*Ho*Wo, M)
+        y = y.transpose(1, 0, 2).reshape(n, ho, wo, c * m)
+        if b is not None:
+            y += b
+        self.save_for_backward(cols if self.needs_input_grad[1] else None,
+                               w3 if self.needs_input_grad[0] else None,
+                               x.shape, xpad.shape, w.shape, strides, dilation, pads, out_hw)
+        return y
+
+    def backward(self, g):
+        cols, w3, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved
+        xp = get_xp(g)
+        kh, kw, c, m = w_shape
+        n, ho, wo, _ = g.shape
+        g3 = g.reshape(n * ho * wo, c, m).transpose(1, 0, 2)  # (C, N*Ho*Wo, M)
+        gw = gb = gx = None
+        if cols is not None:
+            gw = xp.matmul(cols.transpose(0, 2, 1), g3).transpose(1, 0, 2).reshape(w_shape)
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            gb = g.reshape(-1, c * m).sum(axis=0)
+        if w3 is not None:
+            gcols = xp.matmul(g3, w3.transpose(0, 2, 1)).reshape(c, n, ho, wo, kh, kw)
+            gcols = gcols.transpose(1, 2, 3, 4, 5, 0)  # (N, Ho, Wo, kh, kw, C)
+            gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
+            for i in range(kh):  # col2im over the kernel offsets
+                for j in range(kw):
+                    rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
+                    gxpad[:, rows, cols_] += gcols[:, :, :, i, j]
+            top, _, left, _ = pads
+            gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+
+def depthwise_conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None,
+                     strides: Any = (1, 1), padding: str = "valid",
+                     dilation_rate: Any = (1, 1)) -> Tensor:
+    """Depthwise 2-D convolution of NHWC images: each input channel convolved with its own
+    ``depth_multiplier`` filters (torch's ``conv2d(groups=in_channels)``, Keras's
+    DepthwiseConv2D).
+
+    Args:
+        x: images, shape (batch, height, width, channels).
+        kernel: shape (kernel_h, kernel_w, channels, depth_multiplier) (Keras's layout).
+        bias: shape (channels * depth_multiplier,), or None.
+        strides, padding, dilation_rate: as in :func:`conv2d`.
+
+    Returns:
+        Shape (batch, out_h, out_w, channels * depth_multiplier); output channel
+        ``c * depth_multiplier + m`` is input channel c under filter m.
+
+    >>> y = F.depthwise_conv2d(x, kernel, padding="same")   # (8, 32, 32, 3), (3, 3, 3, 2) -> 6
+    """
+    geometry = _checked_geometry("depthwise_conv2d", "depth_multiplier", x, kernel, bias,
+                                 int(np.prod(kernel.shape[2:])), strides, padding,
+                                 dilation_rate)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return _Conv2D.apply(*inputs, strides=strides_, dilation=dilation,
-                         pads=(top, bottom, left, right), out_hw=(ho, wo), activation=activation)
+    return _DepthwiseConv2D.apply(*inputs, **geometry)

@@ -1,7 +1,7 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .conv import Conv1D, Conv2D, Conv2DTranspose
+from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core import (
     Activation,
     Dense,
@@ -54,19 +54,21 @@ from .wrappers import TimeDistributed
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
-    "Dense", "Dropout", "Embedding", "Flatten",
+    "Dense", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
     "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
-    "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SimpleRNN", "SimpleRNNCell",
+    "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SeparableConv2D",
+    "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
     "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
     "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
     "minimum", "multiply", "subtract",

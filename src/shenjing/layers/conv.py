@@ -38,20 +38,20 @@ def as_sequence(y: Tensor) -> Tensor:
     return F.squeeze(y, 1)
 
 
-class _Conv(Layer):
-    """Keras's base convolution: config checks, the kernel and bias, the mask ends here."""
+class _ConvBase(Layer):
+    """Keras's base convolution: config checks, the kernel and bias, the mask ends here. It
+    has no ``__init__`` of its own, so a subclass's config holds only its own arguments
+    (DepthwiseConv2D's depth_multiplier, not the base's filters)."""
 
     rank = 2
     paddings: tuple[str, ...] = ("valid", "same")
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
-                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 data_format: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"{type(self).__name__} filters must be a positive integer, "
+    def _configure(self, filters: int, kernel_size: Any, strides: Any, padding: str,
+                   dilation_rate: Any, activation: Any, use_bias: bool, kernel_initializer: Any,
+                   bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
+                   data_format: str | None, what: str = "filters") -> None:
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
+            raise ValueError(f"{type(self).__name__} {what} must be a positive integer, "
                              f"got {filters!r}")
         self.data_format = _channels_last(data_format)
         self.filters = filters
@@ -72,10 +72,13 @@ class _Conv(Layer):
         channels = input_shape[-1]
         self.kernel = self.add_weight(self._kernel_shape(channels), self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, name="kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer,
+        self.bias = self.add_weight((self._bias_size(channels),), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
                                     name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+
+    def _bias_size(self, channels: int) -> int:
+        return self.filters
 
     def _kernel_shape(self, channels: int) -> tuple[int, ...]:
         return (*self.kernel_size, channels, self.filters)
@@ -89,6 +92,20 @@ class _Conv(Layer):
         y = F.conv2d(x, kernel, self.bias, strides=strides, padding=padding,
                      dilation_rate=dilation, activation=fused)
         return y if fused else self.activation(y)
+
+
+class _Conv(_ConvBase):
+    """The convolutions whose arguments are Conv2D's."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
+                        use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer, data_format)
 
 
 class Conv1D(_Conv):
@@ -215,3 +232,115 @@ class Conv2DTranspose(_Conv):
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y)
+
+
+class DepthwiseConv2D(_ConvBase):
+    """Depthwise 2-D convolution (Keras 3's): each input channel convolved with its own
+    ``depth_multiplier`` filters, ``activation(depthwise_conv2d(x, kernel) + bias)``; output
+    channel ``c * depth_multiplier + m`` comes from input channel c (torch's
+    ``Conv2d(groups=in_channels)``). One op, :func:`F.depthwise_conv2d`.
+
+    Args:
+        kernel_size: an int or (height, width).
+        strides, padding, dilation_rate: as in Conv2D.
+        depth_multiplier: filters per input channel.
+        activation, use_bias, bias_initializer, bias_regularizer: as in Conv2D.
+        depthwise_initializer, depthwise_regularizer: of the kernel.
+        data_format: 'channels_last' only.
+
+    Input shape: (batch, height, width, channels).
+    Output shape: (batch, h', w', channels * depth_multiplier).
+    Kernel shape: (kernel_h, kernel_w, channels, depth_multiplier), as Keras.
+    """
+
+    expected = "(batch, height, width, channels)"
+
+    def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._configure(depth_multiplier, kernel_size, strides, padding, dilation_rate,
+                        activation, use_bias, depthwise_initializer, bias_initializer,
+                        depthwise_regularizer, bias_regularizer, data_format,
+                        what="depth_multiplier")
+        self.depth_multiplier = depth_multiplier
+        self.depthwise_initializer = depthwise_initializer
+        self.depthwise_regularizer = depthwise_regularizer
+
+    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
+        return (*self.kernel_size, channels, self.depth_multiplier)
+
+    def _bias_size(self, channels: int) -> int:
+        return channels * self.depth_multiplier
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(F.depthwise_conv2d(x, self.kernel, self.bias, self.strides,
+                                                  self.padding, self.dilation_rate))
+
+
+class SeparableConv2D(_ConvBase):
+    """Depthwise separable 2-D convolution (Keras 3's): a depthwise convolution (each channel
+    with its own ``depth_multiplier`` filters, :func:`F.depthwise_conv2d`) then a 1x1 pointwise
+    convolution mixing the channels into ``filters`` (one GEMM, :func:`F.conv2d`), with the bias
+    and activation. Far fewer weights than a Conv2D of the same reach: kh*kw*C*M + C*M*filters
+    instead of kh*kw*C*filters.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size, strides, padding, dilation_rate: of the depthwise step, as in Conv2D.
+        depth_multiplier: depthwise filters per input channel.
+        activation, use_bias, bias_initializer, bias_regularizer: as in Conv2D.
+        depthwise_initializer, pointwise_initializer, depthwise_regularizer,
+        pointwise_regularizer: of the two kernels.
+        data_format: 'channels_last' only.
+
+    Input shape: (batch, height, width, channels). Output shape: (batch, h', w', filters).
+    Weights: ``depthwise_kernel`` (kh, kw, channels, depth_multiplier), ``pointwise_kernel``
+    (1, 1, channels * depth_multiplier, filters) and ``bias`` (filters,), as Keras.
+    """
+
+    expected = "(batch, height, width, channels)"
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1,
+                 depth_multiplier: int = 1, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+            raise ValueError(f"SeparableConv2D depth_multiplier must be a positive integer, "
+                             f"got {depth_multiplier!r}")
+        super().__init__(**kwargs)
+        self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
+                        use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+                        bias_regularizer, data_format)
+        self.depth_multiplier = depth_multiplier
+        self.depthwise_initializer = depthwise_initializer
+        self.depthwise_regularizer = depthwise_regularizer
+        self.pointwise_initializer = pointwise_initializer
+        self.pointwise_regularizer = pointwise_regularizer
+
+    def build(self, input_shape: tuple) -> None:
+        if len(input_shape) != 4:
+            raise ValueError(f"Layer '{self.name}' (SeparableConv2D) expects input of shape "
+                             f"{self.expected}, got {input_shape}")
+        channels = input_shape[-1]
+        self.depthwise_kernel = self.add_weight(
+            (*self.kernel_size, channels, self.depth_multiplier), self.kernel_initializer,
+            regularizer=self.kernel_regularizer, name="depthwise_kernel")
+        self.pointwise_kernel = self.add_weight(
+            (1, 1, channels * self.depth_multiplier, self.filters), self.pointwise_initializer,
+            regularizer=self.pointwise_regularizer, name="pointwise_kernel")
+        self.bias = self.add_weight((self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    name="bias") if self.use_bias else None
+        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+
+    def call(self, x: Tensor) -> Tensor:
+        y = F.depthwise_conv2d(x, self.depthwise_kernel, strides=self.strides,
+                               padding=self.padding, dilation_rate=self.dilation_rate)
+        return self._conv2d(y, self.pointwise_kernel, 1, "valid", 1)
