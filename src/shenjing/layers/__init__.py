@@ -18,6 +18,7 @@ from .core import (
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
 from .layer import InputSpec, Layer
+from .lookup import CategoryEncoding, IntegerLookup, StringLookup
 from .merge import (
     Add,
     Average,
@@ -60,6 +61,7 @@ Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
+    "CategoryEncoding", "IntegerLookup", "StringLookup",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
     "Dense", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",

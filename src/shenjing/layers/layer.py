@@ -118,7 +118,8 @@ class Layer:
         set_(self, "_added_losses", [])
         set_(self, "_first_node", None)  # the first symbolic call's output (functional API)
         self.name = name or _unique_name(_snake(type(self).__name__))
-        self.dtype = np.dtype(dtype or "float32")
+        # Keras's "string" (an Input of strings for a StringLookup) is NumPy's str
+        self.dtype = np.dtype("str" if dtype == "string" else dtype or "float32")
         self.built = False
         self.input_spec: InputSpec | None = None
         if input_dim is not None and input_shape is None:
