@@ -116,6 +116,13 @@ CASES = [
     ("recursive_nn", lambda: L.RecursiveNN(7, 3, 5), _TREE_BATCH, (8, 5), 5, 0),
     ("rntn", lambda: L.RNTN(7, 3, 5), _TREE_BATCH, (8, 5), 6, 0),
     ("tree_lstm", lambda: L.TreeLSTM(7, 3, 5, embedding_dim=2), _TREE_BATCH, (8, 5), 7, 0),
+    ("string_lookup_count", lambda: L.StringLookup(vocabulary=["a", "b"], output_mode="count"),
+     np.array([["a", "z"], ["b", "b"]]), (2, 3), 0, 0),  # 'int' mode is int64: lookup tests
+    ("integer_lookup_multi_hot", lambda: L.IntegerLookup(vocabulary=[3, 7],
+                                                         output_mode="multi_hot"),
+     np.array([[3, 9], [7, 7]]), (2, 3), 0, 0),
+    ("category_encoding", lambda: L.CategoryEncoding(4), np.array([[0, 3], [1, 1]]), (2, 4),
+     0, 0),
     ("tree_lstm_child_sum", lambda: L.TreeLSTM(7, 3, 5, variant="child_sum"), _TREE_BATCH,
      (8, 5), 9, 0),
 ]
