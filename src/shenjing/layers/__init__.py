@@ -1,6 +1,7 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
+from .augmentation import RandomRotation, RandomZoom
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core import (
     Activation,
@@ -69,8 +70,8 @@ __all__ = [
     "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
-    "RandomFlip", "ReLU", "RecursiveNN", "Rescaling", "Reshape", "SeparableConv2D",
-    "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
+    "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
+    "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
     "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
     "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
     "minimum", "multiply", "subtract",

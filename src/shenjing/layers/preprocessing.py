@@ -177,6 +177,12 @@ class _RandomImageLayer(Layer):
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
         self.input_spec = InputSpec(min_ndim=3)
 
+    def _check_images(self, x: Tensor) -> None:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects images "
+                             f"(batch, height, width, channels) or (height, width, channels), "
+                             f"got input of shape {x.shape}")
+
 
 class RandomFlip(_RandomImageLayer):
     """In training, flip each image left-right and/or upside-down with probability 1/2; at
@@ -248,10 +254,7 @@ class RandomCrop(_RandomImageLayer):
         self._pads = pads
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Layer '{self.name}' (RandomCrop) expects images (batch, height, "
-                             f"width, channels) or (height, width, channels), got input of "
-                             f"shape {x.shape}")
+        self._check_images(x)
         x = _as_float(self, x)
         if training and any(self._pads):
             (ph, pw), lead = self._pads, x.ndim - 3
