@@ -1,5 +1,6 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
-``image_dataset_from_directory``, ``pad_sequences`` and ``PyDataset``."""
+``image_dataset_from_directory``, ``load_img``, ``img_to_array``, ``pad_sequences`` and
+``PyDataset``."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def __getattr__(name: str) -> Any:
         from .data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name in ("load_img", "img_to_array"):
+        from .data import image_folder
+
+        return getattr(image_folder, name)
     if name == "timeseries_dataset_from_array":
         from .data.timeseries import timeseries_dataset_from_array
 

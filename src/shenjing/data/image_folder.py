@@ -71,6 +71,51 @@ def _decode_image(data: bytes, name: str, image_size: tuple[int, int], color_mod
     return arr.reshape(height, width, channels)
 
 
+def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | None = None,
+             interpolation: str = "nearest") -> Any:
+    """One image file as a PIL Image (Keras's ``keras.utils.load_img``; Pillow is imported on
+    first use).
+
+    Args:
+        path: a file path (str or os.PathLike) or a binary file object.
+        color_mode: 'rgb', 'grayscale' or 'rgba'.
+        target_size: None (the file's size) or (height, width) to resize to.
+        interpolation: the resampling for ``target_size``: 'nearest' (Keras's default),
+            'bilinear', 'bicubic', 'area', 'lanczos3' or 'lanczos5'.
+
+    >>> x = img_to_array(load_img("cat.jpg", target_size=(224, 224)))   # (224, 224, 3) float32
+    """
+    for name, value, allowed in (("color_mode", color_mode, _COLOR_MODES),
+                                 ("interpolation", interpolation, _INTERPOLATIONS)):
+        if value not in allowed:
+            raise ValueError(f"load_img: {name} must be one of {tuple(allowed)}, got {value!r}")
+    image_module = _pil_image()
+    source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    with image_module.open(source) as img:
+        if img.mode == "P":
+            img = img.convert("RGBA")
+        img = img.convert(_COLOR_MODES[color_mode][0])
+    if target_size is not None:
+        height, width = target_size
+        if img.size != (width, height):
+            resample = getattr(image_module.Resampling, _INTERPOLATIONS[interpolation])
+            img = img.resize((width, height), resample)
+    return img
+
+
+def img_to_array(img: Any, dtype: Any = "float32") -> np.ndarray:
+    """A PIL Image (or any array-like image) as a (height, width, channels) array, float32 by
+    default (Keras's ``keras.utils.img_to_array``, channels last): a grayscale image gets a
+    channel axis of 1."""
+    arr = np.asarray(img, dtype=dtype)
+    if arr.ndim == 2:
+        return arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"img_to_array: expected an image of 2 or 3 dimensions, got shape "
+                         f"{arr.shape}")
+    return arr
+
+
 def _hidden(rel: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in rel.split("/"))
 
