@@ -66,7 +66,7 @@ def encode_categorical(ids: np.ndarray, depth: int, output_mode: str,
     return out.reshape(*lead, depth)
 
 
-def _as_array(layer: Layer, inputs: Any) -> np.ndarray:
+def _as_array(inputs: Any) -> np.ndarray:
     return np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
 
 
@@ -116,7 +116,7 @@ class CategoryEncoding(_ListInputs):
         self.num_tokens, self.output_mode, self.sparse = int(num_tokens), output_mode, False
 
     def call(self, inputs: Tensor, count_weights: Any = None) -> Tensor:
-        ids = _as_array(self, inputs)
+        ids = _as_array(inputs)
         if ids.dtype.kind == "f" and np.array_equal(ids, np.round(ids)):
             ids = ids.astype(np.int64)
         if ids.dtype.kind not in "iu":
@@ -267,7 +267,7 @@ class _IndexLookup(_ListInputs):
     # -- the lookup --------------------------------------------------------------------------
     def call(self, inputs: Tensor) -> Tensor:
         if self.invert:
-            return Tensor._wrap(self._invert(_as_array(self, inputs)))
+            return Tensor._wrap(self._invert(_as_array(inputs)))
         tokens = self._tokens_of(inputs)
         values, inverse = np.unique(tokens, return_inverse=True)
         ids = np.asarray([self._index.get(v, -1) for v in values.tolist()], dtype=np.int64)
@@ -338,7 +338,7 @@ class StringLookup(_IndexLookup):
         return np.str_
 
     def _tokens_of(self, data: Any) -> np.ndarray:
-        arr = _as_array(self, data)
+        arr = _as_array(data)
         if arr.dtype.kind == "S" or arr.dtype.kind == "O" and arr.size and isinstance(
                 arr.flat[0], bytes):
             return np.vectorize(lambda b: b.decode(self.encoding), otypes=[str])(arr)
@@ -386,7 +386,7 @@ class IntegerLookup(_IndexLookup):
         return np.dtype(self.vocabulary_dtype)
 
     def _tokens_of(self, data: Any) -> np.ndarray:
-        arr = _as_array(self, data)
+        arr = _as_array(data)
         if arr.dtype.kind == "f" and np.isfinite(arr).all() and np.array_equal(
                 arr, np.round(arr)):
             arr = arr.astype(np.int64)
