@@ -48,8 +48,8 @@ _FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "normal", "ones"
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
     "abs", "argmax", "argmin", "cat", "clamp", "cos", "exp", "log", "log_softmax", "manual_seed",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "pow", "relu", "sigmoid", "sin",
-    "softmax", "sqrt", "stack", "sum", "tanh", "where"))
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "norm", "pow", "relu", "sigmoid",
+    "sin", "softmax", "sqrt", "stack", "sum", "tanh", "where"))
 
 
 def __getattr__(name: str):

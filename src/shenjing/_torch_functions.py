@@ -31,6 +31,7 @@ matmul = F.matmul
 maximum = F.maximum
 mean = F.mean
 minimum = F.minimum
+norm = F.norm
 pow = F.pow  # noqa: A001
 relu = F.relu
 sigmoid = F.sigmoid

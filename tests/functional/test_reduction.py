@@ -1,4 +1,4 @@
-"""Reductions over any axes, with keepdims: sum, mean, max, min, var, std, logsumexp."""
+"""Reductions over any axes, with keepdims: sum, mean, max, min, var, std, logsumexp, norm."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ REDUCTIONS = {
                   lambda t, d, k: torch.std(t, dim=d, keepdim=k, correction=1), normal),
     "logsumexp": (F.logsumexp, lambda t, d, k: torch.logsumexp(t, dim=d, keepdim=k), normal),
 }
+# the vector p-norms (torch.linalg.vector_norm); inf takes distinct values (no tied maxima)
+for _p, _sample in ((2, normal), (1, normal), (3, normal), (np.inf, distinct)):
+    REDUCTIONS[f"norm{_p}"] = (
+        lambda x, axis, keepdims, p=_p: F.norm(x, p, axis, keepdims),
+        lambda t, d, k, p=_p: torch.linalg.vector_norm(t, ord=p, dim=d, keepdim=k), _sample)
 
 SHAPE = (2, 3, 4)
 AXES = [None, 0, -1, (0, 2), (-2, -1), (0, 1, 2)]
@@ -145,3 +150,29 @@ def test_std_gradient_is_zero_on_a_constant_slice_as_torch():
         ref.std(dim=1, correction=ddof).sum().backward()
         np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), atol=1e-6)
         assert np.all(t.grad.numpy()[0] == 0)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, np.inf, "fro"])
+def test_norm_gradient_at_the_zero_vector_is_zero_as_torch(p):
+    x = shenjing.zeros(2, 3, requires_grad=True)
+    y = x.norm(p, dim=1)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+    th = require_torch()
+    t = th.zeros(2, 3, requires_grad=True)
+    th.linalg.vector_norm(t, ord=2 if p == "fro" else p, dim=1).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_norm_is_a_method_a_function_and_a_torch_module_function():
+    x = shenjing.tensor([[3.0, -4.0], [0.0, 1.0]])
+    for y in (x.norm(), F.norm(x), shenjing.norm(x)):
+        assert y.item() == pytest.approx(26.0 ** 0.5)
+    np.testing.assert_allclose(x.norm(1, dim=0, keepdim=True).numpy(), [[3.0, 5.0]])
+
+
+@pytest.mark.parametrize("p", [0, -1, "nuc", "2"])
+def test_norm_of_an_unsupported_order_is_a_clear_error(p):
+    with pytest.raises(ValueError, match="norm: p must be"):
+        F.norm(shenjing.tensor([1.0]), p)

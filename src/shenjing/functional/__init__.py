@@ -68,7 +68,7 @@ from .loss import (
 from .normalization import batch_norm, layer_norm
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from .recurrent import recurrence
-from .reduction import logsumexp, max, mean, min, std, sum, var
+from .reduction import logsumexp, max, mean, min, norm, std, sum, var
 from .shape import (
     broadcast_to,
     cat,

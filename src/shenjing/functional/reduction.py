@@ -1,4 +1,4 @@
-"""Reductions over any axes, with ``keepdims``: sum, mean, max, min, var, std, logsumexp
+"""Reductions over any axes, with ``keepdims``: sum, mean, max, min, var, std, logsumexp, norm
 (PyTorch's ``dim=``/``keepdim=`` accepted as aliases)."""
 
 from __future__ import annotations
@@ -113,6 +113,43 @@ class _LogSumExp(Function):
         return expand_reduced(g, axes, keepdims) * get_xp(x).exp(x - y)
 
 
+class _Norm(Function):
+    """y = (sum |x|**p)**(1/p) over axes (p = inf: max |x|);  dy/dx = sign(x) |x|**(p-1) /
+    y**(p-1) (p = 2: x / y; p = 1: sign x; p = inf: sign x at the maxima, split evenly on ties),
+    and 0 where y = 0, as torch (the zero vector's subgradient), rather than 0 / 0."""
+
+    def forward(self, x, axes=(), keepdims=False, p=2.0):
+        xp = get_xp(x)
+        a = xp.abs(x)
+        if p == np.inf:
+            y = a.max(axis=axes, keepdims=True)
+        elif p == 2:
+            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            y = a.sum(axis=axes, keepdims=True)
+        else:
+            y = (a ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.save_for_backward(x, y, axes, keepdims, p)
+        return y if keepdims else y.squeeze(axis=axes)
+
+    def backward(self, g):
+        x, y, axes, keepdims, p = self.saved
+        xp = get_xp(g)
+        g = expand_reduced(g, axes, keepdims)
+        positive = y > 0
+        safe_y = xp.where(positive, y, 1)
+        if p == np.inf:
+            hit = (xp.abs(x) == y).astype(g.dtype)
+            local = xp.sign(x) * hit / hit.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            local = x / safe_y
+        elif p == 1:
+            local = xp.sign(x)
+        else:
+            local = xp.sign(x) * (xp.abs(x) / safe_y) ** (p - 1)
+        return xp.where(positive, g * local, 0).astype(x.dtype, copy=False)
+
+
 def _reduce(cls: type[Function], x: Tensor, axis: Any, keepdims: bool, dim: Any, keepdim: Any,
             **kw: Any) -> Tensor:
     if dim is not None or keepdim is not None:  # PyTorch's names, resolved only when used
@@ -196,3 +233,18 @@ def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False, *,
               dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """log(sum(exp(x))) over ``axis``, computed without overflow."""
     return _reduce(_LogSumExp, x, axis, keepdims, dim, keepdim)
+
+
+def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm over ``dim`` (None: all elements), PyTorch's ``torch.norm`` /
+    ``linalg.vector_norm``: p a positive number, ``inf`` (max |x|) or 'fro' (2). The gradient
+    at the zero vector is 0 (torch's choice of subgradient).
+
+    >>> F.norm(shenjing.tensor([3.0, 4.0]))
+    Tensor(5.)
+    """
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not (p == np.inf or (isinstance(p, (int, float)) and p > 0)):
+        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    return _reduce(_Norm, x, dim, keepdim, None, None, p=float(p))

@@ -207,7 +207,7 @@ def install() -> None:
         "clamp_min": lambda self, min: _clamp(self, min=min),
         "clamp_max": lambda self, max: _clamp(self, max=max),
         "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
-        "logsumexp": R.logsumexp,
+        "logsumexp": R.logsumexp, "norm": R.norm,
         "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
         "reshape_as": _reshape_as, "view_as": _reshape_as, "expand_as": _expand_as, "t": _t,
         "clone": E.clone, "to": _to,
