@@ -218,3 +218,16 @@ def test_factories_on_the_cpu_device():
     for t in (shenjing.zeros(2, device="cpu"), shenjing.randn(2, device="cpu"),
               shenjing.ones_like(shenjing.ones(2), device="cpu")):
         assert t.device == "cpu"
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "rand", "randn"])
+def test_sizes_as_torch_size_keyword(name):
+    # d2l writes torch.randn(size=shape)
+    shenjing.utils.set_random_seed(3)
+    by_keyword = getattr(shenjing, name)(size=(2, 3))
+    shenjing.utils.set_random_seed(3)
+    np.testing.assert_array_equal(by_keyword.numpy(), getattr(shenjing, name)(2, 3).numpy())
+    th = require_torch()
+    assert tuple(getattr(th, name)(size=(2, 3)).shape) == by_keyword.shape == (2, 3)
+    with pytest.raises(TypeError, match="sizes given twice"):
+        getattr(shenjing, name)(2, size=(2, 3))

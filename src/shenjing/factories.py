@@ -32,6 +32,15 @@ def _size(args: tuple[Any, ...]) -> tuple[int, ...]:
     return sizes
 
 
+def _given(sizes: tuple[Any, ...], size: Any) -> tuple[Any, ...]:
+    """The sizes of ``zeros(2, 3)`` or of torch's keyword form ``zeros(size=(2, 3))``."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"sizes given twice: {sizes} and size={size!r}")
+    return (size,)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -59,21 +68,21 @@ def _floats(method: str, size: tuple[Any, ...], generator: np.random.Generator |
     return _made(data.astype(dtype, copy=False), requires_grad, device)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False,
+def zeros(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
           device: Any = None) -> Tensor:
     """A tensor of zeros (float32 by default).
 
     >>> shenjing.zeros(2, 3).shape
     (2, 3)
     """
-    return full(_size(size), 0.0, dtype=_dtype(dtype),
+    return full(_size(_given(sizes, size)), 0.0, dtype=_dtype(dtype),
                 requires_grad=requires_grad, device=device)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False,
+def ones(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
          device: Any = None) -> Tensor:
     """A tensor of ones (float32 by default): ``shenjing.ones(3, requires_grad=True)``."""
-    return full(_size(size), 1.0, dtype=_dtype(dtype),
+    return full(_size(_given(sizes, size)), 1.0, dtype=_dtype(dtype),
                 requires_grad=requires_grad, device=device)
 
 
@@ -151,20 +160,21 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool 
     return _made(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device)
 
 
-def rand(*size: Any, generator: np.random.Generator | None = None, dtype: Any = None,
-         requires_grad: bool = False, device: Any = None) -> Tensor:
+def rand(*sizes: Any, size: Any = None, generator: np.random.Generator | None = None,
+         dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform samples in [0, 1) (float32 by default) from the seeded stream.
 
     >>> shenjing.utils.set_random_seed(0)
     >>> w = shenjing.rand(3, 2, requires_grad=True)
     """
-    return _floats("random", size, generator, dtype, requires_grad, device)
+    return _floats("random", _given(sizes, size), generator, dtype, requires_grad, device)
 
 
-def randn(*size: Any, generator: np.random.Generator | None = None, dtype: Any = None,
-          requires_grad: bool = False, device: Any = None) -> Tensor:
+def randn(*sizes: Any, size: Any = None, generator: np.random.Generator | None = None,
+          dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal samples (float32 by default) from the seeded stream."""
-    return _floats("standard_normal", size, generator, dtype, requires_grad, device)
+    return _floats("standard_normal", _given(sizes, size), generator, dtype, requires_grad,
+                   device)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
