@@ -116,7 +116,18 @@ CASES = {
     "simple_rnn": (lambda x, k, rk, b, h: F.recurrence("simple_rnn", x, k, rk, b, [h]),
                    [_r(2, 5, 3), _r(3, 4), _r(4, 4), _r(4), _r(2, 4)]),
     "dropout": (lambda x: F.dropout(x, 0.5, generator=np.random.default_rng(0)), [_r(6, 6)]),
+    "norm": (lambda x: F.norm(x, 2, 1), [_r(3, 4)]),
+    "norm_inf": (lambda x: F.norm(x, np.inf), [_r(3, 4)]),
+    "depthwise_conv2d": (lambda x, k, b: F.depthwise_conv2d(x, k, b, padding="same"),
+                         [_r(2, 6, 6, 3), _r(3, 3, 3, 2), _r(6)]),
+    "setitem": (lambda x, v: _assigned(x, v), [_r(4, 3), _r(3)]),
 }
+
+
+def _assigned(x, v):
+    y = x * 1.0  # a tensor in the graph: the assignment is recorded
+    y[1] = v
+    return y
 
 
 def _run(fn, arrays, to_device):
