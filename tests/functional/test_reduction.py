@@ -172,6 +172,18 @@ def test_norm_is_a_method_a_function_and_a_torch_module_function():
     np.testing.assert_allclose(x.norm(1, dim=0, keepdim=True).numpy(), [[3.0, 5.0]])
 
 
+@pytest.mark.parametrize("p", [0.5, 3])
+def test_norm_gradient_at_a_zero_element_of_a_nonzero_vector_is_zero_as_torch(p):
+    # p < 1: |x|**(p-1) is inf at x = 0, and sign(0) * inf would be NaN
+    th = require_torch()
+    x = np.array([[3.0, 0.0, -4.0]], np.float32)
+    t = shenjing.tensor(x, requires_grad=True)
+    F.norm(t, p, dim=1).sum().backward()
+    ref = th.tensor(x, requires_grad=True)
+    th.linalg.vector_norm(ref, ord=p, dim=1).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), rtol=1e-5)
+
+
 @pytest.mark.parametrize("p", [0, -1, "nuc", "2"])
 def test_norm_of_an_unsupported_order_is_a_clear_error(p):
     with pytest.raises(ValueError, match="norm: p must be"):

@@ -116,7 +116,7 @@ class _LogSumExp(Function):
 class _Norm(Function):
     """y = (sum |x|**p)**(1/p) over axes (p = inf: max |x|);  dy/dx = sign(x) |x|**(p-1) /
     y**(p-1) (p = 2: x / y; p = 1: sign x; p = inf: sign x at the maxima, split evenly on ties),
-    and 0 where y = 0, as torch (the zero vector's subgradient), rather than 0 / 0."""
+    and 0 where y = 0 or x = 0, as torch (the zero vector's subgradient), rather than 0 / 0."""
 
     def forward(self, x, axes=(), keepdims=False, p=2.0):
         xp = get_xp(x)
@@ -145,8 +145,9 @@ class _Norm(Function):
             local = x / safe_y
         elif p == 1:
             local = xp.sign(x)
-        else:
-            local = xp.sign(x) * (xp.abs(x) / safe_y) ** (p - 1)
+        else:  # x = 0 gets 0: for p < 1, |x|**(p-1) would be inf there and sign(x) * inf NaN
+            a = xp.abs(x)
+            local = xp.sign(x) * (xp.where(a > 0, a, 1) / safe_y) ** (p - 1)
         return xp.where(positive, g * local, 0).astype(x.dtype, copy=False)
 
 
