@@ -148,6 +148,17 @@ def test_category_encoding_keras_examples():
     np.testing.assert_array_equal(CategoryEncoding(3, "count")([[2, 2, 0]]).numpy(), [[1, 0, 2]])
 
 
+@pytest.mark.parametrize("bad", [np.inf, np.nan, 1.5])
+def test_float_ids_that_are_not_whole_numbers_are_refused(bad):
+    # inf used to pass the whole-number test and be cast to a garbage int64 id (a cast warning,
+    # then a range error for CategoryEncoding and the OOV token for an inverting lookup)
+    ids = np.array([1.0, bad])
+    with pytest.raises(TypeError, match="integer ids"):
+        CategoryEncoding(num_tokens=3)(ids)
+    with pytest.raises(TypeError, match="integer ids"):
+        IntegerLookup(vocabulary=[3, 7], invert=True)(ids)
+
+
 def test_category_encoding_errors():
     with pytest.raises(ValueError, match=r"\[0, 4\)"):
         CategoryEncoding(4)([1, 4])

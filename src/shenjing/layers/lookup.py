@@ -70,6 +70,14 @@ def _as_array(inputs: Any) -> np.ndarray:
     return np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
 
 
+def _whole_as_int(arr: np.ndarray) -> np.ndarray:
+    """Float ids that are all whole numbers (a float Input's ids) as int64; anything else (NaN,
+    inf, fractions, other dtypes) unchanged, for the caller's dtype check to refuse."""
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and np.array_equal(arr, np.round(arr)):
+        return arr.astype(np.int64)
+    return arr
+
+
 class _ListInputs(Layer):
     """Keras's categorical layers take a Python list as one input (``layer([3, 2, 0, 1])``),
     where other layers read a list as several inputs."""
@@ -116,9 +124,7 @@ class CategoryEncoding(_ListInputs):
         self.num_tokens, self.output_mode, self.sparse = int(num_tokens), output_mode, False
 
     def call(self, inputs: Tensor, count_weights: Any = None) -> Tensor:
-        ids = _as_array(inputs)
-        if ids.dtype.kind == "f" and np.array_equal(ids, np.round(ids)):
-            ids = ids.astype(np.int64)
+        ids = _whole_as_int(_as_array(inputs))
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Layer '{self.name}' (CategoryEncoding) takes integer ids, got "
                             f"dtype {ids.dtype}")
@@ -267,7 +273,7 @@ class _IndexLookup(_ListInputs):
     # -- the lookup --------------------------------------------------------------------------
     def call(self, inputs: Tensor) -> Tensor:
         if self.invert:
-            return Tensor._wrap(self._invert(_as_array(inputs)))
+            return Tensor._wrap(self._invert(_whole_as_int(_as_array(inputs))))
         tokens = self._tokens_of(inputs)
         values, inverse = np.unique(tokens, return_inverse=True)
         ids = np.asarray([self._index.get(v, -1) for v in values.tolist()], dtype=np.int64)
@@ -290,8 +296,6 @@ class _IndexLookup(_ListInputs):
         return Tensor._wrap(encode_categorical(ids, depth, self.output_mode))
 
     def _invert(self, ids: np.ndarray) -> np.ndarray:
-        if ids.dtype.kind == "f" and np.array_equal(ids, np.round(ids)):
-            ids = ids.astype(np.int64)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Layer '{self.name}' (invert=True) takes integer ids, got dtype "
                             f"{ids.dtype}")
@@ -386,10 +390,7 @@ class IntegerLookup(_IndexLookup):
         return np.dtype(self.vocabulary_dtype)
 
     def _tokens_of(self, data: Any) -> np.ndarray:
-        arr = _as_array(data)
-        if arr.dtype.kind == "f" and np.isfinite(arr).all() and np.array_equal(
-                arr, np.round(arr)):
-            arr = arr.astype(np.int64)
+        arr = _whole_as_int(_as_array(data))
         if arr.dtype.kind not in "iu":
             raise TypeError(f"Layer '{self.name}' (IntegerLookup) takes integers, got dtype "
                             f"{arr.dtype}; use StringLookup for strings")
