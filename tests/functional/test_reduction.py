@@ -184,7 +184,13 @@ def test_norm_gradient_at_a_zero_element_of_a_nonzero_vector_is_zero_as_torch(p)
     np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("p", [0, -1, "nuc", "2"])
+def test_norm_takes_numpy_orders():  # p from an array or a config: np.int64(2), np.float32(1)
+    x = shenjing.tensor([3.0, -4.0])
+    assert F.norm(x, np.int64(2)).item() == pytest.approx(5.0)
+    assert F.norm(x, np.float32(1)).item() == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("p", [0, -1, "nuc", "2", True, np.nan])
 def test_norm_of_an_unsupported_order_is_a_clear_error(p):
     with pytest.raises(ValueError, match="norm: p must be"):
         F.norm(shenjing.tensor([1.0]), p)

@@ -246,6 +246,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     """
     if p == "fro":
         p = 2
-    if isinstance(p, str) or not (p == np.inf or (isinstance(p, (int, float)) and p > 0)):
+    if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) \
+            or not p > 0:
         raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
     return _reduce(_Norm, x, dim, keepdim, None, None, p=float(p))
