@@ -126,6 +126,9 @@ CASES = [
      np.array([[3, 9], [7, 7]]), (2, 3), 0, 0),
     ("category_encoding", lambda: L.CategoryEncoding(4), np.array([[0, 3], [1, 1]]), (2, 4),
      0, 0),
+    ("text_vectorization_count", lambda: L.TextVectorization(vocabulary=["a", "b"],
+                                                             output_mode="count"),
+     np.array(["A z", "b b"]), (2, 3), 0, 0),
     ("tree_lstm_child_sum", lambda: L.TreeLSTM(7, 3, 5, variant="child_sum"), _TREE_BATCH,
      (8, 5), 9, 0),
 ]

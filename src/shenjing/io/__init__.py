@@ -4,6 +4,7 @@ from .saving import (
     CorruptFileError,
     custom_object_scope,
     get_custom_objects,
+    get_registered_object,
     load_model,
     load_weights,
     register_keras_serializable,
@@ -11,5 +12,6 @@ from .saving import (
     save_weights,
 )
 
-__all__ = ["CorruptFileError", "custom_object_scope", "get_custom_objects", "load_model",
-           "load_weights", "register_keras_serializable", "save_model", "save_weights"]
+__all__ = ["CorruptFileError", "custom_object_scope", "get_custom_objects",
+           "get_registered_object", "load_model", "load_weights", "register_keras_serializable",
+           "save_model", "save_weights"]

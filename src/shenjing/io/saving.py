@@ -56,6 +56,15 @@ def get_custom_objects() -> dict[str, Any]:
     return _REGISTERED
 
 
+def get_registered_object(name: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """The object (class or function) known by ``name`` (Keras's): in ``custom_objects``, the
+    enclosing ``custom_object_scope``, then the registered ones; None if none is."""
+    for table in (custom_objects or {}, getattr(_scope, "objects", {}), _REGISTERED):
+        if name in table:
+            return table[name]
+    return None
+
+
 @contextlib.contextmanager
 def custom_object_scope(custom_objects: dict[str, Any] | None) -> Iterator[None]:
     """Within it, loading and ``from_config`` also know these classes by name (Keras's

@@ -52,6 +52,7 @@ from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .text_vectorization import TextVectorization
 from .wrappers import TimeDistributed
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
@@ -72,7 +73,8 @@ __all__ = [
     "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
     "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
-    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
+    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TextVectorization",
+    "TimeDistributed",
     "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
     "minimum", "multiply", "subtract",
 ]
