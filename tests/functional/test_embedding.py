@@ -64,3 +64,11 @@ def test_one_hot_refuses_floats_and_ids_out_of_range():
         F.one_hot(Tensor(np.zeros(2, np.float32)), 3)
     with pytest.raises(ValueError, match=r"in \[0, 3\)"):
         F.one_hot(Tensor(np.array([0, 3])), 3)
+
+
+def test_one_hot_refuses_to_infer_num_classes_from_empty_ids():
+    th = require_torch()
+    with pytest.raises(RuntimeError, match="empty"):
+        th.nn.functional.one_hot(th.zeros(0, dtype=th.long))
+    with pytest.raises(ValueError, match="cannot be inferred from empty ids"):
+        F.one_hot(Tensor(np.zeros(0, np.int64)))

@@ -67,7 +67,10 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
     if ids.dtype.kind not in "iu":
         raise TypeError(f"one_hot takes integer ids, got {ids.dtype} (cast with .long())")
     if num_classes == -1:
-        num_classes = int(ids.max()) + 1 if ids.size else 0
+        if not ids.size:  # torch raises here too: no id to take the largest of
+            raise ValueError("one_hot: num_classes=-1 cannot be inferred from empty ids; "
+                             "pass num_classes")
+        num_classes = int(ids.max()) + 1
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
         raise ValueError(f"one_hot: ids must lie in [0, {num_classes}), got "
                          f"{int(ids.min())}..{int(ids.max())}")
