@@ -557,6 +557,23 @@ def test_type_casts_as_torch(dtype, rng):
     np.testing.assert_array_equal(got.numpy(), expected)
 
 
+@pytest.mark.parametrize("name", ["torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor",
+                                  "torch.LongTensor", "torch.IntTensor", "torch.BoolTensor",
+                                  "torch.ByteTensor"])
+def test_type_takes_torch_tensor_type_names(name, rng):
+    th = require_torch()
+    x = (normal(rng, (3, 4)) * 3).astype(np.float32)
+    got = Tensor(x).type(name)
+    expected = th.tensor(x).type(name).numpy()
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_type_refuses_an_unknown_name_saying_what_it_takes():
+    with pytest.raises(ValueError, match=r"torch.FloatTensor.*got 'torch.Float'"):
+        shenjing.ones(2).type("torch.Float")
+
+
 def test_type_of_the_same_dtype_is_the_tensor_and_keeps_the_graph():
     x = shenjing.randn(3, requires_grad=True)
     assert x.type(shenjing.float32) is x and x.type() == "float32"

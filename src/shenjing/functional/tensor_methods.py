@@ -167,10 +167,31 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     self._inplace(value, put, lambda old, v: S.index_put(old, raw, v))
 
 
+# torch's CPU tensor-type names, as ``x.type('torch.FloatTensor')`` takes them (no bfloat16:
+# NumPy has none; for a device, ``x.to('cuda')``)
+_TORCH_TENSOR_TYPES = {
+    "torch.FloatTensor": np.float32, "torch.DoubleTensor": np.float64,
+    "torch.HalfTensor": np.float16, "torch.LongTensor": np.int64, "torch.IntTensor": np.int32,
+    "torch.ShortTensor": np.int16, "torch.CharTensor": np.int8, "torch.ByteTensor": np.uint8,
+    "torch.BoolTensor": np.bool_,
+}
+
+
 def _type(self: Tensor, dtype: Any = None) -> Any:
-    """``x.type(dtype)``: x as ``dtype`` (PyTorch's spelling of a cast, ``y_hat.type(y.dtype)``);
-    without one, the name of x's dtype (torch gives its tensor type, 'torch.FloatTensor')."""
-    return self.dtype.name if dtype is None else E.cast(self, dtype)
+    """``x.type(dtype)``: x as ``dtype`` (PyTorch's spelling of a cast, ``y_hat.type(y.dtype)``),
+    a dtype, a NumPy dtype name ('float32') or one of torch's tensor-type names
+    ('torch.FloatTensor', 'torch.LongTensor', ...); without one, the name of x's dtype (torch
+    gives its tensor type, 'torch.FloatTensor')."""
+    if dtype is None:
+        return self.dtype.name
+    if isinstance(dtype, str):
+        if dtype in _TORCH_TENSOR_TYPES:
+            dtype = _TORCH_TENSOR_TYPES[dtype]
+        elif not _names_dtype(dtype):
+            raise ValueError(f"type() takes a dtype, a NumPy dtype name ('float32') or one of "
+                             f"torch's tensor types ({', '.join(_TORCH_TENSOR_TYPES)}); got "
+                             f"{dtype!r}")
+    return E.cast(self, dtype)
 
 
 def _arg(name: str) -> Any:
