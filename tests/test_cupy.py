@@ -219,6 +219,9 @@ def test_factories_make_tensors_on_the_gpu():
     like = [sj.ones_like(w), sj.full_like(w, 2.0), sj.zeros_like(w, device="cpu")]
     assert [t.device for t in like] == ["cuda:0", "cuda:0", "cpu"]
     assert sj.arange(4, device="cuda").device == sj.eye(2, device="cuda").device == "cuda:0"
+    # normal() with tensor mean/std lands where they live, as torch's
+    assert sj.normal(sj.zeros(3, device="cuda"), 1.0).device == "cuda:0"
+    assert sj.normal(0.0, sj.ones(3, device="cuda")).device == "cuda:0"
 
 
 def test_copy_between_devices():

@@ -8,7 +8,8 @@ import pytest
 
 import shenjing
 from oracle import require_torch, torch
-from shenjing import Tensor
+from shenjing import Tensor, factories
+from shenjing.functional import device
 
 # name: (the call on shenjing, the call on torch); None: the same lambda runs on both.
 # Values, shapes and dtypes must agree (float32 by default, int64 for integer arguments).
@@ -204,6 +205,20 @@ def test_normal_argument_forms_as_torch():
     assert shenjing.normal(shenjing.zeros(2, dtype=np.float64), 1.0).dtype == np.float64
     with pytest.raises(ValueError, match="std must be non-negative"):
         shenjing.normal(0.0, -1.0, (2,))
+
+
+def test_normal_lands_on_the_gpu_of_its_tensor_arguments(monkeypatch):
+    # no CuPy here: stand-ins say ``mean``'s array lives on GPU 1 and record the move the
+    # result makes (tests/test_cupy.py checks it on a real GPU)
+    mean = shenjing.zeros(3)
+    monkeypatch.setattr(device, "_gpu_of", lambda a: 1 if a is mean.data else None)
+    moves = []
+    monkeypatch.setattr(factories, "array_on", lambda a, device: moves.append(device) or a)
+    shenjing.normal(mean, 1.0)
+    shenjing.normal(0.0, mean)
+    shenjing.normal(shenjing.zeros(3), shenjing.ones(3))  # host tensors: stays on the host
+    shenjing.normal(mean, 1.0, device="cpu")  # device= wins
+    assert moves == ["cuda:1", "cuda:1", "cpu"]
 
 
 def test_random_factories_take_a_generator():

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
-from .functional.device import array_on
+from .functional.device import array_on, device_name
 
 
 def _size(args: tuple[Any, ...]) -> tuple[int, ...]:
@@ -183,7 +183,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
     """Samples of N(mean, std**2), torch's ``normal``: numbers ``mean`` and ``std`` with a
     ``size``, or tensors (or arrays) of them without one, one sample per element of their
     broadcast shape. float32 unless ``dtype=`` says otherwise (or a floating tensor ``mean`` or
-    ``std`` gives its dtype), from the seeded stream.
+    ``std`` gives its dtype), from the seeded stream; on ``device``, or else on the GPU of a
+    tensor ``mean`` or ``std`` that lives on one (as torch), or else on the host.
 
     >>> X = shenjing.normal(0, 1, (1000, 2))
     """
@@ -192,6 +193,9 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
     if dtype is None:
         dtype = next((v.dtype for v in (mean, std)
                       if isinstance(v, Tensor) and backend.is_floating(v.dtype)), None)
+    if device is None:
+        device = next((device_name(v) for v in (mean, std)
+                       if isinstance(v, Tensor) and device_name(v) != "cpu"), None)
     shape = np.broadcast_shapes(mean_.shape, std_.shape) if size is None else _size((size,))
     if np.any(std_ < 0):
         raise ValueError("normal: std must be non-negative")
