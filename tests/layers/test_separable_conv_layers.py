@@ -83,3 +83,6 @@ def test_separable_conv2d_config_and_errors():
         L.SeparableConv2D(8, 3, data_format="channels_first")
     with pytest.raises(ValueError, match="depth_multiplier"):
         L.DepthwiseConv2D(3, depth_multiplier=0)
+    for bad in (0, True, 1.0):  # a bool is not a count (True was taken as 1)
+        with pytest.raises(ValueError, match="SeparableConv2D depth_multiplier must be a positive"):
+            L.SeparableConv2D(8, 3, depth_multiplier=bad)

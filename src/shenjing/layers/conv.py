@@ -50,9 +50,7 @@ class _ConvBase(Layer):
                    dilation_rate: Any, activation: Any, use_bias: bool, kernel_initializer: Any,
                    bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
                    data_format: str | None, what: str = "filters") -> None:
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
-            raise ValueError(f"{type(self).__name__} {what} must be a positive integer, "
-                             f"got {filters!r}")
+        self._check_count(filters, what)
         self.data_format = _channels_last(data_format)
         self.filters = filters
         self.kernel_size = ints(kernel_size, self.rank, "kernel_size")
@@ -64,6 +62,12 @@ class _ConvBase(Layer):
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _check_count(self, value: Any, what: str) -> None:
+        """``filters`` or ``depth_multiplier``: a positive integer, not a bool."""
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{type(self).__name__} {what} must be a positive integer, "
+                             f"got {value!r}")
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != self.rank + 2:
@@ -311,10 +315,8 @@ class SeparableConv2D(_ConvBase):
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
                  bias_regularizer: Any = None, **kwargs: Any) -> None:
-        if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-            raise ValueError(f"SeparableConv2D depth_multiplier must be a positive integer, "
-                             f"got {depth_multiplier!r}")
         super().__init__(**kwargs)
+        self._check_count(depth_multiplier, "depth_multiplier")
         self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
                         bias_regularizer, data_format)
