@@ -41,8 +41,6 @@ def test_stride_bounds_and_no_targets():
     shuffled = keras.utils.timeseries_dataset_from_array(data, None, 3, shuffle=True, seed=1,
                                                          batch_size=100)
     assert sorted(shuffled[0][:, 0, 0].tolist()) == data[:23, 0].tolist()
-    with pytest.raises(ValueError, match="no window of 30 rows"):
-        keras.utils.timeseries_dataset_from_array(data, None, 30)
 
 
 def test_fit_on_windows_with_an_lstm():
@@ -54,3 +52,17 @@ def test_fit_on_windows_with_an_lstm():
     model.compile("adam", loss="mse")
     history = model.fit(ds, epochs=2, verbose=0).history
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+
+
+@pytest.mark.parametrize("batch_size", [4, None])
+def test_no_window_that_fits_gives_an_empty_dataset_as_keras(batch_size):
+    # Keras's start positions are np.arange(0, num_seqs, stride): none for num_seqs <= 0
+    data = np.arange(50, dtype=np.float32).reshape(25, 2)
+    ds = keras.utils.timeseries_dataset_from_array(data, data[:, :1], 30, batch_size=batch_size)
+    assert len(ds) == 0 and list(ds) == [] and ds.take(1) == []
+    model = keras.Sequential([keras.Input((30, 2)), layers.LSTM(4), layers.Dense(1)])
+    model.compile("adam", loss="mse")
+    empty = (np.zeros((0, 30, 2), np.float32), np.zeros((0, 1), np.float32))
+    for args in ((ds,), empty):  # the same error as fit on empty arrays
+        with pytest.raises(ValueError, match="yielded no batches in epoch 1"):
+            model.fit(*args, verbose=0)

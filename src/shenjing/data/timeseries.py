@@ -52,7 +52,7 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
     Window ``k`` starts at ``p = start_index + k * sequence_stride`` and holds
     ``sequence_length`` rows taken every ``sampling_rate`` steps; its target is ``targets[p]``
     (shift ``targets`` to forecast ahead). Only windows that end before ``end_index`` are made,
-    and no more than ``len(targets)``.
+    and no more than ``len(targets)``; where none fits, the dataset is empty (as Keras's).
 
     Args:
         data: array of shape (timesteps, ...) (rows are time).
@@ -87,10 +87,7 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
     if targets is not None:
         targets = np.asarray(getattr(targets, "data", targets))
         num = min(num, len(targets))
-    if num <= 0:
-        raise ValueError(f"no window of {sequence_length} rows every {sampling_rate} fits in "
-                         f"rows {start}..{end} of data")
-    starts = start + np.arange(0, num, sequence_stride)
+    starts = start + np.arange(0, num, sequence_stride)  # none when no window fits: as Keras
     if shuffle:
         np.random.default_rng(seed).shuffle(starts)
     offsets = np.arange(sequence_length) * sampling_rate
