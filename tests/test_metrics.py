@@ -458,6 +458,21 @@ def test_metric_with_plain_state_starts_reset_outside_fit():
     assert m.result() == -np.inf
 
 
+class Histogram(metrics.Metric):
+    """A reset_state with a typo (np.zeross): not an attribute yet to be made on the metric."""
+
+    def reset_state(self):
+        self.counts = np.zeross(3)
+
+
+def test_metric_init_raises_an_attribute_error_that_is_not_state_yet_to_be_made():
+    # CategoricalTruePositives's reset_state reads a variable made after super().__init__:
+    # that AttributeError (on the metric, a name not yet set) is passed over
+    assert float(CategoricalTruePositives().result()) == 0.0
+    with pytest.raises(AttributeError, match="zeross"):
+        Histogram()
+
+
 @pytest.mark.parametrize("dtype", ["my_metric", "m", "U"])
 def test_metric_name_given_where_keras_3_takes_the_dtype_is_a_clear_error(dtype):
     with pytest.raises(ValueError, match="Metric takes dtype first"):

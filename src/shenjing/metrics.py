@@ -188,11 +188,13 @@ class Metric:
         if type(self).reset_state is not Metric.reset_state:
             # A metric that keeps plain attributes makes them in its reset_state: it starts
             # reset. One whose reset_state assigns variables made after this __init__ (Keras 3's
-            # style) cannot be reset yet; its variables start at their initial values.
+            # style) cannot be reset yet; its variables start at their initial values. Only
+            # that error is passed over: any other (a typo in reset_state) is raised.
             try:
                 self.reset_state()
-            except AttributeError:
-                pass
+            except AttributeError as e:
+                if e.obj is not self or e.name in self.__dict__:
+                    raise
 
     def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "sum", name: str | None = None) -> Any:
