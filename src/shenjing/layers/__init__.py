@@ -1,7 +1,6 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .augmentation import RandomRotation, RandomZoom
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core import (
     Activation,
@@ -19,7 +18,6 @@ from .core import (
 from .embedding import Embedding, Masking
 from .input_layer import Input, SymbolicTensor
 from .layer import InputSpec, Layer
-from .lookup import CategoryEncoding, IntegerLookup, StringLookup
 from .merge import (
     Add,
     Average,
@@ -52,8 +50,21 @@ from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
-from .text_vectorization import TextVectorization
 from .wrappers import TimeDistributed
+
+
+# Preprocessing layers loaded on first use (they cost import time that training never needs).
+def __getattr__(name: str):
+    if name in ("RandomRotation", "RandomZoom"):
+        from . import augmentation as module
+    elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
+        from . import lookup as module
+    elif name == "TextVectorization":
+        from . import text_vectorization as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module, name)
+
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
