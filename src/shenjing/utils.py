@@ -1,6 +1,6 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
-``image_dataset_from_directory``, ``load_img``, ``img_to_array``, ``pad_sequences`` and
-``PyDataset``."""
+``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
+``img_to_array``, ``pad_sequences`` and ``PyDataset``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def __getattr__(name: str) -> Any:
         from .data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name == "text_dataset_from_directory":
+        from .data.text_folder import text_dataset_from_directory
+
+        return text_dataset_from_directory
     if name in ("load_img", "img_to_array"):
         from .data import image_folder
 

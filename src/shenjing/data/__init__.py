@@ -1,5 +1,5 @@
 """Data structures and helpers for feeding models: parsed trees and vocabularies; batching
-(``DataLoader``), scalers and splits, and image folders (Pillow imported only when used)."""
+(``DataLoader``), scalers and splits, and image and text folders (loaded on first use)."""
 
 from ..utils import to_categorical
 from .loader import DataLoader
@@ -9,16 +9,20 @@ from .tree_batch import TreeBatch, binarize
 
 
 def __getattr__(name: str):
-    # image folders need zipfile, threads and Pillow: load them on first use, not at import
+    # image and text folders need zipfile (and threads and Pillow): load them on first use
     if name == "image_dataset_from_directory":
         from .image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name == "text_dataset_from_directory":
+        from .text_folder import text_dataset_from_directory
+
+        return text_dataset_from_directory
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeBatch", "TreeSyntaxError",
-    "Vocabulary", "binarize", "image_dataset_from_directory", "parse_tree", "to_categorical",
-    "train_test_split",
+    "Vocabulary", "binarize", "image_dataset_from_directory", "parse_tree",
+    "text_dataset_from_directory", "to_categorical", "train_test_split",
 ]

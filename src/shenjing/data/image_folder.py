@@ -23,15 +23,21 @@ import os
 import tempfile
 import warnings
 import zipfile
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from .. import backend
 from .._cache import cache_dir
-from .loader import DataLoader
+from .class_folders import (
+    Folder,
+    Zip,
+    check_arguments,
+    encode_labels,
+    index_files,
+    open_source,
+    split_into_loaders,
+)
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's allow-list
 _COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
@@ -116,107 +122,6 @@ def img_to_array(img: Any, dtype: Any = "float32") -> np.ndarray:
     return arr
 
 
-def _hidden(rel: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in rel.split("/"))
-
-
-class _Folder:
-    """The files under a folder, as '/'-separated paths relative to it."""
-
-    def __init__(self, path: str) -> None:
-        self.path, self.label = path, path
-
-    def files(self) -> list[str]:
-        out = []
-        for top, _, names in os.walk(self.path, followlinks=True):
-            rel_top = os.path.relpath(top, self.path).replace(os.sep, "/")
-            out.extend(name if rel_top == "." else f"{rel_top}/{name}" for name in names)
-        return out
-
-    def subfolders(self) -> list[str]:
-        return [d for d in os.listdir(self.path) if os.path.isdir(os.path.join(self.path, d))]
-
-    def read(self, rel: str) -> bytes:
-        with open(os.path.join(self.path, *rel.split("/")), "rb") as f:
-            return f.read()
-
-    def fingerprint(self, rels: list[str]) -> str:
-        h = hashlib.sha256(os.path.abspath(self.path).encode())
-        for rel in rels:
-            st = os.stat(os.path.join(self.path, *rel.split("/")))
-            h.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
-        return h.hexdigest()
-
-    def close(self) -> None:
-        pass
-
-
-class _Zip:
-    """The files under ``inner`` (a folder in the archive, or '' for its root) of a zip."""
-
-    def __init__(self, archive: str, inner: str) -> None:
-        self.archive, self.inner = archive, inner.strip("/")
-        self.label = archive if not self.inner else f"{archive}/{self.inner}"
-        try:
-            self._zip = zipfile.ZipFile(archive)
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
-            raise ValueError(f"{archive} is not a readable zip archive: it is corrupt or "
-                             f"truncated ({e})") from None
-        prefix = f"{self.inner}/" if self.inner else ""
-        names = [n for n in self._zip.namelist() if n.startswith(prefix)]
-        if not names:
-            top = sorted({n.split("/")[0] for n in self._zip.namelist()})
-            self._zip.close()
-            raise FileNotFoundError(f"{archive} has no folder {self.inner!r}; its top-level "
-                                    f"entries are {top[:20]}")
-        self._prefix = prefix
-        self._names = [n[len(prefix):] for n in names]
-
-    def files(self) -> list[str]:
-        return [n for n in self._names if n and not n.endswith("/")]
-
-    def subfolders(self) -> list[str]:
-        return sorted({n.split("/")[0] for n in self._names if "/" in n})
-
-    def read(self, rel: str) -> bytes:
-        try:
-            return self._zip.read(self._prefix + rel)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as e:
-            raise ValueError(f"{self.archive}: member {self._prefix + rel} is corrupt ({e})") \
-                from None
-
-    def fingerprint(self, rels: list[str]) -> str:
-        h = hashlib.sha256(self._prefix.encode() + b"\0")
-        with open(self.archive, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-
-    def close(self) -> None:
-        self._zip.close()
-
-
-def _open(directory: Any) -> _Folder | _Zip:
-    path = os.fspath(directory)
-    if os.path.isdir(path):
-        return _Folder(path)
-    if os.path.isfile(path):
-        if path.lower().endswith(".zip") or zipfile.is_zipfile(path):
-            return _Zip(path, "")
-        raise ValueError(f"{path} is a file, not a folder of class folders or a .zip of them")
-    # a folder inside an archive: walk up to the archive, the rest is the folder in it
-    head, inner = path, []
-    while head and not os.path.exists(head):
-        parent, tail = os.path.split(head)
-        if parent == head:
-            break
-        head, inner = parent, [tail, *inner]
-    if head and os.path.isfile(head) and (head.lower().endswith(".zip")
-                                          or zipfile.is_zipfile(head)):
-        return _Zip(head, "/".join(inner))
-    raise FileNotFoundError(f"no folder or zip archive at {path}")
-
-
 def _load_cached(path: str, rels: list[str]) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -243,7 +148,7 @@ def _save_cached(path: str, images: np.ndarray, rels: list[str]) -> None:
                       "decoded again next time", RuntimeWarning, stacklevel=3)
 
 
-def _decode_all(source: _Folder | _Zip, rels: list[str], image_size: tuple[int, int],
+def _decode_all(source: Folder | Zip, rels: list[str], image_size: tuple[int, int],
                 color_mode: str, interpolation: str) -> np.ndarray:
     key = hashlib.sha256(repr((_CACHE_VERSION, source.fingerprint(rels), tuple(image_size),
                                color_mode, interpolation)).encode()).hexdigest()[:32]
@@ -267,17 +172,7 @@ def _decode_all(source: _Folder | _Zip, rels: list[str], image_size: tuple[int, 
     return images
 
 
-def _check_arguments(labels: Any, label_mode: Any, class_names: Any, color_mode: str,
-                     image_size: Any, interpolation: str, validation_split: Any,
-                     subset: Any, shuffle: bool, seed: Any) -> None:
-    if not (labels is None or labels == "inferred" or isinstance(labels, list)):
-        raise ValueError(f"labels must be 'inferred', None, or a list of integer labels (one per "
-                         f"image file, in sorted path order), got {labels!r}")
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError(f"label_mode must be 'int', 'categorical', 'binary' or None, got "
-                         f"{label_mode!r}")
-    if class_names is not None and labels != "inferred":
-        raise ValueError("class_names is only valid with labels='inferred'")
+def _check_image_arguments(color_mode: str, image_size: Any, interpolation: str) -> None:
     if color_mode not in _COLOR_MODES:
         raise ValueError(f"color_mode must be one of {tuple(_COLOR_MODES)}, got {color_mode!r}")
     if interpolation not in _INTERPOLATIONS:
@@ -287,66 +182,6 @@ def _check_arguments(labels: Any, label_mode: Any, class_names: Any, color_mode:
             or any(not isinstance(n, (int, np.integer)) or n < 1 for n in image_size)):
         raise ValueError(f"image_size must be (height, width) of positive integers, got "
                          f"{image_size!r}")
-    if subset not in (None, "training", "validation", "both"):
-        raise ValueError(f"subset must be 'training', 'validation', 'both' or None, got "
-                         f"{subset!r}")
-    if validation_split is not None and not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
-    if (subset is None) != (validation_split is None):
-        raise ValueError("validation_split and subset go together: give both (e.g. "
-                         "validation_split=0.2, subset='training') or neither")
-    if validation_split is not None and shuffle and seed is None:
-        raise ValueError("with validation_split and shuffle=True, give a seed, so that the "
-                         "training and validation subsets (made by two calls) do not overlap")
-
-
-def _index(source: _Folder | _Zip, labels: Any, class_names: Any) -> tuple[list[str], list[str],
-                                                                           Any, list[str] | None]:
-    """All image files (sorted), the files used (in Keras's order), their labels, the classes."""
-    all_images = sorted(r for r in source.files()
-                        if r.lower().endswith(ALLOWED_FORMATS) and not _hidden(r))
-    if labels != "inferred":
-        if not all_images:
-            raise ValueError(f"No images found in directory {source.label}. Allowed formats: "
-                             f"{ALLOWED_FORMATS}")
-        if labels is not None and len(labels) != len(all_images):
-            raise ValueError(f"labels has {len(labels)} entries but {source.label} holds "
-                             f"{len(all_images)} image files; give one label per file, in "
-                             "sorted path order")
-        return all_images, all_images, None if labels is None else np.asarray(labels), None
-    subdirs = sorted(d for d in source.subfolders() if not _hidden(d))
-    if not subdirs:
-        raise ValueError(f"{source.label} has no class subfolders: with labels='inferred', put "
-                         f"each class's images in its own subfolder ({source.label}/cat/1.jpg, "
-                         f"{source.label}/dog/2.jpg), or pass labels=None"
-                         f"{'' if all_images else ' (and it holds no images)'}")
-    if class_names is not None:
-        missing = sorted(set(class_names) - set(subdirs))
-        if missing:
-            raise ValueError(f"class_names {list(class_names)} do not match the subfolders of "
-                             f"{source.label}: no folder for {missing}; found {subdirs}")
-        subdirs = list(class_names)
-    used, label_ids = [], []
-    for k, name in enumerate(subdirs):
-        files = [r for r in all_images if r.startswith(name + "/")]
-        used += files
-        label_ids += [k] * len(files)
-    if not used:
-        raise ValueError(f"No images found in directory {source.label} (class folders "
-                         f"{subdirs}). Allowed formats: {ALLOWED_FORMATS}")
-    return all_images, used, np.asarray(label_ids), subdirs
-
-
-def _encode_labels(ids: np.ndarray, label_mode: str, class_names: list[str] | None) -> np.ndarray:
-    if label_mode == "int":
-        return ids.astype(np.int32)
-    num_classes = len(class_names) if class_names is not None else int(ids.max()) + 1
-    if label_mode == "binary":
-        if num_classes != 2 or ids.min() < 0 or ids.max() > 1:
-            raise ValueError(f"label_mode='binary' needs exactly 2 classes, got "
-                             f"{class_names if class_names is not None else num_classes}")
-        return ids.astype(np.float32).reshape(-1, 1)
-    return np.eye(num_classes, dtype=np.float32)[ids.astype(np.int64)]
 
 
 def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
@@ -386,53 +221,21 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
         and ``file_paths``; with subset='both', a pair (training, validation). Images are
         float32 (N, height, width, channels) in 0..255, as Keras gives them.
     """
-    if isinstance(labels, (tuple, np.ndarray)):
-        labels = np.asarray(labels).tolist()
-    _check_arguments(labels, label_mode, class_names, color_mode, image_size, interpolation,
-                     validation_split, subset, shuffle, seed)
-    if labels is None or label_mode is None:
-        labels = label_mode = None
+    labels, label_mode = check_arguments(labels, label_mode, class_names, validation_split,
+                                         subset, shuffle, seed)
+    _check_image_arguments(color_mode, image_size, interpolation)
     image_size = (int(image_size[0]), int(image_size[1]))
-    source = _open(directory)
+    source = open_source(directory)
     try:
-        all_images, used, ids, names = _index(source, labels, class_names)
+        all_images, used, ids, names = index_files(source, labels, class_names, ALLOWED_FORMATS)
         decoded = _decode_all(source, all_images, image_size, color_mode, interpolation)
     finally:
         source.close()
     position = {rel: i for i, rel in enumerate(all_images)}
     rows = np.array([position[rel] for rel in used], dtype=np.int64)
-    y = None if ids is None else _encode_labels(ids, label_mode, names)
-    print(f"Found {len(used)} files" + (f" belonging to {len(names)} classes." if names else "."))
-
-    n = len(used)
-    if shuffle:
-        seed = int(backend.new_generator().integers(1_000_000)) if seed is None else seed
-        order = np.random.default_rng(seed).permutation(n)
-    else:
-        order = np.arange(n)
-    parts = {"all": order}
-    if validation_split is not None:
-        n_val = int(validation_split * n)
-        if n_val == 0 or n_val == n:
-            raise ValueError(f"validation_split={validation_split} of {n} files leaves an "
-                             "empty subset")
-        parts = {"training": order[:n - n_val], "validation": order[n - n_val:]}
-        for name in ("training", "validation") if subset == "both" else (subset,):
-            print(f"Using {len(parts[name])} files for {name}.")
-
-    def make(part: str) -> Any:
-        idx = parts[part]
-        x = decoded[rows[idx]].astype(np.float32)
-        y_part = None if y is None else y[idx]
-        if return_arrays:
-            return x, y_part
-        loader_seed = None if seed is None else np.random.default_rng(
-            (seed, ("all", "training", "validation").index(part)))
-        loader = DataLoader(x, y_part, batch_size=batch_size, shuffle=shuffle, seed=loader_seed)
-        loader.class_names = names
-        loader.file_paths = [f"{source.label}/{used[i]}" for i in idx]
-        return loader
-
-    if subset == "both":
-        return make("training"), make("validation")
-    return make(subset or "all")
+    y = None if ids is None else encode_labels(ids, label_mode, names)
+    return split_into_loaders(lambda idx: decoded[rows[idx]].astype(np.float32), y,
+                              [f"{source.label}/{rel}" for rel in used], names,
+                              batch_size=batch_size, shuffle=shuffle, seed=seed,
+                              validation_split=validation_split, subset=subset,
+                              return_arrays=return_arrays)

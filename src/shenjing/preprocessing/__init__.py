@@ -1,5 +1,5 @@
-"""``keras.preprocessing``: ``sequence.pad_sequences``, ``image_dataset_from_directory`` and
-``timeseries_dataset_from_array``
+"""``keras.preprocessing``: ``sequence.pad_sequences``, ``image_dataset_from_directory``,
+``text_dataset_from_directory`` and ``timeseries_dataset_from_array``
 under the names Keras code imports them by (they live in ``shenjing.data``)."""
 
 from . import sequence
@@ -10,6 +10,10 @@ def __getattr__(name: str):
         from ..data.image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name == "text_dataset_from_directory":
+        from ..data.text_folder import text_dataset_from_directory
+
+        return text_dataset_from_directory
     if name == "timeseries_dataset_from_array":
         from ..data.timeseries import timeseries_dataset_from_array
 
@@ -17,4 +21,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["image_dataset_from_directory", "sequence", "timeseries_dataset_from_array"]
+__all__ = ["image_dataset_from_directory", "sequence", "text_dataset_from_directory",
+           "timeseries_dataset_from_array"]
