@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
-from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
 from . import initializers, regularizers
 from .input_layer import is_symbolic_call, symbolic_call, symbolic_in
+from .layer_config import LayerConfigMixin, serialize_layer  # noqa: F401 - imported from here
 from .parameter import Parameter
 
 _name_counts: dict[str, int] = {}
@@ -81,7 +80,7 @@ def _marks_built(build: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-class Layer:
+class Layer(LayerConfigMixin):
     """Base class of every layer.
 
     Args:
@@ -368,96 +367,8 @@ class Layer:
         self._forward_hooks.append(hook)
         return lambda: self._forward_hooks.remove(hook)
 
-    # -- config ------------------------------------------------------------------------------
-    # Arguments the config holds only when they were given: Keras keeps no input shape in a
-    # layer's config, but a Sequential's first layer given one needs it to build when loaded.
-    _config_if_given: tuple[str, ...] = ("input_shape", "input_dim")
-
-    def get_config(self) -> dict[str, Any]:
-        """Every constructor argument with the value in use, defaults included (Keras 3), as
-        JSON data, then ``name``, ``trainable`` and ``dtype``.
-
-        The arguments are those of ``__init__`` and of the base classes it passes ``**kwargs``
-        to. Each value is the instance's attribute of the same name where there is one (the
-        value the layer uses: ``activation='linear'`` for None, ``kernel_size=[3, 3]`` for 3),
-        else the argument as given, else its default. A layer whose ``__init__`` sends options
-        elsewhere (a recurrent layer's to its cell) adds them in its own ``get_config``.
-        """
-        args, kwargs = self._init_args
-        given = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
-        given.pop("self", None)
-        for key, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.kind is param.VAR_KEYWORD:
-                given.update(given.pop(key, {}))
-            elif param.kind is param.VAR_POSITIONAL and given.pop(key, ()):
-                raise TypeError(f"{type(self).__name__}: *args cannot be serialized")
-        config: dict[str, Any] = {}
-        for param in constructor_parameters(type(self)):
-            key = param.name
-            if key in ("name", "trainable", "dtype") or (
-                    key in self._config_if_given and key not in given):
-                continue
-            value = self._config_value(key, given.get(key, param.default))
-            if value is not inspect.Parameter.empty:
-                config[key] = value
-        # given arguments that no signature names (a subclass's **kwargs it reads itself)
-        config.update({k: _serialize(v) for k, v in given.items()
-                       if k not in config and k not in ("name", "trainable", "dtype")})
-        base = dict(name=self.name, trainable=self.trainable, dtype=self.dtype.name)
-        init = inspect.signature(type(self).__init__).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in init.values()):
-            # Keras 3: an __init__ without **kwargs gets only the base keys it takes, so that
-            # from_config can call it (a custom layer's __init__(self, name=None))
-            base = {k: v for k, v in base.items() if k in init}
-        config.update(base)
-        return config
-
-    def _config_value(self, key: str, argument: Any) -> Any:
-        """The attribute ``key`` set in ``__init__``, serialized, where it is one (not a weight)
-        and serializes to JSON data; else ``argument`` serialized (whose error, if it cannot
-        be, is the one raised: a custom activation's)."""
-        value = self.__dict__.get(key, inspect.Parameter.empty)
-        if value is not inspect.Parameter.empty and not isinstance(value, Tensor):
-            try:
-                value = _serialize(value)
-            except ValueError:
-                value = inspect.Parameter.empty
-            if is_json_data(value):
-                return value
-        return argument if argument is inspect.Parameter.empty else _serialize(argument)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Layer:
-        """The layer ``config`` describes; arguments it leaves out take their defaults, so a
-        config saved before get_config listed them all loads as it did."""
-        return cls(**config)
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
-
-
-def serialize_layer(layer: Layer) -> dict[str, Any]:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def _serialize(value: Any) -> Any:
-    if isinstance(value, Layer):
-        return serialize_layer(value)
-    if isinstance(value, initializers.Initializer):
-        return initializers.serialize(value)
-    if isinstance(value, regularizers.L1L2):
-        return regularizers.serialize(value)
-    if isinstance(value, (list, tuple)):
-        return [_serialize(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _serialize(v) for k, v in value.items()}
-    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
-        return np.dtype(value).name
-    if callable(value):
-        return activations.serialize(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:
