@@ -72,3 +72,19 @@ def test_map_without_targets_takes_x_alone():
     np.testing.assert_array_equal(np.concatenate(list(loader)), np.arange(6.0)[:, None] * 2)
     with pytest.raises(TypeError, match="callable"):
         loader.map(3)
+
+
+def test_map_that_returns_x_alone_drops_the_targets_as_tf_data():
+    # Keras's text tutorial: vectorize_layer.adapt(raw_train_ds.map(lambda x, y: x))
+    texts = np.array(["the cat sat", "the dog", "a cat", "dogs bark"], dtype=object)
+    raw = DataLoader(texts, np.array([0, 1, 0, 1]), batch_size=3)
+    only_x = raw.map(lambda x, y: x)
+    batches = list(only_x)
+    assert [list(b) for b in batches] == [["the cat sat", "the dog", "a cat"], ["dogs bark"]]
+    assert [list(b) for b in only_x.map(lambda x: np.char.upper(x.astype(str)))][1] == [
+        "DOGS BARK"]
+    vectorize = sj.layers.TextVectorization(output_mode="int")
+    vectorize.adapt(only_x)
+    assert vectorize.get_vocabulary()[:3] == ["", "[UNK]", "the"]
+    x, y = next(iter(raw.map(lambda x, y: (x, y + 1))))  # (x, y) back: targets kept
+    assert list(y) == [1, 2, 1]

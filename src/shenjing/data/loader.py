@@ -83,6 +83,9 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return as_arrays(batch), None, None
 
 
+_DROPPED = object()  # the targets of batches after .map(lambda x, y: x)
+
+
 class DataLoader:
     """Minibatches of ``x`` (and ``y``, ``sample_weight``), in order or shuffled each epoch.
 
@@ -169,7 +172,7 @@ class DataLoader:
                 raise TypeError("map_fn(x_batch, y_batch) must return a tuple (x_batch, "
                                 f"y_batch), got {type(out).__name__}")
             xb, yb = out
-        if yb is None and self.y is None:
+        if yb is _DROPPED or (yb is None and self.y is None):
             return (xb,) if isinstance(xb, list) else xb  # a bare list would read as (x, y)
         return (xb, yb) if swb is None else (xb, yb, swb)
 
@@ -183,7 +186,14 @@ class DataLoader:
         """
         if not callable(fn):
             raise TypeError(f"map needs a callable, got {type(fn).__name__}")
-        step = fn if self.y is not None else (lambda x, y: (fn(x), y))
+
+        def step(x: Any, y: Any) -> tuple[Any, Any]:
+            if y is None or y is _DROPPED:  # no targets (left): fn(x) -> x
+                return fn(x), y
+            out = fn(x, y)  # fn(x, y) -> (x, y), or -> x, dropping the targets (tf.data's
+            # ds.map(lambda x, y: x), as Keras's text tutorial feeds TextVectorization.adapt)
+            return out if isinstance(out, tuple) and len(out) == 2 else (out, _DROPPED)
+
         previous = self.map_fn
         mapped = copy.copy(self)
         mapped.map_fn = step if previous is None else (lambda x, y: step(*previous(x, y)))
