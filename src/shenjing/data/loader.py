@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .._checks import positive_int
 
 
 def as_arrays(x: Any) -> Any:
@@ -117,10 +118,7 @@ class DataLoader:
                  seed: int | np.random.Generator | None = None,
                  map_fn: Callable[[Any, Any], tuple[Any, Any]] | None = None,
                  sample_weight: Any = None) -> None:
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
-                batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got "
-                             f"{batch_size!r}")
+        positive_int(batch_size, "batch_size", optional=True)
         if map_fn is not None and not callable(map_fn):
             raise TypeError(f"map_fn must be callable, got {type(map_fn).__name__}")
         if x is None:

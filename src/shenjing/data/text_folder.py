@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import positive_int
 from .class_folders import (
     check_arguments,
     encode_labels,
@@ -62,10 +63,7 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred",
     """
     labels, label_mode = check_arguments(labels, label_mode, class_names, validation_split,
                                          subset, shuffle, seed)
-    if max_length is not None and (isinstance(max_length, bool)
-                                   or not isinstance(max_length, (int, np.integer))
-                                   or max_length < 1):
-        raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}")
+    positive_int(max_length, "max_length", optional=True)
     source = open_source(directory, follow_links)
     try:
         _, used, ids, names = index_files(source, labels, class_names, ALLOWED_FORMATS,

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import positive_int
 from .loader import PyDataset
 
 
@@ -74,10 +75,8 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
     data = np.asarray(getattr(data, "data", data))
     for name, value in (("sequence_length", sequence_length), ("sequence_stride", sequence_stride),
                         ("sampling_rate", sampling_rate)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        positive_int(value, name)
+    positive_int(batch_size, "batch_size", optional=True)
     start = 0 if start_index is None else start_index
     end = len(data) if end_index is None else end_index
     if not 0 <= start < len(data) or not start < end <= len(data):

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import activations
 from .. import functional as F
+from .._checks import positive_int
 from ..autograd import Tensor
 from ..functional.conv import ints
 from .layer import InputSpec, Layer
@@ -65,9 +66,7 @@ class _ConvBase(Layer):
 
     def _check_count(self, value: Any, what: str) -> None:
         """``filters`` or ``depth_multiplier``: a positive integer, not a bool."""
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{type(self).__name__} {what} must be a positive integer, "
-                             f"got {value!r}")
+        positive_int(value, f"{type(self).__name__} {what}")
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != self.rank + 2:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .._checks import positive_int
 from ..autograd import Tensor
 from ..data.loader import (  # noqa: F401 - re-exported for Model
     DataLoader,
@@ -144,20 +145,13 @@ def class_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.nd
 
 def batch_size_or_default(batch_size: Any) -> int:
     """``batch_size`` checked; None means 32, as in Keras."""
-    return 32 if batch_size is None else positive_count(batch_size, "batch_size")
+    return 32 if batch_size is None else positive_int(batch_size, "batch_size")
 
 
 def steps_or_none(steps: Any, name: str) -> int | None:
     """A count of batches (``steps_per_epoch``, ``validation_steps``, ``steps``) checked; None
     means all of them."""
-    return None if steps is None else positive_count(steps, name)
-
-
-def positive_count(value: Any, name: str) -> int:
-    """``value`` as an int; ValueError naming ``name`` unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return None if steps is None else positive_int(steps, name)
 
 
 def validation_loader(data: Any, batch_size: int) -> Any:
