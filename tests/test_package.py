@@ -182,3 +182,22 @@ def test_keras_submodules_import_as_the_modules_themselves():
         """
     )
     assert out.split() == ["True"] * 6
+
+
+def test_lazily_loaded_names_are_exactly_their_modules_public_functions():
+    # shenjing.__init__ lists them by hand (importing the modules would cost import time):
+    # the lists must not drift from what the modules define
+    import inspect
+
+    from shenjing import _torch_functions, factories
+
+    def public(module, own_only=False):
+        return {n for n, v in vars(module).items() if not n.startswith("_")
+                and callable(v) and not inspect.isclass(v)
+                and getattr(v, "__module__", "").startswith(module.__name__ if own_only
+                                                            else "shenjing")}
+
+    assert set(shenjing._FACTORIES) == public(factories, own_only=True)
+    assert shenjing._TORCH_FUNCTIONS == public(_torch_functions)  # F's ops under torch's names
+    for name in (*shenjing._FACTORIES, *shenjing._TORCH_FUNCTIONS):
+        assert callable(getattr(shenjing, name))
