@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import positive_int
+from .sequence import pad_sequences
+
 # Only ASCII whitespace separates tokens: SST has words with a no-break space in them ("8\xa01\/2").
 _TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 _WORD = re.compile(r"[^ \t\n\r\f\v]+")
@@ -299,23 +302,9 @@ class Vocabulary:
 
         ``maxlen`` defaults to the longest sentence.
         """
-        if padding not in ("pre", "post") or truncating not in ("pre", "post"):
-            raise ValueError(f'padding and truncating must be "pre" or "post", got {padding!r} '
-                             f"and {truncating!r}")
-        seqs = [self.encode(s) for s in sentences]
-        if maxlen is None:
-            maxlen = max((len(s) for s in seqs), default=0)
-        elif not isinstance(maxlen, int) or maxlen < 1:
-            raise ValueError(f"maxlen must be a positive integer, got {maxlen!r}")
-        out = np.full((len(seqs), maxlen), self.pad_index, dtype=dtype)
-        for i, seq in enumerate(seqs):
-            seq = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
-            if seq:
-                if padding == "post":
-                    out[i, : len(seq)] = seq
-                else:
-                    out[i, maxlen - len(seq) :] = seq
-        return out
+        positive_int(maxlen, "maxlen", optional=True)
+        return pad_sequences([self.encode(s) for s in sentences], maxlen, dtype=dtype,
+                             padding=padding, truncating=truncating, value=self.pad_index)
 
     def decode(self, ids: Iterable[int] | np.ndarray, *, skip_padding: bool = True) -> list[str]:
         """The words for ``ids`` (padding dropped unless ``skip_padding=False``)."""
