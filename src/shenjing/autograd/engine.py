@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import anomaly
-from .function import Function, unbroadcast
+from .function import Function, FunctionCtx, unbroadcast
 from .grad_mode import no_grad
 from .tensor import Tensor
 
@@ -63,9 +63,17 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
             if fn.inputs is None:
                 raise RuntimeError(_FREED)
             grads_out = pending.pop(fn)
+            stale = None  # inputs changed by a recorded in-place op since: id -> old creator
             for t, version in zip(fn.inputs, fn.versions):
                 if t._version[0] != version:
-                    raise RuntimeError(_modified(fn, t))
+                    if _saved_reads(fn, t.data):
+                        raise RuntimeError(_modified(fn, t.shape))
+                    if t._history is not None:
+                        stale = stale or {}
+                        stale[id(t)] = _creator_at(t, version)
+            for counter, version, key in fn.out_versions:
+                if counter[0] != version and _saved_reads(fn, None, key):
+                    raise RuntimeError(_modified(fn, None))
             if fn.hooks:
                 for i, hooks in fn.hooks.items():
                     for hook in hooks:
@@ -88,7 +96,9 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                     continue
                 if g.shape != t.data.shape:
                     g = unbroadcast(g, t.data.shape)
-                creator = t._creator
+                creator, i = t._creator, t._output_index
+                if stale is not None and id(t) in stale:
+                    creator, i = stale[id(t)]
                 if creator is None:
                     old = leaf_grads.get(id(t), (t, None))[1]
                     leaf_grads[id(t)] = (t, _accumulate(old, g))
@@ -99,7 +109,6 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                     slot = pending[creator] = [None] * creator.n_outputs
                     push(heap, (-creator.generation, count, creator))
                     count += 1
-                i = t._output_index
                 slot[i] = _accumulate(slot[i], g)
             if not retain_graph:
                 fn.inputs = None
@@ -150,21 +159,58 @@ def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]) -> set[F
         if fn in seen or fn.inputs is None:
             continue
         seen.add(fn)
-        stack.extend(t._creator for t in fn.inputs if t._creator is not None)
+        stack.extend(c for c in _input_creators(fn) if c is not None)
     wanted = {id(t) for t in targets}
     needed: set[Function] = set()
     for fn in sorted(seen, key=lambda f: f.generation):  # inputs' ops come first
-        for t, need in zip(fn.inputs, fn.needs_input_grad):
-            if need and (id(t) in wanted or t._creator in needed):
+        for t, creator, need in zip(fn.inputs, _input_creators(fn), fn.needs_input_grad):
+            if need and (id(t) in wanted or creator in needed):
                 needed.add(fn)
                 break
     return needed
 
 
-def _modified(fn: Function, t: Tensor) -> str:
-    return (f"a tensor of shape {t.shape} that {type(fn).__name__.lstrip('_')} used in the "
-            "forward pass was modified in place afterwards, so its gradient would be wrong; "
-            "compute with a copy (x = x + y), or change it after backward()")
+def _creator_at(t: Tensor, version: int) -> tuple[Function | None, int]:
+    """(op, output index) that made ``t``'s value at ``version``: an in-place op recorded since
+    (``x += f(x)``) made ``t`` its own output, and ``t._history`` keeps what it was before."""
+    for before, creator, index in t._history or ():
+        if before >= version:
+            return creator, index
+    return t._creator, t._output_index
+
+
+def _input_creators(fn: Function) -> list[Function | None]:
+    return [_creator_at(t, v)[0] for t, v in zip(fn.inputs, fn.versions)]
+
+
+def _saved_reads(fn: Function, array: Any, key: int | None = None) -> bool:
+    """Whether ``fn``'s backward reads ``array`` (or the array whose id is ``key``): what it
+    saved holds it or a view of its memory. Only such an input or output, changed in place
+    since the forward, makes the gradient wrong: ``x += f(x)`` is fine when f keeps its output
+    (exp, tanh), as in PyTorch. Runs only after a version changed."""
+    keys = {key} if array is None else {id(array), id(getattr(array, "base", None))}
+    keys.discard(id(None))
+    saved = fn.saved
+    if isinstance(saved, FunctionCtx):  # PyTorch's style: what ctx.save_for_backward kept
+        saved = [t.data if isinstance(t, Tensor) else t for t in saved.saved_tensors]
+    stack = list(saved or ())
+    while stack:
+        s = stack.pop()
+        if isinstance(s, (list, tuple)):
+            stack.extend(s)
+        elif isinstance(s, dict):
+            stack.extend(s.values())
+        elif id(s) in keys or id(getattr(s, "base", None)) in keys:
+            return True
+    return False
+
+
+def _modified(fn: Function, shape: tuple[int, ...] | None) -> str:
+    name = type(fn).__name__.lstrip("_")
+    what = (f"the output of {name}, which it saved for its backward," if shape is None else
+            f"a tensor of shape {shape} that {name} saved for its backward")
+    return (f"{what} was modified in place afterwards, so its gradient would be wrong; compute "
+            "with a copy (x = x + y), or change it after backward()")
 
 
 def _deliver(t: Tensor, g: Any, pending: dict[Function, list[Any]]) -> None:

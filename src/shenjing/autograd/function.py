@@ -32,12 +32,13 @@ class Function:
         needs_input_grad: one bool per input; an op may skip saving or computing what no one needs.
     Attributes kept only when the op is recorded in a graph:
         inputs: the input Tensors (the graph's edges); versions: their in-place counters when
-        the op ran (backward checks them); generation: the op's depth, which orders
-        the backward walk; trace: where user code called it, kept only in anomaly mode.
+        the op ran; out_versions: (counter, value, id of the array) of each output (backward
+        checks both, for the values that ``saved`` holds); generation: the op's depth, which
+        orders the backward walk; trace: where user code called it, kept only in anomaly mode.
     """
 
-    __slots__ = ("inputs", "versions", "needs_input_grad", "saved", "generation", "n_outputs",
-                 "hooks", "trace")
+    __slots__ = ("inputs", "versions", "out_versions", "needs_input_grad", "saved", "generation",
+                 "n_outputs", "hooks", "trace")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,6 +107,7 @@ class Function:
             fn.generation = generation
             fn.n_outputs = len(outs)
             fn.hooks = None
+            fn.out_versions = [(t._version, t._version[0], id(t.data)) for t in outs]
             for i, t in enumerate(outs):
                 t.requires_grad = True
                 t._creator = fn
@@ -172,6 +174,8 @@ def _apply_with_ctx(cls: Any, *args: Any, **kwargs: Any) -> Any:
         node.generation = max(t._generation for t in tensors)
         node.n_outputs = len(outs)
         node.hooks = None
+        node.out_versions = [(t._version, t._version[0], id(t.data)) for t in outs
+                             if isinstance(t, Tensor)]
         ctx._arg_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx._outputs = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
         fixed = [id(o.data) for o in ctx._non_differentiable if isinstance(o, Tensor)]

@@ -54,9 +54,10 @@ class InplaceMixin:
         The op runs out of place on ``old``, a stand-in for this tensor's previous value that
         keeps its place in the graph, and its result is written into this tensor's memory (or,
         for a view of another array, replaces it: unlike torch, the base keeps its value), which
-        then stands for the op's output. The version bump makes any op that used the previous
-        value refuse to backward (here every such op, not only those whose backward reads it;
-        so ``x += f(x)`` fails at backward: write x = x + f(x); ``x += x`` works).
+        then stands for the op's output. The version bump makes an op that saved the previous
+        value for its backward refuse to run (as torch: ``y = exp(w); y += 1`` fails at
+        backward, ``x += exp(x)`` works), and ``_history`` sends the gradients of the ops that
+        used it to the op that made it.
         """
         # Only mul's backward reads its first input (for the other's gradient), after this
         # memory is overwritten: it gets a copy. add, sub and div's read none of it. In
@@ -72,6 +73,8 @@ class InplaceMixin:
         if new.shape != self.shape:
             raise ValueError(f"in-place operation: the result's shape {new.shape} does not fit "
                              f"the tensor's {self.shape}")
+        self._history = [*(self._history or ()),
+                         (self._version[0], self._creator, self._output_index)]
         if getattr(self.data, "base", None) is None:
             self.data[...] = new.data  # in place: detach()ed aliases and views see it, as torch's
             self._version[0] += 1

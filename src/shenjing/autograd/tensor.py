@@ -42,6 +42,10 @@ class Tensor(InplaceMixin):
     # register_post_accumulate_grad_hook's list, set on the rare leaf that has one: the engine
     # reads this for every leaf, and a class default spares each tensor the slot
     _post_accumulate_hooks: list[Callable[[Tensor], None]] | None = None
+    # (version before, creator, output index) for each recorded in-place op that made this
+    # tensor its output (see InplaceMixin._record_inplace): ops that used the older value still
+    # send their gradient there. Set on the rare tensor that has one, as above.
+    _history: list[tuple[int, Any, int]] | None = None
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
