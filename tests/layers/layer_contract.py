@@ -56,7 +56,7 @@ def run_layer_test(
             (batch norm's moving statistics); otherwise they must stay as they are.
     """
     assert not layer.built and layer.weights == []
-    out = layer(_as_tensors(input_data))
+    out = layer(_as_tensors(input_data), training=False)  # augmentation defaults to training
     assert layer.built
     assert isinstance(out, Tensor)
     assert out.shape == tuple(expected_output_shape), f"output shape {out.shape}"
@@ -91,10 +91,11 @@ def _check_config_round_trip(layer: Layer, input_data: Any, out: Tensor) -> None
     clone = type(layer).from_config(json.loads(text))
     assert type(clone) is type(layer)
     assert clone.get_config() == config
-    clone(_as_tensors(input_data))
+    clone(_as_tensors(input_data), training=False)
     assert [w.shape for w in clone.get_weights()] == [w.shape for w in layer.get_weights()]
     clone.set_weights(layer.get_weights())
-    np.testing.assert_array_equal(clone(_as_tensors(input_data)).numpy(), out.numpy())
+    np.testing.assert_array_equal(clone(_as_tensors(input_data), training=False).numpy(),
+                                  out.numpy())
 
 
 def _check_training_step(layer: Layer, input_data: Any, moving_weights_change: bool,

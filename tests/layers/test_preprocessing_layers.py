@@ -1,6 +1,6 @@
 """Preprocessing layers: Normalization (adapt against NumPy, Keras's epsilon), Rescaling, and the
-augmentation layers RandomFlip and RandomCrop (active only in training, seeded); the layer
-contract, and a saved model that carries its normalization statistics."""
+augmentation layers RandomFlip and RandomCrop (active in training, by default as Keras 3;
+seeded); the layer contract, and a saved model that carries its normalization statistics."""
 
 from __future__ import annotations
 
@@ -146,13 +146,34 @@ def test_save_load_with_normalization_and_rescaling_predicts_identically(tmp_pat
 def test_random_flip_flips_some_images_only_in_training(mode, axes):
     x = _images(n=64)
     layer = RandomFlip(mode, seed=3)
-    np.testing.assert_array_equal(layer(x).numpy(), x)  # inference: the identity
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)  # inference: identity
     out = layer(x, training=True).numpy()
     # the original, or flipped along one of the mode's axes, or both
     candidates = [x, np.flip(x, axis=axes[0]), np.flip(x, axis=axes[-1]), np.flip(x, axis=axes)]
     match = [[np.array_equal(out[i], c[i]) for c in candidates] for i in range(len(x))]
     assert all(any(m) for m in match)  # every image is the original or one of its flips
     assert sum(m[0] for m in match) not in (0, len(x))  # some flipped, some not
+
+
+def test_augmentation_called_on_its_own_augments_as_keras3():
+    """Keras 3's augmentation layers default to ``training=True``: called on their own (the
+    image tutorial's ``train_ds.map(lambda img, label: (data_augmentation(img), label))``), or
+    in a model called directly, they augment; predict and evaluate pass training=False."""
+    x = _images(n=32)
+
+    def changed(out):
+        return sum(not np.array_equal(o, xi) for o, xi in zip(out, x))
+
+    assert 0 < changed(RandomFlip("horizontal", seed=0)(x).numpy()) < len(x)
+    seq = sj.Sequential([RandomFlip("horizontal", seed=0), layers.RandomRotation(0.1, seed=0)])
+    inputs = sj.Input(shape=x.shape[1:])
+    functional = sj.Model(inputs, RandomFlip("horizontal", seed=0)(inputs))
+    for model in (seq, functional):
+        assert changed(model(x).numpy()) > 0
+        np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    # layers whose call defaults to training=False stay at inference when called bare
+    np.testing.assert_array_equal(layers.Dropout(0.5)(x).numpy(), x)
+    np.testing.assert_array_equal(sj.Sequential([layers.Dropout(0.5)])(x).numpy(), x)
 
 
 def test_random_layers_are_seeded():
@@ -172,7 +193,7 @@ def test_random_layers_are_seeded():
 def test_random_crop_takes_a_window_of_the_padded_image_per_sample():
     x = _images(n=32, h=6, w=5)
     layer = RandomCrop(6, 5, padding=2, seed=0)
-    np.testing.assert_array_equal(layer(x).numpy(), x)  # inference, same size: the identity
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)  # inference, same size
     out = layer(x, training=True).numpy()
     assert out.shape == x.shape
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
@@ -188,7 +209,7 @@ def test_random_crop_takes_a_window_of_the_padded_image_per_sample():
 def test_random_crop_center_crops_at_inference_and_rejects_small_inputs():
     x = _images(n=2, h=7, w=6)
     layer = RandomCrop(3, 4, seed=0)
-    np.testing.assert_array_equal(layer(x).numpy(), x[:, 2:5, 1:5])
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x[:, 2:5, 1:5])
     one = layer(x[0], training=True).numpy()  # a single HWC image
     assert one.shape == (3, 4, 3)
     with pytest.raises(ValueError, match="8x8 but got images of 7x6"):

@@ -1,5 +1,5 @@
 """Geometric image augmentation (Keras 3's RandomRotation and RandomZoom): each image is
-resampled through its own affine map, active only in training.
+resampled through its own affine map, active in training (by default, as Keras 3).
 
 Both layers draw one transform per image and hand it to :func:`affine_sample`, which maps
 every output pixel (x, y) to an input point ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` (Keras's
@@ -116,7 +116,7 @@ class _RandomAffine(_RandomImageLayer):
     def _transforms(self, n: int, h: int, w: int) -> np.ndarray:
         raise NotImplementedError
 
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
         self._check_images(x)
         x = _as_float(self, x)
         if not training:

@@ -50,6 +50,15 @@ def _call_accepts(cls: type, arg: str) -> bool:
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+@functools.cache
+def _default_training(cls: type) -> bool | None:
+    """The default of ``training`` in ``cls.call`` where it is a bool (True for the random
+    augmentation layers, as Keras 3's), else None."""
+    param = inspect.signature(cls.call).parameters.get("training")
+    default = None if param is None else param.default
+    return default if isinstance(default, bool) else None
+
+
 class InputSpec:
     """What a built layer accepts: a number of axes and fixed sizes for some of them."""
 
@@ -322,11 +331,16 @@ class Layer(LayerConfigMixin):
         self._maybe_build(inputs)
         if mask is None:
             mask = _mask_of(inputs)
-        # As Keras: None inherits the enclosing call's mode (a layer calling its children
-        # directly), and means inference at the outermost call.
-        enclosing = getattr(_call_context, "training", False)
-        training = enclosing if training is None else bool(training)
+        # As Keras 3: None inherits the enclosing call's mode (a layer calling its children
+        # directly); with none, the default of this layer's call: inference for most layers,
+        # training for the augmentation layers (RandomFlip(...)(images) flips, as in a
+        # tf.data map), and None for a model, so that its layers take their own defaults.
+        enclosing = getattr(_call_context, "training", None)
         cls = type(self)
+        if training is not None:
+            training = bool(training)
+        else:
+            training = enclosing if enclosing is not None else _default_training(cls)
         if _call_accepts(cls, "training"):
             kwargs["training"] = training
         if mask is not None and _call_accepts(cls, "mask"):

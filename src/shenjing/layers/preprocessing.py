@@ -169,7 +169,10 @@ class Rescaling(Layer):
 
 
 class _RandomImageLayer(Layer):
-    """A seeded augmentation of NHWC images (or one HWC image), active only in training."""
+    """A seeded augmentation of NHWC images (or one HWC image), active in training. As in
+    Keras 3, the default of ``training`` is True: called on its own (a ``ds.map`` of
+    augmentation, a model of these layers called on images) it augments; inside ``fit`` it
+    augments, inside ``predict`` and ``evaluate`` (``training=False``) it does not."""
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -206,7 +209,7 @@ class RandomFlip(_RandomImageLayer):
             raise ValueError(f"RandomFlip mode must be one of {self._MODES}, got {mode!r}")
         self.mode = mode
 
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
         x = _as_float(self, x)
         if not training:
             return x
@@ -253,7 +256,7 @@ class RandomCrop(_RandomImageLayer):
         self.height, self.width, self.padding = int(height), int(width), padding
         self._pads = pads
 
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
         self._check_images(x)
         x = _as_float(self, x)
         if training and any(self._pads):

@@ -325,7 +325,7 @@ class Bidirectional(Layer):
         return {**super().get_config(), "layer": serialize_layer(self.forward_layer),
                 "backward_layer": serialize_layer(self.backward_layer)}
 
-    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Any:
+    def call(self, x: Tensor, training: bool | None = None, mask: Any = None) -> Any:
         mask_data = mask.data if isinstance(mask, Tensor) else mask
         fwd = self.forward_layer(x, training=training, mask=mask_data)
         bwd = self.backward_layer(x, training=training, mask=mask_data)

@@ -46,7 +46,7 @@ class TimeDistributed(Layer):
         if not self.layer.built:
             self.layer.build((None, *input_shape[2:]))
 
-    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Tensor:
+    def call(self, x: Tensor, training: bool | None = None, mask: Any = None) -> Tensor:
         batch, steps = x.shape[:2]
         folded_mask = None
         if mask is not None:

@@ -78,7 +78,7 @@ class Graph:
         values = [inputs[n] for n in names]
         return values[0] if self.single_input else values
 
-    def run(self, inputs: Any, training: bool) -> Any:
+    def run(self, inputs: Any, training: bool | None) -> Any:
         if isinstance(inputs, dict):
             inputs = self.by_input_name(inputs)
         given = _as_list(inputs)

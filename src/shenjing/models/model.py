@@ -46,7 +46,7 @@ class Model(Trainer, Layer):
             inputs = self.graph.by_input_name(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
-    def call(self, inputs: Any, training: bool = False) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         if self.graph is None:
             raise NotImplementedError(f"{type(self).__name__} must define call(), or be built "
                                       "as Model(inputs, outputs)")

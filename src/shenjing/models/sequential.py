@@ -95,7 +95,7 @@ class Sequential(Model):
                                  "by fit, or give the first layer an input_shape")
         return self._built_io
 
-    def call(self, x: Any, training: bool = False) -> Any:
+    def call(self, x: Any, training: bool | None = None) -> Any:
         for layer in self.stack:
             x = layer(x, training=training)
         return x
