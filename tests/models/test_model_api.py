@@ -93,6 +93,33 @@ def test_input_shape_on_the_first_layer_builds_at_once():
     assert [r[1] for r in _rows(_summary(model))] == ["(None, 4)", "(None, 1)"]
 
 
+def test_sequential_feature_extraction_as_the_keras_guide():
+    """The Sequential guide's feature extractor: each layer's output leads back to the model's
+    input, however many times adding layers rebuilt the model."""
+    inputs = sj.Input(shape=(13, 13, 3))
+    initial_model = sj.Sequential([
+        inputs,
+        layers.Conv2D(4, 5, strides=2, activation="relu"),
+        layers.Conv2D(4, 3, activation="relu", name="my_intermediate_layer"),
+        layers.Conv2D(2, 3, activation="relu"),
+    ])
+    assert initial_model.input is inputs
+    feature_extractor = sj.Model(inputs=initial_model.inputs,
+                                 outputs=[layer.output for layer in initial_model.layers])
+    x = np.random.default_rng(0).random((1, 13, 13, 3)).astype(np.float32)
+    features = feature_extractor(x)
+    assert [f.shape for f in features] == [(1, 5, 5, 4), (1, 3, 3, 4), (1, 1, 1, 2)]
+    expected, h = [], x
+    for layer in initial_model.layers:
+        h = layer(h)
+        expected.append(h.numpy())
+    for got, want in zip(features, expected):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    middle = sj.Model(inputs=initial_model.inputs,
+                      outputs=initial_model.get_layer(name="my_intermediate_layer").output)
+    np.testing.assert_allclose(middle(x).numpy(), expected[1], rtol=1e-6)
+
+
 class TwoLayerNet(sj.Model):
     def __init__(self, classes: int = 3, **kwargs):
         super().__init__(**kwargs)

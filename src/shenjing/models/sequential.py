@@ -81,7 +81,14 @@ class Sequential(Model):
         also records each layer's output shape for ``summary``."""
         if self._input is None:
             self._input = Input(batch_shape=(None, *tuple(input_shape)[1:]))
-        x = start = Input(batch_shape=tuple(input_shape), dtype=self._input.dtype)
+        # One input tensor for every (re)build, the given Input where it fits, as Keras's: each
+        # layer's `output` (its first call) then leads back to `model.input`, so
+        # Model(model.input, [layer.output for layer in model.layers]) extracts features.
+        shape, dtype = tuple(input_shape), self._input.dtype
+        last = self._built_io[0][0] if hasattr(self, "_built_io") else None
+        fits = [t for t in (self._input, last) if t is not None and t.shape == shape
+                and t.dtype == dtype]
+        x = start = fits[0] if fits else Input(batch_shape=shape, dtype=dtype)
         self.output_shapes = []
         for layer in self.stack:
             x = layer(x)
