@@ -46,6 +46,7 @@ _MAKE = {
     L.SpatialDropout1D: lambda: L.SpatialDropout1D(0.25),
     L.SpatialDropout2D: lambda: L.SpatialDropout2D(0.25, seed=1),
     L.Embedding: lambda: L.Embedding(10, 4, mask_zero=True),
+    L.MultiHeadAttention: lambda: L.MultiHeadAttention(2, 3, value_dim=4, dropout=0.1, seed=1),
     L.GRU: lambda: L.GRU(4, go_backwards=True, recurrent_dropout=0.1),
     L.LSTM: lambda: L.LSTM(4, activation="relu", unit_forget_bias=False, return_sequences=True,
                            dropout=0.1, seed=2),

@@ -61,6 +61,8 @@ def __getattr__(name: str):
         from . import lookup as module
     elif name == "TextVectorization":
         from . import text_vectorization as module
+    elif name == "MultiHeadAttention":
+        from . import attention as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(module, name)
@@ -81,7 +83,8 @@ __all__ = [
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
     "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
-    "Minimum", "Multiply", "Normalization", "Parameter", "Perceptron", "RNTN", "RandomCrop",
+    "Minimum", "MultiHeadAttention", "Multiply", "Normalization", "Parameter", "Perceptron",
+    "RNTN", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
     "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
     "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TextVectorization",
