@@ -21,6 +21,7 @@ from . import factories
 from . import functional as F
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT, asnumpy
+from .layers.input_layer import SymbolicTensor
 
 
 def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
@@ -28,6 +29,11 @@ def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
     become float32 unless ``dtype`` says otherwise."""
     if isinstance(x, Tensor):
         return x if dtype is None or x.dtype == np.dtype(dtype) else F.cast(x, dtype)
+    if isinstance(x, SymbolicTensor):
+        raise TypeError(
+            f"keras.ops got a symbolic tensor of the functional API ({x}): shenjing's ops run "
+            "on values, not on Keras 3's symbolic graph. Do this computation in a layer's "
+            "call() (a small Layer subclass) and call that layer on the symbolic tensor")
     return as_tensor(x, dtype)
 
 

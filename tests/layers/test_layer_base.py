@@ -671,3 +671,17 @@ def test_add_loss_holds_the_last_forward_pass_of_the_outermost_call():
     assert inner.losses == []  # a symbolic call's trial runs add nothing
     (layer.losses[0] + layer.losses[1]).backward()  # differentiable, through the Dense
     assert layer.dense.kernel.grad is not None
+
+
+def test_add_loss_of_a_symbolic_tensor_says_where_losses_belong():
+    """Keras 2's functional VAE (model.add_loss(kl) on symbolic tensors) is refused, as in
+    Keras 3, with the remedy, instead of a float() TypeError about SymbolicTensor."""
+    import shenjing as sj
+
+    inputs = L.Input((3,))
+    z = L.Dense(2)(inputs)
+    model = sj.Model(inputs, z)
+    with pytest.raises(ValueError, match=r"symbolic tensor.*in a layer's call\(\)"):
+        model.add_loss(z)
+    with pytest.raises(TypeError, match="symbolic tensor.*in a layer's call"):
+        sj.ops.mean(sj.ops.square(z))  # was float() of a SymbolicTensor

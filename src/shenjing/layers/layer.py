@@ -261,6 +261,12 @@ class Layer(LayerConfigMixin):
         model's loss (Keras's ``add_loss``). It counts for the forward pass that made it: a
         layer called from outside any other layer's call starts its layers' lists afresh."""
         global _losses_added
+        if symbolic_in(loss):  # Keras 2's model.add_loss(symbolic), which Keras 3 refuses too
+            raise ValueError(
+                f"add_loss() on '{self.name}' got a symbolic tensor of the functional API: a "
+                "loss is added in a layer's call(), on the values of that pass (as Keras 3). "
+                "Compute it in a layer that calls self.add_loss(...) and returns its inputs, "
+                "and put that layer in the model")
         _losses_added = True
         self._added_losses.append(loss if isinstance(loss, Tensor) else Tensor(loss))
 
