@@ -38,7 +38,7 @@ from .autograd import (
     set_grad_enabled,
     tensor,
 )
-from .diagnostics import gradcheck
+from .diagnostics import gradcheck, gradgradcheck
 from .layers import Input
 from .models import Model, Sequential, load_model
 
@@ -97,7 +97,8 @@ __version__ = "0.1.0"
 __all__ = [
     "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "arange",
     "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
-    "full", "full_like", "functional", "gradcheck", "inference_mode", "initializers",
+    "full", "full_like", "functional", "gradcheck", "gradgradcheck", "inference_mode",
+    "initializers",
     "is_grad_enabled", "keras",
     "layers", "linspace", "load_model", "losses", "metrics", "models", "no_grad", "normal", "ones",
     "ones_like", "ops", "optimizers", "plot", "preprocessing", "rand", "randint", "randn",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from oracle import require_torch
+from oracle import require_torch, torch
 from shenjing import Function, Tensor, no_grad
 from shenjing.autograd.function import once_differentiable
 
@@ -62,7 +62,8 @@ def test_legendre_tutorial_matches_torch():
 
 def scaled_mul(base):
     """Two Tensor inputs and a number, two outputs (one an integer index), a ctx attribute,
-    needs_input_grad and mark_non_differentiable."""
+    needs_input_grad and mark_non_differentiable; each framework's once_differentiable."""
+    once = once_differentiable if base is Function else torch.autograd.function.once_differentiable
 
     class ScaledMul(base):
         @staticmethod
@@ -76,7 +77,7 @@ def scaled_mul(base):
             return out, index
 
         @staticmethod
-        @once_differentiable
+        @once
         def backward(ctx, grad_out, grad_index):
             a, b = ctx.saved_tensors
             ga = grad_out * b * ctx.scale if ctx.needs_input_grad[0] else None

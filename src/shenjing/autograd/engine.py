@@ -16,7 +16,7 @@ from typing import Any
 
 from . import anomaly
 from .function import Function, FunctionCtx, unbroadcast
-from .grad_mode import no_grad
+from .grad_mode import set_grad_enabled
 from .tensor import Tensor
 
 _FREED = (
@@ -31,18 +31,23 @@ def _accumulate(old: Any, new: Any) -> Any:
 
 
 def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
-        targets: Sequence[Tensor] | None = None) -> dict[int, Any] | None:
+        targets: Sequence[Tensor] | None = None, create_graph: bool = False
+        ) -> dict[int, Any] | None:
     """Back-propagate from ``roots`` (each seeded with its gradient in ``grads``; None: 1 for a
     one-element root), what ``Tensor.backward`` and :mod:`.gradients` call.
+
+    Gradients are arrays, computed by each op's ``backward`` outside the graph; with
+    ``create_graph`` they are Tensors computed by each op's ``differentiable_backward`` with
+    grad mode on, so the gradients are recorded and can be differentiated again.
 
     Without ``targets``, every leaf's gradient is accumulated into its ``.grad``. With them
     (``autograd.grad``), only ops that lead to a target run, no ``.grad`` is touched, and the
     targets' gradients are returned by ``id``: leaves' directly, intermediates' through a
     hook that the caller put on them.
     """
-    seeds = [_seed(root, g) for root, g in zip(roots, grads)]
+    seeds = [_seed(root, g, create_graph) for root, g in zip(roots, grads)]
     needed = None if targets is None else _ops_leading_to(roots, targets)
-    with no_grad():
+    with set_grad_enabled(create_graph):
         pending: dict[Function, list[Any]] = {}
         # A leaf's contributions are summed first, so that its hooks see its whole gradient once.
         leaf_grads: dict[int, tuple[Tensor, Any]] = {}
@@ -66,13 +71,15 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
             stale = None  # inputs changed by a recorded in-place op since: id -> old creator
             for t, version in zip(fn.inputs, fn.versions):
                 if t._version[0] != version:
+                    if create_graph:  # its differentiable_backward would read the new values
+                        raise RuntimeError(_modified(fn, t.shape, create_graph))
                     if _saved_reads(fn, t.data):
                         raise RuntimeError(_modified(fn, t.shape))
                     if t._history is not None:
                         stale = stale or {}
                         stale[id(t)] = _creator_at(t, version)
-            for counter, version, key in fn.out_versions:
-                if counter[0] != version and _saved_reads(fn, None, key):
+            for counter, version, keys in fn.out_versions:
+                if counter[0] != version and _saved_reads(fn, None, keys):
                     raise RuntimeError(_modified(fn, None))
             if fn.hooks:
                 for i, hooks in fn.hooks.items():
@@ -82,7 +89,8 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                 continue  # grad(): nothing it asked for lies below; this op keeps its graph
             # An op with several outputs gets None for an output that nobody used.
             try:
-                grads_in = fn.backward(*grads_out)
+                grads_in = (fn.differentiable_backward(*grads_out) if create_graph else
+                            fn.backward(*grads_out))
             except Exception as err:
                 if anomaly.enabled:
                     anomaly.note_backward_error(err, fn)
@@ -128,8 +136,9 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
         return None
 
 
-def _seed(root: Tensor, grad: Any) -> Any:
-    """The gradient backward starts from at ``root``, checked (ones for a one-element root)."""
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The gradient backward starts from at ``root``, checked (ones for a one-element root):
+    an array, or with ``create_graph`` a Tensor (a given one as it is, graph included)."""
     if not isinstance(root, Tensor) or not root.requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad: none of the tensors it "
@@ -142,12 +151,14 @@ def _seed(root: Tensor, grad: Any) -> Any:
                 f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
                 "pass gradient= with the same shape (or reduce with .sum() / .mean() first)."
             )
-        return xp.ones_like(root.data)
-    # a copy: the caller keeps their array, and it may reach a leaf's .grad unchanged
-    grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        grad = xp.ones_like(root.data)
+    elif create_graph and isinstance(grad, Tensor) and grad.dtype == root.dtype:
+        pass
+    else:  # a copy: the caller keeps their array, and it may reach a leaf's .grad unchanged
+        grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(f"backward(): gradient has shape {grad.shape}, expected {root.shape}")
-    return grad
+    return Tensor._wrap(grad) if create_graph and not isinstance(grad, Tensor) else grad
 
 
 def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]) -> set[Function]:
@@ -183,12 +194,12 @@ def _input_creators(fn: Function) -> list[Function | None]:
     return [_creator_at(t, v)[0] for t, v in zip(fn.inputs, fn.versions)]
 
 
-def _saved_reads(fn: Function, array: Any, key: int | None = None) -> bool:
-    """Whether ``fn``'s backward reads ``array`` (or the array whose id is ``key``): what it
-    saved holds it or a view of its memory. Only such an input or output, changed in place
-    since the forward, makes the gradient wrong: ``x += f(x)`` is fine when f keeps its output
-    (exp, tanh), as in PyTorch. Runs only after a version changed."""
-    keys = {key} if array is None else {id(array), id(getattr(array, "base", None))}
+def _saved_reads(fn: Function, array: Any, ids: tuple[int, int] | None = None) -> bool:
+    """Whether ``fn``'s backward reads ``array`` (or the array whose ids, its own and its
+    base's, are ``ids``): what it saved holds it or a view of its memory. Only such an input or
+    output, changed in place since the forward, makes the gradient wrong: ``x += f(x)`` is fine
+    when f keeps its output (exp, tanh), as in PyTorch. Runs only after a version changed."""
+    keys = set(ids or (id(array), id(getattr(array, "base", None))))
     keys.discard(id(None))
     saved = fn.saved
     if isinstance(saved, FunctionCtx):  # PyTorch's style: what ctx.save_for_backward kept
@@ -205,8 +216,12 @@ def _saved_reads(fn: Function, array: Any, key: int | None = None) -> bool:
     return False
 
 
-def _modified(fn: Function, shape: tuple[int, ...] | None) -> str:
+def _modified(fn: Function, shape: tuple[int, ...] | None, create_graph: bool = False) -> str:
     name = type(fn).__name__.lstrip("_")
+    if create_graph:
+        return (f"create_graph=True: a tensor of shape {shape} that {name} used was modified in "
+                "place afterwards, and the recorded gradient would be computed from its new "
+                "values; compute with a copy (x = x + y)")
     what = (f"the output of {name}, which it saved for its backward," if shape is None else
             f"a tensor of shape {shape} that {name} saved for its backward")
     return (f"{what} was modified in place afterwards, so its gradient would be wrong; compute "
@@ -223,7 +238,14 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
     hooks. ``stored``: the ids of the arrays already given to a ``.grad`` in this backward."""
     for hook in t._hooks or ():
         g = _run_hook(hook, g)
-    if t.grad is not None:
+    if isinstance(g, Tensor):  # create_graph: .grad keeps the gradient's graph, as torch's
+        if t.grad is not None:
+            g = t.grad + g
+        elif id(g) in stored or g.dtype != t.dtype:
+            g = g.to(t.dtype) if g.dtype != t.dtype else g.clone()
+        stored.add(id(g))
+        t.grad = g
+    elif t.grad is not None:
         t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
     else:
         # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing):
@@ -242,5 +264,12 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
 
 
 def _run_hook(hook: Any, g: Any) -> Any:
-    out = hook(Tensor._wrap(g))
-    return g if out is None else (out.data if isinstance(out, Tensor) else out)
+    """``hook(grad)``; a returned value replaces the gradient (an array, or a Tensor when the
+    gradients are Tensors: create_graph)."""
+    graph = isinstance(g, Tensor)
+    out = hook(g if graph else Tensor._wrap(g))
+    if out is None:
+        return g
+    if graph:
+        return out if isinstance(out, Tensor) else Tensor._wrap(out)
+    return out.data if isinstance(out, Tensor) else out

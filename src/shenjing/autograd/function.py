@@ -15,6 +15,7 @@ PyTorch's style works too, for code ported from torch: a subclass whose ``forwar
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -32,10 +33,16 @@ class Function:
         needs_input_grad: one bool per input; an op may skip saving or computing what no one needs.
     Attributes kept only when the op is recorded in a graph:
         inputs: the input Tensors (the graph's edges); versions: their in-place counters when
-        the op ran; out_versions: (counter, value, id of the array) of each output (backward
-        checks both, for the values that ``saved`` holds); generation: the op's depth, which
-        orders the backward walk; trace: where user code called it, kept only in anomaly mode.
+        the op ran; out_versions: for an op that ``saves_outputs``, (counter, value, ids of the
+        array and its base) of each output (backward checks both, for the values that
+        ``saved`` holds); generation: the op's depth, which orders the backward walk; trace:
+        where user code called it, kept only in anomaly mode.
     """
+
+    #: True for an op whose saved values include an output or a view of one (exp keeps e**x):
+    #: backward then also checks that output was not changed in place. (A test walks every
+    #: op's graph to check that no op saving an output leaves this False.)
+    saves_outputs = False
 
     __slots__ = ("inputs", "versions", "out_versions", "needs_input_grad", "saved", "generation",
                  "n_outputs", "hooks", "trace")
@@ -62,6 +69,20 @@ class Function:
 
     def backward(self, *grad_outs: Any) -> Any:
         raise NotImplementedError
+
+    def differentiable_backward(self, *grads: Any) -> Any:
+        """What ``backward`` returns, computed with recorded ops on Tensors (the inputs are
+        ``self.inputs``, ``grads`` Tensors or None) so that it can be differentiated again:
+        what ``create_graph=True`` runs, with grad mode on. An element-wise op may define
+        ``derivative(x)`` (dy/dx as a Tensor) instead, and gets ``g * derivative(x)``."""
+        derivative = getattr(self, "derivative", None)
+        if derivative is None:
+            raise NotImplementedError(
+                f"create_graph=True (gradients of gradients) through {self!r}: this op has no "
+                "differentiable backward yet. Element-wise, reduction, shape, matmul/linear, "
+                "activation and loss ops have one; convolution, pooling, normalization and "
+                "recurrent ops do not")
+        return grads[0] * derivative(self.inputs[0])
 
     def save_for_backward(self, *values: Any) -> None:
         self.saved = values
@@ -107,13 +128,20 @@ class Function:
             fn.generation = generation
             fn.n_outputs = len(outs)
             fn.hooks = None
-            fn.out_versions = [(t._version, t._version[0], id(t.data)) for t in outs]
+            fn.out_versions = _output_versions(outs) if fn.saves_outputs else ()
             for i, t in enumerate(outs):
                 t.requires_grad = True
                 t._creator = fn
                 t._output_index = i
                 t._generation = generation + 1
         return outs if multi else outs[0]
+
+
+def _output_versions(outs: Any) -> list[tuple[list[int], int, tuple[int, int]]]:
+    """(counter, value now, (id of the array, id of its base)) for each output: what backward
+    needs to tell whether an output that the op saved was changed in place since."""
+    return [(t._version, t._version[0], (id(t.data), id(getattr(t.data, "base", None))))
+            for t in outs]
 
 
 class FunctionCtx:
@@ -174,8 +202,7 @@ def _apply_with_ctx(cls: Any, *args: Any, **kwargs: Any) -> Any:
         node.generation = max(t._generation for t in tensors)
         node.n_outputs = len(outs)
         node.hooks = None
-        node.out_versions = [(t._version, t._version[0], id(t.data)) for t in outs
-                             if isinstance(t, Tensor)]
+        node.out_versions = _output_versions([o for o in outs if isinstance(o, Tensor)])
         ctx._arg_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx._outputs = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
         fixed = [id(o.data) for o in ctx._non_differentiable if isinstance(o, Tensor)]
@@ -208,19 +235,27 @@ class _CtxNode(Function):
     fn_cls: Any = None
 
     def backward(self, *grads: Any) -> Any:
+        return tuple([None if r is None else r.data for r in self._call_backward(grads)])
+
+    def differentiable_backward(self, *grads: Any) -> Any:
+        # its backward computes on Tensors: with grad mode on (create_graph), that is recorded
+        return self._call_backward(grads)
+
+    def _call_backward(self, grads: Any) -> tuple[Any, ...]:
+        """The class's ``backward(ctx, *grads)`` on Tensors, checked: the gradients of the
+        Tensor arguments (Tensors or None)."""
         ctx, name = self.saved, self.fn_cls.__name__
         grad_outs = []
         for g, meta in zip(grads, ctx._outputs):
             if g is None and meta is not None and ctx.materialize_grads:
                 g = self.inputs[0].xp.zeros(meta[0], meta[1])
-            grad_outs.append(None if g is None else Tensor._wrap(g))
+            grad_outs.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g))
         result = self.fn_cls.backward(ctx, *grad_outs)
         result = result if isinstance(result, tuple) else (result,)
         n = len(ctx.needs_input_grad)
         if len(result) < n or any(r is not None for r in result[n:]):
             raise TypeError(f"{name}.backward returned {len(result)} gradients, expected {n}: "
                             "one per argument of forward (None for those that need none)")
-        arrays = []
         for k, i in enumerate(ctx._arg_positions):
             r, shape = result[i], self.inputs[k].shape
             if r is not None and not isinstance(r, Tensor):
@@ -229,8 +264,7 @@ class _CtxNode(Function):
             if r is not None and _broadcast_shape(shape, r.shape) != r.shape:
                 raise ValueError(f"{name}.backward returned a gradient of shape {r.shape} for "
                                  f"argument {i}, of shape {shape}")
-            arrays.append(None if r is None else r.data)
-        return tuple(arrays)
+        return tuple([result[i] for i in ctx._arg_positions])
 
 
 def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -241,6 +275,15 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] 
 
 
 def once_differentiable(fn: Any) -> Any:
-    """PyTorch's decorator for a backward that cannot itself be differentiated; every backward
-    here runs without recording, so it changes nothing (kept for ported code)."""
-    return fn
+    """PyTorch's decorator for a backward that cannot itself be differentiated: it runs as it
+    is in a plain backward, and refuses ``create_graph=True`` (whose gradients would silently
+    miss its second derivative; torch raises when they are differentiated)."""
+
+    @functools.wraps(fn)
+    def backward(ctx: Any, *grads: Any) -> Any:
+        if is_grad_enabled():  # the engine records backward only under create_graph=True
+            raise RuntimeError(f"{fn.__qualname__} is @once_differentiable: it cannot be "
+                               "differentiated twice, so create_graph=True cannot pass it")
+        return fn(ctx, *grads)
+
+    return backward

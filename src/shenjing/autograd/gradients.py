@@ -1,11 +1,11 @@
-"""PyTorch's ``torch.autograd.backward`` and ``torch.autograd.grad``, first order.
+"""PyTorch's ``torch.autograd.backward`` and ``torch.autograd.grad``.
 
 ``grad(outputs, inputs)`` returns the gradients instead of accumulating them into ``.grad``, and
 runs only the ops that lead to ``inputs``: what a training loop uses to look at one gradient
 without disturbing the parameters' ``.grad``, or to differentiate with respect to an
-intermediate tensor. ``create_graph=True`` (gradients that can themselves be differentiated,
-for double backward and gradient penalties) is not supported: every op's backward computes on
-raw arrays, outside the graph.
+intermediate tensor. With ``create_graph=True`` the backward pass is itself recorded (each op's
+``differentiable_backward``), so the gradients can be differentiated again: gradient
+penalties, Hessian-vector products, derivatives of a network's output in its loss.
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ from typing import Any
 
 from . import engine
 from .tensor import Tensor
-
-_NO_CREATE_GRAPH = (
-    "create_graph=True (higher-order gradients) is not supported: shenjing's backward passes "
-    "compute on raw arrays and record nothing, so a gradient cannot be differentiated again. "
-    "For a gradient penalty, differentiate the penalty by hand or use finite differences")
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -43,25 +38,25 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
     Args:
         tensors: a Tensor or a sequence of them, each seeded with its entry of ``grad_tensors``
             (None for a one-element tensor: 1).
-        retain_graph: keep the graph for another backward.
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        create_graph: record the backward, so the ``.grad`` it stores can be differentiated.
         inputs: accumulate only into these tensors' ``.grad`` (leaves or intermediates) and run
             only the ops that lead to them; a leaf's post-accumulate hooks run after its
             ``.grad`` is stored, as in a plain backward.
 
     >>> shenjing.autograd.backward([loss_a, loss_b])   # the same as (loss_a + loss_b).backward()
     """
-    if create_graph:
-        raise NotImplementedError(_NO_CREATE_GRAPH)
     outputs = _as_list(tensors)
     seeds = _grads_for(outputs, grad_tensors)
+    keep = bool(create_graph if retain_graph is None else retain_graph)
     if inputs is None:
-        engine.run(outputs, seeds, bool(retain_graph))
+        engine.run(outputs, seeds, keep, create_graph=create_graph)
         return
     targets = list({id(t): t for t in _as_list(inputs)}.values())  # a repeat counts once (torch)
-    for t, g in zip(targets, _capture(outputs, seeds, targets, bool(retain_graph))):
+    for t, g in zip(targets, _capture(outputs, seeds, targets, keep, create_graph)):
         if g is not None:
-            g = g.astype(t.dtype) if g.dtype != t.dtype else g.copy()
-            t.grad = Tensor._wrap(g if t.grad is None else t.grad.data + g)
+            g = _own(g, t)
+            t.grad = g if t.grad is None else t.grad + g
             for hook in t._post_accumulate_hooks or ():  # as a plain backward's (engine._to_leaf)
                 hook(t)
 
@@ -76,7 +71,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     Args:
         outputs: a Tensor or a sequence of them; grad_outputs: their seeds (as in backward).
         inputs: Tensors that require grad, leaves or intermediate results.
-        retain_graph: keep the graph for another backward (default False, as torch's).
+        retain_graph: keep the graph for another backward (default: ``create_graph``, as torch).
+        create_graph: record the backward, so the gradients returned can be differentiated
+            again (``grad(grad(y, x, create_graph=True)[0].sum(), x)`` is a second derivative).
         allow_unused: return None for an input the outputs do not depend on (else an error);
             materialize_grads: zeros instead of None (implies allow_unused).
 
@@ -84,13 +81,12 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     >>> shenjing.autograd.grad((x ** 3).sum(), x)
     (Tensor([ 3. 12.]),)
     """
-    if create_graph:
-        raise NotImplementedError(_NO_CREATE_GRAPH)
     outs, targets = _as_list(outputs), _as_list(inputs)
     for t in targets:
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError("grad(): one of the inputs does not require grad")
-    found = _capture(outs, _grads_for(outs, grad_outputs), targets, bool(retain_graph))
+    keep = bool(create_graph if retain_graph is None else retain_graph)
+    found = _capture(outs, _grads_for(outs, grad_outputs), targets, keep, create_graph)
     result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(targets, found)):
         if g is None:
@@ -100,22 +96,31 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                     "pass allow_unused=True to get None for it")
             result.append(Tensor._wrap(t.xp.zeros_like(t.data)) if materialize_grads else None)
         else:
-            result.append(Tensor._wrap(g.astype(t.dtype) if g.dtype != t.dtype else g.copy()))
+            result.append(_own(g, t))
     return tuple(result)
 
 
+def _own(g: Any, t: Tensor) -> Tensor:
+    """A gradient for ``t`` that no one else holds, in its dtype: a Tensor kept in the graph
+    (create_graph), or a fresh array."""
+    if isinstance(g, Tensor):
+        return g.to(t.dtype) if g.dtype != t.dtype else g.clone()
+    return Tensor._wrap(g.astype(t.dtype) if g.dtype != t.dtype else g.copy())
+
+
 def _capture(outputs: list[Tensor], seeds: list[Any], targets: list[Tensor],
-             retain_graph: bool) -> list[Any]:
-    """Each target's gradient array (None if it got none), touching no ``.grad``."""
+             retain_graph: bool, create_graph: bool) -> list[Any]:
+    """Each target's gradient (None if it got none), touching no ``.grad``: an array, or a
+    Tensor in the graph with ``create_graph``."""
     caught: dict[int, Any] = {}
     handles = []
     for t in {id(t): t for t in targets}.values():
         if t._creator is not None:  # an intermediate: catch its summed gradient on the way
             def catch(g: Tensor, key: int = id(t)) -> None:
-                caught[key] = g.data
+                caught[key] = g if create_graph else g.data
             handles.append(t.register_hook(catch))
     try:
-        caught.update(engine.run(outputs, seeds, retain_graph, targets) or {})
+        caught.update(engine.run(outputs, seeds, retain_graph, targets, create_graph) or {})
     finally:
         for h in handles:
             h.remove()

@@ -186,17 +186,20 @@ class Tensor(InplaceMixin):
             gradient: d(something)/d(self) (a Tensor, array or list), the vector of a
                 vector-Jacobian product; omitted for a one-element tensor (it is then 1).
             retain_graph: keep the graph so backward can run through it again.
-            create_graph: not supported (see :func:`shenjing.autograd.grad`).
+            create_graph: record the backward pass, so that the gradients stored in ``.grad``
+                can be differentiated again (double backward; keeps the graph unless
+                ``retain_graph=False``).
             inputs: accumulate only into these tensors' ``.grad`` (PyTorch's ``inputs=``).
         """
         from .engine import run  # the engine imports Tensor; import it when first needed
 
-        if create_graph or inputs is not None:
+        if inputs is not None:
             from .gradients import backward
 
             backward(self, gradient, retain_graph, create_graph, inputs)
             return
-        run([self], [gradient], bool(retain_graph))
+        keep = create_graph if retain_graph is None else retain_graph
+        run([self], [gradient], bool(keep), create_graph=create_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -220,8 +223,11 @@ class Tensor(InplaceMixin):
 
         def keep(g: Tensor) -> None:
             t = ref()
-            if t is not None:
-                # a copy, as for leaves: g may be shared with other tensors (see engine._to_leaf)
+            if t is None:
+                return
+            if g.requires_grad:  # create_graph: keep its graph, as a leaf's .grad does
+                t.grad = g if t.grad is None else t.grad + g
+            else:  # a copy, as for leaves: g may be shared with others (see engine._to_leaf)
                 t.grad = Tensor._wrap(g.data.copy() if t.grad is None else t.grad.data + g.data)
 
         self.register_hook(keep)

@@ -1,8 +1,8 @@
 """Tools for checking and watching training: gradient checks and the gradient monitor."""
 
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["GradcheckError", "GradientMonitor", "GradientWarning", "gradcheck"]
+__all__ = ["GradcheckError", "GradientMonitor", "GradientWarning", "gradcheck", "gradgradcheck"]
 
 
 def __getattr__(name: str):

@@ -1,4 +1,5 @@
-"""``gradcheck``: compare autograd's gradients with central finite differences.
+"""``gradcheck``: compare autograd's gradients with central finite differences;
+``gradgradcheck``: the same for second derivatives (double backward).
 
 For a function f of tensors, autograd gives the vector-Jacobian product u^T J for a random
 upstream gradient u. Finite differences give, per input element i, (L(x + eps e_i) -
@@ -67,7 +68,8 @@ def gradcheck(
         with no_grad():
             return float(np.sum(u * np.asarray(fn(*args).data, dtype=np.float64)))
 
-    out.backward(u)
+    if out.requires_grad:  # else nothing depends on the inputs: the gradients are zeros
+        out.backward(u)
     for k, t in enumerate(args):
         if not t.requires_grad:
             continue
@@ -105,3 +107,39 @@ def gradcheck(
                     f"input {k}: directional derivative mismatch: autograd {directional:.8g}, "
                     f"finite differences {numeric:.8g}")
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    max_elements: int = 2048,
+    seed: int = 0,
+) -> bool:
+    """Check ``fn``'s second derivatives against finite differences (PyTorch's
+    ``gradgradcheck``): :func:`gradcheck` of the function that returns ``fn``'s gradients for a
+    fixed random upstream gradient, computed with ``create_graph=True``. Same arguments.
+
+    >>> gradgradcheck(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
+    True
+    """
+    from ..autograd import enable_grad, grad
+    from ..functional import concatenate
+
+    rng = np.random.default_rng(seed + 1)
+    upstream: dict[tuple[int, ...], Tensor] = {}
+
+    def gradients(*args: Tensor) -> Tensor:
+        wrt = [a for a in args if a.requires_grad]
+        with enable_grad():
+            out = fn(*args)
+            if out.shape not in upstream:
+                upstream[out.shape] = Tensor(rng.standard_normal(out.shape), dtype=np.float64)
+            grads = grad(out, wrt, upstream[out.shape], create_graph=True,
+                         materialize_grads=True)
+            return concatenate([g.reshape(-1) for g in grads])
+
+    return gradcheck(gradients, *inputs, eps=eps, atol=atol, rtol=rtol,
+                     max_elements=max_elements, seed=seed)

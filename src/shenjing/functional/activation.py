@@ -11,6 +11,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
 from ._util import torch_alias
 
 SELU_ALPHA = 1.6732632423543772
@@ -27,6 +28,8 @@ def _sigmoid(x):
 class _Sigmoid(Function):
     """y = 1 / (1 + e**-x);  dy/dx = y (1 - y) <= 1/4 (why deep sigmoid nets' gradients vanish)."""
 
+    saves_outputs = True
+
     def forward(self, x):
         y = _sigmoid(x)
         self.save_for_backward(y)
@@ -36,9 +39,15 @@ class _Sigmoid(Function):
         (y,) = self.saved
         return g * y * (1 - y)
 
+    def derivative(self, x):
+        y = sigmoid(x)
+        return y * (1 - y)
+
 
 class _Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - y**2."""
+
+    saves_outputs = True
 
     def forward(self, x):
         y = get_xp(x).tanh(x)
@@ -49,10 +58,16 @@ class _Tanh(Function):
         (y,) = self.saved
         return g * (1 - y * y)
 
+    def derivative(self, x):
+        y = tanh(x)
+        return 1 - y * y
+
 
 class _ReLU(Function):
     """y = max(0, x);  dy/dx = 1 for x > 0, else 0 (0 at the kink, as torch). Big arrays are
     split over the intra-op threads (after a batch norm, ReLU is a full pass of its own)."""
+
+    saves_outputs = True
 
     def forward(self, x):
         xp = get_xp(x)
@@ -71,6 +86,9 @@ class _ReLU(Function):
                             g1.size, 2 * g1.size, xp is np)
         return gx.reshape(g.shape)
 
+    def derivative(self, x):
+        return x.data > 0  # a constant: relu is piecewise linear
+
 
 class _LeakyReLU(Function):
     """y = x for x > 0, else slope * x;  dy/dx = 1 or slope."""
@@ -84,10 +102,16 @@ class _LeakyReLU(Function):
         positive, slope = self.saved
         return get_xp(g).where(positive, g, g * g.dtype.type(slope))
 
+    def derivative(self, x):
+        positive, slope = self.saved
+        return get_xp(positive).where(positive, 1, slope).astype(x.dtype)
+
 
 class _ELU(Function):
     """y = scale * (x for x > 0, else alpha (e**x - 1));  dy/dx = scale or y + scale * alpha.
     (scale = 1 is ELU; SELU uses fixed alpha and scale.)"""
+
+    saves_outputs = True
 
     def forward(self, x, alpha=1.0, scale=1.0):
         xp = get_xp(x)
@@ -100,6 +124,10 @@ class _ELU(Function):
     def backward(self, g):
         positive, y, alpha_scale, scale = self.saved
         return g * get_xp(g).where(positive, scale, y + alpha_scale)
+
+    def derivative(self, x):
+        positive, _, alpha_scale, scale = self.saved
+        return E.where(positive, scale, E.exp(E.minimum(x, 0)) * alpha_scale)
 
 
 def _erf(x):
@@ -131,11 +159,34 @@ class _GELU(Function):
         else:
             cdf = t(0.5) * (1 + _erf(x * t(1 / math.sqrt(2))))
             dydx = cdf + x * xp.exp(t(-0.5) * x * x) * t(1 / math.sqrt(2 * math.pi))
-        self.save_for_backward(dydx.astype(x.dtype))
+        self.save_for_backward(dydx.astype(x.dtype), approximate)
         return (x * cdf).astype(x.dtype)
 
     def backward(self, g):
         return g * self.saved[0]
+
+    def derivative(self, x):
+        if self.saved[1]:
+            th = tanh((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi))
+            return 0.5 * (1 + th) + x * (0.5 * math.sqrt(2 / math.pi)) * (1 - th * th) * (
+                1 + x * x * (3 * 0.044715))
+        cdf = 0.5 * (1 + _Erf.apply(x * (1 / math.sqrt(2))))
+        return cdf + x * E.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
+
+
+class _Erf(Function):
+    """y = erf(x);  dy/dx = 2 / sqrt(pi) e**(-x**2): GELU's derivative, recorded."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return _erf(x).astype(x.dtype)
+
+    def backward(self, g):
+        x = self.saved[0]
+        return g * get_xp(x).exp(-x * x) * x.dtype.type(2 / math.sqrt(math.pi))
+
+    def derivative(self, x):
+        return E.exp(-x * x) * (2 / math.sqrt(math.pi))
 
 
 class _Softplus(Function):
@@ -148,6 +199,9 @@ class _Softplus(Function):
 
     def backward(self, g):
         return g * _sigmoid(self.saved[0])
+
+    def derivative(self, x):
+        return sigmoid(x)
 
 
 class _SiLU(Function):
@@ -162,9 +216,15 @@ class _SiLU(Function):
         x, s = self.saved
         return g * (s + x * s * (1 - s))
 
+    def derivative(self, x):
+        s = sigmoid(x)
+        return s + x * s * (1 - s)
+
 
 class _Softmax(Function):
     """y = e**x / sum(e**x) along an axis;  gx = y (g - sum(g y)). Shifted by the max."""
+
+    saves_outputs = True
 
     def forward(self, x, axis=-1):
         xp = get_xp(x)
@@ -177,9 +237,16 @@ class _Softmax(Function):
         y, axis = self.saved
         return y * (g - (g * y).sum(axis=axis, keepdims=True))
 
+    def differentiable_backward(self, g):
+        axis = self.saved[1]
+        y = softmax(self.inputs[0], axis)
+        return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
 
 class _LogSoftmax(Function):
     """y = x - logsumexp(x) along an axis;  gx = g - softmax(x) sum(g)."""
+
+    saves_outputs = True
 
     def forward(self, x, axis=-1):
         xp = get_xp(x)
@@ -191,6 +258,10 @@ class _LogSoftmax(Function):
     def backward(self, g):
         y, axis = self.saved
         return g - get_xp(g).exp(y) * g.sum(axis=axis, keepdims=True)
+
+    def differentiable_backward(self, g):
+        axis = self.saved[1]
+        return g - softmax(self.inputs[0], axis) * g.sum(axis=axis, keepdims=True)
 
 
 def sigmoid(x: Tensor) -> Tensor:

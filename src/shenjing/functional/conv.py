@@ -118,6 +118,8 @@ class _Conv2D(Function):
     (each column entry added back where it was read from) with the padding cropped off.
     """
 
+    saves_outputs = True
+
     def forward(self, x, w, b=None, strides=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0),
                 out_hw=(1, 1), activation=None):
         xp = get_xp(x)

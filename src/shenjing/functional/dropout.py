@@ -25,6 +25,8 @@ class _Dropout(Function):
     def backward(self, g):
         return g * self.saved[0]
 
+    differentiable_backward = backward  # g times a constant mask: also on Tensors
+
 
 def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
             generator: np.random.Generator | None = None,

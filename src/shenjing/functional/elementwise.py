@@ -24,6 +24,8 @@ class _Add(Function):
     def backward(self, g):
         return g, g
 
+    differentiable_backward = backward
+
 
 class _Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
@@ -33,6 +35,8 @@ class _Sub(Function):
 
     def backward(self, g):
         return g, (-g if self.needs_input_grad[1] else None)
+
+    differentiable_backward = backward
 
 
 class _Mul(Function):
@@ -47,9 +51,15 @@ class _Mul(Function):
         a, b = self.saved
         return (g * b if b is not None else None), (g * a if a is not None else None)
 
+    def differentiable_backward(self, g):
+        (a, b), need = self.inputs, self.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
 
 class _Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
+
+    saves_outputs = True
 
     def forward(self, a, b):
         y = a / b
@@ -62,6 +72,11 @@ class _Div(Function):
         gb = -ga * y if self.needs_input_grad[1] else None
         return ga, gb
 
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        ga = g / b
+        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
+
 
 class _Neg(Function):
     """y = -x."""
@@ -72,9 +87,13 @@ class _Neg(Function):
     def backward(self, g):
         return -g
 
+    differentiable_backward = backward
+
 
 class _Pow(Function):
     """y = a ** b;  dy/da = b a**(b-1), dy/db = y ln a."""
+
+    saves_outputs = True
 
     def forward(self, a, b):
         y = get_xp(a).power(a, b)
@@ -89,9 +108,17 @@ class _Pow(Function):
         gb = g * y * xp.log(xp.where(a == 0, 1, a)) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def differentiable_backward(self, g):
+        (a, b), need = self.inputs, self.needs_input_grad
+        ga = g * b * a ** (b - 1) if need[0] else None
+        gb = g * a ** b * log(where(a.data == 0, 1, a)) if need[1] else None
+        return ga, gb
+
 
 class _Exp(Function):
     """y = e**x;  dy/dx = y."""
+
+    saves_outputs = True
 
     def forward(self, x):
         y = get_xp(x).exp(x)
@@ -100,6 +127,9 @@ class _Exp(Function):
 
     def backward(self, g):
         return g * self.saved[0]
+
+    def derivative(self, x):
+        return exp(x)
 
 
 class _Log(Function):
@@ -112,9 +142,14 @@ class _Log(Function):
     def backward(self, g):
         return g / self.saved[0]
 
+    def differentiable_backward(self, g):
+        return g / self.inputs[0]
+
 
 class _Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 y)."""
+
+    saves_outputs = True
 
     def forward(self, x):
         y = get_xp(x).sqrt(x)
@@ -123,6 +158,9 @@ class _Sqrt(Function):
 
     def backward(self, g):
         return g / (2 * self.saved[0])
+
+    def differentiable_backward(self, g):
+        return g / (2 * sqrt(self.inputs[0]))
 
 
 class _Sin(Function):
@@ -135,6 +173,9 @@ class _Sin(Function):
     def backward(self, g):
         return g * get_xp(g).cos(self.saved[0])
 
+    def derivative(self, x):
+        return cos(x)
+
 
 class _Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
@@ -146,6 +187,9 @@ class _Cos(Function):
     def backward(self, g):
         return -g * get_xp(g).sin(self.saved[0])
 
+    def derivative(self, x):
+        return -sin(x)
+
 
 class _Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at 0, as torch)."""
@@ -156,6 +200,9 @@ class _Abs(Function):
 
     def backward(self, g):
         return g * get_xp(g).sign(self.saved[0])
+
+    def derivative(self, x):
+        return get_xp(x.data).sign(x.data)  # constant: |x| is piecewise linear
 
 
 class _Maximum(Function):
@@ -174,6 +221,8 @@ class _Maximum(Function):
         wins_a = (a > b) if self.sign > 0 else (a < b)
         share_a = xp.where(a == b, 0.5, wins_a).astype(g.dtype)
         return g * share_a, g * (1 - share_a)
+
+    differentiable_backward = backward  # g times constants (piecewise linear): also on Tensors
 
 
 class _Minimum(_Maximum):
@@ -198,6 +247,8 @@ class _Clip(Function):
     def backward(self, g):
         return g * self.saved[0]
 
+    differentiable_backward = backward  # g times a constant mask: also on Tensors
+
 
 class _Where(Function):
     """y = a where cond else b;  the gradient flows to whichever input was chosen."""
@@ -214,6 +265,10 @@ class _Where(Function):
         gb = xp.where(cond, zero, g) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def differentiable_backward(self, g):
+        (cond,), need = self.saved, self.needs_input_grad
+        return (where(cond, g, 0) if need[0] else None), (where(cond, 0, g) if need[1] else None)
+
 
 class _Cast(Function):
     """y = x as another dtype (a copy, also in the same dtype: that is clone);  the gradient is
@@ -225,6 +280,9 @@ class _Cast(Function):
 
     def backward(self, g):
         return g.astype(self.saved[0], copy=False)
+
+    def differentiable_backward(self, g):
+        return cast(g, self.saved[0])
 
 
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from .shape import scatter_into
 
 
 class _Embedding(Function):
@@ -29,6 +30,10 @@ class _Embedding(Function):
         gtable = xp.zeros(table_shape, dtype=g.dtype)
         xp.add.at(gtable, ids.reshape(-1), g.reshape(-1, table_shape[1]))
         return gtable
+
+    def differentiable_backward(self, g):
+        ids, table_shape = self.saved
+        return scatter_into(g, ids, table_shape)  # the backward of table[ids]
 
 
 def embedding(ids: Any, table: Tensor) -> Tensor:

@@ -7,6 +7,8 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import reduction as R
+from . import shape as S
 from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
@@ -40,6 +42,21 @@ class _MatMul(Function):
                 gb = gb[..., 0]
         return ga, gb
 
+    def differentiable_backward(self, g):
+        (a, b), need = self.inputs, self.needs_input_grad
+        if b.ndim == 1:  # as backward: vectors become a row (a) or a column (b) of a product
+            g = S.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = S.expand_dims(g, -2)
+        ga = gb = None
+        if need[0]:
+            ga = matmul(g, _swap_last(S.reshape(b, (-1, 1)) if b.ndim == 1 else b))
+            ga = ga[..., 0, :] if a.ndim == 1 else ga
+        if need[1]:
+            gb = matmul(_swap_last(S.reshape(a, (1, -1)) if a.ndim == 1 else a), g)
+            gb = gb[..., 0] if b.ndim == 1 else gb
+        return ga, gb
+
 
 class _Linear(Function):
     """y = x @ W + b with W shaped (in, out) (Keras's kernel layout), fused so the layer costs
@@ -49,6 +66,8 @@ class _Linear(Function):
     (..., in) are folded into one batch axis for the GEMMs. A fused ReLU is applied in place on
     y, and its backward masks g with y > 0.
     """
+
+    saves_outputs = True
 
     def forward(self, x, w, b=None, activation=None):
         x2 = x.reshape(-1, x.shape[-1])
@@ -81,6 +100,21 @@ class _Linear(Function):
         gw, gb = (parallel.summed([p[i] for p in partials]) for i in range(2))
         gx = gx.reshape(x_shape) if gx is not None else None
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def differentiable_backward(self, g):
+        x, w = self.inputs[:2]
+        need, y, activation = self.needs_input_grad, self.saved[3], self.saved[4]
+        g2 = S.reshape(g, (-1, g.shape[-1]))
+        if activation:  # the fused ReLU: a constant mask
+            g2 = g2 * (y > 0)
+        gx = S.reshape(matmul(g2, S.transpose(w)), x.shape) if need[0] else None
+        gw = matmul(S.transpose(S.reshape(x, (-1, x.shape[-1]))), g2) if need[1] else None
+        return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
+
+
+def _swap_last(t: Tensor) -> Tensor:
+    """t with its last two axes swapped (a batch of transposed matrices)."""
+    return S.transpose(t, (*range(t.ndim - 2), t.ndim - 1, t.ndim - 2))
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

@@ -21,6 +21,7 @@ from ..backend import get_xp
 from . import activation as A
 from . import elementwise as E
 from . import reduction as R
+from . import shape as S
 from ._util import as_tensor, class_ids
 
 EPSILON = 1e-7  # Keras's clip for probabilities before taking logs
@@ -107,6 +108,10 @@ class _BCEWithLogits(Function):
         gt = -g * x if self.needs_input_grad[1] else None
         return gx, gt
 
+    def differentiable_backward(self, g):
+        (x, t), need = self.inputs, self.needs_input_grad
+        return (g * (A.sigmoid(x) - t) if need[0] else None), (-g * x if need[1] else None)
+
 
 def binary_crossentropy(
     y_true: Any, y_pred: Tensor, from_logits: bool = False, reduction: str = "mean"
@@ -143,6 +148,12 @@ class _SoftmaxCrossEntropy(Function):
         gx = g * (p * t.sum(axis=axis, keepdims=True) - t) if self.needs_input_grad[0] else None
         gt = -g * log_p if self.needs_input_grad[1] else None
         return gx, gt
+
+    def differentiable_backward(self, g):
+        (x, t), need, axis = self.inputs, self.needs_input_grad, self.saved[3]
+        g = S.expand_dims(g, axis)
+        gx = g * (A.softmax(x, axis) * R.sum(t, axis, keepdims=True) - t) if need[0] else None
+        return gx, (-g * A.log_softmax(x, axis) if need[1] else None)
 
 
 def categorical_crossentropy(
@@ -188,6 +199,13 @@ class _SparseSoftmaxCrossEntropy(Function):
         gx = p * g
         gx[rows, labels] -= g if mean else g[:, 0]
         return gx
+
+    def differentiable_backward(self, g):
+        x, (_, rows, labels, mean) = self.inputs[0], self.saved
+        onehot = get_xp(x.data).zeros(x.shape, dtype=x.dtype)
+        onehot[rows, labels] = 1
+        g = g / len(rows) if mean else S.expand_dims(g, -1)
+        return (A.softmax(x, -1) - onehot) * g
 
 
 def _check_labels(labels: Any, n_samples: int, n_classes: int) -> Any:

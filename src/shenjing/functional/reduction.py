@@ -10,6 +10,8 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
+from . import shape as S
 from ._util import expand_reduced, normalize_axes, torch_alias, torch_dims
 
 
@@ -23,6 +25,10 @@ class _Sum(Function):
     def backward(self, g):
         shape, axes, keepdims = self.saved
         return get_xp(g).broadcast_to(expand_reduced(g, axes, keepdims), shape)
+
+    def differentiable_backward(self, g):
+        shape, axes, keepdims = self.saved
+        return S.broadcast_to(expand_reduced(g, axes, keepdims), shape)
 
 
 class _Mean(Function):
@@ -45,10 +51,16 @@ class _Mean(Function):
         g = expand_reduced(g, axes, keepdims) * g.dtype.type(1.0 / n if n else 0.0)  # empty
         return get_xp(g).broadcast_to(g, shape)
 
+    def differentiable_backward(self, g):
+        shape, axes, keepdims, n = self.saved
+        return S.broadcast_to(expand_reduced(g, axes, keepdims) * (1.0 / n if n else 0.0), shape)
+
 
 class _Max(Function):
     """y = max of x over axes;  the gradient goes to the maximal entries, split evenly on ties
     (as torch.amax)."""
+
+    saves_outputs = True
 
     def forward(self, x, axes=(), keepdims=False, take_min=False):
         y = x.min(axis=axes, keepdims=True) if take_min else x.max(axis=axes, keepdims=True)
@@ -60,6 +72,8 @@ class _Max(Function):
         hit = (x == y).astype(g.dtype)
         hit /= hit.sum(axis=axes, keepdims=True)
         return hit * expand_reduced(g, axes, keepdims)
+
+    differentiable_backward = backward  # g times a constant mask: also on Tensors
 
 
 class _Var(Function):
@@ -79,10 +93,16 @@ class _Var(Function):
         diff, axes, keepdims, dof = self.saved[:4]
         return expand_reduced(g, axes, keepdims) * diff * g.dtype.type(2.0 / dof)
 
+    def differentiable_backward(self, g):
+        x, (axes, keepdims, dof) = self.inputs[0], self.saved[1:4]
+        return expand_reduced(g, axes, keepdims) * _centered(x, axes) * (2.0 / dof)
+
 
 class _Std(_Var):
     """y = sqrt(var);  dy/dx = dvar/dx / (2 y), and 0 where y = 0 (a constant slice), as torch
     has it, rather than 0 / 0: one constant feature must not make every gradient NaN."""
+
+    saves_outputs = True
 
     def forward(self, x, axes=(), keepdims=False, ddof=0):
         y = get_xp(x).sqrt(super().forward(x, axes, keepdims, ddof))
@@ -94,10 +114,20 @@ class _Std(_Var):
         positive = y > 0
         return super().backward(xp.where(positive, g / (2 * xp.where(positive, y, 1)), 0))
 
+    def differentiable_backward(self, g):
+        x, (axes, keepdims, dof) = self.inputs[0], self.saved[1:4]
+        diff = _centered(x, axes)
+        y = E.sqrt(sum(diff * diff, axes, keepdims=True) / dof)
+        positive = y.data > 0
+        scale = expand_reduced(g, axes, keepdims) / (E.where(positive, y, 1) * dof)
+        return E.where(positive, scale * diff, 0)
+
 
 class _LogSumExp(Function):
     """y = log(sum(exp(x)));  dy/dx = exp(x - y) (the softmax). Shifted by the max, so logits
     of 1e4 do not overflow."""
+
+    saves_outputs = True
 
     def forward(self, x, axes=(), keepdims=False):
         xp = get_xp(x)
@@ -112,11 +142,17 @@ class _LogSumExp(Function):
         x, y, axes, keepdims = self.saved
         return expand_reduced(g, axes, keepdims) * get_xp(x).exp(x - y)
 
+    def differentiable_backward(self, g):
+        x, (axes, keepdims) = self.inputs[0], self.saved[2:4]
+        return expand_reduced(g, axes, keepdims) * E.exp(x - logsumexp(x, axes, keepdims=True))
+
 
 class _Norm(Function):
     """y = (sum |x|**p)**(1/p) over axes (p = inf: max |x|);  dy/dx = sign(x) |x|**(p-1) /
     y**(p-1) (p = 2: x / y; p = 1: sign x; p = inf: sign x at the maxima, split evenly on ties),
     and 0 where y = 0 or x = 0, as torch (the zero vector's subgradient), rather than 0 / 0."""
+
+    saves_outputs = True
 
     def forward(self, x, axes=(), keepdims=False, p=2.0):
         xp = get_xp(x)
@@ -149,6 +185,23 @@ class _Norm(Function):
             a = xp.abs(x)
             local = xp.sign(x) * (xp.where(a > 0, a, 1) / safe_y) ** (p - 1)
         return xp.where(positive, g * local, 0).astype(x.dtype, copy=False)
+
+    def differentiable_backward(self, g):
+        x, (axes, keepdims, p) = self.inputs[0], self.saved[2:5]
+        g = expand_reduced(g, axes, keepdims)
+        if p == 1:
+            return g * get_xp(x.data).sign(x.data)
+        if p != 2:
+            raise NotImplementedError(f"create_graph=True through norm with p={p}: only p=1 "
+                                      "and p=2 have a differentiable backward")
+        y = norm(x, 2, axes, keepdim=True)
+        positive = y.data > 0
+        return E.where(positive, g * x / E.where(positive, y, 1), 0)
+
+
+def _centered(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """x - mean(x) over ``axes``, recorded (var's and std's differentiable backward)."""
+    return x - mean(x, axes, keepdims=True)
 
 
 def _reduce(cls: type[Function], x: Tensor, axis: Any, keepdims: bool, dim: Any, keepdim: Any,

@@ -21,6 +21,8 @@ class _Reshape(Function):
     def backward(self, g):
         return g.reshape(self.saved[0])
 
+    differentiable_backward = backward  # Tensors reshape the same way
+
 
 class _Transpose(Function):
     """y = x with its axes permuted;  the gradient is permuted back by the inverse order."""
@@ -38,6 +40,8 @@ class _Transpose(Function):
             inverse[a] = i
         return g.transpose(inverse)
 
+    differentiable_backward = backward  # Tensors transpose the same way
+
 
 class _BroadcastTo(Function):
     """y = x broadcast to a shape;  the engine sums the gradient back to x's shape."""
@@ -47,6 +51,8 @@ class _BroadcastTo(Function):
 
     def backward(self, g):
         return g
+
+    differentiable_backward = backward
 
 
 class _Concatenate(Function):
@@ -66,6 +72,8 @@ class _Concatenate(Function):
             start += size
         return tuple(out)
 
+    differentiable_backward = backward  # slicing: the same on Tensors
+
 
 class _Pad(Function):
     """y = x with a constant border;  the gradient is the interior of g."""
@@ -78,6 +86,8 @@ class _Pad(Function):
         pad_width, shape = self.saved
         return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, shape))]
 
+    differentiable_backward = backward  # slicing: the same on Tensors
+
 
 class _Flip(Function):
     """y = x reversed along axes;  the gradient is reversed back."""
@@ -89,10 +99,12 @@ class _Flip(Function):
     def backward(self, g):
         return get_xp(g).flip(g, axis=self.saved[0])
 
+    def differentiable_backward(self, g):
+        return flip(g, self.saved[0])
+
 
 class _GetItem(Function):
-    """y = x[index];  the gradient is scattered back into zeros. Repeated integer indices
-    accumulate (``add.at``); slices and boolean masks never repeat, so they assign."""
+    """y = x[index];  the gradient is scattered back into zeros (:func:`_scatter_add`)."""
 
     def forward(self, x, index=None):
         self.save_for_backward(x.shape, index)
@@ -100,13 +112,38 @@ class _GetItem(Function):
 
     def backward(self, g):
         shape, index = self.saved
-        xp = get_xp(g)
-        gx = xp.zeros(shape, dtype=g.dtype)
-        if _repeats_possible(index):
-            xp.add.at(gx, index, g)
-        else:
-            gx[index] = g
-        return gx
+        return _scatter_add(g, index, shape)
+
+    def differentiable_backward(self, g):
+        shape, index = self.saved
+        return scatter_into(g, index, shape)
+
+
+class _ScatterAdd(Function):
+    """y = zeros(shape) with g added at index: indexing's backward as an op of its own, so that
+    it can be differentiated again (create_graph); gg = gy[index]. Also the embedding's."""
+
+    def forward(self, g, index=None, shape=()):
+        self.save_for_backward(index)
+        return _scatter_add(g, index, shape)
+
+    def backward(self, gy):
+        return gy[self.saved[0]]
+
+    def differentiable_backward(self, gy):
+        return getitem(gy, self.saved[0])
+
+
+def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with ``g`` added at ``index``. Repeated integer indices accumulate
+    (``add.at``); slices and boolean masks never repeat, so they assign."""
+    xp = get_xp(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if _repeats_possible(index):
+        xp.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
 
 
 class _IndexPut(Function):
@@ -126,6 +163,11 @@ class _IndexPut(Function):
             gx = g.copy()
             gx[index] = 0
         return gx, g[index] if self.needs_input_grad[1] else None
+
+    def differentiable_backward(self, g):
+        (index,), need = self.saved, self.needs_input_grad
+        return (index_put(g, index, 0) if need[0] else None), (
+            getitem(g, index) if need[1] else None)
 
 
 def _repeats_possible(index: Any) -> bool:
@@ -266,6 +308,12 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     else:
         value = Tensor._wrap(get_xp(x.data).asarray(value, dtype=x.dtype))
     return _IndexPut.apply(x, value, index=_raw_index(index))
+
+
+def scatter_into(g: Tensor, index: Any, shape: tuple[int, ...]) -> Tensor:
+    """zeros(shape) with ``g`` added at ``index`` (repeats accumulate), recorded: the backward
+    of indexing and of the embedding lookup under create_graph=True."""
+    return _ScatterAdd.apply(g, index=index, shape=shape)
 
 
 def _raw_index(index: Any) -> Any:
