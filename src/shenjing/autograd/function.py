@@ -79,9 +79,8 @@ class Function:
         if derivative is None:
             raise NotImplementedError(
                 f"create_graph=True (gradients of gradients) through {self!r}: this op has no "
-                "differentiable backward yet. Element-wise, reduction, shape, matmul/linear, "
-                "activation and loss ops have one; convolution, pooling, normalization and "
-                "recurrent ops do not")
+                "differentiable backward yet. The built-in ops have one, except the recurrent "
+                "kernels (SimpleRNN, LSTM, GRU): write such a cell's step with ops instead")
         return grads[0] * derivative(self.inputs[0])
 
     def save_for_backward(self, *values: Any) -> None:

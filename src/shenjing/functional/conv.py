@@ -26,6 +26,9 @@ from numpy.lib.stride_tricks import as_strided
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import linalg as L
+from . import reduction as R
+from . import shape as S
 from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
 
 
@@ -110,6 +113,74 @@ def window_view(xpad: Any, out_hw: tuple[int, int], kernel_hw: tuple[int, int],
                           s_w * dilation[1], s_c))
 
 
+def _add_columns(target: Any, gcols: Any, out_hw: tuple[int, int], strides: tuple[int, int],
+                 dilation: tuple[int, int]) -> None:
+    """col2im: add each column entry of ``gcols`` (N, Ho, Wo, kh, kw, C) back into ``target``
+    (the padded input's gradient) where it was read from, a loop over kernel offsets only."""
+    for i in range(gcols.shape[3]):
+        for j in range(gcols.shape[4]):
+            rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
+            target[:, rows, cols_] += gcols[:, :, :, i, j]
+
+
+def geometry(kernel_hw: tuple[int, int], strides: tuple[int, int], dilation: tuple[int, int],
+              pads: tuple[int, int, int, int], out_hw: tuple[int, int]) -> dict[str, Any]:
+    """A convolution's geometry, as :func:`_im2col` and :func:`_col2im` take it."""
+    return {"kernel_hw": kernel_hw, "strides": strides, "dilation": dilation, "pads": pads,
+            "out_hw": out_hw}
+
+
+def _im2col(x: Any, geom: dict[str, Any]) -> Any:
+    """The columns (N, Ho, Wo, kh, kw, C) of ``x`` for the convolution geometry ``geom``."""
+    view = window_view(pad_hw(x, geom["pads"]), geom["out_hw"], geom["kernel_hw"],
+                       geom["strides"], geom["dilation"])
+    return get_xp(x).ascontiguousarray(view)
+
+
+def _col2im(cols: Any, x_shape: tuple[int, ...], geom: dict[str, Any]) -> Any:
+    """The input gradient of :func:`_im2col`: columns added back, the padding cropped off."""
+    top, bottom, left, right = geom["pads"]
+    n, h, w, c = x_shape
+    gxpad = get_xp(cols).zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
+    _add_columns(gxpad, cols, geom["out_hw"], geom["strides"], geom["dilation"])
+    return gxpad[:, top:top + h, left:left + w]
+
+
+class _Im2Col(Function):
+    """cols[n, p, q, i, j, c] = xpad[n, p*sh + i*dh, q*sw + j*dw, c]: the convolutions' columns
+    as an op of their own, for their recorded backward (create_graph); backward col2im."""
+
+    def forward(self, x, geom=None):
+        self.save_for_backward(x.shape, geom)
+        return _im2col(x, geom)
+
+    def backward(self, g):
+        return _col2im(g, *self.saved)
+
+    def differentiable_backward(self, g):
+        return _Col2Im.apply(g, x_shape=self.saved[0], geom=self.saved[1])
+
+
+class _Col2Im(Function):
+    """col2im as an op: the recorded input gradient of the convolutions; backward im2col."""
+
+    def forward(self, cols, x_shape=(), geom=None):
+        self.save_for_backward(geom)
+        return _col2im(cols, x_shape, geom)
+
+    def backward(self, g):
+        return _im2col(g, self.saved[0])
+
+    def differentiable_backward(self, g):
+        return _Im2Col.apply(g, geom=self.saved[0])
+
+
+def recorded_col2im(cols: Tensor, x_shape: tuple[int, ...], geom: dict[str, Any]) -> Tensor:
+    """col2im of a Tensor of columns, recorded: the input gradient of the convolutions and
+    poolings under create_graph=True."""
+    return _Col2Im.apply(cols, x_shape=x_shape, geom=geom)
+
+
 class _Conv2D(Function):
     """y[n, p, q, f] = sum_{i, j, c} xpad[n, p*sh + i*dh, q*sw + j*dw, c] W[i, j, c, f] + b[f].
 
@@ -172,10 +243,7 @@ class _Conv2D(Function):
                 gcols = (g2 @ w2.T).reshape(stop - start, *g.shape[1:3], kh, kw, c)
                 target = gxpad[batch]
                 target[...] = 0
-                for i in range(kh):  # col2im: a loop over kernel offsets only
-                    for j in range(kw):
-                        rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
-                        target[:, rows, cols_] += gcols[:, :, :, i, j]
+                _add_columns(target, gcols, out_hw, strides, dilation)
             return gw, gb
 
         partials = parallel.over_batch(part, n, g.size * kh * kw, xp is np)
@@ -186,6 +254,24 @@ class _Conv2D(Function):
             top, _, left, _ = pads
             gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def differentiable_backward(self, g):
+        x, w = self.inputs[:2]
+        need, (strides, dilation, pads, out_hw, y, activation) = (self.needs_input_grad,
+                                                                  self.saved[5:])
+        kh, kw, c, f = w.shape
+        geom = geometry((kh, kw), strides, dilation, pads, out_hw)
+        g2 = S.reshape(g, (-1, f))
+        if activation:  # the fused ReLU: a constant mask
+            g2 = g2 * (y.reshape(-1, f) > 0)
+        gx = gw = None
+        if need[0]:
+            gcols = L.matmul(g2, S.transpose(S.reshape(w, (-1, f))))
+            gx = recorded_col2im(S.reshape(gcols, (*g.shape[:3], kh, kw, c)), x.shape, geom)
+        if need[1]:
+            cols = S.reshape(_Im2Col.apply(x, geom=geom), (-1, kh * kw * c))
+            gw = S.reshape(L.matmul(S.transpose(cols), g2), w.shape)
+        return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
 
 
 def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = (1, 1),
@@ -209,11 +295,11 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
 
     >>> y = F.conv2d(x, kernel, bias, padding="same")   # (8, 32, 32, 3) -> (8, 32, 32, 16)
     """
-    geometry = _checked_geometry("conv2d", "filters", x, kernel, bias, kernel.shape[-1],
+    geom = _checked_geometry("conv2d", "filters", x, kernel, bias, kernel.shape[-1],
                                  strides, padding, dilation_rate)
     check_fused_activation(activation, "conv2d")
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return _Conv2D.apply(*inputs, **geometry, activation=activation)
+    return _Conv2D.apply(*inputs, **geom, activation=activation)
 
 
 def _checked_geometry(op: str, last: str, x: Tensor, kernel: Tensor, bias: Tensor | None,
@@ -289,13 +375,30 @@ class _DepthwiseConv2D(Function):
             gcols = xp.matmul(g3, w3.transpose(0, 2, 1)).reshape(c, n, ho, wo, kh, kw)
             gcols = gcols.transpose(1, 2, 3, 4, 5, 0)  # (N, Ho, Wo, kh, kw, C)
             gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
-            for i in range(kh):  # col2im over the kernel offsets
-                for j in range(kw):
-                    rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
-                    gxpad[:, rows, cols_] += gcols[:, :, :, i, j]
+            _add_columns(gxpad, gcols, out_hw, strides, dilation)
             top, _, left, _ = pads
             gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def differentiable_backward(self, g):
+        x, w = self.inputs[:2]
+        need, (strides, dilation, pads, out_hw) = self.needs_input_grad, self.saved[5:]
+        kh, kw, c, m = w.shape
+        n, ho, wo, _ = g.shape
+        geom = geometry((kh, kw), strides, dilation, pads, out_hw)
+        g3 = S.transpose(S.reshape(g, (n * ho * wo, c, m)), (1, 0, 2))  # (C, N*Ho*Wo, M)
+        w3 = S.transpose(S.reshape(w, (kh * kw, c, m)), (1, 0, 2))  # (C, kh*kw, M)
+        gx = gw = None
+        if need[0]:
+            gcols = S.reshape(L.matmul(g3, S.transpose(w3, (0, 2, 1))), (c, n, ho, wo, kh, kw))
+            gx = recorded_col2im(S.transpose(gcols, (1, 2, 3, 4, 5, 0)), x.shape, geom)
+        if need[1]:
+            cols = S.transpose(_Im2Col.apply(x, geom=geom), (5, 0, 1, 2, 3, 4))
+            cols = S.reshape(cols, (c, n * ho * wo, kh * kw))
+            gw = S.reshape(S.transpose(L.matmul(S.transpose(cols, (0, 2, 1)), g3), (1, 0, 2)),
+                           w.shape)
+        gb = R.sum(S.reshape(g, (-1, c * m)), 0) if len(need) == 3 and need[2] else None
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
 
 def depthwise_conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None,
@@ -317,8 +420,8 @@ def depthwise_conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None,
 
     >>> y = F.depthwise_conv2d(x, kernel, padding="same")   # (8, 32, 32, 3), (3, 3, 3, 2) -> 6
     """
-    geometry = _checked_geometry("depthwise_conv2d", "depth_multiplier", x, kernel, bias,
+    geom = _checked_geometry("depthwise_conv2d", "depth_multiplier", x, kernel, bias,
                                  int(np.prod(kernel.shape[2:])), strides, padding,
                                  dilation_rate)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return _DepthwiseConv2D.apply(*inputs, **geometry)
+    return _DepthwiseConv2D.apply(*inputs, **geom)

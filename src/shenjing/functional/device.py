@@ -46,6 +46,9 @@ class _Move(Function):
     def backward(self, g):
         return _move(g, self.saved[0])
 
+    def differentiable_backward(self, g):
+        return _Move.apply(g, gpu=self.saved[0])
+
 
 def parse_device(device: Any) -> int | None:
     """``"cpu"`` -> None; ``"cuda"``, ``"gpu"`` -> 0; ``"cuda:1"`` -> 1 (PyTorch's spellings)."""

@@ -24,6 +24,9 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
+from . import reduction as R
+from . import shape as S
 from ._util import normalize_axes, sum_rows
 
 
@@ -35,6 +38,30 @@ def _affine(xhat: Any, gamma: Any, beta: Any) -> Any:
             y += beta
         return y
     return xhat + beta if beta is not None else xhat.copy()
+
+
+def _recorded_grads(x: Tensor, gamma: Tensor | None, g: Tensor, axes: tuple[int, ...],
+                    eps: float) -> tuple[Tensor, Tensor]:
+    """(gx, xhat) of gamma * xhat + beta with statistics over ``axes`` that depend on x,
+    written with recorded ops (the normalizations' backward under create_graph=True):
+    gx = inv_std * (gh - mean(gh) - xhat mean(gh xhat)), gh = g * gamma."""
+    xc = x - R.mean(x, axes, keepdims=True)
+    inv_std = 1 / E.sqrt(R.mean(xc * xc, axes, keepdims=True) + eps)
+    xhat = xc * inv_std
+    gh = g if gamma is None else g * gamma
+    return inv_std * (gh - R.mean(gh, axes, keepdims=True)
+                      - xhat * R.mean(gh * xhat, axes, keepdims=True)), xhat
+
+
+def _affine_grads(grads: list[Any], g: Tensor, xhat: Tensor, others: tuple[int, ...],
+                  has_gamma: bool, has_beta: bool, needs: tuple[bool, ...]) -> tuple[Any, ...]:
+    """``grads`` (holding gx) followed by ggamma = sum(g xhat) and gbeta = sum(g) over the
+    ``others`` axes, for the affine parameters the op has."""
+    if has_gamma:
+        grads.append(R.sum(g * xhat, others) if needs[1] else None)
+    if has_beta:
+        grads.append(R.sum(g, others) if needs[-1] else None)
+    return tuple(grads)
 
 
 class _BatchNorm(Function):
@@ -108,11 +135,11 @@ class _BatchNorm(Function):
             # only when ggamma is wanted (fine-tuning gamma of a frozen-statistics layer).
             keep_x = not training and has_gamma and needs[1]
             self.save_for_backward(xc, x2 if keep_x else None, mean, inv_std, scale, training,
-                                   has_gamma, has_beta)
+                                   has_gamma, has_beta, eps)
         return y.reshape(x.shape)
 
     def backward(self, g):
-        xc, x2, mean, inv_std, scale, training, has_gamma, has_beta = self.saved
+        xc, x2, mean, inv_std, scale, training, has_gamma, has_beta = self.saved[:8]
         shape = g.shape
         g2 = g.reshape(-1, shape[-1])
         needs = self.needs_input_grad
@@ -157,6 +184,19 @@ class _BatchNorm(Function):
         if has_beta:
             grads.append(gbeta if needs[-1] else None)
         return tuple(grads)
+
+    def differentiable_backward(self, g):
+        _, _, mean, inv_std, _, training, has_gamma, has_beta, eps = self.saved
+        x, needs = self.inputs[0], self.needs_input_grad
+        gamma = self.inputs[1] if has_gamma else None
+        x2, g2 = S.reshape(x, (-1, x.shape[-1])), S.reshape(g, (-1, x.shape[-1]))
+        if training:
+            gx, xhat = _recorded_grads(x2, gamma, g2, (0,), eps)
+        else:  # the moving statistics are constants
+            xhat = (x2 - mean) * inv_std
+            gx = g2 * inv_std if gamma is None else g2 * inv_std * gamma
+        return _affine_grads([S.reshape(gx, x.shape) if needs[0] else None], g2, xhat, (0,),
+                             has_gamma, has_beta, needs)
 
 
 def batch_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None,
@@ -226,11 +266,11 @@ class _LayerNorm(Function):
         gamma_b = None if gamma is None else gamma.reshape(bshape)
         y = _affine(xhat, gamma_b, None if beta is None else beta.reshape(bshape))
         if any(self.needs_input_grad):
-            self.save_for_backward(xhat, inv_std, gamma_b, axes)
+            self.save_for_backward(xhat, inv_std, gamma_b, axes, epsilon)
         return y
 
     def backward(self, g):
-        xhat, inv_std, gamma_b, axes = self.saved
+        xhat, inv_std, gamma_b, axes = self.saved[:4]
         needs = self.needs_input_grad
         others = tuple(a for a in range(g.ndim) if a not in axes)
         grads = []
@@ -249,6 +289,16 @@ class _LayerNorm(Function):
         if len(needs) > len(grads):
             grads.append(g.sum(axis=others) if needs[-1] else None)
         return tuple(grads)
+
+    def differentiable_backward(self, g):
+        _, _, gamma_b, axes, eps = self.saved
+        x, needs = self.inputs[0], self.needs_input_grad
+        bshape = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
+        gamma = None if gamma_b is None else S.reshape(self.inputs[1], bshape)
+        gx, xhat = _recorded_grads(x, gamma, g, axes, eps)
+        others = tuple(a for a in range(x.ndim) if a not in axes)
+        return _affine_grads([gx if needs[0] else None], g, xhat, others, gamma_b is not None,
+                             len(needs) > 1 + (gamma_b is not None), needs)
 
 
 def layer_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, axis: Any = -1,

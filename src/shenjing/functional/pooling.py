@@ -15,7 +15,8 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from .conv import conv_output_size, pad_hw, pair, window_slices
+from . import shape as S
+from .conv import conv_output_size, geometry, pad_hw, pair, recorded_col2im, window_slices
 from .reduction import max as _reduce_max
 from .reduction import mean as _reduce_mean
 
@@ -71,6 +72,14 @@ class _MaxPool2D(Function):
 
         return _route_back(winner_grad, g, x_shape, xpad_shape, pool, strides, pads, out_hw)
 
+    def differentiable_backward(self, g):
+        arg, x_shape, _, pool, strides, pads, out_hw = self.saved
+        n, ho, wo, c = g.shape
+        offsets = get_xp(arg).arange(pool[0] * pool[1])[:, None]
+        won = (arg[:, :, :, None, :] == offsets).reshape(n, ho, wo, *pool, c)  # a constant
+        return recorded_col2im(S.reshape(g, (n, ho, wo, 1, 1, c)) * won, x_shape,
+                               geometry(pool, strides, (1, 1), pads, out_hw))
+
 
 class _AvgPool2D(Function):
     """y = mean over each window of x, counting only real (unpadded) elements, as Keras/TF (torch's
@@ -100,6 +109,13 @@ class _AvgPool2D(Function):
         share = g * inv_count
         return _route_back(lambda k, out, batch: get_xp(g).copyto(out, share[batch]), g,
                            x_shape, xpad_shape, pool, strides, pads, out_hw)
+
+    def differentiable_backward(self, g):
+        inv_count, x_shape, _, pool, strides, pads, out_hw = self.saved
+        n, ho, wo, c = g.shape
+        cols = S.broadcast_to(S.reshape(g * inv_count, (n, ho, wo, 1, 1, c)),
+                              (n, ho, wo, *pool, c))
+        return recorded_col2im(cols, x_shape, geometry(pool, strides, (1, 1), pads, out_hw))
 
 
 def _route_back(fill, g, x_shape, xpad_shape, pool, strides, pads, out_hw):
