@@ -8,13 +8,13 @@ differ from those, as torch's do:
 
 - ``max(x)`` is the largest element; ``max(x, other)`` with a tensor ``other`` the element-wise
   maximum (``torch.maximum``); ``max(x, dim, keepdim=False)`` the pair ``(values, indices)``
-  (torch's ``return_types.max``), where the method ``x.max(dim)`` gives only the values.
+  (torch's ``return_types.max``), as the method ``x.max(dim)``.
 - ``mm(a, b)`` is ``matmul`` of two matrices, and refuses other ranks (torch's).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import functional as F
 from .autograd import Tensor
@@ -44,13 +44,6 @@ tanh = F.tanh
 where = F.where
 
 
-class ValuesIndices(NamedTuple):
-    """``max(x, dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
-
-    values: Tensor
-    indices: Tensor
-
-
 def _extreme(name: str, pairwise: Any, x: Tensor, dim: Any, keepdim: bool, other: Any) -> Any:
     if other is not None:
         if dim is not None:
@@ -60,8 +53,7 @@ def _extreme(name: str, pairwise: Any, x: Tensor, dim: Any, keepdim: bool, other
         return pairwise(x, dim)
     if dim is None:
         return getattr(x, name)()
-    return ValuesIndices(getattr(x, name)(dim=dim, keepdim=keepdim),
-                         getattr(x, f"arg{name}")(dim=dim, keepdim=keepdim))
+    return getattr(x, name)(dim=dim, keepdim=keepdim)  # the method's (values, indices)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001, A002

@@ -22,16 +22,16 @@ SHAPE = (2, 3, 4)
 
 # -- dim= / keepdim= --------------------------------------------------------------------------
 # name: (the call on shenjing, the call on torch, sampler); None: the same lambda runs on both.
-# max/min: torch's x.max(dim=) returns (values, indices); ours is NumPy's, the values (amax).
+# max/min with dim=: (values, indices) on both (see the test of their indices below).
 # var/std: ours keep ddof=0 with dim=, torch's default correction is 1, so torch is told.
 DIM_CALLS = {
     "sum": (lambda t: t.sum(dim=1), None, normal),
     "sum_keepdim": (lambda t: t.sum(dim=(0, 2), keepdim=True), None, normal),
     "mean": (lambda t: t.mean(dim=-1, keepdim=True), None, normal),
     "F.mean": (lambda t: F.mean(t, dim=0), lambda t: torch.mean(t, dim=0), normal),
-    "max": (lambda t: t.max(dim=1, keepdim=True),
-            lambda t: t.max(dim=1, keepdim=True).values, distinct),
-    "min": (lambda t: t.min(dim=2), lambda t: t.min(dim=2).values, distinct),
+    "max": (lambda t: t.max(dim=1, keepdim=True).values, None, distinct),
+    "min": (lambda t: t.min(dim=2)[0], None, distinct),
+    "amax": (lambda t: t.amax(dim=(0, 2)), None, distinct),
     "var": (lambda t: t.var(dim=1), lambda t: t.var(dim=1, correction=0), normal),
     "std": (lambda t: t.std(dim=-1, keepdim=True),
             lambda t: t.std(dim=-1, keepdim=True, correction=0), normal),
@@ -579,3 +579,24 @@ def test_type_of_the_same_dtype_is_the_tensor_and_keeps_the_graph():
     assert x.type(shenjing.float32) is x and x.type() == "float32"
     x.type(shenjing.float64).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(3, np.float32))
+
+
+def test_max_and_min_with_a_dim_give_values_and_indices_as_torch():
+    # `_, predicted = outputs.max(1)` and `output.max(1, keepdim=True)[1]` (torch's examples):
+    # the indices, where NumPy's meaning (values only) would silently be a row of values
+    th = require_torch()
+    x0 = distinct(np.random.default_rng(0), (4, 3)).astype(np.float32)
+    x, tx = shenjing.tensor(x0), th.tensor(x0)
+    for ours, theirs in ((x.max(1), tx.max(1)), (x.min(dim=0, keepdim=True),
+                                                 tx.min(dim=0, keepdim=True)),
+                         (x.max(1, True), tx.max(1, True)), (shenjing.max(x, 1), th.max(tx, 1))):
+        values, indices = ours
+        np.testing.assert_allclose(values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(indices.numpy(), theirs[1].numpy())
+        assert ours.indices.dtype == np.int64
+    _, predicted = x.max(1)
+    np.testing.assert_array_equal(predicted.numpy(), x0.argmax(1))
+    # NumPy's meaning stays with axis=, a tuple of axes, or none
+    np.testing.assert_allclose(x.max(axis=1).numpy(), x0.max(1))
+    np.testing.assert_allclose(x.min((0, 1)).numpy(), x0.min())
+    assert x.max().item() == x0.max()

@@ -6,7 +6,7 @@ once, when :mod:`shenjing.functional` loads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -207,6 +207,37 @@ def _arg(name: str) -> Any:
     return arg
 
 
+class ValuesIndices(NamedTuple):
+    """``x.max(dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extreme(name: str) -> Any:
+    reduce, arg = getattr(R, name), _arg(f"arg{name}")
+
+    def extreme(self: Tensor, *args: Any, axis: Any = None, keepdims: bool = False,
+                dim: Any = None, keepdim: bool | None = None) -> Any:
+        if len(args) > 2:
+            raise TypeError(f"{name}() takes at most 2 positional arguments (dim, keepdim)")
+        if args and isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
+            dim, keepdim = args[0], (args[1] if len(args) > 1 else keepdim)  # torch's x.max(1)
+        elif args:  # NumPy's x.max((0, 1), True)
+            axis, keepdims = (*args, keepdims)[:2]
+        if dim is None:
+            return reduce(self, axis, keepdims, keepdim=keepdim)
+        axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
+        return ValuesIndices(reduce(self, axis, keepdims), arg(self, axis, keepdims))
+
+    extreme.__name__ = name
+    extreme.__doc__ = (
+        f"PyTorch's ``x.{name}(dim)``, with ``dim=`` or one int: ``(values, indices)`` (the "
+        f"indices carry no gradient; ``{name}(x, dim)`` and ``_, i = x.{name}(1)`` as in "
+        f"torch); NumPy's with ``axis=``, a tuple or nothing: the {name}ima only (``amax``).")
+    return extreme
+
+
 def install() -> None:
     methods = {
         "__add__": E.add, "__radd__": _swap(E.add),
@@ -227,7 +258,8 @@ def install() -> None:
         "pow": E.pow, "neg": E.neg, "clamp": _clamp,
         "clamp_min": lambda self, min: _clamp(self, min=min),
         "clamp_max": lambda self, max: _clamp(self, max=max),
-        "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
+        "sum": R.sum, "mean": R.mean, "max": _extreme("max"), "min": _extreme("min"),
+        "amax": R.max, "amin": R.min, "var": R.var, "std": R.std,
         "logsumexp": R.logsumexp, "norm": R.norm,
         "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
         "reshape_as": _reshape_as, "view_as": _reshape_as, "expand_as": _expand_as, "t": _t,
