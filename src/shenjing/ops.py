@@ -12,6 +12,7 @@ missing here raises AttributeError with what to use instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,9 +32,9 @@ def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
         return x if dtype is None or x.dtype == np.dtype(dtype) else F.cast(x, dtype)
     if isinstance(x, SymbolicTensor):
         raise TypeError(
-            f"keras.ops got a symbolic tensor of the functional API ({x}): shenjing's ops run "
-            "on values, not on Keras 3's symbolic graph. Do this computation in a layer's "
-            "call() (a small Layer subclass) and call that layer on the symbolic tensor")
+            f"convert_to_tensor got a symbolic tensor of the functional API ({x}): it has no "
+            "values until the model runs. Apply keras.ops to it (each call is recorded in the "
+            "model), or compute in a layer's call()")
     return as_tensor(x, dtype)
 
 
@@ -205,6 +206,25 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     return F.log_softmax(_t(x), axis=axis)
 
 
+def _recorded_on_symbolic(fn: Any) -> Any:
+    """``fn`` that, given a symbolic tensor of the functional API (at the top level or in a
+    list, as Keras checks), records the call as a node of the model (``layers/op_layer.py``)
+    instead of computing."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def op(*args: Any, **kwargs: Any) -> Any:
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, SymbolicTensor) or isinstance(a, (list, tuple)) and any(
+                    isinstance(v, SymbolicTensor) for v in a):
+                from .layers.op_layer import symbolic_op
+
+                return symbolic_op(name, args, kwargs)
+        return fn(*args, **kwargs)
+
+    return op
+
+
 def __getattr__(name: str) -> Any:
     raise AttributeError(
         f"shenjing.ops has no {name!r}: it holds the core of keras.ops ({', '.join(__all__)}); "
@@ -214,3 +234,7 @@ def __getattr__(name: str) -> Any:
 __all__ = sorted(n for n, v in list(globals().items())
                  if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
                  == __name__)
+_NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape"))  # no Tensor out
+for _name in __all__:
+    if _name not in _NOT_RECORDED:
+        globals()[_name] = _recorded_on_symbolic(globals()[_name])

@@ -43,6 +43,7 @@ _MAKE = {
     L.RandomZoom: lambda: L.RandomZoom((-0.2, 0.1), fill_mode="nearest", seed=1),
     L.InputLayer: lambda: L.InputLayer(shape=(None, 3), dtype="int32", name="ids"),
     L.Dropout: lambda: L.Dropout(0.25, seed=3),
+    L.OpLayer: lambda: L.OpLayer("getitem", [{"__tensor__": 0}, (Ellipsis, slice(1, None), 0)]),
     L.SpatialDropout1D: lambda: L.SpatialDropout1D(0.25),
     L.SpatialDropout2D: lambda: L.SpatialDropout2D(0.25, seed=1),
     L.Embedding: lambda: L.Embedding(10, 4, mask_zero=True),

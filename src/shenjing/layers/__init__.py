@@ -63,6 +63,8 @@ def __getattr__(name: str):
         from . import text_vectorization as module
     elif name == "MultiHeadAttention":
         from . import attention as module
+    elif name == "OpLayer":  # what ops on symbolic tensors record (x + y, ops.mean(x))
+        from . import op_layer as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(module, name)
@@ -83,7 +85,8 @@ __all__ = [
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
     "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
-    "Minimum", "MultiHeadAttention", "Multiply", "Normalization", "Parameter", "Perceptron",
+    "Minimum", "MultiHeadAttention", "Multiply", "Normalization", "OpLayer", "Parameter",
+    "Perceptron",
     "RNTN", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
     "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",

@@ -42,6 +42,37 @@ class SymbolicTensor:
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype.name}>"
 
+    # Operators record an op node (layers/op_layer.py), as Keras 3's KerasTensor; `==` stays
+    # identity (Keras's too), so tensors can be found in lists and dicts.
+    __array_ufunc__ = None  # NumPy defers to the reflected operators: np.float32(2) * x
+
+    def __iter__(self) -> Any:  # else Python would iterate by x[0], x[1], ... without end
+        raise TypeError(f"a symbolic tensor cannot be iterated ({self}): index it, or use "
+                        "keras.ops (ops.unstack is not in shenjing.ops; x[:, i] is)")
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"a symbolic tensor has no truth value ({self}): it has no values "
+                        "until the model runs; use ops.where for a choice per element")
+
+
+def _operator(op: str, reflected: bool = False) -> Any:
+    def method(self: SymbolicTensor, *other: Any) -> Any:
+        from .op_layer import symbolic_op
+
+        return symbolic_op(op, (*other, self) if reflected else (self, *other), {})
+
+    return method
+
+
+for _name, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                   ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
+    setattr(SymbolicTensor, f"__{_name}__", _operator(_op))
+    setattr(SymbolicTensor, f"__r{_name}__", _operator(_op, reflected=True))
+for _name, _op in (("neg", "negative"), ("abs", "abs"), ("getitem", "getitem"),
+                   ("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                   ("ge", "greater_equal"), ("ne", "not_equal")):
+    setattr(SymbolicTensor, f"__{_name}__", _operator(_op))
+
 
 def Input(shape: tuple[int | None, ...] | None = None, batch_size: int | None = None,
           dtype: Any = "float32", name: str | None = None,
@@ -108,7 +139,7 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     given here stays in the node's kwargs: the call then runs in that mode whatever the
     model's (Keras's ``base(x, training=False)``)."""
     call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):  # zeros may meet log or a division
         outs = []
         for k in (0, 1):
             def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:

@@ -40,7 +40,10 @@ class Graph:
         for node in self.nodes:
             if node.layer is not None:  # not an output taken from a call with several
                 layers.setdefault(id(node.layer), node.layer)
-        self.layers = list(layers.values())
+        # every layer called, ops on symbolic tensors included (OpLayer: summary and config
+        # show them); model.layers lists the others, as Keras 3's lists no operation
+        self.operations = list(layers.values())
+        self.layers = [op for op in self.operations if not getattr(op, "_keras_operation", False)]
 
     def _order(self) -> list[SymbolicTensor]:
         input_ids = {id(t) for t in self.inputs}
@@ -102,7 +105,7 @@ class Graph:
         return outs[0] if self.single_output else outs
 
     def get_config(self) -> dict[str, Any]:
-        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        index = {id(layer): i for i, layer in enumerate(self.operations)}
         refs = {id(t): ["input", i] for i, t in enumerate(self.inputs)}
         refs.update({id(n): ["node", i] for i, n in enumerate(self.nodes)})
 
@@ -120,7 +123,7 @@ class Graph:
             return {**config, "args": tagged(n.args)} if n.args else config
 
         return {
-            "layers": [serialize_layer(layer) for layer in self.layers],
+            "layers": [serialize_layer(layer) for layer in self.operations],
             "inputs": [{"shape": list(t.shape), "dtype": t.dtype.name, "name": t.name}
                        for t in self.inputs],
             "nodes": [node(n) for n in self.nodes],

@@ -8,8 +8,9 @@ from typing import Any
 def _shape(shape: Any) -> str:
     if isinstance(shape, list):  # a layer with several outputs
         return "[" + ", ".join(_shape(s) for s in shape) + "]"
-    return "?" if shape is None else "(" + ", ".join("None" if n is None else str(n)
-                                                     for n in shape) + ")"
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"  # (None,)
 
 
 def _type_name(layer: Any) -> str:
@@ -31,8 +32,12 @@ def summary_lines(model: Any) -> list[str]:
                     c.shape for c in node.children]
     elif hasattr(model, "output_shapes"):
         shapes = {id(layer): s for layer, s in zip(model.layers, model.output_shapes)}
+    layers = model.layers
+    if getattr(model, "graph", None) is not None:  # ops too (x + y), as Keras 3's summary
+        layers = [t.input_layer for t in model.graph.inputs if t.input_layer is not None] + \
+            model.graph.operations
     rows = [(f"{layer.name} ({_type_name(layer)})", _shape(shapes.get(id(layer))),
-             f"{layer.count_params():,}") for layer in model.layers]
+             f"{layer.count_params():,}") for layer in layers]
     header = ("Layer (type)", "Output Shape", "Param #")
     widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(3)]
     line = "".join(h.ljust(w) for h, w in zip(header, widths))
