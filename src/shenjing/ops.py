@@ -4,9 +4,9 @@ layers, losses and metrics (``ops.matmul(inputs, self.w) + self.b``), over ``she
 Each op takes Tensors, arrays, lists or numbers and returns a Tensor, differentiable where the
 op is: floating arrays become float32 Tensors (Keras's floatx), integers keep their dtype. Given
 a symbolic tensor of the functional API (``keras.Input``), an op records a node of the model
-instead (``layers/op_layer.py``), as Keras 3's ops do. This
-is the core of Keras's namespace (the ops its guides and examples use), not all of it; a name
-missing here raises AttributeError with what to use instead.
+instead (``layers/op_layer.py``), as Keras 3's ops do. This is the core of Keras's namespace
+(the ops its guides and examples use), not all of it; a name missing here raises AttributeError
+with what to use instead.
 
 >>> from shenjing import ops
 >>> ops.mean(ops.square(ops.ones((2, 3)) - 0.5), axis=-1)

@@ -151,7 +151,7 @@ def test_a_saved_op_must_be_one_of_shenjing_ops():
         layers.OpLayer.from_config({"op": "system", "args": ["rm -rf /"]})
 
 
-def test_symbolic_tensors_refuse_iteration_truth_and_values():
+def test_symbolic_tensors_refuse_iteration_truth_and_values_with_the_remedy():
     x = keras.Input((3,))
     with pytest.raises(TypeError, match="cannot be iterated"):
         list(x)
@@ -159,5 +159,8 @@ def test_symbolic_tensors_refuse_iteration_truth_and_values():
         bool(x > 0)
     with pytest.raises(TypeError, match="no values until the model runs"):
         ops.convert_to_tensor(x)
+    with pytest.raises(TypeError, match=r"write the symbolic tensor first.*ops\.add\(t, x\)"):
+        Tensor(np.ones(3, "float32")) + x  # Tensor's operator cannot defer; ops.add(t, x) can
+    assert isinstance(ops.add(Tensor(np.ones(3, "float32")), x), layers.SymbolicTensor)
     assert ops.shape(x) == (None, 3)
     assert x in [x] and {x: 1}[x] == 1  # == is still identity, as Keras's

@@ -50,6 +50,11 @@ class SymbolicTensor:
         raise TypeError(f"a symbolic tensor cannot be iterated ({self}): index it, or use "
                         "keras.ops (ops.unstack is not in shenjing.ops; x[:, i] is)")
 
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:  # a Tensor's operator asks for one
+        raise TypeError(f"a symbolic tensor has no values until the model runs ({self}): "
+                        "with a Tensor constant, write the symbolic tensor first (x + t) or "
+                        "use keras.ops (ops.add(t, x)), which record the op in the model")
+
     def __bool__(self) -> bool:
         raise TypeError(f"a symbolic tensor has no truth value ({self}): it has no values "
                         "until the model runs; use ops.where for a choice per element")
