@@ -188,25 +188,10 @@ def test_second_derivatives_match_torch(name):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-def test_gradgradcheck_catches_a_wrong_second_derivative():
-    class Cube(shenjing.Function):  # backward right to first order, constant to the second
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
+def _cube(detached):
+    """A PyTorch-style x**3 whose backward reads x, or (wrong to the second order, right to
+    the first) a detached x."""
 
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 3 * x.detach() ** 2
-
-    x = np.array([0.5, 1.5])
-    assert shenjing.gradcheck(Cube.apply, x)
-    with pytest.raises(GradcheckError):
-        gradgradcheck(Cube.apply, x)
-
-
-def test_pytorch_style_function_is_differentiated_twice_through_its_backward():
     class Cube(shenjing.Function):
         @staticmethod
         def forward(ctx, x):
@@ -216,11 +201,23 @@ def test_pytorch_style_function_is_differentiated_twice_through_its_backward():
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
-            return g * 3 * x ** 2
+            return g * 3 * (x.detach() if detached else x) ** 2
 
-    assert gradgradcheck(Cube.apply, np.array([0.5, -1.5]))
+    return Cube.apply
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    x = np.array([0.5, 1.5])
+    assert shenjing.gradcheck(_cube(detached=True), x)
+    with pytest.raises(GradcheckError):
+        gradgradcheck(_cube(detached=True), x)
+
+
+def test_pytorch_style_function_is_differentiated_twice_through_its_backward():
+    cube = _cube(detached=False)
+    assert gradgradcheck(cube, np.array([0.5, -1.5]))
     x = shenjing.tensor([2.0], requires_grad=True)
-    (g,) = shenjing.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    (g,) = shenjing.autograd.grad(cube(x).sum(), x, create_graph=True)
     (h,) = shenjing.autograd.grad(g.sum(), x)
     assert g.item() == pytest.approx(12.0) and h.item() == pytest.approx(12.0)
 
@@ -296,25 +293,36 @@ def _mlp(lib, act):
     return [w1, b1, w2], lambda x: act(x @ w1 + b1) @ w2
 
 
+def _same_as_torch(loss_of, rtol=1e-4):
+    """``loss_of(lib)`` -> (loss, parameters), built alike on shenjing and torch: the losses and
+    every parameter's gradient agree. (A bias that reaches a gradient only through
+    leaky_relu's slope, a constant, gets zeros from torch and None here.)"""
+    th = require_torch()
+    results = []
+    for lib in (shenjing, th):
+        loss, params = loss_of(lib)
+        loss.backward()
+        results.append([loss.item()] + [0 if p.grad is None else p.grad.numpy() for p in params])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=1e-6)
+
+
+def _activation(lib, name):
+    return getattr(F if lib is shenjing else lib.nn.functional, name)
+
+
 def test_gradient_penalty_matches_torch():
     # WGAN-GP: the critic's gradient norm at the inputs, pushed to 1, differentiated by the
     # critic's weights (leaky_relu critic, as in the paper's code)
-    th = require_torch()
     x0 = np.random.default_rng(3).standard_normal((8, 3)).astype(np.float32)
-    results = []
-    for lib, act in ((shenjing, lambda h: F.leaky_relu(h, 0.2)),
-                     (th, lambda h: th.nn.functional.leaky_relu(h, 0.2))):
-        params, critic = _mlp(lib, act)
+
+    def penalty(lib):
+        params, critic = _mlp(lib, lambda h: _activation(lib, "leaky_relu")(h, 0.2))
         x = lib.tensor(x0, requires_grad=True)
         (gx,) = lib.autograd.grad(critic(x).sum(), x, create_graph=True)
-        penalty = ((gx.norm(2, dim=1) - 1) ** 2).mean()
-        penalty.backward()
-        # the bias reaches gx only through leaky_relu's slope, a constant: a zero gradient
-        # (torch records zeros, shenjing leaves .grad None)
-        results.append([penalty.item()] + [0 if p.grad is None else p.grad.numpy()
-                                           for p in params])
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+        return ((gx.norm(2, dim=1) - 1) ** 2).mean(), params
+
+    _same_as_torch(penalty)
 
 
 def test_gradient_penalty_of_a_conv_critic_matches_torch():
@@ -341,58 +349,48 @@ def test_gradient_penalty_of_a_conv_critic_matches_torch():
                                         0.2), 2)
         return h.mean(dim=(2, 3)) @ w3
 
-    results = []
-    for lib, critic in ((shenjing, ours), (th, theirs)):
+    def penalty(lib):
         params = [lib.tensor(w, requires_grad=True) for w in w0]
         x = lib.tensor(x0, requires_grad=True)
+        critic = ours if lib is shenjing else theirs
         (gx,) = lib.autograd.grad(critic(x, *params).sum(), x, create_graph=True)
-        penalty = ((gx.reshape(4, -1).norm(2, dim=1) - 1) ** 2).mean()
-        penalty.backward()
-        results.append([penalty.item(), gx.detach().numpy()] + [p.grad.numpy() for p in params])
-    for ours_, theirs_ in zip(*results):
-        np.testing.assert_allclose(ours_, theirs_, rtol=2e-4, atol=1e-6)
+        return ((gx.reshape(4, -1).norm(2, dim=1) - 1) ** 2).mean(), params
+
+    _same_as_torch(penalty, rtol=2e-4)
 
 
 def test_physics_informed_loss_matches_torch():
     # u(x) a tanh network; the loss holds u'' + u (the ODE u'' = -u), trained by its weights
-    th = require_torch()
     x0 = np.linspace(-1, 1, 7, dtype=np.float32).reshape(-1, 1)
     x0 = np.concatenate([x0, x0 ** 2, np.ones_like(x0)], axis=1)
-    results = []
-    for lib, act in ((shenjing, F.tanh), (th, th.tanh)):
-        params, u = _mlp(lib, act)
+
+    def residual(lib):
+        params, u = _mlp(lib, lib.tanh)
         x = lib.tensor(x0, requires_grad=True)
         out = u(x)
         (du,) = lib.autograd.grad(out.sum(), x, create_graph=True)
         (d2u,) = lib.autograd.grad(du[:, 0].sum(), x, create_graph=True)
-        loss = ((d2u[:, 0:1] + out) ** 2).mean()
-        loss.backward()
-        results.append([loss.item()] + [p.grad.numpy() for p in params])
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+        return ((d2u[:, 0:1] + out) ** 2).mean(), params
+
+    _same_as_torch(residual)
 
 
 def test_maml_inner_step_matches_torch():
     # one inner SGD step with create_graph, the outer loss differentiated through it
-    th = require_torch()
     rng = np.random.default_rng(4)
-    xs, ys = rng.standard_normal((2, 6, 3)).astype(np.float32), rng.standard_normal((2, 6, 1))
-    ys = ys.astype(np.float32)
-    results = []
-    for lib, act in ((shenjing, F.tanh), (th, th.tanh)):
-        params, _ = _mlp(lib, act)
+    xs, ys = (rng.standard_normal((2, 6, n)).astype(np.float32) for n in (3, 1))
 
-        def net(x, p, act=act):
-            return act(x @ p[0] + p[1]) @ p[2]
+    def outer(lib):
+        params, _ = _mlp(lib, lib.tanh)
 
-        inner = ((net(lib.tensor(xs[0]), params) - lib.tensor(ys[0])) ** 2).mean()
-        grads = lib.autograd.grad(inner, params, create_graph=True)
-        fast = [p - 0.1 * g for p, g in zip(params, grads)]
-        outer = ((net(lib.tensor(xs[1]), fast) - lib.tensor(ys[1])) ** 2).mean()
-        outer.backward()
-        results.append([outer.item()] + [p.grad.numpy() for p in params])
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+        def loss(p, k):
+            return ((lib.tanh(lib.tensor(xs[k]) @ p[0] + p[1]) @ p[2] - lib.tensor(ys[k])) ** 2
+                    ).mean()
+
+        grads = lib.autograd.grad(loss(params, 0), params, create_graph=True)
+        return loss([p - 0.1 * g for p, g in zip(params, grads)], 1), params
+
+    _same_as_torch(outer)
 
 
 def test_autograd_functional_higher_order_matches_torch():

@@ -109,18 +109,11 @@ def gradcheck(
     return True
 
 
-def gradgradcheck(
-    fn: Callable[..., Tensor],
-    *inputs: Any,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    max_elements: int = 2048,
-    seed: int = 0,
-) -> bool:
+def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, seed: int = 0, **options: Any) -> bool:
     """Check ``fn``'s second derivatives against finite differences (PyTorch's
     ``gradgradcheck``): :func:`gradcheck` of the function that returns ``fn``'s gradients for a
-    fixed random upstream gradient, computed with ``create_graph=True``. Same arguments.
+    fixed random upstream gradient, computed with ``create_graph=True``. The same arguments
+    (``eps``, ``atol``, ``rtol``, ``max_elements``, ``seed``).
 
     >>> gradgradcheck(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
     True
@@ -141,5 +134,4 @@ def gradgradcheck(
                          materialize_grads=True)
             return concatenate([g.reshape(-1) for g in grads])
 
-    return gradcheck(gradients, *inputs, eps=eps, atol=atol, rtol=rtol,
-                     max_elements=max_elements, seed=seed)
+    return gradcheck(gradients, *inputs, seed=seed, **options)
