@@ -75,6 +75,12 @@ def test_xor_mlp_learns_xor():
     assert predictions.shape == (4, 1)
 
 
+def test_pinn_learns_sine_from_the_equation_alone():
+    # u'' + u = 0, u(0) = 0, u'(0) = 1 by double backward; sin(x) is the only solution
+    error, loss = load_example("pinn").solve(steps=600, seed=0)
+    assert error < 0.01 and loss < 1e-3
+
+
 @pytest.mark.parametrize("name", ["activations", "perceptron", "xor_mlp"])
 def test_example_runs_as_a_script(name):
     result = subprocess.run(
@@ -85,8 +91,8 @@ def test_example_runs_as_a_script(name):
 
 
 # The examples with options (cifar10_cnn.py is the article's listing as written: no options).
-WITH_OPTIONS = ["char_lm", "cifar10_resnet", "fashion_cnn", "mnist_mlp", "rnn_xor", "sst_lstm",
-                "sst_tree"]
+WITH_OPTIONS = ["char_lm", "cifar10_resnet", "fashion_cnn", "mnist_mlp", "pinn", "rnn_xor",
+                "sst_lstm", "sst_tree"]
 
 
 @pytest.mark.parametrize("name", WITH_OPTIONS)
