@@ -260,3 +260,26 @@ def test_c_relu_keeps_nan(cells):
         np.testing.assert_array_equal(a, b)  # equal NaN positions included
     assert np.isnan(results[0][0][0, 2]) and results[0][0][0, 1] == 0.0
     assert np.isnan(results[0][1][0, :2]).all()  # NaN * 0 is NaN: a masked NaN survives too
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_c_leaky_relu_matches_the_numpy_path(cells, split, rng):
+    """Forward and gradient in one C pass each, split over the intra-op threads when large
+    enough; NaNs, zeros (the kink: slope side) and non-contiguous inputs included."""
+    x0 = rng.standard_normal((3, 50_000 if split else 40)).astype(np.float32)
+    x0[0, :3] = [np.nan, 0.0, -0.0]
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    g0[1, 0] = np.nan
+
+    def run():
+        x = shenjing.tensor(x0, requires_grad=True)
+        y = F.leaky_relu(x.T, 0.3).T  # the transpose: a non-contiguous input and gradient
+        y.backward(shenjing.tensor(g0))
+        return y.numpy(), x.grad.numpy()
+
+    fast = run()
+    with native.disabled():
+        slow = run()
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)  # the same float32 products, NaNs included
+    assert np.isnan(fast[0][0, 0]) and fast[0][0, 1] == 0.0

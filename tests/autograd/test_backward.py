@@ -438,3 +438,29 @@ def test_a_tensor_stored_in_data_is_a_clear_error_at_the_next_op():
         w.data = w.data - 0.1 * w.grad
     with pytest.raises(TypeError, match=r"holds a Tensor in \.data.*w -= lr \* w\.grad"):
         (w * w).sum()
+
+
+def test_grad_asks_each_op_only_for_the_inputs_that_lead_to_its_targets():
+    # grad(D(x).sum(), x) (a gradient penalty) must not compute the weights' gradients; the
+    # op's own needs_input_grad is back after, for a later full backward
+    seen = []
+
+    class Probe(shenjing.Function):
+        def forward(self, a, b):
+            self.save_for_backward(a, b)
+            return a * b
+
+        def backward(self, g):
+            seen.append(self.needs_input_grad)
+            a, b = self.saved
+            return (g * b if self.needs_input_grad[0] else None,
+                    g * a if self.needs_input_grad[1] else None)
+
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    w = shenjing.tensor([3.0, 4.0], requires_grad=True)
+    y = Probe.apply(x * 1, w).sum()
+    (gx,) = shenjing.autograd.grad(y, x, retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
+    y.backward()
+    assert seen == [(True, False), (True, True)]
+    np.testing.assert_allclose(w.grad.numpy(), [1.0, 2.0])

@@ -85,8 +85,12 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                 for i, hooks in fn.hooks.items():
                     for hook in hooks:
                         grads_out[i] = _run_hook(hook, grads_out[i])
-            if needed is not None and fn not in needed:
-                continue  # grad(): nothing it asked for lies below; this op keeps its graph
+            if needed is not None:
+                if fn not in needed:
+                    continue  # grad(): nothing it asked for lies below; this op keeps its graph
+                # only the inputs that lead to a target: a gradient penalty's grad(D(x), x)
+                # then skips the weights' gradients (restored after: the graph may be kept)
+                full, fn.needs_input_grad = fn.needs_input_grad, needed[fn]
             # An op with several outputs gets None for an output that nobody used.
             try:
                 grads_in = (fn.differentiable_backward(*grads_out) if create_graph else
@@ -95,6 +99,9 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                 if anomaly.enabled:
                     anomaly.note_backward_error(err, fn)
                 raise
+            finally:
+                if needed is not None:
+                    fn.needs_input_grad = full
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
             if anomaly.enabled:
@@ -161,8 +168,10 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
     return Tensor._wrap(grad) if create_graph and not isinstance(grad, Tensor) else grad
 
 
-def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]) -> set[Function]:
-    """The recorded ops below ``roots`` that have a target among their inputs or below them."""
+def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]
+                    ) -> dict[Function, tuple[bool, ...]]:
+    """The recorded ops below ``roots`` that have a target among their inputs or below them,
+    each with which of its inputs do (its ``needs_input_grad`` for this walk)."""
     seen: set[Function] = set()
     stack = [r._creator for r in roots if r._creator is not None]
     while stack:
@@ -172,12 +181,12 @@ def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]) -> set[F
         seen.add(fn)
         stack.extend(c for c in _input_creators(fn) if c is not None)
     wanted = {id(t) for t in targets}
-    needed: set[Function] = set()
+    needed: dict[Function, tuple[bool, ...]] = {}
     for fn in sorted(seen, key=lambda f: f.generation):  # inputs' ops come first
-        for t, creator, need in zip(fn.inputs, _input_creators(fn), fn.needs_input_grad):
-            if need and (id(t) in wanted or creator in needed):
-                needed.add(fn)
-                break
+        mask = tuple([need and (id(t) in wanted or creator in needed) for t, creator, need in
+                      zip(fn.inputs, _input_creators(fn), fn.needs_input_grad)])
+        if any(mask):
+            needed[fn] = mask
     return needed
 
 

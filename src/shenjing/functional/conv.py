@@ -227,6 +227,8 @@ class _Conv2D(Function):
     def backward(self, g):
         (cols, w2, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw, y,
          activation) = self.saved
+        need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
+        cols, w2 = (cols if need[1] else None), (w2 if need[0] else None)
         xp = get_xp(g)
         kh, kw, c, f = w_shape
         n = g.shape[0]
@@ -362,6 +364,8 @@ class _DepthwiseConv2D(Function):
 
     def backward(self, g):
         cols, w3, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved
+        need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
+        cols, w3 = (cols if need[1] else None), (w3 if need[0] else None)
         xp = get_xp(g)
         kh, kw, c, m = w_shape
         n, ho, wo, _ = g.shape

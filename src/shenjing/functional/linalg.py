@@ -24,6 +24,8 @@ class _MatMul(Function):
 
     def backward(self, g):
         a, b, a_ndim, b_ndim = self.saved
+        need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
+        a, b = (a if need[1] else None), (b if need[0] else None)
         # Column axis first: for a dot product (both 1-D) g is 0-d and becomes (1, 1).
         if b_ndim == 1:
             g = g[..., None]
@@ -81,6 +83,8 @@ class _Linear(Function):
 
     def backward(self, g):
         x2, w, x_shape, y, activation = self.saved
+        need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
+        x2, w = (x2 if need[1] else None), (w if need[0] else None)
         xp = get_xp(g)
         g2 = g.reshape(-1, g.shape[-1])
         m, n = g2.shape

@@ -52,3 +52,16 @@ int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float
     }
     return 0;
 }
+
+/* Leaky ReLU, y = x > 0 ? x : slope x, and its gradient gx = x > 0 ? g : slope g: one pass
+ * each, where NumPy needs a mask, a product and a where (three). A NaN in x stays NaN. */
+void sj_leaky_relu(int64_t n, const float *restrict x, float *restrict y, float slope) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+void sj_leaky_relu_grad(int64_t n, const float *restrict g, const float *restrict x,
+                        float *restrict gx, float slope) {
+    for (int64_t i = 0; i < n; i++)
+        gx[i] = x[i] > 0.0f ? g[i] : slope * g[i];
+}
