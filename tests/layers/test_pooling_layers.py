@@ -150,5 +150,70 @@ def test_pooling1d_defaults_and_bad_arguments():
         L.AveragePooling1D((2, 2))
     with pytest.raises(ValueError, match="padding"):
         L.MaxPooling1D(padding="causal")
-    with pytest.raises(ValueError, match="channels_last"):
-        L.GlobalMaxPooling1D(data_format="channels_first")
+    with pytest.raises(ValueError, match="data_format"):
+        L.GlobalMaxPooling1D(data_format="channels_middle")
+
+
+# data_format="channels_first": (batch, features, steps) and (batch, channels, h, w), as Keras
+def test_global_average_pooling1d_channels_first_averages_the_last_axis():
+    # keras.io's Transformer timeseries classifier: GlobalAveragePooling1D("channels_first")
+    x = np.array([[[1, 2, 3, 6], [0, 0, 4, 4]]], np.float32)  # 1 sample, 2 features, 4 steps
+    layer = L.GlobalAveragePooling1D(data_format="channels_first")
+    np.testing.assert_array_equal(layer(x).numpy(), [[3, 2]])
+    assert L.GlobalAveragePooling1D("channels_first").data_format == "channels_first"  # 1st arg
+    kept = L.GlobalAveragePooling1D(data_format="channels_first", keepdims=True)(x).numpy()
+    np.testing.assert_array_equal(kept, [[[3], [2]]])
+    mask = np.array([[True, True, False, True]])  # steps 0, 1 and 3: (1+2+6)/3, (0+0+4)/3
+    np.testing.assert_allclose(layer(x, mask=mask).numpy(), [[3, 4 / 3]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls, reduce", [(L.GlobalAveragePooling1D, np.mean),
+                                         (L.GlobalMaxPooling1D, np.max),
+                                         (L.GlobalAveragePooling2D, np.mean),
+                                         (L.GlobalMaxPooling2D, np.max)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pooling_channels_first_reduces_the_axes_after_channels(rng, cls, reduce, keepdims):
+    x = distinct(rng, (2, 3, 4) if "1D" in cls.__name__ else (2, 3, 4, 5))
+    y = cls(data_format="channels_first", keepdims=keepdims)(x).numpy()
+    np.testing.assert_allclose(y, reduce(x, axis=tuple(range(2, x.ndim)), keepdims=keepdims),
+                               rtol=1e-6)
+
+
+def test_pooling1d_channels_first_pools_the_steps():
+    x = np.array([[[1, 5, 2, 0, 7, 3], [4, 4, 0, 8, 1, 1]]], np.float32)  # (1, 2 features, 6)
+    np.testing.assert_array_equal(
+        L.MaxPooling1D(2, data_format="channels_first")(x).numpy(), [[[5, 2, 7], [4, 8, 1]]])
+    np.testing.assert_allclose(
+        L.AveragePooling1D(3, strides=3, data_format="channels_first")(x).numpy(),
+        [[[8 / 3, 10 / 3], [8 / 3, 10 / 3]]], rtol=1e-6)
+
+
+def test_pooling2d_channels_first_pools_height_and_width(rng):
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)  # 2 channels of 4x4
+    np.testing.assert_array_equal(L.MaxPooling2D(data_format="channels_first")(x).numpy(),
+                                  [[[[5, 7], [13, 15]], [[21, 23], [29, 31]]]])
+    np.testing.assert_array_equal(L.AveragePooling2D(data_format="channels_first")(x).numpy(),
+                                  [[[[2.5, 4.5], [10.5, 12.5]], [[18.5, 20.5], [26.5, 28.5]]]])
+    # any configuration: the channels-last result, transposed
+    t = Tensor(distinct(rng, (2, 3, 7, 6)), requires_grad=True)
+    for cls in (L.MaxPooling2D, L.AveragePooling2D):
+        y = cls(3, strides=2, padding="same", data_format="channels_first")(t)
+        last = cls(3, strides=2, padding="same")(t.numpy().transpose(0, 2, 3, 1)).numpy()
+        np.testing.assert_allclose(y.numpy(), last.transpose(0, 3, 1, 2), rtol=1e-6)
+        t.grad = None
+        y.sum().backward()
+        assert t.grad.shape == t.shape
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.MaxPooling1D(3, data_format="channels_first"),
+    lambda: L.AveragePooling2D(2, padding="same", data_format="channels_first"),
+    lambda: L.GlobalAveragePooling1D(data_format="channels_first", keepdims=True),
+    lambda: L.GlobalMaxPooling2D(data_format="channels_first"),
+])
+def test_pooling_data_format_survives_the_config(make):
+    layer = make()
+    config = layer.get_config()
+    assert config["data_format"] == "channels_first"
+    again = type(layer).from_config(config)
+    assert again.get_config() == config

@@ -1,5 +1,8 @@
-"""Pooling layers, channels-last: max, average, and their global forms, over sequences (1-D,
-viewed as images of height 1) and images (2-D)."""
+"""Pooling layers: max, average, and their global forms, over sequences (1-D, viewed as images
+of height 1) and images (2-D). ``data_format`` is Keras's: "channels_last" (the default:
+(batch, steps, features), (batch, h, w, channels)) or "channels_first" ((batch, features,
+steps), (batch, channels, h, w)), which the window poolings run as channels-last between two
+transposes."""
 
 from __future__ import annotations
 
@@ -8,8 +11,16 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..functional.conv import ints
-from .conv import _channels_last, _padding, as_image, as_sequence
+from .conv import _padding, as_image, as_sequence
 from .layer import InputSpec, Layer
+
+
+def _data_format(value: str | None) -> str:
+    """Keras's ``data_format``; None means "channels_last"."""
+    value = (value or "channels_last").lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {value!r}")
+    return value
 
 
 class _Pooling(Layer):
@@ -19,7 +30,7 @@ class _Pooling(Layer):
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _channels_last(data_format)
+        self.data_format = _data_format(data_format)
         self.pool_size = ints(pool_size, self.rank, "pool_size")
         self.strides = self.pool_size if strides is None else ints(strides, self.rank, "strides")
         self.padding = _padding(padding)
@@ -31,10 +42,15 @@ class _Pooling(Layer):
         return None  # as Keras: pooling does not support masking and ends the mask
 
     def call(self, x: Tensor) -> Tensor:
+        first = self.data_format == "channels_first"
+        if first:  # (batch, c, *spatial) -> (batch, *spatial, c)
+            x = F.transpose(x, (0, *range(2, self.rank + 2), 1))
         if self.rank == 2:
-            return type(self).pool(x, self.pool_size, self.strides, self.padding)
-        y = type(self).pool(as_image(x), (1, *self.pool_size), (1, *self.strides), self.padding)
-        return as_sequence(y)
+            y = type(self).pool(x, self.pool_size, self.strides, self.padding)
+        else:
+            y = as_sequence(type(self).pool(as_image(x), (1, *self.pool_size),
+                                            (1, *self.strides), self.padding))
+        return F.transpose(y, (0, self.rank + 1, *range(1, self.rank + 1))) if first else y
 
 
 class MaxPooling1D(_Pooling):
@@ -66,10 +82,10 @@ class _GlobalPooling(Layer):
     rank = 2
     reduce = staticmethod(F.mean)
 
-    def __init__(self, keepdims: bool = False, data_format: str | None = None,
+    def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _channels_last(data_format)
+        self.data_format = _data_format(data_format)
         self.keepdims = keepdims
 
     def build(self, input_shape: tuple) -> None:
@@ -78,14 +94,21 @@ class _GlobalPooling(Layer):
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None  # the pooled axes are gone, and the mask with them
 
+    @property
+    def _axes(self) -> tuple[int, ...]:
+        """The pooled (spatial) axes."""
+        start = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(start, start + self.rank))
+
     def call(self, x: Tensor) -> Tensor:
-        return type(self).reduce(x, axis=tuple(range(1, self.rank + 1)), keepdims=self.keepdims)
+        return type(self).reduce(x, axis=self._axes, keepdims=self.keepdims)
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """(batch, steps, c) -> (batch, c): the mean of each channel over the steps; with a mask
-    (batch, steps) (True at real steps, e.g. from ``Embedding(mask_zero=True)``) the mean over
-    the real steps only, as Keras (a row with no real step gives NaN, as Keras)."""
+    """(batch, steps, c) -> (batch, c) (channels_first: (batch, c, steps)): the mean of each
+    channel over the steps; with a mask (batch, steps) (True at real steps, e.g. from
+    ``Embedding(mask_zero=True)``) the mean over the real steps only, as Keras (a row with no
+    real step gives NaN, as Keras)."""
 
     rank = 1
 
@@ -93,23 +116,28 @@ class GlobalAveragePooling1D(_GlobalPooling):
         if mask is None:
             return super().call(x)
         mask = mask.data if isinstance(mask, Tensor) else mask
-        weights = Tensor(mask.astype(x.dtype)[..., None])
-        return (F.sum(x * weights, axis=1, keepdims=self.keepdims)
-                / F.sum(weights, axis=1, keepdims=self.keepdims))
+        (axis,) = self._axes
+        mask = mask.astype(x.dtype)
+        weights = Tensor(mask[:, None] if axis == 2 else mask[..., None])  # beside the steps
+        return (F.sum(x * weights, axis=axis, keepdims=self.keepdims)
+                / F.sum(weights, axis=axis, keepdims=self.keepdims))
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """(batch, steps, c) -> (batch, c): the maximum of each channel over the steps."""
+    """(batch, steps, c) -> (batch, c) (channels_first: (batch, c, steps)): the maximum of
+    each channel over the steps."""
 
     rank = 1
     reduce = staticmethod(F.max)
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """(batch, h, w, c) -> (batch, c): the mean of each channel."""
+    """(batch, h, w, c) -> (batch, c) (channels_first: (batch, c, h, w)): the mean of each
+    channel."""
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """(batch, h, w, c) -> (batch, c): the maximum of each channel."""
+    """(batch, h, w, c) -> (batch, c) (channels_first: (batch, c, h, w)): the maximum of each
+    channel."""
 
     reduce = staticmethod(F.max)
