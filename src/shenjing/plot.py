@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .callbacks import History
 
-NEEDS_MATPLOTLIB = "shenjing.plot needs matplotlib: pip install 'shenjing[plot]'"
+NEEDS_MATPLOTLIB = "{} needs matplotlib: pip install 'shenjing[plot]'"
 # Element-wise activations only: softmax couples its inputs, and the gradient of its sum is 0.
 _NOT_ELEMENTWISE = ("softmax", "log_softmax")
 
@@ -33,27 +33,34 @@ def _panels(count: int, width: float, height: float, columns: int = 3) -> tuple[
     """A figure of ``count`` panels of ``width`` x ``height`` inches, in rows of ``columns``."""
     if count < 1:
         raise ValueError("nothing to plot: give at least one item")
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ImportError(NEEDS_MATPLOTLIB) from e
     cols = min(count, columns)
     rows = -(-count // cols)
-    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    fig = new_figure("shenjing.plot", figsize=(width * cols, height * rows), layout="constrained")
     axes = list(fig.subplots(rows, cols, squeeze=False).flat)
     for ax in axes[count:]:  # the unused end of the last row
         ax.remove()
     return fig, axes[:count]
 
 
-def save(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
-    """Write ``fig`` as PNG to ``path`` (if given) atomically: a reader never sees half a file.
-    Returns ``fig``."""
+def new_figure(user: str, **kwargs: Any) -> Figure:
+    """A matplotlib ``Figure(**kwargs)`` outside pyplot; without matplotlib, an ImportError
+    saying that ``user`` needs the ``plot`` extra."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError(NEEDS_MATPLOTLIB.format(user)) from e
+    return Figure(**kwargs)
+
+
+def save(fig: Figure, path: str | os.PathLike[str] | None, format: str = "png",
+         dpi: float = 100) -> Figure:
+    """Write ``fig`` to ``path`` (if given) atomically, a reader never seeing half a file, in
+    ``format`` (png, svg, pdf, jpg: what matplotlib writes). Returns ``fig``."""
     if path is not None:
         from .io.saving import atomic_write
 
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
+        fig.savefig(buf, format=format, dpi=dpi)
         atomic_write(os.fspath(path), buf.getvalue())
     return fig
 

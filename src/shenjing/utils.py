@@ -1,6 +1,6 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
 ``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
-``img_to_array``, ``pad_sequences`` and ``PyDataset``."""
+``img_to_array``, ``pad_sequences``, ``PyDataset`` and ``plot_model``."""
 
 from __future__ import annotations
 
@@ -75,6 +75,10 @@ def __getattr__(name: str) -> Any:
         from .data.loader import PyDataset
 
         return PyDataset
+    if name == "plot_model":  # matplotlib's, loaded with it on first use
+        from .model_visualization import plot_model
+
+        return plot_model
     if name in ("custom_object_scope", "get_custom_objects", "register_keras_serializable"):
         from .io import saving
 
