@@ -283,3 +283,30 @@ def test_c_leaky_relu_matches_the_numpy_path(cells, split, rng):
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)  # the same float32 products, NaNs included
     assert np.isnan(fast[0][0, 0]) and fast[0][0, 1] == 0.0
+
+
+@pytest.mark.parametrize("geometry", [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((1, 2), (2, 1))])
+def test_c_col2im_matches_the_numpy_path(cells, geometry, rng):
+    """The convolutions' input gradient: column entries added back in one C pass, overlapping
+    windows (stride 1), strided and dilated ones; through conv2d's backward as well."""
+    from shenjing.functional.conv import _add_columns
+
+    strides, dilation = geometry
+    n, hp, wp, c, kh, kw = 3, 9, 8, 5, 3, 2
+    ho = (hp - (kh - 1) * dilation[0] - 1) // strides[0] + 1
+    wo = (wp - (kw - 1) * dilation[1] - 1) // strides[1] + 1
+    gcols = rng.standard_normal((n, ho, wo, kh, kw, c)).astype(np.float32)
+    x0 = rng.standard_normal((2, 7, 7, 4)).astype(np.float32)
+    k = shenjing.tensor(rng.standard_normal((3, 3, 4, 2)).astype(np.float32))
+    up = shenjing.tensor(rng.standard_normal((2, 7, 7, 2)).astype(np.float32))
+    results = []
+    for path in ("c", "numpy"):
+        with native.disabled() if path == "numpy" else contextlib.nullcontext():
+            target = np.ones((n, hp, wp, c), np.float32)
+            _add_columns(target, gcols, (ho, wo), strides, dilation)
+            x = shenjing.tensor(x0, requires_grad=True)
+            y = F.conv2d(x, k, strides=strides, dilation_rate=dilation, padding="same")
+            y.backward(up[:, :y.shape[1], :y.shape[2]])
+            results.append((target, x.grad.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

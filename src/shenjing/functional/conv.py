@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import parallel
+from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import linalg as L
@@ -116,7 +116,13 @@ def window_view(xpad: Any, out_hw: tuple[int, int], kernel_hw: tuple[int, int],
 def _add_columns(target: Any, gcols: Any, out_hw: tuple[int, int], strides: tuple[int, int],
                  dilation: tuple[int, int]) -> None:
     """col2im: add each column entry of ``gcols`` (N, Ho, Wo, kh, kw, C) back into ``target``
-    (the padded input's gradient) where it was read from, a loop over kernel offsets only."""
+    (the padded input's gradient) where it was read from: one C pass over gcols where the
+    kernels apply, else a loop over the kernel offsets (strided ``+=``, never ``add.at``)."""
+    kernels = native.kernels_for(gcols, target)
+    if kernels is not None:
+        kernels.sj_col2im(*target.shape[:3], target.shape[3], *out_hw, *gcols.shape[3:5],
+                          *strides, *dilation, gcols.ctypes.data, target.ctypes.data)
+        return
     for i in range(gcols.shape[3]):
         for j in range(gcols.shape[4]):
             rows, cols_ = window_slices((i, j), out_hw, strides, dilation)
@@ -141,8 +147,12 @@ def _col2im(cols: Any, x_shape: tuple[int, ...], geom: dict[str, Any]) -> Any:
     """The input gradient of :func:`_im2col`: columns added back, the padding cropped off."""
     top, bottom, left, right = geom["pads"]
     n, h, w, c = x_shape
-    gxpad = get_xp(cols).zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
-    _add_columns(gxpad, cols, geom["out_hw"], geom["strides"], geom["dilation"])
+    xp = get_xp(cols)
+    gxpad = xp.zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
+    cols = xp.ascontiguousarray(cols)  # the C pass reads it in order
+    parallel.over_batch(lambda a, b: _add_columns(gxpad[a:b], cols[a:b], geom["out_hw"],
+                                                  geom["strides"], geom["dilation"]),
+                        n, cols.size, xp is np)
     return gxpad[:, top:top + h, left:left + w]
 
 
