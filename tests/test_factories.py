@@ -246,3 +246,73 @@ def test_sizes_as_torch_size_keyword(name):
     assert tuple(getattr(th, name)(size=(2, 3)).shape) == by_keyword.shape == (2, 3)
     with pytest.raises(TypeError, match="sizes given twice"):
         getattr(shenjing, name)(2, size=(2, 3))
+
+
+def test_generator_as_torch_seeds_and_replays():
+    # makemore's g = torch.Generator().manual_seed(2147483647), passed as generator=
+    th = require_torch()
+    g = shenjing.Generator()
+    assert g.manual_seed(2147483647) is g and isinstance(g, np.random.Generator)
+    for seed in (2147483647, -1, -5, 0):
+        assert (shenjing.Generator().manual_seed(seed).initial_seed()
+                == th.Generator().manual_seed(seed).initial_seed())
+    assert shenjing.Generator().initial_seed() == th.Generator().initial_seed()
+
+    def draws(gen):
+        return [shenjing.randn((3, 2), generator=gen).numpy(),
+                shenjing.rand(4, generator=gen).numpy(),
+                shenjing.randint(0, 9, (5,), generator=gen).numpy(),
+                shenjing.multinomial(shenjing.ones(6), 3, generator=gen).numpy()]
+
+    first = draws(shenjing.Generator().manual_seed(7))
+    for a, b in zip(first, draws(shenjing.Generator().manual_seed(7))):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], draws(shenjing.Generator().manual_seed(8))[0])
+    g = shenjing.Generator().manual_seed(3)
+    state = g.get_state()
+    once = shenjing.randn(4, generator=g).numpy()
+    np.testing.assert_array_equal(once, shenjing.randn(4, generator=g.set_state(state)).numpy())
+    seed = g.seed()
+    assert g.initial_seed() == seed and 0 <= seed < 2**64
+    with pytest.raises(ValueError, match="seed must be in"):
+        g.manual_seed(2**64)
+
+
+def test_multinomial_shapes_and_dtype_as_torch():
+    th = require_torch()
+    for p, n, replacement in (([0.1, 0.5, 0.4], 1, True), ([0.1, 0.5, 0.4], 2, False),
+                              ([[1.0, 2.0], [3.0, 0.0]], 5, True), ([[1.0, 2.0, 3.0]], 3, False)):
+        got = shenjing.multinomial(shenjing.tensor(p), n, replacement=replacement)
+        expected = th.multinomial(th.tensor(p), n, replacement=replacement)
+        assert got.shape == tuple(expected.shape) and got.dtype == np.int64
+
+
+def test_multinomial_draws_its_distribution():
+    g = shenjing.Generator().manual_seed(2147483647)
+    p = np.array([0.0, 0.1, 0.6, 0.0, 0.3])
+    draws = shenjing.multinomial(shenjing.tensor(p * 7), 20000, replacement=True,
+                                 generator=g).numpy()
+    np.testing.assert_allclose(np.bincount(draws, minlength=5) / 20000, p, atol=0.015)
+    rows = shenjing.multinomial(shenjing.tensor([[0.0, 1.0, 1.0], [5.0, 0.0, 0.0]]), 2,
+                                generator=g).numpy()
+    assert set(rows[0]) == {1, 2} and rows[1, 0] == 0  # no repeats; weight 0 only when forced
+    firsts = [shenjing.multinomial(shenjing.tensor([1.0, 3.0]), 2, generator=g).numpy()[0]
+              for _ in range(2000)]
+    assert abs(np.mean(firsts) - 0.75) < 0.04  # the first draw without replacement follows p
+    # makemore's sampling loop: one index from each row of probabilities, .item() an int
+    assert isinstance(shenjing.multinomial(shenjing.tensor([0.2, 0.8]), num_samples=1,
+                                           replacement=True, generator=g).item(), int)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: shenjing.multinomial(shenjing.tensor([1.0, -1.0]), 1), "element < 0"),
+    (lambda: shenjing.multinomial(shenjing.tensor([1.0, np.nan]), 1), "nan"),
+    (lambda: shenjing.multinomial(shenjing.zeros(3), 1), "sum of probabilities"),
+    (lambda: shenjing.multinomial(shenjing.ones(3), 4), "without replacement"),
+    (lambda: shenjing.multinomial(shenjing.ones(3), 0), "positive"),
+    (lambda: shenjing.multinomial(shenjing.ones(1, 1, 3), 1), "1-D or 2-D"),
+    (lambda: shenjing.multinomial(shenjing.tensor([1, 2]), 1), "floating-point"),
+])
+def test_multinomial_refuses_what_torch_refuses(call, message):
+    with pytest.raises(RuntimeError, match=message):
+        call()

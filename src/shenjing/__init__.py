@@ -42,8 +42,8 @@ from .diagnostics import gradcheck, gradgradcheck
 from .layers import Input
 from .models import Model, Sequential, load_model
 
-_FACTORIES = ("arange", "eye", "full", "full_like", "linspace", "normal", "ones", "ones_like",
-              "rand", "randint", "randn", "zeros", "zeros_like")
+_FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "multinomial",
+              "normal", "ones", "ones_like", "rand", "randint", "randn", "zeros", "zeros_like")
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((

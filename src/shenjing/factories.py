@@ -3,8 +3,10 @@
 Sizes come as integers or one sequence (``zeros(2, 3)`` or ``zeros((2, 3))``); floating results
 are float32 unless ``dtype=`` says otherwise; ``requires_grad=True`` makes a leaf (floating
 dtypes only, as in torch); ``device=`` is "cpu" (NumPy) or "cuda" / "cuda:N" (CuPy). The random
-ones draw from shenjing's seeded streams (the shared one, or ``generator=``, a NumPy Generator)
-on the host, so ``shenjing.utils.set_random_seed(n)`` makes them reproducible, on any device.
+ones (and :func:`multinomial`) draw from shenjing's seeded streams (the shared one, or
+``generator=``: a :class:`Generator`, torch's ``torch.Generator().manual_seed(n)``, or any NumPy
+Generator) on the host, so ``shenjing.utils.set_random_seed(n)`` makes them reproducible, on any
+device. The numbers are NumPy's (PCG64), not torch's: a seed reproduces a run, not torch's draws.
 """
 
 from __future__ import annotations
@@ -66,6 +68,54 @@ def _floats(method: str, size: tuple[Any, ...], generator: np.random.Generator |
     data = getattr(gen, method)(_size(size), dtype=np.float64 if dtype == np.float64 else
                                 np.float32)
     return _made(data.astype(dtype, copy=False), requires_grad, device)
+
+
+class Generator(np.random.Generator):
+    """torch's ``Generator``: a random stream of its own for the ``generator=`` of the random
+    factories and :func:`multinomial` (makemore's
+    ``g = torch.Generator().manual_seed(2147483647)``).
+    A NumPy Generator (PCG64), so it goes wherever one does; two seeded alike draw alike. Unseeded
+    it starts from torch's default seed, 67280421310721. ``device`` is only recorded: the draws
+    are made on the host.
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        super().__init__(np.random.PCG64())
+        self.device = device
+        self.manual_seed(67280421310721)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Restart the stream from ``seed`` (an integer in [-2**63, 2**64); a negative one counts
+        as 2**64 + seed, as torch's) and return the generator itself."""
+        seed = operator.index(seed)
+        if not -2**63 <= seed < 2**64:
+            raise ValueError(f"manual_seed: seed must be in [-2**63, 2**64), got {seed}")
+        self._seed = seed % 2**64
+        self.bit_generator.state = np.random.PCG64(self._seed).state
+        return self
+
+    def initial_seed(self) -> int:
+        """The seed the stream last started from."""
+        return self._seed
+
+    def seed(self) -> int:
+        """Restart the stream from a fresh unpredictable seed, and return that seed."""
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        self.manual_seed(seed)
+        return seed
+
+    def get_state(self) -> dict[str, Any]:
+        """The stream's state (NumPy's bit-generator state; torch gives a byte tensor), for
+        :meth:`set_state`."""
+        return self.bit_generator.state
+
+    def set_state(self, new_state: dict[str, Any]) -> Generator:
+        """Go back to a state :meth:`get_state` returned."""
+        self.bit_generator.state = new_state
+        return self
+
+    def __repr__(self) -> str:
+        return f"Generator(device={self.device!r}, initial_seed={self._seed})"
 
 
 def zeros(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
@@ -225,3 +275,47 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *,
     gen = generator or backend.default_generator()
     data = gen.integers(low, high, _size((size,)), dtype=np.int64).astype(dtype, copy=False)
     return _made(data, requires_grad, device)
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # noqa: A002
+                generator: np.random.Generator | None = None) -> Tensor:
+    """torch's ``multinomial``: ``num_samples`` category indices (int64) drawn with probabilities
+    proportional to the non-negative weights ``input`` (one row, or one draw per row of a
+    matrix; they need not sum to 1); without ``replacement`` no index repeats within a row,
+    and categories of weight 0 come only after all the others.
+
+    >>> ix = shenjing.multinomial(p, num_samples=1, replacement=True, generator=g).item()
+    """
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if not backend.is_floating(data.dtype):
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got "
+                           f"{data.dtype} (N[0].float() for counts)")
+    weights = backend.asnumpy(data).astype(np.float64)
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {weights.shape}")
+    num_samples = operator.index(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
+    if not replacement and num_samples > weights.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without replacement "
+                           f"from {weights.shape[-1]} categories")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("multinomial: the probabilities contain inf, nan or an element < 0")
+    if not (rows.sum(axis=1) > 0).all():
+        raise RuntimeError("multinomial: invalid distribution (sum of probabilities <= 0)")
+    gen = generator or backend.default_generator()
+    if replacement:  # the inverse of each row's cumulative distribution at uniform draws
+        cdf = np.cumsum(rows, axis=1)
+        u = gen.random((len(rows), num_samples)) * cdf[:, -1:]
+        last = rows.shape[1] - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)  # rounding at the top
+        picked = np.stack([np.searchsorted(c, v, side="right") for c, v in zip(cdf, u)])
+        picked = np.minimum(picked, last[:, None])
+    else:  # the smallest exponential keys E / w: successive draws without replacement (those
+        # of weight 0, keyed inf, come last, as in torch)
+        with np.errstate(divide="ignore"):
+            keys = gen.standard_exponential(rows.shape) / rows
+        picked = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    picked = picked.astype(np.int64).reshape(*weights.shape[:-1], num_samples)
+    device = device_name(input) if isinstance(input, Tensor) else None
+    return _made(picked, False, None if device == "cpu" else device)
