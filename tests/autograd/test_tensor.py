@@ -243,6 +243,33 @@ def test_operator_ndarray_on_left_returns_tensor(expr):
     np.testing.assert_allclose(out.numpy(), expr(a, np.ones((2, 2))))
 
 
+def test_inplace_operator_into_an_array_takes_a_tensor_as_torch_data_does():
+    # makemore's `W.data += -50 * W.grad`: torch's .data is a tensor, shenjing's the array;
+    # either way the update goes into W's memory, outside the graph
+    w0 = _data()
+    w = Tensor(w0, requires_grad=True)
+    (w * w).sum().backward()
+    memory = w.data
+    w.data += -0.5 * w.grad
+    w.data -= 0.25 * w.grad
+    w.data *= Tensor(np.full((2, 3), 2.0, np.float32))
+    assert w.data is memory and w.requires_grad and w.is_leaf and w.grad is not None
+    np.testing.assert_allclose(w.numpy(), (w0 - 0.75 * 2 * w0) * 2, rtol=1e-6)
+    counts = np.zeros(3, np.int64)
+    counts += Tensor(np.array([1, 2, 3]))
+    np.add(counts, Tensor(np.array([1, 1, 1])), out=counts)
+    np.testing.assert_array_equal(counts, [2, 3, 4])
+    assert isinstance(np.float32(2) * w, Tensor)  # NumPy scalars still defer
+
+
+def test_numpy_functions_refuse_tensors_naming_the_remedy():
+    t = Tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match="NumPy's exp .* does not take Tensors"):
+        np.exp(t)
+    with pytest.raises(TypeError, match="does not take Tensors"):
+        np.add(np.ones(2), np.ones(2), out=(t,))
+
+
 def test_operator_tensor_with_tensor_grads_both():
     a = Tensor(_data(), requires_grad=True)
     b = Tensor(_data(seed=1), requires_grad=True)

@@ -317,6 +317,7 @@ def test_numel_and_dim_match_torch():
     for shape in [(), (4,), (2, 3, 4), (0, 3)]:
         ours, theirs = Tensor(np.ones(shape)), th.ones(shape)
         assert ours.numel() == theirs.numel() and type(ours.numel()) is int
+        assert ours.nelement() == theirs.nelement() and type(ours.nelement()) is int
         assert ours.dim() == theirs.dim() and type(ours.dim()) is int
 
 

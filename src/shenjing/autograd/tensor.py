@@ -18,6 +18,48 @@ from .. import backend
 from . import inplace
 from .inplace import InplaceMixin
 
+# NumPy's binary ufuncs and the Tensor operators they stand for, (x op y, y's reflected op)
+_OPERATORS = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"), np.matmul: ("__matmul__", "__rmatmul__"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__"),
+}
+
+
+def _array_ufunc(self: Tensor, ufunc: Any, method: str, *inputs: Any, out: Any = None,
+                 **kwargs: Any) -> Any:
+    """NumPy meeting a Tensor. An array operator with a Tensor, ``a * t``, is the Tensor's
+    reflected operator (a Tensor, in the graph), as if NumPy had deferred. An in-place one into
+    an array, ``a += t``, writes into the array: ``p.data += -lr * p.grad``, torch's update that
+    bypasses autograd, where ``p.data`` is the array itself here (no version bump, as torch's
+    ``.data``). Other NumPy functions refuse Tensors: shenjing's ops are F's and the methods'."""
+    if method == "__call__" and out is not None:
+        if not any(isinstance(o, Tensor) for o in out):
+            return ufunc(*(x.data if isinstance(x, Tensor) else x for x in inputs), out=out,
+                         **kwargs)
+    elif method == "__call__" and not kwargs and len(inputs) == 2 and ufunc in _OPERATORS:
+        op, reflected = _OPERATORS[ufunc]
+        a, b = inputs
+        return getattr(a, op)(b) if isinstance(a, Tensor) else getattr(b, reflected)(a)
+    raise TypeError(f"NumPy's {ufunc.__name__} ({method}) does not take Tensors: use shenjing's "
+                    "ops (F, the Tensor methods) or t.numpy()")
+
+
+class _ArrayUfunc:
+    """``Tensor.__array_ufunc__``: :func:`_array_ufunc` for NumPy, which looks it up on the class,
+    and None on a tensor over a CuPy array, so that CuPy's operators defer to the Tensor's
+    reflected ones (it reads the attribute of the instance)."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return _array_ufunc
+        if not isinstance(obj.data, np.ndarray):
+            return None
+        return _array_ufunc.__get__(obj, owner)
+
 
 class Tensor(InplaceMixin):
     """A multi-dimensional array with automatic differentiation.
@@ -37,7 +79,7 @@ class Tensor(InplaceMixin):
     Tensor([2. 4.])
     """
 
-    __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
+    __array_ufunc__ = _ArrayUfunc()  # ndarray * Tensor -> Tensor.__rmul__; array += Tensor
     __hash__ = object.__hash__  # == is elementwise, but tensors can still be dict keys
     # register_post_accumulate_grad_hook's list, set on the rare leaf that has one: the engine
     # reads this for every leaf, and a class default spares each tensor the slot
@@ -105,6 +147,8 @@ class Tensor(InplaceMixin):
     def numel(self) -> int:
         """The number of elements (PyTorch's ``numel()``; ``x.size`` here)."""
         return int(self.data.size)
+
+    nelement = numel  # torch's older name: sum(p.nelement() for p in parameters)
 
     def dim(self) -> int:
         """The number of axes (PyTorch's ``dim()``; ``x.ndim``)."""
