@@ -23,7 +23,8 @@ SHAPE = (2, 3, 4)
 # -- dim= / keepdim= --------------------------------------------------------------------------
 # name: (the call on shenjing, the call on torch, sampler); None: the same lambda runs on both.
 # max/min with dim=: (values, indices) on both (see the test of their indices below).
-# var/std: ours keep ddof=0 with dim=, torch's default correction is 1, so torch is told.
+# var/std with dim=/keepdim=: torch's default correction 1 on both (NumPy's ddof=0 called
+# NumPy's way).
 DIM_CALLS = {
     "sum": (lambda t: t.sum(dim=1), None, normal),
     "sum_keepdim": (lambda t: t.sum(dim=(0, 2), keepdim=True), None, normal),
@@ -32,10 +33,10 @@ DIM_CALLS = {
     "max": (lambda t: t.max(dim=1, keepdim=True).values, None, distinct),
     "min": (lambda t: t.min(dim=2)[0], None, distinct),
     "amax": (lambda t: t.amax(dim=(0, 2)), None, distinct),
-    "var": (lambda t: t.var(dim=1), lambda t: t.var(dim=1, correction=0), normal),
-    "std": (lambda t: t.std(dim=-1, keepdim=True),
-            lambda t: t.std(dim=-1, keepdim=True, correction=0), normal),
-    "var_ddof1": (lambda t: t.var(dim=1, ddof=1), lambda t: t.var(dim=1), normal),
+    "var": (lambda t: t.var(dim=1), None, normal),
+    "std": (lambda t: t.std(dim=-1, keepdim=True), None, normal),
+    "std_keepdim_only": (lambda t: t.std(0, keepdim=True), None, normal),  # makemore's batch norm
+    "var_ddof0": (lambda t: t.var(dim=1, ddof=0), lambda t: t.var(dim=1, correction=0), normal),
     "logsumexp": (lambda t: t.logsumexp(dim=1, keepdim=True), None, normal),
     "softmax": (lambda t: t.softmax(dim=1), None, normal),
     "F.softmax": (lambda t: F.softmax(t, dim=0), lambda t: torch.softmax(t, dim=0), normal),
@@ -424,6 +425,23 @@ def test_correction_is_ddof():
     for op in (F.var, F.std):
         np.testing.assert_array_equal(op(x, 1, correction=1).numpy(), op(x, 1, ddof=1).numpy())
         np.testing.assert_array_equal(op(x, unbiased=False).numpy(), op(x).numpy())
+
+
+def test_var_std_follow_the_convention_of_the_call():
+    # NumPy's way: population (ddof 0), as NumPy and Keras; torch's dim=/keepdim=: unbiased
+    a = np.arange(12.0).reshape(3, 4) ** 2
+    x = Tensor(a)
+    for name in ("var", "std"):
+        for ours, numpy_kwargs in (
+                (lambda f: f(), {}), (lambda f: f(0), {"axis": 0}),
+                (lambda f: f(axis=1), {"axis": 1}),
+                (lambda f: f(0, keepdims=True), {"axis": 0, "keepdims": True}),
+                (lambda f: f(dim=0), {"axis": 0, "ddof": 1}),
+                (lambda f: f(1, keepdim=True), {"axis": 1, "keepdims": True, "ddof": 1}),
+                (lambda f: f(dim=0, ddof=0), {"axis": 0}),
+                (lambda f: f(axis=0, ddof=1), {"axis": 0, "ddof": 1})):
+            np.testing.assert_allclose(ours(getattr(x, name)).numpy(),
+                                       getattr(a, name)(**numpy_kwargs), rtol=1e-6)
 
 
 @pytest.mark.parametrize(

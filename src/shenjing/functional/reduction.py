@@ -243,40 +243,44 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
     return _reduce(_Max, x, axis, keepdims, dim, keepdim, take_min=True)
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int | None = None, *,
         dim: Any = None, keepdim: bool | None = None, correction: float | None = None,
         unbiased: bool | None = None) -> Tensor:
-    """Variance over ``axis``: sum((x - mean)**2) / (n - ddof). ``ddof=0`` is the population
-    variance (NumPy, Keras), also with ``dim=``; torch's default is the unbiased one, which is
-    ``ddof=1`` here, or its own keywords ``correction=1`` (the same number as ``ddof``) and
-    ``unbiased=True`` (``False``: ddof 0). Give one of the three. NumPy's meaning also stays
-    for positional arguments: ``x.var(0, True)`` keeps dims (torch's old signature read
+    """Variance over ``axis``: sum((x - mean)**2) / (n - ddof). Called NumPy's way (``axis=``,
+    ``keepdims=``, positional arguments or none) it is NumPy's and Keras's population variance,
+    ``ddof=0``; called with torch's ``dim=`` or ``keepdim=`` it is torch's, unbiased
+    (``correction=1``), so ported code such as makemore's ``h.std(0, keepdim=True)`` gets
+    torch's value. ``ddof``, torch's ``correction=`` (the same number) or ``unbiased=``
+    (True: 1, False: 0) say so explicitly; give one of the three. NumPy's meaning stays for
+    positional arguments: ``x.var(0, True)`` keeps dims (torch's old signature read
     ``unbiased``).
 
-    >>> F.var(shenjing.tensor([1.0, 2.0, 3.0, 4.0]), correction=1)   # torch.var's default
+    >>> F.var(shenjing.tensor([1.0, 2.0, 3.0, 4.0]), dim=0)   # torch.var's default correction
     Tensor(1.6666666)
     """
-    if correction is not None or unbiased is not None:
-        ddof = _ddof(ddof, correction, unbiased)
+    ddof = _ddof(ddof, correction, unbiased, dim is not None or keepdim is not None)
     return _reduce(_Var, x, axis, keepdims, dim, keepdim, ddof=ddof)
 
 
-def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0, *,
+def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int | None = None, *,
         dim: Any = None, keepdim: bool | None = None, correction: float | None = None,
         unbiased: bool | None = None) -> Tensor:
-    """Standard deviation, sqrt of :func:`var` with the same arguments (``ddof=0`` by default,
-    where torch.std's correction is 1: pass ``correction=1`` or ``unbiased=True`` for
-    torch's); its gradient is 0 on a constant slice (torch's convention) instead of NaN."""
-    if correction is not None or unbiased is not None:
-        ddof = _ddof(ddof, correction, unbiased)
+    """Standard deviation, sqrt of :func:`var` with the same arguments (``ddof=0`` called
+    NumPy's way, torch's correction 1 with ``dim=``/``keepdim=``); its gradient is 0 on a
+    constant slice (torch's convention) instead of NaN."""
+    ddof = _ddof(ddof, correction, unbiased, dim is not None or keepdim is not None)
     return _reduce(_Std, x, axis, keepdims, dim, keepdim, ddof=ddof)
 
 
-def _ddof(ddof: Any, correction: Any, unbiased: Any) -> Any:
-    """``ddof`` from PyTorch's ``correction=`` or ``unbiased=`` (only one of the three)."""
+def _ddof(ddof: Any, correction: Any, unbiased: Any, torch_call: bool) -> Any:
+    """``ddof`` from itself, PyTorch's ``correction=`` or ``unbiased=`` (only one of the three),
+    or else the default of the convention the call follows: torch's 1 (``dim=``/``keepdim=``
+    given), NumPy's 0."""
     if unbiased is None:
-        return torch_alias(ddof, correction, ("ddof", "correction"), 0)
-    if correction is not None or ddof != 0:
+        if correction is None:
+            return (1 if torch_call else 0) if ddof is None else ddof
+        return torch_alias(ddof, correction, ("ddof", "correction"))
+    if correction is not None or ddof is not None:
         other = f"correction={correction!r}" if correction is not None else f"ddof={ddof!r}"
         raise TypeError(f"got both {other} and unbiased={unbiased!r}; pass only one "
                         "(unbiased=True is ddof=1)")
