@@ -24,6 +24,9 @@ CALLS = {  # name: (the call, the input shapes, sampler)
     "mm": (lambda a, b: lib(a).mm(a, b), [(3, 4), (4, 5)], normal),
     "exp": (lambda a: lib(a).exp(a), [(3, 4)], normal),
     "log": (lambda a: lib(a).log(a.abs() + 1), [(3, 4)], normal),
+    "log10": (lambda a: lib(a).log10(a.abs() + 0.5), [(3, 4)], normal),
+    "log2": (lambda a: lib(a).log2(a.abs() + 0.5), [(3, 4)], normal),
+    "log10_method": (lambda a: (a.abs() + 0.5).log10() * (a.abs() + 2).log2(), [(3, 4)], normal),
     "tanh": (lambda a: lib(a).tanh(a), [(3, 4)], normal),
     "sigmoid": (lambda a: lib(a).sigmoid(a), [(3, 4)], normal),
     "relu": (lambda a: lib(a).relu(a), [(3, 4)], distinct),
@@ -92,3 +95,65 @@ def test_module_functions_load_lazily_and_stay_out_of_star_imports():
             "shenjing.matmul; assert 'shenjing._torch_functions' in sys.modules; "
             "from shenjing import *; assert max is __builtins__.max and sum([1]) == 1")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_log10_and_log2_differentiate_twice():
+    x = np.array([0.5, 2.0, 30.0])
+    assert shenjing.gradcheck(lambda t: t.log10() + shenjing.log2(t), x)
+    assert shenjing.gradgradcheck(lambda t: t.log10() * t.log2(), x)
+
+
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparison_methods_and_functions_match_torch(name, rng):
+    th = require_torch()
+    a = rng.integers(0, 3, (3, 4)).astype(np.float32)
+    b = rng.integers(0, 3, (3, 4)).astype(np.float32)
+    expected = getattr(th.tensor(a), name)(th.tensor(b)).numpy()
+    for got in (getattr(Tensor(a), name)(Tensor(b)), getattr(Tensor(a), name)(1.0),
+                getattr(shenjing, name)(Tensor(a), Tensor(b))):
+        assert got.dtype == np.bool_
+    np.testing.assert_array_equal(getattr(Tensor(a), name)(Tensor(b)).numpy(), expected)
+    np.testing.assert_array_equal(getattr(shenjing, name)(Tensor(a), Tensor(b)).numpy(), expected)
+    np.testing.assert_array_equal(getattr(Tensor(a), name)(1.0).numpy(),
+                                  getattr(th.tensor(a), name)(1.0).numpy())
+
+
+def test_allclose_and_isclose_as_torch():
+    th = require_torch()
+    a = np.array([1.0, 2.0, np.nan], np.float32)
+    for b in ([1.0, 2.0 + 1e-6, np.nan], [1.0, 2.001, np.nan]):
+        b = np.array(b, np.float32)
+        for kwargs in ({}, {"equal_nan": True}, {"rtol": 1e-2}):
+            assert shenjing.allclose(Tensor(a), Tensor(b), **kwargs) is th.allclose(
+                th.tensor(a), th.tensor(b), **kwargs)
+            assert Tensor(a).allclose(Tensor(b), **kwargs) is th.tensor(a).allclose(
+                th.tensor(b), **kwargs)
+            np.testing.assert_array_equal(
+                shenjing.isclose(Tensor(a), Tensor(b), **kwargs).numpy(),
+                th.isclose(th.tensor(a), th.tensor(b), **kwargs).numpy())
+
+
+def test_device_names_devices_as_strings():
+    assert shenjing.device("cpu") == "cpu" == shenjing.ones(2).device
+    assert shenjing.device("cuda") == "cuda" and shenjing.device("cuda", 1) == "cuda:1"
+    assert shenjing.zeros(2, device=shenjing.device("cpu")).device == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        shenjing.device("tpu")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_argmax_take_the_array_of_data_as_torch_takes_its_tensor(dtype, rng):
+    # the CIFAR tutorial's `_, predicted = torch.max(outputs.data, 1)`: torch's .data is a
+    # tensor, shenjing's the array
+    th = require_torch()
+    x = distinct(rng, (4, 3)).astype(dtype)
+    out = Tensor(x, dtype=dtype, requires_grad=True) * 1
+    values, predicted = shenjing.max(out.data, 1)
+    expected = th.max(th.tensor(x), 1)
+    assert values.dtype == dtype and not values.requires_grad
+    np.testing.assert_array_equal(values.numpy(), expected.values.numpy())
+    np.testing.assert_array_equal(predicted.numpy(), expected.indices.numpy())
+    np.testing.assert_array_equal(shenjing.argmin(out.data, 0).numpy(),
+                                  th.argmin(th.tensor(x), 0).numpy())
+    np.testing.assert_array_equal(shenjing.clamp(out.data, 0, 0.5).numpy(),
+                                  th.clamp(th.tensor(x), 0, 0.5).numpy())

@@ -1,5 +1,6 @@
-"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt, sin, cos, abs, maximum,
-minimum, clip, where, cast, clone, and the (non-differentiable) comparisons.
+"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log (log10, log2), sqrt, sin,
+cos, abs, maximum, minimum, clip, where, cast, clone, and the (non-differentiable) comparisons
+(isclose, allclose).
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -7,6 +8,7 @@ sums them to each input's shape.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import backend
@@ -133,17 +135,23 @@ class _Exp(Function):
 
 
 class _Log(Function):
-    """y = ln x;  dy/dx = 1/x."""
+    """y = log_b x (ln, log10 or log2);  dy/dx = 1 / (x ln b)."""
 
-    def forward(self, x):
+    _FUNCTIONS = {None: ("log", 1.0), 10: ("log10", math.log(10)), 2: ("log2", math.log(2))}
+
+    def forward(self, x, base=None):
+        name, self.ln_base = self._FUNCTIONS[base]
         self.save_for_backward(x)
-        return get_xp(x).log(x)
+        return getattr(get_xp(x), name)(x)
 
     def backward(self, g):
-        return g / self.saved[0]
+        return self._grad(g, self.saved[0])
 
     def differentiable_backward(self, g):
-        return g / self.inputs[0]
+        return self._grad(g, self.inputs[0])
+
+    def _grad(self, g, x):  # on arrays or, recorded, on Tensors
+        return g / x if self.ln_base == 1.0 else g / (x * self.ln_base)
 
 
 class _Sqrt(Function):
@@ -344,6 +352,16 @@ def log(x: Tensor) -> Tensor:
     return _Log.apply(x)
 
 
+def log10(x: Tensor) -> Tensor:
+    """Base-10 logarithm (torch's ``log10``: makemore's ``lossi.append(loss.log10().item())``)."""
+    return _Log.apply(x, base=10)
+
+
+def log2(x: Tensor) -> Tensor:
+    """Base-2 logarithm."""
+    return _Log.apply(x, base=2)
+
+
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
     return _Sqrt.apply(x)
@@ -426,3 +444,20 @@ def _compare(op: str):
 equal, not_equal = _compare("__eq__"), _compare("__ne__")
 less, less_equal = _compare("__lt__"), _compare("__le__")
 greater, greater_equal = _compare("__gt__"), _compare("__ge__")
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Element-wise ``|a - b| <= atol + rtol * |b|`` (a boolean tensor, no gradient; torch's and
+    NumPy's ``isclose``, torch's defaults)."""
+    a_data = a.data if isinstance(a, Tensor) else a
+    b_data = b.data if isinstance(b, Tensor) else b
+    xp = get_xp(a_data, b_data)
+    return Tensor._wrap(xp.isclose(a_data, b_data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether :func:`isclose` holds everywhere, as a Python bool (torch's ``allclose``: the
+    tutorial's ``torch.allclose(hv, 6 * x)``)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
