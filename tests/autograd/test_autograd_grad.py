@@ -212,3 +212,23 @@ def test_autograd_functional_is_an_attribute_after_import_shenjing():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "[[2. 0.]" in result.stdout
+
+
+def test_grad_takes_torch_only_inputs_as_the_gradient_penalty_passes_it(rng):
+    # the WGAN-GP gradient penalty: grad(..., create_graph=True, retain_graph=True,
+    # only_inputs=True)[0]; only_inputs is torch's deprecated flag, ignored
+    th = require_torch()
+    w0, x0 = rng.standard_normal((3, 1)), rng.standard_normal((8, 3))
+    results = []
+    for lib in (shenjing, th):
+        w = lib.tensor(w0.astype(np.float32), requires_grad=True)
+        inp = lib.tensor(x0.astype(np.float32), requires_grad=True)
+        out = lib.tanh(inp @ w)
+        grads = lib.autograd.grad(outputs=out, inputs=inp, grad_outputs=lib.ones_like(out),
+                                  create_graph=True, retain_graph=True, only_inputs=True)[0]
+        ((grads.norm(2, dim=1) - 1) ** 2).mean().backward()
+        results.append(w.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+    x = shenjing.ones(2, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="is_grads_batched"):
+        shenjing.autograd.grad(x * 2, x, shenjing.eye(2), is_grads_batched=True)

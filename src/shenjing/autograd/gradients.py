@@ -63,7 +63,8 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True,
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
          materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of the sum of ``outputs`` with respect to each of ``inputs``, returned
     (as a tuple, one per input) and not accumulated into any ``.grad``.
@@ -74,13 +75,19 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         retain_graph: keep the graph for another backward (default: ``create_graph``, as torch).
         create_graph: record the backward, so the gradients returned can be differentiated
             again (``grad(grad(y, x, create_graph=True)[0].sum(), x)`` is a second derivative).
+        only_inputs: torch's deprecated flag, ignored as there (True; the WGAN-GP gradient
+            penalty still passes it).
         allow_unused: return None for an input the outputs do not depend on (else an error);
             materialize_grads: zeros instead of None (implies allow_unused).
+        is_grads_batched: torch's vmap over a batch of seeds; only False is supported.
 
     >>> x = shenjing.tensor([1.0, 2.0], requires_grad=True)
     >>> shenjing.autograd.grad((x ** 3).sum(), x)
     (Tensor([ 3. 12.]),)
     """
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) is not supported: call grad once "
+                                  "per seed (retain_graph=True)")
     outs, targets = _as_list(outputs), _as_list(inputs)
     for t in targets:
         if not isinstance(t, Tensor) or not t.requires_grad:
