@@ -286,9 +286,9 @@ def test_c_leaky_relu_matches_the_numpy_path(cells, split, rng):
 
 
 @pytest.mark.parametrize("geometry", [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((1, 2), (2, 1))])
-def test_c_col2im_matches_the_numpy_path(cells, geometry, rng):
-    """The convolutions' input gradient: column entries added back in one C pass, overlapping
-    windows (stride 1), strided and dilated ones; through conv2d's backward as well."""
+def test_c_im2col_and_col2im_match_the_numpy_path(cells, geometry, rng):
+    """The convolutions' columns and input gradient, one C pass each: overlapping windows
+    (stride 1), strided and dilated ones; col2im alone, and both through conv2d."""
     from shenjing.functional.conv import _add_columns
 
     strides, dilation = geometry
@@ -307,6 +307,6 @@ def test_c_col2im_matches_the_numpy_path(cells, geometry, rng):
             x = shenjing.tensor(x0, requires_grad=True)
             y = F.conv2d(x, k, strides=strides, dilation_rate=dilation, padding="same")
             y.backward(up[:, :y.shape[1], :y.shape[2]])
-            results.append((target, x.grad.numpy()))
+            results.append((target, y.numpy(), x.grad.numpy()))
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

@@ -136,11 +136,26 @@ def geometry(kernel_hw: tuple[int, int], strides: tuple[int, int], dilation: tup
             "out_hw": out_hw}
 
 
+def _fill_columns(cols: Any, xpad: Any, strides: tuple[int, int],
+                  dilation: tuple[int, int]) -> None:
+    """im2col: ``cols`` (N, Ho, Wo, kh, kw, C) made from the padded input ``xpad``, in one C
+    pass where the kernels apply (NumPy's strided copy runs c-long loops: slow for RGB)."""
+    kernels = native.kernels_for(cols, xpad)
+    if kernels is not None:
+        kernels.sj_im2col(*xpad.shape, *cols.shape[1:5], *strides, *dilation,
+                          xpad.ctypes.data, cols.ctypes.data)
+    else:
+        cols[...] = window_view(xpad, cols.shape[1:3], cols.shape[3:5], strides, dilation)
+
+
 def _im2col(x: Any, geom: dict[str, Any]) -> Any:
     """The columns (N, Ho, Wo, kh, kw, C) of ``x`` for the convolution geometry ``geom``."""
-    view = window_view(pad_hw(x, geom["pads"]), geom["out_hw"], geom["kernel_hw"],
-                       geom["strides"], geom["dilation"])
-    return get_xp(x).ascontiguousarray(view)
+    xp, xpad = get_xp(x), pad_hw(x, geom["pads"])
+    cols = xp.empty((x.shape[0], *geom["out_hw"], *geom["kernel_hw"], x.shape[3]), x.dtype)
+    parallel.over_batch(lambda a, b: _fill_columns(cols[a:b], xpad[a:b], geom["strides"],
+                                                   geom["dilation"]),
+                        len(x), cols.size, xp is np)
+    return cols
 
 
 def _col2im(cols: Any, x_shape: tuple[int, ...], geom: dict[str, Any]) -> Any:
@@ -208,8 +223,6 @@ class _Conv2D(Function):
         kh, kw, _, f = w.shape
         ho, wo = out_hw
         xpad = pad_hw(x, pads)
-        # Nothing is copied until a slice's columns are made.
-        view = window_view(xpad, out_hw, (kh, kw), strides, dilation)
         k = kh * kw * c
         w2 = w.reshape(k, f)
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
@@ -222,8 +235,8 @@ class _Conv2D(Function):
         def part(start, stop):  # im2col (the one copy), GEMM, bias, activation of a slice
             batch = slice(start, stop)
             part_cols = (cols[batch] if cols is not None
-                         else xp.empty((stop - start, *view.shape[1:]), dtype=x.dtype))
-            part_cols[...] = view[batch]
+                         else xp.empty((stop - start, ho, wo, kh, kw, c), dtype=x.dtype))
+            _fill_columns(part_cols, xpad[batch], strides, dilation)
             out = y[batch].reshape(-1, f)
             xp.matmul(part_cols.reshape(-1, k), w2, out=out)
             add_bias_activate(out, b, activation)

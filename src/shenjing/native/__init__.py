@@ -6,7 +6,7 @@ and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 unit
 forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
-(the convolutions' input gradient).
+(the convolutions' columns and input gradient).
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
 hashes the sources, the flags, the compiler and the CPU, and loaded with ctypes.
@@ -182,8 +182,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_bias_relu.restype = None
     lib.sj_relu_bias_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
     lib.sj_relu_bias_grad.restype = ctypes.c_int
-    lib.sj_col2im.argtypes = [ctypes.c_int64] * 12 + [ctypes.c_void_p] * 2
-    lib.sj_col2im.restype = None
+    for name in ("sj_im2col", "sj_col2im"):
+        fn = getattr(lib, name)
+        fn.argtypes = [ctypes.c_int64] * 12 + [ctypes.c_void_p] * 2
+        fn.restype = None
     lib.sj_leaky_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_float]
     lib.sj_leaky_relu.restype = None
     lib.sj_leaky_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3 + [ctypes.c_float]
