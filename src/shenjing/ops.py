@@ -4,9 +4,17 @@ layers, losses and metrics (``ops.matmul(inputs, self.w) + self.b``), over ``she
 Each op takes Tensors, arrays, lists or numbers and returns a Tensor, differentiable where the
 op is: floating arrays become float32 Tensors (Keras's floatx), integers keep their dtype. Given
 a symbolic tensor of the functional API (``keras.Input``), an op records a node of the model
-instead (``layers/op_layer.py``), as Keras 3's ops do. This is the core of Keras's namespace
-(the ops its guides and examples use), not all of it; a name missing here raises AttributeError
-with what to use instead.
+instead (``layers/op_layer.py``), as Keras 3's ops do.
+
+This module holds the core (creation, arithmetic, reductions, shapes, matmul, softmax); the
+rest of the commonly used namespace, with Keras's names, arguments and defaults, comes from
+``_ops_numpy.py`` (math, scans and sorting, indexing, padding, einsum and tensordot, norms,
+linspace/meshgrid) and ``_ops_nn.py`` (activations, the ops-level cross-entropies, moments and
+normalization, conv and pooling in channels_last, top_k, segment_sum, stop_gradient, cond,
+slice). They are composites of F's differentiable ops, plus the primitives of
+``functional/extra.py`` (cumsum, cumprod, einsum, the inverse trigonometric functions, log1p,
+erf). Not provided: linalg decompositions, FFTs, image ops, while/fori loops, scatter with
+arbitrary indices; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
 >>> ops.mean(ops.square(ops.ones((2, 3)) - 0.5), axis=-1)
@@ -14,46 +22,27 @@ with what to use instead.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import factories
+from . import _ops_common, _ops_nn, _ops_numpy, factories
 from . import functional as F
+from ._ops_common import (
+    _binary,
+    _pair,
+    _reduction,
+    _t,
+    _unary,
+    convert_to_numpy,
+    convert_to_tensor,  # noqa: F401 - public
+)
 from .autograd import Tensor, as_tensor
-from .backend import DEFAULT_FLOAT, asnumpy
+from .backend import DEFAULT_FLOAT
 from .layers.input_layer import SymbolicTensor
-
-
-def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
-    """``x`` as a Tensor: a Tensor passes through (cast if ``dtype`` differs); floating arrays
-    become float32 unless ``dtype`` says otherwise."""
-    if isinstance(x, Tensor):
-        return x if dtype is None or x.dtype == np.dtype(dtype) else F.cast(x, dtype)
-    if isinstance(x, SymbolicTensor):
-        raise TypeError(
-            f"convert_to_tensor got a symbolic tensor of the functional API ({x}): it has no "
-            "values until the model runs. Apply keras.ops to it (each call is recorded in the "
-            "model), or compute in a layer's call()")
-    return as_tensor(x, dtype)
-
-
-def convert_to_numpy(x: Any) -> np.ndarray:
-    """``x`` as a NumPy array (outside any graph)."""
-    return asnumpy(x.data if isinstance(x, Tensor) else np.asarray(x))
-
-
-_t = convert_to_tensor
-
-
-def _pair(a: Any, b: Any) -> tuple[Any, Any]:
-    """The operands of a binary op, the first a Tensor when neither is (numbers and arrays
-    meeting a Tensor take its dtype in the functional wrappers)."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return a, b
-    return _t(a), b
 
 
 # -- creation ----------------------------------------------------------------------------------
@@ -98,33 +87,6 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tens
 
 
 # -- element-wise and reductions: F's ops under Keras's names, taking any array-like ------------
-def _binary(fn: Any, name: str) -> Any:
-    def op(x1: Any, x2: Any) -> Tensor:
-        return fn(*_pair(x1, x2))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise ``{name}`` of two tensors, arrays or numbers (broadcast)."
-    return op
-
-
-def _unary(fn: Any, name: str) -> Any:
-    def op(x: Any) -> Tensor:
-        return fn(_t(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise ``{name}``."
-    return op
-
-
-def _reduction(fn: Any, name: str) -> Any:
-    def op(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return fn(_t(x), axis=axis, keepdims=keepdims)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``{name}`` over ``axis`` (None: all axes)."
-    return op
-
-
 add, subtract, multiply, divide, power = (_binary(fn, name) for fn, name in (
     (F.add, "add"), (F.sub, "subtract"), (F.mul, "multiply"), (F.div, "divide"),
     (F.pow, "power")))
@@ -217,7 +179,7 @@ def _recorded_on_symbolic(fn: Any) -> Any:
     @functools.wraps(fn)
     def op(*args: Any, **kwargs: Any) -> Any:
         for a in (*args, *kwargs.values()):
-            if isinstance(a, SymbolicTensor) or isinstance(a, (list, tuple)) and any(
+            if isinstance(a, SymbolicTensor) or isinstance(a, (list, tuple)) and builtins.any(
                     isinstance(v, SymbolicTensor) for v in a):
                 from .layers.op_layer import symbolic_op
 
@@ -229,14 +191,17 @@ def _recorded_on_symbolic(fn: Any) -> Any:
 
 def __getattr__(name: str) -> Any:
     raise AttributeError(
-        f"shenjing.ops has no {name!r}: it holds the core of keras.ops ({', '.join(__all__)}); "
-        "for others, use Tensor methods and operators, or shenjing.functional")
+        f"shenjing.ops has no {name!r}: it holds the commonly used part of keras.ops "
+        f"({', '.join(__all__)}); for others, use Tensor methods and operators, or "
+        "shenjing.functional")
 
 
+globals().update({n: getattr(m, n) for m in (_ops_numpy, _ops_nn) for n in m.__all__})
+_MODULES = (__name__, _ops_common.__name__, _ops_numpy.__name__, _ops_nn.__name__)
 __all__ = sorted(n for n, v in list(globals().items())
                  if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
-                 == __name__)
-_NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape"))  # no Tensor out
+                 in _MODULES)
+_NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape", "ndim"))  # not Tensors
 for _name in __all__:
     if _name not in _NOT_RECORDED:
         globals()[_name] = _recorded_on_symbolic(globals()[_name])

@@ -1,0 +1,289 @@
+"""``keras.ops``'s neural-network, math and core ops beyond the core of ``shenjing.ops`` (which
+re-exports them): activations, the ops-level cross-entropies (``(target, output,
+from_logits=False)``, unreduced), moments and normalization, convolution and pooling
+(channels_last), top-k, segment sums, and stop_gradient / cond / slice.
+
+All compose differentiable F ops; the convolutions and poolings run F's 2-D kernels (a 1-D
+input gets a height of 1).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from ._ops_common import _float, _t, _tensors, _unary
+from .autograd import Tensor
+from .functional import extra
+from .functional.shape import index_put, scatter_into
+
+EPSILON = 1e-7  # Keras's backend.epsilon()
+
+
+# -- activations -------------------------------------------------------------------------------
+def _activation(fn: Any, name: str) -> Any:
+    return _unary(lambda x: fn(_float(x)), name)
+
+
+softplus, silu, selu = (_activation(getattr(F, name), name) for name in (
+    "softplus", "silu", "selu"))
+swish = _activation(F.silu, "swish")
+relu6 = _activation(lambda x: F.clip(x, 0.0, 6.0), "relu6")
+hard_tanh = _activation(lambda x: F.clip(x, -1.0, 1.0), "hard_tanh")
+
+
+def _hard_sigmoid(x: Tensor) -> Tensor:
+    return F.clip(x * (1 / 6) + 0.5, 0.0, 1.0)  # relu6(x + 3) / 6
+
+
+hard_sigmoid = _activation(_hard_sigmoid, "hard_sigmoid")
+hard_silu, hard_swish = (_activation(lambda x: x * _hard_sigmoid(x), name)
+                         for name in ("hard_silu", "hard_swish"))
+softsign = _activation(lambda x: x / (F.abs(x) + 1), "softsign")
+log_sigmoid = _activation(lambda x: -F.softplus(-x), "log_sigmoid")
+erf = _activation(extra.erf, "erf")
+rsqrt = _activation(lambda x: 1 / F.sqrt(x), "rsqrt")
+
+
+def gelu(x: Any, approximate: bool = True) -> Tensor:
+    """x Phi(x); Keras's default is the tanh approximation."""
+    return F.gelu(_float(x), approximate=approximate)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    return F.elu(_float(x), alpha=alpha)
+
+
+def celu(x: Any, alpha: float = 1.0) -> Tensor:
+    """max(x, 0) + min(alpha (e**(x / alpha) - 1), 0)."""
+    x = _float(x)
+    return F.maximum(x, 0.0) + F.minimum(F.exp(F.minimum(x, 0.0) / alpha) * alpha - alpha, 0.0)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
+    return F.leaky_relu(_float(x), negative_slope=negative_slope)
+
+
+def glu(x: Any, axis: int = -1) -> Tensor:
+    """a sigmoid(b), a and b the halves of x along ``axis``."""
+    a, b = F.split(_float(x), 2, axis=axis)
+    return a * F.sigmoid(b)
+
+
+# -- losses: Keras's ops-level signatures, one value per element (binary) or per sample --------
+def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> Tensor:
+    """Element-wise -(t ln p + (1 - t) ln(1 - p)); p clipped to [1e-7, 1 - 1e-7] as Keras, or
+    from logits by the stable fused form."""
+    output, target = _tensors(_float(output), target)
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(output, target, reduction="none")
+    p = F.clip(output, EPSILON, 1 - EPSILON)
+    return -(target * F.log(p) + (1 - target) * F.log(1 - p))
+
+
+def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
+                             axis: int = -1) -> Tensor:
+    """-sum(t ln p) over ``axis``, per sample (probabilities renormalized and clipped)."""
+    output, target = _tensors(_float(output), target)
+    return F.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis,
+                                      reduction="none")
+
+
+def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
+                                    axis: int = -1) -> Tensor:
+    """-ln p[target] over the classes on ``axis``, for integer targets of output's shape
+    without that axis (or with it of size 1)."""
+    output = _float(output)
+    if axis % output.ndim != output.ndim - 1:
+        output = F.transpose(output, [i for i in range(output.ndim) if i != axis % output.ndim]
+                             + [axis % output.ndim])
+    ids = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if ids.ndim == output.ndim and ids.shape[-1] == 1:
+        ids = ids[..., 0]
+    if ids.shape != output.shape[:-1]:
+        raise ValueError(f"sparse_categorical_crossentropy: target of shape {ids.shape} does "
+                         f"not match output of shape {output.shape} (classes on axis {axis})")
+    flat = F.sparse_categorical_crossentropy(ids.reshape(-1), F.reshape(output,
+                                             (-1, output.shape[-1])), from_logits=from_logits,
+                                             reduction="none")
+    return F.reshape(flat, ids.shape)
+
+
+# -- normalization -----------------------------------------------------------------------------
+def moments(x: Any, axes: Any, keepdims: bool = False,
+            synchronized: bool = False) -> tuple[Tensor, Tensor]:
+    """(mean, variance) over ``axes`` (the biased variance); ``synchronized`` is for
+    multi-device training and changes nothing here."""
+    x = _float(x)
+    return F.mean(x, axis=axes, keepdims=keepdims), F.var(x, axis=axes, keepdims=keepdims)
+
+
+def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any = None,
+                        scale: Any = None, epsilon: float = 1e-3) -> Tensor:
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset, the statistics given as 1-D
+    tensors along ``axis``."""
+    x = _float(x)
+    shape = [-1 if i == axis % x.ndim else 1 for i in range(x.ndim)]
+
+    def along(v: Any) -> Tensor:
+        return F.reshape(_tensors(x, v)[1], shape)
+
+    out = (x - along(mean)) / F.sqrt(along(variance) + epsilon)
+    if scale is not None:
+        out = out * along(scale)
+    return out if offset is None else out + along(offset)
+
+
+def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> Tensor:
+    """x divided by its ``order``-norm along ``axis``, the norm at least ``epsilon`` (1e-7).
+    For order 2 this is x / sqrt(max(sum x**2, epsilon**2)): Keras's value, with a finite
+    gradient at the zero vector."""
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"normalize: order must be an int >= 1, got {order!r}")
+    x = _float(x)
+    eps = EPSILON if epsilon is None else epsilon
+    if order == 2:
+        return x / F.sqrt(F.maximum(F.sum(x * x, axis=axis, keepdims=True), eps * eps))
+    return x / F.maximum(F.norm(x, order, axis, keepdim=True), eps)
+
+
+# -- convolution and pooling (channels_last; 1-D inputs run as height-1 images) ----------------
+def _channels_last(op: str, data_format: str | None, x: Tensor, rank: str) -> bool:
+    """Whether x is 1-D (batch, steps, channels); checks the layout and rank."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{op}: data_format={data_format!r} is not supported: shenjing's "
+                         "convolutions and poolings are channels_last (NHWC); move the channels "
+                         "last (ops.moveaxis(x, 1, -1))")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 1-D or 2-D {rank} input, shape (batch, steps, "
+                         f"channels) or (batch, height, width, channels), got shape {x.shape}")
+    return x.ndim == 3
+
+
+def _as_2d(value: Any, one_d: bool) -> Any:
+    """A 1-D op's int or 1-tuple argument as the 2-D op's (1, n)."""
+    if not one_d:
+        return value
+    return (1, value if isinstance(value, int) else tuple(value)[0])
+
+
+def _spatial(op: str, fn: Any, inputs: Any, kernel: Any, strides: Any, padding: str,
+             data_format: str | None, dilation_rate: Any) -> Tensor:
+    x, w = _tensors(_float(inputs), kernel)
+    one_d = _channels_last(op, data_format, x, "convolution")
+    if one_d:
+        x, w = F.expand_dims(x, 1), F.expand_dims(w, 0)
+    y = fn(x, w, strides=_as_2d(strides, one_d), padding=padding.lower(),
+           dilation_rate=_as_2d(dilation_rate, one_d))
+    return F.squeeze(y, 1) if one_d else y
+
+
+def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
+         data_format: str | None = None, dilation_rate: Any = 1) -> Tensor:
+    """1-D or 2-D convolution; kernel (spatial..., in_channels, filters), Keras's layout."""
+    return _spatial("conv", F.conv2d, inputs, kernel, strides, padding, data_format,
+                    dilation_rate)
+
+
+def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
+                   data_format: str | None = None, dilation_rate: Any = 1) -> Tensor:
+    """Each channel convolved with its own filters; kernel (spatial..., channels, multiplier)."""
+    return _spatial("depthwise_conv", F.depthwise_conv2d, inputs, kernel, strides, padding,
+                    data_format, dilation_rate)
+
+
+def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides: Any = 1,
+                   padding: str = "valid", data_format: str | None = None,
+                   dilation_rate: Any = 1) -> Tensor:
+    """A depthwise convolution followed by a 1x1 (pointwise) one."""
+    y = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(y, pointwise_kernel, 1, "valid", data_format, 1)
+
+
+def _pool(op: str, fn: Any) -> Any:
+    def pool(inputs: Any, pool_size: Any, strides: Any = None, padding: str = "valid",
+             data_format: str | None = None) -> Tensor:
+        x = _float(inputs)
+        one_d = _channels_last(op, data_format, x, "pooling")
+        y = fn(F.expand_dims(x, 1) if one_d else x, _as_2d(pool_size, one_d),
+               None if strides is None else _as_2d(strides, one_d), padding.lower())
+        return F.squeeze(y, 1) if one_d else y
+
+    pool.__name__ = pool.__qualname__ = op
+    pool.__doc__ = (f"{'Max' if op == 'max_pool' else 'Average'} pooling of 1-D or 2-D inputs "
+                    "(strides default to pool_size).")
+    return pool
+
+
+max_pool, average_pool = _pool("max_pool", F.max_pool2d), _pool("average_pool", F.avg_pool2d)
+
+
+# -- math --------------------------------------------------------------------------------------
+def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """The k largest values along the last axis, in decreasing order, and their int32 indices
+    (ties: the lower index first); the gradient goes to the chosen positions."""
+    x = _t(x)
+    data = x.data if x.dtype.kind == "f" else x.data.astype(np.float64)
+    order = (-data).argsort(axis=-1, kind="stable") if isinstance(data, np.ndarray) else \
+        (-data).argsort(axis=-1)
+    idx = order[..., :k]
+    from ._ops_numpy import take_along_axis
+
+    return take_along_axis(x, idx, -1), Tensor._wrap(idx.astype(np.int32))
+
+
+def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
+    """Whether each target class is among the k highest predictions of its row (ties at the
+    k-th value count as in, as TF's)."""
+    p = _t(predictions).data
+    t = _t(targets).data.astype(np.int64).reshape(-1)
+    score = p[np.arange(len(t)), t][:, None]
+    return Tensor._wrap((p > score).sum(axis=-1) < k)
+
+
+def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
+                sorted: bool = False) -> Tensor:  # noqa: A002
+    """Sums of the rows of ``data`` sharing a segment id (rows with an id outside
+    [0, num_segments) are dropped)."""
+    x = _t(data)
+    ids = _t(segment_ids).data.astype(np.int64)
+    n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
+    keep = (ids >= 0) & (ids < n)
+    if not keep.all():
+        x, ids = F.getitem(x, keep), ids[keep]
+    return scatter_into(x, (ids,), (n, *x.shape[1:]))
+
+
+# -- core --------------------------------------------------------------------------------------
+def stop_gradient(variable: Any) -> Tensor:
+    """The same values, cut from the graph: no gradient flows back through it."""
+    return _t(variable).detach()
+
+
+def cond(pred: Any, true_fn: Any, false_fn: Any) -> Any:
+    """``true_fn()`` if ``pred`` else ``false_fn()`` (eager: one branch runs)."""
+    return true_fn() if builtins.bool(pred) else false_fn()
+
+
+def slice(inputs: Any, start_indices: Sequence[int], shape: Sequence[int]) -> Tensor:  # noqa: A001
+    """The block of ``shape`` starting at ``start_indices``."""
+    index = tuple(builtins.slice(int(s), int(s) + int(n))
+                  for s, n in zip(start_indices, shape))
+    return F.getitem(_t(inputs), index)
+
+
+def slice_update(inputs: Any, start_indices: Sequence[int], updates: Any) -> Tensor:
+    """A copy of ``inputs`` with the block at ``start_indices`` replaced by ``updates``
+    (differentiable to both)."""
+    x = _t(inputs)
+    u = _tensors(x, updates)[1]
+    index = tuple(builtins.slice(int(s), int(s) + n) for s, n in zip(start_indices, u.shape))
+    return index_put(x, index, u)
+
+
+__all__ = [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
+           and getattr(v, "__module__", None) in (__name__, "shenjing._ops_common")]

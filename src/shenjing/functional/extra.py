@@ -1,0 +1,228 @@
+"""The differentiable primitives that ``shenjing.ops`` needs beyond the core of F: element-wise
+functions with no composite form (arctan, arcsin, log1p, erf ...), the running sum and product
+along an axis, and einsum. Loaded on first use of ``shenjing.ops``, not by ``import shenjing``.
+
+Each element-wise op writes its derivative once, as a formula of x and a module ``m`` that is
+the array module (NumPy or CuPy) in a plain backward and ``shenjing.functional`` in a recorded
+one (``create_graph=True``): the operators and ``m.exp``/``m.sqrt``/``m.cos`` mean the same in
+both.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from typing import Any
+
+from ..autograd import Function, Tensor
+from ..backend import get_xp
+from . import elementwise as E
+from .activation import _erf
+from .shape import broadcast_to, flip, reshape
+
+
+def _elementwise(name: str, dydx: Any, forward: Any = None) -> Any:
+    """The wrapper of a Function y = f(x) (``xp.<name>``, or ``forward(x, xp)``) with
+    dy/dx = ``dydx(x, m)``."""
+
+    class Op(Function):
+        def forward(self, x):
+            self.save_for_backward(x)
+            xp = get_xp(x)
+            return (forward(x, xp) if forward else getattr(xp, name)(x)).astype(x.dtype)
+
+        def backward(self, g):
+            x = self.saved[0]
+            return g * dydx(x, get_xp(x))
+
+        def derivative(self, x):
+            return dydx(x, E)
+
+    Op.__name__ = Op.__qualname__ = f"_{name.capitalize()}"
+    Op.__doc__ = f"y = {name}(x), differentiable (see the module docstring)."
+
+    def op(x: Tensor) -> Tensor:
+        return Op.apply(x)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Element-wise ``{name}``."
+    return op
+
+
+def _cosh(x: Any, m: Any) -> Any:
+    return (m.exp(x) + m.exp(-x)) * 0.5
+
+
+def _sinh(x: Any, m: Any) -> Any:
+    return (m.exp(x) - m.exp(-x)) * 0.5
+
+
+tan = _elementwise("tan", lambda x, m: 1 / (m.cos(x) * m.cos(x)))
+arcsin = _elementwise("arcsin", lambda x, m: (1 - x * x) ** -0.5)
+arccos = _elementwise("arccos", lambda x, m: -((1 - x * x) ** -0.5))
+arctan = _elementwise("arctan", lambda x, m: 1 / (1 + x * x))
+sinh = _elementwise("sinh", _cosh)
+cosh = _elementwise("cosh", _sinh)
+arcsinh = _elementwise("arcsinh", lambda x, m: (x * x + 1) ** -0.5)
+arccosh = _elementwise("arccosh", lambda x, m: (x * x - 1) ** -0.5)
+arctanh = _elementwise("arctanh", lambda x, m: 1 / (1 - x * x))
+log1p = _elementwise("log1p", lambda x, m: 1 / (1 + x))
+expm1 = _elementwise("expm1", lambda x, m: m.exp(x))
+erf = _elementwise("erf", lambda x, m: m.exp(-x * x) * (2 / math.sqrt(math.pi)),
+                   forward=lambda x, xp: _erf(x))
+
+
+def _reverse_cumsum(g: Any, axis: int, xp: Any) -> Any:
+    """sum over k >= i of g[k], along ``axis``: the transpose of cumsum."""
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis), axis)
+
+
+class _Cumsum(Function):
+    """y[i] = sum_{k <= i} x[k] along an axis;  gx[i] = sum_{k >= i} g[k] (a reversed cumsum)."""
+
+    def forward(self, x, axis=0):
+        self.save_for_backward(axis)
+        return get_xp(x).cumsum(x, axis=axis, dtype=x.dtype)
+
+    def backward(self, g):
+        return _reverse_cumsum(g, self.saved[0], get_xp(g))
+
+    def differentiable_backward(self, g):
+        axis = self.saved[0]
+        return flip(cumsum(flip(g, axis), axis), axis)
+
+
+class _Cumprod(Function):
+    """y[i] = prod_{k <= i} x[k] along an axis;  gx[i] = sum_{k >= i} g[k] y[k] / x[i].
+
+    Where x holds zeros that division is 0 / 0, so each lane is split at its first zero z:
+    before z the formula holds (y is 0 from z on, so those terms vanish as they should); at z,
+    gx[z] = y[z-1] sum_{k >= z} g[k] prod_{z < i <= k} x[i]; after z every term holds the
+    factor x[z] = 0. torch takes the same route."""
+
+    saves_outputs = True
+
+    def forward(self, x, axis=0):
+        y = get_xp(x).cumprod(x, axis=axis, dtype=x.dtype)
+        self.save_for_backward(x, y, axis)
+        return y
+
+    def backward(self, g):
+        x, y, axis = self.saved
+        xp = get_xp(g)
+        zero = x == 0
+        if not zero.any():
+            return _reverse_cumsum(g * y, axis, xp) / x
+        seen = xp.cumsum(zero, axis=axis)  # zeros up to and including each position
+        before, first = seen == 0, zero & (seen == 1)
+        gx = xp.where(before, _reverse_cumsum(g * y, axis, xp) / xp.where(before, x, 1), 0)
+        after = (seen - zero) > 0  # strictly after the first zero
+        tail = xp.cumprod(xp.where(after, x, 1), axis=axis)
+        head = xp.where(before, x, 1).prod(axis=axis, keepdims=True)  # y[z-1]
+        at_first = head * xp.where(seen > 0, g * tail, 0).sum(axis=axis, keepdims=True)
+        return xp.where(first, at_first, gx).astype(x.dtype, copy=False)
+
+    def differentiable_backward(self, g):
+        x, axis = self.inputs[0], self.saved[2]
+        if not x.xp.all(x.data):
+            raise NotImplementedError("create_graph=True through cumprod of an input holding "
+                                      "zeros: only the zero-free case has a recorded backward")
+        return flip(cumsum(flip(g * cumprod(x, axis), axis), axis), axis) / x
+
+
+def cumsum(x: Tensor, axis: int) -> Tensor:
+    """Running sum along ``axis``."""
+    return _Cumsum.apply(x, axis=axis % max(x.ndim, 1))
+
+
+def cumprod(x: Tensor, axis: int) -> Tensor:
+    """Running product along ``axis`` (exact gradients also where x has zeros)."""
+    return _Cumprod.apply(x, axis=axis % max(x.ndim, 1))
+
+
+class _Einsum(Function):
+    """y = einsum(spec, *xs);  the gradient of operand i is the einsum of g with the other
+    operands onto operand i's subscripts. A label only operand i has (summed over alone) is
+    absent from that product: its gradient is broadcast along it. Repeated labels within one
+    operand (a diagonal) have no gradient here."""
+
+    def forward(self, *xs, inputs=(), output=""):
+        self.save_for_backward(xs, inputs, output)
+        spec = f"{','.join(inputs)}->{output}"
+        return get_xp(*xs).einsum(spec, *xs, optimize=len(xs) > 1)  # BLAS for products
+
+    def backward(self, g):
+        xs, inputs, output = self.saved
+        xp = get_xp(g)
+        return _einsum_grads(g, xs, inputs, output, self.needs_input_grad,
+                             lambda spec, *ops: xp.einsum(spec, *ops, optimize=True),
+                             xp.broadcast_to)
+
+    def differentiable_backward(self, g):
+        _, inputs, output = self.saved
+        return _einsum_grads(g, self.inputs, inputs, output, self.needs_input_grad,
+                             lambda spec, *ops: einsum(spec, *ops), broadcast_to)
+
+
+def _einsum_grads(g: Any, xs: Any, inputs: tuple[str, ...], output: str, need: Any,
+                  contract: Any, broadcast: Any) -> tuple[Any, ...]:
+    grads = []
+    for i, (x, labels) in enumerate(zip(xs, inputs)):
+        if not need[i]:
+            grads.append(None)
+            continue
+        if len(set(labels)) != len(labels):
+            raise NotImplementedError(f"einsum: no gradient for an operand with a repeated "
+                                      f"label ({labels!r}, a diagonal)")
+        others = [output] + [s for j, s in enumerate(inputs) if j != i]
+        known = set("".join(others))
+        kept = "".join(c for c in labels if c in known)
+        gi = contract(f"{','.join(others)}->{kept}", g,
+                      *[o for j, o in enumerate(xs) if j != i])
+        if kept != labels:  # put back the axes summed in x alone, as size 1, and broadcast
+            shape = [gi.shape[kept.index(c)] if c in known else 1 for c in labels]
+            full = [n if c in known else x.shape[k] for k, (c, n) in enumerate(zip(labels, shape))]
+            gi = broadcast(reshape(gi, shape) if isinstance(gi, Tensor) else gi.reshape(shape),
+                           tuple(full))
+        grads.append(gi)
+    return tuple(grads)
+
+
+def _explicit(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[str, ...], str]:
+    """``subscripts`` with each ``...`` spelled out in unused letters (right-aligned, as
+    broadcasting) and the output made explicit (NumPy's implicit rule: the labels seen once, in
+    alphabetical order, after the broadcast axes)."""
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, out = spec.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got "
+                         f"{len(shapes)}")
+    free = [c for c in string.ascii_letters if c not in spec]
+    n_ellipsis = max((len(s) - len(lab.replace("...", ""))
+                      for lab, s in zip(inputs, shapes) if "..." in lab), default=0)
+    if len(free) < n_ellipsis:
+        raise ValueError(f"einsum: too many axes under '...' in {subscripts!r}")
+    batch = "".join(free[:n_ellipsis])
+    spelled = []
+    for lab, s in zip(inputs, shapes):
+        if "..." in lab:
+            k = len(s) - len(lab.replace("...", ""))
+            lab = lab.replace("...", batch[n_ellipsis - k:])
+        if len(lab) != len(s):
+            raise ValueError(f"einsum: subscripts {lab!r} for an operand of shape {s}")
+        spelled.append(lab)
+    if arrow:
+        out = out.replace("...", batch)
+    else:
+        counts = "".join(spelled)
+        out = batch + "".join(sorted(c for c in set(counts) if counts.count(c) == 1
+                                     and c not in batch))
+    return tuple(spelled), out
+
+
+def einsum(subscripts: str, *operands: Tensor) -> Tensor:
+    """Einstein summation over Tensors (NumPy's subscripts, ``...`` and the implicit output
+    included), differentiable to every operand."""
+    inputs, output = _explicit(subscripts, [x.shape for x in operands])
+    return _Einsum.apply(*operands, inputs=inputs, output=output)
