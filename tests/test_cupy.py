@@ -231,3 +231,11 @@ def test_copy_between_devices():
     assert g.device == "cuda:0" and h.device == "cpu"
     np.testing.assert_array_equal(asnumpy(g.data), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(h.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_cuda_checks_see_the_gpu():
+    assert sj.cuda.is_available() and sj.cuda.device_count() == _GPUS
+    x = sj.ones(3).to("cuda")
+    assert sj.cuda.current_device() == 0 and x.device == "cuda:0"
+    sj.cuda.synchronize()
+    sj.cuda.synchronize("cuda:0")

@@ -56,7 +56,8 @@ _TORCH_FUNCTIONS = frozenset((
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
     # and Keras's ops, preprocessing, random and saving modules.
-    if name in ("callbacks", "datasets", "ops", "plot", "preprocessing", "random", "saving"):
+    if name in ("callbacks", "cuda", "datasets", "ops", "plot", "preprocessing", "random",
+                "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)

@@ -4,6 +4,8 @@ as a context manager), ``inference_mode``, and torch's dtype names at package le
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,16 @@ def test_grad_mode_decorated_generator_takes_throw_and_close():
     assert gen.throw(KeyError("k")) == 2
     gen.close()
     assert seen == [False, "closed"] and shenjing.is_grad_enabled()
+
+
+def test_cuda_checks_as_torch(monkeypatch):
+    # device = "cuda" if torch.cuda.is_available() else "cpu", then x.to(device)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # no CuPy: no GPU, whatever the machine
+    assert shenjing.cuda.is_available() is False and shenjing.cuda.device_count() == 0
+    device = "cuda" if shenjing.cuda.is_available() else "cpu"
+    x = shenjing.ones(2, requires_grad=True).to(device)
+    assert x.device == "cpu"
+    with pytest.raises(RuntimeError, match="no GPU.*CuPy"):
+        shenjing.cuda.synchronize()
+    with pytest.raises(RuntimeError, match="is_available"):
+        shenjing.cuda.current_device()
