@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -103,3 +104,41 @@ print(json.dumps([before, (parallel.splitting(), blas())]))
     (split0, blas0), (split1, blas1) = json.loads(out.stdout)
     assert not split0 and blas0 and all(n == 2 for n in blas0)
     assert split1 and all(n == 1 for n in blas1)
+
+
+def test_malloc_settings_keep_large_temporaries_on_the_heap_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    glibc = (getattr(os, "confstr", lambda name: "")("CS_GNU_LIBC_VERSION") or "").startswith(
+        "glibc")
+    assert parallel.malloc_settings() == ([(-3, 32 << 20), (-1, 256 << 20)] if glibc else [])
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")  # glibc's own knob: theirs to set
+    assert parallel.malloc_settings() == []
+
+
+def test_after_the_first_op_a_large_array_comes_from_the_heap():
+    # glibc's mallinfo2 counts the bytes in mmapped chunks: an 8 MiB array made after the
+    # first op must not add to them (it would be a fresh mmap, faulted in page by page)
+    code = """
+import ctypes, json, os, numpy as np
+import shenjing as sj
+from shenjing import F
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+F.relu(sj.ones(8))  # the first op: settings applied
+before = libc.mallinfo2().hblkhd
+a = np.ones(2 << 20, np.float32)
+print(json.dumps([before, libc.mallinfo2().hblkhd]))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    probe = "import ctypes; ctypes.CDLL(None).mallinfo2"
+    if not parallel.malloc_settings() or subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, env=env).returncode:
+        pytest.skip("not glibc >= 2.33 (mallinfo2)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    before, after = json.loads(out.stdout)
+    assert after - before < 1 << 20
