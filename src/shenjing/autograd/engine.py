@@ -200,7 +200,8 @@ def _creator_at(t: Tensor, version: int) -> tuple[Function | None, int]:
 
 
 def _input_creators(fn: Function) -> list[Function | None]:
-    return [_creator_at(t, v)[0] for t, v in zip(fn.inputs, fn.versions)]
+    return [t._creator if t._history is None else _creator_at(t, v)[0]
+            for t, v in zip(fn.inputs, fn.versions)]
 
 
 def _saved_reads(fn: Function, array: Any, ids: tuple[int, int] | None = None) -> bool:

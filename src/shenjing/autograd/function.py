@@ -218,12 +218,13 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
-    )
-    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return grad.reshape(shape)
+    if grad.ndim > len(shape):  # the leading axes broadcasting added: summed away
+        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    # one op for a bias's gradient (no reshape): under create_graph each is a recorded op
+    return grad if grad.shape == shape else grad.reshape(shape)
 
 
 class _CtxNode(Function):

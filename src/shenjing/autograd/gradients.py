@@ -53,9 +53,10 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
         engine.run(outputs, seeds, keep, create_graph=create_graph)
         return
     targets = list({id(t): t for t in _as_list(inputs)}.values())  # a repeat counts once (torch)
+    given: set[int] = set()
     for t, g in zip(targets, _capture(outputs, seeds, targets, keep, create_graph)):
         if g is not None:
-            g = _own(g, t)
+            g = _own(g, t, given)
             t.grad = g if t.grad is None else t.grad + g
             for hook in t._post_accumulate_hooks or ():  # as a plain backward's (engine._to_leaf)
                 hook(t)
@@ -95,6 +96,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     keep = bool(create_graph if retain_graph is None else retain_graph)
     found = _capture(outs, _grads_for(outs, grad_outputs), targets, keep, create_graph)
     result: list[Tensor | None] = []
+    given: set[int] = set()
     for i, (t, g) in enumerate(zip(targets, found)):
         if g is None:
             if not (allow_unused or materialize_grads):
@@ -103,15 +105,20 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                     "pass allow_unused=True to get None for it")
             result.append(Tensor._wrap(t.xp.zeros_like(t.data)) if materialize_grads else None)
         else:
-            result.append(_own(g, t))
+            result.append(_own(g, t, given))
     return tuple(result)
 
 
-def _own(g: Any, t: Tensor) -> Tensor:
-    """A gradient for ``t`` that no one else holds, in its dtype: a Tensor kept in the graph
-    (create_graph), or a fresh array."""
+def _own(g: Any, t: Tensor, given: set[int]) -> Tensor:
+    """``t``'s gradient in its dtype: a fresh array, or (create_graph) the Tensor in the graph
+    itself, copied only if ``given`` (the ids handed out in this call) holds it already, as
+    add's backward hands one gradient to both inputs: a copy is a recorded op there."""
     if isinstance(g, Tensor):
-        return g.to(t.dtype) if g.dtype != t.dtype else g.clone()
+        g = g.to(t.dtype) if g.dtype != t.dtype else g
+        if id(g) in given:
+            g = g.clone()
+        given.add(id(g))
+        return g
     return Tensor._wrap(g.astype(t.dtype) if g.dtype != t.dtype else g.copy())
 
 
