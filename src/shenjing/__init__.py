@@ -61,6 +61,8 @@ def __getattr__(name: str):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)
+    if name in ("GradientTape", "Variable", "constant"):  # TensorFlow's, for Keras TF code
+        return getattr(_importlib.import_module(".gradient_tape", __name__), name)
     if name in _TORCH_FUNCTIONS:
         return getattr(_importlib.import_module("._torch_functions", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
