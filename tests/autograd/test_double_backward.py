@@ -461,3 +461,22 @@ def test_every_op_that_saves_an_output_declares_it(name):
         # an op's other outputs are reached through the ops that used them; its own are
         # checked where they are found
     assert seen
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_third_derivatives_match_torch(name):
+    # tanh's and sigmoid's recorded backward is one op (g f'(x)), itself differentiable twice
+    th = require_torch()
+    x0 = np.array([-1.5, -0.2, 0.4, 2.0], np.float32)
+    results = []
+    for lib in (shenjing, th):
+        x = lib.tensor(x0, requires_grad=True)
+        y = getattr(x * 1.5, name)().sum()
+        derivatives = []
+        for _ in range(3):
+            (y,) = lib.autograd.grad(y, x, create_graph=True)
+            derivatives.append(y.detach().numpy())
+            y = (y * y).sum() if not derivatives[1:] else y.sum()
+        results.append(derivatives)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -39,9 +39,8 @@ class _Sigmoid(Function):
         (y,) = self.saved
         return g * y * (1 - y)
 
-    def derivative(self, x):
-        y = sigmoid(x)
-        return y * (1 - y)
+    def differentiable_backward(self, g):
+        return _GradTimesDerivative.apply(g, self.inputs[0], kind="sigmoid")
 
 
 class _Tanh(Function):
@@ -58,9 +57,40 @@ class _Tanh(Function):
         (y,) = self.saved
         return g * (1 - y * y)
 
-    def derivative(self, x):
-        y = tanh(x)
-        return 1 - y * y
+    def differentiable_backward(self, g):
+        return _GradTimesDerivative.apply(g, self.inputs[0], kind="tanh")
+
+
+def _derivatives(x, kind):
+    """(f'(x), f''(x)) of tanh or sigmoid, on arrays or (recorded) on Tensors alike."""
+    y = (tanh(x) if kind == "tanh" else sigmoid(x)) if isinstance(x, Tensor) else (
+        get_xp(x).tanh(x) if kind == "tanh" else _sigmoid(x))
+    if kind == "tanh":
+        d1 = 1 - y * y
+        return d1, -2 * y * d1
+    d1 = y * (1 - y)
+    return d1, d1 * (1 - 2 * y)
+
+
+class _GradTimesDerivative(Function):
+    """z = g f'(x) for f = tanh or sigmoid: their backward as one recorded op under
+    create_graph (recomputing f and its products op by op took four), differentiable again:
+    dz/dg = f'(x), dz/dx = g f''(x)."""
+
+    def forward(self, g, x, kind="tanh"):
+        d1, d2 = _derivatives(x, kind)
+        self.save_for_backward(g, d1, d2, kind)
+        return g * d1
+
+    def backward(self, gz):
+        g, d1, d2, _ = self.saved
+        need = self.needs_input_grad
+        return (gz * d1 if need[0] else None), (gz * g * d2 if need[1] else None)
+
+    def differentiable_backward(self, gz):
+        (g, x), need = self.inputs, self.needs_input_grad
+        d1, d2 = _derivatives(x, self.saved[3])
+        return (gz * d1 if need[0] else None), (gz * g * d2 if need[1] else None)
 
 
 class _ReLU(Function):
