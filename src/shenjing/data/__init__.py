@@ -1,11 +1,14 @@
 """Data structures and helpers for feeding models: parsed trees and vocabularies; batching
-(``DataLoader``), scalers and splits, and image and text folders (loaded on first use)."""
+(``DataLoader``), scalers and splits; image and text folders and tf.data's ``Dataset`` (loaded on
+first use)."""
 
 from ..utils import to_categorical
 from .loader import DataLoader
 from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
 from .tree_batch import TreeBatch, binarize
+
+_TF_DATA = ("AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental")
 
 
 def __getattr__(name: str):
@@ -14,6 +17,10 @@ def __getattr__(name: str):
         from .image_folder import image_dataset_from_directory
 
         return image_dataset_from_directory
+    if name in _TF_DATA:  # tf.data's Dataset and constants, for Keras code written for TF
+        from . import dataset
+
+        return getattr(dataset, name)
     if name == "text_dataset_from_directory":
         from .text_folder import text_dataset_from_directory
 
@@ -22,7 +29,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "DataLoader", "MinMaxScaler", "StandardScaler", "Tree", "TreeBatch", "TreeSyntaxError",
-    "Vocabulary", "binarize", "image_dataset_from_directory", "parse_tree",
-    "text_dataset_from_directory", "to_categorical", "train_test_split",
+    "AUTOTUNE", "DataLoader", "Dataset", "INFINITE_CARDINALITY", "MinMaxScaler", "StandardScaler",
+    "Tree", "TreeBatch", "TreeSyntaxError", "UNKNOWN_CARDINALITY", "Vocabulary", "binarize",
+    "experimental", "image_dataset_from_directory", "parse_tree", "text_dataset_from_directory",
+    "to_categorical", "train_test_split",
 ]
