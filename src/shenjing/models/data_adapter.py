@@ -83,11 +83,21 @@ def first_rows(data: Any) -> Any:
     return None
 
 
+def is_infinite(data: Any) -> bool:
+    """Whether ``data`` is a tf.data-style dataset whose ``cardinality()`` says infinite (-1)."""
+    cardinality = getattr(data, "cardinality", None)
+    return callable(cardinality) and int(cardinality()) == -1
+
+
 def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None
             ) -> Iterator[tuple[Any, Any, Any]]:
     """(x, y, sample_weight) for each batch of ``data`` (the first ``steps`` if given), with
     class weights applied. Every source passes here, so this is where string data are caught
     (a few attribute reads per batch)."""
+    if steps is None and is_infinite(data):
+        raise ValueError("the data is an infinite dataset (repeat() without a count), so a pass "
+                         "never ends: give fit steps_per_epoch (and validation_steps for "
+                         "validation_data), or evaluate and predict steps")
     for batch in itertools.islice(data, steps):
         x, y, sw = unpack_batch(batch)
         check_numeric(x, y, sw)
