@@ -306,3 +306,18 @@ def test_fit_takes_sample_weights_and_a_repeated_dataset_with_steps_per_epoch():
         model.fit(ds, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="infinite dataset"):
         model.evaluate(ds, verbose=0)
+
+
+def test_fit_evaluate_and_predict_take_batches_of_inputs_keyed_by_name():
+    x, y = _problem(64)
+    tf.utils.set_random_seed(0)
+    a, b = tf.keras.Input(shape=(5,), name="a"), tf.keras.Input(shape=(3,), name="b")
+    joined = tf.keras.layers.Concatenate()([a, b])
+    model = tf.keras.Model(inputs=[a, b], outputs=tf.keras.layers.Dense(2)(joined))
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = Dataset.from_tensor_slices(({"b": x[:, 5:], "a": x[:, :5]}, y)).batch(16)
+    history = model.fit(ds, epochs=2, verbose=0, validation_data=ds)
+    assert len(history.history["val_loss"]) == 2
+    assert model.evaluate(ds, verbose=0) == pytest.approx(history.history["val_loss"][-1])
+    np.testing.assert_allclose(model.predict(ds, verbose=0),
+                               model.predict([x[:, :5], x[:, 5:]], verbose=0), rtol=1e-6)

@@ -26,10 +26,13 @@ from .._checks import positive_int
 
 
 def as_arrays(x: Any) -> Any:
-    """``x`` as a NumPy array, or a list of arrays for a list or tuple (multi-input); Tensors
-    give their data. None stays None."""
+    """``x`` as a NumPy array, or a list of arrays for a list or tuple (multi-input), or a dict
+    of arrays for a dict (inputs by name, which the model orders); Tensors give their data.
+    None stays None."""
     if x is None:
         return None
+    if isinstance(x, dict):
+        return {key: np.asarray(getattr(a, "data", a)) for key, a in x.items()}
     if isinstance(x, (list, tuple)):
         return [np.asarray(getattr(a, "data", a)) for a in x]
     return np.asarray(getattr(x, "data", x))

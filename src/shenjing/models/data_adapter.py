@@ -56,7 +56,8 @@ def check_numeric(x: Any, y: Any = None, sw: Any = None) -> None:
     """TypeError naming the argument (x, y or sample_weight) whose array holds strings, which
     no layer or loss can take."""
     for name, value in (("x", x), ("y", y), ("sample_weight", sw)):
-        for a in value if isinstance(value, list) else [value]:
+        for a in value if isinstance(value, list) else (
+                value.values() if isinstance(value, dict) else [value]):
             if a is not None and (a.dtype.kind in "US" or a.dtype.kind == "O" and a.size
                                   and isinstance(a.flat[0], (str, bytes))):
                 raise TypeError(f"{name} holds strings (dtype {a.dtype}), but the model takes "
@@ -89,17 +90,20 @@ def is_infinite(data: Any) -> bool:
     return callable(cardinality) and int(cardinality()) == -1
 
 
-def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None
-            ) -> Iterator[tuple[Any, Any, Any]]:
+def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None,
+            order: Any = None) -> Iterator[tuple[Any, Any, Any]]:
     """(x, y, sample_weight) for each batch of ``data`` (the first ``steps`` if given), with
-    class weights applied. Every source passes here, so this is where string data are caught
-    (a few attribute reads per batch)."""
+    class weights applied; ``order(x, y, sw)`` (the model's) turns a batch's dicts keyed by
+    input or output name into lists. Every source passes here, so this is where string data
+    are caught (a few attribute reads per batch)."""
     if steps is None and is_infinite(data):
         raise ValueError("the data is an infinite dataset (repeat() without a count), so a pass "
                          "never ends: give fit steps_per_epoch (and validation_steps for "
                          "validation_data), or evaluate and predict steps")
     for batch in itertools.islice(data, steps):
         x, y, sw = unpack_batch(batch)
+        if order is not None and any(isinstance(v, dict) for v in (x, y, sw)):
+            x, y, sw = order(x, y, sw)
         check_numeric(x, y, sw)
         yield x, y, with_class_weights(y, sw, class_weight)
 

@@ -231,7 +231,7 @@ class Trainer(CompiledLossesAndMetrics):
         cbs.on_epoch_begin(epoch)
         logs: dict[str, float] = {}
         total, n, step = 0.0, 0, -1
-        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps, self._ordered)):
             if not self.built:
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
@@ -263,7 +263,7 @@ class Trainer(CompiledLossesAndMetrics):
         ValueError naming ``source`` if it is empty."""
         self._reset_metrics()
         total, n = 0.0, 0
-        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered)):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             k = da.num_samples(xb)
@@ -305,7 +305,7 @@ class Trainer(CompiledLossesAndMetrics):
         data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
         outs = []
         with no_grad():
-            for xb, _, _ in da.iterate(data, steps=steps):
+            for xb, _, _ in da.iterate(data, steps=steps, order=self._ordered):
                 outs.append(_numpy(self(xb, training=False)))
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
