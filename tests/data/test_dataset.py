@@ -162,6 +162,21 @@ def test_map_gets_a_tuple_as_arguments_and_a_batch_after_batch():
     assert isinstance(as_list, tuple) and len(as_list) == 2
 
 
+def test_the_keras_io_augmentation_pipeline_maps_a_preprocessing_model_over_batches():
+    augment = tf.keras.Sequential([tf.keras.layers.RandomFlip("horizontal"),
+                                   tf.keras.layers.Rescaling(1 / 255.0)])
+    x = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3)).astype(np.uint8)
+    ds = Dataset.from_tensor_slices((x, np.arange(10))).shuffle(10).batch(4)
+    ds = ds.map(lambda x, y: (augment(x, training=True), y),
+                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    batches = list(ds)
+    assert [tuple(xb.shape) for xb, _ in batches] == [(4, 8, 8, 3)] * 2 + [(2, 8, 8, 3)]
+    for xb, yb in batches:  # each image flipped or not, rescaled, still paired with its label
+        for image, label in zip(xb.numpy(), yb.numpy(), strict=True):
+            original = x[label] / 255.0
+            assert np.allclose(image, original) or np.allclose(image, original[:, ::-1])
+
+
 def test_filter_take_skip_repeat_enumerate_and_concatenate():
     ds = Dataset.range(10)
     evens = ds.filter(lambda v: v.numpy() % 2 == 0)  # shenjing's Tensor has no %
