@@ -47,10 +47,11 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "allclose", "argmax", "argmin", "cat", "clamp", "cos", "device", "eq", "exp", "ge",
-    "gt", "isclose", "le", "log", "log10", "log2", "log_softmax", "lt", "manual_seed", "matmul",
-    "max", "maximum", "mean", "min", "minimum", "mm", "ne", "norm", "pow", "relu", "sigmoid",
-    "sin", "softmax", "sqrt", "stack", "sum", "tanh", "where"))
+    "abs", "allclose", "argmax", "argmin", "cat", "clamp", "cos", "device", "eq", "exp",
+    "floor_divide", "ge", "gt", "isclose", "le", "log", "log10", "log2", "log_softmax", "lt",
+    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "ne", "norm",
+    "pow", "relu", "remainder", "sigmoid", "sin", "softmax", "sqrt", "stack", "sum", "tanh",
+    "where"))
 
 
 def __getattr__(name: str):

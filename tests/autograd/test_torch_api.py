@@ -619,3 +619,24 @@ def test_max_and_min_with_a_dim_give_values_and_indices_as_torch():
     np.testing.assert_allclose(x.max(axis=1).numpy(), x0.max(1))
     np.testing.assert_allclose(x.min((0, 1)).numpy(), x0.min())
     assert x.max().item() == x0.max()
+
+
+def test_floor_division_remainder_and_mask_operators_as_torch():
+    # `(a > 0) & (a < 3)`, `~mask`, `x // 2`, `x % n` in ported code; % differentiable as torch's
+    th = require_torch()
+    a0 = np.array([1.5, -2.5, 4.0, -0.5], np.float32)
+    b0 = np.array([2.0, 3.0, -1.5, 0.75], np.float32)
+    i0 = np.array([5, -6, 7, 0])
+    results = []
+    for lib in (shenjing, th):
+        a, b = lib.tensor(a0, requires_grad=True), lib.tensor(b0, requires_grad=True)
+        i = lib.tensor(i0)
+        r = a % b
+        (r * lib.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+        mask = (a > 0) & (b > 0)
+        values = [r, a.detach() // b.detach(), 7 % b.detach(), 7 // b.detach(), i // 4, i % 4,
+                  -9 % i[:3], mask, ~mask, mask | (a < -1), mask ^ (b > 0), a.grad, b.grad]
+        results.append([v.detach().numpy() for v in values])
+    for ours, theirs in zip(*results):
+        assert ours.dtype == theirs.dtype or ours.dtype.kind == theirs.dtype.kind == "i"
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)

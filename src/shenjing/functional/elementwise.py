@@ -1,6 +1,6 @@
-"""Element-wise arithmetic: add, sub, mul, div, neg, pow, exp, log (log10, log2), sqrt, sin,
-cos, abs, maximum, minimum, clip, where, cast, clone, and the (non-differentiable) comparisons
-(isclose, allclose).
+"""Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, neg, pow, exp, log
+(log10, log2), sqrt, sin, cos, abs, maximum, minimum, clip, where, cast, clone, and the
+(non-differentiable) comparisons (isclose, allclose) and bitwise operators.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -293,6 +293,19 @@ class _Cast(Function):
         return cast(g, self.saved[0])
 
 
+class _FloorDivide(Function):
+    """y = floor(a / b) (Python's ``//``);  piecewise constant: no gradient to either input
+    (torch's has none either: its backward raises)."""
+
+    def forward(self, a, b):
+        return get_xp(a).floor_divide(a, b)
+
+    def backward(self, g):
+        return None, None
+
+    differentiable_backward = backward
+
+
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     if isinstance(a, Tensor):
         b = as_tensor(b, like=a)
@@ -330,6 +343,18 @@ def mul(a: Any, b: Any) -> Tensor:
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting."""
     return _binary(_Div, a, b)
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """floor(a / b), broadcasting: Python's and torch's ``a // b`` (integers stay integers);
+    no gradient."""
+    return _binary(_FloorDivide, a, b)
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """a - floor(a / b) b, with the sign of b: Python's and torch's ``a % b``; its gradient is
+    1 for a and -floor(a / b) for b, as torch's."""
+    return sub(a, mul(floor_divide(a, b), b))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -444,6 +469,13 @@ def _compare(op: str):
 equal, not_equal = _compare("__eq__"), _compare("__ne__")
 less, less_equal = _compare("__lt__"), _compare("__le__")
 greater, greater_equal = _compare("__gt__"), _compare("__ge__")
+# & | ^ on boolean (masks) or integer tensors, as NumPy's and torch's operators; no gradient
+bitwise_and, bitwise_or, bitwise_xor = (_compare(op) for op in ("__and__", "__or__", "__xor__"))
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """``~x`` of a boolean or integer tensor (no gradient)."""
+    return Tensor._wrap(~x.data)
 
 
 def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
