@@ -75,6 +75,10 @@ def __getattr__(name: str) -> Any:
         from .data.loader import PyDataset
 
         return PyDataset
+    if name in ("pack_x_y_sample_weight", "unpack_x_y_sample_weight"):  # for train_step(data)
+        from .data import loader
+
+        return getattr(loader, name)
     if name == "plot_model":  # matplotlib's, loaded with it on first use
         from .model_visualization import plot_model
 

@@ -74,17 +74,32 @@ def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
                                  "the same number of rows")
 
 
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from one batch as Keras 3's ``keras.utils`` function: a tuple
+    or list of 1 to 3 items is (x[, y[, sample_weight]]); anything else is x alone. The items
+    are returned as they are (``unpack_batch`` makes them arrays)."""
+    if not isinstance(data, (tuple, list)):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a "
+                         f"{type(data).__name__} of {len(data)} items (the inputs of a "
+                         "multi-input model go in one list: ([x1, x2, ...], y))")
+    return (*data, *(None,) * (3 - len(data)))
+
+
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """One batch as Keras packs it for ``train_step(data)``: ``(x, y)``, ``(x, y,
+    sample_weight)``, or ``x`` alone without targets (``(x,)`` when x is a list or tuple,
+    which alone would read as ``(x, y)``)."""
+    if y is None and sample_weight is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
 def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
-    """``(x, y, sample_weight)`` from one batch (Keras's ``unpack_x_y_sample_weight``): a tuple
-    or list of 1 to 3 items is (x[, y[, sample_weight]]); anything else is x alone."""
-    if isinstance(batch, (tuple, list)):
-        if not 1 <= len(batch) <= 3:
-            raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a "
-                             f"{type(batch).__name__} of {len(batch)} items (the inputs of a "
-                             "multi-input model go in one list: ([x1, x2, ...], y))")
-        batch = tuple(batch) + (None,) * (3 - len(batch))
-        return as_arrays(batch[0]), as_arrays(batch[1]), as_arrays(batch[2])
-    return as_arrays(batch), None, None
+    """``(x, y, sample_weight)`` from one batch (``unpack_x_y_sample_weight``), as arrays."""
+    x, y, sw = unpack_x_y_sample_weight(batch)
+    return as_arrays(x), as_arrays(y), as_arrays(sw)
 
 
 _DROPPED = object()  # the targets of batches after .map(lambda x, y: x)

@@ -21,8 +21,10 @@ from ..data.loader import (  # noqa: F401 - re-exported for Model
     as_arrays,
     check_lengths,
     num_samples,
+    pack_x_y_sample_weight,
     take,
     unpack_batch,
+    unpack_x_y_sample_weight,
 )
 
 
