@@ -53,6 +53,11 @@ _TORCH_FUNCTIONS = frozenset((
     "pow", "relu", "remainder", "sigmoid", "sin", "softmax", "sqrt", "stack", "sum", "tanh",
     "where"))
 
+# TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
+# written for TF (a WGAN's gradient penalty); tf.shape gives the shape as a tuple of ints.
+_TF_FUNCTIONS = {"concat": "concatenate", "reduce_max": "max", "reduce_mean": "mean",
+                 "reduce_min": "min", "reduce_sum": "sum", "shape": "shape", "square": "square"}
+
 
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
@@ -64,6 +69,8 @@ def __getattr__(name: str):
         return getattr(_importlib.import_module(".factories", __name__), name)
     if name in ("GradientTape", "Variable", "constant"):  # TensorFlow's, for Keras TF code
         return getattr(_importlib.import_module(".gradient_tape", __name__), name)
+    if name in _TF_FUNCTIONS:
+        return getattr(_importlib.import_module(".ops", __name__), _TF_FUNCTIONS[name])
     if name in _TORCH_FUNCTIONS:
         return getattr(_importlib.import_module("._torch_functions", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -223,6 +223,17 @@ class Layer(LayerConfigMixin):
     def non_trainable_weights(self) -> list[Parameter]:
         return [p for p in self._all_weights() if not p.requires_grad]
 
+    # Keras 3's names for the weights, which a train_step written for Keras reads
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def zero_grad(self) -> None:
+        """Clear the gradients of every weight (PyTorch's ``Module.zero_grad``, which Keras's
+        torch-backend ``train_step`` calls before ``loss.backward()``)."""
+        for p in self._all_weights():
+            p.grad = None
+
     @property
     def trainable(self) -> bool:
         return self._trainable

@@ -72,8 +72,11 @@ class Parameter(Tensor):
 
     @property
     def value(self) -> Tensor:
-        """The current value as a Tensor outside any graph (Keras's ``Variable.value``)."""
-        return Tensor._wrap(self.data)
+        """The current value as a Tensor outside any graph (Keras's ``Variable.value``); its
+        ``grad`` is the weight's, as a torch-backend ``train_step`` reads ``v.value.grad``."""
+        value = Tensor._wrap(self.data)
+        value.grad = self.grad
+        return value
 
     def __repr__(self) -> str:
         return f"Parameter(name={self.name!r}, shape={self.shape}, trainable={self.trainable})"
