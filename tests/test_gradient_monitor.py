@@ -33,7 +33,7 @@ def test_values_match_a_hand_computed_gradient():
     mon = GradientMonitor()
     history = model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0,
                         callbacks=[mon])
-    loss = model.compute_loss(y, model(x, training=True))
+    loss = model.compute_loss(y=y, y_pred=model(x, training=True))
     model.optimizer.zero_grad()
     loss.backward()
     for layer in model.layers:

@@ -3,6 +3,11 @@
 output name), the total loss with its regularization penalties, metric objects resolved at the
 first batch, and the logs they make.
 
+Also Keras 3's public pieces that a ``train_step`` written for Keras calls: ``compute_loss``,
+``compute_metrics``, ``metrics`` (the "loss" tracker, the compiled metrics as one
+"compile_metrics" entry, then the metrics set as attributes), ``get_metrics_result``,
+``reset_metrics``, and Keras 2's ``compiled_loss`` and ``compiled_metrics.update_state``.
+
 A base of ``Trainer``, whose ``compile`` sets its state; it reads the model's ``output_names``,
 ``_output_list``, ``_output_layers()``, ``_layer_tree()`` and ``losses``, and the optimizer.
 """
@@ -18,6 +23,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..losses import masked_weights
+from ..metrics import Metric
 
 
 class CompiledLossesAndMetrics:
@@ -27,8 +33,10 @@ class CompiledLossesAndMetrics:
         super().__init__(**kwargs)
         self.loss: Any = None
         self.loss_weights: list[float] | None = None
-        self.compiled_metrics: list[Any] = []
-        self.compiled_weighted_metrics: list[Any] = []
+        self._loss_tracker: Any = None  # Mean("loss") once compiled
+        self.compiled_metrics = CompileMetrics(self)
+        self._plain_metrics: list[Any] = []
+        self._weighted_metrics: list[Any] = []
         self._metric_ids: Any = []
         self._weighted_metric_ids: Any = []
         self._loss_trackers: list[Any] = []
@@ -82,10 +90,27 @@ class CompiledLossesAndMetrics:
                 UserWarning, stacklevel=3)
 
     # -- loss --------------------------------------------------------------------------------
-    def compute_loss(self, y: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        """The compiled loss (for a list of outputs, the weighted sum of theirs) plus every
-        regularization penalty of the model's weights."""
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: Any = None, training: bool = True) -> Tensor:
+        """The compiled loss (for a list of outputs, the weighted sum of theirs) plus the
+        model's added losses and regularization penalties (Keras 3's signature; ``x`` and
+        ``training`` are for overrides, unused here)."""
+        if y_pred is None and x is not None and y is not None:
+            x, y, y_pred = None, x, y  # shenjing's former order, compute_loss(y, y_pred)
+        if y_pred is None:
+            raise TypeError("compute_loss() needs y_pred: its signature is Keras 3's "
+                            "compute_loss(x=None, y=None, y_pred=None, sample_weight=None), so "
+                            "pass y= and y_pred= by keyword")
         return self._total_loss(self._output_losses(*self._by_output(y, y_pred, sample_weight)))
+
+    def compiled_loss(self, y: Any, y_pred: Any, sample_weight: Any = None,
+                      regularization_losses: Any = None) -> Tensor:
+        """Keras 2's ``self.compiled_loss(y, y_pred)`` in a ``train_step``: ``compute_loss``
+        (which adds the penalties itself, so ``regularization_losses`` is ignored), also
+        tracked by the "loss" metric, each batch weighted by its size, as Keras 2 did."""
+        loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+        self._loss_tracker.update_state(float(loss.data), sample_weight=len(loss_rows(y_pred)))
+        return loss
 
     def _by_output(self, y: Any, y_pred: Any, sample_weight: Any) -> tuple[list, list, list]:
         """Targets, predictions and sample weights as lists in output order (one item each for
@@ -149,26 +174,32 @@ class CompiledLossesAndMetrics:
     def _update_metrics(self, data: tuple[list, list, list], parts: list[Tensor],
                         batch_size: int) -> None:
         """Update the per-output losses (each batch weighted by its size, as the loops weight
-        the total) and the metrics, each on its output. A padding mask that an output carries
-        weights its padded steps 0 in every metric (Keras 3)."""
-        ys, preds, sws = data
+        the total) and the compiled metrics."""
         for tracker, part in zip(self._loss_trackers, parts):
             tracker.update_state(float(part.data), sample_weight=batch_size)
+        self._update_compiled_metrics(data)
+
+    def _update_compiled_metrics(self, data: tuple[list, list, list]) -> None:
+        """Update the compiled metrics, each on its output (resolved at the first batch). A
+        padding mask that an output carries weights its padded steps 0 in every metric
+        (Keras 3)."""
+        ys, preds, sws = data
         if not self._metrics_resolved:
             self._resolve_metrics(preds)
         for i in {*self._metric_outputs, *self._weighted_metric_outputs}:
             if ys[i] is None:
                 raise ValueError(f"output '{self.output_names[i]}' has metrics but no target: "
                                  "give y an entry for it")
-        for i, m in zip(self._metric_outputs, self.compiled_metrics):
-            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(None, preds[i]))
-        for i, m in zip(self._weighted_metric_outputs, self.compiled_weighted_metrics):
-            m.update_state(ys[i], preds[i].data, sample_weight=masked_weights(sws[i], preds[i]))
+        for i, m in zip(self._metric_outputs, self._plain_metrics):
+            m.update_state(ys[i], _values(preds[i]), sample_weight=masked_weights(None, preds[i]))
+        for i, m in zip(self._weighted_metric_outputs, self._weighted_metrics):
+            m.update_state(ys[i], _values(preds[i]),
+                           sample_weight=masked_weights(sws[i], preds[i]))
 
     def _resolve_metrics(self, preds: list[Tensor]) -> None:
         """Metric objects for the compiled ids, output by output; for a list of outputs they
         are named ``<output>_<metric>``."""
-        self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._plain_metrics, self._weighted_metrics = [], []
         self._metric_outputs, self._weighted_metric_outputs = [], []
         for i, (loss, pred) in enumerate(zip(self._losses_by_output(), preds)):
             plain = self._output_metrics(self._metric_ids, i, loss, pred.shape)
@@ -180,8 +211,8 @@ class CompiledLossesAndMetrics:
             if self._output_list:
                 for m in plain + weighted:
                     m.name = f"{self.output_names[i]}_{m.name}"
-            self.compiled_metrics += plain
-            self.compiled_weighted_metrics += weighted
+            self._plain_metrics += plain
+            self._weighted_metrics += weighted
             self._metric_outputs += [i] * len(plain)
             self._weighted_metric_outputs += [i] * len(weighted)
         self._metrics_resolved = True
@@ -195,25 +226,105 @@ class CompiledLossesAndMetrics:
         return [metrics.get(copy.deepcopy(m) if self._output_list else m, loss=loss,
                             output_shape=output_shape) for m in ids]
 
-    def _all_metrics(self) -> list[Any]:
-        return self._loss_trackers + self.compiled_metrics + self.compiled_weighted_metrics
-
-    def _logs(self, loss_mean: float, prefix: str = "") -> dict[str, float]:
-        logs = {prefix + "loss": loss_mean}
-        logs.update({prefix + m.name: _log_value(m.result()) for m in self._all_metrics()})
-        return logs
-
-    def _reset_metrics(self) -> None:
-        for m in self._all_metrics():
-            m.reset_state()
+    @property
+    def metrics(self) -> list[Any]:
+        """Keras 3's ``model.metrics``: once compiled the "loss" tracker, the per-output loss
+        trackers and the compiled metrics (one entry, "compile_metrics", whose ``result`` is a
+        dict), then the ``Metric`` objects set as the model's attributes, in assignment order.
+        ``fit`` resets them at each epoch and ``evaluate`` at its start; a ``train_step`` that
+        tracks its own metrics may override this to list them."""
+        own = [] if self._loss_tracker is None \
+            else [self._loss_tracker, *self._loss_trackers, self.compiled_metrics]
+        return own + [v for v in vars(self).values()
+                      if isinstance(v, Metric) and v is not self._loss_tracker]
 
     @property
     def metrics_names(self) -> list[str]:
         """The names of the values ``evaluate`` returns, in order: "loss", then the per-output
-        losses and the metrics (known from the first batch on; [] before compile)."""
+        losses and the metrics (the compiled ones known from the first batch on; [] before
+        compile)."""
         if self.optimizer is None:
             return []
-        return ["loss"] + [m.name for m in self._all_metrics()]
+        return [n for m in self.metrics
+                for n in ([c.name for c in m] if m is self.compiled_metrics else [m.name])]
+
+    def reset_metrics(self) -> None:
+        """Reset every metric in ``metrics`` (Keras)."""
+        for m in self.metrics:
+            m.reset_state()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The results of ``metrics`` as logs: name to Python number, the compiled metrics'
+        dict merged in (Keras 3)."""
+        logs: dict[str, Any] = {}
+        for m in self.metrics:
+            result = m.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[m.name] = result
+        return python_logs(logs)
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+                        ) -> dict[str, Any]:
+        """Update the compiled metrics on a batch and return ``get_metrics_result()`` (Keras
+        3's; ``x`` is for overrides). The "loss" tracker is the caller's to update."""
+        self.compiled_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+
+class CompileMetrics:
+    """The compiled metrics as the one metric "compile_metrics" that Keras 3's ``metrics``
+    lists: ``update_state(y, y_pred, sample_weight)`` updates each metric on its output (the
+    weighted ones only are weighted), ``result()`` is a dict of their results, and iterating
+    gives the metric objects. Also Keras 2's ``self.compiled_metrics``."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model: CompiledLossesAndMetrics) -> None:
+        self._model = model
+
+    def __iter__(self) -> Any:
+        return iter(self._model._plain_metrics + self._model._weighted_metrics)
+
+    def update_state(self, y: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        model = self._model
+        model._update_compiled_metrics(model._by_output(y, y_pred, sample_weight))
+
+    def result(self) -> dict[str, Any]:
+        return {m.name: m.result() for m in self}
+
+    def reset_state(self) -> None:
+        for m in self:
+            m.reset_state()
+
+    def __repr__(self) -> str:
+        return f"CompileMetrics({[m.name for m in self]})"
+
+
+def python_logs(logs: dict[str, Any]) -> dict[str, Any]:
+    """Logs as callbacks get them: every value a Python number (or list), nested dicts (a
+    ``compile_metrics`` result a ``train_step`` returned) merged in, as Keras 3 does."""
+    out: dict[str, Any] = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            out.update(python_logs(value))
+        else:
+            out[key] = _log_value(value)
+    return out
+
+
+def loss_rows(y_pred: Any) -> Any:
+    """The first output of ``y_pred`` (a list or dict of outputs, or one): its rows are the
+    batch's samples."""
+    if isinstance(y_pred, dict):
+        return next(iter(y_pred.values()))
+    return y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
+
+
+def _values(pred: Any) -> Any:
+    """A prediction as the metrics take it: a Tensor's array (outside the graph)."""
+    return pred.data if isinstance(pred, Tensor) else pred
 
 
 def _log_value(value: Any) -> Any:

@@ -1,16 +1,24 @@
 """``Trainer``: what makes a ``Model`` train (Keras 3's ``Trainer``, a base of ``Model``):
-``compile``, ``train_step``/``test_step``, and the ``fit``/``evaluate``/``predict`` loops.
+``compile``, ``train_step``/``test_step``/``predict_step``, and the ``fit``/``evaluate``/
+``predict`` loops.
 
 ``fit`` owns the order of a training step — forward, loss (plus regularization penalties),
 zero-grad, backward, clip and step (both in the optimizer), learning-rate schedule — and sets the
 training flag that Dropout and BatchNormalization read; ``evaluate`` and ``predict`` run in
 inference mode under ``no_grad``. The PyTorch-style loop stays open: ``model(x, training=True)``,
 ``loss.backward()``, ``optimizer.step()`` over ``model.trainable_weights``.
+
+As in Keras ("Customizing what happens in fit()"), a subclass may override ``train_step(self,
+data)``, ``test_step(self, data)`` or ``predict_step(self, data)``: the loops then call it with
+each batch packed as Keras packs it (``(x, y)``, ``(x, y, sample_weight)`` or ``x``, as Tensors)
+and take the logs it returns. Without overrides they call the built-in step on the batch's
+arrays directly (``_train_logs``), so the common path packs nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import sys
 from typing import Any
@@ -20,7 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from . import data_adapter as da
-from .compile_utils import CompiledLossesAndMetrics
+from .compile_utils import CompiledLossesAndMetrics, python_logs
 
 
 class Trainer(CompiledLossesAndMetrics):
@@ -79,11 +87,12 @@ class Trainer(CompiledLossesAndMetrics):
             self._metric_ids = self._metrics_by_output(metrics, "metrics")
             self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
                                                                 "weighted_metrics")
+        self._loss_tracker = Mean("loss")
         self._loss_trackers = [Mean(f"{name}_loss") for name, fn in zip(
             self.output_names, self._losses_by_output()) if fn is not None] \
             if self._output_list and self.loss is not None else []
         # resolved at the first batch, when output shapes are known
-        self.compiled_metrics, self.compiled_weighted_metrics = [], []
+        self._plain_metrics, self._weighted_metrics = [], []
         self._metrics_resolved = False
         self._warn_double_softmax()
 
@@ -96,7 +105,7 @@ class Trainer(CompiledLossesAndMetrics):
         parts = self._output_losses(*data)
         return data, parts, self._total_loss(parts)
 
-    def train_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+    def _train_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         """Forward, loss, zero-grad, backward, step. Returns the loss; a non-finite loss is
         returned without updating the weights, so nothing is corrupted."""
         data, parts, loss = self._step_loss(x, y, sample_weight, training=True)
@@ -110,11 +119,74 @@ class Trainer(CompiledLossesAndMetrics):
         self._update_metrics(data, parts, da.num_samples(x))
         return value
 
-    def test_step(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+    def _test_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         with no_grad():
             data, parts, loss = self._step_loss(x, y, sample_weight, training=False)
         self._update_metrics(data, parts, da.num_samples(x))
         return float(loss.data)
+
+    def _train_logs(self, x: Any, y: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """The built-in training step on one batch of arrays; the logs after it."""
+        return self._logged(self._train_batch(x, y, sample_weight), x)
+
+    def _test_logs(self, x: Any, y: Any, sample_weight: Any = None) -> dict[str, Any]:
+        return self._logged(self._test_batch(x, y, sample_weight), x)
+
+    def _logged(self, loss: float, x: Any) -> dict[str, Any]:
+        """The logs once a batch's loss joins the "loss" tracker, weighted by the batch's size
+        (so the epoch's loss is a mean over samples; a non-finite one makes it non-finite)."""
+        self._loss_tracker.update_state(loss, sample_weight=da.num_samples(x))
+        return self.get_metrics_result()
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on one batch (Keras 3's): ``data`` is ``(x, y)``, ``(x, y,
+        sample_weight)`` or ``x``; returns the logs (the running loss and metrics). Override it
+        to train differently: ``fit`` then calls yours with each batch and shows its logs."""
+        return self._train_logs(*da.unpack_batch(data))
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step on one batch, in inference mode (Keras 3's); override it as
+        ``train_step``."""
+        return self._test_logs(*da.unpack_batch(data))
+
+    def predict_step(self, data: Any) -> Any:
+        """The outputs for one batch (its targets ignored), in inference mode (Keras 3's)."""
+        x, _, _ = da.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    def _overrides(self, step: str) -> bool:
+        """Whether the model's class overrides Keras's ``train_step``, ``test_step`` or
+        ``predict_step``."""
+        return getattr(type(self), step) is not getattr(Trainer, step)
+
+    def _step_function(self, step: str) -> Any:
+        """``fn(x, y, sample_weight) -> logs`` for one batch of arrays: the built-in step, or
+        the user's ``train_step``/``test_step`` with the batch packed as Keras packs it (Tensors),
+        its returned logs made Python numbers. A user's ``test_step`` runs under ``no_grad``
+        (as Keras's torch backend)."""
+        if not self._overrides(step):
+            return self._train_logs if step == "train_step" else self._test_logs
+        user_step = getattr(self, step)
+        required = [p for p in inspect.signature(user_step).parameters.values()
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                           p.POSITIONAL_OR_KEYWORD)]
+        if len(required) != 1:  # shenjing's former train_step(x, y, sample_weight)
+            raise TypeError(f"{type(self).__name__}.{step}{inspect.signature(user_step)} must "
+                            f"take one batch, as Keras's {step}(self, data): data is (x, y), "
+                            "(x, y, sample_weight) or x; keras.utils.unpack_x_y_sample_weight("
+                            "data) unpacks it")
+
+        def run(x: Any, y: Any, sample_weight: Any) -> dict[str, Any]:
+            data = da.pack_x_y_sample_weight(*(_tensors(v) for v in (x, y, sample_weight)))
+            with no_grad() if step == "test_step" else contextlib.nullcontext():
+                logs = user_step(data)
+            if not isinstance(logs, dict):
+                raise TypeError(f"{type(self).__name__}.{step}() must return a dict of logs "
+                                "(name -> value), e.g. {m.name: m.result() for m in "
+                                f"self.metrics}}; got {type(logs).__name__}")
+            return python_logs(logs)
+
+        return run
 
     def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
         """(x, y, sample_weight) with a dict keyed by input name (x) or output name (y,
@@ -131,7 +203,8 @@ class Trainer(CompiledLossesAndMetrics):
 
     def _ensure_ready(self, x: Any = None) -> None:
         """Check that the model is compiled; build it on one row of ``x`` (None: not yet, the
-        first batch will) and give its weights to the optimizer."""
+        first batch or the user's ``train_step`` will) and give its weights to the
+        optimizer."""
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled: call compile() before fit()")
         if not self.built:
@@ -183,7 +256,8 @@ class Trainer(CompiledLossesAndMetrics):
                                   sample_weight=sw)
         val = None if validation_data is None else da.validation_loader(
             validation_data, validation_batch_size or batch_size)
-        self._ensure_ready(da.first_rows(train))
+        custom = self._overrides("train_step")  # it builds the model itself (a GAN has no call)
+        self._ensure_ready(None if custom else da.first_rows(train))
         verbose = _verbosity(verbose)
         steps = steps_per_epoch or da.steps_of(train)
         if steps_per_epoch:
@@ -201,7 +275,7 @@ class Trainer(CompiledLossesAndMetrics):
         try:
             for epoch in range(initial_epoch, epochs):
                 logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch,
-                                       steps_per_epoch)
+                                       steps_per_epoch, custom)
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
                 if val is not None and (epoch + 1) % validation_freq == 0:
@@ -224,29 +298,24 @@ class Trainer(CompiledLossesAndMetrics):
         return self.history
 
     def _fit_epoch(self, train: Any, class_weight: Any, cbs: Any, epoch: int,
-                   resumed: bool, steps: int | None) -> dict[str, float]:
-        """One pass over ``train`` (its next ``steps`` batches if given); the epoch's logs (a
-        loss averaged over samples)."""
-        self._reset_metrics()
+                   resumed: bool, steps: int | None, custom: bool) -> dict[str, Any]:
+        """One pass over ``train`` (its next ``steps`` batches if given); the epoch's logs
+        (the last batch's: running means, the loss over samples)."""
+        self.reset_metrics()
         cbs.on_epoch_begin(epoch)
-        logs: dict[str, float] = {}
-        total, n, step = 0.0, 0, -1
+        train_step = self._step_function("train_step")
+        logs: dict[str, Any] = {}
+        step = -1
         for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps, self._ordered)):
-            if not self.built:
+            if not self.built and not custom:
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
-            loss = self.train_step(xb, yb, swb)
-            if not math.isfinite(loss):
+            logs = train_step(xb, yb, swb)
+            cbs.on_train_batch_end(step, logs)
+            if not _finite(logs.get("loss")):
                 # The epoch logs the non-finite loss, as Keras does; TerminateOnNaN (always
                 # present) reports the epoch, step and remedies.
-                logs = self._logs(loss)
-                cbs.on_train_batch_end(step, logs)
                 self.stop_training = True
-                break
-            k = da.num_samples(xb)  # batches weigh by their size, as in evaluate
-            total, n = total + loss * k, n + k
-            logs = self._logs(total / n)
-            cbs.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
         if step < 0:
@@ -258,22 +327,21 @@ class Trainer(CompiledLossesAndMetrics):
         return logs
 
     def _evaluate_batches(self, data: Any, source: str, cbs: Any = None,
-                          steps: int | None = None) -> dict[str, float]:
-        """The loss and metrics over ``data`` (its next ``steps`` batches if given);
-        ValueError naming ``source`` if it is empty."""
-        self._reset_metrics()
-        total, n = 0.0, 0
+                          steps: int | None = None) -> dict[str, Any]:
+        """The loss and metrics over ``data`` (its next ``steps`` batches if given: the last
+        batch's logs, running means); ValueError naming ``source`` if it is empty."""
+        self.reset_metrics()
+        test_step = self._step_function("test_step")
+        logs = None
         for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered)):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            k = da.num_samples(xb)
-            total += self.test_step(xb, yb, swb) * k
-            n += k
+            logs = test_step(xb, yb, swb)
             if cbs is not None:
-                cbs.on_test_batch_end(step, self._logs(total / n))
-        if n == 0:
+                cbs.on_test_batch_end(step, logs)
+        if logs is None:
             raise ValueError(f"{source} has no samples: there is nothing to evaluate")
-        return self._logs(total / n)
+        return logs
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
                  verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
@@ -304,9 +372,11 @@ class Trainer(CompiledLossesAndMetrics):
         steps = da.steps_or_none(steps, "steps")
         data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
         outs = []
+        custom = self._overrides("predict_step")
         with no_grad():
             for xb, _, _ in da.iterate(data, steps=steps, order=self._ordered):
-                outs.append(_numpy(self(xb, training=False)))
+                outs.append(_numpy(self.predict_step(da.pack_x_y_sample_weight(_tensors(xb)))
+                                   if custom else self(xb, training=False)))
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
                              "predict")
@@ -323,9 +393,9 @@ class Trainer(CompiledLossesAndMetrics):
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw)
         sw = da.with_class_weights(y, sw, class_weight)
-        self._ensure_ready(x)
-        self._reset_metrics()
-        logs = self._logs(self.train_step(x, y, sw))
+        self._ensure_ready(None if self._overrides("train_step") else x)
+        self.reset_metrics()
+        logs = self._step_function("train_step")(x, y, sw)
         return logs if return_dict else _flat(logs)
 
     def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
@@ -333,8 +403,8 @@ class Trainer(CompiledLossesAndMetrics):
         """Loss (and metrics) on one batch in inference mode."""
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw)
-        self._reset_metrics()
-        logs = self._logs(self.test_step(x, y, sw))
+        self.reset_metrics()
+        logs = self._step_function("test_step")(x, y, sw)
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
@@ -352,10 +422,27 @@ def _verbosity(verbose: Any) -> int:
     return int(verbose)
 
 def _numpy(out: Any) -> Any:
-    """A model's output (a Tensor, or a list or dict of them) as NumPy."""
+    """A model's output (a Tensor or array, or a list, tuple or dict of them) as NumPy."""
     if isinstance(out, dict):
-        return {k: o.numpy() for k, o in out.items()}
-    return [o.numpy() for o in out] if isinstance(out, list) else out.numpy()
+        return {k: _numpy(o) for k, o in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_numpy(o) for o in out]
+    return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
+
+
+def _tensors(data: Any) -> Any:
+    """A batch's arrays (an array, or a list or dict of them; None) as Tensors outside any
+    graph, as a Keras ``train_step`` receives its backend's tensors."""
+    if isinstance(data, dict):
+        return {k: _tensors(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_tensors(v) for v in data]
+    return data if data is None or isinstance(data, Tensor) else Tensor._wrap(data)
+
+
+def _finite(value: Any) -> bool:
+    """Whether a logged loss is finite (True when absent or not a number)."""
+    return not isinstance(value, (int, float)) or math.isfinite(value)
 
 
 def _flat(logs: dict[str, float]) -> Any:
