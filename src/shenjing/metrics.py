@@ -266,6 +266,11 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        if type(values) is float and type(sample_weight) in (int, float):
+            # one number (fit's loss per batch, weighted by its size): no arrays to make
+            self.total += values * sample_weight
+            self.count += sample_weight
+            return
         v = _np(values).astype(np.float64)
         if sample_weight is None:
             self.count += v.shape[0] if v.ndim else 1
