@@ -47,7 +47,7 @@ class detect_anomaly:
             a note saying where its op was created) but checks no values, as in torch.
 
     >>> with detect_anomaly():
-    ...     loss = model.compute_loss(y, model(x))
+    ...     loss = model.compute_loss(y=y, y_pred=model(x))
     ...     loss.backward()       # FloatingPointError: Log returned 1 non-finite value ...
     """
 
