@@ -463,6 +463,15 @@ def test_every_op_that_saves_an_output_declares_it(name):
     assert seen
 
 
+@pytest.mark.parametrize("ta, tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_the_transposed_product_of_recorded_backwards_has_second_derivatives(ta, tb):
+    from shenjing.functional.linalg import matmul_t
+
+    # op(a) is (2, 3, 4) and op(b) (4, 3): a batch of products, b broadcast over it
+    a, b = _away((2, 4, 3) if ta else (2, 3, 4)), _away((3, 4) if tb else (4, 3))
+    assert gradgradcheck(lambda x, y: matmul_t(x, y, ta, tb) ** 2, a, b)
+
+
 @pytest.mark.parametrize("name", ["tanh", "sigmoid"])
 def test_third_derivatives_match_torch(name):
     # tanh's and sigmoid's recorded backward is one op (g f'(x)), itself differentiable twice
@@ -478,5 +487,28 @@ def test_third_derivatives_match_torch(name):
             derivatives.append(y.detach().numpy())
             y = (y * y).sum() if not derivatives[1:] else y.sum()
         results.append(derivatives)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_third_derivatives_through_a_network_match_torch():
+    # the matmuls' and linear's recorded backwards (transposed products) differentiated twice
+    th = require_torch()
+    rng = np.random.default_rng(6)
+    x0 = rng.standard_normal((3, 2)).astype(np.float32)
+    w0 = rng.standard_normal((2, 5)).astype(np.float32)
+    v0 = rng.standard_normal((5, 1)).astype(np.float32)
+    results = []
+    for lib, linear in ((shenjing, lambda h, w: F.linear(h, w)), (th, lambda h, w: h @ w)):
+        x = lib.tensor(x0, requires_grad=True)
+        w, v = lib.tensor(w0, requires_grad=True), lib.tensor(v0)
+        y = (linear(x, w).tanh() @ v).sum()
+        out = []
+        for _ in range(3):
+            (y,) = lib.autograd.grad(y, x, create_graph=True)
+            out.append(y.detach().numpy())
+            y = (y * y).sum()
+        y.backward()
+        results.append(out + [w.grad.numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -291,11 +291,11 @@ class _Conv2D(Function):
             g2 = g2 * (y.reshape(-1, f) > 0)
         gx = gw = None
         if need[0]:
-            gcols = L.matmul(g2, S.transpose(S.reshape(w, (-1, f))))
+            gcols = L.matmul_t(g2, S.reshape(w, (-1, f)), tb=True)
             gx = recorded_col2im(S.reshape(gcols, (*g.shape[:3], kh, kw, c)), x.shape, geom)
         if need[1]:
             cols = S.reshape(_Im2Col.apply(x, geom=geom), (-1, kh * kw * c))
-            gw = S.reshape(L.matmul(S.transpose(cols), g2), w.shape)
+            gw = S.reshape(L.matmul_t(cols, g2, ta=True), w.shape)
         return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
 
 
@@ -417,12 +417,12 @@ class _DepthwiseConv2D(Function):
         w3 = S.transpose(S.reshape(w, (kh * kw, c, m)), (1, 0, 2))  # (C, kh*kw, M)
         gx = gw = None
         if need[0]:
-            gcols = S.reshape(L.matmul(g3, S.transpose(w3, (0, 2, 1))), (c, n, ho, wo, kh, kw))
+            gcols = S.reshape(L.matmul_t(g3, w3, tb=True), (c, n, ho, wo, kh, kw))
             gx = recorded_col2im(S.transpose(gcols, (1, 2, 3, 4, 5, 0)), x.shape, geom)
         if need[1]:
             cols = S.transpose(_Im2Col.apply(x, geom=geom), (5, 0, 1, 2, 3, 4))
             cols = S.reshape(cols, (c, n * ho * wo, kh * kw))
-            gw = S.reshape(S.transpose(L.matmul(S.transpose(cols, (0, 2, 1)), g3), (1, 0, 2)),
+            gw = S.reshape(S.transpose(L.matmul_t(cols, g3, ta=True), (1, 0, 2)),
                            w.shape)
         gb = R.sum(S.reshape(g, (-1, c * m)), 0) if len(need) == 3 and need[2] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)

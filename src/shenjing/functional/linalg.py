@@ -52,12 +52,47 @@ class _MatMul(Function):
             g = S.expand_dims(g, -2)
         ga = gb = None
         if need[0]:
-            ga = matmul(g, _swap_last(S.reshape(b, (-1, 1)) if b.ndim == 1 else b))
+            ga = matmul_t(g, S.reshape(b, (-1, 1)) if b.ndim == 1 else b, tb=True)
             ga = ga[..., 0, :] if a.ndim == 1 else ga
         if need[1]:
-            gb = matmul(_swap_last(S.reshape(a, (1, -1)) if a.ndim == 1 else a), g)
+            gb = matmul_t(S.reshape(a, (1, -1)) if a.ndim == 1 else a, g, ta=True)
             gb = gb[..., 0] if b.ndim == 1 else gb
         return ga, gb
+
+
+class _TransposedMatMul(Function):
+    """y = op(a) @ op(b), op swapping the last two axes where ``ta`` / ``tb`` ask (operands of
+    2 or more axes, batch axes broadcast): the products of the recorded backwards, without a
+    transpose op beside each. Its gradients are such products again:
+    ga = g op(b)^T (op(b) g^T if ta), gb = op(a)^T g (g^T op(a) if tb)."""
+
+    def forward(self, a, b, ta=False, tb=False):
+        self.save_for_backward(a, b, ta, tb)
+        return _array_product(a, b, ta, tb)
+
+    def backward(self, g):
+        a, b, ta, tb = self.saved
+        return self._grads(a, b, g, ta, tb, _array_product)
+
+    def differentiable_backward(self, g):
+        (a, b), (ta, tb) = self.inputs, self.saved[2:]
+        return self._grads(a, b, g, ta, tb, matmul_t)
+
+    def _grads(self, a, b, g, ta, tb, product):
+        need = self.needs_input_grad
+        ga = (product(b, g, tb, True) if ta else product(g, b, False, not tb)) if need[0] else None
+        gb = (product(g, a, True, ta) if tb else product(a, g, not ta, False)) if need[1] else None
+        return ga, gb
+
+
+def _array_product(a, b, ta=False, tb=False):
+    return (a.swapaxes(-1, -2) if ta else a) @ (b.swapaxes(-1, -2) if tb else b)
+
+
+def matmul_t(a: Tensor, b: Tensor, ta: bool = False, tb: bool = False) -> Tensor:
+    """op(a) @ op(b) recorded as one op (see :class:`_TransposedMatMul`): what the recorded
+    backwards of matmul, linear and the convolutions multiply with."""
+    return _TransposedMatMul.apply(a, b, ta=ta, tb=tb)
 
 
 class _Linear(Function):
@@ -111,14 +146,9 @@ class _Linear(Function):
         g2 = S.reshape(g, (-1, g.shape[-1]))
         if activation:  # the fused ReLU: a constant mask
             g2 = g2 * (y > 0)
-        gx = S.reshape(matmul(g2, S.transpose(w)), x.shape) if need[0] else None
-        gw = matmul(S.transpose(S.reshape(x, (-1, x.shape[-1]))), g2) if need[1] else None
+        gx = S.reshape(matmul_t(g2, w, tb=True), x.shape) if need[0] else None
+        gw = matmul_t(S.reshape(x, (-1, x.shape[-1])), g2, ta=True) if need[1] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
-
-
-def _swap_last(t: Tensor) -> Tensor:
-    """t with its last two axes swapped (a batch of transposed matrices)."""
-    return S.transpose(t, (*range(t.ndim - 2), t.ndim - 1, t.ndim - 2))
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
