@@ -24,7 +24,8 @@ class _Add(Function):
         return a + b
 
     def backward(self, g):
-        return g, g
+        need = self.needs_input_grad  # grad() may ask for one side only (no sum back for b)
+        return (g if need[0] else None), (g if need[1] else None)
 
     differentiable_backward = backward
 
@@ -36,7 +37,8 @@ class _Sub(Function):
         return a - b
 
     def backward(self, g):
-        return g, (-g if self.needs_input_grad[1] else None)
+        need = self.needs_input_grad
+        return (g if need[0] else None), (-g if need[1] else None)
 
     differentiable_backward = backward
 
