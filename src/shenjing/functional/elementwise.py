@@ -52,8 +52,8 @@ class _Mul(Function):
         return a * b
 
     def backward(self, g):
-        a, b = self.saved
-        return (g * b if b is not None else None), (g * a if a is not None else None)
+        (a, b), need = self.saved, self.needs_input_grad  # need: grad()'s may be narrower
+        return (g * b if need[0] else None), (g * a if need[1] else None)
 
     def differentiable_backward(self, g):
         (a, b), need = self.inputs, self.needs_input_grad
