@@ -86,7 +86,7 @@ def test_label_modes_color_modes_and_sizes(tmp_path):
     x, y = _load(root, label_mode=None, return_arrays=True)
     assert y is None and len(x) == 9
     batch = next(iter(_load(root, labels=None)))
-    assert isinstance(batch, np.ndarray)  # images only
+    assert isinstance(batch, sj.Tensor) and batch.numpy().ndim == 4  # images only, as tensors
     with pytest.raises(ValueError, match="exactly 2 classes"):
         _load(root, label_mode="binary")
     x, y = _load(root, label_mode="binary", class_names=["zebra", "dog"], return_arrays=True)

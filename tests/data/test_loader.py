@@ -83,7 +83,7 @@ def test_multi_input_sample_weight_and_x_only_batches():
     np.testing.assert_array_equal(xb[1], b[:3])
     np.testing.assert_array_equal(wb, w[:3])
     only_x = list(DataLoader(a, batch_size=4))
-    assert isinstance(only_x[0], np.ndarray) and only_x[0].shape == (4, 1)
+    assert isinstance(only_x[0], sj.Tensor) and only_x[0].shape == (4, 1)
 
 
 def test_map_fn_transforms_each_batch():

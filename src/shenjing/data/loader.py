@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend
 from .._checks import positive_int
+from ..autograd import Tensor
 
 
 def as_arrays(x: Any) -> Any:
@@ -36,6 +37,18 @@ def as_arrays(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [np.asarray(getattr(a, "data", a)) for a in x]
     return np.asarray(getattr(x, "data", x))
+
+
+def as_tensors(batch: Any) -> Any:
+    """A batch's numeric arrays as Tensors (no copy), in its tuples, lists and dicts; arrays
+    of strings stay arrays (no op takes them)."""
+    if isinstance(batch, dict):
+        return {key: as_tensors(v) for key, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(as_tensors(v) for v in batch)
+    if isinstance(batch, np.ndarray) and batch.dtype.kind in "biufc":
+        return Tensor._wrap(batch)
+    return batch
 
 
 def num_samples(x: Any) -> int:
@@ -124,7 +137,9 @@ class DataLoader:
 
     Iterating yields ``(x, y)`` (or ``(x, y, sample_weight)`` when weights are given), or ``x``
     alone when ``y`` is None (``(x,)`` for a list of inputs, which alone would read as
-    ``(x, y)``). ``len(loader)`` is the number of batches per pass.
+    ``(x, y)``). Numeric batches are Tensors over the sliced arrays (as PyTorch's DataLoader
+    and tf.data yield tensors: ``batch.numpy()``); ``map_fn`` works on the arrays.
+    ``len(loader)`` is the number of batches per pass.
 
     >>> loader = DataLoader(np.arange(10.0)[:, None], np.arange(10), batch_size=4)
     >>> [xb.shape[0] for xb, yb in loader]
@@ -176,7 +191,7 @@ class DataLoader:
             indices = (slice(s, s + self.batch_size) if order is None
                        else order[s:s + self.batch_size] for s in starts)
         for idx in indices:
-            yield self._batch(idx)
+            yield as_tensors(self._batch(idx))
 
     def _batch(self, idx: Any) -> Any:
         xb, yb, swb = take(self.x, idx), take(self.y, idx), take(self.sample_weight, idx)
