@@ -1,6 +1,7 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
 ``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
-``img_to_array``, ``pad_sequences``, ``PyDataset`` and ``plot_model``."""
+``img_to_array``, ``array_to_img``, ``save_img``, ``pad_sequences``, ``PyDataset`` and
+``plot_model``."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def __getattr__(name: str) -> Any:
         from .data.text_folder import text_dataset_from_directory
 
         return text_dataset_from_directory
-    if name in ("load_img", "img_to_array"):
+    if name in ("array_to_img", "img_to_array", "load_img", "save_img"):
         from .data import image_folder
 
         return getattr(image_folder, name)

@@ -1,5 +1,5 @@
-"""keras.utils.load_img / img_to_array (Pillow), and DataLoader.map / prefetch on what
-image_dataset_from_directory returns."""
+"""keras.utils.load_img / img_to_array / array_to_img / save_img (Pillow), and
+DataLoader.map / prefetch on what image_dataset_from_directory returns."""
 
 from __future__ import annotations
 
@@ -28,6 +28,30 @@ def test_load_img_and_img_to_array_round_trip(image_path):
     arr = sj.keras.utils.img_to_array(img)
     assert arr.dtype == np.float32 and arr.shape == (6, 8, 3)
     np.testing.assert_array_equal(arr, pixels.astype(np.float32))
+
+
+def test_array_to_img_and_save_img_as_keras(image_path, tmp_path):
+    """DCGAN's GANMonitor: keras.utils.array_to_img(generated_images[i]).save(...)."""
+    path, pixels = image_path
+    img = sj.keras.utils.array_to_img(sj.tensor(pixels.astype(np.float32)), scale=False)
+    assert img.mode == "RGB" and img.size == (8, 6)
+    np.testing.assert_array_equal(np.asarray(img), pixels)
+    # scale (the default): shifted and stretched to 0..255 by the image's own min and max
+    gray = sj.keras.utils.array_to_img(np.array([[[0.5], [1.0]], [[1.5], [2.5]]]))
+    assert gray.mode == "L"
+    np.testing.assert_array_equal(np.asarray(gray), [[0, 63], [127, 255]])  # 255 * 0.25, 0.5
+    first = sj.keras.utils.array_to_img(pixels.transpose(2, 0, 1), data_format="channels_first",
+                                        scale=False)
+    np.testing.assert_array_equal(np.asarray(first), pixels)
+    assert sj.keras.utils.array_to_img(np.zeros((2, 2, 4))).mode == "RGBA"
+    with pytest.raises(ValueError, match="rank 3"):
+        sj.keras.utils.array_to_img(pixels[0])
+    sj.keras.utils.save_img(tmp_path / "b.png", pixels, scale=False)
+    np.testing.assert_array_equal(sj.keras.utils.img_to_array(
+        sj.keras.utils.load_img(tmp_path / "b.png")), pixels)
+    with pytest.warns(UserWarning, match="alpha"):
+        sj.keras.utils.save_img(tmp_path / "c.jpg", np.ones((2, 2, 4)))
+    assert sj.keras.utils.load_img(tmp_path / "c.jpg").mode == "RGB"
 
 
 def test_load_img_modes_and_target_size(image_path):

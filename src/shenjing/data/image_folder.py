@@ -122,6 +122,57 @@ def img_to_array(img: Any, dtype: Any = "float32") -> np.ndarray:
     return arr
 
 
+_MODES_BY_CHANNELS = {4: "RGBA", 3: "RGB", 1: "L"}
+
+
+def array_to_img(x: Any, data_format: str | None = None, scale: bool = True,
+                 dtype: Any = None) -> Any:
+    """A (height, width, channels) array or Tensor as a PIL Image (Keras's
+    ``keras.utils.array_to_img``): with ``scale``, shifted and scaled to 0..255 by its own min
+    and max; 1, 3 or 4 channels give an 'L', 'RGB' or 'RGBA' image ('I' for one channel above
+    255). ``data_format`` 'channels_first' takes (channels, height, width)."""
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"array_to_img: data_format must be 'channels_last' or "
+                         f"'channels_first', got {data_format!r}")
+    x = np.array(getattr(x, "data", x), dtype=dtype or "float32")
+    if x.ndim != 3:
+        raise ValueError(f"array_to_img: expected an image array of rank 3 (one image), got "
+                         f"shape {x.shape}")
+    if data_format == "channels_first":
+        x = x.transpose(1, 2, 0)
+    if scale:
+        x -= np.min(x)
+        top = np.max(x)
+        if top != 0:
+            x /= top
+        x *= 255
+    channels = x.shape[2]
+    if channels not in _MODES_BY_CHANNELS:
+        raise ValueError(f"array_to_img: an image has 1, 3 or 4 channels, got {channels}")
+    image_module = _pil_image()
+    if channels == 1 and np.max(x) > 255:  # a 32-bit integer image
+        return image_module.fromarray(x[:, :, 0].astype("int32"), "I")
+    arr = x.astype("uint8")
+    return image_module.fromarray(arr[:, :, 0] if channels == 1 else arr,
+                                  _MODES_BY_CHANNELS[channels])
+
+
+def save_img(path: Any, x: Any, data_format: str | None = None, file_format: str | None = None,
+             scale: bool = True, **kwargs: Any) -> None:
+    """Save an image array or Tensor to a file (Keras's ``keras.utils.save_img``): through
+    ``array_to_img``, then Pillow's ``save`` (``file_format`` by default from the extension;
+    an RGBA image is saved as RGB in a JPEG)."""
+    img = array_to_img(x, data_format=data_format, scale=scale)
+    target = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    fmt = (file_format or (os.path.splitext(target)[1][1:] if isinstance(target, str) else "")
+           ).lower()
+    if img.mode == "RGBA" and fmt in ("jpg", "jpeg"):
+        warnings.warn("save_img: JPEG has no alpha channel; saving the image as RGB",
+                      stacklevel=2)
+        img = img.convert("RGB")
+    img.save(target, format=file_format, **kwargs)
+
+
 def _load_cached(path: str, rels: list[str]) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as f:
