@@ -728,3 +728,25 @@ def test_a_dict_of_inputs_is_fed_by_its_keys_as_keras_3(tmp_path):
     loaded = sj.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict({"a": xa, "b": xb}, verbose=0),
                                model.predict({"a": xa, "b": xb}, verbose=0), rtol=1e-6)
+
+
+def test_boolean_and_integer_inputs_take_the_float_input_dtype():
+    """Keras's functional models convert inputs to their Input's dtype: the character-level
+    LSTM example feeds a bool one-hot array (an LSTM, a Conv1D and a Dense took it as bool or
+    computed in float64)."""
+    x = np.zeros((4, 5, 3), dtype=bool)
+    x[:, :, 0] = True
+    inputs = sj.Input(shape=(5, 3))
+    h = sj.layers.Conv1D(2, 3, padding="same")(inputs)
+    outputs = sj.layers.Dense(2)(sj.layers.LSTM(4)(h))
+    functional = sj.Model(inputs, outputs)
+    sequential = sj.Sequential([sj.Input(shape=(5, 3)), sj.layers.LSTM(4), sj.layers.Dense(2)])
+    for model in (functional, sequential):
+        as_float = model.predict(x.astype("float32"), verbose=0)
+        for given in (x, x.astype("int32"), sj.tensor(x)):
+            y = model(given)
+            assert y.dtype == np.float32
+            np.testing.assert_array_equal(y.numpy(), as_float)
+    ids = sj.Input(shape=(5,), dtype="int32")  # an integer Input keeps integer ids
+    embedded = sj.Model(ids, sj.layers.Embedding(10, 2)(ids))
+    assert embedded(np.arange(10).reshape(2, 5)).shape == (2, 5, 2)

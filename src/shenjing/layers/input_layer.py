@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import Tensor, no_grad
 
 
 class SymbolicTensor:
@@ -103,6 +103,23 @@ def _dummy(t: SymbolicTensor, trial: int) -> np.ndarray:
     shape = [n if n is not None else (_BATCH_FILLS if axis == 0 else _AXIS_FILLS)[trial]
              for axis, n in enumerate(t.shape)]
     return np.zeros(shape, dtype=t.dtype)
+
+
+def conform(value: Any, t: SymbolicTensor) -> Any:
+    """``value`` in the floating dtype of the model input ``t`` when it holds booleans or
+    integers, as Keras's functional models convert their inputs (a bool one-hot array into an
+    LSTM); other values as given (floats are cast by each layer, integer ids kept for an
+    integer Input)."""
+    if t.dtype.kind != "f":
+        return value
+    data = value.data if isinstance(value, Tensor) else value
+    if not hasattr(data, "dtype"):
+        if not isinstance(data, (list, bool, int)):
+            return value
+        data = np.asarray(data)
+    if data.dtype.kind not in "biu":
+        return value
+    return Tensor._wrap(data.astype(t.dtype))
 
 
 def symbolic_in(value: Any) -> list[SymbolicTensor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.input_layer import SymbolicTensor, map_symbolic, symbolic_in
+from ..layers.input_layer import SymbolicTensor, conform, map_symbolic, symbolic_in
 from ..layers.layer import Layer, serialize_layer
 
 _TENSOR = "__tensor__"  # marks a tensor among a node's other arguments in a saved config
@@ -87,7 +87,8 @@ class Graph:
         given = _as_list(inputs)
         if len(given) != len(self.inputs):
             raise ValueError(f"the model expects {len(self.inputs)} input(s), got {len(given)}")
-        values = {id(s): x for s, x in zip(self.inputs, given)}
+        values = {id(s): conform(x, s) for s, x in zip(self.inputs, given)}
+
         def value(t: SymbolicTensor) -> Any:
             return values[id(t)]
 

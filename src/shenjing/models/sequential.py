@@ -6,7 +6,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..layers.core import InputLayer
-from ..layers.input_layer import Input, SymbolicTensor
+from ..layers.input_layer import Input, SymbolicTensor, conform
 from ..layers.layer import Layer, serialize_layer
 from .model import Model
 
@@ -103,6 +103,8 @@ class Sequential(Model):
         return self._built_io
 
     def call(self, x: Any, training: bool | None = None) -> Any:
+        if self._input is not None:
+            x = conform(x, self._input)
         for layer in self.stack:
             x = layer(x, training=training)
         return x
