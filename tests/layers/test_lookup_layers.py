@@ -178,7 +178,7 @@ def test_category_encoding_errors():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(max_tokens=1), ValueError, "max_tokens"),
     (dict(num_oov_indices=-1), ValueError, "num_oov_indices"),
-    (dict(output_mode="binary"), ValueError, "output_mode"),
+    (dict(output_mode="onehot"), ValueError, "output_mode"),
     (dict(output_mode="one_hot", invert=True), ValueError, "invert"),
     (dict(pad_to_max_tokens=True), ValueError, "pad_to_max_tokens"),
     (dict(output_mode="tf_idf"), NotImplementedError, "tf_idf"),
@@ -237,3 +237,17 @@ def test_model_with_a_string_input_saves_its_vocabulary(tmp_path):
     assert loaded.layers[1].get_vocabulary() == ["[UNK]", "d", "z", "c", "b", "a"]
     with pytest.raises(TypeError, match="strings"):  # fit and predict take numbers only
         model.predict(probe)
+
+
+def test_former_output_mode_names_binary_and_tf_idf():
+    """Keras still accepts output_mode='binary' (multi_hot) and 'tf-idf' (tf_idf): the
+    structured-data example builds lookup_class(output_mode='binary')."""
+    for cls, vocab, x in ((StringLookup, ["a", "b"], [["b"], ["z"]]),
+                          (IntegerLookup, [3, 7], [[7], [9]])):
+        layer = cls(vocabulary=vocab, output_mode="binary")
+        assert layer.output_mode == "multi_hot"
+        np.testing.assert_array_equal(layer(x).numpy(), [[0, 0, 1], [1, 0, 0]])
+        with pytest.raises(NotImplementedError, match="tf_idf"):
+            cls(output_mode="tf-idf")
+    encoder = CategoryEncoding(num_tokens=3, output_mode="binary")
+    np.testing.assert_array_equal(encoder([[0, 2]]).numpy(), [[1, 0, 1]])

@@ -32,6 +32,9 @@ from .input_layer import SymbolicTensor
 from .layer import Layer
 
 _ENCODINGS = ("one_hot", "multi_hot", "count")
+# Keras's former names, still accepted by CategoryEncoding, StringLookup and IntegerLookup
+# (the structured-data example's lookup_class(output_mode="binary")).
+_FORMER_MODES = {"binary": "multi_hot", "tf-idf": "tf_idf"}
 
 
 def encode_categorical(ids: np.ndarray, depth: int, output_mode: str,
@@ -111,6 +114,7 @@ class CategoryEncoding(_ListInputs):
     def __init__(self, num_tokens: int | None = None, output_mode: str = "multi_hot",
                  sparse: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        output_mode = _FORMER_MODES.get(output_mode, output_mode)
         if num_tokens is None or isinstance(num_tokens, bool) or int(num_tokens) != num_tokens \
                 or num_tokens < 1:
             raise ValueError(f"CategoryEncoding needs num_tokens, a positive int, got "
@@ -153,6 +157,7 @@ class _IndexLookup(_ListInputs):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         kind = type(self).__name__
+        output_mode = _FORMER_MODES.get(output_mode, output_mode)
         if max_tokens is not None and (int(max_tokens) != max_tokens or max_tokens <= 1):
             raise ValueError(f"{kind}: max_tokens must be an int greater than 1 when set, got "
                              f"{max_tokens!r}")
