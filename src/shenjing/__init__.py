@@ -54,8 +54,10 @@ _TORCH_FUNCTIONS = frozenset((
     "where"))
 
 # TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
-# written for TF (a WGAN's gradient penalty); tf.shape gives the shape as a tuple of ints.
-_TF_FUNCTIONS = {"concat": "concatenate", "reduce_max": "max", "reduce_mean": "mean",
+# written for TF (a WGAN's gradient penalty, the structured-data example's tf.expand_dims and
+# tf.convert_to_tensor); tf.shape gives the shape as a tuple of ints.
+_TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "convert_to_tensor",
+                 "expand_dims": "expand_dims", "reduce_max": "max", "reduce_mean": "mean",
                  "reduce_min": "min", "reduce_sum": "sum", "shape": "shape", "square": "square"}
 
 

@@ -336,3 +336,14 @@ def test_fit_evaluate_and_predict_take_batches_of_inputs_keyed_by_name():
     assert model.evaluate(ds, verbose=0) == pytest.approx(history.history["val_loss"][-1])
     np.testing.assert_allclose(model.predict(ds, verbose=0),
                                model.predict([x[:, :5], x[:, 5:]], verbose=0), rtol=1e-6)
+
+
+def test_tensorflow_names_in_a_mapped_feature_pipeline():
+    """The structured-data example: ds.map(lambda x, y: x[name]) then tf.expand_dims, and
+    tf.convert_to_tensor on a sample's values (AttributeError before); tf.cast as keras.ops."""
+    ds = tf.data.Dataset.from_tensor_slices(({"age": np.array([63, 67, 37])}, np.arange(3)))
+    feature_ds = ds.map(lambda x, y: x["age"]).map(lambda x: tf.expand_dims(x, -1))
+    assert [a.tolist() for a in feature_ds.as_numpy_iterator()] == [[63], [67], [37]]
+    assert tf.convert_to_tensor([2.3]).dtype == np.float32
+    assert tf.convert_to_tensor(["fixed"]).numpy().tolist() == ["fixed"]
+    assert tf.cast(np.arange(3), "float32").dtype == np.float32
