@@ -235,8 +235,15 @@ def test_model_with_a_string_input_saves_its_vocabulary(tmp_path):
     probe = np.array([["a", "b", "q"], ["z", "z", "d"]])
     np.testing.assert_array_equal(loaded(probe).numpy(), model(probe).numpy())
     assert loaded.layers[1].get_vocabulary() == ["[UNK]", "d", "z", "c", "b", "a"]
-    with pytest.raises(TypeError, match="strings"):  # fit and predict take numbers only
-        model.predict(probe)
+    # predict and fit take strings into a string Input (TensorFlow's Keras does); a model
+    # without one still refuses them
+    np.testing.assert_array_equal(model.predict(probe, verbose=0), model(probe).numpy())
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(probe, np.zeros((2, 2)), verbose=0)
+    model.train_on_batch(probe, np.zeros((2, 2)))
+    numeric = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    with pytest.raises(TypeError, match="strings"):
+        numeric.predict(probe)
 
 
 def test_former_output_mode_names_binary_and_tf_idf():

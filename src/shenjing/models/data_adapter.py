@@ -54,10 +54,11 @@ def as_loader(x: Any, y: Any = None, sw: Any = None, batch_size: int = 32,
     return DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, sample_weight=sw)
 
 
-def check_numeric(x: Any, y: Any = None, sw: Any = None) -> None:
+def check_numeric(x: Any, y: Any = None, sw: Any = None, text_inputs: bool = False) -> None:
     """TypeError naming the argument (x, y or sample_weight) whose array holds strings, which
-    no layer or loss can take."""
-    for name, value in (("x", x), ("y", y), ("sample_weight", sw)):
+    no layer or loss can take; ``text_inputs``: the model has a string Input (a StringLookup's
+    or TextVectorization's), so x may hold strings."""
+    for name, value in (("x", None if text_inputs else x), ("y", y), ("sample_weight", sw)):
         for a in value if isinstance(value, list) else (
                 value.values() if isinstance(value, dict) else [value]):
             if a is not None and (a.dtype.kind in "US" or a.dtype.kind == "O" and a.size
@@ -77,11 +78,11 @@ def steps_of(data: Any, limit: int | None = None) -> int | None:
     return n if limit is None else min(n, limit)
 
 
-def first_rows(data: Any) -> Any:
+def first_rows(data: Any, text_inputs: bool = False) -> Any:
     """One row of the inputs, to build a model before training, when known without drawing a
     batch (a DataLoader without map_fn); else None, and the first batch builds it."""
     if isinstance(data, DataLoader) and data.map_fn is None and data.num_samples:
-        check_numeric(data.x)
+        check_numeric(data.x, text_inputs=text_inputs)
         return take(data.x, slice(0, 1))
     return None
 
@@ -93,7 +94,7 @@ def is_infinite(data: Any) -> bool:
 
 
 def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int | None = None,
-            order: Any = None) -> Iterator[tuple[Any, Any, Any]]:
+            order: Any = None, text_inputs: bool = False) -> Iterator[tuple[Any, Any, Any]]:
     """(x, y, sample_weight) for each batch of ``data`` (the first ``steps`` if given), with
     class weights applied; ``order(x, y, sw)`` (the model's) turns a batch's dicts keyed by
     input or output name into lists. Every source passes here, so this is where string data
@@ -106,7 +107,7 @@ def iterate(data: Any, class_weight: dict[int, float] | None = None, steps: int 
         x, y, sw = unpack_batch(batch)
         if order is not None and any(isinstance(v, dict) for v in (x, y, sw)):
             x, y, sw = order(x, y, sw)
-        check_numeric(x, y, sw)
+        check_numeric(x, y, sw, text_inputs)
         yield x, y, with_class_weights(y, sw, class_weight)
 
 

@@ -188,6 +188,14 @@ class Trainer(CompiledLossesAndMetrics):
 
         return run
 
+    @property
+    def _text_inputs(self) -> bool:
+        """Whether an Input of the model holds strings (Input(dtype='string') before a
+        StringLookup), so that its data may."""
+        graph = getattr(self, "graph", None)
+        inputs = graph.inputs if graph is not None else [getattr(self, "_input", None)]
+        return any(t is not None and t.dtype.kind in "OSU" for t in inputs)
+
     def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
         """(x, y, sample_weight) with a dict keyed by input name (x) or output name (y,
         sample_weight) made a list in input or output order, which the data pipeline batches."""
@@ -257,7 +265,7 @@ class Trainer(CompiledLossesAndMetrics):
         val = None if validation_data is None else da.validation_loader(
             validation_data, validation_batch_size or batch_size)
         custom = self._overrides("train_step")  # it builds the model itself (a GAN has no call)
-        self._ensure_ready(None if custom else da.first_rows(train))
+        self._ensure_ready(None if custom else da.first_rows(train, self._text_inputs))
         verbose = _verbosity(verbose)
         steps = steps_per_epoch or da.steps_of(train)
         if steps_per_epoch:
@@ -306,7 +314,8 @@ class Trainer(CompiledLossesAndMetrics):
         train_step = self._step_function("train_step")
         logs: dict[str, Any] = {}
         step = -1
-        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps, self._ordered)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps, self._ordered,
+                                                             self._text_inputs)):
             if not self.built and not custom:
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
@@ -333,7 +342,8 @@ class Trainer(CompiledLossesAndMetrics):
         self.reset_metrics()
         test_step = self._step_function("test_step")
         logs = None
-        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered)):
+        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
+                                                        text_inputs=self._text_inputs)):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             logs = test_step(xb, yb, swb)
@@ -374,7 +384,8 @@ class Trainer(CompiledLossesAndMetrics):
         outs = []
         custom = self._overrides("predict_step")
         with no_grad():
-            for xb, _, _ in da.iterate(data, steps=steps, order=self._ordered):
+            for xb, _, _ in da.iterate(data, steps=steps, order=self._ordered,
+                                       text_inputs=self._text_inputs):
                 outs.append(_numpy(self.predict_step(da.pack_x_y_sample_weight(_tensors(xb)))
                                    if custom else self(xb, training=False)))
         if not outs:
@@ -391,7 +402,7 @@ class Trainer(CompiledLossesAndMetrics):
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
-        da.check_numeric(x, y, sw)
+        da.check_numeric(x, y, sw, self._text_inputs)
         sw = da.with_class_weights(y, sw, class_weight)
         self._ensure_ready(None if self._overrides("train_step") else x)
         self.reset_metrics()
@@ -402,14 +413,14 @@ class Trainer(CompiledLossesAndMetrics):
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch in inference mode."""
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
-        da.check_numeric(x, y, sw)
+        da.check_numeric(x, y, sw, self._text_inputs)
         self.reset_metrics()
         logs = self._step_function("test_step")(x, y, sw)
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         x = da.as_arrays(self._ordered(x)[0])
-        da.check_numeric(x)
+        da.check_numeric(x, text_inputs=self._text_inputs)
         with no_grad():
             return _numpy(self(x, training=False))
 
