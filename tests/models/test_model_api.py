@@ -750,3 +750,21 @@ def test_boolean_and_integer_inputs_take_the_float_input_dtype():
     ids = sj.Input(shape=(5,), dtype="int32")  # an integer Input keeps integer ids
     embedded = sj.Model(ids, sj.layers.Embedding(10, 2)(ids))
     assert embedded(np.arange(10).reshape(2, 5)).shape == (2, 5, 2)
+
+
+def test_inputs_one_rank_short_or_long_of_a_size_one_axis_are_fitted():
+    """Keras's functional models add or drop a last axis of size 1: the structured-data
+    example feeds (batch,) columns from a tf.data dict into Input(shape=(1,)) (a Normalization
+    raised 'expected input with 2 axes')."""
+    a, b = sj.Input(shape=(1,), name="a"), sj.Input(shape=(3,), name="b")
+    norm = sj.layers.Normalization(mean=2.0, variance=4.0)
+    out = sj.layers.concatenate([norm(a), b])
+    model = sj.Model([a, b], out)
+    xa, xb = np.array([0.0, 4.0], "float32"), np.ones((2, 3, 1), "float32")
+    expected = model([xa[:, None], xb[..., 0]]).numpy()
+    np.testing.assert_array_equal(model({"a": xa, "b": xb}).numpy(), expected)
+    np.testing.assert_array_equal(model.predict({"a": xa, "b": xb}, verbose=0), expected)
+    np.testing.assert_array_equal(expected[:, 0], [-1.0, 1.0])
+    t = sj.tensor(xa, requires_grad=True)  # the added axis is differentiable
+    sj.Model(a, norm(a))(t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), [0.5, 0.5])

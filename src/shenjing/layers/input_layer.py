@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from .. import functional as F
+from ..autograd import Tensor, as_tensor, no_grad
 
 
 class SymbolicTensor:
@@ -106,20 +107,23 @@ def _dummy(t: SymbolicTensor, trial: int) -> np.ndarray:
 
 
 def conform(value: Any, t: SymbolicTensor) -> Any:
-    """``value`` in the floating dtype of the model input ``t`` when it holds booleans or
-    integers, as Keras's functional models convert their inputs (a bool one-hot array into an
-    LSTM); other values as given (floats are cast by each layer, integer ids kept for an
-    integer Input)."""
-    if t.dtype.kind != "f":
-        return value
+    """``value`` fitted to the model input ``t`` as Keras's functional models fit their inputs:
+    booleans and integers take a floating Input's dtype (a bool one-hot array into an LSTM;
+    floats are cast by each layer, integer ids kept for an integer Input), and a rank one
+    short of an Input whose last axis is 1 gets that axis ((batch,) columns of a tf.data dict
+    into Input(shape=(1,))), one more, of size 1, loses it."""
     data = value.data if isinstance(value, Tensor) else value
     if not hasattr(data, "dtype"):
         if not isinstance(data, (list, bool, int)):
-            return value
-        data = np.asarray(data)
-    if data.dtype.kind not in "biu":
-        return value
-    return Tensor._wrap(data.astype(t.dtype))
+            return value  # a structure a layer takes as it is
+        data = value = np.asarray(data)
+    if t.dtype.kind == "f" and data.dtype.kind in "biu":
+        value = Tensor._wrap(data.astype(t.dtype))
+    if data.ndim == t.ndim - 1 and t.shape[-1] == 1:
+        return F.expand_dims(as_tensor(value), -1)
+    if data.ndim == t.ndim + 1 and data.shape[-1] == 1:
+        return F.squeeze(as_tensor(value), -1)
+    return value
 
 
 def symbolic_in(value: Any) -> list[SymbolicTensor]:
