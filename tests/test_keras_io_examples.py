@@ -5,10 +5,15 @@ as values instead. Each runs in a few seconds at most."""
 
 from __future__ import annotations
 
+import io
+import os
+import random
+
 import numpy as np
 import pytest
 
 import shenjing as keras
+import shenjing as tf
 from shenjing import layers, ops
 
 
@@ -398,3 +403,588 @@ def test_image_classification_from_scratch(rng):
     # the mapped augmentation changed the training images (Keras 3: training=True by default)
     augmented = np.concatenate([np.asarray(getattr(b, "data", b)) for b in seen])
     assert not any(np.array_equal(a, x) for a in augmented for x in images)
+
+
+# -- keras.io/examples/generative/dcgan_overriding_train_step (Keras 3, TensorFlow) ------------
+class GAN(keras.Model):
+    def __init__(self, discriminator, generator, latent_dim):
+        super().__init__()
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn):
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
+        self.d_loss_metric = keras.metrics.Mean(name="d_loss")
+        self.g_loss_metric = keras.metrics.Mean(name="g_loss")
+
+    @property
+    def metrics(self):
+        return [self.d_loss_metric, self.g_loss_metric]
+
+    def train_step(self, real_images):
+        # Sample random points in the latent space
+        batch_size = ops.shape(real_images)[0]
+        random_latent_vectors = keras.random.normal(
+            shape=(batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+        # Decode them to fake images
+        generated_images = self.generator(random_latent_vectors)
+
+        # Combine them with real images
+        combined_images = ops.concatenate([generated_images, real_images], axis=0)
+
+        # Assemble labels discriminating real from fake images
+        labels = ops.concatenate(
+            [ops.ones((batch_size, 1)), ops.zeros((batch_size, 1))], axis=0
+        )
+        # Add random noise to the labels - important trick!
+        labels += 0.05 * tf.random.uniform(tf.shape(labels))
+
+        # Train the discriminator
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(combined_images)
+            d_loss = self.loss_fn(labels, predictions)
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(
+            zip(grads, self.discriminator.trainable_weights)
+        )
+
+        # Sample random points in the latent space
+        random_latent_vectors = keras.random.normal(
+            shape=(batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+        # Assemble labels that say "all real images"
+        misleading_labels = ops.zeros((batch_size, 1))
+
+        # Train the generator (note that we should *not* update the weights
+        # of the discriminator)!
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(self.generator(random_latent_vectors))
+            g_loss = self.loss_fn(misleading_labels, predictions)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+
+        # Update metrics
+        self.d_loss_metric.update_state(d_loss)
+        self.g_loss_metric.update_state(g_loss)
+        return {
+            "d_loss": self.d_loss_metric.result(),
+            "g_loss": self.g_loss_metric.result(),
+        }
+
+
+class GANMonitor(keras.callbacks.Callback):
+    def __init__(self, num_img=3, latent_dim=128):
+        self.num_img = num_img
+        self.latent_dim = latent_dim
+        self.seed_generator = keras.random.SeedGenerator(42)
+
+    def on_epoch_end(self, epoch, logs=None):
+        random_latent_vectors = keras.random.normal(
+            shape=(self.num_img, self.latent_dim), seed=self.seed_generator
+        )
+        generated_images = self.model.generator(random_latent_vectors)
+        generated_images *= 255
+        generated_images.numpy()
+        for i in range(self.num_img):
+            img = keras.utils.array_to_img(generated_images[i])
+            img.save("generated_img_%03d_%d.png" % (epoch, i))  # noqa: UP031 - as written
+
+
+def test_dcgan_to_generate_face_images(rng):
+    """keras.io/examples/generative/dcgan_overriding_train_step: 8 random 16x16 "faces" in a
+    CelebA-style folder instead of 64x64 CelebA, and the models' widths divided by 8."""
+    from PIL import Image
+
+    os.makedirs("celeba_gan/img_align_celeba")
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (20, 20, 3)).astype("uint8")).save(
+            f"celeba_gan/img_align_celeba/{i:06d}.jpg")
+
+    dataset = keras.utils.image_dataset_from_directory(
+        "celeba_gan", label_mode=None, image_size=(16, 16), batch_size=4
+    )
+    dataset = dataset.map(lambda x: x / 255.0)
+    for x in dataset:
+        sample = (x.numpy() * 255).astype("int32")[0]  # plt.imshow(...)
+        break
+
+    discriminator = keras.Sequential(
+        [
+            keras.Input(shape=(16, 16, 3)),
+            layers.Conv2D(8, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Conv2D(16, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Conv2D(16, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Flatten(),
+            layers.Dropout(0.2),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name="discriminator",
+    )
+    latent_dim = 16
+    generator = keras.Sequential(
+        [
+            keras.Input(shape=(latent_dim,)),
+            layers.Dense(2 * 2 * 16),
+            layers.Reshape((2, 2, 16)),
+            layers.Conv2DTranspose(16, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Conv2DTranspose(32, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Conv2DTranspose(64, kernel_size=4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Conv2D(3, kernel_size=5, padding="same", activation="sigmoid"),
+        ],
+        name="generator",
+    )
+
+    epochs = 2  # In practice, use ~100 epochs
+    gan = GAN(discriminator=discriminator, generator=generator, latent_dim=latent_dim)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+        g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+        loss_fn=keras.losses.BinaryCrossentropy(),
+    )
+    history = gan.fit(
+        dataset, epochs=epochs, callbacks=[GANMonitor(num_img=3, latent_dim=latent_dim)],
+        verbose=0,
+    )
+
+    assert sample.shape == (16, 16, 3) and 0 <= sample.min() and sample.max() <= 255
+    assert list(history.history) == ["d_loss", "g_loss"]
+    assert all(np.isfinite(history.history["d_loss"] + history.history["g_loss"]))
+    assert gan.d_optimizer.iterations == gan.g_optimizer.iterations == 2 * epochs
+    # Keras's summary counts for these widths: 4*4*3*8+8, 4*4*8*16+16, 4*4*16*16+16, 64+1
+    assert discriminator.count_params() == 392 + 2064 + 4112 + 65
+    with Image.open("generated_img_001_2.png") as saved:
+        assert saved.size == (16, 16) and saved.mode == "RGB"
+
+
+# -- keras.io/examples/generative/vae (Keras 3, TensorFlow backend) ------------------------------
+class VAE(keras.Model):
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+
+    @property
+    def metrics(self):
+        return [
+            self.total_loss_tracker,
+            self.reconstruction_loss_tracker,
+            self.kl_loss_tracker,
+        ]
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var, z = self.encoder(data)
+            reconstruction = self.decoder(z)
+            reconstruction_loss = ops.mean(
+                ops.sum(
+                    keras.losses.binary_crossentropy(data, reconstruction),
+                    axis=(1, 2),
+                )
+            )
+            kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+            kl_loss = ops.mean(ops.sum(kl_loss, axis=1))
+            total_loss = reconstruction_loss + kl_loss
+        grads = tape.gradient(total_loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.total_loss_tracker.update_state(total_loss)
+        self.reconstruction_loss_tracker.update_state(reconstruction_loss)
+        self.kl_loss_tracker.update_state(kl_loss)
+        return {
+            "loss": self.total_loss_tracker.result(),
+            "reconstruction_loss": self.reconstruction_loss_tracker.result(),
+            "kl_loss": self.kl_loss_tracker.result(),
+        }
+
+
+def test_variational_autoencoder(rng):
+    """keras.io/examples/generative/vae: the convolutional VAE as written (its Sampling layer is
+    the one above), on 64 random 28x28 "digits"; the plots' predict calls as values."""
+    latent_dim = 2
+
+    encoder_inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)
+    x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z = Sampling()([z_mean, z_log_var])
+    encoder = keras.Model(encoder_inputs, [z_mean, z_log_var, z], name="encoder")
+
+    latent_inputs = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
+    decoder_outputs = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x)
+    decoder = keras.Model(latent_inputs, decoder_outputs, name="decoder")
+
+    x_train = rng.integers(0, 256, (48, 28, 28)).astype("uint8")
+    x_test = rng.integers(0, 256, (16, 28, 28)).astype("uint8")
+    mnist_digits = np.concatenate([x_train, x_test], axis=0)
+    mnist_digits = np.expand_dims(mnist_digits, -1).astype("float32") / 255
+
+    vae = VAE(encoder, decoder)
+    vae.compile(optimizer=keras.optimizers.Adam())
+    history = vae.fit(mnist_digits, epochs=2, batch_size=32, verbose=0)
+
+    z_sample = np.array([[0.5, -0.5]])  # plot_latent_space
+    x_decoded = vae.decoder.predict(z_sample, verbose=0)
+    digit = x_decoded[0].reshape(28, 28)
+    z_mean, _, _ = vae.encoder.predict(mnist_digits, verbose=0)  # plot_label_clusters
+
+    assert encoder.count_params() == 69076 and decoder.count_params() == 65089  # summaries
+    assert list(history.history) == ["loss", "reconstruction_loss", "kl_loss"]
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + logs["kl_loss"], rel=1e-5)
+    assert 0.0 < logs["reconstruction_loss"] < 28 * 28 * 2 and logs["kl_loss"] >= 0.0
+    assert vae.optimizer.iterations == 4
+    assert digit.shape == (28, 28) and 0.0 < digit.min() and digit.max() < 1.0
+    assert z_mean.shape == (64, 2)
+
+
+# -- keras.io/examples/structured_data/structured_data_classification_from_scratch -------------
+def dataframe_to_dataset(dataframe):
+    dataframe = dataframe.copy()
+    labels = dataframe.pop("target")
+    ds = tf.data.Dataset.from_tensor_slices((dict(dataframe), labels))
+    ds = ds.shuffle(buffer_size=len(dataframe))
+    return ds
+
+
+def encode_numerical_feature(feature, name, dataset):
+    # Create a Normalization layer for our feature
+    normalizer = layers.Normalization()
+
+    # Prepare a Dataset that only yields our feature
+    feature_ds = dataset.map(lambda x, y: x[name])
+    feature_ds = feature_ds.map(lambda x: tf.expand_dims(x, -1))
+
+    # Learn the statistics of the data
+    normalizer.adapt(feature_ds)
+
+    # Normalize the input feature
+    encoded_feature = normalizer(feature)
+    return encoded_feature
+
+
+def encode_categorical_feature(feature, name, dataset, is_string):
+    lookup_class = layers.StringLookup if is_string else layers.IntegerLookup
+    # Create a lookup layer which will turn strings into integer indices
+    lookup = lookup_class(output_mode="binary")
+
+    # Prepare a Dataset that only yields our feature
+    feature_ds = dataset.map(lambda x, y: x[name])
+    feature_ds = feature_ds.map(lambda x: tf.expand_dims(x, -1))
+
+    # Learn the set of possible string values and assign them a fixed integer index
+    lookup.adapt(feature_ds)
+
+    # Turn the string input into integer indices
+    encoded_feature = lookup(feature)
+    return encoded_feature
+
+
+def test_structured_data_classification_from_scratch(rng):
+    """keras.io's structured-data example (Keras 3, TensorFlow backend) on 60 random rows of the
+    heart-disease columns, a dict of NumPy columns standing in for the pandas DataFrame
+    (``dataframe.copy()``, ``pop``, ``dict(dataframe)`` and ``len`` work on a dict alike).
+    FeatureSpace, the other version's API, does not exist in shenjing."""
+    n = 60
+    dataframe = {
+        "age": rng.integers(29, 78, n), "sex": rng.integers(0, 2, n),
+        "cp": rng.integers(0, 5, n), "trestbps": rng.integers(94, 201, n),
+        "chol": rng.integers(126, 565, n), "fbs": rng.integers(0, 2, n),
+        "restecg": rng.integers(0, 3, n), "thalach": rng.integers(71, 203, n),
+        "exang": rng.integers(0, 2, n), "oldpeak": rng.integers(0, 63, n) / 10,
+        "slope": rng.integers(1, 4, n), "ca": rng.integers(0, 4, n),
+        "thal": rng.choice(["fixed", "normal", "reversible"], n),
+        "target": rng.integers(0, 2, n),
+    }
+    val_rows = rng.permutation(n)[:12]  # dataframe.sample(frac=0.2, random_state=1337)
+    val_dataframe = {k: v[val_rows] for k, v in dataframe.items()}
+    train_dataframe = {k: np.delete(v, val_rows) for k, v in dataframe.items()}
+
+    train_ds = dataframe_to_dataset(train_dataframe)
+    val_ds = dataframe_to_dataset(val_dataframe)
+    for x, y in train_ds.take(1):
+        first = (x, y)  # print("Input:", x); print("Target:", y)
+    train_ds = train_ds.batch(32)
+    val_ds = val_ds.batch(32)
+
+    # Categorical features encoded as integers
+    sex = keras.Input(shape=(1,), name="sex", dtype="int64")
+    cp = keras.Input(shape=(1,), name="cp", dtype="int64")
+    fbs = keras.Input(shape=(1,), name="fbs", dtype="int64")
+    restecg = keras.Input(shape=(1,), name="restecg", dtype="int64")
+    exang = keras.Input(shape=(1,), name="exang", dtype="int64")
+    ca = keras.Input(shape=(1,), name="ca", dtype="int64")
+
+    # Categorical feature encoded as string
+    thal = keras.Input(shape=(1,), name="thal", dtype="string")
+
+    # Numerical features
+    age = keras.Input(shape=(1,), name="age")
+    trestbps = keras.Input(shape=(1,), name="trestbps")
+    chol = keras.Input(shape=(1,), name="chol")
+    thalach = keras.Input(shape=(1,), name="thalach")
+    oldpeak = keras.Input(shape=(1,), name="oldpeak")
+    slope = keras.Input(shape=(1,), name="slope")
+
+    all_inputs = [sex, cp, fbs, restecg, exang, ca, thal, age, trestbps, chol, thalach,
+                  oldpeak, slope]
+
+    # Integer categorical features
+    sex_encoded = encode_categorical_feature(sex, "sex", train_ds, False)
+    cp_encoded = encode_categorical_feature(cp, "cp", train_ds, False)
+    fbs_encoded = encode_categorical_feature(fbs, "fbs", train_ds, False)
+    restecg_encoded = encode_categorical_feature(restecg, "restecg", train_ds, False)
+    exang_encoded = encode_categorical_feature(exang, "exang", train_ds, False)
+    ca_encoded = encode_categorical_feature(ca, "ca", train_ds, False)
+
+    # String categorical features
+    thal_encoded = encode_categorical_feature(thal, "thal", train_ds, True)
+
+    # Numerical features
+    age_encoded = encode_numerical_feature(age, "age", train_ds)
+    trestbps_encoded = encode_numerical_feature(trestbps, "trestbps", train_ds)
+    chol_encoded = encode_numerical_feature(chol, "chol", train_ds)
+    thalach_encoded = encode_numerical_feature(thalach, "thalach", train_ds)
+    oldpeak_encoded = encode_numerical_feature(oldpeak, "oldpeak", train_ds)
+    slope_encoded = encode_numerical_feature(slope, "slope", train_ds)
+
+    all_features = layers.concatenate(
+        [
+            sex_encoded,
+            cp_encoded,
+            fbs_encoded,
+            restecg_encoded,
+            exang_encoded,
+            slope_encoded,
+            ca_encoded,
+            thal_encoded,
+            age_encoded,
+            trestbps_encoded,
+            chol_encoded,
+            thalach_encoded,
+            oldpeak_encoded,
+        ]
+    )
+    x = layers.Dense(32, activation="relu")(all_features)
+    x = layers.Dropout(0.5)(x)
+    output = layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(all_inputs, output)
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+
+    # `rankdir='LR'` is to make the graph horizontal.
+    keras.utils.plot_model(model, show_shapes=True, rankdir="LR")
+
+    history = model.fit(train_ds, epochs=3, validation_data=val_ds, verbose=0)
+
+    sample = {
+        "age": 60,
+        "sex": 1,
+        "cp": 1,
+        "trestbps": 145,
+        "chol": 233,
+        "fbs": 1,
+        "restecg": 2,
+        "thalach": 150,
+        "exang": 0,
+        "oldpeak": 2.3,
+        "slope": 3,
+        "ca": 0,
+        "thal": "fixed",
+    }
+    input_dict = {name: tf.convert_to_tensor([value]) for name, value in sample.items()}
+    predictions = model.predict(input_dict, verbose=0)
+
+    assert set(first[0]) == set(sample) and first[1].numpy() in (0, 1)
+    # one-hot widths: the values seen plus one out-of-vocabulary slot ("binary" = multi_hot)
+    assert all_features.shape[-1] == (2 + 5 + 2 + 3 + 2 + 4 + 3) + 7 + 6
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert os.path.exists("model.png")
+    assert predictions.shape == (1, 1) and 0.0 < predictions[0][0] < 1.0
+
+
+# -- keras.io/examples/generative/lstm_character_level_text_generation (Keras 3) ---------------
+def test_character_level_text_generation_with_lstm():
+    """A few sentences written to nietzsche.txt instead of get_file's download; 2 epochs of 20
+    generated characters instead of 40 of 400."""
+    with open("nietzsche.txt", "w", encoding="utf-8") as f:
+        f.write(3 * "Supposing that Truth is a woman--what then? Is there not ground\n"
+                    "for suspecting that all philosophers, in so far as they have been\n"
+                    "dogmatists, have failed to understand women.\n")
+    path = "nietzsche.txt"
+    with io.open(path, encoding="utf-8") as f:  # noqa: UP020 - as written
+        text = f.read().lower()
+    text = text.replace("\n", " ")  # We remove newlines chars for nicer display
+
+    chars = sorted(list(set(text)))
+    char_indices = dict((c, i) for i, c in enumerate(chars))
+    indices_char = dict((i, c) for i, c in enumerate(chars))
+
+    # cut the text in semi-redundant sequences of maxlen characters
+    maxlen = 40
+    step = 3
+    sentences = []
+    next_chars = []
+    for i in range(0, len(text) - maxlen, step):
+        sentences.append(text[i : i + maxlen])
+        next_chars.append(text[i + maxlen])
+
+    x = np.zeros((len(sentences), maxlen, len(chars)), dtype="bool")
+    y = np.zeros((len(sentences), len(chars)), dtype="bool")
+    for i, sentence in enumerate(sentences):
+        for t, char in enumerate(sentence):
+            x[i, t, char_indices[char]] = 1
+        y[i, char_indices[next_chars[i]]] = 1
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(maxlen, len(chars))),
+            layers.LSTM(128),
+            layers.Dense(len(chars), activation="softmax"),
+        ]
+    )
+    optimizer = keras.optimizers.RMSprop(learning_rate=0.01)
+    model.compile(loss="categorical_crossentropy", optimizer=optimizer)
+
+    def sample(preds, temperature=1.0):
+        # helper function to sample an index from a probability array
+        preds = np.asarray(preds).astype("float64")
+        preds = np.log(preds) / temperature
+        exp_preds = np.exp(preds)
+        preds = exp_preds / np.sum(exp_preds)
+        probas = np.random.multinomial(1, preds, 1)
+        return np.argmax(probas)
+
+    epochs = 2
+    batch_size = 128
+    losses, texts = [], []
+    for epoch in range(epochs):  # noqa: B007 - the example prints it
+        losses += model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0).history["loss"]
+
+        start_index = random.randint(0, len(text) - maxlen - 1)
+        for diversity in [0.2, 0.5, 1.0, 1.2]:
+            generated = ""
+            sentence = text[start_index : start_index + maxlen]
+
+            for i in range(20):  # noqa: B007 - as written
+                x_pred = np.zeros((1, maxlen, len(chars)))
+                for t, char in enumerate(sentence):
+                    x_pred[0, t, char_indices[char]] = 1.0
+                preds = model.predict(x_pred, verbose=0)[0]
+                next_index = sample(preds, diversity)
+                next_char = indices_char[next_index]
+                sentence = sentence[1:] + next_char
+                generated += next_char
+            texts.append(generated)
+
+    assert model.count_params() == 4 * 128 * (len(chars) + 128 + 1) + 129 * len(chars)
+    # one RMSprop step per epoch (fewer sequences than a batch) from the uniform guess
+    assert losses[0] == pytest.approx(np.log(len(chars)), rel=0.05) and np.isfinite(losses[1])
+    assert len(texts) == 8 and all(len(t) == 20 and set(t) <= set(chars) for t in texts)
+
+
+# -- keras.io/examples/vision/autoencoder (Keras 3) ----------------------------------------------
+def test_convolutional_autoencoder_for_image_denoising():
+    """The denoising autoencoder on 64 + 16 random 28x28 images instead of MNIST's 70,000,
+    one epoch of each fit instead of 50 and 100 (``from keras.models import Model`` became
+    ``from shenjing.models import Model``)."""
+    from shenjing.models import Model
+
+    def preprocess(array):
+        """Normalizes the supplied array and reshapes it."""
+        array = array.astype("float32") / 255.0
+        array = np.reshape(array, (len(array), 28, 28, 1))
+        return array
+
+    def noise(array):
+        """Adds random noise to each image in the supplied array."""
+        noise_factor = 0.4
+        noisy_array = array + noise_factor * np.random.normal(
+            loc=0.0, scale=1.0, size=array.shape
+        )
+
+        return np.clip(noisy_array, 0.0, 1.0)
+
+    rng = np.random.default_rng(0)
+    train_data = rng.integers(0, 256, (64, 28, 28)).astype("uint8")
+    test_data = rng.integers(0, 256, (16, 28, 28)).astype("uint8")
+
+    # Normalize and reshape the data
+    train_data = preprocess(train_data)
+    test_data = preprocess(test_data)
+
+    # Create a copy of the data with added noise
+    noisy_train_data = noise(train_data)
+    noisy_test_data = noise(test_data)
+
+    input = layers.Input(shape=(28, 28, 1))
+
+    # Encoder
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(input)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+
+    # Decoder
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2D(1, (3, 3), activation="sigmoid", padding="same")(x)
+
+    # Autoencoder
+    autoencoder = Model(input, x)
+    autoencoder.compile(optimizer="adam", loss="binary_crossentropy")
+
+    first = autoencoder.fit(
+        x=train_data,
+        y=train_data,
+        epochs=1,
+        batch_size=32,
+        shuffle=True,
+        validation_data=(test_data, test_data),
+        verbose=0,
+    )
+    predictions = autoencoder.predict(test_data, verbose=0)
+    second = autoencoder.fit(
+        x=noisy_train_data,
+        y=train_data,
+        epochs=1,
+        batch_size=32,
+        shuffle=True,
+        validation_data=(noisy_test_data, test_data),
+        verbose=0,
+    )
+    denoised = autoencoder.predict(noisy_test_data, verbose=0)
+
+    assert autoencoder.count_params() == 28353  # the example's summary
+    assert [layer.output.shape for layer in autoencoder.layers[1:]] == [
+        (None, 28, 28, 32), (None, 14, 14, 32), (None, 14, 14, 32), (None, 7, 7, 32),
+        (None, 14, 14, 32), (None, 28, 28, 32), (None, 28, 28, 1)]
+    for history in (first, second):
+        assert set(history.history) == {"loss", "val_loss"}
+        assert all(0.0 < v < 1.0 for v in history.history["val_loss"])
+    for out in (predictions, denoised):
+        assert out.shape == (16, 28, 28, 1) and out.dtype == np.float32
+        assert 0.0 < out.min() and out.max() < 1.0
