@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
@@ -323,6 +324,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
     geom = _checked_geometry("conv2d", "filters", x, kernel, bias, kernel.shape[-1],
                                  strides, padding, dilation_rate)
     check_fused_activation(activation, "conv2d")
+    x = E.floating_like(x, kernel)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
     return _Conv2D.apply(*inputs, **geom, activation=activation)
 
@@ -450,5 +452,6 @@ def depthwise_conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None,
     geom = _checked_geometry("depthwise_conv2d", "depth_multiplier", x, kernel, bias,
                                  int(np.prod(kernel.shape[2:])), strides, padding,
                                  dilation_rate)
+    x = E.floating_like(x, kernel)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
     return _DepthwiseConv2D.apply(*inputs, **geom)

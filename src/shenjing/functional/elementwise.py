@@ -448,6 +448,13 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     return _Cast.apply(x, dtype=dtype)
 
 
+def floating_like(x: Tensor, like: Tensor) -> Tensor:
+    """x itself if floating, else (integers, booleans: one-hot codes, pixel bytes) cast to
+    ``like``'s dtype, as Keras promotes them against a layer's float kernel; NumPy would give
+    float64 (int32 @ float32), or refuse (a bool into the C loops)."""
+    return x if x.dtype.kind in "fc" else cast(x, like.dtype)
+
+
 def clone(x: Tensor) -> Tensor:
     """A copy of x that stays in the graph (PyTorch's ``clone``): the gradient passes through
     unchanged, and changing the copy in place leaves x alone.

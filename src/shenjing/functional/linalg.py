@@ -7,6 +7,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
 from . import reduction as R
 from . import shape as S
 from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
@@ -174,5 +175,6 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, activation: str | None
     if b is not None and b.shape != (w.shape[1],):
         raise ValueError(f"linear: bias of shape {b.shape}, expected ({w.shape[1]},)")
     check_fused_activation(activation, "linear")
+    x = E.floating_like(x, w)
     inputs = (x, w) if b is None else (x, w, b)
     return _Linear.apply(*inputs, activation=activation)

@@ -27,6 +27,7 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
 from ._util import add_bias_activate, sum_rows
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
@@ -426,6 +427,7 @@ def recurrence(cell: str, x: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
         if mask.shape != x.shape[:2]:
             raise ValueError(f"{cell}: mask of shape {mask.shape} does not match inputs "
                              f"{x.shape} (expected {x.shape[:2]})")
+    x = E.floating_like(x, kernel)
     inputs = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else [])
     return cls.apply(*inputs, *initial_states, has_bias=bias is not None, mask=mask,
                      reverse=reverse, rec_mask=recurrent_mask, activation=activation,
