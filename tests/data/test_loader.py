@@ -362,3 +362,28 @@ def test_inputs_given_as_a_dict_by_input_name():
         model.fit({"a": xa}, target, verbose=0)
     with pytest.raises(ValueError, match=r"unknown input name\(s\) \['c'\]"):
         model.predict({"a": xa, "b": xb, "c": xb})
+
+
+def test_tf_data_methods_act_on_the_loaders_batches():
+    # keras.io's `for images, labels in train_ds.take(1)` and the TF tutorial's
+    # `train_ds.cache().shuffle(1000).prefetch(AUTOTUNE)` on what image_dataset_from_directory
+    # returns (a DataLoader): its batches become a tf.data Dataset's elements
+    import shenjing as tf
+
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    loader = DataLoader(x, y, batch_size=4)
+    (xb, yb), = list(loader.take(1))
+    np.testing.assert_array_equal(xb.numpy(), x[:4])
+    np.testing.assert_array_equal(yb.numpy(), y[:4])
+    assert int(loader.cardinality()) == 3 and len(loader.skip(1)) == 2
+    rows = [int(b) for _, b in loader.unbatch()]
+    assert rows == list(range(10))
+    assert [len(b[1]) for b in loader.unbatch().batch(3)] == [3, 3, 3, 1]
+    assert len(list(loader.repeat(2))) == 6
+    assert [i for i, _ in loader.enumerate().as_numpy_iterator()] == [0, 1, 2]
+    assert len(list(loader.filter(lambda xb, yb: yb.sum() > 10))) == 2
+    pipeline = loader.cache().shuffle(1000, seed=0).prefetch(tf.data.AUTOTUNE)
+    assert sorted(int(v) for _, yb in pipeline for v in yb.numpy()) == list(range(10))
+    model = tf.keras.Sequential([tf.keras.layers.Dense(10)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert len(model.fit(pipeline, epochs=2, verbose=0).history["loss"]) == 2

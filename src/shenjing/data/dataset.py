@@ -258,6 +258,15 @@ class Dataset:
 
         return cls(elements, cardinality, (data, blocks))
 
+    @classmethod
+    def _of_batches(cls, batches: Callable[[], Iterator[Any]], cardinality: int) -> Dataset:
+        """A dataset whose elements are the batches a ``DataLoader`` yields (Tensors or
+        arrays), as after ``batch``: what a loader's tf.data methods act on."""
+        def numpy(leaf: Any) -> Any:
+            return np.asarray(getattr(leaf, "data", leaf))
+
+        return cls(lambda: (_map_structure(numpy, b) for b in batches()), cardinality)
+
     # -- sources ---------------------------------------------------------------------------
     @classmethod
     def from_tensor_slices(cls, tensors: Any, name: str | None = None) -> Dataset:

@@ -230,6 +230,16 @@ class DataLoader:
         mapped.map_fn = step if previous is None else (lambda x, y: step(*previous(x, y)))
         return mapped
 
+    def as_dataset(self) -> Any:
+        """This loader as a ``tf.data.Dataset`` whose elements are its batches (the same
+        order, shuffling and map). tf.data's other methods (``take``, ``cache``, ``unbatch``,
+        ``filter``, ...) act on it, so ``for images, labels in train_ds.take(1)`` and
+        ``train_ds.cache().shuffle(1000).prefetch(AUTOTUNE)`` run on what
+        ``image_dataset_from_directory`` returns."""
+        from .dataset import Dataset
+
+        return Dataset._of_batches(lambda: iter(self), len(self))
+
     def prefetch(self, buffer_size: Any = None) -> DataLoader:
         """tf.data's ``prefetch``, accepted so Keras pipelines (``ds.prefetch(AUTOTUNE)``) run
         unchanged: a no-op here (batches are slices of arrays already in memory); returns
@@ -239,6 +249,20 @@ class DataLoader:
     def __repr__(self) -> str:
         return (f"<DataLoader samples={self.num_samples} batch_size={self.batch_size} "
                 f"batches={len(self)} shuffle={self.shuffle}>")
+
+
+def _via_dataset(name: str) -> Callable[..., Any]:
+    def method(self: DataLoader, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.as_dataset(), name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"tf.data's ``{name}`` on :meth:`DataLoader.as_dataset`."
+    return method
+
+
+for _name in ("take", "skip", "cache", "unbatch", "batch", "filter", "repeat", "enumerate",
+              "concatenate", "cardinality", "as_numpy_iterator", "apply"):
+    setattr(DataLoader, _name, _via_dataset(_name))
 
 
 class PyDataset:
