@@ -382,6 +382,8 @@ def test_tf_data_methods_act_on_the_loaders_batches():
     assert len(list(loader.repeat(2))) == 6
     assert [i for i, _ in loader.enumerate().as_numpy_iterator()] == [0, 1, 2]
     assert len(list(loader.filter(lambda xb, yb: yb.sum() > 10))) == 2
+    assert sorted(int(v) for _, yb in loader.shuffle(8, seed=1) for v in yb.numpy()) == list(
+        range(10))  # the batches shuffled (tf.data's shuffle after batch)
     pipeline = loader.cache().shuffle(1000, seed=0).prefetch(tf.data.AUTOTUNE)
     assert sorted(int(v) for _, yb in pipeline for v in yb.numpy()) == list(range(10))
     model = tf.keras.Sequential([tf.keras.layers.Dense(10)])

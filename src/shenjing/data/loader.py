@@ -159,7 +159,7 @@ class DataLoader:
         self.x, self.y, self.sample_weight = as_arrays(x), as_arrays(y), as_arrays(sample_weight)
         check_lengths(self.x, self.y, self.sample_weight)
         self.batch_size = None if batch_size is None else int(batch_size)
-        self.shuffle, self.drop_last, self.map_fn = bool(shuffle), bool(drop_last), map_fn
+        self._shuffle, self.drop_last, self.map_fn = bool(shuffle), bool(drop_last), map_fn
         # default_rng returns a Generator given one, so fit can share its stream with the split
         self._rng = backend.new_generator() if seed is None else np.random.default_rng(seed)
 
@@ -182,7 +182,7 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         n = self.num_samples
-        order = self._rng.permutation(n) if self.shuffle else None
+        order = self._rng.permutation(n) if self._shuffle else None
         if self.batch_size is None:
             indices: Any = order if order is not None else range(n)
         else:
@@ -232,8 +232,8 @@ class DataLoader:
 
     def as_dataset(self) -> Any:
         """This loader as a ``tf.data.Dataset`` whose elements are its batches (the same
-        order, shuffling and map). tf.data's other methods (``take``, ``cache``, ``unbatch``,
-        ``filter``, ...) act on it, so ``for images, labels in train_ds.take(1)`` and
+        order, shuffling and map). tf.data's other methods (``take``, ``cache``, ``shuffle``,
+        ``unbatch``, ``filter``, ...) act on it, so ``for images, labels in train_ds.take(1)`` and
         ``train_ds.cache().shuffle(1000).prefetch(AUTOTUNE)`` run on what
         ``image_dataset_from_directory`` returns."""
         from .dataset import Dataset
@@ -248,7 +248,7 @@ class DataLoader:
 
     def __repr__(self) -> str:
         return (f"<DataLoader samples={self.num_samples} batch_size={self.batch_size} "
-                f"batches={len(self)} shuffle={self.shuffle}>")
+                f"batches={len(self)} shuffle={self._shuffle}>")
 
 
 def _via_dataset(name: str) -> Callable[..., Any]:
@@ -260,8 +260,8 @@ def _via_dataset(name: str) -> Callable[..., Any]:
     return method
 
 
-for _name in ("take", "skip", "cache", "unbatch", "batch", "filter", "repeat", "enumerate",
-              "concatenate", "cardinality", "as_numpy_iterator", "apply"):
+for _name in ("take", "skip", "cache", "shuffle", "unbatch", "batch", "filter", "repeat",
+              "enumerate", "concatenate", "cardinality", "as_numpy_iterator", "apply"):
     setattr(DataLoader, _name, _via_dataset(_name))
 
 
