@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ._nest import flatten, pack
 from .autograd import Tensor, grad, set_grad_enabled
 from .backend import DEFAULT_FLOAT
 from .layers.parameter import Parameter
@@ -31,29 +32,6 @@ def _recording() -> list[GradientTape]:
     if not hasattr(_local, "tapes"):
         _local.tapes = []
     return _local.tapes
-
-
-def _flatten(structure: Any) -> list[Any]:
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in _flatten(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _flatten(item)]
-    return [structure]
-
-
-def _pack(structure: Any, leaves: list[Any]) -> Any:
-    """``leaves`` (in :func:`_flatten`'s order) back in ``structure``'s nesting."""
-    it = iter(leaves)
-
-    def build(s: Any) -> Any:
-        if isinstance(s, dict):
-            return {key: build(s[key]) for key in sorted(s)}
-        if isinstance(s, (list, tuple)):
-            items = [build(item) for item in s]
-            return items if isinstance(s, list) else tuple(items)
-        return next(it)
-
-    return build(structure)
 
 
 class GradientTape:
@@ -84,7 +62,7 @@ class GradientTape:
     def watch(self, tensor: Any) -> None:
         """Differentiate by ``tensor`` (or each tensor of a nested structure) too: a constant
         must be watched before the ops that use it run, as in TensorFlow."""
-        for t in _flatten(tensor):
+        for t in flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch takes tensors, got {type(t).__name__}")
             if not t.requires_grad:
@@ -118,10 +96,10 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
                                "set of gradients; create it with persistent=True for more")
         self._used = True
-        targets = [t for t in _flatten(target) if t is not None]
-        seeds = (_flatten(output_gradients) if output_gradients is not None else
+        targets = [t for t in flatten(target) if t is not None]
+        seeds = (flatten(output_gradients) if output_gradients is not None else
                  [None if t.size == 1 else Tensor._wrap(t.xp.ones_like(t.data)) for t in targets])
-        flat = _flatten(sources)
+        flat = flatten(sources)
         for s in flat:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors, got "
@@ -140,7 +118,7 @@ class GradientTape:
         if unconnected_gradients == "zero":
             leaves = [Tensor._wrap(s.xp.zeros_like(s.data)) if g is None else g
                       for s, g in zip(flat, leaves)]
-        return _pack(sources, leaves)
+        return pack(sources, leaves)
 
 
 class Variable(Parameter):

@@ -29,8 +29,8 @@ import numpy as np
 
 from .. import backend
 from .._checks import positive_int
+from .._nest import flatten, map_structure, pack
 from ..autograd import Tensor
-from ..gradient_tape import _flatten, _pack
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE: let the runtime choose (here: nothing to choose)
 INFINITE_CARDINALITY = -1
@@ -66,17 +66,13 @@ def _normalized(value: Any) -> Any:
     return _as_array(value)
 
 
-def _map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:
-    return _pack(structure, [fn(leaf) for leaf in _flatten(structure)])
-
-
 def _shape_of(structure: Any) -> Any:
     """The nesting alone (tuple lengths, dict keys), to compare two elements' structures."""
-    return _map_structure(lambda leaf: None, structure)
+    return map_structure(lambda leaf: None, structure)
 
 
 def _to_tensors(element: Any) -> Any:
-    return _map_structure(Tensor._wrap, element)
+    return map_structure(Tensor._wrap, element)
 
 
 def _numpy_value(a: np.ndarray) -> Any:
@@ -103,7 +99,7 @@ def _from_fn(out: Any) -> Any:
 
 def _stacked(elements: list[Any]) -> Any:
     """Elements stacked along a new first axis, component by component."""
-    leaves = [_flatten(e) for e in elements]
+    leaves = [flatten(e) for e in elements]
     columns = []
     for k, column in enumerate(zip(*leaves)):
         first = column[0].shape
@@ -113,7 +109,7 @@ def _stacked(elements: list[Any]) -> Any:
                                  f"the first has shape {first}, element {i} has {a.shape} "
                                  "(pad them to one shape, or batch_size=1)")
         columns.append(np.stack(column))
-    return _pack(elements[0], columns)
+    return pack(elements[0], columns)
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -248,13 +244,13 @@ class Dataset:
 
     @classmethod
     def _of_rows(cls, data: Any, blocks: Blocks, cardinality: int) -> Dataset:
-        leaves = _flatten(data)
+        leaves = flatten(data)
 
         def elements() -> Iterator[Any]:
             for block in blocks():
                 taken = _rows(leaves, block)  # one gather (a copy) per block, then views of it
                 for i in range(len(block)):
-                    yield _pack(data, [a[i, ...] for a in taken])
+                    yield pack(data, [a[i, ...] for a in taken])
 
         return cls(elements, cardinality, (data, blocks))
 
@@ -265,7 +261,7 @@ class Dataset:
         def numpy(leaf: Any) -> Any:
             return np.asarray(getattr(leaf, "data", leaf))
 
-        return cls(lambda: (_map_structure(numpy, b) for b in batches()), cardinality)
+        return cls(lambda: (map_structure(numpy, b) for b in batches()), cardinality)
 
     # -- sources ---------------------------------------------------------------------------
     @classmethod
@@ -273,7 +269,7 @@ class Dataset:
         """The slices of ``tensors`` along their first axis: element ``i`` holds row ``i`` of
         each array, in the same tuple/dict structure (a list is one array, as in TF)."""
         data = _normalized(tensors)
-        leaves = _flatten(data)
+        leaves = flatten(data)
         if not leaves:
             raise ValueError("from_tensor_slices needs at least one array")
         for a in leaves:
@@ -312,7 +308,7 @@ class Dataset:
         if not datasets:
             raise TypeError("zip needs datasets: zip(a, b) or zip((a, b))")
         structure = datasets[0] if len(datasets) == 1 else datasets
-        members = _flatten(structure)
+        members = flatten(structure)
         for d in members:
             if not isinstance(d, Dataset):
                 raise TypeError(f"zip takes datasets, got a {type(d).__name__}")
@@ -326,7 +322,7 @@ class Dataset:
 
         def elements() -> Iterator[Any]:
             for parts in zip(*(d._elements() for d in members)):
-                yield _pack(structure, list(parts))
+                yield pack(structure, list(parts))
 
         return cls(elements, cardinality)
 
@@ -353,7 +349,7 @@ class Dataset:
 
     def as_numpy_iterator(self) -> Iterator[Any]:
         """A pass over the elements as NumPy arrays (scalars as NumPy scalars)."""
-        return (_map_structure(_numpy_value, e) for e in self._elements())
+        return (map_structure(_numpy_value, e) for e in self._elements())
 
     # -- transformations --------------------------------------------------------------------
     def map(self, map_func: Callable[..., Any], num_parallel_calls: int | None = None,
@@ -389,8 +385,8 @@ class Dataset:
         cardinality = n if n < 0 else (n // size if drop_remainder else -(-n // size))
         if self._source is not None:
             data, blocks = self._source
-            leaves = _flatten(data)
-            return Dataset(lambda: (_pack(data, _rows(leaves, idx)) for idx in
+            leaves = flatten(data)
+            return Dataset(lambda: (pack(data, _rows(leaves, idx)) for idx in
                                     _rechunked(blocks(), size, drop_remainder)), cardinality)
 
         def elements() -> Iterator[Any]:
@@ -406,13 +402,13 @@ class Dataset:
 
         def elements() -> Iterator[Any]:
             for element in self._elements():
-                leaves = _flatten(element)
+                leaves = flatten(element)
                 lengths = {a.shape[0] if a.ndim else None for a in leaves}
                 if None in lengths or len(lengths) != 1:
                     raise ValueError("unbatch needs components with the same first dimension, "
                                      f"got shapes {[a.shape for a in leaves]}")
                 for i in range(lengths.pop()):
-                    yield _pack(element, [a[i, ...] for a in leaves])
+                    yield pack(element, [a[i, ...] for a in leaves])
 
         return Dataset(elements, UNKNOWN_CARDINALITY if self._cardinality else 0)
 
