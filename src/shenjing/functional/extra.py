@@ -10,26 +10,24 @@ both.
 
 from __future__ import annotations
 
-import math
 import string
 from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from .activation import _erf
+from .activation import _Erf
 from .shape import broadcast_to, flip, reshape
 
 
-def _elementwise(name: str, dydx: Any, forward: Any = None) -> Any:
-    """The wrapper of a Function y = f(x) (``xp.<name>``, or ``forward(x, xp)``) with
-    dy/dx = ``dydx(x, m)``."""
+def _elementwise(name: str, dydx: Any) -> Any:
+    """The wrapper of a Function y = ``xp.<name>``(x) with dy/dx = ``dydx(x, m)``."""
 
     class Op(Function):
         def forward(self, x):
             self.save_for_backward(x)
             xp = get_xp(x)
-            return (forward(x, xp) if forward else getattr(xp, name)(x)).astype(x.dtype)
+            return getattr(xp, name)(x).astype(x.dtype)
 
         def backward(self, g):
             x = self.saved[0]
@@ -68,8 +66,11 @@ arccosh = _elementwise("arccosh", lambda x, m: (x * x - 1) ** -0.5)
 arctanh = _elementwise("arctanh", lambda x, m: 1 / (1 - x * x))
 log1p = _elementwise("log1p", lambda x, m: 1 / (1 + x))
 expm1 = _elementwise("expm1", lambda x, m: m.exp(x))
-erf = _elementwise("erf", lambda x, m: m.exp(-x * x) * (2 / math.sqrt(math.pi)),
-                   forward=lambda x, xp: _erf(x))
+
+
+def erf(x: Tensor) -> Tensor:
+    """Element-wise ``erf`` (GELU's op, differentiable to any order)."""
+    return _Erf.apply(x)
 
 
 def _reverse_cumsum(g: Any, axis: int, xp: Any) -> Any:
