@@ -11,7 +11,6 @@ round, sign), tests and logical ops return Tensors without gradient, as Keras's 
 from __future__ import annotations
 
 import builtins
-import math
 import string
 from collections.abc import Sequence
 from typing import Any
@@ -59,8 +58,7 @@ tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, log1p, expm1
     _math(getattr(extra, name), name) for name in (
         "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
         "log1p", "expm1"))
-log2 = _math(lambda x: F.log(x) * (1 / math.log(2)), "log2")
-log10 = _math(lambda x: F.log(x) * (1 / math.log(10)), "log10")
+log2, log10 = _math(F.log2, "log2"), _math(F.log10, "log10")
 reciprocal = _math(lambda x: 1 / x, "reciprocal")
 floor, ceil = (_math(_constant(name), name) for name in ("floor", "ceil"))
 sign = _unary(_constant("sign"), "sign")
