@@ -64,9 +64,8 @@ floor, ceil = (_math(_constant(name), name) for name in ("floor", "ceil"))
 sign = _unary(_constant("sign"), "sign")
 isnan, isinf, isfinite, logical_not = (
     _unary(_constant(name), name) for name in ("isnan", "isinf", "isfinite", "logical_not"))
-floor_divide, logical_and, logical_or, logical_xor = (
-    _constant_binary(name) for name in (
-        "floor_divide", "logical_and", "logical_or", "logical_xor"))
+logical_and, logical_or, logical_xor = (
+    _constant_binary(name) for name in ("logical_and", "logical_or", "logical_xor"))
 absolute = _unary(F.abs, "absolute")
 
 
@@ -80,12 +79,14 @@ def round(x: Any, decimals: int = 0) -> Tensor:  # noqa: A001 - Keras's name
     return _constant("round")(_t(x), decimals=decimals)
 
 
+def floor_divide(x1: Any, x2: Any) -> Tensor:
+    """floor(x1 / x2), broadcast (Python's ``//``; integers stay integers); no gradient."""
+    return F.floor_divide(*_tensors(x1, x2))
+
+
 def mod(x1: Any, x2: Any) -> Tensor:
     """x1 - floor(x1 / x2) x2 (the sign of x2, as NumPy); floats get the gradient (1, -floor)."""
-    a, b = _tensors(x1, x2)
-    if a.dtype.kind != "f" and b.dtype.kind != "f":
-        return _constant("mod")(a, b)
-    return a - _constant("floor_divide")(a, b) * b
+    return F.remainder(*_tensors(x1, x2))
 
 
 def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
