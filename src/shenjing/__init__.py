@@ -71,6 +71,8 @@ def __getattr__(name: str):
         return getattr(_importlib.import_module(".factories", __name__), name)
     if name in ("GradientTape", "Variable", "constant"):  # TensorFlow's, for Keras TF code
         return getattr(_importlib.import_module(".gradient_tape", __name__), name)
+    if name == "TensorSpec":  # tf.TensorSpec, for tf.data's from_generator
+        return _importlib.import_module(".data.tensor_spec", __name__).TensorSpec
     if name in _TF_FUNCTIONS:
         return getattr(_importlib.import_module(".ops", __name__), _TF_FUNCTIONS[name])
     if name in _TORCH_FUNCTIONS:
@@ -131,3 +133,4 @@ int8, uint8, int16, int32 = _np.int8, _np.uint8, _np.int16, _np.int32
 int64 = long = _np.int64
 int = _np.int32  # noqa: A001 - torch.int is int32
 bool = _np.bool_  # noqa: A001
+string = _np.str_  # tf.string: strings are str here (TensorFlow's are bytes)

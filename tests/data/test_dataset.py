@@ -347,3 +347,111 @@ def test_tensorflow_names_in_a_mapped_feature_pipeline():
     assert tf.convert_to_tensor([2.3]).dtype == np.float32
     assert tf.convert_to_tensor(["fixed"]).numpy().tolist() == ["fixed"]
     assert tf.cast(np.arange(3), "float32").dtype == np.float32
+
+
+# -- generators, padding, windows ---------------------------------------------------------------
+def _ragged():
+    """TF's from_generator guide: sequences of growing length with a label."""
+    for i in range(1, 6):
+        yield np.arange(i), i % 2
+
+
+def test_from_generator_checks_each_element_against_its_signature_on_every_pass():
+    spec = (tf.TensorSpec(shape=(None,), dtype=tf.int32), tf.TensorSpec(shape=(), dtype=tf.int64))
+    ds = Dataset.from_generator(_ragged, output_signature=spec)
+    for _ in range(2):  # called afresh each pass
+        elements = list(ds)
+        assert [x.numpy().tolist() for x, _ in elements] == [list(range(i)) for i in range(1, 6)]
+        assert {(x.dtype.name, y.dtype.name) for x, y in elements} == {("int32", "int64")}
+    assert ds.cardinality().numpy() == tf.data.UNKNOWN_CARDINALITY
+    old = Dataset.from_generator(_ragged, output_types=(tf.int32, tf.float32),
+                                 output_shapes=((None,), ()))
+    assert next(iter(old))[1].dtype == np.float32
+    counted = Dataset.from_generator(lambda n: iter(range(int(n))), args=(3,),
+                                     output_signature=tf.TensorSpec((), tf.int64))
+    assert _values(counted) == [0, 1, 2]
+    assert spec[0].is_compatible_with(np.zeros(4, np.int32))
+    assert not spec[0].is_compatible_with(np.zeros((2, 2), np.int32))
+
+
+def test_from_generator_errors_name_the_generator_and_what_it_yielded():
+    vector = tf.TensorSpec((None,), tf.float32)
+    with pytest.raises(ValueError, match=r"'_ragged' yielded an element of shape \(1,\) where "
+                                         r"one of shape \(\) was expected"):
+        list(Dataset.from_generator(_ragged, output_signature=(tf.TensorSpec(()), vector)))
+    with pytest.raises(TypeError, match="structure"):
+        list(Dataset.from_generator(_ragged, output_signature=vector))
+    with pytest.raises(TypeError, match="not convertible to float32"):
+        list(Dataset.from_generator(lambda: iter(["x"]), output_signature=vector))
+    with pytest.raises(TypeError, match="needs output_signature"):
+        Dataset.from_generator(_ragged)
+    with pytest.raises(TypeError, match="not a generator"):
+        Dataset.from_generator(_ragged(), output_signature=vector)
+
+
+def test_padded_batch_pads_each_component_to_the_longest_or_the_given_shape():
+    spec = (tf.TensorSpec((None,), tf.int32), tf.TensorSpec((), tf.int64))
+    ds = Dataset.from_generator(_ragged, output_signature=spec)
+    batches = list(ds.padded_batch(2).as_numpy_iterator())
+    assert [x.tolist() for x, _ in batches] == [[[0, 0], [0, 1]], [[0, 1, 2, 0], [0, 1, 2, 3]],
+                                                [[0, 1, 2, 3, 4]]]
+    assert [y.tolist() for _, y in batches] == [[1, 0], [1, 0], [1]]
+    fixed = ds.padded_batch(3, padded_shapes=([6], []), padding_values=(-1, 0),
+                            drop_remainder=True)
+    (x, _), = fixed.as_numpy_iterator()
+    assert x.tolist() == [[0, -1, -1, -1, -1, -1], [0, 1, -1, -1, -1, -1],
+                          [0, 1, 2, -1, -1, -1]] and x.dtype == np.int32
+    with pytest.raises(ValueError, match=r"component 0 has an element of shape \(5,\).*"
+                                         r"larger than padded_shapes \(4,\)"):
+        list(ds.padded_batch(5, padded_shapes=([4], [])))
+    with pytest.raises(ValueError, match="padded_shapes .* does not match"):
+        list(ds.padded_batch(2, padded_shapes=[4]))
+    words = Dataset.from_tensor_slices({"w": np.array(["a b", "c"])}).map(
+        lambda e: {"w": np.array(str(e["w"].numpy()).split())})
+    assert next(words.padded_batch(2).as_numpy_iterator())["w"].tolist() == [["a", "b"],
+                                                                             ["c", ""]]
+
+
+def test_window_and_flat_map_follow_tensorflows_shift_stride_and_remainder():
+    def windows(ds):
+        return [w.tolist() for w in ds.flat_map(lambda w: w.batch(10)).as_numpy_iterator()]
+
+    r = Dataset.range(7)
+    assert windows(r.window(3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert windows(r.window(3, drop_remainder=True)) == [[0, 1, 2], [3, 4, 5]]
+    assert windows(r.window(3, shift=1, stride=2)) == [[0, 2, 4], [1, 3, 5], [2, 4, 6], [3, 5],
+                                                       [4, 6], [5], [6]]
+    assert windows(r.window(2, shift=4, drop_remainder=True)) == [[0, 1], [4, 5]]
+    pairs = Dataset.from_tensor_slices((np.arange(4.0), np.arange(4))).window(2)
+    zipped = pairs.flat_map(lambda a, b: Dataset.zip((a.batch(2), b.batch(2))))
+    assert [(a.tolist(), b.tolist()) for a, b in zipped.as_numpy_iterator()] == [
+        ([0.0, 1.0], [0, 1]), ([2.0, 3.0], [2, 3])]
+    with pytest.raises(TypeError, match="must return a Dataset"):
+        list(r.flat_map(lambda x: x))
+
+
+def test_reduce_folds_the_elements_from_an_initial_state():
+    assert int(Dataset.range(5).reduce(np.int64(0), lambda s, x: s + x)) == 10
+    count, total = Dataset.from_tensor_slices(np.arange(4.0)).reduce(
+        (np.int64(0), np.float32(0)), lambda s, x: (s[0] + 1, s[1] + x))
+    assert (int(count), float(total)) == (4, 6.0)
+
+
+def test_fit_on_a_generator_of_variable_length_sequences_padded_per_batch():
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(1, 20, size=rng.integers(2, 9)) for _ in range(48)]
+    labels = [int(s[0] >= 10) for s in seqs]
+
+    def gen():
+        yield from zip(seqs, labels)
+
+    ds = Dataset.from_generator(gen, output_signature=(tf.TensorSpec((None,), tf.int32),
+                                                       tf.TensorSpec((), tf.int32)))
+    tf.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Embedding(20, 8, mask_zero=True),
+                                 tf.keras.layers.GlobalAveragePooling1D(),
+                                 tf.keras.layers.Dense(2)])
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(ds.shuffle(48).padded_batch(16), epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 3 and np.isfinite(history.history["loss"]).all()
+    assert model.predict(ds.padded_batch(16), verbose=0).shape == (48, 2)

@@ -72,7 +72,9 @@ def _shape_of(structure: Any) -> Any:
 
 
 def _to_tensors(element: Any) -> Any:
-    return map_structure(Tensor._wrap, element)
+    """An element's arrays as Tensors (the datasets of a ``window`` element stay datasets)."""
+    return map_structure(lambda leaf: leaf if isinstance(leaf, Dataset) else Tensor._wrap(leaf),
+                         element)
 
 
 def _numpy_value(a: np.ndarray) -> Any:
@@ -84,6 +86,16 @@ def _call(fn: Callable[..., Any], element: Any) -> Any:
     ``map`` and ``filter``), anything else as one."""
     tensors = _to_tensors(element)
     return fn(*tensors) if isinstance(tensors, tuple) else fn(tensors)
+
+
+def _listless(value: Any) -> Any:
+    """A generator's element with its tuples' lists made tuples, leaves left as they are (a
+    list is one component only inside a tuple or dict, as TF reads them)."""
+    if isinstance(value, dict):
+        return {key: _listless(v) for key, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_listless(v) for v in value)
+    return value
 
 
 def _from_fn(out: Any) -> Any:
@@ -110,6 +122,73 @@ def _stacked(elements: list[Any]) -> Any:
                                  "(pad them to one shape, or batch_size=1)")
         columns.append(np.stack(column))
     return pack(elements[0], columns)
+
+
+def _padded(elements: list[Any], shapes: Any, values: Any) -> Any:
+    """Elements stacked as ``_stacked`` does, each component first padded at the end of each
+    axis to its ``shapes`` entry (``None`` axes: the batch's longest) with its ``values`` entry
+    (None: 0, or "" for strings)."""
+    leaves = [flatten(e) for e in elements]
+    columns = []
+    for k, (column, shape, value) in enumerate(zip(zip(*leaves), shapes, values)):
+        ranks = {a.ndim for a in column}
+        if len(ranks) > 1 or (shape is not None and len(shape) != column[0].ndim):
+            want = "the same rank" if shape is None else f"padded_shapes' rank {len(shape)}"
+            raise ValueError(f"padded_batch: component {k} has shapes "
+                             f"{sorted({a.shape for a in column})}, expected {want}")
+        longest = np.max([a.shape for a in column], axis=0) if column[0].ndim else ()
+        target = tuple(int(m) if s is None else s for m, s in
+                       zip(longest, shape if shape is not None else [None] * len(longest)))
+        if any(m > t for m, t in zip(longest, target)):
+            raise ValueError(f"padded_batch: component {k} has an element of shape "
+                             f"{tuple(int(m) for m in longest)} (longest), larger than "
+                             f"padded_shapes {shape}")
+        dtype = np.result_type(*column)
+        fill = ("" if dtype.kind == "U" else 0) if value is None else np.asarray(value)
+        out = np.full((len(column), *target), fill, dtype=dtype)
+        for i, a in enumerate(column):
+            out[(i, *(slice(0, n) for n in a.shape))] = a
+        columns.append(out)
+    return pack(elements[0], columns)
+
+
+def _per_component(arg: Any, structure: Any, name: str, shapes: bool = False) -> list[Any]:
+    """``arg`` given in the element's ``structure`` (a shape, if ``shapes``, or a value for
+    each component: ``padded_batch``'s ``padded_shapes`` and ``padding_values``) as a list in
+    :func:`flatten`'s order. None gives None for each; one value serves every component."""
+    if arg is None or (not shapes and not isinstance(arg, (tuple, list, dict))):
+        return [arg] * len(flatten(structure))
+    if isinstance(structure, dict) and isinstance(arg, dict) and set(arg) == set(structure):
+        return [e for key in sorted(structure) for e in
+                _per_component(arg[key], structure[key], name, shapes)]
+    if isinstance(structure, tuple) and isinstance(arg, (tuple, list)) and len(arg) == len(
+            structure):
+        return [e for st, a in zip(structure, arg) for e in _per_component(a, st, name, shapes)]
+    if isinstance(structure, (tuple, dict)):
+        raise ValueError(f"{name} {arg!r} does not match the elements' structure "
+                         f"{_shape_of(structure)}")
+    if shapes:
+        dims = (arg,) if isinstance(arg, (int, np.integer)) else tuple(arg)
+        return [tuple(None if d is None or d == -1 else int(d) for d in dims)]
+    return [arg]
+
+
+def _windows(items: Iterator[Any], size: int, shift: int, stride: int, drop_remainder: bool
+             ) -> Iterator[list[Any]]:
+    """Lists of ``size`` items ``stride`` apart, a new one starting every ``shift`` items; the
+    last ones shorter unless ``drop_remainder``."""
+    span = (size - 1) * stride + 1
+    buffer: list[Any] = []
+    for item in items:
+        buffer.append(item)
+        if len(buffer) == max(span, shift):
+            yield buffer[:span:stride]
+            buffer = buffer[shift:]
+    while buffer and not drop_remainder:
+        yield buffer[:span:stride]
+        buffer = buffer[shift:]
+    if buffer and drop_remainder and len(buffer) >= span:
+        yield buffer[:span:stride]
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -283,6 +362,50 @@ class Dataset:
         return cls._of_rows(data, lambda: iter((np.arange(n),)), n)
 
     @classmethod
+    def from_generator(cls, generator: Callable[..., Iterable[Any]], output_types: Any = None,
+                       output_shapes: Any = None, args: Any = None,
+                       output_signature: Any = None, name: str | None = None) -> Dataset:
+        """The elements ``generator(*args)`` yields, called afresh for each pass. Each must
+        match ``output_signature`` (a structure of :class:`TensorSpec`; or the older
+        ``output_types`` with optional ``output_shapes``): it is converted to each spec's
+        dtype, and a shape that does not match raises, naming the generator."""
+        from .tensor_spec import TensorSpec
+
+        if not callable(generator):
+            raise TypeError("from_generator needs a function that returns an iterator (the "
+                            f"generator function itself, not a generator), got "
+                            f"{type(generator).__name__}")
+        if output_signature is None:
+            if output_types is None:
+                raise TypeError("from_generator needs output_signature (a TensorSpec for each "
+                                "component), or output_types")
+            types_ = flatten(output_types)
+            shapes = ([None] * len(types_) if output_shapes is None else
+                      _per_component(output_shapes, output_types,
+                                     "from_generator's output_shapes", shapes=True))
+            output_signature = pack(output_types, [TensorSpec(shape, dtype) for shape, dtype
+                                                   in zip(shapes, types_)])
+        specs = flatten(output_signature)
+        if not all(isinstance(spec, TensorSpec) for spec in specs):
+            raise TypeError("from_generator's output_signature must be a TensorSpec or a "
+                            f"tuple/dict of them, got {output_signature!r}")
+        call_args = tuple(_as_array(a) for a in (args or ()))
+        where = f"from_generator's generator {getattr(generator, '__name__', generator)!r}"
+
+        def conform(value: Any) -> Any:
+            value = _listless(value)
+            if _shape_of(value) != _shape_of(output_signature):
+                raise TypeError(f"{where} yielded an element of structure {_shape_of(value)}, "
+                                f"where output_signature has {_shape_of(output_signature)}")
+            return pack(output_signature, [spec.conform(v, where) for spec, v in
+                                           zip(specs, flatten(value))])
+
+        def elements() -> Iterator[Any]:
+            return map(conform, generator(*call_args))
+
+        return cls(elements, UNKNOWN_CARDINALITY)
+
+    @classmethod
     def from_tensors(cls, tensors: Any, name: str | None = None) -> Dataset:
         """A dataset of one element, ``tensors`` as it is."""
         element = _normalized(tensors)
@@ -396,6 +519,71 @@ class Dataset:
                     yield _stacked(chunk)
 
         return Dataset(elements, cardinality)
+
+    def padded_batch(self, batch_size: int, padded_shapes: Any = None,
+                     padding_values: Any = None, drop_remainder: bool = False,
+                     name: str | None = None) -> Dataset:
+        """``batch`` for elements of different shapes (sequences of different lengths): each
+        component is padded at the end of its axes to ``padded_shapes`` (in the element's
+        structure; ``None`` or -1 in an axis, or no ``padded_shapes``: the longest in the
+        batch) with ``padding_values`` (default 0, "" for strings)."""
+        size = positive_int(batch_size, "batch_size")
+        n = self._cardinality
+        cardinality = n if n < 0 else (n // size if drop_remainder else -(-n // size))
+
+        def elements() -> Iterator[Any]:
+            it = self._elements()
+            while chunk := list(itertools.islice(it, size)):
+                if len(chunk) == size or not drop_remainder:
+                    shapes = _per_component(padded_shapes, chunk[0],
+                                            "padded_batch's padded_shapes", shapes=True)
+                    values = _per_component(padding_values, chunk[0],
+                                            "padded_batch's padding_values")
+                    yield _padded(chunk, shapes, values)
+
+        return Dataset(elements, cardinality)
+
+    def window(self, size: int, shift: int | None = None, stride: int = 1,
+               drop_remainder: bool = False, name: str | None = None) -> Dataset:
+        """Windows of ``size`` consecutive elements (``stride`` apart), a new window every
+        ``shift`` elements (default ``size``). Each window is the element's structure with a
+        dataset in place of each component, as in TF: ``flat_map(lambda w: w.batch(size))``
+        makes them batches again. The last windows are shorter unless ``drop_remainder``."""
+        size = positive_int(size, "size")
+        shift = size if shift is None else positive_int(shift, "shift")
+        stride = positive_int(stride, "stride")
+
+        def as_datasets(window: list[Any]) -> Any:
+            columns = zip(*(flatten(e) for e in window))
+            return pack(window[0], [Dataset(lambda rows=rows: iter(rows), len(rows))
+                                    for rows in map(list, columns)])
+
+        return Dataset(lambda: map(as_datasets, _windows(self._elements(), size, shift, stride,
+                                                         drop_remainder)), UNKNOWN_CARDINALITY)
+
+    def flat_map(self, map_func: Callable[..., Dataset], name: str | None = None) -> Dataset:
+        """The elements of the datasets ``map_func`` returns for each element (called as
+        ``map``'s function), one dataset after another."""
+        fn = _callable_arg(map_func, "flat_map")
+
+        def elements() -> Iterator[Any]:
+            for element in self._elements():
+                out = _call(fn, element)
+                if not isinstance(out, Dataset):
+                    raise TypeError(f"flat_map's function must return a Dataset, got "
+                                    f"{type(out).__name__}")
+                yield from out._elements()
+
+        return Dataset(elements, UNKNOWN_CARDINALITY)
+
+    def reduce(self, initial_state: Any, reduce_func: Callable[[Any, Any], Any]) -> Any:
+        """``reduce_func(state, element)`` folded over the elements from ``initial_state``;
+        the final state, as Tensors: ``ds.reduce(0, lambda n, _: n + 1)`` counts."""
+        fn = _callable_arg(reduce_func, "reduce")
+        state = _normalized(initial_state)
+        for element in self._elements():
+            state = _from_fn(fn(_to_tensors(state), _to_tensors(element)))
+        return _to_tensors(state)
 
     def unbatch(self, name: str | None = None) -> Dataset:
         """Each element split along its first axis into that many elements."""
