@@ -55,12 +55,6 @@ def new_generator() -> np.random.Generator:
     return np.random.default_rng(_root_seed.spawn(1)[0])
 
 
-def keyed_generator(*keys: int) -> np.random.Generator:
-    """A Generator that depends only on the root seed and ``keys``, never on what was drawn
-    before: the same numbers at every call (e.g. a validation split across ``fit`` calls)."""
-    return np.random.default_rng([_root_seed.entropy, *keys])
-
-
 def default_generator() -> np.random.Generator:
     """The shared Generator for calls that did not bring their own."""
     return _default_generator

@@ -127,50 +127,43 @@ def test_shuffle_keeps_x_and_y_together():
 
 
 # -- validation ------------------------------------------------------------------------------
-def test_validation_split_is_a_seeded_shuffle_not_the_last_rows_and_stays_put():
-    """Rows sorted by class: Keras's 'last 25%' would validate on class 3 alone."""
-    x = np.arange(40, dtype=np.float32).reshape(40, 1)
-    y = np.repeat(np.arange(4.0), 10).reshape(40, 1)
+def test_validation_split_takes_the_last_rows_before_shuffling():
+    """Keras: "selected from the last samples in the x and y data provided, before
+    shuffling" (the audit's repro: rows 0..9, split 0.2 validates on rows 8 and 9)."""
+    x = np.arange(10, dtype=np.float32).reshape(10, 1)
     model, recorder = _recording_model()
     model.compile(optimizers.SGD(learning_rate=0.0), "mse")
-    sj.utils.set_random_seed(5)
-    model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
-    (train,), (val,) = recorder.seen[True], recorder.seen[False]
-    train_rows, val_rows = train[:, 0].astype(int), val[:, 0].astype(int)
-    assert len(val_rows) == 10 and len(train_rows) == 30
-    assert sorted([*train_rows, *val_rows]) == list(range(40))  # a partition of the rows
-    assert len(set(y[val_rows, 0])) > 1  # not one class
-    assert sorted(val_rows) != list(range(30, 40))
-
-    # the same split at the next fit without re-seeding (the split draws nothing from the
-    # streams: a second fit must not validate on rows the first trained on)
-    recorder.seen = {True: [], False: []}
-    model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
-    assert sorted(recorder.seen[False][0][:, 0].astype(int)) == sorted(val_rows)
-    # the same seed gives the same split; another seed another one
-    for seed, same in ((5, True), (6, False)):
+    for shuffle in (False, True):
         recorder.seen = {True: [], False: []}
-        sj.utils.set_random_seed(seed)
-        model.fit(x, y, batch_size=64, epochs=1, validation_split=0.25, shuffle=False,
+        model.fit(x, x, batch_size=64, epochs=1, validation_split=0.2, shuffle=shuffle,
                   verbose=0)
-        assert (sorted(recorder.seen[False][0][:, 0].astype(int)) == sorted(val_rows)) == same
+        (train,), (val,) = recorder.seen[True], recorder.seen[False]
+        assert list(val[:, 0]) == [8, 9]
+        assert sorted(train[:, 0]) == list(range(8))
+    # floor(n * (1 - split)) rows train, as Keras's split_at: 7 of 10 for 0.25
+    recorder.seen = {True: [], False: []}
+    model.fit(x, x, batch_size=64, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
+    assert list(recorder.seen[False][0][:, 0]) == [7, 8, 9]
 
 
 def test_validation_split_loss_is_measured_on_the_held_out_rows():
     x = np.zeros((40, 1), np.float32)
     y = np.repeat(np.arange(4.0), 10).reshape(40, 1)  # the zero model's loss is mean(y**2)
     model = _frozen_zero_model()
-    history = model.fit(x, y, batch_size=40, epochs=1, validation_split=0.5, verbose=0)
-    train_loss, val_loss = history.history["loss"][0], history.history["val_loss"][0]
-    assert train_loss + val_loss == pytest.approx(2 * np.mean(y**2))
-    assert val_loss != pytest.approx(np.mean(y[20:] ** 2))  # not the last half
+    sw = np.arange(40.0)  # the weights are split with the rows
+    history = model.fit(x, y, batch_size=40, epochs=1, validation_split=0.5, verbose=0,
+                        sample_weight=sw)
+    for key, rows in (("loss", slice(0, 20)), ("val_loss", slice(20, 40))):
+        assert history.history[key][0] == pytest.approx(
+            model.evaluate(x[rows], y[rows], sample_weight=sw[rows], verbose=0))
+    assert history.history["val_loss"][0] > 4 * history.history["loss"][0]
 
 
 def test_validation_split_must_leave_both_sets():
     x, y = _data(10)
     model = _mlp()
     model.compile("sgd", LOGITS_LOSS)
-    for split in (1.0, 1.5, 0.01):
+    for split in (1.0, 1.5, -0.1, 0.95):  # 0.95 of 10 leaves floor(0.5) = 0 to train
         with pytest.raises(ValueError, match="validation_split"):
             model.fit(x, y, validation_split=split, verbose=0)
 

@@ -1,17 +1,17 @@
 """Turning ``fit``/``evaluate``/``predict`` arguments into batches: arrays (or lists of arrays
 for multi-input or multi-output models) become a ``DataLoader``; a DataLoader, or any
-re-iterable of ``(x, y[, sample_weight])`` batches, is used as it is. Also the seeded validation
+re-iterable of ``(x, y[, sample_weight])`` batches, is used as it is. Also Keras's validation
 split and class weights."""
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .. import backend
 from .._checks import positive_int
 from ..autograd import Tensor
 from ..data.loader import (  # noqa: F401 - re-exported for Model
@@ -124,18 +124,17 @@ def passes(data: Any) -> Iterator[Any]:
 
 
 def validation_split(x: Any, y: Any, sw: Any, split: float) -> tuple[tuple, tuple]:
-    """A shuffled split: ``split`` of the samples for validation, the rest for training (not
-    Keras's last rows, which are often one class when data are sorted). It depends on the
-    seed (``set_random_seed``) and the data's size only, so, like Keras's, it is the same at
-    every ``fit``: a second call never validates on rows the first one trained on."""
+    """Keras's split: the last ``split`` of the samples (``floor(n * (1 - split))`` on) for
+    validation, the rest for training, taken before any shuffling, so results can be compared
+    with Keras's. Sorted data (one class at the end) should be shuffled by the caller first."""
     if not 0.0 < split < 1.0:
         raise ValueError(f"validation_split must be in (0, 1), got {split}")
     n = num_samples(x)
-    order = backend.keyed_generator(n).permutation(n)
-    n_val = int(round(n * split))
-    if n_val == 0 or n_val == n:
-        raise ValueError(f"validation_split={split} of {n} samples leaves an empty set")
-    val, train = order[:n_val], order[n_val:]
+    split_at = int(math.floor(n * (1.0 - split)))
+    if split_at in (0, n):
+        raise ValueError(f"validation_split={split} of {n} samples leaves an empty training or "
+                         "validation set: give more data or another validation_split")
+    train, val = slice(0, split_at), slice(split_at, n)
     return ((take(x, train), take(y, train), take(sw, train)),
             (take(x, val), take(y, val), take(sw, val)))
 

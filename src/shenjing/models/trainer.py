@@ -232,11 +232,11 @@ class Trainer(CompiledLossesAndMetrics):
         """Train for ``epochs`` passes over (x, y). Returns the History.
 
         Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
-        one line per epoch (2); ``validation_split`` takes a fixed shuffled fraction (not the last
-        rows); ``class_weight`` maps class ids to loss weights; ``initial_epoch`` resumes a run;
-        ``steps_per_epoch`` makes an epoch that many batches, each epoch continuing where the
-        last stopped (so an endless generator can be trained on); ``validation_steps`` does
-        the same for each validation.
+        one line per epoch (2); ``validation_split`` holds out the last fraction of the rows,
+        taken before shuffling (Keras's: shuffle sorted data first); ``class_weight`` maps class
+        ids to loss weights; ``initial_epoch`` resumes a run; ``steps_per_epoch`` makes an epoch
+        that many batches, each epoch continuing where the last stopped (so an endless
+        generator can be trained on); ``validation_steps`` does the same for each validation.
         """
         from ..callbacks import CallbackList, TerminateOnNaN
 
