@@ -45,3 +45,30 @@ def is_json_data(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and is_json_data(v) for k, v in value.items())
     return False
+
+
+def function_name(fn: Any, what: str) -> str:
+    """The name under which a config saves the function ``fn``: its own, as Keras 3 saves a
+    function. Saving never pickles code, so loading finds the function by this name among the
+    caller's (``custom_objects``, ``register_keras_serializable``); a lambda or a callable
+    without a name has none to find, and saving it is an error that says what to do."""
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str) or name == "<lambda>":
+        raise ValueError(f"{what} {fn!r} cannot be serialized: a config saves a function by its "
+                         "name and loading never runs code from the file, so define it with "
+                         "def, then pass custom_objects={'its_name': its_name} to load_model or "
+                         "from_config, or decorate it with @register_keras_serializable()")
+    return name
+
+
+def registered_function(name: str, what: str) -> Any:
+    """The function a config saved as ``name`` (see :func:`function_name`): the caller's, from
+    ``custom_objects``, the enclosing ``custom_object_scope`` or ``register_keras_serializable``."""
+    from .io.saving import get_registered_object
+
+    fn = get_registered_object(name)
+    if not callable(fn):
+        raise ValueError(f"unknown {what} {name!r}: a function saved by name loads only when your "
+                         f"code names it: pass custom_objects={{{name!r}: {name}}} to load_model "
+                         "or from_config, or decorate it with @register_keras_serializable()")
+    return fn

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import functional as F
+from ._config import function_name, registered_function
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT
 
@@ -127,14 +128,12 @@ def name_of(fn: Any) -> str | None:
 
 def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     """The activation for a name, a callable, or None (the identity). A function of this module
-    or ``F`` comes back as its op, so layers recognize it (fused relu, ...) as by its name."""
+    or ``F`` comes back as its op, so layers recognize it (fused relu, ...) as by its name; any
+    other name is that of your own function (:func:`deserialize`)."""
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _REGISTRY:
-            raise ValueError(f"unknown activation {identifier!r}; known: {', '.join(_REGISTRY)}")
-        return _REGISTRY[key]
+        return _REGISTRY.get(identifier.lower()) or deserialize(identifier)
     if callable(identifier):
         name = name_of(identifier)
         return identifier if name is None else _REGISTRY[name]
@@ -142,11 +141,29 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
 
 
 def serialize(fn: Callable[[Tensor], Tensor]) -> str:
-    """The registered name of an activation (for configs); custom callables cannot be saved."""
+    """The name a config saves an activation under: a built-in one's, else your function's own
+    (Keras 3), which loading finds in ``custom_objects`` or among registered objects."""
     name = name_of(fn)
-    if name is None:
-        raise ValueError(f"activation {fn!r} is not a registered one and cannot be serialized")
+    if name is not None:
+        return name
+    name = function_name(fn, "activation")
+    if name.lower() in _REGISTRY:
+        raise ValueError(f"activation {fn!r} cannot be serialized: its name {name!r} is a "
+                         "built-in activation's, which loading would give back instead; "
+                         "rename the function")
     return name
+
+
+def deserialize(name: str) -> Callable[..., Tensor]:
+    """The activation saved as ``name``: this module's function (Keras's public one, which
+    takes Keras's keyword arguments), else your function registered with
+    ``register_keras_serializable`` or passed in ``custom_objects``."""
+    if name.lower() in _REGISTRY:
+        return globals()[name.lower()]
+    try:
+        return registered_function(name, "activation")
+    except ValueError as e:
+        raise ValueError(f"{e}; the built-in activations are {', '.join(_REGISTRY)}") from None
 
 
 def fused_name(activation: Callable[[Tensor], Tensor]) -> str | None:

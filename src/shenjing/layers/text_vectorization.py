@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._config import function_name, registered_function
 from ..autograd import Tensor
 from .lookup import StringLookup, _ListInputs
 
@@ -37,32 +38,19 @@ _MODES = ("int", "multi_hot", "count", "tf_idf")
 
 
 def _function(kind: str, value: Any, builtin: dict[str, Callable]) -> Callable | None:
-    """The function ``value`` names: None, a built-in name, a callable, or the name of one
-    registered with ``register_keras_serializable`` (how a saved config names a callable)."""
+    """The function ``value`` names: None, a built-in name, a callable, or the name a config
+    saved your function under (found in custom_objects or among the registered objects)."""
     if value is None or callable(value):
         return value
-    if isinstance(value, str):
-        if value in builtin:
-            return builtin[value]
-        from ..io.saving import get_registered_object
-
-        fn = get_registered_object(value)
-        if callable(fn):
-            return fn
-    raise ValueError(f"TextVectorization: {kind} must be None, one of {tuple(builtin)}, or a "
-                     f"callable, got {value!r} (a callable saved by name must be registered "
-                     "with register_keras_serializable or passed in custom_objects)")
-
-
-def _registered_name(kind: str, fn: Callable) -> str:
-    from ..io.saving import get_registered_object
-
-    name = getattr(fn, "__name__", "")
-    if name and get_registered_object(name) is fn:
-        return name
-    raise ValueError(f"TextVectorization: the {kind} callable {fn!r} cannot be saved in a "
-                     "config: decorate it with @register_keras_serializable() so that it is "
-                     "saved by name")
+    expected = f"TextVectorization: {kind} must be None, one of {tuple(builtin)} or a function"
+    if not isinstance(value, str):
+        raise ValueError(f"{expected}, got {value!r}")
+    if value in builtin:
+        return builtin[value]
+    try:
+        return registered_function(value, f"TextVectorization {kind}")
+    except ValueError as e:
+        raise ValueError(f"{expected}; {e}") from None
 
 
 def _ngram_widths(ngrams: Any) -> tuple[int, ...] | None:
@@ -229,7 +217,7 @@ class TextVectorization(_ListInputs):
     def get_config(self) -> dict[str, Any]:
         for kind, fn in (("standardize", self._standardize_fn), ("split", self._split_fn)):
             if fn is not None and not isinstance(getattr(self, kind), str):
-                setattr(self, kind, _registered_name(kind, fn))
+                setattr(self, kind, function_name(fn, f"TextVectorization {kind}"))
         config = super().get_config()
         config["vocabulary"] = self._lookup.get_config()["vocabulary"]
         return config
