@@ -3,9 +3,11 @@
 ``fit`` wraps the user's callbacks in a ``CallbackList`` that adds ``History`` (always) and
 ``ProgbarLogger`` (when ``verbose != 0``) and calls, in this order: ``on_train_begin``; per epoch
 ``on_epoch_begin(epoch)``, per batch ``on_train_batch_begin(batch)`` and
-``on_train_batch_end(batch, logs)`` (running means of the epoch so far), then
+``on_train_batch_end(batch, logs)`` (running means of the epoch so far), then the validation's
+``on_test_begin``, ``on_test_batch_begin``/``_end`` and ``on_test_end(logs)`` (as Keras), then
 ``on_epoch_end(epoch, logs)`` (with the ``val_`` keys); it stops after an epoch once
-``model.stop_training`` is True; last ``on_train_end(logs)``. Epochs and batches count from 0;
+``model.stop_training`` is True; last ``on_train_end(logs)``. ``evaluate`` fires the
+``on_test_*`` hooks, ``predict`` the ``on_predict_*`` ones. Epochs and batches count from 0;
 messages and file names count from 1, as Keras's do.
 
 >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
@@ -766,7 +768,7 @@ class TensorBoard(Callback):
             writer.flush()
 
     def on_test_end(self, logs: Logs | None = None) -> None:
-        # fit's own validation is written at the epoch's end (fit runs no test hooks for it).
+        # fit's validation (it fires the test hooks too) is written at the epoch's end.
         if not self._in_fit and logs:
             self._write_evaluation(logs)
             self._close_writers()  # no on_train_end will come

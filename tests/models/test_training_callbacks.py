@@ -4,6 +4,7 @@ do to the model, the files and the learning rate, checked against per-epoch reco
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -184,3 +185,68 @@ def test_interrupted_fit_still_ends_the_callbacks(tmp_path):
     assert len(model.history.history["loss"]) == 3
     assert len((tmp_path / "logs" / "log.csv").read_text().splitlines()) == 1 + 3
     assert log._file is None or log._file.closed
+
+
+class HookRecorder(callbacks.Callback):
+    """Every hook fired, with its batch or epoch index and a copy of its logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __getattribute__(self, name):
+        if name.startswith("on_"):
+            return lambda *args: self.calls.append((name, *args[:-1], dict(args[-1] or {})))
+        return super().__getattribute__(name)
+
+
+def _hooks(recorder, prefix):
+    return [call[:-1] for call in recorder.calls if call[0].startswith(prefix)]
+
+
+def test_fit_fires_the_test_hooks_for_its_validation_as_keras():
+    model, (x, y), (xv, yv) = _overfitting_run_parts()
+    record = HookRecorder()
+    history = model.fit(x[:16], y[:16], batch_size=8, epochs=2, verbose=0, callbacks=[record],
+                        validation_data=(xv[:12], yv[:12]))
+    batches = [("on_train_batch_begin", 0), ("on_train_batch_end", 0),
+               ("on_train_batch_begin", 1), ("on_train_batch_end", 1), ("on_test_begin",),
+               ("on_test_batch_begin", 0), ("on_test_batch_end", 0),
+               ("on_test_batch_begin", 1), ("on_test_batch_end", 1), ("on_test_end",)]
+    assert [c[:-1] for c in record.calls] == [
+        ("on_train_begin",),
+        ("on_epoch_begin", 0), *batches, ("on_epoch_end", 0),
+        ("on_epoch_begin", 1), *batches, ("on_epoch_end", 1),
+        ("on_train_end",)]
+    test_ends = [c[-1] for c in record.calls if c[0] == "on_test_end"]
+    # on_test_end gets the validation logs, unprefixed, as Keras's evaluation inside fit
+    assert [logs["loss"] for logs in test_ends] == history.history["val_loss"]
+    assert set(test_ends[0]) == {"loss", "accuracy"}
+
+
+def test_evaluate_and_predict_fire_their_hooks():
+    model, (x, y), _ = _overfitting_run_parts()
+    record = HookRecorder()
+    loss, _ = model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[record])
+    assert _hooks(record, "on_test") == [
+        ("on_test_begin",), ("on_test_batch_begin", 0), ("on_test_batch_end", 0),
+        ("on_test_batch_begin", 1), ("on_test_batch_end", 1), ("on_test_end",)]
+    assert record.calls[-1][-1]["loss"] == loss
+
+    record.calls.clear()
+    predictions = model.predict(x, batch_size=32, callbacks=[record])
+    assert [c[:-1] for c in record.calls] == [
+        ("on_predict_begin",), ("on_predict_batch_begin", 0), ("on_predict_batch_end", 0),
+        ("on_predict_batch_begin", 1), ("on_predict_batch_end", 1), ("on_predict_end",)]
+    outputs = [c[-1]["outputs"] for c in record.calls if c[0] == "on_predict_batch_end"]
+    np.testing.assert_array_equal(np.concatenate(outputs), predictions)
+    assert [len(o) for o in outputs] == [32, 8]
+
+
+def test_progress_of_predict_and_of_fit_with_validation(capsys):
+    model, (x, y), (xv, yv) = _overfitting_run_parts()
+    model.predict(x, verbose=2)
+    assert re.fullmatch(r"Predict - \d+\.\ds\n", capsys.readouterr().out)
+    model.fit(x, y, epochs=1, verbose=2, validation_data=(xv, yv))
+    out = capsys.readouterr().out.splitlines()  # the validation adds no line of its own
+    assert len(out) == 1 and out[0].startswith("Epoch 1/1") and "val_loss" in out[0]

@@ -287,8 +287,8 @@ class Trainer(CompiledLossesAndMetrics):
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_batches(val, "validation_data",
-                                                      steps=validation_steps)
+                    val_logs = self._evaluate_batches(val, "validation_data", cbs,
+                                                      validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -335,22 +335,23 @@ class Trainer(CompiledLossesAndMetrics):
                                 if resumed else ""))
         return logs
 
-    def _evaluate_batches(self, data: Any, source: str, cbs: Any = None,
+    def _evaluate_batches(self, data: Any, source: str, cbs: Any,
                           steps: int | None = None) -> dict[str, Any]:
         """The loss and metrics over ``data`` (its next ``steps`` batches if given: the last
-        batch's logs, running means); ValueError naming ``source`` if it is empty."""
+        batch's logs, running means), firing the ``on_test_*`` hooks of ``cbs`` (``evaluate``'s,
+        or ``fit``'s for its validation, as Keras); ValueError naming ``source`` if empty."""
         self.reset_metrics()
         test_step = self._step_function("test_step")
+        cbs.on_test_begin()
         logs = None
         for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
                                                         text_inputs=self._text_inputs)):
-            if cbs is not None:
-                cbs.on_test_batch_begin(step)
+            cbs.on_test_batch_begin(step)
             logs = test_step(xb, yb, swb)
-            if cbs is not None:
-                cbs.on_test_batch_end(step, logs)
+            cbs.on_test_batch_end(step, logs)
         if logs is None:
             raise ValueError(f"{source} has no samples: there is nothing to evaluate")
+        cbs.on_test_end(logs)
         return logs
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
@@ -370,27 +371,36 @@ class Trainer(CompiledLossesAndMetrics):
         verbose = _verbosity(verbose)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=da.steps_of(data, steps))
-        cbs.on_test_begin()
         logs = self._evaluate_batches(data, "the data given to evaluate()", cbs, steps)
-        cbs.on_test_end(logs)
         return logs if return_dict else _flat(logs)
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0,
-                steps: int | None = None) -> Any:
+                steps: int | None = None, callbacks: Any = None) -> Any:
         """Outputs for ``x`` (arrays, or a DataLoader or generator whose labels are ignored; its
-        first ``steps`` batches if given) in inference mode, as NumPy arrays, batch by batch."""
+        first ``steps`` batches if given) in inference mode, as NumPy arrays, batch by batch.
+        ``callbacks`` get ``on_predict_begin``, ``on_predict_batch_begin``/``_end`` (logs
+        ``{"outputs": the batch's outputs}``, as Keras) and ``on_predict_end``."""
+        from ..callbacks import CallbackList
+
         steps = da.steps_or_none(steps, "steps")
         data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
+        verbose = _verbosity(verbose)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=da.steps_of(data, steps))
         outs = []
         custom = self._overrides("predict_step")
+        cbs.on_predict_begin()
         with no_grad():
-            for xb, _, _ in da.iterate(data, steps=steps, order=self._ordered,
-                                       text_inputs=self._text_inputs):
+            for step, (xb, _, _) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
+                                                         text_inputs=self._text_inputs)):
+                cbs.on_predict_batch_begin(step)
                 outs.append(_numpy(self.predict_step(da.pack_x_y_sample_weight(_tensors(xb)))
                                    if custom else self(xb, training=False)))
+                cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
                              "predict")
+        cbs.on_predict_end()
         if isinstance(outs[0], dict):
             return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
         if isinstance(outs[0], list):
