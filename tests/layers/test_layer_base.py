@@ -249,6 +249,49 @@ def test_config_of_a_custom_layer_round_trips():
     assert clone.hidden == 7 and not clone.trainable and clone.get_config() == config
 
 
+def test_overridden_config_gets_only_what_the_base_knows():
+    """Keras 3's guide pattern: the subclass lists its own arguments, the base the rest."""
+
+    class Linear(L.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def get_config(self):
+            return dict(units=self.units, **super().get_config())
+
+    class ScaledDense(L.Dense):
+        def __init__(self, units, scale=1.0, **kwargs):
+            super().__init__(units, **kwargs)
+            self.scale = scale
+
+        def get_config(self):
+            return dict(scale=self.scale, **super().get_config())
+
+    class Net(shenjing.Model):
+        def __init__(self, hidden=3, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = hidden
+            self.dense = L.Dense(hidden)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def get_config(self):
+            return dict(hidden=self.hidden, **super().get_config())
+
+    config = Linear(4, name="lin").get_config()
+    assert config == {"units": 4, "name": "lin", "trainable": True, "dtype": "float32"}
+    assert Linear.from_config(config).units == 4
+    config = ScaledDense(3, scale=2.0, activation="relu", name="sd").get_config()
+    assert config == {**L.Dense(3, activation="relu", name="sd").get_config(), "scale": 2.0}
+    clone = ScaledDense.from_config(json.loads(json.dumps(config)))
+    assert (clone.units, clone.scale, clone.activation) == (3, 2.0, shenjing.F.relu)
+    config = Net(5, name="net").get_config()
+    assert config == {"hidden": 5, "name": "net", "trainable": True, "dtype": "float32"}
+    assert Net.from_config(config).hidden == 5
+
+
 def test_config_of_a_custom_activation_cannot_be_saved():
     with pytest.raises(ValueError, match="cannot be serialized"):
         L.Activation(lambda t: t * 2).get_config()

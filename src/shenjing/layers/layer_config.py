@@ -35,7 +35,14 @@ class LayerConfigMixin:
         value the layer uses: ``activation='linear'`` for None, ``kernel_size=[3, 3]`` for 3),
         else the argument as given, else its default. A layer whose ``__init__`` sends options
         elsewhere (a recurrent layer's to its cell) adds them in its own ``get_config``.
+
+        A class of yours that overrides ``get_config`` lists its own arguments, as Keras 3's
+        guides do (``dict(units=self.units, **super().get_config())``): the arguments of the
+        classes from it down are then left out here, so they are not given twice.
         """
+        cls = type(self)
+        owner = next((k for k in cls.__mro__ if "get_config" in k.__dict__
+                      and not k.__module__.startswith("shenjing.")), None)
         args, kwargs = self._init_args
         given = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
         given.pop("self", None)
@@ -45,7 +52,8 @@ class LayerConfigMixin:
             elif param.kind is param.VAR_POSITIONAL and given.pop(key, ()):
                 raise TypeError(f"{type(self).__name__}: *args cannot be serialized")
         config: dict[str, Any] = {}
-        for param in constructor_parameters(type(self)):
+        above = cls if owner is None else cls.__mro__[cls.__mro__.index(owner) + 1]
+        for param in constructor_parameters(above):
             key = param.name
             if key in ("name", "trainable", "dtype") or (
                     key in self._config_if_given and key not in given):
@@ -53,9 +61,9 @@ class LayerConfigMixin:
             value = self._config_value(key, given.get(key, param.default))
             if value is not inspect.Parameter.empty:
                 config[key] = value
-        # given arguments that no signature names (a subclass's **kwargs it reads itself)
-        config.update({k: _serialize(v) for k, v in given.items()
-                       if k not in config and k not in ("name", "trainable", "dtype")})
+        if owner is None:  # given arguments no signature names (**kwargs read by the class)
+            config.update({k: _serialize(v) for k, v in given.items()
+                           if k not in config and k not in ("name", "trainable", "dtype")})
         base = dict(name=self.name, trainable=self.trainable, dtype=self.dtype.name)
         init = inspect.signature(type(self).__init__).parameters
         if not any(p.kind is p.VAR_KEYWORD for p in init.values()):
