@@ -40,9 +40,9 @@ class Probe(layers.Layer):
         return x
 
 
-def _summary(model) -> list[str]:
+def _summary(model, **kwargs) -> list[str]:
     lines: list[str] = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lines.append, **kwargs)
     return lines
 
 
@@ -353,13 +353,45 @@ def test_summary_prints_to_stdout_by_default(capsys):
     assert "Output Shape" in out and "Total params: 67" in out
 
 
-def test_summary_of_an_unbuilt_sequential_says_to_build_it():
-    model = sj.Sequential([Dense(5), Dense(2)])
-    with pytest.raises(ValueError, match="^This model has not yet been built. Build it by "
-                       "calling it on data, by fit, or give the first layer an input_shape$"):
-        model.summary()
+def test_summary_of_an_unbuilt_sequential_shows_unknown_shapes_as_keras_3():
+    model = sj.Sequential([Dense(5, name="a"), layers.Dropout(0.5, name="b"), Dense(2, name="c")])
+    lines = _summary(model)
+    assert [re.split(r"\s{2,}", line.strip()) for line in lines[4:7]] == [
+        ["a (Dense)", "?", "0 (unbuilt)"], ["b (Dropout)", "?", "0 (unbuilt)"],
+        ["c (Dense)", "?", "0 (unbuilt)"]]
+    assert "Total params: 0" in lines
     model(np.ones((2, 3), np.float32))
-    assert _rows(_summary(model)) == [("Dense", "(None, 5)", 20), ("Dense", "(None, 2)", 12)]
+    assert _rows(_summary(model)) == [("Dense", "(None, 5)", 20), ("Dropout", "(None, 5)", 0),
+                                      ("Dense", "(None, 2)", 12)]
+
+
+def test_summary_takes_keras_layout_arguments():
+    model = sj.Sequential([sj.Input((3,)), Dense(5, name="first"), layers.Dropout(0.5),
+                           Dense(2, name="last")])
+    model.get_layer("first").trainable = False
+    lines = _summary(model, line_length=44, show_trainable=True)
+    # Keras's columns: ends at 0.45, 0.84 and 1.0 of the line, then 11 for Trainable
+    assert lines[2] == "Layer (type)       Output Shape     Param # Trainable  "
+    assert lines[4] == "first (Dense)      (None, 5)        20      N          "
+    assert lines[5].split()[-1] == "-" and lines[6].split()[-1] == "Y"  # no weights: '-'
+    assert lines[1] == "=" * 55
+    # absolute positions; a cell too long is cut, leaving a space before the next column
+    assert _summary(model, positions=[8, 20, 26])[4] == "first ( (None, 5)   20    "
+    assert [r[0] for r in _rows(_summary(model, layer_range=("drop.*", "last")))] == [
+        "Dropout", "Dense"]
+    with pytest.raises(ValueError, match="layer_range=.*matches no layer"):
+        model.summary(layer_range=("nope", "last"))
+    with pytest.raises(ValueError, match="positions must give 3 column ends"):
+        model.summary(positions=[0.3, 0.6, 0.7, 1.0])
+
+
+def test_summary_expand_nested_lists_a_nested_models_layers_under_it():
+    inner = sj.Sequential([sj.Input((3,)), Dense(4, name="inner_dense")], name="inner")
+    inputs = sj.Input((3,))
+    model = sj.Model(inputs, Dense(1, name="head")(inner(inputs)))
+    names = [line.split(" (")[0] for line in _summary(model, expand_nested=True)[4:8]]
+    assert names[1:] == ["inner", "  inner_dense", "head"]
+    assert "  inner_dense" not in [line.split(" (")[0] for line in _summary(model)]
 
 
 # -- get_layer, inputs and outputs, metrics_names ----------------------------------------------

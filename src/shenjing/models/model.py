@@ -131,15 +131,23 @@ class Model(Trainer, Layer):
         outputs = self.outputs
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def summary(self, print_fn: Any = print) -> None:
-        """Print each layer's name, type, output shape and parameter count, and the totals."""
+    def summary(self, line_length: int | None = None, positions: Any = None,
+                print_fn: Any = None, expand_nested: bool = False, show_trainable: bool = False,
+                layer_range: Any = None) -> None:
+        """Print each layer's name, type, output shape and parameter count, and the totals.
+        Before the model is built the shapes are '?' and the counts '0 (unbuilt)' (Keras 3).
+
+        Args (Keras's): ``line_length`` and ``positions`` (column ends, fractions of the line
+        or characters) lay the table out; ``print_fn`` takes each line (default ``print``);
+        ``expand_nested`` lists a nested model's layers under it, indented; ``show_trainable``
+        adds a Trainable column (Y, N, or - for a layer without weights); ``layer_range``
+        (first, last) shows the rows between the layers those name patterns match.
+        """
         from .summary import summary_lines
 
-        if not self.built:
-            raise ValueError("This model has not yet been built. Build it by calling it on "
-                             "data, by fit, or give the first layer an input_shape")
-        for line in summary_lines(self):
-            print_fn(line)
+        for line in summary_lines(self, line_length, positions, expand_nested, show_trainable,
+                                  layer_range):
+            (print_fn or print)(line)
 
     def get_config(self) -> dict[str, Any]:
         if self.graph is None:
