@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from layer_contract import run_layer_test
 
+from shenjing import activations
 from shenjing import layers as L
 from shenjing.data import TreeBatch, Vocabulary, parse_tree
 
@@ -33,6 +34,7 @@ CASES = [
     ("dense_3d", lambda: L.Dense(3, kernel_regularizer="l2"), _x(2, 5, 4), (2, 5, 3), 2, 0),
     ("activation", lambda: L.Activation("tanh"), _x(2, 4), (2, 4), 0, 0),
     ("relu", lambda: L.ReLU(), _x(2, 4), (2, 4), 0, 0),
+    ("lambda_builtin", lambda: L.Lambda(activations.softplus), _x(2, 4), (2, 4), 0, 0),
     ("leaky_relu", lambda: L.LeakyReLU(0.1), _x(2, 4), (2, 4), 0, 0),
     ("flatten", lambda: L.Flatten(), _x(2, 3, 4), (2, 12), 0, 0),
     ("reshape", lambda: L.Reshape((4, 3)), _x(2, 12), (2, 4, 3), 0, 0),

@@ -1,15 +1,18 @@
-"""Core layers: InputLayer, Dense, Activation, Flatten, Reshape, Dropout (and its spatial
+"""Core layers: InputLayer, Dense, Activation, Lambda, Flatten, Reshape, Dropout (and its spatial
 forms), and the Perceptron."""
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import activations
 from .. import functional as F
+from .._config import function_name, registered_function
 from ..autograd import Tensor, no_grad
 from ..backend import new_generator
 from .conv import _channels_last
@@ -105,6 +108,73 @@ class Activation(Layer):
 
     def call(self, x: Tensor) -> Tensor:
         return self.activation(x)
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs as a layer, for Sequential and functional models
+    (Keras's): ``function(inputs, **arguments)``, also given ``mask=`` and ``training=`` where
+    it takes them. It is differentiable wherever the function is (built of ``ops``/``F``).
+
+    A config names its functions and never holds code: one defined with ``def`` is saved by
+    its name and loaded from ``custom_objects`` or ``register_keras_serializable``; a lambda
+    cannot be saved (Keras 3 saves its bytecode, then refuses to load it without
+    ``safe_mode=False``), and saving says so.
+
+    Args:
+        function: the function of the inputs (a tensor, or a list of them).
+        output_shape: accepted for Keras code and kept in the config; shenjing infers shapes
+            by running the function.
+        mask: None (the output has no mask, as Keras) or a function ``mask(inputs, mask)``
+            giving the output's mask.
+        arguments: keyword arguments for ``function`` (JSON data, to be saved).
+
+    >>> Lambda(lambda x: x ** 2)(np.array([[3.0]])).numpy()
+    array([[9.]], dtype=float32)
+    """
+
+    def __init__(self, function: Callable[..., Any], output_shape: Any = None,
+                 mask: Callable[..., Any] | None = None, arguments: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be a function, got {function!r}")
+        if mask is not None and not callable(mask):
+            raise TypeError(f"Lambda: mask must be None or a function mask(inputs, mask), got "
+                            f"{mask!r}")
+        self.function, self.mask, self.arguments = function, mask, dict(arguments or {})
+        self._output_shape = output_shape
+        try:
+            takes = set(inspect.signature(function).parameters)
+        except ValueError:  # a builtin without a signature takes neither
+            takes = set()
+        self._passes = [key for key in ("mask", "training") if key in takes]
+
+    def call(self, inputs: Any, mask: Any = None, training: bool | None = None) -> Any:
+        given = {"mask": mask, "training": training}
+        return self.function(inputs, **self.arguments, **{k: given[k] for k in self._passes})
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None if self.mask is None else self.mask(inputs, mask)
+
+    def get_config(self) -> dict[str, Any]:
+        # named before the base's config, so that a lambda's error names this layer's argument
+        names = {key: function_name(value, f"Lambda '{self.name}': the {key}")
+                 for key, value in (("function", self.function), ("mask", self.mask),
+                                    ("output_shape", self._output_shape)) if callable(value)}
+        return {**super().get_config(), **names}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        """The layer ``config`` describes, its functions found by name: a built-in activation's
+        (``activations.relu``), else yours, in ``custom_objects`` or registered."""
+        config = dict(config)
+        config["function"] = activations.deserialize(config["function"])
+        for key in ("mask", "output_shape"):
+            if isinstance(config.get(key), str):
+                config[key] = registered_function(config[key], f"Lambda {key} function")
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        return cls(**config)
 
 
 class ReLU(Layer):
