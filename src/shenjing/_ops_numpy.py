@@ -204,12 +204,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:
     x, idx = _t(x), _indices(indices)
     if axis is None:
         x, axis = F.reshape(x, (-1,)), 0
-    axis %= x.ndim
-    xp = x.xp
-    grid = [xp.arange(n).reshape([n if d == k else 1 for d in range(x.ndim)])
-            for k, n in enumerate(x.shape)]
-    grid[axis] = idx
-    return F.getitem(x, tuple(grid))
+    return F.take_along_axis(x, idx, axis)
 
 
 def roll(x: Any, shift: Any, axis: Any = None) -> Tensor:

@@ -428,12 +428,15 @@ def test_correction_is_ddof():
 
 
 def test_var_std_follow_the_convention_of_the_call():
-    # NumPy's way: population (ddof 0), as NumPy and Keras; torch's dim=/keepdim=: unbiased
+    # NumPy's keywords: population (ddof 0), as NumPy and Keras; torch's calls (no arguments,
+    # positional dim and unbiased, dim=/keepdim=): unbiased
     a = np.arange(12.0).reshape(3, 4) ** 2
     x = Tensor(a)
     for name in ("var", "std"):
         for ours, numpy_kwargs in (
-                (lambda f: f(), {}), (lambda f: f(0), {"axis": 0}),
+                (lambda f: f(), {"ddof": 1}), (lambda f: f(0), {"axis": 0, "ddof": 1}),
+                (lambda f: f(0, False), {"axis": 0}),
+                (lambda f: f(1, True, True), {"axis": 1, "ddof": 1, "keepdims": True}),
                 (lambda f: f(axis=1), {"axis": 1}),
                 (lambda f: f(0, keepdims=True), {"axis": 0, "keepdims": True}),
                 (lambda f: f(dim=0), {"axis": 0, "ddof": 1}),

@@ -235,7 +235,13 @@ class _CtxNode(Function):
     fn_cls: Any = None
 
     def backward(self, *grads: Any) -> Any:
-        return tuple([None if r is None else r.data for r in self._call_backward(grads)])
+        results = [None if r is None else r.data for r in self._call_backward(grads)]
+        # a gradient that is the memory of a tensor the Function holds (``return x`` for a
+        # saved x) is copied: it may become a leaf's .grad, which zero_() then writes over
+        held = {id(a) for t in (*self.inputs, *self.saved.saved_tensors) if isinstance(t, Tensor)
+                for a in (t.data, getattr(t.data, "base", None)) if a is not None}
+        return tuple([r.copy() if r is not None and held.intersection(
+            (id(r), id(getattr(r, "base", r)))) else r for r in results])
 
     def differentiable_backward(self, *grads: Any) -> Any:
         # its backward computes on Tensors: with grad mode on (create_graph), that is recorded

@@ -81,6 +81,7 @@ from .shape import (
     concatenate,
     expand_dims,
     flip,
+    gather,
     getitem,
     pad,
     permute,
@@ -88,6 +89,7 @@ from .shape import (
     split,
     squeeze,
     stack,
+    take_along_axis,
     transpose,
 )
 

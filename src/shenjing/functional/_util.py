@@ -28,6 +28,12 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(value, dtype=like.dtype) if like.dtype.kind == "f" else Tensor(value)
 
 
+def max_shift(x: Any, axis: Any) -> Any:
+    """x's maximum over ``axis`` with the axes kept: what softmax and logsumexp subtract so
+    that exp cannot overflow. An empty tensor has none (NumPy raises): 0, of the same shape."""
+    return x.max(axis=axis, keepdims=True) if x.size else x.sum(axis=axis, keepdims=True)
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence; negative allowed) as a sorted tuple of axes."""
     if axis is None:
@@ -35,10 +41,13 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+        if ndim:  # a 0-d tensor takes axis 0 or -1, as torch's dim, and has nothing to reduce
+            out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis} names an axis twice")
+    return tuple(sorted(out))
 
 
 def torch_alias(value: Any, alias: Any, names: tuple[str, str], default: Any = None) -> Any:

@@ -12,7 +12,7 @@ from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import torch_alias
+from ._util import max_shift, torch_alias
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -290,7 +290,7 @@ class _Softmax(Function):
 
     def forward(self, x, axis=-1):
         xp = get_xp(x)
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e = xp.exp(x - max_shift(x, axis))
         y = e / e.sum(axis=axis, keepdims=True)
         self.save_for_backward(y, axis)
         return y
@@ -312,8 +312,8 @@ class _LogSoftmax(Function):
 
     def forward(self, x, axis=-1):
         xp = get_xp(x)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = x - max_shift(x, axis)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True)) if x.size else shifted
         self.save_for_backward(y, axis)
         return y
 
@@ -332,12 +332,12 @@ def sigmoid(x: Tensor) -> Tensor:
     >>> F.sigmoid(shenjing.tensor([-1.0, 0.0, 1.0]))
     Tensor([0.2689414 0.5       0.7310586])
     """
-    return _Sigmoid.apply(x)
+    return _Sigmoid.apply(E.floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, in (-1, 1)."""
-    return _Tanh.apply(x)
+    return _Tanh.apply(E.floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -347,32 +347,32 @@ def relu(x: Tensor) -> Tensor:
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     """x for x > 0, else negative_slope * x (Keras's default slope 0.2; torch's is 0.01)."""
-    return _LeakyReLU.apply(x, slope=negative_slope)
+    return _LeakyReLU.apply(E.floating(x), slope=negative_slope)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit: x for x > 0, else alpha (e**x - 1)."""
-    return _ELU.apply(x, alpha=alpha)
+    return _ELU.apply(E.floating(x), alpha=alpha)
 
 
 def selu(x: Tensor) -> Tensor:
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
-    return _ELU.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+    return _ELU.apply(E.floating(x), alpha=SELU_ALPHA, scale=SELU_SCALE)
 
 
 def gelu(x: Tensor, approximate: bool = False) -> Tensor:
     """Gaussian error linear unit x Phi(x) (exact by default, tanh approximation on request)."""
-    return _GELU.apply(x, approximate=approximate)
+    return _GELU.apply(E.floating(x), approximate=approximate)
 
 
 def softplus(x: Tensor) -> Tensor:
     """ln(1 + e**x), a smooth ReLU; no overflow for any x."""
-    return _Softplus.apply(x)
+    return _Softplus.apply(E.floating(x))
 
 
 def silu(x: Tensor) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return _SiLU.apply(x)
+    return _SiLU.apply(E.floating(x))
 
 
 def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
@@ -380,7 +380,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     logits of any size."""
     if dim is not None:
         axis = torch_alias(axis, dim, ("axis", "dim"), -1)
-    return _Softmax.apply(x, axis=axis)
+    return _Softmax.apply(E.floating(x), axis=axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
@@ -388,4 +388,4 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     rounded-to-zero probability)."""
     if dim is not None:
         axis = torch_alias(axis, dim, ("axis", "dim"), -1)
-    return _LogSoftmax.apply(x, axis=axis)
+    return _LogSoftmax.apply(E.floating(x), axis=axis)

@@ -107,14 +107,15 @@ class _Pow(Function):
     def backward(self, g):
         a, b, y = self.saved
         xp = get_xp(a)
-        ga = g * b * xp.power(a, b - 1) if self.needs_input_grad[0] else None
+        # dy/da = b a**(b-1), 0 where b = 0 (y = 1 whatever a; at a = 0 not 0 * inf = NaN)
+        ga = g * b * xp.power(a, xp.where(b == 0, 1, b) - 1) if self.needs_input_grad[0] else None
         # dy/db = y ln a; at a = 0 (y = 0 for b > 0) torch takes 0, not 0 * -inf = NaN
         gb = g * y * xp.log(xp.where(a == 0, 1, a)) if self.needs_input_grad[1] else None
         return ga, gb
 
     def differentiable_backward(self, g):
         (a, b), need = self.inputs, self.needs_input_grad
-        ga = g * b * a ** (b - 1) if need[0] else None
+        ga = g * b * a ** (where(b.data == 0, 1, b) - 1) if need[0] else None
         gb = g * a ** b * log(where(a.data == 0, 1, a)) if need[1] else None
         return ga, gb
 
@@ -308,21 +309,37 @@ class _FloorDivide(Function):
     differentiable_backward = backward
 
 
-def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's: integers (or
+    booleans) meeting a float take the float's dtype (int64 + float32 is float32, where NumPy
+    gives float64), and a 0-d tensor of the same kind but another width takes the other's
+    (float32 times a 0-d float64 stays float32). Integer tensors never require grad, so the
+    casts lose nothing."""
     if isinstance(a, Tensor):
         b = as_tensor(b, like=a)
     else:
         b = as_tensor(b)
         a = as_tensor(a, like=b)
-    # PyTorch's promotion, not NumPy's: integers (or booleans) meeting a float take the float's
-    # dtype (int64 + float32 is float32, where NumPy gives float64), and integer / integer is
-    # the default float. Integer tensors never require grad, so the cast loses nothing.
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
-    if ka != kb and "f" in (ka, kb):
-        dtype = a.data.dtype if ka == "f" else b.data.dtype
-        a, b = (t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype))
-                for t in (a, b))
-    elif cls is _Div and ka != "f":
+    da, db = a.data.dtype, b.data.dtype
+    if da != db:
+        if da.kind != db.kind:
+            if "f" in (da.kind, db.kind):
+                dtype = da if da.kind == "f" else db
+                a, b = (t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype))
+                        for t in (a, b))
+        elif (a.data.ndim == 0) != (b.data.ndim == 0):
+            dtype = db if a.data.ndim == 0 else da
+            a, b = (t if t.data.dtype == dtype else _cast_array(t, dtype) for t in (a, b))
+    return a, b
+
+
+def _cast_array(t: Tensor, dtype: Any) -> Tensor:
+    return cast(t, dtype) if t.requires_grad else Tensor._wrap(t.data.astype(dtype))
+
+
+def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    a, b = _operands(a, b)
+    if cls is _Div and a.data.dtype.kind != "f":  # integer / integer is the default float
         a, b = (Tensor._wrap(t.data.astype(backend.DEFAULT_FLOAT)) for t in (a, b))
     return cls.apply(a, b)
 
@@ -371,37 +388,37 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow / Tensor.__
 
 def exp(x: Tensor) -> Tensor:
     """e ** x."""
-    return _Exp.apply(x)
+    return _Exp.apply(floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
-    return _Log.apply(x)
+    return _Log.apply(floating(x))
 
 
 def log10(x: Tensor) -> Tensor:
     """Base-10 logarithm (torch's ``log10``: makemore's ``lossi.append(loss.log10().item())``)."""
-    return _Log.apply(x, base=10)
+    return _Log.apply(floating(x), base=10)
 
 
 def log2(x: Tensor) -> Tensor:
     """Base-2 logarithm."""
-    return _Log.apply(x, base=2)
+    return _Log.apply(floating(x), base=2)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    return _Sqrt.apply(x)
+    return _Sqrt.apply(floating(x))
 
 
 def sin(x: Tensor) -> Tensor:
     """Sine (radians)."""
-    return _Sin.apply(x)
+    return _Sin.apply(floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
     """Cosine (radians)."""
-    return _Cos.apply(x)
+    return _Cos.apply(floating(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
@@ -423,6 +440,9 @@ def clip(x: Tensor, min_value: float | None = None, max_value: float | None = No
     """Clamp x to [min_value, max_value] (either may be None)."""
     if min_value is None and max_value is None:
         raise ValueError("clip() needs min_value or max_value")
+    if x.dtype.kind == "f":  # NumPy would promote float32 x to a float64 bound's dtype
+        min_value, max_value = (None if v is None else x.dtype.type(v)
+                                for v in (min_value, max_value))
     return _Clip.apply(x, lo=min_value, hi=max_value)
 
 
@@ -430,11 +450,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (broadcasting); not differentiable in the
     condition."""
     cond = condition.data if isinstance(condition, Tensor) else condition
-    if isinstance(a, Tensor):
-        b = as_tensor(b, like=a)
-    else:
-        b = as_tensor(b)
-        a = as_tensor(a, like=b)
+    a, b = _operands(a, b)
     return _Where.apply(a, b, cond=get_xp(a.data).asarray(cond, dtype=bool))
 
 
@@ -446,6 +462,12 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if not backend.is_floating(dtype):
         return Tensor._wrap(x.data.astype(dtype))
     return _Cast.apply(x, dtype=dtype)
+
+
+def floating(x: Tensor) -> Tensor:
+    """x itself if floating, else cast to the default float (float32): what ops with floating
+    results (exp, sigmoid, mean...) compute on, as torch's do, where NumPy gives float64."""
+    return x if x.data.dtype.kind in "fc" else cast(x, backend.DEFAULT_FLOAT)
 
 
 def floating_like(x: Tensor, like: Tensor) -> Tensor:

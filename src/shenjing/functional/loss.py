@@ -370,15 +370,16 @@ def _class_targets(name: str, input: Tensor, raw: Any, weight: Any, ignore_index
     if label_smoothing:
         dense = dense * (1 - label_smoothing) + label_smoothing / n_classes
     dense = dense * w * counted[..., None].astype(input.dtype)
-    return Tensor(xp.moveaxis(dense, -1, 1)), float((w[ids] * counted).sum())
+    return Tensor(xp.moveaxis(dense, -1, 1), dtype=input.dtype), float((w[ids] * counted).sum())
 
 
 def _mean_over_weights(per: Tensor, divisor: float, reduction: str) -> Tensor:
     """torch's reductions of a class-id loss: 'mean' divides by the summed weights of the
-    counted targets (NaN when nothing counts, as torch)."""
+    counted targets (NaN when nothing counts, as torch, with a zero gradient: a batch of
+    padding only must not turn the weights into NaN)."""
     if reduction != "mean":
         return _reduce(per, reduction)
-    return R.sum(per) * (1.0 / divisor if divisor else float("nan"))
+    return R.sum(per) * (1.0 / divisor) if divisor else R.sum(per) * 0.0 + float("nan")
 
 
 def _class_input(name: str, input: Any, target: Any) -> tuple[Tensor, Any, bool]:

@@ -12,7 +12,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
 from . import shape as S
-from ._util import expand_reduced, normalize_axes, torch_alias, torch_dims
+from ._util import expand_reduced, max_shift, normalize_axes, torch_alias, torch_dims
 
 
 class _Sum(Function):
@@ -131,7 +131,7 @@ class _LogSumExp(Function):
 
     def forward(self, x, axes=(), keepdims=False):
         xp = get_xp(x)
-        m = x.max(axis=axes, keepdims=True)
+        m = max_shift(x, axes)
         m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # a slice of only -inf gives log(0) = -inf, as torch
             y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
@@ -225,7 +225,7 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *,
          dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """Arithmetic mean over ``axis`` (None: all axes)."""
-    return _reduce(_Mean, x, axis, keepdims, dim, keepdim)
+    return _reduce(_Mean, E.floating(x), axis, keepdims, dim, keepdim)
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
@@ -251,15 +251,15 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int | None = 
     ``ddof=0``; called with torch's ``dim=`` or ``keepdim=`` it is torch's, unbiased
     (``correction=1``), so ported code such as makemore's ``h.std(0, keepdim=True)`` gets
     torch's value. ``ddof``, torch's ``correction=`` (the same number) or ``unbiased=``
-    (True: 1, False: 0) say so explicitly; give one of the three. NumPy's meaning stays for
-    positional arguments: ``x.var(0, True)`` keeps dims (torch's old signature read
-    ``unbiased``).
+    (True: 1, False: 0) say so explicitly; give one of the three. The Tensor methods are
+    torch's when called as torch calls them (see ``tensor_methods._moment``): ``x.var()``,
+    ``x.var(0)`` and ``x.var(0, True)`` (dim, unbiased) are unbiased.
 
     >>> F.var(shenjing.tensor([1.0, 2.0, 3.0, 4.0]), dim=0)   # torch.var's default correction
     Tensor(1.6666666)
     """
     ddof = _ddof(ddof, correction, unbiased, dim is not None or keepdim is not None)
-    return _reduce(_Var, x, axis, keepdims, dim, keepdim, ddof=ddof)
+    return _reduce(_Var, E.floating(x), axis, keepdims, dim, keepdim, ddof=ddof)
 
 
 def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int | None = None, *,
@@ -269,7 +269,7 @@ def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int | None = 
     NumPy's way, torch's correction 1 with ``dim=``/``keepdim=``); its gradient is 0 on a
     constant slice (torch's convention) instead of NaN."""
     ddof = _ddof(ddof, correction, unbiased, dim is not None or keepdim is not None)
-    return _reduce(_Std, x, axis, keepdims, dim, keepdim, ddof=ddof)
+    return _reduce(_Std, E.floating(x), axis, keepdims, dim, keepdim, ddof=ddof)
 
 
 def _ddof(ddof: Any, correction: Any, unbiased: Any, torch_call: bool) -> Any:
@@ -290,7 +290,7 @@ def _ddof(ddof: Any, correction: Any, unbiased: Any, torch_call: bool) -> Any:
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False, *,
               dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """log(sum(exp(x))) over ``axis``, computed without overflow."""
-    return _reduce(_LogSumExp, x, axis, keepdims, dim, keepdim)
+    return _reduce(_LogSumExp, E.floating(x), axis, keepdims, dim, keepdim)
 
 
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:

@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import elementwise as E
 from ._util import normalize_axes, torch_alias
 
 
@@ -249,6 +252,10 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
         axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("concatenate() needs at least one tensor")
+    kinds = {t.data.dtype.kind for t in tensors}
+    if "f" in kinds and len(kinds) > 1:  # torch's promotion: integers join as the float dtype
+        dtype = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
+        tensors = [E.cast(t, dtype) for t in tensors]
     return _Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
 
 
@@ -324,3 +331,31 @@ def _raw_index(index: Any) -> Any:
     if isinstance(index, list):
         return get_xp().asarray(index)
     return index
+
+
+def take_along_axis(x: Tensor, indices: Any, axis: int) -> Tensor:
+    """x's values at ``indices`` along ``axis`` (NumPy's ``take_along_axis``: the indices
+    broadcast against x's other axes); the gradient goes back to those positions only."""
+    return _along(x, indices, axis, x.shape)
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """PyTorch's ``gather``: ``out[i][j] = x[i][index[i][j]]`` for ``dim=1`` (likewise on any
+    axis); ``index`` has x's rank and may be shorter than x on the other axes.
+
+    >>> F.gather(log_probs, 1, labels[:, None])   # each row's value at its label
+    """
+    index = get_xp(x.data).asarray(getattr(index, "data", index))
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be an integer tensor of x's rank {x.ndim}, got "
+                         f"{index.dtype} of shape {index.shape}")
+    return _along(x, index, dim, index.shape)
+
+
+def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor:
+    xp = get_xp(x.data)
+    axis %= x.ndim
+    grid: list[Any] = [xp.arange(n).reshape([n if d == k else 1 for d in range(x.ndim)])
+                       for k, n in enumerate(sizes)]
+    grid[axis] = xp.asarray(getattr(indices, "data", indices))
+    return getitem(x, tuple(grid))

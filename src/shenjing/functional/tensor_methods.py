@@ -207,6 +207,31 @@ def _arg(name: str) -> Any:
     return arg
 
 
+def _moment(reduce: Any) -> Any:
+    _torch_keywords = {"dim", "keepdim", "correction", "unbiased"}
+
+    def moment(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if set(kwargs) <= _torch_keywords:  # torch's call: x.var(), x.var(0), x.var(0, True)
+            if len(args) > 3:
+                raise TypeError(f"{reduce.__name__}() takes at most 3 positional arguments "
+                                "(dim, unbiased, keepdim)")
+            for name, value in zip(("dim", "unbiased", "keepdim"), args):
+                if name in kwargs:
+                    raise TypeError(f"{reduce.__name__}() got {name} twice")
+                kwargs[name] = value
+            kwargs.setdefault("keepdim", False)  # a torch call: correction 1 by default
+            return reduce(self, **kwargs)
+        return reduce(self, *args, **kwargs)  # NumPy's keywords (axis=, ddof=): NumPy's meaning
+
+    moment.__name__ = reduce.__name__
+    moment.__doc__ = (
+        f"PyTorch's ``x.{reduce.__name__}(dim, unbiased, keepdim)``, unbiased by default "
+        f"(correction 1) also with no arguments; called with NumPy's keywords (``axis=``, "
+        f"``keepdims=``, ``ddof=``) it is NumPy's, population by default. See "
+        f":func:`shenjing.functional.{reduce.__name__}`.")
+    return moment
+
+
 class ValuesIndices(NamedTuple):
     """``x.max(dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
 
@@ -215,7 +240,7 @@ class ValuesIndices(NamedTuple):
 
 
 def _extreme(name: str) -> Any:
-    reduce, arg = getattr(R, name), _arg(f"arg{name}")
+    reduce = getattr(R, name)
 
     def extreme(self: Tensor, *args: Any, axis: Any = None, keepdims: bool = False,
                 dim: Any = None, keepdim: bool | None = None) -> Any:
@@ -228,7 +253,12 @@ def _extreme(name: str) -> Any:
         if dim is None:
             return reduce(self, axis, keepdims, keepdim=keepdim)
         axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
-        return ValuesIndices(reduce(self, axis, keepdims), arg(self, axis, keepdims))
+        # the values at the returned indices: a tie's gradient goes to that one index, as torch
+        where = getattr(self.data, f"arg{name}")(axis=axis, keepdims=True)
+        values = S.take_along_axis(self, where, axis)
+        if not keepdims:
+            values, where = S.squeeze(values, axis), where.squeeze(axis)
+        return ValuesIndices(values, Tensor._wrap(where))
 
     extreme.__name__ = name
     extreme.__doc__ = (
@@ -269,7 +299,7 @@ def install() -> None:
         "clamp_min": lambda self, min: _clamp(self, min=min),
         "clamp_max": lambda self, max: _clamp(self, max=max),
         "sum": R.sum, "mean": R.mean, "max": _extreme("max"), "min": _extreme("min"),
-        "amax": R.max, "amin": R.min, "var": R.var, "std": R.std,
+        "amax": R.max, "amin": R.min, "var": _moment(R.var), "std": _moment(R.std),
         "logsumexp": R.logsumexp, "norm": R.norm,
         "reshape": _reshape, "view": _view, "unsqueeze": _unsqueeze, "expand": _expand,
         "reshape_as": _reshape_as, "view_as": _reshape_as, "expand_as": _expand_as, "t": _t,

@@ -1,0 +1,150 @@
+"""Edges where ops once differed from PyTorch (found by auditing ops against torch): dtype
+promotion, 0 ** 0, ties of max(dim), empty and 0-d reductions, a loss whose every target is
+ignored, and custom Functions that return a tensor they hold as a gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from oracle import require_torch
+from shenjing import F
+
+
+def _pair(torch, values, dtype=None):
+    return sj.tensor(np.asarray(values), dtype=dtype), torch.tensor(np.asarray(values))
+
+
+@pytest.mark.parametrize("case", [
+    lambda m, i, f, d: i * d,       # integer tensor times a 0-d float64: the 0-d's float
+    lambda m, i, f, d: f * d,       # float32 times a 0-d float64: float32
+    lambda m, i, f, d: f.double() * m.tensor(2.0),  # float64 times a 0-d float32: float64
+    lambda m, i, f, d: m.cat([f, i]),
+    lambda m, i, f, d: m.stack([f, i]),
+    lambda m, i, f, d: m.where(i > 1, i, 0.5),
+    lambda m, i, f, d: i.float() @ m.ones(2, 2),
+    lambda m, i, f, d: m.exp(i),
+    lambda m, i, f, d: m.sigmoid(i),
+    lambda m, i, f, d: i.float().var(),
+    lambda m, i, f, d: i * 0.5,
+    lambda m, i, f, d: i / i,
+    lambda m, i, f, d: m.tensor([1, 2], dtype=m.int32) + m.tensor(3),
+])
+def test_dtype_promotion_follows_torch(case):
+    torch = require_torch()
+    ours = case(sj, sj.tensor([1, 2]), sj.tensor([1.0, 2.0]), sj.tensor(2.0, dtype=np.float64))
+    theirs = case(torch, torch.tensor([1, 2]), torch.tensor([1.0, 2.0]),
+                  torch.tensor(2.0, dtype=torch.float64))
+    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_integer_inputs_give_float32_results_not_truncated_or_float64():
+    ints = sj.tensor([-3, 2])
+    for op in (F.exp, F.log_softmax, F.gelu, F.elu, F.softplus, lambda x: F.leaky_relu(x, 0.2),
+               F.mean, F.std):
+        out = op(ints)
+        assert out.dtype == np.float32, op
+    np.testing.assert_allclose(F.leaky_relu(ints, 0.2).numpy(), [-0.6, 2.0], rtol=1e-6)
+    assert F.clip(sj.tensor([0.5, 2.0]), np.float64(0), np.float64(1)).dtype == np.float32
+
+
+def test_pow_base_gradient_is_zero_where_the_exponent_is_zero():
+    torch = require_torch()
+    x, tx = _pair(torch, [0.0, 1.0, 2.0])
+    x.requires_grad_(), tx.requires_grad_()
+    powers = np.array([0.0, 1.0, 2.0], dtype=np.float32)
+    (x.reshape(3, 1) ** sj.tensor(powers)).sum().backward()
+    (tx.reshape(3, 1) ** torch.tensor(powers)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # [1, 3, 5], no NaN
+    with np.errstate(all="raise"):
+        y = sj.tensor([0.0, 2.0], requires_grad=True)
+        (y ** 0).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.0])
+    sj.gradcheck(lambda a: a ** sj.tensor([0.0, 2.0, 3.0], dtype=np.float64),
+                 sj.tensor([0.5, 1.5, 2.0], dtype=np.float64, requires_grad=True))
+
+
+def test_max_and_min_along_a_dim_send_a_ties_gradient_to_the_returned_index():
+    torch = require_torch()
+    rows = [[1.0, 1.0, 0.0], [2.0, 5.0, 5.0]]
+    for name, keep in (("max", False), ("min", True), ("max", True)):
+        x, tx = _pair(torch, rows)
+        x.requires_grad_(), tx.requires_grad_()
+        v, i = getattr(x, name)(1, keepdim=keep)
+        tv, ti = getattr(tx, name)(1, keepdim=keep)
+        (v * sj.tensor([[2.0], [3.0]] if keep else [2.0, 3.0])).sum().backward()
+        (tv * torch.tensor([[2.0], [3.0]] if keep else [2.0, 3.0])).sum().backward()
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        np.testing.assert_array_equal(v.numpy(), tv.detach().numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    x = sj.tensor(rows, requires_grad=True)  # amax (and max with axis=) still share ties
+    F.max(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+
+
+def test_gather_is_torchs_and_take_along_axis_numpys():
+    torch = require_torch()
+    x, tx = _pair(torch, np.arange(12.0).reshape(3, 4))
+    x.requires_grad_(), tx.requires_grad_()
+    index = np.array([[0, 0], [3, 1], [2, 2]])
+    out, tout = F.gather(x, 1, index), torch.gather(tx, 1, torch.tensor(index))
+    out.sum().backward(), tout.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # repeats accumulate
+    np.testing.assert_array_equal(F.take_along_axis(x, np.array([[1], [0], [3]]), 1).numpy(),
+                                  [[1.0], [4.0], [11.0]])
+    with pytest.raises(ValueError, match="integer tensor of x's rank 2"):
+        F.gather(x, 1, np.array([0, 1]))
+
+
+def test_empty_and_zero_d_reductions_follow_torch():
+    torch = require_torch()
+    empty = sj.zeros(2, 0, requires_grad=True)
+    assert F.softmax(empty).shape == F.log_softmax(empty).shape == (2, 0)
+    np.testing.assert_array_equal(F.logsumexp(empty, axis=1).numpy(),
+                                  torch.logsumexp(torch.zeros(2, 0), 1).numpy())
+    F.log_softmax(empty).sum().backward()
+    assert empty.grad.shape == (2, 0)
+    scalar = sj.tensor(3.0)
+    assert float(F.sum(scalar, 0)) == float(F.mean(scalar, -1)) == 3.0
+    with pytest.raises(ValueError, match=r"axis \(0, -2\) names an axis twice"):
+        F.sum(sj.ones(2, 3), axis=(0, -2))
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_a_zero_gradient():
+    torch = require_torch()
+    logits = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    x, tx = sj.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, np.full(3, -100))
+    tloss = torch.nn.functional.cross_entropy(tx, torch.full((3,), -100))
+    loss.backward(), tloss.backward()
+    assert np.isnan(loss.item()) and np.isnan(tloss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # zeros, not NaN
+    x64 = sj.tensor(logits, dtype=np.float64)
+    smoothed = F.cross_entropy(x64, np.array([0, 1, 2]), label_smoothing=0.1)
+    tsmoothed = torch.nn.functional.cross_entropy(torch.tensor(logits, dtype=torch.float64),
+                                                  torch.tensor([0, 1, 2]), label_smoothing=0.1)
+    assert smoothed.dtype == np.float64
+    assert float(smoothed) == pytest.approx(float(tsmoothed), rel=1e-13)
+
+
+def test_a_custom_functions_gradient_never_shares_memory_with_a_tensor_it_holds():
+    class Product(sj.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return b, a  # g is ones here: the saved tensors themselves
+
+    a = sj.tensor([1.0, 2.0], requires_grad=True)
+    b = sj.tensor([3.0, 4.0], requires_grad=True)
+    Product.apply(a, b).sum().backward()
+    b.grad.zero_()
+    np.testing.assert_array_equal(a.numpy(), [1.0, 2.0])  # untouched by zeroing b's grad
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
