@@ -339,4 +339,5 @@ def test_a_file_with_the_old_partial_configs_loads(tmp_path):
     assert loaded.optimizer.iterations == model.optimizer.iterations
     loaded.save(tmp_path / "again.shenjing")
     assert _read_config(tmp_path / "again.shenjing")["model"] == {
-        "class_name": "Sequential", "config": model.get_config()}
+        "module": "shenjing.models.sequential", "class_name": "Sequential",
+        "config": model.get_config()}

@@ -212,22 +212,17 @@ def _unflatten_state(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
     return tree
 
 
-def _serialize_object(obj: Any) -> Any:
-    if obj is None or isinstance(obj, str):
-        return obj
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
-
-
 def save_model(model: Any, path: str) -> None:
     """Write ``model`` (config, weights, compile settings, optimizer state) to one zip file."""
     from safetensors.numpy import save
+
+    from .serialization import serialize_keras_object
 
     if not model.built:
         raise ValueError("the model has no weights yet: build it (call it on data, or give the "
                          "first layer input_shape=) before saving")
     config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
-                              "model": {"class_name": type(model).__name__,
-                                        "config": model.get_config()}}
+                              "model": serialize_keras_object(model)}
     import zipfile
 
     buf = io.BytesIO()
@@ -236,10 +231,10 @@ def save_model(model: Any, path: str) -> None:
         if model.optimizer is not None:
             arrays: dict[str, np.ndarray] = {}
             config["compile"] = {
-                "optimizer": _serialize_object(model.optimizer),
+                "optimizer": serialize_keras_object(model.optimizer),
                 "optimizer_state": _flatten_state(model.optimizer.state_dict(), arrays),
-                "loss": [_serialize_object(fn) for fn in model.loss]
-                if isinstance(model.loss, list) else _serialize_object(model.loss),
+                "loss": [serialize_keras_object(fn) for fn in model.loss]
+                if isinstance(model.loss, list) else serialize_keras_object(model.loss),
                 "loss_weights": model.loss_weights,
                 "metrics": _metrics_config(model._metric_ids),
                 "weighted_metrics": _metrics_config(model._weighted_metric_ids),
@@ -253,10 +248,11 @@ def _metrics_config(ids: Any) -> Any:
     """Compiled metrics as saved (a list, or a dict of lists by output name): names as they
     are, objects as configs (a plain function as the MeanMetricWrapper compile makes of it)."""
     from .. import metrics
+    from .serialization import serialize_keras_object
 
     if isinstance(ids, dict):
         return {name: _metrics_config(v) for name, v in ids.items()}
-    return [m if isinstance(m, str) else _serialize_object(metrics.get(m)) for m in ids]
+    return [m if isinstance(m, str) else serialize_keras_object(metrics.get(m)) for m in ids]
 
 
 def _open_zip(path: str) -> zipfile.ZipFile:
@@ -333,7 +329,7 @@ def _model_file(path: str) -> str:
 
 
 def load_model(path: str, custom_objects: dict[str, Any] | None = None,
-               compile: bool = True) -> Any:
+               compile: bool = True, safe_mode: bool = True) -> Any:
     """Rebuild a model saved by ``Model.save``: architecture, weights, and (with ``compile``)
     its optimizer, loss, metrics and optimizer state, so ``fit(initial_epoch=k)`` continues.
 
@@ -343,8 +339,14 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
             and loss, metric or optimizer classes the model was compiled with, by the name they
             were saved under (``{"CustomDense": CustomDense, "my_loss": my_loss}``).
         compile: False to skip the optimizer, loss and metrics (to predict, or compile anew).
+        safe_mode: accepted for Keras code: loading never runs code from the file, whatever
+            its value.
+
+    A subclassed model is built from the input shape it was first called on (its
+    ``build_config``, through ``build_from_config``) before its weights are read.
     """
     from .. import losses, metrics, optimizers
+    from .serialization import built_layer
 
     path = _model_file(os.fspath(path))
     custom_objects = custom_objects or {}
@@ -357,7 +359,7 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
                 or not isinstance(config.get("model"), dict):
             raise CorruptFileError(f"{path} is not a shenjing model file")
         with custom_object_scope(custom_objects):
-            model = deserialize_layer(config["model"])
+            model = built_layer(config["model"])
         _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
         comp = config.get("compile")
         if compile and comp is not None:

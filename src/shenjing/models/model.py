@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers.layer import Layer
+import numpy as np
+
+from ..autograd import no_grad
+from ..layers.layer import Layer, _shape_of
 from .graph import Graph
 from .trainer import Trainer
 
@@ -45,6 +48,11 @@ class Model(Trainer, Layer):
         if isinstance(inputs, dict) and self.graph is not None:  # Keras: keyed by Input name
             inputs = self.graph.by_input_name(inputs)
         return super().__call__(inputs, *args, **kwargs)
+
+    def _maybe_build(self, inputs: Any) -> None:
+        if not self.built:  # the first call's input shape, for get_build_config
+            self._build_input_shape = _shape_of(inputs)
+        super()._maybe_build(inputs)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         if self.graph is None:
@@ -169,6 +177,36 @@ class Model(Trainer, Layer):
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True), dtype=config.get("dtype"))
 
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras's build config: ``{"input_shape": ...}``, the shape (or list of shapes) the
+        model was first called on, batch axis None; None if it was built otherwise (from
+        Inputs). ``save`` stores it so that loading can build a subclassed model's weights."""
+        shape = getattr(self, "_build_input_shape", None)
+        return None if shape is None else {"input_shape": shape}
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        """Build the model from ``get_build_config()``'s dict (what ``load_model`` does before
+        reading the weights): run it once, in inference mode, on zeros of that shape (a batch
+        of one), which builds its layers as its first call did. Override it (as in Keras) when
+        a model builds otherwise."""
+        shape = config.get("input_shape")
+        if shape is None:
+            return
+        many = bool(shape) and isinstance(shape[0], (list, tuple))
+        zeros = [np.zeros([1 if d is None else d for d in s], self.dtype)
+                 for s in (shape if many else [shape])]
+        with no_grad():
+            self(zeros if many else zeros[0], training=False)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's architecture as JSON (Keras's; no weights): ``model_from_json`` rebuilds
+        it. ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
+        import json
+
+        from ..io.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     def save(self, filepath: str) -> None:
         """Write the architecture, the weights and the optimizer state to one file, atomically."""
         from ..io.saving import save_model
@@ -186,3 +224,13 @@ class Model(Trainer, Layer):
         from ..io.saving import load_weights
 
         load_weights(self, filepath)
+
+
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Model:
+    """The model ``Model.to_json`` describes, with new weights (Keras's); ``custom_objects``
+    names your own classes in it."""
+    import json
+
+    from ..io.serialization import deserialize_keras_object
+
+    return deserialize_keras_object(json.loads(json_string), custom_objects)
