@@ -1,12 +1,14 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
+from .activation_layers import ELU, PReLU, Softmax
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core import (
     Activation,
     Dense,
     Dropout,
     Flatten,
+    Identity,
     InputLayer,
     Lambda,
     LeakyReLU,
@@ -50,7 +52,17 @@ from .pooling import (
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
-from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .regularization import ActivityRegularization, GaussianNoise
+from .reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Permute,
+    RepeatVector,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from .wrappers import TimeDistributed
 
 
@@ -77,7 +89,9 @@ SeparableConvolution2D = SeparableConv2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 
 __all__ = [
-    "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
+    "Activation", "ActivityRegularization", "Cropping1D", "ELU", "GaussianNoise", "Identity",
+    "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
+    "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
     "CategoryEncoding", "IntegerLookup", "StringLookup",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",

@@ -1,5 +1,5 @@
-"""Core layers: InputLayer, Dense, Activation, Lambda, Flatten, Reshape, Dropout (and its spatial
-forms), and the Perceptron."""
+"""Core layers: InputLayer, Dense, Activation, Lambda, Identity, Flatten, Reshape, Dropout (and
+its spatial forms), and the Perceptron."""
 
 from __future__ import annotations
 
@@ -175,6 +175,13 @@ class Lambda(Layer):
         if isinstance(config.get("output_shape"), list):
             config["output_shape"] = tuple(config["output_shape"])
         return cls(**config)
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged, mask included (Keras's placeholder layer)."""
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
 
 
 class ReLU(Layer):

@@ -1,7 +1,8 @@
-"""Image reshaping layers, channels-last: ZeroPadding2D, Cropping2D and UpSampling2D (Keras's
-``keras.layers`` names, arguments and defaults). They hold no weights and no gradient code: each
-is a few shape ops of ``shenjing.functional``, whose backward passes undo them (a pad's gradient
-is its interior, a crop's is padded back with zeros, a repeat's is summed over its copies)."""
+"""Reshaping layers, channels-last: Permute, RepeatVector, and the padding, cropping and
+up-sampling of sequences (1D) and images (2D) (Keras's ``keras.layers`` names, arguments and
+defaults). They hold no weights and no gradient code: each is a few shape ops of
+``shenjing.functional``, whose backward passes undo them (a pad's gradient is its interior, a
+crop's is padded back with zeros, a repeat's is summed over its copies)."""
 
 from __future__ import annotations
 
@@ -29,16 +30,124 @@ def _sides(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
     return top_bottom, left_right  # type: ignore[return-value]
 
 
-class _Image(Layer):
-    """A weightless layer on (batch, height, width, channels) images; it ends a mask."""
+class _Reshaping(Layer):
+    """A weightless layer on inputs of ``ndim`` axes; it ends a mask (Keras's reshaping layers
+    do not support masking)."""
+
+    ndim = 3
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_spec = InputSpec(ndim=self.ndim)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
+
+
+class _Image(_Reshaping):
+    """A weightless layer on (batch, height, width, channels) images."""
+
+    ndim = 4
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = _channels_last(data_format)
-        self.input_spec = InputSpec(ndim=4)
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None  # as Keras: these layers do not support masking
+
+def _repeat(x: Tensor, axis: int, times: int) -> Tensor:
+    """Each entry of ``x`` repeated ``times`` times along ``axis``: a broadcast view whose
+    backward sums the copies."""
+    shape = x.shape
+    y = F.broadcast_to(F.expand_dims(x, axis + 1), (*shape[:axis + 1], times, *shape[axis + 1:]))
+    return F.reshape(y, (*shape[:axis], shape[axis] * times, *shape[axis + 1:]))
+
+
+class Permute(Layer):
+    """Permute the axes of each sample: ``dims`` is a permutation of 1..rank-1 (the batch axis
+    stays first), as Keras's; ``Permute((2, 1))`` swaps the steps and features of a sequence.
+
+    >>> Permute((2, 1))(np.zeros((4, 10, 64))).shape
+    (4, 64, 10)
+    """
+
+    def __init__(self, dims: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)} (the "
+                             f"axes after the batch's), got {dims!r}")
+        self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.transpose(x, (0, *self.dims))
+
+
+class RepeatVector(_Reshaping):
+    """Repeat each (batch, features) input ``n`` times: (batch, n, features), as an encoder's
+    summary is fed to each step of a decoder.
+
+    >>> RepeatVector(3)(np.zeros((2, 5))).shape
+    (2, 3, 5)
+    """
+
+    ndim = 2
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        (self.n,) = ints(n, 1, "RepeatVector n")
+
+    def call(self, x: Tensor) -> Tensor:
+        return _repeat(F.expand_dims(x, 1), 1, self.n)
+
+
+class ZeroPadding1D(_Reshaping):
+    """Add steps of zeros at the start and end of each (batch, steps, features) sequence:
+    ``padding`` an int (both ends) or a pair (start, end); default 1.
+
+    Output shape: (batch, start + steps + end, features).
+    """
+
+    def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = ints(padding, 2, "padding", minimum=0)
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.pad(x, ((0, 0), self.padding, (0, 0)))
+
+
+class Cropping1D(_Reshaping):
+    """Remove steps at the start and end of each (batch, steps, features) sequence:
+    ``cropping`` an int (both ends) or a pair (start, end); default (1, 1). At least one step
+    must remain.
+
+    Output shape: (batch, steps - start - end, features).
+    """
+
+    def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cropping = ints(cropping, 2, "cropping", minimum=0)
+
+    def call(self, x: Tensor) -> Tensor:
+        start, end = self.cropping
+        steps = x.shape[1]
+        if start + end >= steps:
+            raise ValueError(f"Layer '{self.name}' (Cropping1D) cannot crop {self.cropping} "
+                             f"from sequences of {steps} steps: at least one step must remain")
+        return x[:, start:steps - end]
+
+
+class UpSampling1D(_Reshaping):
+    """Repeat each step of (batch, steps, features) sequences ``size`` times (default 2).
+
+    Output shape: (batch, steps * size, features).
+    """
+
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        (self.size,) = ints(size, 1, "size")
+
+    def call(self, x: Tensor) -> Tensor:
+        return _repeat(x, 1, self.size)
 
 
 class ZeroPadding2D(_Image):
