@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from shenjing import initializers, losses, metrics, optimizers, regularizers
+from shenjing import activations, initializers, losses, metrics, optimizers, regularizers
 from shenjing import layers as L
 from shenjing._config import constructor_parameters
 from shenjing.models import Model, Sequential, load_model
@@ -43,6 +43,11 @@ _MAKE = {
     L.RandomZoom: lambda: L.RandomZoom((-0.2, 0.1), fill_mode="nearest", seed=1),
     L.InputLayer: lambda: L.InputLayer(shape=(None, 3), dtype="int32", name="ids"),
     L.Dropout: lambda: L.Dropout(0.25, seed=3),
+    L.GaussianNoise: lambda: L.GaussianNoise(0.1, seed=2),
+    L.Lambda: lambda: L.Lambda(activations.relu, output_shape=(3,),
+                               arguments={"max_value": 6.0}),
+    L.Permute: lambda: L.Permute((2, 1)),
+    L.RepeatVector: lambda: L.RepeatVector(3),
     L.OpLayer: lambda: L.OpLayer("getitem", [{"__tensor__": 0}, (Ellipsis, slice(1, None), 0)]),
     L.SpatialDropout1D: lambda: L.SpatialDropout1D(0.25),
     L.SpatialDropout2D: lambda: L.SpatialDropout2D(0.25, seed=1),
