@@ -58,3 +58,16 @@ def new_generator() -> np.random.Generator:
 def default_generator() -> np.random.Generator:
     """The shared Generator for calls that did not bring their own."""
     return _default_generator
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Keras's ``clear_session``: forget the layer names given so far, so that new layers are
+    named from ``dense`` again, as in a fresh process (a notebook that rebuilds its models
+    gets the same names). With ``free_memory`` it also runs the garbage collector, as Keras."""
+    from .layers import layer
+
+    layer._name_counts.clear()
+    if free_memory:
+        import gc
+
+        gc.collect()

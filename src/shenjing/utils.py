@@ -1,7 +1,7 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
 ``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
-``img_to_array``, ``array_to_img``, ``save_img``, ``pad_sequences``, ``PyDataset`` and
-``plot_model``."""
+``img_to_array``, ``array_to_img``, ``save_img``, ``pad_sequences``, ``PyDataset``,
+``split_dataset`` and ``plot_model``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,51 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     out = np.zeros((*y.shape, n), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out
+
+
+def split_dataset(dataset: Any, left_size: int | float | None = None,
+                  right_size: int | float | None = None, shuffle: bool = False,
+                  seed: int | None = None) -> tuple[Any, Any]:
+    """Split arrays into two ``Dataset``s of their rows (Keras's ``split_dataset``).
+
+    Args:
+        dataset: an array, or a tuple, list or dict of arrays with one first axis.
+        left_size, right_size: rows on each side, as a count or a fraction of all rows
+            (rounded); one left out is the rest. The left side gets the first rows, the right
+            the next ones.
+        shuffle: shuffle the rows first, with ``seed`` (None: from ``set_random_seed``).
+
+    >>> train, val = split_dataset((x, y), left_size=0.8)  # doctest: +SKIP
+    """
+    from ._nest import flatten, map_structure
+    from .data.dataset import Dataset
+
+    data = map_structure(np.asarray, tuple(dataset) if isinstance(dataset, list) else dataset)
+    n = len(flatten(data)[0])
+    left, right = _split_sizes(left_size, right_size, n)
+    order = (np.random.default_rng(seed) if seed is not None else backend.new_generator()
+             ).permutation(n) if shuffle else np.arange(n)
+    return tuple(Dataset.from_tensor_slices(map_structure(lambda a, rows=rows: a[rows], data))
+                 for rows in (order[:left], order[left:left + right]))
+
+
+def _split_sizes(left: int | float | None, right: int | float | None, n: int) -> tuple[int, int]:
+    """Keras's split sizes: counts, or fractions of ``n`` rounded; a missing one is the rest."""
+    if left is None and right is None:
+        raise ValueError("split_dataset needs left_size or right_size (or both)")
+    sizes = []
+    for name, size in (("left_size", left), ("right_size", right)):
+        if size is not None and not (isinstance(size, float) and 0 < size < 1
+                                     or isinstance(size, int) and 0 < size <= n):
+            raise ValueError(f"{name} must be a fraction in (0, 1) or a count in [1, {n}] (the "
+                             f"number of rows), got {size!r}")
+        sizes.append(round(size * n) if isinstance(size, float) else size)
+    left, right = (n - sizes[1] if sizes[0] is None else sizes[0],
+                   n - sizes[0] if sizes[1] is None else sizes[1])
+    if left + right > n or not left or not right:
+        raise ValueError(f"left_size={left} and right_size={right} rows do not split {n} rows "
+                         "into two non-empty parts")
+    return left, right
 
 
 def __getattr__(name: str) -> Any:

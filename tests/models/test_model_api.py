@@ -800,3 +800,14 @@ def test_inputs_one_rank_short_or_long_of_a_size_one_axis_are_fitted():
     t = sj.tensor(xa, requires_grad=True)  # the added axis is differentiable
     sj.Model(a, norm(a))(t).sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), [0.5, 0.5])
+
+
+def test_input_shape_and_output_shape_as_keras():
+    model = sj.Sequential([sj.Input((5,)), Dense(3)])
+    assert (model.input_shape, model.output_shape) == ((None, 5), (None, 3))
+    a, b = sj.Input((4,)), sj.Input((2, 3))
+    two = sj.Model([a, b], [Dense(1)(a), layers.Flatten()(b)])
+    assert two.input_shape == [(None, 4), (None, 2, 3)]
+    assert two.output_shape == [(None, 1), (None, 6)]
+    with pytest.raises(AttributeError, match="not been built"):
+        _ = sj.Sequential([Dense(2)]).input_shape

@@ -92,6 +92,20 @@ class Model(Trainer, Layer):
         return self.graph is not None and not self.graph.single_output
 
     # -- inspection and saving ---------------------------------------------------------------
+    @property
+    def input_shape(self) -> Any:
+        """Keras's ``model.input_shape``: the shape of the symbolic input (batch axis None), or
+        the list of them."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        """Keras's ``model.output_shape``: the shape of the symbolic output, or the list of
+        them."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called ``name``, or ``model.layers[index]``; ValueError if there is none,
         or unless exactly one of the two is given."""
