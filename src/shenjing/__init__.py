@@ -47,10 +47,17 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "allclose", "argmax", "argmin", "cat", "clamp", "cos", "device", "eq", "exp",
-    "floor_divide", "ge", "gt", "isclose", "le", "log", "log10", "log2", "log_softmax", "lt",
-    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "ne", "norm",
-    "pow", "relu", "remainder", "sigmoid", "sin", "softmax", "sqrt", "stack", "sum", "tanh",
+    "abs", "all", "allclose", "any", "argmax", "argmin", "argsort", "bmm", "cat", "ceil",
+    "chunk", "clamp", "cos", "cumprod", "cumsum", "device", "einsum", "empty", "empty_like",
+    "eq", "equal", "exp", "expm1", "flatten", "floor", "floor_divide", "from_numpy", "gather",
+    "ge", "gt", "index_add", "index_select", "is_tensor", "isclose", "isfinite", "isinf",
+    "isnan", "le", "log", "log10", "log1p", "log2", "log_softmax", "logical_not", "lt",
+    "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mm", "ne", "nonzero", "norm", "numel", "permute", "pow", "prod", "rand_like",
+    "randint_like", "randn_like", "randperm", "reciprocal", "relu", "remainder",
+    "repeat_interleave", "reshape", "round", "rsqrt", "scatter", "scatter_add", "sigmoid",
+    "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sum", "t", "tanh", "topk", "transpose", "tril", "triu", "unbind", "unsqueeze", "var",
     "where"))
 
 # TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
@@ -82,6 +89,8 @@ def __getattr__(name: str):
 
 F = functional
 keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works
+# torch's less common Tensor methods (x.mm, x.topk, ...), put on Tensor at first use
+Tensor._method_loader = lambda: _importlib.import_module("._torch_methods", __name__).METHODS
 
 
 class _KerasAlias:

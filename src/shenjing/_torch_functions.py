@@ -11,6 +11,10 @@ differ from those, as torch's do:
   (torch's ``return_types.max``), as the method ``x.max(dim)``.
 - ``mm(a, b)`` is ``matmul`` of two matrices, and refuses other ranks (torch's).
 - ``device("cuda")`` is the string "cuda": shenjing names devices by strings.
+- ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as torch's.
+
+Most of the others are the Tensor method of the same name applied to the first argument
+(``torch.topk(x, 2)`` is ``x.topk(2)``): see ``_METHOD_FORMS``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
+
+from . import backend, factories, ops
 from . import functional as F
+from ._torch_methods import FUNCTIONS as _METHOD_NAMES
 from .autograd import Tensor
+from .autograd import as_tensor as _as_tensor
 from .functional.device import parse_device as _parse_device
 from .utils import set_random_seed as manual_seed  # noqa: F401 - torch.manual_seed(0)
 
@@ -56,7 +65,6 @@ sqrt = F.sqrt
 stack = F.stack
 sum = F.sum  # noqa: A001
 tanh = F.tanh
-where = F.where
 
 
 def _tensor(x: Any) -> Tensor:
@@ -128,3 +136,85 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
         raise RuntimeError(f"mm() takes two matrices, got {input.ndim}-D and {mat2.ndim}-D "
                            "tensors (matmul broadcasts batches)")
     return F.matmul(input, mat2)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """torch.where: ``input`` where ``condition`` holds, else ``other``; with the condition
+    alone, the indices where it holds (one tensor per axis)."""
+    if input is None and other is None:
+        return _tensor(condition).nonzero(as_tuple=True)
+    return F.where(condition, input, other)
+
+
+def _method_form(name: str) -> Any:
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        return getattr(_tensor(input), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.{name}(x, ...): the method ``x.{name}(...)``."
+    return function
+
+
+#: torch's functions that are the Tensor method of their name on their first argument
+_METHOD_FORMS = (*_METHOD_NAMES, "all", "any", "flatten", "numel", "permute", "reshape",
+                 "split", "squeeze", "std", "t", "transpose", "unsqueeze", "var")
+globals().update({name: _method_form(name) for name in _METHOD_FORMS})
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """torch.einsum: operands as arguments or one list (``einsum("ij,jk", [a, b])``)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return ops.einsum(equation, *operands)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor over ``array``'s memory, its dtype kept (torch's ``from_numpy``)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}")
+    return _as_tensor(array)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def equal(input: Any, other: Any) -> bool:  # noqa: A002
+    """True when both have the same shape and elements."""
+    a, b = _tensor(input), _tensor(other)
+    return a.shape == b.shape and bool((a.data == b.data).all())
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+          ) -> Tensor:
+    """A tensor of ``size`` (zeros here: NumPy's uninitialized memory would be a trap)."""
+    return factories.zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def empty_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    return factories.zeros_like(_tensor(input), dtype=dtype, requires_grad=requires_grad)
+
+
+def _like(draw: Any) -> Any:
+    def like(input: Any, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:  # noqa: A002
+        x = _tensor(input)
+        return draw(*args, size=x.shape, dtype=dtype or x.dtype, **kwargs)
+
+    return like
+
+
+randn_like, rand_like = _like(factories.randn), _like(factories.rand)
+randn_like.__name__, rand_like.__name__ = "randn_like", "rand_like"
+
+
+def randint_like(input: Any, low: int = 0, high: Any = None, **kwargs: Any) -> Tensor:  # noqa: A002
+    """Integers from [low, high) (or [0, low)) in ``input``'s shape."""
+    x = _tensor(input)
+    return factories.randint(low, high, x.shape, dtype=kwargs.pop("dtype", x.dtype), **kwargs)
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64,
+             requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A random permutation of 0..n-1 (int64) from the seeded stream."""
+    gen = generator or backend.default_generator()
+    return factories._made(gen.permutation(int(n)).astype(dtype), requires_grad, device)

@@ -384,12 +384,15 @@ def test_op_method_matches_torch(name, rng):
     assert_same_as_torch(fn, [sample(rng, (3, 4)), sample(rng, (3, 4))])
 
 
-def test_clamp_needs_a_bound_and_numbers_as_bounds():
+def test_clamp_needs_a_bound_and_takes_tensor_bounds():
     x = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="min_value or max_value"):
         x.clamp()
-    with pytest.raises(TypeError, match=r"F.minimum\(F.maximum"):
-        x.clamp(min=Tensor(np.zeros(3)))
+    low = Tensor(np.array([0.0, 2.0, 1.5]), requires_grad=True)
+    y = x.clamp(min=low, max=1.75)
+    assert y.tolist() == [1.0, 1.75, 1.5]
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 0.0] and low.grad.tolist() == [0.0, 0.0, 1.0]
 
 
 # -- var/std: correction= and unbiased= ---------------------------------------------------------

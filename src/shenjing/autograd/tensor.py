@@ -8,6 +8,7 @@ come from :class:`.inplace.InplaceMixin`.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,6 +62,19 @@ class _ArrayUfunc:
         return _array_ufunc.__get__(obj, owner)
 
 
+class Size(int):
+    """``Tensor.size``: the number of elements (an int, NumPy's ``size``) that, called, is
+    PyTorch's ``size()``: the shape, or with ``dim`` one length (``B, T, C = x.size()``)."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> Size:
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+
 class Tensor(InplaceMixin):
     """A multi-dimensional array with automatic differentiation.
 
@@ -88,6 +102,9 @@ class Tensor(InplaceMixin):
     # tensor its output (see InplaceMixin._record_inplace): ops that used the older value still
     # send their gradient there. Set on the rare tensor that has one, as above.
     _history: list[tuple[int, Any, int]] | None = None
+    # () -> {name: method}: PyTorch's less common methods, put on the class at first use by
+    # __getattr__ (the package sets it, as functional attaches the operators)
+    _method_loader: Callable[[], dict[str, Any]] | None = None
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
@@ -139,10 +156,10 @@ class Tensor(InplaceMixin):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """The number of elements: NumPy's ``size``, an int. PyTorch's ``x.size()`` is
-        ``x.shape`` here, and its ``x.size(0)`` is ``x.shape[0]``."""
-        return int(self.data.size)
+    def size(self) -> Size:
+        """The number of elements: NumPy's ``size``, an int, which called is PyTorch's
+        ``size()``: ``x.size()`` is the shape, ``x.size(0)`` its first length."""
+        return Size(self.data.shape)
 
     def numel(self) -> int:
         """The number of elements (PyTorch's ``numel()``; ``x.size`` here)."""
@@ -322,6 +339,28 @@ class Tensor(InplaceMixin):
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __index__(self) -> int:
+        """A 0-d integer tensor as an index (``data[i:i + 8]``, ``range(n)``), as in torch.
+        (Only 0-d: NumPy indexes with a one-element array as an array.)"""
+        if self.ndim != 0 or self.dtype.kind not in "iub":
+            raise TypeError(f"only 0-d integer tensors can be used as an index, got a "
+                            f"{self.dtype} tensor of shape {self.shape}")
+        return int(self.data)
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for a name ``Tensor`` lacks: PyTorch's less common methods (``mm``,
+        ``masked_fill``, ``topk``...), which the package loads and puts on the class the first
+        time any is asked for (``_method_loader``), so that ``import shenjing`` stays light."""
+        loader = Tensor.__dict__.get("_method_loader")
+        if loader is not None and not name.startswith("_"):  # private names are never torch's
+            Tensor._method_loader = None
+            for key, method in loader().items():
+                if key not in Tensor.__dict__:
+                    setattr(Tensor, key, method)
+            if name in Tensor.__dict__:
+                return getattr(self, name)
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     def __int__(self) -> int:
         return int(self.item())

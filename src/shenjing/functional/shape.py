@@ -213,14 +213,18 @@ def permute(x: Tensor, *axes: int) -> Tensor:
 
 def squeeze(x: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
     """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1: NumPy's
-    rule, also with ``dim=``, PyTorch's name, where torch leaves a longer axis alone)."""
-    if dim is not None:
+    rule). With ``dim=``, PyTorch's name, PyTorch's rule: a longer axis is left alone (the
+    method ``x.squeeze(0)`` is torch's call)."""
+    torch_rule = dim is not None
+    if torch_rule:
         axis = torch_alias(axis, dim, ("axis", "dim"))
     axes = [i for i, n in enumerate(x.shape) if n == 1] if axis is None else normalize_axes(
         axis, x.ndim
     )
     if x.ndim == 0:  # axis 0 or -1 of a 0-d tensor: nothing to drop (as NumPy and PyTorch)
         return reshape(x, ())
+    if torch_rule:
+        axes = [a for a in axes if x.shape[a] == 1]
     for a in axes:
         if x.shape[a] != 1:
             raise ValueError(f"cannot squeeze axis {a} of size {x.shape[a]} (shape {x.shape})")
@@ -331,6 +335,22 @@ def _raw_index(index: Any) -> Any:
     if isinstance(index, list):
         return get_xp().asarray(index)
     return index
+
+
+def split_sizes(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``split``: pieces of ``split_size`` along ``dim`` (the last may be shorter),
+    or of the given sizes; the method ``x.split(2)`` is this one (``split`` is NumPy's: a
+    number of equal parts, or cut indices, as ``x.split(2, axis=0)``)."""
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        size = max(split_size_or_sections, 1)
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to axis {dim}'s size {n}")
+    cuts = [int(c) for c in np.cumsum(sizes)[:-1]]
+    return tuple(split(x, cuts, axis=dim)) if cuts else (x,)
 
 
 def take_along_axis(x: Tensor, indices: Any, axis: int) -> Tensor:

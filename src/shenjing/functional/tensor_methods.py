@@ -112,12 +112,27 @@ def _with_alpha(op: Any) -> Any:
 
 def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """PyTorch's ``clamp`` (:func:`F.clip`; the gradient is 1 inside [min, max], 0 outside).
-    The bounds are numbers: for tensor bounds, which torch also differentiates, write
-    ``F.minimum(F.maximum(x, lo), hi)``."""
+    Tensor bounds (broadcast) are ``maximum``/``minimum``, differentiable to them too."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        raise TypeError("clamp() takes numbers as bounds; for tensor bounds write "
-                        "F.minimum(F.maximum(x, lo), hi)")
+        out = self if min is None else E.maximum(self, min)
+        return out if max is None else E.minimum(out, max)
     return E.clip(self, min, max)
+
+
+def _squeeze(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """x without axes of size 1; ``x.squeeze(0)`` is torch's (a longer axis is left alone),
+    ``x.squeeze(axis=0)`` NumPy's (it must have size 1)."""
+    if args and not kwargs:
+        return S.squeeze(self, dim=args[0])
+    return S.squeeze(self, *args, **kwargs)
+
+
+def _split(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """torch's ``x.split(size_or_sizes, dim)`` (:func:`F.split_sizes`); with NumPy's ``axis=``
+    NumPy's (:func:`F.split`: a number of equal parts, or cut indices)."""
+    if "axis" in kwargs:
+        return S.split(self, *args, **kwargs)
+    return S.split_sizes(self, *args, **kwargs)
 
 
 def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -246,6 +261,8 @@ def _extreme(name: str) -> Any:
                 dim: Any = None, keepdim: bool | None = None) -> Any:
         if len(args) > 2:
             raise TypeError(f"{name}() takes at most 2 positional arguments (dim, keepdim)")
+        if args and isinstance(args[0], Tensor):  # torch's x.max(other): element-wise
+            return (E.maximum if name == "max" else E.minimum)(self, args[0])
         if args and isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
             dim, keepdim = args[0], (args[1] if len(args) > 1 else keepdim)  # torch's x.max(1)
         elif args:  # NumPy's x.max((0, 1), True)
@@ -312,9 +329,9 @@ def install() -> None:
         "cuda": lambda self, device=0: to_device(self, f"cuda:{device}"),
         "transpose": _transpose,
         "permute": S.permute,
-        "squeeze": S.squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
+        "squeeze": _squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
         "flatten": _flatten,
-        "flip": S.flip, "pad": S.pad, "split": S.split, "matmul": L.matmul,
+        "flip": S.flip, "pad": S.pad, "split": _split, "matmul": L.matmul,
         "relu": A.relu, "sigmoid": A.sigmoid, "tanh": A.tanh,
         "softmax": A.softmax, "log_softmax": A.log_softmax,
         "any": lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k)),

@@ -1,0 +1,271 @@
+"""PyTorch's Tensor methods that shenjing's own API spells otherwise, for ported code
+(``x.mm(w)``, ``wei.masked_fill(tril == 0, float('-inf'))``, ``x.topk(2)``, ``p.clamp_(0, 1)``).
+
+They are put on ``Tensor`` the first time a tensor is asked for a name it lacks (see
+``Tensor.__getattr__``), so ``import shenjing`` loads none of this. Each is built from the
+differentiable ops of :mod:`shenjing.functional` and :mod:`shenjing.ops` with torch's arguments
+(``dim``, ``keepdim``); ``FUNCTIONS`` lists those that torch also has as ``torch.name(x, ...)``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import functional as F
+from . import ops
+from .autograd import Tensor
+from .functional import shape as S
+
+
+class ValuesIndices(NamedTuple):
+    """What ``sort`` and ``topk`` return, as torch's ``return_types``: ``values, indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _matrices(name: str, rank: int) -> Callable[[Tensor, Tensor], Tensor]:
+    def product(self: Tensor, other: Tensor) -> Tensor:
+        if self.ndim != rank or other.ndim != rank:
+            raise RuntimeError(f"{name}() takes two {rank}-D tensors, got {self.ndim}-D and "
+                               f"{other.ndim}-D (matmul broadcasts)")
+        return F.matmul(self, other)
+
+    product.__name__ = name
+    product.__doc__ = f"torch's ``{name}``: the matrix product of two {rank}-D tensors."
+    return product
+
+
+def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` is true, x elsewhere (the gradient flows there): attention's
+    ``wei.masked_fill(tril == 0, float('-inf'))``."""
+    return F.where(mask, value, self)
+
+
+def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
+    data = self.data
+    if descending:  # negated, stably sorted: ties keep their order, as torch's stable sort
+        data = ~data if data.dtype.kind in "bu" else -data
+    return self.xp.argsort(data, axis=dim, kind="stable")
+
+
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
+         ) -> ValuesIndices:
+    """``(values, indices)`` sorted along ``dim``; the gradient goes back to each value's place."""
+    idx = _sorted_indices(self, dim, descending)
+    return ValuesIndices(S.take_along_axis(self, idx, dim), Tensor._wrap(idx))
+
+
+def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
+            ) -> Tensor:
+    """The indices that sort along ``dim`` (int64)."""
+    return Tensor._wrap(_sorted_indices(self, dim, descending))
+
+
+def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
+         ) -> ValuesIndices:
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
+    if not 0 <= k <= self.shape[dim]:
+        raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size "
+                           f"{self.shape[dim]}")
+    idx = S.getitem(Tensor._wrap(_sorted_indices(self, dim, largest)),
+                    (slice(None),) * (dim % self.ndim) + (slice(0, k),)).data
+    return ValuesIndices(S.take_along_axis(self, idx, dim), Tensor._wrap(idx))
+
+
+def _scan(name: str) -> Callable[..., Tensor]:
+    def scan(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+        return getattr(ops, name)(self, axis=dim, dtype=dtype)
+
+    scan.__name__ = name
+    scan.__doc__ = f"torch's ``{name}`` along ``dim``, differentiable."
+    return scan
+
+
+def prod(self: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+         ) -> Tensor:
+    """The product over ``dim`` (None: all elements); exact gradients also at zeros."""
+    return ops.prod(self, axis=dim, keepdims=keepdim, dtype=dtype)
+
+
+def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    """torch's ``repeat``: the tensor tiled ``sizes`` times along each axis (NumPy's tile)."""
+    return ops.tile(self, _sizes(sizes))
+
+
+def repeat_interleave(self: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Each element repeated ``repeats`` times along ``dim`` (None: flattened; NumPy's repeat)."""
+    return ops.repeat(self, getattr(repeats, "data", repeats), axis=dim)
+
+
+def _sizes(sizes: Sequence[Any]) -> tuple[int, ...]:
+    """torch's size arguments: ``f(2, 3)`` or ``f((2, 3))``."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    return tuple(int(n) for n in sizes)
+
+
+def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """torch's ``chunk``: at most ``chunks`` pieces of ceil(n / chunks) along ``dim``."""
+    return S.split_sizes(self, builtins.max(math.ceil(self.shape[dim] / chunks), 1), dim)
+
+
+def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, that axis removed."""
+    head = (slice(None),) * (dim % self.ndim)
+    return tuple(S.getitem(self, (*head, i)) for i in range(self.shape[dim]))
+
+
+def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries ``index`` (1-D) along ``dim``; repeated indices accumulate gradient."""
+    return ops.take(self, getattr(index, "data", index), axis=dim)
+
+
+def masked_select(self: Tensor, mask: Any) -> Tensor:
+    """The elements where ``mask`` (broadcast to x's shape) is true, as a 1-D tensor."""
+    mask = np.broadcast_to(getattr(mask, "data", mask), self.shape)
+    return S.getitem(self, mask)
+
+
+def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
+    """The indices of the non-zero elements: (n, ndim) int64, or one tensor per axis."""
+    found = self.xp.nonzero(self.data)
+    if as_tuple:
+        return tuple(Tensor._wrap(i) for i in found)
+    return Tensor._wrap(self.xp.stack(found, axis=1) if found else
+                        self.xp.zeros((0, 0), np.int64))
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    """x cast to ``other``'s dtype (differentiably to a floating one)."""
+    return F.cast(self, other.dtype)
+
+
+def _new(fill: Any) -> Callable[..., Tensor]:
+    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
+        out = Tensor._wrap(self.xp.full(_sizes(size), fill, dtype=dtype or self.dtype))
+        return out.requires_grad_() if requires_grad else out
+
+    return new
+
+
+def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``, in x's dtype and device."""
+    return _new(fill_value)(self, size, dtype=dtype, requires_grad=requires_grad)
+
+
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, requires_grad: bool = False
+               ) -> Tensor:
+    """A copy of ``data`` as a tensor in x's dtype (unless ``dtype``) and device."""
+    out = Tensor(self.xp.asarray(getattr(data, "data", data)), dtype=dtype or self.dtype)
+    return out.requires_grad_() if requires_grad else out
+
+
+def _scattered(self: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
+    """zeros like x with ``source`` added at ``index`` along ``dim`` (torch's scatter_add:
+    ``out[i][index[i][j]] += source[i][j]`` for dim 1), differentiable to ``source``."""
+    index = self.xp.asarray(getattr(index, "data", index))
+    grid: list[Any] = [self.xp.arange(n).reshape([n if d == k else 1 for d in range(index.ndim)])
+                       for k, n in enumerate(index.shape)]
+    grid[dim % self.ndim] = index
+    take = tuple(slice(0, n) for n in index.shape)
+    return S.scatter_into(S.getitem(source, take), tuple(grid), self.shape)
+
+
+def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    """x plus ``alpha * source`` added at the entries ``index`` (1-D) along ``dim``; repeated
+    indices accumulate (Backprop Ninja's vectorised embedding gradient)."""
+    source = _like(source, self)
+    index = self.xp.asarray(getattr(index, "data", index))
+    shape = [1] * source.ndim
+    shape[dim % source.ndim] = len(index)
+    full = self.xp.broadcast_to(index.reshape(shape), source.shape)
+    return self + _scattered(self, dim, full, source * alpha)
+
+
+def scatter_add(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """x plus ``src`` added at ``index`` along ``dim`` (torch's ``scatter_add``)."""
+    return self + _scattered(self, dim, index, _like(src, self))
+
+
+def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None
+            ) -> Tensor:
+    """x with ``src`` (or the number ``value``) written at ``index`` along ``dim``; the
+    overwritten entries get no gradient."""
+    index = self.xp.asarray(getattr(index, "data", index))
+    src = _like(value if src is None else src, self)
+    if src.ndim == 0:
+        src = F.broadcast_to(src, index.shape)
+    written = _scattered(self, dim, index, src)
+    hit = _scattered(self, dim, index, Tensor._wrap(self.xp.ones(index.shape, self.dtype))).data
+    return F.where(hit > 0, written, self)
+
+
+def _like(value: Any, like: Tensor) -> Tensor:
+    """``value`` as a Tensor (a number or array in ``like``'s dtype and device)."""
+    return value if isinstance(value, Tensor) else Tensor._wrap(
+        like.xp.asarray(value, dtype=like.dtype))
+
+
+def _in_place(fn: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
+    """torch's ``name_``: ``fn``'s result written into x (recorded as ``copy_`` is: under
+    autograd only on a tensor that is not a leaf requiring grad, as torch)."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self.copy_(fn(self, *args, **kwargs))
+
+    method.__name__ = name
+    method.__doc__ = f"In place ``{name[:-1]}`` (torch's ``{name}``); returns x."
+    return method
+
+
+def _method_of(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return fn(self, *args, **kwargs)
+
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
+    return method
+
+
+def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return self.clamp(min, max)
+
+
+METHODS: dict[str, Callable[..., Any]] = {
+    "mm": _matrices("mm", 2), "bmm": _matrices("bmm", 3),
+    "masked_fill": masked_fill, "tril": _method_of(ops.tril), "triu": _method_of(ops.triu),
+    "gather": lambda self, dim, index: S.gather(self, dim, index),
+    "sort": sort, "argsort": argsort, "topk": topk,
+    "cumsum": _scan("cumsum"), "cumprod": _scan("cumprod"), "prod": prod,
+    "repeat": repeat, "repeat_interleave": repeat_interleave,
+    "chunk": chunk, "unbind": unbind, "index_select": index_select,
+    "masked_select": masked_select, "nonzero": nonzero, "type_as": type_as,
+    "new_zeros": _new(0), "new_ones": _new(1), "new_empty": _new(0), "new_full": new_full,
+    "new_tensor": new_tensor, "index_add": index_add, "scatter_add": scatter_add,
+    "scatter": scatter, "contiguous": lambda self, *a, **k: self,
+    **{name: _method_of(getattr(ops, name)) for name in (
+        "sign", "floor", "ceil", "isnan", "isinf", "isfinite", "log1p", "expm1", "square",
+        "logical_not", "reciprocal", "sinh", "cosh", "tan", "arctan", "rsqrt")},
+}
+METHODS["round"] = lambda self, decimals=0: ops.round(self, decimals)
+for _name, _fn in [("masked_fill", masked_fill), ("clamp", _clamp), ("index_add", index_add),
+                   ("scatter_add", scatter_add), ("scatter", scatter), ("tril", ops.tril),
+                   ("triu", ops.triu), *[(n, getattr(ops, n)) for n in (
+                       "exp", "log", "sqrt", "abs", "sign", "floor", "ceil", "square")],
+                   ("neg", F.neg), ("relu", F.relu), ("sigmoid", F.sigmoid),
+                   ("tanh", F.tanh), ("pow", F.pow), ("rsqrt", ops.rsqrt)]:
+    METHODS[f"{_name}_"] = _in_place(_fn, f"{_name}_")
+
+#: torch's module functions that are these methods applied to their first argument
+FUNCTIONS = ("bmm", "masked_fill", "tril", "triu", "gather", "sort", "argsort", "topk",
+             "cumsum", "cumprod", "prod", "repeat_interleave", "chunk", "unbind",
+             "index_select", "masked_select", "nonzero", "sign", "floor", "ceil", "isnan",
+             "isinf", "isfinite", "log1p", "expm1", "square", "logical_not", "reciprocal",
+             "rsqrt", "round", "index_add", "scatter_add", "scatter")

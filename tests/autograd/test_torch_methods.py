@@ -1,0 +1,111 @@
+"""PyTorch's Tensor methods and module functions that ported programs call (nanoGPT's
+``x.size()``, the attention mask's ``tril``/``masked_fill``, Backprop Ninja's ``torch.all`` and
+``index_add_``, ``x.mm(w)`` of "Learning PyTorch with Examples", ``topk``, ``gather``...):
+each against torch on the same values, forward and gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import require_torch
+
+X = np.array([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 4.0, -1.0], [2.0, 2.0, -3.0, 0.5]],
+             dtype=np.float32)
+IDX = np.array([[0, 3], [1, 1], [2, 0]])
+
+CASES = {
+    "mm": lambda m, x: x.mm(x.t()),
+    "bmm": lambda m, x: m.bmm(x[None], x.t()[None]),
+    "masked_fill": lambda m, x: x.masked_fill(m.tensor(X) > 1.5, -2.0),
+    "tril_softmax": lambda m, x: m.softmax(
+        x[:, :3].masked_fill(m.tril(m.ones(3, 3)) == 0, float("-inf")), -1),
+    "triu": lambda m, x: x.triu(1) + m.triu(x, -1),
+    "gather": lambda m, x: x.gather(1, m.tensor(IDX)),
+    "sort": lambda m, x: x.sort(dim=1, descending=True).values * m.arange(4),
+    "topk": lambda m, x: x.topk(2, dim=0).values,
+    "topk_smallest": lambda m, x: m.topk(x, 2, largest=False).values,
+    "cumsum_cumprod": lambda m, x: x.cumsum(1) + m.cumprod(x, 0),
+    "prod": lambda m, x: x.prod(1) + x.prod(),
+    "split": lambda m, x: m.cat([p * (i + 1) for i, p in enumerate(x.split(3, dim=1))], 1),
+    "split_sizes": lambda m, x: x.split([1, 2], dim=0)[1],
+    "chunk": lambda m, x: x.chunk(2, 1)[1],
+    "unbind": lambda m, x: x.unbind(1)[2],
+    "index_select": lambda m, x: x.index_select(1, m.tensor([3, 0, 0])),
+    "repeat": lambda m, x: x.repeat(2, 1)[:, :2] * 1.5,
+    "repeat_interleave": lambda m, x: x.repeat_interleave(2, dim=1),
+    "index_add": lambda m, x: m.zeros(5, 4).index_add(0, m.tensor([1, 1, 3]), x),
+    "scatter_add": lambda m, x: m.zeros(3, 5).scatter_add(1, m.tensor(IDX), x[:, :2] * 2),
+    "clamp_tensor": lambda m, x: x.clamp(min=m.tensor([0.5, 1.5, 0.0, 0.0])),
+    "max_other": lambda m, x: x.max(m.full((3, 4), 1.5)),
+    "var_std": lambda m, x: x.var() + x.std(0) + m.var(x, 1).sum(),
+    "squeeze": lambda m, x: x.squeeze(0) * m.unsqueeze(x, 0).squeeze(0),
+    "masked_select": lambda m, x: x.masked_select(m.tensor(X) > 1.0),
+    "rsqrt_log1p": lambda m, x: (x * x + 1).rsqrt() + (x * x).log1p(),
+    "einsum": lambda m, x: m.einsum("ij,kj->ik", x, x),
+    "einsum_list": lambda m, x: m.einsum("ij,jk", [x, x.t()]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_torch_method_matches_torch(name):
+    torch = require_torch()
+    ours_x = shenjing.tensor(X, requires_grad=True)
+    theirs_x = torch.tensor(X, requires_grad=True)
+    ours, theirs = CASES[name](shenjing, ours_x), CASES[name](torch, theirs_x)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-6)
+    weights = np.random.default_rng(0).standard_normal(theirs.shape).astype(np.float32)
+    (ours * shenjing.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_sizes_and_indices_as_torch_gives_them():
+    x = shenjing.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.size(-1) == 4
+    assert x.size == 24 and x.numel() == 24  # still NumPy's int
+    batch, time, channels = x.size()  # nanoGPT's line
+    assert (batch, time, channels) == (2, 3, 4)
+    data, i = shenjing.arange(10), shenjing.tensor(2)
+    assert data[i:i + 3].tolist() == [2, 3, 4] and list(range(shenjing.tensor(3))) == [0, 1, 2]
+    assert ["a", "b", "c"][shenjing.tensor(1)] == "b"
+    with pytest.raises(TypeError, match="only 0-d integer tensors"):
+        [1, 2][shenjing.tensor(1.0)]
+    assert data[shenjing.tensor([2])].tolist() == [2]  # a 1-element tensor indexes as an array
+
+
+def test_module_functions_and_in_place_methods():
+    torch = shenjing
+    assert not bool(torch.all(torch.tensor([True, False]))) and bool(torch.any(
+        torch.tensor([True, False])))
+    assert torch.equal(torch.ones(2), torch.ones(2)) and not torch.equal(torch.ones(2),
+                                                                         torch.ones(3))
+    assert torch.is_tensor(torch.ones(1)) and not torch.is_tensor(np.ones(1))
+    a = np.arange(3)
+    view = torch.from_numpy(a)
+    a[0] = 7
+    assert view.tolist() == [7, 1, 2] and view.dtype == np.int64
+    torch.manual_seed(0)
+    assert sorted(torch.randperm(6).tolist()) == list(range(6))
+    like = torch.randn_like(torch.zeros(2, 3, dtype=np.float64))
+    assert like.shape == (2, 3) and like.dtype == np.float64
+    assert torch.empty(2, 2).shape == (2, 2)
+    rows, cols = torch.where(torch.tensor([[0, 1], [1, 0]]) > 0)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+    y = torch.tensor([1.0, -2.0, 0.5])
+    assert y.clamp_(0, 1) is y and y.tolist() == [1.0, 0.0, 0.5]
+    y.mul_(2).exp_()
+    np.testing.assert_allclose(y.numpy(), np.exp([2.0, 0.0, 1.0]), rtol=1e-6)
+    g = torch.zeros(4, 2)
+    g.index_add_(0, torch.tensor([1, 1, 3]), torch.ones(3, 2))
+    assert g[:, 0].tolist() == [0.0, 2.0, 0.0, 1.0]
+    w = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation on a leaf"):
+        w.masked_fill_(torch.tensor([True, False]), 0.0)
+    h = w * 3
+    h.masked_fill_(torch.tensor([True, False]), 0.0)  # recorded: the filled entry has no grad
+    h.sum().backward()
+    assert w.grad.tolist() == [0.0, 3.0]
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_method'"):
+        torch.ones(1).no_such_method()
