@@ -430,14 +430,17 @@ class _WrongSquare(Function):
         return 3 * self.saved[0] * g
 
 
-def test_a_tensor_stored_in_data_is_a_clear_error_at_the_next_op():
-    # PyTorch's old update idiom, w.data = w.data - lr * w.grad, makes .data a Tensor here
+def test_a_tensor_stored_in_data_gives_its_values_at_the_next_op():
+    # PyTorch's update idioms w.data = w.data - lr * w.grad (no no_grad() needed) and
+    # w.data = torch.ones(2) make .data a Tensor here; the next op takes its array, graph-free
     w = Tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
-    with shenjing.no_grad():
-        w.data = w.data - 0.1 * w.grad
-    with pytest.raises(TypeError, match=r"holds a Tensor in \.data.*w -= lr \* w\.grad"):
-        (w * w).sum()
+    w.data = w.data - 0.1 * w.grad
+    w.grad = None
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * np.array([0.8, 1.6]), rtol=1e-6)
+    w.data = shenjing.ones(2) * 3
+    assert (w * 1).tolist() == [3.0, 3.0] and isinstance(w.data, np.ndarray)
 
 
 def test_grad_asks_each_op_only_for_the_inputs_that_lead_to_its_targets():

@@ -93,3 +93,18 @@ def test_dropout_matches_torch_convention(rate):
     np.testing.assert_allclose(y.numpy()[both], ty.detach().numpy()[both], rtol=1e-6)
     np.testing.assert_allclose(ours.grad.numpy()[both], theirs.grad.numpy()[both], rtol=1e-6)
     np.testing.assert_array_equal(ours.grad.numpy()[y.numpy() == 0], 0.0)  # x > 0 everywhere
+
+
+def test_torchs_p_names_the_rate_and_p_1_drops_everything():
+    x = shenjing.ones(1000, requires_grad=True)
+    kept = F.dropout(x, p=0.25, generator=np.random.default_rng(0))
+    assert set(np.unique(kept.numpy())) == {0.0, np.float32(1 / 0.75)}
+    assert abs((kept.numpy() == 0).mean() - 0.25) < 0.05
+    dropped = F.dropout(x, p=1.0)
+    dropped.sum().backward()
+    assert not dropped.numpy().any() and not x.grad.numpy().any()
+    assert F.dropout(x, p=0.5, training=False) is x
+    with pytest.raises(TypeError, match="both rate=0.3 and p=0.2"):
+        F.dropout(x, 0.3, p=0.2)
+    with pytest.raises(ValueError, match=r"in \[0, 1\], got 1.5"):
+        F.dropout(x, p=1.5)

@@ -148,3 +148,16 @@ def test_a_custom_functions_gradient_never_shares_memory_with_a_tensor_it_holds(
     b.grad.zero_()
     np.testing.assert_array_equal(a.numpy(), [1.0, 2.0])  # untouched by zeroing b's grad
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+
+
+def test_zero_d_results_and_gradients_hold_arrays_that_can_be_written():
+    x = sj.ones(2, 3, requires_grad=True)
+    w = sj.tensor(2.0, requires_grad=True)
+    for y in (x.sum(), x.mean(), F.max(x), x.std(), F.logsumexp(x), x[0, 0], F.norm(x)):
+        assert isinstance(y.data, np.ndarray) and y.shape == ()
+    for _ in range(2):  # the first gradient, then one accumulated onto it
+        (w * x).sum().backward()
+        assert isinstance(w.grad.data, np.ndarray)
+    assert float(w.grad) == 12.0
+    w.grad.data[...] = 0  # torch's p.grad.data.zero_(), spelled on the array
+    assert float(w.grad) == 0.0

@@ -256,7 +256,7 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
         stored.add(id(g))
         t.grad = g
     elif t.grad is not None:
-        t.grad = Tensor._wrap((t.grad.data + g).astype(t.dtype, copy=False))
+        t.grad = Tensor._wrap(t.xp.asarray(t.grad.data + g, dtype=t.dtype))  # 0-d: an array
     else:
         # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing):
         # copy g if it may be shared (add hands one array to both inputs; a view shares its
@@ -265,7 +265,7 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
         # flags have no 'writeable': its arrays always are.)
         if (g.base is not None or not getattr(g.flags, "writeable", True) or id(g) in stored
                 or g.dtype != t.dtype):
-            g = g.astype(t.dtype)
+            g = t.xp.array(g, dtype=t.dtype)  # a copy (a NumPy scalar becomes a 0-d array)
         stored.add(id(g))
         t.grad = Tensor._wrap(g)
     if t._post_accumulate_hooks:

@@ -102,16 +102,16 @@ class Function:
                 raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
                                 "(pass other values as keyword options), got "
                                 f"{', '.join(type(t).__name__ for t in inputs)}")
-            if isinstance(t.data, Tensor):  # PyTorch's `w.data = w.data - lr * w.grad` idiom
-                raise TypeError(f"a tensor of shape {t.data.shape} holds a Tensor in .data, "
-                                "which must be an array: update it in place under no_grad() "
-                                "(w -= lr * w.grad), or assign w.data = new.data")
+            if isinstance(t.data, Tensor):  # torch's `w.data = w.data - lr * w.grad`: .data
+                t.data = t.data.data  # is the array here, so a Tensor put there gives its own
             if grad_mode and t.requires_grad:
                 record = True
         fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
             (False,) * len(inputs))
         fn.saved = ()
         out = fn.forward(*[t.data for t in inputs], **kwargs)
+        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)  # a full reduction's NumPy scalar: data is always an array
         multi = isinstance(out, tuple)
         wrap = Tensor._wrap
         outs = tuple([wrap(o) for o in out]) if multi else (wrap(out),)

@@ -30,7 +30,8 @@ class _Dropout(Function):
 
 def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
             generator: np.random.Generator | None = None,
-            noise_shape: Sequence[int | None] | None = None) -> Tensor:
+            noise_shape: Sequence[int | None] | None = None, *, p: float | None = None,
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability ``rate`` and scale survivors by 1 / (1 - rate), so the
     expected value is unchanged and inference needs no rescaling (inverted dropout).
 
@@ -41,7 +42,17 @@ def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
         noise_shape: the shape of the random keep-mask, broadcast over x (Keras): 1 on an axis
             shares one draw along it (``(batch, 1, 1, channels)`` drops whole feature maps of
             NHWC images); None entries take x's size. Default: x's shape.
+        p, inplace: PyTorch's name for ``rate`` (``F.dropout(x, p=0.2)``; 1 drops all), and
+            its in-place flag, accepted (the result is a new tensor either way).
     """
+    if p is not None:
+        if rate != 0.5:
+            raise TypeError(f"dropout: got both rate={rate} and p={p}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+        if p == 1.0 and training:
+            return x * 0.0
+        rate = p
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
     if not training or rate == 0.0:
