@@ -200,5 +200,8 @@ def test_lazily_loaded_names_are_exactly_their_modules_public_functions():
 
     assert set(shenjing._FACTORIES) == public(factories, own_only=True)
     assert shenjing._TORCH_FUNCTIONS == public(_torch_functions)  # F's ops under torch's names
+    from shenjing import _torch_methods  # Tensor methods put on the class at first call
+
+    assert set(shenjing._TORCH_METHODS) == set(_torch_methods.METHODS)
     for name in (*shenjing._FACTORIES, *shenjing._TORCH_FUNCTIONS):
         assert callable(getattr(shenjing, name))

@@ -89,8 +89,34 @@ def __getattr__(name: str):
 
 F = functional
 keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense` works
-# torch's less common Tensor methods (x.mm, x.topk, ...), put on Tensor at first use
-Tensor._method_loader = lambda: _importlib.import_module("._torch_methods", __name__).METHODS
+# PyTorch's less common Tensor methods (x.mm, x.topk, ...: _torch_methods.METHODS): each name
+# starts as a stand-in that, at its first call, loads them all onto Tensor (a class-level
+# __getattr__ would do it too, but it would slow every attribute access of every tensor)
+_TORCH_METHODS = (
+    "abs_", "arctan", "argsort", "bmm", "ceil", "ceil_", "chunk", "clamp_", "contiguous",
+    "cosh", "cumprod", "cumsum", "exp_", "expm1", "floor", "floor_", "gather", "index_add",
+    "index_add_", "index_select", "isfinite", "isinf", "isnan", "log1p", "log_", "logical_not",
+    "masked_fill", "masked_fill_", "masked_select", "mm", "neg_", "new_empty", "new_full",
+    "new_ones", "new_tensor", "new_zeros", "nonzero", "pow_", "prod", "reciprocal", "relu_",
+    "repeat", "repeat_interleave", "round", "rsqrt", "rsqrt_", "scatter", "scatter_",
+    "scatter_add", "scatter_add_", "sigmoid_", "sign", "sign_", "sinh", "sort", "sqrt_",
+    "square", "square_", "tan", "tanh_", "topk", "tril", "tril_", "triu", "triu_", "type_as",
+    "unbind")
+
+
+def _load_torch_method(name: str):
+    def method(self, *args, **kwargs):
+        methods = _importlib.import_module("._torch_methods", __name__).METHODS
+        for key, fn in methods.items():
+            setattr(Tensor, key, fn)
+        return methods[name](self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in _TORCH_METHODS:
+    setattr(Tensor, _name, _load_torch_method(_name))
 
 
 class _KerasAlias:

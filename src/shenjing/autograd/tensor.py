@@ -102,9 +102,6 @@ class Tensor(InplaceMixin):
     # tensor its output (see InplaceMixin._record_inplace): ops that used the older value still
     # send their gradient there. Set on the rare tensor that has one, as above.
     _history: list[tuple[int, Any, int]] | None = None
-    # () -> {name: method}: PyTorch's less common methods, put on the class at first use by
-    # __getattr__ (the package sets it, as functional attaches the operators)
-    _method_loader: Callable[[], dict[str, Any]] | None = None
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
@@ -347,20 +344,6 @@ class Tensor(InplaceMixin):
             raise TypeError(f"only 0-d integer tensors can be used as an index, got a "
                             f"{self.dtype} tensor of shape {self.shape}")
         return int(self.data)
-
-    def __getattr__(self, name: str) -> Any:
-        """Called only for a name ``Tensor`` lacks: PyTorch's less common methods (``mm``,
-        ``masked_fill``, ``topk``...), which the package loads and puts on the class the first
-        time any is asked for (``_method_loader``), so that ``import shenjing`` stays light."""
-        loader = Tensor.__dict__.get("_method_loader")
-        if loader is not None and not name.startswith("_"):  # private names are never torch's
-            Tensor._method_loader = None
-            for key, method in loader().items():
-                if key not in Tensor.__dict__:
-                    setattr(Tensor, key, method)
-            if name in Tensor.__dict__:
-                return getattr(self, name)
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     def __int__(self) -> int:
         return int(self.item())

@@ -45,7 +45,7 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
             raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
         if ndim:  # a 0-d tensor takes axis 0 or -1, as torch's dim, and has nothing to reduce
             out.append(a % ndim)
-    if len(set(out)) != len(out):
+    if len(out) > 1 and len(set(out)) != len(out):
         raise ValueError(f"axis {axis} names an axis twice")
     return tuple(sorted(out))
 

@@ -321,7 +321,7 @@ def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
         b = as_tensor(b)
         a = as_tensor(a, like=b)
     da, db = a.data.dtype, b.data.dtype
-    if da != db:
+    if da is not db and da != db:  # (one dtype object is the common case: no comparison)
         if da.kind != db.kind:
             if "f" in (da.kind, db.kind):
                 dtype = da if da.kind == "f" else db

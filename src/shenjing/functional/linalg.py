@@ -159,9 +159,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
-    if ka != kb and "f" in (ka, kb):  # torch's promotion: an integer operand takes the float's
-        a, b = (E.floating_like(a, b), b) if kb == "f" else (a, E.floating_like(b, a))
+    da, db = a.data.dtype, b.data.dtype
+    if da is not db and da.kind != db.kind and "f" in (da.kind, db.kind):
+        # torch's promotion: an integer operand takes the float's dtype
+        a, b = (E.floating_like(a, b), b) if db.kind == "f" else (a, E.floating_like(b, a))
     return _MatMul.apply(a, b)
 
 
