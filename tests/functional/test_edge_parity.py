@@ -161,3 +161,13 @@ def test_zero_d_results_and_gradients_hold_arrays_that_can_be_written():
     assert float(w.grad) == 12.0
     w.grad.data[...] = 0  # torch's p.grad.data.zero_(), spelled on the array
     assert float(w.grad) == 0.0
+
+
+def test_elu_and_selu_gradients_keep_their_precision_far_below_zero():
+    torch = require_torch()
+    values = [-30.0, -18.0, -1.0, 2.0]
+    for ours, theirs in ((F.elu, torch.nn.functional.elu), (F.selu, torch.nn.functional.selu)):
+        x, tx = sj.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        ours(x).sum().backward()
+        theirs(tx).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)  # not 0 at -30

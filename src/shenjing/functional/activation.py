@@ -170,22 +170,23 @@ def _by_sign(a, x, slope, kernel):
 
 
 class _ELU(Function):
-    """y = scale * (x for x > 0, else alpha (e**x - 1));  dy/dx = scale or y + scale * alpha.
+    """y = scale * (x for x > 0, else alpha (e**x - 1));  dy/dx = scale or scale alpha e**x
+    (from x, as torch: y + scale alpha would cancel to 0 for x below about -17 in float32).
     (scale = 1 is ELU; SELU uses fixed alpha and scale.)"""
-
-    saves_outputs = True
 
     def forward(self, x, alpha=1.0, scale=1.0):
         xp = get_xp(x)
         t = x.dtype.type
         positive = x > 0
-        y = xp.where(positive, x, t(alpha) * xp.expm1(xp.minimum(x, 0))) * t(scale)
-        self.save_for_backward(positive, y, t(alpha * scale), t(scale))
+        negative_part = xp.minimum(x, 0)
+        y = xp.where(positive, x, t(alpha) * xp.expm1(negative_part)) * t(scale)
+        self.save_for_backward(positive, negative_part, t(alpha * scale), t(scale))
         return y
 
     def backward(self, g):
-        positive, y, alpha_scale, scale = self.saved
-        return g * get_xp(g).where(positive, scale, y + alpha_scale)
+        positive, negative_part, alpha_scale, scale = self.saved
+        xp = get_xp(g)
+        return g * xp.where(positive, scale, alpha_scale * xp.exp(negative_part))
 
     def derivative(self, x):
         positive, _, alpha_scale, scale = self.saved
