@@ -22,7 +22,7 @@ from oracle import ATOL, RTOL, require_torch
 from shenjing import Tensor
 from shenjing._config import constructor_parameters
 from shenjing.data import TreeBatch
-from shenjing.layers import Layer, Parameter
+from shenjing.layers import RNN, Layer, Parameter
 
 
 def _as_tensors(data: Any, requires_grad: bool = False) -> Any:
@@ -76,8 +76,10 @@ def run_layer_test(
 
 def config_keys_expected(layer: Layer) -> set[str]:
     """What a complete config holds (Keras 3): every constructor argument (also those a
-    recurrent layer passes to its cell) but an unused input shape, and name, trainable, dtype."""
-    owners = [type(layer), *([type(layer.cell)] if hasattr(layer, "cell") else [])]
+    recurrent layer passes to its cell; ``RNN(cell)`` keeps its cell whole, under 'cell') but
+    an unused input shape, and name, trainable, dtype."""
+    passes_on = hasattr(layer, "cell") and not isinstance(layer, RNN)
+    owners = [type(layer), *([type(layer.cell)] if passes_on else [])]
     keys = {p.name for cls in owners for p in constructor_parameters(cls)}
     return keys - {"input_shape", "input_dim"} | {"name", "trainable", "dtype"}
 

@@ -127,6 +127,8 @@ CASES = [
     ("simple_rnn", lambda: L.SimpleRNN(3, activation="relu"), _x(2, 4, 3), (2, 3), 3, 0),
     ("lstm_sequences", lambda: L.LSTM(3, return_sequences=True, dropout=0.2, seed=1),
      _x(2, 4, 3), (2, 4, 3), 3, 0),
+    ("rnn_stacked_cells", lambda: L.RNN([L.LSTMCell(3), L.GRUCell(2, reset_after=False)]),
+     _x(2, 4, 3), (2, 2), 6, 0),
     ("gru_backwards", lambda: L.GRU(3, go_backwards=True, use_bias=False), _x(2, 4, 3), (2, 3),
      2, 0),
     ("bidirectional", lambda: L.Bidirectional(L.GRU(2, return_sequences=True)), _x(2, 4, 3),
@@ -150,7 +152,7 @@ CASES = [
 
 # Cells are called as cell(inputs, states); test_recurrent_layers.py checks them step by step.
 # InputLayer is built when Input() makes it; tests/models/test_model_api.py checks it.
-CELLS = {L.SimpleRNNCell, L.LSTMCell, L.GRUCell}
+CELLS = {L.SimpleRNNCell, L.LSTMCell, L.GRUCell, L.StackedRNNCells}
 NOT_CONTRACT = CELLS | {L.InputLayer}
 
 

@@ -58,7 +58,7 @@ def test_layer_equals_its_cell_in_a_python_loop(name, rng):
     fused_grads = [w.grad.numpy() for w in layer.trainable_weights]
     for w in layer.trainable_weights:
         w.grad = None
-    states = [sj.tensor(np.zeros((4, s), np.float32)) for s in layer.cell.state_size]
+    states = layer.cell.get_initial_state(batch_size=4)
     outs = []
     for t in range(5, -1, -1):
         h, states = layer.cell(sj.tensor(x[:, t]), states)
@@ -100,15 +100,13 @@ def test_dropout_only_in_training(rng):
     assert not np.allclose(c, a) and not np.allclose(c, d)
 
 
-def test_bad_activations_and_reset_after_are_rejected(rng):
+def test_bad_activations_are_rejected(rng):
     with pytest.raises(ValueError, match="unknown activation 'tanhh'"):
         L.LSTM(4, activation="tanhh")
     with pytest.raises(TypeError, match="activation must be a name or a callable"):
         L.GRU(4, recurrent_activation=3)
     with pytest.raises(ValueError, match="recurrent_dropout needs activations"):
         L.LSTM(4, activation="softmax", recurrent_dropout=0.5)(_x(rng), training=True)
-    with pytest.raises(ValueError, match="reset_after=True"):
-        L.GRU(4, reset_after=False)
 
 
 def _same_weights_outputs(reference, other, x, mask=None):

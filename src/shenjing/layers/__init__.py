@@ -63,6 +63,7 @@ from .reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from .rnn import RNN, StackedRNNCells
 from .wrappers import TimeDistributed
 
 
@@ -102,10 +103,11 @@ __all__ = [
     "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum",
     "Minimum", "MultiHeadAttention", "Multiply", "Normalization", "OpLayer", "Parameter",
     "Perceptron",
-    "RNTN", "RandomCrop",
+    "RNN", "RNTN", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
     "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
-    "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TextVectorization",
+    "SpatialDropout1D", "SpatialDropout2D", "StackedRNNCells", "Subtract", "SymbolicTensor",
+    "TextVectorization",
     "TimeDistributed",
     "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
     "minimum", "multiply", "subtract",

@@ -35,6 +35,10 @@ class SymbolicTensor:
         self.children: list[SymbolicTensor] | None = None  # a call with several outputs
         self.source: SymbolicTensor | None = None  # for an output of such a call: the call
         self.index = 0  # and which of its outputs
+        # Keras's symbolic mask: the (batch, time) bool tensor of a call whose output has a
+        # mask; it is itself a tensor of the graph, the mask of `mask_of` when the model runs
+        self._keras_mask: SymbolicTensor | None = None
+        self.mask_of: SymbolicTensor | None = None
 
     @property
     def ndim(self) -> int:
@@ -100,10 +104,20 @@ def Input(shape: tuple[int | None, ...] | None = None, batch_size: int | None = 
 _BATCH_FILLS, _AXIS_FILLS = (2, 3), (32, 53)
 
 
-def _dummy(t: SymbolicTensor, trial: int) -> np.ndarray:
+def _dummy(t: SymbolicTensor, trial: int) -> Any:
+    """Zeros standing for ``t`` in a trial run (a boolean tensor, a mask, all True: no step is
+    padding). A tensor with a mask is a Tensor carrying an all-True mask, so the layer's call
+    gets a mask and its compute_mask runs, as when the model runs."""
     shape = [n if n is not None else (_BATCH_FILLS if axis == 0 else _AXIS_FILLS)[trial]
              for axis, n in enumerate(t.shape)]
-    return np.zeros(shape, dtype=t.dtype)
+    if t.dtype == np.bool_:
+        return np.ones(shape, dtype=bool)
+    value = np.zeros(shape, dtype=t.dtype)
+    if t._keras_mask is None:
+        return value
+    value = Tensor._wrap(value)
+    value._keras_mask = np.ones(shape[:t._keras_mask.ndim], dtype=bool)
+    return value
 
 
 def conform(value: Any, t: SymbolicTensor) -> Any:
@@ -178,6 +192,15 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     def shape(a: Any, b: Any) -> tuple[int | None, ...]:
         return tuple(None if n != m else n for n, m in zip(a.shape, b.shape))
 
+    def with_mask(t: SymbolicTensor, a: Any, b: Any) -> SymbolicTensor:
+        # the output's mask in both trials: a symbolic mask, computed as the model runs
+        ma, mb = getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None)
+        if ma is not None and mb is not None:
+            t._keras_mask = SymbolicTensor(shape(ma, mb), dtype=ma.dtype,
+                                           name=f"{t.name or layer.name}_mask")
+            t._keras_mask.mask_of = t
+        return t
+
     several = isinstance(outs[0], (list, tuple))
     out = SymbolicTensor(() if several else shape(*outs), dtype=(outs[0][0] if several else
                          outs[0]).dtype, layer=layer, inputs=inputs, args=args, kwargs=kwargs)
@@ -186,7 +209,9 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
         for i, (a, b) in enumerate(zip(*outs)):
             child = SymbolicTensor(shape(a, b), dtype=a.dtype, name=f"{layer.name}_{i}")
             child.source, child.index = out, i
-            out.children.append(child)
+            out.children.append(with_mask(child, a, b))
+    else:
+        with_mask(out, *outs)
     if layer._first_node is None:  # Keras's layer.input and layer.output: the first call's
         object.__setattr__(layer, "_first_node", out)
     return list(out.children) if several else out

@@ -1,11 +1,12 @@
 """Recurrent layers (Keras's SimpleRNN, LSTM, GRU, Bidirectional) and their cells.
 
 A cell (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``) owns the weights and computes one step with
-autograd ops, for hand-written loops: ``h, states = cell(x_t, states)``. The layers wrap a cell
-and run the whole sequence through the fused kernel of ``F.recurrence`` (one GEMM for the input
-projection of every step, hand-written BPTT, one graph node for the whole sequence), honouring
-masks from ``Embedding(mask_zero=True)`` or ``Masking``. Activations the kernels lack (any
-other name or callable) run the cell's autograd step at each time step instead.
+autograd ops, for hand-written loops and ``layers.RNN`` (rnn.py): ``h, states = cell(x_t,
+states)``. The layers wrap a cell and run the whole sequence through the fused kernel of
+``F.recurrence`` (one GEMM for the input projection of every step, hand-written BPTT, one graph
+node for the whole sequence), honouring masks from ``Embedding(mask_zero=True)`` or
+``Masking``. What the kernels lack (other activations, a user's callable, ``GRU(reset_after=
+False)``) runs the cell's autograd step at each time step instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..autograd import Tensor
 from ..backend import new_generator
 from ..functional.recurrent import ACTIVATIONS
 from .layer import InputSpec, Layer, serialize_layer
+from .rnn import StatefulMixin
 
 
 def _activation(value: Any) -> Any:
@@ -61,8 +63,21 @@ class _Cell(Layer):
         self.bias_regularizer = bias_regularizer
 
     @property
-    def state_size(self) -> list[int]:
-        return [self.units]
+    def state_size(self) -> Any:
+        return self.units
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_size) if isinstance(self.state_size, list) else 1
+
+    def get_initial_state(self, batch_size: int | None = None) -> list[Tensor]:
+        """Zeros, one (batch_size, units) array per state (Keras)."""
+        return [Tensor(np.zeros((batch_size, self.units), dtype=self.dtype))
+                for _ in range(self.n_states)]
 
     def build(self, input_shape: tuple) -> None:
         width = self.gates * self.units
@@ -79,7 +94,8 @@ class _Cell(Layer):
     def bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
-    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+    def call(self, inputs: Tensor, states: Any,
+             training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if isinstance(states, (list, tuple)) else states
         h = _apply(self.activation, F.linear(inputs, self.kernel, self.bias)
                    + h @ self.recurrent_kernel)
@@ -113,7 +129,8 @@ class LSTMCell(_Cell):
         if self.bias is not None and self.unit_forget_bias:
             self.bias.data[self.units:2 * self.units] = 1.0
 
-    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+    def call(self, inputs: Tensor, states: Any,
+             training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h, c = states
         z = F.linear(inputs, self.kernel, self.bias) + h @ self.recurrent_kernel
         i, f, g, o = F.split(z, 4, axis=-1)
@@ -124,9 +141,12 @@ class LSTMCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """Gated recurrent unit (Cho et al.), Keras's gate order z, r, h with ``reset_after=True``
-    (the form of cuDNN and torch; bias (2, 3 * units): input and recurrent biases):
-    h_t = z h_{t-1} + (1 - z) activation(x W_h + b_h + r (h_{t-1} U_h + b'_h))."""
+    """Gated recurrent unit (Cho et al.), Keras's gate order z, r, h. With ``reset_after=True``
+    (the default; the form of cuDNN and torch; bias (2, 3 * units): input and recurrent biases):
+    h_t = z h_{t-1} + (1 - z) activation(x W_h + b_h + r (h_{t-1} U_h + b'_h)).
+    With ``reset_after=False`` (the original GRU; one bias (3 * units,)) the reset gate acts
+    before the recurrent product: activation(x W_h + b_h + (r h_{t-1}) U_h); the layer then
+    runs it step by step (the fused kernel is reset_after's)."""
 
     gates = 3
     cell_name = "gru"
@@ -134,31 +154,37 @@ class GRUCell(_Cell):
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
                  reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, activation, **kwargs)
-        if not reset_after:
-            raise ValueError("GRU: only reset_after=True (Keras's default, as torch and cuDNN) "
-                             "is implemented")
         self.recurrent_activation = _activation(recurrent_activation)
-        self.reset_after = reset_after
+        self.reset_after = bool(reset_after)
 
     def bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def call(self, inputs: Tensor, states: Any) -> tuple[Tensor, list[Tensor]]:
+    def call(self, inputs: Tensor, states: Any,
+             training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if isinstance(states, (list, tuple)) else states
+        rec = self.recurrent_activation
+        if not self.reset_after:
+            a_z, a_r, a_h = F.split(F.linear(inputs, self.kernel, self.bias), 3, axis=-1)
+            u = self.recurrent_kernel
+            q_z, q_r = F.split(h @ u[:, :2 * self.units], 2, axis=-1)
+            z, r = _apply(rec, a_z + q_z), _apply(rec, a_r + q_r)
+            hh = _apply(self.activation, a_h + (r * h) @ u[:, 2 * self.units:])
+            h = z * h + (1 - z) * hh
+            return h, [h]
         a = inputs @ self.kernel
         q = h @ self.recurrent_kernel
         if self.bias is not None:
             a, q = a + self.bias[0], q + self.bias[1]
         a_z, a_r, a_h = F.split(a, 3, axis=-1)
         q_z, q_r, q_h = F.split(q, 3, axis=-1)
-        rec = self.recurrent_activation
         z, r = _apply(rec, a_z + q_z), _apply(rec, a_r + q_r)
         hh = _apply(self.activation, a_h + r * q_h)
         h = z * h + (1 - z) * hh
         return h, [h]
 
 
-class _RNN(Layer):
+class _RNN(StatefulMixin, Layer):
     """A recurrent layer: its cell run over whole sequences by the fused kernel.
 
     Args (Keras's): the cell's arguments, and
@@ -167,6 +193,9 @@ class _RNN(Layer):
         return_sequences: output every step (batch, time, units) instead of the last.
         return_state: also return the final states ([output, h] or [output, h, c]).
         go_backwards: process each sequence from its end (outputs in that order, as Keras).
+        stateful: the final states of a batch are the initial states of the next, kept in
+            ``states`` until ``reset_states()``; the batch size must stay fixed.
+        unroll: accepted for Keras code (the same result: the kernel loops either way).
         seed: the dropout masks' random stream.
 
     Call: ``layer(x, mask=None, initial_state=None, training=False)``; x is (batch, time,
@@ -178,7 +207,8 @@ class _RNN(Layer):
 
     def __init__(self, units: int, *, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, seed: int | None = None, **cell_kwargs: Any) -> None:
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 seed: int | None = None, **cell_kwargs: Any) -> None:
         layer_kwargs = {k: cell_kwargs.pop(k) for k in ("name", "trainable", "dtype",
                                                          "input_shape", "batch_input_shape")
                         if k in cell_kwargs}
@@ -191,6 +221,8 @@ class _RNN(Layer):
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.seed = go_backwards, seed
+        self.stateful, self.unroll = stateful, unroll
+        self.states = None
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
         self.input_spec = InputSpec(ndim=3)
 
@@ -210,8 +242,11 @@ class _RNN(Layer):
         cell = self.cell
         n = x.shape[0]
         xp = x.xp
+        def zeros() -> list[Tensor]:
+            return [Tensor(xp.zeros((n, cell.units), dtype=x.dtype)) for _ in range(cell.n_states)]
+
         if initial_state is None:
-            states = [Tensor(xp.zeros((n, size), dtype=x.dtype)) for size in cell.state_size]
+            states = self._carried_states(n, zeros) if self.stateful else zeros()
         else:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
                 initial_state]
@@ -226,16 +261,19 @@ class _RNN(Layer):
         if mask is not None:
             mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
         acts = (cell.activation, getattr(cell, "recurrent_activation", "sigmoid"))
-        if all(isinstance(a, str) and a in ACTIVATIONS for a in acts):
+        if all(isinstance(a, str) and a in ACTIVATIONS for a in acts) and getattr(
+                cell, "reset_after", True):
             seq, *final = F.recurrence(cell.cell_name, x, cell.kernel, cell.recurrent_kernel,
                                        cell.bias, states, mask=mask, reverse=self.go_backwards,
                                        recurrent_mask=rec_mask, activation=acts[0],
                                        recurrent_activation=acts[1])
         elif rec_mask is not None:
             raise ValueError(f"{self.name}: recurrent_dropout needs activations the fused "
-                             f"kernels implement ({', '.join(ACTIVATIONS)}), got {acts}")
+                             f"kernels implement ({', '.join(ACTIVATIONS)}), got {acts}, "
+                             "and GRU's reset_after=True")
         else:
             seq, *final = self._step_by_step(x, states, mask)
+        self._keep_states(final)
         out = seq if self.return_sequences else final[0]
         return [out, *final] if self.return_state else out
 
@@ -274,7 +312,7 @@ class LSTM(_RNN):
 
 
 class GRU(_RNN):
-    """Gated recurrent unit layer, ``reset_after=True``: see :class:`GRUCell`."""
+    """Gated recurrent unit layer (``reset_after=True`` by default): see :class:`GRUCell`."""
 
     cell_class = GRUCell
 
