@@ -122,6 +122,8 @@ def _expandable(layer: Any) -> bool:
 
 
 def _producer(t: Any) -> tuple[Any, int]:
+    if t.mask_of is not None:  # a symbolic mask comes from the call that made its tensor
+        return _producer(t.mask_of)
     if t.input_layer is not None:
         return t.input_layer, 0
     return (t.source.layer, t.index) if t.source is not None else (t.layer, 0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from .. import functional as F
 from ..autograd import Tensor
 from .layer import Layer
@@ -47,7 +49,8 @@ class Embedding(Layer):
         return F.embedding(ids, self.embeddings)
 
     def compute_mask(self, inputs: Tensor, mask: Any = None) -> Any:
-        return (inputs.data != 0) if self.mask_zero else None
+        # called directly on ids too (Keras's guide: mask = embedding.compute_mask(ids))
+        return (_values(inputs) != 0) if self.mask_zero else None
 
 
 class Masking(Layer):
@@ -59,8 +62,14 @@ class Masking(Layer):
         self.mask_value = mask_value
 
     def compute_mask(self, inputs: Tensor, mask: Any = None) -> Any:
-        return (inputs.data != self.mask_value).any(axis=-1)
+        return (_values(inputs) != self.mask_value).any(axis=-1)
 
     def call(self, x: Tensor) -> Tensor:
         keep = (x.data != self.mask_value).any(axis=-1, keepdims=True)
         return x * keep.astype(x.dtype)
+
+
+def _values(x: Any) -> Any:
+    """The array of a Tensor, or an array-like as an array (an ndarray's ``.data`` is its
+    buffer, not its values)."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)

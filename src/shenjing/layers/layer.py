@@ -13,6 +13,7 @@ import functools
 import inspect
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -100,12 +101,21 @@ class Layer(LayerConfigMixin):
             first layer of a ``Sequential`` (Keras's convention).
     """
 
+    # Keras 3: whether the output gets a mask (compute_mask) when the input has one. A layer
+    # that neither sets it nor overrides compute_mask drops the mask with a warning, since
+    # passing it on is safe only if the layer keeps the time axis; shenjing's own layers set it
+    # (see __init_subclass__) and end a mask where their output no longer has its axes.
+    supports_masking: bool = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # As in Keras, a layer is built once its build() has run, called by __call__ or by the
         # user (layer.build(shape) then set_weights(...) must not be undone by the first call).
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "supports_masking" not in cls.__dict__ and (
+                "compute_mask" in cls.__dict__ or cls.__module__.startswith("shenjing.")):
+            cls.supports_masking = True
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         obj = super().__new__(cls)
@@ -370,12 +380,13 @@ class Layer(LayerConfigMixin):
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             _call_context.training, _call_context.depth = enclosing, depth
-        out_mask = self.compute_mask(inputs, mask)
-        # A mask describes the output's leading (batch, time) axes; a layer that reshapes them
-        # away (Flatten, pooling) ends it, as Keras's layers without masking support do.
-        if out_mask is not None and isinstance(outputs, Tensor) and (
-                outputs.shape[:out_mask.ndim] == out_mask.shape):
-            outputs._keras_mask = out_mask
+        if mask is not None and not self.supports_masking:
+            _warn_mask_dropped(self)
+            out_mask = None
+        else:
+            out_mask = self.compute_mask(inputs, mask)
+        if out_mask is not None:
+            _attach_masks(outputs, out_mask)
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
         return outputs
@@ -432,3 +443,28 @@ def _mask_of(inputs: Any) -> Any:
         masks = [getattr(x, "_keras_mask", None) for x in inputs]
         return None if all(m is None for m in masks) else masks
     return getattr(inputs, "_keras_mask", None)
+
+
+def _warn_mask_dropped(layer: Layer) -> None:
+    warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input "
+                  "with a mask attached to it. However, this layer does not support masking and "
+                  "will therefore destroy the mask information. Downstream layers will not see "
+                  "the mask (set supports_masking = True in its __init__, or define "
+                  "compute_mask, to pass it on)", stacklevel=3)
+
+
+def _attach_masks(outputs: Any, masks: Any) -> None:
+    """Set ``_keras_mask`` on the outputs as Keras 3 pairs them: a list of masks (one may be
+    None) goes with a list of outputs in order, a single mask with a single output (and, as
+    Keras zips the flattened structures, with the first of several). A mask describes the
+    output's leading (batch, time) axes; a layer that reshapes them away (Flatten, pooling)
+    ends it, as Keras's layers without masking support do."""
+    several = isinstance(outputs, (list, tuple))
+    pairs = zip(outputs if several else [outputs],
+                masks if isinstance(masks, (list, tuple)) else [masks])
+    for out, mask in pairs:
+        if isinstance(mask, Tensor):  # a compute_mask written with ops (Keras's guide's)
+            mask = mask.data
+        if mask is not None and isinstance(out, Tensor) and (
+                tuple(out.shape[:mask.ndim]) == tuple(mask.shape)):
+            out._keras_mask = mask

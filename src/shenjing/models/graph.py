@@ -54,15 +54,15 @@ class Graph:
             t, expanded = stack.pop()
             if id(t) in done:
                 continue
-            if t.layer is None and t.source is None:
+            if t.layer is None and t.source is None and t.mask_of is None:
                 raise ValueError(f"output depends on an Input not passed to Model(): {t}")
             if expanded:
                 done.add(id(t))
                 order.append(t)
                 continue
             stack.append((t, True))
-            needs = [t.source] if t.source is not None else symbolic_in((t.inputs, t.args,
-                                                                          t.kwargs))
+            needs = [t.source] if t.source is not None else [t.mask_of] \
+                if t.mask_of is not None else symbolic_in((t.inputs, t.args, t.kwargs))
             stack.extend((p, False) for p in needs if id(p) not in done)
         return order
 
@@ -96,6 +96,9 @@ class Graph:
             if node.source is not None:
                 values[id(node)] = values[id(node.source)][node.index]
                 continue
+            if node.mask_of is not None:  # a symbolic mask (x._keras_mask) used as a tensor
+                values[id(node)] = getattr(values[id(node.mask_of)], "_keras_mask", None)
+                continue
             kwargs = map_symbolic(node.kwargs, value)
             kwargs.setdefault("training", training)
             values[id(node)] = node.layer(map_symbolic(node.inputs, value),
@@ -119,6 +122,8 @@ class Graph:
         def node(n: SymbolicTensor) -> dict[str, Any]:
             if n.source is not None:
                 return {"source": ref(n.source), "index": n.index}
+            if n.mask_of is not None:
+                return {"mask_of": ref(n.mask_of)}
             config = {"layer": index[id(n.layer)], "inputs": ref(n.inputs),
                       "kwargs": tagged(n.kwargs)}
             return {**config, "args": tagged(n.args)} if n.args else config
@@ -158,6 +163,9 @@ class Graph:
         for node in config["nodes"]:
             if "source" in node:
                 made.append(get(node["source"])[node["index"]])
+                continue
+            if "mask_of" in node:
+                made.append(get(node["mask_of"])._keras_mask)
                 continue
             made.append(layers[node["layer"]](get(node["inputs"]), *untagged(node.get("args", [])),
                                               **untagged(node["kwargs"])))

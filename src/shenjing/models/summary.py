@@ -65,6 +65,8 @@ def layer_entries(model: Any) -> list[Entry]:
                 node.layer, _shapes(tensors) if tensors else None,
                 node.shape if node.children is None else [c.shape for c in node.children])
         for position, t in enumerate(tensors):
+            while t.mask_of is not None:  # a symbolic mask: from the call that made its tensor
+                t = t.mask_of
             if t.input_layer is not None:
                 entry.inbound.append((t.input_layer, 0, position))
             elif t.source is not None:
