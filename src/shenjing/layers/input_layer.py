@@ -9,6 +9,7 @@ may import ``Layer``: this module may not, since ``Layer`` imports it).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -171,6 +172,15 @@ def map_symbolic(value: Any, fn: Any) -> Any:
     return value
 
 
+_trace = threading.local()
+
+
+def tracing() -> Any:
+    """The symbolic inputs of the layer call whose trial runs on zeros are running, else None:
+    a layer with state across calls (a stateful RNN) leaves its state alone in them."""
+    return getattr(_trace, "inputs", None)
+
+
 def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
     """Record ``layer(inputs, *args, **kwargs)`` and infer its output shape by running it on
     zeros twice, with unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes
@@ -179,14 +189,19 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     given here stays in the node's kwargs: the call then runs in that mode whatever the
     model's (Keras's ``base(x, training=False)``)."""
     call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
-    with no_grad(), np.errstate(all="ignore"):  # zeros may meet log or a division
-        outs = []
-        for k in (0, 1):
-            def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:
-                return _dummy(t, k)
+    outer = tracing()
+    _trace.inputs = inputs
+    try:
+        with no_grad(), np.errstate(all="ignore"):  # zeros may meet log or a division
+            outs = []
+            for k in (0, 1):
+                def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:
+                    return _dummy(t, k)
 
-            outs.append(layer(map_symbolic(inputs, zeros), *map_symbolic(args, zeros),
-                              training=False, **map_symbolic(call_kwargs, zeros)))
+                outs.append(layer(map_symbolic(inputs, zeros), *map_symbolic(args, zeros),
+                                  training=False, **map_symbolic(call_kwargs, zeros)))
+    finally:
+        _trace.inputs = outer
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
 
     def shape(a: Any, b: Any) -> tuple[int | None, ...]:
