@@ -122,6 +122,7 @@ CASES = [
     ("random_rotation", lambda: L.RandomRotation(0.1, seed=1), _x(2, 4, 4, 3), (2, 4, 4, 3),
      0, 0),
     ("random_zoom", lambda: L.RandomZoom(0.2, seed=1), _x(2, 4, 4, 3), (2, 4, 4, 3), 0, 0),
+    ("resizing", lambda: L.Resizing(3, 5), _x(2, 4, 4, 3), (2, 3, 5, 3), 0, 0),
     ("random_crop_padded", lambda: L.RandomCrop(3, 2, seed=1, padding=1), _x(2, 4, 4, 3),
      (2, 3, 2, 3), 0, 0),
     ("simple_rnn", lambda: L.SimpleRNN(3, activation="relu"), _x(2, 4, 3), (2, 3), 3, 0),

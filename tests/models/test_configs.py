@@ -66,6 +66,7 @@ _MAKE = {
     L.Normalization: lambda: L.Normalization(mean=[1.0, 2.0], variance=[1.0, 4.0]),
     L.RandomCrop: lambda: L.RandomCrop(4, 4, padding=1, seed=2),
     L.Rescaling: lambda: L.Rescaling(1 / 255, offset=-1.0),
+    L.Resizing: lambda: L.Resizing(4, 6, interpolation="nearest", crop_to_aspect_ratio=True),
     L.Reshape: lambda: L.Reshape((2, -1)),
     L.RecursiveNN: lambda: L.RecursiveNN(10, 4, 2),
     L.RNTN: lambda: L.RNTN(10, 4, 2, embedding_dim=4),

@@ -71,6 +71,8 @@ from .wrappers import TimeDistributed
 def __getattr__(name: str):
     if name in ("RandomRotation", "RandomZoom"):
         from . import augmentation as module
+    elif name == "Resizing":
+        from . import resizing as module
     elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
         from . import lookup as module
     elif name == "TextVectorization":
@@ -105,6 +107,7 @@ __all__ = [
     "Perceptron",
     "RNN", "RNTN", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomZoom", "ReLU", "RecursiveNN", "Rescaling", "Reshape",
+    "Resizing",
     "SeparableConv2D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell",
     "SpatialDropout1D", "SpatialDropout2D", "StackedRNNCells", "Subtract", "SymbolicTensor",
     "TextVectorization",
