@@ -71,7 +71,7 @@ _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
     # and Keras's ops, preprocessing, random and saving modules.
-    if name in ("callbacks", "cuda", "datasets", "ops", "plot", "preprocessing", "random",
+    if name in ("callbacks", "cuda", "datasets", "nn", "ops", "plot", "preprocessing", "random",
                 "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)

@@ -1,0 +1,161 @@
+"""torch's activations with torch's defaults (leaky_relu's slope 0.01, softplus's beta and
+threshold, gelu's approximate='none', softmax's dim), over shenjing's activation ops.
+
+``inplace=True`` is accepted and ignored: the result is a new tensor either way.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ...autograd import Tensor
+from ...backend import get_xp
+from ...functional import activation as A
+from ...functional import elementwise as E
+from ...functional import shape as S
+from ...functional.activation import sigmoid, tanh  # noqa: F401 - torch's signatures
+
+
+def _float(x: Any) -> Tensor:
+    return E.floating(x if isinstance(x, Tensor) else Tensor(x))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """max(0, x); relu'(0) = 0."""
+    return A.relu(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x for x > 0, else alpha (exp(x) - 1)."""
+    return A.elu(input, alpha)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Scaled ELU with Klambauer et al.'s constants."""
+    return A.selu(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x sigmoid(x)."""
+    return A.silu(input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds and
+    beyond (torch's, where ``clamp`` passes it at the bounds)."""
+    x = _float(input)
+    inside = (x.data > min_val) & (x.data < max_val)
+    clamped = get_xp(x.data).clip(x.data, x.dtype.type(min_val), x.dtype.type(max_val))
+    return E.where(inside, x, Tensor._wrap(clamped))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """min(max(0, x), 6) (``hardtanh(x, 0, 6)``: relu6'(0) = 0, as relu's)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
+               inplace: bool = False) -> Tensor:
+    """x for x > 0, else ``negative_slope * x`` (torch's slope 0.01; shenjing.F's is 0.2)."""
+    return A.leaky_relu(input, negative_slope)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x for x > 0, else alpha (exp(x / alpha) - 1): alpha * elu(x / alpha)."""
+    return A.elu(_float(input) * (1.0 / alpha)) * alpha
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """x Phi(x); ``approximate='tanh'`` for the tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return A.gelu(input, approximate=approximate == "tanh")
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """ln(1 + exp(beta x)) / beta, and x itself where beta x > threshold (torch's)."""
+    x = _float(input)
+    smooth = A.softplus(x * beta) * (1.0 / beta) if beta != 1 else A.softplus(x)
+    return E.where((x.data * beta) > threshold, x, smooth)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x tanh(softplus(x)) (Misra, 2019)."""
+    x = _float(input)
+    return x * A.tanh(A.softplus(x))
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log(sigmoid(x)) = -softplus(-x), without overflow."""
+    return -A.softplus(-_float(input))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """relu6(x + 3) / 6."""
+    return hardtanh(_float(input) + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x relu6(x + 3) / 6 (MobileNetV3)."""
+    x = _float(input)
+    return x * hardsigmoid(x)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """x / (1 + |x|)."""
+    x = _float(input)
+    return x / (E.abs(x) + 1.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """x - tanh(x)."""
+    x = _float(input)
+    return x - A.tanh(x)
+
+
+def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``."""
+    x = _float(input)
+    return E.where(x.data > threshold, x, value)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """a * sigmoid(b), with a and b the halves of ``dim``."""
+    a, b = S.split(_float(input), 2, axis=dim)
+    return a * A.sigmoid(b)
+
+
+def _softmax_input(name: str, input: Tensor, dim: int | None, dtype: Any) -> tuple[Tensor, int]:
+    x = _float(input) if dtype is None else E.cast(
+        input if isinstance(input, Tensor) else Tensor(input), dtype)
+    if dim is None:  # torch's legacy choice, with its warning
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                      "call to include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return x, dim
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+            dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``; ``dtype`` casts the input first."""
+    x, dim = _softmax_input("softmax", input, dim, dtype)
+    return A.softmax(x, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+            dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    x, dim = _softmax_input("softmin", input, dim, dtype)
+    return A.softmax(-x, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+                dtype: Any = None) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed directly."""
+    x, dim = _softmax_input("log_softmax", input, dim, dtype)
+    return A.log_softmax(x, dim)
+
+

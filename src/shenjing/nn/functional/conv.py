@@ -1,0 +1,197 @@
+"""torch's convolutions and poolings on NCHW (and NCL) tensors, over shenjing's NHWC kernels.
+
+Each call moves the channel axis last (a view), pads explicitly where torch pads (zeros for
+convolution and average pooling, -inf for max pooling), runs the kernel with 'valid' padding
+and moves the channels back. The 1-D forms are the 2-D ones on a height of 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...autograd import Tensor
+from ...backend import get_xp
+from ...functional import conv as C
+from ...functional import pooling as P
+from ...functional import shape as S
+from ._layout import batched, channels_first, channels_last, nhwc_pad, ntuple
+
+
+def _conv_pads(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
+               stride: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    if padding == "valid":
+        return ((0, 0),) * len(kernel)
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        # torch's split: the odd pixel of an even kernel goes after (right/bottom)
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    if isinstance(padding, str):
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    return tuple((p, p) for p in ntuple(padding, len(kernel), "padding"))
+
+
+def _grouped_conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int],
+                  dilation: tuple[int, int], groups: int) -> Tensor:
+    """NHWC x with torch's (out, in/groups, kh, kw) weight: one conv2d, one depthwise conv2d
+    (groups == channels), or one conv2d per group, concatenated."""
+    out_ch, per_group, kh, kw = weight.shape
+    channels = x.shape[-1]
+    if channels % groups or out_ch % groups or per_group * groups != channels:
+        raise ValueError(f"conv2d: weight of shape {weight.shape} with groups={groups} expects "
+                         f"{per_group * groups} input channels, got {channels} (input channels "
+                         "and out channels must be divisible by groups)")
+    if bias is not None and bias.shape != (out_ch,):
+        raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({out_ch},)")
+    geometry = {"strides": stride, "padding": "valid", "dilation_rate": dilation}
+    if groups == 1:
+        return C.conv2d(x, S.transpose(weight, (2, 3, 1, 0)), bias, **geometry)
+    if per_group == 1:
+        # output channel c * multiplier + m is channel c under its filter m (both frameworks)
+        kernel = S.transpose(S.reshape(weight, (channels, out_ch // channels, kh, kw)),
+                             (2, 3, 0, 1))
+        return C.depthwise_conv2d(x, kernel, bias, **geometry)
+    xs = S.split(x, groups, axis=3)
+    ws = S.split(weight, groups, axis=0)
+    bs = [None] * groups if bias is None else S.split(bias, groups, axis=0)
+    return S.concatenate([C.conv2d(xg, S.transpose(wg, (2, 3, 1, 0)), bg, **geometry)
+                          for xg, wg, bg in zip(xs, ws, bs)], axis=3)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """torch's ``F.conv2d``: input (N, C, H, W) or (C, H, W), weight (out, C / groups, kh, kw).
+
+    Args:
+        stride, dilation: an int or a pair.
+        padding: an int, a pair, 'valid' or 'same' (stride 1 only; the odd pixel of an even
+            kernel after, as torch).
+        groups: channels split into this many groups, each with its own filters.
+
+    >>> y = F.conv2d(x, w, b, padding=1)   # (8, 3, 32, 32), w (16, 3, 3, 3) -> (8, 16, 32, 32)
+    """
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: expected weight of shape (out_channels, in_channels / groups, "
+                         f"kh, kw), got shape {weight.shape}")
+    stride_ = ntuple(stride, 2, "stride")
+    dilation_ = ntuple(dilation, 2, "dilation")
+    pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation_, stride_)
+
+    def run(x: Tensor) -> Tensor:
+        x = nhwc_pad(channels_last(x), pads)
+        return channels_first(_grouped_conv(x, weight, bias, stride_, dilation_, groups))
+
+    return batched("conv2d", run, input, 2)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """torch's ``F.conv1d``: input (N, C, L) or (C, L), weight (out, C / groups, k); the
+    arguments as :func:`conv2d`'s, one int each.
+
+    >>> y = F.conv1d(x, w, padding="same")   # (8, 4, 100), w (6, 4, 5) -> (8, 6, 100)
+    """
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: expected weight of shape (out_channels, in_channels / groups, "
+                         f"k), got shape {weight.shape}")
+    pad = padding if isinstance(padding, str) else (0, ntuple(padding, 1, "padding")[0])
+
+    def run(x: Tensor) -> Tensor:
+        y = conv2d(S.expand_dims(x, 2), S.expand_dims(weight, 2), bias,
+                   (1, ntuple(stride, 1, "stride")[0]), pad,
+                   (1, ntuple(dilation, 1, "dilation")[0]), groups)
+        return S.squeeze(y, 2)
+
+    return batched("conv1d", run, input, 1)
+
+
+def _pool_geometry(name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                   ceil_mode: bool, n: int) -> tuple[tuple[int, ...], ...]:
+    kernel = ntuple(kernel_size, n, "kernel_size")
+    stride_ = kernel if stride is None or stride == [] else ntuple(stride, n, "stride")
+    pads = ntuple(padding, n, "padding")
+    if ntuple(dilation, n, "dilation") != (1,) * n:
+        raise NotImplementedError(f"{name}: dilation is not supported")
+    if ceil_mode:
+        raise NotImplementedError(f"{name}: ceil_mode=True is not supported (pad the input)")
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(f"{name}: pad should be at most half of effective kernel size, got "
+                         f"padding={padding} and kernel_size={kernel_size}")
+    return kernel, stride_, tuple((p, p) for p in pads)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """torch's ``F.max_pool2d`` on (N, C, H, W) or (C, H, W); ``stride`` defaults to
+    ``kernel_size``; padded cells are -inf, so they never win. A tie's gradient goes to the
+    first maximum, as torch's. Not supported: dilation, ceil_mode, return_indices.
+
+    >>> y = F.max_pool2d(x, 2)   # (8, 16, 32, 32) -> (8, 16, 16, 16)
+    """
+    if return_indices:
+        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    kernel, stride_, pads = _pool_geometry("max_pool2d", kernel_size, stride, padding, dilation,
+                                           ceil_mode, 2)
+
+    def run(x: Tensor) -> Tensor:
+        x = nhwc_pad(channels_last(x), pads, float("-inf"))
+        return channels_first(P.max_pool2d(x, kernel, stride_, "valid"))
+
+    return batched("max_pool2d", run, input, 2)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """torch's ``F.avg_pool2d`` on (N, C, H, W) or (C, H, W): zero padding counted in the
+    average unless ``count_include_pad=False``; ``divisor_override`` divides the window's sum
+    instead. Not supported: ceil_mode.
+
+    >>> y = F.avg_pool2d(x, 3, stride=1, padding=1)   # same height and width
+    """
+    kernel, stride_, pads = _pool_geometry("avg_pool2d", kernel_size, stride, padding, 1,
+                                           ceil_mode, 2)
+
+    def run(x: Tensor) -> Tensor:
+        y = P.avg_pool2d(nhwc_pad(channels_last(x), pads), kernel, stride_, "valid")
+        if divisor_override:
+            y = y * (kernel[0] * kernel[1] / divisor_override)
+        elif not count_include_pad and pads != ((0, 0), (0, 0)):
+            # the fraction of each window that is real input: the mean of a padded ones map
+            real = get_xp(x.data).ones((1, *x.shape[2:], 1), dtype=x.dtype)
+            ones = nhwc_pad(Tensor._wrap(real), pads)
+            y = y / P.avg_pool2d(ones, kernel, stride_, "valid")
+        return channels_first(y)
+
+    return batched("avg_pool2d", run, input, 2)
+
+
+def _pool1d(pool2d: Any, name: str, input: Tensor, kernel_size: Any, stride: Any,  # noqa: A002
+            padding: Any, **options: Any) -> Tensor:
+    """A 1-D pooling as the 2-D one over a height of 1."""
+    stride_ = None if stride is None or stride == [] else (1, ntuple(stride, 1, "stride")[0])
+
+    def run(x: Tensor) -> Tensor:
+        y = pool2d(S.expand_dims(x, 2), (1, ntuple(kernel_size, 1, "kernel_size")[0]),
+                   stride_, (0, ntuple(padding, 1, "padding")[0]), **options)
+        return S.squeeze(y, 2)
+
+    return batched(name, run, input, 1)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """torch's ``F.max_pool1d`` on (N, C, L) or (C, L), as :func:`max_pool2d`."""
+    return _pool1d(max_pool2d, "max_pool1d", input, kernel_size, stride, padding,
+                   dilation=dilation, ceil_mode=ceil_mode, return_indices=return_indices)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """torch's ``F.avg_pool1d`` on (N, C, L) or (C, L), as :func:`avg_pool2d`."""
+    return _pool1d(avg_pool2d, "avg_pool1d", input, kernel_size, stride, padding,
+                   ceil_mode=ceil_mode, count_include_pad=count_include_pad)

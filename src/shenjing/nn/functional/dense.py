@@ -1,0 +1,73 @@
+"""torch's ``linear`` and ``bilinear`` (weights (out, in)) and ``scaled_dot_product_attention``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...autograd import Tensor
+from ...backend import get_xp
+from ...functional import activation as A
+from ...functional import dropout as D
+from ...functional import elementwise as E
+from ...functional import linalg as L
+from ...functional import reduction as R
+from ...functional import shape as S
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """torch's ``F.linear``: ``input @ weight.T + bias`` with weight (out_features,
+    in_features) (shenjing's ``F.linear`` takes Keras's (in, out) kernel), any leading axes.
+
+    >>> y = F.linear(x, w, b)   # x (N, 20), w (10, 20) -> (N, 10)
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"linear: expected weight of shape (out_features, in_features), got "
+                         f"shape {weight.shape}")
+    return L.linear(input, S.transpose(weight), bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """torch's ``F.bilinear``: y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j]
+    + bias[o], weight (out, in1, in2): one GEMM against weight laid out (in1, out * in2)."""
+    out, in1, in2 = weight.shape
+    w = S.reshape(S.transpose(weight, (1, 0, 2)), (in1, out * in2))
+    t = S.reshape(L.matmul(E.floating(input1), w), (*input1.shape[:-1], out, in2))
+    y = R.sum(t * S.expand_dims(E.floating(input2), -2), axis=-1)
+    return y if bias is None else y + bias
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """torch's ``F.scaled_dot_product_attention``: softmax(q k^T scale + mask) v over the last
+    two axes (batch and head axes broadcast); ``scale`` defaults to 1 / sqrt(E).
+
+    Args:
+        attn_mask: boolean (True takes part) or additive float, broadcast to (..., L, S).
+        dropout_p: dropout on the attention weights (always applied when > 0, as torch).
+        is_causal: query i attends to keys 0..i (the upper-left triangle, torch's).
+
+    >>> out = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # (N, heads, L, E)
+    """
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = L.matmul_t(query, key, tb=True) * factor
+    if is_causal:
+        n_q, n_k = query.shape[-2], key.shape[-2]
+        attn_mask = get_xp(query.data).tri(n_q, n_k, dtype=bool)
+    if attn_mask is not None:
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+        if get_xp(scores.data).asarray(mask).dtype == bool:
+            scores = E.where(mask, scores, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = A.softmax(scores, -1)
+    if dropout_p > 0:
+        weights = D.dropout(weights, p=dropout_p)
+    return L.matmul(weights, value)

@@ -1,0 +1,86 @@
+"""torch's ``pad`` (pairs from the last axis backwards; constant, reflect, replicate and
+circular), ``embedding`` (with ``padding_idx``) and ``one_hot``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...autograd import Tensor
+from ...backend import get_xp
+from ...functional import elementwise as E
+from ...functional import embedding as M
+from ...functional import shape as S
+
+
+def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
+    """For each output position along an axis, the input position it copies."""
+    i = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        if lo >= n or hi >= n:
+            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+                             f"dimension's size {n}")
+        return np.where(i < 0, -i, np.where(i >= n, 2 * (n - 1) - i, i))
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        if lo > n or hi > n:
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the "
+                             f"dimension's size {n}")
+        return i % n
+    raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, "
+                              "replicate, circular)")
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
+        value: float | None = None) -> Tensor:
+    """torch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the LAST axis
+    ((left, right, top, bottom) pads width then height of NCHW images), unlike NumPy's
+    ``pad_width`` (first axis first) that shenjing's ``F.pad`` takes. Negative constant
+    padding crops.
+
+    >>> y = F.pad(x, (1, 1, 2, 2))   # (N, C, H, W) -> (N, C, H + 4, W + 2)
+    """
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: {len(pad)} values for {x.ndim} dimensions; padding length must "
+                         "be divisible by 2 and at most twice the number of dimensions")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    if mode != "constant":
+        for axis, (lo, hi) in enumerate(widths):
+            if lo or hi:
+                index = get_xp(x.data).asarray(_source_index(mode, x.shape[axis], lo, hi))
+                x = S.getitem(x, (slice(None),) * axis + (index,))
+        return x
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        x = S.getitem(x, tuple(slice(max(-lo, 0), n - max(-hi, 0))
+                               for (lo, hi), n in zip(widths, x.shape)))
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    return S.pad(x, widths, constant_values=0.0 if value is None else value)
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """torch's ``F.embedding``: rows of ``weight`` (num_embeddings, dim) picked by ``input``;
+    the row ``padding_idx`` gets no gradient. Not supported: max_norm, scale_grad_by_freq.
+
+    >>> vectors = F.embedding(ids, weight, padding_idx=0)
+    """
+    if max_norm is not None or scale_grad_by_freq:
+        raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not supported")
+    out = M.embedding(input, weight)
+    if padding_idx is None:
+        return out
+    ids = input.data if isinstance(input, Tensor) else get_xp(weight.data).asarray(input)
+    row = padding_idx + weight.shape[0] if padding_idx < 0 else padding_idx
+    return E.where((ids != row)[..., None], out, out.detach())
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """torch's ``F.one_hot``: int64 codes along a new last axis."""
+    return M.one_hot(tensor, num_classes)

@@ -1,0 +1,186 @@
+"""shenjing.nn.functional against torch.nn.functional, called the same way on the same float32
+values: activations, linear/bilinear, convolutions, pooling, adaptive pooling, interpolation.
+Forward values and the gradients of every floating input (tests/oracle.py)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import shenjing
+import shenjing.nn.functional as SF
+from oracle import assert_same_as_torch, distinct, normal, require_torch
+
+
+def same(call, *inputs, **tolerances):
+    """``call(F, *tensors)`` with F = shenjing.nn.functional, then torch.nn.functional."""
+    tf = require_torch().nn.functional
+    assert_same_as_torch(lambda *t: call(SF, *t), inputs, lambda *t: call(tf, *t), **tolerances)
+
+
+# -- activations ----------------------------------------------------------------------------------
+ACTIVATIONS = [
+    ("relu", {}), ("relu6", {}), ("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.1}),
+    ("elu", {}), ("elu", {"alpha": 0.5}), ("selu", {}), ("celu", {"alpha": 2.0}), ("gelu", {}),
+    ("gelu", {"approximate": "tanh"}), ("silu", {}), ("mish", {}), ("softplus", {}),
+    ("softplus", {"beta": 2.0, "threshold": 3.0}), ("sigmoid", {}), ("tanh", {}),
+    ("hardtanh", {}), ("hardtanh", {"min_val": -2.0, "max_val": 3.0}), ("logsigmoid", {}),
+    ("hardsigmoid", {}), ("hardswish", {}), ("softsign", {}), ("tanhshrink", {}),
+    ("threshold", {"threshold": 0.5, "value": -1.0}), ("glu", {}), ("glu", {"dim": 0}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ACTIVATIONS)
+def test_activation_matches_torch(name, kwargs, rng):
+    x = distinct(rng, (4, 10))  # -8..8, no ties, away from the kinks at 0 and multiples of 0.4
+    same(lambda F, t: getattr(F, name)(t, **kwargs), x)
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "hardtanh", "hardsigmoid", "leaky_relu"])
+def test_activation_kinks_follow_torch(name):
+    # the gradient exactly at the kinks (0, 6, -1, 1, -3, 3): hardtanh's is 0 at its bounds
+    x = np.array([-3.0, -1.0, 0.0, 1.0, 3.0, 6.0, -7.0, 7.0])
+    same(lambda F, t: getattr(F, name)(t), x)
+
+
+def test_inplace_flag_is_accepted(rng):
+    x = normal(rng, (3, 4))
+    same(lambda F, t: F.relu(t, inplace=False) + F.leaky_relu(t, 0.2, inplace=False), x)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family_matches_torch(fn, dim, rng):
+    same(lambda F, t: getattr(F, fn)(t, dim=dim), normal(rng, (3, 4, 5)))
+
+
+def test_softmax_dtype_and_implicit_dim(rng):
+    th = require_torch()
+    x = normal(rng, (3, 4)).astype(np.float32)
+    y = SF.softmax(shenjing.tensor(x), dim=1, dtype=np.float64)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.numpy(), th.softmax(th.tensor(x), 1, dtype=th.float64).numpy())
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        implicit = SF.softmax(shenjing.tensor(x))  # 2-D: torch's legacy choice is dim 1
+    np.testing.assert_allclose(implicit.numpy(), SF.softmax(shenjing.tensor(x), 1).numpy())
+
+
+# -- linear ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape", [(5, 6), (2, 3, 6)])
+def test_linear_takes_torch_weight_layout(bias, x_shape, rng):
+    # a square (out, in) weight is the audit's silent case: shenjing.F.linear would use w, not w.T
+    inputs = [normal(rng, x_shape), normal(rng, (6, 6))] + ([normal(rng, (6,))] if bias else [])
+    same(lambda F, *t: F.linear(*t), *inputs)
+
+
+def test_linear_differs_from_keras_kernel_on_a_square_weight(rng):
+    x, w = (shenjing.tensor(normal(rng, s).astype(np.float32)) for s in [(3, 4), (4, 4)])
+    assert not np.allclose(SF.linear(x, w).numpy(), shenjing.F.linear(x, w).numpy())
+    np.testing.assert_allclose(SF.linear(x, w).numpy(), (x.numpy() @ w.numpy().T), rtol=1e-5)
+
+
+def test_bilinear_matches_torch(rng):
+    inputs = [normal(rng, (5, 3)), normal(rng, (5, 4)), normal(rng, (2, 3, 4)), normal(rng, (2,))]
+    same(lambda F, *t: F.bilinear(*t), *inputs)
+
+
+# -- convolutions ---------------------------------------------------------------------------------
+CONV2D = [  # (in channels, weight shape, keyword arguments)
+    (3, (4, 3, 3, 3), {}),
+    (3, (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    pytest.param(3, (4, 3, 4, 2), {"padding": "same"},  # even kernel: torch's odd pixel after
+                 marks=pytest.mark.filterwarnings("ignore:Using padding='same'")),
+    (3, (4, 3, 3, 3), {"padding": "same", "dilation": 2}),
+    (3, (4, 3, 3, 3), {"padding": "valid"}),
+    (3, (4, 3, 3, 2), {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 1)}),
+    (4, (6, 2, 3, 3), {"padding": 1, "groups": 2}),
+    (4, (8, 1, 3, 3), {"stride": 2, "padding": 1, "groups": 4}),  # depthwise, multiplier 2
+]
+
+
+@pytest.mark.parametrize(("channels", "w_shape", "kwargs"), CONV2D)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_matches_torch(channels, w_shape, kwargs, bias, rng):
+    inputs = [normal(rng, (2, channels, 9, 8)), normal(rng, w_shape)]
+    inputs += [normal(rng, (w_shape[0],))] if bias else []
+    same(lambda F, *t: F.conv2d(*t, **kwargs), *inputs, atol=1e-4)
+
+
+def test_conv2d_unbatched_and_positional_arguments(rng):
+    inputs = [normal(rng, (3, 7, 7)), normal(rng, (2, 3, 3, 3)), normal(rng, (2,))]
+    same(lambda F, x, w, b: F.conv2d(x, w, b, 2, 1, 1, 1), *inputs, atol=1e-4)
+
+
+def test_conv2d_errors_on_strided_same_and_bad_groups(rng):
+    x = shenjing.randn(1, 4, 6, 6)
+    with pytest.raises(ValueError, match="strided"):
+        SF.conv2d(x, shenjing.randn(2, 4, 3, 3), stride=2, padding="same")
+    with pytest.raises(ValueError, match="groups"):
+        SF.conv2d(x, shenjing.randn(3, 2, 3, 3), groups=2)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1}, {"padding": "same"},
+                                    {"dilation": 2, "padding": 2}, {"groups": 2, "padding": 1}])
+def test_conv1d_matches_torch(kwargs, rng):
+    inputs = [normal(rng, (2, 4, 11)), normal(rng, (6, 4 // kwargs.get("groups", 1), 4)),
+              normal(rng, (6,))]
+    with warnings.catch_warnings():  # torch's note on an even kernel with padding='same'
+        warnings.filterwarnings("ignore", "Using padding='same'")
+        same(lambda F, *t: F.conv1d(*t, **kwargs), *inputs, atol=1e-4)
+
+
+# -- pooling --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2,
+                                                         "padding": 1},
+                                    {"kernel_size": (2, 3), "stride": 1}, {"kernel_size": 3}])
+def test_max_pool2d_matches_torch(kwargs, rng):
+    same(lambda F, t: F.max_pool2d(t, **kwargs), distinct(rng, (2, 3, 7, 8)))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+    {"kernel_size": 3, "stride": 1, "padding": 1, "divisor_override": 4},
+    {"kernel_size": (2, 3), "stride": (1, 2)}])
+def test_avg_pool2d_matches_torch(kwargs, rng):
+    same(lambda F, t: F.avg_pool2d(t, **kwargs), normal(rng, (2, 3, 7, 8)))
+
+
+def test_pool1d_and_unbatched_match_torch(rng):
+    same(lambda F, t: F.max_pool1d(t, 3, 2, 1), distinct(rng, (2, 3, 9)))
+    same(lambda F, t: F.avg_pool1d(t, 2), normal(rng, (2, 3, 9)))
+    same(lambda F, t: F.max_pool2d(t, 2), distinct(rng, (3, 6, 6)))
+
+
+@pytest.mark.parametrize("size", [1, (1, 1), (2, 3), (3, 3), (None, 2)])
+def test_adaptive_avg_pool2d_matches_torch(size, rng):
+    same(lambda F, t: F.adaptive_avg_pool2d(t, size), normal(rng, (2, 3, 7, 6)))
+
+
+def test_adaptive_pools_1d_and_max_match_torch(rng):
+    same(lambda F, t: F.adaptive_avg_pool1d(t, 4), normal(rng, (2, 3, 10)))
+    same(lambda F, t: F.adaptive_max_pool2d(t, (2, 1)), distinct(rng, (2, 3, 4, 6)))
+
+
+# -- interpolate ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [
+    {"size": (5, 7)}, {"scale_factor": 2}, {"scale_factor": 1.5}, {"size": (3, 2)},
+    {"scale_factor": 2, "mode": "nearest-exact"},
+    {"scale_factor": 2, "mode": "bilinear", "align_corners": False},
+    {"scale_factor": 2, "mode": "bilinear", "align_corners": True},
+    {"size": (5, 9), "mode": "bilinear", "align_corners": False},
+    {"size": (3, 2), "mode": "bilinear", "align_corners": True},
+    {"size": (1, 5), "mode": "bilinear", "align_corners": True},
+    {"scale_factor": 1.7, "mode": "bilinear"},
+])
+def test_interpolate_2d_matches_torch(kwargs, rng):
+    same(lambda F, t: F.interpolate(t, **kwargs), normal(rng, (2, 3, 4, 6)))
+
+
+@pytest.mark.parametrize("kwargs", [{"scale_factor": 3}, {"size": 7, "mode": "linear"},
+                                    {"size": 4, "mode": "linear", "align_corners": True}])
+def test_interpolate_1d_matches_torch(kwargs, rng):
+    same(lambda F, t: F.interpolate(t, **kwargs), normal(rng, (2, 3, 5)))
