@@ -8,17 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
+from torch_pair import same
 
 import shenjing
 import shenjing.nn.functional as SF
-from oracle import assert_same_as_torch, distinct, normal, require_torch
-
-
-def same(call, *inputs, **tolerances):
-    """``call(F, *tensors)`` with F = shenjing.nn.functional, then torch.nn.functional."""
-    tf = require_torch().nn.functional
-    assert_same_as_torch(lambda *t: call(SF, *t), inputs, lambda *t: call(tf, *t), **tolerances)
-
+from oracle import distinct, normal, require_torch
 
 # -- activations ----------------------------------------------------------------------------------
 ACTIVATIONS = [

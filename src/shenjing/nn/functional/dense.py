@@ -8,11 +8,11 @@ from typing import Any
 from ...autograd import Tensor
 from ...backend import get_xp
 from ...functional import activation as A
-from ...functional import dropout as D
 from ...functional import elementwise as E
 from ...functional import linalg as L
 from ...functional import reduction as R
 from ...functional import shape as S
+from ...functional.dropout import dropout as _dropout
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
@@ -69,5 +69,5 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = scores + attn_mask
     weights = A.softmax(scores, -1)
     if dropout_p > 0:
-        weights = D.dropout(weights, p=dropout_p)
+        weights = _dropout(weights, p=dropout_p)
     return L.matmul(weights, value)

@@ -11,8 +11,9 @@ import numpy as np
 from ...autograd import Tensor
 from ...backend import get_xp
 from ...functional import elementwise as E
-from ...functional import embedding as M
 from ...functional import shape as S
+from ...functional.embedding import embedding as _lookup
+from ...functional.embedding import one_hot as _one_hot
 
 
 def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -73,7 +74,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
     """
     if max_norm is not None or scale_grad_by_freq:
         raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not supported")
-    out = M.embedding(input, weight)
+    out = _lookup(input, weight)
     if padding_idx is None:
         return out
     ids = input.data if isinstance(input, Tensor) else get_xp(weight.data).asarray(input)
@@ -83,4 +84,4 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """torch's ``F.one_hot``: int64 codes along a new last axis."""
-    return M.one_hot(tensor, num_classes)
+    return _one_hot(tensor, num_classes)

@@ -7,11 +7,11 @@ from typing import Any
 
 from ...autograd import Tensor
 from ...backend import get_xp
-from ...functional import dropout as D
 from ...functional import elementwise as E
 from ...functional import normalization as N
 from ...functional import reduction as R
 from ...functional import shape as S
+from ...functional.dropout import dropout as _dropout
 from ._layout import channels_first, channels_last
 
 
@@ -120,7 +120,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
             inplace: bool = False) -> Tensor:
     """Zero each element with probability p, scale the rest by 1 / (1 - p) (torch's default
     ``training=True``, unlike a module's mode)."""
-    return D.dropout(_float(input), p=p, training=training)
+    return _dropout(_float(input), p=p, training=training)
 
 
 def _channel_dropout(input: Tensor, p: float, training: bool, spatial: int) -> Tensor:  # noqa: A002
@@ -129,7 +129,7 @@ def _channel_dropout(input: Tensor, p: float, training: bool, spatial: int) -> T
     if x.ndim != spatial + 2:
         raise ValueError(f"dropout{spatial}d: expected input of {spatial + 2} dimensions (N, C, "
                          f"...), got shape {x.shape}")
-    return D.dropout(x, p=p, training=training, noise_shape=(None, None) + (1,) * spatial)
+    return _dropout(x, p=p, training=training, noise_shape=(None, None) + (1,) * spatial)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
