@@ -25,6 +25,11 @@ def ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
     return out
 
 
+def as_float(x: Any) -> Tensor:
+    """x as a Tensor (from an array or a number), integers and booleans cast to float32."""
+    return E.floating(x if isinstance(x, Tensor) else Tensor(x))
+
+
 def channels_last(x: Tensor) -> Tensor:
     """(N, C, *spatial) -> (N, *spatial, C): the layout of shenjing's kernels (a view)."""
     return S.transpose(x, (0, *range(2, x.ndim), 1))
@@ -38,7 +43,7 @@ def channels_first(y: Tensor) -> Tensor:
 def batched(name: str, fn: Callable[[Tensor], Tensor], x: Any, spatial: int) -> Tensor:
     """``fn`` on (N, C, *spatial) inputs; an unbatched (C, *spatial) one (torch takes both) gets
     a batch axis of 1 for the call, dropped after. Integer inputs become float32."""
-    x = E.floating(x if isinstance(x, Tensor) else Tensor(x))
+    x = as_float(x)
     if x.ndim == spatial + 1:
         return S.squeeze(fn(S.expand_dims(x, 0)), 0)
     if x.ndim != spatial + 2:

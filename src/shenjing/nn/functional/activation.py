@@ -15,10 +15,7 @@ from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import shape as S
 from ...functional.activation import sigmoid, tanh  # noqa: F401 - torch's signatures
-
-
-def _float(x: Any) -> Tensor:
-    return E.floating(x if isinstance(x, Tensor) else Tensor(x))
+from ._layout import as_float
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -45,7 +42,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
              inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds and
     beyond (torch's, where ``clamp`` passes it at the bounds)."""
-    x = _float(input)
+    x = as_float(input)
     inside = (x.data > min_val) & (x.data < max_val)
     clamped = get_xp(x.data).clip(x.data, x.dtype.type(min_val), x.dtype.type(max_val))
     return E.where(inside, x, Tensor._wrap(clamped))
@@ -64,7 +61,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, else alpha (exp(x / alpha) - 1): alpha * elu(x / alpha)."""
-    return A.elu(_float(input) * (1.0 / alpha)) * alpha
+    return A.elu(as_float(input) * (1.0 / alpha)) * alpha
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -76,60 +73,60 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """ln(1 + exp(beta x)) / beta, and x itself where beta x > threshold (torch's)."""
-    x = _float(input)
+    x = as_float(input)
     smooth = A.softplus(x * beta) * (1.0 / beta) if beta != 1 else A.softplus(x)
     return E.where((x.data * beta) > threshold, x, smooth)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x tanh(softplus(x)) (Misra, 2019)."""
-    x = _float(input)
+    x = as_float(input)
     return x * A.tanh(A.softplus(x))
 
 
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     """log(sigmoid(x)) = -softplus(-x), without overflow."""
-    return -A.softplus(-_float(input))
+    return -A.softplus(-as_float(input))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6."""
-    return hardtanh(_float(input) + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+    return hardtanh(as_float(input) + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x relu6(x + 3) / 6 (MobileNetV3)."""
-    x = _float(input)
+    x = as_float(input)
     return x * hardsigmoid(x)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
     """x / (1 + |x|)."""
-    x = _float(input)
+    x = as_float(input)
     return x / (E.abs(x) + 1.0)
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
     """x - tanh(x)."""
-    x = _float(input)
+    x = as_float(input)
     return x - A.tanh(x)
 
 
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
               inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value``."""
-    x = _float(input)
+    x = as_float(input)
     return E.where(x.data > threshold, x, value)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     """a * sigmoid(b), with a and b the halves of ``dim``."""
-    a, b = S.split(_float(input), 2, axis=dim)
+    a, b = S.split(as_float(input), 2, axis=dim)
     return a * A.sigmoid(b)
 
 
 def _softmax_input(name: str, input: Tensor, dim: int | None, dtype: Any) -> tuple[Tensor, int]:
-    x = _float(input) if dtype is None else E.cast(
+    x = as_float(input) if dtype is None else E.cast(
         input if isinstance(input, Tensor) else Tensor(input), dtype)
     if dim is None:  # torch's legacy choice, with its warning
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "

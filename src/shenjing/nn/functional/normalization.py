@@ -12,11 +12,7 @@ from ...functional import normalization as N
 from ...functional import reduction as R
 from ...functional import shape as S
 from ...functional.dropout import dropout as _dropout
-from ._layout import channels_first, channels_last
-
-
-def _float(x: Any) -> Tensor:
-    return E.floating(x if isinstance(x, Tensor) else Tensor(x))
+from ._layout import as_float, channels_first, channels_last
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
@@ -34,7 +30,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
 
     >>> y = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)
     """
-    x = _float(input)
+    x = as_float(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got shape {x.shape}")
     if momentum is None:
@@ -68,7 +64,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     >>> y = F.layer_norm(x, (512,), weight, bias)
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    x = _float(input)
+    x = as_float(input)
     if tuple(x.shape[x.ndim - len(shape):]) != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not end input of shape "
                          f"{x.shape}")
@@ -88,7 +84,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """torch's ``F.group_norm``: the channels (axis 1) in ``num_groups`` groups, each sample's
     group normalized over its channels and positions; weight and bias per channel."""
-    x = _float(input)
+    x = as_float(input)
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: expected input (N, C, ...) with C divisible by "
                          f"num_groups={num_groups}, got shape {x.shape}")
@@ -105,14 +101,14 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
     positions: group_norm with one channel per group); running statistics are not supported."""
     if running_mean is not None or running_var is not None or not use_input_stats:
         raise NotImplementedError("instance_norm: running statistics are not supported")
-    x = _float(input)
+    x = as_float(input)
     return group_norm(x, x.shape[1], weight, bias, eps)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
               out: Any = None) -> Tensor:
     """x / max(||x||_p, eps) along ``dim`` (torch's ``F.normalize``)."""
-    x = _float(input)
+    x = as_float(input)
     return x / E.clip(R.norm(x, p, dim, keepdim=True), eps, None)
 
 
@@ -120,12 +116,12 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
             inplace: bool = False) -> Tensor:
     """Zero each element with probability p, scale the rest by 1 / (1 - p) (torch's default
     ``training=True``, unlike a module's mode)."""
-    return _dropout(_float(input), p=p, training=training)
+    return _dropout(as_float(input), p=p, training=training)
 
 
 def _channel_dropout(input: Tensor, p: float, training: bool, spatial: int) -> Tensor:  # noqa: A002
     """Whole channels dropped: one draw per (sample, channel) of (N, C, *spatial)."""
-    x = _float(input)
+    x = as_float(input)
     if x.ndim != spatial + 2:
         raise ValueError(f"dropout{spatial}d: expected input of {spatial + 2} dimensions (N, C, "
                          f"...), got shape {x.shape}")
