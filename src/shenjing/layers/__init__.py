@@ -63,7 +63,6 @@ from .reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
-from .rnn import RNN, StackedRNNCells
 from .wrappers import TimeDistributed
 
 
@@ -73,6 +72,8 @@ def __getattr__(name: str):
         from . import augmentation as module
     elif name == "Resizing":
         from . import resizing as module
+    elif name in ("RNN", "StackedRNNCells"):
+        from . import rnn as module
     elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
         from . import lookup as module
     elif name == "TextVectorization":

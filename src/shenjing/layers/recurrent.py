@@ -21,7 +21,7 @@ from ..autograd import Tensor
 from ..backend import new_generator
 from ..functional.recurrent import ACTIVATIONS
 from .layer import InputSpec, Layer, serialize_layer
-from .rnn import StatefulMixin
+from .stateful import StatefulMixin
 
 
 def _activation(value: Any) -> Any:
