@@ -11,6 +11,12 @@ that minus the first layer's input gradient: about 188 MFLOP in all, nearly all 
 
     python benchmarks/bench_autograd.py [--repeats 3] [--steps 300] [--threads 2]
     python benchmarks/bench_autograd.py --device cuda   # shenjing on CuPy vs PyTorch on CUDA
+    python benchmarks/bench_autograd.py --job chain     # the cost of one small op
+
+``--job chain`` measures the engine instead of the BLAS: a 52-op chain on 4x4 tensors
+(``h = tanh(h * v + 0.5) @ v - h``, ten times, then a sum; forward and backward), where the
+arithmetic is nothing and the bookkeeping of each op is everything; it prints microseconds
+per op (forward + backward) and the ratio of steps per second.
 """
 
 from __future__ import annotations
@@ -92,6 +98,34 @@ def torch_step_fn(threads: int, device: str):
     return step
 
 
+def chain_step_fn(framework: str):
+    """The 52-op small-tensor chain: a step is its forward and backward."""
+    a = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
+    if framework == "torch":
+        import torch as m
+
+        m.set_num_threads(1)
+        w, v = m.tensor(a, requires_grad=True), m.tensor(a, requires_grad=True)
+    else:
+        import shenjing as m
+
+        w, v = m.tensor(a).requires_grad_(), m.tensor(a).requires_grad_()
+
+    def step(x, y):
+        h = w
+        for _ in range(10):
+            h = m.tanh(h * v + 0.5) @ v - h
+        loss = (h * h).sum()
+        w.grad = v.grad = None
+        loss.backward()
+        return loss
+
+    return step
+
+
+CHAIN_OPS = 52  # 10 x (mul, add, tanh, matmul, sub), the square and the sum
+
+
 def _on_device(framework: str, device: str):
     """(move, wait): put the data where the framework computes; wait for the GPU to finish."""
     if device == "cpu":
@@ -105,9 +139,11 @@ def _on_device(framework: str, device: str):
     return cupy.asarray, cupy.cuda.Device().synchronize
 
 
-def worker(framework: str, steps: int, threads: int, device: str) -> None:
-    make = shenjing_step_fn if framework == "shenjing" else torch_step_fn
-    step = make(threads, device)
+def worker(framework: str, steps: int, threads: int, device: str, job: str) -> None:
+    if job == "chain":
+        step = chain_step_fn(framework)
+    else:
+        step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(threads, device)
     move, wait = _on_device(framework, device)
     xs, ys = (move(a) for a in _data())
     for i in range(20):  # warm-up: allocator, BLAS threads, caches
@@ -129,9 +165,9 @@ def import_time(module: str, repeats: int) -> float:
     return statistics.median(times)
 
 
-def run_worker(framework: str, steps: int, threads: int, device: str) -> dict:
+def run_worker(framework: str, steps: int, threads: int, device: str, job: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", framework, "--steps", str(steps),
-                          "--threads", str(threads), "--device", device],
+                          "--threads", str(threads), "--device", device, "--job", job],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -143,19 +179,27 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu",
                     help="cpu, or cuda (shenjing on CuPy arrays, PyTorch on CUDA)")
+    ap.add_argument("--job", choices=["mlp", "chain"], default="mlp",
+                    help="mlp: the MLP training step; chain: the 52-op small-tensor chain")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, args.steps, args.threads, args.device)
+        worker(args.worker, args.steps, args.threads, args.device, args.job)
         return
     results: dict[str, list[dict]] = {"shenjing": [], "torch": []}
     for r in range(args.repeats):
         for fw in ("shenjing", "torch"):  # alternate A B A B
-            res = run_worker(fw, args.steps, args.threads, args.device)
+            res = run_worker(fw, args.steps, args.threads, args.device, args.job)
             results[fw].append(res)
             print(f"run {r + 1} {fw:8s} {res['samples_per_s']:9.0f} samples/s  "
                   f"peak {res['peak_rss_mib']:.0f} MiB", flush=True)
     med = {fw: statistics.median(r["samples_per_s"] for r in rs) for fw, rs in results.items()}
+    if args.job == "chain":  # samples/s counts steps of BATCH: back to microseconds per op
+        print(f"\n52-op chain of 4x4 tensors, forward + backward, medians of {args.repeats}:")
+        for fw in ("shenjing", "torch"):
+            print(f"  {fw:8s} {1e6 * BATCH / med[fw] / CHAIN_OPS:6.2f} us per op")
+        print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x steps per second")
+        return
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
     print(f"\nMLP 784-256-256-10, batch {BATCH}, SGD, {args.device}, {args.threads} threads, "
