@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import anomaly
+from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor
 
@@ -94,9 +95,9 @@ class Function:
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run the op on Tensors ``inputs`` (keyword arguments are plain options) and record it."""
         fn = cls()
-        # Plain loops, not generator expressions: this runs for every op, and on small tensors
-        # its bookkeeping costs as much as the arithmetic.
-        grad_mode, record = is_grad_enabled(), False
+        # One plain loop, not generator expressions: this runs for every op, and on small
+        # tensors its bookkeeping costs as much as the arithmetic.
+        needs, versions, generation = [], [], 0
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
@@ -104,10 +105,12 @@ class Function:
                                 f"{', '.join(type(t).__name__ for t in inputs)}")
             if isinstance(t.data, Tensor):  # torch's `w.data = w.data - lr * w.grad`: .data
                 t.data = t.data.data  # is the array here, so a Tensor put there gives its own
-            if grad_mode and t.requires_grad:
-                record = True
-        fn.needs_input_grad = tuple([t.requires_grad for t in inputs]) if record else (
-            (False,) * len(inputs))
+            needs.append(t.requires_grad)
+            versions.append(t._version[0])
+            if t._generation > generation:
+                generation = t._generation
+        record = True in needs and _grad_state.enabled
+        fn.needs_input_grad = tuple(needs) if record else (False,) * len(inputs)
         fn.saved = ()
         out = fn.forward(*[t.data for t in inputs], **kwargs)
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
@@ -119,11 +122,7 @@ class Function:
             anomaly.check_forward(fn, inputs, outs, record)
         if record:
             fn.inputs = inputs
-            fn.versions = [t._version[0] for t in inputs]
-            generation = 0
-            for t in inputs:
-                if t._generation > generation:
-                    generation = t._generation
+            fn.versions = versions
             fn.generation = generation
             fn.n_outputs = len(outs)
             fn.hooks = None

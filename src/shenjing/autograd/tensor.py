@@ -102,6 +102,15 @@ class Tensor(InplaceMixin):
     # tensor its output (see InplaceMixin._record_inplace): ops that used the older value still
     # send their gradient there. Set on the rare tensor that has one, as above.
     _history: list[tuple[int, Any, int]] | None = None
+    # Class defaults of the per-tensor fields: an op's output (``_wrap``, once per op) sets only
+    # ``data`` and ``_version``; the others are set on the tensor when they change.
+    grad: Tensor | None = None
+    name: str | None = None
+    requires_grad = False
+    _creator: Any = None
+    _output_index = 0
+    _generation = 0
+    _hooks: list[Callable[[Tensor], Any]] | None = None
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
@@ -133,14 +142,7 @@ class Tensor(InplaceMixin):
         in-place counter of another tensor over the same memory (see :meth:`detach`)."""
         t = Tensor.__new__(Tensor)
         t.data = arr
-        t.grad = None
-        t.name = None
-        t._creator = None
-        t._output_index = 0
-        t._generation = 0
-        t._hooks = None
         t._version = [0] if version is None else version
-        t.requires_grad = False
         return t
 
     # -- array facts -------------------------------------------------------------------------

@@ -19,6 +19,9 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return value
     if like is None:
         return Tensor(value)
+    if value.__class__ in (float, int) and like.data.dtype.kind == "f" and isinstance(
+            like.data, np.ndarray):  # `x * 0.5`, every few ops: no Tensor() conversion
+        return Tensor._wrap(np.array(value, dtype=like.data.dtype))
     xp = get_xp(like.data)
     if xp is not np:
         if isinstance(value, (bool, int, float)):  # filled on the GPU: no host-to-device copy
