@@ -31,9 +31,12 @@ class Folder:
     def __init__(self, path: str, follow_links: bool = True) -> None:
         self.path, self.label, self.follow_links = path, path, follow_links
 
-    def files(self) -> list[str]:
+    def files(self, under: str = "") -> list[str]:
+        """The files below ``under`` (a subfolder, '' for all): a symlinked ``under`` is
+        walked, as Keras walks each class folder from its own top."""
         out = []
-        for top, _, names in os.walk(self.path, followlinks=self.follow_links):
+        start = os.path.join(self.path, *under.split("/")) if under else self.path
+        for top, _, names in os.walk(start, followlinks=self.follow_links):
             rel_top = os.path.relpath(top, self.path).replace(os.sep, "/")
             out.extend(name if rel_top == "." else f"{rel_top}/{name}" for name in names)
         return out
@@ -77,8 +80,9 @@ class Zip:
         self._prefix = prefix
         self._names = [n[len(prefix):] for n in names]
 
-    def files(self) -> list[str]:
-        return [n for n in self._names if n and not n.endswith("/")]
+    def files(self, under: str = "") -> list[str]:
+        prefix = f"{under}/" if under else ""
+        return [n for n in self._names if n.startswith(prefix) and n and not n.endswith("/")]
 
     def subfolders(self) -> list[str]:
         return sorted({n.split("/")[0] for n in self._names if "/" in n})
@@ -131,7 +135,7 @@ def check_arguments(labels: Any, label_mode: Any, class_names: Any, validation_s
         labels = np.asarray(labels).tolist()
     if not (labels is None or labels == "inferred" or isinstance(labels, list)):
         raise ValueError(f"labels must be 'inferred', None, or a list of integer labels (one per "
-                         f"file, in sorted path order), got {labels!r}")
+                         f"file, in os.walk order), got {labels!r}")
     if label_mode not in ("int", "categorical", "binary", None):
         raise ValueError(f"label_mode must be 'int', 'categorical', 'binary' or None, got "
                          f"{label_mode!r}")
@@ -156,12 +160,18 @@ def check_arguments(labels: Any, label_mode: Any, class_names: Any, validation_s
 def index_files(source: Folder | Zip, labels: Any, class_names: Any, formats: tuple[str, ...],
                 what: str = "images", what_files: str = "image files", example: str = ".jpg"
                 ) -> tuple[list[str], list[str], Any, list[str] | None]:
-    """All files with an extension in ``formats`` (sorted), the files used (class by class,
-    each sorted), their label ids, and the class names (None unless inferred). The messages
-    call the files ``what`` ('images') or ``what_files`` ('image files'); ``example`` is an
-    extension for them."""
-    all_files = sorted(r for r in source.files()
-                       if r.lower().endswith(formats) and not _hidden(r))
+    """All files with an extension in ``formats`` (sorted), the files used in Keras's order,
+    their label ids, and the class names (None unless inferred). Keras walks each class folder
+    (the root, without inferred labels) with ``os.walk``: folder by folder in sorted order of
+    their paths, each folder's files sorted, so ``cat/x.jpg`` comes before ``cat/sub/y.jpg``.
+    The messages call the files ``what`` ('images') or ``what_files`` ('image files');
+    ``example`` is an extension for them."""
+    def walked(under: str = "") -> list[str]:
+        return sorted((r for r in source.files(under)
+                       if r.lower().endswith(formats) and not _hidden(r)),
+                      key=lambda r: r.rpartition("/")[::2])  # (folder, name)
+
+    all_files = walked()
     label = source.label
     if labels != "inferred":
         if not all_files:
@@ -169,8 +179,8 @@ def index_files(source: Folder | Zip, labels: Any, class_names: Any, formats: tu
         if labels is not None and len(labels) != len(all_files):
             raise ValueError(f"labels has {len(labels)} entries but {label} holds "
                              f"{len(all_files)} {what_files}; give one label per file, in "
-                             "sorted path order")
-        return all_files, all_files, None if labels is None else np.asarray(labels), None
+                             "os.walk order (folders sorted by path, then their files)")
+        return sorted(all_files), all_files, None if labels is None else np.asarray(labels), None
     subdirs = sorted(d for d in source.subfolders() if not _hidden(d))
     if not subdirs:
         raise ValueError(f"{label} has no class subfolders: with labels='inferred', put "
@@ -185,13 +195,13 @@ def index_files(source: Folder | Zip, labels: Any, class_names: Any, formats: tu
         subdirs = list(class_names)
     used, label_ids = [], []
     for k, name in enumerate(subdirs):
-        files = [r for r in all_files if r.startswith(name + "/")]
+        files = walked(name)
         used += files
         label_ids += [k] * len(files)
     if not used:
         raise ValueError(f"No {what} found in directory {label} (class folders "
                          f"{subdirs}). Allowed formats: {formats}")
-    return all_files, used, np.asarray(label_ids), subdirs
+    return sorted(set(all_files) | set(used)), used, np.asarray(label_ids), subdirs
 
 
 def encode_labels(ids: np.ndarray, label_mode: str, class_names: list[str] | None) -> np.ndarray:
@@ -212,16 +222,18 @@ def split_into_loaders(take_x: Callable[[np.ndarray], Any], y: np.ndarray | None
                        file_paths: list[str], class_names: list[str] | None, *,
                        batch_size: int | None, shuffle: bool, seed: int | None,
                        validation_split: float | None, subset: str | None,
-                       return_arrays: bool = False) -> Any:
+                       return_arrays: bool = False, verbose: bool = True) -> Any:
     """Shuffle the files (seeded), hold out the last ``validation_split`` of them, and return
     the ``DataLoader`` of ``subset`` (a pair for 'both'; the arrays with ``return_arrays``).
     ``take_x(idx)`` gives the inputs of the files at ``idx``, so that only a part is built."""
     n = len(file_paths)
-    print(f"Found {n} files"
-          + (f" belonging to {len(class_names)} classes." if class_names else "."))
+    if verbose:
+        print(f"Found {n} files"
+              + (f" belonging to {len(class_names)} classes." if class_names else "."))
     if shuffle:
         seed = int(backend.new_generator().integers(1_000_000)) if seed is None else seed
-        order = np.random.default_rng(seed).permutation(n)
+        # Keras's np.random.RandomState(seed).shuffle(file_paths): the same files for a seed
+        order = np.random.RandomState(seed).permutation(n)
     else:
         order = np.arange(n)
     parts = {"all": order}
@@ -232,7 +244,8 @@ def split_into_loaders(take_x: Callable[[np.ndarray], Any], y: np.ndarray | None
                              "empty subset")
         parts = {"training": order[:n - n_val], "validation": order[n - n_val:]}
         for name in ("training", "validation") if subset == "both" else (subset,):
-            print(f"Using {len(parts[name])} files for {name}.")
+            if verbose:
+                print(f"Using {len(parts[name])} files for {name}.")
 
     def make(part: str) -> Any:
         idx = parts[part]

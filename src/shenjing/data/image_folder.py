@@ -57,9 +57,37 @@ def _pil_image() -> Any:
     return Image
 
 
+def _resized(img: Any, image_size: tuple[int, int], interpolation: str, aspect: str | None
+             ) -> Any:
+    """``img`` resized to (height, width): stretched (``aspect`` None); first cropped to the
+    largest centered window of the target's aspect ratio ('crop', Keras's ``smart_resize``);
+    or scaled to fit inside and padded with zeros around, evenly ('pad', TF's
+    ``resize_with_pad``)."""
+    image_module = _pil_image()
+    resample = getattr(image_module.Resampling, _INTERPOLATIONS[interpolation])
+    height, width = image_size
+    w, h = img.size
+    if aspect == "crop":  # Keras: crop_height = int(w * height / width), at most h
+        crop_h, crop_w = min(h, int(w * height / width)), min(w, int(h * width / height))
+        top, left = (h - crop_h) // 2, (w - crop_w) // 2
+        img = img.crop((left, top, left + crop_w, top + crop_h))
+    elif aspect == "pad":  # TF: scale by the larger ratio, pad floor((target - scaled) / 2)
+        ratio = max(w / width, h / height)
+        inner_h, inner_w = max(1, int(h / ratio)), max(1, int(w / ratio))
+        top, left = max(0, int((height - h / ratio) / 2)), max(0, int((width - w / ratio) / 2))
+        inner = img if img.size == (inner_w, inner_h) else img.resize((inner_w, inner_h),
+                                                                      resample)
+        img = image_module.new(img.mode, (width, height))  # zeros (transparent in RGBA)
+        img.paste(inner, (left, top))
+    if img.size != (width, height):
+        img = img.resize((width, height), resample)
+    return img
+
+
 def _decode_image(data: bytes, name: str, image_size: tuple[int, int], color_mode: str,
-                  interpolation: str) -> np.ndarray:
-    """One encoded image as a uint8 (height, width, channels) array, resized."""
+                  interpolation: str, aspect: str | None = None) -> np.ndarray:
+    """One encoded image as a uint8 (height, width, channels) array, resized (``aspect``: see
+    ``_resized``)."""
     image_module = _pil_image()
     mode, channels = _COLOR_MODES[color_mode]
     height, width = image_size
@@ -67,10 +95,7 @@ def _decode_image(data: bytes, name: str, image_size: tuple[int, int], color_mod
         with image_module.open(io.BytesIO(data)) as img:
             if img.mode == "P":  # palette (GIF, some PNGs): through RGBA keeps transparency
                 img = img.convert("RGBA")
-            img = img.convert(mode)
-            if img.size != (width, height):
-                resample = getattr(image_module.Resampling, _INTERPOLATIONS[interpolation])
-                img = img.resize((width, height), resample)
+            img = _resized(img.convert(mode), image_size, interpolation, aspect)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as e:
         raise ValueError(f"{name} is not a decodable image ({type(e).__name__}: {e})") from None
@@ -200,9 +225,10 @@ def _save_cached(path: str, images: np.ndarray, rels: list[str]) -> None:
 
 
 def _decode_all(source: Folder | Zip, rels: list[str], image_size: tuple[int, int],
-                color_mode: str, interpolation: str) -> np.ndarray:
+                color_mode: str, interpolation: str, aspect: str | None = None) -> np.ndarray:
     key = hashlib.sha256(repr((_CACHE_VERSION, source.fingerprint(rels), tuple(image_size),
-                               color_mode, interpolation)).encode()).hexdigest()[:32]
+                               color_mode, interpolation)
+                              + ((aspect,) if aspect else ())).encode()).hexdigest()[:32]
     cache = os.path.join(cache_dir(), f"images-{key}.npz")
     images = _load_cached(cache, rels)
     if images is not None:
@@ -215,7 +241,7 @@ def _decode_all(source: Folder | Zip, rels: list[str], image_size: tuple[int, in
             chunk = rels[start:start + _CHUNK]
             blobs = [source.read(rel) for rel in chunk]
             decoded = pool.map(lambda b, r: _decode_image(b, f"{source.label}/{r}", image_size,
-                                                          color_mode, interpolation),
+                                                          color_mode, interpolation, aspect),
                                blobs, chunk)
             for i, arr in enumerate(decoded, start):
                 images[i] = arr
@@ -241,6 +267,9 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
                                  image_size: tuple[int, int] = (256, 256), shuffle: bool = True,
                                  seed: int | None = None, validation_split: float | None = None,
                                  subset: str | None = None, interpolation: str = "bilinear",
+                                 follow_links: bool = False, crop_to_aspect_ratio: bool = False,
+                                 pad_to_aspect_ratio: bool = False,
+                                 data_format: str | None = None, verbose: bool = True,
                                  return_arrays: bool = False) -> Any:
     """Images in class folders as a ``DataLoader`` of (images, labels) batches (Keras's
     ``keras.utils.image_dataset_from_directory``).
@@ -251,7 +280,8 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
             recursively; files with other extensions than .bmp .gif .jpeg .jpg .png, and hidden
             files, are skipped.
         labels: 'inferred' (from the class folders), None (images only), or a list of integer
-            labels, one per image file in sorted path order.
+            labels, one per image file in Keras's order: ``os.walk``'s folders sorted by path,
+            the files of each sorted (``a.jpg``, ``z.jpg``, then ``sub/b.jpg``).
         label_mode: 'int' (int32, (N,)), 'categorical' (one-hot float32), 'binary' (float32
             (N, 1), two classes) or None (images only).
         class_names: with 'inferred', the classes to use and their order (default: every
@@ -263,7 +293,16 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
         seed: for the shuffles and the split.
         validation_split, subset: hold out the last ``validation_split`` of the (shuffled)
             files; subset 'training' or 'validation' picks one part, 'both' returns both.
-        interpolation: 'bilinear', 'nearest', 'bicubic', 'area', 'lanczos3' or 'lanczos5'.
+        interpolation: 'bilinear', 'nearest', 'bicubic', 'area', 'lanczos3' or 'lanczos5'
+            (Pillow's filters: they smooth when shrinking, where TF's resize samples).
+        follow_links: also walk subfolders that are symbolic links (class folders that are
+            links are read either way).
+        crop_to_aspect_ratio: resize the largest centered window of the ``image_size``
+            aspect ratio (no distortion; Keras's ``smart_resize``).
+        pad_to_aspect_ratio: resize to fit inside ``image_size`` and pad with zeros, evenly
+            on both sides (no distortion; TF's ``resize_with_pad``).
+        data_format: 'channels_last' (None: NHWC) or 'channels_first' (NCHW images).
+        verbose: print how many files and classes were found.
         return_arrays: return the arrays ``(images, labels)`` instead of a loader (labels None
             without labels).
 
@@ -275,13 +314,21 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
     labels, label_mode = check_arguments(labels, label_mode, class_names, validation_split,
                                          subset, shuffle, seed)
     _check_image_arguments(color_mode, image_size, interpolation)
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}")
+    aspect = "crop" if crop_to_aspect_ratio else "pad" if pad_to_aspect_ratio else None
     image_size = (int(image_size[0]), int(image_size[1]))
-    source = open_source(directory)
+    source = open_source(directory, follow_links)
     try:
         all_images, used, ids, names = index_files(source, labels, class_names, ALLOWED_FORMATS)
-        decoded = _decode_all(source, all_images, image_size, color_mode, interpolation)
+        decoded = _decode_all(source, all_images, image_size, color_mode, interpolation, aspect)
     finally:
         source.close()
+    if data_format == "channels_first":
+        decoded = decoded.transpose(0, 3, 1, 2)
     position = {rel: i for i, rel in enumerate(all_images)}
     rows = np.array([position[rel] for rel in used], dtype=np.int64)
     y = None if ids is None else encode_labels(ids, label_mode, names)
@@ -289,4 +336,4 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred",
                               [f"{source.label}/{rel}" for rel in used], names,
                               batch_size=batch_size, shuffle=shuffle, seed=seed,
                               validation_split=validation_split, subset=subset,
-                              return_arrays=return_arrays)
+                              return_arrays=return_arrays, verbose=verbose)

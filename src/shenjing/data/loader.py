@@ -46,8 +46,8 @@ def as_tensors(batch: Any) -> Any:
         return {key: as_tensors(v) for key, v in batch.items()}
     if isinstance(batch, (list, tuple)):
         return type(batch)(as_tensors(v) for v in batch)
-    if isinstance(batch, np.ndarray) and batch.dtype.kind in "biufc":
-        return Tensor._wrap(batch)
+    if isinstance(batch, (np.ndarray, np.generic)) and batch.dtype.kind in "biufc":
+        return Tensor._wrap(np.asarray(batch))  # a NumPy scalar: an unbatched sample's label
     return batch
 
 

@@ -33,7 +33,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred",
                                 batch_size: int | None = 32, max_length: int | None = None,
                                 shuffle: bool = True, seed: int | None = None,
                                 validation_split: float | None = None,
-                                subset: str | None = None, follow_links: bool = False) -> Any:
+                                subset: str | None = None, follow_links: bool = False,
+                                verbose: bool = True) -> Any:
     """Text files in class folders as a ``DataLoader`` of (texts, labels) batches (Keras's
     ``keras.utils.text_dataset_from_directory``).
 
@@ -42,7 +43,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred",
             folder inside a zip. Subfolders are searched recursively; only ``.txt`` files are
             read, hidden ones skipped. Each file is one text, decoded as UTF-8.
         labels: 'inferred' (from the class folders), None (texts only), or a list of integer
-            labels, one per ``.txt`` file in sorted path order.
+            labels, one per ``.txt`` file in Keras's ``os.walk`` order (folders sorted by
+            path, the files of each sorted).
         label_mode: 'int' (int32, (N,)), 'categorical' (one-hot float32), 'binary' (float32
             (N, 1), two classes) or None (texts only).
         class_names: with 'inferred', the classes to use and their order (default: every
@@ -54,7 +56,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred",
         validation_split, subset: hold out the last ``validation_split`` of the (shuffled)
             files; subset 'training' or 'validation' picks one part, 'both' returns both.
         follow_links: read the files of symlinked subfolders too (off: they are skipped, a
-            symlinked class folder's included, where Keras would read that one).
+            symlinked class folder's included, as Keras reads it).
+        verbose: print how many files and classes were found.
 
     Returns:
         A ``DataLoader`` yielding (texts, labels) or texts, with attributes ``class_names`` and
@@ -77,7 +80,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred",
     return split_into_loaders(lambda idx: texts[idx], y,
                               [f"{source.label}/{rel}" for rel in used], names,
                               batch_size=batch_size, shuffle=shuffle, seed=seed,
-                              validation_split=validation_split, subset=subset)
+                              validation_split=validation_split, subset=subset,
+                              verbose=verbose)
 
 
 def _read_text(source: Any, rel: str, max_length: int | None) -> str:
