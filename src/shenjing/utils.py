@@ -1,7 +1,7 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
 ``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
 ``img_to_array``, ``array_to_img``, ``save_img``, ``pad_sequences``, ``PyDataset``,
-``split_dataset`` and ``plot_model``."""
+``split_dataset``, ``normalize`` and ``plot_model``."""
 
 from __future__ import annotations
 
@@ -42,10 +42,34 @@ def set_num_threads(n: int) -> None:
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
-    """One-hot encode integer labels (shape (N,) or (N, 1)) into (N, num_classes) (Keras)."""
-    y, n = class_ids(np.asarray(y), num_classes, "to_categorical")
+    """One-hot encode integer labels into float vectors of ``num_classes`` (Keras): shape
+    (..., 1) or (...) gives (..., num_classes); ``num_classes`` None is ``max(y) + 1``."""
+    y = np.asarray(getattr(y, "data", y))
+    if y.ndim > 1 and y.shape[-1] == 1:  # Keras drops a last axis of 1 at any rank
+        y = y[..., 0]
+    y, n = class_ids(y, num_classes, "to_categorical")
     out = np.zeros((*y.shape, n), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+def normalize(x: Any, axis: int | None = -1, order: int = 2) -> Any:
+    """``x`` divided by its ``order``-norm along ``axis`` (Keras's ``keras.utils.normalize``);
+    a zero norm divides by 1. A Tensor gives a Tensor (outside the graph), else an array.
+
+    >>> normalize(np.array([[3.0, 4.0]]))
+    array([[0.6, 0.8]])
+    """
+    data = np.asarray(getattr(x, "data", x))
+    norm = np.atleast_1d(np.linalg.norm(data, order, axis))
+    norm[norm == 0] = 1
+    # Keras's NumPy branch expands at ``axis or -1``, which divides axis=0 norms along the
+    # wrong axis; its tensor branch (ops.nn.normalize) is right, and so is this
+    out = data / np.expand_dims(norm, -1 if axis is None else axis)
+    if hasattr(x, "data") and not isinstance(x, np.ndarray):
+        from .autograd import Tensor
+
+        return Tensor._wrap(out.astype(data.dtype, copy=False))
     return out
 
 

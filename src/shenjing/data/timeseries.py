@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import positive_int
+from ..backend import new_generator
 from .loader import PyDataset
 
 
@@ -61,7 +62,8 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
         sequence_length, sequence_stride, sampling_rate: window size, step between window
             starts, step between the rows of a window.
         batch_size: windows per batch (None: single windows, unbatched).
-        shuffle, seed: shuffle the window order once (with ``seed``).
+        shuffle, seed: shuffle the window order once (with ``seed``, as Keras's
+            ``np.random.RandomState(seed)``; None: from ``set_random_seed``).
         start_index, end_index: the rows used, ``data[start_index:end_index]``.
 
     Returns:
@@ -87,7 +89,8 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
         targets = np.asarray(getattr(targets, "data", targets))
         num = min(num, len(targets))
     starts = start + np.arange(0, num, sequence_stride)  # none when no window fits: as Keras
-    if shuffle:
-        np.random.default_rng(seed).shuffle(starts)
+    if shuffle:  # Keras's RandomState(seed).shuffle: the same windows first for a seed
+        seed = int(new_generator().integers(1_000_000)) if seed is None else seed
+        np.random.RandomState(seed).shuffle(starts)
     offsets = np.arange(sequence_length) * sampling_rate
     return TimeseriesDataset(data, targets, starts, offsets, batch_size)
