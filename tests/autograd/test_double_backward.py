@@ -122,6 +122,16 @@ OPS = {
     "layer_norm": (lambda x, g, b: F.layer_norm(x, g, b, axis=(1, 2)) ** 2,
                    [_away((2, 3, 2)), _away((3, 2)), _away((3, 2))]),
     "layer_norm_no_affine": (lambda x: F.layer_norm(x, None, None) ** 3, [_away((3, 4))]),
+    # the recurrent kernels: their create_graph replays the sequence with recorded ops
+    "lstm": (lambda x, k, u: _lstm(x, k, u), [_away((2, 3, 4)), _away((4, 8)), _away((2, 8))]),
+    "lstm_masked_reversed_bias": (
+        lambda x, k, u, b, c0: _rnn("lstm", x, k, u, b, c0, reverse=True),
+        [_away((2, 4, 3)), _away((3, 8)), _away((2, 8)), _away((8,)), _away((2, 2))]),
+    "gru_masked_bias_dropout": (
+        lambda x, k, u, b: _rnn("gru", x, k, u, b, dropout=True),
+        [_away((2, 4, 3)), _away((3, 6)), _away((2, 6)), _away((2, 6))]),
+    "simple_rnn_relu": (lambda x, k, u: _rnn("simple_rnn", x, k, u, None, activation="relu"),
+                        [_away((2, 3, 2)), _away((2, 2)), _away((2, 2))]),
 }
 
 
@@ -248,10 +258,17 @@ def test_create_graph_keeps_the_graph_and_hooks_see_tensors():
 
 
 def test_create_graph_through_an_op_without_one_names_it():
-    x = shenjing.tensor(rng0.standard_normal((2, 3, 4)), requires_grad=True)
-    y = _lstm(x, shenjing.tensor(_away((4, 8))), shenjing.tensor(_away((2, 8))))
-    with pytest.raises(NotImplementedError, match="LSTM.*no differentiable backward"):
-        shenjing.autograd.grad(y, x, create_graph=True)
+    class Square(shenjing.Function):  # a user's op with a plain backward only
+        def forward(self, a):
+            self.save_for_backward(a)
+            return a * a
+
+        def backward(self, g):
+            return 2 * self.saved[0] * g
+
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="Square.*no differentiable backward"):
+        shenjing.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
 
 
 def test_create_graph_refuses_an_input_changed_in_place_since():
@@ -436,17 +453,27 @@ def _lstm(x, k, u):
     return out.sum() + h.sum() + c.sum()
 
 
-# the ops OPS leaves out (no differentiable backward), for the check below
-FIRST_ORDER_OPS = {"lstm": (_lstm, [_away((2, 3, 4)), _away((4, 8)), _away((2, 8))])}
+STEPS = np.array([[True, True, False, True], [False, True, True, True]])  # real steps
 
 
-@pytest.mark.parametrize("name", [*OPS, *FIRST_ORDER_OPS])
+def _rnn(cell, x, k, u, b, c0=None, reverse=False, dropout=False, activation="tanh"):
+    """A kernel with its options on (a mask for 4-step inputs, reverse, recurrent dropout),
+    every output used, nonlinearly (so second derivatives mix them)."""
+    h0 = shenjing.tensor(np.full((x.shape[0], u.shape[0]), 0.3))
+    states = [h0] if c0 is None else [h0, c0]
+    outs = F.recurrence(cell, x, k, u, b, states, mask=STEPS if x.shape[1] == 4 else None,
+                        reverse=reverse, activation=activation,
+                        recurrent_mask=np.array([[1.5, 0.5]]) if dropout else None)
+    return sum((o * o).sum() for o in outs)
+
+
+@pytest.mark.parametrize("name", OPS)
 def test_every_op_that_saves_an_output_declares_it(name):
     # an op whose saved values hold one of its outputs must set saves_outputs, or a change of
     # that output in place (y = exp(w); y += 1) would silently give a wrong gradient
     from shenjing.autograd.engine import _saved_reads
 
-    fn, inputs = {**OPS, **FIRST_ORDER_OPS}[name]
+    fn, inputs = OPS[name]
     tensors = [shenjing.tensor(a, dtype=np.float64, requires_grad=True) for a in inputs]
     stack, seen = [fn(*tensors)], set()
     while stack:
@@ -512,3 +539,33 @@ def test_third_derivatives_through_a_network_match_torch():
         results.append(out + [w.grad.numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_a_gradient_penalty_through_an_lstm_matches_torch():
+    # WGAN-GP on a recurrent critic: the penalty's gradient with respect to the weights goes
+    # through the LSTM's backward, which create_graph replays with recorded ops
+    torch = require_torch()
+    rng = np.random.default_rng(5)
+    x0, k0, u0, b0 = (rng.standard_normal(s) * 0.5 for s in ((2, 5, 3), (3, 8), (2, 8), (8,)))
+    x, k, u, b = (shenjing.tensor(a, dtype=np.float64, requires_grad=True)
+                  for a in (x0, k0, u0, b0))
+    h0 = shenjing.zeros(2, 2, dtype=np.float64)
+    out, _, _ = F.recurrence("lstm", x, k, u, b, [h0, h0])
+    (gx,) = shenjing.autograd.grad(out.sum(), x, create_graph=True)
+    ((gx * gx).sum()).backward()
+
+    lstm = torch.nn.LSTM(3, 2, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():  # Keras's layout: i, f, c, o as torch's i, f, g, o; one bias
+        lstm.weight_ih_l0.copy_(torch.tensor(k0.T))
+        lstm.weight_hh_l0.copy_(torch.tensor(u0.T))
+        lstm.bias_ih_l0.copy_(torch.tensor(b0))
+        lstm.bias_hh_l0.zero_()
+    tx = torch.tensor(x0, requires_grad=True)
+    (tgx,) = torch.autograd.grad(lstm(tx)[0].sum(), tx, create_graph=True)
+    ((tgx * tgx).sum()).backward()
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(k.grad.numpy(), lstm.weight_ih_l0.grad.numpy().T, rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(u.grad.numpy(), lstm.weight_hh_l0.grad.numpy().T, rtol=1e-9,
+                               atol=1e-12)

@@ -80,8 +80,8 @@ class Function:
         if derivative is None:
             raise NotImplementedError(
                 f"create_graph=True (gradients of gradients) through {self!r}: this op has no "
-                "differentiable backward yet. The built-in ops have one, except the recurrent "
-                "kernels (SimpleRNN, LSTM, GRU): write such a cell's step with ops instead")
+                "differentiable backward (every built-in op has one): define "
+                "differentiable_backward, or derivative(x) for an element-wise op")
         return grads[0] * derivative(self.inputs[0])
 
     def save_for_backward(self, *values: Any) -> None:

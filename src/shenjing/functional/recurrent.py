@@ -27,10 +27,14 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from . import activation as A
 from . import elementwise as E
+from . import shape as S
 from ._util import add_bias_activate, sum_rows
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+_ACTIVATION_OPS = {"tanh": A.tanh, "sigmoid": A.sigmoid, "relu": A.relu,
+                   "linear": lambda z: z}  # the recorded forms, for the replay of create_graph
 
 
 def _native_cells(arrays: tuple, activation: str, recurrent_activation: str) -> Any:
@@ -179,6 +183,40 @@ class _Recurrence(Function):
         init_grads = [dh, *dstates][:n_init]
         return (*grads, *init_grads)
 
+    def differentiable_backward(self, *grads):
+        """create_graph=True: the sequence is replayed step by step with recorded ops (each
+        cell's ``step_ops``) and that replay differentiated, with its graph kept: slower than
+        the hand-written BPTT, whose gradients are plain arrays, but differentiable again."""
+        from ..autograd import grad
+
+        outs = self._replay()
+        used = [(o, g) for o, g in zip(outs, grads) if g is not None]
+        wanted = [t for t, need in zip(self.inputs, self.needs_input_grad) if need]
+        found = iter(grad([o for o, _ in used], wanted, [g for _, g in used],
+                          retain_graph=True, create_graph=True, allow_unused=True))
+        return tuple(next(found) if need else None for need in self.needs_input_grad)
+
+    def _replay(self):
+        """The forward again on the op's input Tensors, one recorded step at a time, with the
+        same masks, direction and recurrent dropout: (sequence, final h, [final c])."""
+        (_, _, _, _, mt, _, rec_mask, reverse, activation, recurrent_activation, has_bias,
+         _, _) = self.saved
+        x, w, u, *rest = self.inputs
+        b = rest[0] if has_bias else None
+        states = list(rest[1:] if has_bias else rest)
+        act, rec_act = _ACTIVATION_OPS[activation], _ACTIVATION_OPS[recurrent_activation]
+        t_len = x.shape[1]
+        seq = []
+        for k in range(t_len):  # processing order
+            h_rec = states[0] if rec_mask is None else states[0] * Tensor._wrap(rec_mask)
+            x_t = x[:, t_len - 1 - k if reverse else k]
+            new = self.step_ops(x_t @ w, h_rec, states, u, b, act, rec_act)
+            if mt is not None:  # a padded step carries the states and outputs zeros
+                new = [E.where(mt[k], s_new, s_old) for s_new, s_old in zip(new, states)]
+            seq.append(new[0] if mt is None else E.where(mt[k], new[0], 0.0))
+            states = new
+        return (S.stack(seq, axis=1), *states)
+
     def run_native(self, kernel, t_len, n, units, inputs, outputs):
         """One C call per thread, each on its share of the batch for the whole sequence (the C
         loop holds no GIL: the shares really run at once). The kernels take (time, batch, row
@@ -237,6 +275,10 @@ class _SimpleRNN(_Recurrence):
                   recurrent_activation):
         get_xp(dh_new).multiply(dh_new, _act_grad(hs[t + 1], activation), out=dzx[t])
         return None
+
+    def step_ops(self, xw, h_rec, states, u, b, act, rec_act):
+        z = xw + h_rec @ u
+        return [act(z if b is None else z + b)]
 
 
 class _LSTM(_Recurrence):
@@ -306,6 +348,13 @@ class _LSTM(_Recurrence):
             dc += dc_in * ~m
         dstates[0] = dc
         return None
+
+    def step_ops(self, xw, h_rec, states, u, b, act, rec_act):
+        k = u.shape[0]
+        z = xw + h_rec @ u
+        z = z if b is None else z + b
+        c = rec_act(z[:, k:2 * k]) * states[1] + rec_act(z[:, :k]) * act(z[:, 2 * k:3 * k])
+        return [rec_act(z[:, 3 * k:]) * act(c), c]
 
 
 class _GRU(_Recurrence):
@@ -377,6 +426,15 @@ class _GRU(_Recurrence):
         dq[:, :2 * k] = dx[:, :2 * k]
         xp.multiply(da_h, r, out=dq[:, 2 * k:])
         return dh_new * zg
+
+    def step_ops(self, xw, h_rec, states, u, b, act, rec_act):
+        k = u.shape[0]
+        q = h_rec @ u
+        if b is not None:
+            xw, q = xw + b[0], q + b[1]
+        zr = rec_act(xw[:, :2 * k] + q[:, :2 * k])
+        hh = act(xw[:, 2 * k:] + zr[:, k:] * q[:, 2 * k:])
+        return [hh + zr[:, :k] * (states[0] - hh)]
 
 
 _KERNELS = {"simple_rnn": _SimpleRNN, "lstm": _LSTM, "gru": _GRU}
