@@ -1,6 +1,7 @@
 """Learning-rate schedules: values at chosen steps against the closed forms and against the
 behaviour Keras documents (staircase, boundaries belong to the interval on their left, linear
-warm-up then cosine decay), configs, and errors."""
+warm-up then cosine decay, polynomial cycles, warm restarts), against torch's schedulers where
+they compute the same thing, configs, and errors."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 
 import pytest
 
-from shenjing.optimizers import schedules
+from oracle import require_torch
+from shenjing.optimizers import SGD, schedules
 from shenjing.optimizers.schedules import (
     CosineDecay,
+    CosineDecayRestarts,
     ExponentialDecay,
+    InverseTimeDecay,
     LearningRateSchedule,
     PiecewiseConstantDecay,
+    PolynomialDecay,
 )
 
 
@@ -77,6 +82,9 @@ def test_cosine_decay_warmup_from_nonzero_with_alpha() -> None:
     ExponentialDecay(0.1, 10, 0.96, staircase=True),
     PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
     CosineDecay(0.0, 100, alpha=0.1, warmup_target=0.1, warmup_steps=5),
+    InverseTimeDecay(0.1, 5, 0.5, staircase=True),
+    PolynomialDecay(0.1, 10, end_learning_rate=0.01, power=0.5, cycle=True),
+    CosineDecayRestarts(0.1, 7, t_mul=1.5, m_mul=0.8, alpha=0.05),
 ], ids=lambda s: type(s).__name__)
 def test_schedule_config_round_trips(schedule: LearningRateSchedule) -> None:
     again = type(schedule).from_config(schedule.get_config())
@@ -89,7 +97,9 @@ def test_schedule_config_round_trips(schedule: LearningRateSchedule) -> None:
 
 def test_schedule_values_are_python_floats() -> None:
     for s in (ExponentialDecay(0.1, 10, 0.5), PiecewiseConstantDecay([1], [1, 2]),
-              CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=2)):
+              CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=2),
+              InverseTimeDecay(1, 2, 1), PolynomialDecay(1, 4, cycle=True),
+              CosineDecayRestarts(1, 3)):
         assert all(type(s(k)) is float for k in range(15))
 
 
@@ -98,6 +108,9 @@ def test_schedule_values_are_python_floats() -> None:
     lambda: CosineDecay(0.1, decay_steps=-1),
     lambda: PiecewiseConstantDecay([10, 20], [0.1, 0.01]),
     lambda: PiecewiseConstantDecay([20, 10], [0.1, 0.01, 0.001]),
+    lambda: InverseTimeDecay(0.1, decay_steps=0, decay_rate=0.5),
+    lambda: PolynomialDecay(0.1, decay_steps=0),
+    lambda: CosineDecayRestarts(0.1, first_decay_steps=0),
 ])
 def test_schedule_bad_arguments_raise(make: Any) -> None:
     with pytest.raises(ValueError):
@@ -119,3 +132,76 @@ def test_deserialize_unknown_and_custom() -> None:
     with pytest.raises(ValueError, match="unknown learning-rate schedule 'Halving'"):
         schedules.deserialize(config)
     assert schedules.deserialize(config, custom_objects={"Halving": Halving})(3) == 0.125
+
+
+@pytest.mark.parametrize("step", [0, 1, 4, 5, 9, 10, 100])
+@pytest.mark.parametrize("staircase", [False, True])
+def test_inverse_time_decay_closed_form(step: int, staircase: bool) -> None:
+    s = InverseTimeDecay(0.1, decay_steps=5, decay_rate=0.5, staircase=staircase)
+    ratio = step // 5 if staircase else step / 5
+    assert s(step) == pytest.approx(0.1 / (1 + 0.5 * ratio), rel=1e-12)
+
+
+@pytest.mark.parametrize("step", [0, 1, 5, 9, 10, 11, 50])
+@pytest.mark.parametrize("power", [1.0, 0.5, 2.0])
+def test_polynomial_decay_closed_form(step: int, power: float) -> None:
+    s = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.01, power=power)
+    t = min(step, 10) / 10
+    assert s(step) == pytest.approx(0.09 * (1 - t) ** power + 0.01, rel=1e-12)
+    assert PolynomialDecay(0.1, 10).end_learning_rate == 0.0001  # Keras's default
+
+
+def test_polynomial_decay_cycle_keras_formula() -> None:
+    # decay_steps becomes its first multiple >= step: 10 for steps 1..10, 20 for 11..20
+    s = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0, cycle=True)
+    assert [s(0), s(5), s(10), s(11), s(15), s(20), s(21)] == pytest.approx(
+        [0.1, 0.05, 0.0, 0.1 * 9 / 20, 0.1 * 5 / 20, 0.0, 0.1 * 9 / 30])
+
+
+def test_cosine_decay_restarts_periods() -> None:
+    # t_mul=2: periods of 10, 20, 40 steps starting at 0, 10, 30; m_mul=0.5 halves each start
+    s = CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=2.0, m_mul=0.5, alpha=0.1)
+    def expected(i: int, t: float) -> float:
+        return 0.9 * 0.5**i * 0.5 * (1 + math.cos(math.pi * t)) + 0.1
+    for step, i, t in [(0, 0, 0.0), (5, 0, 0.5), (9, 0, 0.9), (10, 1, 0.0), (20, 1, 0.5),
+                       (30, 2, 0.0), (50, 2, 0.5)]:
+        assert s(step) == pytest.approx(expected(i, t), rel=1e-9), step
+    assert CosineDecayRestarts(1.0, 3).name == "SGDRDecay"  # Keras's default name
+
+
+@pytest.mark.parametrize("t_mul", [1, 2])
+def test_cosine_decay_restarts_matches_torch_warm_restarts(t_mul: int) -> None:
+    """torch's CosineAnnealingWarmRestarts(T_0, T_mult, eta_min) is Keras's schedule with
+    ``m_mul=1`` and ``eta_min = alpha * initial_learning_rate``."""
+    torch = require_torch()
+    s = CosineDecayRestarts(0.1, first_decay_steps=4, t_mul=float(t_mul), alpha=0.2)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=t_mul,
+                                                                 eta_min=0.02)
+    for step in range(40):
+        assert s(step) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9, abs=1e-12), step
+        opt.step()
+        sched.step()
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_polynomial_decay_matches_torch_polynomial_lr(power: float) -> None:
+    """torch's PolynomialLR(total_iters, power) decays to 0: ``end_learning_rate=0``."""
+    torch = require_torch()
+    s = PolynomialDecay(0.1, decay_steps=8, end_learning_rate=0.0, power=power)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sched = torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=8, power=power)
+    for step in range(12):
+        assert s(step) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9, abs=1e-12), step
+        opt.step()
+        sched.step()
+
+
+def test_new_schedules_drive_an_optimizer_and_survive_its_config() -> None:
+    opt = SGD(learning_rate=PolynomialDecay(0.1, 4, end_learning_rate=0.02))
+    config = opt.get_config()
+    again = SGD.from_config(config)
+    assert isinstance(again._learning_rate, PolynomialDecay)
+    assert again.learning_rate == opt.learning_rate == 0.1
+    again.iterations = 2
+    assert again.learning_rate == pytest.approx(0.06)

@@ -182,8 +182,149 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
+
+    With ``staircase=True`` the ratio is ``floor(step / decay_steps)``.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: positive; how often the decay applies.
+        decay_rate: the decay rate.
+        staircase: decay at discrete intervals.
+        name: the schedule's name.
+
+    >>> InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)(2)
+    0.05
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
+        _check_positive("decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial_learning_rate`` to ``end_learning_rate`` in ``decay_steps`` steps along
+    ``(1 - t) ** power``, then constant::
+
+        t = min(step, decay_steps) / decay_steps
+        lr = (initial_learning_rate - end_learning_rate) * (1 - t) ** power + end_learning_rate
+
+    With ``cycle=True`` the decay restarts instead: ``decay_steps`` is replaced by its first
+    multiple that is at least ``step`` (``decay_steps`` itself at step 0), so the rate jumps
+    back up after each period (Keras's formula).
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: positive; the length of the decay.
+        end_learning_rate: the rate at the end of the decay.
+        power: the power of the polynomial (1.0: linear).
+        cycle: restart the decay after ``decay_steps``.
+        name: the schedule's name.
+
+    >>> PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0)(5)
+    0.05
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int,
+                 end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
+                 name: str = "PolynomialDecay") -> None:
+        _check_positive("decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        k, decay_steps = float(step), float(self.decay_steps)
+        if self.cycle:
+            decay_steps *= 1.0 if k == 0 else math.ceil(k / decay_steps)
+        else:
+            k = min(k, decay_steps)
+        end = float(self.end_learning_rate)
+        return (float(self.initial_learning_rate) - end) * (1.0 - k / decay_steps) ** float(
+            self.power) + end
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (Loshchilov & Hutter, SGDR): the rate follows a cosine
+    from ``initial_learning_rate`` down to ``alpha`` times it over ``first_decay_steps`` steps,
+    then restarts; period ``i`` (from 0) lasts ``first_decay_steps * t_mul ** i`` steps and
+    starts from ``initial_learning_rate * m_mul ** i``.
+
+    Within a period, at the fraction ``t`` of it: ``lr = initial_learning_rate *
+    ((1 - alpha) * m_mul ** i * 0.5 * (1 + cos(pi * t)) + alpha)`` (Keras's formula: ``alpha``
+    is not scaled by ``m_mul ** i``).
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        first_decay_steps: positive; the length of the first period.
+        t_mul: the factor by which each period is longer than the one before.
+        m_mul: the factor by which each period starts lower than the one before.
+        alpha: the rate at the end of each period, as a fraction of ``initial_learning_rate``.
+        name: the schedule's name.
+
+    >>> CosineDecayRestarts(0.1, first_decay_steps=10)(10)  # the first restart
+    0.1
+    """
+
+    def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
+                 m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay") -> None:
+        _check_positive("first_decay_steps", first_decay_steps)
+        _check_positive("t_mul", t_mul)
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self.t_mul = t_mul
+        self.m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        fraction = float(step) / self.first_decay_steps  # in units of the first period
+        t_mul = float(self.t_mul)
+        if t_mul == 1.0:
+            i = math.floor(fraction)
+            fraction -= i
+        else:
+            # periods 0..i-1 last (1 - t_mul ** i) / (1 - t_mul) first periods in all
+            i = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
+            fraction = (fraction - (1.0 - t_mul**i) / (1.0 - t_mul)) / t_mul**i
+        cosine = 0.5 * float(self.m_mul) ** i * (1.0 + math.cos(math.pi * fraction))
+        alpha = float(self.alpha)
+        return float(self.initial_learning_rate) * ((1.0 - alpha) * cosine + alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
 _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)
+    cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay,
+                                  InverseTimeDecay, PolynomialDecay, CosineDecayRestarts)
 }
 
 
@@ -206,9 +347,12 @@ def deserialize(config: dict[str, Any],
 
 __all__ = [
     "CosineDecay",
+    "CosineDecayRestarts",
     "ExponentialDecay",
+    "InverseTimeDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
+    "PolynomialDecay",
     "deserialize",
     "serialize",
 ]
