@@ -33,6 +33,7 @@ from shenjing.optimizers import (
     Adam,
     Adamax,
     AdamW,
+    Lion,
     Nadam,
     Optimizer,
     RMSprop,
@@ -40,7 +41,7 @@ from shenjing.optimizers import (
     schedules,
 )
 
-ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta]
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion]
 STEPS = 10
 TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
 
@@ -508,6 +509,8 @@ RESUMABLE = {
                                     weight_decay=0.1),
     "adadelta_decay": lambda: Adadelta(learning_rate=1.0, rho=0.9, weight_decay=0.1,
                                        clipvalue=0.5),
+    "lion_decay": lambda: Lion(learning_rate=0.003, beta_1=0.8, weight_decay=0.1,
+                               global_clipnorm=1.0),
 }
 
 
@@ -612,6 +615,8 @@ def test_state_dict_with_plain_callable_lr() -> None:
     Adamax(learning_rate=0.002, beta_2=0.99, epsilon=1e-6, clipvalue=0.5, name="amax"),
     Nadam(learning_rate=schedules.CosineDecay(0.01, 100), beta_1=0.8, weight_decay=0.01),
     Adadelta(learning_rate=1.0, rho=0.9, epsilon=1e-6, global_clipnorm=1.0, name="ada"),
+    Lion(learning_rate=schedules.PolynomialDecay(1e-3, 100, power=2.0), beta_2=0.95,
+         weight_decay=0.3),
 ], ids=lambda o: type(o).__name__)
 def test_get_config_round_trips(opt: Optimizer) -> None:
     config = opt.get_config()
@@ -624,7 +629,7 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
 @pytest.mark.parametrize("name, cls", [("sgd", SGD), ("Adam", Adam), ("ADAMW", AdamW),
                                        ("RMSprop", RMSprop), ("adagrad", Adagrad),
                                        ("adamax", Adamax), ("Nadam", Nadam),
-                                       ("AdaDelta", Adadelta)])
+                                       ("AdaDelta", Adadelta), ("lion", Lion)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()
@@ -658,7 +663,7 @@ def test_keras_defaults() -> None:
             "clipvalue": None, "global_clipnorm": None}
 
 
-@pytest.mark.parametrize("name", ["adamax", "nadam"])
+@pytest.mark.parametrize("name", ["adamax", "nadam", "lion"])
 def test_compile_by_name_trains(name: str) -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal((64, 3)).astype(np.float32)

@@ -21,6 +21,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lion import Lion
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -28,13 +29,13 @@ from .sgd import SGD
 
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta,
+    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
-    ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``; any case, with Keras's
+    ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``; any case, with Keras's
     defaults), a config dict (``{"class_name": "Adam", "config": {...}}``), or an Optimizer
     instance (returned as is).
 
@@ -70,6 +71,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",

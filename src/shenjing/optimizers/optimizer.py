@@ -42,11 +42,12 @@ Array = Any  # a NumPy (or CuPy) array
 
 class Optimizer:
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
-    ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``.
+    ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``.
 
     Args:
         learning_rate: a float, or a callable of the step number (a schedule from
-            :mod:`shenjing.optimizers.schedules`), evaluated at ``iterations`` before each update.
+            :mod:`shenjing.optimizers.schedules`), evaluated at ``iterations`` before each
+            update; a callable that takes no argument is called with none (Keras 3).
         weight_decay: if set, every updated weight is first shrunk by
             ``p -= p * weight_decay * lr`` (decoupled from the gradient, as in Keras 3 and
             ``torch.optim.AdamW``; not the L2 term that ``torch.optim.SGD(weight_decay=)`` adds
@@ -109,7 +110,7 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.iterations = 0
-        self._learning_rate: float | Callable[[int], float] = _check_learning_rate(learning_rate)
+        self._set_learning_rate(_check_learning_rate(learning_rate))
         self._params: list[Tensor] = []
         self._index: dict[int, int] = {}  # id(param) -> position in self._params
         self._state: dict[int, dict[str, Array]] = {}  # position -> state, made lazily
@@ -186,7 +187,9 @@ class Optimizer:
         on an optimizer built with a schedule is a TypeError, as in Keras.
         """
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        if not callable(lr):
+            return lr
+        return float(lr(self.iterations) if self._lr_takes_step else lr())
 
     @learning_rate.setter
     def learning_rate(self, value: float | Callable[[int], float]) -> None:
@@ -196,7 +199,13 @@ class Optimizer:
                 f"this optimizer's learning rate is the schedule {self._learning_rate!r}, so it "
                 "cannot be set to a number; create the optimizer with a float learning_rate "
                 "to make it settable, or set a new schedule")
+        self._set_learning_rate(value)
+
+    def _set_learning_rate(self, value: float | Callable[..., float]) -> None:
         self._learning_rate = value
+        # Keras 3 calls a callable that is not a schedule with no argument; one that can take
+        # the step (a schedule, `lambda step: ...`) gets it
+        self._lr_takes_step = callable(value) and _takes_step(value)
 
     # -- updating ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -347,9 +356,9 @@ class Optimizer:
                 pending[i] = s
         lr = state_dict.get("config", {}).get("learning_rate")
         if isinstance(lr, dict):
-            self._learning_rate = schedules.deserialize(lr)
+            self._set_learning_rate(schedules.deserialize(lr))
         elif lr is not None:
-            self._learning_rate = _check_learning_rate(lr)
+            self._set_learning_rate(_check_learning_rate(lr))
         self.iterations = int(state_dict["iterations"])
         self._state, self._pending = state, pending
 
@@ -403,6 +412,21 @@ def _check_number(name: str, value: Any, positive: bool = False) -> None:
     if not ok or not value >= 0 or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"
         raise ValueError(f"`{name}` must be {kind} number, got {value!r}")
+
+
+def _takes_step(fn: Callable[..., float]) -> bool:
+    """Whether ``fn`` can be called with the step number (else it is called with nothing)."""
+    if isinstance(fn, schedules.LearningRateSchedule):
+        return True
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(0)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins): assume a schedule's
+        return True
+    return True
 
 
 def _check_learning_rate(lr: Any) -> float | Callable[[int], float]:
