@@ -257,8 +257,8 @@ def test_auc_from_logits_reset_and_config(rng, sklearn):
 
 
 def test_auc_bad_arguments_raise():
-    with pytest.raises(NotImplementedError, match="multi_label=False"):
-        metrics.AUC(multi_label=True)
+    with pytest.raises(ValueError, match="label_weights"):
+        metrics.AUC(multi_label=True, label_weights=[1.0, -1.0])
     with pytest.raises(ValueError, match="num_thresholds"):
         metrics.AUC(num_thresholds=1)
     with pytest.raises(ValueError, match="curve"):

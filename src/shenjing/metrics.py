@@ -150,6 +150,9 @@ cosine_similarity = _from_loss(losses.cosine_similarity, sign=-1.0)  # 1: the sa
 hinge = _from_loss(losses.hinge)
 squared_hinge = _from_loss(losses.squared_hinge)
 categorical_hinge = _from_loss(losses.categorical_hinge)
+binary_crossentropy = _from_loss(losses.binary_crossentropy)
+categorical_crossentropy = _from_loss(losses.categorical_crossentropy)
+sparse_categorical_crossentropy = _from_loss(losses.sparse_categorical_crossentropy)
 
 mse = mean_squared_error
 mae = mean_absolute_error
@@ -292,6 +295,35 @@ class Mean(Metric):
         return self.total / self.count if self.count else 0.0  # 0 before any data, as Keras
 
 
+class Sum(Metric):
+    """The (weighted) sum of all the values given to ``update_state`` (Keras's ``Sum``):
+    weights shaped like the values, or like their leading axes (one per sample), multiply
+    them.
+
+    >>> Sum()([1.0, 3.0, 5.0, 7.0], sample_weight=[1.0, 0.0, 0.0, 1.0])
+    8.0
+    """
+
+    def __init__(self, name: str = "sum") -> None:
+        super().__init__(name=name)
+
+    def reset_state(self) -> None:
+        self.total = 0.0
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        v = _np(values).astype(np.float64)
+        if sample_weight is not None:
+            w = _np(sample_weight).astype(np.float64)
+            if w.shape == v.shape + (1,):
+                w = w.reshape(v.shape)
+            w = w.reshape(w.shape + (1,) * max(v.ndim - w.ndim, 0))
+            v = v * w
+        self.total += float(v.sum())
+
+    def result(self) -> float:
+        return self.total
+
+
 def _per_sample_mean(v: np.ndarray) -> np.ndarray:
     return v.mean(axis=tuple(range(1, v.ndim))) if v.ndim > 1 else v
 
@@ -378,6 +410,25 @@ class MeanSquaredError(_MeanOf):
     fn = staticmethod(mean_squared_error)
 
 
+class RootMeanSquaredError(Mean):
+    """The square root of the (weighted) mean squared error over all samples seen (Keras's:
+    each sample's squared errors are averaged first, so weights are per sample).
+
+    >>> RootMeanSquaredError()(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
+    0.5
+    """
+
+    def __init__(self, name: str = "root_mean_squared_error") -> None:
+        super().__init__(name=name)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        super().update_state(np.square(p.astype(np.float64) - t), sample_weight)
+
+    def result(self) -> float:
+        return float(np.sqrt(super().result()))
+
+
 class MeanAbsoluteError(_MeanOf):
     """Mean absolute error over all samples seen; see :func:`mean_absolute_error`."""
 
@@ -443,17 +494,46 @@ class CategoricalHinge(_MeanOf):
     fn = staticmethod(categorical_hinge)
 
 
+class BinaryCrossentropy(MeanMetricWrapper):
+    """Mean binary cross-entropy; see :func:`shenjing.losses.binary_crossentropy`."""
+
+    def __init__(self, name: str = "binary_crossentropy", from_logits: bool = False,
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(binary_crossentropy, name=name, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    """Mean categorical cross-entropy; see :func:`shenjing.losses.categorical_crossentropy`."""
+
+    def __init__(self, name: str = "categorical_crossentropy", from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1) -> None:
+        super().__init__(categorical_crossentropy, name=name, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """Mean cross-entropy against integer labels; see
+    :func:`shenjing.losses.sparse_categorical_crossentropy`."""
+
+    def __init__(self, name: str = "sparse_categorical_crossentropy",
+                 from_logits: bool = False) -> None:
+        super().__init__(sparse_categorical_crossentropy, name=name, from_logits=from_logits)
+
+
 def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
-    return np.divide(a, b, out=np.zeros_like(b), where=b != 0)
+    return np.divide(a, b, out=np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b))),
+                     where=b != 0)
 
 
 class _Counts(Metric):
     """Weighted true/false positive/negative counts, one of each per row of the boolean
-    predictions that a subclass hands to :meth:`_count`."""
+    predictions that a subclass hands to :meth:`_count` (and per label, for AUC's
+    ``multi_label``)."""
 
-    def _rows(self) -> int:
-        """How many counts of each kind (the state's length)."""
+    def _rows(self) -> int | tuple[int, ...]:
+        """The shape of each kind of count (the state's shape)."""
         raise NotImplementedError
 
     def reset_state(self) -> None:
@@ -465,74 +545,174 @@ class _Counts(Metric):
 
     def _count(self, predicted: np.ndarray, actual: np.ndarray, w: np.ndarray) -> None:
         """Add the counts of ``predicted`` (rows, M) against ``actual`` (M,) or (rows, M),
-        booleans, each of the M elements weighted by ``w`` (M,) float64."""
-        self.true_positives += (predicted & actual) @ w
-        self.false_positives += (predicted & ~actual) @ w
-        self.false_negatives += (~predicted & actual) @ w
-        self.true_negatives += (~predicted & ~actual) @ w
+        booleans, each of the M elements weighted by ``w`` (M,) float64; or, per label,
+        ``predicted`` (rows, N, L) against ``actual`` and ``w`` (N, L)."""
+        if predicted.ndim == 3:
+            def add(p: np.ndarray, a: np.ndarray) -> np.ndarray:
+                return np.einsum("tnl,nl->tl", (p & a).astype(np.float64), w)
+        else:
+            def add(p: np.ndarray, a: np.ndarray) -> np.ndarray:
+                return (p & a) @ w
+        self.true_positives += add(predicted, actual)
+        self.false_positives += add(predicted, ~actual)
+        self.false_negatives += add(~predicted, actual)
+        self.true_negatives += add(~predicted, ~actual)
+
+
+_NEG_INF = -1e10  # Keras's NEG_INF: what top_k filtering gives the scores it drops
+
+
+def _filter_top_k(p: np.ndarray, k: int) -> np.ndarray:
+    """``p`` with all but the ``k`` largest scores of each row (the last axis) set to -1e10
+    (Keras's ``_filter_top_k``; among equal scores the first ones are kept)."""
+    top = np.argsort(-p, axis=-1, kind="stable")[..., :k]
+    keep = np.zeros(p.shape, bool)
+    np.put_along_axis(keep, top, True, axis=-1)
+    return np.where(keep, p, _NEG_INF)
 
 
 class _Confusion(_Counts):
     """Confusion counts of binary predictions ``y_pred > threshold``, for one or several
-    thresholds. Every element counts (Keras)."""
+    thresholds. Every element counts (Keras), unless ``top_k`` keeps only each row's ``k``
+    best scores or ``class_id`` picks one column."""
 
-    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str | None = None):
+    def __init__(self, thresholds: float | Sequence[float] | None = None,
+                 top_k: int | None = None, class_id: int | None = None,
+                 name: str | None = None) -> None:
         if np.ndim(thresholds) > 1:
             raise ValueError(f"thresholds must be a number or a list, got {thresholds!r}")
+        self._given_thresholds = thresholds
+        if thresholds is None:  # Keras: 0.5, or, with top_k, every kept score is positive
+            thresholds = 0.5 if top_k is None else _NEG_INF
         self.thresholds = float(thresholds) if np.ndim(thresholds) == 0 else [
             float(t) for t in thresholds]  # type: ignore[union-attr]
+        if top_k is not None and not (isinstance(top_k, (int, np.integer)) and top_k > 0):
+            raise ValueError(f"top_k must be None or an integer > 0, got {top_k!r}")
+        self.top_k, self.class_id = top_k, class_id
         super().__init__(name=name)
 
     def _rows(self) -> int:
         return int(np.size(self.thresholds))
 
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+    def _prepared(self, y_true: Any, y_pred: Any,
+                  sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Targets, scores (top-k filtered, the class_id column) and weights, one shape."""
         t, p = _pair(y_true, y_pred, self.name)
-        actual = t.reshape(-1).astype(bool)
+        w = (np.ones(p.shape) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), p.shape, self.name), p.shape).astype(np.float64))
+        if self.top_k is not None:
+            p = _filter_top_k(p, self.top_k)
+        if self.class_id is not None:
+            if p.ndim < 2:
+                raise ValueError(f"{self.name}: class_id needs y_pred of shape (samples, "
+                                 f"classes), got shape {p.shape}")
+            t, p, w = t[..., self.class_id], p[..., self.class_id], w[..., self.class_id]
+        return t, p, w
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p, w = self._prepared(y_true, y_pred, sample_weight)
         predicted = p.reshape(1, -1) > np.reshape(self.thresholds, (-1, 1))  # (thresholds, M)
-        w = (np.ones(p.size) if sample_weight is None else np.broadcast_to(
-            _weights(_np(sample_weight), p.shape, self.name), p.shape).reshape(-1))
-        self._count(predicted, actual, w.astype(np.float64))
+        self._count(predicted, t.reshape(-1).astype(bool), w.reshape(-1))
+
+    def _per_threshold(self, values: np.ndarray) -> float | list[float]:
+        """One number for one threshold (a list of one too, as Keras), else a list."""
+        return float(values[0]) if np.size(self.thresholds) == 1 else values.tolist()
 
     def _ratio(self, other: np.ndarray) -> float | list[float]:
         """tp / (tp + other), 0 where nothing was counted (Keras's divide_no_nan)."""
-        r = _divide_no_nan(self.true_positives, self.true_positives + other)
-        return float(r[0]) if np.ndim(self.thresholds) == 0 else r.tolist()
+        return self._per_threshold(
+            _divide_no_nan(self.true_positives, self.true_positives + other))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "thresholds": self.thresholds}
+        return {**super().get_config(), "thresholds": self._given_thresholds,
+                "top_k": self.top_k, "class_id": self.class_id}
 
 
 class Precision(_Confusion):
-    """tp / (tp + fp) of binary predictions ``y_pred > thresholds`` against 0/1 targets; a list
-    of thresholds gives a list of results.
+    """tp / (tp + fp) of binary predictions ``y_pred > thresholds`` against 0/1 targets.
+
+    Args:
+        thresholds: a number or a list (giving a list of results); None is 0.5, or with
+            ``top_k`` every kept score counts as positive (Keras).
+        top_k: count only each sample's ``k`` highest scores (multi-class or multi-label
+            outputs, (samples, classes)) as positive.
+        class_id: the column (class) whose precision to report.
+        name: the key in training logs.
 
     >>> Precision()(np.array([0, 1, 1]), np.array([0.9, 0.8, 0.1]))
     0.5
     """
 
-    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str = "precision"):
-        super().__init__(thresholds, name)
+    def __init__(self, thresholds: float | Sequence[float] | None = None,
+                 top_k: int | None = None, class_id: int | None = None,
+                 name: str = "precision") -> None:
+        super().__init__(thresholds, top_k, class_id, name)
 
     def result(self) -> float | list[float]:
         return self._ratio(self.false_positives)
 
 
 class Recall(_Confusion):
-    """tp / (tp + fn) of binary predictions ``y_pred > thresholds`` against 0/1 targets; a list
-    of thresholds gives a list of results."""
+    """tp / (tp + fn) of binary predictions ``y_pred > thresholds`` against 0/1 targets;
+    arguments as :class:`Precision`."""
 
-    def __init__(self, thresholds: float | Sequence[float] = 0.5, name: str = "recall"):
-        super().__init__(thresholds, name)
+    def __init__(self, thresholds: float | Sequence[float] | None = None,
+                 top_k: int | None = None, class_id: int | None = None,
+                 name: str = "recall") -> None:
+        super().__init__(thresholds, top_k, class_id, name)
 
     def result(self) -> float | list[float]:
         return self._ratio(self.false_negatives)
 
 
+class _ConditionCount(_Confusion):
+    """The weighted count of one cell of the confusion matrix, at each threshold (Keras's
+    ``TruePositives``...: every element counts; a number for one threshold, else a list)."""
+
+    _cell = "true_positives"
+
+    def __init__(self, thresholds: float | Sequence[float] | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(thresholds, name=name)
+
+    def result(self) -> float | list[float]:
+        return self._per_threshold(getattr(self, self._cell))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "thresholds": self._given_thresholds}
+
+
+class TruePositives(_ConditionCount):
+    """The (weighted) number of elements with ``y_pred > threshold`` and target 1.
+
+    >>> TruePositives()(np.array([0, 1, 1, 1]), np.array([1.0, 0.0, 1.0, 1.0]))
+    2.0
+    """
+
+
+class FalsePositives(_ConditionCount):
+    """The (weighted) number of elements with ``y_pred > threshold`` and target 0."""
+
+    _cell = "false_positives"
+
+
+class TrueNegatives(_ConditionCount):
+    """The (weighted) number of elements with ``y_pred <= threshold`` and target 0."""
+
+    _cell = "true_negatives"
+
+
+class FalseNegatives(_ConditionCount):
+    """The (weighted) number of elements with ``y_pred <= threshold`` and target 1."""
+
+    _cell = "false_negatives"
+
+
 class AUC(_Confusion):
     """Area under the ROC or precision-recall curve, approximated from confusion counts at
     ``num_thresholds`` thresholds (Keras). Predictions are probabilities (or logits with
-    ``from_logits=True``); labels and predictions are flattened, so every element counts.
+    ``from_logits=True``); labels and predictions are flattened, so every element counts,
+    unless ``multi_label``.
 
     Args:
         num_thresholds: how many thresholds, evenly spaced over [0, 1]; the end ones are
@@ -544,7 +724,12 @@ class AUC(_Confusion):
         name: the key in training logs.
         thresholds: thresholds in (0, 1) to use instead of ``num_thresholds`` evenly spaced
             ones; -1e-7 and 1 + 1e-7 are added.
-        multi_label: only False (one curve over all elements) is supported.
+        multi_label: with (samples, labels) data, one curve per label (column) and the
+            mean of their areas (weighted by ``label_weights``); False: one curve over all
+            elements.
+        num_labels: the number of labels, if known (checked against the data).
+        label_weights: one weight per label: with ``multi_label`` the weights of the areas'
+            mean, without it the weights of each label's elements in the one curve.
         from_logits: whether ``y_pred`` are logits, put through a sigmoid first.
 
     >>> AUC()(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.8]))
@@ -554,15 +739,13 @@ class AUC(_Confusion):
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str = "auc",
                  thresholds: Sequence[float] | None = None, multi_label: bool = False,
+                 num_labels: int | None = None, label_weights: Sequence[float] | None = None,
                  from_logits: bool = False) -> None:
         if curve.upper() not in ("ROC", "PR"):
             raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
         if summation_method.lower() not in ("interpolation", "minoring", "majoring"):
             raise ValueError("summation_method must be 'interpolation', 'minoring' or "
                              f"'majoring', got {summation_method!r}")
-        if multi_label:
-            raise NotImplementedError("AUC supports only multi_label=False: labels and "
-                                      "predictions are flattened into one curve")
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             num_thresholds = len(inner) + 2
@@ -570,35 +753,68 @@ class AUC(_Confusion):
             inner = [i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)]
         else:
             raise ValueError(f"num_thresholds must be an integer > 1, got {num_thresholds}")
+        if label_weights is not None and np.any(np.asarray(label_weights) < 0):
+            raise ValueError(f"label_weights must be >= 0, got {label_weights!r}")
         self.num_thresholds = num_thresholds
         self.curve = curve.upper()
         self.summation_method = summation_method.lower()
-        self.multi_label = multi_label
+        self.multi_label = bool(multi_label)
+        self.num_labels = num_labels
+        self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
         self.from_logits = from_logits
+        self._labels = num_labels if multi_label else None  # the counts' second axis
+        super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name=name)
         self._given_thresholds = None if thresholds is None else inner
-        super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name)
+
+    def _rows(self) -> int | tuple[int, ...]:
+        n = int(np.size(self.thresholds))
+        return (n, self._labels) if self._labels else n
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         p = _np(y_pred)
         if self.from_logits:
             p = 0.5 * (1.0 + np.tanh(0.5 * p.astype(np.float64)))  # sigmoid, without overflow
-        super().update_state(y_true, p, sample_weight)
+        t, p, w = self._prepared(y_true, p, sample_weight)
+        if self.label_weights is not None and not self.multi_label:
+            w = w * np.broadcast_to(self.label_weights, p.shape)
+        if not self.multi_label:
+            return super().update_state(t, p, w)
+        if p.ndim != 2:
+            raise ValueError(f"{self.name}: multi_label expects y_pred of shape (samples, "
+                             f"labels), got shape {p.shape}")
+        if not self._labels:
+            self._labels = p.shape[1]
+            self.reset_state()
+        elif p.shape[1] != self._labels:
+            raise ValueError(f"{self.name}: y_pred has {p.shape[1]} labels, expected "
+                             f"{self._labels}")
+        predicted = p[None] > np.reshape(self.thresholds, (-1, 1, 1))  # (thresholds, N, L)
+        self._count(predicted, t.astype(bool), w)
 
     def result(self) -> float:
-        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        if self.multi_label and not self._labels:
+            return 0.0
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return self._interpolated_pr_auc()
-        recall = _divide_no_nan(tp, tp + fn)
-        if self.curve == "ROC":
-            x, y = _divide_no_nan(fp, fp + self.true_negatives), recall
+            areas = self._interpolated_pr_auc()
         else:
-            x, y = recall, _divide_no_nan(tp, tp + fp)
-        pairs = np.stack([y[:-1], y[1:]])
-        heights = {"interpolation": pairs.mean(axis=0), "minoring": pairs.min(axis=0),
-                   "majoring": pairs.max(axis=0)}[self.summation_method]
-        return float(np.sum((x[:-1] - x[1:]) * heights))
+            tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+            recall = _divide_no_nan(tp, tp + fn)
+            if self.curve == "ROC":
+                x, y = _divide_no_nan(fp, fp + self.true_negatives), recall
+            else:
+                x, y = recall, _divide_no_nan(tp, tp + fp)
+            pairs = np.stack([y[:-1], y[1:]])
+            heights = {"interpolation": pairs.mean(axis=0), "minoring": pairs.min(axis=0),
+                       "majoring": pairs.max(axis=0)}[self.summation_method]
+            areas = np.sum((x[:-1] - x[1:]) * heights, axis=0)
+        if not self.multi_label:
+            return float(areas)
+        if self.label_weights is None:
+            return float(np.mean(areas))
+        return float(_divide_no_nan(np.sum(areas * self.label_weights),
+                                    np.sum(self.label_weights)))
 
-    def _interpolated_pr_auc(self) -> float:
+    def _interpolated_pr_auc(self) -> np.ndarray:
         """Davis & Goadrich (2006): between two thresholds, precision is interpolated along the
         line that takes the true positives linearly with the predicted positives ``p``; its
         integral over recall is ``slope * (dtp + intercept * log(p0 / p1)) / positives``."""
@@ -610,12 +826,13 @@ class AUC(_Confusion):
         p_ratio = np.divide(p[:-1], p[1:], out=np.ones_like(p[1:]), where=p[1:] > 0)
         area = _divide_no_nan(slope * (dtp + intercept * np.log(p_ratio)),
                               tp[1:] + self.false_negatives[1:])
-        return float(area.sum())
+        return area.sum(axis=0)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+        return {"name": self.name, "num_thresholds": self.num_thresholds,
                 "curve": self.curve, "summation_method": self.summation_method,
                 "thresholds": self._given_thresholds, "multi_label": self.multi_label,
+                "num_labels": self.num_labels, "label_weights": self.label_weights,
                 "from_logits": self.from_logits}
 
 
@@ -723,6 +940,233 @@ class F1Score(FBetaScore):
         return config
 
 
+class R2Score(Metric):
+    """The coefficient of determination ``1 - SS_res / SS_tot`` per output column (Keras 3's
+    ``R2Score``, scikit-learn's ``r2_score``), from running weighted sums, so streaming over
+    batches gives the value of one call on all the data.
+
+    Targets and predictions are (samples, outputs); (samples,) counts as one output. A column
+    whose targets are all equal has no variance: its score is 0, or NaN if the predictions
+    are exact (Keras's; scikit-learn gives 1 there).
+
+    Args:
+        class_aggregation: 'uniform_average' (the mean over columns), 'variance_weighted_average'
+            (weighted by each column's target variance) or None (a list, one per column).
+        num_regressors: p > 0 gives the adjusted score ``1 - (1 - R2) (n - 1) / (n - p - 1)``,
+            where ``n`` counts the target values seen, as Keras (the samples, for one output).
+        name: the key in training logs.
+
+    >>> R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
+    0.5714285...
+    """
+
+    _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+    def __init__(self, class_aggregation: str | None = "uniform_average",
+                 num_regressors: int = 0, name: str = "r2_score") -> None:
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
+                             f"got {class_aggregation!r}")
+        if num_regressors < 0:
+            raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._outputs = 0  # known at the first update_state, kept by reset_state
+        super().__init__(name=name)
+
+    def reset_state(self) -> None:
+        n = self._outputs
+        self.sum, self.squared_sum = np.zeros(n), np.zeros(n)
+        self.total_mse, self.count = np.zeros(n), np.zeros(n)
+        self.num_samples = 0
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        t, p = t.astype(np.float64), p.astype(np.float64)
+        if p.ndim == 1:
+            t, p = t[:, None], p[:, None]
+        if p.ndim != 2:
+            raise ValueError(f"{self.name}: expects y_true and y_pred of shape (samples, "
+                             f"outputs), got y_pred of shape {p.shape}")
+        if not self._outputs:
+            self._outputs = p.shape[1]
+            self.reset_state()
+        elif p.shape[1] != self._outputs:
+            raise ValueError(f"{self.name}: y_pred has {p.shape[1]} outputs, earlier batches "
+                             f"had {self._outputs}")
+        w = np.ones(p.shape) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), p.shape, self.name), p.shape).astype(np.float64)
+        self.sum += (w * t).sum(axis=0)
+        self.squared_sum += (w * t * t).sum(axis=0)
+        self.total_mse += (w * (t - p) ** 2).sum(axis=0)
+        self.count += w.sum(axis=0)
+        self.num_samples += t.size
+
+    def result(self) -> float | list[float]:
+        if not self._outputs:
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = self.squared_sum - self.sum * (self.sum / self.count)
+            raw = 1.0 - self.total_mse / total
+        raw = np.where(np.isinf(raw), 0.0, raw)  # no variance, inexact predictions: 0
+        if self.class_aggregation is None:
+            score: Any = raw
+        elif self.class_aggregation == "uniform_average":
+            score = np.mean(raw)
+        else:
+            score = np.sum(total * raw) / np.sum(total)
+        n, k = self.num_samples, self.num_regressors
+        if k and k < n - 1:  # Keras falls back to the plain score otherwise
+            score = 1.0 - (1.0 - score) * (n - 1) / (n - k - 1)
+        return score.tolist() if self.class_aggregation is None else float(score)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+class IoU(Metric):
+    """Intersection over union ``tp / (tp + fp + fn)`` of class predictions, per target class,
+    from a (weighted) confusion matrix accumulated over batches; the mean over
+    ``target_class_ids`` of the classes that occur (in targets or predictions) (Keras 3).
+
+    Every element counts: labels and predictions of any shape (e.g. (N, H, W) segmentation
+    maps) are flattened. Weights are per element, or per sample (broadcast over the rest).
+
+    Args:
+        num_classes: the number of classes, C (the confusion matrix is C x C).
+        target_class_ids: the classes whose IoUs are averaged.
+        name: the key in training logs (Keras's default names, 'io_u', 'mean_io_u'...).
+        ignore_class: a label whose elements are left out (a segmentation 'void' class).
+        sparse_y_true: targets are class ids; False: one-hot or scores, arg-max over ``axis``.
+        sparse_y_pred: predictions are class ids; False: scores, arg-max over ``axis``.
+        axis: the class axis of non-sparse targets or predictions.
+
+    >>> IoU(num_classes=2, target_class_ids=[0])([0, 0, 1, 1], [0, 1, 0, 1])
+    0.333333...
+    """
+
+    def __init__(self, num_classes: int, target_class_ids: Sequence[int],
+                 name: str | None = None, ignore_class: int | None = None,
+                 sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1) -> None:
+        target_class_ids = [int(c) for c in target_class_ids]
+        if not target_class_ids or min(target_class_ids) < 0 or (
+                max(target_class_ids) >= num_classes):
+            raise ValueError(f"{type(self).__name__}: target_class_ids must lie in "
+                             f"[0, {num_classes}), got {target_class_ids}")
+        self.num_classes, self.target_class_ids = int(num_classes), target_class_ids
+        self.ignore_class, self.axis = ignore_class, axis
+        self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
+        super().__init__(name=name)
+
+    def reset_state(self) -> None:
+        self.total_cm = np.zeros((self.num_classes, self.num_classes))
+
+    def _class_ids(self, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+        t, p = _np(y_true), _np(y_pred)
+        if not self.sparse_y_true:
+            t = t.argmax(axis=self.axis)
+        if not self.sparse_y_pred:
+            p = p.argmax(axis=self.axis)
+        return t, p
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = self._class_ids(y_true, y_pred)
+        if t.size != p.size:
+            raise ValueError(f"{self.name}: y_true of shape {t.shape} and y_pred of shape "
+                             f"{p.shape} hold different numbers of elements")
+        w = np.ones(t.size) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), t.shape, self.name), t.shape).reshape(-1)
+        t, p = t.reshape(-1), p.reshape(-1)
+        if self.ignore_class is not None:
+            keep = t != self.ignore_class
+            t, p, w = t[keep], p[keep], w[keep]
+        c = self.num_classes
+        t, p = _class_ids(t, c, self.name), _class_ids(p, c, self.name)
+        self.total_cm += np.bincount(t * c + p, weights=w.astype(np.float64),
+                                     minlength=c * c).reshape(c, c)
+
+    def result(self) -> float:
+        cm = self.total_cm
+        tp = np.diag(cm)
+        denominator = (cm.sum(axis=0) + cm.sum(axis=1) - tp)[self.target_class_ids]
+        present = np.sum(denominator > 1e-9)  # classes never seen nor predicted don't count
+        iou = tp[self.target_class_ids] / (denominator + _EPSILON)
+        return float(iou.sum() / (present + _EPSILON))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "num_classes": self.num_classes,
+                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
+                "axis": self.axis}
+
+
+class MeanIoU(IoU):
+    """The mean IoU over all ``num_classes`` classes that occur; see :class:`IoU`.
+
+    >>> MeanIoU(num_classes=2)([0, 0, 1, 1], [0, 1, 0, 1])
+    0.333333...
+    """
+
+    def __init__(self, num_classes: int, name: str | None = None,
+                 ignore_class: int | None = None, sparse_y_true: bool = True,
+                 sparse_y_pred: bool = True, axis: int = -1) -> None:
+        super().__init__(num_classes, range(num_classes), name, ignore_class, sparse_y_true,
+                         sparse_y_pred, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+class BinaryIoU(IoU):
+    """IoU of binary predictions: ``y_pred >= threshold`` is class 1 (Keras's ``>=``), the
+    rest class 0; the mean over ``target_class_ids`` ((0, 1), (0,) or (1,)); see :class:`IoU`.
+    """
+
+    def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5,
+                 name: str | None = None) -> None:
+        self.threshold = float(threshold)
+        super().__init__(2, target_class_ids, name)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        predicted = (_np(y_pred) >= self.threshold).astype(np.intp)
+        super().update_state(_np(y_true), predicted, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "target_class_ids": self.target_class_ids,
+                "threshold": self.threshold}
+
+
+class OneHotIoU(IoU):
+    """:class:`IoU` for one-hot targets and class scores (both arg-maxed over ``axis``)."""
+
+    def __init__(self, num_classes: int, target_class_ids: Sequence[int],
+                 name: str | None = None, ignore_class: int | None = None,
+                 sparse_y_pred: bool = False, axis: int = -1) -> None:
+        super().__init__(num_classes, target_class_ids, name, ignore_class, False,
+                         sparse_y_pred, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """:class:`MeanIoU` for one-hot targets and class scores (both arg-maxed over ``axis``)."""
+
+    def __init__(self, num_classes: int, name: str | None = None,
+                 ignore_class: int | None = None, sparse_y_pred: bool = False,
+                 axis: int = -1) -> None:
+        super().__init__(num_classes, name, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
@@ -760,32 +1204,44 @@ _LOSS_KINDS = {
 }
 _CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, KLDivergence, Poisson,
-    LogCoshError, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge, Precision, Recall,
-    AUC, FBetaScore, F1Score, Mean, MeanMetricWrapper,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
+    RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, KLDivergence, Poisson, LogCoshError, CosineSimilarity, Hinge,
+    SquaredHinge, CategoricalHinge, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, Precision, Recall, TruePositives, FalsePositives,
+    TrueNegatives, FalseNegatives, AUC, FBetaScore, F1Score, R2Score, Mean, Sum,
+    MeanMetricWrapper, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     kl_divergence, poisson, log_cosh, cosine_similarity, hinge, squared_hinge,
-    categorical_hinge)}
+    categorical_hinge, binary_crossentropy, categorical_crossentropy,
+    sparse_categorical_crossentropy)}
 MeanMetricWrapper._functions = _FUNCTIONS
+# IoU and its kin need num_classes: by class name in configs, not by a bare string
+_NEED_ARGUMENTS = (Accuracy, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU)
 _BY_KEY: dict[str, type[Metric]] = {
-    **{_key(cls.__name__): cls for cls in _CLASSES if cls not in (Accuracy, MeanMetricWrapper)},
+    **{_key(cls.__name__): cls for cls in _CLASSES if cls not in _NEED_ARGUMENTS},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
     "msle": MeanSquaredLogarithmicError, "kld": KLDivergence,
     _key("kullback_leibler_divergence"): KLDivergence, "logcosh": LogCoshError,
+    "rmse": RootMeanSquaredError, "bce": BinaryCrossentropy,
 }
 # how a metric named by a string reads logits: probability 0.5 is logit 0; AUC takes a sigmoid
 _ON_LOGITS: dict[type[Metric], dict[str, Any]] = {
     BinaryAccuracy: {"threshold": 0.0}, Precision: {"thresholds": 0.0},
     Recall: {"thresholds": 0.0}, AUC: {"from_logits": True},
+    BinaryCrossentropy: {"from_logits": True},
+    **dict.fromkeys((TruePositives, FalsePositives, TrueNegatives, FalseNegatives),
+                    {"thresholds": 0.0}),
 }
 KNOWN_NAMES = sorted({"accuracy", "acc", "mse", "mae", "mape", "msle", "kld", "logcosh",
-                      "mean", "precision", "recall", "auc",
-                      "f1_score", "fbeta_score", *(n for n in _FUNCTIONS if n != "accuracy")})
+                      "rmse", "bce", "mean", "sum", "precision", "recall", "auc", "f1_score",
+                      "fbeta_score", "r2_score", "root_mean_squared_error", "true_positives",
+                      "false_positives", "true_negatives", "false_negatives", "binary_io_u",
+                      *(n for n in _FUNCTIONS if n != "accuracy")})
 
 
 def _loss_kind(loss: Any) -> str | None:
@@ -882,15 +1338,18 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "CategoricalHinge",
-    "CosineSimilarity", "F1Score", "FBetaScore", "Hinge", "KLDivergence", "LogCoshError", "Mean",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-    "MeanMetricWrapper", "MeanSquaredError", "Metric", "Poisson", "Precision", "Recall",
-    "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SquaredHinge",
-    "TopKCategoricalAccuracy", "accuracy", "binary_accuracy", "categorical_accuracy",
-    "categorical_hinge", "cosine_similarity", "get", "hinge", "kl_divergence", "kld", "log_cosh",
-    "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson",
-    "sparse_categorical_accuracy", "squared_hinge",
-    "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
+    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
+    "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
+    "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence",
+    "LogCoshError", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
+    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
+    "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "R2Score", "Recall",
+    "RootMeanSquaredError", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
+    "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
+    "categorical_accuracy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
+    "get", "hinge", "kl_divergence", "kld", "log_cosh", "mae", "mape", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
+    "mse", "msle", "poisson", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
 ]

@@ -1,0 +1,348 @@
+"""Keras 3 metrics beyond accuracy/MSE/AUC basics: Precision/Recall with top_k and class_id,
+TruePositives..., AUC multi_label, Sum, RootMeanSquaredError, R2Score, the cross-entropies
+as metrics, IoU and its kin. Each is checked against scikit-learn, torch or a hand
+computation, one shot and streamed over uneven batches, with and without weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from oracle import torch
+from shenjing import metrics
+
+sk = pytest.importorskip("sklearn.metrics")
+
+N, C = 60, 5
+BATCHES = [0, 7, 20, 21, 45, 60]
+
+
+def _stream(metric, y_true, y_pred, sample_weight=None):
+    for a, b in zip(BATCHES[:-1], BATCHES[1:], strict=True):
+        w = None if sample_weight is None else sample_weight[a:b]
+        metric.update_state(y_true[a:b], y_pred[a:b], sample_weight=w)
+    return metric.result()
+
+
+def _both(make, y_true, y_pred, w=None):
+    """(one-shot result, streamed result) of fresh metrics."""
+    one = make()
+    one.update_state(y_true, y_pred, sample_weight=w)
+    return one.result(), _stream(make(), y_true, y_pred, w)
+
+
+def _weights(rng, weighted):
+    return rng.uniform(0, 2, N) if weighted else None
+
+
+def _multilabel(rng):
+    """Multi-hot targets and scores that rank positives higher, not always."""
+    y = rng.integers(0, 2, (N, C))
+    return y, 1.0 / (1.0 + np.exp(-(rng.standard_normal((N, C)) + 1.5 * y - 0.75)))
+
+
+WEIGHTED = pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+
+
+# -- Precision / Recall: thresholds=None, top_k, class_id ------------------------------------------
+@WEIGHTED
+def test_precision_recall_default_threshold_is_one_half(weighted, rng):
+    y, p = rng.integers(0, 2, N), rng.uniform(0, 1, N)
+    w = _weights(rng, weighted)
+    for cls, ref in ((metrics.Precision, sk.precision_score), (metrics.Recall, sk.recall_score)):
+        for got in _both(lambda c=cls: c(thresholds=None), y, p, w):
+            assert got == pytest.approx(ref(y, p > 0.5, sample_weight=w))
+
+
+@WEIGHTED
+@pytest.mark.parametrize("class_id", [0, 3])
+def test_precision_recall_of_one_class(class_id, weighted, rng):
+    y, p = _multilabel(rng)
+    w = _weights(rng, weighted)
+    t, s = y[:, class_id], p[:, class_id] > 0.5
+    for cls, ref in ((metrics.Precision, sk.precision_score), (metrics.Recall, sk.recall_score)):
+        for got in _both(lambda c=cls: c(class_id=class_id), y, p, w):
+            assert got == pytest.approx(ref(t, s, sample_weight=w))
+
+
+@WEIGHTED
+@pytest.mark.parametrize("k, threshold", [(1, None), (2, None), (2, 0.6)])
+def test_precision_recall_top_k(k, threshold, weighted, rng):
+    """The k best scores of each row are the positives (those above threshold, if given)."""
+    y, p = _multilabel(rng)
+    w = np.ones(N) if not weighted else _weights(rng, True)
+    top = np.argsort(-p, axis=-1)[:, :k]
+    predicted = np.zeros(p.shape, bool)
+    np.put_along_axis(predicted, top, True, axis=-1)
+    if threshold is not None:
+        predicted &= p > threshold
+    ww = w[:, None]
+    tp = np.sum((predicted & (y == 1)) * ww)
+    precision = tp / np.sum(predicted * ww)
+    recall = tp / np.sum((y == 1) * ww)
+    for got in _both(lambda: metrics.Precision(threshold, top_k=k), y, p, w):
+        assert got == pytest.approx(precision)
+    for got in _both(lambda: metrics.Recall(threshold, top_k=k), y, p, w):
+        assert got == pytest.approx(recall)
+
+
+def test_precision_top_k_with_one_class_is_sklearn_on_the_arg_max(rng):
+    labels, p = rng.integers(0, C, N), rng.uniform(0, 1, (N, C))
+    y = np.eye(C)[labels]
+    hits = sk.accuracy_score(labels, p.argmax(-1))  # k=1: one positive per row
+    assert metrics.Precision(top_k=1)(y, p) == pytest.approx(hits)
+    cid = 2
+    picked = (p.argmax(-1) == cid)
+    expected = sk.precision_score(labels == cid, picked)
+    assert metrics.Precision(top_k=1, class_id=cid)(y, p) == pytest.approx(expected)
+
+
+def test_one_threshold_in_a_list_gives_a_number_as_keras():
+    y, p = np.array([0, 1, 1]), np.array([0.9, 0.8, 0.1])
+    assert metrics.Precision([0.5])(y, p) == 0.5 and metrics.Recall([0.5])(y, p) == 0.5
+    assert metrics.Precision([0.5, 0.95])(y, p) == [0.5, 0.0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: metrics.Precision(top_k=2, class_id=1), lambda: metrics.Recall([0.2, 0.7]),
+    lambda: metrics.FalseNegatives([0.3, 0.6]), lambda: metrics.TruePositives(),
+    lambda: metrics.AUC(multi_label=True, num_labels=C, label_weights=[1, 2, 0, 1, 1]),
+])
+def test_confusion_configs_round_trip_through_json(make):
+    m = make()
+    config = json.loads(json.dumps(m.get_config()))
+    again = metrics.get({"class_name": type(m).__name__, "config": config})
+    assert type(again) is type(m) and again.get_config() == m.get_config()
+
+
+# -- TruePositives, FalsePositives, TrueNegatives, FalseNegatives ----------------------------------
+@WEIGHTED
+@pytest.mark.parametrize("threshold", [None, 0.3])
+def test_condition_counts_match_sklearn_confusion_matrix(threshold, weighted, rng):
+    y, p = rng.integers(0, 2, N), rng.uniform(0, 1, N)
+    w = _weights(rng, weighted)
+    (tn, fp), (fn, tp) = sk.confusion_matrix(y, p > (0.5 if threshold is None else threshold),
+                                             sample_weight=w)
+    for cls, expected in ((metrics.TruePositives, tp), (metrics.FalsePositives, fp),
+                          (metrics.TrueNegatives, tn), (metrics.FalseNegatives, fn)):
+        for got in _both(lambda c=cls: c(threshold), y, p, w):
+            assert type(got) is float and got == pytest.approx(expected)
+
+
+def test_condition_counts_at_several_thresholds_and_every_element(rng):
+    y, p = _multilabel(rng)
+    thresholds = [0.2, 0.5, 0.9]
+    got = metrics.FalsePositives(thresholds)(y, p)
+    assert got == [float(np.sum((p > t) & (y == 0))) for t in thresholds]
+
+
+# -- AUC multi_label -------------------------------------------------------------------------------
+@WEIGHTED
+def test_auc_multi_label_is_the_mean_of_per_label_roc_aucs(weighted, rng):
+    """Keras's 200-threshold trapezoid is within ~1e-3 of the exact area here."""
+    y, p = _multilabel(rng)
+    w = _weights(rng, weighted)
+    expected = sk.roc_auc_score(y, p, average="macro", sample_weight=w)
+    for got in _both(lambda: metrics.AUC(multi_label=True), y, p, w):
+        assert got == pytest.approx(expected, abs=2e-3)
+    label_weights = [1.0, 2.0, 0.0, 1.0, 0.5]
+    per_label = [sk.roc_auc_score(y[:, i], p[:, i], sample_weight=w) for i in range(C)]
+    got = metrics.AUC(multi_label=True, label_weights=label_weights)(y, p, sample_weight=w)
+    assert got == pytest.approx(np.average(per_label, weights=label_weights), abs=2e-3)
+
+
+def test_auc_multi_label_pr_and_flattened_label_weights(rng):
+    y, p = _multilabel(rng)
+    pr = metrics.AUC(curve="PR", multi_label=True)(y, p)
+    assert pr == pytest.approx(sk.average_precision_score(y, p, average="macro"), abs=2e-2)
+    # without multi_label, label weights weigh each column's elements in the one curve
+    lw = np.array([1.0, 0.0, 2.0, 1.0, 1.0])
+    got = metrics.AUC(label_weights=lw)(y, p)
+    expected = sk.roc_auc_score(y.ravel(), p.ravel(), sample_weight=np.tile(lw, N))
+    assert got == pytest.approx(expected, abs=2e-3)
+
+
+def test_auc_multi_label_needs_one_label_count(rng):
+    y, p = _multilabel(rng)
+    m = metrics.AUC(multi_label=True)
+    m.update_state(y, p)
+    with pytest.raises(ValueError, match="labels"):
+        m.update_state(y[:, :2], p[:, :2])
+    assert metrics.AUC(multi_label=True).result() == 0.0
+
+
+# -- Sum, RootMeanSquaredError ---------------------------------------------------------------------
+def test_sum_weights_values_or_samples():
+    values = np.array([[1.0, 2.0], [3.0, 4.0]])
+    m = metrics.Sum()
+    m.update_state(values)
+    m.update_state(values, sample_weight=np.array([0.5, 2.0]))  # per sample: 0.5*3 + 2*7
+    m.update_state(values, sample_weight=np.array([[1.0, 0.0], [0.0, 1.0]]))  # 1 + 4
+    assert m.result() == 10.0 + 15.5 + 5.0
+    m.reset_state()
+    assert m.result() == 0.0
+
+
+@WEIGHTED
+def test_root_mean_squared_error_matches_sklearn(weighted, rng):
+    y, p = rng.standard_normal((N, 3)), rng.standard_normal((N, 3))
+    w = _weights(rng, weighted)
+    expected = np.sqrt(sk.mean_squared_error(y, p, sample_weight=w))
+    for got in _both(metrics.RootMeanSquaredError, y, p, w):
+        assert type(got) is float and got == pytest.approx(expected)
+
+
+# -- R2Score ---------------------------------------------------------------------------------------
+@WEIGHTED
+@pytest.mark.parametrize("aggregation, multioutput", [
+    ("uniform_average", "uniform_average"), ("variance_weighted_average", "variance_weighted"),
+    (None, "raw_values")])
+def test_r2_score_matches_sklearn(aggregation, multioutput, weighted, rng):
+    y = rng.standard_normal((N, 3)) * [1.0, 3.0, 0.5]
+    p = y + rng.standard_normal((N, 3))
+    w = _weights(rng, weighted)
+    expected = sk.r2_score(y, p, sample_weight=w, multioutput=multioutput)
+    for got in _both(lambda: metrics.R2Score(class_aggregation=aggregation), y, p, w):
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_r2_score_one_output_adjusted_and_keras_example(rng):
+    y = rng.standard_normal(N)
+    p = y + rng.standard_normal(N) * 0.5
+    r2 = sk.r2_score(y, p)
+    assert metrics.R2Score()(y, p) == pytest.approx(r2)
+    adjusted = 1 - (1 - r2) * (N - 1) / (N - 3 - 1)
+    assert metrics.R2Score(num_regressors=3)(y[:, None], p[:, None]) == pytest.approx(adjusted)
+    # 1 - SS_res / SS_tot = 1 - 3 / 7 (Keras's documented example)
+    example = metrics.R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
+    assert example == pytest.approx(1 - 3 / 7)
+    assert metrics.R2Score().result() == 0.0
+
+
+# -- cross-entropies as metrics --------------------------------------------------------------------
+def _torch_weighted_mean(per_sample, w):
+    per_sample = per_sample.detach().numpy().astype(np.float64)
+    return np.average(per_sample, weights=w)
+
+
+@WEIGHTED
+def test_binary_crossentropy_metric_matches_torch(weighted, rng):
+    y, p = _multilabel(rng)
+    w = _weights(rng, weighted)
+    ref = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y * 1.0),
+                                                   reduction="none").mean(-1)
+    for got in _both(metrics.BinaryCrossentropy, y, p, w):
+        assert got == pytest.approx(_torch_weighted_mean(ref, w), rel=1e-6)
+    logits = np.log(p / (1 - p))
+    for got in _both(lambda: metrics.BinaryCrossentropy(from_logits=True), y, logits, w):
+        assert got == pytest.approx(_torch_weighted_mean(ref, w), rel=1e-6)
+
+
+@WEIGHTED
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_categorical_crossentropies_match_torch(smoothing, weighted, rng):
+    labels = rng.integers(0, C, N)
+    logits = rng.standard_normal((N, C)) * 2
+    w = _weights(rng, weighted)
+    ref = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels),
+                                            label_smoothing=smoothing, reduction="none")
+    expected = _torch_weighted_mean(ref, w)
+    make = lambda: metrics.CategoricalCrossentropy(from_logits=True,  # noqa: E731
+                                                   label_smoothing=smoothing)
+    for got in _both(make, np.eye(C)[labels], logits, w):
+        assert got == pytest.approx(expected, rel=1e-6)
+    if not smoothing:
+        probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+        assert sk.log_loss(labels, probs, sample_weight=w) == pytest.approx(expected, rel=1e-6)
+        for got in _both(metrics.SparseCategoricalCrossentropy, labels, probs, w):
+            assert got == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("binary_crossentropy", metrics.BinaryCrossentropy), ("bce", metrics.BinaryCrossentropy),
+    ("categorical_crossentropy", metrics.CategoricalCrossentropy),
+    ("SparseCategoricalCrossentropy", metrics.SparseCategoricalCrossentropy),
+    ("rmse", metrics.RootMeanSquaredError),
+    ("root_mean_squared_error", metrics.RootMeanSquaredError), ("r2_score", metrics.R2Score),
+    ("sum", metrics.Sum), ("true_positives", metrics.TruePositives),
+    ("FalseNegatives", metrics.FalseNegatives), ("binary_io_u", metrics.BinaryIoU),
+])
+def test_get_resolves_the_new_names(name, cls):
+    m = metrics.get(name)
+    assert type(m) is cls and m.name == name
+
+
+def test_binary_crossentropy_by_name_reads_logits_of_a_logits_loss():
+    from shenjing import losses
+    m = metrics.get("binary_crossentropy", loss=losses.BinaryCrossentropy(from_logits=True))
+    assert m.from_logits is True
+    assert metrics.get("binary_crossentropy", loss="binary_crossentropy").from_logits is False
+
+
+# -- IoU -------------------------------------------------------------------------------------------
+@WEIGHTED
+def test_mean_iou_matches_sklearn_jaccard(weighted, rng):
+    y, p = rng.integers(0, C, N), rng.integers(0, C - 1, N)  # class C-1 never predicted
+    w = _weights(rng, weighted)
+    per_class = sk.jaccard_score(y, p, average=None, labels=range(C), sample_weight=w,
+                                 zero_division=0)
+    for got in _both(lambda: metrics.MeanIoU(num_classes=C), y, p, w):
+        assert got == pytest.approx(per_class.mean(), rel=1e-6)
+    for got in _both(lambda: metrics.IoU(C, target_class_ids=[1, 3]), y, p, w):
+        assert got == pytest.approx(per_class[[1, 3]].mean(), rel=1e-6)
+
+
+def test_mean_iou_leaves_out_absent_classes_and_the_ignored_one(rng):
+    y, p = rng.integers(0, 3, N), rng.integers(0, 3, N)  # classes 3, 4 never occur
+    expected = sk.jaccard_score(y, p, average="macro")
+    assert metrics.MeanIoU(num_classes=C)(y, p) == pytest.approx(expected, rel=1e-6)
+    keep = y != 1
+    expected = sk.jaccard_score(y[keep], p[keep], average="macro")
+    assert metrics.MeanIoU(C, ignore_class=1)(y, p) == pytest.approx(expected, rel=1e-6)
+
+
+def test_one_hot_iou_and_segmentation_maps(rng):
+    y = rng.integers(0, C, (4, 6, 6))
+    scores = rng.standard_normal((4, 6, 6, C)) + 2 * np.eye(C)[y]
+    pred = scores.argmax(-1)
+    w = rng.uniform(0, 1, 4)  # per image, over its pixels
+    pixel_w = np.broadcast_to(w[:, None, None], y.shape).ravel()
+    expected = sk.jaccard_score(y.ravel(), pred.ravel(), average=None, sample_weight=pixel_w)
+    got = metrics.OneHotMeanIoU(C)(np.eye(C)[y], scores, sample_weight=w)
+    assert got == pytest.approx(expected.mean(), rel=1e-6)
+    got = metrics.OneHotIoU(C, target_class_ids=[2])(np.eye(C)[y], scores, sample_weight=w)
+    assert got == pytest.approx(expected[2], rel=1e-6)
+    got = metrics.MeanIoU(C, sparse_y_pred=False)(y, scores)
+    assert got == pytest.approx(sk.jaccard_score(y.ravel(), pred.ravel(), average="macro"))
+
+
+def test_binary_iou_thresholds_at_or_above(rng):
+    y, p = rng.integers(0, 2, N), rng.uniform(0, 1, N)
+    p[:5] = 0.3  # on the threshold: class 1
+    expected = sk.jaccard_score(y, p >= 0.3, average=None)
+    assert metrics.BinaryIoU(threshold=0.3)(y, p) == pytest.approx(expected.mean(), rel=1e-6)
+    assert metrics.BinaryIoU([1], threshold=0.3)(y, p) == pytest.approx(expected[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: metrics.IoU(4, [0, 2], ignore_class=3), lambda: metrics.MeanIoU(3, name="miou"),
+    lambda: metrics.BinaryIoU([0], 0.4), lambda: metrics.OneHotIoU(3, [1]),
+    lambda: metrics.OneHotMeanIoU(3), metrics.R2Score, metrics.Sum,
+    lambda: metrics.CategoricalCrossentropy(label_smoothing=0.2, axis=1),
+])
+def test_new_configs_round_trip_through_json(make):
+    m = make()
+    config = json.loads(json.dumps(m.get_config()))
+    again = metrics.get({"class_name": type(m).__name__, "config": config})
+    assert type(again) is type(m) and again.get_config() == m.get_config()
+
+
+def test_iou_bad_inputs_raise():
+    with pytest.raises(ValueError, match="target_class_ids"):
+        metrics.IoU(3, [3])
+    with pytest.raises(ValueError, match="labels must lie in"):
+        metrics.MeanIoU(3)(np.array([0, 3]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="elements"):
+        metrics.MeanIoU(3)(np.array([0, 1, 2]), np.array([0, 1]))
