@@ -68,13 +68,15 @@ from .wrappers import TimeDistributed
 
 # Preprocessing layers loaded on first use (they cost import time that training never needs).
 def __getattr__(name: str):
-    if name in ("RandomRotation", "RandomZoom"):
+    if name in ("CenterCrop", "RandomBrightness", "RandomContrast", "RandomRotation",
+                "RandomTranslation", "RandomZoom"):
         from . import augmentation as module
     elif name == "Resizing":
         from . import resizing as module
     elif name in ("RNN", "StackedRNNCells"):
         from . import rnn as module
-    elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
+    elif name in ("CategoryEncoding", "Discretization", "Hashing", "IntegerLookup",
+                  "StringLookup"):
         from . import lookup as module
     elif name == "TextVectorization":
         from . import text_vectorization as module
@@ -97,7 +99,8 @@ __all__ = [
     "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
     "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
-    "CategoryEncoding", "IntegerLookup", "StringLookup",
+    "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup",
+    "RandomBrightness", "RandomContrast", "RandomTranslation", "StringLookup",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
     "Dense", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",

@@ -1,7 +1,8 @@
-"""Geometric image augmentation (Keras 3's RandomRotation and RandomZoom): each image is
-resampled through its own affine map, active in training (by default, as Keras 3).
+"""Image augmentation (Keras 3's RandomRotation, RandomZoom and RandomTranslation, each image
+resampled through its own affine map; RandomBrightness and RandomContrast), active in training
+(by default, as Keras 3), and the deterministic CenterCrop.
 
-Both layers draw one transform per image and hand it to :func:`affine_sample`, which maps
+The affine layers draw one transform per image and hand it to :func:`affine_sample`, which maps
 every output pixel (x, y) to an input point ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` (Keras's
 transform layout) and reads it there with nearest or bilinear interpolation. Each interpolation
 neighbour outside the image is mapped back by the fill mode, as Keras's ``map_coordinates``
@@ -18,6 +19,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from .layer import Layer
 from .preprocessing import _as_float, _RandomImageLayer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -195,3 +197,182 @@ class RandomZoom(_RandomAffine):
         zeros = np.zeros(n)
         return np.stack([zoom_w, zeros, (w - 1) / 2 * (1 - zoom_w),
                          zeros, zoom_h, (h - 1) / 2 * (1 - zoom_h)], axis=1)
+
+
+class RandomTranslation(_RandomAffine):
+    """In training, shift each image by its own random fraction of its height and width; at
+    inference, the identity (Keras 3's). A positive height shift moves the content down, a
+    positive width shift moves it right; the uncovered part is filled by ``fill_mode``.
+
+    Args:
+        height_factor: f for [-f, f], or (lower, upper): the vertical shift as a fraction of
+            the height (0.2: up to 20 % either way).
+        width_factor: the same for the horizontal shift.
+        fill_mode, interpolation, seed, fill_value: as in RandomRotation.
+
+    Input shape: (batch, height, width, channels) or (height, width, channels).
+    Output shape: the same, float32.
+    """
+
+    def __init__(self, height_factor: Any, width_factor: Any, fill_mode: str = "reflect",
+                 interpolation: str = "bilinear", seed: int | None = None,
+                 fill_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(seed, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._height = _range(height_factor, "height_factor", "RandomTranslation")
+        self._width = _range(width_factor, "width_factor", "RandomTranslation")
+        self._check_modes(fill_mode, interpolation, fill_value)
+
+    def _transforms(self, n: int, h: int, w: int) -> np.ndarray:
+        dy = self._generator.uniform(*self._height, size=n) * h
+        dx = self._generator.uniform(*self._width, size=n) * w
+        ones, zeros = np.ones(n), np.zeros(n)
+        # output pixel (x, y) reads the input at (x - dx, y - dy): Keras's translation matrix
+        return np.stack([ones, zeros, -dx, zeros, ones, -dy], axis=1)
+
+
+def _symmetric_factor(factor: Any, layer: str) -> tuple[float, float]:
+    """Keras 3's image factor: f for [-|f|, |f|] or a (lower, upper) pair, sorted, in [-1, 1]."""
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        lower, upper = -abs(factor), abs(factor)
+    elif isinstance(factor, (tuple, list)) and len(factor) == 2:
+        lower, upper = sorted(float(f) for f in factor)
+    else:
+        raise ValueError(f"{layer} factor must be a number or a (lower, upper) pair, got "
+                         f"{factor!r}")
+    if not -1 <= lower <= upper <= 1:
+        raise ValueError(f"{layer} factor must lie in [-1, 1], got {factor!r}")
+    return float(lower), float(upper)
+
+
+class RandomBrightness(_RandomImageLayer):
+    """In training, add to each image its own random brightness delta, drawn uniformly from
+    ``factor`` times the width of ``value_range``, then clip to ``value_range``; at inference,
+    the identity (Keras 3's).
+
+    Args:
+        factor: f in [0, 1] for deltas in [-f, f], or (lower, upper) in [-1, 1]; 0.2 changes
+            0..255 images by up to 51 either way.
+        value_range: (low, high), the range of the inputs: (0, 255) by default, (0, 1) for
+            rescaled images.
+        seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+
+    Input shape: (batch, height, width, channels) or (height, width, channels).
+    Output shape: the same, float32.
+    """
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed, **kwargs)
+        self.factor, self.value_range = factor, _value_range(value_range, "RandomBrightness")
+        self._lower, self._upper = _symmetric_factor(factor, "RandomBrightness")
+
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
+        self._check_images(x)
+        x = _as_float(self, x)
+        if not training:
+            return x
+        low, high = self.value_range
+        delta = self._generator.uniform(self._lower, self._upper, size=x.shape[:-3])
+        delta = np.reshape(delta * (high - low), (*delta.shape, 1, 1, 1))
+        return F.clip(F.add(x, delta.astype(x.dtype)), low, high)
+
+
+class RandomContrast(_RandomImageLayer):
+    """In training, scale each image's distance from its per-channel mean by its own random
+    factor drawn from ``[1 - lower, 1 + upper]``: ``(x - mean) * factor + mean``, clipped to
+    ``value_range``; at inference, the identity (Keras 3's).
+
+    Args:
+        factor: f in [0, 1] for [1 - f, 1 + f], or (lower, upper) for [1 - lower, 1 + upper].
+        value_range: (low, high), the range of the inputs: (0, 255) by default.
+        seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+
+    Input shape: (batch, height, width, channels) or (height, width, channels).
+    Output shape: the same, float32.
+    """
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed, **kwargs)
+        if isinstance(factor, (tuple, list)) and len(factor) == 2:
+            lower, upper = float(factor[0]), float(factor[1])
+        elif isinstance(factor, (int, float)) and not isinstance(factor, bool):
+            lower = upper = float(factor)
+        else:
+            raise ValueError(f"RandomContrast factor must be a number or a (lower, upper) pair, "
+                             f"got {factor!r}")
+        if lower < 0 or upper < 0 or lower > 1:
+            raise ValueError(f"RandomContrast factor must be in [0, 1] (upper may exceed 1), "
+                             f"got {factor!r}")
+        self.factor, self.value_range = factor, _value_range(value_range, "RandomContrast")
+        self._lower, self._upper = lower, upper
+
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
+        self._check_images(x)
+        x = _as_float(self, x)
+        if not training:
+            return x
+        contrast = self._generator.uniform(1 - self._lower, 1 + self._upper, size=x.shape[:-3])
+        contrast = np.reshape(contrast, (*contrast.shape, 1, 1, 1)).astype(x.dtype)
+        mean = F.mean(x, axis=(-3, -2), keepdims=True)
+        y = F.add(F.mul(F.sub(x, mean), contrast), mean)
+        return F.clip(y, *self.value_range)
+
+
+def _value_range(value_range: Any, layer: str) -> tuple[float, float]:
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not (
+            value_range[0] < value_range[1]):
+        raise ValueError(f"{layer} value_range must be (low, high) with low < high, got "
+                         f"{value_range!r}")
+    return float(value_range[0]), float(value_range[1])
+
+
+class CenterCrop(Layer):
+    """Crop the centre ``height`` x ``width`` of each image (Keras 3's; not random, so the
+    same in training and inference). An image smaller than the target on either side is
+    resized to it instead, through its largest centred window of the target's aspect ratio
+    (Keras's ``smart_resize``, bilinear).
+
+    Args:
+        height, width: the output size.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    Input shape: (batch, H, W, channels) or (H, W, channels); channels first with
+        'channels_first'. Output shape: (..., height, width, channels), float32.
+
+    >>> CenterCrop(2, 2)(np.arange(16.0).reshape(1, 4, 4, 1)).numpy()[0, :, :, 0]
+    array([[ 5.,  6.],
+           [ 9., 10.]], dtype=float32)
+    """
+
+    def __init__(self, height: int, width: int, data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        data_format = data_format or "channels_last"
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"CenterCrop: data_format must be 'channels_last' or "
+                             f"'channels_first', got {data_format!r}")
+        if min(height, width) < 1:
+            raise ValueError(f"CenterCrop needs a positive height and width, got "
+                             f"{height}x{width}")
+        self.height, self.width, self.data_format = int(height), int(width), data_format
+
+    def call(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Layer '{self.name}' (CenterCrop) expects images (batch, height, "
+                             f"width, channels) or (height, width, channels), got input of "
+                             f"shape {x.shape}")
+        x = _as_float(self, x)
+        rows, cols = (-3, -2) if self.data_format == "channels_last" else (-2, -1)
+        h, w = x.shape[rows], x.shape[cols]
+        if h < self.height or w < self.width:
+            from .resizing import Resizing
+
+            return Resizing(self.height, self.width, crop_to_aspect_ratio=True,
+                            data_format=self.data_format, dtype=self.dtype)(x)
+        top, left = int((h - self.height) / 2), int((w - self.width) / 2)
+        index = [slice(None)] * x.ndim
+        index[rows] = slice(top, top + self.height)
+        index[cols] = slice(left, left + self.width)
+        return F.getitem(x, tuple(index))

@@ -21,6 +21,7 @@ built, saved and called directly (``model(strings)``), but not trained with ``fi
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections import Counter
 from typing import Any
@@ -403,3 +404,193 @@ class IntegerLookup(_IndexLookup):
 
     def _oov_hash(self, tokens: np.ndarray) -> np.ndarray:
         return np.mod(tokens.astype(np.int64), self.num_oov_indices)
+
+
+class Hashing(_ListInputs):
+    """Hash strings or integers into ``num_bins`` bins (Keras 3's layer): int64 bin ids, or
+    their one-hot, multi-hot or count vectors.
+
+    Keras hashes with TensorFlow's FarmHash Fingerprint64 (SipHash with a ``salt``); here each
+    token's UTF-8 bytes (an integer's decimal digits, as TF's ``as_string``) go through
+    BLAKE2b, 64 bits, keyed by the salt: stable across runs and machines, with the same
+    properties (uniform bins, the same token always in the same bin), but not TF's bin numbers,
+    so a model trained under Keras needs its hashed features recomputed.
+
+    Args:
+        num_bins: the number of bins, the mask bin included.
+        mask_value: a value that goes to bin 0, the others to bins 1 .. num_bins - 1; None
+            (default): every value is hashed into 0 .. num_bins - 1.
+        salt: None, an int, or a pair of ints: keys the hash (different bins per salt).
+        output_mode: 'int' (default), 'one_hot', 'multi_hot' or 'count' (float32 vectors of
+            ``num_bins``, see ``CategoryEncoding``).
+        sparse: not supported.
+
+    Input shape: strings or integers, any shape. Output shape: the input's ('int'); for the
+        encodings, as ``CategoryEncoding``'s.
+
+    >>> Hashing(num_bins=3)(["A", "B", "C", "A"]).numpy()   # doctest: +SKIP
+    """
+
+    def __init__(self, num_bins: int, mask_value: Any = None, salt: Any = None,
+                 output_mode: str = "int", sparse: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        output_mode = _FORMER_MODES.get(output_mode, output_mode)
+        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) \
+                or num_bins < 1 or (mask_value is not None and num_bins < 2):
+            raise ValueError(f"Hashing: num_bins must be a positive int (at least 2 with a "
+                             f"mask_value), got {num_bins!r}")
+        if output_mode not in ("int", *_ENCODINGS):
+            raise ValueError(f"Hashing: output_mode must be 'int', 'one_hot', 'multi_hot' or "
+                             f"'count', got {output_mode!r}")
+        if sparse:
+            raise NotImplementedError("Hashing(sparse=True): shenjing has no sparse tensors")
+        salts = [] if salt is None else [salt] if isinstance(salt, (int, np.integer)) else salt
+        if len(salts) > 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                 for v in salts):
+            raise ValueError(f"Hashing: salt must be None, an int or a pair of ints, got "
+                             f"{salt!r}")
+        self.num_bins, self.mask_value, self.salt = int(num_bins), mask_value, salt
+        self.output_mode, self.sparse = output_mode, False
+        self._key = b"".join(int(v).to_bytes(8, "little", signed=True) for v in salts)
+
+    def _hash(self, token: Any) -> int:
+        data = token.encode("utf-8") if isinstance(token, str) else str(int(token)).encode()
+        digest = hashlib.blake2b(data, digest_size=8, key=self._key).digest()
+        return int.from_bytes(digest, "little")
+
+    def call(self, inputs: Tensor) -> Tensor:
+        arr = _whole_as_int(_as_array(inputs))
+        if arr.dtype.kind == "S" or arr.dtype.kind == "O" and arr.size and isinstance(
+                arr.flat[0], bytes):
+            arr = np.vectorize(lambda b: b.decode("utf-8"), otypes=[str])(arr)
+        if arr.dtype.kind == "O" and all(isinstance(t, str) for t in arr.flat):
+            arr = arr.astype(str)
+        if arr.dtype.kind not in "iuU":
+            raise TypeError(f"Layer '{self.name}' (Hashing) takes strings or integers, got "
+                            f"dtype {arr.dtype}")
+        values, inverse = np.unique(arr, return_inverse=True)
+        masked = self.mask_value is not None
+        bins = self.num_bins - 1 if masked else self.num_bins
+        ids = np.asarray([self._hash(v) % bins + masked for v in values.tolist()], np.int64)
+        if masked:
+            ids[values == self.mask_value] = 0
+        ids = ids[inverse.reshape(-1)].reshape(arr.shape)
+        if self.output_mode == "int":
+            return Tensor._wrap(ids)
+        return Tensor._wrap(encode_categorical(ids, self.num_bins, self.output_mode))
+
+
+class Discretization(_ListInputs):
+    """Bucket numbers by boundaries (Keras 3's layer): with boundaries ``b``, a value ``x``
+    goes to bin ``i`` where ``b[i - 1] <= x < b[i]`` (bin 0 below ``b[0]``, the last bin from
+    ``b[-1]`` up), so ``len(b) + 1`` bins.
+
+    Args:
+        bin_boundaries: the sorted boundaries, or None to learn ``num_bins - 1`` of them with
+            :meth:`adapt` (approximate quantiles, Keras's summary algorithm).
+        num_bins: the number of bins to learn (with ``bin_boundaries`` too, it must be
+            ``len(bin_boundaries) + 1``).
+        epsilon: the quantile summary's error (Keras's; smaller is finer and slower).
+        output_mode: 'int' (default: int64 bin ids), 'one_hot', 'multi_hot' or 'count' (float32
+            vectors of the number of bins, see ``CategoryEncoding``).
+        sparse: not supported.
+
+    Input shape: numbers, any shape. Output shape: the input's ('int'); for the encodings, as
+        ``CategoryEncoding``'s.
+
+    >>> Discretization(bin_boundaries=[0.0, 1.0, 2.0])([[-1.5, 1.0, 3.4, 0.5]]).numpy()
+    array([[0, 2, 3, 1]])
+    """
+
+    def __init__(self, bin_boundaries: Any = None, num_bins: int | None = None,
+                 epsilon: float = 0.01, output_mode: str = "int", sparse: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        output_mode = _FORMER_MODES.get(output_mode, output_mode)
+        if output_mode not in ("int", *_ENCODINGS):
+            raise ValueError(f"Discretization: output_mode must be 'int', 'one_hot', "
+                             f"'multi_hot' or 'count', got {output_mode!r}")
+        if sparse:
+            raise NotImplementedError("Discretization(sparse=True): shenjing has no sparse "
+                                      "tensors")
+        if bin_boundaries is None and num_bins is None:
+            raise ValueError("Discretization needs bin_boundaries, or num_bins to adapt()")
+        if num_bins is not None and (isinstance(num_bins, bool) or int(num_bins) != num_bins
+                                     or num_bins < 1):
+            raise ValueError(f"Discretization: num_bins must be a positive int, got "
+                             f"{num_bins!r}")
+        if bin_boundaries is not None:
+            bin_boundaries = [float(b) for b in np.asarray(bin_boundaries).reshape(-1)]
+            if any(a > b for a, b in zip(bin_boundaries, bin_boundaries[1:])):
+                raise ValueError(f"Discretization: bin_boundaries must be sorted, got "
+                                 f"{bin_boundaries}")
+            if num_bins is not None and len(bin_boundaries) != num_bins - 1:
+                raise ValueError(f"Discretization: {len(bin_boundaries)} bin_boundaries make "
+                                 f"{len(bin_boundaries) + 1} bins, not num_bins={num_bins}")
+        self.bin_boundaries = bin_boundaries
+        self.num_bins = None if num_bins is None else int(num_bins)
+        self.epsilon, self.output_mode, self.sparse = float(epsilon), output_mode, False
+        self._has_input_boundaries = bin_boundaries is not None and num_bins is None
+
+    def adapt(self, data: Any) -> None:
+        """Learn ``num_bins - 1`` boundaries at the quantiles 1/num_bins, 2/num_bins, ... of
+        ``data`` (an array, or an iterable of batches), as Keras's streaming summary finds
+        them: approximate within ``epsilon`` on large data, interpolated on small."""
+        if self._has_input_boundaries:
+            raise ValueError(f"Layer '{self.name}' (Discretization) was given bin_boundaries; "
+                             "create it with num_bins to adapt()")
+        from ..data.loader import unpack_batch
+
+        if isinstance(data, (np.ndarray, Tensor, list, tuple)) or hasattr(data, "__array__"):
+            batches: Any = [data]
+        else:
+            batches = (unpack_batch(b)[0] for b in data)
+        summary = np.zeros((2, 0))
+        for batch in batches:
+            values = np.asarray(_as_array(batch), dtype=np.float32)
+            merged = np.concatenate((summary, _summarize(values, self.epsilon)), axis=1)
+            summary = _compress(merged[:, np.argsort(merged[0], kind="stable")], self.epsilon)
+        if not summary.shape[1]:
+            raise ValueError(f"Layer '{self.name}' (Discretization).adapt: got no data")
+        assert self.num_bins is not None
+        self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if self.bin_boundaries is None:
+            raise ValueError(f"Layer '{self.name}' (Discretization) has no bin boundaries: "
+                             "call adapt() first")
+        values = _as_array(inputs)
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"Layer '{self.name}' (Discretization) takes numbers, got dtype "
+                            f"{values.dtype}")
+        # TF's Bucketize: the number of boundaries <= x
+        ids = np.searchsorted(np.asarray(self.bin_boundaries, np.float64), values,
+                              side="right").astype(np.int64)
+        if self.output_mode == "int":
+            return Tensor._wrap(ids)
+        return Tensor._wrap(encode_categorical(ids, len(self.bin_boundaries) + 1,
+                                               self.output_mode))
+
+
+def _summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keras's quantile summary of one batch: every ``len / (1 / epsilon)``-th sorted value
+    (every value when fewer than 1 / epsilon), each weighing the values it stands for."""
+    values = np.sort(values.reshape(-1))
+    increment = values.size * epsilon
+    step = max(increment, 1)
+    boundaries = values[int(increment)::int(step)]
+    return np.stack([boundaries, np.full(boundaries.shape, float(step))])
+
+
+def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keras's ``compress_summary``: the summary interpolated at the quantiles epsilon,
+    2 epsilon, ..., 1 (left as it is when it has fewer than 1 / epsilon entries)."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    percents = epsilon + np.arange(0.0, 1.0, epsilon)
+    cum_weights = summary[1].cumsum()
+    cum_percents = cum_weights / cum_weights[-1]
+    new_bins = np.interp(percents, cum_percents, summary[0])
+    cum_weights = np.interp(percents, cum_percents, cum_weights)
+    new_weights = cum_weights - np.concatenate(([0.0], cum_weights[:-1]))
+    return np.stack((new_bins, new_weights)).astype(np.float32)
