@@ -9,6 +9,8 @@ and reduces those values:
 - ``'sum_over_batch_size'`` (default, Keras 3): ``sum(w * loss) / loss.size``. The divisor is the
   number of per-sample values, not the sum of the weights, as in Keras.
 - ``'sum'``: ``sum(w * loss)``;  ``'none'``: the weighted per-sample values.
+- ``'mean_with_sample_weight'``: ``sum(w * loss) / sum(w)``, a true weighted mean (without
+  weights, as ``'sum_over_batch_size'``).
 
 A padding mask carried by the prediction (``y_pred._keras_mask``, e.g. after
 ``Embedding(mask_zero=True)``) multiplies the weights, so padded steps add nothing, and the mean
@@ -37,7 +39,7 @@ from .autograd import Tensor
 from .backend import DEFAULT_FLOAT, get_xp
 from .functional.loss import EPSILON
 
-REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
 _REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
 
 
@@ -211,7 +213,8 @@ def categorical_crossentropy(
                                       label_smoothing=label_smoothing, axis=axis, reduction="none")
 
 
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    ignore_class: int | None = None) -> Tensor:
     """Per-sample cross-entropy against integer class labels.
 
     Args:
@@ -219,16 +222,29 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
             CIFAR-10 labels are (N, 1)).
         y_pred: (..., classes) probabilities, or logits when ``from_logits``.
         from_logits: use the fused softmax form on logits.
+        ignore_class: a label (e.g. a segmentation 'void' class, -1 or 255) whose entries
+            get loss 0 and are marked in the result's mask (``_keras_mask``), so that a loss
+            object's mean divides by the number of the other entries (Keras 3; torch's
+            ``ignore_index``).
 
     Returns:
         One loss per sample, shaped ``y_pred.shape[:-1]`` (e.g. (batch, time) for sequences).
     """
     y_pred = _as_pred(y_pred)
     labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy")
+    valid = None
+    if ignore_class is not None:
+        xp = get_xp(labels)
+        valid = labels != ignore_class
+        labels = xp.where(valid, labels, 0)
     flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, y_pred.shape[-1])
     per = F.sparse_categorical_crossentropy(labels.reshape(-1), flat, from_logits=from_logits,
                                             reduction="none")
-    return per if y_pred.ndim == 2 else per.reshape(y_pred.shape[:-1])
+    per = per if y_pred.ndim == 2 else per.reshape(y_pred.shape[:-1])
+    if valid is not None:
+        per = per * Tensor(valid, dtype=per.dtype)
+        per._keras_mask = valid
+    return per
 
 
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -331,6 +347,89 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
     return F.relu(neg - pos + 1.0)
 
 
+def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0) -> Tensor:
+    """Per-sample focal loss (Lin et al., 2017) for 0/1 targets, averaged over the last axis:
+    ``(1 - p_t)**gamma * bce``, where ``p_t = t p + (1 - t)(1 - p)``, so well-classified
+    elements count less; with ``apply_class_balancing`` also times ``alpha`` for positives and
+    ``1 - alpha`` for negatives (Keras 3's formula: logits go through a sigmoid, then the
+    clipped binary cross-entropy of :func:`binary_crossentropy`).
+
+    Args:
+        y_true: targets in [0, 1], shaped like ``y_pred``.
+        y_pred: probabilities, or logits when ``from_logits``.
+        apply_class_balancing: weight by ``alpha`` / ``1 - alpha``.
+        alpha: the weight of positives when balancing.
+        gamma: the focusing power; 0 gives binary cross-entropy.
+        from_logits: ``y_pred`` are logits.
+        label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2``.
+    """
+    t, p = _prepare(y_true, y_pred)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        p = F.sigmoid(p)
+    q = F.clip(p, EPSILON, 1.0 - EPSILON)
+    bce = -(t * F.log(q) + (1.0 - t) * F.log(1.0 - q))
+    p_t = t * p + (1.0 - t) * (1.0 - p)
+    focal = (1.0 - p_t) ** gamma * bce
+    if apply_class_balancing:
+        focal = (t * alpha + (1.0 - t) * (1.0 - alpha)) * focal
+    return _mean_last(focal)
+
+
+def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25,
+                                   gamma: float = 2.0, from_logits: bool = False,
+                                   label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Per-sample categorical focal loss ``-sum(alpha (1 - p)**gamma t log p, axis)`` for
+    one-hot (or soft) targets (Keras 3's: ``p`` is the softmax of logits, or probabilities
+    renormalized and clipped to [1e-7, 1 - 1e-7]).
+
+    Args:
+        y_true: one-hot or soft targets, shaped like ``y_pred``.
+        y_pred: probabilities, or logits when ``from_logits``.
+        alpha: a weight on every class's term.
+        gamma: the focusing power; 0 gives ``alpha`` times categorical cross-entropy.
+        from_logits: ``y_pred`` are logits.
+        label_smoothing: mix targets with the uniform distribution over the classes.
+        axis: the class axis.
+
+    Returns:
+        One value per sample: ``y_pred``'s shape without ``axis``.
+    """
+    t, p = _prepare(y_true, y_pred)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + label_smoothing / p.shape[axis]
+    if from_logits:
+        p = F.softmax(p, axis=axis)
+    p = F.clip(p / F.sum(p, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    return F.sum(alpha * (1.0 - p) ** gamma * (-t * F.log(p)), axis=axis)
+
+
+def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Tensor:
+    """Dice loss ``1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)`` (Keras 3's), the sums over
+    ``axis``: None sums everything (one value for the batch); e.g. (1, 2, 3) gives one value
+    per image of an (N, H, W, C) segmentation."""
+    t, p = _prepare(y_true, y_pred)
+    intersection = F.sum(t * p, axis=axis)
+    return 1.0 - 2.0 * intersection / (F.sum(t, axis=axis) + F.sum(p, axis=axis) + EPSILON)
+
+
+def tversky(y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5,
+            axis: Any = None) -> Tensor:
+    """Tversky loss (Salehi et al., 2017) as Keras 3 computes it:
+    ``1 - sum(t p) / (sum(t p) + alpha sum(t (1 - p)) + beta sum((1 - t) p) + 1e-7)``, sums
+    over ``axis`` (None: everything). Note that Keras's ``alpha`` multiplies the missed
+    positives ``sum(t (1 - p))`` and ``beta`` the false alarms; with ``alpha = beta = 0.5`` it
+    is the Dice loss."""
+    t, p = _prepare(y_true, y_pred)
+    tp = F.sum(t * p, axis=axis)
+    missed = F.sum(t * (1.0 - p), axis=axis)
+    false_alarms = F.sum((1.0 - t) * p, axis=axis)
+    return 1.0 - tp / (tp + alpha * missed + beta * false_alarms + EPSILON)
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
 mape = mean_absolute_percentage_error
@@ -364,17 +463,27 @@ class Loss:
         values = self.call(y_true, y_pred)
         w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name)
         count = values.size
-        mask = getattr(y_pred, "_keras_mask", None)
-        if mask is not None:
-            mask = _mask_weights(mask, values.shape, self.name)
-            count = int(mask.sum())
-            w = mask if w is None else w * mask
+        # a padding mask on the prediction, and one the loss function sets on its values
+        # (sparse cross-entropy's ignore_class)
+        valid = None
+        for mask in (getattr(y_pred, "_keras_mask", None), getattr(values, "_keras_mask", None)):
+            if mask is not None:
+                mask = _mask_weights(mask, values.shape, self.name)
+                valid = mask if valid is None else valid * mask
+        if valid is not None:
+            count = int(valid.sum())
+            w = valid if w is None else w * valid
         if w is not None:
             values = values * Tensor(w, dtype=values.dtype)
         if self.reduction == "none":
             return values
         total = values.sum()
-        if self.reduction == "sum" or count <= 1:
+        if self.reduction == "sum":
+            return total
+        if self.reduction == "mean_with_sample_weight" and w is not None:
+            weight_sum = float(get_xp(w).broadcast_to(w, values.shape).sum())
+            return total * (1.0 / weight_sum if weight_sum else 0.0)
+        if count <= 1:
             return total
         return total * (1.0 / count)  # no entries give 0, as Keras's divide_no_nan
 
@@ -580,10 +689,62 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     Tensor(0.12692805)
     """
 
-    def __init__(self, from_logits: bool = False, reduction: str | None = "sum_over_batch_size",
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str | None = "sum_over_batch_size",
                  name: str = "sparse_categorical_crossentropy") -> None:
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits)
+                         from_logits=from_logits, ignore_class=ignore_class)
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Focal loss for 0/1 targets, which down-weights well-classified elements; see
+    :func:`binary_focal_crossentropy`."""
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 reduction: str | None = "sum_over_batch_size",
+                 name: str = "binary_focal_crossentropy") -> None:
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Focal loss for one-hot targets; see :func:`categorical_focal_crossentropy`."""
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_focal_crossentropy") -> None:
+        super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
+                         alpha=alpha, gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class Dice(LossFunctionWrapper):
+    """Dice loss for segmentation masks; see :func:`dice`. The default ``axis=None`` gives one
+    value for the whole batch; ``axis=(1, 2, 3)`` one per (N, H, W, C) image, which
+    ``sample_weight`` and the reduction then weigh and average."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
+                 axis: Any = None) -> None:
+        super().__init__(dice, reduction=reduction, name=name, axis=_axis(axis))
+
+
+class Tversky(LossFunctionWrapper):
+    """Tversky loss, Dice with separate weights for missed positives and false alarms; see
+    :func:`tversky`."""
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5,
+                 reduction: str | None = "sum_over_batch_size", name: str = "tversky",
+                 axis: Any = None) -> None:
+        super().__init__(tversky, reduction=reduction, name=name, alpha=alpha, beta=beta,
+                         axis=_axis(axis))
+
+
+def _axis(axis: Any) -> Any:
+    """An axis or a tuple of axes (a JSON config gives a list back)."""
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
 # -- lookup ----------------------------------------------------------------------------------------
@@ -591,6 +752,7 @@ _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, Huber, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredLogarithmicError,
     KLDivergence, Poisson, LogCosh, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
@@ -606,6 +768,8 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
     mean_squared_logarithmic_error: MeanSquaredLogarithmicError, kl_divergence: KLDivergence,
     poisson: Poisson, log_cosh: LogCosh, cosine_similarity: CosineSimilarity, hinge: Hinge,
     squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy, dice: Dice, tversky: Tversky,
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__ == __name__}
 LossFunctionWrapper._functions = _FUNCTIONS
@@ -676,13 +840,14 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 
 __all__ = [
-    "BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
-    "Hinge", "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
-    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge",
-    "binary_crossentropy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
-    "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh", "mae", "mape",
-    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
-    "mean_squared_logarithmic_error", "mse", "msle", "poisson", "serialize",
-    "sparse_categorical_crossentropy", "squared_hinge",
+    "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity", "Dice", "Hinge",
+    "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError", "Poisson",
+    "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky", "binary_crossentropy",
+    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "cosine_similarity", "dice", "get", "hinge", "huber", "kl_divergence",
+    "kld", "log_cosh", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson",
+    "serialize", "sparse_categorical_crossentropy", "squared_hinge", "tversky",
 ]
