@@ -1,7 +1,6 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .activation_layers import ELU, PReLU, Softmax
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core import (
     Activation,
@@ -52,7 +51,6 @@ from .pooling import (
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .recursive import RNTN, RecursiveNN, TreeLSTM
-from .regularization import ActivityRegularization, GaussianNoise
 from .reshaping import (
     Cropping1D,
     Cropping2D,
@@ -66,7 +64,8 @@ from .reshaping import (
 from .wrappers import TimeDistributed
 
 
-# Preprocessing layers loaded on first use (they cost import time that training never needs).
+# Layers loaded on first use (preprocessing, and the less common ones: each module costs import
+# time that most programs never need).
 def __getattr__(name: str):
     if name in ("CenterCrop", "RandomBrightness", "RandomContrast", "RandomRotation",
                 "RandomTranslation", "RandomZoom"):
@@ -75,6 +74,10 @@ def __getattr__(name: str):
         from . import resizing as module
     elif name in ("RNN", "StackedRNNCells"):
         from . import rnn as module
+    elif name in ("ELU", "PReLU", "Softmax"):
+        from . import activation_layers as module
+    elif name in ("ActivityRegularization", "GaussianNoise"):
+        from . import regularization as module
     elif name in ("CategoryEncoding", "Discretization", "Hashing", "IntegerLookup",
                   "StringLookup"):
         from . import lookup as module
