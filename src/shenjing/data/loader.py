@@ -115,6 +115,15 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return as_arrays(x), as_arrays(y), as_arrays(sw)
 
 
+def adapt_batches(data: Any, single: tuple[type, ...] = ()) -> Any:
+    """What a preprocessing layer's ``adapt`` reads: ``data`` itself when it is one array (an
+    ndarray, Tensor, list, anything with ``__array__``, or one of the types ``single``), else the
+    inputs of each batch of an iterable of batches (a dataset, a loader, (x, y) tuples)."""
+    if isinstance(data, (np.ndarray, Tensor, list, *single)) or hasattr(data, "__array__"):
+        return [data]
+    return (unpack_batch(b)[0] for b in data)
+
+
 _DROPPED = object()  # the targets of batches after .map(lambda x, y: x)
 
 

@@ -239,12 +239,9 @@ class _IndexLookup(_ListInputs):
         if self._has_input_vocabulary:
             raise ValueError(f"Layer '{self.name}' was given a vocabulary; adapt() would replace "
                              "it. Create the layer without vocabulary= to adapt.")
-        from ..data.loader import unpack_batch
+        from ..data.loader import adapt_batches
 
-        if isinstance(data, (np.ndarray, Tensor, list, tuple)) or hasattr(data, "__array__"):
-            batches: Any = [data]
-        else:
-            batches = (unpack_batch(b)[0] for b in data)
+        batches = adapt_batches(data, (tuple,))
         counts: Counter = Counter()
         for batch in batches:
             values, n = np.unique(self._tokens_of(batch), return_counts=True)
@@ -539,12 +536,9 @@ class Discretization(_ListInputs):
         if self._has_input_boundaries:
             raise ValueError(f"Layer '{self.name}' (Discretization) was given bin_boundaries; "
                              "create it with num_bins to adapt()")
-        from ..data.loader import unpack_batch
+        from ..data.loader import adapt_batches
 
-        if isinstance(data, (np.ndarray, Tensor, list, tuple)) or hasattr(data, "__array__"):
-            batches: Any = [data]
-        else:
-            batches = (unpack_batch(b)[0] for b in data)
+        batches = adapt_batches(data, (tuple,))
         summary = np.zeros((2, 0))
         for batch in batches:
             values = np.asarray(_as_array(batch), dtype=np.float32)

@@ -104,12 +104,9 @@ class Normalization(Layer):
         if self.input_mean is not None:
             raise ValueError(f"Layer '{self.name}' (Normalization) was given mean and variance; "
                              "adapt() would overwrite them. Create it without them to adapt.")
-        from ..data.loader import unpack_batch
+        from ..data.loader import adapt_batches
 
-        if isinstance(data, (np.ndarray, Tensor, list)) or hasattr(data, "__array__"):
-            batches: Any = [np.asarray(getattr(data, "data", data))]
-        else:
-            batches = (unpack_batch(b)[0] for b in data)
+        batches = adapt_batches(data)
         count, mean, m2 = 0, 0.0, 0.0
         for xb in batches:
             xb = np.asarray(xb, dtype=np.float64)

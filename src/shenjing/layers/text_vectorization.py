@@ -191,12 +191,9 @@ class TextVectorization(_ListInputs):
         """Learn the vocabulary from texts: an array or list of strings, or an iterable of such
         batches (or of (texts, labels) batches). Most frequent tokens first, ties in descending
         token order (Keras's), at most ``max_tokens`` ids in all."""
-        from ..data.loader import unpack_batch
+        from ..data.loader import adapt_batches
 
-        if isinstance(data, (np.ndarray, Tensor, list, tuple, str)) or hasattr(data, "__array__"):
-            batches: Any = [data]
-        else:
-            batches = (unpack_batch(b)[0] for b in data)
+        batches = adapt_batches(data, (tuple, str))
         self._lookup.adapt(self._token_array(b).reshape(-1) for b in batches)
 
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
