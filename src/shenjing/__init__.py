@@ -21,7 +21,6 @@ from . import (
     initializers,
     layers,
     losses,
-    metrics,
     models,
     optimizers,
     regularizers,
@@ -71,8 +70,8 @@ _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
     # and Keras's ops, preprocessing, random and saving modules.
-    if name in ("callbacks", "cuda", "datasets", "nn", "ops", "plot", "preprocessing", "random",
-                "saving"):
+    if name in ("callbacks", "cuda", "datasets", "metrics", "nn", "ops", "plot", "preprocessing",
+                "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)

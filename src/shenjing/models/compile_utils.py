@@ -23,7 +23,6 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..losses import masked_weights
-from ..metrics import Metric
 
 
 class CompiledLossesAndMetrics:
@@ -233,6 +232,8 @@ class CompiledLossesAndMetrics:
         dict), then the ``Metric`` objects set as the model's attributes, in assignment order.
         ``fit`` resets them at each epoch and ``evaluate`` at its start; a ``train_step`` that
         tracks its own metrics may override this to list them."""
+        from ..metrics import Metric  # loaded with the first compile, not with the package
+
         own = [] if self._loss_tracker is None \
             else [self._loss_tracker, *self._loss_trackers, self.compiled_metrics]
         return own + [v for v in vars(self).values()
