@@ -110,16 +110,22 @@ def _umask() -> int:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename. An OSError names
+    ``path`` (not the temporary file) and says that the previous file is unchanged."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot write to {path}: it is a folder (give a file name in "
                                 "it, e.g. model.shenjing)")
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot write {path}: cannot create a file in {folder} "
+                      f"({e.strerror or e}); save to a folder you can write to, or change "
+                      "its permissions") from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -130,9 +136,14 @@ def atomic_write(path: str, data: bytes) -> None:
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path)
                  else 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):
+            before = "the file there before is unchanged" if os.path.exists(path) else \
+                "nothing was written"
+            raise type(e)(e.errno, f"saving {path} failed ({e.strerror or e}); {before}") \
+                from e
         raise
 
 
@@ -166,25 +177,53 @@ def _read_safetensors(data: bytes, what: str) -> dict[str, np.ndarray]:
     try:
         return load(data)
     except Exception as e:  # safetensors raises its own error types for damaged headers
-        raise CorruptFileError(f"{what} is corrupt or truncated: {e}") from None
+        raise CorruptFileError(f"{what} is corrupt or truncated ({e}); {_RESAVE}") from None
+
+
+def _listing(names: list[str], shapes: list[tuple[int, ...]], limit: int = 6) -> str:
+    """'kernel (4, 8), bias (8,), ...': the first ``limit`` weights, for an error message."""
+    items = [f"{n} {tuple(s)}" for n, s in zip(names[:limit], shapes[:limit])]
+    return ", ".join(items) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> None:
     """Assign by name when the file's weights are the model's (a model that load_model
     rebuilt, whatever order the file was written in), else in the file's order."""
     weights = model.weights
-    if len(arrays) != len(weights):
-        raise ValueError(f"{what} holds {len(arrays)} weights but the model has {len(weights)}")
     names = [k.split("/", 1)[1] for k in _weight_names(model)]
+    if len(arrays) != len(weights):
+        if not weights:
+            hint = ("the model has no weights yet: build it first (call it on a batch, or give "
+                    "its first layer input_shape=), then load_weights")
+        else:
+            ordered = sorted(arrays)
+            hint = (f"it was saved from another architecture. The file: "
+                    f"{_listing(ordered, [arrays[k].shape for k in ordered])}; the model: "
+                    f"{_listing(names, [p.shape for p in weights])}. Build the model as the one "
+                    "that saved it (same layers, sizes and order), or use load_model")
+        raise ValueError(f"{what} holds {len(arrays)} weights but the model has "
+                         f"{len(weights)}: {hint}{_foreign_note(arrays)}")
     by_name = {k.split("/", 1)[-1]: k for k in arrays}
     keys = [by_name[n] for n in names] if (
         len(set(names)) == len(names) and set(names) == set(by_name)) else sorted(arrays)
-    for key, p in zip(keys, weights):
+    for key, p, name in zip(keys, weights, names):
         if arrays[key].shape != p.shape:
-            raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, the model's "
-                             f"{p.name!r} has shape {p.shape}")
+            raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, but the "
+                             f"model's {name} has shape {p.shape}: the file was saved from "
+                             "another architecture; build the model as the one that saved it "
+                             f"(same layers, sizes and order), or use load_model"
+                             f"{_foreign_note(arrays)}")
     for key, p in zip(keys, weights):
         p.assign(arrays[key].astype(p.dtype, copy=False))
+
+
+def _foreign_note(arrays: dict[str, np.ndarray]) -> str:
+    """A note for weights whose names are not shenjing's ('0003/layer/weight')."""
+    if all(k[:4].isdigit() and k[4:5] == "/" for k in arrays):
+        return ""
+    return (". (Its names are not shenjing's, so another program wrote it: convert the arrays "
+            "and use model.set_weights, e.g. a torch Linear's weight is a Dense kernel "
+            "transposed)")
 
 
 def _flatten_state(tree: Any, arrays: dict[str, np.ndarray], prefix: str = "") -> Any:
@@ -255,15 +294,55 @@ def _metrics_config(ids: Any) -> Any:
     return [m if isinstance(m, str) else serialize_keras_object(metrics.get(m)) for m in ids]
 
 
-def _open_zip(path: str) -> zipfile.ZipFile:
-    """The archive, read into memory and checked member by member (CRC); CorruptFileError if
-    it is damaged. Read first, so that an error reading the disk is not called corruption."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no model file at {path}")
-    import zipfile
+# What a file is, from its first bytes, so that a wrong file is named for what it is.
+_ZIP_MAGIC, _HDF5_MAGIC = (b"PK\x03\x04", b"PK\x05\x06"), b"\x89HDF\r\n\x1a\n"
+_RESAVE = "save it again from the model, or load an earlier copy (another checkpoint)"
 
+
+def _kind(data: bytes) -> str:
+    """'zip', 'safetensors' (an 8-byte header length, then its JSON), 'hdf5', 'empty' or
+    'unknown'."""
+    if not data:
+        return "empty"
+    if data.startswith(_ZIP_MAGIC):
+        return "zip"
+    if data.startswith(_HDF5_MAGIC):
+        return "hdf5"
+    return "safetensors" if len(data) > 8 and data[8:9] == b"{" else "unknown"
+
+
+def _read(path: str, what: str) -> tuple[bytes, str]:
+    """The file's bytes and kind; FileNotFoundError, or CorruptFileError for an empty file or
+    an HDF5 one (Keras's .h5 and .weights.h5, which shenjing does not read)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no {what} file at {path}")
     with open(path, "rb") as f:
         data = f.read()
+    kind = _kind(data)
+    if kind == "empty":
+        raise CorruptFileError(f"{path} is empty (0 bytes): a save that never finished or the "
+                               f"wrong file; {_RESAVE}")
+    if kind == "hdf5":
+        raise CorruptFileError(f"{path} is an HDF5 file (Keras's .h5 or .weights.h5), which "
+                               "shenjing does not read: shenjing writes its own formats whatever "
+                               "the suffix (model.save: a zip of JSON and safetensors; "
+                               "save_weights: safetensors). Read the arrays with h5py and give "
+                               "them to model.set_weights")
+    return data, kind
+
+
+def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
+    """The archive, read into memory and checked member by member (CRC); CorruptFileError if
+    it is damaged or is not a shenjing model. Read first, so that an error reading the disk is
+    not called corruption."""
+    import zipfile
+
+    if data is None:
+        data, kind = _read(path, "model")
+        if kind == "safetensors":
+            raise CorruptFileError(f"{path} holds weights only (written by save_weights), not a "
+                                   "whole model: build the model in code, then call "
+                                   "model.load_weights(path)")
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         bad = z.testzip()
@@ -272,11 +351,22 @@ def _open_zip(path: str) -> zipfile.ZipFile:
     # it never used (RuntimeError: "encrypted", NotImplementedError: compression method).
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError,
             NotImplementedError):
-        raise CorruptFileError(f"{path} is not a shenjing model file, or it is truncated or "
-                               "damaged (not a readable zip archive)") from None
-    if bad is not None or CONFIG not in z.namelist() or WEIGHTS not in z.namelist():
-        raise CorruptFileError(f"{path} is damaged or is not a shenjing model file "
-                               f"(missing or corrupt member {bad or CONFIG})")
+        what = "it is truncated or damaged (a zip archive that cannot be read)" \
+            if _kind(data) == "zip" else \
+            "it is not a shenjing model file (not a zip archive), or it is cut short"
+        raise CorruptFileError(f"{path}: {what}; {_RESAVE}") from None
+    names = z.namelist()
+    if bad is not None:
+        raise CorruptFileError(f"{path} is damaged: its member {bad} fails its checksum; "
+                               f"{_RESAVE}")
+    missing = [m for m in (CONFIG, WEIGHTS) if m not in names]
+    if missing:
+        if "metadata.json" in names and "model.weights.h5" in names:
+            raise CorruptFileError(f"{path} is a Keras .keras file, which shenjing does not read "
+                                   "(it holds HDF5 weights): build the model in shenjing and "
+                                   "give it the weights with model.set_weights")
+        raise CorruptFileError(f"{path} is damaged or is not a shenjing model file: it has no "
+                               f"{' and no '.join(missing)}; {_RESAVE}")
     return z
 
 
@@ -371,7 +461,8 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
                                                         custom_objects))
             if OPTIMIZER not in z.namelist():
                 raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
-                                       f"{OPTIMIZER}")
+                                       f"{OPTIMIZER}; load_model(path, compile=False) gives "
+                                       "the model and its weights without the optimizer")
             raw = z.read(OPTIMIZER)
             arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
             model.optimizer.build(model.trainable_weights)
@@ -388,14 +479,12 @@ def load_weights(model: Any, path: str) -> None:
     """Read weights from a ``save_weights`` file or a ``save`` zip into ``model`` (same
     architecture: the count, order and shapes must match), or from a run folder's model."""
     path = _model_file(os.fspath(path))
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no weights file at {path}")
-    import zipfile
-
-    if zipfile.is_zipfile(path):
-        with _open_zip(path) as z:
+    data, kind = _read(path, "weights")
+    if kind == "zip":
+        with _open_zip(path, data) as z:
             data = z.read(WEIGHTS)
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
+    elif kind != "safetensors":
+        raise CorruptFileError(f"{path} is not a shenjing weights file (neither safetensors, "
+                               f"from save_weights, nor a zip, from save), or it is cut short; "
+                               f"{_RESAVE}")
     _assign_weights(model, _read_safetensors(data, path), path)
