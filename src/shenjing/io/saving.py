@@ -262,6 +262,9 @@ def save_model(model: Any, path: str) -> None:
                          "first layer input_shape=) before saving")
     config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
                               "model": serialize_keras_object(model)}
+    rng = getattr(model, "_fit_rng", None)
+    if rng is not None:  # where fit's shuffling stands, so that a resumed run shuffles the same
+        config["fit_rng"] = rng.bit_generator.state
     import zipfile
 
     buf = io.BytesIO()
@@ -451,6 +454,8 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
         with custom_object_scope(custom_objects):
             model = built_layer(config["model"])
         _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
+        if config.get("fit_rng") is not None:
+            model._fit_rng = _generator(config["fit_rng"], path)
         comp = config.get("compile")
         if compile and comp is not None:
             model.compile(optimizer=_resolve(optimizers, comp["optimizer"], custom_objects),
@@ -468,6 +473,20 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
             model.optimizer.build(model.trainable_weights)
             model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays))
     return model
+
+
+def _generator(state: Any, path: str) -> np.random.Generator:
+    """fit's shuffling Generator from its saved ``bit_generator.state`` (PCG64's: numbers
+    only, nothing to run)."""
+    try:
+        if state["bit_generator"] != "PCG64":
+            raise ValueError(state["bit_generator"])
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise CorruptFileError(f"{path} is damaged: its shuffling state is not a PCG64 state; "
+                               f"{_RESAVE}") from None
+    return rng
 
 
 def save_weights(model: Any, path: str) -> None:

@@ -40,6 +40,7 @@ class Trainer(CompiledLossesAndMetrics):
         self.optimizer: Any = None
         self.stop_training = False
         self.history: Any = None
+        self._fit_rng: np.random.Generator | None = None  # see _shuffle_rng
 
     # -- compile -----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
@@ -221,6 +222,16 @@ class Trainer(CompiledLossesAndMetrics):
             self(da.take(x, slice(0, 1)))
         self.optimizer.build(self.trainable_weights)
 
+    def _shuffle_rng(self) -> np.random.Generator:
+        """The model's shuffling stream: spawned from the seeded root at the first ``fit``,
+        continued by the next ones and saved with the model (``save``), so that ``fit(epochs=2)``
+        then ``fit(initial_epoch=2, epochs=4)``, or a reload from a checkpoint saved after
+        epoch 2, shuffles epochs 3 and 4 as one ``fit(epochs=4)`` does."""
+        rng = getattr(self, "_fit_rng", None)  # None also for a subclass that skipped __init__
+        if rng is None:
+            rng = self._fit_rng = backend.new_generator()
+        return rng
+
     # -- loops -------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
@@ -243,7 +254,7 @@ class Trainer(CompiledLossesAndMetrics):
         batch_size = da.batch_size_or_default(batch_size)
         steps_per_epoch = da.steps_or_none(steps_per_epoch, "steps_per_epoch")
         validation_steps = da.steps_or_none(validation_steps, "validation_steps")
-        rng = backend.new_generator()
+        rng = self._shuffle_rng()
         x, y, sample_weight = self._ordered(x, y, sample_weight)
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
             validation_data = self._ordered(*validation_data)
