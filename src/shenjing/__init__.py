@@ -46,13 +46,15 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "all", "allclose", "any", "argmax", "argmin", "argsort", "bmm", "cat", "ceil",
-    "chunk", "clamp", "cos", "cumprod", "cumsum", "device", "einsum", "empty", "empty_like",
-    "eq", "equal", "exp", "expm1", "flatten", "floor", "floor_divide", "from_numpy", "gather",
-    "ge", "gt", "index_add", "index_select", "is_tensor", "isclose", "isfinite", "isinf",
-    "isnan", "le", "log", "log10", "log1p", "log2", "log_softmax", "logical_not", "lt",
-    "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mm", "ne", "nonzero", "norm", "numel", "permute", "pow", "prod", "rand_like",
+    "abs", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
+    "argsort", "bmm", "cat", "ceil", "chunk", "clamp", "clip", "clone", "cos", "cumprod",
+    "cumsum", "detach", "device", "diag", "dot", "einsum", "empty", "empty_like", "eq", "equal",
+    "exp", "expm1", "flatten", "flip", "floor", "floor_divide", "from_numpy", "gather", "ge",
+    "gt", "index_add", "index_select", "is_tensor", "isclose", "isfinite", "isinf", "isnan",
+    "le", "lerp", "log", "log10", "log1p", "log2", "log_softmax", "logical_not", "logsumexp",
+    "lt", "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mm", "ne", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod",
+    "rand_like",
     "randint_like", "randn_like", "randperm", "reciprocal", "relu", "remainder",
     "repeat_interleave", "reshape", "round", "rsqrt", "scatter", "scatter_add", "sigmoid",
     "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
@@ -92,15 +94,17 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 # starts as a stand-in that, at its first call, loads them all onto Tensor (a class-level
 # __getattr__ would do it too, but it would slow every attribute access of every tensor)
 _TORCH_METHODS = (
-    "abs_", "arctan", "argsort", "bmm", "ceil", "ceil_", "chunk", "clamp_", "contiguous",
-    "cosh", "cumprod", "cumsum", "exp_", "expm1", "floor", "floor_", "gather", "index_add",
-    "index_add_", "index_select", "isfinite", "isinf", "isnan", "log1p", "log_", "logical_not",
+    "abs_", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "arctan", "argsort", "bmm", "ceil",
+    "ceil_", "chunk", "clamp_", "contiguous", "cosh", "cumprod", "cumsum", "diag", "dot",
+    "exp_", "expm1", "floor", "floor_", "gather", "index_add", "index_add_", "index_select",
+    "isfinite", "isinf", "isnan", "lerp", "lerp_", "log1p", "log_", "logical_not",
     "masked_fill", "masked_fill_", "masked_select", "mm", "neg_", "new_empty", "new_full",
-    "new_ones", "new_tensor", "new_zeros", "nonzero", "pow_", "prod", "reciprocal", "relu_",
+    "new_ones", "new_tensor", "new_zeros", "nonzero", "normal_", "outer", "pow_", "prod",
+    "reciprocal", "relu_",
     "repeat", "repeat_interleave", "round", "rsqrt", "rsqrt_", "scatter", "scatter_",
     "scatter_add", "scatter_add_", "sigmoid_", "sign", "sign_", "sinh", "sort", "sqrt_",
     "square", "square_", "tan", "tanh_", "topk", "tril", "tril_", "triu", "triu_", "type_as",
-    "unbind")
+    "unbind", "uniform_")
 
 
 def _load_torch_method(name: str):

@@ -118,6 +118,14 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     return _tensor(input).clamp(min, max)
 
 
+clip = clamp  # torch's alias
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
+    """torch.flip: x reversed along each axis of ``dims`` (a list, tuple or int)."""
+    return _tensor(input).flip(tuple(dims) if isinstance(dims, (list, tuple)) else dims)
+
+
 def device(type: str, index: int | None = None) -> str:  # noqa: A002 - torch's names
     """torch.device: the device's name as shenjing spells devices, a string ("cpu", "cuda",
     "cuda:1"; ``x.device`` is one too), checked; ``device("cuda", 1)`` is "cuda:1".
@@ -156,8 +164,9 @@ def _method_form(name: str) -> Any:
 
 
 #: torch's functions that are the Tensor method of their name on their first argument
-_METHOD_FORMS = (*_METHOD_NAMES, "all", "any", "flatten", "numel", "permute", "reshape",
-                 "split", "squeeze", "std", "t", "transpose", "unsqueeze", "var")
+_METHOD_FORMS = (*_METHOD_NAMES, "all", "amax", "amin", "any", "clone", "detach", "flatten",
+                 "logsumexp", "numel", "permute", "reshape", "split", "squeeze", "std", "t",
+                 "transpose", "unsqueeze", "var")
 globals().update({name: _method_form(name) for name in _METHOD_FORMS})
 
 

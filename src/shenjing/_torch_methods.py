@@ -214,6 +214,51 @@ def _like(value: Any, like: Tensor) -> Tensor:
         like.xp.asarray(value, dtype=like.dtype))
 
 
+def lerp(self: Tensor, end: Any, weight: Any) -> Tensor:
+    """torch's ``lerp``: ``x + weight * (end - x)``; Adam's moving average written by hand is
+    ``exp_avg.lerp_(grad, 1 - beta1)``."""
+    return self + weight * (_like(end, self) - self)
+
+
+def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """torch's ``addcmul``: ``x + value * tensor1 * tensor2`` (Adam's
+    ``exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)``)."""
+    product = _like(tensor1, self) * tensor2
+    return self + (product if value == 1 else value * product)
+
+
+def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """torch's ``addcdiv``: ``x + value * tensor1 / tensor2`` (Adam's step
+    ``p.addcdiv_(exp_avg, denom, value=-step_size)``)."""
+    ratio = _like(tensor1, self) / tensor2
+    return self + (ratio if value == 1 else value * ratio)
+
+
+def _triangle(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def triangle(self: Tensor, diagonal: int = 0) -> Tensor:
+        return op(self, diagonal)
+
+    triangle.__name__ = op.__name__
+    triangle.__doc__ = f"torch's ``{op.__name__}``: {op.__doc__}"
+    return triangle
+
+
+def _draw_(name: str, draw: Callable[..., Any]) -> Callable[..., Tensor]:
+    """torch's in-place initializers (``w.uniform_(-k, k)``, ``w.normal_(0, 0.02)``): x filled
+    with draws from the seeded stream (or ``generator``), under ``copy_``'s autograd rule."""
+
+    def method(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None
+               ) -> Tensor:
+        from .backend import default_generator
+
+        return self.copy_(draw(generator or default_generator(), a, b, self.shape))
+
+    method.__name__ = name
+    method.__doc__ = (f"In place: x filled with {name[:-1]} samples, (low, high) or (mean, std) "
+                      "from the seeded stream (torch's ``{name}``); returns x.")
+    return method
+
+
 def _in_place(fn: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
     """torch's ``name_``: ``fn``'s result written into x (recorded as ``copy_`` is: under
     autograd only on a tensor that is not a leaf requiring grad, as torch)."""
@@ -240,7 +285,11 @@ def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 
 METHODS: dict[str, Callable[..., Any]] = {
     "mm": _matrices("mm", 2), "bmm": _matrices("bmm", 3),
-    "masked_fill": masked_fill, "tril": _method_of(ops.tril), "triu": _method_of(ops.triu),
+    "masked_fill": masked_fill, "tril": _triangle(ops.tril), "triu": _triangle(ops.triu),
+    "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv,
+    "uniform_": _draw_("uniform_", lambda gen, a, b, shape: gen.uniform(a, b, shape)),
+    "normal_": _draw_("normal_", lambda gen, a, b, shape: gen.normal(a, b, shape)),
+    "outer": _method_of(ops.outer), "dot": _matrices("dot", 1), "diag": _triangle(ops.diag),
     "gather": lambda self, dim, index: S.gather(self, dim, index),
     "sort": sort, "argsort": argsort, "topk": topk,
     "cumsum": _scan("cumsum"), "cumprod": _scan("cumprod"), "prod": prod,
@@ -256,8 +305,10 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 METHODS["round"] = lambda self, decimals=0: ops.round(self, decimals)
 for _name, _fn in [("masked_fill", masked_fill), ("clamp", _clamp), ("index_add", index_add),
-                   ("scatter_add", scatter_add), ("scatter", scatter), ("tril", ops.tril),
-                   ("triu", ops.triu), *[(n, getattr(ops, n)) for n in (
+                   ("scatter_add", scatter_add), ("scatter", scatter),
+                   ("tril", _triangle(ops.tril)), ("triu", _triangle(ops.triu)),
+                   ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv),
+                   *[(n, getattr(ops, n)) for n in (
                        "exp", "log", "sqrt", "abs", "sign", "floor", "ceil", "square")],
                    ("neg", F.neg), ("relu", F.relu), ("sigmoid", F.sigmoid),
                    ("tanh", F.tanh), ("pow", F.pow), ("rsqrt", ops.rsqrt)]:
@@ -268,4 +319,5 @@ FUNCTIONS = ("bmm", "masked_fill", "tril", "triu", "gather", "sort", "argsort", 
              "cumsum", "cumprod", "prod", "repeat_interleave", "chunk", "unbind",
              "index_select", "masked_select", "nonzero", "sign", "floor", "ceil", "isnan",
              "isinf", "isfinite", "log1p", "expm1", "square", "logical_not", "reciprocal",
-             "rsqrt", "round", "index_add", "scatter_add", "scatter")
+             "rsqrt", "round", "index_add", "scatter_add", "scatter", "lerp", "addcmul",
+             "addcdiv", "outer", "dot", "diag")

@@ -45,6 +45,14 @@ CASES = {
     "rsqrt_log1p": lambda m, x: (x * x + 1).rsqrt() + (x * x).log1p(),
     "einsum": lambda m, x: m.einsum("ij,kj->ik", x, x),
     "einsum_list": lambda m, x: m.einsum("ij,jk", [x, x.t()]),
+    # a hand-written AdamW step (torch's own _single_tensor_adamw), and the mask's diagonal=
+    "lerp": lambda m, x: x.lerp(m.tensor(X[::-1].copy()), 0.1) + m.lerp(x, x * x, 0.5),
+    "addcmul": lambda m, x: x.addcmul(x, x, value=0.001) + m.addcmul(x, x, x.flip(0)),
+    "addcdiv": lambda m, x: x.addcdiv(x, x * x + 1, value=-0.01) + m.addcdiv(x, x, x * x + 2),
+    "tril_triu_diagonal": lambda m, x: x.tril(diagonal=-1) + m.triu(x, diagonal=1),
+    "outer_dot_diag": lambda m, x: m.outer(x[0], x[1]) * m.dot(x[2], x[1]) + x[:, :3].diag().sum(),
+    "module_forms": lambda m, x: m.clip(x, -1, 2) + m.flip(x, [0, 1]) + m.logsumexp(x, 1, True)
+    + m.amax(x, 0) - m.amin(x, 1, keepdim=True) + m.clone(x) * m.detach(x),
 }
 
 
@@ -109,3 +117,55 @@ def test_module_functions_and_in_place_methods():
     assert w.grad.tolist() == [0.0, 3.0]
     with pytest.raises(AttributeError, match="has no attribute 'no_such_method'"):
         torch.ones(1).no_such_method()
+
+
+def test_optimizer_and_init_methods_in_place_as_torch():
+    # Adam's moments updated in place, as hand-written optimizers (and torch's own) write them
+    torch = require_torch()
+    rng = np.random.default_rng(1)
+    p, g = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(2))
+    results = []
+    for m in (shenjing, torch):
+        param, grad = m.tensor(p), m.tensor(g)
+        exp_avg, exp_avg_sq = m.zeros_like(param), m.zeros_like(param)
+        for step in (1, 2):
+            param.mul_(1 - 1e-3 * 1e-2)
+            assert exp_avg.lerp_(grad, 0.1) is exp_avg
+            exp_avg_sq.mul_(0.999).addcmul_(grad, grad, value=0.001)
+            denom = (exp_avg_sq.sqrt() / (1 - 0.999 ** step) ** 0.5).add_(1e-8)
+            assert param.addcdiv_(exp_avg, denom, value=-1e-3 / (1 - 0.9 ** step)) is param
+        mask = m.ones(3, 3)
+        mask.tril_(diagonal=-1)
+        results.append([param.numpy(), exp_avg_sq.numpy(), mask.numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    w = shenjing.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation on a leaf"):
+        w.lerp_(shenjing.zeros(2), 0.5)
+
+
+def test_uniform_and_normal_fill_in_place_from_the_seeded_stream():
+    w = shenjing.zeros(200, 50)
+    shenjing.manual_seed(3)
+    assert w.uniform_(-0.5, 0.5) is w
+    first = w.numpy().copy()
+    assert w.dtype == np.float32 and -0.5 <= first.min() and first.max() < 0.5
+    assert abs(first.mean()) < 0.02 and first.std() > 0.25
+    shenjing.manual_seed(3)
+    np.testing.assert_array_equal(shenjing.zeros(200, 50).uniform_(-0.5, 0.5).numpy(), first)
+    w.normal_(1.0, 0.02)
+    assert abs(w.numpy().mean() - 1.0) < 0.002 and abs(w.numpy().std() - 0.02) < 0.002
+    b = shenjing.zeros(3, requires_grad=True)
+    with shenjing.no_grad():  # nn.init's way of filling a parameter
+        b.normal_()
+    assert b.requires_grad and b.grad is None and (b.numpy() != 0).all()
+
+
+def test_tensor_device_and_0d_format_as_torch():
+    x = shenjing.tensor([[1, 2]], device=shenjing.device("cpu"))
+    assert x.device == "cpu" and x.dtype == np.int64
+    y = shenjing.tensor([1.0], dtype=np.float64, device="cpu", requires_grad=True)
+    assert y.requires_grad and y.dtype == np.float64
+    target = shenjing.tensor([9, 19])[1]
+    assert f"the target: {target}" == "the target: 19"  # Let's build GPT's printout
+    assert f"{shenjing.tensor(2.5):.2f}" == "2.50" and "Tensor" in f"{shenjing.ones(2)}"

@@ -323,8 +323,9 @@ class Tensor(InplaceMixin):
         return (self[i] for i in range(self.shape[0]))
 
     def __format__(self, spec: str) -> str:
-        """``f"{loss:.4f}"`` formats a one-element tensor's value; other tensors take no spec."""
-        if spec and self.size == 1:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, and ``f"{target}"`` a 0-d
+        tensor's as torch does (``19``, not ``Tensor(19)``); other tensors take no spec."""
+        if self.ndim == 0 or spec and self.size == 1:
             return format(self.item(), spec)
         return format(str(self), spec)
 
@@ -367,8 +368,14 @@ class Tensor(InplaceMixin):
 inplace.Tensor = Tensor  # the in-place methods' isinstance tests and _wrap (see inplace.py)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Make a Tensor (PyTorch's spelling): ``shenjing.tensor([1., 2.], requires_grad=True)``."""
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None
+           ) -> Tensor:
+    """Make a Tensor (PyTorch's spelling): ``shenjing.tensor([1., 2.], requires_grad=True)``;
+    ``device`` ("cpu", "cuda", ``shenjing.device("cpu")``) places it, as torch's."""
+    if device is not None:
+        from ..functional.device import array_on
+
+        data = array_on(Tensor(data, dtype=dtype).data, device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
