@@ -59,11 +59,15 @@ class SameDraws:
     def manual_seed(self, seed):
         shenjing.manual_seed(seed)
 
-    def randn(self, *size, generator=None, dtype=None, requires_grad=False, device=None):
-        return self._out(shenjing.randn(*size, generator=generator), dtype, requires_grad)
+    def randn(self, *size, generator=None, dtype=None, requires_grad=False, device=None,
+              **kwargs):
+        return self._out(shenjing.randn(*size, generator=generator, **kwargs), dtype,
+                         requires_grad)
 
-    def rand(self, *size, generator=None, dtype=None, requires_grad=False, device=None):
-        return self._out(shenjing.rand(*size, generator=generator), dtype, requires_grad)
+    def rand(self, *size, generator=None, dtype=None, requires_grad=False, device=None,
+             **kwargs):
+        return self._out(shenjing.rand(*size, generator=generator, **kwargs), dtype,
+                         requires_grad)
 
     def randint(self, low, high=None, size=None, generator=None, **kwargs):
         return self._out(shenjing.randint(low, high, size, generator=generator))
