@@ -179,3 +179,13 @@ def test_layer_norm_matches_torch(shape, axis, rng):
 def test_layer_norm_rejects_wrong_gamma_shape():
     with pytest.raises(ValueError, match=r"gamma of shape \(4,\), expected \(5,\)"):
         F.layer_norm(Tensor(np.ones((2, 5))), Tensor(np.ones(4)), None)
+
+
+def test_batch_norm_updates_moving_statistics_given_as_arrays_in_place():
+    x = np.arange(24, dtype=np.float32).reshape(6, 4)
+    mean, var = np.zeros(4, np.float32), np.ones(4, np.float32)
+    F.batch_norm(shenjing.tensor(x), None, None, mean, var, training=True, momentum=0.9)
+    np.testing.assert_allclose(mean, 0.1 * x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(0), rtol=1e-6)
+    with pytest.raises(TypeError, match="moving_mean must be a Tensor or an array"):
+        F.batch_norm(shenjing.tensor(x), None, None, [0.0] * 4, var, training=True)

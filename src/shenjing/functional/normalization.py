@@ -229,6 +229,8 @@ def batch_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None,
         raise ValueError(f"batch_norm: expected input of shape (batch, ..., channels), got "
                          f"shape {x.shape}")
     c = x.shape[-1]
+    moving = (_moving_array(moving_mean, "moving_mean"),
+              _moving_array(moving_variance, "moving_variance"))
     named = {"gamma": gamma, "beta": beta, "moving_mean": moving_mean,
              "moving_variance": moving_variance}
     for name, t in named.items():
@@ -239,11 +241,20 @@ def batch_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None,
         raise ValueError("batch_norm: inference (training=False) needs moving_mean and "
                          "moving_variance")
     affine = tuple(t for t in (gamma, beta) if t is not None)
-    moving = (None if moving_mean is None else moving_mean.data,
-              None if moving_variance is None else moving_variance.data)
     return _BatchNorm.apply(x, *affine, has_gamma=gamma is not None, has_beta=beta is not None,
                             moving=moving, training=bool(training), momentum=float(momentum),
                             epsilon=float(epsilon))
+
+
+def _moving_array(t: Any, name: str) -> Any:
+    """The array of a moving statistic (a Tensor's, or an array itself), which training
+    updates in place."""
+    if t is None or isinstance(t, Tensor):
+        return None if t is None else t.data
+    if not hasattr(t, "__array_interface__") and not hasattr(t, "__cuda_array_interface__"):
+        raise TypeError(f"batch_norm: {name} must be a Tensor or an array (updated in place "
+                        f"in training), got {type(t).__name__}")
+    return t
 
 
 class _LayerNorm(Function):
