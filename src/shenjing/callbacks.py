@@ -55,18 +55,26 @@ def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
 
 
-def nan_message(epoch: int, step: int, loss: float) -> str:
+def nan_message(epoch: int, step: int, loss: float, data: str = "") -> str:
     """What to say when the loss stops being finite.
 
     Args:
         epoch: zero-based epoch, as the hooks receive it (the message counts from 1).
         step: zero-based batch within the epoch (the message counts from 1).
         loss: the offending loss value.
+        data: where the batch's data hold NaN/inf (``data_adapter.nonfinite_report``), if
+            they do: then the data, not the training, are what to fix.
 
     Returns:
         A message naming the epoch and step and listing the usual fixes.
     """
-    return (f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; training stopped. "
+    where = f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}"
+    if data:
+        return (f"{where}: that batch's {data}; training stopped without updating the weights "
+                "with it. Fix the data: find the values with np.isfinite (e.g. "
+                "np.isfinite(x).all(axis=1) marks the clean rows of a 2-D x), then drop, impute "
+                "or clip them, or check the preprocessing that made them.")
+    return (f"{where}; training stopped. "
             "Try: a lower learning rate; clipping gradients (e.g. the optimizer's "
             "global_clipnorm=1.0); checking the inputs and targets for NaN/inf; normalizing "
             "the inputs (StandardScaler, BatchNormalization); and avoiding log(0) by giving the "
@@ -814,7 +822,8 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.stopped_at = (self._epoch, batch)
             self.model.stop_training = True
-            _print(nan_message(self._epoch, batch, float(loss)))
+            _print(nan_message(self._epoch, batch, float(loss),
+                               getattr(self.model, "_nonfinite_data", "")))
 
 
 class LambdaCallback(Callback):

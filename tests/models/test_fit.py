@@ -318,7 +318,8 @@ def test_nan_in_the_data_stops_training_before_it_reaches_the_weights(capsys):
     stop = callbacks.TerminateOnNaN()
     model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[cb, stop])
     message = capsys.readouterr().out
-    assert "loss became nan at epoch 1, step 3" in message and "checking the inputs" in message
+    assert "loss became nan at epoch 1, step 3: that batch's x holds 1 NaN, in batch row(s) 3 " \
+        in message and "np.isfinite" in message
     assert stop.stopped_at == (0, 2)  # the user's TerminateOnNaN is used, not a second one
     assert model.optimizer.iterations == 2
     for now, before_bad_step in zip(model.get_weights(), snapshots[-1], strict=True):

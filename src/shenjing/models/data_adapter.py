@@ -68,6 +68,29 @@ def check_numeric(x: Any, y: Any = None, sw: Any = None, text_inputs: bool = Fal
                                 "ids, e.g. np.unique(labels, return_inverse=True)[1])")
 
 
+def nonfinite_report(x: Any, y: Any = None, sw: Any = None) -> str:
+    """Where one batch's inputs, targets or sample weights hold NaN or inf ('' if nowhere), for
+    the message of a non-finite loss. Run only once the loss is non-finite, never per batch."""
+    found = []
+    for name, value in (("x", x), ("y", y), ("sample_weight", sw)):
+        items = value.items() if isinstance(value, dict) else (
+            enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)])
+        for key, a in items:
+            a = np.asarray(getattr(a, "data", a)) if a is not None else None
+            if a is None or a.dtype.kind not in "fc" or a.size == 0:
+                continue
+            bad = ~np.isfinite(a)
+            if bad.any():
+                rows = np.flatnonzero(bad.reshape(len(a), -1).any(axis=1) if a.ndim else bad)
+                shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+                where = name if key is None else f"{name}[{key!r}]"
+                counts = " and ".join(f"{n} {kind}" for n, kind in (
+                    (int(np.isnan(a).sum()), "NaN"), (int(np.isinf(a).sum()), "inf")) if n)
+                found.append(f"{where} holds {counts}, in batch row(s) {shown} (from 0, of "
+                             f"{len(a)})" if a.ndim else f"{where} is {a}")
+    return "; ".join(found)
+
+
 def steps_of(data: Any, limit: int | None = None) -> int | None:
     """Batches per pass, at most ``limit``; ``limit`` when ``data`` does not know (a
     generator)."""
@@ -176,6 +199,45 @@ def validation_loader(data: Any, batch_size: int) -> Any:
     if is_batch_source(data):
         return data
     if not isinstance(data, tuple) or len(data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight), or "
-                         "a DataLoader")
+        got = f"a {type(data).__name__}" + (
+            f" of {len(data)} item(s)" if isinstance(data, (tuple, list, dict)) else
+            f" of shape {data.shape} (the targets are missing?)" if hasattr(data, "shape")
+            else "")
+        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                         f"sample_weight), or a DataLoader of such batches; got {got}")
     return as_loader(*data, batch_size=batch_size)
+
+
+def check_epochs(epochs: Any, initial_epoch: Any) -> None:
+    """ValueError unless 0 <= initial_epoch <= epochs (integers). ``epochs`` is the index of
+    the last epoch, not a count of more epochs (Keras's): resuming after epoch 5 to train 3
+    more is ``initial_epoch=5, epochs=8``."""
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if initial_epoch > epochs:
+        raise ValueError(f"initial_epoch={initial_epoch} is past epochs={epochs}, so fit would "
+                         "train nothing: epochs is the number of the last epoch, not how many "
+                         f"more to train (Keras's); for {epochs} more, pass "
+                         f"epochs={initial_epoch + epochs}")
+
+
+def check_class_weight(class_weight: Any) -> None:
+    """TypeError or ValueError unless ``class_weight`` maps class ids (integers >= 0) to
+    finite weights >= 0, as ``class_sample_weights`` needs."""
+    if class_weight is None:
+        return
+    if not isinstance(class_weight, dict):
+        raise TypeError("class_weight must be a dict {class id: weight}, e.g. {0: 1.0, 1: 5.0}; "
+                        f"got {type(class_weight).__name__}")
+    for k, w in class_weight.items():
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer, float,
+                                                                  np.floating)) \
+                or not float(k).is_integer() or k < 0:
+            raise ValueError(f"class_weight has the key {k!r}, but its keys must be class ids "
+                             "(integers >= 0, the labels y holds), e.g. {0: 1.0, 1: 5.0}; map "
+                             "class names to ids first")
+        if not isinstance(w, (int, float, np.integer, np.floating)) or not math.isfinite(w) \
+                or w < 0:
+            raise ValueError(f"class_weight[{k!r}] is {w!r}; a weight must be a finite "
+                             "number >= 0")

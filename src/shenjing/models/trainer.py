@@ -254,8 +254,13 @@ class Trainer(CompiledLossesAndMetrics):
         batch_size = da.batch_size_or_default(batch_size)
         steps_per_epoch = da.steps_or_none(steps_per_epoch, "steps_per_epoch")
         validation_steps = da.steps_or_none(validation_steps, "validation_steps")
+        da.check_epochs(epochs, initial_epoch)
+        da.check_class_weight(class_weight)
         rng = self._shuffle_rng()
+        custom = self._overrides("train_step")  # it builds the model itself (a GAN has no call)
         x, y, sample_weight = self._ordered(x, y, sample_weight)
+        if isinstance(validation_data, list) and len(validation_data) in (2, 3):
+            validation_data = tuple(validation_data)  # Keras 3 reads a list as the tuple
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
             validation_data = self._ordered(*validation_data)
         if da.is_batch_source(x):
@@ -268,6 +273,11 @@ class Trainer(CompiledLossesAndMetrics):
                 train = da.ShuffledBatches(x, rng)  # Keras visits its batches in a new order
         else:
             x, y, sw = da.as_arrays(x), da.as_arrays(y), da.as_arrays(sample_weight)
+            if y is None and self.loss is not None and not custom:
+                raise ValueError("fit() got x but no y: the model was compiled with a loss, "
+                                 "which compares its outputs with targets; pass y (for an "
+                                 "autoencoder, fit(x, x)), or compile without a loss for a "
+                                 "model that adds its own (add_loss)")
             da.check_lengths(x, y, sw)
             if validation_data is None and validation_split:
                 (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split)
@@ -275,7 +285,6 @@ class Trainer(CompiledLossesAndMetrics):
                                   sample_weight=sw)
         val = None if validation_data is None else da.validation_loader(
             validation_data, validation_batch_size or batch_size)
-        custom = self._overrides("train_step")  # it builds the model itself (a GAN has no call)
         self._ensure_ready(None if custom else da.first_rows(train, self._text_inputs))
         verbose = _verbosity(verbose)
         steps = steps_per_epoch or da.steps_of(train)
@@ -289,6 +298,7 @@ class Trainer(CompiledLossesAndMetrics):
         cbs = CallbackList(user_callbacks, add_history=True, add_progbar=verbose != 0,
                            model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
+        self._nonfinite_data = ""
         cbs.on_train_begin()
         logs: dict[str, float] = {}
         try:
@@ -331,10 +341,13 @@ class Trainer(CompiledLossesAndMetrics):
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
             logs = train_step(xb, yb, swb)
+            finite = _finite(logs.get("loss"))
+            if not finite:  # where the batch's data hold NaN/inf, for TerminateOnNaN to say
+                self._nonfinite_data = da.nonfinite_report(xb, yb, swb)
             cbs.on_train_batch_end(step, logs)
-            if not _finite(logs.get("loss")):
+            if not finite:
                 # The epoch logs the non-finite loss, as Keras does; TerminateOnNaN (always
-                # present) reports the epoch, step and remedies.
+                # present) reports the epoch, step, the data's NaN/inf and remedies.
                 self.stop_training = True
             if self.stop_training:
                 break
@@ -394,7 +407,14 @@ class Trainer(CompiledLossesAndMetrics):
         from ..callbacks import CallbackList
 
         steps = da.steps_or_none(steps, "steps")
-        data = da.as_loader(self._ordered(x)[0], batch_size=da.batch_size_or_default(batch_size))
+        x = self._ordered(x)[0]
+        if not da.is_batch_source(x):
+            x = da.as_arrays(x)
+            if isinstance(x, np.ndarray) and x.ndim == 0:
+                raise ValueError(f"predict() got a scalar ({x!r}), but a model takes a batch of "
+                                 "samples, batch axis first: e.g. np.array([[value]]) for one "
+                                 "sample of one feature")
+        data = da.as_loader(x, batch_size=da.batch_size_or_default(batch_size))
         verbose = _verbosity(verbose)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=da.steps_of(data, steps))
@@ -405,8 +425,15 @@ class Trainer(CompiledLossesAndMetrics):
             for step, (xb, _, _) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
                                                          text_inputs=self._text_inputs)):
                 cbs.on_predict_batch_begin(step)
-                outs.append(_numpy(self.predict_step(da.pack_x_y_sample_weight(_tensors(xb)))
-                                   if custom else self(xb, training=False)))
+                try:
+                    out = self.predict_step(da.pack_x_y_sample_weight(_tensors(xb))) \
+                        if custom else self(xb, training=False)
+                except ValueError as e:
+                    hint = self._batch_axis_hint(x) if step == 0 else ""
+                    if not hint:
+                        raise
+                    raise ValueError(f"{e}\n{hint}") from e
+                outs.append(_numpy(out))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         if not outs:
             raise ValueError("the data given to predict() has no samples: there is nothing to "
@@ -418,12 +445,29 @@ class Trainer(CompiledLossesAndMetrics):
             return [np.concatenate(parts) for parts in zip(*outs)]
         return np.concatenate(outs)
 
+    def _batch_axis_hint(self, x: Any) -> str:
+        """Why the model failed on ``x``, when ``x`` is one sample without the batch axis: its
+        shape is the model's input shape less the batch axis ('' otherwise)."""
+        try:
+            inputs = self.inputs  # a functional model's or a built Sequential's
+        except (AttributeError, ValueError):
+            return ""
+        if not isinstance(x, np.ndarray) or len(inputs) != 1:
+            return ""
+        expected = tuple(inputs[0].shape)
+        if x.ndim != len(expected) - 1 or any(e is not None and e != n
+                                              for e, n in zip(expected[1:], x.shape)):
+            return ""
+        return (f"predict() got one sample of shape {x.shape} without the batch axis; the model "
+                f"takes {expected} (None: the batch): pass x[None] (np.expand_dims(x, 0))")
+
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
         """One training step on one batch; returns the loss (and metrics)."""
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw, self._text_inputs)
+        da.check_class_weight(class_weight)
         sw = da.with_class_weights(y, sw, class_weight)
         self._ensure_ready(None if self._overrides("train_step") else x)
         self.reset_metrics()
