@@ -13,6 +13,7 @@ import shenjing
 import shenjing as keras
 from oracle import assert_same_as_torch, require_torch
 from shenjing import Tensor, gradcheck, gradgradcheck, ops
+from shenjing.layers.input_layer import SymbolicTensor
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 4)).astype(np.float32)
@@ -133,6 +134,21 @@ def test_norm_matches_numpy(o, axis):
                                rtol=1e-5)
     np.testing.assert_allclose(ops.norm(A, axis=(0, 2), keepdims=True).numpy(),
                                np.linalg.norm(A, axis=(0, 2), keepdims=True), rtol=1e-5)
+
+
+def test_keras_sub_namespaces():
+    """keras.ops.nn / numpy / core / math (collaborative filtering's ops.nn.sigmoid) hold the
+    top-level functions, symbolic recording included; a name not there says where to look."""
+    assert ops.nn.sigmoid is ops.sigmoid and ops.nn.one_hot is ops.one_hot
+    assert ops.numpy.sum is ops.sum and ops.numpy.tanh is ops.tanh
+    assert ops.core.cast is ops.cast and ops.math.top_k is ops.top_k
+    assert "sigmoid" not in ops.numpy.__all__ and "sum" not in ops.nn.__all__
+    every = {n for ns in (ops.nn, ops.numpy, ops.core, ops.math) for n in ns.__all__}
+    assert every <= set(ops.__all__)
+    np.testing.assert_allclose(ops.nn.sigmoid(np.zeros(2)).numpy(), [0.5, 0.5])
+    assert isinstance(ops.nn.relu(keras.Input(shape=(3,))), SymbolicTensor)
+    with pytest.raises(AttributeError, match="shenjing.ops.nn has no 'sum'"):
+        ops.nn.sum  # noqa: B018
 
 
 def test_creation_and_core():

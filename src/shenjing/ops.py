@@ -189,7 +189,45 @@ def _recorded_on_symbolic(fn: Any) -> Any:
     return op
 
 
+# Keras 3's sub-namespaces of keras.ops (ops.nn.sigmoid, ops.numpy.sum, ops.core.cast,
+# ops.math.top_k): each op sits at the top level too, so each namespace is a module object that
+# lists the top-level functions of its Keras group, made on first use.
+_NAMESPACES = {
+    "nn": "relu relu6 sigmoid softplus softsign silu swish log_sigmoid leaky_relu hard_sigmoid "
+          "hard_silu hard_swish hard_tanh elu selu gelu celu glu softmax log_softmax max_pool "
+          "average_pool conv depthwise_conv separable_conv one_hot binary_crossentropy "
+          "categorical_crossentropy sparse_categorical_crossentropy moments "
+          "batch_normalization normalize",
+    "core": "cast cond convert_to_numpy convert_to_tensor shape slice slice_update "
+            "stop_gradient",
+    "math": "segment_sum top_k in_top_k logsumexp rsqrt erf",
+}
+
+
+def _namespace(name: str) -> Any:
+    import types
+
+    if name == "numpy":
+        grouped = {n for names in _NAMESPACES.values() for n in names.split()}
+        names = [n for n in __all__ if n not in grouped]
+    else:
+        names = _NAMESPACES[name].split()
+    module = types.ModuleType(f"{__name__}.{name}", f"keras.ops.{name}: {', '.join(names)}.")
+    module.__dict__.update({n: globals()[n] for n in names})
+    module.__all__ = names  # type: ignore[attr-defined]
+
+    def missing(attr: str) -> Any:
+        raise AttributeError(f"shenjing.ops.{name} has no {attr!r}: the ops Keras groups there "
+                             f"that shenjing has are {', '.join(names)}; see shenjing.ops")
+
+    module.__getattr__ = missing  # type: ignore[method-assign]
+    globals()[name] = module
+    return module
+
+
 def __getattr__(name: str) -> Any:
+    if name in _NAMESPACES or name == "numpy":
+        return _namespace(name)
     raise AttributeError(
         f"shenjing.ops has no {name!r}: it holds the commonly used part of keras.ops "
         f"({', '.join(__all__)}); for others, use Tensor methods and operators, or "
