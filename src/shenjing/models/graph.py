@@ -140,13 +140,16 @@ class Graph:
         }
 
     @staticmethod
-    def from_config(config: dict[str, Any], deserialize: Any) -> tuple[Any, Any]:
-        """Rebuild the symbolic inputs and outputs by calling fresh layers again."""
+    def from_config(config: dict[str, Any], deserialize: Any, inputs: list[Any] | None = None
+                    ) -> tuple[Any, Any]:
+        """Rebuild the symbolic inputs and outputs by calling fresh layers again (on
+        ``inputs``, symbolic tensors, when given: ``clone_model``'s ``input_tensors``)."""
         from ..layers.input_layer import Input
 
         layers = [deserialize(c) for c in config["layers"]]
-        inputs = [Input(batch_shape=tuple(i["shape"]), dtype=i["dtype"], name=i["name"])
-                  for i in config["inputs"]]
+        if inputs is None:
+            inputs = [Input(batch_shape=tuple(i["shape"]), dtype=i["dtype"], name=i["name"])
+                      for i in config["inputs"]]
         made: list[Any] = []
 
         def get(r: Any) -> Any:
