@@ -346,6 +346,45 @@ def test_compute_loss_takes_keras_keywords_and_the_former_positional_order():
         model.compute_loss(y=y)
 
 
+def test_an_overridden_compute_loss_is_the_loss_of_fit_and_evaluate():
+    """Keras 3's built-in steps call compute_loss (keras.io's knowledge distillation overrides
+    only it), positionally, with training= where the override takes it (Keras 3.0's had none)."""
+    calls = []
+
+    class Scaled(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         allow_empty=False):
+            calls.append((type(x).__name__, sample_weight is None))
+            return 3.0 * keras.ops.mean(keras.ops.abs(y - y_pred))
+
+    class WithTraining(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            calls.append(training)
+            return super().compute_loss(x, y, y_pred, sample_weight, training) * 0.0 + 1.0
+
+    x, y = _regression(32)
+    model = _linear(Scaled)
+    model.compile(optimizer="sgd", metrics=["mae"])  # no compiled loss: the override is one
+    logs = model.fit(x, y, batch_size=32, verbose=0).history
+    assert logs["loss"][0] == pytest.approx(3 * logs["mae"][0], rel=1e-5)
+    loss, mae = model.evaluate(x, y, verbose=0)
+    assert loss == pytest.approx(3 * mae, rel=1e-5) and calls == [("ndarray", True)] * 2
+    calls.clear()
+    model = _linear(WithTraining)
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.fit(x, y, batch_size=32, verbose=0).history["loss"] == [1.0]
+    assert model.evaluate(x, y, verbose=0) == 1.0 and calls == [True, False]
+
+    class NotATensor(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return 1.0
+
+    model = _linear(NotATensor)
+    model.compile(optimizer="sgd")
+    with pytest.raises(TypeError, match="must return the loss as a scalar Tensor"):
+        model.fit(x, y, verbose=0)
+
+
 # -- two models in one step: the guide's GAN and keras.io's WGAN-GP ---------------------------
 class GAN(keras.Model):
     """The guide's end-to-end GAN (TensorFlow version)."""

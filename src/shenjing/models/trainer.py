@@ -18,6 +18,7 @@ arrays directly (``_train_logs``), so the common path packs nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import sys
@@ -29,6 +30,12 @@ from .. import backend
 from ..autograd import Tensor, no_grad
 from . import data_adapter as da
 from .compile_utils import CompiledLossesAndMetrics, python_logs
+
+
+@functools.cache
+def _takes_training(compute_loss: Any) -> bool:
+    params = inspect.signature(compute_loss).parameters
+    return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 class Trainer(CompiledLossesAndMetrics):
@@ -101,10 +108,30 @@ class Trainer(CompiledLossesAndMetrics):
     def _step_loss(self, x: Any, y: Any, sample_weight: Any,
                    training: bool) -> tuple[tuple, list[Tensor], Tensor]:
         """Forward and loss: (targets, predictions, sample weights) by output, each output's
-        weighted loss, and the total."""
-        data = self._by_output(y, self(x, training=training), sample_weight)
+        weighted loss, and the total. A subclass's own ``compute_loss`` gives the total, as
+        Keras 3's steps call it (knowledge distillation's teacher term); the per-output losses
+        are then not logged."""
+        y_pred = self(x, training=training)
+        data = self._by_output(y, y_pred, sample_weight)
+        if type(self).compute_loss is not CompiledLossesAndMetrics.compute_loss:
+            return data, [], self._user_loss(x, y, y_pred, sample_weight, training)
         parts = self._output_losses(*data)
         return data, parts, self._total_loss(parts)
+
+    def _user_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any,
+                   training: bool) -> Tensor:
+        """An overridden ``compute_loss``, called as Keras 3 calls it: positionally, with
+        ``training`` only where its signature takes it (Keras 3.0's had none)."""
+        fn = self.compute_loss
+        if _takes_training(type(self).compute_loss):
+            loss = fn(x, y, y_pred, sample_weight, training=training)
+        else:
+            loss = fn(x, y, y_pred, sample_weight)
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"{type(self).__name__}.compute_loss() must return the loss as a "
+                            f"scalar Tensor (from ops or a loss object); got "
+                            f"{type(loss).__name__}")
+        return loss
 
     def _train_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         """Forward, loss, zero-grad, backward, step. Returns the loss; a non-finite loss is
