@@ -728,9 +728,7 @@ def test_timeseries_forecasting_for_weather_prediction(rng):
     for batch in dataset_train.take(1):
         inputs, targets = batch
 
-    # print("Input shape:", inputs.numpy().shape): the batches are NumPy arrays here, not
-    # tf.Tensors (test_timeseries_dataset_batches_have_numpy below)
-    assert inputs.shape == (256, 20, 7) and targets.shape == (256, 1)
+    assert inputs.numpy().shape == (256, 20, 7) and targets.numpy().shape == (256, 1)
     np.testing.assert_allclose(inputs[3], x_train[3:3 + 120:6], rtol=1e-6)
     np.testing.assert_allclose(targets[3], y_train[3], rtol=1e-6)
 
@@ -777,8 +775,6 @@ def test_timeseries_forecasting_for_weather_prediction(rng):
     assert best == pytest.approx(min(val_loss), rel=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="timeseries_dataset_from_array yields NumPy arrays; "
-                   "Keras's tf.data batches are tensors with .numpy() (data/timeseries.py)")
 def test_timeseries_dataset_batches_have_numpy():
     dataset = keras.utils.timeseries_dataset_from_array(np.zeros((10, 2)), np.zeros(10), 3)
     for inputs, targets in dataset.take(1):

@@ -7,8 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._checks import positive_int
+from ..autograd import Tensor
 from ..backend import new_generator
 from .loader import PyDataset
+
+
+def _tensors(batch: Any) -> Any:
+    return tuple(map(Tensor._wrap, batch)) if isinstance(batch, tuple) else Tensor._wrap(batch)
 
 
 class TimeseriesDataset(PyDataset):
@@ -28,9 +33,14 @@ class TimeseriesDataset(PyDataset):
         return -(-len(self.starts) // self.batch_size)
 
     def take(self, count: int) -> list[Any]:
-        """The first ``count`` batches (tf.data's ``take``, which the Keras examples use to look
-        at a batch)."""
-        return [self[i] for i in range(min(count, len(self)))]
+        """The first ``count`` batches as Tensors (tf.data's ``take``, which the Keras examples
+        use to look at a batch: ``inputs.numpy().shape``)."""
+        return [_tensors(self[i]) for i in range(min(count, len(self)))]
+
+    def __iter__(self) -> Any:
+        """The batches as Tensors, as Keras's tf.data dataset yields them (``ds[i]`` keeps
+        ``PyDataset``'s arrays)."""
+        return (_tensors(self[i]) for i in range(len(self)))
 
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
