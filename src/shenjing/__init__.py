@@ -77,8 +77,12 @@ def __getattr__(name: str):
         return _importlib.import_module(f".{name}", __name__)
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)
-    if name in ("GradientTape", "Variable", "constant"):  # TensorFlow's, for Keras TF code
-        return getattr(_importlib.import_module(".gradient_tape", __name__), name)
+    if name in ("GradientTape", "Variable", "constant", "function"):  # TensorFlow's, for
+        return getattr(_importlib.import_module(".gradient_tape", __name__), name)  # TF code
+    if name == "strings":  # tf.strings
+        return _importlib.import_module(".strings", __name__)
+    if name == "KerasTensor":  # Keras 3's name for a functional model's symbolic tensor
+        return layers.SymbolicTensor
     if name == "TensorSpec":  # tf.TensorSpec, for tf.data's from_generator
         return _importlib.import_module(".data.tensor_spec", __name__).TensorSpec
     if name in _TF_FUNCTIONS:

@@ -148,3 +148,15 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
     if shape is not None and tuple(t.shape) != tuple(shape):
         t = Tensor(t.xp.broadcast_to(t.data, tuple(shape)), dtype=t.dtype, name=name)
     return t
+
+
+def function(func: Any = None, input_signature: Any = None, autograph: bool = True,
+             jit_compile: Any = None, reduce_retracing: bool = False, **options: Any) -> Any:
+    """TensorFlow's ``@tf.function``: here the function itself, run eagerly (shenjing has no
+    graph compiler; a training step written for ``tf.function`` runs as it is). Works bare
+    (``@tf.function``) and with arguments (``@tf.function(jit_compile=True)``)."""
+    if func is None:
+        return lambda f: f
+    if not callable(func):
+        raise TypeError(f"tf.function decorates a function, got {type(func).__name__}")
+    return func

@@ -455,3 +455,44 @@ def test_fit_on_a_generator_of_variable_length_sequences_padded_per_batch():
     history = model.fit(ds.shuffle(48).padded_batch(16), epochs=3, verbose=0)
     assert len(history.history["loss"]) == 3 and np.isfinite(history.history["loss"]).all()
     assert model.predict(ds.padded_batch(16), verbose=0).shape == (48, 2)
+
+
+def test_text_line_dataset_reads_the_lines_of_each_file_in_turn(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("first line\nsecond\r\n", encoding="utf-8")
+    b.write_text("third – ünïcode", encoding="utf-8")
+    ds = tf.data.TextLineDataset([str(a), b])
+    assert isinstance(ds, Dataset)
+    for _ in range(2):  # read afresh on each pass
+        assert list(ds.as_numpy_iterator()) == ["first line", "second", "third – ünïcode"]
+    assert _values(ds.batch(2).map(lambda s: tf.strings.length(s))) == [[10, 6], [19]]  # bytes
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        tf.data.TextLineDataset(str(tmp_path / "missing.txt"))
+
+
+def test_tf_strings_act_on_strings_arrays_and_tensors_as_given():
+    assert tf.strings.lower("Hello <br />World") == "hello <br />world"
+    texts = np.array(["A, b!", "C  d"])
+    punct = tf.strings.regex_replace(texts, r"([,!])", r" \1")
+    assert isinstance(punct, np.ndarray) and punct.tolist() == ["A , b !", "C  d"]
+    tensor = tf.strings.upper(tf.Tensor._wrap(texts))
+    assert isinstance(tensor, tf.Tensor) and tensor.numpy().tolist() == ["A, B!", "C  D"]
+    assert tf.strings.regex_replace("aaa", "a", "b", replace_global=False) == "baa"
+    assert tf.strings.length(np.array(["ü", "ab"])).tolist() == [2, 2]
+    assert tf.strings.length("ü", unit="UTF8_CHAR") == 1
+    assert tf.strings.join([np.array(["a", "b"]), "-x"], separator="").tolist() == ["a-x", "b-x"]
+    assert tf.strings.strip("  x \n") == "x"  # noqa: B005 - tf.strings.strip, not str.strip
+
+
+def test_tf_function_runs_the_function_eagerly_bare_or_with_arguments():
+    @tf.function
+    def double(x):
+        return x * 2
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def triple(x):
+        return x * 3
+
+    assert double(2) == 4 and triple(2) == 6
+    assert tf.keras.KerasTensor is tf.layers.SymbolicTensor
+    assert isinstance(tf.keras.Input((3,)), tf.keras.KerasTensor)

@@ -8,7 +8,8 @@ from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
 from .tree_batch import TreeBatch, binarize
 
-_TF_DATA = ("AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental")
+_TF_DATA = ("AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "TextLineDataset",
+            "UNKNOWN_CARDINALITY", "experimental")
 
 
 def __getattr__(name: str):
@@ -30,6 +31,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "AUTOTUNE", "DataLoader", "Dataset", "INFINITE_CARDINALITY", "MinMaxScaler", "StandardScaler",
+    "TextLineDataset",
     "Tree", "TreeBatch", "TreeSyntaxError", "UNKNOWN_CARDINALITY", "Vocabulary", "binarize",
     "experimental", "image_dataset_from_directory", "parse_tree", "text_dataset_from_directory",
     "to_categorical", "train_test_split",

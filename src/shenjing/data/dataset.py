@@ -21,6 +21,7 @@ calling thread (``num_parallel_calls`` and ``prefetch`` are accepted and change 
 from __future__ import annotations
 
 import itertools
+import os
 import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -726,6 +727,34 @@ class Dataset:
         n = self._cardinality
         size = {INFINITE_CARDINALITY: "infinite", UNKNOWN_CARDINALITY: "unknown"}.get(n, n)
         return f"<Dataset cardinality={size}>"
+
+
+class TextLineDataset(Dataset):
+    """TensorFlow's ``tf.data.TextLineDataset``: the lines of one or more text files (UTF-8,
+    without their line ends), file after file, read afresh on each pass."""
+
+    def __init__(self, filenames: Any, compression_type: str | None = None,
+                 buffer_size: int | None = None, num_parallel_reads: int | None = None,
+                 name: str | None = None) -> None:
+        if compression_type:
+            raise NotImplementedError(f"TextLineDataset(compression_type={compression_type!r}):"
+                                      " only uncompressed files are read")
+        if isinstance(filenames, (str, os.PathLike)):
+            names = [os.fspath(filenames)]
+        else:  # a list of names or paths, an array or a Tensor of them
+            names = [str(f) for f in np.asarray(getattr(filenames, "data", filenames),
+                                                dtype=object).reshape(-1)]
+        missing = [f for f in names if not os.path.isfile(f)]
+        if missing:
+            raise FileNotFoundError(f"TextLineDataset: no such file {missing[0]!r}")
+
+        def elements() -> Iterator[Any]:
+            for path in names:
+                with open(path, encoding="utf-8") as f:
+                    for line in f:
+                        yield np.asarray(line.rstrip("\r\n"))
+
+        super().__init__(elements, UNKNOWN_CARDINALITY)
 
 
 def cardinality(dataset: Dataset) -> Tensor:
