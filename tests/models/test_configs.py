@@ -37,6 +37,8 @@ _MAKE = {
                                                      output_sequence_length=5,
                                                      vocabulary=["b", "a b"]),
     L.Conv2DTranspose: lambda: L.Conv2DTranspose(3, (3, 2), strides=2, output_padding=1),
+    L.Conv1DTranspose: lambda: L.Conv1DTranspose(3, 2, strides=2, output_padding=1,
+                                                 dilation_rate=1),
     L.DepthwiseConv2D: lambda: L.DepthwiseConv2D((3, 2), depth_multiplier=2, padding="same"),
     L.SeparableConv2D: lambda: L.SeparableConv2D(4, 3, strides=2, activation="relu"),
     L.RandomRotation: lambda: L.RandomRotation(0.1, fill_mode="constant", seed=3),

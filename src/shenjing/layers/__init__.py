@@ -1,7 +1,14 @@
 """Layers (Keras style): ``__init__`` stores config, ``build`` makes weights on the first call,
 ``call`` computes with ``shenjing.functional``. No layer holds gradient code."""
 
-from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from .conv import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
 from .core import (
     Activation,
     Dense,
@@ -94,6 +101,7 @@ def __getattr__(name: str):
 
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
+Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution2D = SeparableConv2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 
@@ -104,6 +112,7 @@ __all__ = [
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
     "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup",
     "RandomBrightness", "RandomContrast", "RandomTranslation", "StringLookup",
+    "Conv1DTranspose", "Convolution1DTranspose",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
     "Dense", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",

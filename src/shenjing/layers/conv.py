@@ -161,7 +161,94 @@ class Conv2D(_Conv):
         return self._conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate)
 
 
-class Conv2DTranspose(_Conv):
+class _ConvTranspose(_Conv):
+    """What Conv1DTranspose and Conv2DTranspose share: ``output_padding`` and Keras's window
+    of the full transposed output along each spatial axis."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         data_format=data_format, **kwargs)
+        self.output_padding = None if output_padding is None else ints(
+            output_padding, self.rank, "output_padding", minimum=0)
+        if self.output_padding is not None and any(
+                p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{type(self).__name__}: output_padding {self.output_padding} "
+                             f"must be smaller than the strides {self.strides}")
+
+    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
+        return (*self.kernel_size, self.filters, channels)
+
+    def _window(self, size: int, axis: int) -> tuple[int, int]:
+        """(first row, rows) of the full transposed output that make Keras's output."""
+        k = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
+        s, same = self.strides[axis], self.padding == "same"
+        if self.output_padding is None:
+            length = size * s if same else size * s + max(k - s, 0)
+        else:
+            length = (size - 1) * s + k - 2 * (k // 2 if same else 0) + self.output_padding[axis]
+        # TensorFlow cuts what a 'same' Conv2D producing `size` pixels would have padded
+        return (max((size - 1) * s + k - length, 0) // 2 if same else 0), length
+
+    def _transposed(self, x: Tensor, kernel: Tensor, strides: tuple[int, int],
+                    dilation: tuple[int, int], windows: list[tuple[int, int]]) -> Tensor:
+        """The transposed 2-D convolution of NHWC ``x`` by ``kernel`` (kh, kw, out, in), cut
+        to ``windows`` ((first, length) of rows and of columns), plus bias and activation."""
+        n, h, w, c = x.shape
+        (sh, sw), (dh, dw) = strides, dilation
+        if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
+            x = F.pad(F.reshape(x, (n, h, 1, w, 1, c)),
+                      ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
+            x = F.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
+        kh, kw = ((k - 1) * d for k, d in zip(kernel.shape[:2], dilation))
+        x = F.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
+        kernel = F.transpose(F.flip(kernel, (0, 1)), (0, 1, 3, 2))
+        y = F.conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
+        (top, rows), (left, cols) = windows
+        short_h, short_w = top + rows - y.shape[1], left + cols - y.shape[2]
+        if short_h > 0 or short_w > 0:  # strides above the kernel: rows no window reaches
+            y = F.pad(y, ((0, 0), (0, max(short_h, 0)), (0, max(short_w, 0)), (0, 0)))
+        y = y[:, top:top + rows, left:left + cols]
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution (Keras's): each input step adds ``kernel * x`` to a window
+    of the output, windows ``strides`` apart (the gradient of a Conv1D with respect to its
+    input). Computed as :class:`Conv2DTranspose` on the sequences viewed as images of height 1.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size, strides, dilation_rate: ints (or 1-tuples).
+        padding: 'valid' (output ``steps * stride + max(kernel - stride, 0)``) or 'same'
+            (``steps * stride``).
+        output_padding: None, or an int below the stride: extra steps at the end (output
+            ``(steps - 1) * stride + kernel - 2 * pad + output_padding``).
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer: as in Conv1D. data_format: 'channels_last' only.
+
+    Input shape: (batch, steps, channels). Output shape: (batch, steps', filters).
+    Kernel shape: (kernel_size, filters, channels), as Keras.
+
+    >>> Conv1DTranspose(4, 3, strides=2, padding="same")(np.ones((2, 5, 3))).shape
+    (2, 10, 4)
+    """
+
+    rank = 1
+    expected = "(batch, steps, channels)"
+
+    def call(self, x: Tensor) -> Tensor:
+        y = self._transposed(as_image(x), F.expand_dims(self.kernel, 0), (1, *self.strides),
+                             (1, *self.dilation_rate), [(0, 1), self._window(x.shape[1], 0)])
+        return as_sequence(y)
+
+
+class Conv2DTranspose(_ConvTranspose):
     """Transposed 2-D convolution (Keras's; the gradient of a Conv2D with respect to its input):
     each input pixel adds ``kernel * x`` to a window of the output, windows ``strides`` apart,
     so it upsamples (decoders, autoencoders, GANs).
@@ -188,53 +275,9 @@ class Conv2DTranspose(_Conv):
 
     expected = "(batch, height, width, channels)"
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
-                 output_padding: Any = None, data_format: str | None = None,
-                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
-                 **kwargs: Any) -> None:
-        super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
-                         data_format=data_format, **kwargs)
-        self.output_padding = None if output_padding is None else ints(output_padding, 2,
-                                                                       "output_padding")
-        if self.output_padding is not None and any(
-                p >= s for p, s in zip(self.output_padding, self.strides)):
-            raise ValueError(f"Conv2DTranspose: output_padding {self.output_padding} must be "
-                             f"smaller than the strides {self.strides}")
-
-    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
-        return (*self.kernel_size, self.filters, channels)
-
-    def _window(self, size: int, axis: int) -> tuple[int, int]:
-        """(first row, rows) of the full transposed output that make Keras's output."""
-        k = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
-        s, same = self.strides[axis], self.padding == "same"
-        if self.output_padding is None:
-            length = size * s if same else size * s + max(k - s, 0)
-        else:
-            length = (size - 1) * s + k - 2 * (k // 2 if same else 0) + self.output_padding[axis]
-        # TensorFlow cuts what a 'same' Conv2D producing `size` pixels would have padded
-        return (max((size - 1) * s + k - length, 0) // 2 if same else 0), length
-
     def call(self, x: Tensor) -> Tensor:
-        n, h, w, c = x.shape
-        (sh, sw), (dh, dw) = self.strides, self.dilation_rate
-        if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
-            x = F.pad(F.reshape(x, (n, h, 1, w, 1, c)),
-                      ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
-            x = F.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
-        kh, kw = ((k - 1) * d for k, d in zip(self.kernel_size, self.dilation_rate))
-        x = F.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
-        kernel = F.transpose(F.flip(self.kernel, (0, 1)), (0, 1, 3, 2))
-        y = F.conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
-        (top, rows), (left, cols) = self._window(h, 0), self._window(w, 1)
-        short_h, short_w = top + rows - y.shape[1], left + cols - y.shape[2]
-        if short_h > 0 or short_w > 0:  # strides above the kernel: rows no window reaches
-            y = F.pad(y, ((0, 0), (0, max(short_h, 0)), (0, max(short_w, 0)), (0, 0)))
-        y = y[:, top:top + rows, left:left + cols]
-        if self.bias is not None:
-            y = y + self.bias
-        return self.activation(y)
+        return self._transposed(x, self.kernel, self.strides, self.dilation_rate,
+                                [self._window(x.shape[1], 0), self._window(x.shape[2], 1)])
 
 
 class DepthwiseConv2D(_ConvBase):
