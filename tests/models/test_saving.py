@@ -513,8 +513,6 @@ def test_resuming_without_the_optimizer_state_would_differ(tmp_path):
     assert not np.array_equal(restarted.get_weights()[0], uninterrupted.get_weights()[0])
 
 
-@pytest.mark.xfail(strict=True, reason="a Dropout layer's random stream is not saved, so a loaded "
-                   "model draws other masks than the run that never stopped")
 def test_resumed_run_with_dropout_is_bit_exact(tmp_path):
     x, y = _data(50)
 

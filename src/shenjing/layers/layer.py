@@ -173,6 +173,23 @@ class Layer(LayerConfigMixin):
         """Child layers, in the order they were assigned."""
         return list(self._sublayers())
 
+    def _random_generators(self) -> dict[str, np.random.Generator]:
+        """This layer's own random streams by attribute name: the NumPy Generators it holds
+        (``self._generator`` of Dropout, GaussianNoise, the augmentation layers, the recurrent
+        layers' dropout) and those of its ``keras.random.SeedGenerator`` attributes. ``save``
+        writes their states into the model file and loading restores them, so that a resumed
+        run draws the masks the uninterrupted one draws. A layer that keeps a stream elsewhere
+        overrides this. Read only when saving or loading, never per step."""
+        from ..random import SeedGenerator
+
+        found = {}
+        for name, value in vars(self).items():
+            if isinstance(value, SeedGenerator):
+                value = value.generator
+            if isinstance(value, np.random.Generator):
+                found[name] = value
+        return found
+
     def add_weight(self, shape: tuple[int, ...] | None = None, initializer: Any = None,
                    dtype: Any = None, trainable: bool = True, regularizer: Any = None,
                    constraint: Any = None, name: str | None = None, autocast: bool = True,

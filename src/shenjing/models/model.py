@@ -69,6 +69,13 @@ class Model(Trainer, Layer):
             return layers
         return [t.input_layer for t in self.graph.inputs if t.input_layer is not None] + layers
 
+    def _random_generators(self) -> dict[str, np.random.Generator]:
+        """The streams a subclass keeps as attributes, less fit's shuffling stream, which
+        ``save`` writes on its own (``fit_rng``)."""
+        found = super()._random_generators()
+        found.pop("_fit_rng", None)
+        return found
+
     def _output_layers(self) -> list[Layer]:
         if self.graph is not None:
             return [t.layer for t in self.graph.outputs]
