@@ -39,6 +39,8 @@ _MAKE = {
     L.Conv2DTranspose: lambda: L.Conv2DTranspose(3, (3, 2), strides=2, output_padding=1),
     L.Conv1DTranspose: lambda: L.Conv1DTranspose(3, 2, strides=2, output_padding=1,
                                                  dilation_rate=1),
+    L.Conv3D: lambda: L.Conv3D(4, (3, 2, 2), strides=2, padding="same", groups=2,
+                               dilation_rate=1, activation="relu"),
     L.DepthwiseConv2D: lambda: L.DepthwiseConv2D((3, 2), depth_multiplier=2, padding="same"),
     L.SeparableConv2D: lambda: L.SeparableConv2D(4, 3, strides=2, activation="relu"),
     L.RandomRotation: lambda: L.RandomRotation(0.1, fill_mode="constant", seed=3),

@@ -19,6 +19,7 @@ from .activation import (
     tanh,
 )
 from .conv import conv2d, depthwise_conv2d
+from .conv3d import conv3d
 from .device import to_device
 from .dropout import dropout
 from .elementwise import (

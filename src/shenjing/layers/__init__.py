@@ -6,6 +6,7 @@ from .conv import (
     Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
+    Conv3D,
     DepthwiseConv2D,
     SeparableConv2D,
 )
@@ -48,12 +49,16 @@ from .parameter import Parameter
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
+    AveragePooling3D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
     MaxPooling1D,
     MaxPooling2D,
+    MaxPooling3D,
 )
 from .preprocessing import Normalization, RandomCrop, RandomFlip, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
@@ -61,12 +66,15 @@ from .recursive import RNTN, RecursiveNN, TreeLSTM
 from .reshaping import (
     Cropping1D,
     Cropping2D,
+    Cropping3D,
     Permute,
     RepeatVector,
     UpSampling1D,
     UpSampling2D,
+    UpSampling3D,
     ZeroPadding1D,
     ZeroPadding2D,
+    ZeroPadding3D,
 )
 from .wrappers import TimeDistributed
 
@@ -104,8 +112,12 @@ Convolution2DTranspose = Conv2DTranspose
 Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution2D = SeparableConv2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
+Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D
 
 __all__ = [
+    "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
+    "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
+    "UpSampling3D", "ZeroPadding3D",
     "Activation", "ActivityRegularization", "Cropping1D", "ELU", "GaussianNoise", "Identity",
     "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
     "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",

@@ -280,6 +280,57 @@ class Conv2DTranspose(_ConvTranspose):
                                 [self._window(x.shape[1], 0), self._window(x.shape[2], 1)])
 
 
+class Conv3D(_ConvBase):
+    """3-D convolution: ``activation(conv3d(x, kernel) + bias)`` over channels-last volumes
+    (video, medical scans). One op, :func:`F.conv3d` (im2col over a strided view + one GEMM).
+
+    Args:
+        filters: the number of output channels.
+        kernel_size, strides, dilation_rate: an int or 3 ints (depth, height, width).
+        padding: 'valid' or 'same' (output size ceil(input / stride) on each axis, as Keras).
+        groups: channel groups, each convolved with its own filters (channels and filters must
+            divide by it).
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer: as in Conv2D. data_format: 'channels_last' only.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, d', h', w', filters).
+    Kernel shape: (kernel_d, kernel_h, kernel_w, channels // groups, filters), as Keras.
+
+    >>> Conv3D(4, 3, padding="same")(np.ones((2, 8, 8, 8, 1))).shape
+    (2, 8, 8, 8, 4)
+    """
+
+    rank = 3
+    expected = "(batch, depth, height, width, channels)"
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
+                        use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer, data_format)
+        positive_int(groups, "Conv3D groups")
+        if filters % groups:
+            raise ValueError(f"Conv3D: filters ({filters}) must be divisible by groups "
+                             f"({groups})")
+        self.groups = int(groups)
+
+    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
+        if channels % self.groups:
+            raise ValueError(f"Layer '{self.name}' (Conv3D): {channels} input channels are not "
+                             f"divisible by groups={self.groups}")
+        return (*self.kernel_size, channels // self.groups, self.filters)
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(F.conv3d(x, self.kernel, self.bias, self.strides, self.padding,
+                                        self.dilation_rate, self.groups))
+
+
 class DepthwiseConv2D(_ConvBase):
     """Depthwise 2-D convolution (Keras 3's): each input channel convolved with its own
     ``depth_multiplier`` filters, ``activation(depthwise_conv2d(x, kernel) + bias)``; output

@@ -1,8 +1,8 @@
 """Pooling layers: max, average, and their global forms, over sequences (1-D, viewed as images
-of height 1) and images (2-D). ``data_format`` is Keras's: "channels_last" (the default:
-(batch, steps, features), (batch, h, w, channels)) or "channels_first" ((batch, features,
-steps), (batch, channels, h, w)), which the window poolings run as channels-last between two
-transposes."""
+of height 1), images (2-D) and volumes (3-D, two 2-D poolings). ``data_format`` is Keras's:
+"channels_last" (the default: (batch, steps, features), (batch, h, w, channels)) or
+"channels_first" ((batch, features, steps), (batch, channels, h, w)), which the window poolings
+run as channels-last between two transposes."""
 
 from __future__ import annotations
 
@@ -47,10 +47,27 @@ class _Pooling(Layer):
             x = F.transpose(x, (0, *range(2, self.rank + 2), 1))
         if self.rank == 2:
             y = type(self).pool(x, self.pool_size, self.strides, self.padding)
+        elif self.rank == 3:
+            y = self._pool3d(x)
         else:
             y = as_sequence(type(self).pool(as_image(x), (1, *self.pool_size),
                                             (1, *self.strides), self.padding))
         return F.transpose(y, (0, self.rank + 1, *range(1, self.rank + 1))) if first else y
+
+    def _pool3d(self, x: Tensor) -> Tensor:
+        """A 3-D window pooled as two 2-D poolings: over (height, width) for every depth slice,
+        then over depth (a (depth, 1) window on the (batch, depth, h'*w', c) result). Max and
+        mean over a box are separable, and TensorFlow's padding is per axis, so this is the
+        3-D pooling exactly ('same' averages count the real voxels of each axis: their product
+        is the box's count)."""
+        pool = type(self).pool
+        n, d, h, w, c = x.shape
+        y = pool(F.reshape(x, (n * d, h, w, c)), self.pool_size[1:], self.strides[1:],
+                 self.padding)
+        ho, wo = y.shape[1:3]
+        y = pool(F.reshape(y, (n, d, ho * wo, c)), (self.pool_size[0], 1), (self.strides[0], 1),
+                 self.padding)
+        return F.reshape(y, (n, y.shape[1], ho, wo, c))
 
 
 class MaxPooling1D(_Pooling):
@@ -75,6 +92,21 @@ class MaxPooling2D(_Pooling):
 class AveragePooling2D(_Pooling):
     """The mean over each pool_size window ('same' padding averages only real pixels)."""
 
+    pool = staticmethod(F.avg_pool2d)
+
+
+class MaxPooling3D(_Pooling):
+    """The maximum over each pool_size window of (batch, depth, height, width, channels)
+    volumes (stride defaults to pool_size)."""
+
+    rank = 3
+
+
+class AveragePooling3D(_Pooling):
+    """The mean over each pool_size window of (batch, depth, height, width, channels) volumes
+    ('same' padding averages only real voxels)."""
+
+    rank = 3
     pool = staticmethod(F.avg_pool2d)
 
 
@@ -140,4 +172,19 @@ class GlobalMaxPooling2D(_GlobalPooling):
     """(batch, h, w, c) -> (batch, c) (channels_first: (batch, c, h, w)): the maximum of each
     channel."""
 
+    reduce = staticmethod(F.max)
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """(batch, d, h, w, c) -> (batch, c) (channels_first: (batch, c, d, h, w)): the mean of
+    each channel."""
+
+    rank = 3
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """(batch, d, h, w, c) -> (batch, c) (channels_first: (batch, c, d, h, w)): the maximum of
+    each channel."""
+
+    rank = 3
     reduce = staticmethod(F.max)

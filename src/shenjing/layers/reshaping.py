@@ -255,3 +255,89 @@ def _linear_weights(n: int, scale: int, like: Tensor) -> Tensor:
     weights[rows, lo] = 1 - frac
     weights[rows, hi] += frac  # hi == lo at the last pixel: the two weights add up to 1
     return Tensor(weights, dtype=like.dtype)
+
+
+def _sides3(value: Any, name: str) -> tuple[tuple[int, int], ...]:
+    """Keras's 3-D padding/cropping argument as ((front, back), (top, bottom), (left, right)):
+    an int for all six sides, 3 ints (symmetric per axis), or 3 pairs."""
+    if isinstance(value, (int, np.integer)):
+        (n,) = ints(value, 1, name, minimum=0)
+        return ((n, n),) * 3
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise ValueError(f"{name} must be an int, a tuple of 3 ints (depth, height, width) or a "
+                         f"tuple of 3 pairs, got {value!r}")
+    return tuple(ints(v, 2, f"{name}[{i}]", minimum=0)  # type: ignore[misc]
+                 for i, v in enumerate(value))
+
+
+class _Volume(_Reshaping):
+    """A weightless layer on (batch, depth, height, width, channels) volumes."""
+
+    ndim = 5
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = _channels_last(data_format)
+
+
+class ZeroPadding3D(_Volume):
+    """Add zeros around each volume: ``padding`` an int, 3 ints (symmetric per axis) or 3
+    pairs ``((front, back), (top, bottom), (left, right))``; ``data_format`` 'channels_last'.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, depth + front + back, height + top + bottom, width + left + right,
+    channels).
+    """
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.padding = _sides3(padding, "padding")
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+
+class Cropping3D(_Volume):
+    """Remove voxels at the borders of each volume: the inverse of :class:`ZeroPadding3D`,
+    ``cropping`` in the forms of its ``padding`` (Keras's default: one on every side).
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, depth - front - back, height - top - bottom, width - left - right,
+    channels).
+    """
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.cropping = _sides3(cropping, "cropping")
+
+    def call(self, x: Tensor) -> Tensor:
+        sizes = x.shape[1:4]
+        if any(a + b >= n for (a, b), n in zip(self.cropping, sizes)):
+            raise ValueError(f"Layer '{self.name}' (Cropping3D) cannot crop {self.cropping} from "
+                             f"volumes of size {tuple(sizes)}: at least one voxel per axis must "
+                             "remain")
+        (f0, f1), (t0, t1), (l0, l1) = self.cropping
+        d, h, w = sizes
+        return x[:, f0:d - f1, t0:h - t1, l0:w - l1]
+
+
+class UpSampling3D(_Volume):
+    """Repeat each voxel ``size`` (an int or 3 ints, default (2, 2, 2)) times along depth,
+    height and width (nearest neighbour: a broadcast view whose backward sums the copies).
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, depth * size[0], height * size[1], width * size[2], channels).
+    """
+
+    def __init__(self, size: Any = (2, 2, 2), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format, **kwargs)
+        self.size = ints(size, 3, "size")
+
+    def call(self, x: Tensor) -> Tensor:
+        n, d, h, w, c = x.shape
+        sd, sh, sw = self.size
+        y = F.broadcast_to(F.reshape(x, (n, d, 1, h, 1, w, 1, c)), (n, d, sd, h, sh, w, sw, c))
+        return F.reshape(y, (n, d * sd, h * sh, w * sw, c))
