@@ -482,6 +482,115 @@ class ModelCheckpoint(_MonitorCallback):
             self.model.save(path)
 
 
+class BackupAndRestore(Callback):
+    """Back training up as it goes, and resume an interrupted ``fit`` from the backup (Keras 3's
+    ``keras.callbacks.BackupAndRestore``).
+
+    At the end of each epoch (or every ``save_freq`` batches) one file in ``backup_dir`` is
+    written atomically: the weights, the optimizer state, where training stands (epoch and
+    batch) and the random streams (fit's shuffling, the layers' Dropout masks...). The next
+    ``fit`` given this callback, after an error or a killed process, restores all of it into the
+    model at its start and goes on from there, so the run ends with the weights a run that never
+    stopped ends with, bit for bit. A backup made mid-epoch resumes at the next batch of that
+    epoch, in the same shuffled order (Keras restarts the epoch); the epoch's logged loss and
+    metrics then cover only the batches trained after the resume.
+
+    Args:
+        backup_dir: the folder for the backup (created if missing). Give each run its own.
+        save_freq: "epoch", or back up after every this many batches (counted across epochs).
+        delete_checkpoint: delete the backup when ``fit`` ends without an error.
+        double_checkpoint: keep the previous backup too, and fall back to it when the latest
+            cannot be read.
+
+    With ``steps_per_epoch`` shorter than a pass over the data, a resumed run starts a new
+    pass, so it is exact only when ``steps_per_epoch`` is the data's length.
+    """
+
+    LATEST, PREVIOUS = "backup.shenjing", "backup.previous.shenjing"
+
+    def __init__(self, backup_dir: str | os.PathLike[str], save_freq: str | int = "epoch",
+                 delete_checkpoint: bool = True, double_checkpoint: bool = False) -> None:
+        super().__init__()
+        if save_freq != "epoch" and not (
+                isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0):
+            raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r} "
+                             "(Keras's save_freq=False goes with preemption checkpointing, "
+                             "which shenjing does not have)")
+        if not backup_dir:
+            raise ValueError("BackupAndRestore needs a backup_dir")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, bool(delete_checkpoint)
+        self.double_checkpoint = bool(double_checkpoint)
+        self._every = None if save_freq == "epoch" else int(save_freq)
+        self._epoch, self._batches, self._epoch_rng = 0, 0, None
+
+    @property
+    def _latest(self) -> str:
+        return os.path.join(self.backup_dir, self.LATEST)
+
+    @property
+    def _previous(self) -> str:
+        return os.path.join(self.backup_dir, self.PREVIOUS)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        from .io import saving
+
+        if not self.model.built:
+            raise ValueError("BackupAndRestore needs the model built before fit() (call it on "
+                             "a batch, or give its first layer input_shape=), so that a backup "
+                             "can be read into its weights")
+        self._batches = 0
+        candidates = [p for p in (self._latest, self._previous if self.double_checkpoint
+                                  else None) if p and os.path.exists(p)]
+        for i, path in enumerate(candidates):
+            try:
+                training = saving.restore_training(self.model, path)
+            except (saving.CorruptFileError, OSError) as e:
+                if i + 1 == len(candidates):
+                    raise
+                warnings.warn(f"BackupAndRestore: cannot read the latest backup ({e}); "
+                              f"resuming from the previous one, {candidates[i + 1]}",
+                              stacklevel=2)
+                continue
+            self.model._resume_at = (training["epoch"], training["step"])
+            return
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._epoch = epoch
+        if self._every is not None:  # a mid-epoch backup shuffles its epoch as it began
+            self._epoch_rng = self.model._shuffle_rng().bit_generator.state
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self._every is not None:
+            self._batches += 1
+            if self._batches >= self._every:
+                self._batches = 0
+                self._backup(self._epoch, batch + 1, self._epoch_rng)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self._every is None:
+            self._backup(epoch + 1, 0, None)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.delete_checkpoint and not getattr(self.model, "_fit_interrupted", False):
+            for path in (self._latest, self._previous):
+                if os.path.exists(path):
+                    os.remove(path)
+            try:
+                os.rmdir(self.backup_dir)  # only if nothing else is in it
+            except OSError:
+                pass
+
+    def _backup(self, epoch: int, step: int, fit_rng_state: Any) -> None:
+        from .io import saving
+
+        data = saving.model_bytes(self.model, fit_rng_state, {"epoch": epoch, "step": step})
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._latest):
+            os.replace(self._latest, self._previous)
+        saving.atomic_write(self._latest, data)
+
+
 def _get_lr(model: Any) -> float:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "learning_rate"):

@@ -547,6 +547,53 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
     return model
 
 
+def restore_training(model: Any, path: str) -> dict[str, Any]:
+    """Read a backup written with ``model_bytes(..., training=...)`` (BackupAndRestore's) into
+    ``model`` itself, built and compiled as the run that wrote it: weights, optimizer state,
+    fit's shuffling stream and the layers' random streams. Returns the backup's ``training``
+    entry. Everything is read and checked before the model is changed, so a damaged backup
+    leaves the model as it was."""
+    path = os.fspath(path)
+    with _open_zip(path) as z:
+        try:
+            config = json.loads(z.read(CONFIG))
+        except ValueError:
+            raise CorruptFileError(f"{path}: the config is not valid JSON") from None
+        training = config.get("training") if isinstance(config, dict) else None
+        if config.get("format") != FORMAT or not isinstance(training, dict) or not all(
+                isinstance(training.get(k), int) and training[k] >= 0 for k in ("epoch", "step")):
+            raise CorruptFileError(f"{path} is not a backup of BackupAndRestore (no training "
+                                   f"epoch and step in it); {_RESAVE}")
+        weights = _read_safetensors(z.read(WEIGHTS), f"{path} weights")
+        comp = config.get("compile")
+        if not isinstance(comp, dict) or OPTIMIZER not in z.namelist():
+            raise CorruptFileError(f"{path} is damaged: it has no optimizer state; {_RESAVE}")
+        raw = z.read(OPTIMIZER)
+        state = _unflatten_state(comp.get("optimizer_state"),
+                                 _read_safetensors(raw, f"{path} optimizer state") if raw else {})
+    if not isinstance(state, dict) or state.get("class_name") != type(model.optimizer).__name__:
+        saved = state.get("class_name") if isinstance(state, dict) else None
+        raise ValueError(f"{path} was saved with a {saved} optimizer but the model is compiled "
+                         f"with a {type(model.optimizer).__name__}: compile it as the run that "
+                         "wrote the backup")
+    fit_rng = None if config.get("fit_rng") is None else _generator(config["fit_rng"], path)
+    streams = config.get("random_streams")
+    if streams is not None:  # check every state, and their number, before changing the model
+        for s in streams if isinstance(streams, list) else [None]:
+            _generator(s.get("state") if isinstance(s, dict) else None, path,
+                       "a layer's random stream")
+        if len(streams) != len(_random_streams(model)):
+            _restore_streams(model, streams, path)  # raises, naming both lists of streams
+    _assign_weights(model, weights, path)
+    model.optimizer.build(model.trainable_weights)
+    model.optimizer.load_state_dict(state)
+    if fit_rng is not None:  # in place: fit's loader already holds the model's stream
+        _generator(config["fit_rng"], path, into=model._shuffle_rng())
+    if streams is not None:
+        _restore_streams(model, streams, path)
+    return training
+
+
 # The bit generators a saved stream may name: a closed table, so a file names a class but
 # never makes one run that is not NumPy's own.
 _BIT_GENERATORS = {name: getattr(np.random, name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import itertools
 import math
 import sys
 from typing import Any
@@ -326,12 +327,16 @@ class Trainer(CompiledLossesAndMetrics):
                            model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._nonfinite_data = ""
+        self._fit_interrupted = False  # True while on_train_end runs after an error
         cbs.on_train_begin()
         logs: dict[str, float] = {}
         try:
+            # BackupAndRestore's on_train_begin may have restored a backup: go on from there
+            initial_epoch, skip = self._resume_point(initial_epoch, steps)
             for epoch in range(initial_epoch, epochs):
                 logs = self._fit_epoch(train, class_weight, cbs, epoch, epoch > initial_epoch,
-                                       steps_per_epoch, custom)
+                                       steps_per_epoch, custom,
+                                       skip if epoch == initial_epoch else 0)
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
                 if val is not None and (epoch + 1) % validation_freq == 0:
@@ -345,6 +350,7 @@ class Trainer(CompiledLossesAndMetrics):
             # However training ends (Ctrl-C, an error in a callback or the data): callbacks
             # close their files and EarlyStopping restores its best weights; the original
             # error is what the caller sees.
+            self._fit_interrupted = True
             with contextlib.suppress(Exception):
                 cbs.on_train_end(logs)
             self.history = cbs.history
@@ -353,17 +359,37 @@ class Trainer(CompiledLossesAndMetrics):
         self.history = cbs.history
         return self.history
 
+    def _resume_point(self, initial_epoch: int, steps: int | None) -> tuple[int, int]:
+        """The epoch to start at and the batches of it already trained: ``initial_epoch`` and
+        0, unless a callback (BackupAndRestore) restored a backup and left its place in
+        ``_resume_at``."""
+        resume = self.__dict__.pop("_resume_at", None)
+        if resume is None:
+            return initial_epoch, 0
+        epoch, skip = resume
+        if skip and steps is not None and skip > steps:
+            raise ValueError(f"the backup was made after batch {skip} of epoch {epoch + 1}, but "
+                             f"an epoch now has {steps} batches: resume with the data, "
+                             "batch_size and steps_per_epoch of the interrupted run")
+        return epoch, skip
+
     def _fit_epoch(self, train: Any, class_weight: Any, cbs: Any, epoch: int,
-                   resumed: bool, steps: int | None, custom: bool) -> dict[str, Any]:
+                   resumed: bool, steps: int | None, custom: bool,
+                   skip: int = 0) -> dict[str, Any]:
         """One pass over ``train`` (its next ``steps`` batches if given); the epoch's logs
-        (the last batch's: running means, the loss over samples)."""
+        (the last batch's: running means, the loss over samples). ``skip``: the epoch's first
+        batches, drawn (in the order the shuffling stream gives) but already trained on before
+        an interruption."""
         self.reset_metrics()
         cbs.on_epoch_begin(epoch)
         train_step = self._step_function("train_step")
         logs: dict[str, Any] = {}
-        step = -1
+        step = skip - 1
+        if skip:
+            train = itertools.islice(train, skip, None)
+            steps = None if steps is None else steps - skip
         for step, (xb, yb, swb) in enumerate(da.iterate(train, class_weight, steps, self._ordered,
-                                                             self._text_inputs)):
+                                                        self._text_inputs), skip):
             if not self.built and not custom:
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
