@@ -157,6 +157,9 @@ CASES = [
     ("tree_lstm", lambda: L.TreeLSTM(7, 3, 5, embedding_dim=2), _TREE_BATCH, (8, 5), 7, 0),
     ("string_lookup_count", lambda: L.StringLookup(vocabulary=["a", "b"], output_mode="count"),
      np.array([["a", "z"], ["b", "b"]]), (2, 3), 0, 0),  # 'int' mode is int64: lookup tests
+    ("string_lookup_tf_idf", lambda: L.StringLookup(vocabulary=["a", "b"], idf_weights=[0.5, 2],
+                                                    output_mode="tf_idf"),
+     np.array([["a", "z"], ["b", "b"]]), (2, 3), 0, 0),
     ("integer_lookup_multi_hot", lambda: L.IntegerLookup(vocabulary=[3, 7],
                                                          output_mode="multi_hot"),
      np.array([[3, 9], [7, 7]]), (2, 3), 0, 0),

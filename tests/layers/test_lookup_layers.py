@@ -181,7 +181,10 @@ def test_category_encoding_errors():
     (dict(output_mode="onehot"), ValueError, "output_mode"),
     (dict(output_mode="one_hot", invert=True), ValueError, "invert"),
     (dict(pad_to_max_tokens=True), ValueError, "pad_to_max_tokens"),
-    (dict(output_mode="tf_idf"), NotImplementedError, "tf_idf"),
+    (dict(output_mode="tf_idf", vocabulary=["a"]), ValueError, "needs idf_weights"),
+    (dict(output_mode="tf_idf", vocabulary=["a"], idf_weights=[1, 2]), ValueError,
+     "2 idf_weights for a vocabulary of 1"),
+    (dict(idf_weights=[1.0], vocabulary=["a"]), ValueError, "only with output_mode='tf_idf'"),
     (dict(sparse=True), NotImplementedError, "sparse"),
     (dict(vocabulary=["a", "b", "a"]), ValueError, "repeats"),
     (dict(vocabulary=["a", "[M]"], mask_token="[M]"), ValueError, "mask token"),
@@ -254,7 +257,6 @@ def test_former_output_mode_names_binary_and_tf_idf():
         layer = cls(vocabulary=vocab, output_mode="binary")
         assert layer.output_mode == "multi_hot"
         np.testing.assert_array_equal(layer(x).numpy(), [[0, 0, 1], [1, 0, 0]])
-        with pytest.raises(NotImplementedError, match="tf_idf"):
-            cls(output_mode="tf-idf")
+        assert cls(output_mode="tf-idf").output_mode == "tf_idf"
     encoder = CategoryEncoding(num_tokens=3, output_mode="binary")
     np.testing.assert_array_equal(encoder([[0, 2]]).numpy(), [[1, 0, 1]])

@@ -218,7 +218,7 @@ def test_model_with_a_string_input_saves_its_vectorizer(tmp_path):
     ({"output_sequence_length": 0}, ValueError, "positive int"),
     ({"max_tokens": 1}, ValueError, "max_tokens"),
     ({"output_mode": "multi_hot", "pad_to_max_tokens": True}, ValueError, "needs max_tokens"),
-    ({"output_mode": "tf_idf"}, NotImplementedError, "tf_idf"),
+    ({"output_mode": "tf_idf", "vocabulary": ["a"]}, ValueError, "needs idf_weights"),
     ({"ragged": True}, NotImplementedError, "ragged"),
 ])
 def test_bad_arguments(kwargs, error, match):

@@ -169,9 +169,9 @@ class _IndexLookup(_ListInputs):
         if output_mode not in self._MODES:
             raise ValueError(f"{kind}: output_mode must be one of {self._MODES}, got "
                              f"{output_mode!r}")
-        if output_mode == "tf_idf" or idf_weights is not None:
-            raise NotImplementedError(f"{kind}: output_mode='tf_idf' (and idf_weights) are not "
-                                      "implemented; use 'count' and weigh the counts yourself")
+        if idf_weights is not None and output_mode != "tf_idf":
+            raise ValueError(f"{kind}: idf_weights are used only with output_mode='tf_idf', "
+                             f"not {output_mode!r}")
         if invert and output_mode != "int":
             raise ValueError(f"{kind}: invert=True needs output_mode='int', got "
                              f"{output_mode!r}")
@@ -187,9 +187,11 @@ class _IndexLookup(_ListInputs):
         self._oov_start = 1 if mask_token is not None and output_mode == "int" else 0
         self._token_start = self._oov_start + self.num_oov_indices
         self._has_input_vocabulary = vocabulary is not None
+        # tf_idf: the idf of each vocabulary token, and of the OOV ids (Keras: their mean)
+        self._idf = self._idf_special = np.zeros(0, np.float32)
         self._set_tokens(np.asarray([], dtype=self._token_dtype()))
         if vocabulary is not None:
-            self.set_vocabulary(vocabulary)
+            self.set_vocabulary(vocabulary, idf_weights)
 
     # -- what subclasses define -------------------------------------------------------------
     def _token_dtype(self) -> Any:
@@ -208,13 +210,31 @@ class _IndexLookup(_ListInputs):
         self._tokens = tokens
         self._index = {t: i + self._token_start for i, t in enumerate(tokens.tolist())}
 
-    def set_vocabulary(self, vocabulary: Any) -> None:
+    def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Use ``vocabulary`` (tokens without the special ones, or with them first, in their
-        order: mask token, then the OOV token ``num_oov_indices`` times)."""
+        order: mask token, then the OOV token ``num_oov_indices`` times) and, for 'tf_idf',
+        ``idf_weights``, one per entry of ``vocabulary`` (the OOV ids get the mean of those
+        given where ``vocabulary`` has no special tokens, as Keras)."""
         tokens = self._tokens_of(vocabulary).reshape(-1)
+        if self.output_mode == "tf_idf":
+            if idf_weights is None:
+                raise ValueError(f"Layer '{self.name}': output_mode='tf_idf' needs idf_weights "
+                                 "with a vocabulary (or adapt() to learn both)")
+            idf = np.asarray(getattr(idf_weights, "data", idf_weights),
+                             np.float32).reshape(-1)
+            if len(idf) != len(tokens):
+                raise ValueError(f"Layer '{self.name}': {len(idf)} idf_weights for a vocabulary "
+                                 f"of {len(tokens)} tokens; give one weight per token")
+        elif idf_weights is not None:
+            raise ValueError(f"Layer '{self.name}': idf_weights are used only with "
+                             f"output_mode='tf_idf', not {self.output_mode!r}")
         special = [self.mask_token] * self._oov_start + [self.oov_token] * self.num_oov_indices
         if special and tokens[:len(special)].tolist() == special:
             tokens = tokens[len(special):]
+            if self.output_mode == "tf_idf":
+                idf_special, idf = idf[:len(special)], idf[len(special):]
+        elif self.output_mode == "tf_idf":
+            idf_special = np.full(len(special), idf.mean() if len(idf) else 0.0, np.float32)
         values, counts = np.unique(tokens, return_counts=True)
         if (counts > 1).any():
             raise ValueError(f"Layer '{self.name}': the vocabulary repeats "
@@ -231,6 +251,8 @@ class _IndexLookup(_ListInputs):
             raise ValueError(f"Layer '{self.name}': the vocabulary needs {size} ids with the "
                              f"special ones, more than max_tokens={self.max_tokens}")
         self._set_tokens(tokens)
+        if self.output_mode == "tf_idf":
+            self._idf, self._idf_special = idf, idf_special
 
     def adapt(self, data: Any) -> None:
         """Learn the vocabulary from ``data`` (an array or list of tokens of any shape, or an
@@ -243,9 +265,17 @@ class _IndexLookup(_ListInputs):
 
         batches = adapt_batches(data, (tuple,))
         counts: Counter = Counter()
+        documents: Counter = Counter()  # tf_idf: in how many documents each token appears
+        n_documents = 0
         for batch in batches:
-            values, n = np.unique(self._tokens_of(batch), return_counts=True)
+            batch_tokens = self._tokens_of(batch)
+            values, n = np.unique(batch_tokens, return_counts=True)
             counts.update(dict(zip(values.tolist(), n.tolist())))
+            if self.output_mode == "tf_idf":  # a row is a document; a 1-D batch is one
+                rows = batch_tokens.reshape(len(batch_tokens) if batch_tokens.ndim > 1 else 1,
+                                            -1)
+                documents.update(t for row in rows for t in set(row.tolist()))
+                n_documents += len(rows)
         for special in (self.mask_token, self.oov_token):
             counts.pop(special, None)
         tokens = np.asarray(list(counts), dtype=self._token_dtype())
@@ -253,6 +283,11 @@ class _IndexLookup(_ListInputs):
         if self.max_tokens is not None:
             order = order[:self.max_tokens - self._token_start]
         self._set_tokens(tokens[order])
+        if self.output_mode == "tf_idf":  # Keras: log(1 + documents / (1 + document frequency))
+            df = np.asarray([documents[t] for t in self._tokens.tolist()], np.float64)
+            self._idf = np.log1p(n_documents / (1.0 + df)).astype(np.float32)
+            mean = self._idf.mean() if len(self._idf) else 0.0
+            self._idf_special = np.full(self._token_start, mean, np.float32)
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list:
         """The token of each id, in id order (mask token, OOV tokens, then the vocabulary)."""
@@ -269,9 +304,24 @@ class _IndexLookup(_ListInputs):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         # the vocabulary in use, adapted or given, as JSON data: it is saved with the model
+        has_vocabulary = len(self._tokens) or self._has_input_vocabulary
         config["vocabulary"] = self.get_vocabulary(include_special_tokens=False) \
-            if len(self._tokens) or self._has_input_vocabulary else None
+            if has_vocabulary else None
+        # tf_idf: the weights of those tokens (the OOV ids' is their mean again on loading;
+        # where it was given otherwise, the special tokens and their weights are saved first)
+        config["idf_weights"] = None
+        if self.output_mode == "tf_idf" and has_vocabulary:
+            config["idf_weights"] = self._idf.tolist()
+            mean = self._idf.mean() if len(self._idf) else 0.0
+            if not np.allclose(self._idf_special, mean, rtol=0, atol=0):
+                config["vocabulary"] = self.get_vocabulary()
+                config["idf_weights"] = np.concatenate((self._idf_special, self._idf)).tolist()
         return config
+
+    def _idf_vector(self, depth: int) -> np.ndarray:
+        """The idf of every encoded id: the OOV ids', the vocabulary's, zeros to ``depth``."""
+        idf = np.concatenate((self._idf_special, self._idf))
+        return np.pad(idf, (0, depth - len(idf)))
 
     # -- the lookup --------------------------------------------------------------------------
     def call(self, inputs: Tensor) -> Tensor:
@@ -296,6 +346,9 @@ class _IndexLookup(_ListInputs):
         if self.output_mode == "int":
             return Tensor._wrap(ids)
         depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        if self.output_mode == "tf_idf":  # each token's count in its sample times its idf
+            return Tensor._wrap(encode_categorical(ids, depth, "count")
+                                * self._idf_vector(depth))
         return Tensor._wrap(encode_categorical(ids, depth, self.output_mode))
 
     def _invert(self, ids: np.ndarray) -> np.ndarray:
@@ -321,8 +374,12 @@ class StringLookup(_IndexLookup):
         oov_token: the token that OOV ids stand for (``get_vocabulary``, ``invert``).
         vocabulary: a list or array of tokens, or None to ``adapt``.
         invert: map ids back to tokens ('int' mode only).
-        output_mode: 'int' (int64 ids), 'one_hot', 'multi_hot' or 'count' (float32 vectors of
-            ``vocabulary_size()``, see ``CategoryEncoding``); 'tf_idf' is not implemented.
+        output_mode: 'int' (int64 ids), 'one_hot', 'multi_hot', 'count' (float32 vectors of
+            ``vocabulary_size()``, see ``CategoryEncoding``) or 'tf_idf' (each count times the
+            token's idf weight).
+        idf_weights: 'tf_idf' with a given vocabulary: one inverse document frequency per
+            token (``adapt`` learns them: log(1 + documents / (1 + documents with the token)));
+            the OOV ids weigh the mean.
         pad_to_max_tokens: encode to ``max_tokens`` entries rather than the vocabulary's size.
         encoding: how bytes inputs are decoded.
 

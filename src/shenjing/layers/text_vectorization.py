@@ -66,6 +66,11 @@ def _ngram_widths(ngrams: Any) -> tuple[int, ...] | None:
     return tuple(range(1, int(ngrams) + 1)) if values is not ngrams else tuple(map(int, values))
 
 
+def _rows(tokens: np.ndarray) -> np.ndarray:
+    """Tokens as (texts, tokens): one row per text (one text: one row)."""
+    return tokens.reshape(-1, tokens.shape[-1]) if tokens.ndim else tokens.reshape(1, 1)
+
+
 class TextVectorization(_ListInputs):
     """Map texts to token ids or token vectors (Keras 3's layer).
 
@@ -79,15 +84,18 @@ class TextVectorization(_ListInputs):
             character, spaces included), or a callable of one string returning its tokens.
         ngrams: None, an int n (the 1- to n-grams), or a tuple of widths; an n-gram's tokens
             are joined by a space, and the widths come in the order given.
-        output_mode: 'int' (int64 ids: 0 padding, 1 '[UNK]', then the vocabulary), 'multi_hot'
-            or 'count' (float32 vectors of ``vocabulary_size()`` per text, '[UNK]' first).
-            'tf_idf' is not implemented.
+        output_mode: 'int' (int64 ids: 0 padding, 1 '[UNK]', then the vocabulary),
+            'multi_hot', 'count' or 'tf_idf' (float32 vectors of ``vocabulary_size()`` per
+            text, '[UNK]' first; 'tf_idf' weighs each count by the token's idf, Keras's
+            log(1 + texts / (1 + texts with the token)) learned by ``adapt``).
         output_sequence_length: 'int' mode only: pad with 0 or truncate each sequence to this
             length; None pads to the batch's longest.
         pad_to_max_tokens: 'multi_hot'/'count': vectors of ``max_tokens`` entries.
         vocabulary: a list or array of tokens (without, or starting with, the special ones),
             or None to ``adapt``.
-        idf_weights, sparse, ragged: Keras's; not supported (None, False, False).
+        idf_weights: 'tf_idf' with a given vocabulary: one idf per token ('[UNK]' weighs
+            their mean).
+        sparse, ragged: Keras's; not supported (False, False).
         encoding: how bytes inputs are decoded.
 
     Input shape: strings, (batch,) or (batch, 1) (with ``split=None``, (batch, tokens)).
@@ -194,14 +202,13 @@ class TextVectorization(_ListInputs):
         from ..data.loader import adapt_batches
 
         batches = adapt_batches(data, (tuple, str))
-        self._lookup.adapt(self._token_array(b).reshape(-1) for b in batches)
+        # (texts, tokens) rows: each text is one document for 'tf_idf'
+        self._lookup.adapt(_rows(self._token_array(b)) for b in batches)
 
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
-        """Use ``vocabulary`` (see ``StringLookup.set_vocabulary``)."""
-        if idf_weights is not None:
-            raise NotImplementedError("TextVectorization: idf_weights ('tf_idf') are not "
-                                      "implemented")
-        self._lookup.set_vocabulary(vocabulary)
+        """Use ``vocabulary`` and, for 'tf_idf', its ``idf_weights`` (see
+        ``StringLookup.set_vocabulary``)."""
+        self._lookup.set_vocabulary(vocabulary, idf_weights)
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list:
         """The token of each id: '' and '[UNK]' ('int' mode) or '[UNK]', then the vocabulary."""
@@ -216,7 +223,8 @@ class TextVectorization(_ListInputs):
             if fn is not None and not isinstance(getattr(self, kind), str):
                 setattr(self, kind, function_name(fn, f"TextVectorization {kind}"))
         config = super().get_config()
-        config["vocabulary"] = self._lookup.get_config()["vocabulary"]
+        lookup = self._lookup.get_config()
+        config["vocabulary"], config["idf_weights"] = lookup["vocabulary"], lookup["idf_weights"]
         return config
 
     def call(self, inputs: Tensor) -> Tensor:
