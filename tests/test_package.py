@@ -200,8 +200,12 @@ def test_lazily_loaded_names_are_exactly_their_modules_public_functions():
 
     assert set(shenjing._FACTORIES) == public(factories, own_only=True)
     assert shenjing._TORCH_FUNCTIONS == public(_torch_functions)  # F's ops under torch's names
+    assert set(shenjing._TORCH_CLASSES) == {  # torch.Size, FloatTensor, ...
+        n for n, v in vars(_torch_functions).items() if inspect.isclass(v)
+        and not n.startswith("_") and v.__module__ == _torch_functions.__name__}
     from shenjing import _torch_methods  # Tensor methods put on the class at first call
 
     assert set(shenjing._TORCH_METHODS) == set(_torch_methods.METHODS)
-    for name in (*shenjing._FACTORIES, *shenjing._TORCH_FUNCTIONS):
+    assert set(shenjing._TORCH_PROPERTIES) <= set(shenjing._TORCH_METHODS)
+    for name in (*shenjing._FACTORIES, *shenjing._TORCH_FUNCTIONS, *shenjing._TORCH_CLASSES):
         assert callable(getattr(shenjing, name))

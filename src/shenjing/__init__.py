@@ -46,20 +46,29 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
-    "argsort", "bmm", "cat", "ceil", "chunk", "clamp", "clip", "clone", "cos", "cumprod",
-    "cumsum", "detach", "device", "diag", "dot", "einsum", "empty", "empty_like", "eq", "equal",
-    "exp", "expm1", "flatten", "flip", "floor", "floor_divide", "from_numpy", "gather", "ge",
-    "gt", "index_add", "index_select", "is_tensor", "isclose", "isfinite", "isinf", "isnan",
-    "le", "lerp", "log", "log10", "log1p", "log2", "log_softmax", "logical_not", "logsumexp",
+    "abs", "acos", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "arccos",
+    "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
+    "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
+    "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
+    "detach", "device", "diag", "diagonal", "diff", "dot", "einsum", "empty", "empty_like", "eq",
+    "equal", "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "floor",
+    "floor_divide", "fmod", "frac", "from_numpy", "gather", "ge", "gt", "hstack", "hypot",
+    "index_add", "index_select", "is_floating_point", "is_tensor", "isclose", "isfinite", "isin",
+    "isinf", "isnan", "kron", "le", "lerp", "load", "log", "log10", "log1p", "log2", "log_softmax",
+    "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
     "lt", "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean",
-    "min", "minimum", "mm", "ne", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod",
-    "rand_like",
-    "randint_like", "randn_like", "randperm", "reciprocal", "relu", "remainder",
-    "repeat_interleave", "reshape", "round", "rsqrt", "scatter", "scatter_add", "sigmoid",
-    "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sum", "t", "tanh", "topk", "transpose", "tril", "triu", "unbind", "unsqueeze", "var",
-    "where"))
+    "meshgrid", "min", "minimum", "mm", "moveaxis", "movedim", "nan_to_num", "narrow", "ne", "neg",
+    "negative", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "rand_like",
+    "randint_like", "randn_like", "randperm", "ravel", "reciprocal", "relu", "remainder",
+    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "save", "scatter", "scatter_add",
+    "select", "set_printoptions", "sgn", "sigmoid", "sign", "sin", "sinh", "softmax", "sort",
+    "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sum", "swapaxes",
+    "swapdims", "t", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace",
+    "transpose", "tril", "tril_indices", "triu", "triu_indices", "trunc", "unbind", "unique",
+    "unsqueeze", "var", "var_mean", "vstack", "where"))
+# PyTorch's classes: torch.Size and the legacy constructors (FloatTensor(...), ...)
+_TORCH_CLASSES = ("BoolTensor", "ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor",
+                  "LongTensor", "Size")
 
 # TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
 # written for TF (a WGAN's gradient penalty, the structured-data example's tf.expand_dims and
@@ -87,7 +96,7 @@ def __getattr__(name: str):
         return _importlib.import_module(".data.tensor_spec", __name__).TensorSpec
     if name in _TF_FUNCTIONS:
         return getattr(_importlib.import_module(".ops", __name__), _TF_FUNCTIONS[name])
-    if name in _TORCH_FUNCTIONS:
+    if name in _TORCH_FUNCTIONS or name in _TORCH_CLASSES:
         return getattr(_importlib.import_module("._torch_functions", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -98,17 +107,22 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 # starts as a stand-in that, at its first call, loads them all onto Tensor (a class-level
 # __getattr__ would do it too, but it would slow every attribute access of every tensor)
 _TORCH_METHODS = (
-    "abs_", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "arctan", "argsort", "bmm", "ceil",
-    "ceil_", "chunk", "clamp_", "contiguous", "cosh", "cumprod", "cumsum", "diag", "dot",
-    "exp_", "expm1", "floor", "floor_", "gather", "index_add", "index_add_", "index_select",
-    "isfinite", "isinf", "isnan", "lerp", "lerp_", "log1p", "log_", "logical_not",
-    "masked_fill", "masked_fill_", "masked_select", "mm", "neg_", "new_empty", "new_full",
-    "new_ones", "new_tensor", "new_zeros", "nonzero", "normal_", "outer", "pow_", "prod",
-    "reciprocal", "relu_",
-    "repeat", "repeat_interleave", "round", "rsqrt", "rsqrt_", "scatter", "scatter_",
-    "scatter_add", "scatter_add_", "sigmoid_", "sign", "sign_", "sinh", "sort", "sqrt_",
-    "square", "square_", "tan", "tanh_", "topk", "tril", "tril_", "triu", "triu_", "type_as",
-    "unbind", "uniform_")
+    "abs_", "acos", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "arccos", "arcsin", "arctan",
+    "argsort", "argwhere", "asin", "atan", "bincount", "bmm", "ceil", "ceil_", "chunk", "clamp_",
+    "contiguous", "cosh", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal",
+    "diff", "dot", "erf", "exp2", "exp_", "expm1", "fliplr", "flipud", "floor", "floor_", "fmod",
+    "frac", "gather", "H", "hypot", "index_add", "index_add_", "index_select", "is_floating_point",
+    "isfinite", "isinf", "isnan", "kron", "lerp", "lerp_", "log1p", "log_", "logaddexp",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "masked_fill",
+    "masked_fill_", "masked_select", "mH", "mm", "moveaxis", "movedim", "mT", "nan_to_num",
+    "narrow", "neg_", "negative", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
+    "nonzero", "normal_", "outer", "pow_", "prod", "ravel", "reciprocal", "relu_", "repeat",
+    "repeat_interleave", "roll", "round", "rsqrt", "rsqrt_", "scatter", "scatter_", "scatter_add",
+    "scatter_add_", "select", "sgn", "sigmoid_", "sign", "sign_", "sinh", "sort", "sqrt_",
+    "square", "square_", "swapaxes", "swapdims", "take_along_dim", "tan", "tanh_", "tensor_split",
+    "tile", "topk", "trace", "tril", "tril_", "triu", "triu_", "trunc", "type_as", "unbind",
+    "uniform_", "unique")
+_TORCH_PROPERTIES = ("H", "mH", "mT")  # x.mT: stand-in properties
 
 
 def _load_torch_method(name: str):
@@ -116,14 +130,16 @@ def _load_torch_method(name: str):
         methods = _importlib.import_module("._torch_methods", __name__).METHODS
         for key, fn in methods.items():
             setattr(Tensor, key, fn)
-        return methods[name](self, *args, **kwargs)
+        method = methods[name]
+        return method.fget(self) if isinstance(method, property) else method(self, *args, **kwargs)
 
     method.__name__ = name
     return method
 
 
 for _name in _TORCH_METHODS:
-    setattr(Tensor, _name, _load_torch_method(_name))
+    _stand_in = _load_torch_method(_name)
+    setattr(Tensor, _name, property(_stand_in) if _name in _TORCH_PROPERTIES else _stand_in)
 
 
 class _KerasAlias:

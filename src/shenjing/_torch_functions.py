@@ -19,7 +19,9 @@ Most of the others are the Tensor method of the same name applied to the first a
 
 from __future__ import annotations
 
+import builtins
 import operator
+import sys as _sys
 from typing import Any
 
 import numpy as np
@@ -227,3 +229,122 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64,
     """A random permutation of 0..n-1 (int64) from the seeded stream."""
     gen = generator or backend.default_generator()
     return factories._made(gen.permutation(int(n)).astype(dtype), requires_grad, device)
+
+
+# torch's functions with no method form (_torch_more), and NumPy-like ones from ops
+from ._torch_io import load, save  # noqa: E402, F401
+from ._torch_more import (  # noqa: E402, F401
+    broadcast_tensors,
+    isin,
+    meshgrid,
+    std_mean,
+    tril_indices,
+    triu_indices,
+    var_mean,
+)
+
+broadcast_to, hstack, vstack = ops.broadcast_to, ops.hstack, ops.vstack
+
+
+class Size(tuple):
+    """torch.Size: a shape, a tuple of ints (``x.size()`` and ``x.shape`` are plain tuples
+    here, equal to it); ``numel()`` is the product of its lengths.
+
+    >>> shenjing.Size([2, 3]) == (2, 3)
+    True
+    """
+
+    def __new__(cls, sizes: Any = ()) -> Size:
+        return super().__new__(cls, (operator.index(n) for n in sizes))
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+    def __getitem__(self, index: Any) -> Any:
+        got = super().__getitem__(index)
+        return Size(got) if isinstance(index, slice) else got
+
+    def __add__(self, other: Any) -> Size:
+        return Size(tuple(self) + tuple(other))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+class _LegacyType(type):
+    """``isinstance(x, FloatTensor)``: a Tensor of that dtype, as torch's type check."""
+
+    dtype: np.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+
+class _LegacyTensor(metaclass=_LegacyType):
+    dtype = np.dtype(np.float32)
+
+    def __new__(cls, *args: Any, requires_grad: bool = False) -> Any:  # type: ignore[misc]
+        if len(args) == 1 and isinstance(args[0], Size):
+            args = tuple(args[0])
+        # builtins.all: this module's ``all`` is torch's
+        if builtins.all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                        for a in args):
+            shape = args or (0,)  # FloatTensor(): an empty 1-D tensor, as torch's
+            return factories.zeros(*shape, dtype=cls.dtype, requires_grad=requires_grad)
+        if len(args) > 1:
+            raise TypeError(f"{cls.__name__}() takes sizes or one sequence of data, got {args}")
+        data = args[0]
+        return Tensor(data.data if isinstance(data, Tensor) else data, dtype=cls.dtype,
+                      requires_grad=requires_grad)
+
+
+def _legacy(name: str, dtype: Any) -> type:
+    doc = (f"torch.{name}: ``{name}(2, 3)`` a zero {np.dtype(dtype)} tensor of that shape "
+           f"(torch leaves it uninitialized), ``{name}([1, 2])`` the data as "
+           f"{np.dtype(dtype)}; ``isinstance(x, {name})`` tests a Tensor's dtype.")
+    return _LegacyType(name, (_LegacyTensor,), {"dtype": np.dtype(dtype), "__doc__": doc,
+                                                "__module__": __name__})
+
+
+FloatTensor = _legacy("FloatTensor", np.float32)
+DoubleTensor = _legacy("DoubleTensor", np.float64)
+LongTensor = _legacy("LongTensor", np.int64)
+IntTensor = _legacy("IntTensor", np.int32)
+BoolTensor = _legacy("BoolTensor", np.bool_)
+ByteTensor = _legacy("ByteTensor", np.uint8)
+
+_PROFILES = {"default": {}, "short": {"precision": 2, "threshold": 1000, "edgeitems": 2},
+             "full": {"threshold": float("inf")}}
+_printoptions: dict[str, Any] = {}
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """torch.set_printoptions for Tensor's repr: ``precision`` digits, ``threshold`` elements
+    before eliding with "...", ``edgeitems`` kept at each end, ``linewidth`` characters a line,
+    ``sci_mode`` True (always scientific), False (never) or None (NumPy's choice, also when not
+    given, as torch's). The other options not given keep their value; ``profile="default"``
+    brings back NumPy's default repr (torch's "default" profile is precision 4), "short" and
+    "full" are torch's."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}")
+        _printoptions.clear()
+        _printoptions.update(_PROFILES[profile])
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems,
+             "max_line_width": linewidth}
+    _printoptions.update({k: v for k, v in given.items() if v is not None})
+    _printoptions["sci_mode"] = sci_mode  # torch's too: each call without it is back to None
+    options = {k: v for k, v in _printoptions.items() if k != "sci_mode"}
+    if options.get("threshold") == float("inf"):
+        options["threshold"] = _sys.maxsize
+    mode = _printoptions.get("sci_mode")
+    if mode is not None:
+        digits = options.get("precision", 8)
+        spec = f".{digits}{'e' if mode else 'f'}"
+        options["formatter"] = {"float_kind": lambda v: format(v, spec)}
+    from .autograd.tensor import PRINT_OPTIONS
+
+    PRINT_OPTIONS.clear()
+    PRINT_OPTIONS.update(options)

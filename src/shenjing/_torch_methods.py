@@ -321,3 +321,10 @@ FUNCTIONS = ("bmm", "masked_fill", "tril", "triu", "gather", "sort", "argsort", 
              "isinf", "isfinite", "log1p", "expm1", "square", "logical_not", "reciprocal",
              "rsqrt", "round", "index_add", "scatter_add", "scatter", "lerp", "addcmul",
              "addcdiv", "outer", "dot", "diag")
+
+# the audit's additions (unique, bincount, tensor_split, x.mT, ...), kept in their own module
+from ._torch_more import FUNCTIONS as _MORE_FUNCTIONS  # noqa: E402
+from ._torch_more import METHODS as _MORE_METHODS  # noqa: E402
+
+METHODS.update(_MORE_METHODS)
+FUNCTIONS += _MORE_FUNCTIONS

@@ -62,6 +62,11 @@ class _ArrayUfunc:
         return _array_ufunc.__get__(obj, owner)
 
 
+# NumPy array2string options set by torch's ``set_printoptions`` (``_torch_functions``); empty,
+# the repr is NumPy's default one
+PRINT_OPTIONS: dict[str, Any] = {}
+
+
 class Size(int):
     """``Tensor.size``: the number of elements (an int, NumPy's ``size``) that, called, is
     PyTorch's ``size()``: the shape, or with ``dim`` one length (``B, T, C = x.size()``)."""
@@ -356,7 +361,7 @@ class Tensor(InplaceMixin):
         return arr if dtype is None else arr.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=" ", prefix="Tensor(")
+        body = np.array2string(self.numpy(), separator=" ", prefix="Tensor(", **PRINT_OPTIONS)
         extra = ""
         if self.dtype != backend.DEFAULT_FLOAT and self.dtype.kind == "f":
             extra += f", dtype={self.dtype}"

@@ -1,0 +1,318 @@
+"""More of PyTorch's Tensor methods and module functions, found missing by an audit of ported
+programs (``torch.unique``, ``bincount``, ``tensor_split``, ``x.mT``, ``torch.meshgrid(...,
+indexing="ij")``, ``torch.kron``...). Loaded with :mod:`shenjing._torch_methods`, which adds
+``METHODS`` to its own; ``FUNCTIONS`` are the methods torch also has as ``torch.name(x, ...)``,
+and the functions defined here without a method form are re-exported by
+:mod:`shenjing._torch_functions`.
+
+Each is composed of differentiable ops (:mod:`shenjing.functional`, :mod:`shenjing.ops`), so
+gradients follow; counting and index functions (``unique``, ``bincount``, ``argwhere``,
+``isin``, ``triu_indices``) give int64 or bool tensors without a gradient, as torch's.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from . import ops
+from .autograd import Tensor
+from .functional import shape as S
+
+
+def _t(x: Any, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(x) if like is None else Tensor._wrap(like.xp.asarray(x, dtype=like.dtype))
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _along(x: Tensor, dim: int, index: Any) -> Tensor:
+    """x[..., index, ...] with ``index`` (an int or a slice) on axis ``dim``."""
+    return S.getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+
+
+# -- counting and sets (no gradient) -----------------------------------------------------------
+def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct values (sorted; ``sorted=False`` sorts too, which torch allows), or the
+    distinct slices along ``dim``; with ``return_inverse`` each element's (slice's) index in
+    them, with ``return_counts`` how often each occurs (both int64)."""
+    values, inverse, counts = self.xp.unique(self.data, return_inverse=True,
+                                             return_counts=True, axis=dim)
+    inverse = inverse.reshape(self.shape if dim is None else (-1,)).astype(np.int64)
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
+    """How often each value 0..max occurs in a 1-D tensor of non-negative integers (int64), or
+    the sum of ``weights`` at each value, in the weights' floating dtype (float32 for integer
+    weights, where torch gives float64)."""
+    if self.ndim != 1 or self.dtype.kind not in "iub":
+        raise RuntimeError(f"bincount takes a 1-D integer tensor, got a {self.ndim}-D "
+                           f"{self.dtype} one")
+    if weights is None:
+        return Tensor._wrap(self.xp.bincount(self.data, minlength=minlength).astype(np.int64))
+    w = self.xp.asarray(_raw(weights))
+    dtype = w.dtype if w.dtype.kind == "f" else np.float32
+    return Tensor._wrap(self.xp.bincount(self.data, w, minlength=minlength).astype(dtype))
+
+
+def count_nonzero(self: Tensor, dim: Any = None) -> Tensor:
+    """The number of non-zero elements over ``dim`` (an int, a tuple, or None: all), int64."""
+    dim = tuple(dim) if isinstance(dim, list) else dim
+    return Tensor._wrap(self.xp.asarray(self.xp.count_nonzero(self.data, axis=dim), np.int64))
+
+
+def argwhere(self: Tensor) -> Tensor:
+    """The indices of the non-zero elements, one row each: (n, ndim) int64."""
+    return Tensor._wrap(self.xp.argwhere(self.data).astype(np.int64))
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
+    a = _raw(elements)
+    xp = elements.xp if isinstance(elements, Tensor) else np
+    return Tensor._wrap(xp.isin(xp.asarray(a), xp.asarray(_raw(test_elements)),
+                                assume_unique=assume_unique, invert=invert))
+
+
+def _triangle_indices(upper: bool) -> Callable[..., Tensor]:
+    def indices(row: int, col: int, offset: int = 0, *, dtype: Any = np.int64,
+                device: Any = None) -> Tensor:
+        rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
+        return Tensor._wrap(np.stack([rows, cols]).astype(dtype))
+
+    name = "triu_indices" if upper else "tril_indices"
+    indices.__name__ = indices.__qualname__ = name
+    indices.__doc__ = (f"torch's ``{name}``: the (2, N) int64 row and column indices of the "
+                       f"{'upper' if upper else 'lower'} triangle of a row x col matrix, "
+                       "from diagonal ``offset``, row by row.")
+    return indices
+
+
+triu_indices, tril_indices = _triangle_indices(True), _triangle_indices(False)
+
+
+# -- splitting, picking, differences (differentiable) ------------------------------------------
+def tensor_split(self: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """torch's ``tensor_split``: ``n`` pieces along ``dim`` (the first ``len % n`` one longer,
+    NumPy's ``array_split``) for an int, or the pieces between the cut indices of a list."""
+    cuts = _raw(indices_or_sections)
+    length = self.shape[dim]
+    if np.ndim(cuts) == 0:
+        n = int(cuts)
+        if n < 1:
+            raise RuntimeError(f"tensor_split: number of sections must be > 0, got {n}")
+        sizes = [length // n + (i < length % n) for i in range(n)]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    else:
+        bounds = [0, *(int(c) for c in np.asarray(cuts).reshape(-1)), length]
+    return tuple(_along(self, dim, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def take_along_dim(self: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """x's values at ``indices`` along ``dim`` (torch's ``take_along_dim``: ``argsort``'s or
+    ``argmax(keepdim=True)``'s indices); with no ``dim``, of both flattened."""
+    idx = self.xp.asarray(_raw(indices))
+    if dim is None:
+        return S.take_along_axis(F.reshape(self, (-1,)), idx.reshape(-1), 0)
+    return S.take_along_axis(self, idx, dim)
+
+
+def diff(self: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
+         ) -> Tensor:
+    """The ``n``-th forward difference ``x[i + 1] - x[i]`` along ``dim``, after ``prepend`` and
+    ``append`` are joined on; of booleans, ``!=`` (torch's)."""
+    parts = [_t(p, self) for p in (prepend, self, append) if p is not None]
+    x = F.cat(parts, dim) if len(parts) > 1 else self
+    for _ in range(n):
+        head, tail = _along(x, dim, slice(1, None)), _along(x, dim, slice(None, -1))
+        x = Tensor._wrap(head.data != tail.data) if x.dtype.kind == "b" else head - tail
+    return x
+
+
+def cross(self: Tensor, other: Any, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (None: the first axis of length 3, as
+    torch.cross without ``dim``), the two broadcast together."""
+    a, b = self, _t(other, self)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = F.broadcast_to(a, shape), F.broadcast_to(b, shape)
+    if dim is None:
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError(f"cross: no dimension of size 3 in shape {shape}")
+    if shape[dim] != 3:
+        raise RuntimeError(f"cross: dimension {dim} has size {shape[dim]}, not 3")
+    a0, a1, a2 = (_along(a, dim, i) for i in range(3))
+    b0, b1, b2 = (_along(b, dim, i) for i in range(3))
+    return F.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+
+def kron(self: Tensor, other: Any) -> Tensor:
+    """The Kronecker product: block (i, j) is ``x[i, j] * other`` (any rank, the lower one
+    padded with leading 1s), one broadcast product."""
+    a, b = self, _t(other, self)
+    d = builtins.max(a.ndim, b.ndim)
+    sa, sb = (1,) * (d - a.ndim) + a.shape, (1,) * (d - b.ndim) + b.shape
+    spread = (F.reshape(a, [v for n in sa for v in (n, 1)])
+              * F.reshape(b, [v for n in sb for v in (1, n)]))
+    return F.reshape(spread, [m * n for m, n in zip(sa, sb)])
+
+
+def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` entries from ``start`` along ``dim`` (torch's ``narrow``)."""
+    start = int(start) % self.shape[dim] if int(start) < 0 else int(start)
+    return _along(self, dim, slice(start, start + int(length)))
+
+
+def select(self: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, that axis removed (``x.select(1, 0)`` is
+    ``x[:, 0]``)."""
+    return _along(self, dim, int(index))
+
+
+# -- reductions --------------------------------------------------------------------------------
+def _moment_mean(name: str) -> Callable[..., tuple[Tensor, Tensor]]:
+    def moment_mean(input: Any, dim: Any = None, unbiased: Any = None,  # noqa: A002
+                    keepdim: bool = False, *, correction: Any = None) -> tuple[Tensor, Tensor]:
+        x = _t(input)
+        if isinstance(unbiased, bool) or unbiased is None:
+            args = {"unbiased": unbiased} if unbiased is not None else {}
+        else:  # torch.var_mean(x, 0, ...) where the second positional is dims as a list
+            raise TypeError(f"{name}: unbiased must be a bool, got {unbiased!r}")
+        if correction is not None:
+            args = {"correction": correction, **args}
+        dims = tuple(dim) if isinstance(dim, (list, tuple)) else dim
+        moment = getattr(F, name[:3])(x, dim=dims, keepdim=keepdim, **args)
+        return moment, F.mean(x, dim=dims, keepdim=keepdim)
+
+    moment_mean.__name__ = moment_mean.__qualname__ = name
+    moment_mean.__doc__ = (f"torch's ``{name}``: the {name[:3]} (``correction`` 1 unless given) "
+                           "and the mean over ``dim`` (None: all), as a pair; differentiable.")
+    return moment_mean
+
+
+var_mean, std_mean = _moment_mean("var_mean"), _moment_mean("std_mean")
+
+
+# -- module-level constructors -----------------------------------------------------------------
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids of 1-D tensors (or one list of them): ``indexing="ij"`` (torch's
+    default, which torch warns about when not given) or ``"xy"``; differentiable."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return tuple(ops.meshgrid(*tensors, indexing=indexing))
+
+
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    """The tensors broadcast to their common shape (differentiable)."""
+    xs = [_t(x) for x in tensors]
+    shape = np.broadcast_shapes(*(x.shape for x in xs))
+    return tuple(F.broadcast_to(x, shape) for x in xs)
+
+
+# -- small element-wise ones -------------------------------------------------------------------
+def trunc(self: Tensor) -> Tensor:
+    """Rounded toward zero (gradient 0, as floor's)."""
+    return F.where(Tensor._wrap(self.data >= 0), ops.floor(self), ops.ceil(self))
+
+
+def frac(self: Tensor) -> Tensor:
+    """The fractional part ``x - trunc(x)``, with x's sign (gradient 1)."""
+    return self - trunc(self)
+
+
+def fmod(self: Tensor, other: Any) -> Tensor:
+    """The C remainder ``x - trunc(x / other) * other``, with the dividend's sign (torch's
+    ``fmod``; ``remainder`` takes the divisor's)."""
+    return self - trunc(self / other) * other
+
+
+def logit(self: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when ``eps`` is given."""
+    p = self if eps is None else self.clamp(eps, 1 - eps)
+    return F.log(p) - ops.log1p(-p)
+
+
+def hypot(self: Tensor, other: Any) -> Tensor:
+    """sqrt(x**2 + other**2), element-wise."""
+    return F.sqrt(self * self + _t(other, self) * other)
+
+
+def logaddexp(self: Tensor, other: Any) -> Tensor:
+    """log(exp(x) + exp(other)) without overflow."""
+    a, b = broadcast_tensors(self, _t(other, self))
+    return F.logsumexp(F.stack([a, b]), dim=0)
+
+
+def _matrix_transpose(self: Tensor) -> Tensor:
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices, "
+                           f"got a {self.ndim}-D tensor")
+    return ops.swapaxes(self, -2, -1)
+
+
+def _adjoint(self: Tensor) -> Tensor:
+    if self.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors), got "
+                           f"{self.ndim}-D")
+    return self if self.ndim == 0 else ops.swapaxes(self, 0, 1)
+
+
+def _method_of(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, *args, **kwargs)
+
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
+    return method
+
+
+def _roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    return ops.roll(self, shifts, dims)
+
+
+METHODS: dict[str, Any] = {
+    "unique": unique, "bincount": bincount, "count_nonzero": count_nonzero,
+    "argwhere": argwhere, "tensor_split": tensor_split, "take_along_dim": take_along_dim,
+    "diff": diff, "cross": cross, "kron": kron, "narrow": narrow, "select": select,
+    "trunc": trunc, "frac": frac, "fmod": fmod, "logit": logit, "hypot": hypot,
+    "logaddexp": logaddexp, "roll": _roll,
+    "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(ops.sign),
+    "negative": _method_of(F.neg), "exp2": lambda self: 2.0 ** self,
+    "arcsin": _method_of(ops.arcsin), "arccos": _method_of(ops.arccos),
+    "asin": _method_of(ops.arcsin), "acos": _method_of(ops.arccos),
+    "atan": _method_of(ops.arctan), "erf": _method_of(ops.erf),
+    "logical_and": _method_of(ops.logical_and), "logical_or": _method_of(ops.logical_or),
+    "logical_xor": _method_of(ops.logical_xor),
+    "movedim": _method_of(ops.moveaxis), "moveaxis": _method_of(ops.moveaxis),
+    "swapaxes": _method_of(ops.swapaxes), "swapdims": _method_of(ops.swapaxes),
+    "fliplr": lambda self: F.flip(self, 1), "flipud": lambda self: F.flip(self, 0),
+    "diagonal": lambda self, offset=0, dim1=0, dim2=1: ops.diagonal(self, offset, dim1, dim2),
+    "trace": lambda self: ops.trace(self), "tile": lambda self, *dims: ops.tile(
+        self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims),
+    "ravel": lambda self: F.reshape(self, (-1,)),
+    "is_floating_point": lambda self: self.dtype.kind == "f",
+    "mT": property(_matrix_transpose, doc="The last two axes swapped (torch's ``x.mT``)."),
+    "mH": property(_matrix_transpose, doc="``x.mT`` (the conjugate transpose of real data)."),
+    "H": property(_adjoint, doc="The transpose of a matrix (conjugate of real data: itself)."),
+}
+
+#: torch's functions that are these methods applied to their first argument
+#: (and some of Tensor's own methods: ``torch.neg``, ``torch.clamp_min``...)
+FUNCTIONS = (*(name for name in METHODS if name not in ("mT", "mH", "H")), "clamp_min",
+             "clamp_max", "neg", "sinh", "cosh", "tan", "arctan")
+

@@ -1,0 +1,266 @@
+"""The torch names an audit of ported programs found missing (``torch.unique``, ``bincount``,
+``tensor_split``, ``x.mT``, ``torch.Size``, ``FloatTensor``, ``set_printoptions``,
+``torch.save``/``load``...): each against torch on the same values (dtypes, and gradients where
+torch has them)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+import shenjing
+from oracle import require_torch
+
+X = np.array([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 4.0, -1.0], [2.0, 2.0, -3.5, 0.5]],
+             dtype=np.float32)
+V = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+
+HOLES = np.zeros_like(X)
+HOLES[0, 1], HOLES[1, 2], HOLES[2, 0] = np.nan, np.inf, -np.inf
+
+# differentiable: values, dtype and the gradient of a weighted sum, as torch's
+CASES = {
+    "tensor_split_sections": lambda m, x: m.cat([p * (i + 1) for i, p in enumerate(
+        m.tensor_split(x, 3, dim=1))], 1),
+    "tensor_split_indices": lambda m, x: x.tensor_split([1, 2], dim=0)[2] * 2
+    + x.tensor_split([1, 2], dim=0)[0],
+    "take_along_dim": lambda m, x: m.take_along_dim(x, x.argsort(dim=1), dim=1),
+    "take_along_dim_flat": lambda m, x: x.take_along_dim(m.tensor([[0, 5], [11, 5]])),
+    "var_mean": lambda m, x: m.var_mean(x, 1)[0] * m.var_mean(x, 1)[1],
+    "var_mean_correction": lambda m, x: m.stack(m.var_mean(x, dim=0, correction=0,
+                                                           keepdim=True)),
+    "std_mean": lambda m, x: m.stack(m.std_mean(x, [0, 1])),
+    "mT": lambda m, x: x[None].mT * m.arange(3.0) + x.mH[None] + x.H,
+    "diff": lambda m, x: m.diff(x, dim=1) + x.diff(n=2, dim=0, prepend=x[:1]).sum(0)[:3],
+    "diff_append": lambda m, x: x.diff(dim=-1, append=x[:, :2]),
+    "cross": lambda m, x: m.cross(x[:, :3], x[:, 1:], dim=1) + x[:, :3].cross(x[:1, 1:], dim=-1),
+    "kron": lambda m, x: m.kron(x[:2, :2], x) + x[:2].kron(m.ones(1, 1)).sum(),
+    "nan_to_num": lambda m, x: m.nan_to_num(x + m.tensor(HOLES), nan=0.5, neginf=-7.0)
+    + (x - m.tensor(HOLES)).nan_to_num(),
+    "meshgrid_ij": lambda m, x: m.stack(m.meshgrid(x[0], x[1, :2], indexing="ij")),
+    "meshgrid_xy": lambda m, x: m.stack(m.meshgrid([x[0], x[1, :2]], indexing="xy")),
+    "narrow_select": lambda m, x: x.narrow(1, 1, 2) * x.select(1, -1)[:, None],
+    "small_elementwise": lambda m, x: m.trunc(x / 3) + x.frac() * 2 + m.fmod(x, 1.5)
+    + m.logaddexp(x, x * 0.5) + m.hypot(x, x + 1) + m.exp2(x / 4) + x.sgn() + m.negative(x),
+    "logit_erf_asin": lambda m, x: m.logit(m.sigmoid(x), eps=0.01) + m.erf(x)
+    + m.asin(x / 6) + (x / 7).arccos() + m.atan(x),
+    "roll_movedim_swap": lambda m, x: m.roll(x, 1, 1) + x.roll((1, 2), (0, 1))
+    + m.movedim(x[None], 0, 2)[:, :, 0] + x.swapaxes(0, 1).swapdims(0, 1),
+    "flips_diagonal_trace_tile": lambda m, x: m.fliplr(x) + x.flipud() + m.diagonal(x, 1).sum()
+    + x.trace() + x.tile(2)[:, :4] + m.ravel(x).reshape(3, 4),
+    "clamp_min_max_neg": lambda m, x: m.clamp_min(x, 0.5) + m.clamp_max(x, 1.0) - m.neg(x)
+    + m.sinh(x / 5) + m.cosh(x / 5) + m.tan(x / 10),
+    "broadcast": lambda m, x: m.broadcast_tensors(x[:, :1], x[0])[0] * m.broadcast_to(
+        x[0], (3, 4)) + m.vstack([x[:1], x[1:]]) + m.hstack([x[:, :2], x[:, 2:]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_matches_torch(name):
+    torch = require_torch()
+    ours_x = shenjing.tensor(X, requires_grad=True)
+    theirs_x = torch.tensor(X, requires_grad=True)
+    ours, theirs = CASES[name](shenjing, ours_x), CASES[name](torch, theirs_x)
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-5)
+    weights = np.random.default_rng(0).standard_normal(theirs.shape).astype(np.float32)
+    (ours * shenjing.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _same(ours, theirs):
+    if isinstance(theirs, (tuple, list)):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _same(a, b)
+        return
+    expected = theirs.numpy()
+    assert ours.dtype == expected.dtype, (ours.dtype, expected.dtype)
+    np.testing.assert_array_equal(ours.numpy(), expected)
+
+
+# counts, indices and sets: exact values and dtypes
+EXACT = {
+    "unique": lambda m: m.unique(m.tensor([[3, 1], [2, 1]])),
+    "unique_inverse_counts": lambda m: m.unique(m.tensor([[3.5, 1.0], [2.0, 1.0]]),
+                                                return_inverse=True, return_counts=True),
+    "unique_method_counts": lambda m: m.tensor([2, 2, 0, 7]).unique(sorted=True,
+                                                                    return_counts=True),
+    "unique_dim": lambda m: m.unique(m.tensor([[1, 2], [0, 5], [1, 2]]), dim=0,
+                                     return_inverse=True, return_counts=True),
+    "bincount": lambda m: m.bincount(m.tensor([0, 3, 3, 1])),
+    "bincount_weights_minlength": lambda m: m.tensor([0, 3, 3, 1]).bincount(
+        m.tensor([0.5, 1.0, 2.0, 0.25]), minlength=6),
+    "count_nonzero": lambda m: (m.count_nonzero(m.tensor(X)), m.tensor(X).count_nonzero(dim=1),
+                                m.count_nonzero(m.tensor(X), dim=(0, 1))),
+    "argwhere": lambda m: m.argwhere(m.tensor(X) > 1.5),
+    "isin": lambda m: (m.isin(m.tensor([[1, 2], [3, 4]]), m.tensor([2, 3, 9])),
+                       m.isin(m.tensor([1, 2, 3]), 2), m.isin(m.tensor([1, 2]), m.tensor([2]),
+                                                              invert=True)),
+    "triu_tril_indices": lambda m: (m.triu_indices(3, 4), m.tril_indices(4, 3, -1),
+                                    m.triu_indices(3, 3, 1)),
+    "diff_bool": lambda m: m.diff(m.tensor([True, False, False, True])),
+    "diff_int": lambda m: m.tensor([[1, 4, 9], [2, 2, 5]]).diff(dim=0),
+    "nan_to_num_int": lambda m: m.nan_to_num(m.tensor([1, 2])),
+    "nan_to_num_default": lambda m: m.nan_to_num(m.tensor([float("nan"), float("inf"),
+                                                           -float("inf"), 1.0])),
+    "logical": lambda m: (m.logical_and(m.tensor([1, 0, 2]), m.tensor([1, 1, 0])),
+                          m.tensor([True, False]).logical_xor(m.tensor([True, True])),
+                          m.logical_or(m.tensor([0.0, 0.0]), m.tensor([0.0, 1.0]))),
+    "kron_int": lambda m: m.kron(m.tensor([[1, 2], [3, 4]]), m.tensor([1, -1])),
+    "tensor_split_int_tensor": lambda m: m.tensor_split(m.arange(7), m.tensor([2, 5])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_counts_and_indices_match_torch(name):
+    torch = require_torch()
+    _same(EXACT[name](shenjing), EXACT[name](torch))
+
+
+def test_results_are_float32_and_without_gradient_where_torch_has_none():
+    x = shenjing.tensor(X, requires_grad=True)
+    assert not x.unique().requires_grad and x.unique().dtype == np.float32
+    weights = shenjing.tensor([1, 2, 3])  # integer weights: float32 here (torch: float64)
+    assert shenjing.bincount(shenjing.tensor([0, 1, 1]), weights).tolist() == [1.0, 5.0]
+    assert shenjing.bincount(shenjing.tensor([0, 1, 1]), weights).dtype == np.float32
+    assert shenjing.bincount(shenjing.tensor([], dtype=np.int64), minlength=2).tolist() == [0, 0]
+    with pytest.raises(RuntimeError, match="1-D integer"):
+        shenjing.bincount(shenjing.tensor([0.0, 1.0]))
+    with pytest.raises(RuntimeError, match="mT is only supported on matrices"):
+        _ = shenjing.ones(3).mT
+    assert x.is_floating_point() and not shenjing.is_floating_point(shenjing.tensor([1]))
+
+
+def test_size_compares_as_torch_size():
+    torch = require_torch()
+    x = shenjing.zeros(2, 3)
+    size = shenjing.Size([2, 3])
+    assert size == (2, 3) and x.size() == size and size == x.shape and isinstance(size, tuple)
+    assert size == torch.Size([2, 3]) and size.numel() == torch.Size([2, 3]).numel() == 6
+    assert size[1:] == (3,) and isinstance(size[1:], shenjing.Size) and size[0] == 2
+    assert isinstance(size + (4,), shenjing.Size) and size + (4,) == (2, 3, 4)
+    assert repr(size) == "Size([2, 3])" and shenjing.Size() == ()
+    assert shenjing.zeros(shenjing.Size([4])).shape == (4,)
+
+
+def test_legacy_constructors_as_torch():
+    torch = require_torch()
+    for name in ("FloatTensor", "LongTensor", "DoubleTensor", "IntTensor", "BoolTensor"):
+        ours, theirs = getattr(shenjing, name), getattr(torch, name)
+        for args in [([1, 0, 2],), ([[1.0, 2.0]],), (np.array([3, 4]),)]:
+            _same(ours(*args), theirs(*args))
+        assert ours(2, 3).shape == tuple(theirs(2, 3).shape)
+        assert ours(2, 3).dtype == theirs(2, 3).numpy().dtype
+        assert ours().shape == tuple(theirs().shape) == (0,)
+        assert ours(shenjing.Size([2])).shape == (2,)
+    assert (shenjing.FloatTensor(2, 2).numpy() == 0).all()  # torch's is uninitialized
+    assert isinstance(shenjing.ones(2), shenjing.FloatTensor)
+    assert not isinstance(shenjing.ones(2), shenjing.LongTensor)
+    assert isinstance(shenjing.tensor([1]), shenjing.LongTensor)
+    assert not isinstance(np.ones(2, np.float32), shenjing.FloatTensor)
+    w = shenjing.FloatTensor([1.0, 2.0], requires_grad=True)
+    assert w.requires_grad and w.dtype == np.float32
+
+
+@pytest.fixture
+def printoptions():
+    yield shenjing.set_printoptions
+    shenjing.set_printoptions(profile="default")
+
+
+def test_set_printoptions_changes_repr_and_default_is_unchanged(printoptions):
+    x = shenjing.tensor([[1 / 3, 2.0], [1e-5, 12345.678]])
+    before = repr(x)
+    assert before == "Tensor([[3.3333334e-01 2.0000000e+00]\n        [9.9999997e-06 " \
+        "1.2345678e+04]])"
+    printoptions(precision=2)
+    assert "3.33e-01" in repr(x) and "3.3333" not in repr(x)
+    printoptions(sci_mode=False)
+    assert repr(x) == "Tensor([[0.33 2.00]\n        [0.00 12345.68]])"
+    printoptions(sci_mode=True, precision=3)
+    assert "3.333e-01" in repr(x) and "1.235e+04" in repr(x)
+    printoptions(linewidth=30, precision=4)  # sci_mode back to None, as torch's
+    lines = repr(shenjing.arange(12.0)).splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 30 and "e+" not in lines[0]
+    printoptions(threshold=3, edgeitems=1)
+    assert "..." in repr(shenjing.arange(10))
+    printoptions(profile="full")
+    assert "..." not in repr(shenjing.arange(2000))
+    printoptions(profile="default")
+    assert repr(x) == before
+    with pytest.raises(ValueError, match="profile"):
+        printoptions(profile="long")
+
+
+def test_save_load_round_trips_state_dicts_and_tensors(tmp_path):
+    w = shenjing.randn(3, 2, requires_grad=True)
+    ids = shenjing.tensor([[1, 2]])
+    checkpoint = {"model": {"dense.kernel": w, "dense.bias": shenjing.zeros(2, dtype=np.float64),
+                            "mask": shenjing.tensor([True, False])},
+                  "optimizer": {"state": {0: {"step": 3, "exp_avg": w * 2}},
+                                "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999),
+                                                  "params": [0]}]},
+                  "epoch": 7, "loss": float("nan"), "name": "run-1", "extra": None,
+                  "ids": (ids, ids), "array": np.arange(3, dtype=np.int32),
+                  "scalar": shenjing.tensor(2.5), "np_number": np.float32(0.5)}
+    path = tmp_path / "ckpt.pt"
+    shenjing.save(checkpoint, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # the temporary file is gone
+    back = shenjing.load(str(path), map_location="cpu", weights_only=True)
+    model = back["model"]
+    assert list(model) == ["dense.kernel", "dense.bias", "mask"]
+    np.testing.assert_array_equal(model["dense.kernel"].numpy(), w.numpy())
+    assert model["dense.kernel"].requires_grad and model["dense.kernel"].dtype == np.float32
+    assert model["dense.bias"].dtype == np.float64 and model["mask"].tolist() == [True, False]
+    state = back["optimizer"]["state"]
+    assert list(state) == [0] and state[0]["step"] == 3
+    assert state[0]["exp_avg"].is_leaf and state[0]["exp_avg"].requires_grad  # as torch's
+    assert back["optimizer"]["param_groups"] == [{"lr": 1e-3, "betas": (0.9, 0.999),
+                                                  "params": [0]}]
+    assert back["epoch"] == 7 and np.isnan(back["loss"]) and back["name"] == "run-1"
+    assert back["extra"] is None and back["ids"][0] is back["ids"][1]
+    assert isinstance(back["array"], np.ndarray) and back["array"].dtype == np.int32
+    assert back["scalar"].shape == () and back["scalar"].item() == 2.5
+    assert back["np_number"] == 0.5
+    one = io.BytesIO()  # a file object, and a bare tensor
+    shenjing.save(w, one)
+    one.seek(0)
+    loaded = shenjing.load(one)
+    assert isinstance(loaded, shenjing.Tensor) and loaded.shape == (3, 2)
+    loaded.data += 1  # writable
+    assert not hasattr(shenjing.load, "__wrapped__")
+
+
+def test_save_refuses_what_needs_pickle(tmp_path):
+    with pytest.raises(TypeError, match="never pickles"):
+        shenjing.save({"model": shenjing.layers.Dense(2)}, tmp_path / "m.pt")
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_refuses_torch_pickles_and_reads_safetensors_from_torch(tmp_path):
+    torch = require_torch()
+    pt = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2)}, pt)
+    with pytest.raises(ValueError, match="never unpickles.*safetensors.torch import save_file"):
+        shenjing.load(pt)
+    assert zipfile.is_zipfile(pt)
+    legacy = tmp_path / "legacy.pt"
+    torch.save({"w": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="PyTorch pickle"):
+        shenjing.load(legacy)
+    with pytest.raises(ValueError, match="not a file written by shenjing.save"):
+        shenjing.load(io.BytesIO(b"hello, world"))
+    from safetensors.torch import save_file
+
+    converted = tmp_path / "model.safetensors"
+    save_file({"w": torch.arange(4.0).reshape(2, 2), "b": torch.zeros(3, dtype=torch.int64)},
+              converted)
+    state = shenjing.load(converted)
+    assert sorted(state) == ["b", "w"] and state["w"].dtype == np.float32
+    np.testing.assert_array_equal(state["w"].numpy(), np.arange(4.0).reshape(2, 2))
+    assert state["b"].dtype == np.int64
