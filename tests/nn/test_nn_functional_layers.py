@@ -44,6 +44,18 @@ def test_inplace_flag_is_accepted(rng):
     same(lambda F, t: F.relu(t, inplace=False) + F.leaky_relu(t, 0.2, inplace=False), x)
 
 
+def test_inplace_true_writes_into_the_input_as_torch(rng):
+    # the in-place result inside a graph (the input is not a leaf): values and gradients
+    x = normal(rng, (3, 4))
+    same(lambda F, t: F.relu(t * 2, inplace=True) + F.hardtanh(t * 1, -0.5, 0.5, True), x)
+    h = shenjing.tensor(x) * 1
+    out = SF.hardtanh(h, -0.5, 0.5, inplace=True)
+    assert out is h and float(h.numpy().max()) <= 0.5
+    leaf = shenjing.tensor(x, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation on a leaf"):
+        SF.relu(leaf, inplace=True)
+
+
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_softmax_family_matches_torch(fn, dim, rng):

@@ -68,3 +68,9 @@ def test_moments_bias_add_dropout_and_unknown_names():
         tf.nn.softmax_v9  # noqa: B018 - the lookup is the test
     with pytest.raises(ValueError, match="same shape"):
         tf.nn.sigmoid_cross_entropy_with_logits(labels=np.ones(3), logits=np.ones(4))
+
+
+def test_relu6_gradient_is_zero_at_both_bounds_as_tensorflows():
+    x = tf.tensor([-1.0, 0.0, 3.0, 6.0, 7.0], requires_grad=True)
+    tf.nn.relu6(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]

@@ -113,6 +113,8 @@ def _serialize(value: Any) -> Any:
         return {k: _serialize(v) for k, v in value.items()}
     if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
         return np.dtype(value).name
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)  # an int subclass too: x.size, which torch's code calls, is one
     if callable(value):
         return activations.serialize(value)
     if isinstance(value, np.generic):

@@ -27,7 +27,10 @@ def relu(features: Any, name: str | None = None) -> Tensor:
 
 
 def relu6(features: Any, name: str | None = None) -> Tensor:
-    return F.clip(F.relu(_t(features)), 0.0, 6.0)
+    """min(max(x, 0), 6), with TensorFlow's gradient 0 at both bounds."""
+    from .functional import relu6 as torch_relu6  # the same bounds rule: hardtanh's
+
+    return torch_relu6(_t(features))
 
 
 def sigmoid(x: Any, name: str | None = None) -> Tensor:

@@ -3,6 +3,8 @@ unbatched forms torch accepts, and resampling by per-axis matrices."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +25,27 @@ def ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
     if len(out) != n:
         raise ValueError(f"{name} must be an int or {n} ints, got {value!r}")
     return out
+
+
+def honours_inplace(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """torch's ``inplace=True`` (as argument or keyword) for an adapter that computes a new
+    tensor: the result is written into the input (``copy_``, under autograd's in-place rules:
+    a leaf that requires grad refuses, as torch's), which is returned."""
+    position = list(inspect.signature(fn).parameters).index("inplace")
+
+    @functools.wraps(fn)
+    def adapter(*args: Any, **kwargs: Any) -> Tensor:
+        out = fn(*args, **kwargs)
+        inplace = kwargs.get("inplace", args[position] if len(args) > position else False)
+        if not inplace:
+            return out
+        target = args[0] if args else kwargs["input"]
+        if not isinstance(target, Tensor):
+            raise TypeError(f"{fn.__name__}(inplace=True) needs a Tensor to write into, got "
+                            f"{type(target).__name__}")
+        return target.copy_(out)
+
+    return adapter
 
 
 def as_float(x: Any) -> Tensor:

@@ -1,7 +1,8 @@
 """torch's activations with torch's defaults (leaky_relu's slope 0.01, softplus's beta and
 threshold, gelu's approximate='none', softmax's dim), over shenjing's activation ops.
 
-``inplace=True`` is accepted and ignored: the result is a new tensor either way.
+``inplace=True`` writes the result into the input and returns it, as torch (``copy_``: a
+leaf that requires grad refuses, as torch's does).
 """
 
 from __future__ import annotations
@@ -15,29 +16,34 @@ from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import shape as S
 from ...functional.activation import sigmoid, tanh  # noqa: F401 - torch's signatures
-from ._layout import as_float
+from ._layout import as_float, honours_inplace
 
 
+@honours_inplace
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """max(0, x); relu'(0) = 0."""
     return A.relu(input)
 
 
+@honours_inplace
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, else alpha (exp(x) - 1)."""
     return A.elu(input, alpha)
 
 
+@honours_inplace
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """Scaled ELU with Klambauer et al.'s constants."""
     return A.selu(input)
 
 
+@honours_inplace
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x sigmoid(x)."""
     return A.silu(input)
 
 
+@honours_inplace
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
              inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds and
@@ -48,17 +54,20 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     return E.where(inside, x, Tensor._wrap(clamped))
 
 
+@honours_inplace
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(0, x), 6) (``hardtanh(x, 0, 6)``: relu6'(0) = 0, as relu's)."""
     return hardtanh(input, 0.0, 6.0)
 
 
+@honours_inplace
 def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
                inplace: bool = False) -> Tensor:
     """x for x > 0, else ``negative_slope * x`` (torch's slope 0.01; shenjing.F's is 0.2)."""
     return A.leaky_relu(input, negative_slope)
 
 
+@honours_inplace
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, else alpha (exp(x / alpha) - 1): alpha * elu(x / alpha)."""
     return A.elu(as_float(input) * (1.0 / alpha)) * alpha
@@ -78,6 +87,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return E.where((x.data * beta) > threshold, x, smooth)
 
 
+@honours_inplace
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x tanh(softplus(x)) (Misra, 2019)."""
     x = as_float(input)
@@ -89,11 +99,13 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return -A.softplus(-as_float(input))
 
 
+@honours_inplace
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6."""
     return hardtanh(as_float(input) + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 
 
+@honours_inplace
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x relu6(x + 3) / 6 (MobileNetV3)."""
     x = as_float(input)
@@ -112,6 +124,7 @@ def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
     return x - A.tanh(x)
 
 
+@honours_inplace
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
               inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value``."""

@@ -12,7 +12,7 @@ from ...functional import normalization as N
 from ...functional import reduction as R
 from ...functional import shape as S
 from ...functional.dropout import dropout as _dropout
-from ._layout import as_float, channels_first, channels_last
+from ._layout import as_float, channels_first, channels_last, honours_inplace
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
@@ -112,6 +112,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  
     return x / E.clip(R.norm(x, p, dim, keepdim=True), eps, None)
 
 
+@honours_inplace
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
             inplace: bool = False) -> Tensor:
     """Zero each element with probability p, scale the rest by 1 / (1 - p) (torch's default
@@ -128,12 +129,14 @@ def _channel_dropout(input: Tensor, p: float, training: bool, spatial: int) -> T
     return _dropout(x, p=p, training=training, noise_shape=(None, None) + (1,) * spatial)
 
 
+@honours_inplace
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
               inplace: bool = False) -> Tensor:
     """torch's ``F.dropout1d`` on (N, C, L): whole channels."""
     return _channel_dropout(input, p, training, 1)
 
 
+@honours_inplace
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
               inplace: bool = False) -> Tensor:
     """torch's ``F.dropout2d`` on (N, C, H, W): whole feature maps."""
