@@ -1,8 +1,9 @@
 """PyTorch's Tensor methods that shenjing's own API spells otherwise, for ported code
 (``x.mm(w)``, ``wei.masked_fill(tril == 0, float('-inf'))``, ``x.topk(2)``, ``p.clamp_(0, 1)``).
 
-They are put on ``Tensor`` the first time a tensor is asked for a name it lacks (see
-``Tensor.__getattr__``), so ``import shenjing`` loads none of this. Each is built from the
+They are put on ``Tensor`` at the first call of any of them (``Tensor`` starts with a stand-in
+for each name in ``shenjing._TORCH_METHODS``), so ``import shenjing`` loads none of this. Each is
+built from the
 differentiable ops of :mod:`shenjing.functional` and :mod:`shenjing.ops` with torch's arguments
 (``dim``, ``keepdim``); ``FUNCTIONS`` lists those that torch also has as ``torch.name(x, ...)``.
 """
@@ -43,14 +44,15 @@ def _matrices(name: str, rank: int) -> Callable[[Tensor, Tensor], Tensor]:
 
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     """``value`` where ``mask`` is true, x elsewhere (the gradient flows there): attention's
-    ``wei.masked_fill(tril == 0, float('-inf'))``."""
-    return F.where(mask, value, self)
+    ``wei.masked_fill(tril == 0, float('-inf'))``. The result keeps x's dtype, as torch's."""
+    out = F.where(mask, value, self)
+    return out if out.dtype == self.dtype else F.cast(out, self.dtype)
 
 
 def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
     data = self.data
-    if descending:  # negated, stably sorted: ties keep their order, as torch's stable sort
-        data = ~data if data.dtype.kind in "bu" else -data
+    if descending:  # reversed order, stably sorted: ties keep their order, as torch's
+        data = ~data if data.dtype.kind in "biu" else -data  # ~: no overflow at int's minimum
     return self.xp.argsort(data, axis=dim, kind="stable")
 
 
@@ -255,7 +257,7 @@ def _draw_(name: str, draw: Callable[..., Any]) -> Callable[..., Tensor]:
 
     method.__name__ = name
     method.__doc__ = (f"In place: x filled with {name[:-1]} samples, (low, high) or (mean, std) "
-                      "from the seeded stream (torch's ``{name}``); returns x.")
+                      f"from the seeded stream (torch's ``{name}``); returns x.")
     return method
 
 

@@ -169,3 +169,18 @@ def test_tensor_device_and_0d_format_as_torch():
     target = shenjing.tensor([9, 19])[1]
     assert f"the target: {target}" == "the target: 19"  # Let's build GPT's printout
     assert f"{shenjing.tensor(2.5):.2f}" == "2.50" and "Tensor" in f"{shenjing.ones(2)}"
+
+
+def test_review_fixes_size_copies_descending_int_sort_and_masked_fill_dtype():
+    import copy
+    import pickle
+
+    x = shenjing.zeros(2, 3)
+    assert copy.deepcopy(x.size) == 6 and pickle.loads(pickle.dumps(x.size)) == 6
+    layer = shenjing.layers.Dense(x.size)  # an int that torch's code calls: saved as an int
+    assert layer.get_config()["units"] == 6 and type(layer.get_config()["units"]) is int
+    ints = shenjing.tensor(np.array([3, -128, 5], dtype=np.int8))
+    assert ints.sort(descending=True).values.tolist() == [5, 3, -128]  # -(-128) overflowed
+    assert ints.argsort(descending=True).tolist() == [2, 0, 1]
+    filled = shenjing.tensor([1, 2, 3]).masked_fill(shenjing.tensor([True, False, True]), 0.5)
+    assert filled.dtype == np.int64 and filled.tolist() == [0, 2, 0]  # torch keeps the dtype

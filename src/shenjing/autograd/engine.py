@@ -153,7 +153,7 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         )
     xp = root.xp
     if grad is None:
-        if root.size != 1:
+        if root.data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
                 "pass gradient= with the same shape (or reduce with .sum() / .mean() first)."

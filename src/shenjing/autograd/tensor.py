@@ -67,17 +67,21 @@ class _ArrayUfunc:
 PRINT_OPTIONS: dict[str, Any] = {}
 
 
-class Size(int):
+class Numel(int):
     """``Tensor.size``: the number of elements (an int, NumPy's ``size``) that, called, is
-    PyTorch's ``size()``: the shape, or with ``dim`` one length (``B, T, C = x.size()``)."""
+    PyTorch's ``size()``: the shape, or with ``dim`` one length (``B, T, C = x.size()``).
+    Copied or pickled, it is the plain int."""
 
-    def __new__(cls, shape: tuple[int, ...]) -> Size:
+    def __new__(cls, shape: tuple[int, ...]) -> Numel:
         size = super().__new__(cls, math.prod(shape))
         size.shape = shape
         return size
 
     def __call__(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:
+        return int, (int(self),)
 
 
 class Tensor(InplaceMixin):
@@ -160,10 +164,10 @@ class Tensor(InplaceMixin):
         return self.data.ndim
 
     @property
-    def size(self) -> Size:
+    def size(self) -> Numel:
         """The number of elements: NumPy's ``size``, an int, which called is PyTorch's
         ``size()``: ``x.size()`` is the shape, ``x.size(0)`` its first length."""
-        return Size(self.data.shape)
+        return Numel(self.data.shape)
 
     def numel(self) -> int:
         """The number of elements (PyTorch's ``numel()``; ``x.size`` here)."""
@@ -202,7 +206,7 @@ class Tensor(InplaceMixin):
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.size != 1:
+        if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.reshape(()).item()
 
@@ -330,14 +334,14 @@ class Tensor(InplaceMixin):
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a one-element tensor's value, and ``f"{target}"`` a 0-d
         tensor's as torch does (``19``, not ``Tensor(19)``); other tensors take no spec."""
-        if self.ndim == 0 or spec and self.size == 1:
+        if self.ndim == 0 or spec and self.data.size == 1:
             return format(self.item(), spec)
         return format(str(self), spec)
 
     def __bool__(self) -> bool:
-        if self.size != 1:
+        if self.data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
         return bool(self.data)
