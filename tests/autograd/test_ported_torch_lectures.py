@@ -19,24 +19,16 @@ from __future__ import annotations
 import math
 import random
 
-import numpy as np
-from test_ported_torch_programs import WORDS, SameDraws, _plain, assert_same, build_datasets
+from test_ported_torch_programs import WORDS, assert_same, build_datasets
+from test_ported_torch_programs import both as both_with
 
 import shenjing
-from oracle import require_torch
 
 
 def both(program, *args):
     """``program`` on shenjing with ``shenjing.nn.functional`` and on torch with
-    ``torch.nn.functional`` (random, np.random and shenjing's stream seeded alike for each)."""
-    th = require_torch()
-    results = []
-    for torch, F in ((shenjing, shenjing.nn.functional), (SameDraws(th), th.nn.functional)):
-        random.seed(42)
-        np.random.seed(0)
-        shenjing.manual_seed(0)
-        results.append({k: _plain(v) for k, v in program(torch, F, *args).items()})
-    return results
+    ``torch.nn.functional`` (see ``test_ported_torch_programs.both``)."""
+    return both_with(program, *args, functional=shenjing.nn.functional)
 
 
 # -- (1) Backprop Ninja ---------------------------------------------------------------------------

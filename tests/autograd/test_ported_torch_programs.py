@@ -80,13 +80,15 @@ class SameDraws:
                                               generator=generator))
 
 
-def both(program, *args):
-    """``program`` on shenjing and on torch with shenjing's random numbers, its results as
-    NumPy values (random and shenjing.random seeded alike for each run)."""
+def both(program, *args, functional=None):
+    """``program`` on shenjing (with ``functional`` as its F: ``shenjing.F`` by default, or
+    ``shenjing.nn.functional``) and on torch with shenjing's random numbers, its results as
+    NumPy values (random, np.random and shenjing's stream seeded alike for each run)."""
     th = require_torch()
     results = []
-    for torch, F in ((shenjing, shenjing.F), (SameDraws(th), th.nn.functional)):
+    for torch, F in ((shenjing, functional or shenjing.F), (SameDraws(th), th.nn.functional)):
         random.seed(42)
+        np.random.seed(0)
         shenjing.manual_seed(0)
         results.append({k: _plain(v) for k, v in program(torch, F, *args).items()})
     return results
