@@ -152,6 +152,9 @@ CASES = [
      2, 0),
     ("bidirectional", lambda: L.Bidirectional(L.GRU(2, return_sequences=True)), _x(2, 4, 3),
      (2, 4, 4), 6, 0),
+    ("bidirectional_rnn_cell", lambda: L.Bidirectional(L.RNN(
+        L.SimpleRNNCell(2, dropout=0.2, recurrent_dropout=0.2, seed=1), return_sequences=True)),
+     _x(2, 4, 3), (2, 4, 4), 6, 0),
     ("recursive_nn", lambda: L.RecursiveNN(7, 3, 5), _TREE_BATCH, (8, 5), 5, 0),
     ("rntn", lambda: L.RNTN(7, 3, 5), _TREE_BATCH, (8, 5), 6, 0),
     ("tree_lstm", lambda: L.TreeLSTM(7, 3, 5, embedding_dim=2), _TREE_BATCH, (8, 5), 7, 0),

@@ -48,10 +48,20 @@ class _Cell(Layer):
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.seed = seed
+        self._generator: np.random.Generator | None = None  # made at the first mask
+        self._dropout_mask: Tensor | None = None
+        self._recurrent_dropout_mask: Tensor | None = None
         self.units = int(units)
         self.activation = _activation(activation)
         self.use_bias = use_bias
@@ -94,9 +104,45 @@ class _Cell(Layer):
     def bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
+    # -- dropout (Keras's DropoutRNNCell): one mask per sequence, drawn at its first step ------
+    def _mask(self, like: Tensor, rate: float) -> Tensor:
+        if self._generator is None:
+            self._generator = (np.random.default_rng(self.seed) if self.seed is not None
+                               else new_generator())
+        keep = self._generator.random(like.shape) >= rate
+        return Tensor(like.xp.asarray(keep.astype(like.dtype) / like.dtype.type(1 - rate)))
+
+    def get_dropout_mask(self, step_input: Tensor) -> Tensor | None:
+        """The inputs' dropout mask (1 / (1 - dropout) where kept), the same until
+        ``reset_dropout_mask()`` (``RNN`` resets it for each sequence)."""
+        if self._dropout_mask is None and self.dropout > 0:
+            self._dropout_mask = self._mask(step_input, self.dropout)
+        return self._dropout_mask
+
+    def get_recurrent_dropout_mask(self, step_state: Tensor) -> Tensor | None:
+        """The mask of h_{t-1} before the recurrent kernel, as :meth:`get_dropout_mask`."""
+        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = self._mask(step_state, self.recurrent_dropout)
+        return self._recurrent_dropout_mask
+
+    def reset_dropout_mask(self) -> None:
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self) -> None:
+        self._recurrent_dropout_mask = None
+
+    def _dropped(self, inputs: Tensor, h: Tensor, training: bool | None) -> tuple[Tensor, Tensor]:
+        """``inputs`` and h_{t-1} under their dropout masks in training (Keras 3's cells)."""
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        if training and self.recurrent_dropout > 0:
+            h = h * self.get_recurrent_dropout_mask(h)
+        return inputs, h
+
     def call(self, inputs: Tensor, states: Any,
              training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if isinstance(states, (list, tuple)) else states
+        inputs, h = self._dropped(inputs, h, training)
         h = _apply(self.activation, F.linear(inputs, self.kernel, self.bias)
                    + h @ self.recurrent_kernel)
         return h, [h]
@@ -132,6 +178,7 @@ class LSTMCell(_Cell):
     def call(self, inputs: Tensor, states: Any,
              training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h, c = states
+        inputs, h = self._dropped(inputs, h, training)  # c is not dropped (Keras)
         z = F.linear(inputs, self.kernel, self.bias) + h @ self.recurrent_kernel
         i, f, g, o = F.split(z, 4, axis=-1)
         act, rec = self.activation, self.recurrent_activation
@@ -163,6 +210,8 @@ class GRUCell(_Cell):
     def call(self, inputs: Tensor, states: Any,
              training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if isinstance(states, (list, tuple)) else states
+        # Keras 3 mixes the dropped h_{t-1} into the new state too (z * h)
+        inputs, h = self._dropped(inputs, h, training)
         rec = self.recurrent_activation
         if not self.reset_after:
             a_z, a_r, a_h = F.split(F.linear(inputs, self.kernel, self.bias), 3, axis=-1)
@@ -216,7 +265,10 @@ class _RNN(StatefulMixin, Layer):
         for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {rate}")
-        self.cell = self.cell_class(units, **cell_kwargs)
+        # the cell holds the rates too (its config is the layer's), for RNN(cell) and
+        # hand-written loops; the layer applies them itself, one mask per sequence
+        self.cell = self.cell_class(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                                    seed=seed, **cell_kwargs)
         self.units = self.cell.units
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.return_sequences, self.return_state = return_sequences, return_state
@@ -288,7 +340,8 @@ class _RNN(StatefulMixin, Layer):
         steps = range(x.shape[1])
         outputs = []
         for t in reversed(steps) if self.go_backwards else steps:
-            h, new_states = self.cell(x[:, t], states)
+            # training=False: the layer applied the input dropout to x already
+            h, new_states = self.cell(x[:, t], states, training=False)
             if mask is not None:  # a padded step: zero output, the states carried over
                 real = mask[:, t:t + 1]
                 h = F.where(real, h, 0.0)
@@ -324,7 +377,7 @@ class Bidirectional(Layer):
     half starts at each sequence's last real step.
 
     Args:
-        layer: a SimpleRNN, LSTM or GRU.
+        layer: a SimpleRNN, LSTM or GRU, or an ``RNN(cell)`` (any cell, run step by step).
         merge_mode: 'concat' (default), 'sum', 'mul', 'ave', or None (a list of both).
         backward_layer: the backward layer, with ``go_backwards`` opposite to ``layer``'s and the
             same ``return_sequences`` and ``return_state`` (default: a copy of ``layer`` with
@@ -333,17 +386,17 @@ class Bidirectional(Layer):
 
     _MERGES = ("concat", "sum", "mul", "ave", None)
 
-    def __init__(self, layer: _RNN, merge_mode: str | None = "concat",
-                 backward_layer: _RNN | None = None, **kwargs: Any) -> None:
+    def __init__(self, layer: Any, merge_mode: str | None = "concat",
+                 backward_layer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(layer, dict):  # from a saved config
             from ..io.saving import deserialize_layer
 
             layer = deserialize_layer(layer)
             backward_layer = backward_layer and deserialize_layer(backward_layer)
-        if not isinstance(layer, _RNN):
-            raise ValueError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got "
-                             f"{type(layer).__name__}")
+        if not _is_recurrent(layer):
+            raise ValueError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU or "
+                             f"RNN(cell)), got {type(layer).__name__}")
         if merge_mode not in self._MERGES:
             raise ValueError(f"merge_mode must be one of {self._MERGES}, got {merge_mode!r}")
         self.forward_layer = layer
@@ -392,12 +445,21 @@ class Bidirectional(Layer):
         return None if self.forward_layer.return_state else mask
 
 
+def _is_recurrent(layer: Any) -> bool:
+    """A SimpleRNN, LSTM or GRU, or the generic ``RNN(cell)`` (rnn.py, imported only here)."""
+    if isinstance(layer, _RNN):
+        return True
+    from .rnn import RNN
+
+    return isinstance(layer, RNN)
+
+
 def _check_backward_layer(forward: _RNN, backward: Any) -> None:
     """Keras's rules for a given ``backward_layer``: a recurrent layer that runs the other way
     and returns the same things."""
-    if not isinstance(backward, _RNN):
-        raise ValueError(f"Bidirectional: backward_layer must be a SimpleRNN, LSTM or GRU layer, "
-                         f"got {type(backward).__name__}")
+    if not _is_recurrent(backward):
+        raise ValueError(f"Bidirectional: backward_layer must be a recurrent layer (SimpleRNN, "
+                         f"LSTM, GRU or RNN(cell)), got {type(backward).__name__}")
     if backward.go_backwards == forward.go_backwards:
         raise ValueError(f"Bidirectional: backward_layer must have go_backwards different from "
                          f"the forward layer's (both are {forward.go_backwards}); pass "

@@ -143,6 +143,7 @@ class RNN(StatefulMixin, Layer):
             states = self._carried_states(n, zeros) if self.stateful else zeros()
         kwargs = {"training": training} if isinstance(self.cell, Layer) else {}
         zero_out = self.zero_output_for_mask and self.return_sequences
+        _reset_dropout_masks(self.cell)  # Keras: the cells draw one mask per sequence
         outputs: list[Any] = []
         for t in reversed(range(t_len)) if self.go_backwards else range(t_len):
             step = _nest.pack(inputs, [x[:, t] for x in sequences]) if isinstance(
@@ -157,6 +158,7 @@ class RNN(StatefulMixin, Layer):
             outputs.append(out)
             states = new_states
         self._keep_states(states)
+        _reset_dropout_masks(self.cell)
         if self.return_sequences:
             leaves = [F.stack(list(step), axis=1)
                       for step in zip(*(_nest.flatten(o) for o in outputs))]
@@ -171,6 +173,14 @@ class RNN(StatefulMixin, Layer):
         if mask is None or not self.return_sequences or self.return_state:
             return None
         return mask[:, ::-1] if self.go_backwards else mask
+
+
+def _reset_dropout_masks(cell: Any) -> None:
+    """Forget the dropout masks of ``cell`` (and of the cells it stacks), as Keras's RNN does
+    before and after each call."""
+    for c in getattr(cell, "cells", [cell]):
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            getattr(c, reset, lambda: None)()
 
 
 def _where(real: Any, new: Any, old: Any) -> Any:
