@@ -9,8 +9,11 @@ import shenjing as sj
 from shenjing.layers import Dense
 
 
-def test_clear_session_restarts_the_layer_names_as_keras():
-    Dense(2), Dense(2)
+def test_clear_session_restarts_the_layer_names_as_keras(monkeypatch):
+    from shenjing.layers import layer
+
+    monkeypatch.setattr(layer, "_name_counts", dict(layer._name_counts))  # restored after:
+    Dense(2), Dense(2)  # later tests' auto-generated names must not depend on this one
     sj.backend.clear_session()
     assert [Dense(2).name, Dense(2).name, sj.layers.Dropout(0.1).name] == [
         "dense", "dense_1", "dropout"]
