@@ -39,7 +39,7 @@ from .autograd import (
 )
 from .diagnostics import gradcheck, gradgradcheck
 from .layers import Input
-from .models import Model, Sequential, load_model
+from .models import Model, Sequential
 
 _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "multinomial",
               "normal", "ones", "ones_like", "rand", "randint", "randn", "zeros", "zeros_like")
@@ -84,6 +84,8 @@ def __getattr__(name: str):
     if name in ("callbacks", "cuda", "datasets", "metrics", "nn", "ops", "plot", "preprocessing",
                 "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
+    if name == "load_model":  # with the saving code, on first use
+        return models.load_model
     if name in _FACTORIES:  # PyTorch's tensor factories (shenjing.zeros, randn, ...)
         return getattr(_importlib.import_module(".factories", __name__), name)
     if name in ("GradientTape", "Variable", "constant", "function"):  # TensorFlow's, for

@@ -19,7 +19,6 @@ from .activation import (
     tanh,
 )
 from .conv import conv2d, depthwise_conv2d
-from .conv3d import conv3d
 from .device import to_device
 from .dropout import dropout
 from .elementwise import (
@@ -96,4 +95,12 @@ from .shape import (
 
 _tensor_methods.install()
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [n for n in dir() if not n.startswith("_")] + ["conv3d"]
+
+
+def __getattr__(name: str):
+    if name == "conv3d":  # volumes are rarer than images: loaded on first use
+        from .volume import conv3d
+
+        return conv3d
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
