@@ -357,6 +357,7 @@ class CenterCrop(Layer):
             raise ValueError(f"CenterCrop needs a positive height and width, got "
                              f"{height}x{width}")
         self.height, self.width, self.data_format = int(height), int(width), data_format
+        self._resize: Any = None
 
     def call(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):
@@ -366,11 +367,13 @@ class CenterCrop(Layer):
         x = _as_float(self, x)
         rows, cols = (-3, -2) if self.data_format == "channels_last" else (-2, -1)
         h, w = x.shape[rows], x.shape[cols]
-        if h < self.height or w < self.width:
-            from .resizing import Resizing
+        if h < self.height or w < self.width:  # too small to crop: resized, as Keras
+            if self._resize is None:  # made once (a layer per call would use up names)
+                from .resizing import Resizing
 
-            return Resizing(self.height, self.width, crop_to_aspect_ratio=True,
-                            data_format=self.data_format, dtype=self.dtype)(x)
+                self._resize = Resizing(self.height, self.width, crop_to_aspect_ratio=True,
+                                        data_format=self.data_format, dtype=self.dtype)
+            return self._resize(x)
         top, left = int((h - self.height) / 2), int((w - self.width) / 2)
         index = [slice(None)] * x.ndim
         index[rows] = slice(top, top + self.height)
