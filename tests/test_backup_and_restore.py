@@ -13,6 +13,7 @@ import pytest
 import shenjing as sj
 from shenjing import callbacks, layers, losses, optimizers
 from shenjing.io import CorruptFileError
+from training_state import assert_same_state
 
 
 class _Interrupted(Exception):
@@ -72,15 +73,6 @@ def _uninterrupted(epochs=5):
     return model, history
 
 
-def _assert_same_state(a, b):
-    for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_array_equal(u, v)
-    assert a.optimizer.iterations == b.optimizer.iterations
-    for i, state in a.optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            np.testing.assert_array_equal(b.optimizer.state_dict()["state"][i][key], value)
-
-
 def test_an_interrupted_run_resumes_from_its_epoch_backup(tmp_path):
     full, history = _uninterrupted()
     backup = callbacks.BackupAndRestore(tmp_path / "backup")
@@ -94,7 +86,7 @@ def test_an_interrupted_run_resumes_from_its_epoch_backup(tmp_path):
     rest = resumed.fit(*_data(), batch_size=16, epochs=5, verbose=0, callbacks=[backup, spy])
     assert rest.epoch == [3, 4] and spy.seen[0] == (3, 0)
     assert rest.history["loss"] == history.history["loss"][3:]
-    _assert_same_state(full, resumed)
+    assert_same_state(full, resumed)
     assert not os.path.exists(tmp_path / "backup")  # deleted at the successful end
 
 
@@ -112,7 +104,7 @@ def test_a_mid_epoch_backup_resumes_at_the_next_batch(tmp_path):
     resumed.fit(*_data(), batch_size=16, epochs=5, verbose=0,
                 callbacks=[callbacks.BackupAndRestore(tmp_path, save_freq=3), spy])
     assert spy.seen[:3] == [(1, 2), (1, 3), (2, 0)]
-    _assert_same_state(full, resumed)
+    assert_same_state(full, resumed)
 
 
 @pytest.mark.parametrize("save_freq", ["epoch", 1, 2, 4, 5])
@@ -124,7 +116,7 @@ def test_any_backup_point_gives_the_same_run(tmp_path, save_freq):
             _build().fit(*_data(), batch_size=16, epochs=4, verbose=0, callbacks=[backup, crash])
     resumed = _build()
     resumed.fit(*_data(), batch_size=16, epochs=4, verbose=0, callbacks=[backup])
-    _assert_same_state(full, resumed)
+    assert_same_state(full, resumed)
 
 
 def test_delete_checkpoint_false_keeps_the_backup(tmp_path):
@@ -137,7 +129,7 @@ def test_delete_checkpoint_false_keeps_the_backup(tmp_path):
     history = again.fit(*_data(), batch_size=16, epochs=2, verbose=0,
                         callbacks=[callbacks.BackupAndRestore(tmp_path, delete_checkpoint=False)])
     assert history.epoch == []
-    _assert_same_state(model, again)
+    assert_same_state(model, again)
 
 
 def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
@@ -152,7 +144,7 @@ def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
     resumed = _build()
     with pytest.warns(UserWarning, match="previous one"):
         resumed.fit(*_data(), batch_size=16, epochs=5, verbose=0, callbacks=[backup])
-    _assert_same_state(full, resumed)
+    assert_same_state(full, resumed)
     assert not os.path.exists(latest)
 
 

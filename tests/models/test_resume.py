@@ -13,6 +13,7 @@ import shenjing as sj
 from shenjing import callbacks, layers, losses, optimizers
 from shenjing.io import CorruptFileError, saving
 from shenjing.models import load_model
+from training_state import assert_same_state
 
 
 def _data(n: int = 50):
@@ -29,15 +30,6 @@ def _build() -> sj.Sequential:
     return model
 
 
-def _assert_same_state(a, b):
-    for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_array_equal(u, v)
-    assert a.optimizer.iterations == b.optimizer.iterations
-    for i, state in a.optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            np.testing.assert_array_equal(b.optimizer.state_dict()["state"][i][key], value)
-
-
 def test_a_run_resumed_from_a_checkpoint_shuffles_as_the_uninterrupted_one(tmp_path):
     """Before, each fit drew a new shuffling stream, so the resumed epochs saw other batches."""
     x, y = _data()
@@ -49,7 +41,7 @@ def test_a_run_resumed_from_a_checkpoint_shuffles_as_the_uninterrupted_one(tmp_p
     resumed = load_model(tmp_path / "epoch2.shenjing")
     rest = resumed.fit(x, y, batch_size=16, initial_epoch=2, epochs=4, verbose=0)
     assert rest.history["loss"] == history.history["loss"][2:]
-    _assert_same_state(full, resumed)
+    assert_same_state(full, resumed)
 
 
 def test_fit_called_twice_continues_as_one_fit():
@@ -59,7 +51,7 @@ def test_fit_called_twice_continues_as_one_fit():
     twice = _build()
     twice.fit(x, y, batch_size=16, epochs=1, verbose=0)
     twice.fit(x, y, batch_size=16, initial_epoch=1, epochs=3, verbose=0)
-    _assert_same_state(once, twice)
+    assert_same_state(once, twice)
 
 
 def test_two_fits_still_shuffle_differently():
