@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from oracle import torch
+from oracle import require_torch
 from shenjing import metrics
 
 sk = pytest.importorskip("sklearn.metrics")
@@ -229,6 +229,7 @@ def _torch_weighted_mean(per_sample, w):
 
 @WEIGHTED
 def test_binary_crossentropy_metric_matches_torch(weighted, rng):
+    torch = require_torch()
     y, p = _multilabel(rng)
     w = _weights(rng, weighted)
     ref = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y * 1.0),
@@ -243,6 +244,7 @@ def test_binary_crossentropy_metric_matches_torch(weighted, rng):
 @WEIGHTED
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_categorical_crossentropies_match_torch(smoothing, weighted, rng):
+    torch = require_torch()
     labels = rng.integers(0, C, N)
     logits = rng.standard_normal((N, C)) * 2
     w = _weights(rng, weighted)
