@@ -316,7 +316,8 @@ def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     (float32 times a 0-d float64 stays float32). Integer tensors never require grad, so the
     casts lose nothing."""
     if isinstance(a, Tensor):
-        b = as_tensor(b, like=a)
+        if not isinstance(b, Tensor):  # (two Tensors, the common case: no call)
+            b = as_tensor(b, like=a)
     else:
         b = as_tensor(b)
         a = as_tensor(a, like=b)
