@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from . import losses
-from .autograd import Tensor, no_grad
-from .backend import asnumpy
-from .losses import _FunctionWrapper, _key, _snake, _sparse_labels, _target_shape, _weights
+from .. import losses
+from ..autograd import Tensor, no_grad
+from ..backend import asnumpy
+from ..losses import _FunctionWrapper, _key, _snake, _sparse_labels, _target_shape, _weights
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
 
@@ -203,8 +203,8 @@ class Metric:
                      aggregation: str = "sum", name: str | None = None) -> Any:
         """A non-trainable state variable (Keras's ``Metric.add_variable``), reset to zeros by
         the default ``reset_state``. ``aggregation`` is accepted and changes nothing here."""
-        from .layers import initializers
-        from .layers.parameter import Parameter
+        from ..layers import initializers
+        from ..layers.parameter import Parameter
 
         dtype = np.dtype(dtype or self.dtype)
         value = initializers.get(initializer)(tuple(shape), dtype)
