@@ -1,0 +1,190 @@
+"""Regression metrics: squared, absolute, percentage, logarithmic and log-cosh errors,
+cosine similarity and R2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import losses
+from ..losses import _weights
+from .base import _EPSILON, Mean, MeanMetricWrapper, Metric, _from_loss, _MeanOf, _np, _pair
+
+
+def _per_sample(x: np.ndarray) -> np.ndarray:
+    return x.mean(axis=-1) if x.ndim > 1 else x
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample mean of squared errors over the last axis, in float64."""
+    t, p = _pair(y_true, y_pred, "mean_squared_error")
+    return _per_sample(np.square(p.astype(np.float64) - t))
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample mean of absolute errors over the last axis, in float64."""
+    t, p = _pair(y_true, y_pred, "mean_absolute_error")
+    return _per_sample(np.abs(p.astype(np.float64) - t))
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))`` over the last axis,
+    in float64 (Keras's)."""
+    t, p = _pair(y_true, y_pred, "mean_absolute_percentage_error")
+    t = t.astype(np.float64)
+    return 100.0 * _per_sample(np.abs(t - p) / np.maximum(np.abs(t), _EPSILON))
+
+
+mean_squared_logarithmic_error = _from_loss(losses.mean_squared_logarithmic_error)
+log_cosh = _from_loss(losses.log_cosh)
+cosine_similarity = _from_loss(losses.cosine_similarity, sign=-1.0)  # 1: the same direction
+
+mse = mean_squared_error
+mae = mean_absolute_error
+mape = mean_absolute_percentage_error
+msle = mean_squared_logarithmic_error
+
+
+class MeanSquaredError(_MeanOf):
+    """Mean squared error over all samples seen; see :func:`mean_squared_error`."""
+
+    fn = staticmethod(mean_squared_error)
+
+
+class RootMeanSquaredError(Mean):
+    """The square root of the (weighted) mean squared error over all samples seen (Keras's:
+    each sample's squared errors are averaged first, so weights are per sample).
+
+    >>> RootMeanSquaredError()(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
+    0.5
+    """
+
+    def __init__(self, name: str = "root_mean_squared_error") -> None:
+        super().__init__(name=name)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        super().update_state(np.square(p.astype(np.float64) - t), sample_weight)
+
+    def result(self) -> float:
+        return float(np.sqrt(super().result()))
+
+
+class MeanAbsoluteError(_MeanOf):
+    """Mean absolute error over all samples seen; see :func:`mean_absolute_error`."""
+
+    fn = staticmethod(mean_absolute_error)
+
+
+class MeanAbsolutePercentageError(_MeanOf):
+    """Mean absolute percentage error over all samples seen; see
+    :func:`mean_absolute_percentage_error`."""
+
+    fn = staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(_MeanOf):
+    """Mean squared logarithmic error over all samples seen; see
+    :func:`shenjing.losses.mean_squared_logarithmic_error`."""
+
+    fn = staticmethod(mean_squared_logarithmic_error)
+
+
+class LogCoshError(_MeanOf):
+    """Mean log-cosh error; see :func:`shenjing.losses.log_cosh` (Keras names it 'logcosh')."""
+
+    fn = staticmethod(log_cosh)
+    default_name = "logcosh"
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """Mean cosine similarity along ``axis``, positive (1 for the same direction), unlike the
+    loss :class:`shenjing.losses.CosineSimilarity`, which is its negative (Keras)."""
+
+    def __init__(self, name: str = "cosine_similarity", axis: int = -1) -> None:
+        super().__init__(cosine_similarity, name=name, axis=axis)
+
+
+class R2Score(Metric):
+    """The coefficient of determination ``1 - SS_res / SS_tot`` per output column (Keras 3's
+    ``R2Score``, scikit-learn's ``r2_score``), from running weighted sums, so streaming over
+    batches gives the value of one call on all the data.
+
+    Targets and predictions are (samples, outputs); (samples,) counts as one output. A column
+    whose targets are all equal has no variance: its score is 0, or NaN if the predictions
+    are exact (Keras's; scikit-learn gives 1 there).
+
+    Args:
+        class_aggregation: 'uniform_average' (the mean over columns), 'variance_weighted_average'
+            (weighted by each column's target variance) or None (a list, one per column).
+        num_regressors: p > 0 gives the adjusted score ``1 - (1 - R2) (n - 1) / (n - p - 1)``,
+            where ``n`` counts the target values seen, as Keras (the samples, for one output).
+        name: the key in training logs.
+
+    >>> R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
+    0.5714285...
+    """
+
+    _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+    def __init__(self, class_aggregation: str | None = "uniform_average",
+                 num_regressors: int = 0, name: str = "r2_score") -> None:
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
+                             f"got {class_aggregation!r}")
+        if num_regressors < 0:
+            raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._outputs = 0  # known at the first update_state, kept by reset_state
+        super().__init__(name=name)
+
+    def reset_state(self) -> None:
+        n = self._outputs
+        self.sum, self.squared_sum = np.zeros(n), np.zeros(n)
+        self.total_mse, self.count = np.zeros(n), np.zeros(n)
+        self.num_samples = 0
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _pair(y_true, y_pred, self.name)
+        t, p = t.astype(np.float64), p.astype(np.float64)
+        if p.ndim == 1:
+            t, p = t[:, None], p[:, None]
+        if p.ndim != 2:
+            raise ValueError(f"{self.name}: expects y_true and y_pred of shape (samples, "
+                             f"outputs), got y_pred of shape {p.shape}")
+        if not self._outputs:
+            self._outputs = p.shape[1]
+            self.reset_state()
+        elif p.shape[1] != self._outputs:
+            raise ValueError(f"{self.name}: y_pred has {p.shape[1]} outputs, earlier batches "
+                             f"had {self._outputs}")
+        w = np.ones(p.shape) if sample_weight is None else np.broadcast_to(
+            _weights(_np(sample_weight), p.shape, self.name), p.shape).astype(np.float64)
+        self.sum += (w * t).sum(axis=0)
+        self.squared_sum += (w * t * t).sum(axis=0)
+        self.total_mse += (w * (t - p) ** 2).sum(axis=0)
+        self.count += w.sum(axis=0)
+        self.num_samples += t.size
+
+    def result(self) -> float | list[float]:
+        if not self._outputs:
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = self.squared_sum - self.sum * (self.sum / self.count)
+            raw = 1.0 - self.total_mse / total
+        raw = np.where(np.isinf(raw), 0.0, raw)  # no variance, inexact predictions: 0
+        if self.class_aggregation is None:
+            score: Any = raw
+        elif self.class_aggregation == "uniform_average":
+            score = np.mean(raw)
+        else:
+            score = np.sum(total * raw) / np.sum(total)
+        n, k = self.num_samples, self.num_regressors
+        if k and k < n - 1:  # Keras falls back to the plain score otherwise
+            score = 1.0 - (1.0 - score) * (n - 1) / (n - k - 1)
+        return score.tolist() if self.class_aggregation is None else float(score)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
