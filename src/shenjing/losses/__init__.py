@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from . import functional as F
-from .autograd import Tensor
-from .backend import DEFAULT_FLOAT, get_xp
-from .functional.loss import EPSILON
+from .. import functional as F
+from ..autograd import Tensor
+from ..backend import DEFAULT_FLOAT, get_xp
+from ..functional.loss import EPSILON
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
 _REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
