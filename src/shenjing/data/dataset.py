@@ -32,46 +32,33 @@ from .. import backend
 from .._checks import positive_int
 from .._nest import flatten, map_structure, pack
 from ..autograd import Tensor
+from ._elements import (
+    _from_fn,
+    _normalized,
+    _padded,
+    _per_component,
+    _shape_of,
+    _stacked,
+)
+from ._passes import (
+    Blocks,
+    _buffer_shuffled,
+    _Cache,
+    _rechunked,
+    _repeated,
+    _rows,
+    _shuffled_blocks,
+    _skip_blocks,
+    _take_blocks,
+    _windows,
+)
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE: let the runtime choose (here: nothing to choose)
 INFINITE_CARDINALITY = -1
 UNKNOWN_CARDINALITY = -2
-_BLOCK = 1024  # indices per block of a buffered shuffle's output
-
-Blocks = Callable[[], Iterator[np.ndarray]]  # a fresh stream of row-index blocks per pass
 
 
-# -- structures -------------------------------------------------------------------------------
-def _as_array(value: Any) -> np.ndarray:
-    """One component as an array with TensorFlow's types: arrays and Tensors keep theirs;
-    Python floats become float32 and Python ints int32, as ``tf.constant`` makes them."""
-    if isinstance(value, Tensor):
-        return backend.asnumpy(value.data)
-    if isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value)
-    a = np.asarray(value)
-    if a.dtype == np.float64:
-        return a.astype(np.float32)
-    return a.astype(np.int32) if a.dtype.kind == "i" else a
-
-
-def _normalized(value: Any) -> Any:
-    """``value`` with tuples and dicts kept as structure and everything else (a list too, as
-    in TensorFlow) one array."""
-    if isinstance(value, dict):
-        return {key: _normalized(v) for key, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_normalized(v) for v in value)
-    if value is None:
-        raise TypeError("a dataset element cannot hold None")
-    return _as_array(value)
-
-
-def _shape_of(structure: Any) -> Any:
-    """The nesting alone (tuple lengths, dict keys), to compare two elements' structures."""
-    return map_structure(lambda leaf: None, structure)
-
-
+# -- elements as Tensors ----------------------------------------------------------------------
 def _to_tensors(element: Any) -> Any:
     """An element's arrays as Tensors (the datasets of a ``window`` element stay datasets)."""
     return map_structure(lambda leaf: leaf if isinstance(leaf, Dataset) else Tensor._wrap(leaf),
@@ -87,109 +74,6 @@ def _call(fn: Callable[..., Any], element: Any) -> Any:
     ``map`` and ``filter``), anything else as one."""
     tensors = _to_tensors(element)
     return fn(*tensors) if isinstance(tensors, tuple) else fn(tensors)
-
-
-def _listless(value: Any) -> Any:
-    """A generator's element with its tuples' lists made tuples, leaves left as they are (a
-    list is one component only inside a tuple or dict, as TF reads them)."""
-    if isinstance(value, dict):
-        return {key: _listless(v) for key, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_listless(v) for v in value)
-    return value
-
-
-def _from_fn(out: Any) -> Any:
-    """A function's result as an element: lists become tuples, as in TF's ``map``."""
-    if isinstance(out, list):
-        out = tuple(out)
-    if isinstance(out, dict):
-        return {key: _from_fn(v) for key, v in out.items()}
-    if isinstance(out, tuple):
-        return tuple(_from_fn(v) for v in out)
-    return _normalized(out)
-
-
-def _stacked(elements: list[Any]) -> Any:
-    """Elements stacked along a new first axis, component by component."""
-    leaves = [flatten(e) for e in elements]
-    columns = []
-    for k, column in enumerate(zip(*leaves)):
-        first = column[0].shape
-        for i, a in enumerate(column):
-            if a.shape != first:
-                raise ValueError(f"cannot batch elements of different shapes in component {k}: "
-                                 f"the first has shape {first}, element {i} has {a.shape} "
-                                 "(pad them to one shape, or batch_size=1)")
-        columns.append(np.stack(column))
-    return pack(elements[0], columns)
-
-
-def _padded(elements: list[Any], shapes: Any, values: Any) -> Any:
-    """Elements stacked as ``_stacked`` does, each component first padded at the end of each
-    axis to its ``shapes`` entry (``None`` axes: the batch's longest) with its ``values`` entry
-    (None: 0, or "" for strings)."""
-    leaves = [flatten(e) for e in elements]
-    columns = []
-    for k, (column, shape, value) in enumerate(zip(zip(*leaves), shapes, values)):
-        ranks = {a.ndim for a in column}
-        if len(ranks) > 1 or (shape is not None and len(shape) != column[0].ndim):
-            want = "the same rank" if shape is None else f"padded_shapes' rank {len(shape)}"
-            raise ValueError(f"padded_batch: component {k} has shapes "
-                             f"{sorted({a.shape for a in column})}, expected {want}")
-        longest = np.max([a.shape for a in column], axis=0) if column[0].ndim else ()
-        target = tuple(int(m) if s is None else s for m, s in
-                       zip(longest, shape if shape is not None else [None] * len(longest)))
-        if any(m > t for m, t in zip(longest, target)):
-            raise ValueError(f"padded_batch: component {k} has an element of shape "
-                             f"{tuple(int(m) for m in longest)} (longest), larger than "
-                             f"padded_shapes {shape}")
-        dtype = np.result_type(*column)
-        fill = ("" if dtype.kind == "U" else 0) if value is None else np.asarray(value)
-        out = np.full((len(column), *target), fill, dtype=dtype)
-        for i, a in enumerate(column):
-            out[(i, *(slice(0, n) for n in a.shape))] = a
-        columns.append(out)
-    return pack(elements[0], columns)
-
-
-def _per_component(arg: Any, structure: Any, name: str, shapes: bool = False) -> list[Any]:
-    """``arg`` given in the element's ``structure`` (a shape, if ``shapes``, or a value for
-    each component: ``padded_batch``'s ``padded_shapes`` and ``padding_values``) as a list in
-    :func:`flatten`'s order. None gives None for each; one value serves every component."""
-    if arg is None or (not shapes and not isinstance(arg, (tuple, list, dict))):
-        return [arg] * len(flatten(structure))
-    if isinstance(structure, dict) and isinstance(arg, dict) and set(arg) == set(structure):
-        return [e for key in sorted(structure) for e in
-                _per_component(arg[key], structure[key], name, shapes)]
-    if isinstance(structure, tuple) and isinstance(arg, (tuple, list)) and len(arg) == len(
-            structure):
-        return [e for st, a in zip(structure, arg) for e in _per_component(a, st, name, shapes)]
-    if isinstance(structure, (tuple, dict)):
-        raise ValueError(f"{name} {arg!r} does not match the elements' structure "
-                         f"{_shape_of(structure)}")
-    if shapes:
-        dims = (arg,) if isinstance(arg, (int, np.integer)) else tuple(arg)
-        return [tuple(None if d is None or d == -1 else int(d) for d in dims)]
-    return [arg]
-
-
-def _windows(items: Iterator[Any], size: int, shift: int, stride: int, drop_remainder: bool
-             ) -> Iterator[list[Any]]:
-    """Lists of ``size`` items ``stride`` apart, a new one starting every ``shift`` items; the
-    last ones shorter unless ``drop_remainder``."""
-    span = (size - 1) * stride + 1
-    buffer: list[Any] = []
-    for item in items:
-        buffer.append(item)
-        if len(buffer) == max(span, shift):
-            yield buffer[:span:stride]
-            buffer = buffer[shift:]
-    while buffer and not drop_remainder:
-        yield buffer[:span:stride]
-        buffer = buffer[shift:]
-    if buffer and drop_remainder and len(buffer) >= span:
-        yield buffer[:span:stride]
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -215,92 +99,6 @@ def _check_parallel_calls(num_parallel_calls: Any) -> None:
     if num_parallel_calls is not None and num_parallel_calls != AUTOTUNE:
         positive_int(num_parallel_calls, "num_parallel_calls (None, AUTOTUNE or)")
 
-
-# -- index blocks -----------------------------------------------------------------------------
-def _take_blocks(blocks: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
-    for block in blocks:
-        if count <= 0:
-            return
-        yield block[:count]
-        count -= len(block)
-
-
-def _skip_blocks(blocks: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
-    for block in blocks:
-        if count < len(block):
-            yield block[count:]
-        count = max(count - len(block), 0)
-
-
-def _rechunked(blocks: Iterable[np.ndarray], size: int, drop_remainder: bool
-               ) -> Iterator[np.ndarray]:
-    """The indices of ``blocks`` cut into chunks of ``size`` (the last may be shorter)."""
-    pending = np.empty(0, dtype=np.intp)
-    for block in blocks:
-        pending = np.concatenate([pending, block]) if len(pending) else block
-        whole = len(pending) - len(pending) % size
-        for start in range(0, whole, size):
-            yield pending[start:start + size]
-        pending = pending[whole:]
-    if len(pending) and not drop_remainder:
-        yield pending
-
-
-def _rows(data: list[np.ndarray], idx: np.ndarray | slice) -> list[np.ndarray]:
-    return [a[idx] for a in data]
-
-
-# -- passes -----------------------------------------------------------------------------------
-def _repeated(make: Callable[[], Iterator[Any]], count: int) -> Iterator[Any]:
-    """``count`` passes of ``make()`` (-1: forever, stopping if a pass is empty)."""
-    passes = itertools.count() if count < 0 else range(count)
-    for _ in passes:
-        empty = True
-        for item in make():
-            empty = False
-            yield item
-        if empty:
-            return
-
-
-def _buffer_shuffled(items: Iterable[Any], buffer_size: int, rng: np.random.Generator
-                     ) -> Iterator[Any]:
-    """TensorFlow's shuffle: fill a buffer with the first ``buffer_size`` items, then output
-    a random one from it and put the next input in its place; at the end, drain the buffer in
-    random order. A buffer as large as the input is a uniform permutation."""
-    buffer: list[Any] = []
-    draws = iter(())
-    for item in items:
-        if len(buffer) < buffer_size:
-            buffer.append(item)
-            continue
-        draw = next(draws, None)
-        if draw is None:  # uniform draws in bulk: one NumPy call per _BLOCK items
-            draws = iter(rng.random(_BLOCK).tolist())
-            draw = next(draws)
-        j = int(draw * buffer_size)
-        yield buffer[j]
-        buffer[j] = item
-    for k in rng.permutation(len(buffer)):
-        yield buffer[k]
-
-
-class _Cache:
-    """The items of the first complete pass of ``make()``, replayed after (TF's ``cache``: a
-    pass stopped early caches nothing)."""
-
-    def __init__(self, make: Callable[[], Iterator[Any]]) -> None:
-        self.make, self.items = make, None
-
-    def __call__(self) -> Iterator[Any]:
-        if self.items is not None:
-            yield from self.items
-            return
-        seen = []
-        for item in self.make():
-            seen.append(item)
-            yield item
-        self.items = seen
 
 
 class Dataset:
@@ -370,41 +168,10 @@ class Dataset:
         match ``output_signature`` (a structure of :class:`TensorSpec`; or the older
         ``output_types`` with optional ``output_shapes``): it is converted to each spec's
         dtype, and a shape that does not match raises, naming the generator."""
-        from .tensor_spec import TensorSpec
+        from ._generator import _generator_elements
 
-        if not callable(generator):
-            raise TypeError("from_generator needs a function that returns an iterator (the "
-                            f"generator function itself, not a generator), got "
-                            f"{type(generator).__name__}")
-        if output_signature is None:
-            if output_types is None:
-                raise TypeError("from_generator needs output_signature (a TensorSpec for each "
-                                "component), or output_types")
-            types_ = flatten(output_types)
-            shapes = ([None] * len(types_) if output_shapes is None else
-                      _per_component(output_shapes, output_types,
-                                     "from_generator's output_shapes", shapes=True))
-            output_signature = pack(output_types, [TensorSpec(shape, dtype) for shape, dtype
-                                                   in zip(shapes, types_)])
-        specs = flatten(output_signature)
-        if not all(isinstance(spec, TensorSpec) for spec in specs):
-            raise TypeError("from_generator's output_signature must be a TensorSpec or a "
-                            f"tuple/dict of them, got {output_signature!r}")
-        call_args = tuple(_as_array(a) for a in (args or ()))
-        where = f"from_generator's generator {getattr(generator, '__name__', generator)!r}"
-
-        def conform(value: Any) -> Any:
-            value = _listless(value)
-            if _shape_of(value) != _shape_of(output_signature):
-                raise TypeError(f"{where} yielded an element of structure {_shape_of(value)}, "
-                                f"where output_signature has {_shape_of(output_signature)}")
-            return pack(output_signature, [spec.conform(v, where) for spec, v in
-                                           zip(specs, flatten(value))])
-
-        def elements() -> Iterator[Any]:
-            return map(conform, generator(*call_args))
-
-        return cls(elements, UNKNOWN_CARDINALITY)
+        return cls(_generator_elements(generator, output_types, output_shapes, args,
+                                       output_signature), UNKNOWN_CARDINALITY)
 
     @classmethod
     def from_tensors(cls, tensors: Any, name: str | None = None) -> Dataset:
@@ -626,18 +393,7 @@ class Dataset:
         if self._source is None:
             return Dataset(lambda: _buffer_shuffled(self._elements(), size, generator()), n)
         data, blocks = self._source
-
-        def shuffled() -> Iterator[np.ndarray]:
-            if 0 <= n <= size:  # the whole pass fits the buffer: one permutation
-                idx = np.concatenate(list(blocks()) or [np.empty(0, np.intp)])
-                yield idx[generator().permutation(len(idx))]
-                return
-            flat = itertools.chain.from_iterable(b.tolist() for b in blocks())
-            out = _buffer_shuffled(flat, size, generator())
-            while block := list(itertools.islice(out, _BLOCK)):
-                yield np.asarray(block, dtype=np.intp)
-
-        return Dataset._of_rows(data, shuffled, n)
+        return Dataset._of_rows(data, _shuffled_blocks(blocks, n, size, generator), n)
 
     def take(self, count: int, name: str | None = None) -> Dataset:
         """The first ``count`` elements (-1: all)."""
