@@ -898,7 +898,7 @@ class TensorBoard(Callback):
 
     def _write_histograms(self, epoch: int) -> None:
         from .backend import asnumpy
-        from .io.saving import _weight_names
+        from .io.weights import _weight_names
 
         writer = self._writer("train")
         # '0003/dense_1/kernel' -> 'dense_1/kernel/histogram' (Keras 3 names the weight's path)

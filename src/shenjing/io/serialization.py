@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .saving import _registry, custom_object_scope, deserialize_layer, get_registered_object
+from .registry import _registry, custom_object_scope, deserialize_layer, get_registered_object
 
 
 def serialize_keras_object(obj: Any) -> Any:
