@@ -93,9 +93,12 @@ def __getattr__(name: str):
         from . import activation_layers as module
     elif name in ("ActivityRegularization", "GaussianNoise"):
         from . import regularization as module
-    elif name in ("CategoryEncoding", "Discretization", "Hashing", "IntegerLookup",
-                  "StringLookup"):
+    elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
         from . import lookup as module
+    elif name == "Hashing":
+        from . import hashing as module
+    elif name == "Discretization":
+        from . import discretization as module
     elif name == "TextVectorization":
         from . import text_vectorization as module
     elif name == "MultiHeadAttention":
