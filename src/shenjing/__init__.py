@@ -20,7 +20,6 @@ from . import (
     functional,
     initializers,
     layers,
-    losses,
     models,
     optimizers,
     regularizers,
@@ -81,8 +80,8 @@ _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "
 def __getattr__(name: str):
     # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
     # and Keras's ops, preprocessing, random and saving modules.
-    if name in ("callbacks", "cuda", "datasets", "metrics", "nn", "ops", "plot", "preprocessing",
-                "random", "saving"):
+    if name in ("callbacks", "cuda", "datasets", "losses", "metrics", "nn", "ops", "plot",
+                "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use
         return models.load_model

@@ -22,7 +22,6 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..losses import masked_weights
 
 
 class CompiledLossesAndMetrics:
@@ -182,6 +181,8 @@ class CompiledLossesAndMetrics:
         """Update the compiled metrics, each on its output (resolved at the first batch). A
         padding mask that an output carries weights its padded steps 0 in every metric
         (Keras 3)."""
+        from ..losses import masked_weights  # the losses load with the first compile
+
         ys, preds, sws = data
         if not self._metrics_resolved:
             self._resolve_metrics(preds)
