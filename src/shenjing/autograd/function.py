@@ -97,14 +97,16 @@ class Function:
         fn = cls()
         # One plain loop, not generator expressions: this runs for every op, and on small
         # tensors its bookkeeping costs as much as the arithmetic.
-        needs, versions, generation = [], [], 0
+        arrays, needs, versions, generation = [], [], [], 0
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
                                 "(pass other values as keyword options), got "
                                 f"{', '.join(type(t).__name__ for t in inputs)}")
-            if isinstance(t.data, Tensor):  # torch's `w.data = w.data - lr * w.grad`: .data
-                t.data = t.data.data  # is the array here, so a Tensor put there gives its own
+            data = t.data
+            if isinstance(data, Tensor):  # torch's `w.data = w.data - lr * w.grad`: .data is
+                data = t.data = data.data  # the array here, so a Tensor put there gives its own
+            arrays.append(data)
             needs.append(t.requires_grad)
             versions.append(t._version[0])
             if t._generation > generation:
@@ -112,12 +114,11 @@ class Function:
         record = True in needs and _grad_state.enabled
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(inputs)
         fn.saved = ()
-        out = fn.forward(*[t.data for t in inputs], **kwargs)
+        out = fn.forward(*arrays, **kwargs)
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # a full reduction's NumPy scalar: data is always an array
         multi = isinstance(out, tuple)
-        wrap = Tensor._wrap
-        outs = tuple([wrap(o) for o in out]) if multi else (wrap(out),)
+        outs = tuple([Tensor._wrap(o) for o in out]) if multi else (Tensor._wrap(out),)
         if anomaly.enabled:
             anomaly.check_forward(fn, inputs, outs, record)
         if record:
@@ -127,11 +128,13 @@ class Function:
             fn.n_outputs = len(outs)
             fn.hooks = None
             fn.out_versions = _output_versions(outs) if fn.saves_outputs else ()
+            generation += 1
             for i, t in enumerate(outs):
                 t.requires_grad = True
                 t._creator = fn
-                t._output_index = i
-                t._generation = generation + 1
+                if i:
+                    t._output_index = i  # 0 is the class default
+                t._generation = generation
         return outs if multi else outs[0]
 
 
