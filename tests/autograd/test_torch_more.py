@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from oracle import require_torch
+from oracle import assert_same_as_torch, require_torch
 
 X = np.array([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 4.0, -1.0], [2.0, 2.0, -3.5, 0.5]],
              dtype=np.float32)
@@ -61,15 +61,8 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_op_matches_torch(name):
     torch = require_torch()
-    ours_x = shenjing.tensor(X, requires_grad=True)
-    theirs_x = torch.tensor(X, requires_grad=True)
-    ours, theirs = CASES[name](shenjing, ours_x), CASES[name](torch, theirs_x)
-    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-5)
-    weights = np.random.default_rng(0).standard_normal(theirs.shape).astype(np.float32)
-    (ours * shenjing.tensor(weights)).sum().backward()
-    (theirs * torch.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert_same_as_torch(lambda x: CASES[name](shenjing, x), [X],
+                         lambda x: CASES[name](torch, x), rtol=1e-5, atol=1e-5)
 
 
 def _same(ours, theirs):
