@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -21,13 +21,7 @@ from . import functional as F
 from . import ops
 from .autograd import Tensor
 from .functional import shape as S
-
-
-class ValuesIndices(NamedTuple):
-    """What ``sort`` and ``topk`` return, as torch's ``return_types``: ``values, indices``."""
-
-    values: Tensor
-    indices: Tensor
+from .functional.tensor_methods import ValuesIndices
 
 
 def _matrices(name: str, rank: int) -> Callable[[Tensor, Tensor], Tensor]:

@@ -248,7 +248,8 @@ def _moment(reduce: Any) -> Any:
 
 
 class ValuesIndices(NamedTuple):
-    """``x.max(dim)``'s result, as torch's ``return_types.max``: ``values, indices = ...``."""
+    """``x.max(dim)``'s result (and ``sort``'s, ``topk``'s), as torch's ``return_types``:
+    ``values, indices = ...``."""
 
     values: Tensor
     indices: Tensor
