@@ -96,7 +96,10 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
 
 def repeat_interleave(self: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
     """Each element repeated ``repeats`` times along ``dim`` (None: flattened; NumPy's repeat)."""
-    return ops.repeat(self, getattr(repeats, "data", repeats), axis=dim)
+    repeats = getattr(repeats, "data", repeats)
+    if np.any(np.asarray(repeats) < 0):
+        raise ValueError(f"repeat_interleave: repeats must not be negative, got {repeats!r}")
+    return ops.repeat(self, repeats, axis=dim)
 
 
 def _sizes(sizes: Sequence[Any]) -> tuple[int, ...]:
@@ -108,6 +111,8 @@ def _sizes(sizes: Sequence[Any]) -> tuple[int, ...]:
 
 def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """torch's ``chunk``: at most ``chunks`` pieces of ceil(n / chunks) along ``dim``."""
+    if not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     return S.split_sizes(self, builtins.max(math.ceil(self.shape[dim] / chunks), 1), dim)
 
 

@@ -184,3 +184,11 @@ def test_review_fixes_size_copies_descending_int_sort_and_masked_fill_dtype():
     assert ints.argsort(descending=True).tolist() == [2, 0, 1]
     filled = shenjing.tensor([1, 2, 3]).masked_fill(shenjing.tensor([True, False, True]), 0.5)
     assert filled.dtype == np.int64 and filled.tolist() == [0, 2, 0]  # torch keeps the dtype
+
+
+def test_chunk_and_repeat_interleave_name_a_bad_count():
+    x = shenjing.ones(2, 3)
+    with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):
+        x.chunk(0)
+    with pytest.raises(ValueError, match="repeats must not be negative"):
+        x.repeat_interleave(-1)
