@@ -16,6 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..functional._util import as_tensor
+from . import functional
 
 
 def _t(x: Any) -> Tensor:
@@ -27,10 +28,8 @@ def relu(features: Any, name: str | None = None) -> Tensor:
 
 
 def relu6(features: Any, name: str | None = None) -> Tensor:
-    """min(max(x, 0), 6), with TensorFlow's gradient 0 at both bounds."""
-    from .functional import relu6 as torch_relu6  # the same bounds rule: hardtanh's
-
-    return torch_relu6(_t(features))
+    """min(max(x, 0), 6), with TensorFlow's gradient 0 at both bounds (torch's relu6's)."""
+    return functional.relu6(_t(features))
 
 
 def sigmoid(x: Any, name: str | None = None) -> Tensor:
