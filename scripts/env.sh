@@ -12,7 +12,7 @@ fi
 stamp=.venv/.shenjing-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,onednn]"
   touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"

@@ -547,6 +547,7 @@ EXTRAS = (  # (distribution, import name, what it gives)
     ("scikit-learn", "sklearn", "test"),
     ("pytest", "pytest", "test"),
     ("hypothesis", "hypothesis", "test"),
+    ("onednn-cpu-gomp", "onednn_cpu_gomp", "onednn: oneDNN's float32 GEMMs"),
     ("torch", "torch", "test oracle (optional)"),
     ("cupy", "cupy", "gpu: tensors and ops via x.to('cuda'); layers not yet"),
     ("mpi4py", "mpi4py", "mpi (later)"),
@@ -581,7 +582,9 @@ def _dist_version(dist: str, module: str) -> str | None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from . import __version__, backend, native, parallel
+    from .native import onednn
 
+    gemms = onednn.status()  # loads oneDNN first, which sets the BLAS threads shown below
     print(f"shenjing {__version__} ({Path(__file__).resolve().parent})")
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) on "
           f"{platform.platform()}, {os.cpu_count()} CPUs")
@@ -605,6 +608,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"intra-op threads: {parallel.threads()} (convolution, pooling, batch norm and the "
           "recurrent loops split over the batch; BLAS then runs one thread per call)")
     print(f"C kernels (LSTM, GRU, Adam): {native.status()}")
+    print(f"float32 GEMMs: {gemms}")
     print("extras and optional packages:")
     for dist, module, what in EXTRAS:
         version = _dist_version(dist, module)

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import get_xp
+
 # Work is counted in element passes (about 1 ns each); a hand-off to a thread costs ~50 us.
 MIN_WORK = 1 << 17
 
@@ -134,6 +136,17 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
     return [first] + [f.result() for f in futures]
 
 
+def gemm(a: Any, b: Any, out: Any = None) -> Any:
+    """``a @ b`` (into ``out`` if given): before ops split themselves, one product on BLAS's
+    threads; after, a one-thread product (a slice's), in oneDNN where it is installed (see
+    :mod:`shenjing.native.onednn`: 1.26x faster than OpenBLAS on one core), else in BLAS."""
+    if _splitting and type(a) is np.ndarray:
+        from .native import onednn  # not at import: only split ops multiply through it
+
+        return onednn.matmul(a, b, out)
+    return a @ b if out is None else get_xp(a).matmul(a, b, out=out)
+
+
 def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
     """``a @ b`` (2-D ``a``), then ``epilogue(block)`` in place on each block of output rows
     while it is in cache (a layer's bias and activation). Once ops split themselves, ``a``'s
@@ -144,7 +157,7 @@ def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
 
     def rows(start, stop):
         if split:
-            np.matmul(a[start:stop], b, out=out[start:stop])
+            gemm(a[start:stop], b, out[start:stop])
         if epilogue is not None:
             epilogue(out[start:stop])
 
@@ -157,7 +170,7 @@ def matmul_tn(a: Any, b: Any) -> Any:
     batch; spread over the threads as in :func:`matmul`, the slices' products summed."""
     if not (_splitting and type(a) is np.ndarray):
         return a.T @ b
-    return summed(over_batch(lambda start, stop: a[start:stop].T @ b[start:stop], len(a),
+    return summed(over_batch(lambda start, stop: gemm(a[start:stop].T, b[start:stop]), len(a),
                              gemm_work(a.shape[1], len(a), b.shape[1])))
 
 

@@ -239,7 +239,7 @@ class _Conv2D(Function):
                          else xp.empty((stop - start, ho, wo, kh, kw, c), dtype=x.dtype))
             _fill_columns(part_cols, xpad[batch], strides, dilation)
             out = y[batch].reshape(-1, f)
-            xp.matmul(part_cols.reshape(-1, k), w2, out=out)
+            parallel.gemm(part_cols.reshape(-1, k), w2, out)
             add_bias_activate(out, b, activation)
 
         parallel.over_batch(part, n, n * ho * wo * k, xp is np)
@@ -264,9 +264,9 @@ class _Conv2D(Function):
             g2, gb = activation_bias_grads(
                 g[batch].reshape(-1, f), y[batch].reshape(-1, f) if y is not None else None,
                 activation, need_b)
-            gw = cols[batch].reshape(len(g2), -1).T @ g2 if cols is not None else None
+            gw = parallel.gemm(cols[batch].reshape(len(g2), -1).T, g2) if cols is not None else None
             if gxpad is not None:
-                gcols = (g2 @ w2.T).reshape(stop - start, *g.shape[1:3], kh, kw, c)
+                gcols = parallel.gemm(g2, w2.T).reshape(stop - start, *g.shape[1:3], kh, kw, c)
                 target = gxpad[batch]
                 target[...] = 0
                 _add_columns(target, gcols, out_hw, strides, dilation)

@@ -21,7 +21,7 @@ class _MatMul(Function):
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
                                b if self.needs_input_grad[0] else None, a.ndim, b.ndim)
-        return a @ b
+        return parallel.gemm(a, b)
 
     def backward(self, g):
         a, b, a_ndim, b_ndim = self.saved
@@ -35,12 +35,12 @@ class _MatMul(Function):
         ga = gb = None
         if b is not None:
             b2 = b[:, None] if b_ndim == 1 else b
-            ga = g @ b2.swapaxes(-1, -2)
+            ga = parallel.gemm(g, b2.swapaxes(-1, -2))
             if a_ndim == 1:
                 ga = ga[..., 0, :]
         if a is not None:
             a2 = a[None, :] if a_ndim == 1 else a
-            gb = a2.swapaxes(-1, -2) @ g
+            gb = parallel.gemm(a2.swapaxes(-1, -2), g)
             if b_ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
@@ -87,7 +87,7 @@ class _TransposedMatMul(Function):
 
 
 def _array_product(a, b, ta=False, tb=False):
-    return (a.swapaxes(-1, -2) if ta else a) @ (b.swapaxes(-1, -2) if tb else b)
+    return parallel.gemm(a.swapaxes(-1, -2) if ta else a, b.swapaxes(-1, -2) if tb else b)
 
 
 def matmul_t(a: Tensor, b: Tensor, ta: bool = False, tb: bool = False) -> Tensor:
@@ -132,8 +132,8 @@ class _Linear(Function):
                                            y[start:stop] if y is not None else None,
                                            activation, need_b)
             if gx is not None:
-                xp.matmul(gs, w.T, out=gx[start:stop])
-            return x2[start:stop].T @ gs if x2 is not None else None, gb
+                parallel.gemm(gs, w.T, gx[start:stop])
+            return parallel.gemm(x2[start:stop].T, gs) if x2 is not None else None, gb
 
         partials = parallel.over_batch(rows, m, 2 * parallel.gemm_work(m, x_shape[-1], n),
                                        xp is np and parallel.splitting())

@@ -1,0 +1,158 @@
+"""Matrix products through oneDNN's ``dnnl_sgemm``, one thread per call, where the ``onednn``
+extra is installed.
+
+Once shenjing splits an op's batch over the cores itself (:mod:`shenjing.parallel`), each
+thread's slice is a one-thread product. NumPy's OpenBLAS reaches 110-150 GFLOP/s on one core
+here for the convolutions' and layers' shapes; the just-in-time AVX-512 kernels of Intel's
+oneDNN (the library under PyTorch's CPU convolutions) 140-180: the products of a CIFAR CNN step
+and an MLP step take 1.26x less time (``benchmarks/RESULTS.md``). So ``pip install
+shenjing[onednn]`` (the ``onednn-cpu-gomp`` wheel) makes :func:`matmul` hand float32 products
+to it; without the wheel, or with ``SHENJING_ONEDNN=0``, everything is NumPy's ``matmul``,
+which computes the same product (the last bits differ, as between any two BLAS libraries; tests
+run both).
+
+Why one thread: oneDNN threads with OpenMP, whose idle workers stay awake a while after each
+product. Used for the MLP's whole-batch products on two threads, its GEMMs took 0.51 ms against
+OpenBLAS's 0.66, but the one-thread element-wise passes that follow ran 2x slower beside the
+waking team (the SGD update 0.40 ms instead of 0.21), so the step gained nothing, and a product
+after 20 ms idle took 4.4 ms. Products outside split ops stay with NumPy's own BLAS threads.
+
+The library is found in the environment's ``lib`` folder (where the wheel puts it), or at
+``$SHENJING_ONEDNN`` if that names a file, and loaded on the first product, not at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+_FLOAT32 = np.dtype(np.float32)
+# Below about this many multiply-adds NumPy's product is as fast (measured here, one thread
+# each: 100x100x100 13 us in NumPy, 20 in oneDNN; 128x128x128 32 and 28).
+MIN_WORK = 1 << 21
+
+_lock = threading.Lock()
+_local = threading.local()  # .one: this thread's OpenMP team size was set to one
+_enabled = os.environ.get("SHENJING_ONEDNN", "1") != "0"
+_sgemm: Any = None
+_one_thread: Any = None  # omp_set_num_threads, called with 1 in each thread that multiplies
+_status = "not loaded yet"
+
+
+def _candidates() -> list[str]:
+    given = os.environ.get("SHENJING_ONEDNN", "")
+    if os.path.isfile(given):
+        return [given]
+    import site
+
+    return [os.path.join(base, "lib", "libdnnl.so.3") for base in (sys.prefix, site.USER_BASE)
+            ] + ["libdnnl.so.3"]
+
+
+def _load() -> None:
+    import ctypes
+
+    global _sgemm, _one_thread, _status
+    with _lock:
+        if _status != "not loaded yet":
+            return
+        errors = []
+        for path in _candidates():
+            try:
+                lib = ctypes.CDLL(path)
+                fn = lib.dnnl_sgemm
+            except (OSError, AttributeError) as err:
+                errors.append(str(err))
+                continue
+            i64, ptr = ctypes.c_int64, ctypes.c_void_p
+            fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64,
+                           ptr, i64, ctypes.c_float, ptr, i64]
+            fn.restype = ctypes.c_int
+            # dnnl_sgemm's OpenMP team size is the calling thread's own setting
+            _one_thread = lib.omp_set_num_threads
+            _one_thread.argtypes = [ctypes.c_int]
+            version = lib.dnnl_version
+            version.restype = ctypes.POINTER(ctypes.c_int * 3)
+            v = version().contents
+            _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}, one thread per call"
+            return
+        _status = ("not installed (pip install shenjing[onednn]); NumPy's BLAS multiplies"
+                   if all("cannot open" in e or "No such file" in e for e in errors)
+                   else f"unavailable: {errors[0]}; NumPy's BLAS multiplies")
+
+
+def status() -> str:
+    """One line: which oneDNN multiplies, or why NumPy's BLAS does."""
+    if not _enabled:
+        return "off (SHENJING_ONEDNN=0); NumPy's BLAS multiplies"
+    if _status == "not loaded yet":
+        _load()
+    return _status
+
+
+def loaded() -> bool:
+    """Whether oneDNN multiplies (it is loaded on the first product, not at import)."""
+    return _sgemm is not None
+
+
+def _operand(a: np.ndarray) -> tuple[bytes, int] | None:
+    """How a row-major GEMM reads ``a``: as stored (b"N") or transposed (b"T"), with its leading
+    dimension; None where neither axis is unit-stride."""
+    s0, s1 = a.strides
+    if s1 == 4 and s0 >= 4 * a.shape[1] and s0 % 4 == 0:
+        return b"N", s0 // 4
+    if s0 == 4 and s1 >= 4 * a.shape[0] and s1 % 4 == 0:
+        return b"T", s1 // 4
+    return None
+
+
+def _loaded() -> Any:
+    """``dnnl_sgemm``, loaded on first call; None where NumPy multiplies."""
+    if _sgemm is None and _enabled and _status == "not loaded yet":
+        _load()
+    return _sgemm
+
+
+def matmul(a: Any, b: Any, out: Any = None) -> Any:
+    """``a @ b`` (into ``out`` if given), as ``np.matmul``, on the calling thread alone.
+    Float32 NumPy products big enough to repay the call run in oneDNN where it is installed:
+    2-D ones, and stacks of them with the same leading axes (one call per matrix)."""
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray
+            or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or a.ndim < 2 or b.ndim < 2
+            or b.shape[-2] != a.shape[-1] or a.shape[-2] * a.shape[-1] * b.shape[-1] < MIN_WORK
+            or a.shape[:-2] != b.shape[:-2]):
+        return np.matmul(a, b, out=out)
+    sgemm = _sgemm or _loaded()
+    if sgemm is None:
+        return np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((*a.shape[:-1], b.shape[-1]), _FLOAT32)
+    elif (type(out) is not np.ndarray or out.dtype is not _FLOAT32
+          or out.shape != (*a.shape[:-1], b.shape[-1])):
+        return np.matmul(a, b, out=out)
+    if np.may_share_memory(out, a) or np.may_share_memory(out, b):
+        return np.matmul(a, b, out=out)
+    for i in np.ndindex(a.shape[:-2]):
+        if not _gemm(sgemm, a[i], b[i], out[i]):
+            np.matmul(a[i], b[i], out=out[i])
+    return out
+
+
+def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """out = a @ b for 2-D arrays in oneDNN; False where a layout is not one it reads."""
+    la, lb, lc = _operand(a), _operand(b), _operand(out)
+    if la is None or lb is None or lc is None or lc[0] != b"N":
+        return False
+    (m, k), n = a.shape, b.shape[1]
+    if not getattr(_local, "one", False):
+        _one_thread(1)
+        _local.one = True
+    code = sgemm(la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1], 0.0,
+                 out.ctypes.data, lc[1])
+    if code != 0:
+        raise RuntimeError(f"dnnl_sgemm failed with status {code} on {a.shape} @ {b.shape}")
+    return True
