@@ -153,14 +153,12 @@ def test_dense_config_holds_the_defaults():
 
 # Keras 3's config keys, less those of options shenjing does not have (constraints, activity
 # regularizers, grouped convolutions, zero_output_for_mask of the fused RNNs, synchronized
-# batch norm,
-# Dropout's noise_shape, optimizers' EMA, loss scaling and gradient accumulation).
+# batch norm, Dropout's noise_shape).
 _NOT_HERE = {
     "kernel_constraint", "bias_constraint", "recurrent_constraint", "embeddings_constraint",
     "beta_constraint", "gamma_constraint", "activity_regularizer", "beta_regularizer",
     "gamma_regularizer", "groups", "noise_shape", "zero_output_for_mask",
-    "synchronized", "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-    "gradient_accumulation_steps",
+    "synchronized",
 }
 _BASE = {"name", "trainable", "dtype"}
 _CONV = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",

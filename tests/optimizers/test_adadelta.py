@@ -92,7 +92,9 @@ def test_first_step_by_hand():
 def test_keras_defaults_and_names():
     assert Adadelta().get_config() == {
         "name": "adadelta", "learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7,
-        "weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None}
+        "weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
+        "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+        "loss_scale_factor": None, "gradient_accumulation_steps": None}
     assert type(get("adadelta")) is Adadelta and type(get("Adadelta")) is Adadelta
     assert shenjing.optimizers.Adadelta is Adadelta and "Adadelta" in shenjing.optimizers.__all__
 

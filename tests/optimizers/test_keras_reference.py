@@ -150,6 +150,11 @@ OPTIONS = {
     "decay_clipnorm": {"weight_decay": 0.1, "clipnorm": 1.0},
     "global_clipnorm": {"global_clipnorm": 1.5},
     "decay_clipvalue": {"weight_decay": 0.05, "clipvalue": 0.3},
+    "accumulate_clipnorm": {"gradient_accumulation_steps": 3, "clipnorm": 1.0},
+    "ema_overwrite": {"use_ema": True, "ema_momentum": 0.8, "ema_overwrite_frequency": 2,
+                      "loss_scale_factor": 4.0},
+    "ema_accumulate": {"use_ema": True, "ema_momentum": 0.7, "gradient_accumulation_steps": 2,
+                       "weight_decay": 0.05},
 }
 
 
@@ -166,33 +171,54 @@ def _schedule() -> schedules.ExponentialDecay:
 
 
 def _keras_reference(cls: type[Optimizer], hyper: dict, options: dict) -> list[np.ndarray]:
-    """Keras 3's ``apply``: clip the given gradients, decay, update, count; in float64."""
+    """Keras 3's ``apply``: unscale; accumulate (an update every k-th call, with the mean);
+    clip the given gradients, decay, update; the EMA of every weight (and its overwrite); count
+    the call. In float64."""
     weights, grads = _data(np.float64)
     rule, lr_of = RULES[cls], _schedule()
     hyper = dict(hyper)
     wd = options.get("weight_decay", 0.004 if cls is AdamW else None)
+    k = options.get("gradient_accumulation_steps")
     slots: list[dict] = [{} for _ in weights]
+    accumulators = [np.zeros_like(w) for w in weights]
+    averages = [np.zeros_like(w) for w in weights]
     u_product = 1.0
-    for iterations, step_grads in enumerate(grads):
-        pairs = [(g.copy(), i) for i, g in enumerate(step_grads) if g is not None]
-        if "clipnorm" in options:
-            c = options["clipnorm"]
-            pairs = [(g * c / max(np.linalg.norm(g), c), i) for g, i in pairs]
-        if "global_clipnorm" in options:
-            c = options["global_clipnorm"]
-            norm = math.sqrt(sum(float(np.sum(g * g)) for g, _ in pairs))
-            pairs = [(g * c / max(norm, c), i) for g, i in pairs]
-        if "clipvalue" in options:
-            c = options["clipvalue"]
-            pairs = [(np.clip(g, -c, c), i) for g, i in pairs]
-        lr = lr_of(iterations)
-        if cls is Nadam:
-            u_product *= hyper.get("beta_1", 0.9) * (1 - 0.5 * 0.96 ** (iterations + 1))
-            hyper["_u_product"] = u_product
-        for g, i in pairs:
-            if wd:
-                weights[i] -= weights[i] * wd * lr
-            rule(hyper, weights[i], g, slots[i], lr, iterations + 1)
+    for calls, step_grads in enumerate(grads):  # Keras's _iterations: every call
+        iterations = calls // k if k else calls  # Keras's iterations: the updates made
+        scale = options.get("loss_scale_factor", 1.0)
+        pairs = [(g / scale, i) for i, g in enumerate(step_grads) if g is not None]
+        update = not k or (calls + 1) % k == 0
+        if k and not update:
+            for g, i in pairs:
+                accumulators[i] += g
+        elif k:
+            pairs = [((g + accumulators[i]) / k, i) for g, i in pairs]
+            accumulators = [np.zeros_like(w) for w in weights]
+        if update:
+            if "clipnorm" in options:
+                c = options["clipnorm"]
+                pairs = [(g * c / max(np.linalg.norm(g), c), i) for g, i in pairs]
+            if "global_clipnorm" in options:
+                c = options["global_clipnorm"]
+                norm = math.sqrt(sum(float(np.sum(g * g)) for g, _ in pairs))
+                pairs = [(g * c / max(norm, c), i) for g, i in pairs]
+            if "clipvalue" in options:
+                c = options["clipvalue"]
+                pairs = [(np.clip(g, -c, c), i) for g, i in pairs]
+            lr = lr_of(calls)
+            if cls is Nadam:
+                u_product *= hyper.get("beta_1", 0.9) * (1 - 0.5 * 0.96 ** (iterations + 1))
+                hyper["_u_product"] = u_product
+            for g, i in pairs:
+                if wd:
+                    weights[i] -= weights[i] * wd * lr
+                rule(hyper, weights[i], g, slots[i], lr, iterations + 1)
+        if options.get("use_ema"):
+            m = options["ema_momentum"] if iterations != 0 else 0.0
+            averages = [m * a + (1 - m) * w for a, w in zip(averages, weights)]
+            every = options.get("ema_overwrite_frequency")
+            if every and (iterations + 1) % every == 0:
+                weights = [a.copy() for a in averages]
     return weights
 
 
@@ -211,7 +237,8 @@ def _ours(cls: type[Optimizer], hyper: dict, options: dict, dtype: Any,
             opt.step()
         else:
             opt.apply_gradients(zip(step_grads, params, strict=True))
-    assert opt.iterations == STEPS
+    assert opt.iterations == STEPS // options.get("gradient_accumulation_steps", 1)
+    assert opt.steps == STEPS
     assert all(p.dtype == dtype for p in params)
     return [p.numpy() for p in params]
 

@@ -644,11 +644,16 @@ def test_get_passes_instances_and_rejects_unknown() -> None:
         get(42)
 
 
+KERAS_BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "clipvalue": None,
+                       "global_clipnorm": None, "use_ema": False, "ema_momentum": 0.99,
+                       "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                       "gradient_accumulation_steps": None}
+
+
 def test_keras_defaults() -> None:
     assert Adam().get_config() == {
         "name": "adam", "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
-        "epsilon": 1e-7, "amsgrad": False, "weight_decay": None, "clipnorm": None,
-        "clipvalue": None, "global_clipnorm": None}
+        "epsilon": 1e-7, "amsgrad": False, **KERAS_BASE_DEFAULTS}
     assert (SGD().learning_rate, SGD().momentum, SGD().nesterov) == (0.01, 0.0, False)
     r = RMSprop()
     assert (r.learning_rate, r.rho, r.momentum, r.epsilon, r.centered) == (
@@ -659,8 +664,7 @@ def test_keras_defaults() -> None:
     for cls in (Adamax, Nadam):
         assert cls().get_config() == {
             "name": cls.__name__.lower(), "learning_rate": 0.001, "beta_1": 0.9,
-            "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": None, "clipnorm": None,
-            "clipvalue": None, "global_clipnorm": None}
+            "beta_2": 0.999, "epsilon": 1e-7, **KERAS_BASE_DEFAULTS}
 
 
 @pytest.mark.parametrize("name", ["adamax", "nadam", "lion"])

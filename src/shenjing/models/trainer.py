@@ -143,7 +143,7 @@ class Trainer(CompiledLossesAndMetrics):
             return value
         if loss.requires_grad or self.trainable_weights:  # a model without weights: no step
             self.optimizer.zero_grad()
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()
             self.optimizer.step()
         self._update_metrics(data, parts, da.num_samples(x))
         return value
@@ -346,6 +346,8 @@ class Trainer(CompiledLossesAndMetrics):
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
+            if epochs > initial_epoch:  # with use_ema, the weights become their averages
+                self.optimizer.finalize_variable_values(self.trainable_weights)
         except BaseException:
             # However training ends (Ctrl-C, an error in a callback or the data): callbacks
             # close their files and EarlyStopping restores its best weights; the original

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 class Adadelta(Optimizer):
@@ -38,10 +39,10 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
                  **kwargs: Any) -> None:
-        _check_number("rho", rho)
+        check_number("rho", rho)
         if rho > 1:
             raise ValueError(f"`rho` must be in [0, 1], got {rho!r}")
-        _check_number("epsilon", epsilon)
+        check_number("epsilon", epsilon)
         self.rho = float(rho)
         self.epsilon = float(epsilon)
         super().__init__(learning_rate, **kwargs)

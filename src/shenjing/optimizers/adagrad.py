@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 class Adagrad(Optimizer):
@@ -34,8 +35,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
-        _check_number("initial_accumulator_value", initial_accumulator_value)
-        _check_number("epsilon", epsilon)
+        check_number("initial_accumulator_value", initial_accumulator_value)
+        check_number("epsilon", epsilon)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
         super().__init__(learning_rate, **kwargs)

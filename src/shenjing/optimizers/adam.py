@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import native
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 def moving_average(xp: Any, avg: Array, x: Array, beta: float, tmp: Array) -> None:
@@ -32,10 +33,10 @@ class _AdamLike(Optimizer):
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
         for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            _check_number(name, beta)
+            check_number(name, beta)
             if beta >= 1:  # 1 - beta ** t would be 0: a division by zero at the first step
                 raise ValueError(f"`{name}` must be in [0, 1), got {beta!r}")
-        _check_number("epsilon", epsilon)
+        check_number("epsilon", epsilon)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)

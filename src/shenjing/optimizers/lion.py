@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 class Lion(Optimizer):
@@ -36,8 +37,8 @@ class Lion(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99,
                  **kwargs: Any) -> None:
-        _check_number("beta_1", beta_1)
-        _check_number("beta_2", beta_2)
+        check_number("beta_1", beta_1)
+        check_number("beta_2", beta_2)
         if not 0 < beta_1 <= 1:
             raise ValueError(f"`beta_1` must be in (0, 1] (at 0 Lion degenerates to signSGD), "
                              f"got {beta_1!r}")

@@ -14,10 +14,15 @@ two methods::
 
 One step, for the parameters that have a gradient (Keras 3's order):
 
-1. clip the gradients (``clipnorm``, ``global_clipnorm`` or ``clipvalue``);
-2. decay the weights: ``p -= p * weight_decay * lr`` (decoupled, Loshchilov & Hutter);
-3. ``update`` each parameter with ``lr = schedule(iterations)`` (or the float);
-4. ``iterations += 1``.
+1. divide the gradients by ``loss_scale_factor`` (the loss was multiplied by it);
+2. with ``gradient_accumulation_steps = k``: add them to the accumulators and stop there,
+   except on every k-th call, which goes on with the mean of the k calls' gradients;
+3. clip the gradients (``clipnorm``, ``global_clipnorm`` or ``clipvalue``);
+4. decay the weights: ``p -= p * weight_decay * lr`` (decoupled, Loshchilov & Hutter);
+5. ``update`` each parameter with ``lr = schedule(step)`` (or the float);
+6. with ``use_ema``: move every weight's moving average towards it (and every
+   ``ema_overwrite_frequency`` updates, copy the averages into the weights);
+7. ``iterations += 1`` (the updates made; ``step``, what a schedule reads, counts every call).
 
 All of it runs under ``no_grad()`` on ``p.data`` in place. Hyper-parameters enter the array
 arithmetic as Python floats, which NumPy treats as "weak" scalars, so float32 weights and
@@ -36,11 +41,13 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from . import schedules
+from .arguments import check_averaging, check_learning_rate, check_number, takes_step
+from .averaging import Averaging
 
 Array = Any  # a NumPy (or CuPy) array
 
 
-class Optimizer:
+class Optimizer(Averaging):
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
     ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``.
 
@@ -60,6 +67,20 @@ class Optimizer:
             norm of all of them concatenated is at most ``global_clipnorm``.
             At most one of ``clipnorm``, ``clipvalue`` and ``global_clipnorm`` may be set
             (Keras 3). A non-finite norm gives NaN gradients, as in Keras.
+        use_ema: keep an exponential moving average of every weight:
+            ``average = ema_momentum * average + (1 - ema_momentum) * weight`` after each step
+            (the first step copies the weight). ``fit`` copies the averages into the weights
+            when training ends (:meth:`finalize_variable_values`), as Keras 3 does.
+        ema_momentum: the averages' momentum, in [0, 1] (Keras's default 0.99).
+        ema_overwrite_frequency: if set, the weights are also overwritten by their averages
+            every this many updates.
+        loss_scale_factor: if set, ``fit`` multiplies the loss by it before back-propagation
+            (:meth:`scale_loss`) and the gradients are divided by it before the update, so the
+            update is the same; mixed-precision training uses it against underflow.
+        gradient_accumulation_steps: if set (an int >= 2), the weights are updated only every
+            this many steps, with the mean of those steps' gradients: a larger effective batch
+            without its memory. ``iterations`` counts the updates (Adam's bias correction and
+            the EMA read it); a learning-rate schedule reads every step, as in Keras 3.
         name: a name for the optimizer (kept in the config).
         params: the Tensors (usually ``Parameter``) to optimize, PyTorch style. They may also
             be given later by :meth:`build` or met in :meth:`apply_gradients`.
@@ -81,6 +102,11 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
         name: str | None = None,
         *,
         params: Iterable[Tensor] | None = None,
@@ -100,17 +126,25 @@ class Optimizer:
                 "gradients together by their joint norm."
             )
         for key in given:
-            _check_number(key, clips[key], positive=True)
+            check_number(key, clips[key], positive=True)
         if weight_decay is not None:
-            _check_number("weight_decay", weight_decay)
+            check_number("weight_decay", weight_decay)
+        check_averaging(use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+                         gradient_accumulation_steps)
         self.name = name or type(self).__name__.lower()
         # Python floats: weak scalars for NumPy (no promotion) and plain data for the config
         self.weight_decay = None if weight_decay is None else float(weight_decay)
         self.clipnorm = None if clipnorm is None else float(clipnorm)
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency or None
+        self.loss_scale_factor = None if loss_scale_factor is None else float(loss_scale_factor)
+        self.gradient_accumulation_steps = gradient_accumulation_steps or None
         self.iterations = 0
-        self._set_learning_rate(_check_learning_rate(learning_rate))
+        self._accumulated = 0  # steps whose gradients wait in the accumulators
+        self._set_learning_rate(check_learning_rate(learning_rate))
         self._params: list[Tensor] = []
         self._index: dict[int, int] = {}  # id(param) -> position in self._params
         self._state: dict[int, dict[str, Array]] = {}  # position -> state, made lazily
@@ -189,11 +223,18 @@ class Optimizer:
         lr = self._learning_rate
         if not callable(lr):
             return lr
-        return float(lr(self.iterations) if self._lr_takes_step else lr())
+        return float(lr(self.steps) if self._lr_takes_step else lr())
+
+    @property
+    def steps(self) -> int:
+        """The steps taken (calls of :meth:`step` or ``apply_gradients`` that had gradients):
+        ``iterations``, unless gradients are accumulated over several steps per update."""
+        k = self.gradient_accumulation_steps
+        return self.iterations * k + self._accumulated if k else self.iterations
 
     @learning_rate.setter
     def learning_rate(self, value: float | Callable[[int], float]) -> None:
-        value = _check_learning_rate(value)
+        value = check_learning_rate(value)
         if callable(self._learning_rate) and not callable(value):
             raise TypeError(
                 f"this optimizer's learning rate is the schedule {self._learning_rate!r}, so it "
@@ -205,7 +246,7 @@ class Optimizer:
         self._learning_rate = value
         # Keras 3 calls a callable that is not a schedule with no argument; one that can take
         # the step (a schedule, `lambda step: ...`) gets it
-        self._lr_takes_step = callable(value) and _takes_step(value)
+        self._lr_takes_step = callable(value) and takes_step(value)
 
     # -- updating ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -247,14 +288,24 @@ class Optimizer:
         params = [p for _, p in pairs]
         with no_grad():
             grads = [self._as_grad(g, p) for g, p in pairs]
-            grads = self._clip(grads)
-            lr = self.learning_rate
-            for p, g in zip(params, grads, strict=True):
-                if self.weight_decay and self._decays(p):
-                    p.data -= p.data * (self.weight_decay * lr)
-                self.update(p, g, self._state_of(p), lr)
-                p._version[0] += 1  # in place: a graph recorded before the step is stale
-        self.iterations += 1
+            if self.loss_scale_factor is not None:
+                grads = [g / self.loss_scale_factor for g in grads]
+            updating = True
+            if self.gradient_accumulation_steps:
+                grads, updating = self._accumulate(params, grads)
+            if updating:
+                grads = self._clip(grads)
+                lr = self.learning_rate
+                for p, g in zip(params, grads, strict=True):
+                    if self.weight_decay and self._decays(p):
+                        p.data -= p.data * (self.weight_decay * lr)
+                    self.update(p, g, self._state_of(p), lr)
+                    p._version[0] += 1  # in place: a graph recorded before the step is stale
+            if self.use_ema:
+                self._average()
+        if updating:
+            self.iterations += 1
+            self._accumulated = 0
 
     @staticmethod
     def _as_grad(g: Any, p: Tensor) -> Array:
@@ -281,7 +332,7 @@ class Optimizer:
         if state is None:
             # state loaded before the parameter was known is checked and adopted now
             loaded = self._pending.pop(i, None)
-            state = self.init_state(p) if loaded is None else self._adopt_state(i, p, loaded)
+            state = self._new_state(p) if loaded is None else self._adopt_state(i, p, loaded)
             self._state[i] = state
         return state
 
@@ -314,7 +365,11 @@ class Optimizer:
             lr = None
         return {"name": self.name, "learning_rate": lr, **self._hyper_config(),
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config: dict[str, Any],
@@ -333,6 +388,7 @@ class Optimizer:
         return {
             "class_name": type(self).__name__,
             "iterations": self.iterations,
+            "accumulated_steps": self._accumulated,
             "state": {i: {k: backend.asnumpy(a).copy() for k, a in s.items()}
                       for i, s in sorted({**self._pending, **self._state}.items())},
             "config": self._config(strict=False),
@@ -358,12 +414,13 @@ class Optimizer:
         if isinstance(lr, dict):
             self._set_learning_rate(schedules.deserialize(lr))
         elif lr is not None:
-            self._set_learning_rate(_check_learning_rate(lr))
+            self._set_learning_rate(check_learning_rate(lr))
         self.iterations = int(state_dict["iterations"])
+        self._accumulated = int(state_dict.get("accumulated_steps", 0))
         self._state, self._pending = state, pending
 
     def _adopt_state(self, i: int, p: Tensor, state: dict[str, Array]) -> dict[str, Array]:
-        expected = self.init_state(p)
+        expected = self._new_state(p)
         if set(expected) != set(state):
             raise ValueError(f"saved state of parameter {i} has {sorted(state)}, "
                              f"{type(self).__name__} expects {sorted(expected)}")
@@ -405,32 +462,3 @@ def _scale(g: Array, clip: float, norm: float) -> Array:
     if not math.isfinite(norm):
         return g * math.nan
     return g if norm <= clip else g * (float(clip) / norm)
-
-
-def _check_number(name: str, value: Any, positive: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not ok or not value >= 0 or (positive and value == 0):
-        kind = "a positive" if positive else "a non-negative"
-        raise ValueError(f"`{name}` must be {kind} number, got {value!r}")
-
-
-def _takes_step(fn: Callable[..., float]) -> bool:
-    """Whether ``fn`` can be called with the step number (else it is called with nothing)."""
-    if isinstance(fn, schedules.LearningRateSchedule):
-        return True
-    import inspect
-
-    try:
-        inspect.signature(fn).bind(0)
-    except TypeError:
-        return False
-    except ValueError:  # no signature to read (some builtins): assume a schedule's
-        return True
-    return True
-
-
-def _check_learning_rate(lr: Any) -> float | Callable[[int], float]:
-    if callable(lr):
-        return lr
-    _check_number("learning_rate", lr)
-    return float(lr)

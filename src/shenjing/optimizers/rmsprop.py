@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 class RMSprop(Optimizer):
@@ -38,11 +39,11 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
-        _check_number("momentum", momentum)
-        _check_number("rho", rho)
+        check_number("momentum", momentum)
+        check_number("rho", rho)
         if rho > 1:
             raise ValueError(f"`rho` must be in [0, 1], got {rho!r}")
-        _check_number("epsilon", epsilon)
+        check_number("epsilon", epsilon)
         self.rho = float(rho)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)

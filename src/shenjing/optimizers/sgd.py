@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .optimizer import Array, Optimizer, _check_number
+from .arguments import check_number
+from .optimizer import Array, Optimizer
 
 
 class SGD(Optimizer):
@@ -38,7 +39,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs: Any) -> None:
-        _check_number("momentum", momentum)
+        check_number("momentum", momentum)
         if momentum > 1:
             raise ValueError(f"`momentum` must be in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
