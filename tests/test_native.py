@@ -310,3 +310,47 @@ def test_c_im2col_and_col2im_match_the_numpy_path(cells, geometry, rng):
             results.append((target, y.numpy(), x.grad.numpy()))
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+LOGITS = {  # name: (rows, classes, how the logits are made from standard normals)
+    "mnist-sized": (128, 10, lambda z: 3 * z),
+    "a remainder after the 16-wide blocks": (37, 21, lambda z: z),
+    "wide": (64, 1000, lambda z: 4 * z),
+    "one class": (9, 1, lambda z: z),
+    "huge logits": (16, 8, lambda z: 1e4 * z),
+    "masked classes": (16, 40, lambda z: np.where(z > 0.5, -np.inf, z)),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("case", LOGITS)
+def test_c_softmax_cross_entropy_matches_the_numpy_path(cells, case, reduction, rng):
+    m, n, make = LOGITS[case]
+    x = make(rng.standard_normal((m, n))).astype(np.float32)
+    labels = rng.integers(0, n, m).astype(np.int32)
+    if case == "masked classes":  # a label never points at a masked class
+        x[np.arange(m), labels] = rng.standard_normal(m)
+    weights = rng.standard_normal(m).astype(np.float32)
+
+    def run():
+        z = shenjing.tensor(x).requires_grad_()
+        loss = F.sparse_categorical_crossentropy(labels[:, None], z, from_logits=True,
+                                                 reduction=reduction)
+        (loss * weights).sum().backward() if reduction == "none" else loss.backward()
+        return loss.numpy(), z.grad.numpy()
+
+    loss_c, grad_c = run()
+    with native.disabled():
+        loss_np, grad_np = run()
+    assert np.isfinite(loss_c).all()
+    np.testing.assert_allclose(loss_c, loss_np, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad_c, grad_np, rtol=1e-5, atol=1e-7)
+    if case == "masked classes":
+        assert (grad_c[np.isinf(x)] == 0).all()
+
+
+def test_c_softmax_cross_entropy_keeps_nan(cells):
+    x = np.array([[1.0, np.nan, 0.5], [0.2, 0.1, 0.3]], np.float32)
+    loss = F.sparse_categorical_crossentropy(np.array([0, 2]), shenjing.tensor(x),
+                                             from_logits=True, reduction="none").numpy()
+    assert np.isnan(loss[0]) and np.isfinite(loss[1])

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import activation as A
@@ -184,13 +185,20 @@ class _SparseSoftmaxCrossEntropy(Function):
 
     def forward(self, x, labels=None, mean=False):
         xp = get_xp(x)
-        shifted = x - x.max(axis=-1, keepdims=True)
-        e = xp.exp(shifted)
-        s = e.sum(axis=-1, keepdims=True)
         rows = xp.arange(x.shape[0])
-        loss = xp.log(s[:, 0]) - shifted[rows, labels]
+        kernels = native.kernels_for(x)
+        if kernels is not None:  # one pass per row in C (native/softmax_xent.c)
+            labels = np.ascontiguousarray(labels, dtype=np.int64)
+            p, loss = np.empty_like(x), np.empty(len(x), dtype=x.dtype)
+            kernels.sj_softmax_xent(*x.shape, x.ctypes.data, labels.ctypes.data, p.ctypes.data,
+                                    loss.ctypes.data)
+        else:
+            shifted = x - x.max(axis=-1, keepdims=True)
+            e = xp.exp(shifted)
+            s = e.sum(axis=-1, keepdims=True)
+            loss, p = xp.log(s[:, 0]) - shifted[rows, labels], e / s
         if self.needs_input_grad[0]:
-            self.save_for_backward(e / s, rows, labels, mean)
+            self.save_for_backward(p, rows, labels, mean)
         return xp.asarray(loss.mean()) if mean else loss
 
     def backward(self, g):

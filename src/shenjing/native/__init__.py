@@ -6,7 +6,8 @@ and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 unit
 forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
-(the convolutions' columns and input gradient).
+(the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss);
+``sj_math.h`` holds the exp they share.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
 hashes the sources, the flags, the compiler and the CPU, and loaded with ctypes.
@@ -33,6 +34,7 @@ from .._cache import cache_dir
 # importing this module costs nothing, so the ops that may use it import it at their top.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SOURCES = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".c"))
+_HEADERS = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".h"))
 _FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-shared", "-fPIC"]
 # Tried in order until the compiler accepts one (the vector width is x86's: AVX-512 where the
 # CPU has it, ~5% faster LSTM loops than the default 256 bits).
@@ -147,7 +149,7 @@ def _load() -> None:
             return
         try:
             digest = hashlib.sha256(" ".join([cc, *_FLAGS, str(_TUNINGS), _cpu_id()]).encode())
-            for source in _SOURCES:
+            for source in _SOURCES + _HEADERS:  # a changed header must rebuild too
                 with open(source, "rb") as f:
                     digest.update(f.read())
             name = f"kernels-{digest.hexdigest()[:16]}.so"
@@ -190,6 +192,8 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_leaky_relu.restype = None
     lib.sj_leaky_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3 + [ctypes.c_float]
     lib.sj_leaky_relu_grad.restype = None
+    lib.sj_softmax_xent.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
+    lib.sj_softmax_xent.restype = None
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None
     lib.sj_set_sgemm(*_numpy_sgemm(ctypes))

@@ -13,35 +13,13 @@
  * Activations are Keras's defaults: sigmoid for the gates, tanh for the candidate and the
  * cell; other activations take the NumPy path.
  *
- * exp is our own (range reduction and a polynomial, no branches) so that the compiler
- * vectorizes every loop; sigmoid and tanh built on it are within ~2e-7 of the exact values.
+ * exp is our own (sj_math.h) so that the compiler vectorizes every loop; sigmoid and tanh
+ * built on it are within ~2e-7 of the exact values.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-typedef float f32;
-typedef union { f32 f; int32_t i; } bits32;
-
-/* e^x for x in [-87, 88] (clamped): x = n ln2 + r with |r| <= ln2 / 2, e^r by its degree-6
- * Taylor polynomial (relative error < 2e-7), 2^n put straight into the exponent bits. n is
- * rounded by adding 1.5 * 2^23, which leaves it in the low mantissa bits. */
-static inline f32 sj_exp(f32 x) {
-    const f32 shift = 12582912.0f; /* 1.5 * 2^23, bits 0x4B400000 */
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    bits32 nf, scale;
-    nf.f = x * 1.44269504089f + shift;
-    f32 n = nf.f - shift;
-    f32 r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f; /* ln2 in two parts */
-    f32 p = 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    scale.i = (nf.i - 0x4B400000 + 127) << 23;
-    return p * scale.f;
-}
+#include "sj_math.h"
 
 static inline f32 sj_sigmoid(f32 x) { return 1.0f / (1.0f + sj_exp(-x)); }
 
