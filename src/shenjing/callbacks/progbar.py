@@ -1,0 +1,93 @@
+"""``ProgbarLogger``: the progress bar (verbose=1) or one line per epoch (verbose=2)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from .base import Callback, Logs, _format_logs
+
+
+class ProgbarLogger(Callback):
+    """Progress on stdout: a tqdm bar per epoch (verbose=1) or one line per epoch (verbose=2).
+
+    The bar's postfix shows the running metrics, then the epoch's final logs with the ``val_``
+    ones. Outside ``fit`` it shows ``evaluate``'s and ``predict``'s batches the same way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bar: Any = None
+        self._in_fit = False
+        self._title = ""
+        self._start_time = 0.0
+
+    @property
+    def verbose(self) -> int:
+        return int(self.params.get("verbose", 1))
+
+    def _begin(self, title: str) -> None:
+        self._title, self._start_time = title, time.perf_counter()
+        if self.verbose == 1:
+            # Imported here, so that `import shenjing` does not import tqdm.
+            from tqdm import tqdm  # type: ignore[import-untyped]
+
+            self._bar = tqdm(total=self.params.get("steps"), desc=title, unit="step",
+                             file=sys.stdout, leave=True, dynamic_ncols=True)
+
+    def _update(self, batch: int, logs: Logs | None) -> None:
+        if self._bar is not None:
+            if logs:
+                self._bar.set_postfix_str(_format_logs(logs), refresh=False)
+            self._bar.update(batch + 1 - self._bar.n)
+
+    def _end(self, logs: Logs | None) -> None:
+        text = _format_logs(logs or {})
+        if self._bar is not None:
+            self._bar.set_postfix_str(text, refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 2:
+            seconds = time.perf_counter() - self._start_time
+            print(" - ".join(filter(None, [self._title, f"{seconds:.1f}s", text])),
+                  file=sys.stdout)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._in_fit = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._in_fit = False
+        if self._bar is not None:  # training stopped inside an epoch
+            self._bar.close()
+            self._bar = None
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._begin(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}")
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self._update(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._end(logs)
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._begin("Evaluate")
+
+    def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._update(batch, logs)
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._end(logs)
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        self._begin("Predict")
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self._update(batch, None)  # predict's logs hold outputs, not metrics
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        self._end(None)
