@@ -220,11 +220,13 @@ def test_predict_images_and_npy_arrays(digits_run, tmp_path, capsys):
 def test_info_reports_versions_blas_and_extras(capsys):
     assert main(["info"]) == 0
     text = capsys.readouterr().out
-    assert f"shenjing {sj.__version__}" in text
+    package = Path(sj.__file__).resolve().parent
+    assert text.startswith(f"shenjing {sj.__version__} ({package})\n")
     assert f"NumPy {np.__version__}" in text
     assert "Python 3." in text and "BLAS:" in text and "threads" in text
     assert "matplotlib" in text and "Pillow" in text
     assert f"C kernels (LSTM, GRU, Adam): {sj.native.status()}" in text
+    assert f"float32 GEMMs: {sj.native.onednn.status()}" in text
 
 
 # -- help and errors -------------------------------------------------------------------------------

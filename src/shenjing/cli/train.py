@@ -1,0 +1,160 @@
+"""``shenjing train``: build, fit, evaluate and write the run folder."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .common import PROG, CLIError
+from .models import (
+    _check_shape,
+    _compile,
+    _fmt_shape,
+    _for_model,
+    _load_model_file,
+    _make_optimizer,
+    build_model,
+)
+from .predict import _load_data_for
+
+
+def _run_dir(out: str | None, data: str, model: str) -> Path:
+    if out is not None:
+        path = Path(out)
+    else:
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{data}-{model}"
+        path, k = Path("runs") / stem, 2
+        while path.exists():
+            path, k = Path("runs") / f"{stem}-{k}", k + 1
+    return _out_folder(path)
+
+
+def _out_folder(path: Path) -> Path:
+    """``path`` made a folder (with its parents), or a one-line error if a file is there."""
+    if path.exists() and not path.is_dir():
+        raise CLIError(f"--out {path} exists and is not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def plot_curves(history: dict[str, list[float]], path: Path) -> bool:
+    """``shenjing.plot.learning_curves`` (loss and accuracy, train and validation, per epoch) to
+    ``path`` (PNG). False, and one printed line, when matplotlib is not installed."""
+    from ..plot import learning_curves
+
+    try:
+        learning_curves(history, path)
+    except ImportError:
+        print(f"{path.name} skipped: matplotlib is not installed (pip install 'shenjing[plot]')")
+        return False
+    return True
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if math.isfinite(float(v)) else None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .. import __version__, parallel, utils
+    from ..callbacks import CSVLogger
+
+    utils.set_random_seed(args.seed)
+    saved = None if args.model in ("mlp", "cnn") else _load_model_file(args.model)
+    data = _load_data_for(saved, args)
+    num_classes = max(len(data.class_names), int(max(data.y_train.max(), data.y_test.max())) + 1)
+    if saved is None:
+        model_name = args.model
+        model = build_model(args.model, data.image_shape, num_classes, data.pixel_max)
+        _compile(model, _make_optimizer(args.optimizer or "adam", args.lr))
+        how = "the article's CNN" if args.model == "cnn" else "an MLP"
+        if args.model == "cnn":
+            padding = model.layers[1].padding
+            how += (f" (padding='{padding}'" + (f": {_fmt_shape(data.image_shape[:2])} images "
+                    "are too small for 'valid'" if padding == "same" else "") + ")")
+    else:
+        model, model_name = saved, Path(args.model).stem
+        _check_shape(model, data.image_shape, f"--data {data.name}")
+        if args.optimizer is not None or args.lr is not None or model.optimizer is None:
+            _compile(model, _make_optimizer(args.optimizer or "adam", args.lr))
+            how = f"{args.model} (new optimizer)"
+        else:
+            how = f"{args.model} (continuing with its saved optimizer state)"
+    out = _run_dir(args.out, data.name, model_name)
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    x_test = _for_model(model, data.x_test, data.pixel_max)
+    x_train = _for_model(model, data.x_train, data.pixel_max)
+    if verbose:
+        print(f"{PROG} train: {how} on {data.name} ({len(x_train)} train and {len(x_test)} test "
+              f"images of {_fmt_shape(data.image_shape)}, {num_classes} classes), seed "
+              f"{args.seed}")
+        model.summary()
+    with open(out / "summary.txt", "w", encoding="utf-8") as f:
+        model.summary(print_fn=lambda line: print(line, file=f))
+
+    start = time.perf_counter()
+    with _stop_on_interrupt(model) as interrupted:
+        history = model.fit(x_train, data.y_train, epochs=args.epochs,
+                            batch_size=args.batch_size, validation_data=(x_test, data.y_test),
+                            verbose=verbose, callbacks=[CSVLogger(out / "history.csv")])
+    seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(x_test, data.y_test, batch_size=args.batch_size,
+                                              verbose=0)
+    model.save(str(out / "model.shenjing"))
+    plot_curves(history.history, out / "curves.png")
+    optimizer = model.optimizer
+    metrics = {
+        "test_loss": _finite(test_loss), "test_accuracy": _finite(test_accuracy),
+        "epochs": len(history.epoch), "seconds": round(seconds, 3), "seed": args.seed,
+        "data": data.name, "model": model_name, "shenjing_version": __version__,
+        "batch_size": args.batch_size, "optimizer": type(optimizer).__name__,
+        "learning_rate": float(optimizer.learning_rate),
+        "train_samples": len(x_train), "test_samples": len(x_test),
+        "input_shape": list(data.image_shape), "class_names": data.class_names,
+        "threads": args.threads or parallel.threads(),
+        "interrupted": interrupted[0],
+    }
+    with open(out / "metrics.json", "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+        f.write("\n")
+    correct = round(float(test_accuracy) * len(x_test))
+    print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
+          f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
+          f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    print(f"wrote {out}{os.sep}: {', '.join(written)}")
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(model: Any) -> Iterator[list[bool]]:
+    """During ``fit``: the first Ctrl-C ends training after the current batch, so the run
+    folder is still written (the model as trained so far, metrics.json saying "interrupted");
+    a second one aborts. Yields a one-item list, set to True on interrupt."""
+    import signal
+    import threading
+
+    interrupted = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum: int, frame: Any) -> None:
+        interrupted[0] = model.stop_training = True
+        signal.signal(signal.SIGINT, previous)
+        print(f"\n{PROG} train: stopping after this batch (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
