@@ -223,6 +223,31 @@ max_pool, average_pool = _pool("max_pool", F.max_pool2d), _pool("average_pool", 
 
 
 # -- math --------------------------------------------------------------------------------------
+def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
+             mask_index: int = 0) -> Tensor:
+    """Keras 3's ``ops.ctc_loss``: per-sample CTC loss of (batch, frames, classes) logits
+    (see :func:`shenjing.functional.ctc.ctc_loss`)."""
+    from .functional import ctc
+
+    return ctc.ctc_loss(target, output, target_length, output_length, mask_index)
+
+
+def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
+               beam_width: int = 100, top_paths: int = 1, merge_repeated: bool = True,
+               mask_index: int = 0) -> tuple[list[Tensor], Tensor]:
+    """Keras 3's ``ops.ctc_decode``, greedy (best path) only: ``([labels], scores)``, labels
+    (batch, longest) padded with -1 and scores (batch, 1) the negative sum of each frame's
+    best score. ``beam_width`` and ``top_paths`` belong to beam search, which shenjing does
+    not have (``strategy='beam_search'`` raises)."""
+    from .functional import ctc
+
+    if top_paths != 1:
+        raise ValueError(f"ctc_decode: greedy decoding gives one path, got top_paths={top_paths}")
+    labels, scores = ctc.ctc_decode(inputs, sequence_lengths, strategy, merge_repeated,
+                                    mask_index)
+    return [Tensor(labels)], Tensor(scores[:, None])
+
+
 def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002
     """The k largest values along the last axis, in decreasing order, and their int32 indices
     (ties: the lower index first); the gradient goes to the chosen positions."""

@@ -95,7 +95,7 @@ from .shape import (
 
 _tensor_methods.install()
 
-__all__ = [n for n in dir() if not n.startswith("_")] + ["conv3d"]
+__all__ = [n for n in dir() if not n.startswith("_")] + ["conv3d", "ctc_decode", "ctc_loss"]
 
 
 def __getattr__(name: str):
@@ -103,4 +103,8 @@ def __getattr__(name: str):
         from .volume import conv3d
 
         return conv3d
+    if name in ("ctc_loss", "ctc_decode"):  # as rare: sequence labelling
+        from . import ctc
+
+        return getattr(ctc, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

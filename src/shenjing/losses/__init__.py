@@ -81,13 +81,14 @@ from .regression import (
     msle,
 )
 from .segmentation import Dice, Tversky, dice, tversky
+from .sequence import CTC, ctc
 
 # -- lookup ----------------------------------------------------------------------------------------
 _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, Huber, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredLogarithmicError,
     KLDivergence, Poisson, LogCosh, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
-    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky,
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
@@ -105,6 +106,7 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
     squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
     binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy, dice: Dice, tversky: Tversky,
+    ctc: CTC,
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__.startswith(__name__)}
 LossFunctionWrapper._functions = _FUNCTIONS
@@ -175,14 +177,15 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 
 __all__ = [
-    "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+    "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity", "Dice", "Hinge",
     "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper", "MeanAbsoluteError",
-    "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError", "Poisson",
-    "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky", "binary_crossentropy",
-    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
-    "categorical_hinge", "cosine_similarity", "dice", "get", "hinge", "huber", "kl_divergence",
-    "kld", "log_cosh", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson",
-    "serialize", "sparse_categorical_crossentropy", "squared_hinge", "tversky",
+    "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError",
+    "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky",
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "categorical_hinge", "cosine_similarity", "ctc", "dice",
+    "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh", "mae", "mape",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "mse", "msle", "poisson", "serialize",
+    "sparse_categorical_crossentropy", "squared_hinge", "tversky",
 ]

@@ -45,6 +45,7 @@ from .loss import (
     binary_cross_entropy_with_logits,
     cosine_similarity,
     cross_entropy,
+    ctc_loss,
     huber_loss,
     kl_div,
     l1_loss,

@@ -1,6 +1,6 @@
 """torch's losses in torch's (input, target) order. Most are shenjing's ``F`` ones, which
 already have torch's signatures; added here: ``kl_div``, ``cosine_similarity``,
-``pairwise_distance``."""
+``pairwise_distance``, ``ctc_loss``."""
 
 from __future__ import annotations
 
@@ -65,3 +65,42 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """||x1 - x2 + eps||_p along the last axis (torch's eps inside the norm)."""
     a, b = E.floating(as_tensor(x1)), E.floating(as_tensor(x2))
     return R.norm(a - b + eps, p, -1, keepdim=keepdim)
+
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any,
+             blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """torch's ``F.ctc_loss``: ``log_probs`` (frames, batch, classes) or (frames, classes)
+    log-softmax outputs; ``targets`` (batch, longest) padded, or all samples' labels
+    concatenated in 1-D; 'mean' divides each sample's loss by its label count (at least 1),
+    then averages, as torch. See :mod:`shenjing.functional.ctc`.
+
+    >>> loss = F.ctc_loss(logits.log_softmax(2), targets, input_lengths, target_lengths)
+    """
+    import numpy as np
+
+    from ...functional import shape as S
+    from ...functional.ctc import ctc_log_likelihood_loss
+
+    log_probs = as_tensor(log_probs)
+    unbatched = log_probs.ndim == 2
+    batch_first = S.expand_dims(log_probs, 0) if unbatched else S.transpose(log_probs, (1, 0, 2))
+    ids = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    lengths = np.atleast_1d(np.asarray(
+        target_lengths.data if isinstance(target_lengths, Tensor) else target_lengths))
+    if unbatched and ids.ndim == 1:
+        ids = ids[None, :]
+    elif ids.ndim == 1:  # concatenated: cut back into padded rows
+        if lengths.sum() != len(ids):
+            raise ValueError(f"ctc_loss: 1-D targets hold {len(ids)} labels but target_lengths "
+                             f"add up to {int(lengths.sum())}")
+        rows = np.zeros((len(lengths), max(int(lengths.max(initial=0)), 1)), dtype=np.int64)
+        for i, piece in enumerate(np.split(ids, np.cumsum(lengths)[:-1])):
+            rows[i, :len(piece)] = piece
+        ids = rows
+    per = ctc_log_likelihood_loss(batch_first, ids, np.atleast_1d(
+        np.asarray(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths)),
+        lengths, blank=blank, zero_infinity=zero_infinity)
+    if reduction == "mean":
+        per = per / np.maximum(lengths, 1).astype(per.dtype)
+    out = _reduce(per, reduction)
+    return S.squeeze(out, 0) if unbatched and reduction == "none" else out

@@ -1,0 +1,44 @@
+"""The CTC loss of sequences that are not aligned to their labels (Keras 3's ``CTC``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from .base import _OneFunction
+
+
+def ctc(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample CTC loss (see :mod:`shenjing.functional.ctc`) of ``y_pred`` logits (batch,
+    frames, classes) against ``y_true`` (batch, longest) integer labels, class 0 being the
+    blank. Every frame counts; a label sequence ends at its first 0, so shorter ones may be
+    padded with zeros (Keras 3 counts all of ``y_true``'s columns, so with Keras only
+    sequences of equal length work; a padded sequence behaves the same here)."""
+    from ..functional.ctc import ctc_loss
+
+    labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    if labels.ndim != 2:
+        raise ValueError(f"ctc: y_true must be (batch, longest) integer labels, got shape "
+                         f"{labels.shape}")
+    if np.ndim(y_pred) != 3 if not isinstance(y_pred, Tensor) else y_pred.ndim != 3:
+        raise ValueError(f"ctc: y_pred must be (batch, frames, classes) logits, got shape "
+                         f"{np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred)}")
+    padding = labels == 0
+    lengths = np.where(padding.any(axis=1), padding.argmax(axis=1), labels.shape[1])
+    frames = (y_pred.shape if isinstance(y_pred, Tensor) else np.shape(y_pred))[1]
+    return ctc_loss(labels, y_pred, lengths, np.full(len(labels), frames))
+
+
+class CTC(_OneFunction):
+    """CTC loss for (batch, frames, classes) logits against label sequences; see :func:`ctc`.
+
+    >>> model.compile(optimizer="adam", loss=CTC())   # y: (batch, longest) labels, 0 = blank
+    """
+
+    fn = staticmethod(ctc)
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = "ctc") -> None:
+        super().__init__(reduction=reduction, name=name)
