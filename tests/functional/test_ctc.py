@@ -164,3 +164,25 @@ def test_mistakes_are_named(call, match):
     lp = F.log_softmax(sj.tensor(np.zeros((1, 4, 3))), -1)
     with pytest.raises(ValueError, match=match):
         call(lp)
+
+
+def test_the_c_recursions_equal_the_numpy_ones():
+    from shenjing import native
+
+    logits, targets, input_lengths, target_lengths = _case(np.random.default_rng(6))
+    targets[3, :3] = 2  # runs of one label: every skip rule
+    input_lengths[0] = 3  # too few frames for 5 labels: no path
+
+    def run():
+        x = sj.tensor(logits, dtype="float64").requires_grad_()
+        loss = ctc_log_likelihood_loss(F.log_softmax(x, -1), targets, input_lengths,
+                                       target_lengths, zero_infinity=True)
+        loss.sum().backward()
+        return loss.numpy(), x.grad.numpy()
+
+    c_loss, c_grad = run()
+    with native.disabled():
+        np_loss, np_grad = run()
+    np.testing.assert_allclose(c_loss, np_loss, rtol=1e-12)
+    np.testing.assert_allclose(c_grad, np_grad, rtol=1e-10, atol=1e-12)
+    assert c_loss[0] == 0 and np.isfinite(c_loss).all()

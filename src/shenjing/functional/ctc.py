@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import activation as A
@@ -28,9 +29,10 @@ class _CTC(Function):
 
     alpha and beta are kept as probabilities rescaled to sum to 1 at each frame (Graves's own
     scheme), in float64; each frame's emissions are first divided by their largest, and the
-    logs of both factors add up to log P. A frame then costs a few array additions and
-    products, where log-space recursions spend most of their time in logaddexp. The
-    posteriors need no factor: gamma_t(s) = alpha_t(s) beta_t(s) / the sum of it over s."""
+    logs of both factors add up to log P. A frame then costs a few additions and products
+    per state (in C, native/ctc.c, where the kernels load), where log-space recursions spend
+    most of their time in logaddexp. The posteriors need no factor: gamma_t(s) = alpha_t(s)
+    beta_t(s) / the sum of it over s."""
 
     def forward(self, logp, targets=None, input_lengths=None, target_lengths=None, blank=0,
                 zero_infinity=False):
@@ -44,25 +46,16 @@ class _CTC(Function):
         skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
         rows, live = np.arange(n), np.arange(frames)[None, :] < input_lengths[:, None]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            emit = np.where(valid[:, None, :],
-                            logp[rows[:, None], :, ext].transpose(0, 2, 1), -np.inf)
+            # each state's log-probability at each frame, (n, frames, width), in float64
+            emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (n, frames, width)),
+                                      axis=2).astype(np.float64)
+            emit[~np.broadcast_to(valid[:, None, :], emit.shape)] = -np.inf
             top = emit.max(axis=2, keepdims=True)  # (n, frames, 1)
-            top = np.where(np.isfinite(top), top, 0.0)
-            y = np.exp((emit - top).astype(np.float64))  # emissions, each frame's largest 1
-            alpha = np.zeros((n, frames, width))
-            log_scale = np.zeros((n, frames))  # log of what frame t's alpha was divided by
-            a = np.zeros((n, width))
-            a[:, :2] = y[:, 0, :2]
-            for t in range(frames):
-                if t:
-                    prev = alpha[:, t - 1]
-                    a = prev.copy()
-                    a[:, 1:] += prev[:, :-1]
-                    a[:, 2:] += np.where(skip[:, 2:], prev[:, :-2], 0.0)
-                    a *= y[:, t]
-                total = a.sum(axis=1, keepdims=True)
-                alpha[:, t] = np.where(total > 0, a / total, 0.0)
-                log_scale[:, t] = np.log(total[:, 0]) + top[:, t, 0]
+            top[~np.isfinite(top)] = 0.0
+            emit -= top
+            y = np.exp(emit, out=emit)  # the emissions, each frame's largest 1
+            alpha, log_total = _alpha(y, skip, input_lengths)
+            log_scale = log_total + top[:, :, 0]
             last = alpha[rows, np.maximum(input_lengths - 1, 0)]
             ends = 2 * target_lengths  # a path ends on l's last label or the blank after it
             tail = last[rows, ends] + np.where(ends > 0, last[rows, ends - 1], 0.0)
@@ -75,45 +68,85 @@ class _CTC(Function):
         if zero_infinity:
             loss = np.where(bad, 0.0, loss)
         if self.needs_input_grad[0]:
-            self.save_for_backward(y, alpha, ext, valid, skip, input_lengths, target_lengths,
+            self.save_for_backward(y, alpha, ext, skip, input_lengths, target_lengths,
                                    bad if zero_infinity else None, logp.shape, logp.dtype)
         return loss.astype(logp.dtype)
 
     def backward(self, g):
-        (y, alpha, ext, valid, skip, input_lengths, target_lengths, zeroed, shape,
-         dtype) = self.saved
-        n, frames, classes = shape
-        width = ext.shape[1]
-        rows, ends = np.arange(n), 2 * target_lengths
-        start = np.zeros((n, width))  # beta at each sample's last frame: 1 at the two ends
-        start[rows, ends] = 1.0
-        start[rows[ends > 0], ends[ends > 0] - 1] = 1.0
-        post = np.zeros((n, frames, width))  # P(at s in frame t | l, x)
-        beta = np.zeros((n, width))  # paths over the frames after t, from s (rescaled)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for t in range(frames - 1, -1, -1):
-                if t < frames - 1:
-                    nxt = beta * y[:, t + 1]
-                    beta = nxt.copy()
-                    beta[:, :-1] += nxt[:, 1:]
-                    beta[:, :-2] += np.where(skip[:, 2:], nxt[:, 2:], 0.0)
-                    total = beta.sum(axis=1, keepdims=True)
-                    beta = np.where(total > 0, beta / total, 0.0)
-                beta = np.where((input_lengths - 1 == t)[:, None], start,
-                                np.where((t < input_lengths - 1)[:, None], beta, 0.0))
-                both = alpha[:, t] * beta
-                post[:, t] = both / both.sum(axis=1, keepdims=True)
-        frame_live = np.arange(frames)[None, :, None] < input_lengths[:, None, None]
-        post = np.where(valid[:, None, :] & frame_live, post, 0.0)
-        grad = np.zeros(shape)
-        batch, frame = rows[:, None], np.arange(frames)[None, :]
-        for s in range(width):  # each (sample, frame) once per s: no index repeats
-            grad[batch, frame, ext[:, s][:, None]] -= post[:, :, s]
+        y, alpha, ext, skip, input_lengths, target_lengths, zeroed, shape, dtype = self.saved
+        grad = _log_prob_grad(y, skip, input_lengths, 2 * target_lengths, ext, alpha, shape[2])
         scale = g.astype(np.float64)
         if zeroed is not None:
             scale = np.where(zeroed, 0.0, scale)
-            grad = np.where(zeroed[:, None, None], 0.0, grad)
-        return (grad * scale[:, None, None]).astype(dtype)
+            grad[zeroed] = 0.0  # NaN where no path was left
+        grad *= scale[:, None, None]
+        return grad.astype(dtype)
+
+
+def _alpha(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray) -> tuple[Any, Any]:
+    """alpha (n, frames, width), rescaled to sum to 1 at each frame, and the log of each
+    frame's sum before that (log_total); in C where the kernels load (native/ctc.c)."""
+    n, frames, width = y.shape
+    alpha, log_total = np.zeros((n, frames, width)), np.zeros((n, frames))
+    kernels = native.kernels()
+    if kernels is not None:
+        kernels.sj_ctc_alpha(n, frames, width, y.ctypes.data, skip.view(np.uint8).ctypes.data,
+                             lengths.ctypes.data, alpha.ctypes.data, log_total.ctypes.data)
+        return alpha, log_total
+    a = np.zeros((n, width))
+    a[:, :2] = y[:, 0, :2]
+    for t in range(frames):
+        if t:
+            prev = alpha[:, t - 1]
+            a = prev.copy()
+            a[:, 1:] += prev[:, :-1]
+            a[:, 2:] += np.where(skip[:, 2:], prev[:, :-2], 0.0)
+            a *= y[:, t]
+        total = a.sum(axis=1, keepdims=True)
+        alpha[:, t] = a / np.where(total > 0, total, 1.0)
+        with np.errstate(divide="ignore"):  # log 0: no path is left
+            log_total[:, t] = np.log(total[:, 0])
+    return alpha, log_total
+
+
+def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: np.ndarray,
+                   ext: np.ndarray, alpha: np.ndarray, classes: int) -> np.ndarray:
+    """d loss / d log-probabilities (n, frames, classes): minus each class's posterior, the
+    sum over its states s of P(in s at frame t | l, x) = alpha beta / the sum over s of it,
+    beta running over the frames after t from 1 at the two end states of each sample's last
+    frame (rescaled each frame); 0 past a sample's frames, NaN where no path is left."""
+    n, frames, width = y.shape
+    grad = np.zeros((n, frames, classes))
+    kernels = native.kernels()
+    if kernels is not None and kernels.sj_ctc_grad(
+            n, frames, width, classes, y.ctypes.data, skip.view(np.uint8).ctypes.data,
+            lengths.ctypes.data, ends.ctypes.data, ext.ctypes.data, alpha.ctypes.data,
+            grad.ctypes.data) == 0:
+        return grad
+    rows = np.arange(n)
+    start = np.zeros((n, width))
+    start[rows, ends] = 1.0
+    start[rows[ends > 0], ends[ends > 0] - 1] = 1.0
+    beta = np.zeros((n, width))
+    post = np.zeros((n, frames, width))
+    for t in range(frames - 1, -1, -1):
+        if t < frames - 1:
+            nxt = beta * y[:, t + 1]
+            beta = nxt.copy()
+            beta[:, :-1] += nxt[:, 1:]
+            beta[:, :-2] += np.where(skip[:, 2:], nxt[:, 2:], 0.0)
+            total = beta.sum(axis=1, keepdims=True)
+            beta = beta / np.where(total > 0, total, 1.0)
+        beta = np.where((lengths - 1 == t)[:, None], start,
+                        np.where((t < lengths - 1)[:, None], beta, 0.0))
+        both = alpha[:, t] * beta
+        with np.errstate(divide="ignore", invalid="ignore"):
+            post[:, t] = np.where((t < lengths)[:, None],
+                                  both / both.sum(axis=1, keepdims=True), 0.0)
+    batch, frame = rows[:, None], np.arange(frames)[None, :]
+    for s in range(width):  # each (sample, frame) once per s: no index repeats
+        grad[batch, frame, ext[:, s][:, None]] -= post[:, :, s]
+    return grad
 
 
 def _lengths(name: str, value: Any, n: int, most: int) -> np.ndarray:

@@ -6,7 +6,8 @@ and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 unit
 forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
-(the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss);
+(the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss),
+``ctc.c`` (the CTC loss's recursions);
 ``sj_math.h`` holds the exp they share.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
@@ -194,6 +195,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_leaky_relu_grad.restype = None
     lib.sj_softmax_xent.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
     lib.sj_softmax_xent.restype = None
+    lib.sj_ctc_alpha.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 5
+    lib.sj_ctc_alpha.restype = None
+    lib.sj_ctc_grad.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 7
+    lib.sj_ctc_grad.restype = ctypes.c_int
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None
     lib.sj_set_sgemm(*_numpy_sgemm(ctypes))
