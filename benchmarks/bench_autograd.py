@@ -12,11 +12,17 @@ that minus the first layer's input gradient: about 188 MFLOP in all, nearly all 
     python benchmarks/bench_autograd.py [--repeats 3] [--steps 300] [--threads 2]
     python benchmarks/bench_autograd.py --device cuda   # shenjing on CuPy vs PyTorch on CUDA
     python benchmarks/bench_autograd.py --job chain     # the cost of one small op
+    python benchmarks/bench_autograd.py --job gemms     # the step's eight GEMMs alone
 
 ``--job chain`` measures the engine instead of the BLAS: a 52-op chain on 4x4 tensors
 (``h = tanh(h * v + 0.5) @ v - h``, ten times, then a sum; forward and backward), where the
 arithmetic is nothing and the bookkeeping of each op is everything; it prints microseconds
 per op (forward + backward) and the ratio of steps per second.
+
+``--job gemms`` times only the eight matrix products of the MLP step (three forward, three
+weight gradients, two input gradients; the first layer's is not needed), in the layouts each
+framework uses, with its own BLAS (NumPy's OpenBLAS for shenjing, the MKL inside PyTorch's
+wheel): the floor under each framework's step, and so how far the ratio can go.
 """
 
 from __future__ import annotations
@@ -126,6 +132,44 @@ def chain_step_fn(framework: str):
 CHAIN_OPS = 52  # 10 x (mul, add, tanh, matmul, sub), the square and the sum
 
 
+def gemms_step_fn(framework: str, threads: int):
+    """The MLP step's eight GEMMs on hot operands: x W1, h1 W2, h2 W3 (forward); h2^T g3,
+    h1^T g2, x^T g1 (weight gradients); g3 W3^T, g2 W2^T (input gradients). shenjing keeps W
+    as (in, out) and multiplies with NumPy; torch keeps (out, in) and calls torch.mm."""
+    rng = np.random.default_rng(2)
+    acts = [rng.standard_normal((BATCH, n)).astype(np.float32) for n in SIZES]  # x, h1, h2, z
+    weights = [rng.standard_normal((i, o)).astype(np.float32)
+               for i, o in zip(SIZES[:-1], SIZES[1:])]
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        a = [torch.from_numpy(v) for v in acts]
+        w = [torch.from_numpy(np.ascontiguousarray(v.T)) for v in weights]  # (out, in)
+        mm = torch.mm
+
+        def step(x, y):
+            for i in range(3):
+                mm(a[i], w[i].t())  # forward
+                mm(a[i + 1].t(), a[i])  # weight gradient, (out, in)
+            mm(a[3], w[2])  # input gradients of layers 3 and 2
+            mm(a[2], w[1])
+    else:
+        import shenjing as sj
+
+        sj.utils.set_num_threads(threads)
+        a, w, mm = acts, weights, np.matmul
+
+        def step(x, y):
+            for i in range(3):
+                mm(a[i], w[i])
+                mm(a[i].T, a[i + 1])
+            mm(a[3], w[2].T)
+            mm(a[2], w[1].T)
+
+    return step
+
+
 def _on_device(framework: str, device: str):
     """(move, wait): put the data where the framework computes; wait for the GPU to finish."""
     if device == "cpu":
@@ -142,6 +186,8 @@ def _on_device(framework: str, device: str):
 def worker(framework: str, steps: int, threads: int, device: str, job: str) -> None:
     if job == "chain":
         step = chain_step_fn(framework)
+    elif job == "gemms":
+        step = gemms_step_fn(framework, threads)
     else:
         step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(threads, device)
     move, wait = _on_device(framework, device)
@@ -179,8 +225,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu",
                     help="cpu, or cuda (shenjing on CuPy arrays, PyTorch on CUDA)")
-    ap.add_argument("--job", choices=["mlp", "chain"], default="mlp",
-                    help="mlp: the MLP training step; chain: the 52-op small-tensor chain")
+    ap.add_argument("--job", choices=["mlp", "chain", "gemms"], default="mlp",
+                    help="mlp: the MLP training step; chain: the 52-op small-tensor chain; "
+                         "gemms: the MLP step's eight GEMMs alone")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
     args = ap.parse_args()
     if args.worker:
@@ -199,6 +246,12 @@ def main() -> None:
         for fw in ("shenjing", "torch"):
             print(f"  {fw:8s} {1e6 * BATCH / med[fw] / CHAIN_OPS:6.2f} us per op")
         print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x steps per second")
+        return
+    if args.job == "gemms":
+        print(f"\nThe MLP step's eight GEMMs, {args.threads} threads, medians of {args.repeats}:")
+        for fw in ("shenjing", "torch"):
+            print(f"  {fw:8s} {1e6 * BATCH / med[fw]:6.0f} us per step")
+        print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x")
         return
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
