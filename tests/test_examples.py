@@ -95,8 +95,8 @@ def test_example_runs_as_a_script(name, args):
 
 
 # The examples with options (cifar10_cnn.py is the article's listing as written: no options).
-WITH_OPTIONS = ["char_lm", "cifar10_resnet", "fashion_cnn", "mnist_mlp", "pinn", "rnn_xor",
-                "sst_lstm", "sst_tree"]
+WITH_OPTIONS = ["char_lm", "cifar10_resnet", "digit_strings_ctc", "fashion_cnn", "mnist_mlp",
+                "pinn", "rnn_xor", "sst_lstm", "sst_tree"]
 
 
 @pytest.mark.parametrize("name", WITH_OPTIONS)
