@@ -58,7 +58,7 @@ def build(height: int, units: int) -> sj.Model:
 
 def read(model: sj.Model, x: np.ndarray) -> list[list[int]]:
     """The digit strings the model reads in ``x`` (best path, repeats merged, blanks dropped)."""
-    labels, _ = sj.F.ctc_decode(model.predict(x, verbose=0), np.full(len(x), x.shape[1]))
+    (labels,), _ = sj.F.ctc_decode(model.predict(x, verbose=0), np.full(len(x), x.shape[1]))
     return [[int(c) - 1 for c in row if c > 0] for row in labels]
 
 

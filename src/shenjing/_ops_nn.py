@@ -235,17 +235,13 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
                beam_width: int = 100, top_paths: int = 1, merge_repeated: bool = True,
                mask_index: int = 0) -> tuple[list[Tensor], Tensor]:
-    """Keras 3's ``ops.ctc_decode``, greedy (best path) only: ``([labels], scores)``, labels
-    (batch, longest) padded with -1 and scores (batch, 1) the negative sum of each frame's
-    best score. ``beam_width`` and ``top_paths`` belong to beam search, which shenjing does
-    not have (``strategy='beam_search'`` raises)."""
-    from .functional import ctc
+    """Keras 3's ``ops.ctc_decode`` (see :func:`shenjing.functional.ctc_decoding.ctc_decode`):
+    ``([paths...], scores)`` as Tensors."""
+    from .functional.ctc_decoding import ctc_decode as decode
 
-    if top_paths != 1:
-        raise ValueError(f"ctc_decode: greedy decoding gives one path, got top_paths={top_paths}")
-    labels, scores = ctc.ctc_decode(inputs, sequence_lengths, strategy, merge_repeated,
-                                    mask_index)
-    return [Tensor(labels)], Tensor(scores[:, None])
+    paths, scores = decode(inputs, sequence_lengths, strategy, beam_width, top_paths,
+                           merge_repeated, mask_index)
+    return [Tensor(p) for p in paths], Tensor(scores)
 
 
 def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002

@@ -121,14 +121,51 @@ def test_keras_ops_and_the_loss_object_agree():
 def test_greedy_decoding_merges_repeats_and_drops_blanks():
     best = np.array([[0, 1, 1, 0, 2, 2, 0, 2], [3, 3, 3, 0, 0, 1, 1, 1]])
     scores = np.eye(4)[best] * 2.0  # the best class of each frame scores 2
-    labels, neg = F.ctc_decode(scores, [8, 5])
+    (labels,), neg = F.ctc_decode(scores, [8, 5])
     np.testing.assert_array_equal(labels, [[1, 2, 2], [3, -1, -1]])
-    np.testing.assert_array_equal(neg, [-16.0, -10.0])
-    labels, _ = F.ctc_decode(scores, [8, 8], merge_repeated=False)
+    np.testing.assert_array_equal(neg, [[-16.0], [-10.0]])
+    (labels,), _ = F.ctc_decode(scores, [8, 8], merge_repeated=False)
     np.testing.assert_array_equal(labels, [[1, 1, 2, 2, 2, -1], [3, 3, 3, 1, 1, 1]])
     (keras_labels,), keras_scores = ops.ctc_decode(scores, np.array([8, 5]))
     np.testing.assert_array_equal(keras_labels.numpy(), [[1, 2, 2], [3, -1, -1]])
     assert keras_scores.shape == (2, 1)
+
+
+def _sequence_probabilities(logp):
+    """Every label sequence's probability, summed over all paths (classes ** frames of them)."""
+    import itertools
+
+    frames, classes = logp.shape
+    total = {}
+    for path in itertools.product(range(classes), repeat=frames):
+        merged = [c for k, c in enumerate(path) if c != 0 and (k == 0 or c != path[k - 1])]
+        p = np.exp(sum(logp[t, c] for t, c in enumerate(path)))
+        total[tuple(merged)] = total.get(tuple(merged), 0.0) + p
+    return total
+
+
+def test_beam_search_finds_the_most_likely_sequences_where_the_best_path_does_not():
+    # frame by frame the blank wins (0.6), but "1" collects 1 - 0.6^3 over its many paths
+    p = np.array([[0.6, 0.4, 0.0], [0.6, 0.4, 0.0], [0.6, 0.4, 0.0]]) + 1e-12
+    (labels,), _ = F.ctc_decode(np.log(p)[None], [3])
+    assert labels.shape == (1, 0)  # the best path is all blanks
+    paths, logp = F.ctc_decode(np.log(p)[None], [3], "beam_search", beam_width=10, top_paths=2)
+    exact = _sequence_probabilities(np.log(p / p.sum(-1, keepdims=True)))
+    ranked = sorted(exact, key=exact.get, reverse=True)[:2]
+    assert [tuple(q[0][q[0] >= 0]) for q in paths] == ranked == [(1,), ()]
+    np.testing.assert_allclose(np.exp(logp[0]), [exact[r] for r in ranked], rtol=1e-9)
+
+
+def test_beam_search_scores_equal_the_exact_sum_over_paths():
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((2, 5, 4)) * 2
+    paths, logp = F.ctc_decode(logits, [5, 4], "beam_search", beam_width=200, top_paths=4)
+    for i, frames in enumerate([5, 4]):
+        z = logits[i, :frames]
+        exact = _sequence_probabilities(z - np.log(np.exp(z).sum(-1, keepdims=True)))
+        ranked = sorted(exact, key=exact.get, reverse=True)[:4]
+        assert [tuple(p[i][p[i] >= 0]) for p in paths] == ranked
+        np.testing.assert_allclose(np.exp(logp[i]), [exact[r] for r in ranked], rtol=1e-9)
 
 
 def test_a_model_learns_to_read_label_sequences():
@@ -147,7 +184,7 @@ def test_a_model_learns_to_read_label_sequences():
     model.compile(optimizer=sj.optimizers.Adam(0.02), loss=losses.CTC())
     history = model.fit(x, labels, batch_size=32, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
-    decoded, _ = F.ctc_decode(model.predict(x, verbose=0), np.full(n, frames))
+    (decoded,), _ = F.ctc_decode(model.predict(x, verbose=0), np.full(n, frames))
     assert (decoded == labels).all(axis=1).mean() > 0.95
 
 
@@ -158,7 +195,10 @@ def test_a_model_learns_to_read_label_sequences():
     (lambda lp: ctc_log_likelihood_loss(lp, [[1, 2]], [4], [3]), r"target_lengths must lie in"),
     (lambda lp: ctc_log_likelihood_loss(lp[0], [[1, 2]], [4], [2]), r"\(batch, frames, classes"),
     (lambda lp: ctc_log_likelihood_loss(lp, [1, 2], [4], [2]), r"targets must be \(batch"),
-    (lambda lp: F.ctc_decode(lp, [4], strategy="beam_search"), r"must be 'greedy'"),
+    (lambda lp: F.ctc_decode(lp, [4], strategy="beam"), r"must be 'greedy' or 'beam_search'"),
+    (lambda lp: F.ctc_decode(lp, [4], top_paths=2), r"greedy decoding gives one path"),
+    (lambda lp: F.ctc_decode(lp, [4], "beam_search", beam_width=2, top_paths=3),
+     r"top_paths must lie in \[1, beam_width=2\]"),
 ])
 def test_mistakes_are_named(call, match):
     lp = F.log_softmax(sj.tensor(np.zeros((1, 4, 3))), -1)

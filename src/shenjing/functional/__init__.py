@@ -103,8 +103,12 @@ def __getattr__(name: str):
         from .volume import conv3d
 
         return conv3d
-    if name in ("ctc_loss", "ctc_decode"):  # as rare: sequence labelling
-        from . import ctc
+    if name == "ctc_loss":  # as rare: sequence labelling
+        from .ctc import ctc_loss
 
-        return getattr(ctc, name)
+        return ctc_loss
+    if name == "ctc_decode":
+        from .ctc_decoding import ctc_decode
+
+        return ctc_decode
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

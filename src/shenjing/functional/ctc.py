@@ -209,26 +209,3 @@ def ctc_loss(target: Any, output: Tensor, target_length: Any, output_length: Any
     output = as_tensor(output)
     return ctc_log_likelihood_loss(A.log_softmax(output, -1), target, output_length,
                                    target_length, blank=mask_index)
-
-
-def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
-               merge_repeated: bool = True, mask_index: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Best-path decoding of (batch, frames, classes) scores (logits or probabilities): the
-    most likely class per frame, repeats merged, blanks (``mask_index``) and frames past each
-    length dropped. Returns (labels (batch, longest) padded with -1, the negative sum of each
-    sample's best scores), as Keras 3's greedy ``ctc_decode``."""
-    if strategy != "greedy":
-        raise ValueError(f"ctc_decode: strategy must be 'greedy' (best path), got {strategy!r}")
-    scores = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
-    n, frames, _ = scores.shape
-    lengths = _lengths("sequence_lengths", sequence_lengths, n, frames)
-    best = scores.argmax(-1)
-    live = np.arange(frames)[None, :] < lengths[:, None]
-    keep = live & (best != mask_index)
-    if merge_repeated:
-        keep[:, 1:] &= best[:, 1:] != best[:, :-1]
-    decoded = [row[k] for row, k in zip(best, keep)]
-    out = np.full((n, max([len(d) for d in decoded] + [0])), -1, dtype=np.int64)
-    for i, d in enumerate(decoded):
-        out[i, :len(d)] = d
-    return out, -np.where(live, scores.max(-1), 0.0).sum(-1)
