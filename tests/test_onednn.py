@@ -186,3 +186,12 @@ print(onednn.loaded(), onednn.status())
 """
     out = _run(code, SHENJING_ONEDNN="0").stdout
     assert out.startswith("False off (SHENJING_ONEDNN=0)")
+
+
+def test_a_read_only_out_is_refused_as_numpy_refuses_it(calls):
+    a = np.ones((256, 256), np.float32)
+    out = np.zeros((256, 256), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        onednn.matmul(a, a, out)
+    assert (out == 0).all() and calls == []

@@ -234,14 +234,14 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
 
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
                beam_width: int = 100, top_paths: int = 1, merge_repeated: bool = True,
-               mask_index: int = 0) -> tuple[list[Tensor], Tensor]:
+               mask_index: int = 0) -> tuple[Tensor, Tensor]:
     """Keras 3's ``ops.ctc_decode`` (see :func:`shenjing.functional.ctc_decoding.ctc_decode`):
-    ``([paths...], scores)`` as Tensors."""
+    ``(paths (top_paths, batch, frames), scores)`` as Tensors."""
     from .functional.ctc_decoding import ctc_decode as decode
 
     paths, scores = decode(inputs, sequence_lengths, strategy, beam_width, top_paths,
                            merge_repeated, mask_index)
-    return [Tensor(p) for p in paths], Tensor(scores)
+    return Tensor(paths), Tensor(scores)
 
 
 def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002

@@ -4,6 +4,8 @@ cases, a model that learns to read label sequences, and the errors."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -121,13 +123,15 @@ def test_keras_ops_and_the_loss_object_agree():
 def test_greedy_decoding_merges_repeats_and_drops_blanks():
     best = np.array([[0, 1, 1, 0, 2, 2, 0, 2], [3, 3, 3, 0, 0, 1, 1, 1]])
     scores = np.eye(4)[best] * 2.0  # the best class of each frame scores 2
-    (labels,), neg = F.ctc_decode(scores, [8, 5])
-    np.testing.assert_array_equal(labels, [[1, 2, 2], [3, -1, -1]])
+    paths, neg = F.ctc_decode(scores, [8, 5])
+    assert paths.shape == (1, 2, 8)  # Keras's (top_paths, batch, frames), -1 after each
+    np.testing.assert_array_equal(paths[0, :, :3], [[1, 2, 2], [3, -1, -1]])
+    assert (paths[0, :, 3:] == -1).all()
     np.testing.assert_array_equal(neg, [[-16.0], [-10.0]])
     (labels,), _ = F.ctc_decode(scores, [8, 8], merge_repeated=False)
-    np.testing.assert_array_equal(labels, [[1, 1, 2, 2, 2, -1], [3, 3, 3, 1, 1, 1]])
-    (keras_labels,), keras_scores = ops.ctc_decode(scores, np.array([8, 5]))
-    np.testing.assert_array_equal(keras_labels.numpy(), [[1, 2, 2], [3, -1, -1]])
+    np.testing.assert_array_equal(labels[:, :6], [[1, 1, 2, 2, 2, -1], [3, 3, 3, 1, 1, 1]])
+    keras_paths, keras_scores = ops.ctc_decode(scores, np.array([8, 5]))
+    np.testing.assert_array_equal(keras_paths.numpy(), paths)
     assert keras_scores.shape == (2, 1)
 
 
@@ -148,11 +152,12 @@ def test_beam_search_finds_the_most_likely_sequences_where_the_best_path_does_no
     # frame by frame the blank wins (0.6), but "1" collects 1 - 0.6^3 over its many paths
     p = np.array([[0.6, 0.4, 0.0], [0.6, 0.4, 0.0], [0.6, 0.4, 0.0]]) + 1e-12
     (labels,), _ = F.ctc_decode(np.log(p)[None], [3])
-    assert labels.shape == (1, 0)  # the best path is all blanks
+    assert (labels == -1).all()  # the best path is all blanks
     paths, logp = F.ctc_decode(np.log(p)[None], [3], "beam_search", beam_width=10, top_paths=2)
     exact = _sequence_probabilities(np.log(p / p.sum(-1, keepdims=True)))
     ranked = sorted(exact, key=exact.get, reverse=True)[:2]
     assert [tuple(q[0][q[0] >= 0]) for q in paths] == ranked == [(1,), ()]
+    assert paths.shape == (2, 1, 3)
     np.testing.assert_allclose(np.exp(logp[0]), [exact[r] for r in ranked], rtol=1e-9)
 
 
@@ -185,7 +190,8 @@ def test_a_model_learns_to_read_label_sequences():
     history = model.fit(x, labels, batch_size=32, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     (decoded,), _ = F.ctc_decode(model.predict(x, verbose=0), np.full(n, frames))
-    assert (decoded == labels).all(axis=1).mean() > 0.95
+    assert (decoded[:, 3:] == -1).all()
+    assert (decoded[:, :3] == labels).all(axis=1).mean() > 0.95
 
 
 @pytest.mark.parametrize("call, match", [
@@ -226,3 +232,40 @@ def test_the_c_recursions_equal_the_numpy_ones():
     np.testing.assert_allclose(c_loss, np_loss, rtol=1e-12)
     np.testing.assert_allclose(c_grad, np_grad, rtol=1e-10, atol=1e-12)
     assert c_loss[0] == 0 and np.isfinite(c_loss).all()
+
+
+@pytest.mark.parametrize("case", ["a 760-nat gap in every frame", "60 labels under a blank-heavy "
+                                  "start", "every label 100 nats down"])
+@pytest.mark.parametrize("use_c", [True, False])
+def test_losses_of_hundreds_of_nats_stay_finite_and_match_torch(case, use_c):
+    """Probabilities rescaled per frame underflow past ~745 nats; such samples are redone in log
+    space, and states that cannot reach the end never crowd the others out."""
+    torch = require_torch()
+    from shenjing import native
+
+    rng = np.random.default_rng(8)
+    if case.startswith("a 760"):
+        logits = np.zeros((1, 10, 3))
+        logits[..., 1] = -760.0
+        targets, frames = np.array([[1]]), 10
+    elif case.startswith("60"):
+        logits = rng.standard_normal((1, 200, 30)) * 2
+        logits[..., 0] += 18  # the model says "blank" everywhere, as at the start of training
+        targets, frames = rng.integers(1, 30, (1, 60)), 200
+    else:
+        logits = np.zeros((1, 20, 5))
+        logits[..., 1:] = -100.0
+        targets, frames = rng.integers(1, 5, (1, 8)), 20
+    x = sj.tensor(logits, dtype="float64").requires_grad_()
+    with contextlib.nullcontext() if use_c else native.disabled():
+        loss = ctc_log_likelihood_loss(F.log_softmax(x, -1), targets, [frames],
+                                       [targets.shape[1]])
+        loss.sum().backward()
+    tx = torch.tensor(logits, requires_grad=True)
+    tloss = torch.nn.functional.ctc_loss(torch.log_softmax(tx, -1).transpose(0, 1),
+                                         torch.tensor(targets), torch.tensor([frames]),
+                                         torch.tensor([targets.shape[1]]), reduction="sum")
+    tloss.backward()
+    assert loss.item() > 700
+    np.testing.assert_allclose(loss.numpy(), [tloss.item()], rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-7, atol=1e-9)

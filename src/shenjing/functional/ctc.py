@@ -40,26 +40,33 @@ class _CTC(Function):
         width = 2 * targets.shape[1] + 1
         ext = np.full((n, width), blank, dtype=np.int64)  # l', padded with blanks
         ext[:, 1::2] = targets
-        valid = np.arange(width)[None, :] < (2 * target_lengths + 1)[:, None]
         # a skip over a blank is allowed into a label that differs from the one two back
         skip = np.zeros((n, width), dtype=bool)
         skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
         rows, live = np.arange(n), np.arange(frames)[None, :] < input_lengths[:, None]
+        ends = 2 * target_lengths  # a path ends on l's last label or the blank after it
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # each state's log-probability at each frame, (n, frames, width), in float64
-            emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (n, frames, width)),
+            # each state's log-probability at each frame, (n, frames, width), in float64, -inf
+            # where no complete path can be: the rescaled probabilities then hold no mass that
+            # cannot reach the end (with long label sequences it would crowd out the rest)
+            logs = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (n, frames, width)),
                                       axis=2).astype(np.float64)
-            emit[~np.broadcast_to(valid[:, None, :], emit.shape)] = -np.inf
-            top = emit.max(axis=2, keepdims=True)  # (n, frames, 1)
+            logs[~_viable(frames, width, input_lengths, ends)] = -np.inf
+            top = logs.max(axis=2, keepdims=True)  # (n, frames, 1)
             top[~np.isfinite(top)] = 0.0
-            emit -= top
-            y = np.exp(emit, out=emit)  # the emissions, each frame's largest 1
-            alpha, log_total = _alpha(y, skip, input_lengths)
+            y = np.exp(logs - top)  # the emissions, each frame's largest 1
+            alpha, log_total, lost = _alpha(y, skip, input_lengths)
             log_scale = log_total + top[:, :, 0]
             last = alpha[rows, np.maximum(input_lengths - 1, 0)]
-            ends = 2 * target_lengths  # a path ends on l's last label or the blank after it
             tail = last[rows, ends] + np.where(ends > 0, last[rows, ends - 1], 0.0)
             log_p = np.log(tail) + np.where(live, log_scale, 0.0).sum(axis=1)
+            # Where a product may have underflowed (an emission or a rescaled alpha so small
+            # that the next product could leave float64's range: hundreds of nats apart within
+            # a frame), or no path exists, the sample is redone in log space, exactly.
+            lost |= (np.isfinite(logs) & (y < _WEAK_EMISSION)).any(axis=(1, 2))
+            redo = (input_lengths > 0) & (lost | ~(tail > 0))
+            log_p[redo] = _log_end(_log_alpha(logs[redo], skip[redo]), input_lengths[redo],
+                                   ends[redo])
             # no frames: only the empty label sequence, with probability 1
             log_p = np.where(input_lengths > 0, log_p,
                              np.where(target_lengths == 0, 0.0, -np.inf))
@@ -69,12 +76,22 @@ class _CTC(Function):
             loss = np.where(bad, 0.0, loss)
         if self.needs_input_grad[0]:
             self.save_for_backward(y, alpha, ext, skip, input_lengths, target_lengths,
-                                   bad if zero_infinity else None, logp.shape, logp.dtype)
+                                   bad if zero_infinity else None, logp.shape, logp.dtype,
+                                   (redo, logs, log_p))
         return loss.astype(logp.dtype)
 
     def backward(self, g):
-        y, alpha, ext, skip, input_lengths, target_lengths, zeroed, shape, dtype = self.saved
-        grad = _log_prob_grad(y, skip, input_lengths, 2 * target_lengths, ext, alpha, shape[2])
+        (y, alpha, ext, skip, input_lengths, target_lengths, zeroed, shape, dtype,
+         (redo, logs, log_p)) = self.saved
+        ends = 2 * target_lengths
+        grad, lost = _log_prob_grad(y, skip, input_lengths, ends, ext, alpha, shape[2])
+        again = np.nonzero(redo | (lost & (input_lengths > 0)))[0]  # beta may underflow too
+        if len(again):
+            log_alpha = _log_alpha(logs[again], skip[again])
+            grad[again] = _scatter(-_log_posteriors(logs[again], skip[again],
+                                                    input_lengths[again], ends[again],
+                                                    log_alpha, log_p[again]),
+                                   ext[again], shape[2])
         scale = g.astype(np.float64)
         if zeroed is not None:
             scale = np.where(zeroed, 0.0, scale)
@@ -83,16 +100,19 @@ class _CTC(Function):
         return grad.astype(dtype)
 
 
-def _alpha(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray) -> tuple[Any, Any]:
-    """alpha (n, frames, width), rescaled to sum to 1 at each frame, and the log of each
-    frame's sum before that (log_total); in C where the kernels load (native/ctc.c)."""
+def _alpha(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray) -> tuple[Any, Any, Any]:
+    """alpha (n, frames, width), rescaled to sum to 1 at each frame; the log of each frame's
+    sum before that (log_total); and, per sample, whether a rescaled value fell below
+    _WEAK_STATE (lost); in C where the kernels load (native/ctc.c)."""
     n, frames, width = y.shape
     alpha, log_total = np.zeros((n, frames, width)), np.zeros((n, frames))
+    lost = np.zeros(n, dtype=bool)
     kernels = native.kernels()
     if kernels is not None:
         kernels.sj_ctc_alpha(n, frames, width, y.ctypes.data, skip.view(np.uint8).ctypes.data,
-                             lengths.ctypes.data, alpha.ctypes.data, log_total.ctypes.data)
-        return alpha, log_total
+                             lengths.ctypes.data, alpha.ctypes.data, log_total.ctypes.data,
+                             lost.view(np.uint8).ctypes.data)
+        return alpha, log_total, lost
     a = np.zeros((n, width))
     a[:, :2] = y[:, 0, :2]
     for t in range(frames):
@@ -106,7 +126,9 @@ def _alpha(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray) -> tuple[Any, A
         alpha[:, t] = a / np.where(total > 0, total, 1.0)
         with np.errstate(divide="ignore"):  # log 0: no path is left
             log_total[:, t] = np.log(total[:, 0])
-    return alpha, log_total
+        weak = ((alpha[:, t] > 0) & (alpha[:, t] < _WEAK_STATE)).any(axis=1)
+        lost |= weak & (t < lengths)
+    return alpha, log_total, lost
 
 
 def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: np.ndarray,
@@ -114,15 +136,17 @@ def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: n
     """d loss / d log-probabilities (n, frames, classes): minus each class's posterior, the
     sum over its states s of P(in s at frame t | l, x) = alpha beta / the sum over s of it,
     beta running over the frames after t from 1 at the two end states of each sample's last
-    frame (rescaled each frame); 0 past a sample's frames, NaN where no path is left."""
+    frame (rescaled each frame); 0 past a sample's frames, NaN where no path is left. Also,
+    per sample, whether a rescaled beta fell below _WEAK_STATE."""
     n, frames, width = y.shape
     grad = np.zeros((n, frames, classes))
+    lost = np.zeros(n, dtype=bool)
     kernels = native.kernels()
     if kernels is not None and kernels.sj_ctc_grad(
             n, frames, width, classes, y.ctypes.data, skip.view(np.uint8).ctypes.data,
             lengths.ctypes.data, ends.ctypes.data, ext.ctypes.data, alpha.ctypes.data,
-            grad.ctypes.data) == 0:
-        return grad
+            grad.ctypes.data, lost.view(np.uint8).ctypes.data) == 0:
+        return grad, lost
     rows = np.arange(n)
     start = np.zeros((n, width))
     start[rows, ends] = 1.0
@@ -139,14 +163,97 @@ def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: n
             beta = beta / np.where(total > 0, total, 1.0)
         beta = np.where((lengths - 1 == t)[:, None], start,
                         np.where((t < lengths - 1)[:, None], beta, 0.0))
+        lost |= ((beta > 0) & (beta < _WEAK_STATE)).any(axis=1)
         both = alpha[:, t] * beta
         with np.errstate(divide="ignore", invalid="ignore"):
             post[:, t] = np.where((t < lengths)[:, None],
                                   both / both.sum(axis=1, keepdims=True), 0.0)
-    batch, frame = rows[:, None], np.arange(frames)[None, :]
+    return _scatter(-post, ext, classes), lost
+
+
+def _scatter(values: np.ndarray, ext: np.ndarray, classes: int) -> np.ndarray:
+    """(n, frames, width) per-state values summed onto their classes: (n, frames, classes)."""
+    n, frames, width = values.shape
+    out = np.zeros((n, frames, classes))
+    batch, frame = np.arange(n)[:, None], np.arange(frames)[None, :]
     for s in range(width):  # each (sample, frame) once per s: no index repeats
-        grad[batch, frame, ext[:, s][:, None]] -= post[:, :, s]
-    return grad
+        out[batch, frame, ext[:, s][:, None]] += values[:, :, s]
+    return out
+
+
+# -- the exact log-space recursions, for the samples whose rescaled sums underflow ---------------
+# Products of a rescaled state (>= 1e-200) and an emission (>= 1e-100) stay in float64's normal
+# range (>= 1e-300); a sample with anything smaller is redone in log space.
+_WEAK_STATE, _WEAK_EMISSION = 1e-200, 1e-100
+
+
+def _viable(frames: int, width: int, lengths: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(n, frames, width): state s at frame t lies on some complete path: reachable from the
+    start (s <= 2t + 1), within l' (s <= end), and leaving frames for the labels after it
+    ((end - s) // 2 <= frames left)."""
+    t = np.arange(frames)[None, :, None]
+    s = np.arange(width)[None, None, :]
+    e, left = ends[:, None, None], (lengths[:, None, None] - 1) - t
+    return (s <= 2 * t + 1) & (s <= e) & ((e - s) // 2 <= left) & (left >= 0)
+
+
+def _lse(*terms: np.ndarray) -> np.ndarray:
+    out = terms[0]
+    for term in terms[1:]:
+        out = np.logaddexp(out, term)
+    return out
+
+
+def _moved(a: np.ndarray, k: int) -> np.ndarray:
+    """``a`` moved k states along the last axis (right for k > 0), -inf filled in."""
+    out = np.full_like(a, -np.inf)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+def _log_alpha(logs: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """log alpha (m, frames, width) from the states' log-emissions."""
+    m, frames, width = logs.shape
+    out = np.full((m, frames, width), -np.inf)
+    if m:
+        out[:, 0, :2] = logs[:, 0, :2]
+        for t in range(1, frames):
+            prev = out[:, t - 1]
+            out[:, t] = _lse(prev, _moved(prev, 1),
+                             np.where(skip, _moved(prev, 2), -np.inf)) + logs[:, t]
+    return out
+
+
+def _log_end(log_alpha: np.ndarray, lengths: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    rows = np.arange(len(lengths))
+    last = log_alpha[rows, np.maximum(lengths - 1, 0)]
+    return np.logaddexp(last[rows, ends], np.where(ends > 0, last[rows, ends - 1], -np.inf))
+
+
+def _log_posteriors(logs: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: np.ndarray,
+                    log_alpha: np.ndarray, log_p: np.ndarray) -> np.ndarray:
+    """P(in state s at frame t | l, x), (m, frames, width), from log alpha and log beta."""
+    m, frames, width = logs.shape
+    rows = np.arange(m)
+    start = np.full((m, width), -np.inf)
+    start[rows, ends] = 0.0
+    start[rows[ends > 0], ends[ends > 0] - 1] = 0.0
+    skip_from = np.zeros_like(skip)  # s may skip to s + 2
+    skip_from[:, :-2] = skip[:, 2:]
+    post = np.zeros((m, frames, width))
+    beta = np.full((m, width), -np.inf)
+    for t in range(frames - 1, -1, -1):
+        if t < frames - 1:
+            nxt = beta + logs[:, t + 1]
+            beta = _lse(nxt, _moved(nxt, -1), np.where(skip_from, _moved(nxt, -2), -np.inf))
+        beta = np.where((lengths - 1 == t)[:, None], start,
+                        np.where((t < lengths - 1)[:, None], beta, -np.inf))
+        with np.errstate(invalid="ignore"):  # -inf - -inf: no path at all, NaN as 0/0
+            post[:, t] = np.exp(log_alpha[:, t] + beta - log_p[:, None])
+    return post
 
 
 def _lengths(name: str, value: Any, n: int, most: int) -> np.ndarray:

@@ -22,17 +22,17 @@ from .ctc import _lengths
 
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
                beam_width: int = 100, top_paths: int = 1, merge_repeated: bool = True,
-               mask_index: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+               mask_index: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Decode (batch, frames, classes) network outputs (logits, as Keras's) up to each of
     ``sequence_lengths``; ``mask_index`` is the blank.
 
-    Returns ``(paths, scores)`` as Keras 3: ``paths`` a list of ``top_paths`` arrays (batch,
-    longest) of class ids padded with -1, best first; ``scores`` (batch, top_paths): for
+    Returns ``(paths, scores)`` as Keras 3: ``paths`` (top_paths, batch, frames) class ids,
+    best first, each sequence padded with -1; ``scores`` (batch, top_paths): for
     ``'greedy'`` (one path; ``merge_repeated=False`` keeps repeats) the negative sum of each
     frame's best score, for ``'beam_search'`` each sequence's log-probability under the
     log-softmax of ``inputs``.
 
-    >>> (labels,), scores = F.ctc_decode(logits, lengths)                   # best path
+    >>> (labels,), scores = F.ctc_decode(logits, lengths)   # best path: labels (batch, frames)
     >>> paths, logp = F.ctc_decode(logits, lengths, "beam_search", 20, top_paths=3)
     """
     x = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs, dtype=np.float64)
@@ -48,7 +48,8 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
         if top_paths != 1:
             raise ValueError(f"ctc_decode: greedy decoding gives one path, got "
                              f"top_paths={top_paths}")
-        return _greedy(x, lengths, merge_repeated, mask_index)
+        labels, scores = _greedy(x, lengths, merge_repeated, mask_index)
+        return labels[None], scores
     if strategy != "beam_search":
         raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got "
                          f"{strategy!r}")
@@ -59,26 +60,26 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
     logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
     found = [_beam_search(logp[i, :lengths[i]], beam_width, top_paths, mask_index)
              for i in range(n)]
-    paths = [_padded([f[0][k] for f in found]) for k in range(top_paths)]
+    paths = np.stack([_padded([f[0][k] for f in found], frames) for k in range(top_paths)])
     return paths, np.array([f[1] for f in found])
 
 
-def _padded(rows: list[tuple[int, ...]]) -> np.ndarray:
-    out = np.full((len(rows), max([len(r) for r in rows] + [0])), -1, dtype=np.int64)
+def _padded(rows: list[tuple[int, ...]], width: int) -> np.ndarray:
+    out = np.full((len(rows), width), -1, dtype=np.int64)
     for i, r in enumerate(rows):
         out[i, :len(r)] = r
     return out
 
 
 def _greedy(x: np.ndarray, lengths: np.ndarray, merge_repeated: bool,
-            blank: int) -> tuple[list[np.ndarray], np.ndarray]:
+            blank: int) -> tuple[np.ndarray, np.ndarray]:
     best = x.argmax(-1)
     live = np.arange(x.shape[1])[None, :] < lengths[:, None]
     keep = live & (best != blank)
     if merge_repeated:
         keep[:, 1:] &= best[:, 1:] != best[:, :-1]
-    labels = _padded([tuple(row[k]) for row, k in zip(best, keep)])
-    return [labels], -np.where(live, x.max(-1), 0.0).sum(-1, keepdims=True)
+    labels = _padded([tuple(row[k]) for row, k in zip(best, keep)], x.shape[1])
+    return labels, -np.where(live, x.max(-1), 0.0).sum(-1, keepdims=True)
 
 
 def _beam_search(logp: np.ndarray, width: int, top: int,

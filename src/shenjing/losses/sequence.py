@@ -13,9 +13,9 @@ from .base import _OneFunction
 def ctc(y_true: Any, y_pred: Any) -> Tensor:
     """Per-sample CTC loss (see :mod:`shenjing.functional.ctc`) of ``y_pred`` logits (batch,
     frames, classes) against ``y_true`` (batch, longest) integer labels, class 0 being the
-    blank. Every frame counts; a label sequence ends at its first 0, so shorter ones may be
-    padded with zeros (Keras 3 counts all of ``y_true``'s columns, so with Keras only
-    sequences of equal length work; a padded sequence behaves the same here)."""
+    blank. Every frame counts; a label sequence ends at its first 0, so shorter ones are padded
+    with zeros (Keras 3 counts the non-zero labels, the same for sequences padded at the end;
+    a 0 inside a sequence ends it here)."""
     from ..functional.ctc import ctc_loss
 
     labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)

@@ -195,9 +195,9 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_leaky_relu_grad.restype = None
     lib.sj_softmax_xent.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
     lib.sj_softmax_xent.restype = None
-    lib.sj_ctc_alpha.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 5
+    lib.sj_ctc_alpha.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 6
     lib.sj_ctc_alpha.restype = None
-    lib.sj_ctc_grad.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 7
+    lib.sj_ctc_grad.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 8
     lib.sj_ctc_grad.restype = ctypes.c_int
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None

@@ -11,14 +11,18 @@
  *   skip (n, width): state s may be entered from s - 2;
  *   alpha (n, frames, width): the forward variables, rescaled to sum to 1 at each frame;
  *   log_total (n, frames): the log of each frame's sum before the rescaling;
- *   ends (n): 2 S_b, the last state; ext (n, width): each state's class. */
+ *   ends (n): 2 S_b, the last state; ext (n, width): each state's class;
+ *   lost (n): set to 1 where a rescaled value fell into (0, SJ_CTC_WEAK), where later products
+ *     may underflow: functional/ctc.py redoes those samples in log space. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#define SJ_CTC_WEAK 1e-200
+
 void sj_ctc_alpha(int64_t n, int64_t frames, int64_t width, const double *restrict y,
                   const uint8_t *restrict skip, const int64_t *restrict lengths,
-                  double *restrict alpha, double *restrict log_total) {
+                  double *restrict alpha, double *restrict log_total, uint8_t *restrict lost) {
     for (int64_t b = 0; b < n; b++) {
         const double *yb = y + b * frames * width;
         const uint8_t *sk = skip + b * width;
@@ -40,8 +44,10 @@ void sj_ctc_alpha(int64_t n, int64_t frames, int64_t width, const double *restri
             }
             log_total[b * frames + t] = log(total);
             double inv = total > 0.0 ? 1.0 / total : 0.0;
-            for (int64_t s = 0; s < width; s++)
+            for (int64_t s = 0; s < width; s++) {
                 a[s] *= inv;
+                lost[b] |= a[s] > 0.0 && a[s] < SJ_CTC_WEAK;
+            }
         }
     }
 }
@@ -56,7 +62,7 @@ int sj_ctc_grad(int64_t n, int64_t frames, int64_t width, int64_t classes,
                 const double *restrict y, const uint8_t *restrict skip,
                 const int64_t *restrict lengths, const int64_t *restrict ends,
                 const int64_t *restrict ext, const double *restrict alpha,
-                double *restrict grad) {
+                double *restrict grad, uint8_t *restrict lost) {
     double *rows = malloc(3 * (size_t)width * sizeof(double));
     if (!rows)
         return -1;
@@ -82,8 +88,10 @@ int sj_ctc_grad(int64_t n, int64_t frames, int64_t width, int64_t classes,
                     total += v;
                 }
                 double inv = total > 0.0 ? 1.0 / total : 0.0;
-                for (int64_t s = 0; s < width; s++)
+                for (int64_t s = 0; s < width; s++) {
                     cur[s] *= inv;
+                    lost[b] |= cur[s] > 0.0 && cur[s] < SJ_CTC_WEAK;
+                }
             }
             const double *a = ab + t * width;
             double total = 0.0;

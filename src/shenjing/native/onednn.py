@@ -17,6 +17,10 @@ OpenBLAS's 0.66, but the one-thread element-wise passes that follow ran 2x slowe
 waking team (the SGD update 0.40 ms instead of 0.21), so the step gained nothing, and a product
 after 20 ms idle took 4.4 ms. Products outside split ops stay with NumPy's own BLAS threads.
 
+Each thread that multiplies here sets its own OpenMP team size to one, once: the main thread
+included (it runs the first slice of a split op), which then holds for any other user of the
+system's ``libgomp`` in the process that does not set its own.
+
 The library is found in the environment's ``lib`` folder (where the wheel puts it), or at
 ``$SHENJING_ONEDNN`` if that names a file, and loaded on the first product, not at import
 (loading takes ~5 ms, and the first product of a shape ~25 ms while its kernel is generated).
@@ -133,8 +137,8 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     if out is None:
         out = np.empty((*a.shape[:-1], b.shape[-1]), _FLOAT32)
     elif (type(out) is not np.ndarray or out.dtype is not _FLOAT32
-          or out.shape != (*a.shape[:-1], b.shape[-1])):
-        return np.matmul(a, b, out=out)
+          or out.shape != (*a.shape[:-1], b.shape[-1]) or not out.flags.writeable):
+        return np.matmul(a, b, out=out)  # (which raises for a read-only out, as it should)
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return np.matmul(a, b, out=out)
     for i in np.ndindex(a.shape[:-2]):

@@ -72,7 +72,11 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     """torch's ``F.ctc_loss``: ``log_probs`` (frames, batch, classes) or (frames, classes)
     log-softmax outputs; ``targets`` (batch, longest) padded, or all samples' labels
     concatenated in 1-D; 'mean' divides each sample's loss by its label count (at least 1),
-    then averages, as torch. See :mod:`shenjing.functional.ctc`.
+    then averages, as torch. See :mod:`shenjing.functional.ctc`. The gradient with respect to
+    ``log_probs`` is -posterior, the true derivative; torch's kernel returns
+    ``exp(log_probs) - posterior``, which assumes a log-softmax input. Through a log-softmax
+    (the normal use) both give the same gradient for the logits; on log-probabilities that
+    are a leaf of their own they differ.
 
     >>> loss = F.ctc_loss(logits.log_softmax(2), targets, input_lengths, target_lengths)
     """
