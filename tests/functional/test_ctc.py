@@ -269,3 +269,12 @@ def test_losses_of_hundreds_of_nats_stay_finite_and_match_torch(case, use_c):
     assert loss.item() > 700
     np.testing.assert_allclose(loss.numpy(), [tloss.item()], rtol=1e-10)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+def test_tensorflows_time_major_form_and_last_class_blank():
+    logits, targets, input_lengths, target_lengths = _case(np.random.default_rng(9))
+    rolled = np.roll(logits, -1, axis=-1)  # class k -> k - 1: the blank (0) becomes C - 1
+    tf_loss = snn.ctc_loss(targets - 1, sj.tensor(rolled.transpose(1, 0, 2), dtype="float64"),
+                           target_lengths, input_lengths, blank_index=-1)
+    ours = F.ctc_loss(targets, sj.tensor(logits, dtype="float64"), target_lengths, input_lengths)
+    np.testing.assert_allclose(tf_loss.numpy(), ours.numpy(), rtol=1e-12)

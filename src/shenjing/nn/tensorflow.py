@@ -149,7 +149,28 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
                                              reduction="none")
 
 
-NAMES = ("bias_add", "dropout", "elu", "gelu", "l2_loss", "l2_normalize", "leaky_relu",
+def ctc_loss(labels: Any, logits: Any, label_length: Any, logit_length: Any,
+             logits_time_major: bool = True, unique: Any = None, blank_index: int | None = None,
+             name: str | None = None) -> Tensor:
+    """Per-sample CTC loss of ``logits`` ((frames, batch, classes), or batch first with
+    ``logits_time_major=False``) against dense ``labels`` (batch, longest) with
+    ``label_length``; ``blank_index`` defaults to 0, a negative one counts from the last class
+    (-1: the last, TensorFlow 1's choice). See :mod:`shenjing.functional.ctc`."""
+    from ..functional import shape as S
+    from ..functional.ctc import ctc_log_likelihood_loss
+
+    if unique is not None:
+        raise NotImplementedError("ctc_loss: `unique` (tf.nn.ctc_unique_labels's output) is "
+                                  "not supported; pass the labels themselves")
+    x = _t(logits)
+    if logits_time_major:
+        x = S.transpose(x, (1, 0, 2))
+    blank = 0 if blank_index is None else blank_index % x.shape[-1]
+    return ctc_log_likelihood_loss(F.log_softmax(x, -1), labels, logit_length, label_length,
+                                   blank=blank)
+
+
+NAMES = ("bias_add", "ctc_loss", "dropout", "elu", "gelu", "l2_loss", "l2_normalize", "leaky_relu",
          "log_softmax", "moments", "relu", "relu6", "selu", "sigmoid",
          "sigmoid_cross_entropy_with_logits", "silu", "softmax",
          "softmax_cross_entropy_with_logits", "softplus", "softsign",
