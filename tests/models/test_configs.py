@@ -196,6 +196,15 @@ _KERAS_KEYS = [
         "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
         "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
         "gradient_accumulation_steps", "beta_1", "beta_2", "epsilon", "amsgrad"}),
+    (lambda: optimizers.Adafactor(), {
+        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
+        "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+        "gradient_accumulation_steps", "beta_2_decay", "epsilon_1", "epsilon_2",
+        "clip_threshold", "relative_step"}),
+    (lambda: optimizers.Lamb(), {
+        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
+        "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+        "gradient_accumulation_steps", "beta_1", "beta_2", "epsilon"}),
 ]
 
 

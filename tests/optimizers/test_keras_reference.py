@@ -26,10 +26,12 @@ from shenjing.layers import Parameter
 from shenjing.optimizers import (
     SGD,
     Adadelta,
+    Adafactor,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    Lamb,
     Lion,
     Nadam,
     Optimizer,
@@ -125,8 +127,40 @@ def _lion(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> 
     s["m"] = m * b2 + g * (1 - b2)
 
 
+def _lamb(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> None:
+    b1, b2, eps = h.get("beta_1", 0.9), h.get("beta_2", 0.999), h.get("epsilon", 1e-7)
+    m, vel = s.setdefault("m", np.zeros_like(v)), s.setdefault("v", np.zeros_like(v))
+    m += (g - m) * (1 - b1)
+    vel += (g * g - vel) * (1 - b2)
+    update = (m / (1 - b1**t)) / (np.sqrt(vel / (1 - b2**t)) + eps)
+    w_norm, u_norm = np.sqrt(np.sum(v**2)), np.sqrt(np.sum(update**2))
+    ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+    v -= ratio * lr * update
+
+
+def _adafactor(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> None:
+    decay, eps1 = h.get("beta_2_decay", -0.8), h.get("epsilon_1", 1e-30)
+    eps2, clip = h.get("epsilon_2", 1e-3), h.get("clip_threshold", 1.0)
+    if h.get("_constant_lr") and h.get("relative_step", True):
+        lr = min(lr, 1 / np.sqrt(t))
+    alpha = max(eps2, np.sqrt(np.mean(v**2))) * min(lr, 1 / np.sqrt(t))
+    g2, beta = g * g + eps1, 1 - t**decay
+    if v.ndim >= 2:
+        r = s.setdefault("r", np.zeros(v.shape[:-1]))
+        c = s.setdefault("c", np.zeros(v.shape[:-2] + v.shape[-1:]))
+        r[...] = beta * r + (1 - beta) * g2.mean(-1)
+        c[...] = beta * c + (1 - beta) * g2.mean(-2)
+        vel = (r / r.mean(-1, keepdims=True))[..., None] * c[..., None, :]
+    else:
+        vel = s.setdefault("v", np.zeros_like(v))
+        vel[...] = beta * vel + (1 - beta) * g2
+    u = g / np.sqrt(vel)
+    v -= alpha * u / max(1.0, np.sqrt(np.mean(u**2)) / clip)
+
+
 RULES = {SGD: _sgd, Adam: _adam, AdamW: _adam, RMSprop: _rmsprop, Adagrad: _adagrad,
-         Adadelta: _adadelta, Adamax: _adamax, Nadam: _nadam, Lion: _lion}
+         Adadelta: _adadelta, Adamax: _adamax, Nadam: _nadam, Lion: _lion, Lamb: _lamb,
+         Adafactor: _adafactor}
 
 CASES = {
     "sgd": (SGD, {}),
@@ -143,6 +177,11 @@ CASES = {
     "nadam": (Nadam, {"beta_2": 0.99, "epsilon": 1e-3}),
     "lion": (Lion, {}),
     "lion_betas": (Lion, {"beta_1": 0.5, "beta_2": 0.9}),
+    "lamb": (Lamb, {}),
+    "lamb_betas": (Lamb, {"beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-4}),
+    "adafactor": (Adafactor, {}),
+    "adafactor_options": (Adafactor, {"beta_2_decay": -0.5, "epsilon_2": 0.05,
+                                      "clip_threshold": 0.5}),
 }
 
 OPTIONS = {
@@ -352,3 +391,19 @@ def test_learning_rate_set_mid_training_matches_torch_param_groups(case: str) ->
 def test_bad_hyper_parameters_raise_clearly(bad: Callable[[], Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         bad()
+
+
+@pytest.mark.parametrize("relative_step", [True, False])
+def test_adafactor_caps_a_constant_learning_rate_at_one_over_root_t(relative_step):
+    weights, grads = _data(np.float64)
+    params = [Parameter(w.copy(), dtype=np.float64) for w in weights]
+    opt = Adafactor(learning_rate=0.9, relative_step=relative_step)
+    hyper = {"_constant_lr": True, "relative_step": relative_step}
+    slots: list[dict] = [{} for _ in weights]
+    for step, step_grads in enumerate(grads):
+        opt.apply_gradients(zip(step_grads, params, strict=True))
+        for i, g in enumerate(step_grads):
+            if g is not None:
+                _adafactor(hyper, weights[i], g, slots[i], 0.9, step + 1)
+    for got, expected in zip(params, weights, strict=True):
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12)

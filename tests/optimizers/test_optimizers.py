@@ -29,10 +29,12 @@ from shenjing.layers import Parameter
 from shenjing.optimizers import (
     SGD,
     Adadelta,
+    Adafactor,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    Lamb,
     Lion,
     Nadam,
     Optimizer,
@@ -41,7 +43,7 @@ from shenjing.optimizers import (
     schedules,
 )
 
-ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion]
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb, Adafactor]
 STEPS = 10
 TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
 
@@ -629,7 +631,8 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
 @pytest.mark.parametrize("name, cls", [("sgd", SGD), ("Adam", Adam), ("ADAMW", AdamW),
                                        ("RMSprop", RMSprop), ("adagrad", Adagrad),
                                        ("adamax", Adamax), ("Nadam", Nadam),
-                                       ("AdaDelta", Adadelta), ("lion", Lion)])
+                                       ("AdaDelta", Adadelta), ("lion", Lion),
+                                       ("LAMB", Lamb), ("adafactor", Adafactor)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()

@@ -18,9 +18,11 @@ from typing import Any
 
 from . import schedules
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lamb import Lamb
 from .lion import Lion
 from .nadam import Nadam
 from .optimizer import Optimizer
@@ -29,13 +31,15 @@ from .sgd import SGD
 
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion,
+    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb,
+    "adafactor": Adafactor,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
-    ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``; any case, with Keras's
+    ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``, ``'lamb'``,
+    ``'adafactor'``; any case, with Keras's
     defaults), a config dict (``{"class_name": "Adam", "config": {...}}``), or an Optimizer
     instance (returned as is).
 
@@ -67,10 +71,12 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Lamb",
     "Lion",
     "Nadam",
     "Optimizer",
