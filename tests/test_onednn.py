@@ -195,3 +195,16 @@ def test_a_read_only_out_is_refused_as_numpy_refuses_it(calls):
     with pytest.raises(ValueError, match="read-only"):
         onednn.matmul(a, a, out)
     assert (out == 0).all() and calls == []
+
+
+def test_a_library_that_does_not_load_is_named_not_called_absent(tmp_path):
+    broken = tmp_path / "libdnnl.so.3"
+    broken.write_bytes(b"not a shared library")
+    code = """
+from shenjing.native import onednn
+print(onednn.status())
+"""
+    out = _run(code, SHENJING_ONEDNN=str(broken)).stdout
+    assert out.startswith(f"unavailable: {broken}:") and "NumPy's BLAS multiplies" in out
+    missing = _run(code, SHENJING_ONEDNN=str(tmp_path / "nowhere.so")).stdout
+    assert missing.startswith(("oneDNN", "not installed"))  # the default places are tried

@@ -71,7 +71,12 @@ def _load() -> None:
                 lib = ctypes.CDLL(path)
                 fn = lib.dnnl_sgemm
             except (OSError, AttributeError) as err:
-                errors.append(str(err))
+                # a library that is there but does not load (libgomp missing, say) is worth
+                # saying; one that is not there is just not installed
+                absent = not os.path.exists(path) if os.sep in path else (
+                    f"{path}: cannot open" in str(err))
+                if not absent:
+                    errors.append(f"{path}: {err}")
                 continue
             i64, ptr = ctypes.c_int64, ctypes.c_void_p
             fn.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, ctypes.c_float, ptr, i64,
@@ -85,9 +90,8 @@ def _load() -> None:
             v = version().contents
             _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}, one thread per call"
             return
-        _status = ("not installed (pip install shenjing[onednn]); NumPy's BLAS multiplies"
-                   if all("cannot open" in e or "No such file" in e for e in errors)
-                   else f"unavailable: {errors[0]}; NumPy's BLAS multiplies")
+        _status = (f"unavailable: {errors[0]}; NumPy's BLAS multiplies" if errors else
+                   "not installed (pip install shenjing[onednn]); NumPy's BLAS multiplies")
 
 
 def status() -> str:
