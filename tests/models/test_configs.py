@@ -201,6 +201,12 @@ _KERAS_KEYS = [
         "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
         "gradient_accumulation_steps", "beta_2_decay", "epsilon_1", "epsilon_2",
         "clip_threshold", "relative_step"}),
+    (lambda: optimizers.Ftrl(), {
+        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
+        "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+        "gradient_accumulation_steps", "learning_rate_power", "initial_accumulator_value",
+        "l1_regularization_strength", "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength", "beta"}),
     (lambda: optimizers.Lamb(), {
         "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
         "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",

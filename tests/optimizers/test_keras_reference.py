@@ -31,6 +31,7 @@ from shenjing.optimizers import (
     Adam,
     Adamax,
     AdamW,
+    Ftrl,
     Lamb,
     Lion,
     Nadam,
@@ -158,9 +159,22 @@ def _adafactor(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int
     v -= alpha * u / max(1.0, np.sqrt(np.mean(u**2)) / clip)
 
 
+def _ftrl(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> None:
+    power, l1 = h.get("learning_rate_power", -0.5), h.get("l1_regularization_strength", 0.0)
+    l2 = h.get("l2_regularization_strength", 0.0) + h.get("beta", 0.0) / (2.0 * lr)
+    shrink = h.get("l2_shrinkage_regularization_strength", 0.0)
+    accum = s.setdefault("n", np.full_like(v, h.get("initial_accumulator_value", 0.1)))
+    linear = s.setdefault("z", np.zeros_like(v))
+    new_accum = accum + g**2
+    linear += (g + 2 * shrink * v) - (new_accum ** -power - accum ** -power) / lr * v
+    quadratic = new_accum ** -power / lr + 2 * l2
+    v[...] = (np.clip(linear, -l1, l1) - linear) / quadratic
+    accum[...] = new_accum
+
+
 RULES = {SGD: _sgd, Adam: _adam, AdamW: _adam, RMSprop: _rmsprop, Adagrad: _adagrad,
          Adadelta: _adadelta, Adamax: _adamax, Nadam: _nadam, Lion: _lion, Lamb: _lamb,
-         Adafactor: _adafactor}
+         Adafactor: _adafactor, Ftrl: _ftrl}
 
 CASES = {
     "sgd": (SGD, {}),
@@ -182,6 +196,11 @@ CASES = {
     "adafactor": (Adafactor, {}),
     "adafactor_options": (Adafactor, {"beta_2_decay": -0.5, "epsilon_2": 0.05,
                                       "clip_threshold": 0.5}),
+    "ftrl": (Ftrl, {}),
+    "ftrl_penalties": (Ftrl, {"learning_rate_power": -0.7, "initial_accumulator_value": 0.5,
+                              "l1_regularization_strength": 0.05,
+                              "l2_regularization_strength": 0.1,
+                              "l2_shrinkage_regularization_strength": 0.02, "beta": 0.3}),
 }
 
 OPTIONS = {

@@ -34,6 +34,7 @@ from shenjing.optimizers import (
     Adam,
     Adamax,
     AdamW,
+    Ftrl,
     Lamb,
     Lion,
     Nadam,
@@ -632,7 +633,8 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
                                        ("RMSprop", RMSprop), ("adagrad", Adagrad),
                                        ("adamax", Adamax), ("Nadam", Nadam),
                                        ("AdaDelta", Adadelta), ("lion", Lion),
-                                       ("LAMB", Lamb), ("adafactor", Adafactor)])
+                                       ("LAMB", Lamb), ("adafactor", Adafactor),
+                                       ("FTRL", Ftrl)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()
@@ -642,7 +644,7 @@ def test_get_passes_instances_and_rejects_unknown() -> None:
     opt = Adam()
     assert get(opt) is opt
     with pytest.raises(ValueError, match="adadelta.*adagrad.*nadam.*rmsprop"):
-        get("ftrl")
+        get("muon")
     with pytest.raises(ValueError):
         get(42)
 
@@ -721,3 +723,14 @@ def test_pytorch_argument_order_gets_a_pointer_to_keras_order():
     w = shenjing.tensor([1.0], requires_grad=True)
     with pytest.raises(TypeError, match=r"params=\[\.\.\.\]"):
         SGD([w])
+
+
+def test_ftrl_l1_sets_weights_exactly_to_zero() -> None:
+    """FTRL's point: where the summed gradient stays under l1, the weight is exactly 0."""
+    target = np.array([0.005, 3.0], np.float32)  # a weak and a strong pull
+    p = Parameter(np.zeros(2, np.float32))
+    opt = Ftrl(learning_rate=0.5, l1_regularization_strength=0.5, params=[p])
+    for _ in range(50):
+        p.grad = shenjing.Tensor(p.numpy() - target)  # the gradient of 0.5 ||p - target||^2
+        opt.step()
+    assert p.numpy()[0] == 0.0 and p.numpy()[1] > 1.0

@@ -22,6 +22,7 @@ from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
 from .nadam import Nadam
@@ -32,14 +33,14 @@ from .sgd import SGD
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
     "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb,
-    "adafactor": Adafactor,
+    "adafactor": Adafactor, "ftrl": Ftrl,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
     ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``, ``'lamb'``,
-    ``'adafactor'``; any case, with Keras's
+    ``'adafactor'``, ``'ftrl'``; any case, with Keras's
     defaults), a config dict (``{"class_name": "Adam", "config": {...}}``), or an Optimizer
     instance (returned as is).
 
@@ -76,6 +77,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
     "Lamb",
     "Lion",
     "Nadam",

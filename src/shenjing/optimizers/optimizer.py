@@ -49,7 +49,8 @@ Array = Any  # a NumPy (or CuPy) array
 
 class Optimizer(Averaging):
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
-    ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``, ``Lamb``, ``Adafactor``.
+    ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``, ``Lamb``, ``Adafactor``,
+    ``Ftrl``.
 
     Args:
         learning_rate: a float, or a callable of the step number (a schedule from
