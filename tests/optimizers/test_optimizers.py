@@ -734,3 +734,34 @@ def test_ftrl_l1_sets_weights_exactly_to_zero() -> None:
         p.grad = shenjing.Tensor(p.numpy() - target)  # the gradient of 0.5 ||p - target||^2
         opt.step()
     assert p.numpy()[0] == 0.0 and p.numpy()[1] > 1.0
+
+
+def test_new_optimizers_refuse_what_keras_cannot_use() -> None:
+    import math
+
+    with pytest.raises(ValueError, match="`learning_rate_power` must be a non-positive number"):
+        Ftrl(learning_rate_power=math.nan)
+    with pytest.raises(ValueError, match="needs a positive learning rate"):
+        Ftrl(0.0)
+    p = Parameter(np.ones(2, np.float32))
+    opt = Ftrl(schedules.PolynomialDecay(0.1, decay_steps=1, end_learning_rate=0.0), params=[p])
+    p.grad = shenjing.Tensor(np.ones(2, np.float32))
+    opt.step()
+    with pytest.raises(ValueError, match=r"got 0.0 at step 1"):
+        opt.step()
+    with pytest.raises(ValueError, match="`beta_2_decay` must be a non-positive number"):
+        Adafactor(beta_2_decay=0.5)
+    assert Ftrl(learning_rate_power=np.float32(-0.5)).learning_rate_power == -0.5
+    assert Adafactor(beta_2_decay=np.float64(0.0)).beta_2_decay == 0.0  # v = g ** 2 each step
+
+
+def test_adafactor_keeps_factored_state_and_skips_empty_weights() -> None:
+    w, v, empty = (Parameter(np.ones(s, np.float32)) for s in ((3, 4), (4,), (3, 0)))
+    opt = Adafactor(learning_rate=0.1, params=[w, v, empty])
+    for p in (w, v, empty):
+        p.grad = shenjing.Tensor(np.ones(p.shape, np.float32))
+    opt.step()
+    state = opt.state_dict()["state"]
+    assert {k: a.shape for k, a in state[0].items()} == {"row": (3,), "column": (4,)}
+    assert {k: a.shape for k, a in state[1].items()} == {"velocity": (4,)}
+    assert empty.shape == (3, 0) and np.isfinite(state[2]["row"]).all()

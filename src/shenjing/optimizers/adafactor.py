@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..autograd import Tensor
-from .arguments import check_number
+from .arguments import check_non_positive, check_number
 from .optimizer import Array, Optimizer
 
 
@@ -14,7 +14,8 @@ class Adafactor(Optimizer):
     """Adafactor (Shazeer & Stern, 2018): Adam-like steps whose second-moment estimate, for a
     weight of two or more axes, is kept factored as a row average ``r`` and a column average
     ``c`` over its last two axes (their outer product / the mean of ``r`` stands for ``v``):
-    memory linear in the sides instead of their product, what made it the optimizer of T5.
+    state linear in the sides instead of their product, what made it the optimizer of T5
+    (Keras also keeps a full-size ``v``; here it is a scratch array shared by the steps).
     There is no first moment; each step is clipped by its RMS and sized relative to the
     weight's own RMS.
 
@@ -32,7 +33,7 @@ class Adafactor(Optimizer):
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.001.
-        beta_2_decay: how fast the second-moment decay grows to 1. Defaults to -0.8.
+        beta_2_decay: how fast the second-moment decay grows to 1, <= 0. Defaults to -0.8.
         epsilon_1: added to the squared gradients. Defaults to 1e-30.
         epsilon_2: the smallest weight RMS a step is sized by. Defaults to 1e-3.
         clip_threshold: the RMS a step is clipped to. Defaults to 1.0.
@@ -46,11 +47,7 @@ class Adafactor(Optimizer):
                  epsilon_1: float = 1e-30, epsilon_2: float = 1e-3, clip_threshold: float = 1.0,
                  relative_step: bool = True, name: str | None = "adafactor",
                  **kwargs: Any) -> None:
-        if isinstance(beta_2_decay, bool) or not isinstance(beta_2_decay, (int, float)) \
-                or beta_2_decay >= 0:
-            raise ValueError(f"`beta_2_decay` must be a negative number (the second-moment "
-                             f"decay 1 - t ** beta_2_decay must grow towards 1), got "
-                             f"{beta_2_decay!r}")
+        check_non_positive("beta_2_decay", beta_2_decay)  # 0: v is the last g ** 2 alone
         check_number("epsilon_1", epsilon_1)
         check_number("epsilon_2", epsilon_2)
         check_number("clip_threshold", clip_threshold, positive=True)
@@ -66,10 +63,11 @@ class Adafactor(Optimizer):
         if len(shape) < 2:
             return {"velocity": xp.zeros_like(p.data)}
         return {"row": xp.zeros(shape[:-1], p.data.dtype),
-                "column": xp.zeros(shape[:-2] + shape[-1:], p.data.dtype),
-                "velocity": xp.zeros_like(p.data)}
+                "column": xp.zeros(shape[:-2] + shape[-1:], p.data.dtype)}
 
     def update(self, p: Tensor, g: Array, state: dict[str, Array], lr: float) -> None:
+        if p.data.size == 0:  # nothing to update (and no mean of an empty axis)
+            return
         xp, t = p.xp, self.iterations + 1
         if not callable(self._learning_rate) and self.relative_step:
             lr = min(lr, 1.0 / math.sqrt(t))
@@ -77,15 +75,15 @@ class Adafactor(Optimizer):
         alpha = max(self.epsilon_2, _rms(xp, p.data)) * rho
         beta = 1.0 - t ** self.beta_2_decay
         g2 = g * g + self.epsilon_1
-        v = state["velocity"]
         if p.data.ndim >= 2:
-            r, c = state["row"], state["column"]
+            r, c, v = state["row"], state["column"], self.scratch(g)
             r *= beta
             r += (1.0 - beta) * g2.mean(axis=-1)
             c *= beta
             c += (1.0 - beta) * g2.mean(axis=-2)
             xp.multiply((r / r.mean(axis=-1, keepdims=True))[..., None], c[..., None, :], out=v)
         else:
+            v = state["velocity"]
             v *= beta
             v += (1.0 - beta) * g2
         u = g / xp.sqrt(v)

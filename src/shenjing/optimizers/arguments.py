@@ -10,6 +10,14 @@ import numpy as np
 from . import schedules
 
 
+def check_non_positive(name: str, value: Any, strict: bool = False) -> None:
+    """A number <= 0 (< 0 with ``strict``), NumPy scalars included; NaN is refused."""
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if not ok or not (value < 0 if strict else value <= 0):
+        kind = "a negative" if strict else "a non-positive"
+        raise ValueError(f"`{name}` must be {kind} number, got {value!r}")
+
+
 def check_number(name: str, value: Any, positive: bool = False) -> None:
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
     if not ok or not value >= 0 or (positive and value == 0):

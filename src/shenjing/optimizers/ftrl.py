@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from .arguments import check_number
+from .arguments import check_non_positive, check_number
 from .optimizer import Array, Optimizer
 
 
@@ -23,7 +23,9 @@ class Ftrl(Optimizer):
         z += g_s - (n_new ** -lr_power - n ** -lr_power) / lr * p
         p = (clip(z, -l1, l1) - z) / (n_new ** -lr_power / lr + 2 * l2);   n = n_new
 
-    so ``p`` is 0 wherever ``|z| <= l1``.
+    so ``p`` is 0 wherever ``|z| <= l1``. Each weight is solved for from ``z``, which starts
+    at 0: the first step replaces a model's initial weights by small values (Keras and
+    TensorFlow do the same), which suits the linear models FTRL is for, not deep networks.
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.001.
@@ -42,10 +44,9 @@ class Ftrl(Optimizer):
                  l2_regularization_strength: float = 0.0,
                  l2_shrinkage_regularization_strength: float = 0.0, beta: float = 0.0,
                  name: str | None = "ftrl", **kwargs: Any) -> None:
-        if isinstance(learning_rate_power, bool) or not isinstance(
-                learning_rate_power, (int, float)) or learning_rate_power > 0:
-            raise ValueError(f"`learning_rate_power` must be a number <= 0, got "
-                             f"{learning_rate_power!r}")
+        check_non_positive("learning_rate_power", learning_rate_power)
+        if not callable(learning_rate) and learning_rate == 0:
+            raise ValueError("Ftrl needs a positive learning rate (it divides by it), got 0")
         for key, value in (("initial_accumulator_value", initial_accumulator_value),
                            ("l1_regularization_strength", l1_regularization_strength),
                            ("l2_regularization_strength", l2_regularization_strength),
@@ -66,6 +67,9 @@ class Ftrl(Optimizer):
                 "linear": xp.zeros_like(p.data)}
 
     def update(self, p: Tensor, g: Array, state: dict[str, Array], lr: float) -> None:
+        if not lr > 0:  # a schedule that reaches 0
+            raise ValueError(f"Ftrl needs a positive learning rate (it divides by it), got "
+                             f"{lr} at step {self.steps}")
         xp, n, z = p.xp, state["accumulator"], state["linear"]
         power, l1 = -self.learning_rate_power, self.l1_regularization_strength
         l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
