@@ -91,6 +91,8 @@ _MAKE = {
     optimizers.SGD: lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
     optimizers.Adam: lambda: optimizers.Adam(
         optimizers.schedules.ExponentialDecay(0.01, 100, 0.5), amsgrad=True),
+    optimizers.LossScaleOptimizer: lambda: optimizers.LossScaleOptimizer(
+        optimizers.SGD(0.1, momentum=0.5), initial_scale=128.0, dynamic_growth_steps=5),
     losses.LossFunctionWrapper: lambda: losses.LossFunctionWrapper(losses.huber, delta=2.0),
     metrics.MeanMetricWrapper: lambda: metrics.MeanMetricWrapper(metrics.binary_accuracy,
                                                                  threshold=0.2),

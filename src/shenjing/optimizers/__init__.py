@@ -25,6 +25,7 @@ from .adamax import Adamax
 from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
+from .loss_scale import LossScaleOptimizer
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -41,8 +42,8 @@ def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
     ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``, ``'lamb'``,
     ``'adafactor'``, ``'ftrl'``; any case, with Keras's
-    defaults), a config dict (``{"class_name": "Adam", "config": {...}}``), or an Optimizer
-    instance (returned as is).
+    defaults), a config dict (``{"class_name": "Adam", "config": {...}}``; also a
+    ``LossScaleOptimizer``'s, which wraps another), or an Optimizer instance (returned as is).
 
     >>> get("Adam").learning_rate
     0.001
@@ -55,7 +56,8 @@ def get(identifier: Any) -> Optimizer:
             raise ValueError(f"unknown optimizer {identifier!r}; known: {sorted(_BY_NAME)}")
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        name = str(identifier["class_name"]).lower()
+        cls = LossScaleOptimizer if name == "lossscaleoptimizer" else _BY_NAME.get(name)
         if cls is None:
             raise ValueError(f"unknown optimizer {identifier['class_name']!r}; "
                              f"known: {sorted(_BY_NAME)}")
@@ -80,6 +82,7 @@ __all__ = [
     "Ftrl",
     "Lamb",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",

@@ -1,0 +1,99 @@
+"""LossScaleOptimizer: the inner optimizer's updates (scaling by powers of two is exact), a
+skipped step and a halved scale on non-finite gradients, growth after enough good steps, fit
+and saving, and Keras's argument rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import layers
+from shenjing.layers import Parameter
+from shenjing.optimizers import SGD, Adam, LossScaleOptimizer, get
+
+
+def _model(optimizer):
+    sj.utils.set_random_seed(3)
+    model = sj.Sequential([sj.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(3)])
+    model.compile(optimizer=optimizer,
+                  loss=sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+
+
+def test_fit_trains_exactly_as_the_inner_optimizer():
+    x, y = _data()
+    wrapped = _model(LossScaleOptimizer(Adam(0.01), initial_scale=2.0**10,
+                                        dynamic_growth_steps=3))
+    wrapped.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    plain = _model(Adam(0.01))
+    plain.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(wrapped.trainable_weights, plain.trainable_weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+    opt = wrapped.optimizer
+    assert opt.iterations == 8 and opt.dynamic_scale == 2.0**12  # doubled after 3 and 6 steps
+    assert opt.step_counter == 2
+
+
+def test_a_non_finite_gradient_skips_the_step_and_halves_the_scale():
+    p = Parameter(np.ones(3, np.float32))
+    opt = LossScaleOptimizer(SGD(0.5), initial_scale=8.0, dynamic_growth_steps=2)
+    opt.apply_gradients([(np.array([8.0, 8.0, np.inf], np.float32), p)])
+    np.testing.assert_array_equal(p.numpy(), [1.0, 1.0, 1.0])
+    assert (opt.iterations, opt.dynamic_scale, opt.step_counter) == (0, 4.0, 0)
+    opt.apply_gradients([(np.array([4.0, 0.0, -4.0], np.float32), p)])  # a gradient of 1, 0, -1
+    np.testing.assert_array_equal(p.numpy(), [0.5, 1.0, 1.5])
+    opt.apply_gradients([(np.zeros(3, np.float32), p)])
+    assert (opt.iterations, opt.dynamic_scale, opt.step_counter) == (2, 8.0, 0)
+    assert float(opt.scale_loss(sj.tensor(2.0)).item()) == 16.0
+
+
+def test_pytorch_style_step_and_the_learning_rate_go_to_the_inner_optimizer():
+    p = Parameter(np.zeros(2, np.float32))
+    opt = LossScaleOptimizer(SGD(0.1), initial_scale=4.0, params=[p])
+    opt.scale_loss((p - sj.tensor([1.0, -1.0])).square().sum()).backward()
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [0.2, -0.2], rtol=1e-6)  # the unscaled gradient
+    opt.learning_rate = 0.05
+    assert opt.inner_optimizer.learning_rate == 0.05 == opt.learning_rate
+
+
+def test_saved_and_loaded_it_resumes_where_it_stopped(tmp_path):
+    x, y = _data()
+    model = _model(LossScaleOptimizer(Adam(0.01), initial_scale=64.0, dynamic_growth_steps=3))
+    model.fit(x[:32], y[:32], batch_size=16, verbose=0)  # two steps: counter 2 of 3
+    model.save(tmp_path / "m.shenjing")
+    loaded = sj.models.load_model(tmp_path / "m.shenjing")
+    assert isinstance(loaded.optimizer, LossScaleOptimizer)
+    assert (loaded.optimizer.dynamic_scale, loaded.optimizer.step_counter) == (64.0, 2)
+    for m in (model, loaded):
+        m.fit(x[32:], y[32:], batch_size=16, shuffle=False, verbose=0)
+    assert loaded.optimizer.dynamic_scale == 128.0 and loaded.optimizer.iterations == 4
+    for a, b in zip(model.trainable_weights, loaded.trainable_weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    again = get({"class_name": "LossScaleOptimizer",
+                 "config": model.optimizer.get_config()})
+    assert type(again.inner_optimizer) is Adam and again.dynamic_growth_steps == 3
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"clipnorm": 1.0}, TypeError, "unexpected keyword argument 'clipnorm'"),
+    ({"initial_scale": 0.0}, ValueError, "`initial_scale` must be a positive number"),
+    ({"dynamic_growth_steps": 0}, ValueError, "an integer >= 1"),
+])
+def test_mistakes_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        LossScaleOptimizer(Adam(), **kwargs)
+
+
+def test_the_inner_optimizers_loss_scale_factor_is_turned_off():
+    inner = Adam(loss_scale_factor=8.0)
+    LossScaleOptimizer(inner)
+    assert inner.loss_scale_factor is None
+    with pytest.raises(ValueError, match="not another LossScaleOptimizer"):
+        LossScaleOptimizer(LossScaleOptimizer(Adam()))
