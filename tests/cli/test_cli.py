@@ -254,7 +254,7 @@ def test_help_is_clear(argv, wanted, capsys):
     (["train", "--epochs", "0"], "argument --epochs: expected a positive integer"),
     (["train", "--epochs", "ten"], "argument --epochs: expected a positive integer"),
     (["train", "--lr", "-1"], "argument --lr: expected a positive number"),
-    (["train", "--optimizer", "muon"], "argument --optimizer: invalid choice"),
+    (["train", "--optimizer", "sophia"], "argument --optimizer: invalid choice"),
     (["train", "--model", "resnet"], "argument --model: expected mlp, cnn or a saved"),
     (["train", "--data", "imagenet"], "unknown data set 'imagenet'"),
     (["train", "--data", "no/such/folder"], "no such folder or zip file: no/such/folder"),

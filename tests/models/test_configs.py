@@ -209,6 +209,12 @@ _KERAS_KEYS = [
         "gradient_accumulation_steps", "learning_rate_power", "initial_accumulator_value",
         "l1_regularization_strength", "l2_regularization_strength",
         "l2_shrinkage_regularization_strength", "beta"}),
+    (lambda: optimizers.Muon(), {
+        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
+        "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+        "gradient_accumulation_steps", "adam_beta_1", "adam_beta_2", "epsilon",
+        "exclude_layers", "exclude_embeddings", "muon_a", "muon_b", "muon_c", "adam_lr_ratio",
+        "momentum", "ns_steps", "nesterov"}),
     (lambda: optimizers.Lamb(), {
         "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
         "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",

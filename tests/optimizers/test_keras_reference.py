@@ -34,6 +34,7 @@ from shenjing.optimizers import (
     Ftrl,
     Lamb,
     Lion,
+    Muon,
     Nadam,
     Optimizer,
     RMSprop,
@@ -172,9 +173,35 @@ def _ftrl(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> 
     accum[...] = new_accum
 
 
+def _muon(h: dict, v: np.ndarray, g: np.ndarray, s: dict, lr: float, t: int) -> None:
+    momentum = h.get("momentum", 0.95)
+    if not 1 < v.ndim < 4:  # AdamW, with a tenth of the learning rate
+        b1, b2, eps = h.get("adam_beta_1", 0.9), h.get("adam_beta_2", 0.999), h.get("epsilon", 1e-7)
+        alpha = lr * h.get("adam_lr_ratio", 0.1) * np.sqrt(1 - b2**t) / (1 - b1**t)
+        m, vel = s.setdefault("m", np.zeros_like(v)), s.setdefault("v", np.zeros_like(v))
+        m += (g - m) * (1 - b1)
+        vel += (g * g - vel) * (1 - b2)
+        v -= m * alpha / (np.sqrt(vel) + eps)
+        return
+    m = s.setdefault("m", np.zeros_like(v))
+    m += g + m * (momentum - 1)
+    x = g + momentum * m if h.get("nesterov", True) else m.copy()
+    tall = x.shape[-2] > x.shape[-1]
+    if tall:
+        x = np.swapaxes(x, -1, -2)
+    x = x / (np.linalg.norm(x, axis=(-2, -1), keepdims=True) + 1e-7)
+    a, b, c = h.get("muon_a", 3.4445), h.get("muon_b", -4.7750), h.get("muon_c", 2.0315)
+    for _ in range(h.get("ns_steps", 6)):
+        gram = x @ np.swapaxes(x, -1, -2)
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    if tall:
+        x = np.swapaxes(x, -1, -2)
+    v -= lr * x * max(1, v.shape[0] / v.shape[1]) ** 0.5
+
+
 RULES = {SGD: _sgd, Adam: _adam, AdamW: _adam, RMSprop: _rmsprop, Adagrad: _adagrad,
          Adadelta: _adadelta, Adamax: _adamax, Nadam: _nadam, Lion: _lion, Lamb: _lamb,
-         Adafactor: _adafactor, Ftrl: _ftrl}
+         Adafactor: _adafactor, Ftrl: _ftrl, Muon: _muon}
 
 CASES = {
     "sgd": (SGD, {}),
@@ -197,6 +224,9 @@ CASES = {
     "adafactor_options": (Adafactor, {"beta_2_decay": -0.5, "epsilon_2": 0.05,
                                       "clip_threshold": 0.5}),
     "ftrl": (Ftrl, {}),
+    "muon": (Muon, {}),
+    "muon_plain_momentum": (Muon, {"nesterov": False, "momentum": 0.8, "ns_steps": 3,
+                                   "adam_lr_ratio": 0.5}),
     "ftrl_penalties": (Ftrl, {"learning_rate_power": -0.7, "initial_accumulator_value": 0.5,
                               "l1_regularization_strength": 0.05,
                               "l2_regularization_strength": 0.1,
@@ -235,7 +265,7 @@ def _keras_reference(cls: type[Optimizer], hyper: dict, options: dict) -> list[n
     weights, grads = _data(np.float64)
     rule, lr_of = RULES[cls], _schedule()
     hyper = dict(hyper)
-    wd = options.get("weight_decay", 0.004 if cls is AdamW else None)
+    wd = options.get("weight_decay", {AdamW: 0.004, Muon: 0.1}.get(cls))
     k = options.get("gradient_accumulation_steps")
     slots: list[dict] = [{} for _ in weights]
     accumulators = [np.zeros_like(w) for w in weights]

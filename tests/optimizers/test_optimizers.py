@@ -37,6 +37,7 @@ from shenjing.optimizers import (
     Ftrl,
     Lamb,
     Lion,
+    Muon,
     Nadam,
     Optimizer,
     RMSprop,
@@ -44,7 +45,7 @@ from shenjing.optimizers import (
     schedules,
 )
 
-ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb, Adafactor]
+ALL = [SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam, Adadelta, Lion, Lamb, Adafactor, Muon]
 STEPS = 10
 TINY = 1e-12  # an epsilon that does not matter for this data, on both sides
 
@@ -634,7 +635,7 @@ def test_get_config_round_trips(opt: Optimizer) -> None:
                                        ("adamax", Adamax), ("Nadam", Nadam),
                                        ("AdaDelta", Adadelta), ("lion", Lion),
                                        ("LAMB", Lamb), ("adafactor", Adafactor),
-                                       ("FTRL", Ftrl)])
+                                       ("FTRL", Ftrl), ("muon", Muon)])
 def test_get_resolves_names(name: str, cls: type[Optimizer]) -> None:
     opt = get(name)
     assert type(opt) is cls and opt.get_config() == cls().get_config()
@@ -644,7 +645,7 @@ def test_get_passes_instances_and_rejects_unknown() -> None:
     opt = Adam()
     assert get(opt) is opt
     with pytest.raises(ValueError, match="adadelta.*adagrad.*nadam.*rmsprop"):
-        get("muon")
+        get("sophia")
     with pytest.raises(ValueError):
         get(42)
 
@@ -765,3 +766,23 @@ def test_adafactor_keeps_factored_state_and_skips_empty_weights() -> None:
     assert {k: a.shape for k, a in state[0].items()} == {"row": (3,), "column": (4,)}
     assert {k: a.shape for k, a in state[1].items()} == {"velocity": (4,)}
     assert empty.shape == (3, 0) and np.isfinite(state[2]["row"]).all()
+
+
+def test_muon_orthogonalizes_matrix_steps_and_sends_the_rest_to_adamw() -> None:
+    """The Newton-Schulz step of a matrix has its singular values near 1 (they land in
+    roughly [0.7, 1.2] with Keras's coefficients); vectors, embeddings and excluded names
+    take AdamW's step."""
+    rng = np.random.default_rng(0)
+    kernel = Parameter(np.zeros((6, 4), np.float32), name="kernel")
+    bias = Parameter(np.zeros(4, np.float32), name="bias")
+    table = Parameter(np.zeros((10, 4), np.float32), name="embeddings")
+    head = Parameter(np.zeros((4, 3), np.float32), name="output_head")
+    opt = Muon(learning_rate=1.0, weight_decay=None, nesterov=False, momentum=0.0,
+               exclude_layers=["output"], params=[kernel, bias, table, head])
+    for p in opt.params:
+        p.grad = shenjing.Tensor(rng.standard_normal(p.shape).astype(np.float32))
+    opt.step()
+    singular = np.linalg.svd(-kernel.numpy() / np.sqrt(6 / 4), compute_uv=False)
+    assert 0.6 < singular.min() and singular.max() < 1.25
+    assert [opt.uses_adamw(p) for p in opt.params] == [False, True, True, True]
+    assert set(opt.state_dict()["state"][1]) == {"momentum", "velocity"}

@@ -26,6 +26,7 @@ from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
 from .loss_scale import LossScaleOptimizer
+from .muon import Muon
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -34,14 +35,14 @@ from .sgd import SGD
 _BY_NAME: dict[str, Any] = {  # lower-case name -> class
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
     "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb,
-    "adafactor": Adafactor, "ftrl": Ftrl,
+    "adafactor": Adafactor, "ftrl": Ftrl, "muon": Muon,
 }
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name (``'sgd'``, ``'adam'``, ``'adamw'``, ``'rmsprop'``,
     ``'adagrad'``, ``'adadelta'``, ``'adamax'``, ``'nadam'``, ``'lion'``, ``'lamb'``,
-    ``'adafactor'``, ``'ftrl'``; any case, with Keras's
+    ``'adafactor'``, ``'ftrl'``, ``'muon'``; any case, with Keras's
     defaults), a config dict (``{"class_name": "Adam", "config": {...}}``; also a
     ``LossScaleOptimizer``'s, which wraps another), or an Optimizer instance (returned as is).
 
@@ -83,6 +84,7 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "Muon",
     "Nadam",
     "Optimizer",
     "RMSprop",

@@ -50,7 +50,7 @@ Array = Any  # a NumPy (or CuPy) array
 class Optimizer(Averaging):
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
     ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``, ``Lamb``, ``Adafactor``,
-    ``Ftrl``.
+    ``Ftrl``, ``Muon`` (and ``LossScaleOptimizer`` around any of them).
 
     Args:
         learning_rate: a float, or a callable of the step number (a schedule from
