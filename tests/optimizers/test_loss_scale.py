@@ -97,3 +97,40 @@ def test_the_inner_optimizers_loss_scale_factor_is_turned_off():
     assert inner.loss_scale_factor is None
     with pytest.raises(ValueError, match="not another LossScaleOptimizer"):
         LossScaleOptimizer(LossScaleOptimizer(Adam()))
+
+
+def test_parameters_given_to_the_inner_optimizer_are_stepped():
+    p = Parameter(np.zeros(2, np.float32))
+    opt = LossScaleOptimizer(SGD(0.1, params=[p]), initial_scale=4.0)
+    opt.zero_grad()
+    opt.scale_loss((p - sj.tensor([1.0, -1.0])).square().sum()).backward()
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [0.2, -0.2], rtol=1e-6)
+    assert opt.params == [p] and opt.iterations == 1
+
+
+def test_a_weight_without_a_gradient_keeps_its_state_index(tmp_path):
+    x, y = _data()
+    model = _model(LossScaleOptimizer(Adam(0.01)))
+    model(x[:2])
+    weights = model.trainable_weights
+    grads = [None, None] + [np.ones(w.shape, np.float32) for w in weights[2:]]
+    model.optimizer.apply_gradients(zip(grads, weights))
+    inner = model.optimizer.inner_optimizer
+    assert inner.params == weights  # the model's order, not the order gradients came in
+    model.save(tmp_path / "m.shenjing")
+    loaded = sj.models.load_model(tmp_path / "m.shenjing").optimizer.inner_optimizer
+    for a, b in zip(inner.params, loaded.params):
+        assert a.shape == b.shape
+    assert sorted(loaded.state_dict()["state"]) == [2, 3]
+
+
+def test_exclusions_from_weight_decay_reach_the_inner_optimizer():
+    from shenjing.optimizers import AdamW
+
+    bias = Parameter(np.ones(2, np.float32), name="bias")
+    opt = LossScaleOptimizer(AdamW(0.1, weight_decay=0.5), params=[bias])
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    bias.grad = sj.tensor(np.zeros(2, np.float32))
+    opt.step()
+    np.testing.assert_array_equal(bias.numpy(), [1.0, 1.0])

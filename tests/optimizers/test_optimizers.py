@@ -786,3 +786,15 @@ def test_muon_orthogonalizes_matrix_steps_and_sends_the_rest_to_adamw() -> None:
     assert 0.6 < singular.min() and singular.max() < 1.25
     assert [opt.uses_adamw(p) for p in opt.params] == [False, True, True, True]
     assert set(opt.state_dict()["state"][1]) == {"momentum", "velocity"}
+
+
+def test_muon_excludes_by_layer_path_and_skips_empty_weights() -> None:
+    model = shenjing.Sequential([shenjing.Input((4,)), shenjing.layers.Dense(5),
+                                 shenjing.layers.Dense(3, name="output_dense")])
+    opt = Muon(exclude_layers=["output_dense"])
+    kernels = [w for w in model.trainable_weights if w.ndim == 2]
+    assert [w.path.split("/")[-1] for w in kernels] == ["kernel", "kernel"]
+    assert [opt.uses_adamw(w) for w in kernels] == [False, True]
+    empty = Parameter(np.zeros((3, 0), np.float32))
+    opt.apply_gradients([(np.zeros((3, 0), np.float32), empty)])
+    assert empty.shape == (3, 0) and opt.iterations == 1

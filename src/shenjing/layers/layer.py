@@ -223,6 +223,7 @@ class Layer(LayerConfigMixin):
         p = Parameter(value, trainable=trainable and self._trainable, name=name or key,
                       regularizer=regularizers.get(regularizer), dtype=dtype)
         p._declared_trainable = trainable
+        p.path = f"{self.name}/{p.name}"
         self._params[key] = p
         return p
 

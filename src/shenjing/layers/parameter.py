@@ -18,6 +18,8 @@ class Parameter(Tensor):
         data: the initial value (float32 unless ``dtype`` says otherwise).
         trainable: whether optimizers update it (sets ``requires_grad``).
         name: the weight's name within its layer (``kernel``, ``bias``, ``moving_mean``...).
+            ``path`` is ``layer_name/name`` once a layer's ``add_weight`` made it (Keras 3's
+            ``Variable.path``), else the name.
         regularizer: a callable of the parameter giving a penalty added to the loss, or None.
     """
 
@@ -25,6 +27,7 @@ class Parameter(Tensor):
                  regularizer: Any = None, dtype: Any = None) -> None:
         super().__init__(data, dtype=dtype, requires_grad=trainable, name=name)
         self.regularizer = regularizer
+        self.path = name
 
     @property
     def trainable(self) -> bool:

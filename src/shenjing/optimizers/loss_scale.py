@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor
 from .arguments import check_number
 from .optimizer import Optimizer
@@ -29,8 +30,8 @@ class LossScaleOptimizer(Optimizer):
         params: the Tensors to optimize, PyTorch style.
 
     The inner optimizer's own options (clipping, decay, EMA, accumulation) work as usual; the
-    wrapper takes none of them (Keras's rule: a TypeError here), and turns off the inner
-    ``loss_scale_factor``.
+    wrapper takes none of them (a TypeError here; Keras raises a ValueError), and turns off the
+    inner ``loss_scale_factor``. Parameters given to either are stepped by the wrapper.
 
     >>> opt = LossScaleOptimizer(Adam(1e-3))
     >>> model.compile(optimizer=opt, loss="mse")
@@ -57,6 +58,7 @@ class LossScaleOptimizer(Optimizer):
         self.dynamic_scale = self.initial_scale
         self.step_counter = 0  # finite steps since the scale last changed
         super().__init__(0.0, name=name or "loss_scale_optimizer", params=params)
+        self.build(inner.params)  # parameters given to the inner optimizer step here too
         self.iterations = inner.iterations
 
     @property
@@ -68,17 +70,23 @@ class LossScaleOptimizer(Optimizer):
     def learning_rate(self, value: Any) -> None:
         self.inner_optimizer.learning_rate = value
 
-    def build(self, params: Iterable[Tensor]) -> None:
-        params = list(params)
-        super().build(params)
-        self.inner_optimizer.build(params)
+    def _add_param(self, p: Any) -> int:
+        """Known to both, in one order: the inner optimizer's state indices follow it."""
+        self.inner_optimizer._add_param(p)
+        return super()._add_param(p)
+
+    def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """The inner optimizer's (which decays)."""
+        self.inner_optimizer.exclude_from_weight_decay(var_list, var_names)
 
     def _apply(self, pairs: list[tuple[Any, Tensor]]) -> None:
         if not pairs:
             return
-        if all(bool(np.isfinite(np.asarray(g)).all()) for g, _ in pairs):
+        grads = [backend.get_xp(g).asarray(g) for g, _ in pairs]  # NumPy or CuPy, as given
+        if all(bool(backend.get_xp(g).isfinite(g).all()) for g in grads):
             scale = self.dynamic_scale
-            self.inner_optimizer._apply([(np.asarray(g) / scale, p) for g, p in pairs])
+            self.inner_optimizer._apply([(g / scale, p) for g, (_, p) in zip(grads, pairs)])
             if self.step_counter == self.dynamic_growth_steps - 1:
                 self.step_counter, self.dynamic_scale = 0, self.dynamic_scale * 2.0
             else:

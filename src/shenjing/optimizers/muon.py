@@ -33,9 +33,9 @@ class Muon(Optimizer):
         learning_rate: a float or a schedule. Defaults to 0.001.
         adam_beta_1, adam_beta_2, epsilon: the AdamW step's.
         weight_decay: defaults to 0.1, as Keras's Muon.
-        exclude_layers: regular expressions; a weight whose name matches one takes the AdamW
-            step (shenjing's weights are named within their layer: ``kernel``, ``bias``...).
-        exclude_embeddings: weights whose name holds "embedding" take the AdamW step.
+        exclude_layers: regular expressions; a weight whose path (``layer_name/weight_name``,
+            e.g. ``output_dense/kernel``) matches one takes the AdamW step.
+        exclude_embeddings: weights whose path holds "embedding" take the AdamW step.
         muon_a, muon_b, muon_c: the Newton-Schulz polynomial.
         adam_lr_ratio: the AdamW step's share of the learning rate. Defaults to 0.1.
         momentum: the Muon step's momentum. Defaults to 0.95.
@@ -77,10 +77,10 @@ class Muon(Optimizer):
 
     def uses_adamw(self, p: Tensor) -> bool:
         """Whether ``p`` takes the AdamW step (Keras's rules: not 2 or 3 axes, an embedding,
-        or a name ``exclude_layers`` matches)."""
-        name = getattr(p, "name", None) or ""
-        return (not 1 < p.ndim < 4 or (self.exclude_embeddings and "embedding" in name.lower())
-                or any(pattern.search(name) for pattern in self._excluded))
+        or a path ``exclude_layers`` matches)."""
+        path = getattr(p, "path", None) or getattr(p, "name", None) or ""
+        return (not 1 < p.ndim < 4 or (self.exclude_embeddings and "embedding" in path.lower())
+                or any(pattern.search(path) for pattern in self._excluded))
 
     def init_state(self, p: Tensor) -> dict[str, Array]:
         xp = p.xp
@@ -90,6 +90,8 @@ class Muon(Optimizer):
         return state
 
     def update(self, p: Tensor, g: Array, state: dict[str, Array], lr: float) -> None:
+        if p.data.size == 0:  # nothing to update (and no d0 / d1 with d1 = 0)
+            return
         xp, m = p.xp, state["momentum"]
         if "velocity" in state:  # AdamW, with a share of the learning rate
             t, tmp = self.iterations + 1, self.scratch(g)
