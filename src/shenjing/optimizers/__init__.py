@@ -14,29 +14,42 @@ differ. Learning-rate schedules live in :mod:`shenjing.optimizers.schedules`.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import schedules
 from .adadelta import Adadelta
-from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
-from .ftrl import Ftrl
-from .lamb import Lamb
 from .lion import Lion
-from .loss_scale import LossScaleOptimizer
-from .muon import Muon
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-_BY_NAME: dict[str, Any] = {  # lower-case name -> class
+# The rarer ones load on first use (``import shenjing`` stays light): class -> its module.
+_LAZY = {"Lamb": "lamb", "Adafactor": "adafactor", "Ftrl": "ftrl", "Muon": "muon",
+         "LossScaleOptimizer": "loss_scale"}
+_BY_NAME: dict[str, Any] = {  # lower-case name -> class, or the name of a lazy one
     "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": Lamb,
-    "adafactor": Adafactor, "ftrl": Ftrl, "muon": Muon,
+    "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "lion": Lion, "lamb": "Lamb",
+    "adafactor": "Adafactor", "ftrl": "Ftrl", "muon": "Muon",
 }
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        cls = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _named(key: str) -> Any:
+    """The class for a lower-case name (None if unknown), loading a lazy one."""
+    cls = _BY_NAME.get(key)
+    return __getattr__(cls) if isinstance(cls, str) else cls
 
 
 def get(identifier: Any) -> Optimizer:
@@ -52,13 +65,13 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
+        cls = _named(identifier.lower())
         if cls is None:
             raise ValueError(f"unknown optimizer {identifier!r}; known: {sorted(_BY_NAME)}")
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
         name = str(identifier["class_name"]).lower()
-        cls = LossScaleOptimizer if name == "lossscaleoptimizer" else _BY_NAME.get(name)
+        cls = __getattr__("LossScaleOptimizer") if name == "lossscaleoptimizer" else _named(name)
         if cls is None:
             raise ValueError(f"unknown optimizer {identifier['class_name']!r}; "
                              f"known: {sorted(_BY_NAME)}")
