@@ -1,13 +1,16 @@
 """The shared driver of the accuracy examples: train once per seed, print each test accuracy
-and the mean (the figure recorded in benchmarks/RESULTS.md)."""
+and the mean (the figure recorded in benchmarks/RESULTS.md); and how every example that reads
+a data set reports one that is missing or damaged."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import shenjing as tf
 
@@ -47,3 +50,15 @@ def main(run: Callable[[int, int], float], description: str, epochs: int) -> Non
         print(f"seed {seed}: test accuracy {accs[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
               flush=True)
     print(f"mean test accuracy over {len(accs)} seeds: {statistics.mean(accs):.4f}")
+
+
+def run_script(main: Callable[[], Any]) -> None:
+    """Run an example's ``main``; a data set that is missing or damaged (a mistake of the
+    reader's, not a bug) ends in one line on stderr and exit status 2, as the ``shenjing``
+    command does, not in a traceback."""
+    try:
+        main()
+    except (tf.datasets.DatasetNotFoundError, tf.datasets.DatasetFormatError) as err:
+        print(f"{os.path.basename(sys.argv[0])}: error: {' '.join(str(err).split())}",
+              file=sys.stderr)
+        sys.exit(2)

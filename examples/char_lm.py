@@ -16,6 +16,7 @@ import argparse
 import csv
 import time
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as sj
@@ -156,4 +157,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _seeds.run_script(main)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as tf
@@ -101,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _seeds.run_script(main)

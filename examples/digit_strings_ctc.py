@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as sj
@@ -114,4 +115,4 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    _seeds.run_script(main)

@@ -36,4 +36,4 @@ def run(epochs: int, verbose: int) -> float:
 
 
 if __name__ == "__main__":
-    _seeds.main(run, __doc__, epochs=15)
+    _seeds.run_script(lambda: _seeds.main(run, __doc__, epochs=15))

@@ -106,4 +106,4 @@ def run(epochs: int = 8, verbose: int = 2, data: str | None = None, batch_size: 
 
 
 if __name__ == "__main__":
-    _seeds.main(run, __doc__, epochs=8)
+    _seeds.run_script(lambda: _seeds.main(run, __doc__, epochs=8))

@@ -21,6 +21,7 @@ import argparse
 import statistics
 import time
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as sj
@@ -127,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _seeds.run_script(main)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,15 @@ def test_example_help_shows_its_whole_description_and_defaults(name):
     last_line = doc.strip().splitlines()[-1].strip()
     assert last_line in result.stdout
     assert "default: " in result.stdout
+
+
+def test_a_missing_data_set_is_one_line_not_a_traceback(tmp_path):
+    """The examples that read a data set report a missing one as the ``shenjing`` command does
+    (examples/_seeds.py: run_script)."""
+    env = {k: v for k, v in os.environ.items() if k != "SHENJING_DATA"}
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run([sys.executable, str(EXAMPLES / "sst_lstm.py"), "--epochs", "1"],
+                            capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sst_lstm.py: error: SST: cannot find")
