@@ -22,13 +22,13 @@ def ctc(y_true: Any, y_pred: Any) -> Tensor:
     if labels.ndim != 2:
         raise ValueError(f"ctc: y_true must be (batch, longest) integer labels, got shape "
                          f"{labels.shape}")
-    if np.ndim(y_pred) != 3 if not isinstance(y_pred, Tensor) else y_pred.ndim != 3:
+    shape = tuple(y_pred.shape) if isinstance(y_pred, Tensor) else np.shape(y_pred)
+    if len(shape) != 3:
         raise ValueError(f"ctc: y_pred must be (batch, frames, classes) logits, got shape "
-                         f"{np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred)}")
+                         f"{shape}")
     padding = labels == 0
     lengths = np.where(padding.any(axis=1), padding.argmax(axis=1), labels.shape[1])
-    frames = (y_pred.shape if isinstance(y_pred, Tensor) else np.shape(y_pred))[1]
-    return ctc_loss(labels, y_pred, lengths, np.full(len(labels), frames))
+    return ctc_loss(labels, y_pred, lengths, np.full(len(labels), shape[1]))
 
 
 class CTC(_OneFunction):
