@@ -10,7 +10,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import Tensor, as_tensor
-from .backend import DEFAULT_FLOAT, asnumpy
+from .backend import asnumpy
 from .functional._util import as_tensor as _as_tensor_like
 from .layers.input_layer import SymbolicTensor
 
@@ -38,8 +38,7 @@ _t = convert_to_tensor
 
 def _float(x: Any) -> Tensor:
     """``x`` as a floating Tensor (integers and booleans become floatx, as Keras's math ops)."""
-    x = _t(x)
-    return x if x.dtype.kind == "f" else F.cast(x, DEFAULT_FLOAT)
+    return F.elementwise.floating(_t(x))
 
 
 def _pair(a: Any, b: Any) -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
+from ._torch_more import _method_of
 from .autograd import Tensor
 from .functional import shape as S
 from .functional.tensor_methods import ValuesIndices
@@ -269,14 +270,6 @@ def _in_place(fn: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
 
     method.__name__ = name
     method.__doc__ = f"In place ``{name[:-1]}`` (torch's ``{name}``); returns x."
-    return method
-
-
-def _method_of(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return fn(self, *args, **kwargs)
-
-    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
     return method
 
 

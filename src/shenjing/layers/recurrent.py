@@ -262,11 +262,8 @@ class _RNN(StatefulMixin, Layer):
                                                          "input_shape", "batch_input_shape")
                         if k in cell_kwargs}
         super().__init__(**layer_kwargs)
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {rate}")
-        # the cell holds the rates too (its config is the layer's), for RNN(cell) and
-        # hand-written loops; the layer applies them itself, one mask per sequence
+        # the cell checks and holds the rates too (its config is the layer's), for RNN(cell)
+        # and hand-written loops; the layer applies them itself, one mask per sequence
         self.cell = self.cell_class(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
                                     seed=seed, **cell_kwargs)
         self.units = self.cell.units

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..autograd import Tensor
 from ..functional._util import as_tensor
 from . import functional
@@ -45,8 +46,7 @@ def softplus(features: Any, name: str | None = None) -> Tensor:
 
 
 def softsign(features: Any, name: str | None = None) -> Tensor:
-    x = _t(features)
-    return x / (F.abs(x) + 1.0)
+    return ops.softsign(_t(features))
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:
@@ -108,10 +108,7 @@ def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12,
 def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False,
             name: str | None = None) -> tuple[Tensor, Tensor]:
     """The mean and the (population) variance of ``x`` over ``axes``."""
-    x = _t(x)
-    mean = F.mean(x, axis=axes, keepdims=True)
-    variance = F.mean(F.pow(x - mean, 2), axis=axes, keepdims=keepdims)
-    return (mean if keepdims else F.squeeze(mean, axes)), variance
+    return ops.moments(_t(x), axes, keepdims=keepdims)
 
 
 def dropout(x: Any, rate: float, noise_shape: Any = None, seed: int | None = None,
@@ -129,7 +126,7 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
     if x.shape != z.shape:
         raise ValueError(f"sigmoid_cross_entropy_with_logits: logits {x.shape} and labels "
                          f"{z.shape} must have the same shape")
-    return F.relu(x) - x * z + F.softplus(-F.abs(x))
+    return F.binary_cross_entropy_with_logits(x, z, reduction="none")  # the fused op
 
 
 def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1,
@@ -139,7 +136,7 @@ def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1,
     if x.shape != z.shape:
         raise ValueError(f"softmax_cross_entropy_with_logits: logits {x.shape} and labels "
                          f"{z.shape} must have the same shape")
-    return -F.sum(z * F.log_softmax(x, axis), axis=axis)
+    return F.categorical_crossentropy(z, x, from_logits=True, axis=axis, reduction="none")
 
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
