@@ -174,11 +174,9 @@ def _scattered(self: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
     """zeros like x with ``source`` added at ``index`` along ``dim`` (torch's scatter_add:
     ``out[i][index[i][j]] += source[i][j]`` for dim 1), differentiable to ``source``."""
     index = self.xp.asarray(getattr(index, "data", index))
-    grid: list[Any] = [self.xp.arange(n).reshape([n if d == k else 1 for d in range(index.ndim)])
-                       for k, n in enumerate(index.shape)]
-    grid[dim % self.ndim] = index
     take = tuple(slice(0, n) for n in index.shape)
-    return S.scatter_into(S.getitem(source, take), tuple(grid), self.shape)
+    return S.scatter_into(S.getitem(source, take),
+                          S.index_grid(self.xp, index, dim % self.ndim, index.shape), self.shape)
 
 
 def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:

@@ -372,10 +372,14 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return _along(x, index, dim, index.shape)
 
 
-def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor:
-    xp = get_xp(x.data)
-    axis %= x.ndim
-    grid: list[Any] = [xp.arange(n).reshape([n if d == k else 1 for d in range(x.ndim)])
+def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tuple[Any, ...]:
+    """The fancy index that picks ``indices`` along ``axis`` and every position of the other
+    axes (of ``sizes``): aranges broadcast against each other, ``indices`` at ``axis``."""
+    grid: list[Any] = [xp.arange(n).reshape([n if d == k else 1 for d in range(len(sizes))])
                        for k, n in enumerate(sizes)]
-    grid[axis] = xp.asarray(getattr(indices, "data", indices))
-    return getitem(x, tuple(grid))
+    grid[axis % len(sizes)] = xp.asarray(getattr(indices, "data", indices))
+    return tuple(grid)
+
+
+def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor:
+    return getitem(x, index_grid(get_xp(x.data), indices, axis % x.ndim, sizes))
