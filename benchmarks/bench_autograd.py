@@ -13,6 +13,7 @@ that minus the first layer's input gradient: about 188 MFLOP in all, nearly all 
     python benchmarks/bench_autograd.py --device cuda   # shenjing on CuPy vs PyTorch on CUDA
     python benchmarks/bench_autograd.py --job chain     # the cost of one small op
     python benchmarks/bench_autograd.py --job gemms     # the step's eight GEMMs alone
+    python benchmarks/bench_autograd.py --job numpy     # the step written by hand in NumPy
 
 ``--job chain`` measures the engine instead of the BLAS: a 52-op chain on 4x4 tensors
 (``h = tanh(h * v + 0.5) @ v - h``, ten times, then a sum; forward and backward), where the
@@ -23,6 +24,10 @@ per op (forward + backward) and the ratio of steps per second.
 weight gradients, two input gradients; the first layer's is not needed), in the layouts each
 framework uses, with its own BLAS (NumPy's OpenBLAS for shenjing, the MKL inside PyTorch's
 wheel): the floor under each framework's step, and so how far the ratio can go.
+
+``--job numpy`` runs, in shenjing's place, the same step written by hand in NumPy (no engine:
+the forward, the gradients and the update as eleven array expressions over OpenBLAS): the
+ceiling for any engine built on NumPy's BLAS, against PyTorch's full step.
 """
 
 from __future__ import annotations
@@ -99,6 +104,42 @@ def torch_step_fn(threads: int, device: str):
         with torch.no_grad():
             for p in params:
                 p -= LR * p.grad
+        return loss
+
+    return step
+
+
+def numpy_step_fn(threads: int):
+    """The MLP step with no engine: forward, softmax cross-entropy, backward and SGD written
+    out in NumPy, as few passes as the arithmetic needs."""
+    import shenjing as sj  # for its BLAS thread setting only
+
+    sj.utils.set_num_threads(threads)
+    w1, b1, w2, b2, w3, b3 = params = _init_weights()
+    rows = np.arange(BATCH)
+
+    def step(x, y):
+        z1 = x @ w1
+        z1 += b1
+        h1 = np.maximum(z1, 0)
+        z2 = h1 @ w2
+        z2 += b2
+        h2 = np.maximum(z2, 0)
+        z3 = h2 @ w3
+        z3 += b3
+        z3 -= z3.max(axis=1, keepdims=True)
+        p = np.exp(z3)
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[rows, y]).mean()
+        p[rows, y] -= 1
+        g3 = p / BATCH
+        g2 = g3 @ w3.T
+        g2 *= z2 > 0
+        g1 = g2 @ w2.T
+        g1 *= z1 > 0
+        grads = (x.T @ g1, g1.sum(0), h1.T @ g2, g2.sum(0), h2.T @ g3, g3.sum(0))
+        for w, g in zip(params, grads):
+            w -= LR * g
         return loss
 
     return step
@@ -188,6 +229,8 @@ def worker(framework: str, steps: int, threads: int, device: str, job: str) -> N
         step = chain_step_fn(framework)
     elif job == "gemms":
         step = gemms_step_fn(framework, threads)
+    elif job == "numpy" and framework == "shenjing":
+        step = numpy_step_fn(threads)
     else:
         step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(threads, device)
     move, wait = _on_device(framework, device)
@@ -225,9 +268,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu",
                     help="cpu, or cuda (shenjing on CuPy arrays, PyTorch on CUDA)")
-    ap.add_argument("--job", choices=["mlp", "chain", "gemms"], default="mlp",
+    ap.add_argument("--job", choices=["mlp", "chain", "gemms", "numpy"], default="mlp",
                     help="mlp: the MLP training step; chain: the 52-op small-tensor chain; "
-                         "gemms: the MLP step's eight GEMMs alone")
+                         "gemms: the MLP step's eight GEMMs alone; numpy: the step written by "
+                         "hand in NumPy, in shenjing's place")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
     args = ap.parse_args()
     if args.worker:
@@ -238,7 +282,8 @@ def main() -> None:
         for fw in ("shenjing", "torch"):  # alternate A B A B
             res = run_worker(fw, args.steps, args.threads, args.device, args.job)
             results[fw].append(res)
-            print(f"run {r + 1} {fw:8s} {res['samples_per_s']:9.0f} samples/s  "
+            label = "numpy" if args.job == "numpy" and fw == "shenjing" else fw
+            print(f"run {r + 1} {label:8s} {res['samples_per_s']:9.0f} samples/s  "
                   f"peak {res['peak_rss_mib']:.0f} MiB", flush=True)
     med = {fw: statistics.median(r["samples_per_s"] for r in rs) for fw, rs in results.items()}
     if args.job == "chain":  # samples/s counts steps of BATCH: back to microseconds per op
@@ -252,6 +297,13 @@ def main() -> None:
         for fw in ("shenjing", "torch"):
             print(f"  {fw:8s} {1e6 * BATCH / med[fw]:6.0f} us per step")
         print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x")
+        return
+    if args.job == "numpy":
+        print(f"\nThe MLP step, {args.threads} threads, medians of {args.repeats}:")
+        print(f"  hand-written NumPy {med['shenjing']:9.0f} samples/s")
+        print(f"  PyTorch            {med['torch']:9.0f} samples/s")
+        print(f"  ratio NumPy/torch: {med['shenjing'] / med['torch']:.2f}x (the ceiling for an "
+              "engine on NumPy's BLAS)")
         return
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
