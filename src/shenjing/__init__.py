@@ -6,6 +6,7 @@ Two APIs over one object model: a Keras-style one (``Sequential``, ``layers.Dens
 itself, so Keras code runs with ``import shenjing as tf``.
 """
 
+import builtins as _builtins
 import importlib as _importlib
 import importlib.machinery as _machinery
 import sys as _sys
@@ -78,8 +79,17 @@ _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "
 
 
 def __getattr__(name: str):
-    # Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
-    # and Keras's ops, preprocessing, random and saving modules.
+    """Loaded on first use, to keep `import shenjing` fast: data set readers, callbacks, plots,
+    Keras's ops, preprocessing, random and saving modules, PyTorch's and TensorFlow's names.
+    Kept in the module once found, so that a hot `shenjing.tanh(h)` pays the lookup once;
+    not those named as builtins (max, sum, ...), which this module's own code may call."""
+    value = _lazy(name)
+    if not hasattr(_builtins, name):
+        globals()[name] = value
+    return value
+
+
+def _lazy(name: str):
     if name in ("callbacks", "cuda", "datasets", "losses", "metrics", "nn", "ops", "plot",
                 "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
