@@ -192,14 +192,18 @@ class _SparseSoftmaxCrossEntropy(Function):
             p, loss = np.empty_like(x), np.empty(len(x), dtype=x.dtype)
             kernels.sj_softmax_xent(*x.shape, x.ctypes.data, labels.ctypes.data, p.ctypes.data,
                                     loss.ctypes.data)
+            if mean:  # ndarray.mean's arithmetic without its Python wrapper (~4 us a step)
+                loss = np.add.reduce(loss) / loss.dtype.type(len(loss))
         else:
             shifted = x - x.max(axis=-1, keepdims=True)
             e = xp.exp(shifted)
             s = e.sum(axis=-1, keepdims=True)
             loss, p = xp.log(s[:, 0]) - shifted[rows, labels], e / s
+            if mean:
+                loss = loss.mean()
         if self.needs_input_grad[0]:
             self.save_for_backward(p, rows, labels, mean)
-        return xp.asarray(loss.mean()) if mean else loss
+        return xp.asarray(loss)
 
     def backward(self, g):
         p, rows, labels, mean = self.saved
