@@ -34,12 +34,12 @@ def cells():
     return lib
 
 
-def _inputs(cell, rng, scale):
+def _inputs(cell, rng, scale, n=N, h=H):
     g = 4 if cell == "lstm" else 3
-    arrays = [rng.standard_normal((N, T, D)), rng.standard_normal((D, g * H)) * scale,
-              rng.standard_normal((H, g * H)) * scale,
-              rng.standard_normal((2, 3 * H) if cell == "gru" else (g * H,)) * scale]
-    arrays += [rng.standard_normal((N, H)) for _ in range(2 if cell == "lstm" else 1)]
+    arrays = [rng.standard_normal((n, T, D)), rng.standard_normal((D, g * h)) * scale,
+              rng.standard_normal((h, g * h)) * scale,
+              rng.standard_normal((2, 3 * h) if cell == "gru" else (g * h,)) * scale]
+    arrays += [rng.standard_normal((n, h)) for _ in range(2 if cell == "lstm" else 1)]
     return [a.astype(np.float32) for a in arrays]
 
 
@@ -95,6 +95,21 @@ def test_c_loops_match_the_numpy_path(cells, split_everything, cell, option, seq
             assert a is None
             continue
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("n, h", [(14, 20), (5, 192)])
+def test_c_loops_match_the_numpy_path_at_other_sizes(cells, split_everything, cell, n, h, rng):
+    """The recurrent products' own blocked loop (native/cells.c) on full 4 x 64 tiles and on
+    ragged edges (20 units: 80 gate columns, 14 rows split 4 + 5 + 5), and the BLAS call that
+    takes over for kernels past 512 KiB (an LSTM of 192 units; the GRU's 192 x 576 stays
+    blocked)."""
+    arrays = _inputs(cell, rng, scale=0.3, n=n, h=h)
+    fast = _run(cell, arrays, {}, 0.5)
+    with native.disabled():
+        slow = _run(cell, arrays, {}, 0.5)
+    for a, b in zip(fast[0] + fast[1], slow[0] + slow[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
