@@ -11,6 +11,7 @@ gets the sum of both contributions.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -172,22 +173,25 @@ def _ops_leading_to(roots: Sequence[Tensor], targets: Sequence[Tensor]
                     ) -> dict[Function, tuple[bool, ...]]:
     """The recorded ops below ``roots`` that have a target among their inputs or below them,
     each with which of its inputs do (its ``needs_input_grad`` for this walk)."""
-    seen: set[Function] = set()
+    creators: dict[Function, list[Function | None]] = {}  # each op seen: its inputs' ops
     stack = [r._creator for r in roots if r._creator is not None]
     while stack:
         fn = stack.pop()
-        if fn in seen or fn.inputs is None:
+        if fn in creators or fn.inputs is None:
             continue
-        seen.add(fn)
-        stack.extend(c for c in _input_creators(fn) if c is not None)
+        below = creators[fn] = _input_creators(fn)
+        stack.extend([c for c in below if c is not None])
     wanted = {id(t) for t in targets}
     needed: dict[Function, tuple[bool, ...]] = {}
-    for fn in sorted(seen, key=lambda f: f.generation):  # inputs' ops come first
+    for fn in sorted(creators, key=_generation):  # inputs' ops come first
         mask = tuple([need and (id(t) in wanted or creator in needed) for t, creator, need in
-                      zip(fn.inputs, _input_creators(fn), fn.needs_input_grad)])
-        if any(mask):
+                      zip(fn.inputs, creators[fn], fn.needs_input_grad)])
+        if True in mask:
             needed[fn] = mask
     return needed
+
+
+_generation = operator.attrgetter("generation")
 
 
 def _creator_at(t: Tensor, version: int) -> tuple[Function | None, int]:
