@@ -144,11 +144,40 @@ def test_early_stopping_mode(mode, monitor, stopped, best):
     ("val_loss", "min"), ("loss", "min"), ("mse", "min"), ("val_mean_absolute_error", "min"),
     ("accuracy", "max"), ("val_acc", "max"), ("sparse_categorical_accuracy", "max"),
     ("auc", "max"), ("val_precision", "max"), ("recall", "max"), ("val_f1_score", "max"),
+    ("val_cosine_similarity", "max"), ("fbeta_score", "max"), ("val_mean_io_u", "max"),
+    ("one_hot_mean_io_u", "max"), ("binary_io_u", "max"), ("r2_score", "max"),
+    ("val_sparse_categorical_crossentropy", "min"), ("kl_divergence", "min"),
+    ("dense_1_loss", "min"),
 ])
 def test_auto_mode_is_inferred_from_the_name(monitor, mode):
     for cls in (EarlyStopping, ReduceLROnPlateau):
         assert cls(monitor=monitor).mode == mode
     assert ModelCheckpoint("x", monitor=monitor).mode == mode
+
+
+class _NamedMetric:
+    def __init__(self, name: str, direction: str | None) -> None:
+        self.name, self.direction = name, direction
+
+
+@pytest.mark.parametrize("direction, best", [("up", 1), ("down", 0)])
+def test_auto_mode_follows_the_models_metric_of_that_name(direction, best):
+    """Keras 3's rule: a metric object named as the monitored quantity says which way is
+    better (here a name that tells nothing: CosineSimilarity(name="agreement") is "up")."""
+    model = StubModel()
+    model.metrics = [_NamedMetric("loss", "down"), [_NamedMetric("agreement", direction)]]
+    stopper = EarlyStopping(monitor="val_agreement", patience=2)
+    run([stopper], seq([0.5, 0.6, 0.55, 0.58, 0.57], "val_agreement"), model)
+    assert stopper.best_epoch == best and stopper.mode == ("max" if direction == "up" else "min")
+
+
+def test_auto_mode_refuses_a_name_it_cannot_read():
+    """Keras raises rather than guess: an unknown quantity in mode="auto" is an error at the
+    first epoch's check, naming the fix."""
+    for callback in (EarlyStopping(monitor="val_custom_thing"),
+                     ModelCheckpoint("x", monitor="val_custom_thing", save_best_only=True)):
+        with pytest.raises(ValueError, match="'val_custom_thing'.*pass mode='max'"):
+            run([callback], seq([0.5, 0.6], "val_custom_thing"))
 
 
 def test_unknown_mode_is_an_error():

@@ -67,6 +67,23 @@ def test_early_stopping_without_restore_keeps_the_last_weights(capsys):
     assert f"Epoch {len(history.epoch)}: early stopping" in capsys.readouterr().out
 
 
+def test_auto_mode_reads_the_direction_of_a_compiled_metric():
+    """A metric whose name says nothing (CosineSimilarity named "agreement", Keras's "up")
+    is maximized: the best epoch is the one with the highest validation agreement."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((48, 4)).astype(np.float32)
+    y = x @ rng.standard_normal((4, 3)).astype(np.float32)
+    sj.utils.set_random_seed(0)
+    model = sj.Sequential([sj.Input((4,)), Dense(3)])
+    model.compile(optimizers.SGD(learning_rate=0.05), "mse",
+                  metrics=[sj.metrics.CosineSimilarity(name="agreement")])
+    stop = callbacks.EarlyStopping(monitor="val_agreement", patience=1, restore_best_weights=True)
+    history = model.fit(x, y, epochs=12, validation_split=0.25, verbose=0, callbacks=[stop])
+    agreement = history.history["val_agreement"]
+    assert stop.mode == "max" and agreement[-1] > agreement[0]
+    assert stop.best_epoch == int(np.argmax(agreement))
+
+
 def test_early_stopping_on_training_accuracy_with_a_baseline():
     """mode 'auto' maximizes accuracy; with a baseline never reached, training stops at the
     first epoch without improvement once `patience` epochs have run (Keras 3)."""

@@ -39,7 +39,7 @@ class ModelCheckpoint(_MonitorCallback):
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.save_freq = save_freq
         self._every = None if save_freq == "epoch" else int(save_freq)
-        self.best = self._worst() if initial_value_threshold is None else initial_value_threshold
+        self.best = initial_value_threshold
         self._epoch, self._batches = 0, 0
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
@@ -66,13 +66,13 @@ class ModelCheckpoint(_MonitorCallback):
         if self.save_best_only:
             current = self._get_monitor_value(logs)
             if current is not None:  # Keras saves anyway when the value is missing
+                best = "nothing" if self.best is None else f"{self.best:.5f}"
                 if not self._is_improvement(current, self.best):
                     if self.verbose > 0:
-                        _print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
-                               f"{self.best:.5f}")
+                        _print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {best}")
                     return
                 if self.verbose > 0:
-                    _print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                    _print(f"Epoch {epoch + 1}: {self.monitor} improved from {best} "
                            f"to {current:.5f}, saving to {path}")
                 self.best = current
         elif self.verbose > 0:

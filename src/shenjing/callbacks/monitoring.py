@@ -12,30 +12,65 @@ from typing import Any
 
 from .base import Callback, Logs, _print
 
-# Names (split at "_") of metrics that are better when larger; every other metric, a loss
-# included, is better when smaller (mode="auto").
-_MAX_TOKENS = frozenset({"acc", "accuracy", "auc", "precision", "recall", "f1", "r2"})
+# Words (the name split at "_") of quantities better when larger, and of those better when
+# smaller: mode="auto" reads them from the monitored name, as far as the model's own metric
+# objects (their ``direction``, Keras's ``_direction``) do not say. "io_u" is Keras's IoU.
+_UP_WORDS = frozenset({"acc", "accuracy", "auc", "precision", "recall", "f1", "fbeta", "r2",
+                       "cosine", "io", "iou"})
+_DOWN_WORDS = frozenset({"loss", "error", "mse", "mae", "mape", "msle", "rmse", "crossentropy",
+                         "hinge", "divergence", "kld", "kl", "poisson", "logcosh"})
+
+
+def _mode_from_name(monitor: str) -> str:
+    words = set(monitor.lower().removeprefix("val_").split("_"))
+    up, down = bool(_UP_WORDS & words), bool(_DOWN_WORDS & words)
+    return "auto" if up == down else "max" if up else "min"
 
 
 class _MonitorCallback(Callback):
     """The part shared by callbacks that watch one logged quantity: its name, which direction
-    is better (``mode``) and by how much it must move to count (``min_delta``)."""
+    is better (``mode``) and by how much it must move to count (``min_delta``).
+
+    ``mode="auto"`` follows the model's metric of that name where it declares a direction
+    (Keras 3's rule), else the words of the name (accuracy, auc, f1, iou, cosine... are
+    maximized; loss, error, crossentropy... minimized); a name that tells neither is an error
+    at the first comparison, as in Keras: pass ``mode`` then. ``best`` is None until the first
+    (non-NaN) value arrives."""
 
     def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max', "
                              f"got {mode!r}")
-        if mode == "auto":
-            tokens = monitor.lower().removeprefix("val_").split("_")
-            mode = "max" if _MAX_TOKENS.intersection(tokens) else "min"
-        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self._auto = mode == "auto"
+        self.monitor, self.min_delta = monitor, abs(min_delta)
+        self.mode = _mode_from_name(monitor) if self._auto else mode
 
-    def _worst(self) -> float:
-        return math.inf if self.mode == "min" else -math.inf
+    def _metric_direction(self) -> str | None:
+        """"up" or "down" as the model's metric named like the monitored quantity declares."""
+        name = self.monitor.removeprefix("val_")
+        for m in getattr(self.model, "metrics", None) or ():
+            for metric in (m if hasattr(m, "__iter__") else (m,)):
+                if getattr(metric, "name", None) == name:
+                    return getattr(metric, "direction", None)
+        return None
 
-    def _is_improvement(self, current: float, reference: float) -> bool:
-        """Whether ``current`` beats ``reference`` by more than ``min_delta`` (NaN never does)."""
+    def _is_improvement(self, current: float, reference: float | None) -> bool:
+        """Whether ``current`` beats ``reference`` by more than ``min_delta`` (NaN never does;
+        anything else beats None, no value yet)."""
+        if self._auto:
+            direction = self._metric_direction()
+            if direction is not None:
+                self.mode = "max" if direction == "up" else "min"
+        if self.mode == "auto":
+            raise ValueError(
+                f"{type(self).__name__} monitors {self.monitor!r} with mode='auto', but cannot "
+                "tell whether it should rise or fall: pass mode='max' (higher is better) or "
+                "mode='min'")
+        if math.isnan(current):
+            return False
+        if reference is None:
+            return True
         if self.mode == "min":
             return current < reference - self.min_delta
         return current > reference + self.min_delta
@@ -58,7 +93,8 @@ class EarlyStopping(_MonitorCallback):
         min_delta: a change smaller than this is no improvement.
         patience: epochs without improvement after which training stops.
         verbose: 1 prints when it stops and which epoch was best.
-        mode: "min", "max", or "auto" (max for accuracy/auc/precision/recall-like names).
+        mode: "min", "max", or "auto" (the metric's own direction, or read from the name:
+            max for accuracy/auc/precision/recall/f1/iou-like names, min for losses and errors).
         baseline: a value to reach; an improvement that does not beat it leaves the patience
             count running (Keras 3), so if none beats it, training stops at the first epoch
             without improvement once ``patience`` epochs have passed. An epoch that improves
@@ -82,7 +118,7 @@ class EarlyStopping(_MonitorCallback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
-        self.best, self.best_weights = self._worst(), None
+        self.best, self.best_weights = None, None
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         current = self._get_monitor_value(logs)
@@ -104,7 +140,7 @@ class EarlyStopping(_MonitorCallback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        if self.verbose > 0 and self.stopped_epoch > 0:
+        if self.verbose > 0 and self.stopped_epoch > 0 and self.best is not None:
             _print(f"Epoch {self.stopped_epoch + 1}: early stopping; best {self.monitor} "
                    f"{self.best:.4f} at epoch {self.best_epoch + 1}")
         if self.restore_best_weights and self.best_weights is not None:
@@ -154,10 +190,10 @@ class ReduceLROnPlateau(_MonitorCallback):
             raise ValueError(f"ReduceLROnPlateau needs 0 <= factor < 1, got factor={factor}")
         self.factor, self.patience, self.verbose = factor, patience, verbose
         self.cooldown, self.min_lr = cooldown, min_lr
-        self.wait, self.cooldown_counter, self.best = 0, 0, self._worst()
+        self.wait, self.cooldown_counter, self.best = 0, 0, None
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self.wait, self.cooldown_counter, self.best = 0, 0, self._worst()
+        self.wait, self.cooldown_counter, self.best = 0, 0, None
         _set_lr(self.model, _get_lr(self.model), "ReduceLROnPlateau")  # fail now, not later
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:

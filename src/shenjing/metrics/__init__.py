@@ -94,6 +94,7 @@ from .regression import (
 class _InferredAccuracy(Metric):
     """'accuracy' whose kind (binary, categorical, sparse) is chosen from the shapes of the
     first batch, when :func:`get` could not tell from the loss and the output shape."""
+    direction = "up"
 
     def __init__(self, name: str = "accuracy") -> None:
         self.metric: Metric | None = None

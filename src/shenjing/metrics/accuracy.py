@@ -63,12 +63,14 @@ acc = accuracy
 
 class Accuracy(_MeanOf):
     """How often predictions equal targets exactly; see :func:`accuracy`."""
+    direction = "up"
 
     fn = staticmethod(accuracy)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
     """How often ``y_pred > threshold`` matches 0/1 targets; see :func:`binary_accuracy`."""
+    direction = "up"
 
     def __init__(self, threshold: float = 0.5, name: str = "binary_accuracy") -> None:
         super().__init__(binary_accuracy, name=name, threshold=threshold)
@@ -76,12 +78,14 @@ class BinaryAccuracy(MeanMetricWrapper):
 
 class CategoricalAccuracy(_MeanOf):
     """How often the arg-max matches one-hot targets; see :func:`categorical_accuracy`."""
+    direction = "up"
 
     fn = staticmethod(categorical_accuracy)
 
 
 class SparseCategoricalAccuracy(_MeanOf):
     """How often the arg-max matches integer labels; see :func:`sparse_categorical_accuracy`."""
+    direction = "up"
 
     fn = staticmethod(sparse_categorical_accuracy)
 
@@ -89,6 +93,7 @@ class SparseCategoricalAccuracy(_MeanOf):
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often a one-hot target is among the top ``k``; see
     :func:`top_k_categorical_accuracy`."""
+    direction = "up"
 
     def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy") -> None:
         super().__init__(top_k_categorical_accuracy, name=name, k=k)
@@ -97,6 +102,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often an integer label is among the top ``k``; see
     :func:`sparse_top_k_categorical_accuracy`."""
+    direction = "up"
 
     def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy") -> None:
         super().__init__(sparse_top_k_categorical_accuracy, name=name, k=k)

@@ -70,7 +70,12 @@ class Metric:
     Args:
         dtype: the dtype of the variables made by ``add_variable`` (default float32).
         name: the key of the metric in training logs.
+
+    ``direction`` (Keras's ``_direction``) tells callbacks in ``mode="auto"`` whether to keep
+    the largest or the smallest value.
     """
+
+    direction: str | None = None  # "up" / "down": better when larger / smaller, where known
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         self.name = name or _snake(type(self).__name__)

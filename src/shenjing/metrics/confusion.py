@@ -133,6 +133,7 @@ class Precision(_Confusion):
     >>> Precision()(np.array([0, 1, 1]), np.array([0.9, 0.8, 0.1]))
     0.5
     """
+    direction = "up"
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
                  top_k: int | None = None, class_id: int | None = None,
@@ -146,6 +147,7 @@ class Precision(_Confusion):
 class Recall(_Confusion):
     """tp / (tp + fn) of binary predictions ``y_pred > thresholds`` against 0/1 targets;
     arguments as :class:`Precision`."""
+    direction = "up"
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
                  top_k: int | None = None, class_id: int | None = None,
@@ -226,6 +228,7 @@ class AUC(_Confusion):
     >>> AUC()(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.8]))
     0.75
     """
+    direction = "up"
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str = "auc",

@@ -37,6 +37,7 @@ class FBetaScore(_Counts):
     ...                                     np.array([[0.9, 0.2], [0.3, 0.8]]))
     [0.5555555..., 0.9999998...]
     """
+    direction = "up"
 
     _AVERAGES = (None, "micro", "macro", "weighted")
 

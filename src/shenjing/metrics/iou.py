@@ -32,6 +32,7 @@ class IoU(Metric):
     >>> IoU(num_classes=2, target_class_ids=[0])([0, 0, 1, 1], [0, 1, 0, 1])
     0.333333...
     """
+    direction = "up"
 
     def __init__(self, num_classes: int, target_class_ids: Sequence[int],
                  name: str | None = None, ignore_class: int | None = None,

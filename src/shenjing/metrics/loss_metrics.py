@@ -21,36 +21,42 @@ kld = kl_divergence
 
 class KLDivergence(_MeanOf):
     """Mean Kullback-Leibler divergence; see :func:`shenjing.losses.kl_divergence`."""
+    direction = "down"
 
     fn = staticmethod(kl_divergence)
 
 
 class Poisson(_MeanOf):
     """Mean Poisson loss; see :func:`shenjing.losses.poisson`."""
+    direction = "down"
 
     fn = staticmethod(poisson)
 
 
 class Hinge(_MeanOf):
     """Mean hinge loss; see :func:`shenjing.losses.hinge`."""
+    direction = "down"
 
     fn = staticmethod(hinge)
 
 
 class SquaredHinge(_MeanOf):
     """Mean squared hinge loss; see :func:`shenjing.losses.squared_hinge`."""
+    direction = "down"
 
     fn = staticmethod(squared_hinge)
 
 
 class CategoricalHinge(_MeanOf):
     """Mean categorical hinge loss; see :func:`shenjing.losses.categorical_hinge`."""
+    direction = "down"
 
     fn = staticmethod(categorical_hinge)
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
     """Mean binary cross-entropy; see :func:`shenjing.losses.binary_crossentropy`."""
+    direction = "down"
 
     def __init__(self, name: str = "binary_crossentropy", from_logits: bool = False,
                  label_smoothing: float = 0.0) -> None:
@@ -60,6 +66,7 @@ class BinaryCrossentropy(MeanMetricWrapper):
 
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Mean categorical cross-entropy; see :func:`shenjing.losses.categorical_crossentropy`."""
+    direction = "down"
 
     def __init__(self, name: str = "categorical_crossentropy", from_logits: bool = False,
                  label_smoothing: float = 0.0, axis: int = -1) -> None:
@@ -70,6 +77,7 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """Mean cross-entropy against integer labels; see
     :func:`shenjing.losses.sparse_categorical_crossentropy`."""
+    direction = "down"
 
     def __init__(self, name: str = "sparse_categorical_crossentropy",
                  from_logits: bool = False) -> None:

@@ -48,6 +48,7 @@ msle = mean_squared_logarithmic_error
 
 class MeanSquaredError(_MeanOf):
     """Mean squared error over all samples seen; see :func:`mean_squared_error`."""
+    direction = "down"
 
     fn = staticmethod(mean_squared_error)
 
@@ -59,6 +60,7 @@ class RootMeanSquaredError(Mean):
     >>> RootMeanSquaredError()(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
     0.5
     """
+    direction = "down"
 
     def __init__(self, name: str = "root_mean_squared_error") -> None:
         super().__init__(name=name)
@@ -73,6 +75,7 @@ class RootMeanSquaredError(Mean):
 
 class MeanAbsoluteError(_MeanOf):
     """Mean absolute error over all samples seen; see :func:`mean_absolute_error`."""
+    direction = "down"
 
     fn = staticmethod(mean_absolute_error)
 
@@ -80,6 +83,7 @@ class MeanAbsoluteError(_MeanOf):
 class MeanAbsolutePercentageError(_MeanOf):
     """Mean absolute percentage error over all samples seen; see
     :func:`mean_absolute_percentage_error`."""
+    direction = "down"
 
     fn = staticmethod(mean_absolute_percentage_error)
 
@@ -87,12 +91,14 @@ class MeanAbsolutePercentageError(_MeanOf):
 class MeanSquaredLogarithmicError(_MeanOf):
     """Mean squared logarithmic error over all samples seen; see
     :func:`shenjing.losses.mean_squared_logarithmic_error`."""
+    direction = "down"
 
     fn = staticmethod(mean_squared_logarithmic_error)
 
 
 class LogCoshError(_MeanOf):
     """Mean log-cosh error; see :func:`shenjing.losses.log_cosh` (Keras names it 'logcosh')."""
+    direction = "down"
 
     fn = staticmethod(log_cosh)
     default_name = "logcosh"
@@ -101,6 +107,7 @@ class LogCoshError(_MeanOf):
 class CosineSimilarity(MeanMetricWrapper):
     """Mean cosine similarity along ``axis``, positive (1 for the same direction), unlike the
     loss :class:`shenjing.losses.CosineSimilarity`, which is its negative (Keras)."""
+    direction = "up"
 
     def __init__(self, name: str = "cosine_similarity", axis: int = -1) -> None:
         super().__init__(cosine_similarity, name=name, axis=axis)
@@ -125,6 +132,7 @@ class R2Score(Metric):
     >>> R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
     0.5714285...
     """
+    direction = "up"
 
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
