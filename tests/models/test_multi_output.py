@@ -190,6 +190,19 @@ def test_a_single_output_model_logs_as_before():
     assert model.output_names == ["out"]
 
 
+def test_a_list_of_one_output_takes_a_plain_target():
+    """Keras 3 wraps a plain y as [y] when the model's outputs are a list of one: the same
+    loss as the target given as that list, in fit and evaluate."""
+    x, labels, _ = _data()
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, [Dense(3, name="out")(inputs)])
+    model.compile("sgd", sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    plain, listed = model.evaluate(x, labels, verbose=0), model.evaluate(x, [labels], verbose=0)
+    assert plain == listed
+    history = model.fit(x, labels, epochs=1, sample_weight=np.ones(len(x)), verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
 def test_save_and_load_keep_per_output_losses_weights_and_metrics(tmp_path):
     x, labels, target = _data()
     model = _compiled(metrics={"cls": ["accuracy"]}, weighted_metrics={"reg": "mse"})

@@ -126,11 +126,14 @@ class CompiledLossesAndMetrics:
         return self._targets(y), y_pred, self._per_output(sws, "sample_weight")
 
     def _targets(self, y: Any) -> list[Any]:
-        """Targets in output order. As in Keras 3, outputs without a loss may go without one:
-        a dict may leave them out, and a list (or the one array, when one output has a loss)
-        may hold only the targets of the outputs with a loss, in output order."""
+        """Targets in output order. As in Keras 3, a model of one output (given as a list)
+        takes its target as it is, and outputs without a loss may go without one: a dict may
+        leave them out, and a list (or the one array, when one output has a loss) may hold
+        only the targets of the outputs with a loss, in output order."""
         with_loss = [i for i, fn in enumerate(self._losses_by_output()) if fn is not None]
         n = len(self.output_names)
+        if n == 1 and not isinstance(y, (list, tuple, dict)):
+            return [y]
         if isinstance(y, dict):
             ys = self._per_output(y, "y", optional=True)
             absent = [self.output_names[i] for i in with_loss if ys[i] is None]
