@@ -52,6 +52,23 @@ CASES = [
     ("log_softmax", {}, lambda x: np.log(_softmax(x))),
     ("log_softmax", {"axis": 0}, lambda x: np.log(_softmax(x, axis=0))),
     ("exponential", {}, np.exp),
+    # Keras 3's further activations (also keras.ops functions), by their formulas
+    ("relu6", {}, lambda x: np.clip(x, 0, 6)),
+    ("softsign", {}, lambda x: x / (1 + np.abs(x))),
+    ("hard_sigmoid", {}, lambda x: np.clip(x + 3, 0, 6) / 6),
+    ("hard_silu", {}, lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    ("hard_swish", {}, lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    ("mish", {}, lambda x: x * np.tanh(np.log1p(np.exp(x)))),
+    ("log_sigmoid", {}, lambda x: np.log(_sigmoid(x))),
+    ("celu", {"alpha": 0.5}, lambda x: np.where(x > 0, x, 0.5 * np.expm1(x / 0.5))),
+    ("glu", {}, lambda x: x[..., :2] * _sigmoid(x[..., 2:])),
+    ("hard_tanh", {}, lambda x: np.clip(x, -1, 1)),
+    ("hard_shrink", {"threshold": 0.7}, lambda x: np.where(np.abs(x) > 0.7, x, 0)),
+    ("soft_shrink", {}, lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
+    ("tanh_shrink", {}, lambda x: x - np.tanh(x)),
+    ("squareplus", {"b": 2.0}, lambda x: (x + np.sqrt(x * x + 2)) / 2),
+    ("sparse_plus", {}, lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
+    ("threshold", {"threshold": 0.3, "default_value": -2.0}, lambda x: np.where(x > 0.3, x, -2)),
 ]
 
 
@@ -64,6 +81,41 @@ def test_activation_takes_arrays_and_keras_arguments(name, kwargs, formula):
         y = fn(x, **kwargs)
         assert isinstance(y, shenjing.Tensor)
         np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def _sparsemax(z: np.ndarray) -> np.ndarray:
+    """The projection onto the simplex, row by row, by bisection on tau (no sorting)."""
+    out = np.empty_like(z)
+    for i, row in enumerate(z):
+        lo, hi = row.min() - 1, row.max()
+        for _ in range(200):
+            tau = (lo + hi) / 2
+            lo, hi = (tau, hi) if np.maximum(row - tau, 0).sum() > 1 else (lo, tau)
+        out[i] = np.maximum(row - tau, 0)
+    return out
+
+
+def test_sparsemax_is_the_projection_onto_the_simplex():
+    x = np.random.default_rng(4).standard_normal((5, 6)) * 2
+    y = activations.sparsemax(x)
+    np.testing.assert_allclose(y.numpy(), _sparsemax(x), atol=1e-5)
+    np.testing.assert_allclose(y.numpy().sum(axis=1), 1, rtol=1e-6)
+    assert (y.numpy() == 0).any()
+    np.testing.assert_allclose(activations.sparsemax(x.T, axis=0).numpy(), _sparsemax(x).T,
+                               atol=1e-5)
+    assert shenjing.gradcheck(lambda t: activations.sparsemax(t), x)
+
+
+@pytest.mark.parametrize("name", ["relu6", "hard_sigmoid", "hard_silu", "mish", "log_sigmoid",
+                                  "celu", "glu", "hard_tanh", "hard_shrink", "soft_shrink",
+                                  "tanh_shrink", "squareplus", "sparse_plus", "softsign"])
+def test_further_activations_gradcheck_and_serve_layers_by_name(name):
+    x = X + 0.05  # away from the kinks
+    assert shenjing.gradcheck(getattr(activations, name), x)
+    dense = shenjing.layers.Dense(4, activation=name)
+    assert dense.get_config()["activation"] == name
+    again = shenjing.layers.Dense.from_config(dense.get_config())
+    assert activations.serialize(again.activation) == name
 
 
 def test_relu_of_an_array_is_keras_example():

@@ -74,6 +74,54 @@ def glu(x: Any, axis: int = -1) -> Tensor:
     return a * F.sigmoid(b)
 
 
+mish = _activation(lambda x: x * F.tanh(F.softplus(x)), "mish")
+tanh_shrink = _activation(lambda x: x - F.tanh(x), "tanh_shrink")
+sparse_plus = _activation(  # 0 below -1, (x + 1)**2 / 4 between, x above 1
+    lambda x: F.where(x <= -1.0, 0.0, F.where(x >= 1.0, x, (x + 1.0) ** 2 * 0.25)), "sparse_plus")
+
+
+def hard_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    """x where |x| > threshold, else 0."""
+    x = _float(x)
+    return F.where(F.abs(x) > threshold, x, 0.0)
+
+
+def soft_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    """x moved ``threshold`` towards 0, and 0 within it."""
+    x = _float(x)
+    return F.where(x > threshold, x - threshold, F.where(x < -threshold, x + threshold, 0.0))
+
+
+def squareplus(x: Any, b: float = 4.0) -> Tensor:
+    """(x + sqrt(x**2 + b)) / 2: a smooth ReLU built from algebra alone (Barron, 2021)."""
+    x = _float(x)
+    return (x + F.sqrt(x * x + b)) * 0.5
+
+
+def threshold(x: Any, threshold: float, default_value: float) -> Tensor:
+    """x where x > threshold, else ``default_value``."""
+    x = _float(x)
+    return F.where(x > threshold, x, default_value)
+
+
+def sparsemax(x: Any, axis: int = -1) -> Tensor:
+    """The Euclidean projection of x onto the probability simplex along ``axis`` (Martins &
+    Astudillo, 2016): sums to 1 as softmax does, but low scores get exactly 0. The output is
+    relu(x - tau); tau, the mean of the kept scores less 1/k, is a recorded function of x on
+    the kept set (found without gradient), which gives sparsemax's Jacobian."""
+    x = _float(x)
+    z, xp = x.data, x.xp
+    ranked = -xp.sort(-z, axis=axis)
+    shape = [1] * z.ndim
+    shape[axis] = z.shape[axis]
+    k = xp.arange(1, z.shape[axis] + 1, dtype=z.dtype).reshape(shape)
+    kept = xp.sum(1 + k * ranked > xp.cumsum(ranked, axis=axis), axis=axis, keepdims=True)
+    tau_data = (xp.take_along_axis(xp.cumsum(ranked, axis=axis), kept - 1, axis=axis) - 1) / kept
+    in_set = Tensor._wrap((z > tau_data).astype(z.dtype))
+    tau = (F.sum(x * in_set, axis=axis, keepdims=True) - 1.0) / Tensor._wrap(kept.astype(z.dtype))
+    return F.relu(x - tau)
+
+
 # -- losses: Keras's ops-level signatures, one value per element (binary) or per sample --------
 def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> Tensor:
     """Element-wise -(t ln p + (1 - t) ln(1 - p)); p clipped to [1e-7, 1 - 1e-7] as Keras, or

@@ -98,6 +98,44 @@ def exponential(x: Any) -> Tensor:
     return F.exp(_tensor(x))
 
 
+def _from_ops(name: str, doc: str) -> Callable[..., Tensor]:
+    """Keras's activation ``name``, which is also ``keras.ops.name``: that op, whose module
+    loads at the first call (not with ``import shenjing``)."""
+    def activation(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        from . import _ops_nn
+
+        return getattr(_ops_nn, name)(x, *args, **kwargs)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__doc__ = doc
+    return activation
+
+
+relu6 = _from_ops("relu6", "min(max(x, 0), 6).")
+softsign = _from_ops("softsign", "x / (|x| + 1).")
+hard_sigmoid = _from_ops("hard_sigmoid", "relu6(x + 3) / 6: a piecewise-linear sigmoid.")
+hard_silu = _from_ops("hard_silu", "x * hard_sigmoid(x) (MobileNetV3's hard swish).")
+hard_swish = _from_ops("hard_swish", "x * hard_sigmoid(x); the same as hard_silu.")
+mish = _from_ops("mish", "x * tanh(softplus(x)) (Misra, 2019).")
+log_sigmoid = _from_ops("log_sigmoid", "log(sigmoid(x)) = -softplus(-x), without overflow.")
+celu = _from_ops("celu", "celu(x, alpha=1.0): max(x, 0) + min(alpha (e**(x / alpha) - 1), 0).")
+glu = _from_ops("glu", "glu(x, axis=-1): a * sigmoid(b), a and b the halves of x along axis.")
+hard_tanh = _from_ops("hard_tanh", "x clipped to [-1, 1].")
+hard_shrink = _from_ops("hard_shrink", "hard_shrink(x, threshold=0.5): x where |x| > threshold, "
+                                       "else 0.")
+soft_shrink = _from_ops("soft_shrink", "soft_shrink(x, threshold=0.5): x moved threshold "
+                                       "towards 0, and 0 within it.")
+tanh_shrink = _from_ops("tanh_shrink", "x - tanh(x).")
+squareplus = _from_ops("squareplus", "squareplus(x, b=4): (x + sqrt(x**2 + b)) / 2.")
+sparse_plus = _from_ops("sparse_plus", "0 below -1, (x + 1)**2 / 4 between, x above 1.")
+sparsemax = _from_ops("sparsemax", "sparsemax(x, axis=-1): x projected onto the probability "
+                                   "simplex; sums to 1, low scores exactly 0.")
+threshold = _from_ops("threshold", "threshold(x, threshold, default_value): x where "
+                                   "x > threshold, else default_value.")
+_FROM_OPS = ("relu6", "softsign", "hard_sigmoid", "hard_silu", "hard_swish", "mish",
+             "log_sigmoid", "celu", "glu", "hard_tanh", "hard_shrink", "soft_shrink",
+             "tanh_shrink", "squareplus", "sparse_plus", "sparsemax", "threshold")
+
 # The op each name applies in layers: the function above, minus the array conversion.
 _REGISTRY: dict[str, Callable[[Tensor], Tensor]] = {
     "linear": linear,
@@ -114,6 +152,7 @@ _REGISTRY: dict[str, Callable[[Tensor], Tensor]] = {
     "softmax": F.softmax,
     "log_softmax": F.log_softmax,
     "exponential": F.exp,
+    **{name: globals()[name] for name in _FROM_OPS},
 }
 
 

@@ -122,6 +122,29 @@ def test_dropout_rejects_rates_outside_zero_one(rate):
         L.Dropout(rate)
 
 
+def test_dropout_noise_shape_shares_the_mask_along_axes_of_one(rng):
+    """Keras's noise_shape: (None, 1, 6) draws one mask per sample and feature, the same at
+    every step; it survives the config round trip."""
+    layer = L.Dropout(0.5, noise_shape=(None, 1, 6), seed=3)
+    y = layer(Tensor(np.ones((8, 5, 6), np.float32)), training=True).numpy()
+    np.testing.assert_array_equal(y, np.broadcast_to(y[:, :1], y.shape))
+    assert set(np.unique(y)) == {0.0, 2.0}
+    again = L.Dropout.from_config(layer.get_config())
+    assert again.noise_shape == (None, 1, 6) and again.rate == 0.5
+
+
+def test_relu_layer_takes_keras_options(rng):
+    """ReLU(max_value, negative_slope, threshold) as Keras's layer: ReLU(6.0) is ReLU6."""
+    x = rng.standard_normal(40).astype(np.float32) * 5
+    np.testing.assert_array_equal(L.ReLU(6.0)(Tensor(x)).numpy(), np.clip(x, 0, 6))
+    layer = L.ReLU(max_value=4.0, negative_slope=0.1, threshold=1.0)
+    expected = np.where(x > 1.0, np.minimum(x, 4.0), 0.1 * (x - 1.0))
+    np.testing.assert_allclose(layer(Tensor(x)).numpy(), expected, rtol=1e-6)
+    assert L.ReLU.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="max_value must be >= 0"):
+        L.ReLU(max_value=-1.0)
+
+
 def test_dropout_rate_one_drops_everything_in_training(rng):
     """Keras accepts rate 1: zeros (and a zero gradient) in training, the identity otherwise."""
     x = Tensor(rng.standard_normal((3, 4)), requires_grad=True)

@@ -185,15 +185,24 @@ class Identity(Layer):
 
 
 class ReLU(Layer):
-    """max(0, x) as a layer (Keras's ``layers.ReLU()``); ``GradientMonitor`` counts its dead
-    units as it does a ``Dense(..., activation='relu')``'s."""
+    """max(0, x) as a layer (Keras's ``layers.ReLU()``), or with Keras's options
+    (:func:`shenjing.activations.relu`): ``max_value`` caps it (``ReLU(6.0)`` is ReLU6),
+    ``negative_slope`` leaks below ``threshold``, below which the output is 0.
+    ``GradientMonitor`` counts its dead units as it does a ``Dense(..., activation='relu')``'s.
+    """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        for name, value in (("max_value", max_value), ("negative_slope", negative_slope)):
+            if value is not None and not value >= 0:
+                raise ValueError(f"ReLU: {name} must be >= 0, got {value!r}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
         self.activation = F.relu
 
     def call(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return activations.relu(x, self.negative_slope, self.max_value, self.threshold)
 
 
 class LeakyReLU(Layer):
@@ -236,13 +245,17 @@ class Reshape(Layer):
 class Dropout(Layer):
     """Inverted dropout: during training, zero a ``rate`` fraction of the inputs and scale the
     rest by 1 / (1 - rate) (rate 1 outputs zeros); at inference, the identity. Each layer has its
-    own seeded stream."""
+    own seeded stream. ``noise_shape`` (Keras): the shape of the random mask, broadcast over
+    the input; 1 on an axis shares one draw along it, None takes the input's size
+    (``(None, 1, 64)`` drops the same features at every step of a sequence)."""
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1], got {rate}")
         self.rate, self.seed = rate, seed
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
@@ -253,9 +266,9 @@ class Dropout(Layer):
         return F.dropout(x, self.rate, generator=self._generator,
                          noise_shape=self._noise_shape(x))
 
-    def _noise_shape(self, x: Tensor) -> tuple[int, ...] | None:
+    def _noise_shape(self, x: Tensor) -> tuple[int | None, ...] | None:
         """The shape of the random mask (None: one draw per element)."""
-        return None
+        return self.noise_shape
 
 
 class SpatialDropout1D(Dropout):
