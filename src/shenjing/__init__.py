@@ -90,8 +90,8 @@ def __getattr__(name: str):
 
 
 def _lazy(name: str):
-    if name in ("callbacks", "cuda", "datasets", "losses", "metrics", "nn", "ops", "plot",
-                "preprocessing", "random", "saving"):
+    if name in ("callbacks", "constraints", "cuda", "datasets", "losses", "metrics", "nn", "ops",
+                "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use
         return models.load_model
@@ -181,7 +181,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "F", "Function", "Input", "Model", "Sequential", "Tensor", "activations", "arange",
-    "as_tensor", "backend", "callbacks", "data", "datasets", "debug", "enable_grad", "eye",
+    "as_tensor", "backend", "callbacks", "constraints", "data", "datasets", "debug",
+    "enable_grad", "eye",
     "full", "full_like", "functional", "gradcheck", "gradgradcheck", "inference_mode",
     "initializers",
     "is_grad_enabled", "keras",

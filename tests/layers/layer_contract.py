@@ -77,11 +77,12 @@ def run_layer_test(
 def config_keys_expected(layer: Layer) -> set[str]:
     """What a complete config holds (Keras 3): every constructor argument (also those a
     recurrent layer passes to its cell; ``RNN(cell)`` keeps its cell whole, under 'cell') but
-    an unused input shape, and name, trainable, dtype."""
+    an unused input shape and activity regularizer, and name, trainable, dtype."""
     passes_on = hasattr(layer, "cell") and not isinstance(layer, RNN)
     owners = [type(layer), *([type(layer.cell)] if passes_on else [])]
     keys = {p.name for cls in owners for p in constructor_parameters(cls)}
-    return keys - {"input_shape", "input_dim"} | {"name", "trainable", "dtype"}
+    when_given = {"input_shape", "input_dim", "activity_regularizer"}
+    return keys - when_given | {"name", "trainable", "dtype"}
 
 
 def _check_config_round_trip(layer: Layer, input_data: Any, out: Tensor) -> None:

@@ -235,8 +235,8 @@ def test_config_records_the_constructor_arguments():
         "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": 2}},
         "bias_initializer": "zeros",
         "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.1}},
-        "bias_regularizer": None, "input_shape": [4], "name": "d", "trainable": True,
-        "dtype": "float32",
+        "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
+        "input_shape": [4], "name": "d", "trainable": True, "dtype": "float32",
     }
     json.dumps(config)
 
@@ -649,8 +649,8 @@ def test_add_weight_takes_keras_3_arguments_and_names_itself():
     default = layer.add_weight()  # shape () and glorot_uniform, as Keras
     assert default.shape == () and default.name == "variable_2"
     assert layer.add_weight(dtype="int32").numpy() == 0  # integers start at zeros
-    with pytest.raises(NotImplementedError, match="constraint"):
-        layer.add_weight((2,), constraint=lambda w: w)
+    clipped = layer.add_weight((2,), constraint=lambda w: w.clip(-0.1, 0.1))
+    assert clipped.constraint(np.array([5.0, -5.0])).tolist() == [0.1, -0.1]
     # Keras 2's order (name first) says what to write, not that (2,) is no initializer
     with pytest.raises(TypeError, match="shape first.*name='kernel'"):
         layer.add_weight("kernel", (2,))

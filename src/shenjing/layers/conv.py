@@ -12,6 +12,7 @@ from .. import functional as F
 from .._checks import positive_int
 from ..autograd import Tensor
 from ..functional.conv import ints
+from . import constraints
 from .layer import InputSpec, Layer
 
 
@@ -50,7 +51,8 @@ class _ConvBase(Layer):
     def _configure(self, filters: int, kernel_size: Any, strides: Any, padding: str,
                    dilation_rate: Any, activation: Any, use_bias: bool, kernel_initializer: Any,
                    bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
-                   data_format: str | None, what: str = "filters") -> None:
+                   data_format: str | None, what: str = "filters", kernel_constraint: Any = None,
+                   bias_constraint: Any = None) -> None:
         self._check_count(filters, what)
         self.data_format = _channels_last(data_format)
         self.filters = filters
@@ -62,6 +64,8 @@ class _ConvBase(Layer):
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _check_count(self, value: Any, what: str) -> None:
@@ -74,9 +78,11 @@ class _ConvBase(Layer):
                              f"shape {self.expected}, got {input_shape}")
         channels = input_shape[-1]
         self.kernel = self.add_weight(self._kernel_shape(channels), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, name="kernel")
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
         self.bias = self.add_weight((self._bias_size(channels),), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint,
                                     name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
@@ -104,11 +110,13 @@ class _Conv(_ConvBase):
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 data_format: str | None = None, **kwargs: Any) -> None:
+                 data_format: str | None = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                        bias_regularizer, data_format)
+                        bias_regularizer, data_format, kernel_constraint=kernel_constraint,
+                        bias_constraint=bias_constraint)
 
 
 class Conv1D(_Conv):
@@ -309,11 +317,13 @@ class Conv3D(_ConvBase):
                  activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                        bias_regularizer, data_format)
+                        bias_regularizer, data_format, kernel_constraint=kernel_constraint,
+                        bias_constraint=bias_constraint)
         positive_int(groups, "Conv3D groups")
         if filters % groups:
             raise ValueError(f"Conv3D: filters ({filters}) must be divisible by groups "
@@ -357,15 +367,18 @@ class DepthwiseConv2D(_ConvBase):
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 depthwise_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configure(depth_multiplier, kernel_size, strides, padding, dilation_rate,
                         activation, use_bias, depthwise_initializer, bias_initializer,
                         depthwise_regularizer, bias_regularizer, data_format,
-                        what="depth_multiplier")
+                        what="depth_multiplier", kernel_constraint=depthwise_constraint,
+                        bias_constraint=bias_constraint)
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = depthwise_initializer
         self.depthwise_regularizer = depthwise_regularizer
+        self.depthwise_constraint = self.kernel_constraint
 
     def _kernel_shape(self, channels: int) -> tuple[int, ...]:
         return (*self.kernel_size, channels, self.depth_multiplier)
@@ -407,17 +420,22 @@ class SeparableConv2D(_ConvBase):
                  depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 bias_regularizer: Any = None, depthwise_constraint: Any = None,
+                 pointwise_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._check_count(depth_multiplier, "depth_multiplier")
         self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
-                        bias_regularizer, data_format)
+                        bias_regularizer, data_format, kernel_constraint=depthwise_constraint,
+                        bias_constraint=bias_constraint)
         self.depth_multiplier = depth_multiplier
         self.depthwise_initializer = depthwise_initializer
         self.depthwise_regularizer = depthwise_regularizer
+        self.depthwise_constraint = self.kernel_constraint
         self.pointwise_initializer = pointwise_initializer
         self.pointwise_regularizer = pointwise_regularizer
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 4:
@@ -426,12 +444,15 @@ class SeparableConv2D(_ConvBase):
         channels = input_shape[-1]
         self.depthwise_kernel = self.add_weight(
             (*self.kernel_size, channels, self.depth_multiplier), self.kernel_initializer,
-            regularizer=self.kernel_regularizer, name="depthwise_kernel")
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="depthwise_kernel")
         self.pointwise_kernel = self.add_weight(
             (1, 1, channels * self.depth_multiplier, self.filters), self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer, name="pointwise_kernel")
+            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
+            name="pointwise_kernel")
         self.bias = self.add_weight((self.filters,), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint,
                                     name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 

@@ -15,6 +15,7 @@ from .. import functional as F
 from .._config import function_name, registered_function
 from ..autograd import Tensor, no_grad
 from ..backend import new_generator
+from . import constraints
 from .conv import _channels_last
 from .input_layer import SymbolicTensor
 from .layer import InputSpec, Layer
@@ -64,6 +65,9 @@ class Dense(Layer):
         use_bias: whether to add a bias.
         kernel_initializer, bias_initializer: Keras defaults 'glorot_uniform' and 'zeros'.
         kernel_regularizer, bias_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections applied after each optimizer step
+            (``shenjing.constraints``: ``MaxNorm(3)``, ``"non_neg"``...).
+        activity_regularizer: a penalty on the output, added to the loss at each call.
 
     Input shape: (batch, ..., input_dim). Output shape: (batch, ..., units).
     """
@@ -71,14 +75,17 @@ class Dense(Layer):
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
         self.units, self.use_bias = units, use_bias
         self.activation = activations.get(activation)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape: tuple) -> None:
@@ -87,9 +94,11 @@ class Dense(Layer):
                              f"features) with known features, got {input_shape}")
         n_in = input_shape[-1]
         self.kernel = self.add_weight((n_in, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, name="kernel")
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
         self.bias = self.add_weight((self.units,), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint,
                                     name="bias") if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: n_in})
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from . import constraints
 from .layer import Layer
 
 
@@ -21,13 +22,15 @@ class Embedding(Layer):
         embeddings_initializer: Keras's default 'uniform' (-0.05, 0.05).
         mask_zero: id 0 is padding: the output carries a mask (ids != 0) that recurrent layers
             later in the model honour.
+        embeddings_regularizer, embeddings_constraint: a penalty and a projection of the
+            table (``UnitNorm(axis=1)`` keeps every vector on the unit sphere).
 
     Input shape: (batch, ...) integers. Output shape: (batch, ..., output_dim).
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, mask_zero: bool = False,
-                 **kwargs: Any) -> None:
+                 embeddings_constraint: Any = None, **kwargs: Any) -> None:
         if kwargs.pop("input_length", None) is not None:  # Keras 2's; Keras 3 warns, ignores
             warnings.warn("Embedding's input_length is deprecated (Keras 3) and ignored: the "
                           "sequence length comes from the data", DeprecationWarning,
@@ -36,11 +39,13 @@ class Embedding(Layer):
         self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = embeddings_regularizer
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
 
     def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight((self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint,
                                           name="embeddings")
 
     def call(self, ids: Tensor) -> Tensor:

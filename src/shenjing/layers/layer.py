@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from . import initializers, regularizers
+from . import constraints, initializers, regularizers
 from .input_layer import is_symbolic_call, symbolic_call, symbolic_in
 from .layer_config import LayerConfigMixin, serialize_layer  # noqa: F401 - imported from here
 from .parameter import Parameter
@@ -99,6 +99,8 @@ class Layer(LayerConfigMixin):
         dtype: the weights' dtype (default float32).
         input_shape: the shape of one sample (without the batch axis), to build eagerly as the
             first layer of a ``Sequential`` (Keras's convention).
+        activity_regularizer: a penalty on the layer's output (``regularizers.L1(1e-5)``, or
+            a name): each call adds it to ``losses`` (Keras 3: not divided by the batch size).
     """
 
     # Keras 3: whether the output gets a mask (compute_mask) when the input has one. A layer
@@ -124,7 +126,7 @@ class Layer(LayerConfigMixin):
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: tuple[int, ...] | None = None, input_dim: int | None = None,
-                 **kwargs: Any) -> None:
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected argument(s): "
                             f"{', '.join(sorted(kwargs))}")
@@ -143,6 +145,7 @@ class Layer(LayerConfigMixin):
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self.batch_input_shape = None if input_shape is None else (None, *tuple(input_shape))
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # -- tracking ----------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -200,16 +203,13 @@ class Layer(LayerConfigMixin):
         floating weight and 'zeros' otherwise, ``name`` 'variable' (numbered within the layer)
         unless given; a non-floating weight (a counter) is never trainable. ``autocast`` and
         ``aggregation`` are accepted for Keras code and change nothing here (no mixed
-        precision, no distribution strategies); constraints are not supported.
+        precision, no distribution strategies). A ``constraint`` (``layers.constraints``) is
+        applied by the optimizer after each update.
         """
         if isinstance(shape, str):  # Keras 2's (and older shenjing's) order: name first
             raise TypeError(f"Layer '{self.name}': add_weight takes the shape first (Keras 3's "
                             f"order); pass the name by keyword: add_weight(shape, ..., "
                             f"name={shape!r})")
-        if constraint is not None:
-            raise NotImplementedError(f"Layer '{self.name}': add_weight(constraint=...) is not "
-                                      "supported; clip or project the weight after each step "
-                                      "in a callback instead")
         dtype = np.dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
@@ -221,7 +221,8 @@ class Layer(LayerConfigMixin):
         init = initializers.get(initializer)
         value = init(() if shape is None else tuple(shape), dtype)
         p = Parameter(value, trainable=trainable and self._trainable, name=name or key,
-                      regularizer=regularizers.get(regularizer), dtype=dtype)
+                      regularizer=regularizers.get(regularizer), dtype=dtype,
+                      constraint=constraints.get(constraint))
         p._declared_trainable = trainable
         p.path = f"{self.name}/{p.name}"
         self._params[key] = p
@@ -405,6 +406,10 @@ class Layer(LayerConfigMixin):
             out_mask = self.compute_mask(inputs, mask)
         if out_mask is not None:
             _attach_masks(outputs, out_mask)
+        if self.activity_regularizer is not None:
+            for out in outputs if isinstance(outputs, (list, tuple)) else (outputs,):
+                if isinstance(out, Tensor):
+                    self.add_loss(self.activity_regularizer(out))
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
         return outputs

@@ -12,7 +12,7 @@ import numpy as np
 from .. import activations
 from .._config import constructor_parameters, is_json_data
 from ..autograd import Tensor
-from . import initializers, regularizers
+from . import constraints, initializers, regularizers
 
 if TYPE_CHECKING:
     from .layer import Layer
@@ -23,8 +23,9 @@ class LayerConfigMixin:
 
     # -- config ------------------------------------------------------------------------------
     # Arguments the config holds only when they were given: Keras keeps no input shape in a
-    # layer's config, but a Sequential's first layer given one needs it to build when loaded.
-    _config_if_given: tuple[str, ...] = ("input_shape", "input_dim")
+    # layer's config, but a Sequential's first layer given one needs it to build when loaded;
+    # and the base class's activity_regularizer, which Keras lists for few layers.
+    _config_if_given: tuple[str, ...] = ("input_shape", "input_dim", "activity_regularizer")
 
     def get_config(self) -> dict[str, Any]:
         """Every constructor argument with the value in use, defaults included (Keras 3), as
@@ -107,6 +108,8 @@ def _serialize(value: Any) -> Any:
         return initializers.serialize(value)
     if isinstance(value, regularizers.L1L2):
         return regularizers.serialize(value)
+    if isinstance(value, constraints.Constraint):
+        return constraints.serialize(value)
     if isinstance(value, (list, tuple)):
         return [_serialize(v) for v in value]
     if isinstance(value, dict):

@@ -8,6 +8,7 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..functional._util import normalize_axes
+from . import constraints
 from .layer import InputSpec, Layer
 
 
@@ -23,12 +24,16 @@ class BatchNormalization(Layer):
         momentum: for the moving averages (Keras default 0.99).
         epsilon: added to the variance (Keras default 1e-3).
         center, scale: whether to learn beta and gamma.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: penalties
+            and projections of beta and gamma, as a Dense layer's of its weights.
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
-                 moving_variance_initializer: Any = "ones", **kwargs: Any) -> None:
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if axis != -1:
             raise ValueError("BatchNormalization supports channels-last only (axis=-1)")
@@ -36,12 +41,13 @@ class BatchNormalization(Layer):
         self.center, self.scale = center, scale
         self.initializers = (gamma_initializer, beta_initializer, moving_mean_initializer,
                              moving_variance_initializer)
+        _affine_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
+                        gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
         c = input_shape[-1]
         g_init, b_init, mm_init, mv_init = self.initializers
-        self.gamma = self.add_weight((c,), g_init, name="gamma") if self.scale else None
-        self.beta = self.add_weight((c,), b_init, name="beta") if self.center else None
+        self.gamma, self.beta = _affine_weights(self, (c,), g_init, b_init)
         self.moving_mean = self.add_weight((c,), mm_init, trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight((c,), mv_init, trainable=False,
                                                name="moving_variance")
@@ -58,19 +64,40 @@ class LayerNormalization(Layer):
 
     def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",
-                 gamma_initializer: Any = "ones", **kwargs: Any) -> None:
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        _affine_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
+                        gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
         axes = normalize_axes(self.axis, len(input_shape))  # sorted, as F.layer_norm wants
         shape = tuple(input_shape[a] for a in axes)
-        self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma") if self.scale \
-            else None
-        self.beta = self.add_weight(shape, self.beta_initializer, name="beta") if self.center \
-            else None
+        self.gamma, self.beta = _affine_weights(self, shape, self.gamma_initializer,
+                                                self.beta_initializer)
         self.input_spec = InputSpec(ndim=len(input_shape), axes=dict(zip(axes, shape)))
 
     def call(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon)
+
+
+def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,
+                    beta_constraint: Any, gamma_constraint: Any) -> None:
+    layer.beta_regularizer, layer.gamma_regularizer = beta_regularizer, gamma_regularizer
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+
+
+def _affine_weights(layer: Layer, shape: tuple[int, ...], gamma_initializer: Any,
+                    beta_initializer: Any) -> tuple[Any, Any]:
+    """(gamma, beta), each None when ``scale`` / ``center`` is off, with their options."""
+    gamma = layer.add_weight(shape, gamma_initializer, regularizer=layer.gamma_regularizer,
+                             constraint=layer.gamma_constraint, name="gamma") \
+        if layer.scale else None
+    beta = layer.add_weight(shape, beta_initializer, regularizer=layer.beta_regularizer,
+                            constraint=layer.beta_constraint, name="beta") \
+        if layer.center else None
+    return gamma, beta

@@ -21,12 +21,14 @@ class Parameter(Tensor):
             ``path`` is ``layer_name/name`` once a layer's ``add_weight`` made it (Keras 3's
             ``Variable.path``), else the name.
         regularizer: a callable of the parameter giving a penalty added to the loss, or None.
+        constraint: a callable projecting the value, which optimizers apply after each update
+            (``layers.constraints``), or None.
     """
 
     def __init__(self, data: Any, trainable: bool = True, name: str | None = None,
-                 regularizer: Any = None, dtype: Any = None) -> None:
+                 regularizer: Any = None, dtype: Any = None, constraint: Any = None) -> None:
         super().__init__(data, dtype=dtype, requires_grad=trainable, name=name)
-        self.regularizer = regularizer
+        self.regularizer, self.constraint = regularizer, constraint
         self.path = name
 
     @property

@@ -20,6 +20,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
 from ..functional.recurrent import ACTIVATIONS
+from . import constraints
 from .layer import InputSpec, Layer, serialize_layer
 from .stateful import StatefulMixin
 
@@ -50,7 +51,8 @@ class _Cell(Layer):
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
@@ -71,6 +73,9 @@ class _Cell(Layer):
         self.kernel_regularizer = kernel_regularizer
         self.recurrent_regularizer = recurrent_regularizer
         self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     @property
     def state_size(self) -> Any:
@@ -92,13 +97,16 @@ class _Cell(Layer):
     def build(self, input_shape: tuple) -> None:
         width = self.gates * self.units
         self.kernel = self.add_weight((input_shape[-1], width), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, name="kernel")
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
         self.recurrent_kernel = self.add_weight((self.units, width),
                                                 self.recurrent_initializer,
                                                 regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint,
                                                 name="recurrent_kernel")
         self.bias = (self.add_weight(self.bias_shape(), self.bias_initializer,
-                                     regularizer=self.bias_regularizer, name="bias")
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint, name="bias")
                      if self.use_bias else None)
 
     def bias_shape(self) -> tuple[int, ...]:
@@ -259,7 +267,8 @@ class _RNN(StatefulMixin, Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  seed: int | None = None, **cell_kwargs: Any) -> None:
         layer_kwargs = {k: cell_kwargs.pop(k) for k in ("name", "trainable", "dtype",
-                                                         "input_shape", "batch_input_shape")
+                                                         "input_shape", "batch_input_shape",
+                                                         "activity_regularizer")
                         if k in cell_kwargs}
         super().__init__(**layer_kwargs)
         # the cell checks and holds the rates too (its config is the layer's), for RNN(cell)

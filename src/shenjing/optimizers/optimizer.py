@@ -301,6 +301,10 @@ class Optimizer(Averaging):
                     if self.weight_decay and self._decays(p):
                         p.data -= p.data * (self.weight_decay * lr)
                     self.update(p, g, self._state_of(p), lr)
+                    constraint = getattr(p, "constraint", None)
+                    if constraint is not None:  # a layer's weight constraint (Keras 3)
+                        value = constraint(p)
+                        p.data[...] = value.data if isinstance(value, Tensor) else value
                     p._version[0] += 1  # in place: a graph recorded before the step is stale
             if self.use_ema:
                 self._average()
