@@ -731,3 +731,22 @@ def test_add_loss_of_a_symbolic_tensor_says_where_losses_belong():
     assert isinstance(sj.ops.mean(sj.ops.square(z)), L.SymbolicTensor)
     with pytest.raises(TypeError, match="symbolic tensor.*no values until the model runs"):
         sj.ops.convert_to_tensor(z)
+
+
+@pytest.mark.parametrize("make, input_shape, expected", [
+    (lambda: L.Conv2D(4, 3, strides=2), (None, 9, 9, 3), (None, 4, 4, 4)),
+    (lambda: L.Conv2D(4, 3, padding="same"), (2, 9, 7, 3), (2, 9, 7, 4)),
+    (lambda: L.Dense(5), (None, 7, 3), (None, 7, 5)),
+    (lambda: L.Embedding(10, 4), (None, 6), (None, 6, 4)),
+    (lambda: L.MaxPooling2D(), (None, 8, 6, 2), (None, 4, 3, 2)),
+    (lambda: L.Flatten(), (None, 2, 3, 4), (None, 24)),
+    (lambda: L.LSTM(5, return_sequences=True, return_state=True), (None, None, 3),
+     [(None, None, 5), (None, 5), (None, 5)]),
+    (lambda: L.Concatenate(), [(None, 3), (None, 4)], (None, 7)),
+])
+def test_compute_output_shape_of_built_in_layers(make, input_shape, expected):
+    """Keras 3's public method, by a trial run on zeros (unknown sizes stay None) that leaves
+    no trace in the functional API's records."""
+    layer = make()
+    assert layer.compute_output_shape(input_shape) == expected
+    assert layer._first_node is None

@@ -181,13 +181,9 @@ def tracing() -> Any:
     return getattr(_trace, "inputs", None)
 
 
-def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
-    """Record ``layer(inputs, *args, **kwargs)`` and infer its output shape by running it on
-    zeros twice, with unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes
-    whose size changes are unknown in the output too. Symbolic tensors may also come as more
-    positional or keyword arguments (Keras's ``layer(targets, logits)``). A ``training=``
-    given here stays in the node's kwargs: the call then runs in that mode whatever the
-    model's (Keras's ``base(x, training=False)``)."""
+def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
+    """The layer's outputs on zeros standing for the symbolic tensors, in two trial runs
+    (unknown sizes 2 and 3 for the batch, 32 and 53 for other axes), in inference mode."""
     call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
     outer = tracing()
     _trace.inputs = inputs
@@ -203,26 +199,54 @@ def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> Symboli
     finally:
         _trace.inputs = outer
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
+    return outs
 
-    def shape(a: Any, b: Any) -> tuple[int | None, ...]:
-        return tuple(None if n != m else n for n, m in zip(a.shape, b.shape))
+
+def _agreed_shape(a: Any, b: Any) -> tuple[int | None, ...]:
+    """The shape two trial outputs agree on: None where their sizes differ."""
+    return tuple(None if n != m else n for n, m in zip(a.shape, b.shape))
+
+
+def output_shapes(layer: Any, input_shape: Any) -> Any:
+    """``layer.compute_output_shape(input_shape)`` found by two trial runs, recording nothing:
+    ``input_shape`` is one shape (the batch axis first, None for unknown sizes) or a list of
+    them (a layer of several inputs); several outputs give a list of shapes."""
+    several_in = isinstance(input_shape, (list, tuple)) and bool(input_shape) and all(
+        isinstance(s, (list, tuple)) for s in input_shape)
+    inputs = [SymbolicTensor(s) for s in input_shape] if several_in \
+        else SymbolicTensor(input_shape)
+    outs = _trials(layer, inputs, (), {})
+    if isinstance(outs[0], (list, tuple)):
+        return [_agreed_shape(a, b) for a, b in zip(*outs)]
+    return _agreed_shape(*outs)
+
+
+def symbolic_call(layer: Any, inputs: Any, *args: Any, **kwargs: Any) -> SymbolicTensor:
+    """Record ``layer(inputs, *args, **kwargs)`` and infer its output shape by running it on
+    zeros twice, with unknown sizes set to 2 then 3 (batch) and 32 then 53 (other axes): axes
+    whose size changes are unknown in the output too. Symbolic tensors may also come as more
+    positional or keyword arguments (Keras's ``layer(targets, logits)``). A ``training=``
+    given here stays in the node's kwargs: the call then runs in that mode whatever the
+    model's (Keras's ``base(x, training=False)``)."""
+    outs = _trials(layer, inputs, args, kwargs)
 
     def with_mask(t: SymbolicTensor, a: Any, b: Any) -> SymbolicTensor:
         # the output's mask in both trials: a symbolic mask, computed as the model runs
         ma, mb = getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None)
         if ma is not None and mb is not None:
-            t._keras_mask = SymbolicTensor(shape(ma, mb), dtype=ma.dtype,
+            t._keras_mask = SymbolicTensor(_agreed_shape(ma, mb), dtype=ma.dtype,
                                            name=f"{t.name or layer.name}_mask")
             t._keras_mask.mask_of = t
         return t
 
     several = isinstance(outs[0], (list, tuple))
-    out = SymbolicTensor(() if several else shape(*outs), dtype=(outs[0][0] if several else
-                         outs[0]).dtype, layer=layer, inputs=inputs, args=args, kwargs=kwargs)
+    first = outs[0][0] if several else outs[0]
+    out = SymbolicTensor(() if several else _agreed_shape(*outs), dtype=first.dtype,
+                         layer=layer, inputs=inputs, args=args, kwargs=kwargs)
     if several:
         out.children = []
         for i, (a, b) in enumerate(zip(*outs)):
-            child = SymbolicTensor(shape(a, b), dtype=a.dtype, name=f"{layer.name}_{i}")
+            child = SymbolicTensor(_agreed_shape(a, b), dtype=a.dtype, name=f"{layer.name}_{i}")
             child.source, child.index = out, i
             out.children.append(with_mask(child, a, b))
     else:

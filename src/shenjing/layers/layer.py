@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from . import constraints, initializers, regularizers
-from .input_layer import is_symbolic_call, symbolic_call, symbolic_in
+from .input_layer import is_symbolic_call, output_shapes, symbolic_call, symbolic_in
 from .layer_config import LayerConfigMixin, serialize_layer  # noqa: F401 - imported from here
 from .parameter import Parameter
 
@@ -413,6 +413,17 @@ class Layer(LayerConfigMixin):
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
         return outputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape for inputs of ``input_shape`` (Keras 3): the batch axis first,
+        None for sizes unknown; a list of shapes for several inputs or outputs. Found by
+        running the layer on zeros, as the functional API does (nothing is recorded); a
+        layer of yours may say it instead.
+
+        >>> layers.Conv2D(4, 3, strides=2).compute_output_shape((None, 9, 9, 3))
+        (None, 4, 4, 4)
+        """
+        return output_shapes(self, input_shape)
 
     def _maybe_build(self, inputs: Any) -> None:
         if not self.built:
