@@ -72,6 +72,43 @@ def test_conv2d_matches_torch(rng, x_shape, filters, kernel_size, strides, paddi
                                atol=CONV_ATOL, rtol=CONV_RTOL)
 
 
+@pytest.mark.parametrize("groups, strides, padding, dilation", [
+    (2, (1, 1), "valid", (1, 1)), (3, (2, 2), "same", (1, 1)), (6, (1, 1), "valid", (2, 2))])
+def test_grouped_conv2d_matches_torch(rng, groups, strides, padding, dilation):
+    """Keras's groups (ResNeXt): torch's Conv2d(groups=...) on the same kernel, whose
+    (kh, kw, channels // groups, filters) layout is Keras's."""
+    torch = require_torch()
+    x_shape, filters = (2, 9, 8, 6), 6
+    layer = L.Conv2D(filters, 3, strides=strides, padding=padding, dilation_rate=dilation,
+                     groups=groups, activation="relu", bias_initializer="random_normal")
+    conv = torch.nn.Conv2d(6, filters, 3, stride=strides, dilation=dilation, groups=groups)
+    top, bottom = _tf_same_pads(9, 3, strides[0], dilation[0]) if padding == "same" else (0, 0)
+    left, right = _tf_same_pads(8, 3, strides[1], dilation[1]) if padding == "same" else (0, 0)
+
+    def torch_forward(x):
+        x = torch.nn.functional.pad(x.permute(0, 3, 1, 2), (left, right, top, bottom))
+        return torch.relu(conv(x)).permute(0, 2, 3, 1)
+
+    assert_layer_matches_torch(
+        layer, torch_forward, rng.standard_normal(x_shape),
+        lambda: [(layer.kernel, conv.weight, _kernel_to_torch), (layer.bias, conv.bias,
+                                                                 lambda b: b)],
+        atol=CONV_ATOL, rtol=CONV_RTOL)
+    assert layer.kernel.shape == (3, 3, 6 // groups, filters)
+
+
+def test_grouped_conv1d_and_bad_groups():
+    layer = L.Conv1D(4, 3, groups=2, padding="causal")
+    assert layer(np.ones((2, 5, 6), np.float32)).shape == (2, 5, 4)
+    assert layer.kernel.shape == (3, 3, 4) and layer.get_config()["groups"] == 2
+    with pytest.raises(ValueError, match=r"filters \(5\) must be divisible by groups \(2\)"):
+        L.Conv2D(5, 3, groups=2)
+    with pytest.raises(ValueError, match="3 input channels are not divisible by groups=2"):
+        L.Conv2D(4, 3, groups=2)(np.ones((1, 5, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="Conv2DTranspose: groups is not supported"):
+        L.Conv2DTranspose(4, 3, groups=2)
+
+
 @pytest.mark.parametrize("size, k, stride, padding, expected", [
     (7, 3, 1, "valid", 5), (7, 3, 2, "valid", 3), (8, 3, 2, "valid", 3),
     (7, 3, 1, "same", 7), (7, 3, 2, "same", 4), (8, 3, 2, "same", 4), (7, 1, 3, "same", 3),

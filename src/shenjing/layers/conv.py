@@ -47,6 +47,7 @@ class _ConvBase(Layer):
 
     rank = 2
     paddings: tuple[str, ...] = ("valid", "same")
+    groups = 1  # set by the convolutions that take ``groups``
 
     def _configure(self, filters: int, kernel_size: Any, strides: Any, padding: str,
                    dilation_rate: Any, activation: Any, use_bias: bool, kernel_initializer: Any,
@@ -72,6 +73,15 @@ class _ConvBase(Layer):
         """``filters`` or ``depth_multiplier``: a positive integer, not a bool."""
         positive_int(value, f"{type(self).__name__} {what}")
 
+    def _set_groups(self, groups: int) -> None:
+        """``groups`` (Keras, torch): channels and filters split into that many groups, each
+        convolved on its own; the kernel then has channels // groups input channels."""
+        positive_int(groups, f"{type(self).__name__} groups")
+        if self.filters % groups:
+            raise ValueError(f"{type(self).__name__}: filters ({self.filters}) must be divisible "
+                             f"by groups ({groups})")
+        self.groups = int(groups)
+
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != self.rank + 2:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects input of "
@@ -90,13 +100,20 @@ class _ConvBase(Layer):
         return self.filters
 
     def _kernel_shape(self, channels: int) -> tuple[int, ...]:
-        return (*self.kernel_size, channels, self.filters)
+        if channels % self.groups:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): {channels} input "
+                             f"channels are not divisible by groups={self.groups}")
+        return (*self.kernel_size, channels // self.groups, self.filters)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None  # as Keras: a convolution does not support masking and ends the mask
 
     def _conv2d(self, x: Tensor, kernel: Tensor, strides: Any, padding: str,
                 dilation: Any) -> Tensor:
+        if self.groups > 1:  # conv3d's grouped GEMMs, over a depth of one
+            y = F.conv3d(F.expand_dims(x, 1), F.expand_dims(kernel, 0), self.bias, (1, *strides),
+                         padding, (1, *dilation), self.groups)
+            return self.activation(F.squeeze(y, 1))
         fused = activations.fused_name(self.activation)
         y = F.conv2d(x, kernel, self.bias, strides=strides, padding=padding,
                      dilation_rate=dilation, activation=fused)
@@ -111,12 +128,13 @@ class _Conv(_ConvBase):
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  data_format: str | None = None, kernel_constraint: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any) -> None:
+                 bias_constraint: Any = None, groups: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configure(filters, kernel_size, strides, padding, dilation_rate, activation,
                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                         bias_regularizer, data_format, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
+        self._set_groups(groups)
 
 
 class Conv1D(_Conv):
@@ -127,6 +145,7 @@ class Conv1D(_Conv):
         kernel_size, strides, dilation_rate: ints (or 1-tuples).
         padding: 'valid', 'same' (output length ceil(steps / stride)) or 'causal' (left
             padding of (kernel_size - 1) * dilation_rate steps: output t sees steps <= t).
+        groups: as in Conv2D.
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer: as in Dense. data_format: 'channels_last' only.
 
@@ -157,6 +176,9 @@ class Conv2D(_Conv):
         strides: an int or (sh, sw).
         padding: 'valid' (no padding) or 'same' (output size ceil(input / stride), as Keras).
         dilation_rate: an int or (dh, dw).
+        groups: split the channels and filters into this many groups, each convolved on its
+            own (ResNeXt's grouped convolution); the kernel is (kh, kw, channels // groups,
+            filters).
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer: as in Dense. data_format: 'channels_last' only.
 
@@ -180,6 +202,9 @@ class _ConvTranspose(_Conv):
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          data_format=data_format, **kwargs)
+        if self.groups != 1:
+            raise ValueError(f"{type(self).__name__}: groups is not supported (Keras's "
+                             "transposed convolutions have none)")
         self.output_padding = None if output_padding is None else ints(
             output_padding, self.rank, "output_padding", minimum=0)
         if self.output_padding is not None and any(
@@ -324,17 +349,7 @@ class Conv3D(_ConvBase):
                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                         bias_regularizer, data_format, kernel_constraint=kernel_constraint,
                         bias_constraint=bias_constraint)
-        positive_int(groups, "Conv3D groups")
-        if filters % groups:
-            raise ValueError(f"Conv3D: filters ({filters}) must be divisible by groups "
-                             f"({groups})")
-        self.groups = int(groups)
-
-    def _kernel_shape(self, channels: int) -> tuple[int, ...]:
-        if channels % self.groups:
-            raise ValueError(f"Layer '{self.name}' (Conv3D): {channels} input channels are not "
-                             f"divisible by groups={self.groups}")
-        return (*self.kernel_size, channels // self.groups, self.filters)
+        self._set_groups(groups)
 
     def call(self, x: Tensor) -> Tensor:
         return self.activation(F.conv3d(x, self.kernel, self.bias, self.strides, self.padding,
