@@ -113,6 +113,18 @@ def test_loaded_model_predicts_exactly_what_the_saved_one_did(tmp_path, make, in
         model.evaluate(inputs(x), y, verbose=0, return_dict=True)
 
 
+def test_metadata_is_kept_with_the_model(tmp_path):
+    """The caller's metadata (shenjing train's class names) is read back; a file saved without
+    any has {}; anything but a dict is refused when saving."""
+    model = _sequential()
+    saving.save_model(model, tmp_path / "m.shenjing", metadata={"class_names": ["a", "b"]})
+    assert saving.load_metadata(tmp_path / "m.shenjing") == {"class_names": ["a", "b"]}
+    model.save(tmp_path / "plain.shenjing")
+    assert saving.load_metadata(tmp_path / "plain.shenjing") == {}
+    with pytest.raises(TypeError, match="metadata must be a dict, not list"):
+        saving.save_model(model, tmp_path / "x.shenjing", metadata=["a"])
+
+
 def test_load_model_with_compile_false_and_an_uncompiled_model(tmp_path):
     x, y = _data()
     model = _trained(_residual(), x, y)

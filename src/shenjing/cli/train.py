@@ -23,7 +23,7 @@ from .models import (
     _make_optimizer,
     build_model,
 )
-from .predict import _load_data_for
+from .predict import _check_fits, _load_data_for
 
 
 def _run_dir(out: str | None, data: str, model: str) -> Path:
@@ -65,10 +65,11 @@ def _finite(v: float) -> float | None:
 def cmd_train(args: argparse.Namespace) -> int:
     from .. import __version__, parallel, utils
     from ..callbacks import CSVLogger
+    from ..io.saving import RUN_MODEL, atomic_write, save_model
 
     utils.set_random_seed(args.seed)
     saved = None if args.model in ("mlp", "cnn") else _load_model_file(args.model)
-    data = _load_data_for(saved, args)
+    data, classes = _load_data_for(saved, args)
     num_classes = max(len(data.class_names), int(max(data.y_train.max(), data.y_test.max())) + 1)
     if saved is None:
         model_name = args.model
@@ -87,6 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             how = f"{args.model} (new optimizer)"
         else:
             how = f"{args.model} (continuing with its saved optimizer state)"
+        _check_fits(model, data, classes)
     out = _run_dir(args.out, data.name, model_name)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     x_test = _for_model(model, data.x_test, data.pixel_max)
@@ -107,7 +109,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, data.y_test, batch_size=args.batch_size,
                                               verbose=0)
-    model.save(str(out / "model.shenjing"))
+    # the class names travel with the model: evaluate and predict read them from the file
+    save_model(model, str(out / RUN_MODEL), metadata={"class_names": data.class_names})
     plot_curves(history.history, out / "curves.png")
     optimizer = model.optimizer
     metrics = {
@@ -121,9 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "threads": args.threads or parallel.threads(),
         "interrupted": interrupted[0],
     }
-    with open(out / "metrics.json", "w", encoding="utf-8") as f:
-        json.dump(metrics, f, indent=2)
-        f.write("\n")
+    atomic_write(str(out / "metrics.json"), (json.dumps(metrics, indent=2) + "\n").encode())
     correct = round(float(test_accuracy) * len(x_test))
     print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
           f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
