@@ -454,3 +454,49 @@ def test_a_damaged_metrics_json_of_an_older_run_is_reported(shades_run, tmp_path
     (older / "metrics.json").write_text(metrics[:200])
     err = _one_line_error(argv, capsys)
     assert f"{older / 'metrics.json'} is damaged" in err
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "mse"])
+def test_a_model_compiled_for_other_targets_is_refused(loss, tmp_path, capsys):
+    """A saved model whose loss wants one-hot rows or values, not class ids: one line, and no
+    run folder left behind by train."""
+    model = sj.Sequential([sj.Input((8, 8, 1)), sj.layers.Flatten(),
+                           sj.layers.Dense(10, activation="softmax")])
+    model.compile("adam", loss, metrics=["accuracy"])
+    model.save(str(tmp_path / "m.shenjing"))
+    for argv in (["evaluate", str(tmp_path / "m.shenjing")],
+                 ["train", "--model", str(tmp_path / "m.shenjing"), "--epochs", "1", "--out",
+                  str(tmp_path / "run")]):
+        err = _one_line_error(argv, capsys)
+        assert "loss or metrics do not take integer class labels" in err
+        assert "y_true has shape (2,) but y_pred has shape (2, 10)" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_refuses_strings_and_nan(digits_run, tmp_path, capsys):
+    out, _ = digits_run
+    for name, value, message in (("s.npy", "a", "holds <U1 values, not numbers"),
+                                 ("nan.npy", np.nan, "holds NaN or infinite values"),
+                                 ("inf.npy", np.inf, "holds NaN or infinite values")):
+        np.save(tmp_path / name, np.full((8, 8, 1), value))
+        err = _one_line_error(["predict", str(out), str(tmp_path / name)], capsys)
+        assert f"{tmp_path / name} {message}" in err
+
+
+def test_a_failed_train_leaves_no_half_written_run_folder(tmp_path, monkeypatch, capsys):
+    """A failure mid-run (a bug, a second Ctrl-C) removes the folder the run made; a folder
+    that was there before stays, and a line says it is incomplete."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sj.Model, "fit", fail)
+    argv = ["train", "--model", "mlp", "--verbose", "0", "--out"]
+    with pytest.raises(RuntimeError, match="boom"):
+        main([*argv, str(tmp_path / "new")])
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="boom"):
+        main([*argv, str(tmp_path / "old")])
+    assert (tmp_path / "old" / "notes.txt").read_text() == "mine"
+    assert f"the run failed, so {tmp_path / 'old'} is incomplete" in capsys.readouterr().err

@@ -46,7 +46,8 @@ def _check_fits(model: Any, data: Data, classes: list[str]) -> None:
     """Refuse, in one line and before the model runs on the data, a compiled model that cannot
     take the data's integer labels: more classes than outputs; a model that does not record
     its classes (``classes`` empty) and has another number of outputs, so that which output is
-    which class would be a guess."""
+    which class would be a guess; a loss or metric for other targets (categorical
+    cross-entropy's one-hot rows, mse's values), found by running them on two samples."""
     x, y = (data.x_test, data.y_test) if len(data.y_test) else (data.x_train, data.y_train)
     out = model.predict(_for_model(model, x[:2], data.pixel_max), verbose=0)
     _check_scores(out)
@@ -60,9 +61,20 @@ def _check_fits(model: Any, data: Data, classes: list[str]) -> None:
         raise CLIError(f"the model does not record its class names and has {outputs} outputs, "
                        f"but --data {data.name} has {len(data.class_names)} classes, so which "
                        "output is which class cannot be told: give data of all its classes")
+    try:
+        model.compute_loss(y=y[:2], y_pred=out)
+        model.compute_metrics(None, y[:2], out)
+    except ValueError as e:
+        raise CLIError(f"the model's loss or metrics do not take integer class labels, as "
+                       f"--data {data.name} gives them ({e}); compile it with "
+                       "sparse_categorical_crossentropy (shenjing train does, given "
+                       "--optimizer)") from None
+    finally:
+        model.reset_metrics()
 
 
 def _check_scores(out: Any) -> None:
+    """A one-line error unless the model's output is one row of scores per sample."""
     if not isinstance(out, np.ndarray) or out.ndim != 2:
         shape = out.shape if isinstance(out, np.ndarray) else f"a {type(out).__name__}"
         raise CLIError(f"the model's output has shape {shape}; the command expects one score "
@@ -112,6 +124,12 @@ def _read_npy(path: str, shape: tuple[int, ...] | None) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise CLIError(f"{path} is not a readable .npy array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise CLIError(f"{path} holds {arr.dtype} values, not numbers: the model takes pixels "
+                       "or other numbers")
+    if not np.all(np.isfinite(arr)):
+        raise CLIError(f"{path} holds NaN or infinite values: the model's outputs would be "
+                       "meaningless")
     if shape is None:
         return arr[None] if arr.ndim == 1 else arr
     if arr.shape == shape or (arr.shape == shape[:-1] and shape[-1] == 1):
