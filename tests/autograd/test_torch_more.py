@@ -235,6 +235,28 @@ def test_save_refuses_what_needs_pickle(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_load_reports_damaged_files_and_model_files_for_what_they_are(tmp_path):
+    from shenjing.io import CorruptFileError
+
+    path = tmp_path / "ckpt.pt"
+    shenjing.save({"w": shenjing.tensor(np.ones((100, 10), np.float32)), "epoch": 3}, path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.pt"
+    for fraction in (0.05, 0.5, 0.9, 0.999):  # in the header, in the data
+        cut.write_bytes(data[:int(len(data) * fraction)])
+        with pytest.raises(CorruptFileError, match=f"{cut} is corrupt or truncated"):
+            shenjing.load(cut)
+    flipped = bytearray(data)
+    flipped[data.find(b'"tensor') + 1] = ord("x")  # still JSON, no longer the layout
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(CorruptFileError, match=f"{path} is damaged: the layout"):
+        shenjing.load(path)
+    model = shenjing.Sequential([shenjing.Input((4,)), shenjing.layers.Dense(3)])
+    model.save(tmp_path / "m.shenjing")
+    with pytest.raises(CorruptFileError, match="is a shenjing model file.*load_model"):
+        shenjing.load(tmp_path / "m.shenjing")
+
+
 def test_load_refuses_torch_pickles_and_reads_safetensors_from_torch(tmp_path):
     torch = require_torch()
     pt = tmp_path / "model.pt"
