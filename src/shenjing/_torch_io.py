@@ -80,11 +80,11 @@ def save(obj: Any, f: Any) -> None:
 
     >>> shenjing.save(model.state_dict(), "model.pt")
     """
-    from safetensors.numpy import save as to_bytes
+    from .io.formats import _safetensors_bytes
 
     arrays: dict[str, np.ndarray] = {}
     structure = _encode(obj, arrays, {})
-    data = to_bytes(arrays, metadata={STRUCTURE: json.dumps(structure)})
+    data = _safetensors_bytes(arrays, {STRUCTURE: json.dumps(structure)})
     if hasattr(f, "write"):
         f.write(data)
         return

@@ -249,12 +249,31 @@ def test_load_reports_damaged_files_and_model_files_for_what_they_are(tmp_path):
     flipped = bytearray(data)
     flipped[data.find(b'"tensor') + 1] = ord("x")  # still JSON, no longer the layout
     path.write_bytes(bytes(flipped))
+    with pytest.raises(CorruptFileError, match=f"{path} is corrupt: its contents do not match"):
+        shenjing.load(path)  # the checksum of shenjing.save covers the layout
+    from safetensors.numpy import save_file
+
+    save_file({"0": np.ones(2)}, path, metadata={"shenjing.structure": '{"xensor": "0"}'})
     with pytest.raises(CorruptFileError, match=f"{path} is damaged: the layout"):
-        shenjing.load(path)
+        shenjing.load(path)  # a file without a checksum, as written before there was one
     model = shenjing.Sequential([shenjing.Input((4,)), shenjing.layers.Dense(3)])
     model.save(tmp_path / "m.shenjing")
     with pytest.raises(CorruptFileError, match="is a shenjing model file.*load_model"):
         shenjing.load(tmp_path / "m.shenjing")
+
+
+def test_a_flipped_bit_in_a_saved_file_is_reported(tmp_path):
+    from shenjing.io import CorruptFileError
+
+    path = tmp_path / "ckpt.pt"
+    shenjing.save({"w": shenjing.tensor(np.ones(10, np.float32)), "epoch": 3}, path)
+    data = path.read_bytes()
+    for at in (len(data) - 5, data.find(b"epoch") + 8):  # a weight; the epoch in the layout
+        flipped = bytearray(data)
+        flipped[at] ^= 0x04
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CorruptFileError, match="corrupt: its contents do not match"):
+            shenjing.load(path)
 
 
 def test_load_refuses_torch_pickles_and_reads_safetensors_from_torch(tmp_path):
