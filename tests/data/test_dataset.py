@@ -470,6 +470,15 @@ def test_text_line_dataset_reads_the_lines_of_each_file_in_turn(tmp_path):
         tf.data.TextLineDataset(str(tmp_path / "missing.txt"))
 
 
+def test_text_line_dataset_names_the_file_and_line_that_is_not_utf8(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\nstill ok\n\xc3\xa9t\xff\xfe bad\nnever read\n")
+    ds = tf.data.TextLineDataset(str(bad))
+    with pytest.raises(ValueError, match=f"{bad} is not UTF-8 text: line 3 has the byte 0xff "
+                                         "at byte 4 of the line"):
+        list(ds.as_numpy_iterator())
+
+
 def test_tf_strings_act_on_strings_arrays_and_tensors_as_given():
     assert tf.strings.lower("Hello <br />World") == "hello <br />world"
     texts = np.array(["A, b!", "C  d"])
