@@ -374,6 +374,23 @@ def test_from_generator_checks_each_element_against_its_signature_on_every_pass(
     assert not spec[0].is_compatible_with(np.zeros((2, 2), np.int32))
 
 
+def test_from_generator_takes_a_list_where_the_signature_has_a_tensor_spec():
+    """As TF's nest.flatten_up_to: a list yielded for one TensorSpec is one tensor, alone or
+    inside a tuple; a tuple signature still wants a tuple, not a list."""
+    ds = Dataset.from_generator(lambda: ([1] * i for i in range(1, 4)), output_types=tf.int32,
+                                output_shapes=(None,))
+    assert [a.tolist() for a in ds.as_numpy_iterator()] == [[1], [1, 1], [1, 1, 1]]
+    assert next(ds.as_numpy_iterator()).dtype == np.int32
+    pairs = Dataset.from_generator(lambda: iter([([1.5, 2.0], 0), ([3.0], 1)]),
+                                   output_signature=(tf.TensorSpec((None,), tf.float32),
+                                                     tf.TensorSpec((), tf.int32)))
+    assert [(x.tolist(), int(y)) for x, y in pairs.as_numpy_iterator()] == [([1.5, 2.0], 0),
+                                                                            ([3.0], 1)]
+    with pytest.raises(TypeError, match="structure"):
+        list(Dataset.from_generator(lambda: iter([[np.zeros(2), 0]]),
+                                    output_signature=(tf.TensorSpec((2,)), tf.TensorSpec(()))))
+
+
 def test_from_generator_errors_name_the_generator_and_what_it_yielded():
     vector = tf.TensorSpec((None,), tf.float32)
     with pytest.raises(ValueError, match=r"'_ragged' yielded an element of shape \(1,\) where "
