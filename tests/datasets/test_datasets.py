@@ -341,6 +341,17 @@ def test_cifar_python_batch_with_wrong_dtype(env, rng):
         cifar10.load_data()
 
 
+@pytest.mark.parametrize("label", [10, -1, 2**63, -2**63 - 1, 2**100])
+def test_cifar_python_label_out_of_range_even_past_int64(env, rng, label):
+    batches = cifar_batches(rng)
+    batches["test_batch"][1][2] = label
+    python_tar(env / "cifar-10-python.tar.gz", batches,
+               dump=lambda x, y: pickle.dumps({b"data": x, b"labels": y}, protocol=4))
+    with pytest.raises(DatasetFormatError, match=rf"test_batch: label {label} at index 2 is "
+                                                 "outside the class range 0..9"):
+        cifar10.load_data()
+
+
 def test_cifar_binary_tarball_and_extracted_folder(env, rng, tmp_path):
     batches = cifar_batches(rng)
     binary_tar(env / "cifar-10-binary.tar.gz", batches)

@@ -291,7 +291,8 @@ def _parse_python_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray
         raise DatasetFormatError(f"{where}: 'data' has shape {x.shape}, expected (N, {_PIXELS})")
     if len(labels) != len(x):
         raise DatasetFormatError(f"{where}: {len(x)} images but {len(labels)} labels")
-    return x, _check_labels(np.array(labels, dtype=np.int64), where)
+    # as Python ints (dtype object), so that a label past int64 is out of range, not an overflow
+    return x, _check_labels(np.array(labels, dtype=object), where)
 
 
 # -- the JPEG zip, decoded once and cached ---------------------------------------------------------
