@@ -80,11 +80,11 @@ def save(obj: Any, f: Any) -> None:
 
     >>> shenjing.save(model.state_dict(), "model.pt")
     """
-    from safetensors.numpy import save as to_bytes
+    from .io.formats import _safetensors_bytes
 
     arrays: dict[str, np.ndarray] = {}
     structure = _encode(obj, arrays, {})
-    data = to_bytes(arrays, metadata={STRUCTURE: json.dumps(structure)})
+    data = _safetensors_bytes(arrays, {STRUCTURE: json.dumps(structure)})
     if hasattr(f, "write"):
         f.write(data)
         return
@@ -96,8 +96,11 @@ def save(obj: Any, f: Any) -> None:
 def load(f: Any, map_location: Any = None, *, weights_only: bool = True, **kwargs: Any) -> Any:
     """torch.load: what :func:`save` wrote to the path or binary file ``f`` (tensors on the
     host; ``map_location`` and ``weights_only`` are accepted for ported calls: nothing is ever
-    unpickled). A safetensors file written elsewhere loads as a dict of tensors. A PyTorch
-    .pt file (a pickle) raises a ValueError saying how to convert it."""
+    unpickled). A safetensors file written elsewhere loads as a dict of tensors. A file that is
+    not one (a PyTorch .pt pickle, a model.save zip) or is truncated or damaged raises a
+    CorruptFileError (a ValueError) naming the file and saying what it is."""
+    from .io.formats import CorruptFileError, _read_safetensors
+
     if hasattr(f, "read"):
         data, name = f.read(), getattr(f, "name", "the file")
     else:
@@ -105,17 +108,22 @@ def load(f: Any, map_location: Any = None, *, weights_only: bool = True, **kwarg
         with open(name, "rb") as file:
             data = file.read()
     header = _header(data, name)
-    from safetensors.numpy import load as from_bytes
-
-    arrays = from_bytes(data)
+    arrays = _read_safetensors(data, name)
     layout = (header.get("__metadata__") or {}).get(STRUCTURE)
     if layout is None:  # a plain safetensors file: its tensors by name
         return {key: Tensor._wrap(arrays[key]) for key in header if key != "__metadata__"}
-    return _decode(json.loads(layout), arrays, {})
+    try:
+        return _decode(json.loads(layout), arrays, {})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        raise CorruptFileError(f"{name} is damaged: the layout that shenjing.save wrote in its "
+                               f"header ({STRUCTURE}) cannot be read") from None
 
 
 def _header(data: bytes, name: str) -> dict[str, Any]:
-    """The safetensors JSON header, or a ValueError that says what the file is instead."""
+    """The safetensors JSON header, or a CorruptFileError that says what the file is instead:
+    damaged, a PyTorch pickle, a shenjing model (model.save's zip), something else."""
+    from .io.formats import CONFIG, CorruptFileError, _kind
+
     try:
         (size,) = struct.unpack("<Q", data[:8])
         header = json.loads(data[8:8 + size]) if 2 <= size <= len(data) - 8 else None
@@ -123,12 +131,35 @@ def _header(data: bytes, name: str) -> dict[str, Any]:
         header = None
     if isinstance(header, dict):
         return header
-    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
-        raise ValueError(
+    kind = _kind(data)
+    if kind == "safetensors":  # its 8-byte length and a '{': a header cut short or damaged
+        raise CorruptFileError(f"{name} is corrupt or truncated: its safetensors header cannot "
+                               "be read")
+    members = _zip_members(data) if kind == "zip" else []
+    if CONFIG in members:
+        raise CorruptFileError(f"{name} is a shenjing model file (model.save's zip), not a "
+                               "file of shenjing.save: load it with shenjing.models.load_model, "
+                               "or its weights into a model with model.load_weights")
+    if any(m.endswith("data.pkl") for m in members) or data[:1] == b"\x80":
+        raise CorruptFileError(
             f"{name} is a PyTorch pickle (torch.save's .pt format); shenjing.load never "
             "unpickles, since a pickle runs code from the file. Convert it with torch: "
             "`from safetensors.torch import save_file; save_file(torch.load(path), "
             "'model.safetensors')` (a state_dict of tensors; or write torch.save's object "
             "with safetensors.torch.save_file in the first place), then "
             "shenjing.load('model.safetensors') gives the dict of tensors")
-    raise ValueError(f"{name} is not a file written by shenjing.save (a safetensors file)")
+    what = "a zip archive that is neither a shenjing model nor a PyTorch file, or is cut " \
+        "short" if kind == "zip" else "not a file written by shenjing.save (a safetensors file)"
+    raise CorruptFileError(f"{name} is {what}")
+
+
+def _zip_members(data: bytes) -> list[str]:
+    """The names in a zip archive; [] if it cannot be read."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return z.namelist()
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        return []

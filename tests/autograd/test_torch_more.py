@@ -235,6 +235,47 @@ def test_save_refuses_what_needs_pickle(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_load_reports_damaged_files_and_model_files_for_what_they_are(tmp_path):
+    from shenjing.io import CorruptFileError
+
+    path = tmp_path / "ckpt.pt"
+    shenjing.save({"w": shenjing.tensor(np.ones((100, 10), np.float32)), "epoch": 3}, path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.pt"
+    for fraction in (0.05, 0.5, 0.9, 0.999):  # in the header, in the data
+        cut.write_bytes(data[:int(len(data) * fraction)])
+        with pytest.raises(CorruptFileError, match=f"{cut} is corrupt or truncated"):
+            shenjing.load(cut)
+    flipped = bytearray(data)
+    flipped[data.find(b'"tensor') + 1] = ord("x")  # still JSON, no longer the layout
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(CorruptFileError, match=f"{path} is corrupt: its contents do not match"):
+        shenjing.load(path)  # the checksum of shenjing.save covers the layout
+    from safetensors.numpy import save_file
+
+    save_file({"0": np.ones(2)}, path, metadata={"shenjing.structure": '{"xensor": "0"}'})
+    with pytest.raises(CorruptFileError, match=f"{path} is damaged: the layout"):
+        shenjing.load(path)  # a file without a checksum, as written before there was one
+    model = shenjing.Sequential([shenjing.Input((4,)), shenjing.layers.Dense(3)])
+    model.save(tmp_path / "m.shenjing")
+    with pytest.raises(CorruptFileError, match="is a shenjing model file.*load_model"):
+        shenjing.load(tmp_path / "m.shenjing")
+
+
+def test_a_flipped_bit_in_a_saved_file_is_reported(tmp_path):
+    from shenjing.io import CorruptFileError
+
+    path = tmp_path / "ckpt.pt"
+    shenjing.save({"w": shenjing.tensor(np.ones(10, np.float32)), "epoch": 3}, path)
+    data = path.read_bytes()
+    for at in (len(data) - 5, data.find(b"epoch") + 8):  # a weight; the epoch in the layout
+        flipped = bytearray(data)
+        flipped[at] ^= 0x04
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CorruptFileError, match="corrupt: its contents do not match"):
+            shenjing.load(path)
+
+
 def test_load_refuses_torch_pickles_and_reads_safetensors_from_torch(tmp_path):
     torch = require_torch()
     pt = tmp_path / "model.pt"

@@ -360,3 +360,143 @@ def test_ctrl_c_ends_training_and_still_writes_the_run_folder(tmp_path):
     assert 0.5 < metrics["test_accuracy"] <= 1.0  # the epochs that ran did train it
     model = sj.models.load_model(out)  # and the saved file loads
     assert model.count_params() > 0 and model.optimizer is not None
+
+
+# -- class names: kept in the model file; data that does not fit the model ----------------------
+def _write_shades(root: Path, classes: str) -> None:
+    """8x8 RGB images whose class is their shade: a dark, b mid-grey, c light (20 each)."""
+    from PIL import Image
+
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for k in range(20):
+            value = {"a": 20, "b": 128, "c": 235}[c] + k % 5
+            Image.fromarray(np.full((8, 8, 3), value, np.uint8)).save(root / c / f"{k}.png")
+
+
+@pytest.fixture(scope="module")
+def shades_run(tmp_path_factory) -> Path:
+    """A CNN trained on the classes a, b, c; the folders abc/ and bc/ beside its run folder."""
+    root = tmp_path_factory.mktemp("shades")
+    _write_shades(root / "abc", "abc")
+    _write_shades(root / "bc", "bc")
+    code, stdout = run_main(["train", "--data", str(root / "abc"), "--image-size", "8",
+                             "--epochs", "30", "--out", str(root / "run"), "--verbose", "0"])
+    assert code == 0, stdout
+    return root
+
+
+def _evaluate_line(argv: list[str], capsys) -> str:
+    assert main(argv) == 0, capsys.readouterr().err
+    return capsys.readouterr().out.splitlines()[-1].split(" on ", 1)[1]
+
+
+def test_class_names_travel_with_the_model_file(shades_run, tmp_path, capsys):
+    """Evaluated on b and c only, the labels are the model's classes 1 and 2, wherever the
+    file is and whatever became of its run folder's metrics.json."""
+    from shenjing.io.saving import load_metadata
+
+    run = shades_run / "run"
+    assert load_metadata(run / "model.shenjing") == {"class_names": ["a", "b", "c"]}
+    argv = ["--data", str(shades_run / "bc"), "--all"]
+    in_place = _evaluate_line(["evaluate", str(run / "model.shenjing"), *argv], capsys)
+    assert "accuracy: 1.0000" in in_place
+    moved = tmp_path / "model.shenjing"
+    moved.write_bytes((run / "model.shenjing").read_bytes())
+    assert _evaluate_line(["evaluate", str(moved), *argv], capsys) == in_place
+    (tmp_path / "metrics.json").write_text((run / "metrics.json").read_text()[:200])  # cut
+    assert _evaluate_line(["evaluate", str(moved), *argv], capsys) == in_place
+    np.save(tmp_path / "b.npy", np.full((8, 8, 3), 128.0))
+    assert main(["predict", str(moved), str(tmp_path / "b.npy")]) == 0
+    assert "class 1 (b)" in capsys.readouterr().out
+
+
+def _one_line_error(argv: list[str], capsys) -> str:
+    capsys.readouterr()
+    assert main(argv) == 2, argv
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("shenjing: error: "), err
+    return err
+
+
+def test_data_whose_classes_do_not_fit_the_model_is_refused(shades_run, tmp_path, capsys):
+    run = shades_run / "run"
+    # classes the model was not trained on
+    err = _one_line_error(["evaluate", str(run), "--data", "digits"], capsys)
+    assert "digits has classes ['0', '1'," in err and "(its classes: a, b, c)" in err
+    err = _one_line_error(["train", "--model", str(run), "--data", "digits", "--epochs", "1",
+                           "--out", str(tmp_path / "r")], capsys)
+    assert "not trained on" in err and not (tmp_path / "r").exists()
+    # a model saved without class names: numbering b, c as 0, 1 would be a guess
+    bare = tmp_path / "bare" / "model.shenjing"
+    sj.models.load_model(run).save(str(bare))
+    err = _one_line_error(["evaluate", str(bare), "--data", str(shades_run / "bc"), "--all"],
+                          capsys)
+    assert "does not record its class names and has 3 outputs" in err and "2 classes" in err
+    assert _evaluate_line(["evaluate", str(bare), "--data", str(shades_run / "abc"), "--all"],
+                          capsys).endswith("accuracy: 1.0000")
+    # more classes than outputs
+    three = sj.Sequential([sj.Input((8, 8, 1)), sj.layers.Flatten(), sj.layers.Dense(3)])
+    three.save(str(tmp_path / "three.shenjing"))
+    err = _one_line_error(["evaluate", str(tmp_path / "three.shenjing")], capsys)
+    assert "--data digits has 10 classes but the model has 3 outputs" in err
+
+
+def test_a_damaged_metrics_json_of_an_older_run_is_reported(shades_run, tmp_path, capsys):
+    """A model file saved before class names were kept in it takes them from its run folder's
+    metrics.json; a damaged one is an error that names it, not a silent renumbering."""
+    older = tmp_path / "older"
+    sj.models.load_model(shades_run / "run").save(str(older / "model.shenjing"))
+    metrics = (shades_run / "run" / "metrics.json").read_text()
+    (older / "metrics.json").write_text(metrics)
+    argv = ["evaluate", str(older), "--data", str(shades_run / "bc"), "--all"]
+    assert _evaluate_line(argv, capsys).endswith("accuracy: 1.0000")
+    (older / "metrics.json").write_text(metrics[:200])
+    err = _one_line_error(argv, capsys)
+    assert f"{older / 'metrics.json'} is damaged" in err
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "mse"])
+def test_a_model_compiled_for_other_targets_is_refused(loss, tmp_path, capsys):
+    """A saved model whose loss wants one-hot rows or values, not class ids: one line, and no
+    run folder left behind by train."""
+    model = sj.Sequential([sj.Input((8, 8, 1)), sj.layers.Flatten(),
+                           sj.layers.Dense(10, activation="softmax")])
+    model.compile("adam", loss, metrics=["accuracy"])
+    model.save(str(tmp_path / "m.shenjing"))
+    for argv in (["evaluate", str(tmp_path / "m.shenjing")],
+                 ["train", "--model", str(tmp_path / "m.shenjing"), "--epochs", "1", "--out",
+                  str(tmp_path / "run")]):
+        err = _one_line_error(argv, capsys)
+        assert "loss or metrics do not take integer class labels" in err
+        assert "y_true has shape (2,) but y_pred has shape (2, 10)" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_refuses_strings_and_nan(digits_run, tmp_path, capsys):
+    out, _ = digits_run
+    for name, value, message in (("s.npy", "a", "holds <U1 values, not numbers"),
+                                 ("nan.npy", np.nan, "holds NaN or infinite values"),
+                                 ("inf.npy", np.inf, "holds NaN or infinite values")):
+        np.save(tmp_path / name, np.full((8, 8, 1), value))
+        err = _one_line_error(["predict", str(out), str(tmp_path / name)], capsys)
+        assert f"{tmp_path / name} {message}" in err
+
+
+def test_a_failed_train_leaves_no_half_written_run_folder(tmp_path, monkeypatch, capsys):
+    """A failure mid-run (a bug, a second Ctrl-C) removes the folder the run made; a folder
+    that was there before stays, and a line says it is incomplete."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sj.Model, "fit", fail)
+    argv = ["train", "--model", "mlp", "--verbose", "0", "--out"]
+    with pytest.raises(RuntimeError, match="boom"):
+        main([*argv, str(tmp_path / "new")])
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="boom"):
+        main([*argv, str(tmp_path / "old")])
+    assert (tmp_path / "old" / "notes.txt").read_text() == "mine"
+    assert f"the run failed, so {tmp_path / 'old'} is incomplete" in capsys.readouterr().err

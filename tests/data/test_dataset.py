@@ -374,6 +374,23 @@ def test_from_generator_checks_each_element_against_its_signature_on_every_pass(
     assert not spec[0].is_compatible_with(np.zeros((2, 2), np.int32))
 
 
+def test_from_generator_takes_a_list_where_the_signature_has_a_tensor_spec():
+    """As TF's nest.flatten_up_to: a list yielded for one TensorSpec is one tensor, alone or
+    inside a tuple; a tuple signature still wants a tuple, not a list."""
+    ds = Dataset.from_generator(lambda: ([1] * i for i in range(1, 4)), output_types=tf.int32,
+                                output_shapes=(None,))
+    assert [a.tolist() for a in ds.as_numpy_iterator()] == [[1], [1, 1], [1, 1, 1]]
+    assert next(ds.as_numpy_iterator()).dtype == np.int32
+    pairs = Dataset.from_generator(lambda: iter([([1.5, 2.0], 0), ([3.0], 1)]),
+                                   output_signature=(tf.TensorSpec((None,), tf.float32),
+                                                     tf.TensorSpec((), tf.int32)))
+    assert [(x.tolist(), int(y)) for x, y in pairs.as_numpy_iterator()] == [([1.5, 2.0], 0),
+                                                                            ([3.0], 1)]
+    with pytest.raises(TypeError, match="structure"):
+        list(Dataset.from_generator(lambda: iter([[np.zeros(2), 0]]),
+                                    output_signature=(tf.TensorSpec((2,)), tf.TensorSpec(()))))
+
+
 def test_from_generator_errors_name_the_generator_and_what_it_yielded():
     vector = tf.TensorSpec((None,), tf.float32)
     with pytest.raises(ValueError, match=r"'_ragged' yielded an element of shape \(1,\) where "
@@ -468,6 +485,15 @@ def test_text_line_dataset_reads_the_lines_of_each_file_in_turn(tmp_path):
     assert _values(ds.batch(2).map(lambda s: tf.strings.length(s))) == [[10, 6], [19]]  # bytes
     with pytest.raises(FileNotFoundError, match="no such file"):
         tf.data.TextLineDataset(str(tmp_path / "missing.txt"))
+
+
+def test_text_line_dataset_names_the_file_and_line_that_is_not_utf8(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\nstill ok\n\xc3\xa9t\xff\xfe bad\nnever read\n")
+    ds = tf.data.TextLineDataset(str(bad))
+    with pytest.raises(ValueError, match=f"{bad} is not UTF-8 text: line 3 has the byte 0xff "
+                                         "at byte 4 of the line"):
+        list(ds.as_numpy_iterator())
 
 
 def test_tf_strings_act_on_strings_arrays_and_tensors_as_given():

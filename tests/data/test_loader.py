@@ -86,6 +86,24 @@ def test_multi_input_sample_weight_and_x_only_batches():
     assert isinstance(only_x[0], sj.Tensor) and only_x[0].shape == (4, 1)
 
 
+def test_a_dict_of_inputs_is_batched_by_its_arrays_rows():
+    """Samples are the arrays' rows, not the dict's keys; each batch is a dict."""
+    x = {"age": np.arange(10.0)[:, None], "tags": np.arange(20).reshape(10, 2)}
+    loader = DataLoader(x, np.arange(10), batch_size=4, shuffle=True, seed=0)
+    assert loader.num_samples == 10 and len(loader) == 3
+    batches = list(loader)
+    assert all(sorted(xb) == ["age", "tags"] for xb, _ in batches)
+    rows = np.concatenate([xb["age"].numpy()[:, 0] for xb, _ in batches])
+    np.testing.assert_array_equal(rows, np.concatenate([yb.numpy() for _, yb in batches]))
+    assert sorted(rows.tolist()) == list(range(10))
+    with pytest.raises(ValueError, match=r"x\['age'\] has 10, x\['tags'\] has 9"):
+        DataLoader({"age": x["age"], "tags": x["tags"][:9]}, np.arange(10))
+    with pytest.raises(ValueError, match="x has 10 samples but y has 9"):
+        DataLoader(x, np.arange(9))
+    with pytest.raises(ValueError, match="x is an empty dict"):
+        DataLoader({}, np.arange(9))
+
+
 def test_map_fn_transforms_each_batch():
     x, y = np.ones((5, 2), np.float32), np.arange(5)
     loader = DataLoader(x, y, batch_size=2, map_fn=lambda xb, yb: (xb * 3, yb + 10))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,14 @@ def test_misuse_is_a_clear_error(scaler):
 def test_min_max_scaler_rejects_an_empty_range():
     with pytest.raises(ValueError, match="feature_range"):
         MinMaxScaler((1, 1))
+
+
+@pytest.mark.parametrize("bad", [(0,), 5, (0, 1, 2), ("0", "1"), (0, float("nan")), None])
+def test_min_max_scaler_names_a_feature_range_that_is_not_a_pair(bad):
+    with pytest.raises(ValueError, match=r"feature_range must be \(min, max\), two numbers with "
+                                         rf"min < max, got {re.escape(repr(bad))}"):
+        MinMaxScaler(bad)
+    assert MinMaxScaler([np.float32(-1), 2]).feature_range == (-1, 2)
 
 
 def test_scalers_work_per_position_on_images():

@@ -53,3 +53,7 @@ def test_bad_arguments_are_named():
         pad_sequences(SEQS, value="x")
     with pytest.raises(ValueError, match=r"sequence 1 has steps of shape \(3,\)"):
         pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match=f"maxlen must be an integer >= 0 or None, got {bad}"):
+            pad_sequences(SEQS, maxlen=bad)
+    assert pad_sequences(SEQS, maxlen=np.int64(0)).shape == (len(SEQS), 0)

@@ -67,6 +67,18 @@ def test_text_dataset_label_modes_and_class_names(reviews):
     assert given.y.tolist() == [1, 0, 1, 0, 1, 0, 1] and given.class_names is None
 
 
+@pytest.mark.parametrize("bad, shown", [(-1, "-1"), (0.7, "0.7"), ("pos", "'pos'"),
+                                         (True, "True")])
+def test_text_dataset_refuses_labels_that_are_not_class_ids(reviews, bad, shown):
+    """-1 is not one-hot as the last class, 0.7 is not class 0, 'pos' is not int('pos')."""
+    labels = [0, 1, 0, 1, 0, 1, bad]
+    for mode in ("int", "categorical"):
+        with pytest.raises(ValueError, match=f"labels must be class ids, integers >= 0 .*got "
+                                             f"{shown} at index 6"):
+            _load(reviews, labels=labels, label_mode=mode)
+    assert _load(reviews, labels=np.array([0, 1, 0, 1, 0, 1, 2])).y.tolist()[-1] == 2
+
+
 def test_text_dataset_max_length_truncates_characters(reviews):
     (reviews / "pos" / "9.txt").write_text("pos naïve café", encoding="utf-8")
     texts = _load(reviews, max_length=6).x.tolist()

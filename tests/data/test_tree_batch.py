@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from shenjing.data import Tree, TreeBatch, Vocabulary, binarize, parse_tree
+from shenjing.data.tree_batch import batches
 
 WIDE = "(2 (1 a) (2 b) (3 c) (4 d))"
 
@@ -54,6 +55,15 @@ def test_a_shared_subtree_is_one_node():
     batch = TreeBatch.from_trees([tree], Vocabulary(["D"]))
     assert batch.num_nodes == 4
     assert [k.tolist() for k in batch.levels] == [[[1, 0], [1, 0]], [[2, 3]]]  # 0: no child
+
+
+def test_batches_need_a_positive_batch_size():
+    trees = [parse_tree("(1 (0 a) (1 b))")] * 5
+    vocab = Vocabulary.from_trees(trees)
+    for bad in (0, -2, 2.5):
+        with pytest.raises(ValueError, match=f"batch_size must be a positive integer, got {bad}"):
+            batches(trees, vocab, bad)  # when called, not at the first batch
+    assert [len(b.roots) for b in batches(trees, vocab, 2)] == [2, 2, 1]
 
 
 def test_max_arity_asks_for_binarization():

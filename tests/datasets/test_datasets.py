@@ -341,6 +341,17 @@ def test_cifar_python_batch_with_wrong_dtype(env, rng):
         cifar10.load_data()
 
 
+@pytest.mark.parametrize("label", [10, -1, 2**63, -2**63 - 1, 2**100])
+def test_cifar_python_label_out_of_range_even_past_int64(env, rng, label):
+    batches = cifar_batches(rng)
+    batches["test_batch"][1][2] = label
+    python_tar(env / "cifar-10-python.tar.gz", batches,
+               dump=lambda x, y: pickle.dumps({b"data": x, b"labels": y}, protocol=4))
+    with pytest.raises(DatasetFormatError, match=rf"test_batch: label {label} at index 2 is "
+                                                 "outside the class range 0..9"):
+        cifar10.load_data()
+
+
 def test_cifar_binary_tarball_and_extracted_folder(env, rng, tmp_path):
     batches = cifar_batches(rng)
     binary_tar(env / "cifar-10-binary.tar.gz", batches)
@@ -392,6 +403,46 @@ def test_cifar_download_checks_md5(env, rng, tmp_path, monkeypatch):
     monkeypatch.setattr(cifar10, "MD5", hashlib.md5(served.read_bytes()).hexdigest())
     check_cifar(cifar10.load_data(), batches)
     assert (env / "cifar-10-python.tar.gz").read_bytes() == served.read_bytes()
+
+
+def test_path_naming_a_missing_file_puts_or_downloads_it_there(env, rng, tmp_path,
+                                                               monkeypatch):
+    """path= may name the file itself: missing, the message says to put it in its folder, and
+    a download writes that file, not a folder named like it."""
+    dl = tmp_path / "dl"
+    target = dl / "cifar-10-python.tar.gz"
+    with pytest.raises(DatasetNotFoundError) as info:
+        cifar10.load_data(path=target)
+    assert f"Looked for:\n  {target}\nPut the file in {dl}{os.sep} " in str(info.value)
+    with pytest.raises(DatasetNotFoundError, match=f"Put the file in {dl}"):
+        cifar10.load_data(path=dl / "cifar10-jpeg.zip")  # no download for the JPEG zip
+    with pytest.raises(DatasetNotFoundError, match=f"Put the file in {dl}"):
+        tinyshakespeare.load_data(path=dl / "input.txt")
+    assert not dl.exists()
+    batches = cifar_batches(rng)
+    served = python_tar(tmp_path / "server.tar.gz", batches)
+    monkeypatch.delenv("SHENJING_OFFLINE")
+    monkeypatch.setattr(cifar10, "URLS", [served.as_uri()])
+    monkeypatch.setattr(cifar10, "MD5", hashlib.md5(served.read_bytes()).hexdigest())
+    check_cifar(cifar10.load_data(path=target), batches)
+    assert target.is_file() and target.read_bytes() == served.read_bytes()
+    text = tmp_path / "shakespeare.txt"
+    text.write_text("To be")
+    monkeypatch.setattr(tinyshakespeare, "URLS", [text.as_uri()])
+    monkeypatch.setattr(tinyshakespeare, "SHA256", sha256(text))
+    assert tinyshakespeare.load_data(path=dl / "input.txt") == "To be"
+    assert (dl / "input.txt").is_file()
+
+
+def test_loaders_of_folders_refuse_a_file_path(env, rng, tmp_path):
+    write_idx_set(tmp_path / "idx", rng)
+    for load, path in ((mnist.load_data, tmp_path / "idx" / "train-images-idx3-ubyte.gz"),
+                       (mnist.load_data, tmp_path / "missing" / "train-images-idx3-ubyte.gz"),
+                       (sst.load_data, tmp_path / "sst" / "train.txt")):
+        with pytest.raises(ValueError, match=f"names a file, but this loader reads a folder: "
+                                             f"give the folder .* path='{path.parent}'"):
+            load(path=path)
+    assert not (tmp_path / "missing").exists()
 
 
 def test_cifar_missing_lists_every_format(env):

@@ -113,6 +113,18 @@ def test_loaded_model_predicts_exactly_what_the_saved_one_did(tmp_path, make, in
         model.evaluate(inputs(x), y, verbose=0, return_dict=True)
 
 
+def test_metadata_is_kept_with_the_model(tmp_path):
+    """The caller's metadata (shenjing train's class names) is read back; a file saved without
+    any has {}; anything but a dict is refused when saving."""
+    model = _sequential()
+    saving.save_model(model, tmp_path / "m.shenjing", metadata={"class_names": ["a", "b"]})
+    assert saving.load_metadata(tmp_path / "m.shenjing") == {"class_names": ["a", "b"]}
+    model.save(tmp_path / "plain.shenjing")
+    assert saving.load_metadata(tmp_path / "plain.shenjing") == {}
+    with pytest.raises(TypeError, match="metadata must be a dict, not list"):
+        saving.save_model(model, tmp_path / "x.shenjing", metadata=["a"])
+
+
 def test_load_model_with_compile_false_and_an_uncompiled_model(tmp_path):
     x, y = _data()
     model = _trained(_residual(), x, y)
@@ -465,6 +477,52 @@ def test_truncated_weights_file_is_corrupt(tmp_path):
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(CorruptFileError):
         _sequential().load_weights(path)
+
+
+def _flip_every_data_bit(path, load):
+    """Flip each bit of the file's data section in turn: ``load`` must refuse every one."""
+    data = path.read_bytes()
+    start = 8 + int.from_bytes(data[:8], "little")
+    for at in range(start, len(data)):
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[at] ^= 1 << bit
+            path.write_bytes(bytes(flipped))
+            with pytest.raises(CorruptFileError, match="corrupt: its contents do not match"):
+                load(path)
+
+
+def test_a_flipped_bit_in_a_weights_file_is_reported(tmp_path):
+    """save_weights and ModelCheckpoint(save_weights_only=True) store a SHA-256 of the
+    weights; load_weights checks it, for every bit of the data and for the header's names."""
+    model = sj.Sequential([sj.Input((4,)), Dense(3)])
+    path = tmp_path / "w.safetensors"
+    model.save_weights(path)
+    _flip_every_data_bit(path, sj.Sequential([sj.Input((4,)), Dense(3)]).load_weights)
+    model.save_weights(path)
+    data = path.read_bytes()
+    assert data.count(b"/kernel") == 1
+    path.write_bytes(data.replace(b"/kernel", b"/kernek"))  # same length, still valid JSON
+    with pytest.raises(CorruptFileError, match=f"{path} is corrupt"):
+        sj.Sequential([sj.Input((4,)), Dense(3)]).load_weights(path)
+    x, y = _data()
+    model.compile("sgd", LOGITS_LOSS)
+    check = callbacks.ModelCheckpoint(str(tmp_path / "ck.weights.h5"), save_weights_only=True)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[check])
+    _flip_every_data_bit(tmp_path / "ck.weights.h5",
+                         sj.Sequential([sj.Input((4,)), Dense(3)]).load_weights)
+
+
+def test_weights_files_without_a_checksum_still_load(tmp_path):
+    """Files written before the checksum, or by another program, load as before."""
+    from safetensors.numpy import save_file
+
+    model = sj.Sequential([sj.Input((4,)), Dense(3)])
+    save_file({"0000/dense/kernel": np.ones((4, 3), np.float32),
+               "0001/dense/bias": np.arange(3, dtype=np.float32)}, tmp_path / "old.safetensors",
+              metadata={"format": "shenjing.model"})
+    model.load_weights(tmp_path / "old.safetensors")
+    np.testing.assert_array_equal(model.weights[1].numpy(), [0, 1, 2])
 
 
 # -- resuming ----------------------------------------------------------------------------------

@@ -61,10 +61,11 @@ def _existing_source(path: Path) -> bool:
 
 
 def _relabel(y: np.ndarray, names: list[str], classes: list[str], spec: str) -> np.ndarray:
-    """Labels numbered by a folder's own class folders, renumbered by ``classes``."""
+    """Labels numbered by the data's own classes (``names``: a folder's class folders, a data
+    set's classes), renumbered by ``classes``, the model's."""
     unknown = sorted(set(names) - set(classes))
     if unknown:
-        raise CLIError(f"{spec} has class folders {unknown} that the model was not trained on "
+        raise CLIError(f"{spec} has classes {unknown} that the model was not trained on "
                        f"(its classes: {', '.join(classes)})")
     index = np.array([classes.index(n) for n in names], dtype=np.int64)
     return index[np.asarray(y, dtype=np.int64).reshape(-1)]
@@ -112,9 +113,12 @@ def load_data(spec: str, image_size: tuple[int, int] = (32, 32), color_mode: str
 
         module = getattr(datasets, spec)
         (x_train, y_train), (x_test, y_test) = module.load_data()
-        return Data(spec, _with_channel(x_train), _labels(y_train), _with_channel(x_test),
-                    _labels(y_test), 16.0 if spec == "digits" else 255.0,
-                    [str(c) for c in module.CLASS_NAMES])
+        names = [str(c) for c in module.CLASS_NAMES]
+        y_train, y_test = _labels(y_train), _labels(y_test)
+        if classes:
+            y_train, y_test = (_relabel(y, names, classes, spec) for y in (y_train, y_test))
+        return Data(spec, _with_channel(x_train), y_train, _with_channel(x_test), y_test,
+                    16.0 if spec == "digits" else 255.0, list(classes or names))
     if _existing_source(Path(spec)):
         return _load_folder(spec, image_size, color_mode, seed, whole, classes)
     if os.sep in spec or "/" in spec or spec.lower().endswith(".zip"):

@@ -27,24 +27,68 @@ def _ensure_compiled(model: Any) -> None:
                       metrics=["accuracy"])
 
 
-def _load_data_for(model: Any, args: argparse.Namespace, whole: bool = False) -> Data:
-    """The data of ``--data``; image folders are read at the size and colors the model takes,
-    their labels numbered by the classes of the model's run (its metrics.json), when known."""
+def _load_data_for(model: Any, args: argparse.Namespace,
+                   whole: bool = False) -> tuple[Data, list[str]]:
+    """The data of ``--data`` and the model's class names ([] when it has none); image folders
+    are read at the size and colors the model takes, and the labels are numbered by the
+    model's classes, when known."""
     image_size, color_mode = args.image_size, args.color_mode
     shape = None if model is None else model_input_shape(model)
     if shape is not None and len(shape) == 3 and shape[2] in (1, 3):
         image_size, color_mode = (shape[0], shape[1]), "grayscale" if shape[2] == 1 else "rgb"
-    classes = (_class_names(args.model) or None) if model is not None else None
-    return load_data(args.data, image_size, color_mode, args.seed, whole=whole, classes=classes)
+    classes = _class_names(args.model) if model is not None else []
+    data = load_data(args.data, image_size, color_mode, args.seed, whole=whole,
+                     classes=classes or None)
+    return data, classes
+
+
+def _check_fits(model: Any, data: Data, classes: list[str]) -> None:
+    """Refuse, in one line and before the model runs on the data, a compiled model that cannot
+    take the data's integer labels: more classes than outputs; a model that does not record
+    its classes (``classes`` empty) and has another number of outputs, so that which output is
+    which class would be a guess; a loss or metric for other targets (categorical
+    cross-entropy's one-hot rows, mse's values), found by running them on two samples."""
+    x, y = (data.x_test, data.y_test) if len(data.y_test) else (data.x_train, data.y_train)
+    out = model.predict(_for_model(model, x[:2], data.pixel_max), verbose=0)
+    _check_scores(out)
+    outputs = out.shape[1]
+    labels = int(max(data.y_train.max(initial=0), data.y_test.max(initial=0))) + 1
+    if labels > (2 if outputs == 1 else outputs):
+        raise CLIError(f"--data {data.name} has {labels} classes but the model has {outputs} "
+                       f"output{'s' if outputs > 1 else ''}: give data of the classes it was "
+                       "trained on")
+    if not classes and outputs > 1 and len(data.class_names) != outputs:
+        raise CLIError(f"the model does not record its class names and has {outputs} outputs, "
+                       f"but --data {data.name} has {len(data.class_names)} classes, so which "
+                       "output is which class cannot be told: give data of all its classes")
+    try:
+        model.compute_loss(y=y[:2], y_pred=out)
+        model.compute_metrics(None, y[:2], out)
+    except ValueError as e:
+        raise CLIError(f"the model's loss or metrics do not take integer class labels, as "
+                       f"--data {data.name} gives them ({e}); compile it with "
+                       "sparse_categorical_crossentropy (shenjing train does, given "
+                       "--optimizer)") from None
+    finally:
+        model.reset_metrics()
+
+
+def _check_scores(out: Any) -> None:
+    """A one-line error unless the model's output is one row of scores per sample."""
+    if not isinstance(out, np.ndarray) or out.ndim != 2:
+        shape = out.shape if isinstance(out, np.ndarray) else f"a {type(out).__name__}"
+        raise CLIError(f"the model's output has shape {shape}; the command expects one score "
+                       "per class")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_model_file(args.model)
     if args.all and args.data in DATASETS:
         raise CLIError(f"--all is for image folders; {args.data} has a fixed test set")
-    data = _load_data_for(model, args, whole=args.all)
+    data, classes = _load_data_for(model, args, whole=args.all)
     _check_shape(model, data.image_shape, f"--data {data.name}")
     _ensure_compiled(model)
+    _check_fits(model, data, classes)
     x = _for_model(model, data.x_test, data.pixel_max)
     logs = model.evaluate(x, data.y_test, batch_size=args.batch_size, verbose=0,
                           return_dict=True)
@@ -80,6 +124,12 @@ def _read_npy(path: str, shape: tuple[int, ...] | None) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise CLIError(f"{path} is not a readable .npy array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise CLIError(f"{path} holds {arr.dtype} values, not numbers: the model takes pixels "
+                       "or other numbers")
+    if not np.all(np.isfinite(arr)):
+        raise CLIError(f"{path} holds NaN or infinite values: the model's outputs would be "
+                       "meaningless")
     if shape is None:
         return arr[None] if arr.ndim == 1 else arr
     if arr.shape == shape or (arr.shape == shape[:-1] and shape[-1] == 1):
@@ -93,13 +143,25 @@ def _read_npy(path: str, shape: tuple[int, ...] | None) -> np.ndarray:
 
 
 def _class_names(model_path: str) -> list[str]:
-    """The class names of the run folder the model sits in (its metrics.json), if any."""
-    try:
-        with open(Path(model_path).parent / "metrics.json", encoding="utf-8") as f:
-            names = json.load(f).get("class_names") or []
-    except (OSError, ValueError, AttributeError):
-        return []
-    return [str(n) for n in names] if isinstance(names, list) else []
+    """The class names ``shenjing train`` saved in the model file; for a file saved before
+    they were kept there, those of the run folder's metrics.json; [] when neither has any."""
+    from ..io.saving import load_metadata
+
+    names = load_metadata(model_path).get("class_names")
+    where = model_path
+    if names is None:
+        where = str(Path(model_path).parent / "metrics.json")
+        try:
+            with open(where, encoding="utf-8") as f:
+                names = json.load(f).get("class_names", [])
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, AttributeError) as e:
+            raise CLIError(f"{where} is damaged ({e}); it holds the class names of "
+                           f"{model_path}, which was saved without them") from None
+    if not isinstance(names, list):
+        raise CLIError(f"{where} is damaged: its class_names is not a list")
+    return [str(n) for n in names]
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -124,10 +186,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not inputs:
         raise CLIError("the .npy files hold no inputs")
     x = np.stack([a for _, a in inputs])
-    out = np.asarray(model.predict(x, verbose=0), dtype=np.float64)
-    if out.ndim != 2:
-        raise CLIError(f"the model's output has shape {out.shape}; predict expects one score per "
-                       "class")
+    out = model.predict(x, verbose=0)
+    _check_scores(out)
+    out = out.astype(np.float64)
     is_prob = np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
     if not is_prob:  # logits, as shenjing train makes them: softmax
         out = np.exp(out - out.max(axis=1, keepdims=True))

@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from .models import (
     _make_optimizer,
     build_model,
 )
-from .predict import _load_data_for
+from .predict import _check_fits, _load_data_for
 
 
 def _run_dir(out: str | None, data: str, model: str) -> Path:
@@ -35,6 +36,23 @@ def _run_dir(out: str | None, data: str, model: str) -> Path:
         while path.exists():
             path, k = Path("runs") / f"{stem}-{k}", k + 1
     return _out_folder(path)
+
+
+@contextlib.contextmanager
+def _run_folder(out: str | None, data: str, model: str) -> Iterator[Path]:
+    """The run folder (``_run_dir``) for the block that fills it. If the block fails, a folder
+    this run made is removed, so that no half-written run passes for a finished one; a folder
+    that was there before is left, with a line on stderr saying that it is incomplete."""
+    fresh = out is None or not Path(out).exists()
+    path = _run_dir(out, data, model)
+    try:
+        yield path
+    except BaseException:
+        if fresh:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            print(f"{PROG} train: the run failed, so {path} is incomplete", file=sys.stderr)
+        raise
 
 
 def _out_folder(path: Path) -> Path:
@@ -65,10 +83,11 @@ def _finite(v: float) -> float | None:
 def cmd_train(args: argparse.Namespace) -> int:
     from .. import __version__, parallel, utils
     from ..callbacks import CSVLogger
+    from ..io.saving import RUN_MODEL, atomic_write, save_model
 
     utils.set_random_seed(args.seed)
     saved = None if args.model in ("mlp", "cnn") else _load_model_file(args.model)
-    data = _load_data_for(saved, args)
+    data, classes = _load_data_for(saved, args)
     num_classes = max(len(data.class_names), int(max(data.y_train.max(), data.y_test.max())) + 1)
     if saved is None:
         model_name = args.model
@@ -87,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             how = f"{args.model} (new optimizer)"
         else:
             how = f"{args.model} (continuing with its saved optimizer state)"
-    out = _run_dir(args.out, data.name, model_name)
+        _check_fits(model, data, classes)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     x_test = _for_model(model, data.x_test, data.pixel_max)
     x_train = _for_model(model, data.x_train, data.pixel_max)
@@ -96,40 +115,42 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"images of {_fmt_shape(data.image_shape)}, {num_classes} classes), seed "
               f"{args.seed}")
         model.summary()
-    with open(out / "summary.txt", "w", encoding="utf-8") as f:
-        model.summary(print_fn=lambda line: print(line, file=f))
+    with _run_folder(args.out, data.name, model_name) as out:
+        with open(out / "summary.txt", "w", encoding="utf-8") as f:
+            model.summary(print_fn=lambda line: print(line, file=f))
 
-    start = time.perf_counter()
-    with _stop_on_interrupt(model) as interrupted:
-        history = model.fit(x_train, data.y_train, epochs=args.epochs,
-                            batch_size=args.batch_size, validation_data=(x_test, data.y_test),
-                            verbose=verbose, callbacks=[CSVLogger(out / "history.csv")])
-    seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(x_test, data.y_test, batch_size=args.batch_size,
-                                              verbose=0)
-    model.save(str(out / "model.shenjing"))
-    plot_curves(history.history, out / "curves.png")
-    optimizer = model.optimizer
-    metrics = {
-        "test_loss": _finite(test_loss), "test_accuracy": _finite(test_accuracy),
-        "epochs": len(history.epoch), "seconds": round(seconds, 3), "seed": args.seed,
-        "data": data.name, "model": model_name, "shenjing_version": __version__,
-        "batch_size": args.batch_size, "optimizer": type(optimizer).__name__,
-        "learning_rate": float(optimizer.learning_rate),
-        "train_samples": len(x_train), "test_samples": len(x_test),
-        "input_shape": list(data.image_shape), "class_names": data.class_names,
-        "threads": args.threads or parallel.threads(),
-        "interrupted": interrupted[0],
-    }
-    with open(out / "metrics.json", "w", encoding="utf-8") as f:
-        json.dump(metrics, f, indent=2)
-        f.write("\n")
-    correct = round(float(test_accuracy) * len(x_test))
-    print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
-          f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
-          f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
-    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    print(f"wrote {out}{os.sep}: {', '.join(written)}")
+        start = time.perf_counter()
+        with _stop_on_interrupt(model) as interrupted:
+            history = model.fit(x_train, data.y_train, epochs=args.epochs,
+                                batch_size=args.batch_size,
+                                validation_data=(x_test, data.y_test), verbose=verbose,
+                                callbacks=[CSVLogger(out / "history.csv")])
+        seconds = time.perf_counter() - start
+        test_loss, test_accuracy = model.evaluate(x_test, data.y_test,
+                                                  batch_size=args.batch_size, verbose=0)
+        # the class names travel with the model: evaluate and predict read them from the file
+        save_model(model, str(out / RUN_MODEL), metadata={"class_names": data.class_names})
+        plot_curves(history.history, out / "curves.png")
+        optimizer = model.optimizer
+        metrics = {
+            "test_loss": _finite(test_loss), "test_accuracy": _finite(test_accuracy),
+            "epochs": len(history.epoch), "seconds": round(seconds, 3), "seed": args.seed,
+            "data": data.name, "model": model_name, "shenjing_version": __version__,
+            "batch_size": args.batch_size, "optimizer": type(optimizer).__name__,
+            "learning_rate": float(optimizer.learning_rate),
+            "train_samples": len(x_train), "test_samples": len(x_test),
+            "input_shape": list(data.image_shape), "class_names": data.class_names,
+            "threads": args.threads or parallel.threads(),
+            "interrupted": interrupted[0],
+        }
+        atomic_write(str(out / "metrics.json"),
+                     (json.dumps(metrics, indent=2) + "\n").encode())
+        correct = round(float(test_accuracy) * len(x_test))
+        print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
+              f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
+              f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
+        written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        print(f"wrote {out}{os.sep}: {', '.join(written)}")
     return 0
 
 

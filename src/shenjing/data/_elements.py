@@ -44,16 +44,6 @@ def _shape_of(structure: Any) -> Any:
 
 
 
-def _listless(value: Any) -> Any:
-    """A generator's element with its tuples' lists made tuples, leaves left as they are (a
-    list is one component only inside a tuple or dict, as TF reads them)."""
-    if isinstance(value, dict):
-        return {key: _listless(v) for key, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_listless(v) for v in value)
-    return value
-
-
 def _from_fn(out: Any) -> Any:
     """A function's result as an element: lists become tuples, as in TF's ``map``."""
     if isinstance(out, list):

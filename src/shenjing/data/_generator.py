@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .._nest import flatten, pack
-from ._elements import _as_array, _listless, _per_component, _shape_of
+from ._elements import _as_array, _per_component, _shape_of
 from .tensor_spec import TensorSpec
 
 
@@ -38,14 +38,34 @@ def _generator_elements(generator: Callable[..., Iterable[Any]], output_types: A
     where = f"from_generator's generator {getattr(generator, '__name__', generator)!r}"
 
     def conform(value: Any) -> Any:
-        value = _listless(value)
-        if _shape_of(value) != _shape_of(output_signature):
+        components = _components(output_signature, value)
+        if components is None:
             raise TypeError(f"{where} yielded an element of structure {_shape_of(value)}, "
                             f"where output_signature has {_shape_of(output_signature)}")
         return pack(output_signature, [spec.conform(v, where) for spec, v in
-                                       zip(specs, flatten(value))])
+                                       zip(specs, components)])
 
     def elements() -> Iterator[Any]:
         return map(conform, generator(*call_args))
 
     return elements
+
+
+def _components(signature: Any, value: Any) -> list[Any] | None:
+    """``value``'s components at the TensorSpecs of ``signature``, in ``flatten``'s order, as
+    TF's ``nest.flatten_up_to`` takes a generator's element: where the signature has a
+    TensorSpec, a list is one component (one tensor); tuples, lists and dicts of the signature
+    must meet their own kind (a dict with the same keys). None when the structures differ."""
+    if isinstance(signature, dict):
+        if not isinstance(value, dict) or set(value) != set(signature):
+            return None
+        parts = [_components(signature[key], value[key]) for key in sorted(signature)]
+    elif isinstance(signature, (list, tuple)):
+        if not isinstance(value, type(signature)) or len(value) != len(signature):
+            return None
+        parts = [_components(s, v) for s, v in zip(signature, value)]
+    else:
+        return None if isinstance(value, (tuple, dict)) else [value]
+    if any(part is None for part in parts):
+        return None
+    return [component for part in parts for component in part]

@@ -136,6 +136,11 @@ def check_arguments(labels: Any, label_mode: Any, class_names: Any, validation_s
     if not (labels is None or labels == "inferred" or isinstance(labels, list)):
         raise ValueError(f"labels must be 'inferred', None, or a list of integer labels (one per "
                          f"file, in os.walk order), got {labels!r}")
+    if isinstance(labels, list):
+        for i, label in enumerate(labels):  # not np.eye's wrap of -1, nor int()'s of 0.7
+            if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
+                raise ValueError(f"labels must be class ids, integers >= 0 (one per file), got "
+                                 f"{label!r} at index {i}")
     if label_mode not in ("int", "categorical", "binary", None):
         raise ValueError(f"label_mode must be 'int', 'categorical', 'binary' or None, got "
                          f"{label_mode!r}")

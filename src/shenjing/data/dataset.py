@@ -487,7 +487,8 @@ class Dataset:
 
 class TextLineDataset(Dataset):
     """TensorFlow's ``tf.data.TextLineDataset``: the lines of one or more text files (UTF-8,
-    without their line ends), file after file, read afresh on each pass."""
+    without their line ends), file after file, read afresh on each pass. A line that is not
+    UTF-8 is a ValueError naming the file and the line."""
 
     def __init__(self, filenames: Any, compression_type: str | None = None,
                  buffer_size: int | None = None, num_parallel_reads: int | None = None,
@@ -506,8 +507,14 @@ class TextLineDataset(Dataset):
 
         def elements() -> Iterator[Any]:
             for path in names:
-                with open(path, encoding="utf-8") as f:
-                    for line in f:
+                with open(path, "rb") as f:  # split on b"\n", decoded line by line
+                    for number, raw in enumerate(f, 1):
+                        try:
+                            line = raw.decode("utf-8")
+                        except UnicodeDecodeError as e:
+                            raise ValueError(f"TextLineDataset: {path} is not UTF-8 text: line "
+                                             f"{number} has the byte 0x{raw[e.start]:02x} at "
+                                             f"byte {e.start + 1} of the line") from None
                         yield np.asarray(line.rstrip("\r\n"))
 
         super().__init__(elements, UNKNOWN_CARDINALITY)

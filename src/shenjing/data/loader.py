@@ -51,38 +51,53 @@ def as_tensors(batch: Any) -> Any:
     return batch
 
 
+def _parts(x: Any, name: str) -> list[tuple[str, Any]]:
+    """The arrays of an array, a list or a dict (a model's several inputs, outputs or
+    per-output weights), each with its name for messages: ``x``, ``x[1]``, ``x['age']``."""
+    if isinstance(x, dict):
+        return [(f"{name}[{key!r}]", a) for key, a in x.items()]
+    if isinstance(x, list):
+        return [(f"{name}[{i}]", a) for i, a in enumerate(x)]
+    return [(name, x)]
+
+
 def num_samples(x: Any) -> int:
-    """The number of rows of an array, or of the first array of a list."""
-    return len(x[0]) if isinstance(x, list) else len(x)
+    """The number of rows of an array, or of the first array of a list or dict."""
+    parts = _parts(x, "x")
+    if not parts:
+        raise ValueError(f"x is an empty {type(x).__name__}: give it the arrays of the inputs")
+    return len(parts[0][1])
+
+
+def _structured(fn: Callable[[Any], Any], x: Any) -> Any:
+    """``fn`` of an array, or of each array in a list or dict (None stays None)."""
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {key: fn(a) for key, a in x.items()}
+    return [fn(a) for a in x] if isinstance(x, list) else fn(x)
 
 
 def _copied(x: Any) -> Any:
-    """A copy of an array, or of each array in a list (None stays None)."""
-    if x is None:
-        return None
-    return [a.copy() for a in x] if isinstance(x, list) else x.copy()
+    """A copy of an array, or of each array in a list or dict (None stays None)."""
+    return _structured(lambda a: a.copy(), x)
 
 
 def take(x: Any, idx: Any) -> Any:
-    """Rows ``idx`` of an array or of each array in a list."""
-    if x is None:
-        return None
-    if isinstance(x, list):
-        return [a[idx] for a in x]
-    return x[idx]
+    """Rows ``idx`` of an array or of each array in a list or dict."""
+    return _structured(lambda a: a[idx], x)
 
 
 def check_lengths(x: Any, y: Any, sample_weight: Any = None) -> None:
-    """ValueError unless x, y and sample_weight have the same rows, each array of a list (a
-    model's several inputs, outputs or per-output weights) included."""
+    """ValueError unless x, y and sample_weight have the same rows, each array of a list or
+    dict (a model's several inputs, outputs or per-output weights) included."""
     n = num_samples(x)
-    if isinstance(x, list) and any(len(a) != n for a in x):
-        raise ValueError(f"the model's inputs have different numbers of samples: "
-                         f"{[len(a) for a in x]}")
+    if any(len(a) != n for _, a in _parts(x, "x")):
+        counts = ", ".join(f"{where} has {len(a)}" for where, a in _parts(x, "x"))
+        raise ValueError(f"the model's inputs have different numbers of samples: {counts}")
     for name, value in (("y", y), ("sample_weight", sample_weight)):
-        for i, a in enumerate(value if isinstance(value, list) else [value]):
+        for where, a in _parts(value, name):
             if a is not None and len(a) != n:
-                where = f"{name}[{i}]" if isinstance(value, list) else name
                 raise ValueError(f"x has {n} samples but {where} has {len(a)}; they must have "
                                  "the same number of rows")
 
@@ -131,7 +146,7 @@ class DataLoader:
     """Minibatches of ``x`` (and ``y``, ``sample_weight``), in order or shuffled each epoch.
 
     Args:
-        x: an array (samples first), or a list of arrays for a multi-input model.
+        x: an array (samples first), or a list or dict of arrays for a multi-input model.
         y: the targets (an array, or a list of arrays), or None.
         batch_size: samples per batch; the last may be smaller (see ``drop_last``). None yields
             single samples, unbatched (Keras's ``batch_size=None`` for image datasets).
@@ -164,7 +179,7 @@ class DataLoader:
         if map_fn is not None and not callable(map_fn):
             raise TypeError(f"map_fn must be callable, got {type(map_fn).__name__}")
         if x is None:
-            raise ValueError("DataLoader needs x (an array, or a list of arrays)")
+            raise ValueError("DataLoader needs x (an array, or a list or dict of arrays)")
         self.x, self.y, self.sample_weight = as_arrays(x), as_arrays(y), as_arrays(sample_weight)
         check_lengths(self.x, self.y, self.sample_weight)
         self.batch_size = None if batch_size is None else int(batch_size)

@@ -11,6 +11,7 @@ scikit-learn's. ``train_test_split`` holds out a seeded, optionally stratified, 
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -113,11 +114,12 @@ class MinMaxScaler(_Scaler):
     """
 
     def __init__(self, feature_range: tuple[float, float] = (0, 1)) -> None:
-        lo, hi = feature_range
-        if not lo < hi:
-            raise ValueError(f"MinMaxScaler: feature_range must be (min, max) with min < max, "
-                             f"got {tuple(feature_range)}")
-        self.feature_range = (lo, hi)
+        pair = tuple(feature_range) if isinstance(feature_range, (tuple, list)) else ()
+        if len(pair) != 2 or not all(isinstance(v, numbers.Real) for v in pair) \
+                or not pair[0] < pair[1]:
+            raise ValueError(f"MinMaxScaler: feature_range must be (min, max), two numbers with "
+                             f"min < max, got {feature_range!r}")
+        self.feature_range = pair
         self.scale_: np.ndarray | None = None
 
     def fit(self, x: Any, y: Any = None) -> MinMaxScaler:

@@ -45,6 +45,8 @@ def pad_sequences(sequences: Sequence[Any], maxlen: int | None = None, dtype: An
     step_shape = next((a.shape[1:] for a in arrays if len(a)), ())
     if maxlen is None:
         maxlen = max(lengths, default=0)
+    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
+        raise ValueError(f"pad_sequences: maxlen must be an integer >= 0 or None, got {maxlen!r}")
     is_text = np.issubdtype(np.dtype(dtype), np.str_) or np.dtype(dtype) == object
     if isinstance(value, str) and not is_text:
         raise ValueError(f"a string padding value {value!r} needs dtype object or str, got "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive_int
 from .tree import Tree, Vocabulary
 
 
@@ -112,8 +113,9 @@ class TreeBatch:
 def batches(trees: Sequence[Tree], vocab: Vocabulary, batch_size: int,
             rng: np.random.Generator | None = None,
             max_arity: int | None = None) -> Iterable[TreeBatch]:
-    """``TreeBatch``es of ``batch_size`` trees, shuffled when ``rng`` is given."""
+    """``TreeBatch``es of ``batch_size`` trees, shuffled when ``rng`` is given (the order is
+    drawn, and ``batch_size`` checked, when called)."""
+    size = positive_int(batch_size, "batch_size")
     order = rng.permutation(len(trees)) if rng is not None else np.arange(len(trees))
-    for i in range(0, len(order), batch_size):
-        yield TreeBatch.from_trees([trees[j] for j in order[i:i + batch_size]], vocab,
-                                   max_arity)
+    return (TreeBatch.from_trees([trees[j] for j in order[i:i + size]], vocab, max_arity)
+            for i in range(0, len(order), size))

@@ -12,7 +12,9 @@ else in ``~/.shenjing/datasets``, using the layout of the shared data folder::
 A missing file is downloaded from its official source into that folder when the loader knows one
 (with a progress bar, a checksum check, and a temporary file renamed only when complete). With no
 network, or with ``SHENJING_OFFLINE=1``, the error names the missing file, every path that was
-tried and where to put the file. Derived files (the decoded JPEG archive) go to ``$SHENJING_CACHE``,
+tried and where to put the file. A loader of one file (CIFAR-10, Tiny Shakespeare) also takes
+``path=`` naming the file itself, missing or not: it is put, or downloaded, there; the others refuse
+a file path. Derived files (the decoded JPEG archive) go to ``$SHENJING_CACHE``,
 else ``~/.shenjing/cache``.
 
 Only the standard library and NumPy are imported at module level: ``import shenjing`` stays light.
@@ -35,9 +37,29 @@ class DatasetFormatError(ValueError):
     """A data file exists but is truncated, corrupt or not in the expected format."""
 
 
-def data_root(path: str | os.PathLike[str] | None = None) -> Path:
-    """The folder loaders read: ``path``, else ``$SHENJING_DATA``, else ``~/.shenjing/datasets``."""
+def named_file(path: str | os.PathLike[str] | None, suffixes: tuple[str, ...]) -> Path | None:
+    """``path`` when it names a file rather than a data folder: one that exists, or a missing
+    one whose name ends in one of ``suffixes`` (the loader's files: it is to be put, or
+    downloaded, there, not into a new folder of that name); else None."""
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    if p.is_file() or (not p.exists() and p.name.lower().endswith(suffixes)):
+        return p
+    return None
+
+
+def data_root(path: str | os.PathLike[str] | None = None, suffixes: tuple[str, ...] = ()) -> Path:
+    """The folder loaders read: ``path``, else ``$SHENJING_DATA``, else ``~/.shenjing/datasets``.
+    A ``path`` that names a file (:func:`named_file` with the loader's ``suffixes``) is a
+    ValueError: loaders of one file take it through ``named_file`` first, the others read a
+    folder."""
     if path is not None:
+        file = named_file(path, suffixes)
+        if file is not None:
+            raise ValueError(f"path={os.fspath(path)!r} names a file, but this loader reads a "
+                             f"folder: give the folder that holds its files, e.g. "
+                             f"path={str(file.parent)!r}")
         return Path(path).expanduser()
     env = os.environ.get("SHENJING_DATA")
     if env:

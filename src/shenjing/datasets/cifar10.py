@@ -13,7 +13,8 @@ match wins:
    central directory, which holds every member's CRC-32: a changed archive is decoded again.
 
 ``path`` may also name one of these files or folders directly. When nothing is found, the python
-tarball is downloaded from the official site and checked against its published MD5.
+tarball is downloaded from the official site (to ``path`` itself when it names a missing .tar.gz)
+and checked against its published MD5.
 
 Safety: the official python batches are pickles. Unpickling runs code named by the file, so we
 never call ``pickle.load`` with the default globals. :class:`_BatchUnpickler` refuses every
@@ -84,8 +85,15 @@ def load_data(path: str | os.PathLike[str] | None = None) -> tuple[Split, Split]
 
 
 def _find(path: str | os.PathLike[str] | None) -> Path:
-    if path is not None and Path(path).expanduser().is_file():
-        return Path(path).expanduser()
+    """The archive or batch folder to read: ``path`` itself when it names one, else the first
+    found in the data folder, else the python tarball downloaded (to ``path`` when it names a
+    missing .tar.gz; a missing .zip cannot be downloaded)."""
+    file = _files.named_file(path, (".tar.gz", ".tgz", ".zip"))
+    if file is not None:
+        if file.exists():
+            return file
+        urls = [] if file.suffix.lower() == ".zip" else URLS
+        return _files.fetch("CIFAR-10", file.name, [file], file, urls, ("md5", MD5))
     root = _files.data_root(path)
     if root.name in (PYTHON_DIR, BINARY_DIR) and root.is_dir():
         return root
@@ -283,7 +291,8 @@ def _parse_python_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray
         raise DatasetFormatError(f"{where}: 'data' has shape {x.shape}, expected (N, {_PIXELS})")
     if len(labels) != len(x):
         raise DatasetFormatError(f"{where}: {len(x)} images but {len(labels)} labels")
-    return x, _check_labels(np.array(labels, dtype=np.int64), where)
+    # as Python ints (dtype object), so that a label past int64 is out of range, not an overflow
+    return x, _check_labels(np.array(labels, dtype=object), where)
 
 
 # -- the JPEG zip, decoded once and cached ---------------------------------------------------------

@@ -111,7 +111,7 @@ def _locate(
     mirrors: Sequence[str],
     sha256: dict[str, str],
 ) -> Path:
-    root = _files.data_root(path)
+    root = _files.data_root(path, (".gz", "-ubyte"))
     plain = filename.removesuffix(".gz")
     folders = [root / subdir] + ([root] if path is not None else [])
     tried = [folder / name for folder in folders for name in (filename, plain)]

@@ -75,7 +75,7 @@ def load_sentences(
 
 
 def _locate(path: str | os.PathLike[str] | None, split: str) -> Path:
-    root = _files.data_root(path)
+    root = _files.data_root(path, (".txt",))
     name = f"{split}.txt"
     tried = [root / "sst" / name] + ([root / name] if path is not None else [])
     found = _files.first_existing(tried)

@@ -35,13 +35,18 @@ def load_data(path: str | os.PathLike[str] | None = None) -> str:
     >>> text[:14]  # doctest: +SKIP
     'First Citizen:'
     """
-    if path is not None and Path(path).expanduser().is_file():
-        return _decode(Path(path).expanduser())
-    root = _files.data_root(path)
-    tried = [root / "tinyshakespeare" / FILENAME] + ([root / FILENAME] if path is not None else [])
+    named = _files.named_file(path, (".txt",))
+    if named is not None:
+        tried = [named]
+    else:
+        root = _files.data_root(path)
+        tried = [root / "tinyshakespeare" / FILENAME]
+        if path is not None:
+            tried.append(root / FILENAME)
     file = _files.first_existing(tried)
     if file is None:
-        file = _files.fetch("Tiny Shakespeare", FILENAME, tried, tried[0], URLS, ("sha256", SHA256))
+        file = _files.fetch("Tiny Shakespeare", tried[0].name, tried, tried[0], URLS,
+                            ("sha256", SHA256))
     return _decode(file)
 
 

@@ -6,7 +6,9 @@ safetensors file, Keras's HDF5 or ``.keras``) from its first bytes.
 from __future__ import annotations
 
 import io
+import json
 import os
+import struct
 import zlib
 from typing import TYPE_CHECKING
 
@@ -103,10 +105,46 @@ def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
     return z
 
 
+# The safetensors metadata entry that holds _digest of a file's tensors and other metadata.
+CHECKSUM = "shenjing.sha256"
+
+
+def _digest(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """SHA-256 of the tensors (name, dtype, shape and bytes, in name order) and of the other
+    metadata entries: a flipped bit in the data or in the header changes it (~0.7 s a GB)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, value in sorted(metadata.items()):
+        h.update(f"{key}\0{value}\0".encode())
+    for key in sorted(arrays):
+        a = np.asarray(arrays[key], order="C")
+        h.update(f"{key}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(memoryview(a.reshape(-1)).cast("B"))  # no copy
+    return h.hexdigest()
+
+
+def _safetensors_bytes(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """A safetensors file of ``arrays`` and ``metadata``, with their checksum in the metadata,
+    which :func:`_read_safetensors` checks."""
+    from safetensors.numpy import save
+
+    return save(arrays, metadata={**metadata, CHECKSUM: _digest(arrays, metadata)})
+
+
 def _read_safetensors(data: bytes, what: str) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file; CorruptFileError if it cannot be read, or if it has
+    a checksum (files written before there was one do not) that its contents do not match."""
     from safetensors.numpy import load
 
     try:
-        return load(data)
+        arrays = load(data)
     except Exception as e:  # safetensors raises its own error types for damaged headers
         raise CorruptFileError(f"{what} is corrupt or truncated ({e}); {_RESAVE}") from None
+    (size,) = struct.unpack("<Q", data[:8])  # a valid header now: load read it
+    metadata = dict(json.loads(data[8:8 + size]).get("__metadata__") or {})
+    expected = metadata.pop(CHECKSUM, None)
+    if expected is not None and _digest(arrays, metadata) != expected:
+        raise CorruptFileError(f"{what} is corrupt: its contents do not match the checksum "
+                               f"saved with them (a damaged copy or disk); {_RESAVE}")
+    return arrays

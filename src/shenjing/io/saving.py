@@ -41,9 +41,9 @@ from .weights import _assign_weights, _weights_bytes
 
 # imported from here by layers, models, shenjing.saving and user code, as before the split
 __all__ = ["CorruptFileError", "atomic_write", "custom_object_scope", "deserialize_layer",
-           "get_custom_objects", "get_registered_object", "load_model", "load_weights",
-           "model_bytes", "register_keras_serializable", "restore_training", "save_model",
-           "save_weights"]
+           "get_custom_objects", "get_registered_object", "load_metadata", "load_model",
+           "load_weights", "model_bytes", "register_keras_serializable", "restore_training",
+           "save_model", "save_weights"]
 
 
 def _flatten_state(tree: Any, arrays: dict[str, np.ndarray], prefix: str = "") -> Any:
@@ -71,18 +71,20 @@ def _unflatten_state(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
     return tree
 
 
-def save_model(model: Any, path: str) -> None:
+def save_model(model: Any, path: str, metadata: dict[str, Any] | None = None) -> None:
     """Write ``model`` (config, weights, compile settings, optimizer state, random streams) to
-    one zip file."""
-    atomic_write(path, model_bytes(model))
+    one zip file; ``metadata``, a JSON-able dict of the caller's (``shenjing train``'s class
+    names), is kept with it for :func:`load_metadata`."""
+    atomic_write(path, model_bytes(model, metadata=metadata))
 
 
 def model_bytes(model: Any, fit_rng_state: dict[str, Any] | None = None,
-                training: dict[str, Any] | None = None) -> bytes:
+                training: dict[str, Any] | None = None,
+                metadata: dict[str, Any] | None = None) -> bytes:
     """The bytes of ``save``'s zip. ``fit_rng_state`` stands for the shuffling stream's
     current state (a backup made mid-epoch saves the state the epoch began with);
     ``training`` is stored as the config's ``"training"`` entry (BackupAndRestore's epoch and
-    step)."""
+    step), ``metadata`` as its ``"metadata"`` entry."""
     from safetensors.numpy import save
 
     from .serialization import serialize_keras_object
@@ -103,6 +105,10 @@ def model_bytes(model: Any, fit_rng_state: dict[str, Any] | None = None,
                                 for key, _, _, g in _random_streams(model)]
     if training is not None:
         config["training"] = training
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
+        config["metadata"] = metadata
     import zipfile
 
     buf = io.BytesIO()
@@ -173,6 +179,29 @@ def _resolve_all(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
     return _resolve(module, spec, custom_objects)
 
 
+def _read_config(z: Any, path: str) -> dict[str, Any]:
+    """The zip's config.json, checked to be a shenjing model's; CorruptFileError otherwise."""
+    try:
+        config = json.loads(z.read(CONFIG))
+    except ValueError:
+        raise CorruptFileError(f"{path}: the config is not valid JSON") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT \
+            or not isinstance(config.get("model"), dict):
+        raise CorruptFileError(f"{path} is not a shenjing model file")
+    return config
+
+
+def load_metadata(path: str) -> dict[str, Any]:
+    """The ``metadata`` a model file was saved with (``save_model(..., metadata=)``), ``{}``
+    when it has none; the file is checked as ``load_model`` checks it."""
+    path = _model_file(os.fspath(path))
+    with _open_zip(path) as z:
+        metadata = _read_config(z, path).get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise CorruptFileError(f"{path} is damaged: its metadata is not a JSON object")
+    return metadata
+
+
 def _model_file(path: str) -> str:
     """``path``, or the model file in it when it is a run folder."""
     if not os.path.isdir(path):
@@ -206,13 +235,7 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
     path = _model_file(os.fspath(path))
     custom_objects = custom_objects or {}
     with _open_zip(path) as z:
-        try:
-            config = json.loads(z.read(CONFIG))
-        except ValueError:
-            raise CorruptFileError(f"{path}: the config is not valid JSON") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT \
-                or not isinstance(config.get("model"), dict):
-            raise CorruptFileError(f"{path} is not a shenjing model file")
+        config = _read_config(z, path)
         with custom_object_scope(custom_objects):
             model = built_layer(config["model"])
         _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
@@ -247,12 +270,9 @@ def restore_training(model: Any, path: str) -> dict[str, Any]:
     leaves the model as it was."""
     path = os.fspath(path)
     with _open_zip(path) as z:
-        try:
-            config = json.loads(z.read(CONFIG))
-        except ValueError:
-            raise CorruptFileError(f"{path}: the config is not valid JSON") from None
-        training = config.get("training") if isinstance(config, dict) else None
-        if config.get("format") != FORMAT or not isinstance(training, dict) or not all(
+        config = _read_config(z, path)
+        training = config.get("training")
+        if not isinstance(training, dict) or not all(
                 isinstance(training.get(k), int) and training[k] >= 0 for k in ("epoch", "step")):
             raise CorruptFileError(f"{path} is not a backup of BackupAndRestore (no training "
                                    f"epoch and step in it); {_RESAVE}")

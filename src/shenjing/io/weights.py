@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import FORMAT
+from .formats import FORMAT, _safetensors_bytes
 
 
 def _weight_names(model: Any) -> list[str]:
@@ -27,12 +27,10 @@ def _weight_names(model: Any) -> list[str]:
 
 
 def _weights_bytes(model: Any) -> bytes:
-    from safetensors.numpy import save
-
     # asarray(order="C"), not ascontiguousarray, which would make a 0-d weight (1,)
     arrays = {k: np.asarray(p.numpy(), order="C") for k, p in zip(_weight_names(model),
                                                                    model.weights)}
-    return save(arrays, metadata={"format": FORMAT})
+    return _safetensors_bytes(arrays, {"format": FORMAT})
 
 
 def _listing(names: list[str], shapes: list[tuple[int, ...]], limit: int = 6) -> str:
