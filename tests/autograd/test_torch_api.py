@@ -395,6 +395,28 @@ def test_clamp_needs_a_bound_and_takes_tensor_bounds():
     assert x.grad.tolist() == [1.0, 0.0, 0.0] and low.grad.tolist() == [0.0, 0.0, 1.0]
 
 
+# x at a bound (ties), x beyond either bound, a NaN, lo > hi and lo == hi (where torch gives
+# no gradient to anything), with both bounds or one of them a tensor
+CLAMP_X = [1.0, 2.0, 3.0, 4.0, 2.5, float("nan"), 1.0, 2.0, 3.0]
+CLAMP_LO = [2.0, 2.0, 2.0, 2.0, 3.0, 0.0, 2.0, 2.0, 2.0]
+CLAMP_HI = [3.0, 3.0, 3.0, 3.0, 2.0, 1.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_with_tensor_bounds_gives_ties_to_x_as_torch(bounds):
+    th = require_torch()
+    grads = []
+    for m in (shenjing, th):
+        x, lo, hi = (m.tensor(v, requires_grad=True) for v in (CLAMP_X, CLAMP_LO, CLAMP_HI))
+        y = x.clamp(**{"both": {"min": lo, "max": hi}, "min": {"min": lo},
+                       "max": {"max": hi}}[bounds])
+        (y * m.arange(1.0, 10.0)).sum().backward()
+        grads.append([y.detach().numpy()] + [np.zeros(9) if t.grad is None else t.grad.numpy()
+                                             for t in (x, lo, hi)])
+    for ours, theirs in zip(*grads, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 # -- var/std: correction= and unbiased= ---------------------------------------------------------
 # The same lambda runs on both: these are torch's own keywords.
 CORRECTION_CALLS = {

@@ -243,22 +243,35 @@ class _Minimum(_Maximum):
 
 
 class _Clip(Function):
-    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0 (as torch.clamp)."""
+    """y = x clamped to [lo, hi] (hi where lo > hi); either bound may be absent, a bound is a
+    Tensor (broadcast) or a number. dy/dx = 1 where lo <= x <= hi, else 0, so a tie goes to x;
+    a bound gets the gradient where it binds strictly: lo where x < lo (and lo < hi), hi where
+    x > hi (or hi < lo). That is torch.clamp's rule. The bounds are the inputs after x, named
+    by ``bounds`` ('lo', 'hi')."""
 
-    def forward(self, x, lo=None, hi=None):
-        xp = get_xp(x)
-        inside = xp.ones(x.shape, dtype=bool)
+    def forward(self, x, *values, bounds=("lo", "hi")):
+        given = dict(zip(bounds, values))
+        lo, hi = given.get("lo"), given.get("hi")
+        inside = True
         if lo is not None:
-            inside &= x >= lo
+            inside = x >= lo
         if hi is not None:
-            inside &= x <= hi
-        self.save_for_backward(inside)
-        return xp.clip(x, lo, hi)
+            inside = inside & (x <= hi)
+        masks = [inside]
+        for name, need in zip(bounds, self.needs_input_grad[1:]):
+            if not need:
+                masks.append(None)
+            elif name == "lo":
+                masks.append((x < lo) if hi is None else (x < lo) & (lo < hi))
+            else:
+                masks.append((x > hi) if lo is None else (x > hi) | (hi < lo))
+        self.save_for_backward(*masks)
+        return get_xp(x).clip(x, lo, hi)
 
     def backward(self, g):
-        return g * self.saved[0]
+        return tuple(None if mask is None else g * mask for mask in self.saved)
 
-    differentiable_backward = backward  # g times a constant mask: also on Tensors
+    differentiable_backward = backward  # g times constant masks: also on Tensors
 
 
 class _Where(Function):
@@ -437,14 +450,21 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _binary(_Minimum, a, b)
 
 
-def clip(x: Tensor, min_value: float | None = None, max_value: float | None = None) -> Tensor:
-    """Clamp x to [min_value, max_value] (either may be None)."""
+def clip(x: Tensor, min_value: Any = None, max_value: Any = None) -> Tensor:
+    """Clamp x to [min_value, max_value]: numbers or Tensors (broadcast, and differentiable
+    where they bind), either may be None; torch.clamp's gradient (see ``_Clip``)."""
     if min_value is None and max_value is None:
         raise ValueError("clip() needs min_value or max_value")
-    if x.dtype.kind == "f":  # NumPy would promote float32 x to a float64 bound's dtype
-        min_value, max_value = (None if v is None else x.dtype.type(v)
-                                for v in (min_value, max_value))
-    return _Clip.apply(x, lo=min_value, hi=max_value)
+    names, values = [], []
+    for name, v in (("lo", min_value), ("hi", max_value)):
+        if v is not None:
+            if isinstance(v, int) and x.dtype.kind in "iu":  # NumPy's: x's dtype
+                v = Tensor._wrap(get_xp(x.data).asarray(v).astype(x.dtype))
+            elif not isinstance(v, Tensor):  # NumPy would promote float32 x to a float64 bound
+                v = as_tensor(v, like=x)
+            names.append(name)
+            values.append(v)
+    return _Clip.apply(x, *values, bounds=tuple(names))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -111,11 +111,8 @@ def _with_alpha(op: Any) -> Any:
 
 
 def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """PyTorch's ``clamp`` (:func:`F.clip`; the gradient is 1 inside [min, max], 0 outside).
-    Tensor bounds (broadcast) are ``maximum``/``minimum``, differentiable to them too."""
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = self if min is None else E.maximum(self, min)
-        return out if max is None else E.minimum(out, max)
+    """PyTorch's ``clamp``: :func:`F.clip` (the gradient is x's inside [min, max], bounds
+    included; a Tensor bound's where it binds strictly)."""
     return E.clip(self, min, max)
 
 
