@@ -236,12 +236,6 @@ def frac(self: Tensor) -> Tensor:
     return self - trunc(self)
 
 
-def fmod(self: Tensor, other: Any) -> Tensor:
-    """The C remainder ``x - trunc(x / other) * other``, with the dividend's sign (torch's
-    ``fmod``; ``remainder`` takes the divisor's)."""
-    return self - trunc(self / other) * other
-
-
 def logit(self: Tensor, eps: float | None = None) -> Tensor:
     """log(p / (1 - p)), p clamped to [eps, 1 - eps] when ``eps`` is given."""
     p = self if eps is None else self.clamp(eps, 1 - eps)
@@ -289,7 +283,7 @@ METHODS: dict[str, Any] = {
     "unique": unique, "bincount": bincount, "count_nonzero": count_nonzero,
     "argwhere": argwhere, "tensor_split": tensor_split, "take_along_dim": take_along_dim,
     "diff": diff, "cross": cross, "kron": kron, "narrow": narrow, "select": select,
-    "trunc": trunc, "frac": frac, "fmod": fmod, "logit": logit, "hypot": hypot,
+    "trunc": trunc, "frac": frac, "fmod": _method_of(F.fmod), "logit": logit, "hypot": hypot,
     "logaddexp": logaddexp, "roll": _roll,
     "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(ops.sign),
     "negative": _method_of(F.neg), "exp2": lambda self: 2.0 ** self,

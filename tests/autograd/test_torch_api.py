@@ -668,3 +668,24 @@ def test_floor_division_remainder_and_mask_operators_as_torch():
     for ours, theirs in zip(*results):
         assert ours.dtype == theirs.dtype or ours.dtype.kind == theirs.dtype.kind == "i"
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_remainder_and_fmod_are_exact_as_torch():
+    # NumPy's remainder/fmod, not a - floor(a / b) b in float32, which loses a big a's digits;
+    # a divisor of inf leaves a finite a (or gives inf, -5 % inf); integers stay integers
+    th = require_torch()
+    a0 = np.array([1000.7, 50632.2, 1234567.8, 74.0, -5.0, 5.0], np.float32)
+    b0 = np.array([0.3, 0.1, 0.3, 0.1, np.inf, np.inf], np.float32)
+    i0, j0 = np.array([7, -7, 9], np.int32), np.array([3, 3, -4], np.int32)
+    results = []
+    for lib in (shenjing, th):
+        a, b = lib.tensor(a0, requires_grad=True), lib.tensor(b0, requires_grad=True)
+        r, f = a % b, lib.fmod(a, b)
+        (r * lib.arange(6.0) + f * lib.arange(6.0, 12.0)).sum().backward()
+        i, j = lib.tensor(i0), lib.tensor(j0)
+        results.append([r, f, a.grad, b.grad, a % 0.3, a.fmod(0.1), i % j, i.fmod(j),
+                        i.fmod(2), lib.remainder(i, j)])
+    for ours, theirs in zip(*results, strict=True):
+        theirs = theirs.detach().numpy()
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs)

@@ -28,6 +28,9 @@ BINARY = {
     "pow": (F.pow, lambda a, b: a**b, positive, normal),
     "maximum": (F.maximum, lambda a, b: torch.maximum(a, b), distinct, distinct),
     "minimum": (F.minimum, lambda a, b: torch.minimum(a, b), distinct, distinct),
+    # a / b away from whole numbers, where the remainders jump
+    "remainder": (F.remainder, lambda a, b: a % b, distinct, away_from_zero),
+    "fmod": (F.fmod, lambda a, b: torch.fmod(a, b), distinct, away_from_zero),
     "clip_tensor_min": (F.clip, lambda a, b: a.clamp(min=b), distinct, distinct),
     "clip_tensor_max": (lambda a, b: F.clip(a, None, b), lambda a, b: a.clamp(max=b), distinct,
                         distinct),

@@ -33,6 +33,7 @@ from .elementwise import (
     equal,
     exp,
     floor_divide,
+    fmod,
     greater,
     greater_equal,
     isclose,

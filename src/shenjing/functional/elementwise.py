@@ -1,5 +1,5 @@
-"""Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, neg, pow, exp, log
-(log10, log2), sqrt, sin, cos, abs, maximum, minimum, clip, where, cast, clone, and the
+"""Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, fmod, neg, pow, exp,
+log (log10, log2), sqrt, sin, cos, abs, maximum, minimum, clip, where, cast, clone, and the
 (non-differentiable) comparisons (isclose, allclose) and bitwise operators.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
@@ -322,6 +322,28 @@ class _FloorDivide(Function):
     differentiable_backward = backward
 
 
+class _Remainder(Function):
+    """y = a - q b: Python's and torch's ``%`` (``remainder``, the sign of b) with
+    q = floor(a / b), C's and torch's ``fmod`` (the sign of a) with q = trunc(a / b); computed
+    exactly by NumPy's remainder/fmod, not from q (whose rounding loses digits of a big a).
+    dy/da = 1, dy/db = -q, as torch's."""
+
+    def forward(self, a, b, c_style=False):
+        xp = get_xp(a)
+        self.save_for_backward(a, b, c_style)
+        return (xp.fmod if c_style else xp.remainder)(a, b)
+
+    def backward(self, g):
+        a, b, c_style = self.saved
+        xp = get_xp(a)
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = -g * (xp.trunc(a / b) if c_style else xp.floor_divide(a, b))
+        return g, gb
+
+    differentiable_backward = backward  # g times constants (q is piecewise constant)
+
+
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's: integers (or
     booleans) meeting a float take the float's dtype (int64 + float32 is float32, where NumPy
@@ -351,11 +373,11 @@ def _cast_array(t: Tensor, dtype: Any) -> Tensor:
     return cast(t, dtype) if t.requires_grad else Tensor._wrap(t.data.astype(dtype))
 
 
-def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+def _binary(cls: type[Function], a: Any, b: Any, **options: Any) -> Tensor:
     a, b = _operands(a, b)
     if cls is _Div and a.data.dtype.kind != "f":  # integer / integer is the default float
         a, b = (Tensor._wrap(t.data.astype(backend.DEFAULT_FLOAT)) for t in (a, b))
-    return cls.apply(a, b)
+    return cls.apply(a, b, **options)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -387,7 +409,13 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 def remainder(a: Any, b: Any) -> Tensor:
     """a - floor(a / b) b, with the sign of b: Python's and torch's ``a % b``; its gradient is
     1 for a and -floor(a / b) for b, as torch's."""
-    return sub(a, mul(floor_divide(a, b), b))
+    return _binary(_Remainder, a, b)
+
+
+def fmod(a: Any, b: Any) -> Tensor:
+    """a - trunc(a / b) b, with the sign of a: C's and torch's ``fmod``; its gradient is 1 for a
+    and -trunc(a / b) for b, as torch's."""
+    return _binary(_Remainder, a, b, c_style=True)
 
 
 def neg(x: Tensor) -> Tensor:
