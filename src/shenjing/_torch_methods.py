@@ -45,10 +45,14 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
-    data = self.data
-    if descending:  # reversed order, stably sorted: ties keep their order, as torch's
-        data = ~data if data.dtype.kind in "biu" else -data  # ~: no overflow at int's minimum
-    return self.xp.argsort(data, axis=dim, kind="stable")
+    """The stable sorting order along ``dim``; NaN counts as the largest value, as torch's."""
+    xp = self.xp
+    if not descending:
+        return xp.argsort(self.data, axis=dim, kind="stable")
+    # The ascending order of the reversed data, reversed: descending with NaN first, and ties
+    # (reversed twice) in their order
+    up = xp.argsort(xp.flip(self.data, dim), axis=dim, kind="stable")
+    return self.shape[dim] - 1 - xp.flip(up, dim)
 
 
 def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False

@@ -186,6 +186,25 @@ def test_review_fixes_size_copies_descending_int_sort_and_masked_fill_dtype():
     assert filled.dtype == np.int64 and filled.tolist() == [0, 2, 0]  # torch keeps the dtype
 
 
+@pytest.mark.parametrize("call", [
+    lambda x: x.sort(dim=1, descending=True), lambda x: x.sort(dim=0, stable=True),
+    lambda x: x.topk(3, dim=1), lambda x: x.topk(2, dim=0, largest=False),
+])
+def test_sort_and_topk_count_nan_as_the_largest_value_as_torch(call):
+    torch = require_torch()
+    x0 = np.array([[1.0, np.nan, 3.0, 3.0, -np.inf], [np.nan, 2.0, np.inf, np.nan, 2.0]],
+                  np.float32)
+    results = []
+    for m in (shenjing, torch):
+        x = m.tensor(x0, requires_grad=True)
+        values, indices = call(x)
+        (values * m.tensor(np.arange(values.numel(), dtype=np.float32).reshape(values.shape))
+         ).sum().backward()
+        results.append([values.detach().numpy(), indices.numpy(), x.grad.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_chunk_and_repeat_interleave_name_a_bad_count():
     x = shenjing.ones(2, 3)
     with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):
