@@ -111,8 +111,7 @@ def count_nonzero(x: Any, axis: Any = None) -> Tensor:
 
 def _scan(x: Any, axis: Any, dtype: Any) -> tuple[Tensor, int]:
     x = _t(x)
-    if dtype is not None or x.dtype.kind == "b":
-        x = F.cast(x, dtype or "int64")
+    x = F.elementwise.accumulating(x) if dtype is None else F.cast(x, dtype)
     return (F.reshape(x, (-1,)), 0) if axis is None else (x, axis)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
@@ -344,28 +346,69 @@ class _Remainder(Function):
     differentiable_backward = backward  # g times constants (q is piecewise constant)
 
 
+# torch's type categories: a 0-d operand (or a Python number) changes the dtype of dimensioned
+# ones only from a higher category
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote_types(a: Any, b: Any) -> Any:
+    """torch's ``promote_types``: NumPy's within a category (uint8 with int8 is int16), the
+    floating one's dtype across (int64 with float16 is float16, where NumPy gives float64)."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb and min(ca, cb) < 2:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_dtype(*arrays: Any) -> Any:
+    """torch's ``result_type`` of arrays: the dimensioned ones promote among themselves, and a
+    0-d one (a number made an array) counts only if of a higher category: uint8 + a 0-d int64
+    is uint8, int64 + a 0-d float64 is float64, float32 + a 0-d float64 stays float32."""
+    dim = zero = None
+    for a in arrays:
+        if a.ndim:
+            dim = a.dtype if dim is None else promote_types(dim, a.dtype)
+        else:
+            zero = a.dtype if zero is None else promote_types(zero, a.dtype)
+    if dim is None or zero is None:
+        return zero if dim is None else dim
+    return promote_types(dim, zero) if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
+
+
+def _wrapped(value: Any, like: Tensor) -> Tensor:
+    """``value`` (not a Tensor) as the partner of ``like`` in an op. A Python int or bool meeting
+    an integer tensor, or a bool meeting a boolean one, takes its dtype: torch's "wrapped
+    number", which never widens a tensor (uint8 + 1 is uint8, wrapping as torch's). Anything
+    else as :func:`as_tensor` makes it: a number meeting a float tensor takes its dtype, a float
+    meeting integers is float32, an int meeting booleans int64."""
+    kind = like.data.dtype.kind
+    if kind in "biu" and value.__class__ in (bool, int) and (
+            kind != "b" or value.__class__ is bool):
+        return Tensor._wrap(get_xp(like.data).asarray(value).astype(like.data.dtype))
+    return as_tensor(value, like=like)
+
+
+def _promoted(*tensors: Tensor) -> list[Tensor]:
+    """``tensors`` cast to their :func:`result_dtype` (integer tensors never require grad, so
+    their casts lose nothing)."""
+    dtype = result_dtype(*(t.data for t in tensors))
+    return [t if t.data.dtype == dtype else _cast_array(t, dtype) for t in tensors]
+
+
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's: integers (or
-    booleans) meeting a float take the float's dtype (int64 + float32 is float32, where NumPy
-    gives float64), and a 0-d tensor of the same kind but another width takes the other's
-    (float32 times a 0-d float64 stays float32). Integer tensors never require grad, so the
-    casts lose nothing."""
+    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's (:func:`_wrapped`,
+    :func:`result_dtype`): integers (or booleans) meeting a float take the float's dtype
+    (int64 + float32 is float32, where NumPy gives float64), and a 0-d tensor or a number of
+    the same category takes the other's dtype (float32 times a 0-d float64 stays float32)."""
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):  # (two Tensors, the common case: no call)
-            b = as_tensor(b, like=a)
+            b = _wrapped(b, a)
     else:
         b = as_tensor(b)
-        a = as_tensor(a, like=b)
+        a = _wrapped(a, b)
     da, db = a.data.dtype, b.data.dtype
     if da is not db and da != db:  # (one dtype object is the common case: no comparison)
-        if da.kind != db.kind:
-            if "f" in (da.kind, db.kind):
-                dtype = da if da.kind == "f" else db
-                a, b = (t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype))
-                        for t in (a, b))
-        elif (a.data.ndim == 0) != (b.data.ndim == 0):
-            dtype = db if a.data.ndim == 0 else da
-            a, b = (t if t.data.dtype == dtype else _cast_array(t, dtype) for t in (a, b))
+        a, b = _promoted(a, b)
     return a, b
 
 
@@ -374,10 +417,11 @@ def _cast_array(t: Tensor, dtype: Any) -> Tensor:
 
 
 def _binary(cls: type[Function], a: Any, b: Any, **options: Any) -> Tensor:
-    a, b = _operands(a, b)
-    if cls is _Div and a.data.dtype.kind != "f":  # integer / integer is the default float
-        a, b = (Tensor._wrap(t.data.astype(backend.DEFAULT_FLOAT)) for t in (a, b))
-    return cls.apply(a, b, **options)
+    x, y = _operands(a, b)
+    if cls is _Div and x.data.dtype.kind not in "fc":  # integer / integer is the default
+        # float, of the values as given (int8 / 200 is 0.005: 200 need not fit int8)
+        x, y = (Tensor._wrap(as_tensor(v).data.astype(backend.DEFAULT_FLOAT)) for v in (a, b))
+    return cls.apply(x, y, **options)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -480,18 +524,19 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clip(x: Tensor, min_value: Any = None, max_value: Any = None) -> Tensor:
     """Clamp x to [min_value, max_value]: numbers or Tensors (broadcast, and differentiable
-    where they bind), either may be None; torch.clamp's gradient (see ``_Clip``)."""
+    where they bind), either may be None; torch.clamp's gradient (see ``_Clip``) and dtype
+    (an integer x with float bounds is float32, a number bound never widens x)."""
     if min_value is None and max_value is None:
         raise ValueError("clip() needs min_value or max_value")
     names, values = [], []
     for name, v in (("lo", min_value), ("hi", max_value)):
         if v is not None:
-            if isinstance(v, int) and x.dtype.kind in "iu":  # NumPy's: x's dtype
-                v = Tensor._wrap(get_xp(x.data).asarray(v).astype(x.dtype))
-            elif not isinstance(v, Tensor):  # NumPy would promote float32 x to a float64 bound
-                v = as_tensor(v, like=x)
+            if x.dtype.kind in "iu" and v.__class__ is int and not (
+                    np.iinfo(x.dtype).min <= v <= np.iinfo(x.dtype).max):
+                raise ValueError(f"clip: the bound {v} does not fit x's dtype {x.dtype}")
             names.append(name)
-            values.append(v)
+            values.append(v if isinstance(v, Tensor) else _wrapped(v, x))
+    x, *values = _promoted(x, *values)
     return _Clip.apply(x, *values, bounds=tuple(names))
 
 
@@ -517,6 +562,14 @@ def floating(x: Tensor) -> Tensor:
     """x itself if floating, else cast to the default float (float32): what ops with floating
     results (exp, sigmoid, mean...) compute on, as torch's do, where NumPy gives float64."""
     return x if x.data.dtype.kind in "fc" else cast(x, backend.DEFAULT_FLOAT)
+
+
+def accumulating(x: Tensor) -> Tensor:
+    """x itself, or cast to int64 if boolean or a narrower integer: torch sums and multiplies
+    integers in int64 (sum, prod, cumsum, cumprod), where NumPy's uint8 sum is uint64 and a
+    product or running sum in int8 or int32 overflows."""
+    dtype = x.data.dtype
+    return x if dtype.kind in "fc" or dtype.itemsize == 8 else cast(x, np.int64)
 
 
 def floating_like(x: Tensor, like: Tensor) -> Tensor:
