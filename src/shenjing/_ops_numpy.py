@@ -32,7 +32,7 @@ from ._ops_common import (
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT
 from .functional import extra
-from .functional._util import normalize_axes
+from .functional._util import axis_tuple, normalize_axes
 from .functional.shape import index_put
 
 _ALL = (slice(None),)
@@ -45,7 +45,7 @@ def _indices(x: Any) -> Any:
 
 def _axis_order(axis: Any, ndim: int) -> list[int]:
     """``axis`` (an int or a sequence, negatives allowed) as non-negative axes, in order."""
-    return [a % ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    return [a % ndim for a in axis_tuple(axis)]
 
 
 # -- element-wise math -------------------------------------------------------------------------

@@ -689,3 +689,34 @@ def test_remainder_and_fmod_are_exact_as_torch():
         theirs = theirs.detach().numpy()
         assert ours.dtype == theirs.dtype
         np.testing.assert_array_equal(ours.detach().numpy(), theirs)
+
+
+# -- NumPy integers as dims ---------------------------------------------------------------------
+# a dim computed with NumPy (np.int64) works wherever a Python int does; torch gets the int
+NUMPY_DIM_CALLS = {
+    "sum": lambda m, x, d: x.sum(d), "mean": lambda m, x, d: x.mean(dim=d, keepdim=True),
+    "max": lambda m, x, d: x.max(d).values, "amin": lambda m, x, d: x.amin(d),
+    "var": lambda m, x, d: x.var(d), "logsumexp": lambda m, x, d: x.logsumexp(d),
+    "norm": lambda m, x, d: x.norm(dim=(d, 2)), "unsqueeze": lambda m, x, d: x.unsqueeze(d),
+    "squeeze": lambda m, x, d: x[:, :1].squeeze(d), "softmax": lambda m, x, d: x.softmax(d),
+    "transpose": lambda m, x, d: x.transpose(d, 2), "flatten": lambda m, x, d: x.flatten(d),
+    "cumsum": lambda m, x, d: x.cumsum(d), "prod": lambda m, x, d: x.prod(d),
+    "sort": lambda m, x, d: x.sort(d).values, "topk": lambda m, x, d: x.topk(2, d).values,
+    "cat": lambda m, x, d: m.cat([x, x], d), "stack": lambda m, x, d: m.stack([x, x], d),
+    "any": lambda m, x, d: (x > 0).any(d), "unbind": lambda m, x, d: x.unbind(d)[1],
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_DIM_CALLS)
+def test_numpy_integer_dims_work_as_ints(name, rng):
+    th = require_torch()
+    x0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    call = NUMPY_DIM_CALLS[name]
+    ours = call(shenjing, shenjing.tensor(x0), np.int64(1))
+    theirs = call(th, th.tensor(x0), 1)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_dim_that_is_no_integer_is_named():
+    with pytest.raises(TypeError, match=r"axis/dim must be an int or a sequence of ints, got 1.5"):
+        shenjing.ones(2, 3).sum(1.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,24 @@ def max_shift(x: Any, axis: Any) -> Any:
     return x.max(axis=axis, keepdims=True) if x.size else x.sum(axis=axis, keepdims=True)
 
 
+def axis_tuple(axis: Any) -> tuple[int, ...]:
+    """``axis`` as a tuple of ints: one integer (Python's, NumPy's, a 0-d integer tensor: any
+    with ``__index__``) or a sequence of them."""
+    try:
+        return (operator.index(axis),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(a) for a in axis)
+    except TypeError:
+        raise TypeError(f"axis/dim must be an int or a sequence of ints, got {axis!r}") from None
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence; negative allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = axis_tuple(axis)
     out = []
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):

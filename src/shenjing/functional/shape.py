@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import normalize_axes, torch_alias
+from ._util import axis_tuple, normalize_axes, torch_alias
 
 
 class _Reshape(Function):
@@ -233,7 +233,8 @@ def squeeze(x: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
 
 def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
     """Insert axes of size 1 at ``axis`` (positions in the result)."""
-    axes = normalize_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))
+    axis = axis_tuple(axis)
+    axes = normalize_axes(axis, x.ndim + len(axis))
     shape = list(x.shape)
     for a in axes:
         shape.insert(a, 1)

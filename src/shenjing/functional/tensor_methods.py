@@ -28,7 +28,7 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     """``x.transpose()`` reverses the axes and ``x.transpose(order)`` permutes them (NumPy);
     two axes, ``x.transpose(1, 2)``, are swapped (PyTorch's meaning; NumPy's differs only on a
     2-D ``transpose(0, 1)``, an identity nobody writes)."""
-    if len(axes) == 2 and all(isinstance(a, int) for a in axes):
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         order = list(range(self.ndim))
         i, j = (a % self.ndim for a in axes)
         order[i], order[j] = order[j], order[i]
