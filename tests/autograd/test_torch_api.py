@@ -720,3 +720,19 @@ def test_numpy_integer_dims_work_as_ints(name, rng):
 def test_a_dim_that_is_no_integer_is_named():
     with pytest.raises(TypeError, match=r"axis/dim must be an int or a sequence of ints, got 1.5"):
         shenjing.ones(2, 3).sum(1.5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, b: b.any(dim=1), lambda m, x, b: b.all(dim=1, keepdim=True),
+    lambda m, x, b: b.any(dim=0, keepdim=False), lambda m, x, b: m.all(b, dim=-1),
+    lambda m, x, b: m.any(b, 1, True), lambda m, x, b: x.flatten(start_dim=1),
+    lambda m, x, b: x.flatten(start_dim=0, end_dim=1), lambda m, x, b: x.flatten(end_dim=-2),
+    lambda m, x, b: m.flatten(x, start_dim=1), lambda m, x, b: m.flatten(x, 1, 2),
+])
+def test_any_all_and_flatten_take_torch_keywords(call, rng):
+    th = require_torch()
+    x0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    ours = call(shenjing, shenjing.tensor(x0), shenjing.tensor(x0 > 0))
+    theirs = call(th, th.tensor(x0), th.tensor(x0 > 0))
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -36,12 +36,12 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     return S.transpose(self, _shape_args(axes) if axes else None)
 
 
-def _flatten(self: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Merge the axes ``start_axis`` .. ``end_axis`` into one (all of them by default, as
+def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim`` .. ``end_dim`` into one (all of them by default, as
     ``numpy.ravel``; ``x.flatten(1)`` keeps the batch axis, as PyTorch's)."""
     if self.ndim == 0:
         return S.reshape(self, (1,))
-    start, end = start_axis % self.ndim, end_axis % self.ndim
+    start, end = start_dim % self.ndim, end_dim % self.ndim
     return S.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
 
 
@@ -206,17 +206,29 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
     return E.cast(self, dtype)
 
 
-def _arg(name: str) -> Any:
-    def arg(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Tensor:
+def _unrecorded(name: str, doc: str) -> Any:
+    """The array's reduction ``name`` as a method without gradient, taking NumPy's
+    ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``."""
+
+    def reduce(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
         if dim is not None or keepdim is not None:
             axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
         return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims))
 
-    arg.__name__ = name
-    arg.__doc__ = (f"Indices of the {name[3:]}ima along ``axis`` (None: of the flattened "
-                   "tensor), int64, no gradient; ``dim``/``keepdim`` are PyTorch's names.")
-    return arg
+    reduce.__name__ = name
+    reduce.__doc__ = f"{doc}; ``dim``/``keepdim`` are PyTorch's names for ``axis``/``keepdims``."
+    return reduce
+
+
+def _arg(name: str) -> Any:
+    return _unrecorded(name, f"Indices of the {name[3:]}ima along ``axis`` (None: of the "
+                             "flattened tensor), int64, no gradient")
+
+
+def _logical(name: str) -> Any:
+    return _unrecorded(name, f"Whether {name} elements are true along ``axis`` (None: all), "
+                             "a boolean tensor")
 
 
 def _moment(reduce: Any) -> Any:
@@ -332,8 +344,7 @@ def install() -> None:
         "flip": S.flip, "pad": S.pad, "split": _split, "matmul": L.matmul,
         "relu": A.relu, "sigmoid": A.sigmoid, "tanh": A.tanh,
         "softmax": A.softmax, "log_softmax": A.log_softmax,
-        "any": lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k)),
-        "all": lambda self, *a, **k: Tensor._wrap(self.data.all(*a, **k)),
+        "any": _logical("any"), "all": _logical("all"),
         "argmax": _arg("argmax"), "argmin": _arg("argmin"),
     }
     for name, fn in methods.items():
