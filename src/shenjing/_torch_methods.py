@@ -55,6 +55,7 @@ def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
     return self.shape[dim] - 1 - xp.flip(up, dim)
 
 
+@S.on_0d_as_1d
 def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
          ) -> ValuesIndices:
     """``(values, indices)`` sorted along ``dim``; the gradient goes back to each value's place."""
@@ -62,12 +63,14 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     return ValuesIndices(S.take_along_axis(self, idx, dim), Tensor._wrap(idx))
 
 
+@S.on_0d_as_1d
 def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
             ) -> Tensor:
     """The indices that sort along ``dim`` (int64)."""
     return Tensor._wrap(_sorted_indices(self, dim, descending))
 
 
+@S.on_0d_as_1d
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
          ) -> ValuesIndices:
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""

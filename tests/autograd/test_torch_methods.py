@@ -205,6 +205,25 @@ def test_sort_and_topk_count_nan_as_the_largest_value_as_torch(call):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("call", [
+    lambda m, s: s.max(0), lambda m, s: s.min(-1, keepdim=True), lambda m, s: s.sort(),
+    lambda m, s: s.sort(0, descending=True), lambda m, s: s.topk(1),
+    lambda m, s: (s * 1, s.argsort()), lambda m, s: (s.gather(0, m.tensor(0)), m.tensor(0)),
+    lambda m, s: (s.cumsum(0), s.cumprod(-1)), lambda m, s: (m.cumsum(s, dim=0), s.max(0)[1]),
+])
+def test_0d_tensors_take_dim_0_as_torch(call):
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        s = m.tensor(2.5, requires_grad=True)
+        first, second = call(m, s)
+        first.backward(m.tensor(3.0))
+        results.append([first.detach().numpy(), second.detach().numpy(), s.grad.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.shape == theirs.shape == () and ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_chunk_and_repeat_interleave_name_a_bad_count():
     x = shenjing.ones(2, 3)
     with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):

@@ -67,6 +67,11 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
+def one_axis(axis: Any, ndim: int) -> int:
+    """``axis`` (one integer, negative allowed) as a non-negative axis, checked to be in range."""
+    return normalize_axes(operator.index(axis), ndim)[0]
+
+
 def torch_alias(value: Any, alias: Any, names: tuple[str, str], default: Any = None) -> Any:
     """The value of a NumPy-named argument (``axis``, ``keepdims``) or of its PyTorch name
     (``dim``, ``keepdim``), which the ops take as an alias whose default None means "not

@@ -264,6 +264,17 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+@S.on_0d_as_1d
+def _values_indices(x: Tensor, name: str, axis: int, keepdims: bool) -> ValuesIndices:
+    """x's maxima (``name`` 'max') or minima along ``axis`` and their indices: the values at
+    the returned indices, so a tie's gradient goes to that one index, as torch's."""
+    where = getattr(x.data, f"arg{name}")(axis=axis, keepdims=True)
+    values = S.take_along_axis(x, where, axis)
+    if not keepdims:
+        values, where = S.squeeze(values, axis), where.squeeze(axis)
+    return ValuesIndices(values, Tensor._wrap(where))
+
+
 def _extreme(name: str) -> Any:
     reduce = getattr(R, name)
 
@@ -279,13 +290,7 @@ def _extreme(name: str) -> Any:
             axis, keepdims = (*args, keepdims)[:2]
         if dim is None:
             return reduce(self, axis, keepdims, keepdim=keepdim)
-        axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
-        # the values at the returned indices: a tie's gradient goes to that one index, as torch
-        where = getattr(self.data, f"arg{name}")(axis=axis, keepdims=True)
-        values = S.take_along_axis(self, where, axis)
-        if not keepdims:
-            values, where = S.squeeze(values, axis), where.squeeze(axis)
-        return ValuesIndices(values, Tensor._wrap(where))
+        return _values_indices(self, name, *torch_dims(axis, keepdims, dim, keepdim))
 
     extreme.__name__ = name
     extreme.__doc__ = (
