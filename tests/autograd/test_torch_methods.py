@@ -224,6 +224,23 @@ def test_0d_tensors_take_dim_0_as_torch(call):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int32, np.uint8,
+                                   np.bool_])
+def test_from_numpy_shares_memory_and_keeps_the_dtype_as_torch(dtype):
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        a = np.array([1.5, 2.5, 0.0]).astype(dtype)
+        t = m.from_numpy(a)
+        a[0] = 9
+        t[1] = 7  # and a write to the tensor shows in the array
+        results.append((str(t.dtype).removeprefix("torch."), t.numpy().tolist(), a.tolist()))
+    assert results[0] == results[1]
+    with pytest.raises(TypeError, match="from_numpy takes arrays of numbers or booleans, got "
+                                        "dtype <U1"):
+        shenjing.from_numpy(np.array(["a"]))
+
+
 def test_chunk_and_repeat_interleave_name_a_bad_count():
     x = shenjing.ones(2, 3)
     with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):
