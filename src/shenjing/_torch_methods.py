@@ -299,16 +299,17 @@ METHODS: dict[str, Callable[..., Any]] = {
     "new_tensor": new_tensor, "index_add": index_add, "scatter_add": scatter_add,
     "scatter": scatter, "contiguous": lambda self, *a, **k: self,
     **{name: _method_of(getattr(ops, name)) for name in (
-        "sign", "floor", "ceil", "isnan", "isinf", "isfinite", "log1p", "expm1", "square",
-        "logical_not", "reciprocal", "sinh", "cosh", "tan", "arctan", "rsqrt")},
+        "isnan", "isinf", "isfinite", "log1p", "expm1", "square", "logical_not", "reciprocal",
+        "sinh", "cosh", "tan", "arctan", "rsqrt")},
+    # F's, not Keras's ops (which make integers float): torch keeps an integer's dtype
+    **{name: _method_of(getattr(F, name)) for name in ("sign", "floor", "ceil", "round")},
 }
-METHODS["round"] = lambda self, decimals=0: ops.round(self, decimals)
 for _name, _fn in [("masked_fill", masked_fill), ("clamp", _clamp), ("index_add", index_add),
                    ("scatter_add", scatter_add), ("scatter", scatter),
                    ("tril", _triangle(ops.tril)), ("triu", _triangle(ops.triu)),
                    ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv),
-                   *[(n, getattr(ops, n)) for n in (
-                       "exp", "log", "sqrt", "abs", "sign", "floor", "ceil", "square")],
+                   *[(n, getattr(ops, n)) for n in ("exp", "log", "sqrt", "abs", "square")],
+                   *[(n, getattr(F, n)) for n in ("sign", "floor", "ceil")],
                    ("neg", F.neg), ("relu", F.relu), ("sigmoid", F.sigmoid),
                    ("tanh", F.tanh), ("pow", F.pow), ("rsqrt", ops.rsqrt)]:
     METHODS[f"{_name}_"] = _in_place(_fn, f"{_name}_")

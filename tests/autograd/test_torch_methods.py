@@ -241,6 +241,24 @@ def test_from_numpy_shares_memory_and_keeps_the_dtype_as_torch(dtype):
         shenjing.from_numpy(np.array(["a"]))
 
 
+@pytest.mark.parametrize("name", ["round", "sign", "floor", "ceil", "trunc", "sgn"])
+def test_piecewise_constant_methods_are_recorded_with_zero_gradient_as_torch(name):
+    # x.round().sum().backward() works (zeros), and integers keep their dtype
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        x = m.tensor([1.4, -2.6, 0.0, 3.5], requires_grad=True)
+        y = getattr(x, name)()
+        assert y.requires_grad
+        (y * 2 + getattr(m, name)(x)).sum().backward()
+        ints = getattr(m.tensor(np.array([3, -2, 0], np.int32)), name)()
+        # (+ 0: torch's sgn leaves a ZeroTensor as the gradient, which refuses numpy())
+        results.append([y.detach().numpy(), (x.grad + 0).numpy(), ints.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_chunk_and_repeat_interleave_name_a_bad_count():
     x = shenjing.ones(2, 3)
     with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):

@@ -1,6 +1,7 @@
 """Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, fmod, neg, pow, exp,
-log (log10, log2), sqrt, sin, cos, abs, maximum, minimum, clip, where, cast, clone, and the
-(non-differentiable) comparisons (isclose, allclose) and bitwise operators.
+log (log10, log2), sqrt, sin, cos, abs, floor/ceil/trunc/round/sign (gradient 0), maximum,
+minimum, clip, where, cast, clone, and the (non-differentiable) comparisons (isclose, allclose)
+and bitwise operators.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -276,6 +277,26 @@ class _Clip(Function):
     differentiable_backward = backward  # g times constant masks: also on Tensors
 
 
+class _Stepwise(Function):
+    """y = floor, ceil, trunc, round (half to even, to ``decimals`` places) or sign of x:
+    piecewise constant, so dy/dx = 0. Recorded all the same, as torch records them, so that a
+    loss reaching a parameter only through them backpropagates (zeros) instead of failing.
+    Integers and booleans are whole already: they keep their dtype (NumPy's floor gives
+    float64)."""
+
+    def forward(self, x, name="floor", decimals=0):
+        if x.dtype.kind == "b" or (x.dtype.kind in "iu" and name in ("floor", "ceil", "trunc")):
+            return x.copy()
+        xp = get_xp(x)
+        return xp.round(x, decimals) if name == "round" else getattr(xp, name)(x)
+
+    def backward(self, g):
+        return get_xp(g).zeros_like(g)
+
+    def differentiable_backward(self, g):
+        return Tensor._wrap(get_xp(g.data).zeros_like(g.data))
+
+
 class _Where(Function):
     """y = a where cond else b;  the gradient flows to whichever input was chosen."""
 
@@ -510,6 +531,32 @@ def cos(x: Tensor) -> Tensor:
 def abs(x: Tensor) -> Tensor:  # noqa: A001
     """|x|; the gradient at 0 is 0."""
     return _Abs.apply(x)
+
+
+def floor(x: Tensor) -> Tensor:
+    """The largest whole number <= x; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest whole number >= x; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="ceil")
+
+
+def trunc(x: Tensor) -> Tensor:
+    """x rounded toward zero; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="trunc")
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's and NumPy's name
+    """x rounded half to even (NumPy's and torch's rule), to ``decimals`` places; gradient 0
+    (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="round", decimals=decimals)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 as x is negative, zero or positive; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="sign")
 
 
 def maximum(a: Any, b: Any) -> Tensor:
