@@ -736,3 +736,10 @@ def test_any_all_and_flatten_take_torch_keywords(call, rng):
     theirs = call(th, th.tensor(x0), th.tensor(x0 > 0))
     assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_numpy_reductions_of_a_tensor_still_reach_its_methods():
+    # np.all(t) calls t.all(axis=None, out=None): NumPy's keywords pass through
+    mask = shenjing.tensor([True, False])
+    assert not bool(np.all(mask)) and bool(np.any(mask))
+    assert int(np.argmax(shenjing.tensor([1.0, 3.0, 2.0]))) == 1

@@ -208,13 +208,15 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
 
 def _unrecorded(name: str, doc: str) -> Any:
     """The array's reduction ``name`` as a method without gradient, taking NumPy's
-    ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``."""
+    ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``; NumPy's other keywords (``out=``,
+    which ``np.all(t)`` passes) go to the array's method."""
 
     def reduce(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-               keepdim: bool | None = None) -> Tensor:
+               keepdim: bool | None = None, **numpy_kwargs: Any) -> Tensor:
         if dim is not None or keepdim is not None:
             axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
-        return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims))
+        return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims,
+                                                     **numpy_kwargs))
 
     reduce.__name__ = name
     reduce.__doc__ = f"{doc}; ``dim``/``keepdim`` are PyTorch's names for ``axis``/``keepdims``."
