@@ -5,7 +5,8 @@ Most are composites of differentiable F ops: sorting, top-k, take, roll, repeat,
 reflection and diagonals gather with integer indices (indexing's gradient scatters back), tile
 and meshgrid broadcast. Running sums and products, einsum and the inverse trigonometric
 functions are Functions of their own (``functional/extra.py``). Piecewise-constant ops (floor,
-round, sign), tests and logical ops return Tensors without gradient, as Keras's have none.
+round, sign) are recorded with gradient 0 (torch's); tests and logical ops return Tensors without
+gradient.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ._ops_common import (
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT
 from .functional import extra
-from .functional._util import normalize_axes
+from .functional._util import axis_tuple, normalize_axes
 from .functional.shape import index_put
 
 _ALL = (slice(None),)
@@ -45,7 +46,7 @@ def _indices(x: Any) -> Any:
 
 def _axis_order(axis: Any, ndim: int) -> list[int]:
     """``axis`` (an int or a sequence, negatives allowed) as non-negative axes, in order."""
-    return [a % ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    return [a % ndim for a in axis_tuple(axis)]
 
 
 # -- element-wise math -------------------------------------------------------------------------
@@ -60,8 +61,8 @@ tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, log1p, expm1
         "log1p", "expm1"))
 log2, log10 = _math(F.log2, "log2"), _math(F.log10, "log10")
 reciprocal = _math(lambda x: 1 / x, "reciprocal")
-floor, ceil = (_math(_constant(name), name) for name in ("floor", "ceil"))
-sign = _unary(_constant("sign"), "sign")
+floor, ceil = _math(F.floor, "floor"), _math(F.ceil, "ceil")
+sign = _unary(F.sign, "sign")
 isnan, isinf, isfinite, logical_not = (
     _unary(_constant(name), name) for name in ("isnan", "isinf", "isfinite", "logical_not"))
 logical_and, logical_or, logical_xor = (
@@ -75,8 +76,8 @@ def true_divide(x1: Any, x2: Any) -> Tensor:
 
 
 def round(x: Any, decimals: int = 0) -> Tensor:  # noqa: A001 - Keras's name
-    """Round half to even (NumPy's rule), to ``decimals`` places; no gradient."""
-    return _constant("round")(_t(x), decimals=decimals)
+    """Round half to even (NumPy's rule), to ``decimals`` places; gradient 0."""
+    return F.round(_t(x), decimals)
 
 
 def floor_divide(x1: Any, x2: Any) -> Tensor:
@@ -111,8 +112,7 @@ def count_nonzero(x: Any, axis: Any = None) -> Tensor:
 
 def _scan(x: Any, axis: Any, dtype: Any) -> tuple[Tensor, int]:
     x = _t(x)
-    if dtype is not None or x.dtype.kind == "b":
-        x = F.cast(x, dtype or "int64")
+    x = F.elementwise.accumulating(x) if dtype is None else F.cast(x, dtype)
     return (F.reshape(x, (-1,)), 0) if axis is None else (x, axis)
 
 

@@ -180,10 +180,14 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor over ``array``'s memory, its dtype kept (torch's ``from_numpy``)."""
+    """A tensor over ``array``'s memory, its dtype kept, float64 too (torch's ``from_numpy``;
+    ``shenjing.tensor`` copies floats into float32): a write to either shows in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}")
-    return _as_tensor(array)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"from_numpy takes arrays of numbers or booleans, got dtype "
+                        f"{array.dtype}")
+    return _as_tensor(array, dtype=array.dtype)
 
 
 def is_tensor(obj: Any) -> bool:

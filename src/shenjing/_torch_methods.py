@@ -45,12 +45,17 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
-    data = self.data
-    if descending:  # reversed order, stably sorted: ties keep their order, as torch's
-        data = ~data if data.dtype.kind in "biu" else -data  # ~: no overflow at int's minimum
-    return self.xp.argsort(data, axis=dim, kind="stable")
+    """The stable sorting order along ``dim``; NaN counts as the largest value, as torch's."""
+    xp = self.xp
+    if not descending:
+        return xp.argsort(self.data, axis=dim, kind="stable")
+    # The ascending order of the reversed data, reversed: descending with NaN first, and ties
+    # (reversed twice) in their order
+    up = xp.argsort(xp.flip(self.data, dim), axis=dim, kind="stable")
+    return self.shape[dim] - 1 - xp.flip(up, dim)
 
 
+@S.on_0d_as_1d
 def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
          ) -> ValuesIndices:
     """``(values, indices)`` sorted along ``dim``; the gradient goes back to each value's place."""
@@ -58,12 +63,14 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     return ValuesIndices(S.take_along_axis(self, idx, dim), Tensor._wrap(idx))
 
 
+@S.on_0d_as_1d
 def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
             ) -> Tensor:
     """The indices that sort along ``dim`` (int64)."""
     return Tensor._wrap(_sorted_indices(self, dim, descending))
 
 
+@S.on_0d_as_1d
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
          ) -> ValuesIndices:
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
@@ -292,16 +299,17 @@ METHODS: dict[str, Callable[..., Any]] = {
     "new_tensor": new_tensor, "index_add": index_add, "scatter_add": scatter_add,
     "scatter": scatter, "contiguous": lambda self, *a, **k: self,
     **{name: _method_of(getattr(ops, name)) for name in (
-        "sign", "floor", "ceil", "isnan", "isinf", "isfinite", "log1p", "expm1", "square",
-        "logical_not", "reciprocal", "sinh", "cosh", "tan", "arctan", "rsqrt")},
+        "isnan", "isinf", "isfinite", "log1p", "expm1", "square", "logical_not", "reciprocal",
+        "sinh", "cosh", "tan", "arctan", "rsqrt")},
+    # F's, not Keras's ops (which make integers float): torch keeps an integer's dtype
+    **{name: _method_of(getattr(F, name)) for name in ("sign", "floor", "ceil", "round")},
 }
-METHODS["round"] = lambda self, decimals=0: ops.round(self, decimals)
 for _name, _fn in [("masked_fill", masked_fill), ("clamp", _clamp), ("index_add", index_add),
                    ("scatter_add", scatter_add), ("scatter", scatter),
                    ("tril", _triangle(ops.tril)), ("triu", _triangle(ops.triu)),
                    ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv),
-                   *[(n, getattr(ops, n)) for n in (
-                       "exp", "log", "sqrt", "abs", "sign", "floor", "ceil", "square")],
+                   *[(n, getattr(ops, n)) for n in ("exp", "log", "sqrt", "abs", "square")],
+                   *[(n, getattr(F, n)) for n in ("sign", "floor", "ceil")],
                    ("neg", F.neg), ("relu", F.relu), ("sigmoid", F.sigmoid),
                    ("tanh", F.tanh), ("pow", F.pow), ("rsqrt", ops.rsqrt)]:
     METHODS[f"{_name}_"] = _in_place(_fn, f"{_name}_")

@@ -226,20 +226,9 @@ def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
 
 
 # -- small element-wise ones -------------------------------------------------------------------
-def trunc(self: Tensor) -> Tensor:
-    """Rounded toward zero (gradient 0, as floor's)."""
-    return F.where(Tensor._wrap(self.data >= 0), ops.floor(self), ops.ceil(self))
-
-
 def frac(self: Tensor) -> Tensor:
     """The fractional part ``x - trunc(x)``, with x's sign (gradient 1)."""
-    return self - trunc(self)
-
-
-def fmod(self: Tensor, other: Any) -> Tensor:
-    """The C remainder ``x - trunc(x / other) * other``, with the dividend's sign (torch's
-    ``fmod``; ``remainder`` takes the divisor's)."""
-    return self - trunc(self / other) * other
+    return self - F.trunc(self)
 
 
 def logit(self: Tensor, eps: float | None = None) -> Tensor:
@@ -289,9 +278,9 @@ METHODS: dict[str, Any] = {
     "unique": unique, "bincount": bincount, "count_nonzero": count_nonzero,
     "argwhere": argwhere, "tensor_split": tensor_split, "take_along_dim": take_along_dim,
     "diff": diff, "cross": cross, "kron": kron, "narrow": narrow, "select": select,
-    "trunc": trunc, "frac": frac, "fmod": fmod, "logit": logit, "hypot": hypot,
-    "logaddexp": logaddexp, "roll": _roll,
-    "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(ops.sign),
+    "trunc": _method_of(F.trunc), "frac": frac, "fmod": _method_of(F.fmod), "logit": logit,
+    "hypot": hypot, "logaddexp": logaddexp, "roll": _roll,
+    "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(F.sign),
     "negative": _method_of(F.neg), "exp2": lambda self: 2.0 ** self,
     "arcsin": _method_of(ops.arcsin), "arccos": _method_of(ops.arccos),
     "asin": _method_of(ops.arcsin), "acos": _method_of(ops.arccos),

@@ -395,6 +395,28 @@ def test_clamp_needs_a_bound_and_takes_tensor_bounds():
     assert x.grad.tolist() == [1.0, 0.0, 0.0] and low.grad.tolist() == [0.0, 0.0, 1.0]
 
 
+# x at a bound (ties), x beyond either bound, a NaN, lo > hi and lo == hi (where torch gives
+# no gradient to anything), with both bounds or one of them a tensor
+CLAMP_X = [1.0, 2.0, 3.0, 4.0, 2.5, float("nan"), 1.0, 2.0, 3.0]
+CLAMP_LO = [2.0, 2.0, 2.0, 2.0, 3.0, 0.0, 2.0, 2.0, 2.0]
+CLAMP_HI = [3.0, 3.0, 3.0, 3.0, 2.0, 1.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_with_tensor_bounds_gives_ties_to_x_as_torch(bounds):
+    th = require_torch()
+    grads = []
+    for m in (shenjing, th):
+        x, lo, hi = (m.tensor(v, requires_grad=True) for v in (CLAMP_X, CLAMP_LO, CLAMP_HI))
+        y = x.clamp(**{"both": {"min": lo, "max": hi}, "min": {"min": lo},
+                       "max": {"max": hi}}[bounds])
+        (y * m.arange(1.0, 10.0)).sum().backward()
+        grads.append([y.detach().numpy()] + [np.zeros(9) if t.grad is None else t.grad.numpy()
+                                             for t in (x, lo, hi)])
+    for ours, theirs in zip(*grads, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 # -- var/std: correction= and unbiased= ---------------------------------------------------------
 # The same lambda runs on both: these are torch's own keywords.
 CORRECTION_CALLS = {
@@ -646,3 +668,78 @@ def test_floor_division_remainder_and_mask_operators_as_torch():
     for ours, theirs in zip(*results):
         assert ours.dtype == theirs.dtype or ours.dtype.kind == theirs.dtype.kind == "i"
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_remainder_and_fmod_are_exact_as_torch():
+    # NumPy's remainder/fmod, not a - floor(a / b) b in float32, which loses a big a's digits;
+    # a divisor of inf leaves a finite a (or gives inf, -5 % inf); integers stay integers
+    th = require_torch()
+    a0 = np.array([1000.7, 50632.2, 1234567.8, 74.0, -5.0, 5.0], np.float32)
+    b0 = np.array([0.3, 0.1, 0.3, 0.1, np.inf, np.inf], np.float32)
+    i0, j0 = np.array([7, -7, 9], np.int32), np.array([3, 3, -4], np.int32)
+    results = []
+    for lib in (shenjing, th):
+        a, b = lib.tensor(a0, requires_grad=True), lib.tensor(b0, requires_grad=True)
+        r, f = a % b, lib.fmod(a, b)
+        (r * lib.arange(6.0) + f * lib.arange(6.0, 12.0)).sum().backward()
+        i, j = lib.tensor(i0), lib.tensor(j0)
+        results.append([r, f, a.grad, b.grad, a % 0.3, a.fmod(0.1), i % j, i.fmod(j),
+                        i.fmod(2), lib.remainder(i, j)])
+    for ours, theirs in zip(*results, strict=True):
+        theirs = theirs.detach().numpy()
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs)
+
+
+# -- NumPy integers as dims ---------------------------------------------------------------------
+# a dim computed with NumPy (np.int64) works wherever a Python int does; torch gets the int
+NUMPY_DIM_CALLS = {
+    "sum": lambda m, x, d: x.sum(d), "mean": lambda m, x, d: x.mean(dim=d, keepdim=True),
+    "max": lambda m, x, d: x.max(d).values, "amin": lambda m, x, d: x.amin(d),
+    "var": lambda m, x, d: x.var(d), "logsumexp": lambda m, x, d: x.logsumexp(d),
+    "norm": lambda m, x, d: x.norm(dim=(d, 2)), "unsqueeze": lambda m, x, d: x.unsqueeze(d),
+    "squeeze": lambda m, x, d: x[:, :1].squeeze(d), "softmax": lambda m, x, d: x.softmax(d),
+    "transpose": lambda m, x, d: x.transpose(d, 2), "flatten": lambda m, x, d: x.flatten(d),
+    "cumsum": lambda m, x, d: x.cumsum(d), "prod": lambda m, x, d: x.prod(d),
+    "sort": lambda m, x, d: x.sort(d).values, "topk": lambda m, x, d: x.topk(2, d).values,
+    "cat": lambda m, x, d: m.cat([x, x], d), "stack": lambda m, x, d: m.stack([x, x], d),
+    "any": lambda m, x, d: (x > 0).any(d), "unbind": lambda m, x, d: x.unbind(d)[1],
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_DIM_CALLS)
+def test_numpy_integer_dims_work_as_ints(name, rng):
+    th = require_torch()
+    x0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    call = NUMPY_DIM_CALLS[name]
+    ours = call(shenjing, shenjing.tensor(x0), np.int64(1))
+    theirs = call(th, th.tensor(x0), 1)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_dim_that_is_no_integer_is_named():
+    with pytest.raises(TypeError, match=r"axis/dim must be an int or a sequence of ints, got 1.5"):
+        shenjing.ones(2, 3).sum(1.5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, b: b.any(dim=1), lambda m, x, b: b.all(dim=1, keepdim=True),
+    lambda m, x, b: b.any(dim=0, keepdim=False), lambda m, x, b: m.all(b, dim=-1),
+    lambda m, x, b: m.any(b, 1, True), lambda m, x, b: x.flatten(start_dim=1),
+    lambda m, x, b: x.flatten(start_dim=0, end_dim=1), lambda m, x, b: x.flatten(end_dim=-2),
+    lambda m, x, b: m.flatten(x, start_dim=1), lambda m, x, b: m.flatten(x, 1, 2),
+])
+def test_any_all_and_flatten_take_torch_keywords(call, rng):
+    th = require_torch()
+    x0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    ours = call(shenjing, shenjing.tensor(x0), shenjing.tensor(x0 > 0))
+    theirs = call(th, th.tensor(x0), th.tensor(x0 > 0))
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_numpy_reductions_of_a_tensor_still_reach_its_methods():
+    # np.all(t) calls t.all(axis=None, out=None): NumPy's keywords pass through
+    mask = shenjing.tensor([True, False])
+    assert not bool(np.all(mask)) and bool(np.any(mask))
+    assert int(np.argmax(shenjing.tensor([1.0, 3.0, 2.0]))) == 1

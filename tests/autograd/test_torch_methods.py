@@ -186,6 +186,79 @@ def test_review_fixes_size_copies_descending_int_sort_and_masked_fill_dtype():
     assert filled.dtype == np.int64 and filled.tolist() == [0, 2, 0]  # torch keeps the dtype
 
 
+@pytest.mark.parametrize("call", [
+    lambda x: x.sort(dim=1, descending=True), lambda x: x.sort(dim=0, stable=True),
+    lambda x: x.topk(3, dim=1), lambda x: x.topk(2, dim=0, largest=False),
+])
+def test_sort_and_topk_count_nan_as_the_largest_value_as_torch(call):
+    torch = require_torch()
+    x0 = np.array([[1.0, np.nan, 3.0, 3.0, -np.inf], [np.nan, 2.0, np.inf, np.nan, 2.0]],
+                  np.float32)
+    results = []
+    for m in (shenjing, torch):
+        x = m.tensor(x0, requires_grad=True)
+        values, indices = call(x)
+        (values * m.tensor(np.arange(values.numel(), dtype=np.float32).reshape(values.shape))
+         ).sum().backward()
+        results.append([values.detach().numpy(), indices.numpy(), x.grad.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, s: s.max(0), lambda m, s: s.min(-1, keepdim=True), lambda m, s: s.sort(),
+    lambda m, s: s.sort(0, descending=True), lambda m, s: s.topk(1),
+    lambda m, s: (s * 1, s.argsort()), lambda m, s: (s.gather(0, m.tensor(0)), m.tensor(0)),
+    lambda m, s: (s.cumsum(0), s.cumprod(-1)), lambda m, s: (m.cumsum(s, dim=0), s.max(0)[1]),
+])
+def test_0d_tensors_take_dim_0_as_torch(call):
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        s = m.tensor(2.5, requires_grad=True)
+        first, second = call(m, s)
+        first.backward(m.tensor(3.0))
+        results.append([first.detach().numpy(), second.detach().numpy(), s.grad.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.shape == theirs.shape == () and ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int32, np.uint8,
+                                   np.bool_])
+def test_from_numpy_shares_memory_and_keeps_the_dtype_as_torch(dtype):
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        a = np.array([1.5, 2.5, 0.0]).astype(dtype)
+        t = m.from_numpy(a)
+        a[0] = 9
+        t[1] = 7  # and a write to the tensor shows in the array
+        results.append((str(t.dtype).removeprefix("torch."), t.numpy().tolist(), a.tolist()))
+    assert results[0] == results[1]
+    with pytest.raises(TypeError, match="from_numpy takes arrays of numbers or booleans, got "
+                                        "dtype <U1"):
+        shenjing.from_numpy(np.array(["a"]))
+
+
+@pytest.mark.parametrize("name", ["round", "sign", "floor", "ceil", "trunc", "sgn"])
+def test_piecewise_constant_methods_are_recorded_with_zero_gradient_as_torch(name):
+    # x.round().sum().backward() works (zeros), and integers keep their dtype
+    torch = require_torch()
+    results = []
+    for m in (shenjing, torch):
+        x = m.tensor([1.4, -2.6, 0.0, 3.5], requires_grad=True)
+        y = getattr(x, name)()
+        assert y.requires_grad
+        (y * 2 + getattr(m, name)(x)).sum().backward()
+        ints = getattr(m.tensor(np.array([3, -2, 0], np.int32)), name)()
+        # (+ 0: torch's sgn leaves a ZeroTensor as the gradient, which refuses numpy())
+        results.append([y.detach().numpy(), (x.grad + 0).numpy(), ints.numpy()])
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_chunk_and_repeat_interleave_name_a_bad_count():
     x = shenjing.ones(2, 3)
     with pytest.raises(ValueError, match="chunks must be a positive integer, got 0"):

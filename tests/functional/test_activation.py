@@ -31,6 +31,11 @@ ELEMENTWISE = {
     "gelu": (F.gelu, lambda t: _tf().gelu(t), normal),
     "gelu_approximate": (lambda x: F.gelu(x, approximate=True),
                          lambda t: _tf().gelu(t, approximate="tanh"), normal),
+    # torch's strings too: 'none' is exact (a non-empty string once read as True)
+    "gelu_none": (lambda x: F.gelu(x, approximate="none"),
+                  lambda t: _tf().gelu(t, approximate="none"), normal),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
+                  lambda t: _tf().gelu(t, approximate="tanh"), normal),
     "softplus": (F.softplus, lambda t: _tf().softplus(t), normal),
     "silu": (F.silu, lambda t: _tf().silu(t), normal),
 }
@@ -50,6 +55,12 @@ def test_activation_gradcheck(name, shape, rng):
 def test_activation_matches_torch(name, shape, rng):
     fn, torch_fn, sample = ELEMENTWISE[name]
     assert_same_as_torch(fn, [3 * sample(rng, shape)], torch_fn)
+
+
+@pytest.mark.parametrize("approximate", ["exact", "", None, 1.5])
+def test_gelu_refuses_an_unknown_approximation(approximate):
+    with pytest.raises(ValueError, match="approximate must be True/False .* or 'none'/'tanh'"):
+        F.gelu(shenjing.ones(2), approximate=approximate)
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])

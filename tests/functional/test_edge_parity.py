@@ -40,6 +40,65 @@ def test_dtype_promotion_follows_torch(case):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+U8, I8, I32 = (np.array([1, 200], np.uint8), np.array([-100, 100], np.int8),
+               np.array([2**20, 2**12], np.int32))
+
+
+@pytest.mark.parametrize("case", [
+    lambda m, u, b, s: u + 1,            # a number never widens an integer tensor: wraps to 201
+    lambda m, u, b, s: u - 2,
+    lambda m, u, b, s: u * 2,
+    lambda m, u, b, s: 300 + u,
+    lambda m, u, b, s: u + True,
+    lambda m, u, b, s: u + m.tensor(1),  # nor does a 0-d tensor of the same category
+    lambda m, u, b, s: u * 2.5,          # a float number: the default float
+    lambda m, u, b, s: u / 2,
+    lambda m, u, b, s: m.tensor(I8) / 200,  # 200 does not fit int8: divided as given
+    lambda m, u, b, s: u // 3 + u % 3,
+    lambda m, u, b, s: m.maximum(u, m.tensor(3)),
+    lambda m, u, b, s: m.where(b, u, 5),
+    lambda m, u, b, s: b + 1,
+    lambda m, u, b, s: b + True,
+    lambda m, u, b, s: s + 1,            # 0-d int32 and a number: int32
+    lambda m, u, b, s: s + m.tensor(1),  # 0-d int32 and 0-d int64: int64
+    lambda m, u, b, s: m.tensor(I8) + u,  # uint8 with int8: int16
+    lambda m, u, b, s: m.tensor(I32).clamp(2.5, 3000.5),  # float bounds: float32
+    lambda m, u, b, s: m.tensor(I32).clamp(m.tensor(2.0), m.tensor(3000.0)),
+    lambda m, u, b, s: u.clamp(5),
+    lambda m, u, b, s: m.tensor(I32).clamp(max=m.tensor([10, 5000])),
+])
+def test_numbers_and_small_integers_promote_as_torch(case):
+    torch = require_torch()
+    results = []
+    for m in (sj, torch):
+        u, b = m.tensor(U8), m.tensor([True, False])
+        s = m.tensor(np.array(7, np.int32))
+        results.append(case(m, u, b, s))
+    ours, theirs = results
+    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64])
+@pytest.mark.parametrize("reduce", [
+    lambda x: x.sum(), lambda x: x.sum(0, keepdim=True), lambda x: x.prod(), lambda x: x.prod(1),
+    lambda x: x.cumsum(1), lambda x: x.cumprod(0),
+])
+def test_integer_sums_and_products_are_int64_as_torch(reduce, dtype):
+    # NumPy's uint8 sum is uint64, and int8/int32 products and running sums overflowed
+    torch = require_torch()
+    values = (np.array([[100, 120, 3], [90, 127, 2]]) if dtype != np.bool_ else
+              np.array([[True, False, True], [True, True, False]])).astype(dtype)
+    ours, theirs = reduce(sj.tensor(values)), reduce(torch.tensor(values))
+    assert ours.dtype == np.int64 and str(theirs.dtype) == "torch.int64"
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_clamp_bound_outside_an_integer_dtype_is_an_error_as_torch():
+    with pytest.raises(ValueError, match="bound 300 does not fit x's dtype uint8"):
+        sj.tensor(U8).clamp(0, 300)
+
+
 def test_integer_inputs_give_float32_results_not_truncated_or_float64():
     ints = sj.tensor([-3, 2])
     for op in (F.exp, F.log_softmax, F.gelu, F.elu, F.softplus, lambda x: F.leaky_relu(x, 0.2),

@@ -28,6 +28,12 @@ BINARY = {
     "pow": (F.pow, lambda a, b: a**b, positive, normal),
     "maximum": (F.maximum, lambda a, b: torch.maximum(a, b), distinct, distinct),
     "minimum": (F.minimum, lambda a, b: torch.minimum(a, b), distinct, distinct),
+    # a / b away from whole numbers, where the remainders jump
+    "remainder": (F.remainder, lambda a, b: a % b, distinct, away_from_zero),
+    "fmod": (F.fmod, lambda a, b: torch.fmod(a, b), distinct, away_from_zero),
+    "clip_tensor_min": (F.clip, lambda a, b: a.clamp(min=b), distinct, distinct),
+    "clip_tensor_max": (lambda a, b: F.clip(a, None, b), lambda a, b: a.clamp(max=b), distinct,
+                        distinct),
 }
 
 BROADCAST_SHAPES = [
@@ -51,6 +57,13 @@ UNARY = {
     "clip": (lambda x: F.clip(x, -0.4, 0.8), lambda x: x.clamp(-0.4, 0.8), distinct),
     "clip_min": (lambda x: F.clip(x, min_value=0.4), lambda x: x.clamp(min=0.4), distinct),
     "clip_max": (lambda x: F.clip(x, max_value=-0.4), lambda x: x.clamp(max=-0.4), distinct),
+    # piecewise constant: gradient 0, recorded as torch's (random values sit off the jumps)
+    "floor": (F.floor, lambda x: x.floor(), normal),
+    "ceil": (F.ceil, lambda x: x.ceil(), normal),
+    "trunc": (F.trunc, lambda x: x.trunc(), normal),
+    "round": (F.round, lambda x: x.round(), normal),
+    "round_decimals": (lambda x: F.round(x, 1), lambda x: x.round(decimals=1), normal),
+    "sign": (F.sign, lambda x: x.sign(), normal),
     "pow_scalar": (lambda x: x**3, lambda x: x**3, normal),
     "rpow_scalar": (lambda x: 2.0**x, lambda x: 2.0**x, normal),
 }

@@ -205,6 +205,23 @@ def test_class_losses_gradcheck(op, rng):
     assert shenjing.gradcheck(lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1), x, soft)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", ["plain", "weight", "ignore_index_2"])
+@pytest.mark.parametrize("shape", list(CLASS_SHAPES))
+def test_cross_entropy_with_masked_logits_matches_torch(shape, options, reduction, rng):
+    """-inf logits (masked classes) other than the target's add nothing, as torch: not
+    0 * -inf = NaN on the paths that are not the fused (N, C) one."""
+    inputs, kwargs = _class_case(rng, CLASS_SHAPES[shape], CLASS_OPTIONS[options])
+    x, ids = inputs[:2]
+    classes = np.arange(C).reshape((1, C) + (1,) * (x.ndim - 2))
+    x[(classes != np.expand_dims(ids, 1)) & (rng.random(x.shape) < 0.4)] = -np.inf
+    assert_same_as_torch(lambda x, t, *w: F.cross_entropy(x, t, *w, reduction=reduction, **kwargs),
+                         inputs,
+                         lambda x, t, *w: _tf().cross_entropy(x, t, *w, reduction=reduction,
+                                                              **kwargs),
+                         wrt=[0])
+
+
 def test_all_ignored_mean_is_nan_as_torch(rng):
     th = require_torch()
     x, ids = normal(rng, (N, C)).astype(np.float32), np.full(N, -100)

@@ -177,7 +177,9 @@ def test_kl_div_mean_warns_as_torch(rng):
 
 @pytest.mark.parametrize(("shape1", "shape2", "dim"), [((4, 5), (4, 5), 1),
                                                        ((2, 3, 4), (2, 3, 4), -1),
-                                                       ((4, 5), (1, 5), 1)])
+                                                       ((4, 5), (1, 5), 1),
+                                                       ((4, 1), (4, 5), 1),  # along dim
+                                                       ((5,), (3, 5), 0)])
 def test_cosine_similarity_and_pairwise_distance(shape1, shape2, dim, rng):
     same(lambda F, a, b: F.cosine_similarity(a, b, dim=dim), normal(rng, shape1),
          normal(rng, shape2))

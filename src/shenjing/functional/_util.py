@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,24 @@ def max_shift(x: Any, axis: Any) -> Any:
     return x.max(axis=axis, keepdims=True) if x.size else x.sum(axis=axis, keepdims=True)
 
 
+def axis_tuple(axis: Any) -> tuple[int, ...]:
+    """``axis`` as a tuple of ints: one integer (Python's, NumPy's, a 0-d integer tensor: any
+    with ``__index__``) or a sequence of them."""
+    try:
+        return (operator.index(axis),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(a) for a in axis)
+    except TypeError:
+        raise TypeError(f"axis/dim must be an int or a sequence of ints, got {axis!r}") from None
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence; negative allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = axis_tuple(axis)
     out = []
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
@@ -51,6 +65,11 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if len(out) > 1 and len(set(out)) != len(out):
         raise ValueError(f"axis {axis} names an axis twice")
     return tuple(sorted(out))
+
+
+def one_axis(axis: Any, ndim: int) -> int:
+    """``axis`` (one integer, negative allowed) as a non-negative axis, checked to be in range."""
+    return normalize_axes(operator.index(axis), ndim)[0]
 
 
 def torch_alias(value: Any, alias: Any, names: tuple[str, str], default: Any = None) -> Any:

@@ -361,9 +361,13 @@ def selu(x: Tensor) -> Tensor:
     return _ELU.apply(E.floating(x), alpha=SELU_ALPHA, scale=SELU_SCALE)
 
 
-def gelu(x: Tensor, approximate: bool = False) -> Tensor:
-    """Gaussian error linear unit x Phi(x) (exact by default, tanh approximation on request)."""
-    return _GELU.apply(E.floating(x), approximate=approximate)
+def gelu(x: Tensor, approximate: bool | str = False) -> Tensor:
+    """Gaussian error linear unit x Phi(x): exact by default; the tanh approximation with
+    ``approximate=True`` (Keras's) or ``'tanh'`` (torch's, whose ``'none'`` is exact)."""
+    if approximate not in (False, True, "none", "tanh"):
+        raise ValueError(f"gelu: approximate must be True/False (Keras) or 'none'/'tanh' "
+                         f"(torch), got {approximate!r}")
+    return _GELU.apply(E.floating(x), approximate=approximate in (True, "tanh"))
 
 
 def softplus(x: Tensor) -> Tensor:

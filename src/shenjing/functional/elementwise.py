@@ -1,6 +1,7 @@
-"""Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, neg, pow, exp, log
-(log10, log2), sqrt, sin, cos, abs, maximum, minimum, clip, where, cast, clone, and the
-(non-differentiable) comparisons (isclose, allclose) and bitwise operators.
+"""Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, fmod, neg, pow, exp,
+log (log10, log2), sqrt, sin, cos, abs, floor/ceil/trunc/round/sign (gradient 0), maximum,
+minimum, clip, where, cast, clone, and the (non-differentiable) comparisons (isclose, allclose)
+and bitwise operators.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
@@ -243,22 +246,55 @@ class _Minimum(_Maximum):
 
 
 class _Clip(Function):
-    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0 (as torch.clamp)."""
+    """y = x clamped to [lo, hi] (hi where lo > hi); either bound may be absent, a bound is a
+    Tensor (broadcast) or a number. dy/dx = 1 where lo <= x <= hi, else 0, so a tie goes to x;
+    a bound gets the gradient where it binds strictly: lo where x < lo (and lo < hi), hi where
+    x > hi (or hi < lo). That is torch.clamp's rule. The bounds are the inputs after x, named
+    by ``bounds`` ('lo', 'hi')."""
 
-    def forward(self, x, lo=None, hi=None):
-        xp = get_xp(x)
-        inside = xp.ones(x.shape, dtype=bool)
+    def forward(self, x, *values, bounds=("lo", "hi")):
+        given = dict(zip(bounds, values))
+        lo, hi = given.get("lo"), given.get("hi")
+        inside = True
         if lo is not None:
-            inside &= x >= lo
+            inside = x >= lo
         if hi is not None:
-            inside &= x <= hi
-        self.save_for_backward(inside)
-        return xp.clip(x, lo, hi)
+            inside = inside & (x <= hi)
+        masks = [inside]
+        for name, need in zip(bounds, self.needs_input_grad[1:]):
+            if not need:
+                masks.append(None)
+            elif name == "lo":
+                masks.append((x < lo) if hi is None else (x < lo) & (lo < hi))
+            else:
+                masks.append((x > hi) if lo is None else (x > hi) | (hi < lo))
+        self.save_for_backward(*masks)
+        return get_xp(x).clip(x, lo, hi)
 
     def backward(self, g):
-        return g * self.saved[0]
+        return tuple(None if mask is None else g * mask for mask in self.saved)
 
-    differentiable_backward = backward  # g times a constant mask: also on Tensors
+    differentiable_backward = backward  # g times constant masks: also on Tensors
+
+
+class _Stepwise(Function):
+    """y = floor, ceil, trunc, round (half to even, to ``decimals`` places) or sign of x:
+    piecewise constant, so dy/dx = 0. Recorded all the same, as torch records them, so that a
+    loss reaching a parameter only through them backpropagates (zeros) instead of failing.
+    Integers and booleans are whole already: they keep their dtype (NumPy's floor gives
+    float64)."""
+
+    def forward(self, x, name="floor", decimals=0):
+        if x.dtype.kind == "b" or (x.dtype.kind in "iu" and name in ("floor", "ceil", "trunc")):
+            return x.copy()
+        xp = get_xp(x)
+        return xp.round(x, decimals) if name == "round" else getattr(xp, name)(x)
+
+    def backward(self, g):
+        return get_xp(g).zeros_like(g)
+
+    def differentiable_backward(self, g):
+        return Tensor._wrap(get_xp(g.data).zeros_like(g.data))
 
 
 class _Where(Function):
@@ -309,28 +345,91 @@ class _FloorDivide(Function):
     differentiable_backward = backward
 
 
+class _Remainder(Function):
+    """y = a - q b: Python's and torch's ``%`` (``remainder``, the sign of b) with
+    q = floor(a / b), C's and torch's ``fmod`` (the sign of a) with q = trunc(a / b); computed
+    exactly by NumPy's remainder/fmod, not from q (whose rounding loses digits of a big a).
+    dy/da = 1, dy/db = -q, as torch's."""
+
+    def forward(self, a, b, c_style=False):
+        xp = get_xp(a)
+        self.save_for_backward(a, b, c_style)
+        return (xp.fmod if c_style else xp.remainder)(a, b)
+
+    def backward(self, g):
+        a, b, c_style = self.saved
+        xp = get_xp(a)
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = -g * (xp.trunc(a / b) if c_style else xp.floor_divide(a, b))
+        return g, gb
+
+    differentiable_backward = backward  # g times constants (q is piecewise constant)
+
+
+# torch's type categories: a 0-d operand (or a Python number) changes the dtype of dimensioned
+# ones only from a higher category
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote_types(a: Any, b: Any) -> Any:
+    """torch's ``promote_types``: NumPy's within a category (uint8 with int8 is int16), the
+    floating one's dtype across (int64 with float16 is float16, where NumPy gives float64)."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb and min(ca, cb) < 2:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_dtype(*arrays: Any) -> Any:
+    """torch's ``result_type`` of arrays: the dimensioned ones promote among themselves, and a
+    0-d one (a number made an array) counts only if of a higher category: uint8 + a 0-d int64
+    is uint8, int64 + a 0-d float64 is float64, float32 + a 0-d float64 stays float32."""
+    dim = zero = None
+    for a in arrays:
+        if a.ndim:
+            dim = a.dtype if dim is None else promote_types(dim, a.dtype)
+        else:
+            zero = a.dtype if zero is None else promote_types(zero, a.dtype)
+    if dim is None or zero is None:
+        return zero if dim is None else dim
+    return promote_types(dim, zero) if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
+
+
+def _wrapped(value: Any, like: Tensor) -> Tensor:
+    """``value`` (not a Tensor) as the partner of ``like`` in an op. A Python int or bool meeting
+    an integer tensor, or a bool meeting a boolean one, takes its dtype: torch's "wrapped
+    number", which never widens a tensor (uint8 + 1 is uint8, wrapping as torch's). Anything
+    else as :func:`as_tensor` makes it: a number meeting a float tensor takes its dtype, a float
+    meeting integers is float32, an int meeting booleans int64."""
+    kind = like.data.dtype.kind
+    if kind in "biu" and value.__class__ in (bool, int) and (
+            kind != "b" or value.__class__ is bool):
+        return Tensor._wrap(get_xp(like.data).asarray(value).astype(like.data.dtype))
+    return as_tensor(value, like=like)
+
+
+def _promoted(*tensors: Tensor) -> list[Tensor]:
+    """``tensors`` cast to their :func:`result_dtype` (integer tensors never require grad, so
+    their casts lose nothing)."""
+    dtype = result_dtype(*(t.data for t in tensors))
+    return [t if t.data.dtype == dtype else _cast_array(t, dtype) for t in tensors]
+
+
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's: integers (or
-    booleans) meeting a float take the float's dtype (int64 + float32 is float32, where NumPy
-    gives float64), and a 0-d tensor of the same kind but another width takes the other's
-    (float32 times a 0-d float64 stays float32). Integer tensors never require grad, so the
-    casts lose nothing."""
+    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's (:func:`_wrapped`,
+    :func:`result_dtype`): integers (or booleans) meeting a float take the float's dtype
+    (int64 + float32 is float32, where NumPy gives float64), and a 0-d tensor or a number of
+    the same category takes the other's dtype (float32 times a 0-d float64 stays float32)."""
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):  # (two Tensors, the common case: no call)
-            b = as_tensor(b, like=a)
+            b = _wrapped(b, a)
     else:
         b = as_tensor(b)
-        a = as_tensor(a, like=b)
+        a = _wrapped(a, b)
     da, db = a.data.dtype, b.data.dtype
     if da is not db and da != db:  # (one dtype object is the common case: no comparison)
-        if da.kind != db.kind:
-            if "f" in (da.kind, db.kind):
-                dtype = da if da.kind == "f" else db
-                a, b = (t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype))
-                        for t in (a, b))
-        elif (a.data.ndim == 0) != (b.data.ndim == 0):
-            dtype = db if a.data.ndim == 0 else da
-            a, b = (t if t.data.dtype == dtype else _cast_array(t, dtype) for t in (a, b))
+        a, b = _promoted(a, b)
     return a, b
 
 
@@ -338,11 +437,12 @@ def _cast_array(t: Tensor, dtype: Any) -> Tensor:
     return cast(t, dtype) if t.requires_grad else Tensor._wrap(t.data.astype(dtype))
 
 
-def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
-    a, b = _operands(a, b)
-    if cls is _Div and a.data.dtype.kind != "f":  # integer / integer is the default float
-        a, b = (Tensor._wrap(t.data.astype(backend.DEFAULT_FLOAT)) for t in (a, b))
-    return cls.apply(a, b)
+def _binary(cls: type[Function], a: Any, b: Any, **options: Any) -> Tensor:
+    x, y = _operands(a, b)
+    if cls is _Div and x.data.dtype.kind not in "fc":  # integer / integer is the default
+        # float, of the values as given (int8 / 200 is 0.005: 200 need not fit int8)
+        x, y = (Tensor._wrap(as_tensor(v).data.astype(backend.DEFAULT_FLOAT)) for v in (a, b))
+    return cls.apply(x, y, **options)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -374,7 +474,13 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 def remainder(a: Any, b: Any) -> Tensor:
     """a - floor(a / b) b, with the sign of b: Python's and torch's ``a % b``; its gradient is
     1 for a and -floor(a / b) for b, as torch's."""
-    return sub(a, mul(floor_divide(a, b), b))
+    return _binary(_Remainder, a, b)
+
+
+def fmod(a: Any, b: Any) -> Tensor:
+    """a - trunc(a / b) b, with the sign of a: C's and torch's ``fmod``; its gradient is 1 for a
+    and -trunc(a / b) for b, as torch's."""
+    return _binary(_Remainder, a, b, c_style=True)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -427,6 +533,32 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
     return _Abs.apply(x)
 
 
+def floor(x: Tensor) -> Tensor:
+    """The largest whole number <= x; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest whole number >= x; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="ceil")
+
+
+def trunc(x: Tensor) -> Tensor:
+    """x rounded toward zero; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="trunc")
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's and NumPy's name
+    """x rounded half to even (NumPy's and torch's rule), to ``decimals`` places; gradient 0
+    (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="round", decimals=decimals)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 as x is negative, zero or positive; gradient 0 (recorded, as torch's)."""
+    return _Stepwise.apply(x, name="sign")
+
+
 def maximum(a: Any, b: Any) -> Tensor:
     """Element-wise maximum; ties share the gradient evenly."""
     return _binary(_Maximum, a, b)
@@ -437,14 +569,22 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _binary(_Minimum, a, b)
 
 
-def clip(x: Tensor, min_value: float | None = None, max_value: float | None = None) -> Tensor:
-    """Clamp x to [min_value, max_value] (either may be None)."""
+def clip(x: Tensor, min_value: Any = None, max_value: Any = None) -> Tensor:
+    """Clamp x to [min_value, max_value]: numbers or Tensors (broadcast, and differentiable
+    where they bind), either may be None; torch.clamp's gradient (see ``_Clip``) and dtype
+    (an integer x with float bounds is float32, a number bound never widens x)."""
     if min_value is None and max_value is None:
         raise ValueError("clip() needs min_value or max_value")
-    if x.dtype.kind == "f":  # NumPy would promote float32 x to a float64 bound's dtype
-        min_value, max_value = (None if v is None else x.dtype.type(v)
-                                for v in (min_value, max_value))
-    return _Clip.apply(x, lo=min_value, hi=max_value)
+    names, values = [], []
+    for name, v in (("lo", min_value), ("hi", max_value)):
+        if v is not None:
+            if x.dtype.kind in "iu" and v.__class__ is int and not (
+                    np.iinfo(x.dtype).min <= v <= np.iinfo(x.dtype).max):
+                raise ValueError(f"clip: the bound {v} does not fit x's dtype {x.dtype}")
+            names.append(name)
+            values.append(v if isinstance(v, Tensor) else _wrapped(v, x))
+    x, *values = _promoted(x, *values)
+    return _Clip.apply(x, *values, bounds=tuple(names))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -469,6 +609,14 @@ def floating(x: Tensor) -> Tensor:
     """x itself if floating, else cast to the default float (float32): what ops with floating
     results (exp, sigmoid, mean...) compute on, as torch's do, where NumPy gives float64."""
     return x if x.data.dtype.kind in "fc" else cast(x, backend.DEFAULT_FLOAT)
+
+
+def accumulating(x: Tensor) -> Tensor:
+    """x itself, or cast to int64 if boolean or a narrower integer: torch sums and multiplies
+    integers in int64 (sum, prod, cumsum, cumprod), where NumPy's uint8 sum is uint64 and a
+    product or running sum in int8 or int32 overflows."""
+    dtype = x.data.dtype
+    return x if dtype.kind in "fc" or dtype.itemsize == 8 else cast(x, np.int64)
 
 
 def floating_like(x: Tensor, like: Tensor) -> Tensor:

@@ -16,8 +16,9 @@ from typing import Any
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
+from ._util import one_axis
 from .activation import _Erf
-from .shape import broadcast_to, flip, reshape
+from .shape import broadcast_to, flip, on_0d_as_1d, reshape
 
 
 def _elementwise(name: str, dydx: Any) -> Any:
@@ -131,14 +132,16 @@ class _Cumprod(Function):
         return flip(cumsum(flip(g * cumprod(x, axis), axis), axis), axis) / x
 
 
+@on_0d_as_1d
 def cumsum(x: Tensor, axis: int) -> Tensor:
-    """Running sum along ``axis``."""
-    return _Cumsum.apply(x, axis=axis % max(x.ndim, 1))
+    """Running sum along ``axis`` (of a 0-d x: x, as torch's)."""
+    return _Cumsum.apply(x, axis=one_axis(axis, x.ndim))
 
 
+@on_0d_as_1d
 def cumprod(x: Tensor, axis: int) -> Tensor:
     """Running product along ``axis`` (exact gradients also where x has zeros)."""
-    return _Cumprod.apply(x, axis=axis % max(x.ndim, 1))
+    return _Cumprod.apply(x, axis=one_axis(axis, x.ndim))
 
 
 class _Einsum(Function):

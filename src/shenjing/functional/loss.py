@@ -132,7 +132,9 @@ def _binary(y_true: Tensor, y_pred: Tensor, from_logits: bool) -> Tensor:
 
 
 class _SoftmaxCrossEntropy(Function):
-    """l = -sum(t log_softmax(x));  dl/dx = softmax(x) sum(t) - t."""
+    """l = -sum(t log_softmax(x));  dl/dx = softmax(x) sum(t) - t. A class with t = 0 adds 0,
+    also where its logit is -inf (a masked class): 0 log 0 = 0, not 0 * -inf = NaN, as torch's
+    class-id losses (for probability targets torch gives NaN there)."""
 
     def forward(self, x, t, axis=-1):
         xp = get_xp(x)
@@ -141,7 +143,7 @@ class _SoftmaxCrossEntropy(Function):
         s = e.sum(axis=axis, keepdims=True)
         log_p = shifted - xp.log(s)
         self.save_for_backward(e / s, t, log_p, axis)
-        return -(t * log_p).sum(axis=axis)
+        return -(t * xp.where(t != 0, log_p, 0)).sum(axis=axis)
 
     def backward(self, g):
         p, t, log_p, axis = self.saved

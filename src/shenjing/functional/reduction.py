@@ -218,8 +218,10 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *,  # noqa: A001
 
     >>> F.sum(shenjing.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
     Tensor([3. 7.])
+
+    Booleans and integers are summed in int64, as torch's (:func:`E.accumulating`).
     """
-    return _reduce(_Sum, x, axis, keepdims, dim, keepdim)
+    return _reduce(_Sum, E.accumulating(x), axis, keepdims, dim, keepdim)
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *,

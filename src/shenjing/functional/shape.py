@@ -3,6 +3,7 @@ stack, split, pad, flip, and indexing (slices, integer arrays, boolean masks).""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import normalize_axes, torch_alias
+from ._util import axis_tuple, normalize_axes, torch_alias
 
 
 class _Reshape(Function):
@@ -233,7 +234,8 @@ def squeeze(x: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
 
 def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
     """Insert axes of size 1 at ``axis`` (positions in the result)."""
-    axes = normalize_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))
+    axis = axis_tuple(axis)
+    axes = normalize_axes(axis, x.ndim + len(axis))
     shape = list(x.shape)
     for a in axes:
         shape.insert(a, 1)
@@ -382,4 +384,25 @@ def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tupl
 
 
 def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor:
+    if x.ndim == 0:  # torch's 0-d tensor: its dim 0 (or -1) is one element long
+        normalize_axes(axis, 0)
+        return getitem(reshape(x, (1,)), get_xp(x.data).asarray(getattr(indices, "data",
+                                                                          indices)))
     return getitem(x, index_grid(get_xp(x.data), indices, axis % x.ndim, sizes))
+
+
+def on_0d_as_1d(op: Any) -> Any:
+    """``op(x, ...)`` along one axis, made to take a 0-d x as torch does (its dim 0 or -1 is
+    one element long): run on x as shape (1,), each output back to shape ()."""
+
+    @functools.wraps(op)
+    def lifted(x: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if x.ndim:
+            return op(x, *args, **kwargs)
+        out = op(reshape(x, (1,)), *args, **kwargs)
+        if not isinstance(out, tuple):
+            return reshape(out, ())
+        scalars = [reshape(o, ()) for o in out]
+        return type(out)(*scalars) if hasattr(out, "_fields") else tuple(scalars)
+
+    return lifted

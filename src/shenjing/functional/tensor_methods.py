@@ -28,7 +28,7 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     """``x.transpose()`` reverses the axes and ``x.transpose(order)`` permutes them (NumPy);
     two axes, ``x.transpose(1, 2)``, are swapped (PyTorch's meaning; NumPy's differs only on a
     2-D ``transpose(0, 1)``, an identity nobody writes)."""
-    if len(axes) == 2 and all(isinstance(a, int) for a in axes):
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         order = list(range(self.ndim))
         i, j = (a % self.ndim for a in axes)
         order[i], order[j] = order[j], order[i]
@@ -36,12 +36,12 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     return S.transpose(self, _shape_args(axes) if axes else None)
 
 
-def _flatten(self: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Merge the axes ``start_axis`` .. ``end_axis`` into one (all of them by default, as
+def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim`` .. ``end_dim`` into one (all of them by default, as
     ``numpy.ravel``; ``x.flatten(1)`` keeps the batch axis, as PyTorch's)."""
     if self.ndim == 0:
         return S.reshape(self, (1,))
-    start, end = start_axis % self.ndim, end_axis % self.ndim
+    start, end = start_dim % self.ndim, end_dim % self.ndim
     return S.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
 
 
@@ -111,11 +111,8 @@ def _with_alpha(op: Any) -> Any:
 
 
 def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """PyTorch's ``clamp`` (:func:`F.clip`; the gradient is 1 inside [min, max], 0 outside).
-    Tensor bounds (broadcast) are ``maximum``/``minimum``, differentiable to them too."""
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = self if min is None else E.maximum(self, min)
-        return out if max is None else E.minimum(out, max)
+    """PyTorch's ``clamp``: :func:`F.clip` (the gradient is x's inside [min, max], bounds
+    included; a Tensor bound's where it binds strictly)."""
     return E.clip(self, min, max)
 
 
@@ -209,17 +206,31 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
     return E.cast(self, dtype)
 
 
-def _arg(name: str) -> Any:
-    def arg(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Tensor:
+def _unrecorded(name: str, doc: str) -> Any:
+    """The array's reduction ``name`` as a method without gradient, taking NumPy's
+    ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``; NumPy's other keywords (``out=``,
+    which ``np.all(t)`` passes) go to the array's method."""
+
+    def reduce(self: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None, **numpy_kwargs: Any) -> Tensor:
         if dim is not None or keepdim is not None:
             axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
-        return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims))
+        return Tensor._wrap(getattr(self.data, name)(axis=axis, keepdims=keepdims,
+                                                     **numpy_kwargs))
 
-    arg.__name__ = name
-    arg.__doc__ = (f"Indices of the {name[3:]}ima along ``axis`` (None: of the flattened "
-                   "tensor), int64, no gradient; ``dim``/``keepdim`` are PyTorch's names.")
-    return arg
+    reduce.__name__ = name
+    reduce.__doc__ = f"{doc}; ``dim``/``keepdim`` are PyTorch's names for ``axis``/``keepdims``."
+    return reduce
+
+
+def _arg(name: str) -> Any:
+    return _unrecorded(name, f"Indices of the {name[3:]}ima along ``axis`` (None: of the "
+                             "flattened tensor), int64, no gradient")
+
+
+def _logical(name: str) -> Any:
+    return _unrecorded(name, f"Whether {name} elements are true along ``axis`` (None: all), "
+                             "a boolean tensor")
 
 
 def _moment(reduce: Any) -> Any:
@@ -255,6 +266,17 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+@S.on_0d_as_1d
+def _values_indices(x: Tensor, name: str, axis: int, keepdims: bool) -> ValuesIndices:
+    """x's maxima (``name`` 'max') or minima along ``axis`` and their indices: the values at
+    the returned indices, so a tie's gradient goes to that one index, as torch's."""
+    where = getattr(x.data, f"arg{name}")(axis=axis, keepdims=True)
+    values = S.take_along_axis(x, where, axis)
+    if not keepdims:
+        values, where = S.squeeze(values, axis), where.squeeze(axis)
+    return ValuesIndices(values, Tensor._wrap(where))
+
+
 def _extreme(name: str) -> Any:
     reduce = getattr(R, name)
 
@@ -270,13 +292,7 @@ def _extreme(name: str) -> Any:
             axis, keepdims = (*args, keepdims)[:2]
         if dim is None:
             return reduce(self, axis, keepdims, keepdim=keepdim)
-        axis, keepdims = torch_dims(axis, keepdims, dim, keepdim)
-        # the values at the returned indices: a tie's gradient goes to that one index, as torch
-        where = getattr(self.data, f"arg{name}")(axis=axis, keepdims=True)
-        values = S.take_along_axis(self, where, axis)
-        if not keepdims:
-            values, where = S.squeeze(values, axis), where.squeeze(axis)
-        return ValuesIndices(values, Tensor._wrap(where))
+        return _values_indices(self, name, *torch_dims(axis, keepdims, dim, keepdim))
 
     extreme.__name__ = name
     extreme.__doc__ = (
@@ -335,8 +351,7 @@ def install() -> None:
         "flip": S.flip, "pad": S.pad, "split": _split, "matmul": L.matmul,
         "relu": A.relu, "sigmoid": A.sigmoid, "tanh": A.tanh,
         "softmax": A.softmax, "log_softmax": A.log_softmax,
-        "any": lambda self, *a, **k: Tensor._wrap(self.data.any(*a, **k)),
-        "all": lambda self, *a, **k: Tensor._wrap(self.data.all(*a, **k)),
+        "any": _logical("any"), "all": _logical("all"),
         "argmax": _arg("argmax"), "argmin": _arg("argmin"),
     }
     for name, fn in methods.items():

@@ -7,9 +7,12 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from ...autograd import Tensor
 from ...functional import elementwise as E
 from ...functional import reduction as R
+from ...functional import shape as S
 from ...functional._util import as_tensor
 from ...functional.loss import (  # noqa: F401 - torch's signatures already
     _reduce,
@@ -52,9 +55,12 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2):
-    each vector divided by its clamped norm first, as torch."""
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` of x1 and x2 broadcast
+    to one shape (first: an input broadcast along ``dim`` has the norm of the repeated
+    vector): each vector divided by its clamped norm, as torch."""
     a, b = E.floating(as_tensor(x1)), E.floating(as_tensor(x2))
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = S.broadcast_to(a, shape), S.broadcast_to(b, shape)
     na = E.clip(R.norm(a, 2, dim, keepdim=True), eps, None)
     nb = E.clip(R.norm(b, 2, dim, keepdim=True), eps, None)
     return R.sum((a / na) * (b / nb), axis=dim)
