@@ -142,6 +142,31 @@ def test_subclassed_model_trains_and_counts_its_layers():
     assert [r[2] for r in _rows(_summary(model))] == [80, 0, 51]
 
 
+class NamedInputsNet(sj.Model):
+    """A subclassed model reading a dict of named inputs (Keras 3 passes the dict to call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.wide, self.deep, self.out = Dense(3), Dense(3), Dense(1)
+
+    def call(self, inputs):
+        return self.out(self.wide(inputs["wide"]) + self.deep(inputs["deep"]))
+
+
+def test_subclassed_model_takes_a_dict_of_named_inputs():
+    rng = np.random.default_rng(0)
+    x = {"wide": rng.random((16, 4), dtype=np.float32),
+         "deep": rng.random((16, 2), dtype=np.float32)}
+    y = rng.random((16, 1), dtype=np.float32)
+    model = NamedInputsNet()
+    model.compile("sgd", "mse")
+    first = model(x).numpy()
+    history = model.fit(x, y, epochs=2, batch_size=4, validation_split=0.25, verbose=0)
+    assert first.shape == (16, 1) and len(history.history["val_loss"]) == 2
+    expected = np.mean((model.predict(x, verbose=0) - y) ** 2)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
 def test_functional_residual_block_computes_x_plus_f_x():
     inputs = sj.Input((4,))
     h = Dense(6, activation="relu")(inputs)

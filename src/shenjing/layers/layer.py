@@ -450,6 +450,8 @@ class Layer(LayerConfigMixin):
 def _to_tensors(inputs: Any, dtype: np.dtype) -> Any:
     if isinstance(inputs, (list, tuple)):
         return [_to_tensors(x, dtype) for x in inputs]
+    if isinstance(inputs, dict):  # named inputs of a subclassed model: call gets the dict
+        return {k: _to_tensors(x, dtype) for k, x in inputs.items()}
     if isinstance(inputs, Tensor) or _is_structure(inputs):
         return inputs
     arr = np.asarray(inputs)
@@ -467,6 +469,8 @@ def _is_structure(inputs: Any) -> bool:
 def _shape_of(inputs: Any) -> Any:
     if isinstance(inputs, (list, tuple)):
         return [_shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: _shape_of(x) for k, x in inputs.items()}
     if _is_structure(inputs):
         return None
     return (None, *inputs.shape[1:])
