@@ -103,15 +103,26 @@ def test_fit_lowers_both_output_losses_with_shuffling_and_validation():
 
 def test_accuracy_on_the_classification_head_matches_numpy():
     x, labels, target = _data()
-    model = _compiled(metrics=["accuracy"], weighted_metrics={"reg": ["mae"]})
+    model = _compiled(metrics=["accuracy", None], weighted_metrics={"reg": ["mae"]})
     model.fit(x, [labels, target], epochs=3, verbose=0)
     logs = model.evaluate(x, [labels, target], batch_size=len(x), verbose=0, return_dict=True)
     probs, pred = model.predict(x, verbose=0)
-    # a list of metrics applies to every output; a dict to the outputs it names
-    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_accuracy",
-                          "reg_mae"]
+    # a list gives each output its entry (Keras 3); a dict names the outputs it covers
+    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae"]
     assert logs["cls_accuracy"] == pytest.approx(np.mean(probs.argmax(axis=1) == labels))
     assert logs["reg_mae"] == pytest.approx(np.mean(np.abs(pred - target)), rel=1e-5)
+
+
+def test_a_metrics_list_pairs_with_the_outputs_as_keras_3():
+    """Keras 3: one entry per output (a metric, a list or None); another length is an
+    error, not Keras 2's "every metric on every output"."""
+    x, labels, target = _data()
+    model = _compiled(metrics=[["accuracy"], ["mae", "mse"]])
+    logs = model.evaluate(x, [labels, target], verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae", "reg_mse"]
+    with pytest.raises(ValueError, match=r"2 outputs \['cls', 'reg'\], give a list with one "
+                                         r"entry per output.*got a list of 1"):
+        _compiled(metrics=["accuracy"])
 
 
 def test_one_loss_applies_to_every_output():

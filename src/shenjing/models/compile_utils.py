@@ -65,11 +65,24 @@ class CompiledLossesAndMetrics:
                          f"are {names}")
 
     def _metrics_by_output(self, metrics: Any, what: str) -> dict[str, list[Any]]:
-        """``{output_name: [metric, ...]}`` from a list for every output or a dict by name."""
-        ids = self._per_output(metrics, what, optional=True) if isinstance(metrics, dict) \
-            else [metrics] * len(self.output_names)
+        """``{output_name: [metric, ...]}`` as Keras 3 reads ``metrics`` for several outputs:
+        a dict by output name, or a list with one entry per output, in output order, each a
+        metric, a list of them or None (a list of another length is an error)."""
+        names = self.output_names
+        if metrics is None or isinstance(metrics, dict):
+            ids = self._per_output(metrics or {}, what, optional=True)
+        elif isinstance(metrics, (list, tuple)) and len(metrics) == len(names):
+            ids = list(metrics)
+        else:
+            got = f"a list of {len(metrics)}" if isinstance(metrics, (list, tuple)) \
+                else type(metrics).__name__
+            raise ValueError(
+                f"{what}: for a model with {len(names)} outputs {names}, give a list with one "
+                "entry per output, in output order (a metric, a list of metrics or None), or a "
+                f"dict keyed by output name (Keras 3); got {got}, e.g. {what}=[['accuracy'], "
+                "None] for the first output only")
         return {name: list(m) if isinstance(m, (list, tuple)) else [] if m is None else [m]
-                for name, m in zip(self.output_names, ids)}
+                for name, m in zip(names, ids)}
 
     def _losses_by_output(self) -> list[Any]:
         return self.loss if isinstance(self.loss, list) else [self.loss]
