@@ -48,6 +48,7 @@ class GradientTape:
         self.watch_accessed_variables = watch_accessed_variables
         self._used = False
         self._mode: Any = None
+        self._watched: list[Tensor] = []  # constants this tape made require grad
 
     def __enter__(self) -> GradientTape:
         self._mode = set_grad_enabled(True)
@@ -58,6 +59,8 @@ class GradientTape:
     def __exit__(self, *exc: Any) -> None:
         _recording().remove(self)
         self._mode.__exit__(*exc)
+        for t in self._watched:  # watched for this tape's block only, as in TensorFlow
+            t.requires_grad_(False)
 
     def watch(self, tensor: Any) -> None:
         """Differentiate by ``tensor`` (or each tensor of a nested structure) too: a constant
@@ -70,13 +73,16 @@ class GradientTape:
                     raise ValueError(f"GradientTape.watch: a tensor of dtype {t.dtype} has no "
                                      "gradient; watch floating tensors")
                 t.requires_grad_()
+                self._watched.append(t)
 
     def stop_recording(self) -> Any:
         """A block in which nothing is recorded (``with tape.stop_recording():``)."""
         return set_grad_enabled(False)
 
     def reset(self) -> None:
-        """Forget what was recorded: only gradients of what runs from now on."""
+        """Let a non-persistent tape compute gradients again. Unlike TensorFlow's, it does not
+        erase what was recorded (shenjing records on the tensors, not on the tape): the
+        gradient of a target computed before the reset still flows to its sources."""
         self._used = False
 
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
@@ -104,15 +110,22 @@ class GradientTape:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors, got "
                                 f"{type(s).__name__}")
-        wanted = [s for s in flat if s.requires_grad]
+        wanted = [s for s in flat if s.requires_grad or any(s is w for w in self._watched)]
         used = [(t, g) for t, g in zip(targets, seeds) if t.requires_grad]
         found: dict[int, Any] = {}
         if wanted and used:
             # a gradient taken while a tape records is recorded too: nested tapes
             create_graph = bool(_recording())
-            values = grad([t for t, _ in used], wanted, [g for _, g in used],
-                          retain_graph=self.persistent or create_graph,
-                          create_graph=create_graph, allow_unused=True)
+            closed = [w for w in self._watched if not w.requires_grad]  # after the block
+            for w in closed:
+                w.requires_grad_()
+            try:
+                values = grad([t for t, _ in used], wanted, [g for _, g in used],
+                              retain_graph=self.persistent or create_graph,
+                              create_graph=create_graph, allow_unused=True)
+            finally:
+                for w in closed:
+                    w.requires_grad_(False)
             found = {id(s): g for s, g in zip(wanted, values)}
         leaves = [found.get(id(s)) for s in flat]
         if unconnected_gradients == "zero":

@@ -97,6 +97,27 @@ def test_constants_are_watched_on_request():
             tape.watch(tf.constant([1, 2]))
 
 
+def test_a_watch_lasts_for_its_tapes_block_only():
+    """TensorFlow: a tape that never watched a constant has no gradient for it, even if an
+    earlier tape did; the earlier persistent tape still differentiates after its block."""
+    c = tf.constant([1.0])
+    with tf.GradientTape(persistent=True) as first:
+        first.watch(c)
+        y = c * c
+    assert not c.requires_grad
+    with tf.GradientTape() as later:
+        z = c * 2.0
+    assert later.gradient(z, c) is None
+    assert first.gradient(y, c).numpy().tolist() == [2.0] == first.gradient(y, c).numpy().tolist()
+    x = tf.constant(3.0)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = x ** 3
+        dy = inner.gradient(y, x)
+    assert dy.item() == 27.0 and outer.gradient(dy, x) is None  # outer never watched x
+
+
 def test_nested_tapes_give_second_derivatives_and_stop_recording_stops():
     x = tf.constant(3.0)
     with tf.GradientTape() as t2:

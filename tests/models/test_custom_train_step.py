@@ -333,6 +333,80 @@ def test_predict_step_override():
     model = _linear(Doubled)
     np.testing.assert_allclose(model.predict(x, batch_size=16), 2 * model(x).numpy(),
                                rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(x), 2 * model(x).numpy(), rtol=1e-6)
+
+
+def test_a_step_of_yours_gets_named_inputs_and_targets_as_dicts():
+    """Keras 3 hands a train/test/predict step the batch as the user structured it: the
+    dicts keyed by input and output name stay dicts (only the built-in steps reorder them)."""
+    seen = []
+
+    class Keyed(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            seen.append((sorted(x), sorted(y)))
+            return super().train_step(({"a": x["a"], "b": x["b"]}, [y["out"]]))
+
+        def test_step(self, data):
+            x, y = data
+            seen.append((sorted(x), sorted(y)))
+            return super().test_step(data)
+
+    rng = np.random.default_rng(0)
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = Keyed([a, b], [layers.Dense(1, name="out")(layers.Concatenate()([a, b]))])
+    model.compile(optimizer="sgd", loss="mse")
+    x = {"a": rng.random((8, 3), dtype=np.float32), "b": rng.random((8, 2), dtype=np.float32)}
+    y = {"out": rng.random((8, 1), dtype=np.float32)}
+    model.fit(x, y, batch_size=4, epochs=1, validation_data=(x, y), verbose=0)
+    model.train_on_batch(x, y)
+    assert seen == [(["a", "b"], ["out"])] * 5
+
+
+def test_batch_methods_without_targets_for_a_loss_of_its_own():
+    """Keras 3's train_on_batch / test_on_batch take y=None: a model whose loss is its own
+    (add_loss) needs none."""
+
+    class Shrink(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            y = self.dense(x)
+            self.add_loss(keras.ops.mean(y ** 2))
+            return y
+
+    x, _ = _regression(16)
+    model = Shrink()
+    model.compile(optimizer="sgd")
+    first = model.test_on_batch(x)
+    assert first == pytest.approx(float(np.mean(model.predict(x) ** 2)), rel=1e-5)
+    model.train_on_batch(x)
+    assert model.test_on_batch(x) < first
+
+
+def test_metrics_of_sublayers_are_the_models_and_building_leaves_them_alone():
+    """Keras 3: a metric a layer holds is in model.metrics (logged, reset each epoch); the
+    functional API's trial runs on zeros do not count in it."""
+
+    class Probe(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seen = keras.metrics.Sum(name="seen")
+
+        def call(self, x):
+            self.seen.update_state(keras.ops.ones((x.shape[0],)))
+            return x
+
+    probe = Probe()
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1), probe])
+    assert float(probe.seen.result()) == 0.0
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((10, 3), np.float32), np.zeros((10, 1), np.float32)
+    history = model.fit(x, y, batch_size=5, epochs=2, verbose=0)
+    assert history.history["seen"] == [10.0, 10.0]
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["seen"] == 10.0
 
 
 def test_compute_loss_takes_keras_keywords_and_the_former_positional_order():

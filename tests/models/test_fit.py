@@ -565,6 +565,15 @@ def test_steps_per_epoch_on_a_short_generator_names_the_need():
         _linear_model().fit(short, epochs=3, steps_per_epoch=2, verbose=0)
 
 
+def test_a_validation_generator_used_up_says_so():
+    x = np.ones((16, 2), np.float32)
+    y = np.zeros((16, 1), np.float32)
+    one_pass = ((x[i:i + 8], y[i:i + 8]) for i in (0, 8))
+    with pytest.raises(ValueError, match=r"validation_data has no samples.*an iterator \(a "
+                                         r"generator\), used up by an earlier pass"):
+        _linear_model().fit(x, y, validation_data=one_pass, epochs=2, verbose=0)
+
+
 def test_steps_per_epoch_and_validation_steps_limit_arrays_and_generators():
     x, y = _data(48)
     model, count, drawn = _mlp(), _CountBatches(), []

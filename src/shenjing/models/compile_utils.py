@@ -248,13 +248,28 @@ class CompiledLossesAndMetrics:
         trackers and the compiled metrics (one entry, "compile_metrics", whose ``result`` is a
         dict), then the ``Metric`` objects set as the model's attributes, in assignment order.
         ``fit`` resets them at each epoch and ``evaluate`` at its start; a ``train_step`` that
-        tracks its own metrics may override this to list them."""
+        tracks its own metrics may override this to list them. Metrics that layers below the
+        model hold as attributes come with them (Keras 3), not those of a nested model."""
         from ..metrics import Metric  # loaded with the first compile, not with the package
 
         own = [] if self._loss_tracker is None \
             else [self._loss_tracker, *self._loss_trackers, self.compiled_metrics]
-        return own + [v for v in vars(self).values()
+        return own + [v for layer in self._metric_holders() for v in vars(layer).values()
                       if isinstance(v, Metric) and v is not self._loss_tracker]
+
+    def _metric_holders(self) -> list[Any]:
+        """The model and the layers below it whose Metric attributes are the model's (Keras 3:
+        a sublayer's metrics are reset, updated and logged with the model's; a nested model
+        keeps its own and its layers')."""
+        holders, stack = [], [self]
+        while stack:
+            layer = stack.pop()
+            if any(layer is h for h in holders):
+                continue
+            holders.append(layer)
+            stack.extend(child for child in reversed(list(layer._sublayers()))
+                         if not isinstance(child, CompiledLossesAndMetrics))
+        return holders
 
     @property
     def metrics_names(self) -> list[str]:

@@ -4,6 +4,7 @@ inference mode under ``no_grad``; and the helpers the loops share (verbosity, lo
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -27,13 +28,19 @@ class Inference:
         test_step = self._step_function("test_step")
         cbs.on_test_begin()
         logs = None
-        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
+        order = functools.partial(self._ordered, step="test_step")
+        for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=order,
                                                         text_inputs=self._text_inputs)):
             cbs.on_test_batch_begin(step)
             logs = test_step(xb, yb, swb)
             cbs.on_test_batch_end(step, logs)
         if logs is None:
-            raise ValueError(f"{source} has no samples: there is nothing to evaluate")
+            used_up = iter(data) is data  # a generator: one pass, ended by an earlier epoch
+            raise ValueError(f"{source} has no samples: there is nothing to evaluate" + (
+                "; it is an iterator (a generator), used up by an earlier pass: give a "
+                "re-iterable source (a DataLoader, a Dataset, arrays), or an endless generator "
+                "with validation_steps"
+                if used_up else ""))
         cbs.on_test_end(logs)
         return logs
 
@@ -47,7 +54,7 @@ class Inference:
 
         steps = da.steps_or_none(steps, "steps")
 
-        data = da.as_loader(*self._ordered(x, y, sample_weight),
+        data = da.as_loader(*self._ordered(x, y, sample_weight, "test_step"),
                             da.batch_size_or_default(batch_size))
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled: call compile() before evaluate()")
@@ -66,7 +73,7 @@ class Inference:
         from ..callbacks import CallbackList
 
         steps = da.steps_or_none(steps, "steps")
-        x = self._ordered(x)[0]
+        x = self._ordered(x, step="predict_step")[0]
         if not da.is_batch_source(x):
             x = da.as_arrays(x)
             if isinstance(x, np.ndarray) and x.ndim == 0:
@@ -81,7 +88,8 @@ class Inference:
         custom = self._overrides("predict_step")
         cbs.on_predict_begin()
         with no_grad():
-            for step, (xb, _, _) in enumerate(da.iterate(data, steps=steps, order=self._ordered,
+            order = functools.partial(self._ordered, step="predict_step")
+            for step, (xb, _, _) in enumerate(da.iterate(data, steps=steps, order=order,
                                                          text_inputs=self._text_inputs)):
                 cbs.on_predict_batch_begin(step)
                 try:
@@ -120,19 +128,24 @@ class Inference:
         return (f"predict() got one sample of shape {x.shape} without the batch axis; the model "
                 f"takes {expected} (None: the batch): pass x[None] (np.expand_dims(x, 0))")
 
-    def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
-        """Loss (and metrics) on one batch in inference mode."""
-        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
+        """Loss (and metrics) on one batch in inference mode (``y`` None for a model whose
+        loss needs no targets: ``add_loss``, a ``test_step`` of yours)."""
+        x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight, "test_step"))
         da.check_numeric(x, y, sw, self._text_inputs)
         self.reset_metrics()
         logs = self._step_function("test_step")(x, y, sw)
         return logs if return_dict else _flat(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
-        x = da.as_arrays(self._ordered(x)[0])
+        """Outputs for one batch, as NumPy arrays: your ``predict_step`` where you wrote one
+        (Keras 3), else the model called in inference mode."""
+        x = da.as_arrays(self._ordered(x, step="predict_step")[0])
         da.check_numeric(x, text_inputs=self._text_inputs)
         with no_grad():
+            if self._overrides("predict_step"):
+                return _numpy(self.predict_step(da.pack_x_y_sample_weight(_tensors(x))))
             return _numpy(self(x, training=False))
 
 

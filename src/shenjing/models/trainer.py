@@ -225,9 +225,13 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         inputs = graph.inputs if graph is not None else [getattr(self, "_input", None)]
         return any(t is not None and t.dtype.kind in "OSU" for t in inputs)
 
-    def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, Any, Any]:
+    def _ordered(self, x: Any, y: Any = None, sample_weight: Any = None,
+                 step: str = "train_step") -> tuple[Any, Any, Any]:
         """(x, y, sample_weight) with a dict keyed by input name (x) or output name (y,
-        sample_weight) made a list in input or output order, which the data pipeline batches."""
+        sample_weight) made a list in input or output order, for the built-in ``step``; a
+        step of the user's gets the batch as the user structured it (Keras 3)."""
+        if self._overrides(step):
+            return x, y, sample_weight
         if isinstance(x, dict) and self.graph is not None:
             x = self.graph.by_input_name(x)
         if self._output_list and isinstance(y, dict):
@@ -290,7 +294,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         if isinstance(validation_data, list) and len(validation_data) in (2, 3):
             validation_data = tuple(validation_data)  # Keras 3 reads a list as the tuple
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
-            validation_data = self._ordered(*validation_data)
+            validation_data = self._ordered(*validation_data, step="test_step")
         if da.is_batch_source(x):
             if validation_split:
                 raise ValueError("validation_split is not supported when x is a DataLoader or "
@@ -414,10 +418,11 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                                 if resumed else ""))
         return logs
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
-        """One training step on one batch; returns the loss (and metrics)."""
+        """One training step on one batch; returns the loss (and metrics). ``y`` may be None
+        for a model whose loss needs no targets (``add_loss``, a ``train_step`` of yours)."""
         x, y, sw = map(da.as_arrays, self._ordered(x, y, sample_weight))
         da.check_numeric(x, y, sw, self._text_inputs)
         da.check_class_weight(class_weight)
