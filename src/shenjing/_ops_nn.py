@@ -149,7 +149,7 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     if axis % output.ndim != output.ndim - 1:
         output = F.transpose(output, [i for i in range(output.ndim) if i != axis % output.ndim]
                              + [axis % output.ndim])
-    ids = target.data if isinstance(target, Tensor) else np.asarray(target)
+    ids = target.data if isinstance(target, Tensor) else output.xp.asarray(target)
     if ids.ndim == output.ndim and ids.shape[-1] == 1:
         ids = ids[..., 0]
     if ids.shape != output.shape[:-1]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from . import factories
 from . import functional as F
 from ._ops_common import (
     _constant,
@@ -31,7 +30,7 @@ from ._ops_common import (
     convert_to_numpy,
 )
 from .autograd import Tensor, as_tensor
-from .backend import DEFAULT_FLOAT
+from .backend import DEFAULT_FLOAT, get_xp
 from .functional import extra
 from .functional._util import axis_tuple, normalize_axes
 from .functional.shape import index_put
@@ -40,8 +39,8 @@ _ALL = (slice(None),)
 
 
 def _indices(x: Any) -> Any:
-    """Integer indices as an array (of a Tensor, list or array)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    """Integer indices as an array (of a Tensor, list or array; a CuPy array stays one)."""
+    return x.data if isinstance(x, Tensor) else get_xp(x).asarray(x)
 
 
 def _axis_order(axis: Any, ndim: int) -> list[int]:
@@ -144,7 +143,7 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) ->
     x = _scan(x, 0, dtype)[0]
     flat, axes = _to_last(x, axis)
     if flat.shape[-1] == 0:
-        return _keep(factories.ones(flat.shape[:-1], dtype=x.dtype), x, axes, keepdims)
+        return _keep(Tensor._wrap(x.xp.ones(flat.shape[:-1], dtype=x.dtype)), x, axes, keepdims)
     return _keep(extra.cumprod(flat, -1)[..., -1], x, axes, keepdims)
 
 
@@ -340,7 +339,7 @@ def diag(x: Any, k: int = 0) -> Tensor:
     if x.ndim != 1:
         raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
     n, i = x.shape[0] + builtins.abs(k), np.arange(x.shape[0])
-    zeros = factories.zeros((n, n), dtype=x.dtype)
+    zeros = Tensor._wrap(x.xp.zeros((n, n), dtype=x.dtype))  # on x's device
     return index_put(zeros, (i + builtins.max(-k, 0), i + builtins.max(k, 0)), x)
 
 
@@ -455,7 +454,7 @@ def meshgrid(*x: Any, indexing: str = "xy") -> list[Tensor]:
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Tensor:
     x = _t(x)
-    return factories.full(x.shape, fill_value, dtype=dtype or x.dtype)
+    return Tensor._wrap(x.xp.full(x.shape, fill_value, dtype=dtype or x.dtype))
 
 
 def identity(n: int, dtype: Any = None) -> Tensor:

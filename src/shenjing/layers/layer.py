@@ -294,7 +294,7 @@ class Layer(LayerConfigMixin):
             raise ValueError(f"Layer '{self.name}' has {len(weights)} weights, "
                              f"got {len(values)} values")
         for p, v in zip(weights, values):
-            p.assign(np.asarray(v, dtype=p.dtype))
+            p.assign(v)  # cast to its dtype, moved to its device
 
     def add_loss(self, loss: Any) -> None:
         """Add a loss computed in ``call`` (an activity penalty, a VAE's KL term) to the

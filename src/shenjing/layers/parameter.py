@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..backend import asnumpy
 
 
 class Parameter(Tensor):
@@ -44,12 +45,18 @@ class Parameter(Tensor):
     def assign(self, value: Any) -> Parameter:
         """Overwrite the value in place (shape must match), as Keras's ``Variable.assign``;
         returns the parameter."""
-        value = value.data if isinstance(value, Tensor) else value
-        if tuple(getattr(value, "shape", ())) != self.shape:
-            raise ValueError(f"cannot assign a value of shape {getattr(value, 'shape', ())} to "
-                             f"parameter {self.name!r} of shape {self.shape}")
+        value = self._here(value)
+        if value.shape != self.shape:
+            raise ValueError(f"cannot assign a value of shape {value.shape} to parameter "
+                             f"{self.name!r} of shape {self.shape}")
         self.data[...] = value
         return self
+
+    def _here(self, value: Any) -> Any:
+        """``value`` (a Tensor, an array of either device, a list, a number) as an array on
+        this parameter's device: CuPy fills from neither host nor device arrays implicitly."""
+        value = value.data if isinstance(value, Tensor) else value
+        return asnumpy(value) if self.xp is np else self.xp.asarray(value)
 
     def assign_add(self, delta: Any) -> Parameter:
         """Add ``delta`` in place (Keras's ``Variable.assign_add``), e.g. a metric's count or a
@@ -61,7 +68,7 @@ class Parameter(Tensor):
         return self._update_in_place(delta, -1)
 
     def _update_in_place(self, delta: Any, sign: int) -> Parameter:
-        delta = delta.data if isinstance(delta, Tensor) else delta
+        delta = self._here(delta)
         try:
             fits = np.broadcast_shapes(np.shape(delta), self.shape) == self.shape
         except ValueError:  # NumPy's message names neither the parameter nor the operation

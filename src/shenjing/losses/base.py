@@ -19,9 +19,11 @@ _REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
 
 
 # -- helpers shared with shenjing.metrics ----------------------------------------------------------
-def _raw(x: Any) -> Any:
-    """The array behind ``x`` (a Tensor's ``.data``; anything else via ``xp.asarray``)."""
-    return x.data if isinstance(x, Tensor) else get_xp(x).asarray(x)
+def _raw(x: Any, like: Any = None) -> Any:
+    """The array behind ``x`` (a Tensor's ``.data``; anything else via ``xp.asarray``), on the
+    device of the array ``like`` when given: NumPy targets and weights for a model on a GPU."""
+    data = x.data if isinstance(x, Tensor) else x
+    return get_xp(data if like is None else like).asarray(data)
 
 
 def _snake(name: str) -> str:
@@ -37,9 +39,10 @@ def _target_shape(true_shape: tuple[int, ...], pred_shape: tuple[int, ...]) -> t
     return true_shape
 
 
-def _sparse_labels(y_true: Any, pred_shape: tuple[int, ...], who: str) -> Any:
-    """Integer labels shaped ``pred_shape[:-1]``, from labels shaped that or that plus (1,)."""
-    labels = _raw(y_true)
+def _sparse_labels(y_true: Any, pred_shape: tuple[int, ...], who: str, like: Any = None) -> Any:
+    """Integer labels shaped ``pred_shape[:-1]``, from labels shaped that or that plus (1,), on
+    ``like``'s device (see :func:`_raw`)."""
+    labels = _raw(y_true, like)
     if labels.shape == pred_shape[:-1] + (1,):
         labels = labels.reshape(pred_shape[:-1])
     if labels.shape != pred_shape[:-1]:
@@ -49,11 +52,11 @@ def _sparse_labels(y_true: Any, pred_shape: tuple[int, ...], who: str) -> Any:
 
 
 def _weights(sample_weight: Any, shape: tuple[int, ...], who: str,
-             what: str = "sample_weight") -> Any:
+             what: str = "sample_weight", like: Any = None) -> Any:
     """``sample_weight`` (or a mask, named by ``what`` in errors) as an array that broadcasts to
     ``shape``: (N, 1) weights against (N,) values lose their last axis, and per-sample weights
     against (N, T) values gain trailing axes (so one weight covers a sample's time steps)."""
-    w = _raw(sample_weight)
+    w = _raw(sample_weight, like)
     if w.shape == shape + (1,):
         w = w.reshape(shape)
     if 0 < w.ndim < len(shape):
@@ -68,10 +71,10 @@ def _weights(sample_weight: Any, shape: tuple[int, ...], who: str,
     return w
 
 
-def _mask_weights(mask: Any, shape: tuple[int, ...], who: str) -> Any:
+def _mask_weights(mask: Any, shape: tuple[int, ...], who: str, like: Any = None) -> Any:
     """A padding mask (True where a step is real) as 0/1 weights of exactly ``shape``."""
     try:
-        m = _weights(mask, shape, who, what="the mask of y_pred (_keras_mask)")
+        m = _weights(mask, shape, who, what="the mask of y_pred (_keras_mask)", like=like)
     except ValueError as e:
         raise ValueError(f"{e}; a custom layer between the masking layer and this output "
                          "passed on a mask that its output's steps no longer match (override "
@@ -102,7 +105,7 @@ def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
     """``y_pred`` as a floating Tensor, ``y_true`` as a constant Tensor of its dtype and shape
     (a trailing axis of size 1 may differ, as Keras; any other mismatch raises)."""
     y_pred = _as_pred(y_pred)
-    target = _raw(y_true)
+    target = _raw(y_true, y_pred.data)
     target = target.reshape(_target_shape(target.shape, y_pred.shape))
     if target.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {target.shape} but y_pred has shape {y_pred.shape}; "
@@ -140,14 +143,15 @@ class Loss:
         ``Embedding(mask_zero=True)`` or ``Masking``) weights padded entries 0, and the mean
         divides by the number of real entries (Keras 3)."""
         values = self.call(y_true, y_pred)
-        w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name)
+        w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name,
+                                                         like=values.data)
         count = values.size
         # a padding mask on the prediction, and one the loss function sets on its values
         # (sparse cross-entropy's ignore_class)
         valid = None
         for mask in (getattr(y_pred, "_keras_mask", None), getattr(values, "_keras_mask", None)):
             if mask is not None:
-                mask = _mask_weights(mask, values.shape, self.name)
+                mask = _mask_weights(mask, values.shape, self.name, like=values.data)
                 valid = mask if valid is None else valid * mask
         if valid is not None:
             count = int(valid.sum())

@@ -75,7 +75,8 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
         One loss per sample, shaped ``y_pred.shape[:-1]`` (e.g. (batch, time) for sequences).
     """
     y_pred = _as_pred(y_pred)
-    labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy")
+    labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy",
+                            like=y_pred.data)
     valid = None
     if ignore_class is not None:
         xp = get_xp(labels)

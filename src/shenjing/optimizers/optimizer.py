@@ -325,7 +325,8 @@ class Optimizer(Averaging):
         """A temporary array shaped like ``like``, reused across steps: an update written with
         ``out=`` into it allocates nothing (a fresh megabyte-sized temporary per operation costs
         more than the arithmetic)."""
-        key = (like.shape, like.dtype.str)
+        device = getattr(getattr(like, "device", None), "id", None)  # a CuPy array's GPU
+        key = (like.shape, like.dtype.str, type(like), device)
         buf = self._scratch.get(key)
         if buf is None:
             buf = self._scratch[key] = backend.get_xp(like).empty_like(like)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Tensor
+from ...backend import asnumpy
 from ...functional import elementwise as E
 from ...functional import reduction as R
 from ...functional import shape as S
@@ -94,7 +95,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     log_probs = as_tensor(log_probs)
     unbatched = log_probs.ndim == 2
     batch_first = S.expand_dims(log_probs, 0) if unbatched else S.transpose(log_probs, (1, 0, 2))
-    ids = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    ids = asnumpy(targets.data if isinstance(targets, Tensor) else targets)
     lengths = np.atleast_1d(np.asarray(
         target_lengths.data if isinstance(target_lengths, Tensor) else target_lengths))
     if unbatched and ids.ndim == 1:
@@ -108,7 +109,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
             rows[i, :len(piece)] = piece
         ids = rows
     per = ctc_log_likelihood_loss(batch_first, ids, np.atleast_1d(
-        np.asarray(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths)),
+        asnumpy(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths)),
         lengths, blank=blank, zero_infinity=zero_infinity)
     if reduction == "mean":
         per = per / np.maximum(lengths, 1).astype(per.dtype)
