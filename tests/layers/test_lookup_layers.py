@@ -210,6 +210,41 @@ def test_lookup_bad_inputs_and_calls():
         IntegerLookup(vocabulary_dtype="float32")
 
 
+# -- vocabulary files (Keras 3: "a string path to a text file", one token per line) --------------
+def test_vocabulary_file_is_read_one_token_per_line(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_bytes("cat\r\ndög\nbird\n".encode())  # UTF-8; CRLF or LF ends a line
+    layer = StringLookup(vocabulary=str(path))
+    assert layer.get_vocabulary() == ["[UNK]", "cat", "dög", "bird"]
+    np.testing.assert_array_equal(layer(["dög", "bird", "cow"]).numpy(), [2, 3, 0])
+    assert StringLookup(vocabulary=path).get_vocabulary() == layer.get_vocabulary()  # PathLike
+    # the config keeps the tokens, so a saved model does not need the file
+    config = layer.get_config()
+    assert config["vocabulary"] == ["cat", "dög", "bird"]
+    path.unlink()
+    assert StringLookup.from_config(config).get_vocabulary() == layer.get_vocabulary()
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("12\n7\n")
+    ints = IntegerLookup(vocabulary=str(numbers))
+    assert ints.get_vocabulary() == [-1, 12, 7]
+    np.testing.assert_array_equal(ints([7, 5]).numpy(), [2, 0])
+    again = StringLookup()
+    again.set_vocabulary(str(numbers))
+    assert again.get_vocabulary() == ["[UNK]", "12", "7"]
+
+
+def test_vocabulary_file_errors_name_the_file(tmp_path):
+    missing = str(tmp_path / "nope.txt")
+    for make in (StringLookup, IntegerLookup):
+        with pytest.raises(ValueError, match=r"vocabulary file '.*nope\.txt' does not exist"):
+            make(vocabulary=missing)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3\nfour\n")
+    with pytest.raises(ValueError, match=r"line 2 of the vocabulary file '.*bad\.txt' is not an "
+                                         r"integer: 'four'"):
+        IntegerLookup(vocabulary=str(bad))
+
+
 # -- saving -------------------------------------------------------------------------------------
 def test_model_with_lookups_predicts_the_same_after_load(tmp_path):
     rng = np.random.default_rng(1)

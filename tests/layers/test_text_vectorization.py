@@ -148,6 +148,16 @@ def test_set_vocabulary_and_bytes_inputs():
         TextVectorization(vocabulary=["a"]).adapt(["a b"])
 
 
+def test_vocabulary_file(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("earth\nwind\nand\nfire\n", encoding="utf-8")
+    layer = TextVectorization(vocabulary=str(path), output_sequence_length=4)
+    assert layer.get_vocabulary() == ["", "[UNK]", "earth", "wind", "and", "fire"]
+    np.testing.assert_array_equal(layer(["Earth, wind and water"]).numpy(), [[2, 3, 4, 1]])
+    with pytest.raises(ValueError, match="vocabulary file '.*missing.txt' does not exist"):
+        TextVectorization(vocabulary=str(tmp_path / "missing.txt"))
+
+
 # -- config and saving ---------------------------------------------------------------------------
 def test_config_round_trip_gives_the_same_ids():
     layer = TextVectorization(max_tokens=50, ngrams=(1, 2), output_sequence_length=6)

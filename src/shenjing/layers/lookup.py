@@ -21,6 +21,7 @@ built, saved and called directly (``model(strings)``), but not trained with ``fi
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections import Counter
 from typing import Any
@@ -204,16 +205,39 @@ class _IndexLookup(_ListInputs):
         """Which of the OOV ids (0 .. num_oov_indices - 1) each OOV token takes."""
         raise NotImplementedError
 
+    def _tokens_of_lines(self, lines: list[str], path: str) -> Any:
+        """The tokens that the lines of a vocabulary file at ``path`` spell."""
+        return np.asarray(lines, dtype=str)
+
     # -- vocabulary --------------------------------------------------------------------------
     def _set_tokens(self, tokens: np.ndarray) -> None:
         self._tokens = tokens
         self._index = {t: i + self._token_start for i, t in enumerate(tokens.tolist())}
 
+    def _read_vocabulary(self, path: Any) -> Any:
+        """The tokens of a vocabulary file (Keras 3): UTF-8, one token per line, as
+        TensorFlow's text file initializer reads it (a line ends at '\\n', a '\\r' before it
+        is dropped)."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): the vocabulary file "
+                             f"{path!r} does not exist") from None
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+        if lines and lines[-1] == "":  # the newline that ends the last line
+            lines.pop()
+        return self._tokens_of_lines(lines, path)
+
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Use ``vocabulary`` (tokens without the special ones, or with them first, in their
-        order: mask token, then the OOV token ``num_oov_indices`` times) and, for 'tf_idf',
-        ``idf_weights``, one per entry of ``vocabulary`` (the OOV ids get the mean of those
-        given where ``vocabulary`` has no special tokens, as Keras)."""
+        order: mask token, then the OOV token ``num_oov_indices`` times; or the path of a text
+        file with one token per line) and, for 'tf_idf', ``idf_weights``, one per entry of
+        ``vocabulary`` (the OOV ids get the mean of those given where ``vocabulary`` has no
+        special tokens, as Keras)."""
+        if isinstance(vocabulary, (str, os.PathLike)):
+            vocabulary = self._read_vocabulary(vocabulary)
         tokens = self._tokens_of(vocabulary).reshape(-1)
         if self.output_mode == "tf_idf":
             if idf_weights is None:
@@ -371,7 +395,8 @@ class StringLookup(_IndexLookup):
         mask_token: a token mapped to id 0 in 'int' mode (dropped by the encodings); None
             (default) reserves no id.
         oov_token: the token that OOV ids stand for (``get_vocabulary``, ``invert``).
-        vocabulary: a list or array of tokens, or None to ``adapt``.
+        vocabulary: a list or array of tokens, the path of a UTF-8 text file with one token
+            per line, or None to ``adapt``. The config keeps the tokens, not the path.
         invert: map ids back to tokens ('int' mode only).
         output_mode: 'int' (int64 ids), 'one_hot', 'multi_hot', 'count' (float32 vectors of
             ``vocabulary_size()``, see ``CategoryEncoding``) or 'tf_idf' (each count times the
@@ -457,3 +482,13 @@ class IntegerLookup(_IndexLookup):
 
     def _oov_hash(self, tokens: np.ndarray) -> np.ndarray:
         return np.mod(tokens.astype(np.int64), self.num_oov_indices)
+
+    def _tokens_of_lines(self, lines: list[str], path: str) -> Any:
+        tokens = []
+        for number, line in enumerate(lines, 1):
+            try:
+                tokens.append(int(line))
+            except ValueError:
+                raise ValueError(f"Layer '{self.name}' (IntegerLookup): line {number} of the "
+                                 f"vocabulary file {path!r} is not an integer: {line!r}") from None
+        return tokens

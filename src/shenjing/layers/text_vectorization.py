@@ -92,7 +92,7 @@ class TextVectorization(_ListInputs):
             length; None pads to the batch's longest.
         pad_to_max_tokens: 'multi_hot'/'count': vectors of ``max_tokens`` entries.
         vocabulary: a list or array of tokens (without, or starting with, the special ones),
-            or None to ``adapt``.
+            the path of a UTF-8 text file with one token per line, or None to ``adapt``.
         idf_weights: 'tf_idf' with a given vocabulary: one idf per token ('[UNK]' weighs
             their mean).
         sparse, ragged: Keras's; not supported (False, False).
