@@ -417,10 +417,12 @@ class StringLookup(_IndexLookup):
                  mask_token: str | None = None, oov_token: str = "[UNK]",
                  vocabulary: Any = None, idf_weights: Any = None, invert: bool = False,
                  output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, encoding: str = "utf-8", **kwargs: Any) -> None:
+                 sparse: bool = False, encoding: str = "utf-8", name: str | None = None,
+                 **kwargs: Any) -> None:
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
-                         idf_weights, invert, output_mode, pad_to_max_tokens, sparse, **kwargs)
+                         idf_weights, invert, output_mode, pad_to_max_tokens, sparse, name=name,
+                         **kwargs)
 
     def _token_dtype(self) -> Any:
         return np.str_
@@ -443,7 +445,8 @@ class StringLookup(_IndexLookup):
 
 class IntegerLookup(_IndexLookup):
     """Map integers to int64 ids through a vocabulary (Keras 3's layer), or encode them: the
-    arguments of ``StringLookup``, with integer tokens (``oov_token`` -1 by default). With
+    arguments of ``StringLookup`` in Keras 3's order for this layer, with integer tokens
+    (``oov_token`` -1 by default) and ``vocabulary_dtype`` ('int64' or 'int32'). With
     ``num_oov_indices`` above 1 an OOV value ``v`` takes OOV id ``v mod num_oov_indices``, as in
     Keras. Whole-valued float inputs are accepted as integers.
 
@@ -454,21 +457,21 @@ class IntegerLookup(_IndexLookup):
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
-                 mask_token: int | None = None, oov_token: int = -1,
-                 output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, vocabulary: Any = None, vocabulary_dtype: str = "int64",
-                 idf_weights: Any = None, invert: bool = False, **kwargs: Any) -> None:
+                 mask_token: int | None = None, oov_token: int = -1, vocabulary: Any = None,
+                 vocabulary_dtype: str = "int64", idf_weights: Any = None, invert: bool = False,
+                 output_mode: str = "int", sparse: bool = False, pad_to_max_tokens: bool = False,
+                 name: str | None = None, **kwargs: Any) -> None:
         if vocabulary_dtype not in ("int32", "int64"):
             raise ValueError(f"IntegerLookup: vocabulary_dtype must be 'int32' or 'int64', got "
                              f"{vocabulary_dtype!r}")
         self.vocabulary_dtype = vocabulary_dtype
-        for name, token in (("mask_token", mask_token), ("oov_token", oov_token)):
+        for which, token in (("mask_token", mask_token), ("oov_token", oov_token)):
             if token is not None and (isinstance(token, bool) or int(token) != token):
-                raise ValueError(f"IntegerLookup: {name} must be an int, got {token!r}")
+                raise ValueError(f"IntegerLookup: {which} must be an int, got {token!r}")
         super().__init__(max_tokens, num_oov_indices,
                          None if mask_token is None else int(mask_token), int(oov_token),
                          vocabulary, idf_weights, invert, output_mode, pad_to_max_tokens,
-                         sparse, **kwargs)
+                         sparse, name=name, **kwargs)
 
     def _token_dtype(self) -> Any:
         return np.dtype(self.vocabulary_dtype)

@@ -113,8 +113,9 @@ class TextVectorization(_ListInputs):
                  ngrams: Any = None, output_mode: str = "int",
                  output_sequence_length: int | None = None, pad_to_max_tokens: bool = False,
                  vocabulary: Any = None, idf_weights: Any = None, sparse: bool = False,
-                 ragged: bool = False, encoding: str = "utf-8", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 ragged: bool = False, encoding: str = "utf-8", name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
         self._standardize_fn = _function("standardize", standardize, _STANDARDIZE)
         self._split_fn = _function("split", split, _SPLIT)
         self._widths = _ngram_widths(ngrams)
