@@ -52,6 +52,17 @@ def test_standardize_modes(standardize, expected):
     assert sorted(layer.get_vocabulary()[2:]) == sorted(expected)
 
 
+@pytest.mark.parametrize("standardize, expected", [
+    ("lower", ["über", "École", "Über", "¿qué?"]),
+    ("lower_and_strip_punctuation", ["über", "École", "Über", "¿qué"]),
+])
+def test_standardize_is_ascii_only_as_keras(standardize, expected):
+    # Keras: tf.strings.lower (encoding '', ASCII) and an ASCII punctuation regex
+    layer = TextVectorization(standardize=standardize)
+    layer.adapt(["Über ÉCOLE über ¿Qué?"])
+    assert sorted(layer.get_vocabulary()[2:]) == sorted(expected)
+
+
 def test_split_modes():
     chars = TextVectorization(split="character", standardize=None)
     chars.adapt(["ab a"])
