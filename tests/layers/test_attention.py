@@ -3,6 +3,7 @@ against torch's nn.MultiheadAttention (values and gradients), masks included."""
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
@@ -122,3 +123,62 @@ def test_config_round_trip_and_saving_in_a_model(tmp_path, rng):
     again = sj.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+# Keras 3's constructor arguments in their order, and the keys of its get_config
+_KERAS_ARGS = ["num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
+               "attention_axes", "flash_attention", "kernel_initializer", "bias_initializer",
+               "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+               "kernel_constraint", "bias_constraint", "seed"]
+
+
+def test_keras_arguments_order_and_a_keras_config_loads():
+    params = inspect.signature(layers.MultiHeadAttention.__init__).parameters
+    assert [p for p in params if p not in ("self", "kwargs")] == _KERAS_ARGS
+    keras_config = {  # as Keras 3's get_config writes it (no flash_attention there)
+        "name": "mha", "trainable": True, "dtype": "float32", "num_heads": 2, "key_dim": 3,
+        "value_dim": 3, "dropout": 0.0, "use_bias": True, "output_shape": None,
+        "attention_axes": None, "kernel_initializer": "glorot_uniform",
+        "bias_initializer": "zeros", "kernel_regularizer": None, "bias_regularizer": None,
+        "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
+        "seed": None}
+    config = layers.MultiHeadAttention.from_config(keras_config).get_config()
+    assert set(keras_config) - {"activity_regularizer"} <= set(config)  # listed when given
+    mha = layers.MultiHeadAttention(2, 3, kernel_constraint="max_norm", bias_constraint="non_neg")
+    config = json.loads(json.dumps(mha.get_config()))
+    assert config["kernel_constraint"] == {"class_name": "MaxNorm",
+                                           "config": {"max_value": 2.0, "axis": 0}}
+    assert config["bias_constraint"] == {"class_name": "NonNeg", "config": {}}
+    assert config["flash_attention"] is None
+    assert layers.MultiHeadAttention.from_config(config).get_config() == config
+
+
+def test_constraints_hold_every_projection_after_an_optimizer_step(rng):
+    mha = layers.MultiHeadAttention(2, 3, kernel_constraint=sj.constraints.MaxNorm(0.2),
+                                    bias_constraint=sj.constraints.NonNeg(),
+                                    bias_initializer="random_normal")
+    x = rng.standard_normal((2, 4, 5)).astype(np.float32)
+    mha(x, x)
+    opt = sj.optimizers.SGD(learning_rate=1.0, params=mha.trainable_weights)
+    (mha(x, x) ** 2).mean().backward()
+    opt.step()
+    kernels = [p for p in mha.weights if p.name.endswith("_kernel")]
+    biases = [p for p in mha.weights if p.name.endswith("_bias")]
+    assert len(kernels) == len(biases) == 4
+    for k in kernels:  # Keras's EinsumDense kernels: each column's norm over axis 0
+        assert np.sqrt((k.numpy() ** 2).sum(axis=0)).max() <= 0.2 + 1e-6
+    assert all((b.numpy() >= 0).all() for b in biases)
+
+
+def test_flash_attention_is_a_hint_with_keras_rules(rng):
+    x = rng.standard_normal((2, 4, 6)).astype(np.float32)
+    plain = layers.MultiHeadAttention(2, 3)
+    flash = layers.MultiHeadAttention(2, 3, flash_attention=True)
+    plain(x, x)
+    flash(x, x)
+    flash.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(flash(x, x).numpy(), plain(x, x).numpy())
+    with pytest.raises(ValueError, match="dropout is not supported with flash_attention"):
+        layers.MultiHeadAttention(2, 3, dropout=0.1, flash_attention=True)
+    with pytest.raises(ValueError, match="return_attention_scores=True is not supported"):
+        flash(x, x, return_attention_scores=True)
