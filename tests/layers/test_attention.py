@@ -182,3 +182,17 @@ def test_flash_attention_is_a_hint_with_keras_rules(rng):
         layers.MultiHeadAttention(2, 3, dropout=0.1, flash_attention=True)
     with pytest.raises(ValueError, match="return_attention_scores=True is not supported"):
         flash(x, x, return_attention_scores=True)
+
+
+def test_compute_output_shape_takes_keras_shapes_and_builds_nothing():
+    mha = layers.MultiHeadAttention(2, 3)
+    assert mha.compute_output_shape((None, 4, 6), (None, 5, 6)) == (None, 4, 6)
+    assert mha.compute_output_shape([None, 4, 6], [None, 5, 2], [None, 5, 7]) == (None, 4, 6)
+    assert mha.weights == []
+    wide = layers.MultiHeadAttention(2, 3, output_shape=8)
+    assert wide.compute_output_shape((None, 4, 6), (None, 5, 6)) == (None, 4, 8)
+    q, v = sj.Input((4, 6)), sj.Input((5, 2))
+    assert wide(q, v).shape == wide.compute_output_shape(q.shape, v.shape)  # as when called
+    with pytest.raises(ValueError, match=r"value_shape=\(None, 5, 6\) and key_shape="
+                                         r"\(None, 3, 6\)"):
+        mha.compute_output_shape((None, 4, 6), (None, 5, 6), (None, 3, 6))

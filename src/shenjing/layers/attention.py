@@ -112,6 +112,20 @@ class MultiHeadAttention(Layer):
             "attention_output", (heads, self.value_dim, out_dim), (out_dim,))
         self._projections_built = True
 
+    def compute_output_shape(self, query_shape: Any, value_shape: Any,
+                             key_shape: Any = None) -> tuple:
+        """Keras 3's: the query's shape, its last size ``output_shape`` where that is set. The
+        key and value must agree on all but their features. Builds nothing."""
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): key and value must "
+                             f"agree on all but their last axis, got value_shape={value_shape} "
+                             f"and key_shape={key_shape}")
+        if self.output_shape is None:
+            return query_shape
+        return (*query_shape[:-1], self.output_shape)
+
     def _heads(self, x: Tensor, kernel: Tensor, bias: Tensor | None) -> Tensor:
         """(batch, steps, dim) -> (batch, heads, steps, head_dim)."""
         dim, heads, size = kernel.shape
