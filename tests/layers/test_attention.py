@@ -67,7 +67,7 @@ def test_causal_mask_and_embedding_masks(rng):
     emb = layers.Embedding(6, 4, mask_zero=True)
     e = emb(ids)
     out, probs = mha(e, e, return_attention_scores=True)
-    assert np.all(probs.numpy()[0, :, :3, 3:] < 1e-8)  # (padded queries: uniform, as Keras)
+    assert np.all(probs.numpy()[0, :, :3, 3:] < 1e-8)
     alone = mha(emb(ids[:1, :3]), emb(ids[:1, :3]))  # the first sequence without its padding
     np.testing.assert_allclose(out.numpy()[0, :3], alone.numpy()[0], rtol=1e-5, atol=1e-6)
     mask = mha(e, e)._keras_mask  # the query's mask goes on
@@ -196,3 +196,25 @@ def test_compute_output_shape_takes_keras_shapes_and_builds_nothing():
     with pytest.raises(ValueError, match=r"value_shape=\(None, 5, 6\) and key_shape="
                                          r"\(None, 3, 6\)"):
         mha.compute_output_shape((None, 4, 6), (None, 5, 6), (None, 3, 6))
+
+
+def test_a_query_that_sees_no_key_gets_what_keras_gives_on_each_path(rng):
+    """Keras 3 computes attention scores with its Softmax layer, which multiplies by the mask
+    (a fully masked row: zeros, so the output is the output bias); its fused path, taken
+    without scores or dropout, leaves such a row uniform (JAX, TensorFlow, NumPy backends)."""
+    ids = np.array([[3, 1, 2, 0, 0]])
+    e = layers.Embedding(6, 4, mask_zero=True)(ids)
+    mha = layers.MultiHeadAttention(2, 3, bias_initializer="random_normal")
+    out, probs = mha(e, e, return_attention_scores=True)
+    x = e.numpy().astype(np.float64)
+    mask = ((ids != 0)[:, :, None] & (ids != 0)[:, None, :]).astype(np.float64)
+    want_out, want_probs = _keras_reference(mha, x, x, x, mask)
+    np.testing.assert_allclose(probs.numpy()[0, :, :3], want_probs[0, :, :3], rtol=1e-5,
+                               atol=1e-7)
+    np.testing.assert_array_equal(probs.numpy()[0, :, 3:], 0.0)  # the padded queries
+    np.testing.assert_allclose(out.numpy()[0, 3:], np.tile(mha.output_bias.numpy(), (2, 1)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(out.numpy()[0, :3], want_out[0, :3], rtol=1e-4, atol=1e-5)
+    fused = mha(e, e).numpy()  # no scores: the padded rows attend uniformly
+    np.testing.assert_allclose(fused, want_out, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(want_probs[0, :, 3:], 0.2, atol=1e-3)  # exactly in float32

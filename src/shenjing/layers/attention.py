@@ -47,7 +47,12 @@ class MultiHeadAttention(Layer):
         ``Embedding(mask_zero=True)``); use_causal_mask (query i sees positions <= i);
         return_attention_scores (also return the (batch, heads, T, S) probabilities).
 
-    Masked positions get -1e9 added before the softmax, as Keras's ``Softmax`` layer does.
+    Masked positions get -1e9 added before the softmax, as Keras's ``Softmax`` layer does. A
+    query that may attend to no key (padding) gets what Keras 3 gives it: where Keras takes its
+    explicit path (``return_attention_scores``, or dropout in training), its ``Softmax`` layer
+    zeroes the masked probabilities, so that row's scores are 0 and its output is the output
+    bias; otherwise (Keras's fused ``dot_product_attention`` on JAX, TensorFlow and NumPy) the
+    row attends uniformly to every key.
     The output has the query's shape (last axis ``output_shape``) and keeps the query's mask.
 
     >>> mha = MultiHeadAttention(num_heads=2, key_dim=16)
@@ -191,6 +196,8 @@ class MultiHeadAttention(Layer):
         if mask is not None:  # Keras's Softmax layer: -1e9 where masked
             scores = scores + np.where(mask[:, None], 0.0, -1e9).astype(scores.dtype)
         probs = F.softmax(scores, axis=-1)
+        if mask is not None and (return_attention_scores or training and self.dropout > 0):
+            probs = probs * mask[:, None].astype(probs.dtype)  # Keras's explicit path: see above
         heads = F.matmul(self._dropout_layer(probs, training=training), v)  # (b, h, T, value_dim)
         batch, n_heads, steps, size = heads.shape
         merged = F.reshape(F.transpose(heads, (0, 2, 1, 3)), (batch, steps, n_heads * size))
