@@ -1,5 +1,5 @@
-"""Merge layers: values and gradients against NumPy for 2 and 3 inputs, shape errors, and how
-they combine the inputs' masks."""
+"""Merge layers: values and gradients against NumPy for 2 and 3 inputs, broadcasting as Keras 3,
+shape errors, and how they combine the inputs' masks."""
 
 from __future__ import annotations
 
@@ -83,10 +83,56 @@ def test_merge_shape_mismatch_names_layer_and_shapes(make):
 def test_merge_checks_shapes_at_every_call(make):
     layer = make()
     layer([np.ones((2, 3)), np.ones((2, 3))])
-    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 1\)"):
-        layer([np.ones((2, 3)), np.ones((2, 1))])  # would broadcast silently
-    with pytest.raises(ValueError, match="one shape"):
-        layer([np.ones((2, 3)), np.ones((1, 3))])
+    assert layer([np.ones((2, 3)), np.ones((2, 1))]).shape == (2, 3)  # Keras broadcasts 1
+    with pytest.raises(ValueError, match=r"cannot broadcast inputs of shapes \[\(2, 3\), "
+                                         r"\(2, 4\)\]"):
+        layer([np.ones((2, 3)), np.ones((2, 4))])
+    with pytest.raises(ValueError, match=r"one batch size, got shapes \[\(2, 3\), \(1, 3\)\]"):
+        layer([np.ones((2, 3)), np.ones((1, 3))])  # Keras: batch sizes must be equal
+
+
+# shapes that broadcast in Keras 3: size-1 axes, and fewer axes aligned after the batch axis
+BROADCASTS = [[(2, 4, 4, 3), (2, 1, 1, 3)], [(2, 4, 3), (2, 3)], [(2, 1, 3), (2, 4, 1)],
+              [(2, 4, 3), (2, 1, 3), (2,)]]
+
+
+BROADCAST_CASES = [(name, shapes) for name, spec in MERGES.items() for shapes in BROADCASTS
+                   if len(shapes) in spec[3]]
+
+
+@pytest.mark.parametrize("name, shapes", BROADCAST_CASES,
+                         ids=[f"{n}-{s}" for n, s in BROADCAST_CASES])
+def test_merge_broadcasts_values_and_gradients_as_keras(rng, name, shapes):
+    make, value, grads, _ = MERGES[name]
+    ndim = max(map(len, shapes))
+    arrays = [distinct(rng, s).astype(np.float32) for s in shapes]
+    # Keras's alignment: size-1 axes inserted after the batch axis, then NumPy broadcasting
+    aligned = [a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:]) for a in arrays]
+    full = np.broadcast_shapes(*(a.shape for a in aligned))
+    inputs = [Tensor(a, requires_grad=True) for a in arrays]
+    y = make()(inputs)
+    expected = value([np.broadcast_to(a, full) for a in aligned])
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=1e-6)
+    upstream = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(upstream)
+    full_grads = grads([np.broadcast_to(a, full) for a in aligned], upstream)
+    for k, (t, a, g) in enumerate(zip(inputs, aligned, full_grads)):
+        summed = g.sum(axis=tuple(i for i in range(ndim) if a.shape[i] == 1 != full[i]),
+                       keepdims=True)
+        np.testing.assert_allclose(t.grad.numpy(), summed.reshape(t.shape), rtol=1e-5,
+                                   atol=1e-5, err_msg=f"gradient of input {k}")
+
+
+def test_squeeze_and_excitation_in_the_functional_api():
+    inputs = L.Input((4, 4, 3))
+    se = L.Reshape((1, 1, 3))(L.Dense(3, activation="sigmoid")(
+        L.GlobalAveragePooling2D()(inputs)))
+    scaled = L.multiply([inputs, se])
+    assert scaled.shape == (None, 4, 4, 3)
+    assert L.add([L.Input((None, 3)), L.Input((1, 3))]).shape == (None, None, 3)
+    assert L.Maximum()([L.Input((5, 3)), L.Input((3,))]).shape == (None, 5, 3)
+    with pytest.raises(ValueError, match=r"cannot broadcast.*\(None, 4, 4, 3\), \(None, 2, 1, 3\)"):
+        L.multiply([inputs, L.Input((2, 1, 3))])
 
 
 def test_concatenate_shape_mismatch_raises():

@@ -1,6 +1,9 @@
 """Merge layers for residual and multi-input models: Add, Subtract, Multiply, Average, Maximum,
-Minimum, Concatenate. Each takes a list of tensors of one shape (Concatenate: equal but for
-``axis``)."""
+Minimum, Concatenate. Each takes a list of tensors with one batch size. The element-wise ones
+broadcast as Keras 3's: the other axes, aligned from the last, have one size or 1, and an input
+with fewer axes gains size-1 axes after the batch axis (squeeze-and-excitation's
+``multiply([x, se])`` of (batch, h, w, c) and (batch, 1, 1, c)). Concatenate needs equal shapes
+but for ``axis``."""
 
 from __future__ import annotations
 
@@ -25,15 +28,23 @@ class _Merge(Layer):
         self._check_shapes(input_shape)
 
     def _check_shapes(self, shapes: list) -> None:
-        if any(s != shapes[0] for s in shapes):
-            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) needs inputs of one "
-                             f"shape, got {shapes}")
+        """Keras's rule: one batch size (None: unknown); each other axis, aligned from the
+        last, of one size where the inputs have it, but for sizes 1 and None."""
+        kind = f"Layer '{self.name}' ({type(self).__name__})"
+        if len({s[0] for s in shapes if s} - {None}) > 1:
+            raise ValueError(f"{kind} needs inputs of one batch size, got shapes {shapes}")
+        rest = [s[1:] for s in shapes]
+        for axis in range(1, max(map(len, rest)) + 1):
+            if len({s[-axis] for s in rest if len(s) >= axis} - {None, 1}) > 1:
+                raise ValueError(f"{kind} cannot broadcast inputs of shapes {shapes}: each axis "
+                                 "but the batch, aligned from the last, needs one size or 1")
 
     def call(self, inputs: list[Tensor]) -> Tensor:
-        # Checked at every call, not only in build: a later call with other shapes must not
-        # broadcast silently.
+        # Checked at every call, not only in build: a later call's shapes may not broadcast.
         self._check_shapes([tuple(x.shape) for x in inputs])
-        return self._merge(inputs)
+        ndim = max(x.ndim for x in inputs)  # Keras: fewer axes gain size-1 axes after the batch
+        return self._merge([x if x.ndim == ndim else F.reshape(
+            x, (x.shape[0], *(1,) * (ndim - x.ndim), *x.shape[1:])) for x in inputs])
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if mask is None:
