@@ -1,5 +1,6 @@
 """Merge layers: values and gradients against NumPy for 2 and 3 inputs, broadcasting as Keras 3,
-shape errors, and how they combine the inputs' masks."""
+shape errors, and how they combine the inputs' masks; Dot against Keras's batch_dot written out
+in NumPy, torch, and finite differences."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import functools
 import numpy as np
 import pytest
 
-from oracle import distinct
+import shenjing as sj
+from oracle import distinct, require_torch
 from shenjing import Tensor
 from shenjing import layers as L
 
@@ -195,3 +197,68 @@ def test_functional_form_is_the_layer_called_on_the_list(rng, name):
     assert symbolic.shape == ((None, 8) if name == "concatenate" else (None, 4))
     assert type(symbolic.layer) is make
     assert np.array_equal(L.concatenate(arrays, axis=0).numpy(), np.concatenate(arrays, axis=0))
+
+
+# -- Dot ------------------------------------------------------------------------------------------
+def _keras_batch_dot(x, y, axes, normalize):
+    """Keras 3's Dot in NumPy: optional L2 normalization (x / max(|x|, 1e-7)), then the batched
+    sum over the two axes; the output keeps x's other axes, then y's, or is (batch, 1)."""
+    a, b = (axes, axes) if isinstance(axes, int) else axes
+    a, b = a % x.ndim, b % y.ndim
+    if normalize:
+        x = x / np.maximum(np.linalg.norm(x, axis=a, keepdims=True), 1e-7)
+        y = y / np.maximum(np.linalg.norm(y, axis=b, keepdims=True), 1e-7)
+    out = np.stack([np.tensordot(xi, yi, axes=(a - 1, b - 1)) for xi, yi in zip(x, y)])
+    return out.reshape(len(x), 1) if out.ndim == 1 else out
+
+
+DOTS = [((3, 4), (3, 4), -1), ((3, 5, 2), (3, 2, 5), (1, 2)), ((3, 4), (3, 6, 4), (1, 2)),
+        ((3, 6, 4), (3, 4), (2, 1)), ((3, 2, 4, 5), (3, 5, 3), (3, 1)), ((3, 4, 2), (3, 4, 6), 1)]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("x_shape, y_shape, axes", DOTS, ids=str)
+def test_dot_matches_keras_batch_dot(rng, x_shape, y_shape, axes, normalize):
+    x, y = rng.standard_normal(x_shape), rng.standard_normal(y_shape)
+    out = L.Dot(axes, normalize=normalize)([x.astype(np.float32), y.astype(np.float32)])
+    np.testing.assert_allclose(out.numpy(), _keras_batch_dot(x, y, axes, normalize), rtol=1e-5,
+                               atol=1e-5)
+    layer = L.Dot(axes, normalize=normalize)
+    assert sj.gradcheck(lambda a, b: layer([a, b]), x, y)
+    symbolic = L.dot([L.Input(x_shape[1:]), L.Input(y_shape[1:])], axes=axes,
+                     normalize=normalize)
+    assert symbolic.shape == (None, *out.shape[1:])
+
+
+def test_dot_keras_example_torch_and_zero_vectors(rng):
+    x, y = np.arange(10.0).reshape(1, 5, 2), np.arange(10.0, 20).reshape(1, 2, 5)
+    np.testing.assert_array_equal(L.Dot(axes=(1, 2))([x, y]).numpy(), [[[260, 360], [320, 445]]])
+    torch = require_torch()
+    a, b = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    cosine = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), dim=1)
+    np.testing.assert_allclose(L.Dot(1, normalize=True)([a, b]).numpy()[:, 0], cosine.numpy(),
+                               rtol=1e-5)
+    p, q = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    np.testing.assert_allclose(L.Dot((2, 1))([p, q]).numpy(),
+                               torch.bmm(torch.tensor(p), torch.tensor(q)).numpy(), rtol=1e-5)
+    zeros = Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    out = L.Dot(1, normalize=True)([zeros, Tensor(np.ones((2, 3), np.float32))])
+    out.sum().backward()  # Keras's epsilon: zeros, and a finite gradient
+    assert np.all(out.numpy() == 0) and np.all(np.isfinite(zeros.grad.numpy()))
+
+
+def test_dot_config_and_errors():
+    layer = L.Dot((1, 2), normalize=True, name="d")
+    config = layer.get_config()
+    assert {k: config[k] for k in ("axes", "normalize", "name")} == {
+        "axes": [1, 2], "normalize": True, "name": "d"}
+    assert L.Dot.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="axes must be an int or a pair of ints"):
+        L.Dot("last")
+    with pytest.raises(ValueError, match=r"'d' \(Dot\): axis 1 of \(None, 3\) and axis 2 of "
+                                         r"\(None, 2, 4\) must have one size"):
+        layer([np.ones((2, 3)), np.ones((2, 2, 4))])
+    with pytest.raises(ValueError, match="other than the batch axis 0"):
+        L.Dot(0)([np.ones((2, 3)), np.ones((2, 3))])
+    with pytest.raises(ValueError, match="exactly 2 inputs"):
+        L.Dot(1)([np.ones((2, 3))] * 3)
