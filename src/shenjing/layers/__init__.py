@@ -105,6 +105,8 @@ def __getattr__(name: str):
         from . import text_vectorization as module
     elif name == "MultiHeadAttention":
         from . import attention as module
+    elif name in ("Attention", "AdditiveAttention"):
+        from . import score_attention as module
     elif name == "OpLayer":  # what ops on symbolic tensors record (x + y, ops.mean(x))
         from . import op_layer as module
     else:
@@ -120,6 +122,7 @@ Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D
 
 __all__ = [
+    "AdditiveAttention", "Attention",
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
     "UpSampling3D", "ZeroPadding3D",
