@@ -18,8 +18,10 @@ def _softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def _keras_reference(mha, query, value, key, mask):
-    """Keras 3's MultiHeadAttention in NumPy: its EinsumDense equations and masked softmax."""
+def _keras_reference(mha, query, value, key, mask, fused=False):
+    """Keras 3's MultiHeadAttention in NumPy: its EinsumDense equations and masked softmax, on
+    its explicit path (the Softmax layer multiplies by the mask) or, ``fused``, on the path of
+    dot_product_attention (JAX, TensorFlow, NumPy: -1e9 only)."""
     w = {n: getattr(mha, n).numpy().astype(np.float64) for n in (
         "query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias",
         "output_kernel", "output_bias")}
@@ -31,6 +33,8 @@ def _keras_reference(mha, query, value, key, mask):
     if mask is not None:
         scores = scores + (1.0 - mask[:, None]) * -1e9
     probs = _softmax(scores)
+    if mask is not None and not fused:
+        probs = probs * mask[:, None]
     out = np.einsum("acbe,aecd->abcd", probs, v)
     return np.einsum("abcd,cde->abe", out, w["output_kernel"]) + w["output_bias"], probs
 
@@ -209,12 +213,12 @@ def test_a_query_that_sees_no_key_gets_what_keras_gives_on_each_path(rng):
     x = e.numpy().astype(np.float64)
     mask = ((ids != 0)[:, :, None] & (ids != 0)[:, None, :]).astype(np.float64)
     want_out, want_probs = _keras_reference(mha, x, x, x, mask)
-    np.testing.assert_allclose(probs.numpy()[0, :, :3], want_probs[0, :, :3], rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(probs.numpy(), want_probs, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(probs.numpy()[0, :, 3:], 0.0)  # the padded queries
+    np.testing.assert_allclose(out.numpy(), want_out, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out.numpy()[0, 3:], np.tile(mha.output_bias.numpy(), (2, 1)),
                                rtol=1e-6)
-    np.testing.assert_allclose(out.numpy()[0, :3], want_out[0, :3], rtol=1e-4, atol=1e-5)
-    fused = mha(e, e).numpy()  # no scores: the padded rows attend uniformly
-    np.testing.assert_allclose(fused, want_out, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(want_probs[0, :, 3:], 0.2, atol=1e-3)  # exactly in float32
+    fused_out, fused_probs = _keras_reference(mha, x, x, x, mask, fused=True)
+    np.testing.assert_allclose(mha(e, e).numpy(), fused_out, rtol=1e-4, atol=1e-5)
+    # uniform: exactly in float32, where -1e9 swamps the scores
+    np.testing.assert_allclose(fused_probs[0, :, 3:], 0.2, atol=1e-3)
