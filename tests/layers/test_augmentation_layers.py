@@ -1,14 +1,18 @@
 """RandomRotation and RandomZoom: for fixed angles and zooms (lower == upper), the training
 output equals a reference affine resampling written here (scipy.ndimage.affine_transform when
 scipy is installed, else a direct NumPy loop) in every fill mode and interpolation; identity at
-inference; seeded draws; config round trip."""
+inference; seeded draws; config round trip. Every Random* image layer: Keras 3's data_format
+('channels_first' is the channels-last result transposed) and argument order."""
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 import pytest
 
-from shenjing import Tensor
+from shenjing import Input, Tensor
+from shenjing import layers as L
 from shenjing.layers import RandomRotation, RandomZoom
 
 # our fill modes as scipy's: per-neighbour modes, interpolation on both sides of the edge
@@ -152,3 +156,53 @@ def test_config_round_trip_and_errors():
         RandomZoom(0.1, interpolation="bicubic")
     with pytest.raises(ValueError, match="at least -1"):
         RandomZoom((-1.5, 0.0))
+
+
+# each Random* layer with its arguments, and the arguments Keras 3 takes first, in its order
+_RANDOM = {
+    "RandomFlip": (lambda **kw: L.RandomFlip(seed=1, **kw), ["mode", "seed", "data_format"]),
+    "RandomRotation": (lambda **kw: L.RandomRotation(0.2, seed=1, **kw),
+                       ["factor", "fill_mode", "interpolation", "seed", "fill_value",
+                        "data_format"]),
+    "RandomZoom": (lambda **kw: L.RandomZoom(0.3, (-0.2, 0.1), seed=1, **kw),
+                   ["height_factor", "width_factor", "fill_mode", "interpolation", "seed",
+                    "fill_value", "data_format"]),
+    "RandomTranslation": (lambda **kw: L.RandomTranslation(0.2, 0.3, seed=1, **kw),
+                          ["height_factor", "width_factor", "fill_mode", "interpolation",
+                           "seed", "fill_value", "data_format"]),
+    "RandomCrop": (lambda **kw: L.RandomCrop(3, 4, seed=1, padding=1, **kw),
+                   ["height", "width", "seed", "data_format", "name"]),
+    "RandomContrast": (lambda **kw: L.RandomContrast(0.5, seed=1, **kw),
+                       ["factor", "value_range", "seed"]),
+    "RandomBrightness": (lambda **kw: L.RandomBrightness(0.3, seed=1, **kw),
+                         ["factor", "value_range", "seed"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RANDOM))
+def test_random_image_layers_take_keras_data_format(name, rng):
+    make, keras_args = _RANDOM[name]
+    params = [p for p in inspect.signature(getattr(L, name).__init__).parameters
+              if p not in ("self", "kwargs")]
+    assert params[:len(keras_args)] == keras_args
+    images = rng.uniform(0, 255, (2, 5, 6, 3)).astype(np.float32)
+    for x in (images, images[0]):  # a batch, one image
+        to_first = (0, 3, 1, 2) if x.ndim == 4 else (2, 0, 1)
+        for training in (True, False):
+            last = make()(x, training=training).numpy()
+            first = make(data_format="channels_first")(x.transpose(to_first), training=training)
+            np.testing.assert_allclose(first.numpy(), last.transpose(to_first), rtol=1e-6,
+                                       atol=1e-4)
+    assert not np.allclose(make()(images).numpy()[..., :3, :3, :], images[..., :3, :3, :])
+    layer = make(data_format="channels_first")
+    config = layer.get_config()
+    assert config["data_format"] == "channels_first"
+    assert make().get_config()["data_format"] == "channels_last"
+    assert type(layer).from_config(config).get_config() == config
+    assert layer(Input((3, 5, 6))).shape == ((None, 3, 3, 4) if name == "RandomCrop"
+                                             else (None, 3, 5, 6))
+    with pytest.raises(ValueError, match="data_format must be 'channels_last' or "
+                                         "'channels_first', got 'NHWC'"):
+        make(data_format="NHWC")
+    with pytest.raises(ValueError, match=r"expects images \(batch, channels, height, width\)"):
+        layer(np.zeros((1, 2, 3, 5, 6), np.float32))

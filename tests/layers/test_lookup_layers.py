@@ -3,6 +3,8 @@ encoders where they agree, OOV and mask ids, max_tokens, invert, saving, and arg
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder
@@ -208,6 +210,68 @@ def test_lookup_bad_inputs_and_calls():
         StringLookup(vocabulary=_VOCAB).adapt(_DATA)
     with pytest.raises(ValueError, match="vocabulary_dtype"):
         IntegerLookup(vocabulary_dtype="float32")
+
+
+# Keras 3's constructor arguments, in their positional order
+_KERAS_ORDER = {
+    "StringLookup": ["max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary",
+                     "idf_weights", "invert", "output_mode", "pad_to_max_tokens", "sparse",
+                     "encoding", "name"],
+    "IntegerLookup": ["max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary",
+                      "vocabulary_dtype", "idf_weights", "invert", "output_mode", "sparse",
+                      "pad_to_max_tokens", "name"],
+    "TextVectorization": ["max_tokens", "standardize", "split", "ngrams", "output_mode",
+                          "output_sequence_length", "pad_to_max_tokens", "vocabulary",
+                          "idf_weights", "sparse", "ragged", "encoding", "name"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KERAS_ORDER))
+def test_positional_arguments_in_keras_order(name):
+    params = inspect.signature(getattr(keras.layers, name).__init__).parameters
+    assert [p for p in params if p not in ("self", "kwargs")] == _KERAS_ORDER[name]
+
+
+def test_integer_lookup_takes_the_vocabulary_fifth():
+    assert IntegerLookup(None, 1, None, -1, [5, 6]).get_vocabulary() == [-1, 5, 6]
+    layer = IntegerLookup(None, 1, 0, -1, [5, 6], "int64", None, False, "one_hot", False, False,
+                          "ids")
+    assert (layer.name, layer.output_mode, layer.mask_token) == ("ids", "one_hot", 0)
+
+
+# -- vocabulary files (Keras 3: "a string path to a text file", one token per line) --------------
+def test_vocabulary_file_is_read_one_token_per_line(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_bytes("cat\r\ndög\nbird\n".encode())  # UTF-8; CRLF or LF ends a line
+    layer = StringLookup(vocabulary=str(path))
+    assert layer.get_vocabulary() == ["[UNK]", "cat", "dög", "bird"]
+    np.testing.assert_array_equal(layer(["dög", "bird", "cow"]).numpy(), [2, 3, 0])
+    assert StringLookup(vocabulary=path).get_vocabulary() == layer.get_vocabulary()  # PathLike
+    # the config keeps the tokens, so a saved model does not need the file
+    config = layer.get_config()
+    assert config["vocabulary"] == ["cat", "dög", "bird"]
+    path.unlink()
+    assert StringLookup.from_config(config).get_vocabulary() == layer.get_vocabulary()
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("12\n7\n")
+    ints = IntegerLookup(vocabulary=str(numbers))
+    assert ints.get_vocabulary() == [-1, 12, 7]
+    np.testing.assert_array_equal(ints([7, 5]).numpy(), [2, 0])
+    again = StringLookup()
+    again.set_vocabulary(str(numbers))
+    assert again.get_vocabulary() == ["[UNK]", "12", "7"]
+
+
+def test_vocabulary_file_errors_name_the_file(tmp_path):
+    missing = str(tmp_path / "nope.txt")
+    for make in (StringLookup, IntegerLookup):
+        with pytest.raises(ValueError, match=r"vocabulary file '.*nope\.txt' does not exist"):
+            make(vocabulary=missing)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3\nfour\n")
+    with pytest.raises(ValueError, match=r"line 2 of the vocabulary file '.*bad\.txt' is not an "
+                                         r"integer: 'four'"):
+        IntegerLookup(vocabulary=str(bad))
 
 
 # -- saving -------------------------------------------------------------------------------------

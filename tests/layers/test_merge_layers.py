@@ -1,5 +1,6 @@
-"""Merge layers: values and gradients against NumPy for 2 and 3 inputs, shape errors, and how
-they combine the inputs' masks."""
+"""Merge layers: values and gradients against NumPy for 2 and 3 inputs, broadcasting as Keras 3,
+shape errors, and how they combine the inputs' masks; Dot against Keras's batch_dot written out
+in NumPy, torch, and finite differences."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import functools
 import numpy as np
 import pytest
 
-from oracle import distinct
+import shenjing as sj
+from oracle import distinct, require_torch
 from shenjing import Tensor
 from shenjing import layers as L
 
@@ -83,10 +85,56 @@ def test_merge_shape_mismatch_names_layer_and_shapes(make):
 def test_merge_checks_shapes_at_every_call(make):
     layer = make()
     layer([np.ones((2, 3)), np.ones((2, 3))])
-    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 1\)"):
-        layer([np.ones((2, 3)), np.ones((2, 1))])  # would broadcast silently
-    with pytest.raises(ValueError, match="one shape"):
-        layer([np.ones((2, 3)), np.ones((1, 3))])
+    assert layer([np.ones((2, 3)), np.ones((2, 1))]).shape == (2, 3)  # Keras broadcasts 1
+    with pytest.raises(ValueError, match=r"cannot broadcast inputs of shapes \[\(2, 3\), "
+                                         r"\(2, 4\)\]"):
+        layer([np.ones((2, 3)), np.ones((2, 4))])
+    with pytest.raises(ValueError, match=r"one batch size, got shapes \[\(2, 3\), \(1, 3\)\]"):
+        layer([np.ones((2, 3)), np.ones((1, 3))])  # Keras: batch sizes must be equal
+
+
+# shapes that broadcast in Keras 3: size-1 axes, and fewer axes aligned after the batch axis
+BROADCASTS = [[(2, 4, 4, 3), (2, 1, 1, 3)], [(2, 4, 3), (2, 3)], [(2, 1, 3), (2, 4, 1)],
+              [(2, 4, 3), (2, 1, 3), (2,)]]
+
+
+BROADCAST_CASES = [(name, shapes) for name, spec in MERGES.items() for shapes in BROADCASTS
+                   if len(shapes) in spec[3]]
+
+
+@pytest.mark.parametrize("name, shapes", BROADCAST_CASES,
+                         ids=[f"{n}-{s}" for n, s in BROADCAST_CASES])
+def test_merge_broadcasts_values_and_gradients_as_keras(rng, name, shapes):
+    make, value, grads, _ = MERGES[name]
+    ndim = max(map(len, shapes))
+    arrays = [distinct(rng, s).astype(np.float32) for s in shapes]
+    # Keras's alignment: size-1 axes inserted after the batch axis, then NumPy broadcasting
+    aligned = [a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:]) for a in arrays]
+    full = np.broadcast_shapes(*(a.shape for a in aligned))
+    inputs = [Tensor(a, requires_grad=True) for a in arrays]
+    y = make()(inputs)
+    expected = value([np.broadcast_to(a, full) for a in aligned])
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=1e-6)
+    upstream = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(upstream)
+    full_grads = grads([np.broadcast_to(a, full) for a in aligned], upstream)
+    for k, (t, a, g) in enumerate(zip(inputs, aligned, full_grads)):
+        summed = g.sum(axis=tuple(i for i in range(ndim) if a.shape[i] == 1 != full[i]),
+                       keepdims=True)
+        np.testing.assert_allclose(t.grad.numpy(), summed.reshape(t.shape), rtol=1e-5,
+                                   atol=1e-5, err_msg=f"gradient of input {k}")
+
+
+def test_squeeze_and_excitation_in_the_functional_api():
+    inputs = L.Input((4, 4, 3))
+    se = L.Reshape((1, 1, 3))(L.Dense(3, activation="sigmoid")(
+        L.GlobalAveragePooling2D()(inputs)))
+    scaled = L.multiply([inputs, se])
+    assert scaled.shape == (None, 4, 4, 3)
+    assert L.add([L.Input((None, 3)), L.Input((1, 3))]).shape == (None, None, 3)
+    assert L.Maximum()([L.Input((5, 3)), L.Input((3,))]).shape == (None, 5, 3)
+    with pytest.raises(ValueError, match=r"cannot broadcast.*\(None, 4, 4, 3\), \(None, 2, 1, 3\)"):
+        L.multiply([inputs, L.Input((2, 1, 3))])
 
 
 def test_concatenate_shape_mismatch_raises():
@@ -149,3 +197,68 @@ def test_functional_form_is_the_layer_called_on_the_list(rng, name):
     assert symbolic.shape == ((None, 8) if name == "concatenate" else (None, 4))
     assert type(symbolic.layer) is make
     assert np.array_equal(L.concatenate(arrays, axis=0).numpy(), np.concatenate(arrays, axis=0))
+
+
+# -- Dot ------------------------------------------------------------------------------------------
+def _keras_batch_dot(x, y, axes, normalize):
+    """Keras 3's Dot in NumPy: optional L2 normalization (x / max(|x|, 1e-7)), then the batched
+    sum over the two axes; the output keeps x's other axes, then y's, or is (batch, 1)."""
+    a, b = (axes, axes) if isinstance(axes, int) else axes
+    a, b = a % x.ndim, b % y.ndim
+    if normalize:
+        x = x / np.maximum(np.linalg.norm(x, axis=a, keepdims=True), 1e-7)
+        y = y / np.maximum(np.linalg.norm(y, axis=b, keepdims=True), 1e-7)
+    out = np.stack([np.tensordot(xi, yi, axes=(a - 1, b - 1)) for xi, yi in zip(x, y)])
+    return out.reshape(len(x), 1) if out.ndim == 1 else out
+
+
+DOTS = [((3, 4), (3, 4), -1), ((3, 5, 2), (3, 2, 5), (1, 2)), ((3, 4), (3, 6, 4), (1, 2)),
+        ((3, 6, 4), (3, 4), (2, 1)), ((3, 2, 4, 5), (3, 5, 3), (3, 1)), ((3, 4, 2), (3, 4, 6), 1)]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("x_shape, y_shape, axes", DOTS, ids=str)
+def test_dot_matches_keras_batch_dot(rng, x_shape, y_shape, axes, normalize):
+    x, y = rng.standard_normal(x_shape), rng.standard_normal(y_shape)
+    out = L.Dot(axes, normalize=normalize)([x.astype(np.float32), y.astype(np.float32)])
+    np.testing.assert_allclose(out.numpy(), _keras_batch_dot(x, y, axes, normalize), rtol=1e-5,
+                               atol=1e-5)
+    layer = L.Dot(axes, normalize=normalize)
+    assert sj.gradcheck(lambda a, b: layer([a, b]), x, y)
+    symbolic = L.dot([L.Input(x_shape[1:]), L.Input(y_shape[1:])], axes=axes,
+                     normalize=normalize)
+    assert symbolic.shape == (None, *out.shape[1:])
+
+
+def test_dot_keras_example_torch_and_zero_vectors(rng):
+    x, y = np.arange(10.0).reshape(1, 5, 2), np.arange(10.0, 20).reshape(1, 2, 5)
+    np.testing.assert_array_equal(L.Dot(axes=(1, 2))([x, y]).numpy(), [[[260, 360], [320, 445]]])
+    torch = require_torch()
+    a, b = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    cosine = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), dim=1)
+    np.testing.assert_allclose(L.Dot(1, normalize=True)([a, b]).numpy()[:, 0], cosine.numpy(),
+                               rtol=1e-5)
+    p, q = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    np.testing.assert_allclose(L.Dot((2, 1))([p, q]).numpy(),
+                               torch.bmm(torch.tensor(p), torch.tensor(q)).numpy(), rtol=1e-5)
+    zeros = Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    out = L.Dot(1, normalize=True)([zeros, Tensor(np.ones((2, 3), np.float32))])
+    out.sum().backward()  # Keras's epsilon: zeros, and a finite gradient
+    assert np.all(out.numpy() == 0) and np.all(np.isfinite(zeros.grad.numpy()))
+
+
+def test_dot_config_and_errors():
+    layer = L.Dot((1, 2), normalize=True, name="d")
+    config = layer.get_config()
+    assert {k: config[k] for k in ("axes", "normalize", "name")} == {
+        "axes": [1, 2], "normalize": True, "name": "d"}
+    assert L.Dot.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="axes must be an int or a pair of ints"):
+        L.Dot("last")
+    with pytest.raises(ValueError, match=r"'d' \(Dot\): axis 1 of \(None, 3\) and axis 2 of "
+                                         r"\(None, 2, 4\) must have one size"):
+        layer([np.ones((2, 3)), np.ones((2, 2, 4))])
+    with pytest.raises(ValueError, match="other than the batch axis 0"):
+        L.Dot(0)([np.ones((2, 3)), np.ones((2, 3))])
+    with pytest.raises(ValueError, match="exactly 2 inputs"):
+        L.Dot(1)([np.ones((2, 3))] * 3)

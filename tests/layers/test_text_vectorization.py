@@ -52,6 +52,17 @@ def test_standardize_modes(standardize, expected):
     assert sorted(layer.get_vocabulary()[2:]) == sorted(expected)
 
 
+@pytest.mark.parametrize("standardize, expected", [
+    ("lower", ["über", "École", "Über", "¿qué?"]),
+    ("lower_and_strip_punctuation", ["über", "École", "Über", "¿qué"]),
+])
+def test_standardize_is_ascii_only_as_keras(standardize, expected):
+    # Keras: tf.strings.lower (encoding '', ASCII) and an ASCII punctuation regex
+    layer = TextVectorization(standardize=standardize)
+    layer.adapt(["Über ÉCOLE über ¿Qué?"])
+    assert sorted(layer.get_vocabulary()[2:]) == sorted(expected)
+
+
 def test_split_modes():
     chars = TextVectorization(split="character", standardize=None)
     chars.adapt(["ab a"])
@@ -146,6 +157,16 @@ def test_set_vocabulary_and_bytes_inputs():
                                   [[2, 3], [1, 0]])
     with pytest.raises(ValueError, match="was given a vocabulary"):
         TextVectorization(vocabulary=["a"]).adapt(["a b"])
+
+
+def test_vocabulary_file(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("earth\nwind\nand\nfire\n", encoding="utf-8")
+    layer = TextVectorization(vocabulary=str(path), output_sequence_length=4)
+    assert layer.get_vocabulary() == ["", "[UNK]", "earth", "wind", "and", "fire"]
+    np.testing.assert_array_equal(layer(["Earth, wind and water"]).numpy(), [[2, 3, 4, 1]])
+    with pytest.raises(ValueError, match="vocabulary file '.*missing.txt' does not exist"):
+        TextVectorization(vocabulary=str(tmp_path / "missing.txt"))
 
 
 # -- config and saving ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ _MAKE = {
                                kernel_initializer=initializers.HeNormal(seed=1),
                                kernel_regularizer=regularizers.L2(0.1)),
     L.Dense: lambda: L.Dense(3, activation="sigmoid", use_bias=False),
+    L.Dot: lambda: L.Dot((1, 2), normalize=True),
     L.CategoryEncoding: lambda: L.CategoryEncoding(5, output_mode="count"),
     L.StringLookup: lambda: L.StringLookup(vocabulary=["b", "a"], mask_token="", max_tokens=9),
     L.IntegerLookup: lambda: L.IntegerLookup(vocabulary=[7, 3], output_mode="one_hot"),
@@ -188,6 +189,7 @@ _KERAS_KEYS = [
     (lambda: L.MaxPooling2D(), _BASE | {"pool_size", "strides", "padding", "data_format"}),
     (lambda: L.GlobalAveragePooling2D(), _BASE | {"data_format", "keepdims"}),
     (lambda: L.TimeDistributed(L.Dense(2)), _BASE | {"layer"}),
+    (lambda: L.Dot(1), _BASE | {"axes", "normalize"}),
     (lambda: L.Bidirectional(L.LSTM(2)), _BASE | {"layer", "backward_layer", "merge_mode"}),
     (lambda: optimizers.Adam(), {
         "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",

@@ -32,6 +32,7 @@ from .merge import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -39,6 +40,7 @@ from .merge import (
     add,
     average,
     concatenate,
+    dot,
     maximum,
     minimum,
     multiply,
@@ -103,6 +105,8 @@ def __getattr__(name: str):
         from . import text_vectorization as module
     elif name == "MultiHeadAttention":
         from . import attention as module
+    elif name in ("Attention", "AdditiveAttention"):
+        from . import score_attention as module
     elif name == "OpLayer":  # what ops on symbolic tensors record (x + y, ops.mean(x))
         from . import op_layer as module
     else:
@@ -118,6 +122,7 @@ Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D
 
 __all__ = [
+    "AdditiveAttention", "Attention",
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
     "UpSampling3D", "ZeroPadding3D",
@@ -129,7 +134,7 @@ __all__ = [
     "RandomBrightness", "RandomContrast", "RandomTranslation", "StringLookup",
     "Conv1DTranspose", "Convolution1DTranspose",
     "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
-    "Dense", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
+    "Dense", "DepthwiseConv2D", "Dot", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
     "LayerNormalization", "Lambda",
@@ -143,6 +148,6 @@ __all__ = [
     "SpatialDropout1D", "SpatialDropout2D", "StackedRNNCells", "Subtract", "SymbolicTensor",
     "TextVectorization",
     "TimeDistributed",
-    "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "maximum",
+    "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "dot", "maximum",
     "minimum", "multiply", "subtract",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from . import constraints
 from .core import Dropout
 from .layer import Layer
 
@@ -31,8 +32,12 @@ class MultiHeadAttention(Layer):
         use_bias: whether the four projections have biases.
         output_shape: the output's last size (default: the query's features).
         attention_axes: None (attention over the sequence axis); other axes are not supported.
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer: for the
-            four projections.
+        flash_attention: Keras's switch for a fused attention kernel. None or False; True is
+            taken as a hint that changes no number here (NumPy has no fused kernel), with
+            Keras's rules: no dropout, no ``return_attention_scores``.
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+            kernel_constraint, bias_constraint: for the four projections.
+        activity_regularizer: a penalty on the output, added to the loss at each call.
         seed: the seed of the dropout stream.
 
     Call arguments:
@@ -42,7 +47,12 @@ class MultiHeadAttention(Layer):
         ``Embedding(mask_zero=True)``); use_causal_mask (query i sees positions <= i);
         return_attention_scores (also return the (batch, heads, T, S) probabilities).
 
-    Masked positions get -1e9 added before the softmax, as Keras's ``Softmax`` layer does.
+    Masked positions get -1e9 added before the softmax, as Keras's ``Softmax`` layer does. A
+    query that may attend to no key (padding) gets what Keras 3 gives it: where Keras takes its
+    explicit path (``return_attention_scores``, or dropout in training), its ``Softmax`` layer
+    zeroes the masked probabilities, so that row's scores are 0 and its output is the output
+    bias; otherwise (Keras's fused ``dot_product_attention`` on JAX, TensorFlow and NumPy) the
+    row attends uniformly to every key.
     The output has the query's shape (last axis ``output_shape``) and keeps the query's mask.
 
     >>> mha = MultiHeadAttention(num_heads=2, key_dim=16)
@@ -51,11 +61,18 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
-                 attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, seed: int | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 attention_axes: Any = None, flash_attention: bool | None = None,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if flash_attention not in (None, False, True):
+            raise ValueError(f"MultiHeadAttention flash_attention must be None, False or True, "
+                             f"got {flash_attention!r}")
+        if flash_attention and dropout > 0:
+            raise ValueError("MultiHeadAttention: dropout is not supported with "
+                             "flash_attention=True (as in Keras); set dropout=0.0")
         if attention_axes not in (None, 1, (1,), [1]):
             raise NotImplementedError("MultiHeadAttention supports attention over the sequence "
                                       f"axis only (attention_axes=None), got {attention_axes!r}")
@@ -70,15 +87,20 @@ class MultiHeadAttention(Layer):
         self.attention_axes, self.seed = attention_axes, seed
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.flash_attention = flash_attention
         self._dropout_layer = Dropout(dropout, seed=seed)
         self._projections_built = False
 
     def _projection(self, name: str, shape: tuple[int, ...], bias_shape: tuple[int, ...]
                     ) -> tuple[Tensor, Tensor | None]:
         kernel = self.add_weight(shape, self.kernel_initializer, name=f"{name}_kernel",
-                                 regularizer=self.kernel_regularizer)
+                                 regularizer=self.kernel_regularizer,
+                                 constraint=self.kernel_constraint)
         bias = self.add_weight(bias_shape, self.bias_initializer, name=f"{name}_bias",
-                               regularizer=self.bias_regularizer) if self.use_bias else None
+                               regularizer=self.bias_regularizer,
+                               constraint=self.bias_constraint) if self.use_bias else None
         return kernel, bias
 
     def _build_projections(self, query_dim: int, value_dim: int, key_dim: int) -> None:
@@ -94,6 +116,20 @@ class MultiHeadAttention(Layer):
         self.output_kernel, self.output_bias = self._projection(
             "attention_output", (heads, self.value_dim, out_dim), (out_dim,))
         self._projections_built = True
+
+    def compute_output_shape(self, query_shape: Any, value_shape: Any,
+                             key_shape: Any = None) -> tuple:
+        """Keras 3's: the query's shape, its last size ``output_shape`` where that is set. The
+        key and value must agree on all but their features. Builds nothing."""
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): key and value must "
+                             f"agree on all but their last axis, got value_shape={value_shape} "
+                             f"and key_shape={key_shape}")
+        if self.output_shape is None:
+            return query_shape
+        return (*query_shape[:-1], self.output_shape)
 
     def _heads(self, x: Tensor, kernel: Tensor, bias: Tensor | None) -> Tensor:
         """(batch, steps, dim) -> (batch, heads, steps, head_dim)."""
@@ -129,6 +165,10 @@ class MultiHeadAttention(Layer):
              query_mask: Any = None, value_mask: Any = None, key_mask: Any = None,
              attention_mask: Any = None, return_attention_scores: bool = False,
              training: bool = False, use_causal_mask: bool = False) -> Any:
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): "
+                             "return_attention_scores=True is not supported with "
+                             "flash_attention=True (as in Keras)")
         value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, query.dtype))
         key = value if key is None else (
             key if isinstance(key, Tensor) else Tensor(np.asarray(key, query.dtype)))
@@ -156,6 +196,8 @@ class MultiHeadAttention(Layer):
         if mask is not None:  # Keras's Softmax layer: -1e9 where masked
             scores = scores + np.where(mask[:, None], 0.0, -1e9).astype(scores.dtype)
         probs = F.softmax(scores, axis=-1)
+        if mask is not None and (return_attention_scores or training and self.dropout > 0):
+            probs = probs * mask[:, None].astype(probs.dtype)  # Keras's explicit path: see above
         heads = F.matmul(self._dropout_layer(probs, training=training), v)  # (b, h, T, value_dim)
         batch, n_heads, steps, size = heads.shape
         merged = F.reshape(F.transpose(heads, (0, 2, 1, 3)), (batch, steps, n_heads * size))

@@ -20,6 +20,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from .layer import Layer
+from .pooling import _data_format
 from .preprocessing import _as_float, _RandomImageLayer
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -118,9 +119,7 @@ class _RandomAffine(_RandomImageLayer):
     def _transforms(self, n: int, h: int, w: int) -> np.ndarray:
         raise NotImplementedError
 
-    def call(self, x: Tensor, training: bool = True) -> Tensor:
-        self._check_images(x)
-        x = _as_float(self, x)
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
         if not training:
             return x
         single = x.ndim == 3
@@ -144,14 +143,16 @@ class RandomRotation(_RandomAffine):
         interpolation: 'bilinear' or 'nearest'.
         seed: the layer's own random stream (None: spawned from ``set_random_seed``).
         fill_value: the value outside the image for fill_mode='constant'.
+        data_format: 'channels_last' (default) or 'channels_first'.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     def __init__(self, factor: Any, fill_mode: str = "reflect", interpolation: str = "bilinear",
-                 seed: int | None = None, fill_value: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(seed, **kwargs)
+                 seed: int | None = None, fill_value: float = 0.0,
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(seed, data_format, **kwargs)
         self.factor = factor
         self._lower, self._upper = _range(factor, "factor", "RandomRotation")
         self._check_modes(fill_mode, interpolation, fill_value)
@@ -174,16 +175,17 @@ class RandomZoom(_RandomAffine):
         height_factor: f for [-f, f], or (lower, upper), lower at least -1: the vertical zoom.
         width_factor: the same for the horizontal zoom; None keeps the aspect ratio (the
             vertical factor is used for both).
-        fill_mode, interpolation, seed, fill_value: as in RandomRotation.
+        fill_mode, interpolation, seed, fill_value, data_format: as in RandomRotation.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode: str = "reflect",
                  interpolation: str = "bilinear", seed: int | None = None,
-                 fill_value: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(seed, **kwargs)
+                 fill_value: float = 0.0, data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._height = _range(height_factor, "height_factor", "RandomZoom", minimum=-1.0)
         self._width = None if width_factor is None else _range(
@@ -208,16 +210,17 @@ class RandomTranslation(_RandomAffine):
         height_factor: f for [-f, f], or (lower, upper): the vertical shift as a fraction of
             the height (0.2: up to 20 % either way).
         width_factor: the same for the horizontal shift.
-        fill_mode, interpolation, seed, fill_value: as in RandomRotation.
+        fill_mode, interpolation, seed, fill_value, data_format: as in RandomRotation.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     def __init__(self, height_factor: Any, width_factor: Any, fill_mode: str = "reflect",
                  interpolation: str = "bilinear", seed: int | None = None,
-                 fill_value: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(seed, **kwargs)
+                 fill_value: float = 0.0, data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._height = _range(height_factor, "height_factor", "RandomTranslation")
         self._width = _range(width_factor, "width_factor", "RandomTranslation")
@@ -256,9 +259,10 @@ class RandomBrightness(_RandomImageLayer):
         value_range: (low, high), the range of the inputs: (0, 255) by default, (0, 1) for
             rescaled images.
         seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+        data_format (keyword): 'channels_last' (default) or 'channels_first'.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None,
@@ -267,9 +271,7 @@ class RandomBrightness(_RandomImageLayer):
         self.factor, self.value_range = factor, _value_range(value_range, "RandomBrightness")
         self._lower, self._upper = _symmetric_factor(factor, "RandomBrightness")
 
-    def call(self, x: Tensor, training: bool = True) -> Tensor:
-        self._check_images(x)
-        x = _as_float(self, x)
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
         if not training:
             return x
         low, high = self.value_range
@@ -287,9 +289,10 @@ class RandomContrast(_RandomImageLayer):
         factor: f in [0, 1] for [1 - f, 1 + f], or (lower, upper) for [1 - lower, 1 + upper].
         value_range: (low, high), the range of the inputs: (0, 255) by default.
         seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+        data_format (keyword): 'channels_last' (default) or 'channels_first'.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None,
@@ -308,9 +311,7 @@ class RandomContrast(_RandomImageLayer):
         self.factor, self.value_range = factor, _value_range(value_range, "RandomContrast")
         self._lower, self._upper = lower, upper
 
-    def call(self, x: Tensor, training: bool = True) -> Tensor:
-        self._check_images(x)
-        x = _as_float(self, x)
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
         if not training:
             return x
         contrast = self._generator.uniform(1 - self._lower, 1 + self._upper, size=x.shape[:-3])
@@ -349,14 +350,11 @@ class CenterCrop(Layer):
     def __init__(self, height: int, width: int, data_format: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        data_format = data_format or "channels_last"
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"CenterCrop: data_format must be 'channels_last' or "
-                             f"'channels_first', got {data_format!r}")
         if min(height, width) < 1:
             raise ValueError(f"CenterCrop needs a positive height and width, got "
                              f"{height}x{width}")
-        self.height, self.width, self.data_format = int(height), int(width), data_format
+        self.height, self.width = int(height), int(width)
+        self.data_format = _data_format(data_format)
         self._resize: Any = None
 
     def call(self, x: Tensor) -> Tensor:

@@ -21,6 +21,7 @@ built, saved and called directly (``model(strings)``), but not trained with ``fi
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections import Counter
 from typing import Any
@@ -204,16 +205,39 @@ class _IndexLookup(_ListInputs):
         """Which of the OOV ids (0 .. num_oov_indices - 1) each OOV token takes."""
         raise NotImplementedError
 
+    def _tokens_of_lines(self, lines: list[str], path: str) -> Any:
+        """The tokens that the lines of a vocabulary file at ``path`` spell."""
+        return np.asarray(lines, dtype=str)
+
     # -- vocabulary --------------------------------------------------------------------------
     def _set_tokens(self, tokens: np.ndarray) -> None:
         self._tokens = tokens
         self._index = {t: i + self._token_start for i, t in enumerate(tokens.tolist())}
 
+    def _read_vocabulary(self, path: Any) -> Any:
+        """The tokens of a vocabulary file (Keras 3): UTF-8, one token per line, as
+        TensorFlow's text file initializer reads it (a line ends at '\\n', a '\\r' before it
+        is dropped)."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): the vocabulary file "
+                             f"{path!r} does not exist") from None
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+        if lines and lines[-1] == "":  # the newline that ends the last line
+            lines.pop()
+        return self._tokens_of_lines(lines, path)
+
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Use ``vocabulary`` (tokens without the special ones, or with them first, in their
-        order: mask token, then the OOV token ``num_oov_indices`` times) and, for 'tf_idf',
-        ``idf_weights``, one per entry of ``vocabulary`` (the OOV ids get the mean of those
-        given where ``vocabulary`` has no special tokens, as Keras)."""
+        order: mask token, then the OOV token ``num_oov_indices`` times; or the path of a text
+        file with one token per line) and, for 'tf_idf', ``idf_weights``, one per entry of
+        ``vocabulary`` (the OOV ids get the mean of those given where ``vocabulary`` has no
+        special tokens, as Keras)."""
+        if isinstance(vocabulary, (str, os.PathLike)):
+            vocabulary = self._read_vocabulary(vocabulary)
         tokens = self._tokens_of(vocabulary).reshape(-1)
         if self.output_mode == "tf_idf":
             if idf_weights is None:
@@ -371,7 +395,8 @@ class StringLookup(_IndexLookup):
         mask_token: a token mapped to id 0 in 'int' mode (dropped by the encodings); None
             (default) reserves no id.
         oov_token: the token that OOV ids stand for (``get_vocabulary``, ``invert``).
-        vocabulary: a list or array of tokens, or None to ``adapt``.
+        vocabulary: a list or array of tokens, the path of a UTF-8 text file with one token
+            per line, or None to ``adapt``. The config keeps the tokens, not the path.
         invert: map ids back to tokens ('int' mode only).
         output_mode: 'int' (int64 ids), 'one_hot', 'multi_hot', 'count' (float32 vectors of
             ``vocabulary_size()``, see ``CategoryEncoding``) or 'tf_idf' (each count times the
@@ -392,10 +417,12 @@ class StringLookup(_IndexLookup):
                  mask_token: str | None = None, oov_token: str = "[UNK]",
                  vocabulary: Any = None, idf_weights: Any = None, invert: bool = False,
                  output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, encoding: str = "utf-8", **kwargs: Any) -> None:
+                 sparse: bool = False, encoding: str = "utf-8", name: str | None = None,
+                 **kwargs: Any) -> None:
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
-                         idf_weights, invert, output_mode, pad_to_max_tokens, sparse, **kwargs)
+                         idf_weights, invert, output_mode, pad_to_max_tokens, sparse, name=name,
+                         **kwargs)
 
     def _token_dtype(self) -> Any:
         return np.str_
@@ -418,7 +445,8 @@ class StringLookup(_IndexLookup):
 
 class IntegerLookup(_IndexLookup):
     """Map integers to int64 ids through a vocabulary (Keras 3's layer), or encode them: the
-    arguments of ``StringLookup``, with integer tokens (``oov_token`` -1 by default). With
+    arguments of ``StringLookup`` in Keras 3's order for this layer, with integer tokens
+    (``oov_token`` -1 by default) and ``vocabulary_dtype`` ('int64' or 'int32'). With
     ``num_oov_indices`` above 1 an OOV value ``v`` takes OOV id ``v mod num_oov_indices``, as in
     Keras. Whole-valued float inputs are accepted as integers.
 
@@ -429,21 +457,21 @@ class IntegerLookup(_IndexLookup):
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
-                 mask_token: int | None = None, oov_token: int = -1,
-                 output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, vocabulary: Any = None, vocabulary_dtype: str = "int64",
-                 idf_weights: Any = None, invert: bool = False, **kwargs: Any) -> None:
+                 mask_token: int | None = None, oov_token: int = -1, vocabulary: Any = None,
+                 vocabulary_dtype: str = "int64", idf_weights: Any = None, invert: bool = False,
+                 output_mode: str = "int", sparse: bool = False, pad_to_max_tokens: bool = False,
+                 name: str | None = None, **kwargs: Any) -> None:
         if vocabulary_dtype not in ("int32", "int64"):
             raise ValueError(f"IntegerLookup: vocabulary_dtype must be 'int32' or 'int64', got "
                              f"{vocabulary_dtype!r}")
         self.vocabulary_dtype = vocabulary_dtype
-        for name, token in (("mask_token", mask_token), ("oov_token", oov_token)):
+        for which, token in (("mask_token", mask_token), ("oov_token", oov_token)):
             if token is not None and (isinstance(token, bool) or int(token) != token):
-                raise ValueError(f"IntegerLookup: {name} must be an int, got {token!r}")
+                raise ValueError(f"IntegerLookup: {which} must be an int, got {token!r}")
         super().__init__(max_tokens, num_oov_indices,
                          None if mask_token is None else int(mask_token), int(oov_token),
                          vocabulary, idf_weights, invert, output_mode, pad_to_max_tokens,
-                         sparse, **kwargs)
+                         sparse, name=name, **kwargs)
 
     def _token_dtype(self) -> Any:
         return np.dtype(self.vocabulary_dtype)
@@ -457,3 +485,13 @@ class IntegerLookup(_IndexLookup):
 
     def _oov_hash(self, tokens: np.ndarray) -> np.ndarray:
         return np.mod(tokens.astype(np.int64), self.num_oov_indices)
+
+    def _tokens_of_lines(self, lines: list[str], path: str) -> Any:
+        tokens = []
+        for number, line in enumerate(lines, 1):
+            try:
+                tokens.append(int(line))
+            except ValueError:
+                raise ValueError(f"Layer '{self.name}' (IntegerLookup): line {number} of the "
+                                 f"vocabulary file {path!r} is not an integer: {line!r}") from None
+        return tokens

@@ -17,10 +17,10 @@ from .layer import InputSpec, Layer
 
 def _data_format(value: str | None) -> str:
     """Keras's ``data_format``; None means "channels_last"."""
-    value = (value or "channels_last").lower()
-    if value not in ("channels_last", "channels_first"):
+    layout = value.lower() if isinstance(value, str) else value or "channels_last"
+    if layout not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {value!r}")
-    return value
+    return layout
 
 
 class _Pooling(Layer):

@@ -1,6 +1,7 @@
 """Preprocessing and augmentation layers (Keras keeps them in ``keras.layers``): input
 normalization inside the model (the article's section 6.3), so a saved model carries its own
-statistics, and random image augmentation that is active only in training. Images are NHWC.
+statistics, and random image augmentation that is active only in training. Images are NHWC, or
+NCHW with ``data_format='channels_first'`` (augmented channels-last between two transposes).
 
 >>> norm = Normalization()
 >>> norm.adapt(x_train)                      # per-feature mean and variance, saved with the model
@@ -18,6 +19,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
 from .layer import InputSpec, Layer
+from .pooling import _data_format
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
 
@@ -166,22 +168,36 @@ class Rescaling(Layer):
 
 
 class _RandomImageLayer(Layer):
-    """A seeded augmentation of NHWC images (or one HWC image), active in training. As in
+    """A seeded augmentation of images (batch, height, width, channels) or one image, active
+    in training; ``data_format='channels_first'`` takes (batch, channels, height, width). As in
     Keras 3, the default of ``training`` is True: called on its own (a ``ds.map`` of
     augmentation, a model of these layers called on images) it augments; inside ``fit`` it
-    augments, inside ``predict`` and ``evaluate`` (``training=False``) it does not."""
+    augments, inside ``predict`` and ``evaluate`` (``training=False``) it does not.
+    Subclasses write ``_augment`` for float channels-last images."""
 
-    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, seed: int | None = None, data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
+        self.data_format = _data_format(data_format)
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
         self.input_spec = InputSpec(min_ndim=3)
 
-    def _check_images(self, x: Tensor) -> None:
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
+        raise NotImplementedError
+
+    def call(self, x: Tensor, training: bool = True) -> Tensor:
         if x.ndim not in (3, 4):
+            layout = "height, width, channels" if self.data_format == "channels_last" \
+                else "channels, height, width"
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects images "
-                             f"(batch, height, width, channels) or (height, width, channels), "
-                             f"got input of shape {x.shape}")
+                             f"(batch, {layout}) or ({layout}), got input of shape {x.shape}")
+        x = _as_float(self, x)
+        if self.data_format == "channels_last":
+            return self._augment(x, training)
+        lead = tuple(range(x.ndim - 3))
+        y = self._augment(F.transpose(x, (*lead, x.ndim - 2, x.ndim - 1, x.ndim - 3)), training)
+        return F.transpose(y, (*lead, y.ndim - 1, y.ndim - 3, y.ndim - 2))
 
 
 class RandomFlip(_RandomImageLayer):
@@ -192,22 +208,22 @@ class RandomFlip(_RandomImageLayer):
         mode: 'horizontal' (left-right), 'vertical' (upside-down) or 'horizontal_and_vertical'
             (each independently; Keras's default).
         seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+        data_format: 'channels_last' (default) or 'channels_first'.
 
-    Input shape: (batch, height, width, channels) or (height, width, channels).
-    Output shape: the same, float32.
+    Input shape: (batch, height, width, channels) or (height, width, channels); channels
+        first with 'channels_first'. Output shape: the same, float32.
     """
 
     _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(seed, **kwargs)
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(seed, data_format, **kwargs)
         if mode not in self._MODES:
             raise ValueError(f"RandomFlip mode must be one of {self._MODES}, got {mode!r}")
         self.mode = mode
 
-    def call(self, x: Tensor, training: bool = True) -> Tensor:
-        x = _as_float(self, x)
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
         if not training:
             return x
         for name, axis in (("horizontal", -2), ("vertical", -3)):
@@ -233,16 +249,19 @@ class RandomCrop(_RandomImageLayer):
     Args:
         height, width: the output size.
         seed: the layer's own random stream (None: spawned from ``set_random_seed``).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        name: the layer's name (Keras's positional place for it).
         padding: zeros added on each side before the training crop: an int, or
             (pad_height, pad_width).
 
-    Input shape: (batch, H, W, channels) or (H, W, channels).
-    Output shape: (batch, height, width, channels), float32.
+    Input shape: (batch, H, W, channels) or (H, W, channels); channels first with
+        'channels_first'. Output shape: (batch, height, width, channels), float32.
     """
 
     def __init__(self, height: int, width: int, seed: int | None = None,
+                 data_format: str | None = None, name: str | None = None,
                  padding: int | tuple[int, int] = 0, **kwargs: Any) -> None:
-        super().__init__(seed, **kwargs)
+        super().__init__(seed, data_format, name=name, **kwargs)
         pads = (padding, padding) if isinstance(padding, int) else tuple(padding)
         if len(pads) != 2 or any(not isinstance(p, int) or p < 0 for p in pads):
             raise ValueError(f"RandomCrop padding must be a non-negative int or (pad_height, "
@@ -253,9 +272,7 @@ class RandomCrop(_RandomImageLayer):
         self.height, self.width, self.padding = int(height), int(width), padding
         self._pads = pads
 
-    def call(self, x: Tensor, training: bool = True) -> Tensor:
-        self._check_images(x)
-        x = _as_float(self, x)
+    def _augment(self, x: Tensor, training: bool) -> Tensor:
         if training and any(self._pads):
             (ph, pw), lead = self._pads, x.ndim - 3
             x = F.pad(x, ((0, 0),) * lead + ((ph, ph), (pw, pw), (0, 0)))

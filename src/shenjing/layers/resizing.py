@@ -18,6 +18,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from .layer import Layer
+from .pooling import _data_format
 
 INTERPOLATIONS = ("bilinear", "nearest", "area")
 
@@ -114,10 +115,6 @@ class Resizing(Layer):
                              f"supports), got {fill_mode!r}")
         if antialias:
             raise NotImplementedError("Resizing: antialias=True is not implemented")
-        data_format = data_format or "channels_last"
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"Resizing: data_format must be 'channels_last' or "
-                             f"'channels_first', got {data_format!r}")
         if min(height, width) < 1:
             raise ValueError(f"Resizing needs a positive height and width, got {height}x{width}")
         self.height, self.width = int(height), int(width)
@@ -125,7 +122,7 @@ class Resizing(Layer):
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
         self.fill_mode, self.fill_value, self.antialias = fill_mode, fill_value, bool(antialias)
-        self.data_format = data_format
+        self.data_format = _data_format(data_format)
 
     def call(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):

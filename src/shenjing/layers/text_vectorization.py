@@ -17,6 +17,7 @@ ids:
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -28,10 +29,12 @@ from .lookup import StringLookup, _ListInputs
 
 # Keras's DEFAULT_STRIP_REGEX: ASCII punctuation, removed (not replaced by a space)
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+# Keras lower-cases with tf.strings.lower, whose default encoding '' is ASCII: 'É' stays
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _STANDARDIZE: dict[str, Callable[[str], str]] = {
-    "lower": str.lower,
+    "lower": lambda s: s.translate(_ASCII_LOWER),
     "strip_punctuation": lambda s: _PUNCTUATION.sub("", s),
-    "lower_and_strip_punctuation": lambda s: _PUNCTUATION.sub("", s.lower()),
+    "lower_and_strip_punctuation": lambda s: _PUNCTUATION.sub("", s.translate(_ASCII_LOWER)),
 }
 _SPLIT: dict[str, Callable[[str], list[str]]] = {"whitespace": str.split, "character": list}
 _MODES = ("int", "multi_hot", "count", "tf_idf")
@@ -78,7 +81,8 @@ class TextVectorization(_ListInputs):
         max_tokens: the most ids, special ones included (padding '' and '[UNK]' in 'int' mode,
             '[UNK]' otherwise); ``adapt`` keeps the most frequent tokens. None: no limit.
         standardize: None, 'lower', 'strip_punctuation', 'lower_and_strip_punctuation'
-            (default: lower case, then ASCII punctuation removed), or a callable of one string
+            (default: ASCII letters lower-cased, then ASCII punctuation removed, as Keras's
+            TensorFlow ops do: 'É' and '¿' stay), or a callable of one string
             returning a string (Keras's takes a tensor of strings: here it is called per text).
         split: None (each input string is a token), 'whitespace', 'character' (every
             character, spaces included), or a callable of one string returning its tokens.
@@ -92,7 +96,7 @@ class TextVectorization(_ListInputs):
             length; None pads to the batch's longest.
         pad_to_max_tokens: 'multi_hot'/'count': vectors of ``max_tokens`` entries.
         vocabulary: a list or array of tokens (without, or starting with, the special ones),
-            or None to ``adapt``.
+            the path of a UTF-8 text file with one token per line, or None to ``adapt``.
         idf_weights: 'tf_idf' with a given vocabulary: one idf per token ('[UNK]' weighs
             their mean).
         sparse, ragged: Keras's; not supported (False, False).
@@ -113,8 +117,9 @@ class TextVectorization(_ListInputs):
                  ngrams: Any = None, output_mode: str = "int",
                  output_sequence_length: int | None = None, pad_to_max_tokens: bool = False,
                  vocabulary: Any = None, idf_weights: Any = None, sparse: bool = False,
-                 ragged: bool = False, encoding: str = "utf-8", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 ragged: bool = False, encoding: str = "utf-8", name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
         self._standardize_fn = _function("standardize", standardize, _STANDARDIZE)
         self._split_fn = _function("split", split, _SPLIT)
         self._widths = _ngram_widths(ngrams)
