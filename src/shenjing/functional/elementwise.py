@@ -1,7 +1,8 @@
 """Element-wise arithmetic: add, sub, mul, div, floor_divide, remainder, fmod, neg, pow, exp,
 log (log10, log2), sqrt, sin, cos, abs, floor/ceil/trunc/round/sign (gradient 0), maximum,
-minimum, clip, where, cast, clone, and the (non-differentiable) comparisons (isclose, allclose)
-and bitwise operators.
+minimum, clip, where. The dtype rules and casts (``dtypes.py``: cast, clone, floating...) and
+the comparisons and bitwise operators (``comparison.py``) are part of this namespace too
+(``E.cast``, ``E.equal``), re-exported here.
 
 Binary ops broadcast like NumPy; their gradients come back in the broadcast shape and the engine
 sums them to each input's shape.
@@ -18,6 +19,32 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import as_tensor
+from .comparison import (  # noqa: F401 - E's namespace
+    allclose,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    equal,
+    greater,
+    greater_equal,
+    isclose,
+    less,
+    less_equal,
+    not_equal,
+)
+from .dtypes import (  # noqa: F401 - E's namespace
+    _operands,
+    _promoted,
+    _wrapped,
+    accumulating,
+    cast,
+    clone,
+    floating,
+    floating_like,
+    promote_types,
+    result_dtype,
+)
 
 
 class _Add(Function):
@@ -317,21 +344,6 @@ class _Where(Function):
         return (where(cond, g, 0) if need[0] else None), (where(cond, 0, g) if need[1] else None)
 
 
-class _Cast(Function):
-    """y = x as another dtype (a copy, also in the same dtype: that is clone);  the gradient is
-    cast back."""
-
-    def forward(self, x, dtype=None):
-        self.save_for_backward(x.dtype)
-        return x.astype(dtype)
-
-    def backward(self, g):
-        return g.astype(self.saved[0], copy=False)
-
-    def differentiable_backward(self, g):
-        return cast(g, self.saved[0])
-
-
 class _FloorDivide(Function):
     """y = floor(a / b) (Python's ``//``);  piecewise constant: no gradient to either input
     (torch's has none either: its backward raises)."""
@@ -365,76 +377,6 @@ class _Remainder(Function):
         return g, gb
 
     differentiable_backward = backward  # g times constants (q is piecewise constant)
-
-
-# torch's type categories: a 0-d operand (or a Python number) changes the dtype of dimensioned
-# ones only from a higher category
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def promote_types(a: Any, b: Any) -> Any:
-    """torch's ``promote_types``: NumPy's within a category (uint8 with int8 is int16), the
-    floating one's dtype across (int64 with float16 is float16, where NumPy gives float64)."""
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca != cb and min(ca, cb) < 2:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
-
-
-def result_dtype(*arrays: Any) -> Any:
-    """torch's ``result_type`` of arrays: the dimensioned ones promote among themselves, and a
-    0-d one (a number made an array) counts only if of a higher category: uint8 + a 0-d int64
-    is uint8, int64 + a 0-d float64 is float64, float32 + a 0-d float64 stays float32."""
-    dim = zero = None
-    for a in arrays:
-        if a.ndim:
-            dim = a.dtype if dim is None else promote_types(dim, a.dtype)
-        else:
-            zero = a.dtype if zero is None else promote_types(zero, a.dtype)
-    if dim is None or zero is None:
-        return zero if dim is None else dim
-    return promote_types(dim, zero) if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
-
-
-def _wrapped(value: Any, like: Tensor) -> Tensor:
-    """``value`` (not a Tensor) as the partner of ``like`` in an op. A Python int or bool meeting
-    an integer tensor, or a bool meeting a boolean one, takes its dtype: torch's "wrapped
-    number", which never widens a tensor (uint8 + 1 is uint8, wrapping as torch's). Anything
-    else as :func:`as_tensor` makes it: a number meeting a float tensor takes its dtype, a float
-    meeting integers is float32, an int meeting booleans int64."""
-    kind = like.data.dtype.kind
-    if kind in "biu" and value.__class__ in (bool, int) and (
-            kind != "b" or value.__class__ is bool):
-        return Tensor._wrap(get_xp(like.data).asarray(value).astype(like.data.dtype))
-    return as_tensor(value, like=like)
-
-
-def _promoted(*tensors: Tensor) -> list[Tensor]:
-    """``tensors`` cast to their :func:`result_dtype` (integer tensors never require grad, so
-    their casts lose nothing)."""
-    dtype = result_dtype(*(t.data for t in tensors))
-    return [t if t.data.dtype == dtype else _cast_array(t, dtype) for t in tensors]
-
-
-def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """a and b as Tensors of one dtype by PyTorch's promotion, not NumPy's (:func:`_wrapped`,
-    :func:`result_dtype`): integers (or booleans) meeting a float take the float's dtype
-    (int64 + float32 is float32, where NumPy gives float64), and a 0-d tensor or a number of
-    the same category takes the other's dtype (float32 times a 0-d float64 stays float32)."""
-    if isinstance(a, Tensor):
-        if not isinstance(b, Tensor):  # (two Tensors, the common case: no call)
-            b = _wrapped(b, a)
-    else:
-        b = as_tensor(b)
-        a = _wrapped(a, b)
-    da, db = a.data.dtype, b.data.dtype
-    if da is not db and da != db:  # (one dtype object is the common case: no comparison)
-        a, b = _promoted(a, b)
-    return a, b
-
-
-def _cast_array(t: Tensor, dtype: Any) -> Tensor:
-    return cast(t, dtype) if t.requires_grad else Tensor._wrap(t.data.astype(dtype))
 
 
 def _binary(cls: type[Function], a: Any, b: Any, **options: Any) -> Tensor:
@@ -593,83 +535,3 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = condition.data if isinstance(condition, Tensor) else condition
     a, b = _operands(a, b)
     return _Where.apply(a, b, cond=get_xp(a.data).asarray(cond, dtype=bool))
-
-
-def cast(x: Tensor, dtype: Any) -> Tensor:
-    """x converted to ``dtype``, differentiably to a floating dtype (the gradient is cast back);
-    integer and boolean results carry no gradient, as in PyTorch. x itself if it has the dtype."""
-    if x.dtype == dtype:
-        return x
-    if not backend.is_floating(dtype):
-        return Tensor._wrap(x.data.astype(dtype))
-    return _Cast.apply(x, dtype=dtype)
-
-
-def floating(x: Tensor) -> Tensor:
-    """x itself if floating, else cast to the default float (float32): what ops with floating
-    results (exp, sigmoid, mean...) compute on, as torch's do, where NumPy gives float64."""
-    return x if x.data.dtype.kind in "fc" else cast(x, backend.DEFAULT_FLOAT)
-
-
-def accumulating(x: Tensor) -> Tensor:
-    """x itself, or cast to int64 if boolean or a narrower integer: torch sums and multiplies
-    integers in int64 (sum, prod, cumsum, cumprod), where NumPy's uint8 sum is uint64 and a
-    product or running sum in int8 or int32 overflows."""
-    dtype = x.data.dtype
-    return x if dtype.kind in "fc" or dtype.itemsize == 8 else cast(x, np.int64)
-
-
-def floating_like(x: Tensor, like: Tensor) -> Tensor:
-    """x itself if floating, else (integers, booleans: one-hot codes, pixel bytes) cast to
-    ``like``'s dtype, as Keras promotes them against a layer's float kernel; NumPy would give
-    float64 (int32 @ float32), or refuse (a bool into the C loops)."""
-    return x if x.dtype.kind in "fc" else cast(x, like.dtype)
-
-
-def clone(x: Tensor) -> Tensor:
-    """A copy of x that stays in the graph (PyTorch's ``clone``): the gradient passes through
-    unchanged, and changing the copy in place leaves x alone.
-
-    >>> y = F.clone(w)   # w requires grad; y does too, over its own memory
-    """
-    return _Cast.apply(x, dtype=x.dtype)
-
-
-def _compare(op: str):
-    def compare(a: Any, b: Any) -> Tensor:
-        a_data = a.data if isinstance(a, Tensor) else a
-        b_data = b.data if isinstance(b, Tensor) else b
-        return Tensor._wrap(getattr(get_xp(a_data, b_data).asarray(a_data), op)(b_data))
-
-    compare.__name__ = op.strip("_")
-    compare.__doc__ = f"Element-wise ``{op.strip('_')}`` (a boolean tensor, no gradient)."
-    return compare
-
-
-equal, not_equal = _compare("__eq__"), _compare("__ne__")
-less, less_equal = _compare("__lt__"), _compare("__le__")
-greater, greater_equal = _compare("__gt__"), _compare("__ge__")
-# & | ^ on boolean (masks) or integer tensors, as NumPy's and torch's operators; no gradient
-bitwise_and, bitwise_or, bitwise_xor = (_compare(op) for op in ("__and__", "__or__", "__xor__"))
-
-
-def bitwise_not(x: Tensor) -> Tensor:
-    """``~x`` of a boolean or integer tensor (no gradient)."""
-    return Tensor._wrap(~x.data)
-
-
-def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
-    """Element-wise ``|a - b| <= atol + rtol * |b|`` (a boolean tensor, no gradient; torch's and
-    NumPy's ``isclose``, torch's defaults)."""
-    a_data = a.data if isinstance(a, Tensor) else a
-    b_data = b.data if isinstance(b, Tensor) else b
-    xp = get_xp(a_data, b_data)
-    return Tensor._wrap(xp.isclose(a_data, b_data, rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
-             equal_nan: bool = False) -> bool:
-    """Whether :func:`isclose` holds everywhere, as a Python bool (torch's ``allclose``: the
-    tutorial's ``torch.allclose(hv, 6 * x)``)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
