@@ -70,6 +70,54 @@ def test_ignore_class_with_weights_reductions_and_probabilities(rng):
     assert only_ignored.item() == 0.0
 
 
+# -- Keras 3's axis on the binary and sparse cross-entropies ---------------------------------------
+def np_binary_crossentropy(t, p, axis=-1, smoothing=0.0):
+    """Keras 3's binary_crossentropy on probabilities, transcribed."""
+    t = t * (1 - smoothing) + 0.5 * smoothing
+    q = np.clip(p, EPS, 1 - EPS)
+    return np.mean(-(t * np.log(q) + (1 - t) * np.log(1 - q)), axis=axis)
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_binary_crossentropies_average_over_keras_axis(axis, rng):
+    t, p = rng.integers(0, 2, (N, 3, C)).astype(np.float64), rng.uniform(0.02, 0.98, (N, 3, C))
+    expected = np_binary_crossentropy(t, p, axis, smoothing=0.2)
+    got = losses.binary_crossentropy(t, p, label_smoothing=0.2, axis=axis)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+    # Keras 3's positional order: from_logits, label_smoothing, axis, reduction, name
+    loss = losses.BinaryCrossentropy(False, 0.2, axis, "none", "bce")
+    np.testing.assert_allclose(loss(t, p).numpy(), expected, rtol=1e-6)
+    assert loss.get_config()["axis"] == axis and loss.name == "bce"
+    focal = np.moveaxis(t, axis, -1), np.moveaxis(p, axis, -1)
+    got = losses.BinaryFocalCrossentropy(True, 0.3, 1.5, False, 0.1, axis, "none")(t, p)
+    np.testing.assert_allclose(got.numpy(), np_binary_focal(*focal, True, 0.3, 1.5, 0.1),
+                               rtol=1e-6)
+    assert shenjing.gradcheck(lambda q: losses.binary_focal_crossentropy(t, q, axis=axis), p)
+
+
+def test_sparse_categorical_crossentropy_classes_along_keras_axis(rng):
+    """Classes on axis 1 (a (N, C, H, W) score map): torch's cross_entropy layout."""
+    labels, logits = rng.integers(0, C, (2, 3, 5)), rng.standard_normal((2, C, 3, 5))
+    assert_same_as_torch(
+        lambda p, t: losses.sparse_categorical_crossentropy(t, p, from_logits=True, axis=1),
+        [logits, labels], lambda p, t: TF.cross_entropy(p, t, reduction="none"))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    got = losses.sparse_categorical_crossentropy(labels[..., None], probs, axis=-3)
+    expected = -np.log(np.take_along_axis(probs, labels[:, None], 1)[:, 0])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: losses.BinaryCrossentropy(False, 0.0, "sum_over_batch_size"),
+    lambda: losses.BinaryFocalCrossentropy(axis=1.5),
+    lambda: losses.CategoricalCrossentropy(axis=True),
+    lambda: losses.sparse_categorical_crossentropy([0], [[1.0, 0.0]], axis="last"),
+])
+def test_axis_that_is_not_an_integer_is_a_clear_error(make):
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        make()
+
+
 # -- focal cross-entropies -------------------------------------------------------------------------
 def np_binary_focal(t, p, balancing=False, alpha=0.25, gamma=2.0, smoothing=0.0):
     """Keras 3's binary_focal_crossentropy on probabilities, transcribed."""

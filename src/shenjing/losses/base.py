@@ -110,10 +110,17 @@ def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
     return Tensor(target, dtype=y_pred.dtype), y_pred
 
 
-def _mean_last(x: Tensor) -> Tensor:
-    """The mean over the last axis, one value per sample (1-D values are their own samples,
-    as for the functional losses)."""
-    return F.mean(x, axis=-1) if x.ndim > 1 else x
+def _mean_last(x: Tensor, axis: int = -1) -> Tensor:
+    """The mean over ``axis`` (the last), one value per sample (1-D values are their own
+    samples, as for the functional losses)."""
+    return F.mean(x, axis=axis) if x.ndim > 1 else x
+
+
+def _integer_axis(axis: Any, who: str) -> int:
+    """``axis`` if it is an integer (not a bool), else a ValueError naming ``who``."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"{who}: axis must be an integer, got {axis!r}")
+    return int(axis)
 
 
 # -- loss objects ----------------------------------------------------------------------------------

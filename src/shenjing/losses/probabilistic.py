@@ -8,28 +8,36 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import get_xp
-from ..functional.loss import EPSILON
-from .base import LossFunctionWrapper, _as_pred, _mean_last, _OneFunction, _prepare, _sparse_labels
+from ..functional.loss import EPSILON, _binary
+from .base import (
+    LossFunctionWrapper,
+    _as_pred,
+    _integer_axis,
+    _mean_last,
+    _OneFunction,
+    _prepare,
+    _sparse_labels,
+)
 
 
-def binary_crossentropy(
-    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0
-) -> Tensor:
-    """Per-sample binary cross-entropy, averaged over the last axis.
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Per-sample binary cross-entropy, averaged over ``axis``.
 
     Args:
         y_true: targets in [0, 1], shaped like ``y_pred``.
         y_pred: probabilities, or logits when ``from_logits``.
         from_logits: use the fused, overflow-free form on logits.
         label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2`` (Keras).
+        axis: the axis averaged over (Keras 3's; the last by default).
 
     Returns:
-        One loss per sample, shaped as for :func:`mean_squared_error`.
+        One loss per sample, shaped as for :func:`mean_squared_error` (without ``axis``).
     """
     t, p = _prepare(y_true, y_pred)
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return F.binary_crossentropy(t, p, from_logits=from_logits, reduction="none")
+    return _mean_last(_binary(t, p, from_logits), axis)
 
 
 def categorical_crossentropy(
@@ -58,23 +66,29 @@ def categorical_crossentropy(
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                                    ignore_class: int | None = None) -> Tensor:
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
     """Per-sample cross-entropy against integer class labels.
 
     Args:
-        y_true: class ids shaped ``y_pred.shape[:-1]``, or that plus a trailing 1 (Keras's
-            CIFAR-10 labels are (N, 1)).
-        y_pred: (..., classes) probabilities, or logits when ``from_logits``.
+        y_true: class ids shaped as ``y_pred`` without ``axis``, or that plus a trailing 1
+            (Keras's CIFAR-10 labels are (N, 1)).
+        y_pred: probabilities, or logits when ``from_logits``, classes along ``axis``.
         from_logits: use the fused softmax form on logits.
         ignore_class: a label (e.g. a segmentation 'void' class, -1 or 255) whose entries
             get loss 0 and are marked in the result's mask (``_keras_mask``), so that a loss
             object's mean divides by the number of the other entries (Keras 3; torch's
             ``ignore_index``).
+        axis: the class axis of ``y_pred`` (Keras 3's; e.g. 1 for (N, C, H, W) scores).
 
     Returns:
-        One loss per sample, shaped ``y_pred.shape[:-1]`` (e.g. (batch, time) for sequences).
+        One loss per sample, shaped as ``y_pred`` without ``axis`` (e.g. (batch, time) for
+        sequences).
     """
     y_pred = _as_pred(y_pred)
+    axis = _integer_axis(axis, "sparse_categorical_crossentropy")
+    if y_pred.ndim > 1 and axis % y_pred.ndim != y_pred.ndim - 1:  # the classes last
+        axis %= y_pred.ndim
+        y_pred = F.transpose(y_pred, [a for a in range(y_pred.ndim) if a != axis] + [axis])
     labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy")
     valid = None
     if ignore_class is not None:
@@ -113,8 +127,8 @@ def poisson(y_true: Any, y_pred: Any) -> Tensor:
 
 def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False,
                               alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
-                              label_smoothing: float = 0.0) -> Tensor:
-    """Per-sample focal loss (Lin et al., 2017) for 0/1 targets, averaged over the last axis:
+                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Per-sample focal loss (Lin et al., 2017) for 0/1 targets, averaged over ``axis``:
     ``(1 - p_t)**gamma * bce``, where ``p_t = t p + (1 - t)(1 - p)``, so well-classified
     elements count less; with ``apply_class_balancing`` also times ``alpha`` for positives and
     ``1 - alpha`` for negatives (Keras 3's formula: logits go through a sigmoid, then the
@@ -128,6 +142,7 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
         gamma: the focusing power; 0 gives binary cross-entropy.
         from_logits: ``y_pred`` are logits.
         label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2``.
+        axis: the axis averaged over (the last by default).
     """
     t, p = _prepare(y_true, y_pred)
     if label_smoothing:
@@ -140,7 +155,7 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
     focal = (1.0 - p_t) ** gamma * bce
     if apply_class_balancing:
         focal = (t * alpha + (1.0 - t) * (1.0 - alpha)) * focal
-    return _mean_last(focal)
+    return _mean_last(focal, axis)
 
 
 def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25,
@@ -197,11 +212,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
     Tensor(0.6931472)
     """
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
                  name: str = "binary_crossentropy") -> None:
         super().__init__(binary_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
@@ -211,7 +227,8 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                  reduction: str | None = "sum_over_batch_size",
                  name: str = "categorical_crossentropy") -> None:
         super().__init__(categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
@@ -236,11 +253,12 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
                  gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
-                 reduction: str | None = "sum_over_batch_size",
+                 axis: int = -1, reduction: str | None = "sum_over_batch_size",
                  name: str = "binary_focal_crossentropy") -> None:
         super().__init__(binary_focal_crossentropy, reduction=reduction, name=name,
                          apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
@@ -252,4 +270,4 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
                  name: str = "categorical_focal_crossentropy") -> None:
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
                          alpha=alpha, gamma=gamma, from_logits=from_logits,
-                         label_smoothing=label_smoothing, axis=axis)
+                         label_smoothing=label_smoothing, axis=_integer_axis(axis, name))
