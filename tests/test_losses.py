@@ -326,6 +326,28 @@ def test_all_masked_gives_zero_and_a_mask_that_does_not_fit_raises(rng):
         losses.MeanSquaredError()(y_true, y_pred)
 
 
+# -- custom Loss subclasses -----------------------------------------------------------------------
+class KerasGuideMSE(losses.Loss):
+    """The subclass of Keras 3's Loss docstring, verbatim but for its imports; it records what
+    call() was given."""
+
+    def call(self, y_true, y_pred):
+        self.given = (y_true, y_pred)
+        return shenjing.ops.mean(shenjing.ops.square(y_pred - y_true), axis=-1)
+
+
+def test_custom_loss_call_gets_tensors_as_keras_3():
+    loss = KerasGuideMSE()
+    assert loss([[0.0, 1.0]], [[0.5, 1.0]]).item() == pytest.approx(0.125)  # lists
+    assert all(isinstance(t, Tensor) for t in loss.given)
+    y_pred = Tensor(np.array([[0.5, 1.0]], np.float32), requires_grad=True)
+    loss(np.array([[0.0, 1.0]]), y_pred).backward()  # a float64 target: in y_pred's dtype
+    assert loss.given[0].dtype == np.float32 and loss.given[1] is y_pred
+    np.testing.assert_allclose(y_pred.grad.numpy(), [[0.5, 0.0]])
+    loss(np.array([[0, 1]]), np.array([[2, 1]]))  # integer predictions become floats
+    assert loss.given[0].dtype.kind == "i" and loss.given[1].dtype == np.float32
+
+
 # -- functions, attributes, configs, get() ---------------------------------------------------------
 def test_function_aliases_return_per_sample_losses(rng):
     y_true, y_pred = _regression(rng)

@@ -98,6 +98,16 @@ def _as_pred(y_pred: Any) -> Tensor:
     return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(DEFAULT_FLOAT)
 
 
+def _as_target(y_true: Any, like: Tensor) -> Tensor | None:
+    """``y_true`` as a constant Tensor: floating values in ``like``'s dtype, integer labels in
+    their own (None stays None)."""
+    if y_true is None or isinstance(y_true, Tensor) and (
+            y_true.dtype.kind != "f" or y_true.dtype == like.dtype):
+        return y_true
+    raw = _raw(y_true)
+    return Tensor(raw, dtype=like.dtype if raw.dtype.kind == "f" else raw.dtype)
+
+
 def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
     """``y_pred`` as a floating Tensor, ``y_true`` as a constant Tensor of its dtype and shape
     (a trailing axis of size 1 may differ, as Keras; any other mismatch raises)."""
@@ -143,16 +153,20 @@ class Loss:
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``).
 
-        A mask that ``y_pred`` carries (``y_pred._keras_mask``, set by layers after
-        ``Embedding(mask_zero=True)`` or ``Masking``) weights padded entries 0, and the mean
-        divides by the number of real entries (Keras 3)."""
-        values = self.call(y_true, y_pred)
+        :meth:`call` gets Tensors, as in Keras 3: ``y_pred`` floating, ``y_true`` in
+        ``y_pred``'s dtype (integer labels keep theirs). A mask that ``y_pred`` carries
+        (``y_pred._keras_mask``, set by layers after ``Embedding(mask_zero=True)`` or
+        ``Masking``) weights padded entries 0, and the mean divides by the number of real
+        entries (Keras 3)."""
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        y_pred = _as_pred(y_pred)
+        values = self.call(_as_target(y_true, y_pred), y_pred)
         w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name)
         count = values.size
         # a padding mask on the prediction, and one the loss function sets on its values
         # (sparse cross-entropy's ignore_class)
         valid = None
-        for mask in (getattr(y_pred, "_keras_mask", None), getattr(values, "_keras_mask", None)):
+        for mask in (in_mask, getattr(values, "_keras_mask", None)):
             if mask is not None:
                 mask = _mask_weights(mask, values.shape, self.name)
                 valid = mask if valid is None else valid * mask
