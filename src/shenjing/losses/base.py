@@ -91,10 +91,13 @@ def masked_weights(sample_weight: Any, y_pred: Any) -> Any:
 
 
 # -- the per-sample functions' inputs --------------------------------------------------------------
-def _as_pred(y_pred: Any) -> Tensor:
-    """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph)."""
+def _as_pred(y_pred: Any, dtype: np.dtype | None = None) -> Tensor:
+    """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph), cast
+    (differentiably) to ``dtype`` when one is given."""
     if not isinstance(y_pred, Tensor):
         y_pred = Tensor(y_pred)
+    if dtype is not None:
+        return F.cast(y_pred, dtype)
     return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(DEFAULT_FLOAT)
 
 
@@ -126,6 +129,17 @@ def _mean_last(x: Tensor, axis: int = -1) -> Tensor:
     return F.mean(x, axis=axis) if x.ndim > 1 else x
 
 
+def _floating_dtype(dtype: Any, who: str) -> np.dtype:
+    """``dtype`` as a NumPy floating dtype, else a ValueError naming ``who``."""
+    try:
+        floating = np.dtype(dtype)
+    except TypeError:
+        floating = None
+    if floating is None or floating.kind != "f":
+        raise ValueError(f"{who}: dtype must be a floating type such as 'float32', got {dtype!r}")
+    return floating
+
+
 def _integer_axis(axis: Any, who: str) -> int:
     """``axis`` if it is an integer (not a bool), else a ValueError naming ``who``."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -141,14 +155,20 @@ class Loss:
     Args:
         name: a name for logs and configs.
         reduction: ``'sum_over_batch_size'`` (``'mean'`` is an alias), ``'sum'`` or ``'none'``.
+        dtype: the floating dtype to compute in (Keras 3's); None (default) computes in the
+            prediction's own (float32 for arrays that are not floating).
     """
 
-    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 dtype: Any = None) -> None:
         reduction = _REDUCTION_ALIASES.get(reduction, reduction)
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a string, got {name!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
+        self.dtype = None if dtype is None else _floating_dtype(dtype, self.name)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``).
@@ -159,7 +179,7 @@ class Loss:
         ``Masking``) weights padded entries 0, and the mean divides by the number of real
         entries (Keras 3)."""
         in_mask = getattr(y_pred, "_keras_mask", None)
-        y_pred = _as_pred(y_pred)
+        y_pred = _as_pred(y_pred, self.dtype)
         values = self.call(_as_target(y_true, y_pred), y_pred)
         w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name)
         count = values.size
@@ -192,7 +212,8 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction,
+                "dtype": None if self.dtype is None else self.dtype.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
@@ -248,9 +269,11 @@ class LossFunctionWrapper(_FunctionWrapper, Loss):
         fn: Callable[..., Any],
         reduction: str | None = "sum_over_batch_size",
         name: str | None = None,
+        dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
         self._set_function(fn, kwargs)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
@@ -271,5 +294,5 @@ class _OneFunction(LossFunctionWrapper):
     fn: Callable[..., Any]
 
     def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str | None = None) -> None:
-        super().__init__(self.fn, reduction=reduction, name=name)
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(self.fn, reduction=reduction, name=name, dtype=dtype)

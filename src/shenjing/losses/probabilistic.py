@@ -214,8 +214,8 @@ class BinaryCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "binary_crossentropy") -> None:
-        super().__init__(binary_crossentropy, reduction=reduction, name=name,
+                 name: str = "binary_crossentropy", dtype: Any = None) -> None:
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing,
                          axis=_integer_axis(axis, name))
 
@@ -225,8 +225,8 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "categorical_crossentropy") -> None:
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name,
+                 name: str = "categorical_crossentropy", dtype: Any = None) -> None:
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing,
                          axis=_integer_axis(axis, name))
 
@@ -242,9 +242,9 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "sparse_categorical_crossentropy") -> None:
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, ignore_class=ignore_class)
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class)
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
@@ -254,8 +254,8 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
                  gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
                  axis: int = -1, reduction: str | None = "sum_over_batch_size",
-                 name: str = "binary_focal_crossentropy") -> None:
-        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name,
+                 name: str = "binary_focal_crossentropy", dtype: Any = None) -> None:
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
                          from_logits=from_logits, label_smoothing=label_smoothing,
                          axis=_integer_axis(axis, name))
@@ -267,7 +267,7 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                  label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "categorical_focal_crossentropy") -> None:
+                 name: str = "categorical_focal_crossentropy", dtype: Any = None) -> None:
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
-                         alpha=alpha, gamma=gamma, from_logits=from_logits,
+                         dtype=dtype, alpha=alpha, gamma=gamma, from_logits=from_logits,
                          label_smoothing=label_smoothing, axis=_integer_axis(axis, name))
