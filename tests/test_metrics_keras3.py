@@ -348,3 +348,117 @@ def test_iou_bad_inputs_raise():
         metrics.MeanIoU(3)(np.array([0, 3]), np.array([0, 1]))
     with pytest.raises(ValueError, match="elements"):
         metrics.MeanIoU(3)(np.array([0, 1, 2]), np.array([0, 1]))
+
+
+# -- Keras 3's constructor signatures: positional order, dtype, arguments of the wrong type ------
+_NAMED = ["name", "dtype"]
+KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its default name
+    metrics.Accuracy: (_NAMED, "accuracy"),
+    metrics.BinaryAccuracy: ([*_NAMED, "threshold"], "binary_accuracy"),
+    metrics.CategoricalAccuracy: (_NAMED, "categorical_accuracy"),
+    metrics.SparseCategoricalAccuracy: (_NAMED, "sparse_categorical_accuracy"),
+    metrics.TopKCategoricalAccuracy: (["k", *_NAMED], "top_k_categorical_accuracy"),
+    metrics.SparseTopKCategoricalAccuracy: (["k", *_NAMED], "sparse_top_k_categorical_accuracy"),
+    metrics.MeanSquaredError: (_NAMED, "mean_squared_error"),
+    metrics.MeanAbsoluteError: (_NAMED, "mean_absolute_error"),
+    metrics.MeanAbsolutePercentageError: (_NAMED, "mean_absolute_percentage_error"),
+    metrics.MeanSquaredLogarithmicError: (_NAMED, "mean_squared_logarithmic_error"),
+    metrics.RootMeanSquaredError: (_NAMED, "root_mean_squared_error"),
+    metrics.LogCoshError: (_NAMED, "logcosh"),
+    metrics.CosineSimilarity: ([*_NAMED, "axis"], "cosine_similarity"),
+    metrics.R2Score: (["class_aggregation", "num_regressors", *_NAMED], "r2_score"),
+    metrics.KLDivergence: (_NAMED, "kl_divergence"),
+    metrics.Poisson: (_NAMED, "poisson"),
+    metrics.Hinge: (_NAMED, "hinge"),
+    metrics.SquaredHinge: (_NAMED, "squared_hinge"),
+    metrics.CategoricalHinge: (_NAMED, "categorical_hinge"),
+    metrics.BinaryCrossentropy: ([*_NAMED, "from_logits", "label_smoothing"],
+                                 "binary_crossentropy"),
+    metrics.CategoricalCrossentropy: ([*_NAMED, "from_logits", "label_smoothing", "axis"],
+                                      "categorical_crossentropy"),
+    metrics.SparseCategoricalCrossentropy: ([*_NAMED, "from_logits", "axis"],
+                                            "sparse_categorical_crossentropy"),
+    metrics.Precision: (["thresholds", "top_k", "class_id", *_NAMED], "precision"),
+    metrics.Recall: (["thresholds", "top_k", "class_id", *_NAMED], "recall"),
+    metrics.TruePositives: (["thresholds", *_NAMED], "true_positives"),
+    metrics.FalsePositives: (["thresholds", *_NAMED], "false_positives"),
+    metrics.TrueNegatives: (["thresholds", *_NAMED], "true_negatives"),
+    metrics.FalseNegatives: (["thresholds", *_NAMED], "false_negatives"),
+    metrics.AUC: (["num_thresholds", "curve", "summation_method", *_NAMED, "thresholds",
+                   "multi_label", "num_labels", "label_weights", "from_logits"], "auc"),
+    metrics.FBetaScore: (["average", "beta", "threshold", *_NAMED], "fbeta_score"),
+    metrics.F1Score: (["average", "threshold", *_NAMED], "f1_score"),
+    metrics.Mean: (_NAMED, "mean"),
+    metrics.Sum: (_NAMED, "sum"),
+    metrics.IoU: (["num_classes", "target_class_ids", *_NAMED, "ignore_class", "sparse_y_true",
+                   "sparse_y_pred", "axis"], None),
+    metrics.MeanIoU: (["num_classes", *_NAMED, "ignore_class", "sparse_y_true",
+                       "sparse_y_pred", "axis"], None),
+    metrics.BinaryIoU: (["target_class_ids", "threshold", *_NAMED], "binary_io_u"),
+    metrics.OneHotIoU: (["num_classes", "target_class_ids", *_NAMED, "ignore_class",
+                         "sparse_y_pred", "axis"], None),
+    metrics.OneHotMeanIoU: (["num_classes", *_NAMED, "ignore_class", "sparse_y_pred", "axis"],
+                            None),
+}
+
+
+def test_every_metric_class_takes_keras_3_arguments_in_keras_order():
+    import inspect
+
+    assert set(KERAS_3_SIGNATURES) == set(metrics._CLASSES) - {metrics.MeanMetricWrapper}
+    for cls, (names, default_name) in KERAS_3_SIGNATURES.items():
+        assert list(inspect.signature(cls).parameters) == names, cls.__name__
+        if default_name is not None:
+            m = cls()
+            assert m.name == default_name and m.get_config()["dtype"] == "float32"
+    assert list(inspect.signature(metrics.MeanMetricWrapper).parameters) == [
+        "fn", *_NAMED, "kwargs"]
+    assert list(inspect.signature(metrics.Metric).parameters) == ["dtype", "name"]
+
+
+def test_keras_3_positional_calls_mean_what_they_mean_in_keras(rng):
+    """Real Keras 3 calls, written positionally and with dtype=None."""
+    t, x = rng.integers(0, 2, (N, 1)).astype(np.float64), rng.standard_normal((N, 1))
+    bce = metrics.BinaryCrossentropy("bce", None, True)  # name, dtype, from_logits
+    assert bce(t, x) == pytest.approx(metrics.BinaryCrossentropy(from_logits=True)(t, x))
+    assert bce.get_config() == {"name": "bce", "dtype": "float32", "from_logits": True,
+                                "label_smoothing": 0.0}
+    acc = metrics.BinaryAccuracy(name="binary_accuracy", dtype=None, threshold=0.0)
+    assert acc(t, x) == pytest.approx(np.mean((x > 0) == t))
+    assert metrics.BinaryAccuracy("acc", None, 0.3).get_config()["threshold"] == 0.3
+    p = metrics.Precision(thresholds=0.5, top_k=1, class_id=None, name="precision", dtype=None)
+    assert p.get_config()["top_k"] == 1
+    miou = metrics.MeanIoU(3, "miou", None, 255)  # num_classes, name, dtype, ignore_class
+    assert miou.ignore_class == 255 and miou.sparse_y_true is True
+    assert metrics.AUC(200, "PR", "interpolation", "auc", "float64", [0.5]).thresholds == [
+        -1e-7, 0.5, 1 + 1e-7]
+    cosine = metrics.CosineSimilarity("cos", None, 0)  # name, dtype, axis
+    assert cosine.axis == 0
+    for cls in (metrics.Mean, metrics.Sum, metrics.AUC, metrics.RootMeanSquaredError):
+        assert cls(dtype="float64").get_config()["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: metrics.BinaryAccuracy("acc", None, "0.5"), "threshold must be a number"),
+    (lambda: metrics.BinaryAccuracy(0.7), "name must be a string"),  # shenjing's old order
+    (lambda: metrics.BinaryCrossentropy("bce", True), "dtype=True is not a number type"),
+    (lambda: metrics.BinaryCrossentropy("bce", None, "yes"), "from_logits must be True or"),
+    (lambda: metrics.CategoricalCrossentropy(label_smoothing="0.1"), "label_smoothing must be"),
+    (lambda: metrics.SparseCategoricalCrossentropy(axis=1.0), "axis must be an integer"),
+    (lambda: metrics.TopKCategoricalAccuracy("top3"), "k must be an integer"),
+    (lambda: metrics.MeanIoU(3, "miou", 255), "dtype=255 is not a number type"),
+    (lambda: metrics.MeanIoU(3, ignore_class="void"), "ignore_class must be an integer"),
+    (lambda: metrics.IoU("3", [0]), "num_classes must be an integer"),
+    (lambda: metrics.OneHotIoU(3, [0], sparse_y_pred=1), "sparse_y_pred must be True or"),
+    (lambda: metrics.Precision("0.5"), "thresholds must be a number"),
+    (lambda: metrics.Recall([0.3, "x"]), "thresholds must be a number"),
+    (lambda: metrics.Precision(class_id=1.5), "class_id must be an integer"),
+    (lambda: metrics.AUC("auc"), "num_thresholds must be an integer"),
+    (lambda: metrics.AUC(multi_label="yes"), "multi_label must be True or False"),
+    (lambda: metrics.BinaryIoU([0, 1], "half"), "threshold must be a number"),
+    (lambda: metrics.R2Score("uniform_average", "r2"), "num_regressors must be an integer"),
+    (lambda: metrics.Mean("m", "m"), "not a number type"),
+])
+def test_an_argument_of_the_wrong_type_is_a_clear_error_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -9,7 +9,17 @@ import numpy as np
 
 from .. import losses
 from ..losses import _weights
-from .base import _EPSILON, Mean, MeanMetricWrapper, Metric, _from_loss, _MeanOf, _np, _pair
+from .base import (
+    _EPSILON,
+    Mean,
+    MeanMetricWrapper,
+    Metric,
+    _arg,
+    _from_loss,
+    _MeanOf,
+    _np,
+    _pair,
+)
 
 
 def _per_sample(x: np.ndarray) -> np.ndarray:
@@ -62,8 +72,8 @@ class RootMeanSquaredError(Mean):
     """
     direction = "down"
 
-    def __init__(self, name: str = "root_mean_squared_error") -> None:
-        super().__init__(name=name)
+    def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p = _pair(y_true, y_pred, self.name)
@@ -109,8 +119,9 @@ class CosineSimilarity(MeanMetricWrapper):
     loss :class:`shenjing.losses.CosineSimilarity`, which is its negative (Keras)."""
     direction = "up"
 
-    def __init__(self, name: str = "cosine_similarity", axis: int = -1) -> None:
-        super().__init__(cosine_similarity, name=name, axis=axis)
+    def __init__(self, name: str = "cosine_similarity", dtype: Any = None,
+                 axis: int = -1) -> None:
+        super().__init__(cosine_similarity, name, dtype, axis=_arg(name, "axis", axis, "integer"))
 
 
 class R2Score(Metric):
@@ -128,6 +139,7 @@ class R2Score(Metric):
         num_regressors: p > 0 gives the adjusted score ``1 - (1 - R2) (n - 1) / (n - p - 1)``,
             where ``n`` counts the target values seen, as Keras (the samples, for one output).
         name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the sums are float64.
 
     >>> R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
     0.5714285...
@@ -137,15 +149,15 @@ class R2Score(Metric):
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
     def __init__(self, class_aggregation: str | None = "uniform_average",
-                 num_regressors: int = 0, name: str = "r2_score") -> None:
+                 num_regressors: int = 0, name: str = "r2_score", dtype: Any = None) -> None:
         if class_aggregation not in self._AGGREGATIONS:
             raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
                              f"got {class_aggregation!r}")
-        if num_regressors < 0:
+        if _arg("R2Score", "num_regressors", num_regressors, "integer") < 0:
             raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
-        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         self._outputs = 0  # known at the first update_state, kept by reset_state
-        super().__init__(name=name)
+        super().__init__(dtype, name)
 
     def reset_state(self) -> None:
         n = self._outputs
@@ -194,5 +206,5 @@ class R2Score(Metric):
         return score.tolist() if self.class_aggregation is None else float(score)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "class_aggregation": self.class_aggregation,
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}
