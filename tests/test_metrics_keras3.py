@@ -399,6 +399,12 @@ KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its def
                          "sparse_y_pred", "axis"], None),
     metrics.OneHotMeanIoU: (["num_classes", *_NAMED, "ignore_class", "sparse_y_pred", "axis"],
                             None),
+    metrics.SensitivityAtSpecificity: (["specificity", "num_thresholds", "class_id", *_NAMED],
+                                       None),
+    metrics.SpecificityAtSensitivity: (["sensitivity", "num_thresholds", "class_id", *_NAMED],
+                                       None),
+    metrics.PrecisionAtRecall: (["recall", "num_thresholds", "class_id", *_NAMED], None),
+    metrics.RecallAtPrecision: (["precision", "num_thresholds", "class_id", *_NAMED], None),
 }
 
 
@@ -462,3 +468,111 @@ def test_keras_3_positional_calls_mean_what_they_mean_in_keras(rng):
 def test_an_argument_of_the_wrong_type_is_a_clear_error_at_construction(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# -- the rates at a constraint: SensitivityAtSpecificity and its kin -----------------------------
+def keras_rate_at_constraint(given, reported, value, y, p, w, num_thresholds):
+    """Keras 3's SensitivitySpecificityBase, transcribed: counts at evenly spaced thresholds by
+    its bucket path (predictions clipped to [0, 1], bucket ceil(p (n - 1)) - 1, reversed
+    cumulative sums; 3 thresholds or more), else by comparing p > threshold; then the largest
+    reported rate where the given one is >= value (divide_no_nan, max with initial 0)."""
+    n = num_thresholds
+    y, w = y.reshape(-1).astype(bool).astype(float), w.reshape(-1)
+    p = p.reshape(-1)
+    if n >= 3:
+        bucket = np.ceil(np.clip(p, 0, 1) * (n - 1)) - 1
+        kept = bucket >= 0  # segment_sum drops the negative ids
+
+        def counts(labels):
+            b = np.bincount(bucket[kept].astype(int), weights=labels[kept], minlength=n)
+            return np.cumsum(b[::-1])[::-1]
+    else:
+        thresholds = np.array([0.5] if n == 1 else [0.0, 1.0])
+        positive = p[None] > thresholds[:, None]
+
+        def counts(labels):
+            return positive @ labels
+    tp, fp = counts(y * w), counts((1 - y) * w)
+    fn, tn = np.sum(y * w) - tp, np.sum((1 - y) * w) - fp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = {"sensitivity": np.nan_to_num(tp / (tp + fn)),
+                 "specificity": np.nan_to_num(tn / (tn + fp)),
+                 "precision": np.nan_to_num(tp / (tp + fp))}
+    rates["recall"] = rates["sensitivity"]
+    feasible = rates[given] >= value
+    return rates[reported][feasible].max(initial=0.0)
+
+
+AT_CONSTRAINT = {
+    metrics.SensitivityAtSpecificity: ("specificity", "sensitivity"),
+    metrics.SpecificityAtSensitivity: ("sensitivity", "specificity"),
+    metrics.PrecisionAtRecall: ("recall", "precision"),
+    metrics.RecallAtPrecision: ("precision", "recall"),
+}
+
+
+@pytest.mark.parametrize("num_thresholds", [200, 7, 2, 1])
+@pytest.mark.parametrize("value", [0.0, 0.6, 0.95])
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_is_keras_algorithm(cls, value, num_thresholds, rng):
+    y = rng.integers(0, 2, N)
+    p = np.clip(0.3 * y + rng.uniform(-0.1, 0.9, N), -0.05, 1.05)  # a few outside [0, 1]
+    w = rng.uniform(0, 2, N)
+    given, reported = AT_CONSTRAINT[cls]
+    for weights in (None, w):
+        expected = keras_rate_at_constraint(given, reported, value, y, p,
+                                            np.ones(N) if weights is None else weights,
+                                            num_thresholds)
+        one, streamed = _both(lambda: cls(value, num_thresholds), y, p, weights)
+        assert one == pytest.approx(expected, abs=1e-12)
+        assert streamed == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_class_id_scores_one_column(cls, rng):
+    y = np.eye(C)[rng.integers(0, C, N)]
+    p = rng.dirichlet(np.ones(C), N)
+    given, reported = AT_CONSTRAINT[cls]
+    expected = keras_rate_at_constraint(given, reported, 0.5, y[:, 2], p[:, 2], np.ones(N), 50)
+    assert cls(0.5, 50, class_id=2)(y, p) == pytest.approx(expected, abs=1e-12)
+    assert cls(0.5, 50, 2, "m", "float64").get_config() == {
+        "name": "m", "dtype": "float64", "class_id": 2, "num_thresholds": 50, given: 0.5}
+
+
+@pytest.mark.parametrize("make, y, p, w, expected", [  # Keras 3's documented examples
+    (lambda: metrics.SensitivityAtSpecificity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     None, 0.5),
+    (lambda: metrics.SensitivityAtSpecificity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [1, 1, 2, 2, 1], 1 / 3),
+    (lambda: metrics.SpecificityAtSensitivity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     None, 2 / 3),
+    (lambda: metrics.SpecificityAtSensitivity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [1, 1, 2, 2, 2], 0.5),
+    (lambda: metrics.PrecisionAtRecall(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8], None,
+     0.5),
+    (lambda: metrics.PrecisionAtRecall(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [2, 2, 2, 1, 1], 1 / 3),
+    (lambda: metrics.RecallAtPrecision(0.8), [0, 0, 1, 1], [0, 0.5, 0.3, 0.9], None, 0.5),
+    (lambda: metrics.RecallAtPrecision(0.8), [0, 0, 1, 1], [0, 0.5, 0.3, 0.9], [1, 0, 0, 1],
+     1.0),
+])
+def test_rate_at_constraint_keras_documented_examples(make, y, p, w, expected):
+    assert make()(y, p, sample_weight=w) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_config_and_bad_arguments(cls):
+    m = cls(0.3, num_thresholds=20, name="at")
+    again = metrics.get({"class_name": cls.__name__,
+                         "config": json.loads(json.dumps(m.get_config()))})
+    assert type(again) is cls and again.get_config() == m.get_config()
+    assert m.direction == "up" and cls(0.3).name == metrics.base._snake(cls.__name__)
+    given = AT_CONSTRAINT[cls][0]
+    with pytest.raises(ValueError, match=f"{given} must lie in"):
+        cls(1.5)
+    with pytest.raises(ValueError, match=f"{given} must be a number"):
+        cls("0.5")
+    with pytest.raises(ValueError, match="num_thresholds must be an integer > 0"):
+        cls(0.5, 0)
+    with pytest.raises(ValueError, match="unknown metric"):
+        metrics.get(metrics.base._snake(cls.__name__))  # needs its value: not by a bare name

@@ -44,7 +44,11 @@ from .confusion import (
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
@@ -132,6 +136,7 @@ _CLASSES: tuple[type[Metric], ...] = (
     SparseCategoricalCrossentropy, Precision, Recall, TruePositives, FalsePositives,
     TrueNegatives, FalseNegatives, AUC, FBetaScore, F1Score, R2Score, Mean, Sum,
     MeanMetricWrapper, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -141,8 +146,11 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     categorical_hinge, binary_crossentropy, categorical_crossentropy,
     sparse_categorical_crossentropy)}
 MeanMetricWrapper._functions = _FUNCTIONS
-# IoU and its kin need num_classes: by class name in configs, not by a bare string
-_NEED_ARGUMENTS = (Accuracy, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU)
+# IoU and its kin need num_classes, the rates at a constraint its value: by class name in
+# configs, not by a bare string
+_NEED_ARGUMENTS = (Accuracy, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+                   SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+                   RecallAtPrecision)
 _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in _NEED_ARGUMENTS},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
@@ -264,8 +272,9 @@ __all__ = [
     "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence",
     "LogCoshError", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
     "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
-    "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "R2Score", "Recall",
-    "RootMeanSquaredError", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+    "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "PrecisionAtRecall", "R2Score",
+    "Recall", "RecallAtPrecision", "RootMeanSquaredError", "SensitivityAtSpecificity",
+    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SpecificityAtSensitivity",
     "SparseTopKCategoricalAccuracy", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
     "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
     "categorical_accuracy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
