@@ -1,7 +1,9 @@
 """Keras 3 metrics beyond accuracy/MSE/AUC basics: Precision/Recall with top_k and class_id,
 TruePositives..., AUC multi_label, Sum, RootMeanSquaredError, R2Score, the cross-entropies
-as metrics, IoU and its kin. Each is checked against scikit-learn, torch or a hand
-computation, one shot and streamed over uneven batches, with and without weights."""
+as metrics, IoU and its kin, the rates at a constraint (SensitivityAtSpecificity...), the
+Pearson and concordance correlations, and Keras 3's constructor signatures. Each is checked
+against scikit-learn, SciPy, torch, a NumPy transcription of Keras or a hand computation, one
+shot and streamed over uneven batches, with and without weights."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from oracle import require_torch
 from shenjing import metrics
 
 sk = pytest.importorskip("sklearn.metrics")
+stats = pytest.importorskip("scipy.stats")
 
 N, C = 60, 5
 BATCHES = [0, 7, 20, 21, 45, 60]
@@ -405,6 +408,8 @@ KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its def
                                        None),
     metrics.PrecisionAtRecall: (["recall", "num_thresholds", "class_id", *_NAMED], None),
     metrics.RecallAtPrecision: (["precision", "num_thresholds", "class_id", *_NAMED], None),
+    metrics.PearsonCorrelation: ([*_NAMED, "axis"], "pearson_correlation"),
+    metrics.ConcordanceCorrelation: ([*_NAMED, "axis"], "concordance_correlation"),
 }
 
 
@@ -576,3 +581,65 @@ def test_rate_at_constraint_config_and_bad_arguments(cls):
         cls(0.5, 0)
     with pytest.raises(ValueError, match="unknown metric"):
         metrics.get(metrics.base._snake(cls.__name__))  # needs its value: not by a bare name
+
+
+# -- PearsonCorrelation, ConcordanceCorrelation -------------------------------------------------
+def np_concordance(t, p):
+    """Lin's concordance correlation of two vectors, population moments."""
+    return 2 * np.cov(t, p, bias=True)[0, 1] / (t.var() + p.var() + (t.mean() - p.mean()) ** 2)
+
+
+CORRELATIONS = {
+    "pearson": (metrics.PearsonCorrelation, lambda t, p: stats.pearsonr(t, p)[0]),
+    "concordance": (metrics.ConcordanceCorrelation, np_concordance),
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", list(CORRELATIONS))
+def test_correlation_is_the_mean_of_each_samples_as_keras(kind, weighted, rng):
+    """Keras 3 correlates each sample's values (axis=-1), then averages over samples."""
+    cls, reference = CORRELATIONS[kind]
+    t = rng.standard_normal((N, 6))
+    p = 0.7 * t + 0.5 * rng.standard_normal((N, 6)) + rng.uniform(-0.3, 0.3, (N, 1))
+    per_sample = np.array([reference(a, b) for a, b in zip(t, p, strict=True)])
+    w = _weights(rng, weighted)
+    expected = np.average(per_sample, weights=w)
+    for got in _both(cls, t, p, w):
+        assert got == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", list(CORRELATIONS))
+def test_correlation_axes_and_one_output_per_sample(kind, rng):
+    cls, reference = CORRELATIONS[kind]
+    t = rng.standard_normal((N, 3, 4))
+    p = t + rng.standard_normal((N, 3, 4))
+    expected = np.mean([reference(a.ravel(), b.ravel()) for a, b in zip(t, p, strict=True)])
+    m = cls(axis=(1, 2))
+    assert m(t, p) == pytest.approx(expected, rel=1e-5)
+    again = metrics.get({"class_name": cls.__name__,
+                         "config": json.loads(json.dumps(m.get_config()))})
+    assert again.get_config() == m.get_config() == {"name": m.name, "dtype": "float32",
+                                                     "axis": [1, 2]}
+    # one output per sample: axis=0 correlates over the batch, once per batch
+    column_t, column_p = t[:, :1, 0], p[:, :1, 0]
+    assert cls(axis=0)(column_t, column_p) == pytest.approx(
+        reference(column_t[:, 0], column_p[:, 0]), rel=1e-5)
+
+
+def test_correlations_keras_documented_examples_and_names():
+    t, p = [[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    assert metrics.PearsonCorrelation()(t, p) == pytest.approx(0.9966996338993913, rel=1e-6)
+    assert metrics.ConcordanceCorrelation()(t, p) == pytest.approx(0.9816320385426076,
+                                                                  rel=1e-6)
+    shifted = np.array(t) + 1.0  # perfectly correlated, not concordant
+    assert metrics.pearson_correlation(t, shifted) == pytest.approx([1.0, 1.0], rel=1e-6)
+    variance = np.var(t, axis=-1)  # 2 cov / (2 var + 1**2)
+    np.testing.assert_allclose(metrics.concordance_correlation(t, shifted),
+                               2 * variance / (2 * variance + 1), rtol=1e-6)
+    for name, cls in [("pearson_correlation", metrics.PearsonCorrelation),
+                      ("concordance_correlation", metrics.ConcordanceCorrelation)]:
+        m = metrics.get(name)
+        assert type(m) is cls and m.name == name and m.direction == "up"
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        metrics.PearsonCorrelation(axis=[1, "2"])

@@ -74,14 +74,17 @@ from .loss_metrics import (
     squared_hinge,
 )
 from .regression import (
+    ConcordanceCorrelation,
     CosineSimilarity,
     LogCoshError,
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
+    PearsonCorrelation,
     R2Score,
     RootMeanSquaredError,
+    concordance_correlation,
     cosine_similarity,
     log_cosh,
     mae,
@@ -92,6 +95,7 @@ from .regression import (
     mean_squared_logarithmic_error,
     mse,
     msle,
+    pearson_correlation,
 )
 
 
@@ -137,6 +141,7 @@ _CLASSES: tuple[type[Metric], ...] = (
     TrueNegatives, FalseNegatives, AUC, FBetaScore, F1Score, R2Score, Mean, Sum,
     MeanMetricWrapper, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
     SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
+    PearsonCorrelation, ConcordanceCorrelation,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -144,7 +149,7 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     kl_divergence, poisson, log_cosh, cosine_similarity, hinge, squared_hinge,
     categorical_hinge, binary_crossentropy, categorical_crossentropy,
-    sparse_categorical_crossentropy)}
+    sparse_categorical_crossentropy, pearson_correlation, concordance_correlation)}
 MeanMetricWrapper._functions = _FUNCTIONS
 # IoU and its kin need num_classes, the rates at a constraint its value: by class name in
 # configs, not by a bare string
@@ -267,20 +272,21 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
-    "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
+    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU", "CategoricalAccuracy",
+    "CategoricalCrossentropy", "CategoricalHinge", "ConcordanceCorrelation", "CosineSimilarity",
     "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence",
     "LogCoshError", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
-    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
-    "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "PrecisionAtRecall", "R2Score",
+    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric", "OneHotIoU",
+    "OneHotMeanIoU", "PearsonCorrelation", "Poisson", "Precision", "PrecisionAtRecall", "R2Score",
     "Recall", "RecallAtPrecision", "RootMeanSquaredError", "SensitivityAtSpecificity",
-    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SpecificityAtSensitivity",
-    "SparseTopKCategoricalAccuracy", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
-    "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
-    "categorical_accuracy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
+    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity", "SquaredHinge", "Sum", "TopKCategoricalAccuracy", "TrueNegatives",
+    "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
+    "categorical_crossentropy", "categorical_hinge", "concordance_correlation", "cosine_similarity",
     "get", "hinge", "kl_divergence", "kld", "log_cosh", "mae", "mape", "mean_absolute_error",
-    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
-    "mse", "msle", "poisson", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
-    "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "mse",
+    "msle", "pearson_correlation", "poisson", "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy", "squared_hinge",
+    "top_k_categorical_accuracy",
 ]
 
