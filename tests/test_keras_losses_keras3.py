@@ -193,6 +193,40 @@ def test_categorical_focal_matches_torch(alpha, gamma, smoothing, rng):
     assert shenjing.gradcheck(lambda q: losses.categorical_focal_crossentropy(t, q), p)
 
 
+# -- CategoricalGeneralizedCrossEntropy ----------------------------------------------------------
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("shape", [(N,), (N, 3)], ids=["samples", "sequences"])
+def test_generalized_cross_entropy_matches_torch(shape, q, rng):
+    """Keras 3's (1 - p**q) / q of the true class's probability, written in torch."""
+    labels, probs = rng.integers(0, C, shape), rng.dirichlet(np.ones(C), shape)
+    w = rng.uniform(0, 2, N)
+    loss = losses.CategoricalGeneralizedCrossEntropy(q)
+
+    def theirs(p, t, w):
+        per = (1 - torch.gather(p, -1, t[..., None])[..., 0] ** q) / q
+        return (per * (w if per.ndim == 1 else w[:, None])).mean()
+
+    assert_same_as_torch(lambda p, t, w: loss(t, p, sample_weight=w), [probs, labels, w], theirs,
+                         wrt=[0])
+    per = losses.categorical_generalized_cross_entropy(labels[..., None], probs, q)  # (..., 1)
+    np.testing.assert_allclose(per.numpy(), (1 - np.take_along_axis(
+        probs, labels[..., None], -1)[..., 0] ** q) / q, rtol=1e-6)
+    assert shenjing.gradcheck(
+        lambda p: losses.categorical_generalized_cross_entropy(labels, p, q), probs)
+
+
+def test_generalized_cross_entropy_keras_example_and_bad_q():
+    y_true = np.array([0, 1, 0, 1])
+    y_pred = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+    got = losses.CategoricalGeneralizedCrossEntropy(q=0.1)(y_true, y_pred).item()
+    assert got == pytest.approx(np.mean((1 - np.array([0.7, 0.8, 0.6, 0.6]) ** 0.1) / 0.1))
+    for q in (0, 1, 1.5, "0.5"):
+        with pytest.raises(ValueError, match="q must lie in the interval"):
+            losses.CategoricalGeneralizedCrossEntropy(q)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        losses.categorical_generalized_cross_entropy(np.array([2]), y_pred[:1], 0.5)
+
+
 # -- Dice, Tversky ---------------------------------------------------------------------------------
 # Keras 3's documented Dice example: two 2x2 one-channel masks
 DICE_TRUE = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]])
@@ -255,6 +289,7 @@ def test_shapes_must_match(rng):
     ("BinaryFocalCrossentropy", losses.BinaryFocalCrossentropy),
     ("categorical_focal_crossentropy", losses.CategoricalFocalCrossentropy),
     ("dice", losses.Dice), ("Tversky", losses.Tversky),
+    ("categorical_generalized_cross_entropy", losses.CategoricalGeneralizedCrossEntropy),
 ])
 def test_get_resolves_the_new_names(name, cls):
     assert type(losses.get(name)) is cls

@@ -378,6 +378,8 @@ KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its def
     losses.CTC: (_PLAIN, "ctc"),
     losses.Dice: (["reduction", "name", "axis", "dtype"], "dice"),
     losses.Tversky: (["alpha", "beta", "reduction", "name", "axis", "dtype"], "tversky"),
+    losses.CategoricalGeneralizedCrossEntropy: (["q", *_PLAIN],
+                                                "categorical_generalized_cross_entropy"),
 }
 
 

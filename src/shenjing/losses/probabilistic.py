@@ -1,5 +1,5 @@
 """Losses between distributions: the binary, categorical and sparse cross-entropies, their
-focal forms, Kullback-Leibler divergence and Poisson."""
+focal forms, the generalized cross-entropy, Kullback-Leibler divergence and Poisson."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import get_xp
+from ..functional._util import class_ids
 from ..functional.loss import EPSILON, _binary
 from .base import (
     LossFunctionWrapper,
@@ -186,6 +187,28 @@ def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25
     return F.sum(alpha * (1.0 - p) ** gamma * (-t * F.log(p)), axis=axis)
 
 
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Tensor:
+    """Per-sample generalized cross-entropy (Zhang & Sabuncu, 2018) for integer labels, Keras
+    3's: ``(1 - p**q) / q``, ``p`` the predicted probability of the true class; towards the
+    cross-entropy as ``q`` goes to 0, the mean absolute error at 1, and robust to noisy labels
+    in between.
+
+    Args:
+        y_true: class ids shaped ``y_pred.shape[:-1]``, or that plus a trailing 1.
+        y_pred: probabilities, the classes on the last axis.
+        q: in (0, 1).
+
+    Returns:
+        One value per sample, ``y_pred.shape[:-1]``.
+    """
+    y_pred = _as_pred(y_pred)
+    name = "categorical_generalized_cross_entropy"
+    labels = _sparse_labels(y_true, y_pred.shape, name)
+    ids, _ = class_ids(labels.reshape(-1), y_pred.shape[-1], name)
+    p = F.take_along_axis(y_pred, ids.reshape(labels.shape)[..., None], axis=-1)[..., 0]
+    return (1.0 - p**q) / q
+
+
 kld = kl_divergence
 
 
@@ -271,3 +294,19 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
                          dtype=dtype, alpha=alpha, gamma=gamma, from_logits=from_logits,
                          label_smoothing=label_smoothing, axis=_integer_axis(axis, name))
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized cross-entropy for integer labels, robust to noisy ones; see
+    :func:`categorical_generalized_cross_entropy`.
+
+    >>> CategoricalGeneralizedCrossEntropy(q=0.5)(np.array([0]), Tensor([[0.25, 0.75]]))
+    Tensor(1.)
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype: Any = None) -> None:
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"{name}: q must lie in the interval (0, 1), got {q!r}")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name,
+                         dtype=dtype, q=q)
