@@ -118,13 +118,14 @@ def test_reset_state_and_before_any_data(rng, sk):
 
 
 @pytest.mark.parametrize("metric, config", [
-    (metrics.F1Score(), {"name": "f1_score", "average": None, "threshold": None}),
+    (metrics.F1Score(), {"name": "f1_score", "dtype": "float32", "average": None,
+                         "threshold": None}),
     (metrics.F1Score("weighted", 0.3, name="f1w"),
-     {"name": "f1w", "average": "weighted", "threshold": 0.3}),
-    (metrics.FBetaScore(), {"name": "fbeta_score", "average": None, "beta": 1.0,
-                            "threshold": None}),
-    (metrics.FBetaScore("micro", 2, 0.5), {"name": "fbeta_score", "average": "micro",
-                                          "beta": 2.0, "threshold": 0.5}),
+     {"name": "f1w", "dtype": "float32", "average": "weighted", "threshold": 0.3}),
+    (metrics.FBetaScore(), {"name": "fbeta_score", "dtype": "float32", "average": None,
+                            "beta": 1.0, "threshold": None}),
+    (metrics.FBetaScore("micro", 2, 0.5, "fb", "float64"), {
+        "name": "fb", "dtype": "float64", "average": "micro", "beta": 2.0, "threshold": 0.5}),
 ])
 def test_config_round_trips_through_json(metric, config):
     assert metric.get_config() == config

@@ -70,6 +70,54 @@ def test_ignore_class_with_weights_reductions_and_probabilities(rng):
     assert only_ignored.item() == 0.0
 
 
+# -- Keras 3's axis on the binary and sparse cross-entropies ---------------------------------------
+def np_binary_crossentropy(t, p, axis=-1, smoothing=0.0):
+    """Keras 3's binary_crossentropy on probabilities, transcribed."""
+    t = t * (1 - smoothing) + 0.5 * smoothing
+    q = np.clip(p, EPS, 1 - EPS)
+    return np.mean(-(t * np.log(q) + (1 - t) * np.log(1 - q)), axis=axis)
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_binary_crossentropies_average_over_keras_axis(axis, rng):
+    t, p = rng.integers(0, 2, (N, 3, C)).astype(np.float64), rng.uniform(0.02, 0.98, (N, 3, C))
+    expected = np_binary_crossentropy(t, p, axis, smoothing=0.2)
+    got = losses.binary_crossentropy(t, p, label_smoothing=0.2, axis=axis)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+    # Keras 3's positional order: from_logits, label_smoothing, axis, reduction, name
+    loss = losses.BinaryCrossentropy(False, 0.2, axis, "none", "bce")
+    np.testing.assert_allclose(loss(t, p).numpy(), expected, rtol=1e-6)
+    assert loss.get_config()["axis"] == axis and loss.name == "bce"
+    focal = np.moveaxis(t, axis, -1), np.moveaxis(p, axis, -1)
+    got = losses.BinaryFocalCrossentropy(True, 0.3, 1.5, False, 0.1, axis, "none")(t, p)
+    np.testing.assert_allclose(got.numpy(), np_binary_focal(*focal, True, 0.3, 1.5, 0.1),
+                               rtol=1e-6)
+    assert shenjing.gradcheck(lambda q: losses.binary_focal_crossentropy(t, q, axis=axis), p)
+
+
+def test_sparse_categorical_crossentropy_classes_along_keras_axis(rng):
+    """Classes on axis 1 (a (N, C, H, W) score map): torch's cross_entropy layout."""
+    labels, logits = rng.integers(0, C, (2, 3, 5)), rng.standard_normal((2, C, 3, 5))
+    assert_same_as_torch(
+        lambda p, t: losses.sparse_categorical_crossentropy(t, p, from_logits=True, axis=1),
+        [logits, labels], lambda p, t: TF.cross_entropy(p, t, reduction="none"))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    got = losses.sparse_categorical_crossentropy(labels[..., None], probs, axis=-3)
+    expected = -np.log(np.take_along_axis(probs, labels[:, None], 1)[:, 0])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: losses.BinaryCrossentropy(False, 0.0, "sum_over_batch_size"),
+    lambda: losses.BinaryFocalCrossentropy(axis=1.5),
+    lambda: losses.CategoricalCrossentropy(axis=True),
+    lambda: losses.sparse_categorical_crossentropy([0], [[1.0, 0.0]], axis="last"),
+])
+def test_axis_that_is_not_an_integer_is_a_clear_error(make):
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        make()
+
+
 # -- focal cross-entropies -------------------------------------------------------------------------
 def np_binary_focal(t, p, balancing=False, alpha=0.25, gamma=2.0, smoothing=0.0):
     """Keras 3's binary_focal_crossentropy on probabilities, transcribed."""
@@ -145,6 +193,40 @@ def test_categorical_focal_matches_torch(alpha, gamma, smoothing, rng):
     assert shenjing.gradcheck(lambda q: losses.categorical_focal_crossentropy(t, q), p)
 
 
+# -- CategoricalGeneralizedCrossEntropy ----------------------------------------------------------
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("shape", [(N,), (N, 3)], ids=["samples", "sequences"])
+def test_generalized_cross_entropy_matches_torch(shape, q, rng):
+    """Keras 3's (1 - p**q) / q of the true class's probability, written in torch."""
+    labels, probs = rng.integers(0, C, shape), rng.dirichlet(np.ones(C), shape)
+    w = rng.uniform(0, 2, N)
+    loss = losses.CategoricalGeneralizedCrossEntropy(q)
+
+    def theirs(p, t, w):
+        per = (1 - torch.gather(p, -1, t[..., None])[..., 0] ** q) / q
+        return (per * (w if per.ndim == 1 else w[:, None])).mean()
+
+    assert_same_as_torch(lambda p, t, w: loss(t, p, sample_weight=w), [probs, labels, w], theirs,
+                         wrt=[0])
+    per = losses.categorical_generalized_cross_entropy(labels[..., None], probs, q)  # (..., 1)
+    np.testing.assert_allclose(per.numpy(), (1 - np.take_along_axis(
+        probs, labels[..., None], -1)[..., 0] ** q) / q, rtol=1e-6)
+    assert shenjing.gradcheck(
+        lambda p: losses.categorical_generalized_cross_entropy(labels, p, q), probs)
+
+
+def test_generalized_cross_entropy_keras_example_and_bad_q():
+    y_true = np.array([0, 1, 0, 1])
+    y_pred = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+    got = losses.CategoricalGeneralizedCrossEntropy(q=0.1)(y_true, y_pred).item()
+    assert got == pytest.approx(np.mean((1 - np.array([0.7, 0.8, 0.6, 0.6]) ** 0.1) / 0.1))
+    for q in (0, 1, 1.5, "0.5"):
+        with pytest.raises(ValueError, match="q must lie in the interval"):
+            losses.CategoricalGeneralizedCrossEntropy(q)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        losses.categorical_generalized_cross_entropy(np.array([2]), y_pred[:1], 0.5)
+
+
 # -- Dice, Tversky ---------------------------------------------------------------------------------
 # Keras 3's documented Dice example: two 2x2 one-channel masks
 DICE_TRUE = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]])
@@ -207,6 +289,7 @@ def test_shapes_must_match(rng):
     ("BinaryFocalCrossentropy", losses.BinaryFocalCrossentropy),
     ("categorical_focal_crossentropy", losses.CategoricalFocalCrossentropy),
     ("dice", losses.Dice), ("Tversky", losses.Tversky),
+    ("categorical_generalized_cross_entropy", losses.CategoricalGeneralizedCrossEntropy),
 ])
 def test_get_resolves_the_new_names(name, cls):
     assert type(losses.get(name)) is cls

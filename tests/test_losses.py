@@ -3,6 +3,7 @@ gradient w.r.t. y_pred, with sample weights and every reduction), shapes, config
 
 from __future__ import annotations
 
+import inspect
 import json
 from functools import partial
 
@@ -324,6 +325,98 @@ def test_all_masked_gives_zero_and_a_mask_that_does_not_fit_raises(rng):
     y_pred._keras_mask = np.ones((N, T + 1), bool)
     with pytest.raises(ValueError, match=r"the mask of y_pred \(_keras_mask\) of shape"):
         losses.MeanSquaredError()(y_true, y_pred)
+
+
+# -- custom Loss subclasses -----------------------------------------------------------------------
+class KerasGuideMSE(losses.Loss):
+    """The subclass of Keras 3's Loss docstring, verbatim but for its imports; it records what
+    call() was given."""
+
+    def call(self, y_true, y_pred):
+        self.given = (y_true, y_pred)
+        return shenjing.ops.mean(shenjing.ops.square(y_pred - y_true), axis=-1)
+
+
+def test_custom_loss_call_gets_tensors_as_keras_3():
+    loss = KerasGuideMSE()
+    assert loss([[0.0, 1.0]], [[0.5, 1.0]]).item() == pytest.approx(0.125)  # lists
+    assert all(isinstance(t, Tensor) for t in loss.given)
+    y_pred = Tensor(np.array([[0.5, 1.0]], np.float32), requires_grad=True)
+    loss(np.array([[0.0, 1.0]]), y_pred).backward()  # a float64 target: in y_pred's dtype
+    assert loss.given[0].dtype == np.float32 and loss.given[1] is y_pred
+    np.testing.assert_allclose(y_pred.grad.numpy(), [[0.5, 0.0]])
+    loss(np.array([[0, 1]]), np.array([[2, 1]]))  # integer predictions become floats
+    assert loss.given[0].dtype.kind == "i" and loss.given[1].dtype == np.float32
+
+
+# -- Keras 3's signatures and dtype ---------------------------------------------------------------
+_PLAIN = ["reduction", "name", "dtype"]
+KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its default name
+    losses.MeanSquaredError: (_PLAIN, "mean_squared_error"),
+    losses.MeanAbsoluteError: (_PLAIN, "mean_absolute_error"),
+    losses.MeanAbsolutePercentageError: (_PLAIN, "mean_absolute_percentage_error"),
+    losses.MeanSquaredLogarithmicError: (_PLAIN, "mean_squared_logarithmic_error"),
+    losses.CosineSimilarity: (["axis", *_PLAIN], "cosine_similarity"),
+    losses.Huber: (["delta", *_PLAIN], "huber_loss"),
+    losses.LogCosh: (_PLAIN, "log_cosh"),
+    losses.Hinge: (_PLAIN, "hinge"),
+    losses.SquaredHinge: (_PLAIN, "squared_hinge"),
+    losses.CategoricalHinge: (_PLAIN, "categorical_hinge"),
+    losses.KLDivergence: (_PLAIN, "kl_divergence"),
+    losses.Poisson: (_PLAIN, "poisson"),
+    losses.BinaryCrossentropy: (["from_logits", "label_smoothing", "axis", *_PLAIN],
+                                "binary_crossentropy"),
+    losses.BinaryFocalCrossentropy: (["apply_class_balancing", "alpha", "gamma", "from_logits",
+                                      "label_smoothing", "axis", *_PLAIN],
+                                     "binary_focal_crossentropy"),
+    losses.CategoricalCrossentropy: (["from_logits", "label_smoothing", "axis", *_PLAIN],
+                                     "categorical_crossentropy"),
+    losses.CategoricalFocalCrossentropy: (["alpha", "gamma", "from_logits", "label_smoothing",
+                                           "axis", *_PLAIN], "categorical_focal_crossentropy"),
+    losses.SparseCategoricalCrossentropy: (["from_logits", "ignore_class", *_PLAIN],
+                                           "sparse_categorical_crossentropy"),
+    losses.CTC: (_PLAIN, "ctc"),
+    losses.Dice: (["reduction", "name", "axis", "dtype"], "dice"),
+    losses.Tversky: (["alpha", "beta", "reduction", "name", "axis", "dtype"], "tversky"),
+    losses.CategoricalGeneralizedCrossEntropy: (["q", *_PLAIN],
+                                                "categorical_generalized_cross_entropy"),
+}
+
+
+def test_every_loss_class_takes_keras_3_arguments_in_keras_order():
+    assert set(KERAS_3_SIGNATURES) == set(losses._CLASSES)
+    for cls, (names, default_name) in KERAS_3_SIGNATURES.items():
+        assert list(inspect.signature(cls).parameters) == names, cls.__name__
+        assert cls().name == default_name and cls().get_config()["dtype"] is None
+    assert list(inspect.signature(losses.Loss).parameters) == ["name", "reduction", "dtype"]
+    assert list(inspect.signature(losses.LossFunctionWrapper).parameters) == [
+        "fn", "reduction", "name", "dtype", "kwargs"]
+
+
+def test_dtype_sets_the_dtype_computed_in(rng):
+    y, p = rng.uniform(0, 1, (N, C)), Tensor(rng.uniform(0, 1, (N, C)).astype(np.float32),
+                                             requires_grad=True)
+    loss = losses.BinaryCrossentropy(dtype="float64")
+    value = loss(y, p)
+    assert value.dtype == np.float64
+    np.testing.assert_allclose(value.item(), np.mean(-(y * np.log(p.numpy().astype(np.float64))
+                               + (1 - y) * np.log(1 - p.numpy().astype(np.float64)))), rtol=1e-12)
+    value.backward()
+    assert p.grad.dtype == np.float32  # the gradient is cast back to the prediction's dtype
+    assert losses.get(json.loads(json.dumps(losses.serialize(loss)))).dtype == np.float64
+    assert losses.MeanSquaredError()(y, p).dtype == np.float32  # None: the prediction's own
+    keras_written = {"name": "mse", "reduction": "sum_over_batch_size"}  # no dtype in Keras's
+    assert losses.MeanSquaredError.from_config(keras_written).dtype is None
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: losses.MeanSquaredError(dtype="int32"), "dtype must be a floating type"),
+    (lambda: losses.Huber(1.0, "sum", "huber", "mixed"), "dtype must be a floating type"),
+    (lambda: losses.MeanSquaredError("sum", 3), "name must be a string"),
+])
+def test_bad_dtype_or_name_is_a_clear_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 # -- functions, attributes, configs, get() ---------------------------------------------------------

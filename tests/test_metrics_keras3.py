@@ -1,7 +1,9 @@
 """Keras 3 metrics beyond accuracy/MSE/AUC basics: Precision/Recall with top_k and class_id,
 TruePositives..., AUC multi_label, Sum, RootMeanSquaredError, R2Score, the cross-entropies
-as metrics, IoU and its kin. Each is checked against scikit-learn, torch or a hand
-computation, one shot and streamed over uneven batches, with and without weights."""
+as metrics, IoU and its kin, the rates at a constraint (SensitivityAtSpecificity...), the
+Pearson and concordance correlations, and Keras 3's constructor signatures. Each is checked
+against scikit-learn, SciPy, torch, a NumPy transcription of Keras or a hand computation, one
+shot and streamed over uneven batches, with and without weights."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from oracle import require_torch
 from shenjing import metrics
 
 sk = pytest.importorskip("sklearn.metrics")
+stats = pytest.importorskip("scipy.stats")
 
 N, C = 60, 5
 BATCHES = [0, 7, 20, 21, 45, 60]
@@ -348,3 +351,295 @@ def test_iou_bad_inputs_raise():
         metrics.MeanIoU(3)(np.array([0, 3]), np.array([0, 1]))
     with pytest.raises(ValueError, match="elements"):
         metrics.MeanIoU(3)(np.array([0, 1, 2]), np.array([0, 1]))
+
+
+# -- Keras 3's constructor signatures: positional order, dtype, arguments of the wrong type ------
+_NAMED = ["name", "dtype"]
+KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its default name
+    metrics.Accuracy: (_NAMED, "accuracy"),
+    metrics.BinaryAccuracy: ([*_NAMED, "threshold"], "binary_accuracy"),
+    metrics.CategoricalAccuracy: (_NAMED, "categorical_accuracy"),
+    metrics.SparseCategoricalAccuracy: (_NAMED, "sparse_categorical_accuracy"),
+    metrics.TopKCategoricalAccuracy: (["k", *_NAMED], "top_k_categorical_accuracy"),
+    metrics.SparseTopKCategoricalAccuracy: (["k", *_NAMED], "sparse_top_k_categorical_accuracy"),
+    metrics.MeanSquaredError: (_NAMED, "mean_squared_error"),
+    metrics.MeanAbsoluteError: (_NAMED, "mean_absolute_error"),
+    metrics.MeanAbsolutePercentageError: (_NAMED, "mean_absolute_percentage_error"),
+    metrics.MeanSquaredLogarithmicError: (_NAMED, "mean_squared_logarithmic_error"),
+    metrics.RootMeanSquaredError: (_NAMED, "root_mean_squared_error"),
+    metrics.LogCoshError: (_NAMED, "logcosh"),
+    metrics.CosineSimilarity: ([*_NAMED, "axis"], "cosine_similarity"),
+    metrics.R2Score: (["class_aggregation", "num_regressors", *_NAMED], "r2_score"),
+    metrics.KLDivergence: (_NAMED, "kl_divergence"),
+    metrics.Poisson: (_NAMED, "poisson"),
+    metrics.Hinge: (_NAMED, "hinge"),
+    metrics.SquaredHinge: (_NAMED, "squared_hinge"),
+    metrics.CategoricalHinge: (_NAMED, "categorical_hinge"),
+    metrics.BinaryCrossentropy: ([*_NAMED, "from_logits", "label_smoothing"],
+                                 "binary_crossentropy"),
+    metrics.CategoricalCrossentropy: ([*_NAMED, "from_logits", "label_smoothing", "axis"],
+                                      "categorical_crossentropy"),
+    metrics.SparseCategoricalCrossentropy: ([*_NAMED, "from_logits", "axis"],
+                                            "sparse_categorical_crossentropy"),
+    metrics.Precision: (["thresholds", "top_k", "class_id", *_NAMED], "precision"),
+    metrics.Recall: (["thresholds", "top_k", "class_id", *_NAMED], "recall"),
+    metrics.TruePositives: (["thresholds", *_NAMED], "true_positives"),
+    metrics.FalsePositives: (["thresholds", *_NAMED], "false_positives"),
+    metrics.TrueNegatives: (["thresholds", *_NAMED], "true_negatives"),
+    metrics.FalseNegatives: (["thresholds", *_NAMED], "false_negatives"),
+    metrics.AUC: (["num_thresholds", "curve", "summation_method", *_NAMED, "thresholds",
+                   "multi_label", "num_labels", "label_weights", "from_logits"], "auc"),
+    metrics.FBetaScore: (["average", "beta", "threshold", *_NAMED], "fbeta_score"),
+    metrics.F1Score: (["average", "threshold", *_NAMED], "f1_score"),
+    metrics.Mean: (_NAMED, "mean"),
+    metrics.Sum: (_NAMED, "sum"),
+    metrics.IoU: (["num_classes", "target_class_ids", *_NAMED, "ignore_class", "sparse_y_true",
+                   "sparse_y_pred", "axis"], None),
+    metrics.MeanIoU: (["num_classes", *_NAMED, "ignore_class", "sparse_y_true",
+                       "sparse_y_pred", "axis"], None),
+    metrics.BinaryIoU: (["target_class_ids", "threshold", *_NAMED], "binary_io_u"),
+    metrics.OneHotIoU: (["num_classes", "target_class_ids", *_NAMED, "ignore_class",
+                         "sparse_y_pred", "axis"], None),
+    metrics.OneHotMeanIoU: (["num_classes", *_NAMED, "ignore_class", "sparse_y_pred", "axis"],
+                            None),
+    metrics.SensitivityAtSpecificity: (["specificity", "num_thresholds", "class_id", *_NAMED],
+                                       None),
+    metrics.SpecificityAtSensitivity: (["sensitivity", "num_thresholds", "class_id", *_NAMED],
+                                       None),
+    metrics.PrecisionAtRecall: (["recall", "num_thresholds", "class_id", *_NAMED], None),
+    metrics.RecallAtPrecision: (["precision", "num_thresholds", "class_id", *_NAMED], None),
+    metrics.PearsonCorrelation: ([*_NAMED, "axis"], "pearson_correlation"),
+    metrics.ConcordanceCorrelation: ([*_NAMED, "axis"], "concordance_correlation"),
+}
+
+
+def test_every_metric_class_takes_keras_3_arguments_in_keras_order():
+    import inspect
+
+    assert set(KERAS_3_SIGNATURES) == set(metrics._CLASSES) - {metrics.MeanMetricWrapper}
+    for cls, (names, default_name) in KERAS_3_SIGNATURES.items():
+        assert list(inspect.signature(cls).parameters) == names, cls.__name__
+        if default_name is not None:
+            m = cls()
+            assert m.name == default_name and m.get_config()["dtype"] == "float32"
+    assert list(inspect.signature(metrics.MeanMetricWrapper).parameters) == [
+        "fn", *_NAMED, "kwargs"]
+    assert list(inspect.signature(metrics.Metric).parameters) == ["dtype", "name"]
+
+
+def test_keras_3_positional_calls_mean_what_they_mean_in_keras(rng):
+    """Real Keras 3 calls, written positionally and with dtype=None."""
+    t, x = rng.integers(0, 2, (N, 1)).astype(np.float64), rng.standard_normal((N, 1))
+    bce = metrics.BinaryCrossentropy("bce", None, True)  # name, dtype, from_logits
+    assert bce(t, x) == pytest.approx(metrics.BinaryCrossentropy(from_logits=True)(t, x))
+    assert bce.get_config() == {"name": "bce", "dtype": "float32", "from_logits": True,
+                                "label_smoothing": 0.0}
+    acc = metrics.BinaryAccuracy(name="binary_accuracy", dtype=None, threshold=0.0)
+    assert acc(t, x) == pytest.approx(np.mean((x > 0) == t))
+    assert metrics.BinaryAccuracy("acc", None, 0.3).get_config()["threshold"] == 0.3
+    p = metrics.Precision(thresholds=0.5, top_k=1, class_id=None, name="precision", dtype=None)
+    assert p.get_config()["top_k"] == 1
+    miou = metrics.MeanIoU(3, "miou", None, 255)  # num_classes, name, dtype, ignore_class
+    assert miou.ignore_class == 255 and miou.sparse_y_true is True
+    assert metrics.AUC(200, "PR", "interpolation", "auc", "float64", [0.5]).thresholds == [
+        -1e-7, 0.5, 1 + 1e-7]
+    cosine = metrics.CosineSimilarity("cos", None, 0)  # name, dtype, axis
+    assert cosine.axis == 0
+    for cls in (metrics.Mean, metrics.Sum, metrics.AUC, metrics.RootMeanSquaredError):
+        assert cls(dtype="float64").get_config()["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: metrics.BinaryAccuracy("acc", None, "0.5"), "threshold must be a number"),
+    (lambda: metrics.BinaryAccuracy(0.7), "name must be a string"),  # shenjing's old order
+    (lambda: metrics.BinaryCrossentropy("bce", True), "dtype=True is not a number type"),
+    (lambda: metrics.BinaryCrossentropy("bce", None, "yes"), "from_logits must be True or"),
+    (lambda: metrics.CategoricalCrossentropy(label_smoothing="0.1"), "label_smoothing must be"),
+    (lambda: metrics.SparseCategoricalCrossentropy(axis=1.0), "axis must be an integer"),
+    (lambda: metrics.TopKCategoricalAccuracy("top3"), "k must be an integer"),
+    (lambda: metrics.MeanIoU(3, "miou", 255), "dtype=255 is not a number type"),
+    (lambda: metrics.MeanIoU(3, ignore_class="void"), "ignore_class must be an integer"),
+    (lambda: metrics.IoU("3", [0]), "num_classes must be an integer"),
+    (lambda: metrics.OneHotIoU(3, [0], sparse_y_pred=1), "sparse_y_pred must be True or"),
+    (lambda: metrics.Precision("0.5"), "thresholds must be a number"),
+    (lambda: metrics.Recall([0.3, "x"]), "thresholds must be a number"),
+    (lambda: metrics.Precision(class_id=1.5), "class_id must be an integer"),
+    (lambda: metrics.AUC("auc"), "num_thresholds must be an integer"),
+    (lambda: metrics.AUC(multi_label="yes"), "multi_label must be True or False"),
+    (lambda: metrics.BinaryIoU([0, 1], "half"), "threshold must be a number"),
+    (lambda: metrics.R2Score("uniform_average", "r2"), "num_regressors must be an integer"),
+    (lambda: metrics.Mean("m", "m"), "not a number type"),
+])
+def test_an_argument_of_the_wrong_type_is_a_clear_error_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+# -- the rates at a constraint: SensitivityAtSpecificity and its kin -----------------------------
+def keras_rate_at_constraint(given, reported, value, y, p, w, num_thresholds):
+    """Keras 3's SensitivitySpecificityBase, transcribed: counts at evenly spaced thresholds by
+    its bucket path (predictions clipped to [0, 1], bucket ceil(p (n - 1)) - 1, reversed
+    cumulative sums; 3 thresholds or more), else by comparing p > threshold; then the largest
+    reported rate where the given one is >= value (divide_no_nan, max with initial 0)."""
+    n = num_thresholds
+    y, w = y.reshape(-1).astype(bool).astype(float), w.reshape(-1)
+    p = p.reshape(-1)
+    if n >= 3:
+        bucket = np.ceil(np.clip(p, 0, 1) * (n - 1)) - 1
+        kept = bucket >= 0  # segment_sum drops the negative ids
+
+        def counts(labels):
+            b = np.bincount(bucket[kept].astype(int), weights=labels[kept], minlength=n)
+            return np.cumsum(b[::-1])[::-1]
+    else:
+        thresholds = np.array([0.5] if n == 1 else [0.0, 1.0])
+        positive = p[None] > thresholds[:, None]
+
+        def counts(labels):
+            return positive @ labels
+    tp, fp = counts(y * w), counts((1 - y) * w)
+    fn, tn = np.sum(y * w) - tp, np.sum((1 - y) * w) - fp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = {"sensitivity": np.nan_to_num(tp / (tp + fn)),
+                 "specificity": np.nan_to_num(tn / (tn + fp)),
+                 "precision": np.nan_to_num(tp / (tp + fp))}
+    rates["recall"] = rates["sensitivity"]
+    feasible = rates[given] >= value
+    return rates[reported][feasible].max(initial=0.0)
+
+
+AT_CONSTRAINT = {
+    metrics.SensitivityAtSpecificity: ("specificity", "sensitivity"),
+    metrics.SpecificityAtSensitivity: ("sensitivity", "specificity"),
+    metrics.PrecisionAtRecall: ("recall", "precision"),
+    metrics.RecallAtPrecision: ("precision", "recall"),
+}
+
+
+@pytest.mark.parametrize("num_thresholds", [200, 7, 2, 1])
+@pytest.mark.parametrize("value", [0.0, 0.6, 0.95])
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_is_keras_algorithm(cls, value, num_thresholds, rng):
+    y = rng.integers(0, 2, N)
+    p = np.clip(0.3 * y + rng.uniform(-0.1, 0.9, N), -0.05, 1.05)  # a few outside [0, 1]
+    w = rng.uniform(0, 2, N)
+    given, reported = AT_CONSTRAINT[cls]
+    for weights in (None, w):
+        expected = keras_rate_at_constraint(given, reported, value, y, p,
+                                            np.ones(N) if weights is None else weights,
+                                            num_thresholds)
+        one, streamed = _both(lambda: cls(value, num_thresholds), y, p, weights)
+        assert one == pytest.approx(expected, abs=1e-12)
+        assert streamed == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_class_id_scores_one_column(cls, rng):
+    y = np.eye(C)[rng.integers(0, C, N)]
+    p = rng.dirichlet(np.ones(C), N)
+    given, reported = AT_CONSTRAINT[cls]
+    expected = keras_rate_at_constraint(given, reported, 0.5, y[:, 2], p[:, 2], np.ones(N), 50)
+    assert cls(0.5, 50, class_id=2)(y, p) == pytest.approx(expected, abs=1e-12)
+    assert cls(0.5, 50, 2, "m", "float64").get_config() == {
+        "name": "m", "dtype": "float64", "class_id": 2, "num_thresholds": 50, given: 0.5}
+
+
+@pytest.mark.parametrize("make, y, p, w, expected", [  # Keras 3's documented examples
+    (lambda: metrics.SensitivityAtSpecificity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     None, 0.5),
+    (lambda: metrics.SensitivityAtSpecificity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [1, 1, 2, 2, 1], 1 / 3),
+    (lambda: metrics.SpecificityAtSensitivity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     None, 2 / 3),
+    (lambda: metrics.SpecificityAtSensitivity(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [1, 1, 2, 2, 2], 0.5),
+    (lambda: metrics.PrecisionAtRecall(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8], None,
+     0.5),
+    (lambda: metrics.PrecisionAtRecall(0.5), [0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8],
+     [2, 2, 2, 1, 1], 1 / 3),
+    (lambda: metrics.RecallAtPrecision(0.8), [0, 0, 1, 1], [0, 0.5, 0.3, 0.9], None, 0.5),
+    (lambda: metrics.RecallAtPrecision(0.8), [0, 0, 1, 1], [0, 0.5, 0.3, 0.9], [1, 0, 0, 1],
+     1.0),
+])
+def test_rate_at_constraint_keras_documented_examples(make, y, p, w, expected):
+    assert make()(y, p, sample_weight=w) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("cls", list(AT_CONSTRAINT), ids=lambda cls: cls.__name__)
+def test_rate_at_constraint_config_and_bad_arguments(cls):
+    m = cls(0.3, num_thresholds=20, name="at")
+    again = metrics.get({"class_name": cls.__name__,
+                         "config": json.loads(json.dumps(m.get_config()))})
+    assert type(again) is cls and again.get_config() == m.get_config()
+    assert m.direction == "up" and cls(0.3).name == metrics.base._snake(cls.__name__)
+    given = AT_CONSTRAINT[cls][0]
+    with pytest.raises(ValueError, match=f"{given} must lie in"):
+        cls(1.5)
+    with pytest.raises(ValueError, match=f"{given} must be a number"):
+        cls("0.5")
+    with pytest.raises(ValueError, match="num_thresholds must be an integer > 0"):
+        cls(0.5, 0)
+    with pytest.raises(ValueError, match="unknown metric"):
+        metrics.get(metrics.base._snake(cls.__name__))  # needs its value: not by a bare name
+
+
+# -- PearsonCorrelation, ConcordanceCorrelation -------------------------------------------------
+def np_concordance(t, p):
+    """Lin's concordance correlation of two vectors, population moments."""
+    return 2 * np.cov(t, p, bias=True)[0, 1] / (t.var() + p.var() + (t.mean() - p.mean()) ** 2)
+
+
+CORRELATIONS = {
+    "pearson": (metrics.PearsonCorrelation, lambda t, p: stats.pearsonr(t, p)[0]),
+    "concordance": (metrics.ConcordanceCorrelation, np_concordance),
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", list(CORRELATIONS))
+def test_correlation_is_the_mean_of_each_samples_as_keras(kind, weighted, rng):
+    """Keras 3 correlates each sample's values (axis=-1), then averages over samples."""
+    cls, reference = CORRELATIONS[kind]
+    t = rng.standard_normal((N, 6))
+    p = 0.7 * t + 0.5 * rng.standard_normal((N, 6)) + rng.uniform(-0.3, 0.3, (N, 1))
+    per_sample = np.array([reference(a, b) for a, b in zip(t, p, strict=True)])
+    w = _weights(rng, weighted)
+    expected = np.average(per_sample, weights=w)
+    for got in _both(cls, t, p, w):
+        assert got == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", list(CORRELATIONS))
+def test_correlation_axes_and_one_output_per_sample(kind, rng):
+    cls, reference = CORRELATIONS[kind]
+    t = rng.standard_normal((N, 3, 4))
+    p = t + rng.standard_normal((N, 3, 4))
+    expected = np.mean([reference(a.ravel(), b.ravel()) for a, b in zip(t, p, strict=True)])
+    m = cls(axis=(1, 2))
+    assert m(t, p) == pytest.approx(expected, rel=1e-5)
+    again = metrics.get({"class_name": cls.__name__,
+                         "config": json.loads(json.dumps(m.get_config()))})
+    assert again.get_config() == m.get_config() == {"name": m.name, "dtype": "float32",
+                                                     "axis": [1, 2]}
+    # one output per sample: axis=0 correlates over the batch, once per batch
+    column_t, column_p = t[:, :1, 0], p[:, :1, 0]
+    assert cls(axis=0)(column_t, column_p) == pytest.approx(
+        reference(column_t[:, 0], column_p[:, 0]), rel=1e-5)
+
+
+def test_correlations_keras_documented_examples_and_names():
+    t, p = [[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    assert metrics.PearsonCorrelation()(t, p) == pytest.approx(0.9966996338993913, rel=1e-6)
+    assert metrics.ConcordanceCorrelation()(t, p) == pytest.approx(0.9816320385426076,
+                                                                  rel=1e-6)
+    shifted = np.array(t) + 1.0  # perfectly correlated, not concordant
+    assert metrics.pearson_correlation(t, shifted) == pytest.approx([1.0, 1.0], rel=1e-6)
+    variance = np.var(t, axis=-1)  # 2 cov / (2 var + 1**2)
+    np.testing.assert_allclose(metrics.concordance_correlation(t, shifted),
+                               2 * variance / (2 * variance + 1), rtol=1e-6)
+    for name, cls in [("pearson_correlation", metrics.PearsonCorrelation),
+                      ("concordance_correlation", metrics.ConcordanceCorrelation)]:
+        m = metrics.get(name)
+        assert type(m) is cls and m.name == name and m.direction == "up"
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        metrics.PearsonCorrelation(axis=[1, "2"])

@@ -76,6 +76,34 @@ def test_elementwise_loss_gradcheck(case, rng):
     assert shenjing.gradcheck(lambda x, t: getattr(F, name)(x, t, **options), *make((N, C))(rng))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name, options", [("mse_loss", {}), ("l1_loss", {}),
+                                           ("huber_loss", {"delta": 0.6})])
+def test_torch_2_13_element_weight_matches_torch(name, options, reduction, rng):
+    """torch 2.13's weight=: per element; 'mean' divides by the summed weights for mse/l1,
+    by the number of elements for huber. Gradients for input, target and weight."""
+    inputs = [*_regression((N, C))(rng), rng.uniform(0.2, 2.0, (N, C))]
+    assert_same_as_torch(
+        lambda x, t, w: getattr(F, name)(x, t, reduction=reduction, weight=w, **options), inputs,
+        lambda x, t, w: getattr(_tf(), name)(x, t, reduction=reduction, weight=w, **options))
+    with pytest.raises(ValueError, match=r"weight of shape \(4,\) must have the input's shape"):
+        getattr(F, name)(shenjing.tensor(inputs[0]), inputs[1], weight=np.ones(C))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda f, x, t: f.smooth_l1_loss(x, t, beta=-1.0), "beta must be >= 0"),
+    (lambda f, x, t: f.huber_loss(x, t, delta=-1.0), "delta must be > 0"),
+    (lambda f, x, t: f.huber_loss(x, t, delta=0.0), "delta must be > 0"),
+])
+def test_an_argument_torch_refuses_is_refused(call, match):
+    th = require_torch()
+    x, t = np.array([0.0, 3.0], np.float32), np.array([1.0, 0.0], np.float32)
+    with pytest.raises(RuntimeError, match="does not support"):
+        call(th.nn.functional, th.tensor(x), th.tensor(t))
+    with pytest.raises(ValueError, match=match):
+        call(F, shenjing.tensor(x), t)
+
+
 @pytest.mark.parametrize("weight_shape", [(C,), (N, C), (N, 1)], ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])

@@ -89,6 +89,10 @@ _MAKE = {
     metrics.MeanIoU: lambda: metrics.MeanIoU(4, sparse_y_pred=False),
     metrics.OneHotIoU: lambda: metrics.OneHotIoU(3, [1]),
     metrics.OneHotMeanIoU: lambda: metrics.OneHotMeanIoU(3, sparse_y_pred=True),
+    metrics.SensitivityAtSpecificity: lambda: metrics.SensitivityAtSpecificity(0.8, 50),
+    metrics.SpecificityAtSensitivity: lambda: metrics.SpecificityAtSensitivity(0.4, class_id=1),
+    metrics.PrecisionAtRecall: lambda: metrics.PrecisionAtRecall(0.5),
+    metrics.RecallAtPrecision: lambda: metrics.RecallAtPrecision(0.9, dtype="float64"),
     optimizers.SGD: lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
     optimizers.Adam: lambda: optimizers.Adam(
         optimizers.schedules.ExponentialDecay(0.01, 100, 0.5), amsgrad=True),

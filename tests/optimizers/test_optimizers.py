@@ -367,6 +367,34 @@ def test_weight_decay_uses_scheduled_lr_and_exclusions() -> None:
     np.testing.assert_array_equal(bias.numpy(), [1.0, 1.0])
 
 
+@pytest.mark.parametrize("var_names, decayed", [
+    # Keras 3's rule, re.search("|".join(set(var_names)), weight.name)
+    (["bias"], ["kernel"]), (["bias$"], ["kernel"]), (["kernel|bias"], []), (["b.*s"], ["kernel"]),
+    (["^ker", "^b"], []), (["kern", "kern"], ["bias"]), ([], ["kernel", "bias"]),
+    # and on the path, layer_name/name: a layer's weights by its name
+    (["wd_dense"], []), (["dense/bias"], ["kernel"]),
+])
+def test_excluded_var_names_are_regular_expressions_as_keras_3(var_names, decayed) -> None:
+    layer = shenjing.layers.Dense(2, bias_initializer="ones", name="wd_dense")
+    layer.build((None, 3))
+    before = {w.name: w.numpy().copy() for w in layer.trainable_weights}
+    opt = AdamW(learning_rate=0.1, weight_decay=0.5, params=layer.trainable_weights)
+    opt.exclude_from_weight_decay(var_names=var_names)
+    for w in layer.trainable_weights:
+        w.grad = shenjing.Tensor(np.zeros(w.shape, np.float32))
+    opt.step()
+    for w in layer.trainable_weights:  # a zero gradient: only the decay moves a weight
+        factor = 1 - 0.1 * 0.5 if w.name in decayed else 1.0
+        np.testing.assert_allclose(w.numpy(), before[w.name] * factor, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("var_names, match", [("bias", "a list of regular expressions"),
+                                              (["bias("], "is not a regular expression")])
+def test_bad_excluded_var_names_are_a_clear_error(var_names, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        SGD(weight_decay=0.1).exclude_from_weight_decay(var_names=var_names)
+
+
 def test_adamw_is_adam_with_default_decay() -> None:
     assert AdamW().weight_decay == 0.004 and Adam().weight_decay is None
     a = _train_ours(lambda p: AdamW(learning_rate=0.01, params=p), steps=3)

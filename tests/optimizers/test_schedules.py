@@ -169,6 +169,17 @@ def test_cosine_decay_restarts_periods() -> None:
     assert CosineDecayRestarts(1.0, 3).name == "SGDRDecay"  # Keras's default name
 
 
+def test_cosine_decay_restarts_shrinking_periods_end_with_a_clear_error() -> None:
+    # t_mul=0.5: periods of 10, 5, 2.5... steps starting at 0, 10, 15, 17.5...: 20 in all;
+    # (step, fraction of its period): 19 is 0.4 into the fifth, 18.75 to 19.375
+    s = CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=0.5)
+    for step, t in [(0, 0.0), (5, 0.5), (10, 0.0), (15, 0.0), (16.25, 0.5), (19, 0.4)]:
+        assert s(step) == pytest.approx(0.5 * (1 + math.cos(math.pi * t)), rel=1e-9), step
+    for step in (20, 25):
+        with pytest.raises(ValueError, match=rf"add up to .* = 20 steps; step {step} is past"):
+            s(step)
+
+
 @pytest.mark.parametrize("t_mul", [1, 2])
 def test_cosine_decay_restarts_matches_torch_warm_restarts(t_mul: int) -> None:
     """torch's CosineAnnealingWarmRestarts(T_0, T_mult, eta_min) is Keras's schedule with

@@ -285,27 +285,58 @@ def _torch_reduce(name: str, values: Tensor, reduction: str, weight: Any = None)
     return _reduce(values, reduction)
 
 
-def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+def _element_weight(name: str, weight: Any, like: Tensor) -> Tensor:
+    """torch 2.13's ``weight=`` of the regression losses: one weight per element, exactly the
+    input's shape."""
+    weight = as_tensor(weight, like=like)
+    if weight.shape != like.shape:
+        raise ValueError(f"{name}: weight of shape {weight.shape} must have the input's shape "
+                         f"{like.shape}")
+    return weight
+
+
+def _weighted_mean(name: str, values: Tensor, reduction: str, weight: Any) -> Tensor:
+    """``values`` times ``weight``, reduced as torch 2.13's weighted ``mse_loss`` and
+    ``l1_loss``: 'mean' divides the sum by the sum of the weights."""
+    if weight is None:
+        return _reduce(values, reduction)
+    weight = _element_weight(name, weight, values)
+    values = values * weight
+    return R.sum(values) / R.sum(weight) if reduction == "mean" else _reduce(values, reduction)
+
+
+def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean",
+             weight: Any = None) -> Tensor:
     """PyTorch's ``F.mse_loss``: ``(input - target)**2`` element-wise, then ``reduction``
-    (``'mean'`` over all elements, ``'sum'``, or ``'none'``: the input's shape).
+    (``'mean'`` over all elements, ``'sum'``, or ``'none'``: the input's shape). torch 2.13's
+    ``weight`` (the input's shape) multiplies each element; 'mean' then divides by its sum.
 
     >>> F.mse_loss(prediction, target)
     """
     target, input = _pair("mse_loss", target, input, _TORCH_NAMES)
-    return _reduce(_squared(target, input), reduction)
+    return _weighted_mean("mse_loss", _squared(target, input), reduction, weight)
 
 
-def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
-    """PyTorch's ``F.l1_loss``: ``|input - target|`` element-wise, then ``reduction``."""
+def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean",
+            weight: Any = None) -> Tensor:
+    """PyTorch's ``F.l1_loss``: ``|input - target|`` element-wise, then ``reduction``;
+    ``weight`` as :func:`mse_loss`'s."""
     target, input = _pair("l1_loss", target, input, _TORCH_NAMES)
-    return _reduce(_absolute(target, input), reduction)
+    return _weighted_mean("l1_loss", _absolute(target, input), reduction, weight)
 
 
-def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
+               weight: Any = None) -> Tensor:
     """PyTorch's ``F.huber_loss``: ``0.5 d**2`` where ``|d| <= delta``, else
-    ``delta (|d| - delta / 2)``, element-wise, then ``reduction``."""
+    ``delta (|d| - delta / 2)``, element-wise, times torch 2.13's ``weight`` (the input's
+    shape; 'mean' still divides by the number of elements, as torch), then ``reduction``."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0 (as torch), got {delta}")
     target, input = _pair("huber_loss", target, input, _TORCH_NAMES)
-    return _reduce(_huber(target, input, delta), reduction)
+    values = _huber(target, input, delta)
+    if weight is not None:
+        values = values * _element_weight("huber_loss", weight, values)
+    return _reduce(values, reduction)
 
 
 def smooth_l1_loss(input: Tensor, target: Any, *, reduction: str = "mean",
@@ -313,6 +344,8 @@ def smooth_l1_loss(input: Tensor, target: Any, *, reduction: str = "mean",
     """PyTorch's ``F.smooth_l1_loss``: ``0.5 d**2 / beta`` where ``|d| < beta``, else
     ``|d| - beta / 2``; that is ``huber_loss(delta=beta) / beta``, and the L1 loss for
     ``beta=0``."""
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0 (as torch), got {beta}")
     target, input = _pair("smooth_l1_loss", target, input, _TORCH_NAMES)
     if beta == 0:
         return _reduce(_absolute(target, input), reduction)

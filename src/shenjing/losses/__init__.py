@@ -48,6 +48,7 @@ from .probabilistic import (
     BinaryFocalCrossentropy,
     CategoricalCrossentropy,
     CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
     KLDivergence,
     Poisson,
     SparseCategoricalCrossentropy,
@@ -55,6 +56,7 @@ from .probabilistic import (
     binary_focal_crossentropy,
     categorical_crossentropy,
     categorical_focal_crossentropy,
+    categorical_generalized_cross_entropy,
     kl_divergence,
     kld,
     poisson,
@@ -89,6 +91,7 @@ _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
     CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredLogarithmicError,
     KLDivergence, Poisson, LogCosh, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC,
+    CategoricalGeneralizedCrossEntropy,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
@@ -106,7 +109,7 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
     squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
     binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy, dice: Dice, tversky: Tversky,
-    ctc: CTC,
+    ctc: CTC, categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy,
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__.startswith(__name__)}
 LossFunctionWrapper._functions = _FUNCTIONS
@@ -178,12 +181,14 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",
-    "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity", "Dice", "Hinge",
+    "CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy", "CategoricalHinge",
+    "CosineSimilarity", "Dice", "Hinge",
     "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper", "MeanAbsoluteError",
     "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError",
     "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky",
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
-    "categorical_focal_crossentropy", "categorical_hinge", "cosine_similarity", "ctc", "dice",
+    "categorical_focal_crossentropy", "categorical_generalized_cross_entropy",
+    "categorical_hinge", "cosine_similarity", "ctc", "dice",
     "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh", "mae", "mape",
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
     "mean_squared_logarithmic_error", "mse", "msle", "poisson", "serialize",

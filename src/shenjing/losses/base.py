@@ -94,11 +94,24 @@ def masked_weights(sample_weight: Any, y_pred: Any) -> Any:
 
 
 # -- the per-sample functions' inputs --------------------------------------------------------------
-def _as_pred(y_pred: Any) -> Tensor:
-    """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph)."""
+def _as_pred(y_pred: Any, dtype: np.dtype | None = None) -> Tensor:
+    """``y_pred`` as a floating Tensor (an array or a Tensor that records its graph), cast
+    (differentiably) to ``dtype`` when one is given."""
     if not isinstance(y_pred, Tensor):
         y_pred = Tensor(y_pred)
+    if dtype is not None:
+        return F.cast(y_pred, dtype)
     return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(DEFAULT_FLOAT)
+
+
+def _as_target(y_true: Any, like: Tensor) -> Tensor | None:
+    """``y_true`` as a constant Tensor: floating values in ``like``'s dtype, integer labels in
+    their own (None stays None)."""
+    if y_true is None or isinstance(y_true, Tensor) and (
+            y_true.dtype.kind != "f" or y_true.dtype == like.dtype):
+        return y_true
+    raw = _raw(y_true, like.data)
+    return Tensor(raw, dtype=like.dtype if raw.dtype.kind == "f" else raw.dtype)
 
 
 def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
@@ -113,10 +126,28 @@ def _prepare(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
     return Tensor(target, dtype=y_pred.dtype), y_pred
 
 
-def _mean_last(x: Tensor) -> Tensor:
-    """The mean over the last axis, one value per sample (1-D values are their own samples,
-    as for the functional losses)."""
-    return F.mean(x, axis=-1) if x.ndim > 1 else x
+def _mean_last(x: Tensor, axis: int = -1) -> Tensor:
+    """The mean over ``axis`` (the last), one value per sample (1-D values are their own
+    samples, as for the functional losses)."""
+    return F.mean(x, axis=axis) if x.ndim > 1 else x
+
+
+def _floating_dtype(dtype: Any, who: str) -> np.dtype:
+    """``dtype`` as a NumPy floating dtype, else a ValueError naming ``who``."""
+    try:
+        floating = np.dtype(dtype)
+    except TypeError:
+        floating = None
+    if floating is None or floating.kind != "f":
+        raise ValueError(f"{who}: dtype must be a floating type such as 'float32', got {dtype!r}")
+    return floating
+
+
+def _integer_axis(axis: Any, who: str) -> int:
+    """``axis`` if it is an integer (not a bool), else a ValueError naming ``who``."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"{who}: axis must be an integer, got {axis!r}")
+    return int(axis)
 
 
 # -- loss objects ----------------------------------------------------------------------------------
@@ -127,29 +158,39 @@ class Loss:
     Args:
         name: a name for logs and configs.
         reduction: ``'sum_over_batch_size'`` (``'mean'`` is an alias), ``'sum'`` or ``'none'``.
+        dtype: the floating dtype to compute in (Keras 3's); None (default) computes in the
+            prediction's own (float32 for arrays that are not floating).
     """
 
-    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 dtype: Any = None) -> None:
         reduction = _REDUCTION_ALIASES.get(reduction, reduction)
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a string, got {name!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
+        self.dtype = None if dtype is None else _floating_dtype(dtype, self.name)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss (a scalar Tensor unless ``reduction='none'``).
 
-        A mask that ``y_pred`` carries (``y_pred._keras_mask``, set by layers after
-        ``Embedding(mask_zero=True)`` or ``Masking``) weights padded entries 0, and the mean
-        divides by the number of real entries (Keras 3)."""
-        values = self.call(y_true, y_pred)
+        :meth:`call` gets Tensors, as in Keras 3: ``y_pred`` floating, ``y_true`` in
+        ``y_pred``'s dtype (integer labels keep theirs). A mask that ``y_pred`` carries
+        (``y_pred._keras_mask``, set by layers after ``Embedding(mask_zero=True)`` or
+        ``Masking``) weights padded entries 0, and the mean divides by the number of real
+        entries (Keras 3)."""
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        y_pred = _as_pred(y_pred, self.dtype)
+        values = self.call(_as_target(y_true, y_pred), y_pred)
         w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name,
                                                          like=values.data)
         count = values.size
         # a padding mask on the prediction, and one the loss function sets on its values
         # (sparse cross-entropy's ignore_class)
         valid = None
-        for mask in (getattr(y_pred, "_keras_mask", None), getattr(values, "_keras_mask", None)):
+        for mask in (in_mask, getattr(values, "_keras_mask", None)):
             if mask is not None:
                 mask = _mask_weights(mask, values.shape, self.name, like=values.data)
                 valid = mask if valid is None else valid * mask
@@ -175,7 +216,8 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction,
+                "dtype": None if self.dtype is None else self.dtype.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
@@ -231,9 +273,11 @@ class LossFunctionWrapper(_FunctionWrapper, Loss):
         fn: Callable[..., Any],
         reduction: str | None = "sum_over_batch_size",
         name: str | None = None,
+        dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
         self._set_function(fn, kwargs)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
@@ -254,5 +298,5 @@ class _OneFunction(LossFunctionWrapper):
     fn: Callable[..., Any]
 
     def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str | None = None) -> None:
-        super().__init__(self.fn, reduction=reduction, name=name)
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(self.fn, reduction=reduction, name=name, dtype=dtype)

@@ -1,5 +1,5 @@
 """Losses between distributions: the binary, categorical and sparse cross-entropies, their
-focal forms, Kullback-Leibler divergence and Poisson."""
+focal forms, the generalized cross-entropy, Kullback-Leibler divergence and Poisson."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import get_xp
-from ..functional.loss import EPSILON
-from .base import LossFunctionWrapper, _as_pred, _mean_last, _OneFunction, _prepare, _sparse_labels
+from ..functional._util import class_ids
+from ..functional.loss import EPSILON, _binary
+from .base import (
+    LossFunctionWrapper,
+    _as_pred,
+    _integer_axis,
+    _mean_last,
+    _OneFunction,
+    _prepare,
+    _sparse_labels,
+)
 
 
-def binary_crossentropy(
-    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0
-) -> Tensor:
-    """Per-sample binary cross-entropy, averaged over the last axis.
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Per-sample binary cross-entropy, averaged over ``axis``.
 
     Args:
         y_true: targets in [0, 1], shaped like ``y_pred``.
         y_pred: probabilities, or logits when ``from_logits``.
         from_logits: use the fused, overflow-free form on logits.
         label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2`` (Keras).
+        axis: the axis averaged over (Keras 3's; the last by default).
 
     Returns:
-        One loss per sample, shaped as for :func:`mean_squared_error`.
+        One loss per sample, shaped as for :func:`mean_squared_error` (without ``axis``).
     """
     t, p = _prepare(y_true, y_pred)
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return F.binary_crossentropy(t, p, from_logits=from_logits, reduction="none")
+    return _mean_last(_binary(t, p, from_logits), axis)
 
 
 def categorical_crossentropy(
@@ -58,23 +67,29 @@ def categorical_crossentropy(
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                                    ignore_class: int | None = None) -> Tensor:
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
     """Per-sample cross-entropy against integer class labels.
 
     Args:
-        y_true: class ids shaped ``y_pred.shape[:-1]``, or that plus a trailing 1 (Keras's
-            CIFAR-10 labels are (N, 1)).
-        y_pred: (..., classes) probabilities, or logits when ``from_logits``.
+        y_true: class ids shaped as ``y_pred`` without ``axis``, or that plus a trailing 1
+            (Keras's CIFAR-10 labels are (N, 1)).
+        y_pred: probabilities, or logits when ``from_logits``, classes along ``axis``.
         from_logits: use the fused softmax form on logits.
         ignore_class: a label (e.g. a segmentation 'void' class, -1 or 255) whose entries
             get loss 0 and are marked in the result's mask (``_keras_mask``), so that a loss
             object's mean divides by the number of the other entries (Keras 3; torch's
             ``ignore_index``).
+        axis: the class axis of ``y_pred`` (Keras 3's; e.g. 1 for (N, C, H, W) scores).
 
     Returns:
-        One loss per sample, shaped ``y_pred.shape[:-1]`` (e.g. (batch, time) for sequences).
+        One loss per sample, shaped as ``y_pred`` without ``axis`` (e.g. (batch, time) for
+        sequences).
     """
     y_pred = _as_pred(y_pred)
+    axis = _integer_axis(axis, "sparse_categorical_crossentropy")
+    if y_pred.ndim > 1 and axis % y_pred.ndim != y_pred.ndim - 1:  # the classes last
+        axis %= y_pred.ndim
+        y_pred = F.transpose(y_pred, [a for a in range(y_pred.ndim) if a != axis] + [axis])
     labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy",
                             like=y_pred.data)
     valid = None
@@ -114,8 +129,8 @@ def poisson(y_true: Any, y_pred: Any) -> Tensor:
 
 def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False,
                               alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
-                              label_smoothing: float = 0.0) -> Tensor:
-    """Per-sample focal loss (Lin et al., 2017) for 0/1 targets, averaged over the last axis:
+                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Per-sample focal loss (Lin et al., 2017) for 0/1 targets, averaged over ``axis``:
     ``(1 - p_t)**gamma * bce``, where ``p_t = t p + (1 - t)(1 - p)``, so well-classified
     elements count less; with ``apply_class_balancing`` also times ``alpha`` for positives and
     ``1 - alpha`` for negatives (Keras 3's formula: logits go through a sigmoid, then the
@@ -129,6 +144,7 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
         gamma: the focusing power; 0 gives binary cross-entropy.
         from_logits: ``y_pred`` are logits.
         label_smoothing: squeeze targets towards 0.5: ``t (1 - s) + s / 2``.
+        axis: the axis averaged over (the last by default).
     """
     t, p = _prepare(y_true, y_pred)
     if label_smoothing:
@@ -141,7 +157,7 @@ def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: b
     focal = (1.0 - p_t) ** gamma * bce
     if apply_class_balancing:
         focal = (t * alpha + (1.0 - t) * (1.0 - alpha)) * focal
-    return _mean_last(focal)
+    return _mean_last(focal, axis)
 
 
 def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25,
@@ -172,6 +188,28 @@ def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25
     return F.sum(alpha * (1.0 - p) ** gamma * (-t * F.log(p)), axis=axis)
 
 
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Tensor:
+    """Per-sample generalized cross-entropy (Zhang & Sabuncu, 2018) for integer labels, Keras
+    3's: ``(1 - p**q) / q``, ``p`` the predicted probability of the true class; towards the
+    cross-entropy as ``q`` goes to 0, the mean absolute error at 1, and robust to noisy labels
+    in between.
+
+    Args:
+        y_true: class ids shaped ``y_pred.shape[:-1]``, or that plus a trailing 1.
+        y_pred: probabilities, the classes on the last axis.
+        q: in (0, 1).
+
+    Returns:
+        One value per sample, ``y_pred.shape[:-1]``.
+    """
+    y_pred = _as_pred(y_pred)
+    name = "categorical_generalized_cross_entropy"
+    labels = _sparse_labels(y_true, y_pred.shape, name)
+    ids, _ = class_ids(labels.reshape(-1), y_pred.shape[-1], name)
+    p = F.take_along_axis(y_pred, ids.reshape(labels.shape)[..., None], axis=-1)[..., 0]
+    return (1.0 - p**q) / q
+
+
 kld = kl_divergence
 
 
@@ -198,11 +236,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
     Tensor(0.6931472)
     """
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "binary_crossentropy") -> None:
-        super().__init__(binary_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+                 name: str = "binary_crossentropy", dtype: Any = None) -> None:
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
@@ -210,9 +249,10 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "categorical_crossentropy") -> None:
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+                 name: str = "categorical_crossentropy", dtype: Any = None) -> None:
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
@@ -226,9 +266,9 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "sparse_categorical_crossentropy") -> None:
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, ignore_class=ignore_class)
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class)
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
@@ -237,11 +277,12 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
                  gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
-                 reduction: str | None = "sum_over_batch_size",
-                 name: str = "binary_focal_crossentropy") -> None:
-        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name,
+                 axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "binary_focal_crossentropy", dtype: Any = None) -> None:
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+                         from_logits=from_logits, label_smoothing=label_smoothing,
+                         axis=_integer_axis(axis, name))
 
 
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
@@ -250,7 +291,23 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                  label_smoothing: float = 0.0, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",
-                 name: str = "categorical_focal_crossentropy") -> None:
+                 name: str = "categorical_focal_crossentropy", dtype: Any = None) -> None:
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
-                         alpha=alpha, gamma=gamma, from_logits=from_logits,
-                         label_smoothing=label_smoothing, axis=axis)
+                         dtype=dtype, alpha=alpha, gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=_integer_axis(axis, name))
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized cross-entropy for integer labels, robust to noisy ones; see
+    :func:`categorical_generalized_cross_entropy`.
+
+    >>> CategoricalGeneralizedCrossEntropy(q=0.5)(np.array([0]), Tensor([[0.25, 0.75]]))
+    Tensor(1.)
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype: Any = None) -> None:
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"{name}: q must lie in the interval (0, 1), got {q!r}")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name,
+                         dtype=dtype, q=q)

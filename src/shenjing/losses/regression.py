@@ -125,13 +125,14 @@ class CosineSimilarity(LossFunctionWrapper):
     :func:`cosine_similarity`."""
 
     def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size",
-                 name: str = "cosine_similarity") -> None:
-        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+                 name: str = "cosine_similarity", dtype: Any = None) -> None:
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype,
+                         axis=axis)
 
 
 class Huber(LossFunctionWrapper):
     """Huber loss, quadratic within ``delta`` of the target, linear beyond; see :func:`huber`."""
 
     def __init__(self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size",
-                 name: str = "huber_loss") -> None:
-        super().__init__(huber, reduction=reduction, name=name, delta=delta)
+                 name: str = "huber_loss", dtype: Any = None) -> None:
+        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)

@@ -39,8 +39,8 @@ class Dice(LossFunctionWrapper):
     ``sample_weight`` and the reduction then weigh and average."""
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
-                 axis: Any = None) -> None:
-        super().__init__(dice, reduction=reduction, name=name, axis=_axis(axis))
+                 axis: Any = None, dtype: Any = None) -> None:
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=_axis(axis))
 
 
 class Tversky(LossFunctionWrapper):
@@ -49,9 +49,9 @@ class Tversky(LossFunctionWrapper):
 
     def __init__(self, alpha: float = 0.5, beta: float = 0.5,
                  reduction: str | None = "sum_over_batch_size", name: str = "tversky",
-                 axis: Any = None) -> None:
-        super().__init__(tversky, reduction=reduction, name=name, alpha=alpha, beta=beta,
-                         axis=_axis(axis))
+                 axis: Any = None, dtype: Any = None) -> None:
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha,
+                         beta=beta, axis=_axis(axis))
 
 
 def _axis(axis: Any) -> Any:

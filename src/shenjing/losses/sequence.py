@@ -41,5 +41,5 @@ class CTC(_OneFunction):
     fn = staticmethod(ctc)
 
     def __init__(self, reduction: str | None = "sum_over_batch_size",
-                 name: str | None = "ctc") -> None:
-        super().__init__(reduction=reduction, name=name)
+                 name: str | None = "ctc", dtype: Any = None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)

@@ -44,7 +44,11 @@ from .confusion import (
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
@@ -70,14 +74,17 @@ from .loss_metrics import (
     squared_hinge,
 )
 from .regression import (
+    ConcordanceCorrelation,
     CosineSimilarity,
     LogCoshError,
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
+    PearsonCorrelation,
     R2Score,
     RootMeanSquaredError,
+    concordance_correlation,
     cosine_similarity,
     log_cosh,
     mae,
@@ -88,6 +95,7 @@ from .regression import (
     mean_squared_logarithmic_error,
     mse,
     msle,
+    pearson_correlation,
 )
 
 
@@ -132,6 +140,8 @@ _CLASSES: tuple[type[Metric], ...] = (
     SparseCategoricalCrossentropy, Precision, Recall, TruePositives, FalsePositives,
     TrueNegatives, FalseNegatives, AUC, FBetaScore, F1Score, R2Score, Mean, Sum,
     MeanMetricWrapper, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
+    PearsonCorrelation, ConcordanceCorrelation,
 )
 _FUNCTIONS = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -139,10 +149,13 @@ _FUNCTIONS = {fn.__name__: fn for fn in (
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     kl_divergence, poisson, log_cosh, cosine_similarity, hinge, squared_hinge,
     categorical_hinge, binary_crossentropy, categorical_crossentropy,
-    sparse_categorical_crossentropy)}
+    sparse_categorical_crossentropy, pearson_correlation, concordance_correlation)}
 MeanMetricWrapper._functions = _FUNCTIONS
-# IoU and its kin need num_classes: by class name in configs, not by a bare string
-_NEED_ARGUMENTS = (Accuracy, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU)
+# IoU and its kin need num_classes, the rates at a constraint its value: by class name in
+# configs, not by a bare string
+_NEED_ARGUMENTS = (Accuracy, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+                   SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+                   RecallAtPrecision)
 _BY_KEY: dict[str, type[Metric]] = {
     **{_key(cls.__name__): cls for cls in _CLASSES if cls not in _NEED_ARGUMENTS},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
@@ -259,19 +272,21 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
-    "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity",
+    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU", "CategoricalAccuracy",
+    "CategoricalCrossentropy", "CategoricalHinge", "ConcordanceCorrelation", "CosineSimilarity",
     "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence",
     "LogCoshError", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
-    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
-    "OneHotIoU", "OneHotMeanIoU", "Poisson", "Precision", "R2Score", "Recall",
-    "RootMeanSquaredError", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
-    "SparseTopKCategoricalAccuracy", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
-    "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
-    "categorical_accuracy", "categorical_crossentropy", "categorical_hinge", "cosine_similarity",
+    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric", "OneHotIoU",
+    "OneHotMeanIoU", "PearsonCorrelation", "Poisson", "Precision", "PrecisionAtRecall", "R2Score",
+    "Recall", "RecallAtPrecision", "RootMeanSquaredError", "SensitivityAtSpecificity",
+    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity", "SquaredHinge", "Sum", "TopKCategoricalAccuracy", "TrueNegatives",
+    "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
+    "categorical_crossentropy", "categorical_hinge", "concordance_correlation", "cosine_similarity",
     "get", "hinge", "kl_divergence", "kld", "log_cosh", "mae", "mape", "mean_absolute_error",
-    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
-    "mse", "msle", "poisson", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
-    "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "mse",
+    "msle", "pearson_correlation", "poisson", "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy", "squared_hinge",
+    "top_k_categorical_accuracy",
 ]
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..losses import _sparse_labels
-from .base import MeanMetricWrapper, _class_ids, _MeanOf, _np, _pair
+from .base import MeanMetricWrapper, _arg, _class_ids, _MeanOf, _np, _pair
 
 
 def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int, who: str) -> np.ndarray:
@@ -72,8 +72,10 @@ class BinaryAccuracy(MeanMetricWrapper):
     """How often ``y_pred > threshold`` matches 0/1 targets; see :func:`binary_accuracy`."""
     direction = "up"
 
-    def __init__(self, threshold: float = 0.5, name: str = "binary_accuracy") -> None:
-        super().__init__(binary_accuracy, name=name, threshold=threshold)
+    def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
+                 threshold: float = 0.5) -> None:
+        super().__init__(binary_accuracy, name, dtype,
+                         threshold=_arg(name, "threshold", threshold, "number"))
 
 
 class CategoricalAccuracy(_MeanOf):
@@ -95,8 +97,9 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
     :func:`top_k_categorical_accuracy`."""
     direction = "up"
 
-    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy") -> None:
-        super().__init__(top_k_categorical_accuracy, name=name, k=k)
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
+                 dtype: Any = None) -> None:
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=_arg(name, "k", k, "integer"))
 
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
@@ -104,5 +107,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     :func:`sparse_top_k_categorical_accuracy`."""
     direction = "up"
 
-    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy") -> None:
-        super().__init__(sparse_top_k_categorical_accuracy, name=name, k=k)
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
+                 dtype: Any = None) -> None:
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype,
+                         k=_arg(name, "k", k, "integer"))

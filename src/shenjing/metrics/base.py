@@ -30,6 +30,27 @@ def _pair(y_true: Any, y_pred: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
+_KINDS = {  # what an argument's kind accepts, and the type it is kept as
+    "number": ((int, float, np.integer, np.floating), float),
+    "integer": ((int, np.integer), int),
+    "bool": ((bool, np.bool_), bool),
+}
+
+
+def _arg(who: str, what: str, value: Any, kind: str, optional: bool = False) -> Any:
+    """``value``, the argument ``what`` of ``who``, as a ``kind`` ('number', 'integer' or
+    'bool'; None too when ``optional``), else a ValueError: a value given in the wrong slot
+    (a name where Keras 3's order puts a threshold) fails here, not at the first update."""
+    if value is None and optional:
+        return None
+    types, keep = _KINDS[kind]
+    if isinstance(value, types) and (kind == "bool" or not isinstance(value, (bool, np.bool_))):
+        return keep(value)
+    wanted = {"number": "a number", "integer": "an integer", "bool": "True or False"}[kind]
+    raise ValueError(f"{who}: {what} must be {wanted}{' or None' if optional else ''}, "
+                     f"got {value!r}")
+
+
 def _class_ids(labels: np.ndarray, n_classes: int, who: str) -> np.ndarray:
     if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
         raise ValueError(f"{who}: labels must be integer class ids")
@@ -68,7 +89,9 @@ class Metric:
     ``reset_state``, as shenjing's built-in ones do.
 
     Args:
-        dtype: the dtype of the variables made by ``add_variable`` (default float32).
+        dtype: the dtype of the variables made by ``add_variable`` (default float32); kept in
+            the config, as Keras 3 writes it. shenjing's built-in metrics accumulate in float64
+            whatever it is.
         name: the key of the metric in training logs.
 
     ``direction`` (Keras's ``_direction``) tells callbacks in ``mode="auto"`` whether to keep
@@ -78,6 +101,8 @@ class Metric:
     direction: str | None = None  # "up" / "down": better when larger / smaller, where known
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a string, got {name!r}")
         self.name = name or _snake(type(self).__name__)
         try:
             self.dtype = np.dtype(dtype or "float32")
@@ -138,7 +163,7 @@ class Metric:
         return self.result()
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
@@ -160,8 +185,8 @@ class Mean(Metric):
     1.5
     """
 
-    def __init__(self, name: str = "mean") -> None:
-        super().__init__(name=name)
+    def __init__(self, name: str = "mean", dtype: Any = None) -> None:
+        super().__init__(dtype, name)
 
     def reset_state(self) -> None:
         self.total = 0.0
@@ -203,8 +228,8 @@ class Sum(Metric):
     8.0
     """
 
-    def __init__(self, name: str = "sum") -> None:
-        super().__init__(name=name)
+    def __init__(self, name: str = "sum", dtype: Any = None) -> None:
+        super().__init__(dtype, name)
 
     def reset_state(self) -> None:
         self.total = 0.0
@@ -235,9 +260,10 @@ class MeanMetricWrapper(_FunctionWrapper, Mean):
     >>> m = MeanMetricWrapper(binary_accuracy, threshold=0.0)   # for a model that outputs logits
     """
 
-    def __init__(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None,
+                 **kwargs: Any) -> None:
         self._set_function(fn, kwargs)
-        super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"))
+        super().__init__(name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         values = self.fn(_np(y_true), _np(y_pred), **self._fn_kwargs())
@@ -258,5 +284,5 @@ class _MeanOf(MeanMetricWrapper):
     fn: Callable[..., Any]
     default_name: str | None = None
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(self.fn, name=name or self.default_name)
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(self.fn, name or self.default_name, dtype)

@@ -1,5 +1,7 @@
 """Metrics of weighted confusion counts at thresholds: ``TruePositives``..., ``Precision``,
-``Recall`` and ``AUC``; their count keeping is shared with the F-scores."""
+``Recall``, ``AUC`` and the rates at a constraint (``SensitivityAtSpecificity``,
+``SpecificityAtSensitivity``, ``PrecisionAtRecall``, ``RecallAtPrecision``); their count
+keeping is shared with the F-scores."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..losses import _weights
-from .base import _EPSILON, Metric, _np, _pair
+from .base import _EPSILON, Metric, _arg, _np, _pair
 
 
 def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,18 +71,20 @@ class _Confusion(_Counts):
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
                  top_k: int | None = None, class_id: int | None = None,
-                 name: str | None = None) -> None:
-        if np.ndim(thresholds) > 1:
-            raise ValueError(f"thresholds must be a number or a list, got {thresholds!r}")
+                 name: str | None = None, dtype: Any = None) -> None:
+        who = name or type(self).__name__
+        if np.ndim(thresholds) > 1 or isinstance(thresholds, (str, bytes)):
+            raise ValueError(f"{who}: thresholds must be a number or a list, got {thresholds!r}")
         self._given_thresholds = thresholds
         if thresholds is None:  # Keras: 0.5, or, with top_k, every kept score is positive
             thresholds = 0.5 if top_k is None else _NEG_INF
-        self.thresholds = float(thresholds) if np.ndim(thresholds) == 0 else [
-            float(t) for t in thresholds]  # type: ignore[union-attr]
+        self.thresholds = _arg(who, "thresholds", thresholds, "number") if np.ndim(
+            thresholds) == 0 else [_arg(who, "thresholds", t, "number") for t in thresholds]
         if top_k is not None and not (isinstance(top_k, (int, np.integer)) and top_k > 0):
-            raise ValueError(f"top_k must be None or an integer > 0, got {top_k!r}")
-        self.top_k, self.class_id = top_k, class_id
-        super().__init__(name=name)
+            raise ValueError(f"{who}: top_k must be None or an integer > 0, got {top_k!r}")
+        self.top_k = top_k
+        self.class_id = _arg(who, "class_id", class_id, "integer", optional=True)
+        super().__init__(dtype, name)
 
     def _rows(self) -> int:
         return int(np.size(self.thresholds))
@@ -129,6 +133,7 @@ class Precision(_Confusion):
             outputs, (samples, classes)) as positive.
         class_id: the column (class) whose precision to report.
         name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the counts are float64.
 
     >>> Precision()(np.array([0, 1, 1]), np.array([0.9, 0.8, 0.1]))
     0.5
@@ -137,8 +142,8 @@ class Precision(_Confusion):
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
                  top_k: int | None = None, class_id: int | None = None,
-                 name: str = "precision") -> None:
-        super().__init__(thresholds, top_k, class_id, name)
+                 name: str = "precision", dtype: Any = None) -> None:
+        super().__init__(thresholds, top_k, class_id, name, dtype)
 
     def result(self) -> float | list[float]:
         return self._ratio(self.false_positives)
@@ -151,8 +156,8 @@ class Recall(_Confusion):
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
                  top_k: int | None = None, class_id: int | None = None,
-                 name: str = "recall") -> None:
-        super().__init__(thresholds, top_k, class_id, name)
+                 name: str = "recall", dtype: Any = None) -> None:
+        super().__init__(thresholds, top_k, class_id, name, dtype)
 
     def result(self) -> float | list[float]:
         return self._ratio(self.false_negatives)
@@ -165,14 +170,14 @@ class _ConditionCount(_Confusion):
     _cell = "true_positives"
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
-                 name: str | None = None) -> None:
-        super().__init__(thresholds, name=name)
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(thresholds, name=name, dtype=dtype)
 
     def result(self) -> float | list[float]:
         return self._per_threshold(getattr(self, self._cell))
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "thresholds": self._given_thresholds}
+        return {"name": self.name, "dtype": self.dtype.name, "thresholds": self._given_thresholds}
 
 
 class TruePositives(_ConditionCount):
@@ -215,6 +220,7 @@ class AUC(_Confusion):
             Goadrich's interpolation of precision between thresholds), 'minoring' or
             'majoring' (left or right Riemann sums that under- or over-estimate).
         name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the counts are float64.
         thresholds: thresholds in (0, 1) to use instead of ``num_thresholds`` evenly spaced
             ones; -1e-7 and 1 + 1e-7 are added.
         multi_label: with (samples, labels) data, one curve per label (column) and the
@@ -232,18 +238,20 @@ class AUC(_Confusion):
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str = "auc",
-                 thresholds: Sequence[float] | None = None, multi_label: bool = False,
+                 dtype: Any = None, thresholds: Sequence[float] | None = None,
+                 multi_label: bool = False,
                  num_labels: int | None = None, label_weights: Sequence[float] | None = None,
                  from_logits: bool = False) -> None:
-        if curve.upper() not in ("ROC", "PR"):
+        if not isinstance(curve, str) or curve.upper() not in ("ROC", "PR"):
             raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
-        if summation_method.lower() not in ("interpolation", "minoring", "majoring"):
+        if not isinstance(summation_method, str) or summation_method.lower() not in (
+                "interpolation", "minoring", "majoring"):
             raise ValueError("summation_method must be 'interpolation', 'minoring' or "
                              f"'majoring', got {summation_method!r}")
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             num_thresholds = len(inner) + 2
-        elif num_thresholds > 1:
+        elif _arg(name, "num_thresholds", num_thresholds, "integer") > 1:
             inner = [i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)]
         else:
             raise ValueError(f"num_thresholds must be an integer > 1, got {num_thresholds}")
@@ -252,12 +260,12 @@ class AUC(_Confusion):
         self.num_thresholds = num_thresholds
         self.curve = curve.upper()
         self.summation_method = summation_method.lower()
-        self.multi_label = bool(multi_label)
-        self.num_labels = num_labels
+        self.multi_label = _arg(name, "multi_label", multi_label, "bool")
+        self.num_labels = _arg(name, "num_labels", num_labels, "integer", optional=True)
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
-        self.from_logits = from_logits
+        self.from_logits = _arg(name, "from_logits", from_logits, "bool")
         self._labels = num_labels if multi_label else None  # the counts' second axis
-        super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name=name)
+        super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name=name, dtype=dtype)
         self._given_thresholds = None if thresholds is None else inner
 
     def _rows(self) -> int | tuple[int, ...]:
@@ -323,8 +331,125 @@ class AUC(_Confusion):
         return area.sum(axis=0)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "num_thresholds": self.num_thresholds,
+        return {"name": self.name, "dtype": self.dtype.name, "num_thresholds": self.num_thresholds,
                 "curve": self.curve, "summation_method": self.summation_method,
                 "thresholds": self._given_thresholds, "multi_label": self.multi_label,
                 "num_labels": self.num_labels, "label_weights": self.label_weights,
                 "from_logits": self.from_logits}
+
+
+class _AtConstraint(_Confusion):
+    """Keras 3's ``SensitivitySpecificityBase``: the best value of the rate ``_reported`` among
+    the thresholds where the rate ``_given`` (the constructor's first argument) is at least
+    the value given."""
+    direction = "up"
+
+    _given = _reported = ""  # 'sensitivity' (= 'recall'), 'specificity' or 'precision'
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        who = name or type(self).__name__
+        value = _arg(who, self._given, value, "number")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{who}: {self._given} must lie in [0, 1], got {value}")
+        num_thresholds = _arg(who, "num_thresholds", num_thresholds, "integer")
+        if num_thresholds < 1:
+            raise ValueError(f"{who}: num_thresholds must be an integer > 0, got "
+                             f"{num_thresholds}")
+        setattr(self, self._given, value)
+        self.num_thresholds = num_thresholds
+        thresholds = [0.5] if num_thresholds == 1 else [
+            0.0, *((i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)), 1.0]
+        super().__init__(thresholds, class_id=class_id, name=name, dtype=dtype)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        p = _np(y_pred)
+        super().update_state(y_true, np.clip(p, 0.0, 1.0) if self.num_thresholds >= 3 else p,
+                             sample_weight)
+
+    def result(self) -> float:
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        rates = {"sensitivity": _divide_no_nan(tp, tp + fn),
+                 "specificity": _divide_no_nan(tn, tn + fp),
+                 "precision": _divide_no_nan(tp, tp + fp)}
+        rates["recall"] = rates["sensitivity"]
+        feasible = rates[self._given] >= getattr(self, self._given)
+        return float(rates[self._reported][feasible].max(initial=0.0))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype.name, "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._given: getattr(self, self._given)}
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity ``tp / (tp + fn)`` at a threshold where the specificity
+    ``tn / (tn + fp)`` is at least ``specificity``, 0 where none is (Keras 3's). The counts are
+    kept at ``num_thresholds`` thresholds evenly spaced over [0, 1], ends included (one
+    threshold: 0.5); with three or more, predictions are clipped to [0, 1] first, as Keras's
+    evenly spaced path does. Elements are flattened, as for :class:`Precision`.
+
+    Args:
+        specificity: the least specificity, in [0, 1].
+        num_thresholds: how many thresholds to try, evenly spaced over [0, 1].
+        class_id: the column (class) of (samples, classes) data to score.
+        name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the counts are float64.
+
+    >>> SensitivityAtSpecificity(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    0.5
+    """
+
+    _given, _reported = "specificity", "sensitivity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity at a threshold where the sensitivity is at least ``sensitivity``;
+    arguments as :class:`SensitivityAtSpecificity`.
+
+    >>> SpecificityAtSensitivity(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    0.666666...
+    """
+
+    _given, _reported = "sensitivity", "specificity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision ``tp / (tp + fp)`` at a threshold where the recall is at least
+    ``recall``; arguments as :class:`SensitivityAtSpecificity`.
+
+    >>> PrecisionAtRecall(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    0.5
+    """
+
+    _given, _reported = "recall", "precision"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_AtConstraint):
+    """The best recall at a threshold where the precision is at least ``precision`` (0 when
+    no threshold reaches it); arguments as :class:`SensitivityAtSpecificity`.
+
+    >>> RecallAtPrecision(0.8)([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    0.5
+    """
+
+    _given, _reported = "precision", "recall"
+
+    def __init__(self, precision: float, num_thresholds: int = 200,
+                 class_id: int | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(precision, num_thresholds, class_id, name, dtype)

@@ -32,6 +32,7 @@ class FBetaScore(_Counts):
         threshold: a prediction above it is positive; None (default) makes each sample's
             largest prediction its one positive (unless it is 0).
         name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the counts are float64.
 
     >>> FBetaScore(beta=2.0, threshold=0.5)(np.array([[1, 0], [1, 1]]),
     ...                                     np.array([[0.9, 0.2], [0.3, 0.8]]))
@@ -42,7 +43,8 @@ class FBetaScore(_Counts):
     _AVERAGES = (None, "micro", "macro", "weighted")
 
     def __init__(self, average: str | None = None, beta: float = 1.0,
-                 threshold: float | None = None, name: str = "fbeta_score") -> None:
+                 threshold: float | None = None, name: str = "fbeta_score",
+                 dtype: Any = None) -> None:
         if average not in self._AVERAGES:
             raise ValueError(f"{type(self).__name__}: average must be one of {self._AVERAGES}, "
                              f"got {average!r}")
@@ -54,7 +56,7 @@ class FBetaScore(_Counts):
         self.average, self.beta = average, float(beta)
         self.threshold = None if threshold is None else float(threshold)
         self._classes = 0  # known at the first update_state, kept by reset_state
-        super().__init__(name=name)
+        super().__init__(dtype, name)
 
     def _rows(self) -> int:
         return self._classes
@@ -111,8 +113,8 @@ class F1Score(FBetaScore):
     """
 
     def __init__(self, average: str | None = None, threshold: float | None = None,
-                 name: str = "f1_score") -> None:
-        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
+                 name: str = "f1_score", dtype: Any = None) -> None:
+        super().__init__(average, 1.0, threshold, name, dtype)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..losses import _weights
-from .base import _EPSILON, Metric, _class_ids, _np
+from .base import _EPSILON, Metric, _arg, _class_ids, _np
 
 
 class IoU(Metric):
@@ -24,6 +24,7 @@ class IoU(Metric):
         num_classes: the number of classes, C (the confusion matrix is C x C).
         target_class_ids: the classes whose IoUs are averaged.
         name: the key in training logs (Keras's default names, 'io_u', 'mean_io_u'...).
+        dtype: kept in the config (Keras 3's); the confusion matrix is float64.
         ignore_class: a label whose elements are left out (a segmentation 'void' class).
         sparse_y_true: targets are class ids; False: one-hot or scores, arg-max over ``axis``.
         sparse_y_pred: predictions are class ids; False: scores, arg-max over ``axis``.
@@ -35,17 +36,22 @@ class IoU(Metric):
     direction = "up"
 
     def __init__(self, num_classes: int, target_class_ids: Sequence[int],
-                 name: str | None = None, ignore_class: int | None = None,
+                 name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
                  sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1) -> None:
-        target_class_ids = [int(c) for c in target_class_ids]
+        who = type(self).__name__
+        num_classes = _arg(who, "num_classes", num_classes, "integer")
+        target_class_ids = [_arg(who, "target_class_ids", c, "integer")
+                            for c in target_class_ids]
         if not target_class_ids or min(target_class_ids) < 0 or (
                 max(target_class_ids) >= num_classes):
-            raise ValueError(f"{type(self).__name__}: target_class_ids must lie in "
-                             f"[0, {num_classes}), got {target_class_ids}")
-        self.num_classes, self.target_class_ids = int(num_classes), target_class_ids
-        self.ignore_class, self.axis = ignore_class, axis
-        self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
-        super().__init__(name=name)
+            raise ValueError(f"{who}: target_class_ids must lie in [0, {num_classes}), got "
+                             f"{target_class_ids}")
+        self.num_classes, self.target_class_ids = num_classes, target_class_ids
+        self.ignore_class = _arg(who, "ignore_class", ignore_class, "integer", optional=True)
+        self.axis = _arg(who, "axis", axis, "integer")
+        self.sparse_y_true = _arg(who, "sparse_y_true", sparse_y_true, "bool")
+        self.sparse_y_pred = _arg(who, "sparse_y_pred", sparse_y_pred, "bool")
+        super().__init__(dtype, name)
 
     def reset_state(self) -> None:
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
@@ -83,7 +89,7 @@ class IoU(Metric):
         return float(iou.sum() / (present + _EPSILON))
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "num_classes": self.num_classes,
+        return {**super().get_config(), "num_classes": self.num_classes,
                 "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
                 "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
                 "axis": self.axis}
@@ -96,11 +102,12 @@ class MeanIoU(IoU):
     0.333333...
     """
 
-    def __init__(self, num_classes: int, name: str | None = None,
+    def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
                  sparse_y_pred: bool = True, axis: int = -1) -> None:
-        super().__init__(num_classes, range(num_classes), name, ignore_class, sparse_y_true,
-                         sparse_y_pred, axis)
+        num_classes = _arg(type(self).__name__, "num_classes", num_classes, "integer")
+        super().__init__(num_classes, range(num_classes), name, dtype, ignore_class,
+                         sparse_y_true, sparse_y_pred, axis)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -114,26 +121,26 @@ class BinaryIoU(IoU):
     """
 
     def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5,
-                 name: str | None = None) -> None:
-        self.threshold = float(threshold)
-        super().__init__(2, target_class_ids, name)
+                 name: str | None = None, dtype: Any = None) -> None:
+        self.threshold = _arg("BinaryIoU", "threshold", threshold, "number")
+        super().__init__(2, target_class_ids, name, dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         predicted = (_np(y_pred) >= self.threshold).astype(np.intp)
         super().update_state(_np(y_true), predicted, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "target_class_ids": self.target_class_ids,
-                "threshold": self.threshold}
+        return {"name": self.name, "dtype": self.dtype.name,
+                "target_class_ids": self.target_class_ids, "threshold": self.threshold}
 
 
 class OneHotIoU(IoU):
     """:class:`IoU` for one-hot targets and class scores (both arg-maxed over ``axis``)."""
 
     def __init__(self, num_classes: int, target_class_ids: Sequence[int],
-                 name: str | None = None, ignore_class: int | None = None,
+                 name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
                  sparse_y_pred: bool = False, axis: int = -1) -> None:
-        super().__init__(num_classes, target_class_ids, name, ignore_class, False,
+        super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False,
                          sparse_y_pred, axis)
 
     def get_config(self) -> dict[str, Any]:
@@ -145,10 +152,10 @@ class OneHotIoU(IoU):
 class OneHotMeanIoU(MeanIoU):
     """:class:`MeanIoU` for one-hot targets and class scores (both arg-maxed over ``axis``)."""
 
-    def __init__(self, num_classes: int, name: str | None = None,
+    def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_pred: bool = False,
                  axis: int = -1) -> None:
-        super().__init__(num_classes, name, ignore_class, False, sparse_y_pred, axis)
+        super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

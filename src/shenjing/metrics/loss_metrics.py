@@ -4,8 +4,10 @@ cross-entropies."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import losses
-from .base import MeanMetricWrapper, _from_loss, _MeanOf
+from .base import MeanMetricWrapper, _arg, _from_loss, _MeanOf
 
 kl_divergence = _from_loss(losses.kl_divergence)
 poisson = _from_loss(losses.poisson)
@@ -58,20 +60,23 @@ class BinaryCrossentropy(MeanMetricWrapper):
     """Mean binary cross-entropy; see :func:`shenjing.losses.binary_crossentropy`."""
     direction = "down"
 
-    def __init__(self, name: str = "binary_crossentropy", from_logits: bool = False,
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__(binary_crossentropy, name=name, from_logits=from_logits,
-                         label_smoothing=label_smoothing)
+    def __init__(self, name: str = "binary_crossentropy", dtype: Any = None,
+                 from_logits: bool = False, label_smoothing: float = 0.0) -> None:
+        super().__init__(binary_crossentropy, name, dtype,
+                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
+                         label_smoothing=_arg(name, "label_smoothing", label_smoothing, "number"))
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Mean categorical cross-entropy; see :func:`shenjing.losses.categorical_crossentropy`."""
     direction = "down"
 
-    def __init__(self, name: str = "categorical_crossentropy", from_logits: bool = False,
-                 label_smoothing: float = 0.0, axis: int = -1) -> None:
-        super().__init__(categorical_crossentropy, name=name, from_logits=from_logits,
-                         label_smoothing=label_smoothing, axis=axis)
+    def __init__(self, name: str = "categorical_crossentropy", dtype: Any = None,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1) -> None:
+        super().__init__(categorical_crossentropy, name, dtype,
+                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
+                         label_smoothing=_arg(name, "label_smoothing", label_smoothing, "number"),
+                         axis=_arg(name, "axis", axis, "integer"))
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
@@ -79,6 +84,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     :func:`shenjing.losses.sparse_categorical_crossentropy`."""
     direction = "down"
 
-    def __init__(self, name: str = "sparse_categorical_crossentropy",
-                 from_logits: bool = False) -> None:
-        super().__init__(sparse_categorical_crossentropy, name=name, from_logits=from_logits)
+    def __init__(self, name: str = "sparse_categorical_crossentropy", dtype: Any = None,
+                 from_logits: bool = False, axis: int = -1) -> None:
+        super().__init__(sparse_categorical_crossentropy, name, dtype,
+                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
+                         axis=_arg(name, "axis", axis, "integer"))

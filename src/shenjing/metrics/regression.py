@@ -1,5 +1,5 @@
 """Regression metrics: squared, absolute, percentage, logarithmic and log-cosh errors,
-cosine similarity and R2."""
+cosine similarity, R2, and the Pearson and concordance correlations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ import numpy as np
 
 from .. import losses
 from ..losses import _weights
-from .base import _EPSILON, Mean, MeanMetricWrapper, Metric, _from_loss, _MeanOf, _np, _pair
+from .base import (
+    _EPSILON,
+    Mean,
+    MeanMetricWrapper,
+    Metric,
+    _arg,
+    _from_loss,
+    _MeanOf,
+    _np,
+    _pair,
+)
 
 
 def _per_sample(x: np.ndarray) -> np.ndarray:
@@ -34,6 +44,38 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
     t, p = _pair(y_true, y_pred, "mean_absolute_percentage_error")
     t = t.astype(np.float64)
     return 100.0 * _per_sample(np.abs(t - p) / np.maximum(np.abs(t), _EPSILON))
+
+
+def _deviations(y_true: Any, y_pred: Any, axis: Any, who: str) -> tuple[np.ndarray, ...]:
+    """Targets and predictions (float64, one shape) less their means along ``axis`` (an int,
+    or several as a list or tuple), the two means, and ``axis`` as NumPy takes it."""
+    t, p = _pair(y_true, y_pred, who)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    t, p = t.astype(np.float64), p.astype(np.float64)
+    t_mean, p_mean = t.mean(axis, keepdims=True), p.mean(axis, keepdims=True)
+    return t - t_mean, p - p_mean, t_mean, p_mean, axis
+
+
+def pearson_correlation(y_true: Any, y_pred: Any, axis: Any = -1) -> np.ndarray:
+    """Per-sample Pearson correlation along ``axis``, in float64 (Keras 3's: each deviation
+    from the mean over its standard deviation + 1e-7, the products averaged).
+
+    >>> pearson_correlation([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    array([0.9999..., 0.9933...])
+    """
+    t, p, _, _, axis = _deviations(y_true, y_pred, axis, "pearson_correlation")
+    t = t / (t.std(axis, keepdims=True) + _EPSILON)
+    p = p / (p.std(axis, keepdims=True) + _EPSILON)
+    return (t * p).mean(axis)
+
+
+def concordance_correlation(y_true: Any, y_pred: Any, axis: Any = -1) -> np.ndarray:
+    """Per-sample concordance correlation (Lin's) along ``axis``, in float64 (Keras 3's:
+    ``2 cov / (var_t + var_p + (mean_t - mean_p)**2 + 1e-7)``, population moments), which
+    is 1 only where the predictions equal the targets, not just correlate with them."""
+    t, p, t_mean, p_mean, axis = _deviations(y_true, y_pred, axis, "concordance_correlation")
+    norm = (t * t).mean(axis) + (p * p).mean(axis) + np.square(t_mean - p_mean).squeeze(axis)
+    return 2.0 * (t * p).mean(axis) / (norm + _EPSILON)
 
 
 mean_squared_logarithmic_error = _from_loss(losses.mean_squared_logarithmic_error)
@@ -62,8 +104,8 @@ class RootMeanSquaredError(Mean):
     """
     direction = "down"
 
-    def __init__(self, name: str = "root_mean_squared_error") -> None:
-        super().__init__(name=name)
+    def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p = _pair(y_true, y_pred, self.name)
@@ -109,8 +151,47 @@ class CosineSimilarity(MeanMetricWrapper):
     loss :class:`shenjing.losses.CosineSimilarity`, which is its negative (Keras)."""
     direction = "up"
 
-    def __init__(self, name: str = "cosine_similarity", axis: int = -1) -> None:
-        super().__init__(cosine_similarity, name=name, axis=axis)
+    def __init__(self, name: str = "cosine_similarity", dtype: Any = None,
+                 axis: int = -1) -> None:
+        super().__init__(cosine_similarity, name, dtype, axis=_arg(name, "axis", axis, "integer"))
+
+
+def _axes(who: str, axis: Any) -> Any:
+    """An axis, or several as a list (a JSON config's form)."""
+    if isinstance(axis, (list, tuple)):
+        return [_arg(who, "axis", a, "integer") for a in axis]
+    return _arg(who, "axis", axis, "integer")
+
+
+class PearsonCorrelation(MeanMetricWrapper):
+    """The mean over samples of their Pearson correlation along ``axis`` (Keras 3's, which
+    correlates each sample's values, e.g. a sequence's steps); see
+    :func:`pearson_correlation`. Streamed batches give the value of one call on all the data.
+    For one output per sample, (N,) or (N, 1), ``axis=0`` correlates over each batch, and
+    the result is the mean over the batches (Keras's).
+
+    >>> PearsonCorrelation()([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    0.99669963...
+    """
+    direction = "up"
+
+    def __init__(self, name: str = "pearson_correlation", dtype: Any = None,
+                 axis: Any = -1) -> None:
+        super().__init__(pearson_correlation, name, dtype, axis=_axes(name, axis))
+
+
+class ConcordanceCorrelation(MeanMetricWrapper):
+    """The mean over samples of their concordance correlation along ``axis`` (Keras 3's);
+    see :func:`concordance_correlation` and, for the axis, :class:`PearsonCorrelation`.
+
+    >>> ConcordanceCorrelation()([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    0.98163167...
+    """
+    direction = "up"
+
+    def __init__(self, name: str = "concordance_correlation", dtype: Any = None,
+                 axis: Any = -1) -> None:
+        super().__init__(concordance_correlation, name, dtype, axis=_axes(name, axis))
 
 
 class R2Score(Metric):
@@ -128,6 +209,7 @@ class R2Score(Metric):
         num_regressors: p > 0 gives the adjusted score ``1 - (1 - R2) (n - 1) / (n - p - 1)``,
             where ``n`` counts the target values seen, as Keras (the samples, for one output).
         name: the key in training logs.
+        dtype: kept in the config (Keras 3's); the sums are float64.
 
     >>> R2Score()(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
     0.5714285...
@@ -137,15 +219,15 @@ class R2Score(Metric):
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
     def __init__(self, class_aggregation: str | None = "uniform_average",
-                 num_regressors: int = 0, name: str = "r2_score") -> None:
+                 num_regressors: int = 0, name: str = "r2_score", dtype: Any = None) -> None:
         if class_aggregation not in self._AGGREGATIONS:
             raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
                              f"got {class_aggregation!r}")
-        if num_regressors < 0:
+        if _arg("R2Score", "num_regressors", num_regressors, "integer") < 0:
             raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
-        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         self._outputs = 0  # known at the first update_state, kept by reset_state
-        super().__init__(name=name)
+        super().__init__(dtype, name)
 
     def reset_state(self) -> None:
         n = self._outputs
@@ -194,5 +276,5 @@ class R2Score(Metric):
         return score.tolist() if self.class_aggregation is None else float(score)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "class_aggregation": self.class_aggregation,
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}

@@ -201,17 +201,27 @@ class Optimizer(Averaging):
 
     def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:
-        """Exempt some weights from ``weight_decay`` (Keras): those in ``var_list``, and those
-        whose ``name`` contains one of ``var_names`` (e.g. ``["bias"]``)."""
+        """Exempt some weights from ``weight_decay`` (Keras 3): those in ``var_list``, and
+        those whose ``name`` (or ``path``, ``layer_name/name``) one of the regular expressions
+        ``var_names`` matches somewhere, Keras's ``re.search`` (``["bias"]``, ``["bias$"]``,
+        ``["gamma|beta"]``, ``["dense_1"]``...)."""
+        if isinstance(var_names, str):
+            raise ValueError(f"var_names must be a list of regular expressions, got the string "
+                             f"{var_names!r} (write [{var_names!r}])")
         self._no_decay_ids = {id(p) for p in var_list or ()}
-        names = [re.escape(n) for n in var_names or ()]
-        self._no_decay_pattern = re.compile("|".join(names)) if names else None
+        names = sorted(set(var_names or ()))
+        try:
+            self._no_decay_pattern = re.compile("|".join(names)) if names else None
+        except re.error as e:
+            raise ValueError(f"var_names {names} is not a regular expression: {e}") from None
 
     def _decays(self, p: Tensor) -> bool:
         if id(p) in self._no_decay_ids:
             return False
-        pattern, name = self._no_decay_pattern, getattr(p, "name", None)
-        return not (pattern is not None and name is not None and pattern.search(name))
+        pattern = self._no_decay_pattern
+        return pattern is None or not any(
+            isinstance(n, str) and pattern.search(n)
+            for n in (getattr(p, "name", None), getattr(p, "path", None)))
 
     # -- learning rate -----------------------------------------------------------------------
     @property

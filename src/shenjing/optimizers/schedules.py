@@ -272,7 +272,9 @@ class CosineDecayRestarts(LearningRateSchedule):
     Args:
         initial_learning_rate: the rate at step 0.
         first_decay_steps: positive; the length of the first period.
-        t_mul: the factor by which each period is longer than the one before.
+        t_mul: the factor by which each period is longer than the one before; below 1 the
+            periods add up to ``first_decay_steps / (1 - t_mul)`` steps, past which a step is
+            an error (Keras gives NaN).
         m_mul: the factor by which each period starts lower than the one before.
         alpha: the rate at the end of each period, as a fraction of ``initial_learning_rate``.
         name: the schedule's name.
@@ -300,6 +302,11 @@ class CosineDecayRestarts(LearningRateSchedule):
             fraction -= i
         else:
             # periods 0..i-1 last (1 - t_mul ** i) / (1 - t_mul) first periods in all
+            if fraction * (1.0 - t_mul) >= 1.0:  # t_mul < 1: infinitely many, finitely long
+                raise ValueError(
+                    f"CosineDecayRestarts: with t_mul={self.t_mul} < 1 the periods add up to "
+                    f"first_decay_steps / (1 - t_mul) = {self.first_decay_steps / (1 - t_mul):g}"
+                    f" steps; step {step} is past that limit")
             i = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
             fraction = (fraction - (1.0 - t_mul**i) / (1.0 - t_mul)) / t_mul**i
         cosine = 0.5 * float(self.m_mul) ** i * (1.0 + math.cos(math.pi * fraction))

@@ -1,9 +1,17 @@
 """torch's losses in torch's (input, target) order. Most are shenjing's ``F`` ones, which
 already have torch's signatures; added here: ``kl_div``, ``cosine_similarity``,
-``pairwise_distance``, ``ctc_loss``."""
+``pairwise_distance``, ``ctc_loss``, the margin losses (``margin_ranking_loss``,
+``hinge_embedding_loss``, ``soft_margin_loss``, ``cosine_embedding_loss``,
+``triplet_margin_loss``) and the likelihoods ``poisson_nll_loss``, ``gaussian_nll_loss``.
+
+Where torch broadcasts an input against the others, these ask for one shape (a (N, 1) input
+against (N,) targets would make an (N, N) loss without an error). torch's deprecated
+``size_average`` and ``reduce`` are left out: the arguments after them are keyword-only.
+"""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -11,11 +19,14 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...backend import asnumpy
+from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import reduction as R
 from ...functional import shape as S
 from ...functional._util import as_tensor
 from ...functional.loss import (  # noqa: F401 - torch's signatures already
+    _TORCH_NAMES,
+    _pair,
     _reduce,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -115,3 +126,116 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
         per = per / np.maximum(lengths, 1).astype(per.dtype)
     out = _reduce(per, reduction)
     return S.squeeze(out, 0) if unbatched and reduction == "none" else out
+
+
+# -- margin losses ---------------------------------------------------------------------------------
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0, *,
+                        reduction: str = "mean") -> Tensor:
+    """torch's ``F.margin_ranking_loss``: ``max(0, -target (input1 - input2) + margin)``
+    element-wise, ``target`` 1 where ``input1`` should rank higher, -1 where ``input2``."""
+    input2, input1 = _pair("margin_ranking_loss", input2, input1, ("input2", "input1"))
+    target, input1 = _pair("margin_ranking_loss", target, input1, _TORCH_NAMES)
+    return _reduce(E.maximum(-target * (input1 - input2) + margin, 0.0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0, *,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    """torch's ``F.hinge_embedding_loss``: ``input`` (a distance) where ``target`` is 1,
+    ``max(0, margin - input)`` where it is -1 (both terms where it is neither, as torch)."""
+    target, input = _pair("hinge_embedding_loss", target, input, _TORCH_NAMES)  # noqa: A001
+    labels = target.data
+    per = E.where(labels != 1, E.maximum(margin - input, 0.0), 0.0) + E.where(
+        labels != -1, input, 0.0)
+    return _reduce(per, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """torch's ``F.soft_margin_loss``: ``log(1 + exp(-target input))`` element-wise, for
+    targets -1/1 (as a softplus: no overflow where torch's gives inf)."""
+    target, input = _pair("soft_margin_loss", target, input, _TORCH_NAMES)  # noqa: A001
+    return _reduce(A.softplus(-target * input), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0, *,
+                          reduction: str = "mean") -> Tensor:
+    """torch's ``F.cosine_embedding_loss``: ``1 - cos(input1, input2)`` where ``target`` is 1,
+    ``max(0, cos - margin)`` where it is -1 (0 elsewhere), for (N, D) inputs and (N,) targets
+    or (D,) inputs and a scalar target; ``cos`` with torch's 1e-12 added to each squared norm.
+    """
+    input2, input1 = _pair("cosine_embedding_loss", input2, input1, ("input2", "input1"))
+    target = as_tensor(target, like=input1)
+    if (target.ndim, input1.ndim) not in ((1, 2), (0, 1)) or target.shape != input1.shape[:-1]:
+        raise ValueError(f"cosine_embedding_loss: inputs (N, D) need a target (N,), inputs (D,) "
+                         f"a scalar target; got inputs of shape {input1.shape} and a target of "
+                         f"shape {target.shape}")
+    dim = input1.ndim - 1
+    squares = (R.sum(input1 * input1, axis=dim) + 1e-12) * (R.sum(input2 * input2, axis=dim)
+                                                             + 1e-12)
+    cos = R.sum(input1 * input2, axis=dim) / E.sqrt(squares)
+    labels = target.data
+    per = E.where(labels == 1, 1.0 - cos, 0.0) + E.where(
+        labels == -1, E.maximum(cos - margin, 0.0), 0.0)
+    return _reduce(per, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, *,
+                        reduction: str = "mean") -> Tensor:
+    """torch's ``F.triplet_margin_loss``: ``max(0, margin + d(anchor, positive) -
+    d(anchor, negative))`` with ``d`` :func:`pairwise_distance` (p-norm, ``eps``) along the last
+    axis; ``swap`` uses the smaller of d(anchor, negative) and d(positive, negative)."""
+    if not margin > 0:
+        raise ValueError(f"triplet_margin_loss: margin must be > 0 (as torch), got {margin}")
+    positive, anchor = _pair("triplet_margin_loss", positive, anchor, ("positive", "anchor"))
+    negative, anchor = _pair("triplet_margin_loss", negative, anchor, ("negative", "anchor"))
+    d_positive = pairwise_distance(anchor, positive, p, eps)
+    d_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_negative = E.minimum(d_negative, pairwise_distance(positive, negative, p, eps))
+    return _reduce(E.maximum(margin + d_positive - d_negative, 0.0), reduction)
+
+
+# -- likelihoods -----------------------------------------------------------------------------------
+def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True,  # noqa: A002
+                     full: bool = False, *, eps: float = 1e-8,
+                     reduction: str = "mean") -> Tensor:
+    """torch's ``F.poisson_nll_loss``: the Poisson negative log-likelihood of counts
+    ``target``, ``exp(input) - target input`` for log-rates (``log_input``), else
+    ``input - target log(input + eps)``; ``full`` adds Stirling's
+    ``target log(target) - target + log(2 pi target) / 2`` where ``target > 1``."""
+    target, input = _pair("poisson_nll_loss", target, input, _TORCH_NAMES)  # noqa: A001
+    if log_input:
+        per = E.exp(input) - target * input
+    else:
+        per = input - target * E.log(input + eps)
+    if full:
+        counted = target.data > 1
+        t = E.where(counted, target, 1.0)  # no log of a count <= 1 (their term is 0)
+        per = per + E.where(counted, t * E.log(t) - t + 0.5 * E.log(2 * math.pi * t), 0.0)
+    return _reduce(per, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Any, var: Any, full: bool = False,  # noqa: A002
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """torch's ``F.gaussian_nll_loss``: ``(log(var) + (input - target)**2 / var) / 2`` (+
+    ``log(2 pi) / 2`` with ``full``), ``var`` the predicted variances: the input's shape, or one
+    axis of size 1 (or the last missing) for one variance shared along it, or a number. ``var``
+    is clamped to ``eps`` for the value only, its gradient passing through as torch's."""
+    name = "gaussian_nll_loss"
+    target, input = _pair(name, target, input, _TORCH_NAMES)  # noqa: A001
+    var = as_tensor(var, like=input)
+    if bool((var.data < 0).any()):
+        raise ValueError(f"{name}: var has negative entries")
+    if var.ndim == 0:
+        var = S.broadcast_to(var, input.shape)
+    elif var.shape == input.shape[:-1]:
+        var = S.expand_dims(var, -1)
+    elif var.shape != input.shape and not (var.ndim == input.ndim and sum(
+            v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1):
+        raise ValueError(f"{name}: var of shape {var.shape} fits neither the input's shape "
+                         f"{input.shape} nor it with one axis of size 1")
+    clamped = var + (E.maximum(var, eps) - var).detach()
+    per = 0.5 * (E.log(clamped) + (input - target) ** 2 / clamped)
+    if full:
+        per = per + 0.5 * math.log(2 * math.pi)
+    return _reduce(per, reduction)
