@@ -100,11 +100,15 @@ def exponential(x: Any) -> Tensor:
 
 def _from_ops(name: str, doc: str) -> Callable[..., Tensor]:
     """Keras's activation ``name``, which is also ``keras.ops.name``: that op, whose module
-    loads at the first call (not with ``import shenjing``)."""
-    def activation(x: Any, *args: Any, **kwargs: Any) -> Tensor:
-        from . import _ops_nn
+    loads at the first call (not with ``import shenjing``), then kept."""
+    found: list[Callable[..., Tensor]] = []
 
-        return getattr(_ops_nn, name)(x, *args, **kwargs)
+    def activation(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if not found:
+            from . import _ops_nn
+
+            found.append(getattr(_ops_nn, name))
+        return found[0](x, *args, **kwargs)
 
     activation.__name__ = activation.__qualname__ = name
     activation.__doc__ = doc

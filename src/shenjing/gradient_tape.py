@@ -34,6 +34,10 @@ def _recording() -> list[GradientTape]:
     return _local.tapes
 
 
+def _watched_by_a_recording_tape(t: Tensor) -> bool:
+    return any(t is w for tape in _recording() for w in tape._watched)
+
+
 class GradientTape:
     """Records the operations run inside its ``with`` block, to differentiate them after.
 
@@ -48,7 +52,7 @@ class GradientTape:
         self.watch_accessed_variables = watch_accessed_variables
         self._used = False
         self._mode: Any = None
-        self._watched: list[Tensor] = []  # constants this tape made require grad
+        self._watched: list[Tensor] = []  # constants watched while no tape watched them
 
     def __enter__(self) -> GradientTape:
         self._mode = set_grad_enabled(True)
@@ -59,8 +63,9 @@ class GradientTape:
     def __exit__(self, *exc: Any) -> None:
         _recording().remove(self)
         self._mode.__exit__(*exc)
-        for t in self._watched:  # watched for this tape's block only, as in TensorFlow
-            t.requires_grad_(False)
+        for t in self._watched:  # watched for this tape's block only, as in TensorFlow,
+            if not _watched_by_a_recording_tape(t):  # unless an enclosing tape watches it too
+                t.requires_grad_(False)
 
     def watch(self, tensor: Any) -> None:
         """Differentiate by ``tensor`` (or each tensor of a nested structure) too: a constant
@@ -73,6 +78,8 @@ class GradientTape:
                     raise ValueError(f"GradientTape.watch: a tensor of dtype {t.dtype} has no "
                                      "gradient; watch floating tensors")
                 t.requires_grad_()
+                self._watched.append(t)
+            elif _watched_by_a_recording_tape(t):  # a constant another tape switched on
                 self._watched.append(t)
 
     def stop_recording(self) -> Any:

@@ -116,6 +116,12 @@ def test_a_watch_lasts_for_its_tapes_block_only():
             y = x ** 3
         dy = inner.gradient(y, x)
     assert dy.item() == 27.0 and outer.gradient(dy, x) is None  # outer never watched x
+    with tf.GradientTape() as outer:  # both watch it, the inner tape first: the outer keeps it
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            outer.watch(x)
+        z = x * x
+    assert outer.gradient(z, x).item() == 6.0 and not x.requires_grad
 
 
 def test_nested_tapes_give_second_derivatives_and_stop_recording_stops():

@@ -118,6 +118,8 @@ def test_get_none_and_errors():
     assert R.get(None) is None and R.serialize(None) is None
     with pytest.raises(ValueError, match="unknown regularizer"):
         R.get("l3")
+    with pytest.raises(ValueError, match="unknown regularizer class 'Orthogonal'; known: L1"):
+        R.get({"class_name": "Orthogonal", "config": {}})
     with pytest.raises(ValueError, match=">= 0"):
         R.L1(-0.1)
     with pytest.raises(ValueError, match="cannot be saved"):

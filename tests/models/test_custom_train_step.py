@@ -400,8 +400,11 @@ def test_metrics_of_sublayers_are_the_models_and_building_leaves_them_alone():
             return x
 
     probe = Probe()
+    probe(np.ones((2, 3), np.float32))  # a real call counts; the model's trial runs do not
     model = keras.Sequential([keras.Input((3,)), layers.Dense(1), probe])
-    assert float(probe.seen.result()) == 0.0
+    assert float(probe.seen.result()) == 2.0
+    assert probe.compute_output_shape((None, 3)) == (None, 3)
+    assert float(probe.seen.result()) == 2.0
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((10, 3), np.float32), np.zeros((10, 1), np.float32)
     history = model.fit(x, y, batch_size=5, epochs=2, verbose=0)

@@ -123,6 +123,12 @@ def test_a_metrics_list_pairs_with_the_outputs_as_keras_3():
     with pytest.raises(ValueError, match=r"2 outputs \['cls', 'reg'\], give a list with one "
                                          r"entry per output.*got a list of 1"):
         _compiled(metrics=["accuracy"])
+    inputs = sj.Input((4,))  # outputs a list of one: the whole list is that output's
+    single = sj.Model(inputs, [Dense(3, name="out")(inputs)])
+    single.compile("sgd", "sparse_categorical_crossentropy",
+                   metrics=["accuracy", "sparse_categorical_crossentropy"])
+    assert list(single.evaluate(x, labels, verbose=0, return_dict=True)) == [
+        "loss", "out_loss", "out_accuracy", "out_sparse_categorical_crossentropy"]
 
 
 def test_one_loss_applies_to_every_output():

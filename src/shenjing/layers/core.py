@@ -208,7 +208,8 @@ class ReLU(Layer):
                 raise ValueError(f"ReLU: {name} must be >= 0, got {value!r}")
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope, self.threshold = float(negative_slope), float(threshold)
-        self.activation = F.relu
+        # what GradientMonitor counts dead units of: a leaky ReLU's units cannot die
+        self.activation = F.relu if not self.negative_slope else None
 
     def call(self, x: Tensor) -> Tensor:
         return activations.relu(x, self.negative_slope, self.max_value, self.threshold)

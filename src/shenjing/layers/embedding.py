@@ -29,8 +29,8 @@ class Embedding(Layer):
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
-                 embeddings_regularizer: Any = None, mask_zero: bool = False,
-                 embeddings_constraint: Any = None, **kwargs: Any) -> None:
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
+                 mask_zero: bool = False, **kwargs: Any) -> None:
         if kwargs.pop("input_length", None) is not None:  # Keras 2's; Keras 3 warns, ignores
             warnings.warn("Embedding's input_length is deprecated (Keras 3) and ignored: the "
                           "sequence length comes from the data", DeprecationWarning,

@@ -9,7 +9,6 @@ may import ``Layer``: this module may not, since ``Layer`` imports it).
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any
 
@@ -200,20 +199,7 @@ def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
     finally:
         _trace.inputs = outer
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
-    _reset_metrics_below(layer)  # nor do the zeros a layer's own metrics saw
     return outs
-
-
-def _reset_metrics_below(layer: Any) -> None:
-    """Reset the Metric objects that ``layer`` and the layers below it hold as attributes
-    (none can exist before ``shenjing.metrics`` is loaded)."""
-    metrics = sys.modules.get("shenjing.metrics")
-    if metrics is None:
-        return
-    for sub in layer._layer_tree():
-        for value in vars(sub).values():
-            if isinstance(value, metrics.Metric):
-                value.reset_state()
 
 
 def _agreed_shape(a: Any, b: Any) -> tuple[int | None, ...]:

@@ -71,7 +71,10 @@ def get(identifier: Any) -> L1L2 | None:
             raise ValueError(f"unknown regularizer {identifier!r}; known: l1, l2, l1_l2")
         return table[key]()
     if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        name = identifier.get("class_name")
+        if name not in _CLASSES:
+            raise ValueError(f"unknown regularizer class {name!r}; known: {', '.join(_CLASSES)}")
+        return _CLASSES[name].from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise TypeError(f"regularizer must be a name, a config or a callable, got {identifier!r}")

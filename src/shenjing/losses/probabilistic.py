@@ -204,7 +204,7 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     """
     y_pred = _as_pred(y_pred)
     name = "categorical_generalized_cross_entropy"
-    labels = _sparse_labels(y_true, y_pred.shape, name)
+    labels = _sparse_labels(y_true, y_pred.shape, name, like=y_pred.data)
     ids, _ = class_ids(labels.reshape(-1), y_pred.shape[-1], name)
     p = F.take_along_axis(y_pred, ids.reshape(labels.shape)[..., None], axis=-1)[..., 0]
     return (1.0 - p**q) / q

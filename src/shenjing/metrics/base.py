@@ -4,6 +4,7 @@ loss functions as metric functions."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy
+from ..layers.input_layer import tracing
 from ..losses import _FunctionWrapper, _snake, _target_shape
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
@@ -78,6 +80,16 @@ def _from_loss(fn: Callable[..., Any], sign: float = 1.0) -> Callable[..., np.nd
     return metric
 
 
+def _not_while_tracing(update_state: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(update_state)
+    def update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if tracing() is None:
+            return update_state(self, *args, **kwargs)
+        return None
+
+    return update
+
+
 class Metric:
     """Base class: state that ``update_state`` accumulates and ``result`` reads.
 
@@ -99,6 +111,13 @@ class Metric:
     """
 
     direction: str | None = None  # "up" / "down": better when larger / smaller, where known
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every ``update_state`` skips the functional API's trial runs on zeros (a layer that
+        updates its metric in ``call``): as in Keras, building a model counts no data."""
+        super().__init_subclass__(**kwargs)
+        if "update_state" in cls.__dict__:
+            cls.update_state = _not_while_tracing(cls.__dict__["update_state"])
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):

@@ -41,6 +41,7 @@ class CompiledLossesAndMetrics:
         self._metric_outputs: list[int] = []
         self._weighted_metric_outputs: list[int] = []
         self._metrics_resolved = False
+        self._held_metrics: list[Any] | None = None  # the walk's result, until the next reset
 
     # -- per output --------------------------------------------------------------------------
     def _per_output(self, value: Any, what: str, optional: bool = False) -> list[Any]:
@@ -71,6 +72,8 @@ class CompiledLossesAndMetrics:
         names = self.output_names
         if metrics is None or isinstance(metrics, dict):
             ids = self._per_output(metrics or {}, what, optional=True)
+        elif len(names) == 1:  # a list of one output: all of them are its (Keras 3)
+            ids = [metrics]
         elif isinstance(metrics, (list, tuple)) and len(metrics) == len(names):
             ids = list(metrics)
         else:
@@ -254,18 +257,22 @@ class CompiledLossesAndMetrics:
 
         own = [] if self._loss_tracker is None \
             else [self._loss_tracker, *self._loss_trackers, self.compiled_metrics]
-        return own + [v for layer in self._metric_holders() for v in vars(layer).values()
-                      if isinstance(v, Metric) and v is not self._loss_tracker]
+        if self._held_metrics is None:  # walked once per epoch (reset_metrics), not per batch
+            self._held_metrics = [v for layer in self._metric_holders()
+                                  for v in vars(layer).values()
+                                  if isinstance(v, Metric) and v is not self._loss_tracker]
+        return own + self._held_metrics
 
     def _metric_holders(self) -> list[Any]:
         """The model and the layers below it whose Metric attributes are the model's (Keras 3:
         a sublayer's metrics are reset, updated and logged with the model's; a nested model
         keeps its own and its layers')."""
-        holders, stack = [], [self]
+        holders, seen, stack = [], set(), [self]
         while stack:
             layer = stack.pop()
-            if any(layer is h for h in holders):
+            if id(layer) in seen:
                 continue
+            seen.add(id(layer))
             holders.append(layer)
             stack.extend(child for child in reversed(list(layer._sublayers()))
                          if not isinstance(child, CompiledLossesAndMetrics))
@@ -282,7 +289,8 @@ class CompiledLossesAndMetrics:
                 for n in ([c.name for c in m] if m is self.compiled_metrics else [m.name])]
 
     def reset_metrics(self) -> None:
-        """Reset every metric in ``metrics`` (Keras)."""
+        """Reset every metric in ``metrics`` (Keras), looking again for the layers' own."""
+        self._held_metrics = None
         for m in self.metrics:
             m.reset_state()
 

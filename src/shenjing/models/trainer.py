@@ -61,9 +61,10 @@ class Trainer(Inference, CompiledLossesAndMetrics):
 
         A model with a list of outputs takes ``loss`` as one loss for all outputs, a list (in
         output order) or a dict keyed by ``output_names``; ``loss_weights`` (a list or dict)
-        weights them in the total. ``metrics`` as a list applies to every output, as a dict
-        ``{output_name: metric or list}`` to the outputs named. Logs then hold ``loss`` (the
-        total), ``<output>_loss`` (weighted, as Keras 3) and ``<output>_<metric>``.
+        weights them in the total. ``metrics`` (Keras 3) is a list with one entry per output
+        (a metric, a list of them or None), or a dict ``{output_name: metric or list}``; with
+        one output, a list is that output's metrics. Logs then hold ``loss`` (the total),
+        ``<output>_loss`` (weighted, as Keras 3) and ``<output>_<metric>``.
         """
         from .. import losses, optimizers
         from ..metrics import Mean
@@ -103,6 +104,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         # resolved at the first batch, when output shapes are known
         self._plain_metrics, self._weighted_metrics = [], []
         self._metrics_resolved = False
+        self._held_metrics = None
         self._warn_double_softmax()
 
     # -- one step ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ... import _ops_nn
 from ...autograd import Tensor
 from ...backend import get_xp
 from ...functional import activation as A
@@ -87,9 +88,8 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 @honours_inplace
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """x tanh(softplus(x)) (Misra, 2019)."""
-    x = as_float(input)
-    return x * A.tanh(A.softplus(x))
+    """x tanh(softplus(x)) (Misra, 2019): ``ops.mish``."""
+    return _ops_nn.mish(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -117,17 +117,15 @@ def softsign(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
-    """x - tanh(x)."""
-    x = as_float(input)
-    return x - A.tanh(x)
+    """x - tanh(x): ``ops.tanh_shrink``."""
+    return _ops_nn.tanh_shrink(input)
 
 
 @honours_inplace
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
               inplace: bool = False) -> Tensor:
-    """x where x > threshold, else ``value``."""
-    x = as_float(input)
-    return E.where(x.data > threshold, x, value)
+    """x where x > threshold, else ``value``: ``ops.threshold``."""
+    return _ops_nn.threshold(input, threshold, value)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
