@@ -143,13 +143,6 @@ def _floating_dtype(dtype: Any, who: str) -> np.dtype:
     return floating
 
 
-def _integer_axis(axis: Any, who: str) -> int:
-    """``axis`` if it is an integer (not a bool), else a ValueError naming ``who``."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise ValueError(f"{who}: axis must be an integer, got {axis!r}")
-    return int(axis)
-
-
 # -- loss objects ----------------------------------------------------------------------------------
 class Loss:
     """Base class: ``__call__`` computes per-sample losses with :meth:`call`, then applies

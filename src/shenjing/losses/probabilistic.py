@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
+from .._checks import typed_arg
 from ..autograd import Tensor
 from ..backend import get_xp
 from ..functional._util import class_ids
@@ -13,7 +14,6 @@ from ..functional.loss import EPSILON, _binary
 from .base import (
     LossFunctionWrapper,
     _as_pred,
-    _integer_axis,
     _mean_last,
     _OneFunction,
     _prepare,
@@ -86,7 +86,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
         sequences).
     """
     y_pred = _as_pred(y_pred)
-    axis = _integer_axis(axis, "sparse_categorical_crossentropy")
+    axis = typed_arg("sparse_categorical_crossentropy", "axis", axis, "integer")
     if y_pred.ndim > 1 and axis % y_pred.ndim != y_pred.ndim - 1:  # the classes last
         axis %= y_pred.ndim
         y_pred = F.transpose(y_pred, [a for a in range(y_pred.ndim) if a != axis] + [axis])
@@ -241,7 +241,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
                  name: str = "binary_crossentropy", dtype: Any = None) -> None:
         super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=_integer_axis(axis, name))
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
@@ -252,7 +252,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                  name: str = "categorical_crossentropy", dtype: Any = None) -> None:
         super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=_integer_axis(axis, name))
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
@@ -282,7 +282,7 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
                          apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
                          from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=_integer_axis(axis, name))
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
@@ -294,7 +294,8 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
                  name: str = "categorical_focal_crossentropy", dtype: Any = None) -> None:
         super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
                          dtype=dtype, alpha=alpha, gamma=gamma, from_logits=from_logits,
-                         label_smoothing=label_smoothing, axis=_integer_axis(axis, name))
+                         label_smoothing=label_smoothing,
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):

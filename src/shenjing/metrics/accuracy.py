@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import typed_arg
 from ..losses import _sparse_labels
-from .base import MeanMetricWrapper, _arg, _class_ids, _MeanOf, _np, _pair
+from .base import MeanMetricWrapper, _class_ids, _MeanOf, _np, _pair
 
 
 def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int, who: str) -> np.ndarray:
@@ -75,7 +76,7 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
                  threshold: float = 0.5) -> None:
         super().__init__(binary_accuracy, name, dtype,
-                         threshold=_arg(name, "threshold", threshold, "number"))
+                         threshold=typed_arg(name, "threshold", threshold, "number"))
 
 
 class CategoricalAccuracy(_MeanOf):
@@ -99,7 +100,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 
     def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
                  dtype: Any = None) -> None:
-        super().__init__(top_k_categorical_accuracy, name, dtype, k=_arg(name, "k", k, "integer"))
+        super().__init__(top_k_categorical_accuracy, name, dtype,
+                         k=typed_arg(name, "k", k, "integer"))
 
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
@@ -110,4 +112,4 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
                  dtype: Any = None) -> None:
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype,
-                         k=_arg(name, "k", k, "integer"))
+                         k=typed_arg(name, "k", k, "integer"))

@@ -32,27 +32,6 @@ def _pair(y_true: Any, y_pred: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
-_KINDS = {  # what an argument's kind accepts, and the type it is kept as
-    "number": ((int, float, np.integer, np.floating), float),
-    "integer": ((int, np.integer), int),
-    "bool": ((bool, np.bool_), bool),
-}
-
-
-def _arg(who: str, what: str, value: Any, kind: str, optional: bool = False) -> Any:
-    """``value``, the argument ``what`` of ``who``, as a ``kind`` ('number', 'integer' or
-    'bool'; None too when ``optional``), else a ValueError: a value given in the wrong slot
-    (a name where Keras 3's order puts a threshold) fails here, not at the first update."""
-    if value is None and optional:
-        return None
-    types, keep = _KINDS[kind]
-    if isinstance(value, types) and (kind == "bool" or not isinstance(value, (bool, np.bool_))):
-        return keep(value)
-    wanted = {"number": "a number", "integer": "an integer", "bool": "True or False"}[kind]
-    raise ValueError(f"{who}: {what} must be {wanted}{' or None' if optional else ''}, "
-                     f"got {value!r}")
-
-
 def _class_ids(labels: np.ndarray, n_classes: int, who: str) -> np.ndarray:
     if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
         raise ValueError(f"{who}: labels must be integer class ids")

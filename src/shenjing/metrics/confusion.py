@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import typed_arg
 from ..losses import _weights
-from .base import _EPSILON, Metric, _arg, _np, _pair
+from .base import _EPSILON, Metric, _np, _pair
 
 
 def _divide_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -78,12 +79,12 @@ class _Confusion(_Counts):
         self._given_thresholds = thresholds
         if thresholds is None:  # Keras: 0.5, or, with top_k, every kept score is positive
             thresholds = 0.5 if top_k is None else _NEG_INF
-        self.thresholds = _arg(who, "thresholds", thresholds, "number") if np.ndim(
-            thresholds) == 0 else [_arg(who, "thresholds", t, "number") for t in thresholds]
+        self.thresholds = typed_arg(who, "thresholds", thresholds, "number") if np.ndim(
+            thresholds) == 0 else [typed_arg(who, "thresholds", t, "number") for t in thresholds]
         if top_k is not None and not (isinstance(top_k, (int, np.integer)) and top_k > 0):
             raise ValueError(f"{who}: top_k must be None or an integer > 0, got {top_k!r}")
         self.top_k = top_k
-        self.class_id = _arg(who, "class_id", class_id, "integer", optional=True)
+        self.class_id = typed_arg(who, "class_id", class_id, "integer", optional=True)
         super().__init__(dtype, name)
 
     def _rows(self) -> int:
@@ -251,7 +252,7 @@ class AUC(_Confusion):
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             num_thresholds = len(inner) + 2
-        elif _arg(name, "num_thresholds", num_thresholds, "integer") > 1:
+        elif typed_arg(name, "num_thresholds", num_thresholds, "integer") > 1:
             inner = [i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)]
         else:
             raise ValueError(f"num_thresholds must be an integer > 1, got {num_thresholds}")
@@ -260,10 +261,10 @@ class AUC(_Confusion):
         self.num_thresholds = num_thresholds
         self.curve = curve.upper()
         self.summation_method = summation_method.lower()
-        self.multi_label = _arg(name, "multi_label", multi_label, "bool")
-        self.num_labels = _arg(name, "num_labels", num_labels, "integer", optional=True)
+        self.multi_label = typed_arg(name, "multi_label", multi_label, "bool")
+        self.num_labels = typed_arg(name, "num_labels", num_labels, "integer", optional=True)
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
-        self.from_logits = _arg(name, "from_logits", from_logits, "bool")
+        self.from_logits = typed_arg(name, "from_logits", from_logits, "bool")
         self._labels = num_labels if multi_label else None  # the counts' second axis
         super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name=name, dtype=dtype)
         self._given_thresholds = None if thresholds is None else inner
@@ -349,10 +350,10 @@ class _AtConstraint(_Confusion):
     def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: Any = None) -> None:
         who = name or type(self).__name__
-        value = _arg(who, self._given, value, "number")
+        value = typed_arg(who, self._given, value, "number")
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{who}: {self._given} must lie in [0, 1], got {value}")
-        num_thresholds = _arg(who, "num_thresholds", num_thresholds, "integer")
+        num_thresholds = typed_arg(who, "num_thresholds", num_thresholds, "integer")
         if num_thresholds < 1:
             raise ValueError(f"{who}: num_thresholds must be an integer > 0, got "
                              f"{num_thresholds}")

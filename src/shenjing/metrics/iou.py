@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import typed_arg
 from ..losses import _weights
-from .base import _EPSILON, Metric, _arg, _class_ids, _np
+from .base import _EPSILON, Metric, _class_ids, _np
 
 
 class IoU(Metric):
@@ -39,18 +40,18 @@ class IoU(Metric):
                  name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
                  sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1) -> None:
         who = type(self).__name__
-        num_classes = _arg(who, "num_classes", num_classes, "integer")
-        target_class_ids = [_arg(who, "target_class_ids", c, "integer")
+        num_classes = typed_arg(who, "num_classes", num_classes, "integer")
+        target_class_ids = [typed_arg(who, "target_class_ids", c, "integer")
                             for c in target_class_ids]
         if not target_class_ids or min(target_class_ids) < 0 or (
                 max(target_class_ids) >= num_classes):
             raise ValueError(f"{who}: target_class_ids must lie in [0, {num_classes}), got "
                              f"{target_class_ids}")
         self.num_classes, self.target_class_ids = num_classes, target_class_ids
-        self.ignore_class = _arg(who, "ignore_class", ignore_class, "integer", optional=True)
-        self.axis = _arg(who, "axis", axis, "integer")
-        self.sparse_y_true = _arg(who, "sparse_y_true", sparse_y_true, "bool")
-        self.sparse_y_pred = _arg(who, "sparse_y_pred", sparse_y_pred, "bool")
+        self.ignore_class = typed_arg(who, "ignore_class", ignore_class, "integer", optional=True)
+        self.axis = typed_arg(who, "axis", axis, "integer")
+        self.sparse_y_true = typed_arg(who, "sparse_y_true", sparse_y_true, "bool")
+        self.sparse_y_pred = typed_arg(who, "sparse_y_pred", sparse_y_pred, "bool")
         super().__init__(dtype, name)
 
     def reset_state(self) -> None:
@@ -105,7 +106,7 @@ class MeanIoU(IoU):
     def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
                  sparse_y_pred: bool = True, axis: int = -1) -> None:
-        num_classes = _arg(type(self).__name__, "num_classes", num_classes, "integer")
+        num_classes = typed_arg(type(self).__name__, "num_classes", num_classes, "integer")
         super().__init__(num_classes, range(num_classes), name, dtype, ignore_class,
                          sparse_y_true, sparse_y_pred, axis)
 
@@ -122,7 +123,7 @@ class BinaryIoU(IoU):
 
     def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5,
                  name: str | None = None, dtype: Any = None) -> None:
-        self.threshold = _arg("BinaryIoU", "threshold", threshold, "number")
+        self.threshold = typed_arg("BinaryIoU", "threshold", threshold, "number")
         super().__init__(2, target_class_ids, name, dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:

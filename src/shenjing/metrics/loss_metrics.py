@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import losses
-from .base import MeanMetricWrapper, _arg, _from_loss, _MeanOf
+from .._checks import typed_arg
+from .base import MeanMetricWrapper, _from_loss, _MeanOf
 
 kl_divergence = _from_loss(losses.kl_divergence)
 poisson = _from_loss(losses.poisson)
@@ -63,8 +64,9 @@ class BinaryCrossentropy(MeanMetricWrapper):
     def __init__(self, name: str = "binary_crossentropy", dtype: Any = None,
                  from_logits: bool = False, label_smoothing: float = 0.0) -> None:
         super().__init__(binary_crossentropy, name, dtype,
-                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
-                         label_smoothing=_arg(name, "label_smoothing", label_smoothing, "number"))
+                         from_logits=typed_arg(name, "from_logits", from_logits, "bool"),
+                         label_smoothing=typed_arg(name, "label_smoothing", label_smoothing,
+                                                   "number"))
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
@@ -74,9 +76,10 @@ class CategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name: str = "categorical_crossentropy", dtype: Any = None,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1) -> None:
         super().__init__(categorical_crossentropy, name, dtype,
-                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
-                         label_smoothing=_arg(name, "label_smoothing", label_smoothing, "number"),
-                         axis=_arg(name, "axis", axis, "integer"))
+                         from_logits=typed_arg(name, "from_logits", from_logits, "bool"),
+                         label_smoothing=typed_arg(name, "label_smoothing", label_smoothing,
+                                                   "number"),
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
@@ -87,5 +90,5 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name: str = "sparse_categorical_crossentropy", dtype: Any = None,
                  from_logits: bool = False, axis: int = -1) -> None:
         super().__init__(sparse_categorical_crossentropy, name, dtype,
-                         from_logits=_arg(name, "from_logits", from_logits, "bool"),
-                         axis=_arg(name, "axis", axis, "integer"))
+                         from_logits=typed_arg(name, "from_logits", from_logits, "bool"),
+                         axis=typed_arg(name, "axis", axis, "integer"))

@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from .. import losses
+from .._checks import typed_arg
 from ..losses import _weights
 from .base import (
     _EPSILON,
     Mean,
     MeanMetricWrapper,
     Metric,
-    _arg,
     _from_loss,
     _MeanOf,
     _np,
@@ -153,14 +153,15 @@ class CosineSimilarity(MeanMetricWrapper):
 
     def __init__(self, name: str = "cosine_similarity", dtype: Any = None,
                  axis: int = -1) -> None:
-        super().__init__(cosine_similarity, name, dtype, axis=_arg(name, "axis", axis, "integer"))
+        super().__init__(cosine_similarity, name, dtype,
+                         axis=typed_arg(name, "axis", axis, "integer"))
 
 
 def _axes(who: str, axis: Any) -> Any:
     """An axis, or several as a list (a JSON config's form)."""
     if isinstance(axis, (list, tuple)):
-        return [_arg(who, "axis", a, "integer") for a in axis]
-    return _arg(who, "axis", axis, "integer")
+        return [typed_arg(who, "axis", a, "integer") for a in axis]
+    return typed_arg(who, "axis", axis, "integer")
 
 
 class PearsonCorrelation(MeanMetricWrapper):
@@ -223,7 +224,7 @@ class R2Score(Metric):
         if class_aggregation not in self._AGGREGATIONS:
             raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
                              f"got {class_aggregation!r}")
-        if _arg("R2Score", "num_regressors", num_regressors, "integer") < 0:
+        if typed_arg("R2Score", "num_regressors", num_regressors, "integer") < 0:
             raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
         self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         self._outputs = 0  # known at the first update_state, kept by reset_state
