@@ -44,13 +44,15 @@ from .confusion import (
     FalseNegatives,
     FalsePositives,
     Precision,
-    PrecisionAtRecall,
     Recall,
+    TrueNegatives,
+    TruePositives,
+)
+from .constrained import (
+    PrecisionAtRecall,
     RecallAtPrecision,
     SensitivityAtSpecificity,
     SpecificityAtSensitivity,
-    TrueNegatives,
-    TruePositives,
 )
 from .f_score import F1Score, FBetaScore
 from .iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
