@@ -456,3 +456,15 @@ def test_adafactor_caps_a_constant_learning_rate_at_one_over_root_t(relative_ste
                 _adafactor(hyper, weights[i], g, slots[i], 0.9, step + 1)
     for got, expected in zip(params, weights, strict=True):
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_adafactor_survives_a_row_and_column_without_gradient():
+    """A float32 weight whose first row and column get no gradient (blank pixels, dead units)
+    beside large ones: the factored second moment of that corner underflows to 0, where
+    Keras's rule divides 0 by 0; it is floored at epsilon_1, so the step stays finite and the
+    corner does not move."""
+    w = Parameter(np.ones((3, 3), np.float32))
+    g = np.full((3, 3), 1e3, np.float32)
+    g[0, :] = g[:, 0] = 0.0
+    Adafactor().apply_gradients([(g, w)])
+    assert np.isfinite(w.numpy()).all() and w.numpy()[0, 0] == 1.0

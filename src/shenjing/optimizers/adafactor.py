@@ -82,6 +82,10 @@ class Adafactor(Optimizer):
             c *= beta
             c += (1.0 - beta) * g2.mean(axis=-2)
             xp.multiply((r / r.mean(axis=-1, keepdims=True))[..., None], c[..., None, :], out=v)
+            # floored at epsilon_1: for a row and a column that got no gradient (blank pixels,
+            # dead units) the product of two tiny factors underflows float32 to 0, and Keras's
+            # rule then divides 0 by 0
+            xp.maximum(v, self.epsilon_1, out=v)
         else:
             v = state["velocity"]
             v *= beta
