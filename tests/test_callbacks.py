@@ -387,11 +387,11 @@ def test_reduce_lr_with_a_real_optimizer_and_a_schedule():
     from shenjing.optimizers import SGD, schedules
 
     model = StubModel()
-    model.optimizer = SGD(learning_rate=0.1, params=[])
+    model.optimizer = SGD(learning_rate=0.1)
     run([ReduceLROnPlateau(factor=0.5, patience=1)], seq([1.0, 1.0]), model=model)
     assert model.optimizer.learning_rate == pytest.approx(0.05)
 
-    model.optimizer = SGD(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5), params=[])
+    model.optimizer = SGD(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5))
     with pytest.raises(TypeError, match="ReduceLROnPlateau.*schedule"):
         run([ReduceLROnPlateau()], seq([1.0]), model=model)
 

@@ -495,6 +495,18 @@ def test_optimizer_bad_arguments_raise(bad: Callable[[], Any], error: type) -> N
         bad()
 
 
+def test_pytorch_habits_get_pointed_to_keras_names() -> None:
+    """torch's lr= names Keras's learning_rate=; an empty params list (a model not built yet:
+    its trainable_weights are empty) is an error, as torch's, not an optimizer training
+    nothing."""
+    with pytest.raises(TypeError, match=r"unexpected argument\(s\) lr: the rate is "
+                                        r"learning_rate="):
+        Adam(lr=0.1)
+    unbuilt = shenjing.Sequential([shenjing.layers.Dense(2)])
+    with pytest.raises(ValueError, match="empty params list.*until it is built"):
+        SGD(learning_rate=0.1, params=unbuilt.trainable_weights)
+
+
 def test_gradient_shape_mismatch_names_parameter() -> None:
     p = Parameter(np.zeros((2, 3), np.float32), name="kernel")
     with pytest.raises(ValueError, match="kernel"):

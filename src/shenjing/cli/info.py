@@ -81,7 +81,7 @@ def cmd_info(args: argparse.Namespace) -> int:
               f" ({p.get('threading_layer', 'n/a')} threading, {p.get('filepath')})")
     print(f"intra-op threads: {parallel.threads()} (convolution, pooling, batch norm and the "
           "recurrent loops split over the batch; BLAS then runs one thread per call)")
-    print(f"C kernels (LSTM, GRU, Adam): {native.status()}")
+    print(f"C kernels (recurrent cells, Adam, bias/ReLU, im2col, losses): {native.status()}")
     print(f"float32 GEMMs: {gemms}")
     print("extras and optional packages:")
     for dist, module, what in EXTRAS:

@@ -111,12 +111,18 @@ class Optimizer(Averaging):
         name: str | None = None,
         *,
         params: Iterable[Tensor] | None = None,
+        **unknown: Any,
     ) -> None:
         if isinstance(learning_rate, (list, tuple)) or hasattr(learning_rate, "__next__"):
             raise TypeError(f"{type(self).__name__}'s first argument is the learning rate (Keras's "
                             "order); pass the parameters as params=[...] (PyTorch's "
                             f"SGD(params, lr) is {type(self).__name__}(learning_rate, "
                             "params=params))")
+        if unknown:
+            hint = (f": the rate is learning_rate= ({type(self).__name__}(learning_rate=0.1, "
+                    "params=...), Keras's name for PyTorch's lr)" if "lr" in unknown else "")
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s) "
+                            f"{', '.join(sorted(unknown))}{hint}")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         given = [k for k, v in clips.items() if v is not None]
         if len(given) > 1:
@@ -155,6 +161,12 @@ class Optimizer(Averaging):
         self._scratch: dict[tuple, Array] = {}  # reusable temporaries, by shape and dtype
         if params is not None:
             self.build(params)
+            if not self._params:  # as torch's: nothing would ever train, silently
+                raise ValueError(
+                    f"{type(self).__name__} got an empty params list. A model's "
+                    "trainable_weights are empty until it is built: give it an Input (or "
+                    "input_shape), call it on a batch, or call model.build(input_shape) before "
+                    "making the optimizer")
 
     # -- what a subclass writes ------------------------------------------------------------------
     def init_state(self, p: Tensor) -> dict[str, Array]:
