@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -123,6 +124,17 @@ def test_train_offers_adadelta(tmp_path):
     assert metrics["optimizer"] == "Adadelta" and metrics["learning_rate"] == 1.0
     assert type(sj.models.load_model(str(tmp_path / "model.shenjing")).optimizer) is \
         sj.optimizers.Adadelta
+
+
+def test_a_diverged_run_keeps_its_folder_and_exits_1(tmp_path, capsys):
+    """A learning rate that blows the loss up to NaN: the run folder is written (the model
+    to inspect), and the exit status says the run failed, with what to try."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow in the products
+        code, _ = run_main(["train", "--model", "mlp", "--epochs", "2", "--optimizer", "sgd",
+                            "--lr", "1e30", "--out", str(tmp_path), "--verbose", "0"])
+    assert code == 1 and RUN_FILES <= {p.name for p in tmp_path.iterdir()}
+    assert "training diverged" in capsys.readouterr().err
 
 
 def test_train_skips_the_plot_without_matplotlib(tmp_path, monkeypatch, capsys):

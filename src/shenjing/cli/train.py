@@ -151,6 +151,11 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
         written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         print(f"wrote {out}{os.sep}: {', '.join(written)}")
+    if not all(math.isfinite(v) for v in history.history.get("loss", [])):
+        print(f"{PROG} train: training diverged (the loss became NaN or infinite) and stopped; "
+              f"the run folder keeps that model for inspection: try a lower --lr",
+              file=sys.stderr)
+        return 1
     return 0
 
 
