@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..layers.layer import Layer, _shape_of
+from ..layers.call_io import _shape_of
+from ..layers.layer import Layer
 from .graph import Graph
 from .trainer import Trainer
 
