@@ -155,6 +155,11 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None = "digits"
                    help="samples per batch (default: %(default)s)")
 
 
+def _add_model_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL",
+                   help="a .shenjing model file, or the run folder that holds one")
+
+
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="cores to use: shenjing splits each dense, convolution and pooling op "
@@ -226,8 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", formatter_class=fmt, epilog=EVALUATE_EPILOG,
                               help="a saved model's loss and accuracy on a test set",
                               description="Print a saved model's test loss and accuracy.")
-    evaluate.add_argument("model", metavar="MODEL",
-                          help="a .shenjing model file, or the run folder that holds one")
+    _add_model_argument(evaluate)
     _add_data_options(evaluate)
     evaluate.add_argument("--seed", type=_seed, default=0, metavar="N",
                           help="for an image folder without train/ and test/: the training "
@@ -241,8 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", formatter_class=fmt, epilog=PREDICT_EPILOG,
                              help="classify image files or .npy arrays with a saved model",
                              description="Print the class and its probability for each input.")
-    predict.add_argument("model", metavar="MODEL",
-                         help="a .shenjing model file, or the run folder that holds one")
+    _add_model_argument(predict)
     predict.add_argument("files", metavar="FILE", nargs="+",
                          help="image files (.png, .jpg, ...) or .npy arrays")
     predict.set_defaults(func=cmd_predict)
