@@ -9,7 +9,13 @@ import numpy as np
 
 from .. import native
 from ..autograd import Tensor
-from ..backend import get_xp
+from ..backend import asnumpy, get_xp
+
+
+def host(x: Any) -> np.ndarray:
+    """``x`` (a Tensor, a NumPy or CuPy array, a list) as a NumPy array on the host, outside any
+    graph: labels, lengths and values that host-side code reads."""
+    return asnumpy(x.data if isinstance(x, Tensor) else x)
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:

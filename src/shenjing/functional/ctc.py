@@ -19,9 +19,9 @@ import numpy as np
 
 from .. import native
 from ..autograd import Function, Tensor
-from ..backend import asnumpy, get_xp
+from ..backend import get_xp
 from . import activation as A
-from ._util import as_tensor
+from ._util import as_tensor, host
 
 
 class _CTC(Function):
@@ -257,7 +257,7 @@ def _log_posteriors(logs: np.ndarray, skip: np.ndarray, lengths: np.ndarray, end
 
 
 def _lengths(name: str, value: Any, n: int, most: int) -> np.ndarray:
-    lengths = asnumpy(value.data if isinstance(value, Tensor) else value)
+    lengths = host(value)
     if lengths.ndim == 0:
         lengths = np.full(n, lengths)
     if lengths.shape != (n,) or lengths.dtype.kind not in "iu" and not (
@@ -286,7 +286,7 @@ def ctc_log_likelihood_loss(log_probs: Tensor, targets: Any, input_lengths: Any,
         raise NotImplementedError("ctc_loss runs on NumPy arrays only (move the tensor to "
                                   "the CPU first)")
     n, frames, classes = log_probs.shape
-    ids = asnumpy(targets.data if isinstance(targets, Tensor) else targets)
+    ids = host(targets)
     if ids.ndim != 2 or ids.shape[0] != n:
         raise ValueError(f"ctc_loss: targets must be (batch, longest) = ({n}, ...), got shape "
                          f"{ids.shape}")

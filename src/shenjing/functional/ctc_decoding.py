@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..backend import asnumpy
+from ._util import host
 from .ctc import _lengths
 
 
@@ -36,7 +35,7 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
     >>> (labels,), scores = F.ctc_decode(logits, lengths)   # best path: labels (batch, frames)
     >>> paths, logp = F.ctc_decode(logits, lengths, "beam_search", 20, top_paths=3)
     """
-    x = asnumpy(inputs.data if isinstance(inputs, Tensor) else inputs).astype(np.float64)
+    x = host(inputs).astype(np.float64)
     if x.ndim != 3:
         raise ValueError(f"ctc_decode: inputs must be (batch, frames, classes), got shape "
                          f"{x.shape}")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import asnumpy
+from ..functional._util import host
 from .base import _OneFunction
 
 
@@ -19,7 +19,7 @@ def ctc(y_true: Any, y_pred: Any) -> Tensor:
     a 0 inside a sequence ends it here)."""
     from ..functional.ctc import ctc_loss
 
-    labels = asnumpy(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = host(y_true)
     if labels.ndim != 2:
         raise ValueError(f"ctc: y_true must be (batch, longest) integer labels, got shape "
                          f"{labels.shape}")

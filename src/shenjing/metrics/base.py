@@ -11,16 +11,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
-from ..backend import asnumpy
+from ..functional._util import host as _np
 from ..layers.input_layer import tracing
 from ..losses import _FunctionWrapper, _snake, _target_shape
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
-
-
-def _np(x: Any) -> np.ndarray:
-    """``x`` (Tensor, NumPy/CuPy array, list) as a NumPy array, outside any graph."""
-    return asnumpy(x.data if isinstance(x, Tensor) else x)
 
 
 def _pair(y_true: Any, y_pred: Any, who: str) -> tuple[np.ndarray, np.ndarray]:

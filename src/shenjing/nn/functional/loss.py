@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Tensor
-from ...backend import asnumpy
 from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import reduction as R
 from ...functional import shape as S
-from ...functional._util import as_tensor
+from ...functional._util import as_tensor, host
 from ...functional.loss import (  # noqa: F401 - torch's signatures already
     _TORCH_NAMES,
     _pair,
@@ -106,9 +105,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     log_probs = as_tensor(log_probs)
     unbatched = log_probs.ndim == 2
     batch_first = S.expand_dims(log_probs, 0) if unbatched else S.transpose(log_probs, (1, 0, 2))
-    ids = asnumpy(targets.data if isinstance(targets, Tensor) else targets)
-    lengths = np.atleast_1d(np.asarray(
-        target_lengths.data if isinstance(target_lengths, Tensor) else target_lengths))
+    ids = host(targets)
+    lengths = np.atleast_1d(host(target_lengths))
     if unbatched and ids.ndim == 1:
         ids = ids[None, :]
     elif ids.ndim == 1:  # concatenated: cut back into padded rows
@@ -119,9 +117,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
         for i, piece in enumerate(np.split(ids, np.cumsum(lengths)[:-1])):
             rows[i, :len(piece)] = piece
         ids = rows
-    per = ctc_log_likelihood_loss(batch_first, ids, np.atleast_1d(
-        asnumpy(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths)),
-        lengths, blank=blank, zero_infinity=zero_infinity)
+    per = ctc_log_likelihood_loss(batch_first, ids, np.atleast_1d(host(input_lengths)),
+                                  lengths, blank=blank, zero_infinity=zero_infinity)
     if reduction == "mean":
         per = per / np.maximum(lengths, 1).astype(per.dtype)
     out = _reduce(per, reduction)
