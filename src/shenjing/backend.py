@@ -39,6 +39,13 @@ def asnumpy(a: Any) -> np.ndarray:
     return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
+def on_device_of(a: Any, like: Any) -> Any:
+    """``a`` (an array of either device, a list, a number) as an array where ``like`` lives:
+    NumPy and CuPy convert neither way implicitly (host targets for a model on a GPU)."""
+    xp = get_xp(like)
+    return asnumpy(a) if xp is np else xp.asarray(a)
+
+
 def is_floating(dtype: Any) -> bool:
     return np.dtype(dtype).kind == "f"
 

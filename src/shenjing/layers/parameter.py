@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import asnumpy
+from ..backend import on_device_of
 
 
 class Parameter(Tensor):
@@ -54,9 +54,8 @@ class Parameter(Tensor):
 
     def _here(self, value: Any) -> Any:
         """``value`` (a Tensor, an array of either device, a list, a number) as an array on
-        this parameter's device: CuPy fills from neither host nor device arrays implicitly."""
-        value = value.data if isinstance(value, Tensor) else value
-        return asnumpy(value) if self.xp is np else self.xp.asarray(value)
+        this parameter's device."""
+        return on_device_of(value.data if isinstance(value, Tensor) else value, self.data)
 
     def assign_add(self, delta: Any) -> Parameter:
         """Add ``delta`` in place (Keras's ``Variable.assign_add``), e.g. a metric's count or a

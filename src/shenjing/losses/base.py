@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..backend import DEFAULT_FLOAT, get_xp
+from ..backend import DEFAULT_FLOAT, get_xp, on_device_of
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
 _REDUCTION_ALIASES = {None: "none", "mean": "sum_over_batch_size"}
@@ -23,7 +23,7 @@ def _raw(x: Any, like: Any = None) -> Any:
     """The array behind ``x`` (a Tensor's ``.data``; anything else via ``xp.asarray``), on the
     device of the array ``like`` when given: NumPy targets and weights for a model on a GPU."""
     data = x.data if isinstance(x, Tensor) else x
-    return get_xp(data if like is None else like).asarray(data)
+    return get_xp(data).asarray(data) if like is None else on_device_of(data, like)
 
 
 def _snake(name: str) -> str:
