@@ -1,5 +1,5 @@
 """Matrix products through oneDNN (shenjing.native.onednn): NumPy's values for every layout it
-takes, NumPy's own product for everything it does not, one thread per call, and the split ops
+takes, NumPy's own product for everything it does not, the team size asked for, and the split ops
 (dense, conv2d) giving the same gradients with and without it.
 
 Where the ``onednn`` extra is not installed every product is NumPy's and the value tests still
@@ -28,8 +28,8 @@ def calls(monkeypatch):
         pytest.skip(onednn.status())
     seen, gemm = [], onednn._gemm
 
-    def counted(sgemm, a, b, out):
-        done = gemm(sgemm, a, b, out)
+    def counted(sgemm, a, b, out, threads):
+        done = gemm(sgemm, a, b, out, threads)
         if done:
             seen.append((a.shape, b.shape))
         return done

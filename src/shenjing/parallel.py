@@ -8,17 +8,28 @@ passes) on its half of the batch with single-threaded BLAS; with BLAS's threads 
 such split ops it takes 42 ms. For an MLP, whose step is nearly all GEMMs of ~0.3 ms, BLAS's own
 threads are best (a hand-off to a sleeping thread costs ~50 us here).
 
-So the work decides, once per process: BLAS threads each product (``set_num_threads`` sets
-how many) until the first op that splits itself over the batch (``conv2d`` and pooling of a
-real batch, the C loops of LSTM and GRU, via :func:`over_batch`). From then on BLAS runs one
-thread per call and the big ops, ``linear`` included, split over the threads. NumPy releases
-the GIL inside its loops and BLAS calls (and C kernels hold none), so the slices really run at
-once. Jobs too small to repay a hand-off (under
+Until then products of whole batches multiply on several cores in one of two ways. Where
+oneDNN (the ``onednn`` extra) and the C kernels built with OpenMP are both there, *team mode*:
+float32 products run on the calling thread's OpenMP team in oneDNN, and so do the big
+element-wise passes next to them (:func:`arith` for ``+ - * /``, ReLU, the bias passes, Adam:
+``native/team.c``), as PyTorch runs its ops on one pool, while NumPy's BLAS runs one thread
+(its spinning threads and the team's would fight over the cores). A pass on one core after a
+product on two reads the product's output from the other core's cache: on the MLP step of
+``bench_autograd.py`` team mode is ~10% faster than OpenBLAS's threads with one-core passes.
+Elsewhere, BLAS's own threads each product.
+
+So the work decides, once per process: whole-batch products as above (``set_num_threads``
+sets how many threads) until the first op that splits itself over the batch (``conv2d`` and
+pooling of a real batch, the C loops of LSTM and GRU, via :func:`over_batch`). From then on
+BLAS runs one thread per call, team mode ends, and the big ops, ``linear`` included, split
+over the threads. NumPy releases the GIL inside its loops and BLAS calls (and C kernels hold
+none), so the slices really run at once. Jobs too small to repay a hand-off (under
 :data:`MIN_WORK` per thread) and CuPy arrays run inline, in one call.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable
 from typing import Any
@@ -35,16 +46,24 @@ _pool: Any = None
 _splitting = False  # True once an op has split itself: BLAS is then held at one thread
 _blas_limit: Any = None  # threadpoolctl's limit on the BLAS threads, once one was set
 _malloc_tuned = False  # malloc_settings applied (at the first over_batch call)
+_team = 0  # team mode: the OpenMP team's size for whole-batch float32 work; 0 outside it
+_team_tried = False  # whether the first whole-batch product has decided team mode
+_onednn: Any = None  # shenjing.native.onednn, once a product went through it
+_kernels: Any = None  # the C kernels, in team mode
+_FLOAT32 = np.dtype(np.float32)
 
 
 def set_threads(n: int) -> None:
     """Use ``n`` threads (``n`` >= 1): in BLAS, or (once ops split) in shenjing's own pool."""
-    global _threads, _pool
+    global _threads, _pool, _team
     if n != _threads and _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
     _threads = n
-    _limit_blas(1 if _splitting else n)
+    if _team:
+        _team = n
+        _kernels.sj_set_team(n)
+    _limit_blas(1 if _splitting or _team else n)
 
 
 def threads() -> int:
@@ -129,6 +148,7 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
         _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="shenjing")
     if not _splitting:
         _splitting = True
+        _leave_team()
         _limit_blas(1)
     bounds = [batch * k // parts for k in range(parts + 1)]
     futures = [_pool.submit(fn, bounds[k], bounds[k + 1]) for k in range(1, parts)]
@@ -137,13 +157,17 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
 
 
 def gemm(a: Any, b: Any, out: Any = None) -> Any:
-    """``a @ b`` (into ``out`` if given): before ops split themselves, one product on BLAS's
-    threads; after, a one-thread product (a slice's), in oneDNN where it is installed (see
-    :mod:`shenjing.native.onednn`: 1.26x faster than OpenBLAS on one core), else in BLAS."""
-    if _splitting and type(a) is np.ndarray:
-        from .native import onednn  # not at import: only split ops multiply through it
+    """``a @ b`` (into ``out`` if given): once ops split themselves, a one-thread product (a
+    slice's), in oneDNN where it is installed (see :mod:`shenjing.native.onednn`: 1.26x faster
+    than OpenBLAS on one core), else in BLAS; before that, one product on the team in team
+    mode (float32), else on BLAS's threads."""
+    if type(a) is np.ndarray:
+        if _splitting:
+            from .native import onednn  # not at import: only split ops multiply through it
 
-        return onednn.matmul(a, b, out)
+            return onednn.matmul(a, b, out)
+        if _team or (not _team_tried and a.dtype is _FLOAT32 and _enter_team()):
+            return _onednn.matmul(a, b, out, _team)
     return a @ b if out is None else get_xp(a).matmul(a, b, out=out)
 
 
@@ -153,7 +177,7 @@ def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
     rows are spread over the threads (BLAS then runs one thread per call, so one call would
     use one core); before that, and for CuPy arrays, it is one product and one epilogue."""
     split = _splitting and type(a) is np.ndarray
-    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b)) if split else a @ b
+    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b)) if split else gemm(a, b)
 
     def rows(start, stop):
         if split:
@@ -169,7 +193,7 @@ def matmul_tn(a: Any, b: Any) -> Any:
     """``a.T @ b`` for two arrays with the same (many) rows, such as a weight gradient over a
     batch; spread over the threads as in :func:`matmul`, the slices' products summed."""
     if not (_splitting and type(a) is np.ndarray):
-        return a.T @ b
+        return gemm(a.T, b)
     return summed(over_batch(lambda start, stop: gemm(a[start:stop].T, b[start:stop]), len(a),
                              gemm_work(a.shape[1], len(a), b.shape[1])))
 
@@ -180,3 +204,118 @@ def summed(partials: list[Any]) -> Any:
     for p in partials[1:] if total is not None else ():
         total = total + p
     return total
+
+
+# -- team mode --------------------------------------------------------------------------------
+# Where oneDNN (the ``onednn`` extra) and the C kernels with OpenMP are both there, whole-batch
+# float32 products run on the calling thread's OpenMP team, and so do the big element-wise
+# passes around them (:func:`arith`), as PyTorch runs its ops on one pool. Split ops end it.
+
+
+def team_possible() -> bool:
+    """Whether team mode can run here: two or more threads, oneDNN, and the C kernels built
+    with OpenMP (loads both)."""
+    from . import native
+    from .native import onednn
+
+    kernels = native.kernels()
+    return (_threads > 1 and kernels is not None and bool(kernels.sj_openmp())
+            and onednn._loaded() is not None)
+
+
+def _enter_team() -> bool:
+    """Decide team mode, once, at the first whole-batch float32 product (where
+    :func:`team_possible`); NumPy's BLAS is then held at one thread (its spinning threads and
+    the team's would fight over the cores), so float64 products run on one core."""
+    global _team, _team_tried, _onednn, _kernels
+    _team_tried = True
+    if not team_possible():
+        return False
+    from . import native
+    from .native import onednn
+
+    _onednn, _kernels, _team = onednn, native.kernels(), _threads
+    kernels = _kernels
+    kernels.sj_set_team(_team)  # this thread's C loops (the only one that multiplies)
+    _limit_blas(1)
+    return True
+
+
+def _leave_team() -> None:
+    global _team
+    if _team:
+        _team = 0
+        _kernels.sj_set_team(1)
+
+
+def team() -> int:
+    """The OpenMP team's size in team mode, else 0."""
+    return _team
+
+
+ADD, SUB, MUL, DIV = range(4)
+_NUMPY = (operator.add, operator.sub, operator.mul, operator.truediv)
+_NUMPY_INPLACE = (operator.iadd, operator.isub, operator.imul, operator.itruediv)
+_SWAPPED = (ADD, 4, MUL, 5)  # s - a and s / a in team.c
+# Below this many elements a pass is cheaper on one thread than the team's fork and join.
+TEAM_MIN = 1 << 15
+
+
+def arith(op: int, a: Any, b: Any) -> Any:
+    """NumPy's ``a + b``, ``a - b``, ``a * b`` or ``a / b`` (op ADD, SUB, MUL, DIV); in team
+    mode on the team for big float32 arrays of one shape, or one and a scalar."""
+    if _team:
+        out = _team_arith(op, a, b, None)
+        if out is not None:
+            return out
+    return _NUMPY[op](a, b)
+
+
+def arith_(op: int, a: Any, b: Any) -> Any:
+    """As :func:`arith`, in place into ``a`` (``a += b``...)."""
+    if _team and _team_arith(op, a, b, a) is not None:
+        return a
+    return _NUMPY_INPLACE[op](a, b)
+
+
+def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
+    """``a (op) b`` by team.c into ``out`` (a new array if None); None where NumPy must do it
+    (other dtypes, broadcasting, small or strided arrays, overlapping memory)."""
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype is not _FLOAT32
+            or b.dtype is not _FLOAT32):
+        return None
+    if a.shape == b.shape:
+        big, other, scalar = a, b, 0.0
+        if not b.flags.c_contiguous or (out is not None and b is not a
+                                        and np.may_share_memory(a, b)):
+            return None
+    elif b.ndim == 0:
+        big, other, scalar = a, None, float(b)
+    elif a.ndim == 0 and out is None:
+        big, other, scalar, op = b, None, float(a), _SWAPPED[op]
+    else:
+        return None
+    if big.size < TEAM_MIN or not big.flags.c_contiguous or (
+            out is not None and not out.flags.writeable):
+        return None
+    if out is None:
+        out = np.empty(big.shape, _FLOAT32)
+    _kernels.sj_arith(op, big.size, big.ctypes.data, None if other is None else other.ctypes.data,
+                      scalar, out.ctypes.data)
+    return out
+
+
+def team_pass(kernel: str, *arrays: Any) -> bool:
+    """In team mode, ``kernel(n, *arrays)`` (a C pass over ``n`` float32 elements on the team)
+    if the arrays are C-contiguous float32 NumPy arrays of at least :data:`TEAM_MIN` elements;
+    False (nothing done) otherwise, and outside team mode."""
+    if not _team:
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype is not _FLOAT32 or not a.flags.c_contiguous:
+            return False
+    n = arrays[0].size
+    if n < TEAM_MIN:
+        return False
+    getattr(_kernels, kernel)(n, *(a.ctypes.data for a in arrays))
+    return True

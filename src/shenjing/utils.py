@@ -28,7 +28,8 @@ def set_random_seed(seed: int) -> None:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` cores: BLAS threads each matrix product over them until the first op that
+    """Use ``n`` cores: each whole-batch matrix product runs on them (on the OpenMP team with
+    the big element-wise passes, where oneDNN is installed: team mode) until the first op that
     splits itself over the batch (convolution, pooling, the recurrent loops); from then on
     shenjing splits the heavy ops (dense included) over ``n`` threads itself and holds BLAS at
     one thread per call (see :mod:`shenjing.parallel` for why: 1.35x faster on the CIFAR CNN).

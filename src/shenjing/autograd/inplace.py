@@ -7,13 +7,13 @@ recorded in the graph: :class:`InplaceMixin`, which ``Tensor`` inherits.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from .grad_mode import is_grad_enabled
 
 if TYPE_CHECKING:
@@ -86,16 +86,16 @@ class InplaceMixin:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, operator.iadd, _add)
+        return self._inplace(other, _IADD, _add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, operator.isub, _sub)
+        return self._inplace(other, _ISUB, _sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, operator.imul, _mul)
+        return self._inplace(other, _IMUL, _mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, operator.itruediv, _div)
+        return self._inplace(other, _ITRUEDIV, _div)
 
     # PyTorch's in-place methods, under the operators' rule: plain under no_grad(), or when no
     # tensor involved requires grad; refused for a leaf that requires grad; recorded in the
@@ -107,24 +107,24 @@ class InplaceMixin:
         ...     w.add_(w.grad, alpha=-0.1)   # an SGD step
         """
         if alpha == 1:
-            return self._inplace(other, operator.iadd, _add)
-        return self._inplace(other, _scaled(operator.iadd, alpha),
+            return self._inplace(other, _IADD, _add)
+        return self._inplace(other, _scaled(_IADD, alpha),
                              lambda a, b: a.add(b, alpha=alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In place ``self -= alpha * other`` (PyTorch's ``sub_``); returns self."""
         if alpha == 1:
-            return self._inplace(other, operator.isub, _sub)
-        return self._inplace(other, _scaled(operator.isub, alpha),
+            return self._inplace(other, _ISUB, _sub)
+        return self._inplace(other, _scaled(_ISUB, alpha),
                              lambda a, b: a.sub(b, alpha=alpha))
 
     def mul_(self, other: Any) -> Tensor:
         """In place ``self *= other`` (PyTorch's ``mul_``); returns self."""
-        return self._inplace(other, operator.imul, _mul)
+        return self._inplace(other, _IMUL, _mul)
 
     def div_(self, other: Any) -> Tensor:
         """In place ``self /= other`` (PyTorch's ``div_``); returns self."""
-        return self._inplace(other, operator.itruediv, _div)
+        return self._inplace(other, _ITRUEDIV, _div)
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value`` (a number or a 0-d tensor), in place;
@@ -169,6 +169,11 @@ def _mul(a: Tensor, b: Any) -> Tensor:
 
 def _div(a: Tensor, b: Any) -> Tensor:
     return a / b
+
+
+# In place a += b (and -=, *=, /=): NumPy's, or the OpenMP team's for big arrays (parallel.arith_).
+_IADD, _ISUB = partial(parallel.arith_, parallel.ADD), partial(parallel.arith_, parallel.SUB)
+_IMUL, _ITRUEDIV = partial(parallel.arith_, parallel.MUL), partial(parallel.arith_, parallel.DIV)
 
 
 def _scaled(op: Callable[[Any, Any], Any], alpha: Any) -> Callable[[Any, Any], Any]:

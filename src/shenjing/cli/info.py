@@ -83,6 +83,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           "recurrent loops split over the batch; BLAS then runs one thread per call)")
     print(f"C kernels (recurrent cells, Adam, bias/ReLU, im2col, losses): {native.status()}")
     print(f"float32 GEMMs: {gemms}")
+    print("team mode (whole-batch float32 products and big element-wise passes on one OpenMP "
+          f"team): {'yes' if parallel.team_possible() else 'no'}")
     print("extras and optional packages:")
     for dist, module, what in EXTRAS:
         version = _dist_version(dist, module)

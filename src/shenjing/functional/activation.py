@@ -103,8 +103,9 @@ class _ReLU(Function):
         xp = get_xp(x)
         x1 = x.reshape(-1)
         y = xp.empty_like(x1)
-        parallel.over_batch(lambda a, b: xp.maximum(x1[a:b], 0, out=y[a:b]), x1.size, x1.size,
-                            xp is np)
+        if not parallel.team_pass("sj_relu", x1, y):
+            parallel.over_batch(lambda a, b: xp.maximum(x1[a:b], 0, out=y[a:b]), x1.size,
+                                x1.size, xp is np)
         self.save_for_backward(y)
         return y.reshape(x.shape)
 
@@ -112,8 +113,9 @@ class _ReLU(Function):
         xp, y = get_xp(g), self.saved[0]
         g1 = g.reshape(-1)
         gx = xp.empty(g1.shape, dtype=xp.result_type(g1, y))
-        parallel.over_batch(lambda a, b: xp.multiply(g1[a:b], y[a:b] > 0, out=gx[a:b]),
-                            g1.size, 2 * g1.size, xp is np)
+        if not parallel.team_pass("sj_relu_grad", g1, y, gx):
+            parallel.over_batch(lambda a, b: xp.multiply(g1[a:b], y[a:b] > 0, out=gx[a:b]),
+                                g1.size, 2 * g1.size, xp is np)
         return gx.reshape(g.shape)
 
     def derivative(self, x):

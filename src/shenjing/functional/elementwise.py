@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from ._util import as_tensor
@@ -51,7 +51,7 @@ class _Add(Function):
     """y = a + b;  dy/da = dy/db = 1."""
 
     def forward(self, a, b):
-        return a + b
+        return parallel.arith(parallel.ADD, a, b)
 
     def backward(self, g):
         need = self.needs_input_grad  # grad() may ask for one side only (no sum back for b)
@@ -64,7 +64,7 @@ class _Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
     def forward(self, a, b):
-        return a - b
+        return parallel.arith(parallel.SUB, a, b)
 
     def backward(self, g):
         need = self.needs_input_grad
@@ -79,7 +79,7 @@ class _Mul(Function):
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
                                b if self.needs_input_grad[0] else None)
-        return a * b
+        return parallel.arith(parallel.MUL, a, b)
 
     def backward(self, g):
         (a, b), need = self.saved, self.needs_input_grad  # need: grad()'s may be narrower
@@ -91,7 +91,7 @@ class _Mul(Function):
 
 
 class _Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
+    """y = parallel.arith(parallel.DIV, a, b);  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
 
     saves_outputs = True
 

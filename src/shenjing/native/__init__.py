@@ -38,8 +38,10 @@ _SOURCES = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswit
 _HEADERS = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".h"))
 _FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-shared", "-fPIC"]
 # Tried in order until the compiler accepts one (the vector width is x86's: AVX-512 where the
-# CPU has it, ~5% faster LSTM loops than the default 256 bits).
-_TUNINGS = (["-march=native", "-mprefer-vector-width=512"], ["-march=native"], [])
+# CPU has it, ~5% faster LSTM loops than the default 256 bits; OpenMP for team.c's passes,
+# which run on one thread without it).
+_TUNINGS = tuple(t + omp for omp in (["-fopenmp"], []) for t in (
+    ["-march=native", "-mprefer-vector-width=512"], ["-march=native"], []))
 
 _FLOAT32 = np.dtype(np.float32)
 _lock = threading.Lock()
@@ -189,6 +191,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_int64] * 12 + [ctypes.c_void_p] * 2
         fn.restype = None
+    lib.sj_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2
+    lib.sj_relu.restype = None
+    lib.sj_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3
+    lib.sj_relu_grad.restype = None
     lib.sj_leaky_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_float]
     lib.sj_leaky_relu.restype = None
     lib.sj_leaky_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3 + [ctypes.c_float]
@@ -199,6 +205,12 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_ctc_alpha.restype = None
     lib.sj_ctc_grad.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 8
     lib.sj_ctc_grad.restype = ctypes.c_int
+    lib.sj_arith.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                             ctypes.c_float, ctypes.c_void_p]
+    lib.sj_arith.restype = None
+    lib.sj_set_team.argtypes = [ctypes.c_int]
+    lib.sj_set_team.restype = None
+    lib.sj_openmp.restype = ctypes.c_int
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None
     lib.sj_set_sgemm(*_numpy_sgemm(ctypes))

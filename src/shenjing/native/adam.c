@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sj_team.h"
+
 /* m += a1 (g - m); v += a2 (g^2 - v); with v_hat (AMSGrad, or NULL) v_hat = max(v_hat, v)
  * replaces v below; p -= alpha m / (sqrt(v) + epsilon). a1 = 1 - beta_1 and a2 = 1 - beta_2
  * come computed in double, as NumPy's path has them; alpha carries the learning rate and both
@@ -15,6 +17,7 @@ void sj_adam(int64_t n, float *restrict p, const float *restrict g, float *restr
              float *restrict v, float *restrict v_hat, float alpha, float a1, float a2,
              float epsilon) {
     if (v_hat) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
         for (int64_t i = 0; i < n; i++) {
             m[i] += a1 * (g[i] - m[i]);
             v[i] += a2 * (g[i] * g[i] - v[i]);
@@ -23,6 +26,7 @@ void sj_adam(int64_t n, float *restrict p, const float *restrict g, float *restr
         }
         return;
     }
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         m[i] += a1 * (g[i] - m[i]);
         v[i] += a2 * (g[i] * g[i] - v[i]);

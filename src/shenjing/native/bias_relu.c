@@ -6,9 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "sj_team.h"
+
 /* y (m, n) += b (n, or NULL), then y = max(y, 0) if relu (a NaN stays NaN, as in NumPy, so
  * that it is caught downstream). */
 void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict b, int relu) {
+#pragma omp parallel for SJ_TEAM(m * n) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         float *row = y + i * n;
         if (b)
@@ -21,47 +24,77 @@ void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict
 }
 
 /* The gradients before a fused ReLU and of the bias, from g (m, n): gs = g * (y > 0), a
- * product as in NumPy, so a NaN in g survives (y and gs NULL: no ReLU, gs is g itself); gb (n, or NULL) = the column sums of gs, added in
- * double so that long columns (a convolution's batch x pixels) lose nothing. Returns -1 if
- * the accumulator could not be allocated, else 0. */
+ * product as in NumPy, so a NaN in g survives (y and gs NULL: no ReLU, gs is g itself); gb
+ * (n, or NULL) = the column sums of gs, added in double so that long columns (a convolution's
+ * batch x pixels) lose nothing. On a team each thread sums its rows, then the partial sums are
+ * added in thread order. Returns -1 if the accumulator could not be allocated, else 0. */
 int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float *restrict y,
                       float *restrict gs, float *restrict gb) {
+    int team = sj_team_size > 1 && m * n >= SJ_TEAM_MIN ? sj_team_size : 1;
     double *sums = NULL;
     if (gb) {
-        sums = calloc((size_t)n, sizeof(double));
+        sums = calloc((size_t)n * team, sizeof(double));
         if (!sums)
             return -1;
     }
-    for (int64_t i = 0; i < m; i++) {
-        const float *gr = g + i * n;
-        if (y) {
-            const float *yr = y + i * n;
-            float *sr = gs + i * n;
-            for (int64_t j = 0; j < n; j++)
-                sr[j] = gr[j] * (float)(yr[j] > 0.0f);
-            gr = sr;
+    int used = 1;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = SJ_THREAD(), threads = SJ_THREADS();
+        if (t == 0)
+            used = threads;
+        double *part = sums ? sums + (size_t)t * n : NULL;
+        for (int64_t i = m * t / threads; i < m * (t + 1) / threads; i++) {
+            const float *gr = g + i * n;
+            if (y) {
+                const float *yr = y + i * n;
+                float *sr = gs + i * n;
+                for (int64_t j = 0; j < n; j++)
+                    sr[j] = gr[j] * (float)(yr[j] > 0.0f);
+                gr = sr;
+            }
+            if (part)
+                for (int64_t j = 0; j < n; j++)
+                    part[j] += gr[j];
         }
-        if (sums)
-            for (int64_t j = 0; j < n; j++)
-                sums[j] += gr[j];
     }
     if (sums) {
-        for (int64_t j = 0; j < n; j++)
-            gb[j] = (float)sums[j];
+        for (int64_t j = 0; j < n; j++) {
+            double total = sums[j];
+            for (int t = 1; t < used; t++)
+                total += sums[(size_t)t * n + j];
+            gb[j] = (float)total;
+        }
         free(sums);
     }
     return 0;
 }
 
+/* ReLU, y = max(x, 0) (a NaN stays NaN, as in NumPy), and its gradient gx = g * (y > 0). */
+void sj_relu(int64_t n, const float *restrict x, float *restrict y) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void sj_relu_grad(int64_t n, const float *restrict g, const float *restrict y,
+                  float *restrict gx) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        gx[i] = g[i] * (float)(y[i] > 0.0f);
+}
+
 /* Leaky ReLU, y = x > 0 ? x : slope x, and its gradient gx = x > 0 ? g : slope g: one pass
  * each, where NumPy needs a mask, a product and a where (three). A NaN in x stays NaN. */
 void sj_leaky_relu(int64_t n, const float *restrict x, float *restrict y, float slope) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
 }
 
 void sj_leaky_relu_grad(int64_t n, const float *restrict g, const float *restrict x,
                         float *restrict gx, float slope) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
     for (int64_t i = 0; i < n; i++)
         gx[i] = x[i] > 0.0f ? g[i] : slope * g[i];
 }

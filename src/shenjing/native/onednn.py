@@ -1,25 +1,18 @@
-"""Matrix products through oneDNN's ``dnnl_sgemm``, one thread per call, where the ``onednn``
-extra is installed.
+"""Matrix products through oneDNN's ``dnnl_sgemm``, where the ``onednn`` extra is installed.
 
-Once shenjing splits an op's batch over the cores itself (:mod:`shenjing.parallel`), each
-thread's slice is a one-thread product. NumPy's OpenBLAS reaches 110-150 GFLOP/s on one core
-here for the convolutions' and layers' shapes; the just-in-time AVX-512 kernels of Intel's
-oneDNN (the library under PyTorch's CPU convolutions) 140-180: the products of a CIFAR CNN step
-and an MLP step take 1.26x less time (``benchmarks/RESULTS.md``). So ``pip install
-shenjing[onednn]`` (the ``onednn-cpu-gomp`` wheel) makes :func:`matmul` hand float32 products
-to it; without the wheel, or with ``SHENJING_ONEDNN=0``, everything is NumPy's ``matmul``,
-which computes the same product (the last bits differ, as between any two BLAS libraries; tests
-run both).
+NumPy's OpenBLAS reaches 110-150 GFLOP/s on one core here for the convolutions' and layers'
+shapes; the just-in-time AVX-512 kernels of Intel's oneDNN (the library under PyTorch's CPU
+convolutions) 140-180: the products of a CIFAR CNN step and an MLP step take 1.26x less time
+(``benchmarks/RESULTS.md``). So ``pip install shenjing[onednn]`` (the ``onednn-cpu-gomp``
+wheel) makes :func:`matmul` hand float32 products to it; without the wheel, or with
+``SHENJING_ONEDNN=0``, everything is NumPy's ``matmul``, which computes the same product (the
+last bits differ, as between any two BLAS libraries; tests run both).
 
-Why one thread: oneDNN threads with OpenMP, whose idle workers stay awake a while after each
-product. Used for the MLP's whole-batch products on two threads, its GEMMs took 0.51 ms against
-OpenBLAS's 0.66, but the one-thread element-wise passes that follow ran 2x slower beside the
-waking team (the SGD update 0.40 ms instead of 0.21), so the step gained nothing, and a product
-after 20 ms idle took 4.4 ms. Products outside split ops stay with NumPy's own BLAS threads.
-
-Each thread that multiplies here sets its own OpenMP team size to one, once: the main thread
-included (it runs the first slice of a split op), which then holds for any other user of the
-system's ``libgomp`` in the process that does not set its own.
+oneDNN threads with OpenMP: a product runs on the calling thread's OpenMP team, whose size
+``threads`` sets (``omp_set_num_threads``, per thread, called when it changes). Split ops
+(:mod:`shenjing.parallel`) multiply each slice on one thread; in team mode whole batches
+multiply on the team, next to the C kernels' element-wise passes on the same team. (A team
+beside one-thread NumPy passes gained nothing: the SGD update after it ran 2x slower.)
 
 The library is found in the environment's ``lib`` folder (where the wheel puts it), or at
 ``$SHENJING_ONEDNN`` if that names a file, and loaded on the first product, not at import
@@ -41,10 +34,10 @@ _FLOAT32 = np.dtype(np.float32)
 MIN_WORK = 1 << 21
 
 _lock = threading.Lock()
-_local = threading.local()  # .one: this thread's OpenMP team size was set to one
+_local = threading.local()  # .threads: the OpenMP team size this thread last set
 _enabled = os.environ.get("SHENJING_ONEDNN", "1") != "0"
 _sgemm: Any = None
-_one_thread: Any = None  # omp_set_num_threads, called with 1 in each thread that multiplies
+_omp_threads: Any = None  # omp_set_num_threads: the calling thread's team size
 _status = "not loaded yet"
 
 
@@ -61,7 +54,7 @@ def _candidates() -> list[str]:
 def _load() -> None:
     import ctypes
 
-    global _sgemm, _one_thread, _status
+    global _sgemm, _omp_threads, _status
     with _lock:
         if _status != "not loaded yet":
             return
@@ -83,12 +76,12 @@ def _load() -> None:
                            ptr, i64, ctypes.c_float, ptr, i64]
             fn.restype = ctypes.c_int
             # dnnl_sgemm's OpenMP team size is the calling thread's own setting
-            _one_thread = lib.omp_set_num_threads
-            _one_thread.argtypes = [ctypes.c_int]
+            _omp_threads = lib.omp_set_num_threads
+            _omp_threads.argtypes = [ctypes.c_int]
             version = lib.dnnl_version
             version.restype = ctypes.POINTER(ctypes.c_int * 3)
             v = version().contents
-            _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}, one thread per call"
+            _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}"
             return
         _status = (f"unavailable: {errors[0]}; NumPy's BLAS multiplies" if errors else
                    "not installed (pip install shenjing[onednn]); NumPy's BLAS multiplies")
@@ -126,8 +119,9 @@ def _loaded() -> Any:
     return _sgemm
 
 
-def matmul(a: Any, b: Any, out: Any = None) -> Any:
-    """``a @ b`` (into ``out`` if given), as ``np.matmul``, on the calling thread alone.
+def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
+    """``a @ b`` (into ``out`` if given), as ``np.matmul``, on the calling thread's OpenMP team
+    of ``threads`` (one: the thread alone).
     Float32 NumPy products big enough to repay the call run in oneDNN where it is installed:
     2-D ones, and stacks of them with the same leading axes (one call per matrix)."""
     if (type(a) is not np.ndarray or type(b) is not np.ndarray
@@ -146,20 +140,20 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return np.matmul(a, b, out=out)
     for i in np.ndindex(a.shape[:-2]):
-        if not _gemm(sgemm, a[i], b[i], out[i]):
+        if not _gemm(sgemm, a[i], b[i], out[i], threads):
             np.matmul(a[i], b[i], out=out[i])
     return out
 
 
-def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray, threads: int) -> bool:
     """out = a @ b for 2-D arrays in oneDNN; False where a layout is not one it reads."""
     la, lb, lc = _operand(a), _operand(b), _operand(out)
     if la is None or lb is None or lc is None or lc[0] != b"N":
         return False
     (m, k), n = a.shape, b.shape[1]
-    if not getattr(_local, "one", False):
-        _one_thread(1)
-        _local.one = True
+    if getattr(_local, "threads", 0) != threads:
+        _omp_threads(threads)
+        _local.threads = threads
     code = sgemm(la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1], 0.0,
                  out.ctypes.data, lc[1])
     if code != 0:

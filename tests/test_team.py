@@ -1,0 +1,259 @@
+"""Team mode (shenjing.parallel): whole-batch float32 products on oneDNN's OpenMP team and the
+big element-wise passes on the same team (native/team.c and the kernels' SJ_TEAM loops).
+
+The kernels' values are checked against NumPy on one thread and on a team of two (without
+OpenMP the team is one thread and the same checks hold); the dispatch (``parallel.arith``) is
+checked to take the kernels exactly where it may and NumPy everywhere else; a training step in
+team mode, where oneDNN and OpenMP are there, gives the gradients of the ordinary path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import F, native, parallel
+
+
+@pytest.fixture
+def kernels():
+    lib = native.kernels()
+    if lib is None:
+        pytest.skip(f"C kernels: {native.status()}")
+    yield lib
+    lib.sj_set_team(parallel.team() or 1)  # this thread's team as it was
+
+
+def _nasty(rng, n):
+    """float32 values with zeros of both signs, infinities and NaNs among normal ones."""
+    a = rng.standard_normal(n).astype(np.float32)
+    a[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -3.0, 7.0]
+    return rng.permutation(a)
+
+
+N = parallel.TEAM_MIN + 123  # over the team's minimum, and not a multiple of two
+
+
+@pytest.mark.parametrize("team", [1, 2])
+def test_arith_kernel_is_numpys_arithmetic_bit_for_bit(kernels, rng, team):
+    kernels.sj_set_team(team)
+    a, b, out = _nasty(rng, N), _nasty(rng, N), np.empty(N, np.float32)
+    s = np.float32(-1.75)
+    with np.errstate(all="ignore"):
+        cases = {0: (a + b, a + s), 1: (a - b, a - s), 2: (a * b, a * s), 3: (a / b, a / s)}
+        for op, (of_arrays, of_scalar) in cases.items():
+            kernels.sj_arith(op, N, a.ctypes.data, b.ctypes.data, 0.0, out.ctypes.data)
+            np.testing.assert_array_equal(out, of_arrays)
+            kernels.sj_arith(op, N, a.ctypes.data, None, float(s), out.ctypes.data)
+            np.testing.assert_array_equal(out, of_scalar)
+        for op, expected in ((4, s - a), (5, s / a)):  # the scalar on the left
+            kernels.sj_arith(op, N, a.ctypes.data, None, float(s), out.ctypes.data)
+            np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("team", [1, 2])
+def test_relu_kernels_are_numpys(kernels, rng, team):
+    kernels.sj_set_team(team)
+    x, g = _nasty(rng, N), _nasty(rng, N)
+    y, gx = np.empty_like(x), np.empty_like(x)
+    kernels.sj_relu(N, x.ctypes.data, y.ctypes.data)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))  # NaN stays NaN
+    kernels.sj_relu_grad(N, g.ctypes.data, y.ctypes.data, gx.ctypes.data)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(gx, g * (y > 0))  # a NaN or inf in g survives as NaN
+
+
+def test_team_passes_equal_one_thread(kernels, rng):
+    """bias + ReLU, its gradients with the bias's column sums, Adam: the team of two gives what
+    one thread gives (the column sums: each thread's rows, added in order)."""
+    m, n = 300, 257
+    g, y, b = (rng.standard_normal(s).astype(np.float32) for s in ((m, n), (m, n), (n,)))
+    results = []
+    for team in (1, 2):
+        kernels.sj_set_team(team)
+        out, gs, gb = y.copy(), np.empty_like(g), np.empty(n, np.float32)
+        kernels.sj_bias_relu(m, n, out.ctypes.data, b.ctypes.data, 1)
+        assert kernels.sj_relu_bias_grad(m, n, g.ctypes.data, out.ctypes.data, gs.ctypes.data,
+                                         gb.ctypes.data) == 0
+        p, m1, v = y.copy(), np.zeros_like(y), np.zeros_like(y)
+        kernels.sj_adam(p.size, p.ctypes.data, g.ctypes.data, m1.ctypes.data, v.ctypes.data,
+                        None, 1e-3, 0.1, 0.001, 1e-7)
+        results.append((out, gs, gb, p, m1, v))
+    one, two = results
+    np.testing.assert_array_equal(one[0], np.maximum(y + b, 0))
+    np.testing.assert_array_equal(one[1], g * (one[0] > 0))
+    np.testing.assert_allclose(one[2], one[1].sum(0, dtype=np.float64), rtol=1e-6)
+    for a, b2 in zip(one, two):
+        np.testing.assert_allclose(a, b2, rtol=1e-6, atol=1e-7)
+
+
+class _Counted:
+    """The kernels, counting the calls of sj_arith (so a test sees which path ran)."""
+
+    def __init__(self, lib):
+        self.lib, self.arith = lib, 0
+
+    def sj_arith(self, *args):
+        self.arith += 1
+        return self.lib.sj_arith(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.lib, name)
+
+
+@pytest.fixture
+def team_of_two(kernels, monkeypatch):
+    """Team mode's element-wise dispatch, on the C kernels (products as they are)."""
+    counted = _Counted(kernels)
+    monkeypatch.setattr(parallel, "_team", 2)
+    monkeypatch.setattr(parallel, "_kernels", counted)
+    kernels.sj_set_team(2)
+    return counted
+
+
+def test_arith_takes_the_team_only_where_it_may(team_of_two, rng):
+    big = rng.standard_normal((256, 200)).astype(np.float32)
+    other = rng.standard_normal((256, 200)).astype(np.float32)
+    s = np.array(0.3, np.float32)
+    for op, fn in ((parallel.ADD, np.add), (parallel.SUB, np.subtract),
+                   (parallel.MUL, np.multiply), (parallel.DIV, np.divide)):
+        before = team_of_two.arith
+        for a, b in ((big, other), (big, s), (s, big)):
+            got = parallel.arith(op, a, b)
+            assert got.dtype == np.float32 and got.shape == big.shape
+            np.testing.assert_array_equal(got, fn(a, b))
+        assert team_of_two.arith == before + 3
+    # NumPy's: another dtype, broadcasting, few elements, a strided view
+    before = team_of_two.arith
+    for a, b in ((big.astype(np.float64), other.astype(np.float64)), (big, other[:1]),
+                 (big[:2], other[:2]), (big[:, ::2], other[:, ::2]), (big, 2.0)):
+        np.testing.assert_array_equal(parallel.arith(parallel.MUL, a, b), np.multiply(a, b))
+    assert team_of_two.arith == before
+
+
+def test_arith_in_place(team_of_two, rng):
+    a = rng.standard_normal(parallel.TEAM_MIN * 2).astype(np.float32)
+    b = rng.standard_normal(a.shape).astype(np.float32)
+    lr = np.array(0.01, np.float32)
+    expected = a - lr * b
+    target = a.copy()
+    assert parallel.arith_(parallel.SUB, target, parallel.arith(parallel.MUL, lr, b)) is target
+    np.testing.assert_array_equal(target, expected)
+    assert team_of_two.arith == 2
+    buf = a.copy()  # overlapping operands: NumPy's buffered answer, not a racing loop
+    head, tail = buf[1:], buf[:-1]
+    expected = head + tail
+    parallel.arith_(parallel.ADD, head, tail)
+    np.testing.assert_array_equal(head, expected)
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        parallel.arith_(parallel.ADD, frozen, b)
+    assert team_of_two.arith == 2
+
+
+def test_tensor_update_and_relu_use_the_team(team_of_two, rng):
+    """What an SGD step and a ReLU layer do, in team mode: the same values as NumPy's."""
+    w0 = rng.standard_normal((300, 200)).astype(np.float32)
+    w = sj.tensor(w0.copy(), requires_grad=True)
+    y = F.relu(w * 2.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), np.maximum(w0 * np.float32(2), 0))
+    np.testing.assert_array_equal(w.grad.numpy(), 2.0 * (w0 > 0))
+    with sj.no_grad():
+        w -= 0.1 * w.grad
+    np.testing.assert_array_equal(w.numpy(), w0 - np.float32(0.1) * (2.0 * (w0 > 0)).astype(
+        np.float32))
+    assert team_of_two.arith >= 3  # w * 2, 0.1 * grad, w -= ...
+
+
+@pytest.fixture
+def fresh_parallel(monkeypatch):
+    """parallel's process-wide state as at start-up, with two threads; restored afterwards
+    (BLAS's thread count included)."""
+    before = parallel.threads()
+    for name, value in (("_team", 0), ("_team_tried", False), ("_splitting", False),
+                        ("_pool", None), ("_threads", 2)):
+        monkeypatch.setattr(parallel, name, value)
+    yield
+    if parallel._team:
+        parallel._kernels.sj_set_team(1)
+    if parallel._pool is not None:
+        parallel._pool.shutdown(wait=True)
+    monkeypatch.undo()
+    parallel.set_threads(before)
+
+
+def _mlp_step(x, labels, weights):
+    params = [sj.tensor(w.copy(), requires_grad=True) for w in weights]
+    w1, b1, w2, b2 = params
+    h = F.relu(F.linear(sj.as_tensor(x), w1, b1))
+    loss = F.sparse_categorical_crossentropy(labels, F.linear(h, w2, b2), from_logits=True)
+    loss.backward()
+    with sj.no_grad():
+        for p in params:
+            p -= 0.5 * p.grad
+    return [loss.numpy()] + [p.numpy() for p in params]
+
+
+def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
+    from shenjing.native import onednn
+
+    if native.kernels() is None or not native.kernels().sj_openmp() or not (
+            onednn.status() and onednn.loaded()):
+        pytest.skip(f"team mode needs oneDNN ({onednn.status()}) and the C kernels with "
+                    f"OpenMP ({native.status()})")
+    x = rng.standard_normal((256, 300)).astype(np.float32)
+    labels = rng.integers(0, 10, 256)
+    weights = [rng.standard_normal(s).astype(np.float32) * 0.05
+               for s in ((300, 256), (256,), (256, 10), (10,))]
+    team = _mlp_step(x, labels, weights)
+    assert parallel.team() == 2  # the first product entered team mode
+    with native.disabled():
+        parallel._leave_team()  # the ordinary path: NumPy's products and passes
+        ordinary = _mlp_step(x, labels, weights)
+    for a, b in zip(team, ordinary):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_team_mode_needs_threads_and_ends_when_ops_split(fresh_parallel, monkeypatch, kernels):
+    monkeypatch.setattr(parallel, "_threads", 1)
+    assert not parallel._enter_team() and parallel.team() == 0
+    monkeypatch.setattr(parallel, "_threads", 2)
+    monkeypatch.setattr(parallel, "_team", 2)  # as if entered
+    monkeypatch.setattr(parallel, "_kernels", kernels)
+    monkeypatch.setattr(parallel, "MIN_WORK", 1)
+    parallel.over_batch(lambda a, b: None, 8, work=10**9)  # the first op that splits
+    assert parallel.splitting() and parallel.team() == 0
+
+
+def test_the_first_float32_product_enters_team_mode_in_a_fresh_process():
+    """In a new process with two threads: a float64 product leaves BLAS its threads; the first
+    float32 one enters team mode (where it can), holding BLAS at one thread; a split op ends it."""
+    code = """
+import json, numpy as np
+from threadpoolctl import threadpool_info
+import shenjing as sj
+from shenjing import parallel
+sj.utils.set_num_threads(2)
+blas = lambda: [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"][0]
+a = np.ones((256, 256))
+parallel.gemm(a, a)
+seen = [parallel.team(), blas()]
+out = parallel.gemm(a.astype(np.float32), a.astype(np.float32))
+seen += [parallel.team(), blas(), float(out[0, 0]), parallel.team_possible()]
+sj.layers.Conv2D(16, 3)(np.ones((64, 32, 32, 3), np.float32))
+print(json.dumps(seen + [parallel.team(), parallel.splitting()]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    team64, blas64, team32, blas32, value, possible, team_after, split = json.loads(done.stdout)
+    assert (team64, blas64, value) == (0, 2, 256.0)
+    if not possible:
+        pytest.skip("no team mode here (oneDNN, OpenMP or a second thread missing)")
+    assert (team32, blas32) == (2, 1)
+    assert (team_after, split) == (0, True)
