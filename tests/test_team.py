@@ -25,7 +25,7 @@ def kernels():
     if lib is None:
         pytest.skip(f"C kernels: {native.status()}")
     yield lib
-    lib.sj_set_team(parallel.team() or 1)  # this thread's team as it was
+    lib.sj_set_team(parallel.team_size or 1)  # this thread's team as it was
 
 
 def _nasty(rng, n):
@@ -109,7 +109,7 @@ class _Counted:
 def team_of_two(kernels, monkeypatch):
     """Team mode's element-wise dispatch, on the C kernels (products as they are)."""
     counted = _Counted(kernels)
-    monkeypatch.setattr(parallel, "_team", 2)
+    monkeypatch.setattr(parallel, "team_size", 2)
     monkeypatch.setattr(parallel, "_kernels", counted)
     kernels.sj_set_team(2)
     return counted
@@ -176,11 +176,11 @@ def fresh_parallel(monkeypatch):
     """parallel's process-wide state as at start-up, with two threads; restored afterwards
     (BLAS's thread count included)."""
     before = parallel.threads()
-    for name, value in (("_team", 0), ("_team_tried", False), ("_splitting", False),
+    for name, value in (("team_size", 0), ("_team_tried", False), ("_splitting", False),
                         ("_pool", None), ("_threads", 2)):
         monkeypatch.setattr(parallel, name, value)
     yield
-    if parallel._team:
+    if parallel.team_size:
         parallel._kernels.sj_set_team(1)
     if parallel._pool is not None:
         parallel._pool.shutdown(wait=True)
@@ -212,7 +212,7 @@ def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
     weights = [rng.standard_normal(s).astype(np.float32) * 0.05
                for s in ((300, 256), (256,), (256, 10), (10,))]
     team = _mlp_step(x, labels, weights)
-    assert parallel.team() == 2  # the first product entered team mode
+    assert parallel.team_size == 2  # the first product entered team mode
     with native.disabled():
         parallel._leave_team()  # the ordinary path: NumPy's products and passes
         ordinary = _mlp_step(x, labels, weights)
@@ -222,13 +222,13 @@ def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
 
 def test_team_mode_needs_threads_and_ends_when_ops_split(fresh_parallel, monkeypatch, kernels):
     monkeypatch.setattr(parallel, "_threads", 1)
-    assert not parallel._enter_team() and parallel.team() == 0
+    assert not parallel._enter_team() and parallel.team_size == 0
     monkeypatch.setattr(parallel, "_threads", 2)
-    monkeypatch.setattr(parallel, "_team", 2)  # as if entered
+    monkeypatch.setattr(parallel, "team_size", 2)  # as if entered
     monkeypatch.setattr(parallel, "_kernels", kernels)
     monkeypatch.setattr(parallel, "MIN_WORK", 1)
     parallel.over_batch(lambda a, b: None, 8, work=10**9)  # the first op that splits
-    assert parallel.splitting() and parallel.team() == 0
+    assert parallel.splitting() and parallel.team_size == 0
 
 
 def test_the_first_float32_product_enters_team_mode_in_a_fresh_process():
@@ -243,11 +243,11 @@ sj.utils.set_num_threads(2)
 blas = lambda: [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"][0]
 a = np.ones((256, 256))
 parallel.gemm(a, a)
-seen = [parallel.team(), blas()]
+seen = [parallel.team_size, blas()]
 out = parallel.gemm(a.astype(np.float32), a.astype(np.float32))
-seen += [parallel.team(), blas(), float(out[0, 0]), parallel.team_possible()]
+seen += [parallel.team_size, blas(), float(out[0, 0]), parallel.team_possible()]
 sj.layers.Conv2D(16, 3)(np.ones((64, 32, 32, 3), np.float32))
-print(json.dumps(seen + [parallel.team(), parallel.splitting()]))
+print(json.dumps(seen + [parallel.team_size, parallel.splitting()]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

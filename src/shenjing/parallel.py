@@ -46,7 +46,9 @@ _pool: Any = None
 _splitting = False  # True once an op has split itself: BLAS is then held at one thread
 _blas_limit: Any = None  # threadpoolctl's limit on the BLAS threads, once one was set
 _malloc_tuned = False  # malloc_settings applied (at the first over_batch call)
-_team = 0  # team mode: the OpenMP team's size for whole-batch float32 work; 0 outside it
+# Team mode: the OpenMP team's size for whole-batch float32 work, 0 outside it (read, never
+# set, by the ops that take the team).
+team_size = 0
 _team_tried = False  # whether the first whole-batch product has decided team mode
 _onednn: Any = None  # shenjing.native.onednn, once a product went through it
 _kernels: Any = None  # the C kernels, in team mode
@@ -55,15 +57,15 @@ _FLOAT32 = np.dtype(np.float32)
 
 def set_threads(n: int) -> None:
     """Use ``n`` threads (``n`` >= 1): in BLAS, or (once ops split) in shenjing's own pool."""
-    global _threads, _pool, _team
+    global _threads, _pool, team_size
     if n != _threads and _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
     _threads = n
-    if _team:
-        _team = n
+    if team_size:
+        team_size = n
         _kernels.sj_set_team(n)
-    _limit_blas(1 if _splitting or _team else n)
+    _limit_blas(1 if _splitting or team_size else n)
 
 
 def threads() -> int:
@@ -166,8 +168,9 @@ def gemm(a: Any, b: Any, out: Any = None) -> Any:
             from .native import onednn  # not at import: only split ops multiply through it
 
             return onednn.matmul(a, b, out)
-        if _team or (not _team_tried and a.dtype is _FLOAT32 and _enter_team()):
-            return _onednn.matmul(a, b, out, _team)
+        if (team_size or not _team_tried) and a.size * b.shape[-1] >= TEAM_GEMM_MIN and (
+                team_size or a.dtype is _FLOAT32 and _enter_team()):
+            return _onednn.matmul(a, b, out, team_size)
     return a @ b if out is None else get_xp(a).matmul(a, b, out=out)
 
 
@@ -227,30 +230,25 @@ def _enter_team() -> bool:
     """Decide team mode, once, at the first whole-batch float32 product (where
     :func:`team_possible`); NumPy's BLAS is then held at one thread (its spinning threads and
     the team's would fight over the cores), so float64 products run on one core."""
-    global _team, _team_tried, _onednn, _kernels
+    global team_size, _team_tried, _onednn, _kernels
     _team_tried = True
     if not team_possible():
         return False
     from . import native
     from .native import onednn
 
-    _onednn, _kernels, _team = onednn, native.kernels(), _threads
+    _onednn, _kernels, team_size = onednn, native.kernels(), _threads
     kernels = _kernels
-    kernels.sj_set_team(_team)  # this thread's C loops (the only one that multiplies)
+    kernels.sj_set_team(team_size)  # this thread's C loops (the only one that multiplies)
     _limit_blas(1)
     return True
 
 
 def _leave_team() -> None:
-    global _team
-    if _team:
-        _team = 0
+    global team_size
+    if team_size:
+        team_size = 0
         _kernels.sj_set_team(1)
-
-
-def team() -> int:
-    """The OpenMP team's size in team mode, else 0."""
-    return _team
 
 
 ADD, SUB, MUL, DIV = range(4)
@@ -259,12 +257,15 @@ _NUMPY_INPLACE = (operator.iadd, operator.isub, operator.imul, operator.itruediv
 _SWAPPED = (ADD, 4, MUL, 5)  # s - a and s / a in team.c
 # Below this many elements a pass is cheaper on one thread than the team's fork and join.
 TEAM_MIN = 1 << 15
+# Products under this many multiply-adds stay NumPy's (oneDNN's MIN_WORK; a small product
+# neither takes the team nor decides team mode).
+TEAM_GEMM_MIN = 1 << 21
 
 
 def arith(op: int, a: Any, b: Any) -> Any:
     """NumPy's ``a + b``, ``a - b``, ``a * b`` or ``a / b`` (op ADD, SUB, MUL, DIV); in team
     mode on the team for big float32 arrays of one shape, or one and a scalar."""
-    if _team:
+    if team_size:
         out = _team_arith(op, a, b, None)
         if out is not None:
             return out
@@ -273,7 +274,7 @@ def arith(op: int, a: Any, b: Any) -> Any:
 
 def arith_(op: int, a: Any, b: Any) -> Any:
     """As :func:`arith`, in place into ``a`` (``a += b``...)."""
-    if _team and _team_arith(op, a, b, a) is not None:
+    if team_size and _team_arith(op, a, b, a) is not None:
         return a
     return _NUMPY_INPLACE[op](a, b)
 
@@ -309,7 +310,7 @@ def team_pass(kernel: str, *arrays: Any) -> bool:
     """In team mode, ``kernel(n, *arrays)`` (a C pass over ``n`` float32 elements on the team)
     if the arrays are C-contiguous float32 NumPy arrays of at least :data:`TEAM_MIN` elements;
     False (nothing done) otherwise, and outside team mode."""
-    if not _team:
+    if not team_size:
         return False
     for a in arrays:
         if type(a) is not np.ndarray or a.dtype is not _FLOAT32 or not a.flags.c_contiguous:

@@ -51,7 +51,7 @@ class _Add(Function):
     """y = a + b;  dy/da = dy/db = 1."""
 
     def forward(self, a, b):
-        return parallel.arith(parallel.ADD, a, b)
+        return parallel.arith(parallel.ADD, a, b) if parallel.team_size else a + b
 
     def backward(self, g):
         need = self.needs_input_grad  # grad() may ask for one side only (no sum back for b)
@@ -64,7 +64,7 @@ class _Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
     def forward(self, a, b):
-        return parallel.arith(parallel.SUB, a, b)
+        return parallel.arith(parallel.SUB, a, b) if parallel.team_size else a - b
 
     def backward(self, g):
         need = self.needs_input_grad
@@ -79,7 +79,7 @@ class _Mul(Function):
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
                                b if self.needs_input_grad[0] else None)
-        return parallel.arith(parallel.MUL, a, b)
+        return parallel.arith(parallel.MUL, a, b) if parallel.team_size else a * b
 
     def backward(self, g):
         (a, b), need = self.saved, self.needs_input_grad  # need: grad()'s may be narrower
@@ -91,12 +91,12 @@ class _Mul(Function):
 
 
 class _Div(Function):
-    """y = parallel.arith(parallel.DIV, a, b);  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
 
     saves_outputs = True
 
     def forward(self, a, b):
-        y = a / b
+        y = parallel.arith(parallel.DIV, a, b) if parallel.team_size else a / b
         self.save_for_backward(b, y)
         return y
 

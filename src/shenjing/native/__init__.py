@@ -7,9 +7,11 @@ forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will d
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss),
-``ctc.c`` (the CTC loss's recursions);
-``sj_math.h`` holds the exp they share.
-As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native``), once: the
+``ctc.c`` (the CTC loss's recursions), ``team.c`` (team mode's arithmetic and ReLU passes on
+an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share,
+``sj_team.h`` the team's loop clause.
+As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
+without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
 hashes the sources, the flags, the compiler and the CPU, and loaded with ctypes.
 
