@@ -257,3 +257,35 @@ print(json.dumps(seen + [parallel.team_size, parallel.splitting()]))
         pytest.skip("no team mode here (oneDNN, OpenMP or a second thread missing)")
     assert (team32, blas32) == (2, 1)
     assert (team_after, split) == (0, True)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_runs_on_one_thread_instead_of_hanging():
+    """A child forked in team mode (or after the pool started) has none of the parent's
+    threads: its team regions and split ops must not wait on them (they hung before)."""
+    code = """
+import os, numpy as np, shenjing as sj
+from shenjing import parallel
+sj.utils.set_num_threads(2)
+a = np.ones((256, 256), np.float32)
+x = np.ones(1 << 16, np.float32)
+
+def in_child(job):
+    pid = os.fork()
+    if pid == 0:
+        ok = job()
+        os._exit(0 if ok else 3)
+    return os.waitpid(pid, 0)[1]
+
+parallel.gemm(a, a)
+parallel.arith(parallel.MUL, x, x)
+print(parallel.team_size, in_child(lambda: parallel.arith(parallel.MUL, x, x)[0] == 1
+                                   and parallel.gemm(a, a)[0, 0] == 256 and not parallel.team_size))
+parallel.over_batch(lambda lo, hi: None, 8, work=1 << 40)  # splits: the pool starts
+print(in_child(lambda: parallel.over_batch(lambda lo, hi: hi - lo, 8, work=1 << 40) == [4, 4]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    (team, child_team), (child_split,) = (line.split() for line in done.stdout.splitlines())
+    assert child_team == "0" and child_split == "0"  # the children's exit statuses

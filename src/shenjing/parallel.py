@@ -244,6 +244,21 @@ def _enter_team() -> bool:
     return True
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads: an OpenMP team region would wait on
+    the parent's workers forever, and the pool's queue would never be served. So the child
+    leaves team mode for good (its products and passes run on one thread until it splits ops,
+    with a new pool)."""
+    global _team_tried, _pool
+    _team_tried = True
+    _leave_team()
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _leave_team() -> None:
     global team_size
     if team_size:
