@@ -91,28 +91,22 @@ def test_team_passes_equal_one_thread(kernels, rng):
         np.testing.assert_allclose(a, b2, rtol=1e-6, atol=1e-7)
 
 
-class _Counted:
-    """The kernels, counting the calls of sj_arith (so a test sees which path ran)."""
-
-    def __init__(self, lib):
-        self.lib, self.arith = lib, 0
-
-    def sj_arith(self, *args):
-        self.arith += 1
-        return self.lib.sj_arith(*args)
-
-    def __getattr__(self, name):
-        return getattr(self.lib, name)
-
-
 @pytest.fixture
 def team_of_two(kernels, monkeypatch):
-    """Team mode's element-wise dispatch, on the C kernels (products as they are)."""
-    counted = _Counted(kernels)
+    """Team mode's element-wise dispatch on the C kernels (products as they are); counts the
+    calls of sj_arith (``.arith``), so a test sees which path ran."""
+    seen = type("Seen", (), {"arith": 0})()
+    arith = kernels.sj_arith
+
+    def counted(*args):
+        seen.arith += 1
+        return arith(*args)
+
+    monkeypatch.setattr(kernels, "sj_arith", counted)
     monkeypatch.setattr(parallel, "team_size", 2)
-    monkeypatch.setattr(parallel, "_kernels", counted)
+    monkeypatch.setattr(parallel, "_kernels", kernels)
     kernels.sj_set_team(2)
-    return counted
+    return seen
 
 
 def test_arith_takes_the_team_only_where_it_may(team_of_two, rng):
@@ -132,6 +126,9 @@ def test_arith_takes_the_team_only_where_it_may(team_of_two, rng):
     for a, b in ((big.astype(np.float64), other.astype(np.float64)), (big, other[:1]),
                  (big[:2], other[:2]), (big[:, ::2], other[:, ::2]), (big, 2.0)):
         np.testing.assert_array_equal(parallel.arith(parallel.MUL, a, b), np.multiply(a, b))
+    assert team_of_two.arith == before
+    with native.disabled():  # NumPy's paths only, as the tests that compare the two ask
+        np.testing.assert_array_equal(parallel.arith(parallel.MUL, big, other), big * other)
     assert team_of_two.arith == before
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import native
 from .backend import get_xp
 
 # Work is counted in element passes (about 1 ns each); a hand-off to a thread costs ~50 us.
@@ -218,7 +219,6 @@ def summed(partials: list[Any]) -> Any:
 def team_possible() -> bool:
     """Whether team mode can run here: two or more threads, oneDNN, and the C kernels built
     with OpenMP (loads both)."""
-    from . import native
     from .native import onednn
 
     kernels = native.kernels()
@@ -234,7 +234,6 @@ def _enter_team() -> bool:
     _team_tried = True
     if not team_possible():
         return False
-    from . import native
     from .native import onednn
 
     _onednn, _kernels, team_size = onednn, native.kernels(), _threads
@@ -314,9 +313,12 @@ def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
     if big.size < TEAM_MIN or not big.flags.c_contiguous or (
             out is not None and not out.flags.writeable):
         return None
+    kernels = native.kernels()  # None inside native.disabled()
+    if kernels is None:
+        return None
     if out is None:
         out = np.empty(big.shape, _FLOAT32)
-    _kernels.sj_arith(op, big.size, big.ctypes.data, None if other is None else other.ctypes.data,
+    kernels.sj_arith(op, big.size, big.ctypes.data, None if other is None else other.ctypes.data,
                       scalar, out.ctypes.data)
     return out
 
@@ -331,7 +333,8 @@ def team_pass(kernel: str, *arrays: Any) -> bool:
         if type(a) is not np.ndarray or a.dtype is not _FLOAT32 or not a.flags.c_contiguous:
             return False
     n = arrays[0].size
-    if n < TEAM_MIN:
+    kernels = native.kernels() if n >= TEAM_MIN else None  # None inside native.disabled()
+    if kernels is None:
         return False
-    getattr(_kernels, kernel)(n, *(a.ctypes.data for a in arrays))
+    getattr(kernels, kernel)(n, *(a.ctypes.data for a in arrays))
     return True
