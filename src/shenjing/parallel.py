@@ -237,8 +237,7 @@ def _enter_team() -> bool:
     from .native import onednn
 
     _onednn, _kernels, team_size = onednn, native.kernels(), _threads
-    kernels = _kernels
-    kernels.sj_set_team(team_size)  # this thread's C loops (the only one that multiplies)
+    _kernels.sj_set_team(team_size)  # this thread's C loops (the only one that multiplies)
     _limit_blas(1)
     return True
 
@@ -259,6 +258,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def _leave_team() -> None:
+    """End team mode: products back to BLAS (held at one thread by the caller's mode), this
+    thread's C loops on itself."""
     global team_size
     if team_size:
         team_size = 0
