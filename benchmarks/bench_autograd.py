@@ -1,9 +1,9 @@
 """MLP training step, shenjing vs PyTorch, and the cost of ``import``.
 
-The job: an MLP 784-256-256-10 (ReLU), batch 128, softmax cross-entropy, plain SGD written out
-here (``p -= lr * p.grad`` under no_grad), on synthetic MNIST-shaped data. Each framework runs in
-its own subprocess (so memory and threads don't mix), with the same BLAS thread count,
-alternating A B A B; we print the medians and the ratio shenjing / PyTorch. Import time is the
+The job: an MLP 784-256-256-10 (ReLU, or ``--activation`` sigmoid or tanh), batch 128, softmax
+cross-entropy, plain SGD written out here (``p -= lr * p.grad`` under no_grad), on synthetic
+MNIST-shaped data. Each framework runs in its own subprocess (so memory and threads don't mix),
+with the same BLAS thread count, alternating A B A B; we print the medians and the ratio shenjing / PyTorch. Import time is the
 median of fresh-interpreter ``import shenjing`` / ``import torch``, both with compiled bytecode
 (as after ``pip install``).
 
@@ -15,6 +15,7 @@ that minus the first layer's input gradient: about 188 MFLOP in all, nearly all 
     python benchmarks/bench_autograd.py --job chain     # the cost of one small op
     python benchmarks/bench_autograd.py --job gemms     # the step's eight GEMMs alone
     python benchmarks/bench_autograd.py --job numpy     # the step written by hand in NumPy
+    python benchmarks/bench_autograd.py --activation sigmoid   # or tanh: the article's others
 
 ``--job chain`` measures the engine instead of the BLAS: a 52-op chain on 4x4 tensors
 (``h = tanh(h * v + 0.5) @ v - h``, ten times, then a sum; forward and backward), where the
@@ -65,17 +66,19 @@ def _init_weights():
     return out
 
 
-def shenjing_step_fn(threads: int, device: str):
+def shenjing_step_fn(threads: int, device: str, activation: str = "relu"):
     import shenjing as sj
     from shenjing import F
+
+    act = getattr(F, activation)
 
     sj.utils.set_num_threads(threads)
     params = [sj.tensor(w).to(device).requires_grad_() for w in _init_weights()]
     w1, b1, w2, b2, w3, b3 = params
 
     def step(x, y):
-        h = F.relu(F.linear(sj.as_tensor(x), w1, b1))  # no copy, as torch.from_numpy
-        h = F.relu(F.linear(h, w2, b2))
+        h = act(F.linear(sj.as_tensor(x), w1, b1))  # no copy, as torch.from_numpy
+        h = act(F.linear(h, w2, b2))
         loss = F.sparse_categorical_crossentropy(y, F.linear(h, w3, b3), from_logits=True)
         for p in params:
             p.grad = None
@@ -88,8 +91,10 @@ def shenjing_step_fn(threads: int, device: str):
     return step
 
 
-def torch_step_fn(threads: int, device: str):
+def torch_step_fn(threads: int, device: str, activation: str = "relu"):
     import torch
+
+    act = getattr(torch, activation)
 
     torch.set_num_threads(threads)
     params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, device=device, requires_grad=True)
@@ -98,8 +103,8 @@ def torch_step_fn(threads: int, device: str):
     f = torch.nn.functional
 
     def step(x, y):
-        h = torch.relu(f.linear(torch.as_tensor(x), w1, b1))  # no copy
-        h = torch.relu(f.linear(h, w2, b2))
+        h = act(f.linear(torch.as_tensor(x), w1, b1))  # no copy
+        h = act(f.linear(h, w2, b2))
         loss = f.cross_entropy(f.linear(h, w3, b3), torch.as_tensor(y))
         for p in params:
             p.grad = None
@@ -227,7 +232,8 @@ def _on_device(framework: str, device: str):
     return cupy.asarray, cupy.cuda.Device().synchronize
 
 
-def worker(framework: str, steps: int, threads: int, device: str, job: str) -> None:
+def worker(framework: str, steps: int, threads: int, device: str, job: str,
+           activation: str) -> None:
     if job == "chain":
         step = chain_step_fn(framework)
     elif job == "gemms":
@@ -235,7 +241,8 @@ def worker(framework: str, steps: int, threads: int, device: str, job: str) -> N
     elif job == "numpy" and framework == "shenjing":
         step = numpy_step_fn(threads)
     else:
-        step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(threads, device)
+        step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(
+            threads, device, activation)
     move, wait = _on_device(framework, device)
     xs, ys = (move(a) for a in _data())
     for i in range(20):  # warm-up: allocator, BLAS threads, caches
@@ -265,9 +272,11 @@ def import_time(module: str, repeats: int) -> float:
     return statistics.median(times[1:])  # the first one wrote the bytecode
 
 
-def run_worker(framework: str, steps: int, threads: int, device: str, job: str) -> dict:
+def run_worker(framework: str, steps: int, threads: int, device: str, job: str,
+               activation: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", framework, "--steps", str(steps),
-                          "--threads", str(threads), "--device", device, "--job", job],
+                          "--threads", str(threads), "--device", device, "--job", job,
+                          "--activation", activation],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -283,15 +292,18 @@ def main() -> None:
                     help="mlp: the MLP training step; chain: the 52-op small-tensor chain; "
                          "gemms: the MLP step's eight GEMMs alone; numpy: the step written by "
                          "hand in NumPy, in shenjing's place")
+    ap.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], default="relu",
+                    help="the hidden layers' activation in the mlp job (the article's three)")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, args.steps, args.threads, args.device, args.job)
+        worker(args.worker, args.steps, args.threads, args.device, args.job, args.activation)
         return
     results: dict[str, list[dict]] = {"shenjing": [], "torch": []}
     for r in range(args.repeats):
         for fw in ("shenjing", "torch"):  # alternate A B A B
-            res = run_worker(fw, args.steps, args.threads, args.device, args.job)
+            res = run_worker(fw, args.steps, args.threads, args.device, args.job,
+                             args.activation)
             results[fw].append(res)
             label = "numpy" if args.job == "numpy" and fw == "shenjing" else fw
             print(f"run {r + 1} {label:8s} {res['samples_per_s']:9.0f} samples/s  "
@@ -318,8 +330,8 @@ def main() -> None:
         return
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
-    print(f"\nMLP 784-256-256-10, batch {BATCH}, SGD, {args.device}, {args.threads} threads, "
-          f"medians of {args.repeats}:")
+    print(f"\nMLP 784-256-256-10 ({args.activation}), batch {BATCH}, SGD, {args.device}, "
+          f"{args.threads} threads, medians of {args.repeats}:")
     for fw in ("shenjing", "torch"):
         print(f"  {fw:8s} {med[fw]:9.0f} samples/s   peak RSS {mem[fw]:5.0f} MiB   "
               f"import {imp[fw]:.3f} s")

@@ -369,3 +369,60 @@ def test_c_softmax_cross_entropy_keeps_nan(cells):
     loss = F.sparse_categorical_crossentropy(np.array([0, 2]), shenjing.tensor(x),
                                              from_logits=True, reduction="none").numpy()
     assert np.isnan(loss[0]) and np.isfinite(loss[1])
+
+
+def test_c_sigmoid_and_tanh_passes_match_the_numpy_path(cells, rng):
+    """sigmoid's forward within 1e-6 of the exact value everywhere (its tail below -87, where
+    sj_exp stops, from libm down to the subnormals), NaN kept, saturation exact; the sigmoid
+    gradient bit for bit NumPy's, tanh's to a rounding."""
+    x0 = rng.standard_normal((64, 600)).astype(np.float32) * 8
+    x0[0, :12] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4, -87.5, -100.0, -103.0, 88.5, 20]
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+
+    def run(fn):
+        x = shenjing.tensor(x0, requires_grad=True)
+        y = fn(x)
+        y.backward(shenjing.tensor(g0))
+        return y.numpy(), x.grad.numpy()
+
+    for fn in (F.sigmoid, F.tanh):
+        fast = run(fn)
+        with native.disabled():
+            slow = run(fn)
+        assert np.isnan(fast[0][0, 0]) and np.isnan(fast[1][0, 0])
+        np.testing.assert_allclose(fast[0], slow[0], rtol=1e-6, atol=0)
+        # 1 - y, where y nears 1, magnifies the forward's last-bit difference
+        np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5, atol=1e-6)
+    y, gx = run(F.tanh)  # g (1 - y^2) of its own y, to two roundings (C may fuse y^2 into 1 -)
+    exact = g0.astype(np.float64) * (1 - y.astype(np.float64) ** 2)
+    np.testing.assert_allclose(gx, exact, rtol=3e-7, atol=1e-37)
+    y, gx = run(F.sigmoid)
+    with np.errstate(over="ignore"):
+        exact = 1 / (1 + np.exp(-x0.astype(np.float64)))
+    np.testing.assert_allclose(y, exact, rtol=1e-6, atol=2e-45)  # (subnormals: to one step)
+    assert y[0, 1] == 1.0 and y[0, 2] == 0.0 and y[0, 5] == 1.0 and y[0, 6] == 0.0
+    assert 0 < y[0, 9] < 1e-44  # e^-103: a subnormal, as NumPy's exp gives
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(gx, g0 * y * (1 - y))  # NumPy's own order of products
+
+
+def test_select_is_numpys_where_bit_for_bit():
+    """The branch-free where of the activations (NaN payloads, -0.0 and infinities kept),
+    with broadcasting, Python numbers and every float width; other dtypes take where."""
+    from shenjing.functional._util import select
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float16, np.float32, np.float64):
+        x = rng.standard_normal((33, 40)).astype(dtype)
+        a = rng.standard_normal(x.shape).astype(dtype)
+        a[0, :4] = [np.nan, np.inf, -0.0, -np.inf]
+        b = rng.standard_normal(40).astype(dtype)
+        m = x >= 0
+        for args in ((m, a, b), (m, a, 0.5), (m, 2, a), (m[:1], a, b), (True, a, b),
+                     (m[:, :1], b, 1.0), (m[0, 0], a[0, 0], b[0])):
+            got, expected = select(*args), np.where(*args)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_array_equal(np.atleast_1d(got).view(np.uint8),
+                                          np.atleast_1d(expected).view(np.uint8))
+    ints = np.arange(6)
+    np.testing.assert_array_equal(select(ints > 2, ints, -ints), np.where(ints > 2, ints, -ints))

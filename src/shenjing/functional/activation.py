@@ -12,17 +12,34 @@ from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import max_shift, torch_alias
+from ._util import max_shift, select, torch_alias
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
+def _native_pass(kernel, *arrays):
+    """``kernel(n, *arrays, out)``, one C pass (on the team in team mode) into a new array
+    shaped as the first, where the kernels take the arrays (float32, C-contiguous, one shape);
+    None where NumPy must do it."""
+    kernels = native.kernels_for(*arrays)
+    if kernels is None or any(a.shape != arrays[0].shape for a in arrays[1:]):
+        return None
+    out = np.empty_like(arrays[0])
+    getattr(kernels, kernel)(out.size, *(a.ctypes.data for a in arrays), out.ctypes.data)
+    return out
+
+
 def _sigmoid(x):
-    """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow."""
+    """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow: one C pass where it
+    applies (native/activations.c), else NumPy's passes."""
+    y = _native_pass("sj_sigmoid_fwd", x)
+    if y is not None:
+        return y
     xp = get_xp(x)
     e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    r = 1 / (1 + e)
+    return select(x >= 0, r, e * r)
 
 
 class _Sigmoid(Function):
@@ -37,7 +54,8 @@ class _Sigmoid(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        return g * y * (1 - y)
+        gx = _native_pass("sj_sigmoid_bwd", g, y)
+        return g * y * (1 - y) if gx is None else gx
 
     def differentiable_backward(self, g):
         return _GradTimesDerivative.apply(g, self.inputs[0], kind="sigmoid")
@@ -55,7 +73,8 @@ class _Tanh(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        return g * (1 - y * y)
+        gx = _native_pass("sj_tanh_bwd", g, y)
+        return g * (1 - y * y) if gx is None else gx
 
     def differentiable_backward(self, g):
         return _GradTimesDerivative.apply(g, self.inputs[0], kind="tanh")
@@ -166,7 +185,7 @@ def _by_sign(a, x, slope, kernel):
             fn(hi - lo, *(v[lo:].ctypes.data for v in (a1, *args, out)), slope)
     else:
         def part(lo, hi):
-            out[lo:hi] = xp.where(x1[lo:hi] > 0, a1[lo:hi], a1[lo:hi] * a1.dtype.type(slope))
+            out[lo:hi] = select(x1[lo:hi] > 0, a1[lo:hi], a1[lo:hi] * a1.dtype.type(slope))
     parallel.over_batch(part, a1.size, a1.size, xp is np)
     return out.reshape(a.shape)
 
@@ -181,14 +200,14 @@ class _ELU(Function):
         t = x.dtype.type
         positive = x > 0
         negative_part = xp.minimum(x, 0)
-        y = xp.where(positive, x, t(alpha) * xp.expm1(negative_part)) * t(scale)
+        y = select(positive, x, t(alpha) * xp.expm1(negative_part)) * t(scale)
         self.save_for_backward(positive, negative_part, t(alpha * scale), t(scale))
         return y
 
     def backward(self, g):
         positive, negative_part, alpha_scale, scale = self.saved
         xp = get_xp(g)
-        return g * xp.where(positive, scale, alpha_scale * xp.exp(negative_part))
+        return g * select(positive, scale, alpha_scale * xp.exp(negative_part))
 
     def derivative(self, x):
         positive, _, alpha_scale, scale = self.saved

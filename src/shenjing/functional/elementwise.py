@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from ._util import as_tensor
+from ._util import as_tensor, select
 from .comparison import (  # noqa: F401 - E's namespace
     allclose,
     bitwise_and,
@@ -329,14 +329,13 @@ class _Where(Function):
 
     def forward(self, a, b, cond=None):
         self.save_for_backward(cond)
-        return get_xp(a).where(cond, a, b)
+        return select(cond, a, b)
 
     def backward(self, g):
         (cond,) = self.saved
         zero = g.dtype.type(0)
-        xp = get_xp(g)
-        ga = xp.where(cond, g, zero) if self.needs_input_grad[0] else None
-        gb = xp.where(cond, zero, g) if self.needs_input_grad[1] else None
+        ga = select(cond, g, zero) if self.needs_input_grad[0] else None
+        gb = select(cond, zero, g) if self.needs_input_grad[1] else None
         return ga, gb
 
     def differentiable_backward(self, g):

@@ -1,0 +1,46 @@
+/* Sigmoid forward, and the sigmoid and tanh gradients, one pass each.
+ *
+ * NumPy's stable sigmoid needs e = exp(-|x|), two quotients and a where, and its where picks
+ * element by element with a branch: on inputs of random sign (any layer's pre-activations)
+ * that mispredicts half the time, and a (256, 512) sigmoid took 1.4 ms instead of ~0.1. Here
+ * the choice is a select the compiler vectorizes. */
+#include <math.h>
+#include <stdint.h>
+
+#include "sj_math.h"
+#include "sj_team.h"
+
+/* y = 1 / (1 + e^-x), from e = e^-|x| so that nothing overflows: 1 / (1 + e) for x >= 0,
+ * e / (1 + e) below. sj_exp stops at e^-87; below -87 sigmoid(x) is e^x to float precision,
+ * which libm gives down to the subnormals, as NumPy's exp does. A NaN stays NaN. */
+void sj_sigmoid_fwd(int64_t n, const float *restrict x, float *restrict y) {
+#pragma omp parallel SJ_TEAM(n)
+    {
+        int64_t t = SJ_THREAD(), threads = SJ_THREADS();
+        int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        for (int64_t i = lo; i < hi; i++) {
+            f32 e = sj_exp(-fabsf(x[i]));
+            f32 r = 1.0f / (1.0f + e);
+            y[i] = x[i] >= 0.0f ? r : e * r;
+        }
+        for (int64_t i = lo; i < hi; i++) /* still in cache; rarely taken */
+            if (x[i] < -87.0f)
+                y[i] = expf(x[i]);
+    }
+}
+
+/* gx = g y (1 - y) for y = sigmoid(x), in NumPy's order of operations. */
+void sj_sigmoid_bwd(int64_t n, const float *restrict g, const float *restrict y,
+                    float *restrict gx) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        gx[i] = g[i] * y[i] * (1.0f - y[i]);
+}
+
+/* gx = g (1 - y^2) for y = tanh(x). */
+void sj_tanh_bwd(int64_t n, const float *restrict g, const float *restrict y,
+                 float *restrict gx) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        gx[i] = g[i] * (1.0f - y[i] * y[i]);
+}
