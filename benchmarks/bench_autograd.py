@@ -3,9 +3,9 @@
 The job: an MLP 784-256-256-10 (ReLU, or ``--activation`` sigmoid or tanh), batch 128, softmax
 cross-entropy, plain SGD written out here (``p -= lr * p.grad`` under no_grad), on synthetic
 MNIST-shaped data. Each framework runs in its own subprocess (so memory and threads don't mix),
-with the same BLAS thread count, alternating A B A B; we print the medians and the ratio shenjing / PyTorch. Import time is the
-median of fresh-interpreter ``import shenjing`` / ``import torch``, both with compiled bytecode
-(as after ``pip install``).
+with the same BLAS thread count, alternating A B A B; we print the medians and the ratio
+shenjing / PyTorch. Import time is the median of fresh-interpreter ``import shenjing`` /
+``import torch``, both with compiled bytecode (as after ``pip install``).
 
 FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.5 MFLOP, backward twice
 that minus the first layer's input gradient: about 188 MFLOP in all, nearly all in six GEMMs.
