@@ -426,3 +426,26 @@ def test_select_is_numpys_where_bit_for_bit():
                                           np.atleast_1d(expected).view(np.uint8))
     ints = np.arange(6)
     np.testing.assert_array_equal(select(ints > 2, ints, -ints), np.where(ints > 2, ints, -ints))
+
+
+def test_c_gelu_matches_the_numpy_path(cells, rng):
+    """GELU's value and derivative in one C pass: the NumPy path's (the same erf formula, exp
+    to a rounding), tails exactly 0 and x, NaN kept; the tanh form stays NumPy's."""
+    x0 = rng.standard_normal((50, 700)).astype(np.float32) * 4
+    x0[0, :7] = [np.nan, 0.0, -0.0, 1e4, -1e4, 13.5, -13.5]
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+
+    def run():
+        x = shenjing.tensor(x0, requires_grad=True)
+        y = F.gelu(x)
+        y.backward(shenjing.tensor(g0))
+        return y.numpy(), x.grad.numpy()
+
+    fast = run()
+    with native.disabled():
+        slow = run()
+    for a, b in zip(fast, slow):
+        assert np.isnan(a[0, 0]) and np.isnan(b[0, 0])
+        np.testing.assert_allclose(a[:, 1:], b[:, 1:], rtol=1e-6, atol=1e-6)
+    y, gx = fast
+    assert y[0, 3] == 1e4 and y[0, 4] == 0.0 and gx[0, 3] == g0[0, 3] and gx[0, 4] == 0.0

@@ -18,16 +18,16 @@ SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
-def _native_pass(kernel, *arrays):
-    """``kernel(n, *arrays, out)``, one C pass (on the team in team mode) into a new array
-    shaped as the first, where the kernels take the arrays (float32, C-contiguous, one shape);
-    None where NumPy must do it."""
+def _native_pass(kernel, *arrays, outputs=1):
+    """``kernel(n, *arrays, *outs)``, one C pass (on the team in team mode) into ``outputs`` new
+    arrays shaped as the first (the first of them returned, or a tuple of all), where the
+    kernels take the arrays (float32, C-contiguous, one shape); None where NumPy must do it."""
     kernels = native.kernels_for(*arrays)
     if kernels is None or any(a.shape != arrays[0].shape for a in arrays[1:]):
         return None
-    out = np.empty_like(arrays[0])
-    getattr(kernels, kernel)(out.size, *(a.ctypes.data for a in arrays), out.ctypes.data)
-    return out
+    outs = tuple(np.empty_like(arrays[0]) for _ in range(outputs))
+    getattr(kernels, kernel)(arrays[0].size, *(a.ctypes.data for a in arrays + outs))
+    return outs if outputs > 1 else outs[0]
 
 
 def _sigmoid(x):
@@ -231,6 +231,10 @@ class _GELU(Function):
     With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
 
     def forward(self, x, approximate=False):
+        done = None if approximate else _native_pass("sj_gelu_fwd", x, outputs=2)
+        if done is not None:  # one C pass for y and dy/dx
+            self.save_for_backward(done[1], approximate)
+            return done[0]
         xp = get_xp(x)
         t = x.dtype.type
         if approximate:

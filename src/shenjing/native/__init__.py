@@ -7,8 +7,8 @@ forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will d
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss),
-``ctc.c`` (the CTC loss's recursions), ``activations.c`` (sigmoid, and the sigmoid and tanh
-gradients), ``team.c`` (team mode's arithmetic and ReLU passes on
+``ctc.c`` (the CTC loss's recursions), ``activations.c`` (sigmoid and GELU, the sigmoid and
+tanh gradients), ``team.c`` (team mode's arithmetic and ReLU passes on
 an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share,
 ``sj_team.h`` the team's loop clause.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
@@ -203,6 +203,8 @@ def _declare(lib: Any, ctypes: Any) -> None:
         getattr(lib, name).restype = None
     lib.sj_sigmoid_fwd.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2
     lib.sj_sigmoid_fwd.restype = None
+    lib.sj_gelu_fwd.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3
+    lib.sj_gelu_fwd.restype = None
     lib.sj_leaky_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_float]
     lib.sj_leaky_relu.restype = None
     lib.sj_leaky_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3 + [ctypes.c_float]
