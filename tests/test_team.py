@@ -1,10 +1,11 @@
 """Team mode (shenjing.parallel): whole-batch float32 products on oneDNN's OpenMP team and the
 big element-wise passes on the same team (native/team.c and the kernels' SJ_TEAM loops).
 
-The kernels' values are checked against NumPy on one thread and on a team of two (without
-OpenMP the team is one thread and the same checks hold); the dispatch (``parallel.arith``) is
-checked to take the kernels exactly where it may and NumPy everywhere else; a training step in
-team mode, where oneDNN and OpenMP are there, gives the gradients of the ordinary path."""
+The kernels' values are checked against NumPy bit for bit on one thread and on a team of two
+(without OpenMP the team is one thread and the same checks hold); the dispatch
+(``parallel.arith``) is checked to take the kernels exactly where it may, NumPy everywhere
+else, and NumPy's floating-point error handling either way; a training step in team mode, where
+oneDNN and OpenMP are there, gives the gradients of the ordinary path."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def kernels():
     if lib is None:
         pytest.skip(f"C kernels: {native.status()}")
     yield lib
-    lib.sj_set_team(parallel.team_size or 1)  # this thread's team as it was
+    lib.sj_set_team(parallel.team_size or 1)  # the team as it was
 
 
 def _nasty(rng, n):
@@ -35,7 +36,21 @@ def _nasty(rng, n):
     return rng.permutation(a)
 
 
+def _same_bits(got, expected):
+    """Equal to the bit: the sign of a zero counts (assert_array_equal's == does not)."""
+    np.testing.assert_array_equal(np.asarray(got).view(np.uint32),
+                                  np.asarray(expected).view(np.uint32))
+
+
 N = parallel.TEAM_MIN + 123  # over the team's minimum, and not a multiple of two
+
+
+def test_the_team_clause_runs_loops_on_the_team(kernels):
+    assert kernels.sj_team_min() == parallel.TEAM_MIN  # one number in C and in Python
+    kernels.sj_set_team(1)
+    assert kernels.sj_team_threads() == 1
+    kernels.sj_set_team(2)
+    assert kernels.sj_team_threads() == (2 if kernels.sj_openmp() else 1)
 
 
 @pytest.mark.parametrize("team", [1, 2])
@@ -47,12 +62,18 @@ def test_arith_kernel_is_numpys_arithmetic_bit_for_bit(kernels, rng, team):
         cases = {0: (a + b, a + s), 1: (a - b, a - s), 2: (a * b, a * s), 3: (a / b, a / s)}
         for op, (of_arrays, of_scalar) in cases.items():
             kernels.sj_arith(op, N, a.ctypes.data, b.ctypes.data, 0.0, out.ctypes.data)
-            np.testing.assert_array_equal(out, of_arrays)
+            _same_bits(out, of_arrays)
             kernels.sj_arith(op, N, a.ctypes.data, None, float(s), out.ctypes.data)
-            np.testing.assert_array_equal(out, of_scalar)
+            _same_bits(out, of_scalar)
         for op, expected in ((4, s - a), (5, s / a)):  # the scalar on the left
             kernels.sj_arith(op, N, a.ctypes.data, None, float(s), out.ctypes.data)
-            np.testing.assert_array_equal(out, expected)
+            _same_bits(out, expected)
+    ones = np.ones(N, np.float32)  # the exceptions raised, as NumPy reports them
+    assert kernels.sj_arith(2, N, ones.ctypes.data, ones.ctypes.data, 0.0, out.ctypes.data) == 0
+    assert kernels.sj_arith(3, N, ones.ctypes.data, None, 0.0, out.ctypes.data) == 1
+    assert kernels.sj_arith(2, N, ones.ctypes.data, None, 3e38, out.ctypes.data) == 0
+    assert kernels.sj_arith(2, N, a.ctypes.data, None, 3e38, out.ctypes.data) & 2
+    assert kernels.sj_arith(1, N, a.ctypes.data, a.ctypes.data, 0.0, out.ctypes.data) == 4
 
 
 @pytest.mark.parametrize("team", [1, 2])
@@ -61,17 +82,18 @@ def test_relu_kernels_are_numpys(kernels, rng, team):
     x, g = _nasty(rng, N), _nasty(rng, N)
     y, gx = np.empty_like(x), np.empty_like(x)
     kernels.sj_relu(N, x.ctypes.data, y.ctypes.data)
-    np.testing.assert_array_equal(y, np.maximum(x, 0))  # NaN stays NaN
+    _same_bits(y, np.maximum(x, 0))  # NaN stays NaN, -0.0 becomes 0.0
     kernels.sj_relu_grad(N, g.ctypes.data, y.ctypes.data, gx.ctypes.data)
     with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(gx, g * (y > 0))  # a NaN or inf in g survives as NaN
+        _same_bits(gx, g * (y > 0))  # a NaN or inf in g survives as NaN
 
 
 def test_team_passes_equal_one_thread(kernels, rng):
-    """bias + ReLU, its gradients with the bias's column sums, Adam: the team of two gives what
-    one thread gives (the column sums: each thread's rows, added in order)."""
+    """bias + ReLU, its gradients, Adam: a team of two gives one thread's bits; the bias's
+    column sums (each thread's rows, then the threads' sums in order) to a rounding."""
     m, n = 300, 257
     g, y, b = (rng.standard_normal(s).astype(np.float32) for s in ((m, n), (m, n), (n,)))
+    y[0, :2] = [-0.0, np.nan]
     results = []
     for team in (1, 2):
         kernels.sj_set_team(team)
@@ -84,25 +106,35 @@ def test_team_passes_equal_one_thread(kernels, rng):
                         None, 1e-3, 0.1, 0.001, 1e-7)
         results.append((out, gs, gb, p, m1, v))
     one, two = results
-    np.testing.assert_array_equal(one[0], np.maximum(y + b, 0))
-    np.testing.assert_array_equal(one[1], g * (one[0] > 0))
+    _same_bits(one[0], np.maximum(y + b, 0))
+    with np.errstate(invalid="ignore"):
+        _same_bits(one[1], g * (one[0] > 0))
     np.testing.assert_allclose(one[2], one[1].sum(0, dtype=np.float64), rtol=1e-6)
-    for a, b2 in zip(one, two):
-        np.testing.assert_allclose(a, b2, rtol=1e-6, atol=1e-7)
+    for i, (a, b2) in enumerate(zip(one, two)):
+        if i == 2:
+            np.testing.assert_allclose(a, b2, rtol=1e-6)
+        else:
+            _same_bits(a, b2)
 
 
 @pytest.fixture
 def team_of_two(kernels, monkeypatch):
     """Team mode's element-wise dispatch on the C kernels (products as they are); counts the
-    calls of sj_arith (``.arith``), so a test sees which path ran."""
-    seen = type("Seen", (), {"arith": 0})()
-    arith = kernels.sj_arith
+    calls of the team's passes (``.sj_arith``, ``.sj_relu``, ``.sj_relu_grad``), so a test sees
+    which path ran."""
+    seen = type("Seen", (), {})()
 
-    def counted(*args):
-        seen.arith += 1
-        return arith(*args)
+    def counting(name):
+        kernel = getattr(kernels, name)
 
-    monkeypatch.setattr(kernels, "sj_arith", counted)
+        def counted(*args):
+            setattr(seen, name, getattr(seen, name) + 1)
+            return kernel(*args)
+        return counted
+
+    for name in ("sj_arith", "sj_relu", "sj_relu_grad"):
+        setattr(seen, name, 0)
+        monkeypatch.setattr(kernels, name, counting(name))
     monkeypatch.setattr(parallel, "team_size", 2)
     monkeypatch.setattr(parallel, "_kernels", kernels)
     kernels.sj_set_team(2)
@@ -115,21 +147,39 @@ def test_arith_takes_the_team_only_where_it_may(team_of_two, rng):
     s = np.array(0.3, np.float32)
     for op, fn in ((parallel.ADD, np.add), (parallel.SUB, np.subtract),
                    (parallel.MUL, np.multiply), (parallel.DIV, np.divide)):
-        before = team_of_two.arith
+        before = team_of_two.sj_arith
         for a, b in ((big, other), (big, s), (s, big)):
             got = parallel.arith(op, a, b)
             assert got.dtype == np.float32 and got.shape == big.shape
-            np.testing.assert_array_equal(got, fn(a, b))
-        assert team_of_two.arith == before + 3
+            _same_bits(got, fn(a, b))
+        assert team_of_two.sj_arith == before + 3
     # NumPy's: another dtype, broadcasting, few elements, a strided view
-    before = team_of_two.arith
+    before = team_of_two.sj_arith
     for a, b in ((big.astype(np.float64), other.astype(np.float64)), (big, other[:1]),
                  (big[:2], other[:2]), (big[:, ::2], other[:, ::2]), (big, 2.0)):
         np.testing.assert_array_equal(parallel.arith(parallel.MUL, a, b), np.multiply(a, b))
-    assert team_of_two.arith == before
+    assert team_of_two.sj_arith == before
     with native.disabled():  # NumPy's paths only, as the tests that compare the two ask
         np.testing.assert_array_equal(parallel.arith(parallel.MUL, big, other), big * other)
-    assert team_of_two.arith == before
+    assert team_of_two.sj_arith == before
+
+
+def test_arith_reports_floating_point_errors_as_numpy_does(team_of_two):
+    """Division by zero, overflow and invalid results: warned, raised or ignored as NumPy's
+    errstate says, with NumPy's messages; in place, the array is written first, as NumPy's."""
+    big = np.ones(parallel.TEAM_MIN, np.float32)
+    zeros = np.zeros_like(big)
+    with pytest.warns(RuntimeWarning, match="divide by zero encountered in divide"):
+        assert np.isinf(parallel.arith(parallel.DIV, big, zeros)).all()
+    twos = big + 1
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        parallel.arith_(parallel.MUL, twos, np.array(3e38, np.float32))
+    assert np.isinf(twos).all() and team_of_two.sj_arith == 2  # written, then raised
+    big[:] = np.inf
+    with pytest.warns(RuntimeWarning, match="invalid value encountered in subtract"):
+        parallel.arith(parallel.SUB, big, big)  # inf - inf
+    with np.errstate(all="ignore"):
+        assert np.isnan(parallel.arith(parallel.MUL, zeros, big)).all()  # no warning
 
 
 def test_arith_in_place(team_of_two, rng):
@@ -139,8 +189,8 @@ def test_arith_in_place(team_of_two, rng):
     expected = a - lr * b
     target = a.copy()
     assert parallel.arith_(parallel.SUB, target, parallel.arith(parallel.MUL, lr, b)) is target
-    np.testing.assert_array_equal(target, expected)
-    assert team_of_two.arith == 2
+    _same_bits(target, expected)
+    assert team_of_two.sj_arith == 2
     buf = a.copy()  # overlapping operands: NumPy's buffered answer, not a racing loop
     head, tail = buf[1:], buf[:-1]
     expected = head + tail
@@ -150,22 +200,24 @@ def test_arith_in_place(team_of_two, rng):
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         parallel.arith_(parallel.ADD, frozen, b)
-    assert team_of_two.arith == 2
+    assert team_of_two.sj_arith == 2
 
 
 def test_tensor_update_and_relu_use_the_team(team_of_two, rng):
-    """What an SGD step and a ReLU layer do, in team mode: the same values as NumPy's."""
+    """What an SGD step and a ReLU layer do, in team mode: NumPy's values, on the team."""
     w0 = rng.standard_normal((300, 200)).astype(np.float32)
+    g0 = rng.standard_normal(w0.shape).astype(np.float32)
     w = sj.tensor(w0.copy(), requires_grad=True)
     y = F.relu(w * 2.0)
-    y.sum().backward()
-    np.testing.assert_array_equal(y.numpy(), np.maximum(w0 * np.float32(2), 0))
-    np.testing.assert_array_equal(w.grad.numpy(), 2.0 * (w0 > 0))
+    y.backward(sj.tensor(g0))
+    _same_bits(y.numpy(), np.maximum(w0 * np.float32(2), 0))
+    expected_grad = (g0 * (y.numpy() > 0)) * np.float32(2)
+    _same_bits(w.grad.numpy(), expected_grad)
     with sj.no_grad():
         w -= 0.1 * w.grad
-    np.testing.assert_array_equal(w.numpy(), w0 - np.float32(0.1) * (2.0 * (w0 > 0)).astype(
-        np.float32))
-    assert team_of_two.arith >= 3  # w * 2, 0.1 * grad, w -= ...
+    _same_bits(w.numpy(), w0 - np.float32(0.1) * expected_grad)
+    assert team_of_two.sj_arith == 3  # w * 2, 0.1 * grad, w -= ... (backward: NumPy)
+    assert team_of_two.sj_relu == team_of_two.sj_relu_grad == 1
 
 
 @pytest.fixture
@@ -217,6 +269,29 @@ def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_which_products_decide_team_mode(fresh_parallel):
+    """Only a big float32 matrix product decides: not a dot product or a matrix-vector one,
+    nor mixed dtypes, and not inside native.disabled(), nor with one thread (until the threads
+    change)."""
+    if not parallel.team_possible():
+        pytest.skip("no team mode here (oneDNN, OpenMP or a second thread missing)")
+    v = np.ones(4096, np.float32)
+    m = np.ones((1024, 4096), np.float32)
+    parallel.gemm(v, v)
+    parallel.gemm(m, v)
+    parallel.gemm(m, np.ones((4096, 8)))
+    assert parallel.team_size == 0 and not parallel._team_tried
+    with native.disabled():
+        parallel.gemm(m, np.ones((4096, 8), np.float32))
+    assert parallel.team_size == 0 and not parallel._team_tried
+    parallel.set_threads(1)
+    parallel.gemm(m, np.ones((4096, 8), np.float32))
+    assert parallel.team_size == 0
+    parallel.set_threads(2)
+    parallel.gemm(m, np.ones((4096, 8), np.float32))
+    assert parallel.team_size == 2
+
+
 def test_team_mode_needs_threads_and_ends_when_ops_split(fresh_parallel, monkeypatch, kernels):
     monkeypatch.setattr(parallel, "_threads", 1)
     assert not parallel._enter_team() and parallel.team_size == 0
@@ -259,7 +334,8 @@ print(json.dumps(seen + [parallel.team_size, parallel.splitting()]))
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
 def test_a_forked_child_runs_on_one_thread_instead_of_hanging():
     """A child forked in team mode (or after the pool started) has none of the parent's
-    threads: its team regions and split ops must not wait on them (they hung before)."""
+    threads: its team regions and split ops must not wait on them (they hung before). A child
+    forked before any team decides for itself."""
     code = """
 import os, numpy as np, shenjing as sj
 from shenjing import parallel
@@ -274,15 +350,21 @@ def in_child(job):
         os._exit(0 if ok else 3)
     return os.waitpid(pid, 0)[1]
 
+first = in_child(lambda: parallel.gemm(a, a)[0, 0] == 256
+                 and parallel.team_size == (2 if parallel.team_possible() else 0))
 parallel.gemm(a, a)
 parallel.arith(parallel.MUL, x, x)
-print(parallel.team_size, in_child(lambda: parallel.arith(parallel.MUL, x, x)[0] == 1
-                                   and parallel.gemm(a, a)[0, 0] == 256 and not parallel.team_size))
+print(parallel.team_size, first, in_child(
+    lambda: parallel.arith(parallel.MUL, x, x)[0] == 1 and parallel.gemm(a, a)[0, 0] == 256
+    and not parallel.team_size))
 parallel.over_batch(lambda lo, hi: None, 8, work=1 << 40)  # splits: the pool starts
 print(in_child(lambda: parallel.over_batch(lambda lo, hi: hi - lo, 8, work=1 << 40) == [4, 4]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    (team, child_team), (child_split,) = (line.split() for line in done.stdout.splitlines())
-    assert child_team == "0" and child_split == "0"  # the children's exit statuses
+    (team, before_team, in_team), (after_split,) = (
+        line.split() for line in done.stdout.splitlines())
+    assert (before_team, in_team, after_split) == ("0", "0", "0")  # the children's statuses
+    if team != "2":
+        pytest.skip("no team mode here: only the pool's part was tested")

@@ -11,8 +11,9 @@ threads are best (a hand-off to a sleeping thread costs ~50 us here).
 Until then products of whole batches multiply on several cores in one of two ways. Where
 oneDNN (the ``onednn`` extra) and the C kernels built with OpenMP are both there, *team mode*:
 float32 products run on the calling thread's OpenMP team in oneDNN, and so do the big
-element-wise passes next to them (:func:`arith` for ``+ - * /``, ReLU, the bias passes, Adam:
-``native/team.c``), as PyTorch runs its ops on one pool, while NumPy's BLAS runs one thread
+element-wise passes next to them (:func:`arith` for ``+ - * /`` in ``native/team.c``; ReLU,
+the bias passes, Adam, sigmoid and GELU in their kernels' ``SJ_TEAM`` loops), as PyTorch runs
+its ops on one pool, while NumPy's BLAS runs one thread
 (its spinning threads and the team's would fight over the cores). A pass on one core after a
 product on two reads the product's output from the other core's cache: on the MLP step of
 ``bench_autograd.py`` team mode is ~10% faster than OpenBLAS's threads with one-core passes.
@@ -57,8 +58,9 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 def set_threads(n: int) -> None:
-    """Use ``n`` threads (``n`` >= 1): in BLAS, or (once ops split) in shenjing's own pool."""
-    global _threads, _pool, team_size
+    """Use ``n`` threads (``n`` >= 1): in team mode the OpenMP team's size, else BLAS's (and
+    team mode is decided again at the next product); once ops split, shenjing's own pool."""
+    global _threads, _pool, team_size, _team_tried
     if n != _threads and _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
@@ -66,6 +68,8 @@ def set_threads(n: int) -> None:
     if team_size:
         team_size = n
         _kernels.sj_set_team(n)
+    elif not _splitting:
+        _team_tried = False  # decided again at the next product, with n threads
     _limit_blas(1 if _splitting or team_size else n)
 
 
@@ -169,8 +173,9 @@ def gemm(a: Any, b: Any, out: Any = None) -> Any:
             from .native import onednn  # not at import: only split ops multiply through it
 
             return onednn.matmul(a, b, out)
-        if (team_size or not _team_tried) and a.size * b.shape[-1] >= TEAM_GEMM_MIN and (
-                team_size or a.dtype is _FLOAT32 and _enter_team()):
+        if (team_size or not _team_tried) and b.ndim > 1 and (
+                a.size * b.shape[-1] >= TEAM_GEMM_MIN) and (
+                team_size or a.dtype is _FLOAT32 is b.dtype and _enter_team()):
             return _onednn.matmul(a, b, out, team_size)
     return a @ b if out is None else get_xp(a).matmul(a, b, out=out)
 
@@ -227,29 +232,33 @@ def team_possible() -> bool:
 
 
 def _enter_team() -> bool:
-    """Decide team mode, once, at the first whole-batch float32 product (where
+    """Decide team mode at the first whole-batch float32 product (where
     :func:`team_possible`); NumPy's BLAS is then held at one thread (its spinning threads and
-    the team's would fight over the cores), so float64 products run on one core."""
+    the team's would fight over the cores), so float64 products run on one core. Inside
+    ``native.disabled()`` nothing is decided (the next product decides)."""
     global team_size, _team_tried, _onednn, _kernels
+    if not native.enabled():
+        return False
     _team_tried = True
     if not team_possible():
         return False
     from .native import onednn
 
     _onednn, _kernels, team_size = onednn, native.kernels(), _threads
-    _kernels.sj_set_team(team_size)  # this thread's C loops (the only one that multiplies)
+    _kernels.sj_set_team(team_size)  # the C loops' team
     _limit_blas(1)
     return True
 
 
 def _after_fork_in_child() -> None:
     """A forked child has none of its parent's threads: an OpenMP team region would wait on
-    the parent's workers forever, and the pool's queue would never be served. So the child
-    leaves team mode for good (its products and passes run on one thread until it splits ops,
-    with a new pool)."""
+    the parent's workers forever, and the pool's queue would never be served. So a child
+    forked in team mode leaves it for good (its products and passes run on one thread until
+    it splits ops, with a new pool of its own)."""
     global _team_tried, _pool
-    _team_tried = True
-    _leave_team()
+    if team_size:
+        _team_tried = True
+        _leave_team()
     _pool = None
 
 
@@ -258,8 +267,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def _leave_team() -> None:
-    """End team mode: products back to BLAS (held at one thread by the caller's mode), this
-    thread's C loops on itself."""
+    """End team mode: products back to BLAS (held at one thread by the caller's mode), the C
+    loops on their calling threads."""
     global team_size
     if team_size:
         team_size = 0
@@ -295,8 +304,12 @@ def arith_(op: int, a: Any, b: Any) -> Any:
 
 
 def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
-    """``a (op) b`` by team.c into ``out`` (a new array if None); None where NumPy must do it
-    (other dtypes, broadcasting, small or strided arrays, overlapping memory)."""
+    """``a (op) b`` by team.c into ``out`` (a new array if None), then NumPy's warning or error
+    for a division by zero, an overflow or an invalid operation as its errstate says; None
+    where NumPy must do it (small arrays, other dtypes, broadcasting, strided or overlapping
+    memory). Arrays are checked cheapest first: most calls are small ones."""
+    if getattr(a, "size", 0) < TEAM_MIN and getattr(b, "size", 0) < TEAM_MIN:
+        return None
     if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype is not _FLOAT32
             or b.dtype is not _FLOAT32):
         return None
@@ -308,7 +321,7 @@ def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
     elif b.ndim == 0:
         big, other, scalar = a, None, float(b)
     elif a.ndim == 0 and out is None:
-        big, other, scalar, op = b, None, float(a), _SWAPPED[op]
+        big, other, scalar = b, None, float(a)
     else:
         return None
     if big.size < TEAM_MIN or not big.flags.c_contiguous or (
@@ -319,23 +332,25 @@ def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
         return None
     if out is None:
         out = np.empty(big.shape, _FLOAT32)
-    kernels.sj_arith(op, big.size, big.ctypes.data, None if other is None else other.ctypes.data,
-                      scalar, out.ctypes.data)
+    raised = kernels.sj_arith(op if big is a else _SWAPPED[op], big.size, big.ctypes.data,
+                              None if other is None else other.ctypes.data, scalar,
+                              out.ctypes.data)
+    if raised:
+        _report(op, raised)
     return out
 
 
-def team_pass(kernel: str, *arrays: Any) -> bool:
-    """In team mode, ``kernel(n, *arrays)`` (a C pass over ``n`` float32 elements on the team)
-    if the arrays are C-contiguous float32 NumPy arrays of at least :data:`TEAM_MIN` elements;
-    False (nothing done) otherwise, and outside team mode."""
-    if not team_size:
-        return False
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype is not _FLOAT32 or not a.flags.c_contiguous:
-            return False
-    n = arrays[0].size
-    kernels = native.kernels() if n >= TEAM_MIN else None  # None inside native.disabled()
-    if kernels is None:
-        return False
-    getattr(kernels, kernel)(n, *(a.ctypes.data for a in arrays))
-    return True
+# For each NumPy floating-point error team.c reports (1 divide, 2 overflow, 4 invalid): the
+# operands, for each op, of a one-element NumPy operation that raises it, so that NumPy itself
+# warns, raises or calls back as its errstate says, with its own message.
+_BIG = np.finfo(np.float32).max
+_RAISING = {1: {DIV: (1, 0)}, 2: {ADD: (_BIG, _BIG), SUB: (_BIG, -_BIG), MUL: (_BIG, _BIG),
+                                  DIV: (_BIG, 0.5)},
+            4: {ADD: (np.inf, -np.inf), SUB: (np.inf, np.inf), MUL: (0, np.inf), DIV: (0, 0)}}
+
+
+def _report(op: int, raised: int) -> None:
+    for flag, by_op in _RAISING.items():
+        if raised & flag and op in by_op:
+            x, y = (np.array(v, _FLOAT32) for v in by_op[op])
+            _NUMPY[op](x, y)

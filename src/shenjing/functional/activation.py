@@ -18,22 +18,10 @@ SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
-def _native_pass(kernel, *arrays, outputs=1):
-    """``kernel(n, *arrays, *outs)``, one C pass (on the team in team mode) into ``outputs`` new
-    arrays shaped as the first (the first of them returned, or a tuple of all), where the
-    kernels take the arrays (float32, C-contiguous, one shape); None where NumPy must do it."""
-    kernels = native.kernels_for(*arrays)
-    if kernels is None or any(a.shape != arrays[0].shape for a in arrays[1:]):
-        return None
-    outs = tuple(np.empty_like(arrays[0]) for _ in range(outputs))
-    getattr(kernels, kernel)(arrays[0].size, *(a.ctypes.data for a in arrays + outs))
-    return outs if outputs > 1 else outs[0]
-
-
 def _sigmoid(x):
     """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow: one C pass where it
     applies (native/activations.c), else NumPy's passes."""
-    y = _native_pass("sj_sigmoid_fwd", x)
+    y = native.run("sj_sigmoid_fwd", x)
     if y is not None:
         return y
     xp = get_xp(x)
@@ -54,7 +42,7 @@ class _Sigmoid(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        gx = _native_pass("sj_sigmoid_bwd", g, y)
+        gx = native.run("sj_sigmoid_bwd", g, y)
         return g * y * (1 - y) if gx is None else gx
 
     def differentiable_backward(self, g):
@@ -73,7 +61,7 @@ class _Tanh(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        gx = _native_pass("sj_tanh_bwd", g, y)
+        gx = native.run("sj_tanh_bwd", g, y)
         return g * (1 - y * y) if gx is None else gx
 
     def differentiable_backward(self, g):
@@ -121,8 +109,10 @@ class _ReLU(Function):
     def forward(self, x):
         xp = get_xp(x)
         x1 = x.reshape(-1)
-        y = xp.empty_like(x1)
-        if not parallel.team_pass("sj_relu", x1, y):
+        # in team mode one C pass on the team; else NumPy's, split over the batch if big
+        y = native.run("sj_relu", x1, min_size=parallel.TEAM_MIN) if parallel.team_size else None
+        if y is None:
+            y = xp.empty_like(x1)
             parallel.over_batch(lambda a, b: xp.maximum(x1[a:b], 0, out=y[a:b]), x1.size,
                                 x1.size, xp is np)
         self.save_for_backward(y)
@@ -131,8 +121,10 @@ class _ReLU(Function):
     def backward(self, g):
         xp, y = get_xp(g), self.saved[0]
         g1 = g.reshape(-1)
-        gx = xp.empty(g1.shape, dtype=xp.result_type(g1, y))
-        if not parallel.team_pass("sj_relu_grad", g1, y, gx):
+        gx = native.run("sj_relu_grad", g1, y, min_size=parallel.TEAM_MIN) if (
+            parallel.team_size) else None
+        if gx is None:
+            gx = xp.empty(g1.shape, dtype=xp.result_type(g1, y))
             parallel.over_batch(lambda a, b: xp.multiply(g1[a:b], y[a:b] > 0, out=gx[a:b]),
                                 g1.size, 2 * g1.size, xp is np)
         return gx.reshape(g.shape)
@@ -231,7 +223,7 @@ class _GELU(Function):
     With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
 
     def forward(self, x, approximate=False):
-        done = None if approximate else _native_pass("sj_gelu_fwd", x, outputs=2)
+        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2)
         if done is not None:  # one C pass for y and dy/dx
             self.save_for_backward(done[1], approximate)
             return done[0]

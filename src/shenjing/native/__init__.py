@@ -43,8 +43,8 @@ _FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-shared", "-fPIC"]
 # Tried in order until the compiler accepts one (the vector width is x86's: AVX-512 where the
 # CPU has it, ~5% faster LSTM loops than the default 256 bits; OpenMP for team.c's passes,
 # which run on one thread without it).
-_TUNINGS = tuple(t + omp for omp in (["-fopenmp"], []) for t in (
-    ["-march=native", "-mprefer-vector-width=512"], ["-march=native"], []))
+_TUNINGS = tuple(t + omp for t in (["-march=native", "-mprefer-vector-width=512"],
+                                    ["-march=native"], []) for omp in (["-fopenmp"], []))
 
 _FLOAT32 = np.dtype(np.float32)
 _lock = threading.Lock()
@@ -60,6 +60,29 @@ def kernels() -> Any:
     if _lib is None and _status == "not loaded yet":
         _load()
     return _lib
+
+
+def enabled() -> bool:
+    """Whether the kernels may be used now: not ``SHENJING_NATIVE=0``, not inside
+    :func:`disabled` (whether they compiled is :func:`kernels`)."""
+    return _enabled
+
+
+def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0) -> Any:
+    """``kernel(n, *arrays, *outs)``: one C pass over the ``n`` elements of ``arrays`` (on the
+    team in team mode, see :mod:`shenjing.parallel`) into ``outputs`` new arrays shaped as the
+    first: the one array, or a tuple of them. None (nothing done) where the kernels do not take
+    the arrays (float32, C-contiguous, one shape) or they have fewer than ``min_size``
+    elements: the caller's NumPy path then runs."""
+    first = arrays[0]
+    if first.size < min_size:
+        return None
+    lib = kernels_for(*arrays)
+    if lib is None or any(a.shape != first.shape for a in arrays[1:]):
+        return None
+    outs = tuple(np.empty_like(first) for _ in range(outputs))
+    getattr(lib, kernel)(first.size, *(a.ctypes.data for a in arrays + outs))
+    return outs[0] if outputs == 1 else outs
 
 
 def kernels_for(*arrays: Any, contiguous: bool = True) -> Any:
@@ -217,10 +240,11 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_ctc_grad.restype = ctypes.c_int
     lib.sj_arith.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                              ctypes.c_float, ctypes.c_void_p]
-    lib.sj_arith.restype = None
+    lib.sj_arith.restype = ctypes.c_int
     lib.sj_set_team.argtypes = [ctypes.c_int]
     lib.sj_set_team.restype = None
-    lib.sj_openmp.restype = ctypes.c_int
+    for name in ("sj_openmp", "sj_team_min", "sj_team_threads"):
+        getattr(lib, name).restype = ctypes.c_int
     lib.sj_set_sgemm.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.sj_set_sgemm.restype = None
     lib.sj_set_sgemm(*_numpy_sgemm(ctypes))

@@ -16,8 +16,7 @@
 void sj_sigmoid_fwd(int64_t n, const float *restrict x, float *restrict y) {
 #pragma omp parallel SJ_TEAM(n)
     {
-        int64_t t = SJ_THREAD(), threads = SJ_THREADS();
-        int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        SJ_SHARE(n, lo, hi);
         for (int64_t i = lo; i < hi; i++) {
             f32 e = sj_exp(-fabsf(x[i]));
             f32 r = 1.0f / (1.0f + e);

@@ -8,8 +8,8 @@
 
 #include "sj_team.h"
 
-/* y (m, n) += b (n, or NULL), then y = max(y, 0) if relu (a NaN stays NaN, as in NumPy, so
- * that it is caught downstream). */
+/* y (m, n) += b (n, or NULL), then y = max(y, 0) if relu, NumPy's maximum bit for bit (a NaN
+ * stays NaN, so that it is caught downstream; -0.0 becomes 0.0). */
 void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict b, int relu) {
 #pragma omp parallel for SJ_TEAM(m * n) schedule(static)
     for (int64_t i = 0; i < m; i++) {
@@ -19,7 +19,7 @@ void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict
                 row[j] += b[j];
         if (relu)
             for (int64_t j = 0; j < n; j++)
-                row[j] = row[j] < 0.0f ? 0.0f : row[j];
+                row[j] = row[j] > 0.0f || row[j] != row[j] ? row[j] : 0.0f;
     }
 }
 
@@ -31,7 +31,7 @@ void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict
 int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float *restrict y,
                       float *restrict gs, float *restrict gb) {
     int team = sj_team_size > 1 && m * n >= SJ_TEAM_MIN ? sj_team_size : 1;
-    double *sums = NULL;
+    double *sums = NULL; /* each thread's column sums, side by side */
     if (gb) {
         sums = calloc((size_t)n * team, sizeof(double));
         if (!sums)
@@ -40,11 +40,11 @@ int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float
     int used = 1;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-        int t = SJ_THREAD(), threads = SJ_THREADS();
-        if (t == 0)
-            used = threads;
-        double *part = sums ? sums + (size_t)t * n : NULL;
-        for (int64_t i = m * t / threads; i < m * (t + 1) / threads; i++) {
+        SJ_SHARE(m, lo, hi);
+        if (SJ_THREAD() == 0)
+            used = SJ_THREADS();
+        double *part = sums ? sums + (size_t)SJ_THREAD() * n : NULL;
+        for (int64_t i = lo; i < hi; i++) {
             const float *gr = g + i * n;
             if (y) {
                 const float *yr = y + i * n;
@@ -70,11 +70,12 @@ int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float
     return 0;
 }
 
-/* ReLU, y = max(x, 0) (a NaN stays NaN, as in NumPy), and its gradient gx = g * (y > 0). */
+/* ReLU, y = max(x, 0) as NumPy's maximum gives it (a NaN stays NaN, -0.0 becomes 0.0), and
+ * its gradient gx = g * (y > 0). */
 void sj_relu(int64_t n, const float *restrict x, float *restrict y) {
 #pragma omp parallel for SJ_TEAM(n) schedule(static)
     for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] < 0.0f ? 0.0f : x[i];
+        y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f;
 }
 
 void sj_relu_grad(int64_t n, const float *restrict g, const float *restrict y,
