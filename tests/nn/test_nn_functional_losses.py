@@ -66,6 +66,20 @@ CASES = {
     "poisson_full_counts_above_1": (  # where torch's target gradient is a number: it compares
         lambda F, x, t, **r: F.poisson_nll_loss(x, t, full=True, **r),
         lambda rng: [normal(rng, (N, D)), rng.uniform(1.5, 6.0, (N, D))], [0, 1]),
+    "multi_margin": (lambda F, x, t, **r: F.multi_margin_loss(x, t, **r),
+                     lambda rng: [normal(rng, (N, D)), rng.integers(0, D, N)], [0]),
+    "multi_margin_p2_weighted": (
+        lambda F, x, t, w, **r: F.multi_margin_loss(x, t, 2, 0.7, w, **r),
+        lambda rng: [normal(rng, (N, D)), rng.integers(0, D, N), positive(rng, D)], [0]),
+    "multi_margin_unbatched": (lambda F, x, t, **r: F.multi_margin_loss(x, t, **r),
+                               lambda rng: [normal(rng, D), np.array(2)], [0]),
+    "multilabel_margin": (  # ragged target lists ended by -1, a repeated id, an empty one
+        lambda F, x, t, **r: F.multilabel_margin_loss(x, t, **r),
+        lambda rng: [normal(rng, (4, D)), np.array([[3, 0, -1, 1, 1], [1, 1, 4, -1, -1],
+                                                    [-1, 2, 2, 2, 2], [0, 1, 2, 3, 4]])], [0]),
+    "multilabel_margin_unbatched": (lambda F, x, t, **r: F.multilabel_margin_loss(x, t, **r),
+                                    lambda rng: [normal(rng, D), np.array([4, 2, -1, 0, 0])],
+                                    [0]),
     "gaussian": (lambda F, x, t, v, **r: F.gaussian_nll_loss(x, t, v, **r),
                  lambda rng: [normal(rng, (N, D)), normal(rng, (N, D)), positive(rng, (N, D))],
                  [0, 1, 2]),
@@ -114,6 +128,7 @@ def test_loss_gradcheck(case, rng):
     (lambda F, x: F.margin_ranking_loss(x, x[:, 0], x), r"margin_ranking_loss|dimension"),
     (lambda F, x: F.cosine_embedding_loss(x, x, x), r"target|1D"),
     (lambda F, x: F.hinge_embedding_loss(x, x, reduction="avg"), "reduction"),
+    (lambda F, x: F.multi_margin_loss(x, np.zeros(N, np.int64), p=3), "p == 1 and p == 2"),
 ])
 def test_arguments_torch_refuses_are_refused(call, match, rng):
     th = require_torch()
@@ -130,3 +145,19 @@ def test_shapes_must_match_where_torch_would_broadcast(rng):
     with pytest.raises(ValueError, match=r"negative has shape \(1, 5\) but anchor has shape"):
         a = shenjing.tensor(normal(rng, (N, D)))
         SF.triplet_margin_loss(a, a, normal(rng, (1, D)))
+
+
+def test_class_margin_losses_name_bad_targets(rng):
+    x = shenjing.tensor(normal(rng, (N, D)))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\)"):
+        SF.multi_margin_loss(x, np.full(N, 5))
+    with pytest.raises(ValueError, match="6 rows of scores but 3 targets"):
+        SF.multi_margin_loss(x, np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="one entry per class"):
+        SF.multi_margin_loss(x, np.zeros(N, np.int64), weight=np.ones(3))
+    with pytest.raises(ValueError, match="same shape"):
+        SF.multilabel_margin_loss(x, np.zeros(N, np.int64))
+    with pytest.raises(ValueError, match=r"ids must lie in \[-1, 5\)"):
+        SF.multilabel_margin_loss(x, np.full((N, D), -2))
+    with pytest.raises(ValueError, match="integer class ids"):
+        SF.multilabel_margin_loss(x, np.zeros((N, D)))

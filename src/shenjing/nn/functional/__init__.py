@@ -54,6 +54,8 @@ from .loss import (
     l1_loss,
     margin_ranking_loss,
     mse_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
     nll_loss,
     pairwise_distance,
     poisson_nll_loss,

@@ -2,7 +2,8 @@
 already have torch's signatures; added here: ``kl_div``, ``cosine_similarity``,
 ``pairwise_distance``, ``ctc_loss``, the margin losses (``margin_ranking_loss``,
 ``hinge_embedding_loss``, ``soft_margin_loss``, ``cosine_embedding_loss``,
-``triplet_margin_loss``) and the likelihoods ``poisson_nll_loss``, ``gaussian_nll_loss``.
+``triplet_margin_loss``, ``multi_margin_loss``, ``multilabel_margin_loss``) and the
+likelihoods ``poisson_nll_loss``, ``gaussian_nll_loss``.
 
 Where torch broadcasts an input against the others, these ask for one shape (a (N, 1) input
 against (N,) targets would make an (N, N) loss without an error). torch's deprecated
@@ -22,7 +23,7 @@ from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import reduction as R
 from ...functional import shape as S
-from ...functional._util import as_tensor, host
+from ...functional._util import as_tensor, class_ids, host
 from ...functional.loss import (  # noqa: F401 - torch's signatures already
     _TORCH_NAMES,
     _pair,
@@ -190,6 +191,66 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     if swap:
         d_negative = E.minimum(d_negative, pairwise_distance(positive, negative, p, eps))
     return _reduce(E.maximum(margin + d_positive - d_negative, 0.0), reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0,  # noqa: A002
+                      weight: Any = None, *, reduction: str = "mean") -> Tensor:
+    """torch's ``F.multi_margin_loss``, the multi-class hinge (an SVM's loss): for scores ``x``
+    (N, C) or (C,) and class ids ``y``, ``sum over i != y of w[y] max(0, margin - x[y] +
+    x[i])**p / C``, ``p`` 1 or 2, ``weight`` one number per class (ones by default)."""
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p!r}")
+    scores = E.floating(as_tensor(input))
+    if scores.ndim not in (1, 2):
+        raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got shape "
+                         f"{scores.shape}")
+    x = S.expand_dims(scores, 0) if scores.ndim == 1 else scores
+    n, c = x.shape
+    ids, _ = class_ids(np.reshape(host(target), -1), c, "multi_margin_loss")
+    if len(ids) != n:
+        raise ValueError(f"multi_margin_loss: {n} rows of scores but {len(ids)} targets")
+    rows = np.arange(n)
+    others = np.ones((n, c), dtype=x.dtype)
+    others[rows, ids] = 0  # the target's own term is left out
+    hinge = E.maximum(margin - S.expand_dims(x[rows, ids], 1) + x, 0.0)
+    per = R.sum((hinge if p == 1 else hinge * hinge) * others, axis=1)
+    if weight is not None:
+        w = as_tensor(weight, like=x)
+        if w.shape != (c,):
+            raise ValueError(f"multi_margin_loss: weight must have one entry per class ({c}), "
+                             f"got shape {w.shape}")
+        per = per * w[ids]
+    per = per * (1.0 / c)
+    return _reduce(S.squeeze(per, 0) if scores.ndim == 1 else per, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Any, *,  # noqa: A002
+                           reduction: str = "mean") -> Tensor:
+    """torch's ``F.multilabel_margin_loss``: for scores ``x`` (N, C) or (C,) and ``target`` of
+    the same shape holding each sample's class ids, ended by the first -1, ``sum over its
+    target ids j and the other classes i of max(0, 1 - (x[j] - x[i])) / C`` (a repeated id
+    counts again, as torch's)."""
+    scores = E.floating(as_tensor(input))
+    labels = np.asarray(host(target))
+    if scores.ndim not in (1, 2) or labels.shape != scores.shape:
+        raise ValueError(f"multilabel_margin_loss: input (N, C) or (C,) and a target of the "
+                         f"same shape, got {scores.shape} and {labels.shape}")
+    x = S.expand_dims(scores, 0) if scores.ndim == 1 else scores
+    labels = labels.reshape(x.shape)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"multilabel_margin_loss: target must hold integer class ids, got "
+                         f"{labels.dtype}")
+    n, c = x.shape
+    if labels.size and bool(((labels < -1) | (labels >= c)).any()):
+        raise ValueError(f"multilabel_margin_loss: target ids must lie in [-1, {c}), got "
+                         f"values from {labels.min()} to {labels.max()}")
+    used = np.cumprod(labels != -1, axis=1).astype(bool)  # up to the first -1
+    counts = np.zeros((n, c), dtype=x.dtype)  # how often each class is a target
+    np.add.at(counts, (np.nonzero(used)[0], labels[used]), 1)
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :].astype(x.dtype)  # (j, i)
+    margins = 1.0 - S.expand_dims(x, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
+    per = R.sum(E.maximum(margins, 0.0) * pairs, axis=(1, 2)) * (1.0 / c)
+    return _reduce(S.squeeze(per, 0) if scores.ndim == 1 else per, reduction)
 
 
 # -- likelihoods -----------------------------------------------------------------------------------
