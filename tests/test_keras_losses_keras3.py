@@ -1,8 +1,8 @@
 """Keras 3 losses and options added after the first set: the 'mean_with_sample_weight'
 reduction, SparseCategoricalCrossentropy(ignore_class), BinaryFocalCrossentropy,
-CategoricalFocalCrossentropy, Dice and Tversky. Checked against torch (values and gradients),
-against Keras 3's formulas written in NumPy and its documented examples, by gradcheck, and
-through names and configs."""
+CategoricalFocalCrossentropy, Dice, Tversky and Circle. Checked against torch (values and
+gradients), against Keras 3's formulas written in NumPy and its documented examples, by
+gradcheck, and through names and configs."""
 
 from __future__ import annotations
 
@@ -317,3 +317,63 @@ def test_a_tiny_segmenter_trains_with_dice(rng):
     history = model.fit(x, y, batch_size=16, epochs=20, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert np.mean((model.predict(x, verbose=0) > 0.5) == y) > 0.9  # chance is 0.5
+
+
+# -- Circle (metric learning) ----------------------------------------------------------------------
+def _circle_numpy(labels, emb, ref_labels, ref, remove_diagonal=True, gamma=80.0, margin=0.4):
+    """Keras 3's circle formula, written out in float64 NumPy, a row at a time."""
+    out = []
+    for i in range(len(emb)):
+        d = np.maximum(1 - ref @ emb[i], 0.0)
+        pos = ref_labels == labels[i]
+        if remove_diagonal and i < len(ref):
+            pos[i] = False
+        neg = ref_labels != labels[i]
+        p_terms = -gamma * np.maximum(margin + d[pos], 0) * (margin - d[pos])
+        n_terms = gamma * np.maximum(1 + margin - d[neg], 0) * (1 - margin - d[neg])
+        lse = [np.log(np.sum(np.exp(t))) if t.size else -np.inf for t in (p_terms, n_terms)]
+        out.append(np.logaddexp(0, lse[0] + lse[1]))
+    return np.array(out)
+
+
+def _unit_rows(rng, n, d=5):
+    e = rng.standard_normal((n, d))
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("remove_diagonal", [True, False])
+def test_circle_is_keras_formula_with_its_mask(remove_diagonal, rng):
+    emb, labels = _unit_rows(rng, N), np.array([0, 0, 1, 1, 1, 2, 3, 2])  # label 3: no positive
+    expected = _circle_numpy(labels, emb, labels, emb, remove_diagonal, gamma=8.0)
+    per = losses.circle(labels, emb.astype(np.float32), remove_diagonal=remove_diagonal,
+                        gamma=8.0)
+    np.testing.assert_allclose(per.numpy(), expected, rtol=1e-4, atol=1e-6)
+    valid = expected > 0
+    assert (per._keras_mask == valid).all() and valid.sum() == (N - 1 if remove_diagonal else N)
+    got = losses.Circle(gamma=8.0, remove_diagonal=remove_diagonal)(labels, emb.astype(
+        np.float32)).item()
+    assert got == pytest.approx(expected[valid].mean(), rel=1e-4)  # the mean over valid rows
+
+
+def test_circle_against_references_and_its_gradient(rng):
+    emb, ref = _unit_rows(rng, 4), _unit_rows(rng, 6)
+    labels, ref_labels = np.array([0, 1, 2, 1]), np.array([1, 0, 2, 2, 0, 1])
+    expected = _circle_numpy(labels, emb, ref_labels, ref, remove_diagonal=False, gamma=5.0)
+    per = losses.circle(labels, emb, ref_labels, ref, remove_diagonal=False, gamma=5.0)
+    np.testing.assert_allclose(per.numpy(), expected, rtol=1e-6)  # (NumPy input: float32)
+    assert shenjing.gradcheck(lambda e, r: losses.circle(labels, e, ref_labels, r, False,
+                                                         gamma=5.0).sum(), emb, ref)
+
+
+def test_circle_by_name_config_and_bad_shapes(rng):
+    loss = losses.get("circle")
+    assert isinstance(loss, losses.Circle) and loss.get_config()["gamma"] == 80.0
+    again = losses.Circle.from_config(json.loads(json.dumps(
+        losses.Circle(gamma=16.0, margin=0.25).get_config())))
+    emb, labels = _unit_rows(rng, N), np.arange(N) % 3
+    assert again(labels, emb).item() == pytest.approx(losses.Circle(gamma=16.0, margin=0.25)(
+        labels, emb).item())
+    with pytest.raises(ValueError, match="one label each"):
+        losses.circle(labels[:3], emb)
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        losses.circle(labels, emb[:, :, None])

@@ -380,6 +380,7 @@ KERAS_3_SIGNATURES = {  # each class's arguments in Keras 3's order, and its def
     losses.Tversky: (["alpha", "beta", "reduction", "name", "axis", "dtype"], "tversky"),
     losses.CategoricalGeneralizedCrossEntropy: (["q", *_PLAIN],
                                                 "categorical_generalized_cross_entropy"),
+    losses.Circle: (["gamma", "margin", "remove_diagonal", *_PLAIN], "circle"),
 }
 
 

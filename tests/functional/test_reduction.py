@@ -122,9 +122,15 @@ def test_logsumexp_is_stable_for_large_logits():
     np.testing.assert_allclose(y, [1e4 + np.log1p(np.exp(-1.0)), -1e4 + np.log(3.0)], rtol=1e-6)
 
 
-def test_logsumexp_of_all_minus_inf_is_minus_inf():
-    y = F.logsumexp(shenjing.tensor([-np.inf, -np.inf]))
-    assert y.item() == -np.inf
+def test_logsumexp_of_all_minus_inf_is_minus_inf_with_a_zero_gradient():
+    """An all -inf slice (a row with nothing to pick, masked with -inf) gives -inf and a
+    gradient of 0, as JAX's (torch's is NaN), without a warning; other rows are untouched."""
+    x = shenjing.tensor([[-np.inf, -np.inf], [0.0, np.log(3.0)]], requires_grad=True)
+    y = F.logsumexp(x, axis=1)
+    assert y.numpy()[0] == -np.inf
+    with np.errstate(invalid="raise"):
+        y.backward(shenjing.tensor([1.0, 1.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.0], [0.25, 0.75]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["var", "std"])

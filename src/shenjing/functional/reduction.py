@@ -140,7 +140,10 @@ class _LogSumExp(Function):
 
     def backward(self, g):
         x, y, axes, keepdims = self.saved
-        return expand_reduced(g, axes, keepdims) * get_xp(x).exp(x - y)
+        xp = get_xp(x)
+        # a slice of only -inf (y = -inf) gets 0, as JAX's, not exp(-inf + inf) = NaN (torch's)
+        y = xp.where(xp.isneginf(y), 0, y)
+        return expand_reduced(g, axes, keepdims) * xp.exp(x - y)
 
     def differentiable_backward(self, g):
         x, (axes, keepdims) = self.inputs[0], self.saved[2:4]

@@ -43,6 +43,7 @@ from .base import (
     masked_weights,
 )
 from .hinges import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
+from .metric_learning import Circle, circle
 from .probabilistic import (
     BinaryCrossentropy,
     BinaryFocalCrossentropy,
@@ -91,7 +92,7 @@ _CLASSES: tuple[type[LossFunctionWrapper], ...] = (
     CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredLogarithmicError,
     KLDivergence, Poisson, LogCosh, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC,
-    CategoricalGeneralizedCrossEntropy,
+    CategoricalGeneralizedCrossEntropy, Circle,
 )
 # per-sample functions (ours and the functional ops) -> the class that wraps them
 _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
@@ -110,6 +111,7 @@ _FUNCTION_CLASSES: dict[Callable[..., Any], type[Loss]] = {
     binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy, dice: Dice, tversky: Tversky,
     ctc: CTC, categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy,
+    circle: Circle,
 }
 _FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES if fn.__module__.startswith(__name__)}
 LossFunctionWrapper._functions = _FUNCTIONS
