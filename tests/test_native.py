@@ -24,6 +24,19 @@ from shenjing import F, native
 N, T, D, H = 7, 9, 5, 16
 
 
+def _value_and_grad(fn, x0, g0):
+    """fn(x) and x's gradient for the upstream g0: with the C kernels, then on NumPy's paths."""
+    def run():
+        x = shenjing.tensor(x0, requires_grad=True)
+        y = fn(x)
+        y.backward(shenjing.tensor(g0))
+        return y.numpy(), x.grad.numpy()
+
+    fast = run()
+    with native.disabled():
+        return fast, run()
+
+
 @pytest.fixture
 def cells():
     lib = native.kernels()
@@ -286,15 +299,8 @@ def test_c_leaky_relu_matches_the_numpy_path(cells, split, rng):
     g0 = rng.standard_normal(x0.shape).astype(np.float32)
     g0[1, 0] = np.nan
 
-    def run():
-        x = shenjing.tensor(x0, requires_grad=True)
-        y = F.leaky_relu(x.T, 0.3).T  # the transpose: a non-contiguous input and gradient
-        y.backward(shenjing.tensor(g0))
-        return y.numpy(), x.grad.numpy()
-
-    fast = run()
-    with native.disabled():
-        slow = run()
+    # the transpose: a non-contiguous input and gradient
+    fast, slow = _value_and_grad(lambda x: F.leaky_relu(x.T, 0.3).T, x0, g0)
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)  # the same float32 products, NaNs included
     assert np.isnan(fast[0][0, 0]) and fast[0][0, 1] == 0.0
@@ -379,24 +385,17 @@ def test_c_sigmoid_and_tanh_passes_match_the_numpy_path(cells, rng):
     x0[0, :12] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4, -87.5, -100.0, -103.0, 88.5, 20]
     g0 = rng.standard_normal(x0.shape).astype(np.float32)
 
-    def run(fn):
-        x = shenjing.tensor(x0, requires_grad=True)
-        y = fn(x)
-        y.backward(shenjing.tensor(g0))
-        return y.numpy(), x.grad.numpy()
-
     for fn in (F.sigmoid, F.tanh):
-        fast = run(fn)
-        with native.disabled():
-            slow = run(fn)
+        fast, slow = _value_and_grad(fn, x0, g0)
         assert np.isnan(fast[0][0, 0]) and np.isnan(fast[1][0, 0])
         np.testing.assert_allclose(fast[0], slow[0], rtol=1e-6, atol=0)
         # 1 - y, where y nears 1, magnifies the forward's last-bit difference
         np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5, atol=1e-6)
-    y, gx = run(F.tanh)  # g (1 - y^2) of its own y, to two roundings (C may fuse y^2 into 1 -)
+    # tanh's gradient: g (1 - y^2) of its own y, to two roundings (C may fuse y^2 into 1 -)
+    (y, gx), _ = _value_and_grad(F.tanh, x0, g0)
     exact = g0.astype(np.float64) * (1 - y.astype(np.float64) ** 2)
     np.testing.assert_allclose(gx, exact, rtol=3e-7, atol=1e-37)
-    y, gx = run(F.sigmoid)
+    (y, gx), _ = _value_and_grad(F.sigmoid, x0, g0)
     with np.errstate(over="ignore"):
         exact = 1 / (1 + np.exp(-x0.astype(np.float64)))
     np.testing.assert_allclose(y, exact, rtol=1e-6, atol=2e-45)  # (subnormals: to one step)
@@ -435,15 +434,7 @@ def test_c_gelu_matches_the_numpy_path(cells, rng):
     x0[0, :7] = [np.nan, 0.0, -0.0, 1e4, -1e4, 13.5, -13.5]
     g0 = rng.standard_normal(x0.shape).astype(np.float32)
 
-    def run():
-        x = shenjing.tensor(x0, requires_grad=True)
-        y = F.gelu(x)
-        y.backward(shenjing.tensor(g0))
-        return y.numpy(), x.grad.numpy()
-
-    fast = run()
-    with native.disabled():
-        slow = run()
+    fast, slow = _value_and_grad(F.gelu, x0, g0)
     for a, b in zip(fast, slow):
         assert np.isnan(a[0, 0]) and np.isnan(b[0, 0])
         np.testing.assert_allclose(a[:, 1:], b[:, 1:], rtol=1e-6, atol=1e-6)
