@@ -1,6 +1,7 @@
 """BatchNormalization (training: batch statistics and Keras's moving-average update; inference:
 the moving statistics) and LayerNormalization against torch, with converted hyper-parameters:
-torch's momentum is 1 - Keras's, and its running variance uses the unbiased batch variance."""
+torch's momentum is 1 - Keras's, and its running variance uses the unbiased batch variance;
+UnitNormalization against torch's normalize."""
 
 from __future__ import annotations
 
@@ -146,3 +147,35 @@ def test_layer_norm_without_center_or_scale(rng, center, scale):
     np.testing.assert_allclose(
         y.numpy(), (xn - xn.mean(-1, keepdims=True)) / np.sqrt(xn.var(-1, keepdims=True) + 1e-3),
         rtol=1e-5, atol=1e-6)
+
+
+def test_unit_normalization_is_keras_l2_normalization(rng):
+    """Each sample scaled to unit L2 norm over the axis (or axes), x / sqrt(max(sum x^2,
+    1e-12)), with torch's normalize for the gradient; a zero sample stays 0 with a finite
+    gradient; and it gives a Circle loss the unit embeddings it expects."""
+    import shenjing
+    from oracle import assert_same_as_torch
+
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    x[1] = 0.0
+    y = L.UnitNormalization()(x).numpy()
+    np.testing.assert_allclose(np.linalg.norm(y[[0, 2, 3]], axis=1), 1.0, rtol=1e-6)
+    assert (y[1] == 0).all()
+    torch = require_torch()
+    assert_same_as_torch(lambda t: L.UnitNormalization()(t), [x],
+                         lambda t: torch.nn.functional.normalize(t, dim=-1, eps=1e-6))
+    cube = rng.standard_normal((2, 3, 4))
+    both = L.UnitNormalization(axis=[1, 2])(cube.astype(np.float32)).numpy()
+    np.testing.assert_allclose(np.sqrt((both ** 2).sum(axis=(1, 2))), 1.0, rtol=1e-6)
+    assert shenjing.gradcheck(lambda t: L.UnitNormalization(axis=[1, 2])(t), cube)
+
+    shenjing.utils.set_random_seed(0)
+    model = shenjing.Sequential([shenjing.Input((6,)), L.Dense(4), L.UnitNormalization()])
+    model.compile(optimizer=shenjing.optimizers.Adam(0.05),
+                  loss=shenjing.losses.Circle(gamma=16.0))
+    labels = np.arange(64) % 4
+    data = np.random.default_rng(0)
+    features = (np.eye(4)[labels] @ data.standard_normal((4, 6)) +
+                0.3 * data.standard_normal((64, 6))).astype(np.float32)
+    losses = model.fit(features, labels, epochs=10, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.3 * losses[0]  # 7.0 -> 0.9

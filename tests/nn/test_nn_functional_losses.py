@@ -161,3 +161,7 @@ def test_class_margin_losses_name_bad_targets(rng):
         SF.multilabel_margin_loss(x, np.full((N, D), -2))
     with pytest.raises(ValueError, match="integer class ids"):
         SF.multilabel_margin_loss(x, np.zeros((N, D)))
+    with pytest.raises(ValueError, match="integer class ids"):
+        SF.multi_margin_loss(x, np.zeros(N))  # torch wants Long targets
+    with pytest.raises(ValueError, match="integer class ids"):
+        SF.multi_margin_loss(x, np.zeros((N, 1), np.int64))  # and 1-D ones

@@ -147,7 +147,9 @@ class _LogSumExp(Function):
 
     def differentiable_backward(self, g):
         x, (axes, keepdims) = self.inputs[0], self.saved[2:4]
-        return expand_reduced(g, axes, keepdims) * E.exp(x - logsumexp(x, axes, keepdims=True))
+        y = logsumexp(x, axes, keepdims=True)
+        y = E.where(get_xp(y.data).isneginf(y.data), 0.0, y)  # all -inf: 0, as backward's
+        return expand_reduced(g, axes, keepdims) * E.exp(x - y)
 
 
 class _Norm(Function):

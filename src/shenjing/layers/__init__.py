@@ -46,7 +46,7 @@ from .merge import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization, LayerNormalization
+from .normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from .parameter import Parameter
 from .pooling import (
     AveragePooling1D,
@@ -148,6 +148,7 @@ __all__ = [
     "SpatialDropout1D", "SpatialDropout2D", "StackedRNNCells", "Subtract", "SymbolicTensor",
     "TextVectorization",
     "TimeDistributed",
-    "TreeLSTM", "UpSampling2D", "ZeroPadding2D", "add", "average", "concatenate", "dot", "maximum",
+    "TreeLSTM", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "add", "average",
+    "concatenate", "dot", "maximum",
     "minimum", "multiply", "subtract",
 ]

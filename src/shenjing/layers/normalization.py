@@ -1,5 +1,5 @@
-"""Normalization layers: BatchNormalization (per channel, over the batch) and
-LayerNormalization (per sample, over the features)."""
+"""Normalization layers: BatchNormalization (per channel, over the batch), LayerNormalization
+(per sample, over the features) and UnitNormalization (each sample to unit L2 norm)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,20 @@ class LayerNormalization(Layer):
 
     def call(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon)
+
+
+class UnitNormalization(Layer):
+    """Scale each sample to unit L2 norm over ``axis`` (an int or a list), as Keras's:
+    ``x / sqrt(max(sum(x**2), 1e-12))`` (a zero vector stays zero, with a finite gradient).
+    The embeddings a :class:`~shenjing.losses.Circle` loss compares come out of one."""
+
+    def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+
+    def call(self, x: Tensor) -> Tensor:
+        axes = tuple(self.axis) if isinstance(self.axis, list) else self.axis
+        return x / F.sqrt(F.maximum(F.sum(x * x, axis=axes, keepdims=True), 1e-12))
 
 
 def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,

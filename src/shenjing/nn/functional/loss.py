@@ -206,7 +206,11 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
                          f"{scores.shape}")
     x = S.expand_dims(scores, 0) if scores.ndim == 1 else scores
     n, c = x.shape
-    ids, _ = class_ids(np.reshape(host(target), -1), c, "multi_margin_loss")
+    labels = np.asarray(host(target))
+    if labels.ndim > 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"multi_margin_loss: target must be integer class ids, (N,) or one "
+                         f"(as torch), got {labels.dtype} of shape {labels.shape}")
+    ids, _ = class_ids(labels.reshape(-1), c, "multi_margin_loss")
     if len(ids) != n:
         raise ValueError(f"multi_margin_loss: {n} rows of scores but {len(ids)} targets")
     rows = np.arange(n)
@@ -245,10 +249,12 @@ def multilabel_margin_loss(input: Tensor, target: Any, *,  # noqa: A002
         raise ValueError(f"multilabel_margin_loss: target ids must lie in [-1, {c}), got "
                          f"values from {labels.min()} to {labels.max()}")
     used = np.cumprod(labels != -1, axis=1).astype(bool)  # up to the first -1
-    counts = np.zeros((n, c), dtype=x.dtype)  # how often each class is a target
-    np.add.at(counts, (np.nonzero(used)[0], labels[used]), 1)
-    pairs = counts[:, :, None] * (counts == 0)[:, None, :].astype(x.dtype)  # (j, i)
-    margins = 1.0 - S.expand_dims(x, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
+    k = int(used.sum(axis=1).max()) if n else 0  # the longest list of targets
+    is_target = np.zeros((n, c), dtype=bool)
+    is_target[np.nonzero(used)[0], labels[used]] = True
+    targets = x[np.arange(n)[:, None], np.where(used[:, :k], labels[:, :k], 0)]  # (N, K)
+    margins = 1.0 - S.expand_dims(targets, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
+    pairs = (used[:, :k, None] & ~is_target[:, None, :]).astype(x.dtype)  # (N, K, C)
     per = R.sum(E.maximum(margins, 0.0) * pairs, axis=(1, 2)) * (1.0 / c)
     return _reduce(S.squeeze(per, 0) if scores.ndim == 1 else per, reduction)
 
