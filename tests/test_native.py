@@ -413,10 +413,10 @@ def test_select_is_numpys_where_bit_for_bit():
 
     rng = np.random.default_rng(0)
     for dtype in (np.float16, np.float32, np.float64):
-        x = rng.standard_normal((33, 40)).astype(dtype)
+        x = rng.standard_normal((130, 70)).astype(dtype)  # over the size where it blends
         a = rng.standard_normal(x.shape).astype(dtype)
         a[0, :4] = [np.nan, np.inf, -0.0, -np.inf]
-        b = rng.standard_normal(40).astype(dtype)
+        b = rng.standard_normal(70).astype(dtype)
         m = x >= 0
         for args in ((m, a, b), (m, a, 0.5), (m, 2, a), (m[:1], a, b), (True, a, b),
                      (m[:, :1], b, 1.0), (m[0, 0], a[0, 0], b[0])):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -183,6 +184,9 @@ def activation_bias_grads(g: Any, y: Any, activation: str | None, need_b: bool
 
 
 _SAME_WIDTH_INT = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
+# Below this many elements where's branches stay predictable enough (4,096 random picks: where
+# 4.5 us, the blend 7.8; 16,384: 57 against 14).
+_SELECT_MIN = 1 << 13
 
 
 def select(mask: Any, a: Any, b: Any) -> Any:
@@ -190,12 +194,12 @@ def select(mask: Any, a: Any, b: Any) -> Any:
     bit for bit. NumPy's ``where`` picks each element with a branch, which mispredicts half the
     time on such masks: 490 us for 131,072 float32 elements against 57 for a sorted mask. Here
     the floats' bits are blended through integer masks instead (five passes, ~125 us); other
-    dtypes, 0-d results and CuPy arrays take ``where``."""
+    dtypes, small results and CuPy arrays take ``where``."""
     xp = get_xp(mask)
     dtype = np.result_type(a, b)  # (Python numbers are weak: float32 stays float32)
     ints = _SAME_WIDTH_INT.get(dtype.itemsize) if dtype.kind == "f" else None
     shape = np.broadcast_shapes(np.shape(mask), np.shape(a), np.shape(b))
-    if xp is not np or ints is None or not shape:
+    if xp is not np or ints is None or math.prod(shape) < _SELECT_MIN:
         return xp.where(mask, a, b)
     pick = np.negative(np.asarray(mask, dtype=bool).astype(ints))  # all ones where mask
     a_bits = np.asarray(a, dtype).view(ints)

@@ -14,6 +14,9 @@ from ..backend import get_xp
 from . import elementwise as E
 from ._util import max_shift, select, torch_alias
 
+# Below this many elements a C pass costs more to call (~7 us through ctypes) than NumPy's
+# passes do; the gradients' (one or two NumPy passes) pay from parallel.TEAM_MIN elements on.
+_C_MIN = 1 << 10
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
@@ -21,7 +24,7 @@ SELU_SCALE = 1.0507009873554805
 def _sigmoid(x):
     """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow: one C pass where it
     applies (native/activations.c), else NumPy's passes."""
-    y = native.run("sj_sigmoid_fwd", x)
+    y = native.run("sj_sigmoid_fwd", x, min_size=_C_MIN)
     if y is not None:
         return y
     xp = get_xp(x)
@@ -42,7 +45,7 @@ class _Sigmoid(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        gx = native.run("sj_sigmoid_bwd", g, y)
+        gx = native.run("sj_sigmoid_bwd", g, y, min_size=parallel.TEAM_MIN)
         return g * y * (1 - y) if gx is None else gx
 
     def differentiable_backward(self, g):
@@ -61,7 +64,7 @@ class _Tanh(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        gx = native.run("sj_tanh_bwd", g, y)
+        gx = native.run("sj_tanh_bwd", g, y, min_size=parallel.TEAM_MIN)
         return g * (1 - y * y) if gx is None else gx
 
     def differentiable_backward(self, g):
@@ -223,7 +226,7 @@ class _GELU(Function):
     With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
 
     def forward(self, x, approximate=False):
-        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2)
+        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2, min_size=_C_MIN)
         if done is not None:  # one C pass for y and dy/dx
             self.save_for_backward(done[1], approximate)
             return done[0]
