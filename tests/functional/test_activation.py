@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import shenjing
-from oracle import assert_same_as_torch, away_from_zero, normal, torch
+from oracle import assert_same_as_torch, away_from_zero, normal, require_torch, torch
 from shenjing import F
 
 
@@ -161,3 +161,18 @@ def test_kink_gradient_is_torchs(name):
 def test_kink_matches_torch(name):
     op, torch_op, _ = ELEMENTWISE[name]
     assert_same_as_torch(op, [np.array(KINK_INPUT)], torch_op)
+
+
+def test_gelu_in_float64_is_exact_to_double_precision():
+    """float64 GELU uses a correctly rounded erf (float32's approximation is off by ~2e-7,
+    which float64 users and gradchecks would see): value and gradient as torch's to 1e-14."""
+    torch = require_torch()
+    x = np.linspace(-8, 8, 1001)
+    t = shenjing.tensor(x, dtype="float64", requires_grad=True)
+    y = F.gelu(t)
+    y.sum().backward()
+    tt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.gelu(tt)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-14, atol=1e-15)
