@@ -150,20 +150,21 @@ def test_layer_norm_without_center_or_scale(rng, center, scale):
 
 
 def test_unit_normalization_is_keras_l2_normalization(rng):
-    """Each sample scaled to unit L2 norm over the axis (or axes), x / sqrt(max(sum x^2,
-    1e-12)), with torch's normalize for the gradient; a zero sample stays 0 with a finite
-    gradient; and it gives a Circle loss the unit embeddings it expects."""
+    """Each sample scaled to unit L2 norm over the axis (or axes), x / max(||x||, 1e-12) as
+    Keras 3 (torch's normalize with that eps); a zero sample stays 0 with a finite gradient;
+    and it gives a Circle loss the unit embeddings it expects."""
     import shenjing
     from oracle import assert_same_as_torch
 
-    x = rng.standard_normal((4, 6)).astype(np.float32)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
     x[1] = 0.0
+    x[4] = [3e-9, 4e-9, 0, 0, 0, 0]  # a tiny norm, still over Keras 3's 1e-12: unit length
     y = L.UnitNormalization()(x).numpy()
-    np.testing.assert_allclose(np.linalg.norm(y[[0, 2, 3]], axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(y[[0, 2, 3, 4]], axis=1), 1.0, rtol=1e-6)
     assert (y[1] == 0).all()
     torch = require_torch()
     assert_same_as_torch(lambda t: L.UnitNormalization()(t), [x],
-                         lambda t: torch.nn.functional.normalize(t, dim=-1, eps=1e-6))
+                         lambda t: torch.nn.functional.normalize(t, dim=-1, eps=1e-12))
     cube = rng.standard_normal((2, 3, 4))
     both = L.UnitNormalization(axis=[1, 2])(cube.astype(np.float32)).numpy()
     np.testing.assert_allclose(np.sqrt((both ** 2).sum(axis=(1, 2))), 1.0, rtol=1e-6)

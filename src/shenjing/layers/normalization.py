@@ -85,9 +85,10 @@ class LayerNormalization(Layer):
 
 
 class UnitNormalization(Layer):
-    """Scale each sample to unit L2 norm over ``axis`` (an int or a list), as Keras's:
-    ``x / sqrt(max(sum(x**2), 1e-12))`` (a zero vector stays zero, with a finite gradient).
-    The embeddings a :class:`~shenjing.losses.Circle` loss compares come out of one."""
+    """Scale each sample to unit L2 norm over ``axis`` (an int or a list), as Keras 3's:
+    ``x * min(1 / ||x||, 1e12)``, so ``x / max(||x||, 1e-12)`` (a zero vector stays zero, with
+    a finite gradient). The embeddings a :class:`~shenjing.losses.Circle` loss compares come
+    out of one."""
 
     def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -95,7 +96,9 @@ class UnitNormalization(Layer):
 
     def call(self, x: Tensor) -> Tensor:
         axes = tuple(self.axis) if isinstance(self.axis, list) else self.axis
-        return x / F.sqrt(F.maximum(F.sum(x * x, axis=axes, keepdims=True), 1e-12))
+        squares = F.sum(x * x, axis=axes, keepdims=True)
+        big = squares.data > 1e-24  # the norm over 1e-12; else the scale is 1e12
+        return x * F.where(big, 1.0 / F.sqrt(F.where(big, squares, 1.0)), 1e12)
 
 
 def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,

@@ -252,10 +252,14 @@ def multilabel_margin_loss(input: Tensor, target: Any, *,  # noqa: A002
     k = int(used.sum(axis=1).max()) if n else 0  # the longest list of targets
     is_target = np.zeros((n, c), dtype=bool)
     is_target[np.nonzero(used)[0], labels[used]] = True
-    targets = x[np.arange(n)[:, None], np.where(used[:, :k], labels[:, :k], 0)]  # (N, K)
-    margins = 1.0 - S.expand_dims(targets, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
-    pairs = (used[:, :k, None] & ~is_target[:, None, :]).astype(x.dtype)  # (N, K, C)
-    per = R.sum(E.maximum(margins, 0.0) * pairs, axis=(1, 2)) * (1.0 / c)
+    slots = used[:, :k]  # (N, K): the target ids' scores, 0 in the padded slots
+    targets = E.where(slots, x[np.arange(n)[:, None], np.where(slots, labels[:, :k], 0)], 0.0)
+    with np.errstate(invalid="ignore"):  # inf - inf where both scores are infinite
+        margins = 1.0 - S.expand_dims(targets, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
+        counted = slots[:, :, None] & ~is_target[:, None, :] & (margins.data > 0)  # (N, K, C)
+    # torch's rule, z counted where z > 0 (so a NaN margin adds nothing); where, not a product
+    # with the mask, so that an infinite score elsewhere does not give inf * 0
+    per = R.sum(E.where(counted, margins, 0.0), axis=(1, 2)) * (1.0 / c)
     return _reduce(S.squeeze(per, 0) if scores.ndim == 1 else per, reduction)
 
 
