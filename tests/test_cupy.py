@@ -140,6 +140,14 @@ CASES.update({
     "ops_full_like": (lambda x: x * sj.ops.full_like(x, 2.0), [_r(3)]),
     "constraint_max_norm": (lambda x: sj.Tensor._wrap(sj.constraints.MaxNorm(0.5)(x)) * x,
                             [_r(3, 4)]),
+    "multi_margin_loss": (lambda x: sj.nn.functional.multi_margin_loss(x, np.array([2, 0])),
+                          [_r(2, 4)]),
+    "multilabel_margin_loss": (lambda x: sj.nn.functional.multilabel_margin_loss(
+        x, np.array([[3, 0, -1, 1], [-1, 2, 2, 2]])), [_r(2, 4)]),
+    "circle_loss": (lambda x: sj.losses.Circle(gamma=8.0)(np.array([0, 0, 1, 1]), x),
+                    [_r(4, 3)]),
+    "unit_normalization": (lambda x: sj.layers.UnitNormalization()(x), [_r(3, 4)]),
+    "sigmoid_gelu_c_sizes": (lambda x: sj.F.sigmoid(x) + sj.F.gelu(x), [_r(64, 40)]),
 })
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Tensor
+from ...backend import on_device_of
 from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import reduction as R
@@ -216,6 +217,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     rows = np.arange(n)
     others = np.ones((n, c), dtype=x.dtype)
     others[rows, ids] = 0  # the target's own term is left out
+    others = on_device_of(others, x.data)
     hinge = E.maximum(margin - S.expand_dims(x[rows, ids], 1) + x, 0.0)
     per = R.sum((hinge if p == 1 else hinge * hinge) * others, axis=1)
     if weight is not None:
@@ -253,10 +255,12 @@ def multilabel_margin_loss(input: Tensor, target: Any, *,  # noqa: A002
     is_target = np.zeros((n, c), dtype=bool)
     is_target[np.nonzero(used)[0], labels[used]] = True
     slots = used[:, :k]  # (N, K): the target ids' scores, 0 in the padded slots
-    targets = E.where(slots, x[np.arange(n)[:, None], np.where(slots, labels[:, :k], 0)], 0.0)
+    targets = E.where(on_device_of(slots, x.data),
+                      x[np.arange(n)[:, None], np.where(slots, labels[:, :k], 0)], 0.0)
     with np.errstate(invalid="ignore"):  # inf - inf where both scores are infinite
         margins = 1.0 - S.expand_dims(targets, 2) + S.expand_dims(x, 1)  # 1 - (x[j] - x[i])
-        counted = slots[:, :, None] & ~is_target[:, None, :] & (margins.data > 0)  # (N, K, C)
+        counted = on_device_of(slots[:, :, None] & ~is_target[:, None, :], x.data) & (
+            margins.data > 0)  # (N, K, C)
     # torch's rule, z counted where z > 0 (so a NaN margin adds nothing); where, not a product
     # with the mask, so that an infinite score elsewhere does not give inf * 0
     per = R.sum(E.where(counted, margins, 0.0), axis=(1, 2)) * (1.0 / c)
