@@ -458,3 +458,25 @@ def test_c_gelu_matches_the_numpy_path(cells, rng, monkeypatch):
         np.testing.assert_allclose(a[:, 1:], b[:, 1:], rtol=1e-6, atol=1e-6)
     y, gx = fast
     assert y[0, 3] == 1e4 and y[0, 4] == 0.0 and gx[0, 3] == g0[0, 3] and gx[0, 4] == 0.0
+
+
+def test_c_softmax_matches_the_numpy_path(cells, rng, monkeypatch):
+    """Softmax over the last axis, and its gradient, one C pass a row: NumPy's values to a
+    rounding, rows with -inf entries (a masked attention row), a NaN row and an all -inf row
+    NaN as NumPy's; other axes and small tensors stay on NumPy's path."""
+    x0 = rng.standard_normal((8, 6, 40)).astype(np.float32) * 4
+    x0[0, 0, :10] = -np.inf
+    x0[0, 1, 3] = np.nan
+    x0[0, 2] = -np.inf
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    ran = _kernels_run(monkeypatch)
+    with np.errstate(invalid="ignore"):
+        fast, slow = _value_and_grad(lambda x: F.softmax(x, axis=-1), x0, g0)
+    assert {"sj_softmax", "sj_softmax_grad"} <= ran
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)  # NaNs where NumPy's are
+    assert (fast[0][0, 0, :10] == 0).all() and np.isnan(fast[0][0, 1:3]).all()
+    ran.clear()
+    _value_and_grad(lambda x: F.softmax(x, axis=1), x0[1:], g0[1:])
+    _value_and_grad(lambda x: F.softmax(x, axis=-1), x0[1:2, :2], g0[1:2, :2])
+    assert not ran

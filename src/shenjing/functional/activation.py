@@ -311,21 +311,31 @@ class _SiLU(Function):
         return s + x * s * (1 - s)
 
 
+def _last(axis, x):
+    """Whether ``axis`` is x's last (rows of the C passes), x holding something."""
+    return isinstance(axis, int) and axis in (-1, x.ndim - 1) and x.size > 0
+
+
 class _Softmax(Function):
     """y = e**x / sum(e**x) along an axis;  gx = y (g - sum(g y)). Shifted by the max."""
 
     saves_outputs = True
 
     def forward(self, x, axis=-1):
-        xp = get_xp(x)
-        e = xp.exp(x - max_shift(x, axis))
-        y = e / e.sum(axis=axis, keepdims=True)
+        y = native.run("sj_softmax", x, min_size=_C_MIN, lead=(x.shape[-1],)) if (
+            _last(axis, x)) else None
+        if y is None:  # else one C pass a row (softmax_xent.c)
+            xp = get_xp(x)
+            e = xp.exp(x - max_shift(x, axis))
+            y = e / e.sum(axis=axis, keepdims=True)
         self.save_for_backward(y, axis)
         return y
 
     def backward(self, g):
         y, axis = self.saved
-        return y * (g - (g * y).sum(axis=axis, keepdims=True))
+        gx = native.run("sj_softmax_grad", g, y, min_size=_C_MIN, lead=(y.shape[-1],)) if (
+            _last(axis, y)) else None
+        return y * (g - (g * y).sum(axis=axis, keepdims=True)) if gx is None else gx
 
     def differentiable_backward(self, g):
         axis = self.saved[1]

@@ -6,9 +6,9 @@ and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 unit
 forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
-(the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss),
-``ctc.c`` (the CTC loss's recursions), ``activations.c`` (sigmoid and GELU, the sigmoid and
-tanh gradients), ``team.c`` (team mode's arithmetic and ReLU passes on
+(the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
+and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``activations.c`` (sigmoid and
+GELU, the sigmoid and tanh gradients), ``team.c`` (team mode's arithmetic and ReLU passes on
 an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share,
 ``sj_team.h`` the team's loop clause.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
@@ -68,12 +68,14 @@ def enabled() -> bool:
     return _enabled
 
 
-def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0) -> Any:
-    """``kernel(n, *arrays, *outs)``: one C pass over the ``n`` elements of ``arrays`` (on the
-    team in team mode, see :mod:`shenjing.parallel`) into ``outputs`` new arrays shaped as the
-    first: the one array, or a tuple of them. None (nothing done) where the kernels do not take
-    the arrays (float32, C-contiguous, one shape) or they have fewer than ``min_size``
-    elements: the caller's NumPy path then runs."""
+def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0,
+        lead: tuple[int, ...] = ()) -> Any:
+    """``kernel(n, *lead, *arrays, *outs)``: one C pass over the ``n`` elements of ``arrays``
+    (on the team in team mode, see :mod:`shenjing.parallel`) into ``outputs`` new arrays shaped
+    as the first: the one array, or a tuple of them; ``lead`` are sizes the kernel takes after
+    ``n`` (a row's length). None (nothing done) where the kernels do not take the arrays
+    (float32, C-contiguous, one shape) or they have fewer than ``min_size`` elements: the
+    caller's NumPy path then runs."""
     first = arrays[0]
     if first.size < min_size:
         return None
@@ -81,7 +83,7 @@ def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0) -> Any:
     if lib is None or any(a.shape != first.shape for a in arrays[1:]):
         return None
     outs = tuple(np.empty_like(first) for _ in range(outputs))
-    getattr(lib, kernel)(first.size, *(a.ctypes.data for a in arrays + outs))
+    getattr(lib, kernel)(first.size, *lead, *(a.ctypes.data for a in arrays + outs))
     return outs[0] if outputs == 1 else outs
 
 
@@ -234,6 +236,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_leaky_relu_grad.restype = None
     lib.sj_softmax_xent.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
     lib.sj_softmax_xent.restype = None
+    lib.sj_softmax.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2
+    lib.sj_softmax.restype = None
+    lib.sj_softmax_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
+    lib.sj_softmax_grad.restype = None
     lib.sj_ctc_alpha.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 6
     lib.sj_ctc_alpha.restype = None
     lib.sj_ctc_grad.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 8
