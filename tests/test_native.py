@@ -480,3 +480,48 @@ def test_c_softmax_matches_the_numpy_path(cells, rng, monkeypatch):
     _value_and_grad(lambda x: F.softmax(x, axis=1), x0[1:], g0[1:])
     _value_and_grad(lambda x: F.softmax(x, axis=-1), x0[1:2, :2], g0[1:2, :2])
     assert not ran
+
+
+@pytest.mark.parametrize("affine", ["both", "gamma", "none"])
+def test_c_layer_norm_matches_the_numpy_path(cells, rng, monkeypatch, affine):
+    """LayerNorm over the last axis in one C pass a row, both ways: the NumPy path's values and
+    gradients (x, gamma, beta) to a rounding, a constant row included (variance 0: eps alone),
+    with or without gamma and beta; a split over the team gives one thread's sums."""
+    x0 = rng.standard_normal((40, 30, 33)).astype(np.float32) * 3 + 1  # over TEAM_MIN
+    x0[0, 0] = 2.5
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, 33).astype(np.float32) if affine != "none" else None
+    beta = rng.standard_normal(33).astype(np.float32) if affine == "both" else None
+    lib = native.kernels()
+    calls = []
+    monkeypatch.setattr(lib, "sj_layer_norm_bwd", _counting(lib.sj_layer_norm_bwd, calls))
+    monkeypatch.setattr(lib, "sj_layer_norm_fwd", _counting(lib.sj_layer_norm_fwd, calls))
+
+    def run():
+        x = shenjing.tensor(x0, requires_grad=True)
+        w = None if gamma is None else shenjing.tensor(gamma, requires_grad=True)
+        b = None if beta is None else shenjing.tensor(beta, requires_grad=True)
+        y = F.layer_norm(x, w, b, axis=-1, epsilon=1e-5)
+        y.backward(shenjing.tensor(g0))
+        return [y.numpy(), x.grad.numpy()] + [t.grad.numpy() for t in (w, b) if t is not None]
+
+    fast = run()
+    assert len(calls) == 2  # forward and backward in C
+    with native.disabled():
+        slow = run()
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+    lib.sj_set_team(2)  # (a team of two where OpenMP is: the sums split by rows)
+    try:
+        on_team = run()
+    finally:
+        lib.sj_set_team(shenjing.parallel.team_size or 1)
+    for a, b in zip(fast, on_team, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def _counting(fn, calls):
+    def counted(*args):
+        calls.append(fn)
+        return fn(*args)
+    return counted

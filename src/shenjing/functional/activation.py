@@ -14,9 +14,8 @@ from ..backend import get_xp
 from . import elementwise as E
 from ._util import max_shift, select, torch_alias
 
-# Below this many elements a C pass costs more to call (~7 us through ctypes) than NumPy's
-# passes do; the gradients' (one or two NumPy passes) pay from parallel.TEAM_MIN elements on.
-_C_MIN = 1 << 10
+# The C passes run from native.C_MIN elements; the gradients' (one or two NumPy passes) pay
+# from parallel.TEAM_MIN elements on.
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
@@ -24,7 +23,7 @@ SELU_SCALE = 1.0507009873554805
 def _sigmoid(x):
     """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow: one C pass where it
     applies (native/activations.c), else NumPy's passes."""
-    y = native.run("sj_sigmoid_fwd", x, min_size=_C_MIN)
+    y = native.run("sj_sigmoid_fwd", x, min_size=native.C_MIN)
     if y is not None:
         return y
     xp = get_xp(x)
@@ -233,7 +232,8 @@ class _GELU(Function):
     With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
 
     def forward(self, x, approximate=False):
-        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2, min_size=_C_MIN)
+        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2,
+                                                   min_size=native.C_MIN)
         if done is not None:  # one C pass for y and dy/dx
             self.save_for_backward(done[1], approximate)
             return done[0]
@@ -322,7 +322,7 @@ class _Softmax(Function):
     saves_outputs = True
 
     def forward(self, x, axis=-1):
-        y = native.run("sj_softmax", x, min_size=_C_MIN, lead=(x.shape[-1],)) if (
+        y = native.run("sj_softmax", x, min_size=native.C_MIN, lead=(x.shape[-1],)) if (
             _last(axis, x)) else None
         if y is None:  # else one C pass a row (softmax_xent.c)
             xp = get_xp(x)
@@ -333,7 +333,7 @@ class _Softmax(Function):
 
     def backward(self, g):
         y, axis = self.saved
-        gx = native.run("sj_softmax_grad", g, y, min_size=_C_MIN, lead=(y.shape[-1],)) if (
+        gx = native.run("sj_softmax_grad", g, y, min_size=native.C_MIN, lead=(y.shape[-1],)) if (
             _last(axis, y)) else None
         return y * (g - (g * y).sum(axis=axis, keepdims=True)) if gx is None else gx
 

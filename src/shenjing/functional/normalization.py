@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import parallel
+from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
@@ -269,6 +269,17 @@ class _LayerNorm(Function):
         gamma = affine[0] if has_gamma else None
         beta = affine[-1] if has_beta else None
         bshape = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
+        lib = native.kernels_for(x, *affine) if (
+            axes == (x.ndim - 1,) and x.size >= native.C_MIN) else None
+        if lib is not None:  # one C pass a row (native/layer_norm.c)
+            y, xhat = np.empty_like(x), np.empty_like(x)
+            inv_std = np.empty(x.shape[:-1] + (1,), x.dtype)
+            lib.sj_layer_norm_fwd(x.size, x.shape[-1], x.ctypes.data, _ptr(gamma), _ptr(beta),
+                                  epsilon, y.ctypes.data, xhat.ctypes.data, inv_std.ctypes.data)
+            if any(self.needs_input_grad):
+                self.save_for_backward(xhat, inv_std, None if gamma is None else
+                                       gamma.reshape(bshape), axes, epsilon)
+            return y
         mean = x.mean(axis=axes, keepdims=True)
         xhat = x - mean
         var = (xhat * xhat).mean(axis=axes, keepdims=True)
@@ -283,6 +294,9 @@ class _LayerNorm(Function):
     def backward(self, g):
         xhat, inv_std, gamma_b, axes = self.saved[:4]
         needs = self.needs_input_grad
+        done = self._native_backward(g, xhat, inv_std, gamma_b, axes, needs)
+        if done is not None:
+            return done
         others = tuple(a for a in range(g.ndim) if a not in axes)
         grads = []
         if needs[0]:
@@ -301,6 +315,30 @@ class _LayerNorm(Function):
             grads.append(g.sum(axis=others) if needs[-1] else None)
         return tuple(grads)
 
+    @staticmethod
+    def _native_backward(g, xhat, inv_std, gamma_b, axes, needs):
+        """The gradients in one C pass a row where the forward's was (None otherwise)."""
+        g = np.ascontiguousarray(g) if type(g) is np.ndarray else g
+        lib = native.kernels_for(g, xhat, *(() if gamma_b is None else (gamma_b,))) if (
+            axes == (g.ndim - 1,) and g.size >= native.C_MIN) else None
+        if lib is None:
+            return None
+        n = g.shape[-1]
+        has_beta = len(needs) > 1 + (gamma_b is not None)
+        gx = np.empty_like(g) if needs[0] else None
+        ggamma = np.empty(n, g.dtype) if gamma_b is not None and needs[1] else None
+        gbeta = np.empty(n, g.dtype) if has_beta and needs[-1] else None
+        if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, xhat.ctypes.data,
+                                 inv_std.ctypes.data, _ptr(gamma_b), _ptr(gx), _ptr(ggamma),
+                                 _ptr(gbeta)) != 0:
+            return None
+        grads = [gx]
+        if gamma_b is not None:
+            grads.append(ggamma)
+        if has_beta:
+            grads.append(gbeta)
+        return tuple(grads)
+
     def differentiable_backward(self, g):
         _, _, gamma_b, axes, eps = self.saved
         x, needs = self.inputs[0], self.needs_input_grad
@@ -310,6 +348,11 @@ class _LayerNorm(Function):
         others = tuple(a for a in range(x.ndim) if a not in axes)
         return _affine_grads([gx if needs[0] else None], g, xhat, others, gamma_b is not None,
                              len(needs) > 1 + (gamma_b is not None), needs)
+
+
+def _ptr(a: Any) -> Any:
+    """An array's address for the C kernels, None for no array."""
+    return None if a is None else a.ctypes.data
 
 
 def layer_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, axis: Any = -1,

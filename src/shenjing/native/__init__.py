@@ -7,10 +7,10 @@ forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will d
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
-and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``activations.c`` (sigmoid and
-GELU, the sigmoid and tanh gradients), ``team.c`` (team mode's arithmetic and ReLU passes on
-an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share,
-``sj_team.h`` the team's loop clause.
+and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c``,
+``activations.c`` (sigmoid and GELU, the sigmoid and tanh gradients), ``team.c`` (team mode's
+arithmetic and ReLU passes on an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h``
+holds the exp they share, ``sj_team.h`` the team's loop clause.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
 without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
@@ -60,6 +60,11 @@ def kernels() -> Any:
     if _lib is None and _status == "not loaded yet":
         _load()
     return _lib
+
+
+# Below this many elements a C pass costs more to call (~7 us through ctypes) than NumPy's
+# passes do (element-wise ones; a gradient's one or two NumPy passes pay from more).
+C_MIN = 1 << 10
 
 
 def enabled() -> bool:
@@ -236,6 +241,11 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_leaky_relu_grad.restype = None
     lib.sj_softmax_xent.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 4
     lib.sj_softmax_xent.restype = None
+    lib.sj_layer_norm_fwd.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3 + [
+        ctypes.c_float] + [ctypes.c_void_p] * 3
+    lib.sj_layer_norm_fwd.restype = None
+    lib.sj_layer_norm_bwd.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 7
+    lib.sj_layer_norm_bwd.restype = ctypes.c_int
     lib.sj_softmax.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2
     lib.sj_softmax.restype = None
     lib.sj_softmax_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
