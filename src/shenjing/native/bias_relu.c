@@ -30,7 +30,7 @@ void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict
  * added in thread order. Returns -1 if the accumulator could not be allocated, else 0. */
 int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float *restrict y,
                       float *restrict gs, float *restrict gb) {
-    int team = sj_team_size > 1 && m * n >= SJ_TEAM_MIN ? sj_team_size : 1;
+    int team = sj_team_for(m * n);
     double *sums = NULL; /* each thread's column sums, side by side */
     if (gb) {
         sums = calloc((size_t)n * team, sizeof(double));
@@ -59,12 +59,7 @@ int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float
         }
     }
     if (sums) {
-        for (int64_t j = 0; j < n; j++) {
-            double total = sums[j];
-            for (int t = 1; t < used; t++)
-                total += sums[(size_t)t * n + j];
-            gb[j] = (float)total;
-        }
+        sj_sum_parts(sums, used, (size_t)n, n, gb);
         free(sums);
     }
     return 0;

@@ -50,7 +50,7 @@ int sj_layer_norm_bwd(int64_t total, int64_t n, const float *restrict g,
                       const float *restrict gamma, float *restrict gx, float *restrict ggamma,
                       float *restrict gbeta) {
     int64_t m = n ? total / n : 0;
-    int team = sj_team_size > 1 && total >= SJ_TEAM_MIN ? sj_team_size : 1;
+    int team = sj_team_for(total);
     double *sums = NULL; /* per thread: n for ggamma, then n for gbeta */
     if (ggamma || gbeta) {
         sums = calloc((size_t)2 * n * team, sizeof(double));
@@ -88,17 +88,10 @@ int sj_layer_norm_bwd(int64_t total, int64_t n, const float *restrict g,
         }
     }
     if (sums) {
-        for (int64_t j = 0; j < n; j++) {
-            double gg = 0.0, gb = 0.0;
-            for (int t = 0; t < used; t++) {
-                gg += sums[(size_t)2 * n * t + j];
-                gb += sums[(size_t)2 * n * t + n + j];
-            }
-            if (ggamma)
-                ggamma[j] = (float)gg;
-            if (gbeta)
-                gbeta[j] = (float)gb;
-        }
+        if (ggamma)
+            sj_sum_parts(sums, used, (size_t)2 * n, n, ggamma);
+        if (gbeta)
+            sj_sum_parts(sums + n, used, (size_t)2 * n, n, gbeta);
         free(sums);
     }
     return 0;

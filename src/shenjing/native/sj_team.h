@@ -6,6 +6,9 @@
 #ifndef SJ_TEAM_H
 #define SJ_TEAM_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 extern int sj_team_size;
 
 /* Below this many elements a pass is cheaper on one thread than the team's fork and join
@@ -21,6 +24,23 @@ extern int sj_team_size;
 #define SJ_THREAD() 0
 #define SJ_THREADS() 1
 #endif
+
+/* The team for a pass of `work` elements: the set size from SJ_TEAM_MIN on, else 1. */
+static inline int sj_team_for(int64_t work) {
+    return sj_team_size > 1 && work >= SJ_TEAM_MIN ? sj_team_size : 1;
+}
+
+/* Column sums kept per thread (`used` blocks, `stride` doubles apart) added in thread order:
+ * out[j] = the sum over the blocks of parts[j], j < n, as a float. */
+static inline void sj_sum_parts(const double *parts, int used, size_t stride, int64_t n,
+                                float *out) {
+    for (int64_t j = 0; j < n; j++) {
+        double total = parts[j];
+        for (int t = 1; t < used; t++)
+            total += parts[stride * t + j];
+        out[j] = (float)total;
+    }
+}
 
 /* This thread's share [lo, hi) of n items inside a parallel region (all of them outside). */
 #define SJ_SHARE(n, lo, hi) \
