@@ -147,7 +147,7 @@ CASES.update({
     "circle_loss": (lambda x: sj.losses.Circle(gamma=8.0)(np.array([0, 0, 1, 1]), x),
                     [_r(4, 3)]),
     "unit_normalization": (lambda x: sj.layers.UnitNormalization()(x), [_r(3, 4)]),
-    "sigmoid_gelu_c_sizes": (lambda x: sj.F.sigmoid(x) + sj.F.gelu(x), [_r(64, 40)]),
+    "sigmoid_gelu_big": (lambda x: sj.F.sigmoid(x) + sj.F.gelu(x), [_r(64, 40)]),
 })
 
 

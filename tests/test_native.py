@@ -473,8 +473,18 @@ def test_c_softmax_matches_the_numpy_path(cells, rng, monkeypatch):
     with np.errstate(invalid="ignore"):
         fast, slow = _value_and_grad(lambda x: F.softmax(x, axis=-1), x0, g0)
     assert {"sj_softmax", "sj_softmax_grad"} <= ran
-    for a, b in zip(fast, slow):
-        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)  # NaNs where NumPy's are
+    for a, b in zip(fast, slow):  # NaNs where NumPy's are; g - sum(g y) cancels: 2e-5
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=5e-7)
+    lib = native.kernels()
+    big, g_big = (rng.standard_normal((400, 90)).astype(np.float32) for _ in range(2))
+    one = _value_and_grad(lambda x: F.softmax(x, axis=-1), big, g_big)[0]
+    lib.sj_set_team(2)  # rows split over a team of two: the same values
+    try:
+        two = _value_and_grad(lambda x: F.softmax(x, axis=-1), big, g_big)[0]
+    finally:
+        lib.sj_set_team(shenjing.parallel.team_size or 1)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
     assert (fast[0][0, 0, :10] == 0).all() and np.isnan(fast[0][0, 1:3]).all()
     ran.clear()
     _value_and_grad(lambda x: F.softmax(x, axis=1), x0[1:], g0[1:])
@@ -513,11 +523,38 @@ def test_c_layer_norm_matches_the_numpy_path(cells, rng, monkeypatch, affine):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
     lib.sj_set_team(2)  # (a team of two where OpenMP is: the sums split by rows)
     try:
+        assert lib.sj_team_threads() == (2 if lib.sj_openmp() else 1)
         on_team = run()
     finally:
         lib.sj_set_team(shenjing.parallel.team_size or 1)
     for a, b in zip(fast, on_team, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_c_layer_norm_partial_gradients_strided_upstream_and_double_backward(cells, rng):
+    """After the C forward: only gamma's gradient (x a constant), an upstream gradient that is
+    a transposed view, and gradients of gradients (create_graph) as torch gives them."""
+    torch = pytest.importorskip("torch")
+    x0 = rng.standard_normal((64, 48)).astype(np.float32)
+    gamma0 = rng.uniform(0.5, 1.5, 48).astype(np.float32)
+    g0 = rng.standard_normal((48, 64)).astype(np.float32)  # used transposed: strided
+    x = shenjing.tensor(x0)  # no gradient wanted for x
+    w = shenjing.tensor(gamma0, requires_grad=True)
+    F.layer_norm(x, w, None, epsilon=1e-5).backward(shenjing.tensor(g0).T)
+    tw = torch.tensor(gamma0, requires_grad=True)
+    torch.nn.functional.layer_norm(torch.tensor(x0), (48,), tw, None, 1e-5).backward(
+        torch.tensor(g0).T)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    xs = shenjing.tensor(x0, requires_grad=True)
+    (gx,) = shenjing.autograd.grad((F.layer_norm(xs, w, None, epsilon=1e-5) ** 3).sum(), xs,
+                                   create_graph=True)
+    (gx * gx).sum().backward()
+    tx = torch.tensor(x0, requires_grad=True)
+    (tgx,) = torch.autograd.grad((torch.nn.functional.layer_norm(tx, (48,), tw, None, 1e-5)
+                                  ** 3).sum(), tx, create_graph=True)
+    (tgx * tgx).sum().backward()
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-3)
 
 
 def _counting(fn, calls):

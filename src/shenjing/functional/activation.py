@@ -5,6 +5,7 @@ so that no input, however large, overflows."""
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from ..backend import get_xp
 from . import elementwise as E
 from ._util import max_shift, select, torch_alias
 
-# The C passes run from native.C_MIN elements; the gradients' (one or two NumPy passes) pay
-# from parallel.TEAM_MIN elements on.
+# The C passes run from native.C_MIN elements; the sigmoid and tanh gradients (one or two
+# NumPy passes) pay from parallel.TEAM_MIN elements on.
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
@@ -313,7 +314,10 @@ class _SiLU(Function):
 
 def _last(axis, x):
     """Whether ``axis`` is x's last (rows of the C passes), x holding something."""
-    return isinstance(axis, int) and axis in (-1, x.ndim - 1) and x.size > 0
+    try:
+        return operator.index(axis) in (-1, x.ndim - 1) and x.size > 0
+    except TypeError:  # a tuple of axes
+        return False
 
 
 class _Softmax(Function):

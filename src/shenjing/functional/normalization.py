@@ -274,8 +274,9 @@ class _LayerNorm(Function):
         if lib is not None:  # one C pass a row (native/layer_norm.c)
             y, xhat = np.empty_like(x), np.empty_like(x)
             inv_std = np.empty(x.shape[:-1] + (1,), x.dtype)
-            lib.sj_layer_norm_fwd(x.size, x.shape[-1], x.ctypes.data, _ptr(gamma), _ptr(beta),
-                                  epsilon, y.ctypes.data, xhat.ctypes.data, inv_std.ctypes.data)
+            lib.sj_layer_norm_fwd(x.size, x.shape[-1], x.ctypes.data, native.address(gamma),
+                                  native.address(beta), epsilon, y.ctypes.data, xhat.ctypes.data,
+                                  inv_std.ctypes.data)
             if any(self.needs_input_grad):
                 self.save_for_backward(xhat, inv_std, None if gamma is None else
                                        gamma.reshape(bshape), axes, epsilon)
@@ -294,50 +295,12 @@ class _LayerNorm(Function):
     def backward(self, g):
         xhat, inv_std, gamma_b, axes = self.saved[:4]
         needs = self.needs_input_grad
-        done = self._native_backward(g, xhat, inv_std, gamma_b, axes, needs)
-        if done is not None:
-            return done
-        others = tuple(a for a in range(g.ndim) if a not in axes)
-        grads = []
-        if needs[0]:
-            gh = g * gamma_b if gamma_b is not None else g
-            m = xhat.size // inv_std.size
-            gx = xhat * ((gh * xhat).sum(axis=axes, keepdims=True) / -m)
-            gx += gh
-            gx -= gh.sum(axis=axes, keepdims=True) / m
-            gx *= inv_std
-            grads.append(gx)
-        else:
-            grads.append(None)
-        if gamma_b is not None:
-            grads.append((g * xhat).sum(axis=others) if needs[1] else None)
-        if len(needs) > len(grads):
-            grads.append(g.sum(axis=others) if needs[-1] else None)
-        return tuple(grads)
-
-    @staticmethod
-    def _native_backward(g, xhat, inv_std, gamma_b, axes, needs):
-        """The gradients in one C pass a row where the forward's was (None otherwise)."""
-        g = np.ascontiguousarray(g) if type(g) is np.ndarray else g
-        lib = native.kernels_for(g, xhat, *(() if gamma_b is None else (gamma_b,))) if (
-            axes == (g.ndim - 1,) and g.size >= native.C_MIN) else None
-        if lib is None:
-            return None
-        n = g.shape[-1]
         has_beta = len(needs) > 1 + (gamma_b is not None)
-        gx = np.empty_like(g) if needs[0] else None
-        ggamma = np.empty(n, g.dtype) if gamma_b is not None and needs[1] else None
-        gbeta = np.empty(n, g.dtype) if has_beta and needs[-1] else None
-        if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, xhat.ctypes.data,
-                                 inv_std.ctypes.data, _ptr(gamma_b), _ptr(gx), _ptr(ggamma),
-                                 _ptr(gbeta)) != 0:
-            return None
-        grads = [gx]
-        if gamma_b is not None:
-            grads.append(ggamma)
-        if has_beta:
-            grads.append(gbeta)
-        return tuple(grads)
+        want = (needs[0], gamma_b is not None and needs[1], has_beta and needs[-1])
+        gx, ggamma, gbeta = (_native_grads(g, xhat, inv_std, gamma_b, axes, want)
+                             or _numpy_grads(g, xhat, inv_std, gamma_b, axes, want))
+        return (gx,) + ((ggamma,) if gamma_b is not None else ()) + (
+            (gbeta,) if has_beta else ())
 
     def differentiable_backward(self, g):
         _, _, gamma_b, axes, eps = self.saved
@@ -350,9 +313,39 @@ class _LayerNorm(Function):
                              len(needs) > 1 + (gamma_b is not None), needs)
 
 
-def _ptr(a: Any) -> Any:
-    """An array's address for the C kernels, None for no array."""
-    return None if a is None else a.ctypes.data
+def _numpy_grads(g, xhat, inv_std, gamma_b, axes, want):
+    """(gx, ggamma, gbeta), each None where not wanted: see :class:`_LayerNorm`."""
+    others = tuple(a for a in range(g.ndim) if a not in axes)
+    gx = None
+    if want[0]:
+        gh = g * gamma_b if gamma_b is not None else g
+        m = xhat.size // inv_std.size
+        gx = xhat * ((gh * xhat).sum(axis=axes, keepdims=True) / -m)
+        gx += gh
+        gx -= gh.sum(axis=axes, keepdims=True) / m
+        gx *= inv_std
+    return (gx, (g * xhat).sum(axis=others) if want[1] else None,
+            g.sum(axis=others) if want[2] else None)
+
+
+def _native_grads(g, xhat, inv_std, gamma_b, axes, want):
+    """The same in one C pass a row, where the forward's was C's; None otherwise."""
+    if not (axes == (g.ndim - 1,) and g.size >= native.C_MIN and type(g) is np.ndarray
+            and g.dtype == np.float32):
+        return None
+    g = np.ascontiguousarray(g)  # (after the checks: a copy only where C runs)
+    lib = native.kernels_for(g, xhat, *(() if gamma_b is None else (gamma_b,)))
+    if lib is None:
+        return None
+    n = g.shape[-1]
+    gx = np.empty_like(g) if want[0] else None
+    ggamma, gbeta = (np.empty(n, g.dtype) if w else None for w in want[1:])
+    address = native.address
+    if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, xhat.ctypes.data, inv_std.ctypes.data,
+                             address(gamma_b), address(gx), address(ggamma),
+                             address(gbeta)) != 0:
+        return None
+    return gx, ggamma, gbeta
 
 
 def layer_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, axis: Any = -1,

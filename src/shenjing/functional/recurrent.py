@@ -45,10 +45,6 @@ def _native_cells(arrays: tuple, activation: str, recurrent_activation: str) -> 
     return native.kernels_for(*arrays, contiguous=False)
 
 
-def _address(a: Any) -> int | None:
-    return None if a is None else a.ctypes.data
-
-
 def _act(z: Any, name: str) -> Any:
     """``name`` applied to ``z`` in place (sigmoid as 0.5 (1 + tanh(z / 2)): no overflow)."""
     xp = get_xp(z)
@@ -221,7 +217,7 @@ class _Recurrence(Function):
         """One C call per thread, each on its share of the batch for the whole sequence (the C
         loop holds no GIL: the shares really run at once). The kernels take (time, batch, row
         start, rows, units), the input arrays, a scratch area, the output arrays."""
-        pointers = [_address(a) for a in inputs], [_address(a) for a in outputs]
+        pointers = [native.address(a) for a in inputs], [native.address(a) for a in outputs]
 
         def rows(start, stop):
             scratch = np.empty(3 * (stop - start) * units, np.float32)

@@ -7,10 +7,11 @@ forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will d
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
-and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c``,
-``activations.c`` (sigmoid and GELU, the sigmoid and tanh gradients), ``team.c`` (team mode's
-arithmetic and ReLU passes on an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h``
-holds the exp they share, ``sj_team.h`` the team's loop clause.
+and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c`` (layer
+normalization both ways), ``activations.c`` (sigmoid and GELU, the sigmoid and tanh
+gradients), ``team.c`` (team mode's arithmetic and ReLU passes on an OpenMP team, see
+:mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share, ``sj_team.h`` the team's
+loop clause and per-thread sums.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
 without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
@@ -65,6 +66,11 @@ def kernels() -> Any:
 # Below this many elements a C pass costs more to call (~7 us through ctypes) than NumPy's
 # passes do (element-wise ones; a gradient's one or two NumPy passes pay from more).
 C_MIN = 1 << 10
+
+
+def address(a: Any) -> int | None:
+    """An array's address for a kernel's pointer argument; None (NULL) for no array."""
+    return None if a is None else a.ctypes.data
 
 
 def enabled() -> bool:

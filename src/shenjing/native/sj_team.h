@@ -14,7 +14,7 @@ extern int sj_team_size;
 /* Below this many elements a pass is cheaper on one thread than the team's fork and join
  * (parallel.TEAM_MIN is the same number; a test checks it through sj_team_min). */
 #define SJ_TEAM_MIN (1 << 15)
-#define SJ_TEAM(work) num_threads(sj_team_size) if (sj_team_size > 1 && (work) >= SJ_TEAM_MIN)
+#define SJ_TEAM(work) num_threads(sj_team_for(work)) if (sj_team_for(work) > 1)
 
 #ifdef _OPENMP
 #include <omp.h>

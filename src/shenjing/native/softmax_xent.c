@@ -30,7 +30,7 @@ static double softmax_row(int64_t n, const f32 *restrict xr, f32 *restrict pr, f
         max = lanes[k] > max ? lanes[k] : max;
     for (; j < n; j++)
         max = xr[j] > max ? xr[j] : max;
-    f32 sums[LANES] = {0};
+    double sums[LANES] = {0};
     for (j = 0; j + LANES <= n; j += LANES)
         for (int k = 0; k < LANES; k++) {
             f32 d = xr[j + k] - max;
@@ -82,11 +82,11 @@ void sj_softmax_grad(int64_t total, int64_t n, const f32 *restrict g, const f32 
 #pragma omp parallel for SJ_TEAM(total) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         const f32 *gr = g + i * n, *yr = y + i * n;
-        f32 sums[LANES] = {0};
+        double sums[LANES] = {0};
         int64_t j = 0;
         for (; j + LANES <= n; j += LANES)
             for (int k = 0; k < LANES; k++)
-                sums[k] += gr[j + k] * yr[j + k];
+                sums[k] += (double)gr[j + k] * yr[j + k];
         double dot = 0.0;
         for (int k = 0; k < LANES; k++)
             dot += sums[k];
