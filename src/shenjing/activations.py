@@ -98,9 +98,13 @@ def exponential(x: Any) -> Tensor:
     return F.exp(_tensor(x))
 
 
+_FROM_OPS: list[str] = []  # the names made by _from_ops, in order
+
+
 def _from_ops(name: str, doc: str) -> Callable[..., Tensor]:
     """Keras's activation ``name``, which is also ``keras.ops.name``: that op, whose module
     loads at the first call (not with ``import shenjing``), then kept."""
+    _FROM_OPS.append(name)
     found: list[Callable[..., Tensor]] = []
 
     def activation(x: Any, *args: Any, **kwargs: Any) -> Tensor:
@@ -136,9 +140,6 @@ sparsemax = _from_ops("sparsemax", "sparsemax(x, axis=-1): x projected onto the 
                                    "simplex; sums to 1, low scores exactly 0.")
 threshold = _from_ops("threshold", "threshold(x, threshold, default_value): x where "
                                    "x > threshold, else default_value.")
-_FROM_OPS = ("relu6", "softsign", "hard_sigmoid", "hard_silu", "hard_swish", "mish",
-             "log_sigmoid", "celu", "glu", "hard_tanh", "hard_shrink", "soft_shrink",
-             "tanh_shrink", "squareplus", "sparse_plus", "sparsemax", "threshold")
 
 # The op each name applies in layers: the function above, minus the array conversion.
 _REGISTRY: dict[str, Callable[[Tensor], Tensor]] = {
