@@ -180,3 +180,26 @@ def test_unit_normalization_is_keras_l2_normalization(rng):
                 0.3 * data.standard_normal((64, 6))).astype(np.float32)
     losses = model.fit(features, labels, epochs=10, batch_size=16, verbose=0).history["loss"]
     assert losses[-1] < 0.3 * losses[0]  # 7.0 -> 0.9
+
+
+def test_unit_normalization_in_float16_keeps_zero_vectors_and_tiny_norms():
+    """float16 can hold neither 1e12 nor 1e-24: the norm is taken in float32 and the result
+    comes back in float16, so a zero row stays zero (not 0 * inf = NaN), a row whose squares
+    underflow float16 still comes out unit length, and the gradient is finite (but at a zero
+    row, where it is 1e12, more than float16 holds, as it is for any scale over 65504)."""
+    import shenjing
+
+    x = np.zeros((3, 4), np.float16)
+    x[1] = [1e-3, 2e-3, 0, 2e-3]  # squares under float16's smallest normal
+    x[2] = [3, -4, 0, 0]
+    t = shenjing.tensor(x, dtype="float16").requires_grad_()
+    y = L.UnitNormalization(dtype="float16")(t)
+    assert y.dtype == np.float16
+    out = y.numpy().astype(np.float64)
+    assert (out[0] == 0).all()
+    np.testing.assert_allclose(np.linalg.norm(out[1:], axis=1), 1.0, rtol=2e-3)
+    np.testing.assert_allclose(out[2], [0.6, -0.8, 0, 0], rtol=1e-3)
+    y[2].sum().backward()
+    g = t.grad.numpy().astype(np.float64)
+    np.testing.assert_allclose(g[2], [0.224, 0.168, 0.2, 0.2], atol=1e-3)  # (I - u u^T) 1 / |x|
+    assert (g[:2] == 0).all()

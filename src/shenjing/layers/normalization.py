@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import functional as F
 from ..autograd import Tensor
 from ..functional._util import normalize_axes
@@ -96,9 +98,12 @@ class UnitNormalization(Layer):
 
     def call(self, x: Tensor) -> Tensor:
         axes = tuple(self.axis) if isinstance(self.axis, list) else self.axis
-        squares = F.sum(x * x, axis=axes, keepdims=True)
+        half = x.dtype == np.float16  # 1e12 and 1e-24 are out of float16's range: widen
+        wide = F.cast(x, np.float32) if half else x
+        squares = F.sum(wide * wide, axis=axes, keepdims=True)
         big = squares.data > 1e-24  # the norm over 1e-12; else the scale is 1e12
-        return x * F.where(big, 1.0 / F.sqrt(F.where(big, squares, 1.0)), 1e12)
+        out = wide * F.where(big, 1.0 / F.sqrt(F.where(big, squares, 1.0)), 1e12)
+        return F.cast(out, np.float16) if half else out
 
 
 def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,
