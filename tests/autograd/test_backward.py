@@ -419,6 +419,35 @@ def test_gradcheck_takes_pytorchs_tuple_of_inputs():
         shenjing.gradcheck(_WrongSquare.apply, (a,))
 
 
+class _SlightlyWrongSquare(Function):
+    """y = x**2 with a gradient 0.5% too big: within no elementwise noise, over gradcheck's
+    rtol of 1e-3."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x
+
+    def backward(self, g):
+        return 2.01 * self.saved[0] * g
+
+
+def test_gradcheck_checks_a_large_input_along_a_random_direction():
+    """Over max_elements (2048) an input is checked along one random direction, not element
+    by element: it still passes a right gradient and catches one 0.5% off."""
+    x = np.random.default_rng(0).uniform(0.5, 1.5, 5000)
+    calls = []
+
+    def square(t):
+        calls.append(1)
+        return t * t
+
+    assert shenjing.gradcheck(square, x)
+    assert len(calls) < 10  # a few evaluations, not two per element
+    with pytest.raises(shenjing.diagnostics.GradcheckError):
+        shenjing.gradcheck(_SlightlyWrongSquare.apply, x)
+    assert shenjing.gradcheck(_SlightlyWrongSquare.apply, x[:100], rtol=0.01)
+
+
 class _WrongSquare(Function):
     """y = x**2 with a wrong gradient (3x), for gradcheck to catch."""
 

@@ -130,6 +130,23 @@ def test_softmax_is_stable_for_huge_logits(name):
     assert_same_as_torch(getattr(F, name), [LOGITS], lambda t: getattr(t, name)(dim=-1))
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "sigmoid"])
+def test_huge_inputs_stay_finite_in_arrays_big_enough_for_the_c_kernels(name):
+    """As above, at a size that takes the C passes where they are built (over native.C_MIN
+    elements): rows of +-1e4, mixed, and rows 1e4 apart, in float32, against torch."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.tile(LOGITS, (100, 1)).reshape(-1, 30),
+                        rng.choice([-1e4, 1e4], size=(20, 30)) + rng.standard_normal((20, 30))])
+    assert x.size > shenjing.native.C_MIN
+    t = shenjing.tensor(x.astype(np.float32), requires_grad=True)
+    y = getattr(F, name)(t)
+    (y * shenjing.tensor(rng.standard_normal(x.shape).astype(np.float32))).sum().backward()
+    assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(t.grad.numpy()))
+    torch_fn = (lambda v: v.sigmoid()) if name == "sigmoid" else (
+        lambda v: getattr(v, name)(dim=-1))
+    assert_same_as_torch(getattr(F, name), [x], torch_fn)
+
+
 def test_log_softmax_keeps_tiny_probabilities():
     # log(softmax) would give log(0) = -inf for the last entry; log_softmax gives -2e4.
     y = F.log_softmax(shenjing.tensor([1e4, 0.0, -1e4])).numpy()

@@ -251,14 +251,21 @@ SHAPE_CHECKED = ["mean_squared_error", "mean_absolute_error", "huber", "binary_c
                  "categorical_crossentropy"]
 
 
-@pytest.mark.parametrize("name", SHAPE_CHECKED)
-def test_loss_mismatched_shapes_raise_naming_both(name):
-    # A (N, 1) prediction against (N,) targets would broadcast to an (N, N) loss.
-    y_true, y_pred = np.zeros(4), shenjing.tensor(np.full((4, 1), 0.5))
+LOGIT_FORMS = [("binary_crossentropy", {"from_logits": True}),
+               ("categorical_crossentropy", {"from_logits": True})]
+
+
+@pytest.mark.parametrize("true_shape, pred_shape", [((4,), (4, 1)), ((4, 1), (4,)),
+                                                    ((4, 3), (4, 1)), ((2, 3), (3, 2))])
+@pytest.mark.parametrize("name, kwargs", [(n, {}) for n in SHAPE_CHECKED] + LOGIT_FORMS)
+def test_loss_mismatched_shapes_raise_naming_both(name, kwargs, true_shape, pred_shape):
+    # A (N, 1) prediction against (N,) targets would broadcast to an (N, N) loss; the fused
+    # from-logits forms check as the others do.
+    y_true, y_pred = np.zeros(true_shape), shenjing.tensor(np.full(pred_shape, 0.5))
     with pytest.raises(ValueError) as info:
-        getattr(F, name)(y_true, y_pred)
+        getattr(F, name)(y_true, y_pred, **kwargs)
     message = str(info.value)
-    assert name in message and "(4,)" in message and "(4, 1)" in message
+    assert name in message and str(true_shape) in message and str(pred_shape) in message
 
 
 @pytest.mark.parametrize("from_logits", [False, True])

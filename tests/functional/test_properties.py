@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, mutually_broadcastable_shapes
 
@@ -153,3 +153,66 @@ def test_reduction_gradient_sums_back_to_upstream(name, data):
     if name in ("max", "min"):  # only the extreme entries receive gradient
         extreme = getattr(np, name)(x, axis=axis, keepdims=True)
         assert np.all(t.grad.numpy()[x != extreme] == 0)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("ddof", [0, 1])
+@SETTINGS
+@given(data=st.data())
+def test_var_and_std_with_ddof_match_numpy_in_value_and_gradient(name, ddof, data):
+    """var and std with ddof 0 and 1 over random axes, against NumPy's values and the closed
+    form of the gradient: d var / dx = 2 (x - mean) / (n - ddof), d std = d var / (2 std).
+    Drawn with n > ddof and a spread of values (std's gradient is infinite at zero spread)."""
+    x = data.draw(arrays(np.float32, array_shapes(min_dims=1, max_dims=3, max_side=4),
+                         elements=ANY), label="x")
+    axis, keepdims = _axes_and_keepdims(data, x.ndim)
+    reduced = _reduced(axis, x.ndim)
+    n = int(np.prod([x.shape[a] for a in reduced]))
+    x64 = x.astype(np.float64)
+    var = x64.var(axis=reduced, keepdims=True, ddof=ddof) if n > ddof else None
+    assume(var is not None and var.min() > 1e-2)
+    t = shenjing.tensor(x, requires_grad=True)
+    y = getattr(F, name)(t, axis=axis, keepdims=keepdims, ddof=ddof)
+    expected = getattr(np, name)(x64, axis=axis, keepdims=keepdims, ddof=ddof)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
+    u = np.random.default_rng(0).standard_normal(y.shape)
+    y.backward(u)
+    grad = 2 * (x64 - x64.mean(axis=reduced, keepdims=True)) / (n - ddof)
+    if name == "std":
+        grad = grad / (2 * np.sqrt(var))
+    u_full = u if keepdims else np.expand_dims(u, reduced)
+    np.testing.assert_allclose(t.grad.numpy(), grad * u_full, rtol=1e-4, atol=1e-4)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_where_and_tensor_bounded_clip_broadcast_like_numpy(data):
+    """where(c, a, b) and clip(x, lo, hi) with three broadcastable operands: NumPy's values,
+    and each operand's gradient is the upstream gradient where it was chosen, unbroadcast
+    (torch's clamp rule: x's between the bounds, a bound's where it binds). Values are
+    distinct (no ties at the bounds) and lo < hi."""
+    shapes = data.draw(mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+    s_x, s_lo, s_hi = shapes.input_shapes
+    x = data.draw(arrays(np.float32, s_x, elements=st.floats(-3, 3, width=32)), label="x")
+    lo = data.draw(arrays(np.float32, s_lo, elements=st.floats(-2, -0.25, width=32)), label="lo")
+    hi = data.draw(arrays(np.float32, s_hi, elements=st.floats(0.25, 2, width=32)), label="hi")
+    xb, lob, hib = np.broadcast_arrays(x, lo, hi)
+    assume(not ((xb == lob) | (xb == hib)).any())
+    u = np.random.default_rng(0).standard_normal(shapes.result_shape)
+    for op in ("clip", "where"):
+        ts = [shenjing.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+        if op == "clip":
+            y = F.clip(*ts)
+            expected = np.minimum(np.maximum(xb, lob), hib)
+            chosen = [(lob < xb) & (xb < hib), xb < lob, xb > hib]
+        else:
+            cond = xb > 0
+            y = F.where(cond, ts[1], ts[2])
+            expected = np.where(cond, lob, hib)
+            chosen = [np.zeros_like(cond), cond, ~cond]
+        np.testing.assert_array_equal(y.numpy(), expected)
+        y.backward(u)
+        for t, mask in zip(ts, chosen):
+            want = unbroadcast(u * mask, t.shape)
+            got = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
