@@ -209,6 +209,11 @@ KINKS = {
                     [[1.0, 2.0, 3.0], [1.0, 5.0, 3.0]], [[0.5, 0.0, 0.5], [0.5, 1.0, 0.5]]),
     "minimum_tie": (F.minimum, lambda a, b: torch.minimum(a, b),
                     [[1.0, 2.0, 3.0], [1.0, 5.0, 3.0]], [[0.5, 1.0, 0.5], [0.5, 0.0, 0.5]]),
+    # where either is NaN (so is the result), both inputs get the gradient, as torch
+    "maximum_nan": (F.maximum, lambda a, b: torch.maximum(a, b),
+                    [[np.nan, 1.0, 2.0], [0.0, np.nan, 1.0]], [[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]]),
+    "minimum_nan": (F.minimum, lambda a, b: torch.minimum(a, b),
+                    [[np.nan, 1.0, 2.0], [0.0, np.nan, 1.0]], [[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]),
     # torch.clamp passes the gradient at the bounds themselves.
     "clip_at_bounds": (lambda x: F.clip(x, -1.0, 1.0), lambda x: x.clamp(-1.0, 1.0),
                        [[-2.0, -1.0, 0.0, 1.0, 2.0]], [[0.0, 1.0, 1.0, 1.0, 0.0]]),

@@ -247,7 +247,9 @@ class _Abs(Function):
 
 
 class _Maximum(Function):
-    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties (as torch)."""
+    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties, and to
+    both where either is NaN (y is NaN there): an input gets it unless it strictly lost, as
+    torch."""
 
     sign = 1
 
@@ -259,9 +261,11 @@ class _Maximum(Function):
     def backward(self, g):
         a, b = self.saved
         xp = get_xp(g)
-        wins_a = (a > b) if self.sign > 0 else (a < b)
-        share_a = xp.where(a == b, 0.5, wins_a).astype(g.dtype)
-        return g * share_a, g * (1 - share_a)
+        big, small = (a, b) if self.sign > 0 else (b, a)
+        tie = a == b
+        share_a = xp.where(tie, 0.5, ~(big < small)).astype(g.dtype)
+        share_b = xp.where(tie, 0.5, ~(big > small)).astype(g.dtype)
+        return g * share_a, g * share_b
 
     differentiable_backward = backward  # g times constants (piecewise linear): also on Tensors
 
