@@ -125,12 +125,13 @@ def test_c_loops_match_the_numpy_path(cells, split_everything, cell, option, seq
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("n, h", [(14, 20), (5, 192)])
+@pytest.mark.parametrize("n, h", [(14, 20), (35, 20), (5, 192)])
 def test_c_loops_match_the_numpy_path_at_other_sizes(cells, split_everything, cell, n, h, rng):
-    """The recurrent products' own blocked loop (native/cells.c) on full 4 x 64 tiles and on
-    ragged edges (20 units: 80 gate columns, 14 rows split 4 + 5 + 5), and the BLAS call that
-    takes over for kernels past 512 KiB (an LSTM of 192 units; the GRU's 192 x 576 stays
-    blocked)."""
+    """The recurrent products' own blocked loop (native/cells.c) on full tiles of 32 columns
+    and 8 rows (AVX-512) or 4, on short tiles of the last rows and on ragged columns (20 units:
+    80 gate columns = 32 + 32 + 16; 14 rows split 4 + 5 + 5, 35 split 11 + 12 + 12), and the
+    BLAS call that takes over for kernels past 512 KiB (an LSTM of 192 units; the GRU's
+    192 x 576 stays blocked)."""
     arrays = _inputs(cell, rng, scale=0.3, n=n, h=h)
     fast = _run(cell, arrays, {}, 0.5)
     with native.disabled():
