@@ -532,6 +532,35 @@ def test_c_layer_norm_matches_the_numpy_path(cells, rng, monkeypatch, affine):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+def test_c_layer_norm_keeps_x_and_the_mean_and_recomputes_xhat(cells, rng):
+    """The C forward keeps x, the mean and 1 / std, not xhat: rows far from zero (mean 1000,
+    std 0.5) still get float64's gradients to float32's rounding; a backward under
+    native.disabled() recomputes xhat for the NumPy path; and x changed in place after the
+    forward is an error at backward, as for any op that reads its input there."""
+    x0 = (1000 + 0.5 * rng.standard_normal((64, 40))).astype(np.float32)
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    gamma0 = rng.uniform(0.5, 1.5, 40).astype(np.float32)
+
+    def run(dtype, disabled_backward=False):
+        x = shenjing.tensor(x0, dtype=dtype, requires_grad=True)
+        w = shenjing.tensor(gamma0, dtype=dtype, requires_grad=True)
+        y = F.layer_norm(x, w, None, epsilon=1e-5)
+        with native.disabled() if disabled_backward else contextlib.nullcontext():
+            y.backward(shenjing.tensor(g0, dtype=dtype))
+        return [y.numpy(), x.grad.numpy(), w.grad.numpy()]
+
+    exact = run(np.float64)
+    for got in (run(np.float32), run(np.float32, disabled_backward=True)):
+        for a, e in zip(got, exact, strict=True):
+            np.testing.assert_allclose(a, e, rtol=2e-3, atol=2e-3 * np.abs(e).max())
+    x = shenjing.tensor(x0, requires_grad=True)
+    y = F.layer_norm(x, None, None)
+    with shenjing.no_grad():
+        x += 1.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
+
+
 def test_c_layer_norm_partial_gradients_strided_upstream_and_double_backward(cells, rng):
     """After the C forward: only gamma's gradient (x a constant), an upstream gradient that is
     a transposed view, and gradients of gradients (create_graph) as torch gives them."""

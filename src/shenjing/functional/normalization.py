@@ -271,15 +271,15 @@ class _LayerNorm(Function):
         bshape = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
         lib = native.kernels_for(x, *affine) if (
             axes == (x.ndim - 1,) and x.size >= native.C_MIN) else None
-        if lib is not None:  # one C pass a row (native/layer_norm.c)
-            y, xhat = np.empty_like(x), np.empty_like(x)
-            inv_std = np.empty(x.shape[:-1] + (1,), x.dtype)
+        if lib is not None:  # one C pass a row (native/layer_norm.c); keeps x, mean, 1 / std
+            y = np.empty_like(x)
+            mean, inv_std = (np.empty(x.shape[:-1] + (1,), x.dtype) for _ in range(2))
             lib.sj_layer_norm_fwd(x.size, x.shape[-1], x.ctypes.data, native.address(gamma),
-                                  native.address(beta), epsilon, y.ctypes.data, xhat.ctypes.data,
+                                  native.address(beta), epsilon, y.ctypes.data, mean.ctypes.data,
                                   inv_std.ctypes.data)
             if any(self.needs_input_grad):
-                self.save_for_backward(xhat, inv_std, None if gamma is None else
-                                       gamma.reshape(bshape), axes, epsilon)
+                self.save_for_backward(x, inv_std, None if gamma is None else
+                                       gamma.reshape(bshape), axes, epsilon, mean)
             return y
         mean = x.mean(axis=axes, keepdims=True)
         xhat = x - mean
@@ -289,21 +289,26 @@ class _LayerNorm(Function):
         gamma_b = None if gamma is None else gamma.reshape(bshape)
         y = _affine(xhat, gamma_b, None if beta is None else beta.reshape(bshape))
         if any(self.needs_input_grad):
-            self.save_for_backward(xhat, inv_std, gamma_b, axes, epsilon)
+            self.save_for_backward(xhat, inv_std, gamma_b, axes, epsilon, None)
         return y
 
     def backward(self, g):
-        xhat, inv_std, gamma_b, axes = self.saved[:4]
+        # the C forward saved x and the mean (xhat is recomputed), NumPy's xhat and None
+        x_or_xhat, inv_std, gamma_b, axes, _, mean = self.saved
         needs = self.needs_input_grad
         has_beta = len(needs) > 1 + (gamma_b is not None)
         want = (needs[0], gamma_b is not None and needs[1], has_beta and needs[-1])
-        gx, ggamma, gbeta = (_native_grads(g, xhat, inv_std, gamma_b, axes, want)
-                             or _numpy_grads(g, xhat, inv_std, gamma_b, axes, want))
+        grads = None if mean is None else _native_grads(g, x_or_xhat, mean, inv_std, gamma_b,
+                                                        axes, want)
+        if grads is None:
+            xhat = x_or_xhat if mean is None else (x_or_xhat - mean) * inv_std
+            grads = _numpy_grads(g, xhat, inv_std, gamma_b, axes, want)
+        gx, ggamma, gbeta = grads
         return (gx,) + ((ggamma,) if gamma_b is not None else ()) + (
             (gbeta,) if has_beta else ())
 
     def differentiable_backward(self, g):
-        _, _, gamma_b, axes, eps = self.saved
+        _, _, gamma_b, axes, eps, _ = self.saved
         x, needs = self.inputs[0], self.needs_input_grad
         bshape = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
         gamma = None if gamma_b is None else S.reshape(self.inputs[1], bshape)
@@ -328,22 +333,22 @@ def _numpy_grads(g, xhat, inv_std, gamma_b, axes, want):
             g.sum(axis=others) if want[2] else None)
 
 
-def _native_grads(g, xhat, inv_std, gamma_b, axes, want):
-    """The same in one C pass a row, where the forward's was C's; None otherwise."""
-    if not (axes == (g.ndim - 1,) and g.size >= native.C_MIN and type(g) is np.ndarray
-            and g.dtype == np.float32):
+def _native_grads(g, x, mean, inv_std, gamma_b, axes, want):
+    """The same in one C pass a row, from the C forward's x, mean and 1 / std (xhat
+    recomputed); None where it cannot run."""
+    if not (type(g) is np.ndarray and g.dtype == np.float32):
         return None
     g = np.ascontiguousarray(g)  # (after the checks: a copy only where C runs)
-    lib = native.kernels_for(g, xhat, *(() if gamma_b is None else (gamma_b,)))
+    lib = native.kernels_for(g, x, *(() if gamma_b is None else (gamma_b,)))
     if lib is None:
         return None
     n = g.shape[-1]
     gx = np.empty_like(g) if want[0] else None
     ggamma, gbeta = (np.empty(n, g.dtype) if w else None for w in want[1:])
     address = native.address
-    if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, xhat.ctypes.data, inv_std.ctypes.data,
-                             address(gamma_b), address(gx), address(ggamma),
-                             address(gbeta)) != 0:
+    if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, x.ctypes.data, mean.ctypes.data,
+                             inv_std.ctypes.data, address(gamma_b), address(gx),
+                             address(ggamma), address(gbeta)) != 0:
         return None
     return gx, ggamma, gbeta
 

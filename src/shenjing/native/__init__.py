@@ -250,7 +250,7 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_layer_norm_fwd.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3 + [
         ctypes.c_float] + [ctypes.c_void_p] * 3
     lib.sj_layer_norm_fwd.restype = None
-    lib.sj_layer_norm_bwd.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 7
+    lib.sj_layer_norm_bwd.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 8
     lib.sj_layer_norm_bwd.restype = ctypes.c_int
     lib.sj_softmax.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2
     lib.sj_softmax.restype = None

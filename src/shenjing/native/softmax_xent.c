@@ -11,35 +11,33 @@
 #include "sj_math.h"
 #include "sj_team.h"
 
-#define LANES 16
-
 /* p = softmax(xr) for one row of n values; returns the row's sum of e^(x - max) (in double)
  * and its max in *max_out. exp(x - max) below -87 is 0, as in NumPy (sj_exp alone would clamp
  * it to 1.6e-38). A NaN or infinite value makes the row NaN, as in NumPy (the NaN passes
  * through exp and the sum). */
 static double softmax_row(int64_t n, const f32 *restrict xr, f32 *restrict pr, f32 *max_out) {
-    f32 lanes[LANES];
-    for (int k = 0; k < LANES; k++)
+    f32 lanes[SJ_LANES];
+    for (int k = 0; k < SJ_LANES; k++)
         lanes[k] = xr[0];
     int64_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int k = 0; k < LANES; k++)
+    for (; j + SJ_LANES <= n; j += SJ_LANES)
+        for (int k = 0; k < SJ_LANES; k++)
             lanes[k] = xr[j + k] > lanes[k] ? xr[j + k] : lanes[k];
     f32 max = lanes[0];
-    for (int k = 1; k < LANES; k++)
+    for (int k = 1; k < SJ_LANES; k++)
         max = lanes[k] > max ? lanes[k] : max;
     for (; j < n; j++)
         max = xr[j] > max ? xr[j] : max;
-    double sums[LANES] = {0};
-    for (j = 0; j + LANES <= n; j += LANES)
-        for (int k = 0; k < LANES; k++) {
+    double sums[SJ_LANES] = {0};
+    for (j = 0; j + SJ_LANES <= n; j += SJ_LANES)
+        for (int k = 0; k < SJ_LANES; k++) {
             f32 d = xr[j + k] - max;
             f32 e = d < -87.0f ? 0.0f : sj_exp(d);
             pr[j + k] = e;
             sums[k] += e;
         }
     double sum = 0.0;
-    for (int k = 0; k < LANES; k++)
+    for (int k = 0; k < SJ_LANES; k++)
         sum += sums[k];
     for (; j < n; j++) {
         f32 d = xr[j] - max;
@@ -82,18 +80,8 @@ void sj_softmax_grad(int64_t total, int64_t n, const f32 *restrict g, const f32 
 #pragma omp parallel for SJ_TEAM(total) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         const f32 *gr = g + i * n, *yr = y + i * n;
-        double sums[LANES] = {0};
-        int64_t j = 0;
-        for (; j + LANES <= n; j += LANES)
-            for (int k = 0; k < LANES; k++)
-                sums[k] += (double)gr[j + k] * yr[j + k];
-        double dot = 0.0;
-        for (int k = 0; k < LANES; k++)
-            dot += sums[k];
-        for (; j < n; j++)
-            dot += gr[j] * yr[j];
-        f32 s = (f32)dot;
-        for (j = 0; j < n; j++)
+        f32 s = (f32)sj_dot(n, gr, yr);
+        for (int64_t j = 0; j < n; j++)
             gx[i * n + j] = yr[j] * (gr[j] - s);
     }
 }
