@@ -19,6 +19,7 @@ from . import functional as F
 from ._ops_common import _float, _t, _tensors, _unary
 from .autograd import Tensor
 from .functional import extra
+from .functional._util import axis_index
 from .functional.shape import index_put, scatter_into
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -146,9 +147,9 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     """-ln p[target] over the classes on ``axis``, for integer targets of output's shape
     without that axis (or with it of size 1)."""
     output = _float(output)
-    if axis % output.ndim != output.ndim - 1:
-        output = F.transpose(output, [i for i in range(output.ndim) if i != axis % output.ndim]
-                             + [axis % output.ndim])
+    axis = axis_index(axis, output.ndim)
+    if axis != output.ndim - 1:
+        output = F.transpose(output, [i for i in range(output.ndim) if i != axis] + [axis])
     ids = target.data if isinstance(target, Tensor) else output.xp.asarray(target)
     if ids.ndim == output.ndim and ids.shape[-1] == 1:
         ids = ids[..., 0]
@@ -175,7 +176,8 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
     """(x - mean) / sqrt(variance + epsilon) * scale + offset, the statistics given as 1-D
     tensors along ``axis``."""
     x = _float(x)
-    shape = [-1 if i == axis % x.ndim else 1 for i in range(x.ndim)]
+    axis = axis_index(axis, x.ndim)
+    shape = [-1 if i == axis else 1 for i in range(x.ndim)]
 
     def along(v: Any) -> Tensor:
         return F.reshape(_tensors(x, v)[1], shape)

@@ -32,7 +32,7 @@ from ._ops_common import (
 from .autograd import Tensor, as_tensor
 from .backend import DEFAULT_FLOAT, get_xp
 from .functional import extra
-from .functional._util import axis_tuple, normalize_axes
+from .functional._util import axis_index, axis_tuple, normalize_axes
 from .functional.shape import index_put
 
 _ALL = (slice(None),)
@@ -45,7 +45,7 @@ def _indices(x: Any) -> Any:
 
 def _axis_order(axis: Any, ndim: int) -> list[int]:
     """``axis`` (an int or a sequence, negatives allowed) as non-negative axes, in order."""
-    return [a % ndim for a in axis_tuple(axis)]
+    return [axis_index(a, ndim) for a in axis_tuple(axis)]
 
 
 # -- element-wise math -------------------------------------------------------------------------
@@ -154,7 +154,8 @@ def average(x: Any, axis: int | None = None, weights: Any = None) -> Tensor:
         return F.mean(x, axis=axis)
     w = _tensors(x, weights)[1]
     if axis is not None and w.ndim == 1 and x.ndim > 1:
-        w = F.reshape(w, [-1 if i == axis % x.ndim else 1 for i in range(x.ndim)])
+        axis = axis_index(axis, x.ndim)
+        w = F.reshape(w, [-1 if i == axis else 1 for i in range(x.ndim)])
     return F.sum(x * w, axis=axis) / F.sum(w, axis=axis)
 
 
@@ -195,7 +196,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = F.reshape(x, (-1,)), 0
-    return F.getitem(x, _ALL * (axis % x.ndim) + (_indices(indices),))
+    return F.getitem(x, _ALL * axis_index(axis, x.ndim) + (_indices(indices),))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:
@@ -239,7 +240,7 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = F.reshape(x, (-1,)), 0
-    axis %= x.ndim
+    axis = axis_index(axis, x.ndim)
     r = convert_to_numpy(repeats)
     if r.ndim == 0:
         shape = list(x.shape)
@@ -284,7 +285,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Tensor:
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     x = _t(x)
     order = list(range(x.ndim))
-    a, b = axis1 % x.ndim, axis2 % x.ndim
+    a, b = axis_index(axis1, x.ndim), axis_index(axis2, x.ndim)
     order[a], order[b] = b, a
     return F.transpose(x, order)
 

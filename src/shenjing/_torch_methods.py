@@ -22,6 +22,7 @@ from . import ops
 from ._torch_more import _method_of
 from .autograd import Tensor
 from .functional import shape as S
+from .functional._util import axis_index
 from .functional.tensor_methods import ValuesIndices
 
 
@@ -74,11 +75,12 @@ def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool 
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
          ) -> ValuesIndices:
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
+    dim = axis_index(dim, self.ndim)
     if not 0 <= k <= self.shape[dim]:
         raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size "
                            f"{self.shape[dim]}")
     idx = S.getitem(Tensor._wrap(_sorted_indices(self, dim, largest)),
-                    (slice(None),) * (dim % self.ndim) + (slice(0, k),)).data
+                    (slice(None),) * dim + (slice(0, k),)).data
     return ValuesIndices(S.take_along_axis(self, idx, dim), Tensor._wrap(idx))
 
 
@@ -126,7 +128,8 @@ def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, that axis removed."""
-    head = (slice(None),) * (dim % self.ndim)
+    dim = axis_index(dim, self.ndim)
+    head = (slice(None),) * dim
     return tuple(S.getitem(self, (*head, i)) for i in range(self.shape[dim]))
 
 
@@ -182,8 +185,8 @@ def _scattered(self: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
     ``out[i][index[i][j]] += source[i][j]`` for dim 1), differentiable to ``source``."""
     index = self.xp.asarray(getattr(index, "data", index))
     take = tuple(slice(0, n) for n in index.shape)
-    return S.scatter_into(S.getitem(source, take),
-                          S.index_grid(self.xp, index, dim % self.ndim, index.shape), self.shape)
+    grid = S.index_grid(self.xp, index, axis_index(dim, self.ndim), index.shape)
+    return S.scatter_into(S.getitem(source, take), grid, self.shape)
 
 
 def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
@@ -192,7 +195,7 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1
     source = _like(source, self)
     index = self.xp.asarray(getattr(index, "data", index))
     shape = [1] * source.ndim
-    shape[dim % source.ndim] = len(index)
+    shape[axis_index(dim, source.ndim)] = len(index)
     full = self.xp.broadcast_to(index.reshape(shape), source.shape)
     return self + _scattered(self, dim, full, source * alpha)
 

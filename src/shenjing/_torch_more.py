@@ -22,6 +22,7 @@ from . import functional as F
 from . import ops
 from .autograd import Tensor
 from .functional import shape as S
+from .functional._util import axis_index
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -36,7 +37,7 @@ def _raw(x: Any) -> Any:
 
 def _along(x: Tensor, dim: int, index: Any) -> Tensor:
     """x[..., index, ...] with ``index`` (an int or a slice) on axis ``dim``."""
-    return S.getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+    return S.getitem(x, (slice(None),) * axis_index(dim, x.ndim) + (index,))
 
 
 # -- counting and sets (no gradient) -----------------------------------------------------------

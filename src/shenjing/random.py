@@ -18,6 +18,7 @@ import numpy as np
 from . import backend
 from . import functional as F
 from .autograd import Tensor, as_tensor
+from .functional._util import axis_index
 
 
 class SeedGenerator:
@@ -80,8 +81,9 @@ def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32",
 def shuffle(x: Any, axis: int = 0, seed: Any = None) -> Tensor:
     """``x`` with its slices along ``axis`` in a random order."""
     x = x if isinstance(x, Tensor) else as_tensor(x)
+    axis = axis_index(axis, x.ndim)
     order = _rng(seed).permutation(x.shape[axis])
-    index = (slice(None),) * (axis % x.ndim) + (order,)
+    index = (slice(None),) * axis + (order,)
     return x[index]
 
 

@@ -200,3 +200,50 @@ def test_shape_op_misuse_raises(name):
     fn, message = ERRORS[name]
     with pytest.raises(ValueError, match=message):
         fn(shenjing.tensor(np.zeros((2, 3, 1))))
+
+
+_X23 = np.arange(6, dtype=np.float32).reshape(2, 3)
+OUT_OF_RANGE_AXIS = {  # each given axis 2 (or 3 where a new axis may be 2) of a 2-D tensor
+    "concatenate": lambda x: F.concatenate([x, x], axis=2),
+    "stack": lambda x: F.stack([x, x], axis=3),
+    "split": lambda x: F.split(x, 1, axis=2),
+    "transpose": lambda x: F.transpose(x, (0, 2)),
+    "take_along_axis": lambda x: F.take_along_axis(x, np.zeros((2, 1), int), axis=2),
+    "softmax": lambda x: F.softmax(x, axis=2),
+    "sum": lambda x: F.sum(x, axis=2),
+    "flip": lambda x: F.flip(x, axis=2),
+    "ops.repeat": lambda x: shenjing.ops.repeat(x, 2, axis=2),
+    "ops.take": lambda x: shenjing.ops.take(x, [0], axis=2),
+    "ops.swapaxes": lambda x: shenjing.ops.swapaxes(x, 0, 2),
+    "ops.average": lambda x: shenjing.ops.average(x, axis=2, weights=np.ones(3)),
+    "Tensor.transpose(0, 2)": lambda x: x.transpose(0, 2),
+    "Tensor.flatten": lambda x: x.flatten(0, 2),
+    "Tensor.unbind": lambda x: x.unbind(2),
+    "Tensor.topk": lambda x: x.topk(1, dim=2),
+    "Tensor.repeat_interleave": lambda x: x.repeat_interleave(2, dim=2),
+    "Tensor.index_add": lambda x: x.index_add(2, np.array([0]), x),
+    "sparse_categorical_crossentropy": lambda x: shenjing.losses.sparse_categorical_crossentropy(
+        np.zeros(2, int), x, axis=2),
+    "random.shuffle": lambda x: shenjing.random.shuffle(x, axis=2),
+}
+
+
+@pytest.mark.parametrize("name", OUT_OF_RANGE_AXIS)
+def test_an_axis_out_of_range_is_an_error_never_wrapped_around(name):
+    """Axis 2 of a 2-D tensor names no axis: an error that says so (a ValueError, as NumPy's
+    AxisError, and an IndexError, as torch's), where ``axis % ndim`` would quietly take axis 0."""
+    with pytest.raises(ValueError, match=r"axis [23] is out of (range|bounds)") as info:
+        OUT_OF_RANGE_AXIS[name](shenjing.tensor(_X23))
+    assert isinstance(info.value, IndexError)
+
+
+def test_concatenate_with_no_axis_joins_the_flattened_tensors_and_0d_is_an_error():
+    a, b = shenjing.tensor(_X23, requires_grad=True), shenjing.tensor([7.0, 8.0])
+    y = F.concatenate([a, b], axis=None)
+    np.testing.assert_array_equal(y.numpy(), np.concatenate([_X23, [7.0, 8.0]], axis=None))
+    (y * shenjing.tensor(np.arange(8.0, dtype=np.float32))).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match="0-d tensors have none"):
+        F.concatenate([shenjing.tensor(1.0), shenjing.tensor(2.0)])
+    with pytest.raises(ValueError, match=r"pad: pad_width .* each of x's 2 axes"):
+        F.pad(shenjing.tensor(_X23), [(0, 0)] * 3)

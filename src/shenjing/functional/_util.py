@@ -58,6 +58,23 @@ def axis_tuple(axis: Any) -> tuple[int, ...]:
         raise TypeError(f"axis/dim must be an int or a sequence of ints, got {axis!r}") from None
 
 
+class AxisError(ValueError, IndexError):
+    """An axis out of range: a ValueError, as NumPy's AxisError, and an IndexError, as
+    torch's "Dimension out of range", so that either habit catches it."""
+
+    def __init__(self, axis: Any, ndim: int) -> None:
+        super().__init__(f"axis {axis} is out of range for a tensor of {ndim} dimensions")
+
+
+def axis_index(axis: Any, ndim: int) -> int:
+    """One ``axis`` (an integer; negative counts from the end) as its index in range(ndim):
+    never wrapped around silently (axis 2 of a 2-D tensor is an error, not axis 0)."""
+    a = operator.index(axis)
+    if not -ndim <= a < ndim:
+        raise AxisError(a, ndim)
+    return a % ndim
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence; negative allowed) as a sorted tuple of axes."""
     if axis is None:
@@ -66,7 +83,7 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     out = []
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+            raise AxisError(a, ndim)
         if ndim:  # a 0-d tensor takes axis 0 or -1, as torch's dim, and has nothing to reduce
             out.append(a % ndim)
     if len(out) > 1 and len(set(out)) != len(out):

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import axis_tuple, normalize_axes, torch_alias
+from ._util import axis_index, axis_tuple, normalize_axes, torch_alias
 
 
 class _Reshape(Function):
@@ -201,7 +201,7 @@ def reshape(x: Tensor, shape: Sequence[int] | int) -> Tensor:
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``."""
-    axes = None if axes is None else tuple(a % x.ndim for a in axes)
+    axes = None if axes is None else tuple(axis_index(a, x.ndim) for a in axes)
     return _view_of(_Transpose.apply(x, axes=axes), x)
 
 
@@ -258,11 +258,16 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
         axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("concatenate() needs at least one tensor")
+    if axis is None:  # NumPy's: the tensors flattened, end to end
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
+    if tensors[0].ndim == 0:
+        raise ValueError("concatenate() joins along an existing axis: 0-d tensors have none "
+                         "(stack() them)")
     kinds = {t.data.dtype.kind for t in tensors}
     if "f" in kinds and len(kinds) > 1:  # torch's promotion: integers join as the float dtype
         dtype = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
         tensors = [E.cast(t, dtype) for t in tensors]
-    return _Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
+    return _Concatenate.apply(*tensors, axis=axis_index(axis, tensors[0].ndim))
 
 
 cat = concatenate  # PyTorch's name
@@ -274,13 +279,13 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
         axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("stack() needs at least one tensor")
-    axis = axis % (tensors[0].ndim + 1)
+    axis = axis_index(axis, tensors[0].ndim + 1)
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
 def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Cut x along ``axis``: into N equal parts, or at the given indices (``numpy.split``)."""
-    axis %= x.ndim
+    axis = axis_index(axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if n % indices_or_sections:
@@ -297,7 +302,11 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
 def pad(x: Tensor, pad_width: Any, constant_values: float = 0.0) -> Tensor:
     """Pad with a constant; ``pad_width`` as in ``numpy.pad`` ((before, after) per axis)."""
     xp = get_xp(x.data)
-    widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (x.ndim, 2))
+    try:
+        widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} must give (before, after) for each of "
+                         f"x's {x.ndim} axes (or one pair, or one number, for all)") from None
     widths = tuple((int(lo), int(hi)) for lo, hi in widths.tolist())
     return _Pad.apply(x, pad_width=widths, value=constant_values)
 
@@ -379,7 +388,7 @@ def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tupl
     axes (of ``sizes``): aranges broadcast against each other, ``indices`` at ``axis``."""
     grid: list[Any] = [xp.arange(n).reshape([n if d == k else 1 for d in range(len(sizes))])
                        for k, n in enumerate(sizes)]
-    grid[axis % len(sizes)] = xp.asarray(getattr(indices, "data", indices))
+    grid[axis_index(axis, len(sizes))] = xp.asarray(getattr(indices, "data", indices))
     return tuple(grid)
 
 
@@ -388,7 +397,7 @@ def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor
         normalize_axes(axis, 0)
         return getitem(reshape(x, (1,)), get_xp(x.data).asarray(getattr(indices, "data",
                                                                           indices)))
-    return getitem(x, index_grid(get_xp(x.data), indices, axis % x.ndim, sizes))
+    return getitem(x, index_grid(get_xp(x.data), indices, axis_index(axis, x.ndim), sizes))
 
 
 def on_0d_as_1d(op: Any) -> Any:

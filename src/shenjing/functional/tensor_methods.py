@@ -16,7 +16,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
-from ._util import as_tensor, torch_dims
+from ._util import as_tensor, axis_index, torch_dims
 from .device import device_name, to_device
 
 
@@ -30,7 +30,7 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     2-D ``transpose(0, 1)``, an identity nobody writes)."""
     if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         order = list(range(self.ndim))
-        i, j = (a % self.ndim for a in axes)
+        i, j = (axis_index(a, self.ndim) for a in axes)
         order[i], order[j] = order[j], order[i]
         return S.transpose(self, order)
     return S.transpose(self, _shape_args(axes) if axes else None)
@@ -41,7 +41,7 @@ def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     ``numpy.ravel``; ``x.flatten(1)`` keeps the batch axis, as PyTorch's)."""
     if self.ndim == 0:
         return S.reshape(self, (1,))
-    start, end = start_dim % self.ndim, end_dim % self.ndim
+    start, end = axis_index(start_dim, self.ndim), axis_index(end_dim, self.ndim)
     return S.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional._util import axis_index
 from .layer import Layer
 
 
@@ -101,7 +102,7 @@ class Concatenate(_Merge):
 
     def _check_shapes(self, shapes: list) -> None:
         ndim = len(shapes[0])
-        axis = self.axis % ndim
+        axis = axis_index(self.axis, ndim)
         for s in shapes:
             if len(s) != ndim or any(a != b for i, (a, b) in enumerate(zip(s, shapes[0]))
                                      if i != axis):

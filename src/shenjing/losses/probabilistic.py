@@ -9,7 +9,7 @@ from .. import functional as F
 from .._checks import typed_arg
 from ..autograd import Tensor
 from ..backend import get_xp
-from ..functional._util import class_ids
+from ..functional._util import axis_index, class_ids
 from ..functional.loss import EPSILON, _binary
 from .base import (
     LossFunctionWrapper,
@@ -87,7 +87,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     """
     y_pred = _as_pred(y_pred)
     axis = typed_arg("sparse_categorical_crossentropy", "axis", axis, "integer")
-    if y_pred.ndim > 1 and axis % y_pred.ndim != y_pred.ndim - 1:  # the classes last
+    if y_pred.ndim > 1 and axis_index(axis, y_pred.ndim) != y_pred.ndim - 1:  # classes last
         axis %= y_pred.ndim
         y_pred = F.transpose(y_pred, [a for a in range(y_pred.ndim) if a != axis] + [axis])
     labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy",
