@@ -147,3 +147,29 @@ def test_functions_by_callable_name_and_config():
     assert dense.get_config()["activation"] == "relu"
     with pytest.raises(ValueError, match="cannot be serialized"):
         activations.serialize(lambda t: t)
+
+
+KINKS = {  # name: (points on and next to the kinks, torch's function)
+    "relu6": ([0.0, 6.0, -1e-8, 3.0, 7.0], "relu6"),
+    "hard_tanh": ([-1.0, 1.0, 0.0, 2.0], "hardtanh"),
+    "hard_sigmoid": ([-3.0, 3.0, 0.0, 4.0], "hardsigmoid"),
+    "hard_swish": ([-3.0, 3.0, 0.0, 1.0], "hardswish"),
+    "hard_silu": ([-3.0, 3.0, 0.0, 1.0], "hardswish"),
+    "celu": ([0.0, -1e-8, 1.0, -2.0], "celu"),
+}
+
+
+@pytest.mark.parametrize("name", KINKS)
+def test_activation_gradients_at_their_kinks_are_torchs(name):
+    """At the kinks of the piecewise activations the gradient is torch's (and TF's and JAX's
+    relu6): 0 at a clamp's bounds, where a clip would pass it, and 1 for celu at 0 (a max/min
+    build split it as a tie, and gave 0.5 where e**x - 1 rounds to 0)."""
+    from oracle import require_torch
+
+    torch = require_torch()
+    points, torch_name = KINKS[name]
+    x = shenjing.tensor(np.array(points, np.float32), requires_grad=True)
+    getattr(shenjing.ops, name)(x).sum().backward()
+    t = torch.tensor(points, requires_grad=True)
+    getattr(torch.nn.functional, torch_name)(t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7)

@@ -20,6 +20,7 @@ from ._ops_common import _float, _t, _tensors, _unary
 from .autograd import Tensor
 from .functional import extra
 from .functional._util import axis_index
+from .functional.activation import hardtanh
 from .functional.shape import index_put, scatter_into
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -33,12 +34,13 @@ def _activation(fn: Any, name: str) -> Any:
 softplus, silu, selu = (_activation(getattr(F, name), name) for name in (
     "softplus", "silu", "selu"))
 swish = _activation(F.silu, "swish")
-relu6 = _activation(lambda x: F.clip(x, 0.0, 6.0), "relu6")
-hard_tanh = _activation(lambda x: F.clip(x, -1.0, 1.0), "hard_tanh")
+# the kinks' gradients are 0, as TF's and JAX's relu6 and torch's (hardtanh, not clip)
+relu6 = _activation(lambda x: hardtanh(x, 0.0, 6.0), "relu6")
+hard_tanh = _activation(hardtanh, "hard_tanh")
 
 
 def _hard_sigmoid(x: Tensor) -> Tensor:
-    return F.clip(x * (1 / 6) + 0.5, 0.0, 1.0)  # relu6(x + 3) / 6
+    return hardtanh(x + 3.0, 0.0, 6.0) * (1 / 6)  # relu6(x + 3) / 6
 
 
 hard_sigmoid = _activation(_hard_sigmoid, "hard_sigmoid")
@@ -60,9 +62,8 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
 
 
 def celu(x: Any, alpha: float = 1.0) -> Tensor:
-    """max(x, 0) + min(alpha (e**(x / alpha) - 1), 0)."""
-    x = _float(x)
-    return F.maximum(x, 0.0) + F.minimum(F.exp(F.minimum(x, 0.0) / alpha) * alpha - alpha, 0.0)
+    """x for x > 0, else alpha (e**(x / alpha) - 1): alpha elu(x / alpha) (gradient 1 at 0)."""
+    return F.elu(_float(x) * (1.0 / alpha)) * alpha
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:

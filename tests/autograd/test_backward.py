@@ -3,7 +3,6 @@ undoing broadcasting in one place."""
 
 from __future__ import annotations
 
-import os
 import time
 import weakref
 
@@ -20,11 +19,9 @@ from shenjing.autograd import unbroadcast
 @pytest.fixture(scope="module")
 def torch():
     """PyTorch, the test-only oracle: skipped when absent unless SHENJING_REQUIRE_TORCH=1."""
-    if os.environ.get("SHENJING_REQUIRE_TORCH") == "1":
-        import torch
+    from oracle import require_torch
 
-        return torch
-    return pytest.importorskip("torch")
+    return require_torch()
 
 
 def _leaf(value, dtype=None):

@@ -303,7 +303,9 @@ def test_a_list_batch_is_read_as_a_tuple_as_keras_does():
 
 
 def test_a_pytorch_dataloader_trains_as_the_same_batches_do():
-    torch = pytest.importorskip("torch")
+    from oracle import require_torch
+
+    torch = require_torch()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((24, 3)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]

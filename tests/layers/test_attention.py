@@ -79,7 +79,9 @@ def test_causal_mask_and_embedding_masks(rng):
 
 
 def test_matches_torch_multihead_attention_values_and_gradients(rng):
-    torch = pytest.importorskip("torch")
+    from oracle import require_torch
+
+    torch = require_torch()
     heads, head_dim = 2, 3
     dim = heads * head_dim  # torch splits the model width among the heads
     query = rng.standard_normal((2, 4, dim)).astype(np.float32)

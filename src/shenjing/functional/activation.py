@@ -387,6 +387,16 @@ def relu(x: Tensor) -> Tensor:
     return _ReLU.apply(x)
 
 
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 at the bounds
+    and beyond, as torch's hardtanh/relu6 and TF's and JAX's relu6 give it (``clip`` passes it
+    at the bounds, as ``torch.clamp``): relu6, hard_tanh and the hard sigmoids are built on it."""
+    x = E.floating(x)
+    inside = (x.data > min_val) & (x.data < max_val)
+    clamped = get_xp(x.data).clip(x.data, x.dtype.type(min_val), x.dtype.type(max_val))
+    return E.where(inside, x, Tensor._wrap(clamped))
+
+
 def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     """x for x > 0, else negative_slope * x (Keras's default slope 0.2; torch's is 0.01)."""
     return _LeakyReLU.apply(E.floating(x), slope=negative_slope)

@@ -12,7 +12,6 @@ from typing import Any
 
 from ... import _ops_nn
 from ...autograd import Tensor
-from ...backend import get_xp
 from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import shape as S
@@ -49,10 +48,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
              inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at the bounds and
     beyond (torch's, where ``clamp`` passes it at the bounds)."""
-    x = as_float(input)
-    inside = (x.data > min_val) & (x.data < max_val)
-    clamped = get_xp(x.data).clip(x.data, x.dtype.type(min_val), x.dtype.type(max_val))
-    return E.where(inside, x, Tensor._wrap(clamped))
+    return A.hardtanh(as_float(input), min_val, max_val)
 
 
 @honours_inplace
@@ -71,7 +67,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
 @honours_inplace
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, else alpha (exp(x / alpha) - 1): alpha * elu(x / alpha)."""
-    return A.elu(as_float(input) * (1.0 / alpha)) * alpha
+    return _ops_nn.celu(input, alpha)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -100,14 +96,13 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
 @honours_inplace
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6."""
-    return hardtanh(as_float(input) + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+    return _ops_nn.hard_sigmoid(input)
 
 
 @honours_inplace
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x relu6(x + 3) / 6 (MobileNetV3)."""
-    x = as_float(input)
-    return x * hardsigmoid(x)
+    return _ops_nn.hard_swish(input)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
