@@ -202,3 +202,31 @@ def test_norm_takes_numpy_orders():  # p from an array or a config: np.int64(2),
 def test_norm_of_an_unsupported_order_is_a_clear_error(p):
     with pytest.raises(ValueError, match="norm: p must be"):
         F.norm(shenjing.tensor([1.0]), p)
+
+
+def test_a_nan_maximum_sends_the_gradient_to_the_nans():
+    """max/min of a slice holding NaN is NaN, which no entry equals: its gradient goes to the
+    slice's NaNs (as torch's x.max()), not 0 / 0 = NaN everywhere; other slices are unchanged."""
+    torch = require_torch()
+    x0 = np.array([[1.0, np.nan, 3.0], [1.0, 5.0, 5.0], [np.nan, 2.0, np.nan]], np.float32)
+    x = shenjing.tensor(x0, requires_grad=True)
+    F.max(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0, 0.5, 0.5], [0.5, 0, 0.5]])
+    x = shenjing.tensor(x0[0], requires_grad=True)
+    x.max().backward()
+    t = torch.tensor(x0[0], requires_grad=True)
+    t.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("name, expected", [("mean", 1.0), ("var", 0.25), ("std", 0.5),
+                                            ("norm", 2.0 * np.sqrt(70_000))])
+def test_float16_reductions_accumulate_in_float32(name, expected):
+    """70,000 float16 values sum past float16's largest (65,504) though their mean, variance
+    and norm fit: those sums run in float32 (as NumPy's mean and torch do) and the result is
+    float16 again, not inf."""
+    values = np.where(np.arange(70_000) % 2 == 0, 0.5, 1.5) if name in ("var", "std") else (
+        np.full(70_000, 2.0 if name == "norm" else 1.0))
+    y = getattr(F, name)(shenjing.tensor(values, dtype="float16"))
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(float(y.numpy()), expected, rtol=2e-3)

@@ -15,6 +15,13 @@ from . import shape as S
 from ._util import expand_reduced, max_shift, normalize_axes, torch_alias, torch_dims
 
 
+def _wide(dtype: Any) -> Any:
+    """The dtype a sum of ``dtype`` accumulates in on the way to a mean, a variance or a norm:
+    float32 for float16 (whose 65,504 a sum of 70,000 ones passes, though their mean is 1), as
+    NumPy's own mean and PyTorch do; else None (the array's own)."""
+    return np.float32 if dtype == np.float16 else None
+
+
 class _Sum(Function):
     """y = sum of x over axes;  dy/dx = 1, broadcast back over the summed axes."""
 
@@ -44,7 +51,8 @@ class _Mean(Function):
         dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
         if n == 0:
             return get_xp(x).full(x.sum(axis=axes, keepdims=keepdims).shape, np.nan, dtype)
-        return x.mean(axis=axes, keepdims=keepdims, dtype=dtype)
+        return x.mean(axis=axes, keepdims=keepdims, dtype=_wide(dtype) or dtype).astype(
+            dtype, copy=False)
 
     def backward(self, g):
         shape, axes, keepdims, n = self.saved
@@ -69,8 +77,14 @@ class _Max(Function):
 
     def backward(self, g):
         x, y, axes, keepdims = self.saved
-        hit = (x == y).astype(g.dtype)
-        hit /= hit.sum(axis=axes, keepdims=True)
+        hit = x == y
+        count = hit.sum(axis=axes, keepdims=True)
+        if not count.all():  # a NaN max equals nothing: the slice's NaNs get it, as torch.max()
+            xp = get_xp(x)
+            hit |= xp.isnan(x) & xp.isnan(y)
+            count = hit.sum(axis=axes, keepdims=True)
+        hit = hit.astype(g.dtype)
+        hit /= count
         return hit * expand_reduced(g, axes, keepdims)
 
     differentiable_backward = backward  # g times a constant mask: also on Tensors
@@ -87,7 +101,8 @@ class _Var(Function):
             raise ValueError(f"var/std over {n} elements with ddof={ddof} is undefined")
         diff = x - x.mean(axis=axes, keepdims=True)
         self.save_for_backward(diff, axes, keepdims, n - ddof)
-        return (diff * diff).sum(axis=axes, keepdims=keepdims) / x.dtype.type(n - ddof)
+        squares = (diff * diff).sum(axis=axes, keepdims=keepdims, dtype=_wide(x.dtype))
+        return (squares / (n - ddof)).astype(x.dtype, copy=False)
 
     def backward(self, g):
         diff, axes, keepdims, dof = self.saved[:4]
@@ -161,15 +176,17 @@ class _Norm(Function):
 
     def forward(self, x, axes=(), keepdims=False, p=2.0):
         xp = get_xp(x)
-        a = xp.abs(x)
+        w = x.astype(_wide(x.dtype) or x.dtype, copy=False)
+        a = xp.abs(w)
         if p == np.inf:
             y = a.max(axis=axes, keepdims=True)
         elif p == 2:
-            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+            y = xp.sqrt((w * w).sum(axis=axes, keepdims=True))
         elif p == 1:
             y = a.sum(axis=axes, keepdims=True)
         else:
             y = (a ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        y = y.astype(x.dtype, copy=False)
         self.save_for_backward(x, y, axes, keepdims, p)
         return y if keepdims else y.squeeze(axis=axes)
 
