@@ -299,6 +299,9 @@ def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa
     """The k largest values along the last axis, in decreasing order, and their int32 indices
     (ties: the lower index first); the gradient goes to the chosen positions."""
     x = _t(x)
+    n = x.shape[-1] if x.ndim else 0
+    if not 0 <= k <= n:
+        raise ValueError(f"top_k: k={k} is out of range for a last axis of size {n}")
     data = x.data if x.dtype.kind == "f" else x.data.astype(np.float64)
     order = (-data).argsort(axis=-1, kind="stable") if isinstance(data, np.ndarray) else \
         (-data).argsort(axis=-1)

@@ -12,6 +12,7 @@ gradient.
 from __future__ import annotations
 
 import builtins
+import math
 import string
 from collections.abc import Sequence
 from typing import Any
@@ -130,7 +131,8 @@ def _to_last(x: Tensor, axis: Any) -> tuple[Tensor, tuple[int, ...]]:
     axes = normalize_axes(axis, x.ndim)
     kept = [i for i in range(x.ndim) if i not in axes]
     moved = F.transpose(x, kept + list(axes)) if x.ndim else x
-    return F.reshape(moved, [x.shape[i] for i in kept] + [-1]), axes
+    merged = math.prod(x.shape[i] for i in axes)  # (not -1: another axis may be empty)
+    return F.reshape(moved, [x.shape[i] for i in kept] + [merged]), axes
 
 
 def _keep(out: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
@@ -142,8 +144,8 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) ->
     """Product over ``axis``: the last step of a running product (exact gradients with zeros)."""
     x = _scan(x, 0, dtype)[0]
     flat, axes = _to_last(x, axis)
-    if flat.shape[-1] == 0:
-        return _keep(Tensor._wrap(x.xp.ones(flat.shape[:-1], dtype=x.dtype)), x, axes, keepdims)
+    if flat.shape[-1] == 0:  # the empty product, 1, recorded (as torch's): backward reaches x
+        return _keep(F.sum(flat, axis=-1) * 0 + 1, x, axes, keepdims)
     return _keep(extra.cumprod(flat, -1)[..., -1], x, axes, keepdims)
 
 

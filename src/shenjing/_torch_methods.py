@@ -145,7 +145,12 @@ def masked_select(self: Tensor, mask: Any) -> Tensor:
 
 
 def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
-    """The indices of the non-zero elements: (n, ndim) int64, or one tensor per axis."""
+    """The indices of the non-zero elements: (n, ndim) int64, or one tensor per axis (a 0-d
+    tensor: (1, 0) or (0, 0), and one index array, as torch's)."""
+    if self.ndim == 0:
+        count = int(bool(self.data))
+        return (Tensor._wrap(self.xp.zeros(count, np.int64)),) if as_tuple else Tensor._wrap(
+            self.xp.zeros((count, 0), np.int64))
     found = self.xp.nonzero(self.data)
     if as_tuple:
         return tuple(Tensor._wrap(i) for i in found)

@@ -175,9 +175,15 @@ def kron(self: Tensor, other: Any) -> Tensor:
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """``length`` entries from ``start`` along ``dim`` (torch's ``narrow``)."""
-    start = int(start) % self.shape[dim] if int(start) < 0 else int(start)
-    return _along(self, dim, slice(start, start + int(length)))
+    """``length`` entries from ``start`` along ``dim`` (torch's ``narrow``; a ``start`` below
+    zero counts from the end); a window that leaves the axis is an error, as torch's."""
+    size, start, length = self.shape[axis_index(dim, self.ndim)], int(start), int(length)
+    if start < 0:
+        start += size
+    if not (0 <= start <= size and 0 <= length <= size - start):
+        raise ValueError(f"narrow: start {start} and length {length} leave dim {dim} of size "
+                         f"{size}")
+    return _along(self, dim, slice(start, start + length))
 
 
 def select(self: Tensor, dim: int, index: int) -> Tensor:

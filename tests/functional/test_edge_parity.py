@@ -230,3 +230,62 @@ def test_elu_and_selu_gradients_keep_their_precision_far_below_zero():
         ours(x).sum().backward()
         theirs(tx).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)  # not 0 at -30
+
+
+# -- found by fuzzing against NumPy and torch (2026-11-27) ----------------------------------------
+_X34 = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+
+BAD_ARGUMENTS = {  # each once gave a wrong-sized result or an internal error
+    "split into 0 parts": (lambda x: F.split(x, 0, axis=1), "1 or more"),
+    "torch split size 0": (lambda x: x.split(0, 1), "must be positive"),
+    "flatten start after end": (lambda x: x.flatten(1, 0), "comes after"),
+    "narrow past the end": (lambda x: x.narrow(1, 2, 5), "leave dim 1"),
+    "narrow from past the end": (lambda x: x.narrow(0, 5, 1), "leave dim 0"),
+    "narrow a negative length": (lambda x: x.narrow(1, 0, -1), "leave dim 1"),
+    "top_k over the axis length": (lambda x: sj.ops.top_k(x, 5), "k=5 is out of range"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_ARGUMENTS)
+def test_arguments_that_name_nothing_are_errors_that_say_so(name):
+    fn, message = BAD_ARGUMENTS[name]
+    with pytest.raises(ValueError, match=message):
+        fn(sj.tensor(_X34))
+
+
+def test_edges_that_now_match_numpy_and_torch():
+    torch = require_torch()
+    x, t = sj.tensor(_X34), torch.tensor(_X34)
+    # numbers of parts as NumPy integers, and an empty axis split into parts
+    assert [p.shape for p in F.split(x, np.int64(2), axis=1)] == [(3, 2), (3, 2)]
+    assert [p.shape for p in F.split(sj.zeros((0, 3)), 2)] == [(0, 3), (0, 3)]
+    assert [p.shape for p in (x.narrow(1, -2, 2), x.narrow(1, 4, 0))] == [(3, 2), (3, 0)]
+    np.testing.assert_array_equal(x.flip(0, 1).numpy(), t.flip(0, 1).numpy())
+    np.testing.assert_array_equal(x.flip(dims=(1,)).numpy(), t.flip(dims=(1,)).numpy())
+    assert x[[]].shape == (0, 4)  # an empty list picks nothing (it is not a float index)
+    assert sj.tensor(5.0).nonzero().shape == tuple(torch.tensor(5.0).nonzero().shape)
+    assert sj.tensor(0.0).nonzero().shape == tuple(torch.tensor(0.0).nonzero().shape)
+    np.testing.assert_allclose(F.softmax(sj.tensor(1.5)).numpy(), 1.0)  # 0-d, default axis
+    empty = sj.zeros((0, 3)).requires_grad_()
+    for reduce in (lambda e: e.prod(1), lambda e: sj.ops.median(e, axis=1)):
+        assert reduce(empty).shape == (0,)
+    ones = empty.prod(0)  # the empty product, recorded: backward reaches the input
+    np.testing.assert_array_equal(ones.numpy(), [1, 1, 1])
+    ones.sum().backward()
+    assert empty.grad.shape == (0, 3)
+
+
+def test_einsum_gradient_through_a_label_broadcast_from_size_one():
+    """'ij,j->i' with a of shape (2, 1) and v of (3,): NumPy broadcasts j; a's gradient sums
+    over v's j and v's is the same for every j, as torch's."""
+    torch = require_torch()
+    rng = np.random.default_rng(0)
+    a0, v0 = rng.standard_normal((2, 1)), rng.standard_normal(3)
+    a, v = sj.tensor(a0, requires_grad=True), sj.tensor(v0, requires_grad=True)
+    sj.ops.einsum("ij,j->i", a, v).sum().backward()
+    ta, tv = torch.tensor(a0, requires_grad=True), torch.tensor(v0, requires_grad=True)
+    torch.einsum("ij,j->i", ta, tv).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-6)
+    assert sj.gradcheck(lambda p, q: sj.ops.einsum("bij,bjk->bik", p, q),
+                        rng.standard_normal((1, 2, 3)), rng.standard_normal((4, 3, 2)))

@@ -313,9 +313,9 @@ class _SiLU(Function):
 
 
 def _last(axis, x):
-    """Whether ``axis`` is x's last (rows of the C passes), x holding something."""
+    """Whether ``axis`` is x's last (rows of the C passes), x holding something (and rows)."""
     try:
-        return operator.index(axis) in (-1, x.ndim - 1) and x.size > 0
+        return operator.index(axis) in (-1, x.ndim - 1) and x.size > 0 and x.ndim > 0
     except TypeError:  # a tuple of axes
         return False
 

@@ -188,6 +188,11 @@ def _einsum_grads(g: Any, xs: Any, inputs: tuple[str, ...], output: str, need: A
             full = [n if c in known else x.shape[k] for k, (c, n) in enumerate(zip(labels, shape))]
             gi = broadcast(reshape(gi, shape) if isinstance(gi, Tensor) else gi.reshape(shape),
                            tuple(full))
+        if gi.shape != x.shape:  # a label of size 1 on one side, broadcast against the other
+            stretched = tuple(k for k, n in enumerate(x.shape) if n == 1 and gi.shape[k] != 1)
+            if stretched:  # size 1 here: the gradient sums over the others' length
+                gi = gi.sum(axis=stretched, keepdims=True)
+            gi = broadcast(gi, tuple(x.shape))  # size 1 there: the same along this axis
         grads.append(gi)
     return tuple(grads)
 

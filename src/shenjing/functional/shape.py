@@ -4,6 +4,7 @@ stack, split, pad, flip, and indexing (slices, integer arrays, boolean masks).""
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -287,14 +288,16 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
     """Cut x along ``axis``: into N equal parts, or at the given indices (``numpy.split``)."""
     axis = axis_index(axis, x.ndim)
     n = x.shape[axis]
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ValueError(f"axis {axis} of size {n} does not split into "
-                             f"{indices_or_sections} equal parts")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+    try:
+        sections = operator.index(indices_or_sections)  # a number of parts (NumPy's too)
+    except TypeError:
+        bounds = [0, *(operator.index(i) for i in indices_or_sections), n]
     else:
-        bounds = [0, *indices_or_sections, n]
+        if sections < 1:
+            raise ValueError(f"split: the number of equal parts must be 1 or more, got {sections}")
+        if n % sections:
+            raise ValueError(f"axis {axis} of size {n} does not split into {sections} equal parts")
+        bounds = [k * n // sections for k in range(sections + 1)]
     head = (slice(None),) * axis
     return [getitem(x, (*head, slice(lo, hi))) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -344,7 +347,8 @@ def _raw_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return get_xp().asarray(index)
+        array = get_xp().asarray(index)
+        return array if array.size else array.astype(np.intp)  # [] picks nothing (not floats)
     return index
 
 
@@ -352,10 +356,13 @@ def split_sizes(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[T
     """PyTorch's ``split``: pieces of ``split_size`` along ``dim`` (the last may be shorter),
     or of the given sizes; the method ``x.split(2)`` is this one (``split`` is NumPy's: a
     number of equal parts, or cut indices, as ``x.split(2, axis=0)``)."""
-    n = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        size = max(split_size_or_sections, 1)
-        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+    n = x.shape[axis_index(dim, x.ndim)]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 0 or size == 0 and n:
+            raise ValueError(f"split: split_size {size} must be positive (0 only for an empty "
+                             f"dim; dim {dim} has size {n})")
+        sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:

@@ -42,6 +42,8 @@ def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if self.ndim == 0:
         return S.reshape(self, (1,))
     start, end = axis_index(start_dim, self.ndim), axis_index(end_dim, self.ndim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return S.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
 
 
@@ -130,6 +132,15 @@ def _split(self: Tensor, *args: Any, **kwargs: Any) -> Any:
     if "axis" in kwargs:
         return S.split(self, *args, **kwargs)
     return S.split_sizes(self, *args, **kwargs)
+
+
+def _flip(self: Tensor, *axes: Any, axis: Any = None, dims: Any = None) -> Tensor:
+    """Reverse along the axes given as arguments or one sequence (``x.flip(0, 1)``,
+    ``x.flip((0, 1))``, ``x.flip(dims=0)`` as torch; ``x.flip(axis=0)``); all of them without."""
+    given = [a for a in (_shape_args(axes) if axes else None, axis, dims) if a is not None]
+    if len(given) > 1:
+        raise TypeError("flip: give the axes once (as arguments, axis= or dims=)")
+    return S.flip(self, given[0] if given else None)
 
 
 def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -348,7 +359,7 @@ def install() -> None:
         "permute": S.permute,
         "squeeze": _squeeze, "expand_dims": S.expand_dims, "broadcast_to": S.broadcast_to,
         "flatten": _flatten,
-        "flip": S.flip, "pad": S.pad, "split": _split, "matmul": L.matmul,
+        "flip": _flip, "pad": S.pad, "split": _split, "matmul": L.matmul,
         "relu": A.relu, "sigmoid": A.sigmoid, "tanh": A.tanh,
         "softmax": A.softmax, "log_softmax": A.log_softmax,
         "any": _logical("any"), "all": _logical("all"),
