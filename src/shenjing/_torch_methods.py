@@ -135,7 +135,10 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
     """The entries ``index`` (1-D) along ``dim``; repeated indices accumulate gradient."""
-    return ops.take(self, getattr(index, "data", index), axis=dim)
+    index = self.xp.asarray(getattr(index, "data", index))
+    size = self.shape[axis_index(dim, self.ndim)] if self.ndim else 1
+    S.check_torch_index("index_select", index, size, dim)
+    return ops.take(self, index, axis=dim)
 
 
 def masked_select(self: Tensor, mask: Any) -> Tensor:

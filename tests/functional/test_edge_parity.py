@@ -244,13 +244,20 @@ BAD_ARGUMENTS = {  # each once gave a wrong-sized result or an internal error
     "narrow a negative length": (lambda x: x.narrow(1, 0, -1), "leave dim 1"),
     "top_k over the axis length": (lambda x: sj.ops.top_k(x, 5), "k=5 is out of range"),
 }
+TORCH_INDEX_OPS = {  # torch's index ops: no negative indices (NumPy's take allows them)
+    "gather": lambda m, x, i: x.gather(1, m.tensor(np.full((3, 1), i))),
+    "index_select": lambda m, x, i: x.index_select(1, m.tensor(np.array([0, i]))),
+}
 
 
-@pytest.mark.parametrize("name", BAD_ARGUMENTS)
-def test_arguments_that_name_nothing_are_errors_that_say_so(name):
-    fn, message = BAD_ARGUMENTS[name]
-    with pytest.raises(ValueError, match=message):
-        fn(sj.tensor(_X34))
+@pytest.mark.parametrize("name", TORCH_INDEX_OPS)
+@pytest.mark.parametrize("i", [-1, 4])
+def test_torch_index_ops_refuse_indices_outside_the_axis_as_torch(name, i):
+    torch = require_torch()
+    with pytest.raises(IndexError, match=r"indices must lie in \[0, 4\)"):
+        TORCH_INDEX_OPS[name](sj, sj.tensor(_X34), i)
+    with pytest.raises((IndexError, RuntimeError)):
+        TORCH_INDEX_OPS[name](torch, torch.tensor(_X34), i)
 
 
 def test_edges_that_now_match_numpy_and_torch():

@@ -387,7 +387,16 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer tensor of x's rank {x.ndim}, got "
                          f"{index.dtype} of shape {index.shape}")
+    check_torch_index("gather", index, x.shape[axis_index(dim, x.ndim)] if x.ndim else 1, dim)
     return _along(x, index, dim, index.shape)
+
+
+def check_torch_index(name: str, index: Any, size: int, dim: int) -> None:
+    """torch's index ops take indices in [0, size) only: a negative one is an error there, not
+    a count from the end as in NumPy (whose spellings, take and take_along_axis, allow it)."""
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < size):
+        raise IndexError(f"{name}: indices must lie in [0, {size}) for dim {dim} of size "
+                         f"{size}, got {int(index.min())} .. {int(index.max())}")
 
 
 def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tuple[Any, ...]:
