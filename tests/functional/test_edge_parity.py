@@ -260,6 +260,13 @@ def test_torch_index_ops_refuse_indices_outside_the_axis_as_torch(name, i):
         TORCH_INDEX_OPS[name](torch, torch.tensor(_X34), i)
 
 
+@pytest.mark.parametrize("name", BAD_ARGUMENTS)
+def test_arguments_that_name_nothing_are_errors_that_say_so(name):
+    fn, message = BAD_ARGUMENTS[name]
+    with pytest.raises(ValueError, match=message):
+        fn(sj.tensor(_X34))
+
+
 def test_edges_that_now_match_numpy_and_torch():
     torch = require_torch()
     x, t = sj.tensor(_X34), torch.tensor(_X34)
