@@ -116,7 +116,11 @@ def test_malloc_settings_keep_large_temporaries_on_the_heap_unless_the_user_chos
     assert parallel.malloc_settings() == []
 
 
-def test_after_the_first_op_a_large_array_comes_from_the_heap():
+@pytest.mark.parametrize("first", [
+    "F.relu(sj.ones(8))",  # an op that can split over the batch
+    "x = sj.ones(8).requires_grad_(); (x * x).sum().backward()",  # or a first backward
+], ids=["split op", "backward"])
+def test_after_the_first_op_a_large_array_comes_from_the_heap(first):
     # glibc's mallinfo2 counts the bytes in mmapped chunks: an 8 MiB array made after the
     # first op must not add to them (it would be a fresh mmap, faulted in page by page)
     code = """
@@ -128,7 +132,7 @@ class Info(ctypes.Structure):
                 "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
-F.relu(sj.ones(8))  # the first op: settings applied
+FIRST  # settings applied
 before = libc.mallinfo2().hblkhd
 a = np.ones(2 << 20, np.float32)
 print(json.dumps([before, libc.mallinfo2().hblkhd]))
@@ -138,7 +142,7 @@ print(json.dumps([before, libc.mallinfo2().hblkhd]))
     if not parallel.malloc_settings() or subprocess.run(
             [sys.executable, "-c", probe], capture_output=True, env=env).returncode:
         pytest.skip("not glibc >= 2.33 (mallinfo2)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env)
+    out = subprocess.run([sys.executable, "-c", code.replace("FIRST", first)],
+                         capture_output=True, text=True, check=True, env=env)
     before, after = json.loads(out.stdout)
     assert after - before < 1 << 20

@@ -47,7 +47,7 @@ _threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
 _pool: Any = None
 _splitting = False  # True once an op has split itself: BLAS is then held at one thread
 _blas_limit: Any = None  # threadpoolctl's limit on the BLAS threads, once one was set
-_malloc_tuned = False  # malloc_settings applied (at the first over_batch call)
+malloc_tuned = False  # malloc_settings applied (the first over_batch call or backward)
 # Team mode: the OpenMP team's size for whole-batch float32 work, 0 outside it (read, never
 # set, by the ops that take the team).
 team_size = 0
@@ -113,12 +113,12 @@ def malloc_settings() -> list[tuple[int, int]]:
     return [(-3, 32 << 20), (-1, 256 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
 
-def _tune_malloc() -> None:
+def tune_malloc() -> None:
     """Apply :func:`malloc_settings` once, at the first op that goes through :func:`over_batch`
-    (linear, the convolutions, pooling, the normalizations, ReLU: the first training step),
-    not at ``import shenjing``, which stays free of ctypes."""
-    global _malloc_tuned
-    _malloc_tuned = True
+    (linear, the convolutions, pooling, the normalizations, ReLU) or the first backward,
+    whichever comes first, not at ``import shenjing``, which stays free of ctypes."""
+    global malloc_tuned
+    malloc_tuned = True
     settings = malloc_settings()
     if settings:
         import ctypes
@@ -143,8 +143,8 @@ def over_batch(fn: Callable[[int, int], Any], batch: int, work: int,
     ``fn`` must write only its own slice of any shared output; what it returns (partial sums)
     comes back in slice order.
     """
-    if not _malloc_tuned:
-        _tune_malloc()
+    if not malloc_tuned:
+        tune_malloc()
     parts = min(_threads, batch, max(work // MIN_WORK, 1)) if split else 1
     if parts <= 1:
         return [fn(0, batch)]

@@ -15,6 +15,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from .. import parallel
 from . import anomaly
 from .function import Function, FunctionCtx, unbroadcast
 from .grad_mode import set_grad_enabled
@@ -46,6 +47,8 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
     targets' gradients are returned by ``id``: leaves' directly, intermediates' through a
     hook that the caller put on them.
     """
+    if not parallel.malloc_tuned:  # training churns big temporaries: keep them on the heap
+        parallel.tune_malloc()
     seeds = [_seed(root, g, create_graph) for root, g in zip(roots, grads)]
     needed = None if targets is None else _ops_leading_to(roots, targets)
     with set_grad_enabled(create_graph):
