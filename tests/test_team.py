@@ -269,6 +269,35 @@ def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_stacked_products_in_team_mode_are_numpys(fresh_parallel, rng):
+    """In team mode a stack times one matrix (attention's projections) is one product of the
+    stack's rows, forward and for the matrix's gradient, and a stack of big enough matrices
+    goes to oneDNN matrix by matrix: the values and gradients of NumPy's products."""
+    from shenjing.native import onednn
+
+    if not parallel.team_possible():
+        pytest.skip(f"team mode needs oneDNN ({onednn.status()}) and the C kernels with "
+                    f"OpenMP ({native.status()})")
+    a0 = rng.standard_normal((8, 128, 96)).astype(np.float32)
+    w0 = rng.standard_normal((96, 200)).astype(np.float32)
+    b0 = rng.standard_normal((8, 96, 128)).astype(np.float32)  # 8 products of 1.5M each
+
+    def run():
+        a, w, b = (sj.tensor(v, requires_grad=True) for v in (a0, w0, b0))
+        y = F.matmul(a, w)
+        z = F.matmul(a, b)
+        ((y * y).sum() + (z * z).sum()).backward()
+        return [y.numpy(), z.numpy(), a.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+
+    team = run()
+    assert parallel.team_size == 2
+    with native.disabled():
+        parallel._leave_team()
+        ordinary = run()
+    for got, expected in zip(team, ordinary, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-3)
+
+
 def test_which_products_decide_team_mode(fresh_parallel):
     """Only a big float32 matrix product decides: not a dot product or a matrix-vector one,
     nor mixed dtypes, and not inside native.disabled(), nor with one thread (until the threads

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import parallel
@@ -38,7 +40,10 @@ class _MatMul(Function):
             ga = parallel.gemm(g, b2.swapaxes(-1, -2))
             if a_ndim == 1:
                 ga = ga[..., 0, :]
-        if a is not None:
+        if a is not None and b_ndim == 2 and a_ndim > 2:  # one product over the stack's rows
+            m = math.prod(a.shape[:-1])  # (not -1: an axis may be empty)
+            gb = parallel.gemm(a.reshape(m, a.shape[-1]).T, g.reshape(m, g.shape[-1]))
+        elif a is not None:
             a2 = a[None, :] if a_ndim == 1 else a
             gb = parallel.gemm(a2.swapaxes(-1, -2), g)
             if b_ndim == 1:

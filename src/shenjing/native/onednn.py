@@ -32,6 +32,9 @@ _FLOAT32 = np.dtype(np.float32)
 # Below about this many multiply-adds NumPy's product is as fast (measured here, one thread
 # each: 100x100x100 13 us in NumPy, 20 in oneDNN; 128x128x128 32 and 28).
 MIN_WORK = 1 << 21
+# A stack of products goes matrix by matrix, each at least this big: (32, 128, 64) @
+# (32, 64, 128) on a team of two 0.59 ms against NumPy's 0.74; 64^3 matrices 0.34 against 0.15.
+MIN_EACH = 1 << 20
 
 _lock = threading.Lock()
 _local = threading.local()  # .threads: the OpenMP team size this thread last set
@@ -126,8 +129,9 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
     2-D ones, and stacks of them with the same leading axes (one call per matrix)."""
     if (type(a) is not np.ndarray or type(b) is not np.ndarray
             or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or a.ndim < 2 or b.ndim < 2
-            or b.shape[-2] != a.shape[-1] or a.shape[-2] * a.shape[-1] * b.shape[-1] < MIN_WORK
-            or a.shape[:-2] != b.shape[:-2]):
+            or b.shape[-2] != a.shape[-1] or a.shape[:-2] != b.shape[:-2]
+            or a.size * b.shape[-1] < MIN_WORK
+            or a.ndim > 2 and a.shape[-2] * a.shape[-1] * b.shape[-1] < MIN_EACH):
         return np.matmul(a, b, out=out)
     sgemm = _sgemm or _loaded()
     if sgemm is None:
