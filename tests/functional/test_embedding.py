@@ -72,3 +72,35 @@ def test_one_hot_refuses_to_infer_num_classes_from_empty_ids():
         th.nn.functional.one_hot(th.zeros(0, dtype=th.long))
     with pytest.raises(ValueError, match="cannot be inferred from empty ids"):
         F.one_hot(Tensor(np.zeros(0, np.int64)))
+
+
+@pytest.mark.parametrize("team", [1, 2])
+def test_embedding_gradient_in_c_is_numpys_scatter_add(team, rng):
+    """The C scatter-add (float32, from native.C_MIN elements) against np.add.at: repeated ids
+    (every gradient collected, in order), int32 ids, an upstream gradient that is a strided
+    view, and on a team of two (columns split between the threads)."""
+    from shenjing import native, parallel
+
+    lib = native.kernels()
+    if lib is None:
+        pytest.skip(f"C kernels: {native.status()}")
+    table0 = rng.standard_normal((50, 40)).astype(np.float32)
+    ids = rng.integers(0, 50, (40, 30)).astype(np.int32)  # 48,000 elements: over TEAM_MIN
+    ids[0, :5] = 7  # one id many times
+    g0 = rng.standard_normal((30, 40, 40)).astype(np.float32).transpose(1, 0, 2)  # a view
+
+    def grad():
+        table = shenjing.tensor(table0, requires_grad=True)
+        F.embedding(ids, table).backward(shenjing.tensor(g0))
+        return table.grad.numpy()
+
+    lib.sj_set_team(team)
+    try:
+        fast = grad()
+    finally:
+        lib.sj_set_team(parallel.team_size or 1)
+    expected = np.zeros_like(table0)
+    np.add.at(expected, ids.reshape(-1), g0.reshape(-1, 40))
+    np.testing.assert_allclose(fast, expected, rtol=1e-6, atol=1e-6)
+    with native.disabled():
+        np.testing.assert_array_equal(grad(), expected)

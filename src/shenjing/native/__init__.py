@@ -220,6 +220,8 @@ def _declare(lib: Any, ctypes: Any) -> None:
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_int64] * 5 + [ctypes.c_void_p] * count
         fn.restype = None
+    lib.sj_embedding_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
+    lib.sj_embedding_grad.restype = None
     lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 4
     lib.sj_adam.restype = None
     lib.sj_bias_relu.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2 + [ctypes.c_int]
