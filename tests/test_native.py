@@ -461,6 +461,27 @@ def test_c_gelu_matches_the_numpy_path(cells, rng, monkeypatch):
     assert y[0, 3] == 1e4 and y[0, 4] == 0.0 and gx[0, 3] == g0[0, 3] and gx[0, 4] == 0.0
 
 
+def test_c_silu_matches_the_numpy_path(cells, rng, monkeypatch):
+    """SiLU's value and derivative in one C pass: the NumPy path's to a rounding, the far tails
+    (x e^x below -87 through libm's exp, x above), NaN kept."""
+    x0 = rng.standard_normal((50, 700)).astype(np.float32) * 4
+    x0[0, :7] = [np.nan, 0.0, -0.0, 1e4, -1e4, -95.0, 95.0]
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+
+    ran = _kernels_run(monkeypatch)
+    fast, slow = _value_and_grad(F.silu, x0, g0)
+    assert "sj_silu_fwd" in ran
+    # the derivative s + x s (1 - s) crosses 0 near x = -1.28: there both paths keep only
+    # float32's absolute accuracy of its terms (~1e-7)
+    for a, b, atol in zip(fast, slow, (1e-30, 2e-7)):
+        assert np.isnan(a[0, 0]) and np.isnan(b[0, 0])
+        np.testing.assert_allclose(a[:, 1:], b[:, 1:], rtol=1e-6, atol=atol)
+    y, gx = fast
+    assert y[0, 3] == 1e4 and y[0, 4] == 0.0 and gx[0, 3] == g0[0, 3]
+    # x e^x at -95: a subnormal (fewer digits), not 0
+    np.testing.assert_allclose(y[0, 5], -95.0 * np.exp(-95.0), rtol=1e-4)
+
+
 def test_c_softmax_matches_the_numpy_path(cells, rng, monkeypatch):
     """Softmax over the last axis, and its gradient, one C pass a row: NumPy's values to a
     rounding, rows with -inf entries (a masked attention row), a NaN row and an all -inf row

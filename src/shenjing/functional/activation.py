@@ -254,7 +254,7 @@ class _GELU(Function):
         return (x * cdf).astype(x.dtype)
 
     def backward(self, g):
-        return g * self.saved[0]
+        return parallel.arith(parallel.MUL, g, self.saved[0])
 
     def derivative(self, x):
         if self.saved[1]:
@@ -296,16 +296,19 @@ class _Softplus(Function):
 
 
 class _SiLU(Function):
-    """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s)."""
+    """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s), computed with y (one C pass for
+    both where it applies, as GELU's; NumPy's six passes took 2.4x PyTorch's time)."""
 
     def forward(self, x):
-        s = _sigmoid(x)
-        self.save_for_backward(x, s)
-        return x * s
+        done = native.run("sj_silu_fwd", x, outputs=2, min_size=native.C_MIN)
+        if done is None:
+            s = _sigmoid(x)
+            done = x * s, s + x * s * (1 - s)
+        self.save_for_backward(done[1])
+        return done[0]
 
     def backward(self, g):
-        x, s = self.saved
-        return g * (s + x * s * (1 - s))
+        return parallel.arith(parallel.MUL, g, self.saved[0])
 
     def derivative(self, x):
         s = sigmoid(x)

@@ -241,8 +241,9 @@ def _declare(lib: Any, ctypes: Any) -> None:
         getattr(lib, name).restype = None
     lib.sj_sigmoid_fwd.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2
     lib.sj_sigmoid_fwd.restype = None
-    lib.sj_gelu_fwd.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3
-    lib.sj_gelu_fwd.restype = None
+    for name in ("sj_gelu_fwd", "sj_silu_fwd"):
+        getattr(lib, name).argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3
+        getattr(lib, name).restype = None
     lib.sj_leaky_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_float]
     lib.sj_leaky_relu.restype = None
     lib.sj_leaky_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3 + [ctypes.c_float]

@@ -1,4 +1,5 @@
-/* Sigmoid and GELU forward, and the sigmoid and tanh gradients, one pass each.
+/* Sigmoid, SiLU and GELU forward (SiLU and GELU with their derivatives), and the sigmoid and
+ * tanh gradients, one pass each.
  *
  * NumPy's stable sigmoid needs e = exp(-|x|), two quotients and a where, and its where picks
  * element by element with a branch: on inputs of random sign (any layer's pre-activations)
@@ -12,19 +13,41 @@
 
 /* y = 1 / (1 + e^-x), from e = e^-|x| so that nothing overflows: 1 / (1 + e) for x >= 0,
  * e / (1 + e) below. sj_exp stops at e^-87; below -87 sigmoid(x) is e^x to float precision,
- * which libm gives down to the subnormals, as NumPy's exp does. A NaN stays NaN. */
+ * which libm gives down to the subnormals, as NumPy's exp does (the callers' second loop,
+ * still in cache and rarely taken). A NaN stays NaN. */
+static inline f32 sigmoid_of(f32 v) {
+    f32 e = sj_exp(-fabsf(v));
+    f32 r = 1.0f / (1.0f + e);
+    return v >= 0.0f ? r : e * r;
+}
+
 void sj_sigmoid_fwd(int64_t n, const float *restrict x, float *restrict y) {
 #pragma omp parallel SJ_TEAM(n)
     {
         SJ_SHARE(n, lo, hi);
-        for (int64_t i = lo; i < hi; i++) {
-            f32 e = sj_exp(-fabsf(x[i]));
-            f32 r = 1.0f / (1.0f + e);
-            y[i] = x[i] >= 0.0f ? r : e * r;
-        }
-        for (int64_t i = lo; i < hi; i++) /* still in cache; rarely taken */
+        for (int64_t i = lo; i < hi; i++)
+            y[i] = sigmoid_of(x[i]);
+        for (int64_t i = lo; i < hi; i++)
             if (x[i] < -87.0f)
                 y[i] = expf(x[i]);
+    }
+}
+
+/* SiLU (swish): y = x s and its derivative d = s + x s (1 - s), s = sigmoid(x) as above. */
+static inline void silu_at(f32 v, f32 s, f32 *restrict y, f32 *restrict d) {
+    *y = v * s;
+    *d = s + v * s * (1.0f - s);
+}
+
+void sj_silu_fwd(int64_t n, const float *restrict x, float *restrict y, float *restrict d) {
+#pragma omp parallel SJ_TEAM(n)
+    {
+        SJ_SHARE(n, lo, hi);
+        for (int64_t i = lo; i < hi; i++)
+            silu_at(x[i], sigmoid_of(x[i]), y + i, d + i);
+        for (int64_t i = lo; i < hi; i++)
+            if (x[i] < -87.0f)
+                silu_at(x[i], expf(x[i]), y + i, d + i);
     }
 }
 
