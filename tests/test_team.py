@@ -269,15 +269,20 @@ def test_a_training_step_in_team_mode_is_the_ordinary_step(fresh_parallel, rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_stacked_products_in_team_mode_are_numpys(fresh_parallel, rng):
+def test_stacked_products_in_team_mode_are_numpys(fresh_parallel, rng, monkeypatch):
     """In team mode a stack times one matrix (attention's projections) is one product of the
     stack's rows, forward and for the matrix's gradient, and a stack of big enough matrices
-    goes to oneDNN matrix by matrix: the values and gradients of NumPy's products."""
+    goes to oneDNN with whole products spread over the team (native/gemm_stack.c), transposed
+    operands included (the gradients): the values and gradients of NumPy's products."""
     from shenjing.native import onednn
 
     if not parallel.team_possible():
         pytest.skip(f"team mode needs oneDNN ({onednn.status()}) and the C kernels with "
                     f"OpenMP ({native.status()})")
+    lib, stacks = native.kernels(), []
+    stack = lib.sj_gemm_stack
+    monkeypatch.setattr(lib, "sj_gemm_stack", lambda *args: stacks.append(args[2:4]) or stack(
+        *args))
     a0 = rng.standard_normal((8, 128, 96)).astype(np.float32)
     w0 = rng.standard_normal((96, 200)).astype(np.float32)
     b0 = rng.standard_normal((8, 96, 128)).astype(np.float32)  # 8 products of 1.5M each
@@ -291,6 +296,7 @@ def test_stacked_products_in_team_mode_are_numpys(fresh_parallel, rng):
 
     team = run()
     assert parallel.team_size == 2
+    assert (b"N", b"N") in stacks and (b"N", b"T") in stacks and (b"T", b"N") in stacks
     with native.disabled():
         parallel._leave_team()
         ordinary = run()

@@ -220,6 +220,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_int64] * 5 + [ctypes.c_void_p] * count
         fn.restype = None
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    lib.sj_gemm_stack.argtypes = [ptr, i64, ctypes.c_char, ctypes.c_char, i64, i64, i64] + [
+        ptr, i64, i64] * 3
+    lib.sj_gemm_stack.restype = ctypes.c_int
     lib.sj_embedding_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
     lib.sj_embedding_grad.restype = None
     lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 4

@@ -40,6 +40,7 @@ _lock = threading.Lock()
 _local = threading.local()  # .threads: the OpenMP team size this thread last set
 _enabled = os.environ.get("SHENJING_ONEDNN", "1") != "0"
 _sgemm: Any = None
+_sgemm_address: Any = None  # dnnl_sgemm's address, which native/gemm_stack.c calls
 _omp_threads: Any = None  # omp_set_num_threads: the calling thread's team size
 _status = "not loaded yet"
 
@@ -57,7 +58,7 @@ def _candidates() -> list[str]:
 def _load() -> None:
     import ctypes
 
-    global _sgemm, _omp_threads, _status
+    global _sgemm, _sgemm_address, _omp_threads, _status
     with _lock:
         if _status != "not loaded yet":
             return
@@ -85,6 +86,7 @@ def _load() -> None:
             version.restype = ctypes.POINTER(ctypes.c_int * 3)
             v = version().contents
             _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}"
+            _sgemm_address = ctypes.cast(fn, ctypes.c_void_p).value  # for C callers
             return
         _status = (f"unavailable: {errors[0]}; NumPy's BLAS multiplies" if errors else
                    "not installed (pip install shenjing[onednn]); NumPy's BLAS multiplies")
@@ -143,10 +145,34 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         return np.matmul(a, b, out=out)  # (which raises for a read-only out, as it should)
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return np.matmul(a, b, out=out)
+    if a.ndim > 2 and threads > 1 and _stack_on_team(sgemm, a, b, out):
+        return out
     for i in np.ndindex(a.shape[:-2]):
         if not _gemm(sgemm, a[i], b[i], out[i], threads):
             np.matmul(a[i], b[i], out=out[i])
     return out
+
+
+def _stack_on_team(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """out[i] = a[i] @ b[i] over a stack, each thread of the team taking whole products
+    (``native/gemm_stack.c``; the calling thread's team, whose size the caller set); False
+    where the C kernels are not there or a layout is not one it reads (the caller loops)."""
+    from . import kernels
+
+    lib = kernels()
+    if lib is None or not out.flags.c_contiguous:
+        return False
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    a3, b3, out3 = a.reshape(-1, m, k), b.reshape(-1, k, n), out.reshape(-1, m, n)
+    la, lb, lc = _operand(a3[0]), _operand(b3[0]), _operand(out3[0])
+    if la is None or lb is None or lc is None or any(s.strides[0] % 4 for s in (a3, b3)):
+        return False
+    code = lib.sj_gemm_stack(_sgemm_address, len(a3), la[0], lb[0], m, n, k, a3.ctypes.data,
+                             la[1], a3.strides[0] // 4, b3.ctypes.data, lb[1],
+                             b3.strides[0] // 4, out3.ctypes.data, lc[1], m * n)
+    if code != 0:
+        raise RuntimeError(f"dnnl_sgemm failed with status {code} on {a.shape} @ {b.shape}")
+    return True
 
 
 def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray, threads: int) -> bool:
