@@ -106,9 +106,15 @@ def test_batch_norm_moving_statistics_converge_to_the_data(rng):
     np.testing.assert_allclose(layer.moving_variance.numpy(), [1.0, 9.0], rtol=0.2)
 
 
-def test_batch_norm_rejects_channels_first():
-    with pytest.raises(ValueError, match="channels-last"):
-        L.BatchNormalization(axis=1)
+def test_batch_norm_takes_its_axis_as_the_last_by_any_name_and_rejects_channels_first():
+    """axis=1 after a Dense (a 2-D input) names its last axis, as Keras code writes it; a
+    channels-first axis is a clear error when the input's rank is known."""
+    import shenjing
+
+    model = shenjing.Sequential([shenjing.Input((4,)), L.Dense(3), L.BatchNormalization(axis=1)])
+    assert model(np.ones((2, 4), np.float32)).shape == (2, 3)
+    with pytest.raises(ValueError, match="channels-last only: axis 1 of a 4-D input"):
+        shenjing.Sequential([shenjing.Input((8, 8, 3)), L.BatchNormalization(axis=1)])
 
 
 # -- LayerNormalization --------------------------------------------------------------------------

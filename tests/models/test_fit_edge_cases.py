@@ -102,6 +102,19 @@ def test_class_weight_does_not_change_plain_metrics():
     assert history["accuracy"][0] != pytest.approx(history["binary_accuracy"][0])
 
 
+def test_class_weight_takes_the_nearest_class_of_soft_labels_as_keras():
+    """Smoothed or soft binary targets (0.9, 0.1) weigh as their nearest class, as Keras 3's
+    np.round; a truncation gave 0.9 class 0's weight. Negative class ids are an error."""
+    from shenjing.models.data_adapter import class_sample_weights
+
+    soft = np.array([[0.9], [0.1], [0.6], [1.0], [0.4]], np.float32)
+    np.testing.assert_array_equal(class_sample_weights(soft, {0: 1.0, 1: 3.0}),
+                                  [3, 1, 3, 3, 1])
+    np.testing.assert_array_equal(class_sample_weights(soft[:, 0], {1: 3.0}), [3, 1, 3, 3, 1])
+    with pytest.raises(ValueError, match="class ids of 0 or more, got -1"):
+        class_sample_weights(np.array([0, -1, 1]), {0: 2.0})
+
+
 # -- 4. strings ------------------------------------------------------------------------------
 def test_string_data_is_a_clear_type_error():
     x, y = _logit_data(8)

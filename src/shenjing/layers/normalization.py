@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional._util import normalize_axes
+from ..functional._util import axis_index, normalize_axes
 from . import constraints
 from .layer import InputSpec, Layer
 
@@ -37,9 +38,7 @@ class BatchNormalization(Layer):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if axis != -1:
-            raise ValueError("BatchNormalization supports channels-last only (axis=-1)")
-        self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+        self.axis, self.momentum, self.epsilon = operator.index(axis), momentum, epsilon
         self.center, self.scale = center, scale
         self.initializers = (gamma_initializer, beta_initializer, moving_mean_initializer,
                              moving_variance_initializer)
@@ -47,6 +46,9 @@ class BatchNormalization(Layer):
                         gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
+        if axis_index(self.axis, len(input_shape)) != len(input_shape) - 1:
+            raise ValueError(f"BatchNormalization supports channels-last only: axis "
+                             f"{self.axis} of a {len(input_shape)}-D input is not its last (-1)")
         c = input_shape[-1]
         g_init, b_init, mm_init, mv_init = self.initializers
         self.gamma, self.beta = _affine_weights(self, (c,), g_init, b_init)

@@ -176,10 +176,13 @@ def with_class_weights(y: Any, sw: Any, class_weight: dict[int, float] | None) -
 def class_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
     """One weight per sample from its class (sparse labels (N,), (N, 1), or one-hot)."""
     labels = y.argmax(axis=-1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
-    table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype=np.float32)
+    labels = np.rint(labels).astype(np.int64)  # soft labels: the nearest class, as Keras
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"class_weight needs class ids of 0 or more, got {labels.min()}")
+    table = np.ones(int(max(labels.max(initial=0), max(class_weight))) + 1, dtype=np.float32)
     for k, w in class_weight.items():
         table[int(k)] = w
-    return table[labels.astype(np.int64)]
+    return table[labels]
 
 
 def batch_size_or_default(batch_size: Any) -> int:
