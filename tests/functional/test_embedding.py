@@ -104,3 +104,14 @@ def test_embedding_gradient_in_c_is_numpys_scatter_add(team, rng):
     np.testing.assert_allclose(fast, expected, rtol=1e-6, atol=1e-6)
     with native.disabled():
         np.testing.assert_array_equal(grad(), expected)
+
+
+def test_embedding_backward_uses_the_ids_of_its_forward():
+    """The ids array refilled between forward and backward (a reused batch buffer) changes
+    nothing: the gradient goes to the rows the forward read (and never outside the table)."""
+    ids = np.array([1, 2, 2])
+    table = shenjing.tensor(np.zeros((4, 1100), np.float32), requires_grad=True)  # C-sized
+    y = F.embedding(ids, table)
+    ids[:] = 10**9
+    y.sum().backward()
+    np.testing.assert_array_equal(table.grad.numpy()[:, 0], [0, 1, 2, 0])

@@ -230,3 +230,12 @@ def test_float16_reductions_accumulate_in_float32(name, expected):
     y = getattr(F, name)(shenjing.tensor(values, dtype="float16"))
     assert y.dtype == np.float16
     np.testing.assert_allclose(float(y.numpy()), expected, rtol=2e-3)
+
+
+def test_float16_variance_squares_its_deviations_in_float32():
+    """A deviation of 300 squares past float16's largest, though the variance (882) fits."""
+    x = np.zeros((2, 101), np.float16)
+    x[:, 0] = 300
+    y = F.var(shenjing.tensor(x, dtype="float16"), axis=1)
+    np.testing.assert_allclose(y.numpy().astype(np.float64), x.astype(np.float64).var(axis=1),
+                               rtol=2e-3)

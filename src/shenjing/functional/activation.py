@@ -390,14 +390,30 @@ def relu(x: Tensor) -> Tensor:
     return _ReLU.apply(x)
 
 
+class _HardTanh(Function):
+    """y = x clamped to [lo, hi];  dy/dx = 1 strictly inside, 0 at the bounds and beyond,
+    read off y (strictly inside exactly where x is), so that x may be overwritten by y
+    (torch's ``inplace=True``)."""
+
+    saves_outputs = True
+
+    def forward(self, x, lo=-1.0, hi=1.0):
+        y = get_xp(x).clip(x, x.dtype.type(lo), x.dtype.type(hi))
+        self.save_for_backward(y, lo, hi)
+        return y
+
+    def backward(self, g):
+        y, lo, hi = self.saved
+        return g * ((y > lo) & (y < hi))
+
+    differentiable_backward = backward  # g times a constant mask: also on Tensors
+
+
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 at the bounds
     and beyond, as torch's hardtanh/relu6 and TF's and JAX's relu6 give it (``clip`` passes it
     at the bounds, as ``torch.clamp``): relu6, hard_tanh and the hard sigmoids are built on it."""
-    x = E.floating(x)
-    inside = (x.data > min_val) & (x.data < max_val)
-    clamped = get_xp(x.data).clip(x.data, x.dtype.type(min_val), x.dtype.type(max_val))
-    return E.where(inside, x, Tensor._wrap(clamped))
+    return _HardTanh.apply(E.floating(x), lo=min_val, hi=max_val)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:

@@ -24,7 +24,8 @@ class _Embedding(Function):
     """
 
     def forward(self, table, ids=None):
-        self.save_for_backward(ids, table.shape)
+        # a copy: the backward writes at these rows, and the caller's array may change
+        self.save_for_backward(ids.copy(), table.shape)
         return get_xp(table).take(table, ids, axis=0)
 
     def backward(self, g):

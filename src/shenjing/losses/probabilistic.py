@@ -87,8 +87,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     """
     y_pred = _as_pred(y_pred)
     axis = typed_arg("sparse_categorical_crossentropy", "axis", axis, "integer")
-    if y_pred.ndim > 1 and axis_index(axis, y_pred.ndim) != y_pred.ndim - 1:  # classes last
-        axis %= y_pred.ndim
+    if y_pred.ndim > 1 and (axis := axis_index(axis, y_pred.ndim)) != y_pred.ndim - 1:
         y_pred = F.transpose(y_pred, [a for a in range(y_pred.ndim) if a != axis] + [axis])
     labels = _sparse_labels(y_true, y_pred.shape, "sparse_categorical_crossentropy",
                             like=y_pred.data)

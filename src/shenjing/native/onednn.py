@@ -128,7 +128,8 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
     """``a @ b`` (into ``out`` if given), as ``np.matmul``, on the calling thread's OpenMP team
     of ``threads`` (one: the thread alone).
     Float32 NumPy products big enough to repay the call run in oneDNN where it is installed:
-    2-D ones, and stacks of them with the same leading axes (one call per matrix)."""
+    2-D ones, and stacks of them with the same leading axes: one call per matrix, or on a
+    team with four or more products a thread, whole products per thread (:func:`_stack_on_team`)."""
     if (type(a) is not np.ndarray or type(b) is not np.ndarray
             or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or a.ndim < 2 or b.ndim < 2
             or b.shape[-2] != a.shape[-1] or a.shape[:-2] != b.shape[:-2]
@@ -145,7 +146,8 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         return np.matmul(a, b, out=out)  # (which raises for a read-only out, as it should)
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return np.matmul(a, b, out=out)
-    if a.ndim > 2 and threads > 1 and _stack_on_team(sgemm, a, b, out):
+    if a.ndim > 2 and threads > 1 and a.size // (a.shape[-2] * a.shape[-1]) >= 4 * threads and (
+            _stack_on_team(sgemm, a, b, out)):
         return out
     for i in np.ndindex(a.shape[:-2]):
         if not _gemm(sgemm, a[i], b[i], out[i], threads):
