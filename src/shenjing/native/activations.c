@@ -13,8 +13,9 @@
 
 /* y = 1 / (1 + e^-x), from e = e^-|x| so that nothing overflows: 1 / (1 + e) for x >= 0,
  * e / (1 + e) below. sj_exp stops at e^-87; below -87 sigmoid(x) is e^x to float precision,
- * which libm gives down to the subnormals, as NumPy's exp does (the callers' second loop,
- * still in cache and rarely taken). A NaN stays NaN. */
+ * which libm gives down to the subnormals, as NumPy's exp does: the callers' second loop,
+ * run only where the first saw such an x (a scalar pass over every element cost more than the
+ * vectorized first one: 0.29 against 0.2 ms for 512K floats). A NaN stays NaN. */
 static inline f32 sigmoid_of(f32 v) {
     f32 e = sj_exp(-fabsf(v));
     f32 r = 1.0f / (1.0f + e);
@@ -25,9 +26,12 @@ void sj_sigmoid_fwd(int64_t n, const float *restrict x, float *restrict y) {
 #pragma omp parallel SJ_TEAM(n)
     {
         SJ_SHARE(n, lo, hi);
-        for (int64_t i = lo; i < hi; i++)
+        int tail = 0;
+        for (int64_t i = lo; i < hi; i++) {
             y[i] = sigmoid_of(x[i]);
-        for (int64_t i = lo; i < hi; i++)
+            tail |= x[i] < -87.0f;
+        }
+        for (int64_t i = lo; tail && i < hi; i++)
             if (x[i] < -87.0f)
                 y[i] = expf(x[i]);
     }
@@ -43,9 +47,12 @@ void sj_silu_fwd(int64_t n, const float *restrict x, float *restrict y, float *r
 #pragma omp parallel SJ_TEAM(n)
     {
         SJ_SHARE(n, lo, hi);
-        for (int64_t i = lo; i < hi; i++)
+        int tail = 0;
+        for (int64_t i = lo; i < hi; i++) {
             silu_at(x[i], sigmoid_of(x[i]), y + i, d + i);
-        for (int64_t i = lo; i < hi; i++)
+            tail |= x[i] < -87.0f;
+        }
+        for (int64_t i = lo; tail && i < hi; i++)
             if (x[i] < -87.0f)
                 silu_at(x[i], expf(x[i]), y + i, d + i);
     }
