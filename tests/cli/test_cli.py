@@ -117,6 +117,23 @@ def test_train_mlp_then_continue_from_the_model_file(tmp_path):
     assert model.optimizer.iterations == 3 * steps  # Adam's state carried on, not restarted
 
 
+@pytest.mark.parametrize("metrics", [[], ["accuracy", "sparse_top_k_categorical_accuracy"]],
+                         ids=["no metrics", "two metrics"])
+def test_train_a_model_file_compiled_with_any_metrics(tmp_path, metrics):
+    """A model file compiled with no metrics, or with several, trains and reports its test
+    accuracy (the run once ended in an unpacking error after training, its folder removed)."""
+    model = sj.Sequential([sj.Input((8, 8, 1)), sj.layers.Flatten(), sj.layers.Dense(10)])
+    model.compile(optimizer="adam", metrics=metrics,
+                  loss=sj.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.save(str(tmp_path / "m.shenjing"))
+    code, out = run_main(["train", "--model", str(tmp_path / "m.shenjing"), "--epochs", "1",
+                          "--out", str(tmp_path / "run"), "--verbose", "0"])
+    assert code == 0 and "test accuracy" in out
+    reported = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0.0 <= reported["test_accuracy"] <= 1.0
+    assert (tmp_path / "run" / "model.shenjing").exists()
+
+
 def test_train_offers_adadelta(tmp_path):
     assert run_main(["train", "--model", "mlp", "--epochs", "1", "--optimizer", "adadelta",
                      "--lr", "1.0", "--out", str(tmp_path), "--verbose", "0"])[0] == 0

@@ -522,3 +522,13 @@ def test_tf_function_runs_the_function_eagerly_bare_or_with_arguments():
     assert double(2) == 4 and triple(2) == 6
     assert tf.keras.KerasTensor is tf.layers.SymbolicTensor
     assert isinstance(tf.keras.Input((3,)), tf.keras.KerasTensor)
+
+
+def test_an_empty_dataset_repeated_forever_is_empty():
+    """Rows of an empty array, repeated without end, give nothing (as TensorFlow's): the empty
+    index block of each pass once counted as an item and the repeat never ended."""
+    empty = tf.data.Dataset.from_tensor_slices(np.zeros((0, 2), np.float32))
+    assert list(empty.repeat().take(3)) == []
+    assert list(empty.shuffle(4, seed=0).repeat().batch(2)) == []
+    assert [float(x) for x in tf.data.Dataset.from_tensor_slices(np.arange(2.0)).repeat(2)] == [
+        0.0, 1.0, 0.0, 1.0]

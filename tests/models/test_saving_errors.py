@@ -60,6 +60,20 @@ def test_a_file_cut_anywhere_is_reported_as_cut_or_damaged(files, which, fractio
         assert "save it again" in message
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_compression_method_flipped_in_the_directory_is_a_damaged_file(files, method):
+    """A damaged method byte that names bzip2 or lzma: their decoders fail on deflate's data
+    with OSError or LZMAError, which once reached the user bare ("Invalid data stream")."""
+    path = files[0]
+    data = bytearray(path.read_bytes())
+    central = data.rindex(b"PK\x01\x02")  # the last member's directory entry
+    data[central + 10:central + 12] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match="damaged") as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
 def test_a_model_file_cut_short_is_named_a_damaged_zip_by_load_weights(files):
     """It was read as safetensors before (the zip's directory at its end is gone), and the
     error spoke of a safetensors header."""

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .common import PROG, CLIError
 from .models import (
     _check_shape,
@@ -25,6 +27,17 @@ from .models import (
     build_model,
 )
 from .predict import _check_fits, _load_data_for
+
+
+def _test_scores(model: Any, x: Any, y: Any, batch_size: int) -> tuple[float, float]:
+    """The test loss and accuracy of a trained model, whatever metrics it was compiled with
+    (a model file may carry none, or several): its own accuracy where it has one, else the
+    share of argmax predictions that match."""
+    scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    if "accuracy" in scores:
+        return scores["loss"], scores["accuracy"]
+    predicted = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=-1)
+    return scores["loss"], float(np.mean(predicted == np.asarray(y).reshape(predicted.shape)))
 
 
 def _run_dir(out: str | None, data: str, model: str) -> Path:
@@ -126,8 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 validation_data=(x_test, data.y_test), verbose=verbose,
                                 callbacks=[CSVLogger(out / "history.csv")])
         seconds = time.perf_counter() - start
-        test_loss, test_accuracy = model.evaluate(x_test, data.y_test,
-                                                  batch_size=args.batch_size, verbose=0)
+        test_loss, test_accuracy = _test_scores(model, x_test, data.y_test, args.batch_size)
         # the class names travel with the model: evaluate and predict read them from the file
         save_model(model, str(out / RUN_MODEL), metadata={"class_names": data.class_names})
         plot_curves(history.history, out / "curves.png")

@@ -432,7 +432,9 @@ class Dataset:
             cardinality = n if n < 0 and count else n * count
         if self._source is not None:
             data, blocks = self._source
-            return Dataset._of_rows(data, lambda: _repeated(blocks, count), cardinality)
+            # an empty index block is no row: a pass of only those is empty, and ends the repeat
+            rows = lambda: (block for block in blocks() if len(block))  # noqa: E731
+            return Dataset._of_rows(data, lambda: _repeated(rows, count), cardinality)
         return Dataset(lambda: _repeated(self._elements, count), cardinality)
 
     def cache(self, filename: str = "", name: str | None = None) -> Dataset:

@@ -66,6 +66,15 @@ def _read(path: str, what: str) -> tuple[bytes, str]:
     return data, kind
 
 
+def _lzma_error() -> type[Exception]:
+    """lzma's error class, or OSError where Python was built without lzma."""
+    try:
+        import lzma
+    except ImportError:
+        return OSError
+    return lzma.LZMAError
+
+
 def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
     """The archive, read into memory and checked member by member (CRC); CorruptFileError if
     it is damaged or is not a shenjing model. Read first, so that an error reading the disk is
@@ -83,9 +92,11 @@ def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
         bad = z.testzip()
     # A damaged archive fails in many ways: a bad structure (BadZipFile, EOFError), damaged
     # compressed data (zlib.error), offsets out of range (ValueError), flags or methods that
-    # it never used (RuntimeError: "encrypted", NotImplementedError: compression method).
+    # it never used (RuntimeError: "encrypted", NotImplementedError: compression method), or
+    # a method byte flipped to bzip2 or lzma, whose decoders then fail (OSError, LZMAError;
+    # the data is in memory, so no OSError here is the disk's).
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError,
-            NotImplementedError):
+            NotImplementedError, OSError, _lzma_error()):
         what = "it is truncated or damaged (a zip archive that cannot be read)" \
             if _kind(data) == "zip" else \
             "it is not a shenjing model file (not a zip archive), or it is cut short"
