@@ -263,3 +263,26 @@ def test_the_suffix_does_not_choose_the_format(tmp_path, files, suffix):
     load_model(tmp_path / f"model{suffix}")
     for source in (f"model{suffix}", f"weights{suffix}"):
         _model().load_weights(tmp_path / source)
+
+
+@pytest.mark.parametrize("units", [(4, 4), (3, 1)], ids=["same shapes", "other shapes"])
+def test_a_layer_frozen_after_compile_saves_and_loads_its_optimizer_state_faithfully(
+        tmp_path, units):
+    """Freezing a layer after compile and fit, then saving: the file's optimizer state is
+    the remaining trainable weights', each its own (the moments of the frozen layer were
+    handed to the next one when the shapes matched, and loading failed when they did not);
+    training on from the loaded model is training on from the original."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.standard_normal((64, units[1])).astype(np.float32)
+    sj.utils.set_random_seed(0)
+    model = sj.Sequential([sj.Input((4,)), Dense(units[0]), Dense(units[1])])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.layers[0].trainable = False
+    model.save(tmp_path / "m.shenjing")
+    loaded = load_model(tmp_path / "m.shenjing")
+    for m in (model, loaded):
+        m.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

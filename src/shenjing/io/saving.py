@@ -118,7 +118,9 @@ def model_bytes(model: Any, fit_rng_state: dict[str, Any] | None = None,
             arrays: dict[str, np.ndarray] = {}
             config["compile"] = {
                 "optimizer": serialize_keras_object(model.optimizer),
-                "optimizer_state": _flatten_state(model.optimizer.state_dict(), arrays),
+                # indexed by the trainable weights, as loading builds the optimizer with them
+                "optimizer_state": _flatten_state(
+                    model.optimizer.state_dict(model.trainable_weights), arrays),
                 "loss": [serialize_keras_object(fn) for fn in model.loss]
                 if isinstance(model.loss, list) else serialize_keras_object(model.loss),
                 "loss_weights": model.loss_weights,
@@ -257,8 +259,8 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
                                        "the model and its weights without the optimizer")
             raw = z.read(OPTIMIZER)
             arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
-            model.optimizer.build(model.trainable_weights)
-            model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays))
+            model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays),
+                                            model.trainable_weights)
     return model
 
 
@@ -297,8 +299,7 @@ def restore_training(model: Any, path: str) -> dict[str, Any]:
         if len(streams) != len(_random_streams(model)):
             _restore_streams(model, streams, path)  # raises, naming both lists of streams
     _assign_weights(model, weights, path)
-    model.optimizer.build(model.trainable_weights)
-    model.optimizer.load_state_dict(state)
+    model.optimizer.load_state_dict(state, model.trainable_weights)
     if fit_rng is not None:  # in place: fit's loader already holds the model's stream
         _generator(config["fit_rng"], path, into=model._shuffle_rng())
     if streams is not None:

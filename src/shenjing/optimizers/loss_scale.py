@@ -116,15 +116,17 @@ class LossScaleOptimizer(Optimizer):
 
         return cls(get(config.pop("inner_optimizer")), **config)
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, params: list[Any] | None = None) -> dict[str, Any]:
         return {"class_name": type(self).__name__, "dynamic_scale": self.dynamic_scale,
-                "step_counter": self.step_counter, "inner": self.inner_optimizer.state_dict()}
+                "step_counter": self.step_counter,
+                "inner": self.inner_optimizer.state_dict(params)}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any], params: list[Any] | None = None
+                        ) -> None:
         if state_dict.get("class_name") != type(self).__name__:
             raise ValueError(f"cannot load the state of a {state_dict.get('class_name')} into "
                              f"a LossScaleOptimizer")
-        self.inner_optimizer.load_state_dict(state_dict["inner"])
+        self.inner_optimizer.load_state_dict(state_dict["inner"], params)
         self.dynamic_scale = float(state_dict["dynamic_scale"])
         self.step_counter = int(state_dict["step_counter"])
         self.iterations = self.inner_optimizer.iterations

@@ -409,29 +409,43 @@ class Optimizer(Averaging):
                                                             custom_objects)
         return cls(**config)
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, params: list[Tensor] | None = None) -> dict[str, Any]:
         """Everything needed to resume training, as plain data: ``class_name``,
         ``iterations``, ``state`` (parameter index -> {name: NumPy array}, copies) and
-        ``config``. Parameter indices follow :attr:`params`."""
+        ``config``. Parameter indices follow :attr:`params`, or the list ``params`` where
+        given (a model's trainable weights now: a layer frozen since is left out, and no other
+        parameter takes its place)."""
+        per = {**self._pending, **self._state}
+        if params is not None:
+            where = self._positions()
+            per = {k: per[where[id(p)]] for k, p in enumerate(params) if where.get(id(p)) in per}
         return {
             "class_name": type(self).__name__,
             "iterations": self.iterations,
             "accumulated_steps": self._accumulated,
             "state": {i: {k: backend.asnumpy(a).copy() for k, a in s.items()}
-                      for i, s in sorted({**self._pending, **self._state}.items())},
+                      for i, s in sorted(per.items())},
             "config": self._config(strict=False),
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any],
+                        params: list[Tensor] | None = None) -> None:
         """Restore ``state_dict()``'s output: iterations, per-parameter state and learning
         rate (which callbacks may have changed). Other hyper-parameters come from this
         optimizer's constructor. Parameters must be given in the same order as when it was
-        saved; state for parameters not known yet is kept until they are (lazy build)."""
+        saved, or saved and loaded with the same ``params`` (this optimizer is built with
+        them); state for parameters not known yet is kept until they are (lazy build)."""
         if state_dict.get("class_name") != type(self).__name__:
             raise ValueError(f"cannot load the state of a {state_dict.get('class_name')} into "
                              f"a {type(self).__name__}")
+        saved = state_dict["state"]
+        if params is not None:  # entry k is params[k]'s, wherever it stands here
+            self.build(params)
+            where = self._positions()
+            saved = {where[id(params[int(k)])] if int(k) < len(params) else int(k): s
+                     for k, s in saved.items()}
         state, pending = {}, {}
-        for key, s in state_dict["state"].items():
+        for key, s in saved.items():
             i = int(key)  # JSON turns the int keys into strings
             s = {k: np.array(backend.asnumpy(a)) for k, a in s.items()}
             if i < len(self._params):
@@ -446,6 +460,10 @@ class Optimizer(Averaging):
         self.iterations = int(state_dict["iterations"])
         self._accumulated = int(state_dict.get("accumulated_steps", 0))
         self._state, self._pending = state, pending
+
+    def _positions(self) -> dict[int, int]:
+        """id of each parameter -> its index in :attr:`params`."""
+        return {id(p): i for i, p in enumerate(self._params)}
 
     def _adopt_state(self, i: int, p: Tensor, state: dict[str, Array]) -> dict[str, Array]:
         expected = self._new_state(p)
