@@ -374,6 +374,21 @@ def test_from_generator_checks_each_element_against_its_signature_on_every_pass(
     assert not spec[0].is_compatible_with(np.zeros((2, 2), np.int32))
 
 
+def test_from_generator_refuses_to_drop_a_fraction_for_an_integer_spec():
+    """1.7 yielded for an int64 TensorSpec is an error naming the generator (it became 1,
+    silently); whole floats convert."""
+    def fractions():
+        yield 2.0
+        yield 1.7
+
+    ds = Dataset.from_generator(fractions, output_signature=tf.TensorSpec((), tf.int64))
+    with pytest.raises(TypeError, match=r"'fractions' yielded 1.7, which int64 cannot hold"):
+        list(ds)
+    whole = Dataset.from_generator(lambda: iter([2.0, np.float32(3)]),
+                                   output_signature=tf.TensorSpec((), tf.int64))
+    assert _values(whole) == [2, 3]
+
+
 def test_from_generator_takes_a_list_where_the_signature_has_a_tensor_spec():
     """As TF's nest.flatten_up_to: a list yielded for one TensorSpec is one tensor, alone or
     inside a tuple; a tuple signature still wants a tuple, not a list."""

@@ -286,3 +286,13 @@ def test_a_layer_frozen_after_compile_saves_and_loads_its_optimizer_state_faithf
         m.fit(x, y, epochs=1, verbose=0, shuffle=False)
     for a, b in zip(model.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_save_weights_of_an_unbuilt_model_is_an_error_and_keeps_an_earlier_file(tmp_path):
+    """An unbuilt model has no weights: saving them would replace an earlier file with an
+    empty one; it is the error save() gives."""
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(b"earlier")
+    with pytest.raises(ValueError, match="no weights yet"):
+        sj.Sequential([Dense(3)]).save_weights(path)
+    assert path.read_bytes() == b"earlier"

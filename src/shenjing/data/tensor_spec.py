@@ -41,14 +41,20 @@ class TensorSpec:
             want is None or got is None or want == got for want, got in zip(self.shape, shape))
 
     def conform(self, value: Any, where: str) -> np.ndarray:
-        """``value`` as an array of this dtype; a value that cannot be converted, or whose
-        shape does not match, raises an error naming ``where`` it came from."""
+        """``value`` as an array of this dtype; a value that cannot be converted (or only by
+        dropping a fraction), or whose shape does not match, raises an error naming ``where``
+        it came from."""
         value = getattr(value, "data", value)  # a Tensor's array
         try:
             array = np.asarray(value, dtype=self.dtype)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{where} yielded {value!r}, which is not convertible to "
                             f"{self.dtype} as its TensorSpec asks ({err})") from None
+        if array.dtype.kind in "iub" and np.asarray(value).dtype.kind in "fc" and not (
+                np.array_equal(array, value)):  # 1.7 as int64 would be 1, silently
+            raise TypeError(f"{where} yielded {value!r}, which {self.dtype} cannot hold "
+                            "exactly (a fraction would be dropped); yield integers or "
+                            "declare a float dtype in its TensorSpec")
         if not self._shape_matches(array.shape):
             raise ValueError(f"{where} yielded an element of shape {array.shape} where one of "
                              f"shape {self.shape} was expected")

@@ -89,9 +89,7 @@ def model_bytes(model: Any, fit_rng_state: dict[str, Any] | None = None,
 
     from .serialization import serialize_keras_object
 
-    if not model.built:
-        raise ValueError("the model has no weights yet: build it (call it on data, or give the "
-                         "first layer input_shape=) before saving")
+    _check_built(model)
     config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
                               "model": serialize_keras_object(model)}
     rng = getattr(model, "_fit_rng", None)
@@ -307,8 +305,17 @@ def restore_training(model: Any, path: str) -> dict[str, Any]:
     return training
 
 
+def _check_built(model: Any) -> None:
+    """A clear error for a model with no weights yet (saving it would write nothing)."""
+    if not model.built:
+        raise ValueError("the model has no weights yet: build it (call it on data, or give the "
+                         "first layer input_shape=) before saving")
+
+
 def save_weights(model: Any, path: str) -> None:
-    """Write the model's weights (a safetensors file), atomically."""
+    """Write the model's weights (a safetensors file), atomically; an unbuilt model is an
+    error (an empty file would replace an earlier save)."""
+    _check_built(model)
     atomic_write(path, _weights_bytes(model))
 
 
