@@ -15,12 +15,12 @@ from ..backend import get_xp
 from . import elementwise as E
 from ._util import max_shift, select, torch_alias
 
-# The C passes run from native.C_MIN elements; the sigmoid and tanh gradients (one or two
-# NumPy passes) pay from parallel.TEAM_MIN elements on.
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
+# The C passes run from native.C_MIN elements; the sigmoid and tanh gradients (one or two
+# NumPy passes) pay from parallel.TEAM_MIN elements on.
 def _sigmoid(x):
     """1 / (1 + e**-x) from e**-|x| only, so neither branch can overflow: one C pass where it
     applies (native/activations.c), else NumPy's passes."""

@@ -9,7 +9,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
-from .shape import scatter_into
+from .shape import reshape, scatter_into
 
 
 class _Embedding(Function):
@@ -24,8 +24,9 @@ class _Embedding(Function):
     """
 
     def forward(self, table, ids=None):
-        # a copy: the backward writes at these rows, and the caller's array may change
-        self.save_for_backward(ids.copy(), table.shape)
+        # a copy (flat int64, as the C scatter-add reads it): the backward writes at these
+        # rows, and the caller's array may change
+        self.save_for_backward(ids.astype(np.int64).reshape(-1), table.shape)
         return get_xp(table).take(table, ids, axis=0)
 
     def backward(self, g):
@@ -35,17 +36,16 @@ class _Embedding(Function):
         rows = g.reshape(-1, table_shape[1])
         lib = native.kernels_for(rows, contiguous=False) if rows.size >= native.C_MIN else None
         if lib is None:
-            xp.add.at(gtable, ids.reshape(-1), rows)
-        else:  # (contiguous copies only where C runs)
-            flat_ids = np.ascontiguousarray(ids.reshape(-1), dtype=np.int64)
-            rows = np.ascontiguousarray(rows)
-            lib.sj_embedding_grad(len(flat_ids), table_shape[1], flat_ids.ctypes.data,
-                                  rows.ctypes.data, gtable.ctypes.data)
+            xp.add.at(gtable, ids, rows)
+        else:
+            rows = np.ascontiguousarray(rows)  # (a copy only where C runs)
+            lib.sj_embedding_grad(len(ids), table_shape[1], ids.ctypes.data, rows.ctypes.data,
+                                  gtable.ctypes.data)
         return gtable
 
     def differentiable_backward(self, g):
-        ids, table_shape = self.saved
-        return scatter_into(g, ids, table_shape)  # the backward of table[ids]
+        ids, table_shape = self.saved  # (flat: g's rows, one an id)
+        return scatter_into(reshape(g, (-1, table_shape[1])), ids, table_shape)
 
 
 def embedding(ids: Any, table: Tensor) -> Tensor:

@@ -8,10 +8,11 @@ next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequence
 ``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
 and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c`` (layer
-normalization both ways), ``activations.c`` (sigmoid and GELU, the sigmoid and tanh
-gradients), ``team.c`` (team mode's arithmetic and ReLU passes on an OpenMP team, see
-:mod:`shenjing.parallel`); ``sj_math.h`` holds the exp they share, ``sj_team.h`` the team's
-loop clause and per-thread sums.
+normalization both ways), ``activations.c`` (sigmoid, SiLU and GELU, the sigmoid and tanh
+gradients), ``embedding.c`` (an embedding's gradient), ``gemm_stack.c`` (stacks of oneDNN
+products on the team), ``team.c`` (team mode's arithmetic and ReLU passes on an OpenMP team,
+see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp and row sums they share,
+``sj_team.h`` the team's loop clause and per-thread sums.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
 without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that

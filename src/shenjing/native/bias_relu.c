@@ -31,19 +31,13 @@ void sj_bias_relu(int64_t m, int64_t n, float *restrict y, const float *restrict
 int sj_relu_bias_grad(int64_t m, int64_t n, const float *restrict g, const float *restrict y,
                       float *restrict gs, float *restrict gb) {
     int team = sj_team_for(m * n);
-    double *sums = NULL; /* each thread's column sums, side by side */
-    if (gb) {
-        sums = calloc((size_t)n * team, sizeof(double));
-        if (!sums)
-            return -1;
-    }
+    double *sums = sj_parts(gb != NULL, team, (size_t)n);
+    if (gb && !sums)
+        return -1;
     int used = 1;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-        SJ_SHARE(m, lo, hi);
-        if (SJ_THREAD() == 0)
-            used = SJ_THREADS();
-        double *part = sums ? sums + (size_t)SJ_THREAD() * n : NULL;
+        SJ_SHARE_PARTS(m, lo, hi, sums, (size_t)n, part, used);
         for (int64_t i = lo; i < hi; i++) {
             const float *gr = g + i * n;
             if (y) {

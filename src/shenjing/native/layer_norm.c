@@ -50,19 +50,14 @@ int sj_layer_norm_bwd(int64_t total, int64_t n, const f32 *restrict g, const f32
                       f32 *restrict gbeta) {
     int64_t m = n ? total / n : 0;
     int team = sj_team_for(total);
-    double *sums = NULL; /* per thread: n for ggamma, then n for gbeta */
-    if (ggamma || gbeta) {
-        sums = calloc((size_t)2 * n * team, sizeof(double));
-        if (!sums)
-            return -1;
-    }
+    size_t width = (size_t)2 * n; /* per thread: n for ggamma, then n for gbeta */
+    double *sums = sj_parts(ggamma || gbeta, team, width);
+    if ((ggamma || gbeta) && !sums)
+        return -1;
     int used = 1;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-        SJ_SHARE(m, lo, hi);
-        if (SJ_THREAD() == 0)
-            used = SJ_THREADS();
-        double *part = sums ? sums + (size_t)2 * n * SJ_THREAD() : NULL;
+        SJ_SHARE_PARTS(m, lo, hi, sums, width, part, used);
         for (int64_t i = lo; i < hi; i++) {
             const f32 *gr = g + i * n, *xr = x + i * n;
             const f32 mu = mean[i], inv = inv_std[i];
@@ -84,9 +79,9 @@ int sj_layer_norm_bwd(int64_t total, int64_t n, const f32 *restrict g, const f32
     }
     if (sums) {
         if (ggamma)
-            sj_sum_parts(sums, used, (size_t)2 * n, n, ggamma);
+            sj_sum_parts(sums, used, width, n, ggamma);
         if (gbeta)
-            sj_sum_parts(sums + n, used, (size_t)2 * n, n, gbeta);
+            sj_sum_parts(sums + n, used, width, n, gbeta);
         free(sums);
     }
     return 0;

@@ -21,12 +21,15 @@ The library is found in the environment's ``lib`` folder (where the wheel puts i
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
 from typing import Any
 
 import numpy as np
+
+from . import kernels
 
 _FLOAT32 = np.dtype(np.float32)
 # Below about this many multiply-adds NumPy's product is as fast (measured here, one thread
@@ -146,8 +149,8 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         return np.matmul(a, b, out=out)  # (which raises for a read-only out, as it should)
     if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return np.matmul(a, b, out=out)
-    if a.ndim > 2 and threads > 1 and a.size // (a.shape[-2] * a.shape[-1]) >= 4 * threads and (
-            _stack_on_team(sgemm, a, b, out)):
+    products = math.prod(a.shape[:-2])
+    if threads > 1 and products >= 4 * threads and _stack_on_team(sgemm, a, b, out):
         return out
     for i in np.ndindex(a.shape[:-2]):
         if not _gemm(sgemm, a[i], b[i], out[i], threads):
@@ -159,8 +162,6 @@ def _stack_on_team(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
     """out[i] = a[i] @ b[i] over a stack, each thread of the team taking whole products
     (``native/gemm_stack.c``; the calling thread's team, whose size the caller set); False
     where the C kernels are not there or a layout is not one it reads (the caller loops)."""
-    from . import kernels
-
     lib = kernels()
     if lib is None or not out.flags.c_contiguous:
         return False

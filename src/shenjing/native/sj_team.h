@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 extern int sj_team_size;
 
@@ -46,5 +47,19 @@ static inline void sj_sum_parts(const double *parts, int used, size_t stride, in
 #define SJ_SHARE(n, lo, hi) \
     int64_t lo = (int64_t)(n) * SJ_THREAD() / SJ_THREADS(), \
             hi = (int64_t)(n) * (SJ_THREAD() + 1) / SJ_THREADS()
+
+/* Column sums kept per thread: `team` zeroed blocks of `width` doubles, for sj_sum_parts to
+ * add in thread order; NULL when not `wanted`, or when out of memory (wanted, then). */
+static inline double *sj_parts(int wanted, int team, size_t width) {
+    return wanted ? calloc(width * (size_t)team, sizeof(double)) : NULL;
+}
+
+/* Inside the region of a column reduction: this thread's rows [lo, hi) of m and its block
+ * `part` of `parts` (NULL if none); thread 0 records in `used` how many threads ran. */
+#define SJ_SHARE_PARTS(m, lo, hi, parts, width, part, used) \
+    SJ_SHARE(m, lo, hi); \
+    if (SJ_THREAD() == 0) \
+        used = SJ_THREADS(); \
+    double *part = (parts) ? (parts) + (width) * SJ_THREAD() : NULL
 
 #endif
