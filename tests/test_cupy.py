@@ -148,6 +148,19 @@ CASES.update({
                     [_r(4, 3)]),
     "unit_normalization": (lambda x: sj.layers.UnitNormalization()(x), [_r(3, 4)]),
     "sigmoid_gelu_big": (lambda x: sj.F.sigmoid(x) + sj.F.gelu(x), [_r(64, 40)]),
+    # torch's index methods given device index tensors (a CuPy array's ``data`` attribute is
+    # its memory pointer, not its values)
+    "gather": (lambda x: x.gather(1, sj.Tensor(_ints(x, [[2, 0], [1, 1], [0, 4]]))),
+               [_r(3, 5)]),
+    "index_select": (lambda x: x.index_select(1, _ints(x, [3, 0, 3])), [_r(3, 5)]),
+    "scatter_add": (lambda x, s: x.scatter_add(0, _ints(x, [[1, 0], [1, 2]]), s),
+                    [_r(3, 2), _r(2, 2)]),
+    "index_add": (lambda x, s: x.index_add(0, _ints(x, [2, 0]), s), [_r(3, 2), _r(2, 2)]),
+    "masked_select": (lambda x: x.masked_select(x.data > 0), [_r(3, 5)]),
+    "repeat_interleave": (lambda x: x.repeat_interleave(_ints(x, [1, 0, 2]), dim=0),
+                          [_r(3, 2)]),
+    "take_along_axis": (lambda x: sj.ops.take_along_axis(x, _ints(x, [[1], [0]]), 1),
+                        [_r(2, 3)]),
 })
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from .autograd import Tensor, as_tensor
+from .autograd import Tensor, array_of, as_tensor
 from .backend import asnumpy
 from .functional._util import as_tensor as _as_tensor_like
 from .layers.input_layer import SymbolicTensor
@@ -30,7 +30,7 @@ def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
 
 def convert_to_numpy(x: Any) -> np.ndarray:
     """``x`` as a NumPy array (outside any graph)."""
-    return asnumpy(x.data if isinstance(x, Tensor) else np.asarray(x))
+    return asnumpy(array_of(x))
 
 
 _t = convert_to_tensor

@@ -20,7 +20,8 @@ import numpy as np
 from . import functional as F
 from . import ops
 from ._torch_more import _method_of
-from .autograd import Tensor
+from .autograd import Tensor, array_of
+from .backend import asnumpy, on_device_of
 from .functional import shape as S
 from .functional._util import axis_index
 from .functional.tensor_methods import ValuesIndices
@@ -106,8 +107,8 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
 
 def repeat_interleave(self: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
     """Each element repeated ``repeats`` times along ``dim`` (None: flattened; NumPy's repeat)."""
-    repeats = getattr(repeats, "data", repeats)
-    if np.any(np.asarray(repeats) < 0):
+    repeats = array_of(repeats)
+    if (asnumpy(repeats) < 0).any():
         raise ValueError(f"repeat_interleave: repeats must not be negative, got {repeats!r}")
     return ops.repeat(self, repeats, axis=dim)
 
@@ -135,7 +136,7 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
     """The entries ``index`` (1-D) along ``dim``; repeated indices accumulate gradient."""
-    index = self.xp.asarray(getattr(index, "data", index))
+    index = self.xp.asarray(array_of(index))
     size = self.shape[axis_index(dim, self.ndim)] if self.ndim else 1
     S.check_torch_index("index_select", index, size, dim)
     return ops.take(self, index, axis=dim)
@@ -143,7 +144,7 @@ def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
 
 def masked_select(self: Tensor, mask: Any) -> Tensor:
     """The elements where ``mask`` (broadcast to x's shape) is true, as a 1-D tensor."""
-    mask = np.broadcast_to(getattr(mask, "data", mask), self.shape)
+    mask = self.xp.broadcast_to(on_device_of(array_of(mask), self.data), self.shape)
     return S.getitem(self, mask)
 
 
@@ -184,14 +185,14 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None,
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, requires_grad: bool = False
                ) -> Tensor:
     """A copy of ``data`` as a tensor in x's dtype (unless ``dtype``) and device."""
-    out = Tensor(self.xp.asarray(getattr(data, "data", data)), dtype=dtype or self.dtype)
+    out = Tensor(self.xp.asarray(array_of(data)), dtype=dtype or self.dtype)
     return out.requires_grad_() if requires_grad else out
 
 
 def _scattered(self: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:
     """zeros like x with ``source`` added at ``index`` along ``dim`` (torch's scatter_add:
     ``out[i][index[i][j]] += source[i][j]`` for dim 1), differentiable to ``source``."""
-    index = self.xp.asarray(getattr(index, "data", index))
+    index = self.xp.asarray(array_of(index))
     take = tuple(slice(0, n) for n in index.shape)
     grid = S.index_grid(self.xp, index, axis_index(dim, self.ndim), index.shape)
     return S.scatter_into(S.getitem(source, take), grid, self.shape)
@@ -201,7 +202,7 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1
     """x plus ``alpha * source`` added at the entries ``index`` (1-D) along ``dim``; repeated
     indices accumulate (Backprop Ninja's vectorised embedding gradient)."""
     source = _like(source, self)
-    index = self.xp.asarray(getattr(index, "data", index))
+    index = self.xp.asarray(array_of(index))
     shape = [1] * source.ndim
     shape[axis_index(dim, source.ndim)] = len(index)
     full = self.xp.broadcast_to(index.reshape(shape), source.shape)
@@ -217,7 +218,7 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
             ) -> Tensor:
     """x with ``src`` (or the number ``value``) written at ``index`` along ``dim``; the
     overwritten entries get no gradient."""
-    index = self.xp.asarray(getattr(index, "data", index))
+    index = self.xp.asarray(array_of(index))
     src = _like(value if src is None else src, self)
     if src.ndim == 0:
         src = F.broadcast_to(src, index.shape)

@@ -7,7 +7,7 @@ import importlib as _importlib
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .function import Function, FunctionCtx, once_differentiable, unbroadcast
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, as_tensor, tensor
+from .tensor import Tensor, array_of, as_tensor, tensor
 
 
 def __getattr__(name: str):
@@ -26,6 +26,7 @@ __all__ = [
     "Function",
     "FunctionCtx",
     "Tensor",
+    "array_of",
     "as_tensor",
     "backward",
     "detect_anomaly",

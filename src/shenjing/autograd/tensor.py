@@ -377,6 +377,12 @@ class Tensor(InplaceMixin):
 inplace.Tensor = Tensor  # the in-place methods' isinstance tests and _wrap (see inplace.py)
 
 
+def array_of(x: Any) -> Any:
+    """A Tensor's array, anything else as it is. Not ``getattr(x, "data", x)``: a CuPy array
+    has a ``data`` attribute too (its memory pointer)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None
            ) -> Tensor:
     """Make a Tensor (PyTorch's spelling): ``shenjing.tensor([1., 2.], requires_grad=True)``;

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, array_of
 from ..backend import get_xp
 from . import elementwise as E
 from ._util import axis_index, axis_tuple, normalize_axes, torch_alias
@@ -383,7 +383,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
     >>> F.gather(log_probs, 1, labels[:, None])   # each row's value at its label
     """
-    index = get_xp(x.data).asarray(getattr(index, "data", index))
+    index = get_xp(x.data).asarray(array_of(index))
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer tensor of x's rank {x.ndim}, got "
                          f"{index.dtype} of shape {index.shape}")
@@ -404,15 +404,14 @@ def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tupl
     axes (of ``sizes``): aranges broadcast against each other, ``indices`` at ``axis``."""
     grid: list[Any] = [xp.arange(n).reshape([n if d == k else 1 for d in range(len(sizes))])
                        for k, n in enumerate(sizes)]
-    grid[axis_index(axis, len(sizes))] = xp.asarray(getattr(indices, "data", indices))
+    grid[axis_index(axis, len(sizes))] = xp.asarray(array_of(indices))
     return tuple(grid)
 
 
 def _along(x: Tensor, indices: Any, axis: int, sizes: tuple[int, ...]) -> Tensor:
     if x.ndim == 0:  # torch's 0-d tensor: its dim 0 (or -1) is one element long
         normalize_axes(axis, 0)
-        return getitem(reshape(x, (1,)), get_xp(x.data).asarray(getattr(indices, "data",
-                                                                          indices)))
+        return getitem(reshape(x, (1,)), get_xp(x.data).asarray(array_of(indices)))
     return getitem(x, index_grid(get_xp(x.data), indices, axis_index(axis, x.ndim), sizes))
 
 
