@@ -3,6 +3,8 @@ log_softmax; their stability for huge inputs and their gradients at kinks."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -193,3 +195,21 @@ def test_gelu_in_float64_is_exact_to_double_precision():
     yt.sum().backward()
     np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c", "numpy"])
+@pytest.mark.parametrize("name", ["silu", "gelu", "gelu_approximate"])
+@pytest.mark.parametrize("size", [7, 4096])  # under and over native.C_MIN elements
+def test_no_grad_forward_is_the_recorded_forward(name, size, native):
+    # Under no_grad (or for an input that needs no gradient) SiLU and GELU skip their
+    # derivative: the values must be those of the recorded forward, bit for bit.
+    fn = ELEMENTWISE[name][0]
+    x = (np.random.default_rng(size).standard_normal(size) * 40).astype(np.float32)
+    with shenjing.native.disabled() if not native else contextlib.nullcontext():
+        with shenjing.no_grad():
+            quiet = fn(shenjing.tensor(x, requires_grad=True))
+        plain = fn(shenjing.tensor(x))
+        recorded = fn(shenjing.tensor(x, requires_grad=True))
+    assert not quiet.requires_grad and not plain.requires_grad and recorded.requires_grad
+    np.testing.assert_array_equal(quiet.numpy(), recorded.numpy())
+    np.testing.assert_array_equal(plain.numpy(), recorded.numpy())

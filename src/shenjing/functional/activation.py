@@ -233,9 +233,12 @@ class _GELU(Function):
     With ``approximate=True`` Phi is replaced by 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
 
     def forward(self, x, approximate=False):
-        done = None if approximate else native.run("sj_gelu_fwd", x, outputs=2,
-                                                   min_size=native.C_MIN)
-        if done is not None:  # one C pass for y and dy/dx
+        grad = self.needs_input_grad[0]  # dy/dx only when a backward will need it
+        done = None if approximate else native.run(
+            "sj_gelu_fwd", x, outputs=1 + grad, skipped=1 - grad, min_size=native.C_MIN)
+        if done is not None:  # one C pass for y (and dy/dx)
+            if not grad:
+                return done
             self.save_for_backward(done[1], approximate)
             return done[0]
         xp = get_xp(x)
@@ -244,13 +247,15 @@ class _GELU(Function):
             inner = t(math.sqrt(2 / math.pi)) * (x + t(0.044715) * x * x * x)
             th = xp.tanh(inner)
             cdf = t(0.5) * (1 + th)
-            pdf_term = t(0.5) * (1 - th * th) * t(math.sqrt(2 / math.pi)) * (
-                1 + t(3 * 0.044715) * x * x)
-            dydx = cdf + x * pdf_term
         else:
             cdf = t(0.5) * (1 + _erf(x * t(1 / math.sqrt(2))))
-            dydx = cdf + x * xp.exp(t(-0.5) * x * x) * t(1 / math.sqrt(2 * math.pi))
-        self.save_for_backward(dydx.astype(x.dtype), approximate)
+        if grad:
+            if approximate:
+                dydx = cdf + x * (t(0.5) * (1 - th * th) * t(math.sqrt(2 / math.pi)) * (
+                    1 + t(3 * 0.044715) * x * x))
+            else:
+                dydx = cdf + x * xp.exp(t(-0.5) * x * x) * t(1 / math.sqrt(2 * math.pi))
+            self.save_for_backward(dydx.astype(x.dtype), approximate)
         return (x * cdf).astype(x.dtype)
 
     def backward(self, g):
@@ -300,10 +305,14 @@ class _SiLU(Function):
     both where it applies, as GELU's; NumPy's six passes took 2.4x PyTorch's time)."""
 
     def forward(self, x):
-        done = native.run("sj_silu_fwd", x, outputs=2, min_size=native.C_MIN)
+        grad = self.needs_input_grad[0]  # dy/dx only when a backward will need it
+        done = native.run("sj_silu_fwd", x, outputs=1 + grad, skipped=1 - grad,
+                          min_size=native.C_MIN)
         if done is None:
             s = _sigmoid(x)
-            done = x * s, s + x * s * (1 - s)
+            done = (x * s, s + x * s * (1 - s)) if grad else x * s
+        if not grad:
+            return done
         self.save_for_backward(done[1])
         return done[0]
 

@@ -81,13 +81,14 @@ def enabled() -> bool:
 
 
 def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0,
-        lead: tuple[int, ...] = ()) -> Any:
+        lead: tuple[int, ...] = (), skipped: int = 0) -> Any:
     """``kernel(n, *lead, *arrays, *outs)``: one C pass over the ``n`` elements of ``arrays``
     (on the team in team mode, see :mod:`shenjing.parallel`) into ``outputs`` new arrays shaped
     as the first: the one array, or a tuple of them; ``lead`` are sizes the kernel takes after
-    ``n`` (a row's length). None (nothing done) where the kernels do not take the arrays
-    (float32, C-contiguous, one shape) or they have fewer than ``min_size`` elements: the
-    caller's NumPy path then runs."""
+    ``n`` (a row's length); ``skipped`` NULL pointers follow the outputs, for optional
+    outputs not wanted (a derivative under no_grad). None (nothing done) where the kernels do
+    not take the arrays (float32, C-contiguous, one shape) or they have fewer than
+    ``min_size`` elements: the caller's NumPy path then runs."""
     first = arrays[0]
     if first.size < min_size:
         return None
@@ -95,7 +96,8 @@ def run(kernel: str, *arrays: Any, outputs: int = 1, min_size: int = 0,
     if lib is None or any(a.shape != first.shape for a in arrays[1:]):
         return None
     outs = tuple(np.empty_like(first) for _ in range(outputs))
-    getattr(lib, kernel)(first.size, *lead, *(a.ctypes.data for a in arrays + outs))
+    getattr(lib, kernel)(first.size, *lead, *(a.ctypes.data for a in arrays + outs),
+                         *(None,) * skipped)
     return outs[0] if outputs == 1 else outs
 
 

@@ -37,24 +37,36 @@ void sj_sigmoid_fwd(int64_t n, const float *restrict x, float *restrict y) {
     }
 }
 
-/* SiLU (swish): y = x s and its derivative d = s + x s (1 - s), s = sigmoid(x) as above. */
-static inline void silu_at(f32 v, f32 s, f32 *restrict y, f32 *restrict d) {
-    *y = v * s;
-    *d = s + v * s * (1.0f - s);
-}
+/* SiLU (swish): y = x s and its derivative d = s + x s (1 - s), s = sigmoid(x) as above;
+ * d NULL: y alone (no gradient wanted). One vectorized loop for each case: a test of d inside
+ * the loop kept it scalar (2.1 ms against 0.28 for (128, 4096) on two threads). */
+static inline f32 silu_grad(f32 v, f32 s) { return s + v * s * (1.0f - s); }
 
 void sj_silu_fwd(int64_t n, const float *restrict x, float *restrict y, float *restrict d) {
 #pragma omp parallel SJ_TEAM(n)
     {
         SJ_SHARE(n, lo, hi);
         int tail = 0;
-        for (int64_t i = lo; i < hi; i++) {
-            silu_at(x[i], sigmoid_of(x[i]), y + i, d + i);
-            tail |= x[i] < -87.0f;
+        if (d) {
+            for (int64_t i = lo; i < hi; i++) {
+                f32 s = sigmoid_of(x[i]);
+                y[i] = x[i] * s;
+                d[i] = silu_grad(x[i], s);
+                tail |= x[i] < -87.0f;
+            }
+        } else {
+            for (int64_t i = lo; i < hi; i++) {
+                y[i] = x[i] * sigmoid_of(x[i]);
+                tail |= x[i] < -87.0f;
+            }
         }
         for (int64_t i = lo; tail && i < hi; i++)
-            if (x[i] < -87.0f)
-                silu_at(x[i], expf(x[i]), y + i, d + i);
+            if (x[i] < -87.0f) {
+                f32 s = expf(x[i]);
+                y[i] = x[i] * s;
+                if (d)
+                    d[i] = silu_grad(x[i], s);
+            }
     }
 }
 
@@ -76,18 +88,31 @@ void sj_tanh_bwd(int64_t n, const float *restrict g, const float *restrict y,
 
 /* GELU, y = x Phi(x), and its derivative d = Phi(x) + x phi(x), from erf by Abramowitz &
  * Stegun 7.1.26 (absolute error < 1.5e-7, as the NumPy path: NumPy has no erf); e^-u below
- * e^-87 is 0, as NumPy's exp gives it in float32. A NaN stays NaN. */
+ * e^-87 is 0, as NumPy's exp gives it in float32. A NaN stays NaN. d NULL: y alone, in a
+ * loop of its own (as SiLU's). */
+static inline f32 gelu_at(f32 v, f32 *restrict pdf) {  /* Phi(v); *pdf = phi(v) */
+    f32 z = v * 0.70710678118654752f, a = fabsf(z);
+    f32 t = 1.0f / (1.0f + 0.3275911f * a);
+    f32 poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
+               t * (-1.453152027f + t * 1.061405429f))));
+    f32 a2 = a * a, e = a2 > 87.0f ? 0.0f : sj_exp(-a2);
+    f32 erf_abs = 1.0f - poly * e;
+    *pdf = e * 0.39894228040143268f;
+    return 0.5f * (1.0f + (z < 0.0f ? -erf_abs : erf_abs));
+}
+
 void sj_gelu_fwd(int64_t n, const float *restrict x, float *restrict y, float *restrict d) {
-#pragma omp parallel for SJ_TEAM(n) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        f32 v = x[i], z = v * 0.70710678118654752f, a = fabsf(z);
-        f32 t = 1.0f / (1.0f + 0.3275911f * a);
-        f32 poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-                   t * (-1.453152027f + t * 1.061405429f))));
-        f32 a2 = a * a;
-        f32 erf_abs = 1.0f - poly * (a2 > 87.0f ? 0.0f : sj_exp(-a2));
-        f32 cdf = 0.5f * (1.0f + (z < 0.0f ? -erf_abs : erf_abs));
-        y[i] = v * cdf;
-        d[i] = cdf + v * (a2 > 87.0f ? 0.0f : sj_exp(-a2)) * 0.39894228040143268f;
+    f32 pdf;
+    if (d) {
+#pragma omp parallel for SJ_TEAM(n) schedule(static) private(pdf)
+        for (int64_t i = 0; i < n; i++) {
+            f32 cdf = gelu_at(x[i], &pdf);
+            y[i] = x[i] * cdf;
+            d[i] = cdf + x[i] * pdf;
+        }
+    } else {
+#pragma omp parallel for SJ_TEAM(n) schedule(static) private(pdf)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] * gelu_at(x[i], &pdf);
     }
 }
