@@ -296,3 +296,21 @@ def test_save_weights_of_an_unbuilt_model_is_an_error_and_keeps_an_earlier_file(
     with pytest.raises(ValueError, match="no weights yet"):
         sj.Sequential([Dense(3)]).save_weights(path)
     assert path.read_bytes() == b"earlier"
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_saving_through_a_symbolic_link_keeps_the_link(tmp_path, files):
+    """``latest.shenjing -> run3/model.shenjing``: a save replaces the file the link points
+    to (atomically), and the link stays a link, as writing through it with open() would."""
+    (tmp_path / "run3").mkdir()
+    target = tmp_path / "run3" / "model.shenjing"
+    target.write_bytes(b"old")
+    link = tmp_path / "latest.shenjing"
+    os.symlink(os.path.join("run3", "model.shenjing"), link)
+    model = load_model(files[0])
+    model.save(link)
+    assert os.path.islink(link) and os.readlink(link) == os.path.join("run3", "model.shenjing")
+    again = load_model(target)
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert sorted(os.listdir(tmp_path / "run3")) == ["model.shenjing"]  # no temporary left

@@ -17,17 +17,20 @@ def _umask() -> int:
 
 def atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename. An OSError names
-    ``path`` (not the temporary file) and says that the previous file is unchanged."""
+    ``path`` (not the temporary file) and says that the previous file is unchanged. A symbolic
+    link at ``path`` stays one: the file it points to is replaced (``model.latest`` pointing
+    at the current run's file, as a plain ``open(path, "wb")`` would write through it)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot write to {path}: it is a folder (give a file name in "
                                 "it, e.g. model.shenjing)")
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    folder = os.path.dirname(os.path.abspath(target))
     import tempfile
 
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(target))
     except OSError as e:
         raise type(e)(e.errno, f"cannot write {path}: cannot create a file in {folder} "
                       f"({e.strerror or e}); save to a folder you can write to, or change "
@@ -39,14 +42,14 @@ def atomic_write(path: str, data: bytes) -> None:
             os.fsync(f.fileno())
         # mkstemp makes the file private (0o600); give it the mode a plain open() would: the
         # old file's when overwriting, else 0o666 less the umask
-        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path)
+        os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target)
                  else 0o666 & ~_umask())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
         if isinstance(e, OSError):
-            before = "the file there before is unchanged" if os.path.exists(path) else \
+            before = "the file there before is unchanged" if os.path.exists(target) else \
                 "nothing was written"
             raise type(e)(e.errno, f"saving {path} failed ({e.strerror or e}); {before}") \
                 from e
