@@ -161,7 +161,32 @@ CASES.update({
                           [_r(3, 2)]),
     "take_along_axis": (lambda x: sj.ops.take_along_axis(x, _ints(x, [[1], [0]]), 1),
                         [_r(2, 3)]),
+    "sort_topk_methods": (lambda x: x.sort(dim=1)[0] + x.topk(3)[0] + x.argsort(1) * 0.0,
+                          [_r(2, 3)]),
+    # ids, masks, labels and values that computed on the host instead, or broke
+    "ops_one_hot": (lambda x: x * sj.ops.one_hot(_ints(x, [2, 0, 3]), 4), [_r(3, 4)]),
+    "ops_argmax": (lambda x: x * sj.ops.cast(sj.ops.argmax(x, axis=1, keepdims=True),
+                                             "float32"), [_r(3, 4)]),
+    "F_one_hot_raw_ids": (lambda x: x * F.one_hot(_ints(x, [1, 0, 2]), 3), [_r(3, 3)]),
+    "isin_raw": (lambda x: x * sj.isin(_ints(x, [[1, 2], [3, 4]]), 3), [_r(2, 2)]),
+    "tf_nn_host_labels": (lambda x: sj.nn.sigmoid_cross_entropy_with_logits(
+        labels=np.array([[1.0, 0.0], [0.0, 1.0]]), logits=x), [_r(2, 2)]),
+    "setitem_host_value_no_grad": (lambda x: x * _plain_assigned(x), [_r(3, 2)]),
+    "lstm_host_recurrent_mask": (
+        lambda x, k, rk, b, h, c: F.recurrence("lstm", x, k, rk, b, [h, c],
+                                               recurrent_mask=np.full((2, 4), 0.5, np.float32)),
+        [_r(2, 5, 3), _r(3, 16), _r(4, 16), _r(16), _r(2, 4), _r(2, 4)]),
+    "batch_norm_moving_stats": (lambda x, g, b: F.batch_norm(
+        x, g, b, get_xp(x.data).zeros(3, np.float32), get_xp(x.data).ones(3, np.float32),
+        training=True), [_r(8, 3), _r(3), _r(3)]),
 })
+
+
+def _plain_assigned(x):
+    with sj.no_grad():  # a plain write: a host row into the tensor's memory
+        y = x * 1.0
+        y[1] = np.array([5.0, 6.0], np.float32)
+    return y
 
 
 def _assigned(x, v):
@@ -285,6 +310,12 @@ def test_copy_between_devices():
     assert g.device == "cuda:0" and h.device == "cpu"
     np.testing.assert_array_equal(asnumpy(g.data), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(h.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_triangle_indices_land_on_the_device_asked():
+    assert sj.triu_indices(3, 3, device="cuda").device == "cuda:0"
+    np.testing.assert_array_equal(asnumpy(sj.tril_indices(3, 3, device="cuda").data),
+                                  sj.tril_indices(3, 3).numpy())
 
 
 def test_cuda_checks_see_the_gpu():

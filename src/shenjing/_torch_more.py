@@ -21,8 +21,10 @@ import numpy as np
 from . import functional as F
 from . import ops
 from .autograd import Tensor
+from .backend import get_xp
 from .functional import shape as S
 from .functional._util import axis_index
+from .functional.device import array_on
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -86,7 +88,7 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
          invert: bool = False) -> Tensor:
     """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
     a = _raw(elements)
-    xp = elements.xp if isinstance(elements, Tensor) else np
+    xp = get_xp(a, _raw(test_elements))
     return Tensor._wrap(xp.isin(xp.asarray(a), xp.asarray(_raw(test_elements)),
                                 assume_unique=assume_unique, invert=invert))
 
@@ -95,7 +97,8 @@ def _triangle_indices(upper: bool) -> Callable[..., Tensor]:
     def indices(row: int, col: int, offset: int = 0, *, dtype: Any = np.int64,
                 device: Any = None) -> Tensor:
         rows, cols = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
-        return Tensor._wrap(np.stack([rows, cols]).astype(dtype))
+        both = np.stack([rows, cols]).astype(dtype)
+        return Tensor._wrap(both if device is None else array_on(both, device))
 
     name = "triu_indices" if upper else "tril_indices"
     indices.__name__ = indices.__qualname__ = name

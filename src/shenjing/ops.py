@@ -37,11 +37,11 @@ from ._ops_common import (
     _reduction,
     _t,
     _unary,
-    convert_to_numpy,
+    convert_to_numpy,  # noqa: F401 - public
     convert_to_tensor,  # noqa: F401 - public
 )
-from .autograd import Tensor, as_tensor
-from .backend import DEFAULT_FLOAT
+from .autograd import Tensor, array_of, as_tensor
+from .backend import DEFAULT_FLOAT, get_xp
 from .layers.input_layer import SymbolicTensor
 
 
@@ -81,9 +81,11 @@ def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:
 
 def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
     """Integer ids (any shape) as one-hot vectors along a new ``axis`` (no gradient)."""
-    ids = convert_to_numpy(x).astype(np.int64)
-    out = (ids[..., None] == np.arange(num_classes)).astype(dtype or DEFAULT_FLOAT)
-    return Tensor(np.moveaxis(out, -1, axis))
+    raw = array_of(x)
+    xp = get_xp(raw)  # where the ids are: a GPU's ids give a GPU one-hot
+    ids = xp.asarray(raw).astype(np.int64)
+    out = (ids[..., None] == xp.arange(num_classes)).astype(dtype or DEFAULT_FLOAT)
+    return Tensor._wrap(xp.moveaxis(out, -1, axis))
 
 
 # -- element-wise and reductions: F's ops under Keras's names, taking any array-like ------------
@@ -120,11 +122,20 @@ def cast(x: Any, dtype: Any) -> Tensor:
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    return Tensor(np.argmax(convert_to_numpy(x), axis=axis, keepdims=keepdims))
+    return _arg_extreme("argmax", x, axis, keepdims)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    return Tensor(np.argmin(convert_to_numpy(x), axis=axis, keepdims=keepdims))
+    return _arg_extreme("argmin", x, axis, keepdims)
+
+
+def _arg_extreme(name: str, x: Any, axis: int | None, keepdims: bool) -> Tensor:
+    """The index of the largest / smallest value, computed where ``x`` lives (no copy to the
+    host for a GPU tensor)."""
+    raw = array_of(x)
+    xp = get_xp(raw)
+    return Tensor._wrap(xp.asarray(getattr(xp, name)(xp.asarray(raw), axis=axis,
+                                                     keepdims=keepdims)))
 
 
 # -- shapes ------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
 
     >>> F.one_hot(shenjing.tensor([0, 2]), 3)   # [[1, 0, 0], [0, 0, 1]]
     """
-    ids = x.data if isinstance(x, Tensor) else get_xp().asarray(x)
+    ids = x.data if isinstance(x, Tensor) else get_xp(x).asarray(x)
     xp = get_xp(ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"one_hot takes integer ids, got {ids.dtype} (cast with .long())")

@@ -108,11 +108,11 @@ class _BatchNorm(Function):
             # Only from a finite batch: fit skips the update of a non-finite loss, and a NaN
             # in the moving statistics would make every later prediction NaN.
             keep = 1.0 - momentum
-            finite = bool(xp.isfinite(mean).all() and xp.isfinite(var).all())
+            finite = xp.isfinite(mean).all() & xp.isfinite(var).all()  # no sync on a GPU
             for stat, batch in ((moving_mean, mean), (moving_var, var)):
-                if stat is not None and finite:
-                    stat *= momentum
-                    stat += (keep * batch).astype(stat.dtype, copy=False)
+                if stat is not None:
+                    stat[...] = xp.where(finite, stat * momentum + (keep * batch).astype(
+                        stat.dtype, copy=False), stat)
             scale = inv_std * gamma if gamma is not None else inv_std
             source, shift = xc, beta
         else:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import native, parallel
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, array_of
 from ..backend import get_xp
 from . import activation as A
 from . import elementwise as E
@@ -482,6 +482,8 @@ def recurrence(cell: str, x: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
             raise ValueError(f"{cell}: mask of shape {mask.shape} does not match inputs "
                              f"{x.shape} (expected {x.shape[:2]})")
     x = E.floating_like(x, kernel)
+    if recurrent_mask is not None:  # where x lives (a host mask for GPU inputs), x's dtype
+        recurrent_mask = get_xp(x.data).asarray(array_of(recurrent_mask), dtype=x.dtype)
     inputs = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else [])
     return cls.apply(*inputs, *initial_states, has_bias=bias is not None, mask=mask,
                      reverse=reverse, rec_mask=recurrent_mask, activation=activation,

@@ -79,8 +79,9 @@ class _Max(Function):
         x, y, axes, keepdims = self.saved
         hit = x == y
         count = hit.sum(axis=axes, keepdims=True)
-        if not count.all():  # a NaN max equals nothing: the slice's NaNs get it, as torch.max()
-            xp = get_xp(x)
+        xp = get_xp(x)
+        if xp is not np or not count.all():  # (on a GPU always: no sync to find out)
+            # a NaN max equals nothing: the slice's NaNs get it, as torch.max()
             hit |= xp.isnan(x) & xp.isnan(y)
             count = hit.sum(axis=axes, keepdims=True)
         hit = hit.astype(g.dtype)

@@ -304,9 +304,8 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
 
 def pad(x: Tensor, pad_width: Any, constant_values: float = 0.0) -> Tensor:
     """Pad with a constant; ``pad_width`` as in ``numpy.pad`` ((before, after) per axis)."""
-    xp = get_xp(x.data)
-    try:
-        widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (x.ndim, 2))
+    try:  # host numbers, wherever x lives (no round trip through a GPU)
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width!r} must give (before, after) for each of "
                          f"x's {x.ndim} axes (or one pair, or one number, for all)") from None

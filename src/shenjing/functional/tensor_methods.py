@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import Tensor
+from ..backend import on_device_of
 from . import activation as A
 from . import elementwise as E
 from . import linalg as L
@@ -184,8 +185,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     grad, an error (torch's). Bumps the version counter, as the in-place methods."""
     raw = S._raw_index(index)
 
-    def put(a: Any, v: Any) -> None:
-        a[raw] = v
+    def put(a: Any, v: Any) -> None:  # a value from the other device is moved to a's
+        a[raw] = v if isinstance(v, (bool, int, float, complex)) else on_device_of(v, a)
 
     self._inplace(value, put, lambda old, v: S.index_put(old, raw, v))
 

@@ -16,12 +16,19 @@ import numpy as np
 from .. import functional as F
 from .. import ops
 from ..autograd import Tensor
+from ..backend import get_xp
 from ..functional._util import as_tensor
 from . import functional
 
 
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(np.asarray(x, dtype=np.float32))
+def _t(x: Any, like: Tensor | None = None) -> Tensor:
+    """``x`` as a float32 Tensor where it lives (a CuPy array stays on its GPU), or, given
+    ``like``, in like's dtype and on like's device (labels beside the logits)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        return as_tensor(x, like)
+    return as_tensor(get_xp(x).asarray(x, dtype=np.float32))
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -122,7 +129,8 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                       name: str | None = None) -> Tensor:
     """Element-wise ``max(x, 0) - x z + log(1 + e**-|x|)``: binary cross-entropy of logits
     ``x`` against labels ``z`` of the same shape, stable for any logit."""
-    x, z = _t(logits), _t(labels)
+    x = _t(logits)
+    z = _t(labels, x)
     if x.shape != z.shape:
         raise ValueError(f"sigmoid_cross_entropy_with_logits: logits {x.shape} and labels "
                          f"{z.shape} must have the same shape")
@@ -132,7 +140,8 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
 def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1,
                                       name: str | None = None) -> Tensor:
     """Per sample ``-sum(labels * log_softmax(logits), axis)``, for label distributions."""
-    x, z = _t(logits), _t(labels)
+    x = _t(logits)
+    z = _t(labels, x)
     if x.shape != z.shape:
         raise ValueError(f"softmax_cross_entropy_with_logits: logits {x.shape} and labels "
                          f"{z.shape} must have the same shape")

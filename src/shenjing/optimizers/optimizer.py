@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, array_of, no_grad
+from ..backend import on_device_of
 from . import schedules
 from .arguments import check_averaging, check_learning_rate, check_number, takes_step
 from .averaging import Averaging
@@ -326,7 +327,7 @@ class Optimizer(Averaging):
                     constraint = getattr(p, "constraint", None)
                     if constraint is not None:  # a layer's weight constraint (Keras 3)
                         value = constraint(p)
-                        p.data[...] = value.data if isinstance(value, Tensor) else value
+                        p.data[...] = on_device_of(array_of(value), p.data)
                     p._version[0] += 1  # in place: a graph recorded before the step is stale
             if self.use_ema:
                 self._average()
