@@ -195,6 +195,17 @@ def test_cosine_decay_restarts_matches_torch_warm_restarts(t_mul: int) -> None:
         sched.step()
 
 
+@pytest.mark.parametrize("first, t_mul", [(10, 3.0), (1, 3.0), (1, 10.0), (10, 10.0)])
+def test_cosine_decay_restarts_restarts_where_the_logarithms_round(first, t_mul) -> None:
+    """Every restart step (period k starts at first * (t_mul**k - 1) / (t_mul - 1)) is at the
+    full rate; log(243) / log(3) is 4.999... in float64, which once put step 1210 of
+    (10, t_mul=3) at the end of period 4 (rate alpha) instead of the start of period 5."""
+    s = CosineDecayRestarts(1.0, first_decay_steps=first, t_mul=t_mul, alpha=0.1)
+    for k in range(1, 7):
+        step = round(first * (t_mul**k - 1) / (t_mul - 1))
+        assert s(step) == pytest.approx(1.0, rel=1e-12), step
+
+
 @pytest.mark.parametrize("power", [1.0, 2.0])
 def test_polynomial_decay_matches_torch_polynomial_lr(power: float) -> None:
     """torch's PolynomialLR(total_iters, power) decays to 0: ``end_learning_rate=0``."""

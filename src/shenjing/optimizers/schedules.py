@@ -308,7 +308,14 @@ class CosineDecayRestarts(LearningRateSchedule):
                     f"first_decay_steps / (1 - t_mul) = {self.first_decay_steps / (1 - t_mul):g}"
                     f" steps; step {step} is past that limit")
             i = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
-            fraction = (fraction - (1.0 - t_mul**i) / (1.0 - t_mul)) / t_mul**i
+
+            def start(k: int) -> float:  # where period k starts, in first periods
+                return (1.0 - t_mul**k) / (1.0 - t_mul)
+
+            # the logarithms round (log(243) / log(3) = 4.999...): at a restart step i came
+            # out one short and the rate fell to alpha instead of restarting
+            i += (start(i + 1) <= fraction) - (start(i) > fraction)
+            fraction = (fraction - start(i)) / t_mul**i
         cosine = 0.5 * float(self.m_mul) ** i * (1.0 + math.cos(math.pi * fraction))
         alpha = float(self.alpha)
         return float(self.initial_learning_rate) * ((1.0 - alpha) * cosine + alpha)
