@@ -423,3 +423,65 @@ def test_to_json_and_model_from_json_rebuild_the_architecture():
     again = sj.models.model_from_json(subclassed.to_json(),
                                       custom_objects={"TwoLayerModel": TwoLayerModel})
     assert again.units == 4 and again.count_params() == subclassed.count_params()  # built
+
+
+class _HalvingEveryStep(optimizers.schedules.LearningRateSchedule):
+    """A schedule of the user's own, as the LearningRateSchedule docstring writes one."""
+
+    def __init__(self, initial_learning_rate):
+        self.initial_learning_rate = initial_learning_rate
+
+    def __call__(self, step):
+        return self.initial_learning_rate * 0.5 ** step
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate}
+
+
+def _fitted_with_own_schedule(tmp_path):
+    model = Sequential([layers.Input((3,)), Dense(2)])
+    model.compile(optimizer=optimizers.Adam(_HalvingEveryStep(0.1)), loss="mse")
+    x, y = np.ones((8, 3), np.float32), np.zeros((8, 2), np.float32)
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.shenjing")
+    return model, x, y
+
+
+@pytest.mark.parametrize("how", ["custom_objects", "scope", "registered"])
+def test_a_schedule_of_ones_own_loads_and_training_continues_the_same(tmp_path, how):
+    model, x, y = _fitted_with_own_schedule(tmp_path)
+    path, own = tmp_path / "m.shenjing", {"_HalvingEveryStep": _HalvingEveryStep}
+    if how == "custom_objects":
+        again = load_model(path, custom_objects=own)
+    elif how == "scope":
+        with sj.saving.custom_object_scope(own):
+            again = load_model(path)
+    else:
+        sj.saving.register_keras_serializable("tests")(_HalvingEveryStep)
+        try:
+            again = load_model(path)
+        finally:  # the registry is global: leave it as it was
+            for key in ("_HalvingEveryStep", "tests>_HalvingEveryStep"):
+                sj.saving.get_custom_objects().pop(key, None)
+    assert isinstance(again.optimizer._learning_rate, _HalvingEveryStep)
+    for m in (model, again):
+        m.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unknown_schedule_names_itself_not_the_optimizer(tmp_path):
+    _fitted_with_own_schedule(tmp_path)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule '_HalvingEveryStep'") \
+            as info:
+        load_model(tmp_path / "m.shenjing")
+    assert "'Adam' is your own" not in str(info.value)
+
+
+def test_an_optimizer_with_a_schedule_of_the_same_class_takes_its_saved_state():
+    p = layers.Parameter(np.ones(3, np.float32))
+    opt = optimizers.SGD(_HalvingEveryStep(0.1), params=[p])
+    opt.apply_gradients([(np.ones(3, np.float32), p)])
+    fresh = optimizers.SGD(_HalvingEveryStep(0.7), params=[p])
+    fresh.load_state_dict(opt.state_dict())  # the class is known: the fresh one's own
+    assert fresh.iterations == 1 and fresh._learning_rate.initial_learning_rate == 0.1

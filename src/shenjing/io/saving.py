@@ -159,14 +159,16 @@ def _resolve(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
     try:
         return module.get({"class_name": name, "config": config})
     except ValueError as e:
-        # the class is shenjing's (LossFunctionWrapper...): the unknown name is its function's
-        own = fn if isinstance(fn, str) and isinstance(getattr(module, name, None), type) \
-            else name
+        # the class is shenjing's (LossFunctionWrapper, SGD...): the unknown name is its
+        # function's, or one in its config (a schedule's, whose error names it already)
+        ours = isinstance(getattr(module, name, None), type)
+        own = fn if isinstance(fn, str) and ours else None if ours else name
         lambda_note = ". A lambda is saved as '<lambda>': define the function with def to " \
             "save it under its name" if own == "<lambda>" else ""
-        raise ValueError(f"{e}. If {own!r} is your own function or class, pass load_model(..., "
-                         f"custom_objects={{{own!r}: ...}}); or pass compile=False to load the "
-                         f"model without its optimizer, loss and metrics{lambda_note}") from None
+        which = f". If {own!r} is your own function or class, pass load_model(..., " \
+            f"custom_objects={{{own!r}: ...}})" if own else ""
+        raise ValueError(f"{e}{which}; or pass compile=False to load the model without its "
+                         f"optimizer, loss and metrics{lambda_note}") from None
 
 
 def _resolve_all(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
@@ -229,7 +231,6 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
     A subclassed model is built from the input shape it was first called on (its
     ``build_config``, through ``build_from_config``) before its weights are read.
     """
-    from .. import losses, metrics, optimizers
     from .serialization import built_layer
 
     path = _model_file(os.fspath(path))
@@ -245,21 +246,31 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
             _restore_streams(model, config["random_streams"], path)
         comp = config.get("compile")
         if compile and comp is not None:
-            model.compile(optimizer=_resolve(optimizers, comp["optimizer"], custom_objects),
-                          loss=_resolve_all(losses, comp["loss"], custom_objects),
-                          loss_weights=comp.get("loss_weights"),
-                          metrics=_resolve_all(metrics, comp["metrics"], custom_objects),
-                          weighted_metrics=_resolve_all(metrics, comp.get("weighted_metrics", []),
-                                                        custom_objects))
-            if OPTIMIZER not in z.namelist():
-                raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
-                                       f"{OPTIMIZER}; load_model(path, compile=False) gives "
-                                       "the model and its weights without the optimizer")
-            raw = z.read(OPTIMIZER)
-            arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
-            model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays),
-                                            model.trainable_weights)
+            with custom_object_scope(custom_objects):  # e.g. a learning-rate schedule's class
+                _compile_as_saved(model, comp, custom_objects, z, path)
     return model
+
+
+def _compile_as_saved(model: Any, comp: dict[str, Any], custom_objects: dict[str, Any],
+                      z: Any, path: str) -> None:
+    """Compile ``model`` with the saved optimizer, losses and metrics, and load the optimizer's
+    state (load_model's second half)."""
+    from .. import losses, metrics, optimizers
+
+    model.compile(optimizer=_resolve(optimizers, comp["optimizer"], custom_objects),
+                  loss=_resolve_all(losses, comp["loss"], custom_objects),
+                  loss_weights=comp.get("loss_weights"),
+                  metrics=_resolve_all(metrics, comp["metrics"], custom_objects),
+                  weighted_metrics=_resolve_all(metrics, comp.get("weighted_metrics", []),
+                                                custom_objects))
+    if OPTIMIZER not in z.namelist():
+        raise CorruptFileError(f"{path} is damaged: it has compile settings but no "
+                               f"{OPTIMIZER}; load_model(path, compile=False) gives the model "
+                               "and its weights without the optimizer")
+    raw = z.read(OPTIMIZER)
+    arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
+    model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays),
+                                    model.trainable_weights)
 
 
 def restore_training(model: Any, path: str) -> dict[str, Any]:

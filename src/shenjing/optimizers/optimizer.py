@@ -454,8 +454,10 @@ class Optimizer(Averaging):
             else:
                 pending[i] = s
         lr = state_dict.get("config", {}).get("learning_rate")
-        if isinstance(lr, dict):
-            self._set_learning_rate(schedules.deserialize(lr))
+        if isinstance(lr, dict):  # a schedule of the optimizer's own class is known by it
+            own = type(self._learning_rate)
+            self._set_learning_rate(schedules.deserialize(lr, {own.__name__: own} if isinstance(
+                self._learning_rate, schedules.LearningRateSchedule) else None))
         elif lr is not None:
             self._set_learning_rate(check_learning_rate(lr))
         self.iterations = int(state_dict["iterations"])

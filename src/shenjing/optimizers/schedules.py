@@ -340,13 +340,17 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
 def deserialize(config: dict[str, Any],
                 custom_objects: dict[str, Any] | None = None) -> LearningRateSchedule:
     """The schedule that :func:`serialize` described. Schedules of your own are found in
-    ``custom_objects`` (name -> class)."""
-    known = {**_SCHEDULES, **(custom_objects or {})}
+    ``custom_objects`` (name -> class), the enclosing ``custom_object_scope`` (load_model's
+    ``custom_objects``) or ``register_keras_serializable``'s registry, as Keras finds them."""
+    from ..io.registry import get_registered_object
+
     name = config.get("class_name")
-    if name not in known:
-        raise ValueError(f"unknown learning-rate schedule {name!r}; known: {sorted(known)} "
-                         "(pass your own classes in custom_objects)")
-    return known[name].from_config(dict(config.get("config", {})))
+    cls = get_registered_object(name, custom_objects) or _SCHEDULES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown learning-rate schedule {name!r}; known: "
+                         f"{sorted(_SCHEDULES)} (pass your own classes in custom_objects, or "
+                         "register them with @register_keras_serializable())")
+    return cls.from_config(dict(config.get("config", {})))
 
 
 __all__ = [
