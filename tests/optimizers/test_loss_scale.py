@@ -134,3 +134,23 @@ def test_exclusions_from_weight_decay_reach_the_inner_optimizer():
     bias.grad = sj.tensor(np.zeros(2, np.float32))
     opt.step()
     np.testing.assert_array_equal(bias.numpy(), [1.0, 1.0])
+
+
+def test_params_are_in_the_inner_optimizers_state_order():
+    """An inner optimizer that already had parameters, and more given to the wrapper: the
+    wrapper's ``params`` are the inner optimizer's order (its state indices), so a state
+    restored into a wrapper built with ``params=lso.params`` continues identically."""
+    rng = np.random.default_rng(0)
+    x, y = (Parameter(rng.normal(size=3).astype(np.float32)) for _ in range(2))
+    lso = LossScaleOptimizer(Adam(0.1, params=[x]), params=[y])
+    assert lso.params == [x, y] and lso.inner_optimizer.params == [x, y]
+    for _ in range(3):
+        lso.apply_gradients([(np.full(3, 5.0, np.float32), x), (np.full(3, -0.01, np.float32), y)])
+    x2, y2 = Parameter(x.data.copy()), Parameter(y.data.copy())
+    again = LossScaleOptimizer(Adam(0.1), params=[x2, y2])
+    again.load_state_dict(lso.state_dict())
+    zero = np.zeros(3, np.float32)
+    lso.apply_gradients([(zero, x), (zero, y)])
+    again.apply_gradients([(zero, x2), (zero, y2)])
+    np.testing.assert_array_equal(x2.data, x.data)
+    np.testing.assert_array_equal(y2.data, y.data)

@@ -57,8 +57,12 @@ class LossScaleOptimizer(Optimizer):
         self.dynamic_growth_steps = int(dynamic_growth_steps)
         self.dynamic_scale = self.initial_scale
         self.step_counter = 0  # finite steps since the scale last changed
-        super().__init__(0.0, name=name or "loss_scale_optimizer", params=params)
-        self.build(inner.params)  # parameters given to the inner optimizer step here too
+        super().__init__(0.0, name=name or "loss_scale_optimizer")
+        # the inner optimizer's parameters first, in its order (they index its state), then
+        # those given here: one order for both
+        self.build(inner.params)
+        if params is not None:
+            self.build(params)
         self.iterations = inner.iterations
 
     @property
