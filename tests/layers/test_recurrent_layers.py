@@ -252,3 +252,19 @@ def test_bidirectional_states_and_saving(tmp_path, rng):
     again = sj.models.load_model(tmp_path / "m.shenjing")
     x = _x(rng)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("cls", [L.SimpleRNN, L.LSTM, L.GRU])
+def test_a_float64_layer_has_float64_cell_weights(cls):
+    """dtype reaches the cell, as Keras passes it: a float64 layer's weights (and outputs)
+    are float64, so set_weights and loading keep double precision."""
+    layer = cls(2, dtype="float64")
+    y = layer(np.zeros((1, 3, 2), np.float32))
+    assert layer.cell.dtype == np.float64 and y.dtype == np.float64
+    assert all(w.data.dtype == np.float64 for w in layer.weights)
+    exact = [np.full(w.shape, 0.1) for w in layer.weights]
+    layer.set_weights(exact)
+    assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), exact))
+    frozen = cls(2, trainable=False)
+    frozen(np.zeros((1, 3, 2), np.float32))
+    assert not frozen.cell.trainable and frozen.trainable_weights == []

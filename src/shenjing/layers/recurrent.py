@@ -273,8 +273,11 @@ class _RNN(StatefulMixin, Layer):
         super().__init__(**layer_kwargs)
         # the cell checks and holds the rates too (its config is the layer's), for RNN(cell)
         # and hand-written loops; the layer applies them itself, one mask per sequence
+        # the cell's weights in the layer's dtype (float64 layers had float32 weights), as
+        # Keras hands it dtype and trainable
+        shared = {k: layer_kwargs[k] for k in ("dtype", "trainable") if k in layer_kwargs}
         self.cell = self.cell_class(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                                    seed=seed, **cell_kwargs)
+                                    seed=seed, **shared, **cell_kwargs)
         self.units = self.cell.units
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.return_sequences, self.return_state = return_sequences, return_state
