@@ -61,6 +61,17 @@ def test_bidirectional_rnn_cell_config_states_and_mask(rng):
         L.Bidirectional(L.Dense(3))
 
 
+def _gru_step(cell, x, h, m_rec):
+    """Keras 3's GRUCell step (reset_after=True) in NumPy, recurrent dropout mask ``m_rec``:
+    the dropped h_{t-1} goes through the recurrent kernel, the whole h_{t-1} into the mix."""
+    k, u, b = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    a, q = x @ k + b[0], (h * m_rec) @ u + b[1]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    n = cell.units
+    z, r = sig(a[:, :n] + q[:, :n]), sig(a[:, n:2 * n] + q[:, n:2 * n])
+    return z * h + (1 - z) * np.tanh(a[:, 2 * n:] + r * q[:, 2 * n:])
+
+
 @pytest.mark.parametrize("cell_class", [L.SimpleRNNCell, L.LSTMCell, L.GRUCell])
 def test_cell_dropout_is_one_mask_per_sequence(rng, cell_class):
     rate, rec_rate, n, t, f, units = 0.4, 0.3, 3, 5, 4, 6
@@ -82,12 +93,35 @@ def test_cell_dropout_is_one_mask_per_sequence(rng, cell_class):
     states = [Tensor(np.zeros((n, units), np.float32)) for _ in range(cell.n_states)]
     expected = []
     with shenjing.no_grad():
-        for step in range(t):  # the same cell, without dropout, on the dropped values
+        for step in range(t):
+            if cell_class is L.GRUCell:  # dropped h in the recurrent product, whole h mixed
+                expected.append(_gru_step(cell, x[:, step] * m_in, expected[-1] if expected
+                                          else np.zeros((n, units), np.float32), m_rec))
+                continue
+            # SimpleRNN and LSTM read h only in the recurrent product: the same cell, without
+            # dropout, on the dropped values
             h, states = cell(Tensor(x[:, step] * m_in), [states[0] * Tensor(m_rec), *states[1:]])
             expected.append(h.numpy())
     np.testing.assert_allclose(out, np.stack(expected, 1), rtol=1e-5, atol=1e-6)
     assert layer.cell._dropout_mask is None  # reset after the sequence: new masks next call
     assert not np.allclose(layer(x, training=True).numpy(), out)
+
+
+@pytest.mark.parametrize("layer_class, cell_class", [(L.SimpleRNN, L.SimpleRNNCell),
+                                                     (L.LSTM, L.LSTMCell), (L.GRU, L.GRUCell)])
+def test_fused_layer_with_recurrent_dropout_is_rnn_of_its_cell(rng, layer_class, cell_class):
+    """Training with dropout and recurrent dropout, the fused layer and RNN(cell) draw the same
+    masks from the same seed and compute the same sequence (GRU's layer and cell once mixed
+    different h_{t-1} into the new state)."""
+    x = _x(rng, (3, 5, 4))
+    layer = layer_class(3, dropout=0.2, recurrent_dropout=0.5, seed=7, return_sequences=True)
+    generic = L.RNN(cell_class(3, dropout=0.2, recurrent_dropout=0.5, seed=7),
+                    return_sequences=True)
+    layer.build(x.shape)
+    generic.build(x.shape)
+    generic.set_weights(layer.get_weights())
+    np.testing.assert_allclose(layer(x, training=True).numpy(),
+                               generic(x, training=True).numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_cell_dropout_masks_stay_until_reset_and_are_in_config(rng):

@@ -218,19 +218,20 @@ class GRUCell(_Cell):
     def call(self, inputs: Tensor, states: Any,
              training: bool | None = None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if isinstance(states, (list, tuple)) else states
-        # Keras 3 mixes the dropped h_{t-1} into the new state too (z * h)
-        inputs, h = self._dropped(inputs, h, training)
+        # recurrent dropout drops h_{t-1} where the recurrent kernel reads it; the update gate
+        # mixes the whole h_{t-1} into the new state (Keras 3's GRUCell, as the fused layer)
+        inputs, dropped = self._dropped(inputs, h, training)
         rec = self.recurrent_activation
         if not self.reset_after:
             a_z, a_r, a_h = F.split(F.linear(inputs, self.kernel, self.bias), 3, axis=-1)
             u = self.recurrent_kernel
-            q_z, q_r = F.split(h @ u[:, :2 * self.units], 2, axis=-1)
+            q_z, q_r = F.split(dropped @ u[:, :2 * self.units], 2, axis=-1)
             z, r = _apply(rec, a_z + q_z), _apply(rec, a_r + q_r)
-            hh = _apply(self.activation, a_h + (r * h) @ u[:, 2 * self.units:])
+            hh = _apply(self.activation, a_h + (r * dropped) @ u[:, 2 * self.units:])
             h = z * h + (1 - z) * hh
             return h, [h]
         a = inputs @ self.kernel
-        q = h @ self.recurrent_kernel
+        q = dropped @ self.recurrent_kernel
         if self.bias is not None:
             a, q = a + self.bias[0], q + self.bias[1]
         a_z, a_r, a_h = F.split(a, 3, axis=-1)
