@@ -155,8 +155,11 @@ def test_user_activation_runs_step_by_step_as_the_kernel(name, go_backwards, rng
     expected, got = _same_weights_outputs(fused, custom, _x(rng), mask)
     for e, g in zip(expected, got):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
-    padded = slice(0, 2) if go_backwards else slice(4, 6)  # outputs in processing order
-    np.testing.assert_array_equal(got[0][0, padded], 0.0)
+    # outputs in processing order: a masked step repeats the last real step's output, zeros
+    # before the first (Keras); sample 0 is padded at its end, sample 1 at its start
+    before, after = (0, 1) if go_backwards else (1, 0)
+    np.testing.assert_array_equal(got[0][before, :2], 0.0)
+    np.testing.assert_array_equal(got[0][after, 4:], got[0][after, 3:4].repeat(2, 0))
     with pytest.raises(ValueError, match="cannot be serialized"):
         custom.get_config()
 
@@ -184,7 +187,8 @@ def test_bidirectional_reverses_within_true_lengths(merge_mode, rng):
 def _bidirectional_by_hand(fwd, bwd, x, lengths):
     """Bidirectional's outputs [f, b, *f_states, *b_states] computed per sequence: ``fwd`` on the
     real steps, and ``bwd``'s weights run forwards (a go_backwards=False twin) on the real steps
-    reversed, its outputs put back in time order (zeros at padded steps)."""
+    reversed, its outputs put back in time order. At the padded steps (at the end), the forward
+    layer repeats its last real output (Keras); the backward one met them first: zeros."""
     twin = type(bwd)(bwd.units, return_sequences=True, return_state=True)
     twin(x[:1, :1])
     twin.set_weights(bwd.get_weights())
@@ -195,6 +199,7 @@ def _bidirectional_by_hand(fwd, bwd, x, lengths):
         f_out, *f_st = fwd(x[i:i + 1, :k])
         b_out, *b_st = twin(x[i:i + 1, :k][:, ::-1].copy())
         f_seq[i, :k], b_seq[i, :k] = f_out.numpy()[0], b_out.numpy()[0][::-1]
+        f_seq[i, k:] = f_out.numpy()[0, -1]
         f_states.append([s.numpy()[0] for s in f_st])
         b_states.append([s.numpy()[0] for s in b_st])
     return [f_seq, b_seq, *np.stack(f_states, 1), *np.stack(b_states, 1)]

@@ -36,17 +36,19 @@ def _run(layer, x, mask=None):
     return [o.numpy() for o in outs], grads
 
 
+@pytest.mark.parametrize("zeros", [False, True], ids=["repeat", "zeros"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("name", FUSED)
-def test_rnn_of_a_cell_equals_the_fused_layer(name, go_backwards, rng):
+def test_rnn_of_a_cell_equals_the_fused_layer(name, go_backwards, zeros, rng):
     """RNN(cell) runs the cell's autograd step in a Python loop; with the same weights it
-    gives the fused kernel's values and gradients (zero_output_for_mask: the fused layers'
-    zeros at masked steps)."""
+    gives the fused kernel's values and gradients, masked steps repeating the last real
+    output (Keras's default) or zeros (zero_output_for_mask=True) alike."""
     layer_cls, cell_cls = FUSED[name]
     x, mask = _x(rng), _mask()
-    fused = layer_cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    fused = layer_cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards,
+                      zero_output_for_mask=zeros)
     generic = L.RNN(cell_cls(5), return_sequences=True, return_state=True,
-                    go_backwards=go_backwards, zero_output_for_mask=True)
+                    go_backwards=go_backwards, zero_output_for_mask=zeros)
     fused(x)
     generic(x)
     assert [w.shape for w in generic.weights] == [w.shape for w in fused.weights]

@@ -158,10 +158,9 @@ def test_dense_config_holds_the_defaults():
     }
 
 
-# Keras 3's config keys, less those of options shenjing does not have (zero_output_for_mask
-# of the fused RNNs, synchronized batch norm) and the activity_regularizer, which shenjing's
-# configs list only when it is given.
-_NOT_HERE = {"activity_regularizer", "zero_output_for_mask", "synchronized"}
+# Keras 3's config keys, less those of options shenjing does not have (synchronized batch
+# norm) and the activity_regularizer, which shenjing's configs list only when it is given.
+_NOT_HERE = {"activity_regularizer", "synchronized"}
 _BASE = {"name", "trainable", "dtype"}
 _CONV = {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
          "activation", "use_bias", "kernel_initializer", "bias_initializer",

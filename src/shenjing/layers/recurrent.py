@@ -18,7 +18,7 @@ import numpy as np
 from .. import activations
 from .. import functional as F
 from ..autograd import Tensor
-from ..backend import new_generator
+from ..backend import asnumpy, new_generator
 from ..functional.recurrent import ACTIVATIONS
 from . import constraints
 from .layer import InputSpec, Layer, serialize_layer
@@ -242,6 +242,19 @@ class GRUCell(_Cell):
         return h, [h]
 
 
+def _repeat_last_output(seq: Tensor, real: Any) -> Tensor:
+    """Keras's outputs at masked steps: the output of the last real step before (zeros before
+    the first), where ``seq`` (the kernels') has zeros; ``real`` (batch, time) in seq's step
+    order. One gather, so a repeated output's gradient reaches the step that made it."""
+    real = asnumpy(real)
+    steps = np.arange(1, real.shape[1] + 1)
+    source = np.maximum.accumulate(np.where(real, steps, 0), axis=1)  # 0: the zeros in front
+    if (source == steps).all():
+        return seq
+    padded = F.pad(seq, ((0, 0), (1, 0), (0, 0)))
+    return F.take_along_axis(padded, seq.xp.asarray(source[:, :, None]), 1)
+
+
 class _RNN(StatefulMixin, Layer):
     """A recurrent layer: its cell run over whole sequences by the fused kernel.
 
@@ -251,6 +264,10 @@ class _RNN(StatefulMixin, Layer):
         return_sequences: output every step (batch, time, units) instead of the last.
         return_state: also return the final states ([output, h] or [output, h, c]).
         go_backwards: process each sequence from its end (outputs in that order, as Keras).
+        zero_output_for_mask: with a mask and ``return_sequences``, a masked step outputs
+            zeros; by default it repeats the last real step's output (zeros before the first),
+            as Keras's RNN and ``RNN(cell)`` (the final states are the last real step's either
+            way).
         stateful: the final states of a batch are the initial states of the next, kept in
             ``states`` until ``reset_states()``; the batch size must stay fixed.
         unroll: accepted for Keras code (the same result: the kernel loops either way).
@@ -266,7 +283,8 @@ class _RNN(StatefulMixin, Layer):
     def __init__(self, units: int, *, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 seed: int | None = None, **cell_kwargs: Any) -> None:
+                 seed: int | None = None, zero_output_for_mask: bool = False,
+                 **cell_kwargs: Any) -> None:
         layer_kwargs = {k: cell_kwargs.pop(k) for k in ("name", "trainable", "dtype",
                                                          "input_shape", "batch_input_shape",
                                                          "activity_regularizer")
@@ -284,6 +302,7 @@ class _RNN(StatefulMixin, Layer):
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.seed = go_backwards, seed
         self.stateful, self.unroll = stateful, unroll
+        self.zero_output_for_mask = zero_output_for_mask
         self.states = None
         self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
         self.input_spec = InputSpec(ndim=3)
@@ -336,6 +355,8 @@ class _RNN(StatefulMixin, Layer):
         else:
             seq, *final = self._step_by_step(x, states, mask)
         self._keep_states(final)
+        if mask is not None and self.return_sequences and not self.zero_output_for_mask:
+            seq = _repeat_last_output(seq, mask[:, ::-1] if self.go_backwards else mask)
         out = seq if self.return_sequences else final[0]
         return [out, *final] if self.return_state else out
 
