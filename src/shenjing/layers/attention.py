@@ -153,7 +153,14 @@ class MultiHeadAttention(Layer):
         if use_causal_mask:
             masks.append(np.tril(np.ones((t, s), dtype=bool))[None])
         if attention_mask is not None:
-            masks.append(_bool(attention_mask))
+            given = _bool(attention_mask)
+            try:
+                np.broadcast_shapes(given.shape, (query.shape[0], t, s))
+            except ValueError:
+                raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): attention_mask of "
+                                 f"shape {given.shape} does not broadcast to (batch, query "
+                                 f"steps, value steps) = {(query.shape[0], t, s)}") from None
+            masks.append(given)
         if not masks:
             return None
         mask = masks[0]
@@ -176,9 +183,11 @@ class MultiHeadAttention(Layer):
             if x.ndim != 3:
                 raise ValueError(f"Layer '{self.name}' (MultiHeadAttention) expects {name} of "
                                  f"shape (batch, steps, features), got {x.shape}")
-        if key.shape[1] != value.shape[1]:
-            raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): key and value need the "
-                             f"same number of steps, got {key.shape} and {value.shape}")
+        if key.shape[1] != value.shape[1] or len(
+                {query.shape[0], value.shape[0], key.shape[0]}) > 1:
+            raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): query, value and key "
+                             f"need one batch size, key and value the same number of steps; "
+                             f"got query {query.shape}, value {value.shape}, key {key.shape}")
         if not self._projections_built:
             self._build_projections(query.shape[-1], value.shape[-1], key.shape[-1])
         # the inputs' own masks (Embedding(mask_zero=True)), as Keras 3 passes them

@@ -149,6 +149,10 @@ class GlobalAveragePooling1D(_GlobalPooling):
             return super().call(x)
         mask = mask.data if isinstance(mask, Tensor) else mask
         (axis,) = self._axes
+        if tuple(mask.shape) != (x.shape[0], x.shape[axis]):
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): mask of shape "
+                             f"{tuple(mask.shape)} does not match the input's (batch, steps) "
+                             f"{(x.shape[0], x.shape[axis])}")
         mask = mask.astype(x.dtype)
         weights = Tensor(mask[:, None] if axis == 2 else mask[..., None])  # beside the steps
         return (F.sum(x * weights, axis=axis, keepdims=self.keepdims)

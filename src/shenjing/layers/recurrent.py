@@ -341,6 +341,7 @@ class _RNN(StatefulMixin, Layer):
             rec_mask = keep.astype(x.dtype) / x.dtype.type(1 - self.recurrent_dropout)
         if mask is not None:
             mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+        self._check_call(x, states, mask)
         acts = (cell.activation, getattr(cell, "recurrent_activation", "sigmoid"))
         if all(isinstance(a, str) and a in ACTIVATIONS for a in acts) and getattr(
                 cell, "reset_after", True):
@@ -364,6 +365,19 @@ class _RNN(StatefulMixin, Layer):
         if mask is None or not self.return_sequences or self.return_state:
             return None
         return mask[:, ::-1] if self.go_backwards else mask
+
+    def _check_call(self, x: Tensor, states: list[Tensor], mask: Any) -> None:
+        """The mask and initial states fit x, named by the layer (on either path: the fused
+        kernel's checks, or the step-by-step loop's bare broadcasting errors, came later)."""
+        n, steps = x.shape[:2]
+        kind = f"Layer '{self.name}' ({type(self).__name__})"
+        if mask is not None and tuple(mask.shape) != (n, steps):
+            raise ValueError(f"{kind}: mask of shape {tuple(mask.shape)} does not match the "
+                             f"inputs {x.shape} (expected (batch, steps) = {(n, steps)})")
+        want = (n, self.cell.units)
+        if len(states) != self.cell.n_states or any(s.shape != want for s in states):
+            raise ValueError(f"{kind} expects {self.cell.n_states} initial state(s) of shape "
+                             f"{want}, got {[tuple(s.shape) for s in states]}")
 
     def _step_by_step(self, x: Tensor, states: list[Tensor], mask: Any) -> list[Tensor]:
         """[sequence, *final states] as ``F.recurrence`` gives them, by the cell's autograd step

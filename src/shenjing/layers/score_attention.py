@@ -51,9 +51,10 @@ class _ScoreAttention(Layer):
             if x.ndim != 3:
                 raise ValueError(f"{kind} expects {name} of shape (batch, steps, features), got "
                                  f"{tuple(x.shape)}")
-        if key.shape[1] != value.shape[1] or key.shape[-1] != query.shape[-1]:
-            raise ValueError(f"{kind} needs a key with the value's steps and the query's "
-                             f"features, got query {tuple(query.shape)}, value "
+        if key.shape[1] != value.shape[1] or key.shape[-1] != query.shape[-1] or len(
+                {query.shape[0], value.shape[0], key.shape[0]}) > 1:
+            raise ValueError(f"{kind} needs one batch size, and a key with the value's steps "
+                             f"and the query's features, got query {tuple(query.shape)}, value "
                              f"{tuple(value.shape)}, key {tuple(key.shape)}")
         return query, value, key
 
@@ -73,6 +74,11 @@ class _ScoreAttention(Layer):
         if mask is not None:
             self._check_list(mask, "mask")
         query_mask, value_mask = (None, None) if mask is None else mask[:2]
+        for name, m, x in (("query_mask", query_mask, query), ("value_mask", value_mask, value)):
+            if m is not None and np.shape(m) != tuple(x.shape[:2]):
+                raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): {name} of shape "
+                                 f"{np.shape(m)} does not match its input's (batch, steps) "
+                                 f"{tuple(x.shape[:2])}")
         scores = self._scores(query, key)  # (batch, Tq, Tv)
         allowed = None if value_mask is None else _bool(value_mask)[:, None, :]
         if use_causal_mask:  # query i sees keys j <= i
