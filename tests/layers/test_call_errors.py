@@ -38,6 +38,9 @@ CASES = {
         r"\(SimpleRNN\) expects 1 initial state\(s\) of shape \(2, 3\), got \[\(2, 4\)\]"),
     "lstm_state_count": (lambda: L.LSTM(3)(_t(2, 4, 5), initial_state=[_t(2, 3)]),
                          r"\(LSTM\) expects 2 initial state\(s\)"),
+    "conv1d_too_short": (lambda: L.Conv1D(2, 3, dilation_rate=2)(_t(1, 4, 2)),
+                         r"\(Conv1D\): 4 steps are fewer than the kernel spans .*: 5\) .* "
+                         r"\(1, 4, 2\)"),
 }
 
 

@@ -162,6 +162,13 @@ class Conv1D(_Conv):
         if padding == "causal":
             x = F.pad(x, ((0, 0), ((self.kernel_size[0] - 1) * self.dilation_rate[0], 0), (0, 0)))
             padding = "valid"
+        span = (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1
+        if padding == "valid" and x.ndim == 3 and x.shape[1] < span:  # (the 2-D op's error
+            # would name conv2d and the (batch, 1, steps, channels) image it makes of x)
+            raise ValueError(f"Layer '{self.name}' (Conv1D): {x.shape[1]} steps are fewer than "
+                             f"the kernel spans ({self.kernel_size[0]} with dilation "
+                             f"{self.dilation_rate[0]}: {span}) with padding 'valid'; input of "
+                             f"shape {x.shape}")
         y = self._conv2d(as_image(x), F.expand_dims(self.kernel, 0), (1, *self.strides),
                          padding, (1, *self.dilation_rate))
         return as_sequence(y)
