@@ -291,9 +291,8 @@ class _RNN(StatefulMixin, Layer):
                         if k in cell_kwargs}
         super().__init__(**layer_kwargs)
         # the cell checks and holds the rates too (its config is the layer's), for RNN(cell)
-        # and hand-written loops; the layer applies them itself, one mask per sequence
-        # the cell's weights in the layer's dtype (float64 layers had float32 weights), as
-        # Keras hands it dtype and trainable
+        # and hand-written loops; the layer applies them itself, one mask per sequence. It
+        # gets the layer's dtype and trainable, as Keras's (a float64 layer's weights are)
         shared = {k: layer_kwargs[k] for k in ("dtype", "trainable") if k in layer_kwargs}
         self.cell = self.cell_class(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
                                     seed=seed, **shared, **cell_kwargs)
