@@ -455,7 +455,17 @@ def test_csv_logger_append_separator_and_missing_keys(tmp_path):
     assert path.read_text().splitlines() == [
         "epoch;loss;val_loss", "0;1.0;2.0", "1;0.5;NA", "0;0.25;1.0"]
     run([CSVLogger(path)], [{"loss": 3.0}])  # append=False overwrites
-    assert path.read_text().splitlines() == ["epoch,loss", "0,3.0"]
+    assert path.read_text().splitlines() == ["epoch,loss,val_loss", "0,3.0,NA"]
+
+
+def test_csv_logger_keeps_validation_that_starts_later(tmp_path):
+    """validation_freq=2: the first epoch has no val_ keys; their columns are there from the
+    start (NA until validation runs), as Keras's, not dropped for the whole run."""
+    path = tmp_path / "log.csv"
+    run([CSVLogger(path)], [{"loss": 1.0, "mae": 0.5}, {"loss": 0.5, "mae": 0.25,
+                                                        "val_loss": 0.75, "val_mae": 0.3}])
+    assert path.read_text().splitlines() == [
+        "epoch,loss,mae,val_loss,val_mae", "0,1.0,0.5,NA,NA", "1,0.5,0.25,0.75,0.3"]
 
 
 # -- TerminateOnNaN ------------------------------------------------------------------------------

@@ -479,12 +479,13 @@ def test_an_argument_of_the_wrong_type_is_a_clear_error_at_construction(make, ma
 def keras_rate_at_constraint(given, reported, value, y, p, w, num_thresholds):
     """Keras 3's SensitivitySpecificityBase, transcribed: counts at evenly spaced thresholds by
     its bucket path (predictions clipped to [0, 1], bucket ceil(p (n - 1)) - 1, reversed
-    cumulative sums; 3 thresholds or more), else by comparing p > threshold; then the largest
+    cumulative sums; 2 thresholds or more: they are evenly spaced), else (one threshold, 0.5,
+    not "evenly spaced") by comparing p > threshold; then the largest
     reported rate where the given one is >= value (divide_no_nan, max with initial 0)."""
     n = num_thresholds
     y, w = y.reshape(-1).astype(bool).astype(float), w.reshape(-1)
     p = p.reshape(-1)
-    if n >= 3:
+    if n >= 2:
         bucket = np.ceil(np.clip(p, 0, 1) * (n - 1)) - 1
         kept = bucket >= 0  # segment_sum drops the negative ids
 
@@ -492,8 +493,7 @@ def keras_rate_at_constraint(given, reported, value, y, p, w, num_thresholds):
             b = np.bincount(bucket[kept].astype(int), weights=labels[kept], minlength=n)
             return np.cumsum(b[::-1])[::-1]
     else:
-        thresholds = np.array([0.5] if n == 1 else [0.0, 1.0])
-        positive = p[None] > thresholds[:, None]
+        positive = p[None] > 0.5
 
         def counts(labels):
             return positive @ labels
@@ -643,3 +643,31 @@ def test_correlations_keras_documented_examples_and_names():
         assert type(m) is cls and m.name == name and m.direction == "up"
     with pytest.raises(ValueError, match="axis must be an integer"):
         metrics.PearsonCorrelation(axis=[1, "2"])
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: metrics.AUC(), 1.0),
+    (lambda: metrics.AUC(curve="PR"), 1.0),
+    (lambda: metrics.AUC(thresholds=[0.25, 0.5, 0.75]), 1.0),  # evenly spaced: clipped too
+    (lambda: metrics.AUC(multi_label=True), 1.0),
+])
+def test_auc_clips_scores_outside_zero_one_as_keras(make, expected):
+    """Keras's evenly spaced thresholds clip predictions to [0, 1]: a linear output's
+    perfectly separated scores (-2 and 3, -0.5 and 1.5) give the full area, not 0."""
+    y = np.array([[0], [0], [1], [1]])
+    p = np.array([[-2.0], [0.2], [0.8], [3.0]])
+    assert make()(y, p) == pytest.approx(expected)
+    assert make()(y, np.clip(p, 0, 1)) == pytest.approx(expected)
+
+
+def test_auc_with_uneven_thresholds_does_not_clip():
+    # Keras's plain path: a score above 1 + 1e-7 stays positive at every threshold
+    auc = metrics.AUC(thresholds=[0.1, 0.5])
+    assert auc(np.array([0, 1]), np.array([-2.0, 3.0])) == pytest.approx(0.0)
+
+
+def test_constrained_metrics_with_two_thresholds_clip():
+    # num_thresholds=2 (thresholds 0 and 1) is Keras's evenly spaced path too: 1.5 counts as 1,
+    # not above the threshold 1, so only threshold 0 reaches the recall (precision 2/3)
+    m = metrics.PrecisionAtRecall(0.5, num_thresholds=2)
+    assert m(np.array([0, 1, 1]), np.array([0.2, 1.5, 0.9])) == pytest.approx(2 / 3)

@@ -15,6 +15,9 @@ from .monitoring import _get_lr
 
 class CSVLogger(Callback):
     """Write the epoch logs to a CSV file: ``epoch`` then the log keys, sorted, flushed each epoch.
+    The columns are the first epoch's keys; where it has no ``val_`` ones (no validation yet,
+    ``validation_freq`` > 1), ``val_`` twins of every key follow, NA until they have values
+    (Keras's rule).
 
     Args:
         filename: the CSV file.
@@ -43,6 +46,10 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self._writer is None:
             self.keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self.keys):
+                # with validation_freq > 1 the first epoch has no val_ keys: their columns
+                # now (NA until they come), as Keras's, else later ones were dropped
+                self.keys += [f"val_{k}" for k in self.keys]
             self._writer = csv.DictWriter(self._file, ["epoch", *self.keys],
                                           delimiter=self.sep)
             if self._write_header:

@@ -222,7 +222,9 @@ class AUC(_Confusion):
         name: the key in training logs.
         dtype: kept in the config (Keras 3's); the counts are float64.
         thresholds: thresholds in (0, 1) to use instead of ``num_thresholds`` evenly spaced
-            ones; -1e-7 and 1 + 1e-7 are added.
+            ones; -1e-7 and 1 + 1e-7 are added. With evenly spaced thresholds (the default
+            ones, or given ones that are), predictions are clipped to [0, 1] first, as Keras's
+            evenly spaced path does (a linear output's scores of -2 and 3 count as 0 and 1).
         multi_label: with (samples, labels) data, one curve per label (column) and the
             mean of their areas (weighted by ``label_weights``); False: one curve over all
             elements.
@@ -267,6 +269,8 @@ class AUC(_Confusion):
         self._labels = num_labels if multi_label else None  # the counts' second axis
         super().__init__([-_EPSILON, *inner, 1.0 + _EPSILON], name=name, dtype=dtype)
         self._given_thresholds = None if thresholds is None else inner
+        ends = np.array([0.0, *inner, 1.0])
+        self._clipped = np.allclose(ends, np.arange(len(ends)) / (len(ends) - 1), atol=1e-7)
 
     def _rows(self) -> int | tuple[int, ...]:
         n = int(np.size(self.thresholds))
@@ -276,6 +280,8 @@ class AUC(_Confusion):
         p = _np(y_pred)
         if self.from_logits:
             p = 0.5 * (1.0 + np.tanh(0.5 * p.astype(np.float64)))  # sigmoid, without overflow
+        if self._clipped:
+            p = np.clip(p, 0.0, 1.0)
         t, p, w = self._prepared(y_true, p, sample_weight)
         if self.label_weights is not None and not self.multi_label:
             w = w * np.broadcast_to(self.label_weights, p.shape)

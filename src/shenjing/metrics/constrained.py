@@ -39,7 +39,7 @@ class _AtConstraint(_Confusion):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         p = _np(y_pred)
-        super().update_state(y_true, np.clip(p, 0.0, 1.0) if self.num_thresholds >= 3 else p,
+        super().update_state(y_true, np.clip(p, 0.0, 1.0) if self.num_thresholds > 1 else p,
                              sample_weight)
 
     def result(self) -> float:
@@ -61,7 +61,7 @@ class SensitivityAtSpecificity(_AtConstraint):
     """The best sensitivity ``tp / (tp + fn)`` at a threshold where the specificity
     ``tn / (tn + fp)`` is at least ``specificity``, 0 where none is (Keras 3's). The counts are
     kept at ``num_thresholds`` thresholds evenly spaced over [0, 1], ends included (one
-    threshold: 0.5); with three or more, predictions are clipped to [0, 1] first, as Keras's
+    threshold: 0.5); with two or more, predictions are clipped to [0, 1] first, as Keras's
     evenly spaced path does. Elements are flattened, as for :class:`Precision`.
 
     Args:
