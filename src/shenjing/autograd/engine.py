@@ -10,6 +10,7 @@ gets the sum of both contributions.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import operator
 from collections.abc import Sequence
@@ -199,11 +200,16 @@ _generation = operator.attrgetter("generation")
 
 def _creator_at(t: Tensor, version: int) -> tuple[Function | None, int]:
     """(op, output index) that made ``t``'s value at ``version``: an in-place op recorded since
-    (``x += f(x)``) made ``t`` its own output, and ``t._history`` keeps what it was before."""
-    for before, creator, index in t._history or ():
-        if before >= version:
-            return creator, index
+    (``x += f(x)``) made ``t`` its own output, and ``t._history`` keeps what it was before,
+    in increasing versions (a binary search: a loop of ``loss += term`` makes it long)."""
+    history = t._history or ()
+    k = bisect.bisect_left(history, version, key=_version_before)
+    if k < len(history):
+        return history[k][1], history[k][2]
     return t._creator, t._output_index
+
+
+_version_before = operator.itemgetter(0)
 
 
 def _input_creators(fn: Function) -> list[Function | None]:
