@@ -279,11 +279,16 @@ def _draw_(name: str, draw: Callable[..., Any]) -> Callable[..., Tensor]:
 
 
 def _in_place(fn: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
-    """torch's ``name_``: ``fn``'s result written into x (recorded as ``copy_`` is: under
-    autograd only on a tensor that is not a leaf requiring grad, as torch)."""
+    """torch's ``name_``: ``fn``'s result written into x; in a graph recorded as the
+    in-place operators are (``fn`` of a copy of the old value, whose place in the graph it
+    keeps: fn's backward may read it), refused on a leaf that requires grad, as torch."""
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return self.copy_(fn(self, *args, **kwargs))
+        def write(a: Any, _: Any) -> None:
+            a[...] = fn(Tensor._wrap(a), *args, **kwargs).data
+
+        return self._inplace(None, write, lambda old, _: fn(old, *args, **kwargs),
+                             keep_old=True)
 
     method.__name__ = name
     method.__doc__ = f"In place ``{name[:-1]}`` (torch's ``{name}``); returns x."

@@ -232,3 +232,14 @@ def test_grad_takes_torch_only_inputs_as_the_gradient_penalty_passes_it(rng):
     x = shenjing.ones(2, requires_grad=True)
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         shenjing.autograd.grad(x * 2, x, shenjing.eye(2), is_grads_batched=True)
+
+
+def test_grad_with_respect_to_an_intermediate_whose_own_graph_was_freed():
+    # torch: grad(f(h), h) needs nothing below h, so an earlier backward through h is fine
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    h.sum().backward()
+    (g,) = shenjing.autograd.grad((h * h).sum(), h)
+    np.testing.assert_allclose(g.numpy(), 2 * np.exp([1.0, 2.0]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        shenjing.autograd.grad((h * h).sum(), x)  # this one needs the freed graph

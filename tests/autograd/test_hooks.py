@@ -170,3 +170,57 @@ def test_retain_grad_arrays_independent():
     a.grad *= 0.0
     np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_a_hook_that_changes_the_gradients_shape_is_an_error(leaf):
+    # torch: "hook ... has changed the size of value"; it was stored (leaf) or summed away
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    watched = x if leaf else x * 2
+    watched.register_hook(lambda g: Tensor(np.ones((3, 2), np.float32)))
+    with pytest.raises(RuntimeError, match=r"changed the gradient's shape from \(2,\) to"):
+        (watched * watched).sum().backward()
+
+
+def test_a_tensor_a_hook_returns_is_not_the_grad_itself():
+    # torch copies it: zeroing .grad later leaves the hook's tensor alone
+    keep = Tensor([7.0, 7.0])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: keep)
+    (x * x).sum().backward()
+    x.grad.zero_()
+    np.testing.assert_array_equal(keep.numpy(), [7.0, 7.0])
+
+
+def test_a_gradient_a_hook_kept_is_not_changed_by_the_next_accumulation():
+    seen = []
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: seen.append(g))
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(seen[0].numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 7.0])
+
+
+def test_gradients_accumulate_into_the_same_grad_tensor():
+    # torch adds into .grad in place: a reference taken before the next backward sees the sum
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert g is x.grad
+    np.testing.assert_array_equal(g.numpy(), [5.0, 7.0])
+
+
+@pytest.mark.parametrize("value, error, match", [
+    (Tensor(np.zeros((2, 2), np.float32)), RuntimeError, r"shape \(2, 2\) .* shape \(2,\)"),
+    (Tensor(np.zeros(2), dtype="float64"), RuntimeError, "dtype float64"),
+    (np.zeros(2, np.float32), TypeError, "must be a Tensor or None"),
+])
+def test_assigning_a_grad_that_does_not_fit_is_an_error(value, error, match):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(error, match=match):
+        x.grad = value
+    x.grad = Tensor([0.5, 0.5])  # one that fits is kept, and backward adds to it
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.5, 4.5])

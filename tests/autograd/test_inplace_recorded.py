@@ -264,3 +264,40 @@ def test_inplace_on_a_view_keeps_the_gradients_of_torch_but_not_the_base_value()
     np.testing.assert_array_equal(ours, theirs)
     assert our_view == their_view == 3.0
     assert our_base == 2.0 and their_base == 3.0
+
+
+@pytest.mark.parametrize("method, grad", [
+    ("abs_", lambda x: 2 * np.sign(x)),            # d|2x|/dx
+    ("square_", lambda x: 8 * x),                  # d(2x)^2/dx
+    ("log_", lambda x: 1 / x),                     # d log(2x)/dx
+    ("sqrt_", lambda x: 1 / np.sqrt(2 * x)),       # d sqrt(2x)/dx
+    ("exp_", lambda x: 2 * np.exp(2 * x)),
+    ("tanh_", lambda x: 2 * (1 - np.tanh(2 * x) ** 2)),
+])
+def test_in_place_functions_on_an_intermediate_go_backward(method, grad):
+    """h = 2x; h.f_(); torch records f on h's old value: its backward (which reads it) runs
+    and the gradient is f's. They were written as copy_(f(h)), which overwrote what f saved."""
+    x0 = np.array([0.5, 1.5], np.float32)
+    x = shenjing.tensor(x0, requires_grad=True)
+    h = x * 2
+    getattr(h, method)()
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), grad(x0), rtol=1e-5)
+
+
+def test_quotients_and_squares_can_be_changed_in_place_before_backward():
+    # as torch: div saves its inputs, pow with a number exponent does not save its output
+    x, w = shenjing.tensor([1.0, 2.0], requires_grad=True), shenjing.tensor([2.0, 4.0], requires_grad=True)
+    y = x / w
+    y += 1
+    z = x ** 2
+    z += 1
+    (y + z).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5 + 2.0, 0.25 + 4.0])
+    np.testing.assert_allclose(w.grad.numpy(), [-0.25, -0.125])
+    x.grad = w.grad = None
+    q = x / w
+    q *= w  # q = x again; mul's backward reads the old q (kept), div's reads x
+    q.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(w.grad.numpy(), [0.0, 0.0], atol=1e-7)

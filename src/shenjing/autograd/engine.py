@@ -16,7 +16,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from .. import parallel
+from .. import backend, parallel
 from . import anomaly
 from .function import Function, FunctionCtx, unbroadcast
 from .grad_mode import set_grad_enabled
@@ -52,6 +52,7 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
         parallel.tune_malloc()
     seeds = [_seed(root, g, create_graph) for root, g in zip(roots, grads)]
     needed = None if targets is None else _ops_leading_to(roots, targets)
+    made = {t._creator for t in targets or ()}  # the ops whose outputs are targets
     with set_grad_enabled(create_graph):
         pending: dict[Function, list[Any]] = {}
         # A leaf's contributions are summed first, so that its hooks see its whole gradient once.
@@ -70,11 +71,14 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
             _deliver(root, grad, pending)
         while heap:
             fn = pop(heap)[2]
-            if fn.inputs is None:
+            # a freed op may still be met by grad() when it made a target and nothing below
+            # it is needed: the target's gradient is caught in its hooks below (torch's
+            # grad(f(h), h) after a backward through h)
+            if fn.inputs is None and (needed is None or fn in needed or fn not in made):
                 raise RuntimeError(_FREED)
             grads_out = pending.pop(fn)
             stale = None  # inputs changed by a recorded in-place op since: id -> old creator
-            for t, version in zip(fn.inputs, fn.versions):
+            for t, version in zip(fn.inputs or (), fn.versions):
                 if t._version[0] != version:
                     if create_graph:  # its differentiable_backward would read the new values
                         raise RuntimeError(_modified(fn, t.shape, create_graph))
@@ -261,6 +265,7 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
     hooks. ``stored``: the ids of the arrays already given to a ``.grad`` in this backward."""
     for hook in t._hooks or ():
         g = _run_hook(hook, g)
+        stored.add(id(g))  # a hook may keep what it was given: .grad gets a copy of it
     if isinstance(g, Tensor):  # create_graph: .grad keeps the gradient's graph, as torch's
         if t.grad is not None:
             g = t.grad + g
@@ -269,7 +274,12 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
         stored.add(id(g))
         t.grad = g
     elif t.grad is not None:
-        t.grad = Tensor._wrap(t.xp.asarray(t.grad.data + g, dtype=t.dtype))  # 0-d: an array
+        acc = t.grad.data
+        if isinstance(acc, t.xp.ndarray) and getattr(acc.flags, "writeable", True):
+            acc += g  # in place, as torch's: a reference to p.grad sees the sum
+            t.grad._version[0] += 1
+        else:
+            t.grad = Tensor._wrap(t.xp.asarray(acc + g, dtype=t.dtype))  # 0-d: an array
     else:
         # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing):
         # copy g if it may be shared (add hands one array to both inputs; a view shares its
@@ -288,11 +298,16 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
 
 def _run_hook(hook: Any, g: Any) -> Any:
     """``hook(grad)``; a returned value replaces the gradient (an array, or a Tensor when the
-    gradients are Tensors: create_graph)."""
+    gradients are Tensors: create_graph), of the same shape (torch's rule). An array is copied:
+    the caller's tensor must not become a ``.grad`` that later steps change in place."""
     graph = isinstance(g, Tensor)
     out = hook(g if graph else Tensor._wrap(g))
     if out is None:
         return g
+    if tuple(out.shape) != tuple(g.shape):
+        raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the gradient's "
+                           f"shape from {tuple(g.shape)} to {tuple(out.shape)}")
     if graph:
         return out if isinstance(out, Tensor) else Tensor._wrap(out)
-    return out.data if isinstance(out, Tensor) else out
+    raw = out.data if isinstance(out, Tensor) else out
+    return backend.get_xp(raw).array(raw, copy=True)

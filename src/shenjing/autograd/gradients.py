@@ -101,8 +101,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if g is None:
             if not (allow_unused or materialize_grads):
                 raise RuntimeError(
-                    f"grad(): input {i} (shape {t.shape}) is not used to compute the outputs; "
-                    "pass allow_unused=True to get None for it")
+                    f"grad(): input {i} (shape {t.shape}) is not used to compute the outputs "
+                    "(or the graph between them was freed by an earlier backward: pass it "
+                    "retain_graph=True); pass allow_unused=True to get None for it")
             result.append(Tensor._wrap(t.xp.zeros_like(t.data)) if materialize_grads else None)
         else:
             result.append(_own(g, t, given))

@@ -30,7 +30,8 @@ class InplaceMixin:
     # tensors over the same memory). Ops record their inputs' versions, and backward refuses
     # to run an op whose input changed since (as PyTorch does): its gradient would be wrong.
     def _inplace(self, other: Any, op: Callable[[Any, Any], Any],
-                 recorded: Callable[[Tensor, Any], Tensor] | None = None) -> Tensor:
+                 recorded: Callable[[Tensor, Any], Tensor] | None = None,
+                 keep_old: bool = False) -> Tensor:
         if isinstance(self.data, np.generic):  # a full reduction's NumPy scalar is immutable:
             self.data = np.asarray(self.data)   # without this, `+=` would change nothing
         other_data = other.data if isinstance(other, Tensor) else other
@@ -38,7 +39,7 @@ class InplaceMixin:
         if is_grad_enabled() and grad_involved:
             leaf = self.requires_grad and self._creator is None
             if recorded is not None and not leaf and backend.is_floating(self.dtype):
-                return self._record_inplace(other, recorded)
+                return self._record_inplace(other, recorded, keep_old)
             what = ("a leaf tensor that requires grad (PyTorch refuses it too)" if leaf
                     else "a tensor that takes part in autograd")
             raise RuntimeError(f"in-place operation on {what}; write x = x + y, or update "
@@ -47,7 +48,8 @@ class InplaceMixin:
         self._version[0] += 1
         return self
 
-    def _record_inplace(self, other: Any, recorded: Callable[[Tensor, Any], Tensor]) -> Tensor:
+    def _record_inplace(self, other: Any, recorded: Callable[[Tensor, Any], Tensor],
+                        keep_old: bool = False) -> Tensor:
         """An arithmetic in-place op on a tensor in the graph (or one meeting a tensor that
         requires grad), recorded as PyTorch records it: ``loss += criterion(out, y)``.
 
@@ -59,11 +61,13 @@ class InplaceMixin:
         backward, ``x += exp(x)`` works), and ``_history`` sends the gradients of the ops that
         used it to the op that made it.
         """
-        # Only mul's backward reads its first input (for the other's gradient), after this
-        # memory is overwritten: it gets a copy. add, sub and div's read none of it. In
-        # `x += x` both operands are the old value, which a backward may read as the second.
+        # Of the operators, only mul's and div's backward read the first input (for the other's
+        # gradient), after this memory is overwritten: it gets a copy; add and sub's read none
+        # of it. In `x += x` both operands are the old value, which a backward may read as the
+        # second. ``keep_old``: the op reads it anyway (abs_, log_: their function's backward).
         itself = other is self
-        keep = itself or recorded is _mul and isinstance(other, Tensor) and other.requires_grad
+        keep = keep_old or itself or recorded in (_mul, _div) and isinstance(
+            other, Tensor) and other.requires_grad
         old = Tensor._wrap(self.data.copy() if keep else self.data)
         old._creator, old._output_index = self._creator, self._output_index
         old._generation, old.requires_grad = self._generation, self.requires_grad

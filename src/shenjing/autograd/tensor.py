@@ -113,7 +113,7 @@ class Tensor(InplaceMixin):
     _history: list[tuple[int, Any, int]] | None = None
     # Class defaults of the per-tensor fields: an op's output (``_wrap``, once per op) sets only
     # ``data`` and ``_version``; the others are set on the tensor when they change.
-    grad: Tensor | None = None
+    _grad: Tensor | None = None
     name: str | None = None
     requires_grad = False
     _creator: Any = None
@@ -134,7 +134,6 @@ class Tensor(InplaceMixin):
         # Always a copy (as torch.tensor): updating a parameter in place must never change
         # the caller's array behind their back.
         self.data = xp.array(data, dtype=dtype, copy=True)
-        self.grad: Tensor | None = None
         self.name = name
         self._creator = None
         self._output_index = 0
@@ -187,6 +186,25 @@ class Tensor(InplaceMixin):
     def xp(self):
         """The array module (numpy or cupy) that holds this tensor's data."""
         return backend.get_xp(self.data)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward() accumulated here (a leaf's, or a tensor's that called
+        ``retain_grad()``), None before any. Assignable, as torch's: a Tensor of this shape
+        and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad of shape {value.shape} and dtype "
+                                   f"{value.dtype} does not fit a tensor of shape {self.shape} "
+                                   f"and dtype {self.dtype}")
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:

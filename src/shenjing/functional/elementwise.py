@@ -91,19 +91,18 @@ class _Mul(Function):
 
 
 class _Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2 = -y/b."""
-
-    saves_outputs = True
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2. It saves its inputs, not y (as torch's), so
+    that ``y = x / w; y += 1`` can still go backward."""
 
     def forward(self, a, b):
         y = parallel.arith(parallel.DIV, a, b) if parallel.team_size else a / b
-        self.save_for_backward(b, y)
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b)
         return y
 
     def backward(self, g):
-        b, y = self.saved
+        a, b = self.saved
         ga = g / b
-        gb = -ga * y if self.needs_input_grad[1] else None
+        gb = -ga * a / b if self.needs_input_grad[1] else None
         return ga, gb
 
     def differentiable_backward(self, g):
@@ -131,7 +130,8 @@ class _Pow(Function):
 
     def forward(self, a, b):
         y = get_xp(a).power(a, b)
-        self.save_for_backward(a, b, y)
+        # y only for the exponent's gradient (as torch's): `y = x ** 2; y += 1` goes backward
+        self.save_for_backward(a, b, y if self.needs_input_grad[1] else None)
         return y
 
     def backward(self, g):
