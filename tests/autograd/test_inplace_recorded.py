@@ -287,7 +287,8 @@ def test_in_place_functions_on_an_intermediate_go_backward(method, grad):
 
 def test_quotients_and_squares_can_be_changed_in_place_before_backward():
     # as torch: div saves its inputs, pow with a number exponent does not save its output
-    x, w = shenjing.tensor([1.0, 2.0], requires_grad=True), shenjing.tensor([2.0, 4.0], requires_grad=True)
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    w = shenjing.tensor([2.0, 4.0], requires_grad=True)
     y = x / w
     y += 1
     z = x ** 2
@@ -301,3 +302,41 @@ def test_quotients_and_squares_can_be_changed_in_place_before_backward():
     q.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
     np.testing.assert_allclose(w.grad.numpy(), [0.0, 0.0], atol=1e-7)
+
+
+@pytest.mark.parametrize("view", [lambda h: h[:2], lambda h: h.reshape(1, 3),
+                                  lambda h: h.reshape(3, 1).T, lambda h: h[:2].reshape(2, 1)],
+                         ids=["slice", "reshape", "transpose", "chain"])
+def test_a_view_read_after_its_base_changed_in_place_is_an_error(view):
+    """v = view(h); h[1] = 0; loss(v): v holds the new values but its graph the old ones,
+    so the gradient would be wrong (torch remakes v's graph; we refuse, never guess)."""
+    x = shenjing.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    v = view(h)
+    h[1] = 0.0
+    with pytest.raises(RuntimeError, match="changed in place after the view was made"):
+        v.sum().backward()
+
+
+def test_a_view_read_before_the_change_or_changed_under_no_grad_goes_backward():
+    x = shenjing.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    y = h[:2].exp()  # read before the change: its gradient is right
+    h[1] = 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2 * np.exp(2.0), 2 * np.exp(4.0), 0.0],
+                               rtol=1e-6)
+    x.grad = None
+    h = x * 2
+    v = h[:2]
+    with shenjing.no_grad():  # not followed by the graph, as torch's
+        h.mul_(2)
+    v.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 0.0])
+
+
+def test_flip_copies_as_torch():
+    h = shenjing.tensor([1.0, 2.0, 3.0])
+    v = h.flip(0)
+    h.mul_(10)
+    np.testing.assert_array_equal(v.numpy(), [3.0, 2.0, 1.0])

@@ -115,9 +115,12 @@ def run(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
                 grads_in = (grads_in,)
             if anomaly.enabled:
                 anomaly.check_backward(fn, grads_out, grads_in)
-            for t, g, need in zip(fn.inputs, grads_in, fn.needs_input_grad):
+            for t, g, need, version in zip(fn.inputs, grads_in, fn.needs_input_grad,
+                                           fn.versions):
                 if not need or g is None:
                     continue
+                if t._view_version is not None and version != t._view_version:
+                    _check_view_read(t, fn)
                 if g.shape != t.data.shape:
                     g = unbroadcast(g, t.data.shape)
                 creator, i = t._creator, t._output_index
@@ -241,6 +244,22 @@ def _saved_reads(fn: Function, array: Any, ids: tuple[int, int] | None = None) -
         elif id(s) in keys or id(getattr(s, "base", None)) in keys:
             return True
     return False
+
+
+def _check_view_read(view: Tensor, fn: Function) -> None:
+    """``fn`` read ``view`` after the memory it shares with its base was changed: an error if
+    a recorded in-place op on the base (or a base further up) did it since the view was made,
+    as the gradient would follow the values from before (torch remakes such a view's graph;
+    a change under no_grad is not followed, by torch either)."""
+    t = view
+    while t._view_version is not None and t._creator is not None and t._creator.inputs:
+        t = t._creator.inputs[0]
+        if t._history and t._history[-1][0] >= view._view_version:
+            name = type(fn).__name__.lstrip("_")
+            raise RuntimeError(
+                f"{name} used a view (shape {view.shape}) of a tensor (shape {t.shape}) that was "
+                "changed in place after the view was made: its gradient would follow the old "
+                "values. Take the view after the change, or clone() it before")
 
 
 def _modified(fn: Function, shape: tuple[int, ...] | None, create_graph: bool = False) -> str:

@@ -111,6 +111,9 @@ class Tensor(InplaceMixin):
     # tensor its output (see InplaceMixin._record_inplace): ops that used the older value still
     # send their gradient there. Set on the rare tensor that has one, as above.
     _history: list[tuple[int, Any, int]] | None = None
+    # For a view of another tensor's memory (reshape, basic indexing...; sharing its in-place
+    # counter): the counter's value when the view was made. Set on views only, as above.
+    _view_version: int | None = None
     # Class defaults of the per-tensor fields: an op's output (``_wrap``, once per op) sets only
     # ``data`` and ``_version``; the others are set on the tensor when they change.
     _grad: Tensor | None = None

@@ -99,7 +99,7 @@ class _Flip(Function):
 
     def forward(self, x, axes=()):
         self.save_for_backward(axes)
-        return get_xp(x).flip(x, axis=axes)
+        return get_xp(x).flip(x, axis=axes).copy()  # torch's flip copies (NumPy's is a view)
 
     def backward(self, g):
         return get_xp(g).flip(g, axis=self.saved[0])
@@ -191,6 +191,7 @@ def _view_of(out: Tensor, x: Tensor) -> Tensor:
     base = out.data.base
     if base is not None and (base is x.data or base is x.data.base):
         out._version = x._version
+        out._view_version = x._version[0]  # what an op that reads it later must find (engine)
     return out
 
 
