@@ -70,7 +70,9 @@ def normalize(x: Any, axis: int | None = -1, order: int = 2) -> Any:
     if hasattr(x, "data") and not isinstance(x, np.ndarray):
         from .autograd import Tensor
 
-        return Tensor._wrap(out.astype(data.dtype, copy=False))
+        # a float result: integers normalized are fractions (Keras's ops.nn.normalize)
+        return Tensor._wrap(out.astype(data.dtype if data.dtype.kind == "f" else out.dtype,
+                                       copy=False))
     return out
 
 

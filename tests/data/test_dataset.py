@@ -547,3 +547,43 @@ def test_an_empty_dataset_repeated_forever_is_empty():
     assert list(empty.shuffle(4, seed=0).repeat().batch(2)) == []
     assert [float(x) for x in tf.data.Dataset.from_tensor_slices(np.arange(2.0)).repeat(2)] == [
         0.0, 1.0, 0.0, 1.0]
+
+
+def test_cardinality_of_repeat_window_and_unbatch_as_tf():
+    """TF's kernels: repeat() is infinite unless the input is known to be empty (an unknown
+    one too); window counts its windows; unbatch keeps infinite. fit then refuses an infinite
+    dataset without steps_per_epoch instead of running forever."""
+    unknown = tf.data.Dataset.range(8).filter(lambda x: True)
+    assert int(unknown.repeat().cardinality()) == tf.data.INFINITE_CARDINALITY
+    infinite = tf.data.Dataset.range(3).repeat().unbatch()
+    assert int(infinite.cardinality()) == tf.data.INFINITE_CARDINALITY
+    for n, args, drop in [(7, (3, 2), False), (7, (3, 2), True), (10, (2, 5), True),
+                          (9, (3, 1, 2), True), (0, (2,), False), (5, (6,), True)]:
+        ds = tf.data.Dataset.range(n).window(*args, drop_remainder=drop)
+        assert int(ds.cardinality()) == len(list(ds)), (n, args, drop)
+    model = tf.Sequential([tf.layers.Input((1,)), tf.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    ones = np.ones((8, 1), np.float32)
+    xy = tf.data.Dataset.from_tensor_slices((ones, ones))
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(xy.filter(lambda x, y: True).batch(4).repeat(), epochs=1, verbose=0)
+
+
+def test_sizes_may_be_scalar_tensors_as_tf():
+    ds = tf.data.Dataset.range(5)
+    assert sorted(int(v) for v in ds.shuffle(ds.cardinality(), seed=1)) == [0, 1, 2, 3, 4]
+    assert [b.shape for b in ds.batch(tf.tensor(2))] == [(2,), (2,), (1,)]
+    assert len(list(ds.window(tf.tensor(2)))) == 3
+
+
+def test_python_ints_beyond_int32_become_int64_as_tf_constant():
+    assert [int(v) for v in tf.data.Dataset.from_tensor_slices([2**40, 1])] == [2**40, 1]
+    assert next(iter(tf.data.Dataset.from_tensor_slices([1, 2]))).dtype == np.int32
+    assert int(next(iter(tf.data.Dataset.range(1).map(lambda x: 2**35)))) == 2**35
+
+
+def test_padded_batch_pads_bytes_with_empty_strings():
+    ds = tf.data.Dataset.from_generator(lambda: iter([np.array([b"a"]), np.array([b"a", b"bb"])]),
+                                output_signature=tf.TensorSpec((None,), np.dtype("S2")))
+    (batch,) = ds.padded_batch(2).as_numpy_iterator()
+    assert batch.tolist() == [[b"a", b""], [b"a", b"bb"]]

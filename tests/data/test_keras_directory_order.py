@@ -189,3 +189,6 @@ def test_normalize_as_keras():
     t = keras.utils.normalize(Tensor(np.array([[1.0, 1.0]], np.float32)))
     assert isinstance(t, Tensor)
     np.testing.assert_allclose(t.numpy(), [[2 ** -0.5] * 2], rtol=1e-6)
+    # an integer Tensor gives fractions (they were cast back to integers: zeros)
+    np.testing.assert_allclose(keras.utils.normalize(Tensor(np.array([[3, 4]]))).numpy(),
+                               [[0.6, 0.8]])

@@ -63,8 +63,8 @@ def test_text_dataset_label_modes_and_class_names(reviews):
     assert isinstance(next(iter(only_texts)), np.ndarray) and only_texts.y is None
     swapped = _load(reviews, class_names=["pos", "neg"])
     assert swapped.y.tolist() == [0] * 4 + [1] * 3 and swapped.x[0] == TEXTS["pos"][0]
-    given = _load(reviews, labels=[1, 0, 1, 0, 1, 0, 1])  # sorted path order, no classes
-    assert given.y.tolist() == [1, 0, 1, 0, 1, 0, 1] and given.class_names is None
+    given = _load(reviews, labels=[1, 0, 1, 0, 1, 0, 1])  # path order; labels name classes
+    assert given.y.tolist() == [1, 0, 1, 0, 1, 0, 1] and given.class_names == ['0', '1']
 
 
 @pytest.mark.parametrize("bad, shown", [(-1, "-1"), (0.7, "0.7"), ("pos", "'pos'"),

@@ -59,10 +59,33 @@ def test_no_window_that_fits_gives_an_empty_dataset_as_keras(batch_size):
     # Keras's start positions are np.arange(0, num_seqs, stride): none for num_seqs <= 0
     data = np.arange(50, dtype=np.float32).reshape(25, 2)
     ds = keras.utils.timeseries_dataset_from_array(data, data[:, :1], 30, batch_size=batch_size)
-    assert len(ds) == 0 and list(ds) == [] and ds.take(1) == []
+    assert len(ds) == 0 and list(ds) == [] and list(ds.take(1)) == []
     model = keras.Sequential([keras.Input((30, 2)), layers.LSTM(4), layers.Dense(1)])
     model.compile("adam", loss="mse")
     empty = (np.zeros((0, 30, 2), np.float32), np.zeros((0, 1), np.float32))
     for args in ((ds,), empty):  # the same error as fit on empty arrays
         with pytest.raises(ValueError, match="yielded no batches in epoch 1"):
             model.fit(*args, verbose=0)
+
+
+def test_windows_are_a_dataset_that_fit_keeps_in_order():
+    """Keras returns a tf.data dataset: its methods work (take(-1) is all of it, prefetch,
+    unbatch, cardinality), and fit ignores shuffle=True for it, as for any dataset, so the
+    batches reach train_step in time order (a stateful RNN depends on it)."""
+    data = np.arange(80, dtype=np.float32).reshape(40, 2) / 80
+    ds = keras.utils.timeseries_dataset_from_array(data, data[:, 0], 4, batch_size=4)
+    assert len(ds) == int(ds.cardinality()) == len(list(ds.take(-1))) == 10
+    assert [x.shape for x, _ in ds.prefetch(2)][0] == (4, 4, 2)
+    assert len(list(ds.unbatch())) == 37
+    starts = []
+
+    class Seen(layers.Layer):  # the first value of each training batch, in the order seen
+        def call(self, x, training=False):
+            if training:
+                starts.append(float(x.numpy()[0, 0, 0]))
+            return x
+
+    model = keras.Sequential([keras.Input((4, 2)), Seen(), layers.Flatten(), layers.Dense(1)])
+    model.compile("sgd", loss="mse")
+    model.fit(ds, epochs=1, verbose=0)  # shuffle=True, the default
+    assert starts == sorted(starts) and len(starts) == 10

@@ -15,7 +15,8 @@ from ..autograd import Tensor
 
 def _as_array(value: Any) -> np.ndarray:
     """One component as an array with TensorFlow's types: arrays and Tensors keep theirs;
-    Python floats become float32 and Python ints int32, as ``tf.constant`` makes them."""
+    Python floats become float32 and Python ints int32 where they fit (else int64), as
+    ``tf.constant`` makes them."""
     if isinstance(value, Tensor):
         return backend.asnumpy(value.data)
     if isinstance(value, (np.ndarray, np.generic)):
@@ -23,7 +24,10 @@ def _as_array(value: Any) -> np.ndarray:
     a = np.asarray(value)
     if a.dtype == np.float64:
         return a.astype(np.float32)
-    return a.astype(np.int32) if a.dtype.kind == "i" else a
+    if a.dtype.kind == "i" and (a.size == 0 or (np.iinfo(np.int32).min <= a.min()
+                                                 and a.max() <= np.iinfo(np.int32).max)):
+        return a.astype(np.int32)
+    return a
 
 
 def _normalized(value: Any) -> Any:
@@ -90,7 +94,7 @@ def _padded(elements: list[Any], shapes: Any, values: Any) -> Any:
                              f"{tuple(int(m) for m in longest)} (longest), larger than "
                              f"padded_shapes {shape}")
         dtype = np.result_type(*column)
-        fill = ("" if dtype.kind == "U" else 0) if value is None else np.asarray(value)
+        fill = ("" if dtype.kind in "US" else 0) if value is None else np.asarray(value)
         out = np.full((len(column), *target), fill, dtype=dtype)
         for i, a in enumerate(column):
             out[(i, *(slice(0, n) for n in a.shape))] = a

@@ -166,7 +166,8 @@ def index_files(source: Folder | Zip, labels: Any, class_names: Any, formats: tu
                 what: str = "images", what_files: str = "image files", example: str = ".jpg"
                 ) -> tuple[list[str], list[str], Any, list[str] | None]:
     """All files with an extension in ``formats`` (sorted), the files used in Keras's order,
-    their label ids, and the class names (None unless inferred). Keras walks each class folder
+    their label ids, and the class names (the folders' when inferred, the labels' as strings
+    when given, as Keras's, None without labels). Keras walks each class folder
     (the root, without inferred labels) with ``os.walk``: folder by folder in sorted order of
     their paths, each folder's files sorted, so ``cat/x.jpg`` comes before ``cat/sub/y.jpg``.
     The messages call the files ``what`` ('images') or ``what_files`` ('image files');
@@ -185,7 +186,10 @@ def index_files(source: Folder | Zip, labels: Any, class_names: Any, formats: tu
             raise ValueError(f"labels has {len(labels)} entries but {label} holds "
                              f"{len(all_files)} {what_files}; give one label per file, in "
                              "os.walk order (folders sorted by path, then their files)")
-        return sorted(all_files), all_files, None if labels is None else np.asarray(labels), None
+        if labels is None:
+            return sorted(all_files), all_files, None, None
+        ids = np.asarray(labels)
+        return sorted(all_files), all_files, ids, [str(v) for v in sorted(set(ids.tolist()))]
     subdirs = sorted(d for d in source.subfolders() if not _hidden(d))
     if not subdirs:
         raise ValueError(f"{label} has no class subfolders: with labels='inferred', put "

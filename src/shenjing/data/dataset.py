@@ -89,6 +89,24 @@ def _int_arg(value: Any, name: str, low: int) -> int:
     return int(value)
 
 
+def _positive_arg(value: Any, name: str) -> int:
+    """``value`` (an int, NumPy integer or integer scalar Tensor, as tf.data takes them:
+    ``ds.shuffle(ds.cardinality())``) as a positive int; else an error naming ``name``."""
+    if isinstance(value, Tensor) and value.ndim == 0:
+        value = value.data[()]
+    return positive_int(value, name)
+
+
+def _windows_of(n: int, span: int, shift: int, drop_remainder: bool) -> int:
+    """How many windows ``window`` makes of ``n`` elements (infinite and unknown stay so): one
+    starts every ``shift``; with ``drop_remainder`` only those that ``span`` elements fill."""
+    if n < 0:
+        return n
+    if drop_remainder:
+        return (n - span) // shift + 1 if n >= span else 0
+    return -(-n // shift)
+
+
 def _callable_arg(fn: Any, method: str) -> Callable[..., Any]:
     if not callable(fn):
         raise TypeError(f"{method} needs a function, got {type(fn).__name__}")
@@ -270,7 +288,7 @@ class Dataset:
               name: str | None = None) -> Dataset:
         """Consecutive elements stacked into batches of ``batch_size`` along a new first
         axis; the last batch may be smaller unless ``drop_remainder``."""
-        size = positive_int(batch_size, "batch_size")
+        size = _positive_arg(batch_size, "batch_size")
         _check_parallel_calls(num_parallel_calls)
         n = self._cardinality
         cardinality = n if n < 0 else (n // size if drop_remainder else -(-n // size))
@@ -295,7 +313,7 @@ class Dataset:
         component is padded at the end of its axes to ``padded_shapes`` (in the element's
         structure; ``None`` or -1 in an axis, or no ``padded_shapes``: the longest in the
         batch) with ``padding_values`` (default 0, "" for strings)."""
-        size = positive_int(batch_size, "batch_size")
+        size = _positive_arg(batch_size, "batch_size")
         n = self._cardinality
         cardinality = n if n < 0 else (n // size if drop_remainder else -(-n // size))
 
@@ -317,9 +335,9 @@ class Dataset:
         ``shift`` elements (default ``size``). Each window is the element's structure with a
         dataset in place of each component, as in TF: ``flat_map(lambda w: w.batch(size))``
         makes them batches again. The last windows are shorter unless ``drop_remainder``."""
-        size = positive_int(size, "size")
-        shift = size if shift is None else positive_int(shift, "shift")
-        stride = positive_int(stride, "stride")
+        size = _positive_arg(size, "size")
+        shift = size if shift is None else _positive_arg(shift, "shift")
+        stride = _positive_arg(stride, "stride")
 
         def as_datasets(window: list[Any]) -> Any:
             columns = zip(*(flatten(e) for e in window))
@@ -327,7 +345,9 @@ class Dataset:
                                     for rows in map(list, columns)])
 
         return Dataset(lambda: map(as_datasets, _windows(self._elements(), size, shift, stride,
-                                                         drop_remainder)), UNKNOWN_CARDINALITY)
+                                                         drop_remainder)),
+                       _windows_of(self._cardinality, (size - 1) * stride + 1, shift,
+                                   drop_remainder))
 
     def flat_map(self, map_func: Callable[..., Dataset], name: str | None = None) -> Dataset:
         """The elements of the datasets ``map_func`` returns for each element (called as
@@ -366,7 +386,8 @@ class Dataset:
                 for i in range(lengths.pop()):
                     yield pack(element, [a[i, ...] for a in leaves])
 
-        return Dataset(elements, UNKNOWN_CARDINALITY if self._cardinality else 0)
+        n = self._cardinality  # as TF: infinite stays infinite, the rest is unknown
+        return Dataset(elements, n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY)
 
     def shuffle(self, buffer_size: int, seed: int | None = None,
                 reshuffle_each_iteration: bool | None = None, name: str | None = None
@@ -376,7 +397,7 @@ class Dataset:
         the dataset's size is a full shuffle). Each pass (epoch) draws a new order unless
         ``reshuffle_each_iteration=False``. ``seed`` None draws from shenjing's seeded
         streams, so ``shenjing.utils.set_random_seed`` makes runs repeat."""
-        size = positive_int(buffer_size, "buffer_size")
+        size = _positive_arg(buffer_size, "buffer_size")
         if seed is not None:
             _int_arg(seed, "seed", 0)
         rng = backend.new_generator() if seed is None else np.random.default_rng(seed)
@@ -425,9 +446,8 @@ class Dataset:
         new order each time."""
         count = -1 if count is None else _int_arg(count, "count", -1)
         n = self._cardinality
-        if count < 0:
-            cardinality = 0 if n == 0 else (UNKNOWN_CARDINALITY if n == UNKNOWN_CARDINALITY
-                                            else INFINITE_CARDINALITY)
+        if count < 0:  # as TF: infinite unless known to be empty, an unknown input too
+            cardinality = 0 if n == 0 else INFINITE_CARDINALITY
         else:
             cardinality = n if n < 0 and count else n * count
         if self._source is not None:

@@ -7,40 +7,24 @@ from typing import Any
 import numpy as np
 
 from .._checks import positive_int
-from ..autograd import Tensor
 from ..backend import new_generator
-from .loader import PyDataset
+from .dataset import Dataset
 
 
-def _tensors(batch: Any) -> Any:
-    return tuple(map(Tensor._wrap, batch)) if isinstance(batch, tuple) else Tensor._wrap(batch)
-
-
-class TimeseriesDataset(PyDataset):
+class TimeseriesDataset(Dataset):
     """Batches of windows ``data[p : p + sequence_length * sampling_rate : sampling_rate]``
     (and ``targets[p]``) for the start positions ``p``, gathered when a batch is asked for, so
-    the windows are never all held in memory. Iterate it, or pass it to ``fit``."""
+    the windows are never all held in memory. A :class:`Dataset` (Keras returns a tf.data
+    one): iterate it, transform it (``take``, ``map``, ``prefetch``, ``unbatch``...) or pass
+    it to ``fit``, which keeps its order as it does any dataset's; ``ds[i]`` is batch ``i``
+    as arrays."""
 
     def __init__(self, data: np.ndarray, targets: np.ndarray | None, starts: np.ndarray,
                  offsets: np.ndarray, batch_size: int | None) -> None:
-        super().__init__()
         self.data, self.targets, self.starts, self.offsets = data, targets, starts, offsets
         self.batch_size = batch_size
-
-    def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.starts)
-        return -(-len(self.starts) // self.batch_size)
-
-    def take(self, count: int) -> list[Any]:
-        """The first ``count`` batches as Tensors (tf.data's ``take``, which the Keras examples
-        use to look at a batch: ``inputs.numpy().shape``)."""
-        return [_tensors(self[i]) for i in range(min(count, len(self)))]
-
-    def __iter__(self) -> Any:
-        """The batches as Tensors, as Keras's tf.data dataset yields them (``ds[i]`` keeps
-        ``PyDataset``'s arrays)."""
-        return (_tensors(self[i]) for i in range(len(self)))
+        count = len(starts) if batch_size is None else -(-len(starts) // batch_size)
+        super().__init__(lambda: (self[i] for i in range(count)), count)
 
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
