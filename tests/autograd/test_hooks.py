@@ -224,3 +224,23 @@ def test_assigning_a_grad_that_does_not_fit_is_an_error(value, error, match):
     x.grad = Tensor([0.5, 0.5])  # one that fits is kept, and backward adds to it
     (x * x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.5, 4.5])
+
+
+def test_retain_grad_keeps_the_gradient_after_every_hook_as_torch():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.register_hook(lambda g: g * 10)  # registered after retain_grad, still runs before it
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [40.0, 80.0])
+    np.testing.assert_allclose(x.grad.numpy(), [80.0, 160.0])
+
+
+def test_retain_grad_after_an_in_place_change_is_the_new_values_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)  # y is now 6x: .grad is d(y*y)/dy of this y, as torch's
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [12.0, 24.0])
+    np.testing.assert_allclose(x.grad.numpy(), [72.0, 144.0])

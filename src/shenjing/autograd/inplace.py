@@ -86,8 +86,10 @@ class InplaceMixin:
         else:  # a view (reshape, indexing): writing would change its base behind the graph's
             # back, so it gets the new array (the base keeps its value) and a counter of its own
             self.data, self._version = new.data, [self._version[0] + 1]
+        before = self._creator, self._output_index
         self._creator, self._output_index, self._generation = new._creator, 0, new._generation
         self.requires_grad = True
+        self._move_retain_hook(*before)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:

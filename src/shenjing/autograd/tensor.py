@@ -301,11 +301,16 @@ class Tensor(InplaceMixin):
         else:
             table = self._creator.hooks = self._creator.hooks or {}
             hooks = table.setdefault(self._output_index, [])
-        hooks.append(hook)
+        if hooks and hooks[-1] is getattr(self, "_retain_hook", None):
+            hooks.insert(len(hooks) - 1, hook)  # retain_grad's stays last, as torch's
+        else:
+            hooks.append(hook)
         return HookHandle(hooks, hook)
 
     def retain_grad(self) -> None:
-        """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after backward: the gradient
+        after its other hooks (registered before or after), and, after an in-place change, the
+        gradient of its new value (torch's rules)."""
         if self._creator is None or getattr(self, "_retains_grad", False):
             return  # a leaf keeps its grad anyway; a second call must not add the grad twice
         self._retains_grad = True
@@ -320,6 +325,17 @@ class Tensor(InplaceMixin):
             else:  # a copy, as for leaves: g may be shared with others (see engine._to_leaf)
                 t.grad = Tensor._wrap(g.data.copy() if t.grad is None else t.grad.data + g.data)
 
+        self._retain_hook = keep
+        self.register_hook(keep)
+
+    def _move_retain_hook(self, old_creator: Any, old_index: int) -> None:
+        """After an in-place op made this tensor another op's output: retain_grad's hook
+        follows it there (``.grad`` is the new value's gradient, as torch's)."""
+        keep = getattr(self, "_retain_hook", None)
+        hooks = (old_creator.hooks or {}).get(old_index) if old_creator is not None else None
+        if keep is None or not hooks or keep not in hooks:
+            return
+        hooks.remove(keep)
         self.register_hook(keep)
 
     @property
