@@ -414,6 +414,9 @@ def test_gradcheck_takes_pytorchs_tuple_of_inputs():
     assert shenjing.gradcheck(lambda x, y: (x * y).sum(), (a, b))
     with pytest.raises(shenjing.diagnostics.GradcheckError):
         shenjing.gradcheck(_WrongSquare.apply, (a,))
+    # torch's place and its raise_exception=False
+    assert shenjing.autograd.gradcheck(_WrongSquare.apply, (a,), raise_exception=False) is False
+    assert shenjing.autograd.gradcheck is shenjing.gradcheck
 
 
 def test_gradcheck_checks_a_large_input_along_a_random_direction():

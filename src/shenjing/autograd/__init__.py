@@ -19,6 +19,10 @@ def __getattr__(name: str):
         return getattr(gradients, name)
     if name == "functional":
         return _importlib.import_module(".functional", __name__)
+    if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck's place too
+        from .. import diagnostics
+
+        return getattr(diagnostics, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
