@@ -569,3 +569,14 @@ def test_a_gradient_penalty_through_an_lstm_matches_torch():
                                atol=1e-12)
     np.testing.assert_allclose(u.grad.numpy(), lstm.weight_hh_l0.grad.numpy().T, rtol=1e-9,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.abs(), lambda x: x.relu()], ids=["abs", "relu"])
+def test_the_gradient_of_a_piecewise_linear_function_can_be_differentiated_again(fn):
+    """Its derivative is a constant, yet with create_graph it stays in x's graph (torch's):
+    differentiating it again gives zeros, not 'does not require grad'."""
+    x = shenjing.tensor([1.0, -2.0], requires_grad=True)
+    (g,) = shenjing.autograd.grad(fn(x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = shenjing.autograd.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.numpy(), [0.0, 0.0])

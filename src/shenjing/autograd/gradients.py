@@ -116,7 +116,9 @@ def _own(g: Any, t: Tensor, given: set[int]) -> Tensor:
     add's backward hands one gradient to both inputs: a copy is a recorded op there."""
     if isinstance(g, Tensor):
         g = g.to(t.dtype) if g.dtype != t.dtype else g
-        if id(g) in given:
+        if not g.requires_grad:  # a constant derivative (abs, relu): still in t's graph, with
+            g = t.where(False, g)  # a zero gradient, as torch's (its Hessian is zeros)
+        elif id(g) in given:
             g = g.clone()
         given.add(id(g))
         return g
