@@ -750,3 +750,35 @@ def test_compute_output_shape_of_built_in_layers(make, input_shape, expected):
     layer = make()
     assert layer.compute_output_shape(input_shape) == expected
     assert layer._first_node is None
+
+
+def test_layers_in_lists_dicts_and_nested_containers_are_tracked_as_keras():
+    """`self.blocks = []` then appends, a dict of heads, a list of lists: their layers' weights
+    are the model's (trained, saved, counted), as Keras 3's tracked containers; a container of
+    other things (a vocabulary) is not walked."""
+    class M(shenjing.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = []
+            for _ in range(2):
+                self.blocks.append(L.Dense(3))
+            self.heads = {"a": L.Dense(3)}
+            self.nested = [[L.Dense(3)]]
+            self.words = ["a", "b"]
+            self.out = L.Dense(1)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.out(self.heads["a"](self.nested[0][0](x)))
+
+    x = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    m = M()
+    m(x)
+    assert len(m.weights) == 10 and len(m.layers) == 5
+    m.compile("sgd", "mse")
+    before = [w.numpy().copy() for w in m.weights]
+    m.fit(x, np.ones((6, 1), np.float32), verbose=0)
+    assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, m.weights))
+    m.blocks = None  # replaced: no longer tracked
+    assert len(m.layers) == 3

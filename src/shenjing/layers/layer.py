@@ -90,6 +90,26 @@ def _marks_built(build: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+
+def _may_hold_layers(value: Any) -> bool:
+    """Whether a list, tuple or dict attribute is tracked: it holds a layer (at any depth) or
+    is empty (layers may be added to it); a container of other things (a vocabulary) is not."""
+    if not isinstance(value, (list, tuple, dict)):
+        return False
+    return not value or next(_layers_in(value), None) is not None
+
+
+def _layers_in(value: Any) -> Iterator[Layer]:
+    """The layers in ``value``: itself, or those in a list, tuple or dict, at any depth."""
+    if isinstance(value, Layer):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _layers_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _layers_in(v)
+
 class Layer(LayerConfigMixin):
     """Base class of every layer.
 
@@ -156,20 +176,30 @@ class Layer(LayerConfigMixin):
                 value._declared_trainable = value.requires_grad
             if not self._trainable:
                 value.trainable = False
-        elif isinstance(value, Layer) or isinstance(value, (list, tuple)) and value and all(
-                isinstance(v, Layer) for v in value):
+        elif isinstance(value, Layer) or _may_hold_layers(value):
+            # a layer, or a list/tuple/dict that holds layers (nested too) or is empty: kept
+            # by reference and walked when the layers are asked for, so layers appended to
+            # it later are tracked too (Keras's tracked containers: `self.blocks = []`, then
+            # `self.blocks.append(Dense(3))`; `self.heads = {"a": Dense(3)}`)
             self._layers[name] = value
             if not self._trainable:  # a frozen parent freezes the children it is given
-                for child in value if isinstance(value, (list, tuple)) else (value,):
+                for child in _layers_in(value):
                     child.trainable = False
-        elif value is None:
-            self._params.pop(name, None)
-            self._layers.pop(name, None)
+        else:
+            tracked = self.__dict__.get("_layers")  # (absent before Layer.__init__ ran)
+            if tracked:
+                tracked.pop(name, None)  # replaced by something else
+            if value is None:
+                self._params.pop(name, None)
         object.__setattr__(self, name, value)
 
     def _sublayers(self) -> Iterator[Layer]:
+        seen: set[int] = set()
         for v in self._layers.values():
-            yield from (v if isinstance(v, (list, tuple)) else (v,))
+            for layer in _layers_in(v):
+                if id(layer) not in seen:  # one layer held in two places counts once
+                    seen.add(id(layer))
+                    yield layer
 
     @property
     def layers(self) -> list[Layer]:
