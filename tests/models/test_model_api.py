@@ -836,3 +836,18 @@ def test_input_shape_and_output_shape_as_keras():
     assert two.output_shape == [(None, 1), (None, 6)]
     with pytest.raises(AttributeError, match="not been built"):
         _ = sj.Sequential([Dense(2)]).input_shape
+
+
+def test_one_input_or_target_in_a_list_is_that_input_or_target_as_keras():
+    # Keras flattens [x] for a one-input model and packs [y] onto its one output
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 4)).astype(np.float32), rng.random((6, 1)).astype(np.float32)
+    seq = sj.Sequential([sj.Input((4,)), Dense(1)])
+    seq.compile("sgd", "mse")
+    assert seq.predict([x], verbose=0).shape == seq([x]).shape == (6, 1)
+    seq.fit([x], [y], verbose=0)
+    assert seq.evaluate([x], [y], verbose=0) == pytest.approx(seq.evaluate(x, y, verbose=0))
+    inputs = sj.Input((4,))
+    functional = sj.Model(inputs, Dense(1)(inputs))
+    functional.compile("sgd", "mse")
+    functional.fit(x, [y], verbose=0)

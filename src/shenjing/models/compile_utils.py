@@ -134,6 +134,8 @@ class CompiledLossesAndMetrics:
                 raise ValueError(f"the model returned {len(y_pred)} outputs: training several "
                                  "outputs needs a functional Model(inputs, [outputs...]), whose "
                                  "outputs are named by their layers (predict works)")
+            if isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape"):
+                y = y[0]  # [y]: the one output's target in a list (Keras packs it)
             return [y], [y_pred], [sample_weight]
         if isinstance(y_pred, dict):
             y_pred = [y_pred[name] for name in self.output_names]

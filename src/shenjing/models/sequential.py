@@ -103,6 +103,8 @@ class Sequential(Model):
         return self._built_io
 
     def call(self, x: Any, training: bool | None = None) -> Any:
+        if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
+            x = x[0]  # [x]: the one input in a list, as Keras's graph flattens it
         if self._input is not None:
             x = conform(x, self._input)
         for layer in self.stack:
