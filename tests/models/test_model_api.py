@@ -851,3 +851,18 @@ def test_one_input_or_target_in_a_list_is_that_input_or_target_as_keras():
     functional = sj.Model(inputs, Dense(1)(inputs))
     functional.compile("sgd", "mse")
     functional.fit(x, [y], verbose=0)
+
+
+def test_validation_freq_takes_a_list_of_epochs_as_keras():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 4)).astype(np.float32), rng.random((6, 1)).astype(np.float32)
+    model = sj.Sequential([sj.Input((4,)), Dense(1)])
+    model.compile("sgd", "mse")
+    seen = []
+    spy = sj.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(
+        (e, "val_loss" in logs)))
+    model.fit(x, y, epochs=4, validation_data=(x, y), validation_freq=[1, 4], verbose=0,
+              callbacks=[spy])
+    assert seen == [(0, True), (1, False), (2, False), (3, True)]
+    with pytest.raises(ValueError, match="validation_freq"):
+        model.fit(x, y, validation_data=(x, y), validation_freq=0, verbose=0)

@@ -22,11 +22,13 @@ import functools
 import inspect
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import backend
+from .._checks import positive_int
 from ..autograd import Tensor, no_grad
 from . import data_adapter as da
 from .compile_utils import CompiledLossesAndMetrics, python_logs
@@ -273,7 +275,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
             class_weight: dict[int, float] | None = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1) -> Any:
+            validation_freq: int | Sequence[int] = 1) -> Any:
         """Train for ``epochs`` passes over (x, y). Returns the History.
 
         Args (Keras's): ``verbose`` 'auto' is a progress bar (1) when stdout is a terminal, else
@@ -281,7 +283,9 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         taken before shuffling (Keras's: shuffle sorted data first); ``class_weight`` maps class
         ids to loss weights; ``initial_epoch`` resumes a run; ``steps_per_epoch`` makes an epoch
         that many batches, each epoch continuing where the last stopped (so an endless
-        generator can be trained on); ``validation_steps`` does the same for each validation.
+        generator can be trained on); ``validation_steps`` does the same for each validation;
+        ``validation_freq`` validates every that many epochs, or at the epochs (from 1) a list
+        names.
         """
         from ..callbacks import CallbackList, TerminateOnNaN
 
@@ -290,6 +294,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         validation_steps = da.steps_or_none(validation_steps, "validation_steps")
         da.check_epochs(epochs, initial_epoch)
         da.check_class_weight(class_weight)
+        validates = _validation_epochs(validation_freq)
         rng = self._shuffle_rng()
         custom = self._overrides("train_step")  # it builds the model itself (a GAN has no call)
         x, y, sample_weight = self._ordered(x, y, sample_weight)
@@ -345,7 +350,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                                        skip if epoch == initial_epoch else 0)
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
-                if val is not None and (epoch + 1) % validation_freq == 0:
+                if val is not None and validates(epoch + 1):
                     val_logs = self._evaluate_batches(val, "validation_data", cbs,
                                                       validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -437,3 +442,13 @@ class Trainer(Inference, CompiledLossesAndMetrics):
 def _finite(value: Any) -> bool:
     """Whether a logged loss is finite (True when absent or not a number)."""
     return not isinstance(value, (int, float)) or math.isfinite(value)
+
+
+def _validation_epochs(freq: Any) -> Callable[[int], bool]:
+    """Whether to validate after epoch ``e`` (from 1): every ``freq`` epochs, or at the epochs
+    a list names (Keras's ``validation_freq``)."""
+    if isinstance(freq, (list, tuple, set)):
+        epochs = {positive_int(e, "validation_freq's epochs") for e in freq}
+        return epochs.__contains__
+    every = positive_int(freq, "validation_freq (an integer or a list of epochs)")
+    return lambda e: e % every == 0
