@@ -127,8 +127,9 @@ def test_a_metrics_list_pairs_with_the_outputs_as_keras_3():
     single = sj.Model(inputs, [Dense(3, name="out")(inputs)])
     single.compile("sgd", "sparse_categorical_crossentropy",
                    metrics=["accuracy", "sparse_categorical_crossentropy"])
+    # (no out_loss: Keras 3's CompileLoss adds per-output losses only for several outputs)
     assert list(single.evaluate(x, labels, verbose=0, return_dict=True)) == [
-        "loss", "out_loss", "out_accuracy", "out_sparse_categorical_crossentropy"]
+        "loss", "out_accuracy", "out_sparse_categorical_crossentropy"]
 
 
 def test_one_loss_applies_to_every_output():
@@ -186,14 +187,17 @@ def test_class_weight_is_refused_for_several_outputs():
             train(x, [labels, target], class_weight={0: 1.0, 1: 2.0, 2: 1.0})
 
 
-def test_a_single_output_model_refuses_per_output_losses():
+def test_a_single_output_model_takes_one_loss_and_weight_in_a_list_as_keras():
+    x, _, target = _data()
     inputs = sj.Input((4,))
     model = sj.Model(inputs, Dense(1, name="out")(inputs))
-    with pytest.raises(ValueError, match="got a list of 2 losses, but the model has a single "
-                                         "output"):
+    with pytest.raises(ValueError, match="got 2 losses, but the model has a single output"):
         model.compile("adam", loss=["mse", "mse"])
-    with pytest.raises(ValueError, match="got loss_weights, but the model has a single output"):
-        model.compile("adam", loss="mse", loss_weights=[2.0])
+    model.compile("adam", loss="mse")
+    plain = model.evaluate(x, target, verbose=0)
+    for loss, weight in (("mse", 2.0), (["mse"], [2.0]), ({"out": "mse"}, {"out": 2.0})):
+        model.compile("adam", loss=loss, loss_weights=weight)  # Keras packs them on the output
+        assert model.evaluate(x, target, verbose=0) == pytest.approx(2 * plain)
 
 
 def test_a_single_output_model_logs_as_before():

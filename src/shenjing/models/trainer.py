@@ -76,15 +76,14 @@ class Trainer(Inference, CompiledLossesAndMetrics):
             raise TypeError(f"compile() got unexpected argument(s): {', '.join(sorted(unknown))}")
         per_output_loss = isinstance(loss, (list, tuple)) or isinstance(loss, dict) \
             and "class_name" not in loss
-        if not self._output_list and (per_output_loss or loss_weights is not None):
-            got = "loss_weights" if loss_weights is not None \
-                else f"a {type(loss).__name__} of {len(loss)} losses"
-            raise ValueError(f"compile() got {got}, but the model has a single output: pass a "
-                             "single loss (one loss per output, and loss_weights, are for a "
-                             "functional Model(inputs, [outputs...]))")
+        if not self._output_list:  # Keras packs [loss] and [weight] onto the one output
+            loss, loss_weights = (_single(loss, "losses") if per_output_loss else loss,
+                                  _single(loss_weights, "loss_weights"))
+            per_output_loss = False
         self.optimizer = optimizers.get(optimizer)
         if not self._output_list:
             self.loss = losses.get(loss) if loss is not None else None
+            self.loss_weights = None if loss_weights is None else [float(loss_weights)]
             self._metric_ids = list(metrics or [])
             self._weighted_metric_ids = list(weighted_metrics or [])
         else:
@@ -100,9 +99,12 @@ class Trainer(Inference, CompiledLossesAndMetrics):
             self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
                                                                 "weighted_metrics")
         self._loss_tracker = Mean("loss")
-        self._loss_trackers = [Mean(f"{name}_loss") for name, fn in zip(
-            self.output_names, self._losses_by_output()) if fn is not None] \
-            if self._output_list and self.loss is not None else []
+        # <output>_loss for the outputs with a loss, when there are several outputs (Keras 3's
+        # CompileLoss; a one-output list logs the total alone)
+        named = [name for name, fn in zip(self.output_names, self._losses_by_output())
+                 if fn is not None] if self._output_list and self.loss is not None else []
+        self._loss_trackers = [Mean(f"{name}_loss") for name in named] \
+            if len(self.output_names) > 1 else []
         # resolved at the first batch, when output shapes are known
         self._plain_metrics, self._weighted_metrics = [], []
         self._metrics_resolved = False
@@ -452,3 +454,17 @@ def _validation_epochs(freq: Any) -> Callable[[int], bool]:
         return epochs.__contains__
     every = positive_int(freq, "validation_freq (an integer or a list of epochs)")
     return lambda e: e % every == 0
+
+
+def _single(value: Any, what: str) -> Any:
+    """A one-output model's loss or loss weight given in a list or dict of one (Keras packs
+    it onto the output); more than one is an error."""
+    if isinstance(value, dict) and "class_name" not in value:
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return value
+    if len(value) != 1:
+        raise ValueError(f"compile() got {len(value)} {what}, but the model has a single "
+                         "output: pass one (several, one per output, are for a functional "
+                         "Model(inputs, [outputs...]))")
+    return value[0]
