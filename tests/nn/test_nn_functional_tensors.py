@@ -221,3 +221,17 @@ def test_everything_exported_is_a_function():
     assert SF.__all__ and all(callable(getattr(SF, n)) for n in SF.__all__)
     assert {"conv2d", "batch_norm", "pad", "interpolate", "scaled_dot_product_attention"} <= set(
         SF.__all__)
+
+
+def test_kl_div_batchmean_of_an_empty_batch_is_nan_as_torch():
+    empty = np.zeros((0, 3), np.float32)
+    assert np.isnan(SF.kl_div(shenjing.tensor(empty), empty, reduction="batchmean").item())
+
+
+@pytest.mark.parametrize("delta, d", [(1e5, 1e-3), (1e3, 1e-3), (1.0, 1e-7), (1.0, 1.0),
+                                      (1.0, -3.0), (2.0, 2.0)])
+def test_huber_gradient_inside_a_large_delta_is_exact_as_torch(delta, d):
+    """d itself where |d| <= delta (the kink included), delta sign(d) outside: the old form
+    delta (|d| - min(|d|, delta)) left delta - delta rounding (0 for delta 1e5, d 1e-3)."""
+    same(lambda F, x, t: F.huber_loss(x, t, delta=delta), np.array([d], np.float32),
+         np.zeros(1, np.float32), wrt=[0], atol=1e-12, rtol=1e-5)

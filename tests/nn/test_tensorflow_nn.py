@@ -74,3 +74,20 @@ def test_relu6_gradient_is_zero_at_both_bounds_as_tensorflows():
     x = tf.tensor([-1.0, 0.0, 3.0, 6.0, 7.0], requires_grad=True)
     tf.nn.relu6(x).sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_sparse_softmax_cross_entropy_takes_any_rank_as_tf():
+    torch = require_torch()
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    labels = np.array([[0, 1, 2], [3, 0, 1]])
+    got = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    want = torch.nn.functional.cross_entropy(torch.tensor(logits).reshape(-1, 4),
+                                             torch.tensor(labels).reshape(-1), reduction="none")
+    np.testing.assert_allclose(got.numpy(), want.reshape(2, 3).numpy(), rtol=1e-5, atol=1e-6)
+    one = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=np.array(2), logits=logits[0, 0])
+    z = logits[0, 0].astype(np.float64)
+    assert one.shape == () and one.item() == pytest.approx(
+        np.log(np.exp(z).sum()) - z[2], rel=1e-5)
+    with pytest.raises(ValueError, match="without its last"):
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels[:, :2], logits=logits)

@@ -150,9 +150,17 @@ def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1,
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                                              name: str | None = None) -> Tensor:
-    """Per sample cross-entropy of logits ``(..., classes)`` against class ids ``(...)``."""
-    return F.sparse_categorical_crossentropy(labels, _t(logits), from_logits=True,
-                                             reduction="none")
+    """Per sample cross-entropy of logits ``(..., classes)`` against class ids ``(...)``, of
+    the ids' shape (any rank, as TF's: a sequence's positions, or one unbatched sample)."""
+    x = _t(logits)
+    ids = labels.data if isinstance(labels, Tensor) else get_xp(x.data).asarray(labels)
+    if x.ndim < 1 or tuple(ids.shape) != tuple(x.shape[:-1]):
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels of shape "
+                         f"{tuple(ids.shape)} must be the logits' {tuple(x.shape)} without "
+                         "its last (class) axis")
+    flat = F.sparse_categorical_crossentropy(ids.reshape(-1), F.reshape(x, (-1, x.shape[-1])),
+                                             from_logits=True, reduction="none")
+    return F.reshape(flat, ids.shape)
 
 
 def ctc_loss(labels: Any, logits: Any, label_length: Any, logit_length: Any,

@@ -58,7 +58,8 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
         safe = E.where(positive, target, 1.0)  # log(0) never taken; xlogy(0, 0) = 0
         per = E.where(positive, target * E.log(safe), 0.0) - target * input
     if reduction == "batchmean":
-        return R.sum(per) * (1.0 / (input.shape[0] if input.ndim else 1))
+        n = input.shape[0] if input.ndim else 1
+        return R.sum(per) * (1.0 / n if n else float("nan"))  # an empty batch: NaN, as torch
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
