@@ -485,3 +485,31 @@ def test_an_optimizer_with_a_schedule_of_the_same_class_takes_its_saved_state():
     fresh = optimizers.SGD(_HalvingEveryStep(0.7), params=[p])
     fresh.load_state_dict(opt.state_dict())  # the class is known: the fresh one's own
     assert fresh.iterations == 1 and fresh._learning_rate.initial_learning_rate == 0.1
+
+
+def test_registered_losses_and_metrics_load_without_custom_objects(tmp_path):
+    """register_keras_serializable finds a loss function and a Metric class at load_model as
+    it finds layers (only custom_objects= did before)."""
+    registry = sj.saving.get_custom_objects()
+
+    def plain_abs(y_true, y_pred):
+        return sj.ops.mean(sj.ops.abs(y_true - y_pred), axis=-1)
+
+    class AbsMean(sj.metrics.Mean):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(sj.ops.abs(y_true - y_pred))
+
+    sj.saving.register_keras_serializable("tests")(plain_abs)
+    sj.saving.register_keras_serializable("tests")(AbsMean)
+    try:
+        rng = np.random.default_rng(0)
+        x, y = rng.random((6, 4)).astype(np.float32), rng.random((6, 1)).astype(np.float32)
+        model = Sequential([layers.Input((4,)), Dense(1)])
+        model.compile("adam", plain_abs, metrics=[AbsMean(name="abs_mean"), plain_abs])
+        model.fit(x, y, verbose=0)
+        model.save(tmp_path / "m.shenjing")
+        again = load_model(tmp_path / "m.shenjing")
+        assert again.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+    finally:
+        for key in ("plain_abs", "tests>plain_abs", "AbsMean", "tests>AbsMean"):
+            registry.pop(key, None)

@@ -151,11 +151,13 @@ def _resolve(module: Any, spec: Any, custom_objects: dict[str, Any]) -> Any:
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise ValueError(f"unknown object {spec!r} in the saved file")
     name, config = spec["class_name"], dict(spec.get("config") or {})
-    if name in custom_objects:
-        return custom_objects[name].from_config(config)
+    own = get_registered_object(name, custom_objects)  # given, in scope, or registered
+    if own is not None:
+        return own.from_config(config)
     fn = config.get("fn")
-    if isinstance(fn, str) and fn in custom_objects:
-        config["fn"] = custom_objects[fn]
+    own_fn = get_registered_object(fn, custom_objects) if isinstance(fn, str) else None
+    if own_fn is not None:
+        config["fn"] = own_fn
     try:
         return module.get({"class_name": name, "config": config})
     except ValueError as e:
