@@ -866,3 +866,12 @@ def test_validation_freq_takes_a_list_of_epochs_as_keras():
     assert seen == [(0, True), (1, False), (2, False), (3, True)]
     with pytest.raises(ValueError, match="validation_freq"):
         model.fit(x, y, validation_data=(x, y), validation_freq=0, verbose=0)
+
+
+def test_a_functional_models_layers_list_sibling_branches_in_order_as_keras():
+    inputs = sj.Input((4,))
+    a, b, c = (Dense(k, name=n)(inputs) for k, n in ((1, "A"), (2, "B"), (3, "C")))
+    model = sj.Model(inputs, layers.Concatenate()([a, b, c]))
+    assert [layer.name for layer in model.layers][1:4] == ["A", "B", "C"]
+    assert [w.shape for w in model.get_weights()][:6] == [(4, 1), (1,), (4, 2), (2,), (4, 3),
+                                                          (3,)]

@@ -63,7 +63,9 @@ class Graph:
             stack.append((t, True))
             needs = [t.source] if t.source is not None else [t.mask_of] \
                 if t.mask_of is not None else symbolic_in((t.inputs, t.args, t.kwargs))
-            stack.extend((p, False) for p in needs if id(p) not in done)
+            # first needed first (popped last-in first-out): sibling branches in the order
+            # they were given, as Keras lists its layers (Concatenate()([a, b, c]): a, b, c)
+            stack.extend((p, False) for p in reversed(needs) if id(p) not in done)
         return order
 
     def by_input_name(self, inputs: dict[str, Any]) -> Any:
