@@ -875,3 +875,14 @@ def test_a_functional_models_layers_list_sibling_branches_in_order_as_keras():
     assert [layer.name for layer in model.layers][1:4] == ["A", "B", "C"]
     assert [w.shape for w in model.get_weights()][:6] == [(4, 1), (1,), (4, 2), (2,), (4, 3),
                                                           (3,)]
+
+
+def test_two_inputs_or_layers_of_one_name_are_an_error_as_keras():
+    a, b = sj.Input((4,), name="x"), sj.Input((4,), name="x")
+    with pytest.raises(ValueError, match="'x' is used 2 times"):
+        sj.Model([a, b], layers.Add()([a, b]))
+    inputs = sj.Input((4,))
+    with pytest.raises(ValueError, match="'d' is used 2 times"):
+        sj.Model(inputs, Dense(1, name="d")(Dense(3, name="d")(inputs)))
+    shared = Dense(3)  # one layer called twice is one layer
+    sj.Model(inputs, layers.Add()([shared(inputs), shared(inputs)]))

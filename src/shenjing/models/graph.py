@@ -44,6 +44,9 @@ class Graph:
         # show them); model.layers lists the others, as Keras 3's lists no operation
         self.operations = list(layers.values())
         self.layers = [op for op in self.operations if not getattr(op, "_keras_operation", False)]
+        _check_unique_names([t.name for t in self.inputs]
+                            + [layer.name for layer in self.layers
+                               if not any(layer is t.layer for t in self.inputs)])
 
     def _order(self) -> list[SymbolicTensor]:
         input_ids = {id(t) for t in self.inputs}
@@ -180,3 +183,14 @@ class Graph:
         if "input_keys" in config:
             return dict(zip(config["input_keys"], inputs)), outputs
         return (inputs[0] if config["single_input"] else inputs), outputs
+
+
+def _check_unique_names(names: list[str]) -> None:
+    """Keras's rule: every input and layer of a model has its own name (a dict of inputs is
+    fed by name, and weights are saved by layer name)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"The name {name!r} is used {names.count(name)} times in the "
+                             "model (inputs and layers): give each its own name")
+        seen.add(name)
