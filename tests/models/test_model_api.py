@@ -886,3 +886,8 @@ def test_two_inputs_or_layers_of_one_name_are_an_error_as_keras():
         sj.Model(inputs, Dense(1, name="d")(Dense(3, name="d")(inputs)))
     shared = Dense(3)  # one layer called twice is one layer
     sj.Model(inputs, layers.Add()([shared(inputs), shared(inputs)]))
+
+
+def test_a_sequential_layer_returning_several_tensors_is_a_clear_error():
+    with pytest.raises(ValueError, match="layer 'lstm' returns 3 tensors"):
+        sj.Sequential([sj.Input((3, 2)), layers.LSTM(2, return_state=True, name="lstm")])

@@ -92,6 +92,10 @@ class Sequential(Model):
         self.output_shapes = []
         for layer in self.stack:
             x = layer(x)
+            if isinstance(x, (list, tuple)):  # Keras's rule too: one tensor in, one out
+                raise ValueError(f"Sequential: layer {layer.name!r} returns {len(x)} tensors; "
+                                 "each layer of a Sequential model must return one (use the "
+                                 "functional API, Model(inputs, outputs), for several)")
             self.output_shapes.append(x.shape)
         self._built_io = ([start], [x])
 
