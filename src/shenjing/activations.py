@@ -4,6 +4,7 @@ Tensor or anything array-like (returning a Tensor), and by name, as Keras resolv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -214,3 +215,25 @@ def fused_name(activation: Callable[[Tensor], Tensor]) -> str | None:
     """The name under which a fused op (``F.linear``, ``F.conv2d``) applies ``activation``
     itself, or None when the layer must apply it as a separate op afterwards."""
     return "relu" if activation is F.relu else None
+
+
+def _recorded_on_symbolic(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Keras 3's activations are ops: given a symbolic tensor of the functional API
+    (``keras.activations.gelu(x)`` between layers), the call is recorded as a node of the model
+    (an ``OpLayer``, saved by name); anything else is computed."""
+    @functools.wraps(fn)
+    def activation(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            from .layers.input_layer import SymbolicTensor
+
+            if isinstance(x, SymbolicTensor):
+                from .layers.op_layer import symbolic_op
+
+                return symbolic_op(f"activations.{name}", (x, *args), kwargs)
+        return fn(x, *args, **kwargs)
+
+    return activation
+
+
+for _name in _REGISTRY:
+    globals()[_name] = _recorded_on_symbolic(_name, globals()[_name])

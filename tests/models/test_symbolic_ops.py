@@ -164,3 +164,18 @@ def test_symbolic_tensors_refuse_iteration_truth_and_values_with_the_remedy():
     assert isinstance(ops.add(Tensor(np.ones(3, "float32")), x), layers.SymbolicTensor)
     assert ops.shape(x) == (None, 3)
     assert x in [x] and {x: 1}[x] == 1  # == is still identity, as Keras's
+
+
+def test_keras_activations_apply_to_symbolic_tensors_and_save(tmp_path):
+    """Keras 3's activations are ops: keras.activations.gelu(x) between layers is a node of the
+    model (it raised 'a symbolic tensor has no values'), computed and saved as one."""
+    inputs = keras.keras.Input((4,))
+    hidden = keras.keras.activations.gelu(layers.Dense(3)(inputs))
+    model = keras.keras.Model(inputs, keras.keras.activations.relu(hidden, max_value=0.5))
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    dense = model.layers[1]
+    expected = np.minimum(np.maximum(keras.F.gelu(dense(x)).numpy(), 0), 0.5)
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6)
+    model.save(tmp_path / "m.shenjing")
+    again = keras.keras.models.load_model(tmp_path / "m.shenjing")
+    np.testing.assert_allclose(again(x).numpy(), expected, rtol=1e-6)

@@ -27,6 +27,12 @@ _TENSOR = "__tensor__"  # {"__tensor__": i}: the i-th tensor input stands here
 def _function(op: str) -> Any:
     if op == "getitem":
         return operator.getitem
+    if op.startswith("activations."):  # keras.activations.<name> on a symbolic tensor
+        from .. import activations
+
+        name = op.partition(".")[2]
+        if name in activations._REGISTRY:
+            return getattr(activations, name)
     if op in ops.__all__ and op not in ops._NOT_RECORDED:
         return getattr(ops, op)
     raise ValueError(f"unknown op {op!r} for an OpLayer: it names a function of shenjing.ops "
@@ -73,7 +79,7 @@ class OpLayer(Layer):
 
     def __init__(self, op: str, args: Any = (), kwargs: dict[str, Any] | None = None,
                  name: str | None = None, **base: Any) -> None:
-        super().__init__(name=name or _unique_name(op), **base)
+        super().__init__(name=name or _unique_name(op.rpartition(".")[2]), **base)
         self._fn = _function(op)
         self.op, self.args, self.kwargs = op, tuple(args), dict(kwargs or {})
 
