@@ -513,3 +513,24 @@ def test_registered_losses_and_metrics_load_without_custom_objects(tmp_path):
     finally:
         for key in ("plain_abs", "tests>plain_abs", "AbsMean", "tests>AbsMean"):
             registry.pop(key, None)
+
+
+def test_a_subclassed_model_called_on_a_dict_saves_and_loads(tmp_path):
+    """Its build config is a dict of shapes (load_model built it from [0]: KeyError); and an
+    __init__ whose first parameter is not named self (here `s`) is still read right."""
+
+    class TwoInputs(sj.keras.Model):
+        def __init__(s, **kwargs):  # noqa: N805 - the name is the point
+            super().__init__(**kwargs)
+            s.a, s.b = Dense(2), Dense(2)
+
+        def call(s, inputs):  # noqa: N805
+            return s.a(inputs["p"]) + s.b(inputs["q"])
+
+    x = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    feed = {"p": x, "q": x[:, :3]}
+    model = TwoInputs()
+    expected = model(feed).numpy()
+    model.save(tmp_path / "m.shenjing")
+    again = load_model(tmp_path / "m.shenjing", custom_objects={"TwoInputs": TwoInputs})
+    np.testing.assert_allclose(again(feed).numpy(), expected)

@@ -45,9 +45,10 @@ class LayerConfigMixin:
         owner = next((k for k in cls.__mro__ if "get_config" in k.__dict__
                       and not k.__module__.startswith("shenjing.")), None)
         args, kwargs = self._init_args
-        given = inspect.signature(type(self).__init__).bind(self, *args, **kwargs).arguments
-        given.pop("self", None)
-        for key, param in inspect.signature(type(self).__init__).parameters.items():
+        signature = inspect.signature(type(self).__init__)
+        given = signature.bind(self, *args, **kwargs).arguments
+        given.pop(next(iter(signature.parameters)))  # the instance, whatever it is called
+        for key, param in signature.parameters.items():
             if param.kind is param.VAR_KEYWORD:
                 given.update(given.pop(key, {}))
             elif param.kind is param.VAR_POSITIONAL and given.pop(key, ()):

@@ -214,11 +214,16 @@ class Model(Trainer, Layer):
         shape = config.get("input_shape")
         if shape is None:
             return
-        many = bool(shape) and isinstance(shape[0], (list, tuple))
-        zeros = [np.zeros([1 if d is None else d for d in s], self.dtype)
-                 for s in (shape if many else [shape])]
+
+        def zeros(shape: Any) -> Any:  # one array, or a list or dict of them, as called
+            if isinstance(shape, dict):
+                return {k: zeros(v) for k, v in shape.items()}
+            if shape and isinstance(shape[0], (list, tuple, dict)):
+                return [zeros(s) for s in shape]
+            return np.zeros([1 if d is None else d for d in shape], self.dtype)
+
         with no_grad():
-            self(zeros if many else zeros[0], training=False)
+            self(zeros(shape), training=False)
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's architecture as JSON (Keras's; no weights): ``model_from_json`` rebuilds
