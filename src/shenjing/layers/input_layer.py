@@ -103,13 +103,16 @@ def Input(shape: tuple[int | None, ...] | None = None, batch_size: int | None = 
 # time), the others (time, height, width) large and far apart, so that a 3x3 'valid' convolution
 # fits and strides or pooling (down to a factor of 21) still give two different output sizes.
 _BATCH_FILLS, _AXIS_FILLS = (2, 3), (32, 53)
+# Tried when those fail (a kernel or pool longer than 32, a Reshape((-1, 160)) that needs a
+# multiple of 160): large and highly composite (both multiples of 2^5 3 5), slower to run.
+_LARGE_AXIS_FILLS = (960, 1440)
 
 
-def _dummy(t: SymbolicTensor, trial: int) -> Any:
+def _dummy(t: SymbolicTensor, trial: int, fills: tuple[int, int] = _AXIS_FILLS) -> Any:
     """Zeros standing for ``t`` in a trial run (a boolean tensor, a mask, all True: no step is
     padding). A tensor with a mask is a Tensor carrying an all-True mask, so the layer's call
     gets a mask and its compute_mask runs, as when the model runs."""
-    shape = [n if n is not None else (_BATCH_FILLS if axis == 0 else _AXIS_FILLS)[trial]
+    shape = [n if n is not None else (_BATCH_FILLS if axis == 0 else fills)[trial]
              for axis, n in enumerate(t.shape)]
     if t.dtype == np.bool_:
         return np.ones(shape, dtype=bool)
@@ -183,22 +186,37 @@ def tracing() -> Any:
 
 def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
     """The layer's outputs on zeros standing for the symbolic tensors, in two trial runs
-    (unknown sizes 2 and 3 for the batch, 32 and 53 for other axes), in inference mode."""
+    (unknown sizes 2 and 3 for the batch, 32 and 53 for other axes, or, where those fail and
+    some axis is unknown, 960 and 1440), in inference mode."""
     call_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
     outer = tracing()
     _trace.inputs = inputs
     try:
         with no_grad(), np.errstate(all="ignore"):  # zeros may meet log or a division
-            outs = []
-            for k in (0, 1):
-                def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:
-                    return _dummy(t, k)
-
-                outs.append(layer(map_symbolic(inputs, zeros), *map_symbolic(args, zeros),
-                                  training=False, **map_symbolic(call_kwargs, zeros)))
+            try:
+                outs = _trial_pair(layer, inputs, args, call_kwargs, _AXIS_FILLS)
+            except Exception as first:
+                if not any(None in t.shape[1:] for t in symbolic_in((inputs, args, kwargs))):
+                    raise
+                try:
+                    outs = _trial_pair(layer, inputs, args, call_kwargs, _LARGE_AXIS_FILLS)
+                except Exception:
+                    raise first from None  # the error of the usual sizes, not of these
     finally:
         _trace.inputs = outer
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
+    return outs
+
+
+def _trial_pair(layer: Any, inputs: Any, args: tuple, kwargs: dict,
+                fills: tuple[int, int]) -> list[Any]:
+    outs = []
+    for k in (0, 1):
+        def zeros(t: SymbolicTensor, k: int = k) -> np.ndarray:
+            return _dummy(t, k, fills)
+
+        outs.append(layer(map_symbolic(inputs, zeros), *map_symbolic(args, zeros),
+                          training=False, **map_symbolic(kwargs, zeros)))
     return outs
 
 
