@@ -169,32 +169,34 @@ class CompiledLossesAndMetrics:
                 return ys
         return self._per_output(y, "y")
 
-    def _output_losses(self, ys: list, preds: list, sws: list) -> list[Tensor]:
-        """Each output's loss, times its loss weight, in output order; none when the model
-        was compiled without a loss and its layers add their own (``add_loss``)."""
+    def _output_losses(self, ys: list, preds: list, sws: list) -> list[tuple[Tensor, float]]:
+        """(loss, loss weight) of each output with a loss, in output order (the weight 1.0
+        without loss_weights); none when the model was compiled without a loss and its
+        layers add their own (``add_loss``)."""
         parts = []
         for i, (fn, y, p, sw) in enumerate(zip(self._losses_by_output(), ys, preds, sws)):
             if fn is not None:  # an output without a loss is for prediction only
-                part = fn(y, p, sample_weight=sw)
-                parts.append(part if self.loss_weights is None else self.loss_weights[i] * part)
+                parts.append((fn(y, p, sample_weight=sw),
+                              1.0 if self.loss_weights is None else self.loss_weights[i]))
         if not parts and not any(layer._added_losses for layer in self._layer_tree()):
             raise RuntimeError("the model has no loss: call compile(loss=...) before "
                                "fit/evaluate, or add one in a layer's call with add_loss()")
         return parts
 
-    def _total_loss(self, parts: list[Tensor]) -> Tensor:
-        terms = [*parts, *self.losses]
+    def _total_loss(self, parts: list[tuple[Tensor, float]]) -> Tensor:
+        terms = [part if weight == 1.0 else weight * part for part, weight in parts]
+        terms += self.losses
         loss = terms[0]
         for term in terms[1:]:
             loss = loss + term
         return loss
 
     # -- metrics -----------------------------------------------------------------------------
-    def _update_metrics(self, data: tuple[list, list, list], parts: list[Tensor],
-                        batch_size: int) -> None:
-        """Update the per-output losses (each batch weighted by its size, as the loops weight
-        the total) and the compiled metrics."""
-        for tracker, part in zip(self._loss_trackers, parts):
+    def _update_metrics(self, data: tuple[list, list, list],
+                        parts: list[tuple[Tensor, float]], batch_size: int) -> None:
+        """Update the per-output losses (unweighted, as Keras 3 records them; each batch
+        weighted by its size, as the loops weight the total) and the compiled metrics."""
+        for tracker, (part, _) in zip(self._loss_trackers, parts):
             tracker.update_state(float(part.data), sample_weight=batch_size)
         self._update_compiled_metrics(data)
 

@@ -66,7 +66,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         weights them in the total. ``metrics`` (Keras 3) is a list with one entry per output
         (a metric, a list of them or None), or a dict ``{output_name: metric or list}``; with
         one output, a list is that output's metrics. Logs then hold ``loss`` (the total),
-        ``<output>_loss`` (weighted, as Keras 3) and ``<output>_<metric>``.
+        ``<output>_loss`` (unweighted, as Keras 3 records them) and ``<output>_<metric>``.
         """
         from .. import losses, optimizers
         from ..metrics import Mean
