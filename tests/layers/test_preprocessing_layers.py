@@ -249,3 +249,25 @@ def test_augmentation_in_a_model_trains_and_predicts_deterministically(rng):
     model.fit(x, rng.integers(0, 2, 16), epochs=1, batch_size=8, verbose=0)
     np.testing.assert_array_equal(model.predict(x), model.predict(x))
     assert model.layers[1].get_config()["padding"] == 1
+
+
+def test_normalization_adapts_to_a_dataset_of_samples_and_a_list_of_batches_as_keras():
+    x = np.array([[0.0, 7.0], [2.0, 9.0], [0.0, 7.0], [2.0, 9.0]], np.float32)
+    for data in (sj.data.Dataset.from_tensor_slices(x),  # Keras batches single samples
+                 [x[:3], x[3:]]):                         # a list of batches, of any sizes
+        layer = Normalization()
+        layer.adapt(data)
+        np.testing.assert_allclose(layer.mean.numpy().ravel(), [1.0, 8.0])
+        np.testing.assert_allclose(layer.variance.numpy().ravel(), [1.0, 1.0])
+        np.testing.assert_allclose(layer(x).numpy(), [[-1, -1], [1, 1], [-1, -1], [1, 1]])
+
+
+def test_category_encoding_outputs_the_layer_dtype():
+    assert layers.CategoryEncoding(3, dtype="float64")([0, 2]).numpy().dtype == np.float64
+    assert layers.CategoryEncoding(3)([0, 2]).numpy().dtype == np.float32
+
+
+def test_random_translation_factors_as_keras():
+    assert layers.RandomTranslation((0.2, -0.1), 0.0)._height == (-0.1, 0.2)  # sorted
+    with pytest.raises(ValueError, match=r"in \[-1.0, 1.0\]"):
+        layers.RandomTranslation(1.5, 0.0)

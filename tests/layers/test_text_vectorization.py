@@ -253,3 +253,32 @@ def test_bad_inputs():
         layer(np.array([1, 2]))
     with pytest.raises(ValueError, match=r"\(batch, 1\)"):
         layer(np.array([["a", "b"]]))
+
+
+def test_adapt_counts_every_token_beyond_the_output_length_as_keras():
+    layer = TextVectorization(output_sequence_length=2)
+    layer.adapt(["a b c d", "a b e"])
+    assert layer.get_vocabulary() == ["", "[UNK]", "b", "a", "e", "d", "c"]
+    np.testing.assert_array_equal(layer(np.array(["a e c"])).numpy(), [[3, 4]])
+
+
+def test_an_int_sequence_of_unknown_length_is_unknown_in_the_graph():
+    inputs = keras.layers.Input((1,), dtype="string")
+    ids = TextVectorization(vocabulary=["a", "b"])(inputs)
+    assert ids.shape == (None, None)  # it was (None, 0): an LSTM after it failed to build
+    model = keras.Model(inputs, keras.layers.LSTM(3)(keras.layers.Embedding(10, 4)(ids)))
+    assert model(np.array([["a b a"], ["b"]])).shape == (2, 3)
+
+
+def test_unsplit_strings_are_padded_or_cut_to_the_output_length():
+    layer = TextVectorization(split=None, output_sequence_length=3, vocabulary=["a b", "c"])
+    np.testing.assert_array_equal(layer(np.array([["a b"], ["c"]])).numpy(),
+                                  [[2, 0, 0], [3, 0, 0]])
+    short = TextVectorization(split=None, output_sequence_length=1, vocabulary=["a", "b"])
+    np.testing.assert_array_equal(short(np.array([["a", "b", "a"]])).numpy(), [[2]])
+
+
+def test_whitespace_is_ascii_whitespace_as_tf_strings_split():
+    layer = TextVectorization()
+    layer.adapt(["a\u00a0b c\x1cd", "  x\ty\n"])
+    assert sorted(layer.get_vocabulary()[2:]) == ["a\u00a0b", "c\x1cd", "x", "y"]

@@ -85,9 +85,10 @@ def affine_sample(x: Tensor, transforms: np.ndarray, fill_mode: str = "reflect",
     return out
 
 
-def _range(factor: Any, name: str, layer: str, minimum: float | None = None) -> tuple[float,
-                                                                                     float]:
-    """Keras's factor: a number f for [-f, f], or (lower, upper)."""
+def _range(factor: Any, name: str, layer: str, minimum: float | None = None,
+           within_one: bool = False) -> tuple[float, float]:
+    """Keras's factor: a number f for [-f, f], or (lower, upper). ``within_one``
+    (RandomTranslation's rule): each value in [-1, 1], and a pair given either way round."""
     if isinstance(factor, (int, float)) and not isinstance(factor, bool):
         lower, upper = -abs(float(factor)), abs(float(factor))
     elif isinstance(factor, (tuple, list)) and len(factor) == 2:
@@ -95,6 +96,11 @@ def _range(factor: Any, name: str, layer: str, minimum: float | None = None) -> 
     else:
         raise ValueError(f"{layer} {name} must be a number or a (lower, upper) pair, "
                          f"got {factor!r}")
+    if within_one:
+        if max(abs(lower), abs(upper)) > 1.0:
+            raise ValueError(f"{layer} {name} must be a number (or a pair of numbers) in "
+                             f"[-1.0, 1.0], got {factor!r}")
+        lower, upper = sorted((lower, upper))
     if lower > upper:
         raise ValueError(f"{layer} {name}: lower bound {lower} is above upper bound {upper}")
     if minimum is not None and lower < minimum:
@@ -222,8 +228,9 @@ class RandomTranslation(_RandomAffine):
                  **kwargs: Any) -> None:
         super().__init__(seed, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self._height = _range(height_factor, "height_factor", "RandomTranslation")
-        self._width = _range(width_factor, "width_factor", "RandomTranslation")
+        self._height = _range(height_factor, "height_factor", "RandomTranslation",
+                              within_one=True)
+        self._width = _range(width_factor, "width_factor", "RandomTranslation", within_one=True)
         self._check_modes(fill_mode, interpolation, fill_value)
 
     def _transforms(self, n: int, h: int, w: int) -> np.ndarray:

@@ -116,6 +116,8 @@ def _dummy(t: SymbolicTensor, trial: int, fills: tuple[int, int] = _AXIS_FILLS) 
              for axis, n in enumerate(t.shape)]
     if t.dtype == np.bool_:
         return np.ones(shape, dtype=bool)
+    if t.dtype.kind in "USO":  # texts of one and two words: a length that follows the text's
+        return np.full(shape, "x" if trial == 0 else "x x")  # is then unknown, not 0
     value = np.zeros(shape, dtype=t.dtype)
     if t._keras_mask is None:
         return value

@@ -142,8 +142,9 @@ class CategoryEncoding(_ListInputs):
                              f"only with output_mode='count', not {self.output_mode!r}")
         if isinstance(count_weights, Tensor):
             count_weights = count_weights.data
-        return Tensor._wrap(encode_categorical(ids.astype(np.int64), self.num_tokens,
-                                               self.output_mode, count_weights))
+        encoded = encode_categorical(ids.astype(np.int64), self.num_tokens, self.output_mode,
+                                     count_weights)
+        return Tensor._wrap(encoded.astype(self.dtype, copy=False))  # the layer's, as Keras's
 
 
 class _IndexLookup(_ListInputs):

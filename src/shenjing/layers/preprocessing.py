@@ -100,15 +100,25 @@ class Normalization(Layer):
         self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._kept})
 
     def adapt(self, data: Any) -> None:
-        """Set the mean and variance to those of ``data`` (an array, or a DataLoader or any
-        iterable of batches, whose x is used), over every axis but ``axis``. Batches are merged
-        exactly (Chan et al.'s parallel variance), in float64."""
+        """Set the mean and variance to those of ``data`` (an array, or a DataLoader, a list of
+        batch arrays or any iterable of batches, whose x is used; a ``Dataset`` of single
+        feature vectors is batched first, as Keras's), over every axis but ``axis``. Batches
+        are merged exactly (Chan et al.'s parallel variance), in float64."""
         if self.input_mean is not None:
             raise ValueError(f"Layer '{self.name}' (Normalization) was given mean and variance; "
                              "adapt() would overwrite them. Create it without them to adapt.")
-        from ..data.loader import adapt_batches
+        from ..data.dataset import Dataset
+        from ..data.loader import adapt_batches, unpack_batch
 
-        batches = adapt_batches(data)
+        if isinstance(data, Dataset):
+            first = next(iter(data), None)
+            if first is not None and np.ndim(unpack_batch(first)[0]) == 1:
+                data = data.batch(128)  # an element is one sample's features
+        if isinstance(data, list) and data and all(
+                isinstance(b, (np.ndarray, Tensor)) for b in data):
+            batches = [b.data if isinstance(b, Tensor) else b for b in data]  # batches
+        else:
+            batches = adapt_batches(data)
         count, mean, m2 = 0, 0.0, 0.0
         for xb in batches:
             xb = np.asarray(xb, dtype=np.float64)
