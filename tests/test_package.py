@@ -209,3 +209,14 @@ def test_lazily_loaded_names_are_exactly_their_modules_public_functions():
     assert set(shenjing._TORCH_PROPERTIES) <= set(shenjing._TORCH_METHODS)
     for name in (*shenjing._FACTORIES, *shenjing._TORCH_FUNCTIONS, *shenjing._TORCH_CLASSES):
         assert callable(getattr(shenjing, name))
+
+
+def test_the_documented_submodules_are_attributes_of_a_plain_import():
+    # docs/guide.md names shenjing.io.saving.load_metadata, the labs shenjing.labs.run(NAME)
+    out = _run_python(
+        """
+        import shenjing
+        print(callable(shenjing.io.saving.load_metadata), callable(shenjing.labs.run))
+        """
+    )
+    assert out.split() == ["True", "True"]

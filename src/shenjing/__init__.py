@@ -90,8 +90,8 @@ def __getattr__(name: str):
 
 
 def _lazy(name: str):
-    if name in ("callbacks", "constraints", "cuda", "datasets", "losses", "metrics", "nn", "ops",
-                "plot", "preprocessing", "random", "saving"):
+    if name in ("callbacks", "constraints", "cuda", "datasets", "io", "labs", "losses",
+                "metrics", "nn", "ops", "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use
         return models.load_model
