@@ -211,6 +211,61 @@ def test_train_on_a_zip_with_train_and_test_folders(tmp_path, monkeypatch):
     assert metrics["input_shape"] == [8, 8, 1]
 
 
+@pytest.mark.parametrize("splits", [False, True])
+def test_a_zip_made_with_its_folder_around_the_classes_is_looked_into(tmp_path, monkeypatch,
+                                                                       splits):
+    """zip -r photos.zip photos/ puts one folder around the class folders (or train/ and
+    test/): that is not one class (a 100% 'classifier' of it), it is the data."""
+    monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
+    if splits:
+        _write_image_folder(tmp_path / "photos" / "train", 40)
+        _write_image_folder(tmp_path / "photos" / "test", 20, offset=40)
+    else:
+        _write_image_folder(tmp_path / "photos", 60)
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((tmp_path / "photos").rglob("*.png")):
+            zf.write(path, path.relative_to(tmp_path).as_posix())  # photos/<...>/<i>.png
+    out = tmp_path / "run"
+    code, _ = run_main(["train", "--data", str(archive), "--image-size", "8", "--epochs", "1",
+                        "--out", str(out), "--verbose", "0"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["class_names"]) > 2 and "photos" not in metrics["class_names"]
+    assert metrics["test_samples"] == (20 if splits else 12)
+
+
+def test_training_on_one_class_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
+    _write_image_folder(tmp_path / "all", 60)
+    only = tmp_path / "one"
+    (only / "seven").mkdir(parents=True)
+    for png in sorted((tmp_path / "all" / "7").glob("*.png")):
+        (only / "seven" / png.name).write_bytes(png.read_bytes())
+    assert main(["train", "--data", str(only), "--epochs", "1", "--verbose", "0",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "has 1 class folder (seven): training a classifier needs at least two" in \
+        capsys.readouterr().err
+
+
+def test_a_saved_models_image_size_is_not_overridden_silently(digits_run, tmp_path, monkeypatch,
+                                                              capsys):
+    monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
+    _write_image_folder(tmp_path / "photos", 30)
+    first = tmp_path / "first"
+    assert main(["train", "--data", str(tmp_path / "photos"), "--image-size", "8",
+                 "--color-mode", "grayscale", "--epochs", "1", "--out", str(first),
+                 "--verbose", "0"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--model", str(first / "model.shenjing"), "--data",
+                 str(tmp_path / "photos"), "--image-size", "64", "--epochs", "1",
+                 "--out", str(tmp_path / "second"), "--verbose", "0"]) == 2
+    assert "--image-size 64 does not fit the model, which takes 8x8 grayscale images" in \
+        capsys.readouterr().err
+    assert main(["train", "--model", str(tmp_path), "--data", "digits"]) == 2
+    assert "is a folder without a model file" in capsys.readouterr().err
+
+
 # -- evaluate, predict, info -----------------------------------------------------------------------
 def test_evaluate_prints_loss_and_accuracy(digits_run, capsys):
     out, _ = digits_run

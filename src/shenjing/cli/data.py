@@ -38,16 +38,24 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return np.asarray(y).reshape(-1)  # CIFAR-10's (N, 1) -> (N,)
 
 
-def _zip_has_splits(path: Path) -> bool:
+def _zip_has_splits(path: Path, inner: str = "") -> bool:
+    """Whether the zip (or its folder ``inner``) holds ``train/`` and ``test/``."""
+    prefix = f"{inner.strip('/')}/" if inner else ""
     with zipfile.ZipFile(path) as zf:
-        tops = {name.split("/", 1)[0] for name in zf.namelist() if "/" in name}
+        tops = {name[len(prefix):].split("/", 1)[0] for name in zf.namelist()
+                if name.startswith(prefix) and "/" in name[len(prefix):]}
     return {"train", "test"} <= tops
 
 
 def _has_splits(path: Path) -> bool:
     if path.is_dir():
         return (path / "train").is_dir() and (path / "test").is_dir()
-    return path.suffix.lower() == ".zip" and path.is_file() and _zip_has_splits(path)
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return _zip_has_splits(path)
+    for parent in path.parents:  # a folder inside a zip (photos.zip/photos)
+        if parent.suffix.lower() == ".zip" and parent.is_file():
+            return _zip_has_splits(parent, path.relative_to(parent).as_posix())
+    return False
 
 
 def _existing_source(path: Path) -> bool:
@@ -88,8 +96,11 @@ def _load_folder(spec: str, image_size: tuple[int, int], color_mode: str, seed: 
         else:  # one folder of class folders: hold out 20% (seeded) as the test set
             train, test = image_dataset_from_directory(spec, validation_split=0.2,
                                                        subset="both", **kwargs)
-    except (ValueError, zipfile.BadZipFile) as e:
-        raise CLIError(f"cannot read the images in {spec}: {e}") from None
+    except (ValueError, zipfile.BadZipFile) as e:  # (labels= is the Python call's, not ours)
+        reason = str(e).replace(", or pass labels=None", "")
+        raise CLIError(f"cannot read the images in {spec}: {reason}") from None
+    if not whole and classes is None and len(train.class_names) < 2:
+        return _one_class(spec, train.class_names, image_size, color_mode, seed)
     (x_train, y_train), (x_test, y_test) = train.as_arrays(), test.as_arrays()
     if whole:
         x_train, y_train = x_test[:0], y_test[:0]
@@ -100,6 +111,22 @@ def _load_folder(spec: str, image_size: tuple[int, int], color_mode: str, seed: 
     if name in ("train", "test") and path.parent.name:  # images.zip/test -> images-test
         name = f"{path.parent.name.removesuffix('.zip')}-{name}"
     return Data(name, x_train, y_train, x_test, y_test, 255.0, classes)
+
+
+def _one_class(spec: str, names: list[str], image_size: tuple[int, int], color_mode: str,
+               seed: int) -> Data:
+    """Training data with one class folder: the folder around the class folders (what
+    ``zip -r photos.zip photos/`` makes) is looked into; otherwise there is nothing to tell
+    apart, and a classifier of one class would score 100%: an error."""
+    if len(names) == 1:
+        try:
+            return _load_folder(os.path.join(spec, names[0]), image_size, color_mode, seed)
+        except CLIError:
+            pass
+    raise CLIError(f"{spec} has {len(names)} class folder{'s' * (len(names) != 1)} "
+                   f"({', '.join(names) or 'none'}): training a classifier needs at least two, "
+                   f"each class's images in its own folder ({spec}/cat/1.jpg, "
+                   f"{spec}/dog/2.jpg)")
 
 
 def load_data(spec: str, image_size: tuple[int, int] = (32, 32), color_mode: str = "rgb",

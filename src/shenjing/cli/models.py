@@ -68,6 +68,9 @@ def _load_model_file(path: str) -> Any:
     from ..io.saving import CorruptFileError
     from ..models import load_model
 
+    if os.path.isdir(path):
+        raise CLIError(f"{path} is a folder without a model file (a run folder holds "
+                       "model.shenjing)")
     if not os.path.isfile(path):
         raise CLIError(f"no such model file: {path}")
     try:

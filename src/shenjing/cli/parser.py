@@ -79,7 +79,8 @@ Images (.png, .jpg, .gif, .bmp) are read with Pillow, converted to the model's c
 scale the model was trained on. Draw them like the training data: the digits and MNIST are
 light strokes on a dark background. A .npy file holds one input or a batch, in the model's own
 input scale (e.g. np.save("x.npy", x_test[:5]) with x_test from shenjing.datasets).
-Class names are printed when the model's run folder has its metrics.json.
+Class names are printed when the model file holds them (shenjing train saves them in it; an
+older file's run folder may have them in its metrics.json).
 
 examples:
   shenjing predict runs/X/model.shenjing seven.png three.jpg
@@ -147,10 +148,11 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None = "digits"
                         "read from $SHENJING_DATA, or downloaded unless SHENJING_OFFLINE=1), or "
                         "an image folder or .zip of class folders "
                         "(train/ and test/ inside, or 20%% is held out) (default: %(default)s)")
-    p.add_argument("--image-size", type=_image_size, default=(32, 32), metavar="SIZE",
-                   help="for image folders: resize to SIZE or HEIGHTxWIDTH (default: 32)")
-    p.add_argument("--color-mode", choices=("rgb", "grayscale"), default="rgb",
-                   help="for image folders (default: %(default)s)")
+    p.add_argument("--image-size", type=_image_size, default=None, metavar="SIZE",
+                   help="for image folders: resize to SIZE or HEIGHTxWIDTH (default: 32; a "
+                        "saved model's own size)")
+    p.add_argument("--color-mode", choices=("rgb", "grayscale"), default=None,
+                   help="for image folders (default: rgb; a saved model's own)")
     p.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help="samples per batch (default: %(default)s)")
 

@@ -32,10 +32,19 @@ def _load_data_for(model: Any, args: argparse.Namespace,
     """The data of ``--data`` and the model's class names ([] when it has none); image folders
     are read at the size and colors the model takes, and the labels are numbered by the
     model's classes, when known."""
-    image_size, color_mode = args.image_size, args.color_mode
+    image_size, color_mode = args.image_size or (32, 32), args.color_mode or "rgb"
     shape = None if model is None else model_input_shape(model)
     if shape is not None and len(shape) == 3 and shape[2] in (1, 3):
         image_size, color_mode = (shape[0], shape[1]), "grayscale" if shape[2] == 1 else "rgb"
+        wrong = []  # given, and not the model's: an error, not silently ignored
+        if args.image_size is not None and tuple(args.image_size) != image_size:
+            wrong.append(f"--image-size {_shown(args.image_size)}")
+        if args.color_mode is not None and args.color_mode != color_mode:
+            wrong.append(f"--color-mode {args.color_mode}")
+        if wrong:
+            raise CLIError(f"{' and '.join(wrong)} do{'es' * (len(wrong) == 1)} not fit the "
+                           f"model, which takes {image_size[0]}x{image_size[1]} {color_mode} "
+                           "images (leave it out: the model's own is used)")
     classes = _class_names(args.model) if model is not None else []
     data = load_data(args.data, image_size, color_mode, args.seed, whole=whole,
                      classes=classes or None)
@@ -200,3 +209,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         shown = name if name == str(k) else f"{k} ({name})"
         print(f"{label:<{width}}  class {shown}  probability {p[k]:.4f}")
     return 0
+
+
+def _shown(size: Any) -> str:
+    """An --image-size as typed: 64, or 48x64."""
+    return str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"

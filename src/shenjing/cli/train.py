@@ -142,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         test_loss, test_accuracy = _test_scores(model, x_test, data.y_test, args.batch_size)
         # the class names travel with the model: evaluate and predict read them from the file
         save_model(model, str(out / RUN_MODEL), metadata={"class_names": data.class_names})
-        plot_curves(history.history, out / "curves.png")
+        plotted = plot_curves(history.history, out / "curves.png")
         optimizer = model.optimizer
         metrics = {
             "test_loss": _finite(test_loss), "test_accuracy": _finite(test_accuracy),
@@ -161,8 +161,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
               f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
               f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
-        written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-        print(f"wrote {out}{os.sep}: {', '.join(written)}")
+        written = ["curves.png"] * plotted + ["history.csv", "metrics.json", RUN_MODEL,
+                                               "summary.txt"]  # this run's files, no others
+        print(f"wrote {out}{os.sep}: {', '.join(sorted(written))}")
     if not all(math.isfinite(v) for v in history.history.get("loss", [])):
         print(f"{PROG} train: training diverged (the loss became NaN or infinite) and stopped; "
               f"the run folder keeps that model for inspection: try a lower --lr",
