@@ -15,6 +15,18 @@ from typing import Any
 import shenjing as tf
 
 
+def positive(text: str) -> int:
+    """An argparse type for counts (epochs, steps, units, layers, threads): an integer >= 1, or
+    a usage error naming it (0 crashed some examples and made others train nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def fit_and_score(model: tf.Model, train: tuple, test: tuple, epochs: int, verbose: int,
                   batch_size: int = 128) -> float:
     """Fit (showing the test set as validation, as Keras's examples do) and return the test
@@ -31,12 +43,12 @@ def main(run: Callable[[int, int], float], description: str, epochs: int) -> Non
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="the data folder (default $SHENJING_DATA, else "
                     "~/.shenjing/datasets)")
-    ap.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
+    ap.add_argument("--epochs", type=positive, default=epochs, help="default: %(default)s")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="one training run per seed (default: %(default)s)")
     ap.add_argument("--verbose", type=int, default=2,
                     help="0 silent, 1 a progress bar, 2 one line per epoch (default: %(default)s)")
-    ap.add_argument("--threads", type=int, default=2,
+    ap.add_argument("--threads", type=positive, default=2,
                     help="intra-op threads (default: %(default)s)")
     args = ap.parse_args()
     if args.data:

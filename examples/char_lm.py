@@ -123,15 +123,15 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30,
                     help="training time budget (default: %(default)s)")
-    ap.add_argument("--units", type=int, default=128,
+    ap.add_argument("--units", type=_seeds.positive, default=128,
                     help="LSTM units per layer (default: %(default)s)")
-    ap.add_argument("--layers", type=int, default=2,
+    ap.add_argument("--layers", type=_seeds.positive, default=2,
                     help="stacked LSTM layers (default: %(default)s)")
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="dropout on each LSTM's inputs and on the last one's outputs "
                     "(default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    ap.add_argument("--threads", type=int, default=2,
+    ap.add_argument("--threads", type=_seeds.positive, default=2,
                     help="intra-op threads (default: %(default)s)")
     ap.add_argument("--temperature", type=float, default=0.8,
                     help="sampling temperature: lower is safer, higher is wilder "

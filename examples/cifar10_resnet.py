@@ -75,16 +75,16 @@ def train(epochs: int, width: int, batch_size: int, peak_lr: float, weight_decay
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=20, help="default: %(default)s")
-    ap.add_argument("--width", type=int, default=16,
+    ap.add_argument("--epochs", type=_seeds.positive, default=20, help="default: %(default)s")
+    ap.add_argument("--width", type=_seeds.positive, default=16,
                     help="channels of the first conv (default: %(default)s)")
-    ap.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
+    ap.add_argument("--batch-size", type=_seeds.positive, default=128, help="default: %(default)s")
     ap.add_argument("--lr", type=float, default=0.1,
                     help="peak learning rate (default: %(default)s)")
     ap.add_argument("--weight-decay", type=float, default=5e-4, help="default: %(default)s")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0],
                     help="one training run per seed (default: %(default)s)")
-    ap.add_argument("--threads", type=int, default=2,
+    ap.add_argument("--threads", type=_seeds.positive, default=2,
                     help="intra-op threads (default: %(default)s)")
     ap.add_argument("--verbose", type=int, default=2,
                     help="0 silent, 1 a progress bar, 2 one line per epoch (default: %(default)s)")

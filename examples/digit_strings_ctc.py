@@ -87,13 +87,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--data", choices=["digits", "mnist"], default="digits",
                     help="the digit images (default: %(default)s, the 8x8 ones shipped inside "
                          "shenjing; mnist reads $SHENJING_DATA)")
-    ap.add_argument("--strings", type=int, default=6000,
+    ap.add_argument("--strings", type=_seeds.positive, default=6000,
                     help="training strings (default: %(default)s)")
-    ap.add_argument("--epochs", type=int, default=12, help="(default: %(default)s)")
-    ap.add_argument("--units", type=int, default=64,
+    ap.add_argument("--epochs", type=_seeds.positive, default=12, help="(default: %(default)s)")
+    ap.add_argument("--units", type=_seeds.positive, default=64,
                     help="GRU units each way (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
-    ap.add_argument("--threads", type=int, default=None,
+    ap.add_argument("--threads", type=_seeds.positive, default=None,
                     help="intra-op threads (default: every core)")
     args = ap.parse_args(argv)
     if args.threads:

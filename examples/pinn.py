@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as sj
@@ -62,7 +63,8 @@ def solve(steps: int = 1500, seed: int = 0, points: int = 64,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=1500, help="Adam steps (default: 1500)")
+    ap.add_argument("--steps", type=_seeds.positive, default=1500,
+                    help="Adam steps (default: 1500)")
     ap.add_argument("--seed", type=int, default=0, help="weight initialization (default: 0)")
     args = ap.parse_args()
     error, loss = solve(args.steps, args.seed, log_every=max(args.steps // 10, 1))

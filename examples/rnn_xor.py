@@ -25,6 +25,7 @@ import math
 import time
 from typing import NamedTuple
 
+import _seeds  # examples/_seeds.py, beside this file
 import numpy as np
 
 import shenjing as sj
@@ -167,12 +168,14 @@ def explode_demo(steps: int = 5, length: int = 200, gain: float = 1.2,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--units", type=int, default=32, help="SimpleRNN units (default: %(default)s)")
-    ap.add_argument("--epochs", type=int, default=200,
+    ap.add_argument("--units", type=_seeds.positive, default=32,
+                    help="SimpleRNN units (default: %(default)s)")
+    ap.add_argument("--epochs", type=_seeds.positive, default=200,
                     help="most epochs (stops earlier once the validation margin is reached) "
                     "(default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    ap.add_argument("--threads", type=int, default=1, help="CPU threads (default: %(default)s)")
+    ap.add_argument("--threads", type=_seeds.positive, default=1,
+                    help="CPU threads (default: %(default)s)")
     args = ap.parse_args()
     sj.utils.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -102,13 +102,13 @@ def main() -> None:
                     help="default: %(default)s")
     ap.add_argument("--classes", type=int, choices=[2, 5], default=2,
                     help="2: binary (SST-2), 5: fine-grained (default: %(default)s)")
-    ap.add_argument("--epochs", type=int, default=10, help="default: %(default)s")
-    ap.add_argument("--units", type=int, help="state width (default: per model, below)")
+    ap.add_argument("--epochs", type=_seeds.positive, default=10, help="default: %(default)s")
+    ap.add_argument("--units", type=_seeds.positive, help="state width (default: per model, below)")
     ap.add_argument("--lr", type=float, help="AdaGrad learning rate (default: per model)")
     ap.add_argument("--weight-decay", type=float, help="AdaGrad weight decay (default: per model)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="one training run per seed (default: %(default)s)")
-    ap.add_argument("--threads", type=int, default=2,
+    ap.add_argument("--threads", type=_seeds.positive, default=2,
                     help="intra-op threads (default: %(default)s)")
     ap.add_argument("--data", help="data folder (default $SHENJING_DATA)")
     args = ap.parse_args()

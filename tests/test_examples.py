@@ -124,3 +124,15 @@ def test_a_missing_data_set_is_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sst_lstm.py: error: SST: cannot find")
+
+
+@pytest.mark.parametrize("script, flag", [("pinn", "--steps"), ("rnn_xor", "--units"),
+                                          ("char_lm", "--layers"), ("mnist_mlp", "--threads"),
+                                          ("cifar10_resnet", "--epochs")])
+def test_a_count_of_zero_is_a_usage_error(script, flag):
+    """0 epochs, steps, units, layers or threads: one usage line (it crashed some examples
+    and made others train nothing)."""
+    result = subprocess.run([sys.executable, str(EXAMPLES / f"{script}.py"), flag, "0"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert f"argument {flag}: must be a positive integer, got '0'" in result.stderr
