@@ -192,3 +192,27 @@ def test_serialize_rejects_a_plain_callable():
 def test_variance_scaling_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         I.VarianceScaling(**kwargs)
+
+
+def test_keras_names_classes_and_checks():
+    np.testing.assert_array_equal(I.get("identity")((2, 3)), np.eye(2, 3))
+    assert isinstance(I.get("one"), I.Ones) and isinstance(I.get("zero"), I.Zeros)
+    assert isinstance(I.get(I.GlorotUniform), I.GlorotUniform) and I.get(None) is None
+    assert I.VarianceScaling(distribution="normal").distribution == "truncated_normal"
+    assert I.VarianceScaling(distribution="Uniform").distribution == "uniform"
+    for scale in (0.0, -1.0):
+        with pytest.raises(ValueError, match="scale must be a positive number"):
+            I.VarianceScaling(scale=scale)
+
+
+def test_a_constant_of_numpy_values_saves(tmp_path):
+    import json
+
+    bias = shenjing.initializers.Constant(np.log([0.1]))  # the imbalanced-data output bias
+    json.dumps(shenjing.layers.Dense(1, bias_initializer=bias).get_config())
+    model = shenjing.Sequential([shenjing.layers.Input((2,)), shenjing.layers.Dense(
+        1, bias_initializer=shenjing.initializers.Constant(np.float32(0.5)),
+        kernel_constraint=shenjing.constraints.MaxNorm(2.0, axis=np.int64(0)))])
+    model.save(tmp_path / "m.shenjing")
+    again = shenjing.models.load_model(tmp_path / "m.shenjing")
+    np.testing.assert_array_equal(again.layers[-1].bias.numpy(), [0.5])

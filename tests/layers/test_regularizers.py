@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from shenjing import functional as F
 from shenjing import layers as L
 from shenjing import regularizers as R
 
@@ -108,7 +109,7 @@ def test_layer_config_round_trip_keeps_the_penalty():
 
 
 @pytest.mark.parametrize("name, cls, l1, l2", [("l1", R.L1, 0.01, 0.0), ("L2", R.L2, 0.0, 0.01),
-                                               ("l1_l2", R.L1L2, 0.0, 0.0)])
+                                               ("l1_l2", R.L1L2, 0.01, 0.01)])  # Keras: 0.01 each
 def test_get_by_name(name, cls, l1, l2):
     reg = R.get(name)
     assert type(reg) is cls and (reg.l1, reg.l2) == (l1, l2)
@@ -133,3 +134,29 @@ def test_keras_lowercase_spellings_are_the_classes():
     assert R.l2(0.5)(w).item() == pytest.approx(0.5 * 5)
     assert R.l1(0.5)(w).item() == pytest.approx(0.5 * 3)
     assert R.l1_l2(l1=0.1, l2=0.2)(w).item() == pytest.approx(0.3 + 1.0)
+
+
+def test_orthogonal_regularizer_is_keras_formula():
+    w = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    for mode, vectors in (("rows", w), ("columns", w.T)):
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        products = unit @ unit.T
+        n = len(products)
+        expected = 0.1 * 0.5 * np.abs(products * (1 - np.eye(n))).sum() / (n * (n - 1) / 2)
+        got = R.OrthogonalRegularizer(0.1, mode)(w)
+        assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_regularizers_take_arrays_classes_and_keras_string_defaults():
+    assert R.L2(0.01)(np.ones((2, 2), np.float32)).item() == pytest.approx(0.04)
+    assert R.L1(0.01)(np.ones((2, 2), np.float32)).item() == pytest.approx(0.04)
+    assert R.get("l1_l2").get_config() == R.l1_l2().get_config() == {"l1": 0.01, "l2": 0.01}
+    assert isinstance(R.get(R.L2), R.L2)  # a class: an instance, as Keras's get
+
+    class Shrink(R.Regularizer):  # a penalty of one's own, on Keras's base class
+        def __call__(self, w):
+            return F.sum(w * w) * 0.5
+
+    dense = L.Dense(2, kernel_regularizer=Shrink())
+    dense.build((None, 3))
+    assert dense.losses[0].item() == pytest.approx(0.5 * float((dense.kernel.numpy() ** 2).sum()))

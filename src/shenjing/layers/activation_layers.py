@@ -54,6 +54,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: Keras's default 'Zeros' starts as a ReLU.
         alpha_regularizer: a penalty on ``alpha`` added to the loss.
+        alpha_constraint: applied to ``alpha`` after each optimizer step (``'non_neg'``).
         shared_axes: axes (1 = the first after the batch) sharing one alpha: ``[1, 2]`` for
             one slope per channel of (batch, height, width, channels) images.
 
@@ -61,9 +62,11 @@ class PReLU(Layer):
     """
 
     def __init__(self, alpha_initializer: Any = "Zeros", alpha_regularizer: Any = None,
-                 shared_axes: int | list[int] | None = None, **kwargs: Any) -> None:
+                 alpha_constraint: Any = None, shared_axes: int | list[int] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha_initializer, self.alpha_regularizer = alpha_initializer, alpha_regularizer
+        self.alpha_constraint = alpha_constraint
         self.shared_axes = None if shared_axes is None else list(
             shared_axes if isinstance(shared_axes, (list, tuple)) else [shared_axes])
 
@@ -79,7 +82,8 @@ class PReLU(Layer):
             raise ValueError(f"Layer '{self.name}' (PReLU) needs known sizes on the axes it "
                              f"does not share, got inputs of shape {input_shape}")
         self.alpha = self.add_weight(tuple(shape), self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer, name="alpha")
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint, name="alpha")
         self.input_spec = InputSpec(ndim=len(input_shape))
 
     def call(self, x: Tensor) -> Tensor:

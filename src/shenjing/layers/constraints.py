@@ -116,6 +116,8 @@ def get(identifier: Any) -> Any:
     dict, or an instance/callable."""
     if identifier is None:
         return None
+    if isinstance(identifier, type):  # the class itself: an instance of it, as Keras's get
+        return identifier()
     if isinstance(identifier, str):
         cls = _NAMES.get(identifier.lower()) or _CLASSES.get(identifier)
         if cls is None:

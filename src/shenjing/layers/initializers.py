@@ -76,12 +76,19 @@ class Ones(Zeros):
 
 
 class Constant(Zeros):
-    def __init__(self, value: float = 0.0) -> None:
+    """``value`` everywhere (a number, or an array broadcast to the shape, as the output bias
+    ``Constant(np.log([pos / neg]))``)."""
+
+    def __init__(self, value: Any = 0.0) -> None:
         super().__init__()
         self.value = value
 
     def sample(self, shape, rng):
         return np.full(shape, self.value)
+
+    def get_config(self) -> dict[str, Any]:
+        value = np.asarray(self.value)  # plain numbers and lists, for JSON
+        return {"value": value.item() if value.ndim == 0 else value.tolist()}
 
 
 class RandomNormal(Initializer):
@@ -125,10 +132,18 @@ class VarianceScaling(Initializer):
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
                  distribution: str = "truncated_normal", seed: int | None = None) -> None:
         super().__init__(seed)
+        if not isinstance(scale, (int, float, np.number)) or isinstance(scale, bool) or \
+                not scale > 0:
+            raise ValueError(f"VarianceScaling: scale must be a positive number, got {scale!r}")
+        mode = mode.lower() if isinstance(mode, str) else mode
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be fan_in, fan_out or fan_avg, got {mode!r}")
+        distribution = distribution.lower() if isinstance(distribution, str) else distribution
+        if distribution == "normal":  # tf.keras's older name for it (Keras 3 maps it too)
+            distribution = "truncated_normal"
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(f"unknown distribution {distribution!r}")
+            raise ValueError(f"unknown distribution {distribution!r}: truncated_normal, "
+                             "untruncated_normal or uniform")
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def sample(self, shape, rng):
@@ -187,8 +202,23 @@ class Orthogonal(Initializer):
         return self.gain * q.reshape(shape)
 
 
+class Identity(Zeros):
+    """``gain`` times the identity matrix (2-D shapes; Keras's ``Identity``, for a square
+    kernel that starts as the identity map)."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        super().__init__()
+        self.gain = gain
+
+    def sample(self, shape, rng):
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D shape, got {shape}")
+        return self.gain * np.eye(*shape)
+
+
 _ALIASES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "identity": Identity, "identityinitializer": Identity, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "uniform": RandomUniform, "normal": RandomNormal,
     "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
@@ -200,9 +230,14 @@ _ALIASES = {
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
 
 
-def get(identifier: Any) -> Initializer:
+def get(identifier: Any) -> Initializer | None:
     """An initializer from a name ('glorot_uniform', 'GlorotUniform'), a config dict
-    ({'class_name': ..., 'config': ...}), an instance, or a callable (shape, dtype) -> array."""
+    ({'class_name': ..., 'config': ...}), a class (made with its defaults), an instance, or a
+    callable (shape, dtype) -> array; None for None."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, type):  # the class itself: an instance of it, as Keras's get
+        return identifier()
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
         if cls is None:
@@ -225,7 +260,7 @@ def serialize(init: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Initializer",
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "get", "serialize",
 ]

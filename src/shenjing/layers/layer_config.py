@@ -105,12 +105,13 @@ def _serialize(value: Any) -> Any:
 
     if isinstance(value, Layer):
         return serialize_layer(value)
+    # (their configs may hold NumPy values: Constant(np.log([0.1])), MaxNorm(axis=np.int64(0)))
     if isinstance(value, initializers.Initializer):
-        return initializers.serialize(value)
-    if isinstance(value, regularizers.L1L2):
-        return regularizers.serialize(value)
+        return _serialize(initializers.serialize(value))
+    if isinstance(value, regularizers.Regularizer):
+        return _serialize(regularizers.serialize(value))
     if isinstance(value, constraints.Constraint):
-        return constraints.serialize(value)
+        return _serialize(constraints.serialize(value))
     if isinstance(value, (list, tuple)):
         return [_serialize(v) for v in value]
     if isinstance(value, dict):
@@ -123,4 +124,6 @@ def _serialize(value: Any) -> Any:
         return activations.serialize(value)
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     return value
