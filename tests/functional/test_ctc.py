@@ -278,3 +278,25 @@ def test_tensorflows_time_major_form_and_last_class_blank():
                            target_lengths, input_lengths, blank_index=-1)
     ours = F.ctc_loss(targets, sj.tensor(logits, dtype="float64"), target_lengths, input_lengths)
     np.testing.assert_allclose(tf_loss.numpy(), ours.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c", "numpy"])
+def test_a_tight_alignment_whose_alpha_beta_underflows_has_torchs_gradient(native):
+    """8 labels with two repeats in exactly 10 frames, logits 100 apart: at frame 5 the one
+    state on a path has rescaled alpha 4e-196 and beta 3e-153, each above the threshold that
+    sends a sample to log space, their product 0 in float64: the gradient was 0/0 = NaN."""
+    torch = require_torch()
+    z = 10.0 * np.array([[-5, 2, 1, -6], [0, -6, 4, 1], [7, 6, 10, -10], [-5, -7, 8, -10],
+                         [-4, 4, 2, 1], [-2, 9, 1, -4], [-3, 7, -11, 5], [4, -13, -9, -7],
+                         [9, -2, -6, 0], [-9, -1, -3, 0]])[None]
+    labels = np.array([[1, 2, 3, 1, 2, 2, 1, 1]])
+    with sj.native.disabled() if not native else contextlib.nullcontext():
+        x = sj.tensor(z, dtype="float64").requires_grad_()
+        loss = ctc_log_likelihood_loss(F.log_softmax(x, -1), labels, [10], [8]).sum()
+        loss.backward()
+    t = torch.tensor(z, requires_grad=True)
+    expected = torch.nn.functional.ctc_loss(t.log_softmax(-1).transpose(0, 1),
+                                            torch.tensor(labels), [10], [8], reduction="sum")
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-9)

@@ -137,7 +137,8 @@ def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: n
     sum over its states s of P(in s at frame t | l, x) = alpha beta / the sum over s of it,
     beta running over the frames after t from 1 at the two end states of each sample's last
     frame (rescaled each frame); 0 past a sample's frames, NaN where no path is left. Also,
-    per sample, whether a rescaled beta fell below _WEAK_STATE."""
+    per sample, whether a rescaled beta fell below _WEAK_STATE or a frame's alpha beta summed to
+    0 (underflow)."""
     n, frames, width = y.shape
     grad = np.zeros((n, frames, classes))
     lost = np.zeros(n, dtype=bool)
@@ -165,6 +166,9 @@ def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: n
                         np.where((t < lengths - 1)[:, None], beta, 0.0))
         lost |= ((beta > 0) & (beta < _WEAK_STATE)).any(axis=1)
         both = alpha[:, t] * beta
+        # each factor may be above _WEAK_STATE and their product still underflow (1e-196 *
+        # 1e-153): the sample is then redone in log space too
+        lost |= ~(both.sum(axis=1) > 0) & (t < lengths)
         with np.errstate(divide="ignore", invalid="ignore"):
             post[:, t] = np.where((t < lengths)[:, None],
                                   both / both.sum(axis=1, keepdims=True), 0.0)

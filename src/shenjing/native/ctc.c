@@ -99,6 +99,9 @@ int sj_ctc_grad(int64_t n, int64_t frames, int64_t width, int64_t classes,
                 post[s] = a[s] * cur[s];
                 total += post[s];
             }
+            /* alpha and beta may each stay above SJ_CTC_WEAK while their product underflows
+             * (1e-196 * 1e-153): the sample is then redone in log space too */
+            lost[b] |= !(total > 0.0);
             double *g = grad + (b * frames + t) * classes;
             for (int64_t s = 0; s < width; s++)
                 g[eb[s]] -= post[s] / total;
