@@ -235,3 +235,25 @@ def test_huber_gradient_inside_a_large_delta_is_exact_as_torch(delta, d):
     delta (|d| - min(|d|, delta)) left delta - delta rounding (0 for delta 1e5, d 1e-3)."""
     same(lambda F, x, t: F.huber_loss(x, t, delta=delta), np.array([d], np.float32),
          np.zeros(1, np.float32), wrt=[0], atol=1e-12, rtol=1e-5)
+
+
+@pytest.mark.parametrize("additive", [False, True])
+def test_sdpa_query_with_no_key_is_zero_without_nan_gradients_as_torch(additive):
+    """torch's safe softmax (2.5+): a padded query row gets zeros and no gradient; it was NaN,
+    and the NaN reached the gradients of the keys and values though the loss left it out."""
+    torch = require_torch()
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=s) for s in [(3, 2), (4, 2), (4, 2)])
+    allowed = np.ones((3, 4), bool)
+    allowed[2] = False
+    mask = np.where(allowed, 0.0, -np.inf) if additive else allowed
+    ours = [shenjing.tensor(a, dtype="float64", requires_grad=True) for a in (q, k, v)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = SF.scaled_dot_product_attention(*ours, attn_mask=mask)
+    expected = torch.nn.functional.scaled_dot_product_attention(*theirs,
+                                                                attn_mask=torch.tensor(mask))
+    out[:2].sum().backward()
+    expected[:2].sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), atol=1e-12)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)

@@ -50,6 +50,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         dropout_p: dropout on the attention weights (always applied when > 0, as torch).
         is_causal: query i attends to keys 0..i (the upper-left triangle, torch's).
 
+    A query row the mask leaves no key gives zeros (torch's safe softmax), without a gradient.
+
     >>> out = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # (N, heads, L, E)
     """
     if enable_gqa:
@@ -61,13 +63,24 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal:
         n_q, n_k = query.shape[-2], key.shape[-2]
         attn_mask = get_xp(query.data).tri(n_q, n_k, dtype=bool)
+    dead = None
     if attn_mask is not None:
         mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
         if get_xp(scores.data).asarray(mask).dtype == bool:
             scores = E.where(mask, scores, float("-inf"))
         else:
             scores = scores + attn_mask
+        # a query that may attend to no key (a padded one): torch's safe softmax gives it 0,
+        # and no gradient, not the NaN of a softmax over -inf alone, which would spread
+        # through the gradients of the keys and values
+        dead = (scores.data == float("-inf")).all(axis=-1, keepdims=True)
+        if dead.any():
+            scores = E.where(dead, 0.0, scores)
+        else:
+            dead = None
     weights = A.softmax(scores, -1)
+    if dead is not None:
+        weights = E.where(dead, 0.0, weights)
     if dropout_p > 0:
         weights = _dropout(weights, p=dropout_p)
     return L.matmul(weights, value)
