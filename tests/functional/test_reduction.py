@@ -239,3 +239,18 @@ def test_float16_variance_squares_its_deviations_in_float32():
     y = F.var(shenjing.tensor(x, dtype="float16"), axis=1)
     np.testing.assert_allclose(y.numpy().astype(np.float64), x.astype(np.float64).var(axis=1),
                                rtol=2e-3)
+
+
+def test_float16_sums_add_up_in_float32_as_torch():
+    """5,000 ones: float16 alone stalls at 2048 (2048 + 1 rounds to 2048); torch adds half in
+    float32, and so do sum, cumsum and a broadcast gradient's reduction here."""
+    ones = shenjing.tensor(np.ones((5000, 2), np.float16), dtype=shenjing.float16)
+    assert F.sum(ones, axis=0).numpy().tolist() == [5000, 5000]
+    assert ones.cumsum(0).numpy()[-1].tolist() == [5000, 5000]
+    bias = shenjing.tensor(np.zeros((1, 2), np.float16), dtype=shenjing.float16,
+                           requires_grad=True)
+    (ones + bias).sum().backward()
+    assert bias.grad.dtype == np.float16 and bias.grad.numpy().tolist() == [[5000, 5000]]
+    wide = shenjing.tensor((np.random.default_rng(0).standard_normal(1000) * 1000)
+                           .astype(np.float16), dtype=shenjing.float16)
+    assert np.isfinite(F.std(wide).item())  # its variance, ~1e6, is inf in float16

@@ -224,3 +224,10 @@ def test_a_query_that_sees_no_key_gets_what_keras_gives_on_each_path(rng):
     np.testing.assert_allclose(mha(e, e).numpy(), fused_out, rtol=1e-4, atol=1e-5)
     # uniform: exactly in float32, where -1e9 swamps the scores
     np.testing.assert_allclose(fused_probs[0, :, 3:], 0.2, atol=1e-3)
+
+
+def test_a_row_masked_whole_in_float16_is_not_nan():
+    """Keras's large negative number is -3e4 in float16 (-1e9 is -inf there: NaN rows)."""
+    x = sj.tensor(np.array([[1.0, 2.0]], np.float16), dtype=sj.float16)
+    out = sj.layers.Softmax(dtype="float16")(x, mask=np.array([[False, False]]))
+    np.testing.assert_allclose(out.numpy(), [[0.5, 0.5]])

@@ -220,11 +220,15 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == shape:
         return grad
+    # float16 adds up in float32, as torch (a bias's gradient over 5,000 rows stalled at 2048)
+    wide = {"dtype": np.float32} if grad.dtype == np.float16 else {}
     if grad.ndim > len(shape):  # the leading axes broadcasting added: summed away
-        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))), **wide)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = grad.sum(axis=stretched, keepdims=True, **wide)
+    if wide:
+        grad = grad.astype(np.float16)
     # one op for a bias's gradient (no reshape): under create_graph each is a recorded op
     return grad if grad.shape == shape else grad.reshape(shape)
 

@@ -39,6 +39,12 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(value, dtype=like.dtype) if like.dtype.kind == "f" else Tensor(value)
 
 
+def large_negative(dtype: Any) -> float:
+    """What a masked score gets before a softmax (Keras's ``_large_negative_number``): -1e9,
+    or -3e4 in float16, where -1e9 is -inf and a row masked whole would be NaN."""
+    return -3e4 if np.dtype(dtype) == np.float16 else -1e9
+
+
 def max_shift(x: Any, axis: Any) -> Any:
     """x's maximum over ``axis`` with the axes kept: what softmax and logsumexp subtract so
     that exp cannot overflow. An empty tensor has none (NumPy raises): 0, of the same shape."""

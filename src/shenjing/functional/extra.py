@@ -13,6 +13,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
@@ -84,6 +86,8 @@ class _Cumsum(Function):
 
     def forward(self, x, axis=0):
         self.save_for_backward(axis)
+        if x.dtype == np.float16:  # added up in float32, as torch (float16 stalls at 2048)
+            return get_xp(x).cumsum(x, axis=axis, dtype=np.float32).astype(x.dtype)
         return get_xp(x).cumsum(x, axis=axis, dtype=x.dtype)
 
     def backward(self, g):

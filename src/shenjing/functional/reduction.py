@@ -27,7 +27,10 @@ class _Sum(Function):
 
     def forward(self, x, axes=(), keepdims=False):
         self.save_for_backward(x.shape, axes, keepdims)
-        return x.sum(axis=axes, keepdims=keepdims)
+        wide = _wide(x.dtype)  # float16 adds up in float32, as torch (it stalled at 2048)
+        if wide is None:
+            return x.sum(axis=axes, keepdims=keepdims)
+        return x.sum(axis=axes, keepdims=keepdims, dtype=wide).astype(x.dtype)
 
     def backward(self, g):
         shape, axes, keepdims = self.saved
@@ -94,7 +97,7 @@ class _Max(Function):
 class _Var(Function):
     """y = sum((x - mean)**2) / (n - ddof);  dy/dx = 2 (x - mean) / (n - ddof)."""
 
-    def forward(self, x, axes=(), keepdims=False, ddof=0):
+    def forward(self, x, axes=(), keepdims=False, ddof=0, root=False):
         n = 1
         for a in axes:
             n *= x.shape[a]
@@ -103,8 +106,10 @@ class _Var(Function):
         diff = x - x.mean(axis=axes, keepdims=True)
         self.save_for_backward(diff, axes, keepdims, n - ddof)
         wide = diff.astype(_wide(x.dtype) or x.dtype, copy=False)  # (squares of 300 pass 65,504)
-        squares = (wide * wide).sum(axis=axes, keepdims=keepdims)
-        return (squares / (n - ddof)).astype(x.dtype, copy=False)
+        squares = (wide * wide).sum(axis=axes, keepdims=keepdims) / (n - ddof)
+        if root:  # std: the root taken wide too (a variance of 1e6 is inf in float16)
+            squares = get_xp(x).sqrt(squares)
+        return squares.astype(x.dtype, copy=False)
 
     def backward(self, g):
         diff, axes, keepdims, dof = self.saved[:4]
@@ -122,7 +127,7 @@ class _Std(_Var):
     saves_outputs = True
 
     def forward(self, x, axes=(), keepdims=False, ddof=0):
-        y = get_xp(x).sqrt(super().forward(x, axes, keepdims, ddof))
+        y = super().forward(x, axes, keepdims, ddof, root=True)
         self.saved += (y,)
         return y
 
