@@ -287,7 +287,11 @@ def _in_place(fn: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
         def write(a: Any, _: Any) -> None:
             a[...] = fn(Tensor._wrap(a), *args, **kwargs).data
 
-        return self._inplace(None, write, lambda old, _: fn(old, *args, **kwargs),
+        # a tensor argument that requires grad (index_add_'s source, lerp_'s end) puts the
+        # change in the graph as x's own requires_grad does
+        graded = next((a for a in (*args, *kwargs.values())
+                       if isinstance(a, Tensor) and a.requires_grad), None)
+        return self._inplace(graded, write, lambda old, _: fn(old, *args, **kwargs),
                              keep_old=True)
 
     method.__name__ = name

@@ -203,6 +203,8 @@ def test_gelu_in_float64_is_exact_to_double_precision():
 def test_no_grad_forward_is_the_recorded_forward(name, size, native):
     # Under no_grad (or for an input that needs no gradient) SiLU and GELU skip their
     # derivative: the values must be those of the recorded forward, bit for bit.
+    if native and shenjing.native.kernels() is None:
+        pytest.skip("the C kernels are not built here")
     fn = ELEMENTWISE[name][0]
     x = (np.random.default_rng(size).standard_normal(size) * 40).astype(np.float32)
     with shenjing.native.disabled() if not native else contextlib.nullcontext():

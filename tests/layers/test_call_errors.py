@@ -36,6 +36,11 @@ CASES = {
     "rnn_step_by_step_state": (lambda: L.SimpleRNN(3, activation="elu")(
         _t(2, 4, 5), initial_state=[_t(2, 4)]),
         r"\(SimpleRNN\) expects 1 initial state\(s\) of shape \(2, 3\), got \[\(2, 4\)\]"),
+    "rnn_of_a_cell_mask": (lambda: L.RNN(L.GRUCell(3))(_t(2, 4, 5), mask=np.ones((2, 3), bool)),
+                           r"\(RNN\): mask of shape \(2, 3\) does not match .* \(2, 4\)"),
+    "mha_mask_of_more_axes": (lambda: L.MultiHeadAttention(2, 3)(
+        _t(2, 4, 5), _t(2, 6, 5), attention_mask=np.ones((2, 1, 4, 6), bool)),
+        r"attention_mask of shape \(2, 1, 4, 6\) does not broadcast"),
     "lstm_state_count": (lambda: L.LSTM(3)(_t(2, 4, 5), initial_state=[_t(2, 3)]),
                          r"\(LSTM\) expects 2 initial state\(s\)"),
     "conv1d_too_short": (lambda: L.Conv1D(2, 3, dilation_rate=2)(_t(1, 4, 2)),

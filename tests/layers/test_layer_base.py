@@ -780,5 +780,6 @@ def test_layers_in_lists_dicts_and_nested_containers_are_tracked_as_keras():
     before = [w.numpy().copy() for w in m.weights]
     m.fit(x, np.ones((6, 1), np.float32), verbose=0)
     assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, m.weights))
+    assert "words" not in m._layers  # a container of other things is not tracked
     m.blocks = None  # replaced: no longer tracked
     assert len(m.layers) == 3

@@ -534,3 +534,4 @@ def test_a_subclassed_model_called_on_a_dict_saves_and_loads(tmp_path):
     model.save(tmp_path / "m.shenjing")
     again = load_model(tmp_path / "m.shenjing", custom_objects={"TwoInputs": TwoInputs})
     np.testing.assert_allclose(again(feed).numpy(), expected)
+

@@ -16,7 +16,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from .. import backend, parallel
+from .. import parallel
 from . import anomaly
 from .function import Function, FunctionCtx, unbroadcast
 from .grad_mode import set_grad_enabled
@@ -293,12 +293,7 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
         stored.add(id(g))
         t.grad = g
     elif t.grad is not None:
-        acc = t.grad.data
-        if isinstance(acc, t.xp.ndarray) and getattr(acc.flags, "writeable", True):
-            acc += g  # in place, as torch's: a reference to p.grad sees the sum
-            t.grad._version[0] += 1
-        else:
-            t.grad = Tensor._wrap(t.xp.asarray(acc + g, dtype=t.dtype))  # 0-d: an array
+        add_into_grad(t, g)
     else:
         # .grad must be the leaf's own array, safe to modify in place (clipping, zeroing):
         # copy g if it may be shared (add hands one array to both inputs; a view shares its
@@ -315,10 +310,21 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
             hook(t)
 
 
+def add_into_grad(t: Tensor, g: Any) -> None:
+    """``t.grad += g`` in place, as torch accumulates (a reference taken to ``t.grad`` sees the
+    sum); a new array where ``.grad`` cannot be written (a read-only or 0-d NumPy scalar)."""
+    acc = t.grad.data
+    if isinstance(acc, t.xp.ndarray) and getattr(acc.flags, "writeable", True):
+        acc += g
+        t.grad._version[0] += 1
+    else:
+        t.grad = Tensor._wrap(t.xp.asarray(acc + g, dtype=t.dtype))
+
+
 def _run_hook(hook: Any, g: Any) -> Any:
     """``hook(grad)``; a returned value replaces the gradient (an array, or a Tensor when the
-    gradients are Tensors: create_graph), of the same shape (torch's rule). An array is copied:
-    the caller's tensor must not become a ``.grad`` that later steps change in place."""
+    gradients are Tensors: create_graph), of the same shape (torch's rule). (A leaf's hooks'
+    results are copied before they become its ``.grad``: see ``_to_leaf``.)"""
     graph = isinstance(g, Tensor)
     out = hook(g if graph else Tensor._wrap(g))
     if out is None:
@@ -328,5 +334,4 @@ def _run_hook(hook: Any, g: Any) -> Any:
                            f"shape from {tuple(g.shape)} to {tuple(out.shape)}")
     if graph:
         return out if isinstance(out, Tensor) else Tensor._wrap(out)
-    raw = out.data if isinstance(out, Tensor) else out
-    return backend.get_xp(raw).array(raw, copy=True)
+    return out.data if isinstance(out, Tensor) else out

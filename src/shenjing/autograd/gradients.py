@@ -57,7 +57,12 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
     for t, g in zip(targets, _capture(outputs, seeds, targets, keep, create_graph)):
         if g is not None:
             g = _own(g, t, given)
-            t.grad = g if t.grad is None else t.grad + g
+            if t.grad is None:
+                t.grad = g
+            elif g.requires_grad:  # create_graph: the sum keeps the graph
+                t.grad = t.grad + g
+            else:
+                engine.add_into_grad(t, g.data)  # in place, as a plain backward
             for hook in t._post_accumulate_hooks or ():  # as a plain backward's (engine._to_leaf)
                 hook(t)
 

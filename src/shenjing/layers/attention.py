@@ -156,7 +156,9 @@ class MultiHeadAttention(Layer):
         if attention_mask is not None:
             given = _bool(attention_mask)
             try:
-                np.broadcast_shapes(given.shape, (query.shape[0], t, s))
+                if np.broadcast_shapes(given.shape, (query.shape[0], t, s)) != (
+                        query.shape[0], t, s):
+                    raise ValueError  # more axes than (batch, T, S)
             except ValueError:
                 raise ValueError(f"Layer '{self.name}' (MultiHeadAttention): attention_mask of "
                                  f"shape {given.shape} does not broadcast to (batch, query "

@@ -9,6 +9,7 @@ may import ``Layer``: this module may not, since ``Layer`` imports it).
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -106,6 +107,7 @@ _BATCH_FILLS, _AXIS_FILLS = (2, 3), (32, 53)
 # Tried when those fail (a kernel or pool longer than 32, a Reshape((-1, 160)) that needs a
 # multiple of 160): large and highly composite (both multiples of 2^5 3 5), slower to run.
 _LARGE_AXIS_FILLS = (960, 1440)
+_LARGE_TRIAL_LIMIT = 1 << 24  # elements per input: not for three unknown axes (3e9 of them)
 
 
 def _dummy(t: SymbolicTensor, trial: int, fills: tuple[int, int] = _AXIS_FILLS) -> Any:
@@ -198,7 +200,10 @@ def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
             try:
                 outs = _trial_pair(layer, inputs, args, call_kwargs, _AXIS_FILLS)
             except Exception as first:
-                if not any(None in t.shape[1:] for t in symbolic_in((inputs, args, kwargs))):
+                tensors = symbolic_in((inputs, args, kwargs))
+                if not any(None in t.shape[1:] for t in tensors) or any(
+                        math.prod(_LARGE_AXIS_FILLS[1] if n is None else n for n in t.shape)
+                        > _LARGE_TRIAL_LIMIT for t in tensors):
                     raise
                 try:
                     outs = _trial_pair(layer, inputs, args, call_kwargs, _LARGE_AXIS_FILLS)

@@ -114,8 +114,8 @@ class Normalization(Layer):
             first = next(iter(data), None)
             if first is not None and np.ndim(unpack_batch(first)[0]) == 1:
                 data = data.batch(128)  # an element is one sample's features
-        if isinstance(data, list) and data and all(
-                isinstance(b, (np.ndarray, Tensor)) for b in data):
+        if isinstance(data, list) and data and all(  # batches, not a list of samples
+                isinstance(b, (np.ndarray, Tensor)) and b.ndim > 1 for b in data):
             batches = [b.data if isinstance(b, Tensor) else b for b in data]  # batches
         else:
             batches = adapt_batches(data)

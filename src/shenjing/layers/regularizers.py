@@ -95,6 +95,8 @@ class OrthogonalRegularizer(Regularizer):
         unit = rows / F.maximum(F.sqrt(F.sum(rows * rows, axis=1, keepdims=True)), 1e-12)
         product = unit @ F.transpose(unit)
         size = product.shape[0]
+        if size < 2:  # one row (or column): no pair to be orthogonal, no penalty (not 0 / 0)
+            return F.sum(w * 0.0)
         off_diagonal = product * (1.0 - w.xp.eye(size, dtype=w.data.dtype))
         pairs = size * (size - 1) / 2.0
         return self.factor * 0.5 * F.sum(F.abs(off_diagonal)) / pairs
@@ -107,7 +109,7 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogona
 
 
 def get(identifier: Any) -> Regularizer | None:
-    """A regularizer from None, 'l1', 'l2', 'l1_l2' (0.01 each, as Keras), a config dict, a
+    """A regularizer from None, 'l1', 'l2', 'l1_l2', 'orthogonal_regularizer', a config dict, a
     class (made with its defaults), or an instance/callable."""
     if identifier is None:
         return None
@@ -115,9 +117,9 @@ def get(identifier: Any) -> Regularizer | None:
         return identifier()
     if isinstance(identifier, str):
         key = identifier.lower().replace("_", "")
-        if key == "l1l2":  # Keras's string default, not the class's (0, 0: no penalty)
-            return L1L2(l1=0.01, l2=0.01)
-        table = {"l1": L1, "l2": L2, "orthogonalregularizer": OrthogonalRegularizer}
+        # 'l1_l2' is the class with its defaults, 0 and 0, as Keras 3's get makes it (its
+        # docstring's 0.01 each is Keras 2's)
+        table = {"l1": L1, "l2": L2, "l1l2": L1L2, "orthogonalregularizer": OrthogonalRegularizer}
         if key not in table:
             raise ValueError(f"unknown regularizer {identifier!r}; known: l1, l2, l1_l2, "
                              "orthogonal_regularizer")

@@ -133,6 +133,10 @@ class RNN(StatefulMixin, Layer):
             mask = next((m for m in mask if m is not None), None)
         if mask is not None:
             mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+            if tuple(mask.shape) != (n, t_len):  # (as the fused layers check it)
+                raise ValueError(f"Layer '{self.name}' (RNN): mask of shape "
+                                 f"{tuple(mask.shape)} does not match the inputs' (batch, "
+                                 f"steps) = {(n, t_len)}")
 
         def zeros() -> Any:
             return self.get_initial_state(n)

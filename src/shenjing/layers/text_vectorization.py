@@ -178,10 +178,10 @@ class TextVectorization(_ListInputs):
         return [[" ".join(toks[i:i + n]) for n in self._widths
                  for i in range(len(toks) - n + 1)] for toks in tokens]
 
-    def _token_array(self, data: Any, fit: bool = True) -> np.ndarray:
-        """A (batch, length) array of tokens, padded with the mask token '', and, with ``fit``,
-        padded or cut to ``output_sequence_length`` (what ``call`` gives; ``adapt`` counts every
-        token, as Keras's)."""
+    def _token_array(self, data: Any, to_length: bool = True) -> np.ndarray:
+        """A (batch, length) array of tokens, padded with the mask token '', and, with
+        ``to_length``, padded or cut to ``output_sequence_length`` (what ``call`` gives;
+        ``adapt`` counts every token, as Keras's)."""
         texts = self._texts_of(data)
         if self._split_fn is None:  # each string is a token, standardized
             rows = texts.reshape(len(texts), -1) if texts.ndim else texts.reshape(1)
@@ -189,7 +189,7 @@ class TextVectorization(_ListInputs):
                 rows = np.asarray([self._standardize_fn(t) for t in rows.reshape(-1).tolist()],
                                   dtype=str).reshape(rows.shape)
             length = self.output_sequence_length
-            if fit and length is not None and rows.ndim == 2:  # Keras's pad or cut, as split
+            if to_length and length is not None and rows.ndim == 2:  # Keras's pad or cut, as split
                 fitted = np.full((len(rows), length), "", dtype=rows.dtype)
                 fitted[:, :min(length, rows.shape[1])] = rows[:, :length]
                 rows = fitted
@@ -202,7 +202,7 @@ class TextVectorization(_ListInputs):
             texts = texts.reshape(texts.shape[:-1])
         tokens = self._tokenize(texts.reshape(-1))
         length = max(map(len, tokens), default=0)
-        if fit and self.output_sequence_length is not None:
+        if to_length and self.output_sequence_length is not None:
             length = self.output_sequence_length
         out = np.full((len(tokens), length), "", dtype=object)
         for row, toks in zip(out, tokens):
@@ -219,7 +219,7 @@ class TextVectorization(_ListInputs):
 
         batches = adapt_batches(data, (tuple, str))
         # (texts, tokens) rows: each text is one document for 'tf_idf'
-        self._lookup.adapt(_rows(self._token_array(b, fit=False)) for b in batches)
+        self._lookup.adapt(_rows(self._token_array(b, to_length=False)) for b in batches)
 
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Use ``vocabulary`` and, for 'tf_idf', its ``idf_weights`` (see

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ...autograd import Tensor
 from ...backend import get_xp
 from ...functional import activation as A
@@ -74,7 +76,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         # and no gradient, not the NaN of a softmax over -inf alone, which would spread
         # through the gradients of the keys and values
         dead = (scores.data == float("-inf")).all(axis=-1, keepdims=True)
-        if dead.any():
+        if get_xp(dead) is not np or dead.any():  # (on a GPU always: no sync to find out)
             scores = E.where(dead, 0.0, scores)
         else:
             dead = None
