@@ -303,3 +303,19 @@ def test_einsum_gradient_through_a_label_broadcast_from_size_one():
     np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-6)
     assert sj.gradcheck(lambda p, q: sj.ops.einsum("bij,bjk->bik", p, q),
                         rng.standard_normal((1, 2, 3)), rng.standard_normal((4, 3, 2)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, x: m.log(m.clamp(x, 0.0, 1.0)),           # clip's masked side meets 1/0
+    lambda m, x: m.log(m.maximum(x, m.zeros_like(x))),  # maximum's losing side meets 1/0
+])
+def test_an_infinite_gradient_is_not_multiplied_by_a_masks_zero(make):
+    """log of a clipped 0 sends back inf: torch's clamp and maximum pass 0 where the mask is
+    off (a select), not inf * 0 = NaN, which a first step would spread into every weight."""
+    torch = require_torch()
+    values = [-1.0, 0.5, 2.0]
+    ours, theirs = sj.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the point
+        make(sj, ours).sum().backward()
+    make(torch, theirs).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

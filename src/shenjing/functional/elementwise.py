@@ -258,16 +258,22 @@ class _Maximum(Function):
         xp = get_xp(a)
         return xp.maximum(a, b) if self.sign > 0 else xp.minimum(a, b)
 
-    def backward(self, g):
+    def _shares(self, dtype):
         a, b = self.saved
-        xp = get_xp(g)
+        xp = get_xp(a)
         big, small = (a, b) if self.sign > 0 else (b, a)
         tie = a == b
-        share_a = xp.where(tie, 0.5, ~(big < small)).astype(g.dtype)
-        share_b = xp.where(tie, 0.5, ~(big > small)).astype(g.dtype)
-        return g * share_a, g * share_b
+        return (xp.where(tie, 0.5, ~(big < small)).astype(dtype),
+                xp.where(tie, 0.5, ~(big > small)).astype(dtype))
 
-    differentiable_backward = backward  # g times constants (piecewise linear): also on Tensors
+    # g where it goes, then its share: an inf gradient gives the loser 0, not inf * 0 = NaN,
+    # as torch's
+    def backward(self, g):
+        zero = g.dtype.type(0)
+        return tuple(get_xp(g).where(s > 0, g, zero) * s for s in self._shares(g.dtype))
+
+    def differentiable_backward(self, g):
+        return tuple(where(s > 0, g, 0.0) * s for s in self._shares(g.dtype))
 
 
 class _Minimum(_Maximum):
@@ -303,9 +309,14 @@ class _Clip(Function):
         return get_xp(x).clip(x, lo, hi)
 
     def backward(self, g):
-        return tuple(None if mask is None else g * mask for mask in self.saved)
+        # where, not g * mask: an inf gradient (log of a clipped 0) gives 0 there, not NaN,
+        # as torch.clamp's
+        zero = g.dtype.type(0)
+        return tuple(None if mask is None else get_xp(g).where(mask, g, zero)
+                     for mask in self.saved)
 
-    differentiable_backward = backward  # g times constant masks: also on Tensors
+    def differentiable_backward(self, g):
+        return tuple(None if mask is None else where(mask, g, 0.0) for mask in self.saved)
 
 
 class _Stepwise(Function):
