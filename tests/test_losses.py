@@ -410,6 +410,24 @@ def test_dtype_sets_the_dtype_computed_in(rng):
     assert losses.MeanSquaredError.from_config(keras_written).dtype is None
 
 
+def test_float16_predictions_are_scored_in_float32_as_keras():
+    """0.9999 is 1.0 in float16, where Keras's clip to 1 - 1e-7 is 1.0 again: the
+    cross-entropy was inf. Keras's losses compute in float32 (their dtype's default), so the
+    value is the float32 one, finite, and the gradient comes back float16."""
+    p16 = np.array([0.9999, 0.5, 1e-5], np.float16)
+    y = np.array([0.0, 1.0, 1.0], np.float32)
+    p = Tensor(p16, dtype=np.float16, requires_grad=True)
+    value = losses.BinaryCrossentropy()(y, p)
+    assert value.dtype == np.float32
+    clipped = np.clip(p16.astype(np.float32), np.float32(1e-7), np.float32(1 - 1e-7))
+    expected = np.mean(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-6)
+    value.backward()
+    assert p.grad.dtype == np.float16 and np.isfinite(p.grad.numpy()).all()
+    with np.errstate(divide="ignore"):  # asked for float16 it is float16's inf, as in Keras
+        assert losses.BinaryCrossentropy(dtype="float16")(y, p).item() == np.inf
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: losses.MeanSquaredError(dtype="int32"), "dtype must be a floating type"),
     (lambda: losses.Huber(1.0, "sum", "huber", "mixed"), "dtype must be a floating type"),

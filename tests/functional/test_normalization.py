@@ -189,3 +189,27 @@ def test_batch_norm_updates_moving_statistics_given_as_arrays_in_place():
     np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(0), rtol=1e-6)
     with pytest.raises(TypeError, match="moving_mean must be a Tensor or an array"):
         F.batch_norm(shenjing.tensor(x), None, None, [0.0] * 4, var, training=True)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_float16_is_normalized_in_float32_as_torch_and_keras(norm, rng):
+    """Far from 0 (1000 + 30 N), float16's squared deviations summed over 512 rows pass its
+    65,504 (batch norm was NaN) and its statistics lose the digits the gradient's differences
+    need (layer norm's input gradient was off by 70x): in float32 inside, the result and every
+    gradient are float16 within a few of its roundings of the float64 computation."""
+    shape = (512, 8) if norm == "batch" else (4, 300)
+    x = (rng.standard_normal(shape) * 30 + 1000).astype(np.float16)
+    w = rng.standard_normal(shape).astype(np.float16)
+    results = []
+    for dtype in (np.float16, np.float64):
+        xs, gamma, beta = (Tensor(v, dtype=dtype, requires_grad=True) for v in (
+            x, np.full(shape[-1], 1.5), np.zeros(shape[-1])))
+        moving = [np.zeros(shape[-1], dtype), np.ones(shape[-1], dtype)]
+        y = (F.batch_norm(xs, gamma, beta, *moving, training=True) if norm == "batch" else
+             F.layer_norm(xs, gamma, beta))
+        (y * Tensor(w, dtype=dtype)).sum().backward()
+        results.append([y.numpy(), xs.grad.numpy(), gamma.grad.numpy(), beta.grad.numpy()]
+                       + (moving if norm == "batch" else []))
+    for half, exact in zip(*results):
+        assert half.dtype == np.float16
+        np.testing.assert_allclose(half, exact, rtol=0, atol=2e-3 * np.abs(exact).max())

@@ -28,6 +28,7 @@ from . import elementwise as E
 from . import reduction as R
 from . import shape as S
 from ._util import normalize_axes, sum_rows
+from .dtypes import cast
 
 
 def _affine(xhat: Any, gamma: Any, beta: Any) -> Any:
@@ -240,10 +241,21 @@ def batch_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None,
     if not training and (moving_mean is None or moving_variance is None):
         raise ValueError("batch_norm: inference (training=False) needs moving_mean and "
                          "moving_variance")
+    if x.dtype == np.float16:
+        wide = _in_float32(x, gamma, beta)
+        return cast(batch_norm(*wide, moving_mean, moving_variance, training, momentum, epsilon),
+                    np.float16)
     affine = tuple(t for t in (gamma, beta) if t is not None)
     return _BatchNorm.apply(x, *affine, has_gamma=gamma is not None, has_beta=beta is not None,
                             moving=moving, training=bool(training), momentum=float(momentum),
                             epsilon=float(epsilon))
+
+
+def _in_float32(*tensors: Tensor | None) -> list[Tensor | None]:
+    """float16 tensors normalized in float32 (the result cast back), as torch and Keras do:
+    float16's sums of squares overflow at 65,504 and its statistics lose the digits that the
+    gradient's differences need."""
+    return [None if t is None else cast(t, np.float32) for t in tensors]
 
 
 def _moving_array(t: Any, name: str) -> Any:
@@ -375,6 +387,8 @@ def layer_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, axis: Any =
         if t is not None and t.shape != expected:
             raise ValueError(f"layer_norm: {name} of shape {t.shape}, expected {expected} for "
                              f"input of shape {x.shape} normalized over axes {axes}")
+    if x.dtype == np.float16:
+        return cast(layer_norm(*_in_float32(x, gamma, beta), axis, epsilon), np.float16)
     affine = tuple(t for t in (gamma, beta) if t is not None)
     return _LayerNorm.apply(x, *affine, axes=axes, has_gamma=gamma is not None,
                             has_beta=beta is not None, epsilon=float(epsilon))

@@ -152,7 +152,9 @@ class Loss:
         name: a name for logs and configs.
         reduction: ``'sum_over_batch_size'`` (``'mean'`` is an alias), ``'sum'`` or ``'none'``.
         dtype: the floating dtype to compute in (Keras 3's); None (default) computes in the
-            prediction's own (float32 for arrays that are not floating).
+            prediction's own (float32 for arrays that are not floating), float16 widened to
+            float32 as Keras's float32 default does it (a probability of 0.9999 is 1.0 in
+            float16, where 1 - 1e-7 is still 1.0 and the cross-entropy was inf).
     """
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
@@ -176,6 +178,8 @@ class Loss:
         entries (Keras 3)."""
         in_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = _as_pred(y_pred, self.dtype)
+        if self.dtype is None and y_pred.dtype == np.float16:
+            y_pred = F.cast(y_pred, np.float32)
         values = self.call(_as_target(y_true, y_pred), y_pred)
         w = None if sample_weight is None else _weights(sample_weight, values.shape, self.name,
                                                          like=values.data)
