@@ -20,8 +20,9 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .autograd import Tensor
+from .autograd import Function, Tensor
 from .backend import get_xp
+from .functional import elementwise as E
 from .functional import shape as S
 from .functional._util import axis_index
 from .functional.device import array_on
@@ -247,15 +248,38 @@ def logit(self: Tensor, eps: float | None = None) -> Tensor:
     return F.log(p) - ops.log1p(-p)
 
 
+class _Hypot(Function):
+    """y = sqrt(a**2 + b**2) without overflow or underflow of the squares (NumPy's hypot
+    scales: 1e20 and 1e-30 are float32's too);  dy/da = a / y, dy/db = b / y."""
+
+    saves_outputs = True
+
+    def forward(self, a, b):
+        y = get_xp(a).hypot(a, b)
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, g):
+        a, b, y = self.saved
+        return g * a / y, g * b / y
+
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        y = hypot(a, b)
+        return g * a / y, g * b / y
+
+
 def hypot(self: Tensor, other: Any) -> Tensor:
-    """sqrt(x**2 + other**2), element-wise."""
-    return F.sqrt(self * self + _t(other, self) * other)
+    """sqrt(x**2 + other**2), element-wise, as torch.hypot."""
+    return E._binary(_Hypot, self, other)
 
 
 def logaddexp(self: Tensor, other: Any) -> Tensor:
-    """log(exp(x) + exp(other)) without overflow."""
-    a, b = broadcast_tensors(self, _t(other, self))
-    return F.logsumexp(F.stack([a, b]), dim=0)
+    """log(exp(x) + exp(other)) = max + log1p(exp(-|x - other|)): no overflow, and the
+    gradient is sigmoid(x - other) exactly (through a logsumexp of the pair it was exp(x - y)
+    with y rounded: 0.47 each for two equal inputs of 3e6, NaN for an infinite one)."""
+    other = _t(other, self)
+    return F.maximum(self, other) + ops.log1p(F.exp(-F.abs(self - other)))
 
 
 def _matrix_transpose(self: Tensor) -> Tensor:

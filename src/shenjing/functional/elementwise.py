@@ -139,14 +139,17 @@ class _Pow(Function):
         xp = get_xp(a)
         # dy/da = b a**(b-1), 0 where b = 0 (y = 1 whatever a; at a = 0 not 0 * inf = NaN)
         ga = g * b * xp.power(a, xp.where(b == 0, 1, b) - 1) if self.needs_input_grad[0] else None
-        # dy/db = y ln a; at a = 0 (y = 0 for b > 0) torch takes 0, not 0 * -inf = NaN
-        gb = g * y * xp.log(xp.where(a == 0, 1, a)) if self.needs_input_grad[1] else None
+        # dy/db = y ln a; at a = 0 with b >= 0 (y = 0 or 1) torch takes 0, not 0 * -inf =
+        # NaN; with b < 0 it is inf * -inf = -inf, as torch's
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = g * y * xp.log(xp.where((a == 0) & (b >= 0), 1, a))
         return ga, gb
 
     def differentiable_backward(self, g):
         (a, b), need = self.inputs, self.needs_input_grad
         ga = g * b * a ** (where(b.data == 0, 1, b) - 1) if need[0] else None
-        gb = g * a ** b * log(where(a.data == 0, 1, a)) if need[1] else None
+        gb = g * a ** b * log(where((a.data == 0) & (b.data >= 0), 1, a)) if need[1] else None
         return ga, gb
 
 
