@@ -20,8 +20,8 @@ import numpy as np
 from . import functional as F
 from . import ops
 from ._torch_more import _method_of
-from .autograd import Tensor, array_of
-from .backend import asnumpy, on_device_of
+from .autograd import Function, Tensor, array_of
+from .backend import asnumpy, get_xp, on_device_of
 from .functional import shape as S
 from .functional._util import axis_index
 from .functional.tensor_methods import ValuesIndices
@@ -214,17 +214,50 @@ def scatter_add(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return self + _scattered(self, dim, index, _like(src, self))
 
 
+class _Scatter(Function):
+    """y = x with ``src`` written at the fancy index ``grid``; of repeated targets the last
+    write wins, as in torch's CPU loop (a scatter-add summed them). gx = g with the written
+    entries 0; gsrc = g at each entry's target, overwritten writes included, as torch's
+    ``grad.gather(dim, index)``."""
+
+    def forward(self, x, src, grid=()):
+        xp = get_xp(x)
+        flat = xp.ravel_multi_index(xp.broadcast_arrays(*grid), x.shape).ravel()
+        _, from_end = xp.unique(flat[::-1], return_index=True)
+        last = flat.size - 1 - from_end  # each target's last write
+        y = x.copy()
+        y.reshape(-1)[flat[last]] = src.reshape(-1)[last]
+        self.save_for_backward(grid)
+        return y
+
+    def backward(self, g):
+        grid = self.saved[0]
+        gx = g.copy()
+        gx[grid] = 0
+        return gx, g[grid]
+
+    def differentiable_backward(self, g):
+        grid = self.saved[0]
+        hit = get_xp(g.data).zeros(g.shape, bool)
+        hit[grid] = True
+        return F.where(hit, 0.0, g), S.getitem(g, grid)
+
+
 def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None
             ) -> Tensor:
-    """x with ``src`` (or the number ``value``) written at ``index`` along ``dim``; the
+    """x with ``src`` (or the number ``value``) written at ``index`` along ``dim``
+    (``out[i][index[i][j]] = src[i][j]`` for dim 1; the last of repeated indices wins); the
     overwritten entries get no gradient."""
     index = self.xp.asarray(array_of(index))
+    if index.ndim != self.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"scatter: index must be an integer tensor of x's rank {self.ndim}, "
+                         f"got {index.dtype} of shape {index.shape}")
+    axis = axis_index(dim, self.ndim)
+    S.check_torch_index("scatter", index, self.shape[axis], dim)
     src = _like(value if src is None else src, self)
-    if src.ndim == 0:
-        src = F.broadcast_to(src, index.shape)
-    written = _scattered(self, dim, index, src)
-    hit = _scattered(self, dim, index, Tensor._wrap(self.xp.ones(index.shape, self.dtype))).data
-    return F.where(hit > 0, written, self)
+    src = (F.broadcast_to(src, index.shape) if src.ndim == 0 else
+           S.getitem(src, tuple(slice(0, n) for n in index.shape)))
+    return _Scatter.apply(self, src, grid=S.index_grid(self.xp, index, axis, index.shape))
 
 
 def _like(value: Any, like: Tensor) -> Tensor:

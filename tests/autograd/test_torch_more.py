@@ -53,6 +53,10 @@ CASES = {
     + x.trace() + x.tile(2)[:, :4] + m.ravel(x).reshape(3, 4),
     "clamp_min_max_neg": lambda m, x: m.clamp_min(x, 0.5) + m.clamp_max(x, 1.0) - m.neg(x)
     + m.sinh(x / 5) + m.cosh(x / 5) + m.tan(x / 10),
+    # repeated targets: the last write wins (it added up), every write gets its target's grad
+    "scatter_repeated": lambda m, x: x.scatter(1, m.tensor([[2, 0, 2], [1, 1, 1], [3, 0, 3]]),
+                                               x[:, 1:] * 2)
+    + m.zeros(3, 4).scatter_(1, m.tensor([[0, 0]] * 3), 1.5) + x.scatter(0, m.tensor([[1]]), -1.0),
     "broadcast": lambda m, x: m.broadcast_tensors(x[:, :1], x[0])[0] * m.broadcast_to(
         x[0], (3, 4)) + m.vstack([x[:1], x[1:]]) + m.hstack([x[:, :2], x[:, 2:]]),
 }
@@ -92,10 +96,13 @@ def test_edge_values_match_torch(name):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
-def test_hypot_second_order_gradcheck(rng):
+def test_hypot_and_scatter_second_order_gradcheck(rng):
     a, b = rng.standard_normal((2, 3, 4)) + 0.1
     shenjing.autograd.gradcheck(lambda x, y: shenjing.hypot(x, y) ** 2 * x, a, b)
     shenjing.autograd.gradgradcheck(lambda x, y: shenjing.hypot(x, y) * x, a, b)
+    index = shenjing.tensor([[2, 0, 1], [1, 3, 0], [0, 2, 3]])  # no repeats: a write that
+    # is overwritten gets a gradient (torch's rule) that finite differences cannot see
+    shenjing.autograd.gradgradcheck(lambda x, y: x.scatter(1, index, y * y) * x, a, b[:, :3])
 
 
 def _same(ours, theirs):
