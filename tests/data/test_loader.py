@@ -409,3 +409,57 @@ def test_tf_data_methods_act_on_the_loaders_batches():
     model = tf.keras.Sequential([tf.keras.layers.Dense(10)])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     assert len(model.fit(pipeline, epochs=2, verbose=0).history["loss"]) == 2
+
+
+# -- data sets of samples (torch's map-style Dataset) ------------------------------------------
+class _Samples:
+    """torch's usual Dataset: __len__ and __getitem__ of one sample, and an index it wraps
+    (so NumPy, which reads such an object until an IndexError, never stopped)."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i % len(self.x)], int(self.y[i % len(self.x)])
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda x, y: _Samples(x, y),
+    lambda x, y: [(a, b) for a, b in zip(x, y)],  # a list of (x, y) tuples
+    lambda x, y: sj.data.TensorDataset(sj.tensor(x), y),
+])
+def test_a_data_set_of_samples_batches_and_trains_as_its_arrays(wrap):
+    x, y = _data(10)
+    batches = list(DataLoader(wrap(x, y), batch_size=4))
+    assert [b[0].shape for b in batches] == [(4, 4), (4, 4), (2, 4)]
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)
+    np.testing.assert_array_equal(batches[2][0].numpy(), x[8:])
+    shuffled = DataLoader(wrap(x, y), batch_size=4, shuffle=True, seed=5, drop_last=True)
+    same = DataLoader(x, y, batch_size=4, shuffle=True, seed=5, drop_last=True)
+    for (xa, ya), (xb, yb) in zip(shuffled, same, strict=True):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    sample = next(iter(DataLoader(wrap(x, y), batch_size=None)))
+    assert sample[0].shape == (4,) and int(sample[1].item()) == y[0]
+    doubled = next(iter(DataLoader(wrap(x, y), batch_size=3).map(lambda a, b: (a * 2, b))))
+    np.testing.assert_allclose(doubled[0].numpy(), x[:3] * 2)
+    histories = [_model().fit(data, epochs=2, verbose=0, shuffle=False).history["loss"]
+                 for data in (DataLoader(wrap(x, y), batch_size=4), DataLoader(x, y, 4))]
+    np.testing.assert_allclose(*histories, rtol=1e-6)
+
+
+def test_samples_of_dicts_collate_field_by_field_and_bad_samples_are_named():
+    samples = [{"a": np.ones(2) * i, "b": i} for i in range(3)]
+    (batch,) = list(DataLoader([(s,) for s in samples], batch_size=3))
+    assert batch[0]["a"].shape == (3, 2) and batch[0]["b"].numpy().tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="differ in structure"):
+        list(DataLoader([(1.0, 2), (1.0,)], batch_size=2))
+    with pytest.raises(ValueError, match="gives its targets"):
+        DataLoader(_Samples(*_data(4)), np.zeros(4))
+    with pytest.raises(ValueError, match="same first size"):
+        sj.data.TensorDataset(np.zeros((3, 2)), np.zeros(4))
+    with pytest.raises(TypeError, match="whole batches"):
+        DataLoader(sj.utils.PyDataset())

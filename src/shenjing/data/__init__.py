@@ -3,7 +3,7 @@
 first use)."""
 
 from ..utils import to_categorical
-from .loader import DataLoader
+from .loader import DataLoader, TensorDataset
 from .preprocessing import MinMaxScaler, StandardScaler, train_test_split
 from .tree import Tree, TreeSyntaxError, Vocabulary, parse_tree
 from .tree_batch import TreeBatch, binarize
@@ -31,7 +31,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "AUTOTUNE", "DataLoader", "Dataset", "INFINITE_CARDINALITY", "MinMaxScaler", "StandardScaler",
-    "TextLineDataset",
+    "TensorDataset", "TextLineDataset",
     "Tree", "TreeBatch", "TreeSyntaxError", "UNKNOWN_CARDINALITY", "Vocabulary", "binarize",
     "experimental", "image_dataset_from_directory", "parse_tree", "text_dataset_from_directory",
     "to_categorical", "train_test_split",

@@ -8,6 +8,10 @@ The batch protocol is Keras's: a tuple or a list is ``(x,)``, ``(x, y)`` or
 dict) is ``x`` alone. The inputs of a multi-input model are therefore a list inside the batch:
 ``([x1, x2], y)``, or ``([x1, x2],)`` without targets, as a DataLoader yields them.
 
+A PyTorch-style data set (any object with ``__len__`` and ``__getitem__`` giving one sample,
+a ``TensorDataset``, or a list of ``(x, y)`` tuples) is read a sample at a time and the samples
+stacked into batches, as torch's DataLoader does.
+
 >>> loader = DataLoader(x_train, y_train, batch_size=64, shuffle=True, seed=0)
 >>> model.fit(loader, epochs=5, validation_data=DataLoader(x_val, y_val, batch_size=256))
 """
@@ -142,11 +146,71 @@ def adapt_batches(data: Any, single: tuple[type, ...] = ()) -> Any:
 _DROPPED = object()  # the targets of batches after .map(lambda x, y: x)
 
 
+class TensorDataset:
+    """torch's ``TensorDataset``: tensors (or arrays) of as many samples each, sample ``i``
+    the tuple of their rows ``i``. A DataLoader slices them whole, not a sample at a time.
+
+    >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
+    """
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        self.tensors = tuple(np.asarray(getattr(t, "data", t)) for t in tensors)
+        sizes = [len(t) if t.ndim else None for t in self.tensors]
+        if None in sizes or len(set(sizes)) > 1:
+            raise ValueError(f"TensorDataset: the tensors must have the same first size, got "
+                             f"shapes {[t.shape for t in self.tensors]}")
+
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+
+def _is_sample_dataset(x: Any) -> bool:
+    """Whether ``x`` holds samples one by one, as torch's map-style Dataset (``__len__`` and
+    ``__getitem__`` of a sample) or a list of ``(x, y)`` tuples, rather than arrays. NumPy
+    would read such an object through ``__getitem__`` until an IndexError, forever for one
+    that wraps its index."""
+    if isinstance(x, list):
+        return bool(x) and all(isinstance(v, tuple) for v in x)
+    return (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(
+        x, (np.ndarray, Tensor, tuple, dict, str, bytes, PyDataset))
+        and not hasattr(x, "__array_interface__") and not hasattr(x, "__cuda_array_interface__"))
+
+
+def collate(samples: list[Any]) -> Any:
+    """Samples stacked into a batch, field by field (torch's ``default_collate``): tuples and
+    lists give a tuple of stacked fields, dicts a dict, arrays and numbers one array with the
+    samples first."""
+    first = samples[0]
+    if isinstance(first, dict):
+        return {key: collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, (tuple, list)):
+        if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
+            raise ValueError(f"the samples of a batch differ in structure: {len(first)} "
+                             f"fields in the first, {samples[-1]!r:.60} in another")
+        return tuple(collate(list(fields)) for fields in zip(*samples))
+    return np.stack([np.asarray(getattr(s, "data", s)) for s in samples])
+
+
+def _unbatched(sample: Any) -> Any:
+    """One sample's fields as arrays, in the structure :func:`collate` gives a batch."""
+    if isinstance(sample, dict):
+        return {key: _unbatched(v) for key, v in sample.items()}
+    if isinstance(sample, (tuple, list)):
+        return tuple(_unbatched(v) for v in sample)
+    return np.asarray(getattr(sample, "data", sample))
+
+
 class DataLoader:
     """Minibatches of ``x`` (and ``y``, ``sample_weight``), in order or shuffled each epoch.
 
     Args:
-        x: an array (samples first), or a list or dict of arrays for a multi-input model.
+        x: an array (samples first), or a list or dict of arrays for a multi-input model;
+            or a data set of samples (see above), which then gives the targets too.
         y: the targets (an array, or a list of arrays), or None.
         batch_size: samples per batch; the last may be smaller (see ``drop_last``). None yields
             single samples, unbatched (Keras's ``batch_size=None`` for image datasets).
@@ -180,8 +244,20 @@ class DataLoader:
             raise TypeError(f"map_fn must be callable, got {type(map_fn).__name__}")
         if x is None:
             raise ValueError("DataLoader needs x (an array, or a list or dict of arrays)")
+        if isinstance(x, PyDataset):
+            raise TypeError("a PyDataset yields whole batches: give it to fit itself, not to a "
+                            "DataLoader")
+        self._samples = None
+        if isinstance(x, TensorDataset) and len(x.tensors) <= 3:
+            x, y, sample_weight = (*x.tensors, None, None)[:3]
+        elif _is_sample_dataset(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("a data set of samples gives its targets (and weights) in its "
+                                 "samples: pass no y or sample_weight beside it")
+            self._samples, x = x, []
         self.x, self.y, self.sample_weight = as_arrays(x), as_arrays(y), as_arrays(sample_weight)
-        check_lengths(self.x, self.y, self.sample_weight)
+        if self._samples is None:
+            check_lengths(self.x, self.y, self.sample_weight)
         self.batch_size = None if batch_size is None else int(batch_size)
         self._shuffle, self.drop_last, self.map_fn = bool(shuffle), bool(drop_last), map_fn
         # default_rng returns a Generator given one, so fit can share its stream with the split
@@ -189,7 +265,7 @@ class DataLoader:
 
     @property
     def num_samples(self) -> int:
-        return num_samples(self.x)
+        return num_samples(self.x) if self._samples is None else len(self._samples)
 
     def __len__(self) -> int:
         if self.batch_size is None:
@@ -218,6 +294,8 @@ class DataLoader:
             yield as_tensors(self._batch(idx))
 
     def _batch(self, idx: Any) -> Any:
+        if self._samples is not None:
+            return self._batch_of_samples(idx)
         xb, yb, swb = take(self.x, idx), take(self.y, idx), take(self.sample_weight, idx)
         if self.map_fn is not None:
             if not isinstance(idx, np.ndarray):  # a slice or a row is a view of the data set,
@@ -230,6 +308,19 @@ class DataLoader:
         if yb is _DROPPED or (yb is None and self.y is None):
             return (xb,) if isinstance(xb, list) else xb  # a bare list would read as (x, y)
         return (xb, yb) if swb is None else (xb, yb, swb)
+
+    def _batch_of_samples(self, idx: Any) -> Any:
+        """The samples at ``idx`` (a slice, positions, or one position when unbatched) from
+        the data set, stacked, then ``map_fn`` on their ``(x, y)``."""
+        if isinstance(idx, slice):
+            idx = range(*idx.indices(len(self._samples)))
+        batch = (_unbatched(self._samples[int(idx)]) if np.ndim(idx) == 0 else
+                 collate([self._samples[int(i)] for i in idx]))
+        if self.map_fn is None:
+            return batch
+        xb, yb, swb = unpack_x_y_sample_weight(batch)
+        xb, yb = self.map_fn(xb, yb)
+        return xb if yb is _DROPPED or yb is None else pack_x_y_sample_weight(xb, yb, swb)
 
     def map(self, fn: Callable[..., Any]) -> DataLoader:
         """A copy of this loader that also applies ``fn`` to each batch (tf.data's
