@@ -187,8 +187,9 @@ def test_bidirectional_reverses_within_true_lengths(merge_mode, rng):
 def _bidirectional_by_hand(fwd, bwd, x, lengths):
     """Bidirectional's outputs [f, b, *f_states, *b_states] computed per sequence: ``fwd`` on the
     real steps, and ``bwd``'s weights run forwards (a go_backwards=False twin) on the real steps
-    reversed, its outputs put back in time order. At the padded steps (at the end), the forward
-    layer repeats its last real output (Keras); the backward one met them first: zeros."""
+    reversed, its outputs put back in time order. At the padded steps (at the end) both halves
+    output zeros: Keras's Bidirectional sets zero_output_for_mask on them (checked against
+    Keras 3.15; a plain LSTM repeats its last real output instead)."""
     twin = type(bwd)(bwd.units, return_sequences=True, return_state=True)
     twin(x[:1, :1])
     twin.set_weights(bwd.get_weights())
@@ -199,7 +200,6 @@ def _bidirectional_by_hand(fwd, bwd, x, lengths):
         f_out, *f_st = fwd(x[i:i + 1, :k])
         b_out, *b_st = twin(x[i:i + 1, :k][:, ::-1].copy())
         f_seq[i, :k], b_seq[i, :k] = f_out.numpy()[0], b_out.numpy()[0][::-1]
-        f_seq[i, k:] = f_out.numpy()[0, -1]
         f_states.append([s.numpy()[0] for s in f_st])
         b_states.append([s.numpy()[0] for s in b_st])
     return [f_seq, b_seq, *np.stack(f_states, 1), *np.stack(b_states, 1)]
@@ -273,3 +273,28 @@ def test_a_float64_layer_has_float64_cell_weights(cls):
     frozen = cls(2, trainable=False)
     frozen(np.zeros((1, 3, 2), np.float32))
     assert not frozen.cell.trainable and frozen.trainable_weights == []
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
+def test_masks_out_of_recurrent_layers_are_keras_3s(merge_mode, rng):
+    """As Keras 3 (checked against 3.15): the input's mask goes on the sequence output also
+    with return_state (it was dropped, so pooling averaged the padding) and unchanged with
+    go_backwards (it was reversed); a Bidirectional's halves output zeros at masked steps."""
+    x, mask = _padded(rng, [3, 5, 1])
+    seq, h, c = L.LSTM(3, return_sequences=True, return_state=True)(x, mask=mask)
+    np.testing.assert_array_equal(seq._keras_mask, mask)
+    assert getattr(h, "_keras_mask", None) is None and getattr(c, "_keras_mask", None) is None
+    pooled = L.GlobalAveragePooling1D()(seq)
+    real = mask[..., None]
+    np.testing.assert_allclose(pooled.numpy(), (seq.numpy() * real).sum(1) / real.sum(1),
+                               rtol=1e-6)
+    back = L.GRU(3, return_sequences=True, go_backwards=True)(x, mask=mask)
+    np.testing.assert_array_equal(back._keras_mask, mask)
+    generic = L.RNN(L.SimpleRNNCell(2), return_sequences=True, go_backwards=True,
+                    return_state=True)(x, mask=mask)
+    np.testing.assert_array_equal(generic[0]._keras_mask, mask)
+    out = L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode=merge_mode)(
+        x, mask=mask)
+    for half in out if merge_mode is None else [out]:
+        np.testing.assert_array_equal(half._keras_mask, mask)
+        assert (half.numpy()[~mask] == 0).all() and (half.numpy()[mask] != 0).all()

@@ -361,9 +361,7 @@ class _RNN(StatefulMixin, Layer):
         return [out, *final] if self.return_state else out
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        if mask is None or not self.return_sequences or self.return_state:
-            return None
-        return mask[:, ::-1] if self.go_backwards else mask
+        return sequence_mask(self, mask)
 
     def _check_call(self, x: Tensor, states: list[Tensor], mask: Any) -> None:
         """The mask and initial states fit x, named by the layer (on either path: the fused
@@ -450,6 +448,10 @@ class Bidirectional(Layer):
             config["go_backwards"] = not layer.go_backwards
             backward_layer = type(layer).from_config(config)
         _check_backward_layer(layer, backward_layer)
+        # as Keras: with sequences, a masked step of either half outputs zeros (not its last
+        # real output), so the merged sequence is 0 there
+        for half in (layer, backward_layer):
+            half.zero_output_for_mask = layer.return_sequences
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.input_spec = InputSpec(ndim=3)
@@ -484,9 +486,20 @@ class Bidirectional(Layer):
         return merged
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        if mask is None or not self.forward_layer.return_sequences or self.merge_mode is None:
+        """Keras 3's: the input's mask on the merged sequence (on both halves when
+        ``merge_mode`` is None), None on the states."""
+        if not self.forward_layer.return_sequences:
             return None
-        return None if self.forward_layer.return_state else mask
+        masks = [mask, mask] if self.merge_mode is None else [mask]
+        return masks if self.forward_layer.return_state or self.merge_mode is None else mask
+
+
+def sequence_mask(layer: Any, mask: Any) -> Any:
+    """The output mask of a recurrent layer, as Keras 3's: the input's mask on the sequence
+    output, unchanged (with ``go_backwards`` too, though that output runs backwards), and
+    None on the states (a list of one: only the first output is paired)."""
+    out = mask if layer.return_sequences else None
+    return [out] if layer.return_state else out
 
 
 def _is_recurrent(layer: Any) -> bool:

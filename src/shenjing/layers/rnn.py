@@ -174,9 +174,9 @@ class RNN(StatefulMixin, Layer):
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if isinstance(mask, (list, tuple)):
             mask = next((m for m in mask if m is not None), None)
-        if mask is None or not self.return_sequences or self.return_state:
-            return None
-        return mask[:, ::-1] if self.go_backwards else mask
+        from .recurrent import sequence_mask
+
+        return sequence_mask(self, mask)
 
 
 def _reset_dropout_masks(cell: Any) -> None:
