@@ -838,3 +838,18 @@ def test_muon_excludes_by_layer_path_and_skips_empty_weights() -> None:
     empty = Parameter(np.zeros((3, 0), np.float32))
     opt.apply_gradients([(np.zeros((3, 0), np.float32), empty)])
     assert empty.shape == (3, 0) and opt.iterations == 1
+
+
+def test_zero_grad_set_to_none_as_torch_and_a_non_leaf_is_refused():
+    w = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    unused = shenjing.tensor([3.0], requires_grad=True)
+    opt = shenjing.optimizers.SGD(0.1, params=[w, unused])
+    (w * w).sum().backward()
+    grad = w.grad
+    opt.zero_grad(set_to_none=False)  # zeros in place, as torch's; None stays None
+    assert w.grad is grad and w.grad.numpy().tolist() == [0.0, 0.0] and unused.grad is None
+    opt.zero_grad(False)
+    opt.zero_grad()
+    assert w.grad is None
+    with pytest.raises(ValueError, match="non-leaf Tensor"):  # its .grad would stay None
+        shenjing.optimizers.SGD(0.1, params=[w * 2])

@@ -202,15 +202,23 @@ class Optimizer(Averaging):
     def _add_param(self, p: Any) -> int:
         if not isinstance(p, Tensor):
             raise TypeError(f"an optimizer updates Tensors (Parameters); got {type(p).__name__}")
+        if not p.is_leaf:  # its .grad stays None after backward: it would never change
+            raise ValueError(f"can't optimize a non-leaf Tensor (one made by an op, shape "
+                             f"{p.shape}): optimize the tensor it was computed from, or a "
+                             f"detached copy (x.detach().requires_grad_())")
         if id(p) not in self._index:
             self._index[id(p)] = len(self._params)
             self._params.append(p)
         return self._index[id(p)]
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``p.grad = None``, PyTorch's set_to_none)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: ``p.grad = None`` (PyTorch's default), or with
+        ``set_to_none=False`` fill it with zeros in place."""
         for p in self._params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
 
     def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:
