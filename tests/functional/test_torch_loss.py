@@ -73,7 +73,10 @@ def test_elementwise_loss_matches_torch(case, reduction, shape, rng):
 @pytest.mark.parametrize("case", list(ELEMENTWISE))
 def test_elementwise_loss_gradcheck(case, rng):
     name, options, make, _ = ELEMENTWISE[case]
-    assert shenjing.gradcheck(lambda x, t: getattr(F, name)(x, t, **options), *make((N, C))(rng))
+    x, t = make((N, C))(rng)
+    if name == "binary_cross_entropy":  # a target stepped past 0 or 1 is refused, as torch's
+        t = np.clip(t, 1e-3, 1 - 1e-3)
+    assert shenjing.gradcheck(lambda x, t: getattr(F, name)(x, t, **options), x, t)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -138,6 +141,19 @@ def test_binary_cross_entropy_clips_as_keras_where_torch_clamps_the_log():
     got = F.binary_cross_entropy(shenjing.tensor([0.0, 1.0]), np.array([1.0, 1.0]),
                                  reduction="none")
     np.testing.assert_allclose(got.numpy(), [-np.log(1e-7), 0.0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("p, t, which", [
+    ([1.3, 0.4], [1.0, 0.0], "input"),    # a logit passed by mistake trained silently
+    ([0.3, np.nan], [1.0, 0.0], "input"),
+    ([0.3, 0.4], [1.5, -0.5], "target"),
+])
+def test_binary_cross_entropy_refuses_values_outside_0_1_as_torch(p, t, which):
+    torch = require_torch()
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t))
+    with pytest.raises(ValueError, match=f"the {which} must lie in \\[0, 1\\]"):
+        F.binary_cross_entropy(shenjing.tensor(p), np.array(t))
 
 
 # -- cross_entropy and nll_loss --------------------------------------------------------------------

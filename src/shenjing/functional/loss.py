@@ -361,9 +361,17 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, *,
 
     Probabilities are clipped to [1e-7, 1 - 1e-7] as in Keras, so a certain mistake costs
     ``-ln(1e-7) = 16.1`` where torch clamps the log at -100, and the gradient is 0 beyond the
-    clip; inside it the two agree.
+    clip; inside it the two agree. Probabilities or targets outside [0, 1] (logits passed by
+    mistake) are an error, as torch's.
     """
     target, input = _pair("binary_cross_entropy", target, input, _TORCH_NAMES)
+    for name, t in (("input", input), ("target", target)):
+        xp = get_xp(t.data)
+        if t.size and not bool(xp.all((t.data >= 0) & (t.data <= 1))):  # NaN fails too
+            raise ValueError(f"binary_cross_entropy: every element of the {name} must lie in "
+                             f"[0, 1], got values from {float(xp.min(t.data))} to "
+                             f"{float(xp.max(t.data))} (logits? use "
+                             f"binary_cross_entropy_with_logits)")
     return _torch_reduce("binary_cross_entropy", _binary(target, input, False), reduction,
                          weight)
 
