@@ -148,3 +148,28 @@ def test_global_pools_gradcheck_and_values(rng):
     assert F.global_avg_pool2d(Tensor(x), keepdims=True).shape == (2, 1, 1, 5)
     with pytest.raises(ValueError, match="got shape"):
         F.global_max_pool2d(Tensor(x[0]))
+
+
+@pytest.mark.parametrize("values, options", [
+    ([[1.0, np.nan], [0.0, 2.0]], {"kernel_size": 2}),  # NaN > y is never true
+    ([[-np.inf] * 2] * 2, {"kernel_size": 2, "padding": 1}),  # a real -inf ties the padding
+    ([[-np.inf, 3.0, np.nan], [1.0, -np.inf, 2.0], [0.0, 0.0, -np.inf]],
+     {"kernel_size": 2, "stride": 1, "padding": 1}),
+])
+def test_max_pool_sends_nan_and_minus_inf_windows_gradients_where_torch_does(values, options):
+    """A NaN window's gradient goes to its first NaN (it went to the largest number); a window
+    whose real values are all -inf to its first real element (it went to the padding and was
+    lost): torch's rule, on the torch form and through 'same' padding of the Keras form."""
+    torch = require_torch()
+    grads = []
+    for m, pool in ((shenjing, shenjing.nn.functional.max_pool2d),
+                    (torch, torch.nn.functional.max_pool2d)):
+        x = m.tensor([[values]], requires_grad=True)
+        y = pool(x, **options)
+        (y * m.arange(1.0, y.numel() + 1).reshape(y.shape)).sum().backward()
+        grads.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])
+    x = shenjing.tensor(np.full((1, 3, 3, 1), -np.inf, np.float32), requires_grad=True)
+    F.max_pool2d(x, 2, strides=2, padding="same").sum().backward()  # pads the bottom, right
+    np.testing.assert_array_equal(x.grad.numpy()[0, :, :, 0], [[1, 0, 1], [0, 0, 0], [1, 0, 1]])

@@ -22,12 +22,13 @@ from .reduction import mean as _reduce_mean
 
 
 class _MaxPool2D(Function):
-    """y = max over each window of x (padding is -inf, so it never wins).
+    """y = max over each window of x (padding is -inf, which no real value loses to).
 
     dy/dx = 1 at the window's maximum and 0 elsewhere. On ties the whole gradient goes to ONE
     element, the first maximum in row-major window order (as torch's max_pool2d), not split:
     the forward remembers which offset won (``arg``), and it changes only on a strictly larger
-    value.
+    value. As torch's, a window with a NaN sends it to its first NaN, and one whose real values
+    are all -inf to its first real element (not to the padding, where it was lost).
     """
 
     def forward(self, x, pool=(2, 2), strides=(2, 2), pads=(0, 0, 0, 0), out_hw=(1, 1)):
@@ -60,6 +61,9 @@ class _MaxPool2D(Function):
 
         parallel.over_batch(part, len(x), xpad.size * (3 if track else 1), xp is np)
         if track:
+            # NaN and -inf windows are rare: found in one pass over y (no sync on a GPU)
+            if xp is not np or not (y > -np.inf).all() if any(pads) else xp.isnan(y).any():
+                _first_winners(arg, y, windows, x.shape, pads, pool, strides, out_hw)
             self.save_for_backward(arg, x.shape, xpad.shape, pool, strides, pads, out_hw)
         return y
 
@@ -79,6 +83,20 @@ class _MaxPool2D(Function):
         won = (arg[:, :, :, None, :] == offsets).reshape(n, ho, wo, *pool, c)  # a constant
         return recorded_col2im(S.reshape(g, (n, ho, wo, 1, 1, c)) * won, x_shape,
                                geometry(pool, strides, (1, 1), pads, out_hw))
+
+
+def _first_winners(arg, y, windows, x_shape, pads, pool, strides, out_hw):
+    """``arg`` set where the strict comparison of the forward cannot pick torch's winner:
+    where y is NaN, the first offset whose value is NaN (NaN > y is never true); where y is
+    -inf, the first offset inside the image (a real -inf ties the -inf padding)."""
+    xp = get_xp(y)
+    inside = pad_hw(xp.ones((1, *x_shape[1:3], 1), bool), pads, value=False)
+    first = xp.zeros_like(arg)
+    nan = xp.isnan(y)
+    for k in reversed(range(pool[0] * pool[1])):  # the smallest offset that fits, last
+        real = inside[(slice(None), *window_slices(divmod(k, pool[1]), out_hw, strides))]
+        first = xp.where(xp.where(nan, xp.isnan(windows[k]), real), arg.dtype.type(k), first)
+    arg[...] = xp.where(nan | xp.isneginf(y), first, arg)
 
 
 class _AvgPool2D(Function):
@@ -166,8 +184,13 @@ def _pool(cls: type[Function], name: str, x: Tensor, pool_size: Any, strides: An
     if x.ndim != 4:
         raise ValueError(f"{name}: expected input of shape (batch, height, width, channels), "
                          f"got shape {x.shape}")
-    ho, top, bottom = conv_output_size(x.shape[1], pool[0], strides_[0], 1, padding)
-    wo, left, right = conv_output_size(x.shape[2], pool[1], strides_[1], 1, padding)
+    if isinstance(padding, str):
+        ho, top, bottom = conv_output_size(x.shape[1], pool[0], strides_[0], 1, padding)
+        wo, left, right = conv_output_size(x.shape[2], pool[1], strides_[1], 1, padding)
+    else:  # ((top, bottom), (left, right)): torch's explicit padding
+        (top, bottom), (left, right) = padding
+        ho, wo = ((n + a + b - k) // s + 1 for n, a, b, k, s in zip(
+            x.shape[1:3], (top, left), (bottom, right), pool, strides_))
     if ho < 1 or wo < 1:
         raise ValueError(f"{name}: input of shape {x.shape} is too small for pool_size {pool} "
                          f"with padding {padding!r} (output size {ho}x{wo}; expected at least "
@@ -177,14 +200,15 @@ def _pool(cls: type[Function], name: str, x: Tensor, pool_size: Any, strides: An
 
 
 def max_pool2d(x: Tensor, pool_size: Any = (2, 2), strides: Any = None,
-               padding: str = "valid") -> Tensor:
+               padding: Any = "valid") -> Tensor:
     """Max pooling of NHWC images (Keras's MaxPooling2D).
 
     Args:
         x: shape (batch, height, width, channels).
         pool_size: an int or (pool_h, pool_w).
         strides: an int or a pair; None means pool_size (non-overlapping windows).
-        padding: 'valid' or 'same' (TensorFlow's padding; padded cells never win).
+        padding: 'valid' or 'same' (TensorFlow's padding; padded cells never win), or
+            ((top, bottom), (left, right)) rows and columns (torch's).
 
     Returns:
         Shape (batch, out_h, out_w, channels). The gradient of a window goes to its first

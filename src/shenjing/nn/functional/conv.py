@@ -136,9 +136,8 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     kernel, stride_, pads = _pool_geometry("max_pool2d", kernel_size, stride, padding, dilation,
                                            ceil_mode, 2)
 
-    def run(x: Tensor) -> Tensor:
-        x = nhwc_pad(channels_last(x), pads, float("-inf"))
-        return channels_first(P.max_pool2d(x, kernel, stride_, "valid"))
+    def run(x: Tensor) -> Tensor:  # padded inside, where it never takes the gradient
+        return channels_first(P.max_pool2d(channels_last(x), kernel, stride_, pads))
 
     return batched("max_pool2d", run, input, 2)
 
