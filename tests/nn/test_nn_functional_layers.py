@@ -190,3 +190,34 @@ def test_interpolate_2d_matches_torch(kwargs, rng):
                                     {"size": 4, "mode": "linear", "align_corners": True}])
 def test_interpolate_1d_matches_torch(kwargs, rng):
     same(lambda F, t: F.interpolate(t, **kwargs), normal(rng, (2, 3, 5)))
+
+
+def _ones(*shape):
+    return shenjing.ones(*shape)
+
+
+@pytest.mark.parametrize("call, match", [
+    # named in torch's layout and names: the channels-last shapes, conv1d's extra axis and
+    # Keras's names (moving_mean, kernel) named what the caller never passed
+    (lambda: SF.conv2d(_ones(2, 3, 8, 8), _ones(4, 1, 3, 3), groups=3),
+     r"groups=3 must be a positive divisor of the weight's out channels \(dim 0 of its "
+     r"shape \(4, 1, 3, 3\)\)"),
+    (lambda: SF.conv1d(_ones(2, 3, 10), _ones(4, 5, 3)),
+     r"conv1d: weight of shape \(4, 5, 3\) .* got input of shape \(2, 3, 10\) \(3 channels\)"),
+    (lambda: SF.conv2d(_ones(2, 3, 8, 8), _ones(4, 3, 3, 3), _ones(3)),
+     r"conv2d: bias of shape \(3,\), expected \(4,\)"),
+    (lambda: SF.batch_norm(_ones(2, 3, 8, 8), shenjing.zeros(4), _ones(4)),
+     r"batch_norm: running_mean of shape \(4,\), expected \(3,\) for input of shape "
+     r"\(2, 3, 8, 8\)"),
+    (lambda: SF.batch_norm(_ones(2, 3), shenjing.zeros(3), None, training=True),
+     "give both running_mean and running_var"),
+    (lambda: SF.group_norm(_ones(2, 6, 4, 4), 3, weight=_ones(4)),
+     r"group_norm: weight of shape \(4,\), expected \(6,\)"),
+    (lambda: SF.scaled_dot_product_attention(_ones(2, 4, 8), _ones(2, 5, 6), _ones(2, 5, 6)),
+     r"must share E and S, got query \(2, 4, 8\), key \(2, 5, 6\)"),
+    (lambda: SF.linear(_ones(2, 4), _ones(5, 3)),
+     r"input of shape \(2, 4\) does not match weight of shape \(5, 3\)"),
+])
+def test_shape_errors_name_what_the_caller_passed(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

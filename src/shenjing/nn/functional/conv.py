@@ -39,12 +39,6 @@ def _grouped_conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[
     (groups == channels), or one conv2d per group, concatenated."""
     out_ch, per_group, kh, kw = weight.shape
     channels = x.shape[-1]
-    if channels % groups or out_ch % groups or per_group * groups != channels:
-        raise ValueError(f"conv2d: weight of shape {weight.shape} with groups={groups} expects "
-                         f"{per_group * groups} input channels, got {channels} (input channels "
-                         "and out channels must be divisible by groups)")
-    if bias is not None and bias.shape != (out_ch,):
-        raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({out_ch},)")
     geometry = {"strides": stride, "padding": "valid", "dilation_rate": dilation}
     if groups == 1:
         return C.conv2d(x, S.transpose(weight, (2, 3, 1, 0)), bias, **geometry)
@@ -58,6 +52,25 @@ def _grouped_conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[
     bs = [None] * groups if bias is None else S.split(bias, groups, axis=0)
     return S.concatenate([C.conv2d(xg, S.transpose(wg, (2, 3, 1, 0)), bg, **geometry)
                           for xg, wg, bg in zip(xs, ws, bs)], axis=3)
+
+
+def _check_conv(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: int) -> None:
+    """torch's checks of a convolution's shapes, on the shapes as the caller gave them
+    (before the channels-last layout and conv1d's extra axis, which made the messages name
+    shapes nobody passed)."""
+    out_ch, per_group = weight.shape[:2]
+    if not isinstance(groups, int) or groups < 1 or out_ch % groups:
+        raise ValueError(f"{name}: groups={groups} must be a positive divisor of the weight's "
+                         f"out channels (dim 0 of its shape {weight.shape})")
+    spatial = weight.ndim - 2
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) in (spatial + 1, spatial + 2) and shape[-spatial - 1] != per_group * groups:
+        raise ValueError(f"{name}: weight of shape {weight.shape} with groups={groups} expects "
+                         f"input with {per_group * groups} channels, got input of shape {shape} "
+                         f"({shape[-spatial - 1]} channels)")
+    if bias is not None and bias.shape != (out_ch,):
+        raise ValueError(f"{name}: bias of shape {bias.shape}, expected ({out_ch},) for weight "
+                         f"of shape {weight.shape}")
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
@@ -75,6 +88,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected weight of shape (out_channels, in_channels / groups, "
                          f"kh, kw), got shape {weight.shape}")
+    _check_conv("conv2d", input, weight, bias, groups)
     stride_ = ntuple(stride, 2, "stride")
     dilation_ = ntuple(dilation, 2, "dilation")
     pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation_, stride_)
@@ -96,6 +110,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if weight.ndim != 3:
         raise ValueError(f"conv1d: expected weight of shape (out_channels, in_channels / groups, "
                          f"k), got shape {weight.shape}")
+    _check_conv("conv1d", input, weight, bias, groups)
     pad = padding if isinstance(padding, str) else (0, ntuple(padding, 1, "padding")[0])
 
     def run(x: Tensor) -> Tensor:

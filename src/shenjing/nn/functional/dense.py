@@ -26,6 +26,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2:
         raise ValueError(f"linear: expected weight of shape (out_features, in_features), got "
                          f"shape {weight.shape}")
+    shape = tuple(getattr(input, "shape", ()))
+    if shape and shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {shape} does not match weight of shape "
+                         f"{weight.shape} (expected last input axis {weight.shape[1]})")
     return L.linear(input, S.transpose(weight), bias)
 
 
@@ -60,6 +64,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    if min(query.ndim, key.ndim, value.ndim) < 2 or query.shape[-1] != key.shape[-1] or (
+            key.shape[-2] != value.shape[-2]):
+        raise ValueError(f"scaled_dot_product_attention: query (..., L, E), key (..., S, E) "
+                         f"and value (..., S, Ev) must share E and S, got query {query.shape}, "
+                         f"key {key.shape}, value {value.shape}")
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = L.matmul_t(query, key, tb=True) * factor
     if is_causal:

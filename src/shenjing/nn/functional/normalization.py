@@ -36,6 +36,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     if momentum is None:
         raise NotImplementedError("batch_norm: momentum=None (cumulative average) is not "
                                   "supported")
+    _check_per_channel("batch_norm", x, running_mean=running_mean, running_var=running_var,
+                       weight=weight, bias=bias)
+    if training and (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     xl = channels_last(x) if x.ndim > 2 else x
     if not training:
         y = N.batch_norm(xl, weight, bias, running_mean, running_var, False, epsilon=eps)
@@ -71,6 +75,14 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     return N.layer_norm(x, weight, bias, axis=tuple(range(-len(shape), 0)), epsilon=eps)
 
 
+def _check_per_channel(name: str, x: Tensor, **tensors: Any) -> None:
+    """Each given tensor has one value per channel (axis 1 of x), named as torch's."""
+    for key, t in tensors.items():
+        if t is not None and tuple(t.shape) != (x.shape[1],):
+            raise ValueError(f"{name}: {key} of shape {tuple(t.shape)}, expected ({x.shape[1]},) "
+                             f"for input of shape {x.shape} (channels on axis 1)")
+
+
 def _channel_affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
     shape = (y.shape[1],) + (1,) * (y.ndim - 2)
     if weight is not None:
@@ -88,6 +100,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: expected input (N, C, ...) with C divisible by "
                          f"num_groups={num_groups}, got shape {x.shape}")
+    _check_per_channel("group_norm", x, weight=weight, bias=bias)
     grouped = S.reshape(x, (x.shape[0], num_groups, -1))
     y = S.reshape(N.layer_norm(grouped, None, None, axis=-1, epsilon=eps), x.shape)
     return _channel_affine(y, weight, bias)
