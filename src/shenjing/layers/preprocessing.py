@@ -42,7 +42,9 @@ class Normalization(Layer):
     the mean and variance given, or learned from data by :meth:`adapt` before training.
 
     The statistics are non-trainable weights, so ``model.save`` keeps them and ``load_model``
-    restores them; training never changes them.
+    restores them; training never changes them. The weights are ``[mean, variance]`` whether
+    adapted or given (Keras 3 keeps ``[mean, variance, count]`` when adapting and none when
+    given): copying an adapted Keras layer is ``set_weights(keras_layer.get_weights()[:2])``.
 
     Args:
         axis: the axis (or axes) with separate statistics, e.g. -1 for one mean per feature or

@@ -223,6 +223,10 @@ def get(identifier: Any, loss: Any = None, output_shape: Sequence[Any] | None = 
     thresholded metrics named by a string (binary accuracy, precision, recall) threshold the
     logits at 0, which is probability 0.5, and ``'auc'`` puts them through a sigmoid.
 
+    Both rules are tf.keras 2's, on purpose: Keras 3 decides by shapes alone, so three
+    sigmoid outputs trained with binary cross-entropy (multi-label) get categorical accuracy
+    there, and logits are thresholded at 0.5 as if they were probabilities.
+
     Args:
         identifier: a name (``'accuracy'``, ``'mse'``, ``'mae'``, ``'precision'``, ``'recall'``,
             ``'auc'``, ``'f1_score'``, ``'fbeta_score'``,
