@@ -245,5 +245,9 @@ def test_concatenate_with_no_axis_joins_the_flattened_tensors_and_0d_is_an_error
     np.testing.assert_array_equal(a.grad.numpy(), np.arange(6.0).reshape(2, 3))
     with pytest.raises(ValueError, match="0-d tensors have none"):
         F.concatenate([shenjing.tensor(1.0), shenjing.tensor(2.0)])
+    for other in (shenjing.zeros(0), shenjing.ones(3, 3)):  # torch's legacy (0,) was IndexError
+        with pytest.raises(ValueError, match=r"same sizes on every axis but the joined one "
+                                             r"\(1\), got shapes \[\(2, 3\), "):
+            F.cat([shenjing.tensor(_X23), other], dim=1)
     with pytest.raises(ValueError, match=r"pad: pad_width .* each of x's 2 axes"):
         F.pad(shenjing.tensor(_X23), [(0, 0)] * 3)

@@ -265,11 +265,16 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
     if tensors[0].ndim == 0:
         raise ValueError("concatenate() joins along an existing axis: 0-d tensors have none "
                          "(stack() them)")
+    first, axis = tensors[0].shape, axis_index(axis, tensors[0].ndim)
+    if any(len(t.shape) != len(first) or any(
+            a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != axis) for t in tensors):
+        raise ValueError(f"concatenate: the tensors must have the same sizes on every axis but "
+                         f"the joined one ({axis}), got shapes {[t.shape for t in tensors]}")
     kinds = {t.data.dtype.kind for t in tensors}
     if "f" in kinds and len(kinds) > 1:  # torch's promotion: integers join as the float dtype
         dtype = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
         tensors = [E.cast(t, dtype) for t in tensors]
-    return _Concatenate.apply(*tensors, axis=axis_index(axis, tensors[0].ndim))
+    return _Concatenate.apply(*tensors, axis=axis)
 
 
 cat = concatenate  # PyTorch's name
