@@ -46,26 +46,27 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "acos", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "arccos",
+    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "arccos",
     "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
     "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
     "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
-    "detach", "device", "diag", "diagonal", "diff", "dot", "einsum", "empty", "empty_like", "eq",
-    "equal", "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "floor",
+    "detach", "device", "diag", "diagonal", "diff", "div", "dot", "einsum", "empty", "empty_like",
+    "eq", "equal", "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "floor",
     "floor_divide", "fmod", "frac", "from_numpy", "gather", "ge", "gt", "hstack", "hypot",
     "index_add", "index_select", "is_floating_point", "is_tensor", "isclose", "isfinite", "isin",
     "isinf", "isnan", "kron", "le", "lerp", "load", "log", "log10", "log1p", "log2", "log_softmax",
     "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
     "lt", "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean",
-    "meshgrid", "min", "minimum", "mm", "moveaxis", "movedim", "nan_to_num", "narrow", "ne", "neg",
-    "negative", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "rand_like",
-    "randint_like", "randn_like", "randperm", "ravel", "reciprocal", "relu", "remainder",
-    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "save", "scatter", "scatter_add",
-    "select", "set_printoptions", "sgn", "sigmoid", "sign", "sin", "sinh", "softmax", "sort",
-    "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sum", "swapaxes",
-    "swapdims", "t", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace",
-    "transpose", "tril", "tril_indices", "triu", "triu_indices", "trunc", "unbind", "unique",
-    "unsqueeze", "var", "var_mean", "vstack", "where"))
+    "median", "meshgrid", "min", "minimum", "mm", "moveaxis", "movedim", "mul", "nan_to_num",
+    "nanmean", "nansum", "narrow", "ne", "neg", "negative", "nonzero", "norm", "numel", "outer",
+    "permute", "pow", "prod", "rand_like", "randint_like", "randn_like", "randperm", "ravel",
+    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt",
+    "save", "scatter", "scatter_add", "select", "set_printoptions", "sgn", "sigmoid", "sign", "sin",
+    "sinh", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean",
+    "sub", "sum", "swapaxes", "swapdims", "t", "take_along_dim", "tan", "tanh", "tensor_split",
+    "tile", "topk", "trace", "transpose", "tril", "tril_indices", "triu", "triu_indices",
+    "true_divide", "trunc", "unbind", "unflatten", "unique", "unsqueeze", "var", "var_mean",
+    "vstack", "where"))
 # PyTorch's classes: torch.Size and the legacy constructors (FloatTensor(...), ...)
 _TORCH_CLASSES = ("BoolTensor", "ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor",
                   "LongTensor", "Size")
@@ -120,19 +121,19 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 _TORCH_METHODS = (
     "abs_", "acos", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "arccos", "arcsin", "arctan",
     "argsort", "argwhere", "asin", "atan", "bincount", "bmm", "ceil", "ceil_", "chunk", "clamp_",
-    "contiguous", "cosh", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal",
-    "diff", "dot", "erf", "exp2", "exp_", "expm1", "fliplr", "flipud", "floor", "floor_", "fmod",
-    "frac", "gather", "H", "hypot", "index_add", "index_add_", "index_select", "is_floating_point",
+    "contiguous", "cosh", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal", "diff",
+    "dot", "erf", "exp2", "exp_", "expm1", "fliplr", "flipud", "floor", "floor_", "fmod", "frac",
+    "gather", "H", "hypot", "index_add", "index_add_", "index_select", "is_floating_point",
     "isfinite", "isinf", "isnan", "kron", "lerp", "lerp_", "log1p", "log_", "logaddexp",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "masked_fill",
-    "masked_fill_", "masked_select", "mH", "mm", "moveaxis", "movedim", "mT", "nan_to_num",
-    "narrow", "neg_", "negative", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
-    "nonzero", "normal_", "outer", "pow_", "prod", "ravel", "reciprocal", "relu_", "repeat",
-    "repeat_interleave", "roll", "round", "rsqrt", "rsqrt_", "scatter", "scatter_", "scatter_add",
-    "scatter_add_", "select", "sgn", "sigmoid_", "sign", "sign_", "sinh", "sort", "sqrt_",
-    "square", "square_", "swapaxes", "swapdims", "take_along_dim", "tan", "tanh_", "tensor_split",
-    "tile", "topk", "trace", "tril", "tril_", "triu", "triu_", "trunc", "type_as", "unbind",
-    "uniform_", "unique")
+    "masked_fill_", "masked_select", "median", "mH", "mm", "moveaxis", "movedim", "mT",
+    "nan_to_num", "nanmean", "nansum", "narrow", "neg_", "negative", "new_empty", "new_full",
+    "new_ones", "new_tensor", "new_zeros", "nonzero", "normal_", "outer", "pow_", "prod", "ravel",
+    "reciprocal", "relu_", "repeat", "repeat_interleave", "roll", "round", "rsqrt", "rsqrt_",
+    "scatter", "scatter_", "scatter_add", "scatter_add_", "select", "sgn", "sigmoid_", "sign",
+    "sign_", "sinh", "sort", "sqrt_", "square", "square_", "swapaxes", "swapdims", "take_along_dim",
+    "tan", "tanh_", "tensor_split", "tile", "topk", "trace", "tril", "tril_", "triu", "triu_",
+    "trunc", "type_as", "unbind", "unflatten", "uniform_", "unique")
 _TORCH_PROPERTIES = ("H", "mH", "mT")  # x.mT: stand-in properties
 
 

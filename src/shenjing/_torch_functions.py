@@ -105,6 +105,29 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,
     return _extreme("min", F.minimum, input, dim, keepdim, other)
 
 
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """torch.add: ``input + alpha * other``, broadcasting."""
+    return _tensor(input).add(other, alpha=alpha)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """torch.sub: ``input - alpha * other``, broadcasting."""
+    return _tensor(input).sub(other, alpha=alpha)
+
+
+def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """torch.mul: ``input * other``, broadcasting."""
+    return _tensor(input).mul(other)
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    """torch.div: ``input / other``, or rounded ('trunc', 'floor') as ``Tensor.div``."""
+    return _tensor(input).div(other, rounding_mode=rounding_mode)
+
+
+true_divide = F.div
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """torch.argmax: the index of the largest element (of the flattened tensor without ``dim``)."""
     return _tensor(input).argmax(dim=dim, keepdim=keepdim)

@@ -190,6 +190,49 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     return _along(self, dim, slice(start, start + length))
 
 
+def median(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """torch's ``median``: the lower of the two middle values for an even count (NumPy's and
+    ``shenjing.ops.median`` average them), NaN for a lane that holds one; along ``dim``,
+    ``(values, indices)``. The gradient goes to the element chosen."""
+    from ._torch_methods import sort
+    from .functional.tensor_methods import ValuesIndices
+
+    if dim is None:
+        if self.size == 0:
+            raise RuntimeError("median() of an empty tensor has no value")
+        return median(F.reshape(self, (-1,)), 0).values
+    x = self if self.ndim else F.reshape(self, (1,))
+    dim = axis_index(dim, x.ndim)
+    values, indices = sort(x, dim)  # NaN last: a lane's first NaN is at n - (its NaN count)
+    xp = get_xp(x.data)
+    nans = xp.isnan(x.data).sum(axis=dim, keepdims=True)
+    n = x.shape[dim]
+    k = xp.where(nans > 0, n - nans, (n - 1) // 2)
+    picked = ValuesIndices(S.take_along_axis(values, k, dim),
+                           Tensor._wrap(xp.take_along_axis(indices.data, k, axis=dim)))
+    if keepdim:
+        return picked
+    return ValuesIndices(*(F.squeeze(t, dim) for t in picked))
+
+
+def unflatten(self: Tensor, dim: int, sizes: Any) -> Tensor:
+    """torch's ``unflatten``: axis ``dim`` split into ``sizes`` (one may be -1)."""
+    dim = axis_index(dim, self.ndim)
+    return F.reshape(self, (*self.shape[:dim], *sizes, *self.shape[dim + 1:]))
+
+
+def nansum(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The sum with NaN counted as 0 (their gradient is 0)."""
+    return F.sum(F.where(ops.isnan(self), 0.0, self), axis=dim, keepdims=keepdim)
+
+
+def nanmean(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The mean of the values that are not NaN (NaN where all are)."""
+    count = F.sum(F.cast(ops.logical_not(ops.isnan(self)), self.dtype), axis=dim,
+                  keepdims=keepdim)
+    return nansum(self, dim, keepdim) / count
+
+
 def select(self: Tensor, dim: int, index: int) -> Tensor:
     """The slice at ``index`` along ``dim``, that axis removed (``x.select(1, 0)`` is
     ``x[:, 0]``)."""
@@ -313,7 +356,8 @@ METHODS: dict[str, Any] = {
     "argwhere": argwhere, "tensor_split": tensor_split, "take_along_dim": take_along_dim,
     "diff": diff, "cross": cross, "kron": kron, "narrow": narrow, "select": select,
     "trunc": _method_of(F.trunc), "frac": frac, "fmod": _method_of(F.fmod), "logit": logit,
-    "hypot": hypot, "logaddexp": logaddexp, "roll": _roll,
+    "hypot": hypot, "logaddexp": logaddexp, "roll": _roll, "median": median,
+    "unflatten": unflatten, "nansum": nansum, "nanmean": nanmean,
     "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(F.sign),
     "negative": _method_of(F.neg), "exp2": lambda self: 2.0 ** self,
     "arcsin": _method_of(ops.arcsin), "arccos": _method_of(ops.arccos),

@@ -57,6 +57,13 @@ CASES = {
     "scatter_repeated": lambda m, x: x.scatter(1, m.tensor([[2, 0, 2], [1, 1, 1], [3, 0, 3]]),
                                                x[:, 1:] * 2)
     + m.zeros(3, 4).scatter_(1, m.tensor([[0, 0]] * 3), 1.5) + x.scatter(0, m.tensor([[1]]), -1.0),
+    "median_nansum_nanmean": lambda m, x: m.median(x * m.arange(1.0, 5.0), 1)[0][:, None]
+    + m.median(x, dim=0, keepdim=True).values + (x + m.arange(12.0).reshape(3, 4) / 64).median()
+    + m.nansum(m.where(x > 2, float("nan"), x), 1)[:, None]
+    + m.where(x < 0, float("nan"), x).nanmean(0),
+    "unflatten_div_half": lambda m, x: x.unflatten(1, (2, 2)).reshape(3, 4) + m.div(x, 2.5)
+    + x.true_divide(m.tensor(2.0)) + m.add(x, x, alpha=2) - m.sub(x, 1) * m.mul(x, 0.5)
+    + x.half().float(),
     "broadcast": lambda m, x: m.broadcast_tensors(x[:, :1], x[0])[0] * m.broadcast_to(
         x[0], (3, 4)) + m.vstack([x[:1], x[1:]]) + m.hstack([x[:, :2], x[:, 2:]]),
 }
@@ -145,6 +152,13 @@ EXACT = {
                           m.tensor([True, False]).logical_xor(m.tensor([True, True])),
                           m.logical_or(m.tensor([0.0, 0.0]), m.tensor([0.0, 1.0]))),
     "kron_int": lambda m: m.kron(m.tensor([[1, 2], [3, 4]]), m.tensor([1, -1])),
+    "median_indices_nan": lambda m: m.median(m.tensor([[3.0, 1.0, float("nan"), 2.0],
+                                                        [4.0, -1.0, 2.0, 8.0]]), 1),
+    "div_rounding_int": lambda m: (m.div(m.tensor([-7, 7, 5]), m.tensor([2, 2, -2]),
+                                         rounding_mode="trunc"),
+                                   m.tensor([-7, 7, 5]).div(2, rounding_mode="floor"),
+                                   m.div(m.tensor([-7.5, 7.5]), 2, rounding_mode="trunc"),
+                                   m.add(m.tensor([1, 2]), m.tensor([3, 4]), alpha=2)),
     "tensor_split_int_tensor": lambda m: m.tensor_split(m.arange(7), m.tensor([2, 5])),
 }
 

@@ -113,6 +113,22 @@ def _with_alpha(op: Any) -> Any:
     return method
 
 
+def _div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """PyTorch's ``x.div(other, rounding_mode=None)``: true division, or rounded toward zero
+    ('trunc') or down ('floor'); a rounded quotient of integers stays an integer, as torch's."""
+    if rounding_mode is None:
+        return E.div(self, other)
+    if rounding_mode == "floor":
+        return E.floor_divide(self, other)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    other = as_tensor(other, like=self)
+    whole = self.dtype.kind in "iu" and other.dtype.kind in "iu"
+    q = E.trunc(E.div(E.cast(self, np.float64), other) if whole else E.div(self, other))
+    return E.cast(q, np.result_type(self.dtype, other.dtype)) if whole else q
+
+
 def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """PyTorch's ``clamp``: :func:`F.clip` (the gradient is x's inside [min, max], bounds
     included; a Tensor bound's where it binds strictly)."""
@@ -340,7 +356,8 @@ def install() -> None:
         "sin": E.sin, "cos": E.cos, "abs": E.abs,
         "clip": E.clip,
         "cast": E.cast, "maximum": E.maximum, "minimum": E.minimum,
-        "add": _with_alpha(E.add), "sub": _with_alpha(E.sub), "mul": E.mul, "div": E.div,
+        "add": _with_alpha(E.add), "sub": _with_alpha(E.sub), "mul": E.mul, "div": _div,
+        "true_divide": E.div,
         "pow": E.pow, "neg": E.neg, "clamp": _clamp,
         "clamp_min": lambda self, min: _clamp(self, min=min),
         "clamp_max": lambda self, max: _clamp(self, max=max),
@@ -352,6 +369,7 @@ def install() -> None:
         "clone": E.clone, "to": _to,
         "where": lambda self, condition, other: E.where(condition, self, other),
         "float": _caster(np.float32, "float"), "double": _caster(np.float64, "double"),
+        "half": _caster(np.float16, "half"),
         "long": _caster(np.int64, "long"), "int": _caster(np.int32, "int"),
         "bool": _caster(np.bool_, "bool"), "type": _type,
         "cpu": lambda self: to_device(self, "cpu"),
