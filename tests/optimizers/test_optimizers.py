@@ -499,9 +499,12 @@ def test_pytorch_habits_get_pointed_to_keras_names() -> None:
     """torch's lr= names Keras's learning_rate=; an empty params list (a model not built yet:
     its trainable_weights are empty) is an error, as torch's, not an optimizer training
     nothing."""
-    with pytest.raises(TypeError, match=r"unexpected argument\(s\) lr: the rate is "
+    with pytest.raises(TypeError, match=r"unexpected argument\(s\) lr; the rate is "
                                         r"learning_rate="):
         Adam(lr=0.1)
+    with pytest.raises(TypeError, match=r"betas, eps; betas=\(b1, b2\) is beta_1=b1, "
+                                        r"beta_2=b2 .*; eps= is epsilon="):
+        Adam(0.1, betas=(0.9, 0.99), eps=1e-8)
     unbuilt = shenjing.Sequential([shenjing.layers.Dense(2)])
     with pytest.raises(ValueError, match="empty params list.*until it is built"):
         SGD(learning_rate=0.1, params=unbuilt.trainable_weights)

@@ -48,6 +48,17 @@ from .averaging import Averaging
 Array = Any  # a NumPy (or CuPy) array
 
 
+# PyTorch's argument names, each with Keras's (which these optimizers take) in the message
+_TORCH_NAMES = {
+    "lr": "the rate is learning_rate= (Keras's name for PyTorch's lr)",
+    "betas": "betas=(b1, b2) is beta_1=b1, beta_2=b2 (Keras's names)",
+    "eps": "eps= is epsilon= (Keras's name; its default is 1e-7, PyTorch's 1e-8)",
+    "momentum_decay": "Nadam's schedule is Keras's (no momentum_decay)",
+    "dampening": "dampening is not supported (Keras's SGD has none)",
+    "lr_decay": "lr_decay is a learning-rate schedule here (keras.optimizers.schedules)",
+}
+
+
 class Optimizer(Averaging):
     """Base class of the optimizers. Use a subclass: ``SGD``, ``Adam``, ``AdamW``, ``Adamax``,
     ``Nadam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Lion``, ``Lamb``, ``Adafactor``,
@@ -120,8 +131,7 @@ class Optimizer(Averaging):
                             f"SGD(params, lr) is {type(self).__name__}(learning_rate, "
                             "params=params))")
         if unknown:
-            hint = (f": the rate is learning_rate= ({type(self).__name__}(learning_rate=0.1, "
-                    "params=...), Keras's name for PyTorch's lr)" if "lr" in unknown else "")
+            hint = "".join(f"; {_TORCH_NAMES[k]}" for k in sorted(unknown) if k in _TORCH_NAMES)
             raise TypeError(f"{type(self).__name__} got unexpected argument(s) "
                             f"{', '.join(sorted(unknown))}{hint}")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
