@@ -217,6 +217,8 @@ def _ones(*shape):
      r"must share E and S, got query \(2, 4, 8\), key \(2, 5, 6\)"),
     (lambda: SF.linear(_ones(2, 4), _ones(5, 3)),
      r"input of shape \(2, 4\) does not match weight of shape \(5, 3\)"),
+    (lambda: SF.embedding(shenjing.tensor([1, 2]), _ones(10, 3), padding_idx=10),
+     r"padding_idx=10 must index a row of the weight \(10 rows\)"),
 ])
 def test_shape_errors_name_what_the_caller_passed(call, match):
     with pytest.raises(ValueError, match=match):

@@ -74,6 +74,9 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
     """
     if max_norm is not None or scale_grad_by_freq:
         raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not supported")
+    if padding_idx is not None and not -weight.shape[0] <= padding_idx < weight.shape[0]:
+        raise ValueError(f"embedding: padding_idx={padding_idx} must index a row of the weight "
+                         f"({weight.shape[0]} rows)")
     out = _lookup(input, weight)
     if padding_idx is None:
         return out
