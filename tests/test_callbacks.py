@@ -502,6 +502,31 @@ def test_nan_message_names_the_step_and_the_fixes():
         assert advice in message
 
 
+def test_fit_stops_before_a_finite_loss_writes_a_nan_gradient_into_the_weights(capsys):
+    """sqrt(mean(square(e))) of an exact fit is 0 with an infinite derivative: the loss is
+    finite but the update would write NaN into every weight (and a checkpoint after it into
+    the file). fit stops before that step, keeps the weights, and says which gradient."""
+    import shenjing as sj
+
+    def rmse(t, p):
+        return sj.ops.sqrt(sj.ops.mean(sj.ops.square(t - p)))
+
+    sj.utils.set_random_seed(0)
+    model = sj.Sequential([sj.Input((3,)), sj.layers.Dense(1)])
+    model.compile("sgd", rmse)
+    bias = model.weights[1].numpy()[0]
+    before = [w.copy() for w in model.get_weights()]
+    x, y = np.zeros((16, 3), np.float32), np.full((16, 1), bias, np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):  # sqrt's derivative at 0: the point
+        history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    assert history.history["loss"] == [0.0]  # the one batch run: its loss was finite
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    out = capsys.readouterr().out
+    assert re.search(r"the gradient of dense(_\d+)?/kernel \(NaN\)", out)
+    assert "epoch 1, step 1" in out and "though the loss was 0.0" in out and "sqrt" in out
+
+
 # -- CallbackList, History, LambdaCallback -------------------------------------------------------
 class Recorder(Callback):
     def __init__(self, name: str, calls: list[tuple[str, str, Any]]) -> None:

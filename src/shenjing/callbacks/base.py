@@ -33,6 +33,16 @@ def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
 
 
+def nan_gradient_message(epoch: int, step: int, loss: float, weight: str) -> str:
+    """What to say when a finite loss sends back a NaN/inf gradient (``weight`` names the
+    first weight whose gradient it is, with the kind)."""
+    return (f"the gradient of {weight} became non-finite at epoch {epoch + 1}, step {step + 1}, "
+            f"though the loss was {loss}; training stopped without updating the weights with "
+            "it. Usual causes: sqrt, log or a division meeting 0 in a loss, metric or layer of "
+            "your own (e.g. sqrt(mean(square(e))) of an exact fit: write sqrt(x + 1e-12)), or "
+            "a huge learning rate. To find the op, train under shenjing.debug.detect_anomaly().")
+
+
 def nan_message(epoch: int, step: int, loss: float, data: str = "") -> str:
     """What to say when the loss stops being finite.
 
@@ -132,7 +142,8 @@ class History(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training when a batch's loss is NaN or infinite.
+    """Stop training when a batch's loss is NaN or infinite, or (in ``fit``'s own step) its
+    gradient is.
 
     It sets ``model.stop_training``, prints ``nan_message`` and raises nothing.
 
@@ -153,10 +164,13 @@ class TerminateOnNaN(Callback):
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
+        weight = getattr(self.model, "_nonfinite_grad", "")
+        if loss is not None and (weight or not math.isfinite(float(loss))):
             self.stopped_at = (self._epoch, batch)
             self.model.stop_training = True
-            _print(nan_message(self._epoch, batch, float(loss),
+            _print(nan_gradient_message(self._epoch, batch, float(loss), weight)
+                   if weight and math.isfinite(float(loss)) else
+                   nan_message(self._epoch, batch, float(loss),
                                getattr(self.model, "_nonfinite_data", "")))
 
 

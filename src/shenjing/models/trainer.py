@@ -145,11 +145,19 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         returned without updating the weights, so nothing is corrupted."""
         data, parts, loss = self._step_loss(x, y, sample_weight, training=True)
         value = float(loss.data)
+        self._nonfinite_grad = ""
         if not math.isfinite(value):
             return value
         if loss.requires_grad or self.trainable_weights:  # a model without weights: no step
             self.optimizer.zero_grad()
             self.optimizer.scale_loss(loss).backward()
+            # a finite loss can still send back NaN/inf (sqrt or log at 0 in a loss of one's
+            # own): that step would write it into every weight, and a checkpoint after it
+            # into the files; the loss scaler skips such steps itself
+            if not hasattr(self.optimizer, "dynamic_scale"):
+                self._nonfinite_grad = _nonfinite_gradient(self.trainable_weights)
+                if self._nonfinite_grad:
+                    return value
             self.optimizer.step()
         self._update_metrics(data, parts, da.num_samples(x))
         return value
@@ -339,7 +347,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         cbs = CallbackList(user_callbacks, add_history=True, add_progbar=verbose != 0,
                            model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
-        self._nonfinite_data = ""
+        self._nonfinite_data = self._nonfinite_grad = ""
         self._fit_interrupted = False  # True while on_train_end runs after an error
         cbs.on_train_begin()
         logs: dict[str, float] = {}
@@ -409,7 +417,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
             logs = train_step(xb, yb, swb)
-            finite = _finite(logs.get("loss"))
+            finite = _finite(logs.get("loss")) and not self._nonfinite_grad
             if not finite:  # where the batch's data hold NaN/inf, for TerminateOnNaN to say
                 self._nonfinite_data = da.nonfinite_report(xb, yb, swb)
             cbs.on_train_batch_end(step, logs)
@@ -440,6 +448,23 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         self.reset_metrics()
         logs = self._step_function("train_step")(x, y, sw)
         return logs if return_dict else _flat(logs)
+
+def _nonfinite_gradient(weights: Sequence[Tensor]) -> str:
+    """'' when every gradient is finite, else which weight's is not ('dense/kernel (NaN)').
+    One sum per gradient, one read of their total (a sync on a GPU); only a non-finite total
+    (or one that overflows) looks at the elements."""
+    grads = [(w, w.grad.data) for w in weights if w.grad is not None]
+    if not grads:
+        return ""
+    xp = backend.get_xp(grads[0][1])
+    if math.isfinite(float(sum(xp.sum(g) for _, g in grads))):
+        return ""
+    for w, g in grads:
+        if not bool(xp.isfinite(g).all()):
+            kind = "NaN" if bool(xp.isnan(g).any()) else "inf"
+            return f"{getattr(w, 'path', None) or w.name} ({kind})"
+    return ""
+
 
 def _finite(value: Any) -> bool:
     """Whether a logged loss is finite (True when absent or not a number)."""
