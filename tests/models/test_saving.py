@@ -589,3 +589,18 @@ def test_resumed_run_with_dropout_is_bit_exact(tmp_path):
     resumed = load_model(tmp_path / "m.shenjing")
     resumed.fit(x, y, batch_size=16, initial_epoch=2, epochs=4, shuffle=False, verbose=0)
     _assert_same_weights(uninterrupted, resumed)
+
+
+def test_load_weights_orders_other_programs_names_by_their_numbers(tmp_path):
+    """A list saved with shenjing.save (torch.save's habit) is named '0' ... '11': read as
+    text, '10' came before '2', and twelve kernels of one shape loaded scrambled, silently."""
+    def deep():
+        sj.utils.set_random_seed(3)
+        return sj.Sequential([sj.Input((4,)), *[Dense(4, use_bias=False) for _ in range(12)]])
+
+    model, x = deep(), np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    sj.save(model.get_weights(), tmp_path / "w.safetensors")
+    other = deep()
+    other.set_weights([w * 0 for w in other.get_weights()])
+    other.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -4,6 +4,7 @@ and reading them back into a model, with errors that list both sides when they d
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -39,9 +40,17 @@ def _listing(names: list[str], shapes: list[tuple[int, ...]], limit: int = 6) ->
     return ", ".join(items) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
+def _natural(key: str) -> list[Any]:
+    """A sort key that orders numbers by value: 'layer2' before 'layer10' (shenjing's own
+    names are zero-padded, so it orders them as text does)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+
+
 def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> None:
     """Assign by name when the file's weights are the model's (a model that load_model
-    rebuilt, whatever order the file was written in), else in the file's order."""
+    rebuilt, whatever order the file was written in), else in the names' order, numbers by
+    value (a list saved by ``shenjing.save`` is '0', '1', ... '11': as text, '10' came
+    before '2' and twelve same-shaped kernels loaded scrambled)."""
     weights = model.weights
     names = [k.split("/", 1)[1] for k in _weight_names(model)]
     if len(arrays) != len(weights):
@@ -49,7 +58,7 @@ def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> Non
             hint = ("the model has no weights yet: build it first (call it on a batch, or give "
                     "its first layer input_shape=), then load_weights")
         else:
-            ordered = sorted(arrays)
+            ordered = sorted(arrays, key=_natural)
             hint = (f"it was saved from another architecture. The file: "
                     f"{_listing(ordered, [arrays[k].shape for k in ordered])}; the model: "
                     f"{_listing(names, [p.shape for p in weights])}. Build the model as the one "
@@ -58,7 +67,8 @@ def _assign_weights(model: Any, arrays: dict[str, np.ndarray], what: str) -> Non
                          f"{len(weights)}: {hint}{_foreign_note(arrays)}")
     by_name = {k.split("/", 1)[-1]: k for k in arrays}
     keys = [by_name[n] for n in names] if (
-        len(set(names)) == len(names) and set(names) == set(by_name)) else sorted(arrays)
+        len(set(names)) == len(names) and set(names) == set(by_name)) else sorted(
+        arrays, key=_natural)
     for key, p, name in zip(keys, weights, names):
         if arrays[key].shape != p.shape:
             raise ValueError(f"{what}: weight {key} has shape {arrays[key].shape}, but the "
