@@ -7,8 +7,8 @@ with the same BLAS thread count, alternating A B A B; we print the medians and t
 shenjing / PyTorch. Import time is the median of fresh-interpreter ``import shenjing`` /
 ``import torch``, both with compiled bytecode (as after ``pip install``).
 
-FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.5 MFLOP, backward twice
-that minus the first layer's input gradient: about 188 MFLOP in all, nearly all in six GEMMs.
+FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.8 MFLOP, backward twice
+that minus the first layer's input gradient: about 155 MFLOP in all, nearly all in eight GEMMs.
 
     python benchmarks/bench_autograd.py [--repeats 3] [--steps 300] [--threads 2]
     python benchmarks/bench_autograd.py --device cuda   # shenjing on CuPy vs PyTorch on CUDA

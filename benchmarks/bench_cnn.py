@@ -8,8 +8,8 @@ medians, the ratios shenjing / PyTorch, peak resident memory, and the fraction o
 float32 GEMM peak (measured here with NumPy) that the training step reaches.
 
 FLOPs per sample (multiply-adds x 2): conv1 30*30*27*32, conv2 13*13*288*64, conv3 4*4*576*64,
-dense 1024*64 + 64*10: 3.07 MFLOP forward; a training step is ~3x that (two backward GEMMs per
-layer, minus conv1's input gradient).
+dense 1024*64 + 64*10: 9.10 MFLOP forward; a training step is ~3x that (two backward GEMMs per
+layer, minus conv1's input gradient): ~25.7 MFLOP.
 
     python benchmarks/bench_cnn.py [--repeats 3] [--steps 30] [--threads 2]
 """

@@ -172,7 +172,7 @@ class PearsonCorrelation(MeanMetricWrapper):
     the result is the mean over the batches (Keras's).
 
     >>> PearsonCorrelation()([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
-    0.99669963...
+    0.996699...
     """
     direction = "up"
 
