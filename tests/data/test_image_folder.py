@@ -193,6 +193,40 @@ def test_cache_follows_the_archive_content(tmp_path, monkeypatch):
     assert len(_load(archive).file_paths) == 10 and len(decoded) == 10
 
 
+def test_a_file_replaced_with_its_size_and_time_restored_is_decoded_again(tmp_path):
+    """cp -p, rsync -a and tar restore the modification time; the status-change time they
+    cannot, so a replaced image of the same size is not read from the cache."""
+    root = _class_folders(tmp_path / "pets")
+    path = root / "cat" / "0.png"
+    stat = os.stat(path)
+    before = _load(root).x[0].copy()
+    _write_image(str(path), COLORS["zebra"])  # the same size: a solid color of the same shape
+    assert os.stat(path).st_size == stat.st_size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = _load(root).x[0]
+    assert _label_of_color(before[0, 0]) == 0 and _label_of_color(after[0, 0]) == 2
+
+
+def test_sixteen_bit_images_are_scaled_to_eight_bits_not_clipped(tmp_path):
+    """As TensorFlow's decode_png: 65535 is 255 and 1000 is 4 (Pillow's convert made both
+    255); through the folders, load_img, and the command line's predict."""
+    values = np.array([[0, 1000, 30000, 65535]], np.uint16)
+    for name in ("a", "b"):
+        os.makedirs(tmp_path / "deep" / name)
+        Image.fromarray(values).save(tmp_path / "deep" / name / "0.png")
+    expected = np.rint(values / 257.0)
+    for mode in ("grayscale", "rgb"):
+        x = _load(tmp_path / "deep", image_size=(1, 4), color_mode=mode).x[0]
+        np.testing.assert_array_equal(x[..., 0], expected)
+    loaded = image_folder.img_to_array(image_folder.load_img(tmp_path / "deep" / "a" / "0.png",
+                                                             color_mode="grayscale"))
+    np.testing.assert_array_equal(loaded[..., 0], expected)
+    from shenjing.cli.predict import _read_image
+
+    np.testing.assert_array_equal(_read_image(str(tmp_path / "deep" / "a" / "0.png"),
+                                              (1, 4, 1))[..., 0], expected)
+
+
 def test_a_damaged_cache_is_decoded_again(tmp_path):
     root = _class_folders(tmp_path / "pets")
     first = _load(root)

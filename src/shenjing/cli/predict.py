@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.image_folder import eight_bit
 from .common import DATASETS, IMAGE_SUFFIXES, CLIError
 from .data import Data, load_data
 from .models import _check_shape, _fmt_shape, _for_model, _load_model_file, model_input_shape
@@ -119,7 +120,7 @@ def _read_image(path: str, shape: tuple[int, ...]) -> np.ndarray:
     height, width, channels = shape
     try:
         with Image.open(path) as img:
-            img = img.convert({1: "L", 3: "RGB", 4: "RGBA"}[channels])
+            img = eight_bit(img).convert({1: "L", 3: "RGB", 4: "RGBA"}[channels])
             if img.size != (width, height):
                 img = img.resize((width, height), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.float32).reshape(height, width, channels)

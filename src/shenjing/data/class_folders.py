@@ -52,7 +52,9 @@ class Folder:
         h = hashlib.sha256(os.path.abspath(self.path).encode())
         for rel in rels:
             st = os.stat(os.path.join(self.path, *rel.split("/")))
-            h.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+            # ctime too: a copy that restores the modification time (cp -p, rsync -a, tar)
+            # cannot restore it, so a replaced file of the same size is seen
+            h.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}".encode())
         return h.hexdigest()
 
     def close(self) -> None:

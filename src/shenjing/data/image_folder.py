@@ -43,7 +43,7 @@ ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's allow-lis
 _COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
 _INTERPOLATIONS = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC",
                    "area": "BOX", "lanczos3": "LANCZOS", "lanczos5": "LANCZOS"}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: 16-bit images scaled, not clipped
 _CHUNK = 512  # images read and decoded together (bounds the encoded bytes held in memory)
 
 
@@ -84,6 +84,20 @@ def _resized(img: Any, image_size: tuple[int, int], interpolation: str, aspect: 
     return img
 
 
+def eight_bit(img: Any) -> Any:
+    """``img`` with 8-bit channels: a palette through RGBA (keeps transparency), and 16-bit
+    grayscale (PNG's 'I;16', or 'I' above 255) scaled by 255 / 65535 as TensorFlow's
+    decode_png does (Pillow's convert clipped it: 1000 and 65535 both became 255)."""
+    if img.mode == "P":
+        return img.convert("RGBA")
+    if img.mode.startswith("I;16") or img.mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        if img.mode.startswith("I;16") or arr.max(initial=0) > 255:
+            arr = arr / 257.0
+        return _pil_image().fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+    return img
+
+
 def _decode_image(data: bytes, name: str, image_size: tuple[int, int], color_mode: str,
                   interpolation: str, aspect: str | None = None) -> np.ndarray:
     """One encoded image as a uint8 (height, width, channels) array, resized (``aspect``: see
@@ -93,9 +107,7 @@ def _decode_image(data: bytes, name: str, image_size: tuple[int, int], color_mod
     height, width = image_size
     try:
         with image_module.open(io.BytesIO(data)) as img:
-            if img.mode == "P":  # palette (GIF, some PNGs): through RGBA keeps transparency
-                img = img.convert("RGBA")
-            img = _resized(img.convert(mode), image_size, interpolation, aspect)
+            img = _resized(eight_bit(img).convert(mode), image_size, interpolation, aspect)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as e:
         raise ValueError(f"{name} is not a decodable image ({type(e).__name__}: {e})") from None
@@ -123,9 +135,7 @@ def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | 
     image_module = _pil_image()
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     with image_module.open(source) as img:
-        if img.mode == "P":
-            img = img.convert("RGBA")
-        img = img.convert(_COLOR_MODES[color_mode][0])
+        img = eight_bit(img).convert(_COLOR_MODES[color_mode][0])
     if target_size is not None:
         height, width = target_size
         if img.size != (width, height):
