@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import subprocess
@@ -456,6 +457,27 @@ def test_csv_logger_append_separator_and_missing_keys(tmp_path):
         "epoch;loss;val_loss", "0;1.0;2.0", "1;0.5;NA", "0;0.25;1.0"]
     run([CSVLogger(path)], [{"loss": 3.0}])  # append=False overwrites
     assert path.read_text().splitlines() == ["epoch,loss,val_loss", "0,3.0,NA"]
+
+
+def test_csv_logger_appends_under_the_files_columns_and_keeps_a_log_no_epoch_replaced(
+        tmp_path):
+    """Appending a run without 'mae' wrote '4,0.3,NA' under 'epoch,loss,mae,...' (its value
+    read as mae); a run that failed before an epoch ended emptied the log it would replace."""
+    path = tmp_path / "log.csv"
+    run([CSVLogger(path)], [{"loss": 1.0, "mae": 0.5, "val_loss": 2.0, "val_mae": 0.7}])
+    with pytest.warns(UserWarning, match=r"no columns for \['accuracy'\]"):
+        run([CSVLogger(path, append=True)], [{"loss": 0.3, "val_loss": 0.9, "accuracy": 1.0}])
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows[1] == {"epoch": "0", "loss": "0.3", "mae": "NA", "val_loss": "0.9",
+                       "val_mae": "NA"}
+    before = path.read_text()
+    logger = CSVLogger(path)  # overwrites, but only once an epoch has something to write
+    logger.on_train_begin()
+    logger.on_train_end()
+    assert path.read_text() == before
+    with pytest.raises(ValueError, match="separator must be one character"):
+        CSVLogger(path, separator=";;")
 
 
 def test_csv_logger_keeps_validation_that_starts_later(tmp_path):

@@ -7,6 +7,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from typing import Any
 
 from .base import Callback, Logs
@@ -17,43 +18,61 @@ class CSVLogger(Callback):
     """Write the epoch logs to a CSV file: ``epoch`` then the log keys, sorted, flushed each epoch.
     The columns are the first epoch's keys; where it has no ``val_`` ones (no validation yet,
     ``validation_freq`` > 1), ``val_`` twins of every key follow, NA until they have values
-    (Keras's rule).
+    (Keras's rule). The file is opened at the first epoch's end, so a run that fails before
+    one ends leaves the previous log as it was.
 
     Args:
         filename: the CSV file.
-        separator: the field separator.
-        append: add to an existing file (its header is kept) instead of overwriting it.
+        separator: the field separator (one character).
+        append: add to an existing file instead of overwriting it: its header is kept and its
+            columns are the ones written (a log key it lacks is left out, with a warning; a
+            column this run lacks is NA), so the values stay under their names.
     """
 
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
                  append: bool = False) -> None:
         super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}")
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
         self.keys: list[str] | None = None
         self._file: Any = None
         self._writer: Any = None
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        has_rows = (self.append and os.path.exists(self.filename)
-                    and os.path.getsize(self.filename) > 0)
-        self._write_header = not has_rows
         os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)
-        self._file = open(self.filename, "a" if self.append else "w", newline="",
-                          encoding="utf-8")
         self.keys, self._writer = None, None
 
-    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        logs = logs or {}
-        if self._writer is None:
+    def _open(self, logs: Logs) -> None:
+        """The file and its columns, at the first epoch's end: an existing file's header when
+        appending to one, else the sorted log keys with their ``val_`` twins."""
+        header = None
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="", encoding="utf-8") as f:
+                header = next(csv.reader(f, delimiter=self.sep), None)
+        if header and header[0] == "epoch":
+            self.keys = header[1:]
+            dropped = sorted(set(logs) - set(self.keys))
+            if dropped:
+                warnings.warn(f"CSVLogger: {self.filename} has no columns for {dropped}; "
+                              "appending without them", stacklevel=3)
+        else:
             self.keys = sorted(logs)
             if not any(k.startswith("val_") for k in self.keys):
                 # with validation_freq > 1 the first epoch has no val_ keys: their columns
                 # now (NA until they come), as Keras's, else later ones were dropped
                 self.keys += [f"val_{k}" for k in self.keys]
-            self._writer = csv.DictWriter(self._file, ["epoch", *self.keys],
-                                          delimiter=self.sep)
-            if self._write_header:
-                self._writer.writeheader()
+        self._file = open(self.filename, "a" if self.append else "w", newline="",
+                          encoding="utf-8")
+        self._writer = csv.DictWriter(self._file, ["epoch", *self.keys], delimiter=self.sep,
+                                      extrasaction="ignore")
+        if not header:
+            self._writer.writeheader()
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        if self._writer is None:
+            self._open(logs)
         assert self.keys is not None
         self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
         self._file.flush()
