@@ -31,7 +31,12 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], seen: dict[int, str]) -> An
         if key is None:
             key = seen[id(obj)] = str(len(arrays))
             data = obj.data if isinstance(obj, Tensor) else obj
-            arrays[key] = np.asarray(backend.asnumpy(data), order="C")  # 0-d kept
+            array = np.asarray(backend.asnumpy(data), order="C")  # 0-d kept
+            if array.dtype.kind not in "biuf":  # safetensors' own error named no entry
+                raise TypeError(f"save: an array of {array.dtype} (shape {array.shape}) cannot "
+                                "be saved: safetensors holds booleans, integers and floats "
+                                "(save strings as a list of str)")
+            arrays[key] = array
         if isinstance(obj, np.ndarray):
             return {"array": key}
         return {"tensor": key, "requires_grad": bool(obj.requires_grad)}

@@ -132,6 +132,25 @@ def test_string_data_is_a_clear_type_error():
         model.fit(DataLoader(labels[:, None], y), verbose=0)
 
 
+def test_none_complex_and_a_dict_for_one_input_are_named(tmp_path):
+    """fit(None, y) was len(None)'s TypeError, complex inputs a 'does not require grad' from
+    backward, a dict into a Sequential with an Input 'dict has no attribute shape', and
+    shenjing.save of strings safetensors' error naming no entry."""
+    x, y = _logit_data(8)
+    model = _identity_logit_model("mse")
+    for call in (lambda: model.fit(None, y, verbose=0), lambda: model.predict(None),
+                 lambda: model.evaluate(None, y, verbose=0)):
+        with pytest.raises(ValueError, match="^x is None: give the inputs"):
+            call()
+    with pytest.raises(TypeError, match=r"^x holds complex numbers \(dtype complex128\)"):
+        model.fit(x.astype(complex), y, verbose=0)
+    with pytest.raises(TypeError, match=r"takes one input of shape \(None, 1\), got a dict"):
+        model.fit({"a": x}, y, verbose=0)
+    with pytest.raises(TypeError, match=r"save: an array of <U1 \(shape \(1,\)\)"):
+        sj.save({"names": np.array(["a"])}, tmp_path / "s.safetensors")
+    assert not (tmp_path / "s.safetensors").exists()
+
+
 # -- 5. one loss per output: see test_multi_output.py ----------------------------------------------
 
 

@@ -67,6 +67,9 @@ def _parts(x: Any, name: str) -> list[tuple[str, Any]]:
 
 def num_samples(x: Any) -> int:
     """The number of rows of an array, or of the first array of a list or dict."""
+    if x is None:
+        raise ValueError("x is None: give the inputs (an array, a list or dict of arrays, a "
+                         "DataLoader or a dataset)")
     parts = _parts(x, "x")
     if not parts:
         raise ValueError(f"x is an empty {type(x).__name__}: give it the arrays of the inputs")

@@ -66,6 +66,10 @@ def check_numeric(x: Any, y: Any = None, sw: Any = None, text_inputs: bool = Fal
                 raise TypeError(f"{name} holds strings (dtype {a.dtype}), but the model takes "
                                 "numbers: encode them first (string class labels as integer "
                                 "ids, e.g. np.unique(labels, return_inverse=True)[1])")
+            if a is not None and a.dtype.kind == "c":  # no gradient reaches a complex weight
+                raise TypeError(f"{name} holds complex numbers (dtype {a.dtype}), but the "
+                                "model takes real ones: pass their real part, magnitude or "
+                                "both as features (np.abs(z), z.real, z.imag)")
 
 
 def nonfinite_report(x: Any, y: Any = None, sw: Any = None) -> str:

@@ -110,6 +110,11 @@ class Sequential(Model):
         if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
             x = x[0]  # [x]: the one input in a list, as Keras's graph flattens it
         if self._input is not None:
+            if isinstance(x, dict):  # the first layer's error named no dict (no '.shape')
+                raise TypeError(f"this Sequential model takes one input of shape "
+                                f"{self._input.shape}, got a dict of {sorted(x)}: pass the "
+                                "array itself, or build a functional Model with "
+                                "Input(name=...) for named inputs")
             x = conform(x, self._input)
         for layer in self.stack:
             x = layer(x, training=training)
