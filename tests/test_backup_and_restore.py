@@ -119,6 +119,24 @@ def test_any_backup_point_gives_the_same_run(tmp_path, save_freq):
     assert_same_state(full, resumed)
 
 
+@pytest.mark.parametrize("save_freq", ["epoch", 3])
+def test_a_shuffling_dataloader_of_ones_own_resumes_its_order(tmp_path, save_freq):
+    """fit(DataLoader(..., shuffle=True)) shuffles with the loader's own stream, which the
+    backup did not hold: the resumed run replayed the first epochs' orders (and, mid-epoch,
+    skipped batches of another order: some samples twice, others never)."""
+    def loader():
+        return sj.data.DataLoader(*_data(), batch_size=16, shuffle=True, seed=4)
+
+    full = _build()
+    full.fit(loader(), epochs=4, verbose=0)
+    backup = callbacks.BackupAndRestore(tmp_path, save_freq=save_freq)
+    with pytest.raises(_Interrupted):
+        _build().fit(loader(), epochs=4, verbose=0, callbacks=[backup, _Crash(epoch=2, batch=2)])
+    resumed = _build(seed=99)
+    resumed.fit(loader(), epochs=4, verbose=0, callbacks=[backup])
+    assert_same_state(full, resumed)
+
+
 def test_delete_checkpoint_false_keeps_the_backup(tmp_path):
     model = _build()
     model.fit(*_data(), batch_size=16, epochs=2, verbose=0,

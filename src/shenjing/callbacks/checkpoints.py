@@ -126,7 +126,7 @@ class BackupAndRestore(Callback):
         self.save_freq, self.delete_checkpoint = save_freq, bool(delete_checkpoint)
         self.double_checkpoint = bool(double_checkpoint)
         self._every = None if save_freq == "epoch" else int(save_freq)
-        self._epoch, self._batches, self._epoch_rng = 0, 0, None
+        self._epoch, self._batches, self._epoch_rng, self._epoch_loader = 0, 0, None, None
 
     @property
     def _latest(self) -> str:
@@ -156,6 +156,12 @@ class BackupAndRestore(Callback):
                               f"resuming from the previous one, {candidates[i + 1]}",
                               stacklevel=2)
                 continue
+            loader_rng = getattr(self.model, "_loader_rng", None)
+            if training.get("loader_rng") is not None and loader_rng is not None:
+                from ..io.random_streams import _generator
+
+                _generator(training["loader_rng"], path, "the DataLoader's shuffling state",
+                           into=loader_rng)
             self.model._resume_at = (training["epoch"], training["step"])
             return
 
@@ -163,17 +169,23 @@ class BackupAndRestore(Callback):
         self._epoch = epoch
         if self._every is not None:  # a mid-epoch backup shuffles its epoch as it began
             self._epoch_rng = self.model._shuffle_rng().bit_generator.state
+            self._epoch_loader = self._loader_state()
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if self._every is not None:
             self._batches += 1
             if self._batches >= self._every:
                 self._batches = 0
-                self._backup(self._epoch, batch + 1, self._epoch_rng)
+                self._backup(self._epoch, batch + 1, self._epoch_rng, self._epoch_loader)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self._every is None:
-            self._backup(epoch + 1, 0, None)
+            self._backup(epoch + 1, 0, None, self._loader_state())
+
+    def _loader_state(self) -> Any:
+        """The shuffling state of fit's own DataLoader (one of the user's), else None."""
+        rng = getattr(self.model, "_loader_rng", None)
+        return None if rng is None else rng.bit_generator.state
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.delete_checkpoint and not getattr(self.model, "_fit_interrupted", False):
@@ -185,10 +197,15 @@ class BackupAndRestore(Callback):
             except OSError:
                 pass
 
-    def _backup(self, epoch: int, step: int, fit_rng_state: Any) -> None:
+    def _backup(self, epoch: int, step: int, fit_rng_state: Any, loader_state: Any) -> None:
         from ..io import saving
 
-        data = saving.model_bytes(self.model, fit_rng_state, {"epoch": epoch, "step": step})
+        training = {"epoch": epoch, "step": step}
+        if loader_state is not None:
+            from ..io.random_streams import _json_state
+
+            training["loader_rng"] = _json_state(loader_state)
+        data = saving.model_bytes(self.model, fit_rng_state, training)
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._latest):
             os.replace(self._latest, self._previous)

@@ -332,6 +332,10 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                 (x, y, sw), validation_data = da.validation_split(x, y, sw, validation_split)
             train = da.DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng,
                                   sample_weight=sw)
+        # a DataLoader of the user's that shuffles has its own stream: BackupAndRestore keeps
+        # it beside the model's, so that a resumed run draws the same orders
+        self._loader_rng = train._rng if (
+            train is x and isinstance(train, da.DataLoader) and train._shuffle) else None
         val = None if validation_data is None else da.validation_loader(
             validation_data, validation_batch_size or batch_size)
         self._ensure_ready(None if custom else da.first_rows(train, self._text_inputs))
