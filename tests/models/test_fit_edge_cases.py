@@ -173,3 +173,18 @@ def test_verbose_auto_draws_a_bar_on_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     model.fit(x, y, epochs=1, batch_size=8)
     assert "4/4" in capsys.readouterr().out  # tqdm's n/total
+
+
+def test_a_nan_validation_or_evaluation_loss_says_where_the_data_hold_nan():
+    """A NaN val_loss was logged without a word (and EarlyStopping or ModelCheckpoint on it
+    then did nothing, silently): a warning names the batch and the rows, or says the data
+    are finite."""
+    x, y = _logit_data(8)
+    bad = x.copy()
+    bad[5, 0] = np.nan
+    model = _identity_logit_model("mse")
+    with pytest.warns(UserWarning, match=r"loss on validation_data became nan at batch 1: "
+                                         r"that batch's x holds 1 NaN, in batch row\(s\) 5"):
+        model.fit(x, y, validation_data=(bad, y), verbose=0)
+    with pytest.warns(UserWarning, match=r"evaluate\(\) became nan .* row\(s\) 5"):
+        model.evaluate(bad, y, verbose=0)

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ def _test_scores(model: Any, x: Any, y: Any, batch_size: int) -> tuple[float, fl
     """The test loss and accuracy of a trained model, whatever metrics it was compiled with
     (a model file may carry none, or several): its own accuracy where it has one, else the
     share of argmax predictions that match."""
-    scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    with warnings.catch_warnings():  # images are finite: a NaN loss is the model's, which
+        warnings.simplefilter("ignore", UserWarning)  # the diverged-run message explains
+        scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     if "accuracy" in scores:
         return scores["loss"], scores["accuracy"]
     predicted = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=-1)

@@ -5,7 +5,9 @@ inference mode under ``no_grad``; and the helpers the loops share (verbosity, lo
 from __future__ import annotations
 
 import functools
+import math
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,20 +21,32 @@ class Inference:
     ``reset_metrics``, ``_step_function``, ``_ordered``, ``_overrides``, ``_text_inputs`` and
     ``predict_step``; the model itself is called for the outputs."""
 
-    def _evaluate_batches(self, data: Any, source: str, cbs: Any,
-                          steps: int | None = None) -> dict[str, Any]:
+    def _evaluate_batches(self, data: Any, source: str, cbs: Any, steps: int | None = None,
+                          explain_nan: bool = True) -> dict[str, Any]:
         """The loss and metrics over ``data`` (its next ``steps`` batches if given: the last
         batch's logs, running means), firing the ``on_test_*`` hooks of ``cbs`` (``evaluate``'s,
-        or ``fit``'s for its validation, as Keras); ValueError naming ``source`` if empty."""
+        or ``fit``'s for its validation, as Keras); ValueError naming ``source`` if empty. A
+        non-finite loss is explained in a warning (where the data hold NaN/inf), unless
+        ``explain_nan`` is False (training has just said why it diverged)."""
         self.reset_metrics()
         test_step = self._step_function("test_step")
         cbs.on_test_begin()
-        logs = None
+        logs, warned = None, not explain_nan
         order = functools.partial(self._ordered, step="test_step")
         for step, (xb, yb, swb) in enumerate(da.iterate(data, steps=steps, order=order,
                                                         text_inputs=self._text_inputs)):
             cbs.on_test_batch_begin(step)
             logs = test_step(xb, yb, swb)
+            loss = logs.get("loss")
+            if not warned and isinstance(loss, float) and not math.isfinite(loss):
+                # the value alone (a NaN val_loss) says nothing of why: the data, if they hold
+                # NaN/inf (looked at only now, once), or the model
+                warned = True
+                found = da.nonfinite_report(xb, yb, swb)
+                warnings.warn(f"the loss on {source} became {loss} at batch {step + 1}: "
+                              + (f"that batch's {found}" if found else
+                                 "its data are finite, so the model's outputs are not"),
+                              stacklevel=3)
             cbs.on_test_batch_end(step, logs)
         if logs is None:
             used_up = iter(data) is data  # a generator: one pass, ended by an earlier epoch

@@ -365,8 +365,9 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                 # Validate even when training stops mid-epoch (Keras does): the weights are the
                 # last good ones, and EarlyStopping or ModelCheckpoint on val_ values need them.
                 if val is not None and validates(epoch + 1):
-                    val_logs = self._evaluate_batches(val, "validation_data", cbs,
-                                                      validation_steps)
+                    val_logs = self._evaluate_batches(
+                        val, "validation_data", cbs, validation_steps,
+                        explain_nan=_finite(logs.get("loss")) and not self._nonfinite_grad)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
