@@ -569,18 +569,29 @@ def test_predict_refuses_strings_and_nan(digits_run, tmp_path, capsys):
 
 def test_a_failed_train_leaves_no_half_written_run_folder(tmp_path, monkeypatch, capsys):
     """A failure mid-run (a bug, a second Ctrl-C) removes the folder the run made; a folder
-    that was there before stays, and a line says it is incomplete."""
-    def fail(*args, **kwargs):
+    that was there before keeps its files, an earlier run's included (a rerun with the same
+    --out rewrote its summary and history before failing), and a line says so."""
+    argv = ["train", "--model", "mlp", "--verbose", "0", "--epochs", "1", "--out"]
+    assert main([*argv, str(tmp_path / "old")]) == 0
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()}
+    capsys.readouterr()
+
+    def fail(self, *args, callbacks=(), **kwargs):  # dies after an epoch was logged
+        for c in callbacks:
+            c.set_model(self)
+            c.on_train_begin()
+            c.on_epoch_end(0, {"loss": 9.0})
+            c.on_train_end()  # as fit's does when it fails
         raise RuntimeError("boom")
 
     monkeypatch.setattr(sj.Model, "fit", fail)
-    argv = ["train", "--model", "mlp", "--verbose", "0", "--out"]
     with pytest.raises(RuntimeError, match="boom"):
         main([*argv, str(tmp_path / "new")])
     assert not (tmp_path / "new").exists()
-    (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "notes.txt").write_text("mine")
     with pytest.raises(RuntimeError, match="boom"):
         main([*argv, str(tmp_path / "old")])
-    assert (tmp_path / "old" / "notes.txt").read_text() == "mine"
-    assert f"the run failed, so {tmp_path / 'old'} is incomplete" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # no staging folder left
+    assert (f"the run failed; {tmp_path / 'old'} keeps the files it had"
+            in capsys.readouterr().err)

@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -55,20 +56,27 @@ def _run_dir(out: str | None, data: str, model: str) -> Path:
 
 
 @contextlib.contextmanager
-def _run_folder(out: str | None, data: str, model: str) -> Iterator[Path]:
-    """The run folder (``_run_dir``) for the block that fills it. If the block fails, a folder
-    this run made is removed, so that no half-written run passes for a finished one; a folder
-    that was there before is left, with a line on stderr saying that it is incomplete."""
+def _run_folder(out: str | None, data: str, model: str) -> Iterator[tuple[Path, Path]]:
+    """(where to write, the run folder) for the block that fills it. A new folder is written
+    in place, and removed if the block fails, so that no half-written run passes for a
+    finished one. Into a folder that was there before (``--out`` again), the run writes
+    beside it and its files replace the old ones only once it has finished: a run that fails
+    leaves the previous run's files as they were."""
     fresh = out is None or not Path(out).exists()
     path = _run_dir(out, data, model)
+    work = path if fresh else Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        yield path
+        yield work, path
     except BaseException:
-        if fresh:
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            print(f"{PROG} train: the run failed, so {path} is incomplete", file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+        if not fresh:
+            print(f"{PROG} train: the run failed; {path} keeps the files it had",
+                  file=sys.stderr)
         raise
+    if not fresh:
+        for f in work.iterdir():
+            os.replace(f, path / f.name)
+        work.rmdir()
 
 
 def _out_folder(path: Path) -> Path:
@@ -131,7 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"images of {_fmt_shape(data.image_shape)}, {num_classes} classes), seed "
               f"{args.seed}")
         model.summary()
-    with _run_folder(args.out, data.name, model_name) as out:
+    with _run_folder(args.out, data.name, model_name) as (out, final):
         with open(out / "summary.txt", "w", encoding="utf-8") as f:
             model.summary(print_fn=lambda line: print(line, file=f))
 
@@ -166,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
         written = ["curves.png"] * plotted + ["history.csv", "metrics.json", RUN_MODEL,
                                                "summary.txt"]  # this run's files, no others
-        print(f"wrote {out}{os.sep}: {', '.join(sorted(written))}")
+        print(f"wrote {final}{os.sep}: {', '.join(sorted(written))}")
     if not all(math.isfinite(v) for v in history.history.get("loss", [])):
         print(f"{PROG} train: training diverged (the loss became NaN or infinite) and stopped; "
               f"the run folder keeps that model for inspection: try a lower --lr",
