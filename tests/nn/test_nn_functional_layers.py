@@ -82,6 +82,10 @@ def test_linear_takes_torch_weight_layout(bias, x_shape, rng):
     same(lambda F, *t: F.linear(*t), *inputs)
 
 
+def test_linear_with_a_one_d_weight_gives_one_output_without_its_axis(rng):
+    same(lambda F, *t: F.linear(*t), normal(rng, (5, 6)), normal(rng, (6,)))
+
+
 def test_linear_differs_from_keras_kernel_on_a_square_weight(rng):
     x, w = (shenjing.tensor(normal(rng, s).astype(np.float32)) for s in [(3, 4), (4, 4)])
     assert not np.allclose(SF.linear(x, w).numpy(), shenjing.F.linear(x, w).numpy())

@@ -23,9 +23,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     >>> y = F.linear(x, w, b)   # x (N, 20), w (10, 20) -> (N, 10)
     """
+    if weight.ndim == 1 and bias is None:  # (in_features,): one output, its axis dropped
+        return L.matmul(input, weight)
     if weight.ndim != 2:
-        raise ValueError(f"linear: expected weight of shape (out_features, in_features), got "
-                         f"shape {weight.shape}")
+        raise ValueError(f"linear: expected weight of shape (out_features, in_features) (or "
+                         f"(in_features,) without a bias), got shape {weight.shape}")
     shape = tuple(getattr(input, "shape", ()))
     if shape and shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {shape} does not match weight of shape "
