@@ -319,3 +319,18 @@ def test_an_infinite_gradient_is_not_multiplied_by_a_masks_zero(make):
         make(sj, ours).sum().backward()
     make(torch, theirs).sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("values, dim", [([np.inf, 2.0, 3.0], 0), ([[2.0, np.inf, 3.0]], 1)])
+def test_prod_beside_an_infinite_product_is_torchs(values, dim):
+    """prod is the last of a running product: the zero gradients of the others met y = inf
+    (0 * inf = NaN), so every input beside an inf got NaN where torch gives inf. (An inf
+    and a 1e30 still differ: y / x is inf where torch multiplies the others, 1e30.)"""
+    torch = require_torch()
+    grads = []
+    for m in (sj, torch):
+        x = m.tensor(np.float32(values), requires_grad=True)
+        with np.errstate(invalid="ignore", over="ignore"):
+            m.prod(x, dim).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(*grads)

@@ -116,12 +116,15 @@ class _Cumprod(Function):
     def backward(self, g):
         x, y, axis = self.saved
         xp = get_xp(g)
+        # a zero gradient adds nothing, also where y overflowed to inf (0 * inf is NaN): prod,
+        # the last of a running product, sends zeros to the others and was NaN beside an inf
+        gy = xp.where(g == 0, 0, g * y)
         zero = x == 0
         if not zero.any():
-            return _reverse_cumsum(g * y, axis, xp) / x
+            return _reverse_cumsum(gy, axis, xp) / x
         seen = xp.cumsum(zero, axis=axis)  # zeros up to and including each position
         before, first = seen == 0, zero & (seen == 1)
-        gx = xp.where(before, _reverse_cumsum(g * y, axis, xp) / xp.where(before, x, 1), 0)
+        gx = xp.where(before, _reverse_cumsum(gy, axis, xp) / xp.where(before, x, 1), 0)
         after = (seen - zero) > 0  # strictly after the first zero
         tail = xp.cumprod(xp.where(after, x, 1), axis=axis)
         head = xp.where(before, x, 1).prod(axis=axis, keepdims=True)  # y[z-1]
