@@ -43,9 +43,17 @@ def _hard_sigmoid(x: Tensor) -> Tensor:
     return hardtanh(x + 3.0, 0.0, 6.0) * (1 / 6)  # relu6(x + 3) / 6
 
 
+def _hard_silu(x: Tensor) -> Tensor:
+    """x * relu6(x + 3) / 6 piece by piece: 0 up to -3, x from 3, x (x + 3) / 6 between
+    (torch's gradient at the kinks: 0 and 1); the middle piece sees x clipped, so an infinite
+    x never meets a zero slope (inf * 0 made its gradient NaN, and -inf's value NaN where
+    the limit, 0, is what this gives)."""
+    m = F.clip(x, -3.0, 3.0)
+    return F.where(x >= 3.0, x, F.where(x <= -3.0, 0.0, m * (m + 3.0) * (1 / 6)))
+
+
 hard_sigmoid = _activation(_hard_sigmoid, "hard_sigmoid")
-hard_silu, hard_swish = (_activation(lambda x: x * _hard_sigmoid(x), name)
-                         for name in ("hard_silu", "hard_swish"))
+hard_silu, hard_swish = (_activation(_hard_silu, name) for name in ("hard_silu", "hard_swish"))
 softsign = _activation(lambda x: x / (F.abs(x) + 1), "softsign")
 log_sigmoid = _activation(lambda x: -F.softplus(-x), "log_sigmoid")
 erf = _activation(extra.erf, "erf")

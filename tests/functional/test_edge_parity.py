@@ -334,3 +334,20 @@ def test_prod_beside_an_infinite_product_is_torchs(values, dim):
             m.prod(x, dim).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(*grads)
+
+
+def test_hard_swish_gradient_at_infinities_and_kinks_is_torchs():
+    """x * hard_sigmoid(x) met inf * 0 in its product rule: NaN at both infinities, where
+    torch gives 1 and 0. Its value at -inf is the limit, 0 (torch's is NaN, inf * 0)."""
+    torch = require_torch()
+    values = [np.inf, -np.inf, 3.0, -3.0, 2.5, -2.5, 7.0, -7.0, 0.0]
+    results = []
+    for m, fn in ((sj, sj.nn.functional.hardswish), (torch, torch.nn.functional.hardswish)):
+        x = m.tensor(values, requires_grad=True)
+        y = fn(x)
+        y.sum().backward()
+        results.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)  # a rounding apart
+    np.testing.assert_allclose(results[0][0][[0, *range(2, 9)]], results[1][0][[0, *range(2, 9)]],
+                               rtol=1e-6)
+    assert results[0][0][1] == 0.0
