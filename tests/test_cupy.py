@@ -176,6 +176,15 @@ CASES.update({
         lambda x, k, rk, b, h, c: F.recurrence("lstm", x, k, rk, b, [h, c],
                                                recurrent_mask=np.full((2, 4), 0.5, np.float32)),
         [_r(2, 5, 3), _r(3, 16), _r(4, 16), _r(16), _r(2, 4), _r(2, 4)]),
+    # the fifteenth session's paths: scatter's last-write rule (unique, ravel_multi_index),
+    # max pooling's NaN/-inf winners (always run on a GPU), hypot, logaddexp, median and
+    # hard_swish's pieces
+    "scatter_repeated": (lambda x, s: x.scatter(1, _ints(x, [[2, 0, 2], [1, 1, 3]]), s),
+                         [_r(2, 4), _r(2, 3)]),
+    "max_pool2d_same": (lambda x: F.max_pool2d(x, 2, padding="same"), [_r(2, 5, 5, 3)]),
+    "hypot_logaddexp_median": (lambda a, b: sj.hypot(a, b) + sj.logaddexp(a, b)
+                               + sj.median(a, 1).values[:, None], [_r(3, 4), _r(3, 4)]),
+    "hard_swish": (lambda x: sj.nn.functional.hardswish(x * 4), [_r(4, 6)]),
     "batch_norm_moving_stats": (lambda x, g, b: F.batch_norm(
         x, g, b, get_xp(x.data).zeros(3, np.float32), get_xp(x.data).ones(3, np.float32),
         training=True), [_r(8, 3), _r(3), _r(3)]),
