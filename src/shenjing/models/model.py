@@ -71,10 +71,13 @@ class Model(Trainer, Layer):
         return [t.input_layer for t in self.graph.inputs if t.input_layer is not None] + layers
 
     def _random_generators(self) -> dict[str, np.random.Generator]:
-        """The streams a subclass keeps as attributes, less fit's shuffling stream, which
-        ``save`` writes on its own (``fit_rng``)."""
+        """The streams a subclass keeps as attributes, less fit's shuffling streams: the
+        model's, which ``save`` writes on its own (``fit_rng``), and that of the user's
+        DataLoader fit runs on (BackupAndRestore keeps it; it is the loader's, not the
+        model's)."""
         found = super()._random_generators()
         found.pop("_fit_rng", None)
+        found.pop("_loader_rng", None)
         return found
 
     def _output_layers(self) -> list[Layer]:
