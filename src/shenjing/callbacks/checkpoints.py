@@ -107,7 +107,11 @@ class BackupAndRestore(Callback):
             cannot be read.
 
     With ``steps_per_epoch`` shorter than a pass over the data, a resumed run starts a new
-    pass, so it is exact only when ``steps_per_epoch`` is the data's length.
+    pass, so it is exact only when ``steps_per_epoch`` is the data's length. The backup holds
+    the model, its optimizer and the shuffling streams, not other callbacks' state (as
+    Keras's): a ``ModelCheckpoint(save_best_only=True)`` of the resumed run starts without a
+    best, so give it ``initial_value_threshold=`` the best value so far, or its first epoch
+    replaces the best file.
     """
 
     LATEST, PREVIOUS = "backup.shenjing", "backup.previous.shenjing"
