@@ -73,3 +73,27 @@ def test_max_arity_asks_for_binarization():
     batch = TreeBatch.from_trees([binarize(tree)], Vocabulary(tree.words()), max_arity=2)
     _check_level_order(batch)
     assert np.array_equal(batch.roots, [batch.num_nodes])
+
+
+def test_from_trees_takes_any_iterable_of_trees_and_names_what_is_not_one():
+    """A generator was read twice (nodes, then roots: no roots the second time) and a single
+    Tree, iterable over its nodes, became one tree per node, silently."""
+    trees = [parse_tree("(3 (2 a) (4 b))"), parse_tree("(1 c)")]
+    vocab = Vocabulary.from_trees(trees)
+    expected = TreeBatch.from_trees(trees, vocab).roots
+    np.testing.assert_array_equal(TreeBatch.from_trees(iter(trees), vocab).roots, expected)
+    with pytest.raises(TypeError, match="got one Tree: pass \\[tree\\]"):
+        TreeBatch.from_trees(trees[0], vocab)
+    with pytest.raises(TypeError, match="got a str .*parse_tree"):
+        TreeBatch.from_trees(["(2 a)"], vocab)
+
+
+def test_tree_layers_compute_in_their_float16():
+    import shenjing as sj
+
+    trees = [binarize(parse_tree("(3 (2 a) (4 (1 b) (0 c)))"))]
+    vocab = Vocabulary.from_trees(trees)
+    batch = TreeBatch.from_trees(trees, vocab)
+    for layer in (sj.layers.TreeLSTM(len(vocab), 4, 5, dtype="float16"),
+                  sj.layers.RecursiveNN(len(vocab), 4, 5, dtype="float16")):
+        assert layer(batch).dtype == np.float16

@@ -108,6 +108,26 @@ def test_num_classes_bounds_labels():
         parse_tree("(4 (0 a) (5 b))", num_classes=5)
 
 
+def test_labels_and_num_classes_are_checked_where_given():
+    """A float label was truncated to a class (and to_ptb wrote text parse_tree refuses);
+    num_classes=0 blamed the text ('outside the class range 0..-1')."""
+    for label in (2.7, True, None, -1):
+        with pytest.raises(ValueError, match="a Tree's label is a class id"):
+            Tree(label, word="a")
+    assert Tree(np.int64(3), word="a").to_ptb() == "(3 a)"
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            parse_tree("(2 a)", num_classes=bad)
+
+
+def test_read_trees_skips_every_blank_line_and_a_byte_order_mark(tmp_path):
+    from shenjing.datasets.sst import read_trees
+
+    path = tmp_path / "trees.txt"
+    path.write_bytes("\ufeff(3 (2 a) (4 b))\n\f\n\v \n(1 c)\n".encode())
+    assert [t.to_ptb() for t in read_trees(path)] == ["(3 (2 a) (4 b))", "(1 c)"]
+
+
 # random trees round-trip through their PTB text
 words = st.text(alphabet=st.characters(blacklist_characters="() \t\n\r\f\v",
                                        blacklist_categories=("Cs",)), min_size=1, max_size=5)

@@ -56,7 +56,11 @@ class Tree:
     __slots__ = ("label", "children", "word")
 
     def __init__(self, label: int, children: Iterable[Tree] = (), word: str | None = None):
-        self.label = label
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
+            # (a float was truncated to a class, and to_ptb wrote text parse_tree refuses)
+            raise ValueError(f"a Tree's label is a class id, a non-negative integer; got "
+                             f"{label!r}")
+        self.label = int(label)
         self.children: list[Tree] = list(children)
         self.word = word
         if (word is None) == (not self.children):
@@ -156,6 +160,11 @@ def parse_tree(
         TreeSyntaxError: unbalanced brackets, a missing or non-integer label, a label out of
             range, a node with both a word and children (or neither), or text after the tree.
     """
+
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(
+            num_classes, (int, np.integer)) or num_classes < 1):
+        raise ValueError(f"parse_tree: num_classes must be a positive integer, got "
+                         f"{num_classes!r}")
 
     def fail(message: str, pos: int) -> TreeSyntaxError:
         return TreeSyntaxError(message, source=source, line=line, column=pos + 1)

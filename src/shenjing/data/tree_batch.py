@@ -64,7 +64,7 @@ class TreeBatch:
         return len(self.labels)
 
     @classmethod
-    def from_trees(cls, trees: Sequence[Tree], vocab: Vocabulary,
+    def from_trees(cls, trees: Iterable[Tree], vocab: Vocabulary,
                    max_arity: int | None = None) -> TreeBatch:
         """Number the distinct nodes of ``trees`` (a Tree object met twice, as a sub-tree shared
         by two parents, is one node) in level order.
@@ -75,6 +75,15 @@ class TreeBatch:
             max_arity: refuse nodes with more children (2 for binary compositions; see
                 :func:`binarize`); None accepts any.
         """
+        if isinstance(trees, Tree):  # iterable itself (its nodes): each would be a tree
+            raise TypeError("TreeBatch.from_trees takes a list of trees, got one Tree: pass "
+                            "[tree]")
+        trees = list(trees)  # read twice (the nodes, then the roots): a generator once
+        for tree in trees:
+            if not isinstance(tree, Tree):
+                raise TypeError(f"TreeBatch.from_trees takes Trees, got a "
+                                f"{type(tree).__name__}" + (" (parse the text with "
+                                "shenjing.data.parse_tree)" if isinstance(tree, str) else ""))
         level: dict[int, int] = {}
         nodes: list[Tree] = []
         for tree in trees:

@@ -97,14 +97,14 @@ def read_trees(file: str | os.PathLike[str], num_classes: int = len(CLASS_NAMES)
     file = Path(file)
     data = file.read_bytes()
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not a word
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise DatasetFormatError(f"{file}, line {line}: not valid UTF-8 ({e.reason})") from e
     trees = []
     # split("\n"), not splitlines(): words may hold characters that splitlines() breaks at.
     for number, line_text in enumerate(text.split("\n"), start=1):
-        if line_text.strip(" \t\r"):
+        if line_text.strip(" \t\r\f\v"):  # the parser's whitespace
             try:
                 trees.append(parse_tree(line_text, num_classes=num_classes, source=str(file),
                                         line=number))

@@ -69,7 +69,7 @@ class _TreeNetwork(Layer):
             raise ValueError(f"{type(self).__name__} composes at most {self.max_arity} children "
                              "per node: binarize the trees (shenjing.data.binarize)")
         leaves = self.leaf_states(F.embedding(batch.words, self.embeddings))
-        zero = Tensor(np.zeros((1, leaves.shape[1]), dtype=leaves.dtype))
+        zero = Tensor(np.zeros((1, leaves.shape[1])), dtype=leaves.dtype)  # float16 too
         states = F.concatenate([zero, leaves])
         for kids in batch.levels:
             if self.max_arity is not None and kids.shape[1] < self.max_arity:
