@@ -385,3 +385,45 @@ def test_saved_model_with_new_ops_loads_and_trains(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+# -- against keras.ops (an audit with Keras 3.15 on JAX: the expected values are Keras's) -------
+F32 = np.array([[0.5, -1.5, 2.5], [3.0, -0.25, -2.5]], np.float32)
+I32 = np.array([[1, 2, 3], [4, 5, 6]], np.int32)
+HOLES = np.array([1.0, np.nan, np.inf, -np.inf, -0.0], np.float32)
+
+
+def test_products_of_integers_and_floats_are_float32_as_keras():
+    for out in (ops.dot(I32, F32.T), ops.tensordot(I32, F32, 2), ops.einsum("ij,jk->ik", I32,
+                                                                            F32.T)):
+        assert out.dtype == np.float32  # NumPy's einsum promoted them to float64
+    np.testing.assert_allclose(ops.dot(I32, F32.T).numpy(), I32 @ F32.T, rtol=1e-6)
+
+
+def test_nan_is_the_largest_for_top_k_and_spreads_through_median():
+    values, indices = ops.top_k(HOLES, 2)
+    assert np.isnan(values.numpy()[0]) and values.numpy()[1] == np.inf
+    assert indices.numpy().tolist() == [1, 2]
+    assert np.isnan(ops.median(HOLES).item())
+    np.testing.assert_array_equal(ops.median(np.array([[1.0, 2, 3], [4, np.nan, 5]]), axis=1)
+                                  .numpy(), [2.0, np.nan])
+
+
+def test_erf_keeps_its_relative_precision_near_zero():
+    x = np.array([1e-8, 1e-6, 1e-4, 0.1, 0.3, 0.49, 0.7, 2.0, -1e-6], np.float32)
+    expected = np.array([math.erf(v) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(ops.erf(x).numpy(), expected, rtol=2e-7)  # 5% off at 1e-6
+
+
+def test_keras_forms_linspace_hstack_any_where_max_eye():
+    np.testing.assert_array_equal(ops.linspace(-5, 5, 4, dtype="int32").numpy(), [-5, -2, 1, 5])
+    np.testing.assert_array_equal(ops.hstack([1.0, 2.0]).numpy(), [1.0, 2.0])
+    assert bool(ops.any(F32 > 0, axis=[0, 1]).item()) and not ops.all(F32 > 0, axis=[0, 1]).item()
+    rows, cols = ops.where(F32 > 0)
+    assert rows.numpy().tolist() == [0, 0, 1] and cols.numpy().tolist() == [0, 2, 0]
+    assert ops.max(F32, initial=10.0).item() == 10.0
+    np.testing.assert_array_equal(ops.min(F32, axis=0, initial=0.0).numpy(), [0.0, -1.5, -2.5])
+    np.testing.assert_array_equal(ops.max(np.zeros((0, 3), np.float32), axis=0, initial=-1.0)
+                                  .numpy(), [-1.0, -1.0, -1.0])
+    np.testing.assert_array_equal(ops.eye(N=2, M=3).numpy(), np.eye(2, 3))
+    assert ops.nn.sparsemax is ops.sparsemax and ops.nn.ctc_decode is ops.ctc_decode

@@ -19,7 +19,7 @@ from . import functional as F
 from ._ops_common import _float, _t, _tensors, _unary
 from .autograd import Tensor
 from .functional import extra
-from .functional._util import axis_index
+from .functional._util import axis_index, descending_order
 from .functional.activation import hardtanh
 from .functional.shape import index_put, scatter_into
 
@@ -305,15 +305,13 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy",
 
 def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002
     """The k largest values along the last axis, in decreasing order, and their int32 indices
-    (ties: the lower index first); the gradient goes to the chosen positions."""
+    (ties: the lower index first; NaN the largest, as JAX's); the gradient goes to the chosen
+    positions."""
     x = _t(x)
     n = x.shape[-1] if x.ndim else 0
     if not 0 <= k <= n:
         raise ValueError(f"top_k: k={k} is out of range for a last axis of size {n}")
-    data = x.data if x.dtype.kind == "f" else x.data.astype(np.float64)
-    order = (-data).argsort(axis=-1, kind="stable") if isinstance(data, np.ndarray) else \
-        (-data).argsort(axis=-1)
-    idx = order[..., :k]
+    idx = descending_order(x.data, -1)[..., :k]
     from ._ops_numpy import take_along_axis
 
     return take_along_axis(x, idx, -1), Tensor._wrap(idx.astype(np.int32))

@@ -102,7 +102,17 @@ def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
 
 
 # -- reductions and scans ----------------------------------------------------------------------
-any, all = (_reduction(_constant(name), name) for name in ("any", "all"))  # noqa: A001
+def _logical(name: str) -> Any:
+    fn = _constant(name)
+
+    def op(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return fn(x, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims)
+
+    return op
+
+
+# (a list of axes made a tuple: NumPy's any and all take no list)
+any, all = (_reduction(_logical(name), name) for name in ("any", "all"))  # noqa: A001
 amax, amin = _reduction(F.max, "amax"), _reduction(F.min, "amin")
 
 
@@ -167,8 +177,11 @@ def median(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = _float(x)
     flat, axes = _to_last(x, axis)
     n = flat.shape[-1]
-    middle = sort(flat, -1)[..., (n - 1) // 2: n // 2 + 1]
-    return _keep(F.mean(middle, axis=-1), x, axes, keepdims)
+    middle = F.mean(sort(flat, -1)[..., (n - 1) // 2: n // 2 + 1], axis=-1)
+    nan = flat.xp.isnan(flat.data).any(axis=-1)
+    if nan.any():  # NaN, as NumPy's and Keras's (sorted last, it was passed over)
+        middle = F.where(nan, float("nan"), middle)
+    return _keep(middle, x, axes, keepdims)
 
 
 # -- sorting and indexing ----------------------------------------------------------------------
@@ -301,7 +314,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
 
 
 def hstack(xs: Sequence[Any]) -> Tensor:
-    xs = [_t(x) for x in xs]
+    xs = [F.reshape(x, (1,)) if x.ndim == 0 else x for x in map(_t, xs)]  # numbers: 1-D
     return F.concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
 
 
@@ -435,7 +448,10 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
     """``num`` evenly spaced values from start to stop (floatx unless ``dtype``)."""
     values, step = np.linspace(convert_to_numpy(start), convert_to_numpy(stop), num,
                                endpoint=endpoint, retstep=True, axis=axis)
-    out = as_tensor(values.astype(dtype or DEFAULT_FLOAT))
+    dtype = np.dtype(dtype or DEFAULT_FLOAT)
+    if dtype.kind in "iu":  # floored, as NumPy 2's and Keras's (astype truncates: -1.67 -> -1)
+        values = np.floor(values)
+    out = as_tensor(values.astype(dtype))
     return (out, step) if retstep else out
 
 

@@ -23,7 +23,7 @@ from ._torch_more import _method_of
 from .autograd import Function, Tensor, array_of
 from .backend import asnumpy, get_xp, on_device_of
 from .functional import shape as S
-from .functional._util import axis_index
+from .functional._util import axis_index, descending_order
 from .functional.tensor_methods import ValuesIndices
 
 
@@ -48,13 +48,9 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
 
 def _sorted_indices(self: Tensor, dim: int, descending: bool) -> Any:
     """The stable sorting order along ``dim``; NaN counts as the largest value, as torch's."""
-    xp = self.xp
     if not descending:
-        return xp.argsort(self.data, axis=dim, kind="stable")
-    # The ascending order of the reversed data, reversed: descending with NaN first, and ties
-    # (reversed twice) in their order
-    up = xp.argsort(xp.flip(self.data, dim), axis=dim, kind="stable")
-    return self.shape[dim] - 1 - xp.flip(up, dim)
+        return self.xp.argsort(self.data, axis=dim, kind="stable")
+    return descending_order(self.data, dim)
 
 
 @S.on_0d_as_1d

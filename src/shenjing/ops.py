@@ -33,6 +33,7 @@ from . import _ops_common, _ops_nn, _ops_numpy, factories
 from . import functional as F
 from ._ops_common import (
     _binary,
+    _named,
     _pair,
     _reduction,
     _t,
@@ -75,8 +76,8 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Te
     return as_tensor(np.arange(start, stop, step, dtype=dtype), dtype)
 
 
-def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:
-    return as_tensor(np.eye(n, m, k, dtype=dtype or DEFAULT_FLOAT), dtype)
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:  # noqa: N803
+    return as_tensor(np.eye(N, M, k, dtype=dtype or DEFAULT_FLOAT), dtype)
 
 
 def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
@@ -99,9 +100,27 @@ equal, not_equal, greater, greater_equal, less, less_equal = (
 negative, sqrt, exp, log, abs = (_unary(fn, name) for fn, name in (  # noqa: A001
     (F.neg, "negative"), (F.sqrt, "sqrt"), (F.exp, "exp"), (F.log, "log"), (F.abs, "abs")))
 relu, sigmoid, tanh = (_unary(getattr(F, name), name) for name in ("relu", "sigmoid", "tanh"))
-sum, mean, max, min, var, std, logsumexp = (  # noqa: A001 - Keras's names
-    _reduction(getattr(F, name), name) for name in (
-        "sum", "mean", "max", "min", "var", "std", "logsumexp"))
+sum, mean, var, std, logsumexp = (  # noqa: A001 - Keras's names
+    _reduction(getattr(F, name), name) for name in ("sum", "mean", "var", "std", "logsumexp"))
+
+
+def _extreme(name: str, pair: Any) -> Any:
+    reduce = getattr(F, name)
+
+    def op(x: Any, axis: Any = None, keepdims: bool = False, initial: Any = None) -> Tensor:
+        x = _t(x)
+        if initial is None:
+            return reduce(x, axis=axis, keepdims=keepdims)
+        if x.size == 0:  # nothing to compare: the initial value, in the reduced shape
+            shape = np.sum(np.empty(x.shape, bool), axis=axis, keepdims=keepdims).shape
+            return Tensor._wrap(x.xp.full(shape, initial, dtype=x.dtype))
+        return pair(reduce(x, axis=axis, keepdims=keepdims), initial)
+
+    return _named(op, name, f"``{name}`` over ``axis`` (None: all axes), at least/most "
+                            f"``initial`` when given (Keras's).")
+
+
+max, min = _extreme("max", F.maximum), _extreme("min", F.minimum)  # noqa: A001
 
 
 def square(x: Any) -> Tensor:
@@ -113,7 +132,15 @@ def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
     return F.clip(_t(x), x_min, x_max)
 
 
-def where(condition: Any, x1: Any, x2: Any) -> Tensor:
+def where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
+    """``x1`` where ``condition`` holds, else ``x2``; with the condition alone, the indices
+    where it holds, one tensor per axis (Keras's and NumPy's ``nonzero``)."""
+    if x1 is None and x2 is None:
+        cond = _t(condition)
+        return tuple(Tensor._wrap(i) for i in cond.xp.nonzero(cond.data))
+    if x1 is None or x2 is None:
+        raise ValueError("where: give both x1 and x2, or neither (the indices of the "
+                         "condition)")
     return F.where(_t(condition), *_pair(x1, x2))
 
 
@@ -208,7 +235,8 @@ _NAMESPACES = {
           "hard_silu hard_swish hard_tanh elu selu gelu celu glu softmax log_softmax max_pool "
           "average_pool conv depthwise_conv separable_conv one_hot binary_crossentropy "
           "categorical_crossentropy sparse_categorical_crossentropy moments "
-          "batch_normalization normalize",
+          "batch_normalization normalize sparsemax squareplus threshold hard_shrink "
+          "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode",
     "core": "cast cond convert_to_numpy convert_to_tensor shape slice slice_update "
             "stop_gradient",
     "math": "segment_sum top_k in_top_k logsumexp rsqrt erf",

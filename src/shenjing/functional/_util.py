@@ -51,6 +51,15 @@ def max_shift(x: Any, axis: Any) -> Any:
     return x.max(axis=axis, keepdims=True) if x.size else x.sum(axis=axis, keepdims=True)
 
 
+def descending_order(data: Any, axis: int) -> Any:
+    """The indices that sort ``data`` from largest to smallest along ``axis``: NaN first (the
+    largest, as torch's and JAX's), ties in their order. The stable ascending order of the
+    reversed data, reversed (sorting -data put NaN last)."""
+    xp = get_xp(data)
+    up = xp.argsort(xp.flip(data, axis), axis=axis, kind="stable")
+    return data.shape[axis] - 1 - xp.flip(up, axis)
+
+
 def axis_tuple(axis: Any) -> tuple[int, ...]:
     """``axis`` as a tuple of ints: one integer (Python's, NumPy's, a 0-d integer tensor: any
     with ``__index__``) or a sequence of them."""

@@ -214,9 +214,11 @@ _ERF64 = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x):
     """The error function: NumPy has none, and SciPy is not a dependency. In float32, Abramowitz
-    & Stegun 7.1.26 (absolute error < 1.5e-7, below float32's resolution near 1, vectorized);
-    float64 NumPy arrays get Python's ``math.erf`` element by element (correctly rounded to a
-    bit, ~0.1 us each: float64 is for checking, where 1.5e-7 would show)."""
+    & Stegun 7.1.26 (absolute error < 1.5e-7, below float32's resolution near 1, vectorized),
+    and below |x| = 0.5 its Taylor series to x**11 (relative error < 3e-8: the absolute bound
+    was 5% of erf(1e-6)); float64 NumPy arrays get Python's ``math.erf`` element by element
+    (correctly rounded to a bit, ~0.1 us each: float64 is for checking, where 1.5e-7 would
+    show)."""
     xp = get_xp(x)
     if xp is np and x.dtype == np.float64:
         return np.asarray(_ERF64(x), dtype=np.float64)
@@ -225,7 +227,11 @@ def _erf(x):
     t = 1 / (1 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
                                                                           + t * 1.061405429))))
-    return s * (1 - poly * xp.exp(-a * a))
+    xs = xp.clip(x, -0.5, 0.5)  # where the series is used (a huge x would overflow it)
+    x2 = xs * xs
+    series = xs * (1.1283791670955126 * (1 + x2 * (-1 / 3 + x2 * (1 / 10 + x2 * (
+        -1 / 42 + x2 * (1 / 216 + x2 * (-1 / 1320)))))))
+    return xp.where(a < 0.5, series, s * (1 - poly * xp.exp(-a * a))).astype(x.dtype, copy=False)
 
 
 class _GELU(Function):

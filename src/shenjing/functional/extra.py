@@ -241,4 +241,8 @@ def einsum(subscripts: str, *operands: Tensor) -> Tensor:
     """Einstein summation over Tensors (NumPy's subscripts, ``...`` and the implicit output
     included), differentiable to every operand."""
     inputs, output = _explicit(subscripts, [x.shape for x in operands])
+    floats = [x.dtype for x in operands if x.dtype.kind == "f"]
+    if floats and len(floats) < len(operands):  # integers join as the float (NumPy: float64)
+        wide = np.result_type(*floats)
+        operands = tuple(x if x.dtype.kind == "f" else E.cast(x, wide) for x in operands)
     return _Einsum.apply(*operands, inputs=inputs, output=output)
