@@ -549,6 +549,19 @@ def test_fit_stops_before_a_finite_loss_writes_a_nan_gradient_into_the_weights(c
     assert "epoch 1, step 1" in out and "though the loss was 0.0" in out and "sqrt" in out
 
 
+def test_a_huge_finite_gradient_is_not_taken_for_a_non_finite_one():
+    """The check squares the gradients (one dot product each): 1e20 overflows there, which
+    only sends it to the element-wise test, silently; a NaN or -inf is named."""
+    import shenjing as sj
+    from shenjing.models.trainer import _nonfinite_gradient
+
+    w = sj.layers.Parameter(np.ones((3, 3), np.float32), name="kernel")
+    w.grad = sj.tensor(np.full((3, 3), 1e20, np.float32))
+    assert _nonfinite_gradient([w]) == ""
+    w.grad.data[1, 2] = -np.inf
+    assert _nonfinite_gradient([w]) == "kernel (inf)"
+
+
 # -- CallbackList, History, LambdaCallback -------------------------------------------------------
 class Recorder(Callback):
     def __init__(self, name: str, calls: list[tuple[str, str, Any]]) -> None:
