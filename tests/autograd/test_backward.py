@@ -402,10 +402,13 @@ def test_broadcast_add_grads_any_shapes(shapes):
 
 
 @pytest.mark.parametrize("grad_mode", [True, False])
-def test_function_apply_on_arrays_is_a_clear_type_error(grad_mode):
+def test_function_apply_takes_arrays_as_constants_and_names_other_inputs(grad_mode):
     with shenjing.enable_grad() if grad_mode else shenjing.no_grad():
-        with pytest.raises(TypeError, match=r"_CountedSquare.apply\(\) takes Tensors .* ndarray"):
-            _CountedSquare.apply(np.ones(2))
+        out = _CountedSquare.apply(np.array([2.0, 3.0]))
+        np.testing.assert_allclose(out.numpy(), [4.0, 9.0])
+        assert not out.requires_grad
+        with pytest.raises(TypeError, match=r"CountedSquare takes Tensors or arrays .* got str"):
+            _CountedSquare.apply("2")
     np.testing.assert_allclose(_CountedSquare.apply(Tensor([3.0])).numpy(), [9.0])
 
 

@@ -44,6 +44,16 @@ def test_tensor_dtype_float64_when_asked(value):
     assert shenjing.tensor(value, dtype="float64").dtype == np.float64
 
 
+@pytest.mark.parametrize("value, named", [(None, "NoneType"), ([1.0, None], "list of NoneType"),
+                                          ({"a": 1}, "dict"), (object(), "object")])
+def test_tensor_of_what_is_no_number_is_a_type_error(value, named):
+    # NumPy would make None a NaN in float32, or keep an object array: torch refuses both
+    with pytest.raises(TypeError, match=f"numbers, arrays or nested lists of numbers, got .*{named}"):
+        Tensor(value)
+    with pytest.raises(TypeError, match=named.split()[-1]):
+        Tensor([1.0]) + value
+
+
 def test_tensor_data_is_ndarray():
     t = Tensor([[1.0, 2.0]])
     assert isinstance(t.data, np.ndarray)

@@ -99,10 +99,8 @@ class Function:
         # tensors its bookkeeping costs as much as the arithmetic.
         arrays, needs, versions, generation = [], [], [], 0
         for t in inputs:
-            if not isinstance(t, Tensor):
-                raise TypeError(f"{cls.__name__}.apply() takes Tensors as positional arguments "
-                                "(pass other values as keyword options), got "
-                                f"{', '.join(type(t).__name__ for t in inputs)}")
+            if not isinstance(t, Tensor):  # an array or a number: a constant (rarely)
+                return cls.apply(*_constants(cls, inputs), **kwargs)
             data = t.data
             if isinstance(data, Tensor):  # torch's `w.data = w.data - lr * w.grad`: .data is
                 data = t.data = data.data  # the array here, so a Tensor put there gives its own
@@ -136,6 +134,24 @@ class Function:
                     t._output_index = i  # 0 is the class default
                 t._generation = generation
         return outs if multi else outs[0]
+
+
+def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
+    """An op's inputs with its arrays and numbers made constant Tensors (as ``Tensor(value)``
+    converts them), so that ``F.relu(np.array(...))`` works as ``F.add`` always did (and as
+    keras.ops takes arrays); anything else is a misuse, named."""
+    out = []
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            if not (isinstance(t, (int, float, np.ndarray, np.generic))
+                    or hasattr(t, "__cuda_array_interface__")):
+                raise TypeError(
+                    f"{cls.__name__.lstrip('_')} takes Tensors or arrays as positional arguments "
+                    "(pass other values as keyword options), got "
+                    f"{', '.join(type(t).__name__ for t in inputs)}")
+            t = Tensor(t)
+        out.append(t)
+    return out
 
 
 def _output_versions(outs: Any) -> list[tuple[list[int], int, tuple[int, int]]]:

@@ -84,6 +84,15 @@ class Numel(int):
         return int, (int(self),)
 
 
+def _described(data: Any) -> str:
+    """What a value that cannot be a Tensor is, for the error: its type, or the types of a
+    list's items."""
+    if isinstance(data, (list, tuple)):
+        kinds = sorted({type(v).__name__ for v in data})
+        return f"a {type(data).__name__} of {', '.join(kinds)}"
+    return type(data).__name__
+
+
 class Tensor(InplaceMixin):
     """A multi-dimensional array with automatic differentiation.
 
@@ -137,6 +146,10 @@ class Tensor(InplaceMixin):
         # Always a copy (as torch.tensor): updating a parameter in place must never change
         # the caller's array behind their back.
         self.data = xp.array(data, dtype=dtype, copy=True)
+        if (self.data.dtype.kind == "O" or data is None or not hasattr(data, "dtype")
+                and xp.asarray(data).dtype.kind == "O"):  # NumPy makes None NaN in float32
+            raise TypeError("Tensor() takes numbers, arrays or nested lists of numbers, got "
+                            f"{_described(data)}")
         self.name = name
         self._creator = None
         self._output_index = 0

@@ -105,6 +105,9 @@ def _cast_array(t: Tensor, dtype: Any) -> Tensor:
 def cast(x: Tensor, dtype: Any) -> Tensor:
     """x converted to ``dtype``, differentiably to a floating dtype (the gradient is cast back);
     integer and boolean results carry no gradient, as in PyTorch. x itself if it has the dtype."""
+    dtype = np.dtype(dtype)  # a TypeError naming what is not a dtype
+    if not isinstance(x, Tensor):  # an array: a constant of that dtype
+        return Tensor(x, dtype=dtype)
     if x.dtype == dtype:
         return x
     if not backend.is_floating(dtype):
@@ -115,6 +118,8 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
 def floating(x: Tensor) -> Tensor:
     """x itself if floating, else cast to the default float (float32): what ops with floating
     results (exp, sigmoid, mean...) compute on, as torch's do, where NumPy gives float64."""
+    if not isinstance(x, Tensor):  # an array (F.sigmoid(np.array(...))): a constant
+        x = Tensor(x)
     return x if x.data.dtype.kind in "fc" else cast(x, backend.DEFAULT_FLOAT)
 
 
@@ -122,6 +127,8 @@ def accumulating(x: Tensor) -> Tensor:
     """x itself, or cast to int64 if boolean or a narrower integer: torch sums and multiplies
     integers in int64 (sum, prod, cumsum, cumprod), where NumPy's uint8 sum is uint64 and a
     product or running sum in int8 or int32 overflows."""
+    if not isinstance(x, Tensor):  # an array: a constant
+        x = Tensor(x)
     dtype = x.data.dtype
     return x if dtype.kind in "fc" or dtype.itemsize == 8 else cast(x, np.int64)
 

@@ -534,6 +534,7 @@ def clip(x: Tensor, min_value: Any = None, max_value: Any = None) -> Tensor:
     (an integer x with float bounds is float32, a number bound never widens x)."""
     if min_value is None and max_value is None:
         raise ValueError("clip() needs min_value or max_value")
+    x = as_tensor(x)
     names, values = [], []
     for name, v in (("lo", min_value), ("hi", max_value)):
         if v is not None:

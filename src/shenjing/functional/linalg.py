@@ -12,7 +12,7 @@ from ..backend import get_xp
 from . import elementwise as E
 from . import reduction as R
 from . import shape as S
-from ._util import activation_bias_grads, add_bias_activate, check_fused_activation
+from ._util import activation_bias_grads, add_bias_activate, as_tensor, check_fused_activation
 
 
 class _MatMul(Function):
@@ -159,6 +159,7 @@ class _Linear(Function):
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's rules (1-D vectors, broadcast batch axes)."""
+    a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul() does not take scalars; use * instead")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:

@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Function, Tensor, array_of
 from ..backend import get_xp
 from . import elementwise as E
-from ._util import axis_index, axis_tuple, normalize_axes, torch_alias
+from ._util import as_tensor, axis_index, axis_tuple, normalize_axes, torch_alias
 
 
 class _Reshape(Function):
@@ -189,7 +189,7 @@ def _view_of(out: Tensor, x: Tensor) -> Tensor:
     ``base`` at the array that owns the memory (never at a view), so two identity tests tell
     it, on every reshape and index, at a fraction of ``may_share_memory``'s cost."""
     base = out.data.base
-    if base is not None and (base is x.data or base is x.data.base):
+    if base is not None and isinstance(x, Tensor) and (base is x.data or base is x.data.base):
         out._version = x._version
         out._view_version = x._version[0]  # what an op that reads it later must find (engine)
     return out
@@ -198,7 +198,9 @@ def _view_of(out: Tensor, x: Tensor) -> Tensor:
 def reshape(x: Tensor, shape: Sequence[int] | int) -> Tensor:
     """x with a new shape (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return x if shape == x.shape else _view_of(_Reshape.apply(x, shape=shape), x)
+    if shape == x.shape:
+        return x if isinstance(x, Tensor) else Tensor(x)
+    return _view_of(_Reshape.apply(x, shape=shape), x)
 
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
@@ -260,6 +262,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
         axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("concatenate() needs at least one tensor")
+    tensors = [as_tensor(t) for t in tensors]  # arrays too, as constants
     if axis is None:  # NumPy's: the tensors flattened, end to end
         tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     if tensors[0].ndim == 0:
