@@ -77,3 +77,26 @@ def test_other_inputs_are_named():
 def test_cast_of_an_array_keeps_its_precision():
     x = np.array([1 + 2 ** -40])  # lost in float32
     assert F.cast(x, np.float64).numpy()[0] == x[0]
+
+
+def _binary_methods():
+    names = []
+    for name in sorted(dir(sj.Tensor)):
+        if name.endswith("_") or name in ("astype", "cast", "to", "type"):  # in place; dtypes
+            continue
+        try:
+            if isinstance(getattr(sj.Tensor(A), name)(sj.Tensor(B)), sj.Tensor):
+                names.append(name)
+        except Exception:  # noqa: BLE001, S112 - not a method of another tensor
+            continue
+    return names
+
+
+@pytest.mark.parametrize("name", _binary_methods())
+def test_tensor_methods_take_arrays_as_their_other_operand(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = getattr(sj.Tensor(A), name)(sj.Tensor(B))
+        got = getattr(sj.Tensor(A), name)(B)
+    assert isinstance(got, sj.Tensor) and got.dtype == want.dtype
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -312,7 +312,8 @@ def _extreme(name: str) -> Any:
                 dim: Any = None, keepdim: bool | None = None) -> Any:
         if len(args) > 2:
             raise TypeError(f"{name}() takes at most 2 positional arguments (dim, keepdim)")
-        if args and isinstance(args[0], Tensor):  # torch's x.max(other): element-wise
+        if args and (isinstance(args[0], Tensor) or getattr(args[0], "ndim", 0) > 0):
+            # torch's x.max(other), other a Tensor or an array: element-wise
             return (E.maximum if name == "max" else E.minimum)(self, args[0])
         if args and isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
             dim, keepdim = args[0], (args[1] if len(args) > 1 else keepdim)  # torch's x.max(1)
