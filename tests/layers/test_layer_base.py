@@ -752,6 +752,27 @@ def test_compute_output_shape_of_built_in_layers(make, input_shape, expected):
     assert layer._first_node is None
 
 
+@pytest.mark.parametrize("trainable", [True, False])
+def test_attributes_set_before_super_init_are_kept_and_tracked(trainable):
+    """A subclass may set lists, dicts and layers before calling ``super().__init__()`` (Keras
+    takes it): an empty list once raised AttributeError ('_layers'); layers set then are
+    tracked, and frozen by ``trainable=False``."""
+    class Block(L.Layer):
+        def __init__(self, **kwargs):
+            self.history, self.table, self.sizes = [], {}, (3, 4)
+            self.inner = [L.Dense(3)]
+            super().__init__(**kwargs)
+
+        def call(self, x):
+            self.history.append(x.shape)
+            return self.inner[0](x)
+
+    block = Block(trainable=trainable)
+    assert block(np.ones((2, 4), np.float32)).shape == (2, 3)
+    assert block.history == [(2, 4)] and block.table == {} and block.sizes == (3, 4)
+    assert len(block.weights) == 2 and len(block.trainable_weights) == (2 if trainable else 0)
+
+
 def test_layers_in_lists_dicts_and_nested_containers_are_tracked_as_keras():
     """`self.blocks = []` then appends, a dict of heads, a list of lists: their layers' weights
     are the model's (trained, saved, counted), as Keras 3's tracked containers; a container of

@@ -152,7 +152,13 @@ class Layer(LayerConfigMixin):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         obj = super().__new__(cls)
-        object.__setattr__(obj, "_init_args", (args, kwargs))
+        set_ = object.__setattr__
+        set_(obj, "_init_args", (args, kwargs))
+        # here, not in __init__: a subclass may set weights, layers or lists of them before
+        # calling super().__init__() (Keras takes that too)
+        set_(obj, "_params", {})
+        set_(obj, "_layers", {})
+        set_(obj, "_trainable", True)
         return obj
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
@@ -162,9 +168,8 @@ class Layer(LayerConfigMixin):
             raise TypeError(f"{type(self).__name__} got unexpected argument(s): "
                             f"{', '.join(sorted(kwargs))}")
         set_ = object.__setattr__
-        set_(self, "_params", {})
-        set_(self, "_layers", {})
-        set_(self, "_trainable", bool(trainable))
+        if not trainable:
+            self.trainable = False  # what was set before this call is frozen too
         set_(self, "_forward_hooks", [])
         set_(self, "_added_losses", [])
         set_(self, "_first_node", None)  # the first symbolic call's output (functional API)
@@ -197,9 +202,7 @@ class Layer(LayerConfigMixin):
                 for child in _layers_in(value):
                     child.trainable = False
         else:
-            tracked = self.__dict__.get("_layers")  # (absent before Layer.__init__ ran)
-            if tracked:
-                tracked.pop(name, None)  # replaced by something else
+            self._layers.pop(name, None)  # replaced by something else
             if value is None:
                 self._params.pop(name, None)
         object.__setattr__(self, name, value)
