@@ -903,3 +903,15 @@ def test_unknown_steps_take_layers_that_need_many_of_them(layer, want):
     # shapes are found by trial runs on zeros: 32 or 53 steps did not fit these (Keras: fine)
     steps = 1 if want[-1] == 160 else 3
     assert layer()(sj.Input((None, steps))).shape == want
+
+
+@pytest.mark.parametrize("features", [16, 256])
+def test_the_large_trial_sizes_its_batch_axis_as_it_runs_it(features):
+    # the size check counted the batch axis as 1440 (it runs at 3): 16 features were refused
+    assert layers.Conv1D(4, 40)(sj.Input((None, features))).shape == (None, None, 4)
+
+
+def test_two_unknown_axes_take_no_large_trial():
+    # a 1440 x 1440 stand-in under a 40 x 40 kernel would need ~40 GB: the usual error instead
+    with pytest.raises(ValueError, match="too small for a 40x40 kernel"):
+        layers.Conv2D(4, 40)(sj.Input((None, None, 1)))

@@ -107,7 +107,7 @@ _BATCH_FILLS, _AXIS_FILLS = (2, 3), (32, 53)
 # Tried when those fail (a kernel or pool longer than 32, a Reshape((-1, 160)) that needs a
 # multiple of 160): large and highly composite (both multiples of 2^5 3 5), slower to run.
 _LARGE_AXIS_FILLS = (960, 1440)
-_LARGE_TRIAL_LIMIT = 1 << 24  # elements per input: not for three unknown axes (3e9 of them)
+_LARGE_TRIAL_LIMIT = 1 << 24  # elements per input (and one unknown axis: see below)
 
 
 def _dummy(t: SymbolicTensor, trial: int, fills: tuple[int, int] = _AXIS_FILLS) -> Any:
@@ -201,9 +201,8 @@ def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
                 outs = _trial_pair(layer, inputs, args, call_kwargs, _AXIS_FILLS)
             except Exception as first:
                 tensors = symbolic_in((inputs, args, kwargs))
-                if not any(None in t.shape[1:] for t in tensors) or any(
-                        math.prod(_LARGE_AXIS_FILLS[1] if n is None else n for n in t.shape)
-                        > _LARGE_TRIAL_LIMIT for t in tensors):
+                if not any(None in t.shape[1:] for t in tensors) or not all(
+                        _large_trial_fits(t) for t in tensors):
                     raise
                 try:
                     outs = _trial_pair(layer, inputs, args, call_kwargs, _LARGE_AXIS_FILLS)
@@ -213,6 +212,16 @@ def _trials(layer: Any, inputs: Any, args: tuple, kwargs: dict) -> list[Any]:
         _trace.inputs = outer
     layer._clear_added_losses()  # the trial runs' add_loss values belong to no real pass
     return outs
+
+
+def _large_trial_fits(t: SymbolicTensor) -> bool:
+    """Whether ``t`` may take the large trial: one unknown axis beside the batch (a sequence;
+    an image of unknown height and width would be 1440 x 1440, and a convolution over it
+    tens of GB), its larger stand-in (the batch axis at 3) within the limit."""
+    if sum(n is None for n in t.shape[1:]) > 1:
+        return False
+    return math.prod(n if n is not None else _BATCH_FILLS[1] if axis == 0 else
+                     _LARGE_AXIS_FILLS[1] for axis, n in enumerate(t.shape)) <= _LARGE_TRIAL_LIMIT
 
 
 def _trial_pair(layer: Any, inputs: Any, args: tuple, kwargs: dict,
