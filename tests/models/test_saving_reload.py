@@ -535,3 +535,42 @@ def test_a_subclassed_model_called_on_a_dict_saves_and_loads(tmp_path):
     again = load_model(tmp_path / "m.shenjing", custom_objects={"TwoInputs": TwoInputs})
     np.testing.assert_allclose(again(feed).numpy(), expected)
 
+
+
+def test_optimizer_state_follows_the_weights_names_not_their_order(tmp_path):
+    """A file lists its weights in the order of the shenjing that wrote it (sibling branches
+    were once listed last first), and its optimizer state is indexed in that order: each
+    weight gets its own Adam moments back, matched by name (two same-shaped branches were
+    silently swapped)."""
+    inp = layers.Input((4,))
+    a, b = layers.Dense(3, name="a")(inp), layers.Dense(3, name="b")(inp)
+    model = sj.Model(inp, layers.Dense(2, name="head")(layers.Concatenate()([a, b])))
+    model.compile(optimizers.Adam(0.01), "mse")
+    model.fit(X, Y, epochs=2, verbose=0)
+    state = model.optimizer.state_dict(model.trainable_weights)["state"]
+    want = {w.path: state[i]["momentum"] for i, w in enumerate(model.trainable_weights)}
+    path = tmp_path / "m.shenjing"
+    model.save(path)
+    # rewrite it as written in the other order: branch b's weights first, in names and state
+    order = [2, 3, 0, 1, 4, 5]  # file position -> the position this shenjing lists it at
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    from safetensors.numpy import load, save
+    weights = load(files["model.weights.safetensors"])
+    keys = sorted(weights)
+    files["model.weights.safetensors"] = save({f"{k:04d}/{keys[old].split('/', 1)[1]}":
+                                               weights[keys[old]] for k, old in enumerate(order)})
+    config = json.loads(files["config.json"])
+    saved = config["compile"]["optimizer_state"]["state"]
+    config["compile"]["optimizer_state"]["state"] = {str(k): saved[str(old)]
+                                                     for k, old in enumerate(order)}
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    loaded = load_model(path)
+    state = loaded.optimizer.state_dict(loaded.trainable_weights)["state"]
+    assert [w.path for w in loaded.trainable_weights] == list(want)
+    for i, w in enumerate(loaded.trainable_weights):
+        np.testing.assert_array_equal(state[i]["momentum"], want[w.path])
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))

@@ -37,7 +37,7 @@ from .registry import (
     get_registered_object,
     register_keras_serializable,
 )
-from .weights import _assign_weights, _weights_bytes
+from .weights import _assign_weights, _natural, _weight_names, _weights_bytes
 
 # imported from here by layers, models, shenjing.saving and user code, as before the split
 __all__ = ["CorruptFileError", "atomic_write", "custom_object_scope", "deserialize_layer",
@@ -241,7 +241,8 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
         config = _read_config(z, path)
         with custom_object_scope(custom_objects):
             model = built_layer(config["model"])
-        _assign_weights(model, _read_safetensors(z.read(WEIGHTS), f"{path} weights"), path)
+        weights = _read_safetensors(z.read(WEIGHTS), f"{path} weights")
+        _assign_weights(model, weights, path)
         if config.get("fit_rng") is not None:
             model._fit_rng = _generator(config["fit_rng"], path)
         if config.get("random_streams") is not None:
@@ -249,12 +250,12 @@ def load_model(path: str, custom_objects: dict[str, Any] | None = None,
         comp = config.get("compile")
         if compile and comp is not None:
             with custom_object_scope(custom_objects):  # e.g. a learning-rate schedule's class
-                _compile_as_saved(model, comp, custom_objects, z, path)
+                _compile_as_saved(model, comp, custom_objects, z, path, list(weights))
     return model
 
 
 def _compile_as_saved(model: Any, comp: dict[str, Any], custom_objects: dict[str, Any],
-                      z: Any, path: str) -> None:
+                      z: Any, path: str, weight_keys: list[str]) -> None:
     """Compile ``model`` with the saved optimizer, losses and metrics, and load the optimizer's
     state (load_model's second half)."""
     from .. import losses, metrics, optimizers
@@ -272,7 +273,21 @@ def _compile_as_saved(model: Any, comp: dict[str, Any], custom_objects: dict[str
     raw = z.read(OPTIMIZER)
     arrays = _read_safetensors(raw, f"{path} optimizer state") if raw else {}
     model.optimizer.load_state_dict(_unflatten_state(comp["optimizer_state"], arrays),
-                                    model.trainable_weights)
+                                    _trainable_as_saved(model, weight_keys))
+
+
+def _trainable_as_saved(model: Any, weight_keys: list[str]) -> list[Any]:
+    """The model's trainable weights in the order the file's optimizer state is indexed by:
+    the saved weights' order (the number in their names, '0003/dense/kernel'), matched by
+    name, as the trainable weights were listed when it was written. A later shenjing may list
+    them otherwise (sibling branches were once listed last first): matching by name keeps each
+    Adam moment on its weight. Where names don't match one for one: the model's order."""
+    names = [k.split("/", 1)[1] for k in _weight_names(model)]
+    saved = [k.split("/", 1)[-1] for k in sorted(weight_keys, key=_natural)]
+    if len(set(names)) != len(names) or sorted(names) != sorted(saved):
+        return model.trainable_weights
+    by_name = dict(zip(names, model.weights))
+    return [by_name[n] for n in saved if by_name[n].requires_grad]
 
 
 def restore_training(model: Any, path: str) -> dict[str, Any]:
@@ -310,7 +325,7 @@ def restore_training(model: Any, path: str) -> dict[str, Any]:
         if len(streams) != len(_random_streams(model)):
             _restore_streams(model, streams, path)  # raises, naming both lists of streams
     _assign_weights(model, weights, path)
-    model.optimizer.load_state_dict(state, model.trainable_weights)
+    model.optimizer.load_state_dict(state, _trainable_as_saved(model, list(weights)))
     if fit_rng is not None:  # in place: fit's loader already holds the model's stream
         _generator(config["fit_rng"], path, into=model._shuffle_rng())
     if streams is not None:
