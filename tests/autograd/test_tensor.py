@@ -48,8 +48,8 @@ def test_tensor_dtype_float64_when_asked(value):
                                           ({"a": 1}, "dict"), (object(), "object")])
 def test_tensor_of_what_is_no_number_is_a_type_error(value, named):
     # NumPy would make None a NaN in float32, or keep an object array: torch refuses both
-    with pytest.raises(TypeError, match=f"numbers, arrays or nested lists of numbers, got .*{named}"
-                       ):
+    message = f"numbers, arrays or nested lists of numbers, got .*{named}"
+    with pytest.raises(TypeError, match=message):
         Tensor(value)
     with pytest.raises(TypeError, match=named.split()[-1]):
         Tensor([1.0]) + value

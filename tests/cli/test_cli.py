@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -595,3 +596,33 @@ def test_a_failed_train_leaves_no_half_written_run_folder(tmp_path, monkeypatch,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # no staging folder left
     assert (f"the run failed; {tmp_path / 'old'} keeps the files it had"
             in capsys.readouterr().err)
+
+
+def test_a_rerun_into_a_folder_stages_inside_it_and_leaves_one_run(tmp_path, monkeypatch,
+                                                                  capsys):
+    """--out an existing folder: the run is staged inside it (beside it lay another file
+    system where --out is a mount point: the move failed after training, and the run was
+    lost); the earlier run's files that this run did not write go, the user's stay; "wrote"
+    comes once the files are there."""
+    out = tmp_path / "run"
+    argv = ["train", "--model", "mlp", "--verbose", "0", "--epochs", "1", "--out", str(out)]
+    assert main(argv) == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "curves.png").write_bytes(b"an earlier run's plot")
+    from shenjing.cli import train as train_cli
+    monkeypatch.setattr(train_cli, "plot_curves", lambda history, path: False)
+    moves = []
+    real_replace = os.replace
+
+    def replace(src, dst):  # (os's own: the run's atomic saves use it too)
+        if Path(dst).parent == out:
+            moves.append(Path(src).parent.parent)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(train_cli.os, "replace", replace)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert moves and set(moves) == {out}  # each file came from a folder inside --out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.csv", "metrics.json", "model.shenjing", "notes.txt", "summary.txt"]
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith(f"wrote {out}")

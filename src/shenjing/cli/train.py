@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io.formats import RUN_MODEL
 from .common import PROG, CLIError
 from .models import (
     _check_shape,
@@ -44,6 +45,10 @@ def _test_scores(model: Any, x: Any, y: Any, batch_size: int) -> tuple[float, fl
     return scores["loss"], float(np.mean(predicted == np.asarray(y).reshape(predicted.shape)))
 
 
+# what a run writes in its folder
+RUN_FILES = ("curves.png", "history.csv", "metrics.json", RUN_MODEL, "summary.txt")
+
+
 def _run_dir(out: str | None, data: str, model: str) -> Path:
     if out is not None:
         path = Path(out)
@@ -61,10 +66,13 @@ def _run_folder(out: str | None, data: str, model: str) -> Iterator[tuple[Path, 
     in place, and removed if the block fails, so that no half-written run passes for a
     finished one. Into a folder that was there before (``--out`` again), the run writes
     beside it and its files replace the old ones only once it has finished: a run that fails
-    leaves the previous run's files as they were."""
+    leaves the previous run's files as they were. (The run is written in a hidden folder
+    inside it, not beside it: a mount point's parent is another file system, where the files
+    could not be moved in.) The previous run's files that this one did not write (a plot,
+    without matplotlib now) are removed: the folder holds one run."""
     fresh = out is None or not Path(out).exists()
     path = _run_dir(out, data, model)
-    work = path if fresh else Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    work = path if fresh else Path(tempfile.mkdtemp(prefix=".shenjing-run-", dir=path))
     try:
         yield work, path
     except BaseException:
@@ -74,9 +82,13 @@ def _run_folder(out: str | None, data: str, model: str) -> Iterator[tuple[Path, 
                   file=sys.stderr)
         raise
     if not fresh:
-        for f in work.iterdir():
-            os.replace(f, path / f.name)
+        new = {f.name for f in work.iterdir()}
+        for name in new:
+            os.replace(work / name, path / name)
         work.rmdir()
+        for name in set(RUN_FILES) - new:
+            with contextlib.suppress(FileNotFoundError):
+                (path / name).unlink()
 
 
 def _out_folder(path: Path) -> Path:
@@ -107,7 +119,7 @@ def _finite(v: float) -> float | None:
 def cmd_train(args: argparse.Namespace) -> int:
     from .. import __version__, parallel, utils
     from ..callbacks import CSVLogger
-    from ..io.saving import RUN_MODEL, atomic_write, save_model
+    from ..io.saving import atomic_write, save_model
 
     utils.set_random_seed(args.seed)
     saved = None if args.model in ("mlp", "cnn") else _load_model_file(args.model)
@@ -172,9 +184,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
               f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
               f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
-        written = ["curves.png"] * plotted + ["history.csv", "metrics.json", RUN_MODEL,
-                                               "summary.txt"]  # this run's files, no others
-        print(f"wrote {final}{os.sep}: {', '.join(sorted(written))}")
+    written = [f for f in RUN_FILES if f != "curves.png" or plotted]  # this run's files
+    print(f"wrote {final}{os.sep}: {', '.join(sorted(written))}")
     if not all(math.isfinite(v) for v in history.history.get("loss", [])):
         print(f"{PROG} train: training diverged (the loss became NaN or infinite) and stopped; "
               f"the run folder keeps that model for inspection: try a lower --lr",
