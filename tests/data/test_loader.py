@@ -451,6 +451,36 @@ def test_a_data_set_of_samples_batches_and_trains_as_its_arrays(wrap):
     np.testing.assert_allclose(*histories, rtol=1e-6)
 
 
+@pytest.mark.parametrize("wrap", [
+    lambda x, y: _Samples(x, y),
+    lambda x, y: [(a, b) for a, b in zip(x, y)],
+])
+def test_a_data_set_of_samples_builds_a_model_and_reads_back_whole(wrap):
+    # an unbuilt model was built from the loader's x, which a data set of samples leaves
+    # empty: "expected input with at least 2 axes, got input of shape ()"
+    x, y = _data(10)
+    loader = DataLoader(wrap(x, y), batch_size=4)
+    sj.utils.set_random_seed(3)
+    model = sj.Sequential([Dense(8, activation="relu"), Dense(3)])
+    model.compile(optimizers.Adam(learning_rate=0.01), LOGITS_LOSS)
+    assert len(model.fit(loader, epochs=2, verbose=0).history["loss"]) == 2
+    xs, ys = loader.as_arrays()  # it was ([], None)
+    np.testing.assert_array_equal(xs, x)
+    np.testing.assert_array_equal(ys, y)
+
+
+def test_array_likes_are_arrays_not_data_sets_of_samples():
+    import array
+
+    from oracle import require_torch
+
+    torch = require_torch()
+    loader = DataLoader(torch.arange(10.0).reshape(5, 2), array.array("d", range(5)),
+                        batch_size=2)
+    assert [(xb.shape, yb.shape) for xb, yb in loader] == [((2, 2), (2,))] * 2 + [((1, 2),
+                                                                                    (1,))]
+
+
 def test_samples_of_dicts_collate_field_by_field_and_bad_samples_are_named():
     samples = [{"a": np.ones(2) * i, "b": i} for i in range(3)]
     (batch,) = list(DataLoader([(s,) for s in samples], batch_size=3))

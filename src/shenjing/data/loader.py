@@ -180,8 +180,20 @@ def _is_sample_dataset(x: Any) -> bool:
     if isinstance(x, list):
         return bool(x) and all(isinstance(v, tuple) for v in x)
     return (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(
-        x, (np.ndarray, Tensor, tuple, dict, str, bytes, PyDataset))
-        and not hasattr(x, "__array_interface__") and not hasattr(x, "__cuda_array_interface__"))
+        x, (np.ndarray, Tensor, tuple, dict, str, bytes, PyDataset)) and not any(
+        hasattr(x, a) for a in ("__array__", "__array_interface__", "__cuda_array_interface__",
+                                "__buffer__"))  # arrays: a torch tensor, array.array
+        and not _has_buffer(x))
+
+
+def _has_buffer(x: Any) -> bool:
+    """Whether ``x`` exposes its memory (array.array, memoryview): NumPy reads it as an array
+    (``__buffer__`` tells it from Python 3.12 only)."""
+    try:
+        memoryview(x)
+    except TypeError:
+        return False
+    return True
 
 
 def collate(samples: list[Any]) -> Any:
@@ -276,9 +288,18 @@ class DataLoader:
         whole, rest = divmod(self.num_samples, self.batch_size)
         return whole + (1 if rest and not self.drop_last else 0)
 
+    @property
+    def from_samples(self) -> bool:
+        """Whether the data is a data set of samples (read one by one), not arrays."""
+        return self._samples is not None
+
     def as_arrays(self) -> tuple[Any, ...]:
         """The data as given: ``(x, y)``, or ``(x, y, sample_weight)`` when weights were given
-        (no shuffling, no ``map_fn``)."""
+        (no shuffling, no ``map_fn``); a data set of samples read whole and collated, its
+        fields as its samples hold them."""
+        if self._samples is not None:
+            fields = collate([self._samples[i] for i in range(len(self._samples))])
+            return fields if isinstance(fields, tuple) else (fields, None)
         if self.sample_weight is None:
             return self.x, self.y
         return self.x, self.y, self.sample_weight

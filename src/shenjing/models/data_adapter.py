@@ -108,7 +108,8 @@ def steps_of(data: Any, limit: int | None = None) -> int | None:
 def first_rows(data: Any, text_inputs: bool = False) -> Any:
     """One row of the inputs, to build a model before training, when known without drawing a
     batch (a DataLoader without map_fn); else None, and the first batch builds it."""
-    if isinstance(data, DataLoader) and data.map_fn is None and data.num_samples:
+    if (isinstance(data, DataLoader) and data.map_fn is None and data.num_samples
+            and not data.from_samples):
         check_numeric(data.x, text_inputs=text_inputs)
         return take(data.x, slice(0, 1))
     return None
