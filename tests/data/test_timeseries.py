@@ -89,3 +89,21 @@ def test_windows_are_a_dataset_that_fit_keeps_in_order():
     model.compile("sgd", loss="mse")
     model.fit(ds, epochs=1, verbose=0)  # shuffle=True, the default
     assert starts == sorted(starts) and len(starts) == 10
+
+
+@pytest.mark.parametrize("batch_size", [4, None])
+def test_shuffled_windows_take_a_new_local_order_each_pass_as_keras(batch_size):
+    """Keras shuffles the window starts once (RandomState(seed)), then each pass again through
+    a tf.data buffer of batch_size * 8 (1024 unbatched): every epoch of fit saw the same
+    batches in the same order here."""
+    data = np.arange(200, dtype=np.float32)[:, None]
+
+    def passes(seed):
+        ds = keras.utils.timeseries_dataset_from_array(data, data[:, 0], 5, shuffle=True,
+                                                       seed=seed, batch_size=batch_size)
+        return [np.concatenate([np.atleast_1d(np.asarray(y)) for _, y in ds]) for _ in (0, 1)]
+
+    first, second = passes(3)
+    assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(196))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(passes(3)[1], second)  # a seed repeats the run

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .._checks import positive_int
 from ..backend import new_generator
+from ._passes import _buffer_shuffled
 from .dataset import Dataset
 
 
@@ -17,24 +19,38 @@ class TimeseriesDataset(Dataset):
     the windows are never all held in memory. A :class:`Dataset` (Keras returns a tf.data
     one): iterate it, transform it (``take``, ``map``, ``prefetch``, ``unbatch``...) or pass
     it to ``fit``, which keeps its order as it does any dataset's; ``ds[i]`` is batch ``i``
-    as arrays."""
+    as arrays (in the order of the first shuffle). With ``rng``, each pass shuffles the
+    windows again through a buffer of ``buffer_size`` before batching them (Keras's
+    ``shuffle(batch_size * 8)``): epochs see other batches."""
 
     def __init__(self, data: np.ndarray, targets: np.ndarray | None, starts: np.ndarray,
-                 offsets: np.ndarray, batch_size: int | None) -> None:
+                 offsets: np.ndarray, batch_size: int | None,
+                 rng: np.random.Generator | None = None, buffer_size: int = 0) -> None:
         self.data, self.targets, self.starts, self.offsets = data, targets, starts, offsets
         self.batch_size = batch_size
         count = len(starts) if batch_size is None else -(-len(starts) // batch_size)
-        super().__init__(lambda: (self[i] for i in range(count)), count)
+
+        def batches() -> Iterator[Any]:
+            if rng is None:
+                return (self[i] for i in range(count))
+            order = np.fromiter(_buffer_shuffled(range(len(starts)), buffer_size, rng),
+                                dtype=np.intp, count=len(starts))
+            return (self._windows(starts[order[k:k + (batch_size or 1)]], batch_size is None)
+                    for k in range(0, len(starts), batch_size or 1))
+
+        super().__init__(batches, count)
 
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of a dataset of {len(self)}")
-        if self.batch_size is None:  # unbatched: one window (and its target)
-            p = self.starts[index]
-            return self.data[p + self.offsets] if self.targets is None else (
-                self.data[p + self.offsets], self.targets[p])
-        p = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
-        x = self.data[p[:, None] + self.offsets]
+        size = self.batch_size or 1
+        return self._windows(self.starts[index * size:(index + 1) * size], not self.batch_size)
+
+    def _windows(self, p: np.ndarray, single: bool) -> Any:
+        """The windows starting at ``p`` (and their targets), batched, or the one window."""
+        if single:  # unbatched: one window (and its target)
+            p = p[0]
+        x = self.data[p[..., None] + self.offsets]
         return x if self.targets is None else (x, self.targets[p])
 
 
@@ -83,8 +99,12 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
         targets = np.asarray(getattr(targets, "data", targets))
         num = min(num, len(targets))
     starts = start + np.arange(0, num, sequence_stride)  # none when no window fits: as Keras
-    if shuffle:  # Keras's RandomState(seed).shuffle: the same windows first for a seed
+    rng = None
+    if shuffle:  # Keras's RandomState(seed).shuffle: the same windows first for a seed, then
+        # a new local order each pass (its tf.data shuffle of batch_size * 8, or 1024)
         seed = int(new_generator().integers(1_000_000)) if seed is None else seed
         np.random.RandomState(seed).shuffle(starts)
+        rng = np.random.default_rng(seed)
     offsets = np.arange(sequence_length) * sampling_rate
-    return TimeseriesDataset(data, targets, starts, offsets, batch_size)
+    return TimeseriesDataset(data, targets, starts, offsets, batch_size, rng,
+                             1024 if batch_size is None else batch_size * 8)
