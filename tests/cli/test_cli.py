@@ -234,6 +234,9 @@ def test_a_zip_made_with_its_folder_around_the_classes_is_looked_into(tmp_path, 
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["class_names"]) > 2 and "photos" not in metrics["class_names"]
     assert metrics["test_samples"] == (20 if splits else 12)
+    # evaluate takes the --data that train took (it once refused 'photos' as a class)
+    code, text = run_main(["evaluate", str(out), "--data", str(archive)])
+    assert code == 0 and "accuracy:" in text
 
 
 def test_training_on_one_class_is_refused(tmp_path, monkeypatch, capsys):

@@ -101,6 +101,11 @@ def _load_folder(spec: str, image_size: tuple[int, int], color_mode: str, seed: 
         raise CLIError(f"cannot read the images in {spec}: {reason}") from None
     if not whole and classes is None and len(train.class_names) < 2:
         return _one_class(spec, train.class_names, image_size, color_mode, seed)
+    if classes and len(train.class_names) == 1 and train.class_names[0] not in classes:
+        # the folder around the class folders (``zip -r photos.zip photos/``), looked into
+        # as training looks into it
+        return _load_folder(os.path.join(spec, train.class_names[0]), image_size, color_mode,
+                            seed, whole, classes)
     (x_train, y_train), (x_test, y_test) = train.as_arrays(), test.as_arrays()
     if whole:
         x_train, y_train = x_test[:0], y_test[:0]
