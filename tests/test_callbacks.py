@@ -547,6 +547,13 @@ def test_fit_stops_before_a_finite_loss_writes_a_nan_gradient_into_the_weights(c
     out = capsys.readouterr().out
     assert re.search(r"the gradient of dense(_\d+)?/kernel \(NaN\)", out)
     assert "epoch 1, step 1" in out and "though the loss was 0.0" in out and "sqrt" in out
+    # train_on_batch (a loop of one's own) skips the step too, and says so: it was silent
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.warns(
+            RuntimeWarning, match=r"dense(_\d+)?/kernel \(NaN\) became non-finite in "
+                                  r"train_on_batch.*the step was skipped"):
+        assert model.train_on_batch(x[:8], y[:8]) == 0.0
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
 
 
 def test_a_huge_finite_gradient_is_not_taken_for_a_non_finite_one():

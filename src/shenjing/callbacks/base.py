@@ -33,11 +33,14 @@ def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
 
 
-def nan_gradient_message(epoch: int, step: int, loss: float, weight: str) -> str:
+def nan_gradient_message(epoch: int | None, step: int | None, loss: float, weight: str) -> str:
     """What to say when a finite loss sends back a NaN/inf gradient (``weight`` names the
-    first weight whose gradient it is, with the kind)."""
-    return (f"the gradient of {weight} became non-finite at epoch {epoch + 1}, step {step + 1}, "
-            f"though the loss was {loss}; training stopped without updating the weights with "
+    first weight whose gradient it is, with the kind): in fit (at ``epoch``, ``step``), or in
+    ``train_on_batch`` (both None), whose step is skipped."""
+    where, then = ((f"at epoch {epoch + 1}, step {step + 1}", "training stopped")
+                   if epoch is not None else ("in train_on_batch", "the step was skipped"))
+    return (f"the gradient of {weight} became non-finite {where}, though the loss was {loss}; "
+            f"{then} without updating the weights with "
             "it. Usual causes: sqrt, log or a division meeting 0 in a loss, metric or layer of "
             "your own (e.g. sqrt(mean(square(e))) of an exact fit: write sqrt(x + 1e-12)), or "
             "a huge learning rate. To find the op, train under shenjing.debug.detect_anomaly().")

@@ -22,6 +22,7 @@ import functools
 import inspect
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -451,7 +452,14 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         sw = da.with_class_weights(y, sw, class_weight)
         self._ensure_ready(None if self._overrides("train_step") else x)
         self.reset_metrics()
+        self._nonfinite_grad = ""
         logs = self._step_function("train_step")(x, y, sw)
+        if self._nonfinite_grad and _finite(logs.get("loss")):  # a loop of one's own: say it
+            from ..callbacks.base import nan_gradient_message
+
+            warnings.warn(nan_gradient_message(None, None, float(logs["loss"]),
+                                               self._nonfinite_grad), RuntimeWarning,
+                          stacklevel=2)
         return logs if return_dict else _flat(logs)
 
 def _nonfinite_gradient(weights: Sequence[Tensor]) -> str:
