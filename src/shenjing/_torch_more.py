@@ -20,7 +20,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .autograd import Function, Tensor
+from .autograd import Function, Tensor, array_of
 from .backend import get_xp
 from .functional import elementwise as E
 from .functional import shape as S
@@ -32,10 +32,6 @@ def _t(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return Tensor(x) if like is None else Tensor._wrap(like.xp.asarray(x, dtype=like.dtype))
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _along(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -69,7 +65,7 @@ def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
                            f"{self.dtype} one")
     if weights is None:
         return Tensor._wrap(self.xp.bincount(self.data, minlength=minlength).astype(np.int64))
-    w = self.xp.asarray(_raw(weights))
+    w = self.xp.asarray(array_of(weights))
     dtype = w.dtype if w.dtype.kind == "f" else np.float32
     return Tensor._wrap(self.xp.bincount(self.data, w, minlength=minlength).astype(dtype))
 
@@ -88,9 +84,9 @@ def argwhere(self: Tensor) -> Tensor:
 def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
          invert: bool = False) -> Tensor:
     """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
-    a = _raw(elements)
-    xp = get_xp(a, _raw(test_elements))
-    return Tensor._wrap(xp.isin(xp.asarray(a), xp.asarray(_raw(test_elements)),
+    a = array_of(elements)
+    xp = get_xp(a, array_of(test_elements))
+    return Tensor._wrap(xp.isin(xp.asarray(a), xp.asarray(array_of(test_elements)),
                                 assume_unique=assume_unique, invert=invert))
 
 
@@ -116,7 +112,7 @@ triu_indices, tril_indices = _triangle_indices(True), _triangle_indices(False)
 def tensor_split(self: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """torch's ``tensor_split``: ``n`` pieces along ``dim`` (the first ``len % n`` one longer,
     NumPy's ``array_split``) for an int, or the pieces between the cut indices of a list."""
-    cuts = _raw(indices_or_sections)
+    cuts = array_of(indices_or_sections)
     length = self.shape[dim]
     if np.ndim(cuts) == 0:
         n = int(cuts)
@@ -132,7 +128,7 @@ def tensor_split(self: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[
 def take_along_dim(self: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     """x's values at ``indices`` along ``dim`` (torch's ``take_along_dim``: ``argsort``'s or
     ``argmax(keepdim=True)``'s indices); with no ``dim``, of both flattened."""
-    idx = self.xp.asarray(_raw(indices))
+    idx = self.xp.asarray(array_of(indices))
     if dim is None:
         return S.take_along_axis(F.reshape(self, (-1,)), idx.reshape(-1), 0)
     return S.take_along_axis(self, idx, dim)
@@ -222,8 +218,10 @@ def unflatten(self: Tensor, dim: int, sizes: Any) -> Tensor:
 
 
 def nansum(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The sum with NaN counted as 0 (their gradient is 0)."""
-    return F.sum(F.where(ops.isnan(self), 0.0, self), axis=dim, keepdims=keepdim)
+    """The sum with NaN counted as 0 (their gradient is 0); integers (no NaN) summed as they
+    are, in torch's dtype (int64), not as floats."""
+    x = F.where(ops.isnan(self), 0.0, self) if self.dtype.kind in "fc" else self
+    return F.sum(x, axis=dim, keepdims=keepdim)
 
 
 def nanmean(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -320,9 +318,13 @@ def hypot(self: Tensor, other: Any) -> Tensor:
 def logaddexp(self: Tensor, other: Any) -> Tensor:
     """log(exp(x) + exp(other)) = max + log1p(exp(-|x - other|)): no overflow, and the
     gradient is sigmoid(x - other) exactly (through a logsumexp of the pair it was exp(x - y)
-    with y rounded: 0.47 each for two equal inputs of 3e6, NaN for an infinite one)."""
+    with y rounded: 0.47 each for two equal inputs of 3e6, NaN for an infinite one). Equal
+    inputs take their difference as 0, not inf - inf = NaN: two infinities give that infinity,
+    as torch, and share the gradient evenly (torch's is NaN there)."""
     other = _t(other, self)
-    return F.maximum(self, other) + ops.log1p(F.exp(-F.abs(self - other)))
+    tie = (self == other).data
+    gap = F.where(tie, 0.0, self) - F.where(tie, 0.0, other)
+    return F.maximum(self, other) + ops.log1p(F.exp(-F.abs(gap)))
 
 
 def _matrix_transpose(self: Tensor) -> Tensor:

@@ -155,9 +155,10 @@ def test_global_pools_gradcheck_and_values(rng):
     ([[-np.inf] * 2] * 2, {"kernel_size": 2, "padding": 1}),  # a real -inf ties the padding
     ([[-np.inf, 3.0, np.nan], [1.0, -np.inf, 2.0], [0.0, 0.0, -np.inf]],
      {"kernel_size": 2, "stride": 1, "padding": 1}),
+    ([[np.nan, 1.0, np.nan], [np.nan, np.nan, 0.0]], {"kernel_size": 2, "stride": 1}),
 ])
 def test_max_pool_sends_nan_and_minus_inf_windows_gradients_where_torch_does(values, options):
-    """A NaN window's gradient goes to its first NaN (it went to the largest number); a window
+    """A NaN window's gradient goes to its last NaN (it went to the largest number); a window
     whose real values are all -inf to its first real element (it went to the padding and was
     lost): torch's rule, on the torch form and through 'same' padding of the Keras form."""
     torch = require_torch()

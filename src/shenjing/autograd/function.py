@@ -232,19 +232,26 @@ def _apply_with_ctx(cls: Any, *args: Any, **kwargs: Any) -> Any:
     return outs if multi else outs[0]
 
 
+def _cast(grad: Any, dtype: Any) -> Any:
+    """``grad`` in ``dtype``: an array's copy, or under create_graph a Tensor's recorded cast."""
+    return grad.to(dtype) if isinstance(grad, Tensor) else grad.astype(dtype)
+
+
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == shape:
         return grad
     # float16 adds up in float32, as torch (a bias's gradient over 5,000 rows stalled at 2048)
-    wide = {"dtype": np.float32} if grad.dtype == np.float16 else {}
+    half = grad.dtype == np.float16
+    if half:
+        grad = _cast(grad, np.float32)
     if grad.ndim > len(shape):  # the leading axes broadcasting added: summed away
-        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))), **wide)
+        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True, **wide)
-    if wide:
-        grad = grad.astype(np.float16)
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if half:
+        grad = _cast(grad, np.float16)
     # one op for a bias's gradient (no reshape): under create_graph each is a recorded op
     return grad if grad.shape == shape else grad.reshape(shape)
 

@@ -333,6 +333,8 @@ class Tensor(InplaceMixin):
             t = ref()
             if t is None:
                 return
+            if g.dtype != t.dtype:  # an op promoted (float16 times float32 weights)
+                g = g.to(t.dtype)
             if g.requires_grad:  # create_graph: keep its graph, as a leaf's .grad does
                 t.grad = g if t.grad is None else t.grad + g
             else:  # a copy, as for leaves: g may be shared with others (see engine._to_leaf)

@@ -76,9 +76,16 @@ def erf(x: Tensor) -> Tensor:
     return _Erf.apply(x)
 
 
+def _running_sum(x: Any, axis: int, xp: Any) -> Any:
+    """cumsum in x's dtype; float16 added up in float32, as torch (float16 stalls at 2048)."""
+    if x.dtype == np.float16:
+        return xp.cumsum(x, axis=axis, dtype=np.float32).astype(x.dtype)
+    return xp.cumsum(x, axis=axis, dtype=x.dtype)
+
+
 def _reverse_cumsum(g: Any, axis: int, xp: Any) -> Any:
     """sum over k >= i of g[k], along ``axis``: the transpose of cumsum."""
-    return xp.flip(xp.cumsum(xp.flip(g, axis), axis), axis)
+    return xp.flip(_running_sum(xp.flip(g, axis), axis, xp), axis)
 
 
 class _Cumsum(Function):
@@ -86,9 +93,7 @@ class _Cumsum(Function):
 
     def forward(self, x, axis=0):
         self.save_for_backward(axis)
-        if x.dtype == np.float16:  # added up in float32, as torch (float16 stalls at 2048)
-            return get_xp(x).cumsum(x, axis=axis, dtype=np.float32).astype(x.dtype)
-        return get_xp(x).cumsum(x, axis=axis, dtype=x.dtype)
+        return _running_sum(x, axis, get_xp(x))
 
     def backward(self, g):
         return _reverse_cumsum(g, self.saved[0], get_xp(g))

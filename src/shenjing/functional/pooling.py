@@ -27,8 +27,9 @@ class _MaxPool2D(Function):
     dy/dx = 1 at the window's maximum and 0 elsewhere. On ties the whole gradient goes to ONE
     element, the first maximum in row-major window order (as torch's max_pool2d), not split:
     the forward remembers which offset won (``arg``), and it changes only on a strictly larger
-    value. As torch's, a window with a NaN sends it to its first NaN, and one whose real values
-    are all -inf to its first real element (not to the padding, where it was lost).
+    value. As torch's CPU kernel (``val > max || isnan(val)``), a window with a NaN sends it to
+    its last NaN, and one whose real values are all -inf to its first real element (not to the
+    padding, where it was lost).
     """
 
     def forward(self, x, pool=(2, 2), strides=(2, 2), pads=(0, 0, 0, 0), out_hw=(1, 1)):
@@ -62,8 +63,8 @@ class _MaxPool2D(Function):
         parallel.over_batch(part, len(x), xpad.size * (3 if track else 1), xp is np)
         if track:
             # NaN and -inf windows are rare: found in one pass over y (no sync on a GPU)
-            if xp is not np or not (y > -np.inf).all() if any(pads) else xp.isnan(y).any():
-                _first_winners(arg, y, windows, x.shape, pads, pool, strides, out_hw)
+            if xp is not np or (not (y > -np.inf).all() if any(pads) else xp.isnan(y).any()):
+                _torch_winners(arg, y, windows, x.shape, pads, pool, strides, out_hw)
             self.save_for_backward(arg, x.shape, xpad.shape, pool, strides, pads, out_hw)
         return y
 
@@ -85,18 +86,20 @@ class _MaxPool2D(Function):
                                geometry(pool, strides, (1, 1), pads, out_hw))
 
 
-def _first_winners(arg, y, windows, x_shape, pads, pool, strides, out_hw):
+def _torch_winners(arg, y, windows, x_shape, pads, pool, strides, out_hw):
     """``arg`` set where the strict comparison of the forward cannot pick torch's winner:
-    where y is NaN, the first offset whose value is NaN (NaN > y is never true); where y is
+    where y is NaN, the last offset whose value is NaN (NaN > y is never true); where y is
     -inf, the first offset inside the image (a real -inf ties the -inf padding)."""
     xp = get_xp(y)
     inside = pad_hw(xp.ones((1, *x_shape[1:3], 1), bool), pads, value=False)
-    first = xp.zeros_like(arg)
-    nan = xp.isnan(y)
-    for k in reversed(range(pool[0] * pool[1])):  # the smallest offset that fits, last
+    won = xp.zeros_like(arg)
+    offsets = range(pool[0] * pool[1])
+    for k in reversed(offsets):  # the smallest offset inside the image, set last
         real = inside[(slice(None), *window_slices(divmod(k, pool[1]), out_hw, strides))]
-        first = xp.where(xp.where(nan, xp.isnan(windows[k]), real), arg.dtype.type(k), first)
-    arg[...] = xp.where(nan | xp.isneginf(y), first, arg)
+        won = xp.where(real, arg.dtype.type(k), won)
+    for k in offsets:  # then in NaN windows (only they hold a NaN) the largest NaN offset, last
+        won = xp.where(xp.isnan(windows[k]), arg.dtype.type(k), won)
+    arg[...] = xp.where(xp.isnan(y) | xp.isneginf(y), won, arg)
 
 
 class _AvgPool2D(Function):

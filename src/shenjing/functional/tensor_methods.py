@@ -118,15 +118,27 @@ def _div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
     ('trunc') or down ('floor'); a rounded quotient of integers stays an integer, as torch's."""
     if rounding_mode is None:
         return E.div(self, other)
-    if rounding_mode == "floor":
-        return E.floor_divide(self, other)
-    if rounding_mode != "trunc":
+    if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    other = as_tensor(other, like=self)
-    whole = self.dtype.kind in "iu" and other.dtype.kind in "iu"
-    q = E.trunc(E.div(E.cast(self, np.float64), other) if whole else E.div(self, other))
-    return E.cast(q, np.result_type(self.dtype, other.dtype)) if whole else q
+    divisor = as_tensor(other, like=self)
+    if self.dtype.kind in "iu" and divisor.dtype.kind in "iu":
+        return _integer_div(self, other, divisor, rounding_mode == "trunc")
+    if rounding_mode == "floor":
+        return E.floor_divide(self, other)
+    return E.trunc(E.div(self, divisor))
+
+
+def _integer_div(a: Tensor, other: Any, divisor: Tensor, trunc: bool) -> Tensor:
+    """a // other of integers in torch's dtype, exact (float64 rounds above 2**53); ``trunc``:
+    toward zero, one above the floor where that is negative and inexact. A zero divisor
+    raises, as torch's (NumPy warns and gives 0, or INT_MIN through float64)."""
+    if (divisor.data == 0).any():
+        raise ZeroDivisionError("div: integer division by zero")
+    q = E.floor_divide(a, other)  # ``other``, not ``divisor``: a Python int keeps a's dtype
+    if not trunc:
+        return q
+    return Tensor._wrap(q.data + ((q.data < 0) & (E.fmod(a, other).data != 0)))
 
 
 def _clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002

@@ -7,6 +7,7 @@ and moves the channels back. The 1-D forms are the 2-D ones on a height of 1.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ...autograd import Tensor
@@ -54,14 +55,16 @@ def _grouped_conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[
                           for xg, wg, bg in zip(xs, ws, bs)], axis=3)
 
 
-def _check_conv(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: int) -> None:
+def _check_conv(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: Any) -> int:
     """torch's checks of a convolution's shapes, on the shapes as the caller gave them
     (before the channels-last layout and conv1d's extra axis, which made the messages name
-    shapes nobody passed)."""
+    shapes nobody passed). Returns ``groups`` as an int: a NumPy integer passes, as torch."""
     out_ch, per_group = weight.shape[:2]
-    if not isinstance(groups, int) or groups < 1 or out_ch % groups:
+    count = operator.index(groups) if hasattr(type(groups), "__index__") else 0
+    if count < 1 or out_ch % count:
         raise ValueError(f"{name}: groups={groups} must be a positive divisor of the weight's "
                          f"out channels (dim 0 of its shape {weight.shape})")
+    groups = count
     spatial = weight.ndim - 2
     shape = tuple(getattr(x, "shape", ()))
     if len(shape) in (spatial + 1, spatial + 2) and shape[-spatial - 1] != per_group * groups:
@@ -71,6 +74,7 @@ def _check_conv(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: 
     if bias is not None and bias.shape != (out_ch,):
         raise ValueError(f"{name}: bias of shape {bias.shape}, expected ({out_ch},) for weight "
                          f"of shape {weight.shape}")
+    return groups
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
@@ -88,7 +92,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected weight of shape (out_channels, in_channels / groups, "
                          f"kh, kw), got shape {weight.shape}")
-    _check_conv("conv2d", input, weight, bias, groups)
+    groups = _check_conv("conv2d", input, weight, bias, groups)
     stride_ = ntuple(stride, 2, "stride")
     dilation_ = ntuple(dilation, 2, "dilation")
     pads = _conv_pads(padding, tuple(weight.shape[2:]), dilation_, stride_)
@@ -110,7 +114,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if weight.ndim != 3:
         raise ValueError(f"conv1d: expected weight of shape (out_channels, in_channels / groups, "
                          f"k), got shape {weight.shape}")
-    _check_conv("conv1d", input, weight, bias, groups)
+    groups = _check_conv("conv1d", input, weight, bias, groups)
     pad = padding if isinstance(padding, str) else (0, ntuple(padding, 1, "padding")[0])
 
     def run(x: Tensor) -> Tensor:
