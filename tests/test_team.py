@@ -165,8 +165,9 @@ def test_arith_takes_the_team_only_where_it_may(team_of_two, rng):
 
 
 def test_arith_reports_floating_point_errors_as_numpy_does(team_of_two):
-    """Division by zero, overflow and invalid results: warned, raised or ignored as NumPy's
-    errstate says, with NumPy's messages; in place, the array is written first, as NumPy's."""
+    """Division by zero, overflow, invalid results and underflow: warned, raised or ignored as
+    NumPy's errstate says, with NumPy's messages; in place, the array is written first, as
+    NumPy's."""
     big = np.ones(parallel.TEAM_MIN, np.float32)
     zeros = np.zeros_like(big)
     with pytest.warns(RuntimeWarning, match="divide by zero encountered in divide"):
@@ -180,6 +181,10 @@ def test_arith_reports_floating_point_errors_as_numpy_does(team_of_two):
         parallel.arith(parallel.SUB, big, big)  # inf - inf
     with np.errstate(all="ignore"):
         assert np.isnan(parallel.arith(parallel.MUL, zeros, big)).all()  # no warning
+    tiny = np.full(parallel.TEAM_MIN, 1e-30, np.float32)  # underflow: NumPy ignores it
+    assert not parallel.arith(parallel.MUL, tiny, tiny).any()  # by default, and so do we
+    with np.errstate(under="raise"), pytest.raises(FloatingPointError, match="underflow"):
+        parallel.arith(parallel.DIV, tiny, np.array(1e30, np.float32))
 
 
 def test_arith_in_place(team_of_two, rng):

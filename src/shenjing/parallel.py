@@ -348,13 +348,15 @@ def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
     return out
 
 
-# For each NumPy floating-point error team.c reports (1 divide, 2 overflow, 4 invalid): the
-# operands, for each op, of a one-element NumPy operation that raises it, so that NumPy itself
-# warns, raises or calls back as its errstate says, with its own message.
+# For each NumPy floating-point error team.c reports (1 divide, 2 overflow, 4 invalid,
+# 8 underflow: only a product or a quotient can, a tiny sum is exact): the operands, for each
+# op, of a one-element NumPy operation that raises it, so that NumPy itself warns, raises or
+# calls back as its errstate says, with its own message.
 _BIG = np.finfo(np.float32).max
 _RAISING = {1: {DIV: (1, 0)}, 2: {ADD: (_BIG, _BIG), SUB: (_BIG, -_BIG), MUL: (_BIG, _BIG),
                                   DIV: (_BIG, 0.5)},
-            4: {ADD: (np.inf, -np.inf), SUB: (np.inf, np.inf), MUL: (0, np.inf), DIV: (0, 0)}}
+            4: {ADD: (np.inf, -np.inf), SUB: (np.inf, np.inf), MUL: (0, np.inf), DIV: (0, 0)},
+            8: {MUL: (1e-30, 1e-30), DIV: (1e-30, 1e30)}}
 
 
 def _report(op: int, raised: int) -> None:

@@ -38,13 +38,14 @@ int sj_team_threads(void) {
 /* out = a (op) b, op 0 add, 1 sub, 2 mul, 3 div; b NULL: the scalar s in its place, and
  * op 4 s - a, 5 s / a. Each result is the one IEEE operation NumPy computes. Returns the
  * floating-point exceptions NumPy reports that any element raised (1 divide by zero,
- * 2 overflow, 4 invalid), so that the caller warns or raises as NumPy's errstate says. */
+ * 2 overflow, 4 invalid, 8 underflow), so that the caller warns or raises as NumPy's errstate
+ * says. */
 int sj_arith(int op, int64_t n, const float *a, const float *b, float s, float *out) {
     int raised = 0;
 #pragma omp parallel SJ_TEAM(n) reduction(| : raised)
     {
         SJ_SHARE(n, lo, hi);
-        feclearexcept(FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID);
+        feclearexcept(FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID | FE_UNDERFLOW);
 #define SJ_LOOP(expr) for (int64_t i = lo; i < hi; i++) out[i] = (expr); break;
         switch (b ? op : op + 8) {
         case 0: SJ_LOOP(a[i] + b[i])
@@ -59,9 +60,9 @@ int sj_arith(int op, int64_t n, const float *a, const float *b, float s, float *
         case 13: SJ_LOOP(s / a[i])
         }
 #undef SJ_LOOP
-        int flags = fetestexcept(FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID);
+        int flags = fetestexcept(FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID | FE_UNDERFLOW);
         raised |= (flags & FE_DIVBYZERO ? 1 : 0) | (flags & FE_OVERFLOW ? 2 : 0) |
-                  (flags & FE_INVALID ? 4 : 0);
+                  (flags & FE_INVALID ? 4 : 0) | (flags & FE_UNDERFLOW ? 8 : 0);
     }
     return raised;
 }
