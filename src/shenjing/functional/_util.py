@@ -142,12 +142,41 @@ def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 
 
 def sum_rows(a: Any) -> Any:
-    """``a.sum(axis=0)`` of a 2-D array as a vector-matrix product: BLAS's GEMV is about 4x
+    """``a.sum(axis=0)`` of a 2-D array as vector-matrix products: BLAS's GEMV is about 4x
     faster than NumPy's axis-0 reduction of a C-contiguous (rows, channels) array (measured on
     (57600, 32) float32: 0.29 ms vs 1.2 ms). On a GPU the reduction is one kernel; the product
-    would be three (the ones are made and filled first)."""
+    would be three (the ones are made and filled first). Accurate: see :func:`_by_blocks`."""
     xp = get_xp(a)
-    return xp.ones(a.shape[0], dtype=a.dtype) @ a if xp is np else a.sum(axis=0)
+    if xp is not np:
+        return a.sum(axis=0)
+    ones = xp.ones(min(len(a), _BLOCK), dtype=a.dtype)
+    return _by_blocks(lambda k: ones[:len(a[k:k + _BLOCK])] @ a[k:k + _BLOCK], a)
+
+
+def sum_products(a: Any, b: Any) -> Any:
+    """``(a * b).sum(axis=0)`` of two 2-D arrays, with no product temporary, accurate (see
+    :func:`_by_blocks`). (CuPy's reductions are trees: one call.)"""
+    xp = get_xp(a)
+    if xp is not np:
+        return xp.einsum("ij,ij->j", a, b)
+    return _by_blocks(lambda k: xp.einsum("ij,ij->j", a[k:k + _BLOCK], b[k:k + _BLOCK]), a)
+
+
+_BLOCK = 4096  # rows per partial sum
+
+
+def _by_blocks(partial: Any, a: Any) -> Any:
+    """The sum over ``a``'s rows of ``partial(k)`` for row blocks from ``k``, of ``_BLOCK``
+    rows: one call for up to that many rows, else the partials added up in float64. A float32
+    sum of 500K rows, made one row after another (NumPy's einsum; GEMV is little better),
+    lost 1e-4 of a batch-norm variance over a (128, 64, 64, C) batch and 7e-6 of its mean;
+    partials of 4,096 rows added in float64 keep ~1e-7, as torch's, for ~20% more time."""
+    if len(a) <= _BLOCK:
+        return partial(0)
+    total = np.zeros(a.shape[1], dtype=np.float64)
+    for k in range(0, len(a), _BLOCK):
+        total += partial(k)
+    return total.astype(a.dtype)
 
 
 def class_ids(labels: Any, num_classes: int | None = None,

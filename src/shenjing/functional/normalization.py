@@ -27,7 +27,7 @@ from ..backend import get_xp
 from . import elementwise as E
 from . import reduction as R
 from . import shape as S
-from ._util import normalize_axes, sum_rows
+from ._util import normalize_axes, sum_products, sum_rows
 from .dtypes import cast
 
 
@@ -99,7 +99,7 @@ class _BatchNorm(Function):
 
             def center(a, b):
                 xp.subtract(x2[a:b], mean, out=xc[a:b])
-                return xp.einsum("ij,ij->j", xc[a:b], xc[a:b])  # no squared temporary
+                return sum_products(xc[a:b], xc[a:b])
 
             var = parallel.summed(parallel.over_batch(center, m, 2 * x2.size, split))
             var /= x.dtype.type(m)
@@ -155,7 +155,7 @@ class _BatchNorm(Function):
 
         def sums(a, b):  # per-channel sum(g) and sum(g * xc) of a slice of rows
             return (sum_rows(g2[a:b]) if want_beta else None,
-                    xp.einsum("ij,ij->j", g2[a:b], xc[a:b]) if want_ggamma else None)
+                    sum_products(g2[a:b], xc[a:b]) if want_ggamma else None)
 
         partials = parallel.over_batch(sums, m, 2 * g2.size, split)
         gbeta, ggamma = (parallel.summed([p[i] for p in partials]) for i in range(2))
