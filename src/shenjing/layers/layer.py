@@ -453,7 +453,10 @@ class Layer(LayerConfigMixin):
         if self.activity_regularizer is not None:
             for out in outputs if isinstance(outputs, (list, tuple)) else (outputs,):
                 if isinstance(out, Tensor):
-                    self.add_loss(self.activity_regularizer(out))
+                    penalty = self.activity_regularizer(out)
+                    if out.ndim and out.shape[0]:  # per sample, as Keras 3 (3.x's later
+                        penalty = penalty / out.shape[0]  # releases divide by the batch)
+                    self.add_loss(penalty)
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
         return outputs
