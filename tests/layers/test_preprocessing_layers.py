@@ -96,6 +96,18 @@ def test_given_statistics_invert_and_errors():
         adapted(np.ones((2, 5)))
 
 
+def test_normalization_adapted_on_pixels_normalizes_images_as_keras(rng):
+    # adapted on (N, 3), it refused (B, H, W, 3): "expected input with 2 axes" (Keras: fine)
+    images = rng.standard_normal((2, 7, 7, 3)).astype(np.float32) * [1, 2, 3] + [4, 5, 6]
+    norm = Normalization()
+    norm.adapt(images.reshape(-1, 3))
+    pixels = images.reshape(-1, 3)
+    want = (images - pixels.mean(0)) / pixels.std(0)
+    np.testing.assert_allclose(norm(images).numpy(), want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="size 3 on axis -1"):
+        norm(np.ones((2, 7, 7, 4)))
+
+
 def test_normalization_before_adapt_in_a_model_then_adapt(rng):
     """Keras's order: build the model, then adapt the layer inside it; statistics are assigned
     in place and training does not change them."""

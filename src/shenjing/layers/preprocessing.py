@@ -99,7 +99,10 @@ class Normalization(Layer):
                 except ValueError:
                     raise ValueError(f"Layer '{self.name}' (Normalization): {p.name} of shape "
                                      f"{value.shape} does not broadcast to {shape}") from None
-        self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._kept})
+        # more axes in front are broadcast over, as Keras's (adapted on (N, 3) pixels, it
+        # normalizes (B, H, W, 3) images): the statistics' sizes are checked from the end
+        self.input_spec = InputSpec(min_ndim=ndim,
+                                    axes={a - ndim: input_shape[a] for a in self._kept})
 
     def adapt(self, data: Any) -> None:
         """Set the mean and variance to those of ``data`` (an array, or a DataLoader, a list of
