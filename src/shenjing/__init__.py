@@ -74,6 +74,12 @@ _TORCH_CLASSES = ("BoolTensor", "ByteTensor", "DoubleTensor", "FloatTensor", "In
 # TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
 # written for TF (a WGAN's gradient penalty, the structured-data example's tf.expand_dims and
 # tf.convert_to_tensor); tf.shape gives the shape as a tuple of ints.
+_KERAS_BASES = {"Layer": ("layers", "Layer"), "Loss": ("losses", "Loss"),
+                "Metric": ("metrics", "Metric"), "Optimizer": ("optimizers", "Optimizer"),
+                "InputSpec": ("layers", "InputSpec"),
+                "Initializer": ("initializers", "Initializer"),
+                "Regularizer": ("regularizers", "Regularizer"),
+                "Constraint": ("constraints", "Constraint")}
 _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "convert_to_tensor",
                  "expand_dims": "expand_dims", "reduce_max": "max", "reduce_mean": "mean",
                  "reduce_min": "min", "reduce_sum": "sum", "shape": "shape", "square": "square"}
@@ -91,7 +97,7 @@ def __getattr__(name: str):
 
 
 def _lazy(name: str):
-    if name in ("callbacks", "constraints", "cuda", "datasets", "io", "labs", "losses",
+    if name in ("callbacks", "config", "constraints", "cuda", "datasets", "io", "labs", "losses",
                 "metrics", "nn", "ops", "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use
@@ -104,6 +110,11 @@ def _lazy(name: str):
         return _importlib.import_module(".strings", __name__)
     if name == "KerasTensor":  # Keras 3's name for a functional model's symbolic tensor
         return layers.SymbolicTensor
+    if name in _KERAS_BASES:  # keras.Layer, keras.Loss...: the base classes, at the top
+        module, attr = _KERAS_BASES[name]
+        return getattr(_importlib.import_module(f".{module}", __name__), attr)
+    if name == "version":
+        return lambda: __version__
     if name == "TensorSpec":  # tf.TensorSpec, for tf.data's from_generator
         return _importlib.import_module(".data.tensor_spec", __name__).TensorSpec
     if name in _TF_FUNCTIONS:

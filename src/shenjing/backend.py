@@ -17,6 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from .config import (  # noqa: F401 - Keras's keras.backend names for them
+    backend,
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
+
 DEFAULT_FLOAT = np.dtype(np.float32)
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 

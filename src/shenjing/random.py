@@ -72,6 +72,18 @@ def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = N
     return _floats(_rng(seed).uniform(minval, maxval, size=tuple(shape)), dtype)
 
 
+def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any = None) -> Tensor:
+    """``num_samples`` class ids per row of ``logits`` (batch, classes), drawn with
+    probabilities softmax(logits) (Keras's; a row's -inf logits are never drawn): the argmax
+    of logits plus Gumbel noise, one draw per sample, computed in float64."""
+    z = np.asarray(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"categorical: logits must be (batch, classes), got shape {z.shape}")
+    gumbel = -np.log(-np.log(_rng(seed).uniform(np.finfo(np.float64).tiny, 1.0,
+                                                 size=(z.shape[0], num_samples, z.shape[1]))))
+    return Tensor((z[:, None, :] + gumbel).argmax(axis=-1).astype(dtype))
+
+
 def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32",
             seed: Any = None) -> Tensor:
     """Integers drawn uniformly from [minval, maxval)."""

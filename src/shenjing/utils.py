@@ -160,4 +160,12 @@ def __getattr__(name: str) -> Any:
         from .io import saving
 
         return getattr(saving, name)
+    if name == "CustomObjectScope":  # Keras's class name of the same scope
+        from .io import saving
+
+        return saving.custom_object_scope
+    if name in ("serialize_keras_object", "deserialize_keras_object"):
+        from .io import serialization
+
+        return getattr(serialization, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -120,8 +120,14 @@ Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution2D = SeparableConv2D
 Convolution1D, MaxPool1D, AvgPool1D = Conv1D, MaxPooling1D, AveragePooling1D
 Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                                     GlobalMaxPooling3D)
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)
 
 __all__ = [
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
     "AdditiveAttention", "Attention",
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",

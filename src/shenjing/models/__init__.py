@@ -1,11 +1,11 @@
-"""Models: ``Model`` (functional or subclassed), ``Sequential``, ``load_model`` and
-``model_from_json``; ``clone_model`` and ``load_model`` (with the saving code) load on first
-use."""
+"""Models: ``Model`` (functional or subclassed), ``Sequential``, ``load_model``, ``save_model``
+and ``model_from_json``; ``clone_model``, ``load_model`` and ``save_model`` (with the saving
+code) load on first use."""
 
 from .model import Model, model_from_json
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def __getattr__(name: str) -> object:
@@ -13,8 +13,8 @@ def __getattr__(name: str) -> object:
         from .cloning import clone_model
 
         return clone_model
-    if name == "load_model":
-        from ..io.saving import load_model
+    if name in ("load_model", "save_model"):  # keras.models.save_model(model, path)
+        from ..io import saving
 
-        return load_model
+        return getattr(saving, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
