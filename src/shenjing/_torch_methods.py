@@ -20,7 +20,7 @@ import numpy as np
 from . import functional as F
 from . import ops
 from ._torch_more import _method_of
-from .autograd import Function, Tensor, array_of
+from .autograd import Function, Tensor, array_of, is_grad_enabled
 from .backend import asnumpy, get_xp, on_device_of
 from .functional import shape as S
 from .functional._util import axis_index, descending_order
@@ -239,11 +239,12 @@ class _Scatter(Function):
         return F.where(hit, 0.0, g), S.getitem(g, grid)
 
 
-def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None
-            ) -> Tensor:
+def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
     """x with ``src`` (or the number ``value``) written at ``index`` along ``dim``
     (``out[i][index[i][j]] = src[i][j]`` for dim 1; the last of repeated indices wins); the
-    overwritten entries get no gradient."""
+    overwritten entries get no gradient. ``reduce='add'`` or ``'multiply'`` combines instead
+    of writing (repeated indices all count), with no gradient, as torch's."""
     index = self.xp.asarray(array_of(index))
     if index.ndim != self.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"scatter: index must be an integer tensor of x's rank {self.ndim}, "
@@ -253,7 +254,25 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
     src = _like(value if src is None else src, self)
     src = (F.broadcast_to(src, index.shape) if src.ndim == 0 else
            S.getitem(src, tuple(slice(0, n) for n in index.shape)))
-    return _Scatter.apply(self, src, grid=S.index_grid(self.xp, index, axis, index.shape))
+    grid = S.index_grid(self.xp, index, axis, index.shape)
+    if reduce is not None:
+        return _scatter_reduced(self, src, grid, reduce)
+    return _Scatter.apply(self, src, grid=grid)
+
+
+def _scatter_reduced(x: Tensor, src: Tensor, grid: Any, reduce: str) -> Tensor:
+    """torch's ``scatter(..., reduce=)``: ``src`` added to or multiplied into x's entries at
+    ``grid``; torch has no derivative for it, so one that would be needed is refused now
+    rather than a gradient silently lost."""
+    combine = {"add": x.xp.add, "multiply": x.xp.multiply}.get(reduce)
+    if combine is None:
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+    if is_grad_enabled() and (x.requires_grad or src.requires_grad):
+        raise RuntimeError("scatter(reduce=...) has no gradient (torch's neither): use "
+                           "scatter_add for a differentiable sum, or detach the inputs")
+    out = x.data.copy()
+    combine.at(out, grid, src.data.astype(out.dtype, copy=False))
+    return Tensor._wrap(out)
 
 
 def _like(value: Any, like: Tensor) -> Tensor:

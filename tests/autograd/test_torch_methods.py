@@ -5,6 +5,8 @@ each against torch on the same values, forward and gradient."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -265,3 +267,52 @@ def test_chunk_and_repeat_interleave_name_a_bad_count():
         x.chunk(0)
     with pytest.raises(ValueError, match="repeats must not be negative"):
         x.repeat_interleave(-1)
+
+
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce_combines_as_torch_and_refuses_a_gradient(reduce):
+    torch = require_torch()
+    index = np.array([[0, 0, 1], [2, 2, 2]])
+    x = np.arange(1.0, 7.0, dtype=np.float32).reshape(2, 3)
+    src = np.full((2, 3), 2.0, np.float32)
+    ours = shenjing.tensor(x).scatter(1, shenjing.tensor(index), shenjing.tensor(src),
+                                      reduce=reduce)
+    with warnings.catch_warnings():  # torch's deprecation (once a process) for a Tensor src
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = torch.tensor(x).scatter(1, torch.tensor(index), torch.tensor(src),
+                                         reduce=reduce)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    in_place = shenjing.tensor(x)
+    in_place.scatter_(1, shenjing.tensor(index), 5.0, reduce=reduce)
+    np.testing.assert_array_equal(
+        in_place.numpy(), torch.tensor(x).scatter_(1, torch.tensor(index), 5.0,
+                                                   reduce=reduce).numpy())
+    with pytest.raises(RuntimeError, match="no gradient .* scatter_add"):
+        shenjing.tensor(x, requires_grad=True).scatter(1, shenjing.tensor(index),
+                                                       shenjing.tensor(src), reduce=reduce)
+    with pytest.raises(ValueError, match="'add' or 'multiply'"):
+        shenjing.tensor(x).scatter(1, shenjing.tensor(index), 1.0, reduce="max")
+
+
+def test_in_looks_for_an_element_as_torch():
+    x = shenjing.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert 2.0 in x and 5 not in x and shenjing.tensor([3.0, 4.0]) in x
+
+
+def test_optimizer_step_takes_torchs_closure():
+    w = shenjing.tensor(np.ones(3), requires_grad=True)
+    opt = shenjing.optimizers.SGD(0.1, params=[w])
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        calls.append(float(loss.item()))
+        return loss
+
+    with shenjing.no_grad():  # the closure records its graph all the same
+        loss = opt.step(closure)
+    assert float(loss.item()) == 3.0 and calls == [3.0]
+    np.testing.assert_allclose(w.numpy(), 0.8)
+    assert opt.step() is None

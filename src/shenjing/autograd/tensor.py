@@ -383,6 +383,12 @@ class Tensor(InplaceMixin):
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
+    def __contains__(self, value: Any) -> bool:
+        """``v in x``: whether any element equals ``v`` (a number, or a tensor broadcast
+        against x), as torch's; Python would otherwise compare the rows one by one."""
+        other = value.data if isinstance(value, Tensor) else value
+        return bool((self.data == other).any())
+
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a one-element tensor's value, and ``f"{target}"`` a 0-d
         tensor's as torch does (``19``, not ``Tensor(19)``); other tensors take no spec."""

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, array_of, no_grad
+from ..autograd import Tensor, array_of, enable_grad, no_grad
 from ..backend import on_device_of
 from . import schedules
 from .arguments import check_averaging, check_learning_rate, check_number, takes_step
@@ -291,13 +291,20 @@ class Optimizer(Averaging):
         self._lr_takes_step = callable(value) and takes_step(value)
 
     # -- updating ----------------------------------------------------------------------------
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (``p.grad`` not None), PyTorch style.
 
         A step in which no parameter has a gradient changes nothing, not even ``iterations``.
+        ``closure``, as torch's: called first with gradients recorded (it zeroes the
+        gradients, computes the loss and calls backward), its loss returned.
         """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         pairs = [(p.grad.data, p) for p in self._params if p.grad is not None]
         self._apply(pairs)
+        return loss
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> int:
         """Keras style: apply ``(gradient, parameter)`` pairs; gradients may be arrays or
