@@ -160,7 +160,7 @@ class _Einsum(Function):
     """y = einsum(spec, *xs);  the gradient of operand i is the einsum of g with the other
     operands onto operand i's subscripts. A label only operand i has (summed over alone) is
     absent from that product: its gradient is broadcast along it. Repeated labels within one
-    operand (a diagonal) have no gradient here."""
+    operand (a trace, a diagonal) get theirs on the diagonal."""
 
     def forward(self, *xs, inputs=(), output=""):
         self.save_for_backward(xs, inputs, output)
@@ -187,26 +187,59 @@ def _einsum_grads(g: Any, xs: Any, inputs: tuple[str, ...], output: str, need: A
         if not need[i]:
             grads.append(None)
             continue
-        if len(set(labels)) != len(labels):
-            raise NotImplementedError(f"einsum: no gradient for an operand with a repeated "
-                                      f"label ({labels!r}, a diagonal)")
         others = [output] + [s for j, s in enumerate(inputs) if j != i]
-        known = set("".join(others))
-        kept = "".join(c for c in labels if c in known)
-        gi = contract(f"{','.join(others)}->{kept}", g,
-                      *[o for j, o in enumerate(xs) if j != i])
-        if kept != labels:  # put back the axes summed in x alone, as size 1, and broadcast
-            shape = [gi.shape[kept.index(c)] if c in known else 1 for c in labels]
-            full = [n if c in known else x.shape[k] for k, (c, n) in enumerate(zip(labels, shape))]
-            gi = broadcast(reshape(gi, shape) if isinstance(gi, Tensor) else gi.reshape(shape),
-                           tuple(full))
-        if gi.shape != x.shape:  # a label of size 1 on one side, broadcast against the other
-            stretched = tuple(k for k, n in enumerate(x.shape) if n == 1 and gi.shape[k] != 1)
-            if stretched:  # size 1 here: the gradient sums over the others' length
-                gi = gi.sum(axis=stretched, keepdims=True)
-            gi = broadcast(gi, tuple(x.shape))  # size 1 there: the same along this axis
+        operands = [o for j, o in enumerate(xs) if j != i]
+        unique = "".join(dict.fromkeys(labels))  # 'ii' (a diagonal) -> 'i'
+        sizes = {c: n for c, n in zip(labels, x.shape)}
+        gi = _grad_onto(g, others, operands, unique, tuple(sizes[c] for c in unique),
+                        contract, broadcast)
+        if unique != labels:  # back onto the diagonal: times an identity per repeat
+            gi = _onto_diagonal(gi, unique, labels, sizes, inputs + (output,), x, contract)
         grads.append(gi)
     return tuple(grads)
+
+
+def _grad_onto(g: Any, others: list[str], operands: list[Any], labels: str,
+               shape: tuple[int, ...], contract: Any, broadcast: Any) -> Any:
+    """The einsum of g with the other operands onto ``labels`` (distinct), of ``shape``. A
+    label only this operand has (summed over alone) is absent from that product: its
+    gradient is broadcast along it."""
+    known = set("".join(others))
+    kept = "".join(c for c in labels if c in known)
+    gi = contract(f"{','.join(others)}->{kept}", g, *operands)
+    if kept != labels:  # put back the axes summed in x alone, as size 1, and broadcast
+        sizes = [gi.shape[kept.index(c)] if c in known else 1 for c in labels]
+        full = [n if c in known else shape[k] for k, (c, n) in enumerate(zip(labels, sizes))]
+        gi = broadcast(reshape(gi, sizes) if isinstance(gi, Tensor) else gi.reshape(sizes),
+                       tuple(full))
+    if gi.shape != shape:  # a label of size 1 on one side, broadcast against the other
+        stretched = tuple(k for k, n in enumerate(shape) if n == 1 and gi.shape[k] != 1)
+        if stretched:  # size 1 here: the gradient sums over the others' length
+            gi = gi.sum(axis=stretched, keepdims=True)
+        gi = broadcast(gi, shape)  # size 1 there: the same along this axis
+    return gi
+
+
+def _onto_diagonal(gi: Any, unique: str, labels: str, sizes: dict[str, int],
+                   used: tuple[str, ...], x: Any, contract: Any) -> Any:
+    """``gi`` over ``unique`` placed on the diagonal of an operand with repeated ``labels``
+    ('ii', 'iij'): each repeat of a label takes a fresh one, tied to the first by an identity
+    matrix, so the gradient is zero off the diagonal (einsum('ii->', x)'s is the identity)."""
+    free = iter(c for c in string.ascii_letters if c not in "".join(used))
+    spelled, eyes, seen = "", [], set()
+    for c in labels:
+        if c in seen:
+            fresh = next(free)
+            spelled += fresh
+            eyes.append(c + fresh)
+        else:
+            seen.add(c)
+            spelled += c
+    xp = get_xp(x.data if isinstance(x, Tensor) else x)
+    identities = [xp.eye(sizes[pair[0]], dtype=gi.dtype) for pair in eyes]
+    if isinstance(gi, Tensor):
+        identities = [Tensor._wrap(e) for e in identities]
+    return contract(f"{','.join([unique, *eyes])}->{spelled}", gi, *identities)
 
 
 def _explicit(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[str, ...], str]:
