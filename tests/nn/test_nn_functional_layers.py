@@ -142,6 +142,45 @@ def test_conv1d_matches_torch(kwargs, rng):
         same(lambda F, *t: F.conv1d(*t, **kwargs), *inputs, atol=1e-4)
 
 
+CONV_TRANSPOSE2D = [  # (input shape, weight shape (in, out / groups, kh, kw), keyword arguments)
+    ((2, 4, 5, 6), (4, 3, 3, 3), {}),
+    ((2, 4, 5, 6), (4, 3, 4, 4), {"stride": 2, "padding": 1}),  # DCGAN's upsampling
+    ((2, 4, 5, 5), (4, 2, 3, 2), {"stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2),
+                                  "dilation": (1, 2)}),
+    ((2, 4, 5, 5), (4, 3, 3, 3), {"groups": 2, "stride": 2}),
+    ((4, 5, 5), (4, 2, 3, 3), {"dilation": 2, "padding": 2}),  # unbatched
+    ((2, 4, 3, 3), (4, 3, 1, 1), {"stride": 3, "output_padding": 2}),  # rows no window reaches
+]
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "kwargs"), CONV_TRANSPOSE2D)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_transpose2d_matches_torch(x_shape, w_shape, kwargs, bias, rng):
+    inputs = [normal(rng, x_shape), normal(rng, w_shape)]
+    inputs += [normal(rng, (w_shape[1] * kwargs.get("groups", 1),))] if bias else []
+    same(lambda F, *t: F.conv_transpose2d(*t, **kwargs), *inputs, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1, "output_padding": 1},
+                                    {"dilation": 2, "groups": 2}])
+def test_conv_transpose1d_matches_torch(kwargs, rng):
+    inputs = [normal(rng, (2, 4, 7)), normal(rng, (4, 3, 3)),
+              normal(rng, (3 * kwargs.get("groups", 1),))]
+    same(lambda F, *t: F.conv_transpose1d(*t, **kwargs), *inputs, atol=1e-4)
+
+
+def test_conv_transpose_errors_name_torchs_shapes():
+    x = shenjing.randn(1, 4, 5, 5)
+    with pytest.raises(ValueError, match="groups=3 must be a positive divisor"):
+        SF.conv_transpose2d(x, shenjing.randn(4, 2, 3, 3), groups=3)
+    with pytest.raises(ValueError, match="has 4 channels, but the weight .* takes 3"):
+        SF.conv_transpose2d(x, shenjing.randn(3, 2, 3, 3))
+    with pytest.raises(ValueError, match="output_padding .* smaller than"):
+        SF.conv_transpose2d(x, shenjing.randn(4, 2, 3, 3), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="leaves no output"):
+        SF.conv_transpose2d(x, shenjing.randn(4, 2, 1, 1), padding=3)
+
+
 # -- pooling --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2,
                                                          "padding": 1},

@@ -18,7 +18,7 @@ from .activation import (
     softplus,
     tanh,
 )
-from .conv import conv2d, depthwise_conv2d
+from .conv import conv2d, conv2d_transpose, depthwise_conv2d
 from .device import to_device
 from .dropout import dropout
 from .elementwise import (

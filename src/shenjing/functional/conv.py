@@ -329,6 +329,36 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
     return _Conv2D.apply(*inputs, **geom, activation=activation)
 
 
+def conv2d_transpose(x: Tensor, kernel: Tensor, strides: tuple[int, int] = (1, 1),
+                     dilation_rate: tuple[int, int] = (1, 1),
+                     windows: Any = None) -> Tensor:
+    """The transposed 2-D convolution (the gradient of :func:`conv2d` with respect to its
+    input) of NHWC ``x`` by ``kernel`` (kh, kw, out, in), Keras's layout: each input pixel adds
+    ``kernel * x`` to a window of the output, windows ``strides`` apart. The full output has
+    ``(h - 1) * s + d * (k - 1) + 1`` rows; ``windows``, ((first, length) of rows, of
+    columns), cuts it (Keras's 'same', torch's padding), zeros past its end (an
+    ``output_padding``). Computed as a stride-1 convolution of the input spread out by the
+    strides (s - 1 zeros between pixels), padded by the kernel's reach, with the kernel
+    flipped: one GEMM, and conv2d's gradients."""
+    n, h, w, c = x.shape
+    (sh, sw), (dh, dw) = strides, dilation_rate
+    if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
+        x = S.pad(S.reshape(x, (n, h, 1, w, 1, c)),
+                  ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
+        x = S.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
+    kh, kw = ((k - 1) * d for k, d in zip(kernel.shape[:2], dilation_rate))
+    x = S.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
+    kernel = S.transpose(S.flip(kernel, (0, 1)), (0, 1, 3, 2))
+    y = conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
+    if windows is None:
+        return y
+    (top, rows), (left, cols) = windows
+    short_h, short_w = top + rows - y.shape[1], left + cols - y.shape[2]
+    if short_h > 0 or short_w > 0:  # strides above the kernel: rows no window reaches
+        y = S.pad(y, ((0, 0), (0, max(short_h, 0)), (0, max(short_w, 0)), (0, 0)))
+    return y[:, top:top + rows, left:left + cols]
+
+
 def _checked_geometry(op: str, last: str, x: Tensor, kernel: Tensor, bias: Tensor | None,
                       out_channels: int, strides: Any, padding: str,
                       dilation_rate: Any) -> dict[str, Any]:

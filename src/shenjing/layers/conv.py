@@ -235,23 +235,8 @@ class _ConvTranspose(_Conv):
 
     def _transposed(self, x: Tensor, kernel: Tensor, strides: tuple[int, int],
                     dilation: tuple[int, int], windows: list[tuple[int, int]]) -> Tensor:
-        """The transposed 2-D convolution of NHWC ``x`` by ``kernel`` (kh, kw, out, in), cut
-        to ``windows`` ((first, length) of rows and of columns), plus bias and activation."""
-        n, h, w, c = x.shape
-        (sh, sw), (dh, dw) = strides, dilation
-        if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
-            x = F.pad(F.reshape(x, (n, h, 1, w, 1, c)),
-                      ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
-            x = F.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
-        kh, kw = ((k - 1) * d for k, d in zip(kernel.shape[:2], dilation))
-        x = F.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
-        kernel = F.transpose(F.flip(kernel, (0, 1)), (0, 1, 3, 2))
-        y = F.conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
-        (top, rows), (left, cols) = windows
-        short_h, short_w = top + rows - y.shape[1], left + cols - y.shape[2]
-        if short_h > 0 or short_w > 0:  # strides above the kernel: rows no window reaches
-            y = F.pad(y, ((0, 0), (0, max(short_h, 0)), (0, max(short_w, 0)), (0, 0)))
-        y = y[:, top:top + rows, left:left + cols]
+        """:func:`F.conv2d_transpose` cut to ``windows``, plus bias and activation."""
+        y = F.conv2d_transpose(x, kernel, strides, dilation, windows)
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y)

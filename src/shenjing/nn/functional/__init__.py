@@ -37,7 +37,16 @@ from .activation import (
     tanhshrink,
     threshold,
 )
-from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
+from .conv import (
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .dense import bilinear, linear, scaled_dot_product_attention
 from .indexing import embedding, one_hot, pad
 from .loss import (

@@ -126,6 +126,84 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return batched("conv1d", run, input, 1)
 
 
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """torch's ``F.conv_transpose2d`` (DCGAN's generator, decoders): input (N, C, H, W) or
+    (C, H, W), weight (C, out / groups, kh, kw); output size ``(H - 1) * stride - 2 * padding
+    + dilation * (kh - 1) + output_padding + 1``. Over :func:`F.conv2d_transpose`.
+
+    >>> y = F.conv_transpose2d(z, w, stride=2, padding=1)  # (8, 64, 4, 4) -> (8, 32, 8, 8)
+    """
+    if weight.ndim != 4:
+        raise ValueError(f"conv_transpose2d: expected weight of shape (in_channels, "
+                         f"out_channels / groups, kh, kw), got shape {weight.shape}")
+    groups = _transpose_groups("conv_transpose2d", input, weight, bias, groups)
+    stride_, dilation_ = ntuple(stride, 2, "stride"), ntuple(dilation, 2, "dilation")
+    pads = ntuple(padding, 2, "padding")
+    extra = ntuple(output_padding, 2, "output_padding")
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than "
+                         f"either stride {stride_} or dilation {dilation_}")
+
+    def run(x: Tensor) -> Tensor:
+        x = channels_last(x)
+        windows = [(p, (n - 1) * s - 2 * p + d * (k - 1) + e + 1) for n, s, p, d, k, e in zip(
+            x.shape[1:3], stride_, pads, dilation_, weight.shape[2:], extra)]
+        if any(rows <= 0 for _, rows in windows):
+            raise ValueError(f"conv_transpose2d: padding {pads} leaves no output for input "
+                             f"{tuple(x.shape[1:3])} and kernel {tuple(weight.shape[2:])}")
+        parts = zip(S.split(x, groups, axis=3), S.split(weight, groups, axis=0))
+        y = S.concatenate([C.conv2d_transpose(xg, S.transpose(wg, (2, 3, 1, 0)), stride_,
+                                              dilation_, windows) for xg, wg in parts], axis=3)
+        return channels_first(y if bias is None else y + bias)
+
+    return batched("conv_transpose2d", run, input, 2)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """torch's ``F.conv_transpose1d``: input (N, C, L) or (C, L), weight (C, out / groups, k);
+    the arguments as :func:`conv_transpose2d`'s, one int each (on a height of 1)."""
+    if weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: expected weight of shape (in_channels, "
+                         f"out_channels / groups, k), got shape {weight.shape}")
+
+    def one(value: Any, name: str, height: int) -> tuple[int, int]:  # the height's, then ours
+        return (height, ntuple(value, 1, name)[0])
+
+    def run(x: Tensor) -> Tensor:
+        y = conv_transpose2d(S.expand_dims(x, 2), S.expand_dims(weight, 2), bias,
+                             one(stride, "stride", 1), one(padding, "padding", 0),
+                             one(output_padding, "output_padding", 0), groups,
+                             one(dilation, "dilation", 1))
+        return S.squeeze(y, 2)
+
+    return batched("conv_transpose1d", run, input, 1)
+
+
+def _transpose_groups(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: Any
+                      ) -> int:
+    """torch's checks of a transposed convolution: ``groups`` divides the weight's in
+    channels (its dim 0), which are the input's; the bias has out = dim 1 * groups."""
+    in_ch = weight.shape[0]
+    count = operator.index(groups) if hasattr(type(groups), "__index__") else 0
+    if count < 1 or in_ch % count:
+        raise ValueError(f"{name}: groups={groups} must be a positive divisor of the weight's "
+                         f"in channels (dim 0 of its shape {weight.shape})")
+    spatial = weight.ndim - 2
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) in (spatial + 1, spatial + 2) and shape[-spatial - 1] != in_ch:
+        raise ValueError(f"{name}: input of shape {shape} has {shape[-spatial - 1]} channels, "
+                         f"but the weight of shape {weight.shape} takes {in_ch}")
+    out_ch = weight.shape[1] * count
+    if bias is not None and bias.shape != (out_ch,):
+        raise ValueError(f"{name}: bias of shape {bias.shape}, expected ({out_ch},) for weight "
+                         f"of shape {weight.shape} and groups={count}")
+    return count
+
+
 def _pool_geometry(name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                    ceil_mode: bool, n: int) -> tuple[tuple[int, ...], ...]:
     kernel = ntuple(kernel_size, n, "kernel_size")
