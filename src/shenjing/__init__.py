@@ -46,7 +46,9 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 # PyTorch's module-level math (shenjing.matmul, exp, max, cat, ...: see _torch_functions); not
 # in __all__, so that `from shenjing import *` shadows no builtin (max, min, sum, abs, pow).
 _TORCH_FUNCTIONS = frozenset((
-    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "any", "arccos",
+    "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
+    "amin", "any", "arccos", "arccosh", "arcsinh", "arctan2", "arctanh", "asinh", "atan2",
+    "atanh", "bernoulli", "kthvalue", "mv", "rot90", "tensordot",
     "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
     "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
     "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
@@ -130,7 +132,9 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 # starts as a stand-in that, at its first call, loads them all onto Tensor (a class-level
 # __getattr__ would do it too, but it would slow every attribute access of every tensor)
 _TORCH_METHODS = (
-    "abs_", "acos", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "arccos", "arcsin", "arctan",
+    "abs_", "acos", "acosh", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "addmm", "arccos",
+    "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asinh", "atan2", "atanh",
+    "bernoulli", "kthvalue", "mv", "rot90",
     "argsort", "argwhere", "asin", "atan", "bincount", "bmm", "ceil", "ceil_", "chunk", "clamp_",
     "contiguous", "cosh", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal", "diff",
     "dot", "erf", "exp2", "exp_", "expm1", "fliplr", "flipud", "floor", "floor_", "fmod", "frac",

@@ -171,6 +171,14 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
     return F.matmul(input, mat2)
 
 
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
+    """torch.tensordot: the sum over the last ``dims`` axes of a and the first of b, or over
+    the axes listed in ``dims = (a's, b's)``."""
+    if not isinstance(dims, (int, np.integer)):
+        dims = tuple(tuple(d) if hasattr(d, "__iter__") else d for d in dims)
+    return ops.tensordot(_tensor(a), _tensor(b), axes=dims)
+
+
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """torch.where: ``input`` where ``condition`` holds, else ``other``; with the condition
     alone, the indices where it holds (one tensor per axis)."""

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from . import backend, ops
 from . import functional as F
-from . import ops
 from .autograd import Function, Tensor, array_of
 from .backend import get_xp
 from .functional import elementwise as E
 from .functional import shape as S
 from .functional._util import axis_index
 from .functional.device import array_on
+from .functional.tensor_methods import ValuesIndices
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -315,6 +316,85 @@ def hypot(self: Tensor, other: Any) -> Tensor:
     return E._binary(_Hypot, self, other)
 
 
+class _Atan2(Function):
+    """y = atan2(a, b), the angle of the point (b, a) in (-pi, pi];  dy/da = b / (a**2 + b**2),
+    dy/db = -a / (a**2 + b**2) (0 at the origin, as torch's)."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return get_xp(a).arctan2(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        r2 = a * a + b * b
+        r2 = get_xp(r2).where(r2 == 0, 1, r2)
+        return g * b / r2, -g * a / r2
+
+    def differentiable_backward(self, g):
+        a, b = self.inputs
+        r2 = a * a + b * b
+        r2 = F.where((r2 == 0).data, 1.0, r2)
+        return g * b / r2, -g * a / r2
+
+
+def atan2(self: Tensor, other: Any) -> Tensor:
+    """The angle of (other, x) in (-pi, pi], element-wise: torch.atan2(y, x)."""
+    return E._binary(_Atan2, self, other)
+
+
+def mv(self: Tensor, vec: Any) -> Tensor:
+    """A matrix times a vector (torch.mv: 2-D and 1-D only)."""
+    vec = _t(vec, self)
+    if self.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv() takes a matrix and a vector, got {self.ndim}-D and "
+                           f"{vec.ndim}-D tensors")
+    return F.matmul(self, vec)
+
+
+def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * x + alpha * (mat1 @ mat2)`` (torch.addmm; x broadcast to the product)."""
+    product = F.matmul(_t(mat1, self), _t(mat2, self))
+    product = product if alpha == 1 else alpha * product
+    return product + (self if beta == 1 else beta * self)
+
+
+def rot90(self: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+    """x turned k quarter turns from axis ``dims[0]`` towards ``dims[1]`` (torch.rot90)."""
+    first, second = (axis_index(d, self.ndim) for d in dims)
+    if first == second:
+        raise ValueError(f"rot90: dims must be two different axes, got {tuple(dims)}")
+    k %= 4
+    if k == 2:
+        return F.flip(self, (first, second))
+    order = list(range(self.ndim))
+    order[first], order[second] = order[second], order[first]
+    if k == 1:
+        return F.transpose(F.flip(self, second), order)
+    return F.flip(F.transpose(self, order), second) if k == 3 else self
+
+
+def kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """The k-th smallest value along ``dim`` and its index, (values, indices) (torch.kthvalue;
+    k from 1; differentiable in the values)."""
+    axis = axis_index(dim, self.ndim)
+    if not 1 <= k <= self.shape[axis]:
+        raise IndexError(f"kthvalue: k={k} is out of range for a dimension of size "
+                         f"{self.shape[axis]}")
+    values, indices = self.sort(dim=axis)
+    values, indices = _along(values, axis, k - 1), _along(indices, axis, k - 1)
+    if keepdim:
+        values, indices = F.expand_dims(values, axis), F.expand_dims(indices, axis)
+    return ValuesIndices(values, indices)
+
+
+def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """1 with probability x (or ``p``), else 0, element-wise, in x's dtype (torch.bernoulli;
+    drawn from shenjing's seeded streams)."""
+    probability = self.data if p is None else (p.data if isinstance(p, Tensor) else p)
+    draws = self.xp.asarray(backend.default_generator().random(self.shape))
+    return Tensor._wrap((draws < probability).astype(self.dtype))
+
+
 def logaddexp(self: Tensor, other: Any) -> Tensor:
     """log(exp(x) + exp(other)) = max + log1p(exp(-|x - other|)): no overflow, and the
     gradient is sigmoid(x - other) exactly (through a logsumexp of the pair it was exp(x - y)
@@ -359,6 +439,11 @@ METHODS: dict[str, Any] = {
     "diff": diff, "cross": cross, "kron": kron, "narrow": narrow, "select": select,
     "trunc": _method_of(F.trunc), "frac": frac, "fmod": _method_of(F.fmod), "logit": logit,
     "hypot": hypot, "logaddexp": logaddexp, "roll": _roll, "median": median,
+    "atan2": atan2, "arctan2": atan2, "mv": mv, "addmm": addmm, "rot90": rot90,
+    "kthvalue": kthvalue, "bernoulli": bernoulli,
+    "asinh": _method_of(ops.arcsinh), "acosh": _method_of(ops.arccosh),
+    "atanh": _method_of(ops.arctanh), "arcsinh": _method_of(ops.arcsinh),
+    "arccosh": _method_of(ops.arccosh), "arctanh": _method_of(ops.arctanh),
     "unflatten": unflatten, "nansum": nansum, "nanmean": nanmean,
     "nan_to_num": _method_of(ops.nan_to_num), "sgn": _method_of(F.sign),
     "negative": _method_of(F.neg), "exp2": lambda self: 2.0 ** self,

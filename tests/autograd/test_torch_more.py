@@ -352,3 +352,41 @@ def test_load_refuses_torch_pickles_and_reads_safetensors_from_torch(tmp_path):
     assert sorted(state) == ["b", "w"] and state["w"].dtype == np.float32
     np.testing.assert_array_equal(state["w"].numpy(), np.arange(4.0).reshape(2, 2))
     assert state["b"].dtype == np.int64
+
+
+def test_a_ports_math_functions_match_torch():
+    """atan2 (gradient 0 at the origin, as torch's), the inverse hyperbolics, mv, addmm,
+    tensordot, rot90 and kthvalue: values and gradients against torch's."""
+    torch = require_torch()
+    rng = np.random.default_rng(0)
+    a0, b0 = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    a0[0, 0] = b0[0, 0] = 0.0
+    x0 = rng.standard_normal((2, 3, 4))
+    calls = [
+        (lambda m, a, b: m.atan2(a, b), (a0, b0)),
+        (lambda m, a, b: m.asinh(a) + m.atanh(b * 0.3) + m.acosh(a * a + 1.5), (a0, b0)),
+        (lambda m, a, b: m.mv(a, b[0]), (a0, b0)),
+        (lambda m, a, b: m.addmm(b, a, m.transpose(a, 0, 1) @ b, beta=0.5, alpha=2.0), (a0, b0)),
+        (lambda m, x: m.tensordot(x, x, dims=([1, 2], [1, 2])), (x0,)),
+        (lambda m, x: m.tensordot(x, x[0].T, dims=1), (x0,)),
+        (lambda m, x: m.rot90(x, 1, (1, 2)) * m.rot90(x, 3, (2, 1)), (x0,)),
+        (lambda m, x: m.kthvalue(x, 2, 1, True)[0], (x0,)),
+    ]
+    for call, arrays in calls:
+        ours = [shenjing.tensor(v, dtype=np.float64, requires_grad=True) for v in arrays]
+        theirs = [torch.tensor(v, requires_grad=True) for v in arrays]
+        y, t = call(shenjing, *ours), call(torch, *theirs)
+        np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        (y * y).sum().backward()
+        (t * t).sum().backward()
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(shenjing.kthvalue(shenjing.tensor(x0), 2, 1)[1].numpy(),
+                                  torch.kthvalue(torch.tensor(x0), 2, 1)[1].numpy())
+    with pytest.raises(RuntimeError, match="matrix and a vector"):
+        shenjing.mv(shenjing.tensor(a0), shenjing.tensor(a0))
+    with pytest.raises(IndexError, match="k=5 is out of range"):
+        shenjing.tensor(x0).kthvalue(5)
+    shenjing.utils.set_random_seed(0)
+    draws = shenjing.bernoulli(shenjing.full((20_000,), 0.3)).numpy()
+    assert set(np.unique(draws)) == {0.0, 1.0} and abs(draws.mean() - 0.3) < 0.015
