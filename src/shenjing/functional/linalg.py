@@ -159,7 +159,8 @@ class _Linear(Function):
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's rules (1-D vectors, broadcast batch axes)."""
-    a, b = as_tensor(a), as_tensor(b)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # arrays: constants
+        a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul() does not take scalars; use * instead")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
