@@ -81,6 +81,13 @@ class InputSpec:
                 fail(f"with size {size} on axis {axis}")
 
 
+def activity_penalty(regularizer: Callable[[Tensor], Tensor], out: Tensor) -> Tensor:
+    """``regularizer(out)`` per sample: divided by the batch size, as Keras 3 (its later
+    releases) does for an ``activity_regularizer`` and ``ActivityRegularization``."""
+    penalty = regularizer(out)
+    return penalty / out.shape[0] if out.ndim and out.shape[0] else penalty
+
+
 def _marks_built(build: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(build)
     def wrapper(self: Layer, *args: Any, **kwargs: Any) -> None:
@@ -453,10 +460,7 @@ class Layer(LayerConfigMixin):
         if self.activity_regularizer is not None:
             for out in outputs if isinstance(outputs, (list, tuple)) else (outputs,):
                 if isinstance(out, Tensor):
-                    penalty = self.activity_regularizer(out)
-                    if out.ndim and out.shape[0]:  # per sample, as Keras 3 (3.x's later
-                        penalty = penalty / out.shape[0]  # releases divide by the batch)
-                    self.add_loss(penalty)
+                    self.add_loss(activity_penalty(self.activity_regularizer, out))
         for hook in self._forward_hooks:
             hook(self, inputs, outputs)
         return outputs

@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import new_generator
 from . import regularizers
-from .layer import Layer
+from .layer import Layer, activity_penalty
 
 
 class GaussianNoise(Layer):
@@ -33,8 +33,8 @@ class GaussianNoise(Layer):
 
 
 class ActivityRegularization(Layer):
-    """Add ``l1 * sum(|x|) + l2 * sum(x**2)`` of its inputs to the loss (``add_loss``, summed
-    over the batch as Keras 3) and return them unchanged."""
+    """Add ``l1 * sum(|x|) + l2 * sum(x**2)`` of its inputs, divided by the batch size (Keras
+    3.15's, checked there), to the loss (``add_loss``) and return them unchanged."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -42,5 +42,5 @@ class ActivityRegularization(Layer):
         self.l1, self.l2 = self._penalty.l1, self._penalty.l2
 
     def call(self, x: Tensor) -> Tensor:
-        self.add_loss(self._penalty(x))
+        self.add_loss(activity_penalty(self._penalty, x))
         return x
