@@ -1,7 +1,7 @@
 """BatchNormalization (training: batch statistics and Keras's moving-average update; inference:
 the moving statistics) and LayerNormalization against torch, with converted hyper-parameters:
 torch's momentum is 1 - Keras's, and its running variance uses the unbiased batch variance;
-UnitNormalization against torch's normalize."""
+UnitNormalization against torch's normalize; GroupNormalization, RMSNormalization."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from layer_contract import assert_layer_matches_torch
 
+import shenjing
 from oracle import require_torch
 from shenjing import layers as L
 
@@ -209,3 +210,48 @@ def test_unit_normalization_in_float16_keeps_zero_vectors_and_tiny_norms():
     g = t.grad.numpy().astype(np.float64)
     np.testing.assert_allclose(g[2], [0.224, 0.168, 0.2, 0.2], atol=1e-3)  # (I - u u^T) 1 / |x|
     assert (g[:2] == 0).all()
+
+
+def test_group_normalization_is_torchs_group_norm_channels_last(rng):
+    """Keras 3's GroupNormalization (checked against Keras 3.15 on JAX: 4e-7): each sample's
+    group of channels normalized over its channels and positions, torch's group_norm in NHWC;
+    gamma and beta per channel; groups=-1 is one group per channel."""
+    torch = require_torch()
+    x = rng.standard_normal((2, 5, 4, 6)).astype(np.float32) * 3 + 1
+    layer = L.GroupNormalization(groups=3, epsilon=1e-3)
+    layer.build(x.shape)
+    gamma, beta = rng.standard_normal(6), rng.standard_normal(6)
+    layer.set_weights([gamma, beta])
+    want = torch.nn.functional.group_norm(torch.tensor(x).permute(0, 3, 1, 2), 3,
+                                          torch.tensor(gamma, dtype=torch.float32),
+                                          torch.tensor(beta, dtype=torch.float32), eps=1e-3)
+    np.testing.assert_allclose(layer(x).numpy(), want.permute(0, 2, 3, 1).numpy(), atol=2e-5)
+    per_channel = L.GroupNormalization(groups=-1, axis=1)(np.moveaxis(x, 3, 1)).numpy()
+    instance = torch.nn.functional.instance_norm(torch.tensor(x).permute(0, 3, 1, 2), eps=1e-3)
+    np.testing.assert_allclose(per_channel, instance.numpy(), atol=2e-5)
+    assert shenjing.gradcheck(lambda t: L.GroupNormalization(2)(t), rng.standard_normal(
+        (2, 3, 4)))
+    with pytest.raises(ValueError, match="cannot be split into groups=4"):
+        L.GroupNormalization(4)(np.ones((2, 3, 6), np.float32))
+
+
+def test_rms_normalization_scales_by_the_root_mean_square(rng):
+    x = rng.standard_normal((2, 3, 5)).astype(np.float32)
+    layer = L.RMSNormalization(axis=-1, epsilon=1e-6)
+    scale = rng.standard_normal(5).astype(np.float32)
+    layer.build(x.shape)
+    layer.set_weights([scale])
+    want = x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-6) * scale
+    np.testing.assert_allclose(layer(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    assert [w.name for w in layer.weights] == ["scale"] and layer.get_config()["axis"] == [-1]
+    assert shenjing.gradcheck(lambda t: L.RMSNormalization()(t), rng.standard_normal((2, 4)))
+
+
+def test_gaussian_dropout_multiplies_by_noise_of_inverted_dropouts_variance():
+    layer = L.GaussianDropout(0.3, seed=1)
+    ones = np.ones((1000, 100), np.float32)
+    noisy = layer(ones, training=True).numpy()
+    assert abs(noisy.mean() - 1) < 0.01 and abs(noisy.std() - np.sqrt(0.3 / 0.7)) < 0.01
+    np.testing.assert_array_equal(layer(ones).numpy(), ones)  # inference: the identity
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
+        L.GaussianDropout(1.0)

@@ -46,7 +46,13 @@ from .merge import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from .normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    UnitNormalization,
+)
 from .parameter import Parameter
 from .pooling import (
     AveragePooling1D,
@@ -93,7 +99,7 @@ def __getattr__(name: str):
         from . import rnn as module
     elif name in ("ELU", "PReLU", "Softmax"):
         from . import activation_layers as module
-    elif name in ("ActivityRegularization", "GaussianNoise"):
+    elif name in ("ActivityRegularization", "GaussianDropout", "GaussianNoise"):
         from . import regularization as module
     elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
         from . import lookup as module
@@ -132,7 +138,8 @@ __all__ = [
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
     "UpSampling3D", "ZeroPadding3D",
-    "Activation", "ActivityRegularization", "Cropping1D", "ELU", "GaussianNoise", "Identity",
+    "Activation", "ActivityRegularization", "Cropping1D", "ELU", "GaussianDropout",
+    "GaussianNoise", "GroupNormalization", "Identity", "RMSNormalization",
     "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
     "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
     "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",

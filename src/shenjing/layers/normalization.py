@@ -88,6 +88,76 @@ class LayerNormalization(Layer):
         return F.layer_norm(x, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon)
 
 
+class GroupNormalization(Layer):
+    """Normalize each sample over groups of channels (Keras 3's; Wu and He 2018): the
+    channels on ``axis`` in ``groups`` groups (-1: one per channel, instance normalization),
+    each group normalized over its channels and every position, with the biased variance;
+    then ``gamma`` and ``beta`` per channel. Batch statistics are not used, so it works the
+    same at any batch size, in training and inference."""
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.groups, self.axis, self.epsilon = int(groups), int(axis), epsilon
+        self.center, self.scale = center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        _affine_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
+                        gamma_constraint)
+
+    def build(self, input_shape: tuple) -> None:
+        axis = axis_index(self.axis, len(input_shape))
+        channels = input_shape[axis]
+        groups = channels if self.groups == -1 else self.groups
+        if channels is None or groups < 1 or channels % groups:
+            raise ValueError(f"Layer '{self.name}' (GroupNormalization): {channels} channels on "
+                             f"axis {self.axis} cannot be split into groups={self.groups}")
+        self._groups = groups
+        self.gamma, self.beta = _affine_weights(self, (channels,), self.gamma_initializer,
+                                                self.beta_initializer)
+        self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: channels})
+
+    def call(self, x: Tensor) -> Tensor:
+        axis = axis_index(self.axis, x.ndim)
+        order = [a for a in range(x.ndim) if a != axis] + [axis]  # the channels last
+        last = F.transpose(x, order) if axis != x.ndim - 1 else x
+        channels = last.shape[-1]
+        grouped = F.reshape(last, (last.shape[0], -1, self._groups, channels // self._groups))
+        y = F.reshape(F.layer_norm(grouped, None, None, axis=(1, 3), epsilon=self.epsilon),
+                      last.shape)
+        if self.gamma is not None:
+            y = y * self.gamma
+        if self.beta is not None:
+            y = y + self.beta
+        return F.transpose(y, tuple(np.argsort(order))) if axis != x.ndim - 1 else y
+
+
+class RMSNormalization(Layer):
+    """Scale each sample by the inverse root mean square over ``axis`` (Keras 3's; Zhang and
+    Sennrich 2019): ``x / sqrt(mean(x**2) + epsilon) * scale``, no centering and no shift, a
+    ``scale`` weight per feature (LLaMA-style transformers)."""
+
+    def __init__(self, axis: Any = -1, epsilon: float = 1e-6, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        self.epsilon = epsilon
+
+    def build(self, input_shape: tuple) -> None:
+        axes = normalize_axes(tuple(self.axis), len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        self.scale = self.add_weight(shape, "ones", name="scale")
+        self._broadcast = tuple(input_shape[a] if a in axes else 1
+                                for a in range(len(input_shape)))[1:]
+        self.input_spec = InputSpec(ndim=len(input_shape), axes=dict(zip(axes, shape)))
+
+    def call(self, x: Tensor) -> Tensor:
+        axes = normalize_axes(tuple(self.axis), x.ndim)
+        mean_square = F.mean(x * x, axis=axes, keepdims=True)
+        return x / F.sqrt(mean_square + self.epsilon) * F.reshape(self.scale, self._broadcast)
+
+
 class UnitNormalization(Layer):
     """Scale each sample to unit L2 norm over ``axis`` (an int or a list), as Keras 3's:
     ``x * min(1 / ||x||, 1e12)``, so ``x / max(||x||, 1e-12)`` (a zero vector stays zero, with

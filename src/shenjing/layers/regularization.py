@@ -32,6 +32,25 @@ class GaussianNoise(Layer):
         return x + self._generator.normal(0.0, self.stddev, x.shape).astype(x.dtype)
 
 
+class GaussianDropout(Layer):
+    """In training, multiply by noise N(1, rate / (1 - rate)) (Keras's: the variance of
+    inverted dropout at ``rate``, without zeros); at inference, the identity. Seeded as
+    ``Dropout``: ``seed``, else the root seed."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"GaussianDropout: rate must be in [0, 1), got {rate!r}")
+        self.rate, self.seed = float(rate), seed
+        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        if not training or self.rate == 0:
+            return x
+        stddev = (self.rate / (1.0 - self.rate)) ** 0.5
+        return x * self._generator.normal(1.0, stddev, x.shape).astype(x.dtype)
+
+
 class ActivityRegularization(Layer):
     """Add ``l1 * sum(|x|) + l2 * sum(x**2)`` of its inputs, divided by the batch size (Keras
     3.15's, checked there), to the loss (``add_loss``) and return them unchanged."""
