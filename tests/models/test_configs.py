@@ -49,6 +49,7 @@ _MAKE = {
     L.InputLayer: lambda: L.InputLayer(shape=(None, 3), dtype="int32", name="ids"),
     L.Dropout: lambda: L.Dropout(0.25, seed=3),
     L.GaussianNoise: lambda: L.GaussianNoise(0.1, seed=2),
+    L.GaussianDropout: lambda: L.GaussianDropout(0.2, seed=2),
     L.Lambda: lambda: L.Lambda(activations.relu, output_shape=(3,),
                                arguments={"max_value": 6.0}),
     L.Permute: lambda: L.Permute((2, 1)),

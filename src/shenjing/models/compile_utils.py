@@ -238,6 +238,13 @@ class CompiledLossesAndMetrics:
             self._weighted_metrics += weighted
             self._metric_outputs += [i] * len(plain)
             self._weighted_metric_outputs += [i] * len(weighted)
+        taken: set[str] = set()
+        for m in self._plain_metrics + self._weighted_metrics:  # a name given twice: as
+            name, k = m.name, 0  # Keras, mae, mae_1, mae_2 (it logged one 'mae')
+            while m.name in taken:
+                k += 1
+                m.name = f"{name}_{k}"
+            taken.add(m.name)
         self._metrics_resolved = True
 
     def _output_metrics(self, ids: Any, i: int, loss: Any, output_shape: tuple) -> list[Any]:

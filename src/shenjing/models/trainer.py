@@ -100,12 +100,12 @@ class Trainer(Inference, CompiledLossesAndMetrics):
             self._weighted_metric_ids = self._metrics_by_output(weighted_metrics,
                                                                 "weighted_metrics")
         self._loss_tracker = Mean("loss")
-        # <output>_loss for the outputs with a loss, when there are several outputs (Keras 3's
-        # CompileLoss; a one-output list logs the total alone)
+        # <output>_loss for the outputs with a loss, when several outputs have one (Keras
+        # 3's CompileLoss; with one loss, only the total is logged)
         named = [name for name, fn in zip(self.output_names, self._losses_by_output())
                  if fn is not None] if self._output_list and self.loss is not None else []
-        self._loss_trackers = [Mean(f"{name}_loss") for name in named] \
-            if len(self.output_names) > 1 else []
+        self._loss_trackers = [Mean(f"{name}_loss") for name in named] if len(named) > 1 \
+            else []
         # resolved at the first batch, when output shapes are known
         self._plain_metrics, self._weighted_metrics = [], []
         self._metrics_resolved = False
