@@ -350,3 +350,28 @@ def test_metric_names_given_twice_are_numbered_as_keras():
     model.compile("sgd", ["mse", "mse"], metrics=[["mae", "mae"], ["mae"]])
     assert sorted(model.fit(x, [y, y], verbose=0).history) == [
         "loss", "o1_loss", "o1_mae", "o1_mae_1", "o2_loss", "o2_mae"]
+
+
+def test_evaluates_list_is_in_keras_order():
+    """Keras 3.15 (checked): its list puts the logs that its ``metrics`` names first (loss, the
+    compiled metrics by their own unprefixed names, the per-output losses), then the rest
+    sorted: for two outputs o2_AUC comes before o2_accuracy (read by position, they were
+    swapped); one output keeps the compile order. metrics_names says the same order."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = (rng.random((16, 1)) > 0.5).astype(np.float32)
+    inputs = sj.Input((4,))
+    outputs = [sj.layers.Dense(1, name="o1")(inputs),
+               sj.layers.Dense(1, activation="sigmoid", name="o2")(inputs)]
+    model = sj.Model(inputs, outputs)
+    model.compile("sgd", ["mse", "binary_crossentropy"],
+                  metrics=[["mae"], ["accuracy", "AUC", "mse"]])
+    logs = model.evaluate(x, [y, y], verbose=0, return_dict=True)
+    order = ["loss", "o1_loss", "o2_loss", "o1_mae", "o2_AUC", "o2_accuracy", "o2_mse"]
+    assert model.evaluate(x, [y, y], verbose=0) == [logs[k] for k in order]
+    assert model.metrics_names == order
+    single = sj.Sequential([sj.Input((4,)), sj.layers.Dense(1, activation="sigmoid")])
+    single.compile("sgd", "binary_crossentropy", metrics=["mse", "accuracy", "AUC"])
+    logs = single.evaluate(x, y, verbose=0, return_dict=True)
+    assert single.evaluate(x, y, verbose=0) == [logs[k] for k in ("loss", "mse", "accuracy",
+                                                                  "AUC")]

@@ -274,6 +274,26 @@ class CompiledLossesAndMetrics:
                                   if isinstance(v, Metric) and v is not self._loss_tracker]
         return own + self._held_metrics
 
+    def _flat_logs(self, logs: dict[str, Any]) -> Any:
+        """``evaluate``'s list (or its one value): the logs in :meth:`_in_log_order`."""
+        values = [logs[k] for k in self._in_log_order(logs)]
+        return values[0] if len(values) == 1 else values
+
+    def _in_log_order(self, keys: Any) -> list[str]:
+        """``keys`` in Keras 3's order for ``evaluate``'s list: those ``metrics`` names, in its
+        order ("loss", the compiled metrics by their own names, the per-output losses, the
+        attribute metrics), then the others sorted. For several outputs the compiled metrics
+        are logged as ``<output>_<metric>``, which their own names never match, so they come
+        sorted (``o2_AUC`` before ``o2_accuracy``)."""
+        known = []
+        for m in self.metrics:
+            if m is self.compiled_metrics:
+                known += [] if self._output_list else [c.name for c in m]
+            else:
+                known.append(m.name)
+        keys = set(keys)
+        return [n for n in known if n in keys] + sorted(keys.difference(known))
+
     def _metric_holders(self) -> list[Any]:
         """The model and the layers below it whose Metric attributes are the model's (Keras 3:
         a sublayer's metrics are reset, updated and logged with the model's; a nested model
@@ -291,13 +311,13 @@ class CompiledLossesAndMetrics:
 
     @property
     def metrics_names(self) -> list[str]:
-        """The names of the values ``evaluate`` returns, in order: "loss", then the per-output
-        losses and the metrics (the compiled ones known from the first batch on; [] before
-        compile)."""
+        """The names of the values ``evaluate`` returns, in their order (Keras 3's: see
+        ``_in_log_order``): "loss", then the per-output losses and the metrics (the compiled
+        ones known from the first batch on; [] before compile)."""
         if self.optimizer is None:
             return []
-        return [n for m in self.metrics
-                for n in ([c.name for c in m] if m is self.compiled_metrics else [m.name])]
+        return self._in_log_order(n for m in self.metrics for n in (
+            [c.name for c in m] if m is self.compiled_metrics else [m.name]))
 
     def reset_metrics(self) -> None:
         """Reset every metric in ``metrics`` (Keras), looking again for the layers' own."""

@@ -76,7 +76,7 @@ class Inference:
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=da.steps_of(data, steps))
         logs = self._evaluate_batches(data, "the data given to evaluate()", cbs, steps)
-        return logs if return_dict else _flat(logs)
+        return logs if return_dict else self._flat_logs(logs)
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0,
                 steps: int | None = None, callbacks: Any = None) -> Any:
@@ -150,7 +150,7 @@ class Inference:
         da.check_numeric(x, y, sw, self._text_inputs)
         self.reset_metrics()
         logs = self._step_function("test_step")(x, y, sw)
-        return logs if return_dict else _flat(logs)
+        return logs if return_dict else self._flat_logs(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch, as NumPy arrays: your ``predict_step`` where you wrote one
@@ -190,6 +190,3 @@ def _tensors(data: Any) -> Any:
     return data if data is None or isinstance(data, Tensor) else Tensor._wrap(data)
 
 
-def _flat(logs: dict[str, float]) -> Any:
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values

@@ -33,7 +33,7 @@ from .._checks import positive_int
 from ..autograd import Tensor, no_grad
 from . import data_adapter as da
 from .compile_utils import CompiledLossesAndMetrics, python_logs
-from .inference import Inference, _flat, _tensors, _verbosity
+from .inference import Inference, _tensors, _verbosity
 
 
 @functools.cache
@@ -460,7 +460,7 @@ class Trainer(Inference, CompiledLossesAndMetrics):
             warnings.warn(nan_gradient_message(None, None, float(logs["loss"]),
                                                self._nonfinite_grad), RuntimeWarning,
                           stacklevel=2)
-        return logs if return_dict else _flat(logs)
+        return logs if return_dict else self._flat_logs(logs)
 
 def _nonfinite_gradient(weights: Sequence[Tensor]) -> str:
     """'' when every gradient is finite, else which weight's is not ('dense/kernel (NaN)').
