@@ -214,6 +214,12 @@ def test_adaptive_pools_1d_and_max_match_torch(rng):
     same(lambda F, t: F.adaptive_max_pool2d(t, (2, 1)), distinct(rng, (2, 3, 4, 6)))
 
 
+@pytest.mark.parametrize("size", [(3, 3), (3, 2), (4, None), (5, 4)])
+def test_adaptive_max_pool2d_of_sizes_that_do_not_divide_matches_torch(size, rng):
+    # torch's overlapping windows (a maximum in two of them gets both gradients); it raised
+    same(lambda F, t: F.adaptive_max_pool2d(t, size), distinct(rng, (2, 3, 9, 7)))
+
+
 # -- interpolate ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs", [
     {"size": (5, 7)}, {"scale_factor": 2}, {"scale_factor": 1.5}, {"size": (3, 2)},

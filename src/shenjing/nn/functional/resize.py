@@ -14,6 +14,7 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...functional import reduction as R
+from ...functional import shape as S
 from ._layout import batched, ntuple, resample
 from .conv import max_pool2d
 
@@ -21,8 +22,7 @@ from .conv import max_pool2d
 def _adaptive_matrix(n_in: int, n_out: int) -> np.ndarray:
     """Row i averages [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)) (torch's windows)."""
     m = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    for i, (lo, hi) in enumerate(_adaptive_windows(n_in, n_out)):
         m[i, lo:hi] = 1.0 / (hi - lo)
     return m
 
@@ -61,19 +61,29 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
                         return_indices: bool = False) -> Tensor:
-    """torch's ``F.adaptive_max_pool2d`` where the output size divides the input's (then it is
-    max pooling with kernel = stride = input / output); other sizes are not supported."""
+    """torch's ``F.adaptive_max_pool2d``: the maximum of each of torch's windows (rows
+    floor(i * H / oh) to ceil((i + 1) * H / oh), and so for columns; they overlap when the
+    sizes do not divide). Where they divide, max pooling with kernel = stride = input /
+    output; else one max per output column, then per output row (a window is a rectangle)."""
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d: return_indices=True is not supported")
 
     def run(x: Tensor) -> Tensor:
         out = _output_sizes(output_size, x.shape[2:])
-        if any(n % o for n, o in zip(x.shape[2:], out)):
-            raise NotImplementedError(f"adaptive_max_pool2d: output size {out} must divide the "
-                                      f"input's {x.shape[2:]}")
-        return max_pool2d(x, tuple(n // o for n, o in zip(x.shape[2:], out)))
+        if not any(n % o for n, o in zip(x.shape[2:], out)):
+            return max_pool2d(x, tuple(n // o for n, o in zip(x.shape[2:], out)))
+        for axis, (n, o) in reversed(list(enumerate(zip(x.shape[2:], out), start=2))):
+            x = S.concatenate([R.max(S.getitem(x, (slice(None),) * axis + (slice(a, b),)),
+                                     axis=axis, keepdims=True)
+                               for a, b in _adaptive_windows(n, o)], axis=axis)
+        return x
 
     return batched("adaptive_max_pool2d", run, input, 2)
+
+
+def _adaptive_windows(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    """torch's adaptive pooling windows along one axis: [floor(i n / o), ceil((i + 1) n / o))."""
+    return [(i * n_in // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
 
 
 def _interpolation_matrix(n_in: int, n_out: int, scale: float, mode: str,
