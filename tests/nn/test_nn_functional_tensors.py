@@ -106,6 +106,28 @@ def test_embedding_matches_torch(padding_idx, rng):
     same(lambda F, i, w: F.embedding(i, w, padding_idx=padding_idx), ids, normal(rng, (5, 3)))
 
 
+@pytest.mark.parametrize("options", [
+    {"scale_grad_by_freq": True}, {"scale_grad_by_freq": True, "padding_idx": 2},
+    {"max_norm": 1.5}, {"max_norm": 1.0, "norm_type": 1.0, "scale_grad_by_freq": True},
+])
+def test_embedding_max_norm_and_scale_grad_by_freq_match_torch(options, rng):
+    """Both raised NotImplementedError: the gradient of a row used k times is divided by k;
+    max_norm renormalizes the looked-up rows in the weight itself before the lookup."""
+    th = require_torch()
+    weight = (rng.standard_normal((6, 4)) * 2).astype(np.float32)
+    ids = np.array([[1, 2, 1, 0], [5, 1, 2, 2]])
+    grad = rng.standard_normal((2, 4, 4)).astype(np.float32)
+    ours, theirs = shenjing.tensor(weight, requires_grad=True), th.tensor(weight,
+                                                                          requires_grad=True)
+    y = SF.embedding(shenjing.tensor(ids), ours, **options)
+    t = th.nn.functional.embedding(th.tensor(ids), theirs, **options)
+    (y * shenjing.tensor(grad)).sum().backward()
+    (t * th.tensor(grad)).sum().backward()
+    np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_one_hot_matches_torch():
     th = require_torch()
     ids = np.array([[0, 3], [2, 1]])

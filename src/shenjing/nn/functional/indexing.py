@@ -68,21 +68,39 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """torch's ``F.embedding``: rows of ``weight`` (num_embeddings, dim) picked by ``input``;
-    the row ``padding_idx`` gets no gradient. Not supported: max_norm, scale_grad_by_freq.
+    the row ``padding_idx`` gets no gradient. ``max_norm``: the rows looked up whose
+    ``norm_type`` norm exceeds it are first scaled down to it, in the weight itself (torch's
+    renorm, not recorded); ``scale_grad_by_freq``: each row's gradient divided by how often
+    the batch uses it.
 
     >>> vectors = F.embedding(ids, weight, padding_idx=0)
     """
-    if max_norm is not None or scale_grad_by_freq:
-        raise NotImplementedError("embedding: max_norm and scale_grad_by_freq are not supported")
     if padding_idx is not None and not -weight.shape[0] <= padding_idx < weight.shape[0]:
         raise ValueError(f"embedding: padding_idx={padding_idx} must index a row of the weight "
                          f"({weight.shape[0]} rows)")
+    xp = get_xp(weight.data)
+    ids = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    if max_norm is not None:
+        _renorm_rows(weight, xp.unique(ids), max_norm, norm_type)
     out = _lookup(input, weight)
+    if scale_grad_by_freq:  # the value unchanged (x - x is 0), the gradient scaled
+        _, where, counts = xp.unique(ids, return_inverse=True, return_counts=True)
+        scale = (1.0 / counts[where.reshape(ids.shape)]).astype(out.dtype)[..., None]
+        out = out.detach() + (out - out.detach()) * scale
     if padding_idx is None:
         return out
-    ids = input.data if isinstance(input, Tensor) else get_xp(weight.data).asarray(input)
     row = padding_idx + weight.shape[0] if padding_idx < 0 else padding_idx
     return E.where((ids != row)[..., None], out, out.detach())
+
+
+def _renorm_rows(weight: Tensor, rows: Any, max_norm: float, norm_type: float) -> None:
+    """torch's ``embedding_renorm_``: ``rows`` of the weight whose norm exceeds ``max_norm``
+    scaled to it (by max_norm / (norm + 1e-7)), in place, outside the graph."""
+    picked = weight.data[rows]
+    norms = (abs(picked) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    over = norms > max_norm
+    scale = (max_norm / (norms[over] + 1e-7)).astype(picked.dtype)
+    weight.data[rows[over]] = picked[over] * scale[:, None]
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
