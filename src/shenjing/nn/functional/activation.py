@@ -10,8 +10,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ... import _ops_nn
+import numpy as np
+
+from ... import _ops_nn, backend
 from ...autograd import Tensor
+from ...backend import get_xp
 from ...functional import activation as A
 from ...functional import elementwise as E
 from ...functional import shape as S
@@ -123,6 +126,55 @@ def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
     return _ops_nn.threshold(input, threshold, value)
 
 
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x where |x| > lambd, else 0: ``ops.hard_shrink``."""
+    return _ops_nn.hard_shrink(input, lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x moved ``lambd`` towards 0, and 0 within it: ``ops.soft_shrink``."""
+    return _ops_nn.soft_shrink(input, lambd)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """max(0, x) + weight * min(0, x), ``weight`` one number or one per channel (axis 1)."""
+    x = as_float(input)
+    if weight.size != 1 and (x.ndim < 2 or weight.size != x.shape[1]):
+        raise ValueError(f"prelu: weight of {weight.size} values for input of shape {x.shape}: "
+                         "give one, or one per channel (axis 1)")
+    slope = weight if weight.size == 1 else S.reshape(weight, (-1,) + (1,) * (x.ndim - 2))
+    return E.maximum(x, 0.0) + slope * E.minimum(x, 0.0)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A differentiable sample of the categorical distribution softmax(logits) (Jang et al.
+    2016): softmax((logits + g) / tau) with Gumbel noise g = -log(-log(u)), drawn from
+    shenjing's seeded streams; ``hard``: the one-hot of its argmax forward, the soft
+    sample's gradient backward (straight-through)."""
+    x = as_float(logits)
+    u = backend.default_generator().uniform(np.finfo(np.float64).tiny, 1.0, x.shape)
+    noise = backend.on_device_of((-np.log(-np.log(u))).astype(x.dtype), x.data)
+    soft = A.softmax((x + Tensor._wrap(noise)) * (1.0 / tau), axis=dim)
+    if not hard:
+        return soft
+    xp = get_xp(soft.data)
+    winner = xp.argmax(soft.data, axis=dim)
+    one_hot = (xp.arange(soft.shape[dim]) == xp.expand_dims(winner, -1)).astype(soft.dtype)
+    one_hot = xp.moveaxis(one_hot, -1, dim)
+    return soft - soft.detach() + Tensor._wrap(one_hot)
+
+
+def _in_place_form(fn: Any) -> Any:
+    """torch's ``relu_`` & co: ``fn(x, ..., inplace=True)``."""
+    def in_place(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A002
+        return fn(input, *args, inplace=True, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = fn.__name__ + "_"
+    in_place.__doc__ = f"``{fn.__name__}(x, ..., inplace=True)``: x itself, changed."
+    return in_place
+
+
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     """a * sigmoid(b), with a and b the halves of ``dim``."""
     a, b = S.split(as_float(input), 2, axis=dim)
@@ -160,3 +212,6 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # 
     return A.log_softmax(x, dim)
 
 
+
+relu_, elu_, selu_, celu_, leaky_relu_, hardtanh_, threshold_ = (
+    _in_place_form(f) for f in (relu, elu, selu, celu, leaky_relu, hardtanh, threshold))

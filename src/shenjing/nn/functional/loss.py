@@ -156,6 +156,20 @@ def soft_margin_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> 
     return _reduce(A.softplus(-target * input), reduction)
 
 
+def multilabel_soft_margin_loss(input: Tensor, target: Any,  # noqa: A002
+                                weight: Tensor | None = None, *,
+                                reduction: str = "mean") -> Tensor:
+    """torch's ``F.multilabel_soft_margin_loss``: each class a binary cross-entropy from
+    logits, ``-(y log sigmoid(x) + (1 - y) log sigmoid(-x))`` (times ``weight`` per class),
+    averaged over the classes of a sample; then ``reduction`` over the batch."""
+    target, input = _pair("multilabel_soft_margin_loss", target, input,  # noqa: A001
+                          _TORCH_NAMES)
+    per = target * A.softplus(-input) + (1.0 - target) * A.softplus(input)
+    if weight is not None:
+        per = per * weight
+    return _reduce(R.mean(per, axis=-1), reduction)
+
+
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0, *,
                           reduction: str = "mean") -> Tensor:
     """torch's ``F.cosine_embedding_loss``: ``1 - cos(input1, input2)`` where ``target`` is 1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd import Tensor
 from ...backend import get_xp
 from ...functional import elementwise as E
@@ -90,6 +92,21 @@ def _channel_affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Te
     if bias is not None:
         y = y + S.reshape(bias, shape)
     return y
+
+
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
+             eps: float | None = None) -> Tensor:
+    """torch's ``F.rms_norm``: x / sqrt(mean(x**2) + eps) over the last len(normalized_shape)
+    axes, times ``weight``; ``eps`` None is the dtype's machine epsilon, as torch's."""
+    x = as_float(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ValueError(f"rms_norm: normalized_shape {shape} is not the end of the input's "
+                         f"shape {x.shape}")
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    y = x / E.sqrt(R.mean(x * x, axis=axes, keepdims=True) + eps)
+    return y if weight is None else y * weight
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002

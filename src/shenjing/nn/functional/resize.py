@@ -148,3 +148,60 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
     mats = [_interpolation_matrix(n, o, s, mode, bool(align_corners))
             for n, o, s in zip(spatial, out, scales)]
     return batched("interpolate", lambda t: resample(t, mats), x, len(spatial))
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """(N, C r**2, H, W) -> (N, C, H r, W r) (sub-pixel upsampling, Shi et al. 2016): channel
+    c r**2 + i r + j becomes pixel (i, j) of the r x r block of channel c."""
+    r = int(upscale_factor)
+
+    def run(x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        if c % (r * r):
+            raise ValueError(f"pixel_shuffle: {c} channels are not divisible by "
+                             f"upscale_factor**2 = {r * r}")
+        y = S.transpose(S.reshape(x, (n, c // (r * r), r, r, h, w)), (0, 1, 4, 2, 5, 3))
+        return S.reshape(y, (n, c // (r * r), h * r, w * r))
+
+    return batched("pixel_shuffle", run, input, 2)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """The inverse of :func:`pixel_shuffle`: (N, C, H r, W r) -> (N, C r**2, H, W)."""
+    r = int(downscale_factor)
+
+    def run(x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        if h % r or w % r:
+            raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by "
+                             f"downscale_factor {r}")
+        y = S.transpose(S.reshape(x, (n, c, h // r, r, w // r, r)), (0, 1, 3, 5, 2, 4))
+        return S.reshape(y, (n, c * r * r, h // r, w // r))
+
+    return batched("pixel_unshuffle", run, input, 2)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+    """(N, C, ...) with the channels of ``groups`` groups interleaved (ShuffleNet's)."""
+    x = input
+    n, c = x.shape[:2]
+    if c % groups:
+        raise ValueError(f"channel_shuffle: {c} channels are not divisible by groups={groups}")
+    y = S.reshape(x, (n, groups, c // groups, *x.shape[2:]))
+    return S.reshape(S.transpose(y, (0, 2, 1, *range(3, y.ndim))), x.shape)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """torch's deprecated ``F.upsample``: :func:`interpolate`."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """torch's deprecated ``F.upsample_nearest``: :func:`interpolate`, mode 'nearest'."""
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """torch's deprecated ``F.upsample_bilinear``: bilinear with ``align_corners=True``."""
+    return interpolate(input, size, scale_factor, "bilinear", True)

@@ -1,0 +1,81 @@
+"""torch.nn.functional names a port meets after the common ones, each against torch (values and
+gradients): the sub-pixel shuffles, channel_shuffle, prelu, rms_norm, the shrinks,
+multilabel_soft_margin_loss, the deprecated upsample forms, the in-place activations
+(``relu_``...), and gumbel_softmax by its distribution and straight-through gradient."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from torch_pair import same
+
+import shenjing
+import shenjing.nn.functional as SF
+from oracle import normal, require_torch
+
+CALLS = [
+    ("pixel_shuffle", lambda F, t: F.pixel_shuffle(t, 2), [(2, 8, 3, 4)]),
+    ("pixel_unshuffle", lambda F, t: F.pixel_unshuffle(t, 2), [(2, 3, 4, 6)]),
+    ("channel_shuffle", lambda F, t: F.channel_shuffle(t, 4), [(2, 8, 3, 4)]),
+    ("prelu_per_channel", lambda F, t, w: F.prelu(t, w), [(2, 8, 3, 4), (8,)]),
+    ("prelu_one", lambda F, t, w: F.prelu(t, w), [(2, 8, 3), (1,)]),
+    ("rms_norm", lambda F, t, w: F.rms_norm(t, (3, 4), w), [(2, 8, 3, 4), (3, 4)]),
+    ("rms_norm_default_eps", lambda F, t: F.rms_norm(t, (4,)), [(2, 3, 4)]),
+    ("shrinks", lambda F, t: F.hardshrink(t, 0.3) + F.softshrink(t, 0.7), [(4, 6)]),
+    ("upsample", lambda F, t: F.upsample_bilinear(t, scale_factor=2)
+     + F.upsample(t, scale_factor=2) + F.upsample_nearest(t, size=(6, 8)), [(2, 3, 3, 4)]),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "shapes"), CALLS, ids=[c[0] for c in CALLS])
+def test_matches_torch(name, call, shapes, rng):
+    with warnings.catch_warnings():  # torch's deprecation notes on the upsample forms
+        warnings.simplefilter("ignore", UserWarning)
+        same(call, *[normal(rng, s) for s in shapes], atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_soft_margin_loss_matches_torch(reduction, rng):
+    targets = (rng.random((4, 5)) > 0.5).astype(np.float32)
+    same(lambda F, x, y, w: F.multilabel_soft_margin_loss(x, y, w, reduction=reduction),
+         normal(rng, (4, 5)), targets, np.abs(normal(rng, (5,))), wrt=(0, 2), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["relu_", "elu_", "selu_", "celu_", "leaky_relu_",
+                                  "hardtanh_"])
+def test_in_place_activations_change_the_tensor_as_torch(name, rng):
+    torch = require_torch()
+    x = normal(rng, (3, 4))
+    ours, theirs = shenjing.tensor(x), torch.tensor(x)
+    assert getattr(SF, name)(ours) is ours
+    getattr(torch.nn.functional, name)(theirs)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+    SF.threshold_(ours, 0.1, 20.0)
+    torch.nn.functional.threshold_(theirs, 0.1, 20.0)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_the_soft_gradient():
+    shenjing.utils.set_random_seed(0)
+    probs = np.array([0.2, 0.5, 0.3], np.float32)
+    logits = shenjing.tensor(np.log(np.tile(probs, (20_000, 1))), requires_grad=True)
+    hard = SF.gumbel_softmax(logits, tau=0.5, hard=True)
+    assert set(np.unique(hard.numpy())) == {0.0, 1.0} and (hard.numpy().sum(1) == 1).all()
+    np.testing.assert_allclose(hard.numpy().mean(0), probs, atol=0.012)  # ~4 std errors
+    weights = shenjing.tensor(np.array([1.0, -2.0, 0.5], np.float32))
+    (hard * weights).sum().backward()  # straight through: the soft sample's gradient
+    assert np.isfinite(logits.grad.numpy()).all() and np.abs(logits.grad.numpy()).sum() > 0
+    soft = SF.gumbel_softmax(logits[:4], tau=2.0)
+    np.testing.assert_allclose(soft.numpy().sum(1), 1.0, rtol=1e-6)
+    assert (soft.numpy() > 0).all() and (soft.numpy() < 1).all()
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="not divisible by upscale_factor"):
+        SF.pixel_shuffle(shenjing.zeros(1, 6, 2, 2), 2)
+    with pytest.raises(ValueError, match="one per channel"):
+        SF.prelu(shenjing.zeros(2, 3, 4), shenjing.ones(4))
+    with pytest.raises(ValueError, match="not the end of the input's shape"):
+        SF.rms_norm(shenjing.zeros(2, 3), (2,))
