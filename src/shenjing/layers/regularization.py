@@ -14,41 +14,50 @@ from . import regularizers
 from .layer import Layer, activity_penalty
 
 
-class GaussianNoise(Layer):
+class _GaussianNoiseLayer(Layer):
+    """A layer that, in training, combines its input with Gaussian noise drawn from its own
+    stream (``seed``, else the root seed, as ``Dropout``), and at inference passes it on."""
+
+    def __init__(self, seed: int | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+
+    def _noise(self, mean: float, stddev: float, x: Tensor) -> np.ndarray:
+        return self._generator.normal(mean, stddev, x.shape).astype(x.dtype)
+
+
+class GaussianNoise(_GaussianNoiseLayer):
     """In training, add zero-mean Gaussian noise of standard deviation ``stddev`` (a
     regularizer, and data augmentation for real-valued inputs); at inference, the identity. The
-    gradient passes through unchanged. Seeded as ``Dropout``: ``seed``, else the root seed."""
+    gradient passes through unchanged."""
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, **kwargs)
         if not stddev >= 0:
             raise ValueError(f"GaussianNoise: stddev must be >= 0, got {stddev!r}")
-        self.stddev, self.seed = float(stddev), seed
-        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+        self.stddev = float(stddev)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.stddev == 0:
             return x
-        return x + self._generator.normal(0.0, self.stddev, x.shape).astype(x.dtype)
+        return x + self._noise(0.0, self.stddev, x)
 
 
-class GaussianDropout(Layer):
+class GaussianDropout(_GaussianNoiseLayer):
     """In training, multiply by noise N(1, rate / (1 - rate)) (Keras's: the variance of
-    inverted dropout at ``rate``, without zeros); at inference, the identity. Seeded as
-    ``Dropout``: ``seed``, else the root seed."""
+    inverted dropout at ``rate``, without zeros); at inference, the identity."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, **kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"GaussianDropout: rate must be in [0, 1), got {rate!r}")
-        self.rate, self.seed = float(rate), seed
-        self._generator = np.random.default_rng(seed) if seed is not None else new_generator()
+        self.rate = float(rate)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0:
             return x
-        stddev = (self.rate / (1.0 - self.rate)) ** 0.5
-        return x * self._generator.normal(1.0, stddev, x.shape).astype(x.dtype)
+        return x * self._noise(1.0, (self.rate / (1.0 - self.rate)) ** 0.5, x)
 
 
 class ActivityRegularization(Layer):
