@@ -41,6 +41,7 @@ CASES = [
      (2, 3, 3, 4), 1, 0),
     ("gaussian_noise", lambda: L.GaussianNoise(0.1, seed=1), _x(2, 4), (2, 4), 0, 0),
     ("gaussian_dropout", lambda: L.GaussianDropout(0.2, seed=1), _x(2, 4), (2, 4), 0, 0),
+    ("alpha_dropout", lambda: L.AlphaDropout(0.2, seed=1), _x(2, 4), (2, 4), 0, 0),
     ("activity_regularization", lambda: L.ActivityRegularization(l2=0.01), _x(2, 4), (2, 4),
      0, 0),
     ("permute", lambda: L.Permute((2, 1)), _x(2, 3, 4), (2, 4, 3), 0, 0),

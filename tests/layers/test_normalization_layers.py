@@ -255,3 +255,29 @@ def test_gaussian_dropout_multiplies_by_noise_of_inverted_dropouts_variance():
     np.testing.assert_array_equal(layer(ones).numpy(), ones)  # inference: the identity
     with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
         L.GaussianDropout(1.0)
+
+
+def test_alpha_dropout_keeps_selus_mean_and_variance():
+    """Keras's AlphaDropout: a dropped unit becomes SELU's saturation -alpha * scale, then
+    a * x + b restores mean 0 and variance 1 (Keras 3.15 on the same data: mean 0.0007, std
+    0.997); at inference the identity; noise_shape shares a draw along an axis."""
+    x = np.random.default_rng(0).standard_normal((2000, 50)).astype(np.float32)
+    selu = shenjing.activations.selu(shenjing.tensor(x))
+    out = L.AlphaDropout(0.2, seed=1)(selu, training=True).numpy()
+    assert abs(out.mean()) < 0.01 and abs(out.std() - 1) < 0.01
+    assert L.AlphaDropout(0.2)(selu) is selu
+    rows = L.AlphaDropout(0.5, noise_shape=(None, 1), seed=2)(np.ones((6, 4), np.float32),
+                                                              training=True).numpy()
+    assert (rows == rows[:, :1]).all() and len(np.unique(rows)) == 2
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
+        L.AlphaDropout(1.0)
+
+
+def test_layer_normalization_rms_scaling_is_keras_deprecated_form():
+    # Keras 3.15: x / sqrt(var(x) + eps) * gamma (the variance, with its warning), no beta
+    x = (np.random.default_rng(0).standard_normal((3, 5)) + 2).astype(np.float32)
+    with pytest.warns(UserWarning, match="deprecated .* RMSNormalization"):
+        layer = L.LayerNormalization(rms_scaling=True)
+    np.testing.assert_allclose(layer(x).numpy(), x / np.sqrt(x.var(-1, keepdims=True) + 1e-3),
+                               rtol=1e-6)
+    assert [w.name for w in layer.weights] == ["gamma"] and layer.get_config()["rms_scaling"]

@@ -12,6 +12,7 @@ from .conv import (
 )
 from .core import (
     Activation,
+    AlphaDropout,
     Dense,
     Dropout,
     Flatten,
@@ -138,7 +139,8 @@ __all__ = [
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
     "UpSampling3D", "ZeroPadding3D",
-    "Activation", "ActivityRegularization", "Cropping1D", "ELU", "GaussianDropout",
+    "Activation", "ActivityRegularization", "AlphaDropout", "Cropping1D", "ELU",
+    "GaussianDropout",
     "GaussianNoise", "GroupNormalization", "Identity", "RMSNormalization",
     "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
     "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",

@@ -281,6 +281,32 @@ class Dropout(Layer):
         return self.noise_shape
 
 
+class AlphaDropout(Dropout):
+    """Dropout that keeps SELU's self-normalization (Klambauer et al. 2017; Keras's): in
+    training a dropped input becomes SELU's negative saturation -alpha * scale rather than 0,
+    and ``a * x + b`` restores the mean and variance; at inference, the identity. Seeded, and
+    ``noise_shape`` as :class:`Dropout`; ``rate`` below 1."""
+
+    _SATURATION = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"AlphaDropout rate must be in [0, 1), got {rate}")
+        super().__init__(rate, noise_shape, seed, **kwargs)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        if not training or self.rate == 0:
+            return x
+        shape = x.shape if self.noise_shape is None else tuple(
+            n if d is None else d for d, n in zip(self.noise_shape, x.shape))
+        kept = (self._generator.uniform(size=shape) >= self.rate).astype(x.dtype)
+        saturation, rate = self._SATURATION, self.rate
+        a = ((1 - rate) * (1 + rate * saturation**2)) ** -0.5
+        b = -a * saturation * rate
+        return (x * kept + saturation * (1 - kept)) * a + b
+
+
 class SpatialDropout1D(Dropout):
     """Dropout of whole channels of (batch, steps, channels) sequences: in training, each
     channel of each sample is zeroed at every step with probability ``rate`` and the kept ones

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,15 +65,24 @@ class BatchNormalization(Layer):
 
 
 class LayerNormalization(Layer):
-    """Normalize each sample over ``axis`` (default the features), then scale and shift."""
+    """Normalize each sample over ``axis`` (default the features), then scale and shift.
+
+    ``rms_scaling=True`` is Keras 3's deprecated form, kept for its models: no centering and no
+    beta, ``x / sqrt(var(x) + epsilon) * gamma`` (the variance, not the mean square, as Keras
+    computes it, with its warning); :class:`RMSNormalization` is the real one."""
 
     def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True,
-                 scale: bool = True, beta_initializer: Any = "zeros",
+                 scale: bool = True, rms_scaling: bool = False, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
+        self.rms_scaling = bool(rms_scaling)
+        if self.rms_scaling:
+            warnings.warn("LayerNormalization(rms_scaling=True) is deprecated (Keras 3): it "
+                          "scales by the variance, not the root mean square; use "
+                          "RMSNormalization", UserWarning, stacklevel=2)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         _affine_options(self, beta_regularizer, gamma_regularizer, beta_constraint,
                         gamma_constraint)
@@ -81,10 +91,16 @@ class LayerNormalization(Layer):
         axes = normalize_axes(self.axis, len(input_shape))  # sorted, as F.layer_norm wants
         shape = tuple(input_shape[a] for a in axes)
         self.gamma, self.beta = _affine_weights(self, shape, self.gamma_initializer,
-                                                self.beta_initializer)
+                                                self.beta_initializer,
+                                                center=self.center and not self.rms_scaling)
         self.input_spec = InputSpec(ndim=len(input_shape), axes=dict(zip(axes, shape)))
 
     def call(self, x: Tensor) -> Tensor:
+        if self.rms_scaling:
+            axes = normalize_axes(self.axis, x.ndim)
+            y = x / F.sqrt(F.var(x, axis=axes, keepdims=True) + self.epsilon)
+            return y if self.gamma is None else y * F.reshape(
+                self.gamma, tuple(x.shape[a] if a in axes else 1 for a in range(x.ndim)))
         return F.layer_norm(x, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon)
 
 
@@ -186,12 +202,13 @@ def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,
 
 
 def _affine_weights(layer: Layer, shape: tuple[int, ...], gamma_initializer: Any,
-                    beta_initializer: Any) -> tuple[Any, Any]:
-    """(gamma, beta), each None when ``scale`` / ``center`` is off, with their options."""
+                    beta_initializer: Any, center: bool | None = None) -> tuple[Any, Any]:
+    """(gamma, beta), each None when ``scale`` / ``center`` (the layer's unless given) is off,
+    with their options."""
     gamma = layer.add_weight(shape, gamma_initializer, regularizer=layer.gamma_regularizer,
                              constraint=layer.gamma_constraint, name="gamma") \
         if layer.scale else None
     beta = layer.add_weight(shape, beta_initializer, regularizer=layer.beta_regularizer,
                             constraint=layer.beta_constraint, name="beta") \
-        if layer.center else None
+        if (layer.center if center is None else center) else None
     return gamma, beta
