@@ -48,7 +48,7 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 _TORCH_FUNCTIONS = frozenset((
     "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
     "amin", "any", "arccos", "arccosh", "arcsinh", "arctan2", "arctanh", "asinh", "atan2",
-    "atanh", "bernoulli", "kthvalue", "mv", "rot90", "tensordot",
+    "atanh", "bernoulli", "cdist", "kthvalue", "mv", "rot90", "tensordot",
     "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
     "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
     "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
@@ -99,8 +99,8 @@ def __getattr__(name: str):
 
 
 def _lazy(name: str):
-    if name in ("callbacks", "config", "constraints", "cuda", "datasets", "io", "labs", "losses",
-                "metrics", "nn", "ops", "plot", "preprocessing", "random", "saving"):
+    if name in ("callbacks", "config", "constraints", "cuda", "datasets", "io", "labs", "linalg",
+                "losses", "metrics", "nn", "ops", "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use
         return models.load_model

@@ -179,6 +179,18 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
     return ops.tensordot(_tensor(a), _tensor(b), axes=dims)
 
 
+def cdist(x1: Any, x2: Any, p: float = 2.0) -> Tensor:
+    """torch.cdist: the ``p``-norm distance between each row of x1 (..., P, M) and each row of
+    x2 (..., R, M), shape (..., P, R); the gradient at a zero distance is 0, as torch's. Made
+    from the (..., P, R, M) differences: memory P * R * M."""
+    a, b = _tensor(x1), _tensor(x2)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"cdist: expected (..., P, M) and (..., R, M) with one M, got shapes "
+                         f"{a.shape} and {b.shape}")
+    diff = F.expand_dims(a, -2) - F.expand_dims(b, -3)
+    return F.norm(diff, p, dim=-1)
+
+
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """torch.where: ``input`` where ``condition`` holds, else ``other``; with the condition
     alone, the indices where it holds (one tensor per axis)."""
