@@ -219,7 +219,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """torch.einsum: operands as arguments or one list (``einsum("ij,jk", [a, b])``)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return ops.einsum(equation, *operands)
+    return ops.einsum(equation, *[_tensor(x) for x in operands])  # arrays keep their dtype
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

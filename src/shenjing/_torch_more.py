@@ -338,8 +338,9 @@ class _Atan2(Function):
 
 
 def atan2(self: Tensor, other: Any) -> Tensor:
-    """The angle of (other, x) in (-pi, pi], element-wise: torch.atan2(y, x)."""
-    return E._binary(_Atan2, self, other)
+    """The angle of (other, x) in (-pi, pi], element-wise: torch.atan2(y, x); integers and
+    booleans as float32, as torch's."""
+    return E._binary(_Atan2, E.floating(self), E.floating(_t(other, self)))
 
 
 def mv(self: Tensor, vec: Any) -> Tensor:
@@ -355,6 +356,8 @@ def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) 
     """``beta * x + alpha * (mat1 @ mat2)`` (torch.addmm; x broadcast to the product)."""
     product = F.matmul(_t(mat1, self), _t(mat2, self))
     product = product if alpha == 1 else alpha * product
+    if beta == 0:  # x is ignored, NaN and inf in it included (torch's rule)
+        return F.broadcast_to(product, np.broadcast_shapes(product.shape, self.shape))
     return product + (self if beta == 1 else beta * self)
 
 
@@ -370,7 +373,7 @@ def rot90(self: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
     order[first], order[second] = order[second], order[first]
     if k == 1:
         return F.transpose(F.flip(self, second), order)
-    return F.flip(F.transpose(self, order), second) if k == 3 else self
+    return F.flip(F.transpose(self, order), second) if k == 3 else self.clone()
 
 
 def kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:

@@ -390,3 +390,22 @@ def test_a_ports_math_functions_match_torch():
     shenjing.utils.set_random_seed(0)
     draws = shenjing.bernoulli(shenjing.full((20_000,), 0.3)).numpy()
     assert set(np.unique(draws)) == {0.0, 1.0} and abs(draws.mean() - 0.3) < 0.015
+
+
+def test_rot90_atan2_and_addmm_edges_as_torch():
+    torch = require_torch()
+    x = shenjing.zeros(1, 2)
+    y = shenjing.rot90(x, 4)
+    y += 1  # a copy, as torch's: x unchanged
+    assert y is not x and float(x.sum().item()) == 0.0
+    a, b = np.array([1, 2, 200], np.int64), np.array([3, 7, 1], np.uint8)
+    got = shenjing.atan2(shenjing.tensor(a), shenjing.tensor(b))
+    want = torch.atan2(torch.tensor(a), torch.tensor(b))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    nan = np.full((2, 2), np.nan, np.float32)
+    eye = np.eye(2, dtype=np.float32)
+    np.testing.assert_array_equal(  # beta=0 ignores the input, its NaN included
+        shenjing.addmm(shenjing.tensor(nan), shenjing.tensor(eye), shenjing.tensor(eye),
+                       beta=0).numpy(),
+        torch.addmm(torch.tensor(nan), torch.tensor(eye), torch.tensor(eye), beta=0).numpy())

@@ -214,7 +214,7 @@ def test_train_on_a_zip_with_train_and_test_folders(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("splits", [False, True])
 def test_a_zip_made_with_its_folder_around_the_classes_is_looked_into(tmp_path, monkeypatch,
-                                                                       splits):
+                                                                       splits, capsys):
     """zip -r photos.zip photos/ puts one folder around the class folders (or train/ and
     test/): that is not one class (a 100% 'classifier' of it), it is the data."""
     monkeypatch.setenv("SHENJING_CACHE", str(tmp_path / "cache"))
@@ -237,6 +237,13 @@ def test_a_zip_made_with_its_folder_around_the_classes_is_looked_into(tmp_path, 
     # evaluate takes the --data that train took (it once refused 'photos' as a class)
     code, text = run_main(["evaluate", str(out), "--data", str(archive)])
     assert code == 0 and "accuracy:" in text
+    # a folder of one unknown class of images is that, not a wrapper: the error says so
+    (tmp_path / "zebras" / "zebra").mkdir(parents=True)
+    for png in sorted((tmp_path / "photos").rglob("*.png"))[:3]:
+        (tmp_path / "zebras" / "zebra" / png.name).write_bytes(png.read_bytes())
+    err = _one_line_error(["evaluate", str(out), "--data", str(tmp_path / "zebras"), "--all"],
+                          capsys)
+    assert "classes ['zebra'] that the model was not trained on" in err
 
 
 def test_training_on_one_class_is_refused(tmp_path, monkeypatch, capsys):

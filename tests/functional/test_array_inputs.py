@@ -102,3 +102,12 @@ def test_tensor_methods_take_arrays_as_their_other_operand(name):
         got = getattr(sj.Tensor(A), name)(B)
     assert isinstance(got, sj.Tensor) and got.dtype == want.dtype
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_a_float64_array_beside_a_float64_tensor_keeps_its_precision():
+    # it was made float32 first (1/3 came back as 0.3333333432674408)
+    third = np.array([[1 / 3]])
+    x = sj.tensor(np.ones((1, 1)), dtype=np.float64)
+    assert F.matmul(x, third).numpy()[0, 0] == 1 / 3
+    assert F.concatenate([x, third]).numpy()[1, 0] == 1 / 3
+    assert sj.einsum("ij,jk->ik", x, third).numpy()[0, 0] == 1 / 3

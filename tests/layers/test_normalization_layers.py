@@ -281,3 +281,7 @@ def test_layer_normalization_rms_scaling_is_keras_deprecated_form():
     np.testing.assert_allclose(layer(x).numpy(), x / np.sqrt(x.var(-1, keepdims=True) + 1e-3),
                                rtol=1e-6)
     assert [w.name for w in layer.weights] == ["gamma"] and layer.get_config()["rms_scaling"]
+    with pytest.warns(UserWarning, match="deprecated"):
+        unscaled = L.LayerNormalization(rms_scaling=True, scale=False)
+    unscaled(x)
+    assert [w.name for w in unscaled.weights] == ["gamma"]  # Keras makes gamma all the same

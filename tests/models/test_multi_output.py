@@ -375,3 +375,17 @@ def test_evaluates_list_is_in_keras_order():
     logs = single.evaluate(x, y, verbose=0, return_dict=True)
     assert single.evaluate(x, y, verbose=0) == [logs[k] for k in ("loss", "mse", "accuracy",
                                                                   "AUC")]
+
+
+def test_a_one_output_list_keeps_its_metrics_order_in_evaluate():
+    # outputs=[o1]: one output, so the compile order (Keras 3.15's), not the sorted tail
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = (rng.random((16, 1)) > 0.5).astype(np.float32)
+    inputs = sj.Input((4,))
+    model = sj.Model(inputs, [sj.layers.Dense(1, activation="sigmoid", name="o1")(inputs)])
+    model.compile("sgd", "binary_crossentropy", metrics=["mse", "accuracy", "AUC"])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    names = model.metrics_names
+    assert [n.removeprefix("o1_") for n in names] == ["loss", "mse", "accuracy", "AUC"]
+    assert model.evaluate(x, y, verbose=0) == [logs[n] for n in names]

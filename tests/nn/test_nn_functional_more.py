@@ -79,3 +79,30 @@ def test_bad_arguments_are_named():
         SF.prelu(shenjing.zeros(2, 3, 4), shenjing.ones(4))
     with pytest.raises(ValueError, match="not the end of the input's shape"):
         SF.rms_norm(shenjing.zeros(2, 3), (2,))
+
+
+def test_review_edges_match_torch(rng):
+    """Found by review against torch: an all-equal window of adaptive max pooling sends its
+    gradient to the first maximum (it was split); leaky_relu_ on a computed tensor
+    differentiates (it refused: the op had saved the input it overwrote); embedding's
+    max_norm with norm_type=inf; prelu's gradient at 0 is the slope (was 0.5 + 0.5 w) and a
+    0-d input stays 0-d; pixel_shuffle keeps integers and takes more leading axes."""
+    torch = require_torch()
+    same(lambda F, t: F.adaptive_max_pool2d(F.relu(t * 0.0), 2), normal(rng, (1, 1, 3, 3)))
+    same(lambda F, t: F.leaky_relu_(t * 2.0, 0.2), normal(rng, (2, 3)))
+    same(lambda F, t: F.elu_(t + 0.0), normal(rng, (2, 3)))
+    same(lambda F, t, w: F.prelu(t, w), np.array([0.0, -1.0, 2.0], np.float32),
+         np.array([0.25], np.float32))
+    weight = np.array([[3.0, -4.0], [0.1, 0.2]], np.float32)
+    ours, theirs = shenjing.tensor(weight), torch.tensor(weight)
+    SF.embedding(shenjing.tensor([0, 1]), ours, max_norm=1.0, norm_type=np.inf)
+    torch.nn.functional.embedding(torch.tensor([0, 1]), theirs, max_norm=1.0,
+                                  norm_type=float("inf"))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert SF.prelu(shenjing.tensor(-2.0), shenjing.tensor([0.5])).shape == ()
+    ids = np.arange(2 * 3 * 8 * 2 * 2).reshape(2, 3, 8, 2, 2)
+    shuffled = SF.pixel_shuffle(shenjing.tensor(ids), 2)
+    assert shuffled.dtype == np.int64
+    np.testing.assert_array_equal(
+        shuffled.numpy(), torch.nn.functional.pixel_shuffle(torch.tensor(ids), 2).numpy())
+    np.testing.assert_array_equal(SF.pixel_unshuffle(shuffled, 2).numpy(), ids)

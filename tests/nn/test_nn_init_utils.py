@@ -101,3 +101,16 @@ def test_parameter_is_a_weight_that_requires_grad():
     (w * w).sum().backward()
     opt.step()
     np.testing.assert_allclose(w.numpy(), before * 0.0, atol=1e-7)  # w - 0.5 * 2w
+
+
+@pytest.mark.parametrize("norm_type", [-math.inf, 0.0, -1.0])
+def test_clip_grad_norm_of_torchs_other_orders(norm_type):
+    # the norm of the gradients' norms, as torch's: -inf was taken as +inf, 0 divided by zero
+    torch = require_torch()
+    grads = [np.array([0.5, -3.0, 2.0], np.float32), np.array([[1.5, 0.0]], np.float32)]
+    ours, theirs = _with_grads(sj, grads), _with_grads(torch, grads)
+    total = nn.utils.clip_grad_norm_(ours, 0.1, norm_type)
+    want = torch.nn.utils.clip_grad_norm_(theirs, 0.1, norm_type)
+    assert float(total) == pytest.approx(float(want), rel=1e-6)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)

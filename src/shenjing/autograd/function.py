@@ -138,8 +138,10 @@ class Function:
 
 def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
     """An op's inputs with its arrays and numbers made constant Tensors (as ``Tensor(value)``
-    converts them), so that ``F.relu(np.array(...))`` works as ``F.add`` always did (and as
-    keras.ops takes arrays); anything else is a misuse, named."""
+    converts them, or in the dtype of a floating Tensor beside them), so that
+    ``F.relu(np.array(...))`` works as ``F.add`` always did (and as keras.ops takes arrays);
+    anything else is a misuse, named."""
+    like = next((t for t in inputs if isinstance(t, Tensor) and t.dtype.kind == "f"), None)
     out = []
     for t in inputs:
         if not isinstance(t, Tensor):
@@ -149,7 +151,9 @@ def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
                     f"{cls.__name__.lstrip('_')} takes Tensors or arrays as positional arguments "
                     "(pass other values as keyword options), got "
                     f"{', '.join(type(t).__name__ for t in inputs)}")
-            t = Tensor(t)
+            # beside a floating Tensor, its dtype (as x * 2.0 stays float32, and a float64
+            # array beside a float64 Tensor is not rounded to float32 first)
+            t = Tensor(t) if like is None else Tensor(t, dtype=like.dtype)
         out.append(t)
     return out
 

@@ -3,6 +3,7 @@ folder, split and shaped for the model."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -103,9 +104,10 @@ def _load_folder(spec: str, image_size: tuple[int, int], color_mode: str, seed: 
         return _one_class(spec, train.class_names, image_size, color_mode, seed)
     if classes and len(train.class_names) == 1 and train.class_names[0] not in classes:
         # the folder around the class folders (``zip -r photos.zip photos/``), looked into
-        # as training looks into it
-        return _load_folder(os.path.join(spec, train.class_names[0]), image_size, color_mode,
-                            seed, whole, classes)
+        # as training looks into it; one of images is an unknown class (said below)
+        with contextlib.suppress(CLIError):
+            return _load_folder(os.path.join(spec, train.class_names[0]), image_size,
+                                color_mode, seed, whole, classes)
     (x_train, y_train), (x_test, y_test) = train.as_arrays(), test.as_arrays()
     if whole:
         x_train, y_train = x_test[:0], y_test[:0]

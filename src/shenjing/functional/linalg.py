@@ -159,8 +159,9 @@ class _Linear(Function):
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's rules (1-D vectors, broadcast batch axes)."""
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # arrays: constants
-        a, b = as_tensor(a), as_tensor(b)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):  # arrays: constants, in the
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)  # other's dtype when it
+        b = as_tensor(b, like=a)  # is a Tensor (a float64 array stays float64 beside one)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul() does not take scalars; use * instead")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:

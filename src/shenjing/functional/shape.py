@@ -262,7 +262,8 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
         axis = torch_alias(axis, dim, ("axis", "dim"), 0)
     if not tensors:
         raise ValueError("concatenate() needs at least one tensor")
-    tensors = [as_tensor(t) for t in tensors]  # arrays too, as constants
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    tensors = [as_tensor(t, like=like) for t in tensors]  # arrays too, as constants
     if axis is None:  # NumPy's: the tensors flattened, end to end
         tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     if tensors[0].ndim == 0:

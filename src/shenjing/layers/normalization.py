@@ -90,9 +90,9 @@ class LayerNormalization(Layer):
     def build(self, input_shape: tuple) -> None:
         axes = normalize_axes(self.axis, len(input_shape))  # sorted, as F.layer_norm wants
         shape = tuple(input_shape[a] for a in axes)
-        self.gamma, self.beta = _affine_weights(self, shape, self.gamma_initializer,
-                                                self.beta_initializer,
-                                                center=self.center and not self.rms_scaling)
+        self.gamma, self.beta = _affine_weights(  # Keras: rms_scaling has gamma, no beta
+            self, shape, self.gamma_initializer, self.beta_initializer,
+            center=self.center and not self.rms_scaling, scale=self.scale or self.rms_scaling)
         self.input_spec = InputSpec(ndim=len(input_shape), axes=dict(zip(axes, shape)))
 
     def call(self, x: Tensor) -> Tensor:
@@ -202,12 +202,13 @@ def _affine_options(layer: Layer, beta_regularizer: Any, gamma_regularizer: Any,
 
 
 def _affine_weights(layer: Layer, shape: tuple[int, ...], gamma_initializer: Any,
-                    beta_initializer: Any, center: bool | None = None) -> tuple[Any, Any]:
+                    beta_initializer: Any, center: bool | None = None,
+                    scale: bool | None = None) -> tuple[Any, Any]:
     """(gamma, beta), each None when ``scale`` / ``center`` (the layer's unless given) is off,
     with their options."""
     gamma = layer.add_weight(shape, gamma_initializer, regularizer=layer.gamma_regularizer,
                              constraint=layer.gamma_constraint, name="gamma") \
-        if layer.scale else None
+        if (layer.scale if scale is None else scale) else None
     beta = layer.add_weight(shape, beta_initializer, regularizer=layer.beta_regularizer,
                             constraint=layer.beta_constraint, name="beta") \
         if (layer.center if center is None else center) else None

@@ -283,12 +283,12 @@ class CompiledLossesAndMetrics:
         """``keys`` in Keras 3's order for ``evaluate``'s list: those ``metrics`` names, in its
         order ("loss", the compiled metrics by their own names, the per-output losses, the
         attribute metrics), then the others sorted. For several outputs the compiled metrics
-        are logged as ``<output>_<metric>``, which their own names never match, so they come
-        sorted (``o2_AUC`` before ``o2_accuracy``)."""
+        are logged as ``<output>_<metric>``, which their own names never match in Keras, so
+        they come sorted (``o2_AUC`` before ``o2_accuracy``); one output keeps their order."""
         known = []
         for m in self.metrics:
             if m is self.compiled_metrics:
-                known += [] if self._output_list else [c.name for c in m]
+                known += [] if len(self.output_names) > 1 else [c.name for c in m]
             else:
                 known.append(m.name)
         keys = set(keys)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor, no_grad
 
 
@@ -17,22 +18,32 @@ def _tensors(parameters: Any) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def _vector_norm(values: Any, p: float) -> float:
+    """torch's ``linalg.vector_norm`` of an array: max or min |x| for +-inf, the count of
+    non-zeros for 0, else (sum |x|**p)**(1/p), in float64."""
+    magnitudes = abs(values.astype(np.float64)).reshape(-1)
+    if not magnitudes.size:
+        return 0.0
+    if math.isinf(p):
+        return float(magnitudes.max() if p > 0 else magnitudes.min())
+    if p == 0:
+        return float((magnitudes != 0).sum())
+    with np.errstate(divide="ignore"):  # a negative order meets 0: inf, and a norm of 0
+        return float((magnitudes ** p).sum() ** (1.0 / p))
+
+
 def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach: Any = None) -> Tensor:
-    """Scale the gradients of ``parameters`` in place so that their joint ``norm_type`` norm
-    (all gradients as one vector; ``inf``: the largest magnitude) is at most ``max_norm``,
-    as torch's (scale ``max_norm / (norm + 1e-6)``, never above 1). Returns the norm before
-    clipping; a NaN or infinite one raises with ``error_if_nonfinite``."""
+    """Scale the gradients of ``parameters`` in place so that their ``norm_type`` norm is at
+    most ``max_norm``, as torch's: the norm of the gradients' norms (for 2, that of all of them
+    as one vector; ``inf`` the largest magnitude, 0 a count), scaled by
+    ``max_norm / (norm + 1e-6)``, never above 1. Returns the norm before clipping; a NaN or
+    infinite one raises with ``error_if_nonfinite``."""
     grads = [p.grad for p in _tensors(parameters) if p.grad is not None]
     if not grads:
         return Tensor(0.0)
     p = float(norm_type)
-    xp = grads[0].xp
-    if math.isinf(p):
-        total = max(float(xp.abs(g.data).max()) if g.size else 0.0 for g in grads)
-    else:
-        total = sum(float((xp.abs(g.data.astype(np.float64)) ** p).sum()) for g in grads) ** (
-            1.0 / p)
+    total = _vector_norm(np.array([_vector_norm(backend.asnumpy(g.data), p) for g in grads]), p)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped; pass "

@@ -35,15 +35,18 @@ def honours_inplace(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
     @functools.wraps(fn)
     def adapter(*args: Any, **kwargs: Any) -> Tensor:
-        out = fn(*args, **kwargs)
         inplace = kwargs.get("inplace", args[position] if len(args) > position else False)
         if not inplace:
-            return out
+            return fn(*args, **kwargs)
         target = args[0] if args else kwargs["input"]
         if not isinstance(target, Tensor):
             raise TypeError(f"{fn.__name__}(inplace=True) needs a Tensor to write into, got "
                             f"{type(target).__name__}")
-        return target.copy_(out)
+        if target.requires_grad:  # computed from a copy: an op that keeps its input for the
+            source = target.clone()  # backward (leaky_relu, elu) would find it overwritten
+            args, kwargs = ((source, *args[1:]), kwargs) if args else (
+                args, {**kwargs, "input": source})
+        return target.copy_(fn(*args, **kwargs))
 
     return adapter
 

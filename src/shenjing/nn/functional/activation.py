@@ -137,13 +137,13 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
-    """max(0, x) + weight * min(0, x), ``weight`` one number or one per channel (axis 1)."""
+    """x where x > 0, else weight * x, ``weight`` one number or one per channel (axis 1)."""
     x = as_float(input)
     if weight.size != 1 and (x.ndim < 2 or weight.size != x.shape[1]):
         raise ValueError(f"prelu: weight of {weight.size} values for input of shape {x.shape}: "
                          "give one, or one per channel (axis 1)")
-    slope = weight if weight.size == 1 else S.reshape(weight, (-1,) + (1,) * (x.ndim - 2))
-    return E.maximum(x, 0.0) + slope * E.minimum(x, 0.0)
+    slope = S.reshape(weight, () if weight.size == 1 else (-1,) + (1,) * (x.ndim - 2))
+    return E.where(x.data > 0, x, slope * x)  # at 0 the gradient is the slope, as torch's
 
 
 def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,

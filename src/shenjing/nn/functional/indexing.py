@@ -97,7 +97,9 @@ def _renorm_rows(weight: Tensor, rows: Any, max_norm: float, norm_type: float) -
     """torch's ``embedding_renorm_``: ``rows`` of the weight whose norm exceeds ``max_norm``
     scaled to it (by max_norm / (norm + 1e-7)), in place, outside the graph."""
     picked = weight.data[rows]
-    norms = (abs(picked) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    magnitudes = abs(picked)
+    norms = (magnitudes.max(axis=1) if norm_type == float("inf") else
+             (magnitudes ** norm_type).sum(axis=1) ** (1.0 / norm_type))
     over = norms > max_norm
     scale = (max_norm / (norms[over] + 1e-7)).astype(picked.dtype)
     weight.data[rows[over]] = picked[over] * scale[:, None]

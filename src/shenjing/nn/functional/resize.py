@@ -73,9 +73,10 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
         if not any(n % o for n, o in zip(x.shape[2:], out)):
             return max_pool2d(x, tuple(n // o for n, o in zip(x.shape[2:], out)))
         for axis, (n, o) in reversed(list(enumerate(zip(x.shape[2:], out), start=2))):
-            x = S.concatenate([R.max(S.getitem(x, (slice(None),) * axis + (slice(a, b),)),
-                                     axis=axis, keepdims=True)
-                               for a, b in _adaptive_windows(n, o)], axis=axis)
+            # the values at the first maximum (their gradient goes there alone, as torch's:
+            # columns first, then rows, is row-major order's first)
+            x = S.concatenate([S.getitem(x, (slice(None),) * axis + (slice(a, b),)).max(
+                dim=axis, keepdim=True)[0] for a, b in _adaptive_windows(n, o)], axis=axis)
         return x
 
     return batched("adaptive_max_pool2d", run, input, 2)
@@ -151,34 +152,40 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
-    """(N, C r**2, H, W) -> (N, C, H r, W r) (sub-pixel upsampling, Shi et al. 2016): channel
+    """(*, C r**2, H, W) -> (*, C, H r, W r) (sub-pixel upsampling, Shi et al. 2016): channel
     c r**2 + i r + j becomes pixel (i, j) of the r x r block of channel c."""
-    r = int(upscale_factor)
-
-    def run(x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
-        if c % (r * r):
-            raise ValueError(f"pixel_shuffle: {c} channels are not divisible by "
-                             f"upscale_factor**2 = {r * r}")
-        y = S.transpose(S.reshape(x, (n, c // (r * r), r, r, h, w)), (0, 1, 4, 2, 5, 3))
-        return S.reshape(y, (n, c // (r * r), h * r, w * r))
-
-    return batched("pixel_shuffle", run, input, 2)
+    x, r = _tensor_of(input), int(upscale_factor)
+    *lead, c, h, w = _image_shape("pixel_shuffle", x)
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: {c} channels are not divisible by upscale_factor**2 "
+                         f"= {r * r}")
+    k = len(lead)
+    y = S.reshape(x, (*lead, c // (r * r), r, r, h, w))
+    y = S.transpose(y, (*range(k + 1), k + 3, k + 1, k + 4, k + 2))
+    return S.reshape(y, (*lead, c // (r * r), h * r, w * r))
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
-    """The inverse of :func:`pixel_shuffle`: (N, C, H r, W r) -> (N, C r**2, H, W)."""
-    r = int(downscale_factor)
+    """The inverse of :func:`pixel_shuffle`: (*, C, H r, W r) -> (*, C r**2, H, W)."""
+    x, r = _tensor_of(input), int(downscale_factor)
+    *lead, c, h, w = _image_shape("pixel_unshuffle", x)
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by "
+                         f"downscale_factor {r}")
+    k = len(lead)
+    y = S.reshape(x, (*lead, c, h // r, r, w // r, r))
+    y = S.transpose(y, (*range(k + 1), k + 2, k + 4, k + 1, k + 3))
+    return S.reshape(y, (*lead, c * r * r, h // r, w // r))
 
-    def run(x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
-        if h % r or w % r:
-            raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by "
-                             f"downscale_factor {r}")
-        y = S.transpose(S.reshape(x, (n, c, h // r, r, w // r, r)), (0, 1, 3, 5, 2, 4))
-        return S.reshape(y, (n, c * r * r, h // r, w // r))
 
-    return batched("pixel_unshuffle", run, input, 2)
+def _tensor_of(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=getattr(x, "dtype", None))
+
+
+def _image_shape(name: str, x: Tensor) -> tuple[int, ...]:
+    if x.ndim < 3:
+        raise ValueError(f"{name}: expected input of shape (*, C, H, W), got shape {x.shape}")
+    return x.shape
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
