@@ -1,5 +1,5 @@
 """torch.nn.functional names a port meets after the common ones, each against torch (values and
-gradients): the sub-pixel shuffles, channel_shuffle, prelu, rms_norm, the shrinks,
+gradients): unfold/fold, the sub-pixel shuffles, channel_shuffle, prelu, rms_norm, the shrinks,
 multilabel_soft_margin_loss, the deprecated upsample forms, the in-place activations
 (``relu_``...), and gumbel_softmax by its distribution and straight-through gradient."""
 
@@ -26,6 +26,12 @@ CALLS = [
     ("shrinks", lambda F, t: F.hardshrink(t, 0.3) + F.softshrink(t, 0.7), [(4, 6)]),
     ("upsample", lambda F, t: F.upsample_bilinear(t, scale_factor=2)
      + F.upsample(t, scale_factor=2) + F.upsample_nearest(t, size=(6, 8)), [(2, 3, 3, 4)]),
+    ("unfold", lambda F, t: F.unfold(t, 3), [(2, 3, 6, 7)]),
+    ("unfold_strided", lambda F, t: F.unfold(t, (2, 3), stride=2, padding=1), [(2, 3, 6, 7)]),
+    ("unfold_unbatched", lambda F, t: F.unfold(t, 2, dilation=2, padding=(1, 0)), [(3, 6, 7)]),
+    ("fold", lambda F, t: F.fold(t, (6, 7), 3), [(2, 27, 20)]),
+    ("fold_strided", lambda F, t: F.fold(t, (6, 7), (2, 3), stride=2, padding=1),
+     [(2, 18, 16)]),
 ]
 
 
@@ -79,6 +85,10 @@ def test_bad_arguments_are_named():
         SF.prelu(shenjing.zeros(2, 3, 4), shenjing.ones(4))
     with pytest.raises(ValueError, match="not the end of the input's shape"):
         SF.rms_norm(shenjing.zeros(2, 3), (2,))
+    with pytest.raises(ValueError, match="does not fit"):
+        SF.unfold(shenjing.zeros(1, 1, 2, 2), 3)
+    with pytest.raises(ValueError, match="does not hold"):
+        SF.fold(shenjing.zeros(1, 9, 5), (4, 4), 3)
 
 
 def test_review_edges_match_torch(rng):

@@ -201,6 +201,12 @@ class _Col2Im(Function):
         return _Im2Col.apply(g, geom=self.saved[0])
 
 
+def recorded_im2col(x: Tensor, geom: dict[str, Any]) -> Tensor:
+    """im2col of an NHWC Tensor as an op: its columns (N, Ho, Wo, kh, kw, C), differentiable
+    (torch's ``unfold`` is made of it)."""
+    return _Im2Col.apply(x, geom=geom)
+
+
 def recorded_col2im(cols: Tensor, x_shape: tuple[int, ...], geom: dict[str, Any]) -> Tensor:
     """col2im of a Tensor of columns, recorded: the input gradient of the convolutions and
     poolings under create_graph=True."""

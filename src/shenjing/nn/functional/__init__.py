@@ -55,8 +55,10 @@ from .conv import (
     conv2d,
     conv_transpose1d,
     conv_transpose2d,
+    fold,
     max_pool1d,
     max_pool2d,
+    unfold,
 )
 from .dense import bilinear, linear, scaled_dot_product_attention
 from .indexing import embedding, one_hot, pad

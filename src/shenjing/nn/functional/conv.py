@@ -183,6 +183,57 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return batched("conv_transpose1d", run, input, 1)
 
 
+def _unfold_geometry(name: str, spatial: tuple[int, int], kernel_size: Any, dilation: Any,
+                     padding: Any, stride: Any) -> dict[str, Any]:
+    kernel = ntuple(kernel_size, 2, "kernel_size")
+    dil, pad, step = (ntuple(v, 2, n) for v, n in ((dilation, "dilation"),
+                                                   (padding, "padding"), (stride, "stride")))
+    out = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                for n, p, d, k, s in zip(spatial, pad, dil, kernel, step))
+    if min(out) < 1:
+        raise ValueError(f"{name}: kernel {kernel} (dilation {dil}) does not fit the padded "
+                         f"size {tuple(n + 2 * p for n, p in zip(spatial, pad))}")
+    return C.geometry(kernel, step, dil, (pad[0], pad[0], pad[1], pad[1]), out)
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,  # noqa: A002
+           stride: Any = 1) -> Tensor:
+    """torch's ``F.unfold`` (im2col): (N, C, H, W) -> (N, C * kh * kw, L), each column one
+    sliding window's values, channel-major (c * kh * kw + i * kw + j), L windows in row-major
+    order. The convolutions' own im2col, so its gradient is col2im."""
+    def run(x: Tensor) -> Tensor:
+        n, c = x.shape[:2]
+        geom = _unfold_geometry("unfold", x.shape[2:], kernel_size, dilation, padding, stride)
+        cols = C.recorded_im2col(channels_last(x), geom)  # (N, Ho, Wo, kh, kw, C)
+        cols = S.transpose(cols, (0, 5, 3, 4, 1, 2))
+        return S.reshape(cols, (n, c * cols.shape[2] * cols.shape[3], -1))
+
+    return batched("unfold", run, input, 2)
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1,  # noqa: A002
+         padding: Any = 0, stride: Any = 1) -> Tensor:
+    """torch's ``F.fold`` (col2im), the adjoint of :func:`unfold`: (N, C * kh * kw, L) ->
+    (N, C, *output_size), each window's values added back where it was taken from (so
+    overlapping windows sum)."""
+    size = ntuple(output_size, 2, "output_size")
+    kh, kw = ntuple(kernel_size, 2, "kernel_size")
+
+    def run(cols: Tensor) -> Tensor:
+        n, depth, count = cols.shape
+        geom = _unfold_geometry("fold", size, kernel_size, dilation, padding, stride)
+        ho, wo = geom["out_hw"]
+        if depth % (kh * kw) or count != ho * wo:
+            raise ValueError(f"fold: input of shape {tuple(cols.shape)} does not hold "
+                             f"C * {kh} * {kw} values for each of the {ho * wo} windows of "
+                             f"output_size {size}")
+        c = depth // (kh * kw)
+        grid = S.transpose(S.reshape(cols, (n, c, kh, kw, ho, wo)), (0, 4, 5, 2, 3, 1))
+        return channels_first(C.recorded_col2im(grid, (n, *size, c), geom))
+
+    return batched("fold", run, input, 1)
+
+
 def _transpose_groups(name: str, x: Any, weight: Tensor, bias: Tensor | None, groups: Any
                       ) -> int:
     """torch's checks of a transposed convolution: ``groups`` divides the weight's in
