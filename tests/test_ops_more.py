@@ -427,3 +427,33 @@ def test_keras_forms_linspace_hstack_any_where_max_eye():
                                   .numpy(), [-1.0, -1.0, -1.0])
     np.testing.assert_array_equal(ops.eye(N=2, M=3).numpy(), np.eye(2, 3))
     assert ops.nn.sparsemax is ops.sparsemax and ops.nn.ctc_decode is ops.ctc_decode
+
+
+def test_scatter_scatter_update_and_segment_max_as_keras_on_jax():
+    """Values as Keras 3.15 on JAX gave them: scatter sums a repeated index's values,
+    segment_max is -inf for an empty segment and splits a tie's gradient evenly."""
+    np.testing.assert_array_equal(
+        ops.scatter(np.array([[0], [2], [0]]), np.array([1.0, 2.0, 3.0]), (4,)).numpy(),
+        [4, 0, 2, 0])
+    np.testing.assert_array_equal(
+        ops.scatter(np.array([[0, 1], [1, 0]]), np.array([5.0, 6.0]), (2, 2)).numpy(),
+        [[0, 5], [6, 0]])
+    np.testing.assert_array_equal(
+        ops.scatter_update(np.zeros((3, 2)), np.array([[0], [2]]),
+                           np.array([[1.0, 1.0], [2.0, 2.0]])).numpy(),
+        [[1, 1], [0, 0], [2, 2]])
+    data = shenjing.tensor(np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 0.0]]), requires_grad=True)
+    top = ops.segment_max(data, np.array([0, 0, 2]), num_segments=4)
+    np.testing.assert_array_equal(top.numpy(), [[3, 5], [-np.inf, -np.inf], [2, 0],
+                                                [-np.inf, -np.inf]])
+    top[0].sum().backward()
+    np.testing.assert_array_equal(data.grad.numpy(), [[0, 0.5], [1, 0.5], [0, 0]])
+    rng = np.random.default_rng(0)
+    assert gradcheck(lambda v: ops.scatter(np.array([[0], [2], [0]]), v, (4, 3)),
+                        rng.standard_normal((3, 3)))
+    assert gradcheck(lambda x, u: ops.scatter_update(x, np.array([[1]]), u),
+                        rng.standard_normal((3, 2)), rng.standard_normal((1, 2)))
+    assert gradcheck(lambda d: ops.segment_max(d, np.array([1, 0, 1, 1]), num_segments=2),
+                        rng.standard_normal((4, 3)))
+    with pytest.raises(ValueError, match="rows of k <= 1 coordinates"):
+        ops.scatter(np.array([[0, 1]]), np.array([1.0]), (4,))

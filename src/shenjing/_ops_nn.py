@@ -17,7 +17,8 @@ import numpy as np
 
 from . import functional as F
 from ._ops_common import _float, _t, _tensors, _unary
-from .autograd import Tensor
+from .autograd import Function, Tensor
+from .backend import get_xp
 from .functional import extra
 from .functional._util import axis_index, descending_order
 from .functional.activation import hardtanh
@@ -337,6 +338,64 @@ def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
     if not keep.all():
         x, ids = F.getitem(x, keep), ids[keep]
     return scatter_into(x, (ids,), (n, *x.shape[1:]))
+
+
+class _SegmentMax(Function):
+    """y[s] = max of the rows of data whose id is s (-inf for a segment with none, as JAX);
+    the gradient goes to the rows at the maximum, split evenly among ties (as JAX's)."""
+
+    def forward(self, data, ids=None, n=0):
+        xp = get_xp(data)
+        out = xp.full((n, *data.shape[1:]), -xp.inf, dtype=data.dtype)
+        xp.maximum.at(out, ids, data)
+        self.save_for_backward(data, ids, out)
+        return out
+
+    def backward(self, g):
+        data, ids, out = self.saved
+        xp = get_xp(g)
+        winners = (data == out[ids]).astype(g.dtype)
+        ties = xp.zeros(out.shape, dtype=g.dtype)
+        xp.add.at(ties, ids, winners)
+        return winners * g[ids] / xp.maximum(ties[ids], 1)
+
+
+def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
+                sorted: bool = False) -> Tensor:  # noqa: A002
+    """The largest row of ``data`` per segment id (-inf where a segment has none; rows with an
+    id outside [0, num_segments) are dropped)."""
+    x = _t(data)
+    ids = _t(segment_ids).data.astype(np.int64)
+    n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
+    keep = (ids >= 0) & (ids < n)
+    if not keep.all():
+        x, ids = F.getitem(x, keep), ids[keep]
+    return _SegmentMax.apply(_float(x), ids=ids, n=n)
+
+
+def _indices(indices: Any, rank: int, name: str) -> tuple[Any, ...]:
+    """Keras's (N, k) index rows (k <= rank) as a tuple of k index arrays."""
+    idx = _t(indices).data.astype(np.int64)
+    if idx.ndim == 1:
+        idx = idx[:, None]
+    if idx.ndim != 2 or idx.shape[1] > rank:
+        raise ValueError(f"{name}: indices must be (N, k) rows of k <= {rank} coordinates, got "
+                         f"shape {idx.shape}")
+    return tuple(idx.T)
+
+
+def scatter(indices: Any, values: Any, shape: Sequence[int]) -> Tensor:
+    """zeros(shape) with ``values`` added at the rows of ``indices`` (N, k): a repeated index
+    sums its values (Keras 3 on JAX), differentiable to ``values``."""
+    index = _indices(indices, len(shape), "scatter")
+    return scatter_into(_t(values), index, tuple(int(n) for n in shape))
+
+
+def scatter_update(inputs: Any, indices: Any, updates: Any) -> Tensor:
+    """A copy of ``inputs`` with the entries (or slices) at the rows of ``indices`` (N, k)
+    replaced by ``updates``, differentiable to both."""
+    x = _t(inputs)
+    return index_put(x, _indices(indices, x.ndim, "scatter_update"), _tensors(x, updates)[1])
 
 
 # -- core --------------------------------------------------------------------------------------

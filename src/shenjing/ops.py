@@ -237,9 +237,9 @@ _NAMESPACES = {
           "categorical_crossentropy sparse_categorical_crossentropy moments "
           "batch_normalization normalize sparsemax squareplus threshold hard_shrink "
           "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode",
-    "core": "cast cond convert_to_numpy convert_to_tensor shape slice slice_update "
-            "stop_gradient",
-    "math": "segment_sum top_k in_top_k logsumexp rsqrt erf",
+    "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "
+            "slice_update stop_gradient",
+    "math": "segment_sum segment_max top_k in_top_k logsumexp rsqrt erf",
 }
 
 
