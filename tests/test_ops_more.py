@@ -457,3 +457,27 @@ def test_scatter_scatter_update_and_segment_max_as_keras_on_jax():
                         rng.standard_normal((4, 3)))
     with pytest.raises(ValueError, match="rows of k <= 1 coordinates"):
         ops.scatter(np.array([[0, 1]]), np.array([1.0]), (4,))
+
+
+def test_ops_image_resize_and_grayscale():
+    """keras.ops.image (checked against Keras 3.15 on JAX: 2e-7): resize is TF's half-pixel
+    sampling, torch's interpolate(align_corners=False) and 'nearest-exact'; channels first and
+    single images too; rgb_to_grayscale with Keras's weights."""
+    torch = require_torch()
+    x = np.random.default_rng(0).random((2, 7, 5, 3)).astype(np.float32)
+    nchw = torch.tensor(np.moveaxis(x, -1, 1))
+    for ours, mode in (("bilinear", "bilinear"), ("nearest", "nearest-exact")):
+        want = torch.nn.functional.interpolate(nchw, size=(4, 9), mode=mode,
+                                               **({"align_corners": False}
+                                                  if mode == "bilinear" else {}))
+        got = ops.image.resize(x, (4, 9), interpolation=ours).numpy()
+        np.testing.assert_allclose(got, np.moveaxis(want.numpy(), 1, -1), atol=1e-6)
+        first = ops.image.resize(np.moveaxis(x, -1, 1), (4, 9), interpolation=ours,
+                                 data_format="channels_first").numpy()
+        np.testing.assert_allclose(first, want.numpy(), atol=1e-6)
+    assert ops.image.resize(x[0], (3, 3)).shape == (3, 3, 3)
+    np.testing.assert_allclose(ops.image.rgb_to_grayscale(x).numpy(),
+                               (x * [0.2989, 0.5870, 0.1140]).sum(-1, keepdims=True), rtol=1e-6)
+    assert gradcheck(lambda t: ops.image.resize(t, (3, 4)), x[:1, :4, :4].astype(np.float64))
+    with pytest.raises(NotImplementedError, match="antialias"):
+        ops.image.resize(x, (4, 4), antialias=True)

@@ -267,6 +267,11 @@ def _namespace(name: str) -> Any:
 def __getattr__(name: str) -> Any:
     if name in _NAMESPACES or name == "numpy":
         return _namespace(name)
+    if name == "image":  # keras.ops.image: its own functions, not top-level ones
+        from . import _ops_image
+
+        globals()[name] = _ops_image
+        return _ops_image
     raise AttributeError(
         f"shenjing.ops has no {name!r}: it holds the commonly used part of keras.ops "
         f"({', '.join(__all__)}); for others, use Tensor methods and operators, or "
