@@ -14,6 +14,7 @@ with ``torch.optim.AdamW`` or, for the other optimizers, with torch's update pre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Callable
@@ -856,3 +857,27 @@ def test_zero_grad_set_to_none_as_torch_and_a_non_leaf_is_refused():
     assert w.grad is None
     with pytest.raises(ValueError, match="non-leaf Tensor"):  # its .grad would stay None
         shenjing.optimizers.SGD(0.1, params=[w * 2])
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_adam_survives_a_gradient_whose_square_overflows(native):
+    """One gradient of 1e20 (its square overflows float32): v = beta_2 v + (1 - beta_2) g g,
+    with (1 - beta_2) g taken first as torch's addcmul, stays finite; the difference form
+    v += (1 - beta_2)(g g - v) went inf and then NaN, and every weight with it, for good."""
+    torch = require_torch()
+    from shenjing import native as native_module
+
+    size = 4096  # large enough for the one-pass C kernel where it is built
+    ours = shenjing.tensor(np.zeros(size, np.float32), requires_grad=True)
+    theirs = torch.zeros(size, requires_grad=True)
+    opt = shenjing.optimizers.Adam(1e-3, epsilon=1e-8, params=[ours])
+    topt = torch.optim.Adam([theirs], lr=1e-3, eps=1e-8)
+    context = native_module.disabled() if not native else contextlib.nullcontext()
+    with context:
+        for g in (1e20, 1.0, 1.0):
+            grad = np.resize(np.array([g, -g], np.float32), size)
+            ours.grad, theirs.grad = shenjing.tensor(grad), torch.tensor(grad)
+            opt.step()
+            topt.step()
+    assert np.isfinite(ours.numpy()).all()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5)

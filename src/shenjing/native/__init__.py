@@ -229,7 +229,7 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_gemm_stack.restype = ctypes.c_int
     lib.sj_embedding_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
     lib.sj_embedding_grad.restype = None
-    lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 4
+    lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 5
     lib.sj_adam.restype = None
     lib.sj_bias_relu.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2 + [ctypes.c_int]
     lib.sj_bias_relu.restype = None

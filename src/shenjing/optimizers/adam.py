@@ -21,10 +21,15 @@ def moving_average(xp: Any, avg: Array, x: Array, beta: float, tmp: Array) -> No
 
 def update_moments(xp: Any, g: Array, m: Array, v: Array, beta_1: float, beta_2: float,
                    tmp: Array) -> None:
-    """Adam's two averages in place: ``m`` of the gradient, ``v`` of its square."""
+    """Adam's two averages in place: ``m`` of the gradient, ``v`` of its square. ``v`` is
+    ``beta_2 * v + (1 - beta_2) * g * g`` (torch's form): a gradient whose square overflows
+    makes it inf, and the difference form ``v += (1 - beta_2) (g * g - v)`` then took
+    inf - inf = NaN into every later step."""
     moving_average(xp, m, g, beta_1, tmp)
-    xp.multiply(g, g, out=tmp)
-    moving_average(xp, v, tmp, beta_2, tmp)
+    xp.multiply(g, 1.0 - beta_2, out=tmp)  # (1 - beta_2) g first, then times g: as torch's
+    tmp *= g  # addcmul, finite up to |g| ~ 6e20 in float32 where g * g overflows at 1.8e19
+    v *= beta_2
+    v += tmp
 
 
 class _AdamLike(Optimizer):
@@ -52,7 +57,7 @@ class Adam(_AdamLike):
     Update at step ``t = iterations + 1`` (``m``, ``v`` start at 0)::
 
         m = m + (1 - beta_1) * (g - m)            # = beta_1 * m + (1 - beta_1) * g
-        v = v + (1 - beta_2) * (g * g - v)
+        v = beta_2 * v + (1 - beta_2) * g * g      # (this form: a huge g makes v inf, not NaN)
         v_max = max(v_max, v)                      # amsgrad only; then v_max replaces v below
         alpha = lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
         p -= alpha * m / (sqrt(v) + epsilon)
@@ -96,7 +101,7 @@ class Adam(_AdamLike):
         if kernels is not None:  # the same formulas below, in one pass (native/adam.c)
             kernels.sj_adam(p.data.size, p.data.ctypes.data, g.ctypes.data, m.ctypes.data,
                             v.ctypes.data, None if v_hat is None else v_hat.ctypes.data, alpha,
-                            1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon)
+                            1.0 - self.beta_1, self.beta_2, 1.0 - self.beta_2, self.epsilon)
             return
         tmp = self.scratch(g)  # every step below writes in place: no temporaries
         update_moments(xp, g, m, v, self.beta_1, self.beta_2, tmp)
