@@ -254,3 +254,19 @@ def test_float16_sums_add_up_in_float32_as_torch():
     wide = shenjing.tensor((np.random.default_rng(0).standard_normal(1000) * 1000)
                            .astype(np.float16), dtype=shenjing.float16)
     assert np.isfinite(F.std(wide).item())  # its variance, ~1e6, is inf in float16
+
+
+@pytest.mark.parametrize("values", [[3e19, 1.0, 2.0, 3.0], [1e-30, -1e-30, 0.0, 0.0]])
+def test_float32_var_and_std_square_in_double_as_torch(values):
+    """Squares of a spread of 3e19 overflowed float32 (std inf, gradient 0) and of 1e-30
+    vanished (std 0): torch's CPU accumulates in double; so does the host path now."""
+    torch = require_torch()
+    for name in ("std", "var"):
+        x = shenjing.tensor(np.array(values, np.float32), requires_grad=True)
+        t = torch.tensor(values, dtype=torch.float32, requires_grad=True)
+        y, want = getattr(F, name)(x), getattr(torch, name)(t, unbiased=False)
+        y.backward()
+        want.backward()
+        assert np.isfinite(y.numpy()) and y.dtype == np.float32
+        np.testing.assert_allclose(y.numpy(), want.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5)

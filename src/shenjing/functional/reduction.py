@@ -105,7 +105,10 @@ class _Var(Function):
             raise ValueError(f"var/std over {n} elements with ddof={ddof} is undefined")
         diff = x - x.mean(axis=axes, keepdims=True)
         self.save_for_backward(diff, axes, keepdims, n - ddof)
-        wide = diff.astype(_wide(x.dtype) or x.dtype, copy=False)  # (squares of 300 pass 65,504)
+        # squares wide: float16's of 300 pass 65,504, float32's of 2e19 overflow and of 1e-23
+        # vanish (on the host float32 goes to float64, as torch's CPU accumulates in double)
+        wide_type = np.float64 if x.dtype == np.float32 and get_xp(x) is np else _wide(x.dtype)
+        wide = diff.astype(wide_type or x.dtype, copy=False)
         squares = (wide * wide).sum(axis=axes, keepdims=keepdims) / (n - ddof)
         if root:  # std: the root taken wide too (a variance of 1e6 is inf in float16)
             squares = get_xp(x).sqrt(squares)
