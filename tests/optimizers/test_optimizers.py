@@ -881,3 +881,16 @@ def test_adam_survives_a_gradient_whose_square_overflows(native):
             topt.step()
     assert np.isfinite(ours.numpy()).all()
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5)
+
+
+def test_centered_rmsprop_survives_a_gradient_whose_square_overflows():
+    # v = inf and the average's square inf: inf - inf was NaN; torch's step is 0
+    torch = require_torch()
+    p = shenjing.tensor(np.zeros(2, np.float32), requires_grad=True)
+    opt = shenjing.optimizers.RMSprop(params=[p], centered=True)
+    with np.errstate(over="ignore"):
+        opt.apply_gradients([(shenjing.tensor(np.array([1e30, -1e30], np.float32)), p)])
+    q = torch.zeros(2, requires_grad=True)
+    q.grad = torch.tensor([1e30, -1e30])
+    torch.optim.RMSprop([q], lr=1e-3, alpha=0.9, eps=1e-7, centered=True).step()
+    np.testing.assert_array_equal(p.numpy(), q.detach().numpy())

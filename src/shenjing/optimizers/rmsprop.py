@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 from .arguments import check_number
 from .optimizer import Array, Optimizer
@@ -67,7 +69,10 @@ class RMSprop(Optimizer):
             a = state["average_gradient"]
             a *= self.rho
             a += (1.0 - self.rho) * g
-            step = (lr * g) / xp.sqrt(v - a * a + self.epsilon)
+            with np.errstate(invalid="ignore"):  # inf - inf, mended on the next line
+                spread = v - a * a
+            spread[xp.isinf(v)] = xp.inf  # a gradient whose square overflowed: inf, not NaN
+            step = (lr * g) / xp.sqrt(spread + self.epsilon)  # (inf - inf), so the step is 0
         else:
             step = (lr * g) / xp.sqrt(v + self.epsilon)
         if self.momentum > 0:
