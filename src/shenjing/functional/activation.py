@@ -247,7 +247,9 @@ class _GELU(Function):
                 return done
             self.save_for_backward(done[1], approximate)
             return done[0]
-        xp = get_xp(x)
+        xp, dtype = get_xp(x), x.dtype
+        if dtype == np.float16:  # computed in float32: float16's erf cancels (45% off at -3.7)
+            x = x.astype(np.float32)  # and its tanh form's x**3 overflows (NaN gradients)
         t = x.dtype.type
         if approximate:
             inner = t(math.sqrt(2 / math.pi)) * (x + t(0.044715) * x * x * x)
@@ -261,8 +263,8 @@ class _GELU(Function):
                     1 + t(3 * 0.044715) * x * x))
             else:
                 dydx = cdf + x * xp.exp(t(-0.5) * x * x) * t(1 / math.sqrt(2 * math.pi))
-            self.save_for_backward(dydx.astype(x.dtype), approximate)
-        return (x * cdf).astype(x.dtype)
+            self.save_for_backward(dydx.astype(dtype), approximate)
+        return (x * cdf).astype(dtype)
 
     def backward(self, g):
         return parallel.arith(parallel.MUL, g, self.saved[0])
@@ -315,8 +317,10 @@ class _SiLU(Function):
         done = native.run("sj_silu_fwd", x, outputs=1 + grad, skipped=1 - grad,
                           min_size=native.C_MIN)
         if done is None:
-            s = _sigmoid(x)
-            done = (x * s, s + x * s * (1 - s)) if grad else x * s
+            wide = x.astype(np.float32) if x.dtype == np.float16 else x  # float16's sigmoid
+            s = _sigmoid(wide)  # of x < -10 is subnormal: its products lose most digits
+            done = (wide * s, s + wide * s * (1 - s)) if grad else wide * s
+            done = tuple(d.astype(x.dtype) for d in done) if grad else done.astype(x.dtype)
         if not grad:
             return done
         self.save_for_backward(done[1])

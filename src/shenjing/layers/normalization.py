@@ -170,8 +170,10 @@ class RMSNormalization(Layer):
 
     def call(self, x: Tensor) -> Tensor:
         axes = normalize_axes(tuple(self.axis), x.ndim)
-        mean_square = F.mean(x * x, axis=axes, keepdims=True)
-        return x / F.sqrt(mean_square + self.epsilon) * F.reshape(self.scale, self._broadcast)
+        wide = F.cast(x, np.float32) if x.dtype == np.float16 else x  # (squares of 256 pass
+        mean_square = F.mean(wide * wide, axis=axes, keepdims=True)  # float16's 65,504)
+        y = wide / F.sqrt(mean_square + self.epsilon)
+        return F.cast(y, x.dtype) * F.reshape(self.scale, self._broadcast)
 
 
 class UnitNormalization(Layer):

@@ -99,6 +99,11 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
     """torch's ``F.rms_norm``: x / sqrt(mean(x**2) + eps) over the last len(normalized_shape)
     axes, times ``weight``; ``eps`` None is the dtype's machine epsilon, as torch's."""
     x = as_float(input)
+    if x.dtype == np.float16:  # in float32, as torch: float16's squares overflow at 256
+        return E.cast(rms_norm(E.cast(x, np.float32), normalized_shape,
+                               None if weight is None else E.cast(weight, np.float32),
+                               float(np.finfo(np.float16).eps) if eps is None else eps),
+                      np.float16)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[x.ndim - len(shape):]) != shape:
         raise ValueError(f"rms_norm: normalized_shape {shape} is not the end of the input's "
