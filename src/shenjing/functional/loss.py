@@ -430,7 +430,8 @@ def _class_targets(name: str, input: Tensor, raw: Any, weight: Any, ignore_index
     if w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must hold one value per class, shape ({n_classes},), "
                          f"got shape {w.shape}")
-    dense = xp.eye(n_classes, dtype=input.dtype)[ids]  # (N, d..., C)
+    dense = xp.zeros((*ids.shape, n_classes), dtype=input.dtype)  # (N, d..., C) one-hot: not
+    xp.put_along_axis(dense, ids[..., None], 1, axis=-1)  # eye(C)[ids], C * C for 1,000 classes
     if label_smoothing:
         dense = dense * (1 - label_smoothing) + label_smoothing / n_classes
     dense = dense * w * counted[..., None].astype(input.dtype)

@@ -4,6 +4,7 @@ stack, split, pad, flip, and indexing (slices, integer arrays, boolean masks).""
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -143,12 +144,29 @@ def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     """zeros(shape) with ``g`` added at ``index``. Repeated integer indices accumulate
     (``add.at``); slices and boolean masks never repeat, so they assign."""
     xp = get_xp(g)
-    out = xp.zeros(shape, dtype=g.dtype)
-    if _repeats_possible(index):
-        xp.add.at(out, index, g)
-    else:
+    if not _repeats_possible(index):
+        out = xp.zeros(shape, dtype=g.dtype)
         out[index] = g
+        return out
+    size = math.prod(shape)
+    if xp is np and g.dtype.kind == "f" and size <= _BINCOUNT_MAX:
+        # NumPy's add.at goes element by element, unbuffered (x[ids]'s backward was 5x torch's,
+        # index_add 67x): the flat position each entry of g lands on, then one bincount
+        if isinstance(index, tuple) and len(index) == len(shape) and all(
+                isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in index):
+            # one integer array per axis (scatter_add's grid): the positions computed
+            where = np.ravel_multi_index(np.broadcast_arrays(*index), shape, mode="wrap")
+        else:  # any index NumPy takes: read off the positions it picks
+            where = np.arange(size).reshape(shape)[index]
+        sums = np.bincount(where.reshape(-1), np.broadcast_to(g, where.shape).reshape(-1),
+                           minlength=size)
+        return sums.astype(g.dtype, copy=False).reshape(shape)
+    out = xp.zeros(shape, dtype=g.dtype)
+    xp.add.at(out, index, g)
     return out
+
+
+_BINCOUNT_MAX = 1 << 22  # entries of a target the bincount path maps (an int64 each)
 
 
 class _IndexPut(Function):
