@@ -615,3 +615,29 @@ def _counting(fn, calls):
         calls.append(fn)
         return fn(*args)
     return counted
+
+
+@pytest.mark.parametrize("multiplier, strides, dilation, padding", [
+    (1, (1, 1), (1, 1), "same"), (2, (2, 1), (1, 1), "valid"), (3, (1, 2), (2, 1), "same")])
+def test_depthwise_c_loops_match_the_numpy_path(multiplier, strides, dilation, padding, rng):
+    """native/depthwise.c (40x faster than im2col + a batched GEMM of 9-wide rows) against the
+    NumPy path, values and all three gradients; and a backward run after native code was
+    turned off since the forward (it falls back on the saved padded input)."""
+    x = rng.standard_normal((3, 9, 8, 5)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 5, multiplier)).astype(np.float32)
+    b = rng.standard_normal(5 * multiplier).astype(np.float32)
+    g = rng.standard_normal((3, 9, 8, 5 * multiplier)).astype(np.float32)
+
+    def run(off_for_backward=False):
+        xs = [shenjing.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F.depthwise_conv2d(*xs, strides=strides, padding=padding, dilation_rate=dilation)
+        grad = shenjing.tensor(g[:, :y.shape[1], :y.shape[2]])
+        with native.disabled() if off_for_backward else contextlib.nullcontext():
+            (y * grad).sum().backward()
+        return [y.numpy()] + [t.grad.numpy() for t in xs]
+
+    with native.disabled():
+        want = run()
+    for got in (run(), run(off_for_backward=True)):
+        for a, e in zip(got, want):
+            np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4)

@@ -5,7 +5,8 @@ is fine; a recurrent cell, though, is ~20 such steps on small (batch, units) blo
 and there the passes and calls cost more than the GEMM (LSTM, batch 64, 128 units: 86 us per
 forward step in NumPy, 21 us as one C loop); Adam is ten passes where one will do. The C files
 next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequences), ``adam.c``,
-``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``col2im.c``
+``bias_relu.c`` (the passes around linear's and conv2d's GEMMs, and leaky ReLU's), ``depthwise.c``
+(depthwise convolution over NHWC memory, both ways), ``col2im.c``
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
 and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c`` (layer
 normalization both ways), ``activations.c`` (sigmoid, SiLU and GELU, the sigmoid and tanh
@@ -239,6 +240,10 @@ def _declare(lib: Any, ctypes: Any) -> None:
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_int64] * 12 + [ctypes.c_void_p] * 2
         fn.restype = None
+    lib.sj_depthwise_fwd.argtypes = [ctypes.c_int64] * 13 + [ctypes.c_void_p] * 3
+    lib.sj_depthwise_fwd.restype = None
+    lib.sj_depthwise_bwd.argtypes = [ctypes.c_int64] * 13 + [ctypes.c_void_p] * 5
+    lib.sj_depthwise_bwd.restype = None
     lib.sj_relu.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 2
     lib.sj_relu.restype = None
     lib.sj_relu_grad.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 3
