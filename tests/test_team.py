@@ -103,7 +103,7 @@ def test_team_passes_equal_one_thread(kernels, rng):
                                          gb.ctypes.data) == 0
         p, m1, v = y.copy(), np.zeros_like(y), np.zeros_like(y)
         kernels.sj_adam(p.size, p.ctypes.data, g.ctypes.data, m1.ctypes.data, v.ctypes.data,
-                        None, 1e-3, 0.1, 0.001, 1e-7)
+                        None, 1e-3, 0.1, 0.999, 0.001, 1e-7)
         results.append((out, gs, gb, p, m1, v))
     one, two = results
     _same_bits(one[0], np.maximum(y + b, 0))

@@ -339,13 +339,21 @@ def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> Tensor:  # noqa: A002
     """Sums of the rows of ``data`` sharing a segment id (rows with an id outside
     [0, num_segments) are dropped)."""
+    x, ids, n = _segments(data, segment_ids, num_segments)
+    return scatter_into(x, (ids,), (n, *x.shape[1:]))
+
+
+def _segments(data: Any, segment_ids: Any, num_segments: int | None
+              ) -> tuple[Tensor, Any, int]:
+    """(the rows, their ids, the number of segments): rows whose id is outside [0, n) left
+    out, n = num_segments or the largest id + 1."""
     x = _t(data)
     ids = _t(segment_ids).data.astype(np.int64)
     n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
     keep = (ids >= 0) & (ids < n)
     if not keep.all():
         x, ids = F.getitem(x, keep), ids[keep]
-    return scatter_into(x, (ids,), (n, *x.shape[1:]))
+    return x, ids, n
 
 
 class _SegmentMax(Function):
@@ -372,12 +380,7 @@ def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> Tensor:  # noqa: A002
     """The largest row of ``data`` per segment id (-inf where a segment has none; rows with an
     id outside [0, num_segments) are dropped)."""
-    x = _t(data)
-    ids = _t(segment_ids).data.astype(np.int64)
-    n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
-    keep = (ids >= 0) & (ids < n)
-    if not keep.all():
-        x, ids = F.getitem(x, keep), ids[keep]
+    x, ids, n = _segments(data, segment_ids, num_segments)
     return _SegmentMax.apply(_float(x), ids=ids, n=n)
 
 
