@@ -343,19 +343,18 @@ def conv2d_transpose(x: Tensor, kernel: Tensor, strides: tuple[int, int] = (1, 1
     ``kernel * x`` to a window of the output, windows ``strides`` apart. The full output has
     ``(h - 1) * s + d * (k - 1) + 1`` rows; ``windows``, ((first, length) of rows, of
     columns), cuts it (Keras's 'same', torch's padding), zeros past its end (an
-    ``output_padding``). Computed as a stride-1 convolution of the input spread out by the
-    strides (s - 1 zeros between pixels), padded by the kernel's reach, with the kernel
-    flipped: one GEMM, and conv2d's gradients."""
+    ``output_padding``). Computed as one GEMM, each input pixel times the kernel, (N*H*W, in)
+    @ (in, kh*kw*out), whose columns col2im adds into the full output, windows ``strides``
+    apart: a convolution of the input spread out by zeros did 4x the multiply-adds at
+    stride 2. Both steps are recorded ops (matmul; col2im, whose backward is im2col)."""
     n, h, w, c = x.shape
+    kh, kw, out, _ = kernel.shape
     (sh, sw), (dh, dw) = strides, dilation_rate
-    if (sh, sw) != (1, 1):  # spread the pixels out: s - 1 zeros after each, then cut
-        x = S.pad(S.reshape(x, (n, h, 1, w, 1, c)),
-                  ((0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1), (0, 0)))
-        x = S.reshape(x, (n, h * sh, w * sw, c))[:, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
-    kh, kw = ((k - 1) * d for k, d in zip(kernel.shape[:2], dilation_rate))
-    x = S.pad(x, ((0, 0), (kh, kh), (kw, kw), (0, 0)))
-    kernel = S.transpose(S.flip(kernel, (0, 1)), (0, 1, 3, 2))
-    y = conv2d(x, kernel, dilation_rate=(dh, dw))  # the full output, (h-1)*s + k rows
+    full = ((h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1)
+    weights = S.reshape(S.transpose(kernel, (3, 0, 1, 2)), (c, kh * kw * out))
+    columns = L.matmul(S.reshape(x, (n * h * w, c)), weights)
+    y = recorded_col2im(S.reshape(columns, (n, h, w, kh, kw, out)), (n, *full, out),
+                        geometry((kh, kw), strides, dilation_rate, (0, 0, 0, 0), (h, w)))
     if windows is None:
         return y
     (top, rows), (left, cols) = windows
