@@ -1,7 +1,7 @@
 """Convolution layers (channels-last, Keras's kernel layout (*kernel_size, in, out)).
 
-Conv1D runs the 2-D op on its sequences viewed as images of height 1; Conv2DTranspose runs it
-on its input spread out by the strides, with the kernel flipped."""
+Conv1D runs the 2-D op on its sequences viewed as images of height 1; Conv2DTranspose runs
+F.conv2d_transpose (one GEMM and col2im)."""
 
 from __future__ import annotations
 
@@ -278,8 +278,8 @@ class Conv2DTranspose(_ConvTranspose):
     each input pixel adds ``kernel * x`` to a window of the output, windows ``strides`` apart,
     so it upsamples (decoders, autoencoders, GANs).
 
-    Computed as a stride-1 convolution of the input spread out by the strides (zeros between
-    pixels) and padded by the kernel's reach, with the kernel flipped, then cut to Keras's
+    Computed by :func:`F.conv2d_transpose` (one GEMM, each input pixel times the kernel, whose
+    columns col2im adds into the output, windows ``strides`` apart), then cut to Keras's
     output size: 'valid' gives ``in * stride + max(kernel - stride, 0)``, 'same'
     ``in * stride``, and ``output_padding`` ``(in - 1) * stride + kernel - 2 * pad +
     output_padding`` (pad ``kernel // 2`` for 'same'); TensorFlow's alignment (the odd pixel of
