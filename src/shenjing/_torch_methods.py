@@ -219,10 +219,13 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1
     indices accumulate (Backprop Ninja's vectorised embedding gradient)."""
     source = _like(source, self)
     index = self.xp.asarray(array_of(index))
-    shape = [1] * source.ndim
-    shape[axis_index(dim, source.ndim)] = len(index)
-    full = self.xp.broadcast_to(index.reshape(shape), source.shape)
-    return self + _scattered(self, dim, full, source * alpha)
+    axis = axis_index(dim, source.ndim)
+    if index.ndim != 1 or len(index) != source.shape[axis] or index.dtype.kind not in "iu":
+        raise ValueError(f"index_add: index must be 1-D integers, one per slice of source "
+                         f"along dim {dim} ({source.shape[axis]}), got {index.dtype} of shape "
+                         f"{index.shape}")
+    key = (slice(None),) * axis + (index,)  # the slices' places: no index grid to build
+    return self + S.scatter_into(source * alpha if alpha != 1 else source, key, self.shape)
 
 
 def scatter_add(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:

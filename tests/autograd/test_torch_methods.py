@@ -335,3 +335,20 @@ def test_topk_by_partition_keeps_the_stable_sorts_order(rng):
             np.testing.assert_array_equal(indices.numpy(), np.take(full, np.arange(k), dim))
             np.testing.assert_array_equal(values.numpy(),
                                           np.take_along_axis(x, indices.numpy(), dim))
+
+
+def test_index_add_along_any_dim_with_alpha_as_torch(rng):
+    torch = require_torch()
+    x, src = rng.standard_normal((3, 5, 4)), rng.standard_normal((3, 7, 4))
+    ids = rng.integers(0, 5, 7)  # repeats: they add up
+    ours = [shenjing.tensor(a, dtype=np.float64, requires_grad=True) for a in (x, src)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, src)]
+    y = ours[0].index_add(1, shenjing.tensor(ids), ours[1], alpha=2.0)
+    t = theirs[0].index_add(1, torch.tensor(ids), theirs[1], alpha=2.0)
+    (y * y).sum().backward()
+    (t * t).sum().backward()
+    np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-12)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="one per slice of source"):
+        ours[0].index_add(1, shenjing.tensor(ids[:3]), ours[1])
