@@ -77,10 +77,22 @@ def erf(x: Tensor) -> Tensor:
 
 
 def _running_sum(x: Any, axis: int, xp: Any) -> Any:
-    """cumsum in x's dtype; float16 added up in float32, as torch (float16 stalls at 2048)."""
+    """cumsum in x's dtype; float16 added up in float32, as torch (float16 stalls at 2048).
+    On the host, along an axis that is not the last (or a short last one of many rows), one
+    vectorized add per step along it, the same sums in the same order: NumPy's cumsum runs
+    its steps one element at a time there (axis 0 of (64, 128, 32): 2.8 -> 0.1 ms)."""
     if x.dtype == np.float16:
-        return xp.cumsum(x, axis=axis, dtype=np.float32).astype(x.dtype)
-    return xp.cumsum(x, axis=axis, dtype=x.dtype)
+        return _running_sum(x.astype(np.float32), axis, xp).astype(x.dtype)
+    n = x.shape[axis] if x.ndim else 1
+    if xp is not np or x.ndim < 2 or not n or (
+            axis % x.ndim == x.ndim - 1 and x.size // n < 8 * n):
+        return xp.cumsum(x, axis=axis, dtype=x.dtype)
+    out = np.empty(x.shape, dtype=x.dtype)
+    steps, sums = np.moveaxis(x, axis, 0), np.moveaxis(out, axis, 0)
+    sums[0] = steps[0]
+    for i in range(1, n):
+        np.add(sums[i - 1], steps[i], out=sums[i])
+    return out
 
 
 def _reverse_cumsum(g: Any, axis: int, xp: Any) -> Any:
