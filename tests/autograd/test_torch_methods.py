@@ -352,3 +352,17 @@ def test_index_add_along_any_dim_with_alpha_as_torch(rng):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="one per slice of source"):
         ours[0].index_add(1, shenjing.tensor(ids[:3]), ours[1])
+
+
+def test_scatter_adds_refuse_indices_out_of_bounds():
+    # the bincount path wrapped index 3 of a size-3 axis onto 0 (review); an error, as before
+    zeros = shenjing.zeros(3)
+    values = shenjing.tensor([1.0, 2.0] + [0.0] * 4094)
+    ids = np.array([0, 3] + [0] * 4094)
+    big = shenjing.zeros(4096)
+    with pytest.raises(IndexError, match="out of bounds"):
+        big.scatter_add(0, shenjing.tensor(np.array([0, 4096] + [0] * 4094)), values)
+    with pytest.raises(IndexError, match="out of bounds"):
+        big.index_add(0, shenjing.tensor(np.array([0, 5000] + [0] * 4094)), values)
+    with pytest.raises(IndexError, match="out of bounds"):
+        zeros.scatter_add(0, shenjing.tensor(ids[:2]), values[:2])

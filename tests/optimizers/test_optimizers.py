@@ -894,3 +894,12 @@ def test_centered_rmsprop_survives_a_gradient_whose_square_overflows():
     q.grad = torch.tensor([1e30, -1e30])
     torch.optim.RMSprop([q], lr=1e-3, alpha=0.9, eps=1e-7, centered=True).step()
     np.testing.assert_array_equal(p.numpy(), q.detach().numpy())
+
+
+def test_centered_rmsprop_steps_a_scalar_parameter():
+    # the inf guard indexed into a 0-d result (a NumPy scalar): TypeError (review)
+    p = shenjing.tensor(np.float32(1.5), requires_grad=True)
+    opt = shenjing.optimizers.RMSprop(0.1, params=[p], centered=True)
+    p.grad = shenjing.tensor(np.float32(2.0))
+    opt.step()
+    assert np.isfinite(p.numpy()) and float(p.numpy()) < 1.5

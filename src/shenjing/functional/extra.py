@@ -84,8 +84,8 @@ def _running_sum(x: Any, axis: int, xp: Any) -> Any:
     if x.dtype == np.float16:
         return _running_sum(x.astype(np.float32), axis, xp).astype(x.dtype)
     n = x.shape[axis] if x.ndim else 1
-    if xp is not np or x.ndim < 2 or not n or (
-            axis % x.ndim == x.ndim - 1 and x.size // n < 8 * n):
+    if xp is not np or x.ndim < 2 or not 1 < n <= 1024 or x.size // n < 64 or (
+            axis % x.ndim == x.ndim - 1 and x.size // n < 8 * n):  # (a step's call is ~1 us)
         return xp.cumsum(x, axis=axis, dtype=x.dtype)
     out = np.empty(x.shape, dtype=x.dtype)
     steps, sums = np.moveaxis(x, axis, 0), np.moveaxis(out, axis, 0)

@@ -149,12 +149,19 @@ def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
         out[index] = g
         return out
     size = math.prod(shape)
-    if xp is np and g.dtype.kind == "f" and size <= _BINCOUNT_MAX:
+    if xp is np and g.dtype.kind == "f" and _BINCOUNT_MIN <= size <= _BINCOUNT_MAX \
+            and 2 * g.size >= size:
         # NumPy's add.at goes element by element, unbuffered (x[ids]'s backward was 5x torch's,
-        # index_add 67x): the flat position each entry of g lands on, then one bincount
+        # index_add 67x): the flat position each entry of g lands on, then one bincount over
+        # the target (so only where g is not much smaller than it)
         if isinstance(index, tuple) and len(index) == len(shape) and all(
                 isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in index):
-            # one integer array per axis (scatter_add's grid): the positions computed
+            # one integer array per axis (scatter_add's grid): the positions computed, after
+            # NumPy's bounds check (negative ones count from the end, as add.at takes them)
+            for i, n in zip(index, shape):
+                if i.size and (int(i.min()) < -n or int(i.max()) >= n):
+                    bad = int(i.max()) if int(i.max()) >= n else int(i.min())
+                    raise IndexError(f"index {bad} is out of bounds for an axis of size {n}")
             where = np.ravel_multi_index(np.broadcast_arrays(*index), shape, mode="wrap")
         else:  # any index NumPy takes: read off the positions it picks
             where = np.arange(size).reshape(shape)[index]
@@ -166,7 +173,8 @@ def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     return out
 
 
-_BINCOUNT_MAX = 1 << 22  # entries of a target the bincount path maps (an int64 each)
+_BINCOUNT_MIN, _BINCOUNT_MAX = 1 << 12, 1 << 22  # targets the bincount path takes: small
+# ones are quicker by add.at, big ones would need an int64 per entry
 
 
 class _IndexPut(Function):

@@ -69,9 +69,8 @@ class RMSprop(Optimizer):
             a = state["average_gradient"]
             a *= self.rho
             a += (1.0 - self.rho) * g
-            with np.errstate(invalid="ignore"):  # inf - inf, mended on the next line
-                spread = v - a * a
-            spread[xp.isinf(v)] = xp.inf  # a gradient whose square overflowed: inf, not NaN
+            with np.errstate(invalid="ignore"):  # inf - inf, mended: a gradient whose
+                spread = xp.where(xp.isinf(v), xp.inf, v - a * a)  # square overflowed: inf
             step = (lr * g) / xp.sqrt(spread + self.epsilon)  # (inf - inf), so the step is 0
         else:
             step = (lr * g) / xp.sqrt(v + self.epsilon)
