@@ -80,3 +80,18 @@ def test_random_categorical_draws_by_softmax_of_the_logits():
                                   keras.random.categorical(logits, 5, seed=3).numpy())
     with pytest.raises(ValueError, match="batch, classes"):
         keras.random.categorical(np.zeros(3), 2)
+
+
+def test_progbar_averages_values_as_keras(capsys):
+    # Keras 3.15 printed "4/4 - 0s - 7us/step - loss: 2.0000 - acc: 0.9000" for these
+    bar = keras.utils.Progbar(4, verbose=2, stateful_metrics=["acc"])
+    for step, (loss, acc) in enumerate([(1.0, 0.5), (3.0, 0.6), (2.0, 0.7)]):
+        bar.update(step + 1, [("loss", loss), ("acc", acc)])
+    assert capsys.readouterr().out == ""  # verbose=2 says it once, at the end
+    bar.add(1, [("loss", 2.0), ("acc", 0.9)])
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("4/4 - ") and line.endswith("loss: 2.0000 - acc: 0.9000")
+    quiet = keras.utils.Progbar(None, verbose=0)
+    quiet.update(5, [("loss", 1.0)])
+    quiet.add(5, [("loss", 3.0)])  # steps weigh the average: (5 * 1 + 5 * 3) / 10
+    assert quiet._logs() == {"loss": 2.0}

@@ -160,6 +160,10 @@ def __getattr__(name: str) -> Any:
         from .io import saving
 
         return getattr(saving, name)
+    if name == "Progbar":  # keras.utils.Progbar, for loops of one's own
+        from .callbacks.progbar import Progbar
+
+        return Progbar
     if name == "CustomObjectScope":  # Keras's class name of the same scope
         from .io import saving
 

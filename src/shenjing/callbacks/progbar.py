@@ -91,3 +91,63 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs: Logs | None = None) -> None:
         self._end(None)
+
+
+class Progbar:
+    """Keras's ``keras.utils.Progbar`` for loops of one's own: ``update(current, values)``
+    moves it to step ``current`` of ``target`` (None: unknown) and shows each named value,
+    averaged over the steps so far (weighted by the steps each update covers) unless it is in
+    ``stateful_metrics``, whose latest value is shown. ``verbose=1``: a tqdm bar; 2: one line
+    when it ends; 0: silent. ``add(n, values)`` advances by ``n``.
+
+    >>> bar = Progbar(100)
+    >>> for step in range(100):
+    ...     bar.update(step + 1, [("loss", loss)])
+    """
+
+    def __init__(self, target: int | None, width: int = 20, verbose: int = 1,
+                 interval: float = 0.05, stateful_metrics: Any = None,
+                 unit_name: str = "step") -> None:
+        self.target, self.width, self.verbose = target, width, int(verbose)
+        self.interval, self.unit_name = interval, unit_name
+        self.stateful_metrics = set(stateful_metrics or ())
+        self._values: dict[str, list[float]] = {}  # name -> [weighted sum, steps] or [last]
+        self._seen = 0
+        self._bar: Any = None
+        self._start = time.perf_counter()
+
+    def _logs(self) -> dict[str, float]:
+        return {k: v[0] if len(v) == 1 else v[0] / max(v[1], 1) for k, v in self._values.items()}
+
+    def update(self, current: int, values: Any = None, finalize: bool | None = None) -> None:
+        steps = max(current - self._seen, 1)
+        for name, value in values or ():
+            if name in self.stateful_metrics:
+                self._values[name] = [float(value)]
+            else:
+                total = self._values.setdefault(name, [0.0, 0])
+                total[0] += float(value) * steps
+                total[1] += steps
+        self._seen = current
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        text = _format_logs(self._logs())
+        if self.verbose == 1:
+            if self._bar is None:
+                from tqdm import tqdm  # type: ignore[import-untyped]
+
+                self._bar = tqdm(total=self.target, unit=self.unit_name, file=sys.stdout,
+                                 mininterval=self.interval, dynamic_ncols=True)
+            self._bar.set_postfix_str(text, refresh=False)
+            self._bar.update(current - self._bar.n)
+            if finalize:
+                self._bar.close()
+                self._bar = None
+        elif self.verbose == 2 and finalize:
+            seconds = time.perf_counter() - self._start
+            head = f"{current}/{self.target}" if self.target is not None else str(current)
+            print(" - ".join(filter(None, [head, f"{seconds:.0f}s", text])), file=sys.stdout)
+
+    def add(self, n: int, values: Any = None) -> None:
+        """Advance by ``n`` steps (with ``values`` as in :meth:`update`)."""
+        self.update(self._seen + n, values)
