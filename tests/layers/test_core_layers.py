@@ -223,3 +223,34 @@ def test_leaky_relu_layer_round_trips_its_slope_and_rejects_a_negative_one():
     np.testing.assert_allclose(again(x).numpy(), [[-0.2, 3.0]], rtol=1e-6)
     with pytest.raises(ValueError, match="negative_slope"):
         L.LeakyReLU(negative_slope=-1)
+
+
+@pytest.mark.parametrize("equation, output_shape, bias_axes, x_shape, y_shape, kernel_shape", [
+    ("ab,bc->ac", 6, "c", (4, 5), (4, 6), (5, 6)),
+    ("abc,cde->abde", (None, 4, 3), "de", (2, 3, 5), (2, 3, 4, 3), (5, 4, 3)),
+    ("...b,bc->...c", 6, "c", (2, 3, 5), (2, 3, 6), (5, 6)),
+    ("ab...,bc->ac...", (6,), None, (2, 5, 3), (2, 6, 3), (5, 6)),
+])
+def test_einsum_dense_is_its_einsum_as_keras(equation, output_shape, bias_axes, x_shape,
+                                             y_shape, kernel_shape):
+    """Kernel and bias shapes read off the equation as Keras 3.15's (checked there, outputs to
+    2e-7), y = activation(einsum(equation, x, kernel) + bias)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    layer = L.EinsumDense(equation, output_shape, bias_axes=bias_axes, activation="tanh")
+    y = layer(x)
+    assert y.shape == y_shape and layer.kernel.shape == kernel_shape
+    bias = 0.0 if layer.bias is None else layer.bias.numpy()
+    want = np.tanh(np.einsum(equation, x, layer.kernel.numpy()) + bias)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-5, atol=1e-6)
+    wide = L.EinsumDense(equation, output_shape, bias_axes=bias_axes, dtype="float64")
+    assert shenjing.gradcheck(lambda t: wide(t), x.astype(np.float64)[:2])
+
+
+def test_einsum_dense_names_bad_equations_and_shapes():
+    with pytest.raises(ValueError, match="not of the form"):
+        L.EinsumDense("ab,bc", 4)
+    with pytest.raises(ValueError, match="does not give the axes"):
+        L.EinsumDense("abc,cd->abd", 4)(np.ones((2, 3, 5), np.float32))
+    with pytest.raises(ValueError, match="differs from the input's"):
+        L.EinsumDense("abc,cd->abd", (7, 4))(np.ones((2, 3, 5), np.float32))

@@ -42,6 +42,8 @@ CASES = [
     ("gaussian_noise", lambda: L.GaussianNoise(0.1, seed=1), _x(2, 4), (2, 4), 0, 0),
     ("gaussian_dropout", lambda: L.GaussianDropout(0.2, seed=1), _x(2, 4), (2, 4), 0, 0),
     ("alpha_dropout", lambda: L.AlphaDropout(0.2, seed=1), _x(2, 4), (2, 4), 0, 0),
+    ("einsum_dense", lambda: L.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de"),
+     _x(2, 5, 4), (2, 5, 2, 3), 2, 0),
     ("activity_regularization", lambda: L.ActivityRegularization(l2=0.01), _x(2, 4), (2, 4),
      0, 0),
     ("permute", lambda: L.Permute((2, 1)), _x(2, 3, 4), (2, 4, 3), 0, 0),

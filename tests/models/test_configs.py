@@ -50,6 +50,7 @@ _MAKE = {
     L.Dropout: lambda: L.Dropout(0.25, seed=3),
     L.GaussianNoise: lambda: L.GaussianNoise(0.1, seed=2),
     L.GaussianDropout: lambda: L.GaussianDropout(0.2, seed=2),
+    L.EinsumDense: lambda: L.EinsumDense("...b,bc->...c", 4, activation="relu", bias_axes="c"),
     L.AlphaDropout: lambda: L.AlphaDropout(0.2, noise_shape=(None, 1), seed=2),
     L.Lambda: lambda: L.Lambda(activations.relu, output_shape=(3,),
                                arguments={"max_value": 6.0}),

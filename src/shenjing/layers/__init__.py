@@ -104,6 +104,8 @@ def __getattr__(name: str):
         from . import regularization as module
     elif name in ("CategoryEncoding", "IntegerLookup", "StringLookup"):
         from . import lookup as module
+    elif name == "EinsumDense":
+        from . import einsum_dense as module
     elif name == "Hashing":
         from . import hashing as module
     elif name == "Discretization":
@@ -139,7 +141,7 @@ __all__ = [
     "AvgPool3D", "AveragePooling3D", "Conv3D", "Convolution3D", "Cropping3D",
     "GlobalAveragePooling3D", "GlobalMaxPooling3D", "MaxPool3D", "MaxPooling3D",
     "UpSampling3D", "ZeroPadding3D",
-    "Activation", "ActivityRegularization", "AlphaDropout", "Cropping1D", "ELU",
+    "Activation", "ActivityRegularization", "AlphaDropout", "Cropping1D", "ELU", "EinsumDense",
     "GaussianDropout",
     "GaussianNoise", "GroupNormalization", "Identity", "RMSNormalization",
     "PReLU", "Permute", "RepeatVector", "Softmax", "UpSampling1D", "ZeroPadding1D",
