@@ -192,7 +192,6 @@ def median(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     ``shenjing.ops.median`` average them), NaN for a lane that holds one; along ``dim``,
     ``(values, indices)``. The gradient goes to the element chosen."""
     from ._torch_methods import sort
-    from .functional.tensor_methods import ValuesIndices
 
     if dim is None:
         if self.size == 0:
@@ -227,9 +226,9 @@ def nansum(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 def nanmean(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The mean of the values that are not NaN (NaN where all are)."""
-    count = F.sum(F.cast(ops.logical_not(ops.isnan(self)), self.dtype), axis=dim,
-                  keepdims=keepdim)
-    return nansum(self, dim, keepdim) / count
+    nan = ops.isnan(self)
+    count = F.sum(F.cast(ops.logical_not(nan), self.dtype), axis=dim, keepdims=keepdim)
+    return F.sum(F.where(nan, 0.0, self), axis=dim, keepdims=keepdim) / count
 
 
 def select(self: Tensor, dim: int, index: int) -> Tensor:
@@ -393,7 +392,7 @@ def kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
 def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """1 with probability x (or ``p``), else 0, element-wise, in x's dtype (torch.bernoulli;
     drawn from shenjing's seeded streams)."""
-    probability = self.data if p is None else (p.data if isinstance(p, Tensor) else p)
+    probability = self.data if p is None else array_of(p)
     draws = self.xp.asarray(backend.default_generator().random(self.shape))
     return Tensor._wrap((draws < probability).astype(self.dtype))
 

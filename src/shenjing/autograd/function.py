@@ -151,9 +151,10 @@ def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
                     f"{cls.__name__.lstrip('_')} takes Tensors or arrays as positional arguments "
                     "(pass other values as keyword options), got "
                     f"{', '.join(type(t).__name__ for t in inputs)}")
-            # beside a floating Tensor, its dtype (as x * 2.0 stays float32, and a float64
-            # array beside a float64 Tensor is not rounded to float32 first)
-            t = Tensor(t) if like is None else Tensor(t, dtype=like.dtype)
+            # beside a floating Tensor, in its dtype and on its device, as every op's operands
+            from ..functional._util import as_tensor  # (autograd loads before functional)
+
+            t = as_tensor(t, like)
         out.append(t)
     return out
 

@@ -139,15 +139,16 @@ class Tensor(InplaceMixin):
         if isinstance(data, Tensor):
             data = data.data
         xp = backend.get_xp(data)
-        if dtype is None:
+        given = dtype is not None  # (else the dtype found below already says "O" for objects)
+        if not given:
             dtype = data.dtype if hasattr(data, "dtype") else xp.asarray(data).dtype
             if xp.dtype(dtype).kind == "f":
                 dtype = backend.DEFAULT_FLOAT
         # Always a copy (as torch.tensor): updating a parameter in place must never change
         # the caller's array behind their back.
         self.data = xp.array(data, dtype=dtype, copy=True)
-        if (self.data.dtype.kind == "O" or data is None or not hasattr(data, "dtype")
-                and xp.asarray(data).dtype.kind == "O"):  # NumPy makes None NaN in float32
+        if self.data.dtype.kind == "O" or given and (data is None or not hasattr(
+                data, "dtype") and xp.asarray(data).dtype.kind == "O"):  # None: NaN in float32
             raise TypeError("Tensor() takes numbers, arrays or nested lists of numbers, got "
                             f"{_described(data)}")
         self.name = name

@@ -149,7 +149,9 @@ def sum_rows(a: Any) -> Any:
     xp = get_xp(a)
     if xp is not np:
         return a.sum(axis=0)
-    ones = xp.ones(min(len(a), _BLOCK), dtype=a.dtype)
+    if len(a) <= _BLOCK:  # a batch's bias gradient: one GEMV (the blocks cost a call each)
+        return xp.ones(len(a), dtype=a.dtype) @ a
+    ones = xp.ones(_BLOCK, dtype=a.dtype)
     return _by_blocks(lambda k: ones[:len(a[k:k + _BLOCK])] @ a[k:k + _BLOCK], a)
 
 

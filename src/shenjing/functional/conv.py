@@ -414,7 +414,6 @@ class _DepthwiseConv2D(Function):
         kernels = native.kernels_for(xpad, w)
         if kernels is not None:  # straight over NHWC memory (native/depthwise.c), per image
             y = xp.empty((n, ho, wo, c * m), x.dtype)
-            w = xp.ascontiguousarray(w)
             geom = (*xpad.shape[1:], m, ho, wo, kh, kw, *strides, *dilation)
             parallel.over_batch(lambda a, z: kernels.sj_depthwise_fwd(
                 z - a, *geom, xpad[a:z].ctypes.data, w.ctypes.data, y[a:z].ctypes.data),
@@ -462,12 +461,13 @@ class _DepthwiseConv2D(Function):
     def backward(self, g):
         cols, w3, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved[:9]
         xpad = self.saved[9]
-        if xpad is not None:  # the forward ran natively: so does the backward
+        if xpad is not None:  # the forward ran natively (and saved w itself where w3 goes)
             kernels = native.kernels_for(xpad)
             if kernels is not None:
                 return self._native_backward(g, kernels)
-            cols, w3 = _depthwise_operands(xpad, w3, out_hw, strides, dilation)  # (native off
-        need = self.needs_input_grad  # since the forward: NumPy's operands, from the saved)
+            w = w3  # native code turned off since: NumPy's operands, from the saved ones
+            cols, w3 = _depthwise_operands(xpad, w, out_hw, strides, dilation)
+        need = self.needs_input_grad
         cols, w3 = (cols if need[1] else None), (w3 if need[0] else None)
         xp = get_xp(g)
         kh, kw, c, m = w_shape

@@ -65,8 +65,9 @@ class _Concatenate(Function):
     """y = the inputs joined along an axis;  the gradient is cut back into the same pieces."""
 
     def forward(self, *xs, axis=0):
+        y = get_xp(*xs).concatenate(xs, axis=axis)  # first: it refuses shapes that differ
         self.save_for_backward(axis, [x.shape[axis] for x in xs])
-        return get_xp(*xs).concatenate(xs, axis=axis)
+        return y
 
     def backward(self, g):
         axis, sizes = self.saved
@@ -295,16 +296,17 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
     if tensors[0].ndim == 0:
         raise ValueError("concatenate() joins along an existing axis: 0-d tensors have none "
                          "(stack() them)")
-    first, axis = tensors[0].shape, axis_index(axis, tensors[0].ndim)
-    if any(len(t.shape) != len(first) or any(
-            a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != axis) for t in tensors):
-        raise ValueError(f"concatenate: the tensors must have the same sizes on every axis but "
-                         f"the joined one ({axis}), got shapes {[t.shape for t in tensors]}")
+    axis = axis_index(axis, tensors[0].ndim)
     kinds = {t.data.dtype.kind for t in tensors}
     if "f" in kinds and len(kinds) > 1:  # torch's promotion: integers join as the float dtype
         dtype = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
         tensors = [E.cast(t, dtype) for t in tensors]
-    return _Concatenate.apply(*tensors, axis=axis)
+    try:
+        return _Concatenate.apply(*tensors, axis=axis)
+    except ValueError as error:  # NumPy's says "dimensions": name the shapes (only on failure)
+        raise ValueError(f"concatenate: the tensors must have the same sizes on every axis but "
+                         f"the joined one ({axis}), got shapes {[t.shape for t in tensors]}"
+                         ) from error
 
 
 cat = concatenate  # PyTorch's name
