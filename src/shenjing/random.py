@@ -79,9 +79,14 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
     z = np.asarray(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"categorical: logits must be (batch, classes), got shape {z.shape}")
-    gumbel = -np.log(-np.log(_rng(seed).uniform(np.finfo(np.float64).tiny, 1.0,
-                                                 size=(z.shape[0], num_samples, z.shape[1]))))
-    return Tensor((z[:, None, :] + gumbel).argmax(axis=-1).astype(dtype))
+    noise = gumbel(_rng(seed), (z.shape[0], num_samples, z.shape[1]))
+    return Tensor((z[:, None, :] + noise).argmax(axis=-1).astype(dtype))
+
+
+def gumbel(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard Gumbel noise -log(-log(u)), float64: argmax(logits + it) samples
+    softmax(logits) (categorical here, torch's gumbel_softmax)."""
+    return -np.log(-np.log(rng.uniform(np.finfo(np.float64).tiny, 1.0, shape)))
 
 
 def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32",

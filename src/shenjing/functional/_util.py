@@ -39,6 +39,13 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(value, dtype=like.dtype) if like.dtype.kind == "f" else Tensor(value)
 
 
+def dtype_kept(value: Any) -> Tensor:
+    """``value`` as a Tensor keeping an array's dtype (float64 too), as torch's functions take
+    arrays (``as_tensor`` makes floats float32, Keras's floatx)."""
+    return value if isinstance(value, Tensor) else Tensor(value,
+                                                          dtype=getattr(value, "dtype", None))
+
+
 def large_negative(dtype: Any) -> float:
     """What a masked score gets before a softmax (Keras's ``_large_negative_number``): -1e9,
     or -3e4 in float16, where -1e9 is -inf and a row masked whole would be NaN."""

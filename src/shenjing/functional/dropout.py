@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,16 @@ class _Dropout(Function):
         return g * self.saved[0]
 
     differentiable_backward = backward  # g times a constant mask: also on Tensors
+
+
+def concrete_noise_shape(noise_shape: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Keras's ``noise_shape`` for an input of ``shape``: None entries take its size; each
+    entry must be 1, None or that size (a ValueError naming both otherwise)."""
+    given = tuple(noise_shape)
+    if len(given) != len(shape) or any(d not in (None, 1, n) for d, n in zip(given, shape)):
+        raise ValueError(f"dropout: noise_shape must have one entry per axis of x, each 1, "
+                         f"None or that axis's size; got {noise_shape} for x of shape {shape}")
+    return tuple(n if d is None else int(d) for d, n in zip(given, shape))
 
 
 def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
@@ -58,11 +69,6 @@ def dropout(x: Tensor, rate: float = 0.5, training: bool = True,
     if not training or rate == 0.0:
         return x
     if noise_shape is not None:
-        shape = tuple(noise_shape)
-        if len(shape) != x.ndim or any(d not in (None, 1, n) for d, n in zip(shape, x.shape)):
-            raise ValueError(f"dropout: noise_shape must have one entry per axis of x, each 1, "
-                             f"None or that axis's size; got {noise_shape} for x of shape "
-                             f"{x.shape}")
-        noise_shape = tuple(n if d is None else int(d) for d, n in zip(shape, x.shape))
+        noise_shape = concrete_noise_shape(noise_shape, x.shape)
     return _Dropout.apply(x, rate=rate, generator=generator or default_generator(),
                           noise_shape=noise_shape)

@@ -15,6 +15,7 @@ from .. import functional as F
 from .._config import function_name, registered_function
 from ..autograd import Tensor, no_grad
 from ..backend import new_generator
+from ..functional.dropout import concrete_noise_shape
 from . import constraints
 from .conv import _channels_last
 from .input_layer import SymbolicTensor
@@ -298,8 +299,8 @@ class AlphaDropout(Dropout):
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0:
             return x
-        shape = x.shape if self.noise_shape is None else tuple(
-            n if d is None else d for d, n in zip(self.noise_shape, x.shape))
+        shape = x.shape if self.noise_shape is None else concrete_noise_shape(
+            self.noise_shape, x.shape)
         kept = (self._generator.uniform(size=shape) >= self.rate).astype(x.dtype)
         saturation, rate = self._SATURATION, self.rate
         a = ((1 - rate) * (1 + rate * saturation**2)) ** -0.5

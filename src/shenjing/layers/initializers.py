@@ -194,12 +194,15 @@ class Orthogonal(Initializer):
     def sample(self, shape, rng):
         if len(shape) < 2:
             raise ValueError(f"Orthogonal needs a shape of rank >= 2, got {shape}")
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))  # make the decomposition unique, so the result is uniform
-        q = q if rows >= cols else q.T
-        return self.gain * q.reshape(shape)
+        return self.gain * semi_orthogonal(rng, math.prod(shape[:-1]), shape[-1]).reshape(shape)
+
+
+def semi_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A (rows, cols) matrix with orthonormal rows or columns, uniformly drawn: the Q of a
+    normal matrix's QR, its signs made those of R's diagonal (which makes it unique)."""
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q *= np.sign(np.diag(r))
+    return q if rows >= cols else q.T
 
 
 class Identity(Zeros):

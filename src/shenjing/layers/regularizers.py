@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional._util import as_tensor
 
 
 class Regularizer:
@@ -28,10 +29,6 @@ class Regularizer:
         return cls(**config)
 
 
-def _tensor(w: Any) -> Tensor:
-    return w if isinstance(w, Tensor) else Tensor(w)  # an array, as Keras converts it
-
-
 class L1L2(Regularizer):
     """l1 * sum(|w|) + l2 * sum(w**2)."""
 
@@ -41,7 +38,7 @@ class L1L2(Regularizer):
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, w: Any) -> Tensor:
-        w = _tensor(w)
+        w = as_tensor(w)  # an array too, as Keras converts it
         penalty = None
         if self.l1:
             penalty = self.l1 * F.sum(F.abs(w))
@@ -88,7 +85,7 @@ class OrthogonalRegularizer(Regularizer):
         self.factor, self.mode = float(factor), mode
 
     def __call__(self, w: Any) -> Tensor:
-        w = _tensor(w)
+        w = as_tensor(w)  # an array too, as Keras converts it
         if w.ndim != 2:
             raise ValueError(f"OrthogonalRegularizer takes a 2-D weight, got shape {w.shape}")
         rows = w if self.mode == "rows" else F.transpose(w)

@@ -19,6 +19,7 @@ from .. import _nest
 from .. import functional as F
 from ..autograd import Tensor
 from .layer import Layer
+from .recurrent import sequence_mask
 from .stateful import StatefulMixin
 
 
@@ -174,8 +175,6 @@ class RNN(StatefulMixin, Layer):
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if isinstance(mask, (list, tuple)):
             mask = next((m for m in mask if m is not None), None)
-        from .recurrent import sequence_mask
-
         return sequence_mask(self, mask)
 
 

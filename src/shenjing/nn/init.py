@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..layers.initializers import compute_fans, semi_orthogonal
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
           "selu": 3.0 / 4}
@@ -36,8 +37,8 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
     if tensor.ndim < 2:
         raise ValueError(f"fan in and fan out need a tensor of at least 2 dimensions, got "
                          f"shape {tensor.shape}")
-    field = math.prod(tensor.shape[2:])
-    return tensor.shape[1] * field, tensor.shape[0] * field
+    out, inputs, *kernel = tensor.shape  # torch's layout, in Keras's order for compute_fans
+    return compute_fans((*kernel, inputs, out))
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
@@ -126,9 +127,5 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     (the QR of a normal matrix with the signs of R's diagonal, as torch's)."""
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs at least 2 dimensions, got shape {tensor.shape}")
-    rows, cols = tensor.shape[0], tensor.size // tensor.shape[0]
-    flat = _rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
-    q = q if rows >= cols else q.T
+    q = semi_orthogonal(_rng(), tensor.shape[0], tensor.size // tensor.shape[0])
     return _fill(tensor, gain * q.reshape(tensor.shape))

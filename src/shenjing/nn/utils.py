@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
 from ..autograd import Tensor, no_grad
 
 
@@ -43,7 +42,7 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor(0.0)
     p = float(norm_type)
-    total = _vector_norm(np.array([_vector_norm(backend.asnumpy(g.data), p) for g in grads]), p)
+    total = _vector_norm(np.array([_vector_norm(g.data, p) for g in grads]), p)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped; pass "

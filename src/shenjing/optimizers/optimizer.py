@@ -210,15 +210,17 @@ class Optimizer(Averaging):
             self._add_param(p)
 
     def _add_param(self, p: Any) -> int:
+        i = self._index.get(id(p))
+        if i is not None:  # (every step asks: the checks are for a parameter's first time)
+            return i
         if not isinstance(p, Tensor):
             raise TypeError(f"an optimizer updates Tensors (Parameters); got {type(p).__name__}")
         if not p.is_leaf:  # its .grad stays None after backward: it would never change
             raise ValueError(f"can't optimize a non-leaf Tensor (one made by an op, shape "
                              f"{p.shape}): optimize the tensor it was computed from, or a "
                              f"detached copy (x.detach().requires_grad_())")
-        if id(p) not in self._index:
-            self._index[id(p)] = len(self._params)
-            self._params.append(p)
+        self._index[id(p)] = len(self._params)
+        self._params.append(p)
         return self._index[id(p)]
 
     def zero_grad(self, set_to_none: bool = True) -> None:

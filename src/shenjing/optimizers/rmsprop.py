@@ -69,8 +69,9 @@ class RMSprop(Optimizer):
             a = state["average_gradient"]
             a *= self.rho
             a += (1.0 - self.rho) * g
-            with np.errstate(invalid="ignore"):  # inf - inf, mended: a gradient whose
-                spread = xp.where(xp.isinf(v), xp.inf, v - a * a)  # square overflowed: inf
+            # a*a capped at the largest float: a gradient whose square overflowed leaves
+            # v inf, and inf - inf would be NaN (torch's step is then 0)
+            spread = v - xp.minimum(a * a, np.finfo(v.dtype).max)
             step = (lr * g) / xp.sqrt(spread + self.epsilon)  # (inf - inf), so the step is 0
         else:
             step = (lr * g) / xp.sqrt(v + self.epsilon)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
 from ... import _ops_nn, backend
 from ...autograd import Tensor
 from ...backend import get_xp
@@ -153,8 +151,10 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     shenjing's seeded streams; ``hard``: the one-hot of its argmax forward, the soft
     sample's gradient backward (straight-through)."""
     x = as_float(logits)
-    u = backend.default_generator().uniform(np.finfo(np.float64).tiny, 1.0, x.shape)
-    noise = backend.on_device_of((-np.log(-np.log(u))).astype(x.dtype), x.data)
+    from ...random import gumbel  # (keras.random loads on first use)
+
+    noise = backend.on_device_of(gumbel(backend.default_generator(), x.shape).astype(x.dtype),
+                                 x.data)
     soft = A.softmax((x + Tensor._wrap(noise)) * (1.0 / tau), axis=dim)
     if not hard:
         return soft

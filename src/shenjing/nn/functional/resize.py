@@ -15,6 +15,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...functional import reduction as R
 from ...functional import shape as S
+from ...functional._util import dtype_kept
 from ._layout import batched, ntuple, resample
 from .conv import max_pool2d
 
@@ -154,7 +155,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     """(*, C r**2, H, W) -> (*, C, H r, W r) (sub-pixel upsampling, Shi et al. 2016): channel
     c r**2 + i r + j becomes pixel (i, j) of the r x r block of channel c."""
-    x, r = _tensor_of(input), int(upscale_factor)
+    x, r = dtype_kept(input), int(upscale_factor)
     *lead, c, h, w = _image_shape("pixel_shuffle", x)
     if c % (r * r):
         raise ValueError(f"pixel_shuffle: {c} channels are not divisible by upscale_factor**2 "
@@ -167,7 +168,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
     """The inverse of :func:`pixel_shuffle`: (*, C, H r, W r) -> (*, C r**2, H, W)."""
-    x, r = _tensor_of(input), int(downscale_factor)
+    x, r = dtype_kept(input), int(downscale_factor)
     *lead, c, h, w = _image_shape("pixel_unshuffle", x)
     if h % r or w % r:
         raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by "
@@ -176,10 +177,6 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     y = S.reshape(x, (*lead, c, h // r, r, w // r, r))
     y = S.transpose(y, (*range(k + 1), k + 2, k + 4, k + 1, k + 3))
     return S.reshape(y, (*lead, c * r * r, h // r, w // r))
-
-
-def _tensor_of(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=getattr(x, "dtype", None))
 
 
 def _image_shape(name: str, x: Tensor) -> tuple[int, ...]:
