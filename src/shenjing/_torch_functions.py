@@ -31,7 +31,7 @@ from . import functional as F
 from ._torch_methods import FUNCTIONS as _METHOD_NAMES
 from .autograd import Tensor
 from .autograd import as_tensor as _as_tensor
-from .functional._util import dtype_kept
+from .functional._util import dtype_kept as _tensor  # arrays too: torch.max(out.data, 1)
 from .functional.device import parse_device as _parse_device
 from .utils import set_random_seed as manual_seed  # noqa: F401 - torch.manual_seed(0)
 
@@ -68,10 +68,6 @@ sqrt = F.sqrt
 stack = F.stack
 sum = F.sum  # noqa: A001
 tanh = F.tanh
-
-
-_tensor = dtype_kept  # torch's ``.data`` is a tensor where shenjing's is the array: ported
-# code hands these functions arrays (``torch.max(outputs.data, 1)``); their dtype is kept
 
 
 def _extreme(name: str, pairwise: Any, x: Tensor, dim: Any, keepdim: bool, other: Any) -> Any:
