@@ -493,3 +493,9 @@ def test_samples_of_dicts_collate_field_by_field_and_bad_samples_are_named():
         sj.data.TensorDataset(np.zeros((3, 2)), np.zeros(4))
     with pytest.raises(TypeError, match="whole batches"):
         DataLoader(sj.utils.PyDataset())
+
+
+def test_samples_of_different_shapes_are_named():
+    # NumPy's "all input arrays must have the same shape" named none (review)
+    with pytest.raises(ValueError, match=r"differ in shape: \[\(4,\), \(5,\)\]"):
+        list(DataLoader([(np.zeros(4), 0)] * 3 + [(np.zeros(5), 0)], batch_size=4))

@@ -172,7 +172,7 @@ class TerminateOnNaN(Callback):
             self.stopped_at = (self._epoch, batch)
             self.model.stop_training = True
             _print(nan_gradient_message(self._epoch, batch, float(loss), weight)
-                   if weight and math.isfinite(float(loss)) else
+                   if weight else  # (named only after a finite loss)
                    nan_message(self._epoch, batch, float(loss),
                                getattr(self.model, "_nonfinite_data", "")))
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..data.image_folder import eight_bit
 from .common import DATASETS, IMAGE_SUFFIXES, CLIError
 from .data import Data, load_data
 from .models import _check_shape, _fmt_shape, _for_model, _load_model_file, model_input_shape
@@ -111,6 +110,8 @@ def _read_image(path: str, shape: tuple[int, ...]) -> np.ndarray:
     """An image file as pixels 0..255 of the model's (height, width, channels)."""
     try:
         from PIL import Image
+
+        from ..data.image_folder import eight_bit  # (with PIL: not at the CLI's start)
     except ImportError:
         raise CLIError("reading images needs Pillow, which is not installed: pip install "
                        "'shenjing[images]'") from None

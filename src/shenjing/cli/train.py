@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..io.formats import RUN_MODEL
 from .common import PROG, CLIError
 from .models import (
     _check_shape,
@@ -43,10 +42,6 @@ def _test_scores(model: Any, x: Any, y: Any, batch_size: int) -> tuple[float, fl
         return scores["loss"], scores["accuracy"]
     predicted = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=-1)
     return scores["loss"], float(np.mean(predicted == np.asarray(y).reshape(predicted.shape)))
-
-
-# what a run writes in its folder
-RUN_FILES = ("curves.png", "history.csv", "metrics.json", RUN_MODEL, "summary.txt")
 
 
 def _run_dir(out: str | None, data: str, model: str) -> Path:
@@ -86,7 +81,9 @@ def _run_folder(out: str | None, data: str, model: str) -> Iterator[tuple[Path, 
         for name in new:
             os.replace(work / name, path / name)
         work.rmdir()
-        for name in set(RUN_FILES) - new:
+        from ..io.formats import RUN_MODEL  # (the saving code: not at the CLI's start)
+
+        for name in {"curves.png", "history.csv", "metrics.json", RUN_MODEL, "summary.txt"} - new:
             with contextlib.suppress(FileNotFoundError):
                 (path / name).unlink()
 
@@ -119,6 +116,7 @@ def _finite(v: float) -> float | None:
 def cmd_train(args: argparse.Namespace) -> int:
     from .. import __version__, parallel, utils
     from ..callbacks import CSVLogger
+    from ..io.formats import RUN_MODEL
     from ..io.saving import atomic_write, save_model
 
     utils.set_random_seed(args.seed)
@@ -165,7 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         test_loss, test_accuracy = _test_scores(model, x_test, data.y_test, args.batch_size)
         # the class names travel with the model: evaluate and predict read them from the file
         save_model(model, str(out / RUN_MODEL), metadata={"class_names": data.class_names})
-        plotted = plot_curves(history.history, out / "curves.png")
+        plot_curves(history.history, out / "curves.png")
         optimizer = model.optimizer
         metrics = {
             "test_loss": _finite(test_loss), "test_accuracy": _finite(test_accuracy),
@@ -184,8 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"test accuracy {float(test_accuracy):.4f} ({correct}/{len(x_test)}) - test loss "
               f"{float(test_loss):.4f} - {len(history.epoch)} epoch"
               f"{'' if len(history.epoch) == 1 else 's'} in {seconds:.1f}s")
-    written = [f for f in RUN_FILES if f != "curves.png" or plotted]  # this run's files
-    print(f"wrote {final}{os.sep}: {', '.join(sorted(written))}")
+        written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    print(f"wrote {final}{os.sep}: {', '.join(written)}")  # (once they are in the folder)
     if not all(math.isfinite(v) for v in history.history.get("loss", [])):
         print(f"{PROG} train: training diverged (the loss became NaN or infinite) and stopped; "
               f"the run folder keeps that model for inspection: try a lower --lr",

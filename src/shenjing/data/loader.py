@@ -181,14 +181,12 @@ def _is_sample_dataset(x: Any) -> bool:
         return bool(x) and all(isinstance(v, tuple) for v in x)
     return (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(
         x, (np.ndarray, Tensor, tuple, dict, str, bytes, PyDataset)) and not any(
-        hasattr(x, a) for a in ("__array__", "__array_interface__", "__cuda_array_interface__",
-                                "__buffer__"))  # arrays: a torch tensor, array.array
-        and not _has_buffer(x))
+        hasattr(x, a) for a in ("__array__", "__array_interface__", "__cuda_array_interface__"))
+        and not _has_buffer(x))  # arrays: a torch tensor, array.array
 
 
 def _has_buffer(x: Any) -> bool:
-    """Whether ``x`` exposes its memory (array.array, memoryview): NumPy reads it as an array
-    (``__buffer__`` tells it from Python 3.12 only)."""
+    """Whether ``x`` exposes its memory (array.array, memoryview): NumPy reads it as an array."""
     try:
         memoryview(x)
     except TypeError:
@@ -208,7 +206,12 @@ def collate(samples: list[Any]) -> Any:
             raise ValueError(f"the samples of a batch differ in structure: {len(first)} "
                              f"fields in the first, {samples[-1]!r:.60} in another")
         return tuple(collate(list(fields)) for fields in zip(*samples))
-    return np.stack([np.asarray(getattr(s, "data", s)) for s in samples])
+    arrays = [np.asarray(getattr(s, "data", s)) for s in samples]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:  # NumPy's own message names no shapes
+        raise ValueError(f"the samples of a batch differ in shape: {sorted(shapes)}; give "
+                         "samples of one shape (pad or resize them), or batch_size=None")
+    return np.stack(arrays)
 
 
 def _unbatched(sample: Any) -> Any:

@@ -149,14 +149,15 @@ class Trainer(Inference, CompiledLossesAndMetrics):
         self._nonfinite_grad = ""
         if not math.isfinite(value):
             return value
-        if loss.requires_grad or self.trainable_weights:  # a model without weights: no step
+        weights = self.trainable_weights  # (a walk of the layers: once a step)
+        if loss.requires_grad or weights:  # a model without weights: no step
             self.optimizer.zero_grad()
             self.optimizer.scale_loss(loss).backward()
             # a finite loss can still send back NaN/inf (sqrt or log at 0 in a loss of one's
             # own): that step would write it into every weight, and a checkpoint after it
             # into the files; the loss scaler skips such steps itself
             if not hasattr(self.optimizer, "dynamic_scale"):
-                self._nonfinite_grad = _nonfinite_gradient(self.trainable_weights)
+                self._nonfinite_grad = _nonfinite_gradient(weights)
                 if self._nonfinite_grad:
                     return value
             self.optimizer.step()
@@ -423,8 +424,9 @@ class Trainer(Inference, CompiledLossesAndMetrics):
                 self._ensure_ready(xb)
             cbs.on_train_batch_begin(step)
             logs = train_step(xb, yb, swb)
-            finite = _finite(logs.get("loss")) and not self._nonfinite_grad
-            if not finite:  # where the batch's data hold NaN/inf, for TerminateOnNaN to say
+            finite_loss = _finite(logs.get("loss"))
+            finite = finite_loss and not self._nonfinite_grad
+            if not finite_loss:  # where the batch's data hold NaN/inf, for TerminateOnNaN
                 self._nonfinite_data = da.nonfinite_report(xb, yb, swb)
             cbs.on_train_batch_end(step, logs)
             if not finite:
@@ -464,17 +466,14 @@ class Trainer(Inference, CompiledLossesAndMetrics):
 
 def _nonfinite_gradient(weights: Sequence[Tensor]) -> str:
     """'' when every gradient is finite, else which weight's is not ('dense/kernel (NaN)').
-    One dot product of each gradient with itself (NaN or inf exactly when an element is, or
-    when the squares overflow; a BLAS pass, 2.5x faster than NumPy's pairwise sum), one read of
-    their total (a sync on a GPU); only a total that is not finite looks at the elements."""
+    Their global norm (one BLAS dot product each, infinite only when an element is NaN or inf,
+    the clipping's own), then, only where it is not finite, a look at the elements."""
+    from ..optimizers.optimizer import global_norm
+
     grads = [(w, w.grad.data) for w in weights if w.grad is not None]
-    if not grads:
+    if not grads or math.isfinite(global_norm([g for _, g in grads])):
         return ""
     xp = backend.get_xp(grads[0][1])
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked below
-        total = float(sum(xp.dot(g.ravel(), g.ravel()) for _, g in grads))
-    if math.isfinite(total):
-        return ""
     for w, g in grads:
         if not bool(xp.isfinite(g).all()):
             kind = "NaN" if bool(xp.isnan(g).any()) else "inf"
