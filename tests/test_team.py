@@ -309,6 +309,52 @@ def test_stacked_products_in_team_mode_are_numpys(fresh_parallel, rng, monkeypat
         np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-3)
 
 
+def test_independent_products_in_team_mode_run_one_per_thread(fresh_parallel, rng,
+                                                              monkeypatch):
+    """A layer's two gradients (input and kernel, transposed operands) go to oneDNN as one list,
+    a product per thread of the team (native/gemm_stack.c), with NumPy's values and gradients;
+    small products, float64 ones and a list longer than the team multiply in turn."""
+    from shenjing.native import onednn
+
+    if not parallel.team_possible():
+        pytest.skip(f"team mode needs oneDNN ({onednn.status()}) and the C kernels with "
+                    f"OpenMP ({native.status()})")
+    lib, lists = native.kernels(), []
+    listed = lib.sj_gemm_list
+    monkeypatch.setattr(lib, "sj_gemm_list", lambda *args: lists.append(args[1]) or listed(
+        *args))
+    x0 = rng.standard_normal((200, 160)).astype(np.float32)
+    w0 = rng.standard_normal((160, 96)).astype(np.float32)  # 3M multiply-adds a product
+    b0 = rng.standard_normal(96).astype(np.float32)
+
+    def run():
+        x, w, b = (sj.tensor(v, requires_grad=True) for v in (x0, w0, b0))
+        y = F.linear(x, w, b)
+        (y * y).sum().backward()
+        return [y.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+
+    team = run()
+    assert parallel.team_size == 2 and lists == [2]
+    with native.disabled():
+        parallel._leave_team()
+        ordinary = run()
+    for got, expected in zip(team, ordinary, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-3)
+    parallel._enter_team()
+    a, b = x0[:, :128], np.ascontiguousarray(w0[:128].T)  # a strided, b read transposed
+    products = [(a, b.T, None), (x0.T, x0[:, :96], np.empty((160, 96), np.float32))]
+    got = parallel.gemms(*products)
+    for (p, q, _), out in zip(products, got, strict=True):
+        np.testing.assert_allclose(out, p @ q, rtol=2e-5, atol=1e-3)
+    assert got[1] is products[1][2] and lists == [2, 2]
+    small = [(x0[:8], w0, None), (x0[:8], w0, None)]
+    wide = [(x0.astype(np.float64), w0, None), (x0, w0, None)]
+    for products in (small, wide, [(x0, w0, None)] * 3):
+        for (p, q, _), out in zip(products, parallel.gemms(*products), strict=True):
+            np.testing.assert_allclose(out, p @ q, rtol=2e-5, atol=1e-3)
+    assert lists == [2, 2]
+
+
 def test_which_products_decide_team_mode(fresh_parallel):
     """Only a big float32 matrix product decides: not a dot product or a matrix-vector one,
     nor mixed dtypes, and not inside native.disabled(), nor with one thread (until the threads

@@ -188,6 +188,21 @@ def gemm(a: Any, b: Any, out: Any = None) -> Any:
     return a @ b if out is None else get_xp(a).matmul(a, b, out=out)
 
 
+def gemms(*products: tuple[Any, Any, Any]) -> list[Any]:
+    """``[gemm(a, b, out) for a, b, out in products]`` for independent products (``out`` may be
+    None). In team mode, as many 2-D float32 products as the team has threads, each of
+    ``PAIR_MIN`` multiply-adds or more, run one per thread, each alone on its core (see
+    ``native/gemm_stack.c``): a layer's two gradients (as many multiply-adds each) ~10% faster
+    than on the team one after the other."""
+    if team_size > 1 and len(products) == team_size and all(
+            getattr(a, "size", 0) * b.shape[-1] >= PAIR_MIN for a, b, _ in products):
+        whole = [(a, b, np.empty((a.shape[0], b.shape[-1]), _FLOAT32) if out is None else out)
+                 for a, b, out in products]
+        if _onednn.matmul_list(whole):
+            return [out for _, _, out in whole]
+    return [gemm(a, b, out) for a, b, out in products]
+
+
 def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
     """``a @ b`` (2-D ``a``), then ``epilogue(block)`` in place on each block of output rows
     while it is in cache (a layer's bias and activation). Once ops split themselves, ``a``'s
@@ -292,6 +307,10 @@ TEAM_MIN = 1 << 15
 # Products under this many multiply-adds stay NumPy's (oneDNN's MIN_WORK; a small product
 # neither takes the team nor decides team mode).
 TEAM_GEMM_MIN = 1 << 21
+# Independent products of this many multiply-adds or more each run one per thread of the team
+# (gemms): 1.3M each (256 x 512 x 10) in 84 us, not NumPy's 141 one after the other; 327K
+# each (128 x 256 x 10) in 40 us, not 32.
+PAIR_MIN = 1 << 20
 
 
 def arith(op: int, a: Any, b: Any) -> Any:

@@ -76,6 +76,21 @@ def test_linear_gradient_of_kernel_only(rng):
                                rtol=1e-5)
 
 
+def test_linear_gradient_of_input_only(rng):
+    """The input's gradient alone, with a constant kernel and, through grad(), with a kernel
+    that wants one too (only the asked-for product runs: a GAN's generator step through the
+    discriminator's last layer)."""
+    x, w, b = _linear_inputs((5, 4), True, rng)
+    expected = np.tile(w.sum(axis=1), (5, 1))
+    inp = shenjing.tensor(x, requires_grad=True)
+    F.linear(inp, shenjing.tensor(w), shenjing.tensor(b)).sum().backward()
+    np.testing.assert_allclose(inp.grad.numpy(), expected, rtol=1e-5)
+    inp, kernel = shenjing.tensor(x, requires_grad=True), shenjing.tensor(w, requires_grad=True)
+    (gx,) = shenjing.autograd.grad(F.linear(inp, kernel, shenjing.tensor(b)).sum(), [inp])
+    np.testing.assert_allclose(gx.numpy(), expected, rtol=1e-5)
+    assert kernel.grad is None
+
+
 @pytest.mark.parametrize("x_shape, w_shape, b_shape, message", [
     ((5, 4), (3, 4), None, "does not match kernel"),
     ((5, 4), (4,), None, "does not match kernel"),

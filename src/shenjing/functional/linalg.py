@@ -136,9 +136,10 @@ class _Linear(Function):
             gs, gb = activation_bias_grads(g2[start:stop],
                                            y[start:stop] if y is not None else None,
                                            activation, need_b)
-            if gx is not None:
-                parallel.gemm(gs, w.T, gx[start:stop])
-            return parallel.gemm(x2[start:stop].T, gs) if x2 is not None else None, gb
+            products = ([(gs, w.T, gx[start:stop])] if gx is not None else []) + (
+                [(x2[start:stop].T, gs, None)] if x2 is not None else [])
+            outs = parallel.gemms(*products)  # (gx's rows are written in place)
+            return outs[-1] if x2 is not None else None, gb
 
         partials = parallel.over_batch(rows, m, 2 * parallel.gemm_work(m, x_shape[-1], n),
                                        xp is np and parallel.splitting())

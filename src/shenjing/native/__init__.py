@@ -10,9 +10,9 @@ next to this one hold those loops: ``cells.c`` (LSTM and GRU over whole sequence
 (the convolutions' columns and input gradient), ``softmax_xent.c`` (the classifiers' loss,
 and softmax both ways), ``ctc.c`` (the CTC loss's recursions), ``layer_norm.c`` (layer
 normalization both ways), ``activations.c`` (sigmoid, SiLU and GELU, the sigmoid and tanh
-gradients), ``embedding.c`` (an embedding's gradient), ``gemm_stack.c`` (stacks of oneDNN
-products on the team), ``team.c`` (team mode's arithmetic and ReLU passes on an OpenMP team,
-see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp and row sums they share,
+gradients), ``embedding.c`` (an embedding's gradient), ``gemm_stack.c`` (stacks and
+lists of oneDNN products on the team), ``team.c`` (team mode's arithmetic and ReLU passes on
+an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp and row sums they share,
 ``sj_team.h`` the team's loop clause and per-thread sums.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
 without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
@@ -228,6 +228,8 @@ def _declare(lib: Any, ctypes: Any) -> None:
     lib.sj_gemm_stack.argtypes = [ptr, i64, ctypes.c_char, ctypes.c_char, i64, i64, i64] + [
         ptr, i64, i64] * 3
     lib.sj_gemm_stack.restype = ctypes.c_int
+    lib.sj_gemm_list.argtypes = [ptr, i64, ptr]
+    lib.sj_gemm_list.restype = ctypes.c_int
     lib.sj_embedding_grad.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 3
     lib.sj_embedding_grad.restype = None
     lib.sj_adam.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 5 + [ctypes.c_float] * 5

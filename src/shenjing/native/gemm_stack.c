@@ -1,4 +1,5 @@
-/* A stack of matrix products on the team, one whole product per thread at a time.
+/* Matrix products on the team, one whole product per thread at a time: a stack of them, or a
+ * list of independent ones.
  *
  * oneDNN splits one product over the team; a stack of small ones (attention's scores: 128
  * products of 128 x 64 x 128) then pays the team's fork and join per product and keeps each
@@ -30,6 +31,36 @@ int sj_gemm_stack(void *fn, int64_t count, char ta, char tb, int64_t m, int64_t 
         for (int64_t i = lo; i < hi; i++) {
             int status = sgemm(ta, tb, m, n, k, 1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f,
                                c + i * sc, ldc);
+            if (status != 0) {
+#pragma omp critical
+                if (!failed)
+                    failed = status;
+            }
+        }
+    }
+    return failed;
+}
+
+/* Independent products of any shapes: c = op(a) @ op(b) for each of `count` rows of `desc`
+ * (ta, tb, m, n, k, a, lda, b, ldb, c, ldc; the operands as addresses), each thread of the
+ * team taking whole products. The two gradients of a layer's product (as many multiply-adds
+ * each) run one per thread of a team of two, each product alone on its core: ~10% faster than
+ * one after the other with the team splitting each. Returns the first nonzero status. */
+int sj_gemm_list(void *fn, int64_t count, const int64_t *desc) {
+    sgemm_fn sgemm = (sgemm_fn)fn;
+    int failed = 0;
+#pragma omp parallel SJ_TEAM(count * SJ_TEAM_MIN)
+    {
+#ifdef _OPENMP
+        omp_set_num_threads(1);
+#endif
+        SJ_SHARE(count, lo, hi);
+        for (int64_t i = lo; i < hi; i++) {
+            const int64_t *d = desc + 11 * i;
+            int status = sgemm((char)d[0], (char)d[1], d[2], d[3], d[4], 1.0f,
+                               (const float *)(intptr_t)d[5], d[6],
+                               (const float *)(intptr_t)d[7], d[8], 0.0f,
+                               (float *)(intptr_t)d[9], d[10]);
             if (status != 0) {
 #pragma omp critical
                 if (!failed)

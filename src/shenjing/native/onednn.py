@@ -178,6 +178,33 @@ def _stack_on_team(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
     return True
 
 
+def matmul_list(products: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bool:
+    """``out = a @ b`` for each ``(a, b, out)`` of independent 2-D float32 products, each thread
+    of the calling thread's team (its size set by the caller) taking whole products
+    (``native/gemm_stack.c``); False, with nothing done, where oneDNN or the C kernels are not
+    there or an operand is not one it reads (the caller then multiplies them in turn)."""
+    lib = kernels()
+    if lib is None or (_sgemm or _loaded()) is None:
+        return False
+    desc = []
+    for a, b, out in products:
+        if not all(type(v) is np.ndarray and v.ndim == 2 and v.dtype is _FLOAT32
+                   for v in (a, b, out)) or (
+                b.shape[0] != a.shape[1] or out.shape != (a.shape[0], b.shape[1])):
+            return False
+        la, lb, lc = _operand(a), _operand(b), _operand(out)
+        if (la is None or lb is None or lc is None or lc[0] != b"N" or not out.flags.writeable
+                or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+            return False
+        desc += [ord(la[0]), ord(lb[0]), a.shape[0], b.shape[1], a.shape[1], a.ctypes.data,
+                 la[1], b.ctypes.data, lb[1], out.ctypes.data, lc[1]]
+    table = np.array(desc, np.int64)
+    code = lib.sj_gemm_list(_sgemm_address, len(products), table.ctypes.data)
+    if code != 0:
+        raise RuntimeError(f"dnnl_sgemm failed with status {code} on a list of products")
+    return True
+
+
 def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray, threads: int) -> bool:
     """out = a @ b for 2-D arrays in oneDNN; False where a layout is not one it reads."""
     la, lb, lc = _operand(a), _operand(b), _operand(out)
