@@ -24,7 +24,8 @@ per op (forward + backward) and the ratio of steps per second.
 
 ``--job gemms`` times only the eight matrix products of the MLP step (three forward, three
 weight gradients, two input gradients; the first layer's is not needed), in the layouts each
-framework uses, with its own BLAS (NumPy's OpenBLAS for shenjing, the MKL inside PyTorch's
+framework uses, through its own path (shenjing's ``parallel.gemm`` / ``gemms``: oneDNN on the
+team where the ``onednn`` extra is installed, else NumPy's OpenBLAS; the MKL inside PyTorch's
 wheel): the floor under each framework's step, and so how far the ratio can go.
 
 ``--job numpy`` runs, in shenjing's place, the same step written by hand in NumPy (no engine:
@@ -184,7 +185,7 @@ CHAIN_OPS = 52  # 10 x (mul, add, tanh, matmul, sub), the square and the sum
 def gemms_step_fn(framework: str, threads: int):
     """The MLP step's eight GEMMs on hot operands: x W1, h1 W2, h2 W3 (forward); h2^T g3,
     h1^T g2, x^T g1 (weight gradients); g3 W3^T, g2 W2^T (input gradients). shenjing keeps W
-    as (in, out) and multiplies with NumPy; torch keeps (out, in) and calls torch.mm."""
+    as (in, out) and multiplies as its engine does; torch keeps (out, in) and calls torch.mm."""
     rng = np.random.default_rng(2)
     acts = [rng.standard_normal((BATCH, n)).astype(np.float32) for n in SIZES]  # x, h1, h2, z
     weights = [rng.standard_normal((i, o)).astype(np.float32)
@@ -206,15 +207,17 @@ def gemms_step_fn(framework: str, threads: int):
     else:
         import shenjing as sj
 
-        sj.utils.set_num_threads(threads)
-        a, w, mm = acts, weights, np.matmul
+        from shenjing import parallel
 
-        def step(x, y):
+        sj.utils.set_num_threads(threads)
+        a, w, mm = acts, weights, parallel.gemm
+
+        def step(x, y):  # as the engine calls them: layers 3 and 2's gradients in pairs
             for i in range(3):
                 mm(a[i], w[i])
-                mm(a[i].T, a[i + 1])
-            mm(a[3], w[2].T)
-            mm(a[2], w[1].T)
+            mm(a[0].T, a[1])
+            parallel.gemms((a[3], w[2].T, None), (a[2].T, a[3], None))
+            parallel.gemms((a[2], w[1].T, None), (a[1].T, a[2], None))
 
     return step
 
