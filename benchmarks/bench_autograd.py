@@ -206,7 +206,6 @@ def gemms_step_fn(framework: str, threads: int):
             mm(a[2], w[1])
     else:
         import shenjing as sj
-
         from shenjing import parallel
 
         sj.utils.set_num_threads(threads)
