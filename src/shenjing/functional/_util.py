@@ -52,6 +52,13 @@ def large_negative(dtype: Any) -> float:
     return -3e4 if np.dtype(dtype) == np.float16 else -1e9
 
 
+def mask_scores(scores: Any, keep: Any) -> Any:
+    """``scores`` (a Tensor) with :func:`large_negative` added where the boolean ``keep``
+    (broadcastable) is False: what a softmax over them then all but ignores (Keras's masked
+    ``Softmax``, attention's masks)."""
+    return scores + np.where(keep, 0.0, large_negative(scores.dtype)).astype(scores.dtype)
+
+
 def max_shift(x: Any, axis: Any) -> Any:
     """x's maximum over ``axis`` with the axes kept: what softmax and logsumexp subtract so
     that exp cannot overflow. An empty tensor has none (NumPy raises): 0, of the same shape."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional._util import large_negative
+from ..functional._util import mask_scores
 from .layer import InputSpec, Layer
 
 
@@ -30,7 +30,7 @@ class Softmax(Layer):
     def call(self, x: Tensor, mask: Any = None) -> Tensor:
         if mask is not None:
             keep = np.asarray(mask.numpy() if isinstance(mask, Tensor) else mask, bool)
-            x = x + np.where(keep, 0.0, large_negative(x.dtype)).astype(x.dtype)
+            x = mask_scores(x, keep)
         if isinstance(self.axis, list) and len(self.axis) > 1:
             return F.exp(x - F.logsumexp(x, axis=tuple(self.axis), keepdims=True))
         return F.softmax(x, self.axis[0] if isinstance(self.axis, list) else self.axis)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional._util import large_negative
+from ..functional._util import mask_scores
 from . import constraints
 from .core import Dropout
 from .layer import Layer
@@ -206,8 +206,7 @@ class MultiHeadAttention(Layer):
         v = self._heads(value, self.value_kernel, self.value_bias)
         scores = F.matmul(q, F.transpose(k, (0, 1, 3, 2)))  # (batch, heads, T, S)
         if mask is not None:  # Keras's Softmax layer: -1e9 where masked
-            scores = scores + np.where(mask[:, None], 0.0, large_negative(scores.dtype)).astype(
-                scores.dtype)
+            scores = mask_scores(scores, mask[:, None])
         probs = F.softmax(scores, axis=-1)
         if mask is not None and (return_attention_scores or training and self.dropout > 0):
             probs = probs * mask[:, None].astype(probs.dtype)  # Keras's explicit path: see above

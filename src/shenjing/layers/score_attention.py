@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..functional._util import large_negative
+from ..functional._util import mask_scores
 from .attention import _bool
 from .core import Dropout
 from .layer import Layer
@@ -86,8 +86,7 @@ class _ScoreAttention(Layer):
             causal = np.tril(np.ones(scores.shape[1:], dtype=bool))[None]
             allowed = causal if allowed is None else allowed & causal
         if allowed is not None:  # Keras: a large negative number where a key may not be attended
-            scores = scores + np.where(allowed, 0.0, large_negative(scores.dtype)).astype(
-                scores.dtype)
+            scores = mask_scores(scores, allowed)
         weights = self._dropout_layer(F.softmax(scores, axis=-1), training=training)
         out = F.matmul(weights, value)
         if query_mask is not None:  # Keras: masked query steps output zeros
