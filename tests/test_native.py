@@ -641,3 +641,15 @@ def test_depthwise_c_loops_match_the_numpy_path(multiplier, strides, dilation, p
     for got in (run(), run(off_for_backward=True)):
         for a, e in zip(got, want):
             np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4)
+
+
+def test_address_is_the_arrays_data_pointer_for_every_layout():
+    """native.address takes a fast path for writable one-block arrays (C or Fortran order) and
+    ctypes's for the rest: the same pointer either way, NULL for None."""
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)
+    read_only = a.copy()
+    read_only.flags.writeable = False
+    for v in (a, a.T, a[1:3], a[:, 1:4], a[:, 1:4].T, a[::2], read_only, a[:0], a[2, 3:],
+              np.ones((), np.float32), np.asfortranarray(a)):
+        assert native.address(v) == v.ctypes.data, (v.shape, v.strides)
+    assert native.address(None) is None

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import native
 from .backend import get_xp
+from .native import address
 
 # Work is counted in element passes (about 1 ns each); a hand-off to a thread costs ~50 us.
 MIN_WORK = 1 << 17
@@ -359,9 +360,8 @@ def _team_arith(op: int, a: Any, b: Any, out: Any) -> Any:
         return None
     if out is None:
         out = np.empty(big.shape, _FLOAT32)
-    raised = kernels.sj_arith(op if big is a else _SWAPPED[op], big.size, big.ctypes.data,
-                              None if other is None else other.ctypes.data, scalar,
-                              out.ctypes.data)
+    raised = kernels.sj_arith(op if big is a else _SWAPPED[op], big.size, address(big),
+                              address(other), scalar, address(out))
     if raised:
         _report(op, raised)
     return out

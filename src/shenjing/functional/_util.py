@@ -11,6 +11,7 @@ import numpy as np
 from .. import native
 from ..autograd import Tensor
 from ..backend import asnumpy, get_xp
+from ..native import address
 
 
 def host(x: Any) -> np.ndarray:
@@ -232,8 +233,8 @@ def add_bias_activate(out: Any, b: Any, activation: str | None) -> None:
     two."""
     kernels = native.kernels_for(out, *(() if b is None else (b,)))
     if kernels is not None:
-        kernels.sj_bias_relu(out.shape[0], out.shape[1], out.ctypes.data,
-                             None if b is None else b.ctypes.data, activation == "relu")
+        kernels.sj_bias_relu(out.shape[0], out.shape[1], address(out), address(b),
+                             activation == "relu")
         return
     if b is not None:
         out += b
@@ -253,10 +254,10 @@ def activation_bias_grads(g: Any, y: Any, activation: str | None, need_b: bool
         xp = get_xp(g)
         gs = xp.empty_like(g) if relu else g
         gb = xp.empty(g.shape[1], dtype=g.dtype) if need_b else None
-        if kernels.sj_relu_bias_grad(g.shape[0], g.shape[1], g.ctypes.data,
-                                     y.ctypes.data if relu else None,
-                                     gs.ctypes.data if relu else None,
-                                     None if gb is None else gb.ctypes.data) == 0:
+        if kernels.sj_relu_bias_grad(g.shape[0], g.shape[1], address(g),
+                                     address(y) if relu else None,
+                                     address(gs) if relu else None,
+                                     address(gb)) == 0:
             return gs, gb
     gs = g * (y > 0) if relu else g
     return gs, sum_rows(gs) if need_b else None

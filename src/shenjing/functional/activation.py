@@ -12,6 +12,7 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from . import elementwise as E
 from ._util import max_shift, select, torch_alias
 
@@ -177,7 +178,7 @@ def _by_sign(a, x, slope, kernel):
         fn, args = getattr(kernels, kernel), (() if a is x else (x1,))
 
         def part(lo, hi):
-            fn(hi - lo, *(v[lo:].ctypes.data for v in (a1, *args, out)), slope)
+            fn(hi - lo, *(address(v[lo:]) for v in (a1, *args, out)), slope)
     else:
         def part(lo, hi):
             out[lo:hi] = select(x1[lo:hi] > 0, a1[lo:hi], a1[lo:hi] * a1.dtype.type(slope))

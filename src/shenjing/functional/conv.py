@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
@@ -122,7 +123,7 @@ def _add_columns(target: Any, gcols: Any, out_hw: tuple[int, int], strides: tupl
     kernels = native.kernels_for(gcols, target)
     if kernels is not None:
         kernels.sj_col2im(*target.shape[:3], target.shape[3], *out_hw, *gcols.shape[3:5],
-                          *strides, *dilation, gcols.ctypes.data, target.ctypes.data)
+                          *strides, *dilation, address(gcols), address(target))
         return
     for i in range(gcols.shape[3]):
         for j in range(gcols.shape[4]):
@@ -144,7 +145,7 @@ def _fill_columns(cols: Any, xpad: Any, strides: tuple[int, int],
     kernels = native.kernels_for(cols, xpad)
     if kernels is not None:
         kernels.sj_im2col(*xpad.shape, *cols.shape[1:5], *strides, *dilation,
-                          xpad.ctypes.data, cols.ctypes.data)
+                          address(xpad), address(cols))
     else:
         cols[...] = window_view(xpad, cols.shape[1:3], cols.shape[3:5], strides, dilation)
 
@@ -416,7 +417,7 @@ class _DepthwiseConv2D(Function):
             y = xp.empty((n, ho, wo, c * m), x.dtype)
             geom = (*xpad.shape[1:], m, ho, wo, kh, kw, *strides, *dilation)
             parallel.over_batch(lambda a, z: kernels.sj_depthwise_fwd(
-                z - a, *geom, xpad[a:z].ctypes.data, w.ctypes.data, y[a:z].ctypes.data),
+                z - a, *geom, address(xpad[a:z]), address(w), address(y[a:z])),
                 n, 2 * y.size * kh * kw, True)
             if b is not None:
                 y += b
@@ -445,10 +446,10 @@ class _DepthwiseConv2D(Function):
 
         def part(a, z):
             gw = np.zeros(w_shape, np.float64) if need[1] else None
-            kernels.sj_depthwise_bwd(z - a, *geom, xpad[a:z].ctypes.data, w.ctypes.data,
-                                     g[a:z].ctypes.data,
-                                     None if gxpad is None else gxpad[a:z].ctypes.data,
-                                     None if gw is None else gw.ctypes.data)
+            kernels.sj_depthwise_bwd(z - a, *geom, address(xpad[a:z]), address(w),
+                                     address(g[a:z]),
+                                     None if gxpad is None else address(gxpad[a:z]),
+                                     address(gw))
             return gw
 
         parts = parallel.over_batch(part, n, 2 * g.size * w_shape[0] * w_shape[1], True)

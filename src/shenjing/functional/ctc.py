@@ -20,6 +20,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from . import activation as A
 from ._util import as_tensor, host
 
@@ -109,9 +110,9 @@ def _alpha(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray) -> tuple[Any, A
     lost = np.zeros(n, dtype=bool)
     kernels = native.kernels()
     if kernels is not None:
-        kernels.sj_ctc_alpha(n, frames, width, y.ctypes.data, skip.view(np.uint8).ctypes.data,
-                             lengths.ctypes.data, alpha.ctypes.data, log_total.ctypes.data,
-                             lost.view(np.uint8).ctypes.data)
+        kernels.sj_ctc_alpha(n, frames, width, address(y), address(skip.view(np.uint8)),
+                             address(lengths), address(alpha), address(log_total),
+                             address(lost.view(np.uint8)))
         return alpha, log_total, lost
     a = np.zeros((n, width))
     a[:, :2] = y[:, 0, :2]
@@ -144,9 +145,9 @@ def _log_prob_grad(y: np.ndarray, skip: np.ndarray, lengths: np.ndarray, ends: n
     lost = np.zeros(n, dtype=bool)
     kernels = native.kernels()
     if kernels is not None and kernels.sj_ctc_grad(
-            n, frames, width, classes, y.ctypes.data, skip.view(np.uint8).ctypes.data,
-            lengths.ctypes.data, ends.ctypes.data, ext.ctypes.data, alpha.ctypes.data,
-            grad.ctypes.data, lost.view(np.uint8).ctypes.data) == 0:
+            n, frames, width, classes, address(y), address(skip.view(np.uint8)),
+            address(lengths), address(ends), address(ext), address(alpha),
+            address(grad), address(lost.view(np.uint8))) == 0:
         return grad, lost
     rows = np.arange(n)
     start = np.zeros((n, width))

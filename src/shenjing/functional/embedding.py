@@ -9,6 +9,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from .shape import reshape, scatter_into
 
 
@@ -39,8 +40,8 @@ class _Embedding(Function):
             xp.add.at(gtable, ids, rows)
         else:
             rows = np.ascontiguousarray(rows)  # (a copy only where C runs)
-            lib.sj_embedding_grad(len(ids), table_shape[1], ids.ctypes.data, rows.ctypes.data,
-                                  gtable.ctypes.data)
+            lib.sj_embedding_grad(len(ids), table_shape[1], address(ids), address(rows),
+                                  address(gtable))
         return gtable
 
     def differentiable_backward(self, g):

@@ -19,6 +19,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from . import activation as A
 from . import elementwise as E
 from . import reduction as R
@@ -197,8 +198,8 @@ class _SparseSoftmaxCrossEntropy(Function):
         if kernels is not None:  # one pass per row in C (native/softmax_xent.c)
             labels = np.ascontiguousarray(labels, dtype=np.int64)
             p, loss = np.empty_like(x), np.empty(len(x), dtype=x.dtype)
-            kernels.sj_softmax_xent(*x.shape, x.ctypes.data, labels.ctypes.data, p.ctypes.data,
-                                    loss.ctypes.data)
+            kernels.sj_softmax_xent(*x.shape, address(x), address(labels), address(p),
+                                    address(loss))
             if mean:  # ndarray.mean's arithmetic without its Python wrapper (~4 us a step)
                 loss = np.add.reduce(loss) / loss.dtype.type(len(loss))
         else:

@@ -24,6 +24,7 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..native import address
 from . import elementwise as E
 from . import reduction as R
 from . import shape as S
@@ -286,9 +287,9 @@ class _LayerNorm(Function):
         if lib is not None:  # one C pass a row (native/layer_norm.c); keeps x, mean, 1 / std
             y = np.empty_like(x)
             mean, inv_std = (np.empty(x.shape[:-1] + (1,), x.dtype) for _ in range(2))
-            lib.sj_layer_norm_fwd(x.size, x.shape[-1], x.ctypes.data, native.address(gamma),
-                                  native.address(beta), epsilon, y.ctypes.data, mean.ctypes.data,
-                                  inv_std.ctypes.data)
+            lib.sj_layer_norm_fwd(x.size, x.shape[-1], address(x), address(gamma),
+                                  address(beta), epsilon, address(y), address(mean),
+                                  address(inv_std))
             if any(self.needs_input_grad):
                 self.save_for_backward(x, inv_std, None if gamma is None else
                                        gamma.reshape(bshape), axes, epsilon, mean)
@@ -357,9 +358,8 @@ def _native_grads(g, x, mean, inv_std, gamma_b, axes, want):
     n = g.shape[-1]
     gx = np.empty_like(g) if want[0] else None
     ggamma, gbeta = (np.empty(n, g.dtype) if w else None for w in want[1:])
-    address = native.address
-    if lib.sj_layer_norm_bwd(g.size, n, g.ctypes.data, x.ctypes.data, mean.ctypes.data,
-                             inv_std.ctypes.data, address(gamma_b), address(gx),
+    if lib.sj_layer_norm_bwd(g.size, n, address(g), address(x), address(mean),
+                             address(inv_std), address(gamma_b), address(gx),
                              address(ggamma), address(gbeta)) != 0:
         return None
     return gx, ggamma, gbeta

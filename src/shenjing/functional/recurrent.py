@@ -27,6 +27,7 @@ import numpy as np
 from .. import native, parallel
 from ..autograd import Function, Tensor, array_of
 from ..backend import get_xp
+from ..native import address
 from . import activation as A
 from . import elementwise as E
 from . import shape as S
@@ -217,11 +218,11 @@ class _Recurrence(Function):
         """One C call per thread, each on its share of the batch for the whole sequence (the C
         loop holds no GIL: the shares really run at once). The kernels take (time, batch, row
         start, rows, units), the input arrays, a scratch area, the output arrays."""
-        pointers = [native.address(a) for a in inputs], [native.address(a) for a in outputs]
+        pointers = [address(a) for a in inputs], [address(a) for a in outputs]
 
         def rows(start, stop):
             scratch = np.empty(3 * (stop - start) * units, np.float32)
-            kernel(t_len, n, start, stop - start, units, *pointers[0], scratch.ctypes.data,
+            kernel(t_len, n, start, stop - start, units, *pointers[0], address(scratch),
                    *pointers[1])
 
         parallel.over_batch(rows, n, t_len * parallel.gemm_work(n, units, self.gates * units))

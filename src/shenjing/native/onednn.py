@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
+from . import address, kernels
 
 _FLOAT32 = np.dtype(np.float32)
 # Below about this many multiply-adds NumPy's product is as fast (measured here, one thread
@@ -170,9 +170,9 @@ def _stack_on_team(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
     la, lb, lc = _operand(a3[0]), _operand(b3[0]), _operand(out3[0])
     if la is None or lb is None or lc is None or any(s.strides[0] % 4 for s in (a3, b3)):
         return False
-    code = lib.sj_gemm_stack(_sgemm_address, len(a3), la[0], lb[0], m, n, k, a3.ctypes.data,
-                             la[1], a3.strides[0] // 4, b3.ctypes.data, lb[1],
-                             b3.strides[0] // 4, out3.ctypes.data, lc[1], m * n)
+    code = lib.sj_gemm_stack(_sgemm_address, len(a3), la[0], lb[0], m, n, k, address(a3),
+                             la[1], a3.strides[0] // 4, address(b3), lb[1],
+                             b3.strides[0] // 4, address(out3), lc[1], m * n)
     if code != 0:
         raise RuntimeError(f"dnnl_sgemm failed with status {code} on {a.shape} @ {b.shape}")
     return True
@@ -196,10 +196,10 @@ def matmul_list(products: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bo
         if (la is None or lb is None or lc is None or lc[0] != b"N" or not out.flags.writeable
                 or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
             return False
-        desc += [ord(la[0]), ord(lb[0]), a.shape[0], b.shape[1], a.shape[1], a.ctypes.data,
-                 la[1], b.ctypes.data, lb[1], out.ctypes.data, lc[1]]
+        desc += [ord(la[0]), ord(lb[0]), a.shape[0], b.shape[1], a.shape[1], address(a),
+                 la[1], address(b), lb[1], address(out), lc[1]]
     table = np.array(desc, np.int64)
-    code = lib.sj_gemm_list(_sgemm_address, len(products), table.ctypes.data)
+    code = lib.sj_gemm_list(_sgemm_address, len(products), address(table))
     if code != 0:
         raise RuntimeError(f"dnnl_sgemm failed with status {code} on a list of products")
     return True
@@ -214,8 +214,8 @@ def _gemm(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray, threads: in
     if getattr(_local, "threads", 0) != threads:
         _omp_threads(threads)
         _local.threads = threads
-    code = sgemm(la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1], 0.0,
-                 out.ctypes.data, lc[1])
+    code = sgemm(la[0], lb[0], m, n, k, 1.0, address(a), la[1], address(b), lb[1], 0.0,
+                 address(out), lc[1])
     if code != 0:
         raise RuntimeError(f"dnnl_sgemm failed with status {code} on {a.shape} @ {b.shape}")
     return True

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import native
 from ..autograd import Tensor
+from ..native import address
 from .arguments import check_number
 from .optimizer import Array, Optimizer
 
@@ -99,8 +100,8 @@ class Adam(_AdamLike):
         v_hat = state.get("velocity_hat")
         kernels = native.kernels_for(p.data, g, m, v, *([] if v_hat is None else [v_hat]))
         if kernels is not None:  # the same formulas below, in one pass (native/adam.c)
-            kernels.sj_adam(p.data.size, p.data.ctypes.data, g.ctypes.data, m.ctypes.data,
-                            v.ctypes.data, None if v_hat is None else v_hat.ctypes.data, alpha,
+            kernels.sj_adam(p.data.size, address(p.data), address(g), address(m),
+                            address(v), address(v_hat), alpha,
                             1.0 - self.beta_1, self.beta_2, 1.0 - self.beta_2, self.epsilon)
             return
         tmp = self.scratch(g)  # every step below writes in place: no temporaries
