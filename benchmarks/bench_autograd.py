@@ -4,7 +4,8 @@ The job: an MLP 784-256-256-10 (ReLU, or ``--activation`` sigmoid or tanh), batc
 cross-entropy, plain SGD written out here (``p -= lr * p.grad`` under no_grad), on synthetic
 MNIST-shaped data. Each framework runs in its own subprocess (so memory and threads don't mix),
 with the same BLAS thread count, alternating A B A B; we print the medians and the ratio
-shenjing / PyTorch. Import time is the median of fresh-interpreter ``import shenjing`` /
+shenjing / PyTorch, and (on the CPU) the ratio of the runs' median step times, which bursts
+of other load on a shared machine sway less. Import time is the median of fresh-interpreter ``import shenjing`` /
 ``import torch``, both with compiled bytecode (as after ``pip install``).
 
 FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.8 MFLOP, backward twice
@@ -250,13 +251,17 @@ def worker(framework: str, steps: int, threads: int, device: str, job: str,
     for i in range(20):  # warm-up: allocator, BLAS threads, caches
         step(xs[i % len(xs)], ys[i % len(ys)])
     wait()
+    ends = []  # each step's end: a step's own time, which a burst of other load inflates
     t0 = time.perf_counter()
     for i in range(steps):
         step(xs[i % len(xs)], ys[i % len(ys)])
+        ends.append(time.perf_counter())
     wait()
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"samples_per_s": steps * BATCH / dt, "peak_rss_mib": peak}))
+    median_step = statistics.median(b - a for a, b in zip([t0] + ends, ends))
+    print(json.dumps({"samples_per_s": steps * BATCH / dt, "peak_rss_mib": peak,
+                      "median_step_us": 1e6 * median_step}))
 
 
 def import_time(module: str, repeats: int) -> float:
@@ -339,6 +344,12 @@ def main() -> None:
               f"import {imp[fw]:.3f} s")
     print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x throughput, "
           f"{mem['shenjing'] / mem['torch']:.2f}x memory")
+    if args.device == "cpu":  # (on a GPU a step's own time is its launches, not its work)
+        step = {fw: statistics.median(r["median_step_us"] for r in rs)
+                for fw, rs in results.items()}
+        print(f"  median step: shenjing {step['shenjing']:.0f} us, torch {step['torch']:.0f} us: "
+              f"{step['torch'] / step['shenjing']:.2f}x (a shared machine's bursts of other "
+              "load weigh less here than in the totals)")
 
 
 if __name__ == "__main__":
