@@ -5,8 +5,8 @@ cross-entropy, plain SGD written out here (``p -= lr * p.grad`` under no_grad), 
 MNIST-shaped data. Each framework runs in its own subprocess (so memory and threads don't mix),
 with the same BLAS thread count, alternating A B A B; we print the medians and the ratio
 shenjing / PyTorch, and (on the CPU) the ratio of the runs' median step times, which bursts
-of other load on a shared machine sway less. Import time is the median of fresh-interpreter ``import shenjing`` /
-``import torch``, both with compiled bytecode (as after ``pip install``).
+of other load on a shared machine sway less. Import time is the median of fresh-interpreter
+``import shenjing`` / ``import torch``, both with compiled bytecode (as after ``pip install``).
 
 FLOPs per step: forward 2 * 128 * (784*256 + 256*256 + 256*10) = 68.8 MFLOP, backward twice
 that minus the first layer's input gradient: about 155 MFLOP in all, nearly all in eight GEMMs.
@@ -16,6 +16,7 @@ that minus the first layer's input gradient: about 155 MFLOP in all, nearly all 
     python benchmarks/bench_autograd.py --job chain     # the cost of one small op
     python benchmarks/bench_autograd.py --job gemms     # the step's eight GEMMs alone
     python benchmarks/bench_autograd.py --job numpy     # the step written by hand in NumPy
+    python benchmarks/bench_autograd.py --job kernels   # ... by hand over shenjing's kernels
     python benchmarks/bench_autograd.py --activation sigmoid   # or tanh: the article's others
 
 ``--job chain`` measures the engine instead of the BLAS: a 52-op chain on 4x4 tensors
@@ -31,7 +32,10 @@ wheel): the floor under each framework's step, and so how far the ratio can go.
 
 ``--job numpy`` runs, in shenjing's place, the same step written by hand in NumPy (no engine:
 the forward, the gradients and the update as eleven array expressions over OpenBLAS): the
-ceiling for any engine built on NumPy's BLAS, against PyTorch's full step.
+ceiling for any engine built on NumPy's BLAS, against PyTorch's full step. ``--job kernels``
+writes it by hand over shenjing's own kernels (oneDNN's team, bias + ReLU fused in C both ways,
+the C softmax cross-entropy): the ceiling for shenjing's engine, whose records, graph walk and
+separate ReLU ops are the difference.
 """
 
 from __future__ import annotations
@@ -155,6 +159,43 @@ def numpy_step_fn(threads: int):
     return step
 
 
+def kernels_step_fn(threads: int):
+    """The MLP step with no engine over shenjing's own kernels: the products as its ``linear``
+    runs them (``parallel.gemm`` / ``gemms``: oneDNN's team), bias and ReLU fused in one C pass
+    each way, the C softmax cross-entropy, the same two-pass SGD update: what the engine's
+    records, its walk and the separate ReLU ops cost is the gap to the engine's step."""
+    import shenjing as sj
+    from shenjing import native, parallel
+    from shenjing.functional._util import activation_bias_grads, add_bias_activate
+
+    sj.utils.set_num_threads(threads)
+    w1, b1, w2, b2, w3, b3 = params = _init_weights()
+    rows, mm, address, lib = np.arange(BATCH), parallel.gemm, native.address, native.kernels()
+
+    def step(x, y):
+        y = y.astype(np.int64, copy=False)
+        h1 = mm(x, w1)
+        add_bias_activate(h1, b1, "relu")
+        h2 = mm(h1, w2)
+        add_bias_activate(h2, b2, "relu")
+        z3 = mm(h2, w3)
+        z3 += b3
+        p, loss = np.empty_like(z3), np.empty(len(z3), np.float32)
+        lib.sj_softmax_xent(*z3.shape, address(z3), address(y), address(p), address(loss))
+        p[rows, y] -= 1
+        g3 = p / BATCH
+        g2, gw3 = parallel.gemms((g3, w3.T, None), (h2.T, g3, None))
+        g2, gb2 = activation_bias_grads(g2, h2, "relu", True)
+        g1, gw2 = parallel.gemms((g2, w2.T, None), (h1.T, g2, None))
+        g1, gb1 = activation_bias_grads(g1, h1, "relu", True)
+        grads = (mm(x.T, g1), gb1, gw2, gb2, gw3, g3.sum(0))
+        for w, g in zip(params, grads):
+            w -= LR * g
+        return loss
+
+    return step
+
+
 def chain_step_fn(framework: str):
     """The 52-op small-tensor chain: a step is its forward and backward."""
     a = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
@@ -243,6 +284,8 @@ def worker(framework: str, steps: int, threads: int, device: str, job: str,
         step = gemms_step_fn(framework, threads)
     elif job == "numpy" and framework == "shenjing":
         step = numpy_step_fn(threads)
+    elif job == "kernels" and framework == "shenjing":
+        step = kernels_step_fn(threads)
     else:
         step = (shenjing_step_fn if framework == "shenjing" else torch_step_fn)(
             threads, device, activation)
@@ -295,10 +338,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu",
                     help="cpu, or cuda (shenjing on CuPy arrays, PyTorch on CUDA)")
-    ap.add_argument("--job", choices=["mlp", "chain", "gemms", "numpy"], default="mlp",
+    ap.add_argument("--job", choices=["mlp", "chain", "gemms", "numpy", "kernels"],
+                    default="mlp",
                     help="mlp: the MLP training step; chain: the 52-op small-tensor chain; "
                          "gemms: the MLP step's eight GEMMs alone; numpy: the step written by "
-                         "hand in NumPy, in shenjing's place")
+                         "hand in NumPy, in shenjing's place; kernels: written by hand over "
+                         "shenjing's kernels")
     ap.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], default="relu",
                     help="the hidden layers' activation in the mlp job (the article's three)")
     ap.add_argument("--worker", choices=["shenjing", "torch"])
@@ -312,7 +357,7 @@ def main() -> None:
             res = run_worker(fw, args.steps, args.threads, args.device, args.job,
                              args.activation)
             results[fw].append(res)
-            label = "numpy" if args.job == "numpy" and fw == "shenjing" else fw
+            label = args.job if args.job in ("numpy", "kernels") and fw == "shenjing" else fw
             print(f"run {r + 1} {label:8s} {res['samples_per_s']:9.0f} samples/s  "
                   f"peak {res['peak_rss_mib']:.0f} MiB", flush=True)
     med = {fw: statistics.median(r["samples_per_s"] for r in rs) for fw, rs in results.items()}
@@ -328,12 +373,13 @@ def main() -> None:
             print(f"  {fw:8s} {1e6 * BATCH / med[fw]:6.0f} us per step")
         print(f"  ratio shenjing/torch: {med['shenjing'] / med['torch']:.2f}x")
         return
-    if args.job == "numpy":
+    if args.job in ("numpy", "kernels"):
+        what = "NumPy" if args.job == "numpy" else "shenjing's kernels"
         print(f"\nThe MLP step, {args.threads} threads, medians of {args.repeats}:")
-        print(f"  hand-written NumPy {med['shenjing']:9.0f} samples/s")
-        print(f"  PyTorch            {med['torch']:9.0f} samples/s")
-        print(f"  ratio NumPy/torch: {med['shenjing'] / med['torch']:.2f}x (the ceiling for an "
-              "engine on NumPy's BLAS)")
+        print(f"  by hand over {what:18s} {med['shenjing']:9.0f} samples/s")
+        print(f"  PyTorch {'':23s} {med['torch']:9.0f} samples/s")
+        print(f"  ratio: {med['shenjing'] / med['torch']:.2f}x (the ceiling for an engine on "
+              f"{'NumPy and its BLAS' if args.job == 'numpy' else 'these kernels'})")
         return
     mem = {fw: statistics.median(r["peak_rss_mib"] for r in rs) for fw, rs in results.items()}
     imp = {m: import_time(m, 5) for m in ("shenjing", "torch")}
