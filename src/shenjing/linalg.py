@@ -6,8 +6,9 @@ torch's, and its backward is the textbook one:
     inv:     dA = -A^-T g A^-T            det:   dA = g det(A) A^-T
     slogdet: dA = g_logabs A^-T           solve: dB = A^-T g,  dA = -dB X^T  (X = A^-1 B)
 
-Decompositions (``svd``, ``eigh``, ``qr``...) are not here: NumPy has them, but their
-gradients are not implemented, so they are not offered as differentiable ops.
+The decompositions, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``qr`` and ``cholesky``,
+with their gradients, are in ``_decompositions.py`` (loaded when one is first asked for); with
+them ``matrix_norm`` takes ord 2, -2 and 'nuc'.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from .functional import reduction as R
 from .functional import shape as S
 from .functional._util import as_tensor
 
-__all__ = ["det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm"]
+_DECOMPOSITIONS = ("cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals")
+__all__ = ["det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm",
+           *_DECOMPOSITIONS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DECOMPOSITIONS:  # (they use solve, from here: loaded after this module)
+        from . import _decompositions
+
+        return getattr(_decompositions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _square(name: str, a: Tensor) -> Tensor:
@@ -150,21 +161,24 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None,  # noqa: A002 - torch'
 def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1),  # noqa: A002, N803
                 keepdim: bool = False) -> Tensor:
     """The matrix norm over the two axes ``dim``: 'fro' (root of the sum of squares), 1 (the
-    largest column sum of |A|), inf (the largest row sum), or -1 / -inf (the smallest). The
-    spectral and nuclear norms need singular values: not offered (their gradients are not
-    implemented)."""
+    largest column sum of |A|), inf (the largest row sum), -1 / -inf (the smallest), 2 / -2
+    (the largest / smallest singular value) or 'nuc' (the sum of the singular values)."""
     a = as_tensor(A)
     rows, cols = dim
     if ord == "fro":
         return R.norm(a, 2, dim, keepdim)
+    if ord in (2, -2, "nuc"):
+        from ._decompositions import singular_value_norm
+
+        return singular_value_norm(a, ord, dim, keepdim)
     if ord in (1, -1, np.inf, -np.inf):
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = R.sum(a.abs(), axis=summed, keepdims=True)
         pick = R.max if ord > 0 else R.min
         out = pick(sums, axis=over, keepdims=True)
         return out if keepdim else S.squeeze(out, dim)
-    raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 1, -1, inf or -inf, got {ord!r} "
-                     "('nuc' and 2 need singular values, not offered here)")
+    raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, "
+                     f"got {ord!r}")
 
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002, N803

@@ -1,0 +1,309 @@
+"""``torch.linalg``'s decompositions, differentiable: ``eigh`` / ``eigvalsh``, ``svd`` /
+``svdvals``, ``qr`` and ``cholesky``, of a matrix or a stack of them (..., m, n); public as
+``shenjing.linalg.eigh`` and so on.
+
+NumPy's LAPACK (or CuPy's) computes each factorization. Each gradient is the textbook one,
+written once on Tensors: the backward runs it on the saved factors with nothing recorded, and
+``create_graph`` runs it recorded on the factors recomputed from the input (a gradient of a
+gradient). With ``o`` the element-wise product and ``S`` the diagonal of singular values:
+
+    eigh      A = V diag(L) V^T    gA = V (diag(gL) + skew(V^T gV) o G(L)) V^T
+    svd       A = U S V^T          gA = U (J S + diag(gS) + S K) V^T + (I - U U^T) gU S^-1 V^T
+                                        + U S^-1 gV^T (I - V V^T),
+                                   J = G(s^2) o (U^T gU - gU^T U), K = G(s^2) o (V^T gV - gV^T V)
+    qr        A = Q R  (m >= n)    gA = (gQ + Q sym(M)) R^-T,  M = R gR^T - gQ^T Q, sym(M) the
+                                        symmetric matrix of M's lower triangle
+    cholesky  A = L L^T            gA = sym(L^-T Phi(L^T gL) L^-1), Phi: the lower triangle with
+                                        its diagonal halved, sym(X) = (X + X^T) / 2
+
+where G(d)_ij = 1 / (d_j - d_i) off the diagonal and 0 on it. For ``qr`` of a wide matrix
+(m < n), A = [X | Y] gives R = [R1 | Q^T Y]: X's gradient is the square one with gQ + Y gR2^T, Y's
+is Q gR2. As in torch: repeated eigen- or singular values leave the vectors' gradients undefined
+(inf or NaN), the values' stay finite; the part of gR below the diagonal (and of gL above it)
+is ignored, as are the extra columns of ``svd(full_matrices=True)``'s U or rows of its Vh, and
+``qr(mode="complete")`` of a tall matrix has no gradient (its extra columns are arbitrary).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function, Tensor
+from .backend import get_xp
+from .functional import elementwise as E
+from .functional import reduction as R
+from .functional import shape as S
+from .functional._util import as_tensor
+from .linalg import solve
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+
+
+def _matrix(name: str, a: Any, square: bool = False) -> Tensor:
+    a = as_tensor(a)
+    if a.ndim < 2 or square and a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.{name}: expected a {'square ' * square}matrix or a stack of "
+                         f"them (..., {'n, n' if square else 'm, n'}), got shape {a.shape}")
+    if a.dtype.kind != "f":
+        raise TypeError(f"linalg.{name}: expected a floating tensor, got {a.dtype}")
+    return a
+
+
+def _eye(n: int, like: Tensor, dtype: Any = None) -> Any:
+    return get_xp(like.data).eye(n, dtype=like.dtype if dtype is None else dtype)
+
+
+def _diag(v: Tensor) -> Tensor:
+    """(..., n) -> (..., n, n) with v on the diagonals."""
+    return S.expand_dims(v, -1) * _eye(v.shape[-1], v)
+
+
+def _inverse_gaps(d: Tensor) -> Tensor:
+    """G(d)_ij = 1 / (d_j - d_i), 0 on the diagonal."""
+    eye = _eye(d.shape[-1], d, bool)
+    gaps = S.expand_dims(d, -2) - S.expand_dims(d, -1)
+    return E.where(eye, 0.0, 1.0 / E.where(eye, 1.0, gaps))
+
+
+def _below(x: Tensor, diagonal: float) -> Tensor:
+    """x's strict lower triangle, plus ``diagonal`` times its diagonal."""
+    n = x.shape[-1]
+    mask = np.tril(np.ones((n, n)), -1) + diagonal * np.eye(n)
+    return x * get_xp(x.data).asarray(mask, dtype=x.dtype)
+
+
+def _as_tensors(arrays: Any) -> list[Tensor | None]:
+    return [None if a is None else Tensor._wrap(a) for a in arrays]
+
+
+def _eigh_grad(L: Tensor, V: Tensor, gL: Tensor | None, gV: Tensor | None) -> Tensor:
+    inner = 0.0
+    if gV is not None:
+        x = V.mT @ gV
+        inner = (x - x.mT) * 0.5 * _inverse_gaps(L)
+    if gL is not None:
+        inner = inner + _diag(gL)
+    return V @ inner @ V.mT
+
+
+def _svd_grad(U: Tensor, s: Tensor, Vh: Tensor, gU: Tensor | None, gS: Tensor | None,
+              gVh: Tensor | None) -> Tensor:
+    """The reduced factors: U (..., m, k), s (..., k), Vh (..., k, n), k = min(m, n)."""
+    (m, k), n = U.shape[-2:], Vh.shape[-1]
+    core = _diag(gS) if gS is not None else 0.0
+    gA = 0.0
+    row, col = S.expand_dims(s, -2), S.expand_dims(s, -1)  # s as a row / a column
+    gaps = _inverse_gaps(s * s) if gU is not None or gVh is not None else None
+    if gU is not None:
+        core = core + gaps * (U.mT @ gU - gU.mT @ U) * row
+        if m > k:  # (I - U U^T) gU S^-1 V^T
+            gA = gA + ((gU - U @ (U.mT @ gU)) / row) @ Vh
+    if gVh is not None:
+        gVhV = gVh @ Vh.mT  # gV^T V
+        core = core + col * (gaps * (gVhV.mT - gVhV))
+        if n > k:  # U S^-1 gV^T (I - V V^T)
+            gA = gA + U @ ((gVh - gVhV @ Vh) / col)
+    return gA + U @ core @ Vh
+
+
+def _right_solve_transposed(b: Tensor, r: Tensor) -> Tensor:
+    """b R^-T, as solve(R, b^T)^T."""
+    return solve(r, b.mT).mT
+
+
+def _qr_grad(Q: Tensor, Rm: Tensor, gQ: Tensor | None, gR: Tensor | None) -> Tensor:
+    m, n = Q.shape[-2], Rm.shape[-1]
+    if m < n:  # A = [X | Y]: R = [R1 | Q^T Y]
+        g1, g2 = (None, None) if gR is None else (gR[..., :m], gR[..., m:])
+        if g2 is not None:  # Y = Q R2 feeds R2's gradient back into Q
+            extra = Q @ Rm[..., m:] @ g2.mT
+            gQ = extra if gQ is None else gQ + extra
+        gy = Q @ g2 if g2 is not None else Tensor._wrap(
+            get_xp(Q.data).zeros((*Q.shape[:-1], n - m), Q.dtype))
+        return S.concatenate([_qr_grad(Q, Rm[..., :m], gQ, g1), gy], -1)
+    inner = Rm @ (gR - _below(gR, 0.0)).mT if gR is not None else None  # gR's upper triangle
+    if gQ is not None:
+        inner = -(gQ.mT @ Q) if inner is None else inner - gQ.mT @ Q
+    b = Q @ (_below(inner, 1.0) + _below(inner, 0.0).mT)  # Q sym(M)
+    return _right_solve_transposed(b if gQ is None else gQ + b, Rm)
+
+
+def _cholesky_grad(L: Tensor, gL: Tensor) -> Tensor:
+    phi = _below(L.mT @ _below(gL, 1.0), 0.5)
+    x = solve(L.mT, phi)  # L^-T Phi
+    ga = solve(L.mT, x.mT).mT  # (L^-T Phi) L^-1
+    return (ga + ga.mT) * 0.5
+
+
+class _Eigh(Function):
+    def forward(self, a, uplo="L"):
+        w, v = get_xp(a).linalg.eigh(a, UPLO=uplo)
+        self.save_for_backward(w, v, uplo)
+        return w, v
+
+    def backward(self, gL, gV):
+        w, v, _ = self.saved
+        return _eigh_grad(*_as_tensors((w, v, gL, gV))).data
+
+    def differentiable_backward(self, gL, gV):
+        return _eigh_grad(*_Eigh.apply(self.inputs[0], uplo=self.saved[2]), gL, gV)
+
+
+class _EigvalsH(Function):
+    def forward(self, a, uplo="L"):
+        w, v = get_xp(a).linalg.eigh(a, UPLO=uplo)
+        self.save_for_backward(v, uplo)
+        return w
+
+    def backward(self, g):
+        v = Tensor._wrap(self.saved[0])
+        return _eigh_grad(None, v, Tensor._wrap(g), None).data
+
+    def differentiable_backward(self, g):
+        _, v = _Eigh.apply(self.inputs[0], uplo=self.saved[1])
+        return _eigh_grad(None, v, g, None)
+
+
+class _SVD(Function):
+    def forward(self, a, full_matrices=False):
+        u, s, vh = get_xp(a).linalg.svd(a, full_matrices=full_matrices)
+        self.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    def backward(self, gU, gS, gVh):
+        u, s, vh = self.saved
+        k = s.shape[-1]  # full_matrices: the extra columns of U / rows of Vh get no gradient
+        u, vh = u[..., :k], vh[..., :k, :]
+        gU = None if gU is None else gU[..., :k]
+        gVh = None if gVh is None else gVh[..., :k, :]
+        return _svd_grad(*_as_tensors((u, s, vh, gU, gS, gVh))).data
+
+    def differentiable_backward(self, gU, gS, gVh):
+        k = self.saved[1].shape[-1]
+        gU = None if gU is None else gU[..., :k]
+        gVh = None if gVh is None else gVh[..., :k, :]
+        return _svd_grad(*_SVD.apply(self.inputs[0]), gU, gS, gVh)
+
+
+class _SVDvals(Function):
+    def forward(self, a):
+        u, s, vh = get_xp(a).linalg.svd(a, full_matrices=False)
+        self.save_for_backward(u, vh)
+        return s
+
+    def backward(self, g):
+        u, vh = self.saved
+        return _svd_grad(*_as_tensors((u, g, vh, None, g, None))).data
+
+    def differentiable_backward(self, g):
+        u, s, vh = _SVD.apply(self.inputs[0])
+        return _svd_grad(u, s, vh, None, g, None)
+
+
+class _QR(Function):
+    def forward(self, a, mode="reduced"):
+        q, r = get_xp(a).linalg.qr(a, mode=mode)
+        self.save_for_backward(q, r, mode)
+        return q, r
+
+    def backward(self, gQ, gR):
+        q, r, mode = self.saved
+        _check_qr_gradient(q.shape[-2], r.shape[-1], mode)
+        return _qr_grad(*_as_tensors((q, r, gQ, gR))).data
+
+    def differentiable_backward(self, gQ, gR):
+        q, r = _QR.apply(self.inputs[0], mode=self.saved[2])
+        return _qr_grad(q, r, gQ, gR)
+
+
+def _check_qr_gradient(m: int, n: int, mode: str) -> None:
+    if mode == "complete" and m > n:
+        raise RuntimeError("linalg.qr: no gradient for mode='complete' of a matrix with more "
+                           f"rows than columns ({m} x {n}): Q's last {m - n} columns are "
+                           "arbitrary; use mode='reduced'")
+
+
+class _Cholesky(Function):
+    def forward(self, a):
+        xp = get_xp(a)
+        lower = xp.linalg.cholesky(a)
+        self.save_for_backward(lower)
+        return lower
+
+    def backward(self, g):
+        return _cholesky_grad(*_as_tensors((self.saved[0], g))).data
+
+    def differentiable_backward(self, g):
+        return _cholesky_grad(_Cholesky.apply(self.inputs[0]), g)
+
+
+def _uplo(uplo: str, name: str) -> str:
+    if uplo not in ("L", "U"):
+        raise ValueError(f"linalg.{name}: UPLO must be 'L' or 'U', got {uplo!r}")
+    return uplo
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - torch's argument names
+    """Eigenvalues (ascending) and orthonormal eigenvectors (columns) of a symmetric matrix, of
+    which only the ``UPLO`` triangle is read: ``(eigenvalues, eigenvectors)``. The gradient is
+    symmetric, as torch's; an eigenvector's sign is arbitrary, so a loss should not depend on
+    it."""
+    a = _matrix("eigh", A, square=True)
+    return EighResult(*_Eigh.apply(a, uplo=_uplo(UPLO, "eigh")))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues (ascending) of a symmetric matrix (its ``UPLO`` triangle read)."""
+    a = _matrix("eigvalsh", A, square=True)
+    return _EigvalsH.apply(a, uplo=_uplo(UPLO, "eigvalsh"))
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:  # noqa: N803
+    """A = U diag(S) Vh: ``(U, S, Vh)``, S descending. ``full_matrices`` (torch's default)
+    completes U and Vh to square orthogonal matrices; the columns and rows added have no
+    gradient. Singular vectors are defined up to sign."""
+    a = _matrix("svd", A)
+    return SVDResult(*_SVD.apply(a, full_matrices=bool(full_matrices)))
+
+
+def svdvals(A: Tensor) -> Tensor:  # noqa: N803
+    """The singular values, descending."""
+    return _SVDvals.apply(_matrix("svdvals", A))
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
+    """A = Q R with orthonormal columns in Q and R upper triangular: ``mode`` 'reduced' (Q
+    m x k, R k x n, k = min(m, n)), 'complete' (Q m x m) or 'r' (R only; Q empty)."""
+    a = _matrix("qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    if mode == "r":
+        q, r = _QR.apply(a, mode="reduced")
+        return QRResult(Tensor._wrap(get_xp(a.data).empty((0,), a.dtype)), r)
+    return QRResult(*_QR.apply(a, mode=mode))
+
+
+def cholesky(A: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
+    """L lower triangular with A = L L^T, A symmetric positive definite (its lower triangle is
+    read); ``upper``: L^T, with A = U^T U. One that is not positive definite raises NumPy's
+    LinAlgError."""
+    lower = _Cholesky.apply(_matrix("cholesky", A, square=True))
+    return lower.mT if upper else lower
+
+
+def singular_value_norm(a: Tensor, ord: Any, dim: tuple[int, int],  # noqa: A002
+                        keepdim: bool) -> Tensor:
+    """matrix_norm's 2 / -2 (the largest / smallest singular value) and 'nuc' (their sum) over
+    the axes ``dim``."""
+    rows, cols = (d % a.ndim for d in dim)
+    rest = [d for d in range(a.ndim) if d not in (rows, cols)]
+    s = svdvals(S.transpose(a, (*rest, rows, cols)))
+    out = R.sum(s, -1) if ord == "nuc" else (R.max if ord == 2 else R.min)(s, axis=-1)
+    for d in sorted((rows, cols)) if keepdim else ():
+        out = S.expand_dims(out, d)
+    return out
