@@ -1,7 +1,7 @@
 """Utilities: seeding, BLAS threads, one-hot labels, and (as in ``keras.utils``)
 ``image_dataset_from_directory``, ``text_dataset_from_directory``, ``load_img``,
 ``img_to_array``, ``array_to_img``, ``save_img``, ``pad_sequences``, ``PyDataset``,
-``split_dataset``, ``normalize`` and ``plot_model``."""
+``split_dataset``, ``normalize``, ``plot_model`` and ``get_file``."""
 
 from __future__ import annotations
 
@@ -160,6 +160,10 @@ def __getattr__(name: str) -> Any:
         from .io import saving
 
         return getattr(saving, name)
+    if name == "get_file":  # keras.utils.get_file: urllib and the archive readers on first use
+        from .datasets.get_file import get_file
+
+        return get_file
     if name == "Progbar":  # keras.utils.Progbar, for loops of one's own
         from .callbacks.progbar import Progbar
 
