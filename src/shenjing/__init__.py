@@ -48,7 +48,8 @@ _FACTORIES = ("Generator", "arange", "eye", "full", "full_like", "linspace", "mu
 _TORCH_FUNCTIONS = frozenset((
     "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
     "amin", "any", "arccos", "arccosh", "arcsinh", "arctan2", "arctanh", "asinh", "atan2",
-    "atanh", "bernoulli", "cdist", "kthvalue", "mv", "rot90", "tensordot",
+    "atanh", "bernoulli", "bucketize", "cdist", "cummax", "cummin", "kthvalue", "logcumsumexp",
+    "mv", "rot90", "searchsorted", "tensordot",
     "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
     "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
     "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
@@ -134,7 +135,7 @@ keras = _sys.modules[__name__]  # `import shenjing as tf; tf.keras.layers.Dense`
 _TORCH_METHODS = (
     "abs_", "acos", "acosh", "addcdiv", "addcdiv_", "addcmul", "addcmul_", "addmm", "arccos",
     "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asinh", "atan2", "atanh",
-    "bernoulli", "kthvalue", "mv", "rot90",
+    "bernoulli", "cummax", "cummin", "kthvalue", "logcumsumexp", "mv", "rot90",
     "argsort", "argwhere", "asin", "atan", "bincount", "bmm", "ceil", "ceil_", "chunk", "clamp_",
     "contiguous", "cosh", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal", "diff",
     "dot", "erf", "exp2", "exp_", "expm1", "fliplr", "flipud", "floor", "floor_", "fmod", "frac",

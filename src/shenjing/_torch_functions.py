@@ -277,8 +277,10 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64,
 from ._torch_io import load, save  # noqa: E402, F401
 from ._torch_more import (  # noqa: E402, F401
     broadcast_tensors,
+    bucketize,
     isin,
     meshgrid,
+    searchsorted,
     std_mean,
     tril_indices,
     triu_indices,

@@ -389,6 +389,79 @@ def kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     return ValuesIndices(values, indices)
 
 
+def _running_extreme(accumulate: str) -> Callable[..., Any]:
+    """cummax / cummin: the running extreme along ``dim`` and where it was found, the last of
+    equal ones; a NaN, once met, is the value from there on, and each later NaN its index
+    (torch's rules). Differentiable in the values (the gradient goes to those indices)."""
+
+    def running(self: Tensor, dim: int) -> Any:
+        if self.ndim == 0:
+            values, indices = running(F.reshape(self, (1,)), dim)
+            return ValuesIndices(F.reshape(values, ()), F.reshape(indices, ()))
+        axis = axis_index(dim, self.ndim)
+        xp, x = self.xp, self.data
+        extreme = getattr(xp, accumulate).accumulate(x, axis=axis)
+        hit = (x == extreme) | (x != x)  # (x != x: a NaN)
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        positions = xp.arange(x.shape[axis]).reshape(shape)
+        indices = xp.maximum.accumulate(xp.where(hit, positions, -1), axis=axis)
+        indices = Tensor._wrap(indices.astype(np.int64, copy=False))
+        return ValuesIndices(S.take_along_axis(self, indices.data, axis), indices)
+
+    running.__name__ = "cummax" if accumulate == "maximum" else "cummin"
+    return running
+
+
+cummax, cummin = _running_extreme("maximum"), _running_extreme("minimum")
+
+
+def logcumsumexp(self: Tensor, dim: int) -> Tensor:
+    """log(cumsum(exp(x))) along ``dim``, without overflow (torch.logcumsumexp)."""
+    from .functional.extra import logcumsumexp as scan
+
+    return scan(self, dim)
+
+
+def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,  # noqa: A002
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+    """Where each of ``input`` would go in ``sorted_sequence`` to keep it sorted: the first
+    such place, or the last with ``right=True`` / ``side='right'`` (torch.searchsorted). A
+    sorted sequence of more than one axis is a stack of rows, searched row by row with the
+    rows of ``input``; ``sorter`` orders an unsorted sequence (argsort's indices)."""
+    if side is not None and side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if side is not None and right and side == "left":
+        raise ValueError("searchsorted: right=True and side='left' disagree")
+    side = side or ("right" if right else "left")
+    seq, values = array_of(sorted_sequence), array_of(input)
+    xp = get_xp(seq, values)
+    seq, values = xp.asarray(seq), xp.asarray(values)
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, xp.asarray(array_of(sorter)), axis=-1)
+    if seq.ndim <= 1:
+        out = xp.searchsorted(seq, values, side=side)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"searchsorted: the leading axes of sorted_sequence "
+                               f"{seq.shape} and input {values.shape} must match")
+        rows = seq.reshape(-1, seq.shape[-1])
+        out = xp.stack([xp.searchsorted(r, v, side=side) for r, v in
+                        zip(rows, values.reshape(len(rows), -1))]).reshape(values.shape)
+    return Tensor._wrap(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,  # noqa: A002
+              right: bool = False) -> Tensor:
+    """The bucket of each value between the sorted 1-D ``boundaries``: i with
+    boundaries[i-1] < x <= boundaries[i], or boundaries[i-1] <= x < boundaries[i] with
+    ``right=True`` (torch.bucketize)."""
+    edges = array_of(boundaries)
+    if getattr(edges, "ndim", 0) != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-D, got shape {np.shape(edges)}")
+    return searchsorted(edges, input, out_int32=out_int32, right=right)
+
+
 def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """1 with probability x (or ``p``), else 0, element-wise, in x's dtype (torch.bernoulli;
     drawn from shenjing's seeded streams)."""
@@ -442,7 +515,8 @@ METHODS: dict[str, Any] = {
     "trunc": _method_of(F.trunc), "frac": frac, "fmod": _method_of(F.fmod), "logit": logit,
     "hypot": hypot, "logaddexp": logaddexp, "roll": _roll, "median": median,
     "atan2": atan2, "arctan2": atan2, "mv": mv, "addmm": addmm, "rot90": rot90,
-    "kthvalue": kthvalue, "bernoulli": bernoulli,
+    "kthvalue": kthvalue, "bernoulli": bernoulli, "cummax": cummax, "cummin": cummin,
+    "logcumsumexp": logcumsumexp,
     "asinh": _method_of(ops.arcsinh), "acosh": _method_of(ops.arccosh),
     "atanh": _method_of(ops.arctanh), "arcsinh": _method_of(ops.arcsinh),
     "arccosh": _method_of(ops.arccosh), "arctanh": _method_of(ops.arctanh),

@@ -409,3 +409,67 @@ def test_rot90_atan2_and_addmm_edges_as_torch():
         shenjing.addmm(shenjing.tensor(nan), shenjing.tensor(eye), shenjing.tensor(eye),
                        beta=0).numpy(),
         torch.addmm(torch.tensor(nan), torch.tensor(eye), torch.tensor(eye), beta=0).numpy())
+
+
+def test_running_extremes_and_logcumsumexp_match_torch():
+    """cummax / cummin (ties take the last index; a NaN, once met, is the value and each later
+    NaN the index), logcumsumexp (no overflow: -1000 beside 1000; -inf entries): values,
+    indices and gradients against torch's, to the second order for logcumsumexp."""
+    torch = require_torch()
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((3, 5, 4)).round(1)  # rounded: ties
+    lane = np.array([1.0, 3.0, 3.0, 2.0, 5.0, 5.0, np.nan, 4.0, np.nan, 7.0], np.float32)
+    for name in ("cummax", "cummin"):
+        for dim in (0, 1, -1):
+            ours, theirs = (getattr(m, name)(m.tensor(x0.astype(np.float32)), dim)
+                            for m in (shenjing, torch))
+            np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+            np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        ours, theirs = (getattr(m.tensor(lane), name)(0) for m in (shenjing, torch))
+        np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
+        np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+        a = shenjing.tensor(x0, dtype=np.float64, requires_grad=True)
+        t = torch.tensor(x0, requires_grad=True)
+        (getattr(shenjing, name)(a, 1)[0] * shenjing.tensor(x0, dtype=np.float64)).sum().backward()
+        (getattr(torch, name)(t, 1)[0] * torch.tensor(x0)).sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+    wide = np.array([[-1000.0, 0.0, 1000.0, -np.inf, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    for arr, dim in ((x0, 1), (x0, 0), (wide, 1)):
+        a = shenjing.tensor(arr, dtype=np.float64, requires_grad=True)
+        t = torch.tensor(arr, requires_grad=True)
+        y, yt = shenjing.logcumsumexp(a, dim), torch.logcumsumexp(t, dim)
+        np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+        w = rng.standard_normal(arr.shape)
+        (ga,) = shenjing.autograd.grad((y * shenjing.tensor(w, dtype=np.float64)).sum(), [a],
+                                       create_graph=True)
+        (gt,) = torch.autograd.grad((yt * torch.tensor(w)).sum(), [t], create_graph=True)
+        np.testing.assert_allclose(ga.numpy(), gt.detach().numpy(), rtol=1e-9, atol=1e-12)
+        if np.isfinite(arr).all() and np.abs(arr).max() < 100:  # (torch's own second order
+            (ga * ga).sum().backward()  # is NaN beside -inf and overflows at 1000)
+            (gt * gt).sum().backward()
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10)
+    assert shenjing.gradcheck(lambda v: shenjing.logcumsumexp(v, 1), x0[0])
+
+
+def test_searchsorted_and_bucketize_match_torch():
+    torch = require_torch()
+    seq, rows = np.array([1, 3, 5, 7]), np.array([[1, 3, 5], [2, 4, 6]])
+    values = np.array([[0, 3, 8], [5, 5, 1]])
+    calls = [
+        lambda m: m.searchsorted(m.tensor(seq), m.tensor(values)),
+        lambda m: m.searchsorted(m.tensor(seq), m.tensor(values), right=True),
+        lambda m: m.searchsorted(m.tensor(seq), m.tensor(values), side="right", out_int32=True),
+        lambda m: m.searchsorted(m.tensor(rows), m.tensor(values[:, :2])),
+        lambda m: m.searchsorted(m.tensor([7, 1, 5, 3]), m.tensor(values),
+                                 sorter=m.tensor([1, 3, 2, 0])),
+        lambda m: m.bucketize(m.tensor(values), m.tensor(seq)),
+        lambda m: m.bucketize(m.tensor(values.astype(np.float32)), m.tensor(seq), right=True),
+    ]
+    for call in calls:
+        ours, theirs = call(shenjing), call(torch)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    with pytest.raises(ValueError, match="side must be"):
+        shenjing.searchsorted(shenjing.tensor(seq), shenjing.tensor(values), side="middle")
+    with pytest.raises(ValueError, match="boundaries must be 1-D"):
+        shenjing.bucketize(shenjing.tensor(values), shenjing.tensor(rows))

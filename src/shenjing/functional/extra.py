@@ -18,9 +18,10 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_xp
 from . import elementwise as E
+from . import reduction as R
 from ._util import one_axis
 from .activation import _Erf
-from .shape import broadcast_to, flip, on_0d_as_1d, reshape
+from .shape import broadcast_to, expand_dims, flip, on_0d_as_1d, reshape, transpose
 
 
 def _elementwise(name: str, dydx: Any) -> Any:
@@ -166,6 +167,52 @@ def cumsum(x: Tensor, axis: int) -> Tensor:
 def cumprod(x: Tensor, axis: int) -> Tensor:
     """Running product along ``axis`` (exact gradients also where x has zeros)."""
     return _Cumprod.apply(x, axis=one_axis(axis, x.ndim))
+
+
+class _LogCumSumExp(Function):
+    """y[i] = log sum_{k <= i} exp(x[k]) along an axis: NumPy's ``logaddexp.accumulate``, which
+    neither overflows nor loses a small head beside a big tail (as log(cumsum(exp(x - max)))
+    does: -1000 beside 0 gave -inf). dy[i]/dx[k] = exp(x[k] - y[i]) for k <= i, so
+    gx[k] = sum_{i >= k} g[i] exp(x[k] - y[i]), summed in log space from the end with the
+    positive and negative g apart: exp(x + rl(log g+ - y)) - exp(x + rl(log g- - y)), rl the
+    reversed scan (no overflow, and exactly 0 where g is 0)."""
+
+    saves_outputs = True
+
+    def forward(self, x, axis=0):
+        xp = get_xp(x)
+        y = xp.logaddexp.accumulate(x, axis=axis).astype(x.dtype, copy=False)
+        self.save_for_backward(x, y, axis)
+        return y
+
+    def backward(self, g):
+        x, y, axis = self.saved
+        xp = get_xp(g)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf: no term
+            parts = [xp.log(xp.where(sign * g > 0, sign * g, 0)) - y for sign in (1, -1)]
+            pos, neg = (xp.exp(x + xp.flip(xp.logaddexp.accumulate(xp.flip(p, axis), axis=axis),
+                                           axis)) for p in parts)
+        return xp.nan_to_num(pos - neg, nan=0.0, posinf=np.inf, neginf=-np.inf).astype(
+            x.dtype, copy=False)
+
+    def differentiable_backward(self, g):
+        """The same sum as an (n, n) table per lane: exp(x[k] - y[i]) where k <= i, else 0
+        (a select before the exp, so no inf or NaN reaches a gradient)."""
+        x, axis = self.inputs[0], self.saved[2]
+        order = [a for a in range(x.ndim) if a != axis] + [axis]  # the scanned axis last
+        x_last, g_last = transpose(x, order), transpose(g, order)
+        n, xp = x.shape[axis], get_xp(x.data)
+        y = logcumsumexp(x_last, -1)
+        below = xp.tril(xp.ones((n, n), dtype=bool))  # [i, k]: k <= i
+        gap = E.where(below, expand_dims(x_last, -2) - expand_dims(y, -1), -np.inf)
+        gx = R.sum(expand_dims(g_last, -1) * E.exp(gap), axis=-2)
+        return transpose(gx, list(np.argsort(order)))
+
+
+@on_0d_as_1d
+def logcumsumexp(x: Tensor, axis: int) -> Tensor:
+    """log(cumsum(exp(x))) along ``axis``, computed without overflow (torch.logcumsumexp)."""
+    return _LogCumSumExp.apply(x, axis=one_axis(axis, x.ndim))
 
 
 class _Einsum(Function):
