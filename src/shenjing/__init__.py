@@ -49,7 +49,7 @@ _TORCH_FUNCTIONS = frozenset((
     "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax",
     "amin", "any", "arccos", "arccosh", "arcsinh", "arctan2", "arctanh", "asinh", "atan2",
     "atanh", "bernoulli", "bucketize", "cdist", "cummax", "cummin", "kthvalue", "logcumsumexp",
-    "mv", "rot90", "searchsorted", "tensordot",
+    "mv", "rot90", "scatter_reduce", "searchsorted", "tensordot",
     "arcsin", "arctan", "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "bincount",
     "bmm", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
     "clamp_min", "clip", "clone", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
@@ -146,7 +146,8 @@ _TORCH_METHODS = (
     "nan_to_num", "nanmean", "nansum", "narrow", "neg_", "negative", "new_empty", "new_full",
     "new_ones", "new_tensor", "new_zeros", "nonzero", "normal_", "outer", "pow_", "prod", "ravel",
     "reciprocal", "relu_", "repeat", "repeat_interleave", "roll", "round", "rsqrt", "rsqrt_",
-    "scatter", "scatter_", "scatter_add", "scatter_add_", "select", "sgn", "sigmoid_", "sign",
+    "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce", "scatter_reduce_",
+    "select", "sgn", "sigmoid_", "sign",
     "sign_", "sinh", "sort", "sqrt_", "square", "square_", "swapaxes", "swapdims", "take_along_dim",
     "tan", "tanh_", "tensor_split", "tile", "topk", "trace", "tril", "tril_", "triu", "triu_",
     "trunc", "type_as", "unbind", "unflatten", "uniform_", "unique")

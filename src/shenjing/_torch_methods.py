@@ -19,6 +19,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
+from ._scatter_reduce import scatter_reduce
 from ._torch_more import _method_of
 from .autograd import Function, Tensor, array_of, is_grad_enabled
 from .backend import asnumpy, get_xp, on_device_of
@@ -399,6 +400,7 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 for _name, _fn in [("masked_fill", masked_fill), ("clamp", _clamp), ("index_add", index_add),
                    ("scatter_add", scatter_add), ("scatter", scatter),
+                   ("scatter_reduce", scatter_reduce),
                    ("tril", _triangle(ops.tril)), ("triu", _triangle(ops.triu)),
                    ("lerp", lerp), ("addcmul", addcmul), ("addcdiv", addcdiv),
                    *[(n, getattr(ops, n)) for n in ("exp", "log", "sqrt", "abs", "square")],

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import backend, ops
 from . import functional as F
+from ._scatter_reduce import scatter_reduce
 from .autograd import Function, Tensor, array_of
 from .backend import get_xp
 from .functional import elementwise as E
@@ -516,7 +517,7 @@ METHODS: dict[str, Any] = {
     "hypot": hypot, "logaddexp": logaddexp, "roll": _roll, "median": median,
     "atan2": atan2, "arctan2": atan2, "mv": mv, "addmm": addmm, "rot90": rot90,
     "kthvalue": kthvalue, "bernoulli": bernoulli, "cummax": cummax, "cummin": cummin,
-    "logcumsumexp": logcumsumexp,
+    "logcumsumexp": logcumsumexp, "scatter_reduce": scatter_reduce,
     "asinh": _method_of(ops.arcsinh), "acosh": _method_of(ops.arccosh),
     "atanh": _method_of(ops.arctanh), "arcsinh": _method_of(ops.arcsinh),
     "arccosh": _method_of(ops.arccosh), "arctanh": _method_of(ops.arctanh),

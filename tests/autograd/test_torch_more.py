@@ -473,3 +473,79 @@ def test_searchsorted_and_bucketize_match_torch():
         shenjing.searchsorted(shenjing.tensor(seq), shenjing.tensor(values), side="middle")
     with pytest.raises(ValueError, match="boundaries must be 1-D"):
         shenjing.bucketize(shenjing.tensor(values), shenjing.tensor(rows))
+
+
+def test_scatter_reduce_matches_torch():
+    """Every reduction, with and without the entries' own values, along either axis: values and
+    both gradients against torch's (zeros in prod, ties in amax/amin share the gradient);
+    integer inputs (mean floored); the recorded backward of the linear reductions."""
+    torch = require_torch()
+    rng = np.random.default_rng(2)
+    src0 = rng.standard_normal((3, 6)).round(1)
+    src0[0, :3] = 0.0  # zeros: prod's gradient without 0 / 0
+    index = {1: rng.integers(0, 5, (3, 6)), 0: rng.integers(0, 3, (3, 6))}
+    index[1][2, 1], src0[2, 1] = index[1][2, 0], src0[2, 0]  # a tie between two sources
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            for dim, shape in ((1, (3, 5)), (0, (3, 6))):
+                x0 = rng.standard_normal(shape).round(1)
+                x0[1, 2] = 0.0
+                if not include_self:  # (torch 2.13 counts an equal own value as a tie even
+                    x0 += 100.0  # when it is no member: kept apart, see the next test)
+                ours = [shenjing.tensor(v, dtype=np.float64, requires_grad=True)
+                        for v in (x0, src0)]
+                theirs = [torch.tensor(v, requires_grad=True) for v in (x0, src0)]
+                y = ours[0].scatter_reduce(dim, shenjing.tensor(index[dim]), ours[1], reduce,
+                                           include_self=include_self)
+                t = torch.scatter_reduce(theirs[0], dim, torch.tensor(index[dim]), theirs[1],
+                                         reduce, include_self=include_self)
+                np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-12)
+                w = rng.standard_normal(y.shape)
+                (y * shenjing.tensor(w, dtype=np.float64)).sum().backward()
+                (t * torch.tensor(w)).sum().backward()
+                for p, q in zip(ours, theirs):
+                    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12,
+                                               atol=1e-12)
+    xi, si = np.arange(10).reshape(2, 5), np.arange(12).reshape(2, 6) % 7
+    ii = np.array([[0, 1, 1, 4, 4, 4], [2, 2, 0, 0, 3, 3]])
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            got = shenjing.tensor(xi).scatter_reduce(1, shenjing.tensor(ii), shenjing.tensor(si),
+                                                     reduce, include_self=include_self)
+            want = torch.tensor(xi).scatter_reduce(1, torch.tensor(ii), torch.tensor(si),
+                                                   reduce, include_self=include_self)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    x, s = (shenjing.tensor(v, dtype=np.float64, requires_grad=True) for v in (xi * 0.5, si * 1.0))
+    y = x.scatter_reduce(1, shenjing.tensor(ii), s, "mean")
+    (gs,) = shenjing.autograd.grad((y * y).sum(), [s], create_graph=True)
+    (gs * gs).sum().backward()
+    xt, st = (torch.tensor(v, requires_grad=True) for v in (xi * 0.5, si * 1.0))
+    yt = xt.scatter_reduce(1, torch.tensor(ii), st, "mean")
+    (gt,) = torch.autograd.grad((yt * yt).sum(), [st], create_graph=True)
+    (gt * gt).sum().backward()
+    np.testing.assert_allclose(s.grad.numpy(), st.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_scatter_reduce_edges():
+    """An own value that is no member (include_self=False) takes no share of a tie: the source
+    gets the whole gradient (torch 2.13 gives it half and the entry none, losing the rest);
+    in place, errors named."""
+    x = shenjing.tensor([[1.0, -0.5, 2.0]], requires_grad=True)
+    s = shenjing.tensor([[-0.5, 3.0]], requires_grad=True)
+    y = x.scatter_reduce(1, shenjing.tensor([[1, 1]]), s, "amin", include_self=False)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [[1.0, -0.5, 2.0]])
+    np.testing.assert_array_equal(s.grad.numpy(), [[1.0, 0.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 1.0]])
+    z = shenjing.zeros(2, 3)
+    z.scatter_reduce_(1, shenjing.tensor([[0, 0], [2, 1]]), shenjing.ones(2, 2), "sum")
+    np.testing.assert_array_equal(z.numpy(), [[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        z.scatter_reduce(1, shenjing.tensor([[0]]), shenjing.ones(1, 1), "max")
+    with pytest.raises(ValueError, match="integer tensor of x's rank 2"):
+        z.scatter_reduce(1, shenjing.tensor([0]), shenjing.ones(1), "sum")
+    with pytest.raises(NotImplementedError, match="reduce='prod'"):
+        w = shenjing.ones(2, 3, requires_grad=True)
+        y = w.scatter_reduce(1, shenjing.tensor([[0], [1]]), shenjing.ones(2, 1), "prod")
+        shenjing.autograd.grad(y.sum(), [w], create_graph=True)[0].sum().backward()
