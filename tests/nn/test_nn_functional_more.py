@@ -116,3 +116,59 @@ def test_review_edges_match_torch(rng):
     np.testing.assert_array_equal(
         shuffled.numpy(), torch.nn.functional.pixel_shuffle(torch.tensor(ids), 2).numpy())
     np.testing.assert_array_equal(SF.pixel_unshuffle(shuffled, 2).numpy(), ids)
+
+
+EMBEDDING_BAGS = [  # (mode, padding_idx, layout); the ids hold a whole bag of 2s, an empty bag
+    (mode, pad, layout) for mode in ("sum", "mean", "max") for pad in (None, 2)
+    for layout in ("2d", "offsets", "last_offset", *(("weights",) if mode == "sum" else ()))]
+
+
+@pytest.mark.parametrize(("mode", "padding_idx", "layout"), EMBEDDING_BAGS,
+                         ids=["-".join(map(str, c)) for c in EMBEDDING_BAGS])
+def test_embedding_bag_matches_torch(mode, padding_idx, layout):
+    """Values and the gradients of the weight (and of per_sample_weights) against torch's:
+    fixed bags (rows of a 2-D input) and bags by offsets, a padding entry left out (a bag of
+    padding only, and an empty bag, are zeros), the last offset given or not."""
+    torch = require_torch()
+    rng = np.random.default_rng(3)
+    weight0 = rng.standard_normal((10, 4))
+    ids = rng.integers(0, 10, (3, 5)) if layout == "2d" else rng.integers(0, 10, 9)
+    if layout == "2d":
+        ids[0, 1], ids[1] = 2, 2
+    options = {"mode": mode, "padding_idx": padding_idx}
+    offsets = np.array([0, 2, 2, 6])
+    if layout in ("offsets", "weights"):
+        options["offsets"] = offsets
+    if layout == "last_offset":
+        options.update(offsets=np.append(offsets, len(ids)), include_last_offset=True)
+    results = []
+    for m, F in ((shenjing, SF), (torch, torch.nn.functional)):
+        def double(v, grad=False, m=m):  # float64 on both sides (shenjing's default is 32)
+            v = np.asarray(v, dtype=np.float64)
+            t = shenjing.tensor(v, dtype=np.float64) if m is shenjing else m.tensor(v)
+            return t.requires_grad_() if grad else t
+
+        kwargs = {k: m.tensor(v) if k == "offsets" else v for k, v in options.items()}
+        leaves = [double(weight0, True)]
+        if layout == "weights":
+            leaves.append(double(np.linspace(-1.0, 2.0, len(ids)), True))
+            kwargs["per_sample_weights"] = leaves[-1]
+        y = F.embedding_bag(m.tensor(ids), leaves[0], **kwargs)
+        (y * double(np.arange(y.numel()).reshape(y.shape) % 5 - 2.0)).sum().backward()
+        results.append([y.detach().numpy()] + [t.grad.numpy() for t in leaves])
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_embedding_bag_errors_are_named():
+    weight = shenjing.ones(4, 2)
+    with pytest.raises(ValueError, match="needs offsets"):
+        SF.embedding_bag(shenjing.tensor([0, 1]), weight)
+    with pytest.raises(ValueError, match="offsets must be None for a 2-D input"):
+        SF.embedding_bag(shenjing.tensor([[0, 1]]), weight, offsets=shenjing.tensor([0]))
+    with pytest.raises(ValueError, match="start at 0"):
+        SF.embedding_bag(shenjing.tensor([0, 1]), weight, offsets=shenjing.tensor([1]))
+    with pytest.raises(ValueError, match="per_sample_weights need mode='sum'"):
+        SF.embedding_bag(shenjing.tensor([[0, 1]]), weight, per_sample_weights=np.ones((1, 2)))
+    with pytest.raises(ValueError, match="mode must be"):
+        SF.embedding_bag(shenjing.tensor([[0, 1]]), weight, mode="min")

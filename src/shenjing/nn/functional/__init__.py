@@ -61,7 +61,7 @@ from .conv import (
     unfold,
 )
 from .dense import bilinear, linear, scaled_dot_product_attention
-from .indexing import embedding, one_hot, pad
+from .indexing import embedding, embedding_bag, one_hot, pad
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

@@ -93,6 +93,65 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
     return E.where((ids != row)[..., None], out, out.detach())
 
 
+def embedding_bag(input: Any, weight: Tensor, offsets: Any = None,  # noqa: A002
+                  max_norm: float | None = None, norm_type: float = 2.0,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Any = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """torch's ``F.embedding_bag``: each bag's rows of ``weight`` reduced by ``mode`` ('sum',
+    'mean' or 'max') into one row, without the (bags, length, dim) lookup kept around by the
+    user. Bags are the rows of a 2-D ``input``, or the runs of a 1-D one that start at
+    ``offsets`` (whose last entry ends the last bag with ``include_last_offset``). Entries equal
+    to ``padding_idx`` take no part (a mean divides by the others); an empty bag is zeros.
+    ``per_sample_weights`` (``mode='sum'`` only) scale each entry's row first."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    xp = get_xp(weight.data)
+    ids = xp.asarray(input.data if isinstance(input, Tensor) else input)
+    if ids.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets must be None for a 2-D input (each row "
+                             "is a bag)")
+        bags = ids.shape[0]
+        bag = xp.repeat(xp.arange(bags), ids.shape[1])
+    elif ids.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: a 1-D input needs offsets (where each bag starts)")
+        starts = xp.asarray(offsets.data if isinstance(offsets, Tensor) else offsets)
+        starts = starts[:-1] if include_last_offset else starts
+        if starts.ndim != 1 or len(starts) and (starts[0] != 0 or (xp.diff(starts) < 0).any()
+                                                or starts[-1] > len(ids)):
+            raise ValueError(f"embedding_bag: offsets must be 1-D, start at 0 and not "
+                             f"decrease within the input's {len(ids)} entries, got {starts}")
+        bags = len(starts)
+        bag = xp.searchsorted(starts, xp.arange(len(ids)), side="right") - 1
+    else:
+        raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape "
+                         f"{ids.shape}")
+    if per_sample_weights is not None and mode != "sum":
+        raise ValueError(f"embedding_bag: per_sample_weights need mode='sum', got {mode!r}")
+    flat = ids.reshape(-1)
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    keep = xp.ones(flat.shape, bool)
+    if padding_idx is not None:
+        keep = flat != (padding_idx + weight.shape[0] if padding_idx < 0 else padding_idx)
+    if per_sample_weights is not None:
+        scale = per_sample_weights if isinstance(per_sample_weights, Tensor) else Tensor._wrap(
+            xp.asarray(per_sample_weights, dtype=weight.dtype))
+        rows = rows * S.reshape(scale, (-1, 1))
+    from ...ops import segment_max, segment_sum  # (keras.ops: loaded on first use)
+
+    bag = xp.where(keep, bag, bags)  # an excluded entry goes to a segment past the last
+    counts = xp.bincount(bag, minlength=bags + 1)[:bags]
+    if mode == "max":
+        picked = segment_max(rows, bag, num_segments=bags)
+        return E.where((counts > 0)[:, None], picked, 0.0)
+    summed = segment_sum(rows, bag, num_segments=bags)
+    if mode == "sum":
+        return summed
+    return summed / xp.maximum(counts, 1).astype(weight.dtype)[:, None]
+
+
 def _renorm_rows(weight: Tensor, rows: Any, max_norm: float, norm_type: float) -> None:
     """torch's ``embedding_renorm_``: ``rows`` of the weight whose norm exceeds ``max_norm``
     scaled to it (by max_norm / (norm + 1e-7)), in place, outside the graph."""
