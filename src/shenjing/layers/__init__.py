@@ -98,6 +98,8 @@ def __getattr__(name: str):
         from . import resizing as module
     elif name in ("RNN", "StackedRNNCells"):
         from . import rnn as module
+    elif name in ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
+        from . import conv_lstm as module
     elif name in ("ELU", "PReLU", "Softmax"):
         from . import activation_layers as module
     elif name in ("ActivityRegularization", "GaussianDropout", "GaussianNoise"):
@@ -150,7 +152,8 @@ __all__ = [
     "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup",
     "RandomBrightness", "RandomContrast", "RandomTranslation", "StringLookup",
     "Conv1DTranspose", "Convolution1DTranspose",
-    "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping2D",
+    "Conv2DTranspose", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Convolution1D",
+    "Convolution2D", "Convolution2DTranspose", "Cropping2D",
     "Dense", "DepthwiseConv2D", "Dot", "Dropout", "Embedding", "Flatten",
     "GRU", "GRUCell", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
