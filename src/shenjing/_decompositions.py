@@ -1,6 +1,6 @@
 """``torch.linalg``'s decompositions, differentiable: ``eigh`` / ``eigvalsh``, ``svd`` /
-``svdvals``, ``qr`` and ``cholesky``, of a matrix or a stack of them (..., m, n); public as
-``shenjing.linalg.eigh`` and so on.
+``svdvals``, ``qr`` and ``cholesky``, and what the SVD gives (``pinv``, ``matrix_rank``), of a
+matrix or a stack of them (..., m, n); public as ``shenjing.linalg.eigh`` and so on.
 
 NumPy's LAPACK (or CuPy's) computes each factorization. Each gradient is the textbook one,
 written once on Tensors: the backward runs it on the saved factors with nothing recorded, and
@@ -240,6 +240,64 @@ class _Cholesky(Function):
 
     def differentiable_backward(self, g):
         return _cholesky_grad(_Cholesky.apply(self.inputs[0]), g)
+
+
+def _kept_values(s: Any, m: int, n: int, atol: float | None, rtol: float | None) -> Any:
+    """Which singular values count (torch's rule): those above max(atol, rtol * the largest),
+    rtol by default the dtype's epsilon times max(m, n) where no atol is given, else 0."""
+    xp = get_xp(s)
+    if rtol is None:
+        rtol = float(np.finfo(s.dtype).eps) * max(m, n) if not atol else 0.0
+    largest = s[..., :1] if s.shape[-1] else xp.zeros((*s.shape[:-1], 1), s.dtype)
+    return s > xp.maximum(atol or 0.0, rtol * largest)
+
+
+def _pinv_grad(a: Tensor, p: Tensor, g: Tensor) -> Tensor:
+    """For A+ of constant rank (Golub and Pereyra): gA = -A+^T G A+^T
+    + (I - A A+) G^T A+ A+^T + A+^T A+ G^T (I - A+ A), each (I - X) applied as y - X y."""
+    pt, gt = p.mT, g.mT
+    first = -(pt @ g @ pt)
+    y = gt @ (p @ pt)
+    second = y - a @ (p @ y)
+    z = (pt @ p) @ gt
+    return first + second + (z - (z @ p) @ a)
+
+
+class _Pinv(Function):
+    def forward(self, a, atol=None, rtol=None):
+        xp = get_xp(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        kept = _kept_values(s, a.shape[-2], a.shape[-1], atol, rtol)
+        inverse = xp.where(kept, 1.0 / xp.where(kept, s, 1.0), 0.0).astype(a.dtype)
+        p = (vh.swapaxes(-1, -2) * inverse[..., None, :]) @ u.swapaxes(-1, -2)
+        self.save_for_backward(a, p, atol, rtol)
+        return p
+
+    def backward(self, g):
+        a, p = self.saved[:2]
+        return _pinv_grad(*_as_tensors((a, p, g))).data
+
+    def differentiable_backward(self, g):
+        a, (atol, rtol) = self.inputs[0], self.saved[2:]
+        return _pinv_grad(a, _Pinv.apply(a, atol=atol, rtol=rtol), g)
+
+
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,  # noqa: N803
+         hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (n x m of an m x n matrix) from the SVD, singular values
+    at or below max(atol, rtol * the largest) taken as 0 (torch's rule and defaults); its
+    gradient is that of a matrix of fixed rank. ``hermitian`` is accepted (the SVD serves both)."""
+    return _Pinv.apply(_matrix("pinv", A), atol=atol, rtol=rtol)
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,  # noqa: N803
+                hermitian: bool = False) -> Tensor:
+    """The number of singular values above max(atol, rtol * the largest), as int64 (torch's
+    rule; no gradient)."""
+    a = _matrix("matrix_rank", A)
+    xp = get_xp(a.data)
+    s = xp.linalg.svd(a.data, compute_uv=False)
+    return Tensor._wrap(_kept_values(s, *a.shape[-2:], atol, rtol).sum(axis=-1).astype(np.int64))
 
 
 def _uplo(uplo: str, name: str) -> str:

@@ -7,8 +7,8 @@ torch's, and its backward is the textbook one:
     slogdet: dA = g_logabs A^-T           solve: dB = A^-T g,  dA = -dB X^T  (X = A^-1 B)
 
 The decompositions, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``qr`` and ``cholesky``,
-with their gradients, are in ``_decompositions.py`` (loaded when one is first asked for); with
-them ``matrix_norm`` takes ord 2, -2 and 'nuc'.
+with their gradients, and ``pinv`` and ``matrix_rank``, are in ``_decompositions.py``
+(loaded when one is first asked for); with them ``matrix_norm`` takes ord 2, -2 and 'nuc'.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .functional import reduction as R
 from .functional import shape as S
 from .functional._util import as_tensor
 
-_DECOMPOSITIONS = ("cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals")
+_DECOMPOSITIONS = ("cholesky", "eigh", "eigvalsh", "matrix_rank", "pinv", "qr", "svd", "svdvals")
 __all__ = ["det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm",
            *_DECOMPOSITIONS]
 

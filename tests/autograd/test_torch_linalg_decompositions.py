@@ -54,6 +54,9 @@ CALLS = {
     "smallest_singular_value": lambda m: m.linalg.matrix_norm(m.tensor(WIDE), -2),
     "nuclear_norm_over_other_axes": lambda m: m.linalg.matrix_norm(
         m.tensor(TALL), "nuc", dim=(0, 2), keepdim=True),
+    "pinv_tall": lambda m: m.linalg.pinv(m.tensor(TALL)),
+    "pinv_wide": lambda m: m.linalg.pinv(m.tensor(WIDE)),
+    "pinv_of_rank_2": lambda m: m.linalg.pinv(m.tensor(TALL[0, :, :2] @ WIDE[0, :2, :4])),
 }
 
 
@@ -114,6 +117,19 @@ def test_float32_stacks_and_results_by_name():
     assert q.shape == (0,) and r.shape == (2, 3, 3)
     values = sj.linalg.eigh(sj.tensor(SYM)).eigenvalues
     np.testing.assert_allclose(values.numpy(), np.linalg.eigvalsh(SYM), rtol=1e-5, atol=1e-5)
+
+
+def test_matrix_rank_and_pinv_tolerances_match_torch():
+    torch = require_torch()
+    low = TALL[0, :, :2] @ WIDE[0, :2, :4]  # rank 2
+    for options in ({}, {"atol": 1.0}, {"rtol": 0.5}, {"atol": 0.1, "rtol": 0.2}):
+        ours = sj.linalg.matrix_rank(sj.tensor(low, dtype=np.float64), **options)
+        theirs = torch.linalg.matrix_rank(torch.tensor(low), **options)
+        assert ours.item() == theirs.item() and ours.dtype == np.int64
+        np.testing.assert_allclose(
+            sj.linalg.pinv(sj.tensor(SQUARE, dtype=np.float64), **options).numpy(),
+            torch.linalg.pinv(torch.tensor(SQUARE), **options).numpy(), rtol=1e-9, atol=1e-12)
+    assert list(sj.linalg.matrix_rank(sj.tensor(TALL)).numpy()) == [3, 3]
 
 
 def test_bad_inputs_are_named():
