@@ -649,7 +649,8 @@ def test_address_is_the_arrays_data_pointer_for_every_layout():
     a = np.arange(24, dtype=np.float32).reshape(4, 6)
     read_only = a.copy()
     read_only.flags.writeable = False
+    broadcast, _ = np.broadcast_arrays(np.ones(6, np.float32), a)  # warns on write
     for v in (a, a.T, a[1:3], a[:, 1:4], a[:, 1:4].T, a[::2], read_only, a[:0], a[2, 3:],
-              np.ones((), np.float32), np.asfortranarray(a)):
+              np.ones((), np.float32), np.asfortranarray(a), broadcast, broadcast[:1]):
         assert native.address(v) == v.ctypes.data, (v.shape, v.strides)
     assert native.address(None) is None

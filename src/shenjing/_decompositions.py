@@ -172,22 +172,24 @@ class _EigvalsH(Function):
 class _SVD(Function):
     def forward(self, a, full_matrices=False):
         u, s, vh = get_xp(a).linalg.svd(a, full_matrices=full_matrices)
-        self.save_for_backward(u, s, vh)
+        self.save_for_backward(u, s, vh, full_matrices)
         return u, s, vh
 
     def backward(self, gU, gS, gVh):
-        u, s, vh = self.saved
-        k = s.shape[-1]  # full_matrices: the extra columns of U / rows of Vh get no gradient
-        u, vh = u[..., :k], vh[..., :k, :]
-        gU = None if gU is None else gU[..., :k]
-        gVh = None if gVh is None else gVh[..., :k, :]
-        return _svd_grad(*_as_tensors((u, s, vh, gU, gS, gVh))).data
+        u, s, vh = self.saved[:3]
+        return _svd_grad(*_as_tensors(_reduced(u, s, vh, gU, gS, gVh))).data
 
     def differentiable_backward(self, gU, gS, gVh):
-        k = self.saved[1].shape[-1]
-        gU = None if gU is None else gU[..., :k]
-        gVh = None if gVh is None else gVh[..., :k, :]
-        return _svd_grad(*_SVD.apply(self.inputs[0]), gU, gS, gVh)
+        u, s, vh = _SVD.apply(self.inputs[0], full_matrices=self.saved[3])  # (the same vectors)
+        return _svd_grad(*_reduced(u, s, vh, gU, gS, gVh))
+
+
+def _reduced(u: Any, s: Any, vh: Any, gU: Any, gS: Any, gVh: Any) -> tuple[Any, ...]:
+    """The factors and gradients without full_matrices' extra columns of U and rows of Vh
+    (which get no gradient)."""
+    k = s.shape[-1]
+    return (u[..., :k], s, vh[..., :k, :], None if gU is None else gU[..., :k], gS,
+            None if gVh is None else gVh[..., :k, :])
 
 
 class _SVDvals(Function):
@@ -217,8 +219,9 @@ class _QR(Function):
         return _qr_grad(*_as_tensors((q, r, gQ, gR))).data
 
     def differentiable_backward(self, gQ, gR):
-        q, r = _QR.apply(self.inputs[0], mode=self.saved[2])
-        return _qr_grad(q, r, gQ, gR)
+        q, r, mode = self.saved
+        _check_qr_gradient(q.shape[-2], r.shape[-1], mode)
+        return _qr_grad(*_QR.apply(self.inputs[0], mode=mode), gQ, gR)
 
 
 def _check_qr_gradient(m: int, n: int, mode: str) -> None:
@@ -347,21 +350,29 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
 
 
 def cholesky(A: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
-    """L lower triangular with A = L L^T, A symmetric positive definite (its lower triangle is
-    read); ``upper``: L^T, with A = U^T U. One that is not positive definite raises NumPy's
-    LinAlgError."""
-    lower = _Cholesky.apply(_matrix("cholesky", A, square=True))
-    return lower.mT if upper else lower
+    """L lower triangular with A = L L^T, A symmetric positive definite (its lower triangle
+    read); ``upper``: U = L^T with A = U^T U, from A's upper triangle (as torch). One that is not
+    positive definite raises NumPy's LinAlgError."""
+    a = _matrix("cholesky", A, square=True)
+    return _Cholesky.apply(a.mT).mT if upper else _Cholesky.apply(a)
 
 
 def singular_value_norm(a: Tensor, ord: Any, dim: tuple[int, int],  # noqa: A002
                         keepdim: bool) -> Tensor:
     """matrix_norm's 2 / -2 (the largest / smallest singular value) and 'nuc' (their sum) over
     the axes ``dim``."""
+    if a.ndim < 2:
+        raise ValueError(f"linalg.matrix_norm: A must have at least 2 axes, got shape {a.shape}")
     rows, cols = (d % a.ndim for d in dim)
+    if rows == cols:
+        raise ValueError(f"linalg.matrix_norm: dim must be two different axes, got {dim}")
     rest = [d for d in range(a.ndim) if d not in (rows, cols)]
-    s = svdvals(S.transpose(a, (*rest, rows, cols)))
-    out = R.sum(s, -1) if ord == "nuc" else (R.max if ord == 2 else R.min)(s, axis=-1)
+    moved = S.transpose(a, (*rest, rows, cols))
+    if 0 in moved.shape[-2:]:  # no singular values: 0, as torch
+        out = R.sum(R.sum(moved, -1), -1) * 0.0
+    else:
+        s = svdvals(moved)
+        out = R.sum(s, -1) if ord == "nuc" else (R.max if ord == 2 else R.min)(s, axis=-1)
     for d in sorted((rows, cols)) if keepdim else ():
         out = S.expand_dims(out, d)
     return out

@@ -132,6 +132,26 @@ def test_matrix_rank_and_pinv_tolerances_match_torch():
     assert list(sj.linalg.matrix_rank(sj.tensor(TALL)).numpy()) == [3, 3]
 
 
+def test_the_triangle_read_and_empty_matrices_as_torch():
+    """cholesky(upper=True) reads A's upper triangle and eigh(UPLO='U') too (a non-symmetric
+    A tells); singular-value norms of an empty matrix are 0."""
+    torch = require_torch()
+    a = np.array([[4.0, 2.0, 0.5], [0.0, 3.0, 0.2], [-1.0, 0.1, 2.0]])
+    for call in (lambda m, x: m.linalg.cholesky(x, upper=True),
+                 lambda m, x: m.linalg.cholesky(x), lambda m, x: m.linalg.eigvalsh(x, "U")):
+        ours, theirs = sj.tensor(a, dtype=np.float64, requires_grad=True), torch.tensor(
+            a, requires_grad=True)
+        y, t = call(sj, ours), call(torch, theirs)
+        np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+        (y * y).sum().backward()
+        (t * t).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    for shape in ((0, 3), (2, 0, 3)):
+        np.testing.assert_array_equal(sj.linalg.matrix_norm(sj.zeros(*shape), 2).numpy(),
+                                      np.zeros(shape[:-2]))
+
+
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match=r"square matrix .* got shape \(2, 3\)"):
         sj.linalg.eigh(sj.zeros(2, 3))
@@ -147,5 +167,12 @@ def test_bad_inputs_are_named():
     q, r = sj.linalg.qr(a, mode="complete")
     with pytest.raises(RuntimeError, match="no gradient for mode='complete'"):
         q.sum().backward()
+    q, r = sj.linalg.qr(a, mode="complete")
+    with pytest.raises(RuntimeError, match="no gradient for mode='complete'"):
+        sj.autograd.grad(q.sum(), [a], create_graph=True)
+    with pytest.raises(ValueError, match="at least 2 axes"):
+        sj.linalg.matrix_norm(sj.ones(3), 2)
+    with pytest.raises(ValueError, match="two different axes"):
+        sj.linalg.matrix_norm(sj.ones(2, 2), "nuc", dim=(1, 1))
     with pytest.raises(np.linalg.LinAlgError):
         sj.linalg.cholesky(-sj.eye(3))

@@ -76,22 +76,23 @@ _address_of: Any = None
 
 def address(a: Any) -> int | None:
     """A NumPy array's address for a kernel's pointer argument; None (NULL) for no array.
-    A writable array laid out in one block (either order) is read through ctypes's view of its
-    buffer, ~0.3 us where ``a.ctypes.data`` costs ~1 (bench_autograd.py's MLP step passes 52
-    pointers)."""
+    An array laid out in one block (either order) is read through ctypes's view of its buffer,
+    ~0.4 us where ``a.ctypes.data`` costs ~1 (bench_autograd.py's MLP step passes 52
+    pointers); one that has no writable buffer to view (read-only, or a broadcast NumPy marks
+    to warn on write) takes ``a.ctypes.data``."""
     global _view_of, _address_of
     if a is None:
         return None
     flags = a.flags
-    if flags.writeable and a.nbytes:
+    if a.nbytes and (flags.c_contiguous or flags.f_contiguous):
         if _view_of is None:
             import ctypes
 
             _view_of, _address_of = ctypes.c_char.from_buffer, ctypes.addressof
-        if flags.c_contiguous:
-            return _address_of(_view_of(a))
-        if flags.f_contiguous:  # (its transpose is C-ordered, at the same address)
-            return _address_of(_view_of(a.T))
+        try:  # (a Fortran-ordered array's transpose is C-ordered, at the same address)
+            return _address_of(_view_of(a if flags.c_contiguous else a.T))
+        except (TypeError, ValueError, BufferError):
+            pass
     return a.ctypes.data
 
 
