@@ -118,6 +118,14 @@ def scatter_reduce(self: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
     if reduce not in REDUCTIONS:
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(REDUCTIONS)}, got "
                          f"{reduce!r}")
+    if self.ndim == 0:  # torch's 0-d x: its dim 0 is one entry long
+        one = (1,)
+        src = src if isinstance(src, Tensor) else Tensor._wrap(
+            self.xp.asarray(array_of(src), dtype=self.dtype))
+        out = scatter_reduce(S.reshape(self, one), dim, self.xp.asarray(
+            array_of(index)).reshape(one), S.reshape(src, one), reduce,
+            include_self=include_self)
+        return S.reshape(out, ())
     index = self.xp.asarray(array_of(index))
     if index.ndim != self.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"scatter_reduce: index must be an integer tensor of x's rank "
@@ -128,6 +136,11 @@ def scatter_reduce(self: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
         src = Tensor._wrap(self.xp.asarray(array_of(src), dtype=self.dtype))
     if src.dtype != self.dtype:
         raise TypeError(f"scatter_reduce: src's dtype {src.dtype} is not x's {self.dtype}")
+    if src.ndim != index.ndim or any(
+            i > n or (d != axis and i > m) for d, (i, n, m) in
+            enumerate(zip(index.shape, src.shape, self.shape))):
+        raise ValueError(f"scatter_reduce: index of shape {index.shape} must be no larger than "
+                         f"src {src.shape} in any axis, nor than x {self.shape} but in dim {dim}")
     src = S.getitem(src, tuple(slice(0, n) for n in index.shape))
     grid = S.index_grid(self.xp, index, axis, index.shape)
     return _ScatterReduce.apply(self, src, grid=grid, reduce=reduce,

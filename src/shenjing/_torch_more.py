@@ -447,8 +447,9 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,  
             raise RuntimeError(f"searchsorted: the leading axes of sorted_sequence "
                                f"{seq.shape} and input {values.shape} must match")
         rows = seq.reshape(-1, seq.shape[-1])
-        out = xp.stack([xp.searchsorted(r, v, side=side) for r, v in
-                        zip(rows, values.reshape(len(rows), -1))]).reshape(values.shape)
+        out = (xp.stack([xp.searchsorted(r, v, side=side) for r, v in
+                         zip(rows, values.reshape(len(rows), -1))]).reshape(values.shape)
+               if len(rows) else xp.zeros(values.shape, np.int64))
     return Tensor._wrap(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
@@ -458,7 +459,8 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,  # noqa: 
     boundaries[i-1] < x <= boundaries[i], or boundaries[i-1] <= x < boundaries[i] with
     ``right=True`` (torch.bucketize)."""
     edges = array_of(boundaries)
-    if getattr(edges, "ndim", 0) != 1:
+    edges = edges if hasattr(edges, "ndim") else np.asarray(edges)  # (a list)
+    if edges.ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-D, got shape {np.shape(edges)}")
     return searchsorted(edges, input, out_int32=out_int32, right=right)
 

@@ -449,6 +449,14 @@ def test_running_extremes_and_logcumsumexp_match_torch():
             (gt * gt).sum().backward()
             np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10)
     assert shenjing.gradcheck(lambda v: shenjing.logcumsumexp(v, 1), x0[0])
+    ints = shenjing.logcumsumexp(shenjing.tensor([1, 2, 3]), 0)  # integers: in float
+    np.testing.assert_allclose(ints.numpy(), np.logaddexp.accumulate([1.0, 2.0, 3.0]),
+                               rtol=1e-6)
+    lanes = np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0]])
+    a, t = shenjing.tensor(lanes, requires_grad=True), torch.tensor(lanes, requires_grad=True)
+    shenjing.logcumsumexp(a, 1).sum().backward()
+    torch.logcumsumexp(t, 1).sum().backward()  # a NaN's lane is NaN, the others untouched
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-6)
 
 
 def test_searchsorted_and_bucketize_match_torch():
@@ -473,6 +481,9 @@ def test_searchsorted_and_bucketize_match_torch():
         shenjing.searchsorted(shenjing.tensor(seq), shenjing.tensor(values), side="middle")
     with pytest.raises(ValueError, match="boundaries must be 1-D"):
         shenjing.bucketize(shenjing.tensor(values), shenjing.tensor(rows))
+    np.testing.assert_array_equal(shenjing.bucketize(shenjing.tensor([1.0, 2.5]), [1, 2, 3]),
+                                  [0, 2])  # boundaries as a list
+    assert shenjing.searchsorted(shenjing.zeros((0, 3)), shenjing.zeros((0, 2))).shape == (0, 2)
 
 
 def test_scatter_reduce_matches_torch():
@@ -545,6 +556,14 @@ def test_scatter_reduce_edges():
         z.scatter_reduce(1, shenjing.tensor([[0]]), shenjing.ones(1, 1), "max")
     with pytest.raises(ValueError, match="integer tensor of x's rank 2"):
         z.scatter_reduce(1, shenjing.tensor([0]), shenjing.ones(1), "sum")
+    with pytest.raises(ValueError, match="no larger than src"):
+        z.scatter_reduce(0, shenjing.tensor(np.zeros((2, 2), np.int64)), shenjing.ones(1, 2),
+                         "sum")
+    with pytest.raises(ValueError, match="nor than x"):
+        shenjing.zeros(3, 1).scatter_reduce(0, shenjing.tensor(np.zeros((2, 2), np.int64)),
+                                            shenjing.ones(2, 2), "sum")
+    assert shenjing.tensor(2.0).scatter_reduce(0, shenjing.tensor(0), shenjing.tensor(3.0),
+                                               "sum").item() == 5.0  # 0-d, as torch
     with pytest.raises(NotImplementedError, match="reduce='prod'"):
         w = shenjing.ones(2, 3, requires_grad=True)
         y = w.scatter_reduce(1, shenjing.tensor([[0], [1]]), shenjing.ones(2, 1), "prod")

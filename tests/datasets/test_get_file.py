@@ -112,10 +112,46 @@ def test_bad_archives_and_names_are_refused(tmp_path, home):
         keras.utils.get_file(os.path.join("sub", "a.txt"), plain)
     with pytest.raises(ValueError, match="hash_algorithm"):
         keras.utils.get_file(origin=plain, file_hash="ab", hash_algorithm="sha1")
+    with pytest.raises(ValueError, match="archive_format=None unpacks nothing"):
+        keras.utils.get_file(origin=plain, extract=True, archive_format=None)
 
 
 def test_offline_stops_network_downloads_only(tmp_path, home, monkeypatch):
     monkeypatch.setenv("SHENJING_OFFLINE", "1")
-    with pytest.raises(FileNotFoundError, match="SHENJING_OFFLINE"):
+    with pytest.raises(FileNotFoundError, match="is not there.*SHENJING_OFFLINE"):
         keras.utils.get_file(origin="https://example.com/data.csv")
+    (home / ".shenjing" / "datasets").mkdir(parents=True, exist_ok=True)
+    (home / ".shenjing" / "datasets" / "data.csv").write_bytes(b"old")
+    with pytest.raises(FileNotFoundError, match="does not match its hash"):
+        keras.utils.get_file(origin="https://example.com/data.csv", file_hash="0" * 64)
     assert Path(keras.utils.get_file(origin=_served(tmp_path, "d.csv", b"1"))).read_bytes() == b"1"
+
+
+def _tar_with_links(links, files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, target in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_links_cannot_lead_out_of_the_folder(tmp_path, home, monkeypatch):
+    """A chain of links (a -> ., a/b -> ..) that passes each path check alone is stopped by
+    tarfile's data filter; where this Python has none, an archive with links is refused."""
+    chain = _tar_with_links([("a", "."), ("a/b", "..")], {"a/b/ESCAPED.txt": b"x"})
+    url = _served(tmp_path, "chain.tar", chain)
+    with pytest.raises(Exception, match="outside"):  # (tarfile's LinkOutsideDestinationError)
+        keras.utils.get_file(origin=url, extract=True)
+    link = _served(tmp_path, "link.tar", _tar_with_links([("passwd", "/etc/passwd")], {}))
+    with pytest.raises(ValueError, match=r"member 'passwd' links to '/etc/passwd', outside"):
+        keras.utils.get_file(origin=link, extract=True)
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    with pytest.raises(ValueError, match="holds links"):
+        keras.utils.get_file(origin=url, extract=True, force_download=True)
+    assert not list(home.rglob("ESCAPED.txt"))

@@ -173,3 +173,39 @@ def test_errors_are_named():
         layers.ConvLSTM2D(2, 5)(np.zeros((1, 2, 3, 3, 1), np.float32))
     with pytest.raises(ValueError):
         layers.ConvLSTM2D(2, 3)(np.zeros((1, 2, 3, 1), np.float32))
+    built = layers.ConvLSTM2D(2, 3, padding="same")
+    built(np.zeros((1, 2, 6, 6, 1), np.float32))
+    with pytest.raises(ValueError, match=r"'conv_lstm2d.*' \(ConvLSTM2D\) expected input with "
+                                         "size 6 on axis 2"):
+        built(np.zeros((1, 2, 8, 8, 1), np.float32))
+    half = layers.ConvLSTM2D(2, 3, dtype="float16")  # states in the layer's dtype
+    assert half(np.zeros((1, 2, 5, 5, 1), np.float16)).dtype == np.float16
+
+
+def test_models_with_dropout_save_and_load_their_random_streams(rng, tmp_path):
+    """A cell draws its dropout stream at its first mask; a model saved after training holds
+    that stream, and loading it into a fresh model (which has drawn none yet) makes and
+    restores it, so the next masks are the same (ConvLSTM's cell and RNN(LSTMCell))."""
+    cases = [((3, 5, 5, 1), lambda: layers.ConvLSTM2D(2, 3, dropout=0.3, recurrent_dropout=0.2)),
+             ((3, 4), lambda: layers.RNN(layers.LSTMCell(3, dropout=0.3)))]
+    for shape, make in cases:
+        x = rng.standard_normal((4, *shape)).astype(np.float32)
+        model = keras.Sequential([keras.Input(shape), make(), layers.Flatten(), layers.Dense(1)])
+        model.compile("adam", "mse")
+        model.fit(x, np.zeros((4, 1), np.float32), epochs=1, verbose=0)
+        path = tmp_path / "dropout.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_allclose(loaded(x, training=True).numpy(),
+                                   model(x, training=True).numpy(), rtol=1e-6)
+
+
+def test_bidirectional_conv_lstm(rng):
+    """Bidirectional takes the wrapped layer's rank: the forward half is the layer's output,
+    the backward half the reversed layer's, back in time order."""
+    x = rng.standard_normal((2, 3, 5, 5, 1)).astype(np.float32)
+    both = layers.Bidirectional(layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    y = both(x).numpy()
+    assert y.shape == (2, 3, 5, 5, 4)
+    np.testing.assert_allclose(y[..., :2], both.forward_layer(x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y[..., 2:], both.backward_layer(x).numpy()[:, ::-1], rtol=1e-6)

@@ -26,6 +26,10 @@ _MAKE = {
     L.Activation: lambda: L.Activation("relu"),
     L.Bidirectional: lambda: L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum"),
     L.Conv1D: lambda: L.Conv1D(4, 3, padding="causal", dilation_rate=2),
+    L.ConvLSTM1D: lambda: L.ConvLSTM1D(2, 3, padding="same", return_state=True),
+    L.ConvLSTM2D: lambda: L.ConvLSTM2D(3, (3, 2), strides=2, activation="relu", dropout=0.1,
+                                       return_sequences=True, seed=4),
+    L.ConvLSTM3D: lambda: L.ConvLSTM3D(2, 2, use_bias=False, go_backwards=True),
     L.Conv2D: lambda: L.Conv2D(4, (3, 2), strides=2, padding="SAME", activation="relu",
                                kernel_initializer=initializers.HeNormal(seed=1),
                                kernel_regularizer=regularizers.L2(0.1)),
@@ -146,6 +150,9 @@ def test_config_lists_every_argument_and_round_trips(cls):
         if hasattr(obj, "cell") and "cell" not in config:  # options passed to its cell
             expected |= {p.name for p in constructor_parameters(type(obj.cell))} - {
                 "input_shape", "input_dim", "activity_regularizer"}
+            # a layer that makes its cell (ConvLSTM2D over RNN) gives RNN's `cell` and the
+            # cell's `rank` itself: they are the class's, not the user's
+            expected -= {"cell", "rank"}
     assert expected - set(config) == set(), f"{cls.__name__}'s config leaves out arguments"
     clone = cls.from_config(json.loads(json.dumps(config)))
     assert type(clone) is cls and clone.get_config() == config
@@ -183,6 +190,8 @@ _KERAS_KEYS = [
     (lambda: L.SimpleRNN(4), _BASE | _RNN),
     (lambda: L.LSTM(4), _BASE | _RNN | {"recurrent_activation", "unit_forget_bias"}),
     (lambda: L.GRU(4), _BASE | _RNN | {"recurrent_activation", "reset_after"}),
+    (lambda: L.ConvLSTM2D(4, 3), _BASE | (_RNN - {"units"}) | (_CONV - {"groups"}) | {
+        "recurrent_activation", "unit_forget_bias"}),  # (Keras 3.15's keys, read there)
     (lambda: L.BatchNormalization(), _BASE | {
         "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
         "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",

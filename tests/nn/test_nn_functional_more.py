@@ -172,3 +172,12 @@ def test_embedding_bag_errors_are_named():
         SF.embedding_bag(shenjing.tensor([[0, 1]]), weight, per_sample_weights=np.ones((1, 2)))
     with pytest.raises(ValueError, match="mode must be"):
         SF.embedding_bag(shenjing.tensor([[0, 1]]), weight, mode="min")
+    ids = shenjing.tensor([1, 2, 3, 0])
+    with pytest.raises(ValueError, match="within the input's 4 entries"):  # the last offset
+        SF.embedding_bag(ids, weight, shenjing.tensor([0, 2, 20]), include_last_offset=True)
+    with pytest.raises(ValueError, match="must be the input's"):
+        SF.embedding_bag(ids[None], weight, mode="sum", per_sample_weights=shenjing.ones(1, 2))
+    for offsets, last in (([0], True), ([], False)):  # no bags at all
+        empty = SF.embedding_bag(ids, weight, shenjing.tensor(np.array(offsets, np.int64)),
+                                 include_last_offset=last)
+        assert empty.shape == (0, 2)

@@ -39,8 +39,8 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
 
     ``file_hash`` (sha256, or md5 when 32 hex digits or ``hash_algorithm='md5'``) is checked
     after a download (a mismatch raises and keeps nothing) and on a file found in the cache (a
-    mismatch downloads it again). ``archive_format``: 'auto' (tar then zip), 'tar', 'zip', a
-    list of them, or None (nothing unpacked).
+    mismatch downloads it again). ``archive_format`` (with ``extract``): 'auto' (tar then
+    zip), 'tar', 'zip' or a list of them.
 
     >>> path = get_file(origin="https://example.com/data/auto-mpg.data")  # doctest: +SKIP
     """
@@ -76,7 +76,8 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
         fetch = True
     if fetch:
         if is_offline() and urllib.parse.urlsplit(origin).scheme not in ("", "file"):
-            raise DatasetNotFoundError(f"get_file: {target} is not there, and downloading "
+            state = "does not match its hash" if target.exists() else "is not there"
+            raise DatasetNotFoundError(f"get_file: {target} {state}, and downloading "
                                        f"{origin} is off because SHENJING_OFFLINE is set")
         print(f"Downloading data from {origin}")
         download(origin, target, None if file_hash is None else (algorithm, file_hash))
@@ -111,6 +112,9 @@ def _unpack(archive: Path, folder: Path, archive_format: Any) -> None:
     formats = (["tar", "zip"] if archive_format == "auto" else [] if archive_format is None
                else [archive_format] if isinstance(archive_format, str) else list(archive_format))
     unknown = [f for f in formats if f not in ("tar", "zip")]
+    if not formats:
+        raise ValueError("get_file: extract=True with archive_format=None unpacks nothing; "
+                         "pass 'auto', 'tar' or 'zip', or extract=False")
     if unknown:
         raise ValueError(f"get_file: archive_format must be 'auto', 'tar', 'zip' or None, got "
                          f"{archive_format!r}")
@@ -124,17 +128,22 @@ def _unpack(archive: Path, folder: Path, archive_format: Any) -> None:
     try:
         if kind == "tar":
             with tarfile.open(archive) as tar:
+                filtered = hasattr(tarfile, "data_filter")  # (Python 3.10.12+, 3.11.4+)
                 for member in tar.getmembers():
-                    _inside(tmp, member.name)
+                    _inside(tmp, member.name, member.name)
                     if member.issym() or member.islnk():
+                        if not filtered:  # a link made earlier could lead a later path out
+                            raise ValueError(
+                                f"get_file: {archive} holds links ({member.name!r}), which "
+                                "this Python's tarfile cannot unpack safely (3.10.12 and "
+                                "3.11.4 on have its data filter); nothing was unpacked")
                         _inside(tmp, os.path.join(os.path.dirname(member.name), member.linkname)
-                                if member.issym() else member.linkname)
-                tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter")
-                                       else {}))
+                                if member.issym() else member.linkname, member.name)
+                tar.extractall(tmp, **({"filter": "data"} if filtered else {}))
         else:
             with zipfile.ZipFile(archive) as zf:
                 for member in zf.namelist():
-                    _inside(tmp, member)
+                    _inside(tmp, member, member)
                 zf.extractall(tmp)
         if folder.exists():
             shutil.rmtree(folder)
@@ -144,10 +153,12 @@ def _unpack(archive: Path, folder: Path, archive_format: Any) -> None:
         raise
 
 
-def _inside(folder: Path, member: str) -> None:
-    """Refuse an archive member (or link target) that would land outside ``folder``."""
+def _inside(folder: Path, path: str, member: str) -> None:
+    """Refuse an archive ``member`` whose path (or link target: ``path``) would land outside
+    ``folder``."""
     root = os.path.realpath(folder)
-    path = os.path.realpath(os.path.join(root, member))
-    if os.path.commonpath([root, path]) != root:
-        raise ValueError(f"get_file: the archive's member {member!r} would be written outside "
-                         f"{folder}; nothing was unpacked")
+    target = os.path.realpath(os.path.join(root, path))
+    if os.path.commonpath([root, target]) != root:
+        what = "would be written" if path == member else f"links to {path!r},"
+        raise ValueError(f"get_file: the archive's member {member!r} {what} outside {folder}; "
+                         "nothing was unpacked")

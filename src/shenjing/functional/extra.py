@@ -21,6 +21,7 @@ from . import elementwise as E
 from . import reduction as R
 from ._util import one_axis
 from .activation import _Erf
+from .dtypes import floating
 from .shape import broadcast_to, expand_dims, flip, on_0d_as_1d, reshape, transpose
 
 
@@ -181,7 +182,8 @@ class _LogCumSumExp(Function):
 
     def forward(self, x, axis=0):
         xp = get_xp(x)
-        y = xp.logaddexp.accumulate(x, axis=axis).astype(x.dtype, copy=False)
+        with np.errstate(invalid="ignore"):  # a NaN goes on as NaN (as torch), unwarned
+            y = xp.logaddexp.accumulate(x, axis=axis).astype(x.dtype, copy=False)
         self.save_for_backward(x, y, axis)
         return y
 
@@ -192,8 +194,9 @@ class _LogCumSumExp(Function):
             parts = [xp.log(xp.where(sign * g > 0, sign * g, 0)) - y for sign in (1, -1)]
             pos, neg = (xp.exp(x + xp.flip(xp.logaddexp.accumulate(xp.flip(p, axis), axis=axis),
                                            axis)) for p in parts)
-        return xp.nan_to_num(pos - neg, nan=0.0, posinf=np.inf, neginf=-np.inf).astype(
-            x.dtype, copy=False)
+            gx = pos - neg  # NaN only from inf - inf beside an infinite x, or a NaN input:
+            lanes_nan = xp.isnan(x).any(axis=axis, keepdims=True)  # a NaN stays (as torch)
+        return xp.where(xp.isnan(gx) & ~lanes_nan, 0, gx).astype(x.dtype, copy=False)
 
     def differentiable_backward(self, g):
         """The same sum as an (n, n) table per lane: exp(x[k] - y[i]) where k <= i, else 0
@@ -211,8 +214,9 @@ class _LogCumSumExp(Function):
 
 @on_0d_as_1d
 def logcumsumexp(x: Tensor, axis: int) -> Tensor:
-    """log(cumsum(exp(x))) along ``axis``, computed without overflow (torch.logcumsumexp)."""
-    return _LogCumSumExp.apply(x, axis=one_axis(axis, x.ndim))
+    """log(cumsum(exp(x))) along ``axis``, computed without overflow (torch.logcumsumexp;
+    integers in the default float)."""
+    return _LogCumSumExp.apply(floating(x), axis=one_axis(axis, x.ndim))
 
 
 class _Einsum(Function):

@@ -11,22 +11,17 @@ import numpy as np
 from .formats import _RESAVE, CorruptFileError
 
 
-def _random_streams(model: Any) -> list[tuple[str, Any, str, np.random.Generator]]:
-    """(key, layer, attribute, Generator) for each random stream of the model's layers
-    (``Layer._random_generators``), walked as the weights are: 'dropout/_generator'. A layer
-    or a Generator met twice (shared) is listed once."""
-    found: list[tuple[str, Any, str, np.random.Generator]] = []
-    seen_layers: set[int] = set()
-    seen_streams: set[int] = set()
+def _layers(model: Any) -> list[tuple[str, Any]]:
+    """(key prefix, layer) for the model and every layer in it, each once, walked as the
+    weights are: a stream's key is the prefix, then the attribute ('dropout/_generator')."""
+    found: list[tuple[str, Any]] = []
+    seen: set[int] = set()
 
     def walk(layer: Any, prefix: str) -> None:
-        if id(layer) in seen_layers:
+        if id(layer) in seen:
             return
-        seen_layers.add(id(layer))
-        for attr, g in layer._random_generators().items():
-            if id(g) not in seen_streams:
-                seen_streams.add(id(g))
-                found.append((f"{prefix}{layer.name}/{attr}", layer, attr, g))
+        seen.add(id(layer))
+        found.append((f"{prefix}{layer.name}/", layer))
         for child in layer._sublayers():
             walk(child, f"{prefix}{layer.name}/" if layer is not model else "")
 
@@ -34,15 +29,42 @@ def _random_streams(model: Any) -> list[tuple[str, Any, str, np.random.Generator
     return found
 
 
+def _random_streams(model: Any) -> list[tuple[str, Any, str, np.random.Generator]]:
+    """(key, layer, attribute, Generator) for each random stream of the model's layers
+    (``Layer._random_generators``). A Generator met twice (shared) is listed once."""
+    found: list[tuple[str, Any, str, np.random.Generator]] = []
+    seen: set[int] = set()
+    for prefix, layer in _layers(model):
+        for attr, g in layer._random_generators().items():
+            if id(g) not in seen:
+                seen.add(id(g))
+                found.append((f"{prefix}{attr}", layer, attr, g))
+    return found
+
+
+def _make_lazy_streams(model: Any, keys: set[str]) -> None:
+    """Make the streams a layer draws only when first needed (a recurrent cell's dropout
+    masks: ``_lazy_streams``) that the file holds but this fresh model has not made yet."""
+    from ..backend import new_generator
+
+    for prefix, layer in _layers(model):
+        for attr in getattr(layer, "_lazy_streams", ()):
+            if f"{prefix}{attr}" in keys and getattr(layer, attr, None) is None:
+                object.__setattr__(layer, attr, new_generator())
+
+
 def _restore_streams(model: Any, saved: Any, path: str) -> None:
     """Put the saved states into the model's random streams: by key when the keys are the
     model's (a model load_model rebuilt), else in order (a model the same code built, whose
     layers got other numbers in their names)."""
-    streams = _random_streams(model)
     if not isinstance(saved, list) or not all(
             isinstance(s, dict) and isinstance(s.get("layer"), str) for s in saved):
         raise CorruptFileError(f"{path} is damaged: its random streams are not a list of "
                                f"states; {_RESAVE}")
+    streams = _random_streams(model)
+    if len(saved) > len(streams):
+        _make_lazy_streams(model, {s["layer"] for s in saved} - {k for k, *_ in streams})
+        streams = _random_streams(model)
     if len(saved) != len(streams):
         raise ValueError(f"{path} holds {len(saved)} random streams (of "
                          f"{', '.join(s['layer'] for s in saved) or 'no layer'}) but the model "

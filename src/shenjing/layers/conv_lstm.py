@@ -45,6 +45,8 @@ class ConvLSTMCell(Layer):
     """One step of a convolutional LSTM of ``rank`` spatial axes; the states (h, c) are
     (batch, *output spatial shape, filters)."""
 
+    _lazy_streams = ("_generator",)  # made at the first dropout mask
+
     def __init__(self, rank: int, filters: int, kernel_size: Any, strides: Any = 1,
                  padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1,
                  activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
@@ -123,10 +125,11 @@ class ConvLSTMCell(Layer):
                                         constraint=self.bias_constraint, name="bias")
             if self.unit_forget_bias:  # the forget gate starts open
                 self.bias.data[self.filters:2 * self.filters] = 1.0
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={
+            **{1 + k: n for k, n in enumerate(spatial)}, -1: channels})  # (the states' size)
 
     def get_initial_state(self, batch_size: int | None = None) -> list[Tensor]:
-        return [Tensor(np.zeros((batch_size, *self.state_size[0]), dtype=self.dtype))
+        return [Tensor._wrap(np.zeros((batch_size, *self.state_size[0]), dtype=self.dtype))
                 for _ in range(2)]
 
     # -- dropout: four masks per sequence (one per gate), as Keras's ConvLSTM cell ----------
@@ -199,11 +202,17 @@ class _ConvLSTM(RNN):
                             unit_forget_bias, kernel_regularizer, recurrent_regularizer,
                             bias_regularizer, kernel_constraint, recurrent_constraint,
                             bias_constraint, dropout, recurrent_dropout, seed,
-                            dtype=kwargs.get("dtype"))
+                            dtype=kwargs.get("dtype"), name="conv_lstm_cell")  # (as Keras:
+        # a fixed name, so that a loaded model's keys, its random stream's too, are the same)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=bool(unroll),
                          **kwargs)
         self.input_spec = InputSpec(ndim=self.rank + 3)
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)  # (the cell's, on one step's shape)
+        self.input_spec = InputSpec(ndim=self.rank + 3, axes={
+            **{2 + k: n for k, n in enumerate(input_shape[2:-1])}, -1: input_shape[-1]})
 
     def get_config(self) -> dict[str, Any]:
         """Keras's flat config: the cell's options, then the layer's own (no ``cell``)."""

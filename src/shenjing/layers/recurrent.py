@@ -44,6 +44,7 @@ class _Cell(Layer):
 
     gates = 1
     cell_name = "simple_rnn"
+    _lazy_streams = ("_generator",)  # made at the first mask; a loaded file may make it
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
@@ -91,7 +92,7 @@ class _Cell(Layer):
 
     def get_initial_state(self, batch_size: int | None = None) -> list[Tensor]:
         """Zeros, one (batch_size, units) array per state (Keras)."""
-        return [Tensor(np.zeros((batch_size, self.units), dtype=self.dtype))
+        return [Tensor._wrap(np.zeros((batch_size, self.units), dtype=self.dtype))
                 for _ in range(self.n_states)]
 
     def build(self, input_shape: tuple) -> None:
@@ -454,7 +455,8 @@ class Bidirectional(Layer):
             half.zero_output_for_mask = layer.return_sequences
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
-        self.input_spec = InputSpec(ndim=3)
+        spec = getattr(layer, "input_spec", None)  # (batch, time, features), or ConvLSTM2D's
+        self.input_spec = InputSpec(ndim=spec.ndim) if spec is not None and spec.ndim else None
 
     def get_config(self) -> dict[str, Any]:
         """As Keras 3: ``layer`` is the forward layer, ``backward_layer`` the one in use (a

@@ -117,12 +117,12 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None,  # noqa: A002
     elif ids.ndim == 1:
         if offsets is None:
             raise ValueError("embedding_bag: a 1-D input needs offsets (where each bag starts)")
-        starts = xp.asarray(offsets.data if isinstance(offsets, Tensor) else offsets)
-        starts = starts[:-1] if include_last_offset else starts
-        if starts.ndim != 1 or len(starts) and (starts[0] != 0 or (xp.diff(starts) < 0).any()
-                                                or starts[-1] > len(ids)):
+        given = xp.asarray(offsets.data if isinstance(offsets, Tensor) else offsets)
+        if given.ndim != 1 or len(given) and (
+                given[0] != 0 or (xp.diff(given) < 0).any() or given[-1] > len(ids)):
             raise ValueError(f"embedding_bag: offsets must be 1-D, start at 0 and not "
-                             f"decrease within the input's {len(ids)} entries, got {starts}")
+                             f"decrease within the input's {len(ids)} entries, got {given}")
+        starts = given[:-1] if include_last_offset and len(given) else given
         bags = len(starts)
         bag = xp.searchsorted(starts, xp.arange(len(ids)), side="right") - 1
     else:
@@ -130,6 +130,12 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None,  # noqa: A002
                          f"{ids.shape}")
     if per_sample_weights is not None and mode != "sum":
         raise ValueError(f"embedding_bag: per_sample_weights need mode='sum', got {mode!r}")
+    weights_shape = tuple(np.shape(getattr(per_sample_weights, "data", per_sample_weights)))
+    if per_sample_weights is not None and weights_shape != ids.shape:
+        raise ValueError(f"embedding_bag: per_sample_weights of shape {weights_shape} must be "
+                         f"the input's {ids.shape}")
+    if bags == 0:  # no bags: an empty result
+        return Tensor._wrap(xp.zeros((0, weight.shape[1]), weight.dtype))
     flat = ids.reshape(-1)
     rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)
     keep = xp.ones(flat.shape, bool)
