@@ -24,7 +24,6 @@ import numpy as np
 from .autograd import Function, Tensor, array_of
 from .backend import get_xp
 from .functional import shape as S
-from .functional._util import axis_index
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
@@ -126,12 +125,7 @@ def scatter_reduce(self: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
             array_of(index)).reshape(one), S.reshape(src, one), reduce,
             include_self=include_self)
         return S.reshape(out, ())
-    index = self.xp.asarray(array_of(index))
-    if index.ndim != self.ndim or index.dtype.kind not in "iu":
-        raise ValueError(f"scatter_reduce: index must be an integer tensor of x's rank "
-                         f"{self.ndim}, got {index.dtype} of shape {index.shape}")
-    axis = axis_index(dim, self.ndim)
-    S.check_torch_index("scatter_reduce", index, self.shape[axis], dim)
+    index, axis = S.scatter_index("scatter_reduce", self, index, dim)
     if not isinstance(src, Tensor):
         src = Tensor._wrap(self.xp.asarray(array_of(src), dtype=self.dtype))
     if src.dtype != self.dtype:

@@ -270,12 +270,7 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
     (``out[i][index[i][j]] = src[i][j]`` for dim 1; the last of repeated indices wins); the
     overwritten entries get no gradient. ``reduce='add'`` or ``'multiply'`` combines instead
     of writing (repeated indices all count), with no gradient, as torch's."""
-    index = self.xp.asarray(array_of(index))
-    if index.ndim != self.ndim or index.dtype.kind not in "iu":
-        raise ValueError(f"scatter: index must be an integer tensor of x's rank {self.ndim}, "
-                         f"got {index.dtype} of shape {index.shape}")
-    axis = axis_index(dim, self.ndim)
-    S.check_torch_index("scatter", index, self.shape[axis], dim)
+    index, axis = S.scatter_index("scatter", self, index, dim)
     src = _like(value if src is None else src, self)
     src = (F.broadcast_to(src, index.shape) if src.ndim == 0 else
            S.getitem(src, tuple(slice(0, n) for n in index.shape)))

@@ -436,6 +436,18 @@ def check_torch_index(name: str, index: Any, size: int, dim: int) -> None:
                          f"{size}, got {int(index.min())} .. {int(index.max())}")
 
 
+def scatter_index(name: str, x: Tensor, index: Any, dim: int) -> tuple[Any, int]:
+    """(index as an array, the axis of ``dim``) for torch's scatters: an integer index of x's
+    rank whose entries along ``dim`` lie in [0, that axis's size)."""
+    index = get_xp(x.data).asarray(array_of(index))
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"{name}: index must be an integer tensor of x's rank {x.ndim}, got "
+                         f"{index.dtype} of shape {index.shape}")
+    axis = axis_index(dim, x.ndim)
+    check_torch_index(name, index, x.shape[axis], dim)
+    return index, axis
+
+
 def index_grid(xp: Any, indices: Any, axis: int, sizes: tuple[int, ...]) -> tuple[Any, ...]:
     """The fancy index that picks ``indices`` along ``axis`` and every position of the other
     axes (of ``sizes``): aranges broadcast against each other, ``indices`` at ``axis``."""

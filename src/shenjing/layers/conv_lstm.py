@@ -22,10 +22,9 @@ from .._checks import positive_int
 from ..autograd import Tensor
 from ..backend import new_generator
 from ..functional.conv import conv_output_size, ints
-from . import constraints
 from .conv import _channels_last, _padding
 from .layer import InputSpec, Layer
-from .recurrent import _activation, _apply
+from .recurrent import LAYER_ARGUMENTS, _activation, keep_cell_options, lstm_step
 from .rnn import RNN
 
 
@@ -73,21 +72,7 @@ class ConvLSTMCell(Layer):
         self.activation = _activation(activation)
         self.recurrent_activation = _activation(recurrent_activation)
         self.use_bias, self.unit_forget_bias = use_bias, unit_forget_bias
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.recurrent_regularizer = recurrent_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"ConvLSTM: {name} must be in [0, 1), got {rate}")
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
-        self.seed = seed
-        self._generator: np.random.Generator | None = None
+        keep_cell_options(self, locals())
         self._drop_masks: dict[str, list[Tensor] | None] = {"input": None, "recurrent": None}
         self._state_shape: tuple[int, ...] | None = None
 
@@ -171,10 +156,7 @@ class ConvLSTMCell(Layer):
         z = (self._gates(inputs, self.kernel, self.bias, drop, self.strides, self.padding,
                          self.dilation_rate)
              + self._gates(h, self.recurrent_kernel, None, rec_drop, ones, "same", ones))
-        i, f, g, o = F.split(z, 4, axis=-1)
-        act, rec = self.activation, self.recurrent_activation
-        c = _apply(rec, f) * c + _apply(rec, i) * _apply(act, g)
-        h = _apply(rec, o) * _apply(act, c)
+        h, c = lstm_step(z, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
 
@@ -183,30 +165,19 @@ class _ConvLSTM(RNN):
 
     rank = 2
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
-                 padding: str = "valid", data_format: str | None = None, dilation_rate: Any = 1,
-                 activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
-                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
-                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
-                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
-                 bias_constraint: Any = None, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, seed: int | None = None,
-                 return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, unroll: Any = None,
-                 **kwargs: Any) -> None:
-        cell = ConvLSTMCell(self.rank, filters, kernel_size, strides, padding, data_format,
-                            dilation_rate, activation, recurrent_activation, use_bias,
-                            kernel_initializer, recurrent_initializer, bias_initializer,
-                            unit_forget_bias, kernel_regularizer, recurrent_regularizer,
-                            bias_regularizer, kernel_constraint, recurrent_constraint,
-                            bias_constraint, dropout, recurrent_dropout, seed,
-                            dtype=kwargs.get("dtype"), name="conv_lstm_cell")  # (as Keras:
-        # a fixed name, so that a loaded model's keys, its random stream's too, are the same)
+    def __init__(self, filters: int, kernel_size: Any, *, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 unroll: Any = None, zero_output_for_mask: bool = False,
+                 **options: Any) -> None:
+        """``options``: the cell's (strides, padding, activation, initializers, dropout...:
+        :class:`ConvLSTMCell`'s arguments) and the Layer's own (name, dtype...)."""
+        layer_kwargs = {k: options.pop(k) for k in LAYER_ARGUMENTS if k in options}
+        cell = ConvLSTMCell(self.rank, filters, kernel_size, **options,
+                            dtype=layer_kwargs.get("dtype"), name="conv_lstm_cell")  # (as
+        # Keras: a fixed name, so that a loaded model's keys, its random stream's too, match)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=bool(unroll),
-                         **kwargs)
+                         zero_output_for_mask=zero_output_for_mask, **layer_kwargs)
         self.input_spec = InputSpec(ndim=self.rank + 3)
 
     def build(self, input_shape: Any) -> None:

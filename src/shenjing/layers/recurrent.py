@@ -39,6 +39,41 @@ def _apply(activation: Any, x: Tensor) -> Tensor:
     return activations.get(activation)(x)
 
 
+def lstm_step(z: Tensor, c: Tensor, activation: Any, recurrent_activation: Any
+              ) -> tuple[Tensor, Tensor]:
+    """(h_t, c_t) from the gates' pre-activations z (i, f, g, o on the last axis) and c_{t-1}:
+    c_t = f c_{t-1} + i g, h_t = o activation(c_t) (LSTMCell's and ConvLSTM's step)."""
+    i, f, g, o = F.split(z, 4, axis=-1)
+    rec = recurrent_activation
+    c = _apply(rec, f) * c + _apply(rec, i) * _apply(activation, g)
+    return _apply(rec, o) * _apply(activation, c), c
+
+
+# The arguments a recurrent cell keeps for its three weights (ConvLSTM's cell too).
+WEIGHT_OPTIONS = ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                  "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                  "kernel_constraint", "recurrent_constraint", "bias_constraint")
+# The Layer's own arguments among a recurrent layer's, the rest being its cell's.
+LAYER_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
+                   "activity_regularizer")
+
+
+def keep_cell_options(cell: Layer, arguments: dict[str, Any]) -> None:
+    """What a recurrent cell keeps of its ``arguments`` (its ``__init__``'s): its weights'
+    initializers, regularizers and constraints, and its dropout rates (checked) and seed; its
+    dropout stream is made at the first mask (``_lazy_streams``)."""
+    for name in WEIGHT_OPTIONS:
+        value = arguments[name]
+        setattr(cell, name, constraints.get(value) if name.endswith("_constraint") else value)
+    rates = {name: arguments[name] for name in ("dropout", "recurrent_dropout")}
+    for name, rate in rates.items():
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {rate}")
+    cell.dropout, cell.recurrent_dropout = (float(rate) for rate in rates.values())
+    cell.seed = arguments["seed"]
+    cell._generator = None
+
+
 class _Cell(Layer):
     """Weights and one step of a recurrent cell; ``gates`` blocks of ``units`` per kernel."""
 
@@ -57,26 +92,12 @@ class _Cell(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {rate}")
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
-        self.seed = seed
-        self._generator: np.random.Generator | None = None  # made at the first mask
+        keep_cell_options(self, locals())
         self._dropout_mask: Tensor | None = None
         self._recurrent_dropout_mask: Tensor | None = None
         self.units = int(units)
         self.activation = _activation(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.recurrent_regularizer = recurrent_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
 
     @property
     def state_size(self) -> Any:
@@ -189,10 +210,7 @@ class LSTMCell(_Cell):
         h, c = states
         inputs, h = self._dropped(inputs, h, training)  # c is not dropped (Keras)
         z = F.linear(inputs, self.kernel, self.bias) + h @ self.recurrent_kernel
-        i, f, g, o = F.split(z, 4, axis=-1)
-        act, rec = self.activation, self.recurrent_activation
-        c = _apply(rec, f) * c + _apply(rec, i) * _apply(act, g)
-        h = _apply(rec, o) * _apply(act, c)
+        h, c = lstm_step(z, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
 
@@ -286,10 +304,7 @@ class _RNN(StatefulMixin, Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  seed: int | None = None, zero_output_for_mask: bool = False,
                  **cell_kwargs: Any) -> None:
-        layer_kwargs = {k: cell_kwargs.pop(k) for k in ("name", "trainable", "dtype",
-                                                         "input_shape", "batch_input_shape",
-                                                         "activity_regularizer")
-                        if k in cell_kwargs}
+        layer_kwargs = {k: cell_kwargs.pop(k) for k in LAYER_ARGUMENTS if k in cell_kwargs}
         super().__init__(**layer_kwargs)
         # the cell checks and holds the rates too (its config is the layer's), for RNN(cell)
         # and hand-written loops; the layer applies them itself, one mask per sequence. It
