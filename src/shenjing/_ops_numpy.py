@@ -367,7 +367,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - Keras's name
          keepdims: bool = False) -> Tensor:
     """NumPy's vector norm (``axis`` an int, or None for a 1-D x) or matrix norm (two axes,
     or None for a 2-D x): ord None (2 / Frobenius), a number, inf, -inf, 'fro', or for
-    matrices 1, -1, inf, -inf. Singular-value norms (matrix 2, -2, 'nuc') are not provided.
+    matrices 1, -1, 2, -2 (singular values), 'nuc', inf, -inf.
     With ``axis`` and ``ord`` both None, the 2-norm of all elements."""
     x = _float(x)
     if axis is None:
@@ -397,10 +397,13 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - Keras's name
 def _matrix_norm(x: Tensor, ord: Any, row: int, col: int, keepdims: bool) -> Tensor:  # noqa: A002
     if ord in (None, "fro"):
         return F.norm(x, 2, (row, col), keepdim=keepdims)
+    if ord in (2, -2, "nuc"):  # the singular values' (shenjing.linalg's SVD)
+        from ._decompositions import singular_value_norm
+
+        return singular_value_norm(x, ord, (row, col), keepdims)
     if ord not in (1, -1, np.inf, -np.inf):
-        raise NotImplementedError(f"norm: the matrix norm ord={ord!r} needs singular values, "
-                                  "which shenjing.ops does not provide; ord can be None, 'fro', "
-                                  "1, -1, inf or -inf")
+        raise ValueError(f"norm: ord={ord!r} is no matrix norm; ord can be None, 'fro', 'nuc', "
+                         "1, -1, 2, -2, inf or -inf")
     summed, over = (row, col) if builtins.abs(ord) == 1 else (col, row)
     pick = F.max if ord > 0 else F.min
     out = pick(F.sum(F.abs(x), axis=summed, keepdims=True), axis=over, keepdims=True)

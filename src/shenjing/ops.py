@@ -13,8 +13,8 @@ linspace/meshgrid) and ``_ops_nn.py`` (activations, the ops-level cross-entropie
 normalization, conv and pooling in channels_last, top_k, segment_sum, stop_gradient, cond,
 slice). They are composites of F's differentiable ops, plus the primitives of
 ``functional/extra.py`` (cumsum, cumprod, einsum, the inverse trigonometric functions, log1p,
-erf). Not provided: linalg decompositions, FFTs, image ops, while/fori loops, scatter with
-arbitrary indices; a missing name raises AttributeError with what to use instead.
+erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``). Not provided:
+FFTs, most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
 >>> ops.mean(ops.square(ops.ones((2, 3)) - 0.5), axis=-1)
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _ops_common, _ops_nn, _ops_numpy, factories
+from . import _ops_common, _ops_linalg, _ops_nn, _ops_numpy, factories
 from . import functional as F
 from ._ops_common import (
     _binary,
@@ -240,6 +240,8 @@ _NAMESPACES = {
     "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "
             "slice_update stop_gradient",
     "math": "segment_sum segment_max top_k in_top_k logsumexp rsqrt erf",
+    "linalg": "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
+              "solve_triangular svd",
 }
 
 
@@ -278,8 +280,9 @@ def __getattr__(name: str) -> Any:
         "shenjing.functional")
 
 
-globals().update({n: getattr(m, n) for m in (_ops_numpy, _ops_nn) for n in m.__all__})
-_MODULES = (__name__, _ops_common.__name__, _ops_numpy.__name__, _ops_nn.__name__)
+_PARTS = (_ops_numpy, _ops_nn, _ops_linalg)
+globals().update({n: getattr(m, n) for m in _PARTS for n in m.__all__})
+_MODULES = (__name__, _ops_common.__name__, *(m.__name__ for m in _PARTS))
 __all__ = sorted(n for n, v in list(globals().items())
                  if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
                  in _MODULES)
