@@ -13,7 +13,8 @@ linspace/meshgrid) and ``_ops_nn.py`` (activations, the ops-level cross-entropie
 normalization, conv and pooling in channels_last, top_k, segment_sum, stop_gradient, cond,
 slice). They are composites of F's differentiable ops, plus the primitives of
 ``functional/extra.py`` (cumsum, cumprod, einsum, the inverse trigonometric functions, log1p,
-erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``). Not provided:
+erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``) and
+``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch). Not provided:
 FFTs, most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _ops_common, _ops_linalg, _ops_nn, _ops_numpy, factories
+from . import _ops_common, _ops_control, _ops_linalg, _ops_nn, _ops_numpy, factories
 from . import functional as F
 from ._ops_common import (
     _binary,
@@ -238,7 +239,8 @@ _NAMESPACES = {
           "batch_normalization normalize sparsemax squareplus threshold hard_shrink "
           "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode",
     "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "
-            "slice_update stop_gradient",
+            "slice_update stop_gradient map scan associative_scan fori_loop while_loop switch "
+            "vectorized_map",
     "math": "segment_sum segment_max top_k in_top_k logsumexp rsqrt erf",
     "linalg": "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
               "solve_triangular svd",
@@ -280,7 +282,7 @@ def __getattr__(name: str) -> Any:
         "shenjing.functional")
 
 
-_PARTS = (_ops_numpy, _ops_nn, _ops_linalg)
+_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control)
 globals().update({n: getattr(m, n) for m in _PARTS for n in m.__all__})
 _MODULES = (__name__, _ops_common.__name__, *(m.__name__ for m in _PARTS))
 __all__ = sorted(n for n, v in list(globals().items())
