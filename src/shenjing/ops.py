@@ -13,8 +13,9 @@ linspace/meshgrid) and ``_ops_nn.py`` (activations, the ops-level cross-entropie
 normalization, conv and pooling in channels_last, top_k, segment_sum, stop_gradient, cond,
 slice). They are composites of F's differentiable ops, plus the primitives of
 ``functional/extra.py`` (cumsum, cumprod, einsum, the inverse trigonometric functions, log1p,
-erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``) and
-``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch). Not provided:
+erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``),
+``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch) and ``_ops_more.py``
+the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...). Not provided:
 FFTs, most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
@@ -30,7 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _ops_common, _ops_control, _ops_linalg, _ops_nn, _ops_numpy, factories
+from . import (
+    _ops_common,
+    _ops_control,
+    _ops_linalg,
+    _ops_more,
+    _ops_nn,
+    _ops_numpy,
+    factories,
+)
 from . import functional as F
 from ._ops_common import (
     _binary,
@@ -282,13 +291,14 @@ def __getattr__(name: str) -> Any:
         "shenjing.functional")
 
 
-_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control)
+_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control, _ops_more)
 globals().update({n: getattr(m, n) for m in _PARTS for n in m.__all__})
 _MODULES = (__name__, _ops_common.__name__, *(m.__name__ for m in _PARTS))
 __all__ = sorted(n for n, v in list(globals().items())
                  if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
                  in _MODULES)
-_NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape", "ndim"))  # not Tensors
+_NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape", "ndim", "is_tensor",
+                           "dtype"))  # (what these return is no Tensor)
 for _name in __all__:
     if _name not in _NOT_RECORDED:
         globals()[_name] = _recorded_on_symbolic(globals()[_name])
