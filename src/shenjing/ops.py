@@ -14,8 +14,10 @@ normalization, conv and pooling in channels_last, top_k, segment_sum, stop_gradi
 slice). They are composites of F's differentiable ops, plus the primitives of
 ``functional/extra.py`` (cumsum, cumprod, einsum, the inverse trigonometric functions, log1p,
 erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``),
-``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch) and ``_ops_more.py``
-the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...). Not provided:
+``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch), ``_ops_more.py``
+the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...) and
+``_ops_nn_more.py`` the rarer nn ones (adaptive pooling, depth_to_space, dot_product_attention,
+layer and RMS normalization, psnr). Not provided:
 FFTs, most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
@@ -37,6 +39,7 @@ from . import (
     _ops_linalg,
     _ops_more,
     _ops_nn,
+    _ops_nn_more,
     _ops_numpy,
     factories,
 )
@@ -246,7 +249,9 @@ _NAMESPACES = {
           "average_pool conv depthwise_conv separable_conv one_hot binary_crossentropy "
           "categorical_crossentropy sparse_categorical_crossentropy moments "
           "batch_normalization normalize sparsemax squareplus threshold hard_shrink "
-          "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode",
+          "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode adaptive_average_pool "
+          "adaptive_max_pool depth_to_space space_to_depth dot_product_attention fold unfold "
+          "layer_normalization rms_normalization psnr sparse_sigmoid multi_hot",
     "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "
             "slice_update stop_gradient map scan associative_scan fori_loop while_loop switch "
             "vectorized_map",
@@ -291,7 +296,7 @@ def __getattr__(name: str) -> Any:
         "shenjing.functional")
 
 
-_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control, _ops_more)
+_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control, _ops_more, _ops_nn_more)
 globals().update({n: getattr(m, n) for m in _PARTS for n in m.__all__})
 _MODULES = (__name__, _ops_common.__name__, *(m.__name__ for m in _PARTS))
 __all__ = sorted(n for n, v in list(globals().items())
