@@ -208,3 +208,85 @@ def test_errors_and_types():
         ops.searchsorted(np.ones((2, 2)), np.ones(2))
     assert ops.cbrt(np.array([8, 27])).dtype == np.float32  # integers: floatx
     assert "nanmean" in ops.numpy.__all__ and "quantile" in ops.__all__
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's all-NaN slice warnings
+def test_nan_quantiles_match_numpy():
+    x = R.standard_normal((4, 5)).astype(np.float32)
+    x[0, 1], x[1, :3], x[3, :] = np.nan, np.nan, np.nan
+    for method in ("linear", "lower", "higher", "midpoint", "nearest"):
+        for axis in (None, 0, 1):
+            for q in (0.3, [0.1, 0.5, 0.85]):
+                chk(f"nanquantile {method} {axis} {q}",
+                    ops.nanquantile(x, q, axis=axis, method=method, keepdims=True),
+                    np.nanquantile(x, q, axis=axis, method=method, keepdims=True))
+    chk("nanpercentile", ops.nanpercentile(x, 40, axis=1), np.nanpercentile(x, 40, axis=1))
+    chk("nanmedian", ops.nanmedian(x, axis=0), np.nanmedian(x, axis=0))
+    assert sj.gradcheck(lambda a: ops.nanquantile(a, [0.2, 0.7], axis=1),
+                        np.where(np.isnan(x), np.nan, R.standard_normal(x.shape))[:3])
+
+
+def test_the_rest_of_keras_ops():
+    chk("bitwise", ops.bitwise_and(np.array([12, 7]), np.array([10, 3])), [8, 3])
+    chk("xor", ops.bitwise_xor(np.array([12]), np.array([10])), [6])
+    chk("shifts", ops.left_shift(np.array([1, 3]), np.array([3, 1])), [8, 6])
+    chk("right", ops.bitwise_right_shift(np.array([8]), np.array([2])), [2])
+    chk("invert", ops.bitwise_invert(np.array([0, 5], np.int8)), [-1, -6])
+    for name in ("bartlett", "blackman", "hamming", "hanning"):
+        chk(name, getattr(ops, name)(7), getattr(np, name)(7))
+    chk("kaiser", ops.kaiser(6, 2.5), np.kaiser(6, 2.5))
+    z = np.linspace(-2, 2, 9)
+    from math import erf, erfc
+
+    chk("erfc", ops.erfc(sj.tensor(z, dtype=np.float64)), [erfc(v) for v in z], 1e-6)
+    u = np.array([-0.99, -0.5, 0.0, 0.3, 0.95])
+    inverse = ops.erfinv(sj.tensor(u, dtype=np.float64)).numpy()
+    chk("erfinv", [erf(v) for v in inverse], u, 1e-12)
+    assert np.isinf(ops.erfinv(np.array([1.0])).numpy()).all()
+    assert sj.gradcheck(ops.erfinv, u)
+    assert bool(ops.allclose(np.ones(3), np.ones(3) + 1e-9).numpy())
+    rows, cols = ops.nonzero(np.array([[0, 1], [2, 0]]))
+    chk("nonzero", np.stack([rows.numpy(), cols.numpy()]), [[0, 1], [1, 0]])
+    values, counts = ops.unique(np.array([3, 1, 3, 2]), return_counts=True)
+    chk("unique", values, [1, 2, 3])
+    chk("counts", counts, [1, 1, 2])
+    chk("unique size", ops.unique(np.array([3, 1, 3]), size=4, fill_value=-1), [1, 3, -1, -1])
+    chk("get_item", ops.get_item(np.arange(6).reshape(2, 3), (1, 2)), 5)
+    chk("saturate_cast", ops.saturate_cast(np.array([300.0, -5.0, 7.6]), "uint8"), [255, 0, 7])
+    ids = np.array([0, 0, 2, 2])
+    chk("segment_min", ops.segment_min(np.array([3.0, 1.0, 4.0, 5.0]), ids, 3), [1, np.inf, 4])
+    chk("segment_prod", ops.segment_prod(np.array([3.0, 2.0, 4.0, 5.0]), ids, 3), [6, 1, 20])
+    counts, edges = ops.histogram(np.array([1.0, 2.0, 2.0, 5.0]), bins=3)
+    want_counts, want_edges = np.histogram([1.0, 2.0, 2.0, 5.0], bins=3)
+    chk("histogram", counts, want_counts)
+    chk("edges", edges, want_edges)
+    for mode in ("valid", "same", "full"):
+        for a, v in (([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.5]), ([1.0, 2.0], [0.0, 1.0, 0.5])):
+            chk(f"correlate {mode}", ops.correlate(np.array(a), np.array(v), mode),
+                np.correlate(a, v, mode))
+    assert sj.gradcheck(lambda a, v: ops.correlate(a, v, "full"), R.standard_normal(5),
+                        R.standard_normal(3))
+    chk("nextafter", ops.nextafter(np.float32(1.0), np.float32(2.0)),
+        np.nextafter(np.float32(1.0), np.float32(2.0)), 0)
+    chk("cdist", ops.cdist(np.zeros((1, 2)), np.array([[3.0, 4.0]])), [[5.0]])
+    chk("real", ops.real(np.array([1.0, -2.0])), [1, -2])
+    chk("imag", ops.imag(np.array([1.0, -2.0])), [0, 0])
+    chk("angle", ops.angle(np.array([1.0, -2.0])), [0, np.pi])
+
+    @ops.custom_gradient
+    def log1pexp(x):  # Keras's example: the stable gradient of log(1 + e^x)
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return upstream * (1.0 - 1.0 / (1 + e))
+
+        return ops.log(1 + e), grad
+
+    x = sj.tensor([0.5, 100.0], requires_grad=True)
+    with np.errstate(over="ignore"):
+        log1pexp(x).sum().backward()
+    chk("custom_gradient", x.grad, [1 / (1 + np.exp(-0.5)), 1.0])
+    add = ops.vectorize(lambda a, b: a + b if a > 0 else b)
+    chk("vectorize", add(np.array([1.0, -1.0]), np.array([2.0, 3.0])), [3.0, 3.0])

@@ -271,6 +271,44 @@ def percentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                     axis, method, keepdims)
 
 
+def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
+                keepdims: bool = False) -> Tensor:
+    """:func:`quantile` of the values that are not NaN (NaN where a lane has none): NaN sorts
+    last, so each lane's positions count its own values."""
+    from ._ops_numpy import take_along_axis
+
+    if method not in _METHODS:
+        raise ValueError(f"nanquantile: method must be one of {_METHODS}, got {method!r}")
+    x = _float(x)
+    qs = np.asarray(_t(q).data if isinstance(q, Tensor) else q, dtype=np.float64)
+    flat, axes = _to_last(x, axis)
+    ordered = sort(flat, -1)
+    count = (~_nan(flat)).sum(axis=-1, keepdims=True)
+    outs = []
+    for p in qs.reshape(-1):
+        position = p * np.maximum(count - 1, 0)
+        lo, hi = np.floor(position).astype(np.int64), np.ceil(position).astype(np.int64)
+        if method == "nearest":
+            lo = hi = np.round(position).astype(np.int64)  # (NumPy's: halves to even)
+        low, high = take_along_axis(ordered, lo, -1), take_along_axis(ordered, hi, -1)
+        weight = {"lower": 0.0, "higher": 1.0, "midpoint": 0.5, "nearest": 0.0}.get(
+            method, position - lo)
+        value = low * (1 - weight) + high * weight if method != "lower" else low
+        value = F.where(count == 0, np.nan, value)
+        outs.append(_keep(F.squeeze(value, -1), x, axes, keepdims))
+    return outs[0] if qs.ndim == 0 else F.reshape(F.stack(outs, 0), (*qs.shape, *outs[0].shape))
+
+
+def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
+                  keepdims: bool = False) -> Tensor:
+    return nanquantile(x, np.asarray(_t(q).data if isinstance(q, Tensor) else q,
+                                     np.float64) / 100, axis, method, keepdims)
+
+
+def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return nanquantile(x, 0.5, axis, "linear", keepdims)
+
+
 # -- shapes: splits, stacks, copies ------------------------------------------------------------
 def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Like split, but ``n`` sections need not divide the axis (the first ones are longer)."""
@@ -494,7 +532,8 @@ __all__ = [
     "fmin", "fmod", "gcd", "geomspace", "heaviside", "hsplit", "hypot", "inner", "is_tensor",
     "isclose", "isin", "isneginf", "isposinf", "kron", "lcm", "ldexp", "logaddexp",
     "logaddexp2", "logspace", "multi_hot", "nanargmax", "nanargmin", "nancumprod",
-    "nancumsum", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar",
+    "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod",
+    "nanquantile", "nanstd", "nansum", "nanvar",
     "percentile", "ptp", "quantile", "rad2deg", "rot90", "searchsorted", "select", "signbit",
     "sinc", "trapezoid", "trunc", "unravel_index", "unstack", "vander", "vdot", "vsplit",
 ]

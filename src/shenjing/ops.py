@@ -17,8 +17,10 @@ erf); ``_ops_linalg.py`` has ``keras.ops.linalg`` (over ``shenjing.linalg``),
 ``_ops_control.py`` the loops (map, scan, fori_loop, while_loop, switch), ``_ops_more.py``
 the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...) and
 ``_ops_nn_more.py`` the rarer nn ones (adaptive pooling, depth_to_space, dot_product_attention,
-layer and RMS normalization, psnr). Not provided:
-FFTs, most image ops; a missing name raises AttributeError with what to use instead.
+layer and RMS normalization, psnr), ``_ops_misc.py`` the rest a real-valued framework can mean
+(bitwise ops, windows, erfinv, unique, histogram, custom_gradient...). Not provided: complex
+numbers (FFTs, STFTs, eig, polar, views as complex), conv_transpose, lu_factor, jvp, rearrange,
+most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
 >>> ops.mean(ops.square(ops.ones((2, 3)) - 0.5), axis=-1)
@@ -37,6 +39,7 @@ from . import (
     _ops_common,
     _ops_control,
     _ops_linalg,
+    _ops_misc,
     _ops_more,
     _ops_nn,
     _ops_nn_more,
@@ -254,8 +257,9 @@ _NAMESPACES = {
           "layer_normalization rms_normalization psnr sparse_sigmoid multi_hot",
     "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "
             "slice_update stop_gradient map scan associative_scan fori_loop while_loop switch "
-            "vectorized_map",
-    "math": "segment_sum segment_max top_k in_top_k logsumexp rsqrt erf",
+            "vectorized_map custom_gradient saturate_cast",
+    "math": "segment_sum segment_max segment_min segment_prod top_k in_top_k logsumexp rsqrt "
+            "erf erfinv",
     "linalg": "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
               "solve_triangular svd",
 }
@@ -296,14 +300,14 @@ def __getattr__(name: str) -> Any:
         "shenjing.functional")
 
 
-_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control, _ops_more, _ops_nn_more)
+_PARTS = (_ops_numpy, _ops_nn, _ops_linalg, _ops_control, _ops_more, _ops_nn_more, _ops_misc)
 globals().update({n: getattr(m, n) for m in _PARTS for n in m.__all__})
 _MODULES = (__name__, _ops_common.__name__, *(m.__name__ for m in _PARTS))
 __all__ = sorted(n for n, v in list(globals().items())
                  if callable(v) and not n.startswith("_") and getattr(v, "__module__", None)
                  in _MODULES)
 _NOT_RECORDED = frozenset(("convert_to_numpy", "convert_to_tensor", "shape", "ndim", "is_tensor",
-                           "dtype"))  # (what these return is no Tensor)
+                           "dtype", "custom_gradient", "vectorize"))  # (these return no Tensor)
 for _name in __all__:
     if _name not in _NOT_RECORDED:
         globals()[_name] = _recorded_on_symbolic(globals()[_name])
