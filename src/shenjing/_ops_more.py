@@ -235,33 +235,11 @@ def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
     """The ``q`` quantiles (in [0, 1]; a list gives a leading axis) of the values over
     ``axis``, by NumPy's ``method``; the gradient goes to the elements picked (interpolated
     between two for 'linear' and 'midpoint'). NaN where a lane holds NaN."""
-    if method not in _METHODS:
-        raise ValueError(f"quantile: method must be one of {_METHODS}, got {method!r}")
     x = _float(x)
-    qs = np.asarray(_t(q).data if isinstance(q, Tensor) else q, dtype=np.float64)
-    if ((qs < 0) | (qs > 1)).any():
-        raise ValueError(f"quantile: q must lie in [0, 1], got {qs}")
-    flat, axes = _to_last(x, axis)
-    ordered = sort(flat, -1)
-    n = flat.shape[-1]
-    outs = []
-    for p in qs.reshape(-1):
-        position = p * (n - 1)
-        lo, hi = math.floor(position), math.ceil(position)
-        frac = position - lo
-        if method == "lower" or (method == "nearest" and round(position) == lo):
-            value = ordered[..., lo]
-        elif method in ("higher", "nearest"):
-            value = ordered[..., hi]
-        else:
-            weight = 0.5 if method == "midpoint" else frac
-            value = ordered[..., lo] * (1 - weight) + ordered[..., hi] * weight if hi != lo \
-                else ordered[..., lo]
-        nan = _nan(flat).any(axis=-1)
-        outs.append(F.where(nan, np.nan, value) if nan.any() else value)
-    kept = [_keep(o, x, axes, keepdims) for o in outs]
-    return kept[0] if qs.ndim == 0 else F.reshape(F.stack(kept, 0),
-                                                   (*qs.shape, *kept[0].shape))
+    lanes_nan = _nan(x).any(axis=axis, keepdims=keepdims) if axis is not None or keepdims \
+        else _nan(x).any()
+    out = nanquantile(x, q, axis, method, keepdims)
+    return F.where(lanes_nan, np.nan, out) if np.any(lanes_nan) else out
 
 
 def percentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
@@ -278,9 +256,11 @@ def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
     from ._ops_numpy import take_along_axis
 
     if method not in _METHODS:
-        raise ValueError(f"nanquantile: method must be one of {_METHODS}, got {method!r}")
+        raise ValueError(f"quantile: method must be one of {_METHODS}, got {method!r}")
     x = _float(x)
     qs = np.asarray(_t(q).data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if ((qs < 0) | (qs > 1)).any():
+        raise ValueError(f"quantile: q must lie in [0, 1], got {qs}")
     flat, axes = _to_last(x, axis)
     ordered = sort(flat, -1)
     count = (~_nan(flat)).sum(axis=-1, keepdims=True)
