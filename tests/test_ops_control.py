@@ -69,3 +69,22 @@ def test_gradients_flow_through_the_loops():
         return ops.map(lambda r: r * r, looped) + ops.associative_scan(lambda a, b: a * b, x)
 
     assert shenjing.gradcheck(through, X)
+
+
+def test_edges_as_keras():
+    """A None beside tensors in scan's ys, zero steps (empty results, not errors), a number
+    as fori_loop's state, and while_loop inside a functional model (its trial run on zeros
+    returns the variables, Keras's output spec, instead of looping forever)."""
+    carry, (ys, nothing) = ops.scan(lambda c, x: (c + x, (c, None)), 0.0, np.array([1.0, 2.0]))
+    assert carry.item() == 3.0 and nothing is None
+    np.testing.assert_array_equal(ys.numpy(), [0.0, 1.0])
+    _, empty = ops.scan(lambda c, x: (c + x, c * x), 0.0, np.zeros((0,)))
+    assert empty.shape == (0,)
+    assert ops.map(lambda r: r * 2, np.zeros((0, 3))).shape == (0, 3)
+    assert ops.associative_scan(lambda a, b: a + b, np.zeros((0, 2))).shape == (0, 2)
+    assert isinstance(ops.fori_loop(0, 5, lambda i, v: v + i, 0), shenjing.Tensor)
+    inputs = shenjing.Input((3,))
+    doubled = ops.while_loop(lambda v: ops.sum(v) < 1000, lambda v: v * 2, inputs)
+    model = shenjing.Model(inputs, doubled)
+    np.testing.assert_allclose(model.predict(np.ones((2, 3)), verbose=0),  # (the sum is the
+                               np.full((2, 3), 256.0))  # batch's: 6 * 256 passes 1000)

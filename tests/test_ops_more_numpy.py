@@ -290,3 +290,22 @@ def test_the_rest_of_keras_ops():
     chk("custom_gradient", x.grad, [1 / (1 + np.exp(-0.5)), 1.0])
     add = ops.vectorize(lambda a, b: a + b if a > 0 else b)
     chk("vectorize", add(np.array([1.0, -1.0]), np.array([2.0, 3.0])), [3.0, 3.0])
+
+
+def test_review_cases_against_keras():
+    """Cases a comparison with Keras 3.15 on JAX found: the NaN-skipping variance's gradient
+    leaves the other values theirs; integer NaN reductions keep their dtype; quantiles beside
+    infinities; bincount's dtypes; multi_hot ignores ids outside [0, n); heaviside of NaN."""
+    a = sj.tensor([1.0, np.nan, 3.0], requires_grad=True)
+    ops.nanvar(a).backward()
+    chk("nanvar grad", a.grad, [-1.0, 0.0, 1.0])
+    assert ops.nanmax(np.array([1, 5], np.int32)).dtype == np.int32
+    assert ops.nansum(np.array([True, True])).dtype.kind in "iu"
+    chk("higher", ops.quantile(np.array([-np.inf, 1.0, 2.0]), 0.25, method="higher"), 1.0)
+    chk("nearest", ops.quantile(np.array([-np.inf, 2.0, np.inf]), [0.2, 0.8], method="nearest"),
+        [-np.inf, np.inf])
+    weights = np.array([0.5, 0.5, 2.0, 1.0], np.float32)
+    assert ops.bincount(np.array([1, 1, 3, 0]), weights=weights).dtype == np.float32
+    assert ops.bincount(np.array([1, 1])).dtype == np.int32
+    chk("multi_hot", ops.multi_hot(np.array([[0, -1], [0, 5]]), 3), [[1, 0, 0], [1, 0, 0]])
+    chk("heaviside", ops.heaviside(np.array([-1.0, 0.0, np.nan]), 0.5), [0.0, 0.5, np.nan])

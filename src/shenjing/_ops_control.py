@@ -33,10 +33,19 @@ def _length(structure: Any, axis: int = 0) -> int:
 
 
 def _stacked(outputs: list[Any], axis: int = 0) -> Any:
-    """Per-step outputs (each a nested structure) stacked leaf by leaf along ``axis``."""
-    leaves = [F.stack([_t(v) for v in step], axis=axis)
+    """Per-step outputs (each a nested structure) stacked leaf by leaf along ``axis`` (a None
+    leaf stays None)."""
+    leaves = [None if step[0] is None else F.stack([_t(v) for v in step], axis=axis)
               for step in zip(*(_nest.flatten(o) for o in outputs))]
     return _nest.pack(outputs[0], leaves)
+
+
+def _empty_like_step(structure: Any, f: Callable[[Any], Any], axis: int = 0) -> Any:
+    """What zero steps stack to: each leaf of f's output on the first element of zeros, with
+    a length-0 axis (Keras returns empty arrays, not an error)."""
+    sample = f(_nest.map_structure(lambda v: _t(v.xp.zeros(v.shape[1:], v.dtype)), structure))
+    return _nest.map_structure(lambda v: None if v is None else Tensor._wrap(
+        _t(v).xp.zeros((0, *_t(v).shape), _t(v).dtype)), sample)
 
 
 def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - Keras's name
@@ -44,9 +53,7 @@ def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - Keras's name
     the results may be nested structures)."""
     xs = _leaves_as_tensors(xs)
     outputs = [f(_nest.map_structure(lambda v, i=i: v[i], xs)) for i in range(_length(xs))]
-    if not outputs:
-        raise ValueError("map: xs has no elements along its first axis")
-    return _stacked(outputs)
+    return _stacked(outputs) if outputs else _empty_like_step(xs, f)
 
 
 def vectorized_map(function: Callable[[Any], Any], elements: Any) -> Any:
@@ -73,7 +80,13 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
         ys.append(y)
     if reverse:
         ys.reverse()
-    if not ys or builtins.all(v is None for v in _nest.flatten(ys[0])):
+    if not ys:  # zero steps: f's ys, empty (on zeros standing for an x)
+        _, y = f(carry, None if xs is None else _nest.map_structure(
+            lambda v: Tensor._wrap(v.xp.zeros(v.shape[1:], v.dtype)), xs))
+        return carry, None if y is None else _nest.map_structure(
+            lambda v: None if v is None else Tensor._wrap(
+                _t(v).xp.zeros((0, *_t(v).shape), _t(v).dtype)), y)
+    if builtins.all(v is None for v in _nest.flatten(ys[0])):
         return carry, None
     return carry, _stacked(ys)
 
@@ -84,6 +97,8 @@ def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = F
     out[i] = f(out[i - 1], e[i]) (from the end with ``reverse``), for nested ``elems``."""
     elems = _leaves_as_tensors(elems)
     n = _length(elems, axis)
+    if n == 0:
+        return elems
 
     def at(i: int) -> Any:  # every leaf's i-th entry along ``axis``
         return _nest.map_structure(lambda v: v[(slice(None),) * (axis % v.ndim) + (i,)], elems)
@@ -99,7 +114,7 @@ def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = F
 
 def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any) -> Any:
     """``val = body_fun(i, val)`` for i from ``lower`` to ``upper`` - 1."""
-    val = init_val
+    val = _leaves_as_tensors(init_val)
     for i in range(int(lower), int(upper)):
         val = body_fun(i, val)
     return val
@@ -113,6 +128,10 @@ def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: An
     single = not isinstance(loop_vars, (tuple, list))
     state = (loop_vars,) if single else tuple(loop_vars)
     state = tuple(_leaves_as_tensors(v) for v in state)
+    from .layers.input_layer import tracing
+
+    if tracing() is not None:  # a model's trial run on zeros: Keras's output spec, the vars
+        return state[0] if single else state
     done = 0
     while (maximum_iterations is None or done < maximum_iterations) and bool(
             _truth(cond(*state))):

@@ -25,17 +25,20 @@ def cholesky(x: Any, upper: bool = False) -> Tensor:
 def cholesky_inverse(x: Any, upper: bool = False) -> Tensor:
     """The inverse of A from its Cholesky factor x (A = x x^T, or x^T x with ``upper``)."""
     factor = _float(x)
-    a = factor.mT @ factor if upper else factor @ factor.mT
-    return L.inv(a)
+    n = factor.shape[-1]
+    keep = np.triu(np.ones((n, n), bool)) if upper else np.tril(np.ones((n, n), bool))
+    factor = F.where(factor.xp.asarray(keep), factor, 0.0)  # (its triangle only, as Keras's)
+    return L.inv(factor.mT @ factor if upper else factor @ factor.mT)
 
 
 def det(x: Any) -> Tensor:
     return L.det(_float(x))
 
 
-def eigh(x: Any) -> tuple[Tensor, Tensor]:
-    """(eigenvalues ascending, eigenvectors as columns) of a symmetric x (its lower triangle)."""
-    return tuple(L.eigh(_float(x)))
+def eigh(x: Any) -> Any:
+    """(eigenvalues ascending, eigenvectors as columns) of a symmetric x (its lower triangle),
+    with the names ``eigenvalues`` and ``eigenvectors``."""
+    return L.eigh(_float(x))
 
 
 def inv(x: Any) -> Tensor:
@@ -61,10 +64,11 @@ def pinv(x: Any, rcond: float | None = None) -> Tensor:
     return L.pinv(_float(x), rtol=rcond)
 
 
-def qr(x: Any, mode: str = "reduced") -> tuple[Tensor, Tensor]:
+def qr(x: Any, mode: str = "reduced") -> Any:
+    """(Q, R), with those names."""
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr: mode must be 'reduced' or 'complete' (Keras's), got {mode!r}")
-    return tuple(L.qr(_float(x), mode=mode))
+    return L.qr(_float(x), mode=mode)
 
 
 def solve(a: Any, b: Any) -> Tensor:
@@ -82,7 +86,7 @@ def solve_triangular(a: Any, b: Any, lower: bool = False) -> Tensor:
 def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     """(u, s, vh) with x = u diag(s) vh, or s alone without ``compute_uv``."""
     x = _float(x)
-    return tuple(L.svd(x, full_matrices=full_matrices)) if compute_uv else L.svdvals(x)
+    return L.svd(x, full_matrices=full_matrices) if compute_uv else L.svdvals(x)
 
 
 def slogdet(x: Any) -> tuple[Tensor, Tensor]:
@@ -91,9 +95,8 @@ def slogdet(x: Any) -> tuple[Tensor, Tensor]:
 
 
 def logdet(x: Any) -> Tensor:
-    """log det x (NaN where det x < 0, as Keras's)."""
-    sign, logabs = L.slogdet(_float(x))
-    return F.where(sign.data < 0, np.nan, logabs) if (sign.data < 0).any() else logabs
+    """log det x of a positive definite x; otherwise log |det x|, as Keras's on JAX."""
+    return L.slogdet(_float(x))[1]
 
 
 __all__ = ["cholesky", "cholesky_inverse", "det", "eigh", "inv", "logdet", "lstsq",

@@ -127,7 +127,8 @@ def sinc(x: Any) -> Tensor:
 def heaviside(x1: Any, x2: Any) -> Tensor:
     """0 for x1 < 0, 1 for x1 > 0, x2 where x1 is 0 (its gradient there)."""
     x1, x2 = _tensors(_float(x1), x2)
-    return F.where(x1.data < 0, 0.0, F.where(x1.data > 0, 1.0, x2))
+    step = F.where(x1.data < 0, 0.0, F.where(x1.data > 0, 1.0, x2))
+    return F.where(_nan(x1), np.nan, step) if _nan(x1).any() else step
 
 
 def kron(x1: Any, x2: Any) -> Tensor:
@@ -152,7 +153,11 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
 
 # -- reductions that skip NaN ------------------------------------------------------------------
 def _filled(x: Any, value: float) -> tuple[Tensor, Any]:
-    x = _float(x)
+    """x with its NaNs replaced by ``value``, and where they were; integers and booleans
+    (which hold no NaN) as they are, keeping their dtype (Keras's)."""
+    x = _t(x)
+    if x.dtype.kind not in "fc":
+        return x, np.zeros(x.shape, bool)
     return F.where(_nan(x), value, x), _nan(x)
 
 
@@ -187,8 +192,12 @@ nanmax.__name__, nanmin.__name__ = "nanmax", "nanmin"
 def nanvar(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """The (biased) variance of the values that are not NaN."""
     x = _float(x)
-    centred = x - _torch("nanmean")(x, axis, True)
-    return _torch("nanmean")(centred * centred, axis, keepdims)
+    nan = _nan(x)  # (zeroed before squaring: a NaN's 0 * NaN would reach every gradient)
+    centred = F.where(nan, 0.0, x - _torch("nanmean")(x, axis, True))
+    count = (~nan).sum(axis=axis, keepdims=keepdims)
+    var = F.sum(centred * centred, axis=axis, keepdims=keepdims) / np.maximum(count, 1).astype(
+        x.dtype)
+    return F.where(count == 0, np.nan, var) if np.any(count == 0) else var
 
 
 def nanstd(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -271,9 +280,13 @@ def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
         if method == "nearest":
             lo = hi = np.round(position).astype(np.int64)  # (NumPy's: halves to even)
         low, high = take_along_axis(ordered, lo, -1), take_along_axis(ordered, hi, -1)
-        weight = {"lower": 0.0, "higher": 1.0, "midpoint": 0.5, "nearest": 0.0}.get(
-            method, position - lo)
-        value = low * (1 - weight) + high * weight if method != "lower" else low
+        if method in ("lower", "nearest"):  # (one element: no 0 * inf beside an infinity)
+            value = low
+        elif method == "higher":
+            value = high
+        else:
+            weight = 0.5 if method == "midpoint" else (position - lo).astype(x.dtype)
+            value = F.where(lo == hi, low, low * (1 - weight) + high * weight)
         value = F.where(count == 0, np.nan, value)
         outs.append(_keep(F.squeeze(value, -1), x, axes, keepdims))
     return outs[0] if qs.ndim == 0 else F.reshape(F.stack(outs, 0), (*qs.shape, *outs[0].shape))
@@ -470,10 +483,13 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     ids = _t(x).data
     w = None if weights is None else _t(weights).data
     length = int(max(minlength, (ids.max() + 1) if ids.size else 0))
-    if ids.ndim == 1:
-        return Tensor._wrap(np.bincount(ids, w, length))
-    return Tensor._wrap(np.stack([np.bincount(r, None if w is None else wr, length)
-                                  for r, wr in zip(ids, w if w is not None else ids)]))
+    rows = [np.bincount(r, None if w is None else wr, length)
+            for r, wr in zip(ids.reshape(-1, ids.shape[-1]) if ids.ndim > 1 else [ids],
+                             w.reshape(-1, w.shape[-1]) if w is not None and w.ndim > 1
+                             else [w] * max(len(ids), 1))]
+    out = rows[0] if ids.ndim == 1 else np.stack(rows)
+    dtype = np.int32 if w is None or w.dtype.kind in "biu" else w.dtype  # (Keras's dtypes)
+    return Tensor._wrap(out.astype(dtype))
 
 
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Tensor:
@@ -489,11 +505,11 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
 def multi_hot(inputs: Any, num_classes: int | None = None, axis: int = -1, dtype: Any = None,
               sparse: bool = False, **kwargs: Any) -> Tensor:
     """1 at each class that a sample's last axis holds, along a new axis of ``num_classes``."""
-    ids = _t(inputs).data
+    ids = _t(inputs).data.astype(np.int64)
     n = int(num_classes if num_classes is not None else kwargs.get("num_tokens"))
-    out = np.zeros((*ids.shape[:-1], n), dtype=dtype or DEFAULT_FLOAT)
-    np.put_along_axis(out, ids.astype(np.int64), 1, axis=-1)
-    return Tensor._wrap(np.moveaxis(out, -1, axis))
+    out = np.zeros((*ids.shape[:-1], n + 1), dtype=dtype or DEFAULT_FLOAT)
+    np.put_along_axis(out, np.where((ids >= 0) & (ids < n), ids, n), 1, axis=-1)
+    return Tensor._wrap(np.moveaxis(out[..., :n], -1, axis))  # (ids outside [0, n): none)
 
 
 def is_tensor(x: Any) -> bool:
