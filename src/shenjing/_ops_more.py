@@ -206,9 +206,10 @@ def nanstd(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def _nan_arg(name: str, fill: float) -> Any:
     def op(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-        filled = _filled(x, fill)[0].data
-        out = getattr(np, name)(filled, axis=axis, keepdims=keepdims)
-        return Tensor._wrap(np.asarray(out))
+        filled, nan = _filled(x, fill)
+        out = np.asarray(getattr(np, name)(filled.data, axis=axis, keepdims=keepdims))
+        every = np.all(nan, axis=axis, keepdims=keepdims)
+        return Tensor._wrap(np.where(every, -1, out))  # (a lane of NaN only: -1, as JAX's)
 
     op.__name__ = f"nan{name}"
     return op
@@ -415,12 +416,20 @@ def cross(x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = moveaxis(x1, axisa, -1), moveaxis(x2, axisb, -1)
+    if a.shape[-1] == 2 and b.shape[-1] == 2:  # NumPy's: the z component alone
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    a, b = (F.pad(t, [(0, 0)] * (t.ndim - 1) + [(0, 1)]) if t.shape[-1] == 2 else t
+            for t in (a, b))  # a 2-vector beside a 3-vector: z = 0
     return moveaxis(_torch("cross")(a, b, -1), -1, axisc)
 
 
 def vander(x: Any, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
     x = _float(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be 1-D, got shape {x.shape}")
     n = x.shape[0] if N is None else int(N)
+    if n == 0:
+        return Tensor._wrap(x.xp.zeros((x.shape[0], 0), x.dtype))
     powers = range(n) if increasing else range(n - 1, -1, -1)
     return F.stack([x ** float(p) for p in powers], axis=1)
 
@@ -428,11 +437,13 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Tensor:  #
 def corrcoef(x: Any) -> Tensor:
     """Pearson's correlation of the rows (variables) of x over its columns."""
     x = _float(x)
-    x = x if x.ndim == 2 else F.reshape(x, (1, -1))
+    one = x.ndim == 1
+    x = F.reshape(x, (1, -1)) if one else x
     centred = x - F.mean(x, axis=1, keepdims=True)
     cov = centred @ centred.mT
     std = F.sqrt(F.sum(centred * centred, axis=1))
-    return cov / (F.expand_dims(std, 1) * F.expand_dims(std, 0))
+    corr = cov / (F.expand_dims(std, 1) * F.expand_dims(std, 0))
+    return F.reshape(corr, ()) if one else corr  # (one variable: a number, as NumPy's)
 
 
 def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Tensor:
