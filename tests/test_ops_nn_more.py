@@ -121,3 +121,23 @@ def test_unfold_and_fold_are_torchs():
                                x[0, :, :2, :2].reshape(-1), rtol=1e-6)  # channel, then window
     back = ops.fold(cols, (6, 5), 2, stride=2).numpy()  # non-overlapping: the cells covered
     np.testing.assert_allclose(back[..., :6, :4], x[..., :6, :4], rtol=1e-6)
+
+
+def test_conv_transpose_is_the_layers():
+    """ops.conv_transpose gives Conv2DTranspose's / Conv1DTranspose's output (no bias) for
+    the same kernel: Keras's sizes for 'same', 'valid', output_padding and dilation (the
+    layers are checked against Keras and torch elsewhere)."""
+    cases = [((2, 5, 6, 3), 4, 3, {"strides": 2, "padding": "same"}),
+             ((1, 4, 4, 2), 3, 4, {"strides": 2, "padding": "same", "output_padding": 1}),
+             ((1, 4, 4, 2), 3, 3, {"padding": "valid", "dilation_rate": 2}),
+             ((2, 7, 3), 4, 3, {"strides": 2, "padding": "same"}),
+             ((2, 7, 3), 4, 4, {"strides": 3, "output_padding": 2})]
+    for shape, filters, size, options in cases:
+        layer_class = sj.layers.Conv2DTranspose if len(shape) == 4 else sj.layers.Conv1DTranspose
+        layer = layer_class(filters, size, use_bias=False, **options)
+        x = R.standard_normal(shape).astype(np.float32)
+        expected = layer(x).numpy()
+        got = ops.conv_transpose(x, layer.kernel, **options).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert sj.gradcheck(lambda a, k: ops.conv_transpose(a, k, strides=2, padding="same"),
+                        R.standard_normal((1, 3, 3, 2)), R.standard_normal((2, 2, 3, 2)))

@@ -122,6 +122,32 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     return out if batched else F.squeeze(out, 0)
 
 
+def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
+                   output_padding: Any = None, data_format: str | None = None,
+                   dilation_rate: Any = 1) -> Tensor:
+    """The transposed 1-D or 2-D convolution (Conv1DTranspose's and Conv2DTranspose's, no
+    bias): kernel (*kernel_size, filters, in_channels), Keras's layout and output sizes."""
+    from ._ops_common import _tensors
+    from ._ops_nn import _channels_last
+    from .functional.conv import ints
+    from .layers.conv import transposed_window
+
+    x, w = _tensors(_float(inputs), kernel)
+    one_d = _channels_last("conv_transpose", data_format, x, "convolution")
+    rank = 1 if one_d else 2
+    strides, dilation = ints(strides, rank, "strides"), ints(dilation_rate, rank, "dilation_rate")
+    extra = None if output_padding is None else ints(output_padding, rank, "output_padding",
+                                                     minimum=0)
+    windows = [transposed_window(x.shape[1 + a], w.shape[a], strides[a], dilation[a],
+                                 padding.lower(), None if extra is None else extra[a])
+               for a in range(rank)]
+    if one_d:
+        x, w = F.expand_dims(x, 1), F.expand_dims(w, 0)
+        strides, dilation, windows = (1, *strides), (1, *dilation), [(0, 1), *windows]
+    y = F.conv2d_transpose(x, w, strides, dilation, windows)
+    return F.squeeze(y, 1) if one_d else y
+
+
 def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
            stride: Any = 1) -> Tensor:
     """torch's ``unfold`` (im2col) of (N, C, H, W): (N, C kH kW, blocks)."""
@@ -179,6 +205,6 @@ def sparse_sigmoid(x: Any) -> Tensor:
     return F.clip((_float(x) + 1.0) * 0.5, 0.0, 1.0)
 
 
-__all__ = ["adaptive_average_pool", "adaptive_max_pool", "depth_to_space",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "conv_transpose", "depth_to_space",
            "dot_product_attention", "fold", "layer_normalization", "psnr", "rms_normalization",
            "space_to_depth", "sparse_sigmoid", "unfold"]

@@ -19,7 +19,7 @@ the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...) an
 ``_ops_nn_more.py`` the rarer nn ones (adaptive pooling, depth_to_space, dot_product_attention,
 layer and RMS normalization, psnr), ``_ops_misc.py`` the rest a real-valued framework can mean
 (bitwise ops, windows, erfinv, unique, histogram, custom_gradient...). Not provided: complex
-numbers (FFTs, STFTs, eig, polar, views as complex), conv_transpose, lu_factor, jvp, rearrange,
+numbers (FFTs, STFTs, eig, polar, views as complex), lu_factor, jvp, rearrange,
 most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
@@ -253,6 +253,7 @@ _NAMESPACES = {
           "categorical_crossentropy sparse_categorical_crossentropy moments "
           "batch_normalization normalize sparsemax squareplus threshold hard_shrink "
           "soft_shrink tanh_shrink sparse_plus mish ctc_loss ctc_decode adaptive_average_pool "
+          "conv_transpose "
           "adaptive_max_pool depth_to_space space_to_depth dot_product_attention fold unfold "
           "layer_normalization rms_normalization psnr sparse_sigmoid multi_hot",
     "core": "cast cond convert_to_numpy convert_to_tensor scatter scatter_update shape slice "

@@ -198,6 +198,22 @@ class Conv2D(_Conv):
         return self._conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate)
 
 
+def transposed_window(size: int, kernel: int, stride: int, dilation: int, padding: str,
+                      output_padding: int | None) -> tuple[int, int]:
+    """(first row, rows) of the full transposed output along one axis of ``size`` inputs
+    that make Keras's output ('valid': size * stride + max(k - stride, 0); 'same':
+    size * stride; with ``output_padding``: (size - 1) * stride + k - 2 pad + output_padding),
+    for the dilated kernel k. TensorFlow cuts what a 'same' Conv2D producing ``size`` pixels
+    would have padded (the odd pixel at the end)."""
+    k = (kernel - 1) * dilation + 1
+    same = padding == "same"
+    if output_padding is None:
+        length = size * stride if same else size * stride + max(k - stride, 0)
+    else:
+        length = (size - 1) * stride + k - 2 * (k // 2 if same else 0) + output_padding
+    return (max((size - 1) * stride + k - length, 0) // 2 if same else 0), length
+
+
 class _ConvTranspose(_Conv):
     """What Conv1DTranspose and Conv2DTranspose share: ``output_padding`` and Keras's window
     of the full transposed output along each spatial axis."""
@@ -223,15 +239,10 @@ class _ConvTranspose(_Conv):
         return (*self.kernel_size, self.filters, channels)
 
     def _window(self, size: int, axis: int) -> tuple[int, int]:
-        """(first row, rows) of the full transposed output that make Keras's output."""
-        k = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
-        s, same = self.strides[axis], self.padding == "same"
-        if self.output_padding is None:
-            length = size * s if same else size * s + max(k - s, 0)
-        else:
-            length = (size - 1) * s + k - 2 * (k // 2 if same else 0) + self.output_padding[axis]
-        # TensorFlow cuts what a 'same' Conv2D producing `size` pixels would have padded
-        return (max((size - 1) * s + k - length, 0) // 2 if same else 0), length
+        return transposed_window(size, self.kernel_size[axis], self.strides[axis],
+                                 self.dilation_rate[axis], self.padding,
+                                 None if self.output_padding is None else
+                                 self.output_padding[axis])
 
     def _transposed(self, x: Tensor, kernel: Tensor, strides: tuple[int, int],
                     dilation: tuple[int, int], windows: list[tuple[int, int]]) -> Tensor:
