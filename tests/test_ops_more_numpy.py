@@ -315,3 +315,18 @@ def test_review_cases_against_keras():
     assert ops.vander(np.array([1.0, 2.0]), 0).shape == (2, 0)
     chk("corrcoef 1-D", ops.corrcoef(np.array([1.0, 2.0, 4.0])), 1.0)
     chk("nanargmax", ops.nanargmax(np.array([[np.nan, np.nan], [1.0, np.nan]]), axis=1), [-1, 0])
+
+
+def test_rearrange_as_einops():
+    x = np.arange(2 * 6 * 4).reshape(2, 6, 4)
+    chk("split", ops.rearrange(x, "b (h w) c -> b h w c", h=2), x.reshape(2, 2, 3, 4))
+    chk("merge", ops.rearrange(x, "b s c -> c (b s)"), x.transpose(2, 0, 1).reshape(4, 12))
+    chk("both", ops.rearrange(x, "b (h w) c -> (b w) h c", w=3),
+        x.reshape(2, 2, 3, 4).transpose(0, 2, 1, 3).reshape(6, 2, 4))
+    assert sj.gradcheck(lambda a: ops.rearrange(a, "(a b) c -> c b a", a=2),
+                        R.standard_normal((6, 2)))
+    for bad, match in (("b s c -> b c", "same axes"), ("b s -> s b", "2 input axes"),
+                       ("b (h w) c -> b h w c", "all but one"), ("b s c -> b ... c", "axis name"),
+                       ("b s c", "one '->'")):
+        with pytest.raises(ValueError, match=match):
+            ops.rearrange(x, bad)

@@ -226,6 +226,67 @@ def isreal(x: Any) -> Tensor:
     return Tensor._wrap(np.ones(_t(x).shape, bool))
 
 
+def _einops_side(side: str, pattern: str) -> list[list[str]]:
+    """One side of an einops pattern as groups of axis names: 'b (h w) c' -> [[b], [h, w],
+    [c]]."""
+    groups: list[list[str]] = []
+    current: list[str] | None = None
+    for token in side.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if current is not None:
+                raise ValueError(f"rearrange: nested parentheses in {pattern!r}")
+            current = []
+        elif token == ")":
+            if current is None:
+                raise ValueError(f"rearrange: unbalanced parentheses in {pattern!r}")
+            groups.append(current)
+            current = None
+        elif not token.isidentifier():
+            raise ValueError(f"rearrange: {token!r} in {pattern!r} is not an axis name (as "
+                             "Keras's: names and (groups) only, no ... or 1)")
+        elif current is not None:
+            current.append(token)
+        else:
+            groups.append([token])
+    if current is not None:
+        raise ValueError(f"rearrange: unbalanced parentheses in {pattern!r}")
+    return groups
+
+
+def rearrange(tensor: Any, pattern: str, **axes_lengths: int) -> Tensor:
+    """einops' ``rearrange`` (as Keras's): 'b (h w) c -> b h w c' splits, merges and reorders
+    axes by name, ``axes_lengths`` giving the sizes a split cannot infer; a reshape, a
+    transpose and a reshape (differentiable)."""
+    x = _t(tensor)
+    if pattern.count("->") != 1:
+        raise ValueError(f"rearrange: the pattern needs one '->', got {pattern!r}")
+    left, right = (_einops_side(side, pattern) for side in pattern.split("->"))
+    names = [n for g in left for n in g]
+    if sorted(names) != sorted(n for g in right for n in g) or len(set(names)) != len(names):
+        raise ValueError(f"rearrange: both sides of {pattern!r} must name the same axes, once")
+    if len(left) != x.ndim:
+        raise ValueError(f"rearrange: {pattern!r} has {len(left)} input axes, the tensor "
+                         f"{x.ndim} (shape {x.shape})")
+    sizes = {n: int(v) for n, v in axes_lengths.items()}
+    for group, size in zip(left, x.shape):
+        unknown = [n for n in group if n not in sizes]
+        known = math.prod(sizes[n] for n in group if n in sizes)
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: give the lengths of all but one of {group} "
+                             f"(axes_lengths)")
+        if unknown:
+            if known == 0 or size % known:
+                raise ValueError(f"rearrange: {size} cannot split into {group} with "
+                                 f"{axes_lengths}")
+            sizes[unknown[0]] = size // known
+        elif known != size:
+            raise ValueError(f"rearrange: {group} is {known} long, the axis {size}")
+    flat = F.reshape(x, tuple(sizes[n] for n in names))
+    order = [names.index(n) for g in right for n in g]
+    moved = F.transpose(flat, tuple(order))
+    return F.reshape(moved, tuple(math.prod(sizes[n] for n in g) for g in right))
+
+
 def custom_gradient(f: Callable[..., Any]) -> Callable[..., Tensor]:
     """Keras's decorator: ``f(*args)`` returns ``(output, grad_fn)`` and the function it makes
     returns the output with ``grad_fn(upstream)``'s results (one per argument, None for no
@@ -271,6 +332,7 @@ __all__ = [
     "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "blackman", "cdist",
     "conj", "conjugate", "correlate", "custom_gradient", "erfc", "erfinv", "get_item",
     "hamming", "hanning", "histogram", "imag", "isreal", "kaiser", "left_shift", "nextafter",
-    "nonzero", "real", "right_shift", "saturate_cast", "segment_min", "segment_prod", "unique",
+    "nonzero", "real", "rearrange", "right_shift", "saturate_cast", "segment_min",
+    "segment_prod", "unique",
     "vectorize",
 ]

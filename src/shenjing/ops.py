@@ -19,7 +19,7 @@ the rarer NumPy names (nan reductions, quantiles, splits, cross, corrcoef...) an
 ``_ops_nn_more.py`` the rarer nn ones (adaptive pooling, depth_to_space, dot_product_attention,
 layer and RMS normalization, psnr), ``_ops_misc.py`` the rest a real-valued framework can mean
 (bitwise ops, windows, erfinv, unique, histogram, custom_gradient...). Not provided: complex
-numbers (FFTs, STFTs, eig, polar, views as complex), lu_factor, jvp, rearrange,
+numbers (FFTs, STFTs, eig, polar, views as complex), lu_factor, jvp,
 most image ops; a missing name raises AttributeError with what to use instead.
 
 >>> from shenjing import ops
