@@ -2,8 +2,8 @@
 ``keras.ops``): bitwise ops and shifts, the window functions, ``erfc`` / ``erfinv``,
 ``allclose``, ``nonzero``, ``unique``, ``get_item``, ``saturate_cast``, ``segment_min`` /
 ``segment_prod``, ``histogram``, ``correlate``, ``nextafter``, ``cdist``, the complex ops on
-real data (``real``, ``imag``, ``conj``, ``angle``, ``isreal``), ``custom_gradient`` and
-``vectorize``. Complex numbers, FFTs and ``eig`` are not provided.
+real data (``real``, ``imag``, ``conj``, ``angle``, ``isreal``), einops' ``rearrange``,
+``custom_gradient`` and ``vectorize``. Complex numbers, FFTs and ``eig`` are not provided.
 """
 
 from __future__ import annotations
