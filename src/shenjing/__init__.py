@@ -74,15 +74,16 @@ _TORCH_FUNCTIONS = frozenset((
 _TORCH_CLASSES = ("BoolTensor", "ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor",
                   "LongTensor", "Size")
 
-# TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
-# written for TF (a WGAN's gradient penalty, the structured-data example's tf.expand_dims and
-# tf.convert_to_tensor); tf.shape gives the shape as a tuple of ints.
+# Keras's base classes at the top (keras.Layer, keras.Loss...), from their modules.
 _KERAS_BASES = {"Layer": ("layers", "Layer"), "Loss": ("losses", "Loss"),
                 "Metric": ("metrics", "Metric"), "Optimizer": ("optimizers", "Optimizer"),
                 "InputSpec": ("layers", "InputSpec"),
                 "Initializer": ("initializers", "Initializer"),
                 "Regularizer": ("regularizers", "Regularizer"),
                 "Constraint": ("constraints", "Constraint")}
+# TensorFlow's names for keras.ops functions (tf.concat, tf.reduce_mean, ...), for Keras code
+# written for TF (a WGAN's gradient penalty, the structured-data example's tf.expand_dims and
+# tf.convert_to_tensor); tf.shape gives the shape as a tuple of ints.
 _TF_FUNCTIONS = {"cast": "cast", "concat": "concatenate", "convert_to_tensor": "convert_to_tensor",
                  "expand_dims": "expand_dims", "reduce_max": "max", "reduce_mean": "mean",
                  "reduce_min": "min", "reduce_sum": "sum", "shape": "shape", "square": "square"}

@@ -207,11 +207,15 @@ def collate(samples: list[Any]) -> Any:
                              f"fields in the first, {samples[-1]!r:.60} in another")
         return tuple(collate(list(fields)) for fields in zip(*samples))
     arrays = [np.asarray(getattr(s, "data", s)) for s in samples]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:  # NumPy's own message names no shapes
+    try:
+        return np.stack(arrays)
+    except ValueError:
+        shapes = {a.shape for a in arrays}
+        if len(shapes) == 1:
+            raise
         raise ValueError(f"the samples of a batch differ in shape: {sorted(shapes)}; give "
-                         "samples of one shape (pad or resize them), or batch_size=None")
-    return np.stack(arrays)
+                         "samples of one shape (pad or resize them), or batch_size=None"
+                         ) from None  # (NumPy's own message names no shapes)
 
 
 def _unbatched(sample: Any) -> Any:

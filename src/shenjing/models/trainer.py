@@ -31,6 +31,7 @@ import numpy as np
 from .. import backend
 from .._checks import positive_int
 from ..autograd import Tensor, no_grad
+from ..optimizers.optimizer import global_norm
 from . import data_adapter as da
 from .compile_utils import CompiledLossesAndMetrics, python_logs
 from .inference import Inference, _tensors, _verbosity
@@ -468,8 +469,6 @@ def _nonfinite_gradient(weights: Sequence[Tensor]) -> str:
     """'' when every gradient is finite, else which weight's is not ('dense/kernel (NaN)').
     Their global norm (one BLAS dot product each, infinite only when an element is NaN or inf,
     the clipping's own), then, only where it is not finite, a look at the elements."""
-    from ..optimizers.optimizer import global_norm
-
     grads = [(w, w.grad.data) for w in weights if w.grad is not None]
     if not grads or math.isfinite(global_norm([g for _, g in grads])):
         return ""

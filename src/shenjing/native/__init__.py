@@ -31,6 +31,8 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from ctypes import addressof as _address_of
+from ctypes import c_char as _char
 from typing import Any
 
 import numpy as np
@@ -70,27 +72,18 @@ def kernels() -> Any:
 C_MIN = 1 << 10
 
 
-_view_of: Any = None  # ctypes.c_char.from_buffer and ctypes.addressof, bound on first use
-_address_of: Any = None
-
-
 def address(a: Any) -> int | None:
     """A NumPy array's address for a kernel's pointer argument; None (NULL) for no array.
     An array laid out in one block (either order) is read through ctypes's view of its buffer,
     ~0.4 us where ``a.ctypes.data`` costs ~1 (bench_autograd.py's MLP step passes 52
     pointers); one that has no writable buffer to view (read-only, or a broadcast NumPy marks
     to warn on write) takes ``a.ctypes.data``."""
-    global _view_of, _address_of
     if a is None:
         return None
     flags = a.flags
     if a.nbytes and (flags.c_contiguous or flags.f_contiguous):
-        if _view_of is None:
-            import ctypes
-
-            _view_of, _address_of = ctypes.c_char.from_buffer, ctypes.addressof
         try:  # (a Fortran-ordered array's transpose is C-ordered, at the same address)
-            return _address_of(_view_of(a if flags.c_contiguous else a.T))
+            return _address_of(_char.from_buffer(a if flags.c_contiguous else a.T))
         except (TypeError, ValueError, BufferError):
             pass
     return a.ctypes.data

@@ -7,6 +7,8 @@
  * thread takes whole products of the stack, in which oneDNN runs on that thread alone (it does
  * not nest a team inside a parallel region). */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sj_team.h"
 
@@ -15,30 +17,25 @@ typedef int (*sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const floa
                         const float *, int64_t, float, float *, int64_t);
 
 /* c[i] = op(a[i]) @ op(b[i]) for i < count, matrices sa, sb, sc floats apart, each product
- * (m, k) x (k, n) with leading dimensions lda, ldb, ldc. Returns the first nonzero status of
- * a product (0 when all succeeded). */
+ * (m, k) x (k, n) with leading dimensions lda, ldb, ldc: the rows of sj_gemm_list's table.
+ * Returns the first nonzero status of a product (0 when all succeeded), -1 out of memory. */
+int sj_gemm_list(void *fn, int64_t count, const int64_t *desc);
+
 int sj_gemm_stack(void *fn, int64_t count, char ta, char tb, int64_t m, int64_t n, int64_t k,
                   const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb,
                   int64_t sb, float *c, int64_t ldc, int64_t sc) {
-    sgemm_fn sgemm = (sgemm_fn)fn;
-    int failed = 0;
-#pragma omp parallel SJ_TEAM(count * SJ_TEAM_MIN)
-    {
-#ifdef _OPENMP
-        omp_set_num_threads(1); /* this thread's own products: oneDNN reads this setting */
-#endif
-        SJ_SHARE(count, lo, hi);
-        for (int64_t i = lo; i < hi; i++) {
-            int status = sgemm(ta, tb, m, n, k, 1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f,
-                               c + i * sc, ldc);
-            if (status != 0) {
-#pragma omp critical
-                if (!failed)
-                    failed = status;
-            }
-        }
+    int64_t *desc = malloc(sizeof(int64_t) * 11 * (size_t)(count > 0 ? count : 1));
+    if (desc == NULL)
+        return -1;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t row[11] = {ta, tb, m, n, k, (int64_t)(intptr_t)(a + i * sa), lda,
+                           (int64_t)(intptr_t)(b + i * sb), ldb, (int64_t)(intptr_t)(c + i * sc),
+                           ldc};
+        memcpy(desc + 11 * i, row, sizeof(row));
     }
-    return failed;
+    int status = sj_gemm_list(fn, count, desc);
+    free(desc);
+    return status;
 }
 
 /* Independent products of any shapes: c = op(a) @ op(b) for each of `count` rows of `desc`

@@ -144,10 +144,7 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((*a.shape[:-1], b.shape[-1]), _FLOAT32)
-    elif (type(out) is not np.ndarray or out.dtype is not _FLOAT32
-          or out.shape != (*a.shape[:-1], b.shape[-1]) or not out.flags.writeable):
-        return np.matmul(a, b, out=out)  # (which raises for a read-only out, as it should)
-    if np.may_share_memory(out, a) or np.may_share_memory(out, b):
+    elif not _takes_out(a, b, out):  # (np.matmul raises for a read-only out, as it should)
         return np.matmul(a, b, out=out)
     products = math.prod(a.shape[:-2])
     if threads > 1 and products >= 4 * threads and _stack_on_team(sgemm, a, b, out):
@@ -156,6 +153,14 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         if not _gemm(sgemm, a[i], b[i], out[i], threads):
             np.matmul(a[i], b[i], out=out[i])
     return out
+
+
+def _takes_out(a: np.ndarray, b: np.ndarray, out: Any) -> bool:
+    """Whether ``out`` can hold ``a @ b`` as oneDNN writes it: a writable float32 NumPy array
+    of the product's shape that overlaps neither operand."""
+    return (type(out) is np.ndarray and out.dtype is _FLOAT32 and out.flags.writeable
+            and out.shape == (*a.shape[:-1], b.shape[-1])
+            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b))
 
 
 def _stack_on_team(sgemm: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
@@ -188,13 +193,12 @@ def matmul_list(products: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bo
         return False
     desc = []
     for a, b, out in products:
-        if not all(type(v) is np.ndarray and v.ndim == 2 and v.dtype is _FLOAT32
-                   for v in (a, b, out)) or (
-                b.shape[0] != a.shape[1] or out.shape != (a.shape[0], b.shape[1])):
+        if not (type(a) is np.ndarray is type(b) and a.ndim == 2 == b.ndim
+                and a.dtype is _FLOAT32 is b.dtype and b.shape[0] == a.shape[1]
+                and _takes_out(a, b, out)):
             return False
         la, lb, lc = _operand(a), _operand(b), _operand(out)
-        if (la is None or lb is None or lc is None or lc[0] != b"N" or not out.flags.writeable
-                or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+        if la is None or lb is None or lc is None or lc[0] != b"N":
             return False
         desc += [ord(la[0]), ord(lb[0]), a.shape[0], b.shape[1], a.shape[1], address(a),
                  la[1], address(b), lb[1], address(out), lc[1]]

@@ -519,16 +519,21 @@ def global_norm(arrays: list[Array]) -> float:
     of squares overflows for finite gradients above ~1.8e19 (exactly the exploding ones that
     clipping is for): such an array is summed again in float64, so only a gradient that holds
     inf or NaN gives an infinite norm."""
-    total = 0.0
-    for a in arrays:
-        xp = backend.get_xp(a)
-        flat = a.reshape(-1)
-        with np.errstate(over="ignore"):  # an overflow is caught and redone just below
-            squares = float(xp.dot(flat, flat))
-        if not math.isfinite(squares) and bool(xp.isfinite(flat).all()):
-            wide = flat.astype(xp.float64)
-            squares = float(wide @ wide)
-        total += squares
+    if not arrays:
+        return 0.0
+    flats = [a.reshape(-1) for a in arrays]
+    with np.errstate(over="ignore"):  # an overflow is caught and redone just below
+        squares = [f.dot(f) for f in flats]  # (added on the device, one conversion)
+        total = float(sum(s.astype(np.float64) for s in squares))
+    if math.isfinite(total):
+        return math.sqrt(total)
+    total = 0.0  # an array's square sum overflowed, or one holds inf / NaN: array by array
+    for f, sq in zip(flats, squares):
+        xp = backend.get_xp(f)
+        if not math.isfinite(float(sq)) and bool(xp.isfinite(f).all()):
+            wide = f.astype(xp.float64)
+            sq = wide @ wide
+        total += float(sq)
     return math.sqrt(total)
 
 

@@ -72,7 +72,7 @@ class RMSprop(Optimizer):
             # a*a capped at the largest float: a gradient whose square overflowed leaves
             # v inf, and inf - inf would be NaN (torch's step is then 0)
             spread = v - xp.minimum(a * a, np.finfo(v.dtype).max)
-            step = (lr * g) / xp.sqrt(spread + self.epsilon)  # (inf - inf), so the step is 0
+            step = (lr * g) / xp.sqrt(spread + self.epsilon)  # (v inf: the step is 0)
         else:
             step = (lr * g) / xp.sqrt(v + self.epsilon)
         if self.momentum > 0:
