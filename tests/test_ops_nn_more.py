@@ -100,7 +100,8 @@ def test_normalizations_psnr_and_sparse_sigmoid():
     rms = x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-7)
     np.testing.assert_allclose(ops.rms_normalization(X, gamma).numpy(), rms * gamma, rtol=1e-6)
     np.testing.assert_allclose(ops.layer_normalization(X, gamma, rms_scaling=True).numpy(),
-                               rms * gamma, rtol=1e-6)
+                               x / np.sqrt(var + 1e-7) * gamma, rtol=1e-6)  # Keras's: the
+    # variance (as LayerNormalization(rms_scaling=True)), not the mean square
     np.testing.assert_allclose(ops.psnr(X, X * 0.9, 2.0).numpy(),
                                20 * np.log10(2.0) - 10 * np.log10(((0.1 * x) ** 2).mean()),
                                rtol=1e-9)

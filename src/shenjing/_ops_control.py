@@ -40,10 +40,15 @@ def _stacked(outputs: list[Any], axis: int = 0) -> Any:
     return _nest.pack(outputs[0], leaves)
 
 
-def _empty_like_step(structure: Any, f: Callable[[Any], Any], axis: int = 0) -> Any:
-    """What zero steps stack to: each leaf of f's output on the first element of zeros, with
-    a length-0 axis (Keras returns empty arrays, not an error)."""
-    sample = f(_nest.map_structure(lambda v: _t(v.xp.zeros(v.shape[1:], v.dtype)), structure))
+def _zero_element(structure: Any) -> Any:
+    """Zeros standing for one element (along the first axis) of each leaf."""
+    return _nest.map_structure(lambda v: Tensor._wrap(v.xp.zeros(v.shape[1:], v.dtype)),
+                               structure)
+
+
+def _none_stacked(sample: Any) -> Any:
+    """What zero steps stack to: each leaf of one step's output with a length-0 axis in front
+    (Keras returns empty arrays, not an error); a None stays None."""
     return _nest.map_structure(lambda v: None if v is None else Tensor._wrap(
         _t(v).xp.zeros((0, *_t(v).shape), _t(v).dtype)), sample)
 
@@ -53,7 +58,7 @@ def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - Keras's name
     the results may be nested structures)."""
     xs = _leaves_as_tensors(xs)
     outputs = [f(_nest.map_structure(lambda v, i=i: v[i], xs)) for i in range(_length(xs))]
-    return _stacked(outputs) if outputs else _empty_like_step(xs, f)
+    return _stacked(outputs) if outputs else _none_stacked(f(_zero_element(xs)))
 
 
 def vectorized_map(function: Callable[[Any], Any], elements: Any) -> Any:
@@ -81,11 +86,8 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     if reverse:
         ys.reverse()
     if not ys:  # zero steps: f's ys, empty (on zeros standing for an x)
-        _, y = f(carry, None if xs is None else _nest.map_structure(
-            lambda v: Tensor._wrap(v.xp.zeros(v.shape[1:], v.dtype)), xs))
-        return carry, None if y is None else _nest.map_structure(
-            lambda v: None if v is None else Tensor._wrap(
-                _t(v).xp.zeros((0, *_t(v).shape), _t(v).dtype)), y)
+        _, y = f(carry, None if xs is None else _zero_element(xs))
+        return carry, None if y is None else _none_stacked(y)
     if builtins.all(v is None for v in _nest.flatten(ys[0])):
         return carry, None
     return carry, _stacked(ys)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import functional as F
 from . import linalg as L
 from ._ops_common import _float
+from ._ops_numpy import tril, triu
 from .autograd import Tensor
 
 
@@ -24,10 +23,7 @@ def cholesky(x: Any, upper: bool = False) -> Tensor:
 
 def cholesky_inverse(x: Any, upper: bool = False) -> Tensor:
     """The inverse of A from its Cholesky factor x (A = x x^T, or x^T x with ``upper``)."""
-    factor = _float(x)
-    n = factor.shape[-1]
-    keep = np.triu(np.ones((n, n), bool)) if upper else np.tril(np.ones((n, n), bool))
-    factor = F.where(factor.xp.asarray(keep), factor, 0.0)  # (its triangle only, as Keras's)
+    factor = triu(_float(x)) if upper else tril(_float(x))  # (its triangle, as Keras's)
     return L.inv(factor.mT @ factor if upper else factor @ factor.mT)
 
 
@@ -78,9 +74,7 @@ def solve(a: Any, b: Any) -> Tensor:
 def solve_triangular(a: Any, b: Any, lower: bool = False) -> Tensor:
     """x with a x = b, reading only a's lower (``lower``) or upper triangle."""
     a = _float(a)
-    n = a.shape[-1]
-    keep = np.tril(np.ones((n, n), bool)) if lower else np.triu(np.ones((n, n), bool))
-    return L.solve(F.where(a.xp.asarray(keep), a, 0.0), _float(b))
+    return L.solve(tril(a) if lower else triu(a), _float(b))
 
 
 def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:

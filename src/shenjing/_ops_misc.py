@@ -90,9 +90,7 @@ def erfinv(x: Any) -> Tensor:
 
 def allclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> Tensor:
-    a, b = _tensors(_t(x1), x2)
-    return Tensor._wrap(np.asarray(a.xp.allclose(a.data, b.data, rtol=rtol, atol=atol,
-                                                 equal_nan=equal_nan)))
+    return Tensor._wrap(np.asarray(F.allclose(*_tensors(_t(x1), x2), rtol, atol, equal_nan)))
 
 
 def nonzero(x: Any) -> tuple[Tensor, ...]:

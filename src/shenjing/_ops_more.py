@@ -21,6 +21,7 @@ from ._ops_common import _constant_binary, _float, _t, _tensors, _unary
 from ._ops_numpy import _keep, _to_last, moveaxis, sort, split
 from .autograd import Tensor
 from .backend import DEFAULT_FLOAT
+from .functional._util import axis_index
 
 
 def _torch(name: str) -> Any:
@@ -143,8 +144,7 @@ gcd, lcm = _constant_binary("gcd"), _constant_binary("lcm")
 
 def isclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
-    a, b = _tensors(_t(x1), x2)
-    return Tensor._wrap(a.xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return F.isclose(*_tensors(_t(x1), x2), rtol, atol, equal_nan)
 
 
 def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> Tensor:
@@ -162,7 +162,7 @@ def _filled(x: Any, value: float) -> tuple[Tensor, Any]:
 
 
 def nansum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return F.sum(_filled(x, 0.0)[0], axis=axis, keepdims=keepdims)
+    return _torch("nansum")(_t(x), axis, keepdims)
 
 
 def nanprod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -240,6 +240,11 @@ def ptp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+def _qs(q: Any) -> np.ndarray:
+    """The quantile levels as float64 (a number, a list, an array or a Tensor)."""
+    return np.asarray(_t(q).data if isinstance(q, Tensor) else q, dtype=np.float64)
+
+
 def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
              keepdims: bool = False) -> Tensor:
     """The ``q`` quantiles (in [0, 1]; a list gives a leading axis) of the values over
@@ -255,8 +260,7 @@ def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
 def percentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                keepdims: bool = False) -> Tensor:
     """:func:`quantile` of ``q`` / 100."""
-    return quantile(x, np.asarray(_t(q).data if isinstance(q, Tensor) else q, np.float64) / 100,
-                    axis, method, keepdims)
+    return quantile(x, _qs(q) / 100, axis, method, keepdims)
 
 
 def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
@@ -268,7 +272,7 @@ def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
     if method not in _METHODS:
         raise ValueError(f"quantile: method must be one of {_METHODS}, got {method!r}")
     x = _float(x)
-    qs = np.asarray(_t(q).data if isinstance(q, Tensor) else q, dtype=np.float64)
+    qs = _qs(q)
     if ((qs < 0) | (qs > 1)).any():
         raise ValueError(f"quantile: q must lie in [0, 1], got {qs}")
     flat, axes = _to_last(x, axis)
@@ -295,8 +299,7 @@ def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
 
 def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                   keepdims: bool = False) -> Tensor:
-    return nanquantile(x, np.asarray(_t(q).data if isinstance(q, Tensor) else q,
-                                     np.float64) / 100, axis, method, keepdims)
+    return nanquantile(x, _qs(q) / 100, axis, method, keepdims)
 
 
 def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -307,11 +310,7 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Like split, but ``n`` sections need not divide the axis (the first ones are longer)."""
     x = _t(x)
-    if isinstance(indices_or_sections, (int, np.integer)):
-        length, n = x.shape[axis], int(indices_or_sections)
-        sizes = [length // n + (i < length % n) for i in range(n)]
-        indices_or_sections = list(np.cumsum(sizes)[:-1])
-    return split(x, list(indices_or_sections), axis)
+    return list(_torch("tensor_split")(x, indices_or_sections, axis_index(axis, x.ndim)))
 
 
 def hsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
@@ -337,10 +336,12 @@ def dstack(xs: Sequence[Any]) -> Tensor:
 
 
 def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[Tensor]:
+    from ._torch_methods import unbind
+
     x = _t(x)
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: num={num} but axis {axis} has {x.shape[axis]} entries")
-    return [F.squeeze(part, axis) for part in F.split(x, x.shape[axis], axis=axis)]
+    return list(unbind(x, axis))
 
 
 def append(x1: Any, x2: Any, axis: int | None = None) -> Tensor:

@@ -167,19 +167,18 @@ def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding:
 
 def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: Any = -1,
                         epsilon: float | None = None, **kwargs: Any) -> Tensor:
-    """(x - mean) / sqrt(var + epsilon) * gamma + beta over ``axis``; ``rms_scaling=True``
-    divides by the root mean square instead (no centring, no beta)."""
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over ``axis`` (``F.layer_norm``);
+    ``rms_scaling=True``, as Keras's, x / sqrt(var + epsilon) * gamma (no centring, no beta)."""
     x = _float(x)
     eps = _EPSILON if epsilon is None else float(epsilon)
-    if kwargs.pop("rms_scaling", False):
-        return rms_normalization(x, gamma, axis, eps)
+    rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
-    mean = F.mean(x, axis=axis, keepdims=True)
-    centred = x - mean
-    y = centred / F.sqrt(F.mean(centred * centred, axis=axis, keepdims=True) + eps)
-    y = y if gamma is None else y * _t(gamma)
-    return y if beta is None else y + _t(beta)
+    gamma = None if gamma is None else _t(gamma)
+    if rms_scaling:
+        y = x / F.sqrt(F.var(x, axis=axis, keepdims=True) + eps)
+        return y if gamma is None else y * gamma
+    return F.layer_norm(x, gamma, None if beta is None else _t(beta), axis, eps)
 
 
 def rms_normalization(x: Any, scale: Any = None, axis: Any = -1,

@@ -395,19 +395,12 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - Keras's name
 
 
 def _matrix_norm(x: Tensor, ord: Any, row: int, col: int, keepdims: bool) -> Tensor:  # noqa: A002
-    if ord in (None, "fro"):
-        return F.norm(x, 2, (row, col), keepdim=keepdims)
-    if ord in (2, -2, "nuc"):  # the singular values' (shenjing.linalg's SVD)
-        from ._decompositions import singular_value_norm
-
-        return singular_value_norm(x, ord, (row, col), keepdims)
-    if ord not in (1, -1, np.inf, -np.inf):
+    if ord not in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
         raise ValueError(f"norm: ord={ord!r} is no matrix norm; ord can be None, 'fro', 'nuc', "
                          "1, -1, 2, -2, inf or -inf")
-    summed, over = (row, col) if builtins.abs(ord) == 1 else (col, row)
-    pick = F.max if ord > 0 else F.min
-    out = pick(F.sum(F.abs(x), axis=summed, keepdims=True), axis=over, keepdims=True)
-    return out if keepdims else F.squeeze(out, (row, col))
+    from . import linalg
+
+    return linalg.matrix_norm(x, "fro" if ord is None else ord, (row, col), keepdims)
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:
