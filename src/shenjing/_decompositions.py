@@ -36,22 +36,11 @@ from .backend import get_xp
 from .functional import elementwise as E
 from .functional import reduction as R
 from .functional import shape as S
-from .functional._util import as_tensor
-from .linalg import solve
+from .linalg import matrix_of, solve
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
-
-
-def _matrix(name: str, a: Any, square: bool = False) -> Tensor:
-    a = as_tensor(a)
-    if a.ndim < 2 or square and a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a {'square ' * square}matrix or a stack of "
-                         f"them (..., {'n, n' if square else 'm, n'}), got shape {a.shape}")
-    if a.dtype.kind != "f":
-        raise TypeError(f"linalg.{name}: expected a floating tensor, got {a.dtype}")
-    return a
 
 
 def _eye(n: int, like: Tensor, dtype: Any = None) -> Any:
@@ -154,21 +143,6 @@ class _Eigh(Function):
         return _eigh_grad(*_Eigh.apply(self.inputs[0], uplo=self.saved[2]), gL, gV)
 
 
-class _EigvalsH(Function):
-    def forward(self, a, uplo="L"):
-        w, v = get_xp(a).linalg.eigh(a, UPLO=uplo)
-        self.save_for_backward(v, uplo)
-        return w
-
-    def backward(self, g):
-        v = Tensor._wrap(self.saved[0])
-        return _eigh_grad(None, v, Tensor._wrap(g), None).data
-
-    def differentiable_backward(self, g):
-        _, v = _Eigh.apply(self.inputs[0], uplo=self.saved[1])
-        return _eigh_grad(None, v, g, None)
-
-
 class _SVD(Function):
     def forward(self, a, full_matrices=False):
         u, s, vh = get_xp(a).linalg.svd(a, full_matrices=full_matrices)
@@ -190,21 +164,6 @@ def _reduced(u: Any, s: Any, vh: Any, gU: Any, gS: Any, gVh: Any) -> tuple[Any, 
     k = s.shape[-1]
     return (u[..., :k], s, vh[..., :k, :], None if gU is None else gU[..., :k], gS,
             None if gVh is None else gVh[..., :k, :])
-
-
-class _SVDvals(Function):
-    def forward(self, a):
-        u, s, vh = get_xp(a).linalg.svd(a, full_matrices=False)
-        self.save_for_backward(u, vh)
-        return s
-
-    def backward(self, g):
-        u, vh = self.saved
-        return _svd_grad(*_as_tensors((u, g, vh, None, g, None))).data
-
-    def differentiable_backward(self, g):
-        u, s, vh = _SVD.apply(self.inputs[0])
-        return _svd_grad(u, s, vh, None, g, None)
 
 
 class _QR(Function):
@@ -290,14 +249,14 @@ def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,  # 
     """The Moore-Penrose pseudo-inverse (n x m of an m x n matrix) from the SVD, singular values
     at or below max(atol, rtol * the largest) taken as 0 (torch's rule and defaults); its
     gradient is that of a matrix of fixed rank. ``hermitian`` is accepted (the SVD serves both)."""
-    return _Pinv.apply(_matrix("pinv", A), atol=atol, rtol=rtol)
+    return _Pinv.apply(matrix_of("pinv", A), atol=atol, rtol=rtol)
 
 
 def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,  # noqa: N803
                 hermitian: bool = False) -> Tensor:
     """The number of singular values above max(atol, rtol * the largest), as int64 (torch's
     rule; no gradient)."""
-    a = _matrix("matrix_rank", A)
+    a = matrix_of("matrix_rank", A)
     xp = get_xp(a.data)
     s = xp.linalg.svd(a.data, compute_uv=False)
     return Tensor._wrap(_kept_values(s, *a.shape[-2:], atol, rtol).sum(axis=-1).astype(np.int64))
@@ -314,33 +273,33 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - torch's argu
     which only the ``UPLO`` triangle is read: ``(eigenvalues, eigenvectors)``. The gradient is
     symmetric, as torch's; an eigenvector's sign is arbitrary, so a loss should not depend on
     it."""
-    a = _matrix("eigh", A, square=True)
+    a = matrix_of("eigh", A, square=True)
     return EighResult(*_Eigh.apply(a, uplo=_uplo(UPLO, "eigh")))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """The eigenvalues (ascending) of a symmetric matrix (its ``UPLO`` triangle read)."""
-    a = _matrix("eigvalsh", A, square=True)
-    return _EigvalsH.apply(a, uplo=_uplo(UPLO, "eigvalsh"))
+    a = matrix_of("eigvalsh", A, square=True)
+    return _Eigh.apply(a, uplo=_uplo(UPLO, "eigvalsh"))[0]  # (the vectors' gradient: none)
 
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:  # noqa: N803
     """A = U diag(S) Vh: ``(U, S, Vh)``, S descending. ``full_matrices`` (torch's default)
     completes U and Vh to square orthogonal matrices; the columns and rows added have no
     gradient. Singular vectors are defined up to sign."""
-    a = _matrix("svd", A)
+    a = matrix_of("svd", A)
     return SVDResult(*_SVD.apply(a, full_matrices=bool(full_matrices)))
 
 
 def svdvals(A: Tensor) -> Tensor:  # noqa: N803
     """The singular values, descending."""
-    return _SVDvals.apply(_matrix("svdvals", A))
+    return _SVD.apply(matrix_of("svdvals", A))[1]
 
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:  # noqa: N803
     """A = Q R with orthonormal columns in Q and R upper triangular: ``mode`` 'reduced' (Q
     m x k, R k x n, k = min(m, n)), 'complete' (Q m x m) or 'r' (R only; Q empty)."""
-    a = _matrix("qr", A)
+    a = matrix_of("qr", A)
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     if mode == "r":
@@ -353,7 +312,7 @@ def cholesky(A: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
     """L lower triangular with A = L L^T, A symmetric positive definite (its lower triangle
     read); ``upper``: U = L^T with A = U^T U, from A's upper triangle (as torch). One that is not
     positive definite raises NumPy's LinAlgError."""
-    a = _matrix("cholesky", A, square=True)
+    a = matrix_of("cholesky", A, square=True)
     return _Cholesky.apply(a.mT).mT if upper else _Cholesky.apply(a)
 
 

@@ -36,14 +36,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _square(name: str, a: Tensor) -> Tensor:
+def matrix_of(name: str, a: Any, square: bool = False) -> Tensor:
+    """``a`` as a floating Tensor of at least two axes (``square``: the last two equal), else
+    an error naming ``linalg.<name>``."""
     a = as_tensor(a)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a square matrix or a stack of them "
-                         f"(..., n, n), got shape {a.shape}")
+    if a.ndim < 2 or square and a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.{name}: expected a {'square ' * square}matrix or a stack of "
+                         f"them (..., {'n, n' if square else 'm, n'}), got shape {a.shape}")
     if a.dtype.kind != "f":
         raise TypeError(f"linalg.{name}: expected a floating tensor, got {a.dtype}")
     return a
+
+
+def _square(name: str, a: Any) -> Tensor:
+    return matrix_of(name, a, square=True)
 
 
 def _mT(a: Any) -> Any:  # noqa: N802 - torch's name for the last two axes swapped
@@ -93,25 +99,27 @@ def det(A: Tensor) -> Tensor:  # noqa: N803
     return _Det.apply(_square("det", A))
 
 
-class _LogAbsDet(Function):
+class _SLogDet(Function):
+    """(sign, log |det A|) from one factorization; d log|det| / dA = A^-T, the sign has none."""
+
     def forward(self, a):
         self.save_for_backward(a)
-        return get_xp(a).linalg.slogdet(a)[1]
+        sign, logabs = get_xp(a).linalg.slogdet(a)
+        return sign.astype(a.dtype), logabs
 
-    def backward(self, g):
+    def backward(self, g_sign, g):
         a = self.saved[0]
         return g[..., None, None] * _mT(get_xp(a).linalg.inv(a))
 
-    def differentiable_backward(self, g):
+    def differentiable_backward(self, g_sign, g):
         return g[..., None, None] * inv(self.inputs[0]).mT
 
 
 def slogdet(A: Tensor) -> tuple[Tensor, Tensor]:  # noqa: N803
     """(sign, log|det|) of a matrix (or each of a stack), as torch's: the log of a determinant
     too large or small for a float; the sign has no gradient."""
-    a = _square("slogdet", A)
-    sign = get_xp(a.data).linalg.slogdet(a.data)[0].astype(a.dtype)
-    return Tensor._wrap(sign), _LogAbsDet.apply(a)
+    sign, logabs = _SLogDet.apply(_square("slogdet", A))
+    return sign.detach(), logabs
 
 
 class _Solve(Function):
