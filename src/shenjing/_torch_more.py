@@ -467,9 +467,10 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,  # noqa: 
 
 def bernoulli(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """1 with probability x (or ``p``), else 0, element-wise, in x's dtype (torch.bernoulli;
-    drawn from shenjing's seeded streams)."""
+    drawn from ``generator``, else shenjing's seeded streams)."""
     probability = self.data if p is None else array_of(p)
-    draws = self.xp.asarray(backend.default_generator().random(self.shape))
+    stream = generator if generator is not None else backend.default_generator()
+    draws = self.xp.asarray(stream.random(self.shape))
     return Tensor._wrap((draws < probability).astype(self.dtype))
 
 

@@ -114,3 +114,25 @@ def test_clip_grad_norm_of_torchs_other_orders(norm_type):
     assert float(total) == pytest.approx(float(want), rel=1e-6)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+
+
+def test_a_generator_given_is_the_stream_drawn_from():
+    """nn.init's and bernoulli's ``generator=`` is used (two seeded alike draw alike, and the
+    default stream is left alone)."""
+    draws = []
+    for _ in range(2):
+        sj.utils.set_random_seed(0)
+        t = sj.zeros(3, 4)
+        fills = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
+                 "kaiming_uniform_", "kaiming_normal_", "orthogonal_")
+        for fill in (getattr(nn.init, name) for name in fills):
+            fill(t, generator=sj.Generator().manual_seed(7))
+            draws.append(t.numpy().copy())
+        draws.append(sj.bernoulli(sj.full((6,), 0.5),
+                                  generator=sj.Generator().manual_seed(7)).numpy())
+        draws.append(sj.rand(2).numpy())  # the default stream, untouched by the above
+    half = len(draws) // 2
+    for a, b in zip(draws[:half], draws[half:]):
+        np.testing.assert_array_equal(a, b)
+    sj.utils.set_random_seed(0)
+    np.testing.assert_array_equal(sj.rand(2).numpy(), draws[half - 1])

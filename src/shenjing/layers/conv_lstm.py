@@ -20,11 +20,16 @@ import numpy as np
 from .. import functional as F
 from .._checks import positive_int
 from ..autograd import Tensor
-from ..backend import new_generator
 from ..functional.conv import conv_output_size, ints
 from .conv import _channels_last, _padding
 from .layer import InputSpec, Layer
-from .recurrent import LAYER_ARGUMENTS, _activation, keep_cell_options, lstm_step
+from .recurrent import (
+    LAYER_ARGUMENTS,
+    _activation,
+    dropout_mask,
+    keep_cell_options,
+    lstm_step,
+)
 from .rnn import RNN
 
 
@@ -120,13 +125,7 @@ class ConvLSTMCell(Layer):
     # -- dropout: four masks per sequence (one per gate), as Keras's ConvLSTM cell ----------
     def _masks(self, like: Tensor, rate: float, which: str) -> list[Tensor]:
         if self._drop_masks[which] is None:
-            if self._generator is None:
-                self._generator = (np.random.default_rng(self.seed) if self.seed is not None
-                                   else new_generator())
-            scale = like.dtype.type(1.0 / (1.0 - rate))
-            self._drop_masks[which] = [
-                Tensor(like.xp.asarray((self._generator.random(like.shape) >= rate).astype(
-                    like.dtype) * scale)) for _ in range(4)]
+            self._drop_masks[which] = [dropout_mask(self, like, rate) for _ in range(4)]
         return self._drop_masks[which]
 
     def reset_dropout_mask(self) -> None:

@@ -58,6 +58,16 @@ LAYER_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "batch_input_sha
                    "activity_regularizer")
 
 
+def dropout_mask(cell: Layer, like: Tensor, rate: float) -> Tensor:
+    """An inverted-dropout mask shaped as ``like`` (1 / (1 - rate) where kept) from the cell's
+    dropout stream, made (seeded by its ``seed``) at its first mask."""
+    if cell._generator is None:
+        cell._generator = (np.random.default_rng(cell.seed) if cell.seed is not None
+                           else new_generator())
+    keep = cell._generator.random(like.shape) >= rate
+    return Tensor(like.xp.asarray(keep.astype(like.dtype) / like.dtype.type(1 - rate)))
+
+
 def keep_cell_options(cell: Layer, arguments: dict[str, Any]) -> None:
     """What a recurrent cell keeps of its ``arguments`` (its ``__init__``'s): its weights'
     initializers, regularizers and constraints, and its dropout rates (checked) and seed; its
@@ -135,24 +145,18 @@ class _Cell(Layer):
         return (self.gates * self.units,)
 
     # -- dropout (Keras's DropoutRNNCell): one mask per sequence, drawn at its first step ------
-    def _mask(self, like: Tensor, rate: float) -> Tensor:
-        if self._generator is None:
-            self._generator = (np.random.default_rng(self.seed) if self.seed is not None
-                               else new_generator())
-        keep = self._generator.random(like.shape) >= rate
-        return Tensor(like.xp.asarray(keep.astype(like.dtype) / like.dtype.type(1 - rate)))
-
     def get_dropout_mask(self, step_input: Tensor) -> Tensor | None:
         """The inputs' dropout mask (1 / (1 - dropout) where kept), the same until
         ``reset_dropout_mask()`` (``RNN`` resets it for each sequence)."""
         if self._dropout_mask is None and self.dropout > 0:
-            self._dropout_mask = self._mask(step_input, self.dropout)
+            self._dropout_mask = dropout_mask(self, step_input, self.dropout)
         return self._dropout_mask
 
     def get_recurrent_dropout_mask(self, step_state: Tensor) -> Tensor | None:
         """The mask of h_{t-1} before the recurrent kernel, as :meth:`get_dropout_mask`."""
         if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = self._mask(step_state, self.recurrent_dropout)
+            self._recurrent_dropout_mask = dropout_mask(self, step_state,
+                                                        self.recurrent_dropout)
         return self._recurrent_dropout_mask
 
     def reset_dropout_mask(self) -> None:

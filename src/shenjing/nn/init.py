@@ -47,23 +47,25 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
-def _rng() -> np.random.Generator:
-    return backend.default_generator()
+def _rng(generator: Any = None) -> np.random.Generator:
+    """The stream to draw from: the ``generator`` given (a ``shenjing.Generator`` or any NumPy
+    one), else shenjing's seeded default."""
+    return generator if generator is not None else backend.default_generator()
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-    return _fill(tensor, _rng().uniform(a, b, tensor.shape))
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None
             ) -> Tensor:
-    return _fill(tensor, _rng().normal(mean, std, tensor.shape))
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Any = None) -> Tensor:
     """N(mean, std) restricted to [a, b] (absolute bounds, as torch's), by redrawing."""
-    rng = _rng()
+    rng = _rng(generator)
     values = rng.normal(mean, std, tensor.shape)
     while (out := (values < a) | (values > b)).any():
         values[out] = rng.normal(mean, std, int(out.sum()))
@@ -92,13 +94,13 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
     """U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot's)."""
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
@@ -113,13 +115,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """U(-b, b), b = sqrt(3) * gain / sqrt(fan) (He's; torch's Linear and Conv use it with
     a = sqrt(5))."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator: Any = None) -> Tensor:
     """N(0, std**2), std = gain / sqrt(fan)."""
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
@@ -127,5 +129,5 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     (the QR of a normal matrix with the signs of R's diagonal, as torch's)."""
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs at least 2 dimensions, got shape {tensor.shape}")
-    q = semi_orthogonal(_rng(), tensor.shape[0], tensor.size // tensor.shape[0])
+    q = semi_orthogonal(_rng(generator), tensor.shape[0], tensor.size // tensor.shape[0])
     return _fill(tensor, gain * q.reshape(tensor.shape))

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..optimizers.optimizer import global_norm
 
 
 def _tensors(parameters: Any) -> list[Tensor]:
@@ -42,7 +43,10 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor(0.0)
     p = float(norm_type)
-    total = _vector_norm(np.array([_vector_norm(g.data, p) for g in grads]), p)
+    if p == 2.0:  # one dot product per gradient (the optimizers' clipping's own)
+        total = global_norm([g.data for g in grads])
+    else:
+        total = _vector_norm(np.array([_vector_norm(g.data, p) for g in grads]), p)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped; pass "
