@@ -495,11 +495,10 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     ids = _t(x).data
     w = None if weights is None else _t(weights).data
     length = int(max(minlength, (ids.max() + 1) if ids.size else 0))
-    rows = [np.bincount(r, None if w is None else wr, length)
-            for r, wr in zip(ids.reshape(-1, ids.shape[-1]) if ids.ndim > 1 else [ids],
-                             w.reshape(-1, w.shape[-1]) if w is not None and w.ndim > 1
-                             else [w] * max(len(ids), 1))]
-    out = rows[0] if ids.ndim == 1 else np.stack(rows)
+    rows = ids.reshape(-1, ids.shape[-1]) if ids.ndim > 1 else ids.reshape(1, -1)
+    flat = (rows + length * np.arange(len(rows))[:, None]).ravel()  # row r's ids moved r * L on
+    out = np.bincount(flat, None if w is None else w.ravel(), len(rows) * length).reshape(
+        *ids.shape[:-1], length)
     dtype = np.int32 if w is None or w.dtype.kind in "biu" else w.dtype  # (Keras's dtypes)
     return Tensor._wrap(out.astype(dtype))
 

@@ -41,7 +41,8 @@ class _ScatterReduce(Function):
         out = flat.copy()
         if reduce in ("sum", "mean"):
             out[hit & ~own] = 0
-            xp.add.at(out, targets, values)
+            # one bincount of the targets (ufunc.at goes element by element), summed in float64
+            out += xp.bincount(targets, weights=values, minlength=flat.size).astype(out.dtype)
             if reduce == "mean":  # (integers: floored, as torch's)
                 out[hit] = (out[hit] / count[hit] if out.dtype.kind == "f" else
                             out[hit] // count[hit])
@@ -117,17 +118,15 @@ def scatter_reduce(self: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
     if reduce not in REDUCTIONS:
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(REDUCTIONS)}, got "
                          f"{reduce!r}")
+    if not isinstance(src, Tensor):
+        src = Tensor._wrap(self.xp.asarray(array_of(src), dtype=self.dtype))
     if self.ndim == 0:  # torch's 0-d x: its dim 0 is one entry long
         one = (1,)
-        src = src if isinstance(src, Tensor) else Tensor._wrap(
-            self.xp.asarray(array_of(src), dtype=self.dtype))
         out = scatter_reduce(S.reshape(self, one), dim, self.xp.asarray(
             array_of(index)).reshape(one), S.reshape(src, one), reduce,
             include_self=include_self)
         return S.reshape(out, ())
     index, axis = S.scatter_index("scatter_reduce", self, index, dim)
-    if not isinstance(src, Tensor):
-        src = Tensor._wrap(self.xp.asarray(array_of(src), dtype=self.dtype))
     if src.dtype != self.dtype:
         raise TypeError(f"scatter_reduce: src's dtype {src.dtype} is not x's {self.dtype}")
     if src.ndim != index.ndim or any(
