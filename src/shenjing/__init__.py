@@ -101,7 +101,7 @@ def __getattr__(name: str):
 
 
 def _lazy(name: str):
-    if name in ("callbacks", "config", "constraints", "cuda", "datasets", "io", "labs", "linalg",
+    if name in ("callbacks", "constraints", "cuda", "datasets", "io", "labs", "linalg",
                 "losses", "metrics", "nn", "ops", "plot", "preprocessing", "random", "saving"):
         return _importlib.import_module(f".{name}", __name__)
     if name == "load_model":  # with the saving code, on first use

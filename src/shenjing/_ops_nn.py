@@ -19,12 +19,13 @@ from . import functional as F
 from ._ops_common import _float, _t, _tensors, _unary
 from .autograd import Function, Tensor
 from .backend import get_xp
+from .config import epsilon
 from .functional import extra
 from .functional._util import axis_index, descending_order
 from .functional.activation import hardtanh
 from .functional.shape import index_put, scatter_into
 
-EPSILON = 1e-7  # Keras's backend.epsilon()
+EPSILON = epsilon()  # Keras's backend.epsilon()
 
 
 # -- activations -------------------------------------------------------------------------------

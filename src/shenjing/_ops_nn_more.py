@@ -16,9 +16,10 @@ import numpy as np
 from . import functional as F
 from ._ops_common import _float, _t
 from .autograd import Tensor
+from .config import epsilon
 from .functional._util import large_negative
 
-_EPSILON = 1e-7  # keras.config.epsilon()
+_EPSILON = epsilon()  # keras.config.epsilon()
 
 
 def _channels_first(data_format: str | None) -> bool:

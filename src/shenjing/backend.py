@@ -27,7 +27,7 @@ from .config import (  # noqa: F401 - Keras's keras.backend names for them
     set_image_data_format,
 )
 
-DEFAULT_FLOAT = np.dtype(np.float32)
+DEFAULT_FLOAT = np.dtype(floatx())
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 _root_seed = np.random.SeedSequence()

@@ -19,6 +19,7 @@ import numpy as np
 from .. import native
 from ..autograd import Function, Tensor
 from ..backend import get_xp
+from ..config import epsilon
 from ..native import address
 from . import activation as A
 from . import elementwise as E
@@ -26,7 +27,7 @@ from . import reduction as R
 from . import shape as S
 from ._util import as_tensor, class_ids
 
-EPSILON = 1e-7  # Keras's clip for probabilities before taking logs
+EPSILON = epsilon()  # Keras's clip for probabilities before taking logs
 
 
 def _reduce(per_sample: Tensor, reduction: str) -> Tensor:

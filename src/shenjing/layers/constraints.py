@@ -14,8 +14,9 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..backend import get_xp
+from ..config import epsilon
 
-EPSILON = 1e-7  # Keras's backend.epsilon(), which keeps a zero column at zero
+EPSILON = epsilon()  # Keras's backend.epsilon(), which keeps a zero column at zero
 
 
 class Constraint:

@@ -18,10 +18,11 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..backend import new_generator
+from ..config import epsilon
 from .layer import InputSpec, Layer
 from .pooling import _data_format
 
-_EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
+_EPSILON = epsilon()  # Keras's backend.epsilon(): the smallest standard deviation divided by
 
 
 def _as_float(layer: Layer, x: Tensor) -> Tensor:

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..config import epsilon
 from ..functional._util import host as _np
 from ..layers.input_layer import tracing
 from ..losses import _FunctionWrapper, _snake, _target_shape
 
-_EPSILON = 1e-7  # Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
+# Keras's backend.epsilon(): the end thresholds of AUC lie this far outside [0, 1]
+_EPSILON = epsilon()
 
 
 def _pair(y_true: Any, y_pred: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
