@@ -9,6 +9,20 @@ from typing import Any
 from .base import Callback, Logs, _format_logs
 
 
+def _bar(total: int | None, desc: str | None = None, unit: str = "step",
+         interval: float = 0.1) -> Any:
+    """A tqdm progress bar on stdout (tqdm imported here, so `import shenjing` does not)."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stdout, mininterval=interval,
+                leave=True, dynamic_ncols=True)
+
+
+def _line(head: str, seconds: str, text: str) -> None:
+    """verbose=2's one line: what ran, how long, the logs."""
+    print(" - ".join(filter(None, [head, seconds, text])), file=sys.stdout)
+
+
 class ProgbarLogger(Callback):
     """Progress on stdout: a tqdm bar per epoch (verbose=1) or one line per epoch (verbose=2).
 
@@ -30,11 +44,7 @@ class ProgbarLogger(Callback):
     def _begin(self, title: str) -> None:
         self._title, self._start_time = title, time.perf_counter()
         if self.verbose == 1:
-            # Imported here, so that `import shenjing` does not import tqdm.
-            from tqdm import tqdm  # type: ignore[import-untyped]
-
-            self._bar = tqdm(total=self.params.get("steps"), desc=title, unit="step",
-                             file=sys.stdout, leave=True, dynamic_ncols=True)
+            self._bar = _bar(self.params.get("steps"), title)
 
     def _update(self, batch: int, logs: Logs | None) -> None:
         if self._bar is not None:
@@ -49,9 +59,7 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
         elif self.verbose == 2:
-            seconds = time.perf_counter() - self._start_time
-            print(" - ".join(filter(None, [self._title, f"{seconds:.1f}s", text])),
-                  file=sys.stdout)
+            _line(self._title, f"{time.perf_counter() - self._start_time:.1f}s", text)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._in_fit = True
@@ -134,19 +142,15 @@ class Progbar:
         text = _format_logs(self._logs())
         if self.verbose == 1:
             if self._bar is None:
-                from tqdm import tqdm  # type: ignore[import-untyped]
-
-                self._bar = tqdm(total=self.target, unit=self.unit_name, file=sys.stdout,
-                                 mininterval=self.interval, dynamic_ncols=True)
+                self._bar = _bar(self.target, unit=self.unit_name, interval=self.interval)
             self._bar.set_postfix_str(text, refresh=False)
             self._bar.update(current - self._bar.n)
             if finalize:
                 self._bar.close()
                 self._bar = None
         elif self.verbose == 2 and finalize:
-            seconds = time.perf_counter() - self._start
             head = f"{current}/{self.target}" if self.target is not None else str(current)
-            print(" - ".join(filter(None, [head, f"{seconds:.0f}s", text])), file=sys.stdout)
+            _line(head, f"{time.perf_counter() - self._start:.0f}s", text)
 
     def add(self, n: int, values: Any = None) -> None:
         """Advance by ``n`` steps (with ``values`` as in :meth:`update`)."""
