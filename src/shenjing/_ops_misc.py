@@ -147,21 +147,17 @@ def saturate_cast(x: Any, dtype: Any) -> Tensor:
 def segment_min(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> Tensor:  # noqa: A002 - Keras's
     """The smallest row per segment id (+inf where a segment has none)."""
-    from ._ops_nn import segment_max
+    from ._ops_nn import segment_reduce
 
-    return -segment_max(-_float(data), segment_ids, num_segments, sorted)
+    return segment_reduce(data, segment_ids, num_segments, "amin", np.inf)
 
 
 def segment_prod(data: Any, segment_ids: Any, num_segments: int | None = None,
                  sorted: bool = False) -> Tensor:  # noqa: A002 - Keras's
     """The product of the rows per segment id (1 where a segment has none)."""
-    from ._ops_nn import _segments
-    from ._scatter_reduce import scatter_reduce
+    from ._ops_nn import segment_reduce
 
-    x, ids, n = _segments(_float(data), segment_ids, num_segments)
-    index = np.broadcast_to(ids.reshape((-1,) + (1,) * (x.ndim - 1)), x.shape)
-    ones = Tensor._wrap(x.xp.ones((n, *x.shape[1:]), x.dtype))
-    return scatter_reduce(ones, 0, index, x, "prod")
+    return segment_reduce(data, segment_ids, num_segments, "prod", 1.0)
 
 
 def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[Tensor, Tensor]:  # noqa: A002

@@ -17,8 +17,7 @@ import numpy as np
 
 from . import functional as F
 from ._ops_common import _float, _t, _tensors, _unary
-from .autograd import Function, Tensor
-from .backend import get_xp
+from .autograd import Tensor
 from .config import epsilon
 from .functional import extra
 from .functional._util import axis_index, descending_order
@@ -357,32 +356,24 @@ def _segments(data: Any, segment_ids: Any, num_segments: int | None
     return x, ids, n
 
 
-class _SegmentMax(Function):
-    """y[s] = max of the rows of data whose id is s (-inf for a segment with none, as JAX);
-    the gradient goes to the rows at the maximum, split evenly among ties (as JAX's)."""
+def segment_reduce(data: Any, segment_ids: Any, num_segments: int | None, reduce: str,
+                   empty: float) -> Tensor:
+    """The rows of ``data`` reduced per segment id by ``scatter_reduce``'s ``reduce`` (its
+    gradients: ties share, as JAX's), ``empty`` where a segment has none; rows with an id
+    outside [0, num_segments) are dropped."""
+    from ._scatter_reduce import scatter_reduce
 
-    def forward(self, data, ids=None, n=0):
-        xp = get_xp(data)
-        out = xp.full((n, *data.shape[1:]), -xp.inf, dtype=data.dtype)
-        xp.maximum.at(out, ids, data)
-        self.save_for_backward(data, ids, out)
-        return out
-
-    def backward(self, g):
-        data, ids, out = self.saved
-        xp = get_xp(g)
-        winners = (data == out[ids]).astype(g.dtype)
-        ties = xp.zeros(out.shape, dtype=g.dtype)
-        xp.add.at(ties, ids, winners)
-        return winners * g[ids] / xp.maximum(ties[ids], 1)
+    x, ids, n = _segments(_float(data), segment_ids, num_segments)
+    index = x.xp.broadcast_to(ids.reshape((-1,) + (1,) * (x.ndim - 1)), x.shape)
+    start = Tensor._wrap(x.xp.full((n, *x.shape[1:]), empty, x.dtype))
+    return scatter_reduce(start, 0, index, x, reduce, include_self=False)
 
 
 def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
                 sorted: bool = False) -> Tensor:  # noqa: A002
     """The largest row of ``data`` per segment id (-inf where a segment has none; rows with an
     id outside [0, num_segments) are dropped)."""
-    x, ids, n = _segments(data, segment_ids, num_segments)
-    return _SegmentMax.apply(_float(x), ids=ids, n=n)
+    return segment_reduce(data, segment_ids, num_segments, "amax", -np.inf)
 
 
 def _indices(indices: Any, rank: int, name: str) -> tuple[Any, ...]:
