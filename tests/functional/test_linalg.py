@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import sysconfig
+
 import numpy as np
 import pytest
 
 import shenjing
 from oracle import assert_same_as_torch, normal, torch
 from shenjing import F
+from shenjing.autograd import temporary
 
 MATMUL_SHAPES = [
     ((3, 4), (4, 5)),
@@ -124,7 +128,12 @@ def test_fused_relu_is_relu_after_the_op(op, rng):
     results = []
     for fused in (True, False):
         tensors = [shenjing.tensor(a, requires_grad=True) for a in arrays]
-        y = fn(*tensors, activation="relu") if fused else F.relu(fn(*tensors))
+        if fused:
+            y = fn(*tensors, activation="relu")
+        else:  # a named output: the ReLU is an op of its own (not folded into fn's)
+            z = fn(*tensors)
+            y = F.relu(z)
+            assert y.grad_fn is not z.grad_fn
         (y * y).sum().backward()
         results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
     assert (results[0][0] == 0).any() and (results[0][0] > 0).any()  # both sides of the kink
@@ -137,3 +146,70 @@ def test_fused_activation_other_than_relu_is_refused(op, rng):
     fn, shapes = FUSED[op]
     with pytest.raises(ValueError, match="fused activation must be None or 'relu'.*'tanh'"):
         fn(*[shenjing.tensor(rng.standard_normal(s)) for s in shapes], activation="tanh")
+
+
+needs_temporaries = pytest.mark.skipif(
+    not temporary.ALONE, reason="this Python's reference counts cannot tell a temporary")
+
+
+@needs_temporaries
+@pytest.mark.parametrize("op", FUSED)
+def test_relu_of_a_temporary_output_is_folded_into_the_op(op, rng):
+    """``relu(linear(...))``: nothing else holds linear's output, so the ReLU runs in place as
+    linear's fused one (no ReLU op); values and gradients are those of a separate ReLU."""
+    fn, shapes = FUSED[op]
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    results = []
+    for fold in (True, False):
+        tensors = [shenjing.tensor(a, requires_grad=True) for a in arrays]
+        if fold:
+            y = F.relu(fn(*tensors))
+            assert type(y.grad_fn).__name__ in ("_Linear", "_Conv2D")
+            assert y.grad_fn.saved[-1] == "relu"
+        else:
+            z = fn(*tensors)
+            y = F.relu(z)
+            assert type(y.grad_fn).__name__ == "_ReLU"
+            assert (z.numpy() < 0).any()  # the output the caller holds keeps its values
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_temporaries
+def test_relu_folds_only_what_no_one_else_holds(rng):
+    x = shenjing.tensor(normal(rng, (6, 4)))
+    w = shenjing.tensor(normal(rng, (4, 5)), requires_grad=True)
+    kept = [F.linear(x, w)]  # held by a list
+    before = kept[0].numpy().copy()
+    assert type(F.relu(kept[0]).grad_fn).__name__ == "_ReLU"
+    np.testing.assert_array_equal(kept[0].numpy(), before)
+    z = F.linear(x, w)
+    view = z[1:]  # held by a view's op
+    del z
+    assert (view.numpy() < 0).any()
+    twice = F.linear(x, w, activation="relu")  # already fused: relu of it is a ReLU op
+    assert type(F.relu(twice).grad_fn).__name__ == "_ReLU"
+    with shenjing.autograd.detect_anomaly():  # anomaly mode names every op: nothing folded
+        assert type(F.relu(F.linear(x, w)).grad_fn).__name__ == "_ReLU"
+    with shenjing.no_grad():  # no op recorded to fold into: a plain ReLU
+        np.testing.assert_array_equal(F.relu(F.linear(x, w)).numpy(),
+                                      np.maximum(x.numpy() @ w.numpy(), 0))
+
+
+@needs_temporaries
+@pytest.mark.parametrize("op", FUSED)
+def test_folded_relu_gradcheck_second_order(op, rng):
+    fn, shapes = FUSED[op]
+    inputs = [normal(rng, s) for s in shapes]
+    assert shenjing.gradcheck(lambda *t: F.relu(fn(*t)), *inputs)
+    assert shenjing.diagnostics.gradgradcheck(lambda *t: F.relu(fn(*t)), *inputs)
+
+
+def test_temporaries_are_told_apart_only_where_counts_say_so():
+    """CPython up to 3.13 (with the GIL) hands an argument evaluated in the call to the
+    callee's frame: 2 references inside (the frame's, getrefcount's). Elsewhere: 0, none."""
+    counted = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+               and not sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert temporary.ALONE == (2 if counted else 0)

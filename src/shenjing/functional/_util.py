@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import native
-from ..autograd import Tensor
+from ..autograd import Tensor, anomaly
 from ..backend import asnumpy, get_xp
 from ..native import address
 
@@ -225,6 +225,23 @@ def check_fused_activation(activation: Any, op: str) -> None:
     if activation not in FUSED_ACTIVATIONS:
         raise ValueError(f"{op}: fused activation must be None or 'relu', got {activation!r}; "
                          "apply other activations as their own op")
+
+
+def fold_relu(t: Tensor) -> bool:
+    """Fold a ReLU into the op that made ``t``, which the caller knows nothing else holds (see
+    :mod:`shenjing.autograd.temporary`): where that op fuses a ReLU (``folds_relu``: linear,
+    conv2d) and was called without one, the ReLU runs in place on its output and the op's
+    backward masks as if it had been called with ``activation='relu'``: ``relu(linear(...))``
+    costs what ``linear(..., activation='relu')`` does (one pass and one op fewer each way).
+    False, and nothing done, otherwise (the ReLU is then an op of its own); ``t``'s grad_fn
+    stays the op's (in anomaly mode, whose traces name each op, nothing is folded)."""
+    fn = t._creator
+    if (not getattr(fn, "folds_relu", False) or fn.inputs is None or fn.saved[-1] is not None
+            or fn.hooks or t._hooks or anomaly.enabled):
+        return False
+    add_bias_activate(t.data.reshape(-1, t.shape[-1]), None, "relu")
+    fn.saved = (*fn.saved[:-2], t.data, "relu")
+    return True
 
 
 def add_bias_activate(out: Any, b: Any, activation: str | None) -> None:

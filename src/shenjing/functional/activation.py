@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 
 import numpy as np
 
 from .. import native, parallel
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, temporary
 from ..backend import get_xp
 from ..native import address
 from . import elementwise as E
-from ._util import max_shift, select, torch_alias
+from ._util import fold_relu, max_shift, select, torch_alias
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -406,7 +407,11 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """Rectified linear unit max(0, x)."""
+    """Rectified linear unit max(0, x). Of a temporary made by linear or conv2d
+    (``relu(linear(h, w, b))``), folded into that op as its fused ReLU (see
+    :func:`._util.fold_relu`)."""
+    if sys.getrefcount(x) == temporary.ALONE and fold_relu(x):  # (first: no name holds x yet)
+        return x
     return _ReLU.apply(x)
 
 

@@ -107,20 +107,23 @@ class _Linear(Function):
 
     gx = g @ W^T,  gW = x^T @ g,  gb = sum of g over the batch. Inputs with more than two axes
     (..., in) are folded into one batch axis for the GEMMs. A fused ReLU is applied in place on
-    y, and its backward masks g with y > 0.
+    y, and its backward masks g with y > 0 (``relu(linear(...))`` folds one in afterwards:
+    ``_util.fold_relu``).
     """
 
     saves_outputs = True
+    folds_relu = True
 
     def forward(self, x, w, b=None, activation=None):
         x2 = x.reshape(-1, x.shape[-1])
         n = w.shape[1]
         # GEMM-bound: BLAS's own threads serve it best until other ops split themselves.
         y = parallel.matmul(x2, w, lambda out: add_bias_activate(out, b, activation))
+        y = y.reshape(*x.shape[:-1], n)
         self.save_for_backward(x2 if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None, x.shape,
                                y if activation else None, activation)
-        return y.reshape(*x.shape[:-1], n)
+        return y
 
     def backward(self, g):
         x2, w, x_shape, y, activation = self.saved
@@ -129,6 +132,7 @@ class _Linear(Function):
         xp = get_xp(g)
         g2 = g.reshape(-1, g.shape[-1])
         m, n = g2.shape
+        y = y.reshape(m, n) if y is not None else None
         need_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         gx = xp.empty((m, x_shape[-1]), dtype=g.dtype) if w is not None else None
 
@@ -152,7 +156,7 @@ class _Linear(Function):
         need, y, activation = self.needs_input_grad, self.saved[3], self.saved[4]
         g2 = S.reshape(g, (-1, g.shape[-1]))
         if activation:  # the fused ReLU: a constant mask
-            g2 = g2 * (y > 0)
+            g2 = g2 * (y.reshape(g2.shape) > 0)
         gx = S.reshape(matmul_t(g2, w, tb=True), x.shape) if need[0] else None
         gw = matmul_t(S.reshape(x, (-1, x.shape[-1])), g2, ta=True) if need[1] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
