@@ -145,9 +145,11 @@ class _Linear(Function):
             outs = parallel.gemms(*products)  # (gx's rows are written in place)
             return outs[-1] if x2 is not None else None, gb
 
-        partials = parallel.over_batch(rows, m, 2 * parallel.gemm_work(m, x_shape[-1], n),
-                                       xp is np and parallel.splitting())
-        gw, gb = (parallel.summed([p[i] for p in partials]) for i in range(2))
+        if xp is np and parallel.splitting():  # slices of the batch: partial sums added
+            partials = parallel.over_batch(rows, m, 2 * parallel.gemm_work(m, x_shape[-1], n))
+            gw, gb = (parallel.summed([p[i] for p in partials]) for i in range(2))
+        else:
+            gw, gb = rows(0, m)
         gx = gx.reshape(x_shape) if gx is not None else None
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
