@@ -34,8 +34,9 @@ wheel): the floor under each framework's step, and so how far the ratio can go.
 the forward, the gradients and the update as eleven array expressions over OpenBLAS): the
 ceiling for any engine built on NumPy's BLAS, against PyTorch's full step. ``--job kernels``
 writes it by hand over shenjing's own kernels (oneDNN's team, bias + ReLU fused in C both ways,
-the C softmax cross-entropy): the ceiling for shenjing's engine, whose records, graph walk and
-separate ReLU ops are the difference.
+the C softmax cross-entropy, the update's two team passes): the ceiling for shenjing's engine,
+whose records and graph walk are the difference (``F.relu(F.linear(...))`` folds the ReLU into
+the product, as ``activation="relu"`` does: see ``autograd/temporary.py``).
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ def kernels_step_fn(threads: int):
     """The MLP step with no engine over shenjing's own kernels: the products as its ``linear``
     runs them (``parallel.gemm`` / ``gemms``: oneDNN's team), bias and ReLU fused in one C pass
     each way, the C softmax cross-entropy, the same two-pass SGD update: what the engine's
-    records, its walk and the separate ReLU ops cost is the gap to the engine's step."""
+    records and its walk cost is the gap to the engine's step. The update is the engine's
+    two team passes (``parallel.arith``), as ``p -= lr * p.grad`` runs them."""
     import shenjing as sj
     from shenjing import native, parallel
     from shenjing.functional._util import activation_bias_grads, add_bias_activate
@@ -171,6 +173,7 @@ def kernels_step_fn(threads: int):
     sj.utils.set_num_threads(threads)
     w1, b1, w2, b2, w3, b3 = params = _init_weights()
     rows, mm, address, lib = np.arange(BATCH), parallel.gemm, native.address, native.kernels()
+    lr = np.float32(LR)
 
     def step(x, y):
         y = y.astype(np.int64, copy=False)
@@ -190,7 +193,7 @@ def kernels_step_fn(threads: int):
         g1, gb1 = activation_bias_grads(g1, h1, "relu", True)
         grads = (mm(x.T, g1), gb1, gw2, gb2, gw3, g3.sum(0))
         for w, g in zip(params, grads):
-            w -= LR * g
+            parallel.arith_(parallel.SUB, w, parallel.arith(parallel.MUL, g, lr))
         return loss
 
     return step
