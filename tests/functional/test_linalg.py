@@ -109,6 +109,7 @@ def test_linear_mismatched_shapes_raise(x_shape, w_shape, b_shape, message):
 
 FUSED = {
     "linear": (F.linear, [(5, 4), (4, 3), (3,)]),
+    "linear over time": (F.linear, [(2, 3, 4), (4, 5), (5,)]),  # (batch, time, features)
     "conv2d": (lambda x, k, b, **kw: F.conv2d(x, k, b, padding="same", **kw),
                [(2, 5, 4, 3), (3, 3, 3, 2), (2,)]),
 }
