@@ -197,6 +197,8 @@ def test_relu_folds_only_what_no_one_else_holds(rng):
     with shenjing.no_grad():  # no op recorded to fold into: a plain ReLU
         np.testing.assert_array_equal(F.relu(F.linear(x, w)).numpy(),
                                       np.maximum(x.numpy() @ w.numpy(), 0))
+    a = x.numpy()  # a temporary array (F.relu takes arrays as constants): nothing to fold
+    np.testing.assert_array_equal(F.relu(a * 1).numpy(), np.maximum(a, 0))
 
 
 @needs_temporaries

@@ -227,7 +227,7 @@ def check_fused_activation(activation: Any, op: str) -> None:
                          "apply other activations as their own op")
 
 
-def fold_relu(t: Tensor) -> bool:
+def fold_relu(t: Any) -> bool:
     """Fold a ReLU into the op that made ``t``, which the caller knows nothing else holds (see
     :mod:`shenjing.autograd.temporary`): where that op fuses a ReLU (``folds_relu``: linear,
     conv2d) and was called without one, the ReLU runs in place on its output and the op's
@@ -235,7 +235,7 @@ def fold_relu(t: Tensor) -> bool:
     costs what ``linear(..., activation='relu')`` does (one pass and one op fewer each way).
     False, and nothing done, otherwise (the ReLU is then an op of its own); ``t``'s grad_fn
     stays the op's (in anomaly mode, whose traces name each op, nothing is folded)."""
-    fn = t._creator
+    fn = getattr(t, "_creator", None)  # (an array, as F.relu takes too: nothing to fold)
     if (not getattr(fn, "folds_relu", False) or fn.inputs is None or fn.saved[-1] is not None
             or fn.hooks or t._hooks or anomaly.enabled):
         return False
