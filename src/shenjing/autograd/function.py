@@ -141,6 +141,8 @@ def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
     converts them, or in the dtype of a floating Tensor beside them), so that
     ``F.relu(np.array(...))`` works as ``F.add`` always did (and as keras.ops takes arrays);
     anything else is a misuse, named."""
+    from ..functional._util import as_tensor  # (autograd loads before functional)
+
     like = next((t for t in inputs if isinstance(t, Tensor) and t.dtype.kind == "f"), None)
     out = []
     for t in inputs:
@@ -152,8 +154,6 @@ def _constants(cls: type, inputs: tuple[Any, ...]) -> list[Tensor]:
                     "(pass other values as keyword options), got "
                     f"{', '.join(type(t).__name__ for t in inputs)}")
             # beside a floating Tensor, in its dtype and on its device, as every op's operands
-            from ..functional._util import as_tensor  # (autograd loads before functional)
-
             t = as_tensor(t, like)
         out.append(t)
     return out
