@@ -29,6 +29,7 @@ from ...functional.loss import (  # noqa: F401 - torch's signatures already
     _TORCH_NAMES,
     _pair,
     _reduce,
+    _torch_reduce,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -162,12 +163,10 @@ def multilabel_soft_margin_loss(input: Tensor, target: Any,  # noqa: A002
     """torch's ``F.multilabel_soft_margin_loss``: each class a binary cross-entropy from
     logits, ``-(y log sigmoid(x) + (1 - y) log sigmoid(-x))`` (times ``weight`` per class),
     averaged over the classes of a sample; then ``reduction`` over the batch."""
-    target, input = _pair("multilabel_soft_margin_loss", target, input,  # noqa: A001
-                          _TORCH_NAMES)
-    per = target * A.softplus(-input) + (1.0 - target) * A.softplus(input)
-    if weight is not None:
-        per = per * weight
-    return _reduce(R.mean(per, axis=-1), reduction)
+    name = "multilabel_soft_margin_loss"
+    target, input = _pair(name, target, input, _TORCH_NAMES)  # noqa: A001
+    per = binary_cross_entropy_with_logits(input, target, reduction="none")
+    return _reduce(R.mean(_torch_reduce(name, per, "none", weight), axis=-1), reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0, *,
