@@ -73,17 +73,18 @@ def _absolute(y_true: Tensor, y_pred: Tensor) -> Tensor:
     return E.abs(y_pred - y_true)
 
 
-def _huber(y_true: Tensor, y_pred: Tensor, delta: float) -> Tensor:
-    """0.5 d**2 where |d| <= delta, else delta (|d| - 0.5 delta), as one expression:
-    0.5 q**2 + delta relu(|d| - delta) with q = |d| up to delta (no branch computed twice).
-    Not delta (|d| - q): inside delta its gradient is delta - delta, which rounds (a gradient
-    of 0 for delta = 1e5 and |d| = 1e-3 in float32)."""
+def _huber(y_true: Tensor, y_pred: Tensor, delta: float, scale: float = 1.0) -> Tensor:
+    """0.5 d**2 where |d| <= delta, else delta (|d| - 0.5 delta), times ``scale`` (smooth L1's
+    1 / beta), as one expression: 0.5 q**2 + delta relu(|d| - delta) with q = |d| up to delta
+    (no branch computed twice). Not delta (|d| - q): inside delta its gradient is delta -
+    delta, which rounds (a gradient of 0 for delta = 1e5 and |d| = 1e-3 in float32)."""
     if y_pred.dtype == np.float16:  # in float32: delta * |d| overflows float16 at 65,504
-        return E.cast(_huber(E.cast(y_true, np.float32), E.cast(y_pred, np.float32), delta),
-                      np.float16)  # (and a delta under its 6e-8 is 0)
+        return E.cast(_huber(E.cast(y_true, np.float32), E.cast(y_pred, np.float32), delta,
+                             scale), np.float16)  # (and a delta under its 6e-8 is 0)
     a = _absolute(y_true, y_pred)
     q = E.where(a.data <= delta, a, delta)  # at |d| = delta the gradient is d's, as torch's
-    return 0.5 * q * q + delta * A.relu(a - delta)
+    values = 0.5 * q * q + delta * A.relu(a - delta)
+    return values if scale == 1.0 else values * scale
 
 
 def mean_squared_error(y_true: Any, y_pred: Tensor, reduction: str = "mean") -> Tensor:
@@ -356,11 +357,7 @@ def smooth_l1_loss(input: Tensor, target: Any, *, reduction: str = "mean",
     target, input = _pair("smooth_l1_loss", target, input, _TORCH_NAMES)
     if beta == 0:
         return _reduce(_absolute(target, input), reduction)
-    if input.dtype == np.float16:  # huber / beta in float32: huber's values overflow float16
-        values = E.cast(_huber(E.cast(target, np.float32), E.cast(input, np.float32), beta)
-                        * (1.0 / beta), np.float16)
-        return _reduce(values, reduction)
-    return _reduce(_huber(target, input, beta) * (1.0 / beta), reduction)
+    return _reduce(_huber(target, input, beta, 1.0 / beta), reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, *,
