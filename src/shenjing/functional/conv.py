@@ -436,9 +436,9 @@ class _DepthwiseConv2D(Function):
                                None)
         return y
 
-    def _native_backward(self, g, kernels):
-        """gx, gw (and gb) by native/depthwise.c, per slice of images; gw summed in double."""
-        _, w, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw, xpad = self.saved
+    def _native_grads(self, g, kernels):
+        """(gxpad, gw) by native/depthwise.c, per slice of images; gw summed in double."""
+        _, w, _, xpad_shape, w_shape, strides, dilation, _, out_hw, xpad = self.saved
         need = self.needs_input_grad
         n = g.shape[0]
         g = np.ascontiguousarray(g)
@@ -454,40 +454,41 @@ class _DepthwiseConv2D(Function):
             return gw
 
         parts = parallel.over_batch(part, n, 2 * g.size * w_shape[0] * w_shape[1], True)
-        gw = parallel.summed(parts).astype(g.dtype) if need[1] else None
-        top, _, left, _ = pads
-        gx = None if gxpad is None else gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
-        gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if len(need) == 3 and need[2] else None
-        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+        return gxpad, (parallel.summed(parts).astype(g.dtype) if need[1] else None)
 
-    def backward(self, g):
-        cols, w3, x_shape, xpad_shape, w_shape, strides, dilation, pads, out_hw = self.saved[:9]
-        xpad = self.saved[9]
-        if xpad is not None:  # the forward ran natively (and saved w itself where w3 goes)
-            kernels = native.kernels_for(xpad)
-            if kernels is not None:
-                return self._native_backward(g, kernels)
-            w = w3  # native code turned off since: NumPy's operands, from the saved ones
-            cols, w3 = _depthwise_operands(xpad, w, out_hw, strides, dilation)
+    def _numpy_grads(self, g, cols, w3):
+        """(gxpad, gw) as batched GEMMs over the channels and col2im."""
+        _, _, _, xpad_shape, w_shape, strides, dilation, _, out_hw, _ = self.saved
         need = self.needs_input_grad
         cols, w3 = (cols if need[1] else None), (w3 if need[0] else None)
         xp = get_xp(g)
         kh, kw, c, m = w_shape
         n, ho, wo, _ = g.shape
         g3 = g.reshape(n * ho * wo, c, m).transpose(1, 0, 2)  # (C, N*Ho*Wo, M)
-        gw = gb = gx = None
+        gw = gxpad = None
         if cols is not None:
             gw = xp.matmul(cols.transpose(0, 2, 1), g3).transpose(1, 0, 2).reshape(w_shape)
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            gb = g.reshape(-1, c * m).sum(axis=0)
         if w3 is not None:
             gcols = xp.matmul(g3, w3.transpose(0, 2, 1)).reshape(c, n, ho, wo, kh, kw)
             gcols = gcols.transpose(1, 2, 3, 4, 5, 0)  # (N, Ho, Wo, kh, kw, C)
             gxpad = xp.zeros(xpad_shape, dtype=g.dtype)
             _add_columns(gxpad, gcols, out_hw, strides, dilation)
-            top, _, left, _ = pads
-            gx = gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
-        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+        return gxpad, gw
+
+    def backward(self, g):
+        cols, w3, x_shape, _, _, strides, dilation, pads, out_hw, xpad = self.saved
+        kernels = native.kernels_for(xpad) if xpad is not None else None
+        if kernels is not None:  # the forward ran natively (and saved w itself where w3 goes)
+            gxpad, gw = self._native_grads(g, kernels)
+        else:
+            if xpad is not None:  # native code turned off since: NumPy's operands from w
+                cols, w3 = _depthwise_operands(xpad, w3, out_hw, strides, dilation)
+            gxpad, gw = self._numpy_grads(g, cols, w3)
+        top, _, left, _ = pads
+        gx = None if gxpad is None else gxpad[:, top:top + x_shape[1], left:left + x_shape[2]]
+        need = self.needs_input_grad
+        gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if len(need) == 3 and need[2] else None
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
     def differentiable_backward(self, g):
         x, w = self.inputs[:2]
