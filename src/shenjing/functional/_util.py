@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import native
-from ..autograd import Tensor, anomaly
+from ..autograd import Tensor, anomaly, is_grad_enabled, temporary
 from ..backend import asnumpy, get_xp
 from ..native import address
 
@@ -234,10 +234,13 @@ def fold_relu(t: Any) -> bool:
     backward masks as if it had been called with ``activation='relu'``: ``relu(linear(...))``
     costs what ``linear(..., activation='relu')`` does (one pass and one op fewer each way).
     False, and nothing done, otherwise (the ReLU is then an op of its own); ``t``'s grad_fn
-    stays the op's (in anomaly mode, whose traces name each op, nothing is folded)."""
+    stays the op's (in anomaly mode, whose traces name each op, nothing is folded; nor under
+    no_grad, where the ReLU's output must carry no graph, nor where anything shares ``t``'s
+    memory: :func:`temporary.sole_owner`)."""
     fn = getattr(t, "_creator", None)  # (an array, as F.relu takes too: nothing to fold)
     if (not getattr(fn, "folds_relu", False) or fn.inputs is None or fn.saved[-1] is not None
-            or fn.hooks or t._hooks or anomaly.enabled):
+            or fn.hooks or t._hooks or anomaly.enabled or not is_grad_enabled()
+            or not t.data.size or not temporary.sole_owner(t)):
         return False
     add_bias_activate(t.data.reshape(-1, t.shape[-1]), None, "relu")
     fn.saved = (*fn.saved[:-2], t.data, "relu")

@@ -115,7 +115,7 @@ class _Linear(Function):
     folds_relu = True
 
     def forward(self, x, w, b=None, activation=None):
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (not -1: a size may be 0)
         n = w.shape[1]
         # GEMM-bound: BLAS's own threads serve it best until other ops split themselves.
         y = parallel.matmul(x2, w, lambda out: add_bias_activate(out, b, activation))
@@ -130,7 +130,7 @@ class _Linear(Function):
         need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
         x2, w = (x2 if need[1] else None), (w if need[0] else None)
         xp = get_xp(g)
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])
         m, n = g2.shape
         y = y.reshape(m, n) if y is not None else None
         need_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
