@@ -209,16 +209,21 @@ def matmul(a: Any, b: Any, epilogue: Callable[[Any], Any] | None = None) -> Any:
     while it is in cache (a layer's bias and activation). Once ops split themselves, ``a``'s
     rows are spread over the threads (BLAS then runs one thread per call, so one call would
     use one core); before that, and for CuPy arrays, it is one product and one epilogue."""
-    split = _splitting and type(a) is np.ndarray
-    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b)) if split else gemm(a, b)
+    if not (_splitting and type(a) is np.ndarray):  # one product, one epilogue
+        if not malloc_tuned:
+            tune_malloc()
+        out = gemm(a, b)
+        if epilogue is not None:
+            epilogue(out)
+        return out
+    out = np.empty((len(a), b.shape[1]), dtype=np.result_type(a, b))
 
     def rows(start, stop):
-        if split:
-            gemm(a[start:stop], b, out[start:stop])
+        gemm(a[start:stop], b, out[start:stop])
         if epilogue is not None:
             epilogue(out[start:stop])
 
-    over_batch(rows, len(a), gemm_work(len(a), a.shape[1], b.shape[1]), split)
+    over_batch(rows, len(a), gemm_work(len(a), a.shape[1], b.shape[1]))
     return out
 
 

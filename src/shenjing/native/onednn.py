@@ -146,6 +146,10 @@ def matmul(a: Any, b: Any, out: Any = None, threads: int = 1) -> Any:
         out = np.empty((*a.shape[:-1], b.shape[-1]), _FLOAT32)
     elif not _takes_out(a, b, out):  # (np.matmul raises for a read-only out, as it should)
         return np.matmul(a, b, out=out)
+    if a.ndim == 2:  # one product (a layer's): no stack to walk
+        if not _gemm(sgemm, a, b, out, threads):
+            np.matmul(a, b, out=out)
+        return out
     products = math.prod(a.shape[:-2])
     if threads > 1 and products >= 4 * threads and _stack_on_team(sgemm, a, b, out):
         return out
