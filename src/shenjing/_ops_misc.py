@@ -168,9 +168,8 @@ def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[Tensor, Tensor
 
 
 def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
-    """NumPy's 1-D cross-correlation ('valid', 'same' or 'full'), differentiable: each
-    output's window of the padded ``x1`` gathered into a row, times ``x2``: two recorded ops,
-    not a product and a sum per tap."""
+    """NumPy's 1-D cross-correlation ('valid', 'same' or 'full'), differentiable: a sum of
+    shifted products."""
     a, v = _tensors(_float(x1), x2)
     if mode not in ("valid", "same", "full"):
         raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full', got {mode!r}")
@@ -181,8 +180,7 @@ def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
     right = {"valid": 0, "same": m - 1 - m // 2, "full": m - 1}[mode]
     padded = F.pad(a, [(left, right)])
     length = padded.shape[0] - m + 1
-    windows = np.arange(length)[:, None] + np.arange(m)
-    return F.matmul(padded[windows], v)
+    return sum(padded[k:k + length] * v[k] for k in range(m))
 
 
 def nextafter(x1: Any, x2: Any) -> Tensor:
