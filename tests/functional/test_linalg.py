@@ -264,6 +264,9 @@ def test_linear_of_empty_operands_forward_and_backward(shapes):
         y.sum().backward()
         assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape
         assert not w.grad.numpy().any()
+    y = F.linear(x, w, b)  # and a gradient of the gradient (create_graph)
+    gx, gw = shenjing.autograd.grad((y * y).sum(), [x, w], create_graph=True)
+    assert gx.shape == x.shape and gw.shape == w.shape
 
 
 @needs_temporaries

@@ -49,6 +49,25 @@ def test_multilabel_soft_margin_loss_matches_torch(reduction, rng):
          normal(rng, (4, 5)), targets, np.abs(normal(rng, (5,))), wrt=(0, 2), atol=1e-6)
 
 
+def test_multilabel_soft_margin_loss_of_infinite_logits_is_torchs():
+    """inf where torch gives inf, NaN where it gives NaN (a fused BCE-with-logits form, max(x,
+    0) - x t, would give NaN at x = inf, t = 0); a weight that would enlarge the loss refuses."""
+    torch = require_torch()
+    x = np.array([[np.inf, np.inf, -np.inf, -np.inf]], np.float32)
+    t = np.array([[0.0, 1.0, 0.0, 1.0]], np.float32)
+    with np.errstate(invalid="ignore"):
+        ours = SF.multilabel_soft_margin_loss(shenjing.tensor(x), t, reduction="none")
+        per_class = [SF.multilabel_soft_margin_loss(shenjing.tensor(x[:, i:i + 1]), t[:, i:i + 1])
+                     for i in range(4)]
+    theirs = [torch.nn.functional.multilabel_soft_margin_loss(
+        torch.tensor(x[:, i:i + 1]), torch.tensor(t[:, i:i + 1])).item() for i in range(4)]
+    np.testing.assert_array_equal([p.item() for p in per_class], theirs)
+    assert np.isnan(ours.item())  # a NaN class makes the sample's mean NaN, as torch's
+    with pytest.raises(ValueError, match="multilabel_soft_margin_loss: weight of shape"):
+        SF.multilabel_soft_margin_loss(shenjing.tensor(np.zeros((2, 3))), np.zeros((2, 3)),
+                                       np.ones((2, 2, 3)))
+
+
 @pytest.mark.parametrize("name", ["relu_", "elu_", "selu_", "celu_", "leaky_relu_",
                                   "hardtanh_"])
 def test_in_place_activations_change_the_tensor_as_torch(name, rng):

@@ -156,11 +156,12 @@ class _Linear(Function):
     def differentiable_backward(self, g):
         x, w = self.inputs[:2]
         need, y, activation = self.needs_input_grad, self.saved[3], self.saved[4]
-        g2 = S.reshape(g, (-1, g.shape[-1]))
+        rows = math.prod(g.shape[:-1])  # (not -1: a size may be 0)
+        g2 = S.reshape(g, (rows, g.shape[-1]))
         if activation:  # the fused ReLU: a constant mask
             g2 = g2 * (y.reshape(g2.shape) > 0)
         gx = S.reshape(matmul_t(g2, w, tb=True), x.shape) if need[0] else None
-        gw = matmul_t(S.reshape(x, (-1, x.shape[-1])), g2, ta=True) if need[1] else None
+        gw = matmul_t(S.reshape(x, (rows, x.shape[-1])), g2, ta=True) if need[1] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, R.sum(g2, 0) if need[2] else None)
 
 

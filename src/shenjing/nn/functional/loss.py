@@ -161,11 +161,14 @@ def multilabel_soft_margin_loss(input: Tensor, target: Any,  # noqa: A002
                                 weight: Tensor | None = None, *,
                                 reduction: str = "mean") -> Tensor:
     """torch's ``F.multilabel_soft_margin_loss``: each class a binary cross-entropy from
-    logits, ``-(y log sigmoid(x) + (1 - y) log sigmoid(-x))`` (times ``weight`` per class),
+    logits, ``-(y log sigmoid(x) + (1 - y) log sigmoid(-x))`` (times ``weight`` per class,
+    which must broadcast to the input's shape without enlarging it),
     averaged over the classes of a sample; then ``reduction`` over the batch."""
     name = "multilabel_soft_margin_loss"
     target, input = _pair(name, target, input, _TORCH_NAMES)  # noqa: A001
-    per = binary_cross_entropy_with_logits(input, target, reduction="none")
+    # torch's terms (not BCE-with-logits' max(x, 0) - x t, NaN at x = inf, t = 0): an infinite
+    # logit gives what torch gives
+    per = target * A.softplus(-input) + (1.0 - target) * A.softplus(input)
     return _reduce(R.mean(_torch_reduce(name, per, "none", weight), axis=-1), reduction)
 
 
