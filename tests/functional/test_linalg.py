@@ -108,6 +108,10 @@ def test_linear_mismatched_shapes_raise(x_shape, w_shape, b_shape, message):
         F.linear(x, w, b)
 
 
+needs_temporaries = pytest.mark.skipif(
+    not temporary.ALONE, reason="this Python's reference counts cannot tell a temporary")
+
+
 FUSED = {
     "linear": (F.linear, [(5, 4), (4, 3), (3,)]),
     "linear over time": (F.linear, [(2, 3, 4), (4, 5), (5,)]),  # (batch, time, features)
@@ -124,59 +128,42 @@ def test_fused_relu_gradcheck(op, rng):
 
 
 @pytest.mark.parametrize("op", FUSED)
-def test_fused_relu_is_relu_after_the_op(op, rng):
-    fn, shapes = FUSED[op]
-    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    results = []
-    for fused in (True, False):
-        tensors = [shenjing.tensor(a, requires_grad=True) for a in arrays]
-        if fused:
-            y = fn(*tensors, activation="relu")
-        else:  # a named output: the ReLU is an op of its own (not folded into fn's)
-            z = fn(*tensors)
-            y = F.relu(z)
-            assert y.grad_fn is not z.grad_fn
-        (y * y).sum().backward()
-        results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
-    assert (results[0][0] == 0).any() and (results[0][0] > 0).any()  # both sides of the kink
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize("op", FUSED)
 def test_fused_activation_other_than_relu_is_refused(op, rng):
     fn, shapes = FUSED[op]
     with pytest.raises(ValueError, match="fused activation must be None or 'relu'.*'tanh'"):
         fn(*[shenjing.tensor(rng.standard_normal(s)) for s in shapes], activation="tanh")
 
 
-needs_temporaries = pytest.mark.skipif(
-    not temporary.ALONE, reason="this Python's reference counts cannot tell a temporary")
-
-
-@needs_temporaries
+@pytest.mark.parametrize("way", ["fused", pytest.param("folded", marks=needs_temporaries)])
 @pytest.mark.parametrize("op", FUSED)
-def test_relu_of_a_temporary_output_is_folded_into_the_op(op, rng):
-    """``relu(linear(...))``: nothing else holds linear's output, so the ReLU runs in place as
-    linear's fused one (no ReLU op); values and gradients are those of a separate ReLU."""
+def test_fused_and_folded_relu_are_relu_after_the_op(op, way, rng):
+    """``op(..., activation='relu')``, and ``relu(op(...))`` whose output nothing else holds
+    (folded into the op as its fused ReLU: no ReLU op), give the values and gradients of a
+    ReLU of a named output, which is an op of its own."""
     fn, shapes = FUSED[op]
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     results = []
-    for fold in (True, False):
+    for variant in (way, "separate"):
         tensors = [shenjing.tensor(a, requires_grad=True) for a in arrays]
-        if fold:
+        if variant == "fused":
+            y = fn(*tensors, activation="relu")
+        elif variant == "folded":
             y = F.relu(fn(*tensors))
             assert type(y.grad_fn).__name__ in ("_Linear", "_Conv2D")
             assert y.grad_fn.saved[-1] == "relu"
         else:
             z = fn(*tensors)
             y = F.relu(z)
-            assert type(y.grad_fn).__name__ == "_ReLU"
+            assert y.grad_fn is not z.grad_fn and type(y.grad_fn).__name__ == "_ReLU"
             assert (z.numpy() < 0).any()  # the output the caller holds keeps its values
         (y * y).sum().backward()
         results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
+    assert (results[0][0] == 0).any() and (results[0][0] > 0).any()  # both sides of the kink
     for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+        if way == "folded":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 @needs_temporaries

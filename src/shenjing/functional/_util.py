@@ -230,7 +230,8 @@ def check_fused_activation(activation: Any, op: str) -> None:
 def fold_relu(t: Any) -> bool:
     """Fold a ReLU into the op that made ``t``, which the caller knows nothing else holds (see
     :mod:`shenjing.autograd.temporary`): where that op fuses a ReLU (``folds_relu``: linear,
-    conv2d) and was called without one, the ReLU runs in place on its output and the op's
+    conv2d, whose saved values end with its output, kept only with an activation, and the
+    activation) and was called without one, the ReLU runs in place on its output and the op's
     backward masks as if it had been called with ``activation='relu'``: ``relu(linear(...))``
     costs what ``linear(..., activation='relu')`` does (one pass and one op fewer each way).
     False, and nothing done, otherwise (the ReLU is then an op of its own); ``t``'s grad_fn

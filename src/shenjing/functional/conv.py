@@ -223,7 +223,7 @@ class _Conv2D(Function):
     """
 
     saves_outputs = True
-    folds_relu = True  # relu(conv2d(...)): see _util.fold_relu
+    folds_relu = True  # (its saved values end with (y, activation): _util.fold_relu)
 
     def forward(self, x, w, b=None, strides=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0),
                 out_hw=(1, 1), activation=None):

@@ -112,7 +112,7 @@ class _Linear(Function):
     """
 
     saves_outputs = True
-    folds_relu = True
+    folds_relu = True  # (its saved values end with (y, activation): _util.fold_relu)
 
     def forward(self, x, w, b=None, activation=None):
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (not -1: a size may be 0)
