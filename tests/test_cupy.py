@@ -101,6 +101,10 @@ CASES = {
     "conv2d_same_strided_relu": (lambda x, k, b: F.conv2d(x, k, b, strides=2, padding="same",
                                                           activation="relu"),
                                  [_r(2, 8, 8, 3), _r(3, 3, 3, 4), _r(4)]),
+    # relu(linear(...)) / relu(conv2d(...)) fold the ReLU into the product (_util.fold_relu)
+    "relu_of_linear": (lambda x, w, b: F.relu(F.linear(x, w, b)), [_r(6, 4), _r(4, 3), _r(3)]),
+    "relu_of_conv2d": (lambda x, k, b: F.relu(F.conv2d(x, k, b)),
+                       [_r(2, 6, 6, 3), _r(3, 3, 3, 4), _r(4)]),
     "max_pool2d": (F.max_pool2d, [_r(2, 6, 6, 3)]),
     "avg_pool2d_same": (lambda x: F.avg_pool2d(x, 3, 2, "same"), [_r(2, 7, 7, 3)]),
     "global_avg_pool2d": (F.global_avg_pool2d, [_r(2, 4, 4, 3)]),
@@ -226,6 +230,13 @@ def test_op_on_cupy_matches_numpy(name):
         np.testing.assert_allclose(g, e, rtol=2e-4, atol=2e-5)
 
 
+
+
+def test_relu_folds_into_linear_on_the_gpu():
+    x, w, b = (sj.Tensor(cp.asarray(a), requires_grad=True) for a in (_r(6, 4), _r(4, 3), _r(3)))
+    y = F.relu(F.linear(x, w, b))
+    assert type(y.grad_fn).__name__ == "_Linear"  # folded: no ReLU op of its own
+    assert float(y.data.min()) == 0.0
 
 
 def test_weights_take_host_values_on_the_gpu():
