@@ -304,7 +304,7 @@ def _to_leaf(t: Tensor, g: Any, stored: set[int]) -> None:
                 or g.dtype != t.dtype):
             g = t.xp.array(g, dtype=t.dtype)  # a copy (a NumPy scalar becomes a 0-d array)
         stored.add(id(g))
-        t.grad = Tensor._wrap(g)
+        t._grad = Tensor._wrap(g)  # (not the checking setter: g has t's shape and dtype)
     if t._post_accumulate_hooks:
         for hook in t._post_accumulate_hooks:
             hook(t)

@@ -19,6 +19,8 @@ from .. import backend
 from . import inplace
 from .inplace import InplaceMixin
 
+_run: Any = None  # engine.run, imported at the first backward()
+
 # NumPy's binary ufuncs and the Tensor operators they stand for, (x op y, y's reflected op)
 _OPERATORS = {
     np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
@@ -295,15 +297,16 @@ class Tensor(InplaceMixin):
                 ``retain_graph=False``).
             inputs: accumulate only into these tensors' ``.grad`` (PyTorch's ``inputs=``).
         """
-        from .engine import run  # the engine imports Tensor; import it when first needed
-
+        global _run
+        if _run is None:  # (the engine imports Tensor, so it is imported here, once)
+            from .engine import run as _run
         if inputs is not None:
             from .gradients import backward
 
             backward(self, gradient, retain_graph, create_graph, inputs)
             return
         keep = create_graph if retain_graph is None else retain_graph
-        run([self], [gradient], bool(keep), create_graph=create_graph)
+        _run([self], [gradient], bool(keep), create_graph=create_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
