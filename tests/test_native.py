@@ -643,14 +643,48 @@ def test_depthwise_c_loops_match_the_numpy_path(multiplier, strides, dilation, p
             np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4)
 
 
-def test_address_is_the_arrays_data_pointer_for_every_layout():
-    """native.address takes a fast path for writable one-block arrays (C or Fortran order) and
-    ctypes's for the rest: the same pointer either way, NULL for None."""
+def test_address_is_the_arrays_data_pointer_for_every_layout(cells):
+    """native.address, through the addresses.c extension and through ctypes (a fast path for
+    writable one-block arrays, a.ctypes.data for the rest): the same pointer either way, NULL
+    for None; anything but an array is refused."""
     a = np.arange(24, dtype=np.float32).reshape(4, 6)
     read_only = a.copy()
     read_only.flags.writeable = False
     broadcast, _ = np.broadcast_arrays(np.ones(6, np.float32), a)  # warns on write
-    for v in (a, a.T, a[1:3], a[:, 1:4], a[:, 1:4].T, a[::2], read_only, a[:0], a[2, 3:],
-              np.ones((), np.float32), np.asfortranarray(a), broadcast, broadcast[:1]):
-        assert native.address(v) == v.ctypes.data, (v.shape, v.strides)
-    assert native.address(None) is None
+    for address in (native.address, native._ctypes_address):
+        for v in (a, a.T, a[1:3], a[:, 1:4], a[:, 1:4].T, a[::2], a[::-1], read_only, a[:0],
+                  a[2, 3:], np.ones((), np.float32), np.asfortranarray(a), broadcast,
+                  broadcast[:1], np.memmap):
+            if v is np.memmap:  # a subclass of ndarray
+                v = a.view(np.memmap)
+            assert address(v) == v.ctypes.data, (address, v.shape, v.strides)
+        assert address(None) is None
+    if native._address is not native._ctypes_address:
+        with pytest.raises(TypeError, match="NumPy array or None, got list"):
+            native.address([1.0])
+
+
+ADDRESSES = """
+import json, sysconfig
+paths = sysconfig.get_paths
+sysconfig.get_paths = lambda *a, **k: {**paths(*a, **k), "include": "/no"}  # no python3-dev
+import numpy as np
+from shenjing import native
+native.kernels()
+a = np.ones((3, 4), np.float32)[:, 1:]
+print(json.dumps({"status": native.status(), "same": native.address(a) == a.ctypes.data,
+                  "extension": native._address is not native._ctypes_address}))
+"""
+
+
+def test_addresses_come_from_the_extension_or_without_headers_from_ctypes(cells, tmp_path):
+    import sysconfig
+
+    if not os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")):
+        pytest.skip("no Python.h here: the extension cannot be built")
+    assert native._address is not native._ctypes_address, native.status()
+    assert "ctypes" not in native.status()
+    without = _python(ADDRESSES, SHENJING_CACHE=str(tmp_path))
+    assert without["status"].startswith("loaded from " + str(tmp_path))
+    assert "array addresses through ctypes: no Python.h" in without["status"]
+    assert without["same"] and not without["extension"]
