@@ -644,7 +644,7 @@ def test_depthwise_c_loops_match_the_numpy_path(multiplier, strides, dilation, p
 
 
 def test_address_is_the_arrays_data_pointer_for_every_layout(cells):
-    """native.address, through the addresses.c extension and through ctypes (a fast path for
+    """native.address, through the pycalls.c extension and through ctypes (a fast path for
     writable one-block arrays, a.ctypes.data for the rest): the same pointer either way, NULL
     for None; anything but an array is refused."""
     a = np.arange(24, dtype=np.float32).reshape(4, 6)
@@ -673,18 +673,32 @@ from shenjing import native
 native.kernels()
 a = np.ones((3, 4), np.float32)[:, 1:]
 print(json.dumps({"status": native.status(), "same": native.address(a) == a.ctypes.data,
-                  "extension": native._address is not native._ctypes_address}))
+                  "extension": native._address is not native._ctypes_address,
+                  "arith": type(native.kernels().sj_arith).__name__}))
 """
 
 
-def test_addresses_come_from_the_extension_or_without_headers_from_ctypes(cells, tmp_path):
+def test_calls_go_through_the_extension_or_without_headers_through_ctypes(cells, tmp_path):
     import sysconfig
 
     if not os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")):
         pytest.skip("no Python.h here: the extension cannot be built")
     assert native._address is not native._ctypes_address, native.status()
     assert "ctypes" not in native.status()
+    lib = native.kernels()
+    for name in native._WRAPPED:
+        assert type(getattr(lib, name)).__name__ == "builtin_function_or_method", name
+    a = np.arange(6, dtype=np.float32)
+    out, ref = np.empty_like(a), np.empty_like(a)
+    for call, to in ((lib.sj_arith, out), (lib._cdll.sj_arith, ref)):  # a - 2, both ways
+        assert call(1, 6, native.address(a), None, 2.0, native.address(to)) == 0
+    np.testing.assert_array_equal(out, a - 2)
+    np.testing.assert_array_equal(ref, out)
+    with pytest.raises(TypeError, match="sj_arith takes 6 arguments, got 2"):
+        lib.sj_arith(1, 6)
+    with pytest.raises(TypeError):
+        lib.sj_bias_relu(2, 3, "not an address", None, 1)
     without = _python(ADDRESSES, SHENJING_CACHE=str(tmp_path))
     assert without["status"].startswith("loaded from " + str(tmp_path))
-    assert "array addresses through ctypes: no Python.h" in without["status"]
-    assert without["same"] and not without["extension"]
+    assert "called through ctypes: no Python.h" in without["status"]
+    assert without["same"] and not without["extension"] and without["arith"] == "_FuncPtr"

@@ -13,8 +13,9 @@ normalization both ways), ``activations.c`` (sigmoid, SiLU and GELU, the sigmoid
 gradients), ``embedding.c`` (an embedding's gradient), ``gemm_stack.c`` (stacks and
 lists of oneDNN products on the team), ``team.c`` (team mode's arithmetic and ReLU passes on
 an OpenMP team, see :mod:`shenjing.parallel`); ``sj_math.h`` holds the exp and row sums they share,
-``sj_team.h`` the team's loop clause and per-thread sums. ``addresses.c`` is no kernel but a
-CPython extension module, built beside them where Python's headers are: :func:`address`.
+``sj_team.h`` the team's loop clause and per-thread sums. ``pycalls.c`` is no kernel but a
+CPython extension module, built beside them where Python's headers are: :func:`address` and
+the calls of the hot kernels, without ctypes' costs.
 As tinygrad does, we compile them on the user's machine (``cc -O3 -march=native -fopenmp``,
 without OpenMP where the compiler lacks it: the loops then run on one thread), once: the
 library is cached in ``$SHENJING_CACHE`` (default ``~/.shenjing/cache``) under a name that
@@ -43,7 +44,7 @@ from .._cache import cache_dir
 # What compiling needs (hashlib, subprocess, ctypes, ...) is imported in _load, on first use:
 # importing this module costs nothing, so the ops that may use it import it at their top.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_EXTENSION = os.path.join(_HERE, "addresses.c")  # a CPython extension module, built apart
+_EXTENSION = os.path.join(_HERE, "pycalls.c")  # a CPython extension module, built apart
 _SOURCES = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE)
                   if f.endswith(".c") and os.path.join(_HERE, f) != _EXTENSION)
 _HEADERS = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".h"))
@@ -77,7 +78,7 @@ C_MIN = 1 << 10
 
 def address(a: Any) -> int | None:
     """A NumPy array's address (of its first element, as ``a.ctypes.data``) for a kernel's
-    pointer argument; None (NULL) for no array. Through the ``addresses.c`` extension once the
+    pointer argument; None (NULL) for no array. Through the ``pycalls.c`` extension once the
     kernels are loaded, where it builds (~0.1 us); else through ctypes (~0.45)."""
     return _address(a)
 
@@ -99,6 +100,34 @@ def _ctypes_address(a: Any) -> int | None:
 
 
 _address = _ctypes_address  # the extension's address once it is built and loaded (_load)
+_pycalls: Any = None  # the pycalls.c module, once built and loaded
+# The kernels it calls (a call ~0.5 us, through ctypes ~1.4): those of every training step.
+_WRAPPED = ("sj_arith", "sj_bias_relu", "sj_relu_bias_grad", "sj_softmax_xent", "sj_gemm_list")
+
+
+class _Library:
+    """The kernels as :func:`kernels` gives them: the library's ctypes functions, but those of
+    ``_WRAPPED`` through ``pycalls.c`` where it was built."""
+
+    def __init__(self, cdll: Any) -> None:
+        self._cdll = cdll
+
+    def __getattr__(self, name: str) -> Any:  # a name's first use: ctypes's function, kept
+        fn = getattr(self._cdll, name)
+        setattr(self, name, fn)
+        return fn
+
+
+def pycall(name: str, fn: Any) -> Any:
+    """``pycalls.c``'s call of the C function ``fn`` (a ctypes function it wraps under
+    ``name``: oneDNN's ``dnnl_sgemm``), where the extension was built; else ``fn`` itself."""
+    import ctypes
+
+    kernels()  # (built with the kernels)
+    if _pycalls is None:
+        return fn
+    _pycalls.bind(name, ctypes.cast(fn, ctypes.c_void_p).value)
+    return getattr(_pycalls, name)
 
 
 def enabled() -> bool:
@@ -242,15 +271,17 @@ def _load() -> None:
         except (OSError, RuntimeError, AttributeError, subprocess.SubprocessError) as err:
             _status = f"unavailable: {err}; using the NumPy paths"
             return
-        _lib, _status = lib, f"loaded from {path}"
-        why = _load_extension(cc, os.path.dirname(path))
+        _lib, _status = _Library(lib), f"loaded from {path}"
+        why = _load_pycalls(cc, os.path.dirname(path), lib)
         if why:
-            _status += f" (array addresses through ctypes: {why})"
+            _status += f" (called through ctypes: {why})"
 
 
-def _load_extension(cc: str, folder: str) -> str | None:
-    """Build (once, into ``folder``) and load ``addresses.c``, which then gives :func:`address`;
-    None when done, else why not (no Python or NumPy headers, a failed build)."""
+def _load_pycalls(cc: str, folder: str, cdll: Any) -> str | None:
+    """Build (once, into ``folder``) and load ``pycalls.c``, which then gives :func:`address`
+    and calls the kernels of ``_WRAPPED``; None when done, else why not (no Python or NumPy
+    headers, a failed build)."""
+    import ctypes
     import hashlib
     import importlib.machinery
     import importlib.util
@@ -258,7 +289,7 @@ def _load_extension(cc: str, folder: str) -> str | None:
     import sys
     import sysconfig
 
-    global _address
+    global _address, _pycalls
     include = sysconfig.get_paths().get("include") or ""
     if not os.path.isfile(os.path.join(include, "Python.h")):
         return f"no Python.h in {include!r}"
@@ -266,17 +297,21 @@ def _load_extension(cc: str, folder: str) -> str | None:
     digest = hashlib.sha256(" ".join([cc, *flags, sys.version, np.__version__]).encode())
     with open(_EXTENSION, "rb") as f:
         digest.update(f.read())
-    name = f"addresses-{digest.hexdigest()[:16]}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    name = f"pycalls-{digest.hexdigest()[:16]}{sysconfig.get_config_var('EXT_SUFFIX')}"
     try:
         path = _compiled(cc, folder, name, [_EXTENSION], flags, ([],))
         spec = importlib.util.spec_from_file_location(
-            f"{__name__}._addresses", path,
-            loader=importlib.machinery.ExtensionFileLoader(f"{__name__}._addresses", path))
+            f"{__name__}._pycalls", path,
+            loader=importlib.machinery.ExtensionFileLoader(f"{__name__}._pycalls", path))
         module = importlib.util.module_from_spec(spec)
         module.bind(np.ndarray)
-    except (OSError, RuntimeError, ImportError, subprocess.SubprocessError) as err:
+        for kernel in _WRAPPED:
+            module.bind(kernel, ctypes.cast(getattr(cdll, kernel), ctypes.c_void_p).value)
+    except (OSError, RuntimeError, ImportError, KeyError, subprocess.SubprocessError) as err:
         return str(err)
-    _address = module.address
+    _address, _pycalls = module.address, module
+    for kernel in _WRAPPED:
+        setattr(_lib, kernel, getattr(module, kernel))
     return None
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import address, kernels
+from . import address, kernels, pycall
 
 _FLOAT32 = np.dtype(np.float32)
 # Below about this many multiply-adds NumPy's product is as fast (measured here, one thread
@@ -88,7 +88,8 @@ def _load() -> None:
             version = lib.dnnl_version
             version.restype = ctypes.POINTER(ctypes.c_int * 3)
             v = version().contents
-            _sgemm, _status = fn, f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}"
+            _sgemm = pycall("dnnl_sgemm", fn)  # (native/pycalls.c: faster than ctypes)
+            _status = f"oneDNN {v[0]}.{v[1]}.{v[2]} from {path}"
             _sgemm_address = ctypes.cast(fn, ctypes.c_void_p).value  # for C callers
             return
         _status = (f"unavailable: {errors[0]}; NumPy's BLAS multiplies" if errors else
