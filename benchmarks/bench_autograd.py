@@ -172,7 +172,7 @@ def kernels_step_fn(threads: int):
 
     sj.utils.set_num_threads(threads)
     w1, b1, w2, b2, w3, b3 = params = _init_weights()
-    rows, mm, address, lib = np.arange(BATCH), parallel.gemm, native.address, native.kernels()
+    mm, address, lib = parallel.gemm, native.address, native.kernels()
     lr = np.float32(LR)
 
     def step(x, y):
@@ -183,10 +183,9 @@ def kernels_step_fn(threads: int):
         add_bias_activate(h2, b2, "relu")
         z3 = mm(h2, w3)
         z3 += b3
-        p, loss = np.empty_like(z3), np.empty(len(z3), np.float32)
-        lib.sj_softmax_xent(*z3.shape, address(z3), address(y), address(p), address(loss))
-        p[rows, y] -= 1
-        g3 = p / BATCH
+        d, loss = np.empty_like(z3), np.empty(len(z3), np.float32)  # d: softmax - onehot
+        lib.sj_softmax_xent(*z3.shape, address(z3), address(y), address(d), address(loss))
+        g3 = d / BATCH
         g2, gw3 = parallel.gemms((g3, w3.T, None), (h2.T, g3, None))
         g2, gb2 = activation_bias_grads(g2, h2, "relu", True)
         g1, gw2 = parallel.gemms((g2, w2.T, None), (h1.T, g2, None))

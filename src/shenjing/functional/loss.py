@@ -190,43 +190,43 @@ def categorical_crossentropy(
 
 
 class _SparseSoftmaxCrossEntropy(Function):
-    """l = -log_softmax(x)[label];  dl/dx = softmax(x) - onehot(label). With ``mean`` the
-    batch mean is taken here too, saving a node and a broadcast in the training hot path."""
+    """l = -log_softmax(x)[label];  dl/dx = softmax(x) - onehot(label), made in the forward's
+    pass (the backward only scales it). With ``mean`` the batch mean is taken here too, saving
+    a node and a broadcast in the training hot path."""
 
     def forward(self, x, labels=None, mean=False):
         xp = get_xp(x)
-        rows = xp.arange(x.shape[0])
         kernels = native.kernels_for(x)
         if kernels is not None:  # one pass per row in C (native/softmax_xent.c)
             labels = np.ascontiguousarray(labels, dtype=np.int64)
-            p, loss = np.empty_like(x), np.empty(len(x), dtype=x.dtype)
-            kernels.sj_softmax_xent(*x.shape, address(x), address(labels), address(p),
+            d, loss = np.empty_like(x), np.empty(len(x), dtype=x.dtype)
+            kernels.sj_softmax_xent(*x.shape, address(x), address(labels), address(d),
                                     address(loss))
             if mean:  # ndarray.mean's arithmetic without its Python wrapper (~4 us a step)
                 loss = np.add.reduce(loss) / loss.dtype.type(len(loss))
         else:
+            rows = xp.arange(x.shape[0])
             shifted = x - x.max(axis=-1, keepdims=True)
             e = xp.exp(shifted)
             s = e.sum(axis=-1, keepdims=True)
-            loss, p = xp.log(s[:, 0]) - shifted[rows, labels], e / s
+            loss, d = xp.log(s[:, 0]) - shifted[rows, labels], e / s
+            d[rows, labels] -= 1
             if mean:
                 loss = loss.mean()
         if self.needs_input_grad[0]:
-            self.save_for_backward(p, rows, labels, mean)
+            self.save_for_backward(d, labels, mean)
         return xp.asarray(loss)
 
     def backward(self, g):
-        p, rows, labels, mean = self.saved
-        g = g / p.dtype.type(len(rows)) if mean else g[:, None]
-        gx = p * g
-        gx[rows, labels] -= g if mean else g[:, 0]
-        return gx
+        d, _, mean = self.saved  # d = softmax(x) - onehot(labels)
+        return d * (g / d.dtype.type(len(d)) if mean else g[:, None])
 
     def differentiable_backward(self, g):
-        x, (_, rows, labels, mean) = self.inputs[0], self.saved
-        onehot = get_xp(x.data).zeros(x.shape, dtype=x.dtype)
-        onehot[rows, labels] = 1
-        g = g / len(rows) if mean else S.expand_dims(g, -1)
+        x, (_, labels, mean) = self.inputs[0], self.saved
+        xp = get_xp(x.data)
+        onehot = xp.zeros(x.shape, dtype=x.dtype)
+        onehot[xp.arange(len(labels)), labels] = 1
+        g = g / len(labels) if mean else S.expand_dims(g, -1)
         return (A.softmax(x, -1) - onehot) * g
 
 

@@ -51,15 +51,16 @@ static double softmax_row(int64_t n, const f32 *restrict xr, f32 *restrict pr, f
     return sum;
 }
 
-/* For each row i of x (m, n): p[i] = softmax(x[i]) and loss[i] = log(sum_j e^(x_ij - max_i))
- * - (x[i, labels[i]] - max_i). */
+/* For each row i of x (m, n): loss[i] = log(sum_j e^(x_ij - max_i)) - (x[i, labels[i]] -
+ * max_i), and its gradient d[i] = softmax(x[i]) - onehot(labels[i]), in the same pass. */
 void sj_softmax_xent(int64_t m, int64_t n, const f32 *restrict x, const int64_t *restrict labels,
-                     f32 *restrict p, f32 *restrict loss) {
+                     f32 *restrict d, f32 *restrict loss) {
 #pragma omp parallel for SJ_TEAM(m * n) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         f32 max;
-        double sum = softmax_row(n, x + i * n, p + i * n, &max);
+        double sum = softmax_row(n, x + i * n, d + i * n, &max);
         loss[i] = (f32)(log(sum) - (double)(x[i * n + labels[i]] - max));
+        d[i * n + labels[i]] -= 1.0f;
     }
 }
 
