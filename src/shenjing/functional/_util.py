@@ -210,8 +210,14 @@ def class_ids(labels: Any, num_classes: int | None = None,
             raise ValueError(f"{name}: labels must be integers (integer class ids), got "
                              "fractional values")
         ids = ids.astype(xp.int64)
-    n = (int(ids.max()) + 1 if ids.size else 0) if num_classes is None else num_classes
-    if ids.size and bool((ids.min() < 0) | (ids.max() >= n)):  # one GPU sync, not two
+    if num_classes is None:
+        n = int(ids.max()) + 1 if ids.size else 0
+        bad = ids.size and bool(ids.min() < 0)
+    else:  # one reduction (and one GPU sync): a negative id read as unsigned is over any n
+        n = num_classes
+        wide = ids.view(f"u{ids.dtype.itemsize}") if ids.dtype.kind == "i" else ids
+        bad = ids.size and bool(wide.max() >= n)
+    if bad:
         raise ValueError(f"{name}: labels must lie in [0, {n}), got values from {ids.min()} to "
                          f"{ids.max()}")
     return ids, n
