@@ -187,6 +187,18 @@ def test_arith_reports_floating_point_errors_as_numpy_does(team_of_two):
         parallel.arith(parallel.DIV, tiny, np.array(1e30, np.float32))
 
 
+def test_an_operator_with_a_number_outside_the_graph_runs_on_the_team(team_of_two, rng):
+    """``lr * p.grad`` under no_grad (the operators' shortcut for a number): the team's pass,
+    bit for bit the recorded op's."""
+    a = rng.standard_normal(parallel.TEAM_MIN * 2).astype(np.float32)
+    with sj.no_grad():
+        got = [0.01 * sj.Tensor(a), sj.Tensor(a) - 2, 1 / sj.Tensor(a)]
+    assert team_of_two.sj_arith == 3
+    recorded = sj.Tensor(a, requires_grad=True)
+    for g, w in zip(got, [0.01 * recorded, recorded - 2, 1 / recorded]):
+        _same_bits(g.numpy(), w.numpy())
+
+
 def test_arith_in_place(team_of_two, rng):
     a = rng.standard_normal(parallel.TEAM_MIN * 2).astype(np.float32)
     b = rng.standard_normal(a.shape).astype(np.float32)

@@ -3,6 +3,8 @@ minimum, clip, where, cast. Each is gradchecked in float64 and compared with tor
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -282,3 +284,44 @@ def test_pow_exponent_gradient_is_zero_where_the_base_is_zero_as_torch():
     (torch_.tensor(a) ** ref).sum().backward()
     np.testing.assert_allclose(tb.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(tb.grad.numpy(), [0.0, 0.0, 2 * np.log(2)], rtol=1e-6)
+
+
+
+OPERATORS = {"+": (lambda x, n: x + n, lambda x, n: n + x, F.add),
+             "-": (lambda x, n: x - n, lambda x, n: n - x, F.sub),
+             "*": (lambda x, n: x * n, lambda x, n: n * x, F.mul),
+             "/": (lambda x, n: x / n, lambda x, n: n / x, F.div)}
+
+
+def _with_warnings(fn, *args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args)
+    return out, sorted(str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("op", OPERATORS)
+def test_an_operator_with_a_number_outside_the_graph_is_the_recorded_ops_value(op, dtype):
+    """``x op 2.5`` and ``2.5 op x`` take a shortcut where nothing is recorded (no_grad, or x
+    requires no grad): the recorded op's dtype, values bit for bit, warnings (a division by
+    zero) and 0-d arrays; a tensor in the graph still records it."""
+    forward, reflected, fn = OPERATORS[op]
+    sides = ((forward, lambda t, n: fn(t, n)), (reflected, lambda t, n: fn(n, t)))
+    rng = np.random.default_rng(0)
+    for shape in [(), (7,), (300, 200)]:  # 60,000 elements: on the team in team mode
+        a = rng.standard_normal(shape).astype(dtype)
+        a.flat[0] = 0.0
+        for number in (2.5, 3, -1e-3):
+            for shortcut, recorded in sides:
+                got, got_warnings = _with_warnings(shortcut, shenjing.Tensor(a, dtype=dtype),
+                                                   number)
+                want, want_warnings = _with_warnings(
+                    recorded, shenjing.Tensor(a, dtype=dtype, requires_grad=True), number)
+                assert want.requires_grad and not got.requires_grad and got.grad_fn is None
+                assert type(got.data) is np.ndarray and got.dtype == want.dtype == dtype
+                np.testing.assert_array_equal(got.numpy(), want.numpy())
+                assert got_warnings == want_warnings
+    with shenjing.no_grad():  # a tensor that requires grad, under no_grad: nothing recorded
+        y = reflected(shenjing.Tensor(np.ones(3, dtype), requires_grad=True), 2.0)
+    assert not y.requires_grad and y.grad_fn is None

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, anomaly, is_grad_enabled
 from ..backend import on_device_of
 from . import activation as A
 from . import elementwise as E
@@ -23,6 +23,28 @@ from .device import device_name, to_device
 
 def _swap(fn):
     return lambda self, other: fn(as_tensor(other, like=self), self)
+
+
+def _arithmetic(fn, cls, reflected=False):
+    """The operator ``fn`` (``self op other``, or ``other op self`` when ``reflected``), with a
+    shortcut for a Python number where nothing is recorded (under no_grad, or a tensor that
+    requires no grad; not in anomaly mode) and the tensor holds floats in a NumPy array: the op
+    ``cls``'s own forward on the array and the number in its dtype, as ``fn`` computes it,
+    without ``fn``'s Tensor for the number and the Function's bookkeeping (an SGD update's
+    ``lr * p.grad``: 3.8 -> 1.5 us)."""
+    def method(self, other):
+        data = self.data
+        if (other.__class__ in (float, int) and data.__class__ is np.ndarray
+                and data.dtype.kind == "f" and not (self.requires_grad and is_grad_enabled())
+                and not anomaly.enabled):
+            op = cls()
+            op.needs_input_grad = (False, False)
+            number = np.array(other, dtype=data.dtype)
+            out = op.forward(number, data) if reflected else op.forward(data, number)
+            return Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
+        return fn(self, other)
+
+    return method
 
 
 def _transpose(self: Tensor, *axes: Any) -> Tensor:
@@ -345,10 +367,11 @@ def _extreme(name: str) -> Any:
 
 def install() -> None:
     methods = {
-        "__add__": E.add, "__radd__": _swap(E.add),
-        "__sub__": E.sub, "__rsub__": _swap(E.sub),
-        "__mul__": E.mul, "__rmul__": _swap(E.mul),
-        "__truediv__": E.div, "__rtruediv__": _swap(E.div),
+        "__add__": _arithmetic(E.add, E._Add), "__radd__": _arithmetic(_swap(E.add), E._Add, True),
+        "__sub__": _arithmetic(E.sub, E._Sub), "__rsub__": _arithmetic(_swap(E.sub), E._Sub, True),
+        "__mul__": _arithmetic(E.mul, E._Mul), "__rmul__": _arithmetic(_swap(E.mul), E._Mul, True),
+        "__truediv__": _arithmetic(E.div, E._Div),
+        "__rtruediv__": _arithmetic(_swap(E.div), E._Div, True),
         "__floordiv__": E.floor_divide, "__rfloordiv__": _swap(E.floor_divide),
         "__mod__": E.remainder, "__rmod__": _swap(E.remainder),
         "__and__": E.bitwise_and, "__rand__": _swap(E.bitwise_and),
