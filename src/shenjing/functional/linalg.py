@@ -115,11 +115,12 @@ class _Linear(Function):
     folds_relu = True  # (its saved values end with (y, activation): _util.fold_relu)
 
     def forward(self, x, w, b=None, activation=None):
-        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # (not -1: a size may be 0)
-        n = w.shape[1]
+        # (not -1: a size may be 0; a batch of rows, the common case, needs no reshape)
+        x2 = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
         # GEMM-bound: BLAS's own threads serve it best until other ops split themselves.
         y = parallel.matmul(x2, w, lambda out: add_bias_activate(out, b, activation))
-        y = y.reshape(*x.shape[:-1], n)
+        if x.ndim != 2:
+            y = y.reshape(*x.shape[:-1], w.shape[1])
         self.save_for_backward(x2 if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None, x.shape,
                                y if activation else None, activation)
@@ -130,9 +131,9 @@ class _Linear(Function):
         need = self.needs_input_grad  # may be narrower than in the forward (grad()'s inputs)
         x2, w = (x2 if need[1] else None), (w if need[0] else None)
         xp = get_xp(g)
-        g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])
+        g2 = g if g.ndim == 2 else g.reshape(math.prod(g.shape[:-1]), g.shape[-1])
         m, n = g2.shape
-        y = y.reshape(m, n) if y is not None else None
+        y = y.reshape(m, n) if y is not None and y.ndim != 2 else y
         need_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         gx = xp.empty((m, x_shape[-1]), dtype=g.dtype) if w is not None else None
 
@@ -150,7 +151,7 @@ class _Linear(Function):
             gw, gb = (parallel.summed([p[i] for p in partials]) for i in range(2))
         else:
             gw, gb = rows(0, m)
-        gx = gx.reshape(x_shape) if gx is not None else None
+        gx = gx.reshape(x_shape) if gx is not None and len(x_shape) != 2 else gx
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
     def differentiable_backward(self, g):
@@ -189,12 +190,15 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, activation: str | None
 
     >>> y = F.linear(x, kernel, bias)   # x (batch, in) -> y (batch, out)
     """
-    if w.ndim != 2 or x.shape[-1] != w.shape[0]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match kernel of shape "
-                         f"{w.shape} (expected last input axis {w.shape[0] if w.ndim else '?'})")
-    if b is not None and b.shape != (w.shape[1],):
-        raise ValueError(f"linear: bias of shape {b.shape}, expected ({w.shape[1]},)")
-    check_fused_activation(activation, "linear")
+    x_shape, w_shape = x.shape, w.shape  # (each checked once: this runs every layer call)
+    if len(w_shape) != 2 or x_shape[-1] != w_shape[0]:
+        raise ValueError(f"linear: input of shape {x_shape} does not match kernel of shape "
+                         f"{w_shape} (expected last input axis {w_shape[0] if w_shape else '?'})")
+    if b is not None and b.shape != (w_shape[1],):
+        raise ValueError(f"linear: bias of shape {b.shape}, expected ({w_shape[1]},)")
+    if activation is not None:
+        check_fused_activation(activation, "linear")
     x = E.floating_like(x, w)
-    inputs = (x, w) if b is None else (x, w, b)
-    return _Linear.apply(*inputs, activation=activation)
+    if b is None:
+        return _Linear.apply(x, w, activation=activation)
+    return _Linear.apply(x, w, b, activation=activation)
