@@ -199,6 +199,7 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, activation: str | None
     if activation is not None:
         check_fused_activation(activation, "linear")
     x = E.floating_like(x, w)
-    if b is None:
-        return _Linear.apply(x, w, activation=activation)
-    return _Linear.apply(x, w, b, activation=activation)
+    inputs = (x, w) if b is None else (x, w, b)
+    if activation is None:  # (no keyword: ~0.8 us less a call)
+        return _Linear.apply(*inputs)
+    return _Linear.apply(*inputs, activation=activation)
