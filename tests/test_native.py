@@ -678,6 +678,16 @@ print(json.dumps({"status": native.status(), "same": native.address(a) == a.ctyp
 """
 
 
+ONEDNN_IN_DISABLED = """
+import json, numpy as np
+from shenjing import native
+from shenjing.native import onednn
+with native.disabled():  # oneDNN loaded first here
+    onednn.matmul(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))
+print(json.dumps({"onednn": onednn._sgemm is not None, "sgemm": type(onednn._sgemm).__name__}))
+"""
+
+
 def test_calls_go_through_the_extension_or_without_headers_through_ctypes(cells, tmp_path):
     import sysconfig
 
@@ -698,6 +708,10 @@ def test_calls_go_through_the_extension_or_without_headers_through_ctypes(cells,
         lib.sj_arith(1, 6)
     with pytest.raises(TypeError):
         lib.sj_bias_relu(2, 3, "not an address", None, 1)
+    # oneDNN's sgemm goes through it too, also when oneDNN is first loaded in a disabled() block
+    first_in_disabled = _python(ONEDNN_IN_DISABLED, SHENJING_CACHE=str(tmp_path))
+    if first_in_disabled["onednn"]:
+        assert first_in_disabled["sgemm"] == "builtin_function_or_method"
     without = _python(ADDRESSES, SHENJING_CACHE=str(tmp_path))
     assert without["status"].startswith("loaded from " + str(tmp_path))
     assert "called through ctypes: no Python.h" in without["status"]

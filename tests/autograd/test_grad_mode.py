@@ -53,6 +53,30 @@ def test_no_grad_restores_mode_after_exception():
     assert is_grad_enabled()
 
 
+class _Failing(Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, g):
+        raise ArithmeticError("backward failed")
+
+    differentiable_backward = backward  # (create_graph's)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_mode_is_restored_after_a_backward_that_raises(create_graph):
+    """backward runs with grad mode off (on for create_graph) and gives the caller's mode back
+    even when an op's backward raises."""
+    x = Tensor(np.ones(3), requires_grad=True)
+    for outer in (True, False):
+        loss = _Failing.apply(x).sum()
+        with set_grad_enabled(outer):
+            with pytest.raises(ArithmeticError, match="backward failed"):
+                loss.backward(create_graph=create_graph)
+            assert is_grad_enabled() is outer
+    assert is_grad_enabled()
+
+
 def test_enable_grad_inside_no_grad_records():
     x = _leaf()
     with no_grad():

@@ -325,3 +325,15 @@ def test_an_operator_with_a_number_outside_the_graph_is_the_recorded_ops_value(o
     with shenjing.no_grad():  # a tensor that requires grad, under no_grad: nothing recorded
         y = reflected(shenjing.Tensor(np.ones(3, dtype), requires_grad=True), 2.0)
     assert not y.requires_grad and y.grad_fn is None
+    special = np.array([np.nan, np.inf, -np.inf, 0.0], dtype)
+    for number in (0, 1e300, float("nan")):  # NumPy's errors raised both ways
+        for shortcut, recorded in sides:
+            outcomes = []
+            for fn_, t in ((shortcut, shenjing.Tensor(special, dtype=dtype)),
+                           (recorded, shenjing.Tensor(special, dtype=dtype, requires_grad=True))):
+                with np.errstate(all="raise"):
+                    try:
+                        outcomes.append(fn_(t, number).numpy().tobytes())
+                    except (FloatingPointError, OverflowError) as err:
+                        outcomes.append(type(err))
+            assert outcomes[0] == outcomes[1], (op, number)

@@ -3,6 +3,7 @@ categorical and sparse categorical cross-entropy, from probabilities and from lo
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -280,6 +281,44 @@ def test_sparse_bad_labels_raise(labels, message, from_logits):
     with pytest.raises(ValueError, match=message):
         F.sparse_categorical_crossentropy(np.array(labels), shenjing.tensor(np.ones((N, C))),
                                           from_logits=from_logits)
+
+
+@pytest.mark.parametrize("dtype, classes", [(np.int8, 200), (np.int8, 128), (np.int16, 40000),
+                                            (np.int64, 10), (np.uint8, 200)])
+def test_sparse_labels_in_narrow_integers_are_range_checked(dtype, classes):
+    """A negative id of a narrow signed dtype is refused against any class count (read as
+    unsigned it would pass as an id over 2^(bits-1) classes: an out-of-bounds write in C);
+    ids up to the last class pass."""
+    logits = shenjing.tensor(np.zeros((3, classes), np.float32))
+    info = np.iinfo(dtype)
+    F.sparse_categorical_crossentropy(np.array([0, min(classes - 1, info.max), 5], dtype),
+                                      logits, from_logits=True)
+    bad = [[0, -103, 1]] if info.min < 0 else []
+    bad += [[0, classes, 1]] if classes <= info.max else []
+    for labels in bad:
+        with pytest.raises(ValueError, match="must lie in"):
+            F.sparse_categorical_crossentropy(np.array(labels, dtype), logits, from_logits=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("native_on", [True, False])
+def test_sparse_from_logits_backward_twice_with_retain_graph(reduction, native_on):
+    """The fused loss keeps its gradient (softmax - onehot, made in the forward) unchanged for
+    a second backward: the leaf gets twice the first one."""
+    rng = np.random.default_rng(0)
+    x = shenjing.tensor(rng.standard_normal((6, 4)).astype(np.float32)).requires_grad_()
+    labels = np.array([0, 3, 1, 2, 2, 0])
+    with contextlib.nullcontext() if native_on else shenjing.native.disabled():
+        loss = F.sparse_categorical_crossentropy(labels, x, from_logits=True,
+                                                 reduction=reduction).sum()
+        loss.backward(retain_graph=True)
+        first = x.grad.numpy().copy()
+        loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
+    softmax = np.exp(x.numpy()) / np.exp(x.numpy()).sum(1, keepdims=True)
+    expected = softmax - np.eye(4)[labels]
+    np.testing.assert_allclose(first, expected / 6 if reduction == "mean" else expected,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_sparse_needs_2d_predictions():

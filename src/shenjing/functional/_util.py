@@ -213,10 +213,13 @@ def class_ids(labels: Any, num_classes: int | None = None,
     if num_classes is None:
         n = int(ids.max()) + 1 if ids.size else 0
         bad = ids.size and bool(ids.min() < 0)
-    else:  # one reduction (and one GPU sync): a negative id read as unsigned is over any n
+    else:
         n = num_classes
-        wide = ids.view(f"u{ids.dtype.itemsize}") if ids.dtype.kind == "i" else ids
-        bad = ids.size and bool(wide.max() >= n)
+        if ids.dtype.kind == "i" and n <= 1 << (8 * ids.dtype.itemsize - 1):
+            # one reduction (and one GPU sync): a negative id read as unsigned is over n
+            bad = ids.size and bool(ids.view(f"u{ids.dtype.itemsize}").max() >= n)
+        else:  # (int8 ids against 200 classes: -103 reads as 153)
+            bad = ids.size and bool((ids.min() < 0) | (ids.max() >= n))
     if bad:
         raise ValueError(f"{name}: labels must lie in [0, {n}), got values from {ids.min()} to "
                          f"{ids.max()}")

@@ -60,6 +60,7 @@ _lock = threading.Lock()
 _lib: Any = None
 _status = "not loaded yet"
 _enabled = os.environ.get("SHENJING_NATIVE", "1") != "0"
+_wanted = _enabled  # SHENJING_NATIVE's word, which disabled() does not change
 
 
 def kernels() -> Any:
@@ -123,7 +124,8 @@ def pycall(name: str, fn: Any) -> Any:
     ``name``: oneDNN's ``dnnl_sgemm``), where the extension was built; else ``fn`` itself."""
     import ctypes
 
-    kernels()  # (built with the kernels)
+    if _lib is None and _wanted and _status == "not loaded yet":
+        _load()  # (built with the kernels; also where a disabled() block asks first)
     if _pycalls is None:
         return fn
     _pycalls.bind(name, ctypes.cast(fn, ctypes.c_void_p).value)

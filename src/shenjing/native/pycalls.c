@@ -99,7 +99,7 @@ KERNEL(dnnl_sgemm, "cciiifpipifpi", int,
 #define ENTRY(NAME) {#NAME, (PyCFunction)(void (*)(void))w_##NAME, METH_FASTCALL, NULL},
 #define BINDING(NAME)                                                                          \
     if (strcmp(name, #NAME) == 0) {                                                            \
-        *(void **)&p_##NAME = fn;                                                              \
+        memcpy(&p_##NAME, &fn, sizeof fn); /* an address as a function pointer */             \
         Py_RETURN_NONE;                                                                        \
     }
 
