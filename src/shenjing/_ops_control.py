@@ -49,8 +49,11 @@ def _zero_element(structure: Any) -> Any:
 def _none_stacked(sample: Any) -> Any:
     """What zero steps stack to: each leaf of one step's output with a length-0 axis in front
     (Keras returns empty arrays, not an error); a None stays None."""
-    return _nest.map_structure(lambda v: None if v is None else Tensor._wrap(
-        _t(v).xp.zeros((0, *_t(v).shape), _t(v).dtype)), sample)
+    def empty(v: Any) -> Any:
+        v = _t(v)
+        return Tensor._wrap(v.xp.zeros((0, *v.shape), v.dtype))
+
+    return _nest.map_structure(lambda v: None if v is None else empty(v), sample)
 
 
 def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001 - Keras's name

@@ -129,7 +129,8 @@ def heaviside(x1: Any, x2: Any) -> Tensor:
     """0 for x1 < 0, 1 for x1 > 0, x2 where x1 is 0 (its gradient there)."""
     x1, x2 = _tensors(_float(x1), x2)
     step = F.where(x1.data < 0, 0.0, F.where(x1.data > 0, 1.0, x2))
-    return F.where(_nan(x1), np.nan, step) if _nan(x1).any() else step
+    nan = _nan(x1)
+    return F.where(nan, np.nan, step) if nan.any() else step
 
 
 def kron(x1: Any, x2: Any) -> Tensor:

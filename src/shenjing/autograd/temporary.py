@@ -27,6 +27,7 @@ from typing import Any
 
 
 def _count(obj: object) -> int:
+    """A callee reading its argument's count, as ``F.relu`` does (the probe's stand-in)."""
     return sys.getrefcount(obj)
 
 

@@ -134,7 +134,7 @@ class _Linear(Function):
         g2 = g if g.ndim == 2 else g.reshape(math.prod(g.shape[:-1]), g.shape[-1])
         m, n = g2.shape
         y = y.reshape(m, n) if y is not None and y.ndim != 2 else y
-        need_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        need_b = len(need) == 3 and need[2]
         gx = xp.empty((m, x_shape[-1]), dtype=g.dtype) if w is not None else None
 
         def rows(start, stop):  # one thread's rows: gx rows, partial sums of gW and gb
@@ -152,7 +152,7 @@ class _Linear(Function):
         else:
             gw, gb = rows(0, m)
         gx = gx.reshape(x_shape) if gx is not None and len(x_shape) != 2 else gx
-        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
     def differentiable_backward(self, g):
         x, w = self.inputs[:2]

@@ -31,7 +31,7 @@ def _arithmetic(fn, cls, reflected=False):
     requires no grad; not in anomaly mode) and the tensor holds floats in a NumPy array: the op
     ``cls``'s own forward on the array and the number in its dtype, as ``fn`` computes it,
     without ``fn``'s Tensor for the number and the Function's bookkeeping (an SGD update's
-    ``lr * p.grad``: 3.8 -> 1.5 us)."""
+    ``lr * p.grad``: 3.8 -> 1.9 us)."""
     def method(self, other):
         data = self.data
         if (other.__class__ in (float, int) and data.__class__ is np.ndarray
